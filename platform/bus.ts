@@ -1,0 +1,102 @@
+/**
+ * The bus port: the only way stages talk to each other. Kafka semantics — topics split into partitions,
+ * keyed records (same key → same partition via Kafka's murmur2 partitioner), consumer groups with committed
+ * offsets, replay from any offset. Implemented by the embedded durable log (one process) and by Kafka.
+ */
+
+/** Record headers are UTF-8 strings (Kafka allows bytes; Vigil only ever writes text). */
+export type Headers = Readonly<Record<string, string>>;
+
+export interface OutgoingRecord {
+  /** Partitioning key; records with the same key land on the same partition, in order. */
+  readonly key: string | null;
+  readonly value: Buffer;
+  readonly headers?: Headers;
+  /** Producer timestamp, epoch ms; defaults to now. */
+  readonly timestampMs?: number;
+}
+
+export interface BusRecord {
+  readonly topic: string;
+  readonly partition: number;
+  /** Position in the partition; the next record has offset + 1. */
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: Buffer;
+  readonly headers: Headers;
+  readonly timestampMs: number;
+}
+
+export interface RecordPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+/** A batch of records from one partition, in offset order. */
+export interface RecordBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly BusRecord[];
+}
+
+export interface Producer {
+  /**
+   * Appends records to `topic`. Resolves only when every record is durable (embedded: fsync'd; Kafka:
+   * acknowledged by all in-sync replicas) — only then may a caller acknowledge upstream. Rejects with a
+   * retriable error when the log is unavailable.
+   */
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]>;
+}
+
+export type CommitMode =
+  /** Offsets are committed after each batch handler resolves. */
+  | 'after-batch'
+  /** Offsets are committed only when `Subscription.commit()` is called (e.g. after a state snapshot). */
+  | 'manual';
+
+export interface SubscribeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. Default 'earliest' (nothing accepted is skipped). */
+  readonly startFrom?: 'earliest' | 'latest';
+  readonly commitMode?: CommitMode;
+  /** Upper bound on records handed to one handler call. */
+  readonly maxBatchRecords?: number;
+}
+
+/**
+ * Handles one batch. If it resolves, the batch counts as processed (and in 'after-batch' mode is committed).
+ * If it rejects, nothing from the batch is committed and the same batch is redelivered after a backoff —
+ * so a handler must route poison records to the dead-letter topic itself and only reject for retriable trouble.
+ */
+export type BatchHandler = (batch: RecordBatch) => Promise<void>;
+
+export interface Subscription {
+  /** Commits the offsets after everything handled so far. Only needed in 'manual' mode. */
+  commit(): Promise<void>;
+  /** The next offset to be handled per topic/partition (what `commit()` would store). */
+  positions(): readonly RecordPosition[];
+  /** Stops fetching, waits for the in-flight batch, commits (in 'after-batch' mode) and leaves the group. */
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  /** Creates topics that do not exist yet; existing ones are left as they are. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  partitionCount(topic: string): Promise<number>;
+  producer(): Producer;
+  subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription>;
+  /** Reads records from one partition starting at `fromOffset` (replay), at most `maxRecords`. */
+  read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<BusRecord[]>;
+  /** The offset the next appended record will get, per partition. */
+  endOffsets(topic: string): Promise<number[]>;
+  /** The committed offsets of a group on a topic, per partition (-1 where none). */
+  committedOffsets(groupId: string, topic: string): Promise<number[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,96 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { type ApiKeyAuthenticator, type Principal, type Role, authorize } from './auth.js';
+import { ErrorCategory, VigilError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** HTTP lives only at the edge: these map error categories to RFC 7807 problem responses. */
+const statusByCategory: Record<ErrorCategory, number> = {
+  [ErrorCategory.invalidInput]: 400,
+  [ErrorCategory.unauthenticated]: 401,
+  [ErrorCategory.forbidden]: 403,
+  [ErrorCategory.notFound]: 404,
+  [ErrorCategory.conflict]: 409,
+  [ErrorCategory.tooLarge]: 413,
+  [ErrorCategory.unavailable]: 503,
+  [ErrorCategory.internal]: 500,
+};
+
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: string;
+  readonly problems?: ReadonlyArray<{ path: string; message: string }>;
+  readonly [extension: string]: unknown;
+}
+
+export function problemFor(error: VigilError): ProblemDetails {
+  const status = statusByCategory[error.category];
+  return {
+    type: `https://vigil.dev/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+    title: error.code,
+    status,
+    detail: status === 500 ? 'internal error' : error.message,
+    code: error.code,
+    ...(error.problems.length > 0 ? { problems: error.problems } : {}),
+  };
+}
+
+export function sendProblem(res: Response, error: VigilError): void {
+  const problem = problemFor(error);
+  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  if (problem.status === 503) res.setHeader('Retry-After', '1');
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** Maps body-parser's errors (too large, bad JSON) onto Vigil errors. */
+function fromExpressError(error: unknown): VigilError | undefined {
+  const e = error as { type?: string; status?: number; message?: string };
+  if (e.type === 'entity.too.large') return new VigilError('BODY_TOO_LARGE', e.message ?? 'request body too large', { category: ErrorCategory.tooLarge });
+  if (e.type === 'entity.parse.failed') return new VigilError('MALFORMED_JSON', `request body is not valid JSON: ${e.message ?? ''}`, { category: ErrorCategory.invalidInput });
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new VigilError('BAD_REQUEST', e.message ?? 'bad request', { category: ErrorCategory.invalidInput });
+  return undefined;
+}
+
+/** The one error middleware: every error becomes a problem response; internal ones are logged. */
+export function problemDetailsMiddleware(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const vigilError = error instanceof VigilError ? error : fromExpressError(error);
+    if (!vigilError || vigilError.category === ErrorCategory.internal) {
+      logger.error('request failed', { method: req.method, path: req.path, error: error instanceof Error ? error.stack : String(error) });
+    }
+    sendProblem(res, vigilError ?? new VigilError('INTERNAL', 'internal error'));
+  };
+}
+
+/** 404 as a problem response, for routes nobody serves. */
+export const notFoundHandler: RequestHandler = (req, res) =>
+  sendProblem(res, new VigilError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`, { category: ErrorCategory.notFound }));
+
+/** Authenticates the request and checks its role; the principal is then at `principalOf(res)`. */
+export function requireRole(authenticator: ApiKeyAuthenticator, ...allowed: Role[]): RequestHandler {
+  return (req, res, next) => {
+    try {
+      const principal = authenticator.authenticate(req.headers.authorization);
+      authorize(principal, allowed);
+      res.locals['principal'] = principal;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const principal = res.locals['principal'] as Principal | undefined;
+  if (!principal) throw new VigilError('NO_PRINCIPAL', 'route is missing requireRole()');
+  return principal;
+}
+
+/** Wraps an async route so a rejection reaches the error middleware (express 5 does this too; explicit here). */
+export function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    handler(req, res).catch(next);
+  };
+}

@@ -1,0 +1,99 @@
+-- ClickHouse tables written by ledger-sink and read by dashboards: the storage contract between them.
+-- Statements are separated by lines holding only ';'. Every statement is idempotent (IF NOT EXISTS).
+-- Money is Int64 minor units with its ISO 4217 code beside it; times are DateTime64(3, 'UTC').
+-- Idempotency never relies on background merges: ledger-sink checks transaction ids before inserting,
+-- so plain sums over these MergeTree tables are exact at any moment.
+
+-- One row per leg of a double-entry posting. Per (transaction_id, currency) amounts sum to zero.
+CREATE TABLE IF NOT EXISTS ledger_entries
+(
+    entry_id        String,
+    transaction_id  String,
+    leg             UInt16,
+    account_id      String,
+    amount_minor    Int64,
+    currency        LowCardinality(String),
+    entry_type      LowCardinality(String),
+    fingerprint     String,
+    event_time      DateTime64(3, 'UTC'),
+    posted_at       DateTime64(3, 'UTC'),
+    INDEX idx_account account_id TYPE bloom_filter GRANULARITY 4
+)
+ENGINE = MergeTree
+ORDER BY (transaction_id, leg)
+;
+-- One row per decision (every scored transaction, declined ones too): the audit trail.
+CREATE TABLE IF NOT EXISTS decisions
+(
+    transaction_id   String,
+    fingerprint      String,
+    channel          LowCardinality(String),
+    kind             LowCardinality(String),
+    amount_minor     Int64,
+    currency         LowCardinality(String),
+    payer_account_id String,
+    payee_account_id String,
+    customer_id      String,
+    card_token       String,
+    card_last4       String,
+    merchant_id      String,
+    terminal_id      String,
+    mcc              String,
+    device_id        String,
+    country          String,
+    description      String,
+    decision         LowCardinality(String),
+    score            Float64,
+    reasons_json     String,
+    reason_codes     Array(LowCardinality(String)),
+    rules_fired      Array(LowCardinality(String)),
+    features_json    String,
+    model_version    LowCardinality(String),
+    rules_version    LowCardinality(String),
+    transaction_json String,
+    event_time       DateTime64(3, 'UTC'),
+    received_at      DateTime64(3, 'UTC'),
+    scored_at        DateTime64(3, 'UTC'),
+    stored_at        DateTime64(3, 'UTC'),
+    INDEX idx_payer payer_account_id TYPE bloom_filter GRANULARITY 4,
+    INDEX idx_decision decision TYPE set(3) GRANULARITY 4
+)
+ENGINE = MergeTree
+ORDER BY transaction_id
+;
+-- Transactions whose id was seen again with different content: reported, never posted.
+CREATE TABLE IF NOT EXISTS ledger_conflicts
+(
+    transaction_id        String,
+    posted_fingerprint    String,
+    conflicting_fingerprint String,
+    detected_at           DateTime64(3, 'UTC'),
+    transaction_json      String
+)
+ENGINE = MergeTree
+ORDER BY (transaction_id, detected_at)
+;
+-- Analyst and chargeback verdicts, as consumed from analyst.labels (who did what, when).
+CREATE TABLE IF NOT EXISTS analyst_labels
+(
+    transaction_id String,
+    label          LowCardinality(String),
+    labelled_by    String,
+    labelled_at    DateTime64(3, 'UTC'),
+    note           String
+)
+ENGINE = MergeTree
+ORDER BY (transaction_id, labelled_at)
+;
+-- Every report, search and audit-trail read, by whom (PCI DSS 10.2, GDPR accountability).
+CREATE TABLE IF NOT EXISTS access_log
+(
+    at         DateTime64(3, 'UTC'),
+    principal  String,
+    role       LowCardinality(String),
+    action     LowCardinality(String),
+    resource   String,
+    query_json String
+)
+ENGINE = MergeTree
+ORDER BY at

@@ -1,0 +1,98 @@
+import avro from 'avsc';
+import { ErrorCategory, VigilError } from '../platform/errors.js';
+import { loadSchemaSet, parseSchema } from './avro.js';
+import type { SchemaRegistry } from './registry.js';
+import { type Topic, TopicValueSchema, valueSubject } from './topics.js';
+
+/**
+ * Encode/decode pairs for topic values in the Confluent wire format: magic byte 0, the writer schema's id as a
+ * 4-byte big-endian integer, then the Avro binary body. Decoding resolves the writer's schema (looked up by id)
+ * against this build's reader schema, so consumers read records written by older and newer producers alike.
+ */
+const MAGIC_BYTE = 0;
+const HEADER_BYTES = 5;
+
+/** Why a record could not be decoded; never retriable — the record goes to the dead-letter topic. */
+export class CodecError extends VigilError {
+  constructor(code: 'BAD_MAGIC_BYTE' | 'TRUNCATED_RECORD' | 'CORRUPT_BODY' | 'INCOMPATIBLE_SCHEMA' | 'INVALID_VALUE', message: string, details: Record<string, unknown> = {}, cause?: unknown) {
+    super(code, message, { category: ErrorCategory.invalidInput, retriable: false, details, cause });
+  }
+}
+
+export interface Codec<T> {
+  readonly topic: Topic;
+  /** The id this build writes with. */
+  readonly writerSchemaId: number;
+  encode(value: T): Buffer;
+  /** Rejects with CodecError (bad bytes) or UnknownSchemaIdError; retriable errors only if the registry is down. */
+  decode(bytes: Buffer): Promise<T>;
+}
+
+const schemaSet = loadSchemaSet();
+
+/** The reader (newest) type for a record name. */
+export function readerType(recordName: string): avro.Type {
+  const type = schemaSet.latest.get(recordName);
+  if (!type) throw new Error(`no Avro schema named ${recordName}`);
+  return type;
+}
+
+/** Creates the codec for a topic's values, registering this build's schema under the topic's subject. */
+export async function createCodec<T>(registry: SchemaRegistry, topic: Topic): Promise<Codec<T>> {
+  const type = readerType(TopicValueSchema[topic]);
+  const writerSchemaId = await registry.register(valueSubject(topic), JSON.stringify(type.schema()));
+  return new AvroCodec<T>(registry, topic, type, writerSchemaId);
+}
+
+class AvroCodec<T> implements Codec<T> {
+  private readonly resolvers = new Map<number, avro.Type | avro.Resolver>();
+  private readonly header: Buffer;
+
+  constructor(
+    private readonly registry: SchemaRegistry,
+    readonly topic: Topic,
+    private readonly type: avro.Type,
+    readonly writerSchemaId: number,
+  ) {
+    this.header = Buffer.alloc(HEADER_BYTES);
+    this.header.writeUInt8(MAGIC_BYTE, 0);
+    this.header.writeUInt32BE(writerSchemaId, 1);
+    this.resolvers.set(writerSchemaId, type);
+  }
+
+  encode(value: T): Buffer {
+    const problems: string[] = [];
+    const valid = this.type.isValid(value, {
+      errorHook: (path: string[], v: unknown) => problems.push(`/${path.join('/')}: ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`),
+    });
+    if (!valid) throw new CodecError('INVALID_VALUE', `value does not match ${this.type.name}: ${problems.join('; ')}`, { topic: this.topic });
+    return Buffer.concat([this.header, this.type.toBuffer(value)]);
+  }
+
+  async decode(bytes: Buffer): Promise<T> {
+    if (bytes.length < HEADER_BYTES) throw new CodecError('TRUNCATED_RECORD', `record of ${bytes.length} bytes is shorter than the 5-byte header`, { topic: this.topic });
+    if (bytes[0] !== MAGIC_BYTE) throw new CodecError('BAD_MAGIC_BYTE', `record starts with byte ${bytes[0]}, not the Confluent magic byte 0`, { topic: this.topic });
+    const schemaId = bytes.readUInt32BE(1);
+    const resolver = this.resolvers.get(schemaId) ?? (await this.resolverFor(schemaId));
+    const body = bytes.subarray(HEADER_BYTES);
+    try {
+      const { value, offset } = resolver instanceof avro.Type ? resolver.decode(body, 0) : this.type.decode(body, 0, resolver);
+      if (offset !== body.length) throw new Error(offset < 0 ? 'body ends before the record does' : `${body.length - offset} bytes left after the record`);
+      return value as T;
+    } catch (cause) {
+      throw new CodecError('CORRUPT_BODY', `Avro body does not decode with writer schema ${schemaId}: ${(cause as Error).message}`, { topic: this.topic, schemaId }, cause);
+    }
+  }
+
+  private async resolverFor(schemaId: number): Promise<avro.Type | avro.Resolver> {
+    const writer = parseSchema(await this.registry.schemaById(schemaId));
+    let resolver: avro.Resolver;
+    try {
+      resolver = this.type.createResolver(writer);
+    } catch (cause) {
+      throw new CodecError('INCOMPATIBLE_SCHEMA', `writer schema ${schemaId} cannot be read as ${this.type.name}: ${(cause as Error).message}`, { topic: this.topic, schemaId }, cause);
+    }
+    this.resolvers.set(schemaId, resolver);
+    return resolver;
+  }
+}

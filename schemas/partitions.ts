@@ -1,0 +1,16 @@
+import type { TopicSpec } from '../platform/bus.js';
+import { Topics } from './topics.js';
+
+/**
+ * Partition counts per topic. The number of partitions caps how many consumers of one group can work in
+ * parallel; keys (account ids) spread over them with murmur2. Changing a count re-maps keys, so it is fixed here.
+ */
+export function topicSpecs(partitions = 8): TopicSpec[] {
+  return [
+    { topic: Topics.transactionsRaw, partitions },
+    { topic: Topics.transactionsScored, partitions },
+    { topic: Topics.fraudAlerts, partitions },
+    { topic: Topics.analystLabels, partitions },
+    { topic: Topics.deadLetters, partitions: 1 },
+  ];
+}

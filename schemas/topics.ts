@@ -1,0 +1,40 @@
+/**
+ * Every topic Vigil uses, defined once. Subjects in the schema registry follow Confluent's TopicNameStrategy
+ * (`<topic>-value`). Keys are account ids (tx.*, alerts) so per-account order and state stay on one partition.
+ */
+export const Topics = {
+  /** Accepted transactions from every channel; key: payer account id. */
+  transactionsRaw: 'tx.raw',
+  /** Every decision with its reasons; key: payer account id. */
+  transactionsScored: 'tx.scored',
+  /** REVIEW and DECLINE decisions for analysts; key: payer account id. */
+  fraudAlerts: 'fraud.alerts',
+  /** Analyst and chargeback verdicts (the feedback loop); key: transaction id. */
+  analystLabels: 'analyst.labels',
+  /** Records that could not be processed, with the reason and the original bytes. */
+  deadLetters: 'tx.dlq',
+} as const;
+export type Topic = (typeof Topics)[keyof typeof Topics];
+
+/** The Avro record each topic carries (the schema's full name). */
+export const TopicValueSchema = {
+  [Topics.transactionsRaw]: 'vigil.Transaction',
+  [Topics.transactionsScored]: 'vigil.ScoredTransaction',
+  [Topics.fraudAlerts]: 'vigil.FraudAlert',
+  [Topics.analystLabels]: 'vigil.AnalystLabel',
+  [Topics.deadLetters]: 'vigil.DeadLetter',
+} as const satisfies Record<Topic, string>;
+
+export function valueSubject(topic: Topic): string {
+  return `${topic}-value`;
+}
+
+/** Header names Vigil writes on records (Kafka headers; strings). */
+export const HeaderNames = {
+  /** Why a record was dead-lettered. */
+  dlqReason: 'vigil.dlq.reason',
+  dlqErrorCode: 'vigil.dlq.error-code',
+  dlqSourceTopic: 'vigil.dlq.topic',
+  dlqSourcePartition: 'vigil.dlq.partition',
+  dlqSourceOffset: 'vigil.dlq.offset',
+} as const;
