@@ -94,3 +94,30 @@ export function route(handler: (req: Request, res: Response) => Promise<void>): 
     handler(req, res).catch(next);
   };
 }
+
+export interface ReadinessCheck {
+  readonly name: string;
+  isReady(): boolean;
+}
+
+/**
+ * `/health/live` (the process answers), `/health/ready` (every check passes; 503 with the failing names
+ * otherwise) and `/metrics` (Prometheus text). Unauthenticated by design: probes and scrapers carry no keys,
+ * and neither endpoint reveals transaction data.
+ */
+export function mountOperationalRoutes(
+  app: { get(path: string, handler: RequestHandler): unknown },
+  checks: readonly ReadinessCheck[],
+  renderMetrics: () => string,
+): void {
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'live' });
+  });
+  app.get('/health/ready', (_req, res) => {
+    const failing = checks.filter((c) => !c.isReady()).map((c) => c.name);
+    res.status(failing.length === 0 ? 200 : 503).json({ status: failing.length === 0 ? 'ready' : 'not_ready', failing });
+  });
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(renderMetrics());
+  });
+}
