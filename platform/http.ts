@@ -102,13 +102,14 @@ export interface ReadinessCheck {
 
 /**
  * `/health/live` (the process answers), `/health/ready` (every check passes; 503 with the failing names
- * otherwise) and `/metrics` (Prometheus text). Unauthenticated by design: probes and scrapers carry no keys,
- * and neither endpoint reveals transaction data.
+ * otherwise) and `/metrics` (Prometheus text). The health probes are open, since orchestrators probe without
+ * keys and they reveal nothing but up/down; `/metrics` sits behind `metricsGuard` (Prometheus sends a bearer key).
  */
 export function mountOperationalRoutes(
-  app: { get(path: string, handler: RequestHandler): unknown },
+  app: { get(path: string, ...handlers: RequestHandler[]): unknown },
   checks: readonly ReadinessCheck[],
   renderMetrics: () => string,
+  metricsGuard: RequestHandler,
 ): void {
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'live' });
@@ -117,7 +118,7 @@ export function mountOperationalRoutes(
     const failing = checks.filter((c) => !c.isReady()).map((c) => c.name);
     res.status(failing.length === 0 ? 200 : 503).json({ status: failing.length === 0 ? 'ready' : 'not_ready', failing });
   });
-  app.get('/metrics', (_req, res) => {
+  app.get('/metrics', metricsGuard, (_req, res) => {
     res.type('text/plain; version=0.0.4').send(renderMetrics());
   });
 }
