@@ -51,7 +51,9 @@ export interface SchemaFile {
 
 /** Parses a schema (which may reference earlier named types through `registry`) with Vigil's type hooks. */
 export function parseSchema(schema: avro.Schema | string, registry: Record<string, avro.Type> = {}): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, {
+  // A string is schema JSON as a registry returns it (avsc alone would read it as a type name).
+  const parsed = typeof schema === 'string' ? (JSON.parse(schema) as avro.Schema) : schema;
+  return avro.Type.forSchema(parsed, {
     registry: { long: BigIntLong, ...registry },
     logicalTypes: { 'timestamp-millis': TimestampMillis },
     wrapUnions: false,
@@ -93,7 +95,7 @@ export function loadSchemaSet(dir = avroDir): SchemaSet {
     for (const [name, type] of latest) if (name !== file.name) collectNamed(type, named);
     const type = parseSchema(file.schema, named);
     latest.set(file.name, type);
-    expanded.set(file.file, JSON.stringify(type.schema()));
+    expanded.set(file.file, JSON.stringify(type.schema({ exportAttrs: true })));
   }
   return { latest, expanded };
 }

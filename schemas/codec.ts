@@ -40,7 +40,7 @@ export function readerType(recordName: string): avro.Type {
 /** Creates the codec for a topic's values, registering this build's schema under the topic's subject. */
 export async function createCodec<T>(registry: SchemaRegistry, topic: Topic): Promise<Codec<T>> {
   const type = readerType(TopicValueSchema[topic]);
-  const writerSchemaId = await registry.register(valueSubject(topic), JSON.stringify(type.schema()));
+  const writerSchemaId = await registry.register(valueSubject(topic), JSON.stringify(type.schema({ exportAttrs: true })));
   return new AvroCodec<T>(registry, topic, type, writerSchemaId);
 }
 
