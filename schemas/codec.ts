@@ -61,12 +61,22 @@ class AvroCodec<T> implements Codec<T> {
   }
 
   encode(value: T): Buffer {
-    const problems: string[] = [];
-    const valid = this.type.isValid(value, {
-      errorHook: (path: string[], v: unknown) => problems.push(`/${path.join('/')}: ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`),
-    });
-    if (!valid) throw new CodecError('INVALID_VALUE', `value does not match ${this.type.name}: ${problems.join('; ')}`, { topic: this.topic });
-    return Buffer.concat([this.header, this.type.toBuffer(value)]);
+    // Hot path: avsc's writer type-checks as it serialises, so validate (slowly, collecting every bad path)
+    // only when serialisation fails.
+    let body: Buffer;
+    try {
+      body = this.type.toBuffer(value);
+    } catch (cause) {
+      const problems: string[] = [];
+      this.type.isValid(value, {
+        errorHook: (path: string[], v: unknown) => problems.push(`/${path.join('/')}: ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`),
+      });
+      throw new CodecError('INVALID_VALUE', `value does not match ${this.type.name}: ${problems.join('; ') || String(cause)}`, { topic: this.topic }, cause);
+    }
+    const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    this.header.copy(framed, 0);
+    body.copy(framed, HEADER_BYTES);
+    return framed;
   }
 
   async decode(bytes: Buffer): Promise<T> {

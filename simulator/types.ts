@@ -1,4 +1,4 @@
-import type { TransactionRequest } from '../schemas/api.js';
+import type { ChannelName, TransactionRequest } from '../schemas/api.js';
 import type { Transaction } from '../schemas/generated/types.js';
 
 /** The fraud patterns the simulator injects. */
@@ -29,4 +29,51 @@ export interface SimulatedTransaction {
   readonly transaction: Transaction;
   readonly fraud: boolean;
   readonly scenario: FraudScenario | null;
+}
+
+/** Relative weights of the channels of genuine traffic (normalised; a missing channel gets no traffic). */
+export type ChannelMix = Readonly<Partial<Record<ChannelName, number>>>;
+
+/**
+ * Options of `TrafficSimulator` (simulator/generator.ts). Every field has a default; the same options and
+ * seed always produce the same stream.
+ */
+export interface SimulatorOptions {
+  /** Integer seed of every random choice. Default 1. */
+  readonly seed?: number;
+  /** Epoch ms of the start of day 0; event times start here. Default 2018-04-01T00:00:00Z (the handbook's). */
+  readonly startTimeMs?: number;
+  /** Number of customers (card holders / payer accounts). Default 5,000. */
+  readonly customers?: number;
+  /** Number of merchant terminals on the grid. Default 10,000. */
+  readonly terminals?: number;
+  /**
+   * Average over customers of their mean daily transaction count; each customer's own mean is uniform in
+   * [0, 2 × this] and its daily count is Poisson (as the handbook's simulator). Default 2.
+   */
+  readonly meanTxPerCustomerPerDay?: number;
+  /** Multiplies the frequency of every fraud scenario (0 = no fraud). Default 1 (≈ 1 % fraud). */
+  readonly fraudScale?: number;
+  /**
+   * Channel weights of genuine traffic. Default card 0.8, sepa 0.06, wallet 0.05, p2p 0.04, cash 0.03,
+   * ach 0.01, wire 0.01. Ignored in handbook mode (card only).
+   */
+  readonly channelMix?: ChannelMix;
+  /**
+   * Share of customers whose account is held in each ISO 4217 currency. They all live in the (euro-area)
+   * grid region, so spending by GBP/USD account holders, and EUR holders' purchases from GB/US online
+   * merchants, carry a settlement amount in the account currency (FX). Default EUR 0.9, GBP 0.06, USD 0.04.
+   */
+  readonly currencies?: Readonly<Record<string, number>>;
+  /**
+   * Mirror the handbook data set: card transactions only, EUR only, no foreign merchants, and only the
+   * highAmount / compromisedTerminal / leakedCredentials scenarios. Default false.
+   */
+  readonly handbookMode?: boolean;
+  /**
+   * Start with the fraud state of a simulator that has already run for 28 days (compromised terminals and
+   * leaked credentials active from the first transaction) instead of the handbook's ramp-up from zero.
+   * Default: true, except in handbook mode.
+   */
+  readonly warmStart?: boolean;
 }

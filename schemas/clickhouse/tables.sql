@@ -3,6 +3,9 @@
 -- Money is Int64 minor units with its ISO 4217 code beside it; times are DateTime64(3, 'UTC').
 -- Idempotency never relies on background merges: ledger-sink checks transaction ids before inserting,
 -- so plain sums over these MergeTree tables are exact at any moment.
+-- ledger_entries, decisions and ledger_conflicts stay unpartitioned (no PARTITION BY): ledger-sink writes each
+-- table once per batch, and an insert that is one block lands as one part, atomically, only while no partition
+-- key splits it.
 
 -- One row per leg of a double-entry posting. Per (transaction_id, currency) amounts sum to zero.
 CREATE TABLE IF NOT EXISTS ledger_entries

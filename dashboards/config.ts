@@ -1,0 +1,73 @@
+import { type Env, readInt, readString } from '../platform/config.js';
+import { ConfigError } from '../platform/errors.js';
+import { parseMajorToMinor } from './domain/money.js';
+
+/** Everything the dashboards stage reads from the environment, parsed once at startup and frozen. */
+export interface DashboardsConfig {
+  /**
+   * Consumer group of the live alert feed (VIGIL_DASHBOARDS_LIVE_GROUP). Every dashboards replica must use
+   * its own group: each one pushes every alert to the clients connected to it.
+   */
+  readonly liveGroupId: string;
+  /** Consumer group counting `tx.scored` for the live throughput figures (VIGIL_DASHBOARDS_STATS_GROUP). */
+  readonly statsGroupId: string;
+  /** How often clients get a `stats` message (VIGIL_DASHBOARDS_STATS_INTERVAL_MS). */
+  readonly statsIntervalMs: number;
+  /** Alerts held per slow client before the oldest is dropped (VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY). */
+  readonly wsQueueCapacity: number;
+  /** Socket buffer above which a client counts as slow (VIGIL_DASHBOARDS_WS_HIGH_WATER_BYTES). */
+  readonly wsHighWaterBytes: number;
+  /** How long a client may stay slow before it is disconnected (VIGIL_DASHBOARDS_WS_STALL_LIMIT_MS). */
+  readonly wsStallLimitMs: number;
+  /** Ping interval; a client that misses one pong is dropped (VIGIL_DASHBOARDS_WS_HEARTBEAT_MS). */
+  readonly wsHeartbeatMs: number;
+  /** Most simultaneous live clients (VIGIL_DASHBOARDS_WS_MAX_CLIENTS). */
+  readonly wsMaxClients: number;
+  /** Alert ids remembered for de-duplication (VIGIL_DASHBOARDS_DEDUPE_CAPACITY). */
+  readonly dedupeCapacity: number;
+  /** Access-log rows are flushed to ClickHouse this often (VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS)... */
+  readonly accessLogFlushMs: number;
+  /** ...or as soon as this many are buffered (VIGIL_DASHBOARDS_ACCESS_LOG_BATCH). */
+  readonly accessLogBatch: number;
+  /** Accounts listed by the trial balance (VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP). */
+  readonly trialBalanceTopAccounts: number;
+  /** Default large-cash reporting threshold in major units (VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD), e.g. 10000. */
+  readonly largeCashThreshold: string;
+  /** Currency of that default threshold (VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY). */
+  readonly largeCashCurrency: string;
+}
+
+/** Parses the dashboards config; throws ConfigError naming the key, the value and what was expected. */
+export function readDashboardsConfig(env: Env): DashboardsConfig {
+  const largeCashCurrency = readString(env, 'VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', 'USD');
+  if (!/^[A-Z]{3}$/.test(largeCashCurrency))
+    throw new ConfigError('VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', largeCashCurrency, 'an ISO 4217 code such as USD');
+  const largeCashThreshold = readString(env, 'VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD', '10000');
+  const thresholdMinor = parseMajorToMinor(largeCashThreshold, largeCashCurrency);
+  if (thresholdMinor === undefined || thresholdMinor <= 0n) {
+    throw new ConfigError(
+      'VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD',
+      largeCashThreshold,
+      `a positive decimal amount in major units of ${largeCashCurrency}`,
+    );
+  }
+  return Object.freeze({
+    liveGroupId: readString(env, 'VIGIL_DASHBOARDS_LIVE_GROUP', 'dashboards-live'),
+    statsGroupId: readString(env, 'VIGIL_DASHBOARDS_STATS_GROUP', 'dashboards-live-stats'),
+    statsIntervalMs: readInt(env, 'VIGIL_DASHBOARDS_STATS_INTERVAL_MS', 1000, { min: 100, max: 60_000 }),
+    wsQueueCapacity: readInt(env, 'VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY', 256, { min: 1, max: 100_000 }),
+    wsHighWaterBytes: readInt(env, 'VIGIL_DASHBOARDS_WS_HIGH_WATER_BYTES', 1_048_576, {
+      min: 1024,
+      max: 256 * 1_048_576,
+    }),
+    wsStallLimitMs: readInt(env, 'VIGIL_DASHBOARDS_WS_STALL_LIMIT_MS', 30_000, { min: 100, max: 3_600_000 }),
+    wsHeartbeatMs: readInt(env, 'VIGIL_DASHBOARDS_WS_HEARTBEAT_MS', 30_000, { min: 100, max: 600_000 }),
+    wsMaxClients: readInt(env, 'VIGIL_DASHBOARDS_WS_MAX_CLIENTS', 500, { min: 1, max: 100_000 }),
+    dedupeCapacity: readInt(env, 'VIGIL_DASHBOARDS_DEDUPE_CAPACITY', 10_000, { min: 1, max: 10_000_000 }),
+    accessLogFlushMs: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS', 1000, { min: 10, max: 60_000 }),
+    accessLogBatch: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_BATCH', 500, { min: 1, max: 100_000 }),
+    trialBalanceTopAccounts: readInt(env, 'VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP', 50, { min: 1, max: 10_000 }),
+    largeCashThreshold,
+    largeCashCurrency,
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Money as analysts and compliance officers read it: a decimal string computed from bigint minor units by the
+ * currency's ISO 4217 exponent, always next to the exact `amountMinor` (also a string, since JSON numbers
+ * lose precision above 2^53). No floating point anywhere on the way.
+ */
+
+/** ISO 4217 currencies whose minor-unit exponent is not 2 (ISO 4217 list one, "Minor unit" column). */
+const nonDefaultExponents: Readonly<Record<string, number>> = Object.freeze({
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
+});
+
+/** The number of minor-unit digits of `currency` (2 for every code not listed as different by ISO 4217). */
+export function currencyExponent(currency: string): number {
+  return nonDefaultExponents[currency.toUpperCase()] ?? 2;
+}
+
+/** Renders minor units as a decimal string in the major unit: (-1234n, 'EUR') → "-12.34"; (5n, 'JPY') → "5". */
+export function formatMinor(amountMinor: bigint, currency: string): string {
+  const exponent = currencyExponent(currency);
+  const negative = amountMinor < 0n;
+  const digits = (negative ? -amountMinor : amountMinor).toString();
+  if (exponent === 0) return (negative ? '-' : '') + digits;
+  const padded = digits.padStart(exponent + 1, '0');
+  return `${negative ? '-' : ''}${padded.slice(0, -exponent)}.${padded.slice(-exponent)}`;
+}
+
+/**
+ * Parses a decimal string in the major unit into minor units: ('10000', 'USD') → 1000000n. Returns undefined
+ * when the text is not a plain decimal or has more fraction digits than the currency allows.
+ */
+export function parseMajorToMinor(text: string, currency: string): bigint | undefined {
+  const match = /^(-?)(\d{1,19})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const exponent = currencyExponent(currency);
+  const fraction = match[3] ?? '';
+  if (fraction.length > exponent) return undefined;
+  const minor = BigInt(match[2]! + fraction.padEnd(exponent, '0'));
+  return match[1] === '-' ? -minor : minor;
+}
+
+/** The JSON shape of an amount in every dashboards response. */
+export interface MoneyView {
+  /** Decimal string in the major unit, e.g. "12.34". */
+  readonly amount: string;
+  /** Exact minor units as a decimal integer string, e.g. "1234". */
+  readonly amountMinor: string;
+  readonly currency: string;
+}
+
+/** The response shape for an amount; `amountMinor` may arrive as ClickHouse's quoted Int64/Int128 string. */
+export function moneyView(amountMinor: bigint | string, currency: string): MoneyView {
+  const minor = typeof amountMinor === 'bigint' ? amountMinor : BigInt(amountMinor);
+  return { amount: formatMinor(minor, currency), amountMinor: minor.toString(), currency };
+}

@@ -1,0 +1,124 @@
+import type { Server } from 'node:http';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type express from 'express';
+import type { ApiKeyAuthenticator } from '../platform/auth.js';
+import type { Bus, Subscription } from '../platform/bus.js';
+import type { Clock } from '../platform/clock.js';
+import type { Env } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { MetricsRegistry } from '../platform/metrics.js';
+import { createCodec } from '../schemas/codec.js';
+import { DeadLetterWriter } from '../schemas/dead-letter.js';
+import type { AnalystLabel } from '../schemas/generated/types.js';
+import type { SchemaRegistry } from '../schemas/registry.js';
+import { Topics } from '../schemas/topics.js';
+import { readDashboardsConfig } from './config.js';
+import { LiveStats } from './domain/live-stats.js';
+import type { OutboxCounters } from './domain/outbox.js';
+import { dashboardsRouter } from './http/routes.js';
+import { AccessLogWriter } from './queries/access-log.js';
+import { startLiveFeed } from './ws/feed.js';
+import { LiveAlertHub } from './ws/live-hub.js';
+
+export interface DashboardsDeps {
+  readonly bus: Bus;
+  readonly registry: SchemaRegistry;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly clock: Clock;
+  /** Shared with ledger-sink in embedded mode (chDB binds one data directory per process). */
+  readonly clickhouse: ClickHouseClient;
+  readonly authenticator: ApiKeyAuthenticator;
+  readonly env: Env;
+}
+
+export interface DashboardsStage {
+  /** The REST API and the web page; mount it on the process's express app. */
+  readonly router: express.Router;
+  /** Serves the live alert WebSocket (`/v1/alerts/live`) on the process's HTTP server. */
+  attach(server: Server): void;
+  isReady(): boolean;
+  /** Closes live clients and bus subscriptions and flushes the access log. Does not close shared clients. */
+  close(): Promise<void>;
+  /** Diagnostics: each live client's send counters (queued, maxQueued, sent, dropped, congested). */
+  liveClients(): ReadonlyArray<OutboxCounters & { readonly principal: string }>;
+}
+
+/**
+ * The dashboards stage's composition root: what analysts and compliance officers see. Reads config, builds
+ * the access log, the live alert hub and its bus feed, and the HTTP routes. Throws ConfigError on bad config.
+ */
+export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsStage> {
+  const config = readDashboardsConfig(deps.env);
+  const logger = deps.logger.child({ stage: 'dashboards' });
+  const { metrics, clock } = deps;
+
+  const accessLog = new AccessLogWriter(
+    deps.clickhouse,
+    clock,
+    logger,
+    { flushIntervalMs: config.accessLogFlushMs, batchSize: config.accessLogBatch },
+    {
+      written: metrics.counter('vigil_dashboards_access_log_written_total', 'Access-log rows written to ClickHouse'),
+      failed: metrics.counter(
+        'vigil_dashboards_access_log_flush_failures_total',
+        'Access-log inserts that failed and will be retried',
+      ),
+      dropped: metrics.counter(
+        'vigil_dashboards_access_log_dropped_total',
+        'Access-log rows dropped because the buffer overflowed during an outage',
+      ),
+    },
+  );
+  const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 2048 });
+  const hub = new LiveAlertHub(deps.authenticator, clock, logger, metrics, stats, {
+    policy: {
+      capacity: config.wsQueueCapacity,
+      highWaterBytes: config.wsHighWaterBytes,
+      stallLimitMs: config.wsStallLimitMs,
+    },
+    heartbeatMs: config.wsHeartbeatMs,
+    statsIntervalMs: config.statsIntervalMs,
+    maxClients: config.wsMaxClients,
+    dedupeCapacity: config.dedupeCapacity,
+  });
+
+  let subscriptions: Subscription[] = [];
+  try {
+    const deadLetters = await DeadLetterWriter.create(deps.bus, deps.registry, 'dashboards', clock);
+    const labelCodec = await createCodec<AnalystLabel>(deps.registry, Topics.analystLabels);
+    subscriptions = await startLiveFeed(deps.bus, deps.registry, deadLetters, hub, stats, clock, {
+      alertsGroupId: config.liveGroupId,
+      statsGroupId: config.statsGroupId,
+    });
+    const router = dashboardsRouter({
+      clickhouse: deps.clickhouse,
+      authenticator: deps.authenticator,
+      accessLog,
+      labels: { producer: deps.bus.producer(), codec: labelCodec },
+      clock,
+      logger,
+      config,
+    });
+    let closed = false;
+    logger.info('dashboards started', { liveGroupId: config.liveGroupId, statsIntervalMs: config.statsIntervalMs });
+    return {
+      router,
+      attach: (server) => hub.attach(server),
+      isReady: () => !closed,
+      liveClients: () => hub.clientCounters(),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await hub.close();
+        await Promise.all(subscriptions.map((s) => s.close()));
+        await accessLog.close();
+      },
+    };
+  } catch (error) {
+    await hub.close();
+    await Promise.all(subscriptions.map((s) => s.close()));
+    await accessLog.close();
+    throw error;
+  }
+}

@@ -1,0 +1,161 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type MoneyView, moneyView } from '../domain/money.js';
+import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
+
+/** Keyset cursor of the alert list: the last row's scored time and transaction id, opaque to clients. */
+export interface AlertCursor {
+  readonly scoredAtMs: number;
+  readonly transactionId: string;
+}
+
+export function encodeCursor(cursor: AlertCursor): string {
+  return Buffer.from(JSON.stringify([cursor.scoredAtMs, cursor.transactionId]), 'utf8').toString('base64url');
+}
+
+/** The cursor `encodeCursor` made, or undefined when `text` is not one. */
+export function decodeCursor(text: string): AlertCursor | undefined {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(decoded) &&
+      decoded.length === 2 &&
+      Number.isSafeInteger(decoded[0]) &&
+      typeof decoded[1] === 'string'
+    ) {
+      return { scoredAtMs: decoded[0] as number, transactionId: decoded[1] };
+    }
+  } catch {
+    // Not base64url JSON: not one of ours, reported by the caller as bad input.
+  }
+  return undefined;
+}
+
+export interface AlertQuery {
+  readonly decisions: readonly string[];
+  readonly sinceMs: number;
+  readonly limit: number;
+  readonly cursor: AlertCursor | undefined;
+}
+
+export interface AlertListItem {
+  readonly transactionId: string;
+  readonly decision: string;
+  readonly score: number;
+  readonly reasons: unknown;
+  readonly channel: string;
+  readonly kind: string;
+  readonly amount: MoneyView;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly cardLast4: string | null;
+  readonly merchantId: string | null;
+  readonly country: string | null;
+  readonly modelVersion: string;
+  readonly eventTime: string;
+  readonly scoredAt: string;
+  /** The most recent analyst verdict, if any. */
+  readonly label: { label: string; labelledBy: string; labelledAt: string; note: string | null } | null;
+}
+
+export interface AlertPage {
+  readonly alerts: readonly AlertListItem[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** REVIEW/DECLINE decisions, newest first, keyset-paginated on (scored_at, transaction_id). */
+export async function listAlerts(clickhouse: ClickHouseClient, q: AlertQuery): Promise<AlertPage> {
+  const rows = await selectRows<{
+    transaction_id: string;
+    decision: string;
+    score: number;
+    reasons_json: string;
+    channel: string;
+    kind: string;
+    amount_minor: string;
+    currency: string;
+    payer_account_id: string;
+    payee_account_id: string;
+    card_last4: string;
+    merchant_id: string;
+    country: string;
+    model_version: string;
+    event_time_ms: string;
+    scored_at_ms: string;
+  }>(
+    clickhouse,
+    `SELECT transaction_id, decision, score, reasons_json, channel, kind, amount_minor, currency, payer_account_id,
+       payee_account_id, card_last4, merchant_id, country, model_version,
+       toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(scored_at) AS scored_at_ms
+     FROM decisions
+     WHERE decision IN {decisions:Array(String)}
+       AND scored_at >= fromUnixTimestamp64Milli({sinceMs:Int64}, 'UTC')
+       AND ({hasCursor:UInt8} = 0 OR (scored_at, transaction_id) < (fromUnixTimestamp64Milli({cursorAtMs:Int64}, 'UTC'), {cursorId:String}))
+     ORDER BY scored_at DESC, transaction_id DESC
+     LIMIT {limit:UInt32}`,
+    {
+      decisions: q.decisions,
+      sinceMs: q.sinceMs,
+      hasCursor: q.cursor ? 1 : 0,
+      cursorAtMs: q.cursor?.scoredAtMs ?? 0,
+      cursorId: q.cursor?.transactionId ?? '',
+      limit: q.limit + 1,
+    },
+  );
+  const page = rows.slice(0, q.limit);
+  const labels = await latestLabels(
+    clickhouse,
+    page.map((r) => r.transaction_id),
+  );
+  const last = page[page.length - 1];
+  return {
+    alerts: page.map((r) => ({
+      transactionId: r.transaction_id,
+      decision: r.decision,
+      score: r.score,
+      reasons: parseStoredJson(r.reasons_json) ?? [],
+      channel: r.channel,
+      kind: r.kind,
+      amount: moneyView(r.amount_minor, r.currency),
+      payerAccountId: r.payer_account_id,
+      payeeAccountId: r.payee_account_id,
+      cardLast4: orNull(r.card_last4),
+      merchantId: orNull(r.merchant_id),
+      country: orNull(r.country),
+      modelVersion: r.model_version,
+      eventTime: isoTime(r.event_time_ms),
+      scoredAt: isoTime(r.scored_at_ms),
+      label: labels.get(r.transaction_id) ?? null,
+    })),
+    nextCursor:
+      rows.length > q.limit && last
+        ? encodeCursor({ scoredAtMs: Number(last.scored_at_ms), transactionId: last.transaction_id })
+        : null,
+  };
+}
+
+async function latestLabels(
+  clickhouse: ClickHouseClient,
+  transactionIds: readonly string[],
+): Promise<Map<string, NonNullable<AlertListItem['label']>>> {
+  if (transactionIds.length === 0) return new Map();
+  const rows = await selectRows<{
+    transaction_id: string;
+    label: string;
+    labelled_by: string;
+    labelled_at_ms: string;
+    note: string;
+  }>(
+    clickhouse,
+    `SELECT transaction_id, argMax(label, labelled_at) AS label, argMax(labelled_by, labelled_at) AS labelled_by,
+       toUnixTimestamp64Milli(max(labelled_at)) AS labelled_at_ms, argMax(note, labelled_at) AS note
+     FROM analyst_labels WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
+    { ids: transactionIds },
+  );
+  return new Map(
+    rows.map((r) => [
+      r.transaction_id,
+      { label: r.label, labelledBy: r.labelled_by, labelledAt: isoTime(r.labelled_at_ms), note: orNull(r.note) },
+    ]),
+  );
+}

@@ -1,0 +1,336 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type MoneyView, moneyView } from '../domain/money.js';
+import { SCORE_BUCKETS } from '../domain/live-stats.js';
+import { isoTime, orNull, selectRows } from './select.js';
+
+/** Money sums are Int128 (no overflow over any number of Int64 rows), read back as exact decimal strings. */
+
+export interface SummaryReport {
+  readonly from: string;
+  readonly to: string;
+  readonly totals: { readonly transactions: number; readonly alerts: number; readonly alertRate: number | null };
+  /** Per channel and currency: count and exact amount, overall and per decision. */
+  readonly volumes: ReadonlyArray<{
+    channel: string;
+    currency: string;
+    count: number;
+    amount: MoneyView;
+    byDecision: Record<string, { count: number; amount: MoneyView }>;
+  }>;
+  /** Transactions of the period whose latest label is FRAUD, over those labelled at all. */
+  readonly labels: {
+    readonly labelled: number;
+    readonly fraud: number;
+    readonly genuine: number;
+    readonly fraudRate: number | null;
+  };
+  readonly scoreHistogram: { readonly bucketWidth: number; readonly counts: readonly number[] };
+}
+
+/** Volumes, decision mix, fraud and alert rates and the score histogram of decisions with event time in [fromMs, toMs). */
+export async function summaryReport(
+  clickhouse: ClickHouseClient,
+  fromMs: number,
+  toMs: number,
+): Promise<SummaryReport> {
+  const inPeriod = `event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
+  const params = { fromMs, toMs };
+  const [volumeRows, labelRows, histogramRows] = await Promise.all([
+    selectRows<{ channel: string; currency: string; decision: string; n: string; total: string }>(
+      clickhouse,
+      `SELECT channel, currency, decision, count() AS n, sum(toInt128(amount_minor)) AS total
+       FROM decisions WHERE ${inPeriod} GROUP BY channel, currency, decision ORDER BY channel, currency, decision`,
+      params,
+    ),
+    selectRows<{ labelled: string; fraud: string; genuine: string }>(
+      clickhouse,
+      `SELECT count() AS labelled, countIf(latest = 'FRAUD') AS fraud, countIf(latest = 'GENUINE') AS genuine
+       FROM (
+         SELECT transaction_id, upper(argMax(label, labelled_at)) AS latest FROM analyst_labels
+         WHERE transaction_id IN (SELECT transaction_id FROM decisions WHERE ${inPeriod})
+         GROUP BY transaction_id
+       )`,
+      params,
+    ),
+    selectRows<{ bucket: number; n: string }>(
+      clickhouse,
+      `SELECT toUInt8(least(greatest(floor(score * ${SCORE_BUCKETS}), 0), ${SCORE_BUCKETS - 1})) AS bucket, count() AS n
+       FROM decisions WHERE ${inPeriod} GROUP BY bucket`,
+      params,
+    ),
+  ]);
+
+  const volumes = new Map<string, SummaryReport['volumes'][number] & { totalMinor: bigint }>();
+  let transactions = 0;
+  let alerts = 0;
+  for (const row of volumeRows) {
+    const key = `${row.channel}\u0000${row.currency}`;
+    const entry = volumes.get(key) ?? {
+      channel: row.channel,
+      currency: row.currency,
+      count: 0,
+      amount: moneyView(0n, row.currency),
+      byDecision: {},
+      totalMinor: 0n,
+    };
+    const count = Number(row.n);
+    entry.count += count;
+    entry.totalMinor += BigInt(row.total);
+    entry.amount = moneyView(entry.totalMinor, row.currency);
+    entry.byDecision[row.decision] = { count, amount: moneyView(row.total, row.currency) };
+    volumes.set(key, entry);
+    transactions += count;
+    if (row.decision !== 'APPROVE') alerts += count;
+  }
+  const counts = new Array<number>(SCORE_BUCKETS).fill(0);
+  for (const row of histogramRows) counts[row.bucket] = Number(row.n);
+  const labelled = Number(labelRows[0]?.labelled ?? 0);
+  const fraud = Number(labelRows[0]?.fraud ?? 0);
+  return {
+    from: isoTime(fromMs),
+    to: isoTime(toMs),
+    totals: { transactions, alerts, alertRate: transactions === 0 ? null : alerts / transactions },
+    volumes: [...volumes.values()].map(({ totalMinor: _totalMinor, ...volume }) => volume),
+    labels: {
+      labelled,
+      fraud,
+      genuine: Number(labelRows[0]?.genuine ?? 0),
+      fraudRate: labelled === 0 ? null : fraud / labelled,
+    },
+    scoreHistogram: { bucketWidth: 1 / SCORE_BUCKETS, counts },
+  };
+}
+
+export interface TrialBalance {
+  /** True when every currency sums to exactly zero and no transaction is unbalanced. */
+  readonly balanced: boolean;
+  readonly currencies: ReadonlyArray<{
+    currency: string;
+    total: MoneyView;
+    entries: number;
+    debits: MoneyView;
+    credits: MoneyView;
+  }>;
+  /** Transactions whose legs do not sum to zero in some currency (should be none); at most 100. */
+  readonly unbalancedTransactions: ReadonlyArray<{ transactionId: string; currency: string; imbalance: MoneyView }>;
+  /** The `top` accounts with the largest absolute balance per currency. */
+  readonly accounts: ReadonlyArray<{ accountId: string; balance: MoneyView; entries: number }>;
+}
+
+/** The ledger's trial balance: per-currency totals (must be 0) and the largest account balances. */
+export async function trialBalance(clickhouse: ClickHouseClient, top: number): Promise<TrialBalance> {
+  const [currencyRows, unbalancedRows, accountRows] = await Promise.all([
+    selectRows<{ currency: string; total: string; entries: string; debits: string; credits: string }>(
+      clickhouse,
+      `SELECT currency, sum(toInt128(amount_minor)) AS total, count() AS entries,
+         sumIf(toInt128(amount_minor), amount_minor < 0) AS debits, sumIf(toInt128(amount_minor), amount_minor > 0) AS credits
+       FROM ledger_entries GROUP BY currency ORDER BY currency`,
+    ),
+    selectRows<{ transaction_id: string; currency: string; imbalance: string }>(
+      clickhouse,
+      `SELECT transaction_id, currency, sum(toInt128(amount_minor)) AS imbalance
+       FROM ledger_entries GROUP BY transaction_id, currency HAVING imbalance != 0 ORDER BY transaction_id LIMIT 100`,
+    ),
+    selectRows<{ account_id: string; currency: string; balance: string; entries: string }>(
+      clickhouse,
+      `SELECT account_id, currency, sum(toInt128(amount_minor)) AS balance, count() AS entries
+       FROM ledger_entries GROUP BY account_id, currency ORDER BY abs(balance) DESC, account_id LIMIT {top:UInt32}`,
+      { top },
+    ),
+  ]);
+  return {
+    balanced: currencyRows.every((r) => BigInt(r.total) === 0n) && unbalancedRows.length === 0,
+    currencies: currencyRows.map((r) => ({
+      currency: r.currency,
+      total: moneyView(r.total, r.currency),
+      entries: Number(r.entries),
+      debits: moneyView(r.debits, r.currency),
+      credits: moneyView(r.credits, r.currency),
+    })),
+    unbalancedTransactions: unbalancedRows.map((r) => ({
+      transactionId: r.transaction_id,
+      currency: r.currency,
+      imbalance: moneyView(r.imbalance, r.currency),
+    })),
+    accounts: accountRows.map((r) => ({
+      accountId: r.account_id,
+      balance: moneyView(r.balance, r.currency),
+      entries: Number(r.entries),
+    })),
+  };
+}
+
+export interface LargeCashQuery {
+  readonly currency: string;
+  readonly thresholdMinor: bigint;
+  /** Deposits in [threshold × (1 − bandPercent/100), threshold) count as "just under". */
+  readonly bandPercent: number;
+  /** Deposits just under the threshold within 7 days that make a pattern. */
+  readonly minDeposits: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly limit: number;
+}
+
+export interface LargeCashReport {
+  readonly currency: string;
+  readonly threshold: MoneyView;
+  readonly from: string;
+  readonly to: string;
+  readonly largeTransactions: ReadonlyArray<{
+    transactionId: string;
+    kind: string;
+    amount: MoneyView;
+    payerAccountId: string;
+    payeeAccountId: string;
+    customerId: string | null;
+    eventTime: string;
+    decision: string;
+  }>;
+  readonly structuring: ReadonlyArray<{
+    payerAccountId: string;
+    /** Most just-under-threshold deposits within any 7 days. */
+    depositsIn7Days: number;
+    windowStart: string;
+    windowTotal: MoneyView;
+    transactionIds: readonly string[];
+  }>;
+}
+
+const SEVEN_DAYS_MS = 7 * 86_400_000;
+
+/**
+ * Cash transactions at or above the threshold, and structuring patterns: payers with `minDeposits` or more cash
+ * deposits just under the threshold within any 7-day window (FinCEN / FATF structuring typology).
+ */
+export async function largeCashReport(clickhouse: ClickHouseClient, q: LargeCashQuery): Promise<LargeCashReport> {
+  const lowMinor = q.thresholdMinor - (q.thresholdMinor * BigInt(q.bandPercent)) / 100n;
+  const params = {
+    currency: q.currency,
+    thresholdMinor: q.thresholdMinor.toString(),
+    lowMinor: lowMinor.toString(),
+    fromMs: q.fromMs,
+    toMs: q.toMs,
+    limit: q.limit,
+    minDeposits: q.minDeposits,
+    windowMs: SEVEN_DAYS_MS - 1,
+  };
+  const inPeriod = `event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
+  const [large, patterns] = await Promise.all([
+    selectRows<{
+      transaction_id: string;
+      kind: string;
+      amount_minor: string;
+      payer_account_id: string;
+      payee_account_id: string;
+      customer_id: string;
+      event_time_ms: string;
+      decision: string;
+    }>(
+      clickhouse,
+      `SELECT transaction_id, kind, amount_minor, payer_account_id, payee_account_id, customer_id,
+         toUnixTimestamp64Milli(event_time) AS event_time_ms, decision
+       FROM decisions
+       WHERE channel = 'CASH' AND currency = {currency:String} AND amount_minor >= {thresholdMinor:Int64} AND ${inPeriod}
+       ORDER BY event_time DESC, transaction_id LIMIT {limit:UInt32}`,
+      params,
+    ),
+    selectRows<{
+      payer_account_id: string;
+      deposits: string;
+      window_start_ms: string;
+      window_total: string;
+      transaction_ids: string[];
+    }>(
+      clickhouse,
+      `SELECT payer_account_id, max(in_window) AS deposits,
+         argMax(event_ms, in_window) AS window_start_ms, argMax(window_total, in_window) AS window_total,
+         groupArray(50)(transaction_id) AS transaction_ids
+       FROM (
+         SELECT payer_account_id, transaction_id, toUnixTimestamp64Milli(event_time) AS event_ms,
+           count() OVER w AS in_window, sum(toInt128(amount_minor)) OVER w AS window_total
+         FROM decisions
+         WHERE channel = 'CASH' AND kind = 'DEPOSIT' AND currency = {currency:String}
+           AND amount_minor >= {lowMinor:Int64} AND amount_minor < {thresholdMinor:Int64} AND ${inPeriod}
+         WINDOW w AS (PARTITION BY payer_account_id ORDER BY toUnixTimestamp64Milli(event_time) RANGE BETWEEN CURRENT ROW AND {windowMs:UInt64} FOLLOWING)
+       )
+       GROUP BY payer_account_id HAVING deposits >= {minDeposits:UInt32}
+       ORDER BY deposits DESC, payer_account_id LIMIT {limit:UInt32}`,
+      params,
+    ),
+  ]);
+  return {
+    currency: q.currency,
+    threshold: moneyView(q.thresholdMinor, q.currency),
+    from: isoTime(q.fromMs),
+    to: isoTime(q.toMs),
+    largeTransactions: large.map((r) => ({
+      transactionId: r.transaction_id,
+      kind: r.kind,
+      amount: moneyView(r.amount_minor, q.currency),
+      payerAccountId: r.payer_account_id,
+      payeeAccountId: r.payee_account_id,
+      customerId: orNull(r.customer_id),
+      eventTime: isoTime(r.event_time_ms),
+      decision: r.decision,
+    })),
+    structuring: patterns.map((r) => ({
+      payerAccountId: r.payer_account_id,
+      depositsIn7Days: Number(r.deposits),
+      windowStart: isoTime(r.window_start_ms),
+      windowTotal: moneyView(r.window_total, q.currency),
+      transactionIds: r.transaction_ids,
+    })),
+  };
+}
+
+/** Counters that prove the ledger neither lost nor double-counted anything (served for e2e and fault tests). */
+export interface LedgerIntegrity {
+  readonly decisionRows: number;
+  readonly distinctDecisions: number;
+  readonly postedTransactions: number;
+  readonly entries: number;
+  readonly duplicateEntries: number;
+  /** Transactions whose legs do not sum to zero in some currency. */
+  readonly unbalancedTransactions: number;
+  /** Declined transactions that nevertheless have ledger entries (must be 0). */
+  readonly declinedWithEntries: number;
+  readonly conflicts: number;
+  readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
+}
+
+export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<LedgerIntegrity> {
+  const [counts, totals] = await Promise.all([
+    selectRows<Record<keyof Omit<LedgerIntegrity, 'totalsByCurrency'>, string>>(
+      clickhouse,
+      `SELECT
+         (SELECT count() FROM decisions) AS decisionRows,
+         (SELECT uniqExact(transaction_id) FROM decisions) AS distinctDecisions,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries) AS postedTransactions,
+         (SELECT count() FROM ledger_entries) AS entries,
+         (SELECT count() - uniqExact(entry_id) FROM ledger_entries) AS duplicateEntries,
+         (SELECT uniqExact(transaction_id) FROM (
+            SELECT transaction_id FROM ledger_entries GROUP BY transaction_id, currency HAVING sum(toInt128(amount_minor)) != 0)) AS unbalancedTransactions,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries
+            WHERE transaction_id IN (SELECT transaction_id FROM decisions WHERE decision = 'DECLINE')) AS declinedWithEntries,
+         (SELECT count() FROM ledger_conflicts) AS conflicts`,
+    ),
+    selectRows<{ currency: string; sum_minor: string }>(
+      clickhouse,
+      `SELECT currency, sum(toInt128(amount_minor)) AS sum_minor FROM ledger_entries GROUP BY currency ORDER BY currency`,
+    ),
+  ]);
+  const c = counts[0];
+  const n = (v: string | undefined): number => Number(v ?? 0);
+  return {
+    decisionRows: n(c?.decisionRows),
+    distinctDecisions: n(c?.distinctDecisions),
+    postedTransactions: n(c?.postedTransactions),
+    entries: n(c?.entries),
+    duplicateEntries: n(c?.duplicateEntries),
+    unbalancedTransactions: n(c?.unbalancedTransactions),
+    declinedWithEntries: n(c?.declinedWithEntries),
+    conflicts: n(c?.conflicts),
+    totalsByCurrency: totals.map((t) => ({ currency: t.currency, sumMinor: t.sum_minor })),
+  };
+}

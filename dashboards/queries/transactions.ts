@@ -1,0 +1,244 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type MoneyView, moneyView } from '../domain/money.js';
+import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
+
+interface DecisionRow {
+  transaction_id: string;
+  fingerprint: string;
+  channel: string;
+  kind: string;
+  amount_minor: string;
+  currency: string;
+  payer_account_id: string;
+  payee_account_id: string;
+  customer_id: string;
+  card_token: string;
+  card_last4: string;
+  merchant_id: string;
+  terminal_id: string;
+  mcc: string;
+  device_id: string;
+  country: string;
+  description: string;
+  decision: string;
+  score: number;
+  reasons_json: string;
+  reason_codes: string[];
+  rules_fired: string[];
+  features_json: string;
+  model_version: string;
+  rules_version: string;
+  transaction_json: string;
+  event_time_ms: string;
+  received_at_ms: string;
+  scored_at_ms: string;
+  stored_at_ms: string;
+}
+
+const decisionColumns = `transaction_id, fingerprint, channel, kind, amount_minor, currency, payer_account_id, payee_account_id,
+  customer_id, card_token, card_last4, merchant_id, terminal_id, mcc, device_id, country, description, decision, score,
+  reasons_json, reason_codes, rules_fired, features_json, model_version, rules_version, transaction_json,
+  toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(received_at) AS received_at_ms,
+  toUnixTimestamp64Milli(scored_at) AS scored_at_ms, toUnixTimestamp64Milli(stored_at) AS stored_at_ms`;
+
+/** What the label endpoint needs to know about a decided transaction. */
+export interface DecidedTransaction {
+  readonly transactionId: string;
+  readonly payerAccountId: string;
+  readonly cardToken: string | null;
+  readonly terminalId: string | null;
+  readonly eventTimeMs: number;
+}
+
+/** The decided transaction with `transactionId`, or undefined if `decisions` has never seen it. */
+export async function findDecidedTransaction(
+  clickhouse: ClickHouseClient,
+  transactionId: string,
+): Promise<DecidedTransaction | undefined> {
+  const rows = await selectRows<{
+    payer_account_id: string;
+    card_token: string;
+    terminal_id: string;
+    event_time_ms: string;
+  }>(
+    clickhouse,
+    `SELECT payer_account_id, card_token, terminal_id, toUnixTimestamp64Milli(event_time) AS event_time_ms
+     FROM decisions WHERE transaction_id = {transactionId:String} ORDER BY stored_at LIMIT 1`,
+    { transactionId },
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    transactionId,
+    payerAccountId: row.payer_account_id,
+    cardToken: orNull(row.card_token),
+    terminalId: orNull(row.terminal_id),
+    eventTimeMs: Number(row.event_time_ms),
+  };
+}
+
+export interface AuditTrail {
+  readonly transactionId: string;
+  readonly fingerprint: string;
+  readonly transaction: {
+    readonly channel: string;
+    readonly kind: string;
+    readonly amount: MoneyView;
+    readonly payerAccountId: string;
+    readonly payeeAccountId: string;
+    readonly customerId: string | null;
+    readonly card: { readonly token: string; readonly last4: string | null } | null;
+    readonly merchantId: string | null;
+    readonly terminalId: string | null;
+    readonly mcc: string | null;
+    readonly deviceId: string | null;
+    readonly country: string | null;
+    readonly description: string | null;
+  };
+  readonly decision: {
+    readonly outcome: string;
+    readonly score: number;
+    readonly reasons: unknown;
+    readonly reasonCodes: readonly string[];
+    readonly rulesFired: readonly string[];
+    readonly modelVersion: string;
+    readonly rulesVersion: string;
+  };
+  /** Every feature value the model and rules saw. */
+  readonly features: unknown;
+  /** The canonical record exactly as scored (from `transaction_json`). */
+  readonly input: unknown;
+  readonly timeline: {
+    readonly eventTime: string;
+    readonly receivedAt: string;
+    readonly scoredAt: string;
+    readonly storedAt: string;
+    readonly receivedToScoredMs: number;
+    readonly scoredToStoredMs: number;
+  };
+  /** More than 1 means `decisions` holds the transaction more than once (it should not). */
+  readonly decisionRecords: number;
+  readonly ledgerEntries: ReadonlyArray<{
+    entryId: string;
+    leg: number;
+    accountId: string;
+    amount: MoneyView;
+    entryType: string;
+    eventTime: string;
+    postedAt: string;
+  }>;
+  readonly labels: ReadonlyArray<{ label: string; labelledBy: string; labelledAt: string; note: string | null }>;
+  readonly conflicts: ReadonlyArray<{
+    postedFingerprint: string;
+    conflictingFingerprint: string;
+    detectedAt: string;
+    transaction: unknown;
+  }>;
+}
+
+/** The full audit trail of one transaction, or undefined if it was never decided. */
+export async function auditTrail(clickhouse: ClickHouseClient, transactionId: string): Promise<AuditTrail | undefined> {
+  const params = { transactionId };
+  const [decisions, entries, labels, conflicts] = await Promise.all([
+    selectRows<DecisionRow>(
+      clickhouse,
+      `SELECT ${decisionColumns} FROM decisions WHERE transaction_id = {transactionId:String} ORDER BY stored_at`,
+      params,
+    ),
+    selectRows<{
+      entry_id: string;
+      leg: number;
+      account_id: string;
+      amount_minor: string;
+      currency: string;
+      entry_type: string;
+      event_time_ms: string;
+      posted_at_ms: string;
+    }>(
+      clickhouse,
+      `SELECT entry_id, leg, account_id, amount_minor, currency, entry_type,
+         toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(posted_at) AS posted_at_ms
+       FROM ledger_entries WHERE transaction_id = {transactionId:String} ORDER BY leg`,
+      params,
+    ),
+    selectRows<{ label: string; labelled_by: string; labelled_at_ms: string; note: string }>(
+      clickhouse,
+      `SELECT label, labelled_by, toUnixTimestamp64Milli(labelled_at) AS labelled_at_ms, note
+       FROM analyst_labels WHERE transaction_id = {transactionId:String} ORDER BY labelled_at`,
+      params,
+    ),
+    selectRows<{
+      posted_fingerprint: string;
+      conflicting_fingerprint: string;
+      detected_at_ms: string;
+      transaction_json: string;
+    }>(
+      clickhouse,
+      `SELECT posted_fingerprint, conflicting_fingerprint, toUnixTimestamp64Milli(detected_at) AS detected_at_ms, transaction_json
+       FROM ledger_conflicts WHERE transaction_id = {transactionId:String} ORDER BY detected_at`,
+      params,
+    ),
+  ]);
+  const d = decisions[0];
+  if (!d) return undefined;
+  return {
+    transactionId: d.transaction_id,
+    fingerprint: d.fingerprint,
+    transaction: {
+      channel: d.channel,
+      kind: d.kind,
+      amount: moneyView(d.amount_minor, d.currency),
+      payerAccountId: d.payer_account_id,
+      payeeAccountId: d.payee_account_id,
+      customerId: orNull(d.customer_id),
+      card: d.card_token === '' ? null : { token: d.card_token, last4: orNull(d.card_last4) },
+      merchantId: orNull(d.merchant_id),
+      terminalId: orNull(d.terminal_id),
+      mcc: orNull(d.mcc),
+      deviceId: orNull(d.device_id),
+      country: orNull(d.country),
+      description: orNull(d.description),
+    },
+    decision: {
+      outcome: d.decision,
+      score: d.score,
+      reasons: parseStoredJson(d.reasons_json) ?? [],
+      reasonCodes: d.reason_codes,
+      rulesFired: d.rules_fired,
+      modelVersion: d.model_version,
+      rulesVersion: d.rules_version,
+    },
+    features: parseStoredJson(d.features_json) ?? {},
+    input: parseStoredJson(d.transaction_json),
+    timeline: {
+      eventTime: isoTime(d.event_time_ms),
+      receivedAt: isoTime(d.received_at_ms),
+      scoredAt: isoTime(d.scored_at_ms),
+      storedAt: isoTime(d.stored_at_ms),
+      receivedToScoredMs: Number(d.scored_at_ms) - Number(d.received_at_ms),
+      scoredToStoredMs: Number(d.stored_at_ms) - Number(d.scored_at_ms),
+    },
+    decisionRecords: decisions.length,
+    ledgerEntries: entries.map((e) => ({
+      entryId: e.entry_id,
+      leg: e.leg,
+      accountId: e.account_id,
+      amount: moneyView(e.amount_minor, e.currency),
+      entryType: e.entry_type,
+      eventTime: isoTime(e.event_time_ms),
+      postedAt: isoTime(e.posted_at_ms),
+    })),
+    labels: labels.map((l) => ({
+      label: l.label,
+      labelledBy: l.labelled_by,
+      labelledAt: isoTime(l.labelled_at_ms),
+      note: orNull(l.note),
+    })),
+    conflicts: conflicts.map((c) => ({
+      postedFingerprint: c.posted_fingerprint,
+      conflictingFingerprint: c.conflicting_fingerprint,
+      detectedAt: isoTime(c.detected_at_ms),
+      transaction: parseStoredJson(c.transaction_json),
+    })),
+  };
+}

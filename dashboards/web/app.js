@@ -1,0 +1,389 @@
+// Vigil live console. No build step, no libraries: plain ES modules, DOM and inline SVG.
+// The API key lives in sessionStorage (this tab only). REST calls send it as `Authorization: Bearer`;
+// the WebSocket carries it as the subprotocol `bearer.<key>` next to `vigil.v1`, since browsers cannot
+// set headers on a WebSocket.
+
+const KEY_STORAGE = 'vigil.apiKey';
+const MAX_ALERTS_SHOWN = 200;
+const THROUGHPUT_POINTS = 120;
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  key: sessionStorage.getItem(KEY_STORAGE),
+  ws: undefined,
+  retryMs: 1000,
+  alertIds: new Set(),
+  sessionAlerts: 0,
+  throughput: [],
+};
+
+// ---- money: decimal strings from minor units, by ISO 4217 exponent, with string arithmetic (no floats) ----
+const EXPONENTS = {
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+};
+function formatMinor(amountMinor, currency) {
+  const exponent = EXPONENTS[currency] ?? 2;
+  const text = String(amountMinor);
+  const negative = text.startsWith('-');
+  const digits = (negative ? text.slice(1) : text).padStart(exponent + 1, '0');
+  const whole = exponent === 0 ? digits : digits.slice(0, -exponent);
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${negative ? '-' : ''}${grouped}${exponent === 0 ? '' : '.' + digits.slice(-exponent)} ${currency}`;
+}
+
+// ---- DOM helpers: text only through textContent, never innerHTML ----
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+const timeOf = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+// ---- REST ----
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${state.key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const payload = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+  if (response.status === 401) signOut('Your key was not accepted. Sign in again.');
+  if (!response.ok) {
+    const problems = payload?.problems?.map((p) => `${p.path}: ${p.message}`).join('; ');
+    throw new Error(payload ? `${payload.detail}${problems ? ` (${problems})` : ''}` : `HTTP ${response.status}`);
+  }
+  return payload;
+}
+
+// ---- alerts ----
+/** Normalises a live FraudAlert and a GET /v1/alerts row into one shape. */
+function fromLive(alert) {
+  return {
+    transactionId: alert.transactionId,
+    decision: alert.decision,
+    score: alert.score,
+    reasons: alert.reasons,
+    channel: alert.channel,
+    amountText: formatMinor(alert.amountMinor, alert.currency),
+    payer: alert.payerAccountId,
+    card: alert.cardLast4,
+    country: alert.country,
+    atMs: alert.raisedAtMs,
+    label: null,
+  };
+}
+function fromHistory(row) {
+  return {
+    transactionId: row.transactionId,
+    decision: row.decision,
+    score: row.score,
+    reasons: row.reasons,
+    channel: row.channel,
+    amountText: formatMinor(row.amount.amountMinor, row.amount.currency),
+    payer: row.payerAccountId,
+    card: row.cardLast4,
+    country: row.country,
+    atMs: Date.parse(row.scoredAt),
+    label: row.label,
+  };
+}
+
+function renderAlert(alert, fresh) {
+  const item = el('li', `alert ${alert.decision === 'DECLINE' ? 'decline' : 'review'}${fresh ? ' fresh' : ''}`);
+  item.dataset.decision = alert.decision;
+  item.dataset.transactionId = alert.transactionId;
+  const head = el('div', 'alert-head');
+  head.append(
+    el('span', `badge ${alert.decision === 'DECLINE' ? 'decline' : ''}`, alert.decision),
+    el('span', 'amount', alert.amountText),
+    el('span', 'score', `score ${Number(alert.score).toFixed(2)}`),
+    el(
+      'span',
+      'meta',
+      [alert.channel, alert.card ? `•••• ${alert.card}` : null, alert.country, `payer ${alert.payer}`]
+        .filter(Boolean)
+        .join(' · '),
+    ),
+    el('span', 'meta', `${timeOf(alert.atMs)} · ${alert.transactionId}`),
+  );
+  const reasons = el('ul', 'reasons');
+  for (const reason of alert.reasons ?? []) {
+    const li = el('li');
+    li.append(el('code', undefined, reason.code), document.createTextNode(reason.description ?? ''));
+    reasons.append(li);
+  }
+  item.append(head, reasons, labelBox(alert));
+  return item;
+}
+
+function labelBox(alert) {
+  const box = el('div', 'label-box');
+  if (alert.label) {
+    box.append(
+      el('span', `labelled ${alert.label.label}`, `${alert.label.label.toLowerCase()} · ${alert.label.labelledBy}`),
+    );
+    return box;
+  }
+  const note = el('input');
+  note.type = 'text';
+  note.placeholder = 'Note (optional)';
+  note.maxLength = 2000;
+  const status = el('span', 'meta');
+  const send = async (label, button) => {
+    for (const b of box.querySelectorAll('button')) b.disabled = true;
+    status.textContent = 'Saving…';
+    try {
+      const result = await api('POST', '/v1/labels', {
+        transactionId: alert.transactionId,
+        label,
+        ...(note.value ? { note: note.value } : {}),
+      });
+      box.replaceChildren(el('span', `labelled ${result.label.label}`, `${label} · ${result.label.labelledBy}`));
+    } catch (error) {
+      status.textContent = error.message;
+      for (const b of box.querySelectorAll('button')) b.disabled = false;
+      button.focus();
+    }
+  };
+  const fraud = el('button', 'fraud', 'Fraud');
+  const genuine = el('button', 'genuine', 'Genuine');
+  fraud.type = genuine.type = 'button';
+  fraud.addEventListener('click', () => send('fraud', fraud));
+  genuine.addEventListener('click', () => send('genuine', genuine));
+  box.append(note, fraud, genuine, status);
+  return box;
+}
+
+function addAlert(alert, { fresh, atTop }) {
+  if (state.alertIds.has(alert.transactionId)) return;
+  state.alertIds.add(alert.transactionId);
+  const list = $('alerts');
+  const node = renderAlert(alert, fresh);
+  applyFilter(node);
+  if (atTop) list.prepend(node);
+  else list.append(node);
+  while (list.children.length > MAX_ALERTS_SHOWN) {
+    const last = list.lastElementChild;
+    state.alertIds.delete(last.dataset.transactionId);
+    last.remove();
+  }
+  $('alerts-empty').hidden = list.children.length > 0;
+}
+
+function applyFilter(node) {
+  const show = node.dataset.decision === 'DECLINE' ? $('show-decline').checked : $('show-review').checked;
+  node.hidden = !show;
+}
+
+async function loadHistory() {
+  try {
+    const page = await api('GET', '/v1/alerts?limit=100');
+    $('alerts').replaceChildren();
+    state.alertIds.clear();
+    for (const row of page.alerts) addAlert(fromHistory(row), { fresh: false, atTop: false });
+    $('alerts-empty').hidden = page.alerts.length > 0;
+    $('notice').hidden = true;
+  } catch (error) {
+    showNotice(`Could not load alert history: ${error.message}`);
+  }
+}
+
+function showNotice(text) {
+  $('notice').textContent = text;
+  $('notice').hidden = false;
+}
+
+// ---- live stream ----
+function connect() {
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/alerts/live`;
+  setConnection('connecting…', 'status-wait');
+  const ws = new WebSocket(url, ['vigil.v1', `bearer.${state.key}`]);
+  state.ws = ws;
+  ws.addEventListener('open', () => {
+    state.retryMs = 1000;
+    setConnection('live', 'status-on');
+  });
+  ws.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'alert') {
+      state.sessionAlerts += 1;
+      $('kpi-alerts').textContent = String(state.sessionAlerts);
+      addAlert(fromLive(message.alert), { fresh: true, atTop: true });
+    } else if (message.type === 'stats') renderStats(message);
+    else if (message.type === 'dropped')
+      showNotice(
+        `${message.count} alerts were skipped while this connection was slow. Use "Reload history" to see them.`,
+      );
+  });
+  ws.addEventListener('close', () => {
+    if (state.ws !== ws || !state.key) return;
+    setConnection('reconnecting…', 'status-off');
+    // A refused upgrade (bad key) also lands here: a REST call first signs out if the key is no longer valid.
+    setTimeout(async () => {
+      if (!state.key) return;
+      await api('GET', '/v1/alerts?limit=1').catch(() => undefined);
+      if (state.key) connect();
+    }, state.retryMs);
+    state.retryMs = Math.min(state.retryMs * 2, 30_000);
+  });
+}
+
+function setConnection(text, className) {
+  const node = $('kpi-connection');
+  node.textContent = text;
+  node.className = `kpi-value ${className}`;
+}
+
+// ---- charts ----
+function renderStats(stats) {
+  $('kpi-throughput').textContent = `${stats.throughputPerSecond.toFixed(1)} tx/s`;
+  $('kpi-latency').textContent = stats.alertLatencyMs.p95 === null ? '–' : `${stats.alertLatencyMs.p95} ms`;
+  state.throughput.push(stats.throughputPerSecond);
+  if (state.throughput.length > THROUGHPUT_POINTS) state.throughput.shift();
+  renderThroughput();
+  renderMix(stats.decisionMix);
+  renderHistogram(stats.scoreHistogram.counts);
+  const l = stats.alertLatencyMs;
+  const latency = $('latency');
+  latency.replaceChildren();
+  for (const [name, value] of [
+    ['p50', l.p50],
+    ['p95', l.p95],
+    ['p99', l.p99],
+    ['max', l.max],
+    ['samples', l.samples],
+  ]) {
+    latency.append(
+      el('dt', undefined, name),
+      el('dd', undefined, value === null ? '–' : name === 'samples' ? String(value) : `${value} ms`),
+    );
+  }
+}
+
+function renderThroughput() {
+  const chart = $('throughput-chart');
+  chart.replaceChildren();
+  const points = state.throughput;
+  const max = Math.max(1, ...points);
+  const step = 300 / (THROUGHPUT_POINTS - 1);
+  const coords = points.map((v, i) => `${(i * step).toFixed(1)},${(72 - (v / max) * 64).toFixed(1)}`);
+  if (coords.length > 1) chart.append(svg('polyline', { class: 'line', points: coords.join(' ') }));
+  const label = svg('text', { class: 'axis', x: 2, y: 9 });
+  label.textContent = `max ${max.toFixed(1)} tx/s`;
+  chart.append(label);
+}
+
+function renderMix(mix) {
+  const total = mix.APPROVE + mix.REVIEW + mix.DECLINE;
+  const box = $('decision-mix');
+  box.replaceChildren();
+  for (const decision of ['APPROVE', 'REVIEW', 'DECLINE']) {
+    const share = total === 0 ? 0 : mix[decision] / total;
+    const row = el('div', 'mix-row');
+    const track = el('div', 'mix-track');
+    const fill = el('div', `mix-fill ${decision}`);
+    fill.style.width = `${(share * 100).toFixed(1)}%`;
+    track.append(fill);
+    row.append(
+      el('span', undefined, decision.toLowerCase()),
+      track,
+      el('span', undefined, `${mix[decision]} · ${(share * 100).toFixed(1)}%`),
+    );
+    box.append(row);
+  }
+}
+
+function renderHistogram(counts) {
+  const chart = $('score-chart');
+  chart.replaceChildren();
+  // Square-root scale: approvals dwarf the rare high scores analysts care about.
+  const max = Math.max(1, ...counts.map((c) => Math.sqrt(c)));
+  const width = 300 / counts.length;
+  counts.forEach((count, i) => {
+    const h = (Math.sqrt(count) / max) * 86;
+    const bar = svg('rect', {
+      class: `bar${i >= 8 ? ' hot' : i >= 5 ? ' warm' : ''}`,
+      x: i * width + 2,
+      y: 90 - h,
+      width: width - 4,
+      height: h,
+    });
+    const title = svg('title', {});
+    title.textContent = `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${count}`;
+    bar.append(title);
+    const tick = svg('text', { class: 'axis', x: i * width + width / 2 - 6, y: 104 });
+    tick.textContent = (i / 10).toFixed(1);
+    chart.append(bar, tick);
+  });
+}
+
+// ---- session ----
+function signIn(key) {
+  state.key = key;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  $('login').hidden = true;
+  $('console').hidden = false;
+  $('sign-out').hidden = false;
+  void loadHistory();
+  connect();
+}
+
+function signOut(message) {
+  state.key = null;
+  sessionStorage.removeItem(KEY_STORAGE);
+  const ws = state.ws;
+  state.ws = undefined;
+  ws?.close();
+  setConnection('offline', 'status-off');
+  $('console').hidden = true;
+  $('sign-out').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message ?? '';
+  $('api-key').value = '';
+  $('api-key').focus();
+}
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const key = $('api-key').value.trim();
+  const response = await fetch('/v1/alerts?limit=1', { headers: { authorization: `Bearer ${key}` } });
+  if (response.ok) signIn(key);
+  else $('login-error').textContent = response.status === 403 ? 'This key is not an analyst key.' : 'Key not accepted.';
+});
+$('sign-out').addEventListener('click', () => signOut());
+$('reload').addEventListener('click', () => void loadHistory());
+for (const id of ['show-review', 'show-decline'])
+  $(id).addEventListener('change', () => document.querySelectorAll('#alerts > li').forEach(applyFilter));
+
+if (state.key) signIn(state.key);
+else signOut();

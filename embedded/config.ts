@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { type Env, readEnum, readInt, readOptionalString, readString } from '../platform/config.js';
+
+/** Configuration of the one-process embedded default, parsed once at start. */
+export interface EmbeddedConfig {
+  /** HTTP port for the API, the dashboard page and the WebSocket (VIGIL_HTTP_PORT, default 8080; 0 = any free port). */
+  readonly httpPort: number;
+  /** Interface to bind (VIGIL_HTTP_HOST, default 127.0.0.1: the demo is not exposed beyond this machine). */
+  readonly httpHost: string;
+  /** Where the log, ClickHouse data, snapshots and generated secrets live (VIGIL_DATA_DIR, default ./.vigil-data). */
+  readonly dataDir: string;
+  /** Simulated transactions per second fed through ingest (VIGIL_SIMULATOR_TPS, default 20; 0 = off). */
+  readonly simulatorTps: number;
+  /** Seed of the simulator (VIGIL_SIMULATOR_SEED); default: a new seed each start, so restarts add new traffic. */
+  readonly simulatorSeed: number | undefined;
+  /** Partitions per topic (VIGIL_PARTITIONS, default 8). Fixed once topics exist. */
+  readonly partitions: number;
+  /** `role:key` pairs (VIGIL_API_KEYS); when unset, demo keys are generated and printed at start. */
+  readonly apiKeys: string | undefined;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function readEmbeddedConfig(env: Env): EmbeddedConfig {
+  const seed = readOptionalString(env, 'VIGIL_SIMULATOR_SEED');
+  return Object.freeze({
+    httpPort: readInt(env, 'VIGIL_HTTP_PORT', 8080, { min: 0, max: 65535 }),
+    httpHost: readString(env, 'VIGIL_HTTP_HOST', '127.0.0.1'),
+    dataDir: resolve(readString(env, 'VIGIL_DATA_DIR', '.vigil-data')),
+    simulatorTps: readInt(env, 'VIGIL_SIMULATOR_TPS', 20, { min: 0, max: 100_000 }),
+    simulatorSeed: seed === undefined ? undefined : readInt(env, 'VIGIL_SIMULATOR_SEED', 0, { min: 0, max: 2 ** 32 - 1 }),
+    partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
+    apiKeys: readOptionalString(env, 'VIGIL_API_KEYS'),
+    logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+  });
+}

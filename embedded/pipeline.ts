@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import express from 'express';
+import { startDashboards } from '../dashboards/main.js';
+import { startIngest } from '../ingest/main.js';
+import { startLedgerSink } from '../ledger-sink/main.js';
+import { type ApiKey, ApiKeyAuthenticator, Role, parseApiKeys } from '../platform/auth.js';
+import { createClickHouseClient } from '../platform/clickhouse.js';
+import type { Bus } from '../platform/bus.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import type { Env } from '../platform/config.js';
+import { EmbeddedLog } from '../platform/embedded-log/embedded-log.js';
+import { mountOperationalRoutes, notFoundHandler, problemDetailsMiddleware, requireRole } from '../platform/http.js';
+import { type Logger, createLogger } from '../platform/logger.js';
+import { MetricsRegistry } from '../platform/metrics.js';
+import { topicSpecs } from '../schemas/partitions.js';
+import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
+import { startScoring } from '../scoring/main.js';
+import { startLiveTraffic } from '../simulator/live.js';
+import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
+import { demoApiKeysFor, tokenizationKeyFor } from './secrets.js';
+
+/**
+ * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
+ * engine, and the traffic simulator feeding ingest. The stages are the same code that runs as separate
+ * services in distributed mode; only the adapters built here differ.
+ */
+export interface EmbeddedPipeline {
+  readonly config: EmbeddedConfig;
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly apiKeys: readonly ApiKey[];
+  readonly keysWereGenerated: boolean;
+  /** The log itself, for tools that replay or inspect topics (tests, benchmarks). */
+  readonly bus: Bus;
+  /** Stops the simulator, the HTTP server and every stage, committing what was processed; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  readonly env?: Env;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Promise<EmbeddedPipeline> {
+  const baseEnv = options.env ?? process.env;
+  const config = readEmbeddedConfig(baseEnv);
+  const logger = options.logger ?? createLogger({ level: config.logLevel, fields: { service: 'vigil' } });
+  const clock = options.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const keysWereGenerated = config.apiKeys === undefined;
+  const apiKeys = config.apiKeys === undefined ? demoApiKeysFor(config.dataDir) : parseApiKeys(config.apiKeys);
+  const env: Env = { ...baseEnv, VIGIL_TOKENIZATION_KEY: baseEnv['VIGIL_TOKENIZATION_KEY'] ?? tokenizationKeyFor(config.dataDir) };
+  const authenticator = new ApiKeyAuthenticator(apiKeys);
+  const metrics = new MetricsRegistry();
+  const registry = new EmbeddedSchemaRegistry();
+
+  const bus = await EmbeddedLog.open({ dir: join(config.dataDir, 'log'), logger: logger.child({ component: 'log' }) });
+  await bus.ensureTopics(topicSpecs(config.partitions));
+  const clickhouse = createClickHouseClient(`embedded:${join(config.dataDir, 'clickhouse')}`);
+
+  const common = { bus, registry, metrics, clock, env };
+  const ledgerSink = await startLedgerSink({ ...common, clickhouse, logger: logger.child({ stage: 'ledger-sink' }) });
+  const scoring = await startScoring({ ...common, dataDir: join(config.dataDir, 'scoring'), logger: logger.child({ stage: 'scoring' }) });
+  const ingest = await startIngest({ ...common, authenticator, dataDir: join(config.dataDir, 'ingest'), logger: logger.child({ stage: 'ingest' }) });
+  const dashboards = await startDashboards({ ...common, clickhouse, authenticator, logger: logger.child({ stage: 'dashboards' }) });
+
+  const app = express();
+  app.disable('x-powered-by');
+  mountOperationalRoutes(
+    app,
+    [
+      { name: 'ingest', isReady: () => ingest.isReady() },
+      { name: 'scoring', isReady: () => scoring.isReady() },
+      { name: 'ledger-sink', isReady: () => ledgerSink.isReady() },
+      { name: 'dashboards', isReady: () => dashboards.isReady() },
+    ],
+    () => metrics.render(),
+    requireRole(authenticator, Role.admin),
+  );
+  app.use(ingest.router);
+  app.use(dashboards.router);
+  app.use(notFoundHandler);
+  app.use(problemDetailsMiddleware(logger));
+
+  const server = await listen(app, config.httpPort, config.httpHost);
+  dashboards.attach(server);
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address}:${address.port}`;
+
+  const traffic =
+    config.simulatorTps > 0
+      ? startLiveTraffic({
+          tps: config.simulatorTps,
+          seed: config.simulatorSeed ?? (clock.nowMs() >>> 0),
+          clock,
+          logger: logger.child({ component: 'simulator' }),
+          send: async (batch) => {
+            await ingest.accept(batch, 'SIMULATOR');
+          },
+        })
+      : undefined;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await traffic?.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      // Upstream first, so each stage drains what the previous one produced before the log closes.
+      await ingest.close();
+      await scoring.close();
+      await ledgerSink.close();
+      await dashboards.close();
+      await bus.close();
+      await clickhouse.close();
+    })());
+
+  return { config, url, apiKeys, keysWereGenerated, bus, close };
+}
+
+function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ApiKey, generateDemoKeys, parseApiKeys } from '../platform/auth.js';
+
+/**
+ * Secrets the embedded default makes for itself on first start and keeps under `<dataDir>/secrets/` (mode 0600):
+ * the card tokenisation key (tokens must stay stable across restarts, or every card looks new to scoring) and
+ * the demo API keys (so a key pasted into the dashboard keeps working after a restart). Production deployments
+ * pass both through the environment instead and nothing is written.
+ */
+function readOrCreate(dataDir: string, name: string, create: () => string): string {
+  const dir = join(dataDir, 'secrets');
+  const file = join(dir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const value = create();
+  writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+  return value;
+}
+
+export function tokenizationKeyFor(dataDir: string): string {
+  return readOrCreate(dataDir, 'tokenization.key', () => randomBytes(32).toString('base64url'));
+}
+
+export function demoApiKeysFor(dataDir: string): ApiKey[] {
+  const raw = readOrCreate(dataDir, 'demo-api-keys', () =>
+    generateDemoKeys()
+      .map((k) => `${k.role}:${k.key}`)
+      .join(','),
+  );
+  return parseApiKeys(raw, `${dataDir}/secrets/demo-api-keys`);
+}

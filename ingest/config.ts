@@ -1,0 +1,65 @@
+import { type Env, readInt, readOptionalString } from '../platform/config.js';
+import { ConfigError } from '../platform/errors.js';
+import type { ValidationLimits } from './domain/validation.js';
+
+/** A secret that does not show up when the config object is logged, printed or serialised. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[secret]';
+  }
+  toJSON(): string {
+    return '[secret]';
+  }
+}
+
+/** The ingest stage's configuration, parsed once at start from the environment. */
+export interface IngestConfig {
+  /** VIGIL_INGEST_MAX_BODY_BYTES: largest body of `POST /v1/transactions` (default 64 KiB); larger → 413. */
+  readonly maxBodyBytes: number;
+  /** VIGIL_INGEST_MAX_BATCH_BODY_BYTES: largest body of `POST /v1/transactions/batch` (default 8 MiB). */
+  readonly maxBatchBodyBytes: number;
+  /** VIGIL_INGEST_MAX_BATCH_ITEMS: most items in one batch (default 5,000); more → 413. */
+  readonly maxBatchItems: number;
+  /** VIGIL_TOKENIZATION_KEY (required, ≥ 32 characters): the HMAC-SHA-256 key that turns PANs into card tokens. */
+  readonly tokenizationKey: Secret;
+  readonly limits: ValidationLimits;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+/** 128 bits of a base64 key; the embedded default generates 32 random bytes (43 base64url characters). */
+const MIN_KEY_CHARS = 32;
+
+/**
+ * Reads the ingest config; throws ConfigError naming the key and the allowed range on the first bad value.
+ *  - VIGIL_INGEST_MAX_AMOUNT_MAJOR: largest amount in major units of any currency (default 1,000,000,000;
+ *    at most 10^14 so the minor units of a 4-exponent currency still fit an Avro long).
+ *  - VIGIL_INGEST_MAX_FUTURE_SKEW_MS: how far eventTime may lie in the future (default 5 min).
+ *  - VIGIL_INGEST_MAX_EVENT_AGE_MS: how old eventTime may be (default 30 days).
+ */
+export function loadIngestConfig(env: Env): IngestConfig {
+  const key = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY');
+  if (key === undefined) throw new ConfigError('VIGIL_TOKENIZATION_KEY', undefined, `a secret of at least ${MIN_KEY_CHARS} characters`);
+  // Never echo the secret, only its length.
+  if (key.length < MIN_KEY_CHARS) throw new ConfigError('VIGIL_TOKENIZATION_KEY', `<${key.length} chars>`, `a secret of at least ${MIN_KEY_CHARS} characters`);
+  return Object.freeze({
+    maxBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BODY_BYTES', 64 * KiB, { min: KiB, max: 16 * MiB }),
+    maxBatchBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BATCH_BODY_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
+    maxBatchItems: readInt(env, 'VIGIL_INGEST_MAX_BATCH_ITEMS', 5_000, { min: 1, max: 100_000 }),
+    tokenizationKey: new Secret(key),
+    limits: Object.freeze({
+      maxAmountMajor: BigInt(readInt(env, 'VIGIL_INGEST_MAX_AMOUNT_MAJOR', 1_000_000_000, { min: 1, max: 1e14 })),
+      maxFutureSkewMs: readInt(env, 'VIGIL_INGEST_MAX_FUTURE_SKEW_MS', 5 * MINUTE_MS, { min: 0, max: DAY_MS }),
+      maxEventAgeMs: readInt(env, 'VIGIL_INGEST_MAX_EVENT_AGE_MS', 30 * DAY_MS, { min: MINUTE_MS, max: 3650 * DAY_MS }),
+    }),
+  });
+}

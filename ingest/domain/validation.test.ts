@@ -1,0 +1,320 @@
+import { NOW_MS, TEST_PAN, cardRequest, transferRequest } from '../testing/fixtures.js';
+import { isIpAddress, parseEventTime, validateTransactionRequest, type ValidationOutcome } from './validation.js';
+import { isValidPan, luhnValid, containsPan } from './luhn.js';
+
+const limits = { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 5 * 60_000, maxEventAgeMs: 30 * 86_400_000 };
+const tokenizer = { tokenize: (pan: string) => `tok_test_${pan.length}` };
+const validate = (body: unknown): ValidationOutcome => validateTransactionRequest(body, { nowMs: NOW_MS, limits, tokenizer });
+const problemsOf = (body: unknown) => {
+  const outcome = validate(body);
+  if (outcome.ok) throw new Error('expected problems, got a valid transaction');
+  return outcome.problems;
+};
+const paths = (body: unknown) => problemsOf(body).map((p) => p.path);
+
+describe('validateTransactionRequest', () => {
+  it('accepts a full card request and tokenises the card', () => {
+    const outcome = validate(cardRequest());
+    expect(outcome).toEqual({
+      ok: true,
+      value: {
+        transactionId: 'tx-0001',
+        channel: 'CARD',
+        kind: 'PURCHASE',
+        amountMinor: 1234n,
+        currency: 'EUR',
+        settlement: null,
+        payerAccountId: 'acct-payer-1',
+        payeeAccountId: 'acct-merchant-1',
+        customerId: 'acct-payer-1',
+        card: { token: 'tok_test_16', bin: '411111', last4: '1111', present: true },
+        merchantId: 'm-1',
+        terminalId: 't-1',
+        mcc: '5411',
+        deviceId: 'dev-1',
+        ipAddress: '192.0.2.1',
+        country: 'FR',
+        latitude: 48.85,
+        longitude: 2.35,
+        description: 'groceries',
+        bankTransfer: null,
+        channelReference: null,
+        eventTimeMs: NOW_MS - 60_000,
+      },
+    });
+  });
+
+  it('accepts a minimal transfer, defaulting kind, customer and event time', () => {
+    const outcome = validate({ transactionId: 'a', channel: 'ach', amount: { value: '1', currency: 'USD' }, payer: { accountId: 'p' }, payee: { accountId: 'q' } });
+    expect(outcome.ok && outcome.value).toMatchObject({ kind: 'TRANSFER', customerId: 'p', card: null, eventTimeMs: null, bankTransfer: null });
+  });
+
+  it.each([
+    ['card', 'PURCHASE'],
+    ['cash', 'WITHDRAWAL'],
+    ['wallet', 'TRANSFER'],
+    ['p2p', 'TRANSFER'],
+    ['wire', 'TRANSFER'],
+    ['sepa', 'TRANSFER'],
+  ])('defaults kind for channel %s to %s', (channel, kind) => {
+    const outcome = validate(cardRequest({ channel }));
+    expect(outcome.ok && outcome.value.kind).toBe(kind);
+  });
+
+  it('keeps an explicit kind and settlement amount', () => {
+    const outcome = validate(cardRequest({ kind: 'refund', settlementAmount: { value: '13.5', currency: 'USD' } }));
+    expect(outcome.ok && outcome.value).toMatchObject({ kind: 'REFUND', settlement: { amountMinor: 1350n, currency: 'USD' } });
+  });
+
+  it('accepts a transfer with bank details', () => {
+    const outcome = validate(transferRequest({ eventTime: '2026-11-24T10:00:00+01:00' }));
+    expect(outcome.ok && outcome.value).toMatchObject({
+      channel: 'SEPA',
+      customerId: 'cust-9',
+      bankTransfer: { scheme: 'SEPA_CT', endToEndId: 'E2E-1', remittanceInfo: 'invoice 42' },
+      eventTimeMs: NOW_MS,
+    });
+  });
+
+  it('collects every problem with its JSON pointer, not just the first', () => {
+    const problems = problemsOf({
+      transactionId: 'bad id with spaces',
+      channel: 'carrier-pigeon',
+      kind: 'gift',
+      amount: { value: '1.234', currency: 'EUR' },
+      settlementAmount: { value: '-1', currency: 'XYZ' },
+      payer: {},
+      payee: { accountId: '' },
+      card: { number: '4111111111111112' },
+      merchant: { mcc: '54' },
+      device: { ip: '999.1.1.1' },
+      location: { country: 'fr', latitude: 91, longitude: -181 },
+      eventTime: 'yesterday',
+      extra: true,
+    });
+    expect(problems.map((p) => p.path)).toEqual([
+      '/extra',
+      '/transactionId',
+      '/channel',
+      '/kind',
+      '/amount/value',
+      '/settlementAmount/currency',
+      '/settlementAmount/value',
+      '/payer/accountId',
+      '/payee/accountId',
+      '/card/number',
+      '/merchant/mcc',
+      '/device/ip',
+      '/location/country',
+      '/location/latitude',
+      '/location/longitude',
+      '/eventTime',
+    ]);
+    expect(problems.find((p) => p.path === '/card/number')?.message).toBe('not a valid card number');
+    expect(problems.find((p) => p.path === '/extra')?.message).toBe('is not a known field');
+  });
+
+  it('requires the mandatory fields', () => {
+    expect(paths({})).toEqual(['/transactionId', '/channel', '/amount', '/payer', '/payee']);
+    expect(paths({ transactionId: 'x', channel: 'card', amount: {}, payer: { accountId: 'p' }, payee: { accountId: 'q' } })).toEqual([
+      '/amount/currency',
+      '/amount/value',
+      '/card',
+    ]);
+  });
+
+  it.each([null, [], 'text', 42, true])('refuses a body that is not an object: %j', (body) => {
+    expect(problemsOf(body)).toEqual([{ path: '', message: 'must be an object' }]);
+  });
+
+  it('rejects unknown fields at every level (strict contract)', () => {
+    expect(paths(cardRequest({ pan: '1', payer: { accountId: 'p', nickname: 'x' }, card: { number: TEST_PAN, expiry: '12/29' } }))).toEqual([
+      '/pan',
+      '/payer/nickname',
+      '/card/expiry',
+    ]);
+  });
+
+  it('escapes field names in pointers (RFC 6901) and masks digit runs in them', () => {
+    expect(paths(cardRequest({ 'a/b~c': 1 }))).toEqual(['/a~1b~0c']);
+    expect(paths(cardRequest({ [TEST_PAN]: 1 }))).toEqual(['/[REDACTED]']);
+  });
+
+  describe('card security codes (PCI DSS)', () => {
+    it.each([
+      [{ card: { number: TEST_PAN, cvv: '123' } }, '/card/cvv'],
+      [{ card: { number: TEST_PAN, CVC2: '123' } }, '/card/CVC2'],
+      [{ cvv2: '123' }, '/cvv2'],
+      [{ payer: { accountId: 'p', securityCode: '123' } }, '/payer/securityCode'],
+      [{ merchant: { id: 'm', card_security_code: '1' } }, '/merchant/card_security_code'],
+      [{ card: { number: TEST_PAN, cid: '1234' } }, '/card/cid'],
+      [{ description: 'x', nested: [{ deep: { cvc: '1' } }] }, '/nested/0/deep/cvc'],
+    ])('rejects %j at %s', (overrides, path) => {
+      const problems = problemsOf(cardRequest(overrides));
+      expect(problems).toContainEqual({ path, message: expect.stringMatching(/security codes .* must never be sent/) as unknown });
+    });
+
+    it('rejects them even when their value is empty or null, and never as a mere unknown field', () => {
+      const problems = problemsOf(cardRequest({ card: { number: TEST_PAN, cvv: null } }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]!.message).toMatch(/must never be sent/);
+    });
+  });
+
+  describe('card details', () => {
+    it('requires card details on the card channel only', () => {
+      expect(paths(cardRequest({ card: undefined }))).toEqual(['/card']);
+      expect(validate(transferRequest()).ok).toBe(true);
+    });
+
+    it('accepts a pre-tokenised card', () => {
+      const outcome = validate(cardRequest({ card: { token: 'vault_tok_123456', bin: '411111', last4: '1111' } }));
+      expect(outcome.ok && outcome.value.card).toEqual({ token: 'vault_tok_123456', bin: '411111', last4: '1111', present: false });
+    });
+
+    it('accepts grouped card numbers and checks bin/last4 against them', () => {
+      expect(validate(cardRequest({ card: { number: '4111 1111 1111 1111', bin: '411111', last4: '1111' } })).ok).toBe(true);
+      expect(paths(cardRequest({ card: { number: '4111-1111-1111-1111', bin: '999999', last4: '0000' } }))).toEqual(['/card/bin', '/card/last4']);
+    });
+
+    it.each([
+      ['4111111111111112', 'Luhn failure'],
+      ['41111111111', '11 digits'],
+      ['41111111111111111111', '20 digits'],
+      ['4111x11111111111', 'letters'],
+      [4111111111111111, 'a JSON number'],
+      ['', 'empty'],
+    ])('rejects card number %j (%s) without echoing it', (number: unknown, _reason: string) => {
+      const problems = problemsOf(cardRequest({ card: { number } }));
+      expect(problems).toEqual([{ path: '/card/number', message: 'not a valid card number' }]);
+      expect(JSON.stringify(problems)).not.toContain('41111111111');
+    });
+
+    it('needs number or token, not both, not neither', () => {
+      expect(paths(cardRequest({ card: { present: true } }))).toEqual(['/card']);
+      expect(paths(cardRequest({ card: { number: TEST_PAN, token: 'tok_abcdefgh' } }))).toEqual(['/card/token']);
+      expect(paths(cardRequest({ card: { token: 'tok_abcdefgh' } }))).toEqual(['/card/bin', '/card/last4']);
+    });
+
+    it('refuses a card number sent as a token', () => {
+      expect(problemsOf(cardRequest({ card: { token: TEST_PAN, bin: '411111', last4: '1111' } }))).toEqual([
+        { path: '/card/token', message: expect.stringMatching(/looks like a card number/) as unknown },
+      ]);
+    });
+  });
+
+  describe('free text', () => {
+    it('refuses a card number hidden in the description or remittance info', () => {
+      expect(paths(cardRequest({ description: `card ${TEST_PAN.replace(/(\d{4})/g, '$1 ').trim()} please` }))).toEqual(['/description']);
+      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', remittanceInfo: TEST_PAN } }))).toEqual(['/bankTransfer/remittanceInfo']);
+    });
+    it('limits length and control characters', () => {
+      expect(paths(cardRequest({ description: 'x'.repeat(501) }))).toEqual(['/description']);
+      expect(paths(cardRequest({ description: 'line\nbreak' }))).toEqual(['/description']);
+      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', endToEndId: 'E'.repeat(36) } }))).toEqual(['/bankTransfer/endToEndId']);
+      expect(paths(transferRequest({ bankTransfer: { scheme: 'sepa' } }))).toEqual(['/bankTransfer/scheme']);
+    });
+  });
+
+  describe('ids', () => {
+    it.each<unknown>(['a'.repeat(129), '', 'with space', 'ümlaut', 'semi;colon', 42])('refuses transactionId %j', (transactionId) => {
+      expect(paths(cardRequest({ transactionId }))).toEqual(['/transactionId']);
+    });
+    it.each(['a', 'a'.repeat(128), 'TX-2026.11:24_1'])('accepts transactionId %j', (transactionId) => {
+      expect(validate(cardRequest({ transactionId })).ok).toBe(true);
+    });
+    it('reports the id of a refused request only when it is a valid id', () => {
+      const refused = validate(cardRequest({ amount: { value: '0', currency: 'EUR' } }));
+      expect(!refused.ok && refused.transactionId).toBe('tx-0001');
+      const badId = validate(cardRequest({ transactionId: 'bad id', amount: { value: '0', currency: 'EUR' } }));
+      expect(!badId.ok && badId.transactionId).toBeNull();
+    });
+  });
+
+  describe('location and device', () => {
+    it('needs latitude and longitude together', () => {
+      expect(paths(cardRequest({ location: { latitude: 10 } }))).toEqual(['/location/longitude']);
+    });
+    it.each([
+      ['192.0.2.1', true],
+      ['255.255.255.255', true],
+      ['256.1.1.1', false],
+      ['01.1.1.1', false],
+      ['2001:db8::1', true],
+      ['::', true],
+      ['::ffff:192.0.2.1', true],
+      ['2001:db8:0:0:0:0:0:1', true],
+      ['2001:db8:0:0:0:0:0:0:1', false],
+      ['2001::db8::1', false],
+      ['1.2.3', false],
+      ['gggg::1', false],
+    ])('ip %s valid: %s', (ip, valid) => {
+      expect(isIpAddress(ip)).toBe(valid);
+    });
+  });
+
+  describe('event time', () => {
+    it.each([
+      ['2026-11-24T09:00:00Z', NOW_MS],
+      ['2026-11-24T09:00:00.5Z', NOW_MS + 500],
+      ['2026-11-24T09:00:00.123456789Z', NOW_MS + 123],
+      ['2026-11-24T10:30:00+01:30', NOW_MS],
+      ['2026-11-24T04:00:00-05:00', NOW_MS],
+      ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ])('parses %s', (text, ms) => {
+      expect(parseEventTime(text)).toBe(ms);
+    });
+    it.each(['2026-11-24T09:00:00', '2026-11-24 09:00:00Z', '2026-02-30T00:00:00Z', '2025-02-29T00:00:00Z', '2026-11-24T24:00:00Z', '2026-11-24T09:00:60Z', '2026-11-24T09:00Z', '1764000000000'])(
+      'refuses %s',
+      (text) => {
+        expect(parseEventTime(text)).toBeUndefined();
+      },
+    );
+    it('bounds event time by the configured skew and age', () => {
+      expect(validate(cardRequest({ eventTime: new Date(NOW_MS + 5 * 60_000).toISOString() })).ok).toBe(true);
+      expect(problemsOf(cardRequest({ eventTime: new Date(NOW_MS + 5 * 60_000 + 1).toISOString() }))[0]!.message).toMatch(/future/);
+      expect(validate(cardRequest({ eventTime: new Date(NOW_MS - 30 * 86_400_000).toISOString() })).ok).toBe(true);
+      expect(problemsOf(cardRequest({ eventTime: new Date(NOW_MS - 30 * 86_400_000 - 1).toISOString() }))[0]!.message).toMatch(/past/);
+    });
+  });
+
+  it('treats null optional fields as absent', () => {
+    expect(validate(cardRequest({ kind: null, merchant: null, device: { id: null }, settlementAmount: null, eventTime: null })).ok).toBe(true);
+  });
+
+  it('refuses a settlement amount in the transaction currency and unknown currencies', () => {
+    expect(paths(cardRequest({ settlementAmount: { value: '1', currency: 'EUR' } }))).toEqual(['/settlementAmount/currency']);
+    expect(paths(cardRequest({ amount: { value: '1', currency: 'HRK' } }))).toEqual(['/amount/currency']);
+    expect(paths(cardRequest({ amount: { value: '1', currency: 'eur' } }))).toEqual(['/amount/currency']);
+  });
+
+  it('stops at absurd nesting instead of overflowing the stack', () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    expect(paths(cardRequest({ description: 'x', deep }))).toEqual(['', '/deep']);
+  });
+
+  it('never puts the card number into any problem', () => {
+    const problems = problemsOf(cardRequest({ card: { number: TEST_PAN, cvv: '123', bin: '000000' }, transactionId: `x ${TEST_PAN}` }));
+    expect(JSON.stringify(problems)).not.toContain(TEST_PAN);
+  });
+});
+
+describe('Luhn', () => {
+  it.each(['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '79927398713'])('%s is valid', (digits) => {
+    expect(luhnValid(digits)).toBe(true);
+  });
+  it.each(['4111111111111112', '79927398710', '', '12a4'])('%j is invalid', (digits) => {
+    expect(luhnValid(digits)).toBe(false);
+  });
+  it('a PAN is 12–19 Luhn-valid digits', () => {
+    expect(isValidPan('79927398713')).toBe(false);
+    expect(isValidPan('4111111111111111')).toBe(true);
+  });
+  it('finds card numbers in text, grouped or not', () => {
+    expect(containsPan('pay 4111 1111 1111 1111 now')).toBe(true);
+    expect(containsPan('ref 4111-1111-1111-1111')).toBe(true);
+    expect(containsPan('invoice 4111111111111112')).toBe(false);
+    expect(containsPan('ts 1764000000000')).toBe(false);
+  });
+});

@@ -1,0 +1,97 @@
+import express, { type RequestHandler, type Router } from 'express';
+import { Role, type ApiKeyAuthenticator } from '../../platform/auth.js';
+import { ErrorCategory, ValidationError, VigilError } from '../../platform/errors.js';
+import { problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
+import type { Logger } from '../../platform/logger.js';
+import type { IngestResult } from '../../schemas/api.js';
+import { type Ingestor, TransactionIdConflictError } from '../app/ingestor.js';
+import type { IngestMetrics } from '../app/metrics.js';
+import { parseBatchBody, parseJsonBody } from './body.js';
+
+export interface IngestRouterOptions {
+  readonly ingestor: Ingestor;
+  readonly authenticator: ApiKeyAuthenticator;
+  readonly logger: Logger;
+  readonly metrics: IngestMetrics;
+  readonly maxBodyBytes: number;
+  readonly maxBatchBodyBytes: number;
+  readonly maxBatchItems: number;
+}
+
+/** The batch route's body: per-item results in input order, and their counts. */
+export interface BatchResponse {
+  readonly results: readonly IngestResult[];
+  readonly summary: { readonly accepted: number; readonly duplicate: number; readonly rejected: number; readonly conflict: number };
+}
+
+const countRequests =
+  (metrics: IngestMetrics, routeName: 'single' | 'batch'): RequestHandler =>
+  (_req, res, next) => {
+    res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
+    next();
+  };
+
+/**
+ * The ingest HTTP routes, with their own problem-details error handler so the router works standalone:
+ *  - `POST /v1/transactions` (role ingest): one TransactionRequest. 202 + IngestResult once the record is durable
+ *    on tx.raw; 200 + the original result for a retry (status duplicate); 409 TRANSACTION_ID_CONFLICT for the same
+ *    id with other content; 400 VALIDATION_FAILED with every problem; 400 MALFORMED_JSON; 413 BODY_TOO_LARGE.
+ *  - `POST /v1/transactions/batch` (role ingest): a JSON array, or NDJSON (`Content-Type: application/x-ndjson`).
+ *    Always 200 when the batch itself was readable, with a BatchResponse: each item is accepted, duplicate,
+ *    rejected or conflict on its own (a 207 Multi-Status would add nothing a client can act on that the
+ *    per-item status does not already say). 400 for an unreadable or empty batch, 413 above the item or byte limit.
+ * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
+ */
+export function createIngestRouter(options: IngestRouterOptions): Router {
+  const { ingestor, authenticator, metrics, maxBatchItems } = options;
+  const router = express.Router();
+  const asIngestFeed = requireRole(authenticator, Role.ingest);
+  const anyType = (): boolean => true;
+
+  router.post(
+    '/v1/transactions',
+    countRequests(metrics, 'single'),
+    asIngestFeed,
+    express.raw({ type: anyType, limit: options.maxBodyBytes }),
+    route(async (req, res) => {
+      const body = parseJsonBody(req.body);
+      const [result] = await ingestor.accept([{ kind: 'parsed', body }], 'API');
+      switch (result?.status) {
+        case 'accepted':
+          res.status(202).json(result);
+          return;
+        case 'duplicate':
+          res.status(200).json(result);
+          return;
+        case 'conflict':
+          throw new TransactionIdConflictError(result.transactionId ?? '');
+        case 'rejected':
+          throw new ValidationError('the transaction failed validation', result.problems ?? []);
+        default:
+          throw new VigilError('INGEST_NO_RESULT', 'ingest returned no result');
+      }
+    }),
+  );
+
+  router.post(
+    '/v1/transactions/batch',
+    countRequests(metrics, 'batch'),
+    asIngestFeed,
+    express.raw({ type: anyType, limit: options.maxBatchBodyBytes }),
+    route(async (req, res) => {
+      const items = parseBatchBody(req.body, req.headers['content-type']);
+      if (items.length === 0) throw new ValidationError('a batch needs at least one item', [{ path: '', message: 'must contain at least one transaction' }], 'EMPTY_BATCH');
+      if (items.length > maxBatchItems) {
+        throw new VigilError('BATCH_TOO_LARGE', `a batch may hold at most ${maxBatchItems} items; this one has ${items.length}`, { category: ErrorCategory.tooLarge });
+      }
+      const results = await ingestor.accept(items, 'BATCH');
+      const summary = { accepted: 0, duplicate: 0, rejected: 0, conflict: 0 };
+      for (const result of results) summary[result.status]++;
+      const response: BatchResponse = { results, summary };
+      res.status(200).json(response);
+    }),
+  );
+
+  router.use(problemDetailsMiddleware(options.logger));
+  return router;
+}

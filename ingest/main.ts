@@ -1,0 +1,93 @@
+import type express from 'express';
+import type { ApiKeyAuthenticator } from '../platform/auth.js';
+import type { Bus } from '../platform/bus.js';
+import type { Clock } from '../platform/clock.js';
+import type { Env } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { MetricsRegistry } from '../platform/metrics.js';
+import type { IngestResult } from '../schemas/api.js';
+import { createCodec } from '../schemas/codec.js';
+import { DeadLetterWriter } from '../schemas/dead-letter.js';
+import type { Transaction } from '../schemas/generated/types.js';
+import type { SchemaRegistry } from '../schemas/registry.js';
+import { Topics } from '../schemas/topics.js';
+import { HmacPanTokenizer, sha256Hasher } from './adapters/crypto.js';
+import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
+import { Ingestor } from './app/ingestor.js';
+import { createIngestMetrics } from './app/metrics.js';
+import { loadIngestConfig } from './config.js';
+import { createIngestRouter } from './http/routes.js';
+
+export interface IngestDeps {
+  bus: Bus;
+  registry: SchemaRegistry;
+  authenticator: ApiKeyAuthenticator;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  clock: Clock;
+  dataDir: string;
+  env: Env;
+}
+
+export interface IngestStage {
+  router: express.Router;
+  isReady(): boolean;
+  close(): Promise<void>;
+  /** in-process entry used by tests/bench */
+  accept(requests: unknown[], source: 'API' | 'BATCH' | 'FILE' | 'WEBHOOK' | 'SIMULATOR'): Promise<IngestResult[]>;
+}
+
+/**
+ * The ingest stage's composition root: reads its config (throws ConfigError on a bad or missing key, e.g.
+ * VIGIL_TOKENIZATION_KEY), loads the idempotency journal from `dataDir`, registers the tx.raw and tx.dlq schemas
+ * and wires the HTTP routes. Topics are created by the caller (`bus.ensureTopics(topicSpecs(...))`).
+ */
+export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
+  const config = loadIngestConfig(deps.env);
+  const logger = deps.logger;
+  const metrics = createIngestMetrics(deps.metrics);
+  const codec = await createCodec<Transaction>(deps.registry, Topics.transactionsRaw);
+  const deadLetters = await DeadLetterWriter.create(deps.bus, deps.registry, 'ingest', deps.clock);
+  const store = await FileIdempotencyStore.open(deps.dataDir, logger);
+  deps.metrics.gauge('vigil_ingest_idempotency_ids', 'Transaction ids held by the idempotency store', () => store.size());
+
+  const ingestor = new Ingestor({
+    producer: deps.bus.producer(),
+    codec,
+    deadLetters,
+    store,
+    tokenizer: new HmacPanTokenizer(config.tokenizationKey.reveal()),
+    hasher: sha256Hasher,
+    clock: deps.clock,
+    limits: config.limits,
+    metrics,
+    logger,
+  });
+  const router = createIngestRouter({
+    ingestor,
+    authenticator: deps.authenticator,
+    logger,
+    metrics,
+    maxBodyBytes: config.maxBodyBytes,
+    maxBatchBodyBytes: config.maxBatchBodyBytes,
+    maxBatchItems: config.maxBatchItems,
+  });
+
+  let closing: Promise<void> | undefined;
+  logger.info('ingest started', { maxBatchItems: config.maxBatchItems, idempotencyIds: store.size() });
+  return {
+    router,
+    isReady: () => closing === undefined && store.isHealthy(),
+    accept: (requests, source) =>
+      ingestor.accept(
+        requests.map((body) => ({ kind: 'parsed', body })),
+        source,
+      ),
+    close: () =>
+      (closing ??= (async () => {
+        await ingestor.drain();
+        await store.close();
+        logger.info('ingest stopped');
+      })()),
+  };
+}

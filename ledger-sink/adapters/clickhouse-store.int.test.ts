@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { createClickHouseClient } from '../../platform/clickhouse.js';
+import { ClickHouseTables } from '../../schemas/clickhouse.js';
+import { INT64_MAX, INT64_MIN } from '../domain/postings.js';
+import type { PostedEntry } from '../store.js';
+import { scoredTransaction } from '../test-helpers.js';
+import { ClickHouseLedgerReader } from './clickhouse-ledger-reader.js';
+import { ClickHouseLedgerStore } from './clickhouse-store.js';
+
+// chDB binds one data directory per process: one temp directory for this file, closed and removed after it.
+const dataDir = mkdtempSync(join(tmpdir(), 'vigil-ledger-store-'));
+let client: ClickHouseClient;
+let store: ClickHouseLedgerStore;
+let reader: ClickHouseLedgerReader;
+
+beforeAll(async () => {
+  client = createClickHouseClient(`embedded:${dataDir}`);
+  store = new ClickHouseLedgerStore(client, { lookupChunkIds: 3 });
+  reader = new ClickHouseLedgerReader(client);
+  await store.ensureSchema();
+});
+
+afterAll(async () => {
+  await client.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  for (const table of Object.values(ClickHouseTables))
+    await client.command({ query: `TRUNCATE TABLE IF EXISTS ${table}` });
+});
+
+const entry = (
+  transactionId: string,
+  leg: number,
+  amountMinor: bigint,
+  overrides: Partial<PostedEntry> = {},
+): PostedEntry => ({
+  entryId: `${transactionId}/${leg}`,
+  transactionId,
+  leg,
+  accountId: `acct-${leg}`,
+  amountMinor,
+  currency: 'EUR',
+  entryType: 'PRINCIPAL',
+  eventTimeMs: 1_764_000_000_000,
+  postedAtMs: 1_764_000_000_001,
+  fingerprint: `fp-${transactionId}`,
+  ...overrides,
+});
+
+async function activeParts(table: string): Promise<number> {
+  const rs = await client.query({
+    query:
+      'SELECT count() AS parts FROM system.parts WHERE database = currentDatabase() AND table = {table:String} AND active',
+    query_params: { table },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ parts: string }>();
+  return Number(row?.parts);
+}
+
+describe('ClickHouseLedgerStore against chDB', () => {
+  it('is idempotent in creating its tables', async () => {
+    await expect(store.ensureSchema()).resolves.toBeUndefined();
+  });
+
+  it('given DateTime64 values, when written and read back, then every epoch millisecond is exact', async () => {
+    // Millisecond edges, a leap day, the epoch, and the bounds every ClickHouse version stores.
+    const times = [
+      0,
+      1,
+      999,
+      1_764_000_000_050,
+      1_764_000_000_999,
+      Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+      Date.UTC(1900, 0, 1),
+      Date.UTC(2299, 11, 31, 23, 59, 59, 996),
+      -1,
+    ];
+    const scored = times.map((ms, i) =>
+      scoredTransaction(i, { eventTimeMs: ms, receivedAtMs: ms + 1 }, { scoredAtMs: ms + 2 }),
+    );
+    await store.insertDecisions(scored.map((s, i) => ({ scored: s, storedAtMs: times[i]! + 3 })));
+    for (const [i, s] of scored.entries()) {
+      const row = await reader.decision(s.transaction.transactionId);
+      expect([row?.eventTimeMs, row?.receivedAtMs, row?.scoredAtMs, row?.storedAtMs]).toEqual([
+        times[i],
+        times[i]! + 1,
+        times[i]! + 2,
+        times[i]! + 3,
+      ]);
+    }
+  });
+
+  it('given Int64 extremes, when written and summed, then amounts and sums are exact bigints (no float, no wrap)', async () => {
+    await store.insertEntries([
+      entry('big', 0, -INT64_MAX),
+      entry('big', 1, INT64_MAX),
+      entry('min', 0, INT64_MIN),
+      entry('min', 1, INT64_MAX),
+      entry('min', 2, 1n),
+    ]);
+    expect((await reader.entriesOf('big')).map((e) => e.amountMinor)).toEqual([-INT64_MAX, INT64_MAX]);
+    expect((await reader.entriesOf('min')).map((e) => e.amountMinor)).toEqual([INT64_MIN, INT64_MAX, 1n]);
+    expect(await reader.imbalances()).toEqual([]);
+    // Two postings crediting acct-1 with 2^63−1 each: the balance is 2^64−2, beyond Int64, read exactly via Int128.
+    expect(await reader.balance('acct-1', 'EUR')).toBe(2n * INT64_MAX);
+  });
+
+  it('given an unbalanced posting planted past the domain, when checked, then the SQL check names it and its imbalance', async () => {
+    await store.insertEntries([entry('ok', 0, -5n), entry('ok', 1, 5n), entry('bad', 0, -5n), entry('bad', 1, 4n)]);
+    expect(await reader.imbalances()).toEqual([{ transactionId: 'bad', currency: 'EUR', sumMinor: -1n }]);
+  });
+
+  it('given one insert of 8,000 entries, then it lands as exactly one part (all rows or none)', async () => {
+    const rows = Array.from({ length: 4000 }, (_, i) => [
+      entry(`p-${i}`, 0, -BigInt(i + 1)),
+      entry(`p-${i}`, 1, BigInt(i + 1)),
+    ]).flat();
+    await store.insertEntries(rows);
+    expect(await activeParts(ClickHouseTables.ledgerEntries)).toBe(1);
+    expect((await reader.counts()).entries).toBe(8000);
+  });
+
+  it('given ids with quotes, backslashes and SQL, when looked up in chunks, then each is matched exactly (parameters, not string SQL)', async () => {
+    const ids = ["o'brien", 'back\\slash', "x') OR 1=1 --", 'plain', 'ünïcode-€', 'tab\tid', 'last'];
+    await store.insertEntries(ids.map((id) => entry(id, 0, 0n)));
+    await store.insertDecisions(
+      ids
+        .slice(0, 2)
+        .map((id, i) => ({
+          scored: scoredTransaction(i, { transactionId: id, fingerprint: `fp-${id}` }),
+          storedAtMs: 0,
+        })),
+    );
+    const found = await store.storedFingerprints([...ids, 'missing', "o'brien"]);
+    expect(new Map([...found.ledger].sort())).toEqual(new Map(ids.map((id) => [id, `fp-${id}`] as const).sort()));
+    expect([...found.decisions.keys()].sort()).toEqual(["o'brien", 'back\\slash'].sort());
+  });
+
+  it('given an unreachable ClickHouse, when used, then it rejects with a retriable LEDGER_STORE_UNAVAILABLE', async () => {
+    const unreachable = createClient({ url: 'http://127.0.0.1:9', log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      const down = new ClickHouseLedgerStore(unreachable, { lookupChunkIds: 10 });
+      await expect(down.storedFingerprints(['a'])).rejects.toMatchObject({
+        code: 'LEDGER_STORE_UNAVAILABLE',
+        retriable: true,
+      });
+      await expect(down.insertEntries([entry('a', 0, 1n)])).rejects.toMatchObject({
+        code: 'LEDGER_STORE_UNAVAILABLE',
+        retriable: true,
+      });
+    } finally {
+      await unreachable.close();
+    }
+  });
+});

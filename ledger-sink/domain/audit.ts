@@ -1,0 +1,60 @@
+import type { FieldProblem } from '../../platform/errors.js';
+import type { ScoredTransaction } from '../../schemas/generated/types.js';
+
+/**
+ * The audit record of a decision must be storable exactly, or not at all: this module holds the checks and the
+ * canonical JSON that make it reproducible.
+ */
+
+/**
+ * The range of epoch milliseconds every ClickHouse version stores in `DateTime64(3)` (1900-01-01 to
+ * 2299-12-31 UTC; newer servers accept more). Outside it a server clamps silently, so such a record is refused.
+ */
+export const STORABLE_TIME_MIN_MS = Date.UTC(1900, 0, 1);
+export const STORABLE_TIME_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
+/** Every reason the decision record of `scored` cannot be stored exactly; empty when it can. */
+export function auditProblems(scored: ScoredTransaction): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const times: ReadonlyArray<readonly [string, number]> = [
+    ['/transaction/eventTimeMs', scored.transaction.eventTimeMs],
+    ['/transaction/receivedAtMs', scored.transaction.receivedAtMs],
+    ['/scoredAtMs', scored.scoredAtMs],
+  ];
+  for (const [path, ms] of times) {
+    if (!Number.isSafeInteger(ms) || ms < STORABLE_TIME_MIN_MS || ms > STORABLE_TIME_MAX_MS) {
+      problems.push({ path, message: `epoch ms ${ms} is outside 1900-01-01..2299-12-31 UTC` });
+    }
+  }
+  if (!Number.isFinite(scored.score))
+    problems.push({ path: '/score', message: `must be a finite number, got ${scored.score}` });
+  for (const [name, value] of Object.entries(scored.features)) {
+    // JSON has no NaN or Infinity; JSON.stringify would silently write null and the audit would lie.
+    if (!Number.isFinite(value))
+      problems.push({ path: `/features/${escapePointer(name)}`, message: `must be a finite number, got ${value}` });
+  }
+  return problems;
+}
+
+/** RFC 6901 escaping of one JSON-pointer segment. */
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace, bigint written as a decimal
+ * string. The same value always gives the same text, so stored audit JSON can be compared
+ * byte for byte and re-hashed.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(canonicalize(value));
+}
+
+function canonicalize(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(canonicalize);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = canonicalize((value as Record<string, unknown>)[key]);
+  return out;
+}

@@ -1,0 +1,97 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Bus, Subscription } from '../platform/bus.js';
+import type { Clock } from '../platform/clock.js';
+import type { Env } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { MetricsRegistry } from '../platform/metrics.js';
+import { createCodec } from '../schemas/codec.js';
+import { DeadLetterWriter } from '../schemas/dead-letter.js';
+import type { AnalystLabel, ScoredTransaction } from '../schemas/generated/types.js';
+import { topicSpecs } from '../schemas/partitions.js';
+import type { SchemaRegistry } from '../schemas/registry.js';
+import { Topics } from '../schemas/topics.js';
+import { ClickHouseLedgerStore } from './adapters/clickhouse-store.js';
+import { parseLedgerSinkConfig } from './config.js';
+import { LedgerBatchHandler } from './consumer.js';
+
+/**
+ * ledger-sink's composition root: parses its config, creates the ClickHouse tables, wires the store, codecs and
+ * dead-letter writer into the batch handler, and subscribes it to `tx.scored` and `analyst.labels`.
+ *
+ * The ClickHouse client and the bus belong to the caller (chDB binds one data directory per process, so one
+ * client is shared by every stage); `close()` stops consuming and leaves them open.
+ */
+export interface LedgerSinkDeps {
+  bus: Bus;
+  registry: SchemaRegistry;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  clock: Clock;
+  clickhouse: ClickHouseClient;
+  env: Env;
+}
+
+export interface LedgerSinkStage {
+  /** True once subscribed, until closed. */
+  isReady(): boolean;
+  /** Stops fetching, waits for the in-flight batch and commits it. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** @throws ConfigError on a bad VIGIL_LEDGER_* value; UnavailableError if the tables cannot be created. */
+export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkStage> {
+  const config = parseLedgerSinkConfig(deps.env);
+  const logger = deps.logger.child({ stage: 'ledger-sink' });
+
+  const store = new ClickHouseLedgerStore(deps.clickhouse, { lookupChunkIds: config.lookupChunkIds });
+  await store.ensureSchema();
+
+  const consumed = [Topics.transactionsScored, Topics.analystLabels] as const;
+  await deps.bus.ensureTopics(
+    topicSpecs().filter(
+      (spec) => (consumed as readonly string[]).includes(spec.topic) || spec.topic === Topics.deadLetters,
+    ),
+  );
+  const [scoredCodec, labelCodec, deadLetters] = await Promise.all([
+    createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
+    createCodec<AnalystLabel>(deps.registry, Topics.analystLabels),
+    DeadLetterWriter.create(deps.bus, deps.registry, 'ledger-sink', deps.clock),
+  ]);
+  const handler = new LedgerBatchHandler({
+    store,
+    scoredCodec,
+    labelCodec,
+    deadLetters,
+    logger,
+    metrics: deps.metrics,
+    clock: deps.clock,
+  });
+
+  const subscription: Subscription = await deps.bus.subscribe(
+    {
+      groupId: config.groupId,
+      topics: consumed,
+      commitMode: 'after-batch',
+      maxBatchRecords: config.maxBatchRecords,
+      startFrom: 'earliest',
+    },
+    async (batch) => {
+      const report = await handler.handle(batch);
+      logger.debug('batch stored', { ...report, partition: batch.partition });
+    },
+  );
+  logger.info('ledger-sink started', {
+    groupId: config.groupId,
+    topics: consumed,
+    maxBatchRecords: config.maxBatchRecords,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    isReady: () => closing === undefined,
+    close: () => {
+      closing ??= subscription.close().then(() => logger.info('ledger-sink stopped'));
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { UnavailableError } from '../../platform/errors.js';
+import { FEATURE_COUNT } from '../domain/feature-names.js';
+import { type ModelMetadata, type ModelScorer, metadataProblems, normalise, unweight } from '../domain/model.js';
+
+/**
+ * The TF.js implementation of the ModelScorer port. The artefact is a directory: model.json (TF.js layers
+ * format), weights.bin and metadata.json (version, feature names, normalisation, metrics). Inference runs on
+ * tfjs-node when it can be imported (native TensorFlow), otherwise on the wasm backend.
+ */
+export type TfBackend = 'tensorflow' | 'wasm' | 'cpu';
+
+let backendReady: Promise<TfBackend> | undefined;
+
+/** Selects the fastest available backend once per process: tfjs-node if importable, else wasm. */
+export function initTfBackend(): Promise<TfBackend> {
+  backendReady ??= (async (): Promise<TfBackend> => {
+    // A variable specifier: tfjs-node is optional and usually absent (its install step downloads a binary).
+    const nodeBackend = '@tensorflow/tfjs-node';
+    try {
+      await import(nodeBackend);
+      if (await tf.setBackend('tensorflow')) {
+        await tf.ready();
+        return 'tensorflow';
+      }
+    } catch {
+      // Not installed: fall through to wasm.
+    }
+    if (await tf.setBackend('wasm')) {
+      await tf.ready();
+      return 'wasm';
+    }
+    await tf.setBackend('cpu');
+    await tf.ready();
+    return 'cpu';
+  })();
+  return backendReady;
+}
+
+interface ModelJson {
+  readonly modelTopology: object;
+  readonly format?: string;
+  readonly weightsManifest: ReadonlyArray<{ readonly paths: readonly string[]; readonly weights: tf.io.WeightsManifestEntry[] }>;
+}
+
+export class TfjsModelScorer implements ModelScorer {
+  private normalised = new Float32Array(0);
+  private occluded = new Float32Array(0);
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    readonly metadata: ModelMetadata,
+  ) {}
+
+  get version(): string {
+    return this.metadata.version;
+  }
+
+  /** Loads an artefact directory; throws UnavailableError (MODEL_UNAVAILABLE) when it is missing or does not fit this build. */
+  static async load(dir: string): Promise<TfjsModelScorer> {
+    await initTfBackend();
+    let metadata: ModelMetadata;
+    let modelJson: ModelJson;
+    try {
+      metadata = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8')) as ModelMetadata;
+      modelJson = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as ModelJson;
+    } catch (cause) {
+      throw new UnavailableError('MODEL_UNAVAILABLE', `cannot read the model artefact in ${dir}`, cause);
+    }
+    const problems = metadataProblems(metadata);
+    if (problems.length > 0) throw new UnavailableError('MODEL_UNAVAILABLE', `model artefact in ${dir} does not fit this build: ${problems.join('; ')}`);
+    const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
+    const buffers = await Promise.all(modelJson.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(join(dir, p))));
+    const weightData = Buffer.concat(buffers);
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs,
+        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
+      }),
+    );
+    return new TfjsModelScorer(model, metadata);
+  }
+
+  score(features: Float32Array, n: number): Float32Array {
+    if (n === 0) return new Float32Array(0);
+    if (this.normalised.length < n * FEATURE_COUNT) this.normalised = new Float32Array(n * FEATURE_COUNT);
+    const input = normalise(this.metadata.normalisation, features, n, this.normalised);
+    const scores = this.predict(input, n);
+    const w = this.metadata.positiveClassWeight;
+    for (let i = 0; i < n; i++) scores[i] = unweight(scores[i]!, w);
+    return scores;
+  }
+
+  explain(features: Float32Array, n: number): Float32Array {
+    const rows = n * (FEATURE_COUNT + 1);
+    if (n === 0) return new Float32Array(0);
+    if (this.normalised.length < n * FEATURE_COUNT) this.normalised = new Float32Array(n * FEATURE_COUNT);
+    if (this.occluded.length < rows * FEATURE_COUNT) this.occluded = new Float32Array(rows * FEATURE_COUNT);
+    const base = normalise(this.metadata.normalisation, features, n, this.normalised);
+    // Per row: the row itself, then FEATURE_COUNT copies with one feature at the training mean (0 after standardisation).
+    for (let r = 0; r < n; r++) {
+      const row = base.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT);
+      const block = r * (FEATURE_COUNT + 1) * FEATURE_COUNT;
+      this.occluded.set(row, block);
+      for (let j = 0; j < FEATURE_COUNT; j++) {
+        const at = block + (j + 1) * FEATURE_COUNT;
+        this.occluded.set(row, at);
+        this.occluded[at + j] = 0;
+      }
+    }
+    const raw = this.predict(this.occluded, rows);
+    const w = this.metadata.positiveClassWeight;
+    const contributions = new Float32Array(n * FEATURE_COUNT);
+    for (let r = 0; r < n; r++) {
+      const block = r * (FEATURE_COUNT + 1);
+      const full = unweight(raw[block]!, w);
+      for (let j = 0; j < FEATURE_COUNT; j++) contributions[r * FEATURE_COUNT + j] = full - unweight(raw[block + 1 + j]!, w);
+    }
+    return contributions;
+  }
+
+  close(): void {
+    this.model.dispose();
+  }
+
+  /** One batched inference on normalised rows; returns the raw (class-weighted) sigmoid outputs. */
+  private predict(input: Float32Array, n: number): Float32Array {
+    return tf.tidy(() => {
+      const x = tf.tensor2d(input.subarray(0, n * FEATURE_COUNT), [n, FEATURE_COUNT], 'float32');
+      const y = this.model.predict(x, { batchSize: n }) as tf.Tensor;
+      return y.dataSync() as Float32Array;
+    }).slice();
+  }
+}
+
+/**
+ * Writes a trained model and its metadata as an artefact directory, atomically (written beside, then renamed).
+ * The version's suffix is a short hash of the weights, so two different models never share a version.
+ */
+export async function saveArtefact(model: tf.LayersModel, dir: string, metadata: Omit<ModelMetadata, 'version'>, versionPrefix: string): Promise<ModelMetadata> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler((artifacts) => {
+      saved = artifacts;
+      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
+    }),
+  );
+  if (!saved?.weightData || !saved.weightSpecs) throw new Error('model produced no weights');
+  const weightData = saved.weightData;
+  const weights = Buffer.concat((Array.isArray(weightData) ? weightData : [weightData]).map((b) => Buffer.from(b)));
+  const version = `${versionPrefix}-${createHash('sha256').update(weights).digest('hex').slice(0, 8)}`;
+  const full: ModelMetadata = { version, ...metadata };
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    convertedBy: null,
+    modelTopology: saved.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: saved.weightSpecs }],
+  };
+  const staging = `${dir}.tmp-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  await writeFile(join(staging, 'model.json'), JSON.stringify(modelJson));
+  await writeFile(join(staging, 'weights.bin'), weights);
+  await writeFile(join(staging, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
+  await rm(dir, { recursive: true, force: true });
+  await rename(staging, dir);
+  return full;
+}

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../platform/errors.js';
+import { type Env, readInt, readNumber, readString } from '../platform/config.js';
+
+/** The scoring stage's configuration, parsed once at startup. */
+export interface ScoringConfig {
+  /** Risk (model score + rule risk) at or above which a transaction goes to REVIEW. VIGIL_REVIEW_THRESHOLD. */
+  readonly reviewThreshold: number;
+  /** Risk at or above which a transaction is DECLINED. VIGIL_DECLINE_THRESHOLD; must be ≥ the review threshold. */
+  readonly declineThreshold: number;
+  /** The model artefact directory (model.json, weights.bin, metadata.json). VIGIL_MODEL_DIR. */
+  readonly modelDir: string;
+  /** The rules file. VIGIL_RULES_FILE. */
+  readonly rulesFile: string;
+  /** Write a feature-state snapshot (then commit offsets) at least this often while records flow. VIGIL_SCORING_SNAPSHOT_INTERVAL_MS. */
+  readonly snapshotIntervalMs: number;
+  /** …or after this many records, whichever comes first. VIGIL_SCORING_SNAPSHOT_EVERY_RECORDS. */
+  readonly snapshotEveryRecords: number;
+  /** Upper bound on records per handler call (and per model inference). VIGIL_SCORING_MAX_BATCH_RECORDS. */
+  readonly maxBatchRecords: number;
+  /** Model reasons per alert. VIGIL_SCORING_MODEL_REASONS. */
+  readonly modelReasons: number;
+}
+
+const defaultPath = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
+
+export function readScoringConfig(env: Env): ScoringConfig {
+  const reviewThreshold = readNumber(env, 'VIGIL_REVIEW_THRESHOLD', 0.5, { min: 0, max: 1 });
+  const declineThreshold = readNumber(env, 'VIGIL_DECLINE_THRESHOLD', 0.9, { min: 0, max: 1 });
+  if (declineThreshold < reviewThreshold) throw new ConfigError('VIGIL_DECLINE_THRESHOLD', env['VIGIL_DECLINE_THRESHOLD'], `a number in [VIGIL_REVIEW_THRESHOLD=${reviewThreshold}, 1]`);
+  return Object.freeze({
+    reviewThreshold,
+    declineThreshold,
+    modelDir: readString(env, 'VIGIL_MODEL_DIR', defaultPath('./model/artifact')),
+    rulesFile: readString(env, 'VIGIL_RULES_FILE', defaultPath('./rules.json')),
+    snapshotIntervalMs: readInt(env, 'VIGIL_SCORING_SNAPSHOT_INTERVAL_MS', 5_000, { min: 100, max: 3_600_000 }),
+    snapshotEveryRecords: readInt(env, 'VIGIL_SCORING_SNAPSHOT_EVERY_RECORDS', 200_000, { min: 1, max: 100_000_000 }),
+    maxBatchRecords: readInt(env, 'VIGIL_SCORING_MAX_BATCH_RECORDS', 2_000, { min: 1, max: 100_000 }),
+    modelReasons: readInt(env, 'VIGIL_SCORING_MODEL_REASONS', 3, { min: 0, max: 20 }),
+  });
+}

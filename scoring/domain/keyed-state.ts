@@ -1,0 +1,286 @@
+/**
+ * Compact keyed state for streaming features. Every key of one entity kind (card, customer, terminal, device)
+ * gets a fixed-size slot in three shared typed-array pools — 64-bit scalars (times, running statistics),
+ * 32-bit bucket values (window counts and sums) and 32-bit hashes (bounded "seen" sets) — instead of an
+ * object per key. A customer slot is well under 1 KB, so 100k+ keys per kind fit in tens of megabytes, and a
+ * snapshot is a handful of array copies.
+ */
+
+/** One ring of time buckets: `buckets` buckets of `bucketMs` each, `channels` values per bucket (e.g. count, sum). */
+export interface RingSpec {
+  readonly bucketMs: number;
+  readonly buckets: number;
+  readonly channels: number;
+}
+
+export interface SlotLayout {
+  /** 64-bit scalars per slot (besides one per ring for its newest bucket number). */
+  readonly scalars: number;
+  readonly rings: readonly RingSpec[];
+  /** 32-bit hash cells per slot for bounded sets. */
+  readonly hashes: number;
+  /** Initial value of each scalar for a new key (defaults to 0). */
+  readonly scalarDefaults?: readonly number[];
+}
+
+/** Marks a ring that has never been written. */
+const NEVER = -1e15;
+
+/** Plain, JSON-able copy of a table; typed arrays travel as base64 of their little-endian bytes. */
+export interface SlotTableSnapshot {
+  readonly keys: readonly string[];
+  /** Namespace of each key (same order as `keys`). */
+  readonly namespaces: readonly number[];
+  readonly f64: string;
+  readonly f32: string;
+  readonly i32: string;
+}
+
+export class SlotTable {
+  /** One map per key namespace (e.g. terminal / merchant / payee), so keys are never concatenated per lookup. */
+  private readonly slotByKey: Array<Map<string, number>>;
+  /** Per slot: its namespace and key. */
+  private readonly keys: string[] = [];
+  private readonly namespaces: number[] = [];
+  /** Per slot: `layout.scalars` scalars, then one newest-bucket number per ring. */
+  readonly f64Stride: number;
+  readonly f32Stride: number;
+  readonly i32Stride: number;
+  /** Offset of each ring's values inside a slot's f32 region. */
+  readonly ringOffsets: readonly number[];
+  f64: Float64Array;
+  f32: Float32Array;
+  i32: Int32Array;
+  private capacity: number;
+
+  constructor(
+    readonly layout: SlotLayout,
+    namespaceCount = 1,
+    initialCapacity = 1024,
+  ) {
+    this.slotByKey = Array.from({ length: namespaceCount }, () => new Map<string, number>());
+    this.f64Stride = layout.scalars + layout.rings.length;
+    const offsets: number[] = [];
+    let f32 = 0;
+    for (const ring of layout.rings) {
+      offsets.push(f32);
+      f32 += ring.buckets * ring.channels;
+    }
+    this.ringOffsets = offsets;
+    this.f32Stride = f32;
+    this.i32Stride = layout.hashes;
+    this.capacity = initialCapacity;
+    this.f64 = new Float64Array(initialCapacity * this.f64Stride);
+    this.f32 = new Float32Array(initialCapacity * this.f32Stride);
+    this.i32 = new Int32Array(initialCapacity * this.i32Stride);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Bytes held by the pools (not counting the key strings). */
+  get bytes(): number {
+    return this.f64.byteLength + this.f32.byteLength + this.i32.byteLength;
+  }
+
+  /** The slot of `key` in `namespace`, or -1 when the key has never been seen. */
+  find(key: string, namespace = 0): number {
+    return this.slotByKey[namespace]!.get(key) ?? -1;
+  }
+
+  /** The slot of `key` in `namespace`, creating a fresh one (all windows empty) when needed. */
+  slot(key: string, namespace = 0): number {
+    const map = this.slotByKey[namespace]!;
+    const existing = map.get(key);
+    if (existing !== undefined) return existing;
+    const slot = this.keys.length;
+    if (slot >= this.capacity) this.grow(slot + 1);
+    this.keys.push(key);
+    this.namespaces.push(namespace);
+    map.set(key, slot);
+    this.initSlot(slot);
+    return slot;
+  }
+
+  /** Adds `value` to `channel` of the bucket holding `timeMs` in ring `ring`; events older than the ring are dropped. */
+  add(slot: number, ring: number, timeMs: number, channel: number, value: number): void {
+    const at = this.bucketIndex(slot, ring, timeMs);
+    if (at >= 0) this.f32[at + channel]! += value;
+  }
+
+  /**
+   * Index in `f32` of channel 0 of the bucket holding `timeMs` (advancing the ring to it), or -1 when the
+   * time is older than the ring keeps. Lets a caller write several channels with one bucket computation.
+   */
+  bucketIndex(slot: number, ring: number, timeMs: number): number {
+    const spec = this.layout.rings[ring]!;
+    const bucket = Math.floor(timeMs / spec.bucketMs);
+    const newestAt = slot * this.f64Stride + this.layout.scalars + ring;
+    const newest = this.f64[newestAt]!;
+    const base = slot * this.f32Stride + this.ringOffsets[ring]!;
+    if (bucket > newest) {
+      // Buckets between the old newest and this one are stale: they belonged to times a whole ring ago.
+      const stale = newest === NEVER ? spec.buckets : Math.min(spec.buckets, bucket - newest);
+      for (let i = 0; i < stale; i++) {
+        const at = base + ((bucket - i) % spec.buckets) * spec.channels;
+        this.f32.fill(0, at, at + spec.channels);
+      }
+      this.f64[newestAt] = bucket;
+    } else if (newest - bucket >= spec.buckets) {
+      return -1;
+    }
+    return base + (bucket % spec.buckets) * spec.channels;
+  }
+
+  /**
+   * Sum of `channel` over the `count` buckets ending `skip` buckets before the bucket of `timeMs`, i.e. over
+   * bucket numbers (b − skip − count, b − skip] where b = ⌊timeMs / bucketMs⌋. A window's resolution is its
+   * bucket width: an event leaves a `count`-bucket window when its bucket does.
+   */
+  sum(slot: number, ring: number, timeMs: number, channel: number, count: number, skip = 0): number {
+    if (slot < 0) return 0;
+    const spec = this.layout.rings[ring]!;
+    const newest = this.f64[slot * this.f64Stride + this.layout.scalars + ring]!;
+    if (newest === NEVER) return 0;
+    const last = Math.floor(timeMs / spec.bucketMs) - skip;
+    const first = Math.max(last - count + 1, newest - spec.buckets + 1);
+    const to = Math.min(last, newest);
+    const base = slot * this.f32Stride + this.ringOffsets[ring]!;
+    let total = 0;
+    for (let b = first; b <= to; b++) total += this.f32[base + (b % spec.buckets) * spec.channels + channel]!;
+    return total;
+  }
+
+  scalar(slot: number, index: number): number {
+    return this.f64[slot * this.f64Stride + index]!;
+  }
+
+  setScalar(slot: number, index: number, value: number): void {
+    this.f64[slot * this.f64Stride + index] = value;
+  }
+
+  /**
+   * Membership in a bounded set of 32-bit hashes stored in cells [from, from + size) of the slot; when full the
+   * oldest entry is overwritten (cursor kept in scalar `cursorScalar`). Returns true if `hash` was already there.
+   */
+  seenOrRemember(slot: number, from: number, size: number, cursorScalar: number, hash: number): boolean {
+    const base = slot * this.i32Stride + from;
+    // 0 marks an empty cell, so hashes are forced non-zero.
+    const h = hash === 0 ? 1 : hash;
+    for (let i = 0; i < size; i++) if (this.i32[base + i] === h) return true;
+    const cursor = this.scalar(slot, cursorScalar);
+    this.i32[base + (cursor % size)] = h;
+    this.setScalar(slot, cursorScalar, cursor + 1);
+    return false;
+  }
+
+  /** Number of entries in a bounded set (at most its size). */
+  setSize(slot: number, cursorScalar: number, size: number): number {
+    return slot < 0 ? 0 : Math.min(size, this.scalar(slot, cursorScalar));
+  }
+
+  snapshot(): SlotTableSnapshot {
+    const n = this.keys.length;
+    return {
+      keys: [...this.keys],
+      namespaces: [...this.namespaces],
+      f64: encodeBase64(new Uint8Array(this.f64.buffer, 0, n * this.f64Stride * 8)),
+      f32: encodeBase64(new Uint8Array(this.f32.buffer, 0, n * this.f32Stride * 4)),
+      i32: encodeBase64(new Uint8Array(this.i32.buffer, 0, n * this.i32Stride * 4)),
+    };
+  }
+
+  restore(snapshot: SlotTableSnapshot): void {
+    const n = snapshot.keys.length;
+    const f64 = decodeBase64(snapshot.f64);
+    const f32 = decodeBase64(snapshot.f32);
+    const i32 = decodeBase64(snapshot.i32);
+    if (f64.length !== n * this.f64Stride * 8 || f32.length !== n * this.f32Stride * 4 || i32.length !== n * this.i32Stride * 4) {
+      throw new Error(`snapshot of ${n} keys does not match this table's layout`);
+    }
+    for (const map of this.slotByKey) map.clear();
+    this.keys.length = 0;
+    this.namespaces.length = 0;
+    this.capacity = Math.max(1024, n);
+    this.f64 = new Float64Array(this.capacity * this.f64Stride);
+    this.f32 = new Float32Array(this.capacity * this.f32Stride);
+    this.i32 = new Int32Array(this.capacity * this.i32Stride);
+    new Uint8Array(this.f64.buffer).set(f64);
+    new Uint8Array(this.f32.buffer).set(f32);
+    new Uint8Array(this.i32.buffer).set(i32);
+    snapshot.keys.forEach((key, slot) => {
+      const namespace = snapshot.namespaces[slot] ?? 0;
+      this.keys.push(key);
+      this.namespaces.push(namespace);
+      this.slotByKey[namespace]!.set(key, slot);
+    });
+  }
+
+  private initSlot(slot: number): void {
+    const base = slot * this.f64Stride;
+    const defaults = this.layout.scalarDefaults ?? [];
+    for (let i = 0; i < this.layout.scalars; i++) this.f64[base + i] = defaults[i] ?? 0;
+    for (let r = 0; r < this.layout.rings.length; r++) this.f64[base + this.layout.scalars + r] = NEVER;
+  }
+
+  private grow(minSlots: number): void {
+    const capacity = Math.max(minSlots, this.capacity * 2);
+    this.capacity = capacity;
+    const f64 = new Float64Array(capacity * this.f64Stride);
+    f64.set(this.f64);
+    const f32 = new Float32Array(capacity * this.f32Stride);
+    f32.set(this.f32);
+    const i32 = new Int32Array(capacity * this.i32Stride);
+    i32.set(this.i32);
+    this.f64 = f64;
+    this.f32 = f32;
+    this.i32 = i32;
+  }
+}
+
+/** FNV-1a 32-bit hash of a string; for bounded membership sets (a rare collision reads as "seen before"). */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const lookup = new Uint8Array(128);
+for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
+
+/** RFC 4648 base64 (domain code has no Buffer). */
+export function encodeBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  const chunk = 3 * 8192;
+  for (let start = 0; start < bytes.length; start += chunk) {
+    const end = Math.min(bytes.length, start + chunk);
+    let out = '';
+    for (let i = start; i < end; i += 3) {
+      const a = bytes[i]!;
+      const b = i + 1 < end ? bytes[i + 1]! : 0;
+      const c = i + 2 < end ? bytes[i + 2]! : 0;
+      const n = (a << 16) | (b << 8) | c;
+      out += alphabet[(n >> 18) & 63]! + alphabet[(n >> 12) & 63]! + (i + 1 < end ? alphabet[(n >> 6) & 63]! : '=') + (i + 2 < end ? alphabet[n & 63]! : '=');
+    }
+    parts.push(out);
+  }
+  return parts.join('');
+}
+
+export function decodeBase64(text: string): Uint8Array {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((text.length / 4) * 3 - padding);
+  let o = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    const n = (lookup[text.charCodeAt(i)]! << 18) | (lookup[text.charCodeAt(i + 1)]! << 12) | (lookup[text.charCodeAt(i + 2)]! << 6) | lookup[text.charCodeAt(i + 3)]!;
+    if (o < out.length) out[o++] = (n >> 16) & 255;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+import type { TransactionRequest } from '../schemas/api.js';
+import type { Clock } from '../platform/clock.js';
+import { ValidationError, describeError, type FieldProblem } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { IN_DAY_SHARE, TrafficSimulator } from './generator.js';
+import type { SimulatorOptions } from './types.js';
+
+/** Runs a callback after a delay; injected so tests drive time without real sleeps. */
+export interface Scheduler {
+  schedule(callback: () => void, delayMs: number): { cancel(): void };
+}
+
+/** The real timers. */
+export const timerScheduler: Scheduler = Object.freeze({
+  schedule(callback: () => void, delayMs: number) {
+    const timer = setTimeout(callback, delayMs);
+    return { cancel: () => clearTimeout(timer) };
+  },
+});
+
+export interface LiveTrafficOptions extends Omit<SimulatorOptions, 'seed' | 'startTimeMs' | 'meanTxPerCustomerPerDay' | 'handbookMode'> {
+  /** Requests per second to emit on average (> 0). */
+  readonly tps: number;
+  readonly seed: number;
+  /** Event times are this clock's now; the schedule follows it too. */
+  readonly clock: Clock;
+  /** Delivers one batch; at most one call is in flight. A rejection is logged and the batch dropped. */
+  readonly send: (batch: TransactionRequest[]) => Promise<void>;
+  readonly logger: Logger;
+  /** Time between batches. Default 250 ms. */
+  readonly batchIntervalMs?: number;
+  /** Most requests in one batch. Default: two intervals' worth (at least 1). */
+  readonly maxBatchSize?: number;
+  /**
+   * Most requests owed while sends are slower than the rate; beyond it traffic is skipped rather than
+   * queued, so a slow consumer sees the configured rate, not an ever-growing burst. Default: 5 s' worth.
+   */
+  readonly maxBacklog?: number;
+  /** Default: the real timers. */
+  readonly scheduler?: Scheduler;
+}
+
+export interface LiveTraffic {
+  /** Stops the timer and resolves once the in-flight send (if any) has settled. Idempotent. */
+  stop(): Promise<void>;
+  /** Requests delivered so far (batches whose send resolved). */
+  sent(): number;
+  /** How many of the delivered requests were injected fraud (ground truth, for demos and checks). */
+  fraudSent(): number;
+}
+
+/** Live-demo population: enough customers that no one customer's history is dominated by the demo rate. */
+export const LIVE_DEFAULT_CUSTOMERS = 20_000;
+const DEFAULT_BATCH_INTERVAL_MS = 250;
+const DEFAULT_BACKLOG_SECONDS = 5;
+
+/**
+ * Emits about `tps` simulated requests per second in small batches, stamped with the clock's current time,
+ * from a TrafficSimulator whose per-customer rate is derived so its population produces `tps` in real time
+ * (with the default fraud scale, about 1 % fraud: a dozen fraudulent requests a minute at 20 tps).
+ * Backpressure: never more than one send in flight; failures are logged and never stop the traffic.
+ * Throws ValidationError for a non-positive rate or interval.
+ */
+export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
+  const { tps, seed, clock, send, logger, batchIntervalMs = DEFAULT_BATCH_INTERVAL_MS, scheduler = timerScheduler, maxBatchSize, maxBacklog, ...simulatorOptions } = options;
+  const problems: FieldProblem[] = [];
+  if (!(Number.isFinite(tps) && tps > 0)) problems.push({ path: '/tps', message: 'must be a number > 0' });
+  if (!(Number.isFinite(batchIntervalMs) && batchIntervalMs > 0)) problems.push({ path: '/batchIntervalMs', message: 'must be a number > 0' });
+  if (maxBatchSize !== undefined && !(Number.isSafeInteger(maxBatchSize) && maxBatchSize >= 1)) problems.push({ path: '/maxBatchSize', message: 'must be an integer ≥ 1' });
+  if (maxBacklog !== undefined && !(Number.isFinite(maxBacklog) && maxBacklog >= 1)) problems.push({ path: '/maxBacklog', message: 'must be a number ≥ 1' });
+  if (problems.length > 0) throw new ValidationError('invalid live traffic options', problems, 'SIMULATOR_OPTIONS_INVALID');
+
+  const customers = simulatorOptions.customers ?? LIVE_DEFAULT_CUSTOMERS;
+  const startMs = clock.nowMs();
+  const simulator = new TrafficSimulator({
+    ...simulatorOptions,
+    seed,
+    customers,
+    startTimeMs: Math.floor(startMs),
+    // In-day share: the handbook drops times that fall outside the day, so ask for a little more.
+    meanTxPerCustomerPerDay: (tps * 86_400) / customers / IN_DAY_SHARE,
+  });
+  const batchLimit = maxBatchSize ?? Math.max(1, Math.ceil((2 * tps * batchIntervalMs) / 1000));
+  const backlogLimit = Math.max(batchLimit, maxBacklog ?? tps * DEFAULT_BACKLOG_SECONDS);
+
+  let owed = 0;
+  let lastMs = startMs;
+  let delivered = 0;
+  let deliveredFraud = 0;
+  let inFlight: Promise<void> | undefined;
+  let timer: { cancel(): void } | undefined;
+  let stopped = false;
+
+  const dispatch = (nowMs: number): void => {
+    const size = Math.min(Math.floor(owed), batchLimit);
+    if (size <= 0) return;
+    owed -= size;
+    const eventTime = new Date(nowMs).toISOString();
+    const batch: TransactionRequest[] = [];
+    let fraud = 0;
+    for (let i = 0; i < size; i++) {
+      const next = simulator.nextRequest();
+      if (next.fraud) fraud++;
+      batch.push({ ...next.request, eventTime });
+    }
+    let sending: Promise<void>;
+    try {
+      sending = send(batch);
+    } catch (error) {
+      sending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    inFlight = sending
+      .then(
+        () => {
+          delivered += size;
+          deliveredFraud += fraud;
+        },
+        (error: unknown) => {
+          logger.warn('simulated batch not delivered; continuing', { size, error: describeError(error) });
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
+  };
+
+  const tick = (): void => {
+    if (stopped) return;
+    try {
+      const nowMs = clock.nowMs();
+      owed = Math.min(owed + (tps * Math.max(0, nowMs - lastMs)) / 1000, backlogLimit);
+      lastMs = nowMs;
+      if (inFlight === undefined) dispatch(nowMs);
+    } catch (error) {
+      logger.error('live traffic tick failed; continuing', { error: describeError(error) });
+    }
+    timer = scheduler.schedule(tick, batchIntervalMs);
+  };
+
+  logger.info('live traffic started', { tps, customers, seed, batchIntervalMs, fraudScale: simulator.options.fraudScale });
+  timer = scheduler.schedule(tick, batchIntervalMs);
+
+  return {
+    async stop() {
+      if (!stopped) {
+        stopped = true;
+        timer?.cancel();
+        logger.info('live traffic stopping', { sent: delivered });
+      }
+      await inFlight;
+    },
+    sent: () => delivered,
+    fraudSent: () => deliveredFraud,
+  };
+}
