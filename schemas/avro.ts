@@ -107,7 +107,7 @@ function collectNamed(type: avro.Type, into: Record<string, avro.Type>): void {
   }
   if (type instanceof avro.types.RecordType) for (const field of type.fields) collectNamed(field.type, into);
   else if (type instanceof avro.types.ArrayType) collectNamed(type.itemsType, into);
-  else if (type instanceof avro.types.MapType) collectNamed(type.valuesType, into);
+  else if (type instanceof avro.types.MapType) collectNamed(type.valuesType as avro.Type, into);
   else if (type instanceof avro.types.UnwrappedUnionType) for (const t of type.types) collectNamed(t, into);
   else if (type instanceof avro.types.LogicalType) collectNamed(type.underlyingType, into);
 }

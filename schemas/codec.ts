@@ -86,7 +86,9 @@ class AvroCodec<T> implements Codec<T> {
     const resolver = this.resolvers.get(schemaId) ?? (await this.resolverFor(schemaId));
     const body = bytes.subarray(HEADER_BYTES);
     try {
-      const { value, offset } = resolver instanceof avro.Type ? resolver.decode(body, 0) : this.type.decode(body, 0, resolver);
+      const result = resolver instanceof avro.Type ? resolver.decode(body, 0) : this.type.decode(body, 0, resolver);
+      const value: unknown = result.value;
+      const offset = result.offset;
       if (offset !== body.length) throw new Error(offset < 0 ? 'body ends before the record does' : `${body.length - offset} bytes left after the record`);
       return value as T;
     } catch (cause) {

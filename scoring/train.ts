@@ -10,18 +10,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { initTfBackend, saveArtefact } from './adapters/tfjs-model.js';
+import { type ClassifierConfig, buildClassifier, describeClassifier, fitClassifier, predictRaw } from './adapters/tfjs-training.js';
 import { averagePrecision, rocAuc } from './domain/evaluation.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from './domain/feature-names.js';
 import { FeatureEngine } from './domain/features.js';
 import { fitNormalisation, normalise } from './domain/model.js';
 import { SyntheticTraffic, seededRandom, type LabelledTransaction } from './training/synthetic.js';
 import { DelayedLabelReplay } from './training/replay.js';
+import { FeatureRows } from './training/rows.js';
 
-interface TrainingConfig {
-  readonly seed: number;
+interface TrainingConfig extends ClassifierConfig {
   readonly startDate: string;
   readonly customers: number;
   readonly terminals: number;
@@ -33,12 +33,6 @@ interface TrainingConfig {
   readonly testDays: number;
   readonly labelDelayDays: number;
   readonly negativeSampleRate: number;
-  readonly positiveClassWeight: number;
-  readonly hiddenUnits: readonly number[];
-  readonly l2: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
 }
 
 interface Source {
@@ -98,53 +92,6 @@ async function openSource(config: TrainingConfig, startTimeMs: number): Promise<
   });
 }
 
-/** A growable (rows × FEATURE_COUNT) buffer with labels. */
-class Rows {
-  features = new Float32Array(65_536 * FEATURE_COUNT);
-  labels = new Float32Array(65_536);
-  n = 0;
-  slot(): number {
-    if (this.n === this.labels.length) {
-      const features = new Float32Array(this.features.length * 2);
-      features.set(this.features);
-      const labels = new Float32Array(this.labels.length * 2);
-      labels.set(this.labels);
-      this.features = features;
-      this.labels = labels;
-    }
-    return this.n++;
-  }
-}
-
-function buildModel(config: TrainingConfig): tf.Sequential {
-  const model = tf.sequential();
-  config.hiddenUnits.forEach((units, i) => {
-    model.add(
-      tf.layers.dense({
-        units,
-        activation: 'relu',
-        inputShape: i === 0 ? [FEATURE_COUNT] : undefined,
-        kernelInitializer: tf.initializers.heNormal({ seed: config.seed + i }),
-        kernelRegularizer: tf.regularizers.l2({ l2: config.l2 }),
-      }),
-    );
-  });
-  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed + 99 }) }));
-  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'binaryCrossentropy' });
-  return model;
-}
-
-function predictAll(model: tf.LayersModel, x: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(n);
-  const chunk = 8192;
-  for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const y = tf.tidy(() => (model.predict(tf.tensor2d(x.subarray(start * FEATURE_COUNT, (start + m) * FEATURE_COUNT), [m, FEATURE_COUNT]), { batchSize: m }) as tf.Tensor).dataSync());
-    out.set(y, start);
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const config = JSON.parse(await readFile(here('./model/training-config.json'), 'utf8')) as TrainingConfig;
@@ -160,8 +107,8 @@ async function main(): Promise<void> {
   // 1. Replay in event time through the streaming feature engine.
   const engine = new FeatureEngine();
   const replay = new DelayedLabelReplay(engine, config.labelDelayDays * DAY);
-  const train = new Rows();
-  const test = new Rows();
+  const train = new FeatureRows();
+  const test = new FeatureRows();
   const scratch = new Float32Array(FEATURE_COUNT);
   const sample = seededRandom(config.seed ^ 0x5eed);
   let total = 0;
@@ -195,34 +142,12 @@ async function main(): Promise<void> {
   const norm = fitNormalisation(train.features, train.n);
   const xTrain = normalise(norm, train.features, train.n);
   const xTest = normalise(norm, test.features, test.n);
-  const model = buildModel(config);
-  // tf's own fit-time shuffle uses Math.random; a seeded Fisher–Yates per epoch keeps runs reproducible.
-  const shuffle = seededRandom(config.seed);
-  const order = Array.from({ length: train.n }, (_, i) => i);
-  const fitStarted = Date.now();
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(shuffle() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const xs = new Float32Array(train.n * FEATURE_COUNT);
-    const ys = new Float32Array(train.n);
-    order.forEach((from, to) => {
-      xs.set(xTrain.subarray(from * FEATURE_COUNT, (from + 1) * FEATURE_COUNT), to * FEATURE_COUNT);
-      ys[to] = train.labels[from]!;
-    });
-    const x = tf.tensor2d(xs, [train.n, FEATURE_COUNT]);
-    const y = tf.tensor2d(ys, [train.n, 1]);
-    const history = await model.fit(x, y, { epochs: 1, batchSize: config.batchSize, shuffle: false, classWeight: { 0: 1, 1: config.positiveClassWeight }, verbose: 0 });
-    x.dispose();
-    y.dispose();
-    console.log(`epoch ${epoch + 1}/${config.epochs} loss ${(history.history.loss?.[0] as number).toFixed(4)}`);
-  }
-  const fitSeconds = (Date.now() - fitStarted) / 1000;
+  const model = buildClassifier(config);
+  const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, config, (epoch, loss) => console.log(`epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`));
 
   // 3. Evaluate on the later window.
-  const testScores = predictAll(model, xTest, test.n);
-  const trainScores = predictAll(model, xTrain, train.n);
+  const testScores = predictRaw(model, xTest, test.n);
+  const trainScores = predictRaw(model, xTrain, train.n);
   const testLabels = test.labels.subarray(0, test.n);
   const metrics = {
     testRocAuc: rocAuc(testScores, testLabels),
@@ -247,7 +172,7 @@ async function main(): Promise<void> {
       featureNames: FEATURE_NAMES,
       normalisation: norm,
       positiveClassWeight: config.positiveClassWeight / config.negativeSampleRate,
-      architecture: `dense ${FEATURE_COUNT} → ${config.hiddenUnits.map((u) => `${u} relu`).join(' → ')} → 1 sigmoid (L2 ${config.l2}, Adam ${config.learningRate}, binary cross-entropy)`,
+      architecture: describeClassifier(config),
       training: { source: source.name, backend, ...config },
       metrics,
     },

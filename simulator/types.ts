@@ -52,7 +52,10 @@ export interface SimulatorOptions {
    * [0, 2 × this] and its daily count is Poisson (as the handbook's simulator). Default 2.
    */
   readonly meanTxPerCustomerPerDay?: number;
-  /** Multiplies the frequency of every fraud scenario (0 = no fraud). Default 1 (≈ 1 % fraud). */
+  /**
+   * Multiplies the frequency of the fraud scenarios; 0 = no fraud. highAmount is a threshold on the genuine
+   * amount distribution, so it is not scaled, only switched off at 0. Default 1 (≈ 1 % fraud).
+   */
   readonly fraudScale?: number;
   /**
    * Channel weights of genuine traffic. Default card 0.8, sepa 0.06, wallet 0.05, p2p 0.04, cash 0.03,
