@@ -545,6 +545,18 @@ describe('REST routes', () => {
     });
   });
 
+  it('GET /v1/reports/ledger-integrity catches a planted double posting and an unbalanced one', async () => {
+    const [first, second] = entryRows('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR);
+    await clickhouse.insert({
+      table: 'ledger_entries',
+      format: 'JSONEachRow',
+      values: [first!, second!, { ...second!, entry_id: 'tx-lopsided/1', transaction_id: 'tx-lopsided', amount_minor: '5' }],
+    });
+    const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+    expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1 });
+    expect(body.totalsByCurrency).toEqual([{ currency: 'EUR', sumMinor: '5' }]);
+  });
+
   it('audits every read in access_log (batched)', async () => {
     await call('GET', '/v1/reports/trial-balance', keys.compliance);
     await call('GET', '/v1/transactions/tx-rev', keys.compliance);

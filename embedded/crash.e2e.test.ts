@@ -1,0 +1,146 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IngestResult, TransactionRequest } from '../schemas/api.js';
+import { TrafficSimulator } from '../simulator/generator.js';
+import { type LedgerIntegrity, apiClient, waitFor } from './testing.js';
+
+/**
+ * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL twice — once while
+ * ingest is acknowledging batches, once while scoring and the ledger work through a backlog — then restarted
+ * on the same data directory. Nothing acknowledged may be lost and nothing may be posted twice.
+ */
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const keys = { ingest: 'crash-ingest-key-0123456789', compliance: 'crash-compliance-key-0123456789' };
+const N = 4000;
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+function startPipeline(dataDir: string): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'embedded/main.ts')], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      VIGIL_DATA_DIR: dataDir,
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_SIMULATOR_TPS: '0',
+      VIGIL_LOG_LEVEL: 'warn',
+      VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const match = /dashboard:\s+(http:\/\/[\d.]+:\d+)\//.exec(stdout);
+      if (match) resolve({ child, url: match[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`pipeline exited with ${code} before it was ready: ${stderr.slice(-2000)}`)));
+  });
+}
+
+function kill(running: Running): Promise<void> {
+  return new Promise((resolve) => {
+    running.child.once('exit', () => resolve());
+    running.child.kill('SIGKILL');
+  });
+}
+
+function stop(running: Running): Promise<number | null> {
+  return new Promise((resolve) => {
+    running.child.once('exit', (code) => resolve(code));
+    running.child.kill('SIGTERM');
+  });
+}
+
+describe('crash and restart (SIGKILL)', () => {
+  let dataDir: string;
+  let running: Running | undefined;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'vigil-crash-'));
+  });
+  afterAll(async () => {
+    if (running && running.child.exitCode === null) await kill(running);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('loses nothing acknowledged and posts nothing twice', async () => {
+    const simulator = new TrafficSimulator({ seed: 7, startTimeMs: Date.now() - 5 * 86_400_000, customers: 800, terminals: 600, meanTxPerCustomerPerDay: 8 });
+    const requests: TransactionRequest[] = simulator.take(N).map((s) => s.request);
+    const batches: TransactionRequest[][] = [];
+    for (let i = 0; i < N; i += 50) batches.push(requests.slice(i, i + 50));
+
+    // Run 1: post batches two at a time; SIGKILL once a third of them is acknowledged, with requests in flight.
+    running = await startPipeline(dataDir);
+    const acknowledged = new Set<string>();
+    let ingest = apiClient(running.url, keys.ingest);
+    let next = 0;
+    let killed = false;
+    const sender = async (): Promise<void> => {
+      while (!killed && next < batches.length) {
+        const batch = batches[next++]!;
+        try {
+          const response = await ingest.post<{ results: IngestResult[] }>('/v1/transactions/batch', batch);
+          if (response.status === 200) for (const r of response.body.results) if (r.status === 'accepted' || r.status === 'duplicate') acknowledged.add(r.transactionId!);
+        } catch {
+          // The connection died with the process: this batch was never acknowledged.
+        }
+        if (!killed && acknowledged.size >= N / 3) {
+          killed = true;
+          await kill(running!);
+        }
+      }
+    };
+    await Promise.all([sender(), sender()]);
+    expect(killed).toBe(true);
+    expect(acknowledged.size).toBeGreaterThanOrEqual(N / 3);
+    expect(acknowledged.size).toBeLessThan(N);
+
+    // Restart: every acknowledged transaction is there (decided, with its audit trail) before anything is re-sent.
+    running = await startPipeline(dataDir);
+    let compliance = apiClient(running.url, keys.compliance);
+    await waitFor(
+      'every acknowledged transaction decided after the restart',
+      async () => ((await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.distinctDecisions >= acknowledged.size ? true : undefined),
+      120_000,
+    );
+    const missing: string[] = [];
+    for (const id of acknowledged) if ((await compliance.get(`/v1/transactions/${id}`)).status !== 200) missing.push(id);
+    expect(missing).toEqual([]);
+
+    // The client retries everything (acknowledged or not); then a second SIGKILL while the backlog is processed.
+    ingest = apiClient(running.url, keys.ingest);
+    for (const batch of batches) {
+      const response = await ingest.post<{ results: IngestResult[] }>('/v1/transactions/batch', batch);
+      expect(response.status).toBe(200);
+      expect(response.body.results.every((r) => r.status === 'accepted' || r.status === 'duplicate')).toBe(true);
+    }
+    await kill(running);
+
+    running = await startPipeline(dataDir);
+    compliance = apiClient(running.url, keys.compliance);
+    const integrity = await waitFor(
+      `all ${N} transactions decided`,
+      async () => {
+        const report = (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body;
+        return report.distinctDecisions >= N ? report : undefined;
+      },
+      180_000,
+    );
+    expect(integrity).toMatchObject({ decisionRows: N, distinctDecisions: N, duplicateEntries: 0, unbalancedTransactions: 0, declinedWithEntries: 0, conflicts: 0 });
+    expect(integrity.postedTransactions).toBeGreaterThan(N * 0.8);
+    for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
+
+    expect(await stop(running)).toBe(0);
+  }, 400_000);
+});
