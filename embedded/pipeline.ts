@@ -88,6 +88,10 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   app.use(problemDetailsMiddleware(logger));
 
   const server = await listen(app, config.httpPort, config.httpHost);
+  // Longer than the idle timeouts of common clients and load balancers (60 s), so a pooled keep-alive
+  // connection is never closed by the server just as a client reuses it (seen as ECONNRESET by the client).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   dashboards.attach(server);
   const address = server.address() as AddressInfo;
   const url = `http://${address.address}:${address.port}`;

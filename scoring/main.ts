@@ -67,7 +67,7 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     modelReasons: config.modelReasons,
   });
 
-  const store = new FileSnapshotStore(join(deps.dataDir, 'feature-state.json'));
+  const store = new FileSnapshotStore(join(deps.dataDir, 'feature-state.snapshot'));
   const restored = await store.load();
   if (restored) {
     processor.restore(restored);

@@ -1,3 +1,4 @@
+import { decodeSnapshot, encodeSnapshot } from './adapters/snapshot-store.js';
 import type { Bus, BusRecord, OutgoingRecord, Producer, RecordBatch, RecordPosition } from '../platform/bus.js';
 import { ManualClock } from '../platform/clock.js';
 import { UnavailableError } from '../platform/errors.js';
@@ -130,7 +131,7 @@ describe('ScoringProcessor', () => {
     // First life: handles offsets 0–9, snapshots, then crashes before committing beyond offset 5.
     const first = await newProcessor(new CapturingProducer());
     await first.handle(batch(0, 9));
-    const snapshot = JSON.parse(JSON.stringify(first.snapshot(0))) as ScoringSnapshot;
+    const snapshot = decodeSnapshot(Buffer.concat(encodeSnapshot(first.snapshot(0))));
     expect(snapshot.offsets).toEqual([{ topic: Topics.transactionsRaw, partition: 0, nextOffset: 10 }]);
 
     // Second life: restores, and the bus redelivers from the committed offset 5.

@@ -56,10 +56,10 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   async storedFingerprints(transactionIds: readonly string[]): Promise<StoredFingerprints> {
-    const [ledger, decisions] = [
-      await this.fingerprints(FINGERPRINTS_SQL.ledger, transactionIds),
-      await this.fingerprints(FINGERPRINTS_SQL.decisions, transactionIds),
-    ];
+    const [ledger, decisions] = await Promise.all([
+      this.fingerprints(FINGERPRINTS_SQL.ledger, transactionIds),
+      this.fingerprints(FINGERPRINTS_SQL.decisions, transactionIds),
+    ]);
     return { ledger, decisions };
   }
 

@@ -126,7 +126,7 @@ describe('FeatureEngine snapshot / restore', () => {
       original.observe(transaction);
       if (history[i]!.fraud) original.applyLabel(aFraudLabel(transaction, transaction.eventTimeMs));
     });
-    const snapshot = JSON.parse(JSON.stringify(original.snapshot())) as FeatureEngineSnapshot;
+    const snapshot: FeatureEngineSnapshot = structuredClone(original.snapshot());
     const restored = new FeatureEngine();
     restored.restore(snapshot);
 

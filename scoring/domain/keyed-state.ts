@@ -26,14 +26,17 @@ export interface SlotLayout {
 /** Marks a ring that has never been written. */
 const NEVER = -1e15;
 
-/** Plain, JSON-able copy of a table; typed arrays travel as base64 of their little-endian bytes. */
+/**
+ * Plain copy of a table: keys as strings, the typed state as copies of its little-endian bytes (the snapshot
+ * store writes those bytes as they are — no text encoding of ~100 MB of state on every snapshot).
+ */
 export interface SlotTableSnapshot {
   readonly keys: readonly string[];
   /** Namespace of each key (same order as `keys`). */
   readonly namespaces: readonly number[];
-  readonly f64: string;
-  readonly f32: string;
-  readonly i32: string;
+  readonly f64: Uint8Array;
+  readonly f32: Uint8Array;
+  readonly i32: Uint8Array;
 }
 
 export class SlotTable {
@@ -185,17 +188,15 @@ export class SlotTable {
     return {
       keys: [...this.keys],
       namespaces: [...this.namespaces],
-      f64: encodeBase64(new Uint8Array(this.f64.buffer, 0, n * this.f64Stride * 8)),
-      f32: encodeBase64(new Uint8Array(this.f32.buffer, 0, n * this.f32Stride * 4)),
-      i32: encodeBase64(new Uint8Array(this.i32.buffer, 0, n * this.i32Stride * 4)),
+      f64: new Uint8Array(this.f64.buffer, 0, n * this.f64Stride * 8).slice(),
+      f32: new Uint8Array(this.f32.buffer, 0, n * this.f32Stride * 4).slice(),
+      i32: new Uint8Array(this.i32.buffer, 0, n * this.i32Stride * 4).slice(),
     };
   }
 
   restore(snapshot: SlotTableSnapshot): void {
     const n = snapshot.keys.length;
-    const f64 = decodeBase64(snapshot.f64);
-    const f32 = decodeBase64(snapshot.f32);
-    const i32 = decodeBase64(snapshot.i32);
+    const { f64, f32, i32 } = snapshot;
     if (f64.length !== n * this.f64Stride * 8 || f32.length !== n * this.f32Stride * 4 || i32.length !== n * this.i32Stride * 4) {
       throw new Error(`snapshot of ${n} keys does not match this table's layout`);
     }
@@ -247,40 +248,4 @@ export function hash32(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h | 0;
-}
-
-const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const lookup = new Uint8Array(128);
-for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
-
-/** RFC 4648 base64 (domain code has no Buffer). */
-export function encodeBase64(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  const chunk = 3 * 8192;
-  for (let start = 0; start < bytes.length; start += chunk) {
-    const end = Math.min(bytes.length, start + chunk);
-    let out = '';
-    for (let i = start; i < end; i += 3) {
-      const a = bytes[i]!;
-      const b = i + 1 < end ? bytes[i + 1]! : 0;
-      const c = i + 2 < end ? bytes[i + 2]! : 0;
-      const n = (a << 16) | (b << 8) | c;
-      out += alphabet[(n >> 18) & 63]! + alphabet[(n >> 12) & 63]! + (i + 1 < end ? alphabet[(n >> 6) & 63]! : '=') + (i + 2 < end ? alphabet[n & 63]! : '=');
-    }
-    parts.push(out);
-  }
-  return parts.join('');
-}
-
-export function decodeBase64(text: string): Uint8Array {
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - padding);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const n = (lookup[text.charCodeAt(i)]! << 18) | (lookup[text.charCodeAt(i + 1)]! << 12) | (lookup[text.charCodeAt(i + 2)]! << 6) | lookup[text.charCodeAt(i + 3)]!;
-    if (o < out.length) out[o++] = (n >> 16) & 255;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
-  }
-  return out;
 }

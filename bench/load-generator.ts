@@ -1,0 +1,108 @@
+/**
+ * The benchmark's client, run as its own process so that generating and posting traffic does not compete with
+ * the pipeline's thread. Reads a JSON job from argv[2], prints one JSON line of results to stdout.
+ *
+ *  - mode "burst": post `count` transactions as fast as ingest accepts them (batches, `concurrency` in flight).
+ *  - mode "paced": post `rateTps` transactions per second for `seconds`, open loop with a cap on requests in
+ *    flight, while listening on the live alert WebSocket to measure ingest → alert latency as an analyst sees it.
+ */
+import WebSocket from 'ws';
+import type { TransactionRequest } from '../schemas/api.js';
+import { TrafficSimulator } from '../simulator/generator.js';
+
+export interface LoadJob {
+  readonly mode: 'burst' | 'paced';
+  readonly url: string;
+  readonly ingestKey: string;
+  readonly analystKey: string;
+  readonly seed: number;
+  /** Event time of the stream's first transaction (epoch ms). */
+  readonly streamStartMs: number;
+  /** Transactions of the seed's stream to skip first (a later phase continues where an earlier one ended). */
+  readonly skip: number;
+  readonly count: number;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly rateTps: number;
+  readonly seconds: number;
+}
+
+export interface LoadResult {
+  readonly sent: number;
+  /** Wall-clock time (epoch ms) the first request went out, after the traffic was generated. */
+  readonly startedAtMs: number;
+  readonly elapsedMs: number;
+  readonly alertLatenciesMs: number[];
+}
+
+const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
+
+function generate(count: number): TransactionRequest[] {
+  // A large population so per-customer activity stays realistic at benchmark volume. Every phase replays the
+  // same seeded stream (the same customers, cards and devices), starting far enough back that events are
+  // never in the future.
+  const simulator = new TrafficSimulator({ seed: job.seed, startTimeMs: job.streamStartMs, customers: 50_000, terminals: 20_000, meanTxPerCustomerPerDay: 4 });
+  for (let i = 0; i < job.skip; i++) simulator.nextEvent();
+  return simulator.take(count).map((s) => s.request);
+}
+
+async function post(items: TransactionRequest[]): Promise<void> {
+  const response = await fetch(`${job.url}/v1/transactions/batch`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${job.ingestKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(items),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`batch answered ${response.status}: ${text.slice(0, 300)}`);
+}
+
+async function burst(): Promise<LoadResult> {
+  const all = generate(job.count);
+  const startedAtMs = Date.now();
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async () => {
+      for (let i = next; i < all.length; i = next) {
+        next += job.batchSize;
+        await post(all.slice(i, i + job.batchSize));
+      }
+    }),
+  );
+  return { sent: all.length, startedAtMs, elapsedMs: performance.now() - started, alertLatenciesMs: [] };
+}
+
+async function paced(): Promise<LoadResult> {
+  const all = generate(job.rateTps * job.seconds);
+  const alertLatenciesMs: number[] = [];
+  const socket = new WebSocket(`${job.url.replace('http', 'ws')}/v1/alerts/live`, ['vigil.v1', `bearer.${job.analystKey}`]);
+  socket.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { receivedAtMs: number | string } };
+    if (message.type === 'alert') alertLatenciesMs.push(Date.now() - Number(message.alert!.receivedAtMs));
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((job.rateTps * tickMs) / 1000));
+  const startedAtMs = Date.now();
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0, tick = 0; i < all.length; i += perTick, tick++) {
+    const wait = started + tick * tickMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    while (inFlight.size >= 32) await Promise.race(inFlight);
+    const request: Promise<void> = post(all.slice(i, i + perTick)).finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  }
+  await Promise.all(inFlight);
+  const elapsedMs = performance.now() - started;
+  // Alerts for the last transactions are still on their way: listen a little longer.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  socket.close();
+  return { sent: all.length, startedAtMs, elapsedMs, alertLatenciesMs };
+}
+
+const result = job.mode === 'burst' ? await burst() : await paced();
+process.stdout.write(JSON.stringify(result) + '\n');
