@@ -1,18 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import express from 'express';
 import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
-import { type ApiKey, ApiKeyAuthenticator, Role, parseApiKeys } from '../platform/auth.js';
+import { type ApiKey, ApiKeyAuthenticator, parseApiKeys } from '../platform/auth.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import type { Bus } from '../platform/bus.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
 import { EmbeddedLog } from '../platform/embedded-log/embedded-log.js';
-import { mountOperationalRoutes, notFoundHandler, problemDetailsMiddleware, requireRole } from '../platform/http.js';
+import { startHttpServer } from '../platform/http-server.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { topicSpecs } from '../schemas/partitions.js';
@@ -69,32 +66,22 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const ingest = await startIngest({ ...common, authenticator, dataDir: join(config.dataDir, 'ingest'), logger: logger.child({ stage: 'ingest' }) });
   const dashboards = await startDashboards({ ...common, clickhouse, authenticator, logger: logger.child({ stage: 'dashboards' }) });
 
-  const app = express();
-  app.disable('x-powered-by');
-  mountOperationalRoutes(
-    app,
-    [
+  const http = await startHttpServer({
+    port: config.httpPort,
+    host: config.httpHost,
+    routers: [ingest.router, dashboards.router],
+    checks: [
       { name: 'ingest', isReady: () => ingest.isReady() },
       { name: 'scoring', isReady: () => scoring.isReady() },
       { name: 'ledger-sink', isReady: () => ledgerSink.isReady() },
       { name: 'dashboards', isReady: () => dashboards.isReady() },
     ],
-    () => metrics.render(),
-    requireRole(authenticator, Role.admin),
-  );
-  app.use(ingest.router);
-  app.use(dashboards.router);
-  app.use(notFoundHandler);
-  app.use(problemDetailsMiddleware(logger));
-
-  const server = await listen(app, config.httpPort, config.httpHost);
-  // Longer than the idle timeouts of common clients and load balancers (60 s), so a pooled keep-alive
-  // connection is never closed by the server just as a client reuses it (seen as ECONNRESET by the client).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  dashboards.attach(server);
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.address}:${address.port}`;
+    metrics,
+    authenticator,
+    logger,
+  });
+  dashboards.attach(http.server);
+  const url = http.url;
 
   const traffic =
     config.simulatorTps > 0
@@ -113,8 +100,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await traffic?.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      await http.close();
       // Upstream first, so each stage drains what the previous one produced before the log closes.
       await ingest.close();
       await scoring.close();
@@ -125,11 +111,4 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     })());
 
   return { config, url, apiKeys, keysWereGenerated, bus, close };
-}
-
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
-    server.once('error', reject);
-  });
 }

@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Router } from 'express';
+import { type ApiKeyAuthenticator, Role } from './auth.js';
+import { type ReadinessCheck, mountOperationalRoutes, notFoundHandler, problemDetailsMiddleware, requireRole } from './http.js';
+import type { Logger } from './logger.js';
+import type { MetricsRegistry } from './metrics.js';
+
+/**
+ * The one HTTP server of a Vigil process: health probes, `/metrics`, the routers of the stages it runs, then
+ * 404 and RFC 7807 problems for everything else. Used by the embedded default (all stages) and by each stage's
+ * own service in distributed mode.
+ */
+export interface HttpServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly routers: readonly Router[];
+  readonly checks: readonly ReadinessCheck[];
+  readonly metrics: MetricsRegistry;
+  readonly authenticator: ApiKeyAuthenticator;
+  readonly logger: Logger;
+}
+
+export interface HttpServer {
+  readonly server: Server;
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /** Stops accepting connections and closes the open ones. */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  mountOperationalRoutes(app, options.checks, () => options.metrics.render(), requireRole(options.authenticator, Role.admin));
+  for (const router of options.routers) app.use(router);
+  app.use(notFoundHandler);
+  app.use(problemDetailsMiddleware(options.logger));
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    listening.once('error', reject);
+  });
+  // Longer than the idle timeouts of common clients and load balancers (60 s), so a pooled keep-alive
+  // connection is never closed by the server just as a client reuses it (seen as ECONNRESET by the client).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
