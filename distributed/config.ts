@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import { ConfigError } from '../platform/errors.js';
+import { type Env, readEnum, readInt, readList, readOptionalString, readString } from '../platform/config.js';
+
+/** The stages a distributed-mode process can run; one per process, each scaled as a Kafka consumer group. */
+export const StageNames = ['ingest', 'scoring', 'ledger-sink', 'dashboards'] as const;
+export type StageName = (typeof StageNames)[number];
+
+/**
+ * Configuration of one stage's service in distributed mode, parsed once at start. Each stage reads its own
+ * settings (thresholds, limits) from the same environment in its `config.ts`.
+ */
+export interface ServiceConfig {
+  /** The stages this process runs (command-line arguments; usually one). */
+  readonly stages: readonly StageName[];
+  /** Kafka bootstrap brokers (VIGIL_KAFKA_BROKERS, comma-separated host:port; required). */
+  readonly kafkaBrokers: readonly string[];
+  /** Client id reported to the brokers (VIGIL_KAFKA_CLIENT_ID, default vigil-<stages>). */
+  readonly kafkaClientId: string;
+  /** Replication factor for topics this service creates (VIGIL_KAFKA_REPLICATION_FACTOR, default 1). */
+  readonly kafkaReplicationFactor: number;
+  /** Partitions per topic when creating them (VIGIL_PARTITIONS, default 8). */
+  readonly partitions: number;
+  /** Confluent-compatible schema registry (VIGIL_SCHEMA_REGISTRY_URL); unset = the ids shipped in schemas/avro/ids.json. */
+  readonly schemaRegistryUrl: string | undefined;
+  /** ClickHouse for ledger-sink and dashboards (VIGIL_CLICKHOUSE_URL: http(s)://user:password@host:8123 or embedded:<dir>). */
+  readonly clickhouseUrl: string | undefined;
+  readonly clickhouseDatabase: string;
+  /** `role:key` pairs (VIGIL_API_KEYS; required: distributed mode never generates keys). */
+  readonly apiKeys: string;
+  readonly httpPort: number;
+  /** VIGIL_HTTP_HOST, default 0.0.0.0: a service in a container must be reachable from its network. */
+  readonly httpHost: string;
+  /** Local state: ingest's idempotency journal, scoring's snapshots (VIGIL_DATA_DIR, default ./.vigil-data/<stages>). */
+  readonly dataDir: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/**
+ * `stageArguments` are the command line's stage names. Several stages may share a process — needed where they
+ * must share an in-process resource, such as ledger-sink and dashboards on one chDB data directory.
+ */
+export function readServiceConfig(stageArguments: readonly string[], env: Env): ServiceConfig {
+  if (stageArguments.length === 0) throw new ConfigError('stages (arguments)', undefined, `one or more of ${StageNames.join(', ')}`);
+  stageArguments.forEach((argument, index) => {
+    if (!StageNames.includes(argument as StageName)) throw new ConfigError(`stages (argument ${index + 1})`, argument, `one of ${StageNames.join(', ')}`);
+  });
+  const stages = [...new Set(stageArguments as StageName[])];
+  const name = stages.join('+');
+  const kafkaBrokers = readList(env, 'VIGIL_KAFKA_BROKERS');
+  if (kafkaBrokers.length === 0) throw new ConfigError('VIGIL_KAFKA_BROKERS', undefined, 'comma-separated host:port of the Kafka brokers');
+  const apiKeys = readOptionalString(env, 'VIGIL_API_KEYS');
+  if (apiKeys === undefined) throw new ConfigError('VIGIL_API_KEYS', undefined, 'role:key pairs (distributed mode never generates keys)');
+  const clickhouseUrl = readOptionalString(env, 'VIGIL_CLICKHOUSE_URL');
+  if ((stages.includes('ledger-sink') || stages.includes('dashboards')) && clickhouseUrl === undefined) {
+    throw new ConfigError('VIGIL_CLICKHOUSE_URL', undefined, 'the ClickHouse URL ledger-sink writes to and dashboards reads from');
+  }
+  return Object.freeze({
+    stages,
+    kafkaBrokers,
+    kafkaClientId: readString(env, 'VIGIL_KAFKA_CLIENT_ID', `vigil-${name}`),
+    kafkaReplicationFactor: readInt(env, 'VIGIL_KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 7 }),
+    partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
+    schemaRegistryUrl: readOptionalString(env, 'VIGIL_SCHEMA_REGISTRY_URL'),
+    clickhouseUrl,
+    clickhouseDatabase: readString(env, 'VIGIL_CLICKHOUSE_DATABASE', 'default'),
+    apiKeys,
+    httpPort: readInt(env, 'VIGIL_HTTP_PORT', 8080, { min: 0, max: 65535 }),
+    httpHost: readString(env, 'VIGIL_HTTP_HOST', '0.0.0.0'),
+    dataDir: resolve(readString(env, 'VIGIL_DATA_DIR', `.vigil-data/${name}`)),
+    logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+  });
+}

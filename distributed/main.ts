@@ -1,0 +1,111 @@
+/**
+ * Distributed mode: stages as their own processes over Kafka, e.g. `npm run service -- scoring`. Every stage is
+ * a Kafka consumer group, so starting more processes of a stage splits its partitions between them. The stage
+ * code is the same as in the embedded default; only the adapters built here differ. Several stages may share a
+ * process (`npm run service -- ledger-sink dashboards`) where they must share chDB's one data directory.
+ */
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Router } from 'express';
+import { startDashboards } from '../dashboards/main.js';
+import { startIngest } from '../ingest/main.js';
+import { startLedgerSink } from '../ledger-sink/main.js';
+import { ApiKeyAuthenticator, parseApiKeys } from '../platform/auth.js';
+import { createClickHouseClient } from '../platform/clickhouse.js';
+import { systemClock } from '../platform/clock.js';
+import { describeError } from '../platform/errors.js';
+import { startHttpServer } from '../platform/http-server.js';
+import { KafkaBus } from '../platform/kafka/kafka-bus.js';
+import { createLogger } from '../platform/logger.js';
+import { MetricsRegistry } from '../platform/metrics.js';
+import { topicSpecs } from '../schemas/partitions.js';
+import { EmbeddedSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from '../schemas/registry.js';
+import { startScoring } from '../scoring/main.js';
+import { type ServiceConfig, type StageName, readServiceConfig } from './config.js';
+
+interface RunningStage {
+  readonly router?: Router;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const config: ServiceConfig = readServiceConfig(process.argv.slice(2), env);
+  const name = config.stages.join('+');
+  const logger = createLogger({ level: config.logLevel, fields: { service: `vigil-${name}` } });
+  const metrics = new MetricsRegistry();
+  const authenticator = new ApiKeyAuthenticator(parseApiKeys(config.apiKeys));
+  const registry: SchemaRegistry = config.schemaRegistryUrl ? new HttpSchemaRegistry(config.schemaRegistryUrl) : new EmbeddedSchemaRegistry();
+  const bus = await KafkaBus.connect({
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    replicationFactor: config.kafkaReplicationFactor,
+    logger,
+  });
+  await bus.ensureTopics(topicSpecs(config.partitions));
+  const clickhouse: ClickHouseClient | undefined = config.clickhouseUrl ? createClickHouseClient(config.clickhouseUrl, config.clickhouseDatabase) : undefined;
+  const common = (stage: StageName) => ({ bus, registry, metrics, clock: systemClock, env, logger: logger.child({ stage }) });
+  const dataDir = (stage: StageName) => (config.stages.length === 1 ? config.dataDir : join(config.dataDir, stage));
+
+  const stages: Array<{ name: StageName; stage: RunningStage }> = [];
+  const attachments: Array<(server: Server) => void> = [];
+  for (const stageName of config.stages) {
+    switch (stageName) {
+      case 'ingest':
+        stages.push({ name: stageName, stage: await startIngest({ ...common(stageName), authenticator, dataDir: dataDir(stageName) }) });
+        break;
+      case 'scoring':
+        stages.push({ name: stageName, stage: await startScoring({ ...common(stageName), dataDir: dataDir(stageName) }) });
+        break;
+      case 'ledger-sink':
+        stages.push({ name: stageName, stage: await startLedgerSink({ ...common(stageName), clickhouse: clickhouse! }) });
+        break;
+      case 'dashboards': {
+        const dashboards = await startDashboards({ ...common(stageName), clickhouse: clickhouse!, authenticator });
+        attachments.push((server) => dashboards.attach(server));
+        stages.push({ name: stageName, stage: dashboards });
+        break;
+      }
+    }
+  }
+
+  const http = await startHttpServer({
+    port: config.httpPort,
+    host: config.httpHost,
+    routers: stages.flatMap(({ stage }) => (stage.router ? [stage.router] : [])),
+    checks: stages.map(({ name: stageName, stage }) => ({ name: stageName, isReady: () => stage.isReady() })),
+    metrics,
+    authenticator,
+    logger,
+  });
+  for (const attach of attachments) attach(http.server);
+  logger.info('service started', { stages: config.stages, url: http.url, brokers: config.kafkaBrokers });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    (async () => {
+      await http.close();
+      for (const { stage } of stages) await stage.close(); // each commits what it processed
+      await bus.close();
+      await clickhouse?.close();
+    })().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('error while stopping', { error: describeError(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  createLogger().error('failed to start', { error: describeError(error) });
+  process.exit(1);
+});
