@@ -1,5 +1,6 @@
-import { type Env, readInt, readString } from '../platform/config.js';
+import { type Env, readInt, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
+import { DEFAULT_AUDIT_INDEX_PREFIX } from '../schemas/elasticsearch/audit.js';
 import { parseMajorToMinor } from './domain/money.js';
 
 /** Everything the dashboards stage reads from the environment, parsed once at startup and frozen. */
@@ -35,6 +36,20 @@ export interface DashboardsConfig {
   readonly largeCashThreshold: string;
   /** Currency of that default threshold (VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY). */
   readonly largeCashCurrency: string;
+  /**
+   * Where `GET /v1/audit/search` reads: the Elasticsearch audit index when VIGIL_ELASTICSEARCH_URL is set
+   * (distributed mode), ClickHouse's `decisions` otherwise (undefined; the embedded default).
+   */
+  readonly elasticsearch: AuditSearchIndexConfig | undefined;
+}
+
+export interface AuditSearchIndexConfig {
+  /** Base URL (VIGIL_ELASTICSEARCH_URL), e.g. http://elasticsearch:9200. */
+  readonly url: string;
+  /** Index prefix written by ledger-sink (VIGIL_ELASTICSEARCH_AUDIT_PREFIX, default `vigil-audit-v1`). */
+  readonly indexPrefix: string;
+  /** Timeout of one search (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
+  readonly requestTimeoutMs: number;
 }
 
 /** Parses the dashboards config; throws ConfigError naming the key, the value and what was expected. */
@@ -69,5 +84,21 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
     trialBalanceTopAccounts: readInt(env, 'VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP', 50, { min: 1, max: 10_000 }),
     largeCashThreshold,
     largeCashCurrency,
+    elasticsearch: readAuditSearchIndexConfig(env),
+  });
+}
+
+function readAuditSearchIndexConfig(env: Env): AuditSearchIndexConfig | undefined {
+  const url = readOptionalString(env, 'VIGIL_ELASTICSEARCH_URL');
+  if (url === undefined) return undefined;
+  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol))
+    throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an http(s) URL such as http://127.0.0.1:9200');
+  const indexPrefix = readString(env, 'VIGIL_ELASTICSEARCH_AUDIT_PREFIX', DEFAULT_AUDIT_INDEX_PREFIX);
+  if (!/^[a-z0-9][a-z0-9._-]{0,200}$/.test(indexPrefix))
+    throw new ConfigError('VIGIL_ELASTICSEARCH_AUDIT_PREFIX', indexPrefix, 'a lowercase index prefix [a-z0-9._-]');
+  return Object.freeze({
+    url,
+    indexPrefix,
+    requestTimeoutMs: readInt(env, 'VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 300_000 }),
   });
 }

@@ -305,6 +305,7 @@ describe('REST routes', () => {
     ['GET', '/v1/reports/large-cash', ['compliance']],
     ['GET', '/v1/reports/ledger-integrity', ['compliance']],
     ['POST', '/v1/labels', ['analyst']],
+    ['GET', '/v1/audit/search', ['compliance']],
   ] as const)('%s %s: 401 without a key, 403 for other roles, allowed for %p', async (method, path, allowed) => {
     const anonymous = await call(method, path);
     expect(anonymous.status).toBe(401);
@@ -557,8 +558,62 @@ describe('REST routes', () => {
     expect(body.totalsByCurrency).toEqual([{ currency: 'EUR', sumMinor: '5' }]);
   });
 
+  it('GET /v1/audit/search finds decisions (ClickHouse backend) and pages with a cursor', async () => {
+    const { status, body } = await call('GET', '/v1/audit/search?q=last+hour&limit=1', keys.compliance);
+    expect(status).toBe(200);
+    expect(body.total).toBe(2);
+    expect(body.hits.map((h: any) => h.transactionId)).toEqual(['tx-rev']);
+    expect(body.hits[0]).toMatchObject({
+      decision: 'REVIEW',
+      amount: { amount: '123.45', amountMinor: '12345', currency: 'EUR' },
+      reasons: [{ code: 'R_VELOCITY_1H', description: expect.stringContaining('last hour') }],
+    });
+    const next = await call('GET', `/v1/audit/search?q=last+hour&limit=1&cursor=${body.nextCursor}`, keys.compliance);
+    expect(next.body.hits.map((h: any) => h.transactionId)).toEqual(['tx-big']);
+    expect(next.body.hits[0].amount.amountMinor).toBe('9007199254740993');
+    expect(next.body.nextCursor).toBeNull();
+    const filtered = await call(
+      'GET',
+      '/v1/audit/search?account=acc-smurf&channel=cash&decision=APPROVE&minScore=0.3&maxScore=0.3',
+      keys.compliance,
+    );
+    expect(filtered.body.hits.map((h: any) => h.transactionId)).toEqual(['cash-s1', 'cash-s2', 'cash-s3']);
+    expect((await call('GET', '/v1/audit/search?q=nothing-like-this', keys.compliance)).body).toEqual({
+      hits: [],
+      total: 0,
+      nextCursor: null,
+    });
+  });
+
+  it('GET /v1/audit/search reports every bad parameter with its path', async () => {
+    const { status, type, body } = await call(
+      'GET',
+      '/v1/audit/search?channel=FAX&decision=maybe&minScore=2&maxScore=x&from=yesterday&limit=0&cursor=bogus&account=a%20b',
+      keys.compliance,
+    );
+    expect(status).toBe(400);
+    expect(type).toContain('application/problem+json');
+    expect(body.problems.map((p: any) => p.path).sort()).toEqual(
+      [
+        '/query/account',
+        '/query/channel',
+        '/query/cursor',
+        '/query/decision',
+        '/query/from',
+        '/query/limit',
+        '/query/maxScore',
+        '/query/minScore',
+      ].sort(),
+    );
+    const crossed = await call('GET', '/v1/audit/search?minScore=0.9&maxScore=0.1&from=2026-02-01&to=2026-01-01', keys.compliance);
+    expect(crossed.body.problems.map((p: any) => p.path)).toEqual(['/query/minScore', '/query/from']);
+    const long = await call('GET', `/v1/audit/search?q=${'a '.repeat(9)}`, keys.compliance);
+    expect(long.body.problems).toEqual([{ path: '/query/q', message: expect.stringContaining('at most 8 terms') }]);
+  });
+
   it('audits every read in access_log (batched)', async () => {
     await call('GET', '/v1/reports/trial-balance', keys.compliance);
+    await call('GET', '/v1/audit/search?q=velocity&decision=DECLINE', keys.compliance);
     await call('GET', '/v1/transactions/tx-rev', keys.compliance);
     const compliance = principalId(keys.compliance);
     const rows = await waitFor('access_log rows', async () => {
@@ -580,6 +635,8 @@ describe('REST routes', () => {
       ]),
     );
     expect(rows.every((r) => r.role === 'compliance')).toBe(true);
+    const searches = rows.filter((r) => r.action === 'audit.search').map((r) => JSON.parse(r.query_json));
+    expect(searches).toContainEqual({ q: 'velocity', decision: 'DECLINE', limit: 50, cursor: null });
     expect(JSON.parse(rows.find((r) => r.action === 'report.large-cash')!.query_json)).toMatchObject({
       currency: 'USD',
       thresholdMinor: '1000000',

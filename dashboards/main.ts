@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import type express from 'express';
 import type { ApiKeyAuthenticator } from '../platform/auth.js';
 import type { Bus, Subscription } from '../platform/bus.js';
@@ -12,11 +13,14 @@ import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { AnalystLabel } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
-import { readDashboardsConfig } from './config.js';
+import { type DashboardsConfig, readDashboardsConfig } from './config.js';
 import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
 import { AccessLogWriter } from './queries/access-log.js';
+import type { AuditSearch } from './search/audit-search.js';
+import { ClickHouseAuditSearch } from './search/clickhouse-audit-search.js';
+import { ElasticsearchAuditSearch } from './search/elasticsearch-audit-search.js';
 import { startLiveFeed } from './ws/feed.js';
 import { LiveAlertHub } from './ws/live-hub.js';
 
@@ -70,6 +74,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       ),
     },
   );
+  const auditSearch = createAuditSearch(config, deps.clickhouse);
   const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 2048 });
   const hub = new LiveAlertHub(deps.authenticator, clock, logger, metrics, stats, {
     policy: {
@@ -95,13 +100,20 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       clickhouse: deps.clickhouse,
       authenticator: deps.authenticator,
       accessLog,
+      auditSearch,
       labels: { producer: deps.bus.producer(), codec: labelCodec },
       clock,
       logger,
       config,
     });
     let closed = false;
-    logger.info('dashboards started', { liveGroupId: config.liveGroupId, statsIntervalMs: config.statsIntervalMs });
+    logger.info('dashboards started', {
+      liveGroupId: config.liveGroupId,
+      statsIntervalMs: config.statsIntervalMs,
+      auditSearch: config.elasticsearch
+        ? `elasticsearch ${config.elasticsearch.indexPrefix}-*`
+        : 'clickhouse decisions',
+    });
     return {
       router,
       attach: (server) => hub.attach(server),
@@ -113,12 +125,23 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
         await hub.close();
         await Promise.all(subscriptions.map((s) => s.close()));
         await accessLog.close();
+        await auditSearch.close();
       },
     };
   } catch (error) {
     await hub.close();
     await Promise.all(subscriptions.map((s) => s.close()));
     await accessLog.close();
+    await auditSearch.close();
     throw error;
   }
+}
+
+/** Elasticsearch when VIGIL_ELASTICSEARCH_URL is set (distributed mode), ClickHouse's `decisions` otherwise. */
+function createAuditSearch(config: DashboardsConfig, clickhouse: ClickHouseClient): AuditSearch {
+  const es = config.elasticsearch;
+  if (es === undefined) return new ClickHouseAuditSearch(clickhouse);
+  // One retry covers a dropped keep-alive connection; an outage surfaces as a 503 problem.
+  const client = new ElasticsearchClient({ node: es.url, maxRetries: 1, requestTimeout: es.requestTimeoutMs });
+  return new ElasticsearchAuditSearch(client, es.indexPrefix);
 }

@@ -1,4 +1,6 @@
-import { type Env, readInt, readString } from '../platform/config.js';
+import { type Env, readInt, readOptionalString, readString } from '../platform/config.js';
+import { ConfigError } from '../platform/errors.js';
+import { DEFAULT_AUDIT_INDEX_PREFIX } from '../schemas/elasticsearch/audit.js';
 
 /** ledger-sink's configuration, parsed once at startup; a bad value fails fast naming the key. */
 export interface LedgerSinkConfig {
@@ -11,6 +13,25 @@ export interface LedgerSinkConfig {
   readonly maxBatchRecords: number;
   /** Transaction ids per idempotency lookup query (VIGIL_LEDGER_LOOKUP_CHUNK_IDS, 1..10000, default 1000). */
   readonly lookupChunkIds: number;
+  /** The Elasticsearch audit index; undefined (no indexing) unless VIGIL_ELASTICSEARCH_URL is set. */
+  readonly elasticsearch: AuditIndexConfig | undefined;
+}
+
+export interface AuditIndexConfig {
+  /** Base URL of Elasticsearch (VIGIL_ELASTICSEARCH_URL), e.g. http://elasticsearch:9200. */
+  readonly url: string;
+  /** Index prefix (VIGIL_ELASTICSEARCH_AUDIT_PREFIX, default `vigil-audit-v1`); indices are `<prefix>-YYYY.MM`. */
+  readonly indexPrefix: string;
+  /** Timeout of one request (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
+  readonly requestTimeoutMs: number;
+  /** Attempts per bulk before the batch fails and is redelivered (VIGIL_LEDGER_AUDIT_MAX_ATTEMPTS, 1..20, default 5). */
+  readonly maxAttempts: number;
+  /** First retry delay, doubled per attempt (VIGIL_LEDGER_AUDIT_BACKOFF_MS, 1..60000, default 200). */
+  readonly backoffMs: number;
+  /** Largest retry delay (VIGIL_LEDGER_AUDIT_MAX_BACKOFF_MS, 1..300000, default 5000). */
+  readonly maxBackoffMs: number;
+  /** Documents per `_bulk` request (VIGIL_LEDGER_AUDIT_BULK_DOCUMENTS, 1..10000, default 1000). */
+  readonly bulkDocuments: number;
 }
 
 export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
@@ -18,5 +39,27 @@ export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
     groupId: readString(env, 'VIGIL_LEDGER_GROUP_ID', 'ledger-sink'),
     maxBatchRecords: readInt(env, 'VIGIL_LEDGER_MAX_BATCH_RECORDS', 2000, { min: 1, max: 100_000 }),
     lookupChunkIds: readInt(env, 'VIGIL_LEDGER_LOOKUP_CHUNK_IDS', 1000, { min: 1, max: 10_000 }),
+    elasticsearch: parseAuditIndexConfig(env),
+  });
+}
+
+function parseAuditIndexConfig(env: Env): AuditIndexConfig | undefined {
+  const url = readOptionalString(env, 'VIGIL_ELASTICSEARCH_URL');
+  if (url === undefined) return undefined;
+  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol))
+    throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an http(s) URL such as http://127.0.0.1:9200');
+  const indexPrefix = readString(env, 'VIGIL_ELASTICSEARCH_AUDIT_PREFIX', DEFAULT_AUDIT_INDEX_PREFIX);
+  // Elasticsearch index names: lowercase, no spaces or \/*?"<>|,# and not starting with -_+.
+  if (!/^[a-z0-9][a-z0-9._-]{0,200}$/.test(indexPrefix))
+    throw new ConfigError('VIGIL_ELASTICSEARCH_AUDIT_PREFIX', indexPrefix, 'a lowercase index prefix [a-z0-9._-]');
+  const backoffMs = readInt(env, 'VIGIL_LEDGER_AUDIT_BACKOFF_MS', 200, { min: 1, max: 60_000 });
+  return Object.freeze({
+    url,
+    indexPrefix,
+    requestTimeoutMs: readInt(env, 'VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 300_000 }),
+    maxAttempts: readInt(env, 'VIGIL_LEDGER_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
+    backoffMs,
+    maxBackoffMs: readInt(env, 'VIGIL_LEDGER_AUDIT_MAX_BACKOFF_MS', 5000, { min: backoffMs, max: 300_000 }),
+    bulkDocuments: readInt(env, 'VIGIL_LEDGER_AUDIT_BULK_DOCUMENTS', 1000, { min: 1, max: 10_000 }),
   });
 }

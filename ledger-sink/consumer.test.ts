@@ -1,73 +1,17 @@
 import { ManualClock } from '../platform/clock.js';
-import { UnavailableError } from '../platform/errors.js';
+import { UnavailableError, isRetriable } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
-import { createCodec } from '../schemas/codec.js';
+import { type Codec, createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { AnalystLabel, ScoredTransaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { HeaderNames, Topics } from '../schemas/topics.js';
 import { LedgerBatchHandler } from './consumer.js';
-import type { StoredFingerprints } from './domain/idempotency.js';
-import {
-  type ConflictRecord,
-  type DecisionRecord,
-  type LedgerStore,
-  type PostedEntry,
-  conflictKey,
-  labelKey,
-} from './store.js';
-import { batchOf, capturingBus, scoredTransaction } from './test-helpers.js';
+import type { AuditIndex, AuditIndexOutcome } from './audit-index.js';
+import { MemoryStore, batchOf, capturingBus, scoredTransaction } from './test-helpers.js';
 
-/** The store port in memory, with a switch to make it unavailable. */
-class MemoryStore implements LedgerStore {
-  entries: PostedEntry[] = [];
-  decisions: DecisionRecord[] = [];
-  conflicts: ConflictRecord[] = [];
-  labels: AnalystLabel[] = [];
-  down = false;
-  ensureSchema(): Promise<void> {
-    return this.io(undefined);
-  }
-  storedFingerprints(ids: readonly string[]): Promise<StoredFingerprints> {
-    const wanted = new Set(ids);
-    return this.io({
-      ledger: new Map(
-        this.entries.filter((e) => wanted.has(e.transactionId)).map((e) => [e.transactionId, e.fingerprint]),
-      ),
-      decisions: new Map(
-        this.decisions
-          .filter((d) => wanted.has(d.scored.transaction.transactionId))
-          .map((d) => [d.scored.transaction.transactionId, d.scored.transaction.fingerprint]),
-      ),
-    });
-  }
-  recordedConflicts(): Promise<ReadonlySet<string>> {
-    return this.io(new Set(this.conflicts.map((c) => conflictKey(c.transactionId, c.conflictingFingerprint))));
-  }
-  recordedLabels(): Promise<ReadonlySet<string>> {
-    return this.io(new Set(this.labels.map(labelKey)));
-  }
-  insertEntries(rows: readonly PostedEntry[]): Promise<void> {
-    return this.io(undefined).then(() => void this.entries.push(...rows));
-  }
-  insertDecisions(rows: readonly DecisionRecord[]): Promise<void> {
-    return this.io(undefined).then(() => void this.decisions.push(...rows));
-  }
-  insertConflicts(rows: readonly ConflictRecord[]): Promise<void> {
-    return this.io(undefined).then(() => void this.conflicts.push(...rows));
-  }
-  insertLabels(rows: readonly AnalystLabel[]): Promise<void> {
-    return this.io(undefined).then(() => void this.labels.push(...rows));
-  }
-  private io<T>(value: T): Promise<T> {
-    return this.down
-      ? Promise.reject(new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'store is down'))
-      : Promise.resolve(value);
-  }
-}
-
-async function setup() {
+async function setup(auditIndex?: AuditIndex) {
   const registry = new EmbeddedSchemaRegistry();
   const bus = capturingBus();
   const clock = new ManualClock(1_764_000_100_000);
@@ -81,7 +25,16 @@ async function setup() {
   const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
   const labelCodec = await createCodec<AnalystLabel>(registry, Topics.analystLabels);
   const deadLetters = await DeadLetterWriter.create(bus, registry, 'ledger-sink', clock);
-  const handler = new LedgerBatchHandler({ store, scoredCodec, labelCodec, deadLetters, logger, metrics, clock });
+  const handler = new LedgerBatchHandler({
+    store,
+    scoredCodec,
+    labelCodec,
+    deadLetters,
+    logger,
+    metrics,
+    clock,
+    ...(auditIndex ? { auditIndex } : {}),
+  });
   return { bus, store, handler, scoredCodec, labelCodec, lines, metrics };
 }
 
@@ -181,5 +134,116 @@ describe('LedgerBatchHandler (store in memory)', () => {
     await expect(handler.handle(batch)).resolves.toMatchObject({ labelsWritten: 1, duplicates: 1 });
     await expect(handler.handle(batch)).resolves.toMatchObject({ labelsWritten: 0, duplicates: 2 });
     expect(store.labels).toHaveLength(1);
+  });
+});
+
+/** The audit index port in memory: create-once by transaction id, with planted refusals and outages. */
+class MemoryAuditIndex implements AuditIndex {
+  readonly documents = new Map<string, ScoredTransaction>();
+  /** Transaction ids refused as if they broke the mapping. */
+  readonly refuse = new Set<string>();
+  down = false;
+  /** Whether the store held each indexed decision when it was indexed (indexing must come after the insert). */
+  readonly storedFirst: boolean[] = [];
+  /** When set, each indexing records whether the decision was already in this store. */
+  store: MemoryStore | undefined;
+  ensureTemplate(): Promise<void> {
+    return Promise.resolve();
+  }
+  index(decisions: readonly ScoredTransaction[]): Promise<AuditIndexOutcome> {
+    if (this.down) return Promise.reject(new UnavailableError('AUDIT_INDEX_UNAVAILABLE', 'index is down'));
+    let indexed = 0;
+    let alreadyIndexed = 0;
+    const rejected: Array<AuditIndexOutcome['rejected'][number]> = [];
+    for (const d of decisions) {
+      const id = d.transaction.transactionId;
+      this.storedFirst.push(this.store?.decisions.some((s) => s.scored.transaction.transactionId === id) ?? false);
+      if (this.refuse.has(id))
+        rejected.push({ transactionId: id, status: 400, type: 'document_parsing_exception', reason: 'immense term' });
+      else if (this.documents.has(id)) alreadyIndexed += 1;
+      else {
+        this.documents.set(id, d);
+        indexed += 1;
+      }
+    }
+    return Promise.resolve({ indexed, alreadyIndexed, rejected });
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('LedgerBatchHandler with an audit index', () => {
+  const batchOfScored = (codec: Codec<ScoredTransaction>, items: ScoredTransaction[], firstOffset = 0) =>
+    batchOf(
+      Topics.transactionsScored,
+      items.map((s) => codec.encode(s)),
+      { firstOffset },
+    );
+
+  it('given new decisions, when handled, then each is indexed once, after its ClickHouse insert', async () => {
+    const index = new MemoryAuditIndex();
+    const { handler, store, scoredCodec } = await setup(index);
+    index.store = store;
+    const items = [scoredTransaction(1), scoredTransaction(3), scoredTransaction(1)];
+    const report = await handler.handle(batchOfScored(scoredCodec, items));
+    expect(report).toMatchObject({ decisionsWritten: 2, auditIndexed: 2, auditRejected: 0, deadLettered: 0 });
+    expect([...index.documents.keys()].sort()).toEqual(['tx-000001', 'tx-000003']);
+    expect(index.storedFirst).toEqual([true, true, true]);
+  });
+
+  it('given the index refuses a document for good, when handled, then it is counted and dead-lettered with the reason, and the rest is indexed', async () => {
+    const index = new MemoryAuditIndex();
+    const { handler, bus, scoredCodec, metrics } = await setup(index);
+    index.refuse.add('tx-000002');
+    const report = await handler.handle(
+      batchOfScored(
+        scoredCodec,
+        [1, 2, 4].map((i) => scoredTransaction(i)),
+        10,
+      ),
+    );
+    expect(report).toMatchObject({ auditIndexed: 2, auditRejected: 1, deadLettered: 1, decisionsWritten: 3 });
+    const [letter] = bus.sent.get(Topics.deadLetters) ?? [];
+    expect(letter?.headers?.[HeaderNames.dlqErrorCode]).toBe('AUDIT_NOT_INDEXED');
+    expect(letter?.headers?.[HeaderNames.dlqSourceOffset]).toBe('11');
+    expect(letter?.headers?.[HeaderNames.dlqReason]).toContain('document_parsing_exception');
+    expect(
+      metrics.counter('vigil_ledger_audit_index_rejected_total', '').get({ type: 'document_parsing_exception' }),
+    ).toBe(1);
+    expect(metrics.counter('vigil_ledger_dead_letters_total', '').get({ topic: Topics.transactionsScored })).toBe(1);
+  });
+
+  it('given the index is down, when handled, then the batch fails retriably after the inserts, and the redelivery indexes the now-duplicate decisions', async () => {
+    const index = new MemoryAuditIndex();
+    const { handler, store, scoredCodec, metrics } = await setup(index);
+    const batch = batchOfScored(
+      scoredCodec,
+      [5, 6].map((i) => scoredTransaction(i)),
+    );
+    index.down = true;
+    const failure = await handler.handle(batch).catch((error: unknown) => error);
+    expect(isRetriable(failure)).toBe(true);
+    expect(store.decisions).toHaveLength(2); // ClickHouse got them; the redo must not write them twice
+    index.down = false;
+    const redo = await handler.handle(batch);
+    expect(redo).toMatchObject({ decisionsWritten: 0, duplicates: 2, auditIndexed: 2 });
+    expect(store.decisions).toHaveLength(2);
+    expect(index.documents.size).toBe(2);
+    const replay = await handler.handle(batch);
+    expect(replay).toMatchObject({ auditIndexed: 0, auditRejected: 0 });
+    expect(metrics.counter('vigil_ledger_audit_already_indexed_total', '').get()).toBe(2);
+  });
+
+  it('given a conflicting record, when handled, then it is not indexed', async () => {
+    const index = new MemoryAuditIndex();
+    const { handler, scoredCodec } = await setup(index);
+    await handler.handle(batchOfScored(scoredCodec, [scoredTransaction(8)]));
+    const conflicting = scoredTransaction(8, { fingerprint: 'other'.padEnd(64, '0'), description: 'changed' });
+    const report = await handler.handle(batchOfScored(scoredCodec, [conflicting], 1));
+    expect(report).toMatchObject({ conflicts: 1, auditIndexed: 0 });
+    expect(index.documents.get('tx-000008')?.transaction.fingerprint).toBe(
+      scoredTransaction(8).transaction.fingerprint,
+    );
   });
 });

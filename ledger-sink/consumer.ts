@@ -7,6 +7,7 @@ import type { Codec } from '../schemas/codec.js';
 import { type DeadLetterWriter, type PoisonItem, decodeOrDeadLetter } from '../schemas/dead-letter.js';
 import type { AnalystLabel, LedgerEntry, ScoredTransaction } from '../schemas/generated/types.js';
 import { Topics } from '../schemas/topics.js';
+import type { AuditIndex, AuditIndexRejection } from './audit-index.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from './domain/audit.js';
 import { decideBatch } from './domain/idempotency.js';
 import { notPostedReason, postingsForDecision } from './domain/postings.js';
@@ -25,6 +26,8 @@ export const LedgerErrorCode = {
   /** The decision record cannot be stored exactly (a time outside DateTime64's range, a non-finite number). */
   unstorableDecision: 'UNSTORABLE_DECISION',
   unstorableLabel: 'UNSTORABLE_LABEL',
+  /** Stored in ClickHouse, but the audit search index refused its document for good (e.g. it breaks the mapping). */
+  auditNotIndexed: 'AUDIT_NOT_INDEXED',
 } as const;
 
 /** What one batch did; the bus only needs the promise, tests and logs read the numbers. */
@@ -43,6 +46,10 @@ export interface BatchReport {
   /** Decided records that post nothing (declined, authorisation holds). */
   readonly notPosted: number;
   readonly labelsWritten: number;
+  /** Audit documents created in the search index (0 without one). */
+  readonly auditIndexed: number;
+  /** Audit documents the index refused for good; each is dead-lettered. */
+  readonly auditRejected: number;
 }
 
 export interface LedgerBatchHandlerDeps {
@@ -53,6 +60,8 @@ export interface LedgerBatchHandlerDeps {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly clock: Clock;
+  /** The audit search index (Elasticsearch in distributed mode); written after the ClickHouse inserts. */
+  readonly auditIndex?: AuditIndex;
 }
 
 interface Prepared {
@@ -136,6 +145,7 @@ export class LedgerBatchHandler {
 
     const entries: PostedEntry[] = [];
     const decisions: DecisionRecord[] = [];
+    const accepted: Prepared[] = [];
     const conflicts: Array<{ prepared: Prepared; record: ConflictRecord }> = [];
     let postedTransactions = 0;
     let duplicates = 0;
@@ -156,6 +166,7 @@ export class LedgerBatchHandler {
         });
         return;
       }
+      accepted.push(p);
       if (verdict.kind === 'duplicate') duplicates += 1;
       if (verdict.writeEntries) {
         postedTransactions += 1;
@@ -178,6 +189,7 @@ export class LedgerBatchHandler {
     const started = performance.now();
     await Promise.all([store.insertEntries(entries), store.insertDecisions(decisions), store.insertConflicts(newConflicts)]);
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
+    const audit = await this.indexAudit(accepted, poison);
 
     for (const { prepared: p, record } of conflicts) {
       poison.push({
@@ -227,7 +239,38 @@ export class LedgerBatchHandler {
       conflicts: conflicts.length,
       notPosted,
       labelsWritten: 0,
+      auditIndexed: audit.indexed,
+      auditRejected: audit.rejected,
     };
+  }
+
+  /**
+   * Indexes every accepted decision of the batch, duplicates included: after an index outage the batch comes
+   * back with its decisions already in ClickHouse (duplicates there), and they must still reach the index; a
+   * document that exists already is a no-op. An unreachable index rejects (retriable), failing the batch.
+   * Refused documents become poison items, so each is counted and dead-lettered with the index's reason.
+   */
+  private async indexAudit(
+    accepted: readonly Prepared[],
+    poison: PoisonItem[],
+  ): Promise<{ indexed: number; rejected: number }> {
+    const { auditIndex } = this.deps;
+    if (auditIndex === undefined || accepted.length === 0) return { indexed: 0, rejected: 0 };
+    const outcome = await auditIndex.index(accepted.map((p) => p.scored));
+    this.m.auditIndexed.inc({}, outcome.indexed);
+    this.m.auditAlreadyIndexed.inc({}, outcome.alreadyIndexed);
+    const recordOf = new Map<string, Prepared>();
+    for (const p of accepted) {
+      const id = p.scored.transaction.transactionId;
+      if (!recordOf.has(id)) recordOf.set(id, p);
+    }
+    for (const rejection of outcome.rejected) {
+      this.m.auditRejected.inc({ type: rejection.type });
+      const p = recordOf.get(rejection.transactionId);
+      if (p !== undefined)
+        poison.push({ record: p.record, originalBytes: p.record.value, error: notIndexed(rejection) });
+    }
+    return { indexed: outcome.indexed, rejected: outcome.rejected.length };
   }
 
   /** The conflicts not yet in `ledger_conflicts`, each once: a redelivered batch reports nothing twice. */
@@ -293,6 +336,8 @@ export class LedgerBatchHandler {
       conflicts: 0,
       notPosted: 0,
       labelsWritten: fresh.length,
+      auditIndexed: 0,
+      auditRejected: 0,
     };
   }
 
@@ -321,6 +366,18 @@ export class LedgerBatchHandler {
   }
 }
 
+function notIndexed(rejection: AuditIndexRejection): VigilError {
+  return new VigilError(
+    LedgerErrorCode.auditNotIndexed,
+    `decision ${rejection.transactionId} is stored but the audit index refused it: ${rejection.status} ${rejection.type}: ${rejection.reason}`,
+    {
+      category: ErrorCategory.invalidInput,
+      retriable: false,
+      details: { transactionId: rejection.transactionId, status: rejection.status, type: rejection.type },
+    },
+  );
+}
+
 interface LedgerMetrics {
   readonly postedTransactions: Counter;
   readonly entries: Counter;
@@ -331,6 +388,9 @@ interface LedgerMetrics {
   readonly labels: Counter;
   readonly deadLetters: Counter;
   readonly batchFailures: Counter;
+  readonly auditIndexed: Counter;
+  readonly auditAlreadyIndexed: Counter;
+  readonly auditRejected: Counter;
   readonly insertSeconds: Histogram;
   readonly storeUp: Gauge;
 }
@@ -358,6 +418,15 @@ function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
     labels: metrics.counter('vigil_ledger_labels_total', 'Analyst labels written.'),
     deadLetters: metrics.counter('vigil_ledger_dead_letters_total', 'Records sent to tx.dlq by ledger-sink.'),
     batchFailures: metrics.counter('vigil_ledger_batch_failures_total', 'Batches that failed and will be redelivered.'),
+    auditIndexed: metrics.counter('vigil_ledger_audit_indexed_total', 'Audit documents created in the search index.'),
+    auditAlreadyIndexed: metrics.counter(
+      'vigil_ledger_audit_already_indexed_total',
+      'Audit documents that already existed (replays, redeliveries); left as they were.',
+    ),
+    auditRejected: metrics.counter(
+      'vigil_ledger_audit_index_rejected_total',
+      'Audit documents the search index refused for good, by error type; each is dead-lettered.',
+    ),
     insertSeconds: metrics.histogram(
       'vigil_ledger_batch_insert_seconds',
       'Time to write one batch to the store (all tables), seconds.',

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import type { Bus, Subscription } from '../platform/bus.js';
 import type { Clock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
@@ -11,12 +12,16 @@ import { topicSpecs } from '../schemas/partitions.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { ClickHouseLedgerStore } from './adapters/clickhouse-store.js';
-import { parseLedgerSinkConfig } from './config.js';
+import { ElasticsearchAuditIndex } from './adapters/elasticsearch-audit-index.js';
+import type { AuditIndex } from './audit-index.js';
+import { type AuditIndexConfig, parseLedgerSinkConfig } from './config.js';
 import { LedgerBatchHandler } from './consumer.js';
 
 /**
  * ledger-sink's composition root: parses its config, creates the ClickHouse tables, wires the store, codecs and
- * dead-letter writer into the batch handler, and subscribes it to `tx.scored` and `analyst.labels`.
+ * dead-letter writer into the batch handler, and subscribes it to `tx.scored` and `analyst.labels`. With
+ * VIGIL_ELASTICSEARCH_URL set it also installs the audit index template and indexes every decision after the
+ * ClickHouse inserts (distributed mode); without it, audit search is served from ClickHouse.
  *
  * The ClickHouse client and the bus belong to the caller (chDB binds one data directory per process, so one
  * client is shared by every stage); `close()` stops consuming and leaves them open.
@@ -38,13 +43,23 @@ export interface LedgerSinkStage {
   close(): Promise<void>;
 }
 
-/** @throws ConfigError on a bad VIGIL_LEDGER_* value; UnavailableError if the tables cannot be created. */
+/**
+ * @throws ConfigError on a bad VIGIL_LEDGER_* / VIGIL_ELASTICSEARCH_* value; UnavailableError if the tables or
+ * the audit index template cannot be created.
+ */
 export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkStage> {
   const config = parseLedgerSinkConfig(deps.env);
   const logger = deps.logger.child({ stage: 'ledger-sink' });
 
   const store = new ClickHouseLedgerStore(deps.clickhouse, { lookupChunkIds: config.lookupChunkIds });
   await store.ensureSchema();
+  const auditIndex = config.elasticsearch && createAuditIndex(config.elasticsearch, deps, logger);
+  try {
+    await auditIndex?.ensureTemplate();
+  } catch (error) {
+    await auditIndex?.close();
+    throw error;
+  }
 
   const consumed = [Topics.transactionsScored, Topics.analystLabels] as const;
   await deps.bus.ensureTopics(
@@ -65,33 +80,62 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     logger,
     metrics: deps.metrics,
     clock: deps.clock,
+    ...(auditIndex ? { auditIndex } : {}),
   });
 
-  const subscription: Subscription = await deps.bus.subscribe(
-    {
-      groupId: config.groupId,
-      topics: consumed,
-      commitMode: 'after-batch',
-      maxBatchRecords: config.maxBatchRecords,
-      startFrom: 'earliest',
-    },
-    async (batch) => {
-      const report = await handler.handle(batch);
-      logger.debug('batch stored', { ...report, partition: batch.partition });
-    },
-  );
+  let subscription: Subscription;
+  try {
+    subscription = await deps.bus.subscribe(
+      {
+        groupId: config.groupId,
+        topics: consumed,
+        commitMode: 'after-batch',
+        maxBatchRecords: config.maxBatchRecords,
+        startFrom: 'earliest',
+      },
+      async (batch) => {
+        const report = await handler.handle(batch);
+        logger.debug('batch stored', { ...report, partition: batch.partition });
+      },
+    );
+  } catch (error) {
+    await auditIndex?.close();
+    throw error;
+  }
   logger.info('ledger-sink started', {
     groupId: config.groupId,
     topics: consumed,
     maxBatchRecords: config.maxBatchRecords,
+    auditIndex: config.elasticsearch ? config.elasticsearch.indexPrefix : 'none (audit search reads ClickHouse)',
   });
 
   let closing: Promise<void> | undefined;
   return {
     isReady: () => closing === undefined,
     close: () => {
-      closing ??= subscription.close().then(() => logger.info('ledger-sink stopped'));
+      closing ??= subscription
+        .close()
+        .then(() => auditIndex?.close())
+        .then(() => logger.info('ledger-sink stopped'));
       return closing;
     },
   };
+}
+
+function createAuditIndex(config: AuditIndexConfig, deps: LedgerSinkDeps, logger: Logger): AuditIndex {
+  // maxRetries 0: the adapter retries per item, so what was indexed is never sent again within a call.
+  const client = new ElasticsearchClient({ node: config.url, maxRetries: 0, requestTimeout: config.requestTimeoutMs });
+  return new ElasticsearchAuditIndex(
+    client,
+    {
+      indexPrefix: config.indexPrefix,
+      maxAttempts: config.maxAttempts,
+      backoffMs: config.backoffMs,
+      maxBackoffMs: config.maxBackoffMs,
+      bulkDocuments: config.bulkDocuments,
+      nowMs: () => deps.clock.nowMs(),
+    },
+    logger,
+    deps.metrics,
+  );
 }

@@ -1,5 +1,6 @@
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
 import { type AlertCursor, decodeCursor } from '../queries/alerts.js';
+import { type AuditCursor, type SearchTerm, decodeAuditCursor, parseSearchText } from '../search/audit-search.js';
 
 /**
  * Reads and validates request parameters, collecting every problem (with its location, e.g. `/query/limit`)
@@ -76,6 +77,24 @@ export class ParamReader {
     return found;
   }
 
+  /** A finite decimal number in [min, max]; undefined when absent. */
+  number(name: string, min: number, max: number): number | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!/^-?\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) || value < min || value > max) {
+      this.fail(name, `must be a decimal number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** An id (see {@link ParamReader.id}) that may be absent. */
+  optionalId(name: string): string | undefined {
+    if (this.raw(name) === undefined) return undefined;
+    return this.id(name);
+  }
+
   /** A transaction or account id; a problem when absent. */
   id(name: string): string {
     const raw = this.raw(name);
@@ -125,4 +144,30 @@ export function readCursor(reader: ParamReader, name: string): AlertCursor | und
   const cursor = decodeCursor(raw);
   if (cursor === undefined) reader.fail(name, 'is not a cursor returned as nextCursor');
   return cursor;
+}
+
+/** Reads the audit-search cursor; a problem on `/query/<name>` when it is not one this server issued. */
+export function readAuditCursor(reader: ParamReader, name: string): AuditCursor | undefined {
+  const raw = reader.matching(name, /^[A-Za-z0-9_-]{1,400}$/, 'a cursor returned as nextCursor');
+  if (raw === undefined) return undefined;
+  const cursor = decodeAuditCursor(raw);
+  if (cursor === undefined) reader.fail(name, 'is not a cursor returned as nextCursor');
+  return cursor;
+}
+
+export const MAX_SEARCH_TEXT_CHARS = 200;
+export const MAX_SEARCH_TERMS = 8;
+
+/** Reads free search text: at most 200 characters and 8 terms, no control characters. */
+export function readSearchText(reader: ParamReader, name: string): SearchTerm[] {
+  const raw = reader.matching(
+    name,
+    new RegExp(`^[^\\p{Cc}]{1,${MAX_SEARCH_TEXT_CHARS}}$`, 'u'),
+    `text of at most ${MAX_SEARCH_TEXT_CHARS} characters without control characters`,
+  );
+  if (raw === undefined) return [];
+  const terms = parseSearchText(raw);
+  if (terms.length > MAX_SEARCH_TERMS)
+    reader.fail(name, `must hold at most ${MAX_SEARCH_TERMS} terms, got ${terms.length}`);
+  return terms.slice(0, MAX_SEARCH_TERMS);
 }

@@ -17,13 +17,17 @@ import { accountBalance, accountStatement } from '../queries/accounts.js';
 import { listAlerts } from '../queries/alerts.js';
 import { largeCashReport, ledgerIntegrity, summaryReport, trialBalance } from '../queries/reports.js';
 import { auditTrail, findDecidedTransaction } from '../queries/transactions.js';
+import { type AuditPage, type AuditSearch, encodeAuditCursor } from '../search/audit-search.js';
+import { Channel, Decision } from '../../schemas/generated/types.js';
 import { parseLabelRequest } from './labels.js';
-import { ParamReader, checkTimeRange, readCursor } from './params.js';
+import { ParamReader, checkTimeRange, readAuditCursor, readCursor, readSearchText } from './params.js';
 
 export interface RoutesDeps {
   readonly clickhouse: ClickHouseClient;
   readonly authenticator: ApiKeyAuthenticator;
   readonly accessLog: AccessLogWriter;
+  /** Audit search: ClickHouse in the embedded default, Elasticsearch in distributed mode. */
+  readonly auditSearch: AuditSearch;
   readonly labels: { readonly producer: Producer; readonly codec: Codec<AnalystLabel> };
   readonly clock: Clock;
   readonly logger: Logger;
@@ -164,6 +168,39 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   );
 
   router.get(
+    '/v1/audit/search',
+    requireRole(authenticator, Role.compliance),
+    route(async (req, res) => {
+      const query = new ParamReader(req.query, 'query');
+      const terms = readSearchText(query, 'q');
+      const account = query.optionalId('account');
+      const cardToken = query.optionalId('cardToken');
+      const channel = query.oneOf('channel', Object.values(Channel));
+      const decision = query.oneOf('decision', Object.values(Decision));
+      const minScore = query.number('minScore', 0, 1);
+      const maxScore = query.number('maxScore', 0, 1);
+      const fromMs = query.time('from');
+      const toMs = query.time('to');
+      const limit = query.limit('limit', 50, 500);
+      const after = readAuditCursor(query, 'cursor');
+      if (minScore !== undefined && maxScore !== undefined && minScore > maxScore)
+        query.fail('minScore', 'must not be greater than maxScore');
+      if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) query.fail('from', 'must be before to');
+      query.done();
+      const filters = { account, cardToken, channel, decision, minScore, maxScore, fromMs, toMs };
+      // Who searched for what, before the search runs (misses and failures included).
+      audit(res, 'audit.search', 'audit/search', {
+        q: typeof req.query['q'] === 'string' ? req.query['q'] : null,
+        ...filters,
+        limit,
+        cursor: after ? encodeAuditCursor(after) : null,
+      });
+      const page = await deps.auditSearch.search({ terms, ...filters, limit, after });
+      res.json(searchResponse(page));
+    }),
+  );
+
+  router.get(
     '/v1/reports/summary',
     analystOrCompliance,
     route(async (req, res) => {
@@ -229,4 +266,16 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
 
   router.use(problemDetailsMiddleware(deps.logger));
   return router;
+}
+
+/**
+ * The response body: `total` when the count is exact, `totalAtLeast` once counting stopped at the cap, never
+ * both; `nextCursor` is null on the last page.
+ */
+function searchResponse(page: AuditPage): Record<string, unknown> {
+  return {
+    hits: page.hits,
+    ...(page.total.exact ? { total: page.total.value } : { totalAtLeast: page.total.value }),
+    nextCursor: page.next ? encodeAuditCursor(page.next) : null,
+  };
 }

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ScoredTransaction } from '../generated/types.js';
+
+/**
+ * The Elasticsearch audit index: the storage contract between ledger-sink (writer) and dashboards (reader),
+ * like `schemas/clickhouse/tables.sql` is for ClickHouse.
+ *
+ * One document per decision, `_id` = transaction id, in monthly indices `<prefix>-YYYY.MM` chosen by the
+ * transaction's event time. Event time is part of the transaction's content, so a replayed or redelivered
+ * decision always lands in the same index and `op_type: create` makes the replay a no-op; old months can be
+ * dropped whole for retention. Readers search the pattern `<prefix>-*`.
+ */
+
+/** Version of the mapping in `audit-template.v1.json`; bump with a new file and a new prefix (`vigil-audit-v2`). */
+export const AUDIT_SCHEMA_VERSION = 1;
+/** Index prefix in production; tests use their own unique prefix. */
+export const DEFAULT_AUDIT_INDEX_PREFIX = 'vigil-audit-v1';
+
+/** The document as stored in `_source`. Money stays exact: `amount_minor` is the Int64 as a decimal string. */
+export interface AuditDocument {
+  readonly schema_version: number;
+  readonly transaction_id: string;
+  readonly fingerprint: string;
+  readonly channel: string;
+  readonly kind: string;
+  readonly decision: string;
+  readonly score: number;
+  /** Minor units as a decimal string: JSON numbers lose precision above 2^53; the `long` field parses it exactly. */
+  readonly amount_minor: string;
+  readonly currency: string;
+  readonly payer_account_id: string;
+  readonly payee_account_id: string;
+  /** The PCI DSS token, never a PAN. */
+  readonly card_token: string | null;
+  readonly card_last4: string | null;
+  readonly merchant_id: string | null;
+  readonly mcc: string | null;
+  readonly country: string | null;
+  readonly description: string | null;
+  /** Strongest first, as scored. */
+  readonly reasons: ReadonlyArray<{ code: string; source: string; description: string; weight: number }>;
+  readonly rules_fired: readonly string[];
+  readonly model_version: string;
+  readonly rules_version: string;
+  /** ISO 8601 UTC with milliseconds. */
+  readonly event_time: string;
+  readonly received_at: string;
+  readonly scored_at: string;
+  readonly indexed_at: string;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The audit document of one decision. Personal data is minimised (PCI DSS 3.3, GDPR art. 5(1)(c)): no customer,
+ * device or IP fields — the full record stays in ClickHouse's `decisions`, reachable by transaction id.
+ */
+export function auditDocument(scored: ScoredTransaction, indexedAtMs: number): AuditDocument {
+  const tx = scored.transaction;
+  return {
+    schema_version: AUDIT_SCHEMA_VERSION,
+    transaction_id: tx.transactionId,
+    fingerprint: tx.fingerprint,
+    channel: tx.channel,
+    kind: tx.kind,
+    decision: scored.decision,
+    score: scored.score,
+    amount_minor: tx.amountMinor.toString(),
+    currency: tx.currency,
+    payer_account_id: tx.payerAccountId,
+    payee_account_id: tx.payeeAccountId,
+    card_token: tx.card?.token ?? null,
+    card_last4: tx.card?.last4 ?? null,
+    merchant_id: tx.merchantId,
+    mcc: tx.mcc,
+    country: tx.country,
+    description: tx.description,
+    reasons: scored.reasons.map((r) => ({
+      code: r.code,
+      source: r.source,
+      description: r.description,
+      weight: r.weight,
+    })),
+    rules_fired: [...scored.rulesFired],
+    model_version: scored.modelVersion,
+    rules_version: scored.rulesVersion,
+    event_time: iso(tx.eventTimeMs),
+    received_at: iso(tx.receivedAtMs),
+    scored_at: iso(scored.scoredAtMs),
+    indexed_at: iso(indexedAtMs),
+  };
+}
+
+/** The index a transaction with this event time belongs to: `<prefix>-YYYY.MM` (UTC). */
+export function auditIndexName(prefix: string, eventTimeMs: number): string {
+  const at = new Date(eventTimeMs);
+  return `${prefix}-${at.getUTCFullYear()}.${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** What readers search: every monthly index under `prefix`. */
+export function auditIndexPattern(prefix: string): string {
+  return `${prefix}-*`;
+}
+
+/** Body of a composable index template (`PUT _index_template/<name>`). */
+export interface AuditIndexTemplate {
+  readonly index_patterns: string[];
+  readonly priority: number;
+  readonly version: number;
+  readonly _meta: Record<string, unknown>;
+  readonly template: { settings: Record<string, unknown>; mappings: Record<string, unknown> };
+}
+
+/**
+ * The versioned template from `audit-template.v1.json`, with its index pattern set to `<prefix>-*` so tests
+ * can install it under their own prefix. Install it as template name `prefix`.
+ */
+export function auditIndexTemplate(prefix: string = DEFAULT_AUDIT_INDEX_PREFIX): AuditIndexTemplate {
+  const file = fileURLToPath(new URL('./audit-template.v1.json', import.meta.url));
+  const template = JSON.parse(readFileSync(file, 'utf8')) as AuditIndexTemplate;
+  return { ...template, index_patterns: [auditIndexPattern(prefix)] };
+}
