@@ -1,0 +1,529 @@
+/**
+ * The `Bus` port (platform/bus.ts) on Apache Kafka, through kafkajs. Same semantics as the embedded log:
+ *
+ * - Partitioning: keyed records go to `partitionForKey(key, partitionCount)` (murmur2, Java's
+ *   BuiltInPartitioner), chosen here so the positions returned by `send()` are known per record; null keys
+ *   round-robin.
+ * - Producing: one idempotent producer (acks=all, one request in flight per broker so retries cannot reorder,
+ *   KIP-98 sequence numbers so they cannot duplicate). `send()` resolves when the broker acknowledged every
+ *   record; it rejects with a retriable KAFKA_UNAVAILABLE after `producerRetries` attempts rather than
+ *   hanging while the broker is away, so the caller can refuse upstream work (HTTP 503) and retry.
+ * - Consuming: one kafkajs consumer per `subscribe()`, committing only after the handler resolved (see
+ *   kafka-subscription.ts).
+ * - Replay: `read()` runs a short-lived consumer in a throwaway group (kafkajs has no manual assignment), so
+ *   it costs a group join (~tens of ms locally); meant for operations and tests, not the hot path.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type LogEntry,
+  type Producer as KafkaProducer,
+  type ProducerRecord,
+  type RecordMetadata,
+  type logCreator,
+} from 'kafkajs';
+import type {
+  BatchHandler,
+  Bus,
+  BusRecord,
+  OutgoingRecord,
+  Producer,
+  RecordPosition,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from '../bus.js';
+import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { partitionForKey } from '../murmur2.js';
+import { busClosed, invalidArgument, KafkaBusErrorCode, toVigilError } from './errors.js';
+import { KafkaSubscription, toBusRecord } from './kafka-subscription.js';
+import { murmur2Partitioner } from './partitioner.js';
+
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, `host:port`. */
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** Replication factor of topics created by `ensureTopics`. Default 1 (the local single broker). */
+  readonly replicationFactor?: number;
+  /** TCP connect timeout. Default 3000 ms. */
+  readonly connectionTimeoutMs?: number;
+  /** Broker request timeout. Default 30000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Attempts of a failing produce before `send()` rejects (KAFKA_UNAVAILABLE). Default 10 (~15 s with backoff). */
+  readonly producerRetries?: number;
+  /**
+   * Longest a `send()` may stay unacknowledged. Past it the send rejects with a retriable KAFKA_UNAVAILABLE
+   * (outcome unknown: the records may or may not be on the log) and the producer is replaced, because kafkajs's
+   * idempotent producer was seen to stall silently after a broker restart. Default 30000 ms.
+   */
+  readonly sendTimeoutMs?: number;
+  /** Consumer group session timeout: how long a silent (crashed) member keeps its partitions. Default 10000 ms. */
+  readonly sessionTimeoutMs?: number;
+  /** How often members heartbeat; also how fast they notice a rebalance. Default 1000 ms. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long the group waits for members to rejoin during a rebalance. Default 30000 ms. */
+  readonly rebalanceTimeoutMs?: number;
+  /** Longest a fetch waits for new records when there are none. Default 500 ms. */
+  readonly maxWaitTimeMs?: number;
+  /** Backoff before redelivering a rejected batch: doubles from `initial` up to `max`. Default 100 ms → 5 s. */
+  readonly redeliveryInitialBackoffMs?: number;
+  readonly redeliveryMaxBackoffMs?: number;
+}
+
+interface ResolvedOptions {
+  readonly replicationFactor: number;
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly producerRetries: number;
+  readonly sendTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly maxWaitTimeMs: number;
+  readonly redeliveryInitialBackoffMs: number;
+  readonly redeliveryMaxBackoffMs: number;
+}
+
+/** Kafka's rule for topic names (org.apache.kafka.common.internals.Topic). */
+const legalTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
+const MAX_PARTITIONS = 10_000;
+const DEFAULT_MAX_BATCH_RECORDS = 500;
+
+export class KafkaBus implements Bus {
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly roundRobin = new Map<string, number>();
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly producerInstance: Producer;
+  private closing: Promise<void> | null = null;
+  /** Set while a stalled producer is being replaced; sends wait for it. */
+  private producerReplacement: Promise<void> | null = null;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private kafkaProducer: KafkaProducer,
+    private readonly options: ResolvedOptions,
+    private readonly logger: Logger,
+  ) {
+    this.producerInstance = Object.freeze({ send: (topic: string, records: readonly OutgoingRecord[]) => this.send(topic, records) });
+  }
+
+  /**
+   * Connects an admin client and the idempotent producer. Throws INVALID_ARGUMENT for bad options and a
+   * retriable KAFKA_UNAVAILABLE if no broker answers.
+   */
+  static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
+    const resolved = resolveOptions(options);
+    const logger = options.logger.child({ component: 'kafka-bus' });
+    const kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      connectionTimeout: resolved.connectionTimeoutMs,
+      requestTimeout: resolved.requestTimeoutMs,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: kafkaLogCreator(logger),
+      retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
+    });
+    const admin = kafka.admin();
+    const producer = createProducer(kafka, resolved);
+    try {
+      await admin.connect();
+      await producer.connect();
+    } catch (error) {
+      await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      throw toVigilError(error, `connecting to Kafka at ${options.brokers.join(',')}`);
+    }
+    logger.info('kafka bus connected', { brokers: options.brokers, clientId: options.clientId });
+    return new KafkaBus(kafka, admin, producer, resolved, logger);
+  }
+
+  /** Creates missing topics (and waits for their leaders); existing ones are left as they are. */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    const problems: FieldProblem[] = [];
+    specs.forEach((spec, i) => {
+      if (!legalTopicName.test(spec.topic) || spec.topic === '.' || spec.topic === '..') {
+        problems.push({ path: `/${i}/topic`, message: 'must be 1–249 characters of [a-zA-Z0-9._-], not "." or ".."' });
+      }
+      if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
+        problems.push({ path: `/${i}/partitions`, message: `must be an integer in [1, ${MAX_PARTITIONS}]` });
+      }
+    });
+    if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, KafkaBusErrorCode.invalidTopic);
+    this.assertOpen();
+    const unique = [...new Map(specs.map((spec) => [spec.topic, spec])).values()];
+    if (unique.length === 0) return;
+    try {
+      const existing = new Set(await this.admin.listTopics());
+      const missing = unique.filter((spec) => !existing.has(spec.topic));
+      if (missing.length > 0) {
+        await this.admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((spec) => ({ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: this.options.replicationFactor })),
+        });
+        this.logger.info('kafka: topics created', { topics: missing.map((spec) => `${spec.topic}(${spec.partitions})`) });
+      }
+      for (const spec of unique.filter((s) => existing.has(s.topic))) {
+        const partitions = await this.partitionCount(spec.topic);
+        if (partitions !== spec.partitions) {
+          this.logger.warn('ensureTopics: topic exists with another partition count; left as it is', { topic: spec.topic, partitions, requested: spec.partitions });
+        }
+      }
+    } catch (error) {
+      throw toVigilError(error, 'creating topics', { topics: unique.map((spec) => spec.topic) });
+    }
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    this.assertOpen();
+    const cached = this.partitionCounts.get(topic);
+    if (cached !== undefined) return cached;
+    try {
+      // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION for seconds; the topic list answers "missing" at once.
+      if (!(await this.admin.listTopics()).includes(topic)) {
+        throw invalidArgument(KafkaBusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, { topic });
+      }
+      const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      if (count === 0) throw invalidArgument(KafkaBusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, { topic });
+      // Vigil never adds partitions to a live topic (that would move keys); the count is safe to cache.
+      this.partitionCounts.set(topic, count);
+      return count;
+    } catch (error) {
+      throw toVigilError(error, `reading metadata of ${topic}`, { topic });
+    }
+  }
+
+  producer(): Producer {
+    return this.producerInstance;
+  }
+
+  /**
+   * Sends `records` to `topic` and resolves with their positions (input order) once the broker acknowledged
+   * all of them (acks=all). Rejects with UNKNOWN_TOPIC, RECORD_TOO_LARGE, INVALID_ARGUMENT, LOG_CLOSED, or a
+   * retriable KAFKA_UNAVAILABLE; then records bound for other partitions of the same call may have been written.
+   */
+  async send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]> {
+    this.assertOpen();
+    if (records.length === 0) return [];
+    const partitions = await this.partitionCount(topic);
+    const targets = new Array<number>(records.length);
+    const messages = records.map((record, i) => {
+      if (!Buffer.isBuffer(record.value)) throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, { topic, index: i });
+      if (record.timestampMs !== undefined && !Number.isSafeInteger(record.timestampMs)) {
+        throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, { topic, index: i });
+      }
+      const partition = record.key === null ? this.nextRoundRobin(topic, partitions) : partitionForKey(record.key, partitions);
+      targets[i] = partition;
+      return {
+        key: record.key,
+        value: record.value,
+        partition,
+        ...(record.headers === undefined ? {} : { headers: { ...record.headers } }),
+        ...(record.timestampMs === undefined ? {} : { timestamp: String(record.timestampMs) }),
+      };
+    });
+    let acknowledged;
+    try {
+      acknowledged = await this.sendWithTimeout({ topic, acks: -1, messages });
+    } catch (error) {
+      if (isUnknownTopic(error)) this.partitionCounts.delete(topic);
+      throw toVigilError(error, `sending ${records.length} records to ${topic}`, { topic });
+    }
+    // One send() is one produce request: per partition, its records form one batch at consecutive offsets.
+    const baseOffsets = new Map(acknowledged.map((meta) => [meta.partition, Number(meta.baseOffset)]));
+    const nextInPartition = new Map<number, number>();
+    return targets.map((partition) => {
+      const base = baseOffsets.get(partition);
+      if (base === undefined) throw toVigilError(new Error(`no acknowledgement for partition ${partition}`), `sending to ${topic}`, { topic, partition });
+      const index = nextInPartition.get(partition) ?? 0;
+      nextInPartition.set(partition, index + 1);
+      return { topic, partition, offset: base + index };
+    });
+  }
+
+  private async sendWithTimeout(record: ProducerRecord): Promise<RecordMetadata[]> {
+    await this.producerReplacement;
+    const producer = this.kafkaProducer;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        producer.send(record),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            this.replaceProducer(producer);
+            reject(
+              new UnavailableError(
+                KafkaBusErrorCode.unavailable,
+                `send to ${record.topic} not acknowledged within ${this.options.sendTimeoutMs} ms (outcome unknown); producer replaced`,
+              ),
+            );
+          }, this.options.sendTimeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Swaps a stalled producer for a new one (a new producer id: idempotence does not span the two). */
+  private replaceProducer(stalled: KafkaProducer): void {
+    if (this.kafkaProducer !== stalled || this.producerReplacement !== null) return;
+    this.logger.error('kafka: a send was not acknowledged in time; replacing the producer', { sendTimeoutMs: this.options.sendTimeoutMs });
+    const replacement = createProducer(this.kafka, this.options);
+    this.kafkaProducer = replacement;
+    this.producerReplacement = replacement
+      .connect()
+      .catch((error: unknown) => this.logger.warn('kafka: replacement producer failed to connect; sends will retry', { error: describeError(error) }))
+      .finally(() => (this.producerReplacement = null));
+    // A stalled client may never finish disconnecting; do not wait for it.
+    stalled.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Joins `options.groupId` as a new member and starts delivering batches to `handler`; resolves once joined.
+   * Members of one group in any process split the partitions. Throws INVALID_ARGUMENT (every bad field),
+   * UNKNOWN_TOPIC, LOG_CLOSED or KAFKA_UNAVAILABLE.
+   */
+  async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    this.assertOpen();
+    const commitMode = options.commitMode ?? 'after-batch';
+    const startFrom = options.startFrom ?? 'earliest';
+    const maxBatchRecords = options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS;
+    const problems: FieldProblem[] = [];
+    if (typeof options.groupId !== 'string' || options.groupId.length === 0) problems.push({ path: '/groupId', message: 'must be a non-empty string' });
+    if (options.topics.length === 0) problems.push({ path: '/topics', message: 'must name at least one topic' });
+    if (commitMode !== 'after-batch' && commitMode !== 'manual') problems.push({ path: '/commitMode', message: "must be 'after-batch' or 'manual'" });
+    if (startFrom !== 'earliest' && startFrom !== 'latest') problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
+    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
+    if (problems.length > 0) throw new ValidationError('invalid subscribe options', problems, KafkaBusErrorCode.invalidArgument);
+    const topics = [...new Set(options.topics)];
+    // Fails with UNKNOWN_TOPIC now rather than leaving kafkajs to wait for a topic that never comes.
+    for (const topic of topics) await this.partitionCount(topic);
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: this.options.heartbeatIntervalMs,
+      rebalanceTimeout: this.options.rebalanceTimeoutMs,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: {
+        initialRetryTime: 100,
+        maxRetryTime: 2000,
+        retries: 8,
+        // A consumer that gave up (broker away longer than its retries) starts over instead of dying silently.
+        restartOnFailure: (error) => {
+          this.logger.error('kafka consumer failed; restarting it', { groupId: options.groupId, error: describeError(error) });
+          return Promise.resolve(this.closing === null);
+        },
+      },
+    });
+    const subscription = new KafkaSubscription(
+      consumer,
+      { groupId: options.groupId, topics, commitMode, maxBatchRecords, redeliveryInitialBackoffMs: this.options.redeliveryInitialBackoffMs, redeliveryMaxBackoffMs: this.options.redeliveryMaxBackoffMs },
+      handler,
+      this.logger,
+      (released) => this.subscriptions.delete(released),
+    );
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start(startFrom, this.options.rebalanceTimeoutMs + this.options.sessionTimeoutMs);
+    } catch (error) {
+      await subscription.close().catch(() => undefined);
+      throw toVigilError(error, `joining group ${options.groupId}`, { groupId: options.groupId, topics });
+    }
+    return subscription;
+  }
+
+  /**
+   * Up to `maxRecords` records of one partition from `fromOffset`. An empty array at the end offset;
+   * OFFSET_OUT_OF_RANGE outside [logStartOffset, endOffset]; INVALID_PARTITION, UNKNOWN_TOPIC.
+   */
+  async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<BusRecord[]> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) {
+      throw invalidArgument(KafkaBusErrorCode.invalidArgument, `fromOffset must be a non-negative integer, got ${fromOffset}`, { topic, partition });
+    }
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
+      throw invalidArgument(KafkaBusErrorCode.invalidArgument, `maxRecords must be a positive integer, got ${maxRecords}`, { topic, partition });
+    }
+    const partitions = await this.partitionCount(topic);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+      throw invalidArgument(KafkaBusErrorCode.invalidPartition, `${topic} has no partition ${partition}`, { topic, partition });
+    }
+    const bounds = await this.offsetBounds(topic);
+    const { low, high } = bounds[partition]!;
+    if (fromOffset < low || fromOffset > high) {
+      throw invalidArgument(KafkaBusErrorCode.offsetOutOfRange, `offset ${fromOffset} is outside [${low}, ${high}] of ${topic}-${partition}`, {
+        topic,
+        partition,
+        offset: fromOffset,
+        startOffset: low,
+        endOffset: high,
+      });
+    }
+    const until = Math.min(high, fromOffset + maxRecords);
+    if (fromOffset === until) return [];
+    return this.replay(topic, partition, fromOffset, until, partitions);
+  }
+
+  /** Reads [fromOffset, untilOffset) of one partition with a consumer in a group of its own. */
+  private async replay(topic: string, partition: number, fromOffset: number, untilOffset: number, partitions: number): Promise<BusRecord[]> {
+    const groupId = `vigil-replay-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
+    const records: BusRecord[] = [];
+    let done!: () => void;
+    const complete = new Promise<void>((resolve) => (done = resolve));
+    const deadline = this.options.requestTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => {
+          const batch = payload.batch;
+          if (batch.partition !== partition || payload.isStale()) return Promise.resolve();
+          for (const message of batch.messages) {
+            const offset = Number(message.offset);
+            const expected = records.length === 0 ? fromOffset : records[records.length - 1]!.offset + 1;
+            if (offset < expected) continue;
+            if (offset >= untilOffset) break;
+            records.push(toBusRecord(topic, partition, message));
+          }
+          if (records.length > 0 && records[records.length - 1]!.offset >= untilOffset - 1) done();
+          return Promise.resolve();
+        },
+      });
+      consumer.seek({ topic, partition, offset: String(fromOffset) });
+      const others = Array.from({ length: partitions }, (_, p) => p).filter((p) => p !== partition);
+      if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+      await Promise.race([
+        complete,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`replay of ${topic}-${partition} from ${fromOffset} got no records within ${deadline} ms`)), deadline);
+        }),
+      ]);
+      return records.slice(0, untilOffset - fromOffset);
+    } catch (error) {
+      throw toVigilError(error, `reading ${topic}-${partition} from ${fromOffset}`, { topic, partition, offset: fromOffset });
+    } finally {
+      clearTimeout(timer);
+      await consumer.disconnect().catch(() => undefined);
+      // The group never committed anything; delete it now instead of leaving it to expire.
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    return (await this.offsetBounds(topic)).map((bounds) => bounds.high);
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<number[]> {
+    this.assertOpen();
+    const partitions = await this.partitionCount(topic);
+    try {
+      const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+      const offsets = new Array<number>(partitions).fill(-1);
+      for (const { partition, offset } of result?.partitions ?? []) if (partition < partitions) offsets[partition] = Number(offset);
+      return offsets;
+    } catch (error) {
+      throw toVigilError(error, `reading committed offsets of ${groupId} on ${topic}`, { groupId, topic });
+    }
+  }
+
+  /** Closes every subscription (each finishes its batch and commits in 'after-batch' mode), then the clients. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const results = await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
+    await Promise.allSettled([this.kafkaProducer.disconnect(), this.admin.disconnect()]);
+    this.logger.info('kafka bus closed');
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  private async offsetBounds(topic: string): Promise<{ low: number; high: number }[]> {
+    this.assertOpen();
+    try {
+      const offsets = await this.admin.fetchTopicOffsets(topic);
+      return offsets.sort((a, b) => a.partition - b.partition).map((o) => ({ low: Number(o.low), high: Number(o.high) }));
+    } catch (error) {
+      throw toVigilError(error, `reading offsets of ${topic}`, { topic });
+    }
+  }
+
+  private nextRoundRobin(topic: string, partitions: number): number {
+    const next = this.roundRobin.get(topic) ?? 0;
+    this.roundRobin.set(topic, next + 1);
+    return next % partitions;
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== null) throw busClosed();
+  }
+}
+
+function createProducer(kafka: Kafka, options: ResolvedOptions): KafkaProducer {
+  return kafka.producer({
+    idempotent: true,
+    // kafkajs keeps per-partition sequence numbers but cannot re-sequence after an out-of-order failure, so one
+    // request in flight per broker is what keeps retries from reordering records.
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: murmur2Partitioner,
+    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: options.producerRetries },
+  });
+}
+
+function isUnknownTopic(error: unknown): boolean {
+  return toVigilError(error, '').code === KafkaBusErrorCode.unknownTopic;
+}
+
+/** Routes kafkajs's own log lines into Vigil's structured logger. */
+function kafkaLogCreator(logger: Logger): logCreator {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, ...fields } = log;
+      // Bounded producer retries are deliberate (see producerRetries); kafkajs warns about them on every connect.
+      if (message.startsWith('Limiting retries for the idempotent producer')) return kafkaLogger.debug(message, fields);
+      if (level === KafkaLogLevel.ERROR) kafkaLogger.error(message, fields);
+      else if (level === KafkaLogLevel.WARN) kafkaLogger.warn(message, fields);
+      else if (level === KafkaLogLevel.INFO) kafkaLogger.info(message, fields);
+      else kafkaLogger.debug(message, fields);
+    };
+}
+
+function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
+  const problems: FieldProblem[] = [];
+  const integer = <K extends keyof ResolvedOptions>(name: K, fallback: number, min: number, max: number): number => {
+    const value = (options as Partial<Record<K, unknown>>)[name] ?? fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) problems.push({ path: `/${name}`, message: `must be an integer in [${min}, ${max}]` });
+    return value as number;
+  };
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0) problems.push({ path: '/brokers', message: 'must list at least one host:port' });
+  if (typeof options.clientId !== 'string' || options.clientId.length === 0) problems.push({ path: '/clientId', message: 'must be a non-empty string' });
+  const resolved: ResolvedOptions = {
+    replicationFactor: integer('replicationFactor', 1, 1, 32),
+    connectionTimeoutMs: integer('connectionTimeoutMs', 3000, 1, 600_000),
+    requestTimeoutMs: integer('requestTimeoutMs', 30_000, 1, 600_000),
+    producerRetries: integer('producerRetries', 10, 0, 1_000_000),
+    sendTimeoutMs: integer('sendTimeoutMs', 30_000, 100, 3_600_000),
+    sessionTimeoutMs: integer('sessionTimeoutMs', 10_000, 1000, 3_600_000),
+    heartbeatIntervalMs: integer('heartbeatIntervalMs', 1000, 100, 3_600_000),
+    rebalanceTimeoutMs: integer('rebalanceTimeoutMs', 30_000, 1000, 3_600_000),
+    maxWaitTimeMs: integer('maxWaitTimeMs', 500, 0, 60_000),
+    redeliveryInitialBackoffMs: integer('redeliveryInitialBackoffMs', 100, 1, 3_600_000),
+    redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5000, 1, 3_600_000),
+  };
+  if (problems.length > 0) throw new ValidationError('invalid Kafka bus options', problems, KafkaBusErrorCode.invalidArgument);
+  return Object.freeze(resolved);
+}

@@ -1,0 +1,233 @@
+/**
+ * One member of a Kafka consumer group behind the `Subscription` port. kafkajs fetches; `eachBatch` cuts what it
+ * fetched into handler batches of at most `maxBatchRecords` and hands them over one at a time. Offsets move only
+ * after the handler resolved: the batch is resolved in kafkajs (so the next fetch starts after it) and, in
+ * 'after-batch' mode, committed before the next batch starts. A rejected batch is redelivered unchanged after an
+ * exponential backoff, heartbeating meanwhile; if the group rebalances or the subscription closes first, the
+ * batch stays unresolved and uncommitted, so whoever owns the partition next fetches it again (at-least-once).
+ */
+import type { Consumer, ConsumerEvents, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
+import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { KafkaBusErrorCode, toVigilError } from './errors.js';
+
+export interface KafkaSubscriptionOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly commitMode: CommitMode;
+  readonly maxBatchRecords: number;
+  readonly redeliveryInitialBackoffMs: number;
+  readonly redeliveryMaxBackoffMs: number;
+}
+
+type State = 'starting' | 'running' | 'closing' | 'closed';
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export class KafkaSubscription implements Subscription {
+  private state: State = 'starting';
+  /** Next offset to hand to the handler, per assigned topic-partition that has seen a handled batch. */
+  private readonly nextOffsets = new Map<string, RecordPosition>();
+  private cancelBackoff: (() => void) | null = null;
+  private closed: Promise<void> | null = null;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly consumer: Consumer,
+    readonly options: KafkaSubscriptionOptions,
+    private readonly handler: BatchHandler,
+    logger: Logger,
+    private readonly released: (subscription: KafkaSubscription) => void,
+  ) {
+    this.logger = logger.child({ groupId: options.groupId });
+    // Forget positions of partitions this member lost in a rebalance: committing them would overwrite what the
+    // new owner commits (the classic group protocol does not check partition ownership on OffsetCommit).
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))));
+      for (const key of [...this.nextOffsets.keys()]) if (!assigned.has(key)) this.nextOffsets.delete(key);
+      this.logger.info('kafka: joined group', { memberId: payload.memberId, assignment: payload.memberAssignment });
+    });
+  }
+
+  /**
+   * Subscribes and joins the group. Resolves once the member has joined and, for `startFrom: 'latest'`, has
+   * resolved its start offsets (so a record sent after this resolves is delivered). Rejects with a retriable
+   * KAFKA_UNAVAILABLE if that takes longer than `timeoutMs` (kafkajs itself keeps retrying in the background
+   * until `close()`).
+   */
+  async start(startFrom: 'earliest' | 'latest', timeoutMs: number): Promise<void> {
+    const { events } = this.consumer;
+    const joined = this.nextEvent(events.GROUP_JOIN);
+    const firstFetch = this.nextEvent(events.FETCH);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: startFrom === 'earliest' });
+    // run() also resolves when the first join failed (kafkajs then restarts the consumer later); wait for the join.
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    // kafkajs resolves 'latest' lazily, inside the first fetch; wait for it so nothing sent afterwards is skipped.
+    const ready = startFrom === 'latest' ? Promise.all([joined, firstFetch]) : joined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        ready,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new UnavailableError(KafkaBusErrorCode.unavailable, `group ${this.options.groupId}: not joined within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.state = 'running';
+  }
+
+  private nextEvent(event: ConsumerEvents[keyof ConsumerEvents]): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const remove = this.consumer.on(event, () => {
+        remove();
+        resolve();
+      });
+    });
+  }
+
+  positions(): readonly RecordPosition[] {
+    return Object.freeze([...this.nextOffsets.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1)));
+  }
+
+  /** Commits `positions()` for the partitions this member owns. Rejects with SUBSCRIPTION_CLOSED after close. */
+  async commit(): Promise<void> {
+    if (this.stopping()) {
+      throw new VigilError(KafkaBusErrorCode.subscriptionClosed, `subscription of group "${this.options.groupId}" is closed`, {
+        category: ErrorCategory.invalidInput,
+      });
+    }
+    const positions = this.positions();
+    if (positions.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(positions.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })));
+    } catch (error) {
+      throw toVigilError(error, 'committing offsets', { groupId: this.options.groupId });
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing';
+    this.cancelBackoff?.();
+    try {
+      // Stops fetching, waits for the batch in flight (its after-batch commit included) and leaves the group.
+      await this.consumer.disconnect();
+    } catch (error) {
+      throw toVigilError(error, 'closing the consumer', { groupId: this.options.groupId });
+    } finally {
+      this.state = 'closed';
+      this.released(this);
+    }
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = payload.batch;
+    const stillOwned = (): boolean => payload.isRunning() && !payload.isStale();
+    const heartbeat = (): Promise<void> => payload.heartbeat();
+    for (let from = 0; from < messages.length; from += this.options.maxBatchRecords) {
+      if (!stillOwned() || this.stopping()) return;
+      const chunk = messages.slice(from, from + this.options.maxBatchRecords);
+      const records = chunk.map((message) => toBusRecord(topic, partition, message));
+      const handled = await this.deliver({ topic, partition, records }, heartbeat, stillOwned);
+      if (!handled) return;
+      const last = chunk[chunk.length - 1]!;
+      const next = Number(last.offset) + 1;
+      payload.resolveOffset(last.offset);
+      this.nextOffsets.set(partitionKey(topic, partition), Object.freeze({ topic, partition, offset: next }));
+      if (this.options.commitMode === 'after-batch') {
+        try {
+          await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(next) }] }] });
+        } catch (error) {
+          // Handled but not committed: after the rebalance the batch may be handled again (at-least-once).
+          this.logger.warn('kafka: offset commit failed; the batch may be redelivered', { topic, partition, offset: next, error: describeError(error) });
+          throw error;
+        }
+      }
+      await heartbeat();
+    }
+  }
+
+  /**
+   * Hands `batch` to the handler until it resolves (true), or until this member may no longer process the
+   * partition (false): the subscription closes or the group rebalances.
+   */
+  private async deliver(batch: RecordBatch, heartbeat: () => Promise<void>, stillOwned: () => boolean): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handler(batch);
+        return true;
+      } catch (error) {
+        const retryInMs = this.backoffMs(attempt);
+        this.logger.error('bus handler failed; the batch will be redelivered', {
+          topic: batch.topic,
+          partition: batch.partition,
+          fromOffset: batch.records[0]!.offset,
+          records: batch.records.length,
+          attempt,
+          retryInMs,
+          error: describeError(error),
+        });
+      }
+      if (this.stopping() || !stillOwned()) return false;
+      await this.sleep(this.backoffMs(attempt));
+      if (this.stopping() || !stillOwned()) return false;
+      // Keeps the membership alive through long retries; throws (to kafkajs, which rejoins) if the group rebalanced.
+      await heartbeat();
+    }
+  }
+
+  private stopping(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
+  }
+
+  private backoffMs(attempt: number): number {
+    return Math.min(this.options.redeliveryMaxBackoffMs, this.options.redeliveryInitialBackoffMs * 2 ** Math.min(attempt - 1, 30));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.cancelBackoff = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.cancelBackoff = done;
+    });
+  }
+}
+
+export function toBusRecord(topic: string, partition: number, message: KafkaMessage): BusRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value === undefined) continue;
+    // Vigil writes one UTF-8 value per header name; a repeated name keeps the last value.
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) headers[name] = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
+  }
+  return Object.freeze({
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value ?? Buffer.alloc(0),
+    headers: Object.freeze(headers),
+    timestampMs: Number(message.timestamp),
+  });
+}
