@@ -1,6 +1,6 @@
-import { type Env, readInt, readOptionalString, readString } from '../platform/config.js';
+import { type Env, readInt, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
-import { DEFAULT_AUDIT_INDEX_PREFIX } from '../schemas/elasticsearch/audit.js';
+import { type AuditIndexTarget, readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
 import { parseMajorToMinor } from './domain/money.js';
 
 /** Everything the dashboards stage reads from the environment, parsed once at startup and frozen. */
@@ -43,14 +43,8 @@ export interface DashboardsConfig {
   readonly elasticsearch: AuditSearchIndexConfig | undefined;
 }
 
-export interface AuditSearchIndexConfig {
-  /** Base URL (VIGIL_ELASTICSEARCH_URL), e.g. http://elasticsearch:9200. */
-  readonly url: string;
-  /** Index prefix written by ledger-sink (VIGIL_ELASTICSEARCH_AUDIT_PREFIX, default `vigil-audit-v1`). */
-  readonly indexPrefix: string;
-  /** Timeout of one search (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
-  readonly requestTimeoutMs: number;
-}
+/** The Elasticsearch audit index that ledger-sink writes (schemas/elasticsearch). */
+export type AuditSearchIndexConfig = AuditIndexTarget;
 
 /** Parses the dashboards config; throws ConfigError naming the key, the value and what was expected. */
 export function readDashboardsConfig(env: Env): DashboardsConfig {
@@ -89,16 +83,6 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
 }
 
 function readAuditSearchIndexConfig(env: Env): AuditSearchIndexConfig | undefined {
-  const url = readOptionalString(env, 'VIGIL_ELASTICSEARCH_URL');
-  if (url === undefined) return undefined;
-  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol))
-    throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an http(s) URL such as http://127.0.0.1:9200');
-  const indexPrefix = readString(env, 'VIGIL_ELASTICSEARCH_AUDIT_PREFIX', DEFAULT_AUDIT_INDEX_PREFIX);
-  if (!/^[a-z0-9][a-z0-9._-]{0,200}$/.test(indexPrefix))
-    throw new ConfigError('VIGIL_ELASTICSEARCH_AUDIT_PREFIX', indexPrefix, 'a lowercase index prefix [a-z0-9._-]');
-  return Object.freeze({
-    url,
-    indexPrefix,
-    requestTimeoutMs: readInt(env, 'VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 300_000 }),
-  });
+  const target = readAuditIndexTarget(env);
+  return target === undefined ? undefined : Object.freeze({ ...target });
 }

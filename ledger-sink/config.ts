@@ -1,6 +1,5 @@
-import { type Env, readInt, readOptionalString, readString } from '../platform/config.js';
-import { ConfigError } from '../platform/errors.js';
-import { DEFAULT_AUDIT_INDEX_PREFIX } from '../schemas/elasticsearch/audit.js';
+import { type Env, readInt, readString } from '../platform/config.js';
+import { readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
 
 /** ledger-sink's configuration, parsed once at startup; a bad value fails fast naming the key. */
 export interface LedgerSinkConfig {
@@ -44,19 +43,11 @@ export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
 }
 
 function parseAuditIndexConfig(env: Env): AuditIndexConfig | undefined {
-  const url = readOptionalString(env, 'VIGIL_ELASTICSEARCH_URL');
-  if (url === undefined) return undefined;
-  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol))
-    throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an http(s) URL such as http://127.0.0.1:9200');
-  const indexPrefix = readString(env, 'VIGIL_ELASTICSEARCH_AUDIT_PREFIX', DEFAULT_AUDIT_INDEX_PREFIX);
-  // Elasticsearch index names: lowercase, no spaces or \/*?"<>|,# and not starting with -_+.
-  if (!/^[a-z0-9][a-z0-9._-]{0,200}$/.test(indexPrefix))
-    throw new ConfigError('VIGIL_ELASTICSEARCH_AUDIT_PREFIX', indexPrefix, 'a lowercase index prefix [a-z0-9._-]');
+  const target = readAuditIndexTarget(env);
+  if (target === undefined) return undefined;
   const backoffMs = readInt(env, 'VIGIL_LEDGER_AUDIT_BACKOFF_MS', 200, { min: 1, max: 60_000 });
   return Object.freeze({
-    url,
-    indexPrefix,
-    requestTimeoutMs: readInt(env, 'VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 300_000 }),
+    ...target,
     maxAttempts: readInt(env, 'VIGIL_LEDGER_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
     backoffMs,
     maxBackoffMs: readInt(env, 'VIGIL_LEDGER_AUDIT_MAX_BACKOFF_MS', 5000, { min: backoffMs, max: 300_000 }),

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type Env, readInt, readOptionalString, readString } from '../../platform/config.js';
+import { ConfigError } from '../../platform/errors.js';
 import type { ScoredTransaction } from '../generated/types.js';
 
 /**
@@ -120,4 +122,31 @@ export function auditIndexTemplate(prefix: string = DEFAULT_AUDIT_INDEX_PREFIX):
   const file = fileURLToPath(new URL('./audit-template.v1.json', import.meta.url));
   const template = JSON.parse(readFileSync(file, 'utf8')) as AuditIndexTemplate;
   return { ...template, index_patterns: [auditIndexPattern(prefix)] };
+}
+
+/** Where the audit index lives; read the same way by ledger-sink (writer) and dashboards (search). */
+export interface AuditIndexTarget {
+  /** Base URL of Elasticsearch (VIGIL_ELASTICSEARCH_URL), e.g. http://elasticsearch:9200. */
+  readonly url: string;
+  /** Index prefix (VIGIL_ELASTICSEARCH_AUDIT_PREFIX, default `vigil-audit-v1`); indices are `<prefix>-YYYY.MM`. */
+  readonly indexPrefix: string;
+  /** Timeout of one request (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
+  readonly requestTimeoutMs: number;
+}
+
+/** The audit index target from the environment; undefined when VIGIL_ELASTICSEARCH_URL is unset. */
+export function readAuditIndexTarget(env: Env): AuditIndexTarget | undefined {
+  const url = readOptionalString(env, 'VIGIL_ELASTICSEARCH_URL');
+  if (url === undefined) return undefined;
+  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol))
+    throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an http(s) URL such as http://127.0.0.1:9200');
+  const indexPrefix = readString(env, 'VIGIL_ELASTICSEARCH_AUDIT_PREFIX', DEFAULT_AUDIT_INDEX_PREFIX);
+  // Elasticsearch index names: lowercase, no spaces or \/*?"<>|,# and not starting with -_+.
+  if (!/^[a-z0-9][a-z0-9._-]{0,200}$/.test(indexPrefix))
+    throw new ConfigError('VIGIL_ELASTICSEARCH_AUDIT_PREFIX', indexPrefix, 'a lowercase index prefix [a-z0-9._-]');
+  return {
+    url,
+    indexPrefix,
+    requestTimeoutMs: readInt(env, 'VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 300_000 }),
+  };
 }
