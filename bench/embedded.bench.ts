@@ -11,11 +11,9 @@
  * Options (env): BENCH_TRANSACTIONS (default 100000), BENCH_RATE_TPS (5000), BENCH_RATE_SECONDS (20),
  * BENCH_BATCH (500 per HTTP request), BENCH_CONCURRENCY (4 requests in flight).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmbeddedPipeline } from '../embedded/pipeline.js';
 import { apiClient, waitFor } from '../embedded/testing.js';
 import { readInt } from '../platform/config.js';
@@ -24,7 +22,7 @@ import { createCodec } from '../schemas/codec.js';
 import type { ScoredTransaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
-import type { LoadJob, LoadResult } from './load-generator.js';
+import { runLoad, summarize } from './load.js';
 
 const env = process.env;
 const total = readInt(env, 'BENCH_TRANSACTIONS', 100_000, { min: 1000 });
@@ -33,22 +31,7 @@ const rateSeconds = readInt(env, 'BENCH_RATE_SECONDS', 20, { min: 1 });
 const batchSize = readInt(env, 'BENCH_BATCH', 500, { min: 1, max: 5000 });
 const concurrency = readInt(env, 'BENCH_CONCURRENCY', 4, { min: 1, max: 64 });
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const summarize = (values: number[]): string => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return `n=${sorted.length} p50=${percentile(sorted, 50)} ms p90=${percentile(sorted, 90)} ms p99=${percentile(sorted, 99)} ms max=${sorted.at(-1)} ms`;
-};
 
-/** Runs the client process; resolves with its result line. */
-function runLoad(job: LoadJob): Promise<LoadResult> {
-  const script = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult) : reject(new Error(`load generator exited with ${code}`)))),
-  );
-}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));

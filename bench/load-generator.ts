@@ -12,7 +12,10 @@ import { TrafficSimulator } from '../simulator/generator.js';
 
 export interface LoadJob {
   readonly mode: 'burst' | 'paced';
+  /** Base URL of ingest. */
   readonly url: string;
+  /** Base URL of dashboards (the live alert WebSocket); the same process as ingest in the embedded default. */
+  readonly alertsUrl?: string;
   readonly ingestKey: string;
   readonly analystKey: string;
   readonly seed: number;
@@ -75,7 +78,7 @@ async function burst(): Promise<LoadResult> {
 async function paced(): Promise<LoadResult> {
   const all = generate(job.rateTps * job.seconds);
   const alertLatenciesMs: number[] = [];
-  const socket = new WebSocket(`${job.url.replace('http', 'ws')}/v1/alerts/live`, ['vigil.v1', `bearer.${job.analystKey}`]);
+  const socket = new WebSocket(`${(job.alertsUrl ?? job.url).replace('http', 'ws')}/v1/alerts/live`, ['vigil.v1', `bearer.${job.analystKey}`]);
   socket.on('message', (data: Buffer) => {
     const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { receivedAtMs: number | string } };
     if (message.type === 'alert') alertLatenciesMs.push(Date.now() - Number(message.alert!.receivedAtMs));

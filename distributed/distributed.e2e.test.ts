@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
 import WebSocket from 'ws';
 import { type LedgerIntegrity, apiClient, waitFor } from '../embedded/testing.js';
 import type { IngestResult } from '../schemas/api.js';
-import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
+import { type ServiceProcess, resetTestBroker, startService, stopService } from './processes.js';
 
 /**
  * Distributed mode on this machine: real Kafka and real Elasticsearch (`npm run services:up`), each stage its
@@ -16,7 +13,6 @@ import { TrafficSimulator } from '../simulator/generator.js';
  * because chDB, the in-process ClickHouse engine, binds its data directory to one process; with a ClickHouse
  * server they run apart, as in docker-compose.yml). The same invariants as the embedded end-to-end test.
  */
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const brokers = (process.env.VIGIL_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const elasticsearchUrl = process.env.VIGIL_TEST_ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
 const keys = {
@@ -27,18 +23,12 @@ const keys = {
 };
 const N = 1500;
 
-interface Service {
-  readonly child: ChildProcess;
-  readonly url: string;
-}
-
 describe('distributed mode on Kafka and Elasticsearch', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-dist-'));
   const auditPrefix = `vigil-e2e-${Date.now()}`;
-  const services: Service[] = [];
+  const services: ServiceProcess[] = [];
   const env = {
     ...process.env,
-    NODE_OPTIONS: '',
     VIGIL_KAFKA_BROKERS: brokers.join(','),
     VIGIL_API_KEYS: Object.entries(keys)
       .map(([role, key]) => `${role}:${key}`)
@@ -52,25 +42,10 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     VIGIL_ELASTICSEARCH_AUDIT_PREFIX: auditPrefix,
   };
 
-  function start(stages: string[], extra: Record<string, string>): Promise<Service> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'distributed/main.ts'), ...stages], {
-      cwd: repoRoot,
-      env: { ...env, ...extra },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let log = '';
-    return new Promise((resolve, reject) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        log += chunk.toString('utf8');
-        const line = log.split('\n').find((l) => l.includes('"service started"'));
-        if (line) {
-          const service = { child, url: (JSON.parse(line) as { url: string }).url };
-          services.push(service);
-          resolve(service);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`${stages.join('+')} exited with ${code}: ${log.slice(-3000)}`)));
-    });
+  async function start(stages: string[], extra: Record<string, string>): Promise<ServiceProcess> {
+    const service = await startService(stages, { ...env, ...extra });
+    services.push(service);
+    return service;
   }
 
   beforeAll(async () => {
@@ -80,30 +55,11 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     );
     if (!reachable) throw new Error(`Elasticsearch is not reachable at ${elasticsearchUrl}: run \`npm run services:up\``);
     // A clean slate on the shared test broker: this test uses the product's real topic and group names.
-    const admin = new kafkajs.Kafka({ brokers, clientId: 'vigil-e2e-reset', logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect().catch((error: unknown) => {
-      throw new Error(`Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (${String(error)})`);
-    });
-    const existing = await admin.listTopics();
-    const ours = Object.values(Topics).filter((t) => existing.includes(t));
-    if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 30_000 });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => ['scoring', 'ledger-sink', 'dashboards-live', 'dashboards-stats'].includes(g));
-    if (groups.length > 0) await admin.deleteGroups(groups);
-    await waitFor('old topics deleted', async () => ((await admin.listTopics()).some((t) => ours.includes(t as never)) ? undefined : true), 30_000);
-    await admin.disconnect();
+    await resetTestBroker(brokers);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(
-      services.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.child.exitCode !== null) return resolve();
-            s.child.once('exit', () => resolve());
-            s.child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(services.map(stopService));
     await fetch(`${elasticsearchUrl}/${auditPrefix}-*`, { method: 'DELETE' }).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
@@ -148,7 +104,7 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
 
     // Both scoring consumers took a share of the partitions.
-    const scored = async (service: Service): Promise<number> => {
+    const scored = async (service: ServiceProcess): Promise<number> => {
       const text = await (await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })).text();
       return Number(/^vigil_scoring_scored_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
     };

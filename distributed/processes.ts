@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { waitFor } from '../embedded/testing.js';
+import { Topics } from '../schemas/topics.js';
+
+/**
+ * Runs distributed-mode services as child processes on this machine, for the distributed end-to-end test and
+ * benchmark: each started with `node --import tsx distributed/main.ts <stages>`, ready once it logs
+ * "service started" with its URL (an info line: VIGIL_LOG_LEVEL must be info or debug).
+ */
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+export function startService(stages: readonly string[], env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'distributed/main.ts'), ...stages], {
+    cwd: repoRoot,
+    env: { ...env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      const line = log.split('\n').find((l) => l.includes('"service started"'));
+      if (line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+    child.once('exit', (code) => reject(new Error(`${stages.join('+')} exited with ${code}: ${log.slice(-3000)}`)));
+  });
+}
+
+/** SIGTERM (graceful: commits what was processed); resolves with the exit code. */
+export function stopService(service: ServiceProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (service.child.exitCode !== null) return resolve(service.child.exitCode);
+    service.child.once('exit', (code) => resolve(code));
+    service.child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Deletes Vigil's topics and consumer groups on a test broker, so a run starts from an empty log. Only for
+ * brokers used by tests and benchmarks: it destroys data.
+ */
+export async function resetTestBroker(brokers: readonly string[]): Promise<void> {
+  const admin = new kafkajs.Kafka({ brokers: [...brokers], clientId: 'vigil-test-reset', logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect().catch((error: unknown) => {
+    throw new Error(`Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (${String(error)})`);
+  });
+  try {
+    const ours = (await admin.listTopics()).filter((t) => (Object.values(Topics) as string[]).includes(t));
+    if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => ['scoring', 'ledger-sink', 'dashboards-live', 'dashboards-stats'].includes(g));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+    await waitFor('old topics deleted', async () => ((await admin.listTopics()).some((t) => ours.includes(t)) ? undefined : true), 30_000);
+  } finally {
+    await admin.disconnect();
+  }
+}
