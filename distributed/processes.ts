@@ -37,7 +37,8 @@ export function startService(stages: readonly string[], env: NodeJS.ProcessEnv):
 /** SIGTERM (graceful: commits what was processed); resolves with the exit code. */
 export function stopService(service: ServiceProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (service.child.exitCode !== null) return resolve(service.child.exitCode);
+    // Already gone (exited, or killed by a signal, which leaves exitCode null).
+    if (service.child.exitCode !== null || service.child.signalCode !== null) return resolve(service.child.exitCode);
     service.child.once('exit', (code) => resolve(code));
     service.child.kill('SIGTERM');
   });
