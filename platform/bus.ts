@@ -1,3 +1,5 @@
+import type { FieldProblem } from './errors.js';
+
 /**
  * The bus port: the only way stages talk to each other. Kafka semantics — topics split into partitions,
  * keyed records (same key → same partition via Kafka's murmur2 partitioner), consumer groups with committed
@@ -36,6 +38,25 @@ export interface RecordPosition {
 export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
+}
+
+/** The most partitions a topic may have on either adapter. */
+export const MAX_PARTITIONS = 10_000;
+/** Kafka's rule for topic names (org.apache.kafka.common.internals.Topic). */
+const legalTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Every problem with `specs` as `ensureTopics` arguments, located by index; empty when they are valid. */
+export function topicSpecProblems(specs: readonly TopicSpec[]): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  specs.forEach((spec, i) => {
+    if (!legalTopicName.test(spec.topic) || spec.topic === '.' || spec.topic === '..') {
+      problems.push({ path: `/${i}/topic`, message: 'must be 1–249 characters of [a-zA-Z0-9._-], not "." or ".."' });
+    }
+    if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
+      problems.push({ path: `/${i}/partitions`, message: `must be an integer in [1, ${MAX_PARTITIONS}]` });
+    }
+  });
+  return problems;
 }
 
 /** A batch of records from one partition, in offset order. */

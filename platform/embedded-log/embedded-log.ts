@@ -32,6 +32,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../bus.js';
+import { MAX_PARTITIONS, topicSpecProblems } from '../bus.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ErrorCategory, ValidationError, VigilError, type FieldProblem } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -112,9 +113,6 @@ interface TopicState {
 }
 
 const MIB = 1024 * 1024;
-const MAX_PARTITIONS = 10_000;
-/** Kafka's rule for topic names (org.apache.kafka.common.internals.Topic). */
-const legalTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
 const DEFAULT_MAX_BATCH_RECORDS = 500;
 
 export class EmbeddedLog implements Bus {
@@ -194,15 +192,7 @@ export class EmbeddedLog implements Bus {
   }
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    const problems: FieldProblem[] = [];
-    specs.forEach((spec, i) => {
-      if (!legalTopicName.test(spec.topic) || spec.topic === '.' || spec.topic === '..') {
-        problems.push({ path: `/${i}/topic`, message: 'must be 1–249 characters of [a-zA-Z0-9._-], not "." or ".."' });
-      }
-      if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
-        problems.push({ path: `/${i}/partitions`, message: `must be an integer in [1, ${MAX_PARTITIONS}]` });
-      }
-    });
+    const problems = topicSpecProblems(specs);
     if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, EmbeddedLogErrorCode.invalidTopic);
     this.assertOpen();
     const change = this.topicChanges.catch(() => undefined).then(() => this.createTopics(specs));

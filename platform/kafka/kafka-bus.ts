@@ -35,6 +35,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../bus.js';
+import { topicSpecProblems } from '../bus.js';
 import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
@@ -88,9 +89,6 @@ interface ResolvedOptions {
   readonly redeliveryMaxBackoffMs: number;
 }
 
-/** Kafka's rule for topic names (org.apache.kafka.common.internals.Topic). */
-const legalTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
-const MAX_PARTITIONS = 10_000;
 const DEFAULT_MAX_BATCH_RECORDS = 500;
 
 export class KafkaBus implements Bus {
@@ -143,15 +141,7 @@ export class KafkaBus implements Bus {
 
   /** Creates missing topics (and waits for their leaders); existing ones are left as they are. */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    const problems: FieldProblem[] = [];
-    specs.forEach((spec, i) => {
-      if (!legalTopicName.test(spec.topic) || spec.topic === '.' || spec.topic === '..') {
-        problems.push({ path: `/${i}/topic`, message: 'must be 1–249 characters of [a-zA-Z0-9._-], not "." or ".."' });
-      }
-      if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
-        problems.push({ path: `/${i}/partitions`, message: `must be an integer in [1, ${MAX_PARTITIONS}]` });
-      }
-    });
+    const problems = topicSpecProblems(specs);
     if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, KafkaBusErrorCode.invalidTopic);
     this.assertOpen();
     const unique = [...new Map(specs.map((spec) => [spec.topic, spec])).values()];
