@@ -98,6 +98,34 @@ export interface SubscribeOptions {
  */
 export type BatchHandler = (batch: RecordBatch) => Promise<void>;
 
+/** Default upper bound on records handed to one handler call. */
+export const DEFAULT_MAX_BATCH_RECORDS = 500;
+
+/** Subscribe options with every default applied. */
+export type ResolvedSubscribeOptions = Required<SubscribeOptions>;
+
+export function withSubscribeDefaults(options: SubscribeOptions): ResolvedSubscribeOptions {
+  return {
+    groupId: options.groupId,
+    topics: options.topics,
+    startFrom: options.startFrom ?? 'earliest',
+    commitMode: options.commitMode ?? 'after-batch',
+    maxBatchRecords: options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
+  };
+}
+
+/** Every problem with (defaulted) subscribe options, located by field; empty when they are valid. */
+export function subscribeOptionProblems(options: ResolvedSubscribeOptions): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const { groupId, topics, commitMode, startFrom, maxBatchRecords } = options;
+  if (typeof groupId !== 'string' || groupId.length === 0) problems.push({ path: '/groupId', message: 'must be a non-empty string' });
+  if (topics.length === 0) problems.push({ path: '/topics', message: 'must name at least one topic' });
+  if (commitMode !== 'after-batch' && commitMode !== 'manual') problems.push({ path: '/commitMode', message: "must be 'after-batch' or 'manual'" });
+  if (startFrom !== 'earliest' && startFrom !== 'latest') problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
+  if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
+  return problems;
+}
+
 export interface Subscription {
   /** Commits the offsets after everything handled so far. Only needed in 'manual' mode. */
   commit(): Promise<void>;

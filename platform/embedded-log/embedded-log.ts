@@ -32,7 +32,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../bus.js';
-import { MAX_PARTITIONS, topicSpecProblems } from '../bus.js';
+import { MAX_PARTITIONS, subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ErrorCategory, ValidationError, VigilError, type FieldProblem } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -113,7 +113,6 @@ interface TopicState {
 }
 
 const MIB = 1024 * 1024;
-const DEFAULT_MAX_BATCH_RECORDS = 500;
 
 export class EmbeddedLog implements Bus {
   private readonly topics = new Map<string, TopicState>();
@@ -356,15 +355,9 @@ export class EmbeddedLog implements Bus {
     // Topics being created by an ensureTopics call that was not awaited yet become visible first.
     await this.topicChanges.catch(() => undefined);
     this.assertOpen();
-    const commitMode = options.commitMode ?? 'after-batch';
-    const startFrom = options.startFrom ?? 'earliest';
-    const maxBatchRecords = options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS;
-    const problems: FieldProblem[] = [];
-    if (typeof options.groupId !== 'string' || options.groupId.length === 0) problems.push({ path: '/groupId', message: 'must be a non-empty string' });
-    if (options.topics.length === 0) problems.push({ path: '/topics', message: 'must name at least one topic' });
-    if (commitMode !== 'after-batch' && commitMode !== 'manual') problems.push({ path: '/commitMode', message: "must be 'after-batch' or 'manual'" });
-    if (startFrom !== 'earliest' && startFrom !== 'latest') problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
-    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
+    const resolved = withSubscribeDefaults(options);
+    const { commitMode, startFrom, maxBatchRecords } = resolved;
+    const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0) throw new ValidationError('invalid subscribe options', problems, EmbeddedLogErrorCode.invalidArgument);
     const states = [...new Set(options.topics)].map((topic) => this.topic(topic));
     if (this.subscriptions.has(options.groupId)) {

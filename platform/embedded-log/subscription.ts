@@ -4,6 +4,7 @@
  * wake-up (no polling) when none has. A rejected batch is redelivered unchanged after an exponential backoff
  * until it succeeds or the subscription closes; positions only advance past a batch once its handler resolved.
  */
+import { RedeliveryBackoff } from '../backoff.js';
 import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
 import { describeError, ErrorCategory, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -38,7 +39,7 @@ export class GroupSubscription implements Subscription {
   private state: State = 'running';
   private roundRobin = 0;
   private wakeUp: (() => void) | null = null;
-  private cancelBackoff: (() => void) | null = null;
+  private readonly backoff: RedeliveryBackoff;
   private readonly loop: Promise<void>;
   private closed: Promise<void> | null = null;
   private commitRunning: Promise<void> | null = null;
@@ -54,6 +55,7 @@ export class GroupSubscription implements Subscription {
     private readonly cursors: readonly PartitionCursor[],
   ) {
     this.logger = host.logger.child({ groupId: options.groupId });
+    this.backoff = new RedeliveryBackoff(host.redeliveryInitialBackoffMs, host.redeliveryMaxBackoffMs);
     this.loop = this.run();
   }
 
@@ -92,7 +94,7 @@ export class GroupSubscription implements Subscription {
   private async shutdown(): Promise<void> {
     this.state = 'closing';
     this.notifyAppended();
-    this.cancelBackoff?.();
+    this.backoff.cancel();
     await this.loop;
     try {
       if (this.options.commitMode === 'after-batch' && (this.uncommittedProgress || this.commitRunning !== null)) await this.requestCommit();
@@ -117,7 +119,7 @@ export class GroupSubscription implements Subscription {
         readFailures = 0;
       } catch (error) {
         readFailures++;
-        const retryInMs = this.backoffMs(readFailures);
+        const retryInMs = this.backoff.delayMs(readFailures);
         this.logger.error('embedded log: fetch failed; retrying', {
           topic: cursor.log.topic,
           partition: cursor.log.partition,
@@ -125,7 +127,7 @@ export class GroupSubscription implements Subscription {
           retryInMs,
           error: describeError(error),
         });
-        await this.sleep(retryInMs);
+        await this.backoff.wait(retryInMs);
         continue;
       }
       if (records.length > 0) await this.deliver(cursor, { topic: cursor.log.topic, partition: cursor.log.partition, records });
@@ -139,7 +141,7 @@ export class GroupSubscription implements Subscription {
       try {
         await handler(batch);
       } catch (error) {
-        const retryInMs = this.backoffMs(attempt);
+        const retryInMs = this.backoff.delayMs(attempt);
         this.logger.error('bus handler failed; the batch will be redelivered', {
           topic: batch.topic,
           partition: batch.partition,
@@ -150,7 +152,7 @@ export class GroupSubscription implements Subscription {
           error: describeError(error),
         });
         if (this.state !== 'running') return;
-        await this.sleep(retryInMs);
+        await this.backoff.wait(retryInMs);
         if (this.state !== 'running') return;
         continue;
       }
@@ -203,22 +205,5 @@ export class GroupSubscription implements Subscription {
     } finally {
       this.commitRunning = null;
     }
-  }
-
-  private backoffMs(attempt: number): number {
-    return Math.min(this.host.redeliveryMaxBackoffMs, this.host.redeliveryInitialBackoffMs * 2 ** Math.min(attempt - 1, 30));
-  }
-
-  /** Waits `ms`, or less if the subscription closes meanwhile. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.cancelBackoff = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.cancelBackoff = done;
-    });
   }
 }

@@ -35,7 +35,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../bus.js';
-import { topicSpecProblems } from '../bus.js';
+import { subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
 import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
@@ -89,7 +89,6 @@ interface ResolvedOptions {
   readonly redeliveryMaxBackoffMs: number;
 }
 
-const DEFAULT_MAX_BATCH_RECORDS = 500;
 
 export class KafkaBus implements Bus {
   private readonly partitionCounts = new Map<string, number>();
@@ -280,15 +279,9 @@ export class KafkaBus implements Bus {
    */
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
-    const commitMode = options.commitMode ?? 'after-batch';
-    const startFrom = options.startFrom ?? 'earliest';
-    const maxBatchRecords = options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS;
-    const problems: FieldProblem[] = [];
-    if (typeof options.groupId !== 'string' || options.groupId.length === 0) problems.push({ path: '/groupId', message: 'must be a non-empty string' });
-    if (options.topics.length === 0) problems.push({ path: '/topics', message: 'must name at least one topic' });
-    if (commitMode !== 'after-batch' && commitMode !== 'manual') problems.push({ path: '/commitMode', message: "must be 'after-batch' or 'manual'" });
-    if (startFrom !== 'earliest' && startFrom !== 'latest') problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
-    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
+    const resolved = withSubscribeDefaults(options);
+    const { commitMode, startFrom, maxBatchRecords } = resolved;
+    const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0) throw new ValidationError('invalid subscribe options', problems, KafkaBusErrorCode.invalidArgument);
     const topics = [...new Set(options.topics)];
     // Fails with UNKNOWN_TOPIC now rather than leaving kafkajs to wait for a topic that never comes.

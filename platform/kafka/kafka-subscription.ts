@@ -7,6 +7,7 @@
  * batch stays unresolved and uncommitted, so whoever owns the partition next fetches it again (at-least-once).
  */
 import type { Consumer, ConsumerEvents, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { RedeliveryBackoff } from '../backoff.js';
 import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
 import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -29,7 +30,7 @@ export class KafkaSubscription implements Subscription {
   private state: State = 'starting';
   /** Next offset to hand to the handler, per assigned topic-partition that has seen a handled batch. */
   private readonly nextOffsets = new Map<string, RecordPosition>();
-  private cancelBackoff: (() => void) | null = null;
+  private readonly backoff: RedeliveryBackoff;
   private closed: Promise<void> | null = null;
   private readonly logger: Logger;
 
@@ -41,6 +42,7 @@ export class KafkaSubscription implements Subscription {
     private readonly released: (subscription: KafkaSubscription) => void,
   ) {
     this.logger = logger.child({ groupId: options.groupId });
+    this.backoff = new RedeliveryBackoff(options.redeliveryInitialBackoffMs, options.redeliveryMaxBackoffMs);
     // Forget positions of partitions this member lost in a rebalance: committing them would overwrite what the
     // new owner commits (the classic group protocol does not check partition ownership on OffsetCommit).
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -124,7 +126,7 @@ export class KafkaSubscription implements Subscription {
 
   private async shutdown(): Promise<void> {
     this.state = 'closing';
-    this.cancelBackoff?.();
+    this.backoff.cancel();
     try {
       // Stops fetching, waits for the batch in flight (its after-batch commit included) and leaves the group.
       await this.consumer.disconnect();
@@ -173,7 +175,7 @@ export class KafkaSubscription implements Subscription {
         await this.handler(batch);
         return true;
       } catch (error) {
-        const retryInMs = this.backoffMs(attempt);
+        const retryInMs = this.backoff.delayMs(attempt);
         this.logger.error('bus handler failed; the batch will be redelivered', {
           topic: batch.topic,
           partition: batch.partition,
@@ -185,7 +187,7 @@ export class KafkaSubscription implements Subscription {
         });
       }
       if (this.stopping() || !stillOwned()) return false;
-      await this.sleep(this.backoffMs(attempt));
+      await this.backoff.wait(this.backoff.delayMs(attempt));
       if (this.stopping() || !stillOwned()) return false;
       // Keeps the membership alive through long retries; throws (to kafkajs, which rejoins) if the group rebalanced.
       await heartbeat();
@@ -194,22 +196,6 @@ export class KafkaSubscription implements Subscription {
 
   private stopping(): boolean {
     return this.state === 'closing' || this.state === 'closed';
-  }
-
-  private backoffMs(attempt: number): number {
-    return Math.min(this.options.redeliveryMaxBackoffMs, this.options.redeliveryInitialBackoffMs * 2 ** Math.min(attempt - 1, 30));
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.cancelBackoff = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.cancelBackoff = done;
-    });
   }
 }
 
