@@ -11,15 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type ServiceProcess, resetTestBroker, startService, stopService } from '../distributed/processes.js';
-import { apiClient, waitFor } from '../embedded/testing.js';
 import { readInt } from '../platform/config.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { createLogger } from '../platform/logger.js';
-import { createCodec } from '../schemas/codec.js';
-import type { ScoredTransaction } from '../schemas/generated/types.js';
-import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
-import { Topics } from '../schemas/topics.js';
-import { runLoad, summarize } from './load.js';
+import { measureThroughputAndLatency } from './load.js';
 
 const env = process.env;
 const total = readInt(env, 'BENCH_TRANSACTIONS', 50_000, { min: 1000 });
@@ -64,34 +59,19 @@ async function main(): Promise<void> {
     await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-b') });
     const ingest = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });
     process.stdout.write(`services up: ${services.map((s) => s.url).join(' ')}\n`);
-    const admin = apiClient(sink.url, keys.admin);
-    const decided = async (): Promise<number> => (await admin.get<{ decisionRows: number }>('/v1/reports/ledger-integrity')).body.decisionRows;
-    const streamStartMs = Date.now() - Math.ceil((total + rateTps * rateSeconds) / 200_000 + 2) * 86_400_000;
-    const job = { url: ingest.url, alertsUrl: sink.url, ingestKey: keys.ingest, analystKey: keys.analyst, seed: 1, streamStartMs, batchSize, concurrency, rateTps, seconds: rateSeconds };
-
-    const burst = await runLoad({ ...job, mode: 'burst', skip: 0, count: total });
-    await waitFor('every decision stored', async () => ((await decided()) >= total ? true : undefined), 900_000, 100);
-    const storedMs = Date.now() - burst.startedAtMs;
-    process.stdout.write(
-      `throughput: ${total} transactions, batches of ${batchSize}, ${concurrency} requests in flight\n` +
-        `  accepted by ingest (202, acknowledged by Kafka): ${Math.round(total / (burst.elapsedMs / 1000))} tx/s\n` +
-        `  end to end (HTTP in → decision and ledger in ClickHouse, audit document sent to Elasticsearch): ${Math.round(total / (storedMs / 1000))} tx/s\n`,
-    );
-
-    const scoredCodec = await createCodec<ScoredTransaction>(new EmbeddedSchemaRegistry(), Topics.transactionsScored);
-    const decisionLatency: number[] = [];
-    const scored = await bus.subscribe({ groupId: `bench-latency-${Date.now()}`, topics: [Topics.transactionsScored], startFrom: 'latest' }, async (batch) => {
-      const seenAt = Date.now();
-      for (const r of batch.records) decisionLatency.push(seenAt - (await scoredCodec.decode(r.value)).transaction.receivedAtMs);
+    await measureThroughputAndLatency({
+      ingestUrl: ingest.url,
+      dashboardsUrl: sink.url,
+      keys,
+      bus,
+      acceptedMeans: 'acknowledged by Kafka',
+      endToEndMeans: 'HTTP in → decision and ledger in ClickHouse, audit document sent to Elasticsearch',
+      total,
+      rateTps,
+      rateSeconds,
+      batchSize,
+      concurrency,
     });
-    const paced = await runLoad({ ...job, mode: 'paced', skip: total, count: 0 });
-    await waitFor('every paced decision seen', () => (decisionLatency.length >= paced.sent ? true : undefined), 300_000, 50);
-    await scored.close();
-    process.stdout.write(
-      `latency: target ${rateTps} tx/s for ${rateSeconds} s, achieved ${Math.round(paced.sent / (paced.elapsedMs / 1000))} tx/s\n` +
-        `  ingest → decision on tx.scored:  ${summarize(decisionLatency)}\n` +
-        `  ingest → alert on the WebSocket: ${summarize(paced.alertLatenciesMs)}\n`,
-    );
   } finally {
     await Promise.all(services.map(stopService));
     await bus.close();

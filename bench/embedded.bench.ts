@@ -15,14 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPipeline } from '../embedded/pipeline.js';
-import { apiClient, waitFor } from '../embedded/testing.js';
 import { readInt } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
-import { createCodec } from '../schemas/codec.js';
-import type { ScoredTransaction } from '../schemas/generated/types.js';
-import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
-import { Topics } from '../schemas/topics.js';
-import { runLoad, summarize } from './load.js';
+import { measureThroughputAndLatency } from './load.js';
 
 const env = process.env;
 const total = readInt(env, 'BENCH_TRANSACTIONS', 100_000, { min: 1000 });
@@ -48,44 +43,26 @@ async function main(): Promise<void> {
     },
     logger: createLogger({ level: 'warn' }),
   });
-  const admin = apiClient(pipeline.url, keys.admin);
-  const decided = async (): Promise<number> => (await admin.get<{ decisionRows: number }>('/v1/reports/ledger-integrity')).body.decisionRows;
-  // 50,000 customers × 4 a day = 200,000 transactions a simulated day: start the stream far enough back.
-  const streamStartMs = Date.now() - Math.ceil((total + rateTps * rateSeconds) / 200_000 + 2) * 86_400_000;
-  const job = { url: pipeline.url, seed: 1, streamStartMs, ingestKey: keys.ingest, analystKey: keys.analyst, batchSize, concurrency, rateTps, seconds: rateSeconds };
-
   process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
   try {
-    // 1. Throughput.
-    const burst = await runLoad({ ...job, mode: 'burst', skip: 0, count: total });
-    await waitFor('every decision stored', async () => ((await decided()) >= total ? true : undefined), 900_000, 50);
-    const storedMs = Date.now() - burst.startedAtMs;
-    process.stdout.write(
-      `throughput: ${total} transactions, batches of ${batchSize}, ${concurrency} requests in flight\n` +
-        `  accepted by ingest (202, durable on the log): ${Math.round(total / (burst.elapsedMs / 1000))} tx/s\n` +
-        `  end to end (HTTP in → decision and ledger stored in ClickHouse): ${Math.round(total / (storedMs / 1000))} tx/s\n`,
-    );
-
-    if (env['BENCH_METRICS']) {
-      const text = await (await fetch(`${pipeline.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })).text();
-      process.stdout.write(text.split('\n').filter((l) => /_(sum|count)\b/.test(l) && !l.startsWith('#')).join('\n') + '\n');
-    }
-
-    // 2. Latency at a fixed rate.
-    const scoredCodec = await createCodec<ScoredTransaction>(new EmbeddedSchemaRegistry(), Topics.transactionsScored);
-    const decisionLatency: number[] = [];
-    const scored = await pipeline.bus.subscribe({ groupId: 'bench-latency', topics: [Topics.transactionsScored], startFrom: 'latest' }, async (batch) => {
-      const seenAt = Date.now();
-      for (const r of batch.records) decisionLatency.push(seenAt - (await scoredCodec.decode(r.value)).transaction.receivedAtMs);
+    await measureThroughputAndLatency({
+      ingestUrl: pipeline.url,
+      dashboardsUrl: pipeline.url,
+      keys,
+      bus: pipeline.bus,
+      acceptedMeans: 'durable on the log',
+      endToEndMeans: 'HTTP in → decision and ledger stored in ClickHouse',
+      total,
+      rateTps,
+      rateSeconds,
+      batchSize,
+      concurrency,
+      afterThroughput: async () => {
+        if (!env['BENCH_METRICS']) return;
+        const text = await (await fetch(`${pipeline.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })).text();
+        process.stdout.write(text.split('\n').filter((l) => /_(sum|count)\b/.test(l) && !l.startsWith('#')).join('\n') + '\n');
+      },
     });
-    const paced = await runLoad({ ...job, mode: 'paced', skip: total, count: 0 });
-    await waitFor('every paced decision seen', () => (decisionLatency.length >= paced.sent ? true : undefined), 300_000, 50);
-    await scored.close();
-    process.stdout.write(
-      `latency: target ${rateTps} tx/s for ${rateSeconds} s, achieved ${Math.round(paced.sent / (paced.elapsedMs / 1000))} tx/s\n` +
-        `  ingest → decision on tx.scored:  ${summarize(decisionLatency)}\n` +
-        `  ingest → alert on the WebSocket: ${summarize(paced.alertLatenciesMs)}\n`,
-    );
   } finally {
     await pipeline.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,5 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { apiClient, waitFor } from '../embedded/testing.js';
+import type { Bus } from '../platform/bus.js';
+import { createCodec } from '../schemas/codec.js';
+import type { ScoredTransaction } from '../schemas/generated/types.js';
+import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
+import { Topics } from '../schemas/topics.js';
 import type { LoadJob, LoadResult } from './load-generator.js';
 
 /** Runs the load generator as its own process; resolves with its result line. */
@@ -19,4 +25,74 @@ const percentile = (sorted: readonly number[], p: number): number => sorted[Math
 export function summarize(values: readonly number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   return `n=${sorted.length} p50=${percentile(sorted, 50)} ms p90=${percentile(sorted, 90)} ms p99=${percentile(sorted, 99)} ms max=${sorted.at(-1)} ms`;
+}
+
+export interface BenchTarget {
+  /** Base URLs of ingest and of dashboards (the same process in the embedded default). */
+  readonly ingestUrl: string;
+  readonly dashboardsUrl: string;
+  readonly keys: { readonly ingest: string; readonly analyst: string; readonly admin: string };
+  /** The pipeline's bus, for the latency consumer on tx.scored. */
+  readonly bus: Bus;
+  /** What "accepted" means in this mode, e.g. "durable on the log". */
+  readonly acceptedMeans: string;
+  /** What "end to end" covers in this mode. */
+  readonly endToEndMeans: string;
+  readonly total: number;
+  readonly rateTps: number;
+  readonly rateSeconds: number;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  /** Runs between the two phases (e.g. printing stage metrics). */
+  readonly afterThroughput?: () => Promise<void>;
+}
+
+/**
+ * The two benchmark phases, the same in every mode: (1) `total` transactions as fast as ingest accepts them,
+ * timed until every decision is stored; (2) a fixed rate, with ingest → decision latency read from tx.scored and
+ * ingest → alert latency seen by an analyst's WebSocket client. Prints the figures.
+ */
+export async function measureThroughputAndLatency(target: BenchTarget): Promise<void> {
+  const { total, rateTps, rateSeconds, batchSize, concurrency, keys } = target;
+  const admin = apiClient(target.dashboardsUrl, keys.admin);
+  const decided = async (): Promise<number> => (await admin.get<{ decisionRows: number }>('/v1/reports/ledger-integrity')).body.decisionRows;
+  // 50,000 customers × 4 a day = 200,000 transactions a simulated day: start the stream far enough back.
+  const streamStartMs = Date.now() - Math.ceil((total + rateTps * rateSeconds) / 200_000 + 2) * 86_400_000;
+  const job = {
+    url: target.ingestUrl,
+    alertsUrl: target.dashboardsUrl,
+    ingestKey: keys.ingest,
+    analystKey: keys.analyst,
+    seed: 1,
+    streamStartMs,
+    batchSize,
+    concurrency,
+    rateTps,
+    seconds: rateSeconds,
+  };
+
+  const burst = await runLoad({ ...job, mode: 'burst', skip: 0, count: total });
+  await waitFor('every decision stored', async () => ((await decided()) >= total ? true : undefined), 900_000, 50);
+  const storedMs = Date.now() - burst.startedAtMs;
+  process.stdout.write(
+    `throughput: ${total} transactions, batches of ${batchSize}, ${concurrency} requests in flight\n` +
+      `  accepted by ingest (202, ${target.acceptedMeans}): ${Math.round(total / (burst.elapsedMs / 1000))} tx/s\n` +
+      `  end to end (${target.endToEndMeans}): ${Math.round(total / (storedMs / 1000))} tx/s\n`,
+  );
+  await target.afterThroughput?.();
+
+  const scoredCodec = await createCodec<ScoredTransaction>(new EmbeddedSchemaRegistry(), Topics.transactionsScored);
+  const decisionLatency: number[] = [];
+  const scored = await target.bus.subscribe({ groupId: `bench-latency-${Date.now()}`, topics: [Topics.transactionsScored], startFrom: 'latest' }, async (batch) => {
+    const seenAt = Date.now();
+    for (const r of batch.records) decisionLatency.push(seenAt - (await scoredCodec.decode(r.value)).transaction.receivedAtMs);
+  });
+  const paced = await runLoad({ ...job, mode: 'paced', skip: total, count: 0 });
+  await waitFor('every paced decision seen', () => (decisionLatency.length >= paced.sent ? true : undefined), 300_000, 50);
+  await scored.close();
+  process.stdout.write(
+    `latency: target ${rateTps} tx/s for ${rateSeconds} s, achieved ${Math.round(paced.sent / (paced.elapsedMs / 1000))} tx/s\n` +
+      `  ingest → decision on tx.scored:  ${summarize(decisionLatency)}\n` +
+      `  ingest → alert on the WebSocket: ${summarize(paced.alertLatenciesMs)}\n`,
+  );
 }
