@@ -17,11 +17,11 @@ import { type DashboardsConfig, readDashboardsConfig } from './config.js';
 import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
-import { AccessLogWriter } from './queries/access-log.js';
-import type { AuditSearch } from './search/audit-search.js';
-import { ClickHouseAuditSearch } from './search/clickhouse-audit-search.js';
-import { ElasticsearchAuditSearch } from './search/elasticsearch-audit-search.js';
-import { startLiveFeed } from './ws/feed.js';
+import { AccessLogWriter } from './adapters/clickhouse-access-log.js';
+import type { AuditSearch } from './ports.js';
+import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
+import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
+import { startLiveFeed } from './app/live-feed.js';
 import { LiveAlertHub } from './ws/live-hub.js';
 
 export interface DashboardsDeps {

@@ -13,9 +13,9 @@ import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { ClickHouseLedgerStore } from './adapters/clickhouse-store.js';
 import { ElasticsearchAuditIndex } from './adapters/elasticsearch-audit-index.js';
-import type { AuditIndex } from './audit-index.js';
+import type { AuditIndex } from './ports.js';
 import { type AuditIndexConfig, parseLedgerSinkConfig } from './config.js';
-import { LedgerBatchHandler } from './consumer.js';
+import { LedgerBatchHandler } from './app/ledger-writer.js';
 
 /**
  * ledger-sink's composition root: parses its config, creates the ClickHouse tables, wires the store, codecs and

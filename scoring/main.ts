@@ -14,7 +14,7 @@ import { loadRulesFile } from './adapters/rules-file.js';
 import { FileSnapshotStore } from './adapters/snapshot-store.js';
 import { TfjsModelScorer } from './adapters/tfjs-model.js';
 import { readScoringConfig } from './config.js';
-import { ScoringProcessor } from './stage.js';
+import { ScoringProcessor } from './app/scorer.js';
 
 /**
  * The scoring stage's composition root: reads config, loads the rules and the model artefact, restores the

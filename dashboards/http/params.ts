@@ -1,6 +1,6 @@
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
 import { type AlertCursor, decodeCursor } from '../queries/alerts.js';
-import { type AuditCursor, type SearchTerm, decodeAuditCursor, parseSearchText } from '../search/audit-search.js';
+import { type AuditCursor, type SearchTerm, decodeAuditCursor, parseSearchText } from '../domain/audit-query.js';
 
 /**
  * Reads and validates request parameters, collecting every problem (with its location, e.g. `/query/limit`)

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { ContentHasher, PanTokenizer } from '../domain/ports.js';
+import type { ContentHasher, PanTokenizer } from '../ports.js';
 
 /**
  * Card tokens: `tok_` + base64url(HMAC-SHA-256(key, PAN)). Keyed, so a token cannot be reversed by hashing

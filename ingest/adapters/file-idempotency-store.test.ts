@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../platform/logger.js';
-import type { IdempotencyRecord } from '../domain/ports.js';
+import type { IdempotencyRecord } from '../ports.js';
 import { FileIdempotencyStore, parseJournal } from './file-idempotency-store.js';
 
 const fp = (n: number) => n.toString(16).padStart(64, '0');

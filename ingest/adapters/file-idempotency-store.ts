@@ -2,7 +2,7 @@ import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
-import type { IdempotencyRecord, IdempotencyStore } from '../domain/ports.js';
+import type { IdempotencyRecord, IdempotencyStore } from '../ports.js';
 
 /**
  * The embedded idempotency store: every accepted id in a Map, backed by an append-only journal

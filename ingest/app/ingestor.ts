@@ -9,7 +9,7 @@ import type { IngestSource, Transaction } from '../../schemas/generated/types.js
 import { Topics } from '../../schemas/topics.js';
 import { fingerprintOf, toTransaction } from '../domain/canonical.js';
 import { planAttempts } from '../domain/idempotency.js';
-import type { ContentHasher, IdempotencyRecord, IdempotencyStore, PanTokenizer } from '../domain/ports.js';
+import type { ContentHasher, IdempotencyRecord, IdempotencyStore, PanTokenizer } from '../ports.js';
 import { redactForDeadLetter } from '../domain/redaction.js';
 import { type ValidationLimits, validateTransactionRequest } from '../domain/validation.js';
 import { KeyedLock } from './keyed-lock.js';

@@ -1,5 +1,5 @@
 import type { IngestSource, Transaction } from '../../schemas/generated/types.js';
-import type { ContentHasher } from './ports.js';
+import type { ContentHasher } from '../ports.js';
 import type { ValidatedTransaction } from './validation.js';
 
 /**

@@ -1,5 +1,5 @@
 import { decideIdempotency, planAttempts, type Attempt } from './idempotency.js';
-import type { IdempotencyRecord } from './ports.js';
+import type { IdempotencyRecord } from '../ports.js';
 
 const stored = (...records: IdempotencyRecord[]) => new Map(records.map((r) => [r.transactionId, r]));
 const record = (transactionId: string, fingerprint: string, offset = 7): IdempotencyRecord => ({ transactionId, fingerprint, partition: 3, offset });

@@ -1,4 +1,4 @@
-import type { IdempotencyRecord } from './ports.js';
+import type { IdempotencyRecord } from '../ports.js';
 
 /**
  * Idempotency on the client's transaction id. The same id with the same content fingerprint is a retry and gets

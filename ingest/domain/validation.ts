@@ -4,7 +4,7 @@ import { parseMinorUnits } from './amount.js';
 import { currencyExponent } from './currencies.js';
 import { type JsonObject, childPointer, findSecurityCodeFields, isJsonObject, isSecurityCodeField } from './json.js';
 import { containsPan, isValidPan } from './luhn.js';
-import type { PanTokenizer } from './ports.js';
+import type { PanTokenizer } from '../ports.js';
 
 /**
  * Validation of the HTTP request shape (`schemas/api.ts` TransactionRequest) into the canonical content of a

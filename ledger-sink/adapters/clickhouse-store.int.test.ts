@@ -5,9 +5,9 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickh
 import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { ClickHouseTables } from '../../schemas/clickhouse.js';
 import { INT64_MAX, INT64_MIN } from '../domain/postings.js';
-import type { PostedEntry } from '../store.js';
-import { scoredTransaction } from '../test-helpers.js';
-import { ClickHouseLedgerReader } from './clickhouse-ledger-reader.js';
+import type { PostedEntry } from '../ports.js';
+import { scoredTransaction } from '../testing/fixtures.js';
+import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { ClickHouseLedgerStore } from './clickhouse-store.js';
 
 // chDB binds one data directory per process: one temp directory for this file, closed and removed after it.

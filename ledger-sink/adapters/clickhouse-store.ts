@@ -11,7 +11,7 @@ import {
   type LedgerStore,
   labelKey,
   type PostedEntry,
-} from '../store.js';
+} from '../ports.js';
 
 /**
  * {@link LedgerStore} over ClickHouse (a server, or chDB in-process) through `@clickhouse/client`.

@@ -14,8 +14,8 @@ import {
 import type { AnalystLabel, ScoredTransaction } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
-import { LedgerBatchHandler } from '../consumer.js';
-import { MemoryStore, batchOf, capturingBus, scoredTransaction } from '../test-helpers.js';
+import { LedgerBatchHandler } from '../app/ledger-writer.js';
+import { MemoryStore, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { ElasticsearchAuditIndex } from './elasticsearch-audit-index.js';
 
 /**

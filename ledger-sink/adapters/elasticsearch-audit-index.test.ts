@@ -2,7 +2,7 @@ import { type Client, errors, type estypes } from '@elastic/elasticsearch';
 import { isRetriable } from '../../platform/errors.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
-import { scoredTransaction } from '../test-helpers.js';
+import { scoredTransaction } from '../testing/fixtures.js';
 import { ElasticsearchAuditIndex } from './elasticsearch-audit-index.js';
 
 /** The adapter's retry and outcome rules against a scripted `_bulk` (no network). */

@@ -9,7 +9,7 @@ import {
   auditIndexTemplate,
 } from '../../schemas/elasticsearch/audit.js';
 import type { ScoredTransaction } from '../../schemas/generated/types.js';
-import type { AuditIndex, AuditIndexOutcome, AuditIndexRejection } from '../audit-index.js';
+import type { AuditIndex, AuditIndexOutcome, AuditIndexRejection } from '../ports.js';
 
 /**
  * {@link AuditIndex} over Elasticsearch: `_bulk` with `op_type: create` and `_id` = transaction id into the

@@ -362,9 +362,20 @@ export class KafkaBus implements Bus {
     const complete = new Promise<void>((resolve) => (done = resolve));
     const deadline = this.options.requestTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    let stopListening: (() => void) | undefined;
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      // Seek on every group join, not once after run(): run() resolves before the group exists, and kafkajs
+      // restarts the group after a retriable error (e.g. a topic whose metadata has not propagated yet), which
+      // drops a seek made before. Each join resumes after the last record read.
+      const others = Array.from({ length: partitions }, (_, p) => p).filter((p) => p !== partition);
+      const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+        const next = records.length === 0 ? fromOffset : records[records.length - 1]!.offset + 1;
+        consumer.seek({ topic, partition, offset: String(next) });
+        if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+      });
+      stopListening = removeJoinListener;
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -382,9 +393,6 @@ export class KafkaBus implements Bus {
           return Promise.resolve();
         },
       });
-      consumer.seek({ topic, partition, offset: String(fromOffset) });
-      const others = Array.from({ length: partitions }, (_, p) => p).filter((p) => p !== partition);
-      if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
       await Promise.race([
         complete,
         new Promise<never>((_, reject) => {
@@ -396,6 +404,7 @@ export class KafkaBus implements Bus {
       throw toVigilError(error, `reading ${topic}-${partition} from ${fromOffset}`, { topic, partition, offset: fromOffset });
     } finally {
       clearTimeout(timer);
+      stopListening?.();
       await consumer.disconnect().catch(() => undefined);
       // The group never committed anything; delete it now instead of leaving it to expire.
       await this.admin.deleteGroups([groupId]).catch(() => undefined);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FeatureEngine } from '../domain/features.js';
-import type { ScoringSnapshot } from '../stage.js';
+import type { ScoringSnapshot } from '../ports.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
 import { FileSnapshotStore, decodeSnapshot, encodeSnapshot } from './snapshot-store.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UnavailableError } from '../../platform/errors.js';
-import type { ScoringSnapshot, SnapshotStore } from '../stage.js';
+import type { ScoringSnapshot, SnapshotStore } from '../ports.js';
 
 /**
  * Keeps the scoring stage's snapshot in one file, replaced atomically: written to a temporary file, fsync'd,

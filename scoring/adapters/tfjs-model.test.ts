@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { FeatureEngine } from '../domain/features.js';
 import { FEATURE_COUNT } from '../domain/feature-names.js';
 import type { ModelMetadata } from '../domain/model.js';
-import { SyntheticTraffic } from '../training/synthetic.js';
+import { SyntheticTraffic } from '../../model-lab/training/synthetic.js';
 import { TfjsModelScorer } from './tfjs-model.js';
 
 const artefact = fileURLToPath(new URL('../model/artifact', import.meta.url));

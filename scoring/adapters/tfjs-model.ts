@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UnavailableError } from '../../platform/errors.js';
 import { FEATURE_COUNT } from '../domain/feature-names.js';
-import { type ModelMetadata, type ModelScorer, metadataProblems, normalise, unweight } from '../domain/model.js';
+import { type ModelMetadata, metadataProblems, normalise, unweight } from '../domain/model.js';
+import type { ModelScorer } from '../ports.js';
 
 /**
  * The TF.js implementation of the ModelScorer port. The artefact is a directory: model.json (TF.js layers

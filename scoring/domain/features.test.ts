@@ -1,5 +1,5 @@
 import { aFraudLabel, aTransaction } from '../testing/transactions.js';
-import { SyntheticTraffic } from '../training/synthetic.js';
+import { SyntheticTraffic } from '../../model-lab/training/synthetic.js';
 import { FEATURE_COUNT, fi } from './feature-names.js';
 import { FeatureEngine, type FeatureEngineSnapshot, haversineKm } from './features.js';
 

@@ -1,24 +1,5 @@
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURES } from './feature-names.js';
 
-/**
- * The model port, owned by the scoring domain: any scorer (TF.js on wasm or tfjs-node, a stub in tests) takes
- * raw feature rows — the FeatureEngine's output, `n` rows of FEATURE_COUNT values — and normalises them itself
- * with the statistics its artefact was trained with.
- */
-export interface ModelScorer {
-  /** Artefact version, recorded on every decision. */
-  readonly version: string;
-  /** Fraud probabilities in [0, 1] for `n` rows; one batched inference. */
-  score(features: Float32Array, n: number): Float32Array;
-  /**
-   * Per-feature push on the score for `n` rows (n × FEATURE_COUNT): the score minus the score with that
-   * feature set to the training mean (occlusion). Positive values raised the score. Costs FEATURE_COUNT
-   * inferences per row, so the stage calls it only for alerted transactions.
-   */
-  explain(features: Float32Array, n: number): Float32Array;
-  close(): void;
-}
-
 /** How a feature is brought to a common scale before standardisation. */
 export type FeatureTransform = 'log1p' | 'identity';
 

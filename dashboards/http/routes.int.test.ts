@@ -1,0 +1,820 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+   Response bodies are untyped JSON from the wire; the assertions below are what check their shape. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import express from 'express';
+import WebSocket from 'ws';
+import { ApiKeyAuthenticator } from '../../platform/auth.js';
+import { createClickHouseClient } from '../../platform/clickhouse.js';
+import { systemClock } from '../../platform/clock.js';
+import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
+import { silentLogger } from '../../platform/logger.js';
+import { MetricsRegistry } from '../../platform/metrics.js';
+import { clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { createCodec } from '../../schemas/codec.js';
+import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import { topicSpecs } from '../../schemas/partitions.js';
+import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
+import { Topics } from '../../schemas/topics.js';
+import { type DashboardsStage, startDashboards } from '../main.js';
+
+/** Dashboards against real chDB and the real embedded log (one temp dir), express on 127.0.0.1:0, a real ws client. */
+const keys = {
+  analyst: 'analyst-key-0123456789abcdef',
+  compliance: 'compliance-key-0123456789abcdef',
+  ingest: 'ingest-key-0123456789abcdef',
+};
+const BIG = 9_007_199_254_740_993n; // 2^53 + 1: a float cannot hold it
+const HOUR = 3_600_000;
+const now = Date.now();
+const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+let dataDir: string;
+let clickhouse: ClickHouseClient;
+let bus: EmbeddedLog;
+let stage: DashboardsStage;
+let server: Server;
+let baseUrl: string;
+let metrics: MetricsRegistry;
+const registry = new EmbeddedSchemaRegistry();
+const authenticator = new ApiKeyAuthenticator([
+  { role: 'analyst', key: keys.analyst },
+  { role: 'compliance', key: keys.compliance },
+  { role: 'ingest', key: keys.ingest },
+]);
+const principalId = (key: string): string => authenticator.authenticate(`Bearer ${key}`).id;
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function call(
+  method: string,
+  path: string,
+  key?: string,
+  body?: unknown,
+): Promise<{ status: number; type: string; body: any }> {
+  const response = await fetch(baseUrl + path, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  return { status: response.status, type, body: type.includes('json') ? JSON.parse(text) : text };
+}
+
+interface DecisionFixture {
+  id: string;
+  decision: 'APPROVE' | 'REVIEW' | 'DECLINE';
+  amountMinor: bigint;
+  currency: string;
+  channel?: string;
+  kind?: string;
+  payer: string;
+  payee: string;
+  score: number;
+  atMs: number;
+}
+
+function decisionRow(d: DecisionFixture): Record<string, unknown> {
+  const reasons =
+    d.decision === 'APPROVE'
+      ? []
+      : [
+          {
+            code: 'R_VELOCITY_1H',
+            source: 'RULE',
+            description: 'Many transactions on this card in the last hour',
+            weight: 0.4,
+          },
+        ];
+  return {
+    transaction_id: d.id,
+    fingerprint: `fp-${d.id}`,
+    channel: d.channel ?? 'CARD',
+    kind: d.kind ?? 'PURCHASE',
+    amount_minor: d.amountMinor.toString(),
+    currency: d.currency,
+    payer_account_id: d.payer,
+    payee_account_id: d.payee,
+    customer_id: `cust-${d.payer}`,
+    card_token: d.channel === 'CASH' ? '' : 'tok_abc',
+    card_last4: d.channel === 'CASH' ? '' : '4242',
+    merchant_id: 'm-1',
+    terminal_id: 'term-7',
+    mcc: '5411',
+    device_id: '',
+    country: 'DE',
+    description: '',
+    decision: d.decision,
+    score: d.score,
+    reasons_json: JSON.stringify(reasons),
+    reason_codes: reasons.map((r) => r.code),
+    rules_fired: reasons.map((r) => r.code),
+    features_json: JSON.stringify({ card_count_1h: 7, amount_vs_history: 3.5 }),
+    model_version: 'model-v3',
+    rules_version: 'rules-v12',
+    transaction_json: `{"transactionId":"${d.id}","amountMinor":${d.amountMinor},"currency":"${d.currency}"}`,
+    event_time: chTime(d.atMs - 50),
+    received_at: chTime(d.atMs - 40),
+    scored_at: chTime(d.atMs),
+    stored_at: chTime(d.atMs + 15),
+  };
+}
+
+function entryRows(
+  id: string,
+  payer: string,
+  payee: string,
+  amountMinor: bigint,
+  currency: string,
+  atMs: number,
+): Array<Record<string, unknown>> {
+  return [
+    [0, payer, -amountMinor],
+    [1, payee, amountMinor],
+  ].map(([leg, account, amount]) => ({
+    entry_id: `${id}/${String(leg)}`,
+    transaction_id: id,
+    leg,
+    account_id: account,
+    amount_minor: String(amount),
+    currency,
+    entry_type: 'PRINCIPAL',
+    fingerprint: `fp-${id}`,
+    event_time: chTime(atMs - 50),
+    posted_at: chTime(atMs + 15),
+  }));
+}
+
+const decisions: DecisionFixture[] = [
+  {
+    id: 'tx-big',
+    decision: 'DECLINE',
+    amountMinor: BIG,
+    currency: 'EUR',
+    payer: 'acc-payer',
+    payee: 'acc-shop',
+    score: 0.97,
+    atMs: now - 2 * HOUR,
+  },
+  {
+    id: 'tx-rev',
+    decision: 'REVIEW',
+    amountMinor: 12_345n,
+    currency: 'EUR',
+    payer: 'acc-payer',
+    payee: 'acc-shop',
+    score: 0.61,
+    atMs: now - HOUR,
+  },
+  {
+    id: 'tx-ok',
+    decision: 'APPROVE',
+    amountMinor: 10n,
+    currency: 'EUR',
+    payer: 'acc-other',
+    payee: 'acc-shop',
+    score: 0.02,
+    atMs: now - 3 * HOUR,
+  },
+  {
+    id: 'cash-big',
+    decision: 'APPROVE',
+    amountMinor: 1_500_000n,
+    currency: 'USD',
+    channel: 'CASH',
+    kind: 'DEPOSIT',
+    payer: 'acc-cash',
+    payee: 'bank-vault',
+    score: 0.2,
+    atMs: now - 5 * HOUR,
+  },
+  ...[1, 2, 3].map((day): DecisionFixture => ({
+    id: `cash-s${day}`,
+    decision: 'APPROVE',
+    amountMinor: 950_000n,
+    currency: 'USD',
+    channel: 'CASH',
+    kind: 'DEPOSIT',
+    payer: 'acc-smurf',
+    payee: 'bank-vault',
+    score: 0.3,
+    atMs: now - day * 24 * HOUR,
+  })),
+];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'vigil-dashboards-'));
+  clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
+  for (const statement of clickhouseTableStatements()) await clickhouse.command({ query: statement });
+  await clickhouse.insert({ table: 'decisions', format: 'JSONEachRow', values: decisions.map(decisionRow) });
+  await clickhouse.insert({
+    table: 'ledger_entries',
+    format: 'JSONEachRow',
+    // tx-big is declined in this fixture but posted anyway, so the payee's balance proves exact big sums.
+    values: [
+      ...entryRows('tx-big', 'acc-payer', 'acc-shop', BIG, 'EUR', now - 2 * HOUR),
+      ...entryRows('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR),
+    ],
+  });
+  await clickhouse.insert({
+    table: 'analyst_labels',
+    format: 'JSONEachRow',
+    values: [
+      {
+        transaction_id: 'tx-rev',
+        label: 'FRAUD',
+        labelled_by: 'analyst:earlier',
+        labelled_at: chTime(now - 30 * 60_000),
+        note: 'card reported stolen',
+      },
+    ],
+  });
+
+  bus = await EmbeddedLog.open({ dir: join(dataDir, 'log'), topics: topicSpecs(4) });
+  metrics = new MetricsRegistry();
+  stage = await startDashboards({
+    bus,
+    registry,
+    logger: silentLogger,
+    metrics,
+    clock: systemClock,
+    clickhouse,
+    authenticator,
+    env: {
+      VIGIL_DASHBOARDS_STATS_INTERVAL_MS: '200',
+      VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY: '8',
+      VIGIL_DASHBOARDS_WS_HIGH_WATER_BYTES: '16384',
+      VIGIL_DASHBOARDS_WS_STALL_LIMIT_MS: '600000',
+      VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS: '50',
+    },
+  });
+  const app = express();
+  app.use(stage.router);
+  server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  stage.attach(server);
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await stage?.close();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  await bus?.close();
+  await clickhouse?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('REST routes', () => {
+  it('serves the page without a key', async () => {
+    const page = await call('GET', '/');
+    expect(page.status).toBe(200);
+    expect(page.type).toContain('text/html');
+    expect(page.body).toContain('Vigil');
+    expect((await call('GET', '/assets/app.js')).status).toBe(200);
+  });
+
+  it.each([
+    ['GET', '/v1/transactions/tx-big', ['analyst', 'compliance']],
+    ['GET', '/v1/accounts/acc-shop/balance', ['analyst', 'compliance']],
+    ['GET', '/v1/accounts/acc-shop/statement', ['compliance']],
+    ['GET', '/v1/alerts', ['analyst']],
+    ['GET', '/v1/reports/summary', ['analyst', 'compliance']],
+    ['GET', '/v1/reports/trial-balance', ['compliance']],
+    ['GET', '/v1/reports/large-cash', ['compliance']],
+    ['GET', '/v1/reports/ledger-integrity', ['compliance']],
+    ['POST', '/v1/labels', ['analyst']],
+    ['GET', '/v1/audit/search', ['compliance']],
+  ] as const)('%s %s: 401 without a key, 403 for other roles, allowed for %p', async (method, path, allowed) => {
+    const anonymous = await call(method, path);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.type).toContain('application/problem+json');
+    expect((await call(method, path, 'not-a-key-at-all-000000')).status).toBe(401);
+    for (const role of ['analyst', 'compliance', 'ingest'] as const) {
+      const response = await call(method, path, keys[role], method === 'POST' ? {} : undefined);
+      if ((allowed as readonly string[]).includes(role)) expect([200, 400]).toContain(response.status);
+      else
+        expect({ role, status: response.status, code: response.body.code }).toEqual({
+          role,
+          status: 403,
+          code: 'FORBIDDEN',
+        });
+    }
+  });
+
+  it('GET /v1/transactions/:id returns the full audit trail with exact money', async () => {
+    const { status, body } = await call('GET', '/v1/transactions/tx-big', keys.compliance);
+    expect(status).toBe(200);
+    expect(body.transaction.amount).toEqual({
+      amount: '90071992547409.93',
+      amountMinor: '9007199254740993',
+      currency: 'EUR',
+    });
+    expect(body.decision).toMatchObject({
+      outcome: 'DECLINE',
+      score: 0.97,
+      reasonCodes: ['R_VELOCITY_1H'],
+      rulesFired: ['R_VELOCITY_1H'],
+      modelVersion: 'model-v3',
+      rulesVersion: 'rules-v12',
+    });
+    expect(body.decision.reasons[0]).toMatchObject({
+      code: 'R_VELOCITY_1H',
+      description: expect.stringContaining('last hour'),
+    });
+    expect(body.features).toEqual({ card_count_1h: 7, amount_vs_history: 3.5 });
+    expect(body.input).toEqual({ transactionId: 'tx-big', amountMinor: '9007199254740993', currency: 'EUR' }); // not rounded by JSON.parse
+    expect(body.timeline).toMatchObject({
+      receivedToScoredMs: 40,
+      scoredToStoredMs: 15,
+      scoredAt: new Date(now - 2 * HOUR).toISOString(),
+    });
+    expect(body.ledgerEntries.map((e: any) => [e.accountId, e.amount.amountMinor])).toEqual([
+      ['acc-payer', '-9007199254740993'],
+      ['acc-shop', '9007199254740993'],
+    ]);
+    expect(body.transaction.card).toEqual({ token: 'tok_abc', last4: '4242' });
+  });
+
+  it('GET /v1/transactions/:id is a 404 problem for an unknown id', async () => {
+    const { status, type, body } = await call('GET', '/v1/transactions/nope', keys.analyst);
+    expect(status).toBe(404);
+    expect(type).toContain('application/problem+json');
+    expect(body.code).toBe('TRANSACTION_NOT_FOUND');
+  });
+
+  it('GET /v1/accounts/:id/balance sums exactly above 2^53', async () => {
+    const { status, body } = await call('GET', '/v1/accounts/acc-shop/balance', keys.analyst);
+    expect(status).toBe(200);
+    // 9007199254740993 + 10: as floats this would come out as ...1002.
+    expect(body).toEqual({
+      accountId: 'acc-shop',
+      entryCount: 2,
+      balances: [
+        {
+          balance: { amount: '90071992547410.03', amountMinor: '9007199254741003', currency: 'EUR' },
+          entries: 2,
+          lastEntryAt: expect.any(String),
+        },
+      ],
+    });
+    expect((await call('GET', '/v1/accounts/acc-unknown/balance', keys.analyst)).status).toBe(404);
+  });
+
+  it('GET /v1/accounts/:id/statement gives opening, running and closing balances', async () => {
+    const { status, body } = await call(
+      'GET',
+      `/v1/accounts/acc-shop/statement?from=${now - 2.5 * HOUR}&to=${now}`,
+      keys.compliance,
+    );
+    expect(status).toBe(200);
+    expect(body.currencies).toEqual([
+      {
+        currency: 'EUR',
+        opening: expect.objectContaining({ amountMinor: '10' }),
+        closing: expect.objectContaining({ amountMinor: '9007199254741003' }),
+        entriesInPeriod: 1,
+      },
+    ]);
+    expect(body.lines.map((l: any) => [l.transactionId, l.balanceAfter.amountMinor])).toEqual([
+      ['tx-big', '9007199254741003'],
+    ]);
+    expect(body.truncated).toBe(false);
+  });
+
+  it('GET /v1/alerts lists REVIEW/DECLINE newest first with labels, paginated', async () => {
+    const all = await call('GET', '/v1/alerts', keys.analyst);
+    expect(all.status).toBe(200);
+    expect(all.body.alerts.map((a: any) => a.transactionId)).toEqual(['tx-rev', 'tx-big']);
+    expect(all.body.alerts[0].label).toMatchObject({
+      label: 'FRAUD',
+      labelledBy: 'analyst:earlier',
+      note: 'card reported stolen',
+    });
+    expect(all.body.alerts[1].label).toBeNull();
+    expect(all.body.nextCursor).toBeNull();
+
+    const first = await call('GET', '/v1/alerts?limit=1', keys.analyst);
+    expect(first.body.alerts.map((a: any) => a.transactionId)).toEqual(['tx-rev']);
+    const second = await call('GET', `/v1/alerts?limit=1&cursor=${first.body.nextCursor}`, keys.analyst);
+    expect(second.body.alerts.map((a: any) => a.transactionId)).toEqual(['tx-big']);
+    expect(second.body.nextCursor).toBeNull();
+
+    const declines = await call('GET', '/v1/alerts?decision=DECLINE', keys.analyst);
+    expect(declines.body.alerts.map((a: any) => a.transactionId)).toEqual(['tx-big']);
+    const recent = await call('GET', `/v1/alerts?since=${new Date(now - 90 * 60_000).toISOString()}`, keys.analyst);
+    expect(recent.body.alerts.map((a: any) => a.transactionId)).toEqual(['tx-rev']);
+  });
+
+  it('rejects bad query parameters with 400 problems naming each one', async () => {
+    const { status, type, body } = await call('GET', '/v1/alerts?limit=0&since=yesterday&decision=MAYBE', keys.analyst);
+    expect(status).toBe(400);
+    expect(type).toContain('application/problem+json');
+    expect(body.problems.map((p: any) => p.path)).toEqual(['/query/decision', '/query/since', '/query/limit']);
+    const summary = await call('GET', '/v1/reports/summary?from=2026-02-01&to=2026-01-01', keys.analyst);
+    expect(summary.body.problems).toEqual([{ path: '/query/from', message: 'must be before to' }]);
+  });
+
+  it('POST /v1/labels puts an AnalystLabel on analyst.labels and answers 202', async () => {
+    const { status, body } = await call('POST', '/v1/labels', keys.analyst, {
+      transactionId: 'tx-big',
+      label: 'genuine',
+      note: 'customer confirmed',
+    });
+    expect(status).toBe(202);
+    const [record] = await bus.read(Topics.analystLabels, body.partition, body.offset, 1);
+    expect(record?.key).toBe('tx-big');
+    const codec = await createCodec<AnalystLabel>(registry, Topics.analystLabels);
+    const label = await codec.decode(record!.value);
+    expect(label).toMatchObject({
+      transactionId: 'tx-big',
+      label: 'GENUINE',
+      labelledBy: principalId(keys.analyst),
+      payerAccountId: 'acc-payer',
+      cardToken: 'tok_abc',
+      terminalId: 'term-7',
+      transactionEventTimeMs: now - 2 * HOUR - 50,
+      note: 'customer confirmed',
+    });
+  });
+
+  it('POST /v1/labels: 404 for an unknown transaction, 400 with paths for a bad body', async () => {
+    expect(
+      (await call('POST', '/v1/labels', keys.analyst, { transactionId: 'tx-unknown', label: 'fraud' })).status,
+    ).toBe(404);
+    const bad = await call('POST', '/v1/labels', keys.analyst, { transactionId: 'tx-big', label: 'maybe' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems.map((p: any) => p.path)).toEqual(['/label']);
+  });
+
+  it('GET /v1/reports/summary: volumes by channel and currency, rates and histogram', async () => {
+    const { status, body } = await call('GET', `/v1/reports/summary?from=${now - 6 * HOUR}&to=${now}`, keys.analyst);
+    expect(status).toBe(200);
+    expect(body.totals).toEqual({ transactions: 4, alerts: 2, alertRate: 0.5 });
+    const card = body.volumes.find((v: any) => v.channel === 'CARD' && v.currency === 'EUR');
+    expect(card.count).toBe(3);
+    expect(card.amount).toEqual({
+      amount: '90071992547533.48',
+      amountMinor: String(BIG + 12_345n + 10n),
+      currency: 'EUR',
+    });
+    expect(card.byDecision.DECLINE).toEqual({
+      count: 1,
+      amount: { amount: '90071992547409.93', amountMinor: BIG.toString(), currency: 'EUR' },
+    });
+    expect(body.labels).toEqual({ labelled: 1, fraud: 1, genuine: 0, fraudRate: 1 });
+    expect(body.scoreHistogram.counts).toEqual([1, 0, 1, 0, 0, 0, 1, 0, 0, 1]);
+  });
+
+  it('GET /v1/reports/trial-balance: every currency sums to zero', async () => {
+    const { status, body } = await call('GET', '/v1/reports/trial-balance?top=2', keys.compliance);
+    expect(status).toBe(200);
+    expect(body.balanced).toBe(true);
+    expect(body.currencies).toEqual([
+      {
+        currency: 'EUR',
+        entries: 4,
+        total: { amount: '0.00', amountMinor: '0', currency: 'EUR' },
+        debits: expect.objectContaining({ amountMinor: String(-(BIG + 10n)) }),
+        credits: expect.objectContaining({ amountMinor: String(BIG + 10n) }),
+      },
+    ]);
+    expect(body.accounts.map((a: any) => [a.accountId, a.balance.amountMinor])).toEqual([
+      ['acc-shop', '9007199254741003'],
+      ['acc-payer', '-9007199254740993'],
+    ]);
+  });
+
+  it('GET /v1/reports/large-cash: large cash and structuring within 7 days', async () => {
+    const { status, body } = await call('GET', '/v1/reports/large-cash?threshold=10000&currency=USD', keys.compliance);
+    expect(status).toBe(200);
+    expect(body.threshold).toEqual({ amount: '10000.00', amountMinor: '1000000', currency: 'USD' });
+    expect(body.largeTransactions.map((t: any) => [t.transactionId, t.amount.amount])).toEqual([
+      ['cash-big', '15000.00'],
+    ]);
+    expect(body.structuring).toEqual([
+      {
+        payerAccountId: 'acc-smurf',
+        depositsIn7Days: 3,
+        windowStart: expect.any(String),
+        windowTotal: { amount: '28500.00', amountMinor: '2850000', currency: 'USD' },
+        transactionIds: expect.arrayContaining(['cash-s1', 'cash-s2', 'cash-s3']),
+      },
+    ]);
+    const stricter = await call(
+      'GET',
+      '/v1/reports/large-cash?threshold=10000&currency=USD&minDeposits=4',
+      keys.compliance,
+    );
+    expect(stricter.body.structuring).toEqual([]);
+    const bad = await call('GET', '/v1/reports/large-cash?threshold=12.345&currency=usd', keys.compliance);
+    expect(bad.body.problems.map((p: any) => p.path)).toEqual(['/query/currency', '/query/threshold']);
+  });
+
+  it('GET /v1/reports/ledger-integrity counts what a fault would break', async () => {
+    const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+    expect(body).toMatchObject({
+      decisionRows: 7,
+      distinctDecisions: 7,
+      postedTransactions: 2,
+      entries: 4,
+      duplicateEntries: 0,
+      unbalancedTransactions: 0,
+      declinedWithEntries: 1,
+      conflicts: 0,
+    });
+  });
+
+  it('GET /v1/reports/ledger-integrity catches a planted double posting and an unbalanced one', async () => {
+    const [first, second] = entryRows('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR);
+    await clickhouse.insert({
+      table: 'ledger_entries',
+      format: 'JSONEachRow',
+      values: [first!, second!, { ...second!, entry_id: 'tx-lopsided/1', transaction_id: 'tx-lopsided', amount_minor: '5' }],
+    });
+    const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+    expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1 });
+    expect(body.totalsByCurrency).toEqual([{ currency: 'EUR', sumMinor: '5' }]);
+  });
+
+  it('GET /v1/audit/search finds decisions (ClickHouse backend) and pages with a cursor', async () => {
+    const { status, body } = await call('GET', '/v1/audit/search?q=last+hour&limit=1', keys.compliance);
+    expect(status).toBe(200);
+    expect(body.total).toBe(2);
+    expect(body.hits.map((h: any) => h.transactionId)).toEqual(['tx-rev']);
+    expect(body.hits[0]).toMatchObject({
+      decision: 'REVIEW',
+      amount: { amount: '123.45', amountMinor: '12345', currency: 'EUR' },
+      reasons: [{ code: 'R_VELOCITY_1H', description: expect.stringContaining('last hour') }],
+    });
+    const next = await call('GET', `/v1/audit/search?q=last+hour&limit=1&cursor=${body.nextCursor}`, keys.compliance);
+    expect(next.body.hits.map((h: any) => h.transactionId)).toEqual(['tx-big']);
+    expect(next.body.hits[0].amount.amountMinor).toBe('9007199254740993');
+    expect(next.body.nextCursor).toBeNull();
+    const filtered = await call(
+      'GET',
+      '/v1/audit/search?account=acc-smurf&channel=cash&decision=APPROVE&minScore=0.3&maxScore=0.3',
+      keys.compliance,
+    );
+    expect(filtered.body.hits.map((h: any) => h.transactionId)).toEqual(['cash-s1', 'cash-s2', 'cash-s3']);
+    expect((await call('GET', '/v1/audit/search?q=nothing-like-this', keys.compliance)).body).toEqual({
+      hits: [],
+      total: 0,
+      nextCursor: null,
+    });
+  });
+
+  it('GET /v1/audit/search reports every bad parameter with its path', async () => {
+    const { status, type, body } = await call(
+      'GET',
+      '/v1/audit/search?channel=FAX&decision=maybe&minScore=2&maxScore=x&from=yesterday&limit=0&cursor=bogus&account=a%20b',
+      keys.compliance,
+    );
+    expect(status).toBe(400);
+    expect(type).toContain('application/problem+json');
+    expect(body.problems.map((p: any) => p.path).sort()).toEqual(
+      [
+        '/query/account',
+        '/query/channel',
+        '/query/cursor',
+        '/query/decision',
+        '/query/from',
+        '/query/limit',
+        '/query/maxScore',
+        '/query/minScore',
+      ].sort(),
+    );
+    const crossed = await call('GET', '/v1/audit/search?minScore=0.9&maxScore=0.1&from=2026-02-01&to=2026-01-01', keys.compliance);
+    expect(crossed.body.problems.map((p: any) => p.path)).toEqual(['/query/minScore', '/query/from']);
+    const long = await call('GET', `/v1/audit/search?q=${'a '.repeat(9)}`, keys.compliance);
+    expect(long.body.problems).toEqual([{ path: '/query/q', message: expect.stringContaining('at most 8 terms') }]);
+  });
+
+  it('audits every read in access_log (batched)', async () => {
+    await call('GET', '/v1/reports/trial-balance', keys.compliance);
+    await call('GET', '/v1/audit/search?q=velocity&decision=DECLINE', keys.compliance);
+    await call('GET', '/v1/transactions/tx-rev', keys.compliance);
+    const compliance = principalId(keys.compliance);
+    const rows = await waitFor('access_log rows', async () => {
+      const result = await clickhouse.query({
+        query: `SELECT action, resource, role, query_json FROM access_log WHERE principal = {p:String} ORDER BY at`,
+        query_params: { p: compliance },
+        format: 'JSONEachRow',
+      });
+      const found = await result.json<{ action: string; resource: string; role: string; query_json: string }>();
+      return found.some((r) => r.resource === 'transaction/tx-rev') ? found : undefined;
+    });
+    expect(rows.map((r) => r.action)).toEqual(
+      expect.arrayContaining([
+        'report.trial-balance',
+        'transaction.audit-trail',
+        'report.summary',
+        'account.statement',
+        'report.large-cash',
+      ]),
+    );
+    expect(rows.every((r) => r.role === 'compliance')).toBe(true);
+    const searches = rows.filter((r) => r.action === 'audit.search').map((r) => JSON.parse(r.query_json));
+    expect(searches).toContainEqual({ q: 'velocity', decision: 'DECLINE', limit: 50, cursor: null });
+    expect(JSON.parse(rows.find((r) => r.action === 'report.large-cash')!.query_json)).toMatchObject({
+      currency: 'USD',
+      thresholdMinor: '1000000',
+    });
+  });
+});
+
+function alertFor(id: string, extraDescription = ''): FraudAlert {
+  return {
+    alertId: `alert-${id}`,
+    transactionId: id,
+    decision: 'DECLINE',
+    score: 0.93,
+    reasons: [
+      {
+        code: 'R_GEO_VELOCITY',
+        source: 'RULE',
+        description: 'Impossible travel since the last card use' + extraDescription,
+        weight: 0.5,
+      },
+    ],
+    channel: 'CARD',
+    amountMinor: BIG,
+    currency: 'EUR',
+    payerAccountId: 'acc-live',
+    payeeAccountId: 'acc-shop',
+    cardToken: 'tok_live',
+    cardLast4: '0005',
+    merchantId: 'm-9',
+    country: 'FR',
+    modelVersion: 'model-v3',
+    eventTimeMs: Date.now() - 30,
+    receivedAtMs: Date.now() - 25,
+    raisedAtMs: Date.now() - 5,
+  };
+}
+
+function scoredFor(id: string): ScoredTransaction {
+  const transaction: Transaction = {
+    transactionId: id,
+    fingerprint: 'f',
+    channel: 'CARD',
+    kind: 'PURCHASE',
+    amountMinor: 100n,
+    currency: 'EUR',
+    settlement: null,
+    payerAccountId: 'acc-live',
+    payeeAccountId: 'acc-shop',
+    customerId: null,
+    card: null,
+    merchantId: null,
+    terminalId: null,
+    mcc: null,
+    deviceId: null,
+    ipAddress: null,
+    country: null,
+    latitude: null,
+    longitude: null,
+    description: null,
+    bankTransfer: null,
+    channelReference: null,
+    source: 'API',
+    eventTimeMs: Date.now(),
+    receivedAtMs: Date.now(),
+  };
+  return {
+    transaction,
+    decision: 'APPROVE',
+    score: 0.12,
+    reasons: [],
+    rulesFired: [],
+    features: {},
+    modelVersion: 'model-v3',
+    rulesVersion: 'rules-v12',
+    scoredAtMs: Date.now(),
+  };
+}
+
+/** Opens a live client and collects its messages. */
+async function connect(url: string, protocols?: string[]): Promise<{ ws: WebSocket; messages: any[] }> {
+  const ws = new WebSocket(url, protocols);
+  const messages: any[] = [];
+  ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString('utf8'))));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, messages };
+}
+
+/** The HTTP status an upgrade attempt was refused with. */
+function refusedStatus(url: string, protocols?: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols);
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => reject(new Error('upgrade was accepted')));
+    ws.once('error', () => undefined);
+  });
+}
+
+describe('WebSocket /v1/alerts/live', () => {
+  const wsUrl = (): string => baseUrl.replace('http', 'ws') + '/v1/alerts/live';
+
+  it('refuses upgrades without a valid analyst key before upgrading', async () => {
+    expect(await refusedStatus(wsUrl())).toBe(401);
+    expect(await refusedStatus(wsUrl(), ['vigil.v1', 'bearer.wrong-key-0000000000000'])).toBe(401);
+    expect(await refusedStatus(wsUrl(), ['vigil.v1', `bearer.${keys.compliance}`])).toBe(403);
+    expect(await refusedStatus(`${wsUrl()}?access_token=${keys.ingest}`)).toBe(403);
+    expect(
+      await refusedStatus(baseUrl.replace('http', 'ws') + '/v1/nowhere', ['vigil.v1', `bearer.${keys.analyst}`]),
+    ).toBe(404);
+  });
+
+  it('pushes each alert once (deduplicated by alertId) and stats', async () => {
+    const { ws, messages } = await connect(wsUrl(), ['vigil.v1', `bearer.${keys.analyst}`]);
+    expect(ws.protocol).toBe('vigil.v1');
+    const producer = bus.producer();
+    const alertCodec = await createCodec<FraudAlert>(registry, Topics.fraudAlerts);
+    const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const alert = alertFor('tx-live-1');
+    await producer.send(Topics.fraudAlerts, [{ key: alert.payerAccountId, value: alertCodec.encode(alert) }]);
+    await producer.send(Topics.fraudAlerts, [{ key: alert.payerAccountId, value: alertCodec.encode(alert) }]); // redelivery
+    await producer.send(Topics.fraudAlerts, [{ key: 'acc-live', value: alertCodec.encode(alertFor('tx-live-2')) }]);
+    await producer.send(Topics.transactionsScored, [
+      { key: 'acc-live', value: scoredCodec.encode(scoredFor('tx-live-0')) },
+    ]);
+
+    await waitFor('two alerts', () => (messages.filter((m) => m.type === 'alert').length >= 2 ? true : undefined));
+    const stats = await waitFor('stats with the scored transaction', () =>
+      messages.find((m) => m.type === 'stats' && m.scoredInWindow >= 1),
+    );
+    const alerts = messages.filter((m) => m.type === 'alert').map((m) => m.alert);
+    expect(alerts.map((a) => a.transactionId)).toEqual(['tx-live-1', 'tx-live-2']);
+    expect(alerts[0]).toMatchObject({
+      amountMinor: '9007199254740993',
+      reasons: [expect.objectContaining({ code: 'R_GEO_VELOCITY' })],
+    });
+    expect(messages[0]).toMatchObject({ type: 'hello', principal: principalId(keys.analyst) });
+    expect(stats).toMatchObject({ decisionMix: { APPROVE: 1 }, clients: 1, alertLatencyMs: { samples: 2 } });
+    expect(metrics.counter('vigil_dashboards_alerts_duplicate_total', '').get()).toBe(1);
+    ws.close();
+    await waitFor('client gone', () => (stage.liveClients().length === 0 ? true : undefined));
+  });
+
+  it('keeps a slow client bounded: the queue never exceeds its capacity and drops are counted and announced', async () => {
+    const { ws, messages } = await connect(`${wsUrl()}?access_token=${keys.analyst}`, ['vigil.v1']);
+    // Stop reading: the kernel buffers fill, then the server's socket buffer passes the high-water mark.
+    (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const producer = bus.producer();
+    const codec = await createCodec<FraudAlert>(registry, Topics.fraudAlerts);
+    const padding = ' '.repeat(4000);
+    let n = 0;
+    const counters = (): { queued: number; maxQueued: number; dropped: number; sent: number } =>
+      stage.liveClients()[0]!;
+    while (counters().dropped === 0 && n < 20_000) {
+      const batch = Array.from({ length: 200 }, () => alertFor(`tx-slow-${n++}`, padding));
+      await producer.send(
+        Topics.fraudAlerts,
+        batch.map((a) => ({ key: a.payerAccountId, value: codec.encode(a) })),
+      );
+      await waitFor('batch delivered', () =>
+        metrics.counter('vigil_dashboards_alerts_received_total', '').get() >= n + 2 ? true : undefined,
+      );
+    }
+    const slow = counters();
+    expect(slow.dropped).toBeGreaterThan(0);
+    expect(slow.maxQueued).toBeLessThanOrEqual(8);
+    expect(slow.queued).toBeLessThanOrEqual(8);
+    expect(slow.sent + slow.dropped + slow.queued).toBeGreaterThanOrEqual(n); // every alert accounted for
+    expect(slow.sent).toBeLessThan(n);
+
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const notice = await waitFor('dropped notice', () => messages.find((m) => m.type === 'dropped'));
+    expect(notice.count).toBe(slow.dropped);
+    expect(metrics.counter('vigil_dashboards_alerts_dropped_total', '').get()).toBe(slow.dropped);
+    ws.close();
+  }, 60_000);
+});

@@ -1,0 +1,21 @@
+import type { AuditPage, AuditQuery } from './domain/audit-query.js';
+
+/** The ports dashboards owns; adapters/ implements them. */
+
+/**
+ * The audit search port, owned by dashboards. ClickHouse's `decisions` serves it in the embedded default,
+ * Elasticsearch's audit index in distributed mode; both give the same answers to the same query (one
+ * contract suite runs against both: testing/audit-search.contract.ts).
+ *
+ * Free text: `terms` are ANDed. A term matches a decision when
+ *  - it equals, ignoring case, its transaction id, payer or payee account, merchant id or one of its reason
+ *    codes; or
+ *  - all of its words (runs of letters and digits) are words of its description, of one of its reason
+ *    descriptions (all reasons together), or of its merchant id — ignoring case.
+ * Results are newest first by event time (ties by transaction id, descending), keyset-paginated.
+ */
+export interface AuditSearch {
+  /** @throws UnavailableError when the backing store cannot be reached. */
+  search(query: AuditQuery): Promise<AuditPage>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,436 @@
+import type { BusRecord, RecordBatch } from '../../platform/bus.js';
+import type { Clock } from '../../platform/clock.js';
+import { ErrorCategory, ValidationError, VigilError, describeError, isRetriable } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Counter, Gauge, Histogram, MetricsRegistry } from '../../platform/metrics.js';
+import type { Codec } from '../../schemas/codec.js';
+import { type DeadLetterWriter, type PoisonItem, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
+import type { AnalystLabel, LedgerEntry, ScoredTransaction } from '../../schemas/generated/types.js';
+import { Topics } from '../../schemas/topics.js';
+import type { AuditIndex, AuditIndexRejection } from '../ports.js';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from '../domain/audit.js';
+import { decideBatch } from '../domain/idempotency.js';
+import { notPostedReason, postingsForDecision } from '../domain/postings.js';
+import {
+  type ConflictRecord,
+  type DecisionRecord,
+  type LedgerStore,
+  type PostedEntry,
+  conflictKey,
+  labelKey,
+} from '../ports.js';
+
+export const LedgerErrorCode = {
+  /** The transaction id was accepted before with another fingerprint; this record is not posted. */
+  conflict: 'LEDGER_CONFLICT',
+  /** The decision record cannot be stored exactly (a time outside DateTime64's range, a non-finite number). */
+  unstorableDecision: 'UNSTORABLE_DECISION',
+  unstorableLabel: 'UNSTORABLE_LABEL',
+  /** Stored in ClickHouse, but the audit search index refused its document for good (e.g. it breaks the mapping). */
+  auditNotIndexed: 'AUDIT_NOT_INDEXED',
+} as const;
+
+/** What one batch did; the bus only needs the promise, tests and logs read the numbers. */
+export interface BatchReport {
+  readonly topic: string;
+  readonly records: number;
+  /** Records sent to `tx.dlq` (undecodable, unpostable or conflicting). */
+  readonly deadLettered: number;
+  /** Transactions whose entries were written by this batch. */
+  readonly postedTransactions: number;
+  readonly entriesWritten: number;
+  readonly decisionsWritten: number;
+  /** Records whose transaction id was already accepted with the same fingerprint. */
+  readonly duplicates: number;
+  readonly conflicts: number;
+  /** Decided records that post nothing (declined, authorisation holds). */
+  readonly notPosted: number;
+  readonly labelsWritten: number;
+  /** Audit documents created in the search index (0 without one). */
+  readonly auditIndexed: number;
+  /** Audit documents the index refused for good; each is dead-lettered. */
+  readonly auditRejected: number;
+}
+
+export interface LedgerBatchHandlerDeps {
+  readonly store: LedgerStore;
+  readonly scoredCodec: Codec<ScoredTransaction>;
+  readonly labelCodec: Codec<AnalystLabel>;
+  readonly deadLetters: DeadLetterWriter;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly clock: Clock;
+  /** The audit search index (Elasticsearch in distributed mode); written after the ClickHouse inserts. */
+  readonly auditIndex?: AuditIndex;
+}
+
+interface Prepared {
+  readonly record: BusRecord;
+  readonly scored: ScoredTransaction;
+  readonly entries: readonly LedgerEntry[];
+}
+
+/**
+ * Handles `tx.scored` and `analyst.labels` batches: decode (poison → `tx.dlq`), decide per record against what
+ * the store holds, write each table once, then dead-letter what could not be posted.
+ *
+ * Exactly once in effect rests on three facts: a transaction id always travels on the same partition (the key
+ * is the payer account), one consumer of the group handles a partition at a time, and a batch is committed only
+ * after its inserts resolved. A redelivered batch therefore finds its own rows and writes nothing again.
+ *
+ * A store failure rejects the batch (the bus redelivers it after a backoff); it is logged once per streak of
+ * failures, not once per retry.
+ */
+export class LedgerBatchHandler {
+  private readonly m: LedgerMetrics;
+  private failedBatchesInARow = 0;
+
+  constructor(private readonly deps: LedgerBatchHandlerDeps) {
+    this.m = ledgerMetrics(deps.metrics);
+  }
+
+  async handle(batch: RecordBatch): Promise<BatchReport> {
+    try {
+      const report = await this.route(batch);
+      this.recovered();
+      return report;
+    } catch (error) {
+      this.failed(batch, error);
+      throw error;
+    }
+  }
+
+  private route(batch: RecordBatch): Promise<BatchReport> {
+    if (batch.topic === Topics.transactionsScored) return this.handleScored(batch);
+    if (batch.topic === Topics.analystLabels) return this.handleLabels(batch);
+    // Only reachable through a wiring bug: fail loudly rather than decode foreign records as decisions.
+    return Promise.reject(new VigilError('UNEXPECTED_TOPIC', `ledger-sink does not consume ${batch.topic}`));
+  }
+
+  private async handleScored(batch: RecordBatch): Promise<BatchReport> {
+    const { store, clock } = this.deps;
+    const decoded = await decodeOrDeadLetter(batch, this.deps.scoredCodec, this.deps.deadLetters);
+    const nowMs = clock.nowMs();
+    const poison: PoisonItem[] = [];
+    const prepared: Prepared[] = [];
+    for (const { record, value } of decoded) {
+      try {
+        const problems = auditProblems(value);
+        if (problems.length > 0)
+          throw new ValidationError(
+            `decision on ${value.transaction.transactionId} cannot be stored exactly`,
+            problems,
+            LedgerErrorCode.unstorableDecision,
+          );
+        prepared.push({ record, scored: value, entries: postingsForDecision(value, nowMs) });
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        poison.push({ record, originalBytes: record.value, error });
+      }
+    }
+
+    const ids = prepared.map((p) => p.scored.transaction.transactionId);
+    const stored =
+      ids.length === 0
+        ? { ledger: new Map<string, string>(), decisions: new Map<string, string>() }
+        : await store.storedFingerprints(ids);
+    const verdicts = decideBatch(
+      prepared.map((p) => ({
+        transactionId: p.scored.transaction.transactionId,
+        fingerprint: p.scored.transaction.fingerprint,
+        posts: p.entries.length > 0,
+      })),
+      stored,
+    );
+
+    const entries: PostedEntry[] = [];
+    const decisions: DecisionRecord[] = [];
+    const accepted: Prepared[] = [];
+    const conflicts: Array<{ prepared: Prepared; record: ConflictRecord }> = [];
+    let postedTransactions = 0;
+    let duplicates = 0;
+    let notPosted = 0;
+    verdicts.forEach((verdict, i) => {
+      const p = prepared[i]!;
+      const tx = p.scored.transaction;
+      if (verdict.kind === 'conflict') {
+        conflicts.push({
+          prepared: p,
+          record: {
+            transactionId: tx.transactionId,
+            acceptedFingerprint: verdict.acceptedFingerprint,
+            conflictingFingerprint: tx.fingerprint,
+            detectedAtMs: nowMs,
+            transaction: tx,
+          },
+        });
+        return;
+      }
+      accepted.push(p);
+      if (verdict.kind === 'duplicate') duplicates += 1;
+      if (verdict.writeEntries) {
+        postedTransactions += 1;
+        for (const entry of p.entries) entries.push({ ...entry, fingerprint: tx.fingerprint });
+      }
+      if (verdict.writeDecision) {
+        decisions.push({ scored: p.scored, storedAtMs: nowMs });
+        const reason = notPostedReason(p.scored);
+        if (reason !== null) {
+          notPosted += 1;
+          this.m.notPosted.inc({ reason });
+        }
+      }
+    });
+
+    const newConflicts = await this.unrecordedConflicts(conflicts.map((c) => c.record));
+
+    // The three tables are written concurrently: each is checked on its own before the insert, so a crash
+    // after any subset of them landed is repaired on redelivery (what landed is found and skipped).
+    const started = performance.now();
+    await Promise.all([store.insertEntries(entries), store.insertDecisions(decisions), store.insertConflicts(newConflicts)]);
+    this.m.insertSeconds.observe((performance.now() - started) / 1000);
+    const audit = await this.indexAudit(accepted, poison);
+
+    for (const { prepared: p, record } of conflicts) {
+      poison.push({
+        record: p.record,
+        originalBytes: p.record.value,
+        error: new VigilError(
+          LedgerErrorCode.conflict,
+          `transaction ${record.transactionId} was accepted with fingerprint ${record.acceptedFingerprint}; not posting fingerprint ${record.conflictingFingerprint}`,
+          {
+            category: ErrorCategory.conflict,
+            retriable: false,
+            details: {
+              transactionId: record.transactionId,
+              acceptedFingerprint: record.acceptedFingerprint,
+              conflictingFingerprint: record.conflictingFingerprint,
+            },
+          },
+        ),
+      });
+    }
+    await this.deps.deadLetters.send(poison);
+
+    const undecodable = batch.records.length - decoded.length;
+    this.m.postedTransactions.inc({}, postedTransactions);
+    this.m.entries.inc({}, entries.length);
+    this.m.decisions.inc({}, decisions.length);
+    this.m.duplicates.inc({ topic: batch.topic }, duplicates);
+    this.m.conflicts.inc({}, conflicts.length);
+    if (undecodable > 0) this.m.deadLetters.inc({ topic: batch.topic }, undecodable);
+    if (poison.length > 0) this.m.deadLetters.inc({ topic: batch.topic }, poison.length);
+    if (conflicts.length > 0) {
+      this.deps.logger.warn('transaction ids seen again with other content; not posted', {
+        topic: batch.topic,
+        partition: batch.partition,
+        transactionIds: conflicts.slice(0, 20).map((c) => c.record.transactionId),
+        conflicts: conflicts.length,
+      });
+    }
+    return {
+      topic: batch.topic,
+      records: batch.records.length,
+      deadLettered: undecodable + poison.length,
+      postedTransactions,
+      entriesWritten: entries.length,
+      decisionsWritten: decisions.length,
+      duplicates,
+      conflicts: conflicts.length,
+      notPosted,
+      labelsWritten: 0,
+      auditIndexed: audit.indexed,
+      auditRejected: audit.rejected,
+    };
+  }
+
+  /**
+   * Indexes every accepted decision of the batch, duplicates included: after an index outage the batch comes
+   * back with its decisions already in ClickHouse (duplicates there), and they must still reach the index; a
+   * document that exists already is a no-op. An unreachable index rejects (retriable), failing the batch.
+   * Refused documents become poison items, so each is counted and dead-lettered with the index's reason.
+   */
+  private async indexAudit(
+    accepted: readonly Prepared[],
+    poison: PoisonItem[],
+  ): Promise<{ indexed: number; rejected: number }> {
+    const { auditIndex } = this.deps;
+    if (auditIndex === undefined || accepted.length === 0) return { indexed: 0, rejected: 0 };
+    const outcome = await auditIndex.index(accepted.map((p) => p.scored));
+    this.m.auditIndexed.inc({}, outcome.indexed);
+    this.m.auditAlreadyIndexed.inc({}, outcome.alreadyIndexed);
+    const recordOf = new Map<string, Prepared>();
+    for (const p of accepted) {
+      const id = p.scored.transaction.transactionId;
+      if (!recordOf.has(id)) recordOf.set(id, p);
+    }
+    for (const rejection of outcome.rejected) {
+      this.m.auditRejected.inc({ type: rejection.type });
+      const p = recordOf.get(rejection.transactionId);
+      if (p !== undefined)
+        poison.push({ record: p.record, originalBytes: p.record.value, error: notIndexed(rejection) });
+    }
+    return { indexed: outcome.indexed, rejected: outcome.rejected.length };
+  }
+
+  /** The conflicts not yet in `ledger_conflicts`, each once: a redelivered batch reports nothing twice. */
+  private async unrecordedConflicts(conflicts: readonly ConflictRecord[]): Promise<ConflictRecord[]> {
+    if (conflicts.length === 0) return [];
+    const seen = new Set(await this.deps.store.recordedConflicts(conflicts.map((c) => c.transactionId)));
+    return conflicts.filter((c) => {
+      const key = conflictKey(c.transactionId, c.conflictingFingerprint);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  private async handleLabels(batch: RecordBatch): Promise<BatchReport> {
+    const decoded = await decodeOrDeadLetter(batch, this.deps.labelCodec, this.deps.deadLetters);
+    const poison: PoisonItem[] = [];
+    const labels: AnalystLabel[] = [];
+    for (const { record, value } of decoded) {
+      if (
+        Number.isSafeInteger(value.labelledAtMs) &&
+        value.labelledAtMs >= STORABLE_TIME_MIN_MS &&
+        value.labelledAtMs <= STORABLE_TIME_MAX_MS
+      )
+        labels.push(value);
+      else
+        poison.push({
+          record,
+          originalBytes: record.value,
+          error: new ValidationError(
+            `label on ${value.transactionId} cannot be stored`,
+            [{ path: '/labelledAtMs', message: `epoch ms ${value.labelledAtMs} is outside 1900..2299` }],
+            LedgerErrorCode.unstorableLabel,
+          ),
+        });
+    }
+    const seen = new Set(
+      labels.length === 0 ? [] : await this.deps.store.recordedLabels(labels.map((l) => l.transactionId)),
+    );
+    const fresh = labels.filter((label) => {
+      const key = labelKey(label);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    const started = performance.now();
+    await this.deps.store.insertLabels(fresh);
+    this.m.insertSeconds.observe((performance.now() - started) / 1000);
+    await this.deps.deadLetters.send(poison);
+
+    const deadLettered = batch.records.length - decoded.length + poison.length;
+    this.m.labels.inc({}, fresh.length);
+    this.m.duplicates.inc({ topic: batch.topic }, labels.length - fresh.length);
+    if (deadLettered > 0) this.m.deadLetters.inc({ topic: batch.topic }, deadLettered);
+    return {
+      topic: batch.topic,
+      records: batch.records.length,
+      deadLettered,
+      postedTransactions: 0,
+      entriesWritten: 0,
+      decisionsWritten: 0,
+      duplicates: labels.length - fresh.length,
+      conflicts: 0,
+      notPosted: 0,
+      labelsWritten: fresh.length,
+      auditIndexed: 0,
+      auditRejected: 0,
+    };
+  }
+
+  private failed(batch: RecordBatch, error: unknown): void {
+    this.failedBatchesInARow += 1;
+    this.m.batchFailures.inc({ retriable: String(isRetriable(error)) });
+    this.m.storeUp.set(0);
+    const fields = {
+      topic: batch.topic,
+      partition: batch.partition,
+      firstOffset: batch.records[0]?.offset,
+      error: describeError(error),
+      failedBatchesInARow: this.failedBatchesInARow,
+    };
+    // One line per streak: a store outage retries every few seconds and would otherwise flood the log.
+    if (this.failedBatchesInARow === 1)
+      this.deps.logger.error('ledger batch failed; the bus will redeliver it', fields);
+    else this.deps.logger.debug('ledger batch failed again', fields);
+  }
+
+  private recovered(): void {
+    if (this.failedBatchesInARow > 0)
+      this.deps.logger.info('ledger batches succeed again', { failedBatchesInARow: this.failedBatchesInARow });
+    this.failedBatchesInARow = 0;
+    this.m.storeUp.set(1);
+  }
+}
+
+function notIndexed(rejection: AuditIndexRejection): VigilError {
+  return new VigilError(
+    LedgerErrorCode.auditNotIndexed,
+    `decision ${rejection.transactionId} is stored but the audit index refused it: ${rejection.status} ${rejection.type}: ${rejection.reason}`,
+    {
+      category: ErrorCategory.invalidInput,
+      retriable: false,
+      details: { transactionId: rejection.transactionId, status: rejection.status, type: rejection.type },
+    },
+  );
+}
+
+interface LedgerMetrics {
+  readonly postedTransactions: Counter;
+  readonly entries: Counter;
+  readonly decisions: Counter;
+  readonly duplicates: Counter;
+  readonly conflicts: Counter;
+  readonly notPosted: Counter;
+  readonly labels: Counter;
+  readonly deadLetters: Counter;
+  readonly batchFailures: Counter;
+  readonly auditIndexed: Counter;
+  readonly auditAlreadyIndexed: Counter;
+  readonly auditRejected: Counter;
+  readonly insertSeconds: Histogram;
+  readonly storeUp: Gauge;
+}
+
+function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
+  return {
+    postedTransactions: metrics.counter(
+      'vigil_ledger_posted_transactions_total',
+      'Transactions whose double-entry postings were written.',
+    ),
+    entries: metrics.counter('vigil_ledger_entries_total', 'Ledger entries (legs) written.'),
+    decisions: metrics.counter('vigil_ledger_decisions_total', 'Decision audit records written.'),
+    duplicates: metrics.counter(
+      'vigil_ledger_duplicates_total',
+      'Records already stored with the same content (redeliveries, replays, duplicates); skipped.',
+    ),
+    conflicts: metrics.counter(
+      'vigil_ledger_conflicts_total',
+      'Records whose transaction id was accepted before with other content; not posted.',
+    ),
+    notPosted: metrics.counter(
+      'vigil_ledger_not_posted_total',
+      'Decisions that post nothing, by reason (declined, authorization_hold).',
+    ),
+    labels: metrics.counter('vigil_ledger_labels_total', 'Analyst labels written.'),
+    deadLetters: metrics.counter('vigil_ledger_dead_letters_total', 'Records sent to tx.dlq by ledger-sink.'),
+    batchFailures: metrics.counter('vigil_ledger_batch_failures_total', 'Batches that failed and will be redelivered.'),
+    auditIndexed: metrics.counter('vigil_ledger_audit_indexed_total', 'Audit documents created in the search index.'),
+    auditAlreadyIndexed: metrics.counter(
+      'vigil_ledger_audit_already_indexed_total',
+      'Audit documents that already existed (replays, redeliveries); left as they were.',
+    ),
+    auditRejected: metrics.counter(
+      'vigil_ledger_audit_index_rejected_total',
+      'Audit documents the search index refused for good, by error type; each is dead-lettered.',
+    ),
+    insertSeconds: metrics.histogram(
+      'vigil_ledger_batch_insert_seconds',
+      'Time to write one batch to the store (all tables), seconds.',
+    ),
+    storeUp: metrics.gauge('vigil_ledger_store_up', '1 while the last batch reached the store, 0 after a failure.'),
+  };
+}

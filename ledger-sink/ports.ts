@@ -1,0 +1,93 @@
+import type { AnalystLabel, LedgerEntry, ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type { StoredFingerprints } from './domain/idempotency.js';
+
+/**
+ * The ledger store port, owned by ledger-sink. The ClickHouse adapter implements it over the tables of
+ * `schemas/clickhouse/tables.sql`; the batch handler sees only this.
+ *
+ * Every method rejects when the store is unavailable; the handler then fails the batch so the bus redelivers
+ * it. Each insert method writes its rows as one insert (one atomic part) or not at all.
+ */
+export interface LedgerStore {
+  /** Creates the tables if they do not exist (idempotent). */
+  ensureSchema(): Promise<void>;
+  /** The fingerprint each of `transactionIds` is already stored with, in `ledger_entries` and in `decisions`. */
+  storedFingerprints(transactionIds: readonly string[]): Promise<StoredFingerprints>;
+  /** Which (transaction id, conflicting fingerprint) pairs are already in `ledger_conflicts`, as {@link conflictKey}s. */
+  recordedConflicts(transactionIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Which labels of these transactions are already in `analyst_labels`, as {@link labelKey}s. */
+  recordedLabels(transactionIds: readonly string[]): Promise<ReadonlySet<string>>;
+  insertEntries(entries: readonly PostedEntry[]): Promise<void>;
+  insertDecisions(records: readonly DecisionRecord[]): Promise<void>;
+  insertConflicts(conflicts: readonly ConflictRecord[]): Promise<void>;
+  insertLabels(labels: readonly AnalystLabel[]): Promise<void>;
+}
+
+/** A ledger entry with the fingerprint of the transaction that posted it (the idempotency check reads it back). */
+export interface PostedEntry extends LedgerEntry {
+  readonly fingerprint: string;
+}
+
+/** The audit record of one decision: the scored transaction as received, and when it was stored (epoch ms). */
+export interface DecisionRecord {
+  readonly scored: ScoredTransaction;
+  readonly storedAtMs: number;
+}
+
+/** A transaction id seen again with other content. */
+export interface ConflictRecord {
+  readonly transactionId: string;
+  /** The fingerprint accepted first (stored, or earlier in the same batch). */
+  readonly acceptedFingerprint: string;
+  readonly conflictingFingerprint: string;
+  readonly detectedAtMs: number;
+  /** The conflicting transaction, kept whole for the investigation. */
+  readonly transaction: Transaction;
+}
+
+export function conflictKey(transactionId: string, conflictingFingerprint: string): string {
+  return `${transactionId}\u0000${conflictingFingerprint}`;
+}
+
+/** A label is the same label when transaction, verdict, who and when all match. */
+export function labelKey(label: Pick<AnalystLabel, 'transactionId' | 'label' | 'labelledBy' | 'labelledAtMs'>): string {
+  return [label.transactionId, label.label, label.labelledBy, String(label.labelledAtMs)].join('\u0000');
+}
+
+/**
+ * The audit search index port, owned by ledger-sink: one searchable document per decision (Elasticsearch in
+ * distributed mode; absent in the embedded default, where dashboards searches ClickHouse's `decisions`).
+ *
+ * Writing is idempotent per transaction id: a document that already exists is left alone and counted as
+ * `alreadyIndexed`, so a redelivered or replayed batch is safe to index again.
+ */
+export interface AuditIndex {
+  /** Installs the versioned index template (idempotent). @throws UnavailableError if the index stays unreachable. */
+  ensureTemplate(): Promise<void>;
+  /**
+   * Indexes one document per distinct transaction id of `decisions`. Transient failures (unreachable, 429,
+   * 5xx) are retried with bounded backoff; if some are still failing it rejects with a retriable
+   * UnavailableError. Permanent per-item failures (the document violates the mapping) never reject: they are
+   * returned in `rejected`, for the caller to count and dead-letter.
+   */
+  index(decisions: readonly ScoredTransaction[]): Promise<AuditIndexOutcome>;
+  close(): Promise<void>;
+}
+
+export interface AuditIndexOutcome {
+  /** Documents created by this call. */
+  readonly indexed: number;
+  /** Documents that already existed (409 on create): replays and redeliveries. */
+  readonly alreadyIndexed: number;
+  readonly rejected: readonly AuditIndexRejection[];
+}
+
+/** A document the index refused for good, with the index's own reason. */
+export interface AuditIndexRejection {
+  readonly transactionId: string;
+  /** HTTP status of the item, e.g. 400. */
+  readonly status: number;
+  /** The index's error type, e.g. `document_parsing_exception`. */
+  readonly type: string;
+  readonly reason: string;
+}

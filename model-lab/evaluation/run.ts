@@ -1,0 +1,222 @@
+import type { HandbookRow } from '../../simulator/handbook-csv.js';
+import { type ClassifierConfig, buildClassifier, describeClassifier, fitClassifier, predictRaw } from '../training/tfjs-training.js';
+import { initTfBackend } from '../../scoring/adapters/tfjs-model.js';
+import { DAY_MS, type EvalProtocol, type Fold, EvalProtocol as Protocols, defaultAnchorTrainDay, foldTestSet, protocolFolds } from './protocol.js';
+import { averagePrecision, cardPrecisionAtK, rocAuc } from './metrics.js';
+import { FEATURE_COUNT } from '../../scoring/domain/feature-names.js';
+import { fitNormalisation, normalise, unweight } from '../../scoring/domain/model.js';
+import { seededRandom } from '../training/synthetic.js';
+import { FeatureRows } from '../training/rows.js';
+import { type ReplayedRows, replayHandbook } from './replay.js';
+
+/**
+ * The handbook evaluation (ML-EVAL.md): one event-time replay of the file through the FeatureEngine, then per
+ * fold a model trained on the training window's feature rows and scored on the fold's test set.
+ */
+export interface EvalModelConfig extends ClassifierConfig {
+  /** Share of genuine training rows kept (all frauds are kept); seeded per fold. */
+  readonly negativeSampleRate: number;
+}
+
+export interface EvalConfig extends EvalModelConfig {
+  /** Prequential folds. */
+  readonly folds: number;
+  readonly trainDays: number;
+  readonly delayDays: number;
+  readonly testDays: number;
+  /** k of card precision@k. */
+  readonly topK: number;
+}
+
+export interface EvaluationOptions {
+  readonly protocol: EvalProtocol;
+  readonly config: EvalConfig;
+  /** First training day of the single split as a UTC day number; by default see `defaultAnchorTrainDay`. */
+  readonly anchorTrainDay?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface FoldResult {
+  readonly fold: number;
+  readonly train: readonly [string, string];
+  readonly test: readonly [string, string];
+  readonly trainTransactions: number;
+  readonly trainFraud: number;
+  /** Rows the model was fitted on after sampling genuine rows. */
+  readonly trainRowsFitted: number;
+  readonly testTransactions: number;
+  readonly testFraud: number;
+  /** Test-window transactions removed because their card had a known fraud. */
+  readonly testRemovedKnownFraudCards: number;
+  readonly auc_roc: number;
+  readonly average_precision: number;
+  readonly card_precision_at_100: number;
+  readonly card_precision_per_day: readonly number[];
+  readonly fitSeconds: number;
+}
+
+export interface EvaluationReport {
+  readonly protocol: EvalProtocol;
+  readonly auc_roc: number;
+  readonly average_precision: number;
+  readonly card_precision_at_100: number;
+  readonly auc_roc_std: number;
+  readonly average_precision_std: number;
+  readonly card_precision_at_100_std: number;
+  readonly folds: readonly FoldResult[];
+  readonly data: { readonly rowsReplayed: number; readonly firstDate: string; readonly lastDateReplayed: string; readonly anchorTrainDate: string; readonly anchoredOnCalendar: boolean };
+  readonly model: { readonly architecture: string; readonly backend: string; readonly config: EvalConfig };
+  readonly timings: { readonly replaySeconds: number; readonly fitSeconds: number; readonly scoreSeconds: number; readonly totalSeconds: number };
+}
+
+export interface Evaluation {
+  readonly report: EvaluationReport;
+  /** Every scored test transaction, fold by fold. */
+  readonly predictions: { readonly transactionIds: Float64Array; readonly scores: Float32Array };
+}
+
+const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+function meanStd(values: readonly number[]): [number, number] {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  // Sample standard deviation (n − 1), 0 for a single fold.
+  const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
+  return [mean, Math.sqrt(variance)];
+}
+
+/** Runs the protocol on `source` (handbook rows in event-time order); throws RangeError when the file is too short. */
+export async function evaluateHandbook(source: AsyncIterable<HandbookRow>, options: EvaluationOptions): Promise<Evaluation> {
+  const started = performance.now();
+  const { config, protocol } = options;
+  const log = options.log ?? ((): void => undefined);
+  const backend = await initTfBackend();
+  const foldCount = protocol === Protocols.singleSplit ? 1 : config.folds;
+  const earliestOffset = (foldCount - 1) * config.testDays;
+  let folds: Fold[] = [];
+  let anchorTrainDay = NaN;
+  const replayed = await replayHandbook(
+    source,
+    (firstDay) => {
+      anchorTrainDay = options.anchorTrainDay ?? defaultAnchorTrainDay(firstDay, earliestOffset);
+      folds = protocolFolds({ protocol, anchorTrainDay, folds: config.folds, trainDays: config.trainDays, delayDays: config.delayDays, testDays: config.testDays });
+      const fromDay = Math.min(...folds.map((f) => f.trainFromDay));
+      if (fromDay < firstDay) throw new RangeError(`the protocol's first training day ${isoDay(fromDay)} is before the file's first day ${isoDay(firstDay)}`);
+      return { fromDay, toDay: Math.max(...folds.map((f) => f.testToDay)) };
+    },
+    { labelDelayMs: config.delayDays * DAY_MS },
+  );
+  const rows = replayed.rows;
+  const lastNeeded = Math.max(...folds.map((f) => f.testToDay)) - 1;
+  if (!(replayed.lastDay >= lastNeeded)) {
+    throw new RangeError(`the file ends on ${Number.isFinite(replayed.lastDay) ? isoDay(replayed.lastDay) : '(no rows)'}, before the last test day ${isoDay(lastNeeded)}`);
+  }
+  log(`replayed ${replayed.rowsRead} transactions (${isoDay(replayed.firstDay)} … ${isoDay(replayed.lastDay)}) through the FeatureEngine in ${replayed.seconds.toFixed(1)} s; backend ${backend}`);
+
+  const results: FoldResult[] = [];
+  const predictionIds: number[] = [];
+  const predictionScores: number[] = [];
+  let fitSeconds = 0;
+  let scoreSeconds = 0;
+  for (const fold of folds) {
+    const result = await evaluateFold(rows, fold, config, log);
+    results.push(result.summary);
+    fitSeconds += result.summary.fitSeconds;
+    scoreSeconds += result.scoreSeconds;
+    for (let i = 0; i < result.testIndices.length; i++) {
+      predictionIds.push(rows.transactionIds[result.testIndices[i]!]!);
+      predictionScores.push(result.scores[i]!);
+    }
+  }
+  const [auc, aucStd] = meanStd(results.map((r) => r.auc_roc));
+  const [ap, apStd] = meanStd(results.map((r) => r.average_precision));
+  const [cp, cpStd] = meanStd(results.map((r) => r.card_precision_at_100));
+  const report: EvaluationReport = {
+    protocol,
+    auc_roc: auc,
+    average_precision: ap,
+    card_precision_at_100: cp,
+    auc_roc_std: aucStd,
+    average_precision_std: apStd,
+    card_precision_at_100_std: cpStd,
+    folds: results,
+    data: {
+      rowsReplayed: replayed.rowsRead,
+      firstDate: isoDay(replayed.firstDay),
+      lastDateReplayed: isoDay(replayed.lastDay),
+      anchorTrainDate: isoDay(anchorTrainDay),
+      anchoredOnCalendar: options.anchorTrainDay === undefined && anchorTrainDay === Date.UTC(2018, 6, 25) / DAY_MS,
+    },
+    model: { architecture: describeClassifier(config), backend, config },
+    timings: { replaySeconds: replayed.seconds, fitSeconds, scoreSeconds, totalSeconds: (performance.now() - started) / 1000 },
+  };
+  return { report, predictions: { transactionIds: Float64Array.from(predictionIds), scores: Float32Array.from(predictionScores) } };
+}
+
+async function evaluateFold(
+  rows: ReplayedRows,
+  fold: Fold,
+  config: EvalConfig,
+  log: (line: string) => void,
+): Promise<{ summary: FoldResult; testIndices: number[]; scores: Float32Array; scoreSeconds: number }> {
+  // Training rows: every transaction of the training window, genuine ones sampled (seeded per fold).
+  const sample = seededRandom((config.seed ^ 0x5eed) + fold.index);
+  const train = new FeatureRows(4096);
+  let trainTransactions = 0;
+  let trainFraud = 0;
+  for (let i = 0; i < rows.n; i++) {
+    const day = rows.days[i]!;
+    if (day < fold.trainFromDay || day >= fold.trainToDay) continue;
+    trainTransactions++;
+    const fraud = rows.labels[i]! > 0;
+    if (fraud) trainFraud++;
+    else if (sample() >= config.negativeSampleRate) continue;
+    const at = train.slot();
+    train.features.set(rows.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), at * FEATURE_COUNT);
+    train.labels[at] = rows.labels[i]!;
+  }
+  if (trainFraud === 0 || trainFraud === trainTransactions) throw new RangeError(`fold ${fold.index}: the training window ${isoDay(fold.trainFromDay)} … ${isoDay(fold.trainToDay - 1)} needs both classes`);
+  const norm = fitNormalisation(train.features, train.n);
+  const xTrain = normalise(norm, train.features, train.n);
+  const model = buildClassifier({ ...config, seed: config.seed + fold.index * 1000 });
+  let fitSeconds: number;
+  try {
+    ({ seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, { ...config, seed: config.seed + fold.index * 1000 }));
+    const testIndices = foldTestSet(fold, config.delayDays, rows.days, rows.cards, rows.labels);
+    const scoreStarted = performance.now();
+    const testFeatures = new Float32Array(testIndices.length * FEATURE_COUNT);
+    testIndices.forEach((i, k) => testFeatures.set(rows.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT));
+    const scores = predictRaw(model, normalise(norm, testFeatures, testIndices.length), testIndices.length);
+    // Sampling genuine rows at rate r weighs frauds by 1/r on top of the class weight: map back to probabilities.
+    const weight = config.positiveClassWeight / config.negativeSampleRate;
+    for (let k = 0; k < scores.length; k++) scores[k] = unweight(scores[k]!, weight);
+    const scoreSeconds = (performance.now() - scoreStarted) / 1000;
+    const labels = Float32Array.from(testIndices, (i) => rows.labels[i]!);
+    const cards = Int32Array.from(testIndices, (i) => rows.cards[i]!);
+    const days = Int32Array.from(testIndices, (i) => rows.days[i]!);
+    const cp = cardPrecisionAtK(scores, labels, cards, days, config.topK);
+    let testWindow = 0;
+    for (let i = 0; i < rows.n; i++) if (rows.days[i]! >= fold.testFromDay && rows.days[i]! < fold.testToDay) testWindow++;
+    const summary: FoldResult = {
+      fold: fold.index,
+      train: [isoDay(fold.trainFromDay), isoDay(fold.trainToDay - 1)],
+      test: [isoDay(fold.testFromDay), isoDay(fold.testToDay - 1)],
+      trainTransactions,
+      trainFraud,
+      trainRowsFitted: train.n,
+      testTransactions: testIndices.length,
+      testFraud: labels.reduce((a, b) => a + b, 0),
+      testRemovedKnownFraudCards: testWindow - testIndices.length,
+      auc_roc: rocAuc(scores, labels),
+      average_precision: averagePrecision(scores, labels),
+      card_precision_at_100: cp.mean,
+      card_precision_per_day: cp.perDay.map((d) => d.precision),
+      fitSeconds,
+    };
+    log(
+      `fold ${fold.index}: train ${summary.train.join(' … ')} ${trainTransactions} tx (${trainFraud} fraud, ${train.n} fitted) · test ${summary.test.join(' … ')} ${summary.testTransactions} tx (${summary.testFraud} fraud, ${summary.testRemovedKnownFraudCards} removed) · AUC ${summary.auc_roc.toFixed(3)} AP ${summary.average_precision.toFixed(3)} CP@${config.topK} ${summary.card_precision_at_100.toFixed(3)} · fit ${fitSeconds.toFixed(1)} s`,
+    );
+    return { summary, testIndices, scores, scoreSeconds };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,216 @@
+import { decodeSnapshot, encodeSnapshot } from '../adapters/snapshot-store.js';
+import type { Bus, BusRecord, OutgoingRecord, Producer, RecordBatch, RecordPosition } from '../../platform/bus.js';
+import { ManualClock } from '../../platform/clock.js';
+import { UnavailableError } from '../../platform/errors.js';
+import { silentLogger } from '../../platform/logger.js';
+import { MetricsRegistry } from '../../platform/metrics.js';
+import { createCodec } from '../../schemas/codec.js';
+import { DeadLetterWriter } from '../../schemas/dead-letter.js';
+import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
+import { Topics } from '../../schemas/topics.js';
+import { FEATURE_COUNT, fi } from '../domain/feature-names.js';
+import type { ModelScorer, ScoringSnapshot } from '../ports.js';
+import { compileRules } from '../domain/rules.js';
+import { type ScoringCodecs, ScoringProcessor, alertIdFor } from './scorer.js';
+import { aTransaction } from '../testing/transactions.js';
+
+/** Captures every send; can be told to fail the next sends. */
+class CapturingProducer implements Producer {
+  readonly sent: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
+  failNext = 0;
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      return Promise.reject(new UnavailableError('LOG_UNAVAILABLE', 'log is down'));
+    }
+    this.sent.push({ topic, records });
+    return Promise.resolve(records.map((_, i) => ({ topic, partition: 0, offset: i })));
+  }
+  on(topic: string): OutgoingRecord[] {
+    return this.sent.filter((s) => s.topic === topic).flatMap((s) => s.records);
+  }
+}
+
+/** A deterministic stand-in model: the score grows with the card's 1 h count. */
+const stubModel: ModelScorer = {
+  version: 'stub-1',
+  score: (features, n) => Float32Array.from({ length: n }, (_, i) => Math.min(1, features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100)),
+  explain: (features, n) => {
+    const out = new Float32Array(n * FEATURE_COUNT);
+    for (let i = 0; i < n; i++) out[i * FEATURE_COUNT + fi('card_count_1h')] = features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100;
+    return out;
+  },
+  close: () => undefined,
+};
+
+const rules = compileRules({
+  version: 'test-1',
+  lists: { denied: ['KP'] },
+  rules: [{ code: 'R_DENIED_COUNTRY', description: 'country {country}', when: { field: 'country', in: 'denied' }, action: 'DECLINE' }],
+});
+
+let codecs: ScoringCodecs;
+beforeAll(async () => {
+  const registry = new EmbeddedSchemaRegistry();
+  codecs = {
+    transactions: await createCodec<Transaction>(registry, Topics.transactionsRaw),
+    labels: await createCodec<AnalystLabel>(registry, Topics.analystLabels),
+    scored: await createCodec<ScoredTransaction>(registry, Topics.transactionsScored),
+    alerts: await createCodec<FraudAlert>(registry, Topics.fraudAlerts),
+  };
+});
+
+async function newProcessor(producer: CapturingProducer, metrics = new MetricsRegistry()): Promise<ScoringProcessor> {
+  const clock = new ManualClock(Date.UTC(2024, 5, 1));
+  const bus = { producer: () => producer } as unknown as Bus;
+  const registry = new EmbeddedSchemaRegistry();
+  return new ScoringProcessor({
+    producer,
+    codecs,
+    deadLetters: await DeadLetterWriter.create(bus, registry, 'scoring', clock),
+    model: stubModel,
+    rules,
+    thresholds: { review: 0.5, decline: 0.9 },
+    clock,
+    metrics,
+    logger: silentLogger,
+  });
+}
+
+const T0 = Date.UTC(2024, 0, 1, 12);
+/** Twenty card transactions a minute apart on one card, as tx.raw partition 0 offsets 0–19. */
+const stream: BusRecord[] = Array.from({ length: 20 }, (_, i) => i).map((offset) => ({
+  topic: Topics.transactionsRaw,
+  partition: 0,
+  offset,
+  key: 'acct-1',
+  value: Buffer.alloc(0),
+  headers: {},
+  timestampMs: T0,
+}));
+function batch(from: number, to: number): RecordBatch {
+  const records = stream.slice(from, to + 1).map((r) => ({
+    ...r,
+    value: codecs.transactions.encode(aTransaction({ transactionId: `tx-${r.offset}`, eventTimeMs: T0 + r.offset * 60_000, country: r.offset === 15 ? 'KP' : 'FR' })),
+  }));
+  return { topic: Topics.transactionsRaw, partition: 0, records };
+}
+const decodeScored = (records: readonly OutgoingRecord[]) => Promise.all(records.map((r) => codecs.scored.decode(r.value)));
+const byId = (scored: readonly ScoredTransaction[]) => new Map(scored.map((s) => [s.transaction.transactionId, s]));
+
+describe('ScoringProcessor', () => {
+  test('scores a batch with one send per topic: every decision to tx.scored, REVIEW/DECLINE to fraud.alerts', async () => {
+    const producer = new CapturingProducer();
+    const metrics = new MetricsRegistry();
+    const processor = await newProcessor(producer, metrics);
+    await processor.handle(batch(0, 19));
+
+    expect(producer.sent.map((s) => s.topic)).toEqual([Topics.transactionsScored, Topics.fraudAlerts]);
+    const scored = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(scored).toHaveLength(20);
+    expect(scored[4]).toMatchObject({ decision: 'APPROVE', modelVersion: 'stub-1', rulesVersion: 'test-1' });
+    expect(scored[4]!.features['card_count_1h']).toBe(5);
+    expect(producer.on(Topics.transactionsScored)[0]!.key).toBe('acct-1');
+
+    const alerts = await Promise.all(producer.on(Topics.fraudAlerts).map((r) => codecs.alerts.decode(r.value)));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ transactionId: 'tx-15', alertId: alertIdFor('tx-15'), decision: 'DECLINE', modelVersion: 'stub-1' });
+    expect(alerts[0]!.reasons.map((r) => [r.source, r.code])).toEqual([
+      ['RULE', 'R_DENIED_COUNTRY'],
+      ['MODEL', 'M_CARD_COUNT_1H'],
+    ]);
+    expect(metrics.render()).toMatch(/vigil_scoring_decisions_total\{decision="DECLINE"\} 1/);
+  });
+
+  test('after a restart, records below the snapshot offsets are skipped and later ones get the same features (no double counting)', async () => {
+    const continuous = new CapturingProducer();
+    await (await newProcessor(continuous)).handle(batch(0, 19));
+    const expected = byId(await decodeScored(continuous.on(Topics.transactionsScored)));
+
+    // First life: handles offsets 0–9, snapshots, then crashes before committing beyond offset 5.
+    const first = await newProcessor(new CapturingProducer());
+    await first.handle(batch(0, 9));
+    const snapshot = decodeSnapshot(Buffer.concat(encodeSnapshot(first.snapshot(0))));
+    expect(snapshot.offsets).toEqual([{ topic: Topics.transactionsRaw, partition: 0, nextOffset: 10 }]);
+
+    // Second life: restores, and the bus redelivers from the committed offset 5.
+    const producer = new CapturingProducer();
+    const metrics = new MetricsRegistry();
+    const second = await newProcessor(producer, metrics);
+    second.restore(snapshot);
+    await second.handle(batch(5, 19));
+
+    const rescored = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(rescored.map((s) => s.transaction.transactionId)).toEqual(Array.from({ length: 10 }, (_, i) => `tx-${i + 10}`));
+    for (const s of rescored) {
+      expect(s.features).toEqual(expected.get(s.transaction.transactionId)!.features);
+      expect(s.score).toBe(expected.get(s.transaction.transactionId)!.score);
+    }
+    expect(metrics.render()).toMatch(/vigil_scoring_skipped_records_total\{topic="tx.raw"\} 5/);
+  });
+
+  test('planted fault: restoring state without its offsets double-counts — the check above would catch it', async () => {
+    const continuous = new CapturingProducer();
+    await (await newProcessor(continuous)).handle(batch(0, 19));
+    const expected = byId(await decodeScored(continuous.on(Topics.transactionsScored)));
+
+    const first = await newProcessor(new CapturingProducer());
+    await first.handle(batch(0, 9));
+    const faulty: ScoringSnapshot = { ...first.snapshot(0), offsets: [] };
+    const producer = new CapturingProducer();
+    const second = await newProcessor(producer);
+    second.restore(faulty);
+    await second.handle(batch(5, 19));
+    const tx10 = byId(await decodeScored(producer.on(Topics.transactionsScored))).get('tx-10')!;
+    expect(tx10.features['card_count_1h']).toBe(16); // 11 real + 5 counted twice
+    expect(tx10.features).not.toEqual(expected.get('tx-10')!.features);
+  });
+
+  test('a failed send is retried on redelivery without observing the batch again', async () => {
+    const continuous = new CapturingProducer();
+    await (await newProcessor(continuous)).handle(batch(0, 19));
+    const expected = byId(await decodeScored(continuous.on(Topics.transactionsScored)));
+
+    const producer = new CapturingProducer();
+    const processor = await newProcessor(producer);
+    producer.failNext = 1;
+    await expect(processor.handle(batch(0, 9))).rejects.toMatchObject({ code: 'LOG_UNAVAILABLE' });
+    await processor.handle(batch(0, 9)); // the bus redelivers the same batch
+    await processor.handle(batch(10, 19));
+    const scored = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(scored.map((s) => s.transaction.transactionId)).toEqual(Array.from({ length: 20 }, (_, i) => `tx-${i}`));
+    for (const s of scored) expect(s.features).toEqual(expected.get(s.transaction.transactionId)!.features);
+  });
+
+  test('a record that does not decode goes to the dead-letter topic and the rest are scored', async () => {
+    const producer = new CapturingProducer();
+    const processor = await newProcessor(producer);
+    const good = batch(0, 1);
+    const poisoned: RecordBatch = { ...good, records: [good.records[0]!, { ...good.records[1]!, value: Buffer.from([9, 9, 9]) }] };
+    await processor.handle(poisoned);
+    expect(producer.on(Topics.deadLetters)).toHaveLength(1);
+    expect(producer.on(Topics.transactionsScored)).toHaveLength(1);
+  });
+
+  test('analyst labels feed terminal fraud ratios and count once across restarts', async () => {
+    const producer = new CapturingProducer();
+    const processor = await newProcessor(producer);
+    const label: AnalystLabel = { transactionId: 'tx-x', label: 'FRAUD', labelledBy: 'a1', labelledAtMs: T0, transactionEventTimeMs: T0, payerAccountId: null, cardToken: null, terminalId: 'term-1', note: null };
+    const labelBatch: RecordBatch = {
+      topic: Topics.analystLabels,
+      partition: 3,
+      records: [{ topic: Topics.analystLabels, partition: 3, offset: 0, key: 'tx-x', value: codecs.labels.encode(label), headers: {}, timestampMs: T0 }],
+    };
+    await processor.handle(labelBatch);
+    await processor.handle(batch(0, 0));
+    const [scored] = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(scored!.features['term_fraud_ratio_30d']).toBe(1);
+    expect(processor.snapshot(0).offsets).toEqual(
+      expect.arrayContaining([
+        { topic: Topics.analystLabels, partition: 3, nextOffset: 1 },
+        { topic: Topics.transactionsRaw, partition: 0, nextOffset: 1 },
+      ]),
+    );
+  });
+});

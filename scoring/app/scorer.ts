@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import type { OutgoingRecord, Producer, RecordBatch } from '../../platform/bus.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Counter, Histogram, MetricsRegistry } from '../../platform/metrics.js';
+import type { Codec } from '../../schemas/codec.js';
+import { type DeadLetterWriter, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
+import type { AnalystLabel, FraudAlert, Reason, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import { Topics } from '../../schemas/topics.js';
+import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../domain/decision.js';
+import { FEATURE_COUNT, featureRecord } from '../domain/feature-names.js';
+import { FeatureEngine } from '../domain/features.js';
+import type { ModelScorer, PartitionOffset, ScoringSnapshot } from '../ports.js';
+import type { FiredRule, RuleSet } from '../domain/rules.js';
+
+/**
+ * The scoring stage's batch handler: decode → features (event time) → one batched model inference → rules →
+ * decision → one `tx.scored` send and one `fraud.alerts` send per batch.
+ *
+ * Exactly-once feature state over an at-least-once bus. Feature state must reflect every record exactly once,
+ * while the bus may redeliver. The processor therefore tracks, per topic/partition, the next offset its state
+ * reflects, and ignores any record below it:
+ *  1. Every `snapshotEvery…`, the stage writes a snapshot — the engine's state plus those next offsets — to
+ *     disk atomically, and only THEN commits the consumer offsets (the subscription is in 'manual' mode).
+ *     Committed offsets therefore never run ahead of the snapshot.
+ *  2. On start, the snapshot is restored and the bus resumes from the committed offsets. Records below the
+ *     snapshot's offsets (a crash between snapshot and commit) are skipped: they are already in the state.
+ *     Records after the snapshot are processed again: the state being the snapshot's, they get the same
+ *     features, score and decision as the first time, and are re-emitted — downstream dedupes by transaction
+ *     id (the ledger is idempotent; the alert id derives from the transaction id).
+ *  3. If a send fails after a batch updated the state, its encoded outputs are kept and re-sent before
+ *     anything else when the bus redelivers the batch; the redelivered records themselves are below the
+ *     tracked offsets and are skipped, so nothing is counted twice.
+ */
+export interface ScoringCodecs {
+  readonly transactions: Codec<Transaction>;
+  readonly labels: Codec<AnalystLabel>;
+  readonly scored: Codec<ScoredTransaction>;
+  readonly alerts: Codec<FraudAlert>;
+}
+
+export interface ProcessorDeps {
+  readonly producer: Producer;
+  readonly codecs: ScoringCodecs;
+  readonly deadLetters: DeadLetterWriter;
+  readonly model: ModelScorer;
+  readonly rules: RuleSet;
+  readonly thresholds: DecisionThresholds;
+  readonly clock: Clock;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly modelReasons?: number;
+  readonly engine?: FeatureEngine;
+}
+
+/** Deterministic alert id: a redelivered decision raises the same alert. */
+export function alertIdFor(transactionId: string): string {
+  return `alert-${createHash('sha256').update(transactionId).digest('hex').slice(0, 32)}`;
+}
+
+interface Pending {
+  readonly scored: OutgoingRecord[];
+  readonly alerts: OutgoingRecord[];
+}
+
+export class ScoringProcessor {
+  readonly engine: FeatureEngine;
+  private readonly nextOffsets = new Map<string, number>();
+  private features = new Float32Array(0);
+  private pending: Pending | undefined;
+  private recordsSinceSnapshot = 0;
+  private readonly scoredCounter: Counter;
+  private readonly decisions: Counter;
+  private readonly skipped: Counter;
+  private readonly labelsApplied: Counter;
+  private readonly batchSeconds: Histogram;
+  private readonly inferenceSeconds: Histogram;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.engine = deps.engine ?? new FeatureEngine();
+    const m = deps.metrics;
+    this.scoredCounter = m.counter('vigil_scoring_scored_total', 'Transactions scored.');
+    this.decisions = m.counter('vigil_scoring_decisions_total', 'Decisions by type (label decision).');
+    this.skipped = m.counter('vigil_scoring_skipped_records_total', 'Records skipped because the restored state already reflects them.');
+    this.labelsApplied = m.counter('vigil_scoring_labels_applied_total', 'Analyst labels applied to feature state.');
+    this.batchSeconds = m.histogram('vigil_scoring_batch_seconds', 'Time to process one tx.raw batch, seconds.');
+    this.inferenceSeconds = m.histogram('vigil_scoring_model_inference_seconds', 'Model inference time per batch (scores and explanations), seconds.', [
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    ]);
+  }
+
+  /** Restores the engine and the offsets it reflects. */
+  restore(snapshot: ScoringSnapshot): void {
+    this.engine.restore(snapshot.engine);
+    this.nextOffsets.clear();
+    for (const { topic, partition, nextOffset } of snapshot.offsets) this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
+  }
+
+  /** The state and offsets as they stand between batches. */
+  snapshot(writtenAtMs: number): ScoringSnapshot {
+    const offsets: PartitionOffset[] = [...this.nextOffsets].map(([key, nextOffset]) => {
+      const at = key.lastIndexOf(':');
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), nextOffset };
+    });
+    this.recordsSinceSnapshot = 0;
+    return { format: 'vigil.scoring-snapshot.v1', writtenAtMs, offsets, engine: this.engine.snapshot() };
+  }
+
+  /** Records handled since the last snapshot was taken. */
+  get unsnapshottedRecords(): number {
+    return this.recordsSinceSnapshot;
+  }
+
+  async handle(batch: RecordBatch): Promise<void> {
+    if (this.pending) {
+      await this.send(this.pending);
+      this.pending = undefined;
+    }
+    const key = `${batch.topic}:${batch.partition}`;
+    const from = this.nextOffsets.get(key) ?? 0;
+    const fresh = batch.records.filter((r) => r.offset >= from);
+    if (fresh.length < batch.records.length) this.skipped.inc({ topic: batch.topic }, batch.records.length - fresh.length);
+    if (fresh.length === 0) return;
+    const last = fresh[fresh.length - 1]!.offset;
+    const view: RecordBatch = { topic: batch.topic, partition: batch.partition, records: fresh };
+    if (batch.topic === Topics.analystLabels) {
+      const labels = await decodeOrDeadLetter(view, this.deps.codecs.labels, this.deps.deadLetters);
+      for (const { value } of labels) this.engine.applyLabel(value);
+      this.labelsApplied.inc({}, labels.length);
+      this.nextOffsets.set(key, last + 1);
+      this.recordsSinceSnapshot += fresh.length;
+      return;
+    }
+    const started = performance.now();
+    const decoded = await decodeOrDeadLetter(view, this.deps.codecs.transactions, this.deps.deadLetters);
+    const outputs = this.score(decoded.map((d) => d.value));
+    // From here the state reflects the batch: remember that before sending, so a failed send re-sends these
+    // outputs rather than re-observing the records.
+    this.nextOffsets.set(key, last + 1);
+    this.recordsSinceSnapshot += fresh.length;
+    this.pending = outputs;
+    await this.send(outputs);
+    this.pending = undefined;
+    this.batchSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /** Scores transactions in order (updating feature state) and encodes the outputs. */
+  score(transactions: readonly Transaction[]): Pending {
+    const n = transactions.length;
+    const { model, rules, thresholds, codecs, clock } = this.deps;
+    if (this.features.length < n * FEATURE_COUNT) this.features = new Float32Array(n * FEATURE_COUNT);
+    const features = this.features;
+    for (let i = 0; i < n; i++) this.engine.observeInto(transactions[i]!, features, i * FEATURE_COUNT);
+
+    const inferenceStarted = performance.now();
+    const scores = model.score(features, n);
+    let inferenceMs = performance.now() - inferenceStarted;
+
+    const fired: FiredRule[][] = [];
+    const decisions: ReturnType<typeof decide>[] = [];
+    const alerted: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const rulesFired = rules.evaluate(features, i * FEATURE_COUNT, transactions[i]!);
+      const outcome = decide(scores[i]!, rulesFired, thresholds);
+      fired.push(rulesFired);
+      decisions.push(outcome);
+      if (outcome.decision !== 'APPROVE') alerted.push(i);
+    }
+
+    // Model explanations only for alerts: FEATURE_COUNT extra rows each, in one more inference.
+    const reasonsFor = new Map<number, Reason[]>();
+    const limit = this.deps.modelReasons ?? 3;
+    if (alerted.length > 0 && limit > 0) {
+      const rows = new Float32Array(alerted.length * FEATURE_COUNT);
+      alerted.forEach((i, k) => rows.set(features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT));
+      const explainStarted = performance.now();
+      const contributions = model.explain(rows, alerted.length);
+      inferenceMs += performance.now() - explainStarted;
+      alerted.forEach((i, k) => reasonsFor.set(i, modelReasons(rows, contributions, k * FEATURE_COUNT, limit)));
+    }
+    this.inferenceSeconds.observe(inferenceMs / 1000);
+
+    const now = clock.nowMs();
+    const scored: OutgoingRecord[] = [];
+    const alerts: OutgoingRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const tx = transactions[i]!;
+      const { decision } = decisions[i]!;
+      const reasons = rankReasons(fired[i]!, reasonsFor.get(i) ?? []);
+      const score = scores[i]!;
+      const value: ScoredTransaction = {
+        transaction: tx,
+        decision,
+        score,
+        reasons,
+        rulesFired: fired[i]!.map((r) => r.code),
+        features: featureRecord(features, i * FEATURE_COUNT),
+        modelVersion: model.version,
+        rulesVersion: rules.version,
+        scoredAtMs: now,
+      };
+      scored.push({ key: tx.payerAccountId, value: codecs.scored.encode(value), timestampMs: now });
+      this.decisions.inc({ decision });
+      if (decision === 'APPROVE') continue;
+      const alert: FraudAlert = {
+        alertId: alertIdFor(tx.transactionId),
+        transactionId: tx.transactionId,
+        decision,
+        score,
+        reasons,
+        channel: tx.channel,
+        amountMinor: tx.amountMinor,
+        currency: tx.currency,
+        payerAccountId: tx.payerAccountId,
+        payeeAccountId: tx.payeeAccountId,
+        cardToken: tx.card?.token ?? null,
+        cardLast4: tx.card?.last4 ?? null,
+        merchantId: tx.merchantId,
+        country: tx.country,
+        modelVersion: model.version,
+        eventTimeMs: tx.eventTimeMs,
+        receivedAtMs: tx.receivedAtMs,
+        raisedAtMs: now,
+      };
+      alerts.push({ key: tx.payerAccountId, value: codecs.alerts.encode(alert), timestampMs: now });
+    }
+    this.scoredCounter.inc({}, n);
+    return { scored, alerts };
+  }
+
+  private async send(outputs: Pending): Promise<void> {
+    const sends: Promise<unknown>[] = [];
+    if (outputs.scored.length > 0) sends.push(this.deps.producer.send(Topics.transactionsScored, outputs.scored));
+    if (outputs.alerts.length > 0) sends.push(this.deps.producer.send(Topics.fraudAlerts, outputs.alerts));
+    await Promise.all(sends);
+  }
+}

@@ -1,0 +1,41 @@
+import type { FeatureEngineSnapshot } from './domain/features.js';
+
+/**
+ * The model port, owned by scoring: any scorer (TF.js on wasm or tfjs-node, a stub in tests) takes
+ * raw feature rows — the FeatureEngine's output, `n` rows of FEATURE_COUNT values — and normalises them itself
+ * with the statistics its artefact was trained with.
+ */
+export interface ModelScorer {
+  /** Artefact version, recorded on every decision. */
+  readonly version: string;
+  /** Fraud probabilities in [0, 1] for `n` rows; one batched inference. */
+  score(features: Float32Array, n: number): Float32Array;
+  /**
+   * Per-feature push on the score for `n` rows (n × FEATURE_COUNT): the score minus the score with that
+   * feature set to the training mean (occlusion). Positive values raised the score. Costs FEATURE_COUNT
+   * inferences per row, so the stage calls it only for alerted transactions.
+   */
+  explain(features: Float32Array, n: number): Float32Array;
+  close(): void;
+}
+
+/** Where the feature position is on the input topics: the next offset the state does not yet reflect. */
+export interface PartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset the state does not yet reflect. */
+  readonly nextOffset: number;
+}
+
+export interface ScoringSnapshot {
+  readonly format: 'vigil.scoring-snapshot.v1';
+  readonly writtenAtMs: number;
+  readonly offsets: readonly PartitionOffset[];
+  readonly engine: FeatureEngineSnapshot;
+}
+
+/** Where snapshots live; the adapter writes atomically. */
+export interface SnapshotStore {
+  load(): Promise<ScoringSnapshot | undefined>;
+  save(snapshot: ScoringSnapshot): Promise<void>;
+}
