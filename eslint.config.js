@@ -14,7 +14,10 @@ const stageBoundaries = stages.map((stage) => ({
       {
         patterns: stages
           .filter((other) => other !== stage)
-          .map((other) => ({ group: [`**/${other}/**`, `**/${other}`], message: `${stage}/ must not import ${other}/: stages meet only through topics and schemas/.` })),
+          .map((other) => ({
+            group: [`**/${other}/**`, `**/${other}`],
+            message: `${stage}/ must not import ${other}/: stages meet only through topics and schemas/.`,
+          })),
       },
     ],
   },
@@ -29,9 +32,18 @@ const pureDomain = {
       'error',
       {
         patterns: [
-          { group: ['node:*', 'fs', 'path', 'net', 'http', 'crypto'], message: 'domain/ code does no I/O; inject a port instead.' },
-          { group: ['express', 'ws', 'kafkajs', 'chdb', 'chdb/*', '@clickhouse/*', '@elastic/*', '@tensorflow/*'], message: 'domain/ code imports no I/O library.' },
-          { group: ['**/adapters/**', '**/http/**'], message: 'dependencies point inward: domain/ never imports adapters.' },
+          {
+            group: ['node:*', 'fs', 'path', 'net', 'http', 'crypto'],
+            message: 'domain/ code does no I/O; inject a port instead.',
+          },
+          {
+            group: ['express', 'ws', 'kafkajs', 'chdb', 'chdb/*', '@clickhouse/*', '@elastic/*', '@tensorflow/*'],
+            message: 'domain/ code imports no I/O library.',
+          },
+          {
+            group: ['**/adapters/**', '**/http/**'],
+            message: 'dependencies point inward: domain/ never imports adapters.',
+          },
         ],
       },
     ],
@@ -43,7 +55,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
     plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -28,7 +28,11 @@ const elasticsearchUrl = env['VIGIL_TEST_ELASTICSEARCH_URL'] ?? 'http://127.0.0.
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-dist-bench-'));
   const auditPrefix = `vigil-bench-${Date.now()}`;
-  const keys = { ingest: 'bench-ingest-key-0123456789', analyst: 'bench-analyst-key-0123456789', admin: 'bench-admin-key-0123456789' };
+  const keys = {
+    ingest: 'bench-ingest-key-0123456789',
+    analyst: 'bench-analyst-key-0123456789',
+    admin: 'bench-admin-key-0123456789',
+  };
   const serviceEnv = {
     ...env,
     VIGIL_KAFKA_BROKERS: brokers.join(','),
@@ -44,7 +48,9 @@ async function main(): Promise<void> {
     VIGIL_ELASTICSEARCH_URL: elasticsearchUrl,
     VIGIL_ELASTICSEARCH_AUDIT_PREFIX: auditPrefix,
   };
-  process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; Kafka ${brokers.join(',')}\n`);
+  process.stdout.write(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; Kafka ${brokers.join(',')}\n`,
+  );
   await resetTestBroker(brokers);
   const services: ServiceProcess[] = [];
   const start = async (stages: string[], extra: Record<string, string>): Promise<ServiceProcess> => {
@@ -54,7 +60,10 @@ async function main(): Promise<void> {
   };
   const bus = await KafkaBus.connect({ brokers, clientId: 'vigil-bench', logger: createLogger({ level: 'warn' }) });
   try {
-    const sink = await start(['ledger-sink', 'dashboards'], { VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`, VIGIL_DATA_DIR: join(dataDir, 'sink') });
+    const sink = await start(['ledger-sink', 'dashboards'], {
+      VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`,
+      VIGIL_DATA_DIR: join(dataDir, 'sink'),
+    });
     await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-a') });
     await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-b') });
     const ingest = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });

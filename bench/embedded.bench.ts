@@ -26,11 +26,13 @@ const rateSeconds = readInt(env, 'BENCH_RATE_SECONDS', 20, { min: 1 });
 const batchSize = readInt(env, 'BENCH_BATCH', 500, { min: 1, max: 5000 });
 const concurrency = readInt(env, 'BENCH_CONCURRENCY', 4, { min: 1, max: 64 });
 
-
-
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
-  const keys = { ingest: 'bench-ingest-key-0123456789', analyst: 'bench-analyst-key-0123456789', admin: 'bench-admin-key-0123456789' };
+  const keys = {
+    ingest: 'bench-ingest-key-0123456789',
+    analyst: 'bench-analyst-key-0123456789',
+    admin: 'bench-admin-key-0123456789',
+  };
   const pipeline = await startEmbeddedPipeline({
     env: {
       ...env,
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
     },
     logger: createLogger({ level: 'warn' }),
   });
-  process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
+  process.stdout.write(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
+  );
   try {
     await measureThroughputAndLatency({
       ingestUrl: pipeline.url,
@@ -59,8 +63,15 @@ async function main(): Promise<void> {
       concurrency,
       afterThroughput: async () => {
         if (!env['BENCH_METRICS']) return;
-        const text = await (await fetch(`${pipeline.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })).text();
-        process.stdout.write(text.split('\n').filter((l) => /_(sum|count)\b/.test(l) && !l.startsWith('#')).join('\n') + '\n');
+        const text = await (
+          await fetch(`${pipeline.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })
+        ).text();
+        process.stdout.write(
+          text
+            .split('\n')
+            .filter((l) => /_(sum|count)\b/.test(l) && !l.startsWith('#'))
+            .join('\n') + '\n',
+        );
       },
     });
   } finally {

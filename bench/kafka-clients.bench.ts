@@ -12,7 +12,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Consumer as PlatformaticConsumer, MessagesStreamModes, ProduceAcks, Producer as PlatformaticProducer } from '@platformatic/kafka';
+import {
+  Consumer as PlatformaticConsumer,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer as PlatformaticProducer,
+} from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { readInt } from '../platform/config.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
@@ -29,14 +34,18 @@ const kafkaLibs = join(import.meta.dirname, '..', '.services', 'kafka', 'libs');
 
 const value = Buffer.alloc(recordBytes, 'x');
 const keyOf = (i: number): string => `account-${i % 1000}`;
-const rate = (records: number, ms: number): string => `${Math.round((records / ms) * 1000).toLocaleString('en-US')} records/s`;
+const rate = (records: number, ms: number): string =>
+  `${Math.round((records / ms) * 1000).toLocaleString('en-US')} records/s`;
 
 const kafka = new Kafka({ clientId: 'vigil-bench', brokers, logLevel: logLevel.ERROR });
 const admin = kafka.admin();
 
 async function freshTopic(client: string): Promise<string> {
   const topic = `bench-${client}-${randomUUID().slice(0, 8)}`;
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+  });
   return topic;
 }
 
@@ -62,11 +71,19 @@ async function benchKafkajs(): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const produceMs = await produceAll((from, count) =>
-    producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: keyOf(from + i), value })) }),
+    producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, i) => ({ key: keyOf(from + i), value })),
+    }),
   );
   await producer.disconnect();
 
-  const consumer = kafka.consumer({ groupId: `bench-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId: `bench-${randomUUID()}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let consumed = 0;
@@ -82,7 +99,9 @@ async function benchKafkajs(): Promise<void> {
   });
   const consumeMs = performance.now() - started;
   await consumer.disconnect();
-  console.log(`kafkajs 2.2.4              produce ${rate(total, produceMs)}   consume ${rate(total, consumeMs)} (incl. group join)`);
+  console.log(
+    `kafkajs 2.2.4              produce ${rate(total, produceMs)}   consume ${rate(total, consumeMs)} (incl. group join)`,
+  );
 }
 
 /** Vigil's own adapter: idempotent producer, one request in flight per broker, positions per record. */
@@ -91,7 +110,10 @@ async function benchKafkaBus(): Promise<void> {
   const bus = await KafkaBus.connect({ brokers, clientId: 'vigil-bench', logger: silentLogger });
   const producer = bus.producer();
   const produceMs = await produceAll((from, count) =>
-    producer.send(topic, Array.from({ length: count }, (_, i) => ({ key: keyOf(from + i), value }))),
+    producer.send(
+      topic,
+      Array.from({ length: count }, (_, i) => ({ key: keyOf(from + i), value })),
+    ),
   );
   let consumed = 0;
   let started = 0;
@@ -105,18 +127,32 @@ async function benchKafkaBus(): Promise<void> {
   });
   const consumeMs = performance.now() - started;
   await bus.close();
-  console.log(`KafkaBus (kafkajs, idem.)  produce ${rate(total, produceMs)}   consume ${rate(total, consumeMs)} (incl. group join, commit per batch)`);
+  console.log(
+    `KafkaBus (kafkajs, idem.)  produce ${rate(total, produceMs)}   consume ${rate(total, consumeMs)} (incl. group join, commit per batch)`,
+  );
 }
 
 async function benchPlatformatic(): Promise<void> {
   const topic = await freshTopic('platformatic');
-  const producer = new PlatformaticProducer({ clientId: 'vigil-bench', bootstrapBrokers: brokers, acks: ProduceAcks.ALL, autocreateTopics: false });
+  const producer = new PlatformaticProducer({
+    clientId: 'vigil-bench',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    autocreateTopics: false,
+  });
   const produceMs = await produceAll((from, count) =>
-    producer.send({ messages: Array.from({ length: count }, (_, i) => ({ topic, key: Buffer.from(keyOf(from + i)), value })) }),
+    producer.send({
+      messages: Array.from({ length: count }, (_, i) => ({ topic, key: Buffer.from(keyOf(from + i)), value })),
+    }),
   );
   await producer.close();
 
-  const consumer = new PlatformaticConsumer({ clientId: 'vigil-bench', groupId: `bench-${randomUUID()}`, bootstrapBrokers: brokers, maxWaitTime: 100 });
+  const consumer = new PlatformaticConsumer({
+    clientId: 'vigil-bench',
+    groupId: `bench-${randomUUID()}`,
+    bootstrapBrokers: brokers,
+    maxWaitTime: 100,
+  });
   let consumed = 0;
   const started = performance.now();
   const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false });
@@ -129,7 +165,9 @@ async function benchPlatformatic(): Promise<void> {
   const consumeMs = performance.now() - started;
   await stream.close();
   await consumer.close();
-  console.log(`@platformatic/kafka        produce ${rate(total, produceMs)}   consume ${rate(total, consumeMs)} (incl. group join)`);
+  console.log(
+    `@platformatic/kafka        produce ${rate(total, produceMs)}   consume ${rate(total, consumeMs)} (incl. group join)`,
+  );
 }
 
 async function benchProducerPerformance(): Promise<void> {
@@ -166,7 +204,9 @@ async function benchProducerPerformance(): Promise<void> {
 
 async function main(): Promise<void> {
   await admin.connect();
-  console.log(`${total.toLocaleString('en-US')} records of ${recordBytes} B, ${partitions} partitions, acks=all, batches of ${batchSize}, ${concurrency} in flight`);
+  console.log(
+    `${total.toLocaleString('en-US')} records of ${recordBytes} B, ${partitions} partitions, acks=all, batches of ${batchSize}, ${concurrency} in flight`,
+  );
   try {
     await benchKafkajs();
     await benchKafkaBus();

@@ -44,7 +44,13 @@ function generate(count: number): TransactionRequest[] {
   // A large population so per-customer activity stays realistic at benchmark volume. Every phase replays the
   // same seeded stream (the same customers, cards and devices), starting far enough back that events are
   // never in the future.
-  const simulator = new TrafficSimulator({ seed: job.seed, startTimeMs: job.streamStartMs, customers: 50_000, terminals: 20_000, meanTxPerCustomerPerDay: 4 });
+  const simulator = new TrafficSimulator({
+    seed: job.seed,
+    startTimeMs: job.streamStartMs,
+    customers: 50_000,
+    terminals: 20_000,
+    meanTxPerCustomerPerDay: 4,
+  });
   for (let i = 0; i < job.skip; i++) simulator.nextEvent();
   return simulator.take(count).map((s) => s.request);
 }
@@ -78,7 +84,10 @@ async function burst(): Promise<LoadResult> {
 async function paced(): Promise<LoadResult> {
   const all = generate(job.rateTps * job.seconds);
   const alertLatenciesMs: number[] = [];
-  const socket = new WebSocket(`${(job.alertsUrl ?? job.url).replace('http', 'ws')}/v1/alerts/live`, ['vigil.v1', `bearer.${job.analystKey}`]);
+  const socket = new WebSocket(`${(job.alertsUrl ?? job.url).replace('http', 'ws')}/v1/alerts/live`, [
+    'vigil.v1',
+    `bearer.${job.analystKey}`,
+  ]);
   socket.on('message', (data: Buffer) => {
     const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { receivedAtMs: number | string } };
     if (message.type === 'alert') alertLatenciesMs.push(Date.now() - Number(message.alert!.receivedAtMs));

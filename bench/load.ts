@@ -11,15 +11,22 @@ import type { LoadJob, LoadResult } from './load-generator.js';
 /** Runs the load generator as its own process; resolves with its result line. */
 export function runLoad(job: LoadJob): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult) : reject(new Error(`load generator exited with ${code}`)))),
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult)
+        : reject(new Error(`load generator exited with ${code}`)),
+    ),
   );
 }
 
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** `n=… p50=… p90=… p99=… max=…` of latencies in ms. */
 export function summarize(values: readonly number[]): string {
@@ -55,7 +62,8 @@ export interface BenchTarget {
 export async function measureThroughputAndLatency(target: BenchTarget): Promise<void> {
   const { total, rateTps, rateSeconds, batchSize, concurrency, keys } = target;
   const admin = apiClient(target.dashboardsUrl, keys.admin);
-  const decided = async (): Promise<number> => (await admin.get<{ decisionRows: number }>('/v1/reports/ledger-integrity')).body.decisionRows;
+  const decided = async (): Promise<number> =>
+    (await admin.get<{ decisionRows: number }>('/v1/reports/ledger-integrity')).body.decisionRows;
   // 50,000 customers × 4 a day = 200,000 transactions a simulated day: start the stream far enough back.
   const streamStartMs = Date.now() - Math.ceil((total + rateTps * rateSeconds) / 200_000 + 2) * 86_400_000;
   const job = {
@@ -83,12 +91,21 @@ export async function measureThroughputAndLatency(target: BenchTarget): Promise<
 
   const scoredCodec = await createCodec<ScoredTransaction>(new EmbeddedSchemaRegistry(), Topics.transactionsScored);
   const decisionLatency: number[] = [];
-  const scored = await target.bus.subscribe({ groupId: `bench-latency-${Date.now()}`, topics: [Topics.transactionsScored], startFrom: 'latest' }, async (batch) => {
-    const seenAt = Date.now();
-    for (const r of batch.records) decisionLatency.push(seenAt - (await scoredCodec.decode(r.value)).transaction.receivedAtMs);
-  });
+  const scored = await target.bus.subscribe(
+    { groupId: `bench-latency-${Date.now()}`, topics: [Topics.transactionsScored], startFrom: 'latest' },
+    async (batch) => {
+      const seenAt = Date.now();
+      for (const r of batch.records)
+        decisionLatency.push(seenAt - (await scoredCodec.decode(r.value)).transaction.receivedAtMs);
+    },
+  );
   const paced = await runLoad({ ...job, mode: 'paced', skip: total, count: 0 });
-  await waitFor('every paced decision seen', () => (decisionLatency.length >= paced.sent ? true : undefined), 300_000, 50);
+  await waitFor(
+    'every paced decision seen',
+    () => (decisionLatency.length >= paced.sent ? true : undefined),
+    300_000,
+    50,
+  );
   await scored.close();
   process.stdout.write(
     `latency: target ${rateTps} tx/s for ${rateSeconds} s, achieved ${Math.round(paced.sent / (paced.elapsedMs / 1000))} tx/s\n` +

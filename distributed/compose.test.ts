@@ -20,7 +20,8 @@ interface ComposeService {
 }
 
 const secrets: Env = {
-  VIGIL_API_KEYS: 'ingest:compose-ingest-key-0123,analyst:compose-analyst-key-012,compliance:compose-compliance-key,admin:compose-admin-key-01234',
+  VIGIL_API_KEYS:
+    'ingest:compose-ingest-key-0123,analyst:compose-analyst-key-012,compliance:compose-compliance-key,admin:compose-admin-key-01234',
   VIGIL_TOKENIZATION_KEY: 'compose-tokenization-key-0123456789abcdef',
   CLICKHOUSE_PASSWORD: 'compose-password',
   GRAFANA_ADMIN_PASSWORD: 'compose-password',
@@ -28,12 +29,15 @@ const secrets: Env = {
 
 /** Compose variable substitution: ${VAR}, ${VAR:-default}, ${VAR:?error}. */
 function interpolate(text: string, env: Env): string {
-  return text.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_match, name: string, kind: string | undefined, arg: string) => {
-    const value = env[name];
-    if (value !== undefined && value !== '') return value;
-    if (kind === '-') return arg;
-    throw new Error(`compose needs ${name}${kind === '?' ? `: ${arg}` : ''}`);
-  });
+  return text.replace(
+    /\$\{(\w+)(?::([-?])([^}]*))?\}/g,
+    (_match, name: string, kind: string | undefined, arg: string) => {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (kind === '-') return arg;
+      throw new Error(`compose needs ${name}${kind === '?' ? `: ${arg}` : ''}`);
+    },
+  );
 }
 
 function services(env: Env): Record<string, ComposeService> {
@@ -59,13 +63,21 @@ describe('docker-compose.yml', () => {
   const vigil = Object.entries(all).filter(([, s]) => s.build !== undefined);
 
   it('runs every stage as its own service', () => {
-    expect(vigil.flatMap(([, s]) => s.command ?? []).sort()).toEqual(['dashboards', 'ingest', 'ledger-sink', 'scoring']);
+    expect(vigil.flatMap(([, s]) => s.command ?? []).sort()).toEqual([
+      'dashboards',
+      'ingest',
+      'ledger-sink',
+      'scoring',
+    ]);
     expect(Object.keys(all)).toEqual(expect.arrayContaining(['kafka', 'clickhouse', 'elasticsearch', 'grafana']));
   });
 
-  it.each(vigil.map(([name, service]) => [name, service] as const))('provides every setting %s reads', (_name, service) => {
-    expect(() => readEverything(service)).not.toThrow();
-  });
+  it.each(vigil.map(([name, service]) => [name, service] as const))(
+    'provides every setting %s reads',
+    (_name, service) => {
+      expect(() => readEverything(service)).not.toThrow();
+    },
+  );
 
   it('the check fails when a setting a service needs is missing', () => {
     const [, ledger] = vigil.find(([name]) => name === 'ledger-sink')!;

@@ -41,19 +41,27 @@ export interface ServiceConfig {
  * must share an in-process resource, such as ledger-sink and dashboards on one chDB data directory.
  */
 export function readServiceConfig(stageArguments: readonly string[], env: Env): ServiceConfig {
-  if (stageArguments.length === 0) throw new ConfigError('stages (arguments)', undefined, `one or more of ${StageNames.join(', ')}`);
+  if (stageArguments.length === 0)
+    throw new ConfigError('stages (arguments)', undefined, `one or more of ${StageNames.join(', ')}`);
   stageArguments.forEach((argument, index) => {
-    if (!StageNames.includes(argument as StageName)) throw new ConfigError(`stages (argument ${index + 1})`, argument, `one of ${StageNames.join(', ')}`);
+    if (!StageNames.includes(argument as StageName))
+      throw new ConfigError(`stages (argument ${index + 1})`, argument, `one of ${StageNames.join(', ')}`);
   });
   const stages = [...new Set(stageArguments as StageName[])];
   const name = stages.join('+');
   const kafkaBrokers = readList(env, 'VIGIL_KAFKA_BROKERS');
-  if (kafkaBrokers.length === 0) throw new ConfigError('VIGIL_KAFKA_BROKERS', undefined, 'comma-separated host:port of the Kafka brokers');
+  if (kafkaBrokers.length === 0)
+    throw new ConfigError('VIGIL_KAFKA_BROKERS', undefined, 'comma-separated host:port of the Kafka brokers');
   const apiKeys = readOptionalString(env, 'VIGIL_API_KEYS');
-  if (apiKeys === undefined) throw new ConfigError('VIGIL_API_KEYS', undefined, 'role:key pairs (distributed mode never generates keys)');
+  if (apiKeys === undefined)
+    throw new ConfigError('VIGIL_API_KEYS', undefined, 'role:key pairs (distributed mode never generates keys)');
   const clickhouseUrl = readOptionalString(env, 'VIGIL_CLICKHOUSE_URL');
   if ((stages.includes('ledger-sink') || stages.includes('dashboards')) && clickhouseUrl === undefined) {
-    throw new ConfigError('VIGIL_CLICKHOUSE_URL', undefined, 'the ClickHouse URL ledger-sink writes to and dashboards reads from');
+    throw new ConfigError(
+      'VIGIL_CLICKHOUSE_URL',
+      undefined,
+      'the ClickHouse URL ledger-sink writes to and dashboards reads from',
+    );
   }
   return Object.freeze({
     stages,

@@ -53,7 +53,8 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
       () => true,
       () => false,
     );
-    if (!reachable) throw new Error(`Elasticsearch is not reachable at ${elasticsearchUrl}: run \`npm run services:up\``);
+    if (!reachable)
+      throw new Error(`Elasticsearch is not reachable at ${elasticsearchUrl}: run \`npm run services:up\``);
     // A clean slate on the shared test broker: this test uses the product's real topic and group names.
     await resetTestBroker(brokers);
   }, 90_000);
@@ -66,13 +67,19 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
 
   it('scores every transaction once across two scoring consumers (one killed mid-stream), posts once, balanced, alerts live, audit searchable in Elasticsearch', async () => {
     // Topics are created by the first service; the rest join.
-    const sink = await start(['ledger-sink', 'dashboards'], { VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`, VIGIL_DATA_DIR: join(dataDir, 'sink') });
+    const sink = await start(['ledger-sink', 'dashboards'], {
+      VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`,
+      VIGIL_DATA_DIR: join(dataDir, 'sink'),
+    });
     const scoringA = await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-a') });
     const scoringB = await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-b') });
     const ingestService = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });
 
     const alerts = new Set<string>();
-    const socket = new WebSocket(`${sink.url.replace('http', 'ws')}/v1/alerts/live`, ['vigil.v1', `bearer.${keys.analyst}`]);
+    const socket = new WebSocket(`${sink.url.replace('http', 'ws')}/v1/alerts/live`, [
+      'vigil.v1',
+      `bearer.${keys.analyst}`,
+    ]);
     socket.on('message', (data: Buffer) => {
       const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { transactionId: string } };
       if (message.type === 'alert') alerts.add(message.alert!.transactionId);
@@ -82,19 +89,31 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
       socket.once('error', reject);
     });
 
-    const simulator = new TrafficSimulator({ seed: 11, startTimeMs: Date.now() - 3 * 86_400_000, customers: 300, terminals: 300, meanTxPerCustomerPerDay: 12, fraudScale: 3 });
+    const simulator = new TrafficSimulator({
+      seed: 11,
+      startTimeMs: Date.now() - 3 * 86_400_000,
+      customers: 300,
+      terminals: 300,
+      meanTxPerCustomerPerDay: 12,
+      fraudScale: 3,
+    });
     const requests = simulator.take(N).map((s) => s.request);
     const ingest = apiClient(ingestService.url, keys.ingest);
     const compliance = apiClient(sink.url, keys.compliance);
     const post = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i += 250) {
-        const response = await ingest.post<{ results: IngestResult[] }>('/v1/transactions/batch', requests.slice(i, Math.min(to, i + 250)));
+        const response = await ingest.post<{ results: IngestResult[] }>(
+          '/v1/transactions/batch',
+          requests.slice(i, Math.min(to, i + 250)),
+        );
         expect(response.status).toBe(200);
         expect(response.body.results.every((r) => r.status === 'accepted')).toBe(true);
       }
     };
     const scored = async (service: ServiceProcess): Promise<number> => {
-      const text = await (await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })).text();
+      const text = await (
+        await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })
+      ).text();
       return Number(/^vigil_scoring_scored_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
     };
 
@@ -102,7 +121,10 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     await post(0, N / 2);
     await waitFor(
       'the first half decided',
-      async () => ((await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.decisionRows >= N / 2 ? true : undefined),
+      async () =>
+        (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.decisionRows >= N / 2
+          ? true
+          : undefined,
       120_000,
     );
     expect(await scored(scoringA)).toBeGreaterThan(0);
@@ -124,16 +146,28 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
       },
       180_000,
     );
-    expect(integrity).toMatchObject({ decisionRows: N, distinctDecisions: N, duplicateEntries: 0, unbalancedTransactions: 0, declinedWithEntries: 0, conflicts: 0 });
+    expect(integrity).toMatchObject({
+      decisionRows: N,
+      distinctDecisions: N,
+      duplicateEntries: 0,
+      unbalancedTransactions: 0,
+      declinedWithEntries: 0,
+      conflicts: 0,
+    });
     for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
 
     expect(await scored(scoringA)).toBeGreaterThan(0);
 
     // Alerts arrived live.
     const analyst = apiClient(sink.url, keys.analyst);
-    const listed = (await analyst.get<{ alerts: Array<{ transactionId: string }> }>('/v1/alerts?limit=500')).body.alerts;
+    const listed = (await analyst.get<{ alerts: Array<{ transactionId: string }> }>('/v1/alerts?limit=500')).body
+      .alerts;
     expect(listed.length).toBeGreaterThan(0);
-    await waitFor('alerts pushed live', () => (listed.every((alert) => alerts.has(alert.transactionId)) ? true : undefined), 30_000);
+    await waitFor(
+      'alerts pushed live',
+      () => (listed.every((alert) => alerts.has(alert.transactionId)) ? true : undefined),
+      30_000,
+    );
     socket.close();
 
     // The audit trail is searchable in Elasticsearch (dashboards reads ES since VIGIL_ELASTICSEARCH_URL is set).
@@ -141,7 +175,11 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     const hits = await waitFor(
       'audit documents searchable',
       async () => {
-        const page = (await compliance.get<{ hits: Array<{ transactionId: string }> }>(`/v1/audit/search?account=${sample.payer.accountId}&limit=500`)).body;
+        const page = (
+          await compliance.get<{ hits: Array<{ transactionId: string }> }>(
+            `/v1/audit/search?account=${sample.payer.accountId}&limit=500`,
+          )
+        ).body;
         return page.hits.some((h) => h.transactionId === sample.transactionId) ? page.hits : undefined;
       },
       60_000,
@@ -149,7 +187,15 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     );
     expect(hits.length).toBeGreaterThan(0);
     // One audit document per decision, once refreshed (Elasticsearch makes writes searchable within ~1 s).
-    const count = async (): Promise<number> => ((await (await fetch(`${elasticsearchUrl}/${auditPrefix}-*/_count`)).json()) as { count: number }).count;
-    expect(await waitFor('every audit document indexed', async () => ((await count()) >= N ? count() : undefined), 30_000, 250)).toBe(N);
+    const count = async (): Promise<number> =>
+      ((await (await fetch(`${elasticsearchUrl}/${auditPrefix}-*/_count`)).json()) as { count: number }).count;
+    expect(
+      await waitFor(
+        'every audit document indexed',
+        async () => ((await count()) >= N ? count() : undefined),
+        30_000,
+        250,
+      ),
+    ).toBe(N);
   }, 400_000);
 });

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, fields: { service: `vigil-${name}` } });
   const metrics = new MetricsRegistry();
   const authenticator = new ApiKeyAuthenticator(parseApiKeys(config.apiKeys));
-  const registry: SchemaRegistry = config.schemaRegistryUrl ? new HttpSchemaRegistry(config.schemaRegistryUrl) : new EmbeddedSchemaRegistry();
+  const registry: SchemaRegistry = config.schemaRegistryUrl
+    ? new HttpSchemaRegistry(config.schemaRegistryUrl)
+    : new EmbeddedSchemaRegistry();
   const bus = await KafkaBus.connect({
     brokers: config.kafkaBrokers,
     clientId: config.kafkaClientId,
@@ -45,8 +47,17 @@ async function main(): Promise<void> {
     logger,
   });
   await bus.ensureTopics(topicSpecs(config.partitions));
-  const clickhouse: ClickHouseClient | undefined = config.clickhouseUrl ? createClickHouseClient(config.clickhouseUrl, config.clickhouseDatabase) : undefined;
-  const common = (stage: StageName) => ({ bus, registry, metrics, clock: systemClock, env, logger: logger.child({ stage }) });
+  const clickhouse: ClickHouseClient | undefined = config.clickhouseUrl
+    ? createClickHouseClient(config.clickhouseUrl, config.clickhouseDatabase)
+    : undefined;
+  const common = (stage: StageName) => ({
+    bus,
+    registry,
+    metrics,
+    clock: systemClock,
+    env,
+    logger: logger.child({ stage }),
+  });
   const dataDir = (stage: StageName) => (config.stages.length === 1 ? config.dataDir : join(config.dataDir, stage));
 
   const stages: Array<{ name: StageName; stage: RunningStage }> = [];
@@ -54,13 +65,22 @@ async function main(): Promise<void> {
   for (const stageName of config.stages) {
     switch (stageName) {
       case 'ingest':
-        stages.push({ name: stageName, stage: await startIngest({ ...common(stageName), authenticator, dataDir: dataDir(stageName) }) });
+        stages.push({
+          name: stageName,
+          stage: await startIngest({ ...common(stageName), authenticator, dataDir: dataDir(stageName) }),
+        });
         break;
       case 'scoring':
-        stages.push({ name: stageName, stage: await startScoring({ ...common(stageName), dataDir: dataDir(stageName) }) });
+        stages.push({
+          name: stageName,
+          stage: await startScoring({ ...common(stageName), dataDir: dataDir(stageName) }),
+        });
         break;
       case 'ledger-sink':
-        stages.push({ name: stageName, stage: await startLedgerSink({ ...common(stageName), clickhouse: clickhouse! }) });
+        stages.push({
+          name: stageName,
+          stage: await startLedgerSink({ ...common(stageName), clickhouse: clickhouse! }),
+        });
         break;
       case 'dashboards': {
         const dashboards = await startDashboards({ ...common(stageName), clickhouse: clickhouse!, authenticator });

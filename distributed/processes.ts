@@ -49,16 +49,26 @@ export function stopService(service: ServiceProcess): Promise<number | null> {
  * brokers used by tests and benchmarks: it destroys data.
  */
 export async function resetTestBroker(brokers: readonly string[]): Promise<void> {
-  const admin = new kafkajs.Kafka({ brokers: [...brokers], clientId: 'vigil-test-reset', logLevel: kafkajs.logLevel.NOTHING }).admin();
+  const admin = new kafkajs.Kafka({
+    brokers: [...brokers],
+    clientId: 'vigil-test-reset',
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
   await admin.connect().catch((error: unknown) => {
     throw new Error(`Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (${String(error)})`);
   });
   try {
     const ours = (await admin.listTopics()).filter((t) => (Object.values(Topics) as string[]).includes(t));
     if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 30_000 });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => ['scoring', 'ledger-sink', 'dashboards-live', 'dashboards-stats'].includes(g));
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => ['scoring', 'ledger-sink', 'dashboards-live', 'dashboards-stats'].includes(g));
     if (groups.length > 0) await admin.deleteGroups(groups);
-    await waitFor('old topics deleted', async () => ((await admin.listTopics()).some((t) => ours.includes(t)) ? undefined : true), 30_000);
+    await waitFor(
+      'old topics deleted',
+      async () => ((await admin.listTopics()).some((t) => ours.includes(t)) ? undefined : true),
+      30_000,
+    );
   } finally {
     await admin.disconnect();
   }

@@ -27,7 +27,8 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     httpHost: readString(env, 'VIGIL_HTTP_HOST', '127.0.0.1'),
     dataDir: resolve(readString(env, 'VIGIL_DATA_DIR', '.vigil-data')),
     simulatorTps: readInt(env, 'VIGIL_SIMULATOR_TPS', 20, { min: 0, max: 100_000 }),
-    simulatorSeed: seed === undefined ? undefined : readInt(env, 'VIGIL_SIMULATOR_SEED', 0, { min: 0, max: 2 ** 32 - 1 }),
+    simulatorSeed:
+      seed === undefined ? undefined : readInt(env, 'VIGIL_SIMULATOR_SEED', 0, { min: 0, max: 2 ** 32 - 1 }),
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
     apiKeys: readOptionalString(env, 'VIGIL_API_KEYS'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

@@ -44,7 +44,9 @@ function startPipeline(dataDir: string): Promise<Running> {
       const match = /dashboard:\s+(http:\/\/[\d.]+:\d+)\//.exec(stdout);
       if (match) resolve({ child, url: match[1]! });
     });
-    child.once('exit', (code) => reject(new Error(`pipeline exited with ${code} before it was ready: ${stderr.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`pipeline exited with ${code} before it was ready: ${stderr.slice(-2000)}`)),
+    );
   });
 }
 
@@ -75,7 +77,13 @@ describe('crash and restart (SIGKILL)', () => {
   });
 
   it('loses nothing acknowledged and posts nothing twice', async () => {
-    const simulator = new TrafficSimulator({ seed: 7, startTimeMs: Date.now() - 5 * 86_400_000, customers: 800, terminals: 600, meanTxPerCustomerPerDay: 8 });
+    const simulator = new TrafficSimulator({
+      seed: 7,
+      startTimeMs: Date.now() - 5 * 86_400_000,
+      customers: 800,
+      terminals: 600,
+      meanTxPerCustomerPerDay: 8,
+    });
     const requests: TransactionRequest[] = simulator.take(N).map((s) => s.request);
     const batches: TransactionRequest[][] = [];
     for (let i = 0; i < N; i += 50) batches.push(requests.slice(i, i + 50));
@@ -91,7 +99,9 @@ describe('crash and restart (SIGKILL)', () => {
         const batch = batches[next++]!;
         try {
           const response = await ingest.post<{ results: IngestResult[] }>('/v1/transactions/batch', batch);
-          if (response.status === 200) for (const r of response.body.results) if (r.status === 'accepted' || r.status === 'duplicate') acknowledged.add(r.transactionId!);
+          if (response.status === 200)
+            for (const r of response.body.results)
+              if (r.status === 'accepted' || r.status === 'duplicate') acknowledged.add(r.transactionId!);
         } catch {
           // The connection died with the process: this batch was never acknowledged.
         }
@@ -111,11 +121,16 @@ describe('crash and restart (SIGKILL)', () => {
     let compliance = apiClient(running.url, keys.compliance);
     await waitFor(
       'every acknowledged transaction decided after the restart',
-      async () => ((await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.distinctDecisions >= acknowledged.size ? true : undefined),
+      async () =>
+        (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.distinctDecisions >=
+        acknowledged.size
+          ? true
+          : undefined,
       120_000,
     );
     const missing: string[] = [];
-    for (const id of acknowledged) if ((await compliance.get(`/v1/transactions/${id}`)).status !== 200) missing.push(id);
+    for (const id of acknowledged)
+      if ((await compliance.get(`/v1/transactions/${id}`)).status !== 200) missing.push(id);
     expect(missing).toEqual([]);
 
     // The client retries everything (acknowledged or not); then a second SIGKILL while the backlog is processed.
@@ -137,7 +152,14 @@ describe('crash and restart (SIGKILL)', () => {
       },
       180_000,
     );
-    expect(integrity).toMatchObject({ decisionRows: N, distinctDecisions: N, duplicateEntries: 0, unbalancedTransactions: 0, declinedWithEntries: 0, conflicts: 0 });
+    expect(integrity).toMatchObject({
+      decisionRows: N,
+      distinctDecisions: N,
+      duplicateEntries: 0,
+      unbalancedTransactions: 0,
+      declinedWithEntries: 0,
+      conflicts: 0,
+    });
     expect(integrity.postedTransactions).toBeGreaterThan(N * 0.8);
     for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
 

@@ -17,7 +17,9 @@ try {
     `  dashboard:  ${url}/`,
     `  API:        ${url}/v1/transactions   health: ${url}/health/ready`,
     `  simulator:  ${config.simulatorTps > 0 ? `${config.simulatorTps} transactions/s (VIGIL_SIMULATOR_TPS=0 turns it off)` : 'off'}`,
-    keysWereGenerated ? `  demo API keys (kept in ${config.dataDir}/secrets/demo-api-keys):` : '  API keys: from VIGIL_API_KEYS',
+    keysWereGenerated
+      ? `  demo API keys (kept in ${config.dataDir}/secrets/demo-api-keys):`
+      : '  API keys: from VIGIL_API_KEYS',
     ...(keysWereGenerated ? apiKeys.map((k) => `    ${k.role.padEnd(11)} ${k.key}`) : []),
     '  Paste the analyst key into the dashboard. Ctrl-C stops.',
     '',

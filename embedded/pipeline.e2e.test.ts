@@ -40,7 +40,8 @@ function pansIn(bytes: Buffer, pans: ReadonlySet<string>): string[] {
   const found: string[] = [];
   for (const run of bytes.toString('latin1').match(/\d{12,}/g) ?? []) {
     for (let length = 12; length <= 19; length++) {
-      for (let start = 0; start + length <= run.length; start++) if (pans.has(run.slice(start, start + length))) found.push(run.slice(start, start + length));
+      for (let start = 0; start + length <= run.length; start++)
+        if (pans.has(run.slice(start, start + length))) found.push(run.slice(start, start + length));
     }
   }
   return found;
@@ -67,14 +68,25 @@ describe('embedded pipeline, end to end', () => {
       logger: silentLogger,
     });
     // A small, busy population a few days back, so velocity and history features are exercised.
-    const simulator = new TrafficSimulator({ seed: 42, startTimeMs: Date.now() - 3 * 86_400_000, customers: 300, terminals: 400, meanTxPerCustomerPerDay: 14, fraudScale: 3 });
+    const simulator = new TrafficSimulator({
+      seed: 42,
+      startTimeMs: Date.now() - 3 * 86_400_000,
+      customers: 300,
+      terminals: 400,
+      meanTxPerCustomerPerDay: 14,
+      fraudScale: 3,
+    });
     requests = simulator.take(N).map((s) => s.request);
     expect(Date.parse(requests.at(-1)!.eventTime!)).toBeLessThan(Date.now());
 
-    socket = new WebSocket(pipeline.url.replace('http', 'ws') + '/v1/alerts/live', ['vigil.v1', `bearer.${keys.analyst}`]);
+    socket = new WebSocket(pipeline.url.replace('http', 'ws') + '/v1/alerts/live', [
+      'vigil.v1',
+      `bearer.${keys.analyst}`,
+    ]);
     socket.on('message', (data: Buffer) => {
       const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { transactionId: string } };
-      if (message.type === 'alert') liveAlerts.set(message.alert!.transactionId, (liveAlerts.get(message.alert!.transactionId) ?? 0) + 1);
+      if (message.type === 'alert')
+        liveAlerts.set(message.alert!.transactionId, (liveAlerts.get(message.alert!.transactionId) ?? 0) + 1);
     });
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);
@@ -94,7 +106,8 @@ describe('embedded pipeline, end to end', () => {
     const analyst = apiClient(pipeline.url, keys.analyst);
 
     // A few one at a time, the rest in batches, a batch sent twice (a client retry).
-    for (const request of requests.slice(0, 20)) expect((await ingest.post('/v1/transactions', request)).status).toBe(202);
+    for (const request of requests.slice(0, 20))
+      expect((await ingest.post('/v1/transactions', request)).status).toBe(202);
     for (let i = 20; i < N; i += 250) {
       const response = await ingest.post<BatchResponse>('/v1/transactions/batch', requests.slice(i, i + 250));
       expect(response.status).toBe(200);
@@ -112,7 +125,14 @@ describe('embedded pipeline, end to end', () => {
       120_000,
     );
     // Every transaction scored exactly once, nothing posted twice, every posting balanced, declines not posted.
-    expect(integrity).toMatchObject({ decisionRows: N, distinctDecisions: N, duplicateEntries: 0, unbalancedTransactions: 0, declinedWithEntries: 0, conflicts: 0 });
+    expect(integrity).toMatchObject({
+      decisionRows: N,
+      distinctDecisions: N,
+      duplicateEntries: 0,
+      unbalancedTransactions: 0,
+      declinedWithEntries: 0,
+      conflicts: 0,
+    });
     expect(integrity.postedTransactions).toBeGreaterThan(N * 0.8);
     for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
 
@@ -120,12 +140,18 @@ describe('embedded pipeline, end to end', () => {
     const alerted = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page: AlertsPage = (await analyst.get<AlertsPage>(`/v1/alerts?limit=500${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      const page: AlertsPage = (
+        await analyst.get<AlertsPage>(`/v1/alerts?limit=500${cursor ? `&cursor=${cursor}` : ''}`)
+      ).body;
       for (const alert of page.alerts) alerted.add(alert.transactionId);
       cursor = page.nextCursor;
     } while (cursor);
     expect(alerted.size).toBeGreaterThan(0);
-    await waitFor('every alert pushed live', () => ([...alerted].every((id) => liveAlerts.has(id)) ? true : undefined), 30_000);
+    await waitFor(
+      'every alert pushed live',
+      () => ([...alerted].every((id) => liveAlerts.has(id)) ? true : undefined),
+      30_000,
+    );
     expect([...liveAlerts.values()].every((count) => count === 1)).toBe(true);
     expect([...liveAlerts.keys()].every((id) => alerted.has(id))).toBe(true);
 
@@ -133,7 +159,8 @@ describe('embedded pipeline, end to end', () => {
     for (const request of requests.filter((_r, i) => i % 40 === 0)) {
       const trail = (await compliance.get<AuditTrail>(`/v1/transactions/${request.transactionId}`)).body;
       const sums = new Map<string, bigint>();
-      for (const entry of trail.ledgerEntries) sums.set(entry.amount.currency, (sums.get(entry.amount.currency) ?? 0n) + BigInt(entry.amount.amountMinor));
+      for (const entry of trail.ledgerEntries)
+        sums.set(entry.amount.currency, (sums.get(entry.amount.currency) ?? 0n) + BigInt(entry.amount.amountMinor));
       expect([...sums.values()].every((sum) => sum === 0n)).toBe(true);
       if (trail.decision.decision === 'DECLINE') expect(trail.ledgerEntries).toHaveLength(0);
     }
@@ -149,13 +176,17 @@ describe('embedded pipeline, end to end', () => {
     ];
     const response = await ingest.post<BatchResponse>('/v1/transactions/batch', bad);
     expect(response.body.results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(response.body.results[0]!.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/amount/value' })]));
+    expect(response.body.results[0]!.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: '/amount/value' })]),
+    );
 
     const conflict = await ingest.post('/v1/transactions', { ...base, amount: { value: '999.99', currency: 'EUR' } });
     expect(conflict.status).toBe(409);
 
     // A poison record on tx.raw (as a broken producer would write it) must not stop scoring.
-    await pipeline.bus.producer().send(Topics.transactionsRaw, [{ key: 'acct-poison', value: Buffer.from('not avro at all') }]);
+    await pipeline.bus
+      .producer()
+      .send(Topics.transactionsRaw, [{ key: 'acct-poison', value: Buffer.from('not avro at all') }]);
 
     const registry = new EmbeddedSchemaRegistry();
     const letters = await createCodec<DeadLetter>(registry, Topics.deadLetters);
@@ -170,7 +201,9 @@ describe('embedded pipeline, end to end', () => {
     );
     const byCode = (code: string): DeadLetter[] => deadLetters.filter((d) => d.errorCode === code);
     expect(byCode('VALIDATION_FAILED').length).toBeGreaterThanOrEqual(3);
-    expect(byCode('VALIDATION_FAILED').flatMap((d) => d.problems.map((p) => p.path))).toEqual(expect.arrayContaining(['/amount/value', '/amount/currency']));
+    expect(byCode('VALIDATION_FAILED').flatMap((d) => d.problems.map((p) => p.path))).toEqual(
+      expect.arrayContaining(['/amount/value', '/amount/currency']),
+    );
     expect(byCode('TRANSACTION_ID_CONFLICT')).toHaveLength(1);
     const poison = deadLetters.find((d) => d.stage === 'scoring')!;
     expect(poison).toMatchObject({ sourceTopic: Topics.transactionsRaw, errorCode: 'BAD_MAGIC_BYTE' });
@@ -184,7 +217,8 @@ describe('embedded pipeline, end to end', () => {
     const codec = await createCodec<Transaction>(registry, Topics.transactionsRaw);
     for (const topic of Object.values(Topics)) {
       for (let partition = 0; partition < (await pipeline.bus.partitionCount(topic)); partition++) {
-        for (const record of await pipeline.bus.read(topic, partition, 0, 100_000)) expect(pansIn(record.value, pans)).toEqual([]);
+        for (const record of await pipeline.bus.read(topic, partition, 0, 100_000))
+          expect(pansIn(record.value, pans)).toEqual([]);
       }
     }
     const sample = (await pipeline.bus.read(Topics.transactionsRaw, 0, 0, 1))[0]!;

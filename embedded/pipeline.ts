@@ -51,7 +51,10 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
 
   const keysWereGenerated = config.apiKeys === undefined;
   const apiKeys = config.apiKeys === undefined ? demoApiKeysFor(config.dataDir) : parseApiKeys(config.apiKeys);
-  const env: Env = { ...baseEnv, VIGIL_TOKENIZATION_KEY: baseEnv['VIGIL_TOKENIZATION_KEY'] ?? tokenizationKeyFor(config.dataDir) };
+  const env: Env = {
+    ...baseEnv,
+    VIGIL_TOKENIZATION_KEY: baseEnv['VIGIL_TOKENIZATION_KEY'] ?? tokenizationKeyFor(config.dataDir),
+  };
   const authenticator = new ApiKeyAuthenticator(apiKeys);
   const metrics = new MetricsRegistry();
   const registry = new EmbeddedSchemaRegistry();
@@ -62,9 +65,23 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
 
   const common = { bus, registry, metrics, clock, env };
   const ledgerSink = await startLedgerSink({ ...common, clickhouse, logger: logger.child({ stage: 'ledger-sink' }) });
-  const scoring = await startScoring({ ...common, dataDir: join(config.dataDir, 'scoring'), logger: logger.child({ stage: 'scoring' }) });
-  const ingest = await startIngest({ ...common, authenticator, dataDir: join(config.dataDir, 'ingest'), logger: logger.child({ stage: 'ingest' }) });
-  const dashboards = await startDashboards({ ...common, clickhouse, authenticator, logger: logger.child({ stage: 'dashboards' }) });
+  const scoring = await startScoring({
+    ...common,
+    dataDir: join(config.dataDir, 'scoring'),
+    logger: logger.child({ stage: 'scoring' }),
+  });
+  const ingest = await startIngest({
+    ...common,
+    authenticator,
+    dataDir: join(config.dataDir, 'ingest'),
+    logger: logger.child({ stage: 'ingest' }),
+  });
+  const dashboards = await startDashboards({
+    ...common,
+    clickhouse,
+    authenticator,
+    logger: logger.child({ stage: 'dashboards' }),
+  });
 
   const http = await startHttpServer({
     port: config.httpPort,
@@ -87,7 +104,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     config.simulatorTps > 0
       ? startLiveTraffic({
           tps: config.simulatorTps,
-          seed: config.simulatorSeed ?? (clock.nowMs() >>> 0),
+          seed: config.simulatorSeed ?? clock.nowMs() >>> 0,
           clock,
           logger: logger.child({ component: 'simulator' }),
           send: async (batch) => {

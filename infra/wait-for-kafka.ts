@@ -20,7 +20,14 @@ function alive(): boolean {
 }
 
 async function metadataAnswered(): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'vigil-wait-for-kafka', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 2000, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    clientId: 'vigil-wait-for-kafka',
+    brokers: [broker],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+  }).admin();
   try {
     await admin.connect();
     await admin.listTopics();

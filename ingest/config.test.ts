@@ -26,7 +26,12 @@ describe('loadIngestConfig', () => {
       VIGIL_INGEST_MAX_FUTURE_SKEW_MS: '0',
       VIGIL_INGEST_MAX_EVENT_AGE_MS: '60000',
     });
-    expect(config).toMatchObject({ maxBodyBytes: 2048, maxBatchBodyBytes: 4096, maxBatchItems: 10, limits: { maxAmountMajor: 500n, maxFutureSkewMs: 0, maxEventAgeMs: 60_000 } });
+    expect(config).toMatchObject({
+      maxBodyBytes: 2048,
+      maxBatchBodyBytes: 4096,
+      maxBatchItems: 10,
+      limits: { maxAmountMajor: 500n, maxFutureSkewMs: 0, maxEventAgeMs: 60_000 },
+    });
   });
 
   it('requires a tokenisation key of 32+ characters and never echoes it', () => {
@@ -43,7 +48,9 @@ describe('loadIngestConfig', () => {
 
   it('keeps the key out of logs and JSON', () => {
     const config = loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY });
-    expect(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(TEST_KEY);
+    expect(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(
+      TEST_KEY,
+    );
     expect(String(config.tokenizationKey)).toBe('[secret]');
   });
 

@@ -48,9 +48,15 @@ const MIN_KEY_CHARS = 32;
  */
 export function loadIngestConfig(env: Env): IngestConfig {
   const key = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY');
-  if (key === undefined) throw new ConfigError('VIGIL_TOKENIZATION_KEY', undefined, `a secret of at least ${MIN_KEY_CHARS} characters`);
+  if (key === undefined)
+    throw new ConfigError('VIGIL_TOKENIZATION_KEY', undefined, `a secret of at least ${MIN_KEY_CHARS} characters`);
   // Never echo the secret, only its length.
-  if (key.length < MIN_KEY_CHARS) throw new ConfigError('VIGIL_TOKENIZATION_KEY', `<${key.length} chars>`, `a secret of at least ${MIN_KEY_CHARS} characters`);
+  if (key.length < MIN_KEY_CHARS)
+    throw new ConfigError(
+      'VIGIL_TOKENIZATION_KEY',
+      `<${key.length} chars>`,
+      `a secret of at least ${MIN_KEY_CHARS} characters`,
+    );
   return Object.freeze({
     maxBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BODY_BYTES', 64 * KiB, { min: KiB, max: 16 * MiB }),
     maxBatchBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BATCH_BODY_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),

@@ -49,7 +49,9 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   const codec = await createCodec<Transaction>(deps.registry, Topics.transactionsRaw);
   const deadLetters = await DeadLetterWriter.create(deps.bus, deps.registry, 'ingest', deps.clock);
   const store = await FileIdempotencyStore.open(deps.dataDir, logger);
-  deps.metrics.gauge('vigil_ingest_idempotency_ids', 'Transaction ids held by the idempotency store', () => store.size());
+  deps.metrics.gauge('vigil_ingest_idempotency_ids', 'Transaction ids held by the idempotency store', () =>
+    store.size(),
+  );
 
   const ingestor = new Ingestor({
     producer: deps.bus.producer(),

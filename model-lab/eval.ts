@@ -38,21 +38,31 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   if (!values.data) throw new UsageError('--data is required');
   const protocol = values.protocol;
-  if (protocol !== EvalProtocol.singleSplit && protocol !== EvalProtocol.prequential) throw new UsageError(`--protocol must be single-split or prequential, got ${JSON.stringify(protocol)}`);
+  if (protocol !== EvalProtocol.singleSplit && protocol !== EvalProtocol.prequential)
+    throw new UsageError(`--protocol must be single-split or prequential, got ${JSON.stringify(protocol)}`);
   const configPath = values.config ?? fileURLToPath(new URL('./eval-config.json', import.meta.url));
   let config = JSON.parse(await readFile(configPath, 'utf8')) as EvalConfig;
   if (values.folds !== undefined) {
-    if (!/^[1-9]\d*$/.test(values.folds)) throw new UsageError(`--folds must be a whole number ≥ 1, got ${JSON.stringify(values.folds)}`);
+    if (!/^[1-9]\d*$/.test(values.folds))
+      throw new UsageError(`--folds must be a whole number ≥ 1, got ${JSON.stringify(values.folds)}`);
     config = { ...config, folds: Number(values.folds) };
   }
   let anchorTrainDay: number | undefined;
   if (values['train-start'] !== undefined) {
-    const ms = /^\d{4}-\d{2}-\d{2}$/.test(values['train-start']) ? Date.parse(`${values['train-start']}T00:00:00Z`) : NaN;
-    if (!Number.isFinite(ms)) throw new UsageError(`--train-start must be a date YYYY-MM-DD, got ${JSON.stringify(values['train-start'])}`);
+    const ms = /^\d{4}-\d{2}-\d{2}$/.test(values['train-start'])
+      ? Date.parse(`${values['train-start']}T00:00:00Z`)
+      : NaN;
+    if (!Number.isFinite(ms))
+      throw new UsageError(`--train-start must be a date YYYY-MM-DD, got ${JSON.stringify(values['train-start'])}`);
     anchorTrainDay = ms / DAY_MS;
   }
 
-  const { report, predictions } = await evaluateHandbook(readHandbookCsv(values.data), { protocol, config, anchorTrainDay, log: (line) => console.log(line) });
+  const { report, predictions } = await evaluateHandbook(readHandbookCsv(values.data), {
+    protocol,
+    config,
+    anchorTrainDay,
+    log: (line) => console.log(line),
+  });
   console.log('');
   console.log(formatComparison(report));
   console.log(
@@ -79,7 +89,10 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (
+    error instanceof UsageError ||
+    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
     console.error(`${error.message}\n${usage}`);
     process.exitCode = 2;
     return;

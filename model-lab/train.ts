@@ -12,7 +12,13 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { initTfBackend, saveArtefact } from '../scoring/adapters/tfjs-model.js';
-import { type ClassifierConfig, buildClassifier, describeClassifier, fitClassifier, predictRaw } from './training/tfjs-training.js';
+import {
+  type ClassifierConfig,
+  buildClassifier,
+  describeClassifier,
+  fitClassifier,
+  predictRaw,
+} from './training/tfjs-training.js';
 import { averagePrecision, rocAuc } from './evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../scoring/domain/feature-names.js';
 import { FeatureEngine } from '../scoring/domain/features.js';
@@ -45,7 +51,14 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 
 async function openSource(config: TrainingConfig, startTimeMs: number): Promise<Source> {
   if (process.env.VIGIL_TRAIN_SOURCE === 'synthetic') {
-    const synthetic = new SyntheticTraffic({ seed: config.seed, startTimeMs, customers: config.customers, terminals: config.terminals, activity: config.activity, fraudScale: config.fraudScale });
+    const synthetic = new SyntheticTraffic({
+      seed: config.seed,
+      startTimeMs,
+      customers: config.customers,
+      terminals: config.terminals,
+      activity: config.activity,
+      fraudScale: config.fraudScale,
+    });
     return Promise.resolve({ name: 'scoring/training/synthetic.ts', next: () => synthetic.next() });
   }
   // One simulator per activity band (the simulator draws each customer's rate uniformly in [0, 2 × mean]);
@@ -102,7 +115,9 @@ async function main(): Promise<void> {
   const testFrom = trainTo + config.gapDays * DAY;
   const testTo = testFrom + config.testDays * DAY;
   const source = await openSource(config, startTimeMs);
-  console.log(`source ${source.name}; backend ${backend}; ${config.warmupDays}d warm-up, train ${config.trainDays}d, gap ${config.gapDays}d, test ${config.testDays}d`);
+  console.log(
+    `source ${source.name}; backend ${backend}; ${config.warmupDays}d warm-up, train ${config.trainDays}d, gap ${config.gapDays}d, test ${config.testDays}d`,
+  );
 
   // 1. Replay in event time through the streaming feature engine.
   const engine = new FeatureEngine();
@@ -143,7 +158,9 @@ async function main(): Promise<void> {
   const xTrain = normalise(norm, train.features, train.n);
   const xTest = normalise(norm, test.features, test.n);
   const model = buildClassifier(config);
-  const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, config, (epoch, loss) => console.log(`epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`));
+  const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, config, (epoch, loss) =>
+    console.log(`epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`),
+  );
 
   // 3. Evaluate on the later window.
   const testScores = predictRaw(model, xTest, test.n);
@@ -159,7 +176,9 @@ async function main(): Promise<void> {
     testFraud: testLabels.reduce((a, b) => a + b, 0),
     fitSeconds,
   };
-  console.log(`test ROC AUC ${metrics.testRocAuc.toFixed(4)}  average precision ${metrics.testAveragePrecision.toFixed(4)}  (train ROC AUC ${metrics.trainRocAuc.toFixed(4)}; fit ${fitSeconds.toFixed(1)} s)`);
+  console.log(
+    `test ROC AUC ${metrics.testRocAuc.toFixed(4)}  average precision ${metrics.testAveragePrecision.toFixed(4)}  (train ROC AUC ${metrics.trainRocAuc.toFixed(4)}; fit ${fitSeconds.toFixed(1)} s)`,
+  );
 
   // 4. Write the artefact. Negatives were sampled at `negativeSampleRate`, so the effective fraud weight is
   // positiveClassWeight / negativeSampleRate — the adapter's prior correction maps scores back to probabilities.
@@ -178,7 +197,9 @@ async function main(): Promise<void> {
     },
     `vigil-ffnn-${date}`,
   );
-  console.log(`wrote scoring/model/artifact (${metadata.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s total`);
+  console.log(
+    `wrote scoring/model/artifact (${metadata.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s total`,
+  );
 }
 
 main().catch((error: unknown) => {

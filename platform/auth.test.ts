@@ -11,9 +11,12 @@ describe('API keys and roles', () => {
     expect(principal.id).not.toContain('analyst-key');
   });
 
-  it.each([undefined, '', 'Basic abc', 'Bearer', 'Bearer wrong-key-0123456789'])('rejects %j as unauthenticated', (header) => {
-    expect(() => auth.authenticate(header)).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }) as Error);
-  });
+  it.each([undefined, '', 'Basic abc', 'Bearer', 'Bearer wrong-key-0123456789'])(
+    'rejects %j as unauthenticated',
+    (header) => {
+      expect(() => auth.authenticate(header)).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }) as Error);
+    },
+  );
 
   it('authorises by role, admin everywhere', () => {
     const analyst = auth.authenticate('Bearer analyst-key-0123456789');
@@ -25,7 +28,9 @@ describe('API keys and roles', () => {
 
   it('rejects malformed key configuration naming the entry but not the secret', () => {
     expect(() => parseApiKeys('ingest:short')).toThrow(/VIGIL_API_KEYS\[0\].*at least 16/);
-    expect(() => parseApiKeys('ingest:ok-key-0123456789,boss:another-key-012345')).toThrow(/VIGIL_API_KEYS\[1\]="boss"/);
+    expect(() => parseApiKeys('ingest:ok-key-0123456789,boss:another-key-012345')).toThrow(
+      /VIGIL_API_KEYS\[1\]="boss"/,
+    );
     try {
       parseApiKeys('ingest:short');
     } catch (error) {

@@ -26,7 +26,9 @@ export interface Principal {
 
 export class AuthError extends VigilError {
   constructor(code: 'UNAUTHENTICATED' | 'FORBIDDEN', message: string) {
-    super(code, message, { category: code === 'UNAUTHENTICATED' ? ErrorCategory.unauthenticated : ErrorCategory.forbidden });
+    super(code, message, {
+      category: code === 'UNAUTHENTICATED' ? ErrorCategory.unauthenticated : ErrorCategory.forbidden,
+    });
   }
 }
 
@@ -47,8 +49,14 @@ export function parseApiKeys(raw: string, configKey = 'VIGIL_API_KEYS'): ApiKey[
       const colon = entry.indexOf(':');
       const role = entry.slice(0, colon);
       const key = entry.slice(colon + 1);
-      if (colon < 1 || !roles.includes(role)) throw new ConfigError(`${configKey}[${index}]`, role, `role:key with role one of ${roles.join(', ')}`);
-      if (key.length < 16) throw new ConfigError(`${configKey}[${index}]`, `${role}:<${key.length} chars>`, 'a key of at least 16 characters');
+      if (colon < 1 || !roles.includes(role))
+        throw new ConfigError(`${configKey}[${index}]`, role, `role:key with role one of ${roles.join(', ')}`);
+      if (key.length < 16)
+        throw new ConfigError(
+          `${configKey}[${index}]`,
+          `${role}:<${key.length} chars>`,
+          'a key of at least 16 characters',
+        );
       return { role: role as Role, key };
     });
 }
@@ -71,7 +79,8 @@ export class ApiKeyAuthenticator {
   /** The principal for an `Authorization` header value (`Bearer <key>`); throws AuthError when none matches. */
   authenticate(authorization: string | undefined): Principal {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!match) throw new AuthError('UNAUTHENTICATED', 'missing or malformed Authorization header; expected "Bearer <api key>"');
+    if (!match)
+      throw new AuthError('UNAUTHENTICATED', 'missing or malformed Authorization header; expected "Bearer <api key>"');
     const presented = digest(match[1]!);
     let found: Principal | undefined;
     // Compare against every key so the time taken does not reveal which one matched.

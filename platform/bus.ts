@@ -118,11 +118,15 @@ export function withSubscribeDefaults(options: SubscribeOptions): ResolvedSubscr
 export function subscribeOptionProblems(options: ResolvedSubscribeOptions): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const { groupId, topics, commitMode, startFrom, maxBatchRecords } = options;
-  if (typeof groupId !== 'string' || groupId.length === 0) problems.push({ path: '/groupId', message: 'must be a non-empty string' });
+  if (typeof groupId !== 'string' || groupId.length === 0)
+    problems.push({ path: '/groupId', message: 'must be a non-empty string' });
   if (topics.length === 0) problems.push({ path: '/topics', message: 'must name at least one topic' });
-  if (commitMode !== 'after-batch' && commitMode !== 'manual') problems.push({ path: '/commitMode', message: "must be 'after-batch' or 'manual'" });
-  if (startFrom !== 'earliest' && startFrom !== 'latest') problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
-  if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
+  if (commitMode !== 'after-batch' && commitMode !== 'manual')
+    problems.push({ path: '/commitMode', message: "must be 'after-batch' or 'manual'" });
+  if (startFrom !== 'earliest' && startFrom !== 'latest')
+    problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
+  if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1)
+    problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
   return problems;
 }
 

@@ -29,7 +29,8 @@ export function readNumber(env: Env, key: string, fallback: number, range: IntRa
   const value = Number(raw);
   const min = range.min ?? -Infinity;
   const max = range.max ?? Infinity;
-  if (!Number.isFinite(value) || value < min || value > max) throw new ConfigError(key, raw, `a number in [${min}, ${max}]`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new ConfigError(key, raw, `a number in [${min}, ${max}]`);
   return value;
 }
 
@@ -51,7 +52,12 @@ export function readBoolean(env: Env, key: string, fallback: boolean): boolean {
   throw new ConfigError(key, raw, 'one of true/false/1/0/yes/no/on/off');
 }
 
-export function readEnum<const T extends readonly string[]>(env: Env, key: string, allowed: T, fallback: T[number]): T[number] {
+export function readEnum<const T extends readonly string[]>(
+  env: Env,
+  key: string,
+  allowed: T,
+  fallback: T[number],
+): T[number] {
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
   if (!allowed.includes(raw)) throw new ConfigError(key, raw, `one of ${allowed.join(', ')}`);

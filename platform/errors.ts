@@ -66,10 +66,14 @@ export class ValidationError extends VigilError {
 /** Configuration is missing or out of range; thrown at startup so the process fails fast. */
 export class ConfigError extends VigilError {
   constructor(key: string, value: string | undefined, expected: string) {
-    super('CONFIG_INVALID', `config ${key}=${value === undefined ? '(unset)' : JSON.stringify(value)}: expected ${expected}`, {
-      category: ErrorCategory.internal,
-      details: { key, expected },
-    });
+    super(
+      'CONFIG_INVALID',
+      `config ${key}=${value === undefined ? '(unset)' : JSON.stringify(value)}: expected ${expected}`,
+      {
+        category: ErrorCategory.internal,
+        details: { key, expected },
+      },
+    );
   }
 }
 

@@ -2,7 +2,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { type ApiKeyAuthenticator, Role } from './auth.js';
-import { type ReadinessCheck, mountOperationalRoutes, notFoundHandler, problemDetailsMiddleware, requireRole } from './http.js';
+import {
+  type ReadinessCheck,
+  mountOperationalRoutes,
+  notFoundHandler,
+  problemDetailsMiddleware,
+  requireRole,
+} from './http.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -32,13 +38,20 @@ export interface HttpServer {
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
-  mountOperationalRoutes(app, options.checks, () => options.metrics.render(), requireRole(options.authenticator, Role.admin));
+  mountOperationalRoutes(
+    app,
+    options.checks,
+    () => options.metrics.render(),
+    requireRole(options.authenticator, Role.admin),
+  );
   for (const router of options.routers) app.use(router);
   app.use(notFoundHandler);
   app.use(problemDetailsMiddleware(options.logger));
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    const listening = app.listen(options.port, options.host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
     listening.once('error', reject);
   });
   // Longer than the idle timeouts of common clients and load balancers (60 s), so a pooled keep-alive

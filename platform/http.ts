@@ -47,9 +47,16 @@ export function sendProblem(res: Response, error: VigilError): void {
 /** Maps body-parser's errors (too large, bad JSON) onto Vigil errors. */
 function fromExpressError(error: unknown): VigilError | undefined {
   const e = error as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.too.large') return new VigilError('BODY_TOO_LARGE', e.message ?? 'request body too large', { category: ErrorCategory.tooLarge });
-  if (e.type === 'entity.parse.failed') return new VigilError('MALFORMED_JSON', `request body is not valid JSON: ${e.message ?? ''}`, { category: ErrorCategory.invalidInput });
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new VigilError('BAD_REQUEST', e.message ?? 'bad request', { category: ErrorCategory.invalidInput });
+  if (e.type === 'entity.too.large')
+    return new VigilError('BODY_TOO_LARGE', e.message ?? 'request body too large', {
+      category: ErrorCategory.tooLarge,
+    });
+  if (e.type === 'entity.parse.failed')
+    return new VigilError('MALFORMED_JSON', `request body is not valid JSON: ${e.message ?? ''}`, {
+      category: ErrorCategory.invalidInput,
+    });
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return new VigilError('BAD_REQUEST', e.message ?? 'bad request', { category: ErrorCategory.invalidInput });
   return undefined;
 }
 
@@ -58,7 +65,11 @@ export function problemDetailsMiddleware(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const vigilError = error instanceof VigilError ? error : fromExpressError(error);
     if (!vigilError || vigilError.category === ErrorCategory.internal) {
-      logger.error('request failed', { method: req.method, path: req.path, error: error instanceof Error ? error.stack : String(error) });
+      logger.error('request failed', {
+        method: req.method,
+        path: req.path,
+        error: error instanceof Error ? error.stack : String(error),
+      });
     }
     sendProblem(res, vigilError ?? new VigilError('INTERNAL', 'internal error'));
   };
@@ -66,7 +77,10 @@ export function problemDetailsMiddleware(logger: Logger): ErrorRequestHandler {
 
 /** 404 as a problem response, for routes nobody serves. */
 export const notFoundHandler: RequestHandler = (req, res) =>
-  sendProblem(res, new VigilError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`, { category: ErrorCategory.notFound }));
+  sendProblem(
+    res,
+    new VigilError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`, { category: ErrorCategory.notFound }),
+  );
 
 /** Authenticates the request and checks its role; the principal is then at `principalOf(res)`. */
 export function requireRole(authenticator: ApiKeyAuthenticator, ...allowed: Role[]): RequestHandler {
@@ -116,7 +130,9 @@ export function mountOperationalRoutes(
   });
   app.get('/health/ready', (_req, res) => {
     const failing = checks.filter((c) => !c.isReady()).map((c) => c.name);
-    res.status(failing.length === 0 ? 200 : 503).json({ status: failing.length === 0 ? 'ready' : 'not_ready', failing });
+    res
+      .status(failing.length === 0 ? 200 : 503)
+      .json({ status: failing.length === 0 ? 'ready' : 'not_ready', failing });
   });
   app.get('/metrics', metricsGuard, (_req, res) => {
     res.type('text/plain; version=0.0.4').send(renderMetrics());

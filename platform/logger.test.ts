@@ -16,6 +16,12 @@ describe('logger', () => {
     logger.info('seen', { amountMinor: 2n ** 63n - 1n, note: 'card 4111111111111111' });
     expect(lines).toHaveLength(1);
     const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(parsed).toMatchObject({ level: 'info', msg: 'seen', stage: 'test', amountMinor: '9223372036854775807', note: 'card [REDACTED-PAN]' });
+    expect(parsed).toMatchObject({
+      level: 'info',
+      msg: 'seen',
+      stage: 'test',
+      amountMinor: '9223372036854775807',
+      note: 'card [REDACTED-PAN]',
+    });
   });
 });

@@ -47,8 +47,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = options.fields ?? {};
   const log = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
     if (levelRank[level] < minRank) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...base, ...fields }, (_k, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : v,
+    const line = JSON.stringify(
+      { time: new Date().toISOString(), level, msg: message, ...base, ...fields },
+      (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
     );
     write(redact(line));
   };

@@ -57,7 +57,9 @@ describe('Confluent-framed Avro codec', () => {
       transaction: sampleTransaction(),
       decision: 'REVIEW',
       score: 0.73,
-      reasons: [{ code: 'R_VELOCITY_1H', source: 'RULE', description: '14 card payments in the last hour', weight: 0.4 }],
+      reasons: [
+        { code: 'R_VELOCITY_1H', source: 'RULE', description: '14 card payments in the last hour', weight: 0.4 },
+      ],
       rulesFired: ['R_VELOCITY_1H'],
       features: { count_1h: 14, amount_ratio: 3.5 },
       modelVersion: 'm1',
@@ -95,7 +97,17 @@ describe('Confluent-framed Avro codec', () => {
 
     it('a schema id of another record type that cannot be resolved', async () => {
       const labels = await createCodec<unknown>(registry, Topics.analystLabels);
-      const label = labels.encode({ transactionId: 't', label: 'FRAUD', labelledBy: 'a', labelledAtMs: 1, transactionEventTimeMs: 1, payerAccountId: null, cardToken: null, terminalId: null, note: null });
+      const label = labels.encode({
+        transactionId: 't',
+        label: 'FRAUD',
+        labelledBy: 'a',
+        labelledAtMs: 1,
+        transactionEventTimeMs: 1,
+        payerAccountId: null,
+        cardToken: null,
+        terminalId: null,
+        note: null,
+      });
       await expect(transactions.decode(label)).rejects.toMatchObject({ code: 'INCOMPATIBLE_SCHEMA' });
     });
   });
@@ -115,7 +127,9 @@ describe('schema registries', () => {
 
   it('every schema file has an id and the ids are unique', () => {
     const ids = JSON.parse(readSchema('ids.json')) as Record<string, unknown>;
-    const values = Object.entries(ids).filter(([k]) => k !== '//').map(([, v]) => v);
+    const values = Object.entries(ids)
+      .filter(([k]) => k !== '//')
+      .map(([, v]) => v);
     expect(new Set(values).size).toBe(values.length);
     expect(() => new EmbeddedSchemaRegistry()).not.toThrow();
   });

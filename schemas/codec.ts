@@ -14,7 +14,12 @@ const HEADER_BYTES = 5;
 
 /** Why a record could not be decoded; never retriable — the record goes to the dead-letter topic. */
 export class CodecError extends VigilError {
-  constructor(code: 'BAD_MAGIC_BYTE' | 'TRUNCATED_RECORD' | 'CORRUPT_BODY' | 'INCOMPATIBLE_SCHEMA' | 'INVALID_VALUE', message: string, details: Record<string, unknown> = {}, cause?: unknown) {
+  constructor(
+    code: 'BAD_MAGIC_BYTE' | 'TRUNCATED_RECORD' | 'CORRUPT_BODY' | 'INCOMPATIBLE_SCHEMA' | 'INVALID_VALUE',
+    message: string,
+    details: Record<string, unknown> = {},
+    cause?: unknown,
+  ) {
     super(code, message, { category: ErrorCategory.invalidInput, retriable: false, details, cause });
   }
 }
@@ -40,7 +45,10 @@ export function readerType(recordName: string): avro.Type {
 /** Creates the codec for a topic's values, registering this build's schema under the topic's subject. */
 export async function createCodec<T>(registry: SchemaRegistry, topic: Topic): Promise<Codec<T>> {
   const type = readerType(TopicValueSchema[topic]);
-  const writerSchemaId = await registry.register(valueSubject(topic), JSON.stringify(type.schema({ exportAttrs: true })));
+  const writerSchemaId = await registry.register(
+    valueSubject(topic),
+    JSON.stringify(type.schema({ exportAttrs: true })),
+  );
   return new AvroCodec<T>(registry, topic, type, writerSchemaId);
 }
 
@@ -69,9 +77,15 @@ class AvroCodec<T> implements Codec<T> {
     } catch (cause) {
       const problems: string[] = [];
       this.type.isValid(value, {
-        errorHook: (path: string[], v: unknown) => problems.push(`/${path.join('/')}: ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`),
+        errorHook: (path: string[], v: unknown) =>
+          problems.push(`/${path.join('/')}: ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`),
       });
-      throw new CodecError('INVALID_VALUE', `value does not match ${this.type.name}: ${problems.join('; ') || String(cause)}`, { topic: this.topic }, cause);
+      throw new CodecError(
+        'INVALID_VALUE',
+        `value does not match ${this.type.name}: ${problems.join('; ') || String(cause)}`,
+        { topic: this.topic },
+        cause,
+      );
     }
     const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
     this.header.copy(framed, 0);
@@ -80,8 +94,14 @@ class AvroCodec<T> implements Codec<T> {
   }
 
   async decode(bytes: Buffer): Promise<T> {
-    if (bytes.length < HEADER_BYTES) throw new CodecError('TRUNCATED_RECORD', `record of ${bytes.length} bytes is shorter than the 5-byte header`, { topic: this.topic });
-    if (bytes[0] !== MAGIC_BYTE) throw new CodecError('BAD_MAGIC_BYTE', `record starts with byte ${bytes[0]}, not the Confluent magic byte 0`, { topic: this.topic });
+    if (bytes.length < HEADER_BYTES)
+      throw new CodecError('TRUNCATED_RECORD', `record of ${bytes.length} bytes is shorter than the 5-byte header`, {
+        topic: this.topic,
+      });
+    if (bytes[0] !== MAGIC_BYTE)
+      throw new CodecError('BAD_MAGIC_BYTE', `record starts with byte ${bytes[0]}, not the Confluent magic byte 0`, {
+        topic: this.topic,
+      });
     const schemaId = bytes.readUInt32BE(1);
     const resolver = this.resolvers.get(schemaId) ?? (await this.resolverFor(schemaId));
     const body = bytes.subarray(HEADER_BYTES);
@@ -89,10 +109,18 @@ class AvroCodec<T> implements Codec<T> {
       const result = resolver instanceof avro.Type ? resolver.decode(body, 0) : this.type.decode(body, 0, resolver);
       const value: unknown = result.value;
       const offset = result.offset;
-      if (offset !== body.length) throw new Error(offset < 0 ? 'body ends before the record does' : `${body.length - offset} bytes left after the record`);
+      if (offset !== body.length)
+        throw new Error(
+          offset < 0 ? 'body ends before the record does' : `${body.length - offset} bytes left after the record`,
+        );
       return value as T;
     } catch (cause) {
-      throw new CodecError('CORRUPT_BODY', `Avro body does not decode with writer schema ${schemaId}: ${(cause as Error).message}`, { topic: this.topic, schemaId }, cause);
+      throw new CodecError(
+        'CORRUPT_BODY',
+        `Avro body does not decode with writer schema ${schemaId}: ${(cause as Error).message}`,
+        { topic: this.topic, schemaId },
+        cause,
+      );
     }
   }
 
@@ -102,7 +130,12 @@ class AvroCodec<T> implements Codec<T> {
     try {
       resolver = this.type.createResolver(writer);
     } catch (cause) {
-      throw new CodecError('INCOMPATIBLE_SCHEMA', `writer schema ${schemaId} cannot be read as ${this.type.name}: ${(cause as Error).message}`, { topic: this.topic, schemaId }, cause);
+      throw new CodecError(
+        'INCOMPATIBLE_SCHEMA',
+        `writer schema ${schemaId} cannot be read as ${this.type.name}: ${(cause as Error).message}`,
+        { topic: this.topic, schemaId },
+        cause,
+      );
     }
     this.resolvers.set(schemaId, resolver);
     return resolver;

@@ -27,13 +27,21 @@ export class DeadLetterWriter {
   ) {}
 
   static async create(bus: Bus, registry: SchemaRegistry, stage: string, clock: Clock): Promise<DeadLetterWriter> {
-    return new DeadLetterWriter(bus.producer(), await createCodec<DeadLetter>(registry, Topics.deadLetters), stage, clock);
+    return new DeadLetterWriter(
+      bus.producer(),
+      await createCodec<DeadLetter>(registry, Topics.deadLetters),
+      stage,
+      clock,
+    );
   }
 
   /** Durably writes the items to the dead-letter topic; resolves when they are on the log. */
   async send(items: readonly PoisonItem[]): Promise<void> {
     if (items.length === 0) return;
-    await this.producer.send(Topics.deadLetters, items.map((item) => this.toRecord(item)));
+    await this.producer.send(
+      Topics.deadLetters,
+      items.map((item) => this.toRecord(item)),
+    );
   }
 
   toRecord(item: PoisonItem): OutgoingRecord {
@@ -52,7 +60,10 @@ export class DeadLetterWriter {
       originalBytes: item.originalBytes,
       failedAtMs: this.clock.nowMs(),
     };
-    const headers: Record<string, string> = { [HeaderNames.dlqReason]: reason.slice(0, 1000), [HeaderNames.dlqErrorCode]: code };
+    const headers: Record<string, string> = {
+      [HeaderNames.dlqReason]: reason.slice(0, 1000),
+      [HeaderNames.dlqErrorCode]: code,
+    };
     if (item.record) {
       headers[HeaderNames.dlqSourceTopic] = item.record.topic;
       headers[HeaderNames.dlqSourcePartition] = String(item.record.partition);
@@ -72,7 +83,11 @@ export interface Decoded<T> {
  * byte) go to the dead-letter topic and are skipped; a retriable failure (registry down) rejects, so the bus
  * redelivers the batch instead of dead-lettering good records.
  */
-export async function decodeOrDeadLetter<T>(batch: RecordBatch, codec: Codec<T>, deadLetters: DeadLetterWriter): Promise<Decoded<T>[]> {
+export async function decodeOrDeadLetter<T>(
+  batch: RecordBatch,
+  codec: Codec<T>,
+  deadLetters: DeadLetterWriter,
+): Promise<Decoded<T>[]> {
   const decoded: Decoded<T>[] = [];
   const poison: PoisonItem[] = [];
   for (const record of batch.records) {

@@ -15,7 +15,10 @@ export interface SchemaRegistry {
 
 export class UnknownSchemaIdError extends VigilError {
   constructor(id: number) {
-    super('UNKNOWN_SCHEMA_ID', `no schema with id ${id} in the registry`, { category: ErrorCategory.invalidInput, details: { schemaId: id } });
+    super('UNKNOWN_SCHEMA_ID', `no schema with id ${id} in the registry`, {
+      category: ErrorCategory.invalidInput,
+      details: { schemaId: id },
+    });
   }
 }
 
@@ -89,7 +92,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
       body: JSON.stringify({ schemaType: 'AVRO', schema }),
     });
     const id = (body as { id?: unknown }).id;
-    if (typeof id !== 'number') throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no id for ${subject}`);
+    if (typeof id !== 'number')
+      throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no id for ${subject}`);
     this.cache.set(id, schema);
     return id;
   }
@@ -99,7 +103,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     if (cached !== undefined) return cached;
     const body = await this.call(`/schemas/ids/${id}`, { method: 'GET' }, id);
     const schema = (body as { schema?: unknown }).schema;
-    if (typeof schema !== 'string') throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no schema for id ${id}`);
+    if (typeof schema !== 'string')
+      throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no schema for id ${id}`);
     this.cache.set(id, schema);
     return schema;
   }
@@ -109,14 +114,21 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     try {
       response = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, {
         ...init,
-        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/vnd.schemaregistry.v1+json' },
+        headers: {
+          'content-type': 'application/vnd.schemaregistry.v1+json',
+          accept: 'application/vnd.schemaregistry.v1+json',
+        },
       });
     } catch (cause) {
       throw new UnavailableError('REGISTRY_UNAVAILABLE', `schema registry at ${this.baseUrl} is unreachable`, cause);
     }
     // Confluent error code 40403: schema not found.
     if (response.status === 404 && schemaId !== undefined) throw new UnknownSchemaIdError(schemaId);
-    if (!response.ok) throw new UnavailableError('REGISTRY_ERROR', `schema registry ${init.method} ${path} answered ${response.status}`);
+    if (!response.ok)
+      throw new UnavailableError(
+        'REGISTRY_ERROR',
+        `schema registry ${init.method} ${path} answered ${response.status}`,
+      );
     return response.json();
   }
 }

@@ -27,7 +27,12 @@ const defaultPath = (relative: string): string => fileURLToPath(new URL(relative
 export function readScoringConfig(env: Env): ScoringConfig {
   const reviewThreshold = readNumber(env, 'VIGIL_REVIEW_THRESHOLD', 0.5, { min: 0, max: 1 });
   const declineThreshold = readNumber(env, 'VIGIL_DECLINE_THRESHOLD', 0.9, { min: 0, max: 1 });
-  if (declineThreshold < reviewThreshold) throw new ConfigError('VIGIL_DECLINE_THRESHOLD', env['VIGIL_DECLINE_THRESHOLD'], `a number in [VIGIL_REVIEW_THRESHOLD=${reviewThreshold}, 1]`);
+  if (declineThreshold < reviewThreshold)
+    throw new ConfigError(
+      'VIGIL_DECLINE_THRESHOLD',
+      env['VIGIL_DECLINE_THRESHOLD'],
+      `a number in [VIGIL_REVIEW_THRESHOLD=${reviewThreshold}, 1]`,
+    );
   return Object.freeze({
     reviewThreshold,
     declineThreshold,

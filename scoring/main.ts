@@ -73,10 +73,14 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     processor.restore(restored);
     logger.info('scoring state restored', { writtenAtMs: restored.writtenAtMs, offsets: restored.offsets.length });
   }
-  metrics.gauge('vigil_scoring_state_keys', 'Keys held in feature state (cards, customers, terminals, devices).', () => {
-    const s = processor.engine.stats();
-    return s.cards + s.customers + s.terminals + s.devices;
-  });
+  metrics.gauge(
+    'vigil_scoring_state_keys',
+    'Keys held in feature state (cards, customers, terminals, devices).',
+    () => {
+      const s = processor.engine.stats();
+      return s.cards + s.customers + s.terminals + s.devices;
+    },
+  );
   const snapshots = metrics.counter('vigil_scoring_snapshots_total', 'Feature-state snapshots written.');
 
   let lastSnapshotMs = clock.nowMs();
@@ -92,16 +96,28 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   };
 
   subscription = await bus.subscribe(
-    { groupId: SCORING_GROUP, topics: [Topics.transactionsRaw, Topics.analystLabels], commitMode: 'manual', maxBatchRecords: config.maxBatchRecords },
+    {
+      groupId: SCORING_GROUP,
+      topics: [Topics.transactionsRaw, Topics.analystLabels],
+      commitMode: 'manual',
+      maxBatchRecords: config.maxBatchRecords,
+    },
     async (batch) => {
       await processor.handle(batch);
-      if (processor.unsnapshottedRecords >= config.snapshotEveryRecords || (processor.unsnapshottedRecords > 0 && clock.nowMs() - lastSnapshotMs >= config.snapshotIntervalMs)) {
+      if (
+        processor.unsnapshottedRecords >= config.snapshotEveryRecords ||
+        (processor.unsnapshottedRecords > 0 && clock.nowMs() - lastSnapshotMs >= config.snapshotIntervalMs)
+      ) {
         await snapshotAndCommit();
       }
     },
   );
   ready = true;
-  logger.info('scoring started', { modelVersion: model.version, rulesVersion: rules.version, rules: rules.codes.length });
+  logger.info('scoring started', {
+    modelVersion: model.version,
+    rulesVersion: rules.version,
+    rules: rules.codes.length,
+  });
 
   return {
     isReady: () => ready,
@@ -113,7 +129,9 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
       try {
         if (processor.unsnapshottedRecords > 0) await store.save(processor.snapshot(clock.nowMs()));
       } catch (error) {
-        logger.error('final scoring snapshot failed; records since the last one will be re-scored', { error: describeError(error) });
+        logger.error('final scoring snapshot failed; records since the last one will be re-scored', {
+          error: describeError(error),
+        });
       }
       model.close();
     },

@@ -27,7 +27,8 @@ function integer(name: string, raw: string | undefined, fallback?: number): numb
     return fallback;
   }
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value))
+    throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -74,26 +75,50 @@ async function main(argv: readonly string[]): Promise<void> {
     const startTimeMs = values.start === undefined ? simulatorDefaults.startTimeMs : date('start', values.start);
     const result = await writeHandbookCsv({ days, out, seed, startTimeMs, customers, terminals });
     const seconds = (performance.now() - started) / 1000;
-    console.log(summary('handbook', result.rows, result.fraud, seconds, out, `, ${days} days from ${new Date(startTimeMs).toISOString().slice(0, 10)}`));
+    console.log(
+      summary(
+        'handbook',
+        result.rows,
+        result.fraud,
+        seconds,
+        out,
+        `, ${days} days from ${new Date(startTimeMs).toISOString().slice(0, 10)}`,
+      ),
+    );
     return;
   }
   if (command === 'ndjson') {
     const count = integer('count', values.count);
-    const fraudScale = values['fraud-scale'] === undefined ? simulatorDefaults.fraudScale : Number(values['fraud-scale']);
-    if (!Number.isFinite(fraudScale) || fraudScale < 0) throw new UsageError(`--fraud-scale must be a number ≥ 0, got ${JSON.stringify(values['fraud-scale'])}`);
+    const fraudScale =
+      values['fraud-scale'] === undefined ? simulatorDefaults.fraudScale : Number(values['fraud-scale']);
+    if (!Number.isFinite(fraudScale) || fraudScale < 0)
+      throw new UsageError(`--fraud-scale must be a number ≥ 0, got ${JSON.stringify(values['fraud-scale'])}`);
     const perDay = customers * simulatorDefaults.meanTxPerCustomerPerDay * IN_DAY_SHARE;
     const todayMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-    const startTimeMs = values.start === undefined ? todayMs - Math.ceil(count / perDay) * DAY_MS : date('start', values.start);
+    const startTimeMs =
+      values.start === undefined ? todayMs - Math.ceil(count / perDay) * DAY_MS : date('start', values.start);
     const result = await writeNdjson({ count, out, seed, startTimeMs, customers, terminals, fraudScale });
     const seconds = (performance.now() - started) / 1000;
-    console.log(summary('ndjson', result.rows, result.fraud, seconds, out, `, from ${new Date(startTimeMs).toISOString().slice(0, 10)}`));
+    console.log(
+      summary(
+        'ndjson',
+        result.rows,
+        result.fraud,
+        seconds,
+        out,
+        `, from ${new Date(startTimeMs).toISOString().slice(0, 10)}`,
+      ),
+    );
     return;
   }
   throw new UsageError(command === undefined ? 'a command is required' : `unknown command ${JSON.stringify(command)}`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (
+    error instanceof UsageError ||
+    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
     console.error(`${error.message}\n${usage}`);
     process.exitCode = 2;
     return;

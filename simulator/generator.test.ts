@@ -66,8 +66,16 @@ describe('TrafficSimulator', () => {
       problems.check(idPattern.test(request.transactionId), at, 'transactionId');
       problems.check(minorOf(request.amount.value, request.amount.currency) > 0n, at, 'amount > 0');
       if (request.settlementAmount) {
-        problems.check(minorOf(request.settlementAmount.value, request.settlementAmount.currency) > 0n, at, 'settlement > 0');
-        problems.check(request.settlementAmount.currency !== request.amount.currency, at, 'settlement currency differs');
+        problems.check(
+          minorOf(request.settlementAmount.value, request.settlementAmount.currency) > 0n,
+          at,
+          'settlement > 0',
+        );
+        problems.check(
+          request.settlementAmount.currency !== request.amount.currency,
+          at,
+          'settlement currency differs',
+        );
       }
       if (request.channel === 'card') {
         const number = request.card?.number ?? '';
@@ -78,11 +86,18 @@ describe('TrafficSimulator', () => {
         problems.check(request.card === undefined, at, 'no card outside the card channel');
       }
       problems.check(new Date(request.eventTime!).toISOString() === request.eventTime, at, 'ISO event time');
-      for (const id of [request.payer.accountId, request.payee.accountId, request.payer.customerId, request.device?.id, request.merchant?.terminalId]) {
+      for (const id of [
+        request.payer.accountId,
+        request.payee.accountId,
+        request.payer.customerId,
+        request.device?.id,
+        request.merchant?.terminalId,
+      ]) {
         if (id !== undefined) problems.check(idPattern.test(id), at, `id ${id}`);
       }
       if (request.merchant?.mcc !== undefined) problems.check(/^\d{4}$/.test(request.merchant.mcc), at, 'mcc');
-      if (request.location?.country !== undefined) problems.check(/^[A-Z]{2}$/.test(request.location.country), at, 'country');
+      if (request.location?.country !== undefined)
+        problems.check(/^[A-Z]{2}$/.test(request.location.country), at, 'country');
     }
     expect(problems.list).toEqual([]);
   });
@@ -92,11 +107,24 @@ describe('TrafficSimulator', () => {
     for (const { request, transaction } of run) {
       const at = request.transactionId;
       problems.check(transaction.transactionId === request.transactionId, at, 'transactionId');
-      problems.check(transaction.amountMinor === minorOf(request.amount.value, request.amount.currency), at, 'amountMinor');
+      problems.check(
+        transaction.amountMinor === minorOf(request.amount.value, request.amount.currency),
+        at,
+        'amountMinor',
+      );
       problems.check(transaction.currency === request.amount.currency, at, 'currency');
       if (request.settlementAmount) {
-        problems.check(transaction.settlement?.amountMinor === minorOf(request.settlementAmount.value, request.settlementAmount.currency), at, 'settlement amount');
-        problems.check(transaction.settlement?.currency === request.settlementAmount.currency, at, 'settlement currency');
+        problems.check(
+          transaction.settlement?.amountMinor ===
+            minorOf(request.settlementAmount.value, request.settlementAmount.currency),
+          at,
+          'settlement amount',
+        );
+        problems.check(
+          transaction.settlement?.currency === request.settlementAmount.currency,
+          at,
+          'settlement currency',
+        );
       } else {
         problems.check(transaction.settlement === null, at, 'no settlement');
       }
@@ -106,16 +134,33 @@ describe('TrafficSimulator', () => {
       problems.check(transaction.receivedAtMs === transaction.eventTimeMs, at, 'receivedAtMs');
       problems.check(transaction.source === 'SIMULATOR' && transaction.channelReference === null, at, 'source');
       problems.check(transaction.customerId === request.payer.customerId, at, 'customerId');
-      problems.check(transaction.payerAccountId === request.payer.accountId && transaction.payeeAccountId === request.payee.accountId, at, 'accounts');
-      problems.check(transaction.deviceId === (request.device?.id ?? null) && transaction.ipAddress === (request.device?.ip ?? null), at, 'device');
+      problems.check(
+        transaction.payerAccountId === request.payer.accountId &&
+          transaction.payeeAccountId === request.payee.accountId,
+        at,
+        'accounts',
+      );
+      problems.check(
+        transaction.deviceId === (request.device?.id ?? null) && transaction.ipAddress === (request.device?.ip ?? null),
+        at,
+        'device',
+      );
       problems.check(transaction.latitude === (request.location?.latitude ?? null), at, 'latitude');
       problems.check(/^[0-9a-f]{64}$/.test(transaction.fingerprint), at, 'fingerprint');
       if (request.card) {
         const card = transaction.card;
         problems.check(card !== null && /^simtok_[0-9a-f]{24}$/.test(card.token), at, 'token');
-        problems.check(card?.bin === request.card.number!.slice(0, 6) && card.last4 === request.card.number!.slice(-4), at, 'bin/last4');
+        problems.check(
+          card?.bin === request.card.number!.slice(0, 6) && card.last4 === request.card.number!.slice(-4),
+          at,
+          'bin/last4',
+        );
         problems.check(card?.present === request.card.present, at, 'present');
-        problems.check(!JSON.stringify({ ...transaction, amountMinor: 0, settlement: null }).includes(request.card.number!), at, 'no PAN in the record');
+        problems.check(
+          !JSON.stringify({ ...transaction, amountMinor: 0, settlement: null }).includes(request.card.number!),
+          at,
+          'no PAN in the record',
+        );
       } else {
         problems.check(transaction.card === null, at, 'no card');
       }
@@ -129,7 +174,10 @@ describe('TrafficSimulator', () => {
     for (const { request, transaction } of run) {
       if (!request.card?.number || !transaction.card) continue;
       tokensOf.set(request.card.number, (tokensOf.get(request.card.number) ?? new Set()).add(transaction.card.token));
-      numbersOf.set(transaction.card.token, (numbersOf.get(transaction.card.token) ?? new Set()).add(request.card.number));
+      numbersOf.set(
+        transaction.card.token,
+        (numbersOf.get(transaction.card.token) ?? new Set()).add(request.card.number),
+      );
     }
     expect(tokensOf.size).toBeGreaterThan(500);
     expect([...tokensOf.values()].filter((tokens) => tokens.size !== 1)).toEqual([]);
@@ -156,7 +204,8 @@ describe('TrafficSimulator', () => {
 
   it('shapes each scenario as described', () => {
     const customers = simulator.population.customers;
-    const byCustomer = (t: SimulatedTransaction): (typeof customers)[number] => customers[Number(t.request.payer.customerId!.slice(5))]!;
+    const byCustomer = (t: SimulatedTransaction): (typeof customers)[number] =>
+      customers[Number(t.request.payer.customerId!.slice(5))]!;
     for (const t of run) {
       if (t.scenario === null) continue;
       const { request } = t;
@@ -179,7 +228,9 @@ describe('TrafficSimulator', () => {
           expect(customer.devices.map((d) => d.id)).not.toContain(request.device!.id);
           expect(customer.payees.map((p) => p.accountId)).not.toContain(request.payee.accountId);
           const home = { latitude: customer.home.latitude!, longitude: customer.home.longitude! };
-          expect(kilometres(home, { latitude: request.location!.latitude!, longitude: request.location!.longitude! })).toBeGreaterThan(1_000);
+          expect(
+            kilometres(home, { latitude: request.location!.latitude!, longitude: request.location!.longitude! }),
+          ).toBeGreaterThan(1_000);
           expect(Number(request.amount.value)).toBeGreaterThanOrEqual(Math.max(1_500, customer.transferMean * 5));
           break;
         }
@@ -220,7 +271,8 @@ describe('TrafficSimulator', () => {
     for (let e = cold.nextEvent(); e.day < 3; e = cold.nextEvent()) events.push(e);
     const firstFraud = new Map<number, TrafficEvent>();
     for (const e of events) {
-      if (e.scenario === FraudScenario.compromisedTerminal && !firstFraud.has(e.terminal!.index)) firstFraud.set(e.terminal!.index, e);
+      if (e.scenario === FraudScenario.compromisedTerminal && !firstFraud.has(e.terminal!.index))
+        firstFraud.set(e.terminal!.index, e);
     }
     expect(firstFraud.size).toBeGreaterThan(3);
     let checked = 0;
@@ -254,11 +306,17 @@ describe('TrafficSimulator', () => {
     const problems = new Problems();
     for (const t of sim.take(20_000)) {
       problems.check(t.request.channel === 'card', t.request.transactionId, 'card');
-      problems.check(t.request.amount.currency === 'EUR' && t.request.settlementAmount === undefined, t.request.transactionId, 'EUR, no FX');
+      problems.check(
+        t.request.amount.currency === 'EUR' && t.request.settlementAmount === undefined,
+        t.request.transactionId,
+        'EUR, no FX',
+      );
       scenarios.add(t.scenario);
     }
     expect(problems.list).toEqual([]);
-    expect(scenarios).toEqual(new Set([null, FraudScenario.highAmount, FraudScenario.compromisedTerminal, FraudScenario.leakedCredentials]));
+    expect(scenarios).toEqual(
+      new Set([null, FraudScenario.highAmount, FraudScenario.compromisedTerminal, FraudScenario.leakedCredentials]),
+    );
   });
 
   it('keeps each customer to terminals within radius 5 and times within their day', () => {

@@ -27,7 +27,8 @@ const TIME_OF_DAY_MEAN_SECONDS = 43_200;
 const TIME_OF_DAY_SD_SECONDS = 20_000;
 /** Share of a day's normally-distributed times that fall inside the day (≈ 0.969). */
 export const IN_DAY_SHARE =
-  normalCdf((DAY_SECONDS - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS) - normalCdf(-TIME_OF_DAY_MEAN_SECONDS / TIME_OF_DAY_SD_SECONDS);
+  normalCdf((DAY_SECONDS - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS) -
+  normalCdf(-TIME_OF_DAY_MEAN_SECONDS / TIME_OF_DAY_SD_SECONDS);
 
 /** Handbook scenario 1: any card amount above this (major units) is fraud. */
 export const HIGH_AMOUNT_THRESHOLD = 220;
@@ -48,7 +49,15 @@ export const CASH_REPORTING_THRESHOLD = 10_000;
 /** Cap on one time bucket's expected base transactions, so memory stays flat at any rate. */
 const MAX_EXPECTED_PER_BUCKET = 50_000;
 
-const defaultChannelMix: ChannelMix = Object.freeze({ card: 0.8, sepa: 0.06, wallet: 0.05, p2p: 0.04, cash: 0.03, ach: 0.01, wire: 0.01 });
+const defaultChannelMix: ChannelMix = Object.freeze({
+  card: 0.8,
+  sepa: 0.06,
+  wallet: 0.05,
+  p2p: 0.04,
+  cash: 0.03,
+  ach: 0.01,
+  wire: 0.01,
+});
 const defaultCurrencies: Readonly<Record<string, number>> = Object.freeze({ EUR: 0.9, GBP: 0.06, USD: 0.04 });
 
 /** The defaults of every `SimulatorOptions` field (see simulator/types.ts for their meaning). */
@@ -135,25 +144,50 @@ function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   };
   check(Number.isSafeInteger(resolved.seed), '/seed', 'must be an integer');
   check(Number.isSafeInteger(resolved.startTimeMs), '/startTimeMs', 'must be an integer epoch-ms');
-  check(Number.isSafeInteger(resolved.customers) && resolved.customers >= 1 && resolved.customers <= 10_000_000, '/customers', 'must be an integer in [1, 10,000,000]');
-  check(Number.isSafeInteger(resolved.terminals) && resolved.terminals >= 1 && resolved.terminals <= 10_000_000, '/terminals', 'must be an integer in [1, 10,000,000]');
-  check(Number.isFinite(resolved.meanTxPerCustomerPerDay) && resolved.meanTxPerCustomerPerDay > 0, '/meanTxPerCustomerPerDay', 'must be a number > 0');
+  check(
+    Number.isSafeInteger(resolved.customers) && resolved.customers >= 1 && resolved.customers <= 10_000_000,
+    '/customers',
+    'must be an integer in [1, 10,000,000]',
+  );
+  check(
+    Number.isSafeInteger(resolved.terminals) && resolved.terminals >= 1 && resolved.terminals <= 10_000_000,
+    '/terminals',
+    'must be an integer in [1, 10,000,000]',
+  );
+  check(
+    Number.isFinite(resolved.meanTxPerCustomerPerDay) && resolved.meanTxPerCustomerPerDay > 0,
+    '/meanTxPerCustomerPerDay',
+    'must be a number > 0',
+  );
   check(Number.isFinite(resolved.fraudScale) && resolved.fraudScale >= 0, '/fraudScale', 'must be a number ≥ 0');
   let mixTotal = 0;
   for (const [channel, weight] of Object.entries(resolved.channelMix)) {
-    check((channelNames as readonly string[]).includes(channel), `/channelMix/${channel}`, `must be one of ${channelNames.join(', ')}`);
-    check(typeof weight === 'number' && Number.isFinite(weight) && weight >= 0, `/channelMix/${channel}`, 'must be a number ≥ 0');
+    check(
+      (channelNames as readonly string[]).includes(channel),
+      `/channelMix/${channel}`,
+      `must be one of ${channelNames.join(', ')}`,
+    );
+    check(
+      typeof weight === 'number' && Number.isFinite(weight) && weight >= 0,
+      `/channelMix/${channel}`,
+      'must be a number ≥ 0',
+    );
     mixTotal += typeof weight === 'number' && weight > 0 ? weight : 0;
   }
   check(mixTotal > 0, '/channelMix', 'needs at least one channel with a positive weight');
   let currencyTotal = 0;
   for (const [currency, weight] of Object.entries(resolved.currencies)) {
-    check(isSupportedCurrency(currency), `/currencies/${currency}`, 'is not a currency the simulator knows (EUR, USD, GBP, CHF, JPY)');
+    check(
+      isSupportedCurrency(currency),
+      `/currencies/${currency}`,
+      'is not a currency the simulator knows (EUR, USD, GBP, CHF, JPY)',
+    );
     check(Number.isFinite(weight) && weight >= 0, `/currencies/${currency}`, 'must be a number ≥ 0');
     currencyTotal += weight > 0 ? weight : 0;
   }
   check(currencyTotal > 0, '/currencies', 'needs at least one currency with a positive weight');
-  if (problems.length > 0) throw new ValidationError('invalid simulator options', problems, 'SIMULATOR_OPTIONS_INVALID');
+  if (problems.length > 0)
+    throw new ValidationError('invalid simulator options', problems, 'SIMULATOR_OPTIONS_INVALID');
   return resolved;
 }
 
@@ -280,7 +314,9 @@ export class TrafficSimulator {
     this.bucketsPerDay = Math.max(24, Math.ceil(this.dailyRate / MAX_EXPECTED_PER_BUCKET));
     this.bucketCdf = new Float64Array(this.bucketsPerDay + 1);
     for (let k = 0; k <= this.bucketsPerDay; k++) {
-      this.bucketCdf[k] = normalCdf(((k * DAY_SECONDS) / this.bucketsPerDay - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS);
+      this.bucketCdf[k] = normalCdf(
+        ((k * DAY_SECONDS) / this.bucketsPerDay - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS,
+      );
     }
 
     this.compromisedUntilDay = new Int32Array(this.options.terminals);
@@ -309,7 +345,11 @@ export class TrafficSimulator {
   }
 
   /** The next transaction's request body and ground truth only (skips the canonical record and its hash). */
-  nextRequest(): { readonly request: TransactionRequest; readonly fraud: boolean; readonly scenario: FraudScenario | null } {
+  nextRequest(): {
+    readonly request: TransactionRequest;
+    readonly fraud: boolean;
+    readonly scenario: FraudScenario | null;
+  } {
     const event = this.nextEvent();
     return { request: this.toRequest(event), fraud: event.fraud, scenario: event.scenario };
   }
@@ -359,7 +399,8 @@ export class TrafficSimulator {
     const bucketStartMs = dayStartMs + (k * DAY_MS) / this.bucketsPerDay;
     const bucketEndMs = dayStartMs + ((k + 1) * DAY_MS) / this.bucketsPerDay;
     for (let i = 0; i < count; i++) {
-      const seconds = TIME_OF_DAY_MEAN_SECONDS + TIME_OF_DAY_SD_SECONDS * normalQuantile(low + (high - low) * this.traffic.next());
+      const seconds =
+        TIME_OF_DAY_MEAN_SECONDS + TIME_OF_DAY_SD_SECONDS * normalQuantile(low + (high - low) * this.traffic.next());
       const ms = Math.floor(dayStartMs + seconds * 1000);
       // The two approximations (Φ, Φ⁻¹) disagree in the 7th digit; keep the time inside its bucket.
       this.times[i] = Math.min(Math.max(ms, Math.ceil(bucketStartMs)), Math.ceil(bucketEndMs) - 1);
@@ -473,14 +514,25 @@ export class TrafficSimulator {
     amountMinor: number,
     scenario: FraudScenario | null,
   ): DraftEvent {
-    return this.event(customer, timeMs, day, 'card', 'purchase', amountMinor, terminal.currency, customer.accountId, terminal.payeeAccountId, {
-      card,
-      cardPresent,
-      terminal,
-      device,
-      location: terminal.location,
-      scenario,
-    });
+    return this.event(
+      customer,
+      timeMs,
+      day,
+      'card',
+      'purchase',
+      amountMinor,
+      terminal.currency,
+      customer.accountId,
+      terminal.payeeAccountId,
+      {
+        card,
+        cardPresent,
+        terminal,
+        device,
+        location: terminal.location,
+        scenario,
+      },
+    );
   }
 
   private walletPayment(customer: CustomerProfile, timeMs: number, day: number): DraftEvent | null {
@@ -488,39 +540,84 @@ export class TrafficSimulator {
     if (nearby.length === 0) return null;
     const terminal = this.population.terminals[nearby[this.traffic.int(nearby.length)]!]!;
     const device = customer.devices[this.traffic.int(customer.devices.length)]!;
-    const amountMinor = majorToMinor(this.handbookAmount(customer.meanAmount), currencyExponent(customer.accountCurrency));
-    return this.event(customer, timeMs, day, 'wallet', 'purchase', amountMinor, customer.accountCurrency, customer.accountId, terminal.payeeAccountId, {
-      terminal,
-      device,
-      location: customer.home,
-    });
+    const amountMinor = majorToMinor(
+      this.handbookAmount(customer.meanAmount),
+      currencyExponent(customer.accountCurrency),
+    );
+    return this.event(
+      customer,
+      timeMs,
+      day,
+      'wallet',
+      'purchase',
+      amountMinor,
+      customer.accountCurrency,
+      customer.accountId,
+      terminal.payeeAccountId,
+      {
+        terminal,
+        device,
+        location: customer.home,
+      },
+    );
   }
 
   private p2pPayment(customer: CustomerProfile, timeMs: number, day: number): DraftEvent | null {
     if (customer.friends.length === 0) return null;
     const friend = this.population.customers[customer.friends[this.traffic.int(customer.friends.length)]!]!;
     const device = customer.devices[this.traffic.int(customer.devices.length)]!;
-    const amountMinor = majorToMinor(this.handbookAmount(customer.meanAmount * 1.5), currencyExponent(customer.accountCurrency));
-    return this.event(customer, timeMs, day, 'p2p', 'transfer', amountMinor, customer.accountCurrency, customer.accountId, friend.accountId, {
-      device,
-      location: customer.home,
-    });
+    const amountMinor = majorToMinor(
+      this.handbookAmount(customer.meanAmount * 1.5),
+      currencyExponent(customer.accountCurrency),
+    );
+    return this.event(
+      customer,
+      timeMs,
+      day,
+      'p2p',
+      'transfer',
+      amountMinor,
+      customer.accountCurrency,
+      customer.accountId,
+      friend.accountId,
+      {
+        device,
+        location: customer.home,
+      },
+    );
   }
 
-  private bankTransfer(customer: CustomerProfile, timeMs: number, day: number, channel: 'sepa' | 'ach' | 'wire'): DraftEvent {
+  private bankTransfer(
+    customer: CustomerProfile,
+    timeMs: number,
+    day: number,
+    channel: 'sepa' | 'ach' | 'wire',
+  ): DraftEvent {
     const payee = customer.payees[this.traffic.int(customer.payees.length)]!;
     const device = customer.devices[this.traffic.int(customer.devices.length)]!;
     // SEPA is a euro scheme and ACH a dollar one; wires go out in the account's own currency.
     const currency = channel === 'sepa' ? 'EUR' : channel === 'ach' ? 'USD' : customer.accountCurrency;
     const mean = channel === 'wire' ? customer.transferMean * 4 : customer.transferMean;
     const amountMinor = majorToMinor(this.handbookAmount(mean), currencyExponent(currency));
-    const scheme = channel === 'sepa' ? (this.traffic.chance(0.15) ? 'SEPA_INST' : 'SEPA_CT') : channel === 'ach' ? 'ACH' : 'SWIFT';
-    return this.event(customer, timeMs, day, channel, 'transfer', amountMinor, currency, customer.accountId, payee.accountId, {
-      device,
-      location: customer.home,
-      scheme,
-      remittance: payee.remittance,
-    });
+    const scheme =
+      channel === 'sepa' ? (this.traffic.chance(0.15) ? 'SEPA_INST' : 'SEPA_CT') : channel === 'ach' ? 'ACH' : 'SWIFT';
+    return this.event(
+      customer,
+      timeMs,
+      day,
+      channel,
+      'transfer',
+      amountMinor,
+      currency,
+      customer.accountId,
+      payee.accountId,
+      {
+        device,
+        location: customer.home,
+        scheme,
+        remittance: payee.remittance,
+      },
+    );
   }
 
   private cashTransaction(customer: CustomerProfile, timeMs: number, day: number): DraftEvent | null {
@@ -528,19 +625,43 @@ export class TrafficSimulator {
     if (this.traffic.chance(0.85) || near.branches.length === 0) {
       const atm = this.population.cashPoints[near.atms[this.traffic.int(near.atms.length)]!]!;
       const amountMinor = 10 * this.traffic.intBetween(2, 40) * 10 ** currencyExponent('EUR');
-      return this.event(customer, timeMs, day, 'cash', 'withdrawal', amountMinor, 'EUR', customer.accountId, atm.accountId, {
-        cashPoint: atm,
-        location: atm.location,
-      });
+      return this.event(
+        customer,
+        timeMs,
+        day,
+        'cash',
+        'withdrawal',
+        amountMinor,
+        'EUR',
+        customer.accountId,
+        atm.accountId,
+        {
+          cashPoint: atm,
+          location: atm.location,
+        },
+      );
     }
     const branch = this.population.cashPoints[near.branches[this.traffic.int(near.branches.length)]!]!;
     // Mostly small deposits; a few large ones above the reporting threshold (genuine, and reported).
-    const major = this.traffic.chance(0.97) ? 10 * this.traffic.intBetween(5, 300) : 100 * this.traffic.intBetween(100, 200);
+    const major = this.traffic.chance(0.97)
+      ? 10 * this.traffic.intBetween(5, 300)
+      : 100 * this.traffic.intBetween(100, 200);
     const amountMinor = major * 10 ** currencyExponent(customer.accountCurrency);
-    return this.event(customer, timeMs, day, 'cash', 'deposit', amountMinor, customer.accountCurrency, branch.accountId, customer.accountId, {
-      cashPoint: branch,
-      location: branch.location,
-    });
+    return this.event(
+      customer,
+      timeMs,
+      day,
+      'cash',
+      'deposit',
+      amountMinor,
+      customer.accountCurrency,
+      branch.accountId,
+      customer.accountId,
+      {
+        cashPoint: branch,
+        location: branch.location,
+      },
+    );
   }
 
   /** Card testing: a burst of 5–20 tiny card-not-present payments on one stolen card at new merchants. */
@@ -553,9 +674,22 @@ export class TrafficSimulator {
     let timeMs = Math.floor(dayStartMs + random.uniform(0, DAY_MS));
     const count = random.intBetween(5, 20);
     for (let i = 0; i < count; i++) {
-      const terminal = this.population.terminals[online.length > 0 ? online[random.int(online.length)]! : random.int(this.options.terminals)]!;
+      const terminal =
+        this.population.terminals[
+          online.length > 0 ? online[random.int(online.length)]! : random.int(this.options.terminals)
+        ]!;
       const amountMinor = majorToMinor(random.uniform(0.5, 2), currencyExponent(terminal.currency), 50);
-      const event = this.cardEvent(customer, timeMs, day, terminal, card, false, device, amountMinor, FraudScenario.cardTesting);
+      const event = this.cardEvent(
+        customer,
+        timeMs,
+        day,
+        terminal,
+        card,
+        false,
+        device,
+        amountMinor,
+        FraudScenario.cardTesting,
+      );
       event.location = { country: terminal.location.country, latitude: null, longitude: null };
       this.injected.push(event);
       timeMs += Math.floor(random.uniform(3_000, 40_000));
@@ -606,13 +740,27 @@ export class TrafficSimulator {
       const timeMs = Math.floor(dayStartMs + offsetDay * DAY_MS + random.uniform(9 * 3_600_000, 17 * 3_600_000));
       const branch = this.population.cashPoints[branches[random.int(branches.length)]!]!;
       // Round sums from 9,000 to 9,990: under the threshold, but not suspiciously exact.
-      const amountMinor = 10 * random.intBetween((CASH_REPORTING_THRESHOLD - 1_000) / 10, CASH_REPORTING_THRESHOLD / 10 - 1) * 10 ** exponent;
+      const amountMinor =
+        10 *
+        random.intBetween((CASH_REPORTING_THRESHOLD - 1_000) / 10, CASH_REPORTING_THRESHOLD / 10 - 1) *
+        10 ** exponent;
       this.injected.push(
-        this.event(customer, timeMs, day + offsetDay, 'cash', 'deposit', amountMinor, customer.accountCurrency, branch.accountId, customer.accountId, {
-          cashPoint: branch,
-          location: branch.location,
-          scenario: FraudScenario.structuring,
-        }),
+        this.event(
+          customer,
+          timeMs,
+          day + offsetDay,
+          'cash',
+          'deposit',
+          amountMinor,
+          customer.accountCurrency,
+          branch.accountId,
+          customer.accountId,
+          {
+            cashPoint: branch,
+            location: branch.location,
+            scenario: FraudScenario.structuring,
+          },
+        ),
       );
     }
   }
@@ -627,7 +775,12 @@ export class TrafficSimulator {
     currency: string,
     payerAccountId: string,
     payeeAccountId: string,
-    extra: Partial<Pick<DraftEvent, 'card' | 'cardPresent' | 'terminal' | 'cashPoint' | 'device' | 'location' | 'scheme' | 'remittance' | 'scenario'>>,
+    extra: Partial<
+      Pick<
+        DraftEvent,
+        'card' | 'cardPresent' | 'terminal' | 'cashPoint' | 'device' | 'location' | 'scheme' | 'remittance' | 'scenario'
+      >
+    >,
   ): DraftEvent {
     const fx = currency !== customer.accountCurrency;
     const scenario = extra.scenario ?? null;
@@ -663,7 +816,11 @@ export class TrafficSimulator {
       event.terminal !== null
         ? { id: event.terminal.merchantId, terminalId: event.terminal.terminalId, mcc: event.terminal.mcc }
         : event.cashPoint !== null
-          ? { id: 'vigil-sim-bank', terminalId: event.cashPoint.terminalId, mcc: event.kind === 'deposit' ? '6010' : '6011' }
+          ? {
+              id: 'vigil-sim-bank',
+              terminalId: event.cashPoint.terminalId,
+              mcc: event.kind === 'deposit' ? '6010' : '6011',
+            }
           : undefined;
     const location = event.location;
     const transactionId = this.transactionId(event.seq);
@@ -673,7 +830,12 @@ export class TrafficSimulator {
       kind: event.kind,
       amount: { value: formatMinor(event.amountMinor, exponent), currency: event.currency },
       ...(event.settlementMinor !== null && event.settlementCurrency !== null
-        ? { settlementAmount: { value: formatMinor(event.settlementMinor, currencyExponent(event.settlementCurrency)), currency: event.settlementCurrency } }
+        ? {
+            settlementAmount: {
+              value: formatMinor(event.settlementMinor, currencyExponent(event.settlementCurrency)),
+              currency: event.settlementCurrency,
+            },
+          }
         : {}),
       payer: { accountId: event.payerAccountId, customerId: event.customer.customerId },
       payee: { accountId: event.payeeAccountId },
@@ -684,7 +846,9 @@ export class TrafficSimulator {
         ? {
             location: {
               country: location.country,
-              ...(location.latitude !== null && location.longitude !== null ? { latitude: location.latitude, longitude: location.longitude } : {}),
+              ...(location.latitude !== null && location.longitude !== null
+                ? { latitude: location.latitude, longitude: location.longitude }
+                : {}),
             },
           }
         : {}),
@@ -715,7 +879,8 @@ const kindOf: Readonly<Record<KindName, Transaction['kind']>> = {
 
 /** JSON with object keys sorted and bigints as decimal strings: equal content, equal text. */
 function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return typeof value === 'bigint' ? `"${value}"` : JSON.stringify(value);
+  if (value === null || typeof value !== 'object')
+    return typeof value === 'bigint' ? `"${value}"` : JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value)
     .filter(([, v]) => v !== undefined)
@@ -741,7 +906,10 @@ function toCanonical(request: TransactionRequest, event: TrafficEvent): Transact
     payerAccountId: request.payer.accountId,
     payeeAccountId: request.payee.accountId,
     customerId: request.payer.customerId ?? request.payer.accountId,
-    card: event.card !== null ? { token: event.card.token, bin: event.card.bin, last4: event.card.last4, present: event.cardPresent } : null,
+    card:
+      event.card !== null
+        ? { token: event.card.token, bin: event.card.bin, last4: event.card.last4, present: event.cardPresent }
+        : null,
     merchantId: request.merchant?.id ?? null,
     terminalId: request.merchant?.terminalId ?? null,
     mcc: request.merchant?.mcc ?? null,
@@ -753,7 +921,11 @@ function toCanonical(request: TransactionRequest, event: TrafficEvent): Transact
     description: request.description ?? null,
     bankTransfer:
       request.bankTransfer !== undefined
-        ? { scheme: request.bankTransfer.scheme, endToEndId: request.bankTransfer.endToEndId ?? null, remittanceInfo: request.bankTransfer.remittanceInfo ?? null }
+        ? {
+            scheme: request.bankTransfer.scheme,
+            endToEndId: request.bankTransfer.endToEndId ?? null,
+            remittanceInfo: request.bankTransfer.remittanceInfo ?? null,
+          }
         : null,
     channelReference: null,
     eventTimeMs: event.timeMs,

@@ -56,7 +56,8 @@ export const farAwayPlaces: readonly Place[] = Object.freeze([
 ]);
 
 /** Countries and currencies of online (card-not-present) merchants abroad. */
-export const foreignMerchantCountries: ReadonlyArray<{ readonly country: string; readonly currency: string }> = Object.freeze([
-  { country: 'GB', currency: 'GBP' },
-  { country: 'US', currency: 'USD' },
-]);
+export const foreignMerchantCountries: ReadonlyArray<{ readonly country: string; readonly currency: string }> =
+  Object.freeze([
+    { country: 'GB', currency: 'GBP' },
+    { country: 'US', currency: 'USD' },
+  ]);

@@ -33,7 +33,13 @@ describe('handbook CSV', () => {
   });
 
   it('writes rows that parse back to the events they came from', () => {
-    const simulator = new TrafficSimulator({ seed: 8, customers: 500, terminals: 1_000, handbookMode: true, startTimeMs: Date.UTC(2018, 3, 1) });
+    const simulator = new TrafficSimulator({
+      seed: 8,
+      customers: 500,
+      terminals: 1_000,
+      handbookMode: true,
+      startTimeMs: Date.UTC(2018, 3, 1),
+    });
     const formatter = new HandbookRowFormatter(simulator.options.startTimeMs);
     for (let i = 0; i < 3_000; i++) {
       const event = simulator.nextEvent();
@@ -67,11 +73,15 @@ describe('handbook CSV', () => {
     expect(new Set(rows.map((r) => r.customerId)).size).toBeGreaterThan(4_500);
     expect(new Set(rows.map((r) => r.terminalId)).size).toBeGreaterThan(9_000);
     // Ids count up from 0, times never go back, days run 0 … 29.
-    expect(rows.every((r, i) => r.transactionId === i && (i === 0 || r.txTimeSeconds >= rows[i - 1]!.txTimeSeconds))).toBe(true);
+    expect(
+      rows.every((r, i) => r.transactionId === i && (i === 0 || r.txTimeSeconds >= rows[i - 1]!.txTimeSeconds)),
+    ).toBe(true);
     expect(rows[0]!.txDatetime.startsWith('2018-04-01')).toBe(true);
     expect(rows[rows.length - 1]!.txTimeDays).toBe(days - 1);
     // Leaked credentials multiply amounts by 5; genuine amounts stay within the handbook's range.
-    expect(rows.reduce((max, r) => (r.txFraud === 0 && r.txAmount > max ? r.txAmount : max), 0)).toBeLessThanOrEqual(220);
+    expect(rows.reduce((max, r) => (r.txFraud === 0 && r.txAmount > max ? r.txAmount : max), 0)).toBeLessThanOrEqual(
+      220,
+    );
     expect(rows.filter((r) => r.txFraudScenario === 1).every((r) => r.txAmount > 220)).toBe(true);
   });
 
@@ -114,6 +124,8 @@ describe('ndjson', () => {
     expect(summary.rows).toBe(5_000);
     const requests = lines.map((line) => JSON.parse(line) as TransactionRequest);
     expect(requests.map((r) => r.transactionId)).toEqual(requests.map((_, i) => `sim-3-${i}`));
-    expect(new TrafficSimulator({ seed: 3, customers: 300, terminals: 600 }).take(5_000).map((t) => t.request)).toEqual(requests);
+    expect(new TrafficSimulator({ seed: 3, customers: 300, terminals: 600 }).take(5_000).map((t) => t.request)).toEqual(
+      requests,
+    );
   });
 });

@@ -173,8 +173,12 @@ const CHUNK_BYTES = 1 << 20;
  * The CSV bytes in chunks of about 1 MiB, header first; `summary` is filled in as rows are produced.
  * Holds one chunk in memory, never the data set.
  */
-export function* handbookCsvChunks(options: HandbookCsvOptions, summary: { rows: number; fraud: number } = { rows: 0, fraud: 0 }): Generator<Buffer> {
-  if (!Number.isSafeInteger(options.days) || options.days < 0) throw new RangeError(`days must be a whole number ≥ 0, got ${options.days}`);
+export function* handbookCsvChunks(
+  options: HandbookCsvOptions,
+  summary: { rows: number; fraud: number } = { rows: 0, fraud: 0 },
+): Generator<Buffer> {
+  if (!Number.isSafeInteger(options.days) || options.days < 0)
+    throw new RangeError(`days must be a whole number ≥ 0, got ${options.days}`);
   const simulator = new TrafficSimulator({ ...options, handbookMode: true });
   const formatter = new HandbookRowFormatter(simulator.options.startTimeMs);
   let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -198,7 +202,9 @@ export function* handbookCsvChunks(options: HandbookCsvOptions, summary: { rows:
  * Streams a handbook data set to `out` (a path, or a stream that is ended when done), gzip-compressed when
  * `gzip` is true (default: when the path ends in .gz). Resolves once everything is flushed.
  */
-export async function writeHandbookCsv(options: HandbookCsvOptions & { readonly out: string | Writable; readonly gzip?: boolean }): Promise<HandbookCsvSummary> {
+export async function writeHandbookCsv(
+  options: HandbookCsvOptions & { readonly out: string | Writable; readonly gzip?: boolean },
+): Promise<HandbookCsvSummary> {
   const { out, gzip, ...simulatorOptions } = options;
   const counts = { rows: 0, fraud: 0 };
   const source = Readable.from(handbookCsvChunks(simulatorOptions, counts), { objectMode: false });

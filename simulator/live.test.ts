@@ -40,7 +40,13 @@ describe('startLiveTraffic', () => {
     const clock = new ManualClock(START);
     const scheduler = new ManualScheduler(clock);
     const batches: TransactionRequest[][] = [];
-    const traffic = startLiveTraffic({ ...base, tps: 20, clock, scheduler, send: (batch) => Promise.resolve(void batches.push(batch)) });
+    const traffic = startLiveTraffic({
+      ...base,
+      tps: 20,
+      clock,
+      scheduler,
+      send: (batch) => Promise.resolve(void batches.push(batch)),
+    });
     await scheduler.advance(60_000);
     await traffic.stop();
     const sent = batches.flat();
@@ -58,7 +64,15 @@ describe('startLiveTraffic', () => {
     const clock = new ManualClock(START);
     const scheduler = new ManualScheduler(clock);
     const sent: TransactionRequest[] = [];
-    const traffic = startLiveTraffic({ ...base, customers: undefined, terminals: undefined, tps: 20, clock, scheduler, send: (batch) => Promise.resolve(void sent.push(...batch)) });
+    const traffic = startLiveTraffic({
+      ...base,
+      customers: undefined,
+      terminals: undefined,
+      tps: 20,
+      clock,
+      scheduler,
+      send: (batch) => Promise.resolve(void sent.push(...batch)),
+    });
     await scheduler.advance(5 * 60_000, 250);
     await traffic.stop();
     expect(sent.length).toBeGreaterThan(5_900);
@@ -129,7 +143,13 @@ describe('startLiveTraffic', () => {
     try {
       const clock: Clock = { nowMs: () => Date.now() };
       let count = 0;
-      const traffic = startLiveTraffic({ ...base, tps: 40, clock, scheduler: timerScheduler, send: (batch) => Promise.resolve(void (count += batch.length)) });
+      const traffic = startLiveTraffic({
+        ...base,
+        tps: 40,
+        clock,
+        scheduler: timerScheduler,
+        send: (batch) => Promise.resolve(void (count += batch.length)),
+      });
       await jest.advanceTimersByTimeAsync(5_000);
       await traffic.stop();
       expect(count).toBeGreaterThanOrEqual(190);

@@ -18,7 +18,10 @@ export const timerScheduler: Scheduler = Object.freeze({
   },
 });
 
-export interface LiveTrafficOptions extends Omit<SimulatorOptions, 'seed' | 'startTimeMs' | 'meanTxPerCustomerPerDay' | 'handbookMode'> {
+export interface LiveTrafficOptions extends Omit<
+  SimulatorOptions,
+  'seed' | 'startTimeMs' | 'meanTxPerCustomerPerDay' | 'handbookMode'
+> {
   /** Requests per second to emit on average (> 0). */
   readonly tps: number;
   readonly seed: number;
@@ -62,13 +65,28 @@ const DEFAULT_BACKLOG_SECONDS = 5;
  * Throws ValidationError for a non-positive rate or interval.
  */
 export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
-  const { tps, seed, clock, send, logger, batchIntervalMs = DEFAULT_BATCH_INTERVAL_MS, scheduler = timerScheduler, maxBatchSize, maxBacklog, ...simulatorOptions } = options;
+  const {
+    tps,
+    seed,
+    clock,
+    send,
+    logger,
+    batchIntervalMs = DEFAULT_BATCH_INTERVAL_MS,
+    scheduler = timerScheduler,
+    maxBatchSize,
+    maxBacklog,
+    ...simulatorOptions
+  } = options;
   const problems: FieldProblem[] = [];
   if (!(Number.isFinite(tps) && tps > 0)) problems.push({ path: '/tps', message: 'must be a number > 0' });
-  if (!(Number.isFinite(batchIntervalMs) && batchIntervalMs > 0)) problems.push({ path: '/batchIntervalMs', message: 'must be a number > 0' });
-  if (maxBatchSize !== undefined && !(Number.isSafeInteger(maxBatchSize) && maxBatchSize >= 1)) problems.push({ path: '/maxBatchSize', message: 'must be an integer ≥ 1' });
-  if (maxBacklog !== undefined && !(Number.isFinite(maxBacklog) && maxBacklog >= 1)) problems.push({ path: '/maxBacklog', message: 'must be a number ≥ 1' });
-  if (problems.length > 0) throw new ValidationError('invalid live traffic options', problems, 'SIMULATOR_OPTIONS_INVALID');
+  if (!(Number.isFinite(batchIntervalMs) && batchIntervalMs > 0))
+    problems.push({ path: '/batchIntervalMs', message: 'must be a number > 0' });
+  if (maxBatchSize !== undefined && !(Number.isSafeInteger(maxBatchSize) && maxBatchSize >= 1))
+    problems.push({ path: '/maxBatchSize', message: 'must be an integer ≥ 1' });
+  if (maxBacklog !== undefined && !(Number.isFinite(maxBacklog) && maxBacklog >= 1))
+    problems.push({ path: '/maxBacklog', message: 'must be a number ≥ 1' });
+  if (problems.length > 0)
+    throw new ValidationError('invalid live traffic options', problems, 'SIMULATOR_OPTIONS_INVALID');
 
   const customers = simulatorOptions.customers ?? LIVE_DEFAULT_CUSTOMERS;
   const startMs = clock.nowMs();
@@ -137,7 +155,13 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     timer = scheduler.schedule(tick, batchIntervalMs);
   };
 
-  logger.info('live traffic started', { tps, customers, seed, batchIntervalMs, fraudScale: simulator.options.fraudScale });
+  logger.info('live traffic started', {
+    tps,
+    customers,
+    seed,
+    batchIntervalMs,
+    fraudScale: simulator.options.fraudScale,
+  });
   timer = scheduler.schedule(tick, batchIntervalMs);
 
   return {

@@ -4,13 +4,25 @@
  */
 
 /** ISO 4217 minor-unit exponents of the currencies the simulator emits. */
-export const currencyExponents: Readonly<Record<string, number>> = Object.freeze({ EUR: 2, USD: 2, GBP: 2, CHF: 2, JPY: 0 });
+export const currencyExponents: Readonly<Record<string, number>> = Object.freeze({
+  EUR: 2,
+  USD: 2,
+  GBP: 2,
+  CHF: 2,
+  JPY: 0,
+});
 
 /**
  * Units of each currency per 1 EUR: fixed demonstration rates (not market data), so the same seed always
  * gives the same settlement amounts.
  */
-const unitsPerEur: Readonly<Record<string, number>> = Object.freeze({ EUR: 1, USD: 1.08, GBP: 0.86, CHF: 0.95, JPY: 162 });
+const unitsPerEur: Readonly<Record<string, number>> = Object.freeze({
+  EUR: 1,
+  USD: 1.08,
+  GBP: 0.86,
+  CHF: 0.95,
+  JPY: 162,
+});
 
 /** True if the simulator knows the currency's exponent and demonstration FX rate. */
 export function isSupportedCurrency(code: string): boolean {

@@ -18,7 +18,10 @@ export interface NdjsonSummary {
 const CHUNK_LINES = 4_096;
 
 /** `count` HTTP request bodies (TransactionRequest JSON), one per line, in chunks of 4,096 lines. */
-export function* ndjsonChunks(options: NdjsonOptions, summary: { rows: number; fraud: number } = { rows: 0, fraud: 0 }): Generator<string> {
+export function* ndjsonChunks(
+  options: NdjsonOptions,
+  summary: { rows: number; fraud: number } = { rows: 0, fraud: 0 },
+): Generator<string> {
   const { count, ...simulatorOptions } = options;
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a whole number ≥ 0, got ${count}`);
   const simulator = new TrafficSimulator(simulatorOptions);
@@ -40,7 +43,9 @@ export function* ndjsonChunks(options: NdjsonOptions, summary: { rows: number; f
  * Streams request bodies to `out` (a path, or a stream that is ended when done), gzip-compressed when `gzip`
  * is true (default: when the path ends in .gz). The file carries raw test card numbers (Luhn-valid test BINs).
  */
-export async function writeNdjson(options: NdjsonOptions & { readonly out: string | Writable; readonly gzip?: boolean }): Promise<NdjsonSummary> {
+export async function writeNdjson(
+  options: NdjsonOptions & { readonly out: string | Writable; readonly gzip?: boolean },
+): Promise<NdjsonSummary> {
   const { out, gzip, ...rest } = options;
   const counts = { rows: 0, fraud: 0 };
   const source = Readable.from(ndjsonChunks(rest, counts), { objectMode: false });

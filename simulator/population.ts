@@ -89,9 +89,31 @@ export interface PopulationOptions {
 
 /** Public test BINs (issuer prefixes used by payment-provider sandboxes); never real cards. */
 const testBins = ['411111', '555555', '400000'] as const;
-const physicalMccs = ['5411', '5812', '5814', '5541', '5311', '5912', '5999', '4111', '5691', '5732', '7011', '5200'] as const;
+const physicalMccs = [
+  '5411',
+  '5812',
+  '5814',
+  '5541',
+  '5311',
+  '5912',
+  '5999',
+  '4111',
+  '5691',
+  '5732',
+  '7011',
+  '5200',
+] as const;
 const onlineMccs = ['5969', '4899', '5815', '5732', '4722', '5942', '5964'] as const;
-const remittanceTexts = ['Rent', 'Electricity', 'Insurance premium', 'Phone bill', 'Savings', 'Invoice', 'Tuition', 'Gym membership'] as const;
+const remittanceTexts = [
+  'Rent',
+  'Electricity',
+  'Insurance premium',
+  'Phone bill',
+  'Savings',
+  'Invoice',
+  'Tuition',
+  'Gym membership',
+] as const;
 /** The handbook: each customer uses the terminals strictly within this grid radius. */
 export const TERMINAL_RADIUS = 5;
 const ONLINE_TERMINAL_SHARE = 0.2;
@@ -122,7 +144,10 @@ export function isLuhnValid(number: string): boolean {
 /** A device id and IP in the simulator's formats; fraudsters' devices use the same formats as genuine ones. */
 export function makeDevice(seed: number, ...parts: readonly number[]): DeviceProfile {
   const h = hash32(seed, 0xde, ...parts);
-  return { id: `dev-${hashHex(16, seed, 0xd1, ...parts)}`, ip: `10.${(h >>> 16) & 0xff}.${(h >>> 8) & 0xff}.${(h & 0xff) | 1}` };
+  return {
+    id: `dev-${hashHex(16, seed, 0xd1, ...parts)}`,
+    ip: `10.${(h >>> 16) & 0xff}.${(h >>> 8) & 0xff}.${(h & 0xff) | 1}`,
+  };
 }
 
 /** An external bank account id in the format of every beneficiary outside the simulated bank. */
@@ -181,7 +206,9 @@ export class Population {
         const bin = random.pick(testBins);
         // A bijection of the card's serial onto 9 digits (3^18 is coprime with 10^9): unique per population.
         const serial = index * 2 + card;
-        const body = ((serial * 387_420_489 + (hash32(seed, 0xca7d) % 1_000_000_000)) % 1_000_000_000).toString().padStart(9, '0');
+        const body = ((serial * 387_420_489 + (hash32(seed, 0xca7d) % 1_000_000_000)) % 1_000_000_000)
+          .toString()
+          .padStart(9, '0');
         const partial = bin + body;
         const number = partial + String(luhnCheckDigit(partial));
         cards.push({ number, bin, last4: number.slice(-4), token: `simtok_${hashHex(24, seed, 0x70c, index, card)}` });
@@ -226,7 +253,8 @@ export class Population {
       const x = random.uniform(0, GRID_SIZE);
       const y = random.uniform(0, GRID_SIZE);
       const cardPresent = !random.chance(ONLINE_TERMINAL_SHARE);
-      const foreign = !cardPresent && random.chance(options.foreignOnlineShare) ? random.pick(foreignMerchantCountries) : undefined;
+      const foreign =
+        !cardPresent && random.chance(options.foreignOnlineShare) ? random.pick(foreignMerchantCountries) : undefined;
       const place = placeAt(x, y);
       if (!cardPresent) online.push(index);
       terminals.push({
@@ -239,7 +267,9 @@ export class Population {
         y,
         cardPresent,
         currency: foreign?.currency ?? 'EUR',
-        location: cardPresent ? location(place) : { country: foreign?.country ?? place.country, latitude: null, longitude: null },
+        location: cardPresent
+          ? location(place)
+          : { country: foreign?.country ?? place.country, latitude: null, longitude: null },
       });
     }
 

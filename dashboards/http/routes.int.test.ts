@@ -551,7 +551,11 @@ describe('REST routes', () => {
     await clickhouse.insert({
       table: 'ledger_entries',
       format: 'JSONEachRow',
-      values: [first!, second!, { ...second!, entry_id: 'tx-lopsided/1', transaction_id: 'tx-lopsided', amount_minor: '5' }],
+      values: [
+        first!,
+        second!,
+        { ...second!, entry_id: 'tx-lopsided/1', transaction_id: 'tx-lopsided', amount_minor: '5' },
+      ],
     });
     const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
     expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1 });
@@ -605,7 +609,11 @@ describe('REST routes', () => {
         '/query/minScore',
       ].sort(),
     );
-    const crossed = await call('GET', '/v1/audit/search?minScore=0.9&maxScore=0.1&from=2026-02-01&to=2026-01-01', keys.compliance);
+    const crossed = await call(
+      'GET',
+      '/v1/audit/search?minScore=0.9&maxScore=0.1&from=2026-02-01&to=2026-01-01',
+      keys.compliance,
+    );
     expect(crossed.body.problems.map((p: any) => p.path)).toEqual(['/query/minScore', '/query/from']);
     const long = await call('GET', `/v1/audit/search?q=${'a '.repeat(9)}`, keys.compliance);
     expect(long.body.problems).toEqual([{ path: '/query/q', message: expect.stringContaining('at most 8 terms') }]);

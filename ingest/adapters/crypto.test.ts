@@ -23,7 +23,10 @@ describe('HmacPanTokenizer', () => {
   });
 
   it('is the keyed HMAC-SHA-256 of the PAN (RFC 4231 test case 2)', () => {
-    expect(new HmacPanTokenizer('Jefe').tokenize('what do ya want for nothing?')).toBe('tok_' + Buffer.from('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843', 'hex').toString('base64url'));
+    expect(new HmacPanTokenizer('Jefe').tokenize('what do ya want for nothing?')).toBe(
+      'tok_' +
+        Buffer.from('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843', 'hex').toString('base64url'),
+    );
   });
 });
 

@@ -6,7 +6,12 @@ import type { IdempotencyRecord } from '../ports.js';
 import { FileIdempotencyStore, parseJournal } from './file-idempotency-store.js';
 
 const fp = (n: number) => n.toString(16).padStart(64, '0');
-const rec = (id: string, n: number): IdempotencyRecord => ({ transactionId: id, fingerprint: fp(n), partition: n % 8, offset: n * 10 });
+const rec = (id: string, n: number): IdempotencyRecord => ({
+  transactionId: id,
+  fingerprint: fp(n),
+  partition: n % 8,
+  offset: n * 10,
+});
 
 describe('FileIdempotencyStore', () => {
   let dir: string;
@@ -65,7 +70,10 @@ describe('FileIdempotencyStore', () => {
   it('rejects remembers after close, and reports unhealthy', async () => {
     const store = await FileIdempotencyStore.open(dir, silentLogger);
     await store.close();
-    await expect(store.remember([rec('a', 1)])).rejects.toMatchObject({ code: 'IDEMPOTENCY_STORE_CLOSED', retriable: true });
+    await expect(store.remember([rec('a', 1)])).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_STORE_CLOSED',
+      retriable: true,
+    });
     expect(store.isHealthy()).toBe(false);
   });
 });

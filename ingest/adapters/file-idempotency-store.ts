@@ -46,7 +46,8 @@ export class FileIdempotencyStore implements IdempotencyStore {
       await file.truncate(intactBytes);
       logger.warn('idempotency journal ended in a torn line; cut it off', { bytes: bytes.length - intactBytes });
     }
-    if (skippedLines > 0) logger.warn('idempotency journal has unreadable lines; their ids are forgotten', { skippedLines });
+    if (skippedLines > 0)
+      logger.warn('idempotency journal has unreadable lines; their ids are forgotten', { skippedLines });
     logger.info('idempotency journal loaded', { ids: records.size });
     return new FileIdempotencyStore(file, records);
   }
@@ -68,8 +69,12 @@ export class FileIdempotencyStore implements IdempotencyStore {
       this.records.set(record.transactionId, record);
       lines.push(`${record.transactionId}\t${record.fingerprint}\t${record.partition}\t${record.offset}\n`);
     }
-    if (this.closed) return Promise.reject(new UnavailableError('IDEMPOTENCY_STORE_CLOSED', 'the idempotency store is closed'));
-    if (this.failure !== undefined) return Promise.reject(new UnavailableError('IDEMPOTENCY_JOURNAL_FAILED', 'the idempotency journal failed earlier', this.failure));
+    if (this.closed)
+      return Promise.reject(new UnavailableError('IDEMPOTENCY_STORE_CLOSED', 'the idempotency store is closed'));
+    if (this.failure !== undefined)
+      return Promise.reject(
+        new UnavailableError('IDEMPOTENCY_JOURNAL_FAILED', 'the idempotency journal failed earlier', this.failure),
+      );
     for (const line of lines) this.pendingLines.push(line);
     return new Promise<void>((resolve, reject) => {
       this.pendingWaiters.push({ resolve, reject });
@@ -109,7 +114,11 @@ export class FileIdempotencyStore implements IdempotencyStore {
       } catch (cause) {
         // A failed append may leave a torn line, so later appends would corrupt the journal: stop writing.
         this.failure = cause;
-        const error = new UnavailableError('IDEMPOTENCY_JOURNAL_FAILED', 'could not append to the idempotency journal', cause);
+        const error = new UnavailableError(
+          'IDEMPOTENCY_JOURNAL_FAILED',
+          'could not append to the idempotency journal',
+          cause,
+        );
         for (const waiter of [...waiters, ...this.pendingWaiters]) waiter.reject(error);
         this.pendingWaiters = [];
         this.pendingLines = [];
@@ -122,7 +131,11 @@ export class FileIdempotencyStore implements IdempotencyStore {
 const journalLine = /^([A-Za-z0-9._:-]{1,128})\t([0-9a-f]{64})\t(\d{1,9})\t(\d{1,16})$/;
 
 /** Parses journal bytes; the first occurrence of an id wins. */
-export function parseJournal(bytes: Buffer): { records: Map<string, IdempotencyRecord>; intactBytes: number; skippedLines: number } {
+export function parseJournal(bytes: Buffer): {
+  records: Map<string, IdempotencyRecord>;
+  intactBytes: number;
+  skippedLines: number;
+} {
   const records = new Map<string, IdempotencyRecord>();
   let start = 0;
   let skippedLines = 0;
@@ -133,8 +146,15 @@ export function parseJournal(bytes: Buffer): { records: Map<string, IdempotencyR
       skippedLines++;
       continue;
     }
-    const [, transactionId, fingerprint, partition, offset] = match as unknown as [string, string, string, string, string];
-    if (!records.has(transactionId)) records.set(transactionId, { transactionId, fingerprint, partition: Number(partition), offset: Number(offset) });
+    const [, transactionId, fingerprint, partition, offset] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (!records.has(transactionId))
+      records.set(transactionId, { transactionId, fingerprint, partition: Number(partition), offset: Number(offset) });
   }
   return { records, intactBytes: start, skippedLines };
 }

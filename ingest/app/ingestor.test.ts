@@ -62,7 +62,12 @@ describe('Ingestor', () => {
     const [result] = await t.ingestor.accept(parsed(cardRequest()), 'API');
     const records = await t.rawRecords();
     expect(records).toHaveLength(1);
-    expect(result).toEqual({ transactionId: 'tx-0001', status: 'accepted', partition: records[0]!.partition, offset: 0 });
+    expect(result).toEqual({
+      transactionId: 'tx-0001',
+      status: 'accepted',
+      partition: records[0]!.partition,
+      offset: 0,
+    });
     expect(records[0]!.key).toBe('acct-payer-1');
     const transaction = await t.transactions.decode(records[0]!.value);
     expect(transaction).toMatchObject({
@@ -83,7 +88,12 @@ describe('Ingestor', () => {
 
   it('writes all accepted items of a batch with one send, results in input order', async () => {
     const results = await t.ingestor.accept(
-      parsed(cardRequest({ transactionId: 'a' }), { transactionId: 'bad', channel: 'card' }, transferRequest({ transactionId: 'b' }), cardRequest({ transactionId: 'c', card: { number: TEST_PAN_2 } })),
+      parsed(
+        cardRequest({ transactionId: 'a' }),
+        { transactionId: 'bad', channel: 'card' },
+        transferRequest({ transactionId: 'b' }),
+        cardRequest({ transactionId: 'c', card: { number: TEST_PAN_2 } }),
+      ),
       'BATCH',
     );
     expect(results.map((r) => [r.transactionId, r.status])).toEqual([
@@ -92,7 +102,9 @@ describe('Ingestor', () => {
       ['b', 'accepted'],
       ['c', 'accepted'],
     ]);
-    expect(t.bus.sends.filter((s) => s.topic === Topics.transactionsRaw)).toEqual([{ topic: Topics.transactionsRaw, records: 3 }]);
+    expect(t.bus.sends.filter((s) => s.topic === Topics.transactionsRaw)).toEqual([
+      { topic: Topics.transactionsRaw, records: 3 },
+    ]);
     expect(await t.rawRecords()).toHaveLength(3);
     expect(t.metrics.rejected.get({ source: 'BATCH' })).toBe(1);
   });
@@ -100,7 +112,10 @@ describe('Ingestor', () => {
   it('answers a retry with the original position and writes nothing', async () => {
     const [first] = await t.ingestor.accept(parsed(cardRequest()), 'API');
     t.clock.advance(10_000);
-    const [retry] = await t.ingestor.accept(parsed(cardRequest({ card: { number: '4111 1111 1111 1111', present: true } })), 'BATCH');
+    const [retry] = await t.ingestor.accept(
+      parsed(cardRequest({ card: { number: '4111 1111 1111 1111', present: true } })),
+      'BATCH',
+    );
     expect(retry).toEqual({ ...first, status: 'duplicate' });
     expect(await t.rawRecords()).toHaveLength(1);
     expect(t.metrics.duplicates.get({ source: 'BATCH' })).toBe(1);
@@ -108,26 +123,49 @@ describe('Ingestor', () => {
 
   it('refuses the same id with other content, and records the attempt on the dead-letter topic', async () => {
     await t.ingestor.accept(parsed(cardRequest()), 'API');
-    const [conflict] = await t.ingestor.accept(parsed(cardRequest({ amount: { value: '99.00', currency: 'EUR' } })), 'API');
+    const [conflict] = await t.ingestor.accept(
+      parsed(cardRequest({ amount: { value: '99.00', currency: 'EUR' } })),
+      'API',
+    );
     expect(conflict).toMatchObject({ transactionId: 'tx-0001', status: 'conflict' });
     expect(await t.rawRecords()).toHaveLength(1);
     const [letter] = await t.dlqRecords();
     const deadLetter = await t.deadLetters.decode(letter!.value);
-    expect(deadLetter).toMatchObject({ stage: 'ingest', errorCode: 'TRANSACTION_ID_CONFLICT', key: 'tx-0001', sourceTopic: null });
-    expect(deadLetter.problems[0]!.message).toMatch(/already accepted \(tx\.raw\/\d+@0\) with fingerprint [0-9a-f]{64}; this attempt has fingerprint [0-9a-f]{64}/);
-    expect(JSON.parse(deadLetter.originalBytes.toString('utf8'))).toMatchObject({ amount: { value: '99.00' }, card: { number: '[REDACTED]' } });
+    expect(deadLetter).toMatchObject({
+      stage: 'ingest',
+      errorCode: 'TRANSACTION_ID_CONFLICT',
+      key: 'tx-0001',
+      sourceTopic: null,
+    });
+    expect(deadLetter.problems[0]!.message).toMatch(
+      /already accepted \(tx\.raw\/\d+@0\) with fingerprint [0-9a-f]{64}; this attempt has fingerprint [0-9a-f]{64}/,
+    );
+    expect(JSON.parse(deadLetter.originalBytes.toString('utf8'))).toMatchObject({
+      amount: { value: '99.00' },
+      card: { number: '[REDACTED]' },
+    });
     expect(t.metrics.conflicts.get({ source: 'API' })).toBe(1);
     expect(t.logger.lines.some((l) => l.includes('reused with different content') && l.includes('tx-0001'))).toBe(true);
   });
 
   it('writes concurrent requests with the same id once', async () => {
-    const results = await Promise.all(Array.from({ length: 10 }, () => t.ingestor.accept(parsed(cardRequest()), 'API')));
-    expect(results.flat().map((r) => r.status).sort()).toEqual(['accepted', ...Array<string>(9).fill('duplicate')]);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => t.ingestor.accept(parsed(cardRequest()), 'API')),
+    );
+    expect(
+      results
+        .flat()
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(['accepted', ...Array<string>(9).fill('duplicate')]);
     expect(await t.rawRecords()).toHaveLength(1);
   });
 
   it('judges repeats inside one batch against the first occurrence', async () => {
-    const results = await t.ingestor.accept(parsed(cardRequest(), cardRequest(), cardRequest({ amount: { value: '1.00', currency: 'EUR' } })), 'BATCH');
+    const results = await t.ingestor.accept(
+      parsed(cardRequest(), cardRequest(), cardRequest({ amount: { value: '1.00', currency: 'EUR' } })),
+      'BATCH',
+    );
     expect(results.map((r) => r.status)).toEqual(['accepted', 'duplicate', 'conflict']);
     expect(results[1]).toMatchObject({ partition: results[0]!.partition, offset: results[0]!.offset });
     expect(await t.rawRecords()).toHaveLength(1);
@@ -145,7 +183,10 @@ describe('Ingestor', () => {
   });
 
   it('dead-letters refused items with their problems and a redacted copy', async () => {
-    const [result] = await t.ingestor.accept(parsed(cardRequest({ card: { number: TEST_PAN, cvv: '987' }, amount: { value: '1.234', currency: 'EUR' } })), 'API');
+    const [result] = await t.ingestor.accept(
+      parsed(cardRequest({ card: { number: TEST_PAN, cvv: '987' }, amount: { value: '1.234', currency: 'EUR' } })),
+      'API',
+    );
     expect(result).toEqual({
       transactionId: 'tx-0001',
       status: 'rejected',
@@ -159,13 +200,22 @@ describe('Ingestor', () => {
     expect(deadLetter).toMatchObject({ errorCode: 'VALIDATION_FAILED', key: 'tx-0001', problems: result!.problems });
     const copy = deadLetter.originalBytes.toString('utf8');
     expect(copy).not.toMatch(/cvv|987/);
-    expect(JSON.parse(copy)).toMatchObject({ transactionId: 'tx-0001', card: { number: '[REDACTED]' }, amount: { value: '1.234' } });
+    expect(JSON.parse(copy)).toMatchObject({
+      transactionId: 'tx-0001',
+      card: { number: '[REDACTED]' },
+      amount: { value: '1.234' },
+    });
     expect(t.metrics.deadLetters.get()).toBe(1);
   });
 
   it('dead-letters unparseable items without their bytes', async () => {
-    const results = await t.ingestor.accept([{ kind: 'unparseable', problems: [{ path: '', message: 'line 1 is not valid JSON' }] }], 'BATCH');
-    expect(results).toEqual([{ transactionId: null, status: 'rejected', problems: [{ path: '', message: 'line 1 is not valid JSON' }] }]);
+    const results = await t.ingestor.accept(
+      [{ kind: 'unparseable', problems: [{ path: '', message: 'line 1 is not valid JSON' }] }],
+      'BATCH',
+    );
+    expect(results).toEqual([
+      { transactionId: null, status: 'rejected', problems: [{ path: '', message: 'line 1 is not valid JSON' }] },
+    ]);
     const deadLetter = await t.deadLetters.decode((await t.dlqRecords())[0]!.value);
     expect(deadLetter).toMatchObject({ errorCode: 'MALFORMED_JSON', originalBytes: Buffer.alloc(0) });
   });
@@ -180,7 +230,10 @@ describe('Ingestor', () => {
 
   it('stops taking work when drained', async () => {
     await t.ingestor.drain();
-    await expect(t.ingestor.accept(parsed(cardRequest()), 'API')).rejects.toMatchObject({ code: 'INGEST_CLOSED', retriable: true });
+    await expect(t.ingestor.accept(parsed(cardRequest()), 'API')).rejects.toMatchObject({
+      code: 'INGEST_CLOSED',
+      retriable: true,
+    });
   });
 
   it('the PAN check catches a planted card number (the invariant check can fail)', async () => {

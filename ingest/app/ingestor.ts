@@ -1,6 +1,13 @@
 import type { OutgoingRecord, Producer, RecordPosition } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
-import { ErrorCategory, type FieldProblem, UnavailableError, ValidationError, VigilError, describeError } from '../../platform/errors.js';
+import {
+  ErrorCategory,
+  type FieldProblem,
+  UnavailableError,
+  ValidationError,
+  VigilError,
+  describeError,
+} from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { IngestResult } from '../../schemas/api.js';
 import type { Codec } from '../../schemas/codec.js';
@@ -16,7 +23,9 @@ import { KeyedLock } from './keyed-lock.js';
 import type { IngestMetrics } from './metrics.js';
 
 /** One item handed to ingest: a parsed JSON body, or a piece of input that did not parse (an NDJSON line). */
-export type IntakeItem = { readonly kind: 'parsed'; readonly body: unknown } | { readonly kind: 'unparseable'; readonly problems: readonly FieldProblem[] };
+export type IntakeItem =
+  | { readonly kind: 'parsed'; readonly body: unknown }
+  | { readonly kind: 'unparseable'; readonly problems: readonly FieldProblem[] };
 
 export interface IngestorDeps {
   readonly producer: Producer;
@@ -34,7 +43,10 @@ export interface IngestorDeps {
 /** Same id, other content: what the single route answers with 409 and what the dead letter records. */
 export class TransactionIdConflictError extends VigilError {
   constructor(transactionId: string, problems: readonly FieldProblem[] = []) {
-    super('TRANSACTION_ID_CONFLICT', `transaction ${transactionId} was accepted before with different content`, { category: ErrorCategory.conflict, problems });
+    super('TRANSACTION_ID_CONFLICT', `transaction ${transactionId} was accepted before with different content`, {
+      category: ErrorCategory.conflict,
+      problems,
+    });
   }
 }
 
@@ -86,17 +98,35 @@ export class Ingestor {
       if (item.kind === 'unparseable') {
         results[index] = { transactionId: null, status: 'rejected', problems: item.problems };
         // Nothing structured to redact, so no bytes are kept: the copy could hold a card number or a CVV.
-        deadLetters.push({ key: null, originalBytes: Buffer.alloc(0), error: new ValidationError('item is not valid JSON', item.problems, 'MALFORMED_JSON') });
+        deadLetters.push({
+          key: null,
+          originalBytes: Buffer.alloc(0),
+          error: new ValidationError('item is not valid JSON', item.problems, 'MALFORMED_JSON'),
+        });
         return;
       }
-      const outcome = validateTransactionRequest(item.body, { nowMs: receivedAtMs, limits: this.deps.limits, tokenizer: this.deps.tokenizer });
+      const outcome = validateTransactionRequest(item.body, {
+        nowMs: receivedAtMs,
+        limits: this.deps.limits,
+        tokenizer: this.deps.tokenizer,
+      });
       if (!outcome.ok) {
         results[index] = { transactionId: outcome.transactionId, status: 'rejected', problems: outcome.problems };
-        deadLetters.push(this.redactedLetter(outcome.transactionId, item.body, new ValidationError('transaction failed validation', outcome.problems)));
+        deadLetters.push(
+          this.redactedLetter(
+            outcome.transactionId,
+            item.body,
+            new ValidationError('transaction failed validation', outcome.problems),
+          ),
+        );
         return;
       }
       const fingerprint = fingerprintOf(outcome.value, this.deps.hasher);
-      candidates.push({ index, body: item.body, transaction: toTransaction(outcome.value, { fingerprint, source, receivedAtMs }) });
+      candidates.push({
+        index,
+        body: item.body,
+        transaction: toTransaction(outcome.value, { fingerprint, source, receivedAtMs }),
+      });
     });
     const rejected = deadLetters.length;
 
@@ -114,18 +144,47 @@ export class Ingestor {
       plan.forEach((entry, i) => {
         if (entry.verdict !== 'conflict') return;
         const { transaction, body } = candidates[i]!;
-        const at = entry.original.kind === 'stored' ? `${Topics.transactionsRaw}/${entry.original.record.partition}@${entry.original.record.offset}` : 'earlier in this batch';
-        const problem = { path: '/transactionId', message: `already accepted (${at}) with fingerprint ${entry.originalFingerprint}; this attempt has fingerprint ${transaction.fingerprint}` };
-        deadLetters.push(this.redactedLetter(transaction.transactionId, body, new TransactionIdConflictError(transaction.transactionId, [problem])));
-        logger.warn('transaction id reused with different content', { transactionId: transaction.transactionId, source });
+        const at =
+          entry.original.kind === 'stored'
+            ? `${Topics.transactionsRaw}/${entry.original.record.partition}@${entry.original.record.offset}`
+            : 'earlier in this batch';
+        const problem = {
+          path: '/transactionId',
+          message: `already accepted (${at}) with fingerprint ${entry.originalFingerprint}; this attempt has fingerprint ${transaction.fingerprint}`,
+        };
+        deadLetters.push(
+          this.redactedLetter(
+            transaction.transactionId,
+            body,
+            new TransactionIdConflictError(transaction.transactionId, [problem]),
+          ),
+        );
+        logger.warn('transaction id reused with different content', {
+          transactionId: transaction.transactionId,
+          source,
+        });
       });
 
-      const [appended, deadLettered] = await Promise.allSettled([this.append(written.map((c) => c.transaction)), this.deps.deadLetters.send(deadLetters)]);
-      if (appended.status === 'rejected') throw asUnavailable(appended.reason, 'LOG_APPEND_FAILED', 'could not append to the transaction log');
+      const [appended, deadLettered] = await Promise.allSettled([
+        this.append(written.map((c) => c.transaction)),
+        this.deps.deadLetters.send(deadLetters),
+      ]);
+      if (appended.status === 'rejected')
+        throw asUnavailable(appended.reason, 'LOG_APPEND_FAILED', 'could not append to the transaction log');
       const positions = appended.value;
-      const records: IdempotencyRecord[] = written.map((c, i) => ({ transactionId: c.transaction.transactionId, fingerprint: c.transaction.fingerprint, partition: positions[i]!.partition, offset: positions[i]!.offset }));
+      const records: IdempotencyRecord[] = written.map((c, i) => ({
+        transactionId: c.transaction.transactionId,
+        fingerprint: c.transaction.fingerprint,
+        partition: positions[i]!.partition,
+        offset: positions[i]!.offset,
+      }));
       await this.journal(records);
-      if (deadLettered.status === 'rejected') throw asUnavailable(deadLettered.reason, 'DEAD_LETTER_FAILED', 'could not record refused items on the dead-letter topic');
+      if (deadLettered.status === 'rejected')
+        throw asUnavailable(
+          deadLettered.reason,
+          'DEAD_LETTER_FAILED',
+          'could not record refused items on the dead-letter topic',
+        );
 
       // Positions of the written candidates, by candidate index; duplicates point at their original's.
       const positionOf: Array<RecordPosition | undefined> = [];
@@ -138,13 +197,27 @@ export class Ingestor {
         const transactionId = transaction.transactionId;
         if (entry.verdict === 'conflict') {
           conflicts++;
-          results[index] = { transactionId, status: 'conflict', problems: [{ path: '/transactionId', message: 'was accepted before with different content' }] };
+          results[index] = {
+            transactionId,
+            status: 'conflict',
+            problems: [{ path: '/transactionId', message: 'was accepted before with different content' }],
+          };
           return;
         }
-        const position = entry.verdict === 'new' ? positionOf[i] : entry.original.kind === 'stored' ? entry.original.record : positionOf[entry.original.index];
+        const position =
+          entry.verdict === 'new'
+            ? positionOf[i]
+            : entry.original.kind === 'stored'
+              ? entry.original.record
+              : positionOf[entry.original.index];
         if (position === undefined) throw new VigilError('INGEST_INVARIANT', 'an accepted item has no log position');
         if (entry.verdict === 'duplicate') duplicates++;
-        results[index] = { transactionId, status: entry.verdict === 'new' ? 'accepted' : 'duplicate', partition: position.partition, offset: position.offset };
+        results[index] = {
+          transactionId,
+          status: entry.verdict === 'new' ? 'accepted' : 'duplicate',
+          partition: position.partition,
+          offset: position.offset,
+        };
       });
     } finally {
       release();
@@ -155,7 +228,14 @@ export class Ingestor {
     metrics.rejected.inc({ source }, rejected);
     metrics.conflicts.inc({ source }, conflicts);
     metrics.deadLetters.inc({}, deadLetters.length);
-    logger.debug('ingested', { source, items: items.length, accepted: written.length, duplicates, rejected, conflicts });
+    logger.debug('ingested', {
+      source,
+      items: items.length,
+      accepted: written.length,
+      duplicates,
+      rejected,
+      conflicts,
+    });
     return results;
   }
 
@@ -163,15 +243,25 @@ export class Ingestor {
     if (transactions.length === 0) return [];
     let records: OutgoingRecord[];
     try {
-      records = transactions.map((t) => ({ key: t.payerAccountId, value: this.deps.codec.encode(t), timestampMs: t.receivedAtMs }));
+      records = transactions.map((t) => ({
+        key: t.payerAccountId,
+        value: this.deps.codec.encode(t),
+        timestampMs: t.receivedAtMs,
+      }));
     } catch (cause) {
       // Validation guarantees schema-valid values; the codec's message quotes field values, so it stays in `cause`.
-      throw new VigilError('TRANSACTION_ENCODE_FAILED', 'a validated transaction did not match the Avro schema', { cause });
+      throw new VigilError('TRANSACTION_ENCODE_FAILED', 'a validated transaction did not match the Avro schema', {
+        cause,
+      });
     }
     const started = performance.now();
     const positions = await this.deps.producer.send(Topics.transactionsRaw, records);
     this.deps.metrics.logAppendSeconds.observe((performance.now() - started) / 1000);
-    if (positions.length !== records.length) throw new VigilError('LOG_POSITIONS_MISMATCH', `log returned ${positions.length} positions for ${records.length} records`);
+    if (positions.length !== records.length)
+      throw new VigilError(
+        'LOG_POSITIONS_MISMATCH',
+        `log returned ${positions.length} positions for ${records.length} records`,
+      );
     return positions;
   }
 
@@ -182,7 +272,10 @@ export class Ingestor {
       await this.deps.store.remember(records);
     } catch (error) {
       this.deps.metrics.journalFailures.inc();
-      this.deps.logger.error('idempotency journal append failed; retries of these ids may be accepted again after a restart', { ids: records.length, error: describeError(error) });
+      this.deps.logger.error(
+        'idempotency journal append failed; retries of these ids may be accepted again after a restart',
+        { ids: records.length, error: describeError(error) },
+      );
     }
   }
 

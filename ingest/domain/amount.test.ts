@@ -78,14 +78,19 @@ describe('parseMinorUnits', () => {
 
 describe('ISO 4217 table', () => {
   it('knows the exponent classes', () => {
-    expect(['USD', 'EUR', 'GBP', 'CHF', 'CNY', 'INR', 'BRL', 'MXN', 'ZAR', 'SEK'].map(currencyExponent)).toEqual(Array(10).fill(2));
-    expect(['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'UGX', 'XAF', 'XOF', 'PYG'].map(currencyExponent)).toEqual(Array(9).fill(0));
+    expect(['USD', 'EUR', 'GBP', 'CHF', 'CNY', 'INR', 'BRL', 'MXN', 'ZAR', 'SEK'].map(currencyExponent)).toEqual(
+      Array(10).fill(2),
+    );
+    expect(['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'UGX', 'XAF', 'XOF', 'PYG'].map(currencyExponent)).toEqual(
+      Array(9).fill(0),
+    );
     expect(['BHD', 'KWD', 'JOD', 'OMR', 'TND', 'IQD', 'LYD'].map(currencyExponent)).toEqual(Array(7).fill(3));
     expect(['CLF', 'UYW'].map(currencyExponent)).toEqual([4, 4]);
   });
 
   it('leaves out withdrawn, non-payment and unknown codes', () => {
-    for (const code of ['HRK', 'XAU', 'XDR', 'XXX', 'ABC', 'eur', 'toString', '__proto__']) expect(currencyExponent(code)).toBeUndefined();
+    for (const code of ['HRK', 'XAU', 'XDR', 'XXX', 'ABC', 'eur', 'toString', '__proto__'])
+      expect(currencyExponent(code)).toBeUndefined();
   });
 
   it('has well-formed entries and is frozen', () => {

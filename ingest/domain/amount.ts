@@ -5,7 +5,8 @@ import { currencyExponent } from './currencies.js';
  * float ever touches money (STYLE 10). The grammar is deliberately narrow: plain digits, an optional fraction
  * with at most the currency's ISO 4217 exponent of digits, no sign, exponent, spaces or thousands separators.
  */
-export type AmountParse = { readonly ok: true; readonly minor: bigint } | { readonly ok: false; readonly message: string };
+export type AmountParse =
+  { readonly ok: true; readonly minor: bigint } | { readonly ok: false; readonly message: string };
 
 const decimal = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 /** Longer strings cannot be a sane amount; the cap keeps BigInt parsing of hostile input cheap. */
@@ -17,15 +18,26 @@ const MAX_AMOUNT_CHARS = 40;
  * has more fraction digits than the currency allows, or exceeds `maxMajor` major units.
  */
 export function parseMinorUnits(value: unknown, exponent: number, maxMajor: bigint): AmountParse {
-  if (typeof value === 'number') return { ok: false, message: 'must be a decimal string such as "12.34", not a JSON number' };
+  if (typeof value === 'number')
+    return { ok: false, message: 'must be a decimal string such as "12.34", not a JSON number' };
   if (typeof value !== 'string') return { ok: false, message: 'must be a decimal string such as "12.34"' };
   if (value.startsWith('-')) return { ok: false, message: 'must be greater than zero (send refunds as kind "refund")' };
   const match = value.length <= MAX_AMOUNT_CHARS ? decimal.exec(value) : null;
-  if (!match) return { ok: false, message: 'must be a plain decimal string such as "12.34" (no sign, exponent, spaces or separators)' };
+  if (!match)
+    return {
+      ok: false,
+      message: 'must be a plain decimal string such as "12.34" (no sign, exponent, spaces or separators)',
+    };
   const whole = match[1]!;
   const fraction = match[2] ?? '';
   if (fraction.length > exponent) {
-    return { ok: false, message: exponent === 0 ? 'this currency has no minor unit; send whole units only' : `at most ${exponent} fraction digits for this currency` };
+    return {
+      ok: false,
+      message:
+        exponent === 0
+          ? 'this currency has no minor unit; send whole units only'
+          : `at most ${exponent} fraction digits for this currency`,
+    };
   }
   const scale = 10n ** BigInt(exponent);
   const minor = BigInt(whole) * scale + BigInt(fraction.padEnd(exponent, '0') || '0');

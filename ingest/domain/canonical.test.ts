@@ -14,7 +14,9 @@ const fingerprint = (body: unknown) => fingerprintOf(validated(body), sha256Hash
 
 describe('canonicalJson', () => {
   it('sorts keys, drops undefined, writes bigint as a string', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, d: { z: 10n, y: 1.5 } })).toBe('{"a":[true,null,"x"],"b":1,"d":{"y":1.5,"z":"10"}}');
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, d: { z: 10n, y: 1.5 } })).toBe(
+      '{"a":[true,null,"x"],"b":1,"d":{"y":1.5,"z":"10"}}',
+    );
   });
   it('is independent of insertion order', () => {
     expect(canonicalJson({ a: 1, b: { c: 2, d: 3 } })).toBe(canonicalJson({ b: { d: 3, c: 2 }, a: 1 }));
@@ -32,10 +34,26 @@ describe('fingerprint', () => {
   });
 
   it('ignores presentation: key order, amount notation, offset notation, grouping of the card number', () => {
-    const base = fingerprint(cardRequest({ amount: { value: '12.30', currency: 'EUR' }, eventTime: '2026-11-24T09:00:00Z' }));
+    const base = fingerprint(
+      cardRequest({ amount: { value: '12.30', currency: 'EUR' }, eventTime: '2026-11-24T09:00:00Z' }),
+    );
     const reordered = Object.fromEntries(Object.entries(cardRequest()).reverse());
-    expect(fingerprint({ ...reordered, amount: { currency: 'EUR', value: '12.3' }, eventTime: '2026-11-24T10:00:00.000+01:00' })).toBe(base);
-    expect(fingerprint(cardRequest({ amount: { value: '12.3', currency: 'EUR' }, eventTime: '2026-11-24T09:00:00Z', card: { number: '4111 1111 1111 1111', present: true } }))).toBe(base);
+    expect(
+      fingerprint({
+        ...reordered,
+        amount: { currency: 'EUR', value: '12.3' },
+        eventTime: '2026-11-24T10:00:00.000+01:00',
+      }),
+    ).toBe(base);
+    expect(
+      fingerprint(
+        cardRequest({
+          amount: { value: '12.3', currency: 'EUR' },
+          eventTime: '2026-11-24T09:00:00Z',
+          card: { number: '4111 1111 1111 1111', present: true },
+        }),
+      ),
+    ).toBe(base);
   });
 
   it('changes with any content', () => {
@@ -54,9 +72,19 @@ describe('fingerprint', () => {
   });
 
   it('does not depend on the time of receipt when the request has no event time', () => {
-    const content = validateTransactionRequest(cardRequest({ eventTime: undefined }), { nowMs: NOW_MS, limits, tokenizer });
-    const later = validateTransactionRequest(cardRequest({ eventTime: undefined }), { nowMs: NOW_MS + 3_600_000, limits, tokenizer });
-    expect(content.ok && later.ok && fingerprintOf(content.value, sha256Hasher) === fingerprintOf(later.value, sha256Hasher)).toBe(true);
+    const content = validateTransactionRequest(cardRequest({ eventTime: undefined }), {
+      nowMs: NOW_MS,
+      limits,
+      tokenizer,
+    });
+    const later = validateTransactionRequest(cardRequest({ eventTime: undefined }), {
+      nowMs: NOW_MS + 3_600_000,
+      limits,
+      tokenizer,
+    });
+    expect(
+      content.ok && later.ok && fingerprintOf(content.value, sha256Hasher) === fingerprintOf(later.value, sha256Hasher),
+    ).toBe(true);
   });
 });
 
@@ -72,7 +100,11 @@ describe('toTransaction', () => {
     });
   });
   it('keeps the client event time', () => {
-    const transaction = toTransaction(validated(cardRequest()), { fingerprint: 'f', source: 'API', receivedAtMs: NOW_MS });
+    const transaction = toTransaction(validated(cardRequest()), {
+      fingerprint: 'f',
+      source: 'API',
+      receivedAtMs: NOW_MS,
+    });
     expect(transaction.eventTimeMs).toBe(NOW_MS - 60_000);
     expect(transaction.receivedAtMs).toBe(NOW_MS);
   });

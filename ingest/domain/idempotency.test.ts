@@ -2,7 +2,12 @@ import { decideIdempotency, planAttempts, type Attempt } from './idempotency.js'
 import type { IdempotencyRecord } from '../ports.js';
 
 const stored = (...records: IdempotencyRecord[]) => new Map(records.map((r) => [r.transactionId, r]));
-const record = (transactionId: string, fingerprint: string, offset = 7): IdempotencyRecord => ({ transactionId, fingerprint, partition: 3, offset });
+const record = (transactionId: string, fingerprint: string, offset = 7): IdempotencyRecord => ({
+  transactionId,
+  fingerprint,
+  partition: 3,
+  offset,
+});
 const attempt = (transactionId: string, fingerprint: string): Attempt => ({ transactionId, fingerprint });
 
 describe('decideIdempotency', () => {
@@ -17,21 +22,30 @@ describe('decideIdempotency', () => {
 
 describe('planAttempts', () => {
   it('given nothing stored, when distinct ids arrive, then all are new', () => {
-    expect(planAttempts([attempt('a', 'f1'), attempt('b', 'f2')], stored())).toEqual([{ verdict: 'new' }, { verdict: 'new' }]);
+    expect(planAttempts([attempt('a', 'f1'), attempt('b', 'f2')], stored())).toEqual([
+      { verdict: 'new' },
+      { verdict: 'new' },
+    ]);
   });
 
   it('given an accepted id, when the same content arrives again, then it is a duplicate of the stored original', () => {
     const original = record('a', 'f1');
-    expect(planAttempts([attempt('a', 'f1')], stored(original))).toEqual([{ verdict: 'duplicate', original: { kind: 'stored', record: original }, originalFingerprint: 'f1' }]);
+    expect(planAttempts([attempt('a', 'f1')], stored(original))).toEqual([
+      { verdict: 'duplicate', original: { kind: 'stored', record: original }, originalFingerprint: 'f1' },
+    ]);
   });
 
   it('given an accepted id, when other content arrives under it, then it is a conflict naming the original', () => {
     const original = record('a', 'f1');
-    expect(planAttempts([attempt('a', 'f2')], stored(original))).toEqual([{ verdict: 'conflict', original: { kind: 'stored', record: original }, originalFingerprint: 'f1' }]);
+    expect(planAttempts([attempt('a', 'f2')], stored(original))).toEqual([
+      { verdict: 'conflict', original: { kind: 'stored', record: original }, originalFingerprint: 'f1' },
+    ]);
   });
 
   it('given nothing stored, when a batch repeats an id, then the first is new and later ones refer to it', () => {
-    expect(planAttempts([attempt('a', 'f1'), attempt('b', 'f9'), attempt('a', 'f1'), attempt('a', 'f2')], stored())).toEqual([
+    expect(
+      planAttempts([attempt('a', 'f1'), attempt('b', 'f9'), attempt('a', 'f1'), attempt('a', 'f2')], stored()),
+    ).toEqual([
       { verdict: 'new' },
       { verdict: 'new' },
       { verdict: 'duplicate', original: { kind: 'batch', index: 0 }, originalFingerprint: 'f1' },

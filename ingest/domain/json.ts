@@ -22,8 +22,22 @@ export function childPointer(parent: string, token: string | number): string {
  * so `CVV2`, `card_cvc` and `security-code` are all caught.
  */
 const securityCodeNames = new Set([
-  'cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'cav2', 'cvn', 'cvn2', 'cvd', 'csc',
-  'securitycode', 'cardsecuritycode', 'cardcvv', 'cardcvc', 'cardverificationvalue', 'cardverificationcode',
+  'cvv',
+  'cvv2',
+  'cvc',
+  'cvc2',
+  'cid',
+  'cav2',
+  'cvn',
+  'cvn2',
+  'cvd',
+  'csc',
+  'securitycode',
+  'cardsecuritycode',
+  'cardcvv',
+  'cardcvc',
+  'cardverificationvalue',
+  'cardverificationcode',
 ]);
 
 export function isSecurityCodeField(name: string): boolean {

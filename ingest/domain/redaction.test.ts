@@ -3,12 +3,30 @@ import { redactForDeadLetter } from './redaction.js';
 
 describe('redactForDeadLetter', () => {
   it('removes the card number and every security code, keeping the rest for the audit', () => {
-    const body = { transactionId: 'tx-1', card: { number: TEST_PAN, cvv: '123', present: true }, CVC2: '999', payer: { accountId: 'p', securityCode: '1' }, amount: { value: '1.234', currency: 'EUR' } };
-    expect(redactForDeadLetter(body)).toEqual({ transactionId: 'tx-1', card: { number: '[REDACTED]', present: true }, payer: { accountId: 'p' }, amount: { value: '1.234', currency: 'EUR' } });
+    const body = {
+      transactionId: 'tx-1',
+      card: { number: TEST_PAN, cvv: '123', present: true },
+      CVC2: '999',
+      payer: { accountId: 'p', securityCode: '1' },
+      amount: { value: '1.234', currency: 'EUR' },
+    };
+    expect(redactForDeadLetter(body)).toEqual({
+      transactionId: 'tx-1',
+      card: { number: '[REDACTED]', present: true },
+      payer: { accountId: 'p' },
+      amount: { value: '1.234', currency: 'EUR' },
+    });
   });
 
   it('masks card numbers pasted anywhere else: strings, keys, JSON numbers, arrays', () => {
-    const body = { description: `my card ${TEST_PAN}`, pan: '4111 1111 1111 1111', [TEST_PAN]: 'x', cardNumber: 4111111111111111, list: [TEST_PAN], eventTime: '2026-11-24T09:00:00Z' };
+    const body = {
+      description: `my card ${TEST_PAN}`,
+      pan: '4111 1111 1111 1111',
+      [TEST_PAN]: 'x',
+      cardNumber: 4111111111111111,
+      list: [TEST_PAN],
+      eventTime: '2026-11-24T09:00:00Z',
+    };
     const redacted = JSON.stringify(redactForDeadLetter(body));
     expect(redacted).not.toMatch(/4111/);
     expect(redacted).toContain('2026-11-24T09:00:00Z');

@@ -4,7 +4,8 @@ import { isValidPan, luhnValid, containsPan } from './luhn.js';
 
 const limits = { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 5 * 60_000, maxEventAgeMs: 30 * 86_400_000 };
 const tokenizer = { tokenize: (pan: string) => `tok_test_${pan.length}` };
-const validate = (body: unknown): ValidationOutcome => validateTransactionRequest(body, { nowMs: NOW_MS, limits, tokenizer });
+const validate = (body: unknown): ValidationOutcome =>
+  validateTransactionRequest(body, { nowMs: NOW_MS, limits, tokenizer });
 const problemsOf = (body: unknown) => {
   const outcome = validate(body);
   if (outcome.ok) throw new Error('expected problems, got a valid transaction');
@@ -45,8 +46,20 @@ describe('validateTransactionRequest', () => {
   });
 
   it('accepts a minimal transfer, defaulting kind, customer and event time', () => {
-    const outcome = validate({ transactionId: 'a', channel: 'ach', amount: { value: '1', currency: 'USD' }, payer: { accountId: 'p' }, payee: { accountId: 'q' } });
-    expect(outcome.ok && outcome.value).toMatchObject({ kind: 'TRANSFER', customerId: 'p', card: null, eventTimeMs: null, bankTransfer: null });
+    const outcome = validate({
+      transactionId: 'a',
+      channel: 'ach',
+      amount: { value: '1', currency: 'USD' },
+      payer: { accountId: 'p' },
+      payee: { accountId: 'q' },
+    });
+    expect(outcome.ok && outcome.value).toMatchObject({
+      kind: 'TRANSFER',
+      customerId: 'p',
+      card: null,
+      eventTimeMs: null,
+      bankTransfer: null,
+    });
   });
 
   it.each([
@@ -63,7 +76,10 @@ describe('validateTransactionRequest', () => {
 
   it('keeps an explicit kind and settlement amount', () => {
     const outcome = validate(cardRequest({ kind: 'refund', settlementAmount: { value: '13.5', currency: 'USD' } }));
-    expect(outcome.ok && outcome.value).toMatchObject({ kind: 'REFUND', settlement: { amountMinor: 1350n, currency: 'USD' } });
+    expect(outcome.ok && outcome.value).toMatchObject({
+      kind: 'REFUND',
+      settlement: { amountMinor: 1350n, currency: 'USD' },
+    });
   });
 
   it('accepts a transfer with bank details', () => {
@@ -116,11 +132,9 @@ describe('validateTransactionRequest', () => {
 
   it('requires the mandatory fields', () => {
     expect(paths({})).toEqual(['/transactionId', '/channel', '/amount', '/payer', '/payee']);
-    expect(paths({ transactionId: 'x', channel: 'card', amount: {}, payer: { accountId: 'p' }, payee: { accountId: 'q' } })).toEqual([
-      '/amount/currency',
-      '/amount/value',
-      '/card',
-    ]);
+    expect(
+      paths({ transactionId: 'x', channel: 'card', amount: {}, payer: { accountId: 'p' }, payee: { accountId: 'q' } }),
+    ).toEqual(['/amount/currency', '/amount/value', '/card']);
   });
 
   it.each([null, [], 'text', 42, true])('refuses a body that is not an object: %j', (body) => {
@@ -128,11 +142,15 @@ describe('validateTransactionRequest', () => {
   });
 
   it('rejects unknown fields at every level (strict contract)', () => {
-    expect(paths(cardRequest({ pan: '1', payer: { accountId: 'p', nickname: 'x' }, card: { number: TEST_PAN, expiry: '12/29' } }))).toEqual([
-      '/pan',
-      '/payer/nickname',
-      '/card/expiry',
-    ]);
+    expect(
+      paths(
+        cardRequest({
+          pan: '1',
+          payer: { accountId: 'p', nickname: 'x' },
+          card: { number: TEST_PAN, expiry: '12/29' },
+        }),
+      ),
+    ).toEqual(['/pan', '/payer/nickname', '/card/expiry']);
   });
 
   it('escapes field names in pointers (RFC 6901) and masks digit runs in them', () => {
@@ -151,7 +169,10 @@ describe('validateTransactionRequest', () => {
       [{ description: 'x', nested: [{ deep: { cvc: '1' } }] }, '/nested/0/deep/cvc'],
     ])('rejects %j at %s', (overrides, path) => {
       const problems = problemsOf(cardRequest(overrides));
-      expect(problems).toContainEqual({ path, message: expect.stringMatching(/security codes .* must never be sent/) as unknown });
+      expect(problems).toContainEqual({
+        path,
+        message: expect.stringMatching(/security codes .* must never be sent/) as unknown,
+      });
     });
 
     it('rejects them even when their value is empty or null, and never as a mere unknown field', () => {
@@ -169,12 +190,22 @@ describe('validateTransactionRequest', () => {
 
     it('accepts a pre-tokenised card', () => {
       const outcome = validate(cardRequest({ card: { token: 'vault_tok_123456', bin: '411111', last4: '1111' } }));
-      expect(outcome.ok && outcome.value.card).toEqual({ token: 'vault_tok_123456', bin: '411111', last4: '1111', present: false });
+      expect(outcome.ok && outcome.value.card).toEqual({
+        token: 'vault_tok_123456',
+        bin: '411111',
+        last4: '1111',
+        present: false,
+      });
     });
 
     it('accepts grouped card numbers and checks bin/last4 against them', () => {
-      expect(validate(cardRequest({ card: { number: '4111 1111 1111 1111', bin: '411111', last4: '1111' } })).ok).toBe(true);
-      expect(paths(cardRequest({ card: { number: '4111-1111-1111-1111', bin: '999999', last4: '0000' } }))).toEqual(['/card/bin', '/card/last4']);
+      expect(validate(cardRequest({ card: { number: '4111 1111 1111 1111', bin: '411111', last4: '1111' } })).ok).toBe(
+        true,
+      );
+      expect(paths(cardRequest({ card: { number: '4111-1111-1111-1111', bin: '999999', last4: '0000' } }))).toEqual([
+        '/card/bin',
+        '/card/last4',
+      ]);
     });
 
     it.each([
@@ -205,21 +236,30 @@ describe('validateTransactionRequest', () => {
 
   describe('free text', () => {
     it('refuses a card number hidden in the description or remittance info', () => {
-      expect(paths(cardRequest({ description: `card ${TEST_PAN.replace(/(\d{4})/g, '$1 ').trim()} please` }))).toEqual(['/description']);
-      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', remittanceInfo: TEST_PAN } }))).toEqual(['/bankTransfer/remittanceInfo']);
+      expect(paths(cardRequest({ description: `card ${TEST_PAN.replace(/(\d{4})/g, '$1 ').trim()} please` }))).toEqual([
+        '/description',
+      ]);
+      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', remittanceInfo: TEST_PAN } }))).toEqual([
+        '/bankTransfer/remittanceInfo',
+      ]);
     });
     it('limits length and control characters', () => {
       expect(paths(cardRequest({ description: 'x'.repeat(501) }))).toEqual(['/description']);
       expect(paths(cardRequest({ description: 'line\nbreak' }))).toEqual(['/description']);
-      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', endToEndId: 'E'.repeat(36) } }))).toEqual(['/bankTransfer/endToEndId']);
+      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', endToEndId: 'E'.repeat(36) } }))).toEqual([
+        '/bankTransfer/endToEndId',
+      ]);
       expect(paths(transferRequest({ bankTransfer: { scheme: 'sepa' } }))).toEqual(['/bankTransfer/scheme']);
     });
   });
 
   describe('ids', () => {
-    it.each<unknown>(['a'.repeat(129), '', 'with space', 'ümlaut', 'semi;colon', 42])('refuses transactionId %j', (transactionId) => {
-      expect(paths(cardRequest({ transactionId }))).toEqual(['/transactionId']);
-    });
+    it.each<unknown>(['a'.repeat(129), '', 'with space', 'ümlaut', 'semi;colon', 42])(
+      'refuses transactionId %j',
+      (transactionId) => {
+        expect(paths(cardRequest({ transactionId }))).toEqual(['/transactionId']);
+      },
+    );
     it.each(['a', 'a'.repeat(128), 'TX-2026.11:24_1'])('accepts transactionId %j', (transactionId) => {
       expect(validate(cardRequest({ transactionId })).ok).toBe(true);
     });
@@ -264,26 +304,42 @@ describe('validateTransactionRequest', () => {
     ])('parses %s', (text, ms) => {
       expect(parseEventTime(text)).toBe(ms);
     });
-    it.each(['2026-11-24T09:00:00', '2026-11-24 09:00:00Z', '2026-02-30T00:00:00Z', '2025-02-29T00:00:00Z', '2026-11-24T24:00:00Z', '2026-11-24T09:00:60Z', '2026-11-24T09:00Z', '1764000000000'])(
-      'refuses %s',
-      (text) => {
-        expect(parseEventTime(text)).toBeUndefined();
-      },
-    );
+    it.each([
+      '2026-11-24T09:00:00',
+      '2026-11-24 09:00:00Z',
+      '2026-02-30T00:00:00Z',
+      '2025-02-29T00:00:00Z',
+      '2026-11-24T24:00:00Z',
+      '2026-11-24T09:00:60Z',
+      '2026-11-24T09:00Z',
+      '1764000000000',
+    ])('refuses %s', (text) => {
+      expect(parseEventTime(text)).toBeUndefined();
+    });
     it('bounds event time by the configured skew and age', () => {
       expect(validate(cardRequest({ eventTime: new Date(NOW_MS + 5 * 60_000).toISOString() })).ok).toBe(true);
-      expect(problemsOf(cardRequest({ eventTime: new Date(NOW_MS + 5 * 60_000 + 1).toISOString() }))[0]!.message).toMatch(/future/);
+      expect(
+        problemsOf(cardRequest({ eventTime: new Date(NOW_MS + 5 * 60_000 + 1).toISOString() }))[0]!.message,
+      ).toMatch(/future/);
       expect(validate(cardRequest({ eventTime: new Date(NOW_MS - 30 * 86_400_000).toISOString() })).ok).toBe(true);
-      expect(problemsOf(cardRequest({ eventTime: new Date(NOW_MS - 30 * 86_400_000 - 1).toISOString() }))[0]!.message).toMatch(/past/);
+      expect(
+        problemsOf(cardRequest({ eventTime: new Date(NOW_MS - 30 * 86_400_000 - 1).toISOString() }))[0]!.message,
+      ).toMatch(/past/);
     });
   });
 
   it('treats null optional fields as absent', () => {
-    expect(validate(cardRequest({ kind: null, merchant: null, device: { id: null }, settlementAmount: null, eventTime: null })).ok).toBe(true);
+    expect(
+      validate(
+        cardRequest({ kind: null, merchant: null, device: { id: null }, settlementAmount: null, eventTime: null }),
+      ).ok,
+    ).toBe(true);
   });
 
   it('refuses a settlement amount in the transaction currency and unknown currencies', () => {
-    expect(paths(cardRequest({ settlementAmount: { value: '1', currency: 'EUR' } }))).toEqual(['/settlementAmount/currency']);
+    expect(paths(cardRequest({ settlementAmount: { value: '1', currency: 'EUR' } }))).toEqual([
+      '/settlementAmount/currency',
+    ]);
     expect(paths(cardRequest({ amount: { value: '1', currency: 'HRK' } }))).toEqual(['/amount/currency']);
     expect(paths(cardRequest({ amount: { value: '1', currency: 'eur' } }))).toEqual(['/amount/currency']);
   });
@@ -295,15 +351,20 @@ describe('validateTransactionRequest', () => {
   });
 
   it('never puts the card number into any problem', () => {
-    const problems = problemsOf(cardRequest({ card: { number: TEST_PAN, cvv: '123', bin: '000000' }, transactionId: `x ${TEST_PAN}` }));
+    const problems = problemsOf(
+      cardRequest({ card: { number: TEST_PAN, cvv: '123', bin: '000000' }, transactionId: `x ${TEST_PAN}` }),
+    );
     expect(JSON.stringify(problems)).not.toContain(TEST_PAN);
   });
 });
 
 describe('Luhn', () => {
-  it.each(['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '79927398713'])('%s is valid', (digits) => {
-    expect(luhnValid(digits)).toBe(true);
-  });
+  it.each(['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '79927398713'])(
+    '%s is valid',
+    (digits) => {
+      expect(luhnValid(digits)).toBe(true);
+    },
+  );
   it.each(['4111111111111112', '79927398710', '', '12a4'])('%j is invalid', (digits) => {
     expect(luhnValid(digits)).toBe(false);
   });

@@ -1,5 +1,12 @@
 import type { FieldProblem } from '../../platform/errors.js';
-import type { BankTransferDetails, CardDetails, Channel, SettlementAmount, Transaction, TransactionKind } from '../../schemas/generated/types.js';
+import type {
+  BankTransferDetails,
+  CardDetails,
+  Channel,
+  SettlementAmount,
+  Transaction,
+  TransactionKind,
+} from '../../schemas/generated/types.js';
 import { parseMinorUnits } from './amount.js';
 import { currencyExponent } from './currencies.js';
 import { type JsonObject, childPointer, findSecurityCodeFields, isJsonObject, isSecurityCodeField } from './json.js';
@@ -37,9 +44,21 @@ export type ValidatedTransaction = Omit<Transaction, 'fingerprint' | 'source' | 
 
 export type ValidationOutcome =
   | { readonly ok: true; readonly value: ValidatedTransaction }
-  | { readonly ok: false; readonly problems: readonly FieldProblem[]; /** The request's id when it was a valid one. */ readonly transactionId: string | null };
+  | {
+      readonly ok: false;
+      readonly problems: readonly FieldProblem[];
+      /** The request's id when it was a valid one. */ readonly transactionId: string | null;
+    };
 
-const channels: Readonly<Record<string, Channel>> = { card: 'CARD', ach: 'ACH', sepa: 'SEPA', wire: 'WIRE', wallet: 'WALLET', p2p: 'P2P', cash: 'CASH' };
+const channels: Readonly<Record<string, Channel>> = {
+  card: 'CARD',
+  ach: 'ACH',
+  sepa: 'SEPA',
+  wire: 'WIRE',
+  wallet: 'WALLET',
+  p2p: 'P2P',
+  cash: 'CASH',
+};
 const kinds: Readonly<Record<string, TransactionKind>> = {
   purchase: 'PURCHASE',
   authorization: 'AUTHORIZATION',
@@ -55,8 +74,21 @@ export function defaultKind(channel: Channel): TransactionKind {
 }
 
 const topLevelFields = [
-  'transactionId', 'channel', 'kind', 'amount', 'settlementAmount', 'payer', 'payee', 'card', 'merchant', 'device',
-  'location', 'description', 'bankTransfer', 'channelReference', 'eventTime',
+  'transactionId',
+  'channel',
+  'kind',
+  'amount',
+  'settlementAmount',
+  'payer',
+  'payee',
+  'card',
+  'merchant',
+  'device',
+  'location',
+  'description',
+  'bankTransfer',
+  'channelReference',
+  'eventTime',
 ] as const;
 
 const idPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -95,7 +127,11 @@ class Problems {
   }
 
   /** An optional (null = absent) or required string matching `pattern`. */
-  string(value: unknown, path: string, rule: { pattern?: RegExp; message?: string; required?: boolean } = {}): string | undefined {
+  string(
+    value: unknown,
+    path: string,
+    rule: { pattern?: RegExp; message?: string; required?: boolean } = {},
+  ): string | undefined {
     if (value === undefined || value === null) {
       if (rule.required) this.add(path, 'is required');
       return undefined;
@@ -159,14 +195,22 @@ interface Money {
   readonly currency: string;
 }
 
-function validateMoney(value: unknown, path: string, required: boolean, problems: Problems, limits: ValidationLimits): Money | undefined {
+function validateMoney(
+  value: unknown,
+  path: string,
+  required: boolean,
+  problems: Problems,
+  limits: ValidationLimits,
+): Money | undefined {
   const money = problems.object(value, path, ['value', 'currency'], required);
   if (!money) return undefined;
   let exponent: number | undefined;
   const currency = money['currency'];
   if (currency === undefined || currency === null) problems.add(`${path}/currency`, 'is required');
-  else if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) problems.add(`${path}/currency`, 'must be a three-letter upper-case ISO 4217 code');
-  else if ((exponent = currencyExponent(currency)) === undefined) problems.add(`${path}/currency`, 'is not an active ISO 4217 currency');
+  else if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+    problems.add(`${path}/currency`, 'must be a three-letter upper-case ISO 4217 code');
+  else if ((exponent = currencyExponent(currency)) === undefined)
+    problems.add(`${path}/currency`, 'is not an active ISO 4217 currency');
   if (money['value'] === undefined || money['value'] === null) {
     problems.add(`${path}/value`, 'is required');
     return undefined;
@@ -177,11 +221,19 @@ function validateMoney(value: unknown, path: string, required: boolean, problems
   return parsed.ok && exponent !== undefined ? { minor: parsed.minor, currency: currency as string } : undefined;
 }
 
-function validateCard(value: unknown, required: boolean, problems: Problems, tokenizer: PanTokenizer): CardDetails | null | undefined {
+function validateCard(
+  value: unknown,
+  required: boolean,
+  problems: Problems,
+  tokenizer: PanTokenizer,
+): CardDetails | null | undefined {
   const card = problems.object(value, '/card', ['number', 'token', 'bin', 'last4', 'present'], required);
   if (!card) return value === undefined || value === null ? null : undefined;
   const present = problems.boolean(card['present'], '/card/present') ?? false;
-  const bin = problems.string(card['bin'], '/card/bin', { pattern: /^[0-9]{6}$/, message: 'must be the 6 digits of the BIN' });
+  const bin = problems.string(card['bin'], '/card/bin', {
+    pattern: /^[0-9]{6}$/,
+    message: 'must be the 6 digits of the BIN',
+  });
   const last4 = problems.string(card['last4'], '/card/last4', { pattern: /^[0-9]{4}$/, message: 'must be 4 digits' });
   const number = card['number'];
   const token = card['token'];
@@ -203,14 +255,19 @@ function validateCard(value: unknown, required: boolean, problems: Problems, tok
     problems.add('/card', 'needs either number, or token with bin and last4');
     return undefined;
   }
-  let validToken = problems.string(token, '/card/token', { pattern: /^[A-Za-z0-9._:-]{8,128}$/, message: 'must be 8–128 characters of A–Z, a–z, 0–9 and . _ : -' });
+  let validToken = problems.string(token, '/card/token', {
+    pattern: /^[A-Za-z0-9._:-]{8,128}$/,
+    message: 'must be 8–128 characters of A–Z, a–z, 0–9 and . _ : -',
+  });
   if (validToken !== undefined && /^[0-9]{12,19}$/.test(validToken)) {
     problems.add('/card/token', 'looks like a card number; send card numbers as /card/number to have them tokenised');
     validToken = undefined;
   }
   if (card['bin'] === undefined || card['bin'] === null) problems.add('/card/bin', 'is required with a token');
   if (card['last4'] === undefined || card['last4'] === null) problems.add('/card/last4', 'is required with a token');
-  return validToken !== undefined && bin !== undefined && last4 !== undefined ? { token: validToken, bin, last4, present } : undefined;
+  return validToken !== undefined && bin !== undefined && last4 !== undefined
+    ? { token: validToken, bin, last4, present }
+    : undefined;
 }
 
 const dottedQuad = /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
@@ -243,9 +300,17 @@ const isoDateTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
 export function parseEventTime(text: string): number | undefined {
   const m = isoDateTime.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
   let offsetMinutes = 0;
   if (m[8] !== 'Z') {
@@ -265,7 +330,8 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
   const problems = new Problems();
   const { limits } = context;
   const securityCodes = findSecurityCodeFields(body);
-  for (const path of securityCodes.paths) problems.add(path, 'card security codes (CVV/CVC) must never be sent (PCI DSS); remove this field');
+  for (const path of securityCodes.paths)
+    problems.add(path, 'card security codes (CVV/CVC) must never be sent (PCI DSS); remove this field');
   if (securityCodes.tooDeep) problems.add('', 'is nested too deeply');
 
   if (!isJsonObject(body)) {
@@ -276,13 +342,20 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
 
   const transactionId = problems.id(root['transactionId'], '/transactionId', true);
 
-  const channelName = problems.string(root['channel'], '/channel', { pattern: /^[a-z0-9]+$/, message: `must be one of ${Object.keys(channels).join(', ')}`, required: true });
+  const channelName = problems.string(root['channel'], '/channel', {
+    pattern: /^[a-z0-9]+$/,
+    message: `must be one of ${Object.keys(channels).join(', ')}`,
+    required: true,
+  });
   let channel: Channel | undefined;
   if (channelName !== undefined) {
     channel = Object.hasOwn(channels, channelName) ? channels[channelName] : undefined;
     if (channel === undefined) problems.add('/channel', `must be one of ${Object.keys(channels).join(', ')}`);
   }
-  const kindName = problems.string(root['kind'], '/kind', { pattern: /^[a-z]+$/, message: `must be one of ${Object.keys(kinds).join(', ')}` });
+  const kindName = problems.string(root['kind'], '/kind', {
+    pattern: /^[a-z]+$/,
+    message: `must be one of ${Object.keys(kinds).join(', ')}`,
+  });
   let kind: TransactionKind | undefined;
   if (kindName !== undefined) {
     kind = Object.hasOwn(kinds, kindName) ? kinds[kindName] : undefined;
@@ -306,50 +379,95 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
   const merchant = problems.object(root['merchant'], '/merchant', ['id', 'terminalId', 'mcc'], false);
   const merchantId = merchant ? problems.id(merchant['id'], '/merchant/id', false) : undefined;
   const terminalId = merchant ? problems.id(merchant['terminalId'], '/merchant/terminalId', false) : undefined;
-  const mcc = merchant ? problems.string(merchant['mcc'], '/merchant/mcc', { pattern: /^[0-9]{4}$/, message: 'must be a 4-digit ISO 18245 merchant category code' }) : undefined;
+  const mcc = merchant
+    ? problems.string(merchant['mcc'], '/merchant/mcc', {
+        pattern: /^[0-9]{4}$/,
+        message: 'must be a 4-digit ISO 18245 merchant category code',
+      })
+    : undefined;
 
   const device = problems.object(root['device'], '/device', ['id', 'ip'], false);
   const deviceId = device ? problems.id(device['id'], '/device/id', false) : undefined;
-  const ipAddress = device ? problems.string(device['ip'], '/device/ip', { pattern: /^[0-9A-Fa-f:.]{2,45}$/, message: 'must be an IPv4 or IPv6 address' }) : undefined;
+  const ipAddress = device
+    ? problems.string(device['ip'], '/device/ip', {
+        pattern: /^[0-9A-Fa-f:.]{2,45}$/,
+        message: 'must be an IPv4 or IPv6 address',
+      })
+    : undefined;
   if (ipAddress !== undefined && !isIpAddress(ipAddress)) problems.add('/device/ip', 'must be an IPv4 or IPv6 address');
 
   const location = problems.object(root['location'], '/location', ['country', 'latitude', 'longitude'], false);
-  const country = location ? problems.string(location['country'], '/location/country', { pattern: /^[A-Z]{2}$/, message: 'must be an ISO 3166-1 alpha-2 code (two upper-case letters)' }) : undefined;
+  const country = location
+    ? problems.string(location['country'], '/location/country', {
+        pattern: /^[A-Z]{2}$/,
+        message: 'must be an ISO 3166-1 alpha-2 code (two upper-case letters)',
+      })
+    : undefined;
   const latitude = location ? problems.number(location['latitude'], '/location/latitude', -90, 90) : undefined;
   const longitude = location ? problems.number(location['longitude'], '/location/longitude', -180, 180) : undefined;
   if (location) {
     const hasLatitude = location['latitude'] !== undefined && location['latitude'] !== null;
     const hasLongitude = location['longitude'] !== undefined && location['longitude'] !== null;
-    if (hasLatitude !== hasLongitude) problems.add(hasLatitude ? '/location/longitude' : '/location/latitude', 'is required with the other coordinate');
+    if (hasLatitude !== hasLongitude)
+      problems.add(hasLatitude ? '/location/longitude' : '/location/latitude', 'is required with the other coordinate');
   }
 
   const description = problems.text(root['description'], '/description', 500);
 
-  const transfer = problems.object(root['bankTransfer'], '/bankTransfer', ['scheme', 'endToEndId', 'remittanceInfo'], false);
+  const transfer = problems.object(
+    root['bankTransfer'],
+    '/bankTransfer',
+    ['scheme', 'endToEndId', 'remittanceInfo'],
+    false,
+  );
   let bankTransfer: BankTransferDetails | null = null;
   if (transfer) {
-    const scheme = problems.string(transfer['scheme'], '/bankTransfer/scheme', { pattern: /^[A-Z0-9_]{2,32}$/, message: 'must be 2–32 characters of A–Z, 0–9 and _ (e.g. SEPA_CT, ACH, SWIFT)', required: true });
+    const scheme = problems.string(transfer['scheme'], '/bankTransfer/scheme', {
+      pattern: /^[A-Z0-9_]{2,32}$/,
+      message: 'must be 2–32 characters of A–Z, 0–9 and _ (e.g. SEPA_CT, ACH, SWIFT)',
+      required: true,
+    });
     // ISO 20022 Max35Text / Max140Text.
     const endToEndId = problems.text(transfer['endToEndId'], '/bankTransfer/endToEndId', 35);
     const remittanceInfo = problems.text(transfer['remittanceInfo'], '/bankTransfer/remittanceInfo', 140);
-    if (scheme !== undefined) bankTransfer = { scheme, endToEndId: endToEndId ?? null, remittanceInfo: remittanceInfo ?? null };
+    if (scheme !== undefined)
+      bankTransfer = { scheme, endToEndId: endToEndId ?? null, remittanceInfo: remittanceInfo ?? null };
   }
-  const channelReference = problems.string(root['channelReference'], '/channelReference', { pattern: /^[\x21-\x7e]{1,128}$/, message: 'must be 1–128 printable ASCII characters without spaces' });
+  const channelReference = problems.string(root['channelReference'], '/channelReference', {
+    pattern: /^[\x21-\x7e]{1,128}$/,
+    message: 'must be 1–128 printable ASCII characters without spaces',
+  });
 
   let eventTimeMs: number | null = null;
   const eventTime = root['eventTime'];
   if (eventTime !== undefined && eventTime !== null) {
     const parsed = typeof eventTime === 'string' ? parseEventTime(eventTime) : undefined;
-    if (parsed === undefined) problems.add('/eventTime', 'must be an ISO 8601 date-time with seconds and an offset, e.g. 2026-11-24T09:00:00.000Z');
-    else if (parsed > context.nowMs + limits.maxFutureSkewMs) problems.add('/eventTime', `must not be more than ${limits.maxFutureSkewMs} ms in the future`);
-    else if (parsed < context.nowMs - limits.maxEventAgeMs) problems.add('/eventTime', `must not be more than ${limits.maxEventAgeMs} ms in the past`);
+    if (parsed === undefined)
+      problems.add(
+        '/eventTime',
+        'must be an ISO 8601 date-time with seconds and an offset, e.g. 2026-11-24T09:00:00.000Z',
+      );
+    else if (parsed > context.nowMs + limits.maxFutureSkewMs)
+      problems.add('/eventTime', `must not be more than ${limits.maxFutureSkewMs} ms in the future`);
+    else if (parsed < context.nowMs - limits.maxEventAgeMs)
+      problems.add('/eventTime', `must not be more than ${limits.maxEventAgeMs} ms in the past`);
     else eventTimeMs = parsed;
   }
 
-  if (problems.list.length > 0 || transactionId === undefined || channel === undefined || !amount || payerAccountId === undefined || payeeAccountId === undefined || card === undefined) {
+  if (
+    problems.list.length > 0 ||
+    transactionId === undefined ||
+    channel === undefined ||
+    !amount ||
+    payerAccountId === undefined ||
+    payeeAccountId === undefined ||
+    card === undefined
+  ) {
     return { ok: false, problems: problems.list, transactionId: transactionId ?? null };
   }
-  const settlement: SettlementAmount | null = settlementAmount ? { amountMinor: settlementAmount.minor, currency: settlementAmount.currency } : null;
+  const settlement: SettlementAmount | null = settlementAmount
+    ? { amountMinor: settlementAmount.minor, currency: settlementAmount.currency }
+    : null;
   return {
     ok: true,
     value: {

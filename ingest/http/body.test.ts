@@ -22,7 +22,9 @@ describe('request bodies', () => {
       { kind: 'parsed', body: 2 },
     ]);
     expect(() => parseBatchBody(Buffer.from('{"a":1}'), 'application/json')).toThrow(/JSON array/);
-    expect(() => parseBatchBody(Buffer.from('[{"a":'), undefined)).toThrow(expect.objectContaining({ code: 'MALFORMED_JSON' }) as Error);
+    expect(() => parseBatchBody(Buffer.from('[{"a":'), undefined)).toThrow(
+      expect.objectContaining({ code: 'MALFORMED_JSON' }) as Error,
+    );
   });
 
   it('reads NDJSON line by line; a bad line becomes an unparseable item, blank lines are skipped', () => {

@@ -24,7 +24,8 @@ export function bodyText(body: unknown): string {
   }
 }
 
-export type JsonParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+export type JsonParse =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
 
 /** JSON.parse with a message that names the position of the error and nothing of the input. */
 export function parseJson(text: string): JsonParse {
@@ -32,7 +33,10 @@ export function parseJson(text: string): JsonParse {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    return { ok: false, message: position === undefined ? 'is not valid JSON' : `is not valid JSON (error at character ${position})` };
+    return {
+      ok: false,
+      message: position === undefined ? 'is not valid JSON' : `is not valid JSON (error at character ${position})`,
+    };
   }
 }
 
@@ -46,7 +50,13 @@ export function parseJsonBody(body: unknown): unknown {
 /** True for the NDJSON media types (`application/x-ndjson`, and the `jsonl`/`ndjson` spellings in use). */
 export function isNdjson(contentType: string | undefined): boolean {
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  return ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines'].includes(mediaType);
+  return [
+    'application/x-ndjson',
+    'application/ndjson',
+    'application/jsonl',
+    'application/x-jsonlines',
+    'application/jsonlines',
+  ].includes(mediaType);
 }
 
 /**
@@ -58,7 +68,10 @@ export function parseBatchBody(body: unknown, contentType: string | undefined): 
   if (!isNdjson(contentType)) {
     const parsed = parseJson(text);
     if (!parsed.ok) throw new MalformedBodyError(`request body ${parsed.message}`);
-    if (!Array.isArray(parsed.value)) throw new MalformedBodyError('a batch body must be a JSON array of transactions (or NDJSON with Content-Type: application/x-ndjson)');
+    if (!Array.isArray(parsed.value))
+      throw new MalformedBodyError(
+        'a batch body must be a JSON array of transactions (or NDJSON with Content-Type: application/x-ndjson)',
+      );
     return parsed.value.map((item: unknown) => ({ kind: 'parsed', body: item }));
   }
   const items: IntakeItem[] = [];
@@ -66,7 +79,11 @@ export function parseBatchBody(body: unknown, contentType: string | undefined): 
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (line.trim() === '') return;
     const parsed = parseJson(line);
-    items.push(parsed.ok ? { kind: 'parsed', body: parsed.value } : { kind: 'unparseable', problems: [{ path: '', message: `line ${i + 1} ${parsed.message}` }] });
+    items.push(
+      parsed.ok
+        ? { kind: 'parsed', body: parsed.value }
+        : { kind: 'unparseable', problems: [{ path: '', message: `line ${i + 1} ${parsed.message}` }] },
+    );
   });
   return items;
 }

@@ -43,12 +43,21 @@ async function startServer() {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const responses: string[] = [];
   const call = async (path: string, body: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(base + path, { method: 'POST', body, headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json', ...headers } });
+    const response = await fetch(base + path, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json', ...headers },
+    });
     const text = await response.text();
     responses.push(text);
-    return { status: response.status, type: response.headers.get('content-type') ?? '', body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+    };
   };
-  const post = (path: string, value: unknown, headers?: Record<string, string>) => call(path, JSON.stringify(value), headers);
+  const post = (path: string, value: unknown, headers?: Record<string, string>) =>
+    call(path, JSON.stringify(value), headers);
   const stop = async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stage.close();
@@ -67,7 +76,10 @@ describe('ingest HTTP routes (embedded log)', () => {
   afterEach(async () => {
     try {
       // No card number anywhere: not in any record's bytes, key or headers, any response, any log line.
-      const records = [...(await readAll(s.bus, Topics.transactionsRaw)), ...(await readAll(s.bus, Topics.deadLetters))];
+      const records = [
+        ...(await readAll(s.bus, Topics.transactionsRaw)),
+        ...(await readAll(s.bus, Topics.deadLetters)),
+      ];
       for (const pan of [TEST_PAN, TEST_PAN_2]) {
         expect(recordsContaining(records, pan)).toEqual([]);
         expect(s.responses.filter((r) => r.includes(pan))).toEqual([]);
@@ -83,9 +95,20 @@ describe('ingest HTTP routes (embedded log)', () => {
     expect(response.status).toBe(202);
     const records = await readAll(s.bus, Topics.transactionsRaw);
     expect(records).toHaveLength(1);
-    expect(response.body).toEqual({ transactionId: 'tx-0001', status: 'accepted', partition: records[0]!.partition, offset: records[0]!.offset });
+    expect(response.body).toEqual({
+      transactionId: 'tx-0001',
+      status: 'accepted',
+      partition: records[0]!.partition,
+      offset: records[0]!.offset,
+    });
     const transaction = await s.transactions.decode(records[0]!.value);
-    expect(transaction).toMatchObject({ transactionId: 'tx-0001', source: 'API', amountMinor: 1234n, card: { bin: '411111', last4: '1111' }, receivedAtMs: NOW_MS });
+    expect(transaction).toMatchObject({
+      transactionId: 'tx-0001',
+      source: 'API',
+      amountMinor: 1234n,
+      card: { bin: '411111', last4: '1111' },
+      receivedAtMs: NOW_MS,
+    });
     expect(transaction.card!.token).toMatch(/^tok_/);
     expect(s.metrics.render()).toMatch(/vigil_ingest_requests_total\{route="single",status="202"\} 1/);
     expect(s.metrics.render()).toMatch(/vigil_ingest_log_append_seconds_count 1/);
@@ -106,7 +129,9 @@ describe('ingest HTTP routes (embedded log)', () => {
       ['b-3', 'accepted'],
       ['b-1', 'duplicate'],
     ]);
-    expect(results[1]!['problems']).toEqual([{ path: '/amount/value', message: 'at most 2 fraction digits for this currency' }]);
+    expect(results[1]!['problems']).toEqual([
+      { path: '/amount/value', message: 'at most 2 fraction digits for this currency' },
+    ]);
     expect(response.body!['summary']).toEqual({ accepted: 2, duplicate: 1, rejected: 1, conflict: 0 });
     const raw = await readAll(s.bus, Topics.transactionsRaw);
     expect(raw).toHaveLength(2);
@@ -115,19 +140,47 @@ describe('ingest HTTP routes (embedded log)', () => {
   });
 
   it('batch (NDJSON): one item per line, an unparseable line is rejected on its own', async () => {
-    const lines = [JSON.stringify(cardRequest({ transactionId: 'n-1' })), `{"transactionId":"n-2","card":{"number":"${TEST_PAN}"`, JSON.stringify(transferRequest({ transactionId: 'n-3' }))];
-    const response = await s.call('/v1/transactions/batch', lines.join('\n') + '\n', { 'content-type': 'application/x-ndjson' });
+    const lines = [
+      JSON.stringify(cardRequest({ transactionId: 'n-1' })),
+      `{"transactionId":"n-2","card":{"number":"${TEST_PAN}"`,
+      JSON.stringify(transferRequest({ transactionId: 'n-3' })),
+    ];
+    const response = await s.call('/v1/transactions/batch', lines.join('\n') + '\n', {
+      'content-type': 'application/x-ndjson',
+    });
     expect(response.status).toBe(200);
-    expect((response.body!['results'] as Array<Record<string, unknown>>).map((r) => r['status'])).toEqual(['accepted', 'rejected', 'accepted']);
-    expect(response.body!['results']).toContainEqual({ transactionId: null, status: 'rejected', problems: [{ path: '', message: expect.stringMatching(/^line 2 is not valid JSON/) as unknown }] });
+    expect((response.body!['results'] as Array<Record<string, unknown>>).map((r) => r['status'])).toEqual([
+      'accepted',
+      'rejected',
+      'accepted',
+    ]);
+    expect(response.body!['results']).toContainEqual({
+      transactionId: null,
+      status: 'rejected',
+      problems: [{ path: '', message: expect.stringMatching(/^line 2 is not valid JSON/) as unknown }],
+    });
   });
 
   it('400: every problem with its path, as RFC 7807 problem details', async () => {
-    const response = await s.post('/v1/transactions', cardRequest({ amount: { value: '1e5', currency: 'EUR' }, card: { number: '4111111111111112', cvv: '123' }, payer: {}, color: 'red' }));
+    const response = await s.post(
+      '/v1/transactions',
+      cardRequest({
+        amount: { value: '1e5', currency: 'EUR' },
+        card: { number: '4111111111111112', cvv: '123' },
+        payer: {},
+        color: 'red',
+      }),
+    );
     expect(response.status).toBe(400);
     expect(response.type).toMatch(/application\/problem\+json/);
     expect(response.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
-    expect((response.body!['problems'] as Array<{ path: string }>).map((p) => p.path)).toEqual(['/card/cvv', '/color', '/amount/value', '/payer/accountId', '/card/number']);
+    expect((response.body!['problems'] as Array<{ path: string }>).map((p) => p.path)).toEqual([
+      '/card/cvv',
+      '/color',
+      '/amount/value',
+      '/payer/accountId',
+      '/card/number',
+    ]);
     const letters = await readAll(s.bus, Topics.deadLetters);
     expect(letters).toHaveLength(1);
     expect(letters[0]!.headers['vigil.dlq.error-code']).toBe('VALIDATION_FAILED');
@@ -146,14 +199,21 @@ describe('ingest HTTP routes (embedded log)', () => {
     const big = await s.post('/v1/transactions', cardRequest({ description: 'x'.repeat(5000) }));
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ code: 'BODY_TOO_LARGE' });
-    const many = await s.post('/v1/transactions/batch', Array.from({ length: 6 }, (_, i) => transferRequest({ transactionId: `m-${i}` })));
+    const many = await s.post(
+      '/v1/transactions/batch',
+      Array.from({ length: 6 }, (_, i) => transferRequest({ transactionId: `m-${i}` })),
+    );
     expect(many.status).toBe(413);
     expect(many.body).toMatchObject({ code: 'BATCH_TOO_LARGE' });
     expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(0);
   });
 
   it('401 without a key, 403 with an analyst key', async () => {
-    const anonymous = await fetch(`${s.base}/v1/transactions`, { method: 'POST', body: JSON.stringify(cardRequest()), headers: { 'content-type': 'application/json' } });
+    const anonymous = await fetch(`${s.base}/v1/transactions`, {
+      method: 'POST',
+      body: JSON.stringify(cardRequest()),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
     const analyst = await s.post('/v1/transactions/batch', [cardRequest()], { authorization: `Bearer ${ANALYST_KEY}` });

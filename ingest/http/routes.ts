@@ -21,7 +21,12 @@ export interface IngestRouterOptions {
 /** The batch route's body: per-item results in input order, and their counts. */
 export interface BatchResponse {
   readonly results: readonly IngestResult[];
-  readonly summary: { readonly accepted: number; readonly duplicate: number; readonly rejected: number; readonly conflict: number };
+  readonly summary: {
+    readonly accepted: number;
+    readonly duplicate: number;
+    readonly rejected: number;
+    readonly conflict: number;
+  };
 }
 
 const countRequests =
@@ -80,9 +85,18 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
     express.raw({ type: anyType, limit: options.maxBatchBodyBytes }),
     route(async (req, res) => {
       const items = parseBatchBody(req.body, req.headers['content-type']);
-      if (items.length === 0) throw new ValidationError('a batch needs at least one item', [{ path: '', message: 'must contain at least one transaction' }], 'EMPTY_BATCH');
+      if (items.length === 0)
+        throw new ValidationError(
+          'a batch needs at least one item',
+          [{ path: '', message: 'must contain at least one transaction' }],
+          'EMPTY_BATCH',
+        );
       if (items.length > maxBatchItems) {
-        throw new VigilError('BATCH_TOO_LARGE', `a batch may hold at most ${maxBatchItems} items; this one has ${items.length}`, { category: ErrorCategory.tooLarge });
+        throw new VigilError(
+          'BATCH_TOO_LARGE',
+          `a batch may hold at most ${maxBatchItems} items; this one has ${items.length}`,
+          { category: ErrorCategory.tooLarge },
+        );
       }
       const results = await ingestor.accept(items, 'BATCH');
       const summary = { accepted: 0, duplicate: 0, rejected: 0, conflict: 0 };

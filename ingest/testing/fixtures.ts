@@ -46,9 +46,19 @@ export function transferRequest(overrides: Record<string, unknown> = {}): Record
 export function recordingLogger(lines: string[] = []): Logger & { lines: string[] } {
   const make = (base: Record<string, unknown>): Logger => {
     const log = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-      lines.push(JSON.stringify({ level, msg, ...base, ...fields }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+      lines.push(
+        JSON.stringify({ level, msg, ...base, ...fields }, (_k, v: unknown) =>
+          typeof v === 'bigint' ? v.toString() : v,
+        ),
+      );
     };
-    return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (fields) => make({ ...base, ...fields }) };
+    return {
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      child: (fields) => make({ ...base, ...fields }),
+    };
   };
   return Object.assign(make({}), { lines });
 }

@@ -14,14 +14,21 @@ import { NOW_MS, recordingLogger } from './fixtures.js';
 /** Reads every record of a topic through the Bus port. */
 export async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
   const ends = await bus.endOffsets(topic);
-  const parts = await Promise.all(ends.map((end, partition) => (end === 0 ? Promise.resolve([]) : bus.read(topic, partition, 0, end))));
+  const parts = await Promise.all(
+    ends.map((end, partition) => (end === 0 ? Promise.resolve([]) : bus.read(topic, partition, 0, end))),
+  );
   return parts.flat();
 }
 
 /** Records (of any topic) whose raw bytes, key or headers contain `needle` anywhere. */
 export function recordsContaining(records: readonly BusRecord[], needle: string): BusRecord[] {
   const bytes = Buffer.from(needle, 'utf8');
-  return records.filter((r) => r.value.includes(bytes) || (r.key ?? '').includes(needle) || Object.values(r.headers).some((h) => h.includes(needle)));
+  return records.filter(
+    (r) =>
+      r.value.includes(bytes) ||
+      (r.key ?? '').includes(needle) ||
+      Object.values(r.headers).some((h) => h.includes(needle)),
+  );
 }
 
 /** Shared pieces of an ingest test: a temp data dir, a registry, codecs, a manual clock, metrics and a recording logger. */

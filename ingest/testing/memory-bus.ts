@@ -1,4 +1,12 @@
-import type { Bus, BusRecord, OutgoingRecord, Producer, RecordPosition, Subscription, TopicSpec } from '../../platform/bus.js';
+import type {
+  Bus,
+  BusRecord,
+  OutgoingRecord,
+  Producer,
+  RecordPosition,
+  Subscription,
+  TopicSpec,
+} from '../../platform/bus.js';
 import { UnavailableError } from '../../platform/errors.js';
 import { partitionForKey } from '../../platform/murmur2.js';
 
@@ -13,7 +21,12 @@ export class MemoryBus implements Bus {
   readonly sends: Array<{ topic: string; records: number }> = [];
 
   ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    for (const spec of specs) if (!this.topics.has(spec.topic)) this.topics.set(spec.topic, Array.from({ length: spec.partitions }, () => []));
+    for (const spec of specs)
+      if (!this.topics.has(spec.topic))
+        this.topics.set(
+          spec.topic,
+          Array.from({ length: spec.partitions }, () => []),
+        );
     return Promise.resolve();
   }
 
@@ -37,9 +50,18 @@ export class MemoryBus implements Bus {
         let roundRobin = 0;
         return Promise.resolve(
           records.map((record) => {
-            const partition = record.key === null ? roundRobin++ % partitions.length : partitionForKey(record.key, partitions.length);
+            const partition =
+              record.key === null ? roundRobin++ % partitions.length : partitionForKey(record.key, partitions.length);
             const log = partitions[partition]!;
-            log.push({ topic, partition, offset: log.length, key: record.key, value: record.value, headers: record.headers ?? {}, timestampMs: record.timestampMs ?? Date.now() });
+            log.push({
+              topic,
+              partition,
+              offset: log.length,
+              key: record.key,
+              value: record.value,
+              headers: record.headers ?? {},
+              timestampMs: record.timestampMs ?? Date.now(),
+            });
             return { topic, partition, offset: log.length - 1 };
           }),
         );

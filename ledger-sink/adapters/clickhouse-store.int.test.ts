@@ -130,12 +130,10 @@ describe('ClickHouseLedgerStore against chDB', () => {
     const ids = ["o'brien", 'back\\slash', "x') OR 1=1 --", 'plain', 'ünïcode-€', 'tab\tid', 'last'];
     await store.insertEntries(ids.map((id) => entry(id, 0, 0n)));
     await store.insertDecisions(
-      ids
-        .slice(0, 2)
-        .map((id, i) => ({
-          scored: scoredTransaction(i, { transactionId: id, fingerprint: `fp-${id}` }),
-          storedAtMs: 0,
-        })),
+      ids.slice(0, 2).map((id, i) => ({
+        scored: scoredTransaction(i, { transactionId: id, fingerprint: `fp-${id}` }),
+        storedAtMs: 0,
+      })),
     );
     const found = await store.storedFingerprints([...ids, 'missing', "o'brien"]);
     expect(new Map([...found.ledger].sort())).toEqual(new Map(ids.map((id) => [id, `fp-${id}`] as const).sort()));

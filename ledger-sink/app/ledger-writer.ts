@@ -187,7 +187,11 @@ export class LedgerBatchHandler {
     // The three tables are written concurrently: each is checked on its own before the insert, so a crash
     // after any subset of them landed is repaired on redelivery (what landed is found and skipped).
     const started = performance.now();
-    await Promise.all([store.insertEntries(entries), store.insertDecisions(decisions), store.insertConflicts(newConflicts)]);
+    await Promise.all([
+      store.insertEntries(entries),
+      store.insertDecisions(decisions),
+      store.insertConflicts(newConflicts),
+    ]);
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     const audit = await this.indexAudit(accepted, poison);
 

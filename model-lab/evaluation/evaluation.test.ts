@@ -35,14 +35,25 @@ let file: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vigil-eval-'));
   file = join(dir, 'handbook.csv.gz');
-  const summary = await writeHandbookCsv({ days: 70, seed: 11, customers: 1_500, terminals: 3_000, startTimeMs: START, out: file });
+  const summary = await writeHandbookCsv({
+    days: 70,
+    seed: 11,
+    customers: 1_500,
+    terminals: 3_000,
+    startTimeMs: START,
+    out: file,
+  });
   expect(summary.fraud).toBeGreaterThan(1_000);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm run eval pipeline on a generated handbook data set', () => {
   test('single split: counts, metrics in range, one prediction per test transaction', async () => {
-    const { report, predictions } = await evaluateHandbook(readHandbookCsv(file), { protocol: 'single-split', config, anchorTrainDay });
+    const { report, predictions } = await evaluateHandbook(readHandbookCsv(file), {
+      protocol: 'single-split',
+      config,
+      anchorTrainDay,
+    });
     expect(report.folds).toHaveLength(1);
     const [fold] = report.folds;
     expect(fold).toMatchObject({ train: ['2018-05-13', '2018-05-19'], test: ['2018-05-27', '2018-06-02'] });
@@ -63,7 +74,11 @@ describe('npm run eval pipeline on a generated handbook data set', () => {
   }, 40_000);
 
   test('prequential: three folds one week apart, mean ± std over folds', async () => {
-    const { report, predictions } = await evaluateHandbook(readHandbookCsv(file), { protocol: 'prequential', config, anchorTrainDay });
+    const { report, predictions } = await evaluateHandbook(readHandbookCsv(file), {
+      protocol: 'prequential',
+      config,
+      anchorTrainDay,
+    });
     expect(report.folds.map((f) => f.test[0])).toEqual(['2018-05-27', '2018-05-20', '2018-05-13']);
     const mean = report.folds.reduce((sum, f) => sum + f.average_precision, 0) / 3;
     expect(report.average_precision).toBeCloseTo(mean, 10);
@@ -73,14 +88,27 @@ describe('npm run eval pipeline on a generated handbook data set', () => {
   }, 40_000);
 
   test('a file that ends before the last test day is refused', async () => {
-    await expect(evaluateHandbook(readHandbookCsv(file), { protocol: 'single-split', config, anchorTrainDay: anchorTrainDay + 20 })).rejects.toThrow(/before the last test day/);
+    await expect(
+      evaluateHandbook(readHandbookCsv(file), {
+        protocol: 'single-split',
+        config,
+        anchorTrainDay: anchorTrainDay + 20,
+      }),
+    ).rejects.toThrow(/before the last test day/);
   }, 20_000);
 
   test('a file in another format is refused with its location', async () => {
     const bad = join(dir, 'bad.csv');
-    writeFileSync(bad, `${HANDBOOK_CSV_HEADER}\n0,2018-04-01 00:00:31,1,2,57.16,31,0,0,0\n1,2018-04-01 00:01:02,1,2,oops,62,0,0,0\n`);
-    await expect(evaluateHandbook(readHandbookCsv(bad), { protocol: 'single-split', config })).rejects.toThrow(/bad\.csv:3: not a handbook CSV row/);
+    writeFileSync(
+      bad,
+      `${HANDBOOK_CSV_HEADER}\n0,2018-04-01 00:00:31,1,2,57.16,31,0,0,0\n1,2018-04-01 00:01:02,1,2,oops,62,0,0,0\n`,
+    );
+    await expect(evaluateHandbook(readHandbookCsv(bad), { protocol: 'single-split', config })).rejects.toThrow(
+      /bad\.csv:3: not a handbook CSV row/,
+    );
     writeFileSync(bad, 'id,amount\n');
-    await expect(evaluateHandbook(readHandbookCsv(bad), { protocol: 'single-split', config })).rejects.toThrow(/bad\.csv:1: expected the handbook header/);
+    await expect(evaluateHandbook(readHandbookCsv(bad), { protocol: 'single-split', config })).rejects.toThrow(
+      /bad\.csv:1: expected the handbook header/,
+    );
   });
 });

@@ -27,7 +27,10 @@ export async function* readHandbookCsv(path: string): AsyncGenerator<HandbookRow
       lineNumber++;
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (lineNumber === 1) {
-        if (line !== HANDBOOK_CSV_HEADER) throw new RangeError(`${path}:1: expected the handbook header ${HANDBOOK_CSV_HEADER}, got ${JSON.stringify(line.slice(0, 200))}`);
+        if (line !== HANDBOOK_CSV_HEADER)
+          throw new RangeError(
+            `${path}:1: expected the handbook header ${HANDBOOK_CSV_HEADER}, got ${JSON.stringify(line.slice(0, 200))}`,
+          );
         continue;
       }
       if (line === '') continue;
@@ -35,7 +38,9 @@ export async function* readHandbookCsv(path: string): AsyncGenerator<HandbookRow
       try {
         row = parseHandbookRow(line);
       } catch (cause) {
-        throw new RangeError(`${path}:${lineNumber}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        throw new RangeError(`${path}:${lineNumber}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+          cause,
+        });
       }
       yield row;
     }

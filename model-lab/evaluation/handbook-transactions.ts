@@ -21,7 +21,12 @@ export function handbookTransaction(row: HandbookRow, eventTimeMs = handbookEven
     payerAccountId: customer,
     payeeAccountId: `hb-merchant-${row.terminalId}`,
     customerId: customer,
-    card: { token: `hb-card-${row.customerId}`, bin: '400000', last4: String(row.customerId % 10_000).padStart(4, '0'), present: true },
+    card: {
+      token: `hb-card-${row.customerId}`,
+      bin: '400000',
+      last4: String(row.customerId % 10_000).padStart(4, '0'),
+      present: true,
+    },
     merchantId: terminal,
     terminalId: terminal,
     mcc: null,

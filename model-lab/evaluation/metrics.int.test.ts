@@ -57,18 +57,30 @@ interface Reference {
 
 function ensureScikitLearn(): void {
   if (spawnSync('python3', ['-c', 'import sklearn'], { encoding: 'utf8' }).status === 0) return;
-  const install = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', 'scikit-learn'], { encoding: 'utf8', stdio: 'inherit' });
-  if (install.status !== 0) throw new Error('could not install scikit-learn (python3 -m pip install --quiet scikit-learn)');
+  const install = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', 'scikit-learn'], {
+    encoding: 'utf8',
+    stdio: 'inherit',
+  });
+  if (install.status !== 0)
+    throw new Error('could not install scikit-learn (python3 -m pip install --quiet scikit-learn)');
 }
 
 function reference(cases: readonly Case[]): Reference[] {
-  const run = spawnSync('python3', ['-c', PYTHON_REFERENCE], { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = spawnSync('python3', ['-c', PYTHON_REFERENCE], {
+    input: JSON.stringify(cases),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (run.status !== 0) throw new Error(`python reference failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Reference[];
 }
 
 function ours(c: Case): Reference {
-  return { auc: rocAuc(c.scores, c.labels), ap: averagePrecision(c.scores, c.labels), cp: cardPrecisionAtK(c.scores, c.labels, c.cards, c.days, 100).mean };
+  return {
+    auc: rocAuc(c.scores, c.labels),
+    ap: averagePrecision(c.scores, c.labels),
+    cp: cardPrecisionAtK(c.scores, c.labels, c.cards, c.days, 100).mean,
+  };
 }
 
 /** 7 days × 400 cards, ~1.5 % fraud; the score is informative but noisy, rounded to 2 decimals so ties occur. */

@@ -42,7 +42,16 @@ describe('card precision@k (ML-EVAL.md)', () => {
     const cards = [1, 1, 2];
     const days = [1, 2, 2];
     expect(cardPrecisionAtK(scores, labels, cards, days, 1).perDay.map((d) => d.precision)).toEqual([1, 1]);
-    const dayByDay = [0, 1].map((d) => cardPrecisionAtK(scores.slice(d, d === 0 ? 1 : 3), labels.slice(d, d === 0 ? 1 : 3), cards.slice(d, d === 0 ? 1 : 3), days.slice(d, d === 0 ? 1 : 3), 1).mean);
+    const dayByDay = [0, 1].map(
+      (d) =>
+        cardPrecisionAtK(
+          scores.slice(d, d === 0 ? 1 : 3),
+          labels.slice(d, d === 0 ? 1 : 3),
+          cards.slice(d, d === 0 ? 1 : 3),
+          days.slice(d, d === 0 ? 1 : 3),
+          1,
+        ).mean,
+    );
     expect(dayByDay).toEqual([1, 0]);
   });
 });

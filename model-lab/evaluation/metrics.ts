@@ -60,7 +60,13 @@ export interface CardPrecision {
  * fraud — are dropped from later days, as an investigated and blocked card would be. The result is the mean
  * over days. `cards` and `days` are per transaction (card id, whole day number).
  */
-export function cardPrecisionAtK(scores: ArrayLike<number>, labels: ArrayLike<number>, cards: ArrayLike<number>, days: ArrayLike<number>, k = 100): CardPrecision {
+export function cardPrecisionAtK(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  cards: ArrayLike<number>,
+  days: ArrayLike<number>,
+  k = 100,
+): CardPrecision {
   const byDay = new Map<number, number[]>();
   for (let i = 0; i < days.length; i++) {
     const list = byDay.get(days[i]!);

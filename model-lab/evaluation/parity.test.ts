@@ -48,7 +48,9 @@ beforeAll(async () => {
     alerts: await createCodec<FraudAlert>(registry, Topics.fraudAlerts),
   };
   // 24 days of a small population: long enough for 7-day-late labels to reach the terminal risk features.
-  const text = Buffer.concat([...handbookCsvChunks({ days: 24, seed: 5, customers: 300, terminals: 300, startTimeMs: Date.UTC(2018, 3, 1) })]).toString('latin1');
+  const text = Buffer.concat([
+    ...handbookCsvChunks({ days: 24, seed: 5, customers: 300, terminals: 300, startTimeMs: Date.UTC(2018, 3, 1) }),
+  ]).toString('latin1');
   rows = text.trimEnd().split('\n').slice(1).map(parseHandbookRow);
 });
 
@@ -59,7 +61,12 @@ async function liveFeatures(labelDelayMs: number): Promise<Map<string, Record<st
   const processor = new ScoringProcessor({
     producer,
     codecs,
-    deadLetters: await DeadLetterWriter.create({ producer: () => producer } as unknown as Bus, new EmbeddedSchemaRegistry(), 'scoring', clock),
+    deadLetters: await DeadLetterWriter.create(
+      { producer: () => producer } as unknown as Bus,
+      new EmbeddedSchemaRegistry(),
+      'scoring',
+      clock,
+    ),
     model: constantModel,
     rules: compileRules({ version: 'none', lists: {}, rules: [] }),
     thresholds: { review: 0.5, decline: 0.9 },
@@ -73,7 +80,15 @@ async function liveFeatures(labelDelayMs: number): Promise<Map<string, Record<st
   let batch: Transaction[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const records = batch.map((tx) => ({ topic: Topics.transactionsRaw, partition: 0, offset: txOffset++, key: tx.payerAccountId, value: codecs.transactions.encode(tx), headers: {}, timestampMs: tx.eventTimeMs }));
+    const records = batch.map((tx) => ({
+      topic: Topics.transactionsRaw,
+      partition: 0,
+      offset: txOffset++,
+      key: tx.payerAccountId,
+      value: codecs.transactions.encode(tx),
+      headers: {},
+      timestampMs: tx.eventTimeMs,
+    }));
     await processor.handle({ topic: Topics.transactionsRaw, partition: 0, records });
     batch = [];
   };
@@ -87,7 +102,15 @@ async function liveFeatures(labelDelayMs: number): Promise<Map<string, Record<st
       const labelBatch: RecordBatch = {
         topic: Topics.analystLabels,
         partition: 0,
-        records: due.map((label) => ({ topic: Topics.analystLabels, partition: 0, offset: labelOffset++, key: label.transactionId, value: codecs.labels.encode(label), headers: {}, timestampMs: label.labelledAtMs })),
+        records: due.map((label) => ({
+          topic: Topics.analystLabels,
+          partition: 0,
+          offset: labelOffset++,
+          key: label.transactionId,
+          value: codecs.labels.encode(label),
+          headers: {},
+          timestampMs: label.labelledAtMs,
+        })),
       };
       await processor.handle(labelBatch);
     }
@@ -101,7 +124,11 @@ async function liveFeatures(labelDelayMs: number): Promise<Map<string, Record<st
 }
 
 async function evaluationFeatures(): Promise<Map<string, Record<string, number>>> {
-  const { rows: replayed } = await replayHandbook(rows, (firstDay) => ({ fromDay: firstDay, toDay: firstDay + 1_000 }), { labelDelayMs: 7 * DAY_MS });
+  const { rows: replayed } = await replayHandbook(
+    rows,
+    (firstDay) => ({ fromDay: firstDay, toDay: firstDay + 1_000 }),
+    { labelDelayMs: 7 * DAY_MS },
+  );
   const byId = new Map<string, Record<string, number>>();
   for (let r = 0; r < replayed.n; r++) {
     const record: Record<string, number> = {};
@@ -112,7 +139,10 @@ async function evaluationFeatures(): Promise<Map<string, Record<string, number>>
 }
 
 /** Transactions whose feature maps differ, with the first differing feature. */
-function differences(live: Map<string, Record<string, number>>, offline: Map<string, Record<string, number>>): string[] {
+function differences(
+  live: Map<string, Record<string, number>>,
+  offline: Map<string, Record<string, number>>,
+): string[] {
   const out: string[] = [];
   for (const [id, features] of offline) {
     const other = live.get(id);

@@ -6,14 +6,28 @@ const weekly = { trainDays: 7, delayDays: 7, testDays: 7, folds: 4 };
 
 describe('evaluation protocol (ML-EVAL.md)', () => {
   test('single split: train 2018-07-25 … 07-31, 7-day gap, test 2018-08-08 … 08-14', () => {
-    const [fold, ...rest] = protocolFolds({ protocol: 'single-split', anchorTrainDay: HANDBOOK_TRAIN_START_DAY, ...weekly });
+    const [fold, ...rest] = protocolFolds({
+      protocol: 'single-split',
+      anchorTrainDay: HANDBOOK_TRAIN_START_DAY,
+      ...weekly,
+    });
     expect(rest).toHaveLength(0);
-    expect([iso(fold!.trainFromDay), iso(fold!.trainToDay - 1), iso(fold!.testFromDay), iso(fold!.testToDay - 1)]).toEqual(['2018-07-25', '2018-07-31', '2018-08-08', '2018-08-14']);
+    expect([
+      iso(fold!.trainFromDay),
+      iso(fold!.trainToDay - 1),
+      iso(fold!.testFromDay),
+      iso(fold!.testToDay - 1),
+    ]).toEqual(['2018-07-25', '2018-07-31', '2018-08-08', '2018-08-14']);
   });
 
   test('prequential folds slide back one week at a time', () => {
     const folds = protocolFolds({ protocol: 'prequential', anchorTrainDay: HANDBOOK_TRAIN_START_DAY, ...weekly });
-    expect(folds.map((f) => `${iso(f.trainFromDay)}/${iso(f.testFromDay)}`)).toEqual(['2018-07-25/2018-08-08', '2018-07-18/2018-08-01', '2018-07-11/2018-07-25', '2018-07-04/2018-07-18']);
+    expect(folds.map((f) => `${iso(f.trainFromDay)}/${iso(f.testFromDay)}`)).toEqual([
+      '2018-07-25/2018-08-08',
+      '2018-07-18/2018-08-01',
+      '2018-07-11/2018-07-25',
+      '2018-07-04/2018-07-18',
+    ]);
   });
 
   test('anchored on the calendar when the file reaches back far enough, else at the same offset from its start', () => {

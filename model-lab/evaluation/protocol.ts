@@ -43,9 +43,11 @@ export function protocolFolds(options: ProtocolOptions): Fold[] {
   const count = options.protocol === EvalProtocol.singleSplit ? 1 : options.folds;
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`folds must be a whole number ≥ 1, got ${count}`);
   for (const key of ['trainDays', 'testDays'] as const) {
-    if (!Number.isSafeInteger(options[key]) || options[key] < 1) throw new RangeError(`${key} must be a whole number ≥ 1, got ${options[key]}`);
+    if (!Number.isSafeInteger(options[key]) || options[key] < 1)
+      throw new RangeError(`${key} must be a whole number ≥ 1, got ${options[key]}`);
   }
-  if (!Number.isSafeInteger(options.delayDays) || options.delayDays < 0) throw new RangeError(`delayDays must be a whole number ≥ 0, got ${options.delayDays}`);
+  if (!Number.isSafeInteger(options.delayDays) || options.delayDays < 0)
+    throw new RangeError(`delayDays must be a whole number ≥ 0, got ${options.delayDays}`);
   return Array.from({ length: count }, (_, index) => {
     const trainFromDay = options.anchorTrainDay - index * options.testDays;
     const trainToDay = trainFromDay + options.trainDays;
@@ -70,7 +72,13 @@ export function defaultAnchorTrainDay(firstDay: number, earliestFoldOffsetDays: 
  * is removed from day D: a bank would have blocked it. `days`, `cards`, `labels` are per transaction in
  * event-time order and must cover the fold's training start to its test end. Returns the kept indices.
  */
-export function foldTestSet(fold: Fold, delayDays: number, days: ArrayLike<number>, cards: ArrayLike<number>, labels: ArrayLike<number>): number[] {
+export function foldTestSet(
+  fold: Fold,
+  delayDays: number,
+  days: ArrayLike<number>,
+  cards: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): number[] {
   const firstFraudDay = new Map<number, number>();
   for (let i = 0; i < days.length; i++) {
     const day = days[i]!;

@@ -75,8 +75,12 @@ export async function replayHandbook(
       cachedDate = date;
       cachedDayMs = handbookEventTimeMs(`${date} 00:00:00`);
     }
-    const eventTimeMs = cachedDayMs + (Number(dt.slice(11, 13)) * 3600 + Number(dt.slice(14, 16)) * 60 + Number(dt.slice(17, 19))) * 1000;
-    if (eventTimeMs < lastMs) throw new RangeError(`transaction ${row.transactionId} (${dt}) is earlier than the one before it; the file must be in event-time order`);
+    const eventTimeMs =
+      cachedDayMs + (Number(dt.slice(11, 13)) * 3600 + Number(dt.slice(14, 16)) * 60 + Number(dt.slice(17, 19))) * 1000;
+    if (eventTimeMs < lastMs)
+      throw new RangeError(
+        `transaction ${row.transactionId} (${dt}) is earlier than the one before it; the file must be in event-time order`,
+      );
     lastMs = eventTimeMs;
     const day = Math.floor(eventTimeMs / DAY_MS);
     window ??= planWindow((firstDay = day));

@@ -16,13 +16,19 @@ export const PUBLISHED_BASELINES: ReadonlyArray<{
 /** The metrics beside the published baselines of the same protocol, as a plain-text table. */
 export function formatComparison(report: EvaluationReport): string {
   const prequential = report.protocol === 'prequential';
-  const pm = (mean: number, std: number): string => (prequential ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean.toFixed(3));
+  const pm = (mean: number, std: number): string =>
+    prequential ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean.toFixed(3);
   const width = prequential ? 15 : 7;
-  const line = (name: string, cells: readonly string[]): string => `${name.padEnd(32)}${cells.map((c) => c.padStart(width + 2)).join('')}`;
+  const line = (name: string, cells: readonly string[]): string =>
+    `${name.padEnd(32)}${cells.map((c) => c.padStart(width + 2)).join('')}`;
   const lines = [
     `${report.protocol} (test set; published values are the handbook's)`,
     line('model', ['ROC AUC', 'AP', 'CP@100']),
-    line('Vigil (FeatureEngine + TF.js)', [pm(report.auc_roc, report.auc_roc_std), pm(report.average_precision, report.average_precision_std), pm(report.card_precision_at_100, report.card_precision_at_100_std)]),
+    line('Vigil (FeatureEngine + TF.js)', [
+      pm(report.auc_roc, report.auc_roc_std),
+      pm(report.average_precision, report.average_precision_std),
+      pm(report.card_precision_at_100, report.card_precision_at_100_std),
+    ]),
   ];
   for (const baseline of PUBLISHED_BASELINES) {
     const values = prequential ? baseline.prequential : baseline.singleSplit;

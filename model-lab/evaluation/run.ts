@@ -1,7 +1,21 @@
 import type { HandbookRow } from '../../simulator/handbook-csv.js';
-import { type ClassifierConfig, buildClassifier, describeClassifier, fitClassifier, predictRaw } from '../training/tfjs-training.js';
+import {
+  type ClassifierConfig,
+  buildClassifier,
+  describeClassifier,
+  fitClassifier,
+  predictRaw,
+} from '../training/tfjs-training.js';
 import { initTfBackend } from '../../scoring/adapters/tfjs-model.js';
-import { DAY_MS, type EvalProtocol, type Fold, EvalProtocol as Protocols, defaultAnchorTrainDay, foldTestSet, protocolFolds } from './protocol.js';
+import {
+  DAY_MS,
+  type EvalProtocol,
+  type Fold,
+  EvalProtocol as Protocols,
+  defaultAnchorTrainDay,
+  foldTestSet,
+  protocolFolds,
+} from './protocol.js';
 import { averagePrecision, cardPrecisionAtK, rocAuc } from './metrics.js';
 import { FEATURE_COUNT } from '../../scoring/domain/feature-names.js';
 import { fitNormalisation, normalise, unweight } from '../../scoring/domain/model.js';
@@ -64,9 +78,20 @@ export interface EvaluationReport {
   readonly average_precision_std: number;
   readonly card_precision_at_100_std: number;
   readonly folds: readonly FoldResult[];
-  readonly data: { readonly rowsReplayed: number; readonly firstDate: string; readonly lastDateReplayed: string; readonly anchorTrainDate: string; readonly anchoredOnCalendar: boolean };
+  readonly data: {
+    readonly rowsReplayed: number;
+    readonly firstDate: string;
+    readonly lastDateReplayed: string;
+    readonly anchorTrainDate: string;
+    readonly anchoredOnCalendar: boolean;
+  };
   readonly model: { readonly architecture: string; readonly backend: string; readonly config: EvalConfig };
-  readonly timings: { readonly replaySeconds: number; readonly fitSeconds: number; readonly scoreSeconds: number; readonly totalSeconds: number };
+  readonly timings: {
+    readonly replaySeconds: number;
+    readonly fitSeconds: number;
+    readonly scoreSeconds: number;
+    readonly totalSeconds: number;
+  };
 }
 
 export interface Evaluation {
@@ -85,7 +110,10 @@ function meanStd(values: readonly number[]): [number, number] {
 }
 
 /** Runs the protocol on `source` (handbook rows in event-time order); throws RangeError when the file is too short. */
-export async function evaluateHandbook(source: AsyncIterable<HandbookRow>, options: EvaluationOptions): Promise<Evaluation> {
+export async function evaluateHandbook(
+  source: AsyncIterable<HandbookRow>,
+  options: EvaluationOptions,
+): Promise<Evaluation> {
   const started = performance.now();
   const { config, protocol } = options;
   const log = options.log ?? ((): void => undefined);
@@ -98,9 +126,19 @@ export async function evaluateHandbook(source: AsyncIterable<HandbookRow>, optio
     source,
     (firstDay) => {
       anchorTrainDay = options.anchorTrainDay ?? defaultAnchorTrainDay(firstDay, earliestOffset);
-      folds = protocolFolds({ protocol, anchorTrainDay, folds: config.folds, trainDays: config.trainDays, delayDays: config.delayDays, testDays: config.testDays });
+      folds = protocolFolds({
+        protocol,
+        anchorTrainDay,
+        folds: config.folds,
+        trainDays: config.trainDays,
+        delayDays: config.delayDays,
+        testDays: config.testDays,
+      });
       const fromDay = Math.min(...folds.map((f) => f.trainFromDay));
-      if (fromDay < firstDay) throw new RangeError(`the protocol's first training day ${isoDay(fromDay)} is before the file's first day ${isoDay(firstDay)}`);
+      if (fromDay < firstDay)
+        throw new RangeError(
+          `the protocol's first training day ${isoDay(fromDay)} is before the file's first day ${isoDay(firstDay)}`,
+        );
       return { fromDay, toDay: Math.max(...folds.map((f) => f.testToDay)) };
     },
     { labelDelayMs: config.delayDays * DAY_MS },
@@ -108,9 +146,13 @@ export async function evaluateHandbook(source: AsyncIterable<HandbookRow>, optio
   const rows = replayed.rows;
   const lastNeeded = Math.max(...folds.map((f) => f.testToDay)) - 1;
   if (!(replayed.lastDay >= lastNeeded)) {
-    throw new RangeError(`the file ends on ${Number.isFinite(replayed.lastDay) ? isoDay(replayed.lastDay) : '(no rows)'}, before the last test day ${isoDay(lastNeeded)}`);
+    throw new RangeError(
+      `the file ends on ${Number.isFinite(replayed.lastDay) ? isoDay(replayed.lastDay) : '(no rows)'}, before the last test day ${isoDay(lastNeeded)}`,
+    );
   }
-  log(`replayed ${replayed.rowsRead} transactions (${isoDay(replayed.firstDay)} … ${isoDay(replayed.lastDay)}) through the FeatureEngine in ${replayed.seconds.toFixed(1)} s; backend ${backend}`);
+  log(
+    `replayed ${replayed.rowsRead} transactions (${isoDay(replayed.firstDay)} … ${isoDay(replayed.lastDay)}) through the FeatureEngine in ${replayed.seconds.toFixed(1)} s; backend ${backend}`,
+  );
 
   const results: FoldResult[] = [];
   const predictionIds: number[] = [];
@@ -147,9 +189,17 @@ export async function evaluateHandbook(source: AsyncIterable<HandbookRow>, optio
       anchoredOnCalendar: options.anchorTrainDay === undefined && anchorTrainDay === Date.UTC(2018, 6, 25) / DAY_MS,
     },
     model: { architecture: describeClassifier(config), backend, config },
-    timings: { replaySeconds: replayed.seconds, fitSeconds, scoreSeconds, totalSeconds: (performance.now() - started) / 1000 },
+    timings: {
+      replaySeconds: replayed.seconds,
+      fitSeconds,
+      scoreSeconds,
+      totalSeconds: (performance.now() - started) / 1000,
+    },
   };
-  return { report, predictions: { transactionIds: Float64Array.from(predictionIds), scores: Float32Array.from(predictionScores) } };
+  return {
+    report,
+    predictions: { transactionIds: Float64Array.from(predictionIds), scores: Float32Array.from(predictionScores) },
+  };
 }
 
 async function evaluateFold(
@@ -174,17 +224,25 @@ async function evaluateFold(
     train.features.set(rows.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), at * FEATURE_COUNT);
     train.labels[at] = rows.labels[i]!;
   }
-  if (trainFraud === 0 || trainFraud === trainTransactions) throw new RangeError(`fold ${fold.index}: the training window ${isoDay(fold.trainFromDay)} … ${isoDay(fold.trainToDay - 1)} needs both classes`);
+  if (trainFraud === 0 || trainFraud === trainTransactions)
+    throw new RangeError(
+      `fold ${fold.index}: the training window ${isoDay(fold.trainFromDay)} … ${isoDay(fold.trainToDay - 1)} needs both classes`,
+    );
   const norm = fitNormalisation(train.features, train.n);
   const xTrain = normalise(norm, train.features, train.n);
   const model = buildClassifier({ ...config, seed: config.seed + fold.index * 1000 });
   let fitSeconds: number;
   try {
-    ({ seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, { ...config, seed: config.seed + fold.index * 1000 }));
+    ({ seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, {
+      ...config,
+      seed: config.seed + fold.index * 1000,
+    }));
     const testIndices = foldTestSet(fold, config.delayDays, rows.days, rows.cards, rows.labels);
     const scoreStarted = performance.now();
     const testFeatures = new Float32Array(testIndices.length * FEATURE_COUNT);
-    testIndices.forEach((i, k) => testFeatures.set(rows.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT));
+    testIndices.forEach((i, k) =>
+      testFeatures.set(rows.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT),
+    );
     const scores = predictRaw(model, normalise(norm, testFeatures, testIndices.length), testIndices.length);
     // Sampling genuine rows at rate r weighs frauds by 1/r on top of the class weight: map back to probabilities.
     const weight = config.positiveClassWeight / config.negativeSampleRate;
@@ -195,7 +253,8 @@ async function evaluateFold(
     const days = Int32Array.from(testIndices, (i) => rows.days[i]!);
     const cp = cardPrecisionAtK(scores, labels, cards, days, config.topK);
     let testWindow = 0;
-    for (let i = 0; i < rows.n; i++) if (rows.days[i]! >= fold.testFromDay && rows.days[i]! < fold.testToDay) testWindow++;
+    for (let i = 0; i < rows.n; i++)
+      if (rows.days[i]! >= fold.testFromDay && rows.days[i]! < fold.testToDay) testWindow++;
     const summary: FoldResult = {
       fold: fold.index,
       train: [isoDay(fold.trainFromDay), isoDay(fold.trainToDay - 1)],

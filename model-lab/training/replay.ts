@@ -19,7 +19,8 @@ export class DelayedLabelReplay {
 
   /** Applies every label visible by `tx`'s event time, then observes `tx` into `out` at `offset`. */
   observeInto(tx: Transaction, fraud: boolean, out: Float32Array, offset: number): void {
-    while (this.head < this.pending.length && this.pending[this.head]!.labelledAtMs <= tx.eventTimeMs) this.engine.applyLabel(this.pending[this.head++]!);
+    while (this.head < this.pending.length && this.pending[this.head]!.labelledAtMs <= tx.eventTimeMs)
+      this.engine.applyLabel(this.pending[this.head++]!);
     if (this.head > 10_000 && this.head * 2 > this.pending.length) {
       this.pending.splice(0, this.head);
       this.head = 0;

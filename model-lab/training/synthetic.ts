@@ -78,14 +78,24 @@ export class SyntheticTraffic {
     this.random = seededRandom(options.seed);
     const activity = options.activity ?? [{ share: 1, minPerDay: 0, maxPerDay: 4 }];
     for (let t = 0; t < options.terminals; t++) {
-      this.terminalList.push({ id: `T${t}`, merchantId: `M${t % Math.max(1, Math.floor(options.terminals / 2))}`, x: this.random() * 100, y: this.random() * 100, mcc: MCCS[t % MCCS.length]!, country: 'GB' });
+      this.terminalList.push({
+        id: `T${t}`,
+        merchantId: `M${t % Math.max(1, Math.floor(options.terminals / 2))}`,
+        x: this.random() * 100,
+        y: this.random() * 100,
+        mcc: MCCS[t % MCCS.length]!,
+        country: 'GB',
+      });
     }
     for (let c = 0; c < options.customers; c++) {
       let pick = this.random();
       const band = activity.find((b) => (pick -= b.share) < 0) ?? activity[activity.length - 1]!;
       const x = this.random() * 100;
       const y = this.random() * 100;
-      const near = this.terminalList.map((t, i) => ({ i, d: Math.hypot(t.x - x, t.y - y) })).filter((e) => e.d < 5).map((e) => e.i);
+      const near = this.terminalList
+        .map((t, i) => ({ i, d: Math.hypot(t.x - x, t.y - y) }))
+        .filter((e) => e.d < 5)
+        .map((e) => e.i);
       this.customers.push({
         id: `C${c}`,
         x,
@@ -132,7 +142,8 @@ export class SyntheticTraffic {
       return k;
     };
     /** How many scenarios of a kind start today: `perDay` per 5,000 customers, as in the handbook. */
-    const startScenario = (perDay: number): number => poissonCount((perDay * fraudScale * this.options.customers) / 5000);
+    const startScenario = (perDay: number): number =>
+      poissonCount((perDay * fraudScale * this.options.customers) / 5000);
 
     // Handbook scenario 2 and 3: compromised terminals (28 days), leaked credentials (14 days).
     for (let i = 0; i < poissonCount((2 * fraudScale * this.options.terminals) / 10_000); i++) {
@@ -162,12 +173,43 @@ export class SyntheticTraffic {
           out.push(this.card(customer, this.terminalList[terminalIndex]!, time, amount, r() < 0.65, fraud));
         } else if (roll < 0.88) {
           const payee = customer.payees[Math.floor(r() * customer.payees.length)]!;
-          out.push(this.transfer(customer, payee, time, amount * (2 + r() * 6), customer.devices[0]!, this.home(customer), false));
+          out.push(
+            this.transfer(
+              customer,
+              payee,
+              time,
+              amount * (2 + r() * 6),
+              customer.devices[0]!,
+              this.home(customer),
+              false,
+            ),
+          );
         } else if (roll < 0.95) {
-          out.push(this.tx(customer, { channel: r() < 0.5 ? 'WALLET' : 'P2P', kind: 'TRANSFER', time, amount, payee: customer.payees[0]!, device: customer.devices[0]!, fraud: false, at: this.home(customer) }));
+          out.push(
+            this.tx(customer, {
+              channel: r() < 0.5 ? 'WALLET' : 'P2P',
+              kind: 'TRANSFER',
+              time,
+              amount,
+              payee: customer.payees[0]!,
+              device: customer.devices[0]!,
+              fraud: false,
+              at: this.home(customer),
+            }),
+          );
         } else {
           const deposit = r() < 0.4;
-          out.push(this.tx(customer, { channel: 'CASH', kind: deposit ? 'DEPOSIT' : 'WITHDRAWAL', time, amount: deposit ? amount * (1 + r() * 30) : Math.ceil(amount / 10) * 10, payee: `ACC-${customer.id}`, fraud: false, at: this.home(customer) }));
+          out.push(
+            this.tx(customer, {
+              channel: 'CASH',
+              kind: deposit ? 'DEPOSIT' : 'WITHDRAWAL',
+              time,
+              amount: deposit ? amount * (1 + r() * 30) : Math.ceil(amount / 10) * 10,
+              payee: `ACC-${customer.id}`,
+              fraud: false,
+              at: this.home(customer),
+            }),
+          );
         }
       }
     });
@@ -179,9 +221,29 @@ export class SyntheticTraffic {
       const probes = 4 + Math.floor(r() * 10);
       for (let p = 0; p < probes; p++) {
         const terminal = this.terminalList[Math.floor(r() * this.terminalList.length)]!;
-        out.push(this.card(customer, terminal, start + Math.floor(r() * 2_400_000), 0.5 + r() * 4, false, true, `dev-x${Math.floor(r() * 1e6)}`));
+        out.push(
+          this.card(
+            customer,
+            terminal,
+            start + Math.floor(r() * 2_400_000),
+            0.5 + r() * 4,
+            false,
+            true,
+            `dev-x${Math.floor(r() * 1e6)}`,
+          ),
+        );
       }
-      if (r() < 0.5) out.push(this.card(customer, this.terminalList[Math.floor(r() * this.terminalList.length)]!, start + 2_700_000, 80 + r() * 300, false, true));
+      if (r() < 0.5)
+        out.push(
+          this.card(
+            customer,
+            this.terminalList[Math.floor(r() * this.terminalList.length)]!,
+            start + 2_700_000,
+            80 + r() * 300,
+            false,
+            true,
+          ),
+        );
     }
     // Account takeover: a new device far from home, then a large transfer to a new payee.
     for (let i = 0; i < startScenario(1.5); i++) {
@@ -189,8 +251,29 @@ export class SyntheticTraffic {
       const time = dayStart + Math.floor(r() * DAY);
       const device = `dev-ato-${Math.floor(r() * 1e9)}`;
       const far = { lat: 35 + r() * 25, lon: -10 + r() * 40 };
-      out.push(this.transfer(customer, `ACC-MULE-${Math.floor(r() * 50)}`, time, 500 + r() * 4500 + customer.meanAmount * 20, device, far, true));
-      if (r() < 0.5) out.push(this.transfer(customer, `ACC-MULE-${Math.floor(r() * 50)}`, time + 600_000, 500 + r() * 4500, device, far, true));
+      out.push(
+        this.transfer(
+          customer,
+          `ACC-MULE-${Math.floor(r() * 50)}`,
+          time,
+          500 + r() * 4500 + customer.meanAmount * 20,
+          device,
+          far,
+          true,
+        ),
+      );
+      if (r() < 0.5)
+        out.push(
+          this.transfer(
+            customer,
+            `ACC-MULE-${Math.floor(r() * 50)}`,
+            time + 600_000,
+            500 + r() * 4500,
+            device,
+            far,
+            true,
+          ),
+        );
     }
     // Structuring: a run of cash deposits just under 10,000 over a few days.
     for (let i = 0; i < startScenario(0.5); i++) {
@@ -198,12 +281,24 @@ export class SyntheticTraffic {
       const runs = 3 + Math.floor(r() * 3);
       for (let d = 0; d < runs; d++) {
         const time = dayStart + Math.floor(((d + r() * 0.5) / (runs + 1)) * DAY);
-        out.push(this.tx(customer, { channel: 'CASH', kind: 'DEPOSIT', time, amount: 8_500 + r() * 1_490, payee: `ACC-${customer.id}`, fraud: true, at: this.home(customer) }));
+        out.push(
+          this.tx(customer, {
+            channel: 'CASH',
+            kind: 'DEPOSIT',
+            time,
+            amount: 8_500 + r() * 1_490,
+            payee: `ACC-${customer.id}`,
+            fraud: true,
+            at: this.home(customer),
+          }),
+        );
       }
     }
 
     // A follow-up event may reach past midnight; clip it to the day so the stream stays in event-time order.
-    for (const item of out) if (item.transaction.eventTimeMs >= dayStart + DAY) (item.transaction as { eventTimeMs: number }).eventTimeMs = dayStart + DAY - 1;
+    for (const item of out)
+      if (item.transaction.eventTimeMs >= dayStart + DAY)
+        (item.transaction as { eventTimeMs: number }).eventTimeMs = dayStart + DAY - 1;
     out.sort((a, b) => a.transaction.eventTimeMs - b.transaction.eventTimeMs);
     this.buffer = out;
     this.cursor = 0;
@@ -218,7 +313,15 @@ export class SyntheticTraffic {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.random());
   }
 
-  private card(customer: Customer, terminal: Terminal, time: number, amount: number, present: boolean, fraud: boolean, device?: string): LabelledTransaction {
+  private card(
+    customer: Customer,
+    terminal: Terminal,
+    time: number,
+    amount: number,
+    present: boolean,
+    fraud: boolean,
+    device?: string,
+  ): LabelledTransaction {
     return this.tx(customer, {
       channel: 'CARD',
       kind: 'PURCHASE',
@@ -233,13 +336,41 @@ export class SyntheticTraffic {
     });
   }
 
-  private transfer(customer: Customer, payee: string, time: number, amount: number, device: string, at: { lat: number; lon: number }, fraud: boolean): LabelledTransaction {
-    return this.tx(customer, { channel: this.random() < 0.7 ? 'SEPA' : 'ACH', kind: 'TRANSFER', time, amount, payee, device, fraud, at });
+  private transfer(
+    customer: Customer,
+    payee: string,
+    time: number,
+    amount: number,
+    device: string,
+    at: { lat: number; lon: number },
+    fraud: boolean,
+  ): LabelledTransaction {
+    return this.tx(customer, {
+      channel: this.random() < 0.7 ? 'SEPA' : 'ACH',
+      kind: 'TRANSFER',
+      time,
+      amount,
+      payee,
+      device,
+      fraud,
+      at,
+    });
   }
 
   private tx(
     customer: Customer,
-    o: { channel: Channel; kind: TransactionKind; time: number; amount: number; payee: string; terminal?: Terminal; present?: boolean; device?: string; fraud: boolean; at: { lat: number; lon: number } },
+    o: {
+      channel: Channel;
+      kind: TransactionKind;
+      time: number;
+      amount: number;
+      payee: string;
+      terminal?: Terminal;
+      present?: boolean;
+      device?: string;
+      fraud: boolean;
+      at: { lat: number; lon: number };
+    },
   ): LabelledTransaction {
     const id = `syn-${this.options.seed}-${this.serial++}`;
     const transaction: Transaction = {
@@ -253,7 +384,10 @@ export class SyntheticTraffic {
       payerAccountId: `ACC-${customer.id}`,
       payeeAccountId: o.payee,
       customerId: customer.id,
-      card: o.channel === 'CARD' ? { token: customer.cardToken, bin: customer.bin, last4: '4242', present: o.present ?? true } : null,
+      card:
+        o.channel === 'CARD'
+          ? { token: customer.cardToken, bin: customer.bin, last4: '4242', present: o.present ?? true }
+          : null,
       merchantId: o.terminal?.merchantId ?? null,
       terminalId: o.terminal?.id ?? null,
       mcc: o.terminal?.mcc ?? null,
@@ -263,7 +397,10 @@ export class SyntheticTraffic {
       latitude: o.at.lat,
       longitude: o.at.lon,
       description: null,
-      bankTransfer: o.channel === 'SEPA' || o.channel === 'ACH' ? { scheme: o.channel === 'SEPA' ? 'SEPA_CT' : 'ACH', endToEndId: null, remittanceInfo: null } : null,
+      bankTransfer:
+        o.channel === 'SEPA' || o.channel === 'ACH'
+          ? { scheme: o.channel === 'SEPA' ? 'SEPA_CT' : 'ACH', endToEndId: null, remittanceInfo: null }
+          : null,
       channelReference: null,
       source: 'SIMULATOR',
       eventTimeMs: o.time,

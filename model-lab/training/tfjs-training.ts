@@ -33,7 +33,13 @@ export function buildClassifier(config: ClassifierConfig): tf.Sequential {
       }),
     );
   });
-  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed + 99 }) }));
+  model.add(
+    tf.layers.dense({
+      units: 1,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed + 99 }),
+    }),
+  );
   model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'binaryCrossentropy' });
   return model;
 }
@@ -74,7 +80,13 @@ export async function fitClassifier(
     const xt = tf.tensor2d(xs, [n, FEATURE_COUNT]);
     const yt = tf.tensor2d(ys, [n, 1]);
     try {
-      const history = await model.fit(xt, yt, { epochs: 1, batchSize: config.batchSize, shuffle: false, classWeight: { 0: 1, 1: config.positiveClassWeight }, verbose: 0 });
+      const history = await model.fit(xt, yt, {
+        epochs: 1,
+        batchSize: config.batchSize,
+        shuffle: false,
+        classWeight: { 0: 1, 1: config.positiveClassWeight },
+        verbose: 0,
+      });
       const loss = history.history.loss?.[0] as number;
       losses.push(loss);
       onEpoch?.(epoch, loss);
@@ -92,7 +104,13 @@ export function predictRaw(model: tf.LayersModel, x: Float32Array, n: number): F
   const chunk = 8192;
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start);
-    const y = tf.tidy(() => (model.predict(tf.tensor2d(x.subarray(start * FEATURE_COUNT, (start + m) * FEATURE_COUNT), [m, FEATURE_COUNT]), { batchSize: m }) as tf.Tensor).dataSync());
+    const y = tf.tidy(() =>
+      (
+        model.predict(tf.tensor2d(x.subarray(start * FEATURE_COUNT, (start + m) * FEATURE_COUNT), [m, FEATURE_COUNT]), {
+          batchSize: m,
+        }) as tf.Tensor
+      ).dataSync(),
+    );
     out.set(y, start);
   }
   return out;

@@ -68,7 +68,9 @@ async function produceScenario(log: EmbeddedLog, concurrency: number, batchSize:
   const syncs = after.partitionSyncs - before.partitionSyncs;
   print(
     `produce  concurrency=${String(concurrency).padStart(2)} batch=${String(batchSize).padStart(3)}: ` +
-      `${Math.round(acknowledged / seconds).toLocaleString('en-US').padStart(9)} acked records/s, ` +
+      `${Math.round(acknowledged / seconds)
+        .toLocaleString('en-US')
+        .padStart(9)} acked records/s, ` +
       `${(acknowledged / (after.flushes - before.flushes)).toFixed(1)} records/round, ` +
       `${(acknowledged / syncs).toFixed(1)} records/fdatasync, ` +
       `${(syncs / seconds).toFixed(0)} fdatasync/s, ` +
@@ -93,19 +95,23 @@ async function consumeScenario(dir: string): Promise<void> {
     await finished;
     const seconds = (performance.now() - started) / 1000;
     await subscription.close();
-    print(`consume  (cold, from disk after reopen, batches ≤500, commit after each): ${Math.round(consumed / seconds).toLocaleString('en-US')} records/s (${consumed.toLocaleString('en-US')} records)`);
+    print(
+      `consume  (cold, from disk after reopen, batches ≤500, commit after each): ${Math.round(consumed / seconds).toLocaleString('en-US')} records/s (${consumed.toLocaleString('en-US')} records)`,
+    );
 
     const replayStarted = performance.now();
     let replayed = 0;
     for (let partition = 0; partition < partitions; partition++) {
       const end = (await log.endOffsets(topic))[partition]!;
-      for (let offset = 0; offset < end; ) {
+      for (let offset = 0; offset < end;) {
         const records = await log.read(topic, partition, offset, 1000);
         offset += records.length;
         replayed += records.length;
       }
     }
-    print(`replay   read() pages of 1000: ${Math.round(replayed / ((performance.now() - replayStarted) / 1000)).toLocaleString('en-US')} records/s`);
+    print(
+      `replay   read() pages of 1000: ${Math.round(replayed / ((performance.now() - replayStarted) / 1000)).toLocaleString('en-US')} records/s`,
+    );
   } finally {
     await log.close();
   }
@@ -114,7 +120,9 @@ async function consumeScenario(dir: string): Promise<void> {
 async function main(): Promise<void> {
   const dir = await makeTempDir('vigil-embedded-log-bench-');
   try {
-    print(`embedded log bench: ${partitions} partitions, ${valueBytes}-byte values, ${secondsPerScenario} s per scenario, dir ${dir}`);
+    print(
+      `embedded log bench: ${partitions} partitions, ${valueBytes}-byte values, ${secondsPerScenario} s per scenario, dir ${dir}`,
+    );
     print(`raw write+fdatasync on this disk: ${(await measureFdatasyncMicros(dir)).toFixed(0)} µs`);
     const logDir = join(dir, 'log');
     const log = await EmbeddedLog.open({ dir: logDir, topics: [{ topic, partitions }] });
@@ -138,7 +146,9 @@ async function main(): Promise<void> {
       await produceScenario(log, 8, 100);
       const endedAt = performance.now();
       await subscription.close();
-      print(`consume  (live tail while producing): ${Math.round(live / ((endedAt - started) / 1000)).toLocaleString('en-US')} records/s`);
+      print(
+        `consume  (live tail while producing): ${Math.round(live / ((endedAt - started) / 1000)).toLocaleString('en-US')} records/s`,
+      );
     } finally {
       await log.close();
     }

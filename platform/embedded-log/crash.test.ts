@@ -18,9 +18,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 
 /** Runs crash-writer.ts in a child process until it has acknowledged `minAcks` records, then SIGKILLs it. */
-async function killWriterMidStream(dir: string, minAcks: number): Promise<{ acks: Acknowledgement[]; signal: NodeJS.Signals | null }> {
+async function killWriterMidStream(
+  dir: string,
+  minAcks: number,
+): Promise<{ acks: Acknowledgement[]; signal: NodeJS.Signals | null }> {
   const { NODE_OPTIONS: _jestNodeOptions, ...env } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'crash-writer.ts'), dir, '8'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'crash-writer.ts'), dir, '8'], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -28,10 +35,14 @@ async function killWriterMidStream(dir: string, minAcks: number): Promise<{ acks
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   let exitedEarly = false;
   void exited.then(() => (exitedEarly = true));
-  await waitFor(() => {
-    if (exitedEarly) throw new Error(`crash writer exited early: ${stderr}`);
-    return (stdout.match(/\n/g)?.length ?? 0) >= minAcks;
-  }, `${minAcks} acknowledgements from the writer`, 30_000);
+  await waitFor(
+    () => {
+      if (exitedEarly) throw new Error(`crash writer exited early: ${stderr}`);
+      return (stdout.match(/\n/g)?.length ?? 0) >= minAcks;
+    },
+    `${minAcks} acknowledgements from the writer`,
+    30_000,
+  );
   child.kill('SIGKILL');
   const signal = await exited;
   // Only lines that were complete when the process died count as acknowledged.

@@ -47,14 +47,20 @@ describe('EmbeddedLog', () => {
     it('puts keyed records on partitionForKey(key, n) and spreads null keys round-robin', async () => {
       const log = await open({ topics: [{ topic, partitions: 6 }] });
       const keys = Array.from({ length: 60 }, (_, i) => `card-${i}`);
-      const positions = await log.producer().send(topic, keys.map((key) => record(key, key)));
+      const positions = await log.producer().send(
+        topic,
+        keys.map((key) => record(key, key)),
+      );
       expect(positions.map((p) => p.partition)).toEqual(keys.map((key) => partitionForKey(key, 6)));
       for (const { partition, offset } of positions) {
         const [stored] = await log.read(topic, partition, offset, 1);
         expect(partitionForKey(stored!.key!, 6)).toBe(partition);
       }
 
-      const unkeyed = await log.producer().send(topic, Array.from({ length: 12 }, (_, i) => record(null, `n${i}`)));
+      const unkeyed = await log.producer().send(
+        topic,
+        Array.from({ length: 12 }, (_, i) => record(null, `n${i}`)),
+      );
       expect(unkeyed.map((p) => p.partition).sort()).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
     });
 
@@ -80,16 +86,24 @@ describe('EmbeddedLog', () => {
         expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
         // Per key, batches appear in the order the sends were issued.
         const batchesByKey = new Map<string, number[]>();
-        for (const r of records) batchesByKey.set(r.key!, [...(batchesByKey.get(r.key!) ?? []), Number(r.value.toString().split(':')[0])]);
+        for (const r of records)
+          batchesByKey.set(r.key!, [...(batchesByKey.get(r.key!) ?? []), Number(r.value.toString().split(':')[0])]);
         for (const batches of batchesByKey.values()) expect(batches).toEqual(Array.from({ length: 40 }, (_, i) => i));
       }
     });
 
     it('round-trips keys, values, headers and timestamps', async () => {
       const log = await open({ topics: [topic] });
-      const [position] = await log.producer().send(topic, [
-        { key: 'clé-ü', value: Buffer.from([0, 1, 2, 255]), headers: { 'content-type': 'avro', trace: 'äöü' }, timestampMs: 1_700_000_000_123 },
-      ]);
+      const [position] = await log
+        .producer()
+        .send(topic, [
+          {
+            key: 'clé-ü',
+            value: Buffer.from([0, 1, 2, 255]),
+            headers: { 'content-type': 'avro', trace: 'äöü' },
+            timestampMs: 1_700_000_000_123,
+          },
+        ]);
       const [stored] = await log.read(topic, 0, position!.offset, 10);
       expect(stored).toEqual({
         topic,
@@ -169,7 +183,11 @@ describe('EmbeddedLog', () => {
       const [position] = await second.producer().send(topic, [record('a', 'a3')]);
       expect(position!.offset).toBe(ends[partitionForKey('a', 2)]);
       const aPartition = partitionForKey('a', 2);
-      expect(texts(await readAll(second, topic, aPartition)).filter((t) => t.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+      expect(texts(await readAll(second, topic, aPartition)).filter((t) => t.startsWith('a'))).toEqual([
+        'a1',
+        'a2',
+        'a3',
+      ]);
 
       const resumed: string[] = [];
       await second.subscribe({ groupId: 'scoring', topics: [topic] }, async (batch) => {
@@ -184,12 +202,18 @@ describe('EmbeddedLog', () => {
       const options = { segmentBytes: 4096, indexIntervalBytes: 512, tailCacheRecords: 16 };
       const log = await open({ ...options, topics: [topic] });
       const all = Array.from({ length: 600 }, (_, i) => `record-${i}-`.padEnd(40 + (i % 50), '#'));
-      for (let i = 0; i < all.length; i += 25) await log.producer().send(topic, all.slice(i, i + 25).map((t) => record('one-key', t)));
+      for (let i = 0; i < all.length; i += 25)
+        await log.producer().send(
+          topic,
+          all.slice(i, i + 25).map((t) => record('one-key', t)),
+        );
       expect(log.segmentCount(topic, 0)).toBeGreaterThan(5);
       const check = async (bus: EmbeddedLog): Promise<void> => {
         for (const from of [0, 1, 77, 99, 100, 101, 250, 413, 584, 590, 599]) {
           const records = await bus.read(topic, 0, from, 23);
-          expect(records.map((r) => r.offset)).toEqual(Array.from({ length: Math.min(23, 600 - from) }, (_, i) => from + i));
+          expect(records.map((r) => r.offset)).toEqual(
+            Array.from({ length: Math.min(23, 600 - from) }, (_, i) => from + i),
+          );
           expect(texts(records)).toEqual(all.slice(from, from + 23));
         }
         expect(await bus.read(topic, 0, 600, 5)).toEqual([]);
@@ -220,7 +244,10 @@ describe('EmbeddedLog', () => {
       const producer = log.producer();
       for (let i = 0; i < 100; i++) await producer.send(topic, [record(`k${i % 10}`, `v${i}`)]);
       const ends = await log.endOffsets(topic);
-      await waitFor(async () => (await log.committedOffsets('g', topic)).join() === ends.join(), 'offsets committed to the end');
+      await waitFor(
+        async () => (await log.committedOffsets('g', topic)).join() === ends.join(),
+        'offsets committed to the end',
+      );
       for (const batch of batches) expect(batch.records.length).toBeLessThanOrEqual(7);
       for (let partition = 0; partition < 3; partition++) {
         const offsets = batches.filter((b) => b.partition === partition).flatMap((b) => b.records.map((r) => r.offset));
@@ -255,7 +282,10 @@ describe('EmbeddedLog', () => {
       const log = await open({ topics: [{ topic, partitions: 2 }] });
       await log.producer().send(topic, [record('x', '1'), record('y', '2'), record('x', '3')]);
       const { batches, handler } = collect();
-      const subscription = await log.subscribe({ groupId: 'snapshots', topics: [topic], commitMode: 'manual' }, handler);
+      const subscription = await log.subscribe(
+        { groupId: 'snapshots', topics: [topic], commitMode: 'manual' },
+        handler,
+      );
       await waitFor(() => batches.flatMap((b) => b.records).length === 3, 'all three handled');
       const ends = await log.endOffsets(topic);
       expect(subscription.positions().map((p) => p.offset)).toEqual(ends);
@@ -294,8 +324,12 @@ describe('EmbeddedLog', () => {
     it('admits one member per group at a time', async () => {
       const log = await open({ topics: [topic] });
       const first = await log.subscribe({ groupId: 'g', topics: [topic] }, () => Promise.resolve());
-      await expect(log.subscribe({ groupId: 'g', topics: [topic] }, () => Promise.resolve())).rejects.toMatchObject({ code: 'GROUP_ALREADY_ACTIVE' });
-      await expect(log.subscribe({ groupId: 'other', topics: ['missing'] }, () => Promise.resolve())).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      await expect(log.subscribe({ groupId: 'g', topics: [topic] }, () => Promise.resolve())).rejects.toMatchObject({
+        code: 'GROUP_ALREADY_ACTIVE',
+      });
+      await expect(
+        log.subscribe({ groupId: 'other', topics: ['missing'] }, () => Promise.resolve()),
+      ).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
       await first.close();
       const second = await log.subscribe({ groupId: 'g', topics: [topic] }, () => Promise.resolve());
       await second.close();
@@ -323,11 +357,14 @@ describe('EmbeddedLog', () => {
 
     it('takes turns between partitions with backlogs', async () => {
       const log = await open({ topics: [{ topic, partitions: 2 }] });
-      const keyFor = (partition: number): string => Array.from({ length: 50 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
-      await log.producer().send(topic, [
-        ...Array.from({ length: 30 }, (_, i) => record(keyFor(0), `p0-${i}`)),
-        ...Array.from({ length: 30 }, (_, i) => record(keyFor(1), `p1-${i}`)),
-      ]);
+      const keyFor = (partition: number): string =>
+        Array.from({ length: 50 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
+      await log
+        .producer()
+        .send(topic, [
+          ...Array.from({ length: 30 }, (_, i) => record(keyFor(0), `p0-${i}`)),
+          ...Array.from({ length: 30 }, (_, i) => record(keyFor(1), `p1-${i}`)),
+        ]);
       const { batches, handler } = collect();
       await log.subscribe({ groupId: 'g', topics: [topic], maxBatchRecords: 10 }, handler);
       await waitFor(() => batches.length === 6, 'six batches');

@@ -134,14 +134,17 @@ export class EmbeddedLog implements Bus {
     private readonly lock: DirectoryLock,
     private readonly offsets: GroupOffsetStore,
   ) {
-    this.producerInstance = Object.freeze({ send: (topic: string, records: readonly OutgoingRecord[]) => this.send(topic, records) });
+    this.producerInstance = Object.freeze({
+      send: (topic: string, records: readonly OutgoingRecord[]) => this.send(topic, records),
+    });
     this.subscriptionHost = {
       logger,
       redeliveryInitialBackoffMs: config.redeliveryInitialBackoffMs,
       redeliveryMaxBackoffMs: config.redeliveryMaxBackoffMs,
       commitOffsets: (groupId, positions) => this.offsets.commit(groupId, positions),
       released: (subscription) => {
-        if (this.subscriptions.get(subscription.groupId) === subscription) this.subscriptions.delete(subscription.groupId);
+        if (this.subscriptions.get(subscription.groupId) === subscription)
+          this.subscriptions.delete(subscription.groupId);
       },
     };
   }
@@ -167,7 +170,9 @@ export class EmbeddedLog implements Bus {
       const offsets = await GroupOffsetStore.load(dir);
       log = new EmbeddedLog(dir, config, logger, options.clock ?? systemClock, lock, offsets);
       for (const spec of await loadTopics(dir)) log.topics.set(spec.topic, await log.openTopic(spec));
-      const initial = (options.topics ?? []).map((t) => (typeof t === 'string' ? { topic: t, partitions: config.defaultPartitions } : t));
+      const initial = (options.topics ?? []).map((t) =>
+        typeof t === 'string' ? { topic: t, partitions: config.defaultPartitions } : t,
+      );
       if (initial.length > 0) await log.ensureTopics(initial);
       logger.info('embedded log opened', { dir, topics: log.topics.size });
       return log;
@@ -186,13 +191,15 @@ export class EmbeddedLog implements Bus {
 
   get stats(): EmbeddedLogStats {
     let appendedRecords = 0;
-    for (const state of this.topics.values()) for (const log of state.partitions) appendedRecords += log.appendedRecords;
+    for (const state of this.topics.values())
+      for (const log of state.partitions) appendedRecords += log.appendedRecords;
     return { ...this.counters, appendedRecords };
   }
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     const problems = topicSpecProblems(specs);
-    if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, EmbeddedLogErrorCode.invalidTopic);
+    if (problems.length > 0)
+      throw new ValidationError('invalid topic specs', problems, EmbeddedLogErrorCode.invalidTopic);
     this.assertOpen();
     const change = this.topicChanges.catch(() => undefined).then(() => this.createTopics(specs));
     this.topicChanges = change;
@@ -215,7 +222,10 @@ export class EmbeddedLog implements Bus {
     }
     if (created.length === 0) return;
     // Partition directories first, then the metadata naming them: a crash in between leaves unused directories only.
-    await saveTopics(this.dir, [...[...this.topics.values()].map((state) => state.spec), ...created.map((state) => state.spec)]);
+    await saveTopics(this.dir, [
+      ...[...this.topics.values()].map((state) => state.spec),
+      ...created.map((state) => state.spec),
+    ]);
     for (const state of created) this.topics.set(state.spec.topic, state);
   }
 
@@ -223,7 +233,13 @@ export class EmbeddedLog implements Bus {
   private async openTopic(spec: TopicSpec): Promise<TopicState> {
     const results = await Promise.allSettled(
       Array.from({ length: spec.partitions }, (_, partition) =>
-        PartitionLog.open(join(this.dir, 'data', `${spec.topic}-${partition}`), spec.topic, partition, this.config, this.logger),
+        PartitionLog.open(
+          join(this.dir, 'data', `${spec.topic}-${partition}`),
+          spec.topic,
+          partition,
+          this.config,
+          this.logger,
+        ),
       ),
     );
     const partitions = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -262,19 +278,31 @@ export class EmbeddedLog implements Bus {
       let single = true;
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
-        if (!Buffer.isBuffer(record.value)) throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, { topic, index: i });
+        if (!Buffer.isBuffer(record.value))
+          throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, {
+            topic,
+            index: i,
+          });
         if (record.timestampMs !== undefined && !Number.isSafeInteger(record.timestampMs)) {
-          throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, { topic, index: i });
+          throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
+            topic,
+            index: i,
+          });
         }
         const size = frameSize(record);
         if (size > this.config.maxFrameBytes) {
-          throw new VigilError(EmbeddedLogErrorCode.recordTooLarge, `record ${i} is ${size} bytes framed; the limit is ${this.config.maxFrameBytes}`, {
-            category: ErrorCategory.tooLarge,
-            details: { topic, index: i, size },
-          });
+          throw new VigilError(
+            EmbeddedLogErrorCode.recordTooLarge,
+            `record ${i} is ${size} bytes framed; the limit is ${this.config.maxFrameBytes}`,
+            {
+              category: ErrorCategory.tooLarge,
+              details: { topic, index: i, size },
+            },
+          );
         }
         sizes[i] = size;
-        targets[i] = record.key === null ? state.roundRobin++ % partitionCount : partitionForKey(record.key, partitionCount);
+        targets[i] =
+          record.key === null ? state.roundRobin++ % partitionCount : partitionForKey(record.key, partitionCount);
         if (targets[i] !== targets[0]) single = false;
       }
       const send = new PendingSend(topic, records.length);
@@ -289,7 +317,8 @@ export class EmbeddedLog implements Bus {
           else list.push(i);
         }
         for (const partition of byPartition.keys()) state.partitions[partition]!.assertWritable();
-        for (const [partition, indexes] of byPartition) this.enqueue(state.partitions[partition]!, send, records, sizes, indexes, timestampMs);
+        for (const [partition, indexes] of byPartition)
+          this.enqueue(state.partitions[partition]!, send, records, sizes, indexes, timestampMs);
       }
       this.counters.sends++;
       return send.promise;
@@ -358,13 +387,18 @@ export class EmbeddedLog implements Bus {
     const resolved = withSubscribeDefaults(options);
     const { commitMode, startFrom, maxBatchRecords } = resolved;
     const problems = subscribeOptionProblems(resolved);
-    if (problems.length > 0) throw new ValidationError('invalid subscribe options', problems, EmbeddedLogErrorCode.invalidArgument);
+    if (problems.length > 0)
+      throw new ValidationError('invalid subscribe options', problems, EmbeddedLogErrorCode.invalidArgument);
     const states = [...new Set(options.topics)].map((topic) => this.topic(topic));
     if (this.subscriptions.has(options.groupId)) {
-      throw new VigilError(EmbeddedLogErrorCode.groupActive, `group "${options.groupId}" already has a member in this process`, {
-        category: ErrorCategory.conflict,
-        details: { groupId: options.groupId },
-      });
+      throw new VigilError(
+        EmbeddedLogErrorCode.groupActive,
+        `group "${options.groupId}" already has a member in this process`,
+        {
+          category: ErrorCategory.conflict,
+          details: { groupId: options.groupId },
+        },
+      );
     }
     const cursors: PartitionCursor[] = [];
     for (const state of states) {
@@ -372,19 +406,27 @@ export class EmbeddedLog implements Bus {
         const committed = this.offsets.committed(options.groupId, log.topic, log.partition);
         let next = committed >= 0 ? committed : startFrom === 'earliest' ? log.startOffset : log.endOffset;
         if (next > log.endOffset) {
-          this.logger.warn('committed offset is past the end of the partition (log lost its tail?); resuming at the end', {
-            groupId: options.groupId,
-            topic: log.topic,
-            partition: log.partition,
-            committed,
-            endOffset: log.endOffset,
-          });
+          this.logger.warn(
+            'committed offset is past the end of the partition (log lost its tail?); resuming at the end',
+            {
+              groupId: options.groupId,
+              topic: log.topic,
+              partition: log.partition,
+              committed,
+              endOffset: log.endOffset,
+            },
+          );
           next = log.endOffset;
         }
         cursors.push({ log, next });
       }
     }
-    const subscription = new GroupSubscription(this.subscriptionHost, { groupId: options.groupId, commitMode, maxBatchRecords }, handler, cursors);
+    const subscription = new GroupSubscription(
+      this.subscriptionHost,
+      { groupId: options.groupId, commitMode, maxBatchRecords },
+      handler,
+      cursors,
+    );
     this.subscriptions.set(options.groupId, subscription);
     return subscription;
   }
@@ -397,10 +439,18 @@ export class EmbeddedLog implements Bus {
     this.assertOpen();
     const log = this.partition(topic, partition);
     if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) {
-      throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `fromOffset must be a non-negative integer, got ${fromOffset}`, { topic, partition });
+      throw invalidArgument(
+        EmbeddedLogErrorCode.invalidArgument,
+        `fromOffset must be a non-negative integer, got ${fromOffset}`,
+        { topic, partition },
+      );
     }
     if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `maxRecords must be a positive integer, got ${maxRecords}`, { topic, partition });
+      throw invalidArgument(
+        EmbeddedLogErrorCode.invalidArgument,
+        `maxRecords must be a positive integer, got ${maxRecords}`,
+        { topic, partition },
+      );
     }
     if (fromOffset < log.startOffset || fromOffset > log.endOffset) {
       throw invalidArgument(
@@ -417,7 +467,9 @@ export class EmbeddedLog implements Bus {
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<number[]> {
-    return Promise.resolve(this.topic(topic).partitions.map((log) => this.offsets.committed(groupId, topic, log.partition)));
+    return Promise.resolve(
+      this.topic(topic).partitions.map((log) => this.offsets.committed(groupId, topic, log.partition)),
+    );
   }
 
   /** Segment files of a partition; for tests and operations. */
@@ -435,7 +487,9 @@ export class EmbeddedLog implements Bus {
   }
 
   private async shutdown(): Promise<void> {
-    const results = await Promise.allSettled([...this.subscriptions.values()].map((subscription) => subscription.close()));
+    const results = await Promise.allSettled(
+      [...this.subscriptions.values()].map((subscription) => subscription.close()),
+    );
     this.acceptingSends = false;
     while (this.flushLoop !== null) await this.flushLoop;
     await this.topicChanges.catch(() => undefined);
@@ -459,7 +513,10 @@ export class EmbeddedLog implements Bus {
   private partition(topic: string, partition: number): PartitionLog {
     const log = this.topic(topic).partitions[partition];
     if (log === undefined || !Number.isInteger(partition)) {
-      throw invalidArgument(EmbeddedLogErrorCode.invalidPartition, `${topic} has no partition ${partition}`, { topic, partition });
+      throw invalidArgument(EmbeddedLogErrorCode.invalidPartition, `${topic} has no partition ${partition}`, {
+        topic,
+        partition,
+      });
     }
     return log;
   }
@@ -514,7 +571,9 @@ class SendChunk implements AppendChunk {
   }
 }
 
-type NumericOption = { [K in keyof EmbeddedLogOptions]-?: NonNullable<EmbeddedLogOptions[K]> extends number ? K : never }[keyof EmbeddedLogOptions];
+type NumericOption = {
+  [K in keyof EmbeddedLogOptions]-?: NonNullable<EmbeddedLogOptions[K]> extends number ? K : never;
+}[keyof EmbeddedLogOptions];
 
 function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
   const problems: FieldProblem[] = [];
@@ -525,7 +584,8 @@ function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
     }
     return value;
   };
-  if (typeof options.dir !== 'string' || options.dir.length === 0) problems.push({ path: '/dir', message: 'must be a non-empty path' });
+  if (typeof options.dir !== 'string' || options.dir.length === 0)
+    problems.push({ path: '/dir', message: 'must be a non-empty path' });
   const config: ResolvedConfig = {
     segmentBytes: integer('segmentBytes', 64 * MIB, 1024, 2 ** 31 - 1),
     indexIntervalBytes: integer('indexIntervalBytes', 4096, 1, 2 ** 30),
@@ -537,6 +597,7 @@ function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
     redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5_000, 1, 3_600_000),
     defaultPartitions: integer('defaultPartitions', 1, 1, MAX_PARTITIONS),
   };
-  if (problems.length > 0) throw new ValidationError('invalid embedded log options', problems, EmbeddedLogErrorCode.invalidArgument);
+  if (problems.length > 0)
+    throw new ValidationError('invalid embedded log options', problems, EmbeddedLogErrorCode.invalidArgument);
   return Object.freeze(config);
 }

@@ -38,7 +38,11 @@ export function unknownTopic(topic: string): VigilError {
   });
 }
 
-export function invalidArgument(code: EmbeddedLogErrorCode, message: string, details: Record<string, unknown> = {}): VigilError {
+export function invalidArgument(
+  code: EmbeddedLogErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+): VigilError {
   return new VigilError(code, message, { category: ErrorCategory.invalidInput, details });
 }
 
@@ -55,5 +59,9 @@ export function ioFailed(what: string, cause: unknown): UnavailableError {
 }
 
 export function corrupt(message: string, details: Record<string, unknown>): VigilError {
-  return new VigilError(EmbeddedLogErrorCode.corrupt, message, { category: ErrorCategory.internal, retriable: false, details });
+  return new VigilError(EmbeddedLogErrorCode.corrupt, message, {
+    category: ErrorCategory.internal,
+    retriable: false,
+    details,
+  });
 }

@@ -15,7 +15,15 @@ import { describeError, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { corrupt, EmbeddedLogErrorCode, ioFailed } from './errors.js';
 import { fsyncDirectory } from './files.js';
-import { checkFrame, decodeFrame, FRAME_FIXED_BYTES, frameOffsetAt, frameSizeAt, sealFrame, type FrameProblem } from './frame.js';
+import {
+  checkFrame,
+  decodeFrame,
+  FRAME_FIXED_BYTES,
+  frameOffsetAt,
+  frameSizeAt,
+  sealFrame,
+  type FrameProblem,
+} from './frame.js';
 import { Segment, segmentFileName, segmentFilePattern, SparseIndex } from './segment.js';
 import { TailCache } from './tail-cache.js';
 
@@ -73,7 +81,13 @@ export class PartitionLog {
   }
 
   /** Opens (creating if needed) the partition directory and recovers the tail of its last segment. */
-  static async open(dir: string, topic: string, partition: number, config: PartitionLogConfig, logger: Logger): Promise<PartitionLog> {
+  static async open(
+    dir: string,
+    topic: string,
+    partition: number,
+    config: PartitionLogConfig,
+    logger: Logger,
+  ): Promise<PartitionLog> {
     const log = logger.child({ topic, partition });
     try {
       const created = await mkdir(dir, { recursive: true });
@@ -211,12 +225,16 @@ export class PartitionLog {
         `partition ${this.topic}-${this.partition} refuses appends after an I/O failure; reopen the log to recover`,
         error,
       );
-      this.logger.error('embedded log: append failed; partition refuses appends until reopened', { error: describeError(error) });
+      this.logger.error('embedded log: append failed; partition refuses appends until reopened', {
+        error: describeError(error),
+      });
       try {
         // Best effort: drop whatever part of the failed write reached the file; recovery would do it anyway.
         await this.active.writer.truncate(this.active.size);
       } catch (truncateError) {
-        this.logger.warn('embedded log: could not truncate after a failed append', { error: describeError(truncateError) });
+        this.logger.warn('embedded log: could not truncate after a failed append', {
+          error: describeError(truncateError),
+        });
       }
     }
     for (const chunk of chunks) chunk.failed(this.failure);
@@ -364,15 +382,19 @@ async function scanSegment(
     const atEndOfFile = position + bytesRead >= fileSize;
     let at = 0;
     while (at < bytesRead) {
-      const size = verifyChecksums ? checkFrame(buf, at, bytesRead, config.maxFrameBytes) : checkFrameLength(buf, at, bytesRead, config.maxFrameBytes);
+      const size = verifyChecksums
+        ? checkFrame(buf, at, bytesRead, config.maxFrameBytes)
+        : checkFrameLength(buf, at, bytesRead, config.maxFrameBytes);
       if (size === 'incomplete' && !atEndOfFile) break;
       if (typeof size === 'string') return { index, validBytes: position + at, nextOffset: offset, problem: size };
-      if (frameOffsetAt(buf, at) !== offset) return { index, validBytes: position + at, nextOffset: offset, problem: 'unexpected-offset' };
+      if (frameOffsetAt(buf, at) !== offset)
+        return { index, validBytes: position + at, nextOffset: offset, problem: 'unexpected-offset' };
       index.note(offset, position + at);
       offset++;
       at += size;
     }
-    if (at === 0) buf = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, frameSizeAt(buf, 0)), fileSize - position));
+    if (at === 0)
+      buf = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, frameSizeAt(buf, 0)), fileSize - position));
     position += at;
   }
   return { index, validBytes: position, nextOffset: offset };

@@ -66,7 +66,9 @@ describe('EmbeddedLog recovery', () => {
     await log.close();
 
     const reopened = await open();
-    expect((await readAll(reopened, topic, 0)).map((r) => r.value.toString())).toEqual(records(0, 11).map((r) => r.value.toString()));
+    expect((await readAll(reopened, topic, 0)).map((r) => r.value.toString())).toEqual(
+      records(0, 11).map((r) => r.value.toString()),
+    );
   });
 
   it('cuts trailing garbage, including zero-filled blocks', async () => {
@@ -90,7 +92,9 @@ describe('EmbeddedLog recovery', () => {
     expect(await log.endOffsets(topic)).toEqual([5]);
     expect(warnings.some((w) => w.includes('"reason":"bad-checksum"'))).toBe(true);
     expect((await stat(segmentPath)).size).toBe(sixth);
-    expect((await readAll(log, topic, 0)).map((r) => r.value.toString())).toEqual(records(0, 5).map((r) => r.value.toString()));
+    expect((await readAll(log, topic, 0)).map((r) => r.value.toString())).toEqual(
+      records(0, 5).map((r) => r.value.toString()),
+    );
   });
 
   it('refuses to serve a record whose CRC fails in a sealed segment', async () => {
@@ -103,7 +107,10 @@ describe('EmbeddedLog recovery', () => {
 
     const log = await open(small);
     expect(await log.endOffsets(topic)).toEqual([100]);
-    await expect(log.read(topic, 0, 0, 10)).rejects.toMatchObject({ code: 'LOG_CORRUPT', details: { partition: 0, position: third } });
+    await expect(log.read(topic, 0, 0, 10)).rejects.toMatchObject({
+      code: 'LOG_CORRUPT',
+      details: { partition: 0, position: third },
+    });
     // Records outside the damaged segment are still served.
     expect((await log.read(topic, 0, 90, 10)).map((r) => r.offset)).toEqual([90, 91, 92, 93, 94, 95, 96, 97, 98, 99]);
   });

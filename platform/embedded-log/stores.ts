@@ -28,7 +28,13 @@ export async function loadTopics(dir: string): Promise<TopicSpec[]> {
   const unreadable = () => corrupt(`unreadable topic metadata ${path}`, { path });
   if (!isObject(file) || file.version !== FORMAT_VERSION || !Array.isArray(file.topics)) throw unreadable();
   return (file.topics as unknown[]).map((spec) => {
-    if (!isObject(spec) || typeof spec.topic !== 'string' || typeof spec.partitions !== 'number' || !Number.isInteger(spec.partitions)) throw unreadable();
+    if (
+      !isObject(spec) ||
+      typeof spec.topic !== 'string' ||
+      typeof spec.partitions !== 'number' ||
+      !Number.isInteger(spec.partitions)
+    )
+      throw unreadable();
     return { topic: spec.topic, partitions: spec.partitions };
   });
 }
@@ -73,7 +79,12 @@ export class GroupOffsetStore {
       const text = await readFileIfExists(path);
       if (text === undefined) continue;
       const file = parseJson(path, text);
-      if (!isObject(file) || file.version !== FORMAT_VERSION || typeof file.groupId !== 'string' || !isObject(file.offsets)) {
+      if (
+        !isObject(file) ||
+        file.version !== FORMAT_VERSION ||
+        typeof file.groupId !== 'string' ||
+        !isObject(file.offsets)
+      ) {
         throw corrupt(`unreadable group offsets ${path}`, { path });
       }
       groups.set(file.groupId, file.offsets as GroupOffsets);
@@ -100,7 +111,8 @@ export class GroupOffsetStore {
 
   private async write(groupId: string, positions: readonly RecordPosition[]): Promise<void> {
     const offsets: Record<string, Record<string, number>> = {};
-    for (const [topic, partitions] of Object.entries(this.groups.get(groupId) ?? {})) offsets[topic] = { ...partitions };
+    for (const [topic, partitions] of Object.entries(this.groups.get(groupId) ?? {}))
+      offsets[topic] = { ...partitions };
     for (const { topic, partition, offset } of positions) (offsets[topic] ??= {})[String(partition)] = offset;
     const file: GroupFile = { version: FORMAT_VERSION, groupId, offsets };
     await writeFileAtomic(join(this.dir, groupFileName(groupId)), JSON.stringify(file) + '\n');

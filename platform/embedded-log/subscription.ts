@@ -71,7 +71,9 @@ export class GroupSubscription implements Subscription {
   }
 
   positions(): readonly RecordPosition[] {
-    return Object.freeze(this.cursors.map(({ log, next }) => Object.freeze({ topic: log.topic, partition: log.partition, offset: next })));
+    return Object.freeze(
+      this.cursors.map(({ log, next }) => Object.freeze({ topic: log.topic, partition: log.partition, offset: next })),
+    );
   }
 
   /** Durably commits `positions()`. Rejects with SUBSCRIPTION_CLOSED after close, or LOG_IO_FAILED. */
@@ -97,7 +99,8 @@ export class GroupSubscription implements Subscription {
     this.backoff.cancel();
     await this.loop;
     try {
-      if (this.options.commitMode === 'after-batch' && (this.uncommittedProgress || this.commitRunning !== null)) await this.requestCommit();
+      if (this.options.commitMode === 'after-batch' && (this.uncommittedProgress || this.commitRunning !== null))
+        await this.requestCommit();
       else await this.commitRunning;
     } finally {
       this.state = 'closed';
@@ -130,7 +133,8 @@ export class GroupSubscription implements Subscription {
         await this.backoff.wait(retryInMs);
         continue;
       }
-      if (records.length > 0) await this.deliver(cursor, { topic: cursor.log.topic, partition: cursor.log.partition, records });
+      if (records.length > 0)
+        await this.deliver(cursor, { topic: cursor.log.topic, partition: cursor.log.partition, records });
     }
   }
 
@@ -160,7 +164,9 @@ export class GroupSubscription implements Subscription {
       this.uncommittedProgress = true;
       if (this.options.commitMode === 'after-batch') {
         this.requestCommit().catch((error: unknown) =>
-          this.logger.warn('embedded log: offset commit failed; the next batch or close() retries it', { error: describeError(error) }),
+          this.logger.warn('embedded log: offset commit failed; the next batch or close() retries it', {
+            error: describeError(error),
+          }),
         );
       }
       return;

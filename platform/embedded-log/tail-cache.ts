@@ -21,7 +21,10 @@ export class TailCache {
     this.records.push(record);
     this.sizes.push(frameBytes);
     this.bytes += frameBytes;
-    while (this.records.length - this.head > this.maxRecords || (this.bytes > this.maxBytes && this.records.length - this.head > 1)) {
+    while (
+      this.records.length - this.head > this.maxRecords ||
+      (this.bytes > this.maxBytes && this.records.length - this.head > 1)
+    ) {
       this.bytes -= this.sizes[this.head]!;
       this.head++;
     }

@@ -17,7 +17,11 @@ export function removeTempDir(dir: string): Promise<void> {
  * Waits until `condition` holds, checking every few milliseconds, and fails after `timeoutMs` naming what it
  * waited for. Synchronisation by condition, never by a fixed sleep.
  */
-export async function waitFor(condition: () => boolean | Promise<boolean>, description: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  description: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${description}`);
@@ -45,7 +49,11 @@ export const crashPartitions = 4;
 
 /** The record the crash writer sends for `id`; the checker recomputes it to verify content. */
 export function crashRecord(id: number): { key: string; value: Buffer; headers: Record<string, string> } {
-  return { key: `account-${id % 97}`, value: Buffer.from(`record ${id} `.padEnd(300, String.fromCharCode(97 + (id % 26)))), headers: { id: String(id) } };
+  return {
+    key: `account-${id % 97}`,
+    value: Buffer.from(`record ${id} `.padEnd(300, String.fromCharCode(97 + (id % 26)))),
+    headers: { id: String(id) },
+  };
 }
 
 /** Parses the writer's stdout lines `ack <id> <partition> <offset>`. */
@@ -67,13 +75,20 @@ export async function findLostAcknowledgements(bus: Bus, acks: readonly Acknowle
   const ends = await bus.endOffsets(crashTopic);
   for (const ack of acks) {
     if (ack.offset >= ends[ack.partition]!) {
-      problems.push(`id ${ack.id}: offset ${ack.offset} of partition ${ack.partition} is missing (end offset ${ends[ack.partition]})`);
+      problems.push(
+        `id ${ack.id}: offset ${ack.offset} of partition ${ack.partition} is missing (end offset ${ends[ack.partition]})`,
+      );
       continue;
     }
     const [record] = await bus.read(crashTopic, ack.partition, ack.offset, 1);
     const expected = crashRecord(ack.id);
-    if (record === undefined || record.offset !== ack.offset) problems.push(`id ${ack.id}: nothing read at ${ack.partition}/${ack.offset}`);
-    else if (record.key !== expected.key || !record.value.equals(expected.value) || record.headers.id !== expected.headers.id) {
+    if (record === undefined || record.offset !== ack.offset)
+      problems.push(`id ${ack.id}: nothing read at ${ack.partition}/${ack.offset}`);
+    else if (
+      record.key !== expected.key ||
+      !record.value.equals(expected.value) ||
+      record.headers.id !== expected.headers.id
+    ) {
       problems.push(`id ${ack.id}: record at ${ack.partition}/${ack.offset} differs from what was acknowledged`);
     }
   }

@@ -15,27 +15,47 @@ describe('toVigilError', () => {
     ['REBALANCE_IN_PROGRESS', 27, false, 'KAFKA_REBALANCED', true],
     ['NOT_LEADER_OR_FOLLOWER', 6, true, 'KAFKA_UNAVAILABLE', true],
     ['TOPIC_AUTHORIZATION_FAILED', 29, false, 'KAFKA_REQUEST_FAILED', false],
-  ])('maps protocol error %s (also when wrapped by exhausted retries) to %s', (type, code, kafkaRetriable, expectedCode, retriable) => {
-    const direct = protocolError(type, code, kafkaRetriable);
-    const wrapped = new KafkaJSNumberOfRetriesExceeded(direct, { retryCount: 5, retryTime: 100 });
-    for (const error of [direct, wrapped]) {
-      const mapped = toVigilError(error, 'sending', { topic: 't' });
-      expect(mapped).toBeInstanceOf(VigilError);
-      expect(mapped).toMatchObject({ code: expectedCode, retriable, details: { topic: 't', kafkaError: type } });
-      expect(mapped.cause).toBe(error);
-    }
-  });
+  ])(
+    'maps protocol error %s (also when wrapped by exhausted retries) to %s',
+    (type, code, kafkaRetriable, expectedCode, retriable) => {
+      const direct = protocolError(type, code, kafkaRetriable);
+      const wrapped = new KafkaJSNumberOfRetriesExceeded(direct, { retryCount: 5, retryTime: 100 });
+      for (const error of [direct, wrapped]) {
+        const mapped = toVigilError(error, 'sending', { topic: 't' });
+        expect(mapped).toBeInstanceOf(VigilError);
+        expect(mapped).toMatchObject({ code: expectedCode, retriable, details: { topic: 't', kafkaError: type } });
+        expect(mapped.cause).toBe(error);
+      }
+    },
+  );
 
   it('treats connection loss and timeouts as retriable unavailability', () => {
-    for (const error of [new KafkaJSConnectionError('Connection refused'), new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('ECONNREFUSED'), { retryCount: 8, retryTime: 2000 })]) {
-      expect(toVigilError(error, 'connecting')).toMatchObject({ code: 'KAFKA_UNAVAILABLE', category: 'unavailable', retriable: true });
+    for (const error of [
+      new KafkaJSConnectionError('Connection refused'),
+      new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('ECONNREFUSED'), {
+        retryCount: 8,
+        retryTime: 2000,
+      }),
+    ]) {
+      expect(toVigilError(error, 'connecting')).toMatchObject({
+        code: 'KAFKA_UNAVAILABLE',
+        category: 'unavailable',
+        retriable: true,
+      });
     }
   });
 
   it('keeps VigilErrors and marks unknown failures non-retriable', () => {
     const own = new VigilError('X', 'x');
     expect(toVigilError(own, 'anything')).toBe(own);
-    expect(toVigilError(new KafkaJSError('odd', { retriable: false }), 'doing')).toMatchObject({ code: 'KAFKA_REQUEST_FAILED', retriable: false });
-    expect(toVigilError(new TypeError('bug'), 'doing')).toMatchObject({ code: 'KAFKA_REQUEST_FAILED', retriable: false, category: 'internal' });
+    expect(toVigilError(new KafkaJSError('odd', { retriable: false }), 'doing')).toMatchObject({
+      code: 'KAFKA_REQUEST_FAILED',
+      retriable: false,
+    });
+    expect(toVigilError(new TypeError('bug'), 'doing')).toMatchObject({
+      code: 'KAFKA_REQUEST_FAILED',
+      retriable: false,
+      category: 'internal',
+    });
   });
 });

@@ -38,14 +38,32 @@ export const KafkaBusErrorCode = {
 export type KafkaBusErrorCode = (typeof KafkaBusErrorCode)[keyof typeof KafkaBusErrorCode];
 
 /** Kafka protocol error names (org.apache.kafka.common.protocol.Errors, as kafkajs spells them) we map specially. */
-const protocolErrors: Readonly<Record<string, { code: KafkaBusErrorCode; category: ErrorCategory; retriable: boolean }>> = {
-  UNKNOWN_TOPIC_OR_PARTITION: { code: KafkaBusErrorCode.unknownTopic, category: ErrorCategory.notFound, retriable: false },
-  INVALID_TOPIC_EXCEPTION: { code: KafkaBusErrorCode.invalidTopic, category: ErrorCategory.invalidInput, retriable: false },
+const protocolErrors: Readonly<
+  Record<string, { code: KafkaBusErrorCode; category: ErrorCategory; retriable: boolean }>
+> = {
+  UNKNOWN_TOPIC_OR_PARTITION: {
+    code: KafkaBusErrorCode.unknownTopic,
+    category: ErrorCategory.notFound,
+    retriable: false,
+  },
+  INVALID_TOPIC_EXCEPTION: {
+    code: KafkaBusErrorCode.invalidTopic,
+    category: ErrorCategory.invalidInput,
+    retriable: false,
+  },
   INVALID_PARTITIONS: { code: KafkaBusErrorCode.invalidTopic, category: ErrorCategory.invalidInput, retriable: false },
-  INVALID_REPLICATION_FACTOR: { code: KafkaBusErrorCode.invalidTopic, category: ErrorCategory.invalidInput, retriable: false },
+  INVALID_REPLICATION_FACTOR: {
+    code: KafkaBusErrorCode.invalidTopic,
+    category: ErrorCategory.invalidInput,
+    retriable: false,
+  },
   MESSAGE_TOO_LARGE: { code: KafkaBusErrorCode.recordTooLarge, category: ErrorCategory.tooLarge, retriable: false },
   RECORD_LIST_TOO_LARGE: { code: KafkaBusErrorCode.recordTooLarge, category: ErrorCategory.tooLarge, retriable: false },
-  OFFSET_OUT_OF_RANGE: { code: KafkaBusErrorCode.offsetOutOfRange, category: ErrorCategory.invalidInput, retriable: false },
+  OFFSET_OUT_OF_RANGE: {
+    code: KafkaBusErrorCode.offsetOutOfRange,
+    category: ErrorCategory.invalidInput,
+    retriable: false,
+  },
   ILLEGAL_GENERATION: { code: KafkaBusErrorCode.rebalanced, category: ErrorCategory.conflict, retriable: true },
   REBALANCE_IN_PROGRESS: { code: KafkaBusErrorCode.rebalanced, category: ErrorCategory.conflict, retriable: true },
   UNKNOWN_MEMBER_ID: { code: KafkaBusErrorCode.rebalanced, category: ErrorCategory.conflict, retriable: true },
@@ -66,7 +84,11 @@ const unavailableNames = new Set([
 
 /** The innermost protocol error of a kafkajs error chain (retries wrap the last failure as `cause`). */
 function protocolCause(error: unknown): KafkaJSProtocolError | undefined {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof Error && depth < 8;
+    current = current.cause, depth++
+  ) {
     if (current instanceof KafkaJSProtocolError) return current;
   }
   return undefined;
@@ -92,7 +114,10 @@ export function toVigilError(error: unknown, what: string, details: Record<strin
   }
   // A broker error decides by its own retriability, even when wrapped by exhausted retries; a client-side failure
   // (connection, timeout) means the broker is out of reach.
-  const unavailable = protocol !== undefined ? protocol.retriable : error instanceof KafkaJSError && (unavailableNames.has(error.name) || error.retriable);
+  const unavailable =
+    protocol !== undefined
+      ? protocol.retriable
+      : error instanceof KafkaJSError && (unavailableNames.has(error.name) || error.retriable);
   const kafkaError = protocol === undefined ? {} : { kafkaError: protocol.type };
   if (unavailable) {
     return new VigilError(KafkaBusErrorCode.unavailable, `${what}: Kafka unavailable (${reason})`, {
@@ -111,9 +136,16 @@ export function toVigilError(error: unknown, what: string, details: Record<strin
 }
 
 export function busClosed(): VigilError {
-  return new VigilError(KafkaBusErrorCode.busClosed, 'the Kafka bus is closed', { category: ErrorCategory.unavailable, retriable: false });
+  return new VigilError(KafkaBusErrorCode.busClosed, 'the Kafka bus is closed', {
+    category: ErrorCategory.unavailable,
+    retriable: false,
+  });
 }
 
-export function invalidArgument(code: KafkaBusErrorCode, message: string, details: Record<string, unknown> = {}): VigilError {
+export function invalidArgument(
+  code: KafkaBusErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+): VigilError {
   return new VigilError(code, message, { category: ErrorCategory.invalidInput, details });
 }

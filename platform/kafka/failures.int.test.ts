@@ -18,19 +18,30 @@ interface Acknowledgement {
 }
 
 function payload(id: number): OutgoingRecord {
-  return { key: `account-${id % 53}`, value: Buffer.from(`record ${id} `.padEnd(300, String.fromCharCode(97 + (id % 26)))), headers: { id: String(id) } };
+  return {
+    key: `account-${id % 53}`,
+    value: Buffer.from(`record ${id} `.padEnd(300, String.fromCharCode(97 + (id % 26)))),
+    headers: { id: String(id) },
+  };
 }
 
 /** One problem per acknowledged record that is missing from its acknowledged position or differs from what was sent. */
 async function findLostAcknowledgements(bus: Bus, topic: string, acks: readonly Acknowledgement[]): Promise<string[]> {
   const partitions = await bus.partitionCount(topic);
-  const stored = await Promise.all(Array.from({ length: partitions }, (_, partition) => readAll(bus, topic, partition, 5000)));
+  const stored = await Promise.all(
+    Array.from({ length: partitions }, (_, partition) => readAll(bus, topic, partition, 5000)),
+  );
   const problems: string[] = [];
   for (const ack of acks) {
     const record = stored[ack.partition]?.[ack.offset];
     const expected = payload(ack.id);
     if (record === undefined) problems.push(`id ${ack.id}: nothing at ${ack.partition}/${ack.offset}`);
-    else if (record.offset !== ack.offset || record.key !== expected.key || !record.value.equals(expected.value) || record.headers.id !== String(ack.id)) {
+    else if (
+      record.offset !== ack.offset ||
+      record.key !== expected.key ||
+      !record.value.equals(expected.value) ||
+      record.headers.id !== String(ack.id)
+    ) {
       problems.push(`id ${ack.id}: record at ${ack.partition}/${ack.offset} differs from what was acknowledged`);
     }
   }
@@ -83,7 +94,11 @@ describe('KafkaBus under failures', () => {
       const acksWhileDown = acks.length;
       await services('up', 'kafka');
       restarted = true;
-      await waitFor(() => acks.length >= acksWhileDown + 500, '500 more acknowledgements after the restart', 90_000).catch((error: unknown) => {
+      await waitFor(
+        () => acks.length >= acksWhileDown + 500,
+        '500 more acknowledgements after the restart',
+        90_000,
+      ).catch((error: unknown) => {
         throw new Error(`${String(error)}; refused sends: ${JSON.stringify([...refusals])}`);
       });
     } finally {
@@ -93,7 +108,11 @@ describe('KafkaBus under failures', () => {
     await writer;
 
     expect(await findLostAcknowledgements(bus, topic, acks)).toEqual([]);
-    await waitFor(() => acks.every((ack) => handled.has(String(ack.id))), 'the consumer handled every acknowledged record', 90_000);
+    await waitFor(
+      () => acks.every((ack) => handled.has(String(ack.id))),
+      'the consumer handled every acknowledged record',
+      90_000,
+    );
 
     // The check can fail: a forged acknowledgement and one past the end are both reported.
     const forged = [
@@ -110,19 +129,29 @@ describe('KafkaBus under failures', () => {
     await bus.ensureTopics([{ topic, partitions: 4 }]);
 
     const { NODE_OPTIONS: _jestNodeOptions, ...env } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'crash-member.ts'), topic, group, brokers.join(',')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'crash-member.ts'), topic, group, brokers.join(',')],
+      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     let childAlive = true;
     void exited.then(() => (childAlive = false));
     try {
-      await waitFor(() => {
-        if (!childAlive) throw new Error(`crash member exited early: ${stderr}`);
-        return stdout.includes('joined\n');
-      }, 'the child joined the group', 30_000);
+      await waitFor(
+        () => {
+          if (!childAlive) throw new Error(`crash member exited early: ${stderr}`);
+          return stdout.includes('joined\n');
+        },
+        'the child joined the group',
+        30_000,
+      );
 
       const survivor = new Set<string>();
       const survivorPartitions = new Set<number>();
@@ -134,12 +163,20 @@ describe('KafkaBus under failures', () => {
       const sent: string[] = [];
       const send = async (count: number): Promise<void> => {
         const values = Array.from({ length: count }, (_, i) => `v${sent.length + i}`);
-        await bus.producer().send(topic, values.map((v, i) => ({ key: `key-${sent.length + i}`, value: Buffer.from(v) })));
+        await bus.producer().send(
+          topic,
+          values.map((v, i) => ({ key: `key-${sent.length + i}`, value: Buffer.from(v) })),
+        );
         sent.push(...values);
       };
-      const handledByChild = (): Set<string> => new Set([...stdout.matchAll(/^handled (\S+) \d+$/gm)].map((m) => m[1]!));
+      const handledByChild = (): Set<string> =>
+        new Set([...stdout.matchAll(/^handled (\S+) \d+$/gm)].map((m) => m[1]!));
       await send(200);
-      await waitFor(() => sent.every((v) => survivor.has(v) || handledByChild().has(v)), 'the first records handled by the two members', 30_000);
+      await waitFor(
+        () => sent.every((v) => survivor.has(v) || handledByChild().has(v)),
+        'the first records handled by the two members',
+        30_000,
+      );
       expect(handledByChild().size).toBeGreaterThan(0);
       expect(survivorPartitions.size).toBeLessThan(4);
 
@@ -149,7 +186,11 @@ describe('KafkaBus under failures', () => {
       stdout = stdout.slice(0, stdout.lastIndexOf('\n') + 1);
       await send(200);
       // The dead member's partitions move only after its session times out (6 s here).
-      await waitFor(() => sent.every((v) => survivor.has(v) || handledByChild().has(v)), 'every record handled after the kill', 60_000);
+      await waitFor(
+        () => sent.every((v) => survivor.has(v) || handledByChild().has(v)),
+        'every record handled after the kill',
+        60_000,
+      );
       expect(survivorPartitions.size).toBe(4);
       expect(sent.filter((v) => !survivor.has(v) && !handledByChild().has(v))).toEqual([]);
     } finally {

@@ -61,7 +61,12 @@ describe('KafkaBus against a real broker', () => {
       const keys = Array.from({ length: 300 }, (_, i) => `account-${i}`);
       const positions = await bus.producer().send(
         topic,
-        keys.map((key, i) => ({ key, value: Buffer.from(`v${i}`), headers: { id: String(i) }, timestampMs: 1_700_000_000_000 + i })),
+        keys.map((key, i) => ({
+          key,
+          value: Buffer.from(`v${i}`),
+          headers: { id: String(i) },
+          timestampMs: 1_700_000_000_000 + i,
+        })),
       );
       expect(positions.map((p) => p.partition)).toEqual(keys.map((key) => partitionForKey(key, 6)));
       // Offsets within a partition are consecutive from 0, in input order.
@@ -72,16 +77,27 @@ describe('KafkaBus against a real broker', () => {
       for (const [i, position] of positions.entries()) {
         if (i % 17 !== 0) continue;
         const [stored] = await bus.read(topic, position.partition, position.offset, 1);
-        expect(stored).toMatchObject({ topic, partition: position.partition, offset: position.offset, key: keys[i], headers: { id: String(i) }, timestampMs: 1_700_000_000_000 + i });
+        expect(stored).toMatchObject({
+          topic,
+          partition: position.partition,
+          offset: position.offset,
+          key: keys[i],
+          headers: { id: String(i) },
+          timestampMs: 1_700_000_000_000 + i,
+        });
         expect(stored!.value.toString()).toBe(`v${i}`);
       }
       const ends = await bus.endOffsets(topic);
       expect(ends.reduce((a, b) => a + b, 0)).toBe(300);
       for (let partition = 0; partition < 6; partition++) {
-        for (const stored of await readAll(bus, topic, partition)) expect(partitionForKey(stored.key!, 6)).toBe(partition);
+        for (const stored of await readAll(bus, topic, partition))
+          expect(partitionForKey(stored.key!, 6)).toBe(partition);
       }
 
-      const unkeyed = await bus.producer().send(topic, Array.from({ length: 12 }, (_, i) => record(null, `n${i}`)));
+      const unkeyed = await bus.producer().send(
+        topic,
+        Array.from({ length: 12 }, (_, i) => record(null, `n${i}`)),
+      );
       expect(unkeyed.map((p) => p.partition).sort()).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
     });
 
@@ -90,9 +106,14 @@ describe('KafkaBus against a real broker', () => {
       const topic = ctx.topic();
       await bus.ensureTopics([{ topic, partitions: 2 }]);
       const all = Array.from({ length: 250 }, (_, i) => `r${i}`);
-      for (let i = 0; i < all.length; i += 50) await bus.producer().send(topic, all.slice(i, i + 50).map((t) => record('one-key', t)));
+      for (let i = 0; i < all.length; i += 50)
+        await bus.producer().send(
+          topic,
+          all.slice(i, i + 50).map((t) => record('one-key', t)),
+        );
       const partition = partitionForKey('one-key', 2);
-      for (const from of [0, 1, 49, 50, 199, 249]) expect(texts(await bus.read(topic, partition, from, 20))).toEqual(all.slice(from, from + 20));
+      for (const from of [0, 1, 49, 50, 199, 249])
+        expect(texts(await bus.read(topic, partition, from, 20))).toEqual(all.slice(from, from + 20));
       expect(await bus.read(topic, partition, 250, 5)).toEqual([]);
       expect((await rejection(bus.read(topic, partition, 251, 5))).code).toBe('OFFSET_OUT_OF_RANGE');
       expect((await rejection(bus.read(topic, 7, 0, 5))).code).toBe('INVALID_PARTITION');
@@ -104,9 +125,14 @@ describe('KafkaBus against a real broker', () => {
       const missing = ctx.topic('missing');
       expect((await rejection(bus.producer().send(missing, [record('k', 'v')]))).code).toBe('UNKNOWN_TOPIC');
       expect((await rejection(bus.partitionCount(missing))).code).toBe('UNKNOWN_TOPIC');
-      expect((await rejection(bus.subscribe({ groupId: ctx.group(), topics: [missing] }, () => Promise.resolve()))).code).toBe('UNKNOWN_TOPIC');
+      expect(
+        (await rejection(bus.subscribe({ groupId: ctx.group(), topics: [missing] }, () => Promise.resolve()))).code,
+      ).toBe('UNKNOWN_TOPIC');
       const invalid = await rejection(bus.ensureTopics([{ topic: 'bad/name', partitions: 0 }]));
-      expect(invalid).toMatchObject({ code: 'INVALID_TOPIC', problems: [{ path: '/0/topic' }, { path: '/0/partitions' }] });
+      expect(invalid).toMatchObject({
+        code: 'INVALID_TOPIC',
+        problems: [{ path: '/0/topic' }, { path: '/0/partitions' }],
+      });
       await bus.close();
       expect((await rejection(bus.producer().send(missing, [record('k', 'v')]))).code).toBe('LOG_CLOSED');
     });
@@ -120,9 +146,16 @@ describe('KafkaBus against a real broker', () => {
       await bus.ensureTopics([{ topic, partitions: 3 }]);
       const { batches, handler } = collect();
       await bus.subscribe({ groupId: group, topics: [topic], maxBatchRecords: 7 }, handler);
-      for (let i = 0; i < 100; i += 5) await bus.producer().send(topic, Array.from({ length: 5 }, (_, j) => record(`k${(i + j) % 10}`, `v${i + j}`)));
+      for (let i = 0; i < 100; i += 5)
+        await bus.producer().send(
+          topic,
+          Array.from({ length: 5 }, (_, j) => record(`k${(i + j) % 10}`, `v${i + j}`)),
+        );
       const ends = await bus.endOffsets(topic);
-      await waitFor(async () => (await bus.committedOffsets(group, topic)).join() === ends.join(), 'offsets committed to the end');
+      await waitFor(
+        async () => (await bus.committedOffsets(group, topic)).join() === ends.join(),
+        'offsets committed to the end',
+      );
       for (const batch of batches) expect(batch.records.length).toBeLessThanOrEqual(7);
       for (let partition = 0; partition < 3; partition++) {
         const offsets = batches.filter((b) => b.partition === partition).flatMap((b) => b.records.map((r) => r.offset));
@@ -148,7 +181,10 @@ describe('KafkaBus against a real broker', () => {
       const sent: string[] = [];
       const sendRound = async (round: number): Promise<void> => {
         const values = Array.from({ length: 40 }, (_, i) => `r${round}-${i}`);
-        await producerBus.producer().send(topic, values.map((v, i) => record(`key-${i}`, v)));
+        await producerBus.producer().send(
+          topic,
+          values.map((v, i) => record(`key-${i}`, v)),
+        );
         sent.push(...values);
       };
       const handled = (): Set<string> => new Set([...handledBy.a, ...handledBy.b]);
@@ -181,7 +217,10 @@ describe('KafkaBus against a real broker', () => {
           throw new Error(`transient failure ${deliveries.length}`);
         }
       });
-      await waitFor(async () => (await bus.committedOffsets(group, topic))[0] === 3, 'commit after the successful retry');
+      await waitFor(
+        async () => (await bus.committedOffsets(group, topic))[0] === 3,
+        'commit after the successful retry',
+      );
       expect(deliveries).toEqual([
         [0, 1, 2],
         [0, 1, 2],
@@ -195,12 +234,18 @@ describe('KafkaBus against a real broker', () => {
     it('dead-letters a poison record through the handler and keeps the partition moving', async () => {
       const bus = await ctx.bus();
       const topic = ctx.topic();
-      await bus.ensureTopics([{ topic, partitions: 1 }, { topic: Topics.deadLetters, partitions: 1 }]);
+      await bus.ensureTopics([
+        { topic, partitions: 1 },
+        { topic: Topics.deadLetters, partitions: 1 },
+      ]);
       const registry = new EmbeddedSchemaRegistry();
       const codec = await createCodec<Transaction>(registry, Topics.transactionsRaw);
       const deadLetters = await DeadLetterWriter.create(bus, registry, 'kafka-int-test', systemClock);
       const dlqStart = (await bus.endOffsets(Topics.deadLetters))[0]!;
-      const good = (id: string): OutgoingRecord => ({ key: 'acct-1', value: codec.encode(sampleTransaction({ transactionId: id })) });
+      const good = (id: string): OutgoingRecord => ({
+        key: 'acct-1',
+        value: codec.encode(sampleTransaction({ transactionId: id })),
+      });
       const poisonBytes = Buffer.from('definitely not avro');
       await bus.producer().send(topic, [good('t-1'), { key: 'acct-1', value: poisonBytes }, good('t-2')]);
 
@@ -213,9 +258,14 @@ describe('KafkaBus against a real broker', () => {
       expect(decoded).toEqual(['t-1', 't-2', 't-3']);
       expect(subscription.positions()).toEqual([{ topic, partition: 0, offset: 4 }]);
 
-      const letters = (await readAll(bus, Topics.deadLetters, 0)).slice(dlqStart).filter((r) => r.headers[HeaderNames.dlqSourceTopic] === topic);
+      const letters = (await readAll(bus, Topics.deadLetters, 0))
+        .slice(dlqStart)
+        .filter((r) => r.headers[HeaderNames.dlqSourceTopic] === topic);
       expect(letters).toHaveLength(1);
-      expect(letters[0]!.headers).toMatchObject({ [HeaderNames.dlqSourcePartition]: '0', [HeaderNames.dlqSourceOffset]: '1' });
+      expect(letters[0]!.headers).toMatchObject({
+        [HeaderNames.dlqSourcePartition]: '0',
+        [HeaderNames.dlqSourceOffset]: '1',
+      });
       const letter = await (await createCodec<DeadLetter>(registry, Topics.deadLetters)).decode(letters[0]!.value);
       expect(letter).toMatchObject({ stage: 'kafka-int-test', sourceTopic: topic, sourceOffset: 1n, key: 'acct-1' });
       expect(Buffer.from(letter.originalBytes).equals(poisonBytes)).toBe(true);
@@ -228,11 +278,16 @@ describe('KafkaBus against a real broker', () => {
       await bus.ensureTopics([{ topic, partitions: 2 }]);
       await bus.producer().send(topic, [record('x', '1'), record('y', '2'), record('x', '3')]);
       const first = collect();
-      const subscription = await bus.subscribe({ groupId: group, topics: [topic], commitMode: 'manual' }, first.handler);
+      const subscription = await bus.subscribe(
+        { groupId: group, topics: [topic], commitMode: 'manual' },
+        first.handler,
+      );
       await waitFor(() => first.values().length === 3, 'all three handled');
       const ends = await bus.endOffsets(topic);
       // Positions exist for the partitions a batch came from (Kafka knows no position for an idle partition).
-      expect(subscription.positions()).toEqual(ends.flatMap((offset, partition) => (offset > 0 ? [{ topic, partition, offset }] : [])));
+      expect(subscription.positions()).toEqual(
+        ends.flatMap((offset, partition) => (offset > 0 ? [{ topic, partition, offset }] : [])),
+      );
       expect(await bus.committedOffsets(group, topic)).toEqual([-1, -1]);
       await subscription.commit();
       expect(await bus.committedOffsets(group, topic)).toEqual(ends.map((offset) => (offset > 0 ? offset : -1)));

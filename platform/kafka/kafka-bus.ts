@@ -89,7 +89,6 @@ interface ResolvedOptions {
   readonly redeliveryMaxBackoffMs: number;
 }
 
-
 export class KafkaBus implements Bus {
   private readonly partitionCounts = new Map<string, number>();
   private readonly roundRobin = new Map<string, number>();
@@ -106,7 +105,9 @@ export class KafkaBus implements Bus {
     private readonly options: ResolvedOptions,
     private readonly logger: Logger,
   ) {
-    this.producerInstance = Object.freeze({ send: (topic: string, records: readonly OutgoingRecord[]) => this.send(topic, records) });
+    this.producerInstance = Object.freeze({
+      send: (topic: string, records: readonly OutgoingRecord[]) => this.send(topic, records),
+    });
   }
 
   /**
@@ -151,14 +152,24 @@ export class KafkaBus implements Bus {
       if (missing.length > 0) {
         await this.admin.createTopics({
           waitForLeaders: true,
-          topics: missing.map((spec) => ({ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: this.options.replicationFactor })),
+          topics: missing.map((spec) => ({
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: this.options.replicationFactor,
+          })),
         });
-        this.logger.info('kafka: topics created', { topics: missing.map((spec) => `${spec.topic}(${spec.partitions})`) });
+        this.logger.info('kafka: topics created', {
+          topics: missing.map((spec) => `${spec.topic}(${spec.partitions})`),
+        });
       }
       for (const spec of unique.filter((s) => existing.has(s.topic))) {
         const partitions = await this.partitionCount(spec.topic);
         if (partitions !== spec.partitions) {
-          this.logger.warn('ensureTopics: topic exists with another partition count; left as it is', { topic: spec.topic, partitions, requested: spec.partitions });
+          this.logger.warn('ensureTopics: topic exists with another partition count; left as it is', {
+            topic: spec.topic,
+            partitions,
+            requested: spec.partitions,
+          });
         }
       }
     } catch (error) {
@@ -173,11 +184,20 @@ export class KafkaBus implements Bus {
     try {
       // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION for seconds; the topic list answers "missing" at once.
       if (!(await this.admin.listTopics()).includes(topic)) {
-        throw invalidArgument(KafkaBusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, { topic });
+        throw invalidArgument(
+          KafkaBusErrorCode.unknownTopic,
+          `unknown topic "${topic}" (create it with ensureTopics)`,
+          { topic },
+        );
       }
       const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
       const count = topics[0]?.partitions.length ?? 0;
-      if (count === 0) throw invalidArgument(KafkaBusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, { topic });
+      if (count === 0)
+        throw invalidArgument(
+          KafkaBusErrorCode.unknownTopic,
+          `unknown topic "${topic}" (create it with ensureTopics)`,
+          { topic },
+        );
       // Vigil never adds partitions to a live topic (that would move keys); the count is safe to cache.
       this.partitionCounts.set(topic, count);
       return count;
@@ -201,11 +221,19 @@ export class KafkaBus implements Bus {
     const partitions = await this.partitionCount(topic);
     const targets = new Array<number>(records.length);
     const messages = records.map((record, i) => {
-      if (!Buffer.isBuffer(record.value)) throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, { topic, index: i });
+      if (!Buffer.isBuffer(record.value))
+        throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, {
+          topic,
+          index: i,
+        });
       if (record.timestampMs !== undefined && !Number.isSafeInteger(record.timestampMs)) {
-        throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, { topic, index: i });
+        throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
+          topic,
+          index: i,
+        });
       }
-      const partition = record.key === null ? this.nextRoundRobin(topic, partitions) : partitionForKey(record.key, partitions);
+      const partition =
+        record.key === null ? this.nextRoundRobin(topic, partitions) : partitionForKey(record.key, partitions);
       targets[i] = partition;
       return {
         key: record.key,
@@ -227,7 +255,11 @@ export class KafkaBus implements Bus {
     const nextInPartition = new Map<number, number>();
     return targets.map((partition) => {
       const base = baseOffsets.get(partition);
-      if (base === undefined) throw toVigilError(new Error(`no acknowledgement for partition ${partition}`), `sending to ${topic}`, { topic, partition });
+      if (base === undefined)
+        throw toVigilError(new Error(`no acknowledgement for partition ${partition}`), `sending to ${topic}`, {
+          topic,
+          partition,
+        });
       const index = nextInPartition.get(partition) ?? 0;
       nextInPartition.set(partition, index + 1);
       return { topic, partition, offset: base + index };
@@ -261,12 +293,18 @@ export class KafkaBus implements Bus {
   /** Swaps a stalled producer for a new one (a new producer id: idempotence does not span the two). */
   private replaceProducer(stalled: KafkaProducer): void {
     if (this.kafkaProducer !== stalled || this.producerReplacement !== null) return;
-    this.logger.error('kafka: a send was not acknowledged in time; replacing the producer', { sendTimeoutMs: this.options.sendTimeoutMs });
+    this.logger.error('kafka: a send was not acknowledged in time; replacing the producer', {
+      sendTimeoutMs: this.options.sendTimeoutMs,
+    });
     const replacement = createProducer(this.kafka, this.options);
     this.kafkaProducer = replacement;
     this.producerReplacement = replacement
       .connect()
-      .catch((error: unknown) => this.logger.warn('kafka: replacement producer failed to connect; sends will retry', { error: describeError(error) }))
+      .catch((error: unknown) =>
+        this.logger.warn('kafka: replacement producer failed to connect; sends will retry', {
+          error: describeError(error),
+        }),
+      )
       .finally(() => (this.producerReplacement = null));
     // A stalled client may never finish disconnecting; do not wait for it.
     stalled.disconnect().catch(() => undefined);
@@ -282,7 +320,8 @@ export class KafkaBus implements Bus {
     const resolved = withSubscribeDefaults(options);
     const { commitMode, startFrom, maxBatchRecords } = resolved;
     const problems = subscribeOptionProblems(resolved);
-    if (problems.length > 0) throw new ValidationError('invalid subscribe options', problems, KafkaBusErrorCode.invalidArgument);
+    if (problems.length > 0)
+      throw new ValidationError('invalid subscribe options', problems, KafkaBusErrorCode.invalidArgument);
     const topics = [...new Set(options.topics)];
     // Fails with UNKNOWN_TOPIC now rather than leaving kafkajs to wait for a topic that never comes.
     for (const topic of topics) await this.partitionCount(topic);
@@ -299,14 +338,24 @@ export class KafkaBus implements Bus {
         retries: 8,
         // A consumer that gave up (broker away longer than its retries) starts over instead of dying silently.
         restartOnFailure: (error) => {
-          this.logger.error('kafka consumer failed; restarting it', { groupId: options.groupId, error: describeError(error) });
+          this.logger.error('kafka consumer failed; restarting it', {
+            groupId: options.groupId,
+            error: describeError(error),
+          });
           return Promise.resolve(this.closing === null);
         },
       },
     });
     const subscription = new KafkaSubscription(
       consumer,
-      { groupId: options.groupId, topics, commitMode, maxBatchRecords, redeliveryInitialBackoffMs: this.options.redeliveryInitialBackoffMs, redeliveryMaxBackoffMs: this.options.redeliveryMaxBackoffMs },
+      {
+        groupId: options.groupId,
+        topics,
+        commitMode,
+        maxBatchRecords,
+        redeliveryInitialBackoffMs: this.options.redeliveryInitialBackoffMs,
+        redeliveryMaxBackoffMs: this.options.redeliveryMaxBackoffMs,
+      },
       handler,
       this.logger,
       (released) => this.subscriptions.delete(released),
@@ -328,25 +377,40 @@ export class KafkaBus implements Bus {
   async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<BusRecord[]> {
     this.assertOpen();
     if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) {
-      throw invalidArgument(KafkaBusErrorCode.invalidArgument, `fromOffset must be a non-negative integer, got ${fromOffset}`, { topic, partition });
+      throw invalidArgument(
+        KafkaBusErrorCode.invalidArgument,
+        `fromOffset must be a non-negative integer, got ${fromOffset}`,
+        { topic, partition },
+      );
     }
     if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw invalidArgument(KafkaBusErrorCode.invalidArgument, `maxRecords must be a positive integer, got ${maxRecords}`, { topic, partition });
+      throw invalidArgument(
+        KafkaBusErrorCode.invalidArgument,
+        `maxRecords must be a positive integer, got ${maxRecords}`,
+        { topic, partition },
+      );
     }
     const partitions = await this.partitionCount(topic);
     if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
-      throw invalidArgument(KafkaBusErrorCode.invalidPartition, `${topic} has no partition ${partition}`, { topic, partition });
+      throw invalidArgument(KafkaBusErrorCode.invalidPartition, `${topic} has no partition ${partition}`, {
+        topic,
+        partition,
+      });
     }
     const bounds = await this.offsetBounds(topic);
     const { low, high } = bounds[partition]!;
     if (fromOffset < low || fromOffset > high) {
-      throw invalidArgument(KafkaBusErrorCode.offsetOutOfRange, `offset ${fromOffset} is outside [${low}, ${high}] of ${topic}-${partition}`, {
-        topic,
-        partition,
-        offset: fromOffset,
-        startOffset: low,
-        endOffset: high,
-      });
+      throw invalidArgument(
+        KafkaBusErrorCode.offsetOutOfRange,
+        `offset ${fromOffset} is outside [${low}, ${high}] of ${topic}-${partition}`,
+        {
+          topic,
+          partition,
+          offset: fromOffset,
+          startOffset: low,
+          endOffset: high,
+        },
+      );
     }
     const until = Math.min(high, fromOffset + maxRecords);
     if (fromOffset === until) return [];
@@ -354,9 +418,20 @@ export class KafkaBus implements Bus {
   }
 
   /** Reads [fromOffset, untilOffset) of one partition with a consumer in a group of its own. */
-  private async replay(topic: string, partition: number, fromOffset: number, untilOffset: number, partitions: number): Promise<BusRecord[]> {
+  private async replay(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    untilOffset: number,
+    partitions: number,
+  ): Promise<BusRecord[]> {
     const groupId = `vigil-replay-${randomUUID()}`;
-    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
+    const consumer = this.kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
     const records: BusRecord[] = [];
     let done!: () => void;
     const complete = new Promise<void>((resolve) => (done = resolve));
@@ -396,12 +471,22 @@ export class KafkaBus implements Bus {
       await Promise.race([
         complete,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`replay of ${topic}-${partition} from ${fromOffset} got no records within ${deadline} ms`)), deadline);
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(`replay of ${topic}-${partition} from ${fromOffset} got no records within ${deadline} ms`),
+              ),
+            deadline,
+          );
         }),
       ]);
       return records.slice(0, untilOffset - fromOffset);
     } catch (error) {
-      throw toVigilError(error, `reading ${topic}-${partition} from ${fromOffset}`, { topic, partition, offset: fromOffset });
+      throw toVigilError(error, `reading ${topic}-${partition} from ${fromOffset}`, {
+        topic,
+        partition,
+        offset: fromOffset,
+      });
     } finally {
       clearTimeout(timer);
       stopListening?.();
@@ -421,7 +506,8 @@ export class KafkaBus implements Bus {
     try {
       const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
       const offsets = new Array<number>(partitions).fill(-1);
-      for (const { partition, offset } of result?.partitions ?? []) if (partition < partitions) offsets[partition] = Number(offset);
+      for (const { partition, offset } of result?.partitions ?? [])
+        if (partition < partitions) offsets[partition] = Number(offset);
       return offsets;
     } catch (error) {
       throw toVigilError(error, `reading committed offsets of ${groupId} on ${topic}`, { groupId, topic });
@@ -446,7 +532,9 @@ export class KafkaBus implements Bus {
     this.assertOpen();
     try {
       const offsets = await this.admin.fetchTopicOffsets(topic);
-      return offsets.sort((a, b) => a.partition - b.partition).map((o) => ({ low: Number(o.low), high: Number(o.high) }));
+      return offsets
+        .sort((a, b) => a.partition - b.partition)
+        .map((o) => ({ low: Number(o.low), high: Number(o.high) }));
     } catch (error) {
       throw toVigilError(error, `reading offsets of ${topic}`, { topic });
     }
@@ -498,11 +586,14 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
   const problems: FieldProblem[] = [];
   const integer = <K extends keyof ResolvedOptions>(name: K, fallback: number, min: number, max: number): number => {
     const value = (options as Partial<Record<K, unknown>>)[name] ?? fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) problems.push({ path: `/${name}`, message: `must be an integer in [${min}, ${max}]` });
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      problems.push({ path: `/${name}`, message: `must be an integer in [${min}, ${max}]` });
     return value as number;
   };
-  if (!Array.isArray(options.brokers) || options.brokers.length === 0) problems.push({ path: '/brokers', message: 'must list at least one host:port' });
-  if (typeof options.clientId !== 'string' || options.clientId.length === 0) problems.push({ path: '/clientId', message: 'must be a non-empty string' });
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0)
+    problems.push({ path: '/brokers', message: 'must list at least one host:port' });
+  if (typeof options.clientId !== 'string' || options.clientId.length === 0)
+    problems.push({ path: '/clientId', message: 'must be a non-empty string' });
   const resolved: ResolvedOptions = {
     replicationFactor: integer('replicationFactor', 1, 1, 32),
     connectionTimeoutMs: integer('connectionTimeoutMs', 3000, 1, 600_000),
@@ -516,6 +607,7 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
     redeliveryInitialBackoffMs: integer('redeliveryInitialBackoffMs', 100, 1, 3_600_000),
     redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5000, 1, 3_600_000),
   };
-  if (problems.length > 0) throw new ValidationError('invalid Kafka bus options', problems, KafkaBusErrorCode.invalidArgument);
+  if (problems.length > 0)
+    throw new ValidationError('invalid Kafka bus options', problems, KafkaBusErrorCode.invalidArgument);
   return Object.freeze(resolved);
 }

@@ -46,7 +46,11 @@ export class KafkaSubscription implements Subscription {
     // Forget positions of partitions this member lost in a rebalance: committing them would overwrite what the
     // new owner commits (the classic group protocol does not check partition ownership on OffsetCommit).
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))));
+      const assigned = new Set(
+        Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+          partitions.map((p) => partitionKey(topic, p)),
+        ),
+      );
       for (const key of [...this.nextOffsets.keys()]) if (!assigned.has(key)) this.nextOffsets.delete(key);
       this.logger.info('kafka: joined group', { memberId: payload.memberId, assignment: payload.memberAssignment });
     });
@@ -79,7 +83,13 @@ export class KafkaSubscription implements Subscription {
         ready,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new UnavailableError(KafkaBusErrorCode.unavailable, `group ${this.options.groupId}: not joined within ${timeoutMs} ms`)),
+            () =>
+              reject(
+                new UnavailableError(
+                  KafkaBusErrorCode.unavailable,
+                  `group ${this.options.groupId}: not joined within ${timeoutMs} ms`,
+                ),
+              ),
             timeoutMs,
           );
         }),
@@ -100,20 +110,30 @@ export class KafkaSubscription implements Subscription {
   }
 
   positions(): readonly RecordPosition[] {
-    return Object.freeze([...this.nextOffsets.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1)));
+    return Object.freeze(
+      [...this.nextOffsets.values()].sort((a, b) =>
+        a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+      ),
+    );
   }
 
   /** Commits `positions()` for the partitions this member owns. Rejects with SUBSCRIPTION_CLOSED after close. */
   async commit(): Promise<void> {
     if (this.stopping()) {
-      throw new VigilError(KafkaBusErrorCode.subscriptionClosed, `subscription of group "${this.options.groupId}" is closed`, {
-        category: ErrorCategory.invalidInput,
-      });
+      throw new VigilError(
+        KafkaBusErrorCode.subscriptionClosed,
+        `subscription of group "${this.options.groupId}" is closed`,
+        {
+          category: ErrorCategory.invalidInput,
+        },
+      );
     }
     const positions = this.positions();
     if (positions.length === 0) return;
     try {
-      await this.consumer.commitOffsets(positions.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })));
+      await this.consumer.commitOffsets(
+        positions.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })),
+      );
     } catch (error) {
       throw toVigilError(error, 'committing offsets', { groupId: this.options.groupId });
     }
@@ -154,10 +174,17 @@ export class KafkaSubscription implements Subscription {
       this.nextOffsets.set(partitionKey(topic, partition), Object.freeze({ topic, partition, offset: next }));
       if (this.options.commitMode === 'after-batch') {
         try {
-          await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(next) }] }] });
+          await payload.commitOffsetsIfNecessary({
+            topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
+          });
         } catch (error) {
           // Handled but not committed: after the rebalance the batch may be handled again (at-least-once).
-          this.logger.warn('kafka: offset commit failed; the batch may be redelivered', { topic, partition, offset: next, error: describeError(error) });
+          this.logger.warn('kafka: offset commit failed; the batch may be redelivered', {
+            topic,
+            partition,
+            offset: next,
+            error: describeError(error),
+          });
           throw error;
         }
       }
@@ -169,7 +196,11 @@ export class KafkaSubscription implements Subscription {
    * Hands `batch` to the handler until it resolves (true), or until this member may no longer process the
    * partition (false): the subscription closes or the group rebalances.
    */
-  private async deliver(batch: RecordBatch, heartbeat: () => Promise<void>, stillOwned: () => boolean): Promise<boolean> {
+  private async deliver(
+    batch: RecordBatch,
+    heartbeat: () => Promise<void>,
+    stillOwned: () => boolean,
+  ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.handler(batch);

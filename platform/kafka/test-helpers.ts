@@ -16,7 +16,9 @@ export const brokers = (process.env.VIGIL_KAFKA_BROKERS ?? '127.0.0.1:9092').spl
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Log kafkajs and adapter lines while debugging a test: VIGIL_TEST_LOG=debug. */
-export const testLogger: Logger = process.env.VIGIL_TEST_LOG ? createLogger({ level: process.env.VIGIL_TEST_LOG as 'debug' }) : silentLogger;
+export const testLogger: Logger = process.env.VIGIL_TEST_LOG
+  ? createLogger({ level: process.env.VIGIL_TEST_LOG as 'debug' })
+  : silentLogger;
 
 /** A topic/group name no other test (or earlier run) uses. */
 export function uniqueName(prefix: string): string {
@@ -40,7 +42,9 @@ function tcpReachable(hostPort: string, timeoutMs: number): Promise<boolean> {
 /** Fails the test (never skips it) when the broker started by `npm run services:up` is not there. */
 export async function requireBroker(): Promise<void> {
   if (!(await tcpReachable(brokers[0]!, 2000))) {
-    throw new Error(`Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (or infra/services.sh up kafka) before the integration tests`);
+    throw new Error(
+      `Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (or infra/services.sh up kafka) before the integration tests`,
+    );
   }
 }
 
@@ -112,5 +116,8 @@ export async function readAll(bus: Bus, topic: string, partition: number, pageSi
 
 /** Runs infra/services.sh (e.g. `down kafka`, `up kafka`) and resolves when it exits 0. */
 export async function services(...args: string[]): Promise<void> {
-  await promisify(execFile)('bash', [join(repoRoot, 'infra', 'services.sh'), ...args], { cwd: repoRoot, timeout: 180_000 });
+  await promisify(execFile)('bash', [join(repoRoot, 'infra', 'services.sh'), ...args], {
+    cwd: repoRoot,
+    timeout: 180_000,
+  });
 }

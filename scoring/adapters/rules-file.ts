@@ -8,13 +8,21 @@ export async function loadRulesFile(path: string): Promise<RuleSet> {
   try {
     document = JSON.parse(await readFile(path, 'utf8'));
   } catch (cause) {
-    throw new ValidationError(`rules file ${path} is not readable JSON: ${(cause as Error).message}`, [{ path: '', message: (cause as Error).message }], 'RULES_UNREADABLE');
+    throw new ValidationError(
+      `rules file ${path} is not readable JSON: ${(cause as Error).message}`,
+      [{ path: '', message: (cause as Error).message }],
+      'RULES_UNREADABLE',
+    );
   }
   try {
     return compileRules(document);
   } catch (error) {
     if (error instanceof ValidationError) {
-      throw new ValidationError(`${path}: ${error.message}: ${error.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, error.problems, error.code);
+      throw new ValidationError(
+        `${path}: ${error.message}: ${error.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+        error.problems,
+        error.code,
+      );
     }
     throw error;
   }

@@ -25,7 +25,8 @@ export function encodeSnapshot(snapshot: ScoringSnapshot): Buffer[] {
   });
   const headerBytes = Buffer.from(header, 'utf8');
   const parts: Buffer[] = [MAGIC, u32(headerBytes.length), headerBytes];
-  for (const blob of blobs) parts.push(u32(blob.byteLength), Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength));
+  for (const blob of blobs)
+    parts.push(u32(blob.byteLength), Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength));
   return parts;
 }
 
@@ -75,7 +76,11 @@ export class FileSnapshotStore implements SnapshotStore {
     try {
       return decodeSnapshot(bytes);
     } catch (error) {
-      throw new UnavailableError('SNAPSHOT_UNREADABLE', `scoring snapshot ${this.path} is unreadable: ${(error as Error).message}`, error);
+      throw new UnavailableError(
+        'SNAPSHOT_UNREADABLE',
+        `scoring snapshot ${this.path} is unreadable: ${(error as Error).message}`,
+        error,
+      );
     }
   }
 

@@ -16,7 +16,14 @@ describe('TfjsModelScorer with the shipped artefact', () => {
   beforeAll(async () => {
     scorer = await TfjsModelScorer.load(artefact);
     const engine = new FeatureEngine();
-    const traffic = new SyntheticTraffic({ seed: 3, startTimeMs: Date.UTC(2024, 0, 1), customers: 50, terminals: 50, fraudScale: 10, activity: [{ share: 1, minPerDay: 2, maxPerDay: 10 }] });
+    const traffic = new SyntheticTraffic({
+      seed: 3,
+      startTimeMs: Date.UTC(2024, 0, 1),
+      customers: 50,
+      terminals: 50,
+      fraudScale: 10,
+      activity: [{ share: 1, minPerDay: 2, maxPerDay: 10 }],
+    });
     traffic.take(n).forEach(({ transaction }, i) => engine.observeInto(transaction, features, i * FEATURE_COUNT));
   });
   afterAll(() => scorer.close());

@@ -45,7 +45,10 @@ export function initTfBackend(): Promise<TfBackend> {
 interface ModelJson {
   readonly modelTopology: object;
   readonly format?: string;
-  readonly weightsManifest: ReadonlyArray<{ readonly paths: readonly string[]; readonly weights: tf.io.WeightsManifestEntry[] }>;
+  readonly weightsManifest: ReadonlyArray<{
+    readonly paths: readonly string[];
+    readonly weights: tf.io.WeightsManifestEntry[];
+  }>;
 }
 
 export class TfjsModelScorer implements ModelScorer {
@@ -73,9 +76,15 @@ export class TfjsModelScorer implements ModelScorer {
       throw new UnavailableError('MODEL_UNAVAILABLE', `cannot read the model artefact in ${dir}`, cause);
     }
     const problems = metadataProblems(metadata);
-    if (problems.length > 0) throw new UnavailableError('MODEL_UNAVAILABLE', `model artefact in ${dir} does not fit this build: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new UnavailableError(
+        'MODEL_UNAVAILABLE',
+        `model artefact in ${dir} does not fit this build: ${problems.join('; ')}`,
+      );
     const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
-    const buffers = await Promise.all(modelJson.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(join(dir, p))));
+    const buffers = await Promise.all(
+      modelJson.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(join(dir, p))),
+    );
     const weightData = Buffer.concat(buffers);
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({
@@ -120,7 +129,8 @@ export class TfjsModelScorer implements ModelScorer {
     for (let r = 0; r < n; r++) {
       const block = r * (FEATURE_COUNT + 1);
       const full = unweight(raw[block]!, w);
-      for (let j = 0; j < FEATURE_COUNT; j++) contributions[r * FEATURE_COUNT + j] = full - unweight(raw[block + 1 + j]!, w);
+      for (let j = 0; j < FEATURE_COUNT; j++)
+        contributions[r * FEATURE_COUNT + j] = full - unweight(raw[block + 1 + j]!, w);
     }
     return contributions;
   }
@@ -131,11 +141,13 @@ export class TfjsModelScorer implements ModelScorer {
 
   /** One batched inference on normalised rows; returns the raw (class-weighted) sigmoid outputs. */
   private predict(input: Float32Array, n: number): Float32Array {
-    return tf.tidy(() => {
-      const x = tf.tensor2d(input.subarray(0, n * FEATURE_COUNT), [n, FEATURE_COUNT], 'float32');
-      const y = this.model.predict(x, { batchSize: n }) as tf.Tensor;
-      return y.dataSync() as Float32Array;
-    }).slice();
+    return tf
+      .tidy(() => {
+        const x = tf.tensor2d(input.subarray(0, n * FEATURE_COUNT), [n, FEATURE_COUNT], 'float32');
+        const y = this.model.predict(x, { batchSize: n }) as tf.Tensor;
+        return y.dataSync() as Float32Array;
+      })
+      .slice();
   }
 }
 
@@ -143,7 +155,12 @@ export class TfjsModelScorer implements ModelScorer {
  * Writes a trained model and its metadata as an artefact directory, atomically (written beside, then renamed).
  * The version's suffix is a short hash of the weights, so two different models never share a version.
  */
-export async function saveArtefact(model: tf.LayersModel, dir: string, metadata: Omit<ModelMetadata, 'version'>, versionPrefix: string): Promise<ModelMetadata> {
+export async function saveArtefact(
+  model: tf.LayersModel,
+  dir: string,
+  metadata: Omit<ModelMetadata, 'version'>,
+  versionPrefix: string,
+): Promise<ModelMetadata> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler((artifacts) => {

@@ -35,10 +35,12 @@ class CapturingProducer implements Producer {
 /** A deterministic stand-in model: the score grows with the card's 1 h count. */
 const stubModel: ModelScorer = {
   version: 'stub-1',
-  score: (features, n) => Float32Array.from({ length: n }, (_, i) => Math.min(1, features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100)),
+  score: (features, n) =>
+    Float32Array.from({ length: n }, (_, i) => Math.min(1, features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100)),
   explain: (features, n) => {
     const out = new Float32Array(n * FEATURE_COUNT);
-    for (let i = 0; i < n; i++) out[i * FEATURE_COUNT + fi('card_count_1h')] = features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100;
+    for (let i = 0; i < n; i++)
+      out[i * FEATURE_COUNT + fi('card_count_1h')] = features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100;
     return out;
   },
   close: () => undefined,
@@ -47,7 +49,14 @@ const stubModel: ModelScorer = {
 const rules = compileRules({
   version: 'test-1',
   lists: { denied: ['KP'] },
-  rules: [{ code: 'R_DENIED_COUNTRY', description: 'country {country}', when: { field: 'country', in: 'denied' }, action: 'DECLINE' }],
+  rules: [
+    {
+      code: 'R_DENIED_COUNTRY',
+      description: 'country {country}',
+      when: { field: 'country', in: 'denied' },
+      action: 'DECLINE',
+    },
+  ],
 });
 
 let codecs: ScoringCodecs;
@@ -92,11 +101,18 @@ const stream: BusRecord[] = Array.from({ length: 20 }, (_, i) => i).map((offset)
 function batch(from: number, to: number): RecordBatch {
   const records = stream.slice(from, to + 1).map((r) => ({
     ...r,
-    value: codecs.transactions.encode(aTransaction({ transactionId: `tx-${r.offset}`, eventTimeMs: T0 + r.offset * 60_000, country: r.offset === 15 ? 'KP' : 'FR' })),
+    value: codecs.transactions.encode(
+      aTransaction({
+        transactionId: `tx-${r.offset}`,
+        eventTimeMs: T0 + r.offset * 60_000,
+        country: r.offset === 15 ? 'KP' : 'FR',
+      }),
+    ),
   }));
   return { topic: Topics.transactionsRaw, partition: 0, records };
 }
-const decodeScored = (records: readonly OutgoingRecord[]) => Promise.all(records.map((r) => codecs.scored.decode(r.value)));
+const decodeScored = (records: readonly OutgoingRecord[]) =>
+  Promise.all(records.map((r) => codecs.scored.decode(r.value)));
 const byId = (scored: readonly ScoredTransaction[]) => new Map(scored.map((s) => [s.transaction.transactionId, s]));
 
 describe('ScoringProcessor', () => {
@@ -115,7 +131,12 @@ describe('ScoringProcessor', () => {
 
     const alerts = await Promise.all(producer.on(Topics.fraudAlerts).map((r) => codecs.alerts.decode(r.value)));
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ transactionId: 'tx-15', alertId: alertIdFor('tx-15'), decision: 'DECLINE', modelVersion: 'stub-1' });
+    expect(alerts[0]).toMatchObject({
+      transactionId: 'tx-15',
+      alertId: alertIdFor('tx-15'),
+      decision: 'DECLINE',
+      modelVersion: 'stub-1',
+    });
     expect(alerts[0]!.reasons.map((r) => [r.source, r.code])).toEqual([
       ['RULE', 'R_DENIED_COUNTRY'],
       ['MODEL', 'M_CARD_COUNT_1H'],
@@ -142,7 +163,9 @@ describe('ScoringProcessor', () => {
     await second.handle(batch(5, 19));
 
     const rescored = await decodeScored(producer.on(Topics.transactionsScored));
-    expect(rescored.map((s) => s.transaction.transactionId)).toEqual(Array.from({ length: 10 }, (_, i) => `tx-${i + 10}`));
+    expect(rescored.map((s) => s.transaction.transactionId)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `tx-${i + 10}`),
+    );
     for (const s of rescored) {
       expect(s.features).toEqual(expected.get(s.transaction.transactionId)!.features);
       expect(s.score).toBe(expected.get(s.transaction.transactionId)!.score);
@@ -187,7 +210,10 @@ describe('ScoringProcessor', () => {
     const producer = new CapturingProducer();
     const processor = await newProcessor(producer);
     const good = batch(0, 1);
-    const poisoned: RecordBatch = { ...good, records: [good.records[0]!, { ...good.records[1]!, value: Buffer.from([9, 9, 9]) }] };
+    const poisoned: RecordBatch = {
+      ...good,
+      records: [good.records[0]!, { ...good.records[1]!, value: Buffer.from([9, 9, 9]) }],
+    };
     await processor.handle(poisoned);
     expect(producer.on(Topics.deadLetters)).toHaveLength(1);
     expect(producer.on(Topics.transactionsScored)).toHaveLength(1);
@@ -196,11 +222,31 @@ describe('ScoringProcessor', () => {
   test('analyst labels feed terminal fraud ratios and count once across restarts', async () => {
     const producer = new CapturingProducer();
     const processor = await newProcessor(producer);
-    const label: AnalystLabel = { transactionId: 'tx-x', label: 'FRAUD', labelledBy: 'a1', labelledAtMs: T0, transactionEventTimeMs: T0, payerAccountId: null, cardToken: null, terminalId: 'term-1', note: null };
+    const label: AnalystLabel = {
+      transactionId: 'tx-x',
+      label: 'FRAUD',
+      labelledBy: 'a1',
+      labelledAtMs: T0,
+      transactionEventTimeMs: T0,
+      payerAccountId: null,
+      cardToken: null,
+      terminalId: 'term-1',
+      note: null,
+    };
     const labelBatch: RecordBatch = {
       topic: Topics.analystLabels,
       partition: 3,
-      records: [{ topic: Topics.analystLabels, partition: 3, offset: 0, key: 'tx-x', value: codecs.labels.encode(label), headers: {}, timestampMs: T0 }],
+      records: [
+        {
+          topic: Topics.analystLabels,
+          partition: 3,
+          offset: 0,
+          key: 'tx-x',
+          value: codecs.labels.encode(label),
+          headers: {},
+          timestampMs: T0,
+        },
+      ],
     };
     await processor.handle(labelBatch);
     await processor.handle(batch(0, 0));

@@ -5,7 +5,13 @@ import type { Logger } from '../../platform/logger.js';
 import type { Counter, Histogram, MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
-import type { AnalystLabel, FraudAlert, Reason, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import type {
+  AnalystLabel,
+  FraudAlert,
+  Reason,
+  ScoredTransaction,
+  Transaction,
+} from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../domain/decision.js';
 import { FEATURE_COUNT, featureRecord } from '../domain/feature-names.js';
@@ -81,19 +87,25 @@ export class ScoringProcessor {
     const m = deps.metrics;
     this.scoredCounter = m.counter('vigil_scoring_scored_total', 'Transactions scored.');
     this.decisions = m.counter('vigil_scoring_decisions_total', 'Decisions by type (label decision).');
-    this.skipped = m.counter('vigil_scoring_skipped_records_total', 'Records skipped because the restored state already reflects them.');
+    this.skipped = m.counter(
+      'vigil_scoring_skipped_records_total',
+      'Records skipped because the restored state already reflects them.',
+    );
     this.labelsApplied = m.counter('vigil_scoring_labels_applied_total', 'Analyst labels applied to feature state.');
     this.batchSeconds = m.histogram('vigil_scoring_batch_seconds', 'Time to process one tx.raw batch, seconds.');
-    this.inferenceSeconds = m.histogram('vigil_scoring_model_inference_seconds', 'Model inference time per batch (scores and explanations), seconds.', [
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-    ]);
+    this.inferenceSeconds = m.histogram(
+      'vigil_scoring_model_inference_seconds',
+      'Model inference time per batch (scores and explanations), seconds.',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    );
   }
 
   /** Restores the engine and the offsets it reflects. */
   restore(snapshot: ScoringSnapshot): void {
     this.engine.restore(snapshot.engine);
     this.nextOffsets.clear();
-    for (const { topic, partition, nextOffset } of snapshot.offsets) this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
+    for (const { topic, partition, nextOffset } of snapshot.offsets)
+      this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
   }
 
   /** The state and offsets as they stand between batches. */
@@ -119,7 +131,8 @@ export class ScoringProcessor {
     const key = `${batch.topic}:${batch.partition}`;
     const from = this.nextOffsets.get(key) ?? 0;
     const fresh = batch.records.filter((r) => r.offset >= from);
-    if (fresh.length < batch.records.length) this.skipped.inc({ topic: batch.topic }, batch.records.length - fresh.length);
+    if (fresh.length < batch.records.length)
+      this.skipped.inc({ topic: batch.topic }, batch.records.length - fresh.length);
     if (fresh.length === 0) return;
     const last = fresh[fresh.length - 1]!.offset;
     const view: RecordBatch = { topic: batch.topic, partition: batch.partition, records: fresh };
@@ -172,7 +185,9 @@ export class ScoringProcessor {
     const limit = this.deps.modelReasons ?? 3;
     if (alerted.length > 0 && limit > 0) {
       const rows = new Float32Array(alerted.length * FEATURE_COUNT);
-      alerted.forEach((i, k) => rows.set(features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT));
+      alerted.forEach((i, k) =>
+        rows.set(features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT),
+      );
       const explainStarted = performance.now();
       const contributions = model.explain(rows, alerted.length);
       inferenceMs += performance.now() - explainStarted;

@@ -3,7 +3,12 @@ import { decide, modelReasons, rankReasons } from './decision.js';
 import type { FiredRule } from './rules.js';
 
 const thresholds = { review: 0.5, decline: 0.9 };
-const rule = (code: string, action: FiredRule['action'], risk: number): FiredRule => ({ code, action, risk, description: code });
+const rule = (code: string, action: FiredRule['action'], risk: number): FiredRule => ({
+  code,
+  action,
+  risk,
+  description: code,
+});
 
 describe('decide', () => {
   test.each([
@@ -39,13 +44,22 @@ describe('reasons', () => {
     const reasons = modelReasons(row, contributions, 0);
     expect(reasons.map((r) => [r.code, r.source, r.description])).toEqual([
       ['M_CARD_COUNT_1H', 'MODEL', 'transactions on this card in the last hour = 9 (raised the model score by 0.31)'],
-      ['M_AMOUNT', 'MODEL', 'amount (major units, settlement currency when present) = 412.50 (raised the model score by 0.12)'],
+      [
+        'M_AMOUNT',
+        'MODEL',
+        'amount (major units, settlement currency when present) = 412.50 (raised the model score by 0.12)',
+      ],
     ]);
     expect(reasons[0]!.weight).toBeCloseTo(0.31, 5);
   });
 
   test('rule and model reasons merge strongest first; rules win ties', () => {
-    const ranked = rankReasons([rule('R_ADD', 'ADD_RISK', 0.2), rule('R_DECLINE', 'DECLINE', 1), rule('R_TIE', 'REVIEW', 0.31)], modelReasons(row, contributions, 0));
-    expect(ranked.map((r) => r.code)).toEqual(['R_DECLINE', 'M_CARD_COUNT_1H', 'R_TIE', 'R_ADD', 'M_AMOUNT'].map((c) => c));
+    const ranked = rankReasons(
+      [rule('R_ADD', 'ADD_RISK', 0.2), rule('R_DECLINE', 'DECLINE', 1), rule('R_TIE', 'REVIEW', 0.31)],
+      modelReasons(row, contributions, 0),
+    );
+    expect(ranked.map((r) => r.code)).toEqual(
+      ['R_DECLINE', 'M_CARD_COUNT_1H', 'R_TIE', 'R_ADD', 'M_AMOUNT'].map((c) => c),
+    );
   });
 });

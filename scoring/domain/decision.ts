@@ -20,7 +20,11 @@ export interface DecisionOutcome {
   readonly risk: number;
 }
 
-export function decide(modelScore: number, fired: readonly FiredRule[], thresholds: DecisionThresholds): DecisionOutcome {
+export function decide(
+  modelScore: number,
+  fired: readonly FiredRule[],
+  thresholds: DecisionThresholds,
+): DecisionOutcome {
   let risk = modelScore;
   let forced: Decision = 'APPROVE';
   for (const rule of fired) {
@@ -30,7 +34,11 @@ export function decide(modelScore: number, fired: readonly FiredRule[], threshol
   }
   risk = Math.min(1, Math.max(0, risk));
   const decision: Decision =
-    forced === 'DECLINE' || risk >= thresholds.decline ? 'DECLINE' : forced === 'REVIEW' || risk >= thresholds.review ? 'REVIEW' : 'APPROVE';
+    forced === 'DECLINE' || risk >= thresholds.decline
+      ? 'DECLINE'
+      : forced === 'REVIEW' || risk >= thresholds.review
+        ? 'REVIEW'
+        : 'APPROVE';
   return { decision, risk };
 }
 
@@ -59,6 +67,13 @@ export function modelReasons(features: Float32Array, contributions: Float32Array
 
 /** Rule reasons and model reasons merged, strongest first (rules before model reasons on ties), at most `limit`. */
 export function rankReasons(fired: readonly FiredRule[], model: readonly Reason[], limit = 8): Reason[] {
-  const rules: Reason[] = fired.map((rule) => ({ code: rule.code, source: 'RULE', description: rule.description, weight: rule.risk }));
-  return [...rules, ...model].sort((a, b) => b.weight - a.weight || (a.source === b.source ? 0 : a.source === 'RULE' ? -1 : 1)).slice(0, limit);
+  const rules: Reason[] = fired.map((rule) => ({
+    code: rule.code,
+    source: 'RULE',
+    description: rule.description,
+    weight: rule.risk,
+  }));
+  return [...rules, ...model]
+    .sort((a, b) => b.weight - a.weight || (a.source === b.source ? 0 : a.source === 'RULE' ? -1 : 1))
+    .slice(0, limit);
 }

@@ -65,7 +65,11 @@ export const FEATURES: readonly FeatureDef[] = [
   f('cust_geo_distance_km', 'km', "distance from the customer's previous located transaction"),
   f('cust_geo_velocity_kmh', 'kmh', "travel speed implied since the customer's previous located transaction"),
   f('cust_cash_near_10k_count_7d', 'count', 'cash deposits of 8,000–9,999.99 by the customer in the last 7 days'),
-  f('cust_cash_near_10k_sum_7d', 'amount', 'total of cash deposits of 8,000–9,999.99 by the customer in the last 7 days'),
+  f(
+    'cust_cash_near_10k_sum_7d',
+    'amount',
+    'total of cash deposits of 8,000–9,999.99 by the customer in the last 7 days',
+  ),
   // The terminal (or merchant, or payee account for transfers).
   f('term_count_1h', 'count', 'transactions at this terminal in the last hour'),
   f('term_count_24h', 'count', 'transactions at this terminal in the last 24 hours'),
@@ -75,9 +79,9 @@ export const FEATURES: readonly FeatureDef[] = [
   f('term_count_1d_delay7', 'count', 'transactions at this terminal on the day ending 7 days ago'),
   f('term_count_7d_delay7', 'count', 'transactions at this terminal in the 7 days ending 7 days ago'),
   f('term_count_30d_delay7', 'count', 'transactions at this terminal in the 30 days ending 7 days ago'),
-  f('term_risk_1d_delay7', 'ratio', "confirmed-fraud share at this terminal on the day ending 7 days ago"),
-  f('term_risk_7d_delay7', 'ratio', "confirmed-fraud share at this terminal in the 7 days ending 7 days ago"),
-  f('term_risk_30d_delay7', 'ratio', "confirmed-fraud share at this terminal in the 30 days ending 7 days ago"),
+  f('term_risk_1d_delay7', 'ratio', 'confirmed-fraud share at this terminal on the day ending 7 days ago'),
+  f('term_risk_7d_delay7', 'ratio', 'confirmed-fraud share at this terminal in the 7 days ending 7 days ago'),
+  f('term_risk_30d_delay7', 'ratio', 'confirmed-fraud share at this terminal in the 30 days ending 7 days ago'),
   // The device.
   f('dev_count_1h', 'count', 'transactions from this device in the last hour'),
   f('dev_count_24h', 'count', 'transactions from this device in the last 24 hours'),
@@ -115,7 +119,13 @@ export function formatFeature(def: FeatureDef, value: number): string {
     case 'zscore':
       return value.toFixed(1);
     case 'seconds':
-      return value < 120 ? `${Math.round(value)} s` : value < 7200 ? `${Math.round(value / 60)} min` : value < 172800 ? `${(value / 3600).toFixed(1)} h` : `${(value / 86400).toFixed(1)} d`;
+      return value < 120
+        ? `${Math.round(value)} s`
+        : value < 7200
+          ? `${Math.round(value / 60)} min`
+          : value < 172800
+            ? `${(value / 3600).toFixed(1)} h`
+            : `${(value / 86400).toFixed(1)} d`;
     case 'km':
       return `${Math.round(value)} km`;
     case 'kmh':

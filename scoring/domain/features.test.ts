@@ -7,7 +7,8 @@ const T0 = Date.UTC(2024, 0, 1, 10, 0, 0); // Monday 10:00 UTC, aligned to every
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
-const at = (offsetMs: number, overrides: Parameters<typeof aTransaction>[0] = {}) => aTransaction({ eventTimeMs: T0 + offsetMs, ...overrides });
+const at = (offsetMs: number, overrides: Parameters<typeof aTransaction>[0] = {}) =>
+  aTransaction({ eventTimeMs: T0 + offsetMs, ...overrides });
 const value = (features: Float32Array, name: string): number => features[fi(name)]!;
 
 describe('FeatureEngine windows (event time)', () => {
@@ -40,7 +41,9 @@ describe('FeatureEngine windows (event time)', () => {
   test('wall clock plays no part: the same stream replayed gives the same features', () => {
     const run = () => {
       const engine = new FeatureEngine();
-      return [0, 10 * MIN, 3 * HOUR, 2 * DAY].map((t, i) => Array.from(engine.observe(at(t, { transactionId: `t${i}` }))));
+      return [0, 10 * MIN, 3 * HOUR, 2 * DAY].map((t, i) =>
+        Array.from(engine.observe(at(t, { transactionId: `t${i}` }))),
+      );
     };
     expect(run()).toEqual(run());
   });
@@ -87,7 +90,8 @@ describe('FeatureEngine customer history', () => {
 
   test('structuring: cash deposits of 8,000–9,999.99 are counted over 7 days', () => {
     const engine = new FeatureEngine();
-    const deposit = (t: number, minor: bigint) => at(t, { channel: 'CASH', kind: 'DEPOSIT', card: null, amountMinor: minor });
+    const deposit = (t: number, minor: bigint) =>
+      at(t, { channel: 'CASH', kind: 'DEPOSIT', card: null, amountMinor: minor });
     engine.observe(deposit(0, 950_000n));
     engine.observe(deposit(DAY, 1_000_000n)); // exactly 10,000: reportable, not "just under"
     const features = engine.observe(deposit(2 * DAY, 990_000n));
@@ -118,7 +122,14 @@ describe('FeatureEngine terminal fraud ratio from delayed labels', () => {
 
 describe('FeatureEngine snapshot / restore', () => {
   test('a restored engine computes exactly the features the original would have', () => {
-    const traffic = new SyntheticTraffic({ seed: 7, startTimeMs: T0, customers: 60, terminals: 40, activity: [{ share: 1, minPerDay: 2, maxPerDay: 20 }], fraudScale: 20 });
+    const traffic = new SyntheticTraffic({
+      seed: 7,
+      startTimeMs: T0,
+      customers: 60,
+      terminals: 40,
+      activity: [{ share: 1, minPerDay: 2, maxPerDay: 20 }],
+      fraudScale: 20,
+    });
     const history = traffic.take(3_000);
     const future = traffic.take(1_000);
     const original = new FeatureEngine();

@@ -92,7 +92,20 @@ const deviceLayout = {
 };
 
 /** ISO 4217 minor-unit exponents that are not 2. */
-const EXPONENT: Readonly<Record<string, number>> = { JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, BHD: 3, KWD: 3, OMR: 3, JOD: 3, TND: 3, IQD: 3, LYD: 3 };
+const EXPONENT: Readonly<Record<string, number>> = {
+  JPY: 0,
+  KRW: 0,
+  VND: 0,
+  CLP: 0,
+  ISK: 0,
+  BHD: 3,
+  KWD: 3,
+  OMR: 3,
+  JOD: 3,
+  TND: 3,
+  IQD: 3,
+  LYD: 3,
+};
 
 /** The amount in major units of the currency the payer is debited in (the settlement currency when present). */
 export function amountMajor(tx: Transaction): number {
@@ -174,7 +187,15 @@ const I = {
   devCount1h: fi('dev_count_1h'),
   devCustomers: fi('dev_customer_count'),
 } as const;
-const CHANNEL_OFFSET: Readonly<Record<Transaction['channel'], number>> = { CARD: 0, ACH: 1, SEPA: 2, WIRE: 3, WALLET: 4, P2P: 5, CASH: 6 };
+const CHANNEL_OFFSET: Readonly<Record<Transaction['channel'], number>> = {
+  CARD: 0,
+  ACH: 1,
+  SEPA: 2,
+  WIRE: 3,
+  WALLET: 4,
+  P2P: 5,
+  CASH: 6,
+};
 
 export class FeatureEngine {
   private cards = new SlotTable(cardLayout, 2);
@@ -234,19 +255,33 @@ export class FeatureEngine {
     const std = n >= 2 ? Math.sqrt(m2 / (n - 1)) : 0;
     out[offset + I.custZ] = std > 0 ? Math.max(-50, Math.min(50, (amount - mean) / std)) : 0;
     const lastMs = customers.scalar(customer, C_LAST_MS);
-    out[offset + I.custSincePrev] = lastMs < 0 ? NO_PREVIOUS_SECONDS : Math.min(NO_PREVIOUS_SECONDS, Math.max(0, (t - lastMs) / 1000));
+    out[offset + I.custSincePrev] =
+      lastMs < 0 ? NO_PREVIOUS_SECONDS : Math.min(NO_PREVIOUS_SECONDS, Math.max(0, (t - lastMs) / 1000));
 
-    const deviceSeen = tx.deviceId === null || customers.seenOrRemember(customer, 0, KNOWN_DEVICES, C_DEVICE_CURSOR, hash32(tx.deviceId));
+    const deviceSeen =
+      tx.deviceId === null ||
+      customers.seenOrRemember(customer, 0, KNOWN_DEVICES, C_DEVICE_CURSOR, hash32(tx.deviceId));
     out[offset + I.custNewDevice] = n > 0 && !deviceSeen ? 1 : 0;
     out[offset + I.custKnownDevices] = customers.setSize(customer, C_DEVICE_CURSOR, KNOWN_DEVICES);
     const payee = counterparty(tx);
-    const counterpartySeen = customers.seenOrRemember(customer, KNOWN_DEVICES, KNOWN_COUNTERPARTIES, C_COUNTERPARTY_CURSOR, hash32(payee.key) ^ payee.namespace);
+    const counterpartySeen = customers.seenOrRemember(
+      customer,
+      KNOWN_DEVICES,
+      KNOWN_COUNTERPARTIES,
+      C_COUNTERPARTY_CURSOR,
+      hash32(payee.key) ^ payee.namespace,
+    );
     out[offset + I.custNewCounterparty] = n > 0 && !counterpartySeen ? 1 : 0;
 
     if (tx.latitude !== null && tx.longitude !== null) {
       const lastLocMs = customers.scalar(customer, C_LAST_LOC_MS);
       if (lastLocMs >= 0) {
-        const km = haversineKm(customers.scalar(customer, C_LAST_LAT), customers.scalar(customer, C_LAST_LON), tx.latitude, tx.longitude);
+        const km = haversineKm(
+          customers.scalar(customer, C_LAST_LAT),
+          customers.scalar(customer, C_LAST_LON),
+          tx.latitude,
+          tx.longitude,
+        );
         // At least a minute apart, so two records of one purchase do not read as infinite speed.
         const hours = Math.max(MINUTE, t - lastLocMs) / HOUR;
         out[offset + I.custGeoKm] = km;
@@ -294,14 +329,16 @@ export class FeatureEngine {
     out[offset + I.termCount1h + 2] = terminals.sum(terminal, R_DAY, t, COUNT, 7);
     const count30 = terminals.sum(terminal, R_DAY, t, COUNT, 30);
     out[offset + I.termCount1h + 3] = count30;
-    out[offset + I.termFraud30d] = count30 > 0 ? Math.min(1, terminals.sum(terminal, R_DAY, t, FRAUD, 30) / count30) : 0;
+    out[offset + I.termFraud30d] =
+      count30 > 0 ? Math.min(1, terminals.sum(terminal, R_DAY, t, FRAUD, 30) / count30) : 0;
     // The handbook's terminal features: windows of 1, 7 and 30 days ending 7 days back (the label delay).
     const delayedDays = [1, 7, 30];
     for (let w = 0; w < 3; w++) {
       const days = delayedDays[w]!;
       const count = terminals.sum(terminal, R_DAY, t, COUNT, days, 7);
       out[offset + I.termCountDelay + w] = count;
-      out[offset + I.termRiskDelay + w] = count > 0 ? Math.min(1, terminals.sum(terminal, R_DAY, t, FRAUD, days, 7) / count) : 0;
+      out[offset + I.termRiskDelay + w] =
+        count > 0 ? Math.min(1, terminals.sum(terminal, R_DAY, t, FRAUD, days, 7) / count) : 0;
     }
 
     // Device.
@@ -362,8 +399,10 @@ export class FeatureEngine {
 
   /** Replaces the state with a snapshot; throws if it was written by an engine with another feature layout. */
   restore(snapshot: FeatureEngineSnapshot): void {
-    if (snapshot.format !== 'vigil.features.v1') throw new Error(`unsupported feature snapshot format ${String(snapshot.format)}`);
-    if (snapshot.featureNames.join(',') !== FEATURE_NAMES.join(',')) throw new Error('feature snapshot was written with another feature layout');
+    if (snapshot.format !== 'vigil.features.v1')
+      throw new Error(`unsupported feature snapshot format ${String(snapshot.format)}`);
+    if (snapshot.featureNames.join(',') !== FEATURE_NAMES.join(','))
+      throw new Error('feature snapshot was written with another feature layout');
     this.cards.restore(snapshot.cards);
     this.customers.restore(snapshot.customers);
     this.terminals.restore(snapshot.terminals);

@@ -197,7 +197,11 @@ export class SlotTable {
   restore(snapshot: SlotTableSnapshot): void {
     const n = snapshot.keys.length;
     const { f64, f32, i32 } = snapshot;
-    if (f64.length !== n * this.f64Stride * 8 || f32.length !== n * this.f32Stride * 4 || i32.length !== n * this.i32Stride * 4) {
+    if (
+      f64.length !== n * this.f64Stride * 8 ||
+      f32.length !== n * this.f32Stride * 4 ||
+      i32.length !== n * this.i32Stride * 4
+    ) {
       throw new Error(`snapshot of ${n} keys does not match this table's layout`);
     }
     for (const map of this.slotByKey) map.clear();

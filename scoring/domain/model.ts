@@ -27,7 +27,11 @@ export interface ModelMetadata {
 
 /** Counts, sums, times and distances are heavy-tailed: log1p them; flags, ratios and z-scores stay. */
 export function defaultTransforms(): FeatureTransform[] {
-  return FEATURES.map((d) => (d.unit === 'count' || d.unit === 'amount' || d.unit === 'seconds' || d.unit === 'km' || d.unit === 'kmh' ? 'log1p' : 'identity'));
+  return FEATURES.map((d) =>
+    d.unit === 'count' || d.unit === 'amount' || d.unit === 'seconds' || d.unit === 'km' || d.unit === 'kmh'
+      ? 'log1p'
+      : 'identity',
+  );
 }
 
 const transform = (kind: FeatureTransform, v: number): number => (kind === 'log1p' ? Math.log1p(Math.max(0, v)) : v);
@@ -53,7 +57,12 @@ export function fitNormalisation(features: Float32Array, n: number): Normalisati
 }
 
 /** Writes the normalised rows into `out` (same shape); values are clipped to ±10 standard deviations. */
-export function normalise(norm: Normalisation, features: Float32Array, n: number, out: Float32Array = new Float32Array(n * FEATURE_COUNT)): Float32Array {
+export function normalise(
+  norm: Normalisation,
+  features: Float32Array,
+  n: number,
+  out: Float32Array = new Float32Array(n * FEATURE_COUNT),
+): Float32Array {
   for (let r = 0; r < n; r++)
     for (let j = 0; j < FEATURE_COUNT; j++) {
       const at = r * FEATURE_COUNT + j;
@@ -71,14 +80,17 @@ export function unweight(q: number, positiveClassWeight: number): number {
 /** Problems with an artefact's metadata for this build (empty when it fits). */
 export function metadataProblems(metadata: ModelMetadata): string[] {
   const problems: string[] = [];
-  if (typeof metadata.version !== 'string' || metadata.version === '') problems.push('/version must be a non-empty string');
+  if (typeof metadata.version !== 'string' || metadata.version === '')
+    problems.push('/version must be a non-empty string');
   if (!Array.isArray(metadata.featureNames) || metadata.featureNames.join(',') !== FEATURE_NAMES.join(',')) {
     problems.push('/featureNames differ from this build’s feature layout (retrain with npm run train)');
   }
   const norm = metadata.normalisation;
   for (const key of ['transforms', 'mean', 'std'] as const) {
-    if (!Array.isArray(norm?.[key]) || norm[key].length !== FEATURE_COUNT) problems.push(`/normalisation/${key} must have ${FEATURE_COUNT} entries`);
+    if (!Array.isArray(norm?.[key]) || norm[key].length !== FEATURE_COUNT)
+      problems.push(`/normalisation/${key} must have ${FEATURE_COUNT} entries`);
   }
-  if (typeof metadata.positiveClassWeight !== 'number' || !(metadata.positiveClassWeight > 0)) problems.push('/positiveClassWeight must be a positive number');
+  if (typeof metadata.positiveClassWeight !== 'number' || !(metadata.positiveClassWeight > 0))
+    problems.push('/positiveClassWeight must be a positive number');
   return problems;
 }

@@ -4,7 +4,10 @@ import { aTransaction } from '../testing/transactions.js';
 import { FEATURE_COUNT, fi } from './feature-names.js';
 import { compileRules } from './rules.js';
 
-const shipped = JSON.parse(readFileSync(new URL('../rules.json', import.meta.url), 'utf8')) as { version: string; rules: Array<{ code: string }> };
+const shipped = JSON.parse(readFileSync(new URL('../rules.json', import.meta.url), 'utf8')) as {
+  version: string;
+  rules: Array<{ code: string }>;
+};
 const rules = compileRules(shipped);
 
 const features = (values: Record<string, number>): Float32Array => {
@@ -35,7 +38,12 @@ describe('rules file validation', () => {
     const paths = problemsOf({
       rules: [
         { code: 'bad code', description: 'x', when: { feature: 'nope', op: '~', value: 'high' }, action: 'REVIEW' },
-        { code: 'R_OK', description: 'uses {missing}', when: { all: [{ field: 'planet', in: 'unknownList' }] }, action: 'ADD_RISK' },
+        {
+          code: 'R_OK',
+          description: 'uses {missing}',
+          when: { all: [{ field: 'planet', in: 'unknownList' }] },
+          action: 'ADD_RISK',
+        },
         { code: 'R_OK', description: 'dup', when: { any: [] }, action: 'BLOCK', risk: 2 },
       ],
     });
@@ -65,41 +73,84 @@ describe('rules file validation', () => {
 
 describe('shipped rules fire with their code and a filled-in explanation', () => {
   test('R_CARD_TESTING_1H', () => {
-    const [rule] = fire({ card_not_present: 1, card_cnp_small_count_1h: 6 }, aTransaction({ card: { token: 't', bin: '411111', last4: '1', present: false } }));
-    expect(rule).toMatchObject({ code: 'R_CARD_TESTING_1H', action: 'REVIEW', description: 'Card testing: 6 small card-not-present payments on this card within an hour' });
+    const [rule] = fire(
+      { card_not_present: 1, card_cnp_small_count_1h: 6 },
+      aTransaction({ card: { token: 't', bin: '411111', last4: '1', present: false } }),
+    );
+    expect(rule).toMatchObject({
+      code: 'R_CARD_TESTING_1H',
+      action: 'REVIEW',
+      description: 'Card testing: 6 small card-not-present payments on this card within an hour',
+    });
   });
 
   test('R_CARD_TESTING_1H does not fire on an allow-listed merchant', () => {
-    const allowing = compileRules({ ...shipped, lists: { ...(shipped as unknown as { lists: object }).lists, allowedMerchants: ['merch-1'] } });
-    expect(allowing.evaluate(features({ card_not_present: 1, card_cnp_small_count_1h: 6 }), 0, aTransaction()).map((r) => r.code)).toEqual([]);
+    const allowing = compileRules({
+      ...shipped,
+      lists: { ...(shipped as unknown as { lists: object }).lists, allowedMerchants: ['merch-1'] },
+    });
+    expect(
+      allowing
+        .evaluate(features({ card_not_present: 1, card_cnp_small_count_1h: 6 }), 0, aTransaction())
+        .map((r) => r.code),
+    ).toEqual([]);
   });
 
   test('R_VELOCITY_1H', () => {
-    expect(fire({ card_count_1h: 25, card_sum_1h: 812.5 })[0]).toMatchObject({ code: 'R_VELOCITY_1H', action: 'ADD_RISK', description: '25 transactions on this card within an hour (812.50 in total)' });
+    expect(fire({ card_count_1h: 25, card_sum_1h: 812.5 })[0]).toMatchObject({
+      code: 'R_VELOCITY_1H',
+      action: 'ADD_RISK',
+      description: '25 transactions on this card within an hour (812.50 in total)',
+    });
   });
 
   test('R_HIGH_AMOUNT_VS_HISTORY', () => {
-    const [rule] = fire({ ch_card: 1, amount: 900, cust_history_count: 40, cust_amount_ratio_to_mean: 9, cust_amount_zscore: 14.2 });
-    expect(rule).toMatchObject({ code: 'R_HIGH_AMOUNT_VS_HISTORY', description: "Card payment of 900.00 is 9.00× the customer's mean (z-score 14.2)" });
+    const [rule] = fire({
+      ch_card: 1,
+      amount: 900,
+      cust_history_count: 40,
+      cust_amount_ratio_to_mean: 9,
+      cust_amount_zscore: 14.2,
+    });
+    expect(rule).toMatchObject({
+      code: 'R_HIGH_AMOUNT_VS_HISTORY',
+      description: "Card payment of 900.00 is 9.00× the customer's mean (z-score 14.2)",
+    });
   });
 
   test('R_IMPOSSIBLE_TRAVEL', () => {
     const [rule] = fire({ cust_geo_velocity_kmh: 4_000, cust_geo_distance_km: 1_000, cust_seconds_since_prev: 900 });
-    expect(rule).toMatchObject({ code: 'R_IMPOSSIBLE_TRAVEL', action: 'REVIEW', description: 'Impossible travel: 1000 km from the previous transaction in 15 min (4000 km/h)' });
+    expect(rule).toMatchObject({
+      code: 'R_IMPOSSIBLE_TRAVEL',
+      action: 'REVIEW',
+      description: 'Impossible travel: 1000 km from the previous transaction in 15 min (4000 km/h)',
+    });
   });
 
   test('R_NEW_DEVICE_LARGE_TRANSFER', () => {
-    const [rule] = fire({ cust_new_device: 1, cust_history_count: 25, kind_transfer: 1, amount: 4_500 }, aTransaction({ channel: 'SEPA', kind: 'TRANSFER', card: null }));
-    expect(rule).toMatchObject({ code: 'R_NEW_DEVICE_LARGE_TRANSFER', action: 'REVIEW', description: 'Transfer of 4500.00 from a device this customer has never used' });
+    const [rule] = fire(
+      { cust_new_device: 1, cust_history_count: 25, kind_transfer: 1, amount: 4_500 },
+      aTransaction({ channel: 'SEPA', kind: 'TRANSFER', card: null }),
+    );
+    expect(rule).toMatchObject({
+      code: 'R_NEW_DEVICE_LARGE_TRANSFER',
+      action: 'REVIEW',
+      description: 'Transfer of 4500.00 from a device this customer has never used',
+    });
   });
 
   test('R_STRUCTURING_CASH_7D', () => {
     const [rule] = fire({ cust_cash_near_10k_count_7d: 3, cust_cash_near_10k_sum_7d: 28_700 });
-    expect(rule).toMatchObject({ code: 'R_STRUCTURING_CASH_7D', description: 'Possible structuring: 3 cash deposits just under 10,000 within 7 days (total 28700.00)' });
+    expect(rule).toMatchObject({
+      code: 'R_STRUCTURING_CASH_7D',
+      description: 'Possible structuring: 3 cash deposits just under 10,000 within 7 days (total 28700.00)',
+    });
   });
 
   test('R_DENIED_COUNTRY', () => {
-    expect(fire({}, aTransaction({ country: 'KP' }))).toEqual([{ code: 'R_DENIED_COUNTRY', action: 'DECLINE', risk: 1, description: 'Transaction in deny-listed country KP' }]);
+    expect(fire({}, aTransaction({ country: 'KP' }))).toEqual([
+      { code: 'R_DENIED_COUNTRY', action: 'DECLINE', risk: 1, description: 'Transaction in deny-listed country KP' },
+    ]);
   });
 
   test('R_DENIED_BIN and R_HIGH_RISK_MCC', () => {
@@ -111,7 +162,10 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
   });
 
   test('R_TERMINAL_CONFIRMED_FRAUD', () => {
-    expect(fire({ term_fraud_ratio_30d: 0.25, term_count_30d: 40 })[0]).toMatchObject({ code: 'R_TERMINAL_CONFIRMED_FRAUD', description: "0.25 of this terminal's transactions in the last 30 days were confirmed fraud" });
+    expect(fire({ term_fraud_ratio_30d: 0.25, term_count_30d: 40 })[0]).toMatchObject({
+      code: 'R_TERMINAL_CONFIRMED_FRAUD',
+      description: "0.25 of this terminal's transactions in the last 30 days were confirmed fraud",
+    });
   });
 
   test('an ordinary transaction fires nothing', () => {

@@ -20,7 +20,19 @@ import { FEATURES, featureIndex, formatFeature } from './feature-names.js';
 export const RuleAction = { review: 'REVIEW', decline: 'DECLINE', addRisk: 'ADD_RISK' } as const;
 export type RuleAction = (typeof RuleAction)[keyof typeof RuleAction];
 
-export const RULE_FIELDS = ['country', 'mcc', 'cardBin', 'channel', 'kind', 'currency', 'merchantId', 'terminalId', 'customerId', 'deviceId', 'payeeAccountId'] as const;
+export const RULE_FIELDS = [
+  'country',
+  'mcc',
+  'cardBin',
+  'channel',
+  'kind',
+  'currency',
+  'merchantId',
+  'terminalId',
+  'customerId',
+  'deviceId',
+  'payeeAccountId',
+] as const;
 export type RuleField = (typeof RULE_FIELDS)[number];
 
 const OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
@@ -73,7 +85,12 @@ export function compileRules(document: unknown): RuleSet {
   const problems: FieldProblem[] = [];
   const problem = (path: string, message: string): void => void problems.push({ path, message });
 
-  if (!isRecord(document)) throw new ValidationError('rules file must be a JSON object', [{ path: '', message: 'must be an object' }], 'RULES_INVALID');
+  if (!isRecord(document))
+    throw new ValidationError(
+      'rules file must be a JSON object',
+      [{ path: '', message: 'must be an object' }],
+      'RULES_INVALID',
+    );
   const version = document.version;
   if (typeof version !== 'string' || version.trim() === '') problem('/version', 'must be a non-empty string');
 
@@ -82,7 +99,8 @@ export function compileRules(document: unknown): RuleSet {
     if (!isRecord(document.lists)) problem('/lists', 'must be an object of string arrays');
     else
       for (const [name, entries] of Object.entries(document.lists)) {
-        if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) problem(`/lists/${name}`, 'must be an array of strings');
+        if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string'))
+          problem(`/lists/${name}`, 'must be an array of strings');
         else lists.set(name, new Set(entries));
       }
   }
@@ -101,7 +119,9 @@ export function compileRules(document: unknown): RuleSet {
         return never;
       }
       const compiled = children.map((child, i) => compileCondition(child, `${path}/${key}/${i}`));
-      return key === 'all' ? (f, o, tx) => compiled.every((p) => p(f, o, tx)) : (f, o, tx) => compiled.some((p) => p(f, o, tx));
+      return key === 'all'
+        ? (f, o, tx) => compiled.every((p) => p(f, o, tx))
+        : (f, o, tx) => compiled.some((p) => p(f, o, tx));
     }
     if ('not' in node) {
       const inner = compileCondition(node.not, `${path}/not`);
@@ -162,17 +182,25 @@ export function compileRules(document: unknown): RuleSet {
       else if (seenCodes.has(code)) problem(`${path}/code`, `duplicate code ${code}`);
       else seenCodes.add(code);
       const action = rule.action as RuleAction;
-      if (!Object.values(RuleAction).includes(action)) problem(`${path}/action`, `must be one of ${Object.values(RuleAction).join(', ')}`);
+      if (!Object.values(RuleAction).includes(action))
+        problem(`${path}/action`, `must be one of ${Object.values(RuleAction).join(', ')}`);
       const risk = rule.risk ?? (action === 'DECLINE' ? 1 : action === 'REVIEW' ? 0.5 : undefined);
-      if (typeof risk !== 'number' || !Number.isFinite(risk) || risk < 0 || risk > 1) problem(`${path}/risk`, 'must be a number in [0, 1] (required for ADD_RISK)');
+      if (typeof risk !== 'number' || !Number.isFinite(risk) || risk < 0 || risk > 1)
+        problem(`${path}/risk`, 'must be a number in [0, 1] (required for ADD_RISK)');
       const render = compileTemplate(rule.description, `${path}/description`, problem);
       const when = compileCondition(rule.when, `${path}/when`);
       const unless = rule.unless === undefined ? undefined : compileCondition(rule.unless, `${path}/unless`);
-      if (typeof code === 'string' && typeof risk === 'number') compiled.push({ code, action, risk, when, unless, render });
+      if (typeof code === 'string' && typeof risk === 'number')
+        compiled.push({ code, action, risk, when, unless, render });
       return undefined;
     });
 
-  if (problems.length > 0) throw new ValidationError(`rules file is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems, 'RULES_INVALID');
+  if (problems.length > 0)
+    throw new ValidationError(
+      `rules file is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+      problems,
+      'RULES_INVALID',
+    );
   return {
     version: version as string,
     codes: compiled.map((r) => r.code),
@@ -181,7 +209,12 @@ export function compileRules(document: unknown): RuleSet {
       for (const rule of compiled) {
         if (!rule.when(features, offset, tx)) continue;
         if (rule.unless?.(features, offset, tx)) continue;
-        fired.push({ code: rule.code, action: rule.action, risk: rule.risk, description: rule.render(features, offset, tx) });
+        fired.push({
+          code: rule.code,
+          action: rule.action,
+          risk: rule.risk,
+          description: rule.render(features, offset, tx),
+        });
       }
       return fired;
     },
