@@ -94,16 +94,14 @@ describe('EmbeddedLog', () => {
 
     it('round-trips keys, values, headers and timestamps', async () => {
       const log = await open({ topics: [topic] });
-      const [position] = await log
-        .producer()
-        .send(topic, [
-          {
-            key: 'clé-ü',
-            value: Buffer.from([0, 1, 2, 255]),
-            headers: { 'content-type': 'avro', trace: 'äöü' },
-            timestampMs: 1_700_000_000_123,
-          },
-        ]);
+      const [position] = await log.producer().send(topic, [
+        {
+          key: 'clé-ü',
+          value: Buffer.from([0, 1, 2, 255]),
+          headers: { 'content-type': 'avro', trace: 'äöü' },
+          timestampMs: 1_700_000_000_123,
+        },
+      ]);
       const [stored] = await log.read(topic, 0, position!.offset, 10);
       expect(stored).toEqual({
         topic,
