@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ConfigResourceTypes,
   Kafka,
   logLevel as KafkaLogLevel,
   type Admin,
@@ -91,6 +92,8 @@ interface ResolvedOptions {
 
 export class KafkaBus implements Bus {
   private readonly partitionCounts = new Map<string, number>();
+  /** Each topic's `max.message.bytes` as the broker reports it (one record batch per partition may not exceed it). */
+  private readonly batchByteLimits = new Map<string, number>();
   private readonly roundRobin = new Map<string, number>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly producerInstance: Producer;
@@ -243,27 +246,74 @@ export class KafkaBus implements Bus {
         ...(record.timestampMs === undefined ? {} : { timestamp: String(record.timestampMs) }),
       };
     });
-    let acknowledged;
-    try {
-      acknowledged = await this.sendWithTimeout({ topic, acks: -1, messages });
-    } catch (error) {
-      if (isUnknownTopic(error)) this.partitionCounts.delete(topic);
-      throw toVigilError(error, `sending ${records.length} records to ${topic}`, { topic });
+    const limit = await this.batchByteLimit(topic);
+    const rounds = splitIntoRounds(messages, targets, limit);
+    if (typeof rounds === 'number') {
+      const bytes = estimatedRecordBytes(messages[rounds]!);
+      throw invalidArgument(
+        KafkaBusErrorCode.recordTooLarge,
+        `record ${rounds} is about ${bytes} bytes, more than ${topic}'s max.message.bytes (${limit})`,
+        { topic, index: rounds, bytes, limit },
+      );
     }
-    // One send() is one produce request: per partition, its records form one batch at consecutive offsets.
-    const baseOffsets = new Map(acknowledged.map((meta) => [meta.partition, Number(meta.baseOffset)]));
-    const nextInPartition = new Map<number, number>();
-    return targets.map((partition) => {
-      const base = baseOffsets.get(partition);
-      if (base === undefined)
-        throw toVigilError(new Error(`no acknowledgement for partition ${partition}`), `sending to ${topic}`, {
-          topic,
-          partition,
-        });
-      const index = nextInPartition.get(partition) ?? 0;
-      nextInPartition.set(partition, index + 1);
-      return { topic, partition, offset: base + index };
-    });
+    const positions = new Array<RecordPosition>(records.length);
+    for (const round of rounds) {
+      let acknowledged;
+      try {
+        acknowledged = await this.sendWithTimeout({ topic, acks: -1, messages: round.map((i) => messages[i]!) });
+      } catch (error) {
+        if (isUnknownTopic(error)) this.partitionCounts.delete(topic);
+        if (isTooLarge(error)) this.batchByteLimits.delete(topic);
+        throw toVigilError(error, `sending ${round.length} of ${records.length} records to ${topic}`, { topic });
+      }
+      // One round is one produce request: per partition, its records form one batch at consecutive offsets.
+      const baseOffsets = new Map(acknowledged.map((meta) => [meta.partition, Number(meta.baseOffset)]));
+      const nextInPartition = new Map<number, number>();
+      for (const i of round) {
+        const partition = targets[i]!;
+        const base = baseOffsets.get(partition);
+        if (base === undefined)
+          throw toVigilError(new Error(`no acknowledgement for partition ${partition}`), `sending to ${topic}`, {
+            topic,
+            partition,
+          });
+        const index = nextInPartition.get(partition) ?? 0;
+        nextInPartition.set(partition, index + 1);
+        positions[i] = { topic, partition, offset: base + index };
+      }
+    }
+    return positions;
+  }
+
+  /**
+   * The topic's `max.message.bytes` (the broker's `message.max.bytes` unless the topic overrides it), read
+   * from the broker once per topic. Kafka applies it to each record batch, i.e. per partition per request.
+   */
+  private async batchByteLimit(topic: string): Promise<number> {
+    const cached = this.batchByteLimits.get(topic);
+    if (cached !== undefined) return cached;
+    let limit = DEFAULT_MAX_MESSAGE_BYTES;
+    try {
+      const described = await this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+      });
+      const value = described.resources[0]?.configEntries.find(
+        (e) => e.configName === 'max.message.bytes',
+      )?.configValue;
+      const parsed = Number(value);
+      if (Number.isSafeInteger(parsed) && parsed > 0) limit = parsed;
+    } catch (error) {
+      // Not cached: the next send asks again. Kafka's default keeps sends going meanwhile.
+      this.logger.warn('kafka: could not read max.message.bytes; assuming the default', {
+        topic,
+        limit,
+        error: describeError(error),
+      });
+      return limit;
+    }
+    this.batchByteLimits.set(topic, limit);
+    return limit;
   }
 
   private async sendWithTimeout(record: ProducerRecord): Promise<RecordMetadata[]> {
@@ -567,6 +617,11 @@ function isUnknownTopic(error: unknown): boolean {
   return toVigilError(error, '').code === KafkaBusErrorCode.unknownTopic;
 }
 
+/** The broker refused a batch as too large: its limit may have changed since it was read. */
+function isTooLarge(error: unknown): boolean {
+  return toVigilError(error, '').code === KafkaBusErrorCode.recordTooLarge;
+}
+
 /** Routes kafkajs's own log lines into Vigil's structured logger. */
 function kafkaLogCreator(logger: Logger): logCreator {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
@@ -610,4 +665,57 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
   if (problems.length > 0)
     throw new ValidationError('invalid Kafka bus options', problems, KafkaBusErrorCode.invalidArgument);
   return Object.freeze(resolved);
+}
+
+/** Kafka's default `message.max.bytes` (1 MiB + 12 bytes of log overhead). */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** Record batch header (magic v2) plus headroom for varints, so estimates stay under the broker's count. */
+const BATCH_OVERHEAD_BYTES = 61 + 512;
+
+interface SizedMessage {
+  readonly key: string | Buffer | null;
+  readonly value: Buffer;
+  readonly headers?: Record<string, string | Buffer | undefined>;
+}
+
+/**
+ * An upper bound of a record's size inside a v2 record batch, uncompressed: length, attributes, timestamp
+ * and offset deltas, key, value and headers, each varint counted at its widest (5 bytes).
+ */
+export function estimatedRecordBytes(message: SizedMessage): number {
+  const keyBytes = message.key === null ? 0 : Buffer.byteLength(message.key);
+  let headerBytes = 0;
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    headerBytes += 10 + Buffer.byteLength(name) + (value === undefined ? 0 : Buffer.byteLength(value));
+  }
+  return 1 + 4 * 5 + 5 + keyBytes + 5 + message.value.length + 5 + headerBytes;
+}
+
+/**
+ * Splits one send into produce requests ("rounds") so that no partition's batch in any request exceeds
+ * `limitBytes`; records keep their order within each partition (round r holds each partition's r-th slice).
+ * Returns the index of the first record that cannot fit even alone.
+ */
+export function splitIntoRounds(
+  messages: readonly SizedMessage[],
+  partitions: readonly number[],
+  limitBytes: number,
+): number[][] | number {
+  const budget = limitBytes - BATCH_OVERHEAD_BYTES;
+  const roundOfPartition = new Map<number, { round: number; bytes: number }>();
+  const rounds: number[][] = [];
+  for (let i = 0; i < messages.length; i++) {
+    const bytes = estimatedRecordBytes(messages[i]!);
+    if (bytes > budget) return i;
+    const partition = partitions[i]!;
+    const current = roundOfPartition.get(partition) ?? { round: 0, bytes: 0 };
+    if (current.bytes + bytes > budget) {
+      current.round += 1;
+      current.bytes = 0;
+    }
+    current.bytes += bytes;
+    roundOfPartition.set(partition, current);
+    (rounds[current.round] ??= []).push(i);
+  }
+  return rounds;
 }
