@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import type { Bus, Subscription } from '../platform/bus.js';
+import type { Bus } from '../platform/bus.js';
 import type { Clock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
-import { describeError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
@@ -15,15 +14,14 @@ import { FileSnapshotStore } from './adapters/snapshot-store.js';
 import { TfjsModelScorer } from './adapters/tfjs-model.js';
 import { readScoringConfig } from './config.js';
 import { ScoringProcessor } from './app/scorer.js';
+import { ScoringLoop } from './app/scoring-loop.js';
 
 /**
- * The scoring stage's composition root: reads config, loads the rules and the model artefact, restores the
- * feature-state snapshot and subscribes group `scoring` to tx.raw and analyst.labels in 'manual' commit mode.
- * Offsets are committed only after a snapshot reflecting them is on disk (see stage.ts for why that makes
- * feature state exactly-once across restarts).
+ * The scoring stage's composition root: reads config, loads the rules and the model artefact, builds the
+ * processor and starts the exactly-once loop (app/scoring-loop.ts) as group `scoring`.
  *
- * Labels share the subscription so one snapshot covers both topics' offsets. With several scoring instances
- * each sees only its partitions' labels; terminal fraud ratios are then per instance (see README gaps).
+ * With several scoring instances each sees only its partitions' labels; terminal fraud ratios are then per
+ * instance (see README gaps).
  */
 export interface ScoringDeps {
   bus: Bus;
@@ -67,12 +65,6 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     modelReasons: config.modelReasons,
   });
 
-  const store = new FileSnapshotStore(join(deps.dataDir, 'feature-state.snapshot'));
-  const restored = await store.load();
-  if (restored) {
-    processor.restore(restored);
-    logger.info('scoring state restored', { writtenAtMs: restored.writtenAtMs, offsets: restored.offsets.length });
-  }
   metrics.gauge(
     'vigil_scoring_state_keys',
     'Keys held in feature state (cards, customers, terminals, devices).',
@@ -81,38 +73,19 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
       return s.cards + s.customers + s.terminals + s.devices;
     },
   );
-  const snapshots = metrics.counter('vigil_scoring_snapshots_total', 'Feature-state snapshots written.');
-
-  let lastSnapshotMs = clock.nowMs();
-  let subscription: Subscription | undefined;
-  let ready = false;
-
-  /** Snapshot first, commit second: committed offsets never run ahead of the state on disk. */
-  const snapshotAndCommit = async (): Promise<void> => {
-    await store.save(processor.snapshot(clock.nowMs()));
-    lastSnapshotMs = clock.nowMs();
-    snapshots.inc();
-    await subscription?.commit();
-  };
-
-  subscription = await bus.subscribe(
+  const store = new FileSnapshotStore(join(deps.dataDir, 'feature-state.snapshot'));
+  const loop = await ScoringLoop.start(
+    bus,
+    processor,
+    store,
+    { clock, logger, metrics },
     {
       groupId: SCORING_GROUP,
-      topics: [Topics.transactionsRaw, Topics.analystLabels],
-      commitMode: 'manual',
       maxBatchRecords: config.maxBatchRecords,
-    },
-    async (batch) => {
-      await processor.handle(batch);
-      if (
-        processor.unsnapshottedRecords >= config.snapshotEveryRecords ||
-        (processor.unsnapshottedRecords > 0 && clock.nowMs() - lastSnapshotMs >= config.snapshotIntervalMs)
-      ) {
-        await snapshotAndCommit();
-      }
+      snapshotEveryRecords: config.snapshotEveryRecords,
+      snapshotIntervalMs: config.snapshotIntervalMs,
     },
   );
-  ready = true;
   logger.info('scoring started', {
     modelVersion: model.version,
     rulesVersion: rules.version,
@@ -120,19 +93,9 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   });
 
   return {
-    isReady: () => ready,
+    isReady: () => loop.isRunning(),
     async close() {
-      ready = false;
-      await subscription?.close();
-      subscription = undefined;
-      // Offsets stay as last committed; the final snapshot's offsets make the restart skip what it reflects.
-      try {
-        if (processor.unsnapshottedRecords > 0) await store.save(processor.snapshot(clock.nowMs()));
-      } catch (error) {
-        logger.error('final scoring snapshot failed; records since the last one will be re-scored', {
-          error: describeError(error),
-        });
-      }
+      await loop.close();
       model.close();
     },
   };

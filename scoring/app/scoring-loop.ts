@@ -1,0 +1,109 @@
+import type { Bus, Subscription } from '../../platform/bus.js';
+import type { Clock } from '../../platform/clock.js';
+import { describeError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { MetricsRegistry } from '../../platform/metrics.js';
+import { Topics } from '../../schemas/topics.js';
+import type { SnapshotStore } from '../ports.js';
+import type { ScoringProcessor } from './scorer.js';
+
+export interface ScoringLoopOptions {
+  readonly groupId: string;
+  readonly maxBatchRecords: number;
+  /** Snapshot (then commit) once this many records are not yet in a snapshot… */
+  readonly snapshotEveryRecords: number;
+  /** …or once the last snapshot is this old and some records are not in it. */
+  readonly snapshotIntervalMs: number;
+}
+
+/**
+ * The whole exactly-once loop of scoring in one place: restore the snapshot, subscribe tx.raw and
+ * analyst.labels in 'manual' commit mode, and commit offsets only after a snapshot reflecting them is on disk
+ * (see scorer.ts for why that makes feature state exactly-once across restarts). Labels share the subscription
+ * so one snapshot covers both topics' offsets.
+ */
+export class ScoringLoop {
+  private subscription: Subscription | undefined;
+  private lastSnapshotMs: number;
+  private running = false;
+
+  private constructor(
+    private readonly processor: ScoringProcessor,
+    private readonly store: SnapshotStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly snapshots: { inc(): void },
+    private readonly options: ScoringLoopOptions,
+  ) {
+    this.lastSnapshotMs = clock.nowMs();
+  }
+
+  /** Restores the last snapshot, then subscribes. Rejects if the snapshot cannot be read or the bus refuses. */
+  static async start(
+    bus: Bus,
+    processor: ScoringProcessor,
+    store: SnapshotStore,
+    deps: { clock: Clock; logger: Logger; metrics: MetricsRegistry },
+    options: ScoringLoopOptions,
+  ): Promise<ScoringLoop> {
+    const restored = await store.load();
+    if (restored) {
+      processor.restore(restored);
+      deps.logger.info('scoring state restored', {
+        writtenAtMs: restored.writtenAtMs,
+        offsets: restored.offsets.length,
+      });
+    }
+    const snapshots = deps.metrics.counter('vigil_scoring_snapshots_total', 'Feature-state snapshots written.');
+    const loop = new ScoringLoop(processor, store, deps.clock, deps.logger, snapshots, options);
+    loop.subscription = await bus.subscribe(
+      {
+        groupId: options.groupId,
+        topics: [Topics.transactionsRaw, Topics.analystLabels],
+        commitMode: 'manual',
+        maxBatchRecords: options.maxBatchRecords,
+      },
+      (batch) => loop.handle(batch),
+    );
+    loop.running = true;
+    return loop;
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  private async handle(batch: Parameters<ScoringProcessor['handle']>[0]): Promise<void> {
+    await this.processor.handle(batch);
+    const pending = this.processor.unsnapshottedRecords;
+    const due =
+      pending >= this.options.snapshotEveryRecords ||
+      (pending > 0 && this.clock.nowMs() - this.lastSnapshotMs >= this.options.snapshotIntervalMs);
+    if (due) await this.snapshotAndCommit();
+  }
+
+  /** Snapshot first, commit second: committed offsets never run ahead of the state on disk. */
+  private async snapshotAndCommit(): Promise<void> {
+    await this.store.save(this.processor.snapshot(this.clock.nowMs()));
+    this.lastSnapshotMs = this.clock.nowMs();
+    this.snapshots.inc();
+    await this.subscription?.commit();
+  }
+
+  /**
+   * Stops consuming and writes a final snapshot. Offsets stay as last committed; the final snapshot's offsets
+   * make the restart skip what it already reflects. A failed final snapshot only means re-scoring.
+   */
+  async close(): Promise<void> {
+    this.running = false;
+    await this.subscription?.close();
+    this.subscription = undefined;
+    try {
+      if (this.processor.unsnapshottedRecords > 0) await this.store.save(this.processor.snapshot(this.clock.nowMs()));
+    } catch (error) {
+      this.logger.error('final scoring snapshot failed; records since the last one will be re-scored', {
+        error: describeError(error),
+      });
+    }
+  }
+}
