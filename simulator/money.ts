@@ -1,16 +1,9 @@
 /**
- * The simulator's own small ISO 4217 table: it must not import another stage, and it only ever emits these
- * currencies. Amounts are integer minor units; decimal strings are produced from integers, never floats.
+ * The simulator's money helpers. Exponents come from the shared ISO 4217 table in schemas/currencies.ts; the
+ * simulator only ever emits the currencies it has a demonstration FX rate for (below). Amounts are integer
+ * minor units; decimal strings are produced from integers, never floats.
  */
-
-/** ISO 4217 minor-unit exponents of the currencies the simulator emits. */
-export const currencyExponents: Readonly<Record<string, number>> = Object.freeze({
-  EUR: 2,
-  USD: 2,
-  GBP: 2,
-  CHF: 2,
-  JPY: 0,
-});
+import { minorUnitExponent } from '../schemas/currencies.js';
 
 /**
  * Units of each currency per 1 EUR: fixed demonstration rates (not market data), so the same seed always
@@ -26,12 +19,12 @@ const unitsPerEur: Readonly<Record<string, number>> = Object.freeze({
 
 /** True if the simulator knows the currency's exponent and demonstration FX rate. */
 export function isSupportedCurrency(code: string): boolean {
-  return Object.hasOwn(currencyExponents, code) && Object.hasOwn(unitsPerEur, code);
+  return minorUnitExponent(code) !== undefined && Object.hasOwn(unitsPerEur, code);
 }
 
-/** The ISO 4217 exponent of `code`; throws RangeError for a currency outside the simulator's table. */
+/** The ISO 4217 exponent of `code`; throws RangeError for a code that is not an active ISO 4217 currency. */
 export function currencyExponent(code: string): number {
-  const exponent = currencyExponents[code];
+  const exponent = minorUnitExponent(code);
   if (exponent === undefined) throw new RangeError(`simulator has no ISO 4217 exponent for ${code}`);
   return exponent;
 }

@@ -3,40 +3,14 @@
  * currency's ISO 4217 exponent, always next to the exact `amountMinor` (also a string, since JSON numbers
  * lose precision above 2^53). No floating point anywhere on the way.
  */
+import { minorUnitExponent } from '../../schemas/currencies.js';
 
-/** ISO 4217 currencies whose minor-unit exponent is not 2 (ISO 4217 list one, "Minor unit" column). */
-const nonDefaultExponents: Readonly<Record<string, number>> = Object.freeze({
-  BIF: 0,
-  CLP: 0,
-  DJF: 0,
-  GNF: 0,
-  ISK: 0,
-  JPY: 0,
-  KMF: 0,
-  KRW: 0,
-  PYG: 0,
-  RWF: 0,
-  UGX: 0,
-  UYI: 0,
-  VND: 0,
-  VUV: 0,
-  XAF: 0,
-  XOF: 0,
-  XPF: 0,
-  BHD: 3,
-  IQD: 3,
-  JOD: 3,
-  KWD: 3,
-  LYD: 3,
-  OMR: 3,
-  TND: 3,
-  CLF: 4,
-  UYW: 4,
-});
-
-/** The number of minor-unit digits of `currency` (2 for every code not listed as different by ISO 4217). */
+/**
+ * The number of minor-unit digits of `currency`, from the shared ISO 4217 table in schemas/currencies.ts
+ * (2 for a code that table does not know).
+ */
 export function currencyExponent(currency: string): number {
-  return nonDefaultExponents[currency.toUpperCase()] ?? 2;
+  return minorUnitExponent(currency.toUpperCase()) ?? 2;
 }
 
 /** Renders minor units as a decimal string in the major unit: (-1234n, 'EUR') → "-12.34"; (5n, 'JPY') → "5". */

@@ -8,6 +8,7 @@ import { ErrorCategory, VigilError } from '../../platform/errors.js';
 import { principalOf, problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Codec } from '../../schemas/codec.js';
+import { currencyExponents } from '../../schemas/currencies.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import type { DashboardsConfig } from '../config.js';
@@ -64,6 +65,8 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
     next();
   };
   router.get(['/', '/index.html'], securityHeaders, (_req, res) => res.sendFile('index.html', { root: webDir }));
+  // The page's ISO 4217 minor-unit table, served from the one table in schemas/ (static data, no key).
+  router.get('/assets/currencies.json', securityHeaders, (_req, res) => res.json(currencyExponents));
   router.use('/assets', securityHeaders, express.static(webDir, { index: false }));
 
   router.get(

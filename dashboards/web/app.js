@@ -19,35 +19,15 @@ const state = {
 };
 
 // ---- money: decimal strings from minor units, by ISO 4217 exponent, with string arithmetic (no floats) ----
-const EXPONENTS = {
-  BIF: 0,
-  CLP: 0,
-  DJF: 0,
-  GNF: 0,
-  ISK: 0,
-  JPY: 0,
-  KMF: 0,
-  KRW: 0,
-  PYG: 0,
-  RWF: 0,
-  UGX: 0,
-  VND: 0,
-  VUV: 0,
-  XAF: 0,
-  XOF: 0,
-  XPF: 0,
-  BHD: 3,
-  IQD: 3,
-  JOD: 3,
-  KWD: 3,
-  LYD: 3,
-  OMR: 3,
-  TND: 3,
-  CLF: 4,
-};
+// The exponents come from the server's one ISO 4217 table (schemas/currencies.ts), never a copy here. If it
+// cannot be loaded, or a code is not in it, amounts are shown as exact minor units rather than guessed.
+const EXPONENTS = await fetch('/assets/currencies.json')
+  .then((response) => (response.ok ? response.json() : undefined))
+  .catch(() => undefined);
 function formatMinor(amountMinor, currency) {
-  const exponent = EXPONENTS[currency] ?? 2;
+  const exponent = EXPONENTS?.[currency];
   const text = String(amountMinor);
+  if (!Number.isInteger(exponent)) return `${text} minor units ${currency}`;
   const negative = text.startsWith('-');
   const digits = (negative ? text.slice(1) : text).padStart(exponent + 1, '0');
   const whole = exponent === 0 ? digits : digits.slice(0, -exponent);

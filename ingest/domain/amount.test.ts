@@ -1,5 +1,5 @@
 import { parseMinorUnits, formatMinorUnits } from './amount.js';
-import { currencyExponent, currencyExponents } from './currencies.js';
+import { currencyExponent, currencyExponents } from '../../schemas/currencies.js';
 
 const MAX = 1_000_000_000n;
 const minor = (value: unknown, currency: string, max = MAX) => {

@@ -1,4 +1,4 @@
-import { currencyExponent } from './currencies.js';
+import { currencyExponent } from '../../schemas/currencies.js';
 
 /**
  * Decimal amount strings → integer minor units. Amounts travel as strings ("12.34"), never JSON numbers, so no

@@ -8,7 +8,7 @@ import type {
   TransactionKind,
 } from '../../schemas/generated/types.js';
 import { parseMinorUnits } from './amount.js';
-import { currencyExponent } from './currencies.js';
+import { currencyExponent } from '../../schemas/currencies.js';
 import { type JsonObject, childPointer, findSecurityCodeFields, isJsonObject, isSecurityCodeField } from './json.js';
 import { containsPan, isValidPan } from './luhn.js';
 import type { PanTokenizer } from '../ports.js';

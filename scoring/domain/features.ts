@@ -1,4 +1,5 @@
 import type { AnalystLabel, Transaction } from '../../schemas/generated/types.js';
+import { minorUnitExponent } from '../../schemas/currencies.js';
 import { FEATURE_COUNT, FEATURE_NAMES, fi } from './feature-names.js';
 import { SlotTable, type SlotTableSnapshot, hash32 } from './keyed-state.js';
 
@@ -91,27 +92,11 @@ const deviceLayout = {
   hashes: DEVICE_CUSTOMERS,
 };
 
-/** ISO 4217 minor-unit exponents that are not 2. */
-const EXPONENT: Readonly<Record<string, number>> = {
-  JPY: 0,
-  KRW: 0,
-  VND: 0,
-  CLP: 0,
-  ISK: 0,
-  BHD: 3,
-  KWD: 3,
-  OMR: 3,
-  JOD: 3,
-  TND: 3,
-  IQD: 3,
-  LYD: 3,
-};
-
 /** The amount in major units of the currency the payer is debited in (the settlement currency when present). */
 export function amountMajor(tx: Transaction): number {
   const minor = tx.settlement?.amountMinor ?? tx.amountMinor;
   const currency = tx.settlement?.currency ?? tx.currency;
-  return Number(minor) / 10 ** (EXPONENT[currency] ?? 2);
+  return Number(minor) / 10 ** (minorUnitExponent(currency) ?? 2);
 }
 
 /** The customer: the card holder, or the payer account when none is named. */

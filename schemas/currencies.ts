@@ -1,11 +1,17 @@
 /**
+ * The one ISO 4217 minor-unit table of Vigil: every stage (ingest, scoring, dashboards and its web page via
+ * GET /assets/currencies.json, the simulator) reads exponents from here, never from a copy of its own.
+ *
  * Active ISO 4217 currencies and their minor-unit exponents (ISO 4217 list one, amendments through 2025).
- * Funds codes that banks settle in (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW) are included; precious
- * metals, SDR and testing codes (XAU, XDR, XTS, XXX …) have no minor unit ("N.A.") and are not payment
- * currencies, so they are left out. Withdrawn codes (HRK, SLL, ZWL, CUC …) are left out as well.
+ * Funds codes that banks settle in (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW) are included; the codes
+ * whose minor unit is "N.A." in list one (XAG, XAU, XPD, XPT metals; XBA–XBD bond units; XDR; XSU; XUA;
+ * XTS testing; XXX no currency) are not payment currencies, so they are left out and are not currency codes
+ * here. Withdrawn codes (HRK, SLL, ZWL, CUC …) are left out as well; XCG (Caribbean guilder, in use from
+ * 2025-03-31) is in, next to ANG during its changeover. schemas/currencies.test.ts cross-checks this table
+ * against the ISO list-one XML shipped in the `currency-codes` package.
  */
 // prettier-ignore -- a table reads better in rows than one code per line
-export const currencyExponents: Readonly<Record<string, 0 | 2 | 3 | 4>> = Object.freeze({
+export const currencyExponents: Readonly<Record<string, MinorUnitExponent>> = Object.freeze({
   AED: 2,
   AFN: 2,
   ALL: 2,
@@ -174,7 +180,20 @@ export const currencyExponents: Readonly<Record<string, 0 | 2 | 3 | 4>> = Object
   ZWG: 2,
 });
 
-/** The minor-unit exponent of an active ISO 4217 code, or undefined for an unknown / inactive code. */
-export function currencyExponent(code: string): 0 | 2 | 3 | 4 | undefined {
+export type MinorUnitExponent = 0 | 2 | 3 | 4;
+
+/**
+ * The minor-unit exponent of an active ISO 4217 code, or undefined for an unknown / inactive code. Codes are
+ * matched exactly (upper case), as ISO 4217 writes them.
+ */
+export function currencyExponent(code: string): MinorUnitExponent | undefined {
   return Object.hasOwn(currencyExponents, code) ? currencyExponents[code] : undefined;
+}
+
+/** Same as {@link currencyExponent}: the minor-unit exponent of an active ISO 4217 code, else undefined. */
+export const minorUnitExponent: (code: string) => MinorUnitExponent | undefined = currencyExponent;
+
+/** True for an active ISO 4217 code in this table (upper case), false otherwise. */
+export function isCurrencyCode(code: string): boolean {
+  return Object.hasOwn(currencyExponents, code);
 }
