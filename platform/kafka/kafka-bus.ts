@@ -14,8 +14,7 @@
  *   it costs a group join (~tens of ms locally); meant for operations and tests, not the hot path.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ConfigResourceTypes,
+import kafkajs, {
   Kafka,
   logLevel as KafkaLogLevel,
   type Admin,
@@ -25,6 +24,9 @@ import {
   type RecordMetadata,
   type logCreator,
 } from 'kafkajs';
+
+// kafkajs is CommonJS: under Node's ESM loader (tsx) only its default export carries this enum.
+const { ConfigResourceTypes } = kafkajs;
 import type {
   BatchHandler,
   Bus,
