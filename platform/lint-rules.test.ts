@@ -29,7 +29,7 @@ async function lint(filePath: string, code: string): Promise<Finding[]> {
   return result.messages.map(({ ruleId, message }) => ({ ruleId, message }));
 }
 
-const restricted = (message: string) =>
+const restricted = (message: string): unknown =>
   expect.objectContaining({ ruleId: 'no-restricted-imports', message: expect.stringContaining(message) as string });
 
 describe('eslint guard rails', () => {
