@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IngestResult, TransactionRequest } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-import { type LedgerIntegrity, apiClient, waitFor } from './testing.js';
+import type { AlertPage } from '../dashboards/queries/alerts.js';
+import type { LedgerIntegrity } from '../dashboards/queries/reports.js';
+import type { AuditTrail } from '../dashboards/queries/transactions.js';
+import { apiClient, waitFor } from './testing.js';
 
 /**
  * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL twice — once while
@@ -13,7 +16,11 @@ import { type LedgerIntegrity, apiClient, waitFor } from './testing.js';
  * on the same data directory. Nothing acknowledged may be lost and nothing may be posted twice.
  */
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const keys = { ingest: 'crash-ingest-key-0123456789', compliance: 'crash-compliance-key-0123456789' };
+const keys = {
+  ingest: 'crash-ingest-key-0123456789',
+  compliance: 'crash-compliance-key-0123456789',
+  analyst: 'crash-analyst-key-0123456789',
+};
 const N = 4000;
 
 interface Running {
@@ -31,7 +38,7 @@ function startPipeline(dataDir: string): Promise<Running> {
       VIGIL_HTTP_PORT: '0',
       VIGIL_SIMULATOR_TPS: '0',
       VIGIL_LOG_LEVEL: 'warn',
-      VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance}`,
+      VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance},analyst:${keys.analyst}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -158,10 +165,35 @@ describe('crash and restart (SIGKILL)', () => {
       duplicateEntries: 0,
       unbalancedTransactions: 0,
       declinedWithEntries: 0,
+      decisionsWithoutEntries: 0,
+      entriesWithoutDecisions: 0,
       conflicts: 0,
     });
-    expect(integrity.postedTransactions).toBeGreaterThan(N * 0.8);
+    expect(integrity.postedTransactions).toBe(integrity.postableDecisions);
     for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
+
+    // Exactly the non-declined transactions are posted: declines counted from the alerts list, each checked.
+    const analyst = apiClient(running.url, keys.analyst);
+    const declined = new Set<string>();
+    let cursor: string | null = null;
+    do {
+      const page: AlertPage = (
+        await analyst.get<AlertPage>(`/v1/alerts?decision=DECLINE&limit=500${cursor ? `&cursor=${cursor}` : ''}`)
+      ).body;
+      for (const alert of page.alerts) declined.add(alert.transactionId);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(declined.size).toBeGreaterThan(0);
+    expect(integrity.postableDecisions).toBe(N - declined.size);
+    expect(integrity.postedTransactions).toBe(N - declined.size);
+    let declinedChecked = 0;
+    for (const id of declined) {
+      const trail = (await compliance.get<AuditTrail>(`/v1/transactions/${id}`)).body;
+      expect(trail.decision.outcome).toBe('DECLINE');
+      expect(trail.ledgerEntries).toHaveLength(0);
+      declinedChecked++;
+    }
+    expect(declinedChecked).toBe(declined.size);
 
     expect(await stop(running)).toBe(0);
   }, 400_000);

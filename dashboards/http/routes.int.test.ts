@@ -21,6 +21,8 @@ import { topicSpecs } from '../../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { type DashboardsStage, startDashboards } from '../main.js';
+import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
+import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
 
 /** Dashboards against real chDB and the real embedded log (one temp dir), express on 127.0.0.1:0, a real ws client. */
 const keys = {
@@ -542,6 +544,10 @@ describe('REST routes', () => {
       duplicateEntries: 0,
       unbalancedTransactions: 0,
       declinedWithEntries: 1,
+      // tx-rev, cash-big and cash-s1..3 are postable but have no entries in this fixture; every entry has a decision.
+      postableDecisions: 6,
+      decisionsWithoutEntries: 5,
+      entriesWithoutDecisions: 0,
       conflicts: 0,
     });
   });
@@ -558,8 +564,29 @@ describe('REST routes', () => {
       ],
     });
     const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
-    expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1 });
+    // tx-lopsided has entries but no decision: the reverse counter sees it.
+    expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1, entriesWithoutDecisions: 1 });
     expect(body.totalsByCurrency).toEqual([{ currency: 'EUR', sumMinor: '5' }]);
+  });
+
+  it('GET /v1/reports/ledger-integrity counts a planted decision stored without its ledger entries', async () => {
+    const before = (await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body;
+    // Negative control: the real ledger-sink writer stores an APPROVE decision and no entries (a lost posting).
+    // No reasons and an account of its own, so the search and report tests that follow do not see it.
+    const scored = scoredTransaction(
+      1,
+      { transactionId: 'tx-unposted', payerAccountId: 'acc-unposted', payeeAccountId: 'acc-unposted-payee' },
+      { decision: 'APPROVE', reasons: [], rulesFired: [] },
+    );
+    await new ClickHouseLedgerStore(clickhouse).insertDecisions([{ scored, storedAtMs: scored.scoredAtMs + 5 }]);
+    const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+    expect(body.decisionsWithoutEntries - before.decisionsWithoutEntries).toBe(1);
+    expect(body).toMatchObject({
+      postableDecisions: before.postableDecisions + 1,
+      decisionsWithoutEntries: 6,
+      entriesWithoutDecisions: 1,
+      declinedWithEntries: 1,
+    });
   });
 
   it('GET /v1/audit/search finds decisions (ClickHouse backend) and pages with a cursor', async () => {

@@ -295,6 +295,12 @@ export interface LedgerIntegrity {
   readonly unbalancedTransactions: number;
   /** Declined transactions that nevertheless have ledger entries (must be 0). */
   readonly declinedWithEntries: number;
+  /** Distinct transactions with an APPROVE or REVIEW decision: the ones the ledger must post. */
+  readonly postableDecisions: number;
+  /** APPROVE/REVIEW transactions in `decisions` with no rows in `ledger_entries` (lost postings; must be 0). */
+  readonly decisionsWithoutEntries: number;
+  /** Transactions with rows in `ledger_entries` but none in `decisions` (postings without an audit record; must be 0). */
+  readonly entriesWithoutDecisions: number;
   readonly conflicts: number;
   readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
 }
@@ -313,6 +319,12 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
             SELECT transaction_id FROM ledger_entries GROUP BY transaction_id, currency HAVING sum(toInt128(amount_minor)) != 0)) AS unbalancedTransactions,
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id IN (SELECT transaction_id FROM decisions WHERE decision = 'DECLINE')) AS declinedWithEntries,
+         (SELECT uniqExact(transaction_id) FROM decisions WHERE decision IN ('APPROVE', 'REVIEW')) AS postableDecisions,
+         (SELECT uniqExact(transaction_id) FROM decisions
+            WHERE decision IN ('APPROVE', 'REVIEW')
+              AND transaction_id NOT IN (SELECT transaction_id FROM ledger_entries)) AS decisionsWithoutEntries,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries
+            WHERE transaction_id NOT IN (SELECT transaction_id FROM decisions)) AS entriesWithoutDecisions,
          (SELECT count() FROM ledger_conflicts) AS conflicts`,
     ),
     selectRows<{ currency: string; sum_minor: string }>(
@@ -330,6 +342,9 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
     duplicateEntries: n(c?.duplicateEntries),
     unbalancedTransactions: n(c?.unbalancedTransactions),
     declinedWithEntries: n(c?.declinedWithEntries),
+    postableDecisions: n(c?.postableDecisions),
+    decisionsWithoutEntries: n(c?.decisionsWithoutEntries),
+    entriesWithoutDecisions: n(c?.entriesWithoutDecisions),
     conflicts: n(c?.conflicts),
     totalsByCurrency: totals.map((t) => ({ currency: t.currency, sumMinor: t.sum_minor })),
   };

@@ -52,7 +52,7 @@ beforeAll(async () => {
     ...handbookCsvChunks({ days: 24, seed: 5, customers: 300, terminals: 300, startTimeMs: Date.UTC(2018, 3, 1) }),
   ]).toString('latin1');
   rows = text.trimEnd().split('\n').slice(1).map(parseHandbookRow);
-});
+}, 120_000);
 
 /** Live features by transaction id; `labelDelayMs` is when each fraud label is published after its transaction. */
 async function liveFeatures(labelDelayMs: number): Promise<Map<string, Record<string, number>>> {
@@ -165,12 +165,12 @@ describe('evaluation features equal live scoring features', () => {
     // The comparison covers the label-driven features, not only zeros.
     const risky = [...offline.values()].filter((f) => f['term_risk_30d_delay7']! > 0);
     expect(risky.length).toBeGreaterThan(50);
-  }, 60_000);
+  }, 120_000);
 
   test('planted fault: labels published without the 7-day delay make the features differ', async () => {
     const [live, offline] = [await liveFeatures(0), await evaluationFeatures()];
     const diff = differences(live, offline);
     expect(diff.length).toBeGreaterThan(0);
     expect(diff.some((d) => /term_(fraud_ratio|risk)/.test(d))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 });

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FeatureEngine } from '../domain/features.js';
 import { FEATURE_COUNT } from '../domain/feature-names.js';
@@ -45,12 +47,74 @@ describe('TfjsModelScorer with the shipped artefact', () => {
   });
 
   test('explain gives one push per feature, consistent with occluding that feature', () => {
-    const contributions = scorer.explain(features.subarray(0, 2 * FEATURE_COUNT), 2);
-    expect(contributions).toHaveLength(2 * FEATURE_COUNT);
+    const rows = 3;
+    const contributions = scorer.explain(features.subarray(0, rows * FEATURE_COUNT), rows);
+    expect(contributions).toHaveLength(rows * FEATURE_COUNT);
     expect(contributions.every((c) => Number.isFinite(c) && Math.abs(c) <= 1)).toBe(true);
+    // Occlusion by hand: each feature set to its training mean in raw units (the value that normalises to 0),
+    // then score(row) − score(occluded row) must be the feature's contribution.
+    const { transforms, mean } = scorer.metadata.normalisation;
+    const meanRaw = mean.map((m, j) => (transforms[j] === 'log1p' ? Math.expm1(m) : m));
+    const occluded = new Float32Array(rows * FEATURE_COUNT * FEATURE_COUNT);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < FEATURE_COUNT; j++) {
+        const at = (r * FEATURE_COUNT + j) * FEATURE_COUNT;
+        occluded.set(features.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT), at);
+        occluded[at + j] = meanRaw[j]!;
+      }
+    const full = scorer.score(features.subarray(0, rows * FEATURE_COUNT), rows);
+    const withoutFeature = scorer.score(occluded, rows * FEATURE_COUNT);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < FEATURE_COUNT; j++)
+        expect(contributions[r * FEATURE_COUNT + j]).toBeCloseTo(full[r]! - withoutFeature[r * FEATURE_COUNT + j]!, 4);
+    // Not vacuous: some features do push the score.
+    expect(contributions.some((c) => Math.abs(c) > 1e-4)).toBe(true);
   });
 
-  test('an artefact that does not fit this build is refused with MODEL_UNAVAILABLE', async () => {
+  test('a missing artefact is refused with MODEL_UNAVAILABLE', async () => {
     await expect(TfjsModelScorer.load('/nonexistent/model')).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE' });
+  });
+
+  describe('an artefact whose metadata does not fit this build', () => {
+    let dir: string;
+    const original = JSON.parse(readFileSync(`${artefact}/metadata.json`, 'utf8')) as ModelMetadata;
+    const withMetadata = (metadata: unknown): string => {
+      writeFileSync(join(dir, 'metadata.json'), JSON.stringify(metadata));
+      return dir;
+    };
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'vigil-artefact-'));
+      cpSync(artefact, dir, { recursive: true });
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    test('control: the unaltered copy loads', async () => {
+      const copy = await TfjsModelScorer.load(withMetadata(original));
+      expect(copy.version).toBe(original.version);
+      copy.close();
+    });
+
+    test('one feature name fewer is refused with MODEL_UNAVAILABLE naming /featureNames', async () => {
+      const load = TfjsModelScorer.load(
+        withMetadata({ ...original, featureNames: original.featureNames.slice(0, -1) }),
+      );
+      await expect(load).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE' });
+      await expect(load).rejects.toThrow(/featureNames differ/);
+    });
+
+    test('renamed features are refused', async () => {
+      const featureNames = [...original.featureNames];
+      [featureNames[0], featureNames[1]] = [featureNames[1]!, featureNames[0]!];
+      await expect(TfjsModelScorer.load(withMetadata({ ...original, featureNames }))).rejects.toThrow(
+        /featureNames differ/,
+      );
+    });
+
+    test('normalisation for a different feature count is refused', async () => {
+      const normalisation = { ...original.normalisation, mean: [...original.normalisation.mean, 0] };
+      await expect(TfjsModelScorer.load(withMetadata({ ...original, normalisation }))).rejects.toThrow(
+        new RegExp(`/normalisation/mean must have ${FEATURE_COUNT} entries`),
+      );
+    });
   });
 });
