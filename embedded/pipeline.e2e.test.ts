@@ -162,7 +162,7 @@ describe('embedded pipeline, end to end', () => {
 
     // Per transaction: the audit trail of every declined transaction and of a sample of the rest. Each posting
     // sums to zero per currency and holds each entry once; APPROVE/REVIEW are posted, DECLINE has no entries.
-    const sampled = requests.filter((_r, i) => i % 40 === 0).map((r) => r.transactionId!);
+    const sampled = requests.filter((_r, i) => i % 40 === 0).map((r) => r.transactionId);
     const outcomes = new Map<string, number>();
     for (const id of new Set([...declined, ...sampled])) {
       const response = await compliance.get<AuditTrail>(`/v1/transactions/${id}`);

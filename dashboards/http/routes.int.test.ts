@@ -21,7 +21,11 @@ import { topicSpecs } from '../../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { type DashboardsStage, startDashboards } from '../main.js';
+// The integrity report reads what ledger-sink writes; the negative control plants its row with the real writer
+// (not a re-typed copy of the row), so this one test crosses the stage boundary on purpose.
+// eslint-disable-next-line no-restricted-imports
 import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
+// eslint-disable-next-line no-restricted-imports
 import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
 
 /** Dashboards against real chDB and the real embedded log (one temp dir), express on 127.0.0.1:0, a real ws client. */
