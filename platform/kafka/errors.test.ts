@@ -2,10 +2,20 @@ import kafkajs from 'kafkajs';
 import { VigilError } from '../errors.js';
 import { toVigilError } from './errors.js';
 
-const { KafkaJSConnectionError, KafkaJSError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
+const {
+  KafkaJSConnectionError,
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+} = kafkajs;
 
 const protocolError = (type: string, code: number, retriable: boolean): InstanceType<typeof KafkaJSProtocolError> =>
   new KafkaJSProtocolError({ type, code, retriable, message: `broker says ${type}` } as unknown as Error);
+
+function nonRetriableWrapping(cause: Error): Error {
+  return Object.assign(new KafkaJSNonRetriableError(cause), { cause });
+}
 
 describe('toVigilError', () => {
   it.each([
@@ -36,6 +46,9 @@ describe('toVigilError', () => {
         retryCount: 8,
         retryTime: 2000,
       }),
+      // What kafkajs's retrier throws when a connection error ends its retries during a broker restart (seen
+      // in the broker-restart test under load): the wrapper says "non-retriable", its cause says "unreachable".
+      nonRetriableWrapping(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092')),
     ]) {
       expect(toVigilError(error, 'connecting')).toMatchObject({
         code: 'KAFKA_UNAVAILABLE',
@@ -48,6 +61,11 @@ describe('toVigilError', () => {
   it('keeps VigilErrors and marks unknown failures non-retriable', () => {
     const own = new VigilError('X', 'x');
     expect(toVigilError(own, 'anything')).toBe(own);
+    // Negative control for the cause walk: a non-retriable wrapper of a non-connection failure stays non-retriable.
+    expect(toVigilError(nonRetriableWrapping(new KafkaJSError('odd', { retriable: false })), 'doing')).toMatchObject({
+      code: 'KAFKA_REQUEST_FAILED',
+      retriable: false,
+    });
     expect(toVigilError(new KafkaJSError('odd', { retriable: false }), 'doing')).toMatchObject({
       code: 'KAFKA_REQUEST_FAILED',
       retriable: false,

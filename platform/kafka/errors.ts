@@ -95,6 +95,22 @@ function protocolCause(error: unknown): KafkaJSProtocolError | undefined {
 }
 
 /**
+ * True when a kafkajs error, or one it wraps, says the broker is out of reach. kafkajs wraps the last connection
+ * failure in a KafkaJSNonRetriableError once its own retries are spent (seen during a broker restart); that is
+ * still "unavailable", and the caller may try again later.
+ */
+function isOutOfReach(error: unknown): boolean {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof KafkaJSError && depth < 8;
+    current = current.cause, depth++
+  ) {
+    if (unavailableNames.has(current.name) || current.retriable) return true;
+  }
+  return false;
+}
+
+/**
  * Wraps anything kafkajs threw in a VigilError whose code names what went wrong and whose `retriable` flag says
  * whether the same call can succeed later. `what` names the operation for the message; `details` carry
  * topic/partition/offset so the log line says where.
@@ -114,10 +130,7 @@ export function toVigilError(error: unknown, what: string, details: Record<strin
   }
   // A broker error decides by its own retriability, even when wrapped by exhausted retries; a client-side failure
   // (connection, timeout) means the broker is out of reach.
-  const unavailable =
-    protocol !== undefined
-      ? protocol.retriable
-      : error instanceof KafkaJSError && (unavailableNames.has(error.name) || error.retriable);
+  const unavailable = protocol !== undefined ? protocol.retriable : isOutOfReach(error);
   const kafkaError = protocol === undefined ? {} : { kafkaError: protocol.type };
   if (unavailable) {
     return new VigilError(KafkaBusErrorCode.unavailable, `${what}: Kafka unavailable (${reason})`, {
