@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChannelName, KindName, TransactionRequest } from '../schemas/api.js';
 import type { Transaction } from '../schemas/generated/types.js';
+import { canonicalJson } from '../platform/canonical-json.js';
 import { ValidationError, type FieldProblem } from '../platform/errors.js';
 import { farAwayPlaces } from './geo.js';
 import { convertMinor, currencyExponent, formatMinor, isSupportedCurrency, majorToMinor } from './money.js';
@@ -876,17 +877,6 @@ const kindOf: Readonly<Record<KindName, Transaction['kind']>> = {
   withdrawal: 'WITHDRAWAL',
   deposit: 'DEPOSIT',
 };
-
-/** JSON with object keys sorted and bigints as decimal strings: equal content, equal text. */
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object')
-    return typeof value === 'bigint' ? `"${value}"` : JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /**
  * The canonical record ingest would produce for `request`. The card token is the simulator's stand-in, so

@@ -1,3 +1,4 @@
+import { luhnCheckDigit } from '../platform/pan.js';
 import { GRID_SIZE, foreignMerchantCountries, placeAt, type Place } from './geo.js';
 import { Random, hash32, hashHex } from './random.js';
 
@@ -118,28 +119,6 @@ const remittanceTexts = [
 export const TERMINAL_RADIUS = 5;
 const ONLINE_TERMINAL_SHARE = 0.2;
 const BANK_ID = 'vigil-sim-bank';
-
-/** Luhn (ISO/IEC 7812-1 annex B) check digit for the digits before it. */
-export function luhnCheckDigit(partial: string): number {
-  let sum = 0;
-  let double = true;
-  for (let i = partial.length - 1; i >= 0; i--) {
-    let digit = partial.charCodeAt(i) - 48;
-    if (double) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    double = !double;
-  }
-  return (10 - (sum % 10)) % 10;
-}
-
-/** True if `number` is all digits and passes the Luhn check. */
-export function isLuhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  return luhnCheckDigit(number.slice(0, -1)) === Number(number.slice(-1));
-}
 
 /** A device id and IP in the simulator's formats; fraudsters' devices use the same formats as genuine ones. */
 export function makeDevice(seed: number, ...parts: readonly number[]): DeviceProfile {

@@ -1,6 +1,6 @@
 import { sha256Hasher } from '../adapters/crypto.js';
 import { NOW_MS, TEST_PAN, cardRequest } from '../testing/fixtures.js';
-import { canonicalJson, fingerprintOf, toTransaction } from './canonical.js';
+import { fingerprintOf, toTransaction } from './canonical.js';
 import { validateTransactionRequest, type ValidatedTransaction } from './validation.js';
 
 const limits = { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 300_000, maxEventAgeMs: 30 * 86_400_000 };
@@ -11,21 +11,6 @@ function validated(body: unknown): ValidatedTransaction {
   return outcome.value;
 }
 const fingerprint = (body: unknown) => fingerprintOf(validated(body), sha256Hasher);
-
-describe('canonicalJson', () => {
-  it('sorts keys, drops undefined, writes bigint as a string', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, d: { z: 10n, y: 1.5 } })).toBe(
-      '{"a":[true,null,"x"],"b":1,"d":{"y":1.5,"z":"10"}}',
-    );
-  });
-  it('is independent of insertion order', () => {
-    expect(canonicalJson({ a: 1, b: { c: 2, d: 3 } })).toBe(canonicalJson({ b: { d: 3, c: 2 }, a: 1 }));
-  });
-  it('refuses values JSON cannot carry', () => {
-    expect(() => canonicalJson({ a: NaN })).toThrow(TypeError);
-    expect(() => canonicalJson(() => 1)).toThrow(TypeError);
-  });
-});
 
 describe('fingerprint', () => {
   it('is stable for the same content and 64 hex characters', () => {

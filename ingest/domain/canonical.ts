@@ -1,34 +1,7 @@
 import type { IngestSource, Transaction } from '../../schemas/generated/types.js';
 import type { ContentHasher } from '../ports.js';
 import type { ValidatedTransaction } from './validation.js';
-
-/**
- * Canonical JSON for fingerprinting: object keys sorted by UTF-16 code unit, no whitespace, absent (undefined)
- * members dropped, bigint written as a decimal string. Equal content always gives the same text.
- * Throws on values JSON cannot carry exactly (non-finite numbers, functions, symbols).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('canonical JSON has no representation for a non-finite number');
-      return JSON.stringify(value);
-    case 'bigint':
-      return JSON.stringify(value.toString());
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
-      const entries = Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-    }
-    default:
-      throw new TypeError(`canonical JSON has no representation for a ${typeof value}`);
-  }
-}
+import { canonicalJson } from '../../platform/canonical-json.js';
 
 /**
  * SHA-256 hex of the canonical validated content. Computed after tokenisation, so it is derived from no PAN, and

@@ -1,4 +1,4 @@
-import { maskDigitRuns } from './luhn.js';
+import { maskDigitRuns } from '../../platform/pan.js';
 
 /** Helpers over parsed JSON: RFC 6901 pointers and the card-security-code field names that are never accepted. */
 export type JsonObject = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { MAX_JSON_DEPTH, isSecurityCodeField } from './json.js';
-import { maskDigitRuns } from './luhn.js';
+import { maskDigitRuns } from '../../platform/pan.js';
 
 /**
  * The copy of a refused request that goes to the dead-letter topic, so an integration engineer can see what was

@@ -10,7 +10,7 @@ import type {
 import { parseMinorUnits } from './amount.js';
 import { currencyExponent } from '../../schemas/currencies.js';
 import { type JsonObject, childPointer, findSecurityCodeFields, isJsonObject, isSecurityCodeField } from './json.js';
-import { containsPan, isValidPan } from './luhn.js';
+import { containsPan, isValidPan } from '../../platform/pan.js';
 import type { PanTokenizer } from '../ports.js';
 
 /**

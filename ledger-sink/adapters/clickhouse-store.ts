@@ -2,7 +2,8 @@ import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { UnavailableError, VigilError, ErrorCategory } from '../../platform/errors.js';
 import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
-import { canonicalJson, STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS } from '../domain/audit.js';
+import { canonicalJson } from '../../platform/canonical-json.js';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS } from '../domain/audit.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
 import {
   type ConflictRecord,

@@ -17,7 +17,7 @@ import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { ClickHouseLedgerStore } from '../adapters/clickhouse-store.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
 import { startLedgerSink } from '../main.js';
-import { canonicalJson } from '../domain/audit.js';
+import { canonicalJson } from '../../platform/canonical-json.js';
 import { INT64_MAX } from '../domain/postings.js';
 import type { LedgerStore } from '../ports.js';
 import { type CapturingBus, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';

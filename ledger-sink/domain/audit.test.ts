@@ -1,6 +1,6 @@
 import { sampleTransaction } from '../../schemas/fixtures.js';
 import type { ScoredTransaction } from '../../schemas/generated/types.js';
-import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems, canonicalJson } from './audit.js';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from './audit.js';
 
 const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction => ({
   transaction: sampleTransaction(),
@@ -13,18 +13,6 @@ const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction =
   rulesVersion: 'r',
   scoredAtMs: 1_764_000_000_100,
   ...overrides,
-});
-
-describe('canonicalJson', () => {
-  it('given the same value with keys in another order, then the text is identical', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe(
-      canonicalJson({ a: { c: null, d: [2, { y: 2, z: 1 }] }, b: 1 }),
-    );
-  });
-
-  it('given bigint money, then it is written as an exact decimal string', () => {
-    expect(canonicalJson({ amountMinor: 2n ** 63n - 1n })).toBe('{"amountMinor":"9223372036854775807"}');
-  });
 });
 
 describe('auditProblems', () => {

@@ -40,21 +40,3 @@ export function auditProblems(scored: ScoredTransaction): FieldProblem[] {
 function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
-
-/**
- * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace, bigint written as a decimal
- * string. The same value always gives the same text, so stored audit JSON can be compared
- * byte for byte and re-hashed.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonicalize(value));
-}
-
-function canonicalize(value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(canonicalize);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = canonicalize((value as Record<string, unknown>)[key]);
-  return out;
-}
