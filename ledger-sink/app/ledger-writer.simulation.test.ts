@@ -1,0 +1,42 @@
+import { simulateLedgerSink } from '../testing/fault-simulation.js';
+
+/**
+ * ledger-sink's state machine under seeded faults (crashes mid-insert, writes that time out after landing,
+ * failures before writing, crashes between a batch and its commit, duplicates, conflicts and poison on the
+ * log). Each seed is one deterministic interleaving; `npm run simulate:faults -- --seeds 100000` runs many more.
+ */
+const SEEDS = 300;
+
+describe('ledger-sink fault simulation', () => {
+  it(`holds every invariant for ${SEEDS} seeds, and injects every kind of fault`, async () => {
+    const failing: string[] = [];
+    const injected = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0 };
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const result = await simulateLedgerSink(seed);
+      for (const kind of Object.keys(injected) as Array<keyof typeof injected>) injected[kind] += result.faults[kind];
+      if (result.violations.length > 0) failing.push(`seed ${seed}: ${result.violations.slice(0, 3).join('; ')}`);
+    }
+    expect(failing).toEqual([]);
+    // A simulation that injects nothing proves nothing.
+    for (const count of Object.values(injected)) expect(count).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('replays a seed exactly', async () => {
+    const first = await simulateLedgerSink(4242);
+    const again = await simulateLedgerSink(4242);
+    expect(again).toEqual(first);
+    expect(first.counts.records).toBeGreaterThan(first.counts.acceptedTransactions);
+  }, 60_000);
+
+  it('negative control: with the idempotency check switched off, redeliveries post twice and the check sees it', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => simulateLedgerSink(i + 1, { plantedBug: 'forget-stored-entries' })),
+    );
+    const failing = results.filter((r) => r.violations.length > 0);
+    expect(failing.length).toBeGreaterThan(0);
+    expect(failing[0]!.violations.join('\n')).toMatch(/rows, expected 1/);
+    // The failing seed is a reproducible report: it fails the same way again.
+    const replay = await simulateLedgerSink(failing[0]!.seed, { plantedBug: 'forget-stored-entries' });
+    expect(replay.violations).toEqual(failing[0]!.violations);
+  }, 60_000);
+});

@@ -1,0 +1,554 @@
+import type { Bus, BusRecord, OutgoingRecord, RecordBatch, RecordPosition } from '../../platform/bus.js';
+import { ManualClock } from '../../platform/clock.js';
+import { UnavailableError, describeError, isRetriable } from '../../platform/errors.js';
+import { createLogger } from '../../platform/logger.js';
+import { MetricsRegistry } from '../../platform/metrics.js';
+import { type Codec, createCodec } from '../../schemas/codec.js';
+import { DeadLetterWriter } from '../../schemas/dead-letter.js';
+import { type AnalystLabel, LabelValue, type ScoredTransaction } from '../../schemas/generated/types.js';
+import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
+import { HeaderNames, Topics } from '../../schemas/topics.js';
+import { LedgerBatchHandler } from '../app/ledger-writer.js';
+import type { StoredFingerprints } from '../domain/idempotency.js';
+import { postingsForDecision } from '../domain/postings.js';
+import {
+  type AuditIndex,
+  type AuditIndexOutcome,
+  type ConflictRecord,
+  type DecisionRecord,
+  type LedgerStore,
+  type PostedEntry,
+  conflictKey,
+  labelKey,
+} from '../ports.js';
+import { capturingBus, scoredTransaction } from './fixtures.js';
+
+/**
+ * A deterministic simulation of ledger-sink's state machine under seeded faults (issue 8, fault 13).
+ *
+ * The real `LedgerBatchHandler` runs against a store, an audit index and a dead-letter producer that misbehave
+ * the way real ones do — a call that fails before it writes, one that writes and then times out (the ambiguous
+ * case), and a process crash in the middle of the concurrent inserts, after which nothing more lands and a new
+ * handler starts from the last committed offset — while a driver plays the bus: batches of random size from
+ * random partitions, redelivery of whatever was not committed, and crashes between a successful batch and its
+ * commit. The log itself carries duplicates (the same record at two offsets), conflicts (the same id with other
+ * content) and poison (bytes that are not a record).
+ *
+ * Every source of randomness is one seeded generator and nothing waits on a timer, so a seed replays the same
+ * interleaving exactly: a failing seed is a reproducible bug report. The oracle is computed from the generated
+ * log alone, never from what the handler reported.
+ */
+
+/** What the simulated world may do wrong, per call; each a probability in [0, 1]. */
+export interface FaultRates {
+  /** A store/index/producer call rejects (retriably) before it has any effect. */
+  readonly failBefore: number;
+  /** A write lands, then the call rejects as if it had timed out. */
+  readonly timeoutAfter: number;
+  /** The process dies during a call: the write lands or not (half and half), and no later call has any effect. */
+  readonly crash: number;
+  /** A batch is handled, then the process dies before its offset is committed. */
+  readonly crashBeforeCommit: number;
+}
+
+export interface SimulationOptions {
+  /** Scored transactions on the log before duplicates, conflicts and poison are added. */
+  readonly transactions?: number;
+  readonly partitions?: number;
+  readonly faults?: Partial<FaultRates>;
+  /** Faults stop after this many, so every run ends; the invariants are checked on the settled state. */
+  readonly maxFaults?: number;
+  /**
+   * A bug planted in the system under test, for the negative control: `forget-stored-entries` makes the store
+   * report no stored ledger fingerprints, which is the idempotency check switched off.
+   */
+  readonly plantedBug?: 'forget-stored-entries';
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  /** Batches handed to the handler, successful or not. */
+  readonly deliveries: number;
+  readonly faults: Readonly<Record<FaultKind, number>>;
+  readonly counts: {
+    readonly records: number;
+    readonly acceptedTransactions: number;
+    readonly postableTransactions: number;
+    readonly entries: number;
+    readonly conflicts: number;
+    readonly labels: number;
+    readonly deadLetters: number;
+  };
+  /** Every invariant that did not hold, in words; empty when the run is correct. */
+  readonly violations: readonly string[];
+}
+
+type FaultKind = 'failBefore' | 'timeoutAfter' | 'crash' | 'crashBeforeCommit';
+
+const defaultRates: FaultRates = { failBefore: 0.05, timeoutAfter: 0.05, crash: 0.03, crashBeforeCommit: 0.05 };
+
+/** mulberry32: small, fast and good enough to pick faults; the same seed gives the same sequence. */
+class SeededRandom {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(maxExclusive: number): number {
+    return Math.floor(this.next() * maxExclusive);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+}
+
+/** Thrown into the handler when the simulated process dies; the driver discards that handler. */
+class ProcessCrash extends Error {
+  constructor() {
+    super('simulated process crash');
+  }
+}
+
+/** Decides, per call, whether and how it fails; stops after `maxFaults` so every run settles. */
+class FaultInjector {
+  readonly counts: Record<FaultKind, number> = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0 };
+  /** True from a crash until the driver starts a new process: nothing has any effect in between. */
+  dead = false;
+  private total = 0;
+
+  constructor(
+    private readonly random: SeededRandom,
+    private readonly rates: FaultRates,
+    private readonly maxFaults: number,
+  ) {}
+
+  /** Runs one call: `write` is its effect. Yields a seeded number of times first, so concurrent calls interleave. */
+  async call<T>(write: () => T): Promise<T> {
+    for (let i = this.random.int(4); i > 0; i--) await Promise.resolve();
+    if (this.dead) throw new ProcessCrash();
+    if (this.fault('crash')) {
+      this.dead = true;
+      if (this.random.chance(0.5)) write();
+      throw new ProcessCrash();
+    }
+    if (this.fault('failBefore'))
+      throw new UnavailableError('SIMULATED_UNAVAILABLE', 'simulated: failed before it wrote');
+    const value = write();
+    if (this.fault('timeoutAfter')) throw new UnavailableError('SIMULATED_TIMEOUT', 'simulated: wrote, then timed out');
+    return value;
+  }
+
+  fault(kind: FaultKind): boolean {
+    if (this.total >= this.maxFaults || !this.random.chance(this.rates[kind])) return false;
+    this.total += 1;
+    this.counts[kind] += 1;
+    return true;
+  }
+}
+
+/** The ledger store port over plain arrays: each insert is one atomic part, as the ClickHouse adapter promises. */
+class SimulatedStore implements LedgerStore {
+  readonly entries: PostedEntry[] = [];
+  readonly decisions: DecisionRecord[] = [];
+  readonly conflicts: ConflictRecord[] = [];
+  readonly labels: AnalystLabel[] = [];
+
+  constructor(
+    private readonly faults: FaultInjector,
+    private readonly plantedBug: SimulationOptions['plantedBug'],
+  ) {}
+
+  ensureSchema(): Promise<void> {
+    return Promise.resolve();
+  }
+  storedFingerprints(ids: readonly string[]): Promise<StoredFingerprints> {
+    const wanted = new Set(ids);
+    return this.faults.call(() => ({
+      ledger: new Map(
+        this.plantedBug === 'forget-stored-entries'
+          ? []
+          : this.entries.filter((e) => wanted.has(e.transactionId)).map((e) => [e.transactionId, e.fingerprint]),
+      ),
+      decisions: new Map(
+        this.decisions
+          .filter((d) => wanted.has(d.scored.transaction.transactionId))
+          .map((d) => [d.scored.transaction.transactionId, d.scored.transaction.fingerprint]),
+      ),
+    }));
+  }
+  recordedConflicts(): Promise<ReadonlySet<string>> {
+    return this.faults.call(
+      () => new Set(this.conflicts.map((c) => conflictKey(c.transactionId, c.conflictingFingerprint))),
+    );
+  }
+  recordedLabels(): Promise<ReadonlySet<string>> {
+    return this.faults.call(() => new Set(this.labels.map(labelKey)));
+  }
+  insertEntries(rows: readonly PostedEntry[]): Promise<void> {
+    return this.insert(this.entries, rows);
+  }
+  insertDecisions(rows: readonly DecisionRecord[]): Promise<void> {
+    return this.insert(this.decisions, rows);
+  }
+  insertConflicts(rows: readonly ConflictRecord[]): Promise<void> {
+    return this.insert(this.conflicts, rows);
+  }
+  insertLabels(rows: readonly AnalystLabel[]): Promise<void> {
+    return this.insert(this.labels, rows);
+  }
+  private insert<T>(table: T[], rows: readonly T[]): Promise<void> {
+    // An empty insert is not sent at all by the ClickHouse adapter, so it cannot fail either.
+    if (rows.length === 0) return Promise.resolve();
+    return this.faults.call(() => void table.push(...rows));
+  }
+}
+
+/** The audit index port: create-if-absent per transaction id, so a replay is a no-op. */
+class SimulatedAuditIndex implements AuditIndex {
+  readonly documents = new Map<string, ScoredTransaction>();
+  constructor(private readonly faults: FaultInjector) {}
+  ensureTemplate(): Promise<void> {
+    return Promise.resolve();
+  }
+  index(decisions: readonly ScoredTransaction[]): Promise<AuditIndexOutcome> {
+    return this.faults.call(() => {
+      let indexed = 0;
+      let alreadyIndexed = 0;
+      for (const scored of decisions) {
+        const id = scored.transaction.transactionId;
+        if (this.documents.has(id)) alreadyIndexed += 1;
+        else {
+          this.documents.set(id, scored);
+          indexed += 1;
+        }
+      }
+      return { indexed, alreadyIndexed, rejected: [] };
+    });
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** A bus whose producer (the dead-letter writer's) goes through the fault injector. */
+function faultyBus(faults: FaultInjector): Bus & { readonly sent: Map<string, OutgoingRecord[]> } {
+  const inner = capturingBus();
+  const producer = inner.producer();
+  return {
+    ...inner,
+    producer: () => ({
+      send: (topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]> =>
+        faults.call(() => records).then((r) => producer.send(topic, r)),
+    }),
+  };
+}
+
+interface LogRecord {
+  readonly record: BusRecord;
+  /** What the oracle needs to know about it; the handler sees only the bytes. */
+  readonly kind: 'scored' | 'label' | 'poison';
+  readonly scored?: ScoredTransaction;
+  readonly label?: AnalystLabel;
+}
+
+interface Partition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: LogRecord[];
+  committed: number;
+}
+
+/** Builds the log: transactions by payer-account partition, with duplicates, conflicts, poison and labels. */
+function buildLog(
+  random: SeededRandom,
+  codecs: { scored: Codec<ScoredTransaction>; label: Codec<AnalystLabel> },
+  transactions: number,
+  partitionCount: number,
+): Partition[] {
+  const scoredPartitions: Partition[] = Array.from({ length: partitionCount }, (_, partition) => ({
+    topic: Topics.transactionsScored,
+    partition,
+    records: [],
+    committed: 0,
+  }));
+  const labels: Partition = { topic: Topics.analystLabels, partition: 0, records: [], committed: 0 };
+  const append = (p: Partition, kind: LogRecord['kind'], value: Buffer, extra: Partial<LogRecord> = {}): void => {
+    const offset = p.records.length;
+    p.records.push({
+      kind,
+      ...extra,
+      record: { topic: p.topic, partition: p.partition, offset, key: null, value, headers: {}, timestampMs: offset },
+    });
+  };
+  const decisions = ['APPROVE', 'REVIEW', 'DECLINE'] as const;
+  const sent: Array<{ p: Partition; scored: ScoredTransaction }> = [];
+  for (let i = 1; i <= transactions; i++) {
+    const scored = scoredTransaction(i, {}, { decision: decisions[random.int(3)]! });
+    // The payer account is the record key, so every copy of one transaction travels on one partition.
+    const p = scoredPartitions[hashText(scored.transaction.payerAccountId) % partitionCount]!;
+    append(p, 'scored', codecs.scored.encode(scored), { scored });
+    sent.push({ p, scored });
+    if (random.chance(0.1)) {
+      const label = labelFor(scored, random.int(2));
+      append(labels, 'label', codecs.label.encode(label), { label });
+    }
+    // Interleave later copies: another producer's retry, a replay, or a client resending with other content.
+    if (random.chance(0.15)) {
+      const earlier = sent[random.int(sent.length)]!;
+      append(earlier.p, 'scored', codecs.scored.encode(earlier.scored), { scored: earlier.scored });
+    }
+    if (random.chance(0.05)) {
+      const earlier = sent[random.int(sent.length)]!;
+      const tx = earlier.scored.transaction;
+      const other: ScoredTransaction = {
+        ...earlier.scored,
+        transaction: { ...tx, amountMinor: tx.amountMinor + 1n, fingerprint: `conflict-${i}`.padEnd(64, '0') },
+      };
+      append(earlier.p, 'scored', codecs.scored.encode(other), { scored: other });
+    }
+    if (random.chance(0.03))
+      append(scoredPartitions[random.int(partitionCount)]!, 'poison', Buffer.from([0x07, i & 0xff]));
+  }
+  // An analyst's verdict sent twice (a double click, a retried request): stored once.
+  for (const r of [...labels.records])
+    if (random.chance(0.2)) append(labels, 'label', r.record.value, { label: r.label! });
+  return [...scoredPartitions, labels];
+}
+
+function labelFor(scored: ScoredTransaction, verdict: number): AnalystLabel {
+  const tx = scored.transaction;
+  return {
+    transactionId: tx.transactionId,
+    label: verdict === 0 ? LabelValue.FRAUD : LabelValue.GENUINE,
+    labelledBy: 'analyst-sim',
+    labelledAtMs: scored.scoredAtMs + 60_000,
+    transactionEventTimeMs: tx.eventTimeMs,
+    payerAccountId: tx.payerAccountId,
+    cardToken: tx.card?.token ?? null,
+    terminalId: tx.terminalId,
+    note: null,
+  };
+}
+
+function hashText(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Runs one seeded simulation to the end and checks every invariant on the settled state. */
+export async function simulateLedgerSink(seed: number, options: SimulationOptions = {}): Promise<SimulationResult> {
+  const random = new SeededRandom(seed);
+  const rates = { ...defaultRates, ...options.faults };
+  const faults = new FaultInjector(random, rates, options.maxFaults ?? 40);
+  const registry = new EmbeddedSchemaRegistry();
+  const codecs = {
+    scored: await createCodec<ScoredTransaction>(registry, Topics.transactionsScored),
+    label: await createCodec<AnalystLabel>(registry, Topics.analystLabels),
+  };
+  const partitions = buildLog(random, codecs, options.transactions ?? 60, options.partitions ?? 3);
+  const store = new SimulatedStore(faults, options.plantedBug);
+  const auditIndex = new SimulatedAuditIndex(faults);
+  const bus = faultyBus(faults);
+  const clock = new ManualClock(1_764_000_100_000);
+  const deadLetters = await DeadLetterWriter.create(bus, registry, 'ledger-sink', clock);
+  const silent = createLogger({ write: () => undefined });
+  const newProcess = (): LedgerBatchHandler =>
+    new LedgerBatchHandler({
+      store,
+      scoredCodec: codecs.scored,
+      labelCodec: codecs.label,
+      deadLetters,
+      logger: silent,
+      metrics: new MetricsRegistry(),
+      clock,
+      auditIndex,
+    });
+
+  const violations: string[] = [];
+  let handler = newProcess();
+  let deliveries = 0;
+  // Enough for every record to be redelivered many times; reaching it means a consumer is stuck.
+  const maxDeliveries = 50 * partitions.reduce((n, p) => n + p.records.length, 0) + 1000;
+  for (;;) {
+    const pending = partitions.filter((p) => p.committed < p.records.length);
+    if (pending.length === 0) break;
+    if (deliveries >= maxDeliveries) {
+      violations.push(`stuck: ${deliveries} deliveries and ${pending.length} partitions still behind`);
+      break;
+    }
+    const p = pending[random.int(pending.length)]!;
+    const size = 1 + random.int(8);
+    const batch: RecordBatch = {
+      topic: p.topic,
+      partition: p.partition,
+      records: p.records.slice(p.committed, p.committed + size).map((r) => r.record),
+    };
+    deliveries += 1;
+    clock.advance(1000);
+    try {
+      await handler.handle(batch);
+      if (faults.fault('crashBeforeCommit')) {
+        handler = newProcess();
+        continue;
+      }
+      p.committed += batch.records.length;
+    } catch (error) {
+      if (error instanceof ProcessCrash) {
+        faults.dead = false;
+        handler = newProcess();
+      } else if (!isRetriable(error)) {
+        violations.push(`a non-retriable error would stop the consumer: ${describeError(error)}`);
+        break;
+      }
+      // A retriable failure: the bus redelivers the same batch later; nothing is committed.
+    }
+  }
+
+  const oracle = expectedOutcome(partitions);
+  checkInvariants(oracle, store, auditIndex, bus.sent.get(Topics.deadLetters) ?? [], violations);
+  return {
+    seed,
+    deliveries,
+    faults: { ...faults.counts },
+    counts: {
+      records: partitions.reduce((n, p) => n + p.records.length, 0),
+      acceptedTransactions: oracle.accepted.size,
+      postableTransactions: [...oracle.accepted.values()].filter((s) => postingsForDecision(s).length > 0).length,
+      entries: store.entries.length,
+      conflicts: store.conflicts.length,
+      labels: store.labels.length,
+      deadLetters: (bus.sent.get(Topics.deadLetters) ?? []).length,
+    },
+    violations,
+  };
+}
+
+interface Oracle {
+  /** Per transaction id, the version first on its partition: the one that must be accepted. */
+  readonly accepted: Map<string, ScoredTransaction>;
+  /** conflictKeys of every later copy with another fingerprint. */
+  readonly conflicts: Set<string>;
+  readonly labelKeys: Set<string>;
+  /** `partition/offset` of every record that must reach the dead-letter topic. */
+  readonly deadLetterPositions: Set<string>;
+}
+
+function expectedOutcome(partitions: readonly Partition[]): Oracle {
+  const accepted = new Map<string, ScoredTransaction>();
+  const conflicts = new Set<string>();
+  const labelKeys = new Set<string>();
+  const deadLetterPositions = new Set<string>();
+  for (const p of partitions) {
+    for (const r of p.records) {
+      const position = `${r.record.topic}/${r.record.partition}/${r.record.offset}`;
+      if (r.kind === 'poison') deadLetterPositions.add(position);
+      if (r.kind === 'label') labelKeys.add(labelKey(r.label!));
+      if (r.kind !== 'scored') continue;
+      const tx = r.scored!.transaction;
+      const first = accepted.get(tx.transactionId);
+      if (first === undefined) accepted.set(tx.transactionId, r.scored!);
+      else if (first.transaction.fingerprint !== tx.fingerprint) {
+        conflicts.add(conflictKey(tx.transactionId, tx.fingerprint));
+        deadLetterPositions.add(position);
+      }
+    }
+  }
+  return { accepted, conflicts, labelKeys, deadLetterPositions };
+}
+
+function checkInvariants(
+  oracle: Oracle,
+  store: SimulatedStore,
+  auditIndex: SimulatedAuditIndex,
+  deadLetters: readonly OutgoingRecord[],
+  violations: string[],
+): void {
+  const countBy = <T>(items: readonly T[], key: (item: T) => string): Map<string, number> => {
+    const counts = new Map<string, number>();
+    for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+    return counts;
+  };
+  const check = (holds: boolean, violation: () => string): void => {
+    if (!holds) violations.push(violation());
+  };
+
+  // Decisions: one row per accepted transaction, with the accepted content; none for a conflicting copy.
+  const decisionRows = countBy(store.decisions, (d) => d.scored.transaction.transactionId);
+  for (const [id, scored] of oracle.accepted) {
+    check(decisionRows.get(id) === 1, () => `decision ${id}: ${decisionRows.get(id) ?? 0} rows, expected 1`);
+    const row = store.decisions.find((d) => d.scored.transaction.transactionId === id);
+    check(
+      row === undefined || row.scored.transaction.fingerprint === scored.transaction.fingerprint,
+      () => `decision ${id} stored with a conflicting copy's fingerprint`,
+    );
+  }
+  check(
+    decisionRows.size === oracle.accepted.size,
+    () => `${decisionRows.size} decided ids, expected ${oracle.accepted.size}`,
+  );
+
+  // Entries: every postable decision's legs exactly once, nothing for the rest, balanced per currency.
+  const entryRows = countBy(store.entries, (e) => e.entryId);
+  for (const [id, scored] of oracle.accepted) {
+    const legs = postingsForDecision(scored);
+    for (const leg of legs)
+      check(
+        entryRows.get(leg.entryId) === 1,
+        () => `entry ${leg.entryId}: ${entryRows.get(leg.entryId) ?? 0} rows, expected 1`,
+      );
+    const stored = store.entries.filter((e) => e.transactionId === id);
+    check(stored.length === legs.length, () => `transaction ${id}: ${stored.length} entries, expected ${legs.length}`);
+    check(
+      stored.every((e) => e.fingerprint === scored.transaction.fingerprint),
+      () => `transaction ${id}: entries posted from a conflicting copy`,
+    );
+  }
+  const sums = new Map<string, bigint>();
+  for (const e of store.entries)
+    sums.set(`${e.transactionId} ${e.currency}`, (sums.get(`${e.transactionId} ${e.currency}`) ?? 0n) + e.amountMinor);
+  for (const [key, sum] of sums) check(sum === 0n, () => `entries of ${key} sum to ${sum}, expected 0`);
+
+  // Conflicts recorded exactly once each; labels exactly once each; the audit index holds every accepted id.
+  const conflictRows = countBy(store.conflicts, (c) => conflictKey(c.transactionId, c.conflictingFingerprint));
+  for (const key of oracle.conflicts)
+    check(
+      conflictRows.get(key) === 1,
+      () => `conflict ${key.replace('\u0000', ' ')}: ${conflictRows.get(key) ?? 0} rows, expected 1`,
+    );
+  check(
+    conflictRows.size === oracle.conflicts.size,
+    () => `${conflictRows.size} conflicts recorded, expected ${oracle.conflicts.size}`,
+  );
+  const labelRows = countBy(store.labels, labelKey);
+  for (const key of oracle.labelKeys)
+    check(
+      labelRows.get(key) === 1,
+      () => `label ${key.split('\u0000')[0]}: ${labelRows.get(key) ?? 0} rows, expected 1`,
+    );
+  check(
+    labelRows.size === oracle.labelKeys.size,
+    () => `${labelRows.size} labels stored, expected ${oracle.labelKeys.size}`,
+  );
+  const indexed = new Set(auditIndex.documents.keys());
+  check(
+    indexed.size === oracle.accepted.size && [...oracle.accepted.keys()].every((id) => indexed.has(id)),
+    () => `audit index holds ${indexed.size} documents, expected the ${oracle.accepted.size} accepted ids`,
+  );
+
+  // Dead letters are at least once: every poison record and conflicting copy is there, with where it came from.
+  const lettered = new Set(
+    deadLetters.map(
+      (d) =>
+        `${d.headers?.[HeaderNames.dlqSourceTopic]}/${d.headers?.[HeaderNames.dlqSourcePartition]}/${d.headers?.[HeaderNames.dlqSourceOffset]}`,
+    ),
+  );
+  for (const position of oracle.deadLetterPositions)
+    check(lettered.has(position), () => `record ${position} should be dead-lettered and is not`);
+}
