@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Channel, Decision, EntryType, LabelValue, TransactionKind } from './generated/types.js';
 
 /** The ClickHouse DDL shared by ledger-sink (writer) and dashboards (reader), one statement per entry. */
 export function clickhouseTableStatements(): string[] {
@@ -23,3 +24,111 @@ export const ClickHouseTables = {
   analystLabels: 'analyst_labels',
   accessLog: 'access_log',
 } as const;
+
+/**
+ * Text forms on the wire, both ways: a DateTime64(3, 'UTC') column is written as 'YYYY-MM-DD hh:mm:ss.sss' in UTC
+ * (see ledger-sink's `toDateTime64Text`); Int64 money is a decimal string (JSON numbers lose precision past 2^53,
+ * and the client quotes 64-bit integers on output, `output_format_json_quote_64bit_integers=1`).
+ */
+export type DateTime64Text = string;
+/** An Int64 as a decimal string, e.g. "-9007199254740993". */
+export type Int64Text = string;
+
+/**
+ * The row types of the tables above, typed to what ledger-sink's JSON(Compact)EachRow writer sends: one field per
+ * column, absent optional text as '' (the columns are not Nullable). A SELECT of a column returns the same JSON
+ * type, so readers pick their columns from these (see {@link SelectedRow}).
+ */
+
+/** One row of `ledger_entries`: one leg of a double-entry posting. */
+export interface LedgerEntryRow {
+  readonly entry_id: string;
+  readonly transaction_id: string;
+  readonly leg: number;
+  readonly account_id: string;
+  readonly amount_minor: Int64Text;
+  readonly currency: string;
+  readonly entry_type: EntryType;
+  readonly fingerprint: string;
+  readonly event_time: DateTime64Text;
+  readonly posted_at: DateTime64Text;
+}
+
+/** One row of `decisions`: the audit record of one scored transaction. */
+export interface DecisionRow {
+  readonly transaction_id: string;
+  readonly fingerprint: string;
+  readonly channel: Channel;
+  readonly kind: TransactionKind;
+  readonly amount_minor: Int64Text;
+  readonly currency: string;
+  readonly payer_account_id: string;
+  readonly payee_account_id: string;
+  readonly customer_id: string;
+  readonly card_token: string;
+  readonly card_last4: string;
+  readonly merchant_id: string;
+  readonly terminal_id: string;
+  readonly mcc: string;
+  readonly device_id: string;
+  readonly country: string;
+  readonly description: string;
+  readonly decision: Decision;
+  readonly score: number;
+  /** The reasons in their order (strongest first), as JSON. */
+  readonly reasons_json: string;
+  readonly reason_codes: readonly string[];
+  readonly rules_fired: readonly string[];
+  /** Every feature value the model and rules saw, as canonical JSON. */
+  readonly features_json: string;
+  readonly model_version: string;
+  readonly rules_version: string;
+  /** The canonical Avro `Transaction` exactly as scored, as canonical JSON. */
+  readonly transaction_json: string;
+  readonly event_time: DateTime64Text;
+  readonly received_at: DateTime64Text;
+  readonly scored_at: DateTime64Text;
+  readonly stored_at: DateTime64Text;
+}
+
+/** One row of `ledger_conflicts`: a transaction id seen again with other content. */
+export interface LedgerConflictRow {
+  readonly transaction_id: string;
+  readonly posted_fingerprint: string;
+  readonly conflicting_fingerprint: string;
+  readonly detected_at: DateTime64Text;
+  readonly transaction_json: string;
+}
+
+/** One row of `analyst_labels`. */
+export interface AnalystLabelRow {
+  readonly transaction_id: string;
+  readonly label: LabelValue;
+  readonly labelled_by: string;
+  readonly labelled_at: DateTime64Text;
+  readonly note: string;
+}
+
+/** One row of `access_log`: who read what, when. */
+export interface AccessLogRow {
+  readonly at: DateTime64Text;
+  readonly principal: string;
+  readonly role: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly query_json: string;
+}
+
+/**
+ * What a reader's SELECT returns: the `Columns` it picks, as stored, plus each DateTime64 column in `Times` read
+ * as epoch milliseconds under `<column>_ms` (see {@link epochMsColumn}; Int64, so a decimal string).
+ */
+export type SelectedRow<Row, Columns extends keyof Row = never, Times extends keyof Row & string = never> = Pick<
+  Row,
+  Columns
+> & { readonly [K in Times as `${K}_ms`]: Int64Text };
+
+/** The select expression that reads DateTime64 `column` as `<column>_ms`, the name {@link SelectedRow} expects. */
+export function epochMsColumn(column: string): string {
+  return `toUnixTimestamp64Milli(${column}) AS ${column}_ms`;
+}

@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import { describeError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Counter } from '../../platform/metrics.js';
+import { type AccessLogRow, ClickHouseTables } from '../../schemas/clickhouse.js';
 
 /**
  * Every report, search and audit-trail read is itself audited (PCI DSS 10.2.1, GDPR art. 30) in `access_log`.
@@ -28,20 +29,11 @@ export interface AccessLogOptions {
   readonly maxBuffered?: number;
 }
 
-interface AccessRow {
-  at: string;
-  principal: string;
-  role: string;
-  action: string;
-  resource: string;
-  query_json: string;
-}
-
 /** ClickHouse's DateTime64 text form, 'YYYY-MM-DD hh:mm:ss.sss', in UTC. */
 const clickhouseTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 export class AccessLogWriter {
-  private buffer: AccessRow[] = [];
+  private buffer: AccessLogRow[] = [];
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly maxBuffered: number;
@@ -97,7 +89,7 @@ export class AccessLogWriter {
       const batch = this.buffer;
       this.buffer = [];
       try {
-        await this.clickhouse.insert({ table: 'access_log', values: batch, format: 'JSONEachRow' });
+        await this.clickhouse.insert({ table: ClickHouseTables.accessLog, values: batch, format: 'JSONEachRow' });
         this.counters.written.inc({}, batch.length);
       } catch (error) {
         this.buffer = batch.concat(this.buffer);

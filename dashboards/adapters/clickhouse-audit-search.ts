@@ -3,6 +3,7 @@ import { moneyView } from '../domain/money.js';
 import { isoTime, orNull, parseStoredJson, selectRows } from '../queries/select.js';
 import { type AuditHit, type AuditPage, type AuditQuery, TOTAL_CAP } from '../domain/audit-query.js';
 import type { AuditSearch } from '../ports.js';
+import { ClickHouseTables, type DecisionRow, type SelectedRow, epochMsColumn } from '../../schemas/clickhouse.js';
 
 /**
  * {@link AuditSearch} over ClickHouse's `decisions` (the embedded default). The SQL text is assembled only
@@ -39,27 +40,27 @@ const FILTERS = {
 } as const;
 const AFTER = `(event_time, transaction_id) < (fromUnixTimestamp64Milli({afterMs:Int64}, 'UTC'), {afterId:String})`;
 
-interface HitRow {
-  transaction_id: string;
-  decision: string;
-  score: number;
-  channel: string;
-  kind: string;
-  amount_minor: string;
-  currency: string;
-  payer_account_id: string;
-  payee_account_id: string;
-  card_token: string;
-  card_last4: string;
-  merchant_id: string;
-  country: string;
-  description: string;
-  reasons_json: string;
-  model_version: string;
-  rules_version: string;
-  event_time_ms: string;
-  scored_at_ms: string;
-}
+type HitRow = SelectedRow<
+  DecisionRow,
+  | 'transaction_id'
+  | 'decision'
+  | 'score'
+  | 'channel'
+  | 'kind'
+  | 'amount_minor'
+  | 'currency'
+  | 'payer_account_id'
+  | 'payee_account_id'
+  | 'card_token'
+  | 'card_last4'
+  | 'merchant_id'
+  | 'country'
+  | 'description'
+  | 'reasons_json'
+  | 'model_version'
+  | 'rules_version',
+  'event_time' | 'scored_at'
+>;
 
 export class ClickHouseAuditSearch implements AuditSearch {
   constructor(private readonly clickhouse: ClickHouseClient) {}
@@ -99,9 +100,8 @@ export class ClickHouseAuditSearch implements AuditSearch {
         this.clickhouse,
         `SELECT transaction_id, decision, score, channel, kind, amount_minor, currency, payer_account_id,
            payee_account_id, card_token, card_last4, merchant_id, country, description, reasons_json, model_version,
-           rules_version, toUnixTimestamp64Milli(event_time) AS event_time_ms,
-           toUnixTimestamp64Milli(scored_at) AS scored_at_ms
-         FROM decisions
+           rules_version, ${epochMsColumn('event_time')}, ${epochMsColumn('scored_at')}
+         FROM ${ClickHouseTables.decisions}
          WHERE ${pageWhere}
          ORDER BY event_time DESC, transaction_id DESC
          LIMIT 1 BY transaction_id
@@ -111,7 +111,7 @@ export class ClickHouseAuditSearch implements AuditSearch {
       // Distinct ids, like the index (one document per transaction); stops counting past the cap.
       selectRows<{ n: string }>(
         this.clickhouse,
-        `SELECT count() AS n FROM (SELECT DISTINCT transaction_id FROM decisions WHERE ${where} LIMIT {cap:UInt32})`,
+        `SELECT count() AS n FROM (SELECT DISTINCT transaction_id FROM ${ClickHouseTables.decisions} WHERE ${where} LIMIT {cap:UInt32})`,
         { ...params, cap: TOTAL_CAP + 1 },
       ),
     ]);

@@ -16,15 +16,25 @@ import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
 import { clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { createCodec } from '../../schemas/codec.js';
-import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import type {
+  AnalystLabel,
+  Channel,
+  FraudAlert,
+  ScoredTransaction,
+  Transaction,
+  TransactionKind,
+} from '../../schemas/generated/types.js';
 import { topicSpecs } from '../../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { type DashboardsStage, startDashboards } from '../main.js';
-// The integrity report reads what ledger-sink writes; the negative control plants its row with the real writer
-// (not a re-typed copy of the row), so this one test crosses the stage boundary on purpose.
+import { sampleTransaction } from '../../schemas/fixtures.js';
+// Dashboards reads what ledger-sink writes: every fixture row goes in through ledger-sink's real writer (never a
+// re-typed copy of its rows), so this test crosses the stage boundary on purpose.
 // eslint-disable-next-line no-restricted-imports
 import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
+// eslint-disable-next-line no-restricted-imports
+import type { PostedEntry } from '../../ledger-sink/ports.js';
 // eslint-disable-next-line no-restricted-imports
 import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
 
@@ -37,7 +47,6 @@ const keys = {
 const BIG = 9_007_199_254_740_993n; // 2^53 + 1: a float cannot hold it
 const HOUR = 3_600_000;
 const now = Date.now();
-const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 let dataDir: string;
 let clickhouse: ClickHouseClient;
@@ -46,6 +55,7 @@ let stage: DashboardsStage;
 let server: Server;
 let baseUrl: string;
 let metrics: MetricsRegistry;
+let store: ClickHouseLedgerStore;
 const registry = new EmbeddedSchemaRegistry();
 const authenticator = new ApiKeyAuthenticator([
   { role: 'analyst', key: keys.analyst },
@@ -92,16 +102,17 @@ interface DecisionFixture {
   decision: 'APPROVE' | 'REVIEW' | 'DECLINE';
   amountMinor: bigint;
   currency: string;
-  channel?: string;
-  kind?: string;
+  channel?: Channel;
+  kind?: TransactionKind;
   payer: string;
   payee: string;
   score: number;
   atMs: number;
 }
 
-function decisionRow(d: DecisionFixture): Record<string, unknown> {
-  const reasons =
+/** The fixture as the scored transaction ledger-sink would store (through its real writer, see beforeAll). */
+function scoredOf(d: DecisionFixture): ScoredTransaction {
+  const reasons: ScoredTransaction['reasons'] =
     d.decision === 'APPROVE'
       ? []
       : [
@@ -112,62 +123,62 @@ function decisionRow(d: DecisionFixture): Record<string, unknown> {
             weight: 0.4,
           },
         ];
-  return {
-    transaction_id: d.id,
+  const transaction = sampleTransaction({
+    transactionId: d.id,
     fingerprint: `fp-${d.id}`,
     channel: d.channel ?? 'CARD',
     kind: d.kind ?? 'PURCHASE',
-    amount_minor: d.amountMinor.toString(),
+    amountMinor: d.amountMinor,
     currency: d.currency,
-    payer_account_id: d.payer,
-    payee_account_id: d.payee,
-    customer_id: `cust-${d.payer}`,
-    card_token: d.channel === 'CASH' ? '' : 'tok_abc',
-    card_last4: d.channel === 'CASH' ? '' : '4242',
-    merchant_id: 'm-1',
-    terminal_id: 'term-7',
+    payerAccountId: d.payer,
+    payeeAccountId: d.payee,
+    customerId: `cust-${d.payer}`,
+    card: d.channel === 'CASH' ? null : { token: 'tok_abc', bin: '424242', last4: '4242', present: true },
+    merchantId: 'm-1',
+    terminalId: 'term-7',
     mcc: '5411',
-    device_id: '',
+    deviceId: null,
     country: 'DE',
-    description: '',
+    description: null,
+    eventTimeMs: d.atMs - 50,
+    receivedAtMs: d.atMs - 40,
+  });
+  return {
+    transaction,
     decision: d.decision,
     score: d.score,
-    reasons_json: JSON.stringify(reasons),
-    reason_codes: reasons.map((r) => r.code),
-    rules_fired: reasons.map((r) => r.code),
-    features_json: JSON.stringify({ card_count_1h: 7, amount_vs_history: 3.5 }),
-    model_version: 'model-v3',
-    rules_version: 'rules-v12',
-    transaction_json: `{"transactionId":"${d.id}","amountMinor":${d.amountMinor},"currency":"${d.currency}"}`,
-    event_time: chTime(d.atMs - 50),
-    received_at: chTime(d.atMs - 40),
-    scored_at: chTime(d.atMs),
-    stored_at: chTime(d.atMs + 15),
+    reasons,
+    rulesFired: reasons.map((r) => r.code),
+    features: { card_count_1h: 7, amount_vs_history: 3.5 },
+    modelVersion: 'model-v3',
+    rulesVersion: 'rules-v12',
+    scoredAtMs: d.atMs,
   };
 }
 
-function entryRows(
+/** The two legs of a posting from `payer` to `payee`, as ledger-sink posts them. */
+function entries(
   id: string,
   payer: string,
   payee: string,
   amountMinor: bigint,
   currency: string,
   atMs: number,
-): Array<Record<string, unknown>> {
+): PostedEntry[] {
   return [
-    [0, payer, -amountMinor],
-    [1, payee, amountMinor],
-  ].map(([leg, account, amount]) => ({
-    entry_id: `${id}/${String(leg)}`,
-    transaction_id: id,
+    { leg: 0, accountId: payer, amountMinor: -amountMinor },
+    { leg: 1, accountId: payee, amountMinor },
+  ].map(({ leg, accountId, amountMinor: amount }) => ({
+    entryId: `${id}/${leg}`,
+    transactionId: id,
     leg,
-    account_id: account,
-    amount_minor: String(amount),
+    accountId,
+    amountMinor: amount,
     currency,
-    entry_type: 'PRINCIPAL',
+    entryType: 'PRINCIPAL',
     fingerprint: `fp-${id}`,
-    event_time: chTime(atMs - 50),
-    posted_at: chTime(atMs + 15),
+    eventTimeMs: atMs - 50,
+    postedAtMs: atMs + 15,
   }));
 }
 
@@ -232,29 +243,26 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-dashboards-'));
   clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
   for (const statement of clickhouseTableStatements()) await clickhouse.command({ query: statement });
-  await clickhouse.insert({ table: 'decisions', format: 'JSONEachRow', values: decisions.map(decisionRow) });
-  await clickhouse.insert({
-    table: 'ledger_entries',
-    format: 'JSONEachRow',
-    // tx-big is declined in this fixture but posted anyway, so the payee's balance proves exact big sums.
-    values: [
-      ...entryRows('tx-big', 'acc-payer', 'acc-shop', BIG, 'EUR', now - 2 * HOUR),
-      ...entryRows('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR),
-    ],
-  });
-  await clickhouse.insert({
-    table: 'analyst_labels',
-    format: 'JSONEachRow',
-    values: [
-      {
-        transaction_id: 'tx-rev',
-        label: 'FRAUD',
-        labelled_by: 'analyst:earlier',
-        labelled_at: chTime(now - 30 * 60_000),
-        note: 'card reported stolen',
-      },
-    ],
-  });
+  store = new ClickHouseLedgerStore(clickhouse);
+  await store.insertDecisions(decisions.map((d) => ({ scored: scoredOf(d), storedAtMs: d.atMs + 15 })));
+  // tx-big is declined in this fixture but posted anyway, so the payee's balance proves exact big sums.
+  await store.insertEntries([
+    ...entries('tx-big', 'acc-payer', 'acc-shop', BIG, 'EUR', now - 2 * HOUR),
+    ...entries('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR),
+  ]);
+  await store.insertLabels([
+    {
+      transactionId: 'tx-rev',
+      label: 'FRAUD',
+      labelledBy: 'analyst:earlier',
+      labelledAtMs: now - 30 * 60_000,
+      transactionEventTimeMs: now - HOUR - 50,
+      payerAccountId: 'acc-payer',
+      cardToken: 'tok_abc',
+      terminalId: 'term-7',
+      note: 'card reported stolen',
+    },
+  ]);
 
   bus = await EmbeddedLog.open({ dir: join(dataDir, 'log'), topics: topicSpecs(4) });
   metrics = new MetricsRegistry();
@@ -350,7 +358,8 @@ describe('REST routes', () => {
       description: expect.stringContaining('last hour'),
     });
     expect(body.features).toEqual({ card_count_1h: 7, amount_vs_history: 3.5 });
-    expect(body.input).toEqual({ transactionId: 'tx-big', amountMinor: '9007199254740993', currency: 'EUR' }); // not rounded by JSON.parse
+    // The canonical record as scored; its amount exact (canonical JSON writes bigint as a decimal string).
+    expect(body.input).toMatchObject({ transactionId: 'tx-big', amountMinor: '9007199254740993', currency: 'EUR' });
     expect(body.timeline).toMatchObject({
       receivedToScoredMs: 40,
       scoredToStoredMs: 15,
@@ -557,16 +566,12 @@ describe('REST routes', () => {
   });
 
   it('GET /v1/reports/ledger-integrity catches a planted double posting and an unbalanced one', async () => {
-    const [first, second] = entryRows('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR);
-    await clickhouse.insert({
-      table: 'ledger_entries',
-      format: 'JSONEachRow',
-      values: [
-        first!,
-        second!,
-        { ...second!, entry_id: 'tx-lopsided/1', transaction_id: 'tx-lopsided', amount_minor: '5' },
-      ],
-    });
+    const [first, second] = entries('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR);
+    await store.insertEntries([
+      first!,
+      second!,
+      { ...second!, entryId: 'tx-lopsided/1', transactionId: 'tx-lopsided', amountMinor: 5n },
+    ]);
     const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
     // tx-lopsided has entries but no decision: the reverse counter sees it.
     expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1, entriesWithoutDecisions: 1 });
@@ -582,7 +587,7 @@ describe('REST routes', () => {
       { transactionId: 'tx-unposted', payerAccountId: 'acc-unposted', payeeAccountId: 'acc-unposted-payee' },
       { decision: 'APPROVE', reasons: [], rulesFired: [] },
     );
-    await new ClickHouseLedgerStore(clickhouse).insertDecisions([{ scored, storedAtMs: scored.scoredAtMs + 5 }]);
+    await store.insertDecisions([{ scored, storedAtMs: scored.scoredAtMs + 5 }]);
     const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
     expect(body.decisionsWithoutEntries - before.decisionsWithoutEntries).toBe(1);
     expect(body).toMatchObject({

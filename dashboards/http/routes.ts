@@ -39,7 +39,7 @@ export interface RoutesDeps {
 const DAY_MS = 86_400_000;
 const webDir = fileURLToPath(new URL('../web/', import.meta.url));
 
-const notFound = (code: string, message: string): VigilError =>
+const notFound = (code: ConstructorParameters<typeof VigilError>[0], message: string): VigilError =>
   new VigilError(code, message, { category: ErrorCategory.notFound });
 
 /**

@@ -1,5 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type MoneyView, moneyView } from '../domain/money.js';
+import {
+  type AnalystLabelRow,
+  ClickHouseTables,
+  type DecisionRow,
+  type SelectedRow,
+  epochMsColumn,
+} from '../../schemas/clickhouse.js';
 import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
 
 /** Keyset cursor of the alert list: the last row's scored time and transaction id, opaque to clients. */
@@ -65,29 +72,31 @@ export interface AlertPage {
 
 /** REVIEW/DECLINE decisions, newest first, keyset-paginated on (scored_at, transaction_id). */
 export async function listAlerts(clickhouse: ClickHouseClient, q: AlertQuery): Promise<AlertPage> {
-  const rows = await selectRows<{
-    transaction_id: string;
-    decision: string;
-    score: number;
-    reasons_json: string;
-    channel: string;
-    kind: string;
-    amount_minor: string;
-    currency: string;
-    payer_account_id: string;
-    payee_account_id: string;
-    card_last4: string;
-    merchant_id: string;
-    country: string;
-    model_version: string;
-    event_time_ms: string;
-    scored_at_ms: string;
-  }>(
+  const rows = await selectRows<
+    SelectedRow<
+      DecisionRow,
+      | 'transaction_id'
+      | 'decision'
+      | 'score'
+      | 'reasons_json'
+      | 'channel'
+      | 'kind'
+      | 'amount_minor'
+      | 'currency'
+      | 'payer_account_id'
+      | 'payee_account_id'
+      | 'card_last4'
+      | 'merchant_id'
+      | 'country'
+      | 'model_version',
+      'event_time' | 'scored_at'
+    >
+  >(
     clickhouse,
     `SELECT transaction_id, decision, score, reasons_json, channel, kind, amount_minor, currency, payer_account_id,
        payee_account_id, card_last4, merchant_id, country, model_version,
-       toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(scored_at) AS scored_at_ms
-     FROM decisions
+       ${epochMsColumn('event_time')}, ${epochMsColumn('scored_at')}
+     FROM ${ClickHouseTables.decisions}
      WHERE decision IN {decisions:Array(String)}
        AND scored_at >= fromUnixTimestamp64Milli({sinceMs:Int64}, 'UTC')
        AND ({hasCursor:UInt8} = 0 OR (scored_at, transaction_id) < (fromUnixTimestamp64Milli({cursorAtMs:Int64}, 'UTC'), {cursorId:String}))
@@ -139,17 +148,14 @@ async function latestLabels(
   transactionIds: readonly string[],
 ): Promise<Map<string, NonNullable<AlertListItem['label']>>> {
   if (transactionIds.length === 0) return new Map();
-  const rows = await selectRows<{
-    transaction_id: string;
-    label: string;
-    labelled_by: string;
-    labelled_at_ms: string;
-    note: string;
-  }>(
+  // The latest label's columns under their own names (argMax), its time as epoch ms.
+  const rows = await selectRows<
+    SelectedRow<AnalystLabelRow, 'transaction_id' | 'label' | 'labelled_by' | 'note', 'labelled_at'>
+  >(
     clickhouse,
     `SELECT transaction_id, argMax(label, labelled_at) AS label, argMax(labelled_by, labelled_at) AS labelled_by,
        toUnixTimestamp64Milli(max(labelled_at)) AS labelled_at_ms, argMax(note, labelled_at) AS note
-     FROM analyst_labels WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
+     FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
     { ids: transactionIds },
   );
   return new Map(

@@ -1,45 +1,24 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type MoneyView, moneyView } from '../domain/money.js';
+import {
+  type AnalystLabelRow,
+  ClickHouseTables,
+  type DecisionRow,
+  type LedgerConflictRow,
+  type LedgerEntryRow,
+  type SelectedRow,
+  epochMsColumn,
+} from '../../schemas/clickhouse.js';
 import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
 
-interface DecisionRow {
-  transaction_id: string;
-  fingerprint: string;
-  channel: string;
-  kind: string;
-  amount_minor: string;
-  currency: string;
-  payer_account_id: string;
-  payee_account_id: string;
-  customer_id: string;
-  card_token: string;
-  card_last4: string;
-  merchant_id: string;
-  terminal_id: string;
-  mcc: string;
-  device_id: string;
-  country: string;
-  description: string;
-  decision: string;
-  score: number;
-  reasons_json: string;
-  reason_codes: string[];
-  rules_fired: string[];
-  features_json: string;
-  model_version: string;
-  rules_version: string;
-  transaction_json: string;
-  event_time_ms: string;
-  received_at_ms: string;
-  scored_at_ms: string;
-  stored_at_ms: string;
-}
+type DecisionTime = 'event_time' | 'received_at' | 'scored_at' | 'stored_at';
+/** A whole `decisions` row, times as epoch ms. */
+type StoredDecision = SelectedRow<DecisionRow, Exclude<keyof DecisionRow, DecisionTime>, DecisionTime>;
 
 const decisionColumns = `transaction_id, fingerprint, channel, kind, amount_minor, currency, payer_account_id, payee_account_id,
   customer_id, card_token, card_last4, merchant_id, terminal_id, mcc, device_id, country, description, decision, score,
   reasons_json, reason_codes, rules_fired, features_json, model_version, rules_version, transaction_json,
-  toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(received_at) AS received_at_ms,
-  toUnixTimestamp64Milli(scored_at) AS scored_at_ms, toUnixTimestamp64Milli(stored_at) AS stored_at_ms`;
+  ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}, ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}`;
 
 /** What the label endpoint needs to know about a decided transaction. */
 export interface DecidedTransaction {
@@ -55,15 +34,12 @@ export async function findDecidedTransaction(
   clickhouse: ClickHouseClient,
   transactionId: string,
 ): Promise<DecidedTransaction | undefined> {
-  const rows = await selectRows<{
-    payer_account_id: string;
-    card_token: string;
-    terminal_id: string;
-    event_time_ms: string;
-  }>(
+  const rows = await selectRows<
+    SelectedRow<DecisionRow, 'payer_account_id' | 'card_token' | 'terminal_id', 'event_time'>
+  >(
     clickhouse,
-    `SELECT payer_account_id, card_token, terminal_id, toUnixTimestamp64Milli(event_time) AS event_time_ms
-     FROM decisions WHERE transaction_id = {transactionId:String} ORDER BY stored_at LIMIT 1`,
+    `SELECT payer_account_id, card_token, terminal_id, ${epochMsColumn('event_time')}
+     FROM ${ClickHouseTables.decisions} WHERE transaction_id = {transactionId:String} ORDER BY stored_at LIMIT 1`,
     { transactionId },
   );
   const row = rows[0];
@@ -140,42 +116,40 @@ export interface AuditTrail {
 export async function auditTrail(clickhouse: ClickHouseClient, transactionId: string): Promise<AuditTrail | undefined> {
   const params = { transactionId };
   const [decisions, entries, labels, conflicts] = await Promise.all([
-    selectRows<DecisionRow>(
+    selectRows<StoredDecision>(
       clickhouse,
-      `SELECT ${decisionColumns} FROM decisions WHERE transaction_id = {transactionId:String} ORDER BY stored_at`,
+      `SELECT ${decisionColumns} FROM ${ClickHouseTables.decisions} WHERE transaction_id = {transactionId:String} ORDER BY stored_at`,
       params,
     ),
-    selectRows<{
-      entry_id: string;
-      leg: number;
-      account_id: string;
-      amount_minor: string;
-      currency: string;
-      entry_type: string;
-      event_time_ms: string;
-      posted_at_ms: string;
-    }>(
+    selectRows<
+      SelectedRow<
+        LedgerEntryRow,
+        'entry_id' | 'leg' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type',
+        'event_time' | 'posted_at'
+      >
+    >(
       clickhouse,
       `SELECT entry_id, leg, account_id, amount_minor, currency, entry_type,
-         toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(posted_at) AS posted_at_ms
-       FROM ledger_entries WHERE transaction_id = {transactionId:String} ORDER BY leg`,
+         ${epochMsColumn('event_time')}, ${epochMsColumn('posted_at')}
+       FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id = {transactionId:String} ORDER BY leg`,
       params,
     ),
-    selectRows<{ label: string; labelled_by: string; labelled_at_ms: string; note: string }>(
+    selectRows<SelectedRow<AnalystLabelRow, 'label' | 'labelled_by' | 'note', 'labelled_at'>>(
       clickhouse,
-      `SELECT label, labelled_by, toUnixTimestamp64Milli(labelled_at) AS labelled_at_ms, note
-       FROM analyst_labels WHERE transaction_id = {transactionId:String} ORDER BY labelled_at`,
+      `SELECT label, labelled_by, ${epochMsColumn('labelled_at')}, note
+       FROM ${ClickHouseTables.analystLabels} WHERE transaction_id = {transactionId:String} ORDER BY labelled_at`,
       params,
     ),
-    selectRows<{
-      posted_fingerprint: string;
-      conflicting_fingerprint: string;
-      detected_at_ms: string;
-      transaction_json: string;
-    }>(
+    selectRows<
+      SelectedRow<
+        LedgerConflictRow,
+        'posted_fingerprint' | 'conflicting_fingerprint' | 'transaction_json',
+        'detected_at'
+      >
+    >(
       clickhouse,
-      `SELECT posted_fingerprint, conflicting_fingerprint, toUnixTimestamp64Milli(detected_at) AS detected_at_ms, transaction_json
-       FROM ledger_conflicts WHERE transaction_id = {transactionId:String} ORDER BY detected_at`,
+      `SELECT posted_fingerprint, conflicting_fingerprint, ${epochMsColumn('detected_at')}, transaction_json
+       FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id = {transactionId:String} ORDER BY detected_at`,
       params,
     ),
   ]);

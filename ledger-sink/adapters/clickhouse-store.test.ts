@@ -1,5 +1,82 @@
 import { VigilError } from '../../platform/errors.js';
-import { toDateTime64Text } from './clickhouse-store.js';
+import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { sampleTransaction } from '../../schemas/fixtures.js';
+import { scoredTransaction } from '../testing/fixtures.js';
+import {
+  analystLabelRow,
+  decisionRow,
+  ledgerConflictRow,
+  ledgerEntryRow,
+  toDateTime64Text,
+} from './clickhouse-store.js';
+
+/** The column names of `table` in the DDL of schemas/clickhouse/tables.sql, in order (indexes left out). */
+function ddlColumns(table: string): string[] {
+  const statement = clickhouseTableStatements().find((s) =>
+    new RegExp(`^CREATE TABLE IF NOT EXISTS ${table}\\b`).test(s),
+  );
+  if (statement === undefined) throw new Error(`no CREATE TABLE for ${table}`);
+  // The column list sits between a line holding only '(' and one holding only ')'.
+  const lines = statement.split('\n').map((line) => line.trim());
+  return lines
+    .slice(lines.indexOf('(') + 1, lines.indexOf(')'))
+    .filter((line) => line !== '' && !line.startsWith('INDEX '))
+    .map((line) => line.split(/\s+/)[0]!);
+}
+
+describe('row builders against the DDL', () => {
+  const scored = scoredTransaction(3);
+  const tx = scored.transaction;
+  it.each([
+    [ClickHouseTables.decisions, decisionRow({ scored, storedAtMs: scored.scoredAtMs + 5 })],
+    [
+      ClickHouseTables.ledgerEntries,
+      ledgerEntryRow({
+        entryId: `${tx.transactionId}/0`,
+        transactionId: tx.transactionId,
+        leg: 0,
+        accountId: tx.payerAccountId,
+        amountMinor: -tx.amountMinor,
+        currency: tx.currency,
+        entryType: 'PRINCIPAL',
+        fingerprint: tx.fingerprint,
+        eventTimeMs: tx.eventTimeMs,
+        postedAtMs: tx.eventTimeMs + 5,
+      }),
+    ],
+    [
+      ClickHouseTables.ledgerConflicts,
+      ledgerConflictRow({
+        transactionId: tx.transactionId,
+        acceptedFingerprint: tx.fingerprint,
+        conflictingFingerprint: 'e'.repeat(64),
+        detectedAtMs: tx.eventTimeMs,
+        transaction: sampleTransaction(),
+      }),
+    ],
+    [
+      ClickHouseTables.analystLabels,
+      analystLabelRow({
+        transactionId: tx.transactionId,
+        label: 'FRAUD',
+        labelledBy: 'analyst:1',
+        labelledAtMs: tx.eventTimeMs,
+        transactionEventTimeMs: tx.eventTimeMs,
+        payerAccountId: null,
+        cardToken: null,
+        terminalId: null,
+        note: null,
+      }),
+    ],
+  ])('given a record, when the writer builds its %s row, then the row has exactly the DDL columns', (table, row) => {
+    expect(Object.keys(row).sort()).toEqual(ddlColumns(table).sort());
+  });
+
+  it('sees a column the DDL lacks (negative control of the check above)', () => {
+    const planted = { ...decisionRow({ scored, storedAtMs: scored.scoredAtMs }), not_a_column: '' };
+    expect(Object.keys(planted).sort()).not.toEqual(ddlColumns(ClickHouseTables.decisions).sort());
+  });
+});
 
 describe('toDateTime64Text', () => {
   it.each([

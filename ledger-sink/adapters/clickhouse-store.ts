@@ -1,6 +1,15 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { UnavailableError, VigilError, ErrorCategory } from '../../platform/errors.js';
-import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import {
+  type AnalystLabelRow,
+  ClickHouseTables,
+  type DecisionRow,
+  type LedgerConflictRow,
+  type LedgerEntryRow,
+  type SelectedRow,
+  clickhouseTableStatements,
+  epochMsColumn,
+} from '../../schemas/clickhouse.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
 import { canonicalJson } from '../../platform/canonical-json.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS } from '../domain/audit.js';
@@ -43,7 +52,7 @@ const FINGERPRINTS_SQL = {
   decisions: `SELECT transaction_id, any(fingerprint) AS fingerprint FROM ${ClickHouseTables.decisions} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
 } as const;
 const CONFLICTS_SQL = `SELECT DISTINCT transaction_id, conflicting_fingerprint FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id IN {ids:Array(String)}`;
-const LABELS_SQL = `SELECT transaction_id, label, labelled_by, toUnixTimestamp64Milli(labelled_at) AS labelled_at_ms FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)}`;
+const LABELS_SQL = `SELECT transaction_id, label, labelled_by, ${epochMsColumn('labelled_at')} FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)}`;
 
 export class ClickHouseLedgerStore implements LedgerStore {
   constructor(
@@ -65,7 +74,7 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   async recordedConflicts(transactionIds: readonly string[]): Promise<ReadonlySet<string>> {
-    const rows = await this.selectByIds<{ transaction_id: string; conflicting_fingerprint: string }>(
+    const rows = await this.selectByIds<SelectedRow<LedgerConflictRow, 'transaction_id' | 'conflicting_fingerprint'>>(
       CONFLICTS_SQL,
       transactionIds,
     );
@@ -73,12 +82,9 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   async recordedLabels(transactionIds: readonly string[]): Promise<ReadonlySet<string>> {
-    const rows = await this.selectByIds<{
-      transaction_id: string;
-      label: AnalystLabel['label'];
-      labelled_by: string;
-      labelled_at_ms: string;
-    }>(LABELS_SQL, transactionIds);
+    const rows = await this.selectByIds<
+      SelectedRow<AnalystLabelRow, 'transaction_id' | 'label' | 'labelled_by', 'labelled_at'>
+    >(LABELS_SQL, transactionIds);
     return new Set(
       rows.map((r) =>
         labelKey({
@@ -92,21 +98,7 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   insertEntries(entries: readonly PostedEntry[]): Promise<void> {
-    return this.insert(
-      ClickHouseTables.ledgerEntries,
-      entries.map((e) => ({
-        entry_id: e.entryId,
-        transaction_id: e.transactionId,
-        leg: e.leg,
-        account_id: e.accountId,
-        amount_minor: e.amountMinor.toString(),
-        currency: e.currency,
-        entry_type: e.entryType,
-        fingerprint: e.fingerprint,
-        event_time: toDateTime64Text(e.eventTimeMs),
-        posted_at: toDateTime64Text(e.postedAtMs),
-      })),
-    );
+    return this.insert(ClickHouseTables.ledgerEntries, entries.map(ledgerEntryRow));
   }
 
   insertDecisions(records: readonly DecisionRecord[]): Promise<void> {
@@ -114,36 +106,18 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   insertConflicts(conflicts: readonly ConflictRecord[]): Promise<void> {
-    return this.insert(
-      ClickHouseTables.ledgerConflicts,
-      conflicts.map((c) => ({
-        transaction_id: c.transactionId,
-        posted_fingerprint: c.acceptedFingerprint,
-        conflicting_fingerprint: c.conflictingFingerprint,
-        detected_at: toDateTime64Text(c.detectedAtMs),
-        transaction_json: canonicalJson(c.transaction),
-      })),
-    );
+    return this.insert(ClickHouseTables.ledgerConflicts, conflicts.map(ledgerConflictRow));
   }
 
   insertLabels(labels: readonly AnalystLabel[]): Promise<void> {
-    return this.insert(
-      ClickHouseTables.analystLabels,
-      labels.map((l) => ({
-        transaction_id: l.transactionId,
-        label: l.label,
-        labelled_by: l.labelledBy,
-        labelled_at: toDateTime64Text(l.labelledAtMs),
-        note: l.note ?? '',
-      })),
-    );
+    return this.insert(ClickHouseTables.analystLabels, labels.map(analystLabelRow));
   }
 
   /** Rows go as JSONCompactEachRow (arrays under an explicit column list): half the bytes of JSONEachRow to build and parse. */
-  private async insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+  private async insert<Row extends object>(table: string, rows: readonly Row[]): Promise<void> {
     const first = rows[0];
     if (first === undefined) return;
-    const columns = Object.keys(first) as [string, ...string[]];
+    const columns = Object.keys(first) as [keyof Row & string, ...(keyof Row & string)[]];
     const values = rows.map((row) => columns.map((column) => row[column]));
     await this.guard(`insert into ${table}`, () =>
       this.client.insert({
@@ -157,7 +131,11 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   private async fingerprints(sql: string, transactionIds: readonly string[]): Promise<Map<string, string>> {
-    const rows = await this.selectByIds<{ transaction_id: string; fingerprint: string }>(sql, transactionIds);
+    // The same two columns of `decisions` and `ledger_entries`.
+    const rows = await this.selectByIds<SelectedRow<DecisionRow, 'transaction_id' | 'fingerprint'>>(
+      sql,
+      transactionIds,
+    );
     return new Map(rows.map((r) => [r.transaction_id, r.fingerprint]));
   }
 
@@ -189,7 +167,26 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 }
 
-function decisionRow({ scored, storedAtMs }: DecisionRecord): Record<string, unknown> {
+/**
+ * The row builders of the writer: the one place a domain record becomes a row of schemas/clickhouse.ts. Tests that
+ * need rows in these tables use them (through the store's insert methods), never a hand-built copy.
+ */
+export function ledgerEntryRow(e: PostedEntry): LedgerEntryRow {
+  return {
+    entry_id: e.entryId,
+    transaction_id: e.transactionId,
+    leg: e.leg,
+    account_id: e.accountId,
+    amount_minor: e.amountMinor.toString(),
+    currency: e.currency,
+    entry_type: e.entryType,
+    fingerprint: e.fingerprint,
+    event_time: toDateTime64Text(e.eventTimeMs),
+    posted_at: toDateTime64Text(e.postedAtMs),
+  };
+}
+
+export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow {
   const tx = scored.transaction;
   return {
     transaction_id: tx.transactionId,
@@ -223,6 +220,26 @@ function decisionRow({ scored, storedAtMs }: DecisionRecord): Record<string, unk
     received_at: toDateTime64Text(tx.receivedAtMs),
     scored_at: toDateTime64Text(scored.scoredAtMs),
     stored_at: toDateTime64Text(storedAtMs),
+  };
+}
+
+export function ledgerConflictRow(c: ConflictRecord): LedgerConflictRow {
+  return {
+    transaction_id: c.transactionId,
+    posted_fingerprint: c.acceptedFingerprint,
+    conflicting_fingerprint: c.conflictingFingerprint,
+    detected_at: toDateTime64Text(c.detectedAtMs),
+    transaction_json: canonicalJson(c.transaction),
+  };
+}
+
+export function analystLabelRow(l: AnalystLabel): AnalystLabelRow {
+  return {
+    transaction_id: l.transactionId,
+    label: l.label,
+    labelled_by: l.labelledBy,
+    labelled_at: toDateTime64Text(l.labelledAtMs),
+    note: l.note ?? '',
   };
 }
 

@@ -1,5 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ClickHouseTables } from '../../schemas/clickhouse.js';
+import {
+  ClickHouseTables,
+  type DecisionRow,
+  type LedgerConflictRow,
+  type LedgerEntryRow,
+  type SelectedRow,
+  epochMsColumn,
+} from '../../schemas/clickhouse.js';
 
 /**
  * Read-side checks over what ledger-sink wrote, for ledger-sink's own tests and operators' spot checks
@@ -41,24 +48,22 @@ export interface StoredDecision {
   readonly storedAtMs: number;
 }
 
-interface DecisionRow {
-  transaction_id: string;
-  fingerprint: string;
-  decision: string;
-  amount_minor: string;
-  score: number;
-  reasons_json: string;
-  reason_codes: string[];
-  rules_fired: string[];
-  features_json: string;
-  model_version: string;
-  rules_version: string;
-  transaction_json: string;
-  event_ms: string;
-  received_ms: string;
-  scored_ms: string;
-  stored_ms: string;
-}
+type StoredDecisionRow = SelectedRow<
+  DecisionRow,
+  | 'transaction_id'
+  | 'fingerprint'
+  | 'decision'
+  | 'amount_minor'
+  | 'score'
+  | 'reasons_json'
+  | 'reason_codes'
+  | 'rules_fired'
+  | 'features_json'
+  | 'model_version'
+  | 'rules_version'
+  | 'transaction_json',
+  'event_time' | 'received_at' | 'scored_at' | 'stored_at'
+>;
 
 export class ClickHouseLedgerReader {
   constructor(private readonly client: ClickHouseClient) {}
@@ -91,7 +96,7 @@ export class ClickHouseLedgerReader {
 
   /** Entry ids stored more than once: a posting written twice. Empty when idempotency holds. */
   async duplicatedEntryIds(): Promise<string[]> {
-    const rows = await this.rows<{ entry_id: string }>(
+    const rows = await this.rows<SelectedRow<LedgerEntryRow, 'entry_id'>>(
       `SELECT entry_id FROM ${ClickHouseTables.ledgerEntries} GROUP BY entry_id HAVING count() > 1 ORDER BY entry_id`,
     );
     return rows.map((r) => r.entry_id);
@@ -99,7 +104,7 @@ export class ClickHouseLedgerReader {
 
   /** Transaction ids with more than one decision row. Empty when idempotency holds. */
   async duplicatedDecisionIds(): Promise<string[]> {
-    const rows = await this.rows<{ transaction_id: string }>(
+    const rows = await this.rows<SelectedRow<DecisionRow, 'transaction_id'>>(
       `SELECT transaction_id FROM ${ClickHouseTables.decisions} GROUP BY transaction_id HAVING count() > 1 ORDER BY transaction_id`,
     );
     return rows.map((r) => r.transaction_id);
@@ -141,13 +146,9 @@ export class ClickHouseLedgerReader {
   async entriesOf(
     transactionId: string,
   ): Promise<Array<{ entryId: string; accountId: string; amountMinor: bigint; currency: string; entryType: string }>> {
-    const rows = await this.rows<{
-      entry_id: string;
-      account_id: string;
-      amount_minor: string;
-      currency: string;
-      entry_type: string;
-    }>(
+    const rows = await this.rows<
+      SelectedRow<LedgerEntryRow, 'entry_id' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type'>
+    >(
       `SELECT entry_id, account_id, amount_minor, currency, entry_type FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id = {id:String} ORDER BY leg`,
       { id: transactionId },
     );
@@ -161,11 +162,10 @@ export class ClickHouseLedgerReader {
   }
 
   async decision(transactionId: string): Promise<StoredDecision | undefined> {
-    const rows = await this.rows<DecisionRow>(
+    const rows = await this.rows<StoredDecisionRow>(
       `SELECT transaction_id, fingerprint, decision, amount_minor, score, reasons_json, reason_codes, rules_fired, features_json,
-              model_version, rules_version, transaction_json,
-              toUnixTimestamp64Milli(event_time) AS event_ms, toUnixTimestamp64Milli(received_at) AS received_ms,
-              toUnixTimestamp64Milli(scored_at) AS scored_ms, toUnixTimestamp64Milli(stored_at) AS stored_ms
+              model_version, rules_version, transaction_json, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
+              ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}
        FROM ${ClickHouseTables.decisions} WHERE transaction_id = {id:String}`,
       { id: transactionId },
     );
@@ -184,21 +184,19 @@ export class ClickHouseLedgerReader {
       modelVersion: r.model_version,
       rulesVersion: r.rules_version,
       transactionJson: r.transaction_json,
-      eventTimeMs: Number(r.event_ms),
-      receivedAtMs: Number(r.received_ms),
-      scoredAtMs: Number(r.scored_ms),
-      storedAtMs: Number(r.stored_ms),
+      eventTimeMs: Number(r.event_time_ms),
+      receivedAtMs: Number(r.received_at_ms),
+      scoredAtMs: Number(r.scored_at_ms),
+      storedAtMs: Number(r.stored_at_ms),
     };
   }
 
   async conflicts(): Promise<
     Array<{ transactionId: string; postedFingerprint: string; conflictingFingerprint: string }>
   > {
-    const rows = await this.rows<{
-      transaction_id: string;
-      posted_fingerprint: string;
-      conflicting_fingerprint: string;
-    }>(
+    const rows = await this.rows<
+      SelectedRow<LedgerConflictRow, 'transaction_id' | 'posted_fingerprint' | 'conflicting_fingerprint'>
+    >(
       `SELECT transaction_id, posted_fingerprint, conflicting_fingerprint FROM ${ClickHouseTables.ledgerConflicts} ORDER BY transaction_id, detected_at`,
     );
     return rows.map((r) => ({
