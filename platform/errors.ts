@@ -1,3 +1,5 @@
+import { type ErrorCode, type ErrorCodeEntry, errorCatalogue } from './error-codes.js';
+
 /**
  * The one error base of Vigil. Every error carries a stable string `code` (safe to match on, log and
  * alert on), a `retriable` flag (retry only what is retriable) and an optional `cause`.
@@ -31,6 +33,7 @@ export interface FieldProblem {
 }
 
 export interface VigilErrorOptions {
+  /** Defaults to the code's category in the catalogue (platform/error-codes.ts). */
   readonly category?: ErrorCategory;
   readonly retriable?: boolean;
   readonly cause?: unknown;
@@ -39,18 +42,21 @@ export interface VigilErrorOptions {
 }
 
 export class VigilError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly category: ErrorCategory;
   readonly retriable: boolean;
   readonly problems: readonly FieldProblem[];
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: string, message: string, options: VigilErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: VigilErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.category = options.category ?? ErrorCategory.internal;
-    this.retriable = options.retriable ?? options.category === ErrorCategory.unavailable;
+    // The type admits only catalogue codes, but a cast or plain JS can pass any string: an error must still be
+    // constructible then, so an unknown code falls back to `internal` instead of throwing here.
+    const entry = (errorCatalogue as Readonly<Record<string, ErrorCodeEntry | undefined>>)[code];
+    this.category = options.category ?? entry?.category ?? ErrorCategory.internal;
+    this.retriable = options.retriable ?? this.category === ErrorCategory.unavailable;
     this.problems = Object.freeze([...(options.problems ?? [])]);
     this.details = Object.freeze({ ...(options.details ?? {}) });
   }
@@ -58,7 +64,7 @@ export class VigilError extends Error {
 
 /** Input failed validation; `problems` lists every failure with its field path, not just the first. */
 export class ValidationError extends VigilError {
-  constructor(message: string, problems: readonly FieldProblem[], code = 'VALIDATION_FAILED') {
+  constructor(message: string, problems: readonly FieldProblem[], code: ErrorCode = 'VALIDATION_FAILED') {
     super(code, message, { category: ErrorCategory.invalidInput, problems });
   }
 }
@@ -79,7 +85,7 @@ export class ConfigError extends VigilError {
 
 /** A dependency is unavailable; safe to retry later. */
 export class UnavailableError extends VigilError {
-  constructor(code: string, message: string, cause?: unknown) {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
     super(code, message, { category: ErrorCategory.unavailable, retriable: true, cause });
   }
 }

@@ -5,6 +5,7 @@ import { type ApiKeyAuthenticator, Role } from './auth.js';
 import {
   type ReadinessCheck,
   mountOperationalRoutes,
+  mountProblemTypePages,
   notFoundHandler,
   problemDetailsMiddleware,
   requireRole,
@@ -13,9 +14,9 @@ import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics.js';
 
 /**
- * The one HTTP server of a Vigil process: health probes, `/metrics`, the routers of the stages it runs, then
- * 404 and RFC 7807 problems for everything else. Used by the embedded default (all stages) and by each stage's
- * own service in distributed mode.
+ * The one HTTP server of a Vigil process: health probes, `/metrics`, the problem-type pages (`/problems/<code>`),
+ * the routers of the stages it runs, then 404 and RFC 9457 problems for everything else. Used by the embedded
+ * default (all stages) and by each stage's own service in distributed mode.
  */
 export interface HttpServerOptions {
   readonly port: number;
@@ -44,6 +45,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     () => options.metrics.render(),
     requireRole(options.authenticator, Role.admin),
   );
+  // Before the stage routers, so a router that authenticates everything it sees cannot hide the problem pages.
+  mountProblemTypePages(app);
   for (const router of options.routers) app.use(router);
   app.use(notFoundHandler);
   app.use(problemDetailsMiddleware(options.logger));

@@ -1,9 +1,10 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { type ApiKeyAuthenticator, type Principal, type Role, authorize } from './auth.js';
+import { type ErrorCode, errorCatalogue, isErrorCode } from './error-codes.js';
 import { ErrorCategory, VigilError } from './errors.js';
 import type { Logger } from './logger.js';
 
-/** HTTP lives only at the edge: these map error categories to RFC 7807 problem responses. */
+/** HTTP lives only at the edge: these map error categories to RFC 9457 (ex-7807) problem responses. */
 const statusByCategory: Record<ErrorCategory, number> = {
   [ErrorCategory.invalidInput]: 400,
   [ErrorCategory.unauthenticated]: 401,
@@ -25,10 +26,24 @@ export interface ProblemDetails {
   readonly [extension: string]: unknown;
 }
 
+/**
+ * The `type` of a problem with `code`: the page this server serves for it (mountProblemTypePages).
+ *
+ * Why a served page and not `about:blank`: RFC 9457 §3.1.1 lets `type` be a relative reference, resolved against
+ * the response's URL, and every Vigil HTTP server (startHttpServer, embedded or one stage in distributed mode)
+ * serves the whole catalogue at this path. So the reference resolves on whichever server answered, behind any
+ * proxy or port, without the server having to know its public base URL — and an operator who follows it reads what
+ * the code means and what to do. `about:blank` would resolve too but carries nothing per code. Clients match on the
+ * `code` member, which is the same everywhere; the resolved `type` differs only by host.
+ */
+export function problemTypeFor(code: ErrorCode): string {
+  return `/problems/${code}`;
+}
+
 export function problemFor(error: VigilError): ProblemDetails {
   const status = statusByCategory[error.category];
   return {
-    type: `https://vigil.dev/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+    type: problemTypeFor(error.code),
     title: error.code,
     status,
     detail: status === 500 ? 'internal error' : error.message,
@@ -107,6 +122,56 @@ export function route(handler: (req: Request, res: Response) => Promise<void>): 
   return (req, res, next) => {
     handler(req, res).catch(next);
   };
+}
+
+/** What `GET /problems/<code>` answers: one catalogue entry, documentation only. */
+export interface ProblemTypePage {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  /** The HTTP status a problem with this code is sent with (unless the throw site overrides the category). */
+  readonly status: number;
+  readonly meaning: string;
+}
+
+export function problemTypePage(code: ErrorCode): ProblemTypePage {
+  const { category, meaning } = errorCatalogue[code];
+  return { code, category, status: statusByCategory[category], meaning };
+}
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function problemTypeHtml(page: ProblemTypePage): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${page.code} — Vigil problem type</title></head>`,
+    `<body><h1>${page.code}</h1>`,
+    `<p>${escapeHtml(page.meaning)}</p>`,
+    `<dl><dt>Category</dt><dd>${page.category}</dd><dt>HTTP status</dt><dd>${page.status}</dd></dl>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+/**
+ * `GET /problems/<code>`: the page a problem's `type` points at (problemTypeFor), as HTML or, when the client
+ * asks for it, JSON (ProblemTypePage). Open to everyone: it is documentation from the catalogue and shows no data.
+ * An unknown code answers 404 UNKNOWN_PROBLEM_TYPE.
+ */
+export function mountProblemTypePages(app: { get(path: string, ...handlers: RequestHandler[]): unknown }): void {
+  app.get('/problems/:code', (req, res) => {
+    const raw: unknown = req.params['code'];
+    const code = typeof raw === 'string' ? raw : '';
+    if (!isErrorCode(code)) {
+      sendProblem(res, new VigilError('UNKNOWN_PROBLEM_TYPE', `no problem type ${JSON.stringify(code)}`));
+      return;
+    }
+    const page = problemTypePage(code);
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.vary('Accept');
+    if (req.accepts(['text/html', 'application/json']) === 'application/json') res.json(page);
+    else res.type('text/html; charset=utf-8').send(problemTypeHtml(page));
+  });
 }
 
 export interface ReadinessCheck {

@@ -8,6 +8,7 @@ import {
   VigilError,
   describeError,
 } from '../../platform/errors.js';
+import type { ErrorCode } from '../../platform/error-codes.js';
 import type { Logger } from '../../platform/logger.js';
 import type { IngestResult } from '../../schemas/api.js';
 import type { Codec } from '../../schemas/codec.js';
@@ -285,6 +286,6 @@ export class Ingestor {
 }
 
 /** Vigil errors keep their category; anything else from the bus is an I/O failure, worth a retry. */
-function asUnavailable(error: unknown, code: string, message: string): VigilError {
+function asUnavailable(error: unknown, code: ErrorCode, message: string): VigilError {
   return error instanceof VigilError ? error : new UnavailableError(code, message, error);
 }

@@ -43,7 +43,7 @@ export class MemoryBus implements Bus {
       send: (topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]> => {
         if (this.failures > 0) {
           this.failures--;
-          return Promise.reject(new UnavailableError('LOG_UNAVAILABLE', 'planted log failure'));
+          return Promise.reject(new UnavailableError('LOG_IO_FAILED', 'planted log failure'));
         }
         this.sends.push({ topic, records: records.length });
         const partitions = this.partitions(topic);

@@ -34,6 +34,7 @@ import type {
 } from '../bus.js';
 import { MAX_PARTITIONS, subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
 import { systemClock, type Clock } from '../clock.js';
+import { BusErrorCode } from '../error-codes.js';
 import { ErrorCategory, ValidationError, VigilError, type FieldProblem } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
@@ -198,8 +199,7 @@ export class EmbeddedLog implements Bus {
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     const problems = topicSpecProblems(specs);
-    if (problems.length > 0)
-      throw new ValidationError('invalid topic specs', problems, EmbeddedLogErrorCode.invalidTopic);
+    if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, BusErrorCode.invalidTopic);
     this.assertOpen();
     const change = this.topicChanges.catch(() => undefined).then(() => this.createTopics(specs));
     this.topicChanges = change;
@@ -279,12 +279,12 @@ export class EmbeddedLog implements Bus {
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
         if (!Buffer.isBuffer(record.value))
-          throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, {
+          throw invalidArgument(BusErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, {
             topic,
             index: i,
           });
         if (record.timestampMs !== undefined && !Number.isSafeInteger(record.timestampMs)) {
-          throw invalidArgument(EmbeddedLogErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
+          throw invalidArgument(BusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
             topic,
             index: i,
           });
@@ -292,7 +292,7 @@ export class EmbeddedLog implements Bus {
         const size = frameSize(record);
         if (size > this.config.maxFrameBytes) {
           throw new VigilError(
-            EmbeddedLogErrorCode.recordTooLarge,
+            BusErrorCode.recordTooLarge,
             `record ${i} is ${size} bytes framed; the limit is ${this.config.maxFrameBytes}`,
             {
               category: ErrorCategory.tooLarge,
@@ -388,7 +388,7 @@ export class EmbeddedLog implements Bus {
     const { commitMode, startFrom, maxBatchRecords } = resolved;
     const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0)
-      throw new ValidationError('invalid subscribe options', problems, EmbeddedLogErrorCode.invalidArgument);
+      throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
     const states = [...new Set(options.topics)].map((topic) => this.topic(topic));
     if (this.subscriptions.has(options.groupId)) {
       throw new VigilError(
@@ -440,21 +440,20 @@ export class EmbeddedLog implements Bus {
     const log = this.partition(topic, partition);
     if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) {
       throw invalidArgument(
-        EmbeddedLogErrorCode.invalidArgument,
+        BusErrorCode.invalidArgument,
         `fromOffset must be a non-negative integer, got ${fromOffset}`,
         { topic, partition },
       );
     }
     if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw invalidArgument(
-        EmbeddedLogErrorCode.invalidArgument,
-        `maxRecords must be a positive integer, got ${maxRecords}`,
-        { topic, partition },
-      );
+      throw invalidArgument(BusErrorCode.invalidArgument, `maxRecords must be a positive integer, got ${maxRecords}`, {
+        topic,
+        partition,
+      });
     }
     if (fromOffset < log.startOffset || fromOffset > log.endOffset) {
       throw invalidArgument(
-        EmbeddedLogErrorCode.offsetOutOfRange,
+        BusErrorCode.offsetOutOfRange,
         `offset ${fromOffset} is outside [${log.startOffset}, ${log.endOffset}] of ${topic}-${partition}`,
         { topic, partition, offset: fromOffset, startOffset: log.startOffset, endOffset: log.endOffset },
       );
@@ -513,7 +512,7 @@ export class EmbeddedLog implements Bus {
   private partition(topic: string, partition: number): PartitionLog {
     const log = this.topic(topic).partitions[partition];
     if (log === undefined || !Number.isInteger(partition)) {
-      throw invalidArgument(EmbeddedLogErrorCode.invalidPartition, `${topic} has no partition ${partition}`, {
+      throw invalidArgument(BusErrorCode.invalidPartition, `${topic} has no partition ${partition}`, {
         topic,
         partition,
       });
@@ -598,6 +597,6 @@ function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
     defaultPartitions: integer('defaultPartitions', 1, 1, MAX_PARTITIONS),
   };
   if (problems.length > 0)
-    throw new ValidationError('invalid embedded log options', problems, EmbeddedLogErrorCode.invalidArgument);
+    throw new ValidationError('invalid embedded log options', problems, BusErrorCode.invalidArgument);
   return Object.freeze(config);
 }

@@ -1,45 +1,29 @@
-/** The stable error codes of the embedded log, and constructors that give each its category. */
+/**
+ * The embedded log's own error codes, and constructors that give each its category. Codes it shares with the Kafka
+ * adapter are BusErrorCode (platform/error-codes.ts).
+ */
+import { BusErrorCode, type ErrorCode } from '../error-codes.js';
 import { ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 
+/** Codes only the embedded log throws; their meanings are in the catalogue (platform/error-codes.ts). */
 export const EmbeddedLogErrorCode = {
-  /** send/subscribe/read named a topic that `ensureTopics` never created. */
-  unknownTopic: 'UNKNOWN_TOPIC',
-  /** A topic name or partition count that Kafka would refuse too. */
-  invalidTopic: 'INVALID_TOPIC',
-  /** A partition number outside [0, partitionCount). */
-  invalidPartition: 'INVALID_PARTITION',
-  /** An argument of the wrong shape (negative offset, empty group id, unknown commit mode, …). */
-  invalidArgument: 'INVALID_ARGUMENT',
-  /** A read past the end of a partition. */
-  offsetOutOfRange: 'OFFSET_OUT_OF_RANGE',
-  /** A record whose frame exceeds `maxRecordBytes`. */
-  recordTooLarge: 'RECORD_TOO_LARGE',
-  /** The log was closed; it does not come back in this process. */
-  logClosed: 'LOG_CLOSED',
-  /** Another live process (or another open instance here) holds the log directory. */
   logLocked: 'LOG_LOCKED',
-  /** A file operation failed; retriable. */
   ioFailed: 'LOG_IO_FAILED',
-  /** A partition saw a failed write or fsync and refuses appends until the log is reopened (and recovered). */
   partitionFailed: 'LOG_PARTITION_FAILED',
-  /** A frame failed its CRC or structure check where no crash could have torn it. */
   corrupt: 'LOG_CORRUPT',
-  /** A second subscribe with a group id that already has a member in this process. */
   groupActive: 'GROUP_ALREADY_ACTIVE',
-  /** commit() on a closed subscription. */
-  subscriptionClosed: 'SUBSCRIPTION_CLOSED',
-} as const;
+} as const satisfies Readonly<Record<string, ErrorCode>>;
 export type EmbeddedLogErrorCode = (typeof EmbeddedLogErrorCode)[keyof typeof EmbeddedLogErrorCode];
 
 export function unknownTopic(topic: string): VigilError {
-  return new VigilError(EmbeddedLogErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, {
+  return new VigilError(BusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, {
     category: ErrorCategory.notFound,
     details: { topic },
   });
 }
 
 export function invalidArgument(
-  code: EmbeddedLogErrorCode,
+  code: BusErrorCode,
   message: string,
   details: Record<string, unknown> = {},
 ): VigilError {
@@ -47,7 +31,7 @@ export function invalidArgument(
 }
 
 export function logClosed(): VigilError {
-  return new VigilError(EmbeddedLogErrorCode.logClosed, 'the embedded log is closed', {
+  return new VigilError(BusErrorCode.busClosed, 'the embedded log is closed', {
     category: ErrorCategory.unavailable,
     retriable: false,
   });

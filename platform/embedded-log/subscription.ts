@@ -6,9 +6,9 @@
  */
 import { RedeliveryBackoff } from '../backoff.js';
 import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
+import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { EmbeddedLogErrorCode } from './errors.js';
 import type { PartitionLog } from './partition-log.js';
 
 /** What a subscription needs from the log that owns it. */
@@ -80,7 +80,7 @@ export class GroupSubscription implements Subscription {
   commit(): Promise<void> {
     if (this.state === 'closed') {
       return Promise.reject(
-        new VigilError(EmbeddedLogErrorCode.subscriptionClosed, `subscription of group "${this.groupId}" is closed`, {
+        new VigilError(BusErrorCode.subscriptionClosed, `subscription of group "${this.groupId}" is closed`, {
           category: ErrorCategory.invalidInput,
         }),
       );

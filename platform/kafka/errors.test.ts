@@ -59,7 +59,7 @@ describe('toVigilError', () => {
   });
 
   it('keeps VigilErrors and marks unknown failures non-retriable', () => {
-    const own = new VigilError('X', 'x');
+    const own = new VigilError('INTERNAL', 'x');
     expect(toVigilError(own, 'anything')).toBe(own);
     // Negative control for the cause walk: a non-retriable wrapper of a non-connection failure stays non-retriable.
     expect(toVigilError(nonRetriableWrapping(new KafkaJSError('odd', { retriable: false })), 'doing')).toMatchObject({

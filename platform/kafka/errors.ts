@@ -1,9 +1,10 @@
 /**
- * The Kafka adapter's error codes and the mapping from kafkajs errors to VigilError. Codes that mean the same
- * as in the embedded log (UNKNOWN_TOPIC, INVALID_TOPIC, RECORD_TOO_LARGE, …) use the same string, so stage code
- * matches on one code whichever bus runs underneath.
+ * The Kafka adapter's own error codes and the mapping from kafkajs errors to VigilError. Codes that mean the same
+ * as in the embedded log (UNKNOWN_TOPIC, INVALID_TOPIC, RECORD_TOO_LARGE, …) are BusErrorCode, defined once in the
+ * catalogue, so stage code matches on one code whichever bus runs underneath.
  */
 import kafkajs from 'kafkajs';
+import { BusErrorCode, type ErrorCode } from '../error-codes.js';
 import { ErrorCategory, VigilError } from '../errors.js';
 
 // kafkajs is CommonJS and builds its exports with a spread, which Node's ESM loader cannot see through: only
@@ -11,56 +12,38 @@ import { ErrorCategory, VigilError } from '../errors.js';
 const { KafkaJSError, KafkaJSProtocolError } = kafkajs;
 type KafkaJSProtocolError = InstanceType<typeof KafkaJSProtocolError>;
 
+/** Codes only the Kafka adapter throws; their meanings are in the catalogue (platform/error-codes.ts). */
 export const KafkaBusErrorCode = {
-  /** No broker answered, a request timed out, or retries ran out on a retriable broker error. Retriable. */
   unavailable: 'KAFKA_UNAVAILABLE',
-  /** The topic does not exist (Vigil turns topic auto-creation off; create it with ensureTopics). */
-  unknownTopic: 'UNKNOWN_TOPIC',
-  /** A topic name or partition count the broker refuses. */
-  invalidTopic: 'INVALID_TOPIC',
-  /** A partition number outside [0, partitionCount). */
-  invalidPartition: 'INVALID_PARTITION',
-  /** An argument of the wrong shape (negative offset, empty group id, unknown commit mode, …). */
-  invalidArgument: 'INVALID_ARGUMENT',
-  /** A read outside [logStartOffset, endOffset] of a partition. */
-  offsetOutOfRange: 'OFFSET_OUT_OF_RANGE',
-  /** The broker refused a record or request as too large (message.max.bytes). */
-  recordTooLarge: 'RECORD_TOO_LARGE',
-  /** The bus was closed. */
-  busClosed: 'LOG_CLOSED',
-  /** commit() on a closed subscription. */
-  subscriptionClosed: 'SUBSCRIPTION_CLOSED',
-  /** The group generation moved on (a rebalance) before an offset commit landed; the records will be redelivered. */
   rebalanced: 'KAFKA_REBALANCED',
-  /** Any other broker or client error; `retriable` follows what kafkajs says about it. */
   failed: 'KAFKA_REQUEST_FAILED',
-} as const;
+} as const satisfies Readonly<Record<string, ErrorCode>>;
 export type KafkaBusErrorCode = (typeof KafkaBusErrorCode)[keyof typeof KafkaBusErrorCode];
 
 /** Kafka protocol error names (org.apache.kafka.common.protocol.Errors, as kafkajs spells them) we map specially. */
 const protocolErrors: Readonly<
-  Record<string, { code: KafkaBusErrorCode; category: ErrorCategory; retriable: boolean }>
+  Record<string, { code: KafkaBusErrorCode | BusErrorCode; category: ErrorCategory; retriable: boolean }>
 > = {
   UNKNOWN_TOPIC_OR_PARTITION: {
-    code: KafkaBusErrorCode.unknownTopic,
+    code: BusErrorCode.unknownTopic,
     category: ErrorCategory.notFound,
     retriable: false,
   },
   INVALID_TOPIC_EXCEPTION: {
-    code: KafkaBusErrorCode.invalidTopic,
+    code: BusErrorCode.invalidTopic,
     category: ErrorCategory.invalidInput,
     retriable: false,
   },
-  INVALID_PARTITIONS: { code: KafkaBusErrorCode.invalidTopic, category: ErrorCategory.invalidInput, retriable: false },
+  INVALID_PARTITIONS: { code: BusErrorCode.invalidTopic, category: ErrorCategory.invalidInput, retriable: false },
   INVALID_REPLICATION_FACTOR: {
-    code: KafkaBusErrorCode.invalidTopic,
+    code: BusErrorCode.invalidTopic,
     category: ErrorCategory.invalidInput,
     retriable: false,
   },
-  MESSAGE_TOO_LARGE: { code: KafkaBusErrorCode.recordTooLarge, category: ErrorCategory.tooLarge, retriable: false },
-  RECORD_LIST_TOO_LARGE: { code: KafkaBusErrorCode.recordTooLarge, category: ErrorCategory.tooLarge, retriable: false },
+  MESSAGE_TOO_LARGE: { code: BusErrorCode.recordTooLarge, category: ErrorCategory.tooLarge, retriable: false },
+  RECORD_LIST_TOO_LARGE: { code: BusErrorCode.recordTooLarge, category: ErrorCategory.tooLarge, retriable: false },
   OFFSET_OUT_OF_RANGE: {
-    code: KafkaBusErrorCode.offsetOutOfRange,
+    code: BusErrorCode.offsetOutOfRange,
     category: ErrorCategory.invalidInput,
     retriable: false,
   },
@@ -149,14 +132,14 @@ export function toVigilError(error: unknown, what: string, details: Record<strin
 }
 
 export function busClosed(): VigilError {
-  return new VigilError(KafkaBusErrorCode.busClosed, 'the Kafka bus is closed', {
+  return new VigilError(BusErrorCode.busClosed, 'the Kafka bus is closed', {
     category: ErrorCategory.unavailable,
     retriable: false,
   });
 }
 
 export function invalidArgument(
-  code: KafkaBusErrorCode,
+  code: BusErrorCode,
   message: string,
   details: Record<string, unknown> = {},
 ): VigilError {

@@ -39,6 +39,7 @@ import type {
   TopicSpec,
 } from '../bus.js';
 import { subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
+import { BusErrorCode } from '../error-codes.js';
 import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
@@ -147,7 +148,7 @@ export class KafkaBus implements Bus {
   /** Creates missing topics (and waits for their leaders); existing ones are left as they are. */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     const problems = topicSpecProblems(specs);
-    if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, KafkaBusErrorCode.invalidTopic);
+    if (problems.length > 0) throw new ValidationError('invalid topic specs', problems, BusErrorCode.invalidTopic);
     this.assertOpen();
     const unique = [...new Map(specs.map((spec) => [spec.topic, spec])).values()];
     if (unique.length === 0) return;
@@ -189,20 +190,16 @@ export class KafkaBus implements Bus {
     try {
       // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION for seconds; the topic list answers "missing" at once.
       if (!(await this.admin.listTopics()).includes(topic)) {
-        throw invalidArgument(
-          KafkaBusErrorCode.unknownTopic,
-          `unknown topic "${topic}" (create it with ensureTopics)`,
-          { topic },
-        );
+        throw invalidArgument(BusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, {
+          topic,
+        });
       }
       const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
       const count = topics[0]?.partitions.length ?? 0;
       if (count === 0)
-        throw invalidArgument(
-          KafkaBusErrorCode.unknownTopic,
-          `unknown topic "${topic}" (create it with ensureTopics)`,
-          { topic },
-        );
+        throw invalidArgument(BusErrorCode.unknownTopic, `unknown topic "${topic}" (create it with ensureTopics)`, {
+          topic,
+        });
       // Vigil never adds partitions to a live topic (that would move keys); the count is safe to cache.
       this.partitionCounts.set(topic, count);
       return count;
@@ -227,12 +224,12 @@ export class KafkaBus implements Bus {
     const targets = new Array<number>(records.length);
     const messages = records.map((record, i) => {
       if (!Buffer.isBuffer(record.value))
-        throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, {
+        throw invalidArgument(BusErrorCode.invalidArgument, `record ${i}: value must be a Buffer`, {
           topic,
           index: i,
         });
       if (record.timestampMs !== undefined && !Number.isSafeInteger(record.timestampMs)) {
-        throw invalidArgument(KafkaBusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
+        throw invalidArgument(BusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
           topic,
           index: i,
         });
@@ -253,7 +250,7 @@ export class KafkaBus implements Bus {
     if (typeof rounds === 'number') {
       const bytes = estimatedRecordBytes(messages[rounds]!);
       throw invalidArgument(
-        KafkaBusErrorCode.recordTooLarge,
+        BusErrorCode.recordTooLarge,
         `record ${rounds} is about ${bytes} bytes, more than ${topic}'s max.message.bytes (${limit})`,
         { topic, index: rounds, bytes, limit },
       );
@@ -373,7 +370,7 @@ export class KafkaBus implements Bus {
     const { commitMode, startFrom, maxBatchRecords } = resolved;
     const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0)
-      throw new ValidationError('invalid subscribe options', problems, KafkaBusErrorCode.invalidArgument);
+      throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
     const topics = [...new Set(options.topics)];
     // Fails with UNKNOWN_TOPIC now rather than leaving kafkajs to wait for a topic that never comes.
     for (const topic of topics) await this.partitionCount(topic);
@@ -430,21 +427,20 @@ export class KafkaBus implements Bus {
     this.assertOpen();
     if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) {
       throw invalidArgument(
-        KafkaBusErrorCode.invalidArgument,
+        BusErrorCode.invalidArgument,
         `fromOffset must be a non-negative integer, got ${fromOffset}`,
         { topic, partition },
       );
     }
     if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw invalidArgument(
-        KafkaBusErrorCode.invalidArgument,
-        `maxRecords must be a positive integer, got ${maxRecords}`,
-        { topic, partition },
-      );
+      throw invalidArgument(BusErrorCode.invalidArgument, `maxRecords must be a positive integer, got ${maxRecords}`, {
+        topic,
+        partition,
+      });
     }
     const partitions = await this.partitionCount(topic);
     if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
-      throw invalidArgument(KafkaBusErrorCode.invalidPartition, `${topic} has no partition ${partition}`, {
+      throw invalidArgument(BusErrorCode.invalidPartition, `${topic} has no partition ${partition}`, {
         topic,
         partition,
       });
@@ -453,7 +449,7 @@ export class KafkaBus implements Bus {
     const { low, high } = bounds[partition]!;
     if (fromOffset < low || fromOffset > high) {
       throw invalidArgument(
-        KafkaBusErrorCode.offsetOutOfRange,
+        BusErrorCode.offsetOutOfRange,
         `offset ${fromOffset} is outside [${low}, ${high}] of ${topic}-${partition}`,
         {
           topic,
@@ -616,12 +612,12 @@ function createProducer(kafka: Kafka, options: ResolvedOptions): KafkaProducer {
 }
 
 function isUnknownTopic(error: unknown): boolean {
-  return toVigilError(error, '').code === KafkaBusErrorCode.unknownTopic;
+  return toVigilError(error, '').code === BusErrorCode.unknownTopic;
 }
 
 /** The broker refused a batch as too large: its limit may have changed since it was read. */
 function isTooLarge(error: unknown): boolean {
-  return toVigilError(error, '').code === KafkaBusErrorCode.recordTooLarge;
+  return toVigilError(error, '').code === BusErrorCode.recordTooLarge;
 }
 
 /** Routes kafkajs's own log lines into Vigil's structured logger. */
@@ -665,7 +661,7 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
     redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5000, 1, 3_600_000),
   };
   if (problems.length > 0)
-    throw new ValidationError('invalid Kafka bus options', problems, KafkaBusErrorCode.invalidArgument);
+    throw new ValidationError('invalid Kafka bus options', problems, BusErrorCode.invalidArgument);
   return Object.freeze(resolved);
 }
 

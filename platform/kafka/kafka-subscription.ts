@@ -9,6 +9,7 @@
 import type { Consumer, ConsumerEvents, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { RedeliveryBackoff } from '../backoff.js';
 import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
+import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { KafkaBusErrorCode, toVigilError } from './errors.js';
@@ -121,7 +122,7 @@ export class KafkaSubscription implements Subscription {
   async commit(): Promise<void> {
     if (this.stopping()) {
       throw new VigilError(
-        KafkaBusErrorCode.subscriptionClosed,
+        BusErrorCode.subscriptionClosed,
         `subscription of group "${this.options.groupId}" is closed`,
         {
           category: ErrorCategory.invalidInput,

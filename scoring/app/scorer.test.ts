@@ -22,7 +22,7 @@ class CapturingProducer implements Producer {
   send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]> {
     if (this.failNext > 0) {
       this.failNext--;
-      return Promise.reject(new UnavailableError('LOG_UNAVAILABLE', 'log is down'));
+      return Promise.reject(new UnavailableError('LOG_IO_FAILED', 'log is down'));
     }
     this.sent.push({ topic, records });
     return Promise.resolve(records.map((_, i) => ({ topic, partition: 0, offset: i })));
@@ -198,7 +198,7 @@ describe('ScoringProcessor', () => {
     const producer = new CapturingProducer();
     const processor = await newProcessor(producer);
     producer.failNext = 1;
-    await expect(processor.handle(batch(0, 9))).rejects.toMatchObject({ code: 'LOG_UNAVAILABLE' });
+    await expect(processor.handle(batch(0, 9))).rejects.toMatchObject({ code: 'LOG_IO_FAILED' });
     await processor.handle(batch(0, 9)); // the bus redelivers the same batch
     await processor.handle(batch(10, 19));
     const scored = await decodeScored(producer.on(Topics.transactionsScored));

@@ -1,0 +1,372 @@
+/**
+ * The one catalogue of Vigil's error codes: every `code` a VigilError carries, what it means to an operator and
+ * the category (hence HTTP status and retry policy) it is reported with. `VigilError` takes only these keys, so a
+ * misspelt code fails typecheck; each HTTP server serves every entry at `/problems/<CODE>` (platform/http.ts),
+ * which is where a problem response's `type` points.
+ *
+ * A category given at the throw site wins over the one here; keep them equal (the entry is what operators read).
+ */
+import type { ErrorCategory } from './errors.js';
+
+export interface ErrorCodeEntry {
+  /** How an edge reports it (HTTP status, retry) unless the throw site says otherwise. */
+  readonly category: ErrorCategory;
+  /** One sentence an operator can act on: what happened and what to do about it. */
+  readonly meaning: string;
+}
+
+export const errorCatalogue = {
+  // ── Kernel: config, auth, HTTP edge, dead letters ───────────────────────────────────────────────────────
+  VALIDATION_FAILED: {
+    category: 'invalid_input',
+    meaning: 'The input failed validation; `problems` lists every offending field by path — fix those and resend.',
+  },
+  CONFIG_INVALID: {
+    category: 'internal',
+    meaning: 'A configuration key is missing or out of range; the message names the key and the allowed values.',
+  },
+  UNAUTHENTICATED: {
+    category: 'unauthenticated',
+    meaning: 'The request carried no known API key; send "Authorization: Bearer <key>" with a configured key.',
+  },
+  FORBIDDEN: {
+    category: 'forbidden',
+    meaning: 'The API key is valid but its role may not use this route; use a key of a role the message lists.',
+  },
+  NO_PRINCIPAL: {
+    category: 'internal',
+    meaning: 'A route reads the caller without having authenticated it (requireRole is missing): a bug to report.',
+  },
+  INTERNAL: {
+    category: 'internal',
+    meaning: 'An unexpected failure; the server logged it with its stack trace — look there and report it.',
+  },
+  UNEXPECTED_ERROR: {
+    category: 'internal',
+    meaning: 'A dead letter caused by an error without a Vigil code (a bug); its reason field says what was thrown.',
+  },
+  BODY_TOO_LARGE: {
+    category: 'too_large',
+    meaning: 'The request body exceeds the size limit of this route; send less per request (e.g. smaller batches).',
+  },
+  MALFORMED_JSON: {
+    category: 'invalid_input',
+    meaning: 'The body (or one NDJSON line) is not valid UTF-8 JSON; the message says where parsing stopped.',
+  },
+  BAD_REQUEST: {
+    category: 'invalid_input',
+    meaning: 'The HTTP layer refused the request before it reached a route (e.g. a bad content encoding).',
+  },
+  ROUTE_NOT_FOUND: {
+    category: 'not_found',
+    meaning: 'No route or WebSocket endpoint serves this method and path; check the URL against the API docs.',
+  },
+  UNKNOWN_PROBLEM_TYPE: {
+    category: 'not_found',
+    meaning: 'A /problems/<code> page was asked for a code this build does not have.',
+  },
+
+  // ── Bus, shared by both adapters (embedded log and Kafka): stage code matches on one code either way ──────
+  UNKNOWN_TOPIC: {
+    category: 'not_found',
+    meaning: 'The topic does not exist (Vigil never auto-creates topics); create it with ensureTopics at startup.',
+  },
+  INVALID_TOPIC: {
+    category: 'invalid_input',
+    meaning: 'A topic name, partition count or replication factor that Kafka refuses; the problems name which.',
+  },
+  INVALID_PARTITION: {
+    category: 'invalid_input',
+    meaning: 'A partition number outside [0, partitionCount) of the topic: a caller bug.',
+  },
+  INVALID_ARGUMENT: {
+    category: 'invalid_input',
+    meaning: 'A bus option of the wrong shape (negative offset, empty group id, unknown commit mode, …).',
+  },
+  OFFSET_OUT_OF_RANGE: {
+    category: 'invalid_input',
+    meaning: 'A read outside [logStartOffset, endOffset] of a partition; the records asked for are not there.',
+  },
+  RECORD_TOO_LARGE: {
+    category: 'too_large',
+    meaning: 'A record exceeds the bus limit (maxRecordBytes, or Kafka message.max.bytes); send smaller records.',
+  },
+  LOG_CLOSED: {
+    category: 'unavailable',
+    meaning: 'The bus was closed (the process is shutting down); it does not come back without a restart.',
+  },
+  SUBSCRIPTION_CLOSED: {
+    category: 'invalid_input',
+    meaning: 'commit() was called on a closed subscription; its records will be redelivered to the next member.',
+  },
+
+  // ── Kafka adapter only ──────────────────────────────────────────────────────────────────────────────────
+  KAFKA_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'No Kafka broker answered in time; retried automatically — check the brokers and the network.',
+  },
+  KAFKA_REBALANCED: {
+    category: 'conflict',
+    meaning: 'The consumer group rebalanced before an offset commit landed; the records are redelivered.',
+  },
+  KAFKA_REQUEST_FAILED: {
+    category: 'internal',
+    meaning: 'Kafka or kafkajs refused a request for another reason; details.kafkaError names the broker error.',
+  },
+
+  // ── Embedded log only ───────────────────────────────────────────────────────────────────────────────────
+  LOG_LOCKED: {
+    category: 'conflict',
+    meaning: 'Another live process holds the log directory; stop it, or give this process its own data directory.',
+  },
+  LOG_IO_FAILED: {
+    category: 'unavailable',
+    meaning: 'A file operation of the embedded log failed (disk full, permissions); retried — check the disk.',
+  },
+  LOG_PARTITION_FAILED: {
+    category: 'unavailable',
+    meaning: 'A partition saw a failed write or fsync and refuses appends; fix the disk and restart to recover it.',
+  },
+  LOG_CORRUPT: {
+    category: 'internal',
+    meaning: 'A log frame failed its CRC where no crash could have torn it; the disk or a copy damaged the file.',
+  },
+  GROUP_ALREADY_ACTIVE: {
+    category: 'conflict',
+    meaning: 'A second subscribe with a group id that already has a member in this process: a wiring bug.',
+  },
+
+  // ── Schemas: codec and registry ─────────────────────────────────────────────────────────────────────────
+  TRUNCATED_RECORD: {
+    category: 'invalid_input',
+    meaning: 'A record is shorter than the 5-byte Confluent header; it was not written by a Vigil codec.',
+  },
+  BAD_MAGIC_BYTE: {
+    category: 'invalid_input',
+    meaning: 'A record does not start with the Confluent magic byte 0; a foreign producer wrote to the topic.',
+  },
+  CORRUPT_BODY: {
+    category: 'invalid_input',
+    meaning: 'A record body does not decode with the writer schema its header names; the bytes are damaged.',
+  },
+  INCOMPATIBLE_SCHEMA: {
+    category: 'invalid_input',
+    meaning: "The record's writer schema cannot be read as this build's schema; deploy a compatible version.",
+  },
+  INVALID_VALUE: {
+    category: 'invalid_input',
+    meaning: 'A value to encode does not match its Avro schema (a bug in the producing stage).',
+  },
+  UNKNOWN_SCHEMA_ID: {
+    category: 'invalid_input',
+    meaning: "A record names a schema id the registry does not know; it came from another registry's producer.",
+  },
+  REGISTRY_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'The schema registry did not answer; retried — check that it runs at the configured URL.',
+  },
+  REGISTRY_BAD_RESPONSE: {
+    category: 'unavailable',
+    meaning: 'The schema registry answered without the id or schema asked for; check the registry version.',
+  },
+  REGISTRY_ERROR: {
+    category: 'unavailable',
+    meaning: 'The schema registry answered with an error status; the message gives the request and the status.',
+  },
+
+  // ── Ingest ──────────────────────────────────────────────────────────────────────────────────────────────
+  INGEST_CLOSED: {
+    category: 'unavailable',
+    meaning: 'Ingest is shutting down and takes no new transactions; resend to another instance or after restart.',
+  },
+  TRANSACTION_ID_CONFLICT: {
+    category: 'conflict',
+    meaning: 'This transaction id was accepted before with different content; use a new id for a new transaction.',
+  },
+  EMPTY_BATCH: {
+    category: 'invalid_input',
+    meaning: 'A batch request held no transactions; send at least one.',
+  },
+  BATCH_TOO_LARGE: {
+    category: 'too_large',
+    meaning: 'A batch holds more items than the configured maximum; split it.',
+  },
+  LOG_APPEND_FAILED: {
+    category: 'unavailable',
+    meaning: 'Accepted transactions could not be written to the transaction log; resend — duplicates are detected.',
+  },
+  DEAD_LETTER_FAILED: {
+    category: 'unavailable',
+    meaning: 'Refused items could not be written to the dead-letter topic; resend the request later.',
+  },
+  LOG_POSITIONS_MISMATCH: {
+    category: 'internal',
+    meaning: 'The bus returned a different number of positions than records sent: a bus adapter bug.',
+  },
+  TRANSACTION_ENCODE_FAILED: {
+    category: 'internal',
+    meaning: 'A validated transaction did not fit the Avro schema: validation and schema disagree (a bug).',
+  },
+  INGEST_INVARIANT: {
+    category: 'internal',
+    meaning: 'An accepted item has no log position: a broken invariant of ingest (a bug).',
+  },
+  INGEST_NO_RESULT: {
+    category: 'internal',
+    meaning: 'Ingest returned no result for a single transaction: a broken invariant of ingest (a bug).',
+  },
+  IDEMPOTENCY_STORE_CLOSED: {
+    category: 'unavailable',
+    meaning: 'The idempotency journal is closed (shutdown); accepted ids are not recorded until restart.',
+  },
+  IDEMPOTENCY_JOURNAL_FAILED: {
+    category: 'unavailable',
+    meaning: 'Appending to the idempotency journal failed and it stopped writing; check the disk and restart.',
+  },
+
+  // ── Scoring ─────────────────────────────────────────────────────────────────────────────────────────────
+  RULES_UNREADABLE: {
+    category: 'invalid_input',
+    meaning: 'The rules file cannot be read as JSON; check the configured path and its syntax.',
+  },
+  RULES_INVALID: {
+    category: 'invalid_input',
+    meaning: 'The rules file is JSON but breaks the rules format; `problems` lists every offending field.',
+  },
+  MODEL_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'The model artefact cannot be read or does not fit this build; retrain or point to a matching one.',
+  },
+  SNAPSHOT_UNREADABLE: {
+    category: 'unavailable',
+    meaning: 'The scoring feature snapshot cannot be read or decoded; move it aside to rebuild state from the log.',
+  },
+
+  // ── Ledger sink ─────────────────────────────────────────────────────────────────────────────────────────
+  UNEXPECTED_TOPIC: {
+    category: 'internal',
+    meaning: 'The ledger sink was handed a batch of a topic it does not consume: a wiring bug.',
+  },
+  LEDGER_CONFLICT: {
+    category: 'conflict',
+    meaning: 'A transaction id reached the ledger with a fingerprint other than the accepted one; not posted.',
+  },
+  UNSTORABLE_DECISION: {
+    category: 'invalid_input',
+    meaning: 'A decision holds a value ClickHouse cannot store exactly (time out of range, non-finite number).',
+  },
+  UNSTORABLE_LABEL: {
+    category: 'invalid_input',
+    meaning: 'An analyst label has a time outside what ClickHouse stores (1900..2299); it was dead-lettered.',
+  },
+  AUDIT_NOT_INDEXED: {
+    category: 'invalid_input',
+    meaning: 'A decision is in the ledger but the audit index refused its document for good (e.g. the mapping).',
+  },
+  AUDIT_INDEX_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'Elasticsearch did not accept audit documents; retried — check the cluster health.',
+  },
+  LEDGER_STORE_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'The ledger store (ClickHouse) failed a read or write; retried — check ClickHouse.',
+  },
+  TIME_NOT_STORABLE: {
+    category: 'invalid_input',
+    meaning: 'An epoch-ms time is outside what ClickHouse DateTime64(3) holds.',
+  },
+  UNBALANCED_POSTING: {
+    category: 'internal',
+    meaning: 'Posting entries of one currency do not sum to zero: a broken ledger invariant, nothing was written.',
+  },
+  LEDGER_INT64_OVERFLOW: {
+    category: 'internal',
+    meaning: 'A posting leg or running sum leaves the Int64 range of ledger_entries.amount_minor; not posted.',
+  },
+  INVALID_AMOUNT: {
+    category: 'invalid_input',
+    meaning: 'An amount is not a positive whole number of minor units that fits Int64; not posted.',
+  },
+  RESERVED_ACCOUNT_ID: {
+    category: 'invalid_input',
+    meaning: 'A payer or payee id uses the reserved "fx:" account prefix; not posted.',
+  },
+  SETTLEMENT_MISMATCH: {
+    category: 'invalid_input',
+    meaning: "A settlement in the transaction's own currency names another amount: ambiguous, not posted.",
+  },
+
+  // ── Dashboards ──────────────────────────────────────────────────────────────────────────────────────────
+  TRANSACTION_NOT_FOUND: {
+    category: 'not_found',
+    meaning: 'No decision is recorded for this transaction id (yet); check the id, or retry once it is scored.',
+  },
+  ACCOUNT_NOT_FOUND: {
+    category: 'not_found',
+    meaning: 'The ledger holds no entries for this account id.',
+  },
+  TOO_MANY_LIVE_CLIENTS: {
+    category: 'unavailable',
+    meaning: 'The live feed has its maximum number of WebSocket clients; close another one or retry later.',
+  },
+  AUDIT_SEARCH_FAILED: {
+    category: 'internal',
+    meaning: 'Elasticsearch rejected an audit search as malformed: a query bug in dashboards.',
+  },
+  AUDIT_SEARCH_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'The audit search index (Elasticsearch) is unavailable; retry later and check the cluster.',
+  },
+  AUDIT_DOCUMENT_WITHOUT_SOURCE: {
+    category: 'internal',
+    meaning: 'An audit document came back without _source; the index mapping disables it — fix the index template.',
+  },
+  REPORT_QUERY_FAILED: {
+    category: 'internal',
+    meaning: 'ClickHouse rejected a dashboards query: a query bug or a schema the build does not expect.',
+  },
+  REPORT_STORE_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'The report store (ClickHouse) is unavailable; retry later and check ClickHouse.',
+  },
+
+  // ── Simulator ───────────────────────────────────────────────────────────────────────────────────────────
+  SIMULATOR_OPTIONS_INVALID: {
+    category: 'invalid_input',
+    meaning: 'Simulator options are out of range; `problems` names each option and its allowed range.',
+  },
+
+  // ── Planted faults: thrown only by testing/ fakes, listed so the fakes type-check like production code ──────
+  SIMULATED_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning: 'A test fake failed a call on purpose before it had any effect; never seen in production.',
+  },
+  SIMULATED_TIMEOUT: {
+    category: 'unavailable',
+    meaning: 'A test fake had the effect of a call, then failed it as a timeout on purpose; never seen in production.',
+  },
+} as const satisfies Readonly<Record<string, ErrorCodeEntry>>;
+
+/** Every code a VigilError may carry. */
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** True if `code` is in the catalogue (e.g. a code read back from a dead letter or a URL). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(errorCatalogue, code);
+}
+
+/**
+ * The codes both bus adapters (embedded log and Kafka) throw with the same meaning, by name. Adapter-only codes
+ * live beside their adapter (KafkaBusErrorCode, EmbeddedLogErrorCode); all of them are catalogue entries.
+ */
+export const BusErrorCode = {
+  unknownTopic: 'UNKNOWN_TOPIC',
+  invalidTopic: 'INVALID_TOPIC',
+  invalidPartition: 'INVALID_PARTITION',
+  invalidArgument: 'INVALID_ARGUMENT',
+  offsetOutOfRange: 'OFFSET_OUT_OF_RANGE',
+  recordTooLarge: 'RECORD_TOO_LARGE',
+  busClosed: 'LOG_CLOSED',
+  subscriptionClosed: 'SUBSCRIPTION_CLOSED',
+} as const satisfies Readonly<Record<string, ErrorCode>>;
+export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
