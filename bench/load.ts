@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { apiClient, waitFor } from '../embedded/testing.js';
 import type { Bus } from '../platform/bus.js';
+import type { LedgerIntegrity } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
 import type { ScoredTransaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
@@ -63,7 +64,7 @@ export async function measureThroughputAndLatency(target: BenchTarget): Promise<
   const { total, rateTps, rateSeconds, batchSize, concurrency, keys } = target;
   const admin = apiClient(target.dashboardsUrl, keys.admin);
   const decided = async (): Promise<number> =>
-    (await admin.get<{ decisionRows: number }>('/v1/reports/ledger-integrity')).body.decisionRows;
+    (await admin.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.decisionRows;
   // 50,000 customers × 4 a day = 200,000 transactions a simulated day: start the stream far enough back.
   const streamStartMs = Date.now() - Math.ceil((total + rateTps * rateSeconds) / 200_000 + 2) * 86_400_000;
   const job = {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { type LedgerIntegrity, apiClient, waitFor } from '../embedded/testing.js';
-import type { IngestResult } from '../schemas/api.js';
+import { apiClient, waitFor } from '../embedded/testing.js';
+import type { AlertPage, AuditSearchResponse, IngestBatchResponse, LedgerIntegrity } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type ServiceProcess, resetTestBroker, startService, stopService } from './processes.js';
 
@@ -102,7 +102,7 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     const compliance = apiClient(sink.url, keys.compliance);
     const post = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i += 250) {
-        const response = await ingest.post<{ results: IngestResult[] }>(
+        const response = await ingest.post<IngestBatchResponse>(
           '/v1/transactions/batch',
           requests.slice(i, Math.min(to, i + 250)),
         );
@@ -160,8 +160,7 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
 
     // Alerts arrived live.
     const analyst = apiClient(sink.url, keys.analyst);
-    const listed = (await analyst.get<{ alerts: Array<{ transactionId: string }> }>('/v1/alerts?limit=500')).body
-      .alerts;
+    const listed = (await analyst.get<AlertPage>('/v1/alerts?limit=500')).body.alerts;
     expect(listed.length).toBeGreaterThan(0);
     await waitFor(
       'alerts pushed live',
@@ -176,9 +175,7 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
       'audit documents searchable',
       async () => {
         const page = (
-          await compliance.get<{ hits: Array<{ transactionId: string }> }>(
-            `/v1/audit/search?account=${sample.payer.accountId}&limit=500`,
-          )
+          await compliance.get<AuditSearchResponse>(`/v1/audit/search?account=${sample.payer.accountId}&limit=500`)
         ).body;
         return page.hits.some((h) => h.transactionId === sample.transactionId) ? page.hits : undefined;
       },

@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IngestResult, TransactionRequest } from '../schemas/api.js';
+import type {
+  AlertPage,
+  AuditTrail,
+  IngestBatchResponse,
+  LedgerIntegrity,
+  TransactionRequest,
+} from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-import type { AlertPage } from '../dashboards/queries/alerts.js';
-import type { LedgerIntegrity } from '../dashboards/queries/reports.js';
-import type { AuditTrail } from '../dashboards/queries/transactions.js';
 import { apiClient, waitFor } from './testing.js';
 
 /**
@@ -105,7 +108,7 @@ describe('crash and restart (SIGKILL)', () => {
       while (!killed && next < batches.length) {
         const batch = batches[next++]!;
         try {
-          const response = await ingest.post<{ results: IngestResult[] }>('/v1/transactions/batch', batch);
+          const response = await ingest.post<IngestBatchResponse>('/v1/transactions/batch', batch);
           if (response.status === 200)
             for (const r of response.body.results)
               if (r.status === 'accepted' || r.status === 'duplicate') acknowledged.add(r.transactionId!);
@@ -143,7 +146,7 @@ describe('crash and restart (SIGKILL)', () => {
     // The client retries everything (acknowledged or not); then a second SIGKILL while the backlog is processed.
     ingest = apiClient(running.url, keys.ingest);
     for (const batch of batches) {
-      const response = await ingest.post<{ results: IngestResult[] }>('/v1/transactions/batch', batch);
+      const response = await ingest.post<IngestBatchResponse>('/v1/transactions/batch', batch);
       expect(response.status).toBe(200);
       expect(response.body.results.every((r) => r.status === 'accepted' || r.status === 'duplicate')).toBe(true);
     }

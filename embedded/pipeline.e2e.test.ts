@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { silentLogger } from '../platform/logger.js';
-import type { IngestResult, TransactionRequest } from '../schemas/api.js';
+import type {
+  AlertPage,
+  AuditTrail,
+  IngestBatchResponse,
+  LedgerIntegrity,
+  TransactionRequest,
+} from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
 import type { DeadLetter, Transaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import type { AlertPage } from '../dashboards/queries/alerts.js';
-import type { LedgerIntegrity } from '../dashboards/queries/reports.js';
-import type { AuditTrail } from '../dashboards/queries/transactions.js';
 import { apiClient, waitFor } from './testing.js';
 
 /**
@@ -25,10 +28,6 @@ const keys = {
   compliance: 'e2e-compliance-key-0123456789',
 };
 const N = 2000;
-
-interface BatchResponse {
-  readonly results: IngestResult[];
-}
 
 /** Card numbers from `pans` found in raw bytes: any PAN would sit inside a run of ASCII digits. */
 function pansIn(bytes: Buffer, pans: ReadonlySet<string>): string[] {
@@ -104,11 +103,11 @@ describe('embedded pipeline, end to end', () => {
     for (const request of requests.slice(0, 20))
       expect((await ingest.post('/v1/transactions', request)).status).toBe(202);
     for (let i = 20; i < N; i += 250) {
-      const response = await ingest.post<BatchResponse>('/v1/transactions/batch', requests.slice(i, i + 250));
+      const response = await ingest.post<IngestBatchResponse>('/v1/transactions/batch', requests.slice(i, i + 250));
       expect(response.status).toBe(200);
       expect(response.body.results.every((r) => r.status === 'accepted')).toBe(true);
     }
-    const retry = await ingest.post<BatchResponse>('/v1/transactions/batch', requests.slice(20, 270));
+    const retry = await ingest.post<IngestBatchResponse>('/v1/transactions/batch', requests.slice(20, 270));
     expect(retry.body.results.every((r) => r.status === 'duplicate')).toBe(true);
 
     const integrity = await waitFor(
@@ -192,7 +191,7 @@ describe('embedded pipeline, end to end', () => {
       { ...base, transactionId: 'bad-currency', amount: { value: '10.00', currency: 'XYZ' } },
       { ...base, transactionId: 'bad-cvv', card: { number: '4111111111111111', cvv: '123' } },
     ];
-    const response = await ingest.post<BatchResponse>('/v1/transactions/batch', bad);
+    const response = await ingest.post<IngestBatchResponse>('/v1/transactions/batch', bad);
     expect(response.body.results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(response.body.results[0]!.problems).toEqual(
       expect.arrayContaining([expect.objectContaining({ path: '/amount/value' })]),

@@ -49,16 +49,3 @@ export function apiClient(baseUrl: string, key: string) {
     post: <T>(path: string, body: unknown, contentType?: string) => call<T>('POST', path, body, contentType),
   };
 }
-
-/** The ledger integrity report served by dashboards at GET /v1/reports/ledger-integrity. */
-export interface LedgerIntegrity {
-  readonly decisionRows: number;
-  readonly distinctDecisions: number;
-  readonly postedTransactions: number;
-  readonly entries: number;
-  readonly duplicateEntries: number;
-  readonly unbalancedTransactions: number;
-  readonly declinedWithEntries: number;
-  readonly conflicts: number;
-  readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
-}

@@ -1,3 +1,5 @@
+import type { AnalystLabel, Channel, Decision, EntryType, LabelValue, TransactionKind } from './generated/types.js';
+
 /**
  * The JSON body of `POST /v1/transactions` (and each item of the batch endpoint): what a bank's systems
  * send. Ingest validates it, tokenises any card number and turns it into the canonical Avro `Transaction`.
@@ -55,9 +57,294 @@ export interface IngestResult {
   readonly problems?: ReadonlyArray<{ readonly path: string; readonly message: string }>;
 }
 
+/** The body of the batch endpoint's 200: one result per item, in order, and how many ended each way. */
+export interface IngestBatchResponse {
+  readonly results: readonly IngestResult[];
+  readonly summary: Readonly<Record<IngestResult['status'], number>>;
+}
+
 /** The body of `POST /v1/labels`: an analyst's verdict on a transaction. */
 export interface LabelRequest {
   readonly transactionId: string;
   readonly label: 'fraud' | 'genuine';
   readonly note?: string;
+}
+
+// ---- Response bodies of dashboards' API (dashboards/http/routes.ts); its queries return these.
+
+/**
+ * The JSON shape of an amount in every dashboards response: a decimal string computed from bigint minor units by
+ * the currency's ISO 4217 exponent, next to the exact minor units (a string: JSON numbers lose precision past 2^53).
+ */
+export interface MoneyView {
+  /** Decimal string in the major unit, e.g. "12.34". */
+  readonly amount: string;
+  /** Exact minor units as a decimal integer string, e.g. "1234". */
+  readonly amountMinor: string;
+  readonly currency: string;
+}
+
+/** One decision found by `GET /v1/audit/search`. */
+export interface AuditHit {
+  readonly transactionId: string;
+  readonly eventTime: string;
+  readonly scoredAt: string;
+  readonly decision: string;
+  readonly score: number;
+  readonly channel: string;
+  readonly kind: string;
+  readonly amount: MoneyView;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly cardToken: string | null;
+  readonly cardLast4: string | null;
+  readonly merchantId: string | null;
+  readonly country: string | null;
+  readonly description: string | null;
+  readonly reasons: ReadonlyArray<{ readonly code: string; readonly description: string }>;
+  readonly modelVersion: string;
+  readonly rulesVersion: string;
+}
+
+/** The decided transaction as the audit trail shows it (absent optional fields are null). */
+export interface DecidedTransactionView {
+  readonly channel: Channel;
+  readonly kind: TransactionKind;
+  readonly amount: MoneyView;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly customerId: string | null;
+  readonly card: { readonly token: string; readonly last4: string | null } | null;
+  readonly merchantId: string | null;
+  readonly terminalId: string | null;
+  readonly mcc: string | null;
+  readonly deviceId: string | null;
+  readonly country: string | null;
+  readonly description: string | null;
+}
+
+/** An analyst's or chargeback's verdict as responses show it. */
+export interface LabelView {
+  readonly label: LabelValue;
+  readonly labelledBy: string;
+  readonly labelledAt: string;
+  readonly note: string | null;
+}
+
+/** The body of `GET /v1/transactions/:id`: everything recorded about one transaction. */
+export interface AuditTrail {
+  readonly transactionId: string;
+  readonly fingerprint: string;
+  readonly transaction: DecidedTransactionView;
+  readonly decision: {
+    readonly outcome: Decision;
+    readonly score: number;
+    readonly reasons: unknown;
+    readonly reasonCodes: readonly string[];
+    readonly rulesFired: readonly string[];
+    readonly modelVersion: string;
+    readonly rulesVersion: string;
+  };
+  /** Every feature value the model and rules saw. */
+  readonly features: unknown;
+  /** The canonical record exactly as scored (from `transaction_json`). */
+  readonly input: unknown;
+  readonly timeline: {
+    readonly eventTime: string;
+    readonly receivedAt: string;
+    readonly scoredAt: string;
+    readonly storedAt: string;
+    readonly receivedToScoredMs: number;
+    readonly scoredToStoredMs: number;
+  };
+  /** More than 1 means `decisions` holds the transaction more than once (it should not). */
+  readonly decisionRecords: number;
+  readonly ledgerEntries: ReadonlyArray<{
+    readonly entryId: string;
+    readonly leg: number;
+    readonly accountId: string;
+    readonly amount: MoneyView;
+    readonly entryType: EntryType;
+    readonly eventTime: string;
+    readonly postedAt: string;
+  }>;
+  readonly labels: readonly LabelView[];
+  readonly conflicts: ReadonlyArray<{
+    postedFingerprint: string;
+    conflictingFingerprint: string;
+    detectedAt: string;
+    transaction: unknown;
+  }>;
+}
+
+/** One REVIEW/DECLINE decision in the alert list. */
+export interface AlertListItem {
+  readonly transactionId: string;
+  readonly decision: Decision;
+  readonly score: number;
+  readonly reasons: unknown;
+  readonly channel: Channel;
+  readonly kind: TransactionKind;
+  readonly amount: MoneyView;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly cardLast4: string | null;
+  readonly merchantId: string | null;
+  readonly country: string | null;
+  readonly modelVersion: string;
+  readonly eventTime: string;
+  readonly scoredAt: string;
+  /** The most recent analyst verdict, if any. */
+  readonly label: LabelView | null;
+}
+
+/** The body of `GET /v1/alerts`. */
+export interface AlertPage {
+  readonly alerts: readonly AlertListItem[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** The body of `GET /v1/accounts/:id/balance`: balances per currency. */
+export interface AccountBalance {
+  readonly accountId: string;
+  readonly balances: ReadonlyArray<{ balance: MoneyView; entries: number; lastEntryAt: string }>;
+  readonly entryCount: number;
+}
+
+/** One entry of an account statement. */
+export interface StatementLine {
+  readonly entryId: string;
+  readonly transactionId: string;
+  readonly leg: number;
+  readonly entryType: string;
+  readonly eventTime: string;
+  readonly postedAt: string;
+  readonly amount: MoneyView;
+  /** Balance of the account in this currency after this entry. */
+  readonly balanceAfter: MoneyView;
+}
+
+/** The body of `GET /v1/accounts/:id/statement`. */
+export interface AccountStatement {
+  readonly accountId: string;
+  readonly from: string;
+  readonly to: string;
+  /** Per currency: balance before `from` and after `to` (both exact, whatever `limit` cut off). */
+  readonly currencies: ReadonlyArray<{
+    currency: string;
+    opening: MoneyView;
+    closing: MoneyView;
+    entriesInPeriod: number;
+  }>;
+  readonly lines: readonly StatementLine[];
+  /** True when the period holds more than `limit` entries; `lines` then stops early. */
+  readonly truncated: boolean;
+}
+
+/** The body of `GET /v1/reports/summary`. Money sums are exact (Int128 in ClickHouse, decimal strings here). */
+export interface SummaryReport {
+  readonly from: string;
+  readonly to: string;
+  readonly totals: { readonly transactions: number; readonly alerts: number; readonly alertRate: number | null };
+  /** Per channel and currency: count and exact amount, overall and per decision. */
+  readonly volumes: ReadonlyArray<{
+    channel: string;
+    currency: string;
+    count: number;
+    amount: MoneyView;
+    byDecision: Record<string, { count: number; amount: MoneyView }>;
+  }>;
+  /** Transactions of the period whose latest label is FRAUD, over those labelled at all. */
+  readonly labels: {
+    readonly labelled: number;
+    readonly fraud: number;
+    readonly genuine: number;
+    readonly fraudRate: number | null;
+  };
+  readonly scoreHistogram: { readonly bucketWidth: number; readonly counts: readonly number[] };
+}
+
+/** The body of `GET /v1/reports/trial-balance`. */
+export interface TrialBalance {
+  /** True when every currency sums to exactly zero and no transaction is unbalanced. */
+  readonly balanced: boolean;
+  readonly currencies: ReadonlyArray<{
+    currency: string;
+    total: MoneyView;
+    entries: number;
+    debits: MoneyView;
+    credits: MoneyView;
+  }>;
+  /** Transactions whose legs do not sum to zero in some currency (should be none); at most 100. */
+  readonly unbalancedTransactions: ReadonlyArray<{ transactionId: string; currency: string; imbalance: MoneyView }>;
+  /** The `top` accounts with the largest absolute balance per currency. */
+  readonly accounts: ReadonlyArray<{ accountId: string; balance: MoneyView; entries: number }>;
+}
+
+/** The body of `GET /v1/reports/large-cash`: large cash transactions and structuring patterns. */
+export interface LargeCashReport {
+  readonly currency: string;
+  readonly threshold: MoneyView;
+  readonly from: string;
+  readonly to: string;
+  readonly largeTransactions: ReadonlyArray<{
+    transactionId: string;
+    kind: string;
+    amount: MoneyView;
+    payerAccountId: string;
+    payeeAccountId: string;
+    customerId: string | null;
+    eventTime: string;
+    decision: string;
+  }>;
+  readonly structuring: ReadonlyArray<{
+    payerAccountId: string;
+    /** Most just-under-threshold deposits within any 7 days. */
+    depositsIn7Days: number;
+    windowStart: string;
+    windowTotal: MoneyView;
+    transactionIds: readonly string[];
+  }>;
+}
+
+/**
+ * The body of `GET /v1/reports/ledger-integrity`: counters that prove the ledger neither lost nor double-counted
+ * anything (operators read it; the e2e and fault tests assert on it).
+ */
+export interface LedgerIntegrity {
+  readonly decisionRows: number;
+  readonly distinctDecisions: number;
+  readonly postedTransactions: number;
+  readonly entries: number;
+  readonly duplicateEntries: number;
+  /** Transactions whose legs do not sum to zero in some currency. */
+  readonly unbalancedTransactions: number;
+  /** Declined transactions that nevertheless have ledger entries (must be 0). */
+  readonly declinedWithEntries: number;
+  /** Distinct transactions with an APPROVE or REVIEW decision: the ones the ledger must post. */
+  readonly postableDecisions: number;
+  /** APPROVE/REVIEW transactions in `decisions` with no rows in `ledger_entries` (lost postings; must be 0). */
+  readonly decisionsWithoutEntries: number;
+  /** Transactions with rows in `ledger_entries` but none in `decisions` (postings without an audit record; must be 0). */
+  readonly entriesWithoutDecisions: number;
+  readonly conflicts: number;
+  readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
+}
+
+/**
+ * The body of `GET /v1/audit/search`: `total` when the count is exact, `totalAtLeast` once counting stopped at
+ * its cap, never both; `nextCursor` is null on the last page.
+ */
+export type AuditSearchResponse = {
+  readonly hits: readonly AuditHit[];
+  readonly nextCursor: string | null;
+} & ({ readonly total: number } | { readonly totalAtLeast: number });
+
+/** The body of the 202 of `POST /v1/labels`: the AnalystLabel as put on analyst.labels, and where it sits. */
+export interface LabelAccepted {
+  readonly status: 'accepted';
+  readonly label: AnalystLabel & { readonly labelledAt: string };
+  readonly partition: number | null;
+  readonly offset: number | null;
 }

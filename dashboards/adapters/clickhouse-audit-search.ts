@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { moneyView } from '../domain/money.js';
 import { isoTime, orNull, parseStoredJson, selectRows } from '../queries/select.js';
-import { type AuditHit, type AuditPage, type AuditQuery, TOTAL_CAP } from '../domain/audit-query.js';
+import type { AuditHit } from '../../schemas/api.js';
+import { type AuditPage, type AuditQuery, TOTAL_CAP } from '../domain/audit-query.js';
 import type { AuditSearch } from '../ports.js';
 import { ClickHouseTables, type DecisionRow, type SelectedRow, epochMsColumn } from '../../schemas/clickhouse.js';
 

@@ -2,7 +2,8 @@ import { type Client, errors, type estypes } from '@elastic/elasticsearch';
 import { UnavailableError, VigilError, describeError } from '../../platform/errors.js';
 import { type AuditDocument, auditIndexPattern } from '../../schemas/elasticsearch/audit.js';
 import { moneyView } from '../domain/money.js';
-import { type AuditHit, type AuditPage, type AuditQuery, type SearchTerm, TOTAL_CAP } from '../domain/audit-query.js';
+import type { AuditHit } from '../../schemas/api.js';
+import { type AuditPage, type AuditQuery, type SearchTerm, TOTAL_CAP } from '../domain/audit-query.js';
 import type { AuditSearch } from '../ports.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { MoneyView } from './money.js';
+import type { AuditHit } from '../../schemas/api.js';
 
 /** The query and result shapes of audit search (the port is in ../ports.ts), and its cursor and text parsing. */
 
@@ -29,27 +29,6 @@ export interface AuditQuery {
 
 /** Counting stops here on both backends, so a broad search costs the same bounded work. */
 export const TOTAL_CAP = 10_000;
-
-export interface AuditHit {
-  readonly transactionId: string;
-  readonly eventTime: string;
-  readonly scoredAt: string;
-  readonly decision: string;
-  readonly score: number;
-  readonly channel: string;
-  readonly kind: string;
-  readonly amount: MoneyView;
-  readonly payerAccountId: string;
-  readonly payeeAccountId: string;
-  readonly cardToken: string | null;
-  readonly cardLast4: string | null;
-  readonly merchantId: string | null;
-  readonly country: string | null;
-  readonly description: string | null;
-  readonly reasons: ReadonlyArray<{ readonly code: string; readonly description: string }>;
-  readonly modelVersion: string;
-  readonly rulesVersion: string;
-}
 
 export interface AuditPage {
   readonly hits: readonly AuditHit[];

@@ -3,6 +3,7 @@
  * currency's ISO 4217 exponent, always next to the exact `amountMinor` (also a string, since JSON numbers
  * lose precision above 2^53). No floating point anywhere on the way.
  */
+import type { MoneyView } from '../../schemas/api.js';
 import { minorUnitExponent } from '../../schemas/currencies.js';
 
 /**
@@ -35,15 +36,6 @@ export function parseMajorToMinor(text: string, currency: string): bigint | unde
   if (fraction.length > exponent) return undefined;
   const minor = BigInt(match[2]! + fraction.padEnd(exponent, '0'));
   return match[1] === '-' ? -minor : minor;
-}
-
-/** The JSON shape of an amount in every dashboards response. */
-export interface MoneyView {
-  /** Decimal string in the major unit, e.g. "12.34". */
-  readonly amount: string;
-  /** Exact minor units as a decimal integer string, e.g. "1234". */
-  readonly amountMinor: string;
-  readonly currency: string;
 }
 
 /** The response shape for an amount; `amountMinor` may arrive as ClickHouse's quoted Int64/Int128 string. */

@@ -7,6 +7,7 @@ import type { Producer } from '../../platform/bus.js';
 import { ErrorCategory, VigilError } from '../../platform/errors.js';
 import { principalOf, problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
+import type { AuditSearchResponse, LabelAccepted } from '../../schemas/api.js';
 import type { Codec } from '../../schemas/codec.js';
 import { currencyExponents } from '../../schemas/currencies.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
@@ -162,12 +163,13 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
       const [position] = await deps.labels.producer.send(Topics.analystLabels, [
         { key: label.transactionId, value: deps.labels.codec.encode(label) },
       ]);
-      res.status(202).json({
+      const accepted: LabelAccepted = {
         status: 'accepted',
         label: { ...label, labelledAt: new Date(label.labelledAtMs).toISOString() },
         partition: position?.partition ?? null,
         offset: position?.offset ?? null,
-      });
+      };
+      res.status(202).json(accepted);
     }),
   );
 
@@ -276,7 +278,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
  * The response body: `total` when the count is exact, `totalAtLeast` once counting stopped at the cap, never
  * both; `nextCursor` is null on the last page.
  */
-function searchResponse(page: AuditPage): Record<string, unknown> {
+function searchResponse(page: AuditPage): AuditSearchResponse {
   return {
     hits: page.hits,
     ...(page.total.exact ? { total: page.total.value } : { totalAtLeast: page.total.value }),

@@ -1,17 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type MoneyView, moneyView } from '../domain/money.js';
+import type { AccountBalance, AccountStatement, StatementLine } from '../../schemas/api.js';
+import { moneyView } from '../domain/money.js';
 import { isoTime, selectRows } from './select.js';
 
 /**
  * Account balances and statements from `ledger_entries`. Sums are taken as Int128 so that no number of Int64
  * entries can overflow, and read back as decimal strings (quoted by the client settings), so they are exact.
  */
-export interface AccountBalance {
-  readonly accountId: string;
-  readonly balances: ReadonlyArray<{ balance: MoneyView; entries: number; lastEntryAt: string }>;
-  readonly entryCount: number;
-}
-
 /** Balances per currency of `accountId`, or undefined when the ledger holds no entry for it. */
 export async function accountBalance(
   clickhouse: ClickHouseClient,
@@ -33,34 +28,6 @@ export async function accountBalance(
     })),
     entryCount: rows.reduce((n, r) => n + Number(r.entries), 0),
   };
-}
-
-export interface StatementLine {
-  readonly entryId: string;
-  readonly transactionId: string;
-  readonly leg: number;
-  readonly entryType: string;
-  readonly eventTime: string;
-  readonly postedAt: string;
-  readonly amount: MoneyView;
-  /** Balance of the account in this currency after this entry. */
-  readonly balanceAfter: MoneyView;
-}
-
-export interface AccountStatement {
-  readonly accountId: string;
-  readonly from: string;
-  readonly to: string;
-  /** Per currency: balance before `from` and after `to` (both exact, whatever `limit` cut off). */
-  readonly currencies: ReadonlyArray<{
-    currency: string;
-    opening: MoneyView;
-    closing: MoneyView;
-    entriesInPeriod: number;
-  }>;
-  readonly lines: readonly StatementLine[];
-  /** True when the period holds more than `limit` entries; `lines` then stops early. */
-  readonly truncated: boolean;
 }
 
 /** The statement of `accountId` for [fromMs, toMs), oldest first, at most `limit` lines. */

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type MoneyView, moneyView } from '../domain/money.js';
+import type { AlertListItem, AlertPage } from '../../schemas/api.js';
+import { moneyView } from '../domain/money.js';
 import {
   type AnalystLabelRow,
   ClickHouseTables,
@@ -42,32 +43,6 @@ export interface AlertQuery {
   readonly sinceMs: number;
   readonly limit: number;
   readonly cursor: AlertCursor | undefined;
-}
-
-export interface AlertListItem {
-  readonly transactionId: string;
-  readonly decision: string;
-  readonly score: number;
-  readonly reasons: unknown;
-  readonly channel: string;
-  readonly kind: string;
-  readonly amount: MoneyView;
-  readonly payerAccountId: string;
-  readonly payeeAccountId: string;
-  readonly cardLast4: string | null;
-  readonly merchantId: string | null;
-  readonly country: string | null;
-  readonly modelVersion: string;
-  readonly eventTime: string;
-  readonly scoredAt: string;
-  /** The most recent analyst verdict, if any. */
-  readonly label: { label: string; labelledBy: string; labelledAt: string; note: string | null } | null;
-}
-
-export interface AlertPage {
-  readonly alerts: readonly AlertListItem[];
-  /** Pass as `cursor` for the next (older) page; null on the last page. */
-  readonly nextCursor: string | null;
 }
 
 /** REVIEW/DECLINE decisions, newest first, keyset-paginated on (scored_at, transaction_id). */

@@ -1,31 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type MoneyView, moneyView } from '../domain/money.js';
+import type { LargeCashReport, LedgerIntegrity, SummaryReport, TrialBalance } from '../../schemas/api.js';
+import { moneyView } from '../domain/money.js';
 import { SCORE_BUCKETS } from '../domain/live-stats.js';
 import { isoTime, orNull, selectRows } from './select.js';
 
 /** Money sums are Int128 (no overflow over any number of Int64 rows), read back as exact decimal strings. */
-
-export interface SummaryReport {
-  readonly from: string;
-  readonly to: string;
-  readonly totals: { readonly transactions: number; readonly alerts: number; readonly alertRate: number | null };
-  /** Per channel and currency: count and exact amount, overall and per decision. */
-  readonly volumes: ReadonlyArray<{
-    channel: string;
-    currency: string;
-    count: number;
-    amount: MoneyView;
-    byDecision: Record<string, { count: number; amount: MoneyView }>;
-  }>;
-  /** Transactions of the period whose latest label is FRAUD, over those labelled at all. */
-  readonly labels: {
-    readonly labelled: number;
-    readonly fraud: number;
-    readonly genuine: number;
-    readonly fraudRate: number | null;
-  };
-  readonly scoreHistogram: { readonly bucketWidth: number; readonly counts: readonly number[] };
-}
 
 /** Volumes, decision mix, fraud and alert rates and the score histogram of decisions with event time in [fromMs, toMs). */
 export async function summaryReport(
@@ -101,22 +80,6 @@ export async function summaryReport(
   };
 }
 
-export interface TrialBalance {
-  /** True when every currency sums to exactly zero and no transaction is unbalanced. */
-  readonly balanced: boolean;
-  readonly currencies: ReadonlyArray<{
-    currency: string;
-    total: MoneyView;
-    entries: number;
-    debits: MoneyView;
-    credits: MoneyView;
-  }>;
-  /** Transactions whose legs do not sum to zero in some currency (should be none); at most 100. */
-  readonly unbalancedTransactions: ReadonlyArray<{ transactionId: string; currency: string; imbalance: MoneyView }>;
-  /** The `top` accounts with the largest absolute balance per currency. */
-  readonly accounts: ReadonlyArray<{ accountId: string; balance: MoneyView; entries: number }>;
-}
-
 /** The ledger's trial balance: per-currency totals (must be 0) and the largest account balances. */
 export async function trialBalance(clickhouse: ClickHouseClient, top: number): Promise<TrialBalance> {
   const [currencyRows, unbalancedRows, accountRows] = await Promise.all([
@@ -170,31 +133,6 @@ export interface LargeCashQuery {
   readonly fromMs: number;
   readonly toMs: number;
   readonly limit: number;
-}
-
-export interface LargeCashReport {
-  readonly currency: string;
-  readonly threshold: MoneyView;
-  readonly from: string;
-  readonly to: string;
-  readonly largeTransactions: ReadonlyArray<{
-    transactionId: string;
-    kind: string;
-    amount: MoneyView;
-    payerAccountId: string;
-    payeeAccountId: string;
-    customerId: string | null;
-    eventTime: string;
-    decision: string;
-  }>;
-  readonly structuring: ReadonlyArray<{
-    payerAccountId: string;
-    /** Most just-under-threshold deposits within any 7 days. */
-    depositsIn7Days: number;
-    windowStart: string;
-    windowTotal: MoneyView;
-    transactionIds: readonly string[];
-  }>;
 }
 
 const SEVEN_DAYS_MS = 7 * 86_400_000;
@@ -282,27 +220,6 @@ export async function largeCashReport(clickhouse: ClickHouseClient, q: LargeCash
       transactionIds: r.transaction_ids,
     })),
   };
-}
-
-/** Counters that prove the ledger neither lost nor double-counted anything (served for e2e and fault tests). */
-export interface LedgerIntegrity {
-  readonly decisionRows: number;
-  readonly distinctDecisions: number;
-  readonly postedTransactions: number;
-  readonly entries: number;
-  readonly duplicateEntries: number;
-  /** Transactions whose legs do not sum to zero in some currency. */
-  readonly unbalancedTransactions: number;
-  /** Declined transactions that nevertheless have ledger entries (must be 0). */
-  readonly declinedWithEntries: number;
-  /** Distinct transactions with an APPROVE or REVIEW decision: the ones the ledger must post. */
-  readonly postableDecisions: number;
-  /** APPROVE/REVIEW transactions in `decisions` with no rows in `ledger_entries` (lost postings; must be 0). */
-  readonly decisionsWithoutEntries: number;
-  /** Transactions with rows in `ledger_entries` but none in `decisions` (postings without an audit record; must be 0). */
-  readonly entriesWithoutDecisions: number;
-  readonly conflicts: number;
-  readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
 }
 
 export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<LedgerIntegrity> {

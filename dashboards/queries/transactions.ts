@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type MoneyView, moneyView } from '../domain/money.js';
+import type { AuditTrail } from '../../schemas/api.js';
+import { moneyView } from '../domain/money.js';
 import {
   type AnalystLabelRow,
   ClickHouseTables,
@@ -51,65 +52,6 @@ export async function findDecidedTransaction(
     terminalId: orNull(row.terminal_id),
     eventTimeMs: Number(row.event_time_ms),
   };
-}
-
-export interface AuditTrail {
-  readonly transactionId: string;
-  readonly fingerprint: string;
-  readonly transaction: {
-    readonly channel: string;
-    readonly kind: string;
-    readonly amount: MoneyView;
-    readonly payerAccountId: string;
-    readonly payeeAccountId: string;
-    readonly customerId: string | null;
-    readonly card: { readonly token: string; readonly last4: string | null } | null;
-    readonly merchantId: string | null;
-    readonly terminalId: string | null;
-    readonly mcc: string | null;
-    readonly deviceId: string | null;
-    readonly country: string | null;
-    readonly description: string | null;
-  };
-  readonly decision: {
-    readonly outcome: string;
-    readonly score: number;
-    readonly reasons: unknown;
-    readonly reasonCodes: readonly string[];
-    readonly rulesFired: readonly string[];
-    readonly modelVersion: string;
-    readonly rulesVersion: string;
-  };
-  /** Every feature value the model and rules saw. */
-  readonly features: unknown;
-  /** The canonical record exactly as scored (from `transaction_json`). */
-  readonly input: unknown;
-  readonly timeline: {
-    readonly eventTime: string;
-    readonly receivedAt: string;
-    readonly scoredAt: string;
-    readonly storedAt: string;
-    readonly receivedToScoredMs: number;
-    readonly scoredToStoredMs: number;
-  };
-  /** More than 1 means `decisions` holds the transaction more than once (it should not). */
-  readonly decisionRecords: number;
-  readonly ledgerEntries: ReadonlyArray<{
-    entryId: string;
-    leg: number;
-    accountId: string;
-    amount: MoneyView;
-    entryType: string;
-    eventTime: string;
-    postedAt: string;
-  }>;
-  readonly labels: ReadonlyArray<{ label: string; labelledBy: string; labelledAt: string; note: string | null }>;
-  readonly conflicts: ReadonlyArray<{
-    postedFingerprint: string;
-    conflictingFingerprint: string;
-    detectedAt: string;
-    transaction: unknown;
-  }>;
 }
 
 /** The full audit trail of one transaction, or undefined if it was never decided. */
