@@ -9,6 +9,7 @@ import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, 
 import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { deliverUntilHandled } from '../redelivery.js';
 import type { PartitionLog } from './partition-log.js';
 
 /** What a subscription needs from the log that owns it. */
@@ -138,38 +139,22 @@ export class GroupSubscription implements Subscription {
     }
   }
 
-  /** Hands `batch` to the handler until it resolves, or the subscription closes. */
+  /** Hands `batch` to the handler until it resolves, or the subscription closes; then moves the cursor past it. */
   private async deliver(cursor: PartitionCursor, batch: RecordBatch): Promise<void> {
-    const handler = this.handler;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await handler(batch);
-      } catch (error) {
-        const retryInMs = this.backoff.delayMs(attempt);
-        this.logger.error('bus handler failed; the batch will be redelivered', {
-          topic: batch.topic,
-          partition: batch.partition,
-          fromOffset: batch.records[0]!.offset,
-          records: batch.records.length,
-          attempt,
-          retryInMs,
+    const handled = await deliverUntilHandled(batch, this.handler, {
+      backoff: this.backoff,
+      logger: this.logger,
+      mayRetry: () => this.state === 'running',
+    });
+    if (!handled) return;
+    cursor.next = batch.records[batch.records.length - 1]!.offset + 1;
+    this.uncommittedProgress = true;
+    if (this.options.commitMode === 'after-batch') {
+      this.requestCommit().catch((error: unknown) =>
+        this.logger.warn('embedded log: offset commit failed; the next batch or close() retries it', {
           error: describeError(error),
-        });
-        if (this.state !== 'running') return;
-        await this.backoff.wait(retryInMs);
-        if (this.state !== 'running') return;
-        continue;
-      }
-      cursor.next = batch.records[batch.records.length - 1]!.offset + 1;
-      this.uncommittedProgress = true;
-      if (this.options.commitMode === 'after-batch') {
-        this.requestCommit().catch((error: unknown) =>
-          this.logger.warn('embedded log: offset commit failed; the next batch or close() retries it', {
-            error: describeError(error),
-          }),
-        );
-      }
-      return;
+        }),
+      );
     }
   }
 

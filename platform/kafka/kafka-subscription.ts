@@ -12,6 +12,7 @@ import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, 
 import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { deliverUntilHandled } from '../redelivery.js';
 import { KafkaBusErrorCode, toVigilError } from './errors.js';
 
 export interface KafkaSubscriptionOptions {
@@ -197,33 +198,14 @@ export class KafkaSubscription implements Subscription {
    * Hands `batch` to the handler until it resolves (true), or until this member may no longer process the
    * partition (false): the subscription closes or the group rebalances.
    */
-  private async deliver(
-    batch: RecordBatch,
-    heartbeat: () => Promise<void>,
-    stillOwned: () => boolean,
-  ): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.handler(batch);
-        return true;
-      } catch (error) {
-        const retryInMs = this.backoff.delayMs(attempt);
-        this.logger.error('bus handler failed; the batch will be redelivered', {
-          topic: batch.topic,
-          partition: batch.partition,
-          fromOffset: batch.records[0]!.offset,
-          records: batch.records.length,
-          attempt,
-          retryInMs,
-          error: describeError(error),
-        });
-      }
-      if (this.stopping() || !stillOwned()) return false;
-      await this.backoff.wait(this.backoff.delayMs(attempt));
-      if (this.stopping() || !stillOwned()) return false;
+  private deliver(batch: RecordBatch, heartbeat: () => Promise<void>, stillOwned: () => boolean): Promise<boolean> {
+    return deliverUntilHandled(batch, this.handler, {
+      backoff: this.backoff,
+      logger: this.logger,
+      mayRetry: () => !this.stopping() && stillOwned(),
       // Keeps the membership alive through long retries; throws (to kafkajs, which rejoins) if the group rebalanced.
-      await heartbeat();
-    }
+      beforeRetry: heartbeat,
+    });
   }
 
   private stopping(): boolean {
