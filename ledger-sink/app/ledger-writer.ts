@@ -1,6 +1,7 @@
 import type { BusRecord, RecordBatch } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
 import { ErrorCategory, ValidationError, VigilError, describeError, isRetriable } from '../../platform/errors.js';
+import type { ErrorCode } from '../../platform/error-codes.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Counter, Gauge, Histogram, MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
@@ -20,15 +21,13 @@ import {
   labelKey,
 } from '../ports.js';
 
+/** The ledger writer's refusals, by name; what each means is in platform/error-codes.ts. */
 export const LedgerErrorCode = {
-  /** The transaction id was accepted before with another fingerprint; this record is not posted. */
   conflict: 'LEDGER_CONFLICT',
-  /** The decision record cannot be stored exactly (a time outside DateTime64's range, a non-finite number). */
   unstorableDecision: 'UNSTORABLE_DECISION',
   unstorableLabel: 'UNSTORABLE_LABEL',
-  /** Stored in ClickHouse, but the audit search index refused its document for good (e.g. it breaks the mapping). */
   auditNotIndexed: 'AUDIT_NOT_INDEXED',
-} as const;
+} as const satisfies Readonly<Record<string, ErrorCode>>;
 
 /** What one batch did; the bus only needs the promise, tests and logs read the numbers. */
 export interface BatchReport {

@@ -120,6 +120,8 @@ describe('postingsFor — same currency', () => {
       PostingErrorCode.settlementMismatch,
     );
     expect(error.problems).toEqual([expect.objectContaining({ path: '/settlement/amountMinor' })]);
+    // A bad transaction, not a bug: the catalogue's category, never retried.
+    expect(error).toMatchObject({ category: 'invalid_input', retriable: false });
   });
 });
 
@@ -271,6 +273,8 @@ describe('assertBalanced', () => {
       PostingErrorCode.unbalanced,
     );
     expect(error.details).toMatchObject({ currency: 'USD', imbalanceMinor: '1', transactionIds: ['t'] });
+    // A broken invariant is a bug (internal), never retried.
+    expect(error).toMatchObject({ category: 'internal', retriable: false });
   });
 
   it('given a posting whose legs each balance across currencies but not within one, then it throws', () => {

@@ -1,4 +1,5 @@
-import { ErrorCategory, type FieldProblem, VigilError } from '../../platform/errors.js';
+import type { ErrorCode } from '../../platform/error-codes.js';
+import { type FieldProblem, VigilError } from '../../platform/errors.js';
 import type {
   Decision,
   LedgerEntry,
@@ -35,18 +36,14 @@ export function fxPositionAccount(currency: string): string {
 export const INT64_MAX = 2n ** 63n - 1n;
 export const INT64_MIN = -(2n ** 63n);
 
+/** Why a posting is refused, by name; what each means (and its category) is in platform/error-codes.ts. */
 export const PostingErrorCode = {
-  /** Entries of one currency do not sum to zero: a broken invariant, never written. */
   unbalanced: 'UNBALANCED_POSTING',
-  /** A leg or a running sum leaves the Int64 range that `ledger_entries.amount_minor` stores. */
   int64Overflow: 'LEDGER_INT64_OVERFLOW',
-  /** An amount is not a positive integer of minor units that fits Int64. */
   invalidAmount: 'INVALID_AMOUNT',
-  /** A payer or payee id uses the reserved `fx:` prefix. */
   reservedAccount: 'RESERVED_ACCOUNT_ID',
-  /** A settlement in the transaction's own currency names another amount: ambiguous, not posted. */
   settlementMismatch: 'SETTLEMENT_MISMATCH',
-} as const;
+} as const satisfies Readonly<Record<string, ErrorCode>>;
 export type PostingErrorCode = (typeof PostingErrorCode)[keyof typeof PostingErrorCode];
 
 /** Why a transaction could not be posted. Never retriable: the same transaction fails the same way. */
@@ -57,11 +54,8 @@ export class PostingError extends VigilError {
     details: Record<string, unknown> = {},
     problems: readonly FieldProblem[] = [],
   ) {
+    // The category comes from the catalogue: internal for a broken invariant, invalid_input for a bad transaction.
     super(code, message, {
-      category:
-        code === PostingErrorCode.unbalanced || code === PostingErrorCode.int64Overflow
-          ? ErrorCategory.internal
-          : ErrorCategory.invalidInput,
       retriable: false,
       details,
       problems,
