@@ -27,7 +27,7 @@ export const errorCatalogue = {
   },
   UNAUTHENTICATED: {
     category: 'unauthenticated',
-    meaning: 'The request carried no known API key; send "Authorization: Bearer <key>" with a configured key.',
+    meaning: 'The request carried no known API key; send a configured key as "Authorization: Bearer" and the key.',
   },
   FORBIDDEN: {
     category: 'forbidden',
@@ -63,7 +63,7 @@ export const errorCatalogue = {
   },
   UNKNOWN_PROBLEM_TYPE: {
     category: 'not_found',
-    meaning: 'A /problems/<code> page was asked for a code this build does not have.',
+    meaning: 'A problem-type page was asked for a code this build does not have; check the code in the URL.',
   },
 
   // ── Bus, shared by both adapters (embedded log and Kafka): stage code matches on one code either way ──────
