@@ -1,4 +1,12 @@
-import type { AnalystLabel, Channel, Decision, EntryType, LabelValue, TransactionKind } from './generated/types.js';
+import type {
+  AnalystLabel,
+  Channel,
+  Decision,
+  EntryType,
+  IngestSource,
+  LabelValue,
+  TransactionKind,
+} from './generated/types.js';
 
 /**
  * The JSON body of `POST /v1/transactions` (and each item of the batch endpoint): what a bank's systems
@@ -110,6 +118,8 @@ export interface AuditHit {
 export interface DecidedTransactionView {
   readonly channel: Channel;
   readonly kind: TransactionKind;
+  /** Where it came in; SIMULATOR marks the embedded simulator's traffic. */
+  readonly source: IngestSource;
   readonly amount: MoneyView;
   readonly payerAccountId: string;
   readonly payeeAccountId: string;
@@ -246,7 +256,15 @@ export interface AccountStatement {
 export interface SummaryReport {
   readonly from: string;
   readonly to: string;
+  /** The `source` filter the report was asked for; null when it covers every source. */
+  readonly source: IngestSource | null;
   readonly totals: { readonly transactions: number; readonly alerts: number; readonly alertRate: number | null };
+  /** The totals per source (simulated traffic apart from real); sources without transactions are left out. */
+  readonly bySource: ReadonlyArray<{
+    readonly source: IngestSource;
+    readonly transactions: number;
+    readonly alerts: number;
+  }>;
   /** Per channel and currency: count and exact amount, overall and per decision. */
   readonly volumes: ReadonlyArray<{
     channel: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Channel, Decision, EntryType, LabelValue, TransactionKind } from './generated/types.js';
+import type { Channel, Decision, EntryType, IngestSource, LabelValue, TransactionKind } from './generated/types.js';
 
 /** The ClickHouse DDL shared by ledger-sink (writer) and dashboards (reader), one statement per entry. */
 export function clickhouseTableStatements(): string[] {
@@ -60,6 +60,8 @@ export interface DecisionRow {
   readonly fingerprint: string;
   readonly channel: Channel;
   readonly kind: TransactionKind;
+  /** Where the transaction came in (the simulator's traffic is SIMULATOR). */
+  readonly source: IngestSource;
   readonly amount_minor: Int64Text;
   readonly currency: string;
   readonly payer_account_id: string;

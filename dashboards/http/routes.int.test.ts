@@ -34,7 +34,7 @@ import { sampleTransaction } from '../../schemas/fixtures.js';
 // eslint-disable-next-line no-restricted-imports
 import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
 // eslint-disable-next-line no-restricted-imports
-import type { PostedEntry } from '../../ledger-sink/ports.js';
+import type { DecisionRecord, PostedEntry } from '../../ledger-sink/ports.js';
 // eslint-disable-next-line no-restricted-imports
 import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
 
@@ -685,6 +685,55 @@ describe('REST routes', () => {
       currency: 'USD',
       thresholdMinor: '1000000',
     });
+  });
+  // Last in this block: the simulated decisions it plants would change the counts the tests above assert.
+  it('GET /v1/reports/summary tells simulated traffic from real: by source, and filtered with ?source=', async () => {
+    const simulated = (id: string, decision: DecisionFixture['decision'], score: number): DecisionRecord => {
+      const scored = scoredOf({
+        id,
+        decision,
+        amountMinor: 700n,
+        currency: 'EUR',
+        payer: 'acc-sim',
+        payee: 'acc-shop',
+        score,
+        atMs: now - 4 * HOUR,
+      });
+      return { scored: { ...scored, transaction: { ...scored.transaction, source: 'SIMULATOR' } }, storedAtMs: now };
+    };
+    await store.insertDecisions([simulated('sim-ok', 'APPROVE', 0.1), simulated('sim-no', 'DECLINE', 0.9)]);
+    const period = `from=${now - 6 * HOUR}&to=${now}`;
+
+    const all = (await call('GET', `/v1/reports/summary?${period}`, keys.analyst)).body;
+    expect(all.source).toBeNull();
+    expect(all.totals).toEqual({ transactions: 6, alerts: 3, alertRate: 0.5 });
+    expect(all.bySource).toEqual([
+      { source: 'API', transactions: 4, alerts: 2 },
+      { source: 'SIMULATOR', transactions: 2, alerts: 1 },
+    ]);
+    // Per channel and decision, the sources add up: tx-big's DECLINE and sim-no's.
+    expect(all.volumes.find((v: any) => v.channel === 'CARD').byDecision.DECLINE).toEqual({
+      count: 2,
+      amount: { amount: '90071992547416.93', amountMinor: String(BIG + 700n), currency: 'EUR' },
+    });
+
+    const sim = (await call('GET', `/v1/reports/summary?${period}&source=simulator`, keys.analyst)).body;
+    expect(sim.source).toBe('SIMULATOR');
+    expect(sim.totals).toEqual({ transactions: 2, alerts: 1, alertRate: 0.5 });
+    expect(sim.bySource).toEqual([{ source: 'SIMULATOR', transactions: 2, alerts: 1 }]);
+    expect(sim.volumes.map((v: any) => [v.channel, v.count, v.amount.amountMinor])).toEqual([['CARD', 2, '1400']]);
+    expect(sim.scoreHistogram.counts).toEqual([0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+    const real = (await call('GET', `/v1/reports/summary?${period}&source=API`, keys.analyst)).body;
+    expect(real.totals).toEqual({ transactions: 4, alerts: 2, alertRate: 0.5 });
+
+    const bad = await call('GET', `/v1/reports/summary?${period}&source=ROBOT`, keys.analyst);
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems).toEqual([{ path: '/query/source', message: expect.stringContaining('SIMULATOR') }]);
+
+    const trail = (await call('GET', '/v1/transactions/sim-no', keys.analyst)).body;
+    expect(trail.transaction.source).toBe('SIMULATOR');
+    expect((await call('GET', '/v1/transactions/tx-big', keys.analyst)).body.transaction.source).toBe('API');
   });
 });
 

@@ -21,7 +21,7 @@ import { largeCashReport, ledgerIntegrity, summaryReport, trialBalance } from '.
 import { auditTrail, findDecidedTransaction } from '../queries/transactions.js';
 import { type AuditPage, encodeAuditCursor } from '../domain/audit-query.js';
 import type { AuditSearch } from '../ports.js';
-import { Channel, Decision } from '../../schemas/generated/types.js';
+import { Channel, Decision, IngestSource } from '../../schemas/generated/types.js';
 import { parseLabelRequest } from './labels.js';
 import { ParamReader, checkTimeRange, readAuditCursor, readCursor, readSearchText } from './params.js';
 
@@ -213,10 +213,11 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
       const query = new ParamReader(req.query, 'query');
       const toMs = query.time('to', clock.nowMs());
       const fromMs = query.time('from', toMs - DAY_MS);
+      const source = query.oneOf('source', Object.values(IngestSource));
       checkTimeRange(query, fromMs, toMs, 400);
       query.done();
-      audit(res, 'report.summary', 'reports/summary', { fromMs, toMs });
-      res.json(await summaryReport(clickhouse, fromMs, toMs));
+      audit(res, 'report.summary', 'reports/summary', { fromMs, toMs, source: source ?? null });
+      res.json(await summaryReport(clickhouse, { fromMs, toMs, source }));
     }),
   );
 

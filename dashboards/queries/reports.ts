@@ -2,23 +2,37 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { LargeCashReport, LedgerIntegrity, SummaryReport, TrialBalance } from '../../schemas/api.js';
 import { moneyView } from '../domain/money.js';
 import { SCORE_BUCKETS } from '../domain/live-stats.js';
+import { type DecisionRow, type Int64Text, type SelectedRow } from '../../schemas/clickhouse.js';
+import type { IngestSource } from '../../schemas/generated/types.js';
 import { isoTime, orNull, selectRows } from './select.js';
 
 /** Money sums are Int128 (no overflow over any number of Int64 rows), read back as exact decimal strings. */
 
-/** Volumes, decision mix, fraud and alert rates and the score histogram of decisions with event time in [fromMs, toMs). */
-export async function summaryReport(
-  clickhouse: ClickHouseClient,
-  fromMs: number,
-  toMs: number,
-): Promise<SummaryReport> {
-  const inPeriod = `event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
-  const params = { fromMs, toMs };
+export interface SummaryQuery {
+  /** Event time in [fromMs, toMs), epoch ms. */
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Only transactions that came in through this source (e.g. SIMULATOR); every source when undefined. */
+  readonly source?: IngestSource;
+}
+
+/**
+ * Volumes, decision mix, fraud and alert rates, the score histogram and the split by source of the decisions with
+ * event time in [fromMs, toMs), of one source or all.
+ */
+export async function summaryReport(clickhouse: ClickHouseClient, q: SummaryQuery): Promise<SummaryReport> {
+  // The source condition is a constant fragment; the value is a bound parameter ('' matches every source).
+  const inPeriod = `event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
+    AND ({source:String} = '' OR source = {source:String})`;
+  const params = { fromMs: q.fromMs, toMs: q.toMs, source: q.source ?? '' };
   const [volumeRows, labelRows, histogramRows] = await Promise.all([
-    selectRows<{ channel: string; currency: string; decision: string; n: string; total: string }>(
+    selectRows<
+      SelectedRow<DecisionRow, 'channel' | 'currency' | 'decision' | 'source'> & { n: Int64Text; total: string }
+    >(
       clickhouse,
-      `SELECT channel, currency, decision, count() AS n, sum(toInt128(amount_minor)) AS total
-       FROM decisions WHERE ${inPeriod} GROUP BY channel, currency, decision ORDER BY channel, currency, decision`,
+      `SELECT channel, currency, decision, source, count() AS n, sum(toInt128(amount_minor)) AS total
+       FROM decisions WHERE ${inPeriod}
+       GROUP BY channel, currency, decision, source ORDER BY channel, currency, decision, source`,
       params,
     ),
     selectRows<{ labelled: string; fraud: string; genuine: string }>(
@@ -40,9 +54,16 @@ export async function summaryReport(
   ]);
 
   const volumes = new Map<string, SummaryReport['volumes'][number] & { totalMinor: bigint }>();
+  const bySource = new Map<IngestSource, { source: IngestSource; transactions: number; alerts: number }>();
   let transactions = 0;
   let alerts = 0;
   for (const row of volumeRows) {
+    const count = Number(row.n);
+    const perSource = bySource.get(row.source) ?? { source: row.source, transactions: 0, alerts: 0 };
+    perSource.transactions += count;
+    if (row.decision !== 'APPROVE') perSource.alerts += count;
+    bySource.set(row.source, perSource);
+
     const key = `${row.channel}\u0000${row.currency}`;
     const entry = volumes.get(key) ?? {
       channel: row.channel,
@@ -52,11 +73,16 @@ export async function summaryReport(
       byDecision: {},
       totalMinor: 0n,
     };
-    const count = Number(row.n);
     entry.count += count;
     entry.totalMinor += BigInt(row.total);
     entry.amount = moneyView(entry.totalMinor, row.currency);
-    entry.byDecision[row.decision] = { count, amount: moneyView(row.total, row.currency) };
+    // Rows are per source too: a decision's count and amount add up over its sources.
+    const decided = entry.byDecision[row.decision];
+    const decidedMinor = (decided ? BigInt(decided.amount.amountMinor) : 0n) + BigInt(row.total);
+    entry.byDecision[row.decision] = {
+      count: (decided?.count ?? 0) + count,
+      amount: moneyView(decidedMinor, row.currency),
+    };
     volumes.set(key, entry);
     transactions += count;
     if (row.decision !== 'APPROVE') alerts += count;
@@ -66,9 +92,11 @@ export async function summaryReport(
   const labelled = Number(labelRows[0]?.labelled ?? 0);
   const fraud = Number(labelRows[0]?.fraud ?? 0);
   return {
-    from: isoTime(fromMs),
-    to: isoTime(toMs),
+    from: isoTime(q.fromMs),
+    to: isoTime(q.toMs),
+    source: q.source ?? null,
     totals: { transactions, alerts, alertRate: transactions === 0 ? null : alerts / transactions },
+    bySource: [...bySource.values()].sort((a, b) => a.source.localeCompare(b.source)),
     volumes: [...volumes.values()].map(({ totalMinor: _totalMinor, ...volume }) => volume),
     labels: {
       labelled,

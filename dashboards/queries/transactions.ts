@@ -16,7 +16,7 @@ type DecisionTime = 'event_time' | 'received_at' | 'scored_at' | 'stored_at';
 /** A whole `decisions` row, times as epoch ms. */
 type StoredDecision = SelectedRow<DecisionRow, Exclude<keyof DecisionRow, DecisionTime>, DecisionTime>;
 
-const decisionColumns = `transaction_id, fingerprint, channel, kind, amount_minor, currency, payer_account_id, payee_account_id,
+const decisionColumns = `transaction_id, fingerprint, channel, kind, source, amount_minor, currency, payer_account_id, payee_account_id,
   customer_id, card_token, card_last4, merchant_id, terminal_id, mcc, device_id, country, description, decision, score,
   reasons_json, reason_codes, rules_fired, features_json, model_version, rules_version, transaction_json,
   ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}, ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}`;
@@ -103,6 +103,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
     transaction: {
       channel: d.channel,
       kind: d.kind,
+      source: d.source,
       amount: moneyView(d.amount_minor, d.currency),
       payerAccountId: d.payer_account_id,
       payeeAccountId: d.payee_account_id,

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
-import { ClickHouseTables } from '../../schemas/clickhouse.js';
+import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { INT64_MAX, INT64_MIN } from '../domain/postings.js';
 import type { PostedEntry } from '../ports.js';
 import { scoredTransaction } from '../testing/fixtures.js';
 import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
-import { ClickHouseLedgerStore } from './clickhouse-store.js';
+import { ClickHouseLedgerStore, decisionRow } from './clickhouse-store.js';
 
 // chDB binds one data directory per process: one temp directory for this file, closed and removed after it.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-ledger-store-'));
@@ -66,6 +66,31 @@ async function activeParts(table: string): Promise<number> {
 describe('ClickHouseLedgerStore against chDB', () => {
   it('is idempotent in creating its tables', async () => {
     await expect(store.ensureSchema()).resolves.toBeUndefined();
+  });
+
+  it('given a data directory from before decisions.source, when the schema is ensured, then old rows read their source and new rows write it', async () => {
+    // The decisions table as versions before `source` created it: today's DDL without that column.
+    const current = clickhouseTableStatements().find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS decisions'))!;
+    const legacy = current.replace(/^\s*source\s.*\n/m, '');
+    expect(legacy).not.toContain(' source ');
+    await client.command({ query: `DROP TABLE ${ClickHouseTables.decisions}` });
+    await client.command({ query: legacy });
+    const old = scoredTransaction(1, { source: 'SIMULATOR' });
+    const { source: _absent, ...legacyRow } = decisionRow({ scored: old, storedAtMs: old.scoredAtMs });
+    await client.insert({ table: ClickHouseTables.decisions, values: [legacyRow], format: 'JSONEachRow' });
+
+    await store.ensureSchema();
+    await store.ensureSchema(); // and again: the ALTER is idempotent too
+    const fresh = scoredTransaction(2, { source: 'FILE' });
+    await store.insertDecisions([{ scored: fresh, storedAtMs: fresh.scoredAtMs }]);
+    const rs = await client.query({
+      query: `SELECT transaction_id, source FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { transaction_id: old.transaction.transactionId, source: 'SIMULATOR' },
+      { transaction_id: fresh.transaction.transactionId, source: 'FILE' },
+    ]);
   });
 
   it('given DateTime64 values, when written and read back, then every epoch millisecond is exact', async () => {

@@ -193,6 +193,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     fingerprint: tx.fingerprint,
     channel: tx.channel,
     kind: tx.kind,
+    source: tx.source,
     amount_minor: tx.amountMinor.toString(),
     currency: tx.currency,
     payer_account_id: tx.payerAccountId,

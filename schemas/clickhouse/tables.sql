@@ -1,5 +1,6 @@
 -- ClickHouse tables written by ledger-sink and read by dashboards: the storage contract between them.
--- Statements are separated by lines holding only ';'. Every statement is idempotent (IF NOT EXISTS).
+-- Statements are separated by lines holding only ';' and run in order at every start. Every statement is
+-- idempotent (IF NOT EXISTS), so a data directory made by an older version gains the columns added since.
 -- Money is Int64 minor units with its ISO 4217 code beside it; times are DateTime64(3, 'UTC').
 -- Idempotency never relies on background merges: ledger-sink checks transaction ids before inserting,
 -- so plain sums over these MergeTree tables are exact at any moment.
@@ -26,12 +27,16 @@ ENGINE = MergeTree
 ORDER BY (transaction_id, leg)
 ;
 -- One row per decision (every scored transaction, declined ones too): the audit trail.
+-- `source` is the Avro Transaction's IngestSource (API, BATCH, FILE, WEBHOOK, SIMULATOR), so reports can tell
+-- simulated traffic from real. Its DEFAULT reads it from `transaction_json` for rows stored before the column
+-- existed (every Transaction version carries `source`); ledger-sink always writes it.
 CREATE TABLE IF NOT EXISTS decisions
 (
     transaction_id   String,
     fingerprint      String,
     channel          LowCardinality(String),
     kind             LowCardinality(String),
+    source           LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'source'),
     amount_minor     Int64,
     currency         LowCardinality(String),
     payer_account_id String,
@@ -63,6 +68,10 @@ CREATE TABLE IF NOT EXISTS decisions
 )
 ENGINE = MergeTree
 ORDER BY transaction_id
+;
+-- Data directories from before `source`: the same column definition, added in place (existing rows compute it).
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
+    source           LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'source') AFTER kind
 ;
 -- Transactions whose id was seen again with different content: reported, never posted.
 CREATE TABLE IF NOT EXISTS ledger_conflicts
