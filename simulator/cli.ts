@@ -8,7 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import { describeError } from '../platform/errors.js';
-import { IN_DAY_SHARE, simulatorDefaults } from './generator.js';
+import { simulatorDefaults } from './options.js';
+import { IN_DAY_SHARE } from './timeline.js';
 import { writeHandbookCsv } from './handbook-csv.js';
 import { writeNdjson } from './ndjson.js';
 

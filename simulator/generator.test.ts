@@ -1,5 +1,7 @@
 import { ValidationError } from '../platform/errors.js';
-import { HIGH_AMOUNT_THRESHOLD, TrafficSimulator, type TrafficEvent } from './generator.js';
+import { HIGH_AMOUNT_THRESHOLD } from './fraud-scenarios.js';
+import { TrafficSimulator } from './generator.js';
+import type { TrafficEvent } from './traffic-event.js';
 import { currencyExponent } from './money.js';
 import { isValidPan } from '../platform/pan.js';
 import { FraudScenario, type SimulatedTransaction } from './types.js';
@@ -345,4 +347,3 @@ describe('TrafficSimulator', () => {
     );
   });
 });
-

@@ -2,7 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { TrafficSimulator, simulatorDefaults, type TrafficEvent } from './generator.js';
+import { TrafficSimulator } from './generator.js';
+import { simulatorDefaults } from './options.js';
+import type { TrafficEvent } from './traffic-event.js';
 import { FraudScenario, type SimulatorOptions } from './types.js';
 
 /**

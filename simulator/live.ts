@@ -2,7 +2,8 @@ import type { TransactionRequest } from '../schemas/api.js';
 import type { Clock } from '../platform/clock.js';
 import { ValidationError, describeError, type FieldProblem } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { IN_DAY_SHARE, TrafficSimulator } from './generator.js';
+import { TrafficSimulator } from './generator.js';
+import { IN_DAY_SHARE } from './timeline.js';
 import type { SimulatorOptions } from './types.js';
 
 /** Runs a callback after a delay; injected so tests drive time without real sleeps. */
