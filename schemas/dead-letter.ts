@@ -1,5 +1,6 @@
 import type { Bus, BusRecord, OutgoingRecord, Producer, RecordBatch } from '../platform/bus.js';
 import type { Clock } from '../platform/clock.js';
+import type { ErrorCode } from '../platform/error-codes.js';
 import { VigilError, describeError, isRetriable } from '../platform/errors.js';
 import { type Codec, createCodec } from './codec.js';
 import type { DeadLetter } from './generated/types.js';
@@ -46,7 +47,7 @@ export class DeadLetterWriter {
 
   toRecord(item: PoisonItem): OutgoingRecord {
     const error = item.error;
-    const code = error instanceof VigilError ? error.code : 'UNEXPECTED_ERROR';
+    const code: ErrorCode = error instanceof VigilError ? error.code : 'UNEXPECTED_ERROR';
     const reason = describeError(error);
     const letter: DeadLetter = {
       stage: this.stage,
