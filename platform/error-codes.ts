@@ -335,16 +335,6 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning: 'Simulator options are out of range; `problems` names each option and its allowed range.',
   },
-
-  // ── Planted faults: thrown only by testing/ fakes, listed so the fakes type-check like production code ──────
-  SIMULATED_UNAVAILABLE: {
-    category: 'unavailable',
-    meaning: 'A test fake failed a call on purpose before it had any effect; never seen in production.',
-  },
-  SIMULATED_TIMEOUT: {
-    category: 'unavailable',
-    meaning: 'A test fake had the effect of a call, then failed it as a timeout on purpose; never seen in production.',
-  },
 } as const satisfies Readonly<Record<string, ErrorCodeEntry>>;
 
 /** Every code a VigilError may carry. */

@@ -138,9 +138,10 @@ class FaultInjector {
       throw new ProcessCrash();
     }
     if (this.fault('failBefore'))
-      throw new UnavailableError('SIMULATED_UNAVAILABLE', 'simulated: failed before it wrote');
+      throw new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'simulated: failed before it wrote');
     const value = write();
-    if (this.fault('timeoutAfter')) throw new UnavailableError('SIMULATED_TIMEOUT', 'simulated: wrote, then timed out');
+    if (this.fault('timeoutAfter'))
+      throw new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'simulated: wrote, then timed out');
     return value;
   }
 
