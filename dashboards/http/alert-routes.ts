@@ -1,0 +1,76 @@
+import express from 'express';
+import { Role } from '../../platform/auth.js';
+import { principalOf, route } from '../../platform/http.js';
+import type { LabelAccepted } from '../../schemas/api.js';
+import type { AnalystLabel } from '../../schemas/generated/types.js';
+import { Topics } from '../../schemas/topics.js';
+import { listAlerts } from '../queries/alerts.js';
+import { findDecidedTransaction } from '../queries/transactions.js';
+import { DAY_MS, type RouteContext, notFound } from './context.js';
+import { parseLabelRequest } from './labels.js';
+import { ParamReader, readCursor } from './params.js';
+
+/** The analysts' work queue: the alert list (`GET /v1/alerts`) and their verdicts (`POST /v1/labels`). */
+export function alertRoutes(ctx: RouteContext): express.Router {
+  const { clickhouse, clock, audit } = ctx;
+  const router = express.Router();
+
+  router.get(
+    '/v1/alerts',
+    ctx.only(Role.analyst),
+    route(async (req, res) => {
+      const query = new ParamReader(req.query, 'query');
+      const decision = query.oneOf('decision', ['REVIEW', 'DECLINE']);
+      const sinceMs = query.time('since', clock.nowMs() - 7 * DAY_MS);
+      const limit = query.limit('limit', 50, 500);
+      const cursor = readCursor(query, 'cursor');
+      query.done();
+      audit(res, 'alerts.list', 'alerts', { decision: decision ?? null, sinceMs, limit, cursor: cursor ?? null });
+      res.json(
+        await listAlerts(clickhouse, {
+          decisions: decision ? [decision] : ['REVIEW', 'DECLINE'],
+          sinceMs,
+          limit,
+          cursor,
+        }),
+      );
+    }),
+  );
+
+  router.post(
+    '/v1/labels',
+    ctx.only(Role.analyst),
+    express.json({ limit: '16kb' }),
+    route(async (req, res) => {
+      const request = parseLabelRequest(req.body);
+      const principal = principalOf(res);
+      const decided = await findDecidedTransaction(clickhouse, request.transactionId);
+      if (!decided)
+        throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${request.transactionId}`);
+      const label: AnalystLabel = {
+        transactionId: decided.transactionId,
+        label: request.label === 'fraud' ? 'FRAUD' : 'GENUINE',
+        labelledBy: principal.id,
+        labelledAtMs: clock.nowMs(),
+        transactionEventTimeMs: decided.eventTimeMs,
+        payerAccountId: decided.payerAccountId,
+        cardToken: decided.cardToken,
+        terminalId: decided.terminalId,
+        note: request.note ?? null,
+      };
+      // Keyed by transaction id (topics.ts); resolves only once the record is durable, so 202 means kept.
+      const [position] = await ctx.labels.producer.send(Topics.analystLabels, [
+        { key: label.transactionId, value: ctx.labels.codec.encode(label) },
+      ]);
+      const accepted: LabelAccepted = {
+        status: 'accepted',
+        label: { ...label, labelledAt: new Date(label.labelledAtMs).toISOString() },
+        partition: position?.partition ?? null,
+        offset: position?.offset ?? null,
+      };
+      res.status(202).json(accepted);
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,52 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { RequestHandler, Response } from 'express';
+import { type ApiKeyAuthenticator, Role } from '../../platform/auth.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Producer } from '../../platform/bus.js';
+import { ErrorCategory, VigilError } from '../../platform/errors.js';
+import { principalOf, requireRole } from '../../platform/http.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Codec } from '../../schemas/codec.js';
+import type { AnalystLabel } from '../../schemas/generated/types.js';
+import type { DashboardsConfig } from '../config.js';
+import type { AccessLogWriter } from '../adapters/clickhouse-access-log.js';
+import type { AuditSearch } from '../ports.js';
+
+/** What the dashboards' routes are built from (main.ts wires it). */
+export interface RoutesDeps {
+  readonly clickhouse: ClickHouseClient;
+  readonly authenticator: ApiKeyAuthenticator;
+  readonly accessLog: AccessLogWriter;
+  /** Audit search: ClickHouse in the embedded default, Elasticsearch in distributed mode. */
+  readonly auditSearch: AuditSearch;
+  readonly labels: { readonly producer: Producer; readonly codec: Codec<AnalystLabel> };
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: DashboardsConfig;
+}
+
+/** The deps plus what every area's routes share: role guards and the access-log hook. */
+export interface RouteContext extends RoutesDeps {
+  /** Lets an analyst or a compliance officer through (401/403 problems otherwise). */
+  readonly analystOrCompliance: RequestHandler;
+  /** Lets only `role` through. */
+  readonly only: (role: Role) => RequestHandler;
+  /** Records who read what in the access log; call before the read runs, so misses and failures count too. */
+  readonly audit: (res: Response, action: string, resource: string, query: Record<string, unknown>) => void;
+}
+
+export function routeContext(deps: RoutesDeps): RouteContext {
+  return {
+    ...deps,
+    analystOrCompliance: requireRole(deps.authenticator, Role.analyst, Role.compliance),
+    only: (role) => requireRole(deps.authenticator, role),
+    audit: (res, action, resource, query) =>
+      deps.accessLog.record({ principal: principalOf(res), action, resource, query }),
+  };
+}
+
+export const DAY_MS = 86_400_000;
+
+/** A 404 problem with its own code (e.g. TRANSACTION_NOT_FOUND). */
+export const notFound = (code: ConstructorParameters<typeof VigilError>[0], message: string): VigilError =>
+  new VigilError(code, message, { category: ErrorCategory.notFound });

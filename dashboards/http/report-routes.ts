@@ -1,0 +1,81 @@
+import express from 'express';
+import { Role } from '../../platform/auth.js';
+import { route } from '../../platform/http.js';
+import { IngestSource } from '../../schemas/generated/types.js';
+import { parseMajorToMinor } from '../domain/money.js';
+import { largeCashReport, ledgerIntegrity, summaryReport, trialBalance } from '../queries/reports.js';
+import { DAY_MS, type RouteContext } from './context.js';
+import { ParamReader, checkTimeRange } from './params.js';
+
+/** The reports under `/v1/reports/`: summary, trial balance, ledger integrity and large cash. */
+export function reportRoutes(ctx: RouteContext): express.Router {
+  const { clickhouse, clock, config, audit } = ctx;
+  const router = express.Router();
+
+  router.get(
+    '/v1/reports/summary',
+    ctx.analystOrCompliance,
+    route(async (req, res) => {
+      const query = new ParamReader(req.query, 'query');
+      const toMs = query.time('to', clock.nowMs());
+      const fromMs = query.time('from', toMs - DAY_MS);
+      const source = query.oneOf('source', Object.values(IngestSource));
+      checkTimeRange(query, fromMs, toMs, 400);
+      query.done();
+      audit(res, 'report.summary', 'reports/summary', { fromMs, toMs, source: source ?? null });
+      res.json(await summaryReport(clickhouse, { fromMs, toMs, source }));
+    }),
+  );
+
+  router.get(
+    '/v1/reports/trial-balance',
+    ctx.only(Role.compliance),
+    route(async (req, res) => {
+      const query = new ParamReader(req.query, 'query');
+      const top = query.limit('top', config.trialBalanceTopAccounts, 10_000);
+      query.done();
+      audit(res, 'report.trial-balance', 'reports/trial-balance', { top });
+      res.json(await trialBalance(clickhouse, top));
+    }),
+  );
+
+  router.get(
+    '/v1/reports/ledger-integrity',
+    ctx.only(Role.compliance),
+    route(async (_req, res) => {
+      audit(res, 'report.ledger-integrity', 'reports/ledger-integrity', {});
+      res.json(await ledgerIntegrity(clickhouse));
+    }),
+  );
+
+  router.get(
+    '/v1/reports/large-cash',
+    ctx.only(Role.compliance),
+    route(async (req, res) => {
+      const query = new ParamReader(req.query, 'query');
+      const currency =
+        query.matching('currency', /^[A-Z]{3}$/, 'an ISO 4217 code such as USD') ?? config.largeCashCurrency;
+      const thresholdText =
+        query.matching(
+          'threshold',
+          /^\d{1,15}(\.\d{1,4})?$/,
+          'a decimal amount in major units, e.g. 10000 or 9999.99',
+        ) ?? config.largeCashThreshold;
+      const thresholdMinor = parseMajorToMinor(thresholdText, currency);
+      if (thresholdMinor === undefined || thresholdMinor <= 0n)
+        query.fail('threshold', `must be a positive amount with at most the minor digits of ${currency}`);
+      const bandPercent = query.limit('band', 20, 50);
+      const minDeposits = query.limit('minDeposits', 3, 1000);
+      const toMs = query.time('to', clock.nowMs());
+      const fromMs = query.time('from', toMs - 31 * DAY_MS);
+      const limit = query.limit('limit', 200, 5000);
+      checkTimeRange(query, fromMs, toMs, 400);
+      query.done();
+      const q = { currency, thresholdMinor: thresholdMinor ?? 0n, bandPercent, minDeposits, fromMs, toMs, limit };
+      audit(res, 'report.large-cash', 'reports/large-cash', q);
+      res.json(await largeCashReport(clickhouse, q));
+    }),
+  );
+
+  return router;
+}
