@@ -3,6 +3,7 @@ import type { RequestHandler, Response } from 'express';
 import { type ApiKeyAuthenticator, Role } from '../../platform/auth.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Producer } from '../../platform/bus.js';
+import type { ErrorCode } from '../../platform/error-codes.js';
 import { ErrorCategory, VigilError } from '../../platform/errors.js';
 import { principalOf, requireRole } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
@@ -48,5 +49,5 @@ export function routeContext(deps: RoutesDeps): RouteContext {
 export const DAY_MS = 86_400_000;
 
 /** A 404 problem with its own code (e.g. TRANSACTION_NOT_FOUND). */
-export const notFound = (code: ConstructorParameters<typeof VigilError>[0], message: string): VigilError =>
+export const notFound = (code: ErrorCode, message: string): VigilError =>
   new VigilError(code, message, { category: ErrorCategory.notFound });
