@@ -1,0 +1,19 @@
+import { amountTargets } from './amount.js';
+import { bodyTargets } from './body.js';
+import { canonicalJsonTargets } from './canonical-json.js';
+import { codecTargets } from './codec.js';
+import { journalTargets } from './journal.js';
+import type { FuzzTarget } from './target.js';
+import { validationTargets } from './validation.js';
+
+/** Every fuzz target that must hold; `npm run fuzz` runs them all, the `*.property.test.ts` files each run theirs. */
+export const targets: readonly FuzzTarget[] = [
+  ...validationTargets,
+  ...amountTargets,
+  ...codecTargets,
+  ...journalTargets,
+  ...bodyTargets,
+  ...canonicalJsonTargets,
+];
+
+export { pendingTargets } from './pending.js';
