@@ -3,10 +3,15 @@ import { type FuzzTarget, assertTarget, unitBudget } from '../fuzz/target.js';
 
 // The fuzz targets of fuzz/canonical-json.ts with the unit tier's small, seeded budget.
 describe('canonical JSON properties', () => {
-  it.each(canonicalJsonTargets.map((target) => [target.name, target] as const))('%s', async (_name, target) => {
-    const details = await assertTarget(target, unitBudget);
-    expect(details.numRuns).toBe(unitBudget.numRuns);
-  });
+  // 30 s bounds a hang; it is not a timed assertion (300 inputs take about a second).
+  it.each(canonicalJsonTargets.map((target) => [target.name, target] as const))(
+    '%s',
+    async (_name, target) => {
+      const details = await assertTarget(target, unitBudget);
+      expect(details.numRuns).toBe(unitBudget.numRuns);
+    },
+    30_000,
+  );
 });
 
 // Each property must be able to fail: copies of canonicalJson with a planted bug.

@@ -10,10 +10,15 @@ import { parseJournal } from './file-idempotency-store.js';
 
 // The fuzz targets of fuzz/journal.ts with the unit tier's small, seeded budget.
 describe('idempotency journal parser properties', () => {
-  it.each(journalTargets.map((target) => [target.name, target] as const))('%s', async (_name, target) => {
-    const details = await assertTarget(target, unitBudget);
-    expect(details.numRuns).toBe(unitBudget.numRuns);
-  });
+  // 30 s bounds a hang; it is not a timed assertion (300 inputs take about a second).
+  it.each(journalTargets.map((target) => [target.name, target] as const))(
+    '%s',
+    async (_name, target) => {
+      const details = await assertTarget(target, unitBudget);
+      expect(details.numRuns).toBe(unitBudget.numRuns);
+    },
+    30_000,
+  );
 });
 
 // Each property must be able to fail: copies of the parser with a planted bug.
