@@ -92,6 +92,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
         commitMode: 'after-batch',
         maxBatchRecords: config.maxBatchRecords,
         startFrom: 'earliest',
+        deadLetter: deadLetters.sink,
       },
       async (batch) => {
         const report = await handler.handle(batch);

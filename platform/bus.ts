@@ -89,7 +89,22 @@ export interface SubscribeOptions {
   readonly commitMode?: CommitMode;
   /** Upper bound on records handed to one handler call. */
   readonly maxBatchRecords?: number;
+  /**
+   * Upper bound on the bytes (keys, values and headers) handed to one handler call; a single larger record is
+   * still handed over, alone. Bounds the memory a backlog costs and the size of what a handler produces from it.
+   */
+  readonly maxBatchBytes?: number;
+  /**
+   * Writes one record the handler cannot process to the dead-letter topic. When a batch fails the same
+   * non-retriable way twice in a row, the bus splits it to find the record(s) at fault, hands each here with
+   * the handler's error, and carries on with the rest. Without it, such a batch is redelivered (with backoff)
+   * until an operator acts.
+   */
+  readonly deadLetter?: DeadLetterSink;
 }
+
+/** See {@link SubscribeOptions.deadLetter}; resolves once the record is durable on the dead-letter topic. */
+export type DeadLetterSink = (record: BusRecord, error: unknown) => Promise<void>;
 
 /**
  * Handles one batch. If it resolves, the batch counts as processed (and in 'after-batch' mode is committed).
@@ -100,9 +115,12 @@ export type BatchHandler = (batch: RecordBatch) => Promise<void>;
 
 /** Default upper bound on records handed to one handler call. */
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
+/** Default upper bound on bytes handed to one handler call: 4 MiB, four Kafka default-sized requests' worth. */
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** Subscribe options with every default applied. */
-export type ResolvedSubscribeOptions = Required<SubscribeOptions>;
+export type ResolvedSubscribeOptions = Required<Omit<SubscribeOptions, 'deadLetter'>> &
+  Pick<SubscribeOptions, 'deadLetter'>;
 
 export function withSubscribeDefaults(options: SubscribeOptions): ResolvedSubscribeOptions {
   return {
@@ -111,13 +129,43 @@ export function withSubscribeDefaults(options: SubscribeOptions): ResolvedSubscr
     startFrom: options.startFrom ?? 'earliest',
     commitMode: options.commitMode ?? 'after-batch',
     maxBatchRecords: options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
+    maxBatchBytes: options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
   };
+}
+
+/** Bytes a record occupies for batch sizing: key, value and headers (names and values), as UTF-8. */
+export function recordBytes(record: Pick<BusRecord, 'key' | 'value' | 'headers'>): number {
+  let bytes = record.value.length + (record.key === null ? 0 : Buffer.byteLength(record.key));
+  for (const [name, value] of Object.entries(record.headers))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
+/**
+ * How many of `records`, from index `from`, fit in one handler batch: at most `maxRecords` and `maxBytes`, and
+ * at least one while any is left, so an oversized record still moves (alone) instead of stalling its partition.
+ */
+export function batchPrefixLength(
+  records: ReadonlyArray<Pick<BusRecord, 'key' | 'value' | 'headers'>>,
+  maxRecords: number,
+  maxBytes: number,
+  from = 0,
+): number {
+  let bytes = 0;
+  let count = 0;
+  for (let i = from; i < records.length && count < maxRecords; i++) {
+    bytes += recordBytes(records[i]!);
+    if (count > 0 && bytes > maxBytes) break;
+    count += 1;
+  }
+  return count;
 }
 
 /** Every problem with (defaulted) subscribe options, located by field; empty when they are valid. */
 export function subscribeOptionProblems(options: ResolvedSubscribeOptions): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const { groupId, topics, commitMode, startFrom, maxBatchRecords } = options;
+  const { groupId, topics, commitMode, startFrom, maxBatchRecords, maxBatchBytes } = options;
   if (typeof groupId !== 'string' || groupId.length === 0)
     problems.push({ path: '/groupId', message: 'must be a non-empty string' });
   if (topics.length === 0) problems.push({ path: '/topics', message: 'must name at least one topic' });
@@ -127,6 +175,10 @@ export function subscribeOptionProblems(options: ResolvedSubscribeOptions): Fiel
     problems.push({ path: '/startFrom', message: "must be 'earliest' or 'latest'" });
   if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1)
     problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
+  if (!Number.isInteger(maxBatchBytes) || maxBatchBytes < 1)
+    problems.push({ path: '/maxBatchBytes', message: 'must be a positive integer' });
+  if (options.deadLetter !== undefined && typeof options.deadLetter !== 'function')
+    problems.push({ path: '/deadLetter', message: 'must be a function' });
   return problems;
 }
 

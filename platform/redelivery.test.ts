@@ -3,7 +3,7 @@ import { RedeliveryBackoff } from './backoff.js';
 import type { RecordBatch } from './bus.js';
 import { UnavailableError, VigilError } from './errors.js';
 import { createLogger } from './logger.js';
-import { type HandlerFailure, classifyHandlerFailure, deliverUntilHandled } from './redelivery.js';
+import { type HandlerFailure, PoisonIsolation, classifyHandlerFailure, deliverUntilHandled } from './redelivery.js';
 
 const batch: RecordBatch = {
   topic: 'tx.raw',
@@ -95,7 +95,7 @@ describe('deliverUntilHandled', () => {
     expect(seen).toHaveLength(1);
   });
 
-  it('counts consecutive identical non-retriable failures, the seam for bisecting a poison batch', async () => {
+  it('counts consecutive identical non-retriable failures (without a dead-letter sink the batch stays whole)', async () => {
     const poison = (): VigilError => new VigilError('UNBALANCED_POSTING', 'poison');
     const { handler } = scriptedHandler([
       poison(),
@@ -129,5 +129,132 @@ describe('deliverUntilHandled', () => {
       code: 'MODEL_UNAVAILABLE',
     });
     expect(classifyHandlerFailure(new TypeError('bug'))).toEqual({ retriable: false, code: undefined });
+  });
+});
+
+/** A batch of `count` records from offset 100 on partition 1 of tx.scored. */
+function batchOf(count: number): RecordBatch {
+  return {
+    topic: 'tx.scored',
+    partition: 1,
+    records: Array.from({ length: count }, (_, i) => ({
+      topic: 'tx.scored',
+      partition: 1,
+      offset: 100 + i,
+      key: null,
+      value: Buffer.from([i]),
+      headers: {},
+      timestampMs: 0,
+    })),
+  };
+}
+
+/**
+ * A handler that refuses, non-retriably and every time, any batch holding one of the `poison` offsets, and
+ * records the offsets of every batch it handled successfully.
+ */
+function poisonedHandler(poison: ReadonlySet<number>): {
+  handler: (b: RecordBatch) => Promise<void>;
+  handled: number[];
+} {
+  const handled: number[] = [];
+  return {
+    handled,
+    handler: (b) => {
+      const bad = b.records.find((r) => poison.has(r.offset));
+      if (bad !== undefined)
+        return Promise.reject(new VigilError('RECORD_TOO_LARGE', `offset ${bad.offset} makes an output too large`));
+      handled.push(...b.records.map((r) => r.offset));
+      return Promise.resolve();
+    },
+  };
+}
+
+describe('deliverUntilHandled isolating poison records', () => {
+  it('splits a batch that fails the same way twice, dead-letters exactly the records at fault and handles the rest in order', async () => {
+    const { handler, handled } = poisonedHandler(new Set([103, 117, 118]));
+    const lettered: Array<[number, string]> = [];
+    const deadLetter = (record: { offset: number }, error: unknown): Promise<void> => {
+      lettered.push([record.offset, (error as VigilError).code]);
+      return Promise.resolve();
+    };
+    const beforeRetry = jest.fn(() => Promise.resolve());
+    const done = await deliverUntilHandled(batchOf(20), handler, {
+      backoff: backoff(),
+      logger: recordingLogger().logger,
+      mayRetry: () => true,
+      beforeRetry,
+      deadLetter,
+      isolation: new PoisonIsolation(),
+    });
+    expect(done).toBe(true);
+    expect(lettered).toEqual([
+      [103, 'RECORD_TOO_LARGE'],
+      [117, 'RECORD_TOO_LARGE'],
+      [118, 'RECORD_TOO_LARGE'],
+    ]);
+    const expected = Array.from({ length: 20 }, (_, i) => 100 + i).filter((o) => ![103, 117, 118].includes(o));
+    expect(handled).toEqual(expected);
+  });
+
+  it('does not split on retriable failures, nor without a sink', async () => {
+    const retriable = scriptedHandler([
+      new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'down'),
+      new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'down'),
+      new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'down'),
+    ]);
+    const sink = jest.fn(() => Promise.resolve());
+    await deliverUntilHandled(batchOf(4), retriable.handler, {
+      backoff: backoff(),
+      logger: recordingLogger().logger,
+      mayRetry: () => true,
+      deadLetter: sink,
+    });
+    expect(retriable.seen.map((b) => b.records.length)).toEqual([4, 4, 4, 4]);
+    expect(sink).not.toHaveBeenCalled();
+
+    const { handler, handled } = poisonedHandler(new Set([101]));
+    let attempts = 0;
+    const done = await deliverUntilHandled(batchOf(4), handler, {
+      backoff: backoff(),
+      logger: recordingLogger().logger,
+      mayRetry: () => ++attempts < 5,
+    });
+    expect(done).toBe(false);
+    expect(handled).toEqual([]);
+  });
+
+  it('stops dead-lettering when every record fails (the circuit breaker), and lets go of the batch', async () => {
+    const everything = new Set(Array.from({ length: 10 }, (_, i) => 100 + i));
+    const { handler } = poisonedHandler(everything);
+    const sink = jest.fn(() => Promise.resolve());
+    const { logger, lines } = recordingLogger();
+    let checks = 0;
+    const done = await deliverUntilHandled(batchOf(10), handler, {
+      backoff: backoff(),
+      logger,
+      mayRetry: () => ++checks < 60,
+      deadLetter: sink,
+      isolation: new PoisonIsolation(3),
+    });
+    expect(done).toBe(false);
+    expect(sink).toHaveBeenCalledTimes(3);
+    expect(lines.some((l) => typeof l['isolationStopped'] === 'string')).toBe(true);
+  });
+
+  it('retries a dead-letter write that fails, and only then moves on', async () => {
+    const { handler, handled } = poisonedHandler(new Set([100]));
+    let sinkCalls = 0;
+    const sink = (): Promise<void> =>
+      ++sinkCalls === 1 ? Promise.reject(new UnavailableError('KAFKA_UNAVAILABLE', 'dlq down')) : Promise.resolve();
+    const done = await deliverUntilHandled(batchOf(2), handler, {
+      backoff: backoff(),
+      logger: recordingLogger().logger,
+      mayRetry: () => true,
+      deadLetter: sink,
+    });
+    expect(done).toBe(true);
+    expect(sinkCalls).toBe(2);
+    expect(handled).toEqual([101]);
   });
 });

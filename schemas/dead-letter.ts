@@ -1,4 +1,4 @@
-import type { Bus, BusRecord, OutgoingRecord, Producer, RecordBatch } from '../platform/bus.js';
+import type { Bus, BusRecord, DeadLetterSink, OutgoingRecord, Producer, RecordBatch } from '../platform/bus.js';
 import type { Clock } from '../platform/clock.js';
 import type { ErrorCode } from '../platform/error-codes.js';
 import { VigilError, describeError, isRetriable } from '../platform/errors.js';
@@ -35,6 +35,12 @@ export class DeadLetterWriter {
       clock,
     );
   }
+
+  /**
+   * The bus's dead-letter sink for this stage (SubscribeOptions.deadLetter): a record the handler refuses
+   * every time is written here with the handler's error, its original bytes and where it came from.
+   */
+  readonly sink: DeadLetterSink = (record, error) => this.send([{ record, originalBytes: record.value, error }]);
 
   /** Durably writes the items to the dead-letter topic; resolves when they are on the log. */
   async send(items: readonly PoisonItem[]): Promise<void> {

@@ -30,14 +30,19 @@ export async function startLiveFeed(
   const alertCodec = await createCodec<FraudAlert>(registry, Topics.fraudAlerts);
   const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
   const alerts = await bus.subscribe(
-    { groupId: options.alertsGroupId, topics: [Topics.fraudAlerts], startFrom: 'latest' },
+    { groupId: options.alertsGroupId, topics: [Topics.fraudAlerts], startFrom: 'latest', deadLetter: deadLetters.sink },
     async (batch) => {
       for (const { value } of await decodeOrDeadLetter(batch, alertCodec, deadLetters)) hub.publishAlert(value);
     },
   );
   try {
     const scored = await bus.subscribe(
-      { groupId: options.statsGroupId, topics: [Topics.transactionsScored], startFrom: 'latest' },
+      {
+        groupId: options.statsGroupId,
+        topics: [Topics.transactionsScored],
+        startFrom: 'latest',
+        deadLetter: deadLetters.sink,
+      },
       async (batch) => {
         const nowMs = clock.nowMs();
         for (const { value } of await decodeOrDeadLetter(batch, scoredCodec, deadLetters))

@@ -276,6 +276,48 @@ describe('EmbeddedLog', () => {
       expect(subscription.positions()).toEqual([{ topic, partition: 0, offset: 3 }]);
     });
 
+    it('bounds batches by bytes as well as records, and hands an oversized record over alone', async () => {
+      const log = await open({ topics: [topic] });
+      const sizes = [300, 300, 300, 2000, 100, 100, 100, 100];
+      await log.producer().send(
+        topic,
+        sizes.map((n, i) => ({ key: null, value: Buffer.alloc(n, i) })),
+      );
+      const { batches, handler } = collect();
+      await log.subscribe({ groupId: 'g', topics: [topic], maxBatchRecords: 100, maxBatchBytes: 700 }, handler);
+      await waitFor(async () => (await log.committedOffsets('g', topic))[0] === sizes.length, 'all committed');
+      expect(batches.map((b) => b.records.map((r) => r.offset))).toEqual([[0, 1], [2], [3], [4, 5, 6, 7]]);
+    });
+
+    it('dead-letters the one record a handler refuses every time and commits past it', async () => {
+      const log = await open({ topics: [topic] });
+      await log.producer().send(
+        topic,
+        ['a', 'b', 'poison', 'c', 'd'].map((text) => record('k', text)),
+      );
+      const handled: string[] = [];
+      const lettered: Array<[number, string]> = [];
+      await log.subscribe(
+        {
+          groupId: 'g',
+          topics: [topic],
+          deadLetter: (r, error) => {
+            lettered.push([r.offset, (error as VigilError).code]);
+            return Promise.resolve();
+          },
+        },
+        (batch) => {
+          if (texts(batch.records).includes('poison'))
+            return Promise.reject(new VigilError('RECORD_TOO_LARGE', 'its output is too large for the topic'));
+          handled.push(...texts(batch.records));
+          return Promise.resolve();
+        },
+      );
+      await waitFor(async () => (await log.committedOffsets('g', topic))[0] === 5, 'committed past the poison');
+      expect(lettered).toEqual([[2, 'RECORD_TOO_LARGE']]);
+      expect(handled).toEqual(['a', 'b', 'c', 'd']);
+    });
+
     it('in manual mode commits only on commit(), and a new member resumes from there', async () => {
       const log = await open({ topics: [{ topic, partitions: 2 }] });
       await log.producer().send(topic, [record('x', '1'), record('y', '2'), record('x', '3')]);

@@ -385,7 +385,7 @@ export class EmbeddedLog implements Bus {
     await this.topicChanges.catch(() => undefined);
     this.assertOpen();
     const resolved = withSubscribeDefaults(options);
-    const { commitMode, startFrom, maxBatchRecords } = resolved;
+    const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, deadLetter } = resolved;
     const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0)
       throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
@@ -423,7 +423,7 @@ export class EmbeddedLog implements Bus {
     }
     const subscription = new GroupSubscription(
       this.subscriptionHost,
-      { groupId: options.groupId, commitMode, maxBatchRecords },
+      { groupId: options.groupId, commitMode, maxBatchRecords, maxBatchBytes, ...(deadLetter ? { deadLetter } : {}) },
       handler,
       cursors,
     );

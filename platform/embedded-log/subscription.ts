@@ -5,11 +5,20 @@
  * until it succeeds or the subscription closes; positions only advance past a batch once its handler resolved.
  */
 import { RedeliveryBackoff } from '../backoff.js';
-import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
+import {
+  type BatchHandler,
+  type BusRecord,
+  type CommitMode,
+  type DeadLetterSink,
+  type RecordBatch,
+  type RecordPosition,
+  type Subscription,
+  batchPrefixLength,
+} from '../bus.js';
 import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { deliverUntilHandled } from '../redelivery.js';
+import { PoisonIsolation, deliverUntilHandled } from '../redelivery.js';
 import type { PartitionLog } from './partition-log.js';
 
 /** What a subscription needs from the log that owns it. */
@@ -32,6 +41,8 @@ export interface GroupSubscriptionOptions {
   readonly groupId: string;
   readonly commitMode: CommitMode;
   readonly maxBatchRecords: number;
+  readonly maxBatchBytes: number;
+  readonly deadLetter?: DeadLetterSink;
 }
 
 type State = 'running' | 'closing' | 'closed';
@@ -41,6 +52,7 @@ export class GroupSubscription implements Subscription {
   private roundRobin = 0;
   private wakeUp: (() => void) | null = null;
   private readonly backoff: RedeliveryBackoff;
+  private readonly isolation = new PoisonIsolation();
   private readonly loop: Promise<void>;
   private closed: Promise<void> | null = null;
   private commitRunning: Promise<void> | null = null;
@@ -119,7 +131,9 @@ export class GroupSubscription implements Subscription {
       }
       let records: BusRecord[];
       try {
-        records = await cursor.log.read(cursor.next, this.options.maxBatchRecords);
+        const read = await cursor.log.read(cursor.next, this.options.maxBatchRecords);
+        // The rest is read again next time round, from the cursor, which only moves past handled records.
+        records = read.slice(0, batchPrefixLength(read, this.options.maxBatchRecords, this.options.maxBatchBytes));
         readFailures = 0;
       } catch (error) {
         readFailures++;
@@ -145,6 +159,8 @@ export class GroupSubscription implements Subscription {
       backoff: this.backoff,
       logger: this.logger,
       mayRetry: () => this.state === 'running',
+      isolation: this.isolation,
+      ...(this.options.deadLetter === undefined ? {} : { deadLetter: this.options.deadLetter }),
     });
     if (!handled) return;
     cursor.next = batch.records[batch.records.length - 1]!.offset + 1;

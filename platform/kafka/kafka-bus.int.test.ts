@@ -271,6 +271,48 @@ describe('KafkaBus against a real broker', () => {
       expect(Buffer.from(letter.originalBytes).equals(poisonBytes)).toBe(true);
     });
 
+    it('isolates a record the handler refuses every time: splits the batch, dead-letters that record through the sink, commits past it', async () => {
+      const bus = await ctx.bus();
+      const topic = ctx.topic();
+      await bus.ensureTopics([
+        { topic, partitions: 1 },
+        { topic: Topics.deadLetters, partitions: 1 },
+      ]);
+      const registry = new EmbeddedSchemaRegistry();
+      const deadLetters = await DeadLetterWriter.create(bus, registry, 'kafka-int-test', systemClock);
+      const dlqStart = (await bus.endOffsets(Topics.deadLetters))[0]!;
+      const values = ['a', 'b', 'c', 'refused', 'd', 'e', 'f', 'g'];
+      await bus.producer().send(
+        topic,
+        values.map((v) => record('k', v)),
+      );
+      const group = ctx.group();
+      const handled: string[] = [];
+      const batchSizes: number[] = [];
+      await bus.subscribe({ groupId: group, topics: [topic], deadLetter: deadLetters.sink }, (batch) => {
+        batchSizes.push(batch.records.length);
+        if (texts(batch.records).includes('refused'))
+          return Promise.reject(new VigilError('RECORD_TOO_LARGE', 'its output is too large for the topic'));
+        handled.push(...texts(batch.records));
+        return Promise.resolve();
+      });
+      await waitFor(
+        async () => (await bus.committedOffsets(group, topic))[0] === values.length,
+        'committed to the end',
+      );
+      expect(handled).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+      // Sent in one request before the member joined, so the first fetch holds all 8: the whole batch fails
+      // twice, then halves: [a b c refused] fails → [a b] ok, [c refused] fails → [c] ok, [refused] fails and is
+      // dead-lettered; then [d e f g] ok.
+      expect(batchSizes).toEqual([8, 8, 4, 2, 2, 1, 1, 4]);
+      const letters = (await readAll(bus, Topics.deadLetters, 0))
+        .slice(dlqStart)
+        .filter((r) => r.headers[HeaderNames.dlqSourceTopic] === topic);
+      expect(letters.map((r) => [r.headers[HeaderNames.dlqSourceOffset], r.headers[HeaderNames.dlqErrorCode]])).toEqual(
+        [['3', 'RECORD_TOO_LARGE']],
+      );
+    });
+
     it('in manual mode commits only on commit(); a restarted member resumes from the committed offsets', async () => {
       const topic = ctx.topic();
       const group = ctx.group();

@@ -367,7 +367,7 @@ export class KafkaBus implements Bus {
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
     const resolved = withSubscribeDefaults(options);
-    const { commitMode, startFrom, maxBatchRecords } = resolved;
+    const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, deadLetter } = resolved;
     const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0)
       throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
@@ -402,6 +402,8 @@ export class KafkaBus implements Bus {
         topics,
         commitMode,
         maxBatchRecords,
+        maxBatchBytes,
+        ...(deadLetter ? { deadLetter } : {}),
         redeliveryInitialBackoffMs: this.options.redeliveryInitialBackoffMs,
         redeliveryMaxBackoffMs: this.options.redeliveryMaxBackoffMs,
       },

@@ -8,11 +8,20 @@
  */
 import type { Consumer, ConsumerEvents, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { RedeliveryBackoff } from '../backoff.js';
-import type { BatchHandler, BusRecord, CommitMode, RecordBatch, RecordPosition, Subscription } from '../bus.js';
+import {
+  type BatchHandler,
+  type BusRecord,
+  type CommitMode,
+  type DeadLetterSink,
+  type RecordBatch,
+  type RecordPosition,
+  type Subscription,
+  batchPrefixLength,
+} from '../bus.js';
 import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { deliverUntilHandled } from '../redelivery.js';
+import { PoisonIsolation, deliverUntilHandled } from '../redelivery.js';
 import { KafkaBusErrorCode, toVigilError } from './errors.js';
 
 export interface KafkaSubscriptionOptions {
@@ -20,6 +29,8 @@ export interface KafkaSubscriptionOptions {
   readonly topics: readonly string[];
   readonly commitMode: CommitMode;
   readonly maxBatchRecords: number;
+  readonly maxBatchBytes: number;
+  readonly deadLetter?: DeadLetterSink;
   readonly redeliveryInitialBackoffMs: number;
   readonly redeliveryMaxBackoffMs: number;
 }
@@ -33,6 +44,7 @@ export class KafkaSubscription implements Subscription {
   /** Next offset to hand to the handler, per assigned topic-partition that has seen a handled batch. */
   private readonly nextOffsets = new Map<string, RecordPosition>();
   private readonly backoff: RedeliveryBackoff;
+  private readonly isolation = new PoisonIsolation();
   private closed: Promise<void> | null = null;
   private readonly logger: Logger;
 
@@ -164,15 +176,16 @@ export class KafkaSubscription implements Subscription {
     const { topic, partition, messages } = payload.batch;
     const stillOwned = (): boolean => payload.isRunning() && !payload.isStale();
     const heartbeat = (): Promise<void> => payload.heartbeat();
-    for (let from = 0; from < messages.length; from += this.options.maxBatchRecords) {
+    const all = messages.map((message) => toBusRecord(topic, partition, message));
+    for (let from = 0; from < all.length;) {
       if (!stillOwned() || this.stopping()) return;
-      const chunk = messages.slice(from, from + this.options.maxBatchRecords);
-      const records = chunk.map((message) => toBusRecord(topic, partition, message));
+      const length = batchPrefixLength(all, this.options.maxBatchRecords, this.options.maxBatchBytes, from);
+      const records = all.slice(from, from + length);
+      from += length;
       const handled = await this.deliver({ topic, partition, records }, heartbeat, stillOwned);
       if (!handled) return;
-      const last = chunk[chunk.length - 1]!;
-      const next = Number(last.offset) + 1;
-      payload.resolveOffset(last.offset);
+      const next = records[records.length - 1]!.offset + 1;
+      payload.resolveOffset(String(next - 1));
       this.nextOffsets.set(partitionKey(topic, partition), Object.freeze({ topic, partition, offset: next }));
       if (this.options.commitMode === 'after-batch') {
         try {
@@ -205,6 +218,8 @@ export class KafkaSubscription implements Subscription {
       mayRetry: () => !this.stopping() && stillOwned(),
       // Keeps the membership alive through long retries; throws (to kafkajs, which rejoins) if the group rebalanced.
       beforeRetry: heartbeat,
+      isolation: this.isolation,
+      ...(this.options.deadLetter === undefined ? {} : { deadLetter: this.options.deadLetter }),
     });
   }
 
