@@ -62,7 +62,7 @@ for (const target of selected) {
     const error = details.errorInstance;
     out(`  error: ${error instanceof Error ? error.message : String(error)}`);
     out(
-      `  replay: npm run fuzz -- --target '${target.name}' --seed ${details.seed} --runs ${numRuns} --path ${details.counterexamplePath}`,
+      `  replay: npm run fuzz -- ${values.pending ? '--pending ' : ''}--target '${target.name}' --seed ${details.seed} --runs ${numRuns} --path ${details.counterexamplePath}`,
     );
     out(`  counterexample: ${fc.stringify(details.counterexample).slice(0, 2000)}`);
   }
