@@ -98,46 +98,55 @@ const card = fc.oneof(
   }),
 );
 
-/** A request validation accepts (checked by the `valid requests are accepted` target). */
+/** A request validation accepts (the `validation accepts valid requests` target checks the generator). */
 export const validRequest: fc.Arbitrary<Record<string, unknown>> = requests(freeText(60));
 
+/** Valid requests of every channel, optional fields present or not; `description` generates the free text. */
 function requests(description: fc.Arbitrary<string>): fc.Arbitrary<Record<string, unknown>> {
   return fc.constantFrom('card', 'ach', 'sepa', 'wire', 'wallet', 'p2p', 'cash').chain((channel) =>
-    fc.record(
-      {
-        transactionId: id,
-        channel: fc.constant(channel),
-        kind: fc.constantFrom('purchase', 'authorization', 'capture', 'refund', 'transfer', 'withdrawal', 'deposit'),
-        amount: money,
-        payer: fc.record({ accountId: id, customerId: id }, { requiredKeys: ['accountId'] }),
-        payee: fc.record({ accountId: id }),
-        card: card,
-        merchant: fc.record({ id: id, terminalId: id, mcc: charsOf(DIGITS, 4, 4) }, { requiredKeys: [] }),
-        device: fc.record({ id: id, ip: fc.oneof(fc.ipV4(), fc.ipV6()) }, { requiredKeys: [] }),
-        location: fc.record({
-          country: charsOf(UPPER, 2, 2),
-          latitude: fc.double({ min: -90, max: 90, noNaN: true }),
-          longitude: fc.double({ min: -180, max: 180, noNaN: true }),
-        }),
-        description,
-        bankTransfer: fc.record(
-          {
-            scheme: charsOf(UPPER + DIGITS + '_', 2, 32),
-            endToEndId: freeText(35),
-            remittanceInfo: freeText(140),
-          },
-          { requiredKeys: ['scheme'] },
-        ),
-        channelReference: charsOf(PRINTABLE, 1, 40),
-        eventTime,
-      },
-      {
-        requiredKeys:
-          channel === 'card'
-            ? ['transactionId', 'channel', 'amount', 'payer', 'payee', 'card']
-            : ['transactionId', 'channel', 'amount', 'payer', 'payee'],
-      },
-    ),
+    fc
+      .record(
+        {
+          transactionId: id,
+          channel: fc.constant(channel),
+          kind: fc.constantFrom('purchase', 'authorization', 'capture', 'refund', 'transfer', 'withdrawal', 'deposit'),
+          amount: money,
+          settlementAmount: money,
+          payer: fc.record({ accountId: id, customerId: id }, { requiredKeys: ['accountId'] }),
+          payee: fc.record({ accountId: id }),
+          card: card,
+          merchant: fc.record({ id: id, terminalId: id, mcc: charsOf(DIGITS, 4, 4) }, { requiredKeys: [] }),
+          device: fc.record({ id: id, ip: fc.oneof(fc.ipV4(), fc.ipV6()) }, { requiredKeys: [] }),
+          location: fc.record({
+            country: charsOf(UPPER, 2, 2),
+            latitude: fc.double({ min: -90, max: 90, noNaN: true }),
+            longitude: fc.double({ min: -180, max: 180, noNaN: true }),
+          }),
+          description,
+          bankTransfer: fc.record(
+            {
+              scheme: charsOf(UPPER + DIGITS + '_', 2, 32),
+              endToEndId: freeText(35),
+              remittanceInfo: freeText(140),
+            },
+            { requiredKeys: ['scheme'] },
+          ),
+          channelReference: charsOf(PRINTABLE, 1, 40),
+          eventTime,
+        },
+        {
+          requiredKeys:
+            channel === 'card'
+              ? ['transactionId', 'channel', 'amount', 'payer', 'payee', 'card']
+              : ['transactionId', 'channel', 'amount', 'payer', 'payee'],
+        },
+      )
+      .map(({ settlementAmount, ...request }) =>
+        // A settlement amount is the FX leg: only in another currency than the amount.
+        settlementAmount === undefined || settlementAmount.currency === request.amount.currency
+          ? request
+          : { ...request, settlementAmount },
+      ),
   );
 }
 
