@@ -28,6 +28,12 @@ export const pendingTargets: readonly FuzzTarget[] = [
   // Validation accepts free text with lone surrogates ("\ud800" in JSON); Avro writes strings as UTF-8, which has
   // no encoding for them, so the record on the log says U+FFFD where the client's accepted content did not.
   loneSurrogateRoundTripTarget(),
+  // avsc decodes a map as `val[key] = value`, so a key "__proto__" sets the prototype and the entry is gone:
+  // a ScoredTransaction with features {"__proto__": 0} comes back with features {}.
+  roundTripTarget(Topics.transactionsScored, {
+    values: { protoMapKeys: true },
+    name: `codec round trip ${Topics.transactionsScored} (map key "__proto__")`,
+  }),
   roundTripTarget(Topics.analystLabels, {
     values: { fullSafeIntegerRange: true },
     name: `codec round trip ${Topics.analystLabels} (timestamps over every safe integer)`,

@@ -7,13 +7,14 @@ import type { FuzzTarget } from './target.js';
  * `npm run fuzz [-- --runs 100000 --seed 42 --target codec --path 3:1 --pending]`: runs every fuzz target (fuzz/targets.ts)
  * with a large budget, prints runs, failures and time per target, and exits 1 on any property failure or any
  * unhandled rejection (counted by a process-level handler, since a rejection nobody awaits fails no property).
- * `--target` keeps the targets whose name contains the text; `--pending` runs the known-bug properties instead.
+ * `--target` keeps the targets whose name contains the text, `--skip` drops them; `--pending` runs the known-bug properties instead.
  */
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '100000' },
     seed: { type: 'string' },
     target: { type: 'string' },
+    skip: { type: 'string' },
     path: { type: 'string' },
     pending: { type: 'boolean', default: false },
   },
@@ -35,7 +36,9 @@ process.on('unhandledRejection', (reason) => {
 
 const out = (line: string): void => void process.stdout.write(line + '\n');
 const selected: readonly FuzzTarget[] = (values.pending ? pendingTargets : targets).filter(
-  (t) => values.target === undefined || t.name.includes(values.target),
+  (t) =>
+    (values.target === undefined || t.name.includes(values.target)) &&
+    (values.skip === undefined || !t.name.includes(values.skip)),
 );
 if (selected.length === 0) throw new Error(`no fuzz target matches ${values.target}`);
 
