@@ -11,7 +11,11 @@ export interface EmbeddedConfig {
   readonly dataDir: string;
   /** Simulated transactions per second fed through ingest (VIGIL_SIMULATOR_TPS, default 20; 0 = off). */
   readonly simulatorTps: number;
-  /** Seed of the simulator (VIGIL_SIMULATOR_SEED); default: a new seed each start, so restarts add new traffic. */
+  /**
+   * Seed of a new simulated world (VIGIL_SIMULATOR_SEED); default: a fresh one. The world is saved in
+   * `<dataDir>/simulator/state.json` and a restart continues it; a seed that differs from the saved world's is
+   * refused at start (a new world needs a new data directory).
+   */
   readonly simulatorSeed: number | undefined;
   /** Partitions per topic (VIGIL_PARTITIONS, default 8). Fixed once topics exist. */
   readonly partitions: number;

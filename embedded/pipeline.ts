@@ -15,7 +15,10 @@ import { MetricsRegistry } from '../platform/metrics.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
+import { ConfigError } from '../platform/errors.js';
 import { startLiveTraffic } from '../simulator/live.js';
+import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
+import type { SimulatorState } from '../simulator/state.js';
 import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
 import { demoApiKeysFor, tokenizationKeyFor } from './secrets.js';
 
@@ -42,12 +45,39 @@ export interface EmbeddedOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * The simulated world of this data directory: the saved one when there is one (same customers, next
+ * transaction ids), else a new one from VIGIL_SIMULATOR_SEED or a fresh seed. A new world in a data directory
+ * whose scoring state remembers the old one would flood the first minute with false impossible-travel
+ * reviews, so a VIGIL_SIMULATOR_SEED that differs from the saved world's seed is refused, not obeyed.
+ * Throws ConfigError for that conflict and for an unreadable state file (naming the file).
+ */
+function simulatorWorldFor(
+  config: EmbeddedConfig,
+  clock: Clock,
+): { seed: number; resume: SimulatorState | undefined; stateStore: SimulatorStateFile } {
+  const stateStore = openSimulatorStateFile(join(config.dataDir, 'simulator'));
+  const resume = stateStore.load();
+  if (resume === undefined) return { seed: config.simulatorSeed ?? clock.nowMs() >>> 0, resume, stateStore };
+  const seed = resume.options.seed;
+  if (config.simulatorSeed !== undefined && config.simulatorSeed !== seed)
+    throw new ConfigError(
+      'VIGIL_SIMULATOR_SEED',
+      String(config.simulatorSeed),
+      `${seed}, the seed of the simulated world saved in ${stateStore.path} (unset it to continue that world, or ` +
+        'use a new VIGIL_DATA_DIR for a new one)',
+    );
+  return { seed, resume, stateStore };
+}
+
 export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Promise<EmbeddedPipeline> {
   const baseEnv = options.env ?? process.env;
   const config = readEmbeddedConfig(baseEnv);
   const logger = options.logger ?? createLogger({ level: config.logLevel, fields: { service: 'vigil' } });
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
+  // Read before anything starts, so a conflicting seed or an unreadable state file fails the start cleanly.
+  const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock) : undefined;
 
   const keysWereGenerated = config.apiKeys === undefined;
   const apiKeys = config.apiKeys === undefined ? demoApiKeysFor(config.dataDir) : parseApiKeys(config.apiKeys);
@@ -101,10 +131,10 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const url = http.url;
 
   const traffic =
-    config.simulatorTps > 0
+    simulatorWorld !== undefined
       ? startLiveTraffic({
           tps: config.simulatorTps,
-          seed: config.simulatorSeed ?? clock.nowMs() >>> 0,
+          ...simulatorWorld,
           clock,
           logger: logger.child({ component: 'simulator' }),
           send: async (batch) => {

@@ -5,6 +5,21 @@ export class EventHeap {
   private readonly items: Array<{ event: DraftEvent; order: number }> = [];
   private inserted = 0;
 
+  /** The heap's entries in heap order, and the insertion counter: with `restore`, the exact same heap. */
+  save<T>(encode: (event: DraftEvent) => T): { readonly inserted: number; readonly items: Array<[number, T]> } {
+    return { inserted: this.inserted, items: this.items.map((item) => [item.order, encode(item.event)]) };
+  }
+
+  /** Replaces the contents with what `save` returned (decoded); the array is in heap order already. */
+  restore<T>(
+    saved: { readonly inserted: number; readonly items: ReadonlyArray<readonly [number, T]> },
+    decode: (encoded: T) => DraftEvent,
+  ): void {
+    this.items.length = 0;
+    for (const [order, encoded] of saved.items) this.items.push({ event: decode(encoded), order });
+    this.inserted = saved.inserted;
+  }
+
   get size(): number {
     return this.items.length;
   }

@@ -7,6 +7,7 @@ import type { ResolvedOptions } from './options.js';
 import { EventHeap } from './event-heap.js';
 import { DAY_MS } from './timeline.js';
 import { type DraftEvent, cardDraft, draftEvent } from './traffic-event.js';
+import { type FraudState, decodeEvent, encodeEvent } from './state.js';
 import { FraudScenario } from './types.js';
 
 /** Handbook scenario 1: any card amount above this (major units) is fraud. */
@@ -52,6 +53,41 @@ export class FraudSchedule {
       for (let day = -COMPROMISE_DAYS + 1; day < 0; day++) this.compromiseTerminals(day);
       for (let day = -LEAK_DAYS + 1; day < 0; day++) this.leakCredentials(day);
     }
+  }
+
+  /** The fraud state, for `restore` after a restart. */
+  save(): FraudState {
+    const nonZero = (days: Int32Array): Array<[number, number]> => {
+      const out: Array<[number, number]> = [];
+      days.forEach((day, index) => {
+        if (day !== 0) out.push([index, day]);
+      });
+      return out;
+    };
+    return {
+      random: this.random.save(),
+      incidents: this.incidents,
+      compromisedUntilDay: nonZero(this.compromisedUntilDay),
+      leakedUntilDay: nonZero(this.leakedUntilDay),
+      injected: this.injected.save(encodeEvent),
+    };
+  }
+
+  /** Continues from a saved state; throws RangeError for an index outside this world. */
+  restore(state: FraudState): void {
+    const fill = (days: Int32Array, entries: ReadonlyArray<readonly [number, number]>, what: string): void => {
+      days.fill(0);
+      for (const [index, day] of entries) {
+        if (!(Number.isSafeInteger(index) && index >= 0 && index < days.length && Number.isSafeInteger(day)))
+          throw new RangeError(`${what} entry [${index}, ${day}] is outside this world`);
+        days[index] = day;
+      }
+    };
+    fill(this.compromisedUntilDay, state.compromisedUntilDay, 'compromised terminal');
+    fill(this.leakedUntilDay, state.leakedUntilDay, 'leaked customer');
+    this.injected.restore(state.injected, (encoded) => decodeEvent(encoded, this.population));
+    this.incidents = state.incidents;
+    this.random.restore(state.random);
   }
 
   /** Time (epoch ms) of the next injected fraud event; Infinity when none is scheduled. */

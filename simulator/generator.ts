@@ -6,6 +6,7 @@ import { Population } from './population.js';
 import { Random } from './random.js';
 import { toCanonical, toRequest } from './requests.js';
 import { ArrivalTimeline, IN_DAY_SHARE } from './timeline.js';
+import { SIMULATOR_STATE_FORMAT, type SimulatorState } from './state.js';
 import type { DraftEvent, TrafficEvent } from './traffic-event.js';
 import type { FraudScenario, SimulatedTransaction, SimulatorOptions } from './types.js';
 
@@ -31,6 +32,7 @@ export class TrafficSimulator {
   private readonly timeline: ArrivalTimeline;
   private readonly genuine: GenuineTraffic;
   private readonly fraud: FraudSchedule;
+  private readonly traffic: Random;
   private readonly idPrefix: string;
   private emitted = 0;
 
@@ -47,6 +49,7 @@ export class TrafficSimulator {
       foreignOnlineShare: handbookMode ? 0 : 0.25,
     });
     const traffic = new Random(seed, 0x7af1c);
+    this.traffic = traffic;
     this.idPrefix = `sim-${seed < 0 ? `n${-seed}` : seed}-`;
     const dailyRate = this.population.customers.reduce((sum, customer) => sum + customer.meanTxPerDay, 0);
     this.expectedTransactionsPerDay = dailyRate * IN_DAY_SHARE;
@@ -55,6 +58,36 @@ export class TrafficSimulator {
     this.timeline = new ArrivalTimeline(traffic, this.options.startTimeMs, dailyRate, (day, dayStartMs) =>
       this.fraud.startDay(day, dayStartMs),
     );
+  }
+
+  /**
+   * A simulator that continues the stream of the one `save` was called on, exactly: the next transaction is
+   * the one that simulator would have produced next. Throws ValidationError for bad options and RangeError
+   * for a state that does not fit the world its options build.
+   */
+  static restore(state: SimulatorState): TrafficSimulator {
+    const format: unknown = state.format;
+    if (format !== SIMULATOR_STATE_FORMAT)
+      throw new RangeError(`simulator state format ${JSON.stringify(format)} is not ${SIMULATOR_STATE_FORMAT}`);
+    const simulator = new TrafficSimulator(state.options);
+    simulator.fraud.restore(state.fraud);
+    // The timeline redraws its bucket from the shared traffic stream, so the stream's own state comes last.
+    simulator.timeline.restore(state.timeline);
+    simulator.traffic.restore(state.traffic);
+    simulator.emitted = state.emitted;
+    return simulator;
+  }
+
+  /** Everything needed to continue this stream after a restart (plain JSON; see `restore`). */
+  save(): SimulatorState {
+    return {
+      format: SIMULATOR_STATE_FORMAT,
+      options: this.options,
+      emitted: this.emitted,
+      traffic: this.traffic.save(),
+      timeline: this.timeline.save(),
+      fraud: this.fraud.save(),
+    };
   }
 
   /** How many transactions have been produced so far. */

@@ -4,6 +4,8 @@ import { ValidationError, describeError, type FieldProblem } from '../platform/e
 import type { Logger } from '../platform/logger.js';
 import { TrafficSimulator } from './generator.js';
 import { IN_DAY_SHARE } from './timeline.js';
+import type { SimulatorState } from './state.js';
+import type { SimulatorStateFile } from './state-file.js';
 import type { SimulatorOptions } from './types.js';
 
 /** Runs a callback after a delay; injected so tests drive time without real sleeps. */
@@ -42,6 +44,15 @@ export interface LiveTrafficOptions extends Omit<
   readonly maxBacklog?: number;
   /** Default: the real timers. */
   readonly scheduler?: Scheduler;
+  /**
+   * Continue this saved stream (same world, next transaction ids) instead of starting one; its options win
+   * over the ones given here, except `tps`, which only paces it. Its seed must be `seed`.
+   */
+  readonly resume?: SimulatorState;
+  /** Where the stream's state goes: reserved before every send, checkpointed every so often and at stop. */
+  readonly stateStore?: Pick<SimulatorStateFile, 'save' | 'reserve'>;
+  /** Time between checkpoints. Default 10 s. */
+  readonly checkpointIntervalMs?: number;
 }
 
 export interface LiveTraffic {
@@ -57,6 +68,7 @@ export interface LiveTraffic {
 export const LIVE_DEFAULT_CUSTOMERS = 20_000;
 const DEFAULT_BATCH_INTERVAL_MS = 250;
 const DEFAULT_BACKLOG_SECONDS = 5;
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
 
 /**
  * Emits about `tps` simulated requests per second in small batches, stamped with the clock's current time,
@@ -76,6 +88,9 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     scheduler = timerScheduler,
     maxBatchSize,
     maxBacklog,
+    resume,
+    stateStore,
+    checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS,
     ...simulatorOptions
   } = options;
   const problems: FieldProblem[] = [];
@@ -86,19 +101,25 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     problems.push({ path: '/maxBatchSize', message: 'must be an integer ≥ 1' });
   if (maxBacklog !== undefined && !(Number.isFinite(maxBacklog) && maxBacklog >= 1))
     problems.push({ path: '/maxBacklog', message: 'must be a number ≥ 1' });
+  if (resume !== undefined && resume.options.seed !== seed)
+    problems.push({ path: '/seed', message: `must be the resumed state's seed ${resume.options.seed}` });
   if (problems.length > 0)
     throw new ValidationError('invalid live traffic options', problems, 'SIMULATOR_OPTIONS_INVALID');
 
   const customers = simulatorOptions.customers ?? LIVE_DEFAULT_CUSTOMERS;
   const startMs = clock.nowMs();
-  const simulator = new TrafficSimulator({
-    ...simulatorOptions,
-    seed,
-    customers,
-    startTimeMs: Math.floor(startMs),
-    // In-day share: the handbook drops times that fall outside the day, so ask for a little more.
-    meanTxPerCustomerPerDay: (tps * 86_400) / customers / IN_DAY_SHARE,
-  });
+  const simulator =
+    resume !== undefined
+      ? TrafficSimulator.restore(resume)
+      : new TrafficSimulator({
+          ...simulatorOptions,
+          seed,
+          customers,
+          startTimeMs: Math.floor(startMs),
+          // In-day share: the handbook drops times that fall outside the day, so ask for a little more.
+          meanTxPerCustomerPerDay: (tps * 86_400) / customers / IN_DAY_SHARE,
+        });
+  let lastCheckpointMs = -Infinity;
   const batchLimit = maxBatchSize ?? Math.max(1, Math.ceil((2 * tps * batchIntervalMs) / 1000));
   const backlogLimit = Math.max(batchLimit, maxBacklog ?? tps * DEFAULT_BACKLOG_SECONDS);
 
@@ -121,6 +142,14 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
       const next = simulator.nextRequest();
       if (next.fraud) fraud++;
       batch.push({ ...next.request, eventTime });
+    }
+    if (stateStore !== undefined) {
+      // Reserved before the send, so a crash after it can skip these ids but never send them twice.
+      stateStore.reserve(simulator.count);
+      if (nowMs - lastCheckpointMs >= checkpointIntervalMs) {
+        stateStore.save(simulator.save());
+        lastCheckpointMs = nowMs;
+      }
     }
     let sending: Promise<void>;
     try {
@@ -156,10 +185,11 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     timer = scheduler.schedule(tick, batchIntervalMs);
   };
 
-  logger.info('live traffic started', {
+  logger.info(resume !== undefined ? 'live traffic resumed' : 'live traffic started', {
     tps,
-    customers,
+    customers: simulator.options.customers,
     seed,
+    nextTransaction: simulator.count,
     batchIntervalMs,
     fraudScale: simulator.options.fraudScale,
   });
@@ -173,6 +203,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
         logger.info('live traffic stopping', { sent: delivered });
       }
       await inFlight;
+      stateStore?.save(simulator.save());
     },
     sent: () => delivered,
     fraudSent: () => deliveredFraud,

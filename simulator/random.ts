@@ -30,6 +30,13 @@ export function hashHex(count: number, ...parts: readonly number[]): string {
 
 const TWO_POW_32 = 0x100000000;
 
+/** The whole state of a `Random`, as plain JSON-safe numbers, so a stream can continue after a restart. */
+export interface RandomState {
+  readonly words: readonly [number, number, number, number];
+  /** The second normal of the last Box–Muller pair, when it is still unused. */
+  readonly spareNormal: number | null;
+}
+
 /**
  * sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, from PractRand): 128-bit state, passes
  * BigCrush, and is fast in JavaScript because it only needs 32-bit integer operations.
@@ -49,6 +56,18 @@ export class Random {
     this.c = hash32(seed, stream, 3);
     this.d = 1;
     for (let i = 0; i < 15; i++) this.uint32();
+  }
+
+  /** A copy of the state; `restore` of it continues the stream exactly here. */
+  save(): RandomState {
+    return { words: [this.a, this.b, this.c, this.d], spareNormal: this.hasSpareNormal ? this.spareNormal : null };
+  }
+
+  /** Continues the stream from a state `save` returned. */
+  restore(state: RandomState): void {
+    [this.a, this.b, this.c, this.d] = state.words;
+    this.hasSpareNormal = state.spareNormal !== null;
+    this.spareNormal = state.spareNormal ?? 0;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -1,4 +1,12 @@
-import type { Random } from './random.js';
+import type { Random, RandomState } from './random.js';
+
+/** Where the timeline is: the bucket, the random state its times were drawn from, and the next time's index. */
+export interface TimelineState {
+  readonly day: number;
+  readonly bucket: number;
+  readonly bucketRandom: RandomState | null;
+  readonly position: number;
+}
 import { normalCdf, normalQuantile } from './random.js';
 
 export const DAY_MS = 86_400_000;
@@ -26,6 +34,8 @@ export class ArrivalTimeline {
   private timesPosition = 0;
   private currentDay = -1;
   private currentBucket = -1;
+  /** The random state just before the current bucket's times were drawn (they are redrawn on restore). */
+  private bucketRandom: RandomState | null = null;
 
   /**
    * `random` is shared with the genuine traffic's other draws (the order of draws is the stream);
@@ -61,6 +71,35 @@ export class ArrivalTimeline {
     this.timesPosition++;
   }
 
+  /** The position; small, because the bucket's times are not in it (see `restore`). */
+  save(): TimelineState {
+    return {
+      day: this.currentDay,
+      bucket: this.currentBucket,
+      bucketRandom: this.bucketRandom,
+      position: this.timesPosition,
+    };
+  }
+
+  /**
+   * Continues from a saved position: redraws the bucket's times from the saved random state (the same draws,
+   * so the same times), then skips the consumed ones. The caller restores the shared random's current state
+   * afterwards, since the redraw moves it.
+   */
+  restore(state: TimelineState): void {
+    this.currentDay = state.day;
+    this.currentBucket = state.bucket;
+    this.bucketRandom = state.bucketRandom;
+    this.timesLength = 0;
+    this.timesPosition = 0;
+    if (state.bucketRandom === null) return;
+    this.random.restore(state.bucketRandom);
+    this.drawBucketTimes();
+    if (!(Number.isSafeInteger(state.position) && state.position >= 0 && state.position <= this.timesLength))
+      throw new RangeError(`timeline position ${state.position} is outside its bucket of ${this.timesLength} times`);
+    this.timesPosition = state.position;
+  }
+
   private fillNextBucket(): void {
     if (this.currentBucket + 1 >= this.bucketsPerDay || this.currentDay < 0) {
       this.currentDay++;
@@ -69,6 +108,11 @@ export class ArrivalTimeline {
     } else {
       this.currentBucket++;
     }
+    this.bucketRandom = this.random.save();
+    this.drawBucketTimes();
+  }
+
+  private drawBucketTimes(): void {
     const k = this.currentBucket;
     const low = this.bucketCdf[k]!;
     const high = this.bucketCdf[k + 1]!;
