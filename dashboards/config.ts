@@ -1,3 +1,4 @@
+import { readStuckAfterMs } from '../platform/consumer-health.js';
 import { type Env, readInt, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { type AuditIndexTarget, readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
@@ -12,6 +13,8 @@ export interface DashboardsConfig {
   readonly liveGroupId: string;
   /** Consumer group counting `tx.scored` for the live throughput figures (VIGIL_DASHBOARDS_STATS_GROUP). */
   readonly statsGroupId: string;
+  /** No progress with lag for this long marks a live-feed consumer stuck (VIGIL_STUCK_AFTER_MS, default 60000). */
+  readonly stuckAfterMs: number;
   /** How often clients get a `stats` message (VIGIL_DASHBOARDS_STATS_INTERVAL_MS). */
   readonly statsIntervalMs: number;
   /** Alerts held per slow client before the oldest is dropped (VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY). */
@@ -63,6 +66,7 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
   return Object.freeze({
     liveGroupId: readString(env, 'VIGIL_DASHBOARDS_LIVE_GROUP', 'dashboards-live'),
     statsGroupId: readString(env, 'VIGIL_DASHBOARDS_STATS_GROUP', 'dashboards-live-stats'),
+    stuckAfterMs: readStuckAfterMs(env),
     statsIntervalMs: readInt(env, 'VIGIL_DASHBOARDS_STATS_INTERVAL_MS', 1000, { min: 100, max: 60_000 }),
     wsQueueCapacity: readInt(env, 'VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY', 256, { min: 1, max: 100_000 }),
     wsHighWaterBytes: readInt(env, 'VIGIL_DASHBOARDS_WS_HIGH_WATER_BYTES', 1_048_576, {

@@ -1,3 +1,4 @@
+import { ConsumerHealth } from '../platform/consumer-health.js';
 import type { Server } from 'node:http';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
@@ -106,6 +107,18 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       logger,
       config,
     });
+    const health = [
+      ConsumerHealth.watch(subscriptions[0]!, config.liveGroupId, {
+        metrics: deps.metrics,
+        clock,
+        stuckAfterMs: config.stuckAfterMs,
+      }),
+      ConsumerHealth.watch(subscriptions[1]!, config.statsGroupId, {
+        metrics: deps.metrics,
+        clock,
+        stuckAfterMs: config.stuckAfterMs,
+      }),
+    ];
     let closed = false;
     logger.info('dashboards started', {
       liveGroupId: config.liveGroupId,
@@ -117,7 +130,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     return {
       router,
       attach: (server) => hub.attach(server),
-      isReady: () => !closed,
+      isReady: () => !closed && !health.some((h) => h.isStuck()),
       liveClients: () => hub.clientCounters(),
       close: async () => {
         if (closed) return;

@@ -1,4 +1,5 @@
 import { type Env, readInt, readString } from '../platform/config.js';
+import { readStuckAfterMs } from '../platform/consumer-health.js';
 import { readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
 
 /** ledger-sink's configuration, parsed once at startup; a bad value fails fast naming the key. */
@@ -14,6 +15,8 @@ export interface LedgerSinkConfig {
   readonly lookupChunkIds: number;
   /** The Elasticsearch audit index; undefined (no indexing) unless VIGIL_ELASTICSEARCH_URL is set. */
   readonly elasticsearch: AuditIndexConfig | undefined;
+  /** No progress with lag for this long marks the consumer stuck (VIGIL_STUCK_AFTER_MS, default 60000). */
+  readonly stuckAfterMs: number;
 }
 
 export interface AuditIndexConfig {
@@ -39,6 +42,7 @@ export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
     maxBatchRecords: readInt(env, 'VIGIL_LEDGER_MAX_BATCH_RECORDS', 2000, { min: 1, max: 100_000 }),
     lookupChunkIds: readInt(env, 'VIGIL_LEDGER_LOOKUP_CHUNK_IDS', 1000, { min: 1, max: 10_000 }),
     elasticsearch: parseAuditIndexConfig(env),
+    stuckAfterMs: readStuckAfterMs(env),
   });
 }
 

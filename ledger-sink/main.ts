@@ -1,3 +1,4 @@
+import { ConsumerHealth } from '../platform/consumer-health.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import type { Bus, Subscription } from '../platform/bus.js';
@@ -110,9 +111,14 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     auditIndex: config.elasticsearch ? config.elasticsearch.indexPrefix : 'none (audit search reads ClickHouse)',
   });
 
+  const health = ConsumerHealth.watch(subscription, config.groupId, {
+    metrics: deps.metrics,
+    clock: deps.clock,
+    stuckAfterMs: config.stuckAfterMs,
+  });
   let closing: Promise<void> | undefined;
   return {
-    isReady: () => closing === undefined,
+    isReady: () => closing === undefined && !health.isStuck(),
     close: () => {
       closing ??= subscription
         .close()

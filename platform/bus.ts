@@ -182,11 +182,20 @@ export function subscribeOptionProblems(options: ResolvedSubscribeOptions): Fiel
   return problems;
 }
 
+export interface SubscriptionProgress {
+  /** Records on this member's partitions not yet handled (end of log − next offset), as last seen. */
+  readonly lag: number;
+  /** Records handled since the subscription started; only ever grows, so a change means progress. */
+  readonly handledRecords: number;
+}
+
 export interface Subscription {
   /** Commits the offsets after everything handled so far. Only needed in 'manual' mode. */
   commit(): Promise<void>;
   /** The next offset to be handled per topic/partition (what `commit()` would store). */
   positions(): readonly RecordPosition[];
+  /** How far behind this member is and how much it has handled; read by the stuck-consumer monitor. */
+  progress(): SubscriptionProgress;
   /** Stops fetching, waits for the in-flight batch, commits (in 'after-batch' mode) and leaves the group. */
   close(): Promise<void>;
 }

@@ -41,11 +41,17 @@ export class Gauge implements Metric {
     readonly help: string,
     private readonly collect?: () => number,
   ) {}
+  private readonly sources = new Map<string, () => number>();
   set(value: number, labels: Labels = {}): void {
     this.values.set(labelKey(labels), value);
   }
+  /** Adds a series read at render time (one per consumer group, say); a later call for the same labels replaces it. */
+  track(labels: Labels, collect: () => number): void {
+    this.sources.set(labelKey(labels), collect);
+  }
   render(): string {
     if (this.collect) this.values.set('', this.collect());
+    for (const [key, collect] of this.sources) this.values.set(key, collect());
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     for (const [key, value] of this.values) lines.push(`${this.name}${key} ${value}`);
     return lines.join('\n');

@@ -1,3 +1,4 @@
+import { readStuckAfterMs } from '../platform/consumer-health.js';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../platform/errors.js';
 import { type Env, readInt, readNumber, readString } from '../platform/config.js';
@@ -20,6 +21,8 @@ export interface ScoringConfig {
   readonly maxBatchRecords: number;
   /** Model reasons per alert. VIGIL_SCORING_MODEL_REASONS. */
   readonly modelReasons: number;
+  /** No progress with lag for this long marks the consumer stuck (VIGIL_STUCK_AFTER_MS, default 60000). */
+  readonly stuckAfterMs: number;
 }
 
 const defaultPath = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
@@ -42,5 +45,6 @@ export function readScoringConfig(env: Env): ScoringConfig {
     snapshotEveryRecords: readInt(env, 'VIGIL_SCORING_SNAPSHOT_EVERY_RECORDS', 200_000, { min: 1, max: 100_000_000 }),
     maxBatchRecords: readInt(env, 'VIGIL_SCORING_MAX_BATCH_RECORDS', 2_000, { min: 1, max: 100_000 }),
     modelReasons: readInt(env, 'VIGIL_SCORING_MODEL_REASONS', 3, { min: 0, max: 20 }),
+    stuckAfterMs: readStuckAfterMs(env),
   });
 }

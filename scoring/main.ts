@@ -1,3 +1,4 @@
+import { ConsumerHealth } from '../platform/consumer-health.js';
 import { join } from 'node:path';
 import type { Bus } from '../platform/bus.js';
 import type { Clock } from '../platform/clock.js';
@@ -92,8 +93,9 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     rules: rules.codes.length,
   });
 
+  const health = ConsumerHealth.watch(loop, SCORING_GROUP, { metrics, clock, stuckAfterMs: config.stuckAfterMs });
   return {
-    isReady: () => loop.isRunning(),
+    isReady: () => loop.isRunning() && !health.isStuck(),
     async close() {
       await loop.close();
       model.close();

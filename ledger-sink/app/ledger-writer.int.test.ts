@@ -485,6 +485,7 @@ describe('startLedgerSink', () => {
     const subscription: Subscription = {
       commit: () => Promise.resolve(),
       positions: () => [],
+      progress: () => ({ lag: 0, handledRecords: 0 }),
       close: () => Promise.resolve(void (closed += 1)),
     };
     bus.subscribe = (options, handler) => {

@@ -13,6 +13,7 @@ import {
   type RecordBatch,
   type RecordPosition,
   type Subscription,
+  type SubscriptionProgress,
   batchPrefixLength,
 } from '../bus.js';
 import { BusErrorCode } from '../error-codes.js';
@@ -53,6 +54,7 @@ export class GroupSubscription implements Subscription {
   private wakeUp: (() => void) | null = null;
   private readonly backoff: RedeliveryBackoff;
   private readonly isolation = new PoisonIsolation();
+  private handledRecords = 0;
   private readonly loop: Promise<void>;
   private closed: Promise<void> | null = null;
   private commitRunning: Promise<void> | null = null;
@@ -81,6 +83,12 @@ export class GroupSubscription implements Subscription {
     const wakeUp = this.wakeUp;
     this.wakeUp = null;
     wakeUp?.();
+  }
+
+  progress(): SubscriptionProgress {
+    let lag = 0;
+    for (const { log, next } of this.cursors) lag += Math.max(0, log.endOffset - next);
+    return { lag, handledRecords: this.handledRecords };
   }
 
   positions(): readonly RecordPosition[] {
@@ -164,6 +172,7 @@ export class GroupSubscription implements Subscription {
     });
     if (!handled) return;
     cursor.next = batch.records[batch.records.length - 1]!.offset + 1;
+    this.handledRecords += batch.records.length;
     this.uncommittedProgress = true;
     if (this.options.commitMode === 'after-batch') {
       this.requestCommit().catch((error: unknown) =>

@@ -229,6 +229,7 @@ describe('KafkaBus against a real broker', () => {
       ]);
       expect(committedDuringRetries).toEqual([[-1], [-1], [-1]]);
       expect(subscription.positions()).toEqual([{ topic, partition: 0, offset: 3 }]);
+      expect(subscription.progress()).toEqual({ lag: 0, handledRecords: 3 });
     });
 
     it('dead-letters a poison record through the handler and keeps the partition moving', async () => {

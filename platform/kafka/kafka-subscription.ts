@@ -16,6 +16,7 @@ import {
   type RecordBatch,
   type RecordPosition,
   type Subscription,
+  type SubscriptionProgress,
   batchPrefixLength,
 } from '../bus.js';
 import { BusErrorCode } from '../error-codes.js';
@@ -45,6 +46,9 @@ export class KafkaSubscription implements Subscription {
   private readonly nextOffsets = new Map<string, RecordPosition>();
   private readonly backoff: RedeliveryBackoff;
   private readonly isolation = new PoisonIsolation();
+  private handledRecords = 0;
+  /** Per owned partition, the next offset to handle and the broker's high watermark, as of the last fetch. */
+  private readonly fetchedUpTo = new Map<string, { next: number; highWatermark: number }>();
   private closed: Promise<void> | null = null;
   private readonly logger: Logger;
 
@@ -66,6 +70,7 @@ export class KafkaSubscription implements Subscription {
         ),
       );
       for (const key of [...this.nextOffsets.keys()]) if (!assigned.has(key)) this.nextOffsets.delete(key);
+      for (const key of [...this.fetchedUpTo.keys()]) if (!assigned.has(key)) this.fetchedUpTo.delete(key);
       this.logger.info('kafka: joined group', { memberId: payload.memberId, assignment: payload.memberAssignment });
     });
   }
@@ -123,6 +128,12 @@ export class KafkaSubscription implements Subscription {
     });
   }
 
+  progress(): SubscriptionProgress {
+    let lag = 0;
+    for (const { next, highWatermark } of this.fetchedUpTo.values()) lag += Math.max(0, highWatermark - next);
+    return { lag, handledRecords: this.handledRecords };
+  }
+
   positions(): readonly RecordPosition[] {
     return Object.freeze(
       [...this.nextOffsets.values()].sort((a, b) =>
@@ -177,6 +188,9 @@ export class KafkaSubscription implements Subscription {
     const stillOwned = (): boolean => payload.isRunning() && !payload.isStale();
     const heartbeat = (): Promise<void> => payload.heartbeat();
     const all = messages.map((message) => toBusRecord(topic, partition, message));
+    const key = partitionKey(topic, partition);
+    const highWatermark = Number(payload.batch.highWatermark);
+    if (all.length > 0) this.fetchedUpTo.set(key, { next: all[0]!.offset, highWatermark });
     for (let from = 0; from < all.length;) {
       if (!stillOwned() || this.stopping()) return;
       const length = batchPrefixLength(all, this.options.maxBatchRecords, this.options.maxBatchBytes, from);
@@ -186,7 +200,9 @@ export class KafkaSubscription implements Subscription {
       if (!handled) return;
       const next = records[records.length - 1]!.offset + 1;
       payload.resolveOffset(String(next - 1));
-      this.nextOffsets.set(partitionKey(topic, partition), Object.freeze({ topic, partition, offset: next }));
+      this.handledRecords += records.length;
+      this.fetchedUpTo.set(key, { next, highWatermark });
+      this.nextOffsets.set(key, Object.freeze({ topic, partition, offset: next }));
       if (this.options.commitMode === 'after-batch') {
         try {
           await payload.commitOffsetsIfNecessary({

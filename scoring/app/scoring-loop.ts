@@ -1,4 +1,4 @@
-import type { Bus, Subscription } from '../../platform/bus.js';
+import type { Bus, Subscription, SubscriptionProgress } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
 import { describeError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
@@ -71,6 +71,11 @@ export class ScoringLoop {
 
   isRunning(): boolean {
     return this.running;
+  }
+
+  /** The subscription's lag and handled count, for the stuck-consumer signal. */
+  progress(): SubscriptionProgress {
+    return this.subscription?.progress() ?? { lag: 0, handledRecords: 0 };
   }
 
   private async handle(batch: Parameters<ScoringProcessor['handle']>[0]): Promise<void> {
