@@ -335,6 +335,11 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning: 'Simulator options are out of range; `problems` names each option and its allowed range.',
   },
+  SIMULATOR_STATE_UNREADABLE: {
+    category: 'internal',
+    meaning:
+      'The simulated world saved in <data dir>/simulator/ cannot be read; restore it from a backup or move it away to start a new world.',
+  },
 } as const satisfies Readonly<Record<string, ErrorCodeEntry>>;
 
 /** Every code a VigilError may carry. */

@@ -24,9 +24,8 @@ export interface SimulatorStateFile {
 /** A state file that cannot be read; the message names the file and what to do. */
 export class SimulatorStateError extends VigilError {
   constructor(path: string, problem: string, cause?: unknown) {
-    // CONFIG_INVALID: the data directory is part of the configuration, and it fails the start the same way.
     super(
-      'CONFIG_INVALID',
+      'SIMULATOR_STATE_UNREADABLE',
       `simulator state ${path} ${problem}. Restore it from a backup, or move it away to start a new simulated ` +
         'world (expect a minute of false impossible-travel reviews while scoring forgets the old one)',
       { cause, details: { path } },
