@@ -3,7 +3,7 @@ import { Role, type ApiKeyAuthenticator } from '../../platform/auth.js';
 import { ErrorCategory, ValidationError, VigilError } from '../../platform/errors.js';
 import { problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
-import type { IngestResult } from '../../schemas/api.js';
+import type { IngestBatchResponse } from '../../schemas/api.js';
 import { type Ingestor, TransactionIdConflictError } from '../app/ingestor.js';
 import type { IngestMetrics } from '../app/metrics.js';
 import { parseBatchBody, parseJsonBody } from './body.js';
@@ -16,17 +16,6 @@ export interface IngestRouterOptions {
   readonly maxBodyBytes: number;
   readonly maxBatchBodyBytes: number;
   readonly maxBatchItems: number;
-}
-
-/** The batch route's body: per-item results in input order, and their counts. */
-export interface BatchResponse {
-  readonly results: readonly IngestResult[];
-  readonly summary: {
-    readonly accepted: number;
-    readonly duplicate: number;
-    readonly rejected: number;
-    readonly conflict: number;
-  };
 }
 
 const countRequests =
@@ -42,7 +31,7 @@ const countRequests =
  *    on tx.raw; 200 + the original result for a retry (status duplicate); 409 TRANSACTION_ID_CONFLICT for the same
  *    id with other content; 400 VALIDATION_FAILED with every problem; 400 MALFORMED_JSON; 413 BODY_TOO_LARGE.
  *  - `POST /v1/transactions/batch` (role ingest): a JSON array, or NDJSON (`Content-Type: application/x-ndjson`).
- *    Always 200 when the batch itself was readable, with a BatchResponse: each item is accepted, duplicate,
+ *    Always 200 when the batch itself was readable, with an IngestBatchResponse: each item is accepted, duplicate,
  *    rejected or conflict on its own (a 207 Multi-Status would add nothing a client can act on that the
  *    per-item status does not already say). 400 for an unreadable or empty batch, 413 above the item or byte limit.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
@@ -101,7 +90,7 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
       const results = await ingestor.accept(items, 'BATCH');
       const summary = { accepted: 0, duplicate: 0, rejected: 0, conflict: 0 };
       for (const result of results) summary[result.status]++;
-      const response: BatchResponse = { results, summary };
+      const response: IngestBatchResponse = { results, summary };
       res.status(200).json(response);
     }),
   );
