@@ -83,6 +83,7 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     {
       groupId: SCORING_GROUP,
       maxBatchRecords: config.maxBatchRecords,
+      deadLetter: deadLetters.sink,
       snapshotEveryRecords: config.snapshotEveryRecords,
       snapshotIntervalMs: config.snapshotIntervalMs,
     },

@@ -1,12 +1,18 @@
 import { decodeSnapshot, encodeSnapshot } from '../adapters/snapshot-store.js';
 import type { Bus, BusRecord, OutgoingRecord, Producer, RecordBatch, RecordPosition } from '../../platform/bus.js';
 import { ManualClock } from '../../platform/clock.js';
-import { UnavailableError } from '../../platform/errors.js';
+import { UnavailableError, VigilError } from '../../platform/errors.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
 import { createCodec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
-import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import type {
+  AnalystLabel,
+  DeadLetter,
+  FraudAlert,
+  ScoredTransaction,
+  Transaction,
+} from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { FEATURE_COUNT, fi } from '../domain/feature-names.js';
@@ -19,7 +25,13 @@ import { aTransaction } from '../testing/transactions.js';
 class CapturingProducer implements Producer {
   readonly sent: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
   failNext = 0;
+  /** Records the broker refuses for good (as RECORD_TOO_LARGE), e.g. one output larger than the topic accepts. */
+  refuse: (topic: string, record: OutgoingRecord) => boolean = () => false;
   send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordPosition[]> {
+    if (records.some((r) => this.refuse(topic, r)))
+      return Promise.reject(
+        new VigilError('RECORD_TOO_LARGE', `a record on ${topic} is larger than the topic accepts`),
+      );
     if (this.failNext > 0) {
       this.failNext--;
       return Promise.reject(new UnavailableError('LOG_IO_FAILED', 'log is down'));
@@ -258,5 +270,26 @@ describe('ScoringProcessor', () => {
         { topic: Topics.transactionsRaw, partition: 0, nextOffset: 1 },
       ]),
     );
+  });
+
+  it('given an output the broker refuses for good, then that one is dead-lettered and the rest of the batch and the next go out', async () => {
+    const producer = new CapturingProducer();
+    producer.refuse = (topic, r) => topic === Topics.transactionsScored && r.value.includes('tx-13');
+    const processor = await newProcessor(producer);
+    await processor.handle(batch(10, 14));
+    await processor.handle(batch(15, 16));
+    const scoredIds = (await decodeScored(producer.on(Topics.transactionsScored))).map(
+      (s) => s.transaction.transactionId,
+    );
+    expect(scoredIds).toEqual(['tx-10', 'tx-11', 'tx-12', 'tx-14', 'tx-15', 'tx-16']);
+    const letters = producer.on(Topics.deadLetters);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.headers).toMatchObject({ 'vigil.dlq.error-code': 'RECORD_TOO_LARGE' });
+    const letter = await (
+      await createCodec<DeadLetter>(new EmbeddedSchemaRegistry(), Topics.deadLetters)
+    ).decode(letters[0]!.value);
+    expect(letter).toMatchObject({ stage: 'scoring', errorCode: 'RECORD_TOO_LARGE' });
+    const refused = await codecs.scored.decode(Buffer.from(letter.originalBytes));
+    expect(refused.transaction.transactionId).toBe('tx-13');
   });
 });

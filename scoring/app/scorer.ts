@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingRecord, Producer, RecordBatch } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
+import { describeError, isRetriable } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Counter, Histogram, MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
@@ -244,9 +245,39 @@ export class ScoringProcessor {
   }
 
   private async send(outputs: Pending): Promise<void> {
-    const sends: Promise<unknown>[] = [];
-    if (outputs.scored.length > 0) sends.push(this.deps.producer.send(Topics.transactionsScored, outputs.scored));
-    if (outputs.alerts.length > 0) sends.push(this.deps.producer.send(Topics.fraudAlerts, outputs.alerts));
-    await Promise.all(sends);
+    try {
+      await Promise.all([
+        this.sendTo(Topics.transactionsScored, outputs.scored),
+        this.sendTo(Topics.fraudAlerts, outputs.alerts),
+      ]);
+    } catch (error) {
+      if (isRetriable(error)) throw error;
+      // The broker refuses something for good (an output larger than the topic accepts): the outputs are already
+      // reflected in feature state, so resending them whole would fail for ever. Send them one by one and
+      // dead-letter those refused, with the reason. What the batch send had landed may go out twice; ledger-sink
+      // and the alert feed handle a repeated record.
+      await this.sendOneByOne(Topics.transactionsScored, outputs.scored);
+      await this.sendOneByOne(Topics.fraudAlerts, outputs.alerts);
+    }
+  }
+
+  private async sendTo(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length > 0) await this.deps.producer.send(topic, records);
+  }
+
+  private async sendOneByOne(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    for (const record of records) {
+      try {
+        await this.deps.producer.send(topic, [record]);
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        await this.deps.deadLetters.send([{ key: record.key, originalBytes: record.value, error }]);
+        this.deps.logger.error('an output was refused for good and dead-lettered; its decision is not on the topic', {
+          topic,
+          key: record.key,
+          error: describeError(error),
+        });
+      }
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { Bus, Subscription, SubscriptionProgress } from '../../platform/bus.js';
+import type { Bus, DeadLetterSink, Subscription, SubscriptionProgress } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
 import { describeError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
@@ -10,6 +10,8 @@ import type { ScoringProcessor } from './scorer.js';
 export interface ScoringLoopOptions {
   readonly groupId: string;
   readonly maxBatchRecords: number;
+  /** Where the bus puts a record whose batch fails the same non-retriable way every time. */
+  readonly deadLetter: DeadLetterSink;
   /** Snapshot (then commit) once this many records are not yet in a snapshot… */
   readonly snapshotEveryRecords: number;
   /** …or once the last snapshot is this old and some records are not in it. */
@@ -62,6 +64,7 @@ export class ScoringLoop {
         topics: [Topics.transactionsRaw, Topics.analystLabels],
         commitMode: 'manual',
         maxBatchRecords: options.maxBatchRecords,
+        deadLetter: options.deadLetter,
       },
       (batch) => loop.handle(batch),
     );
