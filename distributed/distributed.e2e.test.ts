@@ -139,10 +139,11 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     await post(N / 2, N);
 
     const integrity = await waitFor(
-      `${N} decisions stored`,
+      `${N} decisions stored and every postable one posted`,
       async () => {
         const report = (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body;
-        return report.decisionRows >= N ? report : undefined;
+        // A batch's decisions and entries are inserted concurrently: wait for both, then check both exactly.
+        return report.decisionRows >= N && report.postedTransactions >= report.postableDecisions ? report : undefined;
       },
       180_000,
     );
@@ -152,8 +153,11 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
       duplicateEntries: 0,
       unbalancedTransactions: 0,
       declinedWithEntries: 0,
+      decisionsWithoutEntries: 0,
+      entriesWithoutDecisions: 0,
       conflicts: 0,
     });
+    expect(integrity.postedTransactions).toBe(integrity.postableDecisions);
     for (const total of integrity.totalsByCurrency) expect(total.sumMinor).toBe('0');
 
     expect(await scored(scoringA)).toBeGreaterThan(0);
