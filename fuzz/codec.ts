@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import fc from 'fast-check';
 import { VigilError } from '../platform/errors.js';
+import { MalformedAvroError } from '../schemas/avro.js';
 import { type Codec, createCodec, readerType } from '../schemas/codec.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { type Topic, TopicValueSchema, Topics } from '../schemas/topics.js';
@@ -39,20 +40,49 @@ export interface RoundTripOptions {
   /** The round trip under test; a negative control plants a bug in a copy of it. */
   readonly encodeDecode?: (codec: Codec<unknown>, value: unknown) => Promise<unknown>;
   readonly values?: AvroValueOptions;
+  /**
+   * Generated values that encode must refuse with INVALID_VALUE (values avsc would write but not read back
+   * exactly); every other value must round-trip. Without it every generated value must round-trip.
+   */
+  readonly refused?: (value: unknown) => boolean;
   readonly name?: string;
 }
+
+const productionRoundTrip = async (codec: Codec<unknown>, value: unknown): Promise<unknown> =>
+  codec.decode(codec.encode(value));
 
 /** encode → decode returns the value exactly, for generated valid values of the topic's record type. */
 export function roundTripTarget(topic: Topic, options: RoundTripOptions = {}): FuzzTarget {
   return defineTarget(options.name ?? `codec round trip ${topic}`, async () => {
     const codec = await codecFor(topic);
-    const trip = options.encodeDecode ?? ((c: Codec<unknown>, value: unknown) => c.decode(c.encode(value)));
+    const trip = options.encodeDecode ?? productionRoundTrip;
     return fc.asyncProperty(avroValue(readerType(TopicValueSchema[topic]), options.values), async (value) => {
-      const decoded = await trip(codec, value);
+      const mustRefuse = options.refused?.(value) ?? false;
+      let decoded: unknown;
+      try {
+        decoded = await trip(codec, value);
+      } catch (error) {
+        if (mustRefuse && error instanceof VigilError && error.code === 'INVALID_VALUE') return;
+        throw error;
+      }
+      if (mustRefuse) throw new Error('a value the codec cannot carry exactly was not refused');
       const difference = firstDifference(decoded, value);
       if (difference !== undefined) throw new Error(`decoded value differs at ${difference}`);
     });
   });
+}
+
+/** Whether a number anywhere in `value` is beyond ±2^52 (the timestamp-millis range of schemas/avro.ts). */
+export function hasNumberBeyond2To52(value: unknown): boolean {
+  if (typeof value === 'number') return Math.abs(value) > 2 ** 52;
+  if (value !== null && typeof value === 'object') return Object.values(value).some(hasNumberBeyond2To52);
+  return false;
+}
+
+/** Whether a map anywhere in `value` has the own key "__proto__". */
+export function hasProtoKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  return Object.hasOwn(value, '__proto__') || Object.values(value).some(hasProtoKey);
 }
 
 /** Bytes a consumer may be handed: what a producer on this build writes, damaged in the ways the issue lists. */
@@ -121,59 +151,14 @@ function applyDamage(valid: Buffer, d: Damage): { bytes: Buffer; expected?: stri
   }
 }
 
-/**
- * A bound on the work of one decode, so that a crafted Avro block count cannot make a fuzz run hang: every
- * primitive read (boolean, int, long, float, double, string, bytes, enum) consumes at least one byte of a
- * well-formed record, so a decode that makes more such reads than the record has bytes is reading past its end.
- * A truncated record overreads by at most one read per field (past the end avsc reads zeros, so every block count
- * is 0); READ_SLACK covers that many, far fewer than the items a crafted block count makes avsc read.
- * Over the bound the read throws ReadBudgetExceeded (which the codec reports as CORRUPT_BODY, with it as the
- * cause). Counting only: within the bound avsc's reads are untouched. avsc freezes its type instances, so the
- * count sits on the primitive types' prototypes. fuzz/pending.ts holds the property that the bound is never hit.
- */
-export class ReadBudgetExceeded extends Error {}
-let readsLeft = Infinity;
-/** More than the primitive fields of any Vigil record outside its arrays and maps (ScoredTransaction has ~40). */
-const READ_SLACK = 256;
-const countedPrimitives = [
-  avro.types.BooleanType,
-  avro.types.IntType,
-  avro.types.LongType,
-  avro.types.FloatType,
-  avro.types.DoubleType,
-  avro.types.StringType,
-  avro.types.BytesType,
-  avro.types.EnumType,
-];
-for (const primitive of countedPrimitives) {
-  const prototype = primitive.prototype as unknown as { _read: (this: avro.Type, tap: unknown) => unknown };
-  const read = prototype._read;
-  prototype._read = function (this: avro.Type, tap: unknown) {
-    if (--readsLeft < 0) throw new ReadBudgetExceeded('more primitive reads than the record has bytes');
-    return read.call(this, tap);
-  };
-}
-
-/** Decodes with the read bound of {@link ReadBudgetExceeded}. */
-export async function boundedDecode(codec: Codec<unknown>, bytes: Buffer): Promise<unknown> {
-  readsLeft = bytes.length + READ_SLACK;
-  try {
-    return await codec.decode(bytes);
-  } finally {
-    readsLeft = Infinity;
-  }
-}
-
 export type Decode = (codec: Codec<unknown>, bytes: Buffer) => Promise<unknown>;
 
 export interface DecodeOptions {
   /** The decode under test; a negative control plants a bug in a copy of it. */
   readonly decode?: Decode;
-  /** Fail when a decode reaches the read bound (pending: no hang on a crafted block count). */
-  readonly strictReadBudget?: boolean;
-  /** Fail when bytes decode to a value that is not valid for the reader type (pending: out-of-range ints). */
-  readonly strictValues?: boolean;
 }
+
+const productionDecode: Decode = (codec, bytes) => codec.decode(bytes);
 
 /** Checks one decode of damaged bytes against the codec's contract; returns what is wrong, or undefined. */
 export async function judgeDecode(
@@ -184,21 +169,17 @@ export async function judgeDecode(
 ): Promise<string | undefined> {
   let value: unknown;
   try {
-    value = await (options.decode ?? boundedDecode)(codec, bytes);
+    value = await (options.decode ?? productionDecode)(codec, bytes);
   } catch (error) {
     if (!(error instanceof VigilError)) return `untyped rejection: ${String(error)}`;
     if (!decodeErrorCodes.has(error.code)) return `unexpected code ${error.code}`;
     if (error.retriable) return `${error.code} is marked retriable; bad bytes never heal`;
-    if (error.cause instanceof ReadBudgetExceeded)
-      return options.strictReadBudget
-        ? 'the decoder made more reads than the record has bytes (a crafted block count hangs it)'
-        : undefined;
     if (expected !== undefined && error.code !== expected) return `${error.code}, expected ${expected}`;
     return undefined;
   }
   if (expected !== undefined) return `decoded, expected ${expected}`;
-  // Consumers trust decoded records; avsc does not range-check an int it reads (fuzz/README.md).
-  if (options.strictValues && !readerType(TopicValueSchema[codec.topic]).isValid(value))
+  // Consumers trust decoded records: an int read as 2^31 (avsc reads any varint) must not pass as valid.
+  if (!readerType(TopicValueSchema[codec.topic]).isValid(value))
     return 'decoded a value that is not valid for the reader type';
   return undefined;
 }
@@ -219,7 +200,93 @@ export function decodeRobustnessTarget(
   });
 }
 
-export const codecTargets: readonly FuzzTarget[] = allTopics.flatMap((topic) => [
-  roundTripTarget(topic),
-  decodeRobustnessTarget(topic),
-]);
+/** A long in Avro's zigzag varint form (Avro 1.11 specification, "Binary Encoding"). */
+export function zigzagVarint(n: bigint): Buffer {
+  let unsigned = n >= 0n ? n << 1n : (-n << 1n) - 1n;
+  const bytes: number[] = [];
+  do {
+    const low = Number(unsigned & 0x7fn);
+    unsigned >>= 7n;
+    bytes.push(unsigned > 0n ? low | 0x80 : low);
+  } while (unsigned > 0n);
+  return Buffer.from(bytes);
+}
+
+/** The top-level array and map fields of a record type: where a crafted block count is easy to place. */
+function blockFields(type: avro.Type): number[] {
+  const fields = (type as avro.types.RecordType).fields;
+  return fields.flatMap((field, index) =>
+    field.type instanceof avro.types.ArrayType || field.type instanceof avro.types.MapType ? [index] : [],
+  );
+}
+
+/** The topics whose record has a top-level array or map (tx.dlq problems, tx.scored features, fraud.alerts reasons). */
+export const blockCountTopics: readonly Topic[] = allTopics.filter(
+  (topic) => blockFields(readerType(TopicValueSchema[topic])).length > 0,
+);
+
+export interface BlockCountOptions extends DecodeOptions {
+  /** The smallest crafted count; every one is more items than any generated body has bytes. */
+  readonly minCount?: bigint;
+  readonly name?: string;
+}
+
+/**
+ * A valid record cut short at one of its array or map fields, whose block count is replaced by a huge one (as a
+ * positive count, or negative with a byte size), followed by a few random bytes. No body that short holds that
+ * many items, so decoding must refuse it with CORRUPT_BODY, and refuse it up front (the cause a MalformedAvroError
+ * from the encoding check) rather than after avsc has read millions of items past the end of the buffer.
+ */
+export function blockCountTarget(topic: Topic, options: BlockCountOptions = {}): FuzzTarget {
+  return defineTarget(
+    options.name ?? `codec decode of damaged bytes ${topic} (no over-long block counts)`,
+    async () => {
+      const codec = await codecFor(topic);
+      const type = readerType(TopicValueSchema[topic]) as avro.types.RecordType;
+      const decode = options.decode ?? productionDecode;
+      return fc.asyncProperty(
+        avroValue(type),
+        fc.constantFrom(...blockFields(type)),
+        fc.bigInt({ min: options.minCount ?? 2n ** 24n, max: 2n ** 62n }),
+        fc.option(fc.bigInt({ min: 0n, max: 2n ** 62n })),
+        fc.uint8Array({ maxLength: 16 }),
+        async (value, fieldIndex, count, blockSize, tail) => {
+          const record = value as Record<string, unknown>;
+          const before = type.fields.slice(0, fieldIndex).map((field) => field.type.toBuffer(record[field.name]));
+          const countBytes =
+            blockSize === null ? zigzagVarint(count) : Buffer.concat([zigzagVarint(-count), zigzagVarint(blockSize)]);
+          const bytes = Buffer.concat([header(codec.writerSchemaId), ...before, countBytes, tail]);
+          let breach: string | undefined;
+          try {
+            await decode(codec, bytes);
+            breach = 'decoded';
+          } catch (error) {
+            if (!(error instanceof VigilError) || error.code !== 'CORRUPT_BODY')
+              breach = `rejected with ${String(error)}`;
+            else if (!(error.cause instanceof MalformedAvroError))
+              breach = `CORRUPT_BODY only after decoding (cause: ${String(error.cause)})`;
+          }
+          if (breach !== undefined) throw new Error(`${breach}; bytes ${bytes.toString('hex')}`);
+        },
+      );
+    },
+  );
+}
+
+export const codecTargets: readonly FuzzTarget[] = [
+  ...allTopics.flatMap((topic) => [roundTripTarget(topic), decodeRobustnessTarget(topic)]),
+  ...blockCountTopics.map((topic) => blockCountTarget(topic)),
+  // timestamp-millis carries ±2^52 ms exactly; beyond it (up to every safe integer) encode must refuse, not
+  // flip the sign (-(2^52 + 1) used to come back as +2^52).
+  roundTripTarget(Topics.analystLabels, {
+    values: { fullSafeIntegerRange: true },
+    refused: hasNumberBeyond2To52,
+    name: `codec round trip ${Topics.analystLabels} (timestamps over every safe integer)`,
+  }),
+  // avsc decodes maps into plain objects, where a key "__proto__" sets the prototype: encode must refuse it.
+  roundTripTarget(Topics.transactionsScored, {
+    values: { protoMapKeys: true },
+    refused: hasProtoKey,
+    name: `codec round trip ${Topics.transactionsScored} (map key "__proto__")`,
+  }),
+];

@@ -23,17 +23,24 @@ const BigIntLong = avro.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
+/** ±2^52 ms (about 142,700 years either side of 1970): what the built-in number long encodes exactly. */
+const MAX_TIMESTAMP_MS = 2 ** 52;
+
 /**
- * timestamp-millis as epoch ms in a JS number (exact to year 285,616). avsc may give it the built-in long
- * (numbers) or the bigint long above, depending on how the schema spells the type; both are handled.
+ * timestamp-millis as epoch ms in a JS number, within ±2^52 (MAX_TIMESTAMP_MS). avsc may give it
+ * the built-in long (numbers) or the bigint long above, depending on how the schema spells the type; both are
+ * handled. The built-in long zigzag-encodes n as the number 2|n| (or 2|n| - 1), which is exact only up to 2^53, so
+ * past -2^52 the sign flips silently; both directions therefore refuse anything beyond ±2^52.
  */
 class TimestampMillis extends avro.types.LogicalType {
   private readonly bigintUnderlying = this.underlyingType.isValid(1n);
   override _fromValue(value: bigint | number): number {
-    return Number(value);
+    const ms = Number(value);
+    if (!(Math.abs(ms) <= MAX_TIMESTAMP_MS)) throw new Error(`timestamp-millis ${value} is beyond ±2^52 ms`);
+    return ms;
   }
   override _toValue(value: unknown): bigint | number | undefined {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > MAX_TIMESTAMP_MS) return undefined;
     return this.bigintUnderlying ? BigInt(value) : value;
   }
   override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {
@@ -111,4 +118,225 @@ function collectNamed(type: avro.Type, into: Record<string, avro.Type>): void {
   else if (type instanceof avro.types.MapType) collectNamed(type.valuesType as avro.Type, into);
   else if (type instanceof avro.types.UnwrappedUnionType) for (const t of type.types) collectNamed(t, into);
   else if (type instanceof avro.types.LogicalType) collectNamed(type.underlyingType, into);
+}
+
+/**
+ * Why bytes are not one well-formed Avro binary encoding of a schema; `path` is the field path inside the record
+ * (`/problems/3/field`), `offset` the byte of the body where the check stopped.
+ */
+export class MalformedAvroError extends Error {
+  readonly path: string[] = [];
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+  ) {
+    // No message to Error: it would become an own property hiding the getter, and the path grows after this.
+    super();
+  }
+  override get message(): string {
+    return `${this.reason} at /${this.path.join('/')} (body byte ${this.offset})`;
+  }
+}
+
+/**
+ * Checks that `body` is exactly one value of `writer` in the Avro binary encoding (Avro 1.11 specification,
+ * "Binary Encoding"), without building the value. It is run before avsc decodes, because avsc trusts the bytes:
+ * it reads as many array items or map entries as a block count claims, past the end of the buffer (where it reads
+ * zeros), so 13 bytes claiming 4·10^9 items keep a consumer busy for ever; and it reads an `int` as a varint of
+ * up to 64 bits. This check is written against the specification, not avsc's internals, and refuses:
+ * - a block count larger than the items the record can still hold: every item or entry is counted as at least one
+ *   byte of the body (true of every type but `null` and empty records and fixeds, which no array or map of ours
+ *   holds), so the work is bounded by the body's length whatever the counts say;
+ * - an `int` (also an enum or union index) outside the 32-bit range, a `long` outside the 64-bit range, an
+ *   enum or union index with no symbol or branch, a boolean byte other than 0 or 1;
+ * - a length, a block byte-size, or a fixed-width value that runs past the end, a block byte-size that does not
+ *   match its items, and bytes left after the value;
+ * - a map key `"__proto__"`: avsc decodes maps into plain objects, where that key sets the prototype instead of
+ *   adding an entry, so the entry would be lost.
+ * @throws MalformedAvroError naming the reason, the field path and the byte offset.
+ */
+export function checkAvroEncoding(writer: avro.Type, body: Uint8Array): void {
+  const reader = new ByteReader(body);
+  checkerFor(writer)(reader);
+  if (reader.pos !== body.length) reader.fail(`${body.length - reader.pos} bytes left after the value`);
+}
+
+type Check = (reader: ByteReader) => void;
+
+class ByteReader {
+  pos = 0;
+  /** Array items and map entries the body can still hold (each needs at least one byte). */
+  itemsLeft: number;
+  constructor(readonly buf: Uint8Array) {
+    this.itemsLeft = buf.length;
+  }
+
+  fail(reason: string): never {
+    throw new MalformedAvroError(reason, this.pos);
+  }
+
+  take(bytes: number, what: string): void {
+    if (bytes > this.buf.length - this.pos) this.fail(`${what} of ${bytes} bytes runs past the end of the body`);
+    this.pos += bytes;
+  }
+
+  /**
+   * A zigzag varint of at most `maxBytes` bytes whose last byte is at most `lastByteMax`: 5 and 0x0f for an int
+   * (zigzag value < 2^32), 10 and 0x01 for a long (< 2^64). The result is exact up to 2^53 in magnitude, which is
+   * all that counts, lengths and indexes need.
+   */
+  varint(maxBytes: number, lastByteMax: number, what: string): number {
+    let unsigned = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (this.pos >= this.buf.length) this.fail(`the body ends inside ${what}`);
+      const byte = this.buf[this.pos]!;
+      if (i === maxBytes - 1 && byte > lastByteMax) this.fail(`${what} is out of range`);
+      this.pos++;
+      unsigned += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) break;
+      scale *= 128;
+    }
+    return unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+  }
+
+  int(what = 'an int'): number {
+    return this.varint(5, 0x0f, what);
+  }
+
+  long(what = 'a long'): number {
+    return this.varint(10, 0x01, what);
+  }
+
+  /** A string or bytes value: a long length, then that many bytes. Returns where the bytes start. */
+  lengthPrefixed(what: string): number {
+    const length = this.long(`the length of ${what}`);
+    if (length < 0) this.fail(`${what} has a negative length`);
+    this.take(length, what);
+    return this.pos - length;
+  }
+
+  /** Runs `item` once per array item or map entry, block by block (a negative count carries a byte size). */
+  blocks(item: (reader: ByteReader, index: number) => void): void {
+    let index = 0;
+    for (;;) {
+      let count = this.long('a block count');
+      if (count === 0) return;
+      let end: number | undefined;
+      if (count < 0) {
+        count = -count;
+        const size = this.long('a block byte size');
+        if (size < 0 || size > this.buf.length - this.pos) this.fail(`block byte size ${size} does not fit the body`);
+        end = this.pos + size;
+      }
+      if (count > this.itemsLeft)
+        this.fail(`block count ${count} is more than the ${this.itemsLeft} items the body can hold`);
+      this.itemsLeft -= count;
+      for (let i = 0; i < count; i++) item(this, index++);
+      if (end !== undefined && this.pos !== end) this.fail(`block byte size does not match its items`);
+    }
+  }
+}
+
+/** Adds a path segment to a MalformedAvroError on its way out (only on failure; the success path is untouched). */
+function within(segment: string | number, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof MalformedAvroError) error.path.unshift(String(segment));
+    throw error;
+  }
+}
+
+const PROTO_KEY = Buffer.from('__proto__');
+const checkers = new WeakMap<avro.Type, Check>();
+
+/** The compiled check of one type; recursive schemas resolve through the cache. */
+function checkerFor(type: avro.Type): Check {
+  const cached = checkers.get(type);
+  if (cached) return cached;
+  // A recursive type meets itself while compiling: it gets a forwarder to the check being compiled.
+  const forward: { check?: Check } = {};
+  checkers.set(type, (reader) => forward.check!(reader));
+  const compiled = compileChecker(type);
+  forward.check = compiled;
+  checkers.set(type, compiled);
+  return compiled;
+}
+
+function compileChecker(type: avro.Type): Check {
+  // avsc's documented `typeName`s (the bigint long of parseSchema is an `abstract:long`).
+  switch (type.typeName) {
+    case 'null':
+      return () => {};
+    case 'boolean':
+      return (reader) => {
+        if (reader.pos >= reader.buf.length) reader.fail('the body ends inside a boolean');
+        if (reader.buf[reader.pos]! > 1) reader.fail('a boolean is neither 0 nor 1');
+        reader.pos++;
+      };
+    case 'int':
+      return (reader) => void reader.int();
+    case 'long':
+    case 'abstract:long':
+      return (reader) => void reader.long();
+    case 'float':
+      return (reader) => reader.take(4, 'a float');
+    case 'double':
+      return (reader) => reader.take(8, 'a double');
+    case 'string':
+      return (reader) => void reader.lengthPrefixed('a string');
+    case 'bytes':
+      return (reader) => void reader.lengthPrefixed('a bytes value');
+    case 'fixed': {
+      const { size } = type as avro.types.FixedType;
+      return (reader) => reader.take(size, 'a fixed');
+    }
+    case 'enum': {
+      const symbols = (type as avro.types.EnumType).symbols.length;
+      return (reader) => {
+        const index = reader.int('an enum index');
+        if (index < 0 || index >= symbols) reader.fail(`enum index ${index} is not one of the ${symbols} symbols`);
+      };
+    }
+    case 'union:unwrapped':
+    case 'union:wrapped': {
+      const branches = (type as avro.types.UnwrappedUnionType).types.map(checkerFor);
+      return (reader) => {
+        const index = reader.int('a union index');
+        const branch = branches[index];
+        if (!branch) return reader.fail(`union index ${index} is not one of the ${branches.length} branches`);
+        branch(reader);
+      };
+    }
+    case 'record':
+    case 'error': {
+      const fields = (type as avro.types.RecordType).fields.map((field) => ({
+        name: field.name,
+        check: checkerFor(field.type),
+      }));
+      return (reader) => {
+        for (const field of fields) within(field.name, () => field.check(reader));
+      };
+    }
+    case 'array': {
+      const item = checkerFor((type as avro.types.ArrayType).itemsType);
+      return (reader) => reader.blocks((r, index) => within(index, () => item(r)));
+    }
+    case 'map': {
+      const value = checkerFor((type as avro.types.MapType).valuesType as avro.Type);
+      return (reader) =>
+        reader.blocks((r, index) =>
+          within(index, () => {
+            const keyStart = r.lengthPrefixed('a map key');
+            if (r.pos - keyStart === PROTO_KEY.length && PROTO_KEY.equals(r.buf.subarray(keyStart, r.pos)))
+              r.fail('map key "__proto__" would set the prototype of the decoded object, not add an entry');
+            value(r);
+          }),
+        );
+    }
+    default:
+      if (type instanceof avro.types.LogicalType) return checkerFor(type.underlyingType);
+      throw new Error(`no Avro encoding check for avsc type ${type.typeName}`);
+  }
 }

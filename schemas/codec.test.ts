@@ -1,11 +1,11 @@
 import avro from 'avsc';
 import { readFileSync } from 'node:fs';
-import { type Codec, CodecError, createCodec } from './codec.js';
-import { avroDir, parseSchema } from './avro.js';
+import { type Codec, CodecError, createCodec, readerType } from './codec.js';
+import { MalformedAvroError, avroDir, parseSchema } from './avro.js';
 import { sampleTransaction } from './fixtures.js';
-import type { ScoredTransaction, Transaction } from './generated/types.js';
+import type { AnalystLabel, ScoredTransaction, Transaction } from './generated/types.js';
 import { EmbeddedSchemaRegistry, type SchemaRegistry, UnknownSchemaIdError } from './registry.js';
-import { Topics } from './topics.js';
+import { TopicValueSchema, Topics } from './topics.js';
 
 const registry = new EmbeddedSchemaRegistry();
 const readSchema = (file: string): string => readFileSync(avroDir + file, 'utf8');
@@ -16,6 +16,31 @@ function frame(schemaId: number, body: Buffer): Buffer {
   header.writeUInt32BE(schemaId, 1);
   return Buffer.concat([header, body]);
 }
+
+function sampleScored(overrides: Partial<ScoredTransaction> = {}): ScoredTransaction {
+  return {
+    transaction: sampleTransaction(),
+    decision: 'REVIEW',
+    score: 0.73,
+    reasons: [],
+    rulesFired: [],
+    features: { count_1h: 14 },
+    modelVersion: 'm1',
+    rulesVersion: 'r1',
+    scoredAtMs: 1_764_000_000_100,
+    ...overrides,
+  };
+}
+
+function readerTypeOf(codec: Codec<unknown> | Codec<ScoredTransaction>): avro.types.RecordType {
+  return readerType(TopicValueSchema[codec.topic]) as avro.types.RecordType;
+}
+
+let transactionsCodec: Codec<Transaction> | undefined;
+beforeAll(async () => {
+  transactionsCodec = await createCodec<Transaction>(registry, Topics.transactionsRaw);
+});
+const transactions = (): Codec<Transaction> => transactionsCodec!;
 
 describe('Confluent-framed Avro codec', () => {
   let transactions: Codec<Transaction>;
@@ -110,6 +135,156 @@ describe('Confluent-framed Avro codec', () => {
       });
       await expect(transactions.decode(label)).rejects.toMatchObject({ code: 'INCOMPATIBLE_SCHEMA' });
     });
+  });
+});
+
+/** An Avro long/int as a zigzag varint (Avro 1.11 specification, "Binary Encoding"). */
+function varint(n: bigint): number[] {
+  let unsigned = n >= 0n ? n << 1n : (-n << 1n) - 1n;
+  const bytes: number[] = [];
+  do {
+    const low = Number(unsigned & 0x7fn);
+    unsigned >>= 7n;
+    bytes.push(unsigned > 0n ? low | 0x80 : low);
+  } while (unsigned > 0n);
+  return bytes;
+}
+
+/** What a rejected decode carries: the code and, as the cause, the encoding check's refusal. */
+async function refusal(decoding: Promise<unknown>): Promise<{ code: string; cause: unknown; message: string }> {
+  try {
+    await decoding;
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    return { code: error.code, cause: error.cause, message: error.message };
+  }
+  throw new Error('decoded');
+}
+
+function encodeError(encode: () => unknown): CodecError {
+  try {
+    encode();
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    throw error;
+  }
+  throw new Error('encoded');
+}
+
+// Bytes crafted the way fuzz/README.md describes; before the encoding check each one either hung avsc for
+// seconds or for ever, or decoded into a value the schema does not allow.
+describe('crafted Avro bodies are refused before avsc reads them', () => {
+  const DEAD_LETTER_ID = 7;
+  let deadLetters: Codec<unknown>;
+  beforeAll(async () => {
+    deadLetters = await createCodec<unknown>(registry, Topics.deadLetters);
+  });
+  /** stage, errorCode and reason empty, then `rest` (the problems array onwards). */
+  const deadLetter = (...rest: number[]): Buffer => frame(DEAD_LETTER_ID, Buffer.from([0, 0, 0, ...rest]));
+  /** A dead letter with no problems and nulls, whose sourcePartition / sourceOffset union carries `value`. */
+  const withPartition = (value: number[]): Buffer => deadLetter(0, 0, 2, ...value, 0, 0, 0, 0);
+  const withOffset = (value: number[]): Buffer => deadLetter(0, 0, 0, 2, ...value, 0, 0, 0);
+
+  it.each([
+    ['10^7 problems in a 12-byte record', 10n ** 7n],
+    ['4·10^9 problems in a 13-byte record', 4n * 10n ** 9n],
+  ])('an array block count of %s', async (_name, count) => {
+    const bytes = deadLetter(...varint(count));
+    const { code, cause, message } = await refusal(deadLetters.decode(bytes));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+    expect(message).toContain(`block count ${count} is more than the`);
+    expect(message).toContain('/problems');
+  });
+
+  it('a negative block count (with a byte size) of 10^7 problems', async () => {
+    const { code, cause } = await refusal(deadLetters.decode(deadLetter(...varint(-(10n ** 7n)), ...varint(4n))));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+  });
+
+  it('a map block count of 10^12 features', async () => {
+    const codec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const type = readerTypeOf(codec);
+    const scored = sampleScored();
+    const featuresAt = type.fields.findIndex((field) => field.name === 'features');
+    const before = type.fields.slice(0, featuresAt).map((f) => f.type.toBuffer((scored as never)[f.name]));
+    const bytes = frame(codec.writerSchemaId, Buffer.concat([...before, Buffer.from(varint(10n ** 12n))]));
+    const { code, cause, message } = await refusal(codec.decode(bytes));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+    expect(message).toContain('/features');
+  });
+
+  it('an int of 2^31 (sourcePartition), while 2^31 - 1 and -2^31 decode', async () => {
+    const { code, cause, message } = await refusal(deadLetters.decode(withPartition(varint(2n ** 31n))));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+    expect(message).toContain('/sourcePartition');
+    await expect(deadLetters.decode(withPartition(varint(2n ** 31n - 1n)))).resolves.toMatchObject({
+      sourcePartition: 2 ** 31 - 1,
+    });
+    await expect(deadLetters.decode(withPartition(varint(-(2n ** 31n))))).resolves.toMatchObject({
+      sourcePartition: -(2 ** 31),
+    });
+  });
+
+  it('a long of 2^63 (sourceOffset), while 2^63 - 1 decodes', async () => {
+    const { code, cause } = await refusal(deadLetters.decode(withOffset(varint(2n ** 63n))));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+    await expect(deadLetters.decode(withOffset(varint(2n ** 63n - 1n)))).resolves.toMatchObject({
+      sourceOffset: 2n ** 63n - 1n,
+    });
+  });
+
+  it('a map key "__proto__", which avsc would decode as the prototype and lose', async () => {
+    const codec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const bytes = codec.encode(sampleScored({ features: { __proto_$: 1 } }));
+    bytes.write('_', bytes.indexOf('__proto_$') + 8);
+    const { code, cause } = await refusal(codec.decode(bytes));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+  });
+
+  it('a record written with another schema version is checked against that writer schema', async () => {
+    const v1 = parseSchema(readSchema('Transaction.v1.avsc'));
+    const { channelReference: _dropped, ...v1Value } = sampleTransaction();
+    const body = v1.toBuffer(v1Value);
+    // transactionId's length, replaced by one far past the end of the body.
+    const bytes = frame(1, Buffer.concat([Buffer.from(varint(10n ** 9n)), body.subarray(1)]));
+    const { code, cause, message } = await refusal(transactions().decode(bytes));
+    expect(code).toBe('CORRUPT_BODY');
+    expect(cause).toBeInstanceOf(MalformedAvroError);
+    expect(message).toContain('/transactionId');
+  });
+});
+
+describe('what the codec refuses to encode, because it would not read back the same', () => {
+  it('a map key "__proto__"', async () => {
+    const codec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const features = Object.fromEntries([['__proto__', 0]]) as Record<string, number>;
+    const error = encodeError(() => codec.encode(sampleScored({ features })));
+    expect(error.code).toBe('INVALID_VALUE');
+    expect(error.message).toContain('/features');
+  });
+
+  it('a timestamp beyond ±2^52 ms, whose sign the number long would flip; ±2^52 round-trips', async () => {
+    const codec = await createCodec<AnalystLabel>(registry, Topics.analystLabels);
+    const label = (labelledAtMs: number): AnalystLabel => ({
+      transactionId: 't',
+      label: 'FRAUD',
+      labelledBy: 'a',
+      labelledAtMs,
+      transactionEventTimeMs: 1,
+      payerAccountId: null,
+      cardToken: null,
+      terminalId: null,
+      note: null,
+    });
+    for (const ms of [-(2 ** 52) - 1, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER])
+      expect(encodeError(() => codec.encode(label(ms))).code).toBe('INVALID_VALUE');
+    for (const ms of [-(2 ** 52), 2 ** 52]) expect(await codec.decode(codec.encode(label(ms)))).toEqual(label(ms));
   });
 });
 

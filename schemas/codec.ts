@@ -1,6 +1,6 @@
-import avro from 'avsc';
+import type avro from 'avsc';
 import { ErrorCategory, VigilError } from '../platform/errors.js';
-import { loadSchemaSet, parseSchema } from './avro.js';
+import { MalformedAvroError, checkAvroEncoding, loadSchemaSet, parseSchema } from './avro.js';
 import type { SchemaRegistry } from './registry.js';
 import { type Topic, TopicValueSchema, valueSubject } from './topics.js';
 
@@ -8,6 +8,8 @@ import { type Topic, TopicValueSchema, valueSubject } from './topics.js';
  * Encode/decode pairs for topic values in the Confluent wire format: magic byte 0, the writer schema's id as a
  * 4-byte big-endian integer, then the Avro binary body. Decoding resolves the writer's schema (looked up by id)
  * against this build's reader schema, so consumers read records written by older and newer producers alike.
+ * Every body is checked against its writer schema (`checkAvroEncoding`) before avsc reads it, and every body this
+ * build writes is checked the same way, so a record that decodes on no consumer is never produced.
  */
 const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
@@ -52,8 +54,14 @@ export async function createCodec<T>(registry: SchemaRegistry, topic: Topic): Pr
   return new AvroCodec<T>(registry, topic, type, writerSchemaId);
 }
 
+/** How to read bodies written with one schema id: its writer type, and the resolver when it is not ours. */
+interface WriterSchema {
+  readonly writer: avro.Type;
+  readonly resolver?: avro.Resolver;
+}
+
 class AvroCodec<T> implements Codec<T> {
-  private readonly resolvers = new Map<number, avro.Type | avro.Resolver>();
+  private readonly writers = new Map<number, WriterSchema>();
   private readonly header: Buffer;
 
   constructor(
@@ -65,7 +73,7 @@ class AvroCodec<T> implements Codec<T> {
     this.header = Buffer.alloc(HEADER_BYTES);
     this.header.writeUInt8(MAGIC_BYTE, 0);
     this.header.writeUInt32BE(writerSchemaId, 1);
-    this.resolvers.set(writerSchemaId, type);
+    this.writers.set(writerSchemaId, { writer: type });
   }
 
   encode(value: T): Buffer {
@@ -87,6 +95,18 @@ class AvroCodec<T> implements Codec<T> {
         cause,
       );
     }
+    try {
+      // Catches what avsc writes but cannot read back, e.g. a map key "__proto__".
+      checkAvroEncoding(this.type, body);
+    } catch (cause) {
+      if (!(cause instanceof MalformedAvroError)) throw cause;
+      throw new CodecError(
+        'INVALID_VALUE',
+        `value does not match ${this.type.name}: ${cause.message}`,
+        { topic: this.topic },
+        cause,
+      );
+    }
     const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
     this.header.copy(framed, 0);
     body.copy(framed, HEADER_BYTES);
@@ -103,10 +123,12 @@ class AvroCodec<T> implements Codec<T> {
         topic: this.topic,
       });
     const schemaId = bytes.readUInt32BE(1);
-    const resolver = this.resolvers.get(schemaId) ?? (await this.resolverFor(schemaId));
+    const { writer, resolver } = this.writers.get(schemaId) ?? (await this.writerSchema(schemaId));
     const body = bytes.subarray(HEADER_BYTES);
     try {
-      const result = resolver instanceof avro.Type ? resolver.decode(body, 0) : this.type.decode(body, 0, resolver);
+      // avsc trusts block counts and int widths (a 13-byte record can claim 4·10^9 array items); bound them first.
+      checkAvroEncoding(writer, body);
+      const result = this.type.decode(body, 0, resolver);
       const value: unknown = result.value;
       const offset = result.offset;
       if (offset !== body.length)
@@ -124,7 +146,7 @@ class AvroCodec<T> implements Codec<T> {
     }
   }
 
-  private async resolverFor(schemaId: number): Promise<avro.Type | avro.Resolver> {
+  private async writerSchema(schemaId: number): Promise<WriterSchema> {
     const writer = parseSchema(await this.registry.schemaById(schemaId));
     let resolver: avro.Resolver;
     try {
@@ -137,7 +159,8 @@ class AvroCodec<T> implements Codec<T> {
         cause,
       );
     }
-    this.resolvers.set(schemaId, resolver);
-    return resolver;
+    const schema = { writer, resolver };
+    this.writers.set(schemaId, schema);
+    return schema;
   }
 }
