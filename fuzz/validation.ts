@@ -376,7 +376,7 @@ export function acceptedRoundTripTarget(
   });
 }
 
-/** Pending (fuzz/pending.ts): free text with lone surrogates is accepted, but comes back from Avro as U+FFFD. */
+/** Free text in any UTF-16, lone surrogates included: what validation accepts (no lone surrogate) must round-trip. */
 export const loneSurrogateRoundTripTarget = (): FuzzTarget =>
   acceptedRoundTripTarget(anyUtf16Text, 'validation: accepted requests round-trip through tx.raw (any UTF-16 text)');
 
@@ -386,4 +386,5 @@ export const validationTargets: readonly FuzzTarget[] = [
   mutatedRequestTarget(),
   cardNumberTarget(),
   acceptedRoundTripTarget(),
+  loneSurrogateRoundTripTarget(),
 ];

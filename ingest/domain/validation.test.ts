@@ -91,6 +91,28 @@ describe('validateTransactionRequest', () => {
     });
   });
 
+  // Avro writes strings as UTF-8, which has no form for a lone surrogate: it would be logged as U+FFFD, and the
+  // logged content would no longer hash to its fingerprint.
+  it('refuses text with an unpaired UTF-16 surrogate in any string field, naming each field', () => {
+    const lone = (text: string) => `${text}\ud800`;
+    const body = transferRequest({
+      description: lone('rent'),
+      bankTransfer: { scheme: 'SEPA_CT', endToEndId: lone('E2E'), remittanceInfo: '\udc00' },
+      channelReference: lone('ref'),
+    });
+    expect(problemsOf(body)).toEqual([
+      { path: '/description', message: 'must be well-formed Unicode (no unpaired UTF-16 surrogate)' },
+      { path: '/bankTransfer/endToEndId', message: 'must be well-formed Unicode (no unpaired UTF-16 surrogate)' },
+      { path: '/bankTransfer/remittanceInfo', message: 'must be well-formed Unicode (no unpaired UTF-16 surrogate)' },
+      { path: '/channelReference', message: 'must be well-formed Unicode (no unpaired UTF-16 surrogate)' },
+    ]);
+  });
+
+  it('accepts text with paired surrogates (characters beyond the BMP)', () => {
+    const outcome = validate(transferRequest({ description: 'paid \ud83d\ude00' }));
+    expect(outcome.ok && outcome.value.description).toBe('paid 😀');
+  });
+
   it('collects every problem with its JSON pointer, not just the first', () => {
     const problems = problemsOf({
       transactionId: 'bad id with spaces',

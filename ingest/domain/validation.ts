@@ -102,6 +102,12 @@ function hasControlCharacter(text: string): boolean {
   return false;
 }
 
+/**
+ * An unpaired UTF-16 surrogate: in a `u` regex a string is read as code points, so only a lone surrogate is one in
+ * U+D800–U+DFFF. (`String.prototype.isWellFormed` says the same, but is in the ES2024 lib this build does not use.)
+ */
+const loneSurrogate = /\p{Cs}/u;
+
 class Problems {
   readonly list: FieldProblem[] = [];
 
@@ -126,7 +132,7 @@ class Problems {
     return value;
   }
 
-  /** An optional (null = absent) or required string matching `pattern`. */
+  /** An optional (null = absent) or required well-formed string matching `pattern`. */
   string(
     value: unknown,
     path: string,
@@ -138,6 +144,12 @@ class Problems {
     }
     if (typeof value !== 'string') {
       this.add(path, 'must be a string');
+      return undefined;
+    }
+    // A lone UTF-16 surrogate has no UTF-8 form: the Avro record would carry U+FFFD in its place, and the logged
+    // content would no longer hash to the fingerprint computed over what the client sent.
+    if (loneSurrogate.test(value)) {
+      this.add(path, 'must be well-formed Unicode (no unpaired UTF-16 surrogate)');
       return undefined;
     }
     if (rule.pattern && !rule.pattern.test(value)) {
