@@ -1,4 +1,5 @@
-import { type Env, readInt, readOptionalString } from '../platform/config.js';
+import { hostname } from 'node:os';
+import { type Env, readInt, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import type { ValidationLimits } from './domain/validation.js';
 
@@ -30,7 +31,22 @@ export interface IngestConfig {
   /** VIGIL_TOKENIZATION_KEY (required, ≥ 32 characters): the HMAC-SHA-256 key that turns PANs into card tokens. */
   readonly tokenizationKey: Secret;
   readonly limits: ValidationLimits;
+  /**
+   * VIGIL_DECISION_DEADLINE_MS (1..30000, default 150): how long `POST /v1/decisions` waits for the decision before
+   * it answers 202 with a URL to fetch it from; a request may ask for another deadline in the header
+   * `Vigil-Decision-Deadline-Ms`, within the same bounds.
+   */
+  readonly decisionDeadlineMs: number;
+  /**
+   * VIGIL_INGEST_INSTANCE_ID (default: the host name): names this process's own consumer group on tx.scored
+   * (`ingest-decisions-<id>`). Every ingest replica must read every decision, so each needs its own id.
+   */
+  readonly instanceId: string;
 }
+
+/** Default and bounds of the synchronous decision deadline, shared by the config and the per-request header. */
+export const DEFAULT_DECISION_DEADLINE_MS = 150;
+export const DECISION_DEADLINE_BOUNDS = { min: 1, max: 30_000 } as const;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -62,6 +78,13 @@ export function loadIngestConfig(env: Env): IngestConfig {
     maxBatchBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BATCH_BODY_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
     maxBatchItems: readInt(env, 'VIGIL_INGEST_MAX_BATCH_ITEMS', 5_000, { min: 1, max: 100_000 }),
     tokenizationKey: new Secret(key),
+    decisionDeadlineMs: readInt(
+      env,
+      'VIGIL_DECISION_DEADLINE_MS',
+      DEFAULT_DECISION_DEADLINE_MS,
+      DECISION_DEADLINE_BOUNDS,
+    ),
+    instanceId: readString(env, 'VIGIL_INGEST_INSTANCE_ID', hostname()),
     limits: Object.freeze({
       maxAmountMajor: BigInt(readInt(env, 'VIGIL_INGEST_MAX_AMOUNT_MAJOR', 1_000_000_000, { min: 1, max: 1e14 })),
       maxFutureSkewMs: readInt(env, 'VIGIL_INGEST_MAX_FUTURE_SKEW_MS', 5 * MINUTE_MS, { min: 0, max: DAY_MS }),

@@ -8,11 +8,12 @@ import type { MetricsRegistry } from '../platform/metrics.js';
 import type { IngestResult } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
-import type { Transaction } from '../schemas/generated/types.js';
+import type { ScoredTransaction, Transaction } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { HmacPanTokenizer, sha256Hasher } from './adapters/crypto.js';
 import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
+import { DecisionWaiter } from './app/decision-waiter.js';
 import { Ingestor } from './app/ingestor.js';
 import { createIngestMetrics } from './app/metrics.js';
 import { loadIngestConfig } from './config.js';
@@ -65,7 +66,25 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     metrics,
     logger,
   });
+  // Every decision, from the end of tx.scored, for callers of POST /v1/decisions; a group of its own per process.
+  const decisions = new DecisionWaiter(
+    await createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
+    deps.clock,
+  );
+  const decisionsGroup = `ingest-decisions-${config.instanceId}`;
+  const decisionFeed = await deps.bus.subscribe(
+    { groupId: decisionsGroup, topics: [Topics.transactionsScored], startFrom: 'latest' },
+    (batch) => decisions.observe(batch),
+  );
+  deps.metrics.gauge(
+    'vigil_ingest_decision_waiters',
+    'Callers of POST /v1/decisions waiting for their decision',
+    () => decisions.waitingCount,
+  );
   const router = createIngestRouter({
+    decisions,
+    decisionDeadlineMs: config.decisionDeadlineMs,
+    clock: deps.clock,
     ingestor,
     authenticator: deps.authenticator,
     logger,
@@ -88,6 +107,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     close: () =>
       (closing ??= (async () => {
         await ingestor.drain();
+        await decisionFeed.close();
         await store.close();
         logger.info('ingest stopped');
       })()),

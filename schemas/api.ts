@@ -5,6 +5,7 @@ import type {
   EntryType,
   IngestSource,
   LabelValue,
+  ReasonSource,
   TransactionKind,
 } from './generated/types.js';
 
@@ -69,6 +70,46 @@ export interface IngestResult {
 export interface IngestBatchResponse {
   readonly results: readonly IngestResult[];
   readonly summary: Readonly<Record<IngestResult['status'], number>>;
+}
+
+/**
+ * The 200 of `POST /v1/decisions` (and of `GET /v1/decisions/{id}`): the decision on one transaction, made by the
+ * same scoring stage and recorded in the same audit trail as a transaction sent to `POST /v1/transactions`.
+ */
+export interface SyncDecision {
+  readonly transactionId: string;
+  readonly decision: Decision;
+  /** Model fraud probability in [0, 1]. */
+  readonly score: number;
+  /** The decision as a risk band: APPROVE → low, REVIEW → elevated, DECLINE → high. */
+  readonly risk: 'low' | 'elevated' | 'high';
+  /** Strongest first. */
+  readonly reasons: ReadonlyArray<{
+    readonly code: string;
+    readonly source: ReasonSource;
+    readonly description: string;
+  }>;
+  readonly modelVersion: string;
+  readonly rulesVersion: string;
+  /** ISO 8601, when scoring decided. */
+  readonly decidedAt: string;
+  /** `pending` until ledger-sink has posted it, then `posted`; a decline is `not_posted`. */
+  readonly ledger: { readonly status: 'pending' | 'posted' | 'not_posted' };
+}
+
+/** The risk band of a decision, the one mapping both endpoints use. */
+export function riskBand(decision: Decision): SyncDecision['risk'] {
+  return decision === 'DECLINE' ? 'high' : decision === 'REVIEW' ? 'elevated' : 'low';
+}
+
+/**
+ * The 202 of `POST /v1/decisions` when the deadline passed first: the transaction is durable on the log and will
+ * be decided and recorded as usual; fetch the decision from `decisionUrl`. Never an approval.
+ */
+export interface DecisionPending {
+  readonly transactionId: string;
+  readonly status: 'pending';
+  readonly decisionUrl: string;
 }
 
 /** The body of `POST /v1/labels`: an analyst's verdict on a transaction. */

@@ -1,7 +1,7 @@
 import express from 'express';
 import { Role } from '../../platform/auth.js';
 import { route } from '../../platform/http.js';
-import type { AuditSearchResponse } from '../../schemas/api.js';
+import { type AuditSearchResponse, type AuditTrail, type SyncDecision, riskBand } from '../../schemas/api.js';
 import { Channel, Decision } from '../../schemas/generated/types.js';
 import { type AuditPage, encodeAuditCursor } from '../domain/audit-query.js';
 import { auditTrail } from '../queries/transactions.js';
@@ -24,6 +24,20 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id}`);
       res.json(trail);
+    }),
+  );
+
+  router.get(
+    '/v1/decisions/:id',
+    ctx.only(Role.ingest),
+    route(async (req, res) => {
+      const params = new ParamReader(req.params, 'params');
+      const id = params.id('id');
+      params.done();
+      audit(res, 'decision.read', `decision/${id}`, {});
+      const trail = await auditTrail(clickhouse, id);
+      if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id} (yet)`);
+      res.json(syncDecisionOf(trail));
     }),
   );
 
@@ -72,5 +86,24 @@ function searchResponse(page: AuditPage): AuditSearchResponse {
     hits: page.hits,
     ...(page.total.exact ? { total: page.total.value } : { totalAtLeast: page.total.value }),
     nextCursor: page.next ? encodeAuditCursor(page.next) : null,
+  };
+}
+
+/** The stored decision in the shape `POST /v1/decisions` answers with, the ledger's state read from its entries. */
+function syncDecisionOf(trail: AuditTrail): SyncDecision {
+  const reasons = Array.isArray(trail.decision.reasons) ? (trail.decision.reasons as SyncDecision['reasons']) : [];
+  return {
+    transactionId: trail.transactionId,
+    decision: trail.decision.outcome,
+    score: trail.decision.score,
+    risk: riskBand(trail.decision.outcome),
+    reasons: reasons.map((r) => ({ code: r.code, source: r.source, description: r.description })),
+    modelVersion: trail.decision.modelVersion,
+    rulesVersion: trail.decision.rulesVersion,
+    decidedAt: trail.timeline.scoredAt,
+    ledger: {
+      status:
+        trail.decision.outcome === 'DECLINE' ? 'not_posted' : trail.ledgerEntries.length > 0 ? 'posted' : 'pending',
+    },
   };
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { ApiKeyAuthenticator } from '../../platform/auth.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
+import { createCodec } from '../../schemas/codec.js';
+import type { ScoredTransaction } from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import { type IngestStage, startIngest } from '../main.js';
 import { NOW_MS, TEST_KEY, TEST_PAN, TEST_PAN_2, cardRequest, transferRequest } from '../testing/fixtures.js';
@@ -112,6 +114,58 @@ describe('ingest HTTP routes (embedded log)', () => {
     expect(transaction.card!.token).toMatch(/^tok_/);
     expect(s.metrics.render()).toMatch(/vigil_ingest_requests_total\{route="single",status="202"\} 1/);
     expect(s.metrics.render()).toMatch(/vigil_ingest_log_append_seconds_count 1/);
+  });
+
+  it('POST /v1/decisions: 202 with the decision URL at the deadline; a waiting repeat gets the decision once it is on tx.scored', async () => {
+    const first = await s.post('/v1/decisions', cardRequest(), { 'vigil-decision-deadline-ms': '50' });
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ transactionId: 'tx-0001', status: 'pending', decisionUrl: '/v1/decisions/tx-0001' });
+    const [raw] = await readAll(s.bus, Topics.transactionsRaw);
+    expect(raw).toBeDefined();
+
+    const repeat = s.post('/v1/decisions', cardRequest(), { 'vigil-decision-deadline-ms': '30000' });
+    // The repeat is registered (a duplicate: same id, same content) before the decision is produced.
+    for (let i = 0; i < 300 && !s.metrics.render().includes('vigil_ingest_decision_waiters 1'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(s.metrics.render()).toContain('vigil_ingest_decision_waiters 1');
+    const scoredCodec = await createCodec<ScoredTransaction>(s.registry, Topics.transactionsScored);
+    const transaction = await s.transactions.decode(raw!.value);
+    const scored: ScoredTransaction = {
+      transaction,
+      decision: 'REVIEW',
+      score: 0.75,
+      reasons: [{ code: 'R_NEW_DEVICE', source: 'RULE', description: 'first time on this device', weight: 0.5 }],
+      rulesFired: ['R_NEW_DEVICE'],
+      features: { card_count_1h: 1 },
+      modelVersion: 'model-test',
+      rulesVersion: 'rules-test',
+      scoredAtMs: NOW_MS + 5,
+    };
+    await s.bus
+      .producer()
+      .send(Topics.transactionsScored, [{ key: transaction.payerAccountId, value: scoredCodec.encode(scored) }]);
+    const answer = await repeat;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      transactionId: 'tx-0001',
+      decision: 'REVIEW',
+      score: 0.75,
+      risk: 'elevated',
+      reasons: [{ code: 'R_NEW_DEVICE', source: 'RULE', description: 'first time on this device' }],
+      modelVersion: 'model-test',
+      rulesVersion: 'rules-test',
+      decidedAt: new Date(NOW_MS + 5).toISOString(),
+      ledger: { status: 'pending' },
+    });
+  });
+
+  it('POST /v1/decisions: a bad deadline header is refused with its location; invalid content as on /v1/transactions', async () => {
+    const bad = await s.post('/v1/decisions', cardRequest(), { 'vigil-decision-deadline-ms': 'soon' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ problems: [{ path: '/headers/vigil-decision-deadline-ms' }] });
+    const invalid = await s.post('/v1/decisions', { ...cardRequest(), amount: { value: '1.234', currency: 'EUR' } });
+    expect(invalid.status).toBe(400);
+    expect(s.metrics.render()).toContain('vigil_ingest_decision_waiters 0');
   });
 
   it('batch (JSON array): per-item results in input order, valid items accepted despite bad ones', async () => {

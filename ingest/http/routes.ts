@@ -3,7 +3,10 @@ import { Role, type ApiKeyAuthenticator } from '../../platform/auth.js';
 import { ErrorCategory, ValidationError, VigilError } from '../../platform/errors.js';
 import { problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
-import type { IngestBatchResponse } from '../../schemas/api.js';
+import type { Clock } from '../../platform/clock.js';
+import type { DecisionPending, IngestBatchResponse, IngestResult } from '../../schemas/api.js';
+import type { DecisionWaiter } from '../app/decision-waiter.js';
+import { DECISION_DEADLINE_BOUNDS } from '../config.js';
 import { type Ingestor, TransactionIdConflictError } from '../app/ingestor.js';
 import type { IngestMetrics } from '../app/metrics.js';
 import { parseBatchBody, parseJsonBody } from './body.js';
@@ -16,10 +19,14 @@ export interface IngestRouterOptions {
   readonly maxBodyBytes: number;
   readonly maxBatchBodyBytes: number;
   readonly maxBatchItems: number;
+  readonly decisions: DecisionWaiter;
+  /** Default wait of `POST /v1/decisions`, ms; a request may set its own with `Vigil-Decision-Deadline-Ms`. */
+  readonly decisionDeadlineMs: number;
+  readonly clock: Clock;
 }
 
 const countRequests =
-  (metrics: IngestMetrics, routeName: 'single' | 'batch'): RequestHandler =>
+  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision'): RequestHandler =>
   (_req, res, next) => {
     res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
     next();
@@ -36,6 +43,23 @@ const countRequests =
  *    per-item status does not already say). 400 for an unreadable or empty batch, 413 above the item or byte limit.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
  */
+const DEADLINE_HEADER = 'vigil-decision-deadline-ms';
+
+/** The per-request deadline header, or the default; a bad value is refused with its location. */
+function readDeadlineHeader(raw: string | string[] | undefined, defaultMs: number): number {
+  if (raw === undefined) return defaultMs;
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  const ms = /^[0-9]{1,9}$/.test(text ?? '') ? Number(text) : NaN;
+  if (!(ms >= DECISION_DEADLINE_BOUNDS.min && ms <= DECISION_DEADLINE_BOUNDS.max))
+    throw new ValidationError('invalid decision deadline', [
+      {
+        path: `/headers/${DEADLINE_HEADER}`,
+        message: `must be an integer number of milliseconds in [${DECISION_DEADLINE_BOUNDS.min}, ${DECISION_DEADLINE_BOUNDS.max}]`,
+      },
+    ]);
+  return ms;
+}
+
 export function createIngestRouter(options: IngestRouterOptions): Router {
   const { ingestor, authenticator, metrics, maxBatchItems } = options;
   const router = express.Router();
@@ -57,6 +81,53 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
         case 'duplicate':
           res.status(200).json(result);
           return;
+        case 'conflict':
+          throw new TransactionIdConflictError(result.transactionId ?? '');
+        case 'rejected':
+          throw new ValidationError('the transaction failed validation', result.problems ?? []);
+        default:
+          throw new VigilError('INGEST_NO_RESULT', 'ingest returned no result');
+      }
+    }),
+  );
+
+  router.post(
+    '/v1/decisions',
+    countRequests(metrics, 'decision'),
+    asIngestFeed,
+    express.raw({ type: anyType, limit: options.maxBodyBytes }),
+    route(async (req, res) => {
+      const deadlineMs =
+        options.clock.nowMs() + readDeadlineHeader(req.headers[DEADLINE_HEADER], options.decisionDeadlineMs);
+      const body = parseJsonBody(req.body);
+      const id = (body as { transactionId?: unknown } | null)?.transactionId;
+      // Wait before writing: the decision may come back before the write is acknowledged.
+      const ticket = typeof id === 'string' ? options.decisions.expect(id) : undefined;
+      let result: IngestResult | undefined;
+      try {
+        [result] = await ingestor.accept([{ kind: 'parsed', body }], 'API');
+      } catch (error) {
+        ticket?.cancel();
+        throw error;
+      }
+      if (result?.status !== 'accepted' && result?.status !== 'duplicate') ticket?.cancel();
+      switch (result?.status) {
+        case 'accepted':
+        case 'duplicate': {
+          const transactionId = result.transactionId!;
+          const decision = await ticket!.until(deadlineMs);
+          if (decision !== undefined) {
+            res.status(200).json(decision);
+            return;
+          }
+          const pending: DecisionPending = {
+            transactionId,
+            status: 'pending',
+            decisionUrl: `/v1/decisions/${encodeURIComponent(transactionId)}`,
+          };
+          res.status(202).location(pending.decisionUrl).json(pending);
+          return;
+        }
         case 'conflict':
           throw new TransactionIdConflictError(result.transactionId ?? '');
         case 'rejected':
