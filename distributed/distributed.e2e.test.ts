@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { apiClient, waitFor } from '../embedded/testing.js';
-import type { AlertPage, AuditSearchResponse, IngestBatchResponse, LedgerIntegrity } from '../schemas/api.js';
+import type {
+  AlertPage,
+  AuditSearchResponse,
+  IngestBatchResponse,
+  LedgerIntegrity,
+  SyncDecision,
+} from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type ServiceProcess, resetTestBroker, startService, stopService } from './processes.js';
 
@@ -73,7 +79,11 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
     });
     const scoringA = await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-a') });
     const scoringB = await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring-b') });
-    const ingestService = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });
+    // A deadline long enough for a loaded CI machine: the synchronous check below expects a 200.
+    const ingestService = await start(['ingest'], {
+      VIGIL_DATA_DIR: join(dataDir, 'ingest'),
+      VIGIL_DECISION_DEADLINE_MS: '20000',
+    });
 
     const alerts = new Set<string>();
     const socket = new WebSocket(`${sink.url.replace('http', 'ws')}/v1/alerts/live`, [
@@ -198,5 +208,24 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
         250,
       ),
     ).toBe(N);
+
+    // A synchronous decision through the ingest process, decided by the surviving scoring member on Kafka.
+    const extra = { ...requests[0]!, transactionId: 'distributed-sync-1' };
+    const sync = await ingest.post<SyncDecision>('/v1/decisions', extra);
+    expect({ status: sync.status, body: sync.body }).toMatchObject({ status: 200 });
+    expect(sync.body.transactionId).toBe('distributed-sync-1');
+    const recorded = await waitFor(
+      'the synchronous decision recorded',
+      async () => {
+        const r = await apiClient(sink.url, keys.ingest).get<SyncDecision>('/v1/decisions/distributed-sync-1');
+        return r.status === 200 ? r.body : undefined;
+      },
+      60_000,
+    );
+    expect(recorded).toMatchObject({
+      decision: sync.body.decision,
+      score: sync.body.score,
+      decidedAt: sync.body.decidedAt,
+    });
   }, 400_000);
 });
