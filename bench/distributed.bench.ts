@@ -14,7 +14,7 @@ import { type ServiceProcess, resetTestBroker, startService, stopService } from 
 import { readInt } from '../platform/config.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { createLogger } from '../platform/logger.js';
-import { measureThroughputAndLatency } from './load.js';
+import { measureThroughputAndLatency, readSyncBenchOptions } from './load.js';
 
 const env = process.env;
 const total = readInt(env, 'BENCH_TRANSACTIONS', 50_000, { min: 1000 });
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
       rateSeconds,
       batchSize,
       concurrency,
+      ...readSyncBenchOptions(process.env),
     });
   } finally {
     await Promise.all(services.map(stopService));

@@ -9,7 +9,8 @@
  *     here) and ingest → alert as an analyst's WebSocket client receives it.
  *
  * Options (env): BENCH_TRANSACTIONS (default 100000), BENCH_RATE_TPS (5000), BENCH_RATE_SECONDS (20),
- * BENCH_BATCH (500 per HTTP request), BENCH_CONCURRENCY (4 requests in flight).
+ * BENCH_BATCH (500 per HTTP request), BENCH_CONCURRENCY (4 requests in flight); then synchronous decisions at
+ * BENCH_SYNC_RATES (default 1000,5000 requests/s, one transaction per POST /v1/decisions) for BENCH_SYNC_SECONDS (10).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { startEmbeddedPipeline } from '../embedded/pipeline.js';
 import { readInt } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
-import { measureThroughputAndLatency } from './load.js';
+import { measureThroughputAndLatency, readSyncBenchOptions } from './load.js';
 
 const env = process.env;
 const total = readInt(env, 'BENCH_TRANSACTIONS', 100_000, { min: 1000 });
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       rateSeconds,
       batchSize,
       concurrency,
+      ...readSyncBenchOptions(process.env),
       afterThroughput: async () => {
         if (!env['BENCH_METRICS']) return;
         const text = await (

@@ -5,13 +5,15 @@
  *  - mode "burst": post `count` transactions as fast as ingest accepts them (batches, `concurrency` in flight).
  *  - mode "paced": post `rateTps` transactions per second for `seconds`, open loop with a cap on requests in
  *    flight, while listening on the live alert WebSocket to measure ingest → alert latency as an analyst sees it.
+ *  - mode "sync": `rateTps` requests per second to `POST /v1/decisions`, one transaction each, for `seconds`,
+ *    open loop (at most 512 in flight), timing each answer as the payment system would see it.
  */
 import WebSocket from 'ws';
 import type { TransactionRequest } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 
 export interface LoadJob {
-  readonly mode: 'burst' | 'paced';
+  readonly mode: 'burst' | 'paced' | 'sync';
   /** Base URL of ingest. */
   readonly url: string;
   /** Base URL of dashboards (the live alert WebSocket); the same process as ingest in the embedded default. */
@@ -36,6 +38,10 @@ export interface LoadResult {
   readonly startedAtMs: number;
   readonly elapsedMs: number;
   readonly alertLatenciesMs: number[];
+  /** Mode "sync": client-side latency of every answer, and how many were 200 (decided) and 202 (deadline). */
+  readonly syncLatenciesMs?: number[];
+  readonly decided?: number;
+  readonly pastDeadline?: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
@@ -116,5 +122,42 @@ async function paced(): Promise<LoadResult> {
   return { sent: all.length, startedAtMs, elapsedMs, alertLatenciesMs };
 }
 
-const result = job.mode === 'burst' ? await burst() : await paced();
+async function sync(): Promise<LoadResult> {
+  const all = generate(job.rateTps * job.seconds);
+  const syncLatenciesMs: number[] = [];
+  let decided = 0;
+  let pastDeadline = 0;
+  const decide = async (request: TransactionRequest): Promise<void> => {
+    const started = performance.now();
+    const response = await fetch(`${job.url}/v1/decisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${job.ingestKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    await response.arrayBuffer();
+    syncLatenciesMs.push(Math.round(performance.now() - started));
+    if (response.status === 200) decided++;
+    else if (response.status === 202) pastDeadline++;
+    else throw new Error(`POST /v1/decisions answered ${response.status}`);
+  };
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((job.rateTps * tickMs) / 1000));
+  const startedAtMs = Date.now();
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0, tick = 0; i < all.length; i += perTick, tick++) {
+    const wait = started + tick * tickMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    for (const request of all.slice(i, i + perTick)) {
+      while (inFlight.size >= 512) await Promise.race(inFlight);
+      const call: Promise<void> = decide(request).finally(() => inFlight.delete(call));
+      inFlight.add(call);
+    }
+  }
+  await Promise.all(inFlight);
+  const elapsedMs = performance.now() - started;
+  return { sent: all.length, startedAtMs, elapsedMs, alertLatenciesMs: [], syncLatenciesMs, decided, pastDeadline };
+}
+
+const result = job.mode === 'burst' ? await burst() : job.mode === 'paced' ? await paced() : await sync();
 process.stdout.write(JSON.stringify(result) + '\n');

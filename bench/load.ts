@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { apiClient, waitFor } from '../embedded/testing.js';
 import type { Bus } from '../platform/bus.js';
+import { type Env, readInt } from '../platform/config.js';
+import { ConfigError } from '../platform/errors.js';
 import type { LedgerIntegrity } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
 import type { ScoredTransaction } from '../schemas/generated/types.js';
@@ -24,6 +26,18 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
         : reject(new Error(`load generator exited with ${code}`)),
     ),
   );
+}
+
+/**
+ * The synchronous-decision phase's options: BENCH_SYNC_RATES (comma-separated requests/s, default "1000,5000";
+ * "" skips the phase) and BENCH_SYNC_SECONDS (per rate, default 10).
+ */
+export function readSyncBenchOptions(env: Env): { syncRates: number[]; syncSeconds: number } {
+  const raw = env['BENCH_SYNC_RATES'] ?? '1000,5000';
+  const syncRates = raw.trim() === '' ? [] : raw.split(',').map((r) => Number(r.trim()));
+  if (!syncRates.every((r) => Number.isSafeInteger(r) && r > 0))
+    throw new ConfigError('BENCH_SYNC_RATES', raw, 'comma-separated positive integers (requests per second)');
+  return { syncRates, syncSeconds: readInt(env, 'BENCH_SYNC_SECONDS', 10, { min: 1, max: 600 }) };
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>
@@ -51,6 +65,9 @@ export interface BenchTarget {
   readonly rateSeconds: number;
   readonly batchSize: number;
   readonly concurrency: number;
+  /** Rates (requests/s) of the synchronous-decision phase, each for `syncSeconds`; empty skips it. */
+  readonly syncRates: readonly number[];
+  readonly syncSeconds: number;
   /** Runs between the two phases (e.g. printing stage metrics). */
   readonly afterThroughput?: () => Promise<void>;
 }
@@ -113,4 +130,16 @@ export async function measureThroughputAndLatency(target: BenchTarget): Promise<
       `  ingest → decision on tx.scored:  ${summarize(decisionLatency)}\n` +
       `  ingest → alert on the WebSocket: ${summarize(paced.alertLatenciesMs)}\n`,
   );
+
+  // (3) Synchronous decisions: one transaction per POST /v1/decisions, the answer timed by the caller.
+  let skip = total + rateTps * rateSeconds;
+  for (const rate of target.syncRates) {
+    const sync = await runLoad({ ...job, mode: 'sync', skip, count: 0, rateTps: rate, seconds: target.syncSeconds });
+    skip += sync.sent;
+    process.stdout.write(
+      `sync decisions: target ${rate} requests/s for ${target.syncSeconds} s, achieved ${Math.round(sync.sent / (sync.elapsedMs / 1000))}/s; ` +
+        `${sync.decided} decided (200), ${sync.pastDeadline} past the deadline (202)\n` +
+        `  POST /v1/decisions → answer: ${summarize(sync.syncLatenciesMs ?? [])}\n`,
+    );
+  }
 }
