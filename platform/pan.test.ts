@@ -1,4 +1,4 @@
-import { containsPan, isValidPan, luhnCheckDigit, luhnValid, maskDigitRuns, redactPans } from './pan.js';
+import { containsPan, isValidPan, luhnCheckDigit, luhnValid, maskDigitRuns, maskPans, redactPans } from './pan.js';
 
 describe('Luhn', () => {
   it.each(['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '79927398713'])(
@@ -37,5 +37,31 @@ describe('masking', () => {
       'pay [REDACTED-PAN], ref 4111111111111112',
     );
     expect(maskDigitRuns('ref 4111111111111112 at 1764000000000')).toBe('ref [REDACTED] at [REDACTED]');
+  });
+});
+
+describe('card numbers whatever surrounds them', () => {
+  it.each(['card4111111111111111', 'x_5555-5555-5555-4444_y', 'id:4111 1111 1111 1111.', '(378282246310005)'])(
+    'finds and masks %s',
+    (text) => {
+      expect(containsPan(text)).toBe(true);
+      expect(maskPans(text)).not.toMatch(/\d{7}/);
+      expect(redactPans(text)).toContain('[REDACTED-PAN]');
+    },
+  );
+
+  it.each([
+    ['a 20-digit number, though windows of it pass Luhn', 'iban 41111111111111111111'],
+    ['a run continued by a grouped digit', '4111 1111 1111 1111 2'],
+    ['epoch milliseconds', 'at 1764000000000'],
+    ['a Luhn failure', 'card4111111111111112'],
+  ])('leaves %s alone', (_why, text) => {
+    expect(containsPan(text)).toBe(false);
+    expect(maskPans(text)).toBe(text);
+  });
+
+  it('masks to the first 6 and last 4 digits, separators dropped', () => {
+    expect(maskPans('pay 5555-5555-5555-4444 now')).toBe('pay 555555******4444 now');
+    expect(maskPans('amex 378282246310005')).toBe('amex 378282*****0005');
   });
 });

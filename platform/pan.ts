@@ -28,9 +28,12 @@ export function isValidPan(digits: string): boolean {
 
 // 12–19 digits, optionally grouped by single spaces or dashes.
 const digitRun = /\d(?:[ -]?\d){11,18}/g;
-// The same, starting with a major network's first digit (2 Mastercard, 3 Amex/JCB/Diners, 4 Visa, 5 Mastercard,
-// 6 Discover/UnionPay/Maestro) as a whole word; epoch milliseconds (1…) and most references do not qualify.
-const cardShaped = /\b[2-6](?:[ -]?\d){11,18}\b/g;
+// A card-shaped run: 12–19 digits, optionally grouped by single spaces or dashes, starting with a major network's
+// first digit (2 Mastercard, 3 Amex/JCB/Diners, 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro), and
+// whole: not continued by another digit on either side, whatever else surrounds it ("card4111…", "id_4111…-x").
+// Epoch milliseconds (1…) do not qualify, nor do the 12–19-digit windows inside a longer number, of which one in
+// ten would pass Luhn by chance.
+const cardShaped = /(?<![0-9][ -]?)[2-6](?:[ -]?[0-9]){11,18}(?![ -]?[0-9])/g;
 
 const ungrouped = (match: string): string => match.replace(/[ -]/g, '');
 
@@ -47,6 +50,18 @@ export function containsPan(text: string): boolean {
  */
 export function redactPans(text: string): string {
   return text.replace(cardShaped, (match) => (luhnValid(ungrouped(match)) ? '[REDACTED-PAN]' : match));
+}
+
+/**
+ * Masks every card number `containsPan` would find to its first 6 and last 4 digits (PCI DSS 3.4 allows no more),
+ * e.g. "card 4111 1111 1111 1111" → "card 411111******1111". For free text that is kept: a description, a
+ * remittance line, an analyst's note.
+ */
+export function maskPans(text: string): string {
+  return text.replace(cardShaped, (match) => {
+    const digits = ungrouped(match);
+    return luhnValid(digits) ? `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}` : match;
+  });
 }
 
 /**

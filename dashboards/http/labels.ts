@@ -1,5 +1,6 @@
 import type { LabelRequest } from '../../schemas/api.js';
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
+import { maskPans } from '../../platform/pan.js';
 
 const transactionIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_NOTE_CHARS = 2000;
@@ -28,6 +29,7 @@ export function parseLabelRequest(body: unknown): LabelRequest {
   return {
     transactionId: transactionId as string,
     label: label as LabelRequest['label'],
-    ...(typeof note === 'string' ? { note } : {}),
+    // An analyst pasting a card number into a note must not put it on the log (PCI DSS 3.4): first 6 / last 4.
+    ...(typeof note === 'string' ? { note: maskPans(note) } : {}),
   };
 }

@@ -255,14 +255,47 @@ describe('validateTransactionRequest', () => {
     });
   });
 
+  describe('identifiers holding a card number', () => {
+    it.each([
+      ['/transactionId', { transactionId: `tx-${TEST_PAN}` }],
+      ['/payer/accountId', { payer: { accountId: TEST_PAN } }],
+      ['/payee/accountId', { payee: { accountId: 'acct4111111111111111' } }],
+      ['/merchant/id', { merchant: { id: '5555-5555-5555-4444' } }],
+      ['/device/id', { device: { id: `dev_${TEST_PAN}_x` } }],
+      ['/channelReference', { channelReference: `ref:${TEST_PAN}` }],
+    ])('refuses %s, naming what to do and never echoing the number', (path, overrides) => {
+      const problems = problemsOf(cardRequest(overrides));
+      expect(problems).toEqual([
+        { path, message: expect.stringMatching(/holds a card number .* card\.number/) as unknown },
+      ]);
+      expect(JSON.stringify(problems)).not.toContain(TEST_PAN);
+    });
+
+    it('refuses one in a bank transfer end-to-end id, and accepts ids with long or non-Luhn digit runs', () => {
+      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', endToEndId: TEST_PAN } }))).toEqual([
+        '/bankTransfer/endToEndId',
+      ]);
+      expect(validate(cardRequest({ transactionId: 'tx-1764000000000-4111111111111112' })).ok).toBe(true);
+    });
+  });
+
   describe('free text', () => {
-    it('refuses a card number hidden in the description or remittance info', () => {
-      expect(paths(cardRequest({ description: `card ${TEST_PAN.replace(/(\d{4})/g, '$1 ').trim()} please` }))).toEqual([
-        '/description',
-      ]);
-      expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', remittanceInfo: TEST_PAN } }))).toEqual([
-        '/bankTransfer/remittanceInfo',
-      ]);
+    it('masks a card number in the description or remittance info to first 6 / last 4, however it is written', () => {
+      const described = (description: string) => {
+        const outcome = validate(cardRequest({ description }));
+        return outcome.ok ? outcome.value.description : outcome.problems;
+      };
+      expect(described(`card ${TEST_PAN.replace(/(\d{4})/g, '$1 ').trim()} please`)).toBe(
+        'card 411111******1111 please',
+      );
+      expect(described(`card${TEST_PAN}`)).toBe('card411111******1111');
+      expect(described('ref 5555-5555-5555-4444.')).toBe('ref 555555******4444.');
+      // Not card numbers: a Luhn failure, an epoch timestamp, a longer number.
+      expect(described('inv 4111111111111112 at 1764000000000, iban 41111111111111111111')).toBe(
+        'inv 4111111111111112 at 1764000000000, iban 41111111111111111111',
+      );
+      const transfer = validate(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', remittanceInfo: TEST_PAN } }));
+      expect(transfer.ok && transfer.value.bankTransfer?.remittanceInfo).toBe('411111******1111');
     });
     it('limits length and control characters', () => {
       expect(paths(cardRequest({ description: 'x'.repeat(501) }))).toEqual(['/description']);

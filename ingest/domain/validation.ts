@@ -10,7 +10,11 @@ import type {
 import { parseMinorUnits } from './amount.js';
 import { currencyExponent } from '../../schemas/currencies.js';
 import { type JsonObject, childPointer, findSecurityCodeFields, isJsonObject, isSecurityCodeField } from './json.js';
-import { containsPan, isValidPan } from '../../platform/pan.js';
+import { containsPan, isValidPan, maskPans } from '../../platform/pan.js';
+
+/** Why an identifier holding a card number is refused; names what to do instead, never the number. */
+const PAN_IN_IDENTIFIER =
+  'holds a card number (12–19 digits passing the Luhn check); identifiers must not carry card data — send the card only in card.number, where it is tokenised';
 import type { PanTokenizer } from '../ports.js';
 
 /**
@@ -159,8 +163,14 @@ class Problems {
     return value;
   }
 
-  /** Optional free text of at most `maxChars` characters without control characters or card numbers. */
+  /** Optional free text of at most `maxChars` characters without control characters, card numbers masked. */
   text(value: unknown, path: string, maxChars: number): string | undefined {
+    const text = this.unmaskedText(value, path, maxChars);
+    // Free text is kept, but never with a whole card number in it (PCI DSS 3.4): masked to first 6 / last 4.
+    return text === undefined ? undefined : maskPans(text);
+  }
+
+  private unmaskedText(value: unknown, path: string, maxChars: number): string | undefined {
     const text = this.string(value, path);
     if (text === undefined) return undefined;
     if (hasControlCharacter(text)) {
@@ -171,16 +181,31 @@ class Problems {
       this.add(path, `must be 1–${maxChars} characters`);
       return undefined;
     }
-    // Free text is written to the log as is; a PAN in it would defeat tokenisation (PCI DSS 3.4).
-    if (containsPan(text)) {
-      this.add(path, 'must not contain a card number');
+    return text;
+  }
+
+  /** Free-form reference text (an end-to-end id, a channel reference): like an identifier, refused with a PAN. */
+  reference(
+    value: unknown,
+    path: string,
+    rule: { maxChars: number } | { pattern: RegExp; message: string },
+  ): string | undefined {
+    const text = 'maxChars' in rule ? this.unmaskedText(value, path, rule.maxChars) : this.string(value, path, rule);
+    if (text !== undefined && containsPan(text)) {
+      this.add(path, PAN_IN_IDENTIFIER);
       return undefined;
     }
     return text;
   }
 
+  /** An identifier: refused when it holds a card number, since masking would change what it identifies. */
   id(value: unknown, path: string, required: boolean): string | undefined {
-    return this.string(value, path, { pattern: idPattern, message: idRule, required });
+    const id = this.string(value, path, { pattern: idPattern, message: idRule, required });
+    if (id !== undefined && containsPan(id)) {
+      this.add(path, PAN_IN_IDENTIFIER);
+      return undefined;
+    }
+    return id;
   }
 
   number(value: unknown, path: string, min: number, max: number): number | undefined {
@@ -440,12 +465,12 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
       required: true,
     });
     // ISO 20022 Max35Text / Max140Text.
-    const endToEndId = problems.text(transfer['endToEndId'], '/bankTransfer/endToEndId', 35);
+    const endToEndId = problems.reference(transfer['endToEndId'], '/bankTransfer/endToEndId', { maxChars: 35 });
     const remittanceInfo = problems.text(transfer['remittanceInfo'], '/bankTransfer/remittanceInfo', 140);
     if (scheme !== undefined)
       bankTransfer = { scheme, endToEndId: endToEndId ?? null, remittanceInfo: remittanceInfo ?? null };
   }
-  const channelReference = problems.string(root['channelReference'], '/channelReference', {
+  const channelReference = problems.reference(root['channelReference'], '/channelReference', {
     pattern: /^[\x21-\x7e]{1,128}$/,
     message: 'must be 1–128 printable ASCII characters without spaces',
   });
