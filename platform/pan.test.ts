@@ -41,18 +41,21 @@ describe('masking', () => {
 });
 
 describe('card numbers whatever surrounds them', () => {
-  it.each(['card4111111111111111', 'x_5555-5555-5555-4444_y', 'id:4111 1111 1111 1111.', '(378282246310005)'])(
-    'finds and masks %s',
-    (text) => {
-      expect(containsPan(text)).toBe(true);
-      expect(maskPans(text)).not.toMatch(/\d{7}/);
-      expect(redactPans(text)).toContain('[REDACTED-PAN]');
-    },
-  );
+  it.each([
+    'card4111111111111111',
+    'x_5555-5555-5555-4444_y',
+    'id:4111 1111 1111 1111.',
+    '(378282246310005)',
+    'pan-0-4111111111111111',
+    '4111 1111 1111 1111 2',
+  ])('finds and masks %s', (text) => {
+    expect(containsPan(text)).toBe(true);
+    expect(maskPans(text)).not.toMatch(/\d{7}/);
+    expect(redactPans(text)).toContain('[REDACTED-PAN]');
+  });
 
   it.each([
     ['a 20-digit number, though windows of it pass Luhn', 'iban 41111111111111111111'],
-    ['a run continued by a grouped digit', '4111 1111 1111 1111 2'],
     ['epoch milliseconds', 'at 1764000000000'],
     ['a Luhn failure', 'card4111111111111112'],
   ])('leaves %s alone', (_why, text) => {

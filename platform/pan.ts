@@ -28,40 +28,77 @@ export function isValidPan(digits: string): boolean {
 
 // 12–19 digits, optionally grouped by single spaces or dashes.
 const digitRun = /\d(?:[ -]?\d){11,18}/g;
-// A card-shaped run: 12–19 digits, optionally grouped by single spaces or dashes, starting with a major network's
-// first digit (2 Mastercard, 3 Amex/JCB/Diners, 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro), and
-// whole: not continued by another digit on either side, whatever else surrounds it ("card4111…", "id_4111…-x").
-// Epoch milliseconds (1…) do not qualify, nor do the 12–19-digit windows inside a longer number, of which one in
-// ten would pass Luhn by chance.
-const cardShaped = /(?<![0-9][ -]?)[2-6](?:[ -]?[0-9]){11,18}(?![ -]?[0-9])/g;
+/** Digits in groups separated by single spaces or dashes: "4111 1111 1111 1111", "0-4111111111111111", "12". */
+const groupedDigits = /[0-9]+(?:[ -][0-9]+)*/g;
 
-const ungrouped = (match: string): string => match.replace(/[ -]/g, '');
-
-/** True if free text carries something shaped like a card number that passes the Luhn check. */
-export function containsPan(text: string): boolean {
-  for (const match of text.matchAll(cardShaped)) if (luhnValid(ungrouped(match[0]))) return true;
-  return false;
+interface Found {
+  readonly start: number;
+  readonly end: number;
+  readonly digits: string;
 }
 
 /**
- * Replaces everything `containsPan` would find with `[REDACTED-PAN]` (PCI DSS 3.4: PAN unreadable wherever
- * stored or logged). Epoch milliseconds and int64 amounts start with other digits or fail Luhn, so they survive;
- * a rare false positive only masks a number.
+ * Every card number in `text`, whatever surrounds it ("card4111…", "id-0-4111…", "5555-5555-5555-4444"): a
+ * sequence of whole digit groups (see `groupedDigits`) of 12–19 digits in all, starting with a major network's
+ * first digit (2 Mastercard, 3 Amex/JCB/Diners, 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro), that
+ * passes the Luhn check. Whole groups only: a 20-digit number is not searched for windows (one in ten would pass
+ * Luhn by chance), and epoch milliseconds (1…) do not qualify.
+ */
+function findPans(text: string): Found[] {
+  const found: Found[] = [];
+  for (const run of text.matchAll(groupedDigits)) {
+    const groups: Array<{ start: number; digits: string }> = [];
+    for (const group of run[0].matchAll(/[0-9]+/g)) groups.push({ start: run.index + group.index, digits: group[0] });
+    for (let i = 0; i < groups.length; i++) {
+      const first = groups[i]!;
+      if (first.digits[0]! < '2' || first.digits[0]! > '6') continue;
+      // The longest sequence of whole groups from here that is a card number ("4111 1111 1111 1111", not its
+      // first three groups, which may pass Luhn too).
+      let digits = '';
+      let longest: { last: number; digits: string } | undefined;
+      for (let j = i; j < groups.length && digits.length + groups[j]!.digits.length <= 19; j++) {
+        digits += groups[j]!.digits;
+        if (digits.length >= 12 && luhnValid(digits)) longest = { last: j, digits };
+      }
+      if (longest === undefined) continue;
+      const last = groups[longest.last]!;
+      found.push({ start: first.start, end: last.start + last.digits.length, digits: longest.digits });
+      i = longest.last; // the groups after this card number may hold another
+    }
+  }
+  return found;
+}
+
+/** True if free text carries a card number (see `findPans`). */
+export function containsPan(text: string): boolean {
+  return findPans(text).length > 0;
+}
+
+function replacePans(text: string, replacement: (digits: string) => string): string {
+  let out = '';
+  let at = 0;
+  for (const { start, end, digits } of findPans(text)) {
+    out += text.slice(at, start) + replacement(digits);
+    at = end;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * Replaces every card number with `[REDACTED-PAN]` (PCI DSS 3.4: PAN unreadable wherever stored or logged), for
+ * log lines; a rare false positive only masks a number.
  */
 export function redactPans(text: string): string {
-  return text.replace(cardShaped, (match) => (luhnValid(ungrouped(match)) ? '[REDACTED-PAN]' : match));
+  return replacePans(text, () => '[REDACTED-PAN]');
 }
 
 /**
- * Masks every card number `containsPan` would find to its first 6 and last 4 digits (PCI DSS 3.4 allows no more),
- * e.g. "card 4111 1111 1111 1111" → "card 411111******1111". For free text that is kept: a description, a
- * remittance line, an analyst's note.
+ * Masks every card number to its first 6 and last 4 digits (PCI DSS 3.4 allows no more), e.g.
+ * "card 4111 1111 1111 1111" → "card 411111******1111". For free text that is kept: a description, a remittance
+ * line, an analyst's note.
  */
 export function maskPans(text: string): string {
-  return text.replace(cardShaped, (match) => {
-    const digits = ungrouped(match);
-    return luhnValid(digits) ? `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}` : match;
-  });
+  return replacePans(text, (digits) => `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}`);
 }
 
 /**

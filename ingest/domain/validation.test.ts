@@ -275,6 +275,11 @@ describe('validateTransactionRequest', () => {
       expect(paths(transferRequest({ bankTransfer: { scheme: 'SEPA_CT', endToEndId: TEST_PAN } }))).toEqual([
         '/bankTransfer/endToEndId',
       ]);
+      // Found by the store scan (embedded/pan-scan.e2e.test.ts): the scheme's format admits 16 digits.
+      expect(paths(transferRequest({ bankTransfer: { scheme: TEST_PAN } }))).toEqual(['/bankTransfer/scheme']);
+      expect(paths(cardRequest({ card: { token: `tok-${TEST_PAN}`, bin: '411111', last4: '1111' } }))).toEqual([
+        '/card/token',
+      ]);
       expect(validate(cardRequest({ transactionId: 'tx-1764000000000-4111111111111112' })).ok).toBe(true);
     });
   });

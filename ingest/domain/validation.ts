@@ -136,11 +136,15 @@ class Problems {
     return value;
   }
 
-  /** An optional (null = absent) or required well-formed string matching `pattern`. */
+  /**
+   * An optional (null = absent) or required well-formed string matching `pattern`. A string holding a card number
+   * is refused — whatever the field, a card number belongs only in card.number — unless `mayHoldCardNumber` (free
+   * text, which is masked instead, and card.token, which has its own message).
+   */
   string(
     value: unknown,
     path: string,
-    rule: { pattern?: RegExp; message?: string; required?: boolean } = {},
+    rule: { pattern?: RegExp; message?: string; required?: boolean; mayHoldCardNumber?: boolean } = {},
   ): string | undefined {
     if (value === undefined || value === null) {
       if (rule.required) this.add(path, 'is required');
@@ -160,6 +164,10 @@ class Problems {
       this.add(path, rule.message ?? 'has an invalid format');
       return undefined;
     }
+    if (!rule.mayHoldCardNumber && containsPan(value)) {
+      this.add(path, PAN_IN_IDENTIFIER);
+      return undefined;
+    }
     return value;
   }
 
@@ -171,7 +179,7 @@ class Problems {
   }
 
   private unmaskedText(value: unknown, path: string, maxChars: number): string | undefined {
-    const text = this.string(value, path);
+    const text = this.string(value, path, { mayHoldCardNumber: true });
     if (text === undefined) return undefined;
     if (hasControlCharacter(text)) {
       this.add(path, 'must not contain control characters');
@@ -190,7 +198,8 @@ class Problems {
     path: string,
     rule: { maxChars: number } | { pattern: RegExp; message: string },
   ): string | undefined {
-    const text = 'maxChars' in rule ? this.unmaskedText(value, path, rule.maxChars) : this.string(value, path, rule);
+    if (!('maxChars' in rule)) return this.string(value, path, rule);
+    const text = this.unmaskedText(value, path, rule.maxChars);
     if (text !== undefined && containsPan(text)) {
       this.add(path, PAN_IN_IDENTIFIER);
       return undefined;
@@ -200,12 +209,7 @@ class Problems {
 
   /** An identifier: refused when it holds a card number, since masking would change what it identifies. */
   id(value: unknown, path: string, required: boolean): string | undefined {
-    const id = this.string(value, path, { pattern: idPattern, message: idRule, required });
-    if (id !== undefined && containsPan(id)) {
-      this.add(path, PAN_IN_IDENTIFIER);
-      return undefined;
-    }
-    return id;
+    return this.string(value, path, { pattern: idPattern, message: idRule, required });
   }
 
   number(value: unknown, path: string, min: number, max: number): number | undefined {
@@ -295,8 +299,9 @@ function validateCard(
   let validToken = problems.string(token, '/card/token', {
     pattern: /^[A-Za-z0-9._:-]{8,128}$/,
     message: 'must be 8–128 characters of A–Z, a–z, 0–9 and . _ : -',
+    mayHoldCardNumber: true, // refused just below, with a message about tokens
   });
-  if (validToken !== undefined && /^[0-9]{12,19}$/.test(validToken)) {
+  if (validToken !== undefined && (/^[0-9]{12,19}$/.test(validToken) || containsPan(validToken))) {
     problems.add('/card/token', 'looks like a card number; send card numbers as /card/number to have them tokenised');
     validToken = undefined;
   }
