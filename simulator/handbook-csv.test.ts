@@ -9,6 +9,7 @@ import {
   HandbookRowFormatter,
   handbookCsvChunks,
   handbookScenarioCode,
+  decimalToCents,
   parseHandbookRow,
   writeHandbookCsv,
   type HandbookRow,
@@ -55,7 +56,26 @@ describe('handbook CSV', () => {
       expect(row.txFraud).toBe(event.fraud ? 1 : 0);
       expect(row.txFraudScenario).toBe(handbookScenarioCode(event.scenario));
     }
-    expect(() => parseHandbookRow('1,2018-04-01 00:00:00,1,2,3.5,0,0,0,0')).toThrow(RangeError);
+    expect(() => parseHandbookRow('1,2018-04-01 00:00:00,1,2,3,5,0,0,0,0')).toThrow(RangeError);
+    expect(() => parseHandbookRow('1,2018-04-01 00:00:00,1,2,-3.50,0,0,0,0')).toThrow(RangeError);
+  });
+
+  it('reads amounts as the published file has them (pandas): one decimal, float noise rounded half-even', () => {
+    const amount = (text: string) => {
+      const row = parseHandbookRow(`2,2018-04-01 00:07:56,2,1365,${text},476,0,0,0`);
+      return [row.txAmountCents, row.txAmountRounded, row.txAmount];
+    };
+    expect(amount('146.0')).toEqual([14600, false, 146]);
+    expect(amount('57.16')).toEqual([5716, false, 57.16]);
+    expect(amount('57.160000000000004')).toEqual([5716, true, 57.16]);
+    expect(amount('13.589999999999998')).toEqual([1359, true, 13.59]);
+    expect(amount('12')).toEqual([1200, false, 12]);
+    // Exact ties go to the even cent; anything above the tie goes up.
+    expect(decimalToCents('0.125')).toEqual({ cents: 12, rounded: true });
+    expect(decimalToCents('0.135')).toEqual({ cents: 14, rounded: true });
+    expect(decimalToCents('0.1250001')).toEqual({ cents: 13, rounded: true });
+    expect(decimalToCents('0.12499999')).toEqual({ cents: 12, rounded: true });
+    expect(decimalToCents('9999999999.995')).toEqual({ cents: 1_000_000_000_000, rounded: true });
   });
 
   it('mirrors the handbook data set over 30 days: ~9,600 transactions a day, 0.5–1.2 % fraud', () => {

@@ -39,8 +39,12 @@ export interface HandbookRow {
   readonly txDatetime: string;
   readonly customerId: number;
   readonly terminalId: number;
-  /** Major units, two decimals in the file. */
+  /** Major units (= txAmountCents / 100). */
   readonly txAmount: number;
+  /** The amount in exact cents, rounded half-even from however many decimals the file wrote. */
+  readonly txAmountCents: number;
+  /** True when the file's amount had non-zero digits beyond cents (pandas' float noise) and was rounded. */
+  readonly txAmountRounded: boolean;
   readonly txTimeSeconds: number;
   readonly txTimeDays: number;
   readonly txFraud: 0 | 1;
@@ -48,7 +52,27 @@ export interface HandbookRow {
 }
 
 const DAY_MS = 86_400_000;
-const rowPattern = /^(\d+),(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),(\d+),(\d+),(\d+\.\d{2}),(\d+),(\d+),([01]),([0-3])$/;
+// TX_AMOUNT as pandas wrote it: "57.16", but also "146.0" and float noise like "57.160000000000004".
+const rowPattern =
+  /^(\d+),(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),(\d+),(\d+),(\d{1,13}(?:\.\d{1,30})?),(\d+),(\d+),([01]),([0-3])$/;
+
+/**
+ * A non-negative decimal string as exact cents, rounded half to even (the digits are read as text, never through
+ * a float): "146.0" → 14600, "57.160000000000004" → 5716 (rounded), "0.125" → 12, "0.135" → 14.
+ */
+export function decimalToCents(text: string): { cents: number; rounded: boolean } {
+  const [whole, fraction = ''] = text.split('.');
+  const kept = (fraction + '00').slice(0, 2);
+  const rest = fraction.slice(2);
+  let cents = Number(whole) * 100 + Number(kept);
+  const rounded = /[1-9]/.test(rest);
+  if (rounded) {
+    const half = rest[0]! > '5' || (rest[0] === '5' && /[1-9]/.test(rest.slice(1)));
+    const tie = rest[0] === '5' && !/[1-9]/.test(rest.slice(1));
+    if (half || (tie && cents % 2 === 1)) cents += 1;
+  }
+  return { cents, rounded };
+}
 
 /** Parses one data line; throws RangeError naming the line when it is not in the handbook format. */
 export function parseHandbookRow(line: string): HandbookRow {
@@ -59,12 +83,17 @@ export function parseHandbookRow(line: string): HandbookRow {
     txDatetime: m[2]!,
     customerId: Number(m[3]),
     terminalId: Number(m[4]),
-    txAmount: Number(m[5]),
+    ...amountOf(m[5]!),
     txTimeSeconds: Number(m[6]),
     txTimeDays: Number(m[7]),
     txFraud: m[8] === '1' ? 1 : 0,
     txFraudScenario: Number(m[9]) as HandbookScenarioCode,
   };
+}
+
+function amountOf(text: string): Pick<HandbookRow, 'txAmount' | 'txAmountCents' | 'txAmountRounded'> {
+  const { cents, rounded } = decimalToCents(text);
+  return { txAmount: cents / 100, txAmountCents: cents, txAmountRounded: rounded };
 }
 
 const COMMA = 0x2c;

@@ -15,7 +15,7 @@ export function handbookTransaction(row: HandbookRow, eventTimeMs = handbookEven
     fingerprint: `hb-${row.transactionId}`,
     channel: 'CARD',
     kind: 'PURCHASE',
-    amountMinor: BigInt(Math.round(row.txAmount * 100)),
+    amountMinor: BigInt(row.txAmountCents),
     currency: 'EUR',
     settlement: null,
     payerAccountId: customer,

@@ -40,6 +40,8 @@ export interface ReplayWindow {
 export interface ReplayResult {
   readonly rows: ReplayedRows;
   readonly rowsRead: number;
+  /** Rows whose TX_AMOUNT had digits beyond cents (pandas' float noise) and was rounded half-even. */
+  readonly amountsRounded: number;
   readonly firstDay: number;
   readonly lastDay: number;
   readonly seconds: number;
@@ -62,6 +64,7 @@ export async function replayHandbook(
   const scratch = new Float32Array(FEATURE_COUNT);
   let window: ReplayWindow | undefined;
   let rowsRead = 0;
+  let amountsRounded = 0;
   let firstDay = NaN;
   let lastDay = NaN;
   let lastMs = -Infinity;
@@ -86,6 +89,7 @@ export async function replayHandbook(
     window ??= planWindow((firstDay = day));
     if (day >= window.toDay) break;
     rowsRead++;
+    if (row.txAmountRounded) amountsRounded++;
     lastDay = day;
     const tx = handbookTransaction(row, eventTimeMs);
     const fraud = row.txFraud === 1;
@@ -100,5 +104,5 @@ export async function replayHandbook(
     rows.days[at] = day;
     rows.transactionIds[at] = row.transactionId;
   }
-  return { rows, rowsRead, firstDay, lastDay, seconds: (performance.now() - started) / 1000 };
+  return { rows, rowsRead, amountsRounded, firstDay, lastDay, seconds: (performance.now() - started) / 1000 };
 }

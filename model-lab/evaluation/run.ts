@@ -80,6 +80,8 @@ export interface EvaluationReport {
   readonly folds: readonly FoldResult[];
   readonly data: {
     readonly rowsReplayed: number;
+    /** Rows whose TX_AMOUNT had digits beyond cents and was rounded half-even to cents. */
+    readonly amountsRounded: number;
     readonly firstDate: string;
     readonly lastDateReplayed: string;
     readonly anchorTrainDate: string;
@@ -151,7 +153,7 @@ export async function evaluateHandbook(
     );
   }
   log(
-    `replayed ${replayed.rowsRead} transactions (${isoDay(replayed.firstDay)} … ${isoDay(replayed.lastDay)}) through the FeatureEngine in ${replayed.seconds.toFixed(1)} s; backend ${backend}`,
+    `replayed ${replayed.rowsRead} transactions (${isoDay(replayed.firstDay)} … ${isoDay(replayed.lastDay)}) through the FeatureEngine in ${replayed.seconds.toFixed(1)} s; backend ${backend}; ${replayed.amountsRounded} amounts had digits beyond cents and were rounded half-even`,
   );
 
   const results: FoldResult[] = [];
@@ -183,6 +185,7 @@ export async function evaluateHandbook(
     folds: results,
     data: {
       rowsReplayed: replayed.rowsRead,
+      amountsRounded: replayed.amountsRounded,
       firstDate: isoDay(replayed.firstDay),
       lastDateReplayed: isoDay(replayed.lastDay),
       anchorTrainDate: isoDay(anchorTrainDay),
