@@ -9,7 +9,7 @@
  *    open loop (at most 512 in flight), timing each answer as the payment system would see it.
  */
 import WebSocket from 'ws';
-import type { TransactionRequest } from '../schemas/api.js';
+import type { LiveMessage, TransactionRequest } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 
 export interface LoadJob {
@@ -95,8 +95,8 @@ async function paced(): Promise<LoadResult> {
     `bearer.${job.analystKey}`,
   ]);
   socket.on('message', (data: Buffer) => {
-    const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { receivedAtMs: number | string } };
-    if (message.type === 'alert') alertLatenciesMs.push(Date.now() - Number(message.alert!.receivedAtMs));
+    const message = JSON.parse(data.toString('utf8')) as LiveMessage;
+    if (message.type === 'alert') alertLatenciesMs.push(Date.now() - message.alert.receivedAtMs);
   });
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);

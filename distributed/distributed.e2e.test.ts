@@ -8,6 +8,7 @@ import type {
   AuditSearchResponse,
   IngestBatchResponse,
   LedgerIntegrity,
+  LiveMessage,
   SyncDecision,
 } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
@@ -91,8 +92,8 @@ describe('distributed mode on Kafka and Elasticsearch', () => {
       `bearer.${keys.analyst}`,
     ]);
     socket.on('message', (data: Buffer) => {
-      const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { transactionId: string } };
-      if (message.type === 'alert') alerts.add(message.alert!.transactionId);
+      const message = JSON.parse(data.toString('utf8')) as LiveMessage;
+      if (message.type === 'alert') alerts.add(message.alert.transactionId);
     });
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);

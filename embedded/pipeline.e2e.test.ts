@@ -8,6 +8,7 @@ import type {
   AuditTrail,
   IngestBatchResponse,
   LedgerIntegrity,
+  LiveMessage,
   TransactionRequest,
 } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
@@ -78,9 +79,9 @@ describe('embedded pipeline, end to end', () => {
       `bearer.${keys.analyst}`,
     ]);
     socket.on('message', (data: Buffer) => {
-      const message = JSON.parse(data.toString('utf8')) as { type: string; alert?: { transactionId: string } };
+      const message = JSON.parse(data.toString('utf8')) as LiveMessage;
       if (message.type === 'alert')
-        liveAlerts.set(message.alert!.transactionId, (liveAlerts.get(message.alert!.transactionId) ?? 0) + 1);
+        liveAlerts.set(message.alert.transactionId, (liveAlerts.get(message.alert.transactionId) ?? 0) + 1);
     });
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);

@@ -3,6 +3,7 @@ import type {
   Channel,
   Decision,
   EntryType,
+  FraudAlert,
   IngestSource,
   LabelValue,
   ReasonSource,
@@ -407,3 +408,50 @@ export interface LabelAccepted {
   readonly partition: number | null;
   readonly offset: number | null;
 }
+
+// ---- Messages of the live WebSocket (dashboards/ws/live-hub.ts, `WS /v1/alerts/live`), server → client.
+
+/** Sent once, on connect. */
+export interface LiveHelloMessage {
+  readonly type: 'hello';
+  readonly protocol: string;
+  /** Who the server authenticated (a key's id, never the key). */
+  readonly principal: string;
+  readonly statsIntervalMs: number;
+}
+
+/** Each new fraud alert, once per alert id; the FraudAlert as JSON (its amount as a decimal string of minor units). */
+export interface LiveAlertMessage {
+  readonly type: 'alert';
+  readonly alert: Omit<FraudAlert, 'amountMinor'> & { readonly amountMinor: string };
+}
+
+/** `{type: "stats"}`: the live decision mix, score histogram and alert latency, every statsIntervalMs. */
+export interface LiveStatsMessage {
+  readonly type: 'stats';
+  readonly atMs: number;
+  readonly windowSeconds: number;
+  /** Scored transactions per second over the last `throughputSeconds`. */
+  readonly throughputPerSecond: number;
+  readonly scoredInWindow: number;
+  readonly decisionMix: { readonly APPROVE: number; readonly REVIEW: number; readonly DECLINE: number };
+  /** counts[i] = scores in [i/10, (i+1)/10); the last bucket includes 1.0. */
+  readonly scoreHistogram: { readonly bucketWidth: number; readonly counts: readonly number[] };
+  /** Ingest→alert latency (alert arrival here − receivedAtMs), ms; null when no alert arrived in the window. */
+  readonly alertLatencyMs: {
+    readonly samples: number;
+    readonly p50: number | null;
+    readonly p95: number | null;
+    readonly p99: number | null;
+    readonly max: number | null;
+  };
+}
+
+/** Alerts dropped while this client read too slowly (its outbox was full). */
+export interface LiveDroppedMessage {
+  readonly type: 'dropped';
+  readonly count: number;
+}
+
+export type LiveMessage =
+  LiveHelloMessage | LiveAlertMessage | (LiveStatsMessage & { readonly clients: number }) | LiveDroppedMessage;

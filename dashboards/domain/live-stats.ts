@@ -1,3 +1,4 @@
+import type { LiveStatsMessage } from '../../schemas/api.js';
 import type { Decision } from '../../schemas/generated/types.js';
 
 /**
@@ -22,26 +23,6 @@ interface SecondSlot {
   review: number;
   decline: number;
   scoreBuckets: number[];
-}
-
-export interface StatsSnapshot {
-  readonly type: 'stats';
-  readonly atMs: number;
-  readonly windowSeconds: number;
-  /** Scored transactions per second over the last `throughputSeconds`. */
-  readonly throughputPerSecond: number;
-  readonly scoredInWindow: number;
-  readonly decisionMix: { readonly APPROVE: number; readonly REVIEW: number; readonly DECLINE: number };
-  /** counts[i] = scores in [i/10, (i+1)/10); the last bucket includes 1.0. */
-  readonly scoreHistogram: { readonly bucketWidth: number; readonly counts: readonly number[] };
-  /** Ingest→alert latency (alert arrival here − receivedAtMs), ms; null when no alert arrived in the window. */
-  readonly alertLatencyMs: {
-    readonly samples: number;
-    readonly p50: number | null;
-    readonly p95: number | null;
-    readonly p99: number | null;
-    readonly max: number | null;
-  };
 }
 
 export class LiveStats {
@@ -75,7 +56,7 @@ export class LiveStats {
     this.latencyCursor = (this.latencyCursor + 1) % this.options.latencySamples;
   }
 
-  snapshot(nowMs: number): StatsSnapshot {
+  snapshot(nowMs: number): LiveStatsMessage {
     const nowSecond = Math.floor(nowMs / 1000);
     const mix = { APPROVE: 0, REVIEW: 0, DECLINE: 0 };
     const counts = new Array<number>(SCORE_BUCKETS).fill(0);

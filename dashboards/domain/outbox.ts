@@ -1,3 +1,4 @@
+import type { LiveDroppedMessage } from '../../schemas/api.js';
 /**
  * The per-client send policy of the live alert stream, kept pure so it can be specified on plain data.
  *
@@ -79,7 +80,7 @@ export class ClientOutbox {
     let message: string | undefined;
     let alert = false;
     if (this.droppedSinceNotice > 0) {
-      message = JSON.stringify({ type: 'dropped', count: this.droppedSinceNotice });
+      message = JSON.stringify({ type: 'dropped', count: this.droppedSinceNotice } satisfies LiveDroppedMessage);
       this.droppedSinceNotice = 0;
     } else if (this.queue.length > 0) {
       message = this.queue.shift();

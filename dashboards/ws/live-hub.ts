@@ -7,6 +7,7 @@ import { ErrorCategory, VigilError, describeError } from '../../platform/errors.
 import { problemFor } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MetricsRegistry } from '../../platform/metrics.js';
+import type { LiveHelloMessage, LiveMessage } from '../../schemas/api.js';
 import type { FraudAlert } from '../../schemas/generated/types.js';
 import type { LiveStats } from '../domain/live-stats.js';
 import { RecentIds } from '../domain/lru.js';
@@ -21,7 +22,7 @@ import { ClientOutbox, type OutboxCounters, type OutboxPolicy } from '../domain/
  * answers with `vigil.v1` only, never echoing the key). Tools may use `?access_token=<key>` (it may end up
  * in proxy logs; prefer the subprotocol) or an `Authorization: Bearer` header.
  *
- * Server → client messages (JSON text; bigints as decimal strings):
+ * Server → client messages (JSON text; bigints as decimal strings; typed as LiveMessage in schemas/api.ts):
  *   {type:'hello', protocol, principal, statsIntervalMs}   once, on connect
  *   {type:'alert', alert}                                  each new FraudAlert (deduplicated by alertId)
  *   {type:'stats', ...StatsSnapshot, clients}              every statsIntervalMs
@@ -252,7 +253,7 @@ export class LiveAlertHub {
         protocol: SUBPROTOCOL,
         principal: principal.id,
         statsIntervalMs: this.options.statsIntervalMs,
-      }),
+      } satisfies LiveHelloMessage),
     );
   }
 
@@ -279,7 +280,7 @@ export class LiveAlertHub {
 
   private broadcastStats(): void {
     if (this.clients.size === 0) return;
-    const snapshot = { ...this.stats.snapshot(this.clock.nowMs()), clients: this.clients.size };
+    const snapshot: LiveMessage = { ...this.stats.snapshot(this.clock.nowMs()), clients: this.clients.size };
     const message = JSON.stringify(snapshot);
     for (const client of this.clients) {
       client.outbox.offerStats(message);
