@@ -98,7 +98,14 @@ export async function measureThroughputAndLatency(target: BenchTarget): Promise<
   };
 
   const burst = await runLoad({ ...job, mode: 'burst', skip: 0, count: total });
-  await waitFor('every decision stored', async () => ((await decided()) >= total ? true : undefined), 900_000, 50);
+  const accepted = burst.accepted ?? total;
+  if (accepted < total) process.stdout.write(`note: ingest refused ${total - accepted} of ${total} transactions\n`);
+  await waitFor(
+    `all ${accepted} accepted transactions decided`,
+    async () => ((await decided()) >= accepted ? true : undefined),
+    900_000,
+    50,
+  );
   const storedMs = Date.now() - burst.startedAtMs;
   process.stdout.write(
     `throughput: ${total} transactions, batches of ${batchSize}, ${concurrency} requests in flight\n` +

@@ -28,6 +28,13 @@ export function isValidPan(digits: string): boolean {
 
 // 12–19 digits, optionally grouped by single spaces or dashes.
 const digitRun = /\d(?:[ -]?\d){11,18}/g;
+/**
+ * The shortest card number looked for in text: 13 digits (PCI DSS scanning practice and the rule Vigil states).
+ * card.number itself accepts 12 (ISO/IEC 7812); looking for 12-digit runs everywhere would refuse one in twenty
+ * ordinary 12-digit account numbers and hex ids by chance.
+ */
+const MIN_FOUND_DIGITS = 13;
+
 /** Digits in groups separated by single spaces or dashes: "4111 1111 1111 1111", "0-4111111111111111", "12". */
 const groupedDigits = /[0-9]+(?:[ -][0-9]+)*/g;
 
@@ -39,7 +46,7 @@ interface Found {
 
 /**
  * Every card number in `text`, whatever surrounds it ("card4111…", "id-0-4111…", "5555-5555-5555-4444"): a
- * sequence of whole digit groups (see `groupedDigits`) of 12–19 digits in all, starting with a major network's
+ * sequence of whole digit groups (see `groupedDigits`) of 13–19 digits in all, starting with a major network's
  * first digit (2 Mastercard, 3 Amex/JCB/Diners, 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro), that
  * passes the Luhn check. Whole groups only: a 20-digit number is not searched for windows (one in ten would pass
  * Luhn by chance), and epoch milliseconds (1…) do not qualify.
@@ -58,7 +65,7 @@ function findPans(text: string): Found[] {
       let longest: { last: number; digits: string } | undefined;
       for (let j = i; j < groups.length && digits.length + groups[j]!.digits.length <= 19; j++) {
         digits += groups[j]!.digits;
-        if (digits.length >= 12 && luhnValid(digits)) longest = { last: j, digits };
+        if (digits.length >= MIN_FOUND_DIGITS && luhnValid(digits)) longest = { last: j, digits };
       }
       if (longest === undefined) continue;
       const last = groups[longest.last]!;

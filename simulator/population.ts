@@ -1,4 +1,4 @@
-import { luhnCheckDigit } from '../platform/pan.js';
+import { containsPan, luhnCheckDigit } from '../platform/pan.js';
 import { GRID_SIZE, foreignMerchantCountries, placeAt, type Place } from './geo.js';
 import { Random, hash32, hashHex } from './random.js';
 
@@ -124,14 +124,26 @@ const BANK_ID = 'vigil-sim-bank';
 export function makeDevice(seed: number, ...parts: readonly number[]): DeviceProfile {
   const h = hash32(seed, 0xde, ...parts);
   return {
-    id: `dev-${hashHex(16, seed, 0xd1, ...parts)}`,
+    id: `dev-${panFreeHex(16, seed, 0xd1, ...parts)}`,
     ip: `10.${(h >>> 16) & 0xff}.${(h >>> 8) & 0xff}.${(h & 0xff) | 1}`,
   };
 }
 
 /** An external bank account id in the format of every beneficiary outside the simulated bank. */
 export function makeExternalAccount(seed: number, ...parts: readonly number[]): string {
-  return `acct-ext-${hashHex(12, seed, 0xee, ...parts)}`;
+  return `acct-ext-${panFreeHex(12, seed, 0xee, ...parts)}`;
+}
+
+/**
+ * `hashHex`, re-drawn (deterministically) while it holds a run of decimal digits that passes for a card number:
+ * ingest refuses identifiers that carry one, and a simulated id must never be refused for that by chance (about
+ * one hex id in 10,000 would be).
+ */
+function panFreeHex(count: number, ...parts: readonly number[]): string {
+  for (let salt = 0; ; salt++) {
+    const hex = hashHex(count, ...parts, salt);
+    if (!containsPan(hex)) return hex;
+  }
 }
 
 function pad(index: number, width: number): string {
@@ -190,7 +202,12 @@ export class Population {
           .padStart(9, '0');
         const partial = bin + body;
         const number = partial + String(luhnCheckDigit(partial));
-        cards.push({ number, bin, last4: number.slice(-4), token: `simtok_${hashHex(24, seed, 0x70c, index, card)}` });
+        cards.push({
+          number,
+          bin,
+          last4: number.slice(-4),
+          token: `simtok_${panFreeHex(24, seed, 0x70c, index, card)}`,
+        });
       }
       const devices: DeviceProfile[] = [];
       const deviceCount = random.chance(0.4) ? 2 : 1;

@@ -14,7 +14,7 @@ import { containsPan, isValidPan, maskPans } from '../../platform/pan.js';
 
 /** Why an identifier holding a card number is refused; names what to do instead, never the number. */
 const PAN_IN_IDENTIFIER =
-  'holds a card number (12–19 digits passing the Luhn check); identifiers must not carry card data — send the card only in card.number, where it is tokenised';
+  'holds a card number (13–19 digits passing the Luhn check); identifiers must not carry card data — send the card only in card.number, where it is tokenised';
 import type { PanTokenizer } from '../ports.js';
 
 /**
