@@ -485,8 +485,22 @@ export class KafkaBus implements Bus {
     const records: BusRecord[] = [];
     let done!: () => void;
     const complete = new Promise<void>((resolve) => (done = resolve));
-    const deadline = this.options.requestTimeoutMs;
+    let fail!: (error: Error) => void;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    failed.catch(() => undefined); // handled by the race below; a timeout before it is reached must not go unhandled
+    // A bound on waiting without progress, not on the whole read: joining the group may take up to a rebalance
+    // (as long as a subscription may take to start), and after that each join or batch that brings records
+    // restarts the clock. A loaded machine makes a replay slower; only a stalled one makes it fail.
+    const joinBudgetMs = this.options.rebalanceTimeoutMs + this.options.sessionTimeoutMs;
+    const progressBudgetMs = this.options.requestTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    const waitAtMost = (ms: number, what: string): void => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => fail(new Error(`replay of ${topic}-${partition} from ${fromOffset}: ${what} within ${ms} ms`)),
+        ms,
+      );
+    };
     let stopListening: (() => void) | undefined;
     try {
       await consumer.connect();
@@ -496,17 +510,20 @@ export class KafkaBus implements Bus {
       // drops a seek made before. Each join resumes after the last record read.
       const others = Array.from({ length: partitions }, (_, p) => p).filter((p) => p !== partition);
       const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+        waitAtMost(progressBudgetMs, `no records after joining (${records.length} read)`);
         const next = records.length === 0 ? fromOffset : records[records.length - 1]!.offset + 1;
         consumer.seek({ topic, partition, offset: String(next) });
         if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
       });
       stopListening = removeJoinListener;
+      waitAtMost(joinBudgetMs, 'the replay consumer did not join');
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: (payload) => {
           const batch = payload.batch;
           if (batch.partition !== partition || payload.isStale()) return Promise.resolve();
+          const before = records.length;
           for (const message of batch.messages) {
             const offset = Number(message.offset);
             const expected = records.length === 0 ? fromOffset : records[records.length - 1]!.offset + 1;
@@ -514,22 +531,12 @@ export class KafkaBus implements Bus {
             if (offset >= untilOffset) break;
             records.push(toBusRecord(topic, partition, message));
           }
+          if (records.length > before) waitAtMost(progressBudgetMs, `no further records (${records.length} read)`);
           if (records.length > 0 && records[records.length - 1]!.offset >= untilOffset - 1) done();
           return Promise.resolve();
         },
       });
-      await Promise.race([
-        complete,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(`replay of ${topic}-${partition} from ${fromOffset} got no records within ${deadline} ms`),
-              ),
-            deadline,
-          );
-        }),
-      ]);
+      await Promise.race([complete, failed]);
       return records.slice(0, untilOffset - fromOffset);
     } catch (error) {
       throw toVigilError(error, `reading ${topic}-${partition} from ${fromOffset}`, {
