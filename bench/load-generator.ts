@@ -85,7 +85,10 @@ async function burst(): Promise<LoadResult> {
     Array.from({ length: job.concurrency }, async () => {
       for (let i = next; i < all.length; i = next) {
         next += job.batchSize;
-        accepted += await post(all.slice(i, i + job.batchSize));
+        // Not `accepted += await post(…)`: that reads `accepted` before the await, and four concurrent loops
+        // would each add to a stale value.
+        const acceptedNow = await post(all.slice(i, i + job.batchSize));
+        accepted += acceptedNow;
       }
     }),
   );
