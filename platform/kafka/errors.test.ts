@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import { VigilError } from '../errors.js';
-import { toVigilError } from './errors.js';
+import { needsNewProducer, toVigilError } from './errors.js';
 
 const {
   KafkaJSConnectionError,
@@ -75,5 +75,22 @@ describe('toVigilError', () => {
       retriable: false,
       category: 'internal',
     });
+  });
+});
+
+describe('needsNewProducer', () => {
+  it('is true for a lost idempotent-producer sequence, also when kafkajs wraps it after its retries', () => {
+    const outOfOrder = protocolError('OUT_OF_ORDER_SEQUENCE_NUMBER', 45, false);
+    expect(needsNewProducer(outOfOrder)).toBe(true);
+    expect(needsNewProducer(new KafkaJSNumberOfRetriesExceeded(outOfOrder, { retryCount: 5, retryTime: 100 }))).toBe(
+      true,
+    );
+    expect(needsNewProducer(protocolError('UNKNOWN_PRODUCER_ID', 59, false))).toBe(true);
+  });
+
+  it('is false for other protocol errors and for connection failures', () => {
+    expect(needsNewProducer(protocolError('MESSAGE_TOO_LARGE', 10, false))).toBe(false);
+    expect(needsNewProducer(protocolError('NOT_LEADER_FOR_PARTITION', 6, true))).toBe(false);
+    expect(needsNewProducer(new Error('ECONNREFUSED'))).toBe(false);
   });
 });

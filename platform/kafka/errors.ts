@@ -78,6 +78,19 @@ function protocolCause(error: unknown): KafkaJSProtocolError | undefined {
 }
 
 /**
+ * Protocol errors that mean the idempotent producer's sequence state no longer matches the broker's (seen after a
+ * broker restart, when a request's outcome was lost): no retry with the same producer can succeed, a new producer
+ * id can. Idempotence does not span the two producers, so a record may then be written twice (at-least-once).
+ */
+const brokenProducerState = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+
+/** True when `error` (or one it wraps) needs a new producer before a send can succeed again. */
+export function needsNewProducer(error: unknown): boolean {
+  const protocol = protocolCause(error);
+  return protocol !== undefined && brokenProducerState.has(protocol.type);
+}
+
+/**
  * True when a kafkajs error, or one it wraps, says the broker is out of reach. kafkajs wraps the last connection
  * failure in a KafkaJSNonRetriableError once its own retries are spent (seen during a broker restart); that is
  * still "unavailable", and the caller may try again later.

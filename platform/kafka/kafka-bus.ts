@@ -43,7 +43,7 @@ import { BusErrorCode } from '../error-codes.js';
 import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
-import { busClosed, invalidArgument, KafkaBusErrorCode, toVigilError } from './errors.js';
+import { busClosed, invalidArgument, KafkaBusErrorCode, needsNewProducer, toVigilError } from './errors.js';
 import { KafkaSubscription, toBusRecord } from './kafka-subscription.js';
 import { murmur2Partitioner } from './partitioner.js';
 
@@ -324,7 +324,7 @@ export class KafkaBus implements Bus {
         producer.send(record),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            this.replaceProducer(producer);
+            this.replaceProducer(producer, 'a send was not acknowledged in time');
             reject(
               new UnavailableError(
                 KafkaBusErrorCode.unavailable,
@@ -334,17 +334,23 @@ export class KafkaBus implements Bus {
           }, this.options.sendTimeoutMs);
         }),
       ]);
+    } catch (error) {
+      if (!needsNewProducer(error)) throw error;
+      this.replaceProducer(producer, 'its sequence state is out of step with the broker');
+      throw new UnavailableError(
+        KafkaBusErrorCode.unavailable,
+        `send to ${record.topic} refused (${describeError(error)}); producer replaced, retry`,
+        error,
+      );
     } finally {
       clearTimeout(timer);
     }
   }
 
   /** Swaps a stalled producer for a new one (a new producer id: idempotence does not span the two). */
-  private replaceProducer(stalled: KafkaProducer): void {
+  private replaceProducer(stalled: KafkaProducer, why: string): void {
     if (this.kafkaProducer !== stalled || this.producerReplacement !== null) return;
-    this.logger.error('kafka: a send was not acknowledged in time; replacing the producer', {
-      sendTimeoutMs: this.options.sendTimeoutMs,
-    });
+    this.logger.error(`kafka: ${why}; replacing the producer`, { sendTimeoutMs: this.options.sendTimeoutMs });
     const replacement = createProducer(this.kafka, this.options);
     this.kafkaProducer = replacement;
     this.producerReplacement = replacement
