@@ -1,3 +1,4 @@
+import { catchesWithinUnitBudget, itHoldsForEach } from '../../fuzz/unit-tier.js';
 import {
   type ParseJournal,
   anyJournalBytesTarget,
@@ -5,34 +6,22 @@ import {
   journalTargets,
   tornTailTarget,
 } from '../../fuzz/journal.js';
-import { type FuzzTarget, assertTarget, unitBudget } from '../../fuzz/target.js';
 import { parseJournal } from './file-idempotency-store.js';
 
 // The fuzz targets of fuzz/journal.ts with the unit tier's small, seeded budget.
 describe('idempotency journal parser properties', () => {
-  // 30 s bounds a hang; it is not a timed assertion (300 inputs take about a second).
-  it.each(journalTargets.map((target) => [target.name, target] as const))(
-    '%s',
-    async (_name, target) => {
-      const details = await assertTarget(target, unitBudget);
-      expect(details.numRuns).toBe(unitBudget.numRuns);
-    },
-    30_000,
-  );
+  itHoldsForEach(journalTargets);
 });
 
 // Each property must be able to fail: copies of the parser with a planted bug.
 describe('negative controls', () => {
-  const fails = async (target: FuzzTarget): Promise<boolean> =>
-    (await target.check({ ...unitBudget, endOnFailure: true })).failed;
-
   it('a parser where the last occurrence of an id wins is caught', async () => {
     const lastWins: ParseJournal = (bytes) => {
       const lines = bytes.toString('utf8').split('\n');
       const parsed = parseJournal(Buffer.from(lines.reverse().join('\n').replace(/^\n/, '') + '\n', 'utf8'));
       return { ...parsed, intactBytes: bytes.length };
     };
-    expect(await fails(journalRoundTripTarget(lastWins))).toBe(true);
+    expect(await catchesWithinUnitBudget(journalRoundTripTarget(lastWins))).toBe(true);
   });
 
   it('a parser that keeps a torn last line is caught', async () => {
@@ -42,7 +31,7 @@ describe('negative controls', () => {
       );
       return { ...parsed, intactBytes: Math.min(parsed.intactBytes, bytes.length) };
     };
-    expect(await fails(tornTailTarget(keepsTornLine))).toBe(true);
+    expect(await catchesWithinUnitBudget(tornTailTarget(keepsTornLine))).toBe(true);
   });
 
   it('a parser that insists on valid UTF-8 is caught throwing', async () => {
@@ -50,6 +39,6 @@ describe('negative controls', () => {
       new TextDecoder('utf-8', { fatal: true }).decode(bytes);
       return parseJournal(bytes);
     };
-    expect(await fails(anyJournalBytesTarget(strictUtf8))).toBe(true);
+    expect(await catchesWithinUnitBudget(anyJournalBytesTarget(strictUtf8))).toBe(true);
   });
 });
