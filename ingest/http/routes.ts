@@ -60,6 +60,24 @@ function readDeadlineHeader(raw: string | string[] | undefined, defaultMs: numbe
   return ms;
 }
 
+/**
+ * The result of a transaction that is on the log (accepted now, or a duplicate of one accepted before); every
+ * other outcome becomes the error the single-transaction routes answer with (409, 400, 500).
+ */
+function writtenOrThrow(result: IngestResult | undefined): IngestResult {
+  switch (result?.status) {
+    case 'accepted':
+    case 'duplicate':
+      return result;
+    case 'conflict':
+      throw new TransactionIdConflictError(result.transactionId ?? '');
+    case 'rejected':
+      throw new ValidationError('the transaction failed validation', result.problems ?? []);
+    default:
+      throw new VigilError('INGEST_NO_RESULT', 'ingest returned no result');
+  }
+}
+
 export function createIngestRouter(options: IngestRouterOptions): Router {
   const { ingestor, authenticator, metrics, maxBatchItems } = options;
   const router = express.Router();
@@ -74,20 +92,8 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
     route(async (req, res) => {
       const body = parseJsonBody(req.body);
       const [result] = await ingestor.accept([{ kind: 'parsed', body }], 'API');
-      switch (result?.status) {
-        case 'accepted':
-          res.status(202).json(result);
-          return;
-        case 'duplicate':
-          res.status(200).json(result);
-          return;
-        case 'conflict':
-          throw new TransactionIdConflictError(result.transactionId ?? '');
-        case 'rejected':
-          throw new ValidationError('the transaction failed validation', result.problems ?? []);
-        default:
-          throw new VigilError('INGEST_NO_RESULT', 'ingest returned no result');
-      }
+      const written = writtenOrThrow(result);
+      res.status(written.status === 'accepted' ? 202 : 200).json(written);
     }),
   );
 
@@ -103,38 +109,25 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
       const id = (body as { transactionId?: unknown } | null)?.transactionId;
       // Wait before writing: the decision may come back before the write is acknowledged.
       const ticket = typeof id === 'string' ? options.decisions.expect(id) : undefined;
-      let result: IngestResult | undefined;
+      let written: IngestResult;
       try {
-        [result] = await ingestor.accept([{ kind: 'parsed', body }], 'API');
+        written = writtenOrThrow((await ingestor.accept([{ kind: 'parsed', body }], 'API'))[0]);
       } catch (error) {
         ticket?.cancel();
         throw error;
       }
-      if (result?.status !== 'accepted' && result?.status !== 'duplicate') ticket?.cancel();
-      switch (result?.status) {
-        case 'accepted':
-        case 'duplicate': {
-          const transactionId = result.transactionId!;
-          const decision = await ticket!.until(deadlineMs);
-          if (decision !== undefined) {
-            res.status(200).json(decision);
-            return;
-          }
-          const pending: DecisionPending = {
-            transactionId,
-            status: 'pending',
-            decisionUrl: `/v1/decisions/${encodeURIComponent(transactionId)}`,
-          };
-          res.status(202).location(pending.decisionUrl).json(pending);
-          return;
-        }
-        case 'conflict':
-          throw new TransactionIdConflictError(result.transactionId ?? '');
-        case 'rejected':
-          throw new ValidationError('the transaction failed validation', result.problems ?? []);
-        default:
-          throw new VigilError('INGEST_NO_RESULT', 'ingest returned no result');
+      const transactionId = written.transactionId!;
+      const decision = await ticket!.until(deadlineMs);
+      if (decision !== undefined) {
+        res.status(200).json(decision);
+        return;
       }
+      const pending: DecisionPending = {
+        transactionId,
+        status: 'pending',
+        decisionUrl: `/v1/decisions/${encodeURIComponent(transactionId)}`,
+      };
+      res.status(202).location(pending.decisionUrl).json(pending);
     }),
   );
 
