@@ -95,6 +95,33 @@ async function burst(): Promise<LoadResult> {
   return { sent: all.length, accepted, startedAtMs, elapsedMs: performance.now() - started, alertLatenciesMs: [] };
 }
 
+/**
+ * Sends `all` at `job.rateTps`, open loop: every 10 ms tick starts the calls for that tick's share, whether or
+ * not earlier ones have answered, with at most `maxInFlight` outstanding. Resolves when every call has answered.
+ */
+async function openLoop(
+  all: readonly TransactionRequest[],
+  maxInFlight: number,
+  callsFor: (tickItems: TransactionRequest[]) => Array<() => Promise<unknown>>,
+): Promise<{ startedAtMs: number; elapsedMs: number }> {
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((job.rateTps * tickMs) / 1000));
+  const startedAtMs = Date.now();
+  const started = performance.now();
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0, tick = 0; i < all.length; i += perTick, tick++) {
+    const wait = started + tick * tickMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    for (const call of callsFor(all.slice(i, i + perTick))) {
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      const running: Promise<unknown> = call().finally(() => inFlight.delete(running));
+      inFlight.add(running);
+    }
+  }
+  await Promise.all(inFlight);
+  return { startedAtMs, elapsedMs: performance.now() - started };
+}
+
 async function paced(): Promise<LoadResult> {
   const all = generate(job.rateTps * job.seconds);
   const alertLatenciesMs: number[] = [];
@@ -110,22 +137,8 @@ async function paced(): Promise<LoadResult> {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  const tickMs = 10;
-  const perTick = Math.max(1, Math.round((job.rateTps * tickMs) / 1000));
-  const startedAtMs = Date.now();
-  const started = performance.now();
-  const inFlight = new Set<Promise<void>>();
-  for (let i = 0, tick = 0; i < all.length; i += perTick, tick++) {
-    const wait = started + tick * tickMs - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    while (inFlight.size >= 32) await Promise.race(inFlight);
-    const request: Promise<void> = post(all.slice(i, i + perTick))
-      .then(() => undefined)
-      .finally(() => inFlight.delete(request));
-    inFlight.add(request);
-  }
-  await Promise.all(inFlight);
-  const elapsedMs = performance.now() - started;
+  // One batch request per tick.
+  const { startedAtMs, elapsedMs } = await openLoop(all, 32, (tickItems) => [() => post(tickItems)]);
   // Alerts for the last transactions are still on their way: listen a little longer.
   await new Promise((resolve) => setTimeout(resolve, 2000));
   socket.close();
@@ -150,22 +163,8 @@ async function sync(): Promise<LoadResult> {
     else if (response.status === 202) pastDeadline++;
     else throw new Error(`POST /v1/decisions answered ${response.status}`);
   };
-  const tickMs = 10;
-  const perTick = Math.max(1, Math.round((job.rateTps * tickMs) / 1000));
-  const startedAtMs = Date.now();
-  const started = performance.now();
-  const inFlight = new Set<Promise<void>>();
-  for (let i = 0, tick = 0; i < all.length; i += perTick, tick++) {
-    const wait = started + tick * tickMs - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    for (const request of all.slice(i, i + perTick)) {
-      while (inFlight.size >= 512) await Promise.race(inFlight);
-      const call: Promise<void> = decide(request).finally(() => inFlight.delete(call));
-      inFlight.add(call);
-    }
-  }
-  await Promise.all(inFlight);
-  const elapsedMs = performance.now() - started;
+  // One request per transaction.
+  const { startedAtMs, elapsedMs } = await openLoop(all, 512, (tickItems) => tickItems.map((r) => () => decide(r)));
   return { sent: all.length, startedAtMs, elapsedMs, alertLatenciesMs: [], syncLatenciesMs, decided, pastDeadline };
 }
 
