@@ -105,14 +105,19 @@ async function openLoop(
   callsFor: (tickItems: TransactionRequest[]) => Array<() => Promise<unknown>>,
 ): Promise<{ startedAtMs: number; elapsedMs: number }> {
   const tickMs = 10;
-  const perTick = Math.max(1, Math.round((job.rateTps * tickMs) / 1000));
   const startedAtMs = Date.now();
   const started = performance.now();
   const inFlight = new Set<Promise<unknown>>();
-  for (let i = 0, tick = 0; i < all.length; i += perTick, tick++) {
-    const wait = started + tick * tickMs - performance.now();
+  // Tick t sends what is due by then, floor(rate × t × 10 ms): exact at any rate (a fixed share per tick, at
+  // least one, sent 100/s whenever the target was below that).
+  for (let i = 0, tick = 1; i < all.length; tick++) {
+    const due = Math.min(all.length, Math.floor((job.rateTps * tick * tickMs) / 1000));
+    if (due === i) continue;
+    const wait = started + (tick - 1) * tickMs - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    for (const call of callsFor(all.slice(i, i + perTick))) {
+    const tickItems = all.slice(i, due);
+    i = due;
+    for (const call of callsFor(tickItems)) {
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       const running: Promise<unknown> = call().finally(() => inFlight.delete(running));
       inFlight.add(running);
