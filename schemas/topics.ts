@@ -37,4 +37,13 @@ export const HeaderNames = {
   dlqSourceTopic: 'vigil.dlq.topic',
   dlqSourcePartition: 'vigil.dlq.partition',
   dlqSourceOffset: 'vigil.dlq.offset',
+  /**
+   * On `tx.scored`, copies of fields of the value, so a consumer that only counts or looks for one transaction
+   * need not decode the whole record (its 62-entry feature map dominates decoding). The value stays the truth:
+   * whoever acts on a decision decodes it.
+   */
+  scoredTransactionId: 'vigil.transaction-id',
+  scoredDecision: 'vigil.decision',
+  /** The model score as JavaScript writes a number (shortest round-trip text). */
+  scoredScore: 'vigil.score',
 } as const;

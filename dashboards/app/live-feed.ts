@@ -1,10 +1,10 @@
-import type { Bus, Subscription } from '../../platform/bus.js';
+import type { Bus, BusRecord, Subscription } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
 import { createCodec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
-import type { FraudAlert, ScoredTransaction } from '../../schemas/generated/types.js';
+import { Decision, type FraudAlert, type ScoredTransaction } from '../../schemas/generated/types.js';
 import type { SchemaRegistry } from '../../schemas/registry.js';
-import { Topics } from '../../schemas/topics.js';
+import { HeaderNames, Topics } from '../../schemas/topics.js';
 import type { LiveStats } from '../domain/live-stats.js';
 import type { LiveAlertHub } from '../ws/live-hub.js';
 
@@ -45,7 +45,16 @@ export async function startLiveFeed(
       },
       async (batch) => {
         const nowMs = clock.nowMs();
-        for (const { value } of await decodeOrDeadLetter(batch, scoredCodec, deadLetters))
+        // Counting needs only the decision and score, which scoring copies into headers; records without them
+        // (written before the headers existed) are decoded.
+        const unhinted: BusRecord[] = [];
+        for (const record of batch.records) {
+          const hint = scoredHint(record);
+          if (hint === undefined) unhinted.push(record);
+          else stats.recordScored(hint.decision, hint.score, nowMs);
+        }
+        if (unhinted.length === 0) return;
+        for (const { value } of await decodeOrDeadLetter({ ...batch, records: unhinted }, scoredCodec, deadLetters))
           stats.recordScored(value.decision, value.score, nowMs);
       },
     );
@@ -54,4 +63,15 @@ export async function startLiveFeed(
     await alerts.close();
     throw error;
   }
+}
+
+const decisions = new Set<string>(Object.values(Decision));
+
+/** The decision and score scoring copied into a `tx.scored` record's headers; undefined when absent or malformed. */
+export function scoredHint(record: Pick<BusRecord, 'headers'>): { decision: Decision; score: number } | undefined {
+  const decision = record.headers[HeaderNames.scoredDecision];
+  const scoreText = record.headers[HeaderNames.scoredScore];
+  if (decision === undefined || scoreText === undefined || !decisions.has(decision)) return undefined;
+  const score = Number(scoreText);
+  return Number.isFinite(score) ? { decision: decision as Decision, score } : undefined;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import { type SyncDecision, riskBand } from '../../schemas/api.js';
 import type { Codec } from '../../schemas/codec.js';
 import type { ScoredTransaction } from '../../schemas/generated/types.js';
+import { HeaderNames } from '../../schemas/topics.js';
 
 /**
  * Turns the stream of decisions on `tx.scored` into answers for callers waiting on one transaction
@@ -71,6 +72,9 @@ export class DecisionWaiter {
   async observe(batch: RecordBatch): Promise<void> {
     if (this.waiting.size === 0) return;
     for (const record of batch.records) {
+      // Most records are for someone else (or no one): the header says whose it is without decoding.
+      const hinted = record.headers[HeaderNames.scoredTransactionId];
+      if (hinted !== undefined && !this.waiting.has(hinted)) continue;
       let scored: ScoredTransaction;
       try {
         scored = await this.codec.decode(record.value);

@@ -14,7 +14,7 @@ import type {
   Transaction,
 } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
-import { Topics } from '../../schemas/topics.js';
+import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { FEATURE_COUNT, fi } from '../domain/feature-names.js';
 import type { ModelScorer, ScoringSnapshot } from '../ports.js';
 import { compileRules } from '../domain/rules.js';
@@ -140,6 +140,14 @@ describe('ScoringProcessor', () => {
     expect(scored[4]).toMatchObject({ decision: 'APPROVE', modelVersion: 'stub-1', rulesVersion: 'test-1' });
     expect(scored[4]!.features['card_count_1h']).toBe(5);
     expect(producer.on(Topics.transactionsScored)[0]!.key).toBe('acct-1');
+    // The headers copy the value's id, decision and score exactly, for consumers that do not decode.
+    expect(producer.on(Topics.transactionsScored).map((r) => r.headers)).toEqual(
+      scored.map((s) => ({
+        [HeaderNames.scoredTransactionId]: s.transaction.transactionId,
+        [HeaderNames.scoredDecision]: s.decision,
+        [HeaderNames.scoredScore]: String(s.score),
+      })),
+    );
 
     const alerts = await Promise.all(producer.on(Topics.fraudAlerts).map((r) => codecs.alerts.decode(r.value)));
     expect(alerts).toHaveLength(1);

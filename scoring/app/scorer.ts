@@ -13,7 +13,7 @@ import type {
   ScoredTransaction,
   Transaction,
 } from '../../schemas/generated/types.js';
-import { Topics } from '../../schemas/topics.js';
+import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../domain/decision.js';
 import { FEATURE_COUNT, featureRecord } from '../domain/feature-names.js';
 import { FeatureEngine } from '../domain/features.js';
@@ -215,7 +215,16 @@ export class ScoringProcessor {
         rulesVersion: rules.version,
         scoredAtMs: now,
       };
-      scored.push({ key: tx.payerAccountId, value: codecs.scored.encode(value), timestampMs: now });
+      scored.push({
+        key: tx.payerAccountId,
+        value: codecs.scored.encode(value),
+        timestampMs: now,
+        headers: {
+          [HeaderNames.scoredTransactionId]: tx.transactionId,
+          [HeaderNames.scoredDecision]: decision,
+          [HeaderNames.scoredScore]: String(score),
+        },
+      });
       this.decisions.inc({ decision });
       if (decision === 'APPROVE') continue;
       const alert: FraudAlert = {
