@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS } from '../domain/audit.js';
 import { VigilError } from '../../platform/errors.js';
 import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
@@ -87,6 +89,16 @@ describe('toDateTime64Text', () => {
     [Date.UTC(2299, 11, 31, 23, 59, 59, 999), '2299-12-31 23:59:59.999'],
   ])('given epoch ms %d, then it writes the UTC text %s', (ms, text) => {
     expect(toDateTime64Text(ms)).toBe(text);
+  });
+
+  it('agrees with Date#toISOString for any storable time, in any order of days (the day cache)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: STORABLE_TIME_MIN_MS, max: STORABLE_TIME_MAX_MS }), (ms) => {
+        const iso = new Date(ms).toISOString();
+        expect(toDateTime64Text(ms)).toBe(`${iso.slice(0, 10)} ${iso.slice(11, 23)}`);
+      }),
+      { seed: 42, numRuns: 2000 },
+    );
   });
 
   it.each([Date.UTC(2300, 0, 1), Date.UTC(1899, 11, 31, 23, 59, 59, 999), 1.5, Number.NaN])(

@@ -17,7 +17,7 @@ import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { ClickHouseLedgerStore } from '../adapters/clickhouse-store.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
 import { startLedgerSink } from '../main.js';
-import { canonicalJson } from '../../platform/canonical-json.js';
+import { auditJson } from '../domain/audit.js';
 import { INT64_MAX } from '../domain/postings.js';
 import type { LedgerStore } from '../ports.js';
 import { type CapturingBus, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
@@ -312,13 +312,13 @@ describe('ledger-sink batch handler over chDB', () => {
       decision: 'REVIEW',
       amountMinor: INT64_MAX,
       score: s.score,
-      reasonsJson: canonicalJson(s.reasons),
+      reasonsJson: auditJson(s.reasons),
       reasonCodes: ['R_VELOCITY_1H', 'M_AMOUNT_VS_HISTORY'],
       rulesFired: ['R_VELOCITY_1H'],
-      featuresJson: canonicalJson(s.features),
+      featuresJson: auditJson(s.features),
       modelVersion: 'autoencoder-2025.11',
       rulesVersion: 'rules-7',
-      transactionJson: canonicalJson(s.transaction),
+      transactionJson: auditJson(s.transaction),
       eventTimeMs: 1_764_000_000_007,
       receivedAtMs: 1_764_000_000_999,
       scoredAtMs: 1_764_000_001_001,

@@ -36,6 +36,20 @@ export function auditProblems(scored: ScoredTransaction): FieldProblem[] {
   return problems;
 }
 
+/**
+ * The JSON text of an audit value as stored in the decision record: the record's own field order (the Avro
+ * schema's, so the same record always gives the same text), bigints as decimal strings (JSON numbers lose
+ * precision past 2^53). Native `JSON.stringify` rather than canonical JSON: nothing compares these texts (the
+ * fingerprint is ingest's, over canonical content), and sorting the keys of a 62-entry feature map on every
+ * decision cost more than the rest of the row. Non-finite numbers never reach it (auditProblems refuses them).
+ */
+export function auditJson(value: unknown): string {
+  return JSON.stringify(value, bigintAsDecimalString);
+}
+
+const bigintAsDecimalString = (_key: string, value: unknown): unknown =>
+  typeof value === 'bigint' ? value.toString() : value;
+
 /** RFC 6901 escaping of one JSON-pointer segment. */
 function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
