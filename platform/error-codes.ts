@@ -127,6 +127,11 @@ export const errorCatalogue = {
     category: 'unavailable',
     meaning: 'A partition saw a failed write or fsync and refuses appends; fix the disk and restart to recover it.',
   },
+  LOG_DISK_FULL: {
+    category: 'unavailable',
+    meaning:
+      'The disk of the embedded log is full (ENOSPC/EDQUOT); the append was rolled back and not acknowledged — retry after Retry-After, free space; appends resume without a restart.',
+  },
   LOG_CORRUPT: {
     category: 'internal',
     meaning: 'A log frame failed its CRC where no crash could have torn it; the disk or a copy damaged the file.',
@@ -218,6 +223,11 @@ export const errorCatalogue = {
   IDEMPOTENCY_STORE_CLOSED: {
     category: 'unavailable',
     meaning: 'The idempotency journal is closed (shutdown); accepted ids are not recorded until restart.',
+  },
+  IDEMPOTENCY_JOURNAL_DISK_FULL: {
+    category: 'unavailable',
+    meaning:
+      'The disk of the idempotency journal is full; the torn line was cut off and the ids are written once space returns (a restart before that forgets them).',
   },
   IDEMPOTENCY_JOURNAL_FAILED: {
     category: 'unavailable',
