@@ -18,6 +18,12 @@
  * as the disk honours flushes). Records become visible to readers and consumers only once durable, so a
  * consumer never acts on a record that a crash could take back. On open, the last segment of each partition
  * is scanned and cut at the first torn or corrupt frame. Offset commits use tmp + fsync + rename + dir fsync.
+ *
+ * FULL DISK. A flush that fails for lack of space (ENOSPC, EDQUOT) is rolled back — the segment is truncated to
+ * its last durable frame — and its sends reject with the retriable LOG_DISK_FULL (ingest answers 503 +
+ * Retry-After); the partition stays writable and appends succeed again as soon as space is freed, with no
+ * reopen. Other I/O failures still make the partition refuse appends until the log is reopened (see
+ * partition-log.ts for why). Offset commits that fail for space reject with LOG_IO_FAILED and are retried.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -41,7 +47,7 @@ import { partitionForKey } from '../murmur2.js';
 import { EmbeddedLogErrorCode, invalidArgument, ioFailed, logClosed, unknownTopic } from './errors.js';
 import { DirectoryLock, fsyncDirectory } from './files.js';
 import { frameSize, writeUnsealedFrame } from './frame.js';
-import { PartitionLog, type AppendChunk, type PartitionLogConfig } from './partition-log.js';
+import { PartitionLog, type AppendChunk, type DiskFullPolicy, type PartitionLogConfig } from './partition-log.js';
 import { GroupOffsetStore, loadTopics, saveTopics } from './stores.js';
 import { GroupSubscription, type PartitionCursor, type SubscriptionHost } from './subscription.js';
 
@@ -69,6 +75,11 @@ export interface EmbeddedLogOptions {
   /** Backoff before redelivering a rejected batch: doubles from `initial` up to `max`. Default 100 ms → 5 s. */
   readonly redeliveryInitialBackoffMs?: number;
   readonly redeliveryMaxBackoffMs?: number;
+  /**
+   * Test-only: `refuse-until-reopen` restores the behaviour before full-disk rollback (a partition refuses
+   * appends after ENOSPC until the log is reopened), for negative controls. Default `roll-back`.
+   */
+  readonly diskFullPolicy?: DiskFullPolicy;
 }
 
 /** What an acknowledged `send()` guarantees; see the module comment. */
@@ -99,6 +110,10 @@ export interface EmbeddedLogStats {
   /** Group-commit rounds; each does ≤ 1 writev + 1 fdatasync per dirty partition. */
   readonly flushes: number;
   readonly partitionSyncs: number;
+  /** Partition flushes refused with LOG_DISK_FULL and rolled back. */
+  readonly diskFullRefusals: number;
+  /** Bytes of those flushes that had reached a segment and were truncated away. */
+  readonly diskFullRolledBackBytes: number;
 }
 
 interface ResolvedConfig extends PartitionLogConfig {
@@ -192,9 +207,15 @@ export class EmbeddedLog implements Bus {
 
   get stats(): EmbeddedLogStats {
     let appendedRecords = 0;
+    let diskFullRefusals = 0;
+    let diskFullRolledBackBytes = 0;
     for (const state of this.topics.values())
-      for (const log of state.partitions) appendedRecords += log.appendedRecords;
-    return { ...this.counters, appendedRecords };
+      for (const log of state.partitions) {
+        appendedRecords += log.appendedRecords;
+        diskFullRefusals += log.diskFullRefusals;
+        diskFullRolledBackBytes += log.diskFullRolledBackBytes;
+      }
+    return { ...this.counters, appendedRecords, diskFullRefusals, diskFullRolledBackBytes };
   }
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
@@ -262,7 +283,8 @@ export class EmbeddedLog implements Bus {
   /**
    * Appends `records` to `topic` and resolves with their positions (in input order) once all are durable.
    * Rejects with UNKNOWN_TOPIC, RECORD_TOO_LARGE or INVALID_ARGUMENT before anything is appended; with
-   * LOG_CLOSED after close; with LOG_PARTITION_FAILED (retriable) when a write or fsync failed — then records
+   * LOG_CLOSED after close; with LOG_DISK_FULL (retriable; nothing of that partition's records was kept) when
+   * the disk is full; with LOG_PARTITION_FAILED (retriable) when a write or fsync failed — in both cases records
    * bound for other partitions of the same call may have been appended (as with a Kafka producer without
    * transactions).
    */
@@ -595,7 +617,10 @@ function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
     redeliveryInitialBackoffMs: integer('redeliveryInitialBackoffMs', 100, 1, 3_600_000),
     redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5_000, 1, 3_600_000),
     defaultPartitions: integer('defaultPartitions', 1, 1, MAX_PARTITIONS),
+    diskFullPolicy: options.diskFullPolicy ?? 'roll-back',
   };
+  if (config.diskFullPolicy !== 'roll-back' && config.diskFullPolicy !== 'refuse-until-reopen')
+    problems.push({ path: '/diskFullPolicy', message: "must be 'roll-back' or 'refuse-until-reopen'" });
   if (problems.length > 0)
     throw new ValidationError('invalid embedded log options', problems, BusErrorCode.invalidArgument);
   return Object.freeze(config);

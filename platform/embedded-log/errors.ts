@@ -10,6 +10,7 @@ export const EmbeddedLogErrorCode = {
   logLocked: 'LOG_LOCKED',
   ioFailed: 'LOG_IO_FAILED',
   partitionFailed: 'LOG_PARTITION_FAILED',
+  diskFull: 'LOG_DISK_FULL',
   corrupt: 'LOG_CORRUPT',
   groupActive: 'GROUP_ALREADY_ACTIVE',
 } as const satisfies Readonly<Record<string, ErrorCode>>;

@@ -34,6 +34,8 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     await rename(tmp, path);
     await fsyncDirectory(dirname(path));
   } catch (error) {
+    // A half-written temporary file would hold on to space a full disk needs back; the next write recreates it.
+    await unlink(tmp).catch(() => undefined);
     throw ioFailed(`atomic write of ${path}`, error);
   }
 }

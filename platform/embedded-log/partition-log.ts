@@ -4,17 +4,23 @@
  * Appends are group-committed: producers `enqueue` chunks of unsealed frames; `flush` (driven by EmbeddedLog,
  * never concurrently with itself) assigns offsets, seals the frames, writes all pending chunks with ONE
  * `writev` at the end of the active segment and ONE `fdatasync`, and only then makes the records visible
- * (end offset, tail cache) and acknowledges the chunks. A failed write or fsync poisons the partition: the
- * state of the page cache after a failed fsync is unknowable, so appends are refused until the log is
- * reopened, whose recovery truncates anything torn.
+ * (end offset, tail cache) and acknowledges the chunks.
+ *
+ * A full disk (ENOSPC, EDQUOT — also a write that stops short, whose retry then names the errno) is not a broken
+ * disk: the failed chunks are refused with the retriable LOG_DISK_FULL, whatever part of them reached the file is
+ * truncated away (back to the last whole, durable frame) and fsync'd, and the partition keeps taking appends, which
+ * succeed again once space is freed — without a reopen. Nothing of a refused chunk is published: offsets, the
+ * index, the tail cache and the end offset advance only in `publish`, after the fsync. Any other failed write or
+ * fsync (or a rollback that itself fails) poisons the partition: the state of the page cache after a failed fsync
+ * is unknowable, so appends are refused until the log is reopened, whose recovery truncates anything torn.
  */
-import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BusRecord } from '../bus.js';
-import { describeError, UnavailableError, VigilError } from '../errors.js';
+import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { corrupt, EmbeddedLogErrorCode, ioFailed } from './errors.js';
-import { fsyncDirectory } from './files.js';
+import { fsyncDirectory, isErrnoCode } from './files.js';
 import {
   checkFrame,
   decodeFrame,
@@ -37,6 +43,23 @@ export interface PartitionLogConfig {
   readonly tailCacheBytes: number;
   /** Soft cap on the frame bytes one `read` returns (it always returns at least one record). */
   readonly maxReadBytes: number;
+  /**
+   * What a full disk does to the partition: `roll-back` (the default) truncates the failed append and keeps the
+   * partition writable; `refuse-until-reopen` is the behaviour before that fix (poison, as for any I/O failure),
+   * kept only so a test can show its checker catching a partition that does not recover.
+   */
+  readonly diskFullPolicy: DiskFullPolicy;
+}
+
+/** See PartitionLogConfig.diskFullPolicy. */
+export type DiskFullPolicy = 'roll-back' | 'refuse-until-reopen';
+
+/** errno codes meaning "no room left": the write may succeed once space (or quota) is freed. */
+const NO_SPACE_CODES = ['ENOSPC', 'EDQUOT'] as const;
+
+/** True for a failed write that a full disk explains (see NO_SPACE_CODES). */
+export function isNoSpaceError(error: unknown): boolean {
+  return NO_SPACE_CODES.some((code) => isErrnoCode(error, code));
 }
 
 /** Frames enqueued together by one producer call for one partition; they get consecutive offsets. */
@@ -63,6 +86,10 @@ export class PartitionLog {
   private pending: AppendChunk[] = [];
   /** Records made durable by this instance (not counting those recovered at open). */
   appendedRecords = 0;
+  /** Flushes refused with LOG_DISK_FULL and rolled back. */
+  diskFullRefusals = 0;
+  /** Bytes of refused flushes that had reached the segment and were truncated away. */
+  diskFullRolledBackBytes = 0;
   private flushing = false;
   private failure: UnavailableError | null = null;
   private readonly cache: TailCache;
@@ -180,13 +207,18 @@ export class PartitionLog {
         let at = 0;
         while (at < chunk.frames.length) at = sealFrame(chunk.frames, at, offset++);
       }
-      const buffers = chunks.map((chunk) => chunk.frames);
-      const { bytesWritten } = await segment.writer.writev(buffers, segment.size);
-      if (bytesWritten !== total) throw new Error(`short write: ${bytesWritten} of ${total} bytes`);
+      await writeFully(
+        segment.writer,
+        chunks.map((chunk) => chunk.frames),
+        segment.size,
+        total,
+      );
       await segment.writer.datasync();
       this.publish(chunks, segment);
     } catch (error) {
-      await this.poison(error, chunks);
+      if (this.failure === null && isNoSpaceError(error) && this.config.diskFullPolicy === 'roll-back')
+        await this.rollBack(error, chunks);
+      else await this.poison(error, chunks);
     } finally {
       this.flushing = false;
     }
@@ -216,6 +248,45 @@ export class PartitionLog {
       chunk.durable(base);
       base += chunk.count;
     }
+  }
+
+  /**
+   * After a full-disk failure: cuts the segment back to its last durable frame and fsyncs that, then refuses the
+   * chunks with LOG_DISK_FULL and leaves the partition writable. A rollback that fails poisons the partition.
+   */
+  private async rollBack(error: unknown, chunks: readonly AppendChunk[]): Promise<void> {
+    let tornBytes = 0;
+    try {
+      tornBytes = (await this.active.writer.stat()).size - this.active.size;
+      // Truncating only frees blocks, so it works on a full disk; the sync makes the cut survive a crash, so a
+      // later append at this position never follows leftover bytes of the refused one.
+      await this.active.writer.truncate(this.active.size);
+      await this.active.writer.datasync();
+    } catch (rollbackError) {
+      this.logger.error('embedded log: could not roll back an append refused for lack of space', {
+        error: describeError(rollbackError),
+      });
+      await this.poison(error, chunks);
+      return;
+    }
+    const refused = new VigilError(
+      EmbeddedLogErrorCode.diskFull,
+      `no space left for partition ${this.topic}-${this.partition}; the append was rolled back, retry later`,
+      {
+        category: ErrorCategory.unavailable,
+        retriable: true,
+        cause: error,
+        details: { topic: this.topic, partition: this.partition, errno: (error as NodeJS.ErrnoException).code },
+      },
+    );
+    this.diskFullRefusals++;
+    this.diskFullRolledBackBytes += tornBytes;
+    this.logger.warn('embedded log: disk full; append rolled back and refused, the partition stays writable', {
+      records: chunks.reduce((sum, chunk) => sum + chunk.count, 0),
+      tornBytes,
+      error: describeError(error),
+    });
+    for (const chunk of chunks) chunk.failed(refused);
   }
 
   private async poison(error: unknown, chunks: readonly AppendChunk[]): Promise<void> {
@@ -249,6 +320,9 @@ export class PartitionLog {
       await fsyncDirectory(this.dir);
     } catch (error) {
       await writer.close();
+      // Removed so that the next roll can create it again ('wx+' refuses an existing file); if the removal fails
+      // too, the error below poisons the partition unless it is a full disk, and then the next roll says EEXIST.
+      await unlink(path).catch(() => undefined);
       throw error;
     }
     const previous = this.active;
@@ -398,6 +472,36 @@ async function scanSegment(
     position += at;
   }
   return { index, validBytes: position, nextOffset: offset };
+}
+
+/**
+ * Writes `buffers` (`total` bytes) at `position`, continuing after a short write: a write that stops short on a
+ * filling disk is retried for the rest, which then fails with the errno (ENOSPC) that says why.
+ */
+async function writeFully(handle: FileHandle, buffers: Buffer[], position: number, total: number): Promise<void> {
+  let written = 0;
+  let pending = buffers;
+  for (;;) {
+    const { bytesWritten } = await handle.writev(pending, position + written);
+    written += bytesWritten;
+    if (written >= total) return;
+    if (bytesWritten === 0) throw new Error(`write made no progress at ${written} of ${total} bytes`);
+    pending = bytesAfter(buffers, written);
+  }
+}
+
+/** The bytes of `buffers` after the first `skip`, as views (no copy). */
+function bytesAfter(buffers: readonly Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let left = skip;
+  for (const buffer of buffers) {
+    if (left >= buffer.length) left -= buffer.length;
+    else {
+      rest.push(left === 0 ? buffer : buffer.subarray(left));
+      left = 0;
+    }
+  }
+  return rest;
 }
 
 /** Like checkFrame without the CRC: enough to find frame boundaries. */
