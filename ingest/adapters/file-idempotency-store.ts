@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isNoSpaceError } from '../../platform/embedded-log/files.js';
 import { UnavailableError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../ports.js';
@@ -15,6 +16,11 @@ import type { IdempotencyRecord, IdempotencyStore } from '../ports.js';
  * transactionId + fingerprint. The opposite order would be worse: a journalled id whose record never reached the
  * log would turn the client's retry into a "duplicate" of a transaction that does not exist.
  *
+ * Full disk (ENOSPC, EDQUOT): the torn end of the failed append is truncated away, its lines are kept and written
+ * first by the next group (so they land once space returns, without a restart), and the waiters are rejected with
+ * the retriable IDEMPOTENCY_JOURNAL_DISK_FULL; readiness is false until a group is synced again. A restart before
+ * that forgets those ids (the crash window above). Any other write failure stops the journal for good.
+ *
  * Growth: the Map holds every id ever accepted (≈150 bytes each); retention/compaction is not implemented yet.
  */
 export class FileIdempotencyStore implements IdempotencyStore {
@@ -22,11 +28,15 @@ export class FileIdempotencyStore implements IdempotencyStore {
   private pendingWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
+  /** Set while the last group failed for lack of space; its lines are back at the front of pendingLines. */
+  private diskFull = false;
   private closed = false;
 
   private constructor(
     private readonly file: FileHandle,
     private readonly records: Map<string, IdempotencyRecord>,
+    /** Bytes of whole, synced lines: where a failed append is cut back to. */
+    private durableBytes: number,
   ) {}
 
   /** Opens (creating if needed) the journal in `dir` and loads it. A torn last line (crash mid-write) is cut off. */
@@ -49,7 +59,7 @@ export class FileIdempotencyStore implements IdempotencyStore {
     if (skippedLines > 0)
       logger.warn('idempotency journal has unreadable lines; their ids are forgotten', { skippedLines });
     logger.info('idempotency journal loaded', { ids: records.size });
-    return new FileIdempotencyStore(file, records);
+    return new FileIdempotencyStore(file, records, intactBytes);
   }
 
   lookup(transactionIds: readonly string[]): Promise<ReadonlyMap<string, IdempotencyRecord>> {
@@ -83,7 +93,7 @@ export class FileIdempotencyStore implements IdempotencyStore {
   }
 
   isHealthy(): boolean {
-    return this.failure === undefined && !this.closed;
+    return this.failure === undefined && !this.diskFull && !this.closed;
   }
 
   size(): number {
@@ -94,6 +104,13 @@ export class FileIdempotencyStore implements IdempotencyStore {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
+    if (this.pendingLines.length > 0) {
+      // Lines kept after a full disk: one last attempt, so that a shutdown after space returned keeps them.
+      await new Promise<void>((resolve) => {
+        this.pendingWaiters.push({ resolve, reject: () => resolve() });
+        this.flushing ??= this.flushGroups();
+      });
+    }
     await this.file.close();
   }
 
@@ -105,13 +122,27 @@ export class FileIdempotencyStore implements IdempotencyStore {
       const waiters = this.pendingWaiters;
       this.pendingLines = [];
       this.pendingWaiters = [];
+      const text = lines.join('');
       try {
         if (lines.length > 0) {
-          await this.file.appendFile(lines.join(''), 'utf8');
+          await this.file.appendFile(text, 'utf8');
           await this.file.datasync();
+          this.durableBytes += Buffer.byteLength(text, 'utf8');
         }
+        this.diskFull = false;
         for (const waiter of waiters) waiter.resolve();
       } catch (cause) {
+        if (isNoSpaceError(cause) && (await this.cutBackTo(this.durableBytes))) {
+          this.diskFull = true;
+          this.pendingLines = [...lines, ...this.pendingLines];
+          const error = new UnavailableError(
+            'IDEMPOTENCY_JOURNAL_DISK_FULL',
+            'no space left for the idempotency journal; the ids are written once space returns',
+            cause,
+          );
+          for (const waiter of waiters) waiter.reject(error);
+          continue;
+        }
         // A failed append may leave a torn line, so later appends would corrupt the journal: stop writing.
         this.failure = cause;
         const error = new UnavailableError(
@@ -125,6 +156,17 @@ export class FileIdempotencyStore implements IdempotencyStore {
       }
     }
     this.flushing = undefined;
+  }
+
+  /** Truncates a failed append's torn end (freeing blocks works on a full disk); false if that fails too. */
+  private async cutBackTo(bytes: number): Promise<boolean> {
+    try {
+      await this.file.truncate(bytes);
+      await this.file.datasync();
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -55,6 +55,14 @@ export function isErrnoCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 }
 
+/** errno codes meaning "no room left": the write may succeed once space (or quota) is freed. */
+const NO_SPACE_CODES = ['ENOSPC', 'EDQUOT'] as const;
+
+/** True for a failed write that a full disk (or an exhausted quota) explains. */
+export function isNoSpaceError(error: unknown): boolean {
+  return NO_SPACE_CODES.some((code) => isErrnoCode(error, code));
+}
+
 /** Directories locked by live EmbeddedLog instances of this process (a pid check cannot tell those apart). */
 const lockedInThisProcess = new Set<string>();
 

@@ -20,7 +20,7 @@ import type { BusRecord } from '../bus.js';
 import { describeError, ErrorCategory, UnavailableError, VigilError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { corrupt, EmbeddedLogErrorCode, ioFailed } from './errors.js';
-import { fsyncDirectory, isErrnoCode } from './files.js';
+import { fsyncDirectory, isNoSpaceError } from './files.js';
 import {
   checkFrame,
   decodeFrame,
@@ -53,14 +53,6 @@ export interface PartitionLogConfig {
 
 /** See PartitionLogConfig.diskFullPolicy. */
 export type DiskFullPolicy = 'roll-back' | 'refuse-until-reopen';
-
-/** errno codes meaning "no room left": the write may succeed once space (or quota) is freed. */
-const NO_SPACE_CODES = ['ENOSPC', 'EDQUOT'] as const;
-
-/** True for a failed write that a full disk explains (see NO_SPACE_CODES). */
-export function isNoSpaceError(error: unknown): boolean {
-  return NO_SPACE_CODES.some((code) => isErrnoCode(error, code));
-}
 
 /** Frames enqueued together by one producer call for one partition; they get consecutive offsets. */
 export interface AppendChunk {
