@@ -42,6 +42,12 @@ export interface ElasticsearchAuditIndexOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** In [0, 1); injected for tests. */
   readonly random?: () => number;
+  /**
+   * Negative control of the fault suite only (fault 9), never set in production: with
+   * `'item-429-counts-as-indexed'` a per-item 429 is counted as created instead of retried — the bug the
+   * suite's document-count oracle must catch.
+   */
+  readonly plantedBug?: 'item-429-counts-as-indexed';
 }
 
 interface Pending {
@@ -159,6 +165,7 @@ export class ElasticsearchAuditIndex implements AuditIndex {
         const item = items[i];
         const status = item?.status ?? 0;
         if (status === 201 || status === 200) indexed += 1;
+        else if (status === 429 && this.options.plantedBug === 'item-429-counts-as-indexed') indexed += 1;
         else if (status === 409) alreadyIndexed += 1;
         else if (item === undefined || transientStatus(status)) {
           retry.push(p);
