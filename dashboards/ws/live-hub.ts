@@ -27,7 +27,8 @@ import { ClientOutbox, type OutboxCounters, type OutboxPolicy } from '../domain/
  *   {type:'alert', alert}                                  each new FraudAlert (deduplicated by alertId)
  *   {type:'stats', ...StatsSnapshot, clients}              every statsIntervalMs
  *   {type:'dropped', count}                                alerts dropped while this client was too slow
- * Slow clients follow ClientOutbox's policy; dead ones are found by ping/pong every heartbeatMs.
+ * Slow clients follow ClientOutbox's policy (server memory per client bounded by heldBytesBound); dead ones are
+ * found by ping/pong every heartbeatMs.
  */
 export const LIVE_PATH = '/v1/alerts/live';
 export const SUBPROTOCOL = 'vigil.v1';
@@ -42,6 +43,9 @@ export interface LiveHubOptions {
   readonly maxClients: number;
   readonly dedupeCapacity: number;
 }
+
+/** One client's outbox counters, its socket's buffered bytes and who it is. */
+export type LiveClientCounters = OutboxCounters & { readonly bufferedBytes: number; readonly principal: string };
 
 interface LiveClient {
   readonly ws: WebSocket;
@@ -142,7 +146,8 @@ export class LiveAlertHub {
     this.metrics.received.inc();
     const nowMs = this.clock.nowMs();
     this.stats.recordAlertLatency(nowMs - alert.receivedAtMs, nowMs);
-    const message = JSON.stringify({ type: 'alert', alert }, bigintAsString);
+    // Encoded once: every client's queue and socket buffer then share these bytes (ws writes a Buffer as is).
+    const message = Buffer.from(JSON.stringify({ type: 'alert', alert }, bigintAsString));
     for (const client of this.clients) {
       const dropped = client.outbox.enqueue(message);
       if (dropped > 0) this.metrics.dropped.inc({}, dropped);
@@ -151,9 +156,16 @@ export class LiveAlertHub {
     return true;
   }
 
-  /** Per-client send counters (queue length, drops), for tests and diagnostics. */
-  clientCounters(): Array<OutboxCounters & { principal: string }> {
-    return [...this.clients].map((c) => ({ ...c.outbox.stats, principal: c.principal.id }));
+  /**
+   * Per-client send counters (queue length and bytes, drops) and the bytes in the client's socket buffer
+   * (`ws.bufferedAmount`: written, not yet taken by the kernel), for tests and diagnostics.
+   */
+  clientCounters(): Array<LiveClientCounters> {
+    return [...this.clients].map((c) => ({
+      ...c.outbox.stats,
+      bufferedBytes: c.ws.bufferedAmount,
+      principal: c.principal.id,
+    }));
   }
 
   get clientCount(): number {
@@ -273,7 +285,8 @@ export class LiveAlertHub {
         client.ws.terminate();
         return;
       }
-      client.ws.send(step.message);
+      // Text frames: the bytes are UTF-8 JSON.
+      client.ws.send(step.message, { binary: false });
       if (step.alert) this.metrics.pushed.inc();
     }
   }
@@ -281,7 +294,7 @@ export class LiveAlertHub {
   private broadcastStats(): void {
     if (this.clients.size === 0) return;
     const snapshot: LiveMessage = { ...this.stats.snapshot(this.clock.nowMs()), clients: this.clients.size };
-    const message = JSON.stringify(snapshot);
+    const message = Buffer.from(JSON.stringify(snapshot));
     for (const client of this.clients) {
       client.outbox.offerStats(message);
       this.pump(client);
