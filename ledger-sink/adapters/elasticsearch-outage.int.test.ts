@@ -24,7 +24,13 @@ import { Topics } from '../../schemas/topics.js';
 import { TIMER_SLACK_MS, maxAttemptsWithin } from '../testing/backoff-bound.js';
 import { ElasticsearchFaultProxy } from '../testing/elasticsearch-fault-proxy.js';
 import { scoredTransaction } from '../testing/fixtures.js';
-import { MemorySampler, committedLag, produceScored, subscribeLedgerSink } from '../testing/outage-harness.js';
+import {
+  MemorySampler,
+  committedLag,
+  joinCountingLogger,
+  produceScored,
+  subscribeLedgerSink,
+} from '../testing/outage-harness.js';
 import { readAuditIds, readStoredLedger, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
 import { ClickHouseLedgerStore } from './clickhouse-store.js';
 import { ElasticsearchAuditIndex, type ElasticsearchAuditIndexOptions } from './elasticsearch-audit-index.js';
@@ -111,11 +117,14 @@ async function ledgerSinkBehindProxy(plantedBug?: ElasticsearchAuditIndexOptions
   cleanups.push(() => auditIndex.close());
   await auditIndex.ensureTemplate();
 
+  // Production's redelivery schedule and group session (KafkaBus defaults).
+  const membership = joinCountingLogger();
   const bus = await kafka.bus({
     redeliveryInitialBackoffMs: REDELIVERY_INITIAL_MS,
     redeliveryMaxBackoffMs: REDELIVERY_MAX_MS,
-    sessionTimeoutMs: 30_000,
+    sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1_000,
+    logger: membership.logger,
   });
   const topic = kafka.topic('vigil-ledger-es-outage');
   const groupId = kafka.group('vigil-ledger-es-outage');
@@ -136,7 +145,7 @@ async function ledgerSinkBehindProxy(plantedBug?: ElasticsearchAuditIndexOptions
   const lag = () => committedLag(bus, topic, groupId);
   // Every 200 ms: each probe is two admin requests to the shared broker.
   const drained = async () => (await pause(200)) === undefined && (await lag()) === 0;
-  return { proxy, prefix, bus, topic, sink, lag, drained };
+  return { proxy, prefix, bus, topic, sink, lag, drained, joins: membership.joins };
 }
 
 /**
@@ -154,11 +163,11 @@ function minGapBetweenConnectionsMs(gap: number): number {
 
 describe('fault 9: Elasticsearch stopped for 60 s, then a storm of 429s', () => {
   it('retries with backoff, handles 429s per item, and ends with exactly one audit document per decision', async () => {
-    const { proxy, prefix, bus, topic, sink, lag, drained } = await ledgerSinkBehindProxy();
+    const { proxy, prefix, bus, topic, sink, lag, drained, joins } = await ledgerSinkBehindProxy();
 
     await produceScored(bus, topic, scoredCodec, transactions(0, BEFORE));
     await waitFor(drained, 'the healthy phase committed', 120_000);
-    const heapBefore = MemorySampler.now();
+    const heapBefore = MemorySampler.settled();
 
     // Stopped: every connection reset; decisions keep arriving.
     proxy.setPhase('down');
@@ -194,7 +203,7 @@ describe('fault 9: Elasticsearch stopped for 60 s, then a storm of 429s', () => 
     await produceScored(bus, topic, scoredCodec, transactions(BEFORE + DURING, AFTER));
     await waitFor(drained, 'the backlog drained (lag 0)', DRAIN_BOUND_MS);
     const drainMs = Date.now() - healthySinceMs;
-    const heapAfter = MemorySampler.now();
+    const heapAfter = MemorySampler.settled();
 
     const windowMs = resets[resets.length - 1]! - resets[0]!;
     const bound = maxAttemptsWithin(windowMs, minGapBetweenConnectionsMs);
@@ -206,7 +215,7 @@ describe('fault 9: Elasticsearch stopped for 60 s, then a storm of 429s', () => 
         `whole-request 429s, ${storm.itemsRejected} per-item 429s, ${storm.itemsForwarded} items forwarded. ` +
         `Heap MiB before ${heapBefore.heapMiB.toFixed(1)} / max during ${during.maxHeapMiB.toFixed(1)} / after ${heapAfter.heapMiB.toFixed(1)}; ` +
         `RSS MiB before ${heapBefore.rssMiB.toFixed(1)} / max during ${during.maxRssMiB.toFixed(1)} / after ${heapAfter.rssMiB.toFixed(1)}. ` +
-        `Drained in ${drainMs} ms after the storm.`,
+        `Drained in ${drainMs} ms after the storm. Group joins: ${joins()}.`,
     );
 
     expect(resets.length).toBeGreaterThanOrEqual(3);
@@ -214,6 +223,8 @@ describe('fault 9: Elasticsearch stopped for 60 s, then a storm of 429s', () => 
     expect(outageCalls.every((c) => c.outcome === 'retriable')).toBe(true);
     expect(stuckBatches.size).toBe(1);
     expect(lagDuringOutage).toBe(DURING);
+    // The member kept its partitions throughout: no handler attempt outlived the group session.
+    expect(joins()).toBe(1);
     expect(storm.wholeRequestsRejected).toBeGreaterThanOrEqual(3);
     expect(storm.itemsRejected).toBeGreaterThanOrEqual(1000);
     expect(sink.deadLetters.sent.get(Topics.deadLetters) ?? []).toHaveLength(0);

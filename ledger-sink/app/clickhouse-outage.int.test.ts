@@ -25,7 +25,13 @@ import { postingsForDecision } from '../domain/postings.js';
 import { TIMER_SLACK_MS, maxAttemptsWithin } from '../testing/backoff-bound.js';
 import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { scoredTransaction } from '../testing/fixtures.js';
-import { MemorySampler, committedLag, produceScored, subscribeLedgerSink } from '../testing/outage-harness.js';
+import {
+  MemorySampler,
+  committedLag,
+  joinCountingLogger,
+  produceScored,
+  subscribeLedgerSink,
+} from '../testing/outage-harness.js';
 import { OutageLedgerStore } from '../testing/outage-ledger-store.js';
 import { readAuditIds, readStoredLedger, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
 
@@ -95,12 +101,14 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
     );
     await auditIndex.ensureTemplate();
 
+    const membership = joinCountingLogger();
     const bus = await kafka.bus({
-      // Production's redelivery schedule (KafkaBus defaults), and a session long enough for its 5 s waits.
+      // Production's redelivery schedule and group session (KafkaBus defaults).
       redeliveryInitialBackoffMs: REDELIVERY_INITIAL_MS,
       redeliveryMaxBackoffMs: REDELIVERY_MAX_MS,
-      sessionTimeoutMs: 30_000,
+      sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
+      logger: membership.logger,
     });
     const topic = kafka.topic('vigil-ledger-ch-outage');
     const groupId = kafka.group('vigil-ledger-ch-outage');
@@ -125,7 +133,7 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
     // Healthy: the first records are stored and committed.
     await produceScored(bus, topic, scoredCodec, transactions(0, BEFORE));
     await waitFor(drained, 'the healthy phase committed', 120_000);
-    const heapBefore = MemorySampler.now();
+    const heapBefore = MemorySampler.settled();
 
     // Outage: every store call refused; 20,000 more decisions arrive meanwhile.
     store.startOutage();
@@ -151,7 +159,7 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
     await produceScored(bus, topic, scoredCodec, transactions(BEFORE + DURING, AFTER));
     await waitFor(drained, 'the backlog drained (lag 0)', DRAIN_BOUND_MS);
     const drainMs = Date.now() - recoveredAtMs;
-    const heapAfter = MemorySampler.now();
+    const heapAfter = MemorySampler.settled();
 
     // Backoff: attempt k + 1 of the stuck batch starts at least delay(k) after attempt k, so within the window
     // from the first refused attempt to the last no more than this many can fit, however fast the machine.
@@ -169,7 +177,7 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
         `Batches held during the outage: ${stuckBatches.size} (${failed[0]!.records} records); lag on the broker ${lagDuringOutage}. ` +
         `Heap MiB before ${heapBefore.heapMiB.toFixed(1)} / max during ${during.maxHeapMiB.toFixed(1)} / after ${heapAfter.heapMiB.toFixed(1)}; ` +
         `RSS MiB before ${heapBefore.rssMiB.toFixed(1)} / max during ${during.maxRssMiB.toFixed(1)} / after ${heapAfter.rssMiB.toFixed(1)}. ` +
-        `Drained ${DURING + AFTER} records in ${drainMs} ms.`,
+        `Drained ${DURING + AFTER} records in ${drainMs} ms. Group joins: ${membership.joins()}.`,
     );
 
     expect(failed.length).toBeGreaterThanOrEqual(3);
@@ -179,6 +187,8 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
     expect(stuckBatches.size).toBe(1);
     expect(failed.every((c) => c.records === failed[0]!.records && c.records <= MAX_BATCH_RECORDS)).toBe(true);
     expect(lagDuringOutage).toBe(DURING);
+    // The member kept its partitions throughout: heartbeats between retries held the session.
+    expect(membership.joins()).toBe(1);
     expect(sink.deadLetters.sent.get(Topics.deadLetters) ?? []).toHaveLength(0);
 
     // The suite's oracle, on what ClickHouse and Elasticsearch hold.

@@ -1,7 +1,9 @@
 import type { Bus, RecordBatch, Subscription } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
 import { isRetriable } from '../../platform/errors.js';
-import { silentLogger } from '../../platform/logger.js';
+import { type Logger, createLogger, silentLogger } from '../../platform/logger.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
@@ -122,6 +124,12 @@ export class MemorySampler {
   private maxRssMiB = 0;
   private timer: NodeJS.Timeout | undefined;
 
+  /** Heap and RSS right after a full collection, so the figure is what is live, not garbage yet to collect. */
+  static settled(): { heapMiB: number; rssMiB: number } {
+    collectGarbage();
+    return MemorySampler.now();
+  }
+
   static now(): { heapMiB: number; rssMiB: number } {
     const usage = process.memoryUsage();
     return { heapMiB: usage.heapUsed / 2 ** 20, rssMiB: usage.rss / 2 ** 20 };
@@ -143,4 +151,27 @@ export class MemorySampler {
     this.maxHeapMiB = Math.max(this.maxHeapMiB, heapMiB);
     this.maxRssMiB = Math.max(this.maxRssMiB, rssMiB);
   }
+}
+
+/**
+ * Node's `gc()`, enabled at run time the way Jest's leak detector does it (no --expose-gc flag needed).
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/**
+ * A bus logger that counts the consumer's group joins ("kafka: joined group"): one join means the member kept
+ * its partitions through the fault; more mean it was evicted and rejoined (a rebalance) meanwhile.
+ */
+export function joinCountingLogger(): { logger: Logger; joins: () => number } {
+  let joins = 0;
+  const logger = createLogger({
+    level: 'info',
+    write: (line) => {
+      if (line.includes('kafka: joined group')) joins += 1;
+    },
+  });
+  return { logger, joins: () => joins };
 }
