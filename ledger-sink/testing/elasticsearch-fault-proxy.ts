@@ -19,12 +19,14 @@ import type { AddressInfo, Socket } from 'node:net';
  *   is full does); of each other `_bulk`, every `itemRejectEvery`-th item is answered with a per-item 429
  *   (`es_rejected_execution_exception`) made up here, and only the rest is forwarded to the real cluster, whose
  *   per-item results are merged back in order. So per-item handling meets real results for the forwarded items.
+ * - `hang`: connections are accepted and requests read, but never answered (a node that stopped responding
+ *   without closing its sockets); leaving the phase resets them.
  * - `transparent`: everything is forwarded unchanged.
  *
  * Rejections follow counters, not chance, so a run is reproducible. The proxy records what it did, so a test
  * can bound retries and know exactly which documents were never forwarded.
  */
-export type FaultPhase = 'down' | 'storm' | 'transparent';
+export type FaultPhase = 'down' | 'hang' | 'storm' | 'transparent';
 
 export interface StormPolicy {
   /** Every n-th request in the storm is a whole-request 429 (n ≥ 2). */
@@ -40,6 +42,8 @@ export interface FaultProxyStats {
   readonly itemsRejected: number;
   readonly itemsForwarded: number;
   readonly requestsForwarded: number;
+  /** Requests received in the `hang` phase and never answered. */
+  readonly requestsLeftHanging: number;
 }
 
 interface BulkAction {
@@ -54,6 +58,8 @@ export class ElasticsearchFaultProxy {
   private phase: FaultPhase = 'transparent';
   private readonly sockets = new Set<Socket>();
   private readonly resets: number[] = [];
+  private readonly hung: Socket[] = [];
+  private hungRequestCount = 0;
   private stormRequests = 0;
   private stormItems = 0;
   private wholeRejected = 0;
@@ -93,6 +99,7 @@ export class ElasticsearchFaultProxy {
 
   setPhase(phase: FaultPhase): void {
     this.phase = phase;
+    if (phase !== 'hang') for (const socket of this.hung.splice(0)) socket.resetAndDestroy();
     if (phase === 'down') for (const socket of this.sockets) socket.resetAndDestroy();
   }
 
@@ -103,6 +110,7 @@ export class ElasticsearchFaultProxy {
       itemsRejected: this.itemsRejectedCount,
       itemsForwarded: this.itemsForwardedCount,
       requestsForwarded: this.forwardedRequests,
+      requestsLeftHanging: this.hungRequestCount,
     };
   }
 
@@ -133,6 +141,11 @@ export class ElasticsearchFaultProxy {
         // A keep-alive socket that slipped through the phase switch: reset it like the others.
         this.resets.push(Date.now());
         req.socket.resetAndDestroy();
+        return;
+      }
+      if (this.phase === 'hang') {
+        this.hungRequestCount += 1;
+        this.hung.push(req.socket);
         return;
       }
       if (this.phase === 'storm') {
