@@ -162,6 +162,11 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning: 'A value to encode does not match its Avro schema (a bug in the producing stage).',
   },
+  SCHEMA_INCOMPATIBLE: {
+    category: 'conflict',
+    meaning:
+      "A writer schema was refused for a subject: at the subject's compatibility level its readers cannot read it (or it cannot read them); nothing was produced with it — add fields with defaults, never change a field's type, or use a new topic.",
+  },
   UNKNOWN_SCHEMA_ID: {
     category: 'invalid_input',
     meaning: "A record names a schema id the registry does not know; it came from another registry's producer.",
