@@ -219,7 +219,7 @@ describe('embedded log on a full disk (fault 12)', () => {
         `on the log ${onLog.placed.length}, filler ${figures.fillerBytes} bytes, ` +
         `first ack ${(figures.firstAckAfterSpaceAtMs! - figures.spaceBackAtMs!).toFixed(1)} ms after the filler ` +
         `was deleted, ${log.stats.diskFullRefusals} partition flushes rolled back ` +
-        `(${log.stats.diskFullRolledBackBytes} torn bytes cut)`,
+        `(${log.stats.diskFullTornBytes} torn bytes cut)`,
     );
     expect(figures.unexpectedErrors).toEqual([]);
     expect(figures.refusedWhileFull).toBeGreaterThan(0);
@@ -278,6 +278,51 @@ describe('embedded log on a full disk (fault 12)', () => {
       const onLog = await recordsOnLog(again);
       expect(acknowledgementViolations(figures.acknowledged, onLog.placed)).toEqual([]);
       await expect(again.send(TOPIC, [recordFor(999_999)])).resolves.toHaveLength(1);
+    } finally {
+      await again.close();
+    }
+  });
+
+  /**
+   * One partition, one record of 1,000 bytes (so the segment ends inside a page, whose slack a full tmpfs still
+   * lets a write use), the disk filled, then one 10 KiB record: its write lands partly and fails with ENOSPC.
+   * With the rollback the file ends at the last whole frame and a reopen cuts nothing; without it (the planted
+   * fault) the reopen has to cut the torn frame, and the clean-reopen check reports exactly that one cut.
+   */
+  it.each([
+    ['roll-back', []],
+    ['keep-torn-bytes', ['embedded log: truncating a torn or corrupt segment tail']],
+  ] as const)('a refused append under %s leaves a reopen with these cuts: %j', async (policy, expectedWarnings) => {
+    const dir = join(disk!.dir, 'torn');
+    const open = (logger: Logger = silentLogger) =>
+      EmbeddedLog.open({ dir, topics: [{ topic: TOPIC, partitions: 1 }], diskFullPolicy: policy, logger });
+    const record = (id: number, bytes: number) => ({
+      key: null,
+      value: Buffer.alloc(bytes, id),
+      headers: { id: String(id) },
+    });
+    const log = await open();
+    let refusal: unknown;
+    try {
+      await log.send(TOPIC, [record(1, 1_000)]);
+      const filler = await fillDisk(disk!.dir);
+      refusal = await log.send(TOPIC, [record(2, 10 * 1024)]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(log.stats.diskFullRefusals).toBe(1);
+      expect(log.stats.diskFullTornBytes).toBeGreaterThan(0);
+      await filler.remove();
+    } finally {
+      await log.close();
+    }
+    expect(refusal).toMatchObject({ code: 'LOG_DISK_FULL', retriable: true });
+    const recorder = warningRecorder();
+    const again = await open(recorder.logger);
+    try {
+      expect(recorder.warnings).toEqual(expectedWarnings);
+      const records = await readAll(again, TOPIC, 0);
+      expect(records.map((r) => r.headers['id'])).toEqual(['1']);
     } finally {
       await again.close();
     }

@@ -76,8 +76,9 @@ export interface EmbeddedLogOptions {
   readonly redeliveryInitialBackoffMs?: number;
   readonly redeliveryMaxBackoffMs?: number;
   /**
-   * Test-only: `refuse-until-reopen` restores the behaviour before full-disk rollback (a partition refuses
-   * appends after ENOSPC until the log is reopened), for negative controls. Default `roll-back`.
+   * Test-only, for negative controls: `refuse-until-reopen` restores the behaviour before full-disk rollback (a
+   * partition refuses appends after ENOSPC until the log is reopened); `keep-torn-bytes` skips the truncation.
+   * Default `roll-back`.
    */
   readonly diskFullPolicy?: DiskFullPolicy;
 }
@@ -112,8 +113,8 @@ export interface EmbeddedLogStats {
   readonly partitionSyncs: number;
   /** Partition flushes refused with LOG_DISK_FULL and rolled back. */
   readonly diskFullRefusals: number;
-  /** Bytes of those flushes that had reached a segment and were truncated away. */
-  readonly diskFullRolledBackBytes: number;
+  /** Bytes of those flushes that had reached a segment (and were truncated away, by default). */
+  readonly diskFullTornBytes: number;
 }
 
 interface ResolvedConfig extends PartitionLogConfig {
@@ -208,14 +209,14 @@ export class EmbeddedLog implements Bus {
   get stats(): EmbeddedLogStats {
     let appendedRecords = 0;
     let diskFullRefusals = 0;
-    let diskFullRolledBackBytes = 0;
+    let diskFullTornBytes = 0;
     for (const state of this.topics.values())
       for (const log of state.partitions) {
         appendedRecords += log.appendedRecords;
         diskFullRefusals += log.diskFullRefusals;
-        diskFullRolledBackBytes += log.diskFullRolledBackBytes;
+        diskFullTornBytes += log.diskFullTornBytes;
       }
-    return { ...this.counters, appendedRecords, diskFullRefusals, diskFullRolledBackBytes };
+    return { ...this.counters, appendedRecords, diskFullRefusals, diskFullTornBytes };
   }
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
@@ -619,8 +620,11 @@ function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
     defaultPartitions: integer('defaultPartitions', 1, 1, MAX_PARTITIONS),
     diskFullPolicy: options.diskFullPolicy ?? 'roll-back',
   };
-  if (config.diskFullPolicy !== 'roll-back' && config.diskFullPolicy !== 'refuse-until-reopen')
-    problems.push({ path: '/diskFullPolicy', message: "must be 'roll-back' or 'refuse-until-reopen'" });
+  if (!['roll-back', 'keep-torn-bytes', 'refuse-until-reopen'].includes(config.diskFullPolicy))
+    problems.push({
+      path: '/diskFullPolicy',
+      message: "must be 'roll-back', 'keep-torn-bytes' or 'refuse-until-reopen'",
+    });
   if (problems.length > 0)
     throw new ValidationError('invalid embedded log options', problems, BusErrorCode.invalidArgument);
   return Object.freeze(config);

@@ -45,14 +45,15 @@ export interface PartitionLogConfig {
   readonly maxReadBytes: number;
   /**
    * What a full disk does to the partition: `roll-back` (the default) truncates the failed append and keeps the
-   * partition writable; `refuse-until-reopen` is the behaviour before that fix (poison, as for any I/O failure),
-   * kept only so a test can show its checker catching a partition that does not recover.
+   * partition writable; `refuse-until-reopen` is the behaviour before that fix (poison, as for any I/O failure)
+   * and `keep-torn-bytes` refuses and stays writable but leaves the torn bytes in the file; both exist only so
+   * that a test can show its checker catching a partition that does not recover, or a reopen that has to cut.
    */
   readonly diskFullPolicy: DiskFullPolicy;
 }
 
 /** See PartitionLogConfig.diskFullPolicy. */
-export type DiskFullPolicy = 'roll-back' | 'refuse-until-reopen';
+export type DiskFullPolicy = 'roll-back' | 'keep-torn-bytes' | 'refuse-until-reopen';
 
 /** Frames enqueued together by one producer call for one partition; they get consecutive offsets. */
 export interface AppendChunk {
@@ -80,8 +81,8 @@ export class PartitionLog {
   appendedRecords = 0;
   /** Flushes refused with LOG_DISK_FULL and rolled back. */
   diskFullRefusals = 0;
-  /** Bytes of refused flushes that had reached the segment and were truncated away. */
-  diskFullRolledBackBytes = 0;
+  /** Bytes of refused flushes that had reached the segment (truncated away under 'roll-back'). */
+  diskFullTornBytes = 0;
   private flushing = false;
   private failure: UnavailableError | null = null;
   private readonly cache: TailCache;
@@ -208,7 +209,7 @@ export class PartitionLog {
       await segment.writer.datasync();
       this.publish(chunks, segment);
     } catch (error) {
-      if (this.failure === null && isNoSpaceError(error) && this.config.diskFullPolicy === 'roll-back')
+      if (this.failure === null && isNoSpaceError(error) && this.config.diskFullPolicy !== 'refuse-until-reopen')
         await this.rollBack(error, chunks);
       else await this.poison(error, chunks);
     } finally {
@@ -250,10 +251,12 @@ export class PartitionLog {
     let tornBytes = 0;
     try {
       tornBytes = (await this.active.writer.stat()).size - this.active.size;
-      // Truncating only frees blocks, so it works on a full disk; the sync makes the cut survive a crash, so a
-      // later append at this position never follows leftover bytes of the refused one.
-      await this.active.writer.truncate(this.active.size);
-      await this.active.writer.datasync();
+      if (this.config.diskFullPolicy === 'roll-back') {
+        // Truncating only frees blocks, so it works on a full disk; the sync makes the cut survive a crash, so
+        // neither a reopen nor a later append ever meets leftover bytes of the refused one.
+        await this.active.writer.truncate(this.active.size);
+        await this.active.writer.datasync();
+      }
     } catch (rollbackError) {
       this.logger.error('embedded log: could not roll back an append refused for lack of space', {
         error: describeError(rollbackError),
@@ -261,6 +264,11 @@ export class PartitionLog {
       await this.poison(error, chunks);
       return;
     }
+    this.refuseForSpace(error, chunks, tornBytes);
+  }
+
+  /** Refuses the chunks with LOG_DISK_FULL; the partition stays writable. */
+  private refuseForSpace(error: unknown, chunks: readonly AppendChunk[], tornBytes: number): void {
     const refused = new VigilError(
       EmbeddedLogErrorCode.diskFull,
       `no space left for partition ${this.topic}-${this.partition}; the append was rolled back, retry later`,
@@ -272,7 +280,7 @@ export class PartitionLog {
       },
     );
     this.diskFullRefusals++;
-    this.diskFullRolledBackBytes += tornBytes;
+    this.diskFullTornBytes += tornBytes;
     this.logger.warn('embedded log: disk full; append rolled back and refused, the partition stays writable', {
       records: chunks.reduce((sum, chunk) => sum + chunk.count, 0),
       tornBytes,
