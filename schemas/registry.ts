@@ -1,13 +1,20 @@
 import { readFileSync } from 'node:fs';
+import type avro from 'avsc';
 import { UnavailableError, VigilError, ErrorCategory } from '../platform/errors.js';
-import { avroDir, loadSchemaSet } from './avro.js';
+import { avroDir, loadSchemaFiles, loadSchemaSet, parseSchema } from './avro.js';
+import { CompatibilityLevel, type CompatibilityProblem, compatibilityProblems } from './compatibility.js';
+import { TopicValueSchema, type Topic, valueSubject } from './topics.js';
 
 /**
  * The schema-registry port, shaped after Confluent's Schema Registry: a schema is registered under a subject
  * and gets a global integer id, which every record carries in its 5-byte header.
  */
 export interface SchemaRegistry {
-  /** Registers `schema` (self-contained Avro JSON) under `subject`; returns its id (the existing one if known). */
+  /**
+   * Registers `schema` (self-contained Avro JSON) under `subject`; returns its id (the existing one if known).
+   * Rejects with SchemaIncompatibleError (code SCHEMA_INCOMPATIBLE, not retriable) when the subject's
+   * compatibility level refuses it, so a codec for an incompatible writer is never created and nothing is produced.
+   */
   register(subject: string, schema: string): Promise<number>;
   /** The schema with `id`; rejects with code UNKNOWN_SCHEMA_ID when there is none. */
   schemaById(id: number): Promise<string>;
@@ -20,6 +27,24 @@ export class UnknownSchemaIdError extends VigilError {
       details: { schemaId: id },
     });
   }
+}
+
+/** A writer schema refused for a subject; names the subject, the level and every problem found. */
+export class SchemaIncompatibleError extends VigilError {
+  constructor(subject: string, level: string, reasons: readonly string[]) {
+    super(
+      'SCHEMA_INCOMPATIBLE',
+      `schema refused for subject ${subject} (compatibility ${level}): ${reasons.join('; ')}`,
+      { category: ErrorCategory.conflict, retriable: false, details: { subject, level, reasons } },
+    );
+  }
+}
+
+/** One line per problem, e.g. `forward vs version 2 /amountMinor: cannot read "string" as "long"`. */
+function describeProblems(problems: readonly CompatibilityProblem[], versions: readonly number[]): string[] {
+  return problems.map(
+    (p) => `${p.direction} vs version ${versions[p.versionIndex] ?? p.versionIndex + 1} ${p.path}: ${p.message}`,
+  );
 }
 
 /** Canonical form for comparing schemas: key order and whitespace do not matter. */
@@ -38,36 +63,77 @@ function canonical(schema: string): string {
   return JSON.stringify(sort(JSON.parse(schema)));
 }
 
+export interface EmbeddedSchemaRegistryOptions {
+  /** Directory of the `.avsc` contracts and `ids.json` (default `schemas/avro/`). */
+  readonly dir?: string;
+  /**
+   * Level for every subject (default FULL_TRANSITIVE: the embedded log keeps records of every past version for
+   * good, and a stage of any registered version may read them or write next to them).
+   */
+  readonly compatibility?: CompatibilityLevel;
+}
+
 /**
  * The embedded registry: seeded from `schemas/avro/` with the permanent ids of `avro/ids.json`, so records on
- * the embedded log decode the same way after a restart or an upgrade. New schemas registered at run time get
- * ids above the seeded ones (kept in memory; the embedded default registers nothing new).
+ * the embedded log decode the same way after a restart or an upgrade. Each topic's subject starts with the
+ * versions of its record, oldest first. New schemas registered at run time get ids above the seeded ones (kept
+ * in memory; the embedded default registers nothing new) after the compatibility check against the subject.
  */
 export class EmbeddedSchemaRegistry implements SchemaRegistry {
   private readonly byId = new Map<number, string>();
+  private readonly typeById = new Map<number, avro.Type>();
   private readonly idByCanonical = new Map<string, number>();
+  /** Schema ids per subject in version order (version n = index n - 1). */
+  private readonly versionsBySubject = new Map<string, number[]>();
+  private readonly compatibility: CompatibilityLevel;
   private nextId: number;
 
-  constructor(dir = avroDir) {
+  constructor(options: EmbeddedSchemaRegistryOptions = {}) {
+    const dir = options.dir ?? avroDir;
+    this.compatibility = options.compatibility ?? CompatibilityLevel.fullTransitive;
     const ids = JSON.parse(readFileSync(dir + 'ids.json', 'utf8')) as Record<string, number | string>;
     const { expanded } = loadSchemaSet(dir);
+    const recordNameByFile = new Map(loadSchemaFiles(dir).map((f) => [f.file, f.name]));
     for (const [file, schema] of expanded) {
       const id = ids[file];
       if (typeof id !== 'number') throw new Error(`schemas/avro/ids.json has no id for ${file}; append one`);
       this.byId.set(id, schema);
       this.idByCanonical.set(canonical(schema), id);
+      for (const [topic, recordName] of Object.entries(TopicValueSchema))
+        if (recordName === recordNameByFile.get(file)) this.subjectVersions(valueSubject(topic as Topic)).push(id);
     }
     this.nextId = Math.max(0, ...this.byId.keys()) + 1;
   }
 
-  register(_subject: string, schema: string): Promise<number> {
+  register(subject: string, schema: string): Promise<number> {
     const key = canonical(schema);
-    let id = this.idByCanonical.get(key);
+    const versions = this.subjectVersions(subject);
+    const known = this.idByCanonical.get(key);
+    // Confluent semantics: a schema already under the subject returns its id without a check.
+    if (known !== undefined && versions.includes(known)) return Promise.resolve(known);
+    const problems = compatibilityProblems(
+      parseSchema(schema),
+      versions.map((id) => this.typeOf(id)),
+      this.compatibility,
+    );
+    if (problems.length > 0)
+      return Promise.reject(
+        new SchemaIncompatibleError(
+          subject,
+          this.compatibility,
+          describeProblems(
+            problems,
+            versions.map((_, i) => i + 1),
+          ),
+        ),
+      );
+    let id = known;
     if (id === undefined) {
       id = this.nextId++;
       this.byId.set(id, schema);
       this.idByCanonical.set(key, id);
     }
+    versions.push(id);
     return Promise.resolve(id);
   }
 
@@ -75,22 +141,68 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
     const schema = this.byId.get(id);
     return schema === undefined ? Promise.reject(new UnknownSchemaIdError(id)) : Promise.resolve(schema);
   }
+
+  private subjectVersions(subject: string): number[] {
+    let versions = this.versionsBySubject.get(subject);
+    if (versions === undefined) this.versionsBySubject.set(subject, (versions = []));
+    return versions;
+  }
+
+  private typeOf(id: number): avro.Type {
+    let type = this.typeById.get(id);
+    if (type === undefined) this.typeById.set(id, (type = parseSchema(this.byId.get(id)!)));
+    return type;
+  }
+}
+
+export interface HttpSchemaRegistryOptions {
+  /**
+   * Level the client itself checks before registering, against the subject's versions it reads from the
+   * registry (default FULL_TRANSITIVE, as embedded). The registry also enforces its own level and may refuse
+   * what passes here (409); NONE leaves the decision to the registry alone.
+   */
+  readonly compatibility?: CompatibilityLevel;
+}
+
+/** A Confluent error body: `{ "error_code": 40401, "message": "Subject 'x' not found." }`. */
+interface RegistryErrorBody {
+  readonly error_code?: unknown;
+  readonly message?: unknown;
 }
 
 /** A client for Confluent-compatible registries (Confluent, Apicurio's ccompat API, Redpanda, Karapace). */
 export class HttpSchemaRegistry implements SchemaRegistry {
   private readonly cache = new Map<number, string>();
+  private readonly compatibility: CompatibilityLevel;
 
   constructor(
     private readonly baseUrl: string,
     private readonly fetchImpl: typeof fetch = fetch,
-  ) {}
+    options: HttpSchemaRegistryOptions = {},
+  ) {
+    this.compatibility = options.compatibility ?? CompatibilityLevel.fullTransitive;
+  }
 
+  /**
+   * Checks `schema` against the subject's registered versions at this client's level, then registers it. Rejects
+   * with SchemaIncompatibleError when either this check or the registry (HTTP 409) refuses it; with a retriable
+   * REGISTRY_* error when the registry is unreachable or answers otherwise.
+   */
   async register(subject: string, schema: string): Promise<number> {
-    const body = await this.call(`/subjects/${encodeURIComponent(subject)}/versions`, {
+    const subjectPath = `/subjects/${encodeURIComponent(subject)}`;
+    if (this.compatibility !== CompatibilityLevel.none) await this.checkLocally(subject, subjectPath, schema);
+    const response = await this.request(`${subjectPath}/versions`, {
       method: 'POST',
       body: JSON.stringify({ schemaType: 'AVRO', schema }),
     });
+    if (response.status === 409) {
+      // Confluent: 409 = incompatible with an earlier schema of the subject (its own level decided).
+      const body = await errorBody(response);
+      throw new SchemaIncompatibleError(subject, 'the registry level', [
+        typeof body.message === 'string' ? body.message : 'the registry answered 409 Conflict',
+      ]);
+    }
+    const body = await this.json(response, 'POST', `${subjectPath}/versions`);
     const id = (body as { id?: unknown }).id;
     if (typeof id !== 'number')
       throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no id for ${subject}`);
@@ -101,18 +213,51 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   async schemaById(id: number): Promise<string> {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
-    const body = await this.call(`/schemas/ids/${id}`, { method: 'GET' }, id);
-    const schema = (body as { schema?: unknown }).schema;
+    const path = `/schemas/ids/${id}`;
+    const response = await this.request(path, { method: 'GET' });
+    // Confluent error code 40403: schema not found.
+    if (response.status === 404) throw new UnknownSchemaIdError(id);
+    const schema = ((await this.json(response, 'GET', path)) as { schema?: unknown }).schema;
     if (typeof schema !== 'string')
       throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no schema for id ${id}`);
     this.cache.set(id, schema);
     return schema;
   }
 
-  private async call(path: string, init: RequestInit, schemaId?: number): Promise<unknown> {
-    let response: Response;
+  /** Reads every version of the subject (few per subject) and refuses `schema` if the level does. */
+  private async checkLocally(subject: string, subjectPath: string, schema: string): Promise<void> {
+    const listPath = `${subjectPath}/versions`;
+    const listed = await this.request(listPath, { method: 'GET' });
+    // 40401: no such subject yet, so this is its first version and anything goes.
+    if (listed.status === 404) return;
+    const versions = await this.json(listed, 'GET', listPath);
+    if (!Array.isArray(versions) || !versions.every((v) => typeof v === 'number'))
+      throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry listed no versions for ${subject}`);
+    const sorted = [...versions].sort((a, b) => a - b);
+    const schemas: string[] = [];
+    for (const version of sorted) {
+      const path = `${subjectPath}/versions/${version}`;
+      const body = (await this.json(await this.request(path, { method: 'GET' }), 'GET', path)) as {
+        schema?: unknown;
+      };
+      if (typeof body.schema !== 'string')
+        throw new UnavailableError('REGISTRY_BAD_RESPONSE', `registry returned no schema for ${subject} v${version}`);
+      schemas.push(body.schema);
+    }
+    // Already registered: the registry answers with its id and no check (Confluent semantics).
+    if (schemas.some((s) => canonical(s) === canonical(schema))) return;
+    const problems = compatibilityProblems(
+      parseSchema(schema),
+      schemas.map((s) => parseSchema(s)),
+      this.compatibility,
+    );
+    if (problems.length > 0)
+      throw new SchemaIncompatibleError(subject, this.compatibility, describeProblems(problems, sorted));
+  }
+
+  private async request(path: string, init: RequestInit): Promise<Response> {
     try {
-      response = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, {
+      return await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, {
         ...init,
         headers: {
           'content-type': 'application/vnd.schemaregistry.v1+json',
@@ -122,13 +267,25 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     } catch (cause) {
       throw new UnavailableError('REGISTRY_UNAVAILABLE', `schema registry at ${this.baseUrl} is unreachable`, cause);
     }
-    // Confluent error code 40403: schema not found.
-    if (response.status === 404 && schemaId !== undefined) throw new UnknownSchemaIdError(schemaId);
-    if (!response.ok)
+  }
+
+  private async json(response: Response, method: string, path: string): Promise<unknown> {
+    if (!response.ok) {
+      const body = await errorBody(response);
+      const said = typeof body.message === 'string' ? `: ${body.message}` : '';
       throw new UnavailableError(
         'REGISTRY_ERROR',
-        `schema registry ${init.method} ${path} answered ${response.status}`,
+        `schema registry ${method} ${path} answered ${response.status}${said}`,
       );
+    }
     return response.json();
+  }
+}
+
+async function errorBody(response: Response): Promise<RegistryErrorBody> {
+  try {
+    return (await response.json()) as RegistryErrorBody;
+  } catch {
+    return {};
   }
 }
