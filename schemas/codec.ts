@@ -1,4 +1,4 @@
-import type avro from 'avsc';
+import avro from 'avsc';
 import { ErrorCategory, VigilError } from '../platform/errors.js';
 import { MalformedAvroError, checkAvroEncoding, loadSchemaSet, parseSchema } from './avro.js';
 import type { SchemaRegistry } from './registry.js';
@@ -33,6 +33,28 @@ export interface Codec<T> {
   encode(value: T): Buffer;
   /** Rejects with CodecError (bad bytes) or UnknownSchemaIdError; retriable errors only if the registry is down. */
   decode(bytes: Buffer): Promise<T>;
+  /**
+   * Like `decode`, and also says which schema wrote the record and the top-level fields that writer has and this
+   * reader does not (decoded with the writer's schema), so a record from a newer producer loses nothing the
+   * consumer could forward. Costs a second decode only for records of a foreign writer.
+   */
+  decodeRecord(bytes: Buffer): Promise<DecodedRecord<T>>;
+}
+
+/** A record as this build reads it, with what its (newer) writer wrote beyond that. */
+export interface DecodedRecord<T> {
+  readonly value: T;
+  readonly writerSchemaId: number;
+  /** Fields of the writer's record that this reader does not have; empty for records written by this build. */
+  readonly fieldsUnknownToReader: Readonly<Record<string, unknown>>;
+}
+
+export interface CodecOptions {
+  /**
+   * The schema this codec writes and reads with; default the newest contract of the topic. Tests pass another
+   * version to act as an older or newer build.
+   */
+  readonly type?: avro.Type;
 }
 
 const schemaSet = loadSchemaSet();
@@ -44,9 +66,17 @@ export function readerType(recordName: string): avro.Type {
   return type;
 }
 
-/** Creates the codec for a topic's values, registering this build's schema under the topic's subject. */
-export async function createCodec<T>(registry: SchemaRegistry, topic: Topic): Promise<Codec<T>> {
-  const type = readerType(TopicValueSchema[topic]);
+/**
+ * Creates the codec for a topic's values, registering this build's schema under the topic's subject. Rejects with
+ * SchemaIncompatibleError when the registry refuses the schema, so an incompatible writer gets no codec and
+ * produces nothing.
+ */
+export async function createCodec<T>(
+  registry: SchemaRegistry,
+  topic: Topic,
+  options: CodecOptions = {},
+): Promise<Codec<T>> {
+  const type = options.type ?? readerType(TopicValueSchema[topic]);
   const writerSchemaId = await registry.register(
     valueSubject(topic),
     JSON.stringify(type.schema({ exportAttrs: true })),
@@ -114,6 +144,10 @@ class AvroCodec<T> implements Codec<T> {
   }
 
   async decode(bytes: Buffer): Promise<T> {
+    return (await this.decodeRecord(bytes)).value;
+  }
+
+  async decodeRecord(bytes: Buffer): Promise<DecodedRecord<T>> {
     if (bytes.length < HEADER_BYTES)
       throw new CodecError('TRUNCATED_RECORD', `record of ${bytes.length} bytes is shorter than the 5-byte header`, {
         topic: this.topic,
@@ -135,7 +169,7 @@ class AvroCodec<T> implements Codec<T> {
         throw new Error(
           offset < 0 ? 'body ends before the record does' : `${body.length - offset} bytes left after the record`,
         );
-      return value as T;
+      return { value: value as T, writerSchemaId: schemaId, fieldsUnknownToReader: this.unknownFields(writer, body) };
     } catch (cause) {
       throw new CodecError(
         'CORRUPT_BODY',
@@ -144,6 +178,15 @@ class AvroCodec<T> implements Codec<T> {
         cause,
       );
     }
+  }
+
+  private unknownFields(writer: avro.Type, body: Buffer): Record<string, unknown> {
+    if (writer === this.type || !(writer instanceof avro.types.RecordType)) return {};
+    const known = new Set((this.type as avro.types.RecordType).fields.flatMap((f) => [f.name, ...f.aliases]));
+    const extra = writer.fields.filter((f) => !known.has(f.name));
+    if (extra.length === 0) return {};
+    const full = writer.fromBuffer(body) as Record<string, unknown>;
+    return Object.fromEntries(extra.map((f) => [f.name, full[f.name]]));
   }
 
   private async writerSchema(schemaId: number): Promise<WriterSchema> {
