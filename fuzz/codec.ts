@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import fc from 'fast-check';
 import { VigilError } from '../platform/errors.js';
-import { MalformedAvroError } from '../schemas/avro.js';
+import { MalformedAvroError, avroDir } from '../schemas/avro.js';
 import { type Codec, createCodec, readerType } from '../schemas/codec.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { type Topic, TopicValueSchema, Topics } from '../schemas/topics.js';
@@ -25,7 +26,11 @@ export function codecFor(topic: Topic): Promise<Codec<unknown>> {
 export const allTopics: readonly Topic[] = Object.values(Topics);
 
 /** The ids the embedded registry knows (schemas/avro/ids.json); anything above is unknown to it. */
-const HIGHEST_KNOWN_SCHEMA_ID = 7;
+const HIGHEST_KNOWN_SCHEMA_ID = Math.max(
+  ...Object.values(JSON.parse(readFileSync(avroDir + 'ids.json', 'utf8')) as Record<string, unknown>).filter(
+    (v): v is number => typeof v === 'number',
+  ),
+);
 
 /** Every error code a decode may reject with; each one sends the record to the dead-letter topic. */
 export const decodeErrorCodes: ReadonlySet<string> = new Set([

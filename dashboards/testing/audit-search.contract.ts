@@ -57,6 +57,7 @@ function decided(
     reasons,
     rulesFired: reasons.filter((r) => r.source === 'RULE').map((r) => r.code),
     features: { tx_count_1h: 3 },
+    featureValues: null,
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: at + 52,

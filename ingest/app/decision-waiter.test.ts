@@ -17,6 +17,7 @@ function scored(transactionId: string, decision: ScoredTransaction['decision']):
     reasons: [],
     rulesFired: [],
     features: {},
+    featureValues: null,
     modelVersion: 'm-1',
     rulesVersion: 'r-1',
     scoredAtMs: NOW_MS,

@@ -137,6 +137,7 @@ describe('ingest HTTP routes (embedded log)', () => {
       reasons: [{ code: 'R_NEW_DEVICE', source: 'RULE', description: 'first time on this device', weight: 0.5 }],
       rulesFired: ['R_NEW_DEVICE'],
       features: { card_count_1h: 1 },
+      featureValues: null,
       modelVersion: 'model-test',
       rulesVersion: 'rules-test',
       scoredAtMs: NOW_MS + 5,

@@ -10,6 +10,7 @@ import {
   clickhouseTableStatements,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
+import { featureValuesOf } from '../../schemas/features.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain/audit.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
@@ -212,7 +213,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     reasons_json: auditJson(scored.reasons),
     reason_codes: scored.reasons.map((r) => r.code),
     rules_fired: scored.rulesFired,
-    features_json: auditJson(scored.features),
+    features_json: auditJson(featureValuesOf(scored)),
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
     transaction_json: auditJson(tx),

@@ -1,5 +1,9 @@
 import { sampleTransaction } from '../../schemas/fixtures.js';
-import type { ScoredTransaction } from '../../schemas/generated/types.js';
+import { createCodec } from '../../schemas/codec.js';
+import { featureValueNames } from '../../schemas/features.js';
+import type { FeatureValues, ScoredTransaction } from '../../schemas/generated/types.js';
+import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
+import { Topics } from '../../schemas/topics.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from './audit.js';
 
 const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction => ({
@@ -9,15 +13,38 @@ const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction =
   reasons: [],
   rulesFired: [],
   features: { a: 1 },
+  featureValues: null,
   modelVersion: 'm',
   rulesVersion: 'r',
   scoredAtMs: 1_764_000_000_100,
   ...overrides,
 });
 
+/** A v2 decision as ledger-sink receives it: through the codec, so its FeatureValues is avsc's record instance. */
+async function decodedV2(value: (i: number) => number): Promise<ScoredTransaction> {
+  const codec = await createCodec<ScoredTransaction>(new EmbeddedSchemaRegistry(), Topics.transactionsScored);
+  const featureValues = Object.fromEntries(
+    featureValueNames().map((name, i) => [name, value(i)]),
+  ) as unknown as FeatureValues;
+  return codec.decode(codec.encode(scored({ features: {}, featureValues })));
+}
+
 describe('auditProblems', () => {
   it('given a well-formed decision, then there is nothing to report', () => {
     expect(auditProblems(scored())).toEqual([]);
+  });
+
+  it('given a decoded v2 decision, then its feature record is checked by its own fields only', async () => {
+    // avsc's record instances carry enumerable prototype methods (clone, toBuffer…): a for…in walk took them
+    // for features and refused every v2 decision as unstorable.
+    expect(auditProblems(await decodedV2((i) => i / 4))).toEqual([]);
+  });
+
+  it('given a decoded v2 decision with a non-finite feature, then that feature is reported by name', async () => {
+    const problems = auditProblems(await decodedV2((i) => (i === 3 ? Number.NaN : i)));
+    expect(problems).toEqual([
+      { path: `/features/${featureValueNames()[3]}`, message: 'must be a finite number, got NaN' },
+    ]);
   });
 
   it('given times at the edges of the storable range, then they are accepted', () => {

@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../../platform/errors.js';
+import { featureValuesOf } from '../../schemas/features.js';
 import type { ScoredTransaction } from '../../schemas/generated/types.js';
 
 /**
@@ -28,10 +29,11 @@ export function auditProblems(scored: ScoredTransaction): FieldProblem[] {
   }
   if (!Number.isFinite(scored.score))
     problems.push({ path: '/score', message: `must be a finite number, got ${scored.score}` });
-  // for…in rather than Object.entries: no pair arrays for a 62-entry map on every decision. avsc decodes maps
-  // into plain objects without inherited enumerable members.
-  for (const name in scored.features) {
-    const value = scored.features[name]!;
+  // Own keys only: avsc decodes a record into an instance whose prototype has enumerable methods (clone,
+  // toBuffer…), which for…in would visit. Object.keys rather than entries: no pair arrays per decision.
+  const features = featureValuesOf(scored);
+  for (const name of Object.keys(features)) {
+    const value = features[name]!;
     // JSON has no NaN or Infinity; JSON.stringify would silently write null and the audit would lie.
     if (!Number.isFinite(value))
       problems.push({ path: `/features/${escapePointer(name)}`, message: `must be a finite number, got ${value}` });

@@ -39,6 +39,7 @@ function scored(transaction: Transaction, decision: ScoredTransaction['decision'
     reasons: [],
     rulesFired: [],
     features: {},
+    featureValues: null,
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: POSTED_AT,

@@ -5,6 +5,7 @@ import { MetricsRegistry } from '../../platform/metrics.js';
 import { createCodec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
 import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import { featureValuesOf } from '../../schemas/features.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { type HandbookRow, handbookCsvChunks, parseHandbookRow } from '../../simulator/handbook-csv.js';
@@ -120,7 +121,7 @@ async function liveFeatures(labelDelayMs: number): Promise<Map<string, Record<st
   }
   await flush();
   const scored = await Promise.all(producer.scored.map((r) => codecs.scored.decode(r.value)));
-  return new Map(scored.map((s) => [s.transaction.transactionId, s.features]));
+  return new Map(scored.map((s) => [s.transaction.transactionId, featureValuesOf(s)]));
 }
 
 async function evaluationFeatures(): Promise<Map<string, Record<string, number>>> {

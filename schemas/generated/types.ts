@@ -100,8 +100,10 @@ export interface ScoredTransaction {
   /** Top reasons, strongest first. */
   readonly reasons: ReadonlyArray<Reason>;
   readonly rulesFired: ReadonlyArray<string>;
-  /** Every feature value the model and rules saw. */
+  /** v1: every feature value the model and rules saw, by name. Written empty from v2 on (see featureValues); kept so v1 records read with their features. */
   readonly features: Readonly<Record<string, number>>;
+  /** Added in v2; null in records read from v1 (their features are in the map). */
+  readonly featureValues: null | FeatureValues;
   readonly modelVersion: string;
   readonly rulesVersion: string;
   readonly scoredAtMs: number;
@@ -129,6 +131,133 @@ export const ReasonSource = {
   MODEL: 'MODEL',
 } as const;
 export type ReasonSource = (typeof ReasonSource)[keyof typeof ReasonSource];
+
+export interface FeatureValues {
+  /** amount (major units, settlement currency when present) */
+  readonly amount: number;
+  /** made at night (00:00–06:59 UTC) */
+  readonly is_night: number;
+  /** made on a weekend */
+  readonly is_weekend: number;
+  /** card channel */
+  readonly ch_card: number;
+  /** ACH channel */
+  readonly ch_ach: number;
+  /** SEPA channel */
+  readonly ch_sepa: number;
+  /** wire channel */
+  readonly ch_wire: number;
+  /** wallet channel */
+  readonly ch_wallet: number;
+  /** P2P channel */
+  readonly ch_p2p: number;
+  /** cash channel */
+  readonly ch_cash: number;
+  /** card present */
+  readonly card_present: number;
+  /** card not present */
+  readonly card_not_present: number;
+  /** a transfer */
+  readonly kind_transfer: number;
+  /** a withdrawal */
+  readonly kind_withdrawal: number;
+  /** a deposit */
+  readonly kind_deposit: number;
+  /** a refund */
+  readonly kind_refund: number;
+  /** settled in another currency */
+  readonly cross_currency: number;
+  /** transactions on this card in the last hour */
+  readonly card_count_1h: number;
+  /** transactions on this card in the last 24 hours */
+  readonly card_count_24h: number;
+  /** transactions on this card in the last 7 days */
+  readonly card_count_7d: number;
+  /** transactions on this card in the last 30 days */
+  readonly card_count_30d: number;
+  /** amount spent on this card in the last hour */
+  readonly card_sum_1h: number;
+  /** amount spent on this card in the last 24 hours */
+  readonly card_sum_24h: number;
+  /** amount spent on this card in the last 7 days */
+  readonly card_sum_7d: number;
+  /** amount spent on this card in the last 30 days */
+  readonly card_sum_30d: number;
+  /** small (< 10) card-not-present payments on this card in the last hour */
+  readonly card_cnp_small_count_1h: number;
+  /** customer's transactions in the last hour */
+  readonly cust_count_1h: number;
+  /** customer's transactions in the last 24 hours */
+  readonly cust_count_24h: number;
+  /** customer's transactions in the last 7 days */
+  readonly cust_count_7d: number;
+  /** customer's transactions in the last 30 days */
+  readonly cust_count_30d: number;
+  /** customer's total amount in the last hour */
+  readonly cust_sum_1h: number;
+  /** customer's total amount in the last 24 hours */
+  readonly cust_sum_24h: number;
+  /** customer's total amount in the last 7 days */
+  readonly cust_sum_7d: number;
+  /** customer's total amount in the last 30 days */
+  readonly cust_sum_30d: number;
+  /** customer's mean amount over the last 24 hours */
+  readonly cust_mean_amount_24h: number;
+  /** customer's mean amount over the last 7 days */
+  readonly cust_mean_amount_7d: number;
+  /** customer's mean amount over the last 30 days */
+  readonly cust_mean_amount_30d: number;
+  /** customer's earlier transactions (all time) */
+  readonly cust_history_count: number;
+  /** amount relative to the customer's mean */
+  readonly cust_amount_ratio_to_mean: number;
+  /** amount's z-score within the customer's history */
+  readonly cust_amount_zscore: number;
+  /** time since the customer's previous transaction */
+  readonly cust_seconds_since_prev: number;
+  /** first use of this device by the customer */
+  readonly cust_new_device: number;
+  /** first payment to this terminal, merchant or payee by the customer */
+  readonly cust_new_counterparty: number;
+  /** devices the customer has used (recent, at most 8) */
+  readonly cust_known_devices: number;
+  /** distance from the customer's previous located transaction */
+  readonly cust_geo_distance_km: number;
+  /** travel speed implied since the customer's previous located transaction */
+  readonly cust_geo_velocity_kmh: number;
+  /** cash deposits of 8,000–9,999.99 by the customer in the last 7 days */
+  readonly cust_cash_near_10k_count_7d: number;
+  /** total of cash deposits of 8,000–9,999.99 by the customer in the last 7 days */
+  readonly cust_cash_near_10k_sum_7d: number;
+  /** transactions at this terminal in the last hour */
+  readonly term_count_1h: number;
+  /** transactions at this terminal in the last 24 hours */
+  readonly term_count_24h: number;
+  /** transactions at this terminal in the last 7 days */
+  readonly term_count_7d: number;
+  /** transactions at this terminal in the last 30 days */
+  readonly term_count_30d: number;
+  /** share of this terminal's last-30-day transactions confirmed as fraud so far */
+  readonly term_fraud_ratio_30d: number;
+  /** transactions at this terminal on the day ending 7 days ago */
+  readonly term_count_1d_delay7: number;
+  /** transactions at this terminal in the 7 days ending 7 days ago */
+  readonly term_count_7d_delay7: number;
+  /** transactions at this terminal in the 30 days ending 7 days ago */
+  readonly term_count_30d_delay7: number;
+  /** confirmed-fraud share at this terminal on the day ending 7 days ago */
+  readonly term_risk_1d_delay7: number;
+  /** confirmed-fraud share at this terminal in the 7 days ending 7 days ago */
+  readonly term_risk_7d_delay7: number;
+  /** confirmed-fraud share at this terminal in the 30 days ending 7 days ago */
+  readonly term_risk_30d_delay7: number;
+  /** transactions from this device in the last hour */
+  readonly dev_count_1h: number;
+  /** transactions from this device in the last 24 hours */
+  readonly dev_count_24h: number;
+  /** distinct customers seen on this device (at most 8) */
+  readonly dev_customer_count: number;
+}
 
 export interface FraudAlert {
   /** Deterministic: derived from the transaction id, so a redelivered decision raises the same alert. */

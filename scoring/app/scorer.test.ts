@@ -14,6 +14,7 @@ import type {
   Transaction,
 } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
+import { featureValuesOf } from '../../schemas/features.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { FEATURE_COUNT, fi } from '../domain/feature-names.js';
 import type { ModelScorer, ScoringSnapshot } from '../ports.js';
@@ -138,7 +139,7 @@ describe('ScoringProcessor', () => {
     const scored = await decodeScored(producer.on(Topics.transactionsScored));
     expect(scored).toHaveLength(20);
     expect(scored[4]).toMatchObject({ decision: 'APPROVE', modelVersion: 'stub-1', rulesVersion: 'test-1' });
-    expect(scored[4]!.features['card_count_1h']).toBe(5);
+    expect(featureValuesOf(scored[4]!)['card_count_1h']).toBe(5);
     expect(producer.on(Topics.transactionsScored)[0]!.key).toBe('acct-1');
     // The headers copy the value's id, decision and score exactly, for consumers that do not decode.
     expect(producer.on(Topics.transactionsScored).map((r) => r.headers)).toEqual(
@@ -187,7 +188,7 @@ describe('ScoringProcessor', () => {
       Array.from({ length: 10 }, (_, i) => `tx-${i + 10}`),
     );
     for (const s of rescored) {
-      expect(s.features).toEqual(expected.get(s.transaction.transactionId)!.features);
+      expect(featureValuesOf(s)).toEqual(featureValuesOf(expected.get(s.transaction.transactionId)!));
       expect(s.score).toBe(expected.get(s.transaction.transactionId)!.score);
     }
     expect(metrics.render()).toMatch(/vigil_scoring_skipped_records_total\{topic="tx.raw"\} 5/);
@@ -206,8 +207,8 @@ describe('ScoringProcessor', () => {
     second.restore(faulty);
     await second.handle(batch(5, 19));
     const tx10 = byId(await decodeScored(producer.on(Topics.transactionsScored))).get('tx-10')!;
-    expect(tx10.features['card_count_1h']).toBe(16); // 11 real + 5 counted twice
-    expect(tx10.features).not.toEqual(expected.get('tx-10')!.features);
+    expect(featureValuesOf(tx10)['card_count_1h']).toBe(16); // 11 real + 5 counted twice
+    expect(featureValuesOf(tx10)).not.toEqual(featureValuesOf(expected.get('tx-10')!));
   });
 
   test('a failed send is retried on redelivery without observing the batch again', async () => {
@@ -223,7 +224,8 @@ describe('ScoringProcessor', () => {
     await processor.handle(batch(10, 19));
     const scored = await decodeScored(producer.on(Topics.transactionsScored));
     expect(scored.map((s) => s.transaction.transactionId)).toEqual(Array.from({ length: 20 }, (_, i) => `tx-${i}`));
-    for (const s of scored) expect(s.features).toEqual(expected.get(s.transaction.transactionId)!.features);
+    for (const s of scored)
+      expect(featureValuesOf(s)).toEqual(featureValuesOf(expected.get(s.transaction.transactionId)!));
   });
 
   test('a record that does not decode goes to the dead-letter topic and the rest are scored', async () => {
@@ -271,7 +273,7 @@ describe('ScoringProcessor', () => {
     await processor.handle(labelBatch);
     await processor.handle(batch(0, 0));
     const [scored] = await decodeScored(producer.on(Topics.transactionsScored));
-    expect(scored!.features['term_fraud_ratio_30d']).toBe(1);
+    expect(featureValuesOf(scored!)['term_fraud_ratio_30d']).toBe(1);
     expect(processor.snapshot(0).offsets).toEqual(
       expect.arrayContaining([
         { topic: Topics.analystLabels, partition: 3, nextOffset: 1 },

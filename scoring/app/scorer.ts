@@ -15,7 +15,7 @@ import type {
 } from '../../schemas/generated/types.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../domain/decision.js';
-import { FEATURE_COUNT, featureRecord } from '../domain/feature-names.js';
+import { FEATURE_COUNT, featureValues } from '../domain/feature-names.js';
 import { FeatureEngine } from '../domain/features.js';
 import type { ModelScorer, PartitionOffset, ScoringSnapshot } from '../ports.js';
 import type { FiredRule, RuleSet } from '../domain/rules.js';
@@ -210,7 +210,8 @@ export class ScoringProcessor {
         score,
         reasons,
         rulesFired: fired[i]!.map((r) => r.code),
-        features: featureRecord(features, i * FEATURE_COUNT),
+        features: {},
+        featureValues: featureValues(features, i * FEATURE_COUNT),
         modelVersion: model.version,
         rulesVersion: rules.version,
         scoredAtMs: now,

@@ -1,3 +1,5 @@
+import type { FeatureValues } from '../../schemas/generated/types.js';
+
 /**
  * The feature vector's layout, defined once: the engine writes features in this order, the model is trained on
  * it (the artefact's metadata stores the names and the adapter refuses a model trained on another layout), the
@@ -133,9 +135,12 @@ export function formatFeature(def: FeatureDef, value: number): string {
   }
 }
 
-/** A feature row as a name → value record (for the ScoredTransaction's `features` map). */
-export function featureRecord(values: Float32Array, offset = 0): Record<string, number> {
+/**
+ * A feature row as the ScoredTransaction's FeatureValues record. Its schema's fields are these features in this
+ * order (feature-names.test.ts holds the two together), which is what makes the cast sound.
+ */
+export function featureValues(values: Float32Array, offset = 0): FeatureValues {
   const record: Record<string, number> = {};
   for (let i = 0; i < FEATURE_COUNT; i++) record[FEATURE_NAMES[i]!] = values[offset + i]!;
-  return record;
+  return record as unknown as FeatureValues;
 }
