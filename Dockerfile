@@ -10,9 +10,11 @@ COPY ingest ./ingest
 COPY scoring ./scoring
 COPY ledger-sink ./ledger-sink
 COPY dashboards ./dashboards
+COPY notifier ./notifier
 COPY distributed ./distributed
 COPY tsconfig.json ./
-# Runs as the unprivileged `node` user; local state (idempotency journal, scoring snapshots) lives in /data.
+# Runs as the unprivileged `node` user; local state (idempotency journal, scoring snapshots, the notifier outbox)
+# lives in /data.
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV VIGIL_DATA_DIR=/data VIGIL_HTTP_HOST=0.0.0.0 VIGIL_HTTP_PORT=8080

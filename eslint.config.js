@@ -12,7 +12,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * platform/lint-rules.test.ts plants a violation of every zone and checks the rule fires.
  */
 
-const stages = ['ingest', 'scoring', 'ledger-sink', 'dashboards'];
+const stages = ['ingest', 'scoring', 'ledger-sink', 'dashboards', 'notifier'];
 
 /** Test code: `*.test.ts` files and the `testing/` helper folders. */
 const testFiles = ['**/*.test.ts', '**/testing/**'];
@@ -93,7 +93,7 @@ const simulatorAll = [
   ),
 ];
 const modelLabTests = [
-  ...['ingest', 'ledger-sink', 'dashboards', 'bench', 'embedded', 'distributed'].map((name) =>
+  ...['ingest', 'ledger-sink', 'dashboards', 'notifier', 'bench', 'embedded', 'distributed'].map((name) =>
     folder(name, `model-lab/ must not import ${name}/.`),
   ),
   {

@@ -5,6 +5,7 @@ import { readDashboardsConfig } from '../dashboards/config.js';
 import { loadIngestConfig } from '../ingest/config.js';
 import { parseLedgerSinkConfig } from '../ledger-sink/config.js';
 import type { Env } from '../platform/config.js';
+import { readNotifierConfig } from '../notifier/config.js';
 import { readScoringConfig } from '../scoring/config.js';
 import { type StageName, readServiceConfig } from './config.js';
 
@@ -23,6 +24,7 @@ const secrets: Env = {
   VIGIL_API_KEYS:
     'ingest:compose-ingest-key-0123,analyst:compose-analyst-key-012,compliance:compose-compliance-key,admin:compose-admin-key-01234',
   VIGIL_TOKENIZATION_KEY: 'compose-tokenization-key-0123456789abcdef',
+  VIGIL_WEBHOOK_SECRET_KEY: 'compose-webhook-secret-key-0123456789abcdef',
   CLICKHOUSE_PASSWORD: 'compose-password',
   GRAFANA_ADMIN_PASSWORD: 'compose-password',
 };
@@ -50,6 +52,7 @@ const readers: Record<StageName, (env: Env) => unknown> = {
   scoring: readScoringConfig,
   'ledger-sink': parseLedgerSinkConfig,
   dashboards: readDashboardsConfig,
+  notifier: readNotifierConfig,
 };
 
 function readEverything(service: ComposeService): void {
@@ -67,6 +70,7 @@ describe('docker-compose.yml', () => {
       'dashboards',
       'ingest',
       'ledger-sink',
+      'notifier',
       'scoring',
     ]);
     expect(Object.keys(all)).toEqual(expect.arrayContaining(['kafka', 'clickhouse', 'elasticsearch', 'grafana']));
@@ -88,7 +92,13 @@ describe('docker-compose.yml', () => {
 
   it('holds no secrets: every credential comes from the environment', () => {
     const text = readFileSync(fileURLToPath(new URL('../docker-compose.yml', import.meta.url)), 'utf8');
-    for (const key of ['VIGIL_API_KEYS', 'VIGIL_TOKENIZATION_KEY', 'CLICKHOUSE_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) {
+    for (const key of [
+      'VIGIL_API_KEYS',
+      'VIGIL_TOKENIZATION_KEY',
+      'VIGIL_WEBHOOK_SECRET_KEY',
+      'CLICKHOUSE_PASSWORD',
+      'GRAFANA_ADMIN_PASSWORD',
+    ]) {
       expect(text).toMatch(new RegExp(`\\$\\{${key}:\\?`));
     }
   });

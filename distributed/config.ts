@@ -3,7 +3,7 @@ import { ConfigError } from '../platform/errors.js';
 import { type Env, readEnum, readInt, readList, readOptionalString, readString } from '../platform/config.js';
 
 /** The stages a distributed-mode process can run; one per process, each scaled as a Kafka consumer group. */
-export const StageNames = ['ingest', 'scoring', 'ledger-sink', 'dashboards'] as const;
+export const StageNames = ['ingest', 'scoring', 'ledger-sink', 'dashboards', 'notifier'] as const;
 export type StageName = (typeof StageNames)[number];
 
 /**

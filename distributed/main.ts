@@ -11,6 +11,7 @@ import type { Router } from 'express';
 import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
+import { startNotifier } from '../notifier/main.js';
 import { ApiKeyAuthenticator, parseApiKeys } from '../platform/auth.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import { systemClock } from '../platform/clock.js';
@@ -88,6 +89,12 @@ async function main(): Promise<void> {
         stages.push({ name: stageName, stage: dashboards });
         break;
       }
+      case 'notifier':
+        stages.push({
+          name: stageName,
+          stage: await startNotifier({ ...common(stageName), authenticator, dataDir: dataDir(stageName) }),
+        });
+        break;
     }
   }
 

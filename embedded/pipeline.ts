@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
+import { startNotifier } from '../notifier/main.js';
 import { type ApiKey, ApiKeyAuthenticator, parseApiKeys } from '../platform/auth.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import type { Bus } from '../platform/bus.js';
@@ -20,7 +21,7 @@ import { startLiveTraffic } from '../simulator/live.js';
 import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
 import type { SimulatorState } from '../simulator/state.js';
 import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
-import { demoApiKeysFor, tokenizationKeyFor } from './secrets.js';
+import { demoApiKeysFor, tokenizationKeyFor, webhookSecretKeyFor } from './secrets.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -84,6 +85,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const env: Env = {
     ...baseEnv,
     VIGIL_TOKENIZATION_KEY: baseEnv['VIGIL_TOKENIZATION_KEY'] ?? tokenizationKeyFor(config.dataDir),
+    VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
   };
   const authenticator = new ApiKeyAuthenticator(apiKeys);
   const metrics = new MetricsRegistry();
@@ -112,16 +114,23 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     authenticator,
     logger: logger.child({ stage: 'dashboards' }),
   });
+  const notifier = await startNotifier({
+    ...common,
+    authenticator,
+    dataDir: join(config.dataDir, 'notifier'),
+    logger: logger.child({ stage: 'notifier' }),
+  });
 
   const http = await startHttpServer({
     port: config.httpPort,
     host: config.httpHost,
-    routers: [ingest.router, dashboards.router],
+    routers: [ingest.router, dashboards.router, notifier.router],
     checks: [
       { name: 'ingest', isReady: () => ingest.isReady() },
       { name: 'scoring', isReady: () => scoring.isReady() },
       { name: 'ledger-sink', isReady: () => ledgerSink.isReady() },
       { name: 'dashboards', isReady: () => dashboards.isReady() },
+      { name: 'notifier', isReady: () => notifier.isReady() },
     ],
     metrics,
     authenticator,
@@ -153,6 +162,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       await scoring.close();
       await ledgerSink.close();
       await dashboards.close();
+      await notifier.close();
       await bus.close();
       await clickhouse.close();
     })());

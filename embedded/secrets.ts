@@ -5,7 +5,8 @@ import { type ApiKey, generateDemoKeys, parseApiKeys } from '../platform/auth.js
 
 /**
  * Secrets the embedded default makes for itself on first start and keeps under `<dataDir>/secrets/` (mode 0600):
- * the card tokenisation key (tokens must stay stable across restarts, or every card looks new to scoring) and
+ * the card tokenisation key (tokens must stay stable across restarts, or every card looks new to scoring), the
+ * key sealing webhook signing secrets (registered endpoints must keep verifying after a restart) and
  * the demo API keys (so a key pasted into the dashboard keeps working after a restart). Production deployments
  * pass both through the environment instead and nothing is written.
  */
@@ -21,6 +22,11 @@ function readOrCreate(dataDir: string, name: string, create: () => string): stri
 
 export function tokenizationKeyFor(dataDir: string): string {
   return readOrCreate(dataDir, 'tokenization.key', () => randomBytes(32).toString('base64url'));
+}
+
+/** The key that seals webhook signing secrets in the notifier's outbox (VIGIL_WEBHOOK_SECRET_KEY). */
+export function webhookSecretKeyFor(dataDir: string): string {
+  return readOrCreate(dataDir, 'webhook-secrets.key', () => randomBytes(32).toString('base64url'));
 }
 
 export function demoApiKeysFor(dataDir: string): ApiKey[] {

@@ -1,24 +1,7 @@
 import { hostname } from 'node:os';
-import { type Env, readInt, readOptionalString, readString } from '../platform/config.js';
+import { type Env, Secret, readInt, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import type { ValidationLimits } from './domain/validation.js';
-
-/** A secret that does not show up when the config object is logged, printed or serialised. */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[secret]';
-  }
-  toJSON(): string {
-    return '[secret]';
-  }
-}
 
 /** The ingest stage's configuration, parsed once at start from the environment. */
 export interface IngestConfig {

@@ -73,3 +73,20 @@ export function readList(env: Env, key: string, fallback: readonly string[] = []
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }
+
+/** A secret that does not show up when the config object is logged, printed or serialised. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[secret]';
+  }
+  toJSON(): string {
+    return '[secret]';
+  }
+}

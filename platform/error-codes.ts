@@ -355,6 +355,34 @@ export const errorCatalogue = {
     meaning:
       'The simulated world saved in <data dir>/simulator/ cannot be read; restore it from a backup or move it away to start a new world.',
   },
+  // ── Notifier (webhooks) ─────────────────────────────────────────────────────────────────────────────────
+  WEBHOOK_NOT_FOUND: {
+    category: 'not_found',
+    meaning: 'No webhook endpoint has this id (it may have been deleted); list them with GET /v1/webhooks.',
+  },
+  WEBHOOK_TARGET_BLOCKED: {
+    category: 'unavailable',
+    meaning:
+      'A webhook delivery was not sent: the target resolved to a loopback, private, link-local or otherwise non-public address; the attempt is retried, and listing the target on VIGIL_WEBHOOK_ALLOWED_TARGETS lets it through if it is meant.',
+  },
+  WEBHOOK_DELIVERY_FAILED: {
+    category: 'unavailable',
+    meaning:
+      'A webhook receiver did not answer (refused, reset or timed out); the delivery is retried with backoff for the retry period.',
+  },
+  WEBHOOK_ENDPOINT_DISABLED: {
+    category: 'conflict',
+    meaning:
+      'The webhook endpoint is disabled (its receiver answered 410 Gone or failed too often in a row); register it again once the receiver works.',
+  },
+  WEBHOOK_REPLAY_TOO_LARGE: {
+    category: 'too_large',
+    meaning: 'A replay range holds more events than one replay may re-send; replay a shorter range.',
+  },
+  NOTIFIER_CLOSED: {
+    category: 'unavailable',
+    meaning: 'The notifier is shutting down; pending deliveries resume after the restart (same event ids).',
+  },
 } as const satisfies Readonly<Record<string, ErrorCodeEntry>>;
 
 /** Every code a VigilError may carry. */

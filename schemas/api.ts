@@ -7,6 +7,7 @@ import type {
   IngestSource,
   LabelValue,
   ReasonSource,
+  ScoredTransaction,
   TransactionKind,
 } from './generated/types.js';
 
@@ -101,6 +102,25 @@ export interface SyncDecision {
 /** The risk band of a decision, the one mapping both endpoints use. */
 export function riskBand(decision: Decision): SyncDecision['risk'] {
   return decision === 'DECLINE' ? 'high' : decision === 'REVIEW' ? 'elevated' : 'low';
+}
+
+/**
+ * The synchronous answer for one decision, as `POST /v1/decisions` and `GET /v1/decisions/{id}` give it (and the
+ * `decision.made` webhook event carries).
+ */
+export function toSyncDecision(scored: ScoredTransaction): SyncDecision {
+  return {
+    transactionId: scored.transaction.transactionId,
+    decision: scored.decision,
+    score: scored.score,
+    risk: riskBand(scored.decision),
+    reasons: scored.reasons.map((r) => ({ code: r.code, source: r.source, description: r.description })),
+    modelVersion: scored.modelVersion,
+    rulesVersion: scored.rulesVersion,
+    decidedAt: new Date(scored.scoredAtMs).toISOString(),
+    // Posting follows on ledger-sink; a decline posts nothing. GET /v1/decisions/{id} reports the ledger's state.
+    ledger: { status: scored.decision === 'DECLINE' ? 'not_posted' : 'pending' },
+  };
 }
 
 /**

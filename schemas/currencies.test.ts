@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { data as isoList, publishDate } from 'currency-codes';
-import { currencyExponent, currencyExponents, isCurrencyCode, minorUnitExponent } from './currencies.js';
+import {
+  currencyExponent,
+  currencyExponents,
+  formatMinorUnits,
+  isCurrencyCode,
+  minorUnitExponent,
+} from './currencies.js';
 
 /**
  * Cross-checks schemas/currencies.ts against an independent copy of ISO 4217 list one: the `currency-codes`
@@ -75,5 +81,19 @@ describe('ISO 4217 minor-unit table', () => {
       expect(minorUnitExponent(code)).toBeUndefined();
     }
     expect(Object.isFrozen(currencyExponents)).toBe(true);
+  });
+});
+
+describe('formatMinorUnits', () => {
+  it.each([
+    [-1234n, 'EUR', '-12.34'],
+    [5n, 'JPY', '5'],
+    [1n, 'BHD', '0.001'],
+    [0n, 'USD', '0.00'],
+    [-5n, 'USD', '-0.05'],
+    [123456789012345678901234567890n, 'EUR', '1234567890123456789012345678.90'],
+    [7n, 'XXX-unknown', '0.07'],
+  ])('%p %s → %s', (minor, currency, text) => {
+    expect(formatMinorUnits(minor, currency)).toBe(text);
   });
 });

@@ -197,3 +197,16 @@ export const minorUnitExponent: (code: string) => MinorUnitExponent | undefined 
 export function isCurrencyCode(code: string): boolean {
   return Object.hasOwn(currencyExponents, code);
 }
+
+/**
+ * Minor units as a decimal string in the major unit, by the currency's ISO 4217 exponent (2 for a code this table
+ * does not know): (-1234n, 'EUR') → "-12.34"; (5n, 'JPY') → "5"; (1n, 'BHD') → "0.001". No floating point.
+ */
+export function formatMinorUnits(amountMinor: bigint, currency: string): string {
+  const exponent = currencyExponent(currency.toUpperCase()) ?? 2;
+  const negative = amountMinor < 0n;
+  const digits = (negative ? -amountMinor : amountMinor).toString();
+  if (exponent === 0) return (negative ? '-' : '') + digits;
+  const padded = digits.padStart(exponent + 1, '0');
+  return `${negative ? '-' : ''}${padded.slice(0, -exponent)}.${padded.slice(-exponent)}`;
+}

@@ -47,3 +47,17 @@ export const HeaderNames = {
   /** The model score as JavaScript writes a number (shortest round-trip text). */
   scoredScore: 'vigil.score',
 } as const;
+
+/**
+ * The notifier's own durable outbox, on the log it is given (the embedded log; see notifier/main.ts). Values
+ * are JSON, not Avro: `webhook.events` holds each event's exact JSON body (the bytes that get signed and sent),
+ * keyed by the payer account so deliveries stay in order per account; the other two are the notifier's state.
+ */
+export const OutboxTopics = {
+  /** One record per webhook event, value = the delivered JSON body; key: payer account id. */
+  webhookEvents: 'webhook.events',
+  /** Endpoint registrations (latest record per endpoint id wins; an empty value deletes); key: endpoint id. */
+  webhookEndpoints: 'webhook.endpoints',
+  /** One record per delivery attempt, for `GET /v1/webhooks/{id}/deliveries`; key: endpoint id. */
+  webhookAttempts: 'webhook.attempts',
+} as const;

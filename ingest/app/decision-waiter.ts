@@ -1,6 +1,6 @@
 import type { RecordBatch } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
-import { type SyncDecision, riskBand } from '../../schemas/api.js';
+import { type SyncDecision, toSyncDecision } from '../../schemas/api.js';
 import type { Codec } from '../../schemas/codec.js';
 import type { ScoredTransaction } from '../../schemas/generated/types.js';
 import { HeaderNames } from '../../schemas/topics.js';
@@ -97,20 +97,4 @@ export class DecisionWaiter {
     // A Map iterates in insertion order, so the first key is the oldest.
     while (this.recent.size > this.recentCapacity) this.recent.delete(this.recent.keys().next().value!);
   }
-}
-
-/** The synchronous answer for one decision, as `POST /v1/decisions` and `GET /v1/decisions/{id}` give it. */
-export function toSyncDecision(scored: ScoredTransaction): SyncDecision {
-  return {
-    transactionId: scored.transaction.transactionId,
-    decision: scored.decision,
-    score: scored.score,
-    risk: riskBand(scored.decision),
-    reasons: scored.reasons.map((r) => ({ code: r.code, source: r.source, description: r.description })),
-    modelVersion: scored.modelVersion,
-    rulesVersion: scored.rulesVersion,
-    decidedAt: new Date(scored.scoredAtMs).toISOString(),
-    // Posting follows on ledger-sink; a decline posts nothing. GET /v1/decisions/{id} reports the ledger's state.
-    ledger: { status: scored.decision === 'DECLINE' ? 'not_posted' : 'pending' },
-  };
 }

@@ -1,0 +1,146 @@
+/**
+ * The webhook contract: the event types Vigil delivers to downstream systems, the envelope every delivery
+ * carries, how it is signed, and the admin API's request and response shapes. Integrators code against this
+ * file's documentation (README "Webhooks"); the notifier stage produces exactly these shapes.
+ */
+import type { MoneyRequest, SyncDecision } from './api.js';
+import type { Channel, Decision } from './generated/types.js';
+
+/** Every event type an endpoint can subscribe to. */
+export const WebhookEventType = {
+  /** Scoring decided on a transaction (every decision: APPROVE, REVIEW and DECLINE). */
+  decisionMade: 'decision.made',
+  /** A REVIEW or DECLINE raised an alert for analysts. */
+  alertRaised: 'alert.raised',
+} as const;
+export type WebhookEventType = (typeof WebhookEventType)[keyof typeof WebhookEventType];
+export const webhookEventTypes: readonly WebhookEventType[] = Object.values(WebhookEventType);
+
+/**
+ * One delivery's JSON body. `id` is derived from what the event is about (type + transaction or alert id), so a
+ * redelivery — after a retry, a restart or a replay — carries the same id: receivers de-duplicate on it.
+ */
+export interface WebhookEvent<T extends WebhookEventType = WebhookEventType> {
+  readonly id: string;
+  readonly type: T;
+  /** ISO 8601, when the event happened (decidedAt / raisedAt), not when this delivery was attempted. */
+  readonly createdAt: string;
+  readonly data: WebhookEventData[T];
+}
+
+/** `decision.made`: the same decision `POST /v1/decisions` answers with, plus what it was about. */
+export type DecisionMadeData = Omit<SyncDecision, 'ledger'> & {
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly channel: Channel;
+  readonly amount: MoneyRequest;
+};
+
+/** `alert.raised`: an alert as analysts see it on the live console (no card token, last 4 only). */
+export interface AlertRaisedData {
+  readonly alertId: string;
+  readonly transactionId: string;
+  readonly decision: Decision;
+  readonly score: number;
+  readonly reasons: SyncDecision['reasons'];
+  readonly channel: Channel;
+  readonly amount: MoneyRequest;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly cardLast4: string | null;
+  readonly merchantId: string | null;
+  readonly country: string | null;
+  readonly modelVersion: string;
+  /** ISO 8601. */
+  readonly raisedAt: string;
+}
+
+export interface WebhookEventData {
+  readonly 'decision.made': DecisionMadeData;
+  readonly 'alert.raised': AlertRaisedData;
+}
+
+/**
+ * The signature header, in Stripe's scheme so integrators can reuse what they know (and Stripe's own verifier):
+ * `Vigil-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. The key is the endpoint's
+ * secret string exactly as shown at creation (`whsec_…`, prefix included). A receiver recomputes the HMAC over the
+ * raw bytes it received, compares in constant time and refuses a `t` older than its tolerance (e.g. 5 minutes).
+ */
+export const WebhookHeaders = {
+  signature: 'Vigil-Signature',
+  eventId: 'Vigil-Event-Id',
+  eventType: 'Vigil-Event-Type',
+  /** 1 for the first attempt of an event; a replay counts again from 1. */
+  attempt: 'Vigil-Delivery-Attempt',
+} as const;
+
+/** The body of `POST /v1/webhooks`. */
+export interface WebhookEndpointRequest {
+  /** https URL (http only for targets on VIGIL_WEBHOOK_ALLOWED_TARGETS); no user info, no fragment. */
+  readonly url: string;
+  /** At least one of {@link webhookEventTypes}. */
+  readonly events: readonly WebhookEventType[];
+  /** Free text for operators, at most 200 characters. */
+  readonly description?: string;
+}
+
+export type WebhookEndpointStatus = 'enabled' | 'disabled';
+
+/** An endpoint as `GET /v1/webhooks` lists it; the secret is never shown again after creation. */
+export interface WebhookEndpointView {
+  readonly id: string;
+  readonly url: string;
+  readonly events: readonly WebhookEventType[];
+  readonly description: string | null;
+  readonly status: WebhookEndpointStatus;
+  /** Why it is disabled: the receiver answered 410 Gone, or too many deliveries failed in a row. */
+  readonly disabledReason: 'gone' | 'failing' | null;
+  readonly createdAt: string;
+  readonly disabledAt: string | null;
+}
+
+/** The 201 of `POST /v1/webhooks`: the only time the signing secret is shown. */
+export interface WebhookEndpointCreated extends WebhookEndpointView {
+  readonly secret: string;
+}
+
+/** What one delivery attempt came to. */
+export type DeliveryOutcome =
+  /** The receiver answered 2xx. */
+  | 'delivered'
+  /** Any other answer, a timeout or a connection error; retried with backoff. */
+  | 'failed'
+  /** The receiver answered 410 Gone: the endpoint was disabled. */
+  | 'gone'
+  /** Retried for the whole retry period without success; not retried again (replay can re-send it). */
+  | 'expired';
+
+/** One attempt as `GET /v1/webhooks/{id}/deliveries` lists it, newest first. */
+export interface WebhookDeliveryView {
+  readonly eventId: string;
+  readonly eventType: WebhookEventType;
+  readonly attempt: number;
+  readonly outcome: DeliveryOutcome;
+  /** The receiver's HTTP status, when it answered. */
+  readonly status: number | null;
+  /** What went wrong, for failed attempts (timeout, refused, blocked target, status text). */
+  readonly error: string | null;
+  readonly attemptedAt: string;
+  readonly durationMs: number;
+  /** True for deliveries started by `POST /v1/webhooks/{id}/replay`. */
+  readonly replay: boolean;
+}
+
+/** The body of `POST /v1/webhooks/{id}/replay`: re-send this endpoint's events created in [from, to]. */
+export interface WebhookReplayRequest {
+  /** ISO 8601, inclusive. */
+  readonly from: string;
+  /** ISO 8601, inclusive. */
+  readonly to: string;
+}
+
+/** The 202 of a replay: how many events were queued for re-delivery. */
+export interface WebhookReplayAccepted {
+  readonly endpointId: string;
+  readonly events: number;
+}
