@@ -1,5 +1,5 @@
 import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
-import { ledgerInvariantViolations } from './testing.js';
+import { ledgerInvariantViolations, webhookDeliveryViolations } from './testing.js';
 
 /** The e2e invariant checks on plain data: a sound run passes, and each planted fault is reported. */
 
@@ -171,6 +171,35 @@ describe('ledgerInvariantViolations', () => {
       'integrity.postedTransactions is 8, expected 7',
       'tx-a: outcome APPROVE disagrees with the alert list',
       'tx-a: declined, but its audit trail was not checked',
+    ]);
+  });
+});
+
+describe('webhookDeliveryViolations', () => {
+  const expected = new Set(['tx-1', 'tx-2']);
+  const ok = [
+    { eventId: 'evt_1', subjectId: 'tx-1', verified: true },
+    { eventId: 'evt_2', subjectId: 'tx-2', verified: true },
+  ];
+
+  it('holds for every subject delivered once, and for repeats under the same id', () => {
+    expect(webhookDeliveryViolations(expected, ok)).toEqual({ violations: [], duplicates: 0 });
+    expect(webhookDeliveryViolations(expected, [...ok, ok[0]!])).toEqual({ violations: [], duplicates: 1 });
+  });
+
+  it('catches a lost event, an unexpected one, a new id for a repeat, a shared id and a bad signature', () => {
+    expect(webhookDeliveryViolations(expected, [ok[0]!]).violations).toEqual(['tx-2: never delivered']);
+    expect(
+      webhookDeliveryViolations(expected, [...ok, { eventId: 'evt_9', subjectId: 'tx-9', verified: true }]).violations,
+    ).toEqual(['tx-9: delivered but not expected']);
+    expect(
+      webhookDeliveryViolations(expected, [...ok, { eventId: 'evt_1b', subjectId: 'tx-1', verified: true }]).violations,
+    ).toEqual(['tx-1: delivered again as evt_1b, first as evt_1']);
+    expect(
+      webhookDeliveryViolations(expected, [ok[0]!, { eventId: 'evt_1', subjectId: 'tx-2', verified: true }]).violations,
+    ).toEqual(['evt_1: carries tx-2 and tx-1']);
+    expect(webhookDeliveryViolations(expected, [ok[0]!, { ...ok[1]!, verified: false }]).violations).toEqual([
+      'evt_2: signature not verified',
     ]);
   });
 });

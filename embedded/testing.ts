@@ -1,3 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
 
 /**
@@ -124,4 +127,101 @@ export function ledgerInvariantViolations(
   for (const id of expected.declined)
     if (!declinedSeen.has(id)) violations.push(`${id}: declined, but its audit trail was not checked`);
   return violations;
+}
+
+/** The embedded pipeline running as a child process (`node --import tsx embedded/main.ts`). */
+export interface PipelineProcess {
+  readonly child: ChildProcess;
+  /** Base URL of its HTTP server. */
+  readonly url: string;
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Starts the embedded pipeline on `dataDir` as a child process (port chosen by the OS, simulator off unless `env`
+ * says otherwise) and resolves once it printed its URL; rejects with the end of its stderr if it exits first.
+ */
+export function startPipelineProcess(dataDir: string, env: Readonly<Record<string, string>>): Promise<PipelineProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'embedded/main.ts')], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      VIGIL_DATA_DIR: dataDir,
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_SIMULATOR_TPS: '0',
+      VIGIL_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const match = /dashboard:\s+(http:\/\/[\d.]+:\d+)\//.exec(stdout);
+      if (match) resolve({ child, url: match[1]! });
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`pipeline exited with ${code} before it was ready: ${stderr.slice(-2000)}`)),
+    );
+  });
+}
+
+/** SIGKILL: no shutdown code runs. Resolves once the process is gone. */
+export function killPipelineProcess(running: PipelineProcess): Promise<void> {
+  if (running.child.exitCode !== null || running.child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    running.child.once('exit', () => resolve());
+    running.child.kill('SIGKILL');
+  });
+}
+
+/** SIGTERM: a clean stop. Resolves with the exit code. */
+export function stopPipelineProcess(running: PipelineProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    running.child.once('exit', (code) => resolve(code));
+    running.child.kill('SIGTERM');
+  });
+}
+
+/** One webhook request as a receiver saw it: the event id, what the event was about, and the signature check. */
+export interface ReceivedWebhook {
+  readonly eventId: string;
+  readonly subjectId: string;
+  readonly verified: boolean | undefined;
+}
+
+/**
+ * The at-least-once invariant of webhook deliveries, one line per violation (empty when it holds): every expected
+ * subject arrived, nothing else did, every request's signature verified, and every repeat of an event carries the
+ * id its first delivery had (a receiver de-duplicates on it). Duplicates are allowed; `duplicates` counts them.
+ */
+export function webhookDeliveryViolations(
+  expectedSubjects: ReadonlySet<string>,
+  received: readonly ReceivedWebhook[],
+): { violations: string[]; duplicates: number } {
+  const violations: string[] = [];
+  const idBySubject = new Map<string, string>();
+  const subjectById = new Map<string, string>();
+  let duplicates = 0;
+  for (const r of received) {
+    if (r.verified !== true) violations.push(`${r.eventId}: signature not verified`);
+    if (!expectedSubjects.has(r.subjectId)) violations.push(`${r.subjectId}: delivered but not expected`);
+    const firstId = idBySubject.get(r.subjectId);
+    if (firstId === undefined) idBySubject.set(r.subjectId, r.eventId);
+    else {
+      duplicates++;
+      if (firstId !== r.eventId)
+        violations.push(`${r.subjectId}: delivered again as ${r.eventId}, first as ${firstId}`);
+    }
+    const subject = subjectById.get(r.eventId);
+    if (subject === undefined) subjectById.set(r.eventId, r.subjectId);
+    else if (subject !== r.subjectId) violations.push(`${r.eventId}: carries ${r.subjectId} and ${subject}`);
+  }
+  for (const subject of expectedSubjects) if (!idBySubject.has(subject)) violations.push(`${subject}: never delivered`);
+  return { violations, duplicates };
 }
