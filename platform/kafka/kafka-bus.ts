@@ -70,6 +70,12 @@ export interface KafkaBusOptions {
   readonly sessionTimeoutMs?: number;
   /** How often members heartbeat; also how fast they notice a rebalance. Default 1000 ms. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * How often a member heartbeats while one handler call is in flight, so a call longer than the session timeout
+   * does not get the member evicted. Must be below `sessionTimeoutMs`; 0 turns it off (tests only). Default
+   * `heartbeatIntervalMs`.
+   */
+  readonly inFlightHeartbeatMs?: number;
   /** How long the group waits for members to rejoin during a rebalance. Default 30000 ms. */
   readonly rebalanceTimeoutMs?: number;
   /** Longest a fetch waits for new records when there are none. Default 500 ms. */
@@ -87,6 +93,7 @@ interface ResolvedOptions {
   readonly sendTimeoutMs: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  readonly inFlightHeartbeatMs: number;
   readonly rebalanceTimeoutMs: number;
   readonly maxWaitTimeMs: number;
   readonly redeliveryInitialBackoffMs: number;
@@ -412,6 +419,7 @@ export class KafkaBus implements Bus {
         ...(deadLetter ? { deadLetter } : {}),
         redeliveryInitialBackoffMs: this.options.redeliveryInitialBackoffMs,
         redeliveryMaxBackoffMs: this.options.redeliveryMaxBackoffMs,
+        inFlightHeartbeatMs: this.options.inFlightHeartbeatMs,
       },
       handler,
       this.logger,
@@ -670,11 +678,14 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
     sendTimeoutMs: integer('sendTimeoutMs', 30_000, 100, 3_600_000),
     sessionTimeoutMs: integer('sessionTimeoutMs', 10_000, 1000, 3_600_000),
     heartbeatIntervalMs: integer('heartbeatIntervalMs', 1000, 100, 3_600_000),
+    inFlightHeartbeatMs: integer('inFlightHeartbeatMs', options.heartbeatIntervalMs ?? 1000, 0, 3_600_000),
     rebalanceTimeoutMs: integer('rebalanceTimeoutMs', 30_000, 1000, 3_600_000),
     maxWaitTimeMs: integer('maxWaitTimeMs', 500, 0, 60_000),
     redeliveryInitialBackoffMs: integer('redeliveryInitialBackoffMs', 100, 1, 3_600_000),
     redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5000, 1, 3_600_000),
   };
+  if (resolved.inFlightHeartbeatMs >= resolved.sessionTimeoutMs)
+    problems.push({ path: '/inFlightHeartbeatMs', message: 'must be below sessionTimeoutMs (or 0 for off)' });
   if (problems.length > 0)
     throw new ValidationError('invalid Kafka bus options', problems, BusErrorCode.invalidArgument);
   return Object.freeze(resolved);

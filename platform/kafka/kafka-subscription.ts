@@ -5,6 +5,10 @@
  * 'after-batch' mode, committed before the next batch starts. A rejected batch is redelivered unchanged after an
  * exponential backoff, heartbeating meanwhile; if the group rebalances or the subscription closes first, the
  * batch stays unresolved and uncommitted, so whoever owns the partition next fetches it again (at-least-once).
+ * kafkajs heartbeats only between `eachBatch` calls and when asked to, so while one handler call is in flight this
+ * member heartbeats every `inFlightHeartbeatMs`; without that, a call longer than the session timeout gets the
+ * member evicted and its partitions handed to another member while the call still runs. If such a heartbeat
+ * finds the group rebalancing, the batch is not resolved or committed even when the handler then resolves.
  */
 import type { Consumer, ConsumerEvents, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { RedeliveryBackoff } from '../backoff.js';
@@ -34,6 +38,23 @@ export interface KafkaSubscriptionOptions {
   readonly deadLetter?: DeadLetterSink;
   readonly redeliveryInitialBackoffMs: number;
   readonly redeliveryMaxBackoffMs: number;
+  /**
+   * How often to heartbeat while a handler call is in flight; must be below the session timeout. 0 turns it off
+   * (only for tests that show what happens without it).
+   */
+  readonly inFlightHeartbeatMs: number;
+}
+
+/** kafkajs error types with which a heartbeat says this member's generation is over. */
+const GROUP_MOVED_ON = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'FENCED_INSTANCE_ID',
+]);
+
+function meansGroupMovedOn(error: unknown): error is Error {
+  return error instanceof Error && GROUP_MOVED_ON.has(String((error as { type?: unknown }).type));
 }
 
 type State = 'starting' | 'running' | 'closing' | 'closed';
@@ -50,6 +71,8 @@ export class KafkaSubscription implements Subscription {
   /** Per owned partition, the next offset to handle and the broker's high watermark, as of the last fetch. */
   private readonly fetchedUpTo = new Map<string, { next: number; highWatermark: number }>();
   private closed: Promise<void> | null = null;
+  /** The in-flight heartbeat timer; cleared when the handler call settles and at close, whichever comes first. */
+  private inFlightHeartbeat: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -172,6 +195,7 @@ export class KafkaSubscription implements Subscription {
   private async shutdown(): Promise<void> {
     this.state = 'closing';
     this.backoff.cancel();
+    clearInterval(this.inFlightHeartbeat);
     try {
       // Stops fetching, waits for the batch in flight (its after-batch commit included) and leaves the group.
       await this.consumer.disconnect();
@@ -196,7 +220,7 @@ export class KafkaSubscription implements Subscription {
       const length = batchPrefixLength(all, this.options.maxBatchRecords, this.options.maxBatchBytes, from);
       const records = all.slice(from, from + length);
       from += length;
-      const handled = await this.deliver({ topic, partition, records }, heartbeat, stillOwned);
+      const handled = await this.deliverHeartbeating({ topic, partition, records }, heartbeat, stillOwned);
       if (!handled) return;
       const next = records[records.length - 1]!.offset + 1;
       payload.resolveOffset(String(next - 1));
@@ -221,6 +245,52 @@ export class KafkaSubscription implements Subscription {
       }
       await heartbeat();
     }
+  }
+
+  /**
+   * `deliver` with a heartbeat every `inFlightHeartbeatMs` while it runs. Resolves false, so the batch is neither
+   * resolved nor committed, if a heartbeat found that the group moved on: the partition may belong to another
+   * member by now, and the new owner handles the batch again from the last committed offset. The heartbeat's
+   * error is then rethrown to kafkajs, which rejoins the group.
+   */
+  private async deliverHeartbeating(
+    batch: RecordBatch,
+    heartbeat: () => Promise<void>,
+    stillOwned: () => boolean,
+  ): Promise<boolean> {
+    const periodMs = this.options.inFlightHeartbeatMs;
+    if (periodMs === 0) return this.deliver(batch, heartbeat, stillOwned);
+    // Fields of an object rather than locals: they change inside callbacks, which local narrowing cannot see.
+    const inFlight: { beat: Promise<void> | null; groupMovedOn: Error | null } = { beat: null, groupMovedOn: null };
+    this.inFlightHeartbeat = setInterval(() => {
+      if (inFlight.beat !== null || inFlight.groupMovedOn !== null) return;
+      inFlight.beat = heartbeat()
+        .catch((error: unknown) => {
+          if (meansGroupMovedOn(error)) inFlight.groupMovedOn = error;
+          // Anything else (a broker hiccup) is kafkajs's to retry on its next heartbeat or fetch.
+          else this.logger.warn('kafka: heartbeat during a handler call failed', { error: describeError(error) });
+        })
+        .finally(() => (inFlight.beat = null));
+    }, periodMs);
+    const owned = (): boolean => inFlight.groupMovedOn === null && stillOwned();
+    try {
+      const handled = await this.deliver(batch, heartbeat, owned);
+      // Only the heartbeat's verdict counts here, as without it: a closing member still commits what it handled.
+      if (handled && inFlight.groupMovedOn === null) return true;
+    } finally {
+      clearInterval(this.inFlightHeartbeat);
+      this.inFlightHeartbeat = undefined;
+      await inFlight.beat;
+    }
+    if (inFlight.groupMovedOn !== null) {
+      this.logger.warn('kafka: group rebalanced during a handler call; the batch is left uncommitted', {
+        topic: batch.topic,
+        partition: batch.partition,
+        records: batch.records.length,
+      });
+      throw inFlight.groupMovedOn;
+    }
+    return false;
   }
 
   /**
