@@ -8,6 +8,7 @@ describe('dashboards config', () => {
       liveGroupId: 'dashboards-live',
       statsIntervalMs: 1000,
       wsQueueCapacity: 256,
+      wsMaxCatchUpAlerts: 10_000,
       largeCashThreshold: '10000',
       largeCashCurrency: 'USD',
     });
@@ -16,6 +17,7 @@ describe('dashboards config', () => {
 
   it.each([
     ['VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY', '0'],
+    ['VIGIL_DASHBOARDS_WS_MAX_CATCH_UP', '-1'],
     ['VIGIL_DASHBOARDS_STATS_INTERVAL_MS', 'fast'],
     ['VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD', '10,000'],
     ['VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', 'usd'],

@@ -29,6 +29,11 @@ export interface DashboardsConfig {
   readonly wsMaxClients: number;
   /** Alert ids remembered for de-duplication (VIGIL_DASHBOARDS_DEDUPE_CAPACITY). */
   readonly dedupeCapacity: number;
+  /**
+   * Most alerts (fraud.alerts records) replayed to one reconnecting live client (VIGIL_DASHBOARDS_WS_MAX_CATCH_UP,
+   * default 10000; 0 = never replay); past it the client gets a `gap` message and reloads over REST.
+   */
+  readonly wsMaxCatchUpAlerts: number;
   /** Access-log rows are flushed to ClickHouse this often (VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS)... */
   readonly accessLogFlushMs: number;
   /** ...or as soon as this many are buffered (VIGIL_DASHBOARDS_ACCESS_LOG_BATCH). */
@@ -77,6 +82,7 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
     wsHeartbeatMs: readInt(env, 'VIGIL_DASHBOARDS_WS_HEARTBEAT_MS', 30_000, { min: 100, max: 600_000 }),
     wsMaxClients: readInt(env, 'VIGIL_DASHBOARDS_WS_MAX_CLIENTS', 500, { min: 1, max: 100_000 }),
     dedupeCapacity: readInt(env, 'VIGIL_DASHBOARDS_DEDUPE_CAPACITY', 10_000, { min: 1, max: 10_000_000 }),
+    wsMaxCatchUpAlerts: readInt(env, 'VIGIL_DASHBOARDS_WS_MAX_CATCH_UP', 10_000, { min: 0, max: 1_000_000 }),
     accessLogFlushMs: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS', 1000, { min: 10, max: 60_000 }),
     accessLogBatch: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_BATCH', 500, { min: 1, max: 100_000 }),
     trialBalanceTopAccounts: readInt(env, 'VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP', 50, { min: 1, max: 10_000 }),

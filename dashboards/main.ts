@@ -87,6 +87,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     statsIntervalMs: config.statsIntervalMs,
     maxClients: config.wsMaxClients,
     dedupeCapacity: config.dedupeCapacity,
+    maxCatchUpAlerts: config.wsMaxCatchUpAlerts,
   });
 
   let subscriptions: Subscription[] = [];

@@ -1,4 +1,6 @@
+import type { FraudAlert } from '../schemas/generated/types.js';
 import type { AuditPage, AuditQuery } from './domain/audit-query.js';
+import type { LoggedRecord } from './domain/replay-merge.js';
 
 /** The ports dashboards owns; adapters/ implements them. */
 
@@ -18,4 +20,24 @@ export interface AuditSearch {
   /** @throws UnavailableError when the backing store cannot be reached. */
   search(query: AuditQuery): Promise<AuditPage>;
   close(): Promise<void>;
+}
+
+/** One `fraud.alerts` record read back for a catch-up; `alert` is undefined when the record does not decode. */
+export interface LoggedAlert extends LoggedRecord {
+  readonly alert: FraudAlert | undefined;
+}
+
+/**
+ * The durable `fraud.alerts` log as the live hub replays it to reconnecting clients, owned by dashboards
+ * (app/live-feed.ts implements it over the bus).
+ */
+export interface AlertLog {
+  readonly partitions: number;
+  /** The offset the next record will get, per partition. */
+  endOffsets(): Promise<number[]>;
+  /**
+   * Up to `maxRecords` records of `partition` from `fromOffset`, in offset order. Rejects when the log cannot be
+   * read or the offset is out of its range (e.g. deleted by retention); retriable registry trouble rejects too.
+   */
+  read(partition: number, fromOffset: number, maxRecords: number): Promise<LoggedAlert[]>;
 }

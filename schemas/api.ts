@@ -438,12 +438,51 @@ export interface LiveHelloMessage {
   /** Who the server authenticated (a key's id, never the key). */
   readonly principal: string;
   readonly statsIntervalMs: number;
+  /**
+   * Where this connection's stream starts: the id presented as `?lastEventId=` when it was valid, else the
+   * current position. A client that reconnects with it misses nothing even if no alert arrived in between.
+   */
+  readonly eventId: string;
+  /** True when the client presented `?lastEventId=`: a catch-up follows, ended by `caught-up` or `gap`. */
+  readonly resuming: boolean;
 }
 
-/** Each new fraud alert, once per alert id; the FraudAlert as JSON (its amount as a decimal string of minor units). */
+/**
+ * Each new fraud alert, once per alert id; the FraudAlert as JSON (its amount as a decimal string of minor
+ * units). `eventId` is the stream position just after this alert: present it as `?lastEventId=` to resume.
+ */
 export interface LiveAlertMessage {
   readonly type: 'alert';
+  readonly eventId: string;
   readonly alert: Omit<FraudAlert, 'amountMinor'> & { readonly amountMinor: string };
+}
+
+/** The catch-up of a resuming client is complete: `replayed` missed alerts were sent; live alerts follow. */
+export interface LiveCaughtUpMessage {
+  readonly type: 'caught-up';
+  readonly replayed: number;
+  readonly eventId: string;
+}
+
+/** Why a resuming client did not get everything it missed. */
+export type LiveGapReason =
+  /** More alerts were missed than one catch-up replays (VIGIL_DASHBOARDS_WS_MAX_CATCH_UP). */
+  | 'too-many-missed'
+  /** The presented id is malformed or not a position of this log. */
+  | 'unknown-event-id'
+  /** Reading the log failed (it may have been truncated by retention). */
+  | 'replay-failed';
+
+/**
+ * Alerts before `eventId` that this client missed were not (all) sent: reload them from `GET /v1/alerts`.
+ * Live alerts follow. `missedAtMost` bounds how many (it counts log records), null when unknown.
+ */
+export interface LiveGapMessage {
+  readonly type: 'gap';
+  readonly reason: LiveGapReason;
+  readonly missedAtMost: number | null;
+  readonly detail: string;
+  readonly eventId: string;
 }
 
 /** `{type: "stats"}`: the live decision mix, score histogram and alert latency, every statsIntervalMs. */
@@ -474,4 +513,9 @@ export interface LiveDroppedMessage {
 }
 
 export type LiveMessage =
-  LiveHelloMessage | LiveAlertMessage | (LiveStatsMessage & { readonly clients: number }) | LiveDroppedMessage;
+  | LiveHelloMessage
+  | LiveAlertMessage
+  | LiveCaughtUpMessage
+  | LiveGapMessage
+  | (LiveStatsMessage & { readonly clients: number })
+  | LiveDroppedMessage;

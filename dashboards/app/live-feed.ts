@@ -1,11 +1,14 @@
 import type { Bus, BusRecord, Subscription } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
-import { createCodec } from '../../schemas/codec.js';
+import { type Codec, createCodec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
 import { Decision, type FraudAlert, type ScoredTransaction } from '../../schemas/generated/types.js';
 import type { SchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
+import { isRetriable } from '../../platform/errors.js';
+import type { FeedPosition } from '../domain/event-id.js';
 import type { LiveStats } from '../domain/live-stats.js';
+import type { AlertLog, LoggedAlert } from '../ports.js';
 import type { LiveAlertHub } from '../ws/live-hub.js';
 
 export interface LiveFeedOptions {
@@ -16,7 +19,9 @@ export interface LiveFeedOptions {
 /**
  * Feeds the live console from the bus: `fraud.alerts` → the hub (pushed to clients), `tx.scored` → the rolling
  * stats. Both groups start at 'latest' on first use: the console shows what happens now, and history comes
- * from `GET /v1/alerts`. Undecodable records go to the dead-letter topic, as everywhere.
+ * from `GET /v1/alerts`. Undecodable records go to the dead-letter topic, as everywhere. The hub is given
+ * fraud.alerts itself (busAlertLog) to replay what reconnecting clients missed, and the position its feed
+ * starts from: the group's committed offsets, else the log end (where 'latest' starts).
  */
 export async function startLiveFeed(
   bus: Bus,
@@ -29,10 +34,12 @@ export async function startLiveFeed(
 ): Promise<Subscription[]> {
   const alertCodec = await createCodec<FraudAlert>(registry, Topics.fraudAlerts);
   const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+  hub.startFeed(await busAlertLog(bus, alertCodec), await feedStart(bus, options.alertsGroupId, Topics.fraudAlerts));
   const alerts = await bus.subscribe(
     { groupId: options.alertsGroupId, topics: [Topics.fraudAlerts], startFrom: 'latest', deadLetter: deadLetters.sink },
     async (batch) => {
-      for (const { value } of await decodeOrDeadLetter(batch, alertCodec, deadLetters)) hub.publishAlert(value);
+      for (const { record, value } of await decodeOrDeadLetter(batch, alertCodec, deadLetters))
+        hub.publishAlert(value, record);
     },
   );
   try {
@@ -74,4 +81,44 @@ export function scoredHint(record: Pick<BusRecord, 'headers'>): { decision: Deci
   if (decision === undefined || scoreText === undefined || !decisions.has(decision)) return undefined;
   const score = Number(scoreText);
   return Number.isFinite(score) ? { decision: decision as Decision, score } : undefined;
+}
+
+/**
+ * Where a 'latest' subscription of `groupId` will start, per partition: its committed offset, else the end. A
+ * record appended between this call and the subscription is then replayable but never published live; a
+ * resuming client gets it (more, never less).
+ */
+async function feedStart(bus: Bus, groupId: string, topic: string): Promise<FeedPosition> {
+  const [committed, end] = await Promise.all([bus.committedOffsets(groupId, topic), bus.endOffsets(topic)]);
+  return end.map((endOffset, partition) => {
+    const offset = committed[partition] ?? -1;
+    return offset >= 0 ? Math.min(offset, endOffset) : endOffset;
+  });
+}
+
+/**
+ * fraud.alerts as the hub replays it: records decoded with the feed's codec. An undecodable record comes back
+ * without its alert (the feed dead-letters it; a replay skips it); retriable decode trouble rejects.
+ */
+export async function busAlertLog(bus: Bus, codec: Codec<FraudAlert>): Promise<AlertLog> {
+  const partitions = await bus.partitionCount(Topics.fraudAlerts);
+  return {
+    partitions,
+    endOffsets: () => bus.endOffsets(Topics.fraudAlerts),
+    read: async (partition, fromOffset, maxRecords) => {
+      const records = await bus.read(Topics.fraudAlerts, partition, fromOffset, maxRecords);
+      const logged: LoggedAlert[] = [];
+      for (const record of records) {
+        let alert: FraudAlert | undefined;
+        try {
+          alert = await codec.decode(record.value);
+        } catch (error) {
+          if (isRetriable(error)) throw error;
+          alert = undefined;
+        }
+        logged.push({ partition: record.partition, offset: record.offset, timestampMs: record.timestampMs, alert });
+      }
+      return logged;
+    },
+  };
 }

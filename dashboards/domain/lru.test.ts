@@ -30,3 +30,16 @@ describe('alert de-duplication (RecentIds)', () => {
     expect(() => new RecentIds(0)).toThrow(RangeError);
   });
 });
+
+describe('RecentIds.has', () => {
+  it('answers without remembering or refreshing', () => {
+    const recent = new RecentIds(2);
+    expect(recent.has('a')).toBe(false);
+    expect(recent.size).toBe(0);
+    recent.firstSight('a');
+    recent.firstSight('b');
+    expect(recent.has('a')).toBe(true);
+    recent.firstSight('c'); // a was not refreshed by has, so it is the one forgotten
+    expect(recent.has('a')).toBe(false);
+  });
+});

@@ -23,6 +23,11 @@ export class RecentIds {
     return true;
   }
 
+  /** True while `id` is remembered; unlike firstSight, neither remembers it nor refreshes its recency. */
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
   get size(): number {
     return this.ids.size;
   }

@@ -136,3 +136,16 @@ describe('slow-client outbox', () => {
     expect(() => new ClientOutbox({ ...policy, maxQueuedBytes: 0 })).toThrow(RangeError);
   });
 });
+
+describe('hasRoomFor: what a replay may queue without dropping', () => {
+  it('given room by count and bytes, then true; at capacity or over the byte budget, then false', () => {
+    const outbox = new ClientOutbox({ capacity: 2, highWaterBytes: 1000, maxQueuedBytes: 10, stallLimitMs: 5000 });
+    expect(outbox.hasRoomFor(50)).toBe(true); // an empty queue always takes one, however large
+    outbox.enqueue(bytes('1234'));
+    expect(outbox.hasRoomFor(6)).toBe(true);
+    expect(outbox.hasRoomFor(7)).toBe(false);
+    outbox.enqueue(bytes('12'));
+    expect(outbox.hasRoomFor(1)).toBe(false);
+    expect(outbox.stats.dropped).toBe(0);
+  });
+});

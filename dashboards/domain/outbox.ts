@@ -109,6 +109,17 @@ export class ClientOutbox {
     return dropped;
   }
 
+  /**
+   * True when an alert of `byteLength` bytes can be queued without dropping an older one. A replay (which must
+   * not lose what it replays) queues only while this holds and waits for the client to drain otherwise.
+   */
+  hasRoomFor(byteLength: number): boolean {
+    return (
+      this.queue.length < this.policy.capacity &&
+      (this.queue.length === 0 || this.queuedBytes + byteLength <= this.budgetBytes)
+    );
+  }
+
   /** Replaces any unsent stats snapshot with this newer one. */
   offerStats(message: Uint8Array): void {
     this.latestStats = message;

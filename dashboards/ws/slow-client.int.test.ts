@@ -263,7 +263,13 @@ async function runScenario(name: string, policy: OutboxPolicy, withSlowClients: 
     statsIntervalMs: 3_600_000,
     maxClients: 10,
     dedupeCapacity: ALERTS,
+    maxCatchUpAlerts: 0,
   });
+  // No client here resumes, so the log is never read: the alerts are published as offsets 0… of one partition.
+  hub.startFeed(
+    { partitions: 1, endOffsets: () => Promise.resolve([ALERTS]), read: () => Promise.reject(new Error('not read')) },
+    [0],
+  );
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
   hub.attach(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -294,10 +300,10 @@ async function runScenario(name: string, policy: OutboxPolicy, withSlowClients: 
       const alert = alertNumber(name, index);
       largestMessageBytes = Math.max(
         largestMessageBytes,
-        Buffer.byteLength(JSON.stringify({ type: 'alert', alert }, bigintAsString)),
+        Buffer.byteLength(JSON.stringify({ type: 'alert', eventId: `v1-${index + 1}`, alert }, bigintAsString)),
       );
       publishedAtMs[index] = performance.now();
-      expect(hub.publishAlert(alert)).toBe(true);
+      expect(hub.publishAlert(alert, { partition: 0, offset: index })).toBe(true);
       monitor.sample(hub.clientCounters());
     }
     const usage = process.memoryUsage();
