@@ -13,6 +13,9 @@ const state = {
   key: sessionStorage.getItem(KEY_STORAGE),
   ws: undefined,
   retryMs: 1000,
+  // The stream position after the last message that carried one (hello, alert, caught-up, gap): presented as
+  // ?lastEventId= on reconnect, so alerts raised while the connection was down are replayed, not lost.
+  lastEventId: undefined,
   alertIds: new Set(),
   sessionAlerts: 0,
   throughput: [],
@@ -205,7 +208,8 @@ function showNotice(text) {
 
 // ---- live stream ----
 function connect() {
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/alerts/live`;
+  const resume = state.lastEventId === undefined ? '' : `?lastEventId=${encodeURIComponent(state.lastEventId)}`;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/alerts/live${resume}`;
   setConnection('connecting…', 'status-wait');
   const ws = new WebSocket(url, ['vigil.v1', `bearer.${state.key}`]);
   state.ws = ws;
@@ -215,6 +219,7 @@ function connect() {
   });
   ws.addEventListener('message', (event) => {
     const message = JSON.parse(event.data);
+    if (typeof message.eventId === 'string') state.lastEventId = message.eventId;
     if (message.type === 'alert') {
       state.sessionAlerts += 1;
       $('kpi-alerts').textContent = String(state.sessionAlerts);
@@ -224,16 +229,25 @@ function connect() {
       showNotice(
         `${message.count} alerts were skipped while this connection was slow. Use "Reload history" to see them.`,
       );
+    else if (message.type === 'gap') {
+      // More was missed than one catch-up replays (or the position was unknown): reload the list from the API.
+      showNotice('Some alerts raised while this console was disconnected were not replayed; reloading the history.');
+      void loadHistory();
+    }
   });
   ws.addEventListener('close', () => {
     if (state.ws !== ws || !state.key) return;
     setConnection('reconnecting…', 'status-off');
     // A refused upgrade (bad key) also lands here: a REST call first signs out if the key is no longer valid.
-    setTimeout(async () => {
-      if (!state.key) return;
-      await api('GET', '/v1/alerts?limit=1').catch(() => undefined);
-      if (state.key) connect();
-    }, state.retryMs);
+    setTimeout(
+      async () => {
+        if (!state.key) return;
+        await api('GET', '/v1/alerts?limit=1').catch(() => undefined);
+        if (state.key) connect();
+      },
+      state.retryMs * (0.5 + Math.random() / 2),
+    );
+    // Jittered, so consoles dropped by one blip do not all reconnect in the same instant.
     state.retryMs = Math.min(state.retryMs * 2, 30_000);
   });
 }
