@@ -177,6 +177,19 @@ describe('webhooks (real log, real HTTP receiver)', () => {
     return { decisions, alerts };
   }
 
+  /**
+   * The endpoint's attempt log once `enough` holds: a receiver sees a request before the notifier has recorded
+   * the attempt's outcome, so the log is read when it has caught up, never right after the receiver's count.
+   */
+  const attemptsOnceRecorded = (endpointId: string, enough: (attempts: WebhookDeliveryView[]) => boolean) =>
+    waitFor(`the attempt log of ${endpointId}`, async () => {
+      const { body } = await api<{ deliveries: WebhookDeliveryView[] }>(
+        'GET',
+        `/v1/webhooks/${endpointId}/deliveries?limit=500`,
+      );
+      return enough(body.deliveries) ? body.deliveries : undefined;
+    });
+
   const deliveredIds = (path: string, type: WebhookEventType): string[] =>
     receiver
       .delivered(path)
@@ -255,11 +268,8 @@ describe('webhooks (real log, real HTTP receiver)', () => {
     expect(decision.data).toMatchObject({ amount: { currency: 'EUR' }, modelVersion: 'model-test', risk: 'low' });
     expect(JSON.stringify(receiver.requests)).not.toContain('tok_abc');
 
-    const deliveries = await api<{ deliveries: WebhookDeliveryView[] }>(
-      'GET',
-      `/v1/webhooks/${endpoint.id}/deliveries?limit=500`,
-    );
-    expect(deliveries.body.deliveries.map((d) => d.outcome)).toEqual(Array(66).fill('delivered'));
+    const deliveries = await attemptsOnceRecorded(endpoint.id, (a) => a.length >= 66);
+    expect(deliveries.map((d) => d.outcome)).toEqual(Array(66).fill('delivered'));
   });
 
   it('negative control: a receiver holding the wrong secret rejects every signature', async () => {
@@ -280,9 +290,11 @@ describe('webhooks (real log, real HTTP receiver)', () => {
       receiver.delivered('/flaky').length >= 12 ? true : undefined,
     );
     expect(deliveredIds('/flaky', 'decision.made').sort()).toEqual([...produced.decisions].sort());
-    const attempts = (
-      await api<{ deliveries: WebhookDeliveryView[] }>('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=500`)
-    ).body.deliveries;
+    // Each failure is recorded before its retry, so once the 12 deliveries are recorded every failure is too.
+    const attempts = await attemptsOnceRecorded(
+      endpoint.id,
+      (a) => a.filter((d) => d.outcome === 'delivered').length >= 12,
+    );
     const failed = attempts.filter((d) => d.outcome === 'failed');
     expect(attempts.filter((d) => d.outcome === 'delivered')).toHaveLength(12);
     // Request 3 hung (timed out); every other even-numbered request was answered 500.
@@ -357,9 +369,7 @@ describe('webhooks (real log, real HTTP receiver)', () => {
       .slice(firstIds.length)
       .map((r) => r.event.id);
     expect([...again].sort()).toEqual([...firstIds].sort());
-    const attempts = (
-      await api<{ deliveries: WebhookDeliveryView[] }>('GET', `/v1/webhooks/${ok.id}/deliveries?limit=500`)
-    ).body.deliveries;
+    const attempts = await attemptsOnceRecorded(ok.id, (a) => a.filter((d) => d.replay).length >= firstIds.length);
     expect(attempts.filter((d) => d.replay)).toHaveLength(firstIds.length);
   });
 
