@@ -4,7 +4,7 @@
  * lose precision above 2^53). No floating point anywhere on the way.
  */
 import type { MoneyView } from '../../schemas/api.js';
-import { minorUnitExponent } from '../../schemas/currencies.js';
+import { formatMinorUnits, minorUnitExponent } from '../../schemas/currencies.js';
 
 /**
  * The number of minor-unit digits of `currency`, from the shared ISO 4217 table in schemas/currencies.ts
@@ -15,14 +15,7 @@ export function currencyExponent(currency: string): number {
 }
 
 /** Renders minor units as a decimal string in the major unit: (-1234n, 'EUR') → "-12.34"; (5n, 'JPY') → "5". */
-export function formatMinor(amountMinor: bigint, currency: string): string {
-  const exponent = currencyExponent(currency);
-  const negative = amountMinor < 0n;
-  const digits = (negative ? -amountMinor : amountMinor).toString();
-  if (exponent === 0) return (negative ? '-' : '') + digits;
-  const padded = digits.padStart(exponent + 1, '0');
-  return `${negative ? '-' : ''}${padded.slice(0, -exponent)}.${padded.slice(-exponent)}`;
-}
+export const formatMinor: (amountMinor: bigint, currency: string) => string = formatMinorUnits;
 
 /**
  * Parses a decimal string in the major unit into minor units: ('10000', 'USD') → 1000000n. Returns undefined
