@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type {
   AlertPage,
   AuditTrail,
@@ -11,14 +9,21 @@ import type {
   TransactionRequest,
 } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-import { apiClient, ledgerInvariantViolations, waitFor } from './testing.js';
+import {
+  type PipelineProcess,
+  apiClient,
+  killPipelineProcess,
+  ledgerInvariantViolations,
+  startPipelineProcess,
+  stopPipelineProcess,
+  waitFor,
+} from './testing.js';
 
 /**
  * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL twice — once while
  * ingest is acknowledging batches, once while scoring and the ledger work through a backlog — then restarted
  * on the same data directory. Nothing acknowledged may be lost and nothing may be posted twice.
  */
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const keys = {
   ingest: 'crash-ingest-key-0123456789',
   compliance: 'crash-compliance-key-0123456789',
@@ -26,63 +31,20 @@ const keys = {
 };
 const N = 4000;
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly url: string;
-}
-
-function startPipeline(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'embedded/main.ts')], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      VIGIL_DATA_DIR: dataDir,
-      VIGIL_HTTP_PORT: '0',
-      VIGIL_SIMULATOR_TPS: '0',
-      VIGIL_LOG_LEVEL: 'warn',
-      VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance},analyst:${keys.analyst}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      const match = /dashboard:\s+(http:\/\/[\d.]+:\d+)\//.exec(stdout);
-      if (match) resolve({ child, url: match[1]! });
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`pipeline exited with ${code} before it was ready: ${stderr.slice(-2000)}`)),
-    );
-  });
-}
-
-function kill(running: Running): Promise<void> {
-  return new Promise((resolve) => {
-    running.child.once('exit', () => resolve());
-    running.child.kill('SIGKILL');
-  });
-}
-
-function stop(running: Running): Promise<number | null> {
-  return new Promise((resolve) => {
-    running.child.once('exit', (code) => resolve(code));
-    running.child.kill('SIGTERM');
-  });
-}
+const env = {
+  VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance},analyst:${keys.analyst}`,
+};
+const startPipeline = (dataDir: string): Promise<PipelineProcess> => startPipelineProcess(dataDir, env);
 
 describe('crash and restart (SIGKILL)', () => {
   let dataDir: string;
-  let running: Running | undefined;
+  let running: PipelineProcess | undefined;
 
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-crash-'));
   });
   afterAll(async () => {
-    if (running && running.child.exitCode === null) await kill(running);
+    if (running) await killPipelineProcess(running);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -117,7 +79,7 @@ describe('crash and restart (SIGKILL)', () => {
         }
         if (!killed && acknowledged.size >= N / 3) {
           killed = true;
-          await kill(running!);
+          await killPipelineProcess(running!);
         }
       }
     };
@@ -150,7 +112,7 @@ describe('crash and restart (SIGKILL)', () => {
       expect(response.status).toBe(200);
       expect(response.body.results.every((r) => r.status === 'accepted' || r.status === 'duplicate')).toBe(true);
     }
-    await kill(running);
+    await killPipelineProcess(running);
 
     running = await startPipeline(dataDir);
     compliance = apiClient(running.url, keys.compliance);
@@ -180,6 +142,6 @@ describe('crash and restart (SIGKILL)', () => {
     // the non-declined ones posted, nothing twice, balanced, declines posting nothing.
     expect(ledgerInvariantViolations(integrity, trails, { transactions: N, declined })).toEqual([]);
 
-    expect(await stop(running)).toBe(0);
+    expect(await stopPipelineProcess(running)).toBe(0);
   }, 400_000);
 });
