@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       ...readSyncBenchOptions(process.env),
     });
   } finally {
-    await Promise.all(services.map(stopService));
+    await Promise.all(services.map((s) => stopService(s)));
     await bus.close();
     await fetch(`${elasticsearchUrl}/${auditPrefix}-*`, { method: 'DELETE' }).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });

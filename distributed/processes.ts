@@ -34,12 +34,18 @@ export function startService(stages: readonly string[], env: NodeJS.ProcessEnv):
   });
 }
 
-/** SIGTERM (graceful: commits what was processed); resolves with the exit code. */
-export function stopService(service: ServiceProcess): Promise<number | null> {
+/** SIGTERM (graceful: commits what was processed), SIGKILL after `graceMs`; resolves with the exit code. */
+export function stopService(service: ServiceProcess, graceMs = 30_000): Promise<number | null> {
   return new Promise((resolve) => {
     // Already gone (exited, or killed by a signal, which leaves exitCode null).
     if (service.child.exitCode !== null || service.child.signalCode !== null) return resolve(service.child.exitCode);
-    service.child.once('exit', (code) => resolve(code));
+    // A service that does not finish its graceful stop in time is killed, so no test leaves a process behind
+    // (one that did kept its consumer groups alive and broke the next run's broker reset).
+    const kill = setTimeout(() => service.child.kill('SIGKILL'), graceMs);
+    service.child.once('exit', (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
     service.child.kill('SIGTERM');
   });
 }

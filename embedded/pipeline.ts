@@ -4,7 +4,7 @@ import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
 import { startNotifier } from '../notifier/main.js';
-import { type ApiKey, ApiKeyAuthenticator, parseApiKeys } from '../platform/auth.js';
+import { type ApiKey, ApiKeyAuthenticator, Role, parseApiKeys } from '../platform/auth.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import type { Bus } from '../platform/bus.js';
 import { type Clock, systemClock } from '../platform/clock.js';
@@ -18,6 +18,7 @@ import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
 import { ConfigError } from '../platform/errors.js';
 import { startLiveTraffic } from '../simulator/live.js';
+import { GroundTruth, httpAnalystApi, startVerdictDesk } from '../simulator/verdict-desk.js';
 import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
 import type { SimulatorState } from '../simulator/state.js';
 import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
@@ -139,6 +140,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   dashboards.attach(http.server);
   const url = http.url;
 
+  const groundTruth = new GroundTruth();
   const traffic =
     simulatorWorld !== undefined
       ? startLiveTraffic({
@@ -149,6 +151,22 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
           send: async (batch) => {
             await ingest.accept(batch, 'SIMULATOR');
           },
+          onDelivered: (delivered) => {
+            const nowMs = clock.nowMs();
+            for (const { transactionId, fraud } of delivered) groundTruth.record(transactionId, fraud, nowMs);
+          },
+        })
+      : undefined;
+  // Simulated analysts and chargebacks, through the API with an analyst's key, so the ledger's holds, verdicts
+  // and reversals happen in the demo too (simulator/verdict-desk.ts).
+  const analystKey = apiKeys.find((k) => k.role === Role.analyst);
+  const verdictDesk =
+    traffic !== undefined && analystKey !== undefined
+      ? startVerdictDesk({
+          api: httpAnalystApi(url, analystKey.key),
+          truth: groundTruth,
+          clock,
+          logger: logger.child({ component: 'simulated-analysts' }),
         })
       : undefined;
 
@@ -156,6 +174,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await traffic?.stop();
+      await verdictDesk?.stop();
       await http.close();
       // Upstream first, so each stage drains what the previous one produced before the log closes.
       await ingest.close();

@@ -9,8 +9,30 @@ const money = (amountMinor: bigint, currency = 'EUR'): AuditTrail['ledgerEntries
   currency,
 });
 
-function trail(id: string, outcome: AuditTrail['decision']['outcome'], amountMinor = 500n): AuditTrail {
-  const posted = outcome !== 'DECLINE';
+type HoldStatus = NonNullable<AuditTrail['hold']>['status'];
+
+function legs(id: string, amountMinor: bigint): AuditTrail['ledgerEntries'] {
+  return [
+    { leg: 0, accountId: 'acc-1', amount: money(-amountMinor) },
+    { leg: 1, accountId: 'acc-2', amount: money(amountMinor) },
+  ].map((l) => ({
+    ...l,
+    entryId: `${id}/${l.leg}`,
+    entryType: 'PRINCIPAL',
+    eventTime: '',
+    postedAt: '',
+    reversesEntryId: null,
+  }));
+}
+
+/** The trail of a transaction as the API serves it; a REVIEW's hold in `holdStatus` (booked only when POSTED). */
+function trail(
+  id: string,
+  outcome: AuditTrail['decision']['outcome'],
+  holdStatus: HoldStatus = 'OPEN',
+  amountMinor = 500n,
+): AuditTrail {
+  const booked = outcome === 'APPROVE' || (outcome === 'REVIEW' && holdStatus === 'POSTED');
   return {
     transactionId: id,
     fingerprint: `fp-${id}`,
@@ -50,56 +72,65 @@ function trail(id: string, outcome: AuditTrail['decision']['outcome'], amountMin
       scoredToStoredMs: 0,
     },
     decisionRecords: 1,
-    ledgerEntries: posted
-      ? [
-          {
-            entryId: `${id}/0`,
-            leg: 0,
-            accountId: 'acc-1',
-            amount: money(-amountMinor),
-            entryType: 'PRINCIPAL',
-            eventTime: '',
-            postedAt: '',
-          },
-          {
-            entryId: `${id}/1`,
-            leg: 1,
-            accountId: 'acc-2',
-            amount: money(amountMinor),
-            entryType: 'PRINCIPAL',
-            eventTime: '',
-            postedAt: '',
-          },
-        ]
-      : [],
+    ledgerEntries: booked ? legs(id, amountMinor) : [],
+    hold:
+      outcome === 'REVIEW'
+        ? {
+            status: holdStatus,
+            placedAt: '',
+            expiresAt: '',
+            resolution:
+              holdStatus === 'OPEN'
+                ? null
+                : { cause: holdStatus === 'POSTED' ? 'GENUINE' : 'FRAUD', resolvedBy: 'ana', resolvedAt: '' },
+            legs: [],
+            resolutionRecords: holdStatus === 'OPEN' ? 0 : 1,
+          }
+        : null,
     labels: [],
     conflicts: [],
   };
 }
 
-/** A sound run of 10 transactions, two of them declined: 8 posted with 2 legs each. */
+/**
+ * A sound run of 10 transactions: 5 approved (booked), 3 reviewed (one hold posted, one voided, one open), 2
+ * declined. 6 transactions booked with 2 legs each.
+ */
 const integrity: LedgerIntegrity = {
   decisionRows: 10,
   distinctDecisions: 10,
-  postedTransactions: 8,
-  entries: 16,
+  postedTransactions: 6,
+  entries: 12,
   duplicateEntries: 0,
   unbalancedTransactions: 0,
   declinedWithEntries: 0,
-  postableDecisions: 8,
+  postableDecisions: 5,
   decisionsWithoutEntries: 0,
   entriesWithoutDecisions: 0,
   conflicts: 0,
+  heldDecisions: 3,
+  reviewsWithoutHolds: 0,
+  openHolds: 1,
+  postedHolds: 1,
+  voidedHolds: 1,
+  expiredHolds: 0,
+  holdsResolvedTwice: 0,
+  entriesOfUnpostedHolds: 0,
+  reversedTransactions: 0,
+  entriesReversedTwice: 0,
+  reversalsWithoutOriginal: 0,
   totalsByCurrency: [{ currency: 'EUR', sumMinor: '0' }],
 };
 const declined = new Set(['tx-d1', 'tx-d2']);
+const reviewed = new Set(['tx-r1', 'tx-r2', 'tx-r3']);
 const trails = [
   trail('tx-a', 'APPROVE'),
-  trail('tx-r', 'REVIEW'),
+  trail('tx-r1', 'REVIEW', 'POSTED'),
+  trail('tx-r2', 'REVIEW', 'OPEN'),
   trail('tx-d1', 'DECLINE'),
   trail('tx-d2', 'DECLINE'),
 ];
-const expected = { transactions: 10, declined };
+const expected = { transactions: 10, declined, reviewed };
 
 describe('ledgerInvariantViolations', () => {
   it('given a sound run, then it reports nothing', () => {
@@ -107,18 +138,44 @@ describe('ledgerInvariantViolations', () => {
   });
 
   it('given a posting missing from the ledger, then the counters report it', () => {
-    const lost = { ...integrity, postedTransactions: 7, decisionsWithoutEntries: 1 };
+    const lost = { ...integrity, postedTransactions: 5, decisionsWithoutEntries: 1 };
     expect(ledgerInvariantViolations(lost, trails, expected)).toEqual([
-      'integrity.postedTransactions is 7, expected 8',
+      'integrity.postedTransactions is 5, expected 6',
       'integrity.decisionsWithoutEntries is 1, expected 0',
     ]);
   });
 
-  it('given a postable trail without entries, then it is reported', () => {
-    const unposted = { ...trail('tx-r', 'REVIEW'), ledgerEntries: [] };
-    expect(ledgerInvariantViolations(integrity, [trails[0]!, unposted, ...trails.slice(2)], expected)).toEqual([
-      'tx-r: REVIEW but posted nothing',
+  it('given an approved trail without entries, then it is reported', () => {
+    const unposted = { ...trail('tx-a', 'APPROVE'), ledgerEntries: [] };
+    expect(ledgerInvariantViolations(integrity, [unposted, ...trails.slice(1)], expected)).toEqual([
+      'tx-a: APPROVE but posted nothing',
     ]);
+  });
+
+  it('given a review booked under an open hold, one without a hold and one resolved twice, then each is reported', () => {
+    const bookedOpen = { ...trail('tx-r2', 'REVIEW', 'OPEN'), ledgerEntries: legs('tx-r2', 500n) };
+    const noHold = { ...trail('tx-r1', 'REVIEW', 'POSTED'), hold: null };
+    const twice = trail('tx-r3', 'REVIEW', 'VOIDED');
+    const resolvedTwice = { ...twice, hold: { ...twice.hold!, resolutionRecords: 2 } };
+    expect(
+      ledgerInvariantViolations(
+        { ...integrity, entriesOfUnpostedHolds: 1, holdsResolvedTwice: 1 },
+        [trails[0]!, noHold, bookedOpen, resolvedTwice, ...trails.slice(3)],
+        expected,
+      ),
+    ).toEqual([
+      'integrity.holdsResolvedTwice is 1, expected 0',
+      'integrity.entriesOfUnpostedHolds is 1, expected 0',
+      'tx-r1: REVIEW without a hold',
+      'tx-r2: hold OPEN but 2 entries booked',
+      'tx-r3: hold VOIDED with 2 resolutions',
+    ]);
+  });
+
+  it('given a hold lost or doubled, then the hold count reports it', () => {
+    expect(ledgerInvariantViolations({ ...integrity, openHolds: 0, reviewsWithoutHolds: 1 }, trails, expected)).toEqual(
+      ['integrity.reviewsWithoutHolds is 1, expected 0', 'integrity: 2 holds open, posted or voided, expected 3'],
+    );
   });
 
   it('given an entry stored twice, then the trail check and the counter report it', () => {
@@ -126,7 +183,7 @@ describe('ledgerInvariantViolations', () => {
     const doubled = { ...approved, ledgerEntries: [...approved.ledgerEntries, approved.ledgerEntries[1]!] };
     const counted = {
       ...integrity,
-      entries: 17,
+      entries: 13,
       duplicateEntries: 1,
       totalsByCurrency: [{ currency: 'EUR', sumMinor: '500' }],
     };
@@ -139,8 +196,8 @@ describe('ledgerInvariantViolations', () => {
   });
 
   it('given a declined trail with entries, then it is reported', () => {
-    const posted = { ...trail('tx-d1', 'DECLINE'), ledgerEntries: trail('tx-d1', 'APPROVE').ledgerEntries };
-    expect(ledgerInvariantViolations(integrity, [...trails.slice(0, 2), posted, trails[3]!], expected)).toEqual([
+    const posted = { ...trail('tx-d1', 'DECLINE'), ledgerEntries: legs('tx-d1', 500n) };
+    expect(ledgerInvariantViolations(integrity, [...trails.slice(0, 3), posted, trails[4]!], expected)).toEqual([
       'tx-d1: declined but posted 2 entries',
     ]);
   });
@@ -151,24 +208,27 @@ describe('ledgerInvariantViolations', () => {
       ...trail('tx-d2', 'DECLINE'),
       decision: { ...rest, decision: 'DECLINE' },
     } as unknown as AuditTrail;
-    expect(ledgerInvariantViolations(integrity, [...trails.slice(0, 3), misnamed], expected)).toEqual([
+    expect(ledgerInvariantViolations(integrity, [...trails.slice(0, 4), misnamed], expected)).toEqual([
       'tx-d2: decision.outcome is undefined, not APPROVE, REVIEW or DECLINE',
       'tx-d2: declined, but its audit trail was not checked',
     ]);
   });
 
   it('given a declined id whose trail was never fetched, then it is reported', () => {
-    expect(ledgerInvariantViolations(integrity, trails.slice(0, 3), expected)).toEqual([
+    expect(ledgerInvariantViolations(integrity, trails.slice(0, 4), expected)).toEqual([
       'tx-d2: declined, but its audit trail was not checked',
     ]);
   });
 
   it('given an outcome the alert list disagrees with, then it is reported', () => {
     expect(
-      ledgerInvariantViolations(integrity, trails, { transactions: 10, declined: new Set(['tx-d1', 'tx-d2', 'tx-a']) }),
+      ledgerInvariantViolations(integrity, trails, {
+        ...expected,
+        declined: new Set(['tx-d1', 'tx-d2', 'tx-a']),
+      }),
     ).toEqual([
-      'integrity.postableDecisions is 8, expected 7',
-      'integrity.postedTransactions is 8, expected 7',
+      'integrity.postableDecisions is 5, expected 4',
+      'integrity.postedTransactions is 6, expected 5',
       'tx-a: outcome APPROVE disagrees with the alert list',
       'tx-a: declined, but its audit trail was not checked',
     ]);

@@ -64,6 +64,8 @@ export interface LedgerExpectation {
   readonly transactions: number;
   /** The ids the alert list shows as DECLINE: exactly these are unpostable. */
   readonly declined: ReadonlySet<string>;
+  /** The ids the alert list shows as REVIEW: exactly these hold their legs until a verdict or expiry. */
+  readonly reviewed: ReadonlySet<string>;
 }
 
 const OUTCOMES: ReadonlySet<unknown> = new Set(['APPROVE', 'REVIEW', 'DECLINE']);
@@ -71,9 +73,10 @@ const OUTCOMES: ReadonlySet<unknown> = new Set(['APPROVE', 'REVIEW', 'DECLINE'])
 /**
  * The invariants of a pipeline run, checked on the ledger-integrity report and on audit trails as the API served
  * them (untrusted JSON: a renamed field is a violation, not a skipped check). Returns one line per violation, empty
- * when the ledger is exact: every transaction decided once; every APPROVE/REVIEW posted, each entry once, balanced
- * per currency; no DECLINE posted; and every declined id among `trails`. Pure, so each check can be shown to fail
- * on planted input (testing.test.ts).
+ * when the ledger is exact: every transaction decided once; every APPROVE booked, every REVIEW held exactly once
+ * (open, posted or voided, resolved at most once, booked only if posted), each entry once, balanced per currency;
+ * no DECLINE posted; and every declined id among `trails`. Pure, so each check can be shown to fail on planted
+ * input (testing.test.ts). Traffic is assumed to hold no authorisations (they book nothing and hold nothing).
  */
 export function ledgerInvariantViolations(
   integrity: LedgerIntegrity,
@@ -81,21 +84,30 @@ export function ledgerInvariantViolations(
   expected: LedgerExpectation,
 ): string[] {
   const violations: string[] = [];
-  const postable = expected.transactions - expected.declined.size;
+  const approved = expected.transactions - expected.declined.size - expected.reviewed.size;
   const counters: Array<[Exclude<keyof LedgerIntegrity, 'totalsByCurrency'>, number]> = [
     ['decisionRows', expected.transactions],
     ['distinctDecisions', expected.transactions],
-    ['postableDecisions', postable],
-    ['postedTransactions', postable],
+    ['postableDecisions', approved],
+    ['postedTransactions', approved + integrity.postedHolds],
+    ['heldDecisions', expected.reviewed.size],
     ['duplicateEntries', 0],
     ['unbalancedTransactions', 0],
     ['declinedWithEntries', 0],
     ['decisionsWithoutEntries', 0],
     ['entriesWithoutDecisions', 0],
     ['conflicts', 0],
+    ['reviewsWithoutHolds', 0],
+    ['holdsResolvedTwice', 0],
+    ['entriesOfUnpostedHolds', 0],
+    ['entriesReversedTwice', 0],
+    ['reversalsWithoutOriginal', 0],
   ];
   for (const [name, want] of counters)
     if (integrity[name] !== want) violations.push(`integrity.${name} is ${integrity[name]}, expected ${want}`);
+  const holds = integrity.openHolds + integrity.postedHolds + integrity.voidedHolds;
+  if (holds !== expected.reviewed.size)
+    violations.push(`integrity: ${holds} holds open, posted or voided, expected ${expected.reviewed.size}`);
   for (const total of integrity.totalsByCurrency)
     if (total.sumMinor !== '0')
       violations.push(`the ledger's ${total.currency} entries sum to ${total.sumMinor}, not 0`);
@@ -116,13 +128,21 @@ export function ledgerInvariantViolations(
     for (const e of entries)
       sums.set(e.amount.currency, (sums.get(e.amount.currency) ?? 0n) + BigInt(e.amount.amountMinor));
     for (const [currency, sum] of sums) if (sum !== 0n) violations.push(`${id}: ${currency} legs sum to ${sum}, not 0`);
-    const isDeclined = outcome === 'DECLINE';
-    if (isDeclined !== expected.declined.has(id))
+    if ((outcome === 'DECLINE') !== expected.declined.has(id) || (outcome === 'REVIEW') !== expected.reviewed.has(id))
       violations.push(`${id}: outcome ${String(outcome)} disagrees with the alert list`);
-    if (isDeclined) {
+    const hold = (trail as Partial<AuditTrail>).hold;
+    if (outcome === 'DECLINE') {
       declinedSeen.add(id);
       if (entries.length > 0) violations.push(`${id}: declined but posted ${entries.length} entries`);
-    } else if (entries.length === 0) violations.push(`${id}: ${String(outcome)} but posted nothing`);
+    } else if (outcome === 'APPROVE') {
+      if (entries.length === 0) violations.push(`${id}: APPROVE but posted nothing`);
+    } else if (hold === undefined || hold === null) violations.push(`${id}: REVIEW without a hold`);
+    else {
+      if (hold.resolutionRecords !== (hold.status === 'OPEN' ? 0 : 1))
+        violations.push(`${id}: hold ${hold.status} with ${hold.resolutionRecords} resolutions`);
+      if ((hold.status === 'POSTED') !== entries.length > 0)
+        violations.push(`${id}: hold ${hold.status} but ${entries.length} entries booked`);
+    }
   }
   for (const id of expected.declined)
     if (!declinedSeen.has(id)) violations.push(`${id}: declined, but its audit trail was not checked`);

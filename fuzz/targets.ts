@@ -3,6 +3,7 @@ import { bodyTargets } from './body.js';
 import { canonicalJsonTargets } from './canonical-json.js';
 import { codecTargets } from './codec.js';
 import { journalTargets } from './journal.js';
+import { ledgerLifecycleTargets } from './ledger-lifecycle.js';
 import type { FuzzTarget } from './target.js';
 import { validationTargets } from './validation.js';
 
@@ -14,6 +15,7 @@ export const targets: readonly FuzzTarget[] = [
   ...journalTargets,
   ...bodyTargets,
   ...canonicalJsonTargets,
+  ...ledgerLifecycleTargets,
 ];
 
 export { pendingTargets } from './pending.js';

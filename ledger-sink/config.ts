@@ -1,6 +1,7 @@
-import { type Env, readInt, readString } from '../platform/config.js';
+import { type Env, readEnum, readInt, readString } from '../platform/config.js';
 import { readStuckAfterMs } from '../platform/consumer-health.js';
 import { readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
+import { DEFAULT_HOLD_SETTINGS, type HoldSettings } from './domain/holds.js';
 
 /** ledger-sink's configuration, parsed once at startup; a bad value fails fast naming the key. */
 export interface LedgerSinkConfig {
@@ -17,6 +18,13 @@ export interface LedgerSinkConfig {
   readonly elasticsearch: AuditIndexConfig | undefined;
   /** No progress with lag for this long marks the consumer stuck (VIGIL_STUCK_AFTER_MS, default 60000). */
   readonly stuckAfterMs: number;
+  /**
+   * REVIEW holds: how long one waits for a verdict (VIGIL_LEDGER_REVIEW_HOLD_TIMEOUT_MS, 1000..31 days, default
+   * 72 h) and what its expiry does (VIGIL_LEDGER_HOLD_EXPIRY, `void` (default) or `post`).
+   */
+  readonly holds: HoldSettings;
+  /** How often the expiry sweep looks for holds past their timeout (VIGIL_LEDGER_HOLD_SWEEP_MS, 100..3600000, default 60000). */
+  readonly holdSweepMs: number;
 }
 
 export interface AuditIndexConfig {
@@ -43,6 +51,14 @@ export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
     lookupChunkIds: readInt(env, 'VIGIL_LEDGER_LOOKUP_CHUNK_IDS', 1000, { min: 1, max: 10_000 }),
     elasticsearch: parseAuditIndexConfig(env),
     stuckAfterMs: readStuckAfterMs(env),
+    holds: Object.freeze({
+      reviewTimeoutMs: readInt(env, 'VIGIL_LEDGER_REVIEW_HOLD_TIMEOUT_MS', DEFAULT_HOLD_SETTINGS.reviewTimeoutMs, {
+        min: 1000,
+        max: 31 * 86_400_000,
+      }),
+      expiryPolicy: readEnum(env, 'VIGIL_LEDGER_HOLD_EXPIRY', ['void', 'post'], DEFAULT_HOLD_SETTINGS.expiryPolicy),
+    }),
+    holdSweepMs: readInt(env, 'VIGIL_LEDGER_HOLD_SWEEP_MS', 60_000, { min: 100, max: 3_600_000 }),
   });
 }
 

@@ -17,6 +17,7 @@ import { ElasticsearchAuditIndex } from './adapters/elasticsearch-audit-index.js
 import type { AuditIndex } from './ports.js';
 import { type AuditIndexConfig, parseLedgerSinkConfig } from './config.js';
 import { LedgerBatchHandler } from './app/ledger-writer.js';
+import { sweepExpiredHolds } from './app/hold-sweep.js';
 
 /**
  * ledger-sink's composition root: parses its config, creates the ClickHouse tables, wires the store, codecs and
@@ -82,6 +83,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     metrics: deps.metrics,
     clock: deps.clock,
     ...(auditIndex ? { auditIndex } : {}),
+    holds: config.holds,
   });
 
   let subscription: Subscription;
@@ -116,12 +118,14 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     clock: deps.clock,
     stuckAfterMs: config.stuckAfterMs,
   });
+  const sweep = sweepExpiredHolds(handler, config.holdSweepMs, logger);
   let closing: Promise<void> | undefined;
   return {
     isReady: () => closing === undefined && !health.isStuck(),
     close: () => {
-      closing ??= subscription
-        .close()
+      closing ??= sweep
+        .stop()
+        .then(() => subscription.close())
         .then(() => auditIndex?.close())
         .then(() => logger.info('ledger-sink stopped'));
       return closing;

@@ -1,4 +1,5 @@
-import type { AnalystLabel, LedgerEntry, ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type { AnalystLabel, ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type { BookedEntry, Hold, HoldResolutionRecord, TransactionLedger, Verdict } from './domain/holds.js';
 import type { StoredFingerprints } from './domain/idempotency.js';
 
 /**
@@ -15,18 +16,25 @@ export interface LedgerStore {
   storedFingerprints(transactionIds: readonly string[]): Promise<StoredFingerprints>;
   /** Which (transaction id, conflicting fingerprint) pairs are already in `ledger_conflicts`, as {@link conflictKey}s. */
   recordedConflicts(transactionIds: readonly string[]): Promise<ReadonlySet<string>>;
-  /** Which labels of these transactions are already in `analyst_labels`, as {@link labelKey}s. */
-  recordedLabels(transactionIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The labels of these transactions already in `analyst_labels`, oldest first. */
+  storedLabels(transactionIds: readonly string[]): Promise<readonly Verdict[]>;
+  /** What the ledger holds for each of these transactions (hold, resolution, booked legs); absent ids hold nothing. */
+  transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>>;
+  /** Ids of open holds whose expiry is at or before `nowMs`, soonest first, at most `limit`. */
+  expiredHolds(nowMs: number, limit: number): Promise<readonly string[]>;
   insertEntries(entries: readonly PostedEntry[]): Promise<void>;
+  insertHolds(holds: readonly Hold[]): Promise<void>;
+  insertHoldResolutions(resolutions: readonly HoldResolutionRecord[]): Promise<void>;
   insertDecisions(records: readonly DecisionRecord[]): Promise<void>;
   insertConflicts(conflicts: readonly ConflictRecord[]): Promise<void>;
   insertLabels(labels: readonly AnalystLabel[]): Promise<void>;
 }
 
-/** A ledger entry with the fingerprint of the transaction that posted it (the idempotency check reads it back). */
-export interface PostedEntry extends LedgerEntry {
-  readonly fingerprint: string;
-}
+/**
+ * A booked ledger leg with the fingerprint of the transaction that posted it (the idempotency check reads it
+ * back) and, for a reversal leg, the entry it reverses.
+ */
+export type PostedEntry = BookedEntry;
 
 /** The audit record of one decision: the scored transaction as received, and when it was stored (epoch ms). */
 export interface DecisionRecord {

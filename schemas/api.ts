@@ -239,7 +239,26 @@ export interface AuditTrail {
     readonly entryType: EntryType;
     readonly eventTime: string;
     readonly postedAt: string;
+    /** The entry this leg reverses, else null. */
+    readonly reversesEntryId: string | null;
   }>;
+  /**
+   * The pending hold of a REVIEW (two-phase postings): OPEN until a verdict posts or voids it, or its timeout
+   * ends it; null for a transaction that never had one.
+   */
+  readonly hold: {
+    readonly status: 'OPEN' | 'POSTED' | 'VOIDED';
+    readonly placedAt: string;
+    readonly expiresAt: string;
+    readonly resolution: {
+      readonly cause: 'FRAUD' | 'GENUINE' | 'EXPIRED';
+      readonly resolvedBy: string;
+      readonly resolvedAt: string;
+    } | null;
+    readonly legs: ReadonlyArray<{ readonly leg: number; readonly accountId: string; readonly amount: MoneyView }>;
+    /** More than 1 means the hold was resolved twice (it must not be). */
+    readonly resolutionRecords: number;
+  } | null;
   readonly labels: readonly LabelView[];
   readonly conflicts: ReadonlyArray<{
     postedFingerprint: string;
@@ -278,9 +297,26 @@ export interface AlertPage {
 }
 
 /** The body of `GET /v1/accounts/:id/balance`: balances per currency. */
+/**
+ * The body of `GET /v1/accounts/:id/balance`, per currency (TigerBeetle's model): `posted` is what booked entries
+ * sum to; `pendingDebits` / `pendingCredits` are what open holds (REVIEWs awaiting a verdict) would take out and
+ * put in; `available` = posted − pending debits (pending credits are not spendable until posted).
+ */
 export interface AccountBalance {
   readonly accountId: string;
-  readonly balances: ReadonlyArray<{ balance: MoneyView; entries: number; lastEntryAt: string }>;
+  readonly balances: ReadonlyArray<{
+    readonly currency: string;
+    readonly posted: MoneyView;
+    readonly pendingDebits: MoneyView;
+    readonly pendingCredits: MoneyView;
+    readonly available: MoneyView;
+    /** Booked legs on the account in this currency. */
+    readonly entries: number;
+    /** Open holds with a leg on the account in this currency. */
+    readonly openHolds: number;
+    /** Booking time of the last booked leg; null when only holds exist. */
+    readonly lastBookedAt: string | null;
+  }>;
   readonly entryCount: number;
 }
 
@@ -290,8 +326,12 @@ export interface StatementLine {
   readonly transactionId: string;
   readonly leg: number;
   readonly entryType: string;
+  /** Value date: the event's own time, as the client sent it. */
   readonly eventTime: string;
+  /** Booking time: when Vigil booked the leg; statements are cut and ordered by it. */
   readonly postedAt: string;
+  /** The entry this leg reverses (a FRAUD verdict on booked money), else null. */
+  readonly reversesEntryId: string | null;
   readonly amount: MoneyView;
   /** Balance of the account in this currency after this entry. */
   readonly balanceAfter: MoneyView;
@@ -312,6 +352,13 @@ export interface AccountStatement {
   readonly lines: readonly StatementLine[];
   /** True when the period holds more than `limit` entries; `lines` then stops early. */
   readonly truncated: boolean;
+  /** Holds on the account placed before `to` and not resolved by then: reserved, not booked. */
+  readonly openHoldsAtEnd: ReadonlyArray<{
+    readonly transactionId: string;
+    readonly amount: MoneyView;
+    readonly placedAt: string;
+    readonly expiresAt: string;
+  }>;
 }
 
 /** The body of `GET /v1/reports/summary`. Money sums are exact (Int128 in ClickHouse, decimal strings here). */
@@ -395,6 +442,7 @@ export interface LargeCashReport {
 export interface LedgerIntegrity {
   readonly decisionRows: number;
   readonly distinctDecisions: number;
+  /** Distinct transactions with booked legs (approved, or a hold posted). */
   readonly postedTransactions: number;
   readonly entries: number;
   readonly duplicateEntries: number;
@@ -402,13 +450,31 @@ export interface LedgerIntegrity {
   readonly unbalancedTransactions: number;
   /** Declined transactions that nevertheless have ledger entries (must be 0). */
   readonly declinedWithEntries: number;
-  /** Distinct transactions with an APPROVE or REVIEW decision: the ones the ledger must post. */
+  /** Distinct APPROVE decisions of kinds that move money: the ones the ledger books when decided. */
   readonly postableDecisions: number;
-  /** APPROVE/REVIEW transactions in `decisions` with no rows in `ledger_entries` (lost postings; must be 0). */
+  /** Approved transactions, and holds resolved POSTED, with no rows in `ledger_entries` (lost postings; must be 0). */
   readonly decisionsWithoutEntries: number;
   /** Transactions with rows in `ledger_entries` but none in `decisions` (postings without an audit record; must be 0). */
   readonly entriesWithoutDecisions: number;
   readonly conflicts: number;
+  /** Distinct REVIEW decisions of kinds that move money: each must have exactly one hold. */
+  readonly heldDecisions: number;
+  /** Held decisions without a hold (lost holds; must be 0). */
+  readonly reviewsWithoutHolds: number;
+  /** Holds by state: placed and not resolved, resolved POSTED, resolved VOIDED (of these, by expiry: `expiredHolds`). */
+  readonly openHolds: number;
+  readonly postedHolds: number;
+  readonly voidedHolds: number;
+  readonly expiredHolds: number;
+  /** Holds with more than one resolution (must be 0). */
+  readonly holdsResolvedTwice: number;
+  /** Held transactions with booked legs but no POSTED resolution (money moved without approval; must be 0). */
+  readonly entriesOfUnpostedHolds: number;
+  /** Transactions with reversal legs (a FRAUD verdict on booked money). */
+  readonly reversedTransactions: number;
+  /** Legs reversed more than once, and reversal legs naming no booked leg (both must be 0). */
+  readonly entriesReversedTwice: number;
+  readonly reversalsWithoutOriginal: number;
   readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
 }
 

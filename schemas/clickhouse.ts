@@ -21,6 +21,8 @@ export const ClickHouseTables = {
   ledgerEntries: 'ledger_entries',
   decisions: 'decisions',
   ledgerConflicts: 'ledger_conflicts',
+  ledgerHolds: 'ledger_holds',
+  ledgerHoldResolutions: 'ledger_hold_resolutions',
   analystLabels: 'analyst_labels',
   accessLog: 'access_log',
 } as const;
@@ -52,6 +54,32 @@ export interface LedgerEntryRow {
   readonly fingerprint: string;
   readonly event_time: DateTime64Text;
   readonly posted_at: DateTime64Text;
+  /** The entry id a reversal leg reverses; '' for every other leg. */
+  readonly reverses_entry_id: string;
+}
+
+/** One row of `ledger_holds`: one leg of a pending hold. */
+export interface LedgerHoldRow {
+  readonly transaction_id: string;
+  readonly leg: number;
+  readonly entry_id: string;
+  readonly account_id: string;
+  readonly amount_minor: Int64Text;
+  readonly currency: string;
+  readonly entry_type: EntryType;
+  readonly fingerprint: string;
+  readonly event_time: DateTime64Text;
+  readonly placed_at: DateTime64Text;
+  readonly expires_at: DateTime64Text;
+}
+
+/** One row of `ledger_hold_resolutions`: how one hold ended. */
+export interface LedgerHoldResolutionRow {
+  readonly transaction_id: string;
+  readonly resolution: 'POSTED' | 'VOIDED';
+  readonly cause: LabelValue | 'EXPIRED';
+  readonly resolved_by: string;
+  readonly resolved_at: DateTime64Text;
 }
 
 /** One row of `decisions`: the audit record of one scored transaction. */

@@ -6,35 +6,9 @@ import type { TransactionRequest } from '../schemas/api.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLiveTraffic, timerScheduler, type LiveTrafficOptions, type Scheduler } from './live.js';
+import { startLiveTraffic, timerScheduler, type LiveTrafficOptions } from './live.js';
+import { ManualScheduler } from './testing/manual-scheduler.js';
 import { SimulatorStateError, openSimulatorStateFile } from './state-file.js';
-
-/** A scheduler that runs callbacks only when the test moves its clock. */
-class ManualScheduler implements Scheduler {
-  private pending: Array<{ at: number; callback: () => void; cancelled: boolean }> = [];
-  constructor(private readonly clock: ManualClock) {}
-
-  schedule(callback: () => void, delayMs: number): { cancel(): void } {
-    const entry = { at: this.clock.nowMs() + delayMs, callback, cancelled: false };
-    this.pending.push(entry);
-    return { cancel: () => void (entry.cancelled = true) };
-  }
-
-  /** Moves the clock forward in steps, running what falls due and letting promise callbacks settle. */
-  async advance(ms: number, stepMs = 50): Promise<void> {
-    for (let moved = 0; moved < ms; moved += stepMs) {
-      this.clock.advance(stepMs);
-      const due = this.pending.filter((p) => p.at <= this.clock.nowMs() && !p.cancelled);
-      this.pending = this.pending.filter((p) => p.at > this.clock.nowMs() && !p.cancelled);
-      for (const entry of due) entry.callback();
-      for (let i = 0; i < 5; i++) await Promise.resolve();
-    }
-  }
-
-  get waiting(): number {
-    return this.pending.filter((p) => !p.cancelled).length;
-  }
-}
 
 const START = Date.UTC(2026, 10, 24, 9);
 const base = { seed: 7, customers: 2_000, terminals: 4_000, logger: silentLogger } as const;

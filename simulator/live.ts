@@ -53,6 +53,10 @@ export interface LiveTrafficOptions extends Omit<
   readonly stateStore?: Pick<SimulatorStateFile, 'save' | 'reserve'>;
   /** Time between checkpoints. Default 10 s. */
   readonly checkpointIntervalMs?: number;
+  /** Told, after each delivered batch, which of its transactions were injected fraud (the ground truth). */
+  readonly onDelivered?: (
+    delivered: ReadonlyArray<{ readonly transactionId: string; readonly fraud: boolean }>,
+  ) => void;
 }
 
 export interface LiveTraffic {
@@ -91,6 +95,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     resume,
     stateStore,
     checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS,
+    onDelivered,
     ...simulatorOptions
   } = options;
   const problems: FieldProblem[] = [];
@@ -137,11 +142,13 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     owed -= size;
     const eventTime = new Date(nowMs).toISOString();
     const batch: TransactionRequest[] = [];
+    const truth: Array<{ transactionId: string; fraud: boolean }> = [];
     let fraud = 0;
     for (let i = 0; i < size; i++) {
       const next = simulator.nextRequest();
       if (next.fraud) fraud++;
       batch.push({ ...next.request, eventTime });
+      truth.push({ transactionId: next.request.transactionId, fraud: next.fraud });
     }
     if (stateStore !== undefined) {
       // Reserved before the send, so a crash after it can skip these ids but never send them twice.
@@ -162,6 +169,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
         () => {
           delivered += size;
           deliveredFraud += fraud;
+          onDelivered?.(truth);
         },
         (error: unknown) => {
           logger.warn('simulated batch not delivered; continuing', { size, error: describeError(error) });

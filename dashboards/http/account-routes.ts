@@ -19,7 +19,7 @@ export function accountRoutes(ctx: RouteContext): express.Router {
       params.done();
       audit(res, 'account.balance', `account/${id}`, {});
       const balance = await accountBalance(clickhouse, id);
-      if (!balance) throw notFound('ACCOUNT_NOT_FOUND', `the ledger holds no entries for account ${id}`);
+      if (!balance) throw notFound('ACCOUNT_NOT_FOUND', `the ledger holds no entries or holds for account ${id}`);
       res.json(balance);
     }),
   );

@@ -180,6 +180,7 @@ function entries(
     fingerprint: `fp-${id}`,
     eventTimeMs: atMs - 50,
     postedAtMs: atMs + 15,
+    reversesEntryId: '',
   }));
 }
 
@@ -250,6 +251,21 @@ beforeAll(async () => {
   await store.insertEntries([
     ...entries('tx-big', 'acc-payer', 'acc-shop', BIG, 'EUR', now - 2 * HOUR),
     ...entries('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR),
+    // Backdated: the client's event time is 40 days old, Vigil booked it 90 minutes ago.
+    ...entries('tx-late', 'acc-late', 'acc-late-payee', 700n, 'EUR', now - 90 * 60_000).map((e) => ({
+      ...e,
+      eventTimeMs: now - 40 * 24 * HOUR,
+    })),
+  ]);
+  // tx-rev (REVIEW) holds its legs, as ledger-sink places them, until a verdict; nothing booked.
+  await store.insertHolds([
+    {
+      transactionId: 'tx-rev',
+      fingerprint: 'fp-tx-rev',
+      legs: entries('tx-rev', 'acc-payer', 'acc-shop', 12_345n, 'EUR', now - HOUR),
+      placedAtMs: now - HOUR + 15,
+      expiresAtMs: now + 71 * HOUR,
+    },
   ]);
   await store.insertLabels([
     {
@@ -380,21 +396,31 @@ describe('REST routes', () => {
     expect(body.code).toBe('TRANSACTION_NOT_FOUND');
   });
 
-  it('GET /v1/accounts/:id/balance sums exactly above 2^53', async () => {
+  it('GET /v1/accounts/:id/balance sums exactly above 2^53 and shows open holds as pending', async () => {
     const { status, body } = await call('GET', '/v1/accounts/acc-shop/balance', keys.analyst);
     expect(status).toBe(200);
-    // 9007199254740993 + 10: as floats this would come out as ...1002.
+    // 9007199254740993 + 10: as floats this would come out as ...1002. The held 123.45 is pending, not posted.
     expect(body).toEqual({
       accountId: 'acc-shop',
       entryCount: 2,
       balances: [
         {
-          balance: { amount: '90071992547410.03', amountMinor: '9007199254741003', currency: 'EUR' },
+          currency: 'EUR',
+          posted: { amount: '90071992547410.03', amountMinor: '9007199254741003', currency: 'EUR' },
+          pendingDebits: { amount: '0.00', amountMinor: '0', currency: 'EUR' },
+          pendingCredits: { amount: '123.45', amountMinor: '12345', currency: 'EUR' },
+          available: { amount: '90071992547410.03', amountMinor: '9007199254741003', currency: 'EUR' },
           entries: 2,
-          lastEntryAt: expect.any(String),
+          openHolds: 1,
+          lastBookedAt: new Date(now - 2 * HOUR + 15).toISOString(),
         },
       ],
     });
+    // The payer: debited by the declined-but-posted fixture, and 123.45 of it reserved by the hold.
+    const payer = (await call('GET', '/v1/accounts/acc-payer/balance', keys.analyst)).body;
+    expect(
+      payer.balances.map((b: any) => [b.posted.amountMinor, b.pendingDebits.amountMinor, b.available.amountMinor]),
+    ).toEqual([['-9007199254740993', '12345', '-9007199254753338']]);
     expect((await call('GET', '/v1/accounts/acc-unknown/balance', keys.analyst)).status).toBe(404);
   });
 
@@ -417,6 +443,29 @@ describe('REST routes', () => {
       ['tx-big', '9007199254741003'],
     ]);
     expect(body.truncated).toBe(false);
+    expect(body.openHoldsAtEnd).toEqual([
+      {
+        transactionId: 'tx-rev',
+        amount: { amount: '123.45', amountMinor: '12345', currency: 'EUR' },
+        placedAt: new Date(now - HOUR + 15).toISOString(),
+        expiresAt: new Date(now + 71 * HOUR).toISOString(),
+      },
+    ]);
+  });
+
+  it('GET /v1/accounts/:id/statement is cut by booking time: a backdated event books into the open period', async () => {
+    const statement = async (fromMs: number, toMs: number) =>
+      (await call('GET', `/v1/accounts/acc-late/statement?from=${fromMs}&to=${toMs}`, keys.compliance)).body;
+    const open = await statement(now - 2 * HOUR, now);
+    expect(open.lines.map((l: any) => [l.transactionId, l.eventTime, l.amount.amountMinor])).toEqual([
+      ['tx-late', new Date(now - 40 * 24 * HOUR).toISOString(), '-700'],
+    ]);
+    // The closed period of its event time never changes: nothing was booked then.
+    const closed = await statement(now - 41 * 24 * HOUR, now - 39 * 24 * HOUR);
+    expect(closed).toMatchObject({ currencies: [], lines: [] });
+    // Opening + the period's lines = closing.
+    const [eur] = open.currencies;
+    expect(BigInt(eur.opening.amountMinor) - 700n).toBe(BigInt(eur.closing.amountMinor));
   });
 
   it('GET /v1/alerts lists REVIEW/DECLINE newest first with labels, paginated', async () => {
@@ -510,10 +559,10 @@ describe('REST routes', () => {
     expect(body.currencies).toEqual([
       {
         currency: 'EUR',
-        entries: 4,
+        entries: 6,
         total: { amount: '0.00', amountMinor: '0', currency: 'EUR' },
-        debits: expect.objectContaining({ amountMinor: String(-(BIG + 10n)) }),
-        credits: expect.objectContaining({ amountMinor: String(BIG + 10n) }),
+        debits: expect.objectContaining({ amountMinor: String(-(BIG + 10n + 700n)) }),
+        credits: expect.objectContaining({ amountMinor: String(BIG + 10n + 700n) }),
       },
     ]);
     expect(body.accounts.map((a: any) => [a.accountId, a.balance.amountMinor])).toEqual([
@@ -553,16 +602,27 @@ describe('REST routes', () => {
     expect(body).toMatchObject({
       decisionRows: 7,
       distinctDecisions: 7,
-      postedTransactions: 2,
-      entries: 4,
+      postedTransactions: 3,
+      entries: 6,
       duplicateEntries: 0,
       unbalancedTransactions: 0,
       declinedWithEntries: 1,
-      // tx-rev, cash-big and cash-s1..3 are postable but have no entries in this fixture; every entry has a decision.
-      postableDecisions: 6,
-      decisionsWithoutEntries: 5,
-      entriesWithoutDecisions: 0,
+      // cash-big and cash-s1..3 are approved but have no entries in this fixture; tx-late has entries without a
+      // decision; tx-rev is held.
+      postableDecisions: 5,
+      decisionsWithoutEntries: 4,
+      entriesWithoutDecisions: 1,
       conflicts: 0,
+      heldDecisions: 1,
+      reviewsWithoutHolds: 0,
+      openHolds: 1,
+      postedHolds: 0,
+      voidedHolds: 0,
+      holdsResolvedTwice: 0,
+      entriesOfUnpostedHolds: 0,
+      reversedTransactions: 0,
+      entriesReversedTwice: 0,
+      reversalsWithoutOriginal: 0,
     });
   });
 
@@ -574,8 +634,8 @@ describe('REST routes', () => {
       { ...second!, entryId: 'tx-lopsided/1', transactionId: 'tx-lopsided', amountMinor: 5n },
     ]);
     const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
-    // tx-lopsided has entries but no decision: the reverse counter sees it.
-    expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1, entriesWithoutDecisions: 1 });
+    // tx-lopsided has entries but no decision (as tx-late has): the reverse counter sees it.
+    expect(body).toMatchObject({ duplicateEntries: 2, unbalancedTransactions: 1, entriesWithoutDecisions: 2 });
     expect(body.totalsByCurrency).toEqual([{ currency: 'EUR', sumMinor: '5' }]);
   });
 
@@ -593,8 +653,8 @@ describe('REST routes', () => {
     expect(body.decisionsWithoutEntries - before.decisionsWithoutEntries).toBe(1);
     expect(body).toMatchObject({
       postableDecisions: before.postableDecisions + 1,
-      decisionsWithoutEntries: 6,
-      entriesWithoutDecisions: 1,
+      decisionsWithoutEntries: 5,
+      entriesWithoutDecisions: 2,
       declinedWithEntries: 1,
     });
   });

@@ -1,36 +1,71 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AccountBalance, AccountStatement, StatementLine } from '../../schemas/api.js';
+import { ClickHouseTables as T } from '../../schemas/clickhouse.js';
 import { moneyView } from '../domain/money.js';
-import { isoTime, selectRows } from './select.js';
+import { isoTime, orNull, selectRows } from './select.js';
 
 /**
- * Account balances and statements from `ledger_entries`. Sums are taken as Int128 so that no number of Int64
- * entries can overflow, and read back as decimal strings (quoted by the client settings), so they are exact.
+ * Account balances and statements from `ledger_entries` (booked legs) and `ledger_holds` (pending holds). Sums are
+ * taken as Int128 so that no number of Int64 entries can overflow, and read back as decimal strings (quoted by
+ * the client settings), so they are exact.
  */
-/** Balances per currency of `accountId`, or undefined when the ledger holds no entry for it. */
+
+/** Holds with a leg on `{accountId}` that no resolution ended before `{beforeMs}`. */
+const openHoldsOf = (beforeMs: string): string => `
+  account_id = {accountId:String}
+  AND transaction_id NOT IN (
+    SELECT transaction_id FROM ${T.ledgerHoldResolutions}
+    WHERE resolved_at < ${beforeMs}
+      AND transaction_id IN (SELECT transaction_id FROM ${T.ledgerHolds} WHERE account_id = {accountId:String}))`;
+const FAR_FUTURE = `toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')`;
+
+/** Balances per currency of `accountId`, or undefined when the ledger holds no entry and no open hold for it. */
 export async function accountBalance(
   clickhouse: ClickHouseClient,
   accountId: string,
 ): Promise<AccountBalance | undefined> {
-  const rows = await selectRows<{ currency: string; balance: string; entries: string; last_ms: string }>(
-    clickhouse,
-    `SELECT currency, sum(toInt128(amount_minor)) AS balance, count() AS entries, toUnixTimestamp64Milli(max(event_time)) AS last_ms
-     FROM ledger_entries WHERE account_id = {accountId:String} GROUP BY currency ORDER BY currency`,
-    { accountId },
-  );
-  if (rows.length === 0) return undefined;
-  return {
-    accountId,
-    balances: rows.map((r) => ({
-      balance: moneyView(r.balance, r.currency),
-      entries: Number(r.entries),
-      lastEntryAt: isoTime(r.last_ms),
-    })),
-    entryCount: rows.reduce((n, r) => n + Number(r.entries), 0),
-  };
+  const [booked, pending] = await Promise.all([
+    selectRows<{ currency: string; posted: string; entries: string; last_ms: string }>(
+      clickhouse,
+      `SELECT currency, sum(toInt128(amount_minor)) AS posted, count() AS entries,
+         toUnixTimestamp64Milli(max(posted_at)) AS last_ms
+       FROM ${T.ledgerEntries} WHERE account_id = {accountId:String} GROUP BY currency`,
+      { accountId },
+    ),
+    selectRows<{ currency: string; debits: string; credits: string; holds: string }>(
+      clickhouse,
+      `SELECT currency, sumIf(-toInt128(amount_minor), amount_minor < 0) AS debits,
+         sumIf(toInt128(amount_minor), amount_minor > 0) AS credits, uniqExact(transaction_id) AS holds
+       FROM ${T.ledgerHolds} WHERE ${openHoldsOf(FAR_FUTURE)} GROUP BY currency`,
+      { accountId },
+    ),
+  ]);
+  const currencies = [...new Set([...booked, ...pending].map((r) => r.currency))].sort();
+  if (currencies.length === 0) return undefined;
+  const balances = currencies.map((currency) => {
+    const b = booked.find((r) => r.currency === currency);
+    const p = pending.find((r) => r.currency === currency);
+    const posted = BigInt(b?.posted ?? 0);
+    const debits = BigInt(p?.debits ?? 0);
+    return {
+      currency,
+      posted: moneyView(posted, currency),
+      pendingDebits: moneyView(debits, currency),
+      pendingCredits: moneyView(p?.credits ?? 0n, currency),
+      available: moneyView(posted - debits, currency),
+      entries: Number(b?.entries ?? 0),
+      openHolds: Number(p?.holds ?? 0),
+      lastBookedAt: b === undefined ? null : isoTime(b.last_ms),
+    };
+  });
+  return { accountId, balances, entryCount: balances.reduce((n, b) => n + b.entries, 0) };
 }
 
-/** The statement of `accountId` for [fromMs, toMs), oldest first, at most `limit` lines. */
+/**
+ * The statement of `accountId` for booking times in [fromMs, toMs), oldest first, at most `limit` lines. It is cut
+ * by booking time (when Vigil booked each leg), never by the client's event time, so a late or backdated event
+ * books into the open period and a closed period never changes. Opening + Σ lines = closing, per currency.
+ */
 export async function accountStatement(
   clickhouse: ClickHouseClient,
   accountId: string,
@@ -39,15 +74,17 @@ export async function accountStatement(
   limit: number,
 ): Promise<AccountStatement> {
   const params = { accountId, fromMs, toMs, limit: limit + 1 };
-  const [totals, entries] = await Promise.all([
+  const from = `fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')`;
+  const to = `fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
+  const [totals, entries, holds] = await Promise.all([
     selectRows<{ currency: string; opening: string; closing: string; in_period: string }>(
       clickhouse,
       `SELECT currency,
-         sumIf(toInt128(amount_minor), event_time < fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')) AS opening,
+         sumIf(toInt128(amount_minor), posted_at < ${from}) AS opening,
          sum(toInt128(amount_minor)) AS closing,
-         countIf(event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')) AS in_period
-       FROM ledger_entries
-       WHERE account_id = {accountId:String} AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
+         countIf(posted_at >= ${from}) AS in_period
+       FROM ${T.ledgerEntries}
+       WHERE account_id = {accountId:String} AND posted_at < ${to}
        GROUP BY currency ORDER BY currency`,
       params,
     ),
@@ -58,17 +95,33 @@ export async function accountStatement(
       entry_type: string;
       amount_minor: string;
       currency: string;
+      reverses_entry_id: string;
       event_time_ms: string;
       posted_at_ms: string;
     }>(
       clickhouse,
-      `SELECT entry_id, transaction_id, leg, entry_type, amount_minor, currency,
+      `SELECT entry_id, transaction_id, leg, entry_type, amount_minor, currency, reverses_entry_id,
          toUnixTimestamp64Milli(event_time) AS event_time_ms, toUnixTimestamp64Milli(posted_at) AS posted_at_ms
-       FROM ledger_entries
-       WHERE account_id = {accountId:String}
-         AND event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
-       ORDER BY event_time, transaction_id, leg
+       FROM ${T.ledgerEntries}
+       WHERE account_id = {accountId:String} AND posted_at >= ${from} AND posted_at < ${to}
+       ORDER BY posted_at, transaction_id, leg
        LIMIT {limit:UInt32}`,
+      params,
+    ),
+    selectRows<{
+      transaction_id: string;
+      amount_minor: string;
+      currency: string;
+      placed_ms: string;
+      expires_ms: string;
+    }>(
+      clickhouse,
+      `SELECT transaction_id, amount_minor, currency,
+         toUnixTimestamp64Milli(placed_at) AS placed_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms
+       FROM ${T.ledgerHolds}
+       WHERE placed_at < ${to} AND ${openHoldsOf(to)}
+       ORDER BY placed_at, transaction_id, leg
+       LIMIT 10000`,
       params,
     ),
   ]);
@@ -83,6 +136,7 @@ export async function accountStatement(
       entryType: e.entry_type,
       eventTime: isoTime(e.event_time_ms),
       postedAt: isoTime(e.posted_at_ms),
+      reversesEntryId: orNull(e.reverses_entry_id),
       amount: moneyView(e.amount_minor, e.currency),
       balanceAfter: moneyView(after, e.currency),
     };
@@ -99,5 +153,11 @@ export async function accountStatement(
     })),
     lines,
     truncated: entries.length > limit,
+    openHoldsAtEnd: holds.map((h) => ({
+      transactionId: h.transaction_id,
+      amount: moneyView(h.amount_minor, h.currency),
+      placedAt: isoTime(h.placed_ms),
+      expiresAt: isoTime(h.expires_ms),
+    })),
   };
 }

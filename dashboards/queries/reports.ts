@@ -264,12 +264,32 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
             SELECT transaction_id FROM ledger_entries GROUP BY transaction_id, currency HAVING sum(toInt128(amount_minor)) != 0)) AS unbalancedTransactions,
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id IN (SELECT transaction_id FROM decisions WHERE decision = 'DECLINE')) AS declinedWithEntries,
-         (SELECT uniqExact(transaction_id) FROM decisions WHERE decision IN ('APPROVE', 'REVIEW')) AS postableDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision IN ('APPROVE', 'REVIEW')
+            WHERE decision = 'APPROVE' AND kind != 'AUTHORIZATION') AS postableDecisions,
+         (SELECT uniqExact(transaction_id) FROM decisions
+            WHERE ((decision = 'APPROVE' AND kind != 'AUTHORIZATION')
+                   OR transaction_id IN (SELECT transaction_id FROM ledger_hold_resolutions WHERE resolution = 'POSTED'))
               AND transaction_id NOT IN (SELECT transaction_id FROM ledger_entries)) AS decisionsWithoutEntries,
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id NOT IN (SELECT transaction_id FROM decisions)) AS entriesWithoutDecisions,
+         (SELECT uniqExact(transaction_id) FROM decisions
+            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION') AS heldDecisions,
+         (SELECT uniqExact(transaction_id) FROM decisions
+            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION'
+              AND transaction_id NOT IN (SELECT transaction_id FROM ledger_holds)) AS reviewsWithoutHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_holds
+            WHERE transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)) AS openHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'POSTED') AS postedHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'VOIDED') AS voidedHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE cause = 'EXPIRED') AS expiredHolds,
+         (SELECT count() - uniqExact(transaction_id) FROM ledger_hold_resolutions) AS holdsResolvedTwice,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries
+            WHERE transaction_id IN (SELECT transaction_id FROM ledger_holds)
+              AND transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions WHERE resolution = 'POSTED')) AS entriesOfUnpostedHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries WHERE reverses_entry_id != '') AS reversedTransactions,
+         (SELECT countIf(reverses_entry_id != '') - uniqExactIf(reverses_entry_id, reverses_entry_id != '') FROM ledger_entries) AS entriesReversedTwice,
+         (SELECT count() FROM ledger_entries WHERE reverses_entry_id != ''
+            AND reverses_entry_id NOT IN (SELECT entry_id FROM ledger_entries)) AS reversalsWithoutOriginal,
          (SELECT count() FROM ledger_conflicts) AS conflicts`,
     ),
     selectRows<{ currency: string; sum_minor: string }>(
@@ -291,6 +311,17 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
     decisionsWithoutEntries: n(c?.decisionsWithoutEntries),
     entriesWithoutDecisions: n(c?.entriesWithoutDecisions),
     conflicts: n(c?.conflicts),
+    heldDecisions: n(c?.heldDecisions),
+    reviewsWithoutHolds: n(c?.reviewsWithoutHolds),
+    openHolds: n(c?.openHolds),
+    postedHolds: n(c?.postedHolds),
+    voidedHolds: n(c?.voidedHolds),
+    expiredHolds: n(c?.expiredHolds),
+    holdsResolvedTwice: n(c?.holdsResolvedTwice),
+    entriesOfUnpostedHolds: n(c?.entriesOfUnpostedHolds),
+    reversedTransactions: n(c?.reversedTransactions),
+    entriesReversedTwice: n(c?.entriesReversedTwice),
+    reversalsWithoutOriginal: n(c?.reversalsWithoutOriginal),
     totalsByCurrency: totals.map((t) => ({ currency: t.currency, sumMinor: t.sum_minor })),
   };
 }

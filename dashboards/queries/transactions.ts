@@ -7,6 +7,8 @@ import {
   type DecisionRow,
   type LedgerConflictRow,
   type LedgerEntryRow,
+  type LedgerHoldResolutionRow,
+  type LedgerHoldRow,
   type SelectedRow,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
@@ -57,7 +59,7 @@ export async function findDecidedTransaction(
 /** The full audit trail of one transaction, or undefined if it was never decided. */
 export async function auditTrail(clickhouse: ClickHouseClient, transactionId: string): Promise<AuditTrail | undefined> {
   const params = { transactionId };
-  const [decisions, entries, labels, conflicts] = await Promise.all([
+  const [decisions, entries, labels, conflicts, holdLegs, resolutions] = await Promise.all([
     selectRows<StoredDecision>(
       clickhouse,
       `SELECT ${decisionColumns} FROM ${ClickHouseTables.decisions} WHERE transaction_id = {transactionId:String} ORDER BY stored_at`,
@@ -66,12 +68,12 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
     selectRows<
       SelectedRow<
         LedgerEntryRow,
-        'entry_id' | 'leg' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type',
+        'entry_id' | 'leg' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type' | 'reverses_entry_id',
         'event_time' | 'posted_at'
       >
     >(
       clickhouse,
-      `SELECT entry_id, leg, account_id, amount_minor, currency, entry_type,
+      `SELECT entry_id, leg, account_id, amount_minor, currency, entry_type, reverses_entry_id,
          ${epochMsColumn('event_time')}, ${epochMsColumn('posted_at')}
        FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id = {transactionId:String} ORDER BY leg`,
       params,
@@ -92,6 +94,20 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       clickhouse,
       `SELECT posted_fingerprint, conflicting_fingerprint, ${epochMsColumn('detected_at')}, transaction_json
        FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id = {transactionId:String} ORDER BY detected_at`,
+      params,
+    ),
+    selectRows<
+      SelectedRow<LedgerHoldRow, 'leg' | 'account_id' | 'amount_minor' | 'currency', 'placed_at' | 'expires_at'>
+    >(
+      clickhouse,
+      `SELECT leg, account_id, amount_minor, currency, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')}
+       FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id = {transactionId:String} ORDER BY leg`,
+      params,
+    ),
+    selectRows<SelectedRow<LedgerHoldResolutionRow, 'resolution' | 'cause' | 'resolved_by', 'resolved_at'>>(
+      clickhouse,
+      `SELECT resolution, cause, resolved_by, ${epochMsColumn('resolved_at')}
+       FROM ${ClickHouseTables.ledgerHoldResolutions} WHERE transaction_id = {transactionId:String} ORDER BY resolved_at`,
       params,
     ),
   ]);
@@ -144,7 +160,9 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       entryType: e.entry_type,
       eventTime: isoTime(e.event_time_ms),
       postedAt: isoTime(e.posted_at_ms),
+      reversesEntryId: orNull(e.reverses_entry_id),
     })),
+    hold: holdView(holdLegs, resolutions),
     labels: labels.map((l) => ({
       label: l.label,
       labelledBy: l.labelled_by,
@@ -157,5 +175,34 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       detectedAt: isoTime(c.detected_at_ms),
       transaction: parseStoredJson(c.transaction_json),
     })),
+  };
+}
+
+/** The hold of a REVIEW and how it ended, or null for a transaction that never had one. */
+function holdView(
+  legs: ReadonlyArray<
+    SelectedRow<LedgerHoldRow, 'leg' | 'account_id' | 'amount_minor' | 'currency', 'placed_at' | 'expires_at'>
+  >,
+  resolutions: ReadonlyArray<
+    SelectedRow<LedgerHoldResolutionRow, 'resolution' | 'cause' | 'resolved_by', 'resolved_at'>
+  >,
+): AuditTrail['hold'] {
+  const first = legs[0];
+  if (first === undefined) return null;
+  const resolution = resolutions[0];
+  return {
+    status: resolution?.resolution ?? 'OPEN',
+    placedAt: isoTime(first.placed_at_ms),
+    expiresAt: isoTime(first.expires_at_ms),
+    resolution:
+      resolution === undefined
+        ? null
+        : {
+            cause: resolution.cause,
+            resolvedBy: resolution.resolved_by,
+            resolvedAt: isoTime(resolution.resolved_at_ms),
+          },
+    legs: legs.map((l) => ({ leg: l.leg, accountId: l.account_id, amount: moneyView(l.amount_minor, l.currency) })),
+    resolutionRecords: resolutions.length,
   };
 }

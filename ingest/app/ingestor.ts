@@ -20,7 +20,7 @@ import { planAttempts } from '../domain/idempotency.js';
 import type { ContentHasher, IdempotencyRecord, IdempotencyStore, PanTokenizer } from '../ports.js';
 import { redactForDeadLetter } from '../domain/redaction.js';
 import { type ValidationLimits, validateTransactionRequest } from '../domain/validation.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../../platform/keyed-lock.js';
 import type { IngestMetrics } from './metrics.js';
 
 /** One item handed to ingest: a parsed JSON body, or a piece of input that did not parse (an NDJSON line). */

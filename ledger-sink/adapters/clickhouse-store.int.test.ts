@@ -49,6 +49,7 @@ const entry = (
   eventTimeMs: 1_764_000_000_000,
   postedAtMs: 1_764_000_000_001,
   fingerprint: `fp-${transactionId}`,
+  reversesEntryId: '',
   ...overrides,
 });
 

@@ -3,12 +3,15 @@ import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS } from '../domain/audit.js';
 import { VigilError } from '../../platform/errors.js';
 import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
+import { postingsFor } from '../domain/postings.js';
 import { scoredTransaction } from '../testing/fixtures.js';
 import {
   analystLabelRow,
   decisionRow,
   ledgerConflictRow,
   ledgerEntryRow,
+  ledgerHoldResolutionRow,
+  ledgerHoldRows,
   toDateTime64Text,
 } from './clickhouse-store.js';
 
@@ -44,6 +47,7 @@ describe('row builders against the DDL', () => {
         fingerprint: tx.fingerprint,
         eventTimeMs: tx.eventTimeMs,
         postedAtMs: tx.eventTimeMs + 5,
+        reversesEntryId: '',
       }),
     ],
     [
@@ -68,6 +72,26 @@ describe('row builders against the DDL', () => {
         cardToken: null,
         terminalId: null,
         note: null,
+      }),
+    ],
+    [
+      ClickHouseTables.ledgerHolds,
+      ledgerHoldRows({
+        transactionId: tx.transactionId,
+        fingerprint: tx.fingerprint,
+        legs: postingsFor(sampleTransaction(), tx.receivedAtMs),
+        placedAtMs: tx.receivedAtMs,
+        expiresAtMs: tx.receivedAtMs + 1000,
+      })[0]!,
+    ],
+    [
+      ClickHouseTables.ledgerHoldResolutions,
+      ledgerHoldResolutionRow({
+        transactionId: tx.transactionId,
+        resolution: 'VOIDED',
+        cause: 'EXPIRED',
+        resolvedBy: 'expiry',
+        resolvedAtMs: tx.receivedAtMs + 1000,
       }),
     ],
   ])('given a record, when the writer builds its %s row, then the row has exactly the DDL columns', (table, row) => {

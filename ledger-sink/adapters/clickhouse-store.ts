@@ -6,22 +6,25 @@ import {
   type DecisionRow,
   type LedgerConflictRow,
   type LedgerEntryRow,
+  type LedgerHoldResolutionRow,
+  type LedgerHoldRow,
   type SelectedRow,
   clickhouseTableStatements,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
 import { featureValuesOf } from '../../schemas/features.js';
-import type { AnalystLabel } from '../../schemas/generated/types.js';
+import type { AnalystLabel, LedgerEntry } from '../../schemas/generated/types.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain/audit.js';
-import type { StoredFingerprints } from '../domain/idempotency.js';
 import {
-  type ConflictRecord,
-  conflictKey,
-  type DecisionRecord,
-  type LedgerStore,
-  labelKey,
-  type PostedEntry,
-} from '../ports.js';
+  type BookedEntry,
+  type Hold,
+  type HoldResolutionRecord,
+  type TransactionLedger,
+  type Verdict,
+  ledgersOf,
+} from '../domain/holds.js';
+import type { StoredFingerprints } from '../domain/idempotency.js';
+import { type ConflictRecord, conflictKey, type DecisionRecord, type LedgerStore, type PostedEntry } from '../ports.js';
 
 /**
  * {@link LedgerStore} over ClickHouse (a server, or chDB in-process) through `@clickhouse/client`.
@@ -49,10 +52,42 @@ const INSERT_SETTINGS: ClickHouseSettings = { async_insert: 0 };
 
 const FINGERPRINTS_SQL = {
   ledger: `SELECT transaction_id, any(fingerprint) AS fingerprint FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
-  decisions: `SELECT transaction_id, any(fingerprint) AS fingerprint FROM ${ClickHouseTables.decisions} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
+  decisions: `SELECT transaction_id, any(fingerprint) AS fingerprint, any(decision) AS decision FROM ${ClickHouseTables.decisions} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
 } as const;
 const CONFLICTS_SQL = `SELECT DISTINCT transaction_id, conflicting_fingerprint FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id IN {ids:Array(String)}`;
-const LABELS_SQL = `SELECT transaction_id, label, labelled_by, ${epochMsColumn('labelled_at')} FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)}`;
+const LABELS_SQL = `SELECT transaction_id, label, labelled_by, ${epochMsColumn('labelled_at')} FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)} ORDER BY labelled_at, transaction_id`;
+const ENTRIES_SQL = `SELECT entry_id, transaction_id, leg, account_id, amount_minor, currency, entry_type, fingerprint, reverses_entry_id, ${epochMsColumn('event_time')}, ${epochMsColumn('posted_at')} FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)}`;
+const HOLDS_SQL = `SELECT transaction_id, leg, entry_id, account_id, amount_minor, currency, entry_type, fingerprint, ${epochMsColumn('event_time')}, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')} FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)}`;
+const RESOLUTIONS_SQL = `SELECT transaction_id, resolution, cause, resolved_by, ${epochMsColumn('resolved_at')} FROM ${ClickHouseTables.ledgerHoldResolutions} WHERE transaction_id IN {ids:Array(String)} ORDER BY resolved_at`;
+// leg 0 stands for the hold (every hold has one); resolved holds are excluded by id.
+const EXPIRED_HOLDS_SQL = `SELECT transaction_id FROM ${ClickHouseTables.ledgerHolds}
+  WHERE leg = 0 AND expires_at <= fromUnixTimestamp64Milli({nowMs:Int64}, 'UTC')
+    AND transaction_id NOT IN (SELECT transaction_id FROM ${ClickHouseTables.ledgerHoldResolutions})
+  ORDER BY expires_at, transaction_id LIMIT {limit:UInt32}`;
+
+type StoredEntryRow = SelectedRow<
+  LedgerEntryRow,
+  | 'entry_id'
+  | 'transaction_id'
+  | 'leg'
+  | 'account_id'
+  | 'amount_minor'
+  | 'currency'
+  | 'entry_type'
+  | 'fingerprint'
+  | 'reverses_entry_id',
+  'event_time' | 'posted_at'
+>;
+type StoredHoldRow = SelectedRow<
+  LedgerHoldRow,
+  'transaction_id' | 'leg' | 'entry_id' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type' | 'fingerprint',
+  'event_time' | 'placed_at' | 'expires_at'
+>;
+type StoredResolutionRow = SelectedRow<
+  LedgerHoldResolutionRow,
+  'transaction_id' | 'resolution' | 'cause' | 'resolved_by',
+  'resolved_at'
+>;
 
 export class ClickHouseLedgerStore implements LedgerStore {
   constructor(
@@ -67,10 +102,20 @@ export class ClickHouseLedgerStore implements LedgerStore {
 
   async storedFingerprints(transactionIds: readonly string[]): Promise<StoredFingerprints> {
     const [ledger, decisions] = await Promise.all([
-      this.fingerprints(FINGERPRINTS_SQL.ledger, transactionIds),
-      this.fingerprints(FINGERPRINTS_SQL.decisions, transactionIds),
+      this.selectByIds<SelectedRow<LedgerEntryRow, 'transaction_id' | 'fingerprint'>>(
+        FINGERPRINTS_SQL.ledger,
+        transactionIds,
+      ),
+      this.selectByIds<SelectedRow<DecisionRow, 'transaction_id' | 'fingerprint' | 'decision'>>(
+        FINGERPRINTS_SQL.decisions,
+        transactionIds,
+      ),
     ]);
-    return { ledger, decisions };
+    return {
+      ledger: new Map(ledger.map((r) => [r.transaction_id, r.fingerprint])),
+      decisions: new Map(decisions.map((r) => [r.transaction_id, r.fingerprint])),
+      decidedAs: new Map(decisions.map((r) => [r.transaction_id, r.decision])),
+    };
   }
 
   async recordedConflicts(transactionIds: readonly string[]): Promise<ReadonlySet<string>> {
@@ -81,20 +126,57 @@ export class ClickHouseLedgerStore implements LedgerStore {
     return new Set(rows.map((r) => conflictKey(r.transaction_id, r.conflicting_fingerprint)));
   }
 
-  async recordedLabels(transactionIds: readonly string[]): Promise<ReadonlySet<string>> {
+  async storedLabels(transactionIds: readonly string[]): Promise<readonly Verdict[]> {
     const rows = await this.selectByIds<
       SelectedRow<AnalystLabelRow, 'transaction_id' | 'label' | 'labelled_by', 'labelled_at'>
     >(LABELS_SQL, transactionIds);
-    return new Set(
-      rows.map((r) =>
-        labelKey({
-          transactionId: r.transaction_id,
-          label: r.label,
-          labelledBy: r.labelled_by,
-          labelledAtMs: Number(r.labelled_at_ms),
-        }),
-      ),
+    return rows
+      .map((r) => ({
+        transactionId: r.transaction_id,
+        label: r.label,
+        labelledBy: r.labelled_by,
+        labelledAtMs: Number(r.labelled_at_ms),
+      }))
+      .sort((a, b) => a.labelledAtMs - b.labelledAtMs); // chunks are each ordered; the whole must be too
+  }
+
+  async transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    const [entries, holds, resolutions] = await Promise.all([
+      this.selectByIds<StoredEntryRow>(ENTRIES_SQL, transactionIds),
+      this.selectByIds<StoredHoldRow>(HOLDS_SQL, transactionIds),
+      this.selectByIds<StoredResolutionRow>(RESOLUTIONS_SQL, transactionIds),
+    ]);
+    return ledgersOf(
+      uniqueBy(entries.map(bookedEntryOf), (e) => e.entryId),
+      holdsOf(holds.map(holdLegOf)),
+      resolutions.map((r): HoldResolutionRecord => ({
+        transactionId: r.transaction_id,
+        resolution: r.resolution,
+        cause: r.cause,
+        resolvedBy: r.resolved_by,
+        resolvedAtMs: Number(r.resolved_at_ms),
+      })),
     );
+  }
+
+  async expiredHolds(nowMs: number, limit: number): Promise<readonly string[]> {
+    const rows = await this.guard('find expired holds', async () => {
+      const resultSet = await this.client.query({
+        query: EXPIRED_HOLDS_SQL,
+        query_params: { nowMs, limit },
+        format: 'JSONEachRow',
+      });
+      return resultSet.json<{ transaction_id: string }>();
+    });
+    return rows.map((r) => r.transaction_id);
+  }
+
+  insertHolds(holds: readonly Hold[]): Promise<void> {
+    return this.insert(ClickHouseTables.ledgerHolds, holds.flatMap(ledgerHoldRows));
+  }
+
+  insertHoldResolutions(resolutions: readonly HoldResolutionRecord[]): Promise<void> {
+    return this.insert(ClickHouseTables.ledgerHoldResolutions, resolutions.map(ledgerHoldResolutionRow));
   }
 
   insertEntries(entries: readonly PostedEntry[]): Promise<void> {
@@ -128,15 +210,6 @@ export class ClickHouseLedgerStore implements LedgerStore {
         clickhouse_settings: INSERT_SETTINGS,
       }),
     );
-  }
-
-  private async fingerprints(sql: string, transactionIds: readonly string[]): Promise<Map<string, string>> {
-    // The same two columns of `decisions` and `ledger_entries`.
-    const rows = await this.selectByIds<SelectedRow<DecisionRow, 'transaction_id' | 'fingerprint'>>(
-      sql,
-      transactionIds,
-    );
-    return new Map(rows.map((r) => [r.transaction_id, r.fingerprint]));
   }
 
   private async selectByIds<Row>(sql: string, transactionIds: readonly string[]): Promise<Row[]> {
@@ -183,7 +256,104 @@ export function ledgerEntryRow(e: PostedEntry): LedgerEntryRow {
     fingerprint: e.fingerprint,
     event_time: toDateTime64Text(e.eventTimeMs),
     posted_at: toDateTime64Text(e.postedAtMs),
+    reverses_entry_id: e.reversesEntryId,
   };
+}
+
+export function ledgerHoldRows(h: Hold): LedgerHoldRow[] {
+  return h.legs.map((leg) => ({
+    transaction_id: h.transactionId,
+    leg: leg.leg,
+    entry_id: leg.entryId,
+    account_id: leg.accountId,
+    amount_minor: leg.amountMinor.toString(),
+    currency: leg.currency,
+    entry_type: leg.entryType,
+    fingerprint: h.fingerprint,
+    event_time: toDateTime64Text(leg.eventTimeMs),
+    placed_at: toDateTime64Text(h.placedAtMs),
+    expires_at: toDateTime64Text(h.expiresAtMs),
+  }));
+}
+
+export function ledgerHoldResolutionRow(r: HoldResolutionRecord): LedgerHoldResolutionRow {
+  return {
+    transaction_id: r.transactionId,
+    resolution: r.resolution,
+    cause: r.cause,
+    resolved_by: r.resolvedBy,
+    resolved_at: toDateTime64Text(r.resolvedAtMs),
+  };
+}
+
+function bookedEntryOf(r: StoredEntryRow): BookedEntry {
+  return {
+    entryId: r.entry_id,
+    transactionId: r.transaction_id,
+    leg: Number(r.leg),
+    accountId: r.account_id,
+    amountMinor: BigInt(r.amount_minor),
+    currency: r.currency,
+    entryType: r.entry_type,
+    eventTimeMs: Number(r.event_time_ms),
+    postedAtMs: Number(r.posted_at_ms),
+    fingerprint: r.fingerprint,
+    reversesEntryId: r.reverses_entry_id,
+  };
+}
+
+interface HoldLeg {
+  readonly entry: LedgerEntry;
+  readonly fingerprint: string;
+  readonly placedAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+function holdLegOf(r: StoredHoldRow): HoldLeg {
+  const placedAtMs = Number(r.placed_at_ms);
+  return {
+    entry: {
+      entryId: r.entry_id,
+      transactionId: r.transaction_id,
+      leg: Number(r.leg),
+      accountId: r.account_id,
+      amountMinor: BigInt(r.amount_minor),
+      currency: r.currency,
+      entryType: r.entry_type,
+      eventTimeMs: Number(r.event_time_ms),
+      postedAtMs: placedAtMs,
+    },
+    fingerprint: r.fingerprint,
+    placedAtMs,
+    expiresAtMs: Number(r.expires_at_ms),
+  };
+}
+
+/** Hold legs grouped into one {@link Hold} per transaction id, legs in leg order, each entry id once. */
+function holdsOf(holdLegs: readonly HoldLeg[]): Hold[] {
+  const legsByHold = new Map<string, HoldLeg[]>();
+  for (const leg of uniqueBy(holdLegs, (l) => l.entry.entryId)) {
+    const legs = legsByHold.get(leg.entry.transactionId) ?? [];
+    legs.push(leg);
+    legsByHold.set(leg.entry.transactionId, legs);
+  }
+  return [...legsByHold].map(([transactionId, legs]) => ({
+    transactionId,
+    fingerprint: legs[0]!.fingerprint,
+    legs: legs.map((l) => l.entry).sort((a, b) => a.leg - b.leg),
+    placedAtMs: legs[0]!.placedAtMs,
+    expiresAtMs: legs[0]!.expiresAtMs,
+  }));
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow {

@@ -213,7 +213,11 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
     // acknowledged id without its decision (planted into the oracle's view).
     const twice = inputs.find((s) => postingsForDecision(s).length === 2)!;
     await realStore.insertEntries(
-      postingsForDecision(twice, Date.now()).map((e) => ({ ...e, fingerprint: twice.transaction.fingerprint })),
+      postingsForDecision(twice, Date.now()).map((e) => ({
+        ...e,
+        fingerprint: twice.transaction.fingerprint,
+        reversesEntryId: '',
+      })),
     );
     const { view: planted } = await readStoredLedger(clickhouse, false);
     const lostDecision = inputs[7]!.transaction.transactionId;

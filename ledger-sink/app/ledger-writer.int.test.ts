@@ -19,6 +19,7 @@ import { LedgerBatchHandler } from './ledger-writer.js';
 import { startLedgerSink } from '../main.js';
 import { auditJson } from '../domain/audit.js';
 import { INT64_MAX } from '../domain/postings.js';
+import type { StoredFingerprints } from '../domain/idempotency.js';
 import type { LedgerStore } from '../ports.js';
 import { type CapturingBus, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 
@@ -122,7 +123,9 @@ describe('ledger-sink batch handler over chDB', () => {
         `${Math.round(2000 / seconds)} tx/s, ${Math.round(rows / seconds)} rows/s (informational, not asserted)`,
     );
 
-    const posting = items.filter((s) => s.decision !== 'DECLINE' && s.transaction.kind !== 'AUTHORIZATION');
+    // APPROVE books now; a REVIEW places a hold and books on its verdict (posting-lifecycle.int.test.ts).
+    const posting = items.filter((s) => s.decision === 'APPROVE' && s.transaction.kind !== 'AUTHORIZATION');
+    const held = items.filter((s) => s.decision === 'REVIEW' && s.transaction.kind !== 'AUTHORIZATION');
     const expectedEntries = posting.reduce(
       (n, s) =>
         n + (s.transaction.settlement !== null && s.transaction.settlement.currency !== s.transaction.currency ? 4 : 2),
@@ -134,9 +137,11 @@ describe('ledger-sink batch handler over chDB', () => {
       decisionsWritten: 2000,
       postedTransactions: posting.length,
       entriesWritten: expectedEntries,
+      holdsPlaced: held.length,
       duplicates: 0,
       conflicts: 0,
     });
+    expect(held.length).toBeGreaterThan(0);
     expect(await reader.counts()).toEqual({
       entries: expectedEntries,
       postedTransactions: posting.length,
@@ -328,7 +333,10 @@ describe('ledger-sink batch handler over chDB', () => {
       amountMinor: INT64_MAX.toString(),
       transactionId: 'tx-audit',
     });
-    expect((await reader.entriesOf('tx-audit')).map((e) => e.amountMinor)).toEqual([-INT64_MAX, INT64_MAX]);
+    // A REVIEW books nothing yet: its legs wait, exact to the last unit, in its hold.
+    expect(await reader.entriesOf('tx-audit')).toEqual([]);
+    const hold = (await store.transactionLedgers(['tx-audit'])).get('tx-audit')?.hold;
+    expect(hold?.legs.map((e) => e.amountMinor)).toEqual([-INT64_MAX, INT64_MAX]);
   });
 
   it('given corrupt records among good ones, then each corrupt one is dead-lettered with its reason and the rest is posted', async () => {
@@ -425,8 +433,8 @@ describe('ledger-sink batch handler over chDB', () => {
 
       // A store that claims nothing was ever stored: the fault the idempotency check exists to prevent.
       const amnesiac: LedgerStore = Object.assign(Object.create(store) as LedgerStore, {
-        storedFingerprints: () =>
-          Promise.resolve({ ledger: new Map<string, string>(), decisions: new Map<string, string>() }),
+        storedFingerprints: (): Promise<StoredFingerprints> =>
+          Promise.resolve({ ledger: new Map(), decisions: new Map(), decidedAs: new Map() }),
       });
       const { handler: faulty } = await harness(amnesiac);
       await faulty.handle(batch);
@@ -455,6 +463,7 @@ describe('ledger-sink batch handler over chDB', () => {
           eventTimeMs: 0,
           postedAtMs: 0,
           fingerprint: 'p',
+          reversesEntryId: '',
         },
         {
           entryId: 'planted/1',
@@ -467,6 +476,7 @@ describe('ledger-sink batch handler over chDB', () => {
           eventTimeMs: 0,
           postedAtMs: 0,
           fingerprint: 'p',
+          reversesEntryId: '',
         },
       ]);
       expect(await reader.imbalances()).toEqual([{ transactionId: 'planted', currency: 'EUR', sumMinor: -1n }]);

@@ -11,14 +11,21 @@ describe('ledger-sink fault simulation', () => {
   it(`holds every invariant for ${SEEDS} seeds, and injects every kind of fault`, async () => {
     const failing: string[] = [];
     const injected = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0 };
+    const lifecycle = { holds: 0, posted: 0, voided: 0, reversalEntries: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       const result = await simulateLedgerSink(seed);
       for (const kind of Object.keys(injected) as Array<keyof typeof injected>) injected[kind] += result.faults[kind];
+      lifecycle.holds += result.counts.holds;
+      lifecycle.posted += result.counts.resolutions.POSTED;
+      lifecycle.voided += result.counts.resolutions.VOIDED;
+      lifecycle.reversalEntries += result.counts.reversalEntries;
       if (result.violations.length > 0) failing.push(`seed ${seed}: ${result.violations.slice(0, 3).join('; ')}`);
     }
     expect(failing).toEqual([]);
     // A simulation that injects nothing proves nothing.
     for (const count of Object.values(injected)) expect(count).toBeGreaterThan(0);
+    // Nor does one whose verdicts never post, void or reverse anything.
+    for (const count of Object.values(lifecycle)) expect(count).toBeGreaterThan(0);
   }, 120_000);
 
   it('replays a seed exactly', async () => {
@@ -38,5 +45,14 @@ describe('ledger-sink fault simulation', () => {
     // The failing seed is a reproducible report: it fails the same way again.
     const replay = await simulateLedgerSink(failing[0]!.seed, { plantedBug: 'forget-stored-entries' });
     expect(replay.violations).toEqual(failing[0]!.violations);
+  }, 60_000);
+
+  it('negative control: with resolved holds reported as open, a hold is resolved twice and the check sees it', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => simulateLedgerSink(i + 1, { plantedBug: 'forget-hold-resolutions' })),
+    );
+    const failing = results.filter((r) => r.violations.length > 0);
+    expect(failing.length).toBeGreaterThan(0);
+    expect(failing[0]!.violations.join('\n')).toMatch(/resolutions \[.*,.*\], expected/);
   }, 60_000);
 });

@@ -10,16 +10,11 @@ import type { AnalystLabel, LedgerEntry, ScoredTransaction } from '../../schemas
 import { Topics } from '../../schemas/topics.js';
 import type { AuditIndex, AuditIndexRejection } from '../ports.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from '../domain/audit.js';
-import { decideBatch } from '../domain/idempotency.js';
-import { notPostedReason, postingsForDecision } from '../domain/postings.js';
-import {
-  type ConflictRecord,
-  type DecisionRecord,
-  type LedgerStore,
-  type PostedEntry,
-  conflictKey,
-  labelKey,
-} from '../ports.js';
+import { type StoredFingerprints, decideBatch } from '../domain/idempotency.js';
+import { DEFAULT_HOLD_SETTINGS, type HoldOutcome, type HoldSettings } from '../domain/holds.js';
+import { bookingOf, notPostedReason, postingsFor } from '../domain/postings.js';
+import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
+import { type HoldRequest, type LifecycleReport, PostingLifecycle } from './posting-lifecycle.js';
 
 /** The ledger writer's refusals, by name; what each means is in platform/error-codes.ts. */
 export const LedgerErrorCode = {
@@ -49,6 +44,10 @@ export interface BatchReport {
   readonly auditIndexed: number;
   /** Audit documents the index refused for good; each is dead-lettered. */
   readonly auditRejected: number;
+  /** Pending holds placed for REVIEW decisions. */
+  readonly holdsPlaced: number;
+  /** What verdicts (and, for the expiry sweep, timeouts) did to holds and booked transactions. */
+  readonly outcomes: Readonly<Record<HoldOutcome, number>>;
 }
 
 export interface LedgerBatchHandlerDeps {
@@ -61,12 +60,18 @@ export interface LedgerBatchHandlerDeps {
   readonly clock: Clock;
   /** The audit search index (Elasticsearch in distributed mode); written after the ClickHouse inserts. */
   readonly auditIndex?: AuditIndex;
+  /** How long a REVIEW's hold waits for a verdict, and what its expiry does; {@link DEFAULT_HOLD_SETTINGS} if absent. */
+  readonly holds?: HoldSettings;
 }
 
 interface Prepared {
   readonly record: BusRecord;
   readonly scored: ScoredTransaction;
-  readonly entries: readonly LedgerEntry[];
+  /**
+   * The legs the transaction books or holds, built (and so checked) when this copy's decision books or holds
+   * anything; empty otherwise.
+   */
+  readonly legs: readonly LedgerEntry[];
 }
 
 /**
@@ -82,10 +87,24 @@ interface Prepared {
  */
 export class LedgerBatchHandler {
   private readonly m: LedgerMetrics;
+  private readonly lifecycle: PostingLifecycle;
   private failedBatchesInARow = 0;
 
   constructor(private readonly deps: LedgerBatchHandlerDeps) {
     this.m = ledgerMetrics(deps.metrics);
+    this.lifecycle = new PostingLifecycle({
+      store: deps.store,
+      metrics: deps.metrics,
+      holds: deps.holds ?? DEFAULT_HOLD_SETTINGS,
+    });
+  }
+
+  /**
+   * Ends up to `limit` holds whose timeout has passed (the expiry sweep; main.ts runs it on a timer). A store
+   * failure rejects; the next sweep tries again.
+   */
+  expireHolds(limit: number): Promise<LifecycleReport> {
+    return this.lifecycle.expireDue(this.deps.clock.nowMs(), limit);
   }
 
   async handle(batch: RecordBatch): Promise<BatchReport> {
@@ -121,7 +140,8 @@ export class LedgerBatchHandler {
             problems,
             LedgerErrorCode.unstorableDecision,
           );
-        prepared.push({ record, scored: value, entries: postingsForDecision(value, nowMs) });
+        const books = bookingOf(value.decision, value.transaction.kind) !== 'none';
+        prepared.push({ record, scored: value, legs: books ? postingsFor(value.transaction, nowMs) : [] });
       } catch (error) {
         if (isRetriable(error)) throw error;
         poison.push({ record, originalBytes: record.value, error });
@@ -129,15 +149,13 @@ export class LedgerBatchHandler {
     }
 
     const ids = prepared.map((p) => p.scored.transaction.transactionId);
-    const stored =
-      ids.length === 0
-        ? { ledger: new Map<string, string>(), decisions: new Map<string, string>() }
-        : await store.storedFingerprints(ids);
+    const stored = ids.length === 0 ? NOTHING_STORED : await store.storedFingerprints(ids);
     const verdicts = decideBatch(
       prepared.map((p) => ({
         transactionId: p.scored.transaction.transactionId,
         fingerprint: p.scored.transaction.fingerprint,
-        posts: p.entries.length > 0,
+        decision: p.scored.decision,
+        kind: p.scored.transaction.kind,
       })),
       stored,
     );
@@ -145,7 +163,10 @@ export class LedgerBatchHandler {
     const entries: PostedEntry[] = [];
     const decisions: DecisionRecord[] = [];
     const accepted: Prepared[] = [];
+    const holds = new Map<string, HoldRequest>();
+    const booked = new Set<string>();
     const conflicts: Array<{ prepared: Prepared; record: ConflictRecord }> = [];
+    const changedDecisions: string[] = [];
     let postedTransactions = 0;
     let duplicates = 0;
     let notPosted = 0;
@@ -166,11 +187,19 @@ export class LedgerBatchHandler {
         return;
       }
       accepted.push(p);
-      if (verdict.kind === 'duplicate') duplicates += 1;
+      if (verdict.kind === 'duplicate') {
+        duplicates += 1;
+        if (verdict.decisionChanged) changedDecisions.push(tx.transactionId);
+      }
+      // What the accepted decision books, never this copy's own (see domain/idempotency.ts).
+      const legs = (): readonly LedgerEntry[] => (p.legs.length > 0 ? p.legs : postingsFor(tx, nowMs));
       if (verdict.writeEntries) {
         postedTransactions += 1;
-        for (const entry of p.entries) entries.push({ ...entry, fingerprint: tx.fingerprint });
+        for (const entry of legs()) entries.push({ ...entry, fingerprint: tx.fingerprint, reversesEntryId: '' });
       }
+      if (verdict.booking === 'post') booked.add(tx.transactionId);
+      if (verdict.booking === 'hold' && !holds.has(tx.transactionId))
+        holds.set(tx.transactionId, { transactionId: tx.transactionId, fingerprint: tx.fingerprint, legs: legs() });
       if (verdict.writeDecision) {
         decisions.push({ scored: p.scored, storedAtMs: nowMs });
         const reason = notPostedReason(p.scored);
@@ -191,6 +220,8 @@ export class LedgerBatchHandler {
       store.insertDecisions(decisions),
       store.insertConflicts(newConflicts),
     ]);
+    // Holds and verdicts waiting for these decisions come after the decisions are stored (see posting-lifecycle).
+    const lifecycle = await this.lifecycle.afterDecisions([...holds.values()], [...booked], nowMs);
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     const audit = await this.indexAudit(accepted, poison);
 
@@ -223,6 +254,15 @@ export class LedgerBatchHandler {
     this.m.conflicts.inc({}, conflicts.length);
     if (undecodable > 0) this.m.deadLetters.inc({ topic: batch.topic }, undecodable);
     if (poison.length > 0) this.m.deadLetters.inc({ topic: batch.topic }, poison.length);
+    if (changedDecisions.length > 0) {
+      this.m.decisionChanged.inc({}, changedDecisions.length);
+      this.deps.logger.warn('decisions seen again with another outcome; the stored decision governs the ledger', {
+        topic: batch.topic,
+        partition: batch.partition,
+        transactionIds: changedDecisions.slice(0, 20),
+        changed: changedDecisions.length,
+      });
+    }
     if (conflicts.length > 0) {
       this.deps.logger.warn('transaction ids seen again with other content; not posted', {
         topic: batch.topic,
@@ -244,6 +284,7 @@ export class LedgerBatchHandler {
       labelsWritten: 0,
       auditIndexed: audit.indexed,
       auditRejected: audit.rejected,
+      ...lifecycle,
     };
   }
 
@@ -310,23 +351,15 @@ export class LedgerBatchHandler {
           ),
         });
     }
-    const seen = new Set(
-      labels.length === 0 ? [] : await this.deps.store.recordedLabels(labels.map((l) => l.transactionId)),
-    );
-    const fresh = labels.filter((label) => {
-      const key = labelKey(label);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    // Storing a label and acting on it (posting or voiding a hold, reversing a booked transaction) is one step.
     const started = performance.now();
-    await this.deps.store.insertLabels(fresh);
+    const recorded = await this.lifecycle.recordVerdicts(labels, this.deps.clock.nowMs());
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     await this.deps.deadLetters.send(poison);
 
     const deadLettered = batch.records.length - decoded.length + poison.length;
-    this.m.labels.inc({}, fresh.length);
-    this.m.duplicates.inc({ topic: batch.topic }, labels.length - fresh.length);
+    this.m.labels.inc({}, recorded.stored);
+    this.m.duplicates.inc({ topic: batch.topic }, labels.length - recorded.stored);
     if (deadLettered > 0) this.m.deadLetters.inc({ topic: batch.topic }, deadLettered);
     return {
       topic: batch.topic,
@@ -335,12 +368,14 @@ export class LedgerBatchHandler {
       postedTransactions: 0,
       entriesWritten: 0,
       decisionsWritten: 0,
-      duplicates: labels.length - fresh.length,
+      duplicates: labels.length - recorded.stored,
       conflicts: 0,
       notPosted: 0,
-      labelsWritten: fresh.length,
+      labelsWritten: recorded.stored,
       auditIndexed: 0,
       auditRejected: 0,
+      holdsPlaced: 0,
+      outcomes: recorded.outcomes,
     };
   }
 
@@ -369,6 +404,12 @@ export class LedgerBatchHandler {
   }
 }
 
+const NOTHING_STORED: StoredFingerprints = Object.freeze({
+  ledger: new Map(),
+  decisions: new Map(),
+  decidedAs: new Map(),
+});
+
 function notIndexed(rejection: AuditIndexRejection): VigilError {
   return new VigilError(
     LedgerErrorCode.auditNotIndexed,
@@ -387,6 +428,7 @@ interface LedgerMetrics {
   readonly decisions: Counter;
   readonly duplicates: Counter;
   readonly conflicts: Counter;
+  readonly decisionChanged: Counter;
   readonly notPosted: Counter;
   readonly labels: Counter;
   readonly deadLetters: Counter;
@@ -414,9 +456,13 @@ function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
       'vigil_ledger_conflicts_total',
       'Records whose transaction id was accepted before with other content; not posted.',
     ),
+    decisionChanged: metrics.counter(
+      'vigil_ledger_decision_changed_total',
+      'Copies of a stored decision that carry another outcome (a re-scoring after a crash); the stored one governs.',
+    ),
     notPosted: metrics.counter(
       'vigil_ledger_not_posted_total',
-      'Decisions that post nothing, by reason (declined, authorization_hold).',
+      'Decisions that book nothing when decided, by reason (declined, authorization_hold, held_for_review).',
     ),
     labels: metrics.counter('vigil_ledger_labels_total', 'Analyst labels written.'),
     deadLetters: metrics.counter('vigil_ledger_dead_letters_total', 'Records sent to tx.dlq by ledger-sink.'),

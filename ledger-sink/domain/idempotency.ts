@@ -1,31 +1,53 @@
+import type { Decision, TransactionKind } from '../../schemas/generated/types.js';
+import { type Booking, bookingOf } from './postings.js';
+
 /**
  * Idempotency decisions for one batch, made on plain data: what the store already holds (fingerprint per
- * transaction id, per table) and the batch in order. Nothing here relies on background merges — a row is
- * written only when its table does not hold the transaction yet.
+ * transaction id, per table, and the decision stored) and the batch in order. Nothing here relies on background
+ * merges — a row is written only when its table does not hold the transaction yet.
  *
  * Each table is judged on its own, so a crash between the ledger insert and the decisions insert is repaired
  * when the batch is redelivered: the ledger is found complete (skipped) and the decision row is written.
+ *
+ * The first decision stored for a transaction id governs its ledger. A later copy with the same content may carry
+ * another decision (scoring re-run after a crash on a state that differs by a label, a rules reload): it is a
+ * duplicate, and what it books is what the accepted decision books, never its own.
  */
 
 /** One decoded scored transaction, reduced to what the decision needs. */
 export interface Candidate {
   readonly transactionId: string;
   readonly fingerprint: string;
-  /** Whether this transaction posts ledger entries at all (declined and authorisations do not). */
-  readonly posts: boolean;
+  readonly decision: Decision;
+  readonly kind: TransactionKind;
 }
 
-/** The fingerprint already stored per transaction id, per table. */
+/** The fingerprint already stored per transaction id, per table, and the decision `decisions` holds for it. */
 export interface StoredFingerprints {
   readonly ledger: ReadonlyMap<string, string>;
   readonly decisions: ReadonlyMap<string, string>;
+  readonly decidedAs: ReadonlyMap<string, Decision>;
 }
 
 export type Verdict =
   /** First time this transaction id is seen: write everything it posts. */
-  | { readonly kind: 'new'; readonly writeEntries: boolean; readonly writeDecision: boolean }
-  /** Seen before with the same fingerprint: write only what a table is still missing (usually nothing). */
-  | { readonly kind: 'duplicate'; readonly writeEntries: boolean; readonly writeDecision: boolean }
+  | {
+      readonly kind: 'new';
+      readonly booking: Booking;
+      readonly writeEntries: boolean;
+      readonly writeDecision: boolean;
+    }
+  /**
+   * Seen before with the same fingerprint: write only what a table is still missing (usually nothing). `booking`
+   * follows the accepted decision; `decisionChanged` says this copy carries another one.
+   */
+  | {
+      readonly kind: 'duplicate';
+      readonly booking: Booking;
+      readonly writeEntries: boolean;
+      readonly writeDecision: boolean;
+      readonly decisionChanged: boolean;
+    }
   /** Seen before with another fingerprint: never posted, reported as a conflict. */
   | { readonly kind: 'conflict'; readonly acceptedFingerprint: string };
 
@@ -34,22 +56,32 @@ export type Verdict =
  * one; later occurrences are duplicates or conflicts of it, exactly as if they had arrived in a later batch.
  */
 export function decideBatch(candidates: readonly Candidate[], stored: StoredFingerprints): Verdict[] {
-  const acceptedInBatch = new Map<string, string>();
+  const acceptedInBatch = new Map<string, { fingerprint: string; decision: Decision }>();
   const entriesWritten = new Set<string>();
   const decisionsWritten = new Set<string>();
   return candidates.map((candidate): Verdict => {
     const id = candidate.transactionId;
-    const known = [stored.ledger.get(id), stored.decisions.get(id), acceptedInBatch.get(id)].filter(
+    const first = acceptedInBatch.get(id);
+    const known = [stored.ledger.get(id), stored.decisions.get(id), first?.fingerprint].filter(
       (fp): fp is string => fp !== undefined,
     );
     const other = known.find((fp) => fp !== candidate.fingerprint);
     if (other !== undefined) return { kind: 'conflict', acceptedFingerprint: other };
 
-    const writeEntries = candidate.posts && !stored.ledger.has(id) && !entriesWritten.has(id);
+    const decision = stored.decidedAs.get(id) ?? first?.decision ?? candidate.decision;
+    const booking = bookingOf(decision, candidate.kind);
+    const writeEntries = booking === 'post' && !stored.ledger.has(id) && !entriesWritten.has(id);
     const writeDecision = !stored.decisions.has(id) && !decisionsWritten.has(id);
     if (writeEntries) entriesWritten.add(id);
     if (writeDecision) decisionsWritten.add(id);
-    acceptedInBatch.set(id, candidate.fingerprint);
-    return { kind: known.length === 0 ? 'new' : 'duplicate', writeEntries, writeDecision };
+    if (first === undefined) acceptedInBatch.set(id, { fingerprint: candidate.fingerprint, decision });
+    if (known.length === 0) return { kind: 'new', booking, writeEntries, writeDecision };
+    return {
+      kind: 'duplicate',
+      booking,
+      writeEntries,
+      writeDecision,
+      decisionChanged: decision !== candidate.decision,
+    };
   });
 }

@@ -12,6 +12,7 @@ import {
   INT64_MIN,
   PostingErrorCode,
   assertBalanced,
+  bookingOf,
   fxPositionAccount,
   notPostedReason,
   postingsFor,
@@ -183,13 +184,19 @@ describe('postingsFor — cross-currency (FX legs)', () => {
 
 describe('postingsForDecision', () => {
   const tx = sampleTransaction();
-  it.each(['APPROVE', 'REVIEW'] as const)(
-    'given a %s decision, when posting, then the transaction posts',
-    (decision) => {
-      expect(postingsForDecision(scored(tx, decision), POSTED_AT)).toHaveLength(2);
-      expect(notPostedReason(scored(tx, decision))).toBeNull();
-    },
-  );
+  it('given an APPROVE decision, when posting, then the transaction posts', () => {
+    expect(postingsForDecision(scored(tx, 'APPROVE'), POSTED_AT)).toHaveLength(2);
+    expect(notPostedReason(scored(tx, 'APPROVE'))).toBeNull();
+    expect(bookingOf('APPROVE', tx.kind)).toBe('post');
+  });
+
+  it('given a REVIEW decision, when posting, then nothing posts yet: its legs go into a pending hold', () => {
+    expect(postingsForDecision(scored(tx, 'REVIEW'), POSTED_AT)).toEqual([]);
+    expect(notPostedReason(scored(tx, 'REVIEW'))).toBe('held_for_review');
+    expect(bookingOf('REVIEW', tx.kind)).toBe('hold');
+    expect(bookingOf('REVIEW', 'AUTHORIZATION')).toBe('none');
+    expect(bookingOf('DECLINE', tx.kind)).toBe('none');
+  });
 
   it('given a DECLINE decision, when posting, then nothing posts', () => {
     expect(postingsForDecision(scored(tx, 'DECLINE'), POSTED_AT)).toEqual([]);

@@ -71,17 +71,27 @@ export function kindPosts(kind: TransactionKind): boolean {
   return kind !== 'AUTHORIZATION';
 }
 
-/** APPROVE and REVIEW (approved, queued for an analyst) post; DECLINE never moves money. */
-export function decisionPosts(decision: Decision): boolean {
-  return decision !== 'DECLINE';
+/**
+ * What a decision does to the ledger when it is decided: an APPROVE books its legs (`post`); a REVIEW places a
+ * pending hold with them (`hold`, domain/holds.ts), booked or voided by the analyst's verdict; a DECLINE, and any
+ * decision on a kind that moves no money, does nothing (`none`).
+ */
+export type Booking = 'post' | 'hold' | 'none';
+
+export function bookingOf(decision: Decision, kind: TransactionKind): Booking {
+  if (decision === 'DECLINE' || !kindPosts(kind)) return 'none';
+  return decision === 'APPROVE' ? 'post' : 'hold';
 }
 
-/** Why a scored transaction posts nothing, or null when it posts. */
-export type NotPostedReason = 'declined' | 'authorization_hold';
+/** Why a scored transaction books nothing when it is decided, or null when it does. */
+export type NotPostedReason = 'declined' | 'authorization_hold' | 'held_for_review';
 
-export function notPostedReason(scored: ScoredTransaction): NotPostedReason | null {
-  if (!decisionPosts(scored.decision)) return 'declined';
+export function notPostedReason(
+  scored: Pick<ScoredTransaction, 'decision'> & { transaction: Pick<Transaction, 'kind'> },
+): NotPostedReason | null {
+  if (scored.decision === 'DECLINE') return 'declined';
   if (!kindPosts(scored.transaction.kind)) return 'authorization_hold';
+  if (scored.decision === 'REVIEW') return 'held_for_review';
   return null;
 }
 
@@ -140,11 +150,14 @@ export function postingsFor(tx: Transaction, postedAtMs: number = tx.receivedAtM
 }
 
 /**
- * The entries a scored transaction posts: {@link postingsFor} unless the decision or the kind posts nothing.
+ * The entries a scored transaction books when it is decided: {@link postingsFor} for an APPROVE of a kind that
+ * moves money, nothing otherwise (a REVIEW's legs go into its hold).
  * @throws PostingError as {@link postingsFor}.
  */
 export function postingsForDecision(scored: ScoredTransaction, postedAtMs?: number): LedgerEntry[] {
-  return notPostedReason(scored) === null ? postingsFor(scored.transaction, postedAtMs) : [];
+  return bookingOf(scored.decision, scored.transaction.kind) === 'post'
+    ? postingsFor(scored.transaction, postedAtMs)
+    : [];
 }
 
 function checkPostable(tx: Transaction): void {

@@ -9,19 +9,11 @@ import { type AnalystLabel, LabelValue, type ScoredTransaction } from '../../sch
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { LedgerBatchHandler } from '../app/ledger-writer.js';
-import type { StoredFingerprints } from '../domain/idempotency.js';
-import { postingsForDecision } from '../domain/postings.js';
-import {
-  type AuditIndex,
-  type AuditIndexOutcome,
-  type ConflictRecord,
-  type DecisionRecord,
-  type LedgerStore,
-  type PostedEntry,
-  conflictKey,
-  labelKey,
-} from '../ports.js';
+import { type TransactionLedger, reversalEntryId } from '../domain/holds.js';
+import { postingsFor, postingsForDecision } from '../domain/postings.js';
+import { type AuditIndex, type AuditIndexOutcome, type PostedEntry, conflictKey, labelKey } from '../ports.js';
 import { capturingBus, scoredTransaction } from './fixtures.js';
+import { MemoryLedgerStore } from './memory-ledger-store.js';
 
 /**
  * A deterministic simulation of ledger-sink's state machine under seeded faults (issue 8, fault 13).
@@ -59,10 +51,11 @@ export interface SimulationOptions {
   /** Faults stop after this many, so every run ends; the invariants are checked on the settled state. */
   readonly maxFaults?: number;
   /**
-   * A bug planted in the system under test, for the negative control: `forget-stored-entries` makes the store
-   * report no stored ledger fingerprints, which is the idempotency check switched off.
+   * A bug planted in the system under test, for the negative controls: `forget-stored-entries` makes the store
+   * report no stored ledger entries, which is the idempotency check switched off; `forget-hold-resolutions`
+   * makes it report every hold as unresolved, so a redelivered or second verdict would resolve a hold again.
    */
-  readonly plantedBug?: 'forget-stored-entries';
+  readonly plantedBug?: 'forget-stored-entries' | 'forget-hold-resolutions';
 }
 
 export interface SimulationResult {
@@ -77,6 +70,9 @@ export interface SimulationResult {
     readonly entries: number;
     readonly conflicts: number;
     readonly labels: number;
+    readonly holds: number;
+    readonly resolutions: Readonly<Record<'POSTED' | 'VOIDED', number>>;
+    readonly reversalEntries: number;
     readonly deadLetters: number;
   };
   /** Every invariant that did not hold, in words; empty when the run is correct. */
@@ -153,60 +149,27 @@ class FaultInjector {
   }
 }
 
-/** The ledger store port over plain arrays: each insert is one atomic part, as the ClickHouse adapter promises. */
-class SimulatedStore implements LedgerStore {
-  readonly entries: PostedEntry[] = [];
-  readonly decisions: DecisionRecord[] = [];
-  readonly conflicts: ConflictRecord[] = [];
-  readonly labels: AnalystLabel[] = [];
-
+/** The ledger store port in memory, every call through the fault injector. */
+class SimulatedStore extends MemoryLedgerStore {
   constructor(
     private readonly faults: FaultInjector,
     private readonly plantedBug: SimulationOptions['plantedBug'],
-  ) {}
+  ) {
+    super();
+  }
 
-  ensureSchema(): Promise<void> {
-    return Promise.resolve();
+  protected run<T>(effect: () => T): Promise<T> {
+    return this.faults.call(effect);
   }
-  storedFingerprints(ids: readonly string[]): Promise<StoredFingerprints> {
-    const wanted = new Set(ids);
-    return this.faults.call(() => ({
-      ledger: new Map(
-        this.plantedBug === 'forget-stored-entries'
-          ? []
-          : this.entries.filter((e) => wanted.has(e.transactionId)).map((e) => [e.transactionId, e.fingerprint]),
-      ),
-      decisions: new Map(
-        this.decisions
-          .filter((d) => wanted.has(d.scored.transaction.transactionId))
-          .map((d) => [d.scored.transaction.transactionId, d.scored.transaction.fingerprint]),
-      ),
-    }));
+
+  protected override entriesOf(wanted: ReadonlySet<string>): PostedEntry[] {
+    return this.plantedBug === 'forget-stored-entries' ? [] : super.entriesOf(wanted);
   }
-  recordedConflicts(): Promise<ReadonlySet<string>> {
-    return this.faults.call(
-      () => new Set(this.conflicts.map((c) => conflictKey(c.transactionId, c.conflictingFingerprint))),
-    );
-  }
-  recordedLabels(): Promise<ReadonlySet<string>> {
-    return this.faults.call(() => new Set(this.labels.map(labelKey)));
-  }
-  insertEntries(rows: readonly PostedEntry[]): Promise<void> {
-    return this.insert(this.entries, rows);
-  }
-  insertDecisions(rows: readonly DecisionRecord[]): Promise<void> {
-    return this.insert(this.decisions, rows);
-  }
-  insertConflicts(rows: readonly ConflictRecord[]): Promise<void> {
-    return this.insert(this.conflicts, rows);
-  }
-  insertLabels(rows: readonly AnalystLabel[]): Promise<void> {
-    return this.insert(this.labels, rows);
-  }
-  private insert<T>(table: T[], rows: readonly T[]): Promise<void> {
-    // An empty insert is not sent at all by the ClickHouse adapter, so it cannot fail either.
-    if (rows.length === 0) return Promise.resolve();
-    return this.faults.call(() => void table.push(...rows));
+
+  override async transactionLedgers(ids: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    const ledgers = await super.transactionLedgers(ids);
+    if (this.plantedBug !== 'forget-hold-resolutions') return ledgers;
+    return new Map([...ledgers].map(([id, ledger]) => [id, { ...ledger, resolution: undefined }]));
   }
 }
 
@@ -296,13 +259,26 @@ function buildLog(
     append(p, 'scored', codecs.scored.encode(scored), { scored });
     sent.push({ p, scored });
     if (random.chance(0.1)) {
-      const label = labelFor(scored, random.int(2));
+      const verdict = random.int(2);
+      const label = labelFor(scored, verdict, 60_000);
       append(labels, 'label', codecs.label.encode(label), { label });
+      // Sometimes a second analyst disagrees a minute later: a hold is resolved by the first verdict only, and a
+      // FRAUD after a GENUINE reverses what the GENUINE booked.
+      if (random.chance(0.3)) {
+        const second = labelFor(scored, 1 - verdict, 120_000);
+        append(labels, 'label', codecs.label.encode(second), { label: second });
+      }
     }
     // Interleave later copies: another producer's retry, a replay, or a client resending with other content.
     if (random.chance(0.15)) {
       const earlier = sent[random.int(sent.length)]!;
       append(earlier.p, 'scored', codecs.scored.encode(earlier.scored), { scored: earlier.scored });
+    }
+    // Scoring re-run after a crash may decide the same content differently: the first decision stays in force.
+    if (random.chance(0.05)) {
+      const earlier = sent[random.int(sent.length)]!;
+      const rescored: ScoredTransaction = { ...earlier.scored, decision: decisions[random.int(3)]! };
+      append(earlier.p, 'scored', codecs.scored.encode(rescored), { scored: rescored });
     }
     if (random.chance(0.05)) {
       const earlier = sent[random.int(sent.length)]!;
@@ -322,13 +298,13 @@ function buildLog(
   return [...scoredPartitions, labels];
 }
 
-function labelFor(scored: ScoredTransaction, verdict: number): AnalystLabel {
+function labelFor(scored: ScoredTransaction, verdict: number, afterMs: number): AnalystLabel {
   const tx = scored.transaction;
   return {
     transactionId: tx.transactionId,
     label: verdict === 0 ? LabelValue.FRAUD : LabelValue.GENUINE,
     labelledBy: 'analyst-sim',
-    labelledAtMs: scored.scoredAtMs + 60_000,
+    labelledAtMs: scored.scoredAtMs + afterMs,
     transactionEventTimeMs: tx.eventTimeMs,
     payerAccountId: tx.payerAccountId,
     cardToken: tx.card?.token ?? null,
@@ -425,6 +401,12 @@ export async function simulateLedgerSink(seed: number, options: SimulationOption
       entries: store.entries.length,
       conflicts: store.conflicts.length,
       labels: store.labels.length,
+      holds: store.holds.length,
+      resolutions: {
+        POSTED: store.resolutions.filter((r) => r.resolution === 'POSTED').length,
+        VOIDED: store.resolutions.filter((r) => r.resolution === 'VOIDED').length,
+      },
+      reversalEntries: store.entries.filter((e) => e.reversesEntryId !== '').length,
       deadLetters: (bus.sent.get(Topics.deadLetters) ?? []).length,
     },
     violations,
@@ -437,6 +419,8 @@ interface Oracle {
   /** conflictKeys of every later copy with another fingerprint. */
   readonly conflicts: Set<string>;
   readonly labelKeys: Set<string>;
+  /** Per transaction id, its distinct verdicts in the order they were labelled (and logged). */
+  readonly verdicts: Map<string, LabelValue[]>;
   /** `partition/offset` of every record that must reach the dead-letter topic. */
   readonly deadLetterPositions: Set<string>;
 }
@@ -445,12 +429,16 @@ function expectedOutcome(partitions: readonly Partition[]): Oracle {
   const accepted = new Map<string, ScoredTransaction>();
   const conflicts = new Set<string>();
   const labelKeys = new Set<string>();
+  const verdicts = new Map<string, LabelValue[]>();
   const deadLetterPositions = new Set<string>();
   for (const p of partitions) {
     for (const r of p.records) {
       const position = `${r.record.topic}/${r.record.partition}/${r.record.offset}`;
       if (r.kind === 'poison') deadLetterPositions.add(position);
-      if (r.kind === 'label') labelKeys.add(labelKey(r.label!));
+      if (r.kind === 'label' && !labelKeys.has(labelKey(r.label!))) {
+        labelKeys.add(labelKey(r.label!));
+        verdicts.set(r.label!.transactionId, [...(verdicts.get(r.label!.transactionId) ?? []), r.label!.label]);
+      }
       if (r.kind !== 'scored') continue;
       const tx = r.scored!.transaction;
       const first = accepted.get(tx.transactionId);
@@ -461,7 +449,7 @@ function expectedOutcome(partitions: readonly Partition[]): Oracle {
       }
     }
   }
-  return { accepted, conflicts, labelKeys, deadLetterPositions };
+  return { accepted, conflicts, labelKeys, verdicts, deadLetterPositions };
 }
 
 function checkInvariants(
@@ -495,20 +483,50 @@ function checkInvariants(
     () => `${decisionRows.size} decided ids, expected ${oracle.accepted.size}`,
   );
 
-  // Entries: every postable decision's legs exactly once, nothing for the rest, balanced per currency.
+  // Entries and holds, from the decision and the verdicts alone (two-phase postings, domain/holds.ts): an APPROVE
+  // books its legs; a REVIEW holds them until its first verdict posts (GENUINE) or voids (FRAUD) the hold; a
+  // FRAUD verdict on booked legs reverses them, once. Every leg and every hold exactly once, balanced per currency.
   const entryRows = countBy(store.entries, (e) => e.entryId);
+  const holdRows = countBy(store.holds, (h) => h.transactionId);
+  const resolutionRows = countBy(store.resolutions, (r) => r.transactionId);
   for (const [id, scored] of oracle.accepted) {
-    const legs = postingsForDecision(scored);
-    for (const leg of legs)
-      check(
-        entryRows.get(leg.entryId) === 1,
-        () => `entry ${leg.entryId}: ${entryRows.get(leg.entryId) ?? 0} rows, expected 1`,
-      );
+    const legs = postingsFor(scored.transaction);
+    const verdicts = oracle.verdicts.get(id) ?? [];
+    const holds = legs.length > 0 && scored.decision === 'REVIEW';
+    const resolution = holds
+      ? verdicts[0] === undefined
+        ? undefined
+        : verdicts[0] === 'GENUINE'
+          ? 'POSTED'
+          : 'VOIDED'
+      : undefined;
+    const booked = (scored.decision === 'APPROVE' && legs.length > 0) || resolution === 'POSTED';
+    const reversed = booked && verdicts.includes('FRAUD');
+    const expected = [
+      ...(booked ? legs.map((l) => l.entryId) : []),
+      ...(reversed ? legs.map((l) => reversalEntryId(l)) : []),
+    ];
+    for (const entryId of expected)
+      check(entryRows.get(entryId) === 1, () => `entry ${entryId}: ${entryRows.get(entryId) ?? 0} rows, expected 1`);
     const stored = store.entries.filter((e) => e.transactionId === id);
-    check(stored.length === legs.length, () => `transaction ${id}: ${stored.length} entries, expected ${legs.length}`);
+    check(
+      stored.length === expected.length,
+      () => `transaction ${id}: ${stored.length} entries, expected ${expected.length}`,
+    );
     check(
       stored.every((e) => e.fingerprint === scored.transaction.fingerprint),
       () => `transaction ${id}: entries posted from a conflicting copy`,
+    );
+    check(
+      (holdRows.get(id) ?? 0) === (holds ? 1 : 0),
+      () => `transaction ${id}: ${holdRows.get(id) ?? 0} holds, expected ${holds ? 1 : 0}`,
+    );
+    const resolutions = store.resolutions.filter((r) => r.transactionId === id);
+    check(
+      (resolutionRows.get(id) ?? 0) === (resolution === undefined ? 0 : 1) &&
+        resolutions.every((r) => r.resolution === resolution),
+      () =>
+        `transaction ${id}: resolutions ${JSON.stringify(resolutions.map((r) => r.resolution))}, expected ${resolution ?? 'none'}`,
     );
   }
   const sums = new Map<string, bigint>();

@@ -1,22 +1,8 @@
 import type { Bus, BusRecord, OutgoingRecord, Producer, RecordBatch, RecordPosition } from '../../platform/bus.js';
 import { UnavailableError } from '../../platform/errors.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
-import {
-  type AnalystLabel,
-  Channel,
-  type ScoredTransaction,
-  type Transaction,
-  TransactionKind,
-} from '../../schemas/generated/types.js';
-import type { StoredFingerprints } from '../domain/idempotency.js';
-import {
-  type ConflictRecord,
-  type DecisionRecord,
-  type LedgerStore,
-  type PostedEntry,
-  conflictKey,
-  labelKey,
-} from '../ports.js';
+import { Channel, type ScoredTransaction, type Transaction, TransactionKind } from '../../schemas/generated/types.js';
+import { MemoryLedgerStore } from './memory-ledger-store.js';
 
 /** Test support for ledger-sink: a bus whose producer only captures, batch builders and generated decisions. */
 
@@ -126,49 +112,11 @@ export function scoredTransaction(
 }
 
 /** The store port in memory, with a switch to make it unavailable. */
-export class MemoryStore implements LedgerStore {
-  entries: PostedEntry[] = [];
-  decisions: DecisionRecord[] = [];
-  conflicts: ConflictRecord[] = [];
-  labels: AnalystLabel[] = [];
+export class MemoryStore extends MemoryLedgerStore {
   down = false;
-  ensureSchema(): Promise<void> {
-    return this.io(undefined);
-  }
-  storedFingerprints(ids: readonly string[]): Promise<StoredFingerprints> {
-    const wanted = new Set(ids);
-    return this.io({
-      ledger: new Map(
-        this.entries.filter((e) => wanted.has(e.transactionId)).map((e) => [e.transactionId, e.fingerprint]),
-      ),
-      decisions: new Map(
-        this.decisions
-          .filter((d) => wanted.has(d.scored.transaction.transactionId))
-          .map((d) => [d.scored.transaction.transactionId, d.scored.transaction.fingerprint]),
-      ),
-    });
-  }
-  recordedConflicts(): Promise<ReadonlySet<string>> {
-    return this.io(new Set(this.conflicts.map((c) => conflictKey(c.transactionId, c.conflictingFingerprint))));
-  }
-  recordedLabels(): Promise<ReadonlySet<string>> {
-    return this.io(new Set(this.labels.map(labelKey)));
-  }
-  insertEntries(rows: readonly PostedEntry[]): Promise<void> {
-    return this.io(undefined).then(() => void this.entries.push(...rows));
-  }
-  insertDecisions(rows: readonly DecisionRecord[]): Promise<void> {
-    return this.io(undefined).then(() => void this.decisions.push(...rows));
-  }
-  insertConflicts(rows: readonly ConflictRecord[]): Promise<void> {
-    return this.io(undefined).then(() => void this.conflicts.push(...rows));
-  }
-  insertLabels(rows: readonly AnalystLabel[]): Promise<void> {
-    return this.io(undefined).then(() => void this.labels.push(...rows));
-  }
-  private io<T>(value: T): Promise<T> {
+  protected run<T>(effect: () => T): Promise<T> {
     return this.down
       ? Promise.reject(new UnavailableError('LEDGER_STORE_UNAVAILABLE', 'store is down'))
-      : Promise.resolve(value);
+      : Promise.resolve(effect());
   }
 }

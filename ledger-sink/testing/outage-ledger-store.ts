@@ -1,5 +1,6 @@
 import { UnavailableError } from '../../platform/errors.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
+import type { Hold, HoldResolutionRecord, TransactionLedger, Verdict } from '../domain/holds.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
 import type { ConflictRecord, DecisionRecord, LedgerStore, PostedEntry } from '../ports.js';
 
@@ -49,8 +50,20 @@ export class OutageLedgerStore implements LedgerStore {
   recordedConflicts(transactionIds: readonly string[]): Promise<ReadonlySet<string>> {
     return this.guard(() => this.inner.recordedConflicts(transactionIds));
   }
-  recordedLabels(transactionIds: readonly string[]): Promise<ReadonlySet<string>> {
-    return this.guard(() => this.inner.recordedLabels(transactionIds));
+  storedLabels(transactionIds: readonly string[]): Promise<readonly Verdict[]> {
+    return this.guard(() => this.inner.storedLabels(transactionIds));
+  }
+  transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    return this.guard(() => this.inner.transactionLedgers(transactionIds));
+  }
+  expiredHolds(nowMs: number, limit: number): Promise<readonly string[]> {
+    return this.guard(() => this.inner.expiredHolds(nowMs, limit));
+  }
+  insertHolds(holds: readonly Hold[]): Promise<void> {
+    return this.guard(() => this.inner.insertHolds(holds));
+  }
+  insertHoldResolutions(resolutions: readonly HoldResolutionRecord[]): Promise<void> {
+    return this.guard(() => this.inner.insertHoldResolutions(resolutions));
   }
   insertEntries(entries: readonly PostedEntry[]): Promise<void> {
     return this.guard(() => this.inner.insertEntries(entries));

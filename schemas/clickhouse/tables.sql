@@ -21,10 +21,48 @@ CREATE TABLE IF NOT EXISTS ledger_entries
     fingerprint     String,
     event_time      DateTime64(3, 'UTC'),
     posted_at       DateTime64(3, 'UTC'),
+    reverses_entry_id String DEFAULT '',
     INDEX idx_account account_id TYPE bloom_filter GRANULARITY 4
 )
 ENGINE = MergeTree
 ORDER BY (transaction_id, leg)
+;
+-- `event_time` is the value date (the client's event time); `posted_at` is the booking time (when Vigil booked
+-- the leg), by which statements are cut. A reversal leg names the leg it reverses; '' for every other leg.
+ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS reverses_entry_id String DEFAULT '' AFTER posted_at
+;
+-- Pending holds (two-phase postings): one row per leg a REVIEW would post, reserved until a verdict or expiry.
+-- Open holds are those without a row in ledger_hold_resolutions; their debits count against available balance.
+CREATE TABLE IF NOT EXISTS ledger_holds
+(
+    transaction_id  String,
+    leg             UInt16,
+    entry_id        String,
+    account_id      String,
+    amount_minor    Int64,
+    currency        LowCardinality(String),
+    entry_type      LowCardinality(String),
+    fingerprint     String,
+    event_time      DateTime64(3, 'UTC'),
+    placed_at       DateTime64(3, 'UTC'),
+    expires_at      DateTime64(3, 'UTC'),
+    INDEX idx_account account_id TYPE bloom_filter GRANULARITY 4
+)
+ENGINE = MergeTree
+ORDER BY (transaction_id, leg)
+;
+-- How each hold ended, exactly once: POSTED (its legs are in ledger_entries) or VOIDED, by a verdict
+-- (cause FRAUD or GENUINE, resolved_by the analyst) or by expiry (cause EXPIRED, resolved_by 'expiry').
+CREATE TABLE IF NOT EXISTS ledger_hold_resolutions
+(
+    transaction_id  String,
+    resolution      LowCardinality(String),
+    cause           LowCardinality(String),
+    resolved_by     String,
+    resolved_at     DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY transaction_id
 ;
 -- One row per decision (every scored transaction, declined ones too): the audit trail.
 -- `source` is the Avro Transaction's IngestSource (API, BATCH, FILE, WEBHOOK, SIMULATOR), so reports can tell

@@ -1,0 +1,24 @@
+import { catchesWithinUnitBudget, itHoldsForEach } from '../../fuzz/unit-tier.js';
+import { ledgerLifecycleTargets, lifecycleTarget } from '../../fuzz/ledger-lifecycle.js';
+import type { TransactionLedger } from '../domain/holds.js';
+import { MemoryStore } from '../testing/fixtures.js';
+
+// Two-phase postings through the real batch handler (fuzz/ledger-lifecycle.ts), with a small seeded budget.
+describe('ledger lifecycle properties', () => {
+  itHoldsForEach(ledgerLifecycleTargets);
+});
+
+/** A store that reports every hold as unresolved: a second verdict or an expiry would resolve it again. */
+class ForgetfulStore extends MemoryStore {
+  override async transactionLedgers(ids: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    const ledgers = await super.transactionLedgers(ids);
+    return new Map([...ledgers].map(([id, ledger]) => [id, { ...ledger, resolution: undefined }]));
+  }
+}
+
+describe('negative control', () => {
+  it('catches a store that forgets how holds were resolved', async () => {
+    const planted = lifecycleTarget('planted: resolutions forgotten', () => new ForgetfulStore());
+    expect(await catchesWithinUnitBudget(planted)).toBe(true);
+  }, 60_000);
+});

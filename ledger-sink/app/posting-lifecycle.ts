@@ -1,0 +1,221 @@
+import type { Counter, MetricsRegistry } from '../../platform/metrics.js';
+import { KeyedLock } from '../../platform/keyed-lock.js';
+import type { AnalystLabel, LedgerEntry } from '../../schemas/generated/types.js';
+import {
+  EMPTY_LEDGER,
+  type Hold,
+  type HoldOutcome,
+  type HoldResolutionRecord,
+  type HoldSettings,
+  type Step,
+  type TransactionLedger,
+  type Verdict,
+  applyVerdict,
+  expireHold,
+  placeHold,
+} from '../domain/holds.js';
+import { type LedgerStore, type PostedEntry, labelKey } from '../ports.js';
+
+export interface PostingLifecycleDeps {
+  readonly store: LedgerStore;
+  readonly metrics: MetricsRegistry;
+  readonly holds: HoldSettings;
+}
+
+/** A REVIEW decided in this batch and the legs its hold reserves. */
+export interface HoldRequest {
+  readonly transactionId: string;
+  readonly fingerprint: string;
+  readonly legs: readonly LedgerEntry[];
+}
+
+/** What the second phase did in one call. */
+export interface LifecycleReport {
+  readonly holdsPlaced: number;
+  readonly outcomes: Readonly<Record<HoldOutcome, number>>;
+}
+
+/**
+ * The second phase of postings (domain/holds.ts): places the holds of REVIEW decisions, applies verdicts to
+ * holds and booked transactions, and ends holds that expired.
+ *
+ * Every step reads what the store holds for its transactions and writes what the domain returns, under a lock
+ * per transaction id, so a decision, its verdicts and its expiry never race inside one process: whichever comes
+ * second sees what the first wrote. Verdicts are stored labels, so the order of arrival does not matter either —
+ * a verdict that arrives before its decision is applied when the decision is stored.
+ *
+ * Writes go resolutions → entries, each one insert; holds are written before either. A crash anywhere leaves a
+ * state the next call for the same transaction completes (the label or the decision is redelivered, or the
+ * expiry sweep comes back), and every step of the domain is idempotent on that state.
+ */
+export class PostingLifecycle {
+  private readonly lock = new KeyedLock();
+  private readonly m: LifecycleMetrics;
+
+  constructor(private readonly deps: PostingLifecycleDeps) {
+    this.m = lifecycleMetrics(deps.metrics);
+  }
+
+  /**
+   * After a batch's decisions are stored: places the holds of `holds` not placed yet, then applies every verdict
+   * already stored for those and for `booked` (approved transactions, whose FRAUD verdict may have come first).
+   */
+  async afterDecisions(
+    holds: readonly HoldRequest[],
+    booked: readonly string[],
+    nowMs: number,
+  ): Promise<LifecycleReport> {
+    const holdIds = holds.map((h) => h.transactionId);
+    const ids = [...new Set([...holdIds, ...booked])];
+    if (ids.length === 0) return emptyReport();
+    return this.locked(ids, async () => {
+      const verdicts = await this.deps.store.storedLabels(ids);
+      // Booked transactions need their ledger only when a verdict waits for them; holds always (placed yet?).
+      const needed = [...new Set([...holdIds, ...verdicts.map((v) => v.transactionId)])];
+      const ledgers = new Map(needed.length === 0 ? [] : await this.deps.store.transactionLedgers(needed));
+      const placed: Hold[] = [];
+      for (const request of holds) {
+        const ledger = ledgers.get(request.transactionId) ?? EMPTY_LEDGER;
+        if (ledger.hold !== undefined) continue;
+        const hold = placeHold(
+          request.transactionId,
+          request.fingerprint,
+          request.legs,
+          nowMs,
+          this.deps.holds.reviewTimeoutMs,
+        );
+        placed.push(hold);
+        ledgers.set(request.transactionId, { ...ledger, hold });
+      }
+      await this.deps.store.insertHolds(placed);
+      this.m.holdsPlaced.inc({}, placed.length);
+      const report = await this.fold(ledgers, verdicts, nowMs);
+      return { ...report, holdsPlaced: placed.length };
+    });
+  }
+
+  /**
+   * Stores the labels of a batch not stored yet and applies every label of the batch, in batch order. Labels of
+   * a redelivered batch are applied again — a no-op where they took effect — so a crash between storing a label
+   * and acting on it is repaired.
+   */
+  async recordVerdicts(labels: readonly AnalystLabel[], nowMs: number): Promise<LifecycleReport & { stored: number }> {
+    if (labels.length === 0) return { ...emptyReport(), stored: 0 };
+    const ids = [...new Set(labels.map((l) => l.transactionId))];
+    return this.locked(ids, async () => {
+      const seen = new Set((await this.deps.store.storedLabels(ids)).map(labelKey));
+      const fresh = labels.filter((label) => {
+        const key = labelKey(label);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      await this.deps.store.insertLabels(fresh);
+      const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
+      const report = await this.fold(ledgers, labels, nowMs);
+      return { ...report, stored: fresh.length };
+    });
+  }
+
+  /**
+   * Ends up to `limit` holds whose expiry has passed: first any verdict stored for them is applied (one that
+   * arrived while another process held the decision), then the expiry policy. Returns what it did.
+   */
+  async expireDue(nowMs: number, limit: number): Promise<LifecycleReport> {
+    const ids = await this.deps.store.expiredHolds(nowMs, limit);
+    if (ids.length === 0) return emptyReport();
+    return this.locked(ids, async () => {
+      const [verdicts, stored] = await Promise.all([
+        this.deps.store.storedLabels(ids),
+        this.deps.store.transactionLedgers(ids),
+      ]);
+      const ledgers = new Map(stored);
+      const writes = new Writes();
+      const outcomes = countOutcomes();
+      for (const verdict of verdicts)
+        this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
+      for (const id of ids)
+        this.step(ledgers, id, outcomes, writes, (l) => expireHold(l, this.deps.holds.expiryPolicy, nowMs));
+      await this.write(writes);
+      return { holdsPlaced: 0, outcomes };
+    });
+  }
+
+  private async fold(
+    ledgers: Map<string, TransactionLedger>,
+    verdicts: readonly Verdict[],
+    nowMs: number,
+  ): Promise<LifecycleReport> {
+    const writes = new Writes();
+    const outcomes = countOutcomes();
+    for (const verdict of verdicts)
+      this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
+    await this.write(writes);
+    return { holdsPlaced: 0, outcomes };
+  }
+
+  private step(
+    ledgers: Map<string, TransactionLedger>,
+    id: string,
+    outcomes: Record<HoldOutcome, number>,
+    writes: Writes,
+    apply: (ledger: TransactionLedger) => Step,
+  ): void {
+    const step = apply(ledgers.get(id) ?? EMPTY_LEDGER);
+    ledgers.set(id, step.ledger);
+    outcomes[step.outcome] += 1;
+    writes.resolutions.push(...step.writes.resolutions);
+    writes.entries.push(...step.writes.entries);
+  }
+
+  /** Resolutions first, then the entries they book: entries of a held transaction never exist unresolved. */
+  private async write(writes: Writes): Promise<void> {
+    await this.deps.store.insertHoldResolutions(writes.resolutions);
+    await this.deps.store.insertEntries(writes.entries);
+    for (const r of writes.resolutions) this.m.resolutions.inc({ resolution: r.resolution, cause: r.cause });
+    const reversals = writes.entries.filter((e) => e.reversesEntryId !== '');
+    this.m.reversalEntries.inc({}, reversals.length);
+  }
+
+  private async locked<T>(ids: readonly string[], run: () => Promise<T>): Promise<T> {
+    const release = await this.lock.acquire(ids);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  }
+}
+
+class Writes {
+  readonly resolutions: HoldResolutionRecord[] = [];
+  readonly entries: PostedEntry[] = [];
+}
+
+function countOutcomes(): Record<HoldOutcome, number> {
+  return { hold_posted: 0, hold_voided: 0, reversed: 0, repaired: 0, no_effect: 0 };
+}
+
+function emptyReport(): LifecycleReport {
+  return { holdsPlaced: 0, outcomes: countOutcomes() };
+}
+
+interface LifecycleMetrics {
+  readonly holdsPlaced: Counter;
+  readonly resolutions: Counter;
+  readonly reversalEntries: Counter;
+}
+
+function lifecycleMetrics(metrics: MetricsRegistry): LifecycleMetrics {
+  return {
+    holdsPlaced: metrics.counter('vigil_ledger_holds_placed_total', 'Pending holds placed for REVIEW decisions.'),
+    resolutions: metrics.counter(
+      'vigil_ledger_hold_resolutions_total',
+      'Holds ended, by resolution (POSTED, VOIDED) and cause (GENUINE, FRAUD, EXPIRED).',
+    ),
+    reversalEntries: metrics.counter(
+      'vigil_ledger_reversal_entries_total',
+      'Reversal legs booked for FRAUD verdicts on booked transactions.',
+    ),
+  };
+}

@@ -1,0 +1,108 @@
+import type { AnalystLabel } from '../../schemas/generated/types.js';
+import {
+  type Hold,
+  type HoldResolutionRecord,
+  type TransactionLedger,
+  type Verdict,
+  isOpen,
+  ledgersOf,
+} from '../domain/holds.js';
+import type { StoredFingerprints } from '../domain/idempotency.js';
+import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
+
+/**
+ * The ledger store port over plain arrays, one per table, for the unit tests and the fault simulation. Each insert
+ * is one atomic push, as the ClickHouse adapter promises of one insert. How a call reaches the arrays (always, or
+ * through a fault injector) is the subclass's {@link run}.
+ */
+export abstract class MemoryLedgerStore implements LedgerStore {
+  readonly entries: PostedEntry[] = [];
+  readonly decisions: DecisionRecord[] = [];
+  readonly conflicts: ConflictRecord[] = [];
+  readonly labels: AnalystLabel[] = [];
+  readonly holds: Hold[] = [];
+  readonly resolutions: HoldResolutionRecord[] = [];
+
+  /** Performs one store call: `effect` reads or writes the arrays. */
+  protected abstract run<T>(effect: () => T): Promise<T>;
+
+  ensureSchema(): Promise<void> {
+    return this.run(() => undefined);
+  }
+
+  storedFingerprints(ids: readonly string[]): Promise<StoredFingerprints> {
+    const wanted = new Set(ids);
+    return this.run(() => {
+      const decided = this.decisions.filter((d) => wanted.has(d.scored.transaction.transactionId));
+      return {
+        ledger: new Map(this.entriesOf(wanted).map((e) => [e.transactionId, e.fingerprint])),
+        decisions: new Map(decided.map((d) => [d.scored.transaction.transactionId, d.scored.transaction.fingerprint])),
+        decidedAs: new Map(decided.map((d) => [d.scored.transaction.transactionId, d.scored.decision])),
+      };
+    });
+  }
+
+  recordedConflicts(): Promise<ReadonlySet<string>> {
+    return this.run(() => new Set(this.conflicts.map((c) => conflictKey(c.transactionId, c.conflictingFingerprint))));
+  }
+
+  storedLabels(ids: readonly string[]): Promise<readonly Verdict[]> {
+    const wanted = new Set(ids);
+    return this.run(() =>
+      this.labels.filter((l) => wanted.has(l.transactionId)).sort((a, b) => a.labelledAtMs - b.labelledAtMs),
+    );
+  }
+
+  transactionLedgers(ids: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    const wanted = new Set(ids);
+    return this.run(() =>
+      ledgersOf(
+        this.entriesOf(wanted),
+        this.holds.filter((h) => wanted.has(h.transactionId)),
+        this.resolutions.filter((r) => wanted.has(r.transactionId)),
+      ),
+    );
+  }
+
+  expiredHolds(nowMs: number, limit: number): Promise<readonly string[]> {
+    return this.run(() => {
+      const ledgers = ledgersOf([], this.holds, this.resolutions);
+      return [...ledgers.values()]
+        .filter((l) => isOpen(l) && l.hold!.expiresAtMs <= nowMs)
+        .map((l) => l.hold!)
+        .sort((a, b) => a.expiresAtMs - b.expiresAtMs || a.transactionId.localeCompare(b.transactionId))
+        .slice(0, limit)
+        .map((h) => h.transactionId);
+    });
+  }
+
+  insertEntries(rows: readonly PostedEntry[]): Promise<void> {
+    return this.insert(this.entries, rows);
+  }
+  insertDecisions(rows: readonly DecisionRecord[]): Promise<void> {
+    return this.insert(this.decisions, rows);
+  }
+  insertConflicts(rows: readonly ConflictRecord[]): Promise<void> {
+    return this.insert(this.conflicts, rows);
+  }
+  insertLabels(rows: readonly AnalystLabel[]): Promise<void> {
+    return this.insert(this.labels, rows);
+  }
+  insertHolds(rows: readonly Hold[]): Promise<void> {
+    return this.insert(this.holds, rows);
+  }
+  insertHoldResolutions(rows: readonly HoldResolutionRecord[]): Promise<void> {
+    return this.insert(this.resolutions, rows);
+  }
+
+  /** The stored entries of these transactions; the fault simulation's planted bug overrides it to forget them. */
+  protected entriesOf(wanted: ReadonlySet<string>): PostedEntry[] {
+    return this.entries.filter((e) => wanted.has(e.transactionId));
+  }
+
+  private insert<T>(table: T[], rows: readonly T[]): Promise<void> {
+    // An empty insert is not sent at all by the ClickHouse adapter, so it cannot fail either.
+    if (rows.length === 0) return Promise.resolve();
+    return this.run(() => void table.push(...rows));
+  }
+}
