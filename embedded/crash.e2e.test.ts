@@ -20,9 +20,10 @@ import {
 } from './testing.js';
 
 /**
- * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL twice — once while
- * ingest is acknowledging batches, once while scoring and the ledger work through a backlog — then restarted
- * on the same data directory. Nothing acknowledged may be lost and nothing may be posted twice.
+ * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL three times — while
+ * ingest is acknowledging batches, while scoring and the ledger work through a backlog, and while analysts'
+ * verdicts post, void and reverse — then restarted on the same data directory. Nothing acknowledged may be lost
+ * and nothing may be posted, resolved or reversed twice.
  */
 const keys = {
   ingest: 'crash-ingest-key-0123456789',
@@ -141,7 +142,71 @@ describe('crash and restart (SIGKILL)', () => {
     // Every ledger invariant (testing.ts, each check shown to fail on planted input): all N decided once, exactly
     // the approved ones booked and the reviewed ones held once, nothing twice, balanced, declines posting nothing.
     expect(ledgerInvariantViolations(integrity, trails, { transactions: N, declined, reviewed })).toEqual([]);
+    expect(reviewed.size).toBeGreaterThan(0);
+
+    // Run 4: verdicts, each sent twice (a double click), with a SIGKILL halfway: every review alternately GENUINE
+    // (its hold is booked) and FRAUD (voided), and FRAUD chargebacks on 40 approved transactions (reversed).
+    const reviews = [...reviewed].sort();
+    const approved = requests.map((r) => r.transactionId).filter((id) => !declined.has(id) && !reviewed.has(id));
+    const chargebacks = approved.slice(0, 40);
+    const verdicts: Array<{ transactionId: string; label: 'fraud' | 'genuine' }> = [
+      ...reviews.map((id, i) => ({
+        transactionId: id,
+        label: i % 2 === 0 ? ('genuine' as const) : ('fraud' as const),
+      })),
+      ...chargebacks.map((id) => ({ transactionId: id, label: 'fraud' as const })),
+    ];
+    const label = async (client: ReturnType<typeof apiClient>, v: (typeof verdicts)[number]): Promise<boolean> => {
+      try {
+        return (await client.post('/v1/labels', v)).status === 202;
+      } catch {
+        return false; // the connection died with the process
+      }
+    };
+    let labeller = apiClient(running.url, keys.analyst);
+    const half = Math.ceil(verdicts.length / 2);
+    for (const v of verdicts.slice(0, half)) expect(await label(labeller, v)).toBe(true);
+    await killPipelineProcess(running);
+    running = await startPipeline(dataDir);
+    labeller = apiClient(running.url, keys.analyst);
+    for (const v of [...verdicts, ...verdicts]) expect(await label(labeller, v)).toBe(true);
+
+    const genuine = reviews.filter((_, i) => i % 2 === 0).length;
+    compliance = apiClient(running.url, keys.compliance);
+    const settled = await waitFor(
+      'every verdict applied after the restart',
+      async () => {
+        const report = (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body;
+        return report.postedHolds + report.voidedHolds >= reviews.length &&
+          report.reversedTransactions >= chargebacks.length
+          ? report
+          : undefined;
+      },
+      180_000,
+      500,
+    );
+    // Exactly once each: the first verdict resolved every hold; the chargebacks reversed only what was booked.
+    expect(settled).toMatchObject({
+      heldDecisions: reviews.length,
+      openHolds: 0,
+      postedHolds: genuine,
+      voidedHolds: reviews.length - genuine,
+      holdsResolvedTwice: 0,
+      entriesOfUnpostedHolds: 0,
+      reversedTransactions: chargebacks.length,
+      entriesReversedTwice: 0,
+      reversalsWithoutOriginal: 0,
+      duplicateEntries: 0,
+      unbalancedTransactions: 0,
+      postedTransactions: settled.postableDecisions + genuine,
+    });
+    for (const total of settled.totalsByCurrency) expect(total.sumMinor).toBe('0');
+    const reversedTrail = (await compliance.get<AuditTrail>(`/v1/transactions/${chargebacks[0]!}`)).body;
+    const reversal = reversedTrail.ledgerEntries.filter((e) => e.reversesEntryId !== null);
+    expect(reversal.map((e) => e.reversesEntryId)).toEqual(
+      reversedTrail.ledgerEntries.filter((e) => e.reversesEntryId === null).map((e) => e.entryId),
+    );
 
     expect(await stopPipelineProcess(running)).toBe(0);
-  }, 400_000);
+  }, 600_000);
 });
