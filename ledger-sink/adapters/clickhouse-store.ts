@@ -286,7 +286,13 @@ export function ledgerHoldResolutionRow(r: HoldResolutionRecord): LedgerHoldReso
   };
 }
 
-function bookedEntryOf(r: StoredEntryRow): BookedEntry {
+type StoredLegColumns = Pick<
+  StoredEntryRow,
+  'entry_id' | 'transaction_id' | 'leg' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type' | 'event_time_ms'
+>;
+
+/** The leg a row of `ledger_entries` or `ledger_holds` stands for, booked (or placed) at `postedAtMs`. */
+function legOf(r: StoredLegColumns, postedAtMs: number): LedgerEntry {
   return {
     entryId: r.entry_id,
     transactionId: r.transaction_id,
@@ -296,10 +302,12 @@ function bookedEntryOf(r: StoredEntryRow): BookedEntry {
     currency: r.currency,
     entryType: r.entry_type,
     eventTimeMs: Number(r.event_time_ms),
-    postedAtMs: Number(r.posted_at_ms),
-    fingerprint: r.fingerprint,
-    reversesEntryId: r.reverses_entry_id,
+    postedAtMs,
   };
+}
+
+function bookedEntryOf(r: StoredEntryRow): BookedEntry {
+  return { ...legOf(r, Number(r.posted_at_ms)), fingerprint: r.fingerprint, reversesEntryId: r.reverses_entry_id };
 }
 
 interface HoldLeg {
@@ -311,22 +319,7 @@ interface HoldLeg {
 
 function holdLegOf(r: StoredHoldRow): HoldLeg {
   const placedAtMs = Number(r.placed_at_ms);
-  return {
-    entry: {
-      entryId: r.entry_id,
-      transactionId: r.transaction_id,
-      leg: Number(r.leg),
-      accountId: r.account_id,
-      amountMinor: BigInt(r.amount_minor),
-      currency: r.currency,
-      entryType: r.entry_type,
-      eventTimeMs: Number(r.event_time_ms),
-      postedAtMs: placedAtMs,
-    },
-    fingerprint: r.fingerprint,
-    placedAtMs,
-    expiresAtMs: Number(r.expires_at_ms),
-  };
+  return { entry: legOf(r, placedAtMs), fingerprint: r.fingerprint, placedAtMs, expiresAtMs: Number(r.expires_at_ms) };
 }
 
 /** Hold legs grouped into one {@link Hold} per transaction id, legs in leg order, each entry id once. */

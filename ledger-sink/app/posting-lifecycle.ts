@@ -129,27 +129,25 @@ export class PostingLifecycle {
         this.deps.store.storedLabels(ids),
         this.deps.store.transactionLedgers(ids),
       ]);
-      const ledgers = new Map(stored);
-      const writes = new Writes();
-      const outcomes = countOutcomes();
-      for (const verdict of verdicts)
-        this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
-      for (const id of ids)
-        this.step(ledgers, id, outcomes, writes, (l) => expireHold(l, this.deps.holds.expiryPolicy, nowMs));
-      await this.write(writes);
-      return { holdsPlaced: 0, outcomes };
+      return this.fold(new Map(stored), verdicts, nowMs, (ledgers, outcomes, writes) => {
+        for (const id of ids)
+          this.step(ledgers, id, outcomes, writes, (l) => expireHold(l, this.deps.holds.expiryPolicy, nowMs));
+      });
     });
   }
 
+  /** Applies `verdicts` in order, then `more` (the expiry), and writes what they return. */
   private async fold(
     ledgers: Map<string, TransactionLedger>,
     verdicts: readonly Verdict[],
     nowMs: number,
+    more?: (ledgers: Map<string, TransactionLedger>, outcomes: Record<HoldOutcome, number>, writes: Writes) => void,
   ): Promise<LifecycleReport> {
     const writes = new Writes();
     const outcomes = countOutcomes();
     for (const verdict of verdicts)
       this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
+    more?.(ledgers, outcomes, writes);
     await this.write(writes);
     return { holdsPlaced: 0, outcomes };
   }
