@@ -1,6 +1,7 @@
 import express from 'express';
 import { Role } from '../../platform/auth.js';
 import { route } from '../../platform/http.js';
+import { statementCsv } from '../domain/statement-csv.js';
 import { accountBalance, accountStatement } from '../queries/accounts.js';
 import { DAY_MS, type RouteContext, notFound } from './context.js';
 import { ParamReader, checkTimeRange } from './params.js';
@@ -37,8 +38,12 @@ export function accountRoutes(ctx: RouteContext): express.Router {
       const limit = query.limit('limit', 1000, 10_000);
       checkTimeRange(query, fromMs, toMs, 3660);
       query.done();
-      audit(res, 'account.statement', `account/${id}`, { fromMs, toMs, limit });
-      res.json(await accountStatement(clickhouse, id, fromMs, toMs, limit));
+      // JSON unless the client prefers CSV (`Accept: text/csv`): the same statement, one table (domain/statement-csv.ts).
+      const csv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
+      audit(res, 'account.statement', `account/${id}`, { fromMs, toMs, limit, format: csv ? 'csv' : 'json' });
+      const statement = await accountStatement(clickhouse, id, fromMs, toMs, limit);
+      if (csv) res.type('text/csv; charset=utf-8').attachment(`statement-${id}.csv`).send(statementCsv(statement));
+      else res.json(statement);
     }),
   );
 

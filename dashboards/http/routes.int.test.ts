@@ -83,12 +83,14 @@ async function call(
   path: string,
   key?: string,
   body?: unknown,
+  accept?: string,
 ): Promise<{ status: number; type: string; body: any }> {
   const response = await fetch(baseUrl + path, {
     method,
     headers: {
       ...(key ? { authorization: `Bearer ${key}` } : {}),
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(accept === undefined ? {} : { accept }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -466,6 +468,23 @@ describe('REST routes', () => {
     // Opening + the period's lines = closing.
     const [eur] = open.currencies;
     expect(BigInt(eur.opening.amountMinor) - 700n).toBe(BigInt(eur.closing.amountMinor));
+  });
+
+  it('GET /v1/accounts/:id/statement with Accept: text/csv is the same statement as one CSV table', async () => {
+    const path = `/v1/accounts/acc-shop/statement?from=${now - 2.5 * HOUR}&to=${now}`;
+    const { status, type, body } = await call('GET', path, keys.compliance, undefined, 'text/csv');
+    expect(status).toBe(200);
+    expect(type).toContain('text/csv');
+    const rows = (body as string).trimEnd().split('\r\n');
+    expect(rows).toEqual([
+      'record,currency,posted_at,value_date,transaction_id,entry_id,entry_type,reverses_entry_id,amount,balance',
+      `OPENING,EUR,${new Date(now - 2.5 * HOUR).toISOString()},,,,,,,0.10`,
+      `ENTRY,EUR,${new Date(now - 2 * HOUR + 15).toISOString()},${new Date(now - 2 * HOUR - 50).toISOString()},tx-big,tx-big/1,PRINCIPAL,,90071992547409.93,90071992547410.03`,
+      `CLOSING,EUR,${new Date(now).toISOString()},,,,,,,90071992547410.03`,
+      `OPEN_HOLD,EUR,${new Date(now - HOUR + 15).toISOString()},,tx-rev,,,,123.45,`,
+    ]);
+    // Without an Accept header (or with */*) the answer stays JSON.
+    expect((await call('GET', path, keys.compliance)).type).toContain('application/json');
   });
 
   it('GET /v1/alerts lists REVIEW/DECLINE newest first with labels, paginated', async () => {

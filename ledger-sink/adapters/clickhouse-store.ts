@@ -53,6 +53,8 @@ const INSERT_SETTINGS: ClickHouseSettings = { async_insert: 0 };
 const FINGERPRINTS_SQL = {
   ledger: `SELECT transaction_id, any(fingerprint) AS fingerprint FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
   decisions: `SELECT transaction_id, any(fingerprint) AS fingerprint, any(decision) AS decision FROM ${ClickHouseTables.decisions} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
+  held: `SELECT DISTINCT transaction_id FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)}`,
+  labelled: `SELECT DISTINCT transaction_id FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)}`,
 } as const;
 const CONFLICTS_SQL = `SELECT DISTINCT transaction_id, conflicting_fingerprint FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id IN {ids:Array(String)}`;
 const LABELS_SQL = `SELECT transaction_id, label, labelled_by, ${epochMsColumn('labelled_at')} FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)} ORDER BY labelled_at, transaction_id`;
@@ -101,7 +103,7 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   async storedFingerprints(transactionIds: readonly string[]): Promise<StoredFingerprints> {
-    const [ledger, decisions] = await Promise.all([
+    const [ledger, decisions, held, labelled] = await Promise.all([
       this.selectByIds<SelectedRow<LedgerEntryRow, 'transaction_id' | 'fingerprint'>>(
         FINGERPRINTS_SQL.ledger,
         transactionIds,
@@ -110,11 +112,15 @@ export class ClickHouseLedgerStore implements LedgerStore {
         FINGERPRINTS_SQL.decisions,
         transactionIds,
       ),
+      this.selectByIds<{ transaction_id: string }>(FINGERPRINTS_SQL.held, transactionIds),
+      this.selectByIds<{ transaction_id: string }>(FINGERPRINTS_SQL.labelled, transactionIds),
     ]);
     return {
       ledger: new Map(ledger.map((r) => [r.transaction_id, r.fingerprint])),
       decisions: new Map(decisions.map((r) => [r.transaction_id, r.fingerprint])),
       decidedAs: new Map(decisions.map((r) => [r.transaction_id, r.decision])),
+      held: new Set(held.map((r) => r.transaction_id)),
+      labelled: new Set(labelled.map((r) => r.transaction_id)),
     };
   }
 

@@ -434,7 +434,13 @@ describe('ledger-sink batch handler over chDB', () => {
       // A store that claims nothing was ever stored: the fault the idempotency check exists to prevent.
       const amnesiac: LedgerStore = Object.assign(Object.create(store) as LedgerStore, {
         storedFingerprints: (): Promise<StoredFingerprints> =>
-          Promise.resolve({ ledger: new Map(), decisions: new Map(), decidedAs: new Map() }),
+          Promise.resolve({
+            ledger: new Map(),
+            decisions: new Map(),
+            decidedAs: new Map(),
+            held: new Set(),
+            labelled: new Set(),
+          }),
       });
       const { handler: faulty } = await harness(amnesiac);
       await faulty.handle(batch);

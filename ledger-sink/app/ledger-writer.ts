@@ -64,6 +64,20 @@ export interface LedgerBatchHandlerDeps {
   readonly holds?: HoldSettings;
 }
 
+/** What one batch's decisions wrote (under the lock), for the report, the metrics and the audit index. */
+interface StoredBatch {
+  readonly accepted: readonly Prepared[];
+  readonly conflicts: ReadonlyArray<{ readonly prepared: Prepared; readonly record: ConflictRecord }>;
+  readonly entriesWritten: number;
+  readonly decisionsWritten: number;
+  readonly postedTransactions: number;
+  readonly duplicates: number;
+  readonly notPosted: number;
+  readonly changedDecisions: readonly string[];
+  readonly holdsPlaced: number;
+  readonly outcomes: LifecycleReport['outcomes'];
+}
+
 interface Prepared {
   readonly record: BusRecord;
   readonly scored: ScoredTransaction;
@@ -126,7 +140,7 @@ export class LedgerBatchHandler {
   }
 
   private async handleScored(batch: RecordBatch): Promise<BatchReport> {
-    const { store, clock } = this.deps;
+    const { clock } = this.deps;
     const decoded = await decodeOrDeadLetter(batch, this.deps.scoredCodec, this.deps.deadLetters);
     const nowMs = clock.nowMs();
     const poison: PoisonItem[] = [];
@@ -148,6 +162,89 @@ export class LedgerBatchHandler {
       }
     }
 
+    // Under the lock on these ids, so a verdict batch for one of them never interleaves with its decision.
+    const ids = prepared.map((p) => p.scored.transaction.transactionId);
+    const {
+      accepted,
+      conflicts,
+      entriesWritten,
+      decisionsWritten,
+      postedTransactions,
+      duplicates,
+      notPosted,
+      changedDecisions,
+      holdsPlaced,
+      outcomes,
+    } = await this.lifecycle.locked(ids, () => this.storeDecisions(prepared, nowMs));
+    const audit = await this.indexAudit(accepted, poison);
+
+    for (const { prepared: p, record } of conflicts) {
+      poison.push({
+        record: p.record,
+        originalBytes: p.record.value,
+        error: new VigilError(
+          LedgerErrorCode.conflict,
+          `transaction ${record.transactionId} was accepted with fingerprint ${record.acceptedFingerprint}; not posting fingerprint ${record.conflictingFingerprint}`,
+          {
+            category: ErrorCategory.conflict,
+            retriable: false,
+            details: {
+              transactionId: record.transactionId,
+              acceptedFingerprint: record.acceptedFingerprint,
+              conflictingFingerprint: record.conflictingFingerprint,
+            },
+          },
+        ),
+      });
+    }
+    await this.deps.deadLetters.send(poison);
+
+    const undecodable = batch.records.length - decoded.length;
+    this.m.postedTransactions.inc({}, postedTransactions);
+    this.m.entries.inc({}, entriesWritten);
+    this.m.decisions.inc({}, decisionsWritten);
+    this.m.duplicates.inc({ topic: batch.topic }, duplicates);
+    this.m.conflicts.inc({}, conflicts.length);
+    if (undecodable > 0) this.m.deadLetters.inc({ topic: batch.topic }, undecodable);
+    if (poison.length > 0) this.m.deadLetters.inc({ topic: batch.topic }, poison.length);
+    if (changedDecisions.length > 0) {
+      this.m.decisionChanged.inc({}, changedDecisions.length);
+      this.deps.logger.warn('decisions seen again with another outcome; the stored decision governs the ledger', {
+        topic: batch.topic,
+        partition: batch.partition,
+        transactionIds: changedDecisions.slice(0, 20),
+        changed: changedDecisions.length,
+      });
+    }
+    if (conflicts.length > 0) {
+      this.deps.logger.warn('transaction ids seen again with other content; not posted', {
+        topic: batch.topic,
+        partition: batch.partition,
+        transactionIds: conflicts.slice(0, 20).map((c) => c.record.transactionId),
+        conflicts: conflicts.length,
+      });
+    }
+    return {
+      topic: batch.topic,
+      records: batch.records.length,
+      deadLettered: undecodable + poison.length,
+      postedTransactions,
+      entriesWritten,
+      decisionsWritten,
+      duplicates,
+      conflicts: conflicts.length,
+      notPosted,
+      labelsWritten: 0,
+      auditIndexed: audit.indexed,
+      auditRejected: audit.rejected,
+      holdsPlaced,
+      outcomes,
+    };
+  }
+
+  /** Decides per record against the store and writes what the batch adds; the caller holds the lock on its ids. */
+  private async storeDecisions(prepared: readonly Prepared[], nowMs: number): Promise<StoredBatch> {
+    const { store } = this.deps;
     const ids = prepared.map((p) => p.scored.transaction.transactionId);
     const stored = ids.length === 0 ? NOTHING_STORED : await store.storedFingerprints(ids);
     const verdicts = decideBatch(
@@ -212,79 +309,35 @@ export class LedgerBatchHandler {
 
     const newConflicts = await this.unrecordedConflicts(conflicts.map((c) => c.record));
 
-    // The three tables are written concurrently: each is checked on its own before the insert, so a crash
+    const placed = [...holds.values()]
+      .filter((h) => !stored.held.has(h.transactionId))
+      .map((h) => this.lifecycle.holdFor(h, nowMs));
+
+    // The four tables are written concurrently: each is checked on its own before the insert, so a crash
     // after any subset of them landed is repaired on redelivery (what landed is found and skipped).
     const started = performance.now();
     await Promise.all([
       store.insertEntries(entries),
       store.insertDecisions(decisions),
       store.insertConflicts(newConflicts),
+      store.insertHolds(placed),
     ]);
-    // Holds and verdicts waiting for these decisions come after the decisions are stored (see posting-lifecycle).
-    const lifecycle = await this.lifecycle.afterDecisions([...holds.values()], [...booked], nowMs);
+    // Verdicts that arrived before their decision (rare) are applied now that the decision is stored.
+    const waiting = [...holds.keys(), ...booked].filter((id) => stored.labelled.has(id));
+    const { outcomes } = await this.lifecycle.applyStoredVerdicts(waiting, nowMs);
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
-    const audit = await this.indexAudit(accepted, poison);
-
-    for (const { prepared: p, record } of conflicts) {
-      poison.push({
-        record: p.record,
-        originalBytes: p.record.value,
-        error: new VigilError(
-          LedgerErrorCode.conflict,
-          `transaction ${record.transactionId} was accepted with fingerprint ${record.acceptedFingerprint}; not posting fingerprint ${record.conflictingFingerprint}`,
-          {
-            category: ErrorCategory.conflict,
-            retriable: false,
-            details: {
-              transactionId: record.transactionId,
-              acceptedFingerprint: record.acceptedFingerprint,
-              conflictingFingerprint: record.conflictingFingerprint,
-            },
-          },
-        ),
-      });
-    }
-    await this.deps.deadLetters.send(poison);
-
-    const undecodable = batch.records.length - decoded.length;
-    this.m.postedTransactions.inc({}, postedTransactions);
-    this.m.entries.inc({}, entries.length);
-    this.m.decisions.inc({}, decisions.length);
-    this.m.duplicates.inc({ topic: batch.topic }, duplicates);
-    this.m.conflicts.inc({}, conflicts.length);
-    if (undecodable > 0) this.m.deadLetters.inc({ topic: batch.topic }, undecodable);
-    if (poison.length > 0) this.m.deadLetters.inc({ topic: batch.topic }, poison.length);
-    if (changedDecisions.length > 0) {
-      this.m.decisionChanged.inc({}, changedDecisions.length);
-      this.deps.logger.warn('decisions seen again with another outcome; the stored decision governs the ledger', {
-        topic: batch.topic,
-        partition: batch.partition,
-        transactionIds: changedDecisions.slice(0, 20),
-        changed: changedDecisions.length,
-      });
-    }
-    if (conflicts.length > 0) {
-      this.deps.logger.warn('transaction ids seen again with other content; not posted', {
-        topic: batch.topic,
-        partition: batch.partition,
-        transactionIds: conflicts.slice(0, 20).map((c) => c.record.transactionId),
-        conflicts: conflicts.length,
-      });
-    }
+    this.m.holdsPlaced.inc({}, placed.length);
     return {
-      topic: batch.topic,
-      records: batch.records.length,
-      deadLettered: undecodable + poison.length,
-      postedTransactions,
+      accepted,
+      conflicts,
       entriesWritten: entries.length,
       decisionsWritten: decisions.length,
+      postedTransactions,
       duplicates,
-      conflicts: conflicts.length,
       notPosted,
-      labelsWritten: 0,
-      auditIndexed: audit.indexed,
-      auditRejected: audit.rejected,
-      ...lifecycle,
+      changedDecisions,
+      holdsPlaced: placed.length,
+      outcomes,
     };
   }
 
@@ -408,6 +461,8 @@ const NOTHING_STORED: StoredFingerprints = Object.freeze({
   ledger: new Map(),
   decisions: new Map(),
   decidedAs: new Map(),
+  held: new Set<string>(),
+  labelled: new Set<string>(),
 });
 
 function notIndexed(rejection: AuditIndexRejection): VigilError {
@@ -429,6 +484,7 @@ interface LedgerMetrics {
   readonly duplicates: Counter;
   readonly conflicts: Counter;
   readonly decisionChanged: Counter;
+  readonly holdsPlaced: Counter;
   readonly notPosted: Counter;
   readonly labels: Counter;
   readonly deadLetters: Counter;
@@ -456,6 +512,7 @@ function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
       'vigil_ledger_conflicts_total',
       'Records whose transaction id was accepted before with other content; not posted.',
     ),
+    holdsPlaced: metrics.counter('vigil_ledger_holds_placed_total', 'Pending holds placed for REVIEW decisions.'),
     decisionChanged: metrics.counter(
       'vigil_ledger_decision_changed_total',
       'Copies of a stored decision that carry another outcome (a re-scoring after a crash); the stored one governs.',

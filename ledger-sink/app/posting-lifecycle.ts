@@ -31,20 +31,19 @@ export interface HoldRequest {
 
 /** What the second phase did in one call. */
 export interface LifecycleReport {
-  readonly holdsPlaced: number;
   readonly outcomes: Readonly<Record<HoldOutcome, number>>;
 }
 
 /**
- * The second phase of postings (domain/holds.ts): places the holds of REVIEW decisions, applies verdicts to
- * holds and booked transactions, and ends holds that expired.
+ * The second phase of postings (domain/holds.ts): builds the holds of REVIEW decisions (the batch handler stores
+ * them with the decisions), applies verdicts to holds and booked transactions, and ends holds that expired.
  *
  * Every step reads what the store holds for its transactions and writes what the domain returns, under a lock
  * per transaction id, so a decision, its verdicts and its expiry never race inside one process: whichever comes
  * second sees what the first wrote. Verdicts are stored labels, so the order of arrival does not matter either —
  * a verdict that arrives before its decision is applied when the decision is stored.
  *
- * Writes go resolutions → entries, each one insert; holds are written before either. A crash anywhere leaves a
+ * Writes go resolutions → entries, each one insert; holds are written (with their decisions) before either. A crash anywhere leaves a
  * state the next call for the same transaction completes (the label or the decision is redelivered, or the
  * expiry sweep comes back), and every step of the domain is idempotent on that state.
  */
@@ -56,54 +55,48 @@ export class PostingLifecycle {
     this.m = lifecycleMetrics(deps.metrics);
   }
 
-  /**
-   * After a batch's decisions are stored: places the holds of `holds` not placed yet, then applies every verdict
-   * already stored for those and for `booked` (approved transactions, whose FRAUD verdict may have come first).
-   */
-  async afterDecisions(
-    holds: readonly HoldRequest[],
-    booked: readonly string[],
-    nowMs: number,
-  ): Promise<LifecycleReport> {
-    const holdIds = holds.map((h) => h.transactionId);
-    const ids = [...new Set([...holdIds, ...booked])];
-    if (ids.length === 0) return emptyReport();
-    return this.locked(ids, async () => {
-      const verdicts = await this.deps.store.storedLabels(ids);
-      // Booked transactions need their ledger only when a verdict waits for them; holds always (placed yet?).
-      const needed = [...new Set([...holdIds, ...verdicts.map((v) => v.transactionId)])];
-      const ledgers = new Map(needed.length === 0 ? [] : await this.deps.store.transactionLedgers(needed));
-      const placed: Hold[] = [];
-      for (const request of holds) {
-        const ledger = ledgers.get(request.transactionId) ?? EMPTY_LEDGER;
-        if (ledger.hold !== undefined) continue;
-        const hold = placeHold(
-          request.transactionId,
-          request.fingerprint,
-          request.legs,
-          nowMs,
-          this.deps.holds.reviewTimeoutMs,
-        );
-        placed.push(hold);
-        ledgers.set(request.transactionId, { ...ledger, hold });
-      }
-      await this.deps.store.insertHolds(placed);
-      this.m.holdsPlaced.inc({}, placed.length);
-      const report = await this.fold(ledgers, verdicts, nowMs);
-      return { ...report, holdsPlaced: placed.length };
-    });
+  /** The hold a REVIEW decided now places: its legs, reserved until a verdict or the review timeout. */
+  holdFor(request: HoldRequest, nowMs: number): Hold {
+    return placeHold(request.transactionId, request.fingerprint, request.legs, nowMs, this.deps.holds.reviewTimeoutMs);
   }
 
   /**
-   * Stores the labels of a batch not stored yet and applies every label of the batch, in batch order. Labels of
-   * a redelivered batch are applied again — a no-op where they took effect — so a crash between storing a label
-   * and acting on it is repaired.
+   * Applies the verdicts already stored for `transactionIds` (ones that arrived before their decision). The
+   * caller holds the lock on these ids ({@link locked}) and has stored their decisions, holds and entries.
+   */
+  async applyStoredVerdicts(transactionIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
+    if (transactionIds.length === 0) return emptyReport();
+    const [verdicts, ledgers] = await Promise.all([
+      this.deps.store.storedLabels(transactionIds),
+      this.deps.store.transactionLedgers(transactionIds),
+    ]);
+    return this.fold(new Map(ledgers), verdicts, nowMs);
+  }
+
+  /**
+   * Runs `run` holding the lock on `ids`: a decision batch, a verdict batch and the expiry sweep touching the
+   * same transaction never interleave inside this process. Not reentrant: `run` must not take it again.
+   */
+  async locked<T>(ids: readonly string[], run: () => Promise<T>): Promise<T> {
+    const release = await this.lock.acquire(ids);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Stores the labels of a batch not stored yet, then applies every verdict stored for their transactions in the
+   * order they were given. Verdicts that took effect are no-ops the second time, so a redelivered batch, or one
+   * after a crash between storing a label and acting on it, completes what was left.
    */
   async recordVerdicts(labels: readonly AnalystLabel[], nowMs: number): Promise<LifecycleReport & { stored: number }> {
     if (labels.length === 0) return { ...emptyReport(), stored: 0 };
     const ids = [...new Set(labels.map((l) => l.transactionId))];
     return this.locked(ids, async () => {
-      const seen = new Set((await this.deps.store.storedLabels(ids)).map(labelKey));
+      const stored = await this.deps.store.storedLabels(ids);
+      const seen = new Set(stored.map(labelKey));
       const fresh = labels.filter((label) => {
         const key = labelKey(label);
         if (seen.has(key)) return false;
@@ -112,7 +105,9 @@ export class PostingLifecycle {
       });
       await this.deps.store.insertLabels(fresh);
       const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
-      const report = await this.fold(ledgers, labels, nowMs);
+      // Every verdict stored for these transactions, in the order they were given: one given earlier but not
+      // applied yet (it came before its decision, or a crash interrupted it) takes effect before this batch's.
+      const report = await this.fold(ledgers, [...stored, ...fresh], nowMs);
       return { ...report, stored: fresh.length };
     });
   }
@@ -145,11 +140,11 @@ export class PostingLifecycle {
   ): Promise<LifecycleReport> {
     const writes = new Writes();
     const outcomes = countOutcomes();
-    for (const verdict of verdicts)
+    for (const verdict of [...verdicts].sort(byWhenGiven))
       this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
     more?.(ledgers, outcomes, writes);
     await this.write(writes);
-    return { holdsPlaced: 0, outcomes };
+    return { outcomes };
   }
 
   private step(
@@ -174,15 +169,11 @@ export class PostingLifecycle {
     const reversals = writes.entries.filter((e) => e.reversesEntryId !== '');
     this.m.reversalEntries.inc({}, reversals.length);
   }
+}
 
-  private async locked<T>(ids: readonly string[], run: () => Promise<T>): Promise<T> {
-    const release = await this.lock.acquire(ids);
-    try {
-      return await run();
-    } finally {
-      release();
-    }
-  }
+/** The order verdicts take effect in: when they were given, ties broken by their content so replays agree. */
+function byWhenGiven(a: Verdict, b: Verdict): number {
+  return a.labelledAtMs - b.labelledAtMs || labelKey(a).localeCompare(labelKey(b));
 }
 
 class Writes {
@@ -195,18 +186,16 @@ function countOutcomes(): Record<HoldOutcome, number> {
 }
 
 function emptyReport(): LifecycleReport {
-  return { holdsPlaced: 0, outcomes: countOutcomes() };
+  return { outcomes: countOutcomes() };
 }
 
 interface LifecycleMetrics {
-  readonly holdsPlaced: Counter;
   readonly resolutions: Counter;
   readonly reversalEntries: Counter;
 }
 
 function lifecycleMetrics(metrics: MetricsRegistry): LifecycleMetrics {
   return {
-    holdsPlaced: metrics.counter('vigil_ledger_holds_placed_total', 'Pending holds placed for REVIEW decisions.'),
     resolutions: metrics.counter(
       'vigil_ledger_hold_resolutions_total',
       'Holds ended, by resolution (POSTED, VOIDED) and cause (GENUINE, FRAUD, EXPIRED).',

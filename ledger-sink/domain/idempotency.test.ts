@@ -1,7 +1,13 @@
 import type { Decision } from '../../schemas/generated/types.js';
 import { type Candidate, type StoredFingerprints, decideBatch } from './idempotency.js';
 
-const nothingStored: StoredFingerprints = { ledger: new Map(), decisions: new Map(), decidedAs: new Map() };
+const nothingStored: StoredFingerprints = {
+  ledger: new Map(),
+  decisions: new Map(),
+  decidedAs: new Map(),
+  held: new Set(),
+  labelled: new Set(),
+};
 const stored = (
   ledger: Record<string, string>,
   decisions: Record<string, string>,
@@ -10,6 +16,8 @@ const stored = (
   ledger: new Map(Object.entries(ledger)),
   decisions: new Map(Object.entries(decisions)),
   decidedAs: new Map(Object.keys(decisions).map((id) => [id, decidedAs[id] ?? 'APPROVE'] as const)),
+  held: new Set(),
+  labelled: new Set(),
 });
 const c = (transactionId: string, fingerprint: string, posts = true, decision?: Decision): Candidate => ({
   transactionId,

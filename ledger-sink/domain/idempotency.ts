@@ -22,11 +22,17 @@ export interface Candidate {
   readonly kind: TransactionKind;
 }
 
-/** The fingerprint already stored per transaction id, per table, and the decision `decisions` holds for it. */
+/**
+ * What the store already holds for the transaction ids of a batch, from one round of concurrent look-ups: the
+ * fingerprint per id in `ledger_entries` and in `decisions`, the decision stored, which ids have a hold, and
+ * which have a stored verdict (a label that may have arrived before its decision).
+ */
 export interface StoredFingerprints {
   readonly ledger: ReadonlyMap<string, string>;
   readonly decisions: ReadonlyMap<string, string>;
   readonly decidedAs: ReadonlyMap<string, Decision>;
+  readonly held: ReadonlySet<string>;
+  readonly labelled: ReadonlySet<string>;
 }
 
 export type Verdict =

@@ -38,6 +38,8 @@ export abstract class MemoryLedgerStore implements LedgerStore {
         ledger: new Map(this.entriesOf(wanted).map((e) => [e.transactionId, e.fingerprint])),
         decisions: new Map(decided.map((d) => [d.scored.transaction.transactionId, d.scored.transaction.fingerprint])),
         decidedAs: new Map(decided.map((d) => [d.scored.transaction.transactionId, d.scored.decision])),
+        held: new Set(this.holds.filter((h) => wanted.has(h.transactionId)).map((h) => h.transactionId)),
+        labelled: new Set(this.labels.filter((l) => wanted.has(l.transactionId)).map((l) => l.transactionId)),
       };
     });
   }
