@@ -175,7 +175,7 @@ export class LedgerBatchHandler {
       changedDecisions,
       holdsPlaced,
       outcomes,
-    } = await this.lifecycle.locked(ids, () => this.storeDecisions(prepared, nowMs));
+    } = await this.lifecycle.locked(ids, () => this.storeDecisions(prepared, ids, nowMs));
     const audit = await this.indexAudit(accepted, poison);
 
     for (const { prepared: p, record } of conflicts) {
@@ -242,10 +242,13 @@ export class LedgerBatchHandler {
     };
   }
 
-  /** Decides per record against the store and writes what the batch adds; the caller holds the lock on its ids. */
-  private async storeDecisions(prepared: readonly Prepared[], nowMs: number): Promise<StoredBatch> {
+  /** Decides per record against the store and writes what the batch adds; the caller holds the lock on `ids`. */
+  private async storeDecisions(
+    prepared: readonly Prepared[],
+    ids: readonly string[],
+    nowMs: number,
+  ): Promise<StoredBatch> {
     const { store } = this.deps;
-    const ids = prepared.map((p) => p.scored.transaction.transactionId);
     const stored = ids.length === 0 ? NOTHING_STORED : await store.storedFingerprints(ids);
     const verdicts = decideBatch(
       prepared.map((p) => ({

@@ -64,13 +64,8 @@ export class PostingLifecycle {
    * Applies the verdicts already stored for `transactionIds` (ones that arrived before their decision). The
    * caller holds the lock on these ids ({@link locked}) and has stored their decisions, holds and entries.
    */
-  async applyStoredVerdicts(transactionIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
-    if (transactionIds.length === 0) return emptyReport();
-    const [verdicts, ledgers] = await Promise.all([
-      this.deps.store.storedLabels(transactionIds),
-      this.deps.store.transactionLedgers(transactionIds),
-    ]);
-    return this.fold(new Map(ledgers), verdicts, nowMs);
+  applyStoredVerdicts(transactionIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
+    return transactionIds.length === 0 ? Promise.resolve(emptyReport()) : this.foldStored(transactionIds, nowMs);
   }
 
   /**
@@ -119,16 +114,21 @@ export class PostingLifecycle {
   async expireDue(nowMs: number, limit: number): Promise<LifecycleReport> {
     const ids = await this.deps.store.expiredHolds(nowMs, limit);
     if (ids.length === 0) return emptyReport();
-    return this.locked(ids, async () => {
-      const [verdicts, stored] = await Promise.all([
-        this.deps.store.storedLabels(ids),
-        this.deps.store.transactionLedgers(ids),
-      ]);
-      return this.fold(new Map(stored), verdicts, nowMs, (ledgers, outcomes, writes) => {
+    return this.locked(ids, () =>
+      this.foldStored(ids, nowMs, (ledgers, outcomes, writes) => {
         for (const id of ids)
           this.step(ledgers, id, outcomes, writes, (l) => expireHold(l, this.deps.holds.expiryPolicy, nowMs));
-      });
-    });
+      }),
+    );
+  }
+
+  /** Reads the stored verdicts and ledgers of `ids`, then folds them as {@link fold} does. */
+  private async foldStored(ids: readonly string[], nowMs: number, more?: FoldMore): Promise<LifecycleReport> {
+    const [verdicts, ledgers] = await Promise.all([
+      this.deps.store.storedLabels(ids),
+      this.deps.store.transactionLedgers(ids),
+    ]);
+    return this.fold(new Map(ledgers), verdicts, nowMs, more);
   }
 
   /** Applies `verdicts` in order, then `more` (the expiry), and writes what they return. */
@@ -136,7 +136,7 @@ export class PostingLifecycle {
     ledgers: Map<string, TransactionLedger>,
     verdicts: readonly Verdict[],
     nowMs: number,
-    more?: (ledgers: Map<string, TransactionLedger>, outcomes: Record<HoldOutcome, number>, writes: Writes) => void,
+    more?: FoldMore,
   ): Promise<LifecycleReport> {
     const writes = new Writes();
     const outcomes = countOutcomes();
@@ -175,6 +175,13 @@ export class PostingLifecycle {
 function byWhenGiven(a: Verdict, b: Verdict): number {
   return a.labelledAtMs - b.labelledAtMs || labelKey(a).localeCompare(labelKey(b));
 }
+
+/** A step after the verdicts of a fold (the expiry), adding to the same writes. */
+type FoldMore = (
+  ledgers: Map<string, TransactionLedger>,
+  outcomes: Record<HoldOutcome, number>,
+  writes: Writes,
+) => void;
 
 class Writes {
   readonly resolutions: HoldResolutionRecord[] = [];

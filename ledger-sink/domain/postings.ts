@@ -86,13 +86,11 @@ export function bookingOf(decision: Decision, kind: TransactionKind): Booking {
 /** Why a scored transaction books nothing when it is decided, or null when it does. */
 export type NotPostedReason = 'declined' | 'authorization_hold' | 'held_for_review';
 
-export function notPostedReason(
-  scored: Pick<ScoredTransaction, 'decision'> & { transaction: Pick<Transaction, 'kind'> },
-): NotPostedReason | null {
-  if (scored.decision === 'DECLINE') return 'declined';
-  if (!kindPosts(scored.transaction.kind)) return 'authorization_hold';
-  if (scored.decision === 'REVIEW') return 'held_for_review';
-  return null;
+export function notPostedReason(scored: ScoredTransaction): NotPostedReason | null {
+  const booking = bookingOf(scored.decision, scored.transaction.kind);
+  if (booking === 'post') return null;
+  if (booking === 'hold') return 'held_for_review';
+  return scored.decision === 'DECLINE' ? 'declined' : 'authorization_hold';
 }
 
 /**
