@@ -1,4 +1,5 @@
 import { ConsumerHealth } from '../platform/consumer-health.js';
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
@@ -11,7 +12,7 @@ import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
-import type { AnalystLabel } from '../schemas/generated/types.js';
+import type { Account, AnalystLabel } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { type DashboardsConfig, readDashboardsConfig } from './config.js';
@@ -22,6 +23,7 @@ import { AccessLogWriter } from './adapters/clickhouse-access-log.js';
 import type { AuditSearch } from './ports.js';
 import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
+import { AccountTable, startAccountFeed } from './app/account-table.js';
 import { startLiveFeed } from './app/live-feed.js';
 import { LiveAlertHub } from './ws/live-hub.js';
 
@@ -51,7 +53,8 @@ export interface DashboardsStage {
 
 /**
  * The dashboards stage's composition root: what analysts and compliance officers see. Reads config, builds
- * the access log, the live alert hub and its bus feed, and the HTTP routes. Throws ConfigError on bad config.
+ * the access log, the live alert hub and its bus feed, the chart of accounts and its feed, and the HTTP routes.
+ * Throws ConfigError on bad config.
  */
 export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsStage> {
   const config = readDashboardsConfig(deps.env);
@@ -90,20 +93,27 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     maxCatchUpAlerts: config.wsMaxCatchUpAlerts,
   });
 
+  // Every process keeps the whole chart of accounts, so each start reads Topics.accounts in a group of its own.
+  const accountsGroupId = `dashboards.accounts.${randomUUID()}`;
+  const accountTable = new AccountTable();
   let subscriptions: Subscription[] = [];
   try {
     const deadLetters = await DeadLetterWriter.create(deps.bus, deps.registry, 'dashboards', clock);
     const labelCodec = await createCodec<AnalystLabel>(deps.registry, Topics.analystLabels);
+    const accountCodec = await createCodec<Account>(deps.registry, Topics.accounts);
     subscriptions = await startLiveFeed(deps.bus, deps.registry, deadLetters, hub, stats, clock, {
       alertsGroupId: config.liveGroupId,
       statsGroupId: config.statsGroupId,
     });
+    const accountFeed = await startAccountFeed(deps.bus, accountCodec, deadLetters, accountTable, accountsGroupId);
+    subscriptions.push(accountFeed.subscription);
     const router = dashboardsRouter({
       clickhouse: deps.clickhouse,
       authenticator: deps.authenticator,
       accessLog,
       auditSearch,
       labels: { producer: deps.bus.producer(), codec: labelCodec },
+      accounts: { producer: deps.bus.producer(), codec: accountCodec, table: accountTable },
       clock,
       logger,
       config,
@@ -119,10 +129,16 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
         clock,
         stuckAfterMs: config.stuckAfterMs,
       }),
+      ConsumerHealth.watch(accountFeed.subscription, accountsGroupId, {
+        metrics: deps.metrics,
+        clock,
+        stuckAfterMs: config.stuckAfterMs,
+      }),
     ];
     let closed = false;
     logger.info('dashboards started', {
       liveGroupId: config.liveGroupId,
+      accountsGroupId,
       statsIntervalMs: config.statsIntervalMs,
       auditSearch: config.elasticsearch
         ? `elasticsearch ${config.elasticsearch.indexPrefix}-*`
@@ -131,7 +147,8 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     return {
       router,
       attach: (server) => hub.attach(server),
-      isReady: () => !closed && !health.some((h) => h.isStuck()),
+      // Not ready until the chart of accounts is in: before that, a balance would leave out an overdraft limit.
+      isReady: () => !closed && accountFeed.isLoaded() && !health.some((h) => h.isStuck()),
       liveClients: () => hub.clientCounters(),
       close: async () => {
         if (closed) return;

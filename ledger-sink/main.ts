@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConsumerHealth } from '../platform/consumer-health.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
@@ -7,8 +8,8 @@ import type { Env } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
-import { DeadLetterWriter } from '../schemas/dead-letter.js';
-import type { AnalystLabel, ScoredTransaction } from '../schemas/generated/types.js';
+import { DeadLetterWriter, decodeOrDeadLetter } from '../schemas/dead-letter.js';
+import type { Account, AnalystLabel, LedgerBalance, ScoredTransaction } from '../schemas/generated/types.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
@@ -16,6 +17,7 @@ import { ClickHouseLedgerStore } from './adapters/clickhouse-store.js';
 import { ElasticsearchAuditIndex } from './adapters/elasticsearch-audit-index.js';
 import type { AuditIndex } from './ports.js';
 import { type AuditIndexConfig, parseLedgerSinkConfig } from './config.js';
+import { BalanceFeed } from './app/balance-feed.js';
 import { LedgerBatchHandler } from './app/ledger-writer.js';
 import { sweepExpiredHolds } from './app/hold-sweep.js';
 
@@ -64,16 +66,22 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
   }
 
   const consumed = [Topics.transactionsScored, Topics.analystLabels] as const;
-  await deps.bus.ensureTopics(
-    topicSpecs().filter(
-      (spec) => (consumed as readonly string[]).includes(spec.topic) || spec.topic === Topics.deadLetters,
-    ),
-  );
-  const [scoredCodec, labelCodec, deadLetters] = await Promise.all([
+  const used: readonly string[] = [...consumed, Topics.deadLetters, Topics.accounts, Topics.ledgerBalances];
+  await deps.bus.ensureTopics(topicSpecs().filter((spec) => used.includes(spec.topic)));
+  const [scoredCodec, labelCodec, accountCodec, balanceCodec, deadLetters] = await Promise.all([
     createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
     createCodec<AnalystLabel>(deps.registry, Topics.analystLabels),
+    createCodec<Account>(deps.registry, Topics.accounts),
+    createCodec<LedgerBalance>(deps.registry, Topics.ledgerBalances),
     DeadLetterWriter.create(deps.bus, deps.registry, 'ledger-sink', deps.clock),
   ]);
+  const balances = new BalanceFeed({
+    store,
+    producer: deps.bus.producer(),
+    codec: balanceCodec,
+    clock: deps.clock,
+    metrics: deps.metrics,
+  });
   const handler = new LedgerBatchHandler({
     store,
     scoredCodec,
@@ -84,10 +92,27 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     clock: deps.clock,
     ...(auditIndex ? { auditIndex } : {}),
     holds: config.holds,
+    balances,
   });
 
   let subscription: Subscription;
+  let chartOfAccounts: Subscription | undefined;
   try {
+    // Every process reads the whole chart of accounts (a fresh group, never committed): a credit to a policy
+    // account can arrive on any partition, so each process must know every policy.
+    chartOfAccounts = await deps.bus.subscribe(
+      {
+        groupId: `${config.groupId}.accounts.${randomUUID()}`,
+        topics: [Topics.accounts],
+        commitMode: 'manual',
+        startFrom: 'earliest',
+        deadLetter: deadLetters.sink,
+      },
+      async (batch) => {
+        for (const { value } of await decodeOrDeadLetter(batch, accountCodec, deadLetters))
+          await balances.applyAccount(value);
+      },
+    );
     subscription = await deps.bus.subscribe(
       {
         groupId: config.groupId,
@@ -103,6 +128,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
       },
     );
   } catch (error) {
+    await chartOfAccounts?.close();
     await auditIndex?.close();
     throw error;
   }
@@ -125,7 +151,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     close: () => {
       closing ??= sweep
         .stop()
-        .then(() => subscription.close())
+        .then(() => Promise.all([subscription.close(), chartOfAccounts.close()]))
         .then(() => auditIndex?.close())
         .then(() => logger.info('ledger-sink stopped'));
       return closing;

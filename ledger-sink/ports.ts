@@ -20,6 +20,12 @@ export interface LedgerStore {
   storedLabels(transactionIds: readonly string[]): Promise<readonly Verdict[]>;
   /** What the ledger holds for each of these transactions (hold, resolution, booked legs); absent ids hold nothing. */
   transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>>;
+  /**
+   * The balances of `accountIds` as the ledger holds them now, for the funds feedback to scoring: per account, the
+   * booked sum and the open holds' debits per currency, and the number of rows (entries, hold legs, resolutions of
+   * those holds) they reflect. The store only appends, so a later read never reflects fewer rows.
+   */
+  accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]>;
   /** Ids of open holds whose expiry is at or before `nowMs`, soonest first, at most `limit`. */
   expiredHolds(nowMs: number, limit: number): Promise<readonly string[]>;
   insertEntries(entries: readonly PostedEntry[]): Promise<void>;
@@ -28,6 +34,20 @@ export interface LedgerStore {
   insertDecisions(records: readonly DecisionRecord[]): Promise<void>;
   insertConflicts(conflicts: readonly ConflictRecord[]): Promise<void>;
   insertLabels(labels: readonly AnalystLabel[]): Promise<void>;
+}
+
+/** One account's balances as {@link LedgerStore.accountBalances} reads them. */
+export interface StoredAccountBalance {
+  readonly accountId: string;
+  /** Rows the sums reflect; grows with every row that touches the account. */
+  readonly rows: bigint;
+  readonly balances: ReadonlyArray<{
+    readonly currency: string;
+    /** Sum of booked legs (credits positive). */
+    readonly postedMinor: bigint;
+    /** Debits of open holds, as a positive number. */
+    readonly pendingDebitsMinor: bigint;
+  }>;
 }
 
 /**

@@ -38,6 +38,12 @@ export interface RecordPosition {
 export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
+  /**
+   * Keep the latest record per key for ever (Kafka `cleanup.policy=compact`) instead of deleting by age: for
+   * tables such as the chart of accounts, which every reader replays from the start. The embedded log deletes
+   * nothing, so it keeps every record either way.
+   */
+  readonly compacted?: boolean;
 }
 
 /** The most partitions a topic may have on either adapter. */

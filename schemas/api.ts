@@ -1,4 +1,5 @@
 import type {
+  AccountType,
   AnalystLabel,
   Channel,
   Decision,
@@ -296,11 +297,12 @@ export interface AlertPage {
   readonly nextCursor: string | null;
 }
 
-/** The body of `GET /v1/accounts/:id/balance`: balances per currency. */
 /**
  * The body of `GET /v1/accounts/:id/balance`, per currency (TigerBeetle's model): `posted` is what booked entries
  * sum to; `pendingDebits` / `pendingCredits` are what open holds (REVIEWs awaiting a verdict) would take out and
- * put in; `available` = posted − pending debits (pending credits are not spendable until posted).
+ * put in; `available` = posted − pending debits + overdraft limit (pending credits are not spendable until
+ * posted; the limit counts only in the account's currency). An account with a policy always has a line in its
+ * currency, even before the ledger saw it.
  */
 export interface AccountBalance {
   readonly accountId: string;
@@ -310,6 +312,8 @@ export interface AccountBalance {
     readonly pendingDebits: MoneyView;
     readonly pendingCredits: MoneyView;
     readonly available: MoneyView;
+    /** How far below zero `available` may go: the account's policy, in its currency; null elsewhere or unlimited. */
+    readonly overdraftLimit: MoneyView | null;
     /** Booked legs on the account in this currency. */
     readonly entries: number;
     /** Open holds with a leg on the account in this currency. */
@@ -318,6 +322,58 @@ export interface AccountBalance {
     readonly lastBookedAt: string | null;
   }>;
   readonly entryCount: number;
+}
+
+/** An account type as the API spells it: the Avro `AccountType` in lower case (`customer`, `fx_position`, …). */
+export type AccountTypeName = Lowercase<AccountType>;
+
+/**
+ * The body of `PUT /v1/accounts/:id` (admin): the account's type and currency, and its balance policy. Without a
+ * `policy` (or with `null`) the account has no limit: debits may take it below zero without bound.
+ */
+export interface AccountRequest {
+  readonly type: AccountTypeName;
+  /** ISO 4217 alphabetic code, upper case, e.g. "EUR". */
+  readonly currency: string;
+  readonly policy?: {
+    /** How far below zero debits may take the available balance: ≥ 0, in the account's currency. */
+    readonly overdraftLimit: MoneyRequest;
+  } | null;
+}
+
+/** An account of the chart of accounts as an admin set it (`GET`/`PUT /v1/accounts/:id`, `GET /v1/accounts`). */
+export interface ConfiguredAccountView {
+  readonly accountId: string;
+  readonly type: AccountTypeName;
+  readonly currency: string;
+  /** null: no policy, the account may go below zero without limit. */
+  readonly policy: { readonly overdraftLimit: MoneyView } | null;
+  /** The principal that set it, as the access log names it (e.g. `admin:1a2b3c4d`). */
+  readonly updatedBy: string;
+  /** ISO 8601. */
+  readonly updatedAt: string;
+  readonly configured: true;
+}
+
+/** An account no admin has set: the documented default, a customer with no currency and no limit. */
+export interface DefaultAccountView {
+  readonly accountId: string;
+  readonly type: AccountTypeName;
+  readonly currency: string | null;
+  readonly policy: null;
+  readonly configured: false;
+}
+
+/** The body of `GET /v1/accounts/:id` (200 either way; `configured` tells them apart). */
+export type AccountView = ConfiguredAccountView | DefaultAccountView;
+
+/** The body of `GET /v1/accounts`: the chart of accounts, sorted by account id. */
+export interface AccountList {
+  readonly accounts: readonly ConfiguredAccountView[];
+  /** Accounts in the chart, listed or not. */
+  readonly total: number;
+  /** True when the chart holds more than `limit` accounts; `accounts` then stops early. */
+  readonly truncated: boolean;
 }
 
 /** One entry of an account statement. */

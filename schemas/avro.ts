@@ -71,7 +71,16 @@ export function parseSchema(schema: avro.Schema | string, registry: Record<strin
 /** Every schema file, oldest version first, so references (`vigil.Transaction`) resolve. */
 export function loadSchemaFiles(dir = avroDir): SchemaFile[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.avsc'));
-  const order = ['Transaction', 'ScoredTransaction', 'FraudAlert', 'LedgerEntry', 'AnalystLabel', 'DeadLetter'];
+  const order = [
+    'Transaction',
+    'ScoredTransaction',
+    'FraudAlert',
+    'LedgerEntry',
+    'AnalystLabel',
+    'DeadLetter',
+    'Account',
+    'LedgerBalance',
+  ];
   return files
     .map((file) => {
       const match = /^(\w+)\.v(\d+)\.avsc$/.exec(file);

@@ -12,5 +12,9 @@ export function topicSpecs(partitions = 8): TopicSpec[] {
     { topic: Topics.fraudAlerts, partitions },
     { topic: Topics.analystLabels, partitions },
     { topic: Topics.deadLetters, partitions: 1 },
+    // Keyed by account id with tx.raw's partitioner and count, so an account's policy and balances land on the
+    // partition number its debits do (scoring reads them in the same group; see scoring/domain/funds.ts).
+    { topic: Topics.accounts, partitions, compacted: true },
+    { topic: Topics.ledgerBalances, partitions },
   ];
 }

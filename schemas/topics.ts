@@ -13,6 +13,10 @@ export const Topics = {
   analystLabels: 'analyst.labels',
   /** Records that could not be processed, with the reason and the original bytes. */
   deadLetters: 'tx.dlq',
+  /** The chart of accounts and balance policies (latest record per key governs; compacted); key: account id. */
+  accounts: 'accounts',
+  /** ledger-sink's balances of policy accounts, the feedback scoring checks funds against; key: account id. */
+  ledgerBalances: 'ledger.balances',
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -23,6 +27,8 @@ export const TopicValueSchema = {
   [Topics.fraudAlerts]: 'vigil.FraudAlert',
   [Topics.analystLabels]: 'vigil.AnalystLabel',
   [Topics.deadLetters]: 'vigil.DeadLetter',
+  [Topics.accounts]: 'vigil.Account',
+  [Topics.ledgerBalances]: 'vigil.LedgerBalance',
 } as const satisfies Record<Topic, string>;
 
 export function valueSubject(topic: Topic): string {

@@ -7,7 +7,14 @@ import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
-import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type {
+  Account,
+  AnalystLabel,
+  FraudAlert,
+  LedgerBalance,
+  ScoredTransaction,
+  Transaction,
+} from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { loadRulesFile } from './adapters/rules-file.js';
@@ -46,16 +53,18 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   const config = readScoringConfig(deps.env);
   const rules = await loadRulesFile(config.rulesFile);
   const model = await TfjsModelScorer.load(config.modelDir);
-  const [transactions, labels, scored, alerts] = await Promise.all([
+  const [transactions, labels, accounts, balances, scored, alerts] = await Promise.all([
     createCodec<Transaction>(registry, Topics.transactionsRaw),
     createCodec<AnalystLabel>(registry, Topics.analystLabels),
+    createCodec<Account>(registry, Topics.accounts),
+    createCodec<LedgerBalance>(registry, Topics.ledgerBalances),
     createCodec<ScoredTransaction>(registry, Topics.transactionsScored),
     createCodec<FraudAlert>(registry, Topics.fraudAlerts),
   ]);
   const deadLetters = await DeadLetterWriter.create(bus, registry, SCORING_GROUP, clock);
   const processor = new ScoringProcessor({
     producer: bus.producer(),
-    codecs: { transactions, labels, scored, alerts },
+    codecs: { transactions, labels, accounts, balances, scored, alerts },
     deadLetters,
     model,
     rules,
@@ -73,6 +82,11 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
       const s = processor.engine.stats();
       return s.cards + s.customers + s.terminals + s.devices;
     },
+  );
+  metrics.gauge(
+    'vigil_scoring_funds_in_flight',
+    'Debits of policy accounts not yet reflected by the ledger.',
+    () => processor.funds.stats().inFlightDebits,
   );
   const store = new FileSnapshotStore(join(deps.dataDir, 'feature-state.snapshot'));
   const loop = await ScoringLoop.start(

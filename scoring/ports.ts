@@ -1,4 +1,5 @@
 import type { FeatureEngineSnapshot } from './domain/features.js';
+import type { FundsSnapshot } from './domain/funds.js';
 
 /**
  * The model port, owned by scoring: any scorer (TF.js on wasm or tfjs-node, a stub in tests) takes
@@ -32,6 +33,8 @@ export interface ScoringSnapshot {
   readonly writtenAtMs: number;
   readonly offsets: readonly PartitionOffset[];
   readonly engine: FeatureEngineSnapshot;
+  /** Policies, balances and debits in flight; absent in snapshots written before the funds check. */
+  readonly funds?: FundsSnapshot;
 }
 
 /** Where snapshots live; the adapter writes atomically. */

@@ -8,7 +8,8 @@ import { ErrorCategory, VigilError } from '../../platform/errors.js';
 import { principalOf, requireRole } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Codec } from '../../schemas/codec.js';
-import type { AnalystLabel } from '../../schemas/generated/types.js';
+import type { Account, AnalystLabel } from '../../schemas/generated/types.js';
+import type { AccountTable } from '../app/account-table.js';
 import type { DashboardsConfig } from '../config.js';
 import type { AccessLogWriter } from '../adapters/clickhouse-access-log.js';
 import type { AuditSearch } from '../ports.js';
@@ -21,6 +22,12 @@ export interface RoutesDeps {
   /** Audit search: ClickHouse in the embedded default, Elasticsearch in distributed mode. */
   readonly auditSearch: AuditSearch;
   readonly labels: { readonly producer: Producer; readonly codec: Codec<AnalystLabel> };
+  /** The chart of accounts: `PUT /v1/accounts/:id` produces to Topics.accounts; reads come from `table`. */
+  readonly accounts: {
+    readonly producer: Producer;
+    readonly codec: Codec<Account>;
+    readonly table: AccountTable;
+  };
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: DashboardsConfig;

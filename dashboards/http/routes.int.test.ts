@@ -17,6 +17,7 @@ import { MetricsRegistry } from '../../platform/metrics.js';
 import { clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { createCodec } from '../../schemas/codec.js';
 import type {
+  Account,
   AnalystLabel,
   Channel,
   FraudAlert,
@@ -43,6 +44,7 @@ const keys = {
   analyst: 'analyst-key-0123456789abcdef',
   compliance: 'compliance-key-0123456789abcdef',
   ingest: 'ingest-key-0123456789abcdef',
+  admin: 'admin-key-0123456789abcdef',
 };
 const BIG = 9_007_199_254_740_993n; // 2^53 + 1: a float cannot hold it
 const HOUR = 3_600_000;
@@ -61,6 +63,7 @@ const authenticator = new ApiKeyAuthenticator([
   { role: 'analyst', key: keys.analyst },
   { role: 'compliance', key: keys.compliance },
   { role: 'ingest', key: keys.ingest },
+  { role: 'admin', key: keys.admin },
 ]);
 const principalId = (key: string): string => authenticator.authenticate(`Bearer ${key}`).id;
 
@@ -339,13 +342,16 @@ describe('REST routes', () => {
     ['GET', '/v1/reports/ledger-integrity', ['compliance']],
     ['POST', '/v1/labels', ['analyst']],
     ['GET', '/v1/audit/search', ['compliance']],
+    ['GET', '/v1/accounts', ['compliance']],
+    ['GET', '/v1/accounts/acc-shop', ['analyst', 'compliance']],
+    ['PUT', '/v1/accounts/acc-rbac', []],
   ] as const)('%s %s: 401 without a key, 403 for other roles, allowed for %p', async (method, path, allowed) => {
     const anonymous = await call(method, path);
     expect(anonymous.status).toBe(401);
     expect(anonymous.type).toContain('application/problem+json');
     expect((await call(method, path, 'not-a-key-at-all-000000')).status).toBe(401);
     for (const role of ['analyst', 'compliance', 'ingest'] as const) {
-      const response = await call(method, path, keys[role], method === 'POST' ? {} : undefined);
+      const response = await call(method, path, keys[role], method === 'GET' ? undefined : {});
       if ((allowed as readonly string[]).includes(role)) expect([200, 400]).toContain(response.status);
       else
         expect({ role, status: response.status, code: response.body.code }).toEqual({
@@ -412,6 +418,7 @@ describe('REST routes', () => {
           pendingDebits: { amount: '0.00', amountMinor: '0', currency: 'EUR' },
           pendingCredits: { amount: '123.45', amountMinor: '12345', currency: 'EUR' },
           available: { amount: '90071992547410.03', amountMinor: '9007199254741003', currency: 'EUR' },
+          overdraftLimit: null,
           entries: 2,
           openHolds: 1,
           lastBookedAt: new Date(now - 2 * HOUR + 15).toISOString(),
@@ -814,6 +821,273 @@ describe('REST routes', () => {
     const trail = (await call('GET', '/v1/transactions/sim-no', keys.analyst)).body;
     expect(trail.transaction.source).toBe('SIMULATOR');
     expect((await call('GET', '/v1/transactions/tx-big', keys.analyst)).body.transaction.source).toBe('API');
+  });
+});
+
+/** Every record on the accounts topic, decoded, in partition and offset order. */
+async function accountRecords(): Promise<Array<{ key: string | null; account: Account }>> {
+  const codec = await createCodec<Account>(registry, Topics.accounts);
+  const found: Array<{ key: string | null; account: Account }> = [];
+  const partitions = await bus.partitionCount(Topics.accounts);
+  for (let partition = 0; partition < partitions; partition++)
+    for (const record of await bus.read(Topics.accounts, partition, 0, 10_000))
+      found.push({ key: record.key, account: await codec.decode(record.value) });
+  return found;
+}
+
+/** The accounts feed's lag as `/metrics` shows it (its group is `dashboards.accounts.<uuid>`). */
+function accountFeedLag(): number | undefined {
+  const line = metrics
+    .render()
+    .split('\n')
+    .find((l) => l.startsWith('vigil_consumer_lag{group="dashboards.accounts.'));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
+const eur = (minor: bigint) => ({
+  amount: `${minor < 0n ? '-' : ''}${(minor < 0n ? -minor : minor) / 100n}.${String((minor < 0n ? -minor : minor) % 100n).padStart(2, '0')}`,
+  amountMinor: String(minor),
+  currency: 'EUR',
+});
+
+describe('chart of accounts', () => {
+  const policy = (value: string, currency = 'EUR') => ({
+    type: 'customer',
+    currency,
+    policy: { overdraftLimit: { value, currency } },
+  });
+
+  it('is ready once the accounts topic is read', async () => {
+    await waitFor('dashboards ready', () => (stage.isReady() ? true : undefined));
+  });
+
+  it('PUT /v1/accounts/:id as admin answers 200 with the view and puts the Account on the accounts topic', async () => {
+    const before = Date.now();
+    const { status, body } = await call('PUT', '/v1/accounts/acc-limited', keys.admin, policy('100.00'));
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      accountId: 'acc-limited',
+      type: 'customer',
+      currency: 'EUR',
+      policy: { overdraftLimit: { amount: '100.00', amountMinor: '10000', currency: 'EUR' } },
+      updatedBy: principalId(keys.admin),
+      updatedAt: expect.any(String),
+      configured: true,
+    });
+    const updatedAtMs = Date.parse(body.updatedAt);
+    expect(updatedAtMs).toBeGreaterThanOrEqual(before);
+    const produced = (await accountRecords()).filter((r) => r.key === 'acc-limited');
+    expect(produced).toEqual([
+      {
+        key: 'acc-limited',
+        account: {
+          accountId: 'acc-limited',
+          type: 'CUSTOMER',
+          currency: 'EUR',
+          overdraftLimitMinor: 10_000n,
+          updatedBy: principalId(keys.admin),
+          updatedAtMs,
+        },
+      },
+    ]);
+  });
+
+  it('PUT /v1/accounts/:id without a policy sets the account with no limit', async () => {
+    const { status, body } = await call('PUT', '/v1/accounts/acc-merchant', keys.admin, {
+      type: 'merchant',
+      currency: 'USD',
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ accountId: 'acc-merchant', type: 'merchant', currency: 'USD', policy: null });
+    const [record] = (await accountRecords()).filter((r) => r.key === 'acc-merchant');
+    expect(record?.account).toMatchObject({ type: 'MERCHANT', currency: 'USD', overdraftLimitMinor: null });
+  });
+
+  it('PUT /v1/accounts/:id is for admins only: 403 for every other role, and nothing is produced', async () => {
+    const count = (await accountRecords()).length;
+    for (const role of ['analyst', 'compliance', 'ingest'] as const) {
+      const { status, body } = await call('PUT', '/v1/accounts/acc-forbidden', keys[role], policy('1.00'));
+      expect({ role, status, code: body.code }).toEqual({ role, status: 403, code: 'FORBIDDEN' });
+    }
+    expect((await call('PUT', '/v1/accounts/acc-forbidden', undefined, policy('1.00'))).status).toBe(401);
+    expect((await accountRecords()).length).toBe(count);
+    expect((await call('GET', '/v1/accounts/acc-forbidden', keys.analyst)).body.configured).toBe(false);
+  });
+
+  it('PUT /v1/accounts/:id refuses a bad body with 400 naming every field, and produces nothing', async () => {
+    const count = (await accountRecords()).length;
+    const bad = await call('PUT', '/v1/accounts/acc-bad', keys.admin, {
+      type: 'wallet',
+      currency: 'EUR',
+      policy: { overdraftLimit: { value: '1.001', currency: 'USD' } },
+      limit: '5',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.type).toContain('application/problem+json');
+    expect(bad.body.code).toBe('VALIDATION_FAILED');
+    expect(bad.body.problems).toEqual([
+      { path: '/type', message: expect.stringContaining('customer, merchant') },
+      { path: '/policy/overdraftLimit/currency', message: "must equal /currency, the account's currency" },
+      { path: '/policy/overdraftLimit/value', message: 'at most 2 fraction digits for EUR' },
+      { path: '/limit', message: 'is not a known field' },
+    ]);
+    const negative = await call('PUT', '/v1/accounts/acc-bad', keys.admin, policy('-5.00'));
+    expect(negative.body.problems).toEqual([
+      { path: '/policy/overdraftLimit/value', message: 'must not be negative (0 allows no overdraft)' },
+    ]);
+    const currency = await call('PUT', '/v1/accounts/acc-bad', keys.admin, policy('5.00', 'EURO'));
+    // An unknown account currency is one problem; the limit's exponent and currency are then not checked against it.
+    expect(currency.body.problems.map((p: any) => p.path)).toEqual(['/currency']);
+    // The ledger's FX positions are not for admins to configure.
+    const fx = await call('PUT', '/v1/accounts/fx:EUR', keys.admin, policy('0.00'));
+    expect(fx.status).toBe(400);
+    expect(fx.body.problems).toEqual([{ path: '/params/id', message: expect.stringContaining('"fx:"') }]);
+    const spaced = await call('PUT', '/v1/accounts/a%20b', keys.admin, policy('0.00'));
+    expect(spaced.body.problems.map((p: any) => p.path)).toEqual(['/params/id']);
+    expect((await accountRecords()).length).toBe(count);
+  });
+
+  it('GET /v1/accounts/:id right after a PUT shows the new policy; a second PUT replaces it', async () => {
+    await call('PUT', '/v1/accounts/acc-changing', keys.admin, policy('10.00'));
+    expect((await call('GET', '/v1/accounts/acc-changing', keys.analyst)).body.policy).toEqual({
+      overdraftLimit: { amount: '10.00', amountMinor: '1000', currency: 'EUR' },
+    });
+    await call('PUT', '/v1/accounts/acc-changing', keys.admin, { type: 'suspense', currency: 'EUR' });
+    const { status, body } = await call('GET', '/v1/accounts/acc-changing', keys.compliance);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ type: 'suspense', policy: null, configured: true });
+    // The feed brings both records round again, the first after the second PUT applied its own: the newer stays.
+    await waitFor('the accounts feed to catch up', () => (accountFeedLag() === 0 ? true : undefined));
+    expect((await call('GET', '/v1/accounts/acc-changing', keys.analyst)).body.type).toBe('suspense');
+  });
+
+  it('GET /v1/accounts/:id answers the documented default for an account never set', async () => {
+    const { status, body } = await call('GET', '/v1/accounts/acc-never-set', keys.analyst);
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      accountId: 'acc-never-set',
+      type: 'customer',
+      currency: null,
+      policy: null,
+      configured: false,
+    });
+  });
+
+  it('reads records from the accounts topic, whoever wrote them (another dashboards process)', async () => {
+    const codec = await createCodec<Account>(registry, Topics.accounts);
+    const account: Account = {
+      accountId: 'acc-from-the-log',
+      type: 'SETTLEMENT',
+      currency: 'GBP',
+      overdraftLimitMinor: 123n,
+      updatedBy: 'admin:elsewhere',
+      updatedAtMs: Date.now(),
+    };
+    await bus.producer().send(Topics.accounts, [{ key: account.accountId, value: codec.encode(account) }]);
+    const view = await waitFor('the feed to apply it', async () => {
+      const { body } = await call('GET', '/v1/accounts/acc-from-the-log', keys.analyst);
+      return body.configured ? body : undefined;
+    });
+    expect(view).toMatchObject({
+      type: 'settlement',
+      currency: 'GBP',
+      policy: { overdraftLimit: { amount: '1.23', amountMinor: '123', currency: 'GBP' } },
+      updatedBy: 'admin:elsewhere',
+    });
+  });
+
+  it('GET /v1/accounts/:id/balance counts the overdraft limit into available, in the account currency only', async () => {
+    await store.insertEntries([
+      ...entries('tx-limit-eur', 'acc-overdrawn', 'acc-limit-payee', 2_500n, 'EUR', now - HOUR),
+      ...entries('tx-limit-usd', 'acc-limit-payer', 'acc-overdrawn', 300n, 'USD', now - HOUR),
+    ]);
+    await store.insertHolds([
+      {
+        transactionId: 'tx-limit-hold',
+        fingerprint: 'fp-tx-limit-hold',
+        legs: entries('tx-limit-hold', 'acc-overdrawn', 'acc-limit-payee', 1_000n, 'EUR', now - HOUR),
+        placedAtMs: now - HOUR + 15,
+        expiresAtMs: now + 71 * HOUR,
+      },
+    ]);
+    const lines = async () =>
+      (await call('GET', '/v1/accounts/acc-overdrawn/balance', keys.analyst)).body.balances.map((b: any) => ({
+        currency: b.currency,
+        available: b.available,
+        overdraftLimit: b.overdraftLimit,
+      }));
+    // Without a policy: posted − pending debits, no limit.
+    expect(await lines()).toEqual([
+      { currency: 'EUR', available: eur(-3_500n), overdraftLimit: null },
+      { currency: 'USD', available: { amount: '3.00', amountMinor: '300', currency: 'USD' }, overdraftLimit: null },
+    ]);
+    expect((await call('PUT', '/v1/accounts/acc-overdrawn', keys.admin, policy('100.00'))).status).toBe(200);
+    // −25.00 posted − 10.00 held + 100.00 limit = 65.00; the USD line has no limit.
+    expect(await lines()).toEqual([
+      { currency: 'EUR', available: eur(6_500n), overdraftLimit: eur(10_000n) },
+      { currency: 'USD', available: { amount: '3.00', amountMinor: '300', currency: 'USD' }, overdraftLimit: null },
+    ]);
+    const { body } = await call('GET', '/v1/accounts/acc-overdrawn/balance', keys.compliance);
+    expect(body.balances[0]).toMatchObject({
+      posted: eur(-2_500n),
+      pendingDebits: eur(1_000n),
+      entries: 1,
+      openHolds: 1,
+    });
+  });
+
+  it('GET /v1/accounts/:id/balance of an account with a policy and no entries yet: its limit is what is available', async () => {
+    expect((await call('GET', '/v1/accounts/acc-fresh/balance', keys.analyst)).status).toBe(404);
+    await call('PUT', '/v1/accounts/acc-fresh', keys.admin, policy('0.50'));
+    const { status, body } = await call('GET', '/v1/accounts/acc-fresh/balance', keys.analyst);
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      accountId: 'acc-fresh',
+      entryCount: 0,
+      balances: [
+        {
+          currency: 'EUR',
+          posted: eur(0n),
+          pendingDebits: eur(0n),
+          pendingCredits: eur(0n),
+          available: eur(50n),
+          overdraftLimit: eur(50n),
+          entries: 0,
+          openHolds: 0,
+          lastBookedAt: null,
+        },
+      ],
+    });
+  });
+
+  it('GET /v1/accounts lists the chart of accounts by id, with a limit', async () => {
+    const { status, body } = await call('GET', '/v1/accounts', keys.compliance);
+    expect(status).toBe(200);
+    const ids = body.accounts.map((a: any) => a.accountId);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids).toEqual(expect.arrayContaining(['acc-limited', 'acc-merchant', 'acc-from-the-log', 'acc-overdrawn']));
+    expect(ids).not.toContain('acc-never-set');
+    expect(body).toMatchObject({ total: ids.length, truncated: false });
+    expect(body.accounts.every((a: any) => a.configured === true)).toBe(true);
+    const first = await call('GET', '/v1/accounts?limit=1', keys.admin);
+    expect(first.body).toEqual({ accounts: [body.accounts[0]], total: ids.length, truncated: true });
+    const bad = await call('GET', '/v1/accounts?limit=10001', keys.compliance);
+    expect(bad.body.problems.map((p: any) => p.path)).toEqual(['/query/limit']);
+  });
+
+  it('audits every update and read of an account in access_log', async () => {
+    const admin = principalId(keys.admin);
+    const rows = await waitFor("the admin's access_log rows", async () => {
+      const result = await clickhouse.query({
+        query: `SELECT action, resource, query_json FROM access_log WHERE principal = {p:String} ORDER BY at`,
+        query_params: { p: admin },
+        format: 'JSONEachRow',
+      });
+      const found = await result.json<{ action: string; resource: string; query_json: string }>();
+      return found.some((r) => r.action === 'accounts.list') ? found : undefined;
+    });
+    const update = rows.find((r) => r.action === 'account.update' && r.resource === 'account/acc-limited');
+    expect(JSON.parse(update!.query_json)).toEqual({ type: 'CUSTOMER', currency: 'EUR', overdraftLimitMinor: '10000' });
   });
 });
 

@@ -19,10 +19,22 @@ const openHoldsOf = (beforeMs: string): string => `
       AND transaction_id IN (SELECT transaction_id FROM ${T.ledgerHolds} WHERE account_id = {accountId:String}))`;
 const FAR_FUTURE = `toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')`;
 
-/** Balances per currency of `accountId`, or undefined when the ledger holds no entry and no open hold for it. */
+/** An account's balance policy: how far below zero debits may take its available balance in `currency`. */
+export interface OverdraftLimit {
+  readonly currency: string;
+  /** Minor units ≥ 0 of `currency`. */
+  readonly limitMinor: bigint;
+}
+
+/**
+ * Balances per currency of `accountId`, or undefined when the ledger holds no entry and no open hold for it and it
+ * has no `overdraft` policy. With one, `available` in the policy's currency includes the limit, and that currency
+ * has a line even before the ledger saw the account (its whole available balance is then the limit).
+ */
 export async function accountBalance(
   clickhouse: ClickHouseClient,
   accountId: string,
+  overdraft?: OverdraftLimit,
 ): Promise<AccountBalance | undefined> {
   const [booked, pending] = await Promise.all([
     selectRows<{ currency: string; posted: string; entries: string; last_ms: string }>(
@@ -40,19 +52,22 @@ export async function accountBalance(
       { accountId },
     ),
   ]);
-  const currencies = [...new Set([...booked, ...pending].map((r) => r.currency))].sort();
+  const policyCurrency = overdraft === undefined ? [] : [overdraft.currency];
+  const currencies = [...new Set([...booked, ...pending].map((r) => r.currency).concat(policyCurrency))].sort();
   if (currencies.length === 0) return undefined;
   const balances = currencies.map((currency) => {
     const b = booked.find((r) => r.currency === currency);
     const p = pending.find((r) => r.currency === currency);
     const posted = BigInt(b?.posted ?? 0);
     const debits = BigInt(p?.debits ?? 0);
+    const limit = overdraft?.currency === currency ? overdraft.limitMinor : undefined;
     return {
       currency,
       posted: moneyView(posted, currency),
       pendingDebits: moneyView(debits, currency),
       pendingCredits: moneyView(p?.credits ?? 0n, currency),
-      available: moneyView(posted - debits, currency),
+      available: moneyView(posted - debits + (limit ?? 0n), currency),
+      overdraftLimit: limit === undefined ? null : moneyView(limit, currency),
       entries: Number(b?.entries ?? 0),
       openHolds: Number(p?.holds ?? 0),
       lastBookedAt: b === undefined ? null : isoTime(b.last_ms),

@@ -6,7 +6,8 @@ import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { INT64_MAX, INT64_MIN } from '../domain/postings.js';
 import type { PostedEntry } from '../ports.js';
-import { scoredTransaction } from '../testing/fixtures.js';
+import { placeHold } from '../domain/holds.js';
+import { MemoryStore, scoredTransaction } from '../testing/fixtures.js';
 import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { ClickHouseLedgerStore, decisionRow } from './clickhouse-store.js';
 
@@ -135,6 +136,64 @@ describe('ClickHouseLedgerStore against chDB', () => {
     expect(await reader.imbalances()).toEqual([]);
     // Two postings crediting acct-1 with 2^63−1 each: the balance is 2^64−2, beyond Int64, read exactly via Int128.
     expect(await reader.balance('acct-1', 'EUR')).toBe(2n * INT64_MAX);
+  });
+
+  it('given entries, open and resolved holds, when balances are read, then SQL agrees exactly with the in-memory store', async () => {
+    const memory = new MemoryStore();
+    const leg = (tx: string, i: number, account: string, amountMinor: bigint, currency = 'EUR') => ({
+      ...entry(tx, i, amountMinor, { accountId: account, currency }),
+    });
+    const entries = [
+      leg('in', 0, 'bank', -10_000n),
+      leg('in', 1, 'alice', 10_000n),
+      leg('out', 0, 'alice', -2_500n),
+      leg('out', 1, 'shop', 2_500n),
+      leg('usd', 0, 'alice', -700n, 'USD'),
+      leg('usd', 1, 'shop', 700n, 'USD'),
+    ];
+    const hold = (tx: string, amountMinor: bigint) =>
+      placeHold(
+        tx,
+        `fp-${tx}`,
+        [leg(tx, 0, 'alice', -amountMinor), leg(tx, 1, 'shop', amountMinor)],
+        1_764_000_000_000,
+        1000,
+      );
+    const holds = [hold('open', 1_000n), hold('voided', 4_000n)];
+    const resolutions = [
+      {
+        transactionId: 'voided',
+        resolution: 'VOIDED',
+        cause: 'FRAUD',
+        resolvedBy: 'a-1',
+        resolvedAtMs: 1_764_000_000_500,
+      },
+    ] as const;
+    for (const target of [store, memory]) {
+      await target.insertEntries(entries);
+      await target.insertHolds(holds);
+      await target.insertHoldResolutions(resolutions);
+    }
+    const expected = [
+      {
+        accountId: 'alice',
+        rows: 6n, // 3 entries, 2 hold legs, 1 resolution of a hold with a leg on alice
+        balances: [
+          { currency: 'EUR', postedMinor: 7_500n, pendingDebitsMinor: 1_000n },
+          { currency: 'USD', postedMinor: -700n, pendingDebitsMinor: 0n },
+        ],
+      },
+      {
+        accountId: 'shop',
+        rows: 5n, // 2 entries, 2 hold legs, 1 resolution
+        balances: [
+          { currency: 'EUR', postedMinor: 2_500n, pendingDebitsMinor: 0n },
+          { currency: 'USD', postedMinor: 700n, pendingDebitsMinor: 0n },
+        ],
+      },
+    ];
+    expect(await store.accountBalances(['shop', 'alice', 'nobody'])).toEqual(expected);
+    expect(await memory.accountBalances(['shop', 'alice', 'nobody'])).toEqual(expected);
   });
 
   it('given an unbalanced posting planted past the domain, when checked, then the SQL check names it and its imbalance', async () => {

@@ -24,7 +24,14 @@ import {
   ledgersOf,
 } from '../domain/holds.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
-import { type ConflictRecord, conflictKey, type DecisionRecord, type LedgerStore, type PostedEntry } from '../ports.js';
+import {
+  type ConflictRecord,
+  conflictKey,
+  type DecisionRecord,
+  type LedgerStore,
+  type PostedEntry,
+  type StoredAccountBalance,
+} from '../ports.js';
 
 /**
  * {@link LedgerStore} over ClickHouse (a server, or chDB in-process) through `@clickhouse/client`.
@@ -65,6 +72,30 @@ const ENTRIES_SQL = `SELECT entry_id, transaction_id, leg, account_id, amount_mi
 const HOLDS_SQL = `SELECT transaction_id, leg, entry_id, account_id, amount_minor, currency, entry_type, fingerprint, ${epochMsColumn('event_time')}, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')} FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)}`;
 const RESOLUTIONS_SQL = `SELECT transaction_id, resolution, cause, resolved_by, ${epochMsColumn('resolved_at')} FROM ${ClickHouseTables.ledgerHoldResolutions} WHERE transaction_id IN {ids:Array(String)} ORDER BY resolved_at`;
 // leg 0 stands for the hold (every hold has one); resolved holds are excluded by id.
+/**
+ * Per account and currency: booked sum, open holds' debits, and the rows both reflect (entries, hold legs, and
+ * a resolution counted on each leg of its hold). Sums as Int128 (no Int64 overflow), read back as strings.
+ */
+const ACCOUNT_BALANCES_SQL = `SELECT account_id, currency, toString(sum(posted)) AS posted, toString(sum(pending)) AS pending,
+    toString(sum(rows)) AS rows
+  FROM (
+    SELECT account_id, currency, sum(toInt128(amount_minor)) AS posted, toInt128(0) AS pending, count() AS rows
+    FROM ${ClickHouseTables.ledgerEntries} WHERE account_id IN {ids:Array(String)} GROUP BY account_id, currency
+    UNION ALL
+    SELECT account_id, currency, toInt128(0),
+      sumIf(-toInt128(amount_minor), amount_minor < 0 AND NOT resolved), count() + countIf(resolved)
+    FROM (
+      SELECT account_id, currency, amount_minor,
+        transaction_id IN (
+          SELECT transaction_id FROM ${ClickHouseTables.ledgerHoldResolutions}
+          WHERE transaction_id IN (SELECT transaction_id FROM ${ClickHouseTables.ledgerHolds} WHERE account_id IN {ids:Array(String)})
+        ) AS resolved
+      FROM ${ClickHouseTables.ledgerHolds} WHERE account_id IN {ids:Array(String)}
+    )
+    GROUP BY account_id, currency
+  )
+  GROUP BY account_id, currency ORDER BY account_id, currency`;
+
 const EXPIRED_HOLDS_SQL = `SELECT transaction_id FROM ${ClickHouseTables.ledgerHolds}
   WHERE leg = 0 AND expires_at <= fromUnixTimestamp64Milli({nowMs:Int64}, 'UTC')
     AND transaction_id NOT IN (SELECT transaction_id FROM ${ClickHouseTables.ledgerHoldResolutions})
@@ -169,6 +200,28 @@ export class ClickHouseLedgerStore implements LedgerStore {
         resolvedAtMs: Number(r.resolved_at_ms),
       })),
     );
+  }
+
+  async accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]> {
+    const rows = await this.selectByIds<{
+      account_id: string;
+      currency: string;
+      posted: string;
+      pending: string;
+      rows: string;
+    }>(ACCOUNT_BALANCES_SQL, accountIds);
+    const byAccount = new Map<string, { rows: bigint; balances: StoredAccountBalance['balances'][number][] }>();
+    for (const r of rows) {
+      const account = byAccount.get(r.account_id) ?? { rows: 0n, balances: [] };
+      account.rows += BigInt(r.rows);
+      account.balances.push({
+        currency: r.currency,
+        postedMinor: BigInt(r.posted),
+        pendingDebitsMinor: BigInt(r.pending),
+      });
+      byAccount.set(r.account_id, account);
+    }
+    return [...byAccount].map(([accountId, { rows: count, balances }]) => ({ accountId, rows: count, balances }));
   }
 
   async expiredHolds(nowMs: number, limit: number): Promise<readonly string[]> {

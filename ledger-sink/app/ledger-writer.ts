@@ -14,6 +14,7 @@ import { type StoredFingerprints, decideBatch } from '../domain/idempotency.js';
 import { DEFAULT_HOLD_SETTINGS, type HoldOutcome, type HoldSettings } from '../domain/holds.js';
 import { bookingOf, notPostedReason, postingsFor } from '../domain/postings.js';
 import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
+import type { BalanceFeed, TouchedAccounts } from './balance-feed.js';
 import { type HoldRequest, type LifecycleReport, PostingLifecycle } from './posting-lifecycle.js';
 
 /** The ledger writer's refusals, by name; what each means is in platform/error-codes.ts. */
@@ -62,6 +63,8 @@ export interface LedgerBatchHandlerDeps {
   readonly auditIndex?: AuditIndex;
   /** How long a REVIEW's hold waits for a verdict, and what its expiry does; {@link DEFAULT_HOLD_SETTINGS} if absent. */
   readonly holds?: HoldSettings;
+  /** Publishes the balances of policy accounts a batch touched (the funds feedback to scoring); none if absent. */
+  readonly balances?: BalanceFeed;
 }
 
 /** What one batch's decisions wrote (under the lock), for the report, the metrics and the audit index. */
@@ -117,8 +120,10 @@ export class LedgerBatchHandler {
    * Ends up to `limit` holds whose timeout has passed (the expiry sweep; main.ts runs it on a timer). A store
    * failure rejects; the next sweep tries again.
    */
-  expireHolds(limit: number): Promise<LifecycleReport> {
-    return this.lifecycle.expireDue(this.deps.clock.nowMs(), limit);
+  async expireHolds(limit: number): Promise<LifecycleReport> {
+    const report = await this.lifecycle.expireDue(this.deps.clock.nowMs(), limit);
+    await this.deps.balances?.publish({ accounts: report.accounts });
+    return report;
   }
 
   async handle(batch: RecordBatch): Promise<BatchReport> {
@@ -198,6 +203,7 @@ export class LedgerBatchHandler {
       });
     }
     await this.deps.deadLetters.send(poison);
+    await this.deps.balances?.publish(touchedBy(decoded.map((d) => d.value)));
 
     const undecodable = batch.records.length - decoded.length;
     this.m.postedTransactions.inc({}, postedTransactions);
@@ -412,6 +418,7 @@ export class LedgerBatchHandler {
     const recorded = await this.lifecycle.recordVerdicts(labels, this.deps.clock.nowMs());
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     await this.deps.deadLetters.send(poison);
+    await this.deps.balances?.publish({ accounts: recorded.accounts });
 
     const deadLettered = batch.records.length - decoded.length + poison.length;
     this.m.labels.inc({}, recorded.stored);
@@ -458,6 +465,23 @@ export class LedgerBatchHandler {
     this.failedBatchesInARow = 0;
     this.m.storeUp.set(1);
   }
+}
+
+/**
+ * The accounts a decision batch may have changed, and per payer the debits it settled: every decoded decision
+ * counts, whether it booked, held, was a duplicate or conflict, or could not be posted — the ledger has had its
+ * say on each, so scoring must stop counting it in flight.
+ */
+function touchedBy(decisions: readonly ScoredTransaction[]): TouchedAccounts {
+  const accounts = new Set<string>();
+  const settled = new Map<string, string[]>();
+  for (const { transaction: tx } of decisions) {
+    accounts.add(tx.payerAccountId).add(tx.payeeAccountId);
+    const ids = settled.get(tx.payerAccountId) ?? [];
+    ids.push(tx.transactionId);
+    settled.set(tx.payerAccountId, ids);
+  }
+  return { accounts, settled };
 }
 
 const NOTHING_STORED: StoredFingerprints = Object.freeze({

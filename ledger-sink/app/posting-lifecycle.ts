@@ -32,6 +32,8 @@ export interface HoldRequest {
 /** What the second phase did in one call. */
 export interface LifecycleReport {
   readonly outcomes: Readonly<Record<HoldOutcome, number>>;
+  /** Accounts with a leg in what the call wrote (resolved holds, booked or reversing entries). */
+  readonly accounts: ReadonlySet<string>;
 }
 
 /**
@@ -144,7 +146,7 @@ export class PostingLifecycle {
       this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
     more?.(ledgers, outcomes, writes);
     await this.write(writes);
-    return { outcomes };
+    return { outcomes, accounts: writes.accounts };
   }
 
   private step(
@@ -159,6 +161,9 @@ export class PostingLifecycle {
     outcomes[step.outcome] += 1;
     writes.resolutions.push(...step.writes.resolutions);
     writes.entries.push(...step.writes.entries);
+    for (const leg of step.writes.entries) writes.accounts.add(leg.accountId);
+    if (step.writes.resolutions.length > 0)
+      for (const leg of step.ledger.hold?.legs ?? []) writes.accounts.add(leg.accountId);
   }
 
   /** Resolutions first, then the entries they book: entries of a held transaction never exist unresolved. */
@@ -186,6 +191,7 @@ type FoldMore = (
 class Writes {
   readonly resolutions: HoldResolutionRecord[] = [];
   readonly entries: PostedEntry[] = [];
+  readonly accounts = new Set<string>();
 }
 
 function countOutcomes(): Record<HoldOutcome, number> {
@@ -193,7 +199,7 @@ function countOutcomes(): Record<HoldOutcome, number> {
 }
 
 function emptyReport(): LifecycleReport {
-  return { outcomes: countOutcomes() };
+  return { outcomes: countOutcomes(), accounts: new Set() };
 }
 
 interface LifecycleMetrics {

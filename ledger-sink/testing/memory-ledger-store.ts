@@ -8,7 +8,14 @@ import {
   ledgersOf,
 } from '../domain/holds.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
-import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
+import {
+  type ConflictRecord,
+  type DecisionRecord,
+  type LedgerStore,
+  type PostedEntry,
+  type StoredAccountBalance,
+  conflictKey,
+} from '../ports.js';
 
 /**
  * The ledger store port over plain arrays, one per table, for the unit tests and the fault simulation. Each insert
@@ -63,6 +70,37 @@ export abstract class MemoryLedgerStore implements LedgerStore {
         this.holds.filter((h) => wanted.has(h.transactionId)),
         this.resolutions.filter((r) => wanted.has(r.transactionId)),
       ),
+    );
+  }
+
+  accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]> {
+    return this.run(() =>
+      [...new Set(accountIds)].sort().flatMap((accountId): StoredAccountBalance[] => {
+        const sums = new Map<string, { postedMinor: bigint; pendingDebitsMinor: bigint }>();
+        const sumOf = (currency: string): { postedMinor: bigint; pendingDebitsMinor: bigint } => {
+          const sum = sums.get(currency) ?? { postedMinor: 0n, pendingDebitsMinor: 0n };
+          sums.set(currency, sum);
+          return sum;
+        };
+        let rows = 0n;
+        for (const e of this.entries.filter((x) => x.accountId === accountId)) {
+          sumOf(e.currency).postedMinor += e.amountMinor;
+          rows += 1n;
+        }
+        const resolved = new Set(this.resolutions.map((r) => r.transactionId));
+        for (const hold of this.holds) {
+          for (const leg of hold.legs.filter((l) => l.accountId === accountId)) {
+            const sum = sumOf(leg.currency);
+            rows += resolved.has(hold.transactionId) ? 2n : 1n;
+            if (leg.amountMinor < 0n && !resolved.has(hold.transactionId)) sum.pendingDebitsMinor -= leg.amountMinor;
+          }
+        }
+        if (sums.size === 0) return [];
+        const balances = [...sums]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([currency, sum]) => ({ currency, ...sum }));
+        return [{ accountId, rows, balances }];
+      }),
     );
   }
 

@@ -2,7 +2,7 @@ import { UnavailableError } from '../../platform/errors.js';
 import type { AnalystLabel } from '../../schemas/generated/types.js';
 import type { Hold, HoldResolutionRecord, TransactionLedger, Verdict } from '../domain/holds.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
-import type { ConflictRecord, DecisionRecord, LedgerStore, PostedEntry } from '../ports.js';
+import type { ConflictRecord, DecisionRecord, LedgerStore, PostedEntry, StoredAccountBalance } from '../ports.js';
 
 /**
  * A {@link LedgerStore} decorator that turns a real store into one that is down on command (fault 8 of the
@@ -55,6 +55,9 @@ export class OutageLedgerStore implements LedgerStore {
   }
   transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
     return this.guard(() => this.inner.transactionLedgers(transactionIds));
+  }
+  accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]> {
+    return this.guard(() => this.inner.accountBalances(accountIds));
   }
   expiredHolds(nowMs: number, limit: number): Promise<readonly string[]> {
     return this.guard(() => this.inner.expiredHolds(nowMs, limit));

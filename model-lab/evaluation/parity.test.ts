@@ -4,7 +4,14 @@ import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
 import { createCodec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
-import type { AnalystLabel, FraudAlert, ScoredTransaction, Transaction } from '../../schemas/generated/types.js';
+import type {
+  AnalystLabel,
+  FraudAlert,
+  ScoredTransaction,
+  Transaction,
+  Account,
+  LedgerBalance,
+} from '../../schemas/generated/types.js';
 import { featureValuesOf } from '../../schemas/features.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
@@ -45,6 +52,8 @@ beforeAll(async () => {
   codecs = {
     transactions: await createCodec<Transaction>(registry, Topics.transactionsRaw),
     labels: await createCodec<AnalystLabel>(registry, Topics.analystLabels),
+    accounts: await createCodec<Account>(registry, Topics.accounts),
+    balances: await createCodec<LedgerBalance>(registry, Topics.ledgerBalances),
     scored: await createCodec<ScoredTransaction>(registry, Topics.transactionsScored),
     alerts: await createCodec<FraudAlert>(registry, Topics.fraudAlerts),
   };

@@ -169,6 +169,7 @@ export class KafkaBus implements Bus {
             topic: spec.topic,
             numPartitions: spec.partitions,
             replicationFactor: this.options.replicationFactor,
+            ...(spec.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
           })),
         });
         this.logger.info('kafka: topics created', {

@@ -340,3 +340,43 @@ export interface Problem {
   readonly path: string;
   readonly message: string;
 }
+
+export interface Account {
+  readonly accountId: string;
+  readonly type: AccountType;
+  /** ISO 4217 code the policy's limit is in. */
+  readonly currency: string;
+  /** How far below zero debits may take the available balance in `currency`, minor units ≥ 0; null: no policy (unlimited). */
+  readonly overdraftLimitMinor: null | bigint;
+  /** The principal (key or user) that set it. */
+  readonly updatedBy: string;
+  readonly updatedAtMs: number;
+}
+
+export const AccountType = {
+  CUSTOMER: 'CUSTOMER',
+  MERCHANT: 'MERCHANT',
+  SETTLEMENT: 'SETTLEMENT',
+  CLEARING: 'CLEARING',
+  FX_POSITION: 'FX_POSITION',
+  SUSPENSE: 'SUSPENSE',
+} as const;
+export type AccountType = (typeof AccountType)[keyof typeof AccountType];
+
+export interface LedgerBalance {
+  readonly accountId: string;
+  /** Rows of the ledger (entries, holds, hold resolutions) the sums reflect. The ledger only appends, so a larger version reflects a superset: the largest seen governs, whichever process published it. */
+  readonly version: bigint;
+  readonly balances: ReadonlyArray<CurrencyBalance>;
+  /** Transactions debiting this account whose decision this balance reflects (booked, held, or found to book nothing). */
+  readonly settledTransactionIds: ReadonlyArray<string>;
+  readonly publishedAtMs: number;
+}
+
+export interface CurrencyBalance {
+  readonly currency: string;
+  /** Sum of booked legs; credits positive. */
+  readonly postedMinor: bigint;
+  /** Debits of open holds, ≥ 0. */
+  readonly pendingDebitsMinor: bigint;
+}

@@ -12,6 +12,8 @@ import type {
   FraudAlert,
   ScoredTransaction,
   Transaction,
+  Account,
+  LedgerBalance,
 } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { featureValuesOf } from '../../schemas/features.js';
@@ -78,6 +80,8 @@ beforeAll(async () => {
   codecs = {
     transactions: await createCodec<Transaction>(registry, Topics.transactionsRaw),
     labels: await createCodec<AnalystLabel>(registry, Topics.analystLabels),
+    accounts: await createCodec<Account>(registry, Topics.accounts),
+    balances: await createCodec<LedgerBalance>(registry, Topics.ledgerBalances),
     scored: await createCodec<ScoredTransaction>(registry, Topics.transactionsScored),
     alerts: await createCodec<FraudAlert>(registry, Topics.fraudAlerts),
   };

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingRecord, Producer, RecordBatch } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
-import { describeError, isRetriable } from '../../platform/errors.js';
+import { VigilError, describeError, isRetriable } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Counter, Histogram, MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
 import type {
+  Account,
   AnalystLabel,
   FraudAlert,
+  LedgerBalance,
   Reason,
   ScoredTransaction,
   Transaction,
@@ -17,6 +19,7 @@ import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../domain/decision.js';
 import { FEATURE_COUNT, featureValues } from '../domain/feature-names.js';
 import { FeatureEngine } from '../domain/features.js';
+import { FundsGuard } from '../domain/funds.js';
 import type { ModelScorer, PartitionOffset, ScoringSnapshot } from '../ports.js';
 import type { FiredRule, RuleSet } from '../domain/rules.js';
 
@@ -42,6 +45,8 @@ import type { FiredRule, RuleSet } from '../domain/rules.js';
 export interface ScoringCodecs {
   readonly transactions: Codec<Transaction>;
   readonly labels: Codec<AnalystLabel>;
+  readonly accounts: Codec<Account>;
+  readonly balances: Codec<LedgerBalance>;
   readonly scored: Codec<ScoredTransaction>;
   readonly alerts: Codec<FraudAlert>;
 }
@@ -58,6 +63,7 @@ export interface ProcessorDeps {
   readonly logger: Logger;
   readonly modelReasons?: number;
   readonly engine?: FeatureEngine;
+  readonly funds?: FundsGuard;
 }
 
 /** Deterministic alert id: a redelivered decision raises the same alert. */
@@ -72,6 +78,8 @@ interface Pending {
 
 export class ScoringProcessor {
   readonly engine: FeatureEngine;
+  /** Balance policies, the ledger's balances and the debits in flight: the INSUFFICIENT_FUNDS check. */
+  readonly funds: FundsGuard;
   private readonly nextOffsets = new Map<string, number>();
   private features = new Float32Array(0);
   private pending: Pending | undefined;
@@ -80,11 +88,14 @@ export class ScoringProcessor {
   private readonly decisions: Counter;
   private readonly skipped: Counter;
   private readonly labelsApplied: Counter;
+  private readonly balancesApplied: Counter;
+  private readonly accountsApplied: Counter;
   private readonly batchSeconds: Histogram;
   private readonly inferenceSeconds: Histogram;
 
   constructor(private readonly deps: ProcessorDeps) {
     this.engine = deps.engine ?? new FeatureEngine();
+    this.funds = deps.funds ?? new FundsGuard();
     const m = deps.metrics;
     this.scoredCounter = m.counter('vigil_scoring_scored_total', 'Transactions scored.');
     this.decisions = m.counter('vigil_scoring_decisions_total', 'Decisions by type (label decision).');
@@ -93,6 +104,14 @@ export class ScoringProcessor {
       'Records skipped because the restored state already reflects them.',
     );
     this.labelsApplied = m.counter('vigil_scoring_labels_applied_total', 'Analyst labels applied to feature state.');
+    this.balancesApplied = m.counter(
+      'vigil_scoring_ledger_balances_applied_total',
+      'Ledger balances (ledger.balances records) applied to the funds check.',
+    );
+    this.accountsApplied = m.counter(
+      'vigil_scoring_accounts_applied_total',
+      'Chart-of-accounts records (balance policies) applied to the funds check.',
+    );
     this.batchSeconds = m.histogram('vigil_scoring_batch_seconds', 'Time to process one tx.raw batch, seconds.');
     this.inferenceSeconds = m.histogram(
       'vigil_scoring_model_inference_seconds',
@@ -104,6 +123,7 @@ export class ScoringProcessor {
   /** Restores the engine and the offsets it reflects. */
   restore(snapshot: ScoringSnapshot): void {
     this.engine.restore(snapshot.engine);
+    if (snapshot.funds !== undefined) this.funds.restore(snapshot.funds);
     this.nextOffsets.clear();
     for (const { topic, partition, nextOffset } of snapshot.offsets)
       this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
@@ -116,7 +136,13 @@ export class ScoringProcessor {
       return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), nextOffset };
     });
     this.recordsSinceSnapshot = 0;
-    return { format: 'vigil.scoring-snapshot.v1', writtenAtMs, offsets, engine: this.engine.snapshot() };
+    return {
+      format: 'vigil.scoring-snapshot.v1',
+      writtenAtMs,
+      offsets,
+      engine: this.engine.snapshot(),
+      funds: this.funds.snapshot(),
+    };
   }
 
   /** Records handled since the last snapshot was taken. */
@@ -137,10 +163,8 @@ export class ScoringProcessor {
     if (fresh.length === 0) return;
     const last = fresh[fresh.length - 1]!.offset;
     const view: RecordBatch = { topic: batch.topic, partition: batch.partition, records: fresh };
-    if (batch.topic === Topics.analystLabels) {
-      const labels = await decodeOrDeadLetter(view, this.deps.codecs.labels, this.deps.deadLetters);
-      for (const { value } of labels) this.engine.applyLabel(value);
-      this.labelsApplied.inc({}, labels.length);
+    if (batch.topic !== Topics.transactionsRaw) {
+      await this.applyState(view);
       this.nextOffsets.set(key, last + 1);
       this.recordsSinceSnapshot += fresh.length;
       return;
@@ -156,6 +180,27 @@ export class ScoringProcessor {
     await this.send(outputs);
     this.pending = undefined;
     this.batchSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /** Applies a batch of labels (feature state), policies or ledger balances (the funds check). */
+  private async applyState(view: RecordBatch): Promise<void> {
+    const { codecs, deadLetters } = this.deps;
+    if (view.topic === Topics.analystLabels) {
+      const labels = await decodeOrDeadLetter(view, codecs.labels, deadLetters);
+      for (const { value } of labels) this.engine.applyLabel(value);
+      this.labelsApplied.inc({}, labels.length);
+    } else if (view.topic === Topics.accounts) {
+      const accounts = await decodeOrDeadLetter(view, codecs.accounts, deadLetters);
+      for (const { value } of accounts) this.funds.setAccount(value);
+      this.accountsApplied.inc({}, accounts.length);
+    } else if (view.topic === Topics.ledgerBalances) {
+      const balances = await decodeOrDeadLetter(view, codecs.balances, deadLetters);
+      for (const { value } of balances) this.funds.applyBalance(value);
+      this.balancesApplied.inc({}, balances.length);
+    } else {
+      // Only reachable through a wiring bug: fail loudly rather than decode foreign records.
+      throw new VigilError('UNEXPECTED_TOPIC', `scoring does not consume ${view.topic}`);
+    }
   }
 
   /** Scores transactions in order (updating feature state) and encodes the outputs. */
@@ -174,8 +219,13 @@ export class ScoringProcessor {
     const decisions: ReturnType<typeof decide>[] = [];
     const alerted: number[] = [];
     for (let i = 0; i < n; i++) {
-      const rulesFired = rules.evaluate(features, i * FEATURE_COUNT, transactions[i]!);
+      const tx = transactions[i]!;
+      const rulesFired = rules.evaluate(features, i * FEATURE_COUNT, tx);
+      // In the payer partition's order: what an earlier debit of this batch reserved is already counted.
+      const shortfall = this.funds.check(tx);
+      if (shortfall !== undefined) rulesFired.push(shortfall);
       const outcome = decide(scores[i]!, rulesFired, thresholds);
+      this.funds.reserve(tx, outcome.decision);
       fired.push(rulesFired);
       decisions.push(outcome);
       if (outcome.decision !== 'APPROVE') alerted.push(i);

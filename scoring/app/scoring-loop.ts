@@ -61,7 +61,10 @@ export class ScoringLoop {
     loop.subscription = await bus.subscribe(
       {
         groupId: options.groupId,
-        topics: [Topics.transactionsRaw, Topics.analystLabels],
+        // One group for all four, so one snapshot covers every offset its state reflects. The chart of accounts
+        // and the ledger's balances are keyed by account like tx.raw, so an account's policy and balances come to
+        // the member deciding its debits (with one member per partition number; see README).
+        topics: [Topics.transactionsRaw, Topics.analystLabels, Topics.accounts, Topics.ledgerBalances],
         commitMode: 'manual',
         maxBatchRecords: options.maxBatchRecords,
         deadLetter: options.deadLetter,

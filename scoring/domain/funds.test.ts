@@ -1,0 +1,165 @@
+import type { Account, LedgerBalance, Transaction } from '../../schemas/generated/types.js';
+import { aTransaction } from '../testing/transactions.js';
+import { FundsGuard, INSUFFICIENT_FUNDS } from './funds.js';
+
+const policy = (overrides: Partial<Account> = {}): Account => ({
+  accountId: 'alice',
+  type: 'CUSTOMER',
+  currency: 'EUR',
+  overdraftLimitMinor: 0n,
+  updatedBy: 'admin',
+  updatedAtMs: 1,
+  ...overrides,
+});
+
+const balance = (
+  version: bigint,
+  postedMinor: bigint,
+  pendingDebitsMinor = 0n,
+  settled: string[] = [],
+): LedgerBalance => ({
+  accountId: 'alice',
+  version,
+  balances: [{ currency: 'EUR', postedMinor, pendingDebitsMinor }],
+  settledTransactionIds: settled,
+  publishedAtMs: 1,
+});
+
+const debit = (id: string, amountMinor: bigint, overrides: Partial<Transaction> = {}): Transaction =>
+  aTransaction({
+    transactionId: id,
+    payerAccountId: 'alice',
+    amountMinor,
+    currency: 'EUR',
+    settlement: null,
+    kind: 'PURCHASE',
+    ...overrides,
+  });
+
+/** Given a guard with alice's policy and a ledger balance of `posted` (version 1). */
+function guardWith(posted: bigint, account: Partial<Account> = {}): FundsGuard {
+  const guard = new FundsGuard();
+  guard.setAccount(policy(account));
+  guard.applyBalance(balance(1n, posted));
+  return guard;
+}
+
+describe('FundsGuard', () => {
+  it('never checks an account without a policy', () => {
+    const guard = new FundsGuard();
+    expect(guard.check(debit('t1', 10n ** 12n))).toBeUndefined();
+    guard.setAccount(policy({ overdraftLimitMinor: null }));
+    guard.applyBalance(balance(1n, 0n));
+    expect(guard.check(debit('t1', 10n ** 12n))).toBeUndefined();
+    guard.reserve(debit('t1', 5n), 'APPROVE');
+    expect(guard.stats()).toEqual({ guardedAccounts: 0, inFlightDebits: 0 });
+  });
+
+  it('covers a debit of exactly the available balance and declines one minor unit more', () => {
+    expect(guardWith(10_000n).check(debit('t1', 10_000n))).toBeUndefined();
+    const shortfall = guardWith(10_000n).check(debit('t1', 10_001n));
+    expect(shortfall).toEqual({
+      code: INSUFFICIENT_FUNDS,
+      action: 'DECLINE',
+      risk: 1,
+      description:
+        'available balance 100.00 EUR is less than the debit of 100.01 EUR (posted 100.00, pending holds 0.00, ' +
+        'in flight 0.00, overdraft limit 0.00)',
+    });
+  });
+
+  it('lets one of two debits against the last 100.00 EUR through: the first counts in flight at once', () => {
+    const guard = guardWith(10_000n);
+    expect(guard.check(debit('a', 10_000n))).toBeUndefined();
+    guard.reserve(debit('a', 10_000n), 'APPROVE');
+    expect(guard.check(debit('b', 10_000n))?.description).toContain('in flight 100.00');
+    expect(guard.stats()).toEqual({ guardedAccounts: 1, inFlightDebits: 1 });
+  });
+
+  it('reserves for APPROVE and REVIEW, not for DECLINE nor an AUTHORIZATION (checked, not booked)', () => {
+    const guard = guardWith(10_000n);
+    guard.reserve(debit('declined', 9_000n), 'DECLINE');
+    guard.reserve(debit('auth', 9_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
+    expect(guard.check(debit('x', 10_000n))).toBeUndefined();
+    expect(guard.check(debit('auth-2', 10_001n, { kind: 'AUTHORIZATION' }))?.code).toBe(INSUFFICIENT_FUNDS);
+    guard.reserve(debit('review', 4_000n), 'REVIEW');
+    expect(guard.check(debit('x', 6_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+    expect(guard.check(debit('x', 6_000n))).toBeUndefined();
+  });
+
+  it('never checks a REFUND (it pays the payer back)', () => {
+    expect(guardWith(0n).check(debit('r', 10n ** 9n, { kind: 'REFUND' }))).toBeUndefined();
+  });
+
+  it('checks the settlement amount of a cross-currency debit, and applies the limit only in the account currency', () => {
+    const guard = guardWith(0n, { overdraftLimitMinor: 50_000n });
+    expect(guard.check(debit('fx', 1n, { settlement: { amountMinor: 1n, currency: 'USD' } }))?.code).toBe(
+      INSUFFICIENT_FUNDS,
+    );
+    expect(guard.check(debit('eur', 50_000n))).toBeUndefined();
+    expect(guard.check(debit('eur', 50_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+    // The same debit settled in EUR is measured in EUR.
+    expect(
+      guard.check(debit('usd', 99_999n, { currency: 'USD', settlement: { amountMinor: 50_000n, currency: 'EUR' } })),
+    ).toBeUndefined();
+  });
+
+  it('counts pending holds against the available balance', () => {
+    const guard = new FundsGuard();
+    guard.setAccount(policy());
+    guard.applyBalance(balance(3n, 10_000n, 4_000n));
+    expect(guard.check(debit('x', 6_000n))).toBeUndefined();
+    expect(guard.check(debit('x', 6_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+  });
+
+  it('keeps the highest version, yet lets any balance settle the debits it names', () => {
+    const guard = guardWith(10_000n);
+    guard.reserve(debit('a', 3_000n), 'APPROVE');
+    guard.applyBalance(balance(5n, 7_000n, 0n, ['a']));
+    expect(guard.stats().inFlightDebits).toBe(0);
+    guard.reserve(debit('b', 2_000n), 'APPROVE');
+    // A stale balance from another process: its sums are ignored, its settled id is honoured.
+    guard.applyBalance(balance(4n, 10_000n, 0n, ['b']));
+    expect(guard.stats().inFlightDebits).toBe(0);
+    expect(guard.check(debit('x', 7_000n))).toBeUndefined();
+    expect(guard.check(debit('x', 7_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+    guard.applyBalance(balance(5n, 99_000n)); // the same version again changes nothing
+    expect(guard.check(debit('x', 7_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+  });
+
+  it('does not double a debit reserved twice (a re-scored transaction)', () => {
+    const guard = guardWith(10_000n);
+    guard.reserve(debit('a', 6_000n), 'APPROVE');
+    guard.reserve(debit('a', 6_000n), 'APPROVE');
+    expect(guard.check(debit('b', 4_000n))).toBeUndefined();
+  });
+
+  it('ignores balances of accounts it has no record of, and learns them once a policy arrives', () => {
+    const guard = new FundsGuard();
+    guard.applyBalance(balance(1n, 10_000n));
+    guard.setAccount(policy());
+    expect(guard.check(debit('x', 1n))?.code).toBe(INSUFFICIENT_FUNDS);
+    guard.applyBalance(balance(2n, 10_000n));
+    expect(guard.check(debit('x', 10_000n))).toBeUndefined();
+  });
+
+  it('restores exactly what it snapshotted, through JSON', () => {
+    const guard = guardWith(10_000n, { overdraftLimitMinor: 500n });
+    guard.reserve(debit('a', 6_000n), 'APPROVE');
+    const copy = new FundsGuard();
+    copy.restore(JSON.parse(JSON.stringify(guard.snapshot())) as ReturnType<FundsGuard['snapshot']>);
+    expect(copy.snapshot()).toEqual(guard.snapshot());
+    expect(copy.check(debit('b', 4_500n))).toBeUndefined();
+    expect(copy.check(debit('b', 4_501n))?.code).toBe(INSUFFICIENT_FUNDS);
+  });
+
+  it('catches a guard that forgets debits in flight (planted fault): both debits would pass', () => {
+    const forgetful = guardWith(10_000n);
+    forgetful.reserve(debit('a', 10_000n), 'APPROVE');
+    forgetful.applyBalance(balance(1n, 10_000n, 0n, ['a'])); // settled without the balance reflecting it
+    expect(forgetful.check(debit('b', 10_000n))).toBeUndefined();
+    const honest = guardWith(10_000n);
+    honest.reserve(debit('a', 10_000n), 'APPROVE');
+    expect(honest.check(debit('b', 10_000n))?.code).toBe(INSUFFICIENT_FUNDS);
+  });
+});

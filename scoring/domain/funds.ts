@@ -1,0 +1,179 @@
+import { formatMinorUnits } from '../../schemas/currencies.js';
+import type { Account, Decision, LedgerBalance, Transaction } from '../../schemas/generated/types.js';
+import type { FiredRule } from './rules.js';
+
+/**
+ * The balance-policy check scoring applies before it approves a debit (README "Balance policies").
+ *
+ * An account is guarded when its latest chart-of-accounts record has an overdraft limit. For a guarded payer,
+ *
+ *     available(currency) = posted − pending holds − in flight + (limit, in the account's currency only)
+ *
+ * where posted and pending come from the ledger's latest balance (the highest version seen on `ledger.balances`;
+ * the ledger only appends, so a higher version reflects a superset of rows) and in flight is the sum of debits
+ * this guard let through that no balance has named as settled yet. A debit is covered iff it is at most the
+ * available balance. Debits of one account are decided one after another in its partition's order, and each one
+ * let through counts in flight at once, so two debits can never both spend the same money.
+ *
+ * Money is bigint minor units; ledger sign convention: credits positive, debits negative.
+ */
+
+export const INSUFFICIENT_FUNDS = 'INSUFFICIENT_FUNDS';
+
+interface Debit {
+  readonly amountMinor: bigint;
+  readonly currency: string;
+}
+
+interface GuardedAccount {
+  policy: Account;
+  version: bigint;
+  /** Per currency: booked sum and open holds' debits, as the ledger last said. */
+  balances: Map<string, { postedMinor: bigint; pendingDebitsMinor: bigint }>;
+  /** Debits let through and not yet settled by the ledger, by transaction id. */
+  inFlight: Map<string, Debit>;
+}
+
+/** JSON-safe copy of a guard (bigints as decimal strings), for scoring's snapshot. */
+export interface FundsSnapshot {
+  readonly accounts: ReadonlyArray<{
+    readonly policy: Omit<Account, 'overdraftLimitMinor'> & { readonly overdraftLimitMinor: string | null };
+    readonly version: string;
+    readonly balances: ReadonlyArray<{ currency: string; postedMinor: string; pendingDebitsMinor: string }>;
+    readonly inFlight: ReadonlyArray<{ transactionId: string; amountMinor: string; currency: string }>;
+  }>;
+}
+
+/** The payer's debit of `tx`, or undefined when it debits the payer nothing (a REFUND pays the payer back). */
+export function payerDebit(tx: Transaction): Debit | undefined {
+  if (tx.kind === 'REFUND') return undefined;
+  return tx.settlement === null
+    ? { amountMinor: tx.amountMinor, currency: tx.currency }
+    : { amountMinor: tx.settlement.amountMinor, currency: tx.settlement.currency };
+}
+
+export class FundsGuard {
+  /** Every account with a chart-of-accounts record; only those with a limit are checked. */
+  private readonly accounts = new Map<string, GuardedAccount>();
+
+  /** Applies the latest policy record of an account (later calls win: they come in the topic's order). */
+  setAccount(policy: Account): void {
+    const known = this.accounts.get(policy.accountId);
+    if (known) known.policy = policy;
+    else this.accounts.set(policy.accountId, { policy, version: -1n, balances: new Map(), inFlight: new Map() });
+  }
+
+  /**
+   * Applies a balance the ledger published: its settled debits leave in flight whatever its version (any balance
+   * naming them reflects them, and so does every higher version), and its sums replace ours if its version is
+   * higher. Balances of accounts with no chart-of-accounts record are ignored.
+   */
+  applyBalance(balance: LedgerBalance): void {
+    const account = this.accounts.get(balance.accountId);
+    if (!account) return;
+    for (const id of balance.settledTransactionIds) account.inFlight.delete(id);
+    if (balance.version <= account.version) return;
+    account.version = balance.version;
+    account.balances = new Map(
+      balance.balances.map((b) => [
+        b.currency,
+        { postedMinor: b.postedMinor, pendingDebitsMinor: b.pendingDebitsMinor },
+      ]),
+    );
+  }
+
+  /** The INSUFFICIENT_FUNDS reason when `tx` debits a guarded payer beyond its available balance, else undefined. */
+  check(tx: Transaction): FiredRule | undefined {
+    const account = this.guarded(tx.payerAccountId);
+    const debit = payerDebit(tx);
+    if (!account || !debit) return undefined;
+    const { postedMinor, pendingDebitsMinor } = account.balances.get(debit.currency) ?? {
+      postedMinor: 0n,
+      pendingDebitsMinor: 0n,
+    };
+    let inFlightMinor = 0n;
+    for (const d of account.inFlight.values()) if (d.currency === debit.currency) inFlightMinor += d.amountMinor;
+    const limitMinor = debit.currency === account.policy.currency ? account.policy.overdraftLimitMinor! : 0n;
+    const available = postedMinor - pendingDebitsMinor - inFlightMinor + limitMinor;
+    if (debit.amountMinor <= available) return undefined;
+    const money = (minor: bigint): string => formatMinorUnits(minor, debit.currency);
+    return {
+      code: INSUFFICIENT_FUNDS,
+      action: 'DECLINE',
+      risk: 1,
+      description:
+        `available balance ${money(available)} ${debit.currency} is less than the debit of ` +
+        `${money(debit.amountMinor)} ${debit.currency} (posted ${money(postedMinor)}, pending holds ` +
+        `${money(pendingDebitsMinor)}, in flight ${money(inFlightMinor)}, overdraft limit ${money(limitMinor)})`,
+    };
+  }
+
+  /**
+   * Counts `tx`'s debit in flight when `decision` lets it reach the ledger: an APPROVE books it, a REVIEW holds it
+   * (a hold counts against available). An AUTHORIZATION books nothing on the ledger yet, so the ledger would never
+   * settle it: it is checked, not reserved. Reserving an id again replaces it, never doubles.
+   */
+  reserve(tx: Transaction, decision: Decision): void {
+    if (decision === 'DECLINE' || tx.kind === 'AUTHORIZATION') return;
+    const account = this.guarded(tx.payerAccountId);
+    const debit = payerDebit(tx);
+    if (account && debit) account.inFlight.set(tx.transactionId, debit);
+  }
+
+  stats(): { guardedAccounts: number; inFlightDebits: number } {
+    let guardedAccounts = 0;
+    let inFlightDebits = 0;
+    for (const account of this.accounts.values()) {
+      if (account.policy.overdraftLimitMinor !== null) guardedAccounts += 1;
+      inFlightDebits += account.inFlight.size;
+    }
+    return { guardedAccounts, inFlightDebits };
+  }
+
+  snapshot(): FundsSnapshot {
+    return {
+      accounts: [...this.accounts.values()].map((a) => ({
+        policy: {
+          ...a.policy,
+          overdraftLimitMinor: a.policy.overdraftLimitMinor === null ? null : a.policy.overdraftLimitMinor.toString(),
+        },
+        version: a.version.toString(),
+        balances: [...a.balances].map(([currency, b]) => ({
+          currency,
+          postedMinor: b.postedMinor.toString(),
+          pendingDebitsMinor: b.pendingDebitsMinor.toString(),
+        })),
+        inFlight: [...a.inFlight].map(([transactionId, d]) => ({
+          transactionId,
+          amountMinor: d.amountMinor.toString(),
+          currency: d.currency,
+        })),
+      })),
+    };
+  }
+
+  restore(snapshot: FundsSnapshot): void {
+    this.accounts.clear();
+    for (const a of snapshot.accounts) {
+      const limit = a.policy.overdraftLimitMinor;
+      this.accounts.set(a.policy.accountId, {
+        policy: { ...a.policy, overdraftLimitMinor: limit === null ? null : BigInt(limit) },
+        version: BigInt(a.version),
+        balances: new Map(
+          a.balances.map((b) => [
+            b.currency,
+            { postedMinor: BigInt(b.postedMinor), pendingDebitsMinor: BigInt(b.pendingDebitsMinor) },
+          ]),
+        ),
+        inFlight: new Map(
+          a.inFlight.map((d) => [d.transactionId, { amountMinor: BigInt(d.amountMinor), currency: d.currency }]),
+        ),
+      });
+    }
+  }
+
+  private guarded(accountId: string): GuardedAccount | undefined {
+    const account = this.accounts.get(accountId);
+    return account?.policy.overdraftLimitMinor === null ? undefined : account;
+  }
+}
