@@ -100,6 +100,16 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
   try {
     // Every process reads the whole chart of accounts (a fresh group, never committed): a credit to a policy
     // account can arrive on any partition, so each process must know every policy.
+    // Decisions wait until the chart of accounts is read up to where it ended now: a debit of a policy account
+    // settled before its policy was known would never be named to scoring, and stay counted in flight there.
+    const loadTo = await deps.bus.endOffsets(Topics.accounts);
+    const nextOffsets = loadTo.map(() => 0);
+    let chartLoaded: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (chartLoaded = resolve));
+    const checkLoaded = (): void => {
+      if (loadTo.every((end, partition) => (nextOffsets[partition] ?? 0) >= end)) chartLoaded();
+    };
+    checkLoaded();
     chartOfAccounts = await deps.bus.subscribe(
       {
         groupId: `${config.groupId}.accounts.${randomUUID()}`,
@@ -111,8 +121,15 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
       async (batch) => {
         for (const { value } of await decodeOrDeadLetter(batch, accountCodec, deadLetters))
           await balances.applyAccount(value);
+        const last = batch.records.at(-1);
+        if (last !== undefined) nextOffsets[batch.partition] = last.offset + 1;
+        checkLoaded();
       },
     );
+    if (!(await settlesWithin(loaded, CHART_LOAD_LIMIT_MS)))
+      logger.warn('the chart of accounts is not read to its end yet; consuming decisions anyway', {
+        waitedMs: CHART_LOAD_LIMIT_MS,
+      });
     subscription = await deps.bus.subscribe(
       {
         groupId: config.groupId,
@@ -157,6 +174,23 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
       return closing;
     },
   };
+}
+
+/** Longest ledger-sink waits at start for the chart of accounts before it consumes decisions anyway. */
+const CHART_LOAD_LIMIT_MS = 60_000;
+
+/** True if `promise` resolves within `ms`; the timer never keeps the process alive. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function createAuditIndex(config: AuditIndexConfig, deps: LedgerSinkDeps, logger: Logger): AuditIndex {
