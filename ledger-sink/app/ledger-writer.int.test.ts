@@ -496,7 +496,7 @@ describe('startLedgerSink', () => {
   it('creates the tables, subscribes ledger-sink to tx.scored and analyst.labels after-batch, and stops on close', async () => {
     await client.command({ query: `DROP TABLE IF EXISTS ${ClickHouseTables.decisions}` });
     const bus = capturingBus();
-    let subscribed: { options: SubscribeOptions; handler: BatchHandler } | undefined;
+    const subscribed: Array<{ options: SubscribeOptions; handler: BatchHandler }> = [];
     let closed = 0;
     const subscription: Subscription = {
       commit: () => Promise.resolve(),
@@ -505,9 +505,11 @@ describe('startLedgerSink', () => {
       close: () => Promise.resolve(void (closed += 1)),
     };
     bus.subscribe = (options, handler) => {
-      subscribed = { options, handler };
+      subscribed.push({ options, handler });
       return Promise.resolve(subscription);
     };
+    // An empty chart of accounts: read to its end at once.
+    bus.endOffsets = () => Promise.resolve([0, 0]);
 
     const stage = await startLedgerSink({
       bus,
@@ -520,17 +522,24 @@ describe('startLedgerSink', () => {
     });
 
     expect(stage.isReady()).toBe(true);
-    expect(subscribed?.options).toMatchObject({
+    // The chart of accounts first, whole, in a group of this process's own; then the decisions and verdicts.
+    expect(subscribed.map((s) => s.options.topics)).toEqual([
+      [Topics.accounts],
+      [Topics.transactionsScored, Topics.analystLabels],
+    ]);
+    expect(subscribed[0]!.options).toMatchObject({ commitMode: 'manual', startFrom: 'earliest' });
+    expect(subscribed[0]!.options.groupId).toMatch(/^ledger-sink\.accounts\.[0-9a-f-]{36}$/);
+    expect(subscribed[1]!.options).toMatchObject({
       groupId: 'ledger-sink',
       topics: [Topics.transactionsScored, Topics.analystLabels],
       commitMode: 'after-batch',
       maxBatchRecords: 500,
     });
-    await subscribed!.handler(scoredBatch(mixed(10, 9000)));
+    await subscribed[1]!.handler(scoredBatch(mixed(10, 9000)));
     expect((await reader.counts()).decisions).toBe(10);
     await Promise.all([stage.close(), stage.close()]);
     expect(stage.isReady()).toBe(false);
-    expect(closed).toBe(1);
+    expect(closed).toBe(2); // each subscription once
   });
 
   it('fails fast on a bad config value, naming the key', async () => {
