@@ -76,6 +76,7 @@ function trail(
     hold:
       outcome === 'REVIEW'
         ? {
+            kind: 'REVIEW',
             status: holdStatus,
             placedAt: '',
             expiresAt: '',

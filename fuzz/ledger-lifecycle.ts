@@ -9,7 +9,7 @@ import { type AnalystLabel, LabelValue, type ScoredTransaction } from '../schema
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { LedgerBatchHandler } from '../ledger-sink/app/ledger-writer.js';
-import type { HoldExpiryPolicy } from '../ledger-sink/domain/holds.js';
+import { DEFAULT_HOLD_SETTINGS, type HoldExpiryPolicy } from '../ledger-sink/domain/holds.js';
 import { MemoryStore, batchOf, capturingBus, scoredTransaction } from '../ledger-sink/testing/fixtures.js';
 import { type FuzzTarget, defineTarget } from './target.js';
 
@@ -100,7 +100,7 @@ async function run(
     logger: createLogger({ level: 'error', write: () => undefined }),
     metrics: new MetricsRegistry(),
     clock,
-    holds: { reviewTimeoutMs: REVIEW_TIMEOUT_MS, expiryPolicy: s.policy },
+    holds: { ...DEFAULT_HOLD_SETTINGS, reviewTimeoutMs: REVIEW_TIMEOUT_MS, expiryPolicy: s.policy },
   });
   const batches: RecordBatch[] = [];
   const handle = async (batch: RecordBatch): Promise<void> => {

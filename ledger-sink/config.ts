@@ -1,7 +1,9 @@
 import { type Env, readEnum, readInt, readString } from '../platform/config.js';
+import { ConfigError } from '../platform/errors.js';
+import type { AccountType } from '../schemas/generated/types.js';
 import { readStuckAfterMs } from '../platform/consumer-health.js';
 import { readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
-import { DEFAULT_HOLD_SETTINGS, type HoldSettings } from './domain/holds.js';
+import { DEFAULT_HOLD_SETTINGS, type HoldExpiryPolicy, type HoldSettings } from './domain/holds.js';
 
 /** ledger-sink's configuration, parsed once at startup; a bad value fails fast naming the key. */
 export interface LedgerSinkConfig {
@@ -20,9 +22,17 @@ export interface LedgerSinkConfig {
   readonly stuckAfterMs: number;
   /**
    * REVIEW holds: how long one waits for a verdict (VIGIL_LEDGER_REVIEW_HOLD_TIMEOUT_MS, 1000..31 days, default
-   * 72 h) and what its expiry does (VIGIL_LEDGER_HOLD_EXPIRY, `void` (default) or `post`).
+   * 72 h) and what its expiry does (VIGIL_LEDGER_HOLD_EXPIRY, `void` (default) or `post`); AUTHORIZATION holds: how
+   * long one waits for its captures (VIGIL_LEDGER_AUTHORIZATION_HOLD_TIMEOUT_MS, 1000..31 days, default 7 days).
    */
   readonly holds: HoldSettings;
+  /**
+   * The same settings for holds whose payer account is of a given type, where they differ from {@link holds}:
+   * `VIGIL_LEDGER_HOLDS_<TYPE>` (TYPE one of CUSTOMER, MERCHANT, SETTLEMENT, CLEARING, FX_POSITION, SUSPENSE) as
+   * `review=<ms>,expiry=void|post,authorization=<ms>`, each part optional, e.g.
+   * `VIGIL_LEDGER_HOLDS_MERCHANT=review=86400000,expiry=post`.
+   */
+  readonly holdsByAccountType: Readonly<Partial<Record<AccountType, HoldSettings>>>;
   /** How often the expiry sweep looks for holds past their timeout (VIGIL_LEDGER_HOLD_SWEEP_MS, 100..3600000, default 60000). */
   readonly holdSweepMs: number;
 }
@@ -44,20 +54,40 @@ export interface AuditIndexConfig {
   readonly bulkDocuments: number;
 }
 
+const HOLD_TIMEOUT_RANGE = { min: 1000, max: 31 * 86_400_000 };
+const ACCOUNT_TYPES: readonly AccountType[] = [
+  'CUSTOMER',
+  'MERCHANT',
+  'SETTLEMENT',
+  'CLEARING',
+  'FX_POSITION',
+  'SUSPENSE',
+];
+
 export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
+  const holds: HoldSettings = Object.freeze({
+    reviewTimeoutMs: readInt(
+      env,
+      'VIGIL_LEDGER_REVIEW_HOLD_TIMEOUT_MS',
+      DEFAULT_HOLD_SETTINGS.reviewTimeoutMs,
+      HOLD_TIMEOUT_RANGE,
+    ),
+    expiryPolicy: readEnum(env, 'VIGIL_LEDGER_HOLD_EXPIRY', ['void', 'post'], DEFAULT_HOLD_SETTINGS.expiryPolicy),
+    authorizationTimeoutMs: readInt(
+      env,
+      'VIGIL_LEDGER_AUTHORIZATION_HOLD_TIMEOUT_MS',
+      DEFAULT_HOLD_SETTINGS.authorizationTimeoutMs,
+      HOLD_TIMEOUT_RANGE,
+    ),
+  });
   return Object.freeze({
     groupId: readString(env, 'VIGIL_LEDGER_GROUP_ID', 'ledger-sink'),
     maxBatchRecords: readInt(env, 'VIGIL_LEDGER_MAX_BATCH_RECORDS', 2000, { min: 1, max: 100_000 }),
     lookupChunkIds: readInt(env, 'VIGIL_LEDGER_LOOKUP_CHUNK_IDS', 1000, { min: 1, max: 10_000 }),
     elasticsearch: parseAuditIndexConfig(env),
     stuckAfterMs: readStuckAfterMs(env),
-    holds: Object.freeze({
-      reviewTimeoutMs: readInt(env, 'VIGIL_LEDGER_REVIEW_HOLD_TIMEOUT_MS', DEFAULT_HOLD_SETTINGS.reviewTimeoutMs, {
-        min: 1000,
-        max: 31 * 86_400_000,
-      }),
-      expiryPolicy: readEnum(env, 'VIGIL_LEDGER_HOLD_EXPIRY', ['void', 'post'], DEFAULT_HOLD_SETTINGS.expiryPolicy),
-    }),
+    holds,
+    holdsByAccountType: readHoldsByAccountType(env, holds),
     holdSweepMs: readInt(env, 'VIGIL_LEDGER_HOLD_SWEEP_MS', 60_000, { min: 100, max: 3_600_000 }),
   });
 }
@@ -73,4 +103,36 @@ function parseAuditIndexConfig(env: Env): AuditIndexConfig | undefined {
     maxBackoffMs: readInt(env, 'VIGIL_LEDGER_AUDIT_MAX_BACKOFF_MS', 5000, { min: backoffMs, max: 300_000 }),
     bulkDocuments: readInt(env, 'VIGIL_LEDGER_AUDIT_BULK_DOCUMENTS', 1000, { min: 1, max: 10_000 }),
   });
+}
+
+/** `VIGIL_LEDGER_HOLDS_<TYPE>` for every account type that sets one, each over the general settings. */
+function readHoldsByAccountType(env: Env, general: HoldSettings): Partial<Record<AccountType, HoldSettings>> {
+  const byType: Partial<Record<AccountType, HoldSettings>> = {};
+  for (const type of ACCOUNT_TYPES) {
+    const key = `VIGIL_LEDGER_HOLDS_${type}`;
+    const text = env[key];
+    if (text === undefined || text.trim() === '') continue;
+    const settings = { ...general };
+    for (const part of text.split(',')) {
+      const [name, value, ...rest] = part.trim().split('=');
+      const fail = (why: string): never => {
+        throw new ConfigError(key, text, `review=<ms>,expiry=void|post,authorization=<ms> (${why})`);
+      };
+      if (value === undefined || rest.length > 0) fail(`"${part.trim()}" is not name=value`);
+      const ms = (): number => {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < HOLD_TIMEOUT_RANGE.min || n > HOLD_TIMEOUT_RANGE.max)
+          fail(`${name} must be an integer of ms in ${HOLD_TIMEOUT_RANGE.min}..${HOLD_TIMEOUT_RANGE.max}`);
+        return n;
+      };
+      if (name === 'review') settings.reviewTimeoutMs = ms();
+      else if (name === 'authorization') settings.authorizationTimeoutMs = ms();
+      else if (name === 'expiry') {
+        if (value !== 'void' && value !== 'post') fail('expiry must be void or post');
+        settings.expiryPolicy = value as HoldExpiryPolicy;
+      } else fail(`unknown setting "${name}"`);
+    }
+    byType[type] = Object.freeze(settings);
+  }
+  return Object.freeze(byType);
 }

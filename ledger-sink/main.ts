@@ -17,6 +17,7 @@ import { ClickHouseLedgerStore } from './adapters/clickhouse-store.js';
 import { ElasticsearchAuditIndex } from './adapters/elasticsearch-audit-index.js';
 import type { AuditIndex } from './ports.js';
 import { type AuditIndexConfig, parseLedgerSinkConfig } from './config.js';
+import { AccountTypes } from './app/account-types.js';
 import { BalanceFeed } from './app/balance-feed.js';
 import { LedgerBatchHandler } from './app/ledger-writer.js';
 import { sweepExpiredHolds } from './app/hold-sweep.js';
@@ -82,6 +83,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     clock: deps.clock,
     metrics: deps.metrics,
   });
+  const accountTypes = new AccountTypes();
   const handler = new LedgerBatchHandler({
     store,
     scoredCodec,
@@ -92,6 +94,8 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     clock: deps.clock,
     ...(auditIndex ? { auditIndex } : {}),
     holds: config.holds,
+    holdsByAccountType: config.holdsByAccountType,
+    accountTypes,
     balances,
   });
 
@@ -119,8 +123,10 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
         deadLetter: deadLetters.sink,
       },
       async (batch) => {
-        for (const { value } of await decodeOrDeadLetter(batch, accountCodec, deadLetters))
+        for (const { value } of await decodeOrDeadLetter(batch, accountCodec, deadLetters)) {
+          accountTypes.apply(value);
           await balances.applyAccount(value);
+        }
         const last = batch.records.at(-1);
         if (last !== undefined) nextOffsets[batch.partition] = last.offset + 1;
         checkLoaded();

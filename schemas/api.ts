@@ -55,6 +55,11 @@ export interface TransactionRequest {
   readonly description?: string;
   readonly bankTransfer?: { readonly scheme: string; readonly endToEndId?: string; readonly remittanceInfo?: string };
   readonly channelReference?: string;
+  /**
+   * A capture: the authorization whose hold it settles (partially or in full); a refund: the payment it pays back.
+   * Same payer account as the original. Only for kinds `capture` and `refund`.
+   */
+  readonly originalTransactionId?: string;
   /** ISO 8601 with offset, e.g. "2026-11-24T09:00:00.000Z"; defaults to the time ingest received it. */
   readonly eventTime?: string;
 }
@@ -248,11 +253,13 @@ export interface AuditTrail {
    * ends it; null for a transaction that never had one.
    */
   readonly hold: {
-    readonly status: 'OPEN' | 'POSTED' | 'VOIDED';
+    /** REVIEW: waits for a verdict; AUTHORIZATION: waits for its captures (CAPTURED once they consumed it). */
+    readonly kind: 'REVIEW' | 'AUTHORIZATION';
+    readonly status: 'OPEN' | 'POSTED' | 'VOIDED' | 'CAPTURED';
     readonly placedAt: string;
     readonly expiresAt: string;
     readonly resolution: {
-      readonly cause: 'FRAUD' | 'GENUINE' | 'EXPIRED';
+      readonly cause: 'FRAUD' | 'GENUINE' | 'EXPIRED' | 'CAPTURED';
       readonly resolvedBy: string;
       readonly resolvedAt: string;
     } | null;

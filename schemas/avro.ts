@@ -68,27 +68,29 @@ export function parseSchema(schema: avro.Schema | string, registry: Record<strin
   });
 }
 
-/** Every schema file, oldest version first, so references (`vigil.Transaction`) resolve. */
+/**
+ * Every schema file in the order of its permanent id (`ids.json`), so a file that references another record
+ * (`vigil.Transaction`) resolves it against the newest version that existed when it was added: ScoredTransaction v2
+ * (id 8) embeds Transaction v2 (id 2) for good, and a later Transaction v3 reaches tx.scored only through a new
+ * ScoredTransaction version. Resolving against the newest version instead would silently change what an existing id
+ * means, and records already on a log would no longer decode.
+ */
 export function loadSchemaFiles(dir = avroDir): SchemaFile[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.avsc'));
-  const order = [
-    'Transaction',
-    'ScoredTransaction',
-    'FraudAlert',
-    'LedgerEntry',
-    'AnalystLabel',
-    'DeadLetter',
-    'Account',
-    'LedgerBalance',
-  ];
-  return files
+  const ids = JSON.parse(readFileSync(dir + 'ids.json', 'utf8')) as Record<string, unknown>;
+  const idOf = (file: string): number => {
+    const id = ids[file];
+    if (typeof id !== 'number') throw new Error(`schemas/avro/ids.json has no id for ${file}; append one`);
+    return id;
+  };
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.avsc'))
     .map((file) => {
       const match = /^(\w+)\.v(\d+)\.avsc$/.exec(file);
       if (!match) throw new Error(`schema file ${file} must be named <Name>.v<version>.avsc`);
       const schema = JSON.parse(readFileSync(dir + file, 'utf8')) as avro.Schema & { namespace: string; name: string };
-      return { file, name: `${schema.namespace}.${schema.name}`, short: match[1]!, version: Number(match[2]), schema };
+      return { file, name: `${schema.namespace}.${schema.name}`, version: Number(match[2]), schema, id: idOf(file) };
     })
-    .sort((a, b) => order.indexOf(a.short) - order.indexOf(b.short) || a.version - b.version)
+    .sort((a, b) => a.id - b.id)
     .map(({ file, name, version, schema }) => ({ file, name, version, schema }));
 }
 
@@ -108,13 +110,37 @@ export function loadSchemaSet(dir = avroDir): SchemaSet {
   const expanded = new Map<string, string>();
   for (const file of loadSchemaFiles(dir)) {
     const named: Record<string, avro.Type> = {};
-    // A new version of a record replaces the old one wholesale; only the records it references come from earlier files.
+    // A new version of a record replaces the old one wholesale; only the types it references without defining them
+    // come from earlier files.
     for (const [name, type] of latest) if (name !== file.name) collectNamed(type, named);
+    for (const name of definedNames(file.schema)) delete named[name];
     const type = parseSchema(file.schema, named);
     latest.set(file.name, type);
     expanded.set(file.file, JSON.stringify(type.schema({ exportAttrs: true })));
   }
   return { latest, expanded };
+}
+
+/**
+ * Full names of the named types (record, enum, fixed) a schema defines inline, its own included; a nested
+ * definition without a namespace takes its enclosing named type's (Avro spec, "Names").
+ */
+function definedNames(schema: unknown, namespace = ''): string[] {
+  if (Array.isArray(schema)) return schema.flatMap((s) => definedNames(s, namespace));
+  if (typeof schema !== 'object' || schema === null) return [];
+  const node = schema as Record<string, unknown>;
+  let enclosing = typeof node['namespace'] === 'string' ? node['namespace'] : namespace;
+  const names: string[] = [];
+  if (typeof node['name'] === 'string' && ['record', 'error', 'enum', 'fixed'].includes(String(node['type']))) {
+    const name = node['name'];
+    const fullName = name.includes('.') || enclosing === '' ? name : `${enclosing}.${name}`;
+    names.push(fullName);
+    enclosing = fullName.includes('.') ? fullName.slice(0, fullName.lastIndexOf('.')) : '';
+  }
+  const fields = Array.isArray(node['fields']) ? (node['fields'] as Array<{ type?: unknown }>) : [];
+  for (const inner of [node['type'], node['items'], node['values'], ...fields.map((f) => f.type)])
+    if (typeof inner === 'object') names.push(...definedNames(inner, enclosing));
+  return names;
 }
 
 function collectNamed(type: avro.Type, into: Record<string, avro.Type>): void {

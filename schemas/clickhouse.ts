@@ -27,6 +27,12 @@ export const ClickHouseTables = {
   accessLog: 'access_log',
 } as const;
 
+/** The views of `schemas/clickhouse/tables.sql`: queries over the tables, holding no rows of their own. */
+export const ClickHouseViews = {
+  /** Every open hold's legs with what they still reserve (`remaining_minor`, after captures). */
+  ledgerOpenHoldLegs: 'ledger_open_hold_legs',
+} as const;
+
 /**
  * Text forms on the wire, both ways: a DateTime64(3, 'UTC') column is written as 'YYYY-MM-DD hh:mm:ss.sss' in UTC
  * (see ledger-sink's `toDateTime64Text`); Int64 money is a decimal string (JSON numbers lose precision past 2^53,
@@ -56,6 +62,10 @@ export interface LedgerEntryRow {
   readonly posted_at: DateTime64Text;
   /** The entry id a reversal leg reverses; '' for every other leg. */
   readonly reverses_entry_id: string;
+  /** A capture's leg: the authorisation whose hold it settles; '' otherwise. */
+  readonly captures_transaction_id: string;
+  /** A refund's leg: the payment it pays back; '' otherwise. */
+  readonly refunds_transaction_id: string;
 }
 
 /** One row of `ledger_holds`: one leg of a pending hold. */
@@ -71,13 +81,18 @@ export interface LedgerHoldRow {
   readonly event_time: DateTime64Text;
   readonly placed_at: DateTime64Text;
   readonly expires_at: DateTime64Text;
+  /** REVIEW (waits for a verdict) or AUTHORIZATION (settled by its captures). */
+  readonly hold_kind: 'REVIEW' | 'AUTHORIZATION';
+  /** What the held legs follow up, carried onto the entries a posted hold books ('' where nothing). */
+  readonly captures_transaction_id: string;
+  readonly refunds_transaction_id: string;
 }
 
 /** One row of `ledger_hold_resolutions`: how one hold ended. */
 export interface LedgerHoldResolutionRow {
   readonly transaction_id: string;
-  readonly resolution: 'POSTED' | 'VOIDED';
-  readonly cause: LabelValue | 'EXPIRED';
+  readonly resolution: 'POSTED' | 'VOIDED' | 'CAPTURED';
+  readonly cause: LabelValue | 'EXPIRED' | 'CAPTURED';
   readonly resolved_by: string;
   readonly resolved_at: DateTime64Text;
 }

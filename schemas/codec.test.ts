@@ -57,8 +57,24 @@ describe('Confluent-framed Avro codec', () => {
     expect(await transactions.decode(bytes)).toEqual(tx);
   });
 
-  it('writes with the newest registered schema id (Transaction v2 = id 2)', () => {
-    expect(transactions.writerSchemaId).toBe(2);
+  it('writes with the newest registered schema id (Transaction v3 = id 11)', () => {
+    expect(transactions.writerSchemaId).toBe(11);
+  });
+
+  it('keeps what an existing id means when a record it embeds gets a new version', async () => {
+    // ScoredTransaction v2 (id 8) embeds Transaction v2 for good: records on a log written with id 8 hold no
+    // originalTransactionId, so its schema must not gain it when Transaction v3 (id 11) arrives; v3 (id 13) does.
+    const fieldsOfEmbedded = async (id: number): Promise<string[]> => {
+      const schema = JSON.parse(await registry.schemaById(id)) as {
+        fields: Array<{ name: string; type: { fields?: Array<{ name: string }> } }>;
+      };
+      return (schema.fields.find((f) => f.name === 'transaction')!.type.fields ?? []).map((f) => f.name);
+    };
+    expect(await fieldsOfEmbedded(8)).not.toContain('originalTransactionId');
+    expect(await fieldsOfEmbedded(8)).toContain('channelReference');
+    expect(await fieldsOfEmbedded(13)).toContain('originalTransactionId');
+    const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    expect(scored.writerSchemaId).toBe(13);
   });
 
   it('reads records written with the older schema version (v1), filling the new field with its default', async () => {

@@ -25,6 +25,7 @@ export function sampleTransaction(overrides: Partial<Transaction> = {}): Transac
     description: 'groceries',
     bankTransfer: null,
     channelReference: null,
+    originalTransactionId: null,
     source: 'API',
     eventTimeMs: 1_764_000_000_000,
     receivedAtMs: 1_764_000_000_050,

@@ -113,6 +113,7 @@ export function toCanonical(request: TransactionRequest, event: TrafficEvent): T
     channelReference: null,
     eventTimeMs: event.timeMs,
   };
+  // Ingest leaves an absent originalTransactionId out of what it fingerprints; so does this stand-in.
   const fingerprint = createHash('sha256').update(canonicalJson(content)).digest('hex');
-  return { ...content, fingerprint, source: 'SIMULATOR', receivedAtMs: event.timeMs };
+  return { ...content, originalTransactionId: null, fingerprint, source: 'SIMULATOR', receivedAtMs: event.timeMs };
 }

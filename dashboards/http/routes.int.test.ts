@@ -33,6 +33,8 @@ import { sampleTransaction } from '../../schemas/fixtures.js';
 // Dashboards reads what ledger-sink writes: every fixture row goes in through ledger-sink's real writer (never a
 // re-typed copy of its rows), so this test crosses the stage boundary on purpose.
 // eslint-disable-next-line no-restricted-imports
+import { NO_LINKS } from '../../ledger-sink/domain/holds.js';
+// eslint-disable-next-line no-restricted-imports
 import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
 // eslint-disable-next-line no-restricted-imports
 import type { DecisionRecord, PostedEntry } from '../../ledger-sink/ports.js';
@@ -186,6 +188,8 @@ function entries(
     eventTimeMs: atMs - 50,
     postedAtMs: atMs + 15,
     reversesEntryId: '',
+    capturesTransactionId: '',
+    refundsTransactionId: '',
   }));
 }
 
@@ -268,6 +272,8 @@ beforeAll(async () => {
       transactionId: 'tx-rev',
       fingerprint: 'fp-tx-rev',
       legs: entries('tx-rev', 'acc-payer', 'acc-shop', 12_345n, 'EUR', now - HOUR),
+      kind: 'REVIEW',
+      links: NO_LINKS,
       placedAtMs: now - HOUR + 15,
       expiresAtMs: now + 71 * HOUR,
     },
@@ -1006,6 +1012,8 @@ describe('chart of accounts', () => {
         transactionId: 'tx-limit-hold',
         fingerprint: 'fp-tx-limit-hold',
         legs: entries('tx-limit-hold', 'acc-overdrawn', 'acc-limit-payee', 1_000n, 'EUR', now - HOUR),
+        kind: 'REVIEW',
+        links: NO_LINKS,
         placedAtMs: now - HOUR + 15,
         expiresAtMs: now + 71 * HOUR,
       },
@@ -1145,6 +1153,7 @@ function scoredFor(id: string): ScoredTransaction {
     description: null,
     bankTransfer: null,
     channelReference: null,
+    originalTransactionId: null,
     source: 'API',
     eventTimeMs: Date.now(),
     receivedAtMs: Date.now(),

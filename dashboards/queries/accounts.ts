@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AccountBalance, AccountStatement, StatementLine } from '../../schemas/api.js';
-import { ClickHouseTables as T } from '../../schemas/clickhouse.js';
+import { ClickHouseTables as T, ClickHouseViews } from '../../schemas/clickhouse.js';
 import { moneyView } from '../domain/money.js';
 import { isoTime, orNull, selectRows } from './select.js';
 
@@ -17,7 +17,6 @@ const openHoldsOf = (beforeMs: string): string => `
     SELECT transaction_id FROM ${T.ledgerHoldResolutions}
     WHERE resolved_at < ${beforeMs}
       AND transaction_id IN (SELECT transaction_id FROM ${T.ledgerHolds} WHERE account_id = {accountId:String}))`;
-const FAR_FUTURE = `toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')`;
 
 /** An account's balance policy: how far below zero debits may take its available balance in `currency`. */
 export interface OverdraftLimit {
@@ -46,9 +45,10 @@ export async function accountBalance(
     ),
     selectRows<{ currency: string; debits: string; credits: string; holds: string }>(
       clickhouse,
-      `SELECT currency, sumIf(-toInt128(amount_minor), amount_minor < 0) AS debits,
-         sumIf(toInt128(amount_minor), amount_minor > 0) AS credits, uniqExact(transaction_id) AS holds
-       FROM ${T.ledgerHolds} WHERE ${openHoldsOf(FAR_FUTURE)} GROUP BY currency`,
+      // What open holds still reserve: an authorisation less what its captures booked (the view).
+      `SELECT currency, sumIf(-toInt128(remaining_minor), remaining_minor < 0) AS debits,
+         sumIf(toInt128(remaining_minor), remaining_minor > 0) AS credits, uniqExact(transaction_id) AS holds
+       FROM ${ClickHouseViews.ledgerOpenHoldLegs} WHERE account_id = {accountId:String} GROUP BY currency`,
       { accountId },
     ),
   ]);

@@ -96,11 +96,9 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
        FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id = {transactionId:String} ORDER BY detected_at`,
       params,
     ),
-    selectRows<
-      SelectedRow<LedgerHoldRow, 'leg' | 'account_id' | 'amount_minor' | 'currency', 'placed_at' | 'expires_at'>
-    >(
+    selectRows<HoldLegRow>(
       clickhouse,
-      `SELECT leg, account_id, amount_minor, currency, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')}
+      `SELECT leg, account_id, amount_minor, currency, hold_kind, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')}
        FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id = {transactionId:String} ORDER BY leg`,
       params,
     ),
@@ -178,11 +176,15 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
   };
 }
 
-/** The hold of a REVIEW and how it ended, or null for a transaction that never had one. */
+type HoldLegRow = SelectedRow<
+  LedgerHoldRow,
+  'leg' | 'account_id' | 'amount_minor' | 'currency' | 'hold_kind',
+  'placed_at' | 'expires_at'
+>;
+
+/** The hold of a REVIEW or an AUTHORIZATION and how it ended, or null for a transaction that never had one. */
 function holdView(
-  legs: ReadonlyArray<
-    SelectedRow<LedgerHoldRow, 'leg' | 'account_id' | 'amount_minor' | 'currency', 'placed_at' | 'expires_at'>
-  >,
+  legs: ReadonlyArray<HoldLegRow>,
   resolutions: ReadonlyArray<
     SelectedRow<LedgerHoldResolutionRow, 'resolution' | 'cause' | 'resolved_by', 'resolved_at'>
   >,
@@ -191,6 +193,7 @@ function holdView(
   if (first === undefined) return null;
   const resolution = resolutions[0];
   return {
+    kind: first.hold_kind,
     status: resolution?.resolution ?? 'OPEN',
     placedAt: isoTime(first.placed_at_ms),
     expiresAt: isoTime(first.expires_at_ms),

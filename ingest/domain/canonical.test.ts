@@ -78,11 +78,21 @@ describe('toTransaction', () => {
     const content = validated(cardRequest({ eventTime: undefined }));
     expect(toTransaction(content, { fingerprint: 'f'.repeat(64), source: 'BATCH', receivedAtMs: NOW_MS })).toEqual({
       ...content,
+      originalTransactionId: null,
       fingerprint: 'f'.repeat(64),
       source: 'BATCH',
       eventTimeMs: NOW_MS,
       receivedAtMs: NOW_MS,
     });
+  });
+  it('fingerprints a transaction naming no original exactly as before Transaction v3 added the field', () => {
+    // Canonical JSON drops absent members: no key, so the same text (and fingerprint) as a v2 build computed.
+    expect(Object.hasOwn(validated(cardRequest()), 'originalTransactionId')).toBe(false);
+    const capture = validated(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' }));
+    expect(capture.originalTransactionId).toBe('auth-1');
+    expect(fingerprint(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' }))).not.toBe(
+      fingerprint(cardRequest({ kind: 'capture' })),
+    );
   });
   it('keeps the client event time', () => {
     const transaction = toTransaction(validated(cardRequest()), {

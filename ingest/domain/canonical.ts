@@ -22,6 +22,7 @@ export interface Receipt {
 export function toTransaction(content: ValidatedTransaction, receipt: Receipt): Transaction {
   return {
     ...content,
+    originalTransactionId: content.originalTransactionId ?? null,
     fingerprint: receipt.fingerprint,
     source: receipt.source,
     eventTimeMs: content.eventTimeMs ?? receipt.receivedAtMs,

@@ -40,11 +40,20 @@ export interface ValidationContext {
 /**
  * The validated, tokenised request content: a Transaction without what ingest adds (fingerprint, source,
  * receivedAtMs). `eventTimeMs` stays null when the client sent none, so a retry of the same request has the
- * same content (and fingerprint) whenever it arrives.
+ * same content (and fingerprint) whenever it arrives. `originalTransactionId` is absent, not null, when the client
+ * sent none: canonical JSON drops absent members, so a transaction fingerprinted before Transaction v3 added the
+ * field keeps its fingerprint (a retry across the upgrade is a duplicate, not a conflict).
  */
-export type ValidatedTransaction = Omit<Transaction, 'fingerprint' | 'source' | 'receivedAtMs' | 'eventTimeMs'> & {
+export type ValidatedTransaction = Omit<
+  Transaction,
+  'fingerprint' | 'source' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId'
+> & {
   readonly eventTimeMs: number | null;
+  readonly originalTransactionId?: string;
 };
+
+/** The kinds that follow up an earlier transaction, and what they name as their original. */
+const followUpKinds: ReadonlySet<TransactionKind> = new Set(['CAPTURE', 'REFUND']);
 
 export type ValidationOutcome =
   | { readonly ok: true; readonly value: ValidatedTransaction }
@@ -92,6 +101,7 @@ const topLevelFields = [
   'description',
   'bankTransfer',
   'channelReference',
+  'originalTransactionId',
   'eventTime',
 ] as const;
 
@@ -480,6 +490,17 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
     message: 'must be 1–128 printable ASCII characters without spaces',
   });
 
+  // A CAPTURE names the AUTHORIZATION whose hold it settles, a REFUND the payment it pays back; the ledger links
+  // them. Both travel on the payer's partition, so the capture must come from the authorisation's payer account.
+  const originalTransactionId = problems.id(root['originalTransactionId'], '/originalTransactionId', false);
+  if (originalTransactionId !== undefined) {
+    const effectiveKind = kind ?? (channel === undefined ? undefined : defaultKind(channel));
+    if (effectiveKind !== undefined && !followUpKinds.has(effectiveKind))
+      problems.add('/originalTransactionId', 'only a capture (of its authorization) or a refund names an original');
+    else if (originalTransactionId === transactionId)
+      problems.add('/originalTransactionId', 'must name another transaction than /transactionId');
+  }
+
   let eventTimeMs: number | null = null;
   const eventTime = root['eventTime'];
   if (eventTime !== undefined && eventTime !== null) {
@@ -534,6 +555,7 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
       description: description ?? null,
       bankTransfer,
       channelReference: channelReference ?? null,
+      ...(originalTransactionId === undefined ? {} : { originalTransactionId }),
       eventTimeMs,
     },
   };

@@ -51,6 +51,8 @@ const entry = (
   postedAtMs: 1_764_000_000_001,
   fingerprint: `fp-${transactionId}`,
   reversesEntryId: '',
+  capturesTransactionId: '',
+  refundsTransactionId: '',
   ...overrides,
 });
 

@@ -1,3 +1,4 @@
+import { NO_LINKS } from '../domain/holds.js';
 import fc from 'fast-check';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS } from '../domain/audit.js';
 import { VigilError } from '../../platform/errors.js';
@@ -48,6 +49,8 @@ describe('row builders against the DDL', () => {
         eventTimeMs: tx.eventTimeMs,
         postedAtMs: tx.eventTimeMs + 5,
         reversesEntryId: '',
+        capturesTransactionId: '',
+        refundsTransactionId: '',
       }),
     ],
     [
@@ -80,6 +83,8 @@ describe('row builders against the DDL', () => {
         transactionId: tx.transactionId,
         fingerprint: tx.fingerprint,
         legs: postingsFor(sampleTransaction(), tx.receivedAtMs),
+        kind: 'REVIEW',
+        links: NO_LINKS,
         placedAtMs: tx.receivedAtMs,
         expiresAtMs: tx.receivedAtMs + 1000,
       })[0]!,

@@ -3,6 +3,7 @@ import { UnavailableError, VigilError, ErrorCategory } from '../../platform/erro
 import {
   type AnalystLabelRow,
   ClickHouseTables,
+  ClickHouseViews,
   type DecisionRow,
   type LedgerConflictRow,
   type LedgerEntryRow,
@@ -18,7 +19,9 @@ import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain
 import {
   type BookedEntry,
   type Hold,
+  type HoldKind,
   type HoldResolutionRecord,
+  type LegLinks,
   type TransactionLedger,
   type Verdict,
   ledgersOf,
@@ -68,13 +71,16 @@ const STORED_SQL = [
 ].join(' UNION ALL ');
 const CONFLICTS_SQL = `SELECT DISTINCT transaction_id, conflicting_fingerprint FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id IN {ids:Array(String)}`;
 const LABELS_SQL = `SELECT transaction_id, label, labelled_by, ${epochMsColumn('labelled_at')} FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)} ORDER BY labelled_at, transaction_id`;
-const ENTRIES_SQL = `SELECT entry_id, transaction_id, leg, account_id, amount_minor, currency, entry_type, fingerprint, reverses_entry_id, ${epochMsColumn('event_time')}, ${epochMsColumn('posted_at')} FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)}`;
-const HOLDS_SQL = `SELECT transaction_id, leg, entry_id, account_id, amount_minor, currency, entry_type, fingerprint, ${epochMsColumn('event_time')}, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')} FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)}`;
+const ENTRY_COLUMNS = `entry_id, transaction_id, leg, account_id, amount_minor, currency, entry_type, fingerprint, reverses_entry_id, captures_transaction_id, refunds_transaction_id, ${epochMsColumn('event_time')}, ${epochMsColumn('posted_at')}`;
+const ENTRIES_SQL = `SELECT ${ENTRY_COLUMNS} FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)}`;
+/** The legs captures booked against these authorisations (other transactions' entries naming them). */
+const CAPTURE_ENTRIES_SQL = `SELECT ${ENTRY_COLUMNS} FROM ${ClickHouseTables.ledgerEntries} WHERE captures_transaction_id IN {ids:Array(String)}`;
+const HOLDS_SQL = `SELECT transaction_id, leg, entry_id, account_id, amount_minor, currency, entry_type, fingerprint, hold_kind, captures_transaction_id, refunds_transaction_id, ${epochMsColumn('event_time')}, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')} FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)}`;
 const RESOLUTIONS_SQL = `SELECT transaction_id, resolution, cause, resolved_by, ${epochMsColumn('resolved_at')} FROM ${ClickHouseTables.ledgerHoldResolutions} WHERE transaction_id IN {ids:Array(String)} ORDER BY resolved_at`;
-// leg 0 stands for the hold (every hold has one); resolved holds are excluded by id.
 /**
- * Per account and currency: booked sum, open holds' debits, and the rows both reflect (entries, hold legs, and
- * a resolution counted on each leg of its hold). Sums as Int128 (no Int64 overflow), read back as strings.
+ * Per account and currency: booked sum, open holds' debits (what they still reserve, after captures), and the rows
+ * both reflect (entries, hold legs, and a resolution counted on each leg of its hold). Sums as Int128 (no Int64
+ * overflow), read back as strings.
  */
 const ACCOUNT_BALANCES_SQL = `SELECT account_id, currency, toString(sum(posted)) AS posted, toString(sum(pending)) AS pending,
     toString(sum(rows)) AS rows
@@ -82,10 +88,9 @@ const ACCOUNT_BALANCES_SQL = `SELECT account_id, currency, toString(sum(posted))
     SELECT account_id, currency, sum(toInt128(amount_minor)) AS posted, toInt128(0) AS pending, count() AS rows
     FROM ${ClickHouseTables.ledgerEntries} WHERE account_id IN {ids:Array(String)} GROUP BY account_id, currency
     UNION ALL
-    SELECT account_id, currency, toInt128(0),
-      sumIf(-toInt128(amount_minor), amount_minor < 0 AND NOT resolved), count() + countIf(resolved)
+    SELECT account_id, currency, toInt128(0), toInt128(0), count() + countIf(resolved)
     FROM (
-      SELECT account_id, currency, amount_minor,
+      SELECT account_id, currency,
         transaction_id IN (
           SELECT transaction_id FROM ${ClickHouseTables.ledgerHoldResolutions}
           WHERE transaction_id IN (SELECT transaction_id FROM ${ClickHouseTables.ledgerHolds} WHERE account_id IN {ids:Array(String)})
@@ -93,9 +98,14 @@ const ACCOUNT_BALANCES_SQL = `SELECT account_id, currency, toString(sum(posted))
       FROM ${ClickHouseTables.ledgerHolds} WHERE account_id IN {ids:Array(String)}
     )
     GROUP BY account_id, currency
+    UNION ALL
+    SELECT account_id, currency, toInt128(0), sumIf(-toInt128(remaining_minor), remaining_minor < 0), 0
+    FROM ${ClickHouseViews.ledgerOpenHoldLegs} WHERE account_id IN {ids:Array(String)}
+    GROUP BY account_id, currency
   )
   GROUP BY account_id, currency ORDER BY account_id, currency`;
 
+// leg 0 stands for the hold (every hold has one); resolved holds are excluded by id.
 const EXPIRED_HOLDS_SQL = `SELECT transaction_id FROM ${ClickHouseTables.ledgerHolds}
   WHERE leg = 0 AND expires_at <= fromUnixTimestamp64Milli({nowMs:Int64}, 'UTC')
     AND transaction_id NOT IN (SELECT transaction_id FROM ${ClickHouseTables.ledgerHoldResolutions})
@@ -111,12 +121,24 @@ type StoredEntryRow = SelectedRow<
   | 'currency'
   | 'entry_type'
   | 'fingerprint'
-  | 'reverses_entry_id',
+  | 'reverses_entry_id'
+  | 'captures_transaction_id'
+  | 'refunds_transaction_id',
   'event_time' | 'posted_at'
 >;
 type StoredHoldRow = SelectedRow<
   LedgerHoldRow,
-  'transaction_id' | 'leg' | 'entry_id' | 'account_id' | 'amount_minor' | 'currency' | 'entry_type' | 'fingerprint',
+  | 'transaction_id'
+  | 'leg'
+  | 'entry_id'
+  | 'account_id'
+  | 'amount_minor'
+  | 'currency'
+  | 'entry_type'
+  | 'fingerprint'
+  | 'hold_kind'
+  | 'captures_transaction_id'
+  | 'refunds_transaction_id',
   'event_time' | 'placed_at' | 'expires_at'
 >;
 type StoredResolutionRow = SelectedRow<
@@ -184,10 +206,11 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   async transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
-    const [entries, holds, resolutions] = await Promise.all([
+    const [entries, holds, resolutions, captures] = await Promise.all([
       this.selectByIds<StoredEntryRow>(ENTRIES_SQL, transactionIds),
       this.selectByIds<StoredHoldRow>(HOLDS_SQL, transactionIds),
       this.selectByIds<StoredResolutionRow>(RESOLUTIONS_SQL, transactionIds),
+      this.selectByIds<StoredEntryRow>(CAPTURE_ENTRIES_SQL, transactionIds),
     ]);
     return ledgersOf(
       uniqueBy(entries.map(bookedEntryOf), (e) => e.entryId),
@@ -199,6 +222,7 @@ export class ClickHouseLedgerStore implements LedgerStore {
         resolvedBy: r.resolved_by,
         resolvedAtMs: Number(r.resolved_at_ms),
       })),
+      uniqueBy(captures.map(bookedEntryOf), (e) => e.entryId),
     );
   }
 
@@ -322,6 +346,8 @@ export function ledgerEntryRow(e: PostedEntry): LedgerEntryRow {
     event_time: toDateTime64Text(e.eventTimeMs),
     posted_at: toDateTime64Text(e.postedAtMs),
     reverses_entry_id: e.reversesEntryId,
+    captures_transaction_id: e.capturesTransactionId,
+    refunds_transaction_id: e.refundsTransactionId,
   };
 }
 
@@ -338,6 +364,9 @@ export function ledgerHoldRows(h: Hold): LedgerHoldRow[] {
     event_time: toDateTime64Text(leg.eventTimeMs),
     placed_at: toDateTime64Text(h.placedAtMs),
     expires_at: toDateTime64Text(h.expiresAtMs),
+    hold_kind: h.kind,
+    captures_transaction_id: h.links.capturesTransactionId,
+    refunds_transaction_id: h.links.refundsTransactionId,
   }));
 }
 
@@ -372,19 +401,34 @@ function legOf(r: StoredLegColumns, postedAtMs: number): LedgerEntry {
 }
 
 function bookedEntryOf(r: StoredEntryRow): BookedEntry {
-  return { ...legOf(r, Number(r.posted_at_ms)), fingerprint: r.fingerprint, reversesEntryId: r.reverses_entry_id };
+  return {
+    ...legOf(r, Number(r.posted_at_ms)),
+    fingerprint: r.fingerprint,
+    reversesEntryId: r.reverses_entry_id,
+    capturesTransactionId: r.captures_transaction_id,
+    refundsTransactionId: r.refunds_transaction_id,
+  };
 }
 
 interface HoldLeg {
   readonly entry: LedgerEntry;
   readonly fingerprint: string;
+  readonly kind: HoldKind;
+  readonly links: LegLinks;
   readonly placedAtMs: number;
   readonly expiresAtMs: number;
 }
 
 function holdLegOf(r: StoredHoldRow): HoldLeg {
   const placedAtMs = Number(r.placed_at_ms);
-  return { entry: legOf(r, placedAtMs), fingerprint: r.fingerprint, placedAtMs, expiresAtMs: Number(r.expires_at_ms) };
+  return {
+    entry: legOf(r, placedAtMs),
+    fingerprint: r.fingerprint,
+    kind: r.hold_kind,
+    links: { capturesTransactionId: r.captures_transaction_id, refundsTransactionId: r.refunds_transaction_id },
+    placedAtMs,
+    expiresAtMs: Number(r.expires_at_ms),
+  };
 }
 
 /** Hold legs grouped into one {@link Hold} per transaction id, legs in leg order, each entry id once. */
@@ -398,6 +442,8 @@ function holdsOf(holdLegs: readonly HoldLeg[]): Hold[] {
   return [...legsByHold].map(([transactionId, legs]) => ({
     transactionId,
     fingerprint: legs[0]!.fingerprint,
+    kind: legs[0]!.kind,
+    links: legs[0]!.links,
     legs: legs.map((l) => l.entry).sort((a, b) => a.leg - b.leg),
     placedAtMs: legs[0]!.placedAtMs,
     expiresAtMs: legs[0]!.expiresAtMs,

@@ -217,6 +217,8 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
         ...e,
         fingerprint: twice.transaction.fingerprint,
         reversesEntryId: '',
+        capturesTransactionId: '',
+        refundsTransactionId: '',
       })),
     );
     const { view: planted } = await readStoredLedger(clickhouse, false);

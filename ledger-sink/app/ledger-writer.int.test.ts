@@ -123,9 +123,14 @@ describe('ledger-sink batch handler over chDB', () => {
         `${Math.round(2000 / seconds)} tx/s, ${Math.round(rows / seconds)} rows/s (informational, not asserted)`,
     );
 
-    // APPROVE books now; a REVIEW places a hold and books on its verdict (posting-lifecycle.int.test.ts).
+    // APPROVE books now; a REVIEW places a hold and books on its verdict (posting-lifecycle.int.test.ts); an
+    // AUTHORIZATION let through places a hold its captures settle.
     const posting = items.filter((s) => s.decision === 'APPROVE' && s.transaction.kind !== 'AUTHORIZATION');
-    const held = items.filter((s) => s.decision === 'REVIEW' && s.transaction.kind !== 'AUTHORIZATION');
+    const held = items.filter(
+      (s) =>
+        (s.decision === 'REVIEW' && s.transaction.kind !== 'AUTHORIZATION') ||
+        (s.decision !== 'DECLINE' && s.transaction.kind === 'AUTHORIZATION'),
+    );
     const expectedEntries = posting.reduce(
       (n, s) =>
         n + (s.transaction.settlement !== null && s.transaction.settlement.currency !== s.transaction.currency ? 4 : 2),
@@ -470,6 +475,8 @@ describe('ledger-sink batch handler over chDB', () => {
           postedAtMs: 0,
           fingerprint: 'p',
           reversesEntryId: '',
+          capturesTransactionId: '',
+          refundsTransactionId: '',
         },
         {
           entryId: 'planted/1',
@@ -483,6 +490,8 @@ describe('ledger-sink batch handler over chDB', () => {
           postedAtMs: 0,
           fingerprint: 'p',
           reversesEntryId: '',
+          capturesTransactionId: '',
+          refundsTransactionId: '',
         },
       ]);
       expect(await reader.imbalances()).toEqual([{ transactionId: 'planted', currency: 'EUR', sumMinor: -1n }]);

@@ -6,14 +6,15 @@ import type { Logger } from '../../platform/logger.js';
 import type { Counter, Gauge, Histogram, MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, type PoisonItem, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
-import type { AnalystLabel, LedgerEntry, ScoredTransaction } from '../../schemas/generated/types.js';
+import type { AccountType, AnalystLabel, LedgerEntry, ScoredTransaction } from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import type { AuditIndex, AuditIndexRejection } from '../ports.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from '../domain/audit.js';
 import { type StoredFingerprints, decideBatch } from '../domain/idempotency.js';
 import { DEFAULT_HOLD_SETTINGS, type HoldOutcome, type HoldSettings } from '../domain/holds.js';
-import { bookingOf, notPostedReason, postingsFor } from '../domain/postings.js';
+import { bookingOf, linksOf, notPostedReason, postingsFor } from '../domain/postings.js';
 import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
+import { AccountTypes } from './account-types.js';
 import type { BalanceFeed, TouchedAccounts } from './balance-feed.js';
 import { type HoldRequest, type LifecycleReport, PostingLifecycle } from './posting-lifecycle.js';
 
@@ -61,8 +62,12 @@ export interface LedgerBatchHandlerDeps {
   readonly clock: Clock;
   /** The audit search index (Elasticsearch in distributed mode); written after the ClickHouse inserts. */
   readonly auditIndex?: AuditIndex;
-  /** How long a REVIEW's hold waits for a verdict, and what its expiry does; {@link DEFAULT_HOLD_SETTINGS} if absent. */
+  /** How long a hold waits and what its expiry does; {@link DEFAULT_HOLD_SETTINGS} if absent. */
   readonly holds?: HoldSettings;
+  /** The hold settings of account types that differ from {@link holds} (by the payer's type); none if absent. */
+  readonly holdsByAccountType?: Readonly<Partial<Record<AccountType, HoldSettings>>>;
+  /** The chart of accounts' types; every account is a CUSTOMER if absent. */
+  readonly accountTypes?: AccountTypes;
   /** Publishes the balances of policy accounts a batch touched (the funds feedback to scoring); none if absent. */
   readonly balances?: BalanceFeed;
 }
@@ -109,10 +114,12 @@ export class LedgerBatchHandler {
 
   constructor(private readonly deps: LedgerBatchHandlerDeps) {
     this.m = ledgerMetrics(deps.metrics);
+    const holds = deps.holds ?? DEFAULT_HOLD_SETTINGS;
+    const types = deps.accountTypes ?? new AccountTypes();
     this.lifecycle = new PostingLifecycle({
       store: deps.store,
       metrics: deps.metrics,
-      holds: deps.holds ?? DEFAULT_HOLD_SETTINGS,
+      holdsFor: (accountId) => deps.holdsByAccountType?.[types.typeOf(accountId)] ?? holds,
     });
   }
 
@@ -167,8 +174,12 @@ export class LedgerBatchHandler {
       }
     }
 
-    // Under the lock on these ids, so a verdict batch for one of them never interleaves with its decision.
+    // Under the lock on these ids and on the authorisations their captures settle, so a verdict batch (or another
+    // capture of the same authorisation) never interleaves with them.
     const ids = prepared.map((p) => p.scored.transaction.transactionId);
+    const settles = [...new Set(prepared.map((p) => linksOf(p.scored.transaction).capturesTransactionId))].filter(
+      (id) => id !== '',
+    );
     const {
       accepted,
       conflicts,
@@ -180,7 +191,7 @@ export class LedgerBatchHandler {
       changedDecisions,
       holdsPlaced,
       outcomes,
-    } = await this.lifecycle.locked(ids, () => this.storeDecisions(prepared, ids, nowMs));
+    } = await this.lifecycle.locked([...ids, ...settles], () => this.storeDecisions(prepared, ids, nowMs));
     const audit = await this.indexAudit(accepted, poison);
 
     for (const { prepared: p, record } of conflicts) {
@@ -271,6 +282,8 @@ export class LedgerBatchHandler {
     const accepted: Prepared[] = [];
     const holds = new Map<string, HoldRequest>();
     const booked = new Set<string>();
+    /** Authorisations a capture of this batch books against (or that this batch places and captures may name). */
+    const settle = new Set<string>();
     const conflicts: Array<{ prepared: Prepared; record: ConflictRecord }> = [];
     const changedDecisions: string[] = [];
     let postedTransactions = 0;
@@ -299,13 +312,27 @@ export class LedgerBatchHandler {
       }
       // What the accepted decision books, never this copy's own (see domain/idempotency.ts).
       const legs = (): readonly LedgerEntry[] => (p.legs.length > 0 ? p.legs : postingsFor(tx, nowMs));
+      const links = linksOf(tx);
       if (verdict.writeEntries) {
         postedTransactions += 1;
-        for (const entry of legs()) entries.push({ ...entry, fingerprint: tx.fingerprint, reversesEntryId: '' });
+        for (const entry of legs())
+          entries.push({ ...entry, ...links, fingerprint: tx.fingerprint, reversesEntryId: '' });
       }
-      if (verdict.booking === 'post') booked.add(tx.transactionId);
-      if (verdict.booking === 'hold' && !holds.has(tx.transactionId))
-        holds.set(tx.transactionId, { transactionId: tx.transactionId, fingerprint: tx.fingerprint, legs: legs() });
+      if (verdict.booking === 'post') {
+        booked.add(tx.transactionId);
+        if (links.capturesTransactionId !== '') settle.add(links.capturesTransactionId);
+      }
+      if ((verdict.booking === 'hold' || verdict.booking === 'authorize') && !holds.has(tx.transactionId)) {
+        const kind = verdict.booking === 'authorize' ? 'AUTHORIZATION' : 'REVIEW';
+        holds.set(tx.transactionId, {
+          transactionId: tx.transactionId,
+          fingerprint: tx.fingerprint,
+          kind,
+          legs: legs(),
+          links,
+        });
+        if (kind === 'AUTHORIZATION') settle.add(tx.transactionId);
+      }
       if (verdict.writeDecision) {
         decisions.push({ scored: p.scored, storedAtMs: nowMs });
         const reason = notPostedReason(p.scored);
@@ -333,7 +360,10 @@ export class LedgerBatchHandler {
     ]);
     // Verdicts that arrived before their decision (rare) are applied now that the decision is stored.
     const waiting = [...holds.keys(), ...booked].filter((id) => stored.labelled.has(id));
-    const { outcomes } = await this.lifecycle.applyStoredVerdicts(waiting, nowMs);
+    const applied = await this.lifecycle.applyStoredVerdicts(waiting, nowMs);
+    // Captures booked now (or before a crash, when redelivered) may have consumed their authorisation in full.
+    const captured = await this.lifecycle.settleCaptured([...settle], nowMs);
+    const outcomes = mergeOutcomes(applied.outcomes, captured.outcomes);
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     this.m.holdsPlaced.inc({}, placed.length);
     return {
@@ -566,4 +596,13 @@ function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
     ),
     storeUp: metrics.gauge('vigil_ledger_store_up', '1 while the last batch reached the store, 0 after a failure.'),
   };
+}
+
+function mergeOutcomes(
+  a: Readonly<Record<HoldOutcome, number>>,
+  b: Readonly<Record<HoldOutcome, number>>,
+): Record<HoldOutcome, number> {
+  const sum = { ...a };
+  for (const key of Object.keys(b) as HoldOutcome[]) sum[key] += b[key];
+  return sum;
 }

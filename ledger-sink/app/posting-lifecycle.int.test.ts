@@ -1,3 +1,4 @@
+import { DEFAULT_HOLD_SETTINGS } from '../domain/holds.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ async function harness() {
     logger: silentLogger,
     metrics,
     clock,
-    holds: { reviewTimeoutMs: TIMEOUT_MS, expiryPolicy: 'void' },
+    holds: { ...DEFAULT_HOLD_SETTINGS, reviewTimeoutMs: TIMEOUT_MS, expiryPolicy: 'void' },
   });
   return { handler, clock, metrics };
 }

@@ -4,29 +4,39 @@ import type { AnalystLabel, LedgerEntry } from '../../schemas/generated/types.js
 import {
   EMPTY_LEDGER,
   type Hold,
+  type HoldKind,
   type HoldOutcome,
   type HoldResolutionRecord,
   type HoldSettings,
+  type LegLinks,
   type Step,
   type TransactionLedger,
   type Verdict,
   applyVerdict,
   expireHold,
+  holdTimeoutMs,
   placeHold,
+  settleCaptures,
 } from '../domain/holds.js';
 import { type LedgerStore, type PostedEntry, labelKey } from '../ports.js';
 
 export interface PostingLifecycleDeps {
   readonly store: LedgerStore;
   readonly metrics: MetricsRegistry;
-  readonly holds: HoldSettings;
+  /**
+   * The hold settings for a hold whose payer (its leg 0) is `accountId`: the settings of the account's type where
+   * they differ (ledger-sink's config `holdsByAccountType`), the general ones otherwise.
+   */
+  readonly holdsFor: (accountId: string) => HoldSettings;
 }
 
-/** A REVIEW decided in this batch and the legs its hold reserves. */
+/** A REVIEW (or an AUTHORIZATION let through) decided in this batch and the legs its hold reserves. */
 export interface HoldRequest {
   readonly transactionId: string;
   readonly fingerprint: string;
+  readonly kind: HoldKind;
   readonly legs: readonly LedgerEntry[];
+  readonly links: LegLinks;
 }
 
 /** What the second phase did in one call. */
@@ -57,9 +67,30 @@ export class PostingLifecycle {
     this.m = lifecycleMetrics(deps.metrics);
   }
 
-  /** The hold a REVIEW decided now places: its legs, reserved until a verdict or the review timeout. */
+  /**
+   * The hold a REVIEW (or an AUTHORIZATION) decided now places: its legs, reserved until a verdict, its captures or
+   * its timeout.
+   */
   holdFor(request: HoldRequest, nowMs: number): Hold {
-    return placeHold(request.transactionId, request.fingerprint, request.legs, nowMs, this.deps.holds.reviewTimeoutMs);
+    const { transactionId, fingerprint, kind, legs, links } = request;
+    const settings = this.deps.holdsFor(legs[0]?.accountId ?? '');
+    return placeHold(transactionId, fingerprint, legs, nowMs, holdTimeoutMs(settings, kind), kind, links);
+  }
+
+  /**
+   * Ends the holds of `authorizationIds` that their captures consumed in full (`CAPTURED`). The caller holds the lock
+   * on these ids and has stored the captures' entries; an authorisation not stored, not open or not consumed in full
+   * is left alone, so calling it again (a redelivered capture) is harmless.
+   */
+  async settleCaptured(authorizationIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
+    if (authorizationIds.length === 0) return emptyReport();
+    const ledgers = new Map(await this.deps.store.transactionLedgers(authorizationIds));
+    const writes = new Writes();
+    const outcomes = countOutcomes();
+    for (const id of authorizationIds)
+      this.step(ledgers, id, outcomes, writes, (l) => settleCaptures(l, 'capture', nowMs));
+    await this.write(writes);
+    return { outcomes, accounts: writes.accounts };
   }
 
   /**
@@ -91,7 +122,7 @@ export class PostingLifecycle {
   async recordVerdicts(labels: readonly AnalystLabel[], nowMs: number): Promise<LifecycleReport & { stored: number }> {
     if (labels.length === 0) return { ...emptyReport(), stored: 0 };
     const ids = [...new Set(labels.map((l) => l.transactionId))];
-    return this.locked(ids, async () => {
+    const recorded = await this.locked(ids, async () => {
       const stored = await this.deps.store.storedLabels(ids);
       const seen = new Set(stored.map(labelKey));
       const fresh = labels.filter((label) => {
@@ -105,8 +136,15 @@ export class PostingLifecycle {
       // Every verdict stored for these transactions, in the order they were given: one given earlier but not
       // applied yet (it came before its decision, or a crash interrupted it) takes effect before this batch's.
       const report = await this.fold(ledgers, [...stored, ...fresh], nowMs);
-      return { ...report, stored: fresh.length };
+      return { ...report, stored: fresh.length, captured: capturedAuthorizations(ledgers) };
     });
+    return { ...merge(recorded, await this.settleLocked(recorded.captured, nowMs)), stored: recorded.stored };
+  }
+
+  /** {@link settleCaptured} under the lock on `authorizationIds` (taken after the step that booked the captures). */
+  private settleLocked(authorizationIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
+    if (authorizationIds.length === 0) return Promise.resolve(emptyReport());
+    return this.locked(authorizationIds, () => this.settleCaptured(authorizationIds, nowMs));
   }
 
   /**
@@ -116,12 +154,17 @@ export class PostingLifecycle {
   async expireDue(nowMs: number, limit: number): Promise<LifecycleReport> {
     const ids = await this.deps.store.expiredHolds(nowMs, limit);
     if (ids.length === 0) return emptyReport();
-    return this.locked(ids, () =>
+    let captured: string[] = [];
+    const expired = await this.locked(ids, () =>
       this.foldStored(ids, nowMs, (ledgers, outcomes, writes) => {
         for (const id of ids)
-          this.step(ledgers, id, outcomes, writes, (l) => expireHold(l, this.deps.holds.expiryPolicy, nowMs));
+          this.step(ledgers, id, outcomes, writes, (l) =>
+            expireHold(l, this.deps.holdsFor(l.hold?.legs[0]?.accountId ?? '').expiryPolicy, nowMs),
+          );
+        captured = capturedAuthorizations(ledgers);
       }),
     );
+    return merge(expired, await this.settleLocked(captured, nowMs));
   }
 
   /** Reads the stored verdicts and ledgers of `ids`, then folds them as {@link fold} does. */
@@ -195,7 +238,25 @@ class Writes {
 }
 
 function countOutcomes(): Record<HoldOutcome, number> {
-  return { hold_posted: 0, hold_voided: 0, reversed: 0, repaired: 0, no_effect: 0 };
+  return { hold_posted: 0, hold_voided: 0, hold_captured: 0, reversed: 0, repaired: 0, no_effect: 0 };
+}
+
+/**
+ * The authorisations that captures booked by these ledgers' posted holds settle (a REVIEW of a capture posted by its
+ * verdict or its expiry): the holds' own links, whether this call posted them or an earlier one did before a crash.
+ */
+function capturedAuthorizations(ledgers: ReadonlyMap<string, TransactionLedger>): string[] {
+  const ids = new Set<string>();
+  for (const ledger of ledgers.values())
+    if (ledger.resolution?.resolution === 'POSTED' && ledger.hold!.links.capturesTransactionId !== '')
+      ids.add(ledger.hold!.links.capturesTransactionId);
+  return [...ids];
+}
+
+function merge(a: LifecycleReport, b: LifecycleReport): LifecycleReport {
+  const outcomes = countOutcomes();
+  for (const key of Object.keys(outcomes) as HoldOutcome[]) outcomes[key] = a.outcomes[key] + b.outcomes[key];
+  return { outcomes, accounts: new Set([...a.accounts, ...b.accounts]) };
 }
 
 function emptyReport(): LifecycleReport {

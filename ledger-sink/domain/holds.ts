@@ -2,7 +2,8 @@ import type { AnalystLabel, LedgerEntry, LabelValue } from '../../schemas/genera
 
 /**
  * Two-phase postings: a REVIEW does not move money, it places a **pending hold** (TigerBeetle's pending
- * transfer) whose legs are the entries it would post. A hold ends exactly once:
+ * transfer) whose legs are the entries it would post; so does a card AUTHORIZATION, whose hold its CAPTUREs settle.
+ * A REVIEW's hold ends exactly once:
  * - `POSTED` by a GENUINE verdict: its legs are booked into the ledger, stamped with the time Vigil booked them;
  * - `VOIDED` by a FRAUD verdict: nothing is booked and the reserved funds are released;
  * - by expiry, when no verdict came within the hold's timeout: the documented policy (`void` by default, so money
@@ -10,6 +11,14 @@ import type { AnalystLabel, LedgerEntry, LabelValue } from '../../schemas/genera
  *
  * A FRAUD verdict on a transaction already booked (approved, or a hold posted earlier) books **reversal entries**
  * linked to the originals — never an edit or a delete — once, however often the verdict arrives.
+ *
+ * An AUTHORIZATION's hold is settled by its captures, which are transactions of their own (kind CAPTURE naming it
+ * as `originalTransactionId`) and book their own legs: each capture's legs *consume* the hold's legs on the same
+ * account and currency, so the hold reserves only what is still uncaptured (partial and multiple captures). It
+ * ends `CAPTURED` once its payer leg is consumed in full — an over-capture books what was captured, consumes the
+ * hold to zero and is reported by the ledger-integrity report, never refused: the money moved at the network. An
+ * authorisation nobody captured in time is `VOIDED` at its expiry, releasing what is left; a FRAUD verdict voids
+ * it at once; a GENUINE verdict leaves it waiting for its capture.
  *
  * Everything here is pure: {@link applyVerdict} and {@link expireHold} take what the ledger holds for one
  * transaction and return what to write, so replaying the same inputs writes the same rows.
@@ -19,16 +28,32 @@ import type { AnalystLabel, LedgerEntry, LabelValue } from '../../schemas/genera
  * resolution without its entries (a crash between the two inserts) is repaired by the next call for it.
  */
 
-export type HoldResolution = 'POSTED' | 'VOIDED';
-/** What ended a hold: an analyst's (or chargeback's) verdict, or its timeout. */
-export type HoldCause = LabelValue | 'EXPIRED';
+export type HoldResolution = 'POSTED' | 'VOIDED' | 'CAPTURED';
+/** What ended a hold: an analyst's (or chargeback's) verdict, its timeout, or (an authorisation) its captures. */
+export type HoldCause = LabelValue | 'EXPIRED' | 'CAPTURED';
+/** A REVIEW's hold waits for a verdict; an AUTHORIZATION's for its captures. */
+export type HoldKind = 'REVIEW' | 'AUTHORIZATION';
 
-/** A pending hold: the legs a REVIEW would post, reserved until its verdict or its expiry. */
+/**
+ * What a transaction's legs follow up, '' where nothing: a CAPTURE's legs name the AUTHORIZATION whose hold they
+ * settle, a REFUND's the payment they pay back (both from the transaction's `originalTransactionId`).
+ */
+export interface LegLinks {
+  readonly capturesTransactionId: string;
+  readonly refundsTransactionId: string;
+}
+
+export const NO_LINKS: LegLinks = Object.freeze({ capturesTransactionId: '', refundsTransactionId: '' });
+
+/** A pending hold: the legs a REVIEW would post (or an AUTHORIZATION reserves), until it ends. */
 export interface Hold {
   readonly transactionId: string;
   readonly fingerprint: string;
+  readonly kind: HoldKind;
   /** The legs as {@link postingsFor} builds them; `postedAtMs` is when the hold was placed. */
   readonly legs: readonly LedgerEntry[];
+  /** What the legs follow up, carried onto the entries a posted REVIEW hold books. */
+  readonly links: LegLinks;
   readonly placedAtMs: number;
   readonly expiresAtMs: number;
 }
@@ -43,8 +68,11 @@ export interface HoldResolutionRecord {
   readonly resolvedAtMs: number;
 }
 
-/** One leg as booked: the fingerprint of the transaction it belongs to, and the entry it reverses ('' if none). */
-export interface BookedEntry extends LedgerEntry {
+/**
+ * One leg as booked: the fingerprint of the transaction it belongs to, the entry it reverses ('' if none), and what
+ * it follows up ({@link LegLinks}).
+ */
+export interface BookedEntry extends LedgerEntry, LegLinks {
   readonly fingerprint: string;
   readonly reversesEntryId: string;
 }
@@ -55,9 +83,16 @@ export interface TransactionLedger {
   readonly resolution: HoldResolutionRecord | undefined;
   /** Booked legs, reversals included, in leg order. */
   readonly entries: readonly BookedEntry[];
+  /** For an authorisation: the legs its captures booked (other transactions' entries naming it). */
+  readonly captures: readonly BookedEntry[];
 }
 
-export const EMPTY_LEDGER: TransactionLedger = Object.freeze({ hold: undefined, resolution: undefined, entries: [] });
+export const EMPTY_LEDGER: TransactionLedger = Object.freeze({
+  hold: undefined,
+  resolution: undefined,
+  entries: [],
+  captures: [],
+});
 
 /** What one step writes: resolutions first, then entries (see the module comment for why that order). */
 export interface LedgerWrites {
@@ -69,6 +104,8 @@ export interface LedgerWrites {
 export type HoldOutcome =
   | 'hold_posted'
   | 'hold_voided'
+  /** An authorisation's hold consumed in full by its captures. */
+  | 'hold_captured'
   | 'reversed'
   /** A resolution had landed without its entries (a crash between the two inserts); the entries were written. */
   | 'repaired'
@@ -85,17 +122,30 @@ export interface Step {
 /** What happens to a hold nobody resolved within its timeout. */
 export type HoldExpiryPolicy = 'void' | 'post';
 
-/** How long a REVIEW's hold waits for a verdict, and what its expiry does. */
+/**
+ * How long a REVIEW's hold waits for a verdict and what its expiry does, and how long an AUTHORIZATION's hold waits
+ * for its captures (its expiry always voids what is left: an authorisation nobody captured moves no money).
+ */
 export interface HoldSettings {
   readonly reviewTimeoutMs: number;
   readonly expiryPolicy: HoldExpiryPolicy;
+  readonly authorizationTimeoutMs: number;
 }
 
-/** 72 hours, then void: a review nobody finished in three days releases the funds and moves no money. */
+/**
+ * 72 hours, then void: a review nobody finished in three days releases the funds and moves no money. An
+ * authorisation waits 7 days for its captures, the common card-scheme validity of a purchase authorisation.
+ */
 export const DEFAULT_HOLD_SETTINGS: HoldSettings = Object.freeze({
   reviewTimeoutMs: 72 * 3_600_000,
   expiryPolicy: 'void',
+  authorizationTimeoutMs: 7 * 86_400_000,
 });
+
+/** The timeout a hold of `kind` gets under `settings`. */
+export function holdTimeoutMs(settings: HoldSettings, kind: HoldKind): number {
+  return kind === 'AUTHORIZATION' ? settings.authorizationTimeoutMs : settings.reviewTimeoutMs;
+}
 
 /** The verdict fields a hold needs. */
 export type Verdict = Pick<AnalystLabel, 'transactionId' | 'label' | 'labelledBy' | 'labelledAtMs'>;
@@ -114,28 +164,98 @@ export function ledgersOf(
   entries: readonly BookedEntry[],
   holds: readonly Hold[],
   resolutions: readonly HoldResolutionRecord[],
+  captures: readonly BookedEntry[] = [],
 ): Map<string, TransactionLedger> {
-  const ledgers = new Map<string, { hold?: Hold; resolution?: HoldResolutionRecord; entries: BookedEntry[] }>();
+  const ledgers = new Map<
+    string,
+    { hold?: Hold; resolution?: HoldResolutionRecord; entries: BookedEntry[]; captures: BookedEntry[] }
+  >();
   const of = (id: string) => {
     let ledger = ledgers.get(id);
-    if (ledger === undefined) ledgers.set(id, (ledger = { entries: [] }));
+    if (ledger === undefined) ledgers.set(id, (ledger = { entries: [], captures: [] }));
     return ledger;
   };
   for (const entry of [...entries].sort((a, b) => a.leg - b.leg)) of(entry.transactionId).entries.push(entry);
   for (const hold of holds) of(hold.transactionId).hold ??= hold;
   for (const resolution of resolutions) of(resolution.transactionId).resolution ??= resolution;
-  return new Map([...ledgers].map(([id, l]) => [id, { hold: l.hold, resolution: l.resolution, entries: l.entries }]));
+  for (const entry of captures) of(entry.capturesTransactionId).captures.push(entry);
+  return new Map(
+    [...ledgers].map(([id, l]) => [
+      id,
+      { hold: l.hold, resolution: l.resolution, entries: l.entries, captures: l.captures },
+    ]),
+  );
 }
 
-/** A hold for the legs a REVIEW would post, placed at `nowMs`, expiring `timeoutMs` later. */
+/**
+ * A hold for `legs` placed at `nowMs`, expiring `timeoutMs` later: a REVIEW's (the default) or an AUTHORIZATION's.
+ */
 export function placeHold(
   transactionId: string,
   fingerprint: string,
   legs: readonly LedgerEntry[],
   nowMs: number,
   timeoutMs: number,
+  kind: HoldKind = 'REVIEW',
+  links: LegLinks = NO_LINKS,
 ): Hold {
-  return { transactionId, fingerprint, legs, placedAtMs: nowMs, expiresAtMs: nowMs + timeoutMs };
+  return { transactionId, fingerprint, kind, legs, links, placedAtMs: nowMs, expiresAtMs: nowMs + timeoutMs };
+}
+
+/**
+ * What an open hold still reserves, leg by leg: each leg less what captures booked on its account and currency,
+ * never past zero (a REVIEW's hold has no captures, so all of it). Reversal legs of a capture do not give back: a
+ * capture charged back is reversed money, not a reopened authorisation.
+ */
+export function remainingLegs(ledger: TransactionLedger): LedgerEntry[] {
+  const hold = ledger.hold;
+  if (hold === undefined) return [];
+  // Keyed by account, currency and side, as the `ledger_open_hold_legs` view computes it.
+  const key = (e: LedgerEntry) => `${e.accountId}\u0000${e.currency}\u0000${e.amountMinor < 0n ? '-' : '+'}`;
+  const consumed = new Map<string, bigint>();
+  for (const c of ledger.captures)
+    if (c.reversesEntryId === '') consumed.set(key(c), (consumed.get(key(c)) ?? 0n) + abs(c.amountMinor));
+  return hold.legs.map((leg) => {
+    const left = abs(leg.amountMinor) - (consumed.get(key(leg)) ?? 0n);
+    const remaining = left > 0n ? left : 0n;
+    return { ...leg, amountMinor: leg.amountMinor < 0n ? -remaining : remaining };
+  });
+}
+
+/** True when an authorisation's payer leg (leg 0) is consumed in full by its captures. */
+export function fullyCaptured(ledger: TransactionLedger): boolean {
+  if (ledger.hold?.kind !== 'AUTHORIZATION') return false;
+  return remainingLegs(ledger)[0]?.amountMinor === 0n;
+}
+
+/**
+ * What the captures of an authorisation booked beyond it on its payer leg, in that leg's currency (0 when none):
+ * an over-capture, booked because the network moved the money, and reported.
+ */
+export function overCapturedMinor(ledger: TransactionLedger): bigint {
+  const payerLeg = ledger.hold?.legs[0];
+  if (ledger.hold?.kind !== 'AUTHORIZATION' || payerLeg === undefined) return 0n;
+  let captured = 0n;
+  for (const c of ledger.captures)
+    if (
+      c.reversesEntryId === '' &&
+      c.accountId === payerLeg.accountId &&
+      c.currency === payerLeg.currency &&
+      c.amountMinor < 0n === payerLeg.amountMinor < 0n
+    )
+      captured += abs(c.amountMinor);
+  const beyond = captured - abs(payerLeg.amountMinor);
+  return beyond > 0n ? beyond : 0n;
+}
+
+/**
+ * Ends an open authorisation's hold once its captures consumed its payer leg in full (`CAPTURED`); anything else is
+ * left alone. Called after a capture's legs are booked, so a crash between the two is completed when the capture is
+ * redelivered (or at the hold's expiry, which checks the same).
+ */
+export function settleCaptures(ledger: TransactionLedger, settledBy: string, nowMs: number): Step {
+  if (!isOpen(ledger) || !fullyCaptured(ledger)) return { outcome: 'no_effect', writes: NO_WRITES, ledger };
+  return resolve(ledger, { resolution: 'CAPTURED', cause: 'CAPTURED', resolvedBy: settledBy }, nowMs);
 }
 
 /** True while a hold reserves funds: placed and not resolved. */
@@ -159,6 +279,11 @@ export function applyVerdict(ledger: TransactionLedger, verdict: Verdict, nowMs:
       ledger: next.ledger,
     };
   }
+  if (isOpen(ledger) && ledger.hold!.kind === 'AUTHORIZATION') {
+    // A GENUINE verdict on an authorisation leaves it waiting for its captures; FRAUD releases what it reserves.
+    if (verdict.label === 'GENUINE') return { outcome: 'no_effect', writes: NO_WRITES, ledger };
+    return resolve(ledger, { resolution: 'VOIDED', cause: verdict.label, resolvedBy: verdict.labelledBy }, nowMs);
+  }
   if (isOpen(ledger)) {
     const resolution = verdict.label === 'GENUINE' ? 'POSTED' : 'VOIDED';
     return resolve(ledger, { resolution, cause: verdict.label, resolvedBy: verdict.labelledBy }, nowMs);
@@ -178,11 +303,19 @@ export function applyVerdict(ledger: TransactionLedger, verdict: Verdict, nowMs:
   return { outcome: 'no_effect', writes: NO_WRITES, ledger };
 }
 
-/** Ends a hold whose timeout has passed with the policy's resolution; anything else is left alone. */
+/**
+ * Ends a hold whose timeout has passed: a REVIEW's by the policy's resolution; an AUTHORIZATION's is voided,
+ * releasing what its captures left (or, if they consumed it in full and a crash kept it open, `CAPTURED`).
+ * Anything else is left alone.
+ */
 export function expireHold(ledger: TransactionLedger, policy: HoldExpiryPolicy, nowMs: number): Step {
   const repaired = repairStep(ledger, nowMs);
   if (repaired !== undefined) return repaired;
   if (!isOpen(ledger) || ledger.hold!.expiresAtMs > nowMs) return { outcome: 'no_effect', writes: NO_WRITES, ledger };
+  if (ledger.hold!.kind === 'AUTHORIZATION')
+    return fullyCaptured(ledger)
+      ? settleCaptures(ledger, 'expiry', nowMs)
+      : resolve(ledger, { resolution: 'VOIDED', cause: 'EXPIRED', resolvedBy: 'expiry' }, nowMs);
   const resolution = policy === 'post' ? 'POSTED' : 'VOIDED';
   return resolve(ledger, { resolution, cause: 'EXPIRED', resolvedBy: 'expiry' }, nowMs);
 }
@@ -196,7 +329,8 @@ function resolve(
   const record: HoldResolutionRecord = { transactionId: hold.transactionId, ...how, resolvedAtMs: nowMs };
   const entries = how.resolution === 'POSTED' ? bookLegs(hold, nowMs) : [];
   return {
-    outcome: how.resolution === 'POSTED' ? 'hold_posted' : 'hold_voided',
+    outcome:
+      how.resolution === 'POSTED' ? 'hold_posted' : how.resolution === 'CAPTURED' ? 'hold_captured' : 'hold_voided',
     writes: { resolutions: [record], entries },
     ledger: { ...ledger, resolution: record, entries: [...ledger.entries, ...entries] },
   };
@@ -211,7 +345,13 @@ function repairStep(ledger: TransactionLedger, nowMs: number): Step | undefined 
 }
 
 function bookLegs(hold: Hold, nowMs: number): BookedEntry[] {
-  return hold.legs.map((leg) => ({ ...leg, postedAtMs: nowMs, fingerprint: hold.fingerprint, reversesEntryId: '' }));
+  return hold.legs.map((leg) => ({
+    ...leg,
+    ...hold.links,
+    postedAtMs: nowMs,
+    fingerprint: hold.fingerprint,
+    reversesEntryId: '',
+  }));
 }
 
 /** Every original leg with its sign flipped, so per currency the reversal sums to zero as the original did. */
@@ -228,6 +368,10 @@ function reversalOf(originals: readonly BookedEntry[], nowMs: number): BookedEnt
 }
 
 const NO_WRITES: LedgerWrites = Object.freeze({ resolutions: [], entries: [] });
+
+function abs(n: bigint): bigint {
+  return n < 0n ? -n : n;
+}
 
 function concat(a: LedgerWrites, b: LedgerWrites): LedgerWrites {
   return { resolutions: [...a.resolutions, ...b.resolutions], entries: [...a.entries, ...b.entries] };

@@ -1,3 +1,4 @@
+import { NO_LINKS } from './holds.js';
 import { VigilError } from '../../platform/errors.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
 import {
@@ -13,6 +14,8 @@ import {
   PostingErrorCode,
   assertBalanced,
   bookingOf,
+  kindPosts,
+  linksOf,
   fxPositionAccount,
   notPostedReason,
   postingsFor,
@@ -94,8 +97,13 @@ describe('postingsFor — same currency', () => {
       ]);
     });
 
-    it('when it is an AUTHORIZATION, then nothing posts (the hold moves no money; its CAPTURE will)', () => {
-      expect(postingsFor(sampleTransaction({ channel, kind: 'AUTHORIZATION' }), POSTED_AT)).toEqual([]);
+    it('when it is an AUTHORIZATION, then its legs are the ones its hold reserves (its CAPTUREs will book them)', () => {
+      const entries = postingsFor(sampleTransaction({ channel, kind: 'AUTHORIZATION', amountMinor: 500n }), POSTED_AT);
+      expect(legs(entries)).toEqual([
+        ['acct-payer-1', -500n, 'EUR', 'PRINCIPAL'],
+        ['acct-merchant-1', 500n, 'EUR', 'PRINCIPAL'],
+      ]);
+      expect(kindPosts('AUTHORIZATION')).toBe(false);
     });
   });
 
@@ -194,7 +202,9 @@ describe('postingsForDecision', () => {
     expect(postingsForDecision(scored(tx, 'REVIEW'), POSTED_AT)).toEqual([]);
     expect(notPostedReason(scored(tx, 'REVIEW'))).toBe('held_for_review');
     expect(bookingOf('REVIEW', tx.kind)).toBe('hold');
-    expect(bookingOf('REVIEW', 'AUTHORIZATION')).toBe('none');
+    expect(bookingOf('REVIEW', 'AUTHORIZATION')).toBe('authorize');
+    expect(bookingOf('APPROVE', 'AUTHORIZATION')).toBe('authorize');
+    expect(bookingOf('DECLINE', 'AUTHORIZATION')).toBe('none');
     expect(bookingOf('DECLINE', tx.kind)).toBe('none');
   });
 
@@ -203,7 +213,7 @@ describe('postingsForDecision', () => {
     expect(notPostedReason(scored(tx, 'DECLINE'))).toBe('declined');
   });
 
-  it('given an approved AUTHORIZATION, when posting, then nothing posts and the reason says why', () => {
+  it('given an approved AUTHORIZATION, when posting, then nothing books (it places a hold) and the reason says why', () => {
     const auth = scored(sampleTransaction({ kind: 'AUTHORIZATION' }), 'APPROVE');
     expect(postingsForDecision(auth, POSTED_AT)).toEqual([]);
     expect(notPostedReason(auth)).toBe('authorization_hold');
@@ -321,5 +331,26 @@ describe('assertBalanced', () => {
             checked += 1;
           }
     expect(checked).toBe(7 * 7 * 5 * 2);
+  });
+});
+
+describe('links of follow-up transactions', () => {
+  it('given a CAPTURE naming its authorisation, then its legs link to it as the hold they settle', () => {
+    expect(linksOf(sampleTransaction({ kind: 'CAPTURE', originalTransactionId: 'auth-1' }))).toEqual({
+      capturesTransactionId: 'auth-1',
+      refundsTransactionId: '',
+    });
+  });
+
+  it('given a REFUND naming its payment, then its legs link to it as what they pay back', () => {
+    expect(linksOf(sampleTransaction({ kind: 'REFUND', originalTransactionId: 'pay-1' }))).toEqual({
+      capturesTransactionId: '',
+      refundsTransactionId: 'pay-1',
+    });
+  });
+
+  it('given a transaction naming no original (or a kind that follows up nothing), then no links', () => {
+    expect(linksOf(sampleTransaction({ kind: 'CAPTURE' }))).toEqual(NO_LINKS);
+    expect(linksOf(sampleTransaction({ kind: 'PURCHASE', originalTransactionId: 'x' }))).toEqual(NO_LINKS);
   });
 });

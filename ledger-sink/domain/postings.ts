@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../platform/error-codes.js';
 import { type FieldProblem, VigilError } from '../../platform/errors.js';
+import { type LegLinks, NO_LINKS } from './holds.js';
 import type {
   Decision,
   LedgerEntry,
@@ -64,8 +65,8 @@ export class PostingError extends VigilError {
 }
 
 /**
- * Which kinds move money on the ledger. An AUTHORIZATION only reserves funds (a hold at the issuer); the
- * CAPTURE that follows it moves them, so posting both would count the money twice. Every other kind posts.
+ * Which kinds move money on the ledger when decided. An AUTHORIZATION only reserves funds (a hold at the issuer);
+ * the CAPTUREs that follow it move them, so booking both would count the money twice. Every other kind posts.
  */
 export function kindPosts(kind: TransactionKind): boolean {
   return kind !== 'AUTHORIZATION';
@@ -73,13 +74,15 @@ export function kindPosts(kind: TransactionKind): boolean {
 
 /**
  * What a decision does to the ledger when it is decided: an APPROVE books its legs (`post`); a REVIEW places a
- * pending hold with them (`hold`, domain/holds.ts), booked or voided by the analyst's verdict; a DECLINE, and any
- * decision on a kind that moves no money, does nothing (`none`).
+ * pending hold with them (`hold`, domain/holds.ts), booked or voided by the analyst's verdict; an AUTHORIZATION let
+ * through (APPROVE or REVIEW) places an authorisation hold its captures settle (`authorize`); a DECLINE does
+ * nothing (`none`).
  */
-export type Booking = 'post' | 'hold' | 'none';
+export type Booking = 'post' | 'hold' | 'authorize' | 'none';
 
 export function bookingOf(decision: Decision, kind: TransactionKind): Booking {
-  if (decision === 'DECLINE' || !kindPosts(kind)) return 'none';
+  if (decision === 'DECLINE') return 'none';
+  if (!kindPosts(kind)) return 'authorize';
   return decision === 'APPROVE' ? 'post' : 'hold';
 }
 
@@ -90,7 +93,16 @@ export function notPostedReason(scored: ScoredTransaction): NotPostedReason | nu
   const booking = bookingOf(scored.decision, scored.transaction.kind);
   if (booking === 'post') return null;
   if (booking === 'hold') return 'held_for_review';
-  return scored.decision === 'DECLINE' ? 'declined' : 'authorization_hold';
+  return booking === 'authorize' ? 'authorization_hold' : 'declined';
+}
+
+/** What `tx`'s legs follow up (domain/holds.ts): its original, for a CAPTURE or a REFUND that names one. */
+export function linksOf(tx: Transaction): LegLinks {
+  const original = tx.originalTransactionId ?? '';
+  if (original === '') return NO_LINKS;
+  if (tx.kind === 'CAPTURE') return { capturesTransactionId: original, refundsTransactionId: '' };
+  if (tx.kind === 'REFUND') return { capturesTransactionId: '', refundsTransactionId: original };
+  return NO_LINKS;
 }
 
 /**
@@ -100,7 +112,7 @@ export function notPostedReason(scored: ScoredTransaction): NotPostedReason | nu
  * - Cross-currency (settlement in another currency): leg 0 payer −settlement (settlement currency),
  *   leg 1 `fx:<settlement currency>` +settlement, leg 2 `fx:<currency>` −amount, leg 3 payee +amount (currency).
  * - REFUND reverses every sign: money flows back from payee to payer, through the same FX positions.
- * - AUTHORIZATION posts nothing (see {@link kindPosts}).
+ * - AUTHORIZATION: the legs its hold reserves (the ones its captures will book); it never books them itself.
  *
  * `postedAtMs` (epoch ms) is stamped on every entry; it defaults to when ingest accepted the transaction so the
  * result depends on the transaction alone.
@@ -109,7 +121,6 @@ export function notPostedReason(scored: ScoredTransaction): NotPostedReason | nu
  *   cannot be posted; UNBALANCED_POSTING / LEDGER_INT64_OVERFLOW if the result breaks the ledger's invariants.
  */
 export function postingsFor(tx: Transaction, postedAtMs: number = tx.receivedAtMs): LedgerEntry[] {
-  if (!kindPosts(tx.kind)) return [];
   checkPostable(tx);
   const sign = tx.kind === 'REFUND' ? -1n : 1n;
   const leg = (

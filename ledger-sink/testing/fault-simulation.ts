@@ -492,15 +492,22 @@ function checkInvariants(
   for (const [id, scored] of oracle.accepted) {
     const legs = postingsFor(scored.transaction);
     const verdicts = oracle.verdicts.get(id) ?? [];
-    const holds = legs.length > 0 && scored.decision === 'REVIEW';
-    const resolution = holds
-      ? verdicts[0] === undefined
-        ? undefined
-        : verdicts[0] === 'GENUINE'
+    // An AUTHORIZATION let through holds its legs until a capture (none here) or a FRAUD verdict voids it; GENUINE
+    // leaves it open. It never books its own legs.
+    const authorizes = scored.transaction.kind === 'AUTHORIZATION' && scored.decision !== 'DECLINE';
+    const reviews = scored.transaction.kind !== 'AUTHORIZATION' && scored.decision === 'REVIEW';
+    const holds = authorizes || reviews;
+    const resolution = authorizes
+      ? verdicts.includes('FRAUD')
+        ? 'VOIDED'
+        : undefined
+      : reviews && verdicts[0] !== undefined
+        ? verdicts[0] === 'GENUINE'
           ? 'POSTED'
           : 'VOIDED'
-      : undefined;
-    const booked = (scored.decision === 'APPROVE' && legs.length > 0) || resolution === 'POSTED';
+        : undefined;
+    const booked =
+      (scored.decision === 'APPROVE' && scored.transaction.kind !== 'AUTHORIZATION') || resolution === 'POSTED';
     const reversed = booked && verdicts.includes('FRAUD');
     const expected = [
       ...(booked ? legs.map((l) => l.entryId) : []),

@@ -1,11 +1,13 @@
 import type { AnalystLabel } from '../../schemas/generated/types.js';
 import {
+  EMPTY_LEDGER,
   type Hold,
   type HoldResolutionRecord,
   type TransactionLedger,
   type Verdict,
   isOpen,
   ledgersOf,
+  remainingLegs,
 } from '../domain/holds.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
 import {
@@ -69,6 +71,7 @@ export abstract class MemoryLedgerStore implements LedgerStore {
         this.entriesOf(wanted),
         this.holds.filter((h) => wanted.has(h.transactionId)),
         this.resolutions.filter((r) => wanted.has(r.transactionId)),
+        uniqueEntries(this.entries.filter((e) => wanted.has(e.capturesTransactionId))),
       ),
     );
   }
@@ -88,8 +91,15 @@ export abstract class MemoryLedgerStore implements LedgerStore {
           rows += 1n;
         }
         const resolved = new Set(this.resolutions.map((r) => r.transactionId));
+        const captures = uniqueEntries(this.entries.filter((e) => e.capturesTransactionId !== ''));
         for (const hold of this.holds) {
-          for (const leg of hold.legs.filter((l) => l.accountId === accountId)) {
+          // What an open hold still reserves: an authorisation less what its captures booked.
+          const remaining = remainingLegs({
+            ...EMPTY_LEDGER,
+            hold,
+            captures: captures.filter((c) => c.capturesTransactionId === hold.transactionId),
+          });
+          for (const leg of remaining.filter((l) => l.accountId === accountId)) {
             const sum = sumOf(leg.currency);
             rows += resolved.has(hold.transactionId) ? 2n : 1n;
             if (leg.amountMinor < 0n && !resolved.has(hold.transactionId)) sum.pendingDebitsMinor -= leg.amountMinor;
@@ -145,4 +155,10 @@ export abstract class MemoryLedgerStore implements LedgerStore {
     if (rows.length === 0) return Promise.resolve();
     return this.run(() => void table.push(...rows));
   }
+}
+
+/** Each entry id once: a store that held a leg twice (a planted fault) still consumes a hold once, as SQL's view. */
+function uniqueEntries(entries: readonly PostedEntry[]): PostedEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => !seen.has(e.entryId) && (seen.add(e.entryId), true));
 }

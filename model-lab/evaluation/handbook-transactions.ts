@@ -38,6 +38,7 @@ export function handbookTransaction(row: HandbookRow, eventTimeMs = handbookEven
     description: null,
     bankTransfer: null,
     channelReference: null,
+    originalTransactionId: null,
     source: 'FILE',
     eventTimeMs,
     receivedAtMs: eventTimeMs,

@@ -402,6 +402,7 @@ export class SyntheticTraffic {
           ? { scheme: o.channel === 'SEPA' ? 'SEPA_CT' : 'ACH', endToEndId: null, remittanceInfo: null }
           : null,
       channelReference: null,
+      originalTransactionId: null,
       source: 'SIMULATOR',
       eventTimeMs: o.time,
       receivedAtMs: o.time,

@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS ledger_entries
     event_time      DateTime64(3, 'UTC'),
     posted_at       DateTime64(3, 'UTC'),
     reverses_entry_id String DEFAULT '',
+    captures_transaction_id String DEFAULT '',
+    refunds_transaction_id String DEFAULT '',
     INDEX idx_account account_id TYPE bloom_filter GRANULARITY 4
 )
 ENGINE = MergeTree
@@ -30,6 +32,12 @@ ORDER BY (transaction_id, leg)
 -- `event_time` is the value date (the client's event time); `posted_at` is the booking time (when Vigil booked
 -- the leg), by which statements are cut. A reversal leg names the leg it reverses; '' for every other leg.
 ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS reverses_entry_id String DEFAULT '' AFTER posted_at
+;
+-- Card flows: a CAPTURE's legs name the AUTHORIZATION whose hold they settle (they consume its legs on the same
+-- account and currency); a REFUND's legs name the payment they pay back. '' for every other leg.
+ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS captures_transaction_id String DEFAULT '' AFTER reverses_entry_id
+;
+ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS refunds_transaction_id String DEFAULT '' AFTER captures_transaction_id
 ;
 -- Pending holds (two-phase postings): one row per leg a REVIEW would post, reserved until a verdict or expiry.
 -- Open holds are those without a row in ledger_hold_resolutions; their debits count against available balance.
@@ -46,13 +54,25 @@ CREATE TABLE IF NOT EXISTS ledger_holds
     event_time      DateTime64(3, 'UTC'),
     placed_at       DateTime64(3, 'UTC'),
     expires_at      DateTime64(3, 'UTC'),
+    hold_kind       LowCardinality(String) DEFAULT 'REVIEW',
+    captures_transaction_id String DEFAULT '',
+    refunds_transaction_id String DEFAULT '',
     INDEX idx_account account_id TYPE bloom_filter GRANULARITY 4
 )
 ENGINE = MergeTree
 ORDER BY (transaction_id, leg)
 ;
+-- An AUTHORIZATION's hold (hold_kind) waits for its captures instead of a verdict. The links are the held
+-- transaction's own (a REVIEW of a capture or a refund), carried onto the entries its hold books when posted.
+ALTER TABLE ledger_holds ADD COLUMN IF NOT EXISTS hold_kind LowCardinality(String) DEFAULT 'REVIEW'
+;
+ALTER TABLE ledger_holds ADD COLUMN IF NOT EXISTS captures_transaction_id String DEFAULT ''
+;
+ALTER TABLE ledger_holds ADD COLUMN IF NOT EXISTS refunds_transaction_id String DEFAULT ''
+;
 -- How each hold ended, exactly once: POSTED (its legs are in ledger_entries) or VOIDED, by a verdict
--- (cause FRAUD or GENUINE, resolved_by the analyst) or by expiry (cause EXPIRED, resolved_by 'expiry').
+-- (cause FRAUD or GENUINE, resolved_by the analyst) or by expiry (cause EXPIRED, resolved_by 'expiry'); an
+-- authorisation's also CAPTURED (cause CAPTURED) once its captures consumed its payer leg in full.
 CREATE TABLE IF NOT EXISTS ledger_hold_resolutions
 (
     transaction_id  String,
@@ -147,3 +167,35 @@ CREATE TABLE IF NOT EXISTS access_log
 )
 ENGINE = MergeTree
 ORDER BY at
+;
+-- What every open hold still reserves, leg by leg: its amount less what the captures of an authorisation booked on
+-- the same account, currency and side, never past zero (a REVIEW's hold has no captures: all of it). A capture's
+-- reversal legs do not give back. Balances, the funds feed and statements read pending amounts from here only.
+CREATE OR REPLACE VIEW ledger_open_hold_legs AS
+SELECT
+    h.transaction_id AS transaction_id,
+    h.leg            AS leg,
+    h.entry_id       AS entry_id,
+    h.account_id     AS account_id,
+    h.currency       AS currency,
+    h.entry_type     AS entry_type,
+    h.hold_kind      AS hold_kind,
+    h.event_time     AS event_time,
+    h.placed_at      AS placed_at,
+    h.expires_at     AS expires_at,
+    h.amount_minor   AS held_minor,
+    toInt64(sign(h.amount_minor) * greatest(toInt128(abs(h.amount_minor)) - ifNull(c.consumed, toInt128(0)), toInt128(0)))
+                     AS remaining_minor
+FROM ledger_holds AS h
+LEFT JOIN
+(
+    SELECT captures_transaction_id, account_id, currency, sign(amount_minor) AS side,
+           sum(toInt128(abs(amount_minor))) AS consumed
+    FROM ledger_entries
+    WHERE captures_transaction_id != '' AND reverses_entry_id = ''
+    GROUP BY captures_transaction_id, account_id, currency, side
+) AS c
+    ON c.captures_transaction_id = h.transaction_id AND c.account_id = h.account_id AND c.currency = h.currency
+   AND c.side = sign(h.amount_minor)
+WHERE h.transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)
+SETTINGS join_use_nulls = 1

@@ -31,6 +31,8 @@ export interface Transaction {
   readonly bankTransfer: null | BankTransferDetails;
   /** The channel's own reference (card network trace id, gateway event id, ISO 20022 UETR); added in v2. */
   readonly channelReference: null | string;
+  /** The transaction this one follows up: a CAPTURE's AUTHORIZATION (the hold it settles), a REFUND's original payment (the posting it pays back); added in v3. */
+  readonly originalTransactionId: null | string;
   readonly source: IngestSource;
   /** When the transaction happened (event time). */
   readonly eventTimeMs: number;

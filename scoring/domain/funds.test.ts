@@ -76,15 +76,28 @@ describe('FundsGuard', () => {
     expect(guard.stats()).toEqual({ guardedAccounts: 1, inFlightDebits: 1 });
   });
 
-  it('reserves for APPROVE and REVIEW, not for DECLINE nor an AUTHORIZATION (checked, not booked)', () => {
+  it('reserves for APPROVE, REVIEW and an AUTHORIZATION (the ledger holds it), not for DECLINE', () => {
     const guard = guardWith(10_000n);
     guard.reserve(debit('declined', 9_000n), 'DECLINE');
-    guard.reserve(debit('auth', 9_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
     expect(guard.check(debit('x', 10_000n))).toBeUndefined();
-    expect(guard.check(debit('auth-2', 10_001n, { kind: 'AUTHORIZATION' }))?.code).toBe(INSUFFICIENT_FUNDS);
+    expect(guard.check(debit('auth', 10_001n, { kind: 'AUTHORIZATION' }))?.code).toBe(INSUFFICIENT_FUNDS);
+    guard.reserve(debit('auth', 3_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
+    expect(guard.check(debit('x', 7_001n))?.code).toBe(INSUFFICIENT_FUNDS);
     guard.reserve(debit('review', 4_000n), 'REVIEW');
-    expect(guard.check(debit('x', 6_001n))?.code).toBe(INSUFFICIENT_FUNDS);
-    expect(guard.check(debit('x', 6_000n))).toBeUndefined();
+    expect(guard.check(debit('x', 3_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+    expect(guard.check(debit('x', 3_000n))).toBeUndefined();
+  });
+
+  it('never refuses a CAPTURE of an authorisation (its hold reserves the money), but counts it in flight', () => {
+    const guard = guardWith(10_000n);
+    guard.reserve(debit('auth', 10_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
+    const capture = debit('cap', 10_000n, { kind: 'CAPTURE', originalTransactionId: 'auth' });
+    expect(guard.check(capture)).toBeUndefined();
+    guard.reserve(capture, 'APPROVE');
+    // Until the ledger reports the capture, both count: available is understated, never overstated.
+    expect(guard.check(debit('x', 1n))?.description).toContain('in flight 200.00');
+    // A CAPTURE naming no authorisation is a plain debit, checked like any other.
+    expect(guard.check(debit('cap-2', 1n, { kind: 'CAPTURE' }))?.code).toBe(INSUFFICIENT_FUNDS);
   });
 
   it('never checks a REFUND (it pays the payer back)', () => {

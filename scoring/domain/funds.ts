@@ -52,6 +52,11 @@ export function payerDebit(tx: Transaction): Debit | undefined {
     : { amountMinor: tx.settlement.amountMinor, currency: tx.settlement.currency };
 }
 
+/** A CAPTURE naming the authorisation whose hold it settles. */
+function capturesAnAuthorization(tx: Transaction): boolean {
+  return tx.kind === 'CAPTURE' && tx.originalTransactionId !== null;
+}
+
 export class FundsGuard {
   /** Every account with a chart-of-accounts record; only those with a limit are checked. */
   private readonly accounts = new Map<string, GuardedAccount>();
@@ -82,11 +87,15 @@ export class FundsGuard {
     );
   }
 
-  /** The INSUFFICIENT_FUNDS reason when `tx` debits a guarded payer beyond its available balance, else undefined. */
+  /**
+   * The INSUFFICIENT_FUNDS reason when `tx` debits a guarded payer beyond its available balance, else undefined. A
+   * CAPTURE of an authorisation is never refused: its authorisation was checked and its hold reserves the money
+   * (the card network has settled the capture; an over-capture is the ledger's to report, not scoring's to undo).
+   */
   check(tx: Transaction): FiredRule | undefined {
     const account = this.guarded(tx.payerAccountId);
     const debit = payerDebit(tx);
-    if (!account || !debit) return undefined;
+    if (!account || !debit || capturesAnAuthorization(tx)) return undefined;
     const { postedMinor, pendingDebitsMinor } = account.balances.get(debit.currency) ?? {
       postedMinor: 0n,
       pendingDebitsMinor: 0n,
@@ -109,12 +118,13 @@ export class FundsGuard {
   }
 
   /**
-   * Counts `tx`'s debit in flight when `decision` lets it reach the ledger: an APPROVE books it, a REVIEW holds it
-   * (a hold counts against available). An AUTHORIZATION books nothing on the ledger yet, so the ledger would never
-   * settle it: it is checked, not reserved. Reserving an id again replaces it, never doubles.
+   * Counts `tx`'s debit in flight when `decision` lets it reach the ledger: an APPROVE books it, a REVIEW holds it,
+   * an AUTHORIZATION places a hold (a hold counts against available). A CAPTURE of an authorisation counts in full
+   * too, although its booking only lowers available by what it captures beyond the hold it consumes: until the
+   * ledger says so, available is understated, never overstated. Reserving an id again replaces it, never doubles.
    */
   reserve(tx: Transaction, decision: Decision): void {
-    if (decision === 'DECLINE' || tx.kind === 'AUTHORIZATION') return;
+    if (decision === 'DECLINE') return;
     const account = this.guarded(tx.payerAccountId);
     const debit = payerDebit(tx);
     if (account && debit) account.inFlight.set(tx.transactionId, debit);

@@ -26,6 +26,7 @@ export function aTransaction(overrides: Partial<Transaction> = {}): Transaction 
     description: null,
     bankTransfer: null,
     channelReference: null,
+    originalTransactionId: null,
     source: 'SIMULATOR',
     eventTimeMs: Date.UTC(2024, 0, 1),
     receivedAtMs: Date.UTC(2024, 0, 1),
