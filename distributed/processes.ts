@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { waitFor } from '../embedded/testing.js';
 import { Topics } from '../schemas/topics.js';
@@ -17,12 +17,33 @@ export interface ServiceProcess {
   readonly url: string;
 }
 
-export function startService(stages: readonly string[], env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'distributed/main.ts'), ...stages], {
-    cwd: repoRoot,
-    env: { ...env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+export interface ServiceOptions {
+  /**
+   * Modules loaded with `node --import` before the service (after tsx), by absolute path: how a test runs one
+   * service with a planted fault (e.g. scoring/testing/no-op-reserve.preload.ts) that no production start loads.
+   */
+  readonly preload?: readonly string[];
+}
+
+/**
+ * Starts `stages` as one service process with `env` (NODE_OPTIONS cleared); resolves with its URL once it logged
+ * "service started", rejects with the end of its log if it exits first.
+ */
+export function startService(
+  stages: readonly string[],
+  env: NodeJS.ProcessEnv,
+  options: ServiceOptions = {},
+): Promise<ServiceProcess> {
+  const preload = (options.preload ?? []).flatMap((path) => ['--import', pathToFileURL(path).href]);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', ...preload, join(repoRoot, 'distributed/main.ts'), ...stages],
+    {
+      cwd: repoRoot,
+      env: { ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {

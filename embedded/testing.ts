@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
+import type { Bus } from '../platform/bus.js';
+import type { AuditTrail, LedgerIntegrity, TransactionRequest } from '../schemas/api.js';
+import { createCodec } from '../schemas/codec.js';
+import type { LedgerBalance } from '../schemas/generated/types.js';
+import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
+import { Topics } from '../schemas/topics.js';
 
 /**
  * Helpers for tests that drive a running pipeline over HTTP: bounded waits on conditions, an API client, and the
@@ -57,6 +62,75 @@ export function apiClient(baseUrl: string, key: string) {
     post: <T>(path: string, body: unknown, contentType?: string) => call<T>('POST', path, body, contentType),
     put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
   };
+}
+
+/**
+ * A card-present payment of `value` EUR (a decimal string, e.g. "100.00") from `payer` to `payee`: the request body
+ * of the balance-policy tests, in both modes.
+ */
+export function cardPayment(id: string, payer: string, payee: string, value: string): TransactionRequest {
+  return {
+    transactionId: id,
+    channel: 'card',
+    amount: { value, currency: 'EUR' },
+    payer: { accountId: payer },
+    payee: { accountId: payee },
+    card: { number: '4111111111111111', present: true },
+    merchant: { id: 'merchant-funds', terminalId: 'term-funds', mcc: '5411' },
+    location: { country: 'FR', latitude: 48.85, longitude: 2.35 },
+  };
+}
+
+/** Sum of a counter's samples (every label set) in Prometheus text; 0 when the counter is absent. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
+    if (match) sum += Number(match[2]);
+  }
+  return sum;
+}
+
+/**
+ * Waits until scoring has applied a ledger balance of `accountId` with exactly `postedMinor` booked in `currency`
+ * (minor units), so a debit sent next is checked against it. The balance is looked for on `ledger.balances` itself,
+ * read from the start: ledger-sink publishes it after it wrote the batch, so a posted balance on the API does not
+ * yet mean a published one. Scoring has applied it once `appliedByScoring()` (its
+ * vigil_scoring_ledger_balances_applied_total) reaches the number of records the feed held then, as scoring applies
+ * a partition's records once each and in order — exact while the feed carries one account (one partition), as in
+ * the balance-policy tests. Resolves with that number; fails naming what it waited for after `timeoutMs` each.
+ */
+export async function waitForScoringBalance(
+  bus: Bus,
+  wanted: { accountId: string; currency: string; postedMinor: bigint },
+  appliedByScoring: () => Promise<number>,
+  timeoutMs = 60_000,
+): Promise<number> {
+  const codec = await createCodec<LedgerBalance>(new EmbeddedSchemaRegistry(), Topics.ledgerBalances);
+  const published = await waitFor(
+    `a balance of ${wanted.accountId} posting ${wanted.postedMinor} on the feed`,
+    async () => {
+      const ends = await bus.endOffsets(Topics.ledgerBalances);
+      const balances: LedgerBalance[] = [];
+      for (const [partition, end] of ends.entries())
+        if (end > 0)
+          for (const record of await bus.read(Topics.ledgerBalances, partition, 0, end))
+            balances.push(await codec.decode(record.value));
+      const shows = balances.some(
+        (b) =>
+          b.accountId === wanted.accountId &&
+          b.balances.some((c) => c.currency === wanted.currency && c.postedMinor === wanted.postedMinor),
+      );
+      return shows ? balances.length : undefined;
+    },
+    timeoutMs,
+  );
+  await waitFor(
+    `scoring to apply the ${published} ledger balances published`,
+    async () => ((await appliedByScoring()) >= published ? true : undefined),
+    timeoutMs,
+  );
+  return published;
 }
 
 /** What a run of the pipeline must have left in the ledger. */
