@@ -101,8 +101,9 @@ export async function trialBalance(
       clickhouse,
       `SELECT currency, sum(toInt128(amount_minor)) AS net FROM ledger_entries WHERE entry_type = 'FX' GROUP BY currency`,
     ),
-    clearingFigures(clickhouse, params),
-    bypassedFigures(clickhouse, params),
+    // Both scan `decisions` for schemes: only worth it when some clearing account has one.
+    bound.clearingIds.length === 0 ? [] : clearingFigures(clickhouse, params),
+    bound.clearingIds.length === 0 ? [] : bypassedFigures(clickhouse, params),
   ]);
   const figures: LedgerFigures = {
     byTypeAndCurrency: byType.map((r) => ({
