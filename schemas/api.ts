@@ -335,6 +335,14 @@ export interface AccountBalance {
 export type AccountTypeName = Lowercase<AccountType>;
 
 /**
+ * The side on which an account type's balance normally stands, from the bank's point of view: `credit` for what
+ * the bank owes (customer deposits, merchants' funds: liabilities), `debit` for what it holds or is owed (assets).
+ * The ledger signs amounts credit-positive, so a credit-normal account's balance is the sum of its legs and a
+ * debit-normal account's is minus that sum. Each type's side: dashboards/domain/accounts.ts `normalSides`.
+ */
+export type NormalSide = 'debit' | 'credit';
+
+/**
  * The body of `PUT /v1/accounts/:id` (admin): the account's type and currency, and its balance policy. Without a
  * `policy` (or with `null`) the account has no limit: debits may take it below zero without bound.
  */
@@ -346,13 +354,23 @@ export interface AccountRequest {
     /** How far below zero debits may take the available balance: ≥ 0, in the account's currency. */
     readonly overdraftLimit: MoneyRequest;
   } | null;
+  /**
+   * The payment scheme a `clearing` or `settlement` account serves (`SEPA_CT`, `ACH`, `SWIFT`, `CARD`, …: upper-case
+   * letters, digits and `_`), compared with a transaction's `bankTransfer.scheme`, else its channel; absent or null:
+   * none. Refused on other types.
+   */
+  readonly scheme?: string | null;
 }
 
 /** An account of the chart of accounts as an admin set it (`GET`/`PUT /v1/accounts/:id`, `GET /v1/accounts`). */
 export interface ConfiguredAccountView {
   readonly accountId: string;
   readonly type: AccountTypeName;
+  /** The type's normal side (see NormalSide). */
+  readonly normalSide: NormalSide;
   readonly currency: string;
+  /** The scheme of a clearing or settlement account; null otherwise or when none was set. */
+  readonly scheme: string | null;
   /** null: no policy, the account may go below zero without limit. */
   readonly policy: { readonly overdraftLimit: MoneyView } | null;
   /** The principal that set it, as the access log names it (e.g. `admin:1a2b3c4d`). */
@@ -366,7 +384,9 @@ export interface ConfiguredAccountView {
 export interface DefaultAccountView {
   readonly accountId: string;
   readonly type: AccountTypeName;
+  readonly normalSide: NormalSide;
   readonly currency: string | null;
+  readonly scheme: null;
   readonly policy: null;
   readonly configured: false;
 }
@@ -455,10 +475,67 @@ export interface SummaryReport {
   readonly scoreHistogram: { readonly bucketWidth: number; readonly counts: readonly number[] };
 }
 
-/** The body of `GET /v1/reports/trial-balance`. */
+/**
+ * The codes of the trial balance's reconciliation findings; what each checks is documented where they are found
+ * (dashboards/domain/trial-balance.ts `TrialBalanceFindingCode`).
+ */
+export type TrialBalanceFindingCode =
+  | 'CURRENCY_NOT_BALANCED'
+  | 'TRANSACTION_NOT_BALANCED'
+  | 'SUSPENSE_NOT_CLEARED'
+  | 'BEYOND_OVERDRAFT_LIMIT'
+  | 'FX_POSITION_MISMATCH'
+  | 'CLEARING_UNEXPLAINED'
+  | 'CLEARING_BYPASSED'
+  | 'CLEARING_WITHOUT_SCHEME';
+
+/** Something in the ledger that does not reconcile, with the figures the check compared. */
+export interface TrialBalanceFinding {
+  readonly code: TrialBalanceFindingCode;
+  /** `error`: the books are wrong; `warning`: the books hold, but something needs looking into. */
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+  /** What the finding concerns; null where it does not apply. */
+  readonly accountType: AccountTypeName | null;
+  readonly currency: string | null;
+  readonly accountId: string | null;
+  readonly transactionId: string | null;
+  readonly scheme: string | null;
+  /** The figures compared, by name: money exactly, counts as numbers. */
+  readonly figures: Readonly<Record<string, MoneyView | number>>;
+}
+
+/** One line of the trial balance: every booked leg on accounts of one type, in one currency. */
+export interface TrialBalanceLine {
+  readonly type: AccountTypeName;
+  readonly normalSide: NormalSide;
+  readonly currency: string;
+  /** Accounts of the type with legs in the currency. */
+  readonly accounts: number;
+  readonly entries: number;
+  /** Sum of the debit legs, as a positive amount. */
+  readonly debits: MoneyView;
+  /** Sum of the credit legs, as a positive amount. */
+  readonly credits: MoneyView;
+  /** credits − debits (the ledger's own, credit-positive sign). */
+  readonly net: MoneyView;
+  /** The balance on the type's normal side: `net` when credit-normal, −`net` when debit-normal. */
+  readonly normalBalance: MoneyView;
+}
+
+/**
+ * The body of `GET /v1/reports/trial-balance`: debits and credits per account type and currency, the per-currency
+ * totals, the largest accounts, the clearing accounts against their schemes, and every finding that does not
+ * reconcile. Money sums are exact (Int128 in ClickHouse, decimal strings here).
+ */
 export interface TrialBalance {
   /** True when every currency sums to exactly zero and no transaction is unbalanced. */
   readonly balanced: boolean;
+  /** True when there are no findings at all. */
+  readonly reconciled: boolean;
+  /** By account type (in the order of the Avro enum), then currency. */
+  readonly lines: readonly TrialBalanceLine[];
+  /** Per currency over every account: debits and credits as positive amounts; `total` (credits − debits) must be 0. */
   readonly currencies: ReadonlyArray<{
     currency: string;
     total: MoneyView;
@@ -466,10 +543,31 @@ export interface TrialBalance {
     debits: MoneyView;
     credits: MoneyView;
   }>;
-  /** Transactions whose legs do not sum to zero in some currency (should be none); at most 100. */
-  readonly unbalancedTransactions: ReadonlyArray<{ transactionId: string; currency: string; imbalance: MoneyView }>;
-  /** The `top` accounts with the largest absolute balance per currency. */
-  readonly accounts: ReadonlyArray<{ accountId: string; balance: MoneyView; entries: number }>;
+  /** The `top` accounts with the largest absolute balance in a currency. */
+  readonly accounts: ReadonlyArray<{
+    accountId: string;
+    type: AccountTypeName;
+    normalSide: NormalSide;
+    /** The net (credit-positive). */
+    balance: MoneyView;
+    normalBalance: MoneyView;
+    entries: number;
+  }>;
+  /**
+   * Every clearing account with a scheme, per currency it has legs in: its balance = the legs of its scheme's
+   * transactions + the legs of settlements (transactions with a leg on a settlement account) + `unexplained`.
+   */
+  readonly clearing: ReadonlyArray<{
+    accountId: string;
+    scheme: string;
+    currency: string;
+    balance: MoneyView;
+    schemeFlows: MoneyView;
+    settlements: MoneyView;
+    unexplained: MoneyView;
+  }>;
+  /** Errors first, then warnings; at most 100 TRANSACTION_NOT_BALANCED (ledger-integrity counts them all). */
+  readonly findings: readonly TrialBalanceFinding[];
 }
 
 /** The body of `GET /v1/reports/large-cash`: large cash transactions and structuring patterns. */

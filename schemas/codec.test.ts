@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { type Codec, CodecError, createCodec, readerType } from './codec.js';
 import { MalformedAvroError, avroDir, parseSchema } from './avro.js';
 import { sampleTransaction } from './fixtures.js';
-import type { AnalystLabel, ScoredTransaction, Transaction } from './generated/types.js';
+import type { Account, AnalystLabel, ScoredTransaction, Transaction } from './generated/types.js';
 import { EmbeddedSchemaRegistry, type SchemaRegistry, UnknownSchemaIdError } from './registry.js';
 import { TopicValueSchema, Topics } from './topics.js';
 
@@ -91,6 +91,23 @@ describe('Confluent-framed Avro codec', () => {
     const asV1 = v1Reader.fromBuffer(written.subarray(5), v1Reader.createResolver(writer)) as Record<string, unknown>;
     expect(asV1['transactionId']).toBe('tx-0001');
     expect(asV1).not.toHaveProperty('channelReference');
+  });
+
+  it('writes accounts with Account v2 (id 12) and reads v1 records (id 9) with no scheme', async () => {
+    const accounts = await createCodec<Account>(registry, Topics.accounts);
+    expect(accounts.writerSchemaId).toBe(12);
+    const v1Account = {
+      accountId: 'clr-1',
+      type: 'CLEARING',
+      currency: 'EUR',
+      overdraftLimitMinor: null,
+      updatedBy: 'admin:1',
+      updatedAtMs: 1_764_000_000_000,
+    } as const;
+    const v1 = parseSchema(readSchema('Account.v1.avsc'));
+    expect(await accounts.decode(frame(9, v1.toBuffer(v1Account)))).toEqual({ ...v1Account, scheme: null });
+    const withScheme: Account = { ...v1Account, scheme: 'SEPA_CT' };
+    expect(await accounts.decode(accounts.encode(withScheme))).toEqual(withScheme);
   });
 
   it('round-trips a scored transaction with maps, arrays and nested records', async () => {

@@ -6,6 +6,7 @@ const account = (accountId: string, updatedAtMs: number, overdraftLimitMinor: bi
   type: 'CUSTOMER',
   currency: 'EUR',
   overdraftLimitMinor,
+  scheme: null,
   updatedBy: 'admin:00000000',
   updatedAtMs,
 });

@@ -64,6 +64,7 @@ export function accountRoutes(ctx: RouteContext): express.Router {
         type: setting.type,
         currency: setting.currency,
         overdraftLimitMinor: setting.overdraftLimitMinor?.toString() ?? null,
+        scheme: setting.scheme,
       });
       const account: Account = {
         accountId: id,

@@ -19,11 +19,17 @@ const limit = (value: unknown, currency: unknown = 'EUR'): unknown => ({
 
 describe('PUT /v1/accounts/:id body', () => {
   it('reads a policy exactly into minor units of the account currency', () => {
-    expect(parseAccountRequest(limit('0.00'))).toEqual({ type: 'CUSTOMER', currency: 'EUR', overdraftLimitMinor: 0n });
+    expect(parseAccountRequest(limit('0.00'))).toEqual({
+      type: 'CUSTOMER',
+      currency: 'EUR',
+      overdraftLimitMinor: 0n,
+      scheme: null,
+    });
     expect(parseAccountRequest(limit('500'))).toEqual({
       type: 'CUSTOMER',
       currency: 'EUR',
       overdraftLimitMinor: 50_000n,
+      scheme: null,
     });
     // 2^53 + 1 minor units: a float would round it.
     expect(parseAccountRequest(limit('90071992547409.93')).overdraftLimitMinor).toBe(9_007_199_254_740_993n);
@@ -33,7 +39,7 @@ describe('PUT /v1/accounts/:id body', () => {
         currency: 'JPY',
         policy: { overdraftLimit: { value: '7', currency: 'JPY' } },
       }),
-    ).toEqual({ type: 'SETTLEMENT', currency: 'JPY', overdraftLimitMinor: 7n });
+    ).toEqual({ type: 'SETTLEMENT', currency: 'JPY', overdraftLimitMinor: 7n, scheme: null });
     expect(
       parseAccountRequest({
         type: 'clearing',
@@ -48,6 +54,7 @@ describe('PUT /v1/accounts/:id body', () => {
       type: 'MERCHANT',
       currency: 'USD',
       overdraftLimitMinor: null,
+      scheme: null,
     });
     expect(parseAccountRequest({ type: 'suspense', currency: 'USD', policy: null }).overdraftLimitMinor).toBeNull();
   });
@@ -61,6 +68,32 @@ describe('PUT /v1/accounts/:id body', () => {
     ['suspense', 'SUSPENSE'],
   ])('reads type %p as %p', (name, type) => {
     expect(parseAccountRequest({ type: name, currency: 'EUR' }).type).toBe(type);
+  });
+
+  it('reads the scheme of a clearing or settlement account; absent or null is none', () => {
+    expect(parseAccountRequest({ type: 'clearing', currency: 'EUR', scheme: 'SEPA_CT' }).scheme).toBe('SEPA_CT');
+    expect(parseAccountRequest({ type: 'settlement', currency: 'EUR', scheme: 'TARGET2' }).scheme).toBe('TARGET2');
+    expect(parseAccountRequest({ type: 'clearing', currency: 'EUR', scheme: null }).scheme).toBeNull();
+    expect(parseAccountRequest({ type: 'clearing', currency: 'EUR' }).scheme).toBeNull();
+  });
+
+  it('refuses a malformed scheme, a card number as one, and a scheme on a type that serves none, at /scheme', () => {
+    const schemeMessage =
+      'must be a scheme name of 2–32 upper-case letters, digits or _, starting with a letter, e.g. "SEPA_CT"';
+    for (const scheme of ['sepa_ct', 'SEPA CT', '1SEPA', 'S', 'A'.repeat(33), 42, '', 'X4111111111111111'])
+      expect({ scheme, problems: problemsOf({ type: 'clearing', currency: 'EUR', scheme }) }).toEqual({
+        scheme,
+        problems: [{ path: '/scheme', message: schemeMessage }],
+      });
+    expect(problemsOf({ type: 'customer', currency: 'EUR', scheme: 'SEPA_CT' })).toEqual([
+      { path: '/scheme', message: 'only clearing and settlement accounts serve a scheme' },
+    ]);
+    // Every problem at once: the type, the scheme and an unknown field.
+    expect(problemsOf({ type: 'bank', currency: 'EUR', scheme: 'sepa', schema: 'SEPA' }).map((p) => p.path)).toEqual([
+      '/type',
+      '/scheme',
+      '/schema',
+    ]);
   });
 
   it('holds the largest limit an Avro long takes, and refuses one minor unit more', () => {

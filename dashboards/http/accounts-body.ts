@@ -1,6 +1,7 @@
 import { currencyExponent, formatMinorUnits, isCurrencyCode } from '../../schemas/currencies.js';
-import type { AccountType } from '../../schemas/generated/types.js';
+import { AccountType } from '../../schemas/generated/types.js';
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
+import { containsPan } from '../../platform/pan.js';
 import { accountTypeNames, accountTypeOf } from '../domain/accounts.js';
 import { parseMajorToMinor } from '../domain/money.js';
 
@@ -10,7 +11,14 @@ export interface AccountSetting {
   readonly currency: string;
   /** Minor units ≥ 0 of `currency`; null: no policy (unlimited). */
   readonly overdraftLimitMinor: bigint | null;
+  /** The scheme of a clearing or settlement account; null: none. */
+  readonly scheme: string | null;
 }
+
+/** Types that serve one payment scheme, and so may name it. */
+const SCHEME_TYPES: readonly AccountType[] = [AccountType.CLEARING, AccountType.SETTLEMENT];
+/** Scheme names as transactions carry them (`SEPA_CT`, `TARGET2`, `CARD`): upper case, a letter first. */
+const schemeName = /^[A-Z][A-Z0-9_]{1,31}$/;
 
 /** Avro `long` (the record's overdraftLimitMinor) holds at most 2^63 − 1. */
 const MAX_LONG = 2n ** 63n - 1n;
@@ -48,9 +56,25 @@ export function parseAccountRequest(body: unknown): AccountSetting {
   if (!currencyOk)
     problems.push({ path: '/currency', message: 'must be an active ISO 4217 code in upper case, e.g. "EUR"' });
   const overdraftLimitMinor = readPolicy(body['policy'], currencyOk ? currency : undefined, problems);
-  refuseUnknown(body, ['type', 'currency', 'policy'], '', problems);
+  const scheme = readScheme(body['scheme'], type, problems);
+  refuseUnknown(body, ['type', 'currency', 'policy', 'scheme'], '', problems);
   if (problems.length > 0) throw new ValidationError('invalid account request', problems);
-  return { type: type!, currency: currency as string, overdraftLimitMinor: overdraftLimitMinor ?? null };
+  return { type: type!, currency: currency as string, overdraftLimitMinor: overdraftLimitMinor ?? null, scheme };
+}
+
+/** The scheme, or null for none (absent or null); records a problem for anything else. */
+function readScheme(scheme: unknown, type: AccountType | undefined, problems: FieldProblem[]): string | null {
+  if (scheme === undefined || scheme === null) return null;
+  // A card number is refused wherever it would be stored, a scheme included (README, Card data).
+  if (typeof scheme !== 'string' || !schemeName.test(scheme) || containsPan(scheme)) {
+    problems.push({
+      path: '/scheme',
+      message: 'must be a scheme name of 2–32 upper-case letters, digits or _, starting with a letter, e.g. "SEPA_CT"',
+    });
+  } else if (type !== undefined && !SCHEME_TYPES.includes(type)) {
+    problems.push({ path: '/scheme', message: 'only clearing and settlement accounts serve a scheme' });
+  }
+  return typeof scheme === 'string' ? scheme : null;
 }
 
 /** The limit in minor units; null for no policy; undefined after recording a problem. */

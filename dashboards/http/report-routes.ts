@@ -3,7 +3,8 @@ import { Role } from '../../platform/auth.js';
 import { route } from '../../platform/http.js';
 import { IngestSource } from '../../schemas/generated/types.js';
 import { parseMajorToMinor } from '../domain/money.js';
-import { largeCashReport, ledgerIntegrity, summaryReport, trialBalance } from '../queries/reports.js';
+import { largeCashReport, ledgerIntegrity, summaryReport } from '../queries/reports.js';
+import { trialBalance } from '../queries/trial-balance.js';
 import { DAY_MS, type RouteContext } from './context.js';
 import { ParamReader, checkTimeRange } from './params.js';
 
@@ -35,7 +36,7 @@ export function reportRoutes(ctx: RouteContext): express.Router {
       const top = query.limit('top', config.trialBalanceTopAccounts, 10_000);
       query.done();
       audit(res, 'report.trial-balance', 'reports/trial-balance', { top });
-      res.json(await trialBalance(clickhouse, top));
+      res.json(await trialBalance(clickhouse, ctx.accounts.table.list(), top));
     }),
   );
 

@@ -584,22 +584,30 @@ describe('REST routes', () => {
     expect(body.scoreHistogram.counts).toEqual([1, 0, 1, 0, 0, 0, 1, 0, 0, 1]);
   });
 
-  it('GET /v1/reports/trial-balance: every currency sums to zero', async () => {
+  it('GET /v1/reports/trial-balance: debits and credits per account type and currency, nothing found', async () => {
     const { status, body } = await call('GET', '/v1/reports/trial-balance?top=2', keys.compliance);
     expect(status).toBe(200);
-    expect(body.balanced).toBe(true);
-    expect(body.currencies).toEqual([
+    expect(body).toMatchObject({ balanced: true, reconciled: true, findings: [], clearing: [] });
+    // No account is set yet: every one is a customer (credit-normal), the ledger's default.
+    expect(body.lines).toEqual([
       {
+        type: 'customer',
+        normalSide: 'credit',
         currency: 'EUR',
+        accounts: 5,
         entries: 6,
-        total: { amount: '0.00', amountMinor: '0', currency: 'EUR' },
-        debits: expect.objectContaining({ amountMinor: String(-(BIG + 10n + 700n)) }),
-        credits: expect.objectContaining({ amountMinor: String(BIG + 10n + 700n) }),
+        debits: eur(BIG + 10n + 700n),
+        credits: eur(BIG + 10n + 700n),
+        net: eur(0n),
+        normalBalance: eur(0n),
       },
     ]);
-    expect(body.accounts.map((a: any) => [a.accountId, a.balance.amountMinor])).toEqual([
-      ['acc-shop', '9007199254741003'],
-      ['acc-payer', '-9007199254740993'],
+    expect(body.currencies).toEqual([
+      { currency: 'EUR', entries: 6, total: eur(0n), debits: eur(BIG + 10n + 700n), credits: eur(BIG + 10n + 700n) },
+    ]);
+    expect(body.accounts.map((a: any) => [a.accountId, a.type, a.balance.amountMinor])).toEqual([
+      ['acc-shop', 'customer', '9007199254741003'],
+      ['acc-payer', 'customer', '-9007199254740993'],
     ]);
   });
 
@@ -874,7 +882,9 @@ describe('chart of accounts', () => {
     expect(body).toEqual({
       accountId: 'acc-limited',
       type: 'customer',
+      normalSide: 'credit',
       currency: 'EUR',
+      scheme: null,
       policy: { overdraftLimit: { amount: '100.00', amountMinor: '10000', currency: 'EUR' } },
       updatedBy: principalId(keys.admin),
       updatedAt: expect.any(String),
@@ -891,6 +901,7 @@ describe('chart of accounts', () => {
           type: 'CUSTOMER',
           currency: 'EUR',
           overdraftLimitMinor: 10_000n,
+          scheme: null,
           updatedBy: principalId(keys.admin),
           updatedAtMs,
         },
@@ -953,6 +964,30 @@ describe('chart of accounts', () => {
     expect((await accountRecords()).length).toBe(count);
   });
 
+  it('PUT /v1/accounts/:id sets the scheme of a clearing account (Account v2); the trial balance reconciles by it', async () => {
+    const { status, body } = await call('PUT', '/v1/accounts/clr-sepa', keys.admin, {
+      type: 'clearing',
+      currency: 'EUR',
+      scheme: 'SEPA_CT',
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ type: 'clearing', normalSide: 'debit', scheme: 'SEPA_CT', configured: true });
+    const [record] = (await accountRecords()).filter((r) => r.key === 'clr-sepa');
+    expect(record?.account).toMatchObject({ type: 'CLEARING', scheme: 'SEPA_CT' });
+    const bad = await call('PUT', '/v1/accounts/acc-bad', keys.admin, {
+      type: 'customer',
+      currency: 'EUR',
+      scheme: 'X',
+    });
+    expect(bad.body.problems.map((p: any) => p.path)).toEqual(['/scheme']);
+    // A clearing account without a scheme: the trial balance, which reads the chart, says it cannot reconcile it.
+    await call('PUT', '/v1/accounts/clr-noscheme', keys.admin, { type: 'clearing', currency: 'EUR' });
+    const report = await call('GET', '/v1/reports/trial-balance', keys.compliance);
+    expect(report.body.findings.filter((f: any) => f.accountId?.startsWith('clr-'))).toEqual([
+      expect.objectContaining({ code: 'CLEARING_WITHOUT_SCHEME', accountId: 'clr-noscheme', severity: 'warning' }),
+    ]);
+  });
+
   it('GET /v1/accounts/:id right after a PUT shows the new policy; a second PUT replaces it', async () => {
     await call('PUT', '/v1/accounts/acc-changing', keys.admin, policy('10.00'));
     expect((await call('GET', '/v1/accounts/acc-changing', keys.analyst)).body.policy).toEqual({
@@ -973,7 +1008,9 @@ describe('chart of accounts', () => {
     expect(body).toEqual({
       accountId: 'acc-never-set',
       type: 'customer',
+      normalSide: 'credit',
       currency: null,
+      scheme: null,
       policy: null,
       configured: false,
     });
@@ -986,6 +1023,7 @@ describe('chart of accounts', () => {
       type: 'SETTLEMENT',
       currency: 'GBP',
       overdraftLimitMinor: 123n,
+      scheme: null,
       updatedBy: 'admin:elsewhere',
       updatedAtMs: Date.now(),
     };
@@ -1095,7 +1133,12 @@ describe('chart of accounts', () => {
       return found.some((r) => r.action === 'accounts.list') ? found : undefined;
     });
     const update = rows.find((r) => r.action === 'account.update' && r.resource === 'account/acc-limited');
-    expect(JSON.parse(update!.query_json)).toEqual({ type: 'CUSTOMER', currency: 'EUR', overdraftLimitMinor: '10000' });
+    expect(JSON.parse(update!.query_json)).toEqual({
+      type: 'CUSTOMER',
+      currency: 'EUR',
+      overdraftLimitMinor: '10000',
+      scheme: null,
+    });
   });
 });
 

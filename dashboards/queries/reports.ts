@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { LargeCashReport, LedgerIntegrity, SummaryReport, TrialBalance } from '../../schemas/api.js';
+import type { LargeCashReport, LedgerIntegrity, SummaryReport } from '../../schemas/api.js';
 import { moneyView } from '../domain/money.js';
 import { SCORE_BUCKETS } from '../domain/live-stats.js';
 import { type DecisionRow, type Int64Text, type SelectedRow } from '../../schemas/clickhouse.js';
@@ -105,49 +105,6 @@ export async function summaryReport(clickhouse: ClickHouseClient, q: SummaryQuer
       fraudRate: labelled === 0 ? null : fraud / labelled,
     },
     scoreHistogram: { bucketWidth: 1 / SCORE_BUCKETS, counts },
-  };
-}
-
-/** The ledger's trial balance: per-currency totals (must be 0) and the largest account balances. */
-export async function trialBalance(clickhouse: ClickHouseClient, top: number): Promise<TrialBalance> {
-  const [currencyRows, unbalancedRows, accountRows] = await Promise.all([
-    selectRows<{ currency: string; total: string; entries: string; debits: string; credits: string }>(
-      clickhouse,
-      `SELECT currency, sum(toInt128(amount_minor)) AS total, count() AS entries,
-         sumIf(toInt128(amount_minor), amount_minor < 0) AS debits, sumIf(toInt128(amount_minor), amount_minor > 0) AS credits
-       FROM ledger_entries GROUP BY currency ORDER BY currency`,
-    ),
-    selectRows<{ transaction_id: string; currency: string; imbalance: string }>(
-      clickhouse,
-      `SELECT transaction_id, currency, sum(toInt128(amount_minor)) AS imbalance
-       FROM ledger_entries GROUP BY transaction_id, currency HAVING imbalance != 0 ORDER BY transaction_id LIMIT 100`,
-    ),
-    selectRows<{ account_id: string; currency: string; balance: string; entries: string }>(
-      clickhouse,
-      `SELECT account_id, currency, sum(toInt128(amount_minor)) AS balance, count() AS entries
-       FROM ledger_entries GROUP BY account_id, currency ORDER BY abs(balance) DESC, account_id LIMIT {top:UInt32}`,
-      { top },
-    ),
-  ]);
-  return {
-    balanced: currencyRows.every((r) => BigInt(r.total) === 0n) && unbalancedRows.length === 0,
-    currencies: currencyRows.map((r) => ({
-      currency: r.currency,
-      total: moneyView(r.total, r.currency),
-      entries: Number(r.entries),
-      debits: moneyView(r.debits, r.currency),
-      credits: moneyView(r.credits, r.currency),
-    })),
-    unbalancedTransactions: unbalancedRows.map((r) => ({
-      transactionId: r.transaction_id,
-      currency: r.currency,
-      imbalance: moneyView(r.imbalance, r.currency),
-    })),
-    accounts: accountRows.map((r) => ({
-      accountId: r.account_id,
-      balance: moneyView(r.balance, r.currency),
-      entries: Number(r.entries),
-    })),
   };
 }
 

@@ -49,6 +49,7 @@ const policy = (accountId: string, limit: bigint | null, updatedAtMs = 1): Accou
   type: 'CUSTOMER',
   currency: 'EUR',
   overdraftLimitMinor: limit,
+  scheme: null,
   updatedBy: 'admin',
   updatedAtMs,
 });

@@ -350,6 +350,8 @@ export interface Account {
   readonly currency: string;
   /** How far below zero debits may take the available balance in `currency`, minor units ≥ 0; null: no policy (unlimited). */
   readonly overdraftLimitMinor: null | bigint;
+  /** The payment scheme a CLEARING or SETTLEMENT account serves (SEPA_CT, ACH, SWIFT, CARD, …), compared with a transaction's bankTransfer.scheme, else its channel; null: none (v1 records read as null). */
+  readonly scheme: null | string;
   /** The principal (key or user) that set it. */
   readonly updatedBy: string;
   readonly updatedAtMs: number;

@@ -7,6 +7,7 @@ const policy = (overrides: Partial<Account> = {}): Account => ({
   type: 'CUSTOMER',
   currency: 'EUR',
   overdraftLimitMinor: 0n,
+  scheme: null,
   updatedBy: 'admin',
   updatedAtMs: 1,
   ...overrides,
