@@ -136,7 +136,7 @@ async function run(
 }
 
 /** Every row of the ledger tables as canonical text (bigint as decimal), for byte-identical comparison. */
-function rowsText(store: MemoryStore): string {
+export function rowsText(store: MemoryStore): string {
   return JSON.stringify(
     { entries: store.entries, holds: store.holds, resolutions: store.resolutions, labels: store.labels },
     (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),

@@ -2,6 +2,7 @@ import { amountTargets } from './amount.js';
 import { bodyTargets } from './body.js';
 import { canonicalJsonTargets } from './canonical-json.js';
 import { codecTargets } from './codec.js';
+import { fundsPolicyTargets } from './funds-policy.js';
 import { journalTargets } from './journal.js';
 import { ledgerLifecycleTargets } from './ledger-lifecycle.js';
 import type { FuzzTarget } from './target.js';
@@ -16,6 +17,7 @@ export const targets: readonly FuzzTarget[] = [
   ...bodyTargets,
   ...canonicalJsonTargets,
   ...ledgerLifecycleTargets,
+  ...fundsPolicyTargets,
 ];
 
 export { pendingTargets } from './pending.js';
