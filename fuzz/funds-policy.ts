@@ -19,7 +19,7 @@ import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { BalanceFeed } from '../ledger-sink/app/balance-feed.js';
 import { LedgerBatchHandler } from '../ledger-sink/app/ledger-writer.js';
-import type { HoldExpiryPolicy } from '../ledger-sink/domain/holds.js';
+import { DEFAULT_HOLD_SETTINGS, type HoldExpiryPolicy } from '../ledger-sink/domain/holds.js';
 import { type CapturingBus, MemoryStore, batchOf, capturingBus } from '../ledger-sink/testing/fixtures.js';
 import { type DecisionThresholds, decide, rankReasons } from '../scoring/domain/decision.js';
 import { FundsGuard, INSUFFICIENT_FUNDS, type FundsSnapshot } from '../scoring/domain/funds.js';
@@ -267,6 +267,7 @@ function policyOf(accountId: string, limit: bigint): Account {
     type: 'CUSTOMER',
     currency: POLICY_CURRENCY,
     overdraftLimitMinor: limit,
+    scheme: null,
     updatedBy: 'admin',
     updatedAtMs: 1,
   };
@@ -347,7 +348,7 @@ class Pieces {
       logger: silentLogger,
       metrics,
       clock: this.clock,
-      holds: { reviewTimeoutMs: REVIEW_TIMEOUT_MS, expiryPolicy: this.s.expiry },
+      holds: { ...DEFAULT_HOLD_SETTINGS, reviewTimeoutMs: REVIEW_TIMEOUT_MS, expiryPolicy: this.s.expiry },
       balances: this.feed,
     });
     for (const policy of this.policies) await this.feed.applyAccount(policy);
