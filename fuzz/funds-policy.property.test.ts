@@ -32,6 +32,29 @@ class UnsettledGuard extends FundsGuard {
   }
 }
 
+/** Treats a debit re-decided after a restart like a first decision: a DECLINE now frees what the first approved. */
+class ReplayBlindGuard extends FundsGuard {
+  override reserve(tx: Transaction, decision: Decision): void {
+    super.reserve(tx, decision, false);
+  }
+}
+
+/** Keys debits in flight by id alone, as before the fix: a copy with other content replaces the first's amount. */
+class IdKeyedGuard extends FundsGuard {
+  override reserve(tx: Transaction, decision: Decision, redecided = false): void {
+    if (decision !== 'DECLINE' || redecided) {
+      const snapshot = this.snapshot();
+      this.restore({
+        accounts: snapshot.accounts.map((a) => ({
+          ...a,
+          inFlight: a.inFlight.filter((d) => d.transactionId !== tx.transactionId),
+        })),
+      });
+    }
+    super.reserve(tx, decision, redecided);
+  }
+}
+
 /**
  * The failure a planted bug leads to, shrunk, with its counterexample; undefined if none. Up to 1,000 runs on the
  * unit seed: a balance overtaking a newer one needs several steps in one order, which the version control first
@@ -71,4 +94,22 @@ describe('negative controls', () => {
     const literal = fundsPolicyTarget('the policy word for word', { literal: true });
     expect(await failureOf(literal)).toMatch(/debits no check saw: [1-9]/);
   }, 60_000);
+});
+
+describe('negative controls for the bugs this property found (fixed)', () => {
+  // On the unit seed the planted re-decision bug first fails at run 2,761 and the id-keyed one at run 327; each
+  // check stops at its first failure, and the budgets leave headroom for changes to the generator.
+  it('the restart target catches a guard that frees what a re-decided DECLINE was first approved for', async () => {
+    const planted = fundsPolicyTarget('planted: replay blind', { guard: () => new ReplayBlindGuard(), restarts: true });
+    const details = await planted.check({ ...unitBudget, numRuns: 10_000 });
+    expect(details.failed).toBe(true);
+    expect(String(details.errorInstance)).toMatch(BELOW_POLICY);
+  }, 300_000);
+
+  it('the conflict target catches a guard that keys debits in flight by id alone', async () => {
+    const planted = fundsPolicyTarget('planted: id keyed', { guard: () => new IdKeyedGuard(), conflicts: true });
+    const details = await planted.check({ ...unitBudget, numRuns: 5_000 });
+    expect(details.failed).toBe(true);
+    expect(String(details.errorInstance)).toMatch(BELOW_POLICY);
+  }, 300_000);
 });

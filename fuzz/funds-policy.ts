@@ -418,12 +418,12 @@ class Pieces {
    * The steps of `ScoringProcessor.score` for one transaction: the funds check joins the other rules, the decision
    * is made, and a debit let through is reserved. Sends the decision to the payer's tx.scored partition.
    */
-  private score(tx: Transaction, draw: ScoringDraw, fresh = true): void {
+  private score(tx: Transaction, draw: ScoringDraw, fresh = true, redecided = false): void {
     const fired = [...draw.rules];
     const shortfall = this.guard.check(tx);
     if (shortfall !== undefined) fired.push(shortfall);
     const { decision } = decide(draw.modelScore, fired, THRESHOLDS);
-    this.guard.reserve(tx, decision);
+    this.guard.reserve(tx, decision, redecided);
     if (shortfall !== undefined && decision !== 'DECLINE')
       throw new Error(`${tx.transactionId}: ${INSUFFICIENT_FUNDS} but ${decision}`);
     if (fresh) this.transactions.push(tx);
@@ -521,7 +521,8 @@ class Pieces {
         this.guard.applyBalance(balance);
         this.inputs.push({ type: 'balance', balance });
       }
-    for (const input of again) if (input.type === 'tx') this.score(input.tx, input.draw, false);
+    // Below the replay horizon (ScoringProcessor.setReplayHorizon): decided by the run before.
+    for (const input of again) if (input.type === 'tx') this.score(input.tx, input.draw, false, true);
     if (!balancesFirst) this.published.push(...balances);
   }
 
@@ -681,4 +682,10 @@ export function fundsPolicyTarget(name: string, options: FundsPolicyOptions = {}
 
 export const fundsPolicyTargets: readonly FuzzTarget[] = [
   fundsPolicyTarget('funds: no policy account ends below its limit, whatever the interleaving'),
+  fundsPolicyTarget('funds: no policy account ends below its limit when scoring restarts from its snapshot', {
+    restarts: true,
+  }),
+  fundsPolicyTarget('funds: no policy account ends below its limit when an id comes back with other content', {
+    conflicts: true,
+  }),
 ];

@@ -307,3 +307,82 @@ describe('ScoringProcessor', () => {
     expect(refused.transaction.transactionId).toBe('tx-13');
   });
 });
+
+describe('ScoringProcessor replay horizon (funds)', () => {
+  const T = Date.UTC(2024, 0, 2, 12);
+  const record = (topic: string, offset: number, value: Buffer): BusRecord => ({
+    topic,
+    partition: 0,
+    offset,
+    key: 'alice',
+    value,
+    headers: {},
+    timestampMs: T,
+  });
+  const debits = (amounts: readonly bigint[]): RecordBatch => ({
+    topic: Topics.transactionsRaw,
+    partition: 0,
+    records: amounts.map((amountMinor, offset) =>
+      record(
+        Topics.transactionsRaw,
+        offset,
+        codecs.transactions.encode(
+          aTransaction({
+            transactionId: `d-${offset}`,
+            payerAccountId: 'alice',
+            amountMinor,
+            currency: 'EUR',
+            settlement: null,
+            kind: 'PURCHASE',
+            country: 'FR',
+            eventTimeMs: T + offset * 60_000,
+          }),
+        ),
+      ),
+    ),
+  });
+
+  /** Alice: limit 0, 100.00 EUR posted; then 150.00 (declined: too much) and 1.00, with tx.raw ending at `end` at start. */
+  async function decisionsWithHorizon(end: number): Promise<string[]> {
+    const producer = new CapturingProducer();
+    const processor = await newProcessor(producer);
+    const account: Account = {
+      accountId: 'alice',
+      type: 'CUSTOMER',
+      currency: 'EUR',
+      overdraftLimitMinor: 0n,
+      scheme: null,
+      updatedBy: 'admin',
+      updatedAtMs: 1,
+    };
+    const balance: LedgerBalance = {
+      accountId: 'alice',
+      version: 1n,
+      balances: [{ currency: 'EUR', postedMinor: 10_000n, pendingDebitsMinor: 0n }],
+      settledTransactionIds: [],
+      publishedAtMs: 1,
+    };
+    await processor.handle({
+      topic: Topics.accounts,
+      partition: 0,
+      records: [record(Topics.accounts, 0, codecs.accounts.encode(account))],
+    });
+    await processor.handle({
+      topic: Topics.ledgerBalances,
+      partition: 0,
+      records: [record(Topics.ledgerBalances, 0, codecs.balances.encode(balance))],
+    });
+    processor.setReplayHorizon([end]);
+    await processor.handle(debits([15_000n, 100n]));
+    return (await decodeScored(producer.on(Topics.transactionsScored))).map((s) => s.decision);
+  }
+
+  it('given a debit re-decided DECLINE below the horizon, then it counts in flight: the run before may have approved it', async () => {
+    // 150.00 was re-decided DECLINE, but the ledger may book an earlier APPROVE of it: 1.00 must not spend that money.
+    expect(await decisionsWithHorizon(1)).toEqual(['DECLINE', 'DECLINE']);
+  });
+
+  it('negative control: with no horizon (a first decision), a DECLINE frees nothing and the 1.00 is approved', async () => {
+    expect(await decisionsWithHorizon(0)).toEqual(['DECLINE', 'APPROVE']);
+  });
+});

@@ -83,6 +83,11 @@ export class ScoringProcessor {
   private readonly nextOffsets = new Map<string, number>();
   private features = new Float32Array(0);
   private pending: Pending | undefined;
+  /**
+   * Per tx.raw partition, where its log ended when this process started ({@link setReplayHorizon}): a record below
+   * it may have been decided by the run before, whose first decision is the one the ledger books.
+   */
+  private readonly replayHorizon = new Map<number, number>();
   private recordsSinceSnapshot = 0;
   private readonly scoredCounter: Counter;
   private readonly decisions: Counter;
@@ -118,6 +123,16 @@ export class ScoringProcessor {
       'Model inference time per batch (scores and explanations), seconds.',
       [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     );
+  }
+
+  /**
+   * Records the tx.raw log end per partition at start. A debit re-decided below it counts in flight whatever this
+   * run decides (FundsGuard.reserve): the run before may have approved it, and the ledger books that first decision,
+   * so a DECLINE now must not free its money until the ledger has settled it.
+   */
+  setReplayHorizon(endOffsets: readonly number[]): void {
+    this.replayHorizon.clear();
+    endOffsets.forEach((end, partition) => this.replayHorizon.set(partition, end));
   }
 
   /** Restores the engine and the offsets it reflects. */
@@ -171,7 +186,11 @@ export class ScoringProcessor {
     }
     const started = performance.now();
     const decoded = await decodeOrDeadLetter(view, this.deps.codecs.transactions, this.deps.deadLetters);
-    const outputs = this.score(decoded.map((d) => d.value));
+    const horizon = this.replayHorizon.get(batch.partition) ?? 0;
+    const outputs = this.score(
+      decoded.map((d) => d.value),
+      decoded.map((d) => d.record.offset < horizon),
+    );
     // From here the state reflects the batch: remember that before sending, so a failed send re-sends these
     // outputs rather than re-observing the records.
     this.nextOffsets.set(key, last + 1);
@@ -203,8 +222,11 @@ export class ScoringProcessor {
     }
   }
 
-  /** Scores transactions in order (updating feature state) and encodes the outputs. */
-  score(transactions: readonly Transaction[]): Pending {
+  /**
+   * Scores transactions in order (updating feature state) and encodes the outputs. `redecided[i]` says transaction
+   * i may have been decided by an earlier run (see {@link setReplayHorizon}).
+   */
+  score(transactions: readonly Transaction[], redecided: readonly boolean[] = []): Pending {
     const n = transactions.length;
     const { model, rules, thresholds, codecs, clock } = this.deps;
     if (this.features.length < n * FEATURE_COUNT) this.features = new Float32Array(n * FEATURE_COUNT);
@@ -225,7 +247,7 @@ export class ScoringProcessor {
       const shortfall = this.funds.check(tx);
       if (shortfall !== undefined) rulesFired.push(shortfall);
       const outcome = decide(scores[i]!, rulesFired, thresholds);
-      this.funds.reserve(tx, outcome.decision);
+      this.funds.reserve(tx, outcome.decision, redecided[i] ?? false);
       fired.push(rulesFired);
       decisions.push(outcome);
       if (outcome.decision !== 'APPROVE') alerted.push(i);

@@ -56,6 +56,9 @@ export class ScoringLoop {
         offsets: restored.offsets.length,
       });
     }
+    // Whatever the snapshot, every record up to where tx.raw ends now may have been decided before (a lost snapshot
+    // means all of them).
+    processor.setReplayHorizon(await bus.endOffsets(Topics.transactionsRaw));
     const snapshots = deps.metrics.counter('vigil_scoring_snapshots_total', 'Feature-state snapshots written.');
     const loop = new ScoringLoop(processor, store, deps.clock, deps.logger, snapshots, options);
     loop.subscription = await bus.subscribe(

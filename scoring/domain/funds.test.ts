@@ -101,6 +101,60 @@ describe('FundsGuard', () => {
     expect(guard.check(debit('cap-2', 1n, { kind: 'CAPTURE' }))?.code).toBe(INSUFFICIENT_FUNDS);
   });
 
+  it('given a copy of an id with other content, then it counts beside the first, never in its place', () => {
+    // The ledger books the first copy and refuses the second as a conflict; a smaller second copy must not shrink
+    // what the first holds in flight (fuzz/funds-policy.ts found this).
+    const guard = guardWith(2_000n);
+    guard.reserve(debit('t', 1_000n, { fingerprint: 'a'.repeat(64) }), 'APPROVE');
+    guard.reserve(debit('t', 1n, { fingerprint: 'b'.repeat(64) }), 'APPROVE');
+    expect(guard.check(debit('x', 1_000n))?.description).toContain('in flight 10.01');
+    // The same content decided again replaces itself; the ledger's settlement of the id frees both copies.
+    guard.reserve(debit('t', 1_000n, { fingerprint: 'a'.repeat(64) }), 'APPROVE');
+    expect(guard.stats().inFlightDebits).toBe(2);
+    guard.applyBalance(balance(2n, 1_000n, 0n, ['t']));
+    expect(guard.stats().inFlightDebits).toBe(0);
+  });
+
+  it('given an id the ledger already settled, when it is decided again (after a restart), then it is not counted twice', () => {
+    const guard = guardWith(2_000n);
+    guard.applyBalance(balance(2n, 1_700n, 0n, ['t3']));
+    guard.reserve(debit('t3', 300n), 'APPROVE');
+    expect(guard.stats().inFlightDebits).toBe(0);
+    expect(guard.check(debit('x', 1_700n))).toBeUndefined();
+  });
+
+  it('given a debit decided again below the replay horizon, then even a DECLINE counts until the ledger settles it', () => {
+    // The run before may have approved it; the ledger books that first decision.
+    const guard = guardWith(2_000n);
+    guard.reserve(debit('t15', 1_500n), 'DECLINE', true);
+    expect(guard.check(debit('x', 501n))?.code).toBe(INSUFFICIENT_FUNDS);
+    guard.reserve(debit('t16', 1_500n), 'DECLINE');
+    expect(guard.stats().inFlightDebits).toBe(1);
+    guard.applyBalance(balance(2n, 500n, 0n, ['t15']));
+    expect(guard.stats().inFlightDebits).toBe(0);
+  });
+
+  it('keeps debits in flight and settled ids across a snapshot, and reads a snapshot written before either', () => {
+    const guard = guardWith(2_000n);
+    guard.reserve(debit('t', 100n, { fingerprint: 'a'.repeat(64) }), 'APPROVE');
+    guard.applyBalance(balance(2n, 2_000n, 0n, ['old']));
+    const copy = new FundsGuard();
+    copy.restore(JSON.parse(JSON.stringify(guard.snapshot())) as ReturnType<FundsGuard['snapshot']>);
+    expect(copy.snapshot()).toEqual(guard.snapshot());
+    copy.reserve(debit('old', 5n), 'APPROVE');
+    expect(copy.stats().inFlightDebits).toBe(1);
+    const legacy = guard.snapshot();
+    const older = {
+      accounts: legacy.accounts.map(({ settled: _settled, ...a }) => ({
+        ...a,
+        inFlight: a.inFlight.map(({ fingerprint: _fingerprint, ...d }) => d),
+      })),
+    };
+    const restored = new FundsGuard();
+    restored.restore(older);
+    expect(restored.check(debit('x', 1_901n))?.description).toContain('in flight 1.00');
+  });
+
   it('never checks a REFUND (it pays the payer back)', () => {
     expect(guardWith(0n).check(debit('r', 10n ** 9n, { kind: 'REFUND' }))).toBeUndefined();
   });

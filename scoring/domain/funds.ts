@@ -25,13 +25,35 @@ interface Debit {
   readonly currency: string;
 }
 
+interface InFlightDebit extends Debit {
+  readonly transactionId: string;
+}
+
 interface GuardedAccount {
   policy: Account;
   version: bigint;
   /** Per currency: booked sum and open holds' debits, as the ledger last said. */
   balances: Map<string, { postedMinor: bigint; pendingDebitsMinor: bigint }>;
-  /** Debits let through and not yet settled by the ledger, by transaction id. */
-  inFlight: Map<string, Debit>;
+  /**
+   * Debits let through and not yet settled by the ledger, by transaction id and fingerprint: a copy of an id with
+   * other content (which the ledger will refuse as a conflict, having booked the first) adds to the first, never
+   * replaces it; the same content decided again (a re-scored copy) replaces itself.
+   */
+  inFlight: Map<string, InFlightDebit>;
+  /**
+   * Ids the ledger named as settled lately, oldest first, at most {@link RECENTLY_SETTLED_LIMIT}: a debit decided
+   * again after its settlement was applied (scoring re-deciding after a restart, while balances published since
+   * its snapshot are applied first) is already in the balance and must not count in flight again, where no later
+   * balance would ever settle it.
+   */
+  settled: Set<string>;
+}
+
+/** Settled ids remembered per guarded account; re-decisions come within a snapshot interval of their first one. */
+export const RECENTLY_SETTLED_LIMIT = 10_000;
+
+function inFlightKey(tx: Pick<Transaction, 'transactionId' | 'fingerprint'>): string {
+  return `${tx.transactionId}\u0000${tx.fingerprint}`;
 }
 
 /** JSON-safe copy of a guard (bigints as decimal strings), for scoring's snapshot. */
@@ -40,7 +62,15 @@ export interface FundsSnapshot {
     readonly policy: Omit<Account, 'overdraftLimitMinor'> & { readonly overdraftLimitMinor: string | null };
     readonly version: string;
     readonly balances: ReadonlyArray<{ currency: string; postedMinor: string; pendingDebitsMinor: string }>;
-    readonly inFlight: ReadonlyArray<{ transactionId: string; amountMinor: string; currency: string }>;
+    /** `fingerprint` is absent in snapshots written before in-flight debits were keyed by content. */
+    readonly inFlight: ReadonlyArray<{
+      transactionId: string;
+      fingerprint?: string;
+      amountMinor: string;
+      currency: string;
+    }>;
+    /** Absent in snapshots written before settled ids were remembered. */
+    readonly settled?: readonly string[];
   }>;
 }
 
@@ -65,7 +95,14 @@ export class FundsGuard {
   setAccount(policy: Account): void {
     const known = this.accounts.get(policy.accountId);
     if (known) known.policy = policy;
-    else this.accounts.set(policy.accountId, { policy, version: -1n, balances: new Map(), inFlight: new Map() });
+    else
+      this.accounts.set(policy.accountId, {
+        policy,
+        version: -1n,
+        balances: new Map(),
+        inFlight: new Map(),
+        settled: new Set(),
+      });
   }
 
   /**
@@ -76,7 +113,18 @@ export class FundsGuard {
   applyBalance(balance: LedgerBalance): void {
     const account = this.accounts.get(balance.accountId);
     if (!account) return;
-    for (const id of balance.settledTransactionIds) account.inFlight.delete(id);
+    if (balance.settledTransactionIds.length > 0) {
+      const settled = new Set(balance.settledTransactionIds);
+      for (const [key, debit] of account.inFlight) if (settled.has(debit.transactionId)) account.inFlight.delete(key);
+      for (const id of settled) {
+        account.settled.delete(id);
+        account.settled.add(id);
+      }
+      for (const id of account.settled) {
+        if (account.settled.size <= RECENTLY_SETTLED_LIMIT) break;
+        account.settled.delete(id);
+      }
+    }
     if (balance.version <= account.version) return;
     account.version = balance.version;
     account.balances = new Map(
@@ -121,13 +169,17 @@ export class FundsGuard {
    * Counts `tx`'s debit in flight when `decision` lets it reach the ledger: an APPROVE books it, a REVIEW holds it,
    * an AUTHORIZATION places a hold (a hold counts against available). A CAPTURE of an authorisation counts in full
    * too, although its booking only lowers available by what it captures beyond the hold it consumes: until the
-   * ledger says so, available is understated, never overstated. Reserving an id again replaces it, never doubles.
+   * ledger says so, available is understated, never overstated. Reserving the same content again replaces it, never
+   * doubles; an id the ledger has already named settled is not reserved again. `redecided`: see the first line.
    */
-  reserve(tx: Transaction, decision: Decision): void {
-    if (decision === 'DECLINE') return;
+  reserve(tx: Transaction, decision: Decision, redecided = false): void {
+    // A debit decided again after a restart counts even when declined now: the run before may have approved it, and
+    // the ledger books the first decision. The ledger settles every decision it handles, declines included.
+    if (decision === 'DECLINE' && !redecided) return;
     const account = this.guarded(tx.payerAccountId);
     const debit = payerDebit(tx);
-    if (account && debit) account.inFlight.set(tx.transactionId, debit);
+    if (account && debit && !account.settled.has(tx.transactionId))
+      account.inFlight.set(inFlightKey(tx), { ...debit, transactionId: tx.transactionId });
   }
 
   stats(): { guardedAccounts: number; inFlightDebits: number } {
@@ -153,11 +205,13 @@ export class FundsGuard {
           postedMinor: b.postedMinor.toString(),
           pendingDebitsMinor: b.pendingDebitsMinor.toString(),
         })),
-        inFlight: [...a.inFlight].map(([transactionId, d]) => ({
-          transactionId,
+        inFlight: [...a.inFlight].map(([key, d]) => ({
+          transactionId: d.transactionId,
+          fingerprint: key.slice(d.transactionId.length + 1),
           amountMinor: d.amountMinor.toString(),
           currency: d.currency,
         })),
+        settled: [...a.settled],
       })),
     };
   }
@@ -176,8 +230,12 @@ export class FundsGuard {
           ]),
         ),
         inFlight: new Map(
-          a.inFlight.map((d) => [d.transactionId, { amountMinor: BigInt(d.amountMinor), currency: d.currency }]),
+          a.inFlight.map((d) => [
+            inFlightKey({ transactionId: d.transactionId, fingerprint: d.fingerprint ?? '' }),
+            { transactionId: d.transactionId, amountMinor: BigInt(d.amountMinor), currency: d.currency },
+          ]),
         ),
+        settled: new Set(a.settled ?? []),
       });
     }
   }
