@@ -120,6 +120,11 @@ const integrity: LedgerIntegrity = {
   reversedTransactions: 0,
   entriesReversedTwice: 0,
   reversalsWithoutOriginal: 0,
+  authorizationHolds: { open: 0, captured: 0, voided: 0 },
+  overCapturedAuthorizations: 0,
+  capturesWithoutAuthorization: 0,
+  refundsWithoutOriginal: 0,
+  refundsBeyondOriginal: 0,
   totalsByCurrency: [{ currency: 'EUR', sumMinor: '0' }],
 };
 const declined = new Set(['tx-d1', 'tx-d2']);
@@ -144,6 +149,17 @@ describe('ledgerInvariantViolations', () => {
       'integrity.postedTransactions is 5, expected 6',
       'integrity.decisionsWithoutEntries is 1, expected 0',
     ]);
+  });
+
+  it('given card-flow business exceptions (over-capture, captures and refunds without original), then they are no violation', () => {
+    const exceptions = {
+      ...integrity,
+      overCapturedAuthorizations: 1,
+      capturesWithoutAuthorization: 2,
+      refundsWithoutOriginal: 3,
+      refundsBeyondOriginal: 4,
+    };
+    expect(ledgerInvariantViolations(exceptions, trails, expected)).toEqual([]);
   });
 
   it('given an approved trail without entries, then it is reported', () => {

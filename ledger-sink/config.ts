@@ -120,7 +120,8 @@ function readHoldsByAccountType(env: Env, general: HoldSettings): Partial<Record
       };
       if (value === undefined || rest.length > 0) fail(`"${part.trim()}" is not name=value`);
       const ms = (): number => {
-        const n = Number(value);
+        // Digits only, as readInt takes the general keys: Number() alone would let `1e4` or `0x7d0` through.
+        const n = /^\d+$/.test(value ?? '') ? Number(value) : NaN;
         if (!Number.isInteger(n) || n < HOLD_TIMEOUT_RANGE.min || n > HOLD_TIMEOUT_RANGE.max)
           fail(`${name} must be an integer of ms in ${HOLD_TIMEOUT_RANGE.min}..${HOLD_TIMEOUT_RANGE.max}`);
         return n;

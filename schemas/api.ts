@@ -622,7 +622,10 @@ export interface LedgerIntegrity {
   readonly heldDecisions: number;
   /** Held decisions without a hold (lost holds; must be 0). */
   readonly reviewsWithoutHolds: number;
-  /** Holds by state: placed and not resolved, resolved POSTED, resolved VOIDED (of these, by expiry: `expiredHolds`). */
+  /**
+   * REVIEW holds by state: placed and not resolved, resolved POSTED, resolved VOIDED (of these, by expiry:
+   * `expiredHolds`). Authorisations' holds are counted apart, in `authorizationHolds`.
+   */
   readonly openHolds: number;
   readonly postedHolds: number;
   readonly voidedHolds: number;
@@ -636,6 +639,19 @@ export interface LedgerIntegrity {
   /** Legs reversed more than once, and reversal legs naming no booked leg (both must be 0). */
   readonly entriesReversedTwice: number;
   readonly reversalsWithoutOriginal: number;
+  /** AUTHORIZATION holds by state: waiting for captures, consumed in full by them, voided (FRAUD or expiry). */
+  readonly authorizationHolds: { readonly open: number; readonly captured: number; readonly voided: number };
+  /**
+   * Card-flow business exceptions, reported, never refused (the network moved the money), so not must-be-zero:
+   * authorisations whose captures booked more than their payer leg on its account, currency and side; capture
+   * transactions whose legs name an id with no AUTHORIZATION hold; refund transactions whose legs name an id with no
+   * ledger entries.
+   */
+  readonly overCapturedAuthorizations: number;
+  readonly capturesWithoutAuthorization: number;
+  readonly refundsWithoutOriginal: number;
+  /** Payments whose refunds credited their payer more than the payment debited it (payer leg, same currency). */
+  readonly refundsBeyondOriginal: number;
   readonly totalsByCurrency: ReadonlyArray<{ readonly currency: string; readonly sumMinor: string }>;
 }
 

@@ -699,6 +699,118 @@ describe('REST routes', () => {
     });
   });
 
+  it('GET /v1/reports/ledger-integrity counts planted card flows: authorisations by state and the business exceptions', async () => {
+    const before = (await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body;
+    expect(before).toMatchObject({
+      authorizationHolds: { open: 0, captured: 0, voided: 0 },
+      overCapturedAuthorizations: 0,
+      capturesWithoutAuthorization: 0,
+      refundsWithoutOriginal: 0,
+      refundsBeyondOriginal: 0,
+    });
+    const at = now - 2 * HOUR;
+    const authorization = (id: string, amountMinor: bigint) => ({
+      transactionId: id,
+      fingerprint: `fp-${id}`,
+      legs: entries(id, 'acc-card-payer', 'acc-card-shop', amountMinor, 'EUR', at),
+      kind: 'AUTHORIZATION' as const,
+      links: NO_LINKS,
+      placedAtMs: at + 15,
+      expiresAtMs: at + 7 * 24 * HOUR,
+    });
+    const linked = (id: string, amountMinor: bigint, link: Partial<PostedEntry>, payer = 'acc-card-payer') =>
+      entries(id, payer, 'acc-card-shop', amountMinor, 'EUR', at).map((e) => ({ ...e, ...link }));
+    /** A refund's legs: its payment's, signs flipped (money flows back to the payer). */
+    const refund = (id: string, amountMinor: bigint, original: string) =>
+      entries(id, 'acc-card-shop', 'acc-card-payer', amountMinor, 'EUR', at).map((e) => ({
+        ...e,
+        leg: 1 - e.leg,
+        entryId: `${id}/${1 - e.leg}`,
+        refundsTransactionId: original,
+      }));
+    await store.insertHolds([
+      authorization('card-auth-open', 10_000n),
+      authorization('card-auth-over', 10_000n),
+      authorization('card-auth-void', 10_000n),
+      authorization('card-auth-exact', 10_000n),
+    ]);
+    await store.insertHoldResolutions([
+      {
+        transactionId: 'card-auth-over',
+        resolution: 'CAPTURED',
+        cause: 'CAPTURED',
+        resolvedBy: 'capture',
+        resolvedAtMs: at,
+      },
+      {
+        transactionId: 'card-auth-exact',
+        resolution: 'CAPTURED',
+        cause: 'CAPTURED',
+        resolvedBy: 'capture',
+        resolvedAtMs: at,
+      },
+      {
+        transactionId: 'card-auth-void',
+        resolution: 'VOIDED',
+        cause: 'EXPIRED',
+        resolvedBy: 'expiry',
+        resolvedAtMs: at,
+      },
+    ]);
+    await store.insertEntries([
+      // 70.00 + 50.00 on 100.00: over-captured; its 50.00 capture reversed later does not undo that.
+      ...linked('card-cap-over-1', 7_000n, { capturesTransactionId: 'card-auth-over' }),
+      ...linked('card-cap-over-2', 5_000n, { capturesTransactionId: 'card-auth-over' }),
+      // Exactly 100.00, and 30.00 of a voided one: not over.
+      ...linked('card-cap-exact', 10_000n, { capturesTransactionId: 'card-auth-exact' }),
+      ...linked('card-cap-void', 3_000n, { capturesTransactionId: 'card-auth-void' }),
+      // 200.00 on another payer's account: not the authorised payer leg, so no over-capture of it.
+      ...linked('card-cap-other', 20_000n, { capturesTransactionId: 'card-auth-open' }, 'acc-card-other'),
+      // Naming no hold, and naming a REVIEW hold (tx-rev): captures without an authorisation.
+      ...linked('card-cap-orphan', 1_000n, { capturesTransactionId: 'card-auth-missing' }),
+      ...linked('card-cap-review', 1_000n, { capturesTransactionId: 'tx-rev' }),
+      // Payments of 50.00: one refunded 30.00 + 30.00 (beyond), one refunded exactly 50.00; one refund of nothing.
+      ...entries('card-pay-1', 'acc-card-payer', 'acc-card-shop', 5_000n, 'EUR', at),
+      ...entries('card-pay-2', 'acc-card-payer', 'acc-card-shop', 5_000n, 'EUR', at),
+      ...refund('card-ref-1a', 3_000n, 'card-pay-1'),
+      ...refund('card-ref-1b', 3_000n, 'card-pay-1'),
+      ...refund('card-ref-2', 5_000n, 'card-pay-2'),
+      ...refund('card-ref-orphan', 1_000n, 'card-pay-missing'),
+    ]);
+    try {
+      const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+      expect(body).toMatchObject({
+        authorizationHolds: { open: 1, captured: 2, voided: 1 },
+        overCapturedAuthorizations: 1,
+        capturesWithoutAuthorization: 2,
+        refundsWithoutOriginal: 1,
+        refundsBeyondOriginal: 1,
+        // REVIEW holds are counted apart: the authorisations change none of them.
+        openHolds: before.openHolds,
+        postedHolds: before.postedHolds,
+        voidedHolds: before.voidedHolds,
+        expiredHolds: before.expiredHolds,
+        unbalancedTransactions: before.unbalancedTransactions,
+      });
+      // Negative control: a 1.00 more refund on the exactly-refunded payment, and the same entry of an over-capture
+      // stored twice (a duplicate, which must not count as more capture): one more beyond, still one over-captured.
+      await store.insertEntries([
+        ...refund('card-ref-2b', 100n, 'card-pay-2'),
+        ...linked('card-cap-exact', 10_000n, { capturesTransactionId: 'card-auth-exact' }),
+      ]);
+      const after = (await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body;
+      expect(after).toMatchObject({ refundsBeyondOriginal: 2, overCapturedAuthorizations: 1 });
+    } finally {
+      // The rows of this test only, so the tests after it read the fixture they expect.
+      for (const table of ['ledger_entries', 'ledger_holds', 'ledger_hold_resolutions'])
+        await clickhouse.command({
+          query: `ALTER TABLE ${table} DELETE WHERE startsWith(transaction_id, 'card-')`,
+          clickhouse_settings: { mutations_sync: '2' },
+        });
+    }
+    expect((await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body).toEqual(before);
+  });
+
   it('GET /v1/audit/search finds decisions (ClickHouse backend) and pages with a cursor', async () => {
     const { status, body } = await call('GET', '/v1/audit/search?q=last+hour&limit=1', keys.compliance);
     expect(status).toBe(200);

@@ -207,9 +207,41 @@ export async function largeCashReport(clickhouse: ClickHouseClient, q: LargeCash
   };
 }
 
+/** The report's plain number counters (every field but the nested and the per-currency ones). */
+type IntegrityCounter = Exclude<keyof LedgerIntegrity, 'totalsByCurrency' | 'authorizationHolds'>;
+
+/**
+ * What captures booked against each authorisation per account, currency and side, as the `ledger_open_hold_legs`
+ * view consumes holds: reversal legs do not count. Each entry id once, so a duplicated row (which
+ * `duplicateEntries` reports) is not also reported as an over-capture.
+ */
+const CAPTURED_PER_SIDE_SQL = `
+  SELECT captures_transaction_id, account_id, currency, sign(amount_minor) AS side,
+         sum(toInt128(abs(amount_minor))) AS captured
+  FROM (SELECT DISTINCT entry_id, captures_transaction_id, account_id, currency, amount_minor
+        FROM ledger_entries WHERE captures_transaction_id != '' AND reverses_entry_id = '')
+  GROUP BY captures_transaction_id, account_id, currency, side`;
+
+/**
+ * What refunds credited back on their payer leg (leg 0; a refund's signs are its payment's, flipped) per payment,
+ * account and currency; each entry id once.
+ */
+const REFUNDED_PER_PAYER_SQL = `
+  SELECT refunds_transaction_id AS original, account_id, currency, sum(toInt128(amount_minor)) AS refunded
+  FROM (SELECT DISTINCT entry_id, refunds_transaction_id, account_id, currency, amount_minor
+        FROM ledger_entries WHERE refunds_transaction_id != '' AND leg = 0 AND reverses_entry_id = '')
+  GROUP BY original, account_id, currency`;
+
+/**
+ * The ledger-integrity report: counters a fault would break (most must be 0 on a sound ledger; see
+ * {@link LedgerIntegrity} for which) and the card-flow business exceptions, plus the sum of all entries per
+ * currency.
+ */
 export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<LedgerIntegrity> {
   const [counts, totals] = await Promise.all([
-    selectRows<Record<keyof Omit<LedgerIntegrity, 'totalsByCurrency'>, string>>(
+    selectRows<
+      Record<IntegrityCounter | 'openAuthorizations' | 'capturedAuthorizations' | 'voidedAuthorizations', string>
+    >(
       clickhouse,
       `SELECT
          (SELECT count() FROM decisions) AS decisionRows,
@@ -235,10 +267,12 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
             WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION'
               AND transaction_id NOT IN (SELECT transaction_id FROM ledger_holds)) AS reviewsWithoutHolds,
          (SELECT uniqExact(transaction_id) FROM ledger_holds
-            WHERE transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)) AS openHolds,
+            WHERE hold_kind = 'REVIEW' AND transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)) AS openHolds,
          (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'POSTED') AS postedHolds,
-         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'VOIDED') AS voidedHolds,
-         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE cause = 'EXPIRED') AS expiredHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'VOIDED'
+            AND transaction_id NOT IN (SELECT transaction_id FROM ledger_holds WHERE hold_kind = 'AUTHORIZATION')) AS voidedHolds,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE cause = 'EXPIRED'
+            AND transaction_id NOT IN (SELECT transaction_id FROM ledger_holds WHERE hold_kind = 'AUTHORIZATION')) AS expiredHolds,
          (SELECT count() - uniqExact(transaction_id) FROM ledger_hold_resolutions) AS holdsResolvedTwice,
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id IN (SELECT transaction_id FROM ledger_holds)
@@ -247,7 +281,30 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
          (SELECT countIf(reverses_entry_id != '') - uniqExactIf(reverses_entry_id, reverses_entry_id != '') FROM ledger_entries) AS entriesReversedTwice,
          (SELECT count() FROM ledger_entries WHERE reverses_entry_id != ''
             AND reverses_entry_id NOT IN (SELECT entry_id FROM ledger_entries)) AS reversalsWithoutOriginal,
-         (SELECT count() FROM ledger_conflicts) AS conflicts`,
+         (SELECT count() FROM ledger_conflicts) AS conflicts,
+         (SELECT uniqExact(transaction_id) FROM ledger_holds WHERE hold_kind = 'AUTHORIZATION'
+            AND transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)) AS openAuthorizations,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'CAPTURED') AS capturedAuthorizations,
+         (SELECT uniqExact(transaction_id) FROM ledger_hold_resolutions WHERE resolution = 'VOIDED'
+            AND transaction_id IN (SELECT transaction_id FROM ledger_holds WHERE hold_kind = 'AUTHORIZATION')) AS voidedAuthorizations,
+         (SELECT uniqExact(h.transaction_id) FROM ledger_holds AS h
+            INNER JOIN (${CAPTURED_PER_SIDE_SQL}) AS c
+              ON c.captures_transaction_id = h.transaction_id AND c.account_id = h.account_id
+             AND c.currency = h.currency AND c.side = sign(h.amount_minor)
+            WHERE h.hold_kind = 'AUTHORIZATION' AND h.leg = 0
+              AND c.captured > toInt128(abs(h.amount_minor))) AS overCapturedAuthorizations,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries WHERE captures_transaction_id != ''
+            AND captures_transaction_id NOT IN (SELECT transaction_id FROM ledger_holds WHERE hold_kind = 'AUTHORIZATION')) AS capturesWithoutAuthorization,
+         (SELECT uniqExact(transaction_id) FROM ledger_entries WHERE refunds_transaction_id != ''
+            AND refunds_transaction_id NOT IN (SELECT transaction_id FROM ledger_entries)) AS refundsWithoutOriginal,
+         (SELECT uniqExact(r.original) FROM (${REFUNDED_PER_PAYER_SQL}) AS r
+            INNER JOIN (
+              SELECT transaction_id, account_id, currency, -sum(toInt128(amount_minor)) AS debited
+              FROM (SELECT DISTINCT entry_id, transaction_id, account_id, currency, amount_minor
+                    FROM ledger_entries WHERE leg = 0 AND reverses_entry_id = '')
+              GROUP BY transaction_id, account_id, currency
+            ) AS o ON o.transaction_id = r.original AND o.account_id = r.account_id AND o.currency = r.currency
+            WHERE r.refunded > o.debited) AS refundsBeyondOriginal`,
     ),
     selectRows<{ currency: string; sum_minor: string }>(
       clickhouse,
@@ -279,6 +336,15 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
     reversedTransactions: n(c?.reversedTransactions),
     entriesReversedTwice: n(c?.entriesReversedTwice),
     reversalsWithoutOriginal: n(c?.reversalsWithoutOriginal),
+    authorizationHolds: {
+      open: n(c?.openAuthorizations),
+      captured: n(c?.capturedAuthorizations),
+      voided: n(c?.voidedAuthorizations),
+    },
+    overCapturedAuthorizations: n(c?.overCapturedAuthorizations),
+    capturesWithoutAuthorization: n(c?.capturesWithoutAuthorization),
+    refundsWithoutOriginal: n(c?.refundsWithoutOriginal),
+    refundsBeyondOriginal: n(c?.refundsBeyondOriginal),
     totalsByCurrency: totals.map((t) => ({ currency: t.currency, sumMinor: t.sum_minor })),
   };
 }

@@ -415,4 +415,60 @@ describe('validateTransactionRequest', () => {
     );
     expect(JSON.stringify(problems)).not.toContain(TEST_PAN);
   });
+
+  describe('/originalTransactionId', () => {
+    const ORIGINAL_ONLY = 'only a capture (of its authorization) or a refund names an original';
+
+    it.each([
+      ['capture', 'CAPTURE'],
+      ['refund', 'REFUND'],
+    ])('is accepted on a %s and carried as given', (kind, expected) => {
+      const outcome = validate(cardRequest({ kind, originalTransactionId: 'auth-0001' }));
+      expect(outcome.ok && [outcome.value.kind, outcome.value.originalTransactionId]).toEqual([expected, 'auth-0001']);
+    });
+
+    it('is absent, not null, when not sent (a fingerprint from before Transaction v3 stays the same)', () => {
+      for (const sent of [undefined, null]) {
+        const outcome = validate(cardRequest({ kind: 'capture', originalTransactionId: sent }));
+        expect(outcome.ok && Object.hasOwn(outcome.value, 'originalTransactionId')).toBe(false);
+      }
+    });
+
+    it.each([
+      ['a purchase', cardRequest({ kind: 'purchase', originalTransactionId: 'auth-0001' })],
+      ['an authorization', cardRequest({ kind: 'authorization', originalTransactionId: 'auth-0001' })],
+      ['a transfer', transferRequest({ kind: 'transfer', originalTransactionId: 'tx-sepa-0' })],
+      ['a card request of the default kind (purchase)', cardRequest({ originalTransactionId: 'auth-0001' })],
+      ['a sepa request of the default kind (transfer)', transferRequest({ originalTransactionId: 'tx-sepa-0' })],
+    ])('is refused on %s, with its path', (_, body) => {
+      expect(problemsOf(body)).toEqual([{ path: '/originalTransactionId', message: ORIGINAL_ONLY }]);
+    });
+
+    it('is refused when it names the transaction itself', () => {
+      expect(problemsOf(cardRequest({ kind: 'capture', originalTransactionId: 'tx-0001' }))).toEqual([
+        { path: '/originalTransactionId', message: 'must name another transaction than /transactionId' },
+      ]);
+    });
+
+    it('is refused when it holds a card number, which the problem never echoes', () => {
+      for (const id of [TEST_PAN, `auth-${TEST_PAN}`]) {
+        const problems = problemsOf(cardRequest({ kind: 'refund', originalTransactionId: id }));
+        expect(problems).toEqual([
+          { path: '/originalTransactionId', message: expect.stringMatching(/card number/) as unknown },
+        ]);
+        expect(JSON.stringify(problems)).not.toContain(TEST_PAN);
+      }
+      // Control: the same digits failing the Luhn check are an ordinary id.
+      expect(validate(cardRequest({ kind: 'refund', originalTransactionId: '4111111111111112' })).ok).toBe(true);
+    });
+
+    it.each<[unknown, string]>([
+      ['', 'empty'],
+      ['auth 0001', 'a space'],
+      ['a'.repeat(129), '129 characters'],
+      [42, 'a number'],
+    ])('is refused when not an id (%p: %s)', (id) => {
+      expect(paths(cardRequest({ kind: 'capture', originalTransactionId: id }))).toEqual(['/originalTransactionId']);
+    });
+  });
 });

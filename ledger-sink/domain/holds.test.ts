@@ -6,10 +6,15 @@ import {
   type Verdict,
   applyVerdict,
   expireHold,
+  fullyCaptured,
   isOpen,
+  overCapturedMinor,
   placeHold,
+  remainingLegs,
+  reversalEntryId,
+  settleCaptures,
 } from './holds.js';
-import { postingsFor } from './postings.js';
+import { linksOf, postingsFor } from './postings.js';
 
 const PLACED_AT = 1_764_000_000_000;
 const TIMEOUT = 60_000;
@@ -110,5 +115,181 @@ describe('two-phase postings', () => {
     const fraud = applyVerdict(resolvedOnly, verdict('FRAUD'), PLACED_AT + 7_000);
     expect(fraud.outcome).toBe('reversed');
     expect(fraud.writes.entries.map((e) => e.entryId)).toEqual(['tx-1/0', 'tx-1/1', 'tx-1/r0', 'tx-1/r1']);
+  });
+});
+
+describe('card authorisations and their captures', () => {
+  const AUTH_TIMEOUT = 7 * 86_400_000;
+  const auth = sampleTransaction({ transactionId: 'auth-1', kind: 'AUTHORIZATION', amountMinor: 10_000n });
+  const authorized: TransactionLedger = {
+    ...EMPTY_LEDGER,
+    hold: placeHold(
+      auth.transactionId,
+      auth.fingerprint,
+      postingsFor(auth, PLACED_AT),
+      PLACED_AT,
+      AUTH_TIMEOUT,
+      'AUTHORIZATION',
+    ),
+  };
+  /** A capture of `auth-1` numbered `n`, booked as the batch handler books it (its legs carry the link). */
+  const capture = (n: number, amountMinor: bigint): BookedEntry[] => {
+    const tx = sampleTransaction({
+      transactionId: `cap-${n}`,
+      kind: 'CAPTURE',
+      amountMinor,
+      originalTransactionId: auth.transactionId,
+    });
+    return postingsFor(tx, PLACED_AT + n).map((leg) => ({
+      ...leg,
+      ...linksOf(tx),
+      fingerprint: tx.fingerprint,
+      reversesEntryId: '',
+    }));
+  };
+  const captured = (...captures: ReadonlyArray<readonly BookedEntry[]>): TransactionLedger => ({
+    ...authorized,
+    captures: captures.flat(),
+  });
+  const remaining = (ledger: TransactionLedger) => remainingLegs(ledger).map((l) => [l.accountId, l.amountMinor]);
+
+  it('given an authorisation of 100.00, when 30.00 then 70.00 are captured, then each capture reduces what it reserves and only the second ends it CAPTURED, once', () => {
+    expect(remaining(authorized)).toEqual([
+      ['acct-payer-1', -10_000n],
+      ['acct-merchant-1', 10_000n],
+    ]);
+
+    const afterFirst = captured(capture(1, 3_000n));
+    expect(remaining(afterFirst)).toEqual([
+      ['acct-payer-1', -7_000n],
+      ['acct-merchant-1', 7_000n],
+    ]);
+    expect(fullyCaptured(afterFirst)).toBe(false);
+    expect(settleCaptures(afterFirst, 'capture', PLACED_AT + 10)).toMatchObject({
+      outcome: 'no_effect',
+      writes: { resolutions: [], entries: [] },
+    });
+
+    const afterSecond = captured(capture(1, 3_000n), capture(2, 7_000n));
+    expect(remaining(afterSecond)).toEqual([
+      ['acct-payer-1', 0n],
+      ['acct-merchant-1', 0n],
+    ]);
+    expect(overCapturedMinor(afterSecond)).toBe(0n);
+    const settled = settleCaptures(afterSecond, 'capture', PLACED_AT + 20);
+    expect(settled.outcome).toBe('hold_captured');
+    expect(settled.writes).toEqual({
+      resolutions: [
+        {
+          transactionId: 'auth-1',
+          resolution: 'CAPTURED',
+          cause: 'CAPTURED',
+          resolvedBy: 'capture',
+          resolvedAtMs: PLACED_AT + 20,
+        },
+      ],
+      // The captures booked the money; settling books nothing of its own.
+      entries: [],
+    });
+    expect(isOpen(settled.ledger)).toBe(false);
+    expect(settleCaptures(settled.ledger, 'capture', PLACED_AT + 30)).toMatchObject({
+      outcome: 'no_effect',
+      writes: { resolutions: [], entries: [] },
+    });
+  });
+
+  it('given an authorisation of 100.00, when 120.00 is captured, then the hold is consumed to zero and 20.00 is reported over-captured', () => {
+    const over = captured(capture(1, 12_000n));
+    expect(remaining(over)).toEqual([
+      ['acct-payer-1', 0n],
+      ['acct-merchant-1', 0n],
+    ]);
+    expect(overCapturedMinor(over)).toBe(2_000n);
+    expect(overCapturedMinor(captured(capture(1, 10_000n)))).toBe(0n);
+    expect(settleCaptures(over, 'capture', PLACED_AT + 10).outcome).toBe('hold_captured');
+  });
+
+  it('given an open authorisation, when FRAUD arrives it is voided and nothing booked; when GENUINE arrives it stays open', () => {
+    const fraud = applyVerdict(authorized, { ...verdict('FRAUD'), transactionId: 'auth-1' }, PLACED_AT + 5_000);
+    expect(fraud.outcome).toBe('hold_voided');
+    expect(fraud.writes.resolutions.map((r) => [r.resolution, r.cause])).toEqual([['VOIDED', 'FRAUD']]);
+    expect(fraud.writes.entries).toEqual([]);
+
+    const genuine = applyVerdict(authorized, { ...verdict('GENUINE'), transactionId: 'auth-1' }, PLACED_AT + 5_000);
+    expect(genuine).toMatchObject({ outcome: 'no_effect', writes: { resolutions: [], entries: [] } });
+    expect(isOpen(genuine.ledger)).toBe(true);
+  });
+
+  it('given an authorisation captured in part, when it expires, then what is left is voided as EXPIRED, and not before', () => {
+    const partial = captured(capture(1, 3_000n));
+    expect(expireHold(partial, 'post', PLACED_AT + AUTH_TIMEOUT - 1).outcome).toBe('no_effect');
+    // The REVIEW expiry policy does not apply: an authorisation nobody captured moves no money.
+    const step = expireHold(partial, 'post', PLACED_AT + AUTH_TIMEOUT);
+    expect(step.outcome).toBe('hold_voided');
+    expect(step.writes.resolutions.map((r) => [r.resolution, r.cause, r.resolvedBy])).toEqual([
+      ['VOIDED', 'EXPIRED', 'expiry'],
+    ]);
+    expect(step.writes.entries).toEqual([]);
+  });
+
+  it('given an authorisation captured in full but left open (a crash before settling), when it expires, then it ends CAPTURED', () => {
+    const step = expireHold(captured(capture(1, 10_000n)), 'void', PLACED_AT + AUTH_TIMEOUT);
+    expect(step.outcome).toBe('hold_captured');
+    expect(step.writes.resolutions.map((r) => [r.resolution, r.cause, r.resolvedBy])).toEqual([
+      ['CAPTURED', 'CAPTURED', 'expiry'],
+    ]);
+  });
+
+  it('given a capture reversed (a FRAUD verdict on it), then its reversal legs do not give the consumption back', () => {
+    const legs = capture(1, 3_000n);
+    const reversal = legs.map((leg, i) => ({
+      ...leg,
+      entryId: reversalEntryId(leg),
+      leg: legs.length + i,
+      amountMinor: -leg.amountMinor,
+      reversesEntryId: leg.entryId,
+    }));
+    expect(remaining(captured(legs, reversal))).toEqual([
+      ['acct-payer-1', -7_000n],
+      ['acct-merchant-1', 7_000n],
+    ]);
+    // Negative control: netting the signed legs per account (ignoring side and the reversal link) would give the
+    // 30.00 back and reserve 100.00 again; the check above sees the difference.
+    const netted = [...legs, ...reversal]
+      .filter((e) => e.accountId === 'acct-payer-1')
+      .reduce((sum, e) => sum + e.amountMinor, 0n);
+    expect(-10_000n - netted).toBe(-10_000n);
+  });
+
+  it('given a capture held for REVIEW, when GENUINE posts its hold, then the legs it books carry the capture link', () => {
+    const tx = sampleTransaction({
+      transactionId: 'cap-9',
+      kind: 'CAPTURE',
+      amountMinor: 3_000n,
+      originalTransactionId: 'auth-1',
+    });
+    const review: TransactionLedger = {
+      ...EMPTY_LEDGER,
+      hold: placeHold(
+        tx.transactionId,
+        tx.fingerprint,
+        postingsFor(tx, PLACED_AT),
+        PLACED_AT,
+        TIMEOUT,
+        'REVIEW',
+        linksOf(tx),
+      ),
+    };
+    const step = applyVerdict(review, { ...verdict('GENUINE'), transactionId: 'cap-9' }, PLACED_AT + 5_000);
+    expect(step.outcome).toBe('hold_posted');
+    expect(step.writes.entries.map((e) => [e.entryId, e.capturesTransactionId, e.refundsTransactionId])).toEqual([
+      ['cap-9/0', 'auth-1', ''],
+      ['cap-9/1', 'auth-1', ''],
+    ]);
+    // Booked, they consume the authorisation's hold as a capture approved outright does.
+    expect(remaining(captured(step.writes.entries))).toEqual([
+      ['acct-payer-1', -7_000n],
+      ['acct-merchant-1', 7_000n],
+    ]);
   });
 });
