@@ -335,4 +335,54 @@ describe('card flows through the batch handler', () => {
     clock.advance(3_600_000);
     expect((await later.expireHolds(100)).outcomes).toMatchObject({ hold_posted: 1, hold_voided: 0, hold_captured: 0 });
   }, 120_000);
+
+  it('given a FRAUD verdict on a partly captured authorisation, then the rest is released and the captured money reversed, once', async () => {
+    const fraudOnAuthorisation = async (store: LedgerStore) => {
+      const { handler, clock } = await handlerOn(store);
+      await handler.handle(decided(card('auth-6', 'AUTHORIZATION', 10_000n, 'payer-6')));
+      await handler.handle(decided(card('cap-6', 'CAPTURE', 6_000n, 'payer-6', { originalTransactionId: 'auth-6' })));
+      clock.advance(60_000);
+      const label: AnalystLabel = {
+        transactionId: 'auth-6',
+        label: 'FRAUD',
+        labelledBy: 'analyst-1',
+        labelledAtMs: START_MS + 60_000,
+        transactionEventTimeMs: START_MS,
+        payerAccountId: 'payer-6',
+        cardToken: null,
+        terminalId: null,
+        note: null,
+      };
+      const verdict = batchOf(Topics.analystLabels, [labelCodec.encode(label)]);
+      const first = await handler.handle(verdict);
+      const again = await handler.handle(verdict); // redelivered
+      return { first: first.outcomes, again: again.outcomes, balance: await eur(store, 'payer-6') };
+    };
+    const expected = {
+      first: { hold_voided: 1, reversed: 1 },
+      again: { hold_voided: 0, reversed: 0 },
+      // The 60.00 captured is paid back by the reversal; the 40.00 still held is released.
+      balance: { posted: 0n, pending: 0n },
+    };
+    expect(await fraudOnAuthorisation(chdb)).toMatchObject(expected);
+    expect(linksOfEntries(await chdbView.entries())).toEqual([
+      ['cap-6/0', -6_000n, 'auth-6', ''],
+      ['cap-6/1', 6_000n, 'auth-6', ''],
+      ['cap-6/r0', 6_000n, 'auth-6', ''],
+      ['cap-6/r1', -6_000n, 'auth-6', ''],
+    ]);
+    expect(await chdbView.resolutions()).toEqual([
+      { transactionId: 'auth-6', resolution: 'VOIDED', cause: 'FRAUD', resolvedBy: 'analyst-1' },
+    ]);
+    expect(await fraudOnAuthorisation(new MemoryStore())).toMatchObject(expected);
+
+    // Negative control: a store that never reports an authorisation's captures leaves the captured money booked.
+    const blind = new (class extends MemoryStore {
+      override async transactionLedgers(ids: readonly string[]) {
+        const ledgers = await super.transactionLedgers(ids);
+        return new Map([...ledgers].map(([id, l]) => [id, { ...l, captures: [] }]));
+      }
+    })();
+    expect((await fraudOnAuthorisation(blind)).balance).toEqual({ posted: -6_000n, pending: 0n });
+  }, 120_000);
 });

@@ -118,6 +118,10 @@ export class PostingLifecycle {
    * Stores the labels of a batch not stored yet, then applies every verdict stored for their transactions in the
    * order they were given. Verdicts that took effect are no-ops the second time, so a redelivered batch, or one
    * after a crash between storing a label and acting on it, completes what was left.
+   *
+   * A FRAUD verdict on an authorisation voids what it still holds and reaches the money its captures booked: each
+   * booked capture gets the same FRAUD verdict (reversed once, however often; a held capture is voided), in a second
+   * step under the lock on the captures' ids. Authorisations whose captures a posted hold booked are settled last.
    */
   async recordVerdicts(labels: readonly AnalystLabel[], nowMs: number): Promise<LifecycleReport & { stored: number }> {
     if (labels.length === 0) return { ...emptyReport(), stored: 0 };
@@ -135,10 +139,28 @@ export class PostingLifecycle {
       const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
       // Every verdict stored for these transactions, in the order they were given: one given earlier but not
       // applied yet (it came before its decision, or a crash interrupted it) takes effect before this batch's.
-      const report = await this.fold(ledgers, [...stored, ...fresh], nowMs);
-      return { ...report, stored: fresh.length, captured: capturedAuthorizations(ledgers) };
+      const verdicts = [...stored, ...fresh];
+      const report = await this.fold(ledgers, verdicts, nowMs);
+      return {
+        ...report,
+        stored: fresh.length,
+        captured: capturedAuthorizations(ledgers),
+        fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts),
+      };
     });
-    return { ...merge(recorded, await this.settleLocked(recorded.captured, nowMs)), stored: recorded.stored };
+    const reversed = await this.reverseCaptures(recorded.fraudOnCaptures, nowMs);
+    const settled = await this.settleLocked(recorded.captured, nowMs);
+    return { ...merge(merge(recorded, reversed), settled), stored: recorded.stored };
+  }
+
+  /** Applies the FRAUD verdicts an authorisation passed on to its captures, under the lock on the captures' ids. */
+  private async reverseCaptures(verdicts: readonly Verdict[], nowMs: number): Promise<LifecycleReport> {
+    if (verdicts.length === 0) return emptyReport();
+    const ids = [...new Set(verdicts.map((v) => v.transactionId))];
+    return this.locked(ids, async () => {
+      const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
+      return this.fold(ledgers, verdicts, nowMs);
+    });
   }
 
   /** {@link settleCaptured} under the lock on `authorizationIds` (taken after the step that booked the captures). */
@@ -253,6 +275,21 @@ function capturedAuthorizations(ledgers: ReadonlyMap<string, TransactionLedger>)
   return [...ids];
 }
 
+/**
+ * The FRAUD verdicts given on authorisations, passed on to every capture that booked money against them (one each,
+ * as given: who and when, so the capture's reversal says whose verdict it carries out).
+ */
+function fraudOnCapturesOf(ledgers: ReadonlyMap<string, TransactionLedger>, verdicts: readonly Verdict[]): Verdict[] {
+  const passed: Verdict[] = [];
+  for (const verdict of verdicts) {
+    const ledger = ledgers.get(verdict.transactionId);
+    if (verdict.label !== 'FRAUD' || ledger?.hold?.kind !== 'AUTHORIZATION') continue;
+    const captureIds = new Set(ledger.captures.filter((c) => c.reversesEntryId === '').map((c) => c.transactionId));
+    for (const transactionId of captureIds) passed.push({ ...verdict, transactionId });
+  }
+  return passed;
+}
+
 function merge(a: LifecycleReport, b: LifecycleReport): LifecycleReport {
   const outcomes = countOutcomes();
   for (const key of Object.keys(outcomes) as HoldOutcome[]) outcomes[key] = a.outcomes[key] + b.outcomes[key];
@@ -272,7 +309,7 @@ function lifecycleMetrics(metrics: MetricsRegistry): LifecycleMetrics {
   return {
     resolutions: metrics.counter(
       'vigil_ledger_hold_resolutions_total',
-      'Holds ended, by resolution (POSTED, VOIDED) and cause (GENUINE, FRAUD, EXPIRED).',
+      'Holds ended, by resolution (POSTED, VOIDED, CAPTURED) and cause (GENUINE, FRAUD, EXPIRED, CAPTURED).',
     ),
     reversalEntries: metrics.counter(
       'vigil_ledger_reversal_entries_total',

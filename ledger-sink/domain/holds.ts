@@ -18,7 +18,8 @@ import type { AnalystLabel, LedgerEntry, LabelValue } from '../../schemas/genera
  * ends `CAPTURED` once its payer leg is consumed in full — an over-capture books what was captured, consumes the
  * hold to zero and is reported by the ledger-integrity report, never refused: the money moved at the network. An
  * authorisation nobody captured in time is `VOIDED` at its expiry, releasing what is left; a FRAUD verdict voids
- * it at once; a GENUINE verdict leaves it waiting for its capture.
+ * it at once (and the posting lifecycle passes it on to the captures that booked money against it, which it
+ * reverses); a GENUINE verdict leaves it waiting for its capture.
  *
  * Everything here is pure: {@link applyVerdict} and {@link expireHold} take what the ledger holds for one
  * transaction and return what to write, so replaying the same inputs writes the same rows.

@@ -189,11 +189,19 @@ SELECT
 FROM ledger_holds AS h
 LEFT JOIN
 (
-    SELECT captures_transaction_id, account_id, currency, sign(amount_minor) AS side,
-           sum(toInt128(abs(amount_minor))) AS consumed
-    FROM ledger_entries
-    WHERE captures_transaction_id != '' AND reverses_entry_id = ''
-    GROUP BY captures_transaction_id, account_id, currency, side
+    SELECT authorization_id AS captures_transaction_id, leg_account AS account_id, leg_currency AS currency,
+           side, sum(toInt128(abs(amount))) AS consumed
+    FROM
+    (
+        -- Each capture leg once by its entry id, as the domain reads them (a row stored twice is a fault the
+        -- ledger-integrity report shows, not a second capture).
+        SELECT entry_id, any(captures_transaction_id) AS authorization_id, any(account_id) AS leg_account,
+               any(currency) AS leg_currency, any(amount_minor) AS amount, sign(amount) AS side
+        FROM ledger_entries
+        WHERE captures_transaction_id != '' AND reverses_entry_id = ''
+        GROUP BY entry_id
+    )
+    GROUP BY authorization_id, leg_account, leg_currency, side
 ) AS c
     ON c.captures_transaction_id = h.transaction_id AND c.account_id = h.account_id AND c.currency = h.currency
    AND c.side = sign(h.amount_minor)
