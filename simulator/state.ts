@@ -1,4 +1,5 @@
 import type { ChannelName, KindName } from '../schemas/api.js';
+import type { PayrollState } from './balance-policies.js';
 import type { ResolvedOptions } from './options.js';
 import type { DeviceProfile, Population, TxLocation } from './population.js';
 import type { RandomState } from './random.js';
@@ -22,6 +23,10 @@ export interface SimulatorState {
   readonly traffic: RandomState;
   readonly timeline: TimelineState;
   readonly fraud: FraudState;
+  /** Salaries paid so far; absent in states saved before balance policies existed. */
+  readonly payroll?: PayrollState;
+  /** Policy holders whose policy is set and opening balance sent (see `policyAccountsSetUp`); absent = 0. */
+  readonly accountsSetUp?: number;
 }
 
 export interface FraudState {
