@@ -1,4 +1,5 @@
 import type { AccountRequest, TransactionRequest } from '../schemas/api.js';
+import { describeError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { accountRequestOf } from './balance-policies.js';
 import type { TrafficSimulator } from './generator.js';
@@ -51,34 +52,66 @@ export interface AccountSetUpOptions {
 }
 
 /**
- * Sets up every policy holder not set up yet, in `policyHolders` order and chunk by chunk: first the chunk's
- * policies, then its opening balances, then the progress. Resolves with how many holders it set up; rejects on
- * the first failure, leaving the progress at the last whole chunk (a retry sets a chunk's policies again, with the
- * same content, and resends its opening balances, which ingest takes as idempotent repeats).
+ * Sets up every policy holder not set up yet, in `policyHolders` order and chunk by chunk: the chunk's policies
+ * (a few calls in flight), then the opening balances of every holder whose policy is set, saving the progress after
+ * each step. Resolves with how many policies it set; rejects on the first failure, keeping as progress every holder
+ * whose policy was set (those before the first failure, and the ones after it that were in flight), so a retry
+ * sets none of them again; only a crash between a `PUT` and the next save can repeat one, with the same content. Opening balances are dated at the world's start, so one sent again is
+ * an idempotent repeat for ingest.
  */
 export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise<number> {
   const { simulator, api, send, onDelivered, save, logger, chunkSize = 200, concurrency = 16 } = options;
   const holders = simulator.policyHolders;
-  const first = simulator.policyAccountsSetUp;
-  for (let start = first; start < holders.length; start += chunkSize) {
-    const chunk = holders.slice(start, start + chunkSize);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunk.length) {
-        const holder = chunk[next++]!;
-        await api.putAccount(holder.customer.accountId, accountRequestOf(holder));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, chunk.length) }, worker));
-    const deposits = chunk.flatMap((holder) => simulator.openingDepositRequest(holder) ?? []);
+  const firstPolicy = simulator.accountSetUp.policiesSet;
+
+  const sendOpenings = async (): Promise<void> => {
+    const { policiesSet, openingsSent, setAhead } = simulator.accountSetUp;
+    if (openingsSent === policiesSet) return;
+    const deposits = holders
+      .slice(openingsSent, policiesSet)
+      .flatMap((holder) => simulator.openingDepositRequest(holder) ?? []);
     if (deposits.length > 0) {
       await send(deposits);
       onDelivered?.(deposits.map((request) => ({ transactionId: request.transactionId, fraud: false })));
     }
-    simulator.markAccountsSetUp(start + chunk.length);
+    simulator.markAccountSetUp({ policiesSet, openingsSent: policiesSet, ...(setAhead ? { setAhead } : {}) });
     save();
+  };
+
+  await sendOpenings();
+  while (simulator.accountSetUp.policiesSet < holders.length) {
+    const { policiesSet: start, setAhead = [] } = simulator.accountSetUp;
+    const end = Math.min(holders.length, start + chunkSize);
+    const set = new Set(setAhead);
+    const todo: number[] = [];
+    for (let position = start; position < end; position++) if (!set.has(position)) todo.push(position);
+    let next = 0;
+    let failure: Error | undefined;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length && failure === undefined) {
+        const position = todo[next++]!;
+        const holder = holders[position]!;
+        try {
+          await api.putAccount(holder.customer.accountId, accountRequestOf(holder));
+          set.add(position);
+        } catch (error) {
+          failure ??= error instanceof Error ? error : new Error(describeError(error));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+    let prefix = start;
+    while (set.has(prefix)) prefix++;
+    simulator.markAccountSetUp({
+      policiesSet: prefix,
+      openingsSent: simulator.accountSetUp.openingsSent,
+      setAhead: [...set].filter((position) => position > prefix),
+    });
+    save();
+    if (failure !== undefined) throw failure;
+    await sendOpenings();
   }
-  if (holders.length > first)
-    logger.info('policy accounts set up', { accounts: holders.length - first, policyHolders: holders.length });
-  return holders.length - first;
+  const set = holders.length - firstPolicy;
+  if (set > 0) logger.info('policy accounts set up', { accounts: set, policyHolders: holders.length });
+  return set;
 }

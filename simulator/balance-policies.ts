@@ -3,29 +3,34 @@ import { convertMinor, currencyExponent, formatMinor } from './money.js';
 import { type ResolvedOptions, channelNames } from './options.js';
 import { type CustomerProfile, type Population, makeExternalAccount } from './population.js';
 import { hash32 } from './random.js';
-import { DAY_MS, IN_DAY_SHARE, dayShareBefore } from './timeline.js';
+import { DAY_MS, IN_DAY_SHARE } from './timeline.js';
 import { type DraftEvent, draftEvent } from './traffic-event.js';
 
 /**
  * The customers of a simulated world whose accounts have a balance policy (README "Balance policies"), and the
- * money that comes into them: an opening balance when the world starts and a salary every simulated day.
+ * money that comes into them: an opening balance when the world starts and a salary every pay period.
  *
  * Everything here follows from the seed and the customer's index by hashing, so a customer's policy, salary and
- * payday do not depend on the share (a larger share adds customers), on the order of anything else, or on how
+ * paydays do not depend on the share (a larger share adds customers), on the order of anything else, or on how
  * far the stream has run: a restarted world recomputes them exactly.
  *
- * A day of the live world is about a month of an ordinary card holder's spending (the demo's customers make ~90
- * transactions a simulated day), so the pay period is one simulated day. The salary is the customer's expected
- * net spending over a period times a coverage drawn in [COVERAGE_MIN, COVERAGE_MAX): the quarter or so below 1
- * run short before payday, and anyone can overshoot on an expensive day; those debits are what the funds check
- * declines.
+ * A salary is an ordinary salary, SALARY_MIN_EUR to SALARY_MAX_EUR (in the account's currency); its pay period
+ * is what makes it last: the time the customer takes to spend salary ÷ coverage, at the expected net spending of
+ * their channel mix. With coverage drawn in [COVERAGE_MIN, COVERAGE_MAX), the fifth or so below 1 run short
+ * before payday, and anyone can overshoot on an expensive day; those debits are what the funds check declines.
+ * The demo's customers spend a month of an ordinary card holder's money in a simulated day, so their pay periods
+ * are hours; amounts stay those of salaries, which the scoring model takes as the incoming transfers they are.
  */
 
-/** The pay period: one simulated day. */
-export const PAY_PERIOD_MS = DAY_MS;
-/** Salary ÷ expected net spending per period, uniform in [min, max). */
+/** Salary before conversion to the account's currency, whole euros, uniform in [min, max]. */
+const SALARY_MIN_EUR = 1_200;
+const SALARY_MAX_EUR = 4_000;
+/** Salary ÷ expected net spending per pay period, uniform in [min, max). */
 const COVERAGE_MIN = 0.85;
 const COVERAGE_MAX = 1.5;
+/** Bounds on a pay period (a customer who hardly spends is still paid monthly). */
+const MIN_PAY_PERIOD_MS = 3_600_000;
+const MAX_PAY_PERIOD_MS = 31 * DAY_MS;
 /** Share of policy holders with an arranged overdraft, and its size as a share of the salary. */
 const OVERDRAFT_SHARE = 1 / 3;
 const OVERDRAFT_OF_SALARY = 0.1;
@@ -41,12 +46,13 @@ export interface PolicyHolder {
   readonly customer: CustomerProfile;
   /** In the account currency (`customer.accountCurrency`), minor units; 0 for no overdraft. */
   readonly overdraftLimitMinor: number;
-  /** Paid every PAY_PERIOD_MS, in the account currency, minor units. */
+  /** Paid every `payPeriodMs`, in the account currency, minor units. */
   readonly salaryMinor: number;
+  readonly payPeriodMs: number;
+  /** The first payday, ms after the world's start (< `payPeriodMs`); the n-th is `n × payPeriodMs` later. */
+  readonly paydayOffsetMs: number;
   /** Paid when the world starts (what is left of the last salary); 0 for a customer already broke. */
   readonly openingMinor: number;
-  /** Time of the payday within each pay period, ms from the period's start (periods start with the world). */
-  readonly paydayOffsetMs: number;
   /** The employer's account, the payer of the salary. */
   readonly employerAccountId: string;
   /** The customer's account elsewhere, the payer of the opening balance. */
@@ -104,18 +110,20 @@ export function policyHolders(options: ResolvedOptions, population: Population):
     const unitMinor = 10 ** currencyExponent(currency);
     const roundTo = (minor: number, units: number): number =>
       Math.round(minor / (units * unitMinor)) * units * unitMinor;
-    const periodSpendEur =
-      customer.meanTxPerDay *
-      IN_DAY_SHARE *
-      (PAY_PERIOD_MS / DAY_MS) *
-      Math.max(0, expectedNetOutflowMajor(customer, options.channelMix));
-    const periodSpendMinor = convertMinor(Math.round(periodSpendEur * 100), 'EUR', currency);
-    const coverage = COVERAGE_MIN + (COVERAGE_MAX - COVERAGE_MIN) * unit(seed, 0x5a1a, index);
-    const salaryMinor = Math.max(unitMinor, roundTo(periodSpendMinor * coverage, 1));
-    const paydayOffsetMs = Math.floor(unit(seed, 0x0ff5, index) * PAY_PERIOD_MS);
-    // The world starts at the beginning of a period: the last salary was paid one period before this payday, and
-    // the customer has spent since then what their days bring between that payday and the end of the day.
-    const spentMinor = periodSpendMinor * (1 - dayShareBefore(paydayOffsetMs));
+    const salaryEur = SALARY_MIN_EUR + Math.floor(unit(seed, 0x5a1a, index) * (SALARY_MAX_EUR - SALARY_MIN_EUR + 1));
+    const salaryMinor = Math.max(unitMinor, roundTo(convertMinor(salaryEur * 100, 'EUR', currency), 1));
+    const coverage = COVERAGE_MIN + (COVERAGE_MAX - COVERAGE_MIN) * unit(seed, 0xc0fe, index);
+    // Net spending per ms, in euros taken at par (the salary is euros converted, so the ratio holds).
+    const spendPerMs =
+      (customer.meanTxPerDay * IN_DAY_SHARE * Math.max(0, expectedNetOutflowMajor(customer, options.channelMix))) /
+      DAY_MS;
+    const payPeriodMs = Math.round(
+      Math.min(MAX_PAY_PERIOD_MS, Math.max(MIN_PAY_PERIOD_MS, salaryEur / coverage / Math.max(spendPerMs, 1e-12))),
+    );
+    const paydayOffsetMs = Math.floor(unit(seed, 0x0ff5, index) * payPeriodMs);
+    // The world starts inside a pay period: the last salary came one period before the first payday, and since
+    // then the customer has spent at their usual rate.
+    const spentMinor = convertMinor(Math.round(spendPerMs * (payPeriodMs - paydayOffsetMs) * 100), 'EUR', currency);
     const overdraftLimitMinor =
       unit(seed, 0x0d4a, index) < OVERDRAFT_SHARE
         ? Math.max(OVERDRAFT_ROUNDING * unitMinor, roundTo(salaryMinor * OVERDRAFT_OF_SALARY, OVERDRAFT_ROUNDING))
@@ -124,8 +132,9 @@ export function policyHolders(options: ResolvedOptions, population: Population):
       customer,
       overdraftLimitMinor,
       salaryMinor,
-      openingMinor: Math.max(0, roundTo(salaryMinor - spentMinor, 1)),
+      payPeriodMs,
       paydayOffsetMs,
+      openingMinor: Math.max(0, roundTo(salaryMinor - spentMinor, 1)),
       employerAccountId: makeExternalAccount(seed, -2, index),
       previousBankAccountId: makeExternalAccount(seed, -3, index),
     });
@@ -181,53 +190,95 @@ export function openingDeposit(holder: PolicyHolder, startTimeMs: number): Draft
   return creditTransfer(holder, startTimeMs, 0, holder.openingMinor, holder.previousBankAccountId, 'Opening balance');
 }
 
-/** Where the payroll is: how many salaries have been paid since the world started. */
+/** Where the payroll is: the last salary paid, as [time (epoch ms), customer index]; null before the first. */
 export interface PayrollState {
-  readonly paid: number;
+  readonly last: readonly [number, number] | null;
+}
+
+interface Payday {
+  readonly timeMs: number;
+  readonly holder: PolicyHolder;
+}
+
+function before(a: Payday, b: Payday): boolean {
+  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.holder.customer.index < b.holder.customer.index);
 }
 
 /**
- * The holders' salaries in time order. Paydays repeat every period in the same order (offsets lie within the
- * period; ties by customer index), so the n-th salary is holder n mod H of period ⌊n / H⌋, and the state is a
- * count.
+ * The holders' salaries in time order (ties by customer index). Each holder has exactly one payday pending, so the
+ * queue is as long as the list of holders, and the state is the last salary paid: every holder's next payday is
+ * its first one after that.
  */
 export class Payroll {
-  private readonly byPayday: readonly PolicyHolder[];
-  private paid = 0;
+  /** A binary min-heap by (time, customer index). */
+  private heap: Payday[] = [];
+  private last: readonly [number, number] | null = null;
 
   constructor(
-    holders: readonly PolicyHolder[],
+    private readonly holders: readonly PolicyHolder[],
     private readonly startTimeMs: number,
   ) {
-    this.byPayday = [...holders].sort(
-      (a, b) => a.paydayOffsetMs - b.paydayOffsetMs || a.customer.index - b.customer.index,
-    );
+    this.rebuild();
   }
 
   /** Time (epoch ms) of the next salary; Infinity when nobody is paid. */
   nextTimeMs(): number {
-    const holder = this.byPayday[this.paid % Math.max(1, this.byPayday.length)];
-    if (holder === undefined) return Infinity;
-    return this.startTimeMs + Math.floor(this.paid / this.byPayday.length) * PAY_PERIOD_MS + holder.paydayOffsetMs;
+    return this.heap[0]?.timeMs ?? Infinity;
   }
 
   /** The next salary (call only when `nextTimeMs` is finite). */
   pop(): DraftEvent {
-    const holder = this.byPayday[this.paid % this.byPayday.length]!;
-    const timeMs = this.nextTimeMs();
-    this.paid++;
+    const { timeMs, holder } = this.heap[0]!;
+    this.last = [timeMs, holder.customer.index];
+    this.replaceTop({ timeMs: timeMs + holder.payPeriodMs, holder });
     const day = Math.floor((timeMs - this.startTimeMs) / DAY_MS);
     return creditTransfer(holder, timeMs, day, holder.salaryMinor, holder.employerAccountId, 'Salary');
   }
 
   save(): PayrollState {
-    return { paid: this.paid };
+    return { last: this.last };
   }
 
-  /** Throws RangeError for a count that is not a non-negative integer. */
+  /** Continues after the salary `state` names. Throws RangeError for a malformed state. */
   restore(state: PayrollState): void {
-    if (!(Number.isSafeInteger(state.paid) && state.paid >= 0))
-      throw new RangeError(`payroll count ${state.paid} is not a non-negative integer`);
-    this.paid = state.paid;
+    const last = state.last;
+    if (last !== null && !(Number.isSafeInteger(last[0]) && Number.isSafeInteger(last[1])))
+      throw new RangeError(`payroll state ${JSON.stringify(last)} is not [time, customer index]`);
+    this.last = last === null ? null : [last[0], last[1]];
+    this.rebuild();
+  }
+
+  /** Every holder's first payday after `last`. */
+  private rebuild(): void {
+    const last = this.last;
+    this.heap = this.holders.map((holder) => {
+      const first = this.startTimeMs + holder.paydayOffsetMs;
+      if (last === null) return { timeMs: first, holder };
+      let k = Math.max(0, Math.floor((last[0] - first) / holder.payPeriodMs));
+      const at = (n: number): number => first + n * holder.payPeriodMs;
+      while (at(k) < last[0] || (at(k) === last[0] && holder.customer.index <= last[1])) k++;
+      return { timeMs: at(k), holder };
+    });
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private replaceTop(payday: Payday): void {
+    this.heap[0] = payday;
+    this.siftDown(0);
+  }
+
+  private siftDown(start: number): void {
+    const heap = this.heap;
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
   }
 }

@@ -7,7 +7,7 @@ import { Population } from './population.js';
 import { Random } from './random.js';
 import { toCanonical, toRequest } from './requests.js';
 import { ArrivalTimeline, IN_DAY_SHARE } from './timeline.js';
-import { SIMULATOR_STATE_FORMAT, type SimulatorState } from './state.js';
+import { type AccountSetUpState, SIMULATOR_STATE_FORMAT, type SimulatorState } from './state.js';
 import type { DraftEvent, TrafficEvent } from './traffic-event.js';
 import type { FraudScenario, SimulatedTransaction, SimulatorOptions } from './types.js';
 
@@ -41,7 +41,7 @@ export class TrafficSimulator {
   private readonly traffic: Random;
   private readonly idPrefix: string;
   private emitted = 0;
-  private accountsSetUp = 0;
+  private setUp: AccountSetUpState = { policiesSet: 0, openingsSent: 0, setAhead: [] };
 
   /** Throws ValidationError (code SIMULATOR_OPTIONS_INVALID) listing every bad option. */
   constructor(options: SimulatorOptions = {}) {
@@ -86,7 +86,7 @@ export class TrafficSimulator {
     simulator.emitted = state.emitted;
     // Absent from states saved before balance policies existed; their worlds have no policy holders.
     if (state.payroll !== undefined) simulator.payroll.restore(state.payroll);
-    simulator.markAccountsSetUp(state.accountsSetUp ?? 0);
+    simulator.markAccountSetUp(state.accountSetUp ?? { policiesSet: 0, openingsSent: 0 });
     return simulator;
   }
 
@@ -100,7 +100,7 @@ export class TrafficSimulator {
       timeline: this.timeline.save(),
       fraud: this.fraud.save(),
       payroll: this.payroll.save(),
-      accountsSetUp: this.accountsSetUp,
+      accountSetUp: this.setUp,
     };
   }
 
@@ -110,18 +110,30 @@ export class TrafficSimulator {
   }
 
   /**
-   * How many policy holders (in `policyHolders` order) have their policy set and their opening balance sent;
-   * saved with the stream, so a restarted world sets up only the rest.
+   * How far the account desk got, in `policyHolders` order: the first `policiesSet` holders have their policy, the
+   * first `openingsSent` their opening balance. Saved with the stream, so a restarted world does only the rest.
    */
-  get policyAccountsSetUp(): number {
-    return this.accountsSetUp;
+  get accountSetUp(): AccountSetUpState {
+    return this.setUp;
   }
 
-  /** Records that the first `count` policy holders are set up. Throws RangeError outside 0 … holders. */
-  markAccountsSetUp(count: number): void {
-    if (!(Number.isSafeInteger(count) && count >= 0 && count <= this.policyHolders.length))
-      throw new RangeError(`${count} accounts set up is outside 0 … ${this.policyHolders.length} policy holders`);
-    this.accountsSetUp = count;
+  /**
+   * Records the account desk's progress. Throws RangeError for counts outside 0 … holders, openings ahead of
+   * policies, or positions set ahead that are not after `policiesSet`.
+   */
+  markAccountSetUp(progress: AccountSetUpState): void {
+    const { policiesSet, openingsSent, setAhead = [] } = progress;
+    const holders = this.policyHolders.length;
+    const position = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min && n <= holders;
+    if (
+      !position(policiesSet, 0) ||
+      !(position(openingsSent, 0) && openingsSent <= policiesSet) ||
+      !setAhead.every((n) => position(n, policiesSet + 1) && n < holders)
+    )
+      throw new RangeError(
+        `account set-up ${JSON.stringify(progress)} is outside 0 ≤ openings sent ≤ policies set ≤ ${holders} holders`,
+      );
+    this.setUp = { policiesSet, openingsSent, setAhead: [...new Set(setAhead)].sort((a, b) => a - b) };
   }
 
   /**

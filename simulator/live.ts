@@ -146,7 +146,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
   let stopped = false;
 
   // No holder may spend before its policy and opening balance exist, so the world's traffic waits for them.
-  const holdersToSetUp = simulator.policyHolders.length - simulator.policyAccountsSetUp;
+  const holdersToSetUp = simulator.policyHolders.length - simulator.accountSetUp.openingsSent;
   let accountsReady = holdersToSetUp === 0;
   let settingUp: Promise<void> | undefined;
   let setUpRetryAtMs = -Infinity;

@@ -25,8 +25,16 @@ export interface SimulatorState {
   readonly fraud: FraudState;
   /** Salaries paid so far; absent in states saved before balance policies existed. */
   readonly payroll?: PayrollState;
-  /** Policy holders whose policy is set and opening balance sent (see `policyAccountsSetUp`); absent = 0. */
-  readonly accountsSetUp?: number;
+  /** The account desk's progress (TrafficSimulator.accountSetUp); absent in states saved before it existed. */
+  readonly accountSetUp?: AccountSetUpState;
+}
+
+/** How many policy holders, in order, have their policy set and their opening balance sent. */
+export interface AccountSetUpState {
+  readonly policiesSet: number;
+  readonly openingsSent: number;
+  /** Positions after `policiesSet` whose policy is set too (calls in flight when an earlier one failed). */
+  readonly setAhead?: readonly number[];
 }
 
 export interface FraudState {

@@ -19,16 +19,6 @@ export const IN_DAY_SHARE =
   normalCdf((DAY_SECONDS - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS) -
   normalCdf(-TIME_OF_DAY_MEAN_SECONDS / TIME_OF_DAY_SD_SECONDS);
 
-/**
- * Share (0..1) of a day's genuine traffic that falls before `msOfDay` (ms since the start of the day): the
- * handbook's normal times of day, restricted to the day.
- */
-export function dayShareBefore(msOfDay: number): number {
-  const seconds = Math.min(Math.max(msOfDay / 1000, 0), DAY_SECONDS);
-  const below = normalCdf((seconds - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS);
-  return (below - normalCdf(-TIME_OF_DAY_MEAN_SECONDS / TIME_OF_DAY_SD_SECONDS)) / IN_DAY_SHARE;
-}
-
 /** Cap on one time bucket's expected base transactions, so memory stays flat at any rate. */
 const MAX_EXPECTED_PER_BUCKET = 50_000;
 
