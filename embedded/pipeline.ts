@@ -17,7 +17,7 @@ import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
 import { ConfigError } from '../platform/errors.js';
-import { httpAccountAdminApi } from '../simulator/account-desk.js';
+import { httpAccountDeskApi } from '../simulator/account-desk.js';
 import { startLiveTraffic } from '../simulator/live.js';
 import { GroundTruth, httpAnalystApi, startVerdictDesk } from '../simulator/verdict-desk.js';
 import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
@@ -98,8 +98,10 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
 
   const keysWereGenerated = config.apiKeys === undefined;
   const apiKeys = config.apiKeys === undefined ? demoApiKeysFor(config.dataDir) : parseApiKeys(config.apiKeys);
-  // Only the account desk gets the admin key, wrapped so that PUT /v1/accounts/{id} is all it can call.
+  // Only the simulator's account desk gets the admin key, wrapped so that PUT /v1/accounts/{id} is all it can call
+  // with it; it reads the ledger's state of its opening balances with the ingest key (admin may do that too).
   const adminKey = apiKeys.find((k) => k.role === Role.admin);
+  const ingestKey = apiKeys.find((k) => k.role === Role.ingest) ?? adminKey;
   // Read before anything starts, so a conflicting seed or an unreadable state file fails the start cleanly.
   const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock, adminKey !== undefined) : undefined;
   const env: Env = {
@@ -174,7 +176,9 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
             const nowMs = clock.nowMs();
             for (const { transactionId, fraud } of delivered) groundTruth.record(transactionId, fraud, nowMs);
           },
-          ...(adminKey !== undefined ? { accountAdmin: httpAccountAdminApi(url, adminKey.key) } : {}),
+          ...(adminKey !== undefined && ingestKey !== undefined
+            ? { accountDesk: httpAccountDeskApi(url, { admin: adminKey.key, ingest: ingestKey.key }) }
+            : {}),
         })
       : undefined;
   // Simulated analysts and chargebacks, through the API with an analyst's key, so the ledger's holds, verdicts

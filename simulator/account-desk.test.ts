@@ -1,18 +1,31 @@
-import { silentLogger } from '../platform/logger.js';
+import { createLogger, silentLogger } from '../platform/logger.js';
 import type { AccountRequest, TransactionRequest } from '../schemas/api.js';
-import { type AccountAdminApi, setUpPolicyAccounts } from './account-desk.js';
+import { type AccountDeskApi, type LedgerStatus, setUpPolicyAccounts } from './account-desk.js';
 import { accountRequestOf } from './balance-policies.js';
 import { TrafficSimulator } from './generator.js';
 
 const options = { seed: 9, customers: 60, terminals: 200, policyShare: 0.5 } as const;
 
-/** An admin API that records every call and fails the call numbered `failAt` (1-based), once. */
-function recordingApi(failAt?: number): AccountAdminApi & { calls: Array<[string, AccountRequest]> } {
+/**
+ * A desk API that records every `PUT` and fails the one numbered `failAt` (1-based), once; the ledger says
+ * `pending` for each transaction the first `pendingLooks` times it is asked.
+ */
+function recordingApi(
+  failAt?: number,
+  pendingLooks = 0,
+): AccountDeskApi & { calls: Array<[string, AccountRequest]>; looks: Map<string, number> } {
   const calls: Array<[string, AccountRequest]> = [];
+  const looks = new Map<string, number>();
   let n = 0;
   return {
     calls,
-    putAccount(accountId, request) {
+    looks,
+    ledgerStatus(transactionId: string): Promise<LedgerStatus> {
+      const seen = (looks.get(transactionId) ?? 0) + 1;
+      looks.set(transactionId, seen);
+      return Promise.resolve(seen <= pendingLooks ? 'pending' : 'posted');
+    },
+    putAccount(accountId: string, request: AccountRequest) {
       n += 1;
       if (n === failAt) return Promise.reject(new Error('PUT /v1/accounts/{id} answered 503'));
       calls.push([accountId, request]);
@@ -80,7 +93,7 @@ describe('setUpPolicyAccounts', () => {
     // The first chunk whole, and the second up to the holder whose call failed (the 14th call).
     expect(simulator.accountSetUp).toEqual({ policiesSet: 13, openingsSent: 10, setAhead: [] });
     await run();
-    const accounts = api.calls.map(([id]) => id);
+    const accounts = api.calls.map(([id]: [string, AccountRequest]) => id);
     expect(accounts).toEqual(holders.map((h) => h.customer.accountId));
     expect(new Set(accounts).size).toBe(accounts.length);
     const ids = sent.map((r) => r.transactionId);
@@ -89,6 +102,41 @@ describe('setUpPolicyAccounts', () => {
     // Negative control: with its progress forgotten, a retry sets the first holders again, which the check catches.
     simulator.markAccountSetUp({ policiesSet: 0, openingsSent: 0 });
     await run();
-    expect(new Set(api.calls.map(([id]) => id)).size).toBeLessThan(api.calls.length);
+    expect(new Set(api.calls.map(([id]: [string, AccountRequest]) => id)).size).toBeLessThan(api.calls.length);
+  });
+
+  it('waits until the ledger has settled the opening balances, and gives up at its deadline with a warning', async () => {
+    const simulator = new TrafficSimulator(options);
+    const api = recordingApi(undefined, 3);
+    const pauses: number[] = [];
+    const sent: string[] = [];
+    await setUpPolicyAccounts({
+      simulator,
+      api,
+      send: (batch) => Promise.resolve(void sent.push(...batch.map((r) => r.transactionId))),
+      save: () => {},
+      logger: silentLogger,
+      pause: (ms) => Promise.resolve(void pauses.push(ms)),
+    });
+    // Three looks say pending, the fourth posted: three pauses, and each opening looked at four times.
+    expect(pauses).toEqual([250, 250, 250]);
+    expect([...api.looks.values()].every((n) => n === 4)).toBe(true);
+    expect([...api.looks.keys()].sort()).toEqual([...sent].sort());
+
+    const warnings: string[] = [];
+    let now = 0;
+    const stuck = recordingApi(undefined, Infinity);
+    await setUpPolicyAccounts({
+      simulator: new TrafficSimulator(options),
+      api: stuck,
+      send: () => Promise.resolve(),
+      save: () => {},
+      logger: createLogger({ write: (line) => void warnings.push((JSON.parse(line) as { msg: string }).msg) }),
+      settleTimeoutMs: 1_000,
+      nowMs: () => now,
+      pause: (ms) => Promise.resolve(void (now += ms)),
+    });
+    expect(warnings).toContain('opening balances not settled in time; traffic starts anyway');
+    expect([...stuck.looks.values()].every((n) => n === 5)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import type { AccountRequest, TransactionRequest } from '../schemas/api.js';
+import type { AccountRequest, SyncDecision, TransactionRequest } from '../schemas/api.js';
 import { describeError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { accountRequestOf } from './balance-policies.js';
@@ -6,36 +6,58 @@ import type { TrafficSimulator } from './generator.js';
 
 /**
  * The simulated bank's account desk: before a world's traffic starts, it gives each policy holder's account its
- * balance policy through the public API (`PUT /v1/accounts/{id}`, the only admin call the simulator makes) and
- * pays in the opening balance through ingest, like any other simulated transaction. Progress is kept in the
+ * balance policy through the public API (`PUT /v1/accounts/{id}`, the only admin call the simulator makes), pays
+ * in the opening balance through ingest, like any other simulated transaction, and waits until the ledger has
+ * booked those (`GET /v1/decisions/{id}`). Progress is kept in the
  * world's state (`policyAccountsSetUp`), so a restarted world sets up only the holders it had not finished.
  */
 
-/** The one admin call the desk needs (embedded/pipeline.ts gives it the HTTP API with the admin key). */
-export interface AccountAdminApi {
+/** What a transaction's money is doing, as `GET /v1/decisions/{id}` tells it; `unknown` until it is decided. */
+export type LedgerStatus = 'unknown' | 'pending' | 'posted' | 'not_posted';
+
+/** The calls the desk makes (embedded/pipeline.ts gives it the HTTP API, each call with the least role it needs). */
+export interface AccountDeskApi {
   /** Sets an account's type, currency and policy; rejects unless the API accepted it. */
   putAccount(accountId: string, request: AccountRequest): Promise<void>;
+  /** Where the ledger is with a transaction; rejects on an unexpected answer. */
+  ledgerStatus(transactionId: string): Promise<LedgerStatus>;
 }
 
-/** `PUT /v1/accounts/{id}` over HTTP at `baseUrl` with `key` as the bearer token; nothing else. */
-export function httpAccountAdminApi(baseUrl: string, key: string): AccountAdminApi {
+/**
+ * The desk's calls over HTTP at `baseUrl`: `PUT /v1/accounts/{id}` with the admin key, `GET /v1/decisions/{id}`
+ * with the ingest key; nothing else.
+ */
+export function httpAccountDeskApi(baseUrl: string, keys: { admin: string; ingest: string }): AccountDeskApi {
+  const call = async (method: string, path: string, key: string, body?: unknown) => {
+    const response = await fetch(baseUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    return { status: response.status, text };
+  };
   return {
     async putAccount(accountId, request) {
-      const response = await fetch(`${baseUrl}/v1/accounts/${encodeURIComponent(accountId)}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(10_000),
-      });
-      await response.text();
-      if (response.status !== 200) throw new Error(`PUT /v1/accounts/{id} answered ${response.status}`);
+      const { status } = await call('PUT', `/v1/accounts/${encodeURIComponent(accountId)}`, keys.admin, request);
+      if (status !== 200) throw new Error(`PUT /v1/accounts/{id} answered ${status}`);
+    },
+    async ledgerStatus(transactionId) {
+      const { status, text } = await call('GET', `/v1/decisions/${encodeURIComponent(transactionId)}`, keys.ingest);
+      if (status === 404) return 'unknown';
+      if (status !== 200) throw new Error(`GET /v1/decisions/{id} answered ${status}`);
+      return (JSON.parse(text) as SyncDecision).ledger.status;
     },
   };
 }
 
 export interface AccountSetUpOptions {
   readonly simulator: TrafficSimulator;
-  readonly api: AccountAdminApi;
+  readonly api: AccountDeskApi;
   /** Delivers opening balances, as the traffic's own batches are delivered. */
   readonly send: (batch: TransactionRequest[]) => Promise<void>;
   /** Told which opening balances were delivered (all genuine), as live traffic tells of its batches. */
@@ -47,22 +69,52 @@ export interface AccountSetUpOptions {
   readonly logger: Logger;
   /** Holders per chunk (policies set, then their opening balances sent in one batch). Default 200. */
   readonly chunkSize?: number;
-  /** Most `PUT` calls in flight. Default 16. */
+  /** Most calls in flight. Default 16. */
   readonly concurrency?: number;
+  /** How long to wait for the opening balances sent to settle before giving up (with a warning). Default 60 s. */
+  readonly settleTimeoutMs?: number;
+  /** Waits between looks at the ledger; injected so tests need no timers. Default: a real timer. */
+  readonly pause?: (ms: number) => Promise<void>;
+  /** For the settle deadline. Default Date.now. */
+  readonly nowMs?: () => number;
+}
+
+const SETTLE_POLL_MS = 250;
+
+/** Runs `task` over `items` with at most `concurrency` in flight; rejects with the first failure. */
+async function forEachLimited<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /**
  * Sets up every policy holder not set up yet, in `policyHolders` order and chunk by chunk: the chunk's policies
  * (a few calls in flight), then the opening balances of every holder whose policy is set, saving the progress after
- * each step. Resolves with how many policies it set; rejects on the first failure, keeping as progress every holder
+ * each step; at the end, waits (up to `settleTimeoutMs`) until the ledger has settled the opening balances it sent. Resolves with how many policies it set; rejects on the first failure, keeping as progress every holder
  * whose policy was set (those before the first failure, and the ones after it that were in flight), so a retry
  * sets none of them again; only a crash between a `PUT` and the next save can repeat one, with the same content. Opening balances are dated at the world's start, so one sent again is
  * an idempotent repeat for ingest.
  */
 export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise<number> {
-  const { simulator, api, send, onDelivered, save, logger, chunkSize = 200, concurrency = 16 } = options;
+  const {
+    simulator,
+    api,
+    send,
+    onDelivered,
+    save,
+    logger,
+    chunkSize = 200,
+    concurrency = 16,
+    settleTimeoutMs = 60_000,
+    pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    nowMs = Date.now,
+  } = options;
   const holders = simulator.policyHolders;
   const firstPolicy = simulator.accountSetUp.policiesSet;
+  const openingIds: string[] = [];
 
   const sendOpenings = async (): Promise<void> => {
     const { policiesSet, openingsSent, setAhead } = simulator.accountSetUp;
@@ -72,6 +124,7 @@ export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise
       .flatMap((holder) => simulator.openingDepositRequest(holder) ?? []);
     if (deposits.length > 0) {
       await send(deposits);
+      openingIds.push(...deposits.map((request) => request.transactionId));
       onDelivered?.(deposits.map((request) => ({ transactionId: request.transactionId, fraud: false })));
     }
     simulator.markAccountSetUp({ policiesSet, openingsSent: policiesSet, ...(setAhead ? { setAhead } : {}) });
@@ -110,6 +163,24 @@ export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise
     save();
     if (failure !== undefined) throw failure;
     await sendOpenings();
+  }
+  // A credit counts for the funds check once the ledger has booked it; until then the holder's debits would be
+  // declined for want of the opening balance, which is not what the world is about.
+  let unsettled = openingIds;
+  const deadline = nowMs() + settleTimeoutMs;
+  while (unsettled.length > 0) {
+    const still: string[] = [];
+    await forEachLimited(unsettled, concurrency, async (id) => {
+      const status = await api.ledgerStatus(id);
+      if (status === 'unknown' || status === 'pending') still.push(id);
+    });
+    unsettled = still;
+    if (unsettled.length === 0) break;
+    if (nowMs() >= deadline) {
+      logger.warn('opening balances not settled in time; traffic starts anyway', { unsettled: unsettled.length });
+      break;
+    }
+    await pause(SETTLE_POLL_MS);
   }
   const set = holders.length - firstPolicy;
   if (set > 0) logger.info('policy accounts set up', { accounts: set, policyHolders: holders.length });

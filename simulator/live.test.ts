@@ -6,7 +6,7 @@ import type { TransactionRequest } from '../schemas/api.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccountAdminApi } from './account-desk.js';
+import type { AccountDeskApi } from './account-desk.js';
 import { TrafficSimulator } from './generator.js';
 import { startLiveTraffic, timerScheduler, type LiveTrafficOptions } from './live.js';
 import { ManualScheduler } from './testing/manual-scheduler.js';
@@ -295,8 +295,9 @@ describe('live traffic of a world with balance policies', () => {
     const file = openSimulatorStateFile(dir);
     const puts: string[] = [];
     let failures = 1;
-    const accountAdmin: AccountAdminApi = {
-      putAccount: (accountId) => {
+    const accountDesk: AccountDeskApi = {
+      ledgerStatus: () => Promise.resolve('posted'),
+      putAccount: (accountId: string) => {
         if (failures-- > 0) return Promise.reject(new Error('PUT /v1/accounts/{id} answered 503'));
         puts.push(accountId);
         return Promise.resolve();
@@ -309,7 +310,7 @@ describe('live traffic of a world with balance policies', () => {
         ...world,
         clock,
         scheduler,
-        accountAdmin,
+        accountDesk,
         stateStore: file,
         send: (batch) => Promise.resolve(void sent.push(...batch)),
         ...extra,

@@ -2,7 +2,7 @@ import type { TransactionRequest } from '../schemas/api.js';
 import type { Clock } from '../platform/clock.js';
 import { ValidationError, describeError, type FieldProblem } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { type AccountAdminApi, setUpPolicyAccounts } from './account-desk.js';
+import { type AccountDeskApi, setUpPolicyAccounts } from './account-desk.js';
 import { TrafficSimulator } from './generator.js';
 import { IN_DAY_SHARE } from './timeline.js';
 import type { SimulatorState } from './state.js';
@@ -59,7 +59,7 @@ export interface LiveTrafficOptions extends Omit<
    * traffic waits until they are (a failure is logged and retried every few seconds); without it they stay
    * unset and traffic runs anyway.
    */
-  readonly accountAdmin?: AccountAdminApi;
+  readonly accountDesk?: AccountDeskApi;
   /** Told, after each delivered batch, which of its transactions were injected fraud (the ground truth). */
   readonly onDelivered?: (
     delivered: ReadonlyArray<{ readonly transactionId: string; readonly fraud: boolean }>,
@@ -104,7 +104,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     stateStore,
     checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS,
     onDelivered,
-    accountAdmin,
+    accountDesk,
     ...simulatorOptions
   } = options;
   const problems: FieldProblem[] = [];
@@ -150,17 +150,18 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
   let accountsReady = holdersToSetUp === 0;
   let settingUp: Promise<void> | undefined;
   let setUpRetryAtMs = -Infinity;
-  if (!accountsReady && accountAdmin === undefined) {
+  if (!accountsReady && accountDesk === undefined) {
     logger.warn('no admin API for the simulator: its policy holders keep unlimited accounts', {
       notSetUp: holdersToSetUp,
     });
     accountsReady = true;
   }
   const setUpAccounts = (nowMs: number): void => {
-    if (settingUp !== undefined || nowMs < setUpRetryAtMs || accountAdmin === undefined) return;
+    if (settingUp !== undefined || nowMs < setUpRetryAtMs || accountDesk === undefined) return;
     settingUp = setUpPolicyAccounts({
       simulator,
-      api: accountAdmin,
+      api: accountDesk,
+      nowMs: () => clock.nowMs(),
       send,
       ...(onDelivered !== undefined ? { onDelivered } : {}),
       save: () => stateStore?.save(simulator.save()),
