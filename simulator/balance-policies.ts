@@ -16,7 +16,7 @@ import { type DraftEvent, draftEvent } from './traffic-event.js';
  *
  * A salary is an ordinary salary, SALARY_MIN_EUR to SALARY_MAX_EUR (in the account's currency); its pay period
  * is what makes it last: the time the customer takes to spend salary ÷ coverage, at the expected net spending of
- * their channel mix. With coverage drawn in [COVERAGE_MIN, COVERAGE_MAX), the fifth or so below 1 run short
+ * their channel mix. With coverage drawn in [COVERAGE_MIN, COVERAGE_MAX), nearly a quarter (those below 1) run short
  * before payday, and anyone can overshoot on an expensive day; those debits are what the funds check declines.
  * The demo's customers spend a month of an ordinary card holder's money in a simulated day, so their pay periods
  * are hours; amounts stay those of salaries, which the scoring model takes as the incoming transfers they are.
