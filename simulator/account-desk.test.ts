@@ -90,8 +90,8 @@ describe('setUpPolicyAccounts', () => {
         concurrency: 1,
       });
     await expect(run()).rejects.toThrow(/503/);
-    // The first chunk whole, and the second up to the holder whose call failed (the 14th call).
-    expect(simulator.accountSetUp).toEqual({ policiesSet: 13, openingsSent: 10, setAhead: [] });
+    // Policies: the first chunk whole, the second up to the holder whose call failed (the 14th call); openings wait for all.
+    expect(simulator.accountSetUp).toEqual({ policiesSet: 13, openingsSent: 0, setAhead: [] });
     await run();
     const accounts = api.calls.map(([id]: [string, AccountRequest]) => id);
     expect(accounts).toEqual(holders.map((h) => h.customer.accountId));

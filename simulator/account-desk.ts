@@ -91,9 +91,8 @@ async function forEachLimited<T>(items: readonly T[], concurrency: number, task:
 }
 
 /**
- * Sets up every policy holder not set up yet, in `policyHolders` order and chunk by chunk: the chunk's policies
- * (a few calls in flight), then the opening balances of every holder whose policy is set, saving the progress after
- * each step; at the end, waits (up to `settleTimeoutMs`) until the ledger has settled the opening balances it sent. Resolves with how many policies it set; rejects on the first failure, keeping as progress every holder
+ * Sets up every policy holder not set up yet, in `policyHolders` order and chunk by chunk: every policy (a few
+ * calls in flight), then the opening balances, saving the progress after each chunk; at the end, waits (up to `settleTimeoutMs`) until the ledger has settled the opening balances it sent. Resolves with how many policies it set; rejects on the first failure, keeping as progress every holder
  * whose policy was set (those before the first failure, and the ones after it that were in flight), so a retry
  * sets none of them again; only a crash between a `PUT` and the next save can repeat one, with the same content. Opening balances are dated at the world's start, so one sent again is
  * an idempotent repeat for ingest.
@@ -116,22 +115,25 @@ export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise
   const firstPolicy = simulator.accountSetUp.policiesSet;
   const openingIds: string[] = [];
 
+  // Every policy first, the opening balances after: scoring ignores a balance of an account whose policy it has
+  // not read yet, and the two reach it on different topics, so a policy must be well ahead of its first balance.
   const sendOpenings = async (): Promise<void> => {
-    const { policiesSet, openingsSent, setAhead } = simulator.accountSetUp;
-    if (openingsSent === policiesSet) return;
-    const deposits = holders
-      .slice(openingsSent, policiesSet)
-      .flatMap((holder) => simulator.openingDepositRequest(holder) ?? []);
-    if (deposits.length > 0) {
-      await send(deposits);
-      openingIds.push(...deposits.map((request) => request.transactionId));
-      onDelivered?.(deposits.map((request) => ({ transactionId: request.transactionId, fraud: false })));
+    while (simulator.accountSetUp.openingsSent < simulator.accountSetUp.policiesSet) {
+      const { policiesSet, openingsSent, setAhead } = simulator.accountSetUp;
+      const end = Math.min(policiesSet, openingsSent + chunkSize);
+      const deposits = holders
+        .slice(openingsSent, end)
+        .flatMap((holder) => simulator.openingDepositRequest(holder) ?? []);
+      if (deposits.length > 0) {
+        await send(deposits);
+        openingIds.push(...deposits.map((request) => request.transactionId));
+        onDelivered?.(deposits.map((request) => ({ transactionId: request.transactionId, fraud: false })));
+      }
+      simulator.markAccountSetUp({ policiesSet, openingsSent: end, ...(setAhead ? { setAhead } : {}) });
+      save();
     }
-    simulator.markAccountSetUp({ policiesSet, openingsSent: policiesSet, ...(setAhead ? { setAhead } : {}) });
-    save();
   };
 
-  await sendOpenings();
   while (simulator.accountSetUp.policiesSet < holders.length) {
     const { policiesSet: start, setAhead = [] } = simulator.accountSetUp;
     const end = Math.min(holders.length, start + chunkSize);
@@ -162,8 +164,8 @@ export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise
     });
     save();
     if (failure !== undefined) throw failure;
-    await sendOpenings();
   }
+  await sendOpenings();
   // A credit counts for the funds check once the ledger has booked it; until then the holder's debits would be
   // declined for want of the opening balance, which is not what the world is about.
   let unsettled = openingIds;
