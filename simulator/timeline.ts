@@ -18,7 +18,6 @@ const TIME_OF_DAY_SD_SECONDS = 20_000;
 export const IN_DAY_SHARE =
   normalCdf((DAY_SECONDS - TIME_OF_DAY_MEAN_SECONDS) / TIME_OF_DAY_SD_SECONDS) -
   normalCdf(-TIME_OF_DAY_MEAN_SECONDS / TIME_OF_DAY_SD_SECONDS);
-
 /** Cap on one time bucket's expected base transactions, so memory stays flat at any rate. */
 const MAX_EXPECTED_PER_BUCKET = 50_000;
 
