@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type Env, readEnum, readInt, readOptionalString, readString } from '../platform/config.js';
+import { type Env, readEnum, readInt, readNumber, readOptionalString, readString } from '../platform/config.js';
 
 /** Configuration of the one-process embedded default, parsed once at start. */
 export interface EmbeddedConfig {
@@ -17,6 +17,13 @@ export interface EmbeddedConfig {
    * refused at start (a new world needs a new data directory).
    */
   readonly simulatorSeed: number | undefined;
+  /**
+   * Share of a new simulated world's customers whose accounts get a balance policy, an opening balance and
+   * salaries, so some of their debits are declined with INSUFFICIENT_FUNDS (VIGIL_SIMULATOR_POLICY_SHARE,
+   * 0..1; unset: 0.1 for a new world, the saved world's own share otherwise). A share that differs from the saved
+   * world's is refused at start, like a different seed.
+   */
+  readonly simulatorPolicyShare: number | undefined;
   /** Partitions per topic (VIGIL_PARTITIONS, default 8). Fixed once topics exist. */
   readonly partitions: number;
   /** `role:key` pairs (VIGIL_API_KEYS); when unset, demo keys are generated and printed at start. */
@@ -26,6 +33,7 @@ export interface EmbeddedConfig {
 
 export function readEmbeddedConfig(env: Env): EmbeddedConfig {
   const seed = readOptionalString(env, 'VIGIL_SIMULATOR_SEED');
+  const policyShare = readOptionalString(env, 'VIGIL_SIMULATOR_POLICY_SHARE');
   return Object.freeze({
     httpPort: readInt(env, 'VIGIL_HTTP_PORT', 8080, { min: 0, max: 65535 }),
     httpHost: readString(env, 'VIGIL_HTTP_HOST', '127.0.0.1'),
@@ -33,6 +41,8 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     simulatorTps: readInt(env, 'VIGIL_SIMULATOR_TPS', 20, { min: 0, max: 100_000 }),
     simulatorSeed:
       seed === undefined ? undefined : readInt(env, 'VIGIL_SIMULATOR_SEED', 0, { min: 0, max: 2 ** 32 - 1 }),
+    simulatorPolicyShare:
+      policyShare === undefined ? undefined : readNumber(env, 'VIGIL_SIMULATOR_POLICY_SHARE', 0, { min: 0, max: 1 }),
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
     apiKeys: readOptionalString(env, 'VIGIL_API_KEYS'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

@@ -17,6 +17,7 @@ import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
 import { ConfigError } from '../platform/errors.js';
+import { httpAccountDeskApi } from '../simulator/account-desk.js';
 import { startLiveTraffic } from '../simulator/live.js';
 import { GroundTruth, httpAnalystApi, startVerdictDesk } from '../simulator/verdict-desk.js';
 import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
@@ -47,29 +48,45 @@ export interface EmbeddedOptions {
   readonly logger?: Logger;
 }
 
+/** Share of a new simulated world's customers with a balance policy when VIGIL_SIMULATOR_POLICY_SHARE is unset. */
+const DEFAULT_SIMULATOR_POLICY_SHARE = 0.1;
+
 /**
  * The simulated world of this data directory: the saved one when there is one (same customers, next
  * transaction ids), else a new one from VIGIL_SIMULATOR_SEED or a fresh seed. A new world in a data directory
  * whose scoring state remembers the old one would flood the first minute with false impossible-travel
- * reviews, so a VIGIL_SIMULATOR_SEED that differs from the saved world's seed is refused, not obeyed.
- * Throws ConfigError for that conflict and for an unreadable state file (naming the file).
+ * reviews, so a VIGIL_SIMULATOR_SEED that differs from the saved world's seed is refused, not obeyed; so is a
+ * VIGIL_SIMULATOR_POLICY_SHARE that differs from the saved world's (its accounts and their history exist).
+ * A new world gets policies only when there is an admin key to set them with.
+ * Throws ConfigError for those conflicts and for an unreadable state file (naming the file).
  */
 function simulatorWorldFor(
   config: EmbeddedConfig,
   clock: Clock,
-): { seed: number; resume: SimulatorState | undefined; stateStore: SimulatorStateFile } {
+  canSetPolicies: boolean,
+): { seed: number; policyShare: number; resume: SimulatorState | undefined; stateStore: SimulatorStateFile } {
   const stateStore = openSimulatorStateFile(join(config.dataDir, 'simulator'));
   const resume = stateStore.load();
-  if (resume === undefined) return { seed: config.simulatorSeed ?? clock.nowMs() >>> 0, resume, stateStore };
-  const seed = resume.options.seed;
-  if (config.simulatorSeed !== undefined && config.simulatorSeed !== seed)
-    throw new ConfigError(
-      'VIGIL_SIMULATOR_SEED',
-      String(config.simulatorSeed),
-      `${seed}, the seed of the simulated world saved in ${stateStore.path} (unset it to continue that world, or ` +
-        'use a new VIGIL_DATA_DIR for a new one)',
+  if (resume === undefined)
+    return {
+      seed: config.simulatorSeed ?? clock.nowMs() >>> 0,
+      policyShare: canSetPolicies ? (config.simulatorPolicyShare ?? DEFAULT_SIMULATOR_POLICY_SHARE) : 0,
+      resume,
+      stateStore,
+    };
+  const { seed, policyShare } = resume.options;
+  const conflict = (key: string, given: number, saved: number, what: string): ConfigError =>
+    new ConfigError(
+      key,
+      String(given),
+      `${saved}, the ${what} of the simulated world saved in ${stateStore.path} (unset it to continue that world, ` +
+        'or use a new VIGIL_DATA_DIR for a new one)',
     );
-  return { seed, resume, stateStore };
+  if (config.simulatorSeed !== undefined && config.simulatorSeed !== seed)
+    throw conflict('VIGIL_SIMULATOR_SEED', config.simulatorSeed, seed, 'seed');
+  if (config.simulatorPolicyShare !== undefined && config.simulatorPolicyShare !== policyShare)
+    throw conflict('VIGIL_SIMULATOR_POLICY_SHARE', config.simulatorPolicyShare, policyShare, 'policy share');
+  return { seed, policyShare, resume, stateStore };
 }
 
 export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Promise<EmbeddedPipeline> {
@@ -78,11 +95,15 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const logger = options.logger ?? createLogger({ level: config.logLevel, fields: { service: 'vigil' } });
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
-  // Read before anything starts, so a conflicting seed or an unreadable state file fails the start cleanly.
-  const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock) : undefined;
 
   const keysWereGenerated = config.apiKeys === undefined;
   const apiKeys = config.apiKeys === undefined ? demoApiKeysFor(config.dataDir) : parseApiKeys(config.apiKeys);
+  // Only the simulator's account desk gets the admin key, wrapped so that PUT /v1/accounts/{id} is all it can call
+  // with it; it reads the ledger's state of its opening balances with the ingest key (admin may do that too).
+  const adminKey = apiKeys.find((k) => k.role === Role.admin);
+  const ingestKey = apiKeys.find((k) => k.role === Role.ingest) ?? adminKey;
+  // Read before anything starts, so a conflicting seed or an unreadable state file fails the start cleanly.
+  const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock, adminKey !== undefined) : undefined;
   const env: Env = {
     ...baseEnv,
     VIGIL_TOKENIZATION_KEY: baseEnv['VIGIL_TOKENIZATION_KEY'] ?? tokenizationKeyFor(config.dataDir),
@@ -155,6 +176,9 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
             const nowMs = clock.nowMs();
             for (const { transactionId, fraud } of delivered) groundTruth.record(transactionId, fraud, nowMs);
           },
+          ...(adminKey !== undefined && ingestKey !== undefined
+            ? { accountDesk: httpAccountDeskApi(url, { admin: adminKey.key, ingest: ingestKey.key }) }
+            : {}),
         })
       : undefined;
   // Simulated analysts and chargebacks, through the API with an analyst's key, so the ledger's holds, verdicts

@@ -1,4 +1,5 @@
 import type { TransactionRequest } from '../schemas/api.js';
+import { Payroll, type PolicyHolder, openingDeposit, policyHolders } from './balance-policies.js';
 import { FraudSchedule } from './fraud-scenarios.js';
 import { GenuineTraffic } from './genuine-traffic.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
@@ -6,7 +7,7 @@ import { Population } from './population.js';
 import { Random } from './random.js';
 import { toCanonical, toRequest } from './requests.js';
 import { ArrivalTimeline, IN_DAY_SHARE } from './timeline.js';
-import { SIMULATOR_STATE_FORMAT, type SimulatorState } from './state.js';
+import { type AccountSetUpState, SIMULATOR_STATE_FORMAT, type SimulatorState } from './state.js';
 import type { DraftEvent, TrafficEvent } from './traffic-event.js';
 import type { FraudScenario, SimulatedTransaction, SimulatorOptions } from './types.js';
 
@@ -20,21 +21,27 @@ export type { SimulatorOptions, ChannelMix } from './types.js';
  * (`GenuineTraffic`), the fraud (`FraudSchedule`), and the request and record builders (`requests.ts`).
  * Genuine traffic is produced as one Poisson process per time bucket (the superposition of the customers'
  * processes; customers are drawn in proportion to their rates), which is the handbook's distribution but
- * needs memory for one bucket only. Injected fraud is scheduled per day and merged by time. Events come out in
- * non-decreasing event time; the same options always give the same stream.
+ * needs memory for one bucket only. Injected fraud is scheduled per day and merged by time, and so are the
+ * salaries of the customers with a balance policy (`balance-policies.ts`; none unless `policyShare` > 0, so
+ * a world without policies has the stream it always had). Events come out in non-decreasing event time; the
+ * same options always give the same stream.
  */
 export class TrafficSimulator {
   readonly options: Readonly<ResolvedOptions>;
   readonly population: Population;
   /** Expected base transactions a day (before injected fraud and before customers without terminals). */
   readonly expectedTransactionsPerDay: number;
+  /** Customers whose accounts have a balance policy, by customer index (empty unless `policyShare` > 0). */
+  readonly policyHolders: readonly PolicyHolder[];
 
   private readonly timeline: ArrivalTimeline;
   private readonly genuine: GenuineTraffic;
   private readonly fraud: FraudSchedule;
+  private readonly payroll: Payroll;
   private readonly traffic: Random;
   private readonly idPrefix: string;
   private emitted = 0;
+  private setUp: AccountSetUpState = { policiesSet: 0, openingsSent: 0, setAhead: [] };
 
   /** Throws ValidationError (code SIMULATOR_OPTIONS_INVALID) listing every bad option. */
   constructor(options: SimulatorOptions = {}) {
@@ -54,6 +61,8 @@ export class TrafficSimulator {
     const dailyRate = this.population.customers.reduce((sum, customer) => sum + customer.meanTxPerDay, 0);
     this.expectedTransactionsPerDay = dailyRate * IN_DAY_SHARE;
     this.fraud = new FraudSchedule(this.options, this.population, this.expectedTransactionsPerDay);
+    this.policyHolders = policyHolders(this.options, this.population);
+    this.payroll = new Payroll(this.policyHolders, this.options.startTimeMs);
     this.genuine = new GenuineTraffic(this.options, this.population, traffic, this.fraud);
     this.timeline = new ArrivalTimeline(traffic, this.options.startTimeMs, dailyRate, (day, dayStartMs) =>
       this.fraud.startDay(day, dayStartMs),
@@ -75,6 +84,9 @@ export class TrafficSimulator {
     simulator.timeline.restore(state.timeline);
     simulator.traffic.restore(state.traffic);
     simulator.emitted = state.emitted;
+    // Absent from states saved before balance policies existed; their worlds have no policy holders.
+    if (state.payroll !== undefined) simulator.payroll.restore(state.payroll);
+    simulator.markAccountSetUp(state.accountSetUp ?? { policiesSet: 0, openingsSent: 0 });
     return simulator;
   }
 
@@ -87,12 +99,51 @@ export class TrafficSimulator {
       traffic: this.traffic.save(),
       timeline: this.timeline.save(),
       fraud: this.fraud.save(),
+      payroll: this.payroll.save(),
+      accountSetUp: this.setUp,
     };
   }
 
   /** How many transactions have been produced so far. */
   get count(): number {
     return this.emitted;
+  }
+
+  /**
+   * How far the account desk got, in `policyHolders` order: the first `policiesSet` holders have their policy, the
+   * first `openingsSent` their opening balance. Saved with the stream, so a restarted world does only the rest.
+   */
+  get accountSetUp(): AccountSetUpState {
+    return this.setUp;
+  }
+
+  /**
+   * Records the account desk's progress. Throws RangeError for counts outside 0 … holders, openings ahead of
+   * policies, or positions set ahead that are not after `policiesSet`.
+   */
+  markAccountSetUp(progress: AccountSetUpState): void {
+    const { policiesSet, openingsSent, setAhead = [] } = progress;
+    const holders = this.policyHolders.length;
+    const position = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min && n <= holders;
+    if (
+      !position(policiesSet, 0) ||
+      !(position(openingsSent, 0) && openingsSent <= policiesSet) ||
+      !setAhead.every((n) => position(n, policiesSet + 1) && n < holders)
+    )
+      throw new RangeError(
+        `account set-up ${JSON.stringify(progress)} is outside 0 ≤ openings sent ≤ policies set ≤ ${holders} holders`,
+      );
+    this.setUp = { policiesSet, openingsSent, setAhead: [...new Set(setAhead)].sort((a, b) => a - b) };
+  }
+
+  /**
+   * The request that pays `holder`'s opening balance, dated at the world's start (so sending it again is an
+   * idempotent repeat, whenever that happens); undefined when there is nothing to pay. Its id is outside the
+   * stream's sequence.
+   */
+  openingDepositRequest(holder: PolicyHolder): TransactionRequest | undefined {
+    const event = openingDeposit(holder, this.options.startTimeMs);
+    return event === null ? undefined : toRequest(event, `${this.idPrefix}open-${holder.customer.index}`);
   }
 
   /** The next transaction: request body, canonical record and ground truth. */
@@ -121,7 +172,10 @@ export class TrafficSimulator {
   nextEvent(): TrafficEvent {
     for (;;) {
       const baseTime = this.timeline.peek();
-      if (this.fraud.nextInjectedTimeMs() <= baseTime) return this.emit(this.fraud.popInjected());
+      const fraudTime = this.fraud.nextInjectedTimeMs();
+      const salaryTime = this.payroll.nextTimeMs();
+      if (salaryTime < fraudTime && salaryTime <= baseTime) return this.emit(this.payroll.pop());
+      if (fraudTime <= baseTime) return this.emit(this.fraud.popInjected());
       this.timeline.advance();
       const event = this.genuine.eventAt(baseTime, this.timeline.day);
       if (event !== null) return this.emit(event);

@@ -6,6 +6,8 @@ import type { TransactionRequest } from '../schemas/api.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AccountDeskApi } from './account-desk.js';
+import { TrafficSimulator } from './generator.js';
 import { startLiveTraffic, timerScheduler, type LiveTrafficOptions } from './live.js';
 import { ManualScheduler } from './testing/manual-scheduler.js';
 import { SimulatorStateError, openSimulatorStateFile } from './state-file.js';
@@ -276,5 +278,89 @@ describe('live traffic across a restart', () => {
     expect(error).toBeInstanceOf(SimulatorStateError);
     expect((error as Error).message).toContain(join(dir, 'state.json'));
     expect((error as Error).message).toMatch(/move it away to start a new simulated world/);
+  });
+});
+
+describe('live traffic of a world with balance policies', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-sim-policies-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const world = { ...base, customers: 200, terminals: 800, policyShare: 0.25, tps: 20 } as const;
+
+  it('sets the policies up before any traffic, retries a failure, and never again after a restart', async () => {
+    const clock = new ManualClock(START);
+    const file = openSimulatorStateFile(dir);
+    const puts: string[] = [];
+    let failures = 1;
+    const accountDesk: AccountDeskApi = {
+      ledgerStatus: () => Promise.resolve('posted'),
+      putAccount: (accountId: string) => {
+        if (failures-- > 0) return Promise.reject(new Error('PUT /v1/accounts/{id} answered 503'));
+        puts.push(accountId);
+        return Promise.resolve();
+      },
+    };
+    const sent: TransactionRequest[] = [];
+    const run = async (ms: number, extra: Partial<LiveTrafficOptions>): Promise<void> => {
+      const scheduler = new ManualScheduler(clock);
+      const traffic = startLiveTraffic({
+        ...world,
+        clock,
+        scheduler,
+        accountDesk,
+        stateStore: file,
+        send: (batch) => Promise.resolve(void sent.push(...batch)),
+        ...extra,
+      });
+      await scheduler.advance(ms);
+      await traffic.stop();
+    };
+
+    // The first attempt fails; nothing is sent until the retry five seconds later has set every holder up.
+    await run(4_000, {});
+    expect(sent).toHaveLength(0);
+    await run(10_000, { resume: openSimulatorStateFile(dir).load() });
+    const holders = TrafficSimulator.restore(openSimulatorStateFile(dir).load()!).policyHolders;
+    // Each once: the calls in flight beside the failed one are not repeated.
+    expect([...puts].sort()).toEqual(holders.map((h) => h.customer.accountId).sort());
+    const openings = sent.filter((r) => r.transactionId.includes('-open-'));
+    expect(openings).toHaveLength(holders.filter((h) => h.openingMinor > 0).length);
+    expect(sent.slice(0, openings.length)).toEqual(openings);
+    expect(sent.length).toBeGreaterThan(openings.length);
+
+    const before = sent.length;
+    await run(10_000, { resume: openSimulatorStateFile(dir).load() });
+    expect(puts).toHaveLength(holders.length);
+    expect(sent.slice(before).some((r) => r.transactionId.includes('-open-'))).toBe(false);
+    // Negative control: a world whose saved progress is lost sets every holder up again.
+    const lost = openSimulatorStateFile(dir).load()!;
+    await run(1_000, { resume: { ...lost, accountSetUp: { policiesSet: 0, openingsSent: 0 } } });
+    expect(puts).toHaveLength(2 * holders.length);
+  }, 60_000);
+
+  it('runs without policies when no admin API is given, and says so', async () => {
+    const clock = new ManualClock(START);
+    const scheduler = new ManualScheduler(clock);
+    const warnings: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      write: (line) => void warnings.push((JSON.parse(line) as { msg: string }).msg),
+    });
+    const sent: TransactionRequest[] = [];
+    const traffic = startLiveTraffic({
+      ...world,
+      logger,
+      clock,
+      scheduler,
+      send: (batch) => Promise.resolve(void sent.push(...batch)),
+    });
+    await scheduler.advance(2_000);
+    await traffic.stop();
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.some((r) => r.transactionId.includes('-open-'))).toBe(false);
+    expect(warnings).toEqual(['no admin API for the simulator: its policy holders keep unlimited accounts']);
   });
 });

@@ -2,6 +2,7 @@ import type { TransactionRequest } from '../schemas/api.js';
 import type { Clock } from '../platform/clock.js';
 import { ValidationError, describeError, type FieldProblem } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { type AccountDeskApi, setUpPolicyAccounts } from './account-desk.js';
 import { TrafficSimulator } from './generator.js';
 import { IN_DAY_SHARE } from './timeline.js';
 import type { SimulatorState } from './state.js';
@@ -53,6 +54,12 @@ export interface LiveTrafficOptions extends Omit<
   readonly stateStore?: Pick<SimulatorStateFile, 'save' | 'reserve'>;
   /** Time between checkpoints. Default 10 s. */
   readonly checkpointIntervalMs?: number;
+  /**
+   * Sets the policy holders' policies (simulator/account-desk.ts). When the world has holders not set up yet,
+   * traffic waits until they are (a failure is logged and retried every few seconds); without it they stay
+   * unset and traffic runs anyway.
+   */
+  readonly accountDesk?: AccountDeskApi;
   /** Told, after each delivered batch, which of its transactions were injected fraud (the ground truth). */
   readonly onDelivered?: (
     delivered: ReadonlyArray<{ readonly transactionId: string; readonly fraud: boolean }>,
@@ -73,6 +80,7 @@ export const LIVE_DEFAULT_CUSTOMERS = 20_000;
 const DEFAULT_BATCH_INTERVAL_MS = 250;
 const DEFAULT_BACKLOG_SECONDS = 5;
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
+const ACCOUNT_SET_UP_RETRY_MS = 5_000;
 
 /**
  * Emits about `tps` simulated requests per second in small batches, stamped with the clock's current time,
@@ -96,6 +104,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     stateStore,
     checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS,
     onDelivered,
+    accountDesk,
     ...simulatorOptions
   } = options;
   const problems: FieldProblem[] = [];
@@ -135,6 +144,42 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
   let inFlight: Promise<void> | undefined;
   let timer: { cancel(): void } | undefined;
   let stopped = false;
+
+  // No holder may spend before its policy and opening balance exist, so the world's traffic waits for them.
+  const holdersToSetUp = simulator.policyHolders.length - simulator.accountSetUp.openingsSent;
+  let accountsReady = holdersToSetUp === 0;
+  let settingUp: Promise<void> | undefined;
+  let setUpRetryAtMs = -Infinity;
+  if (!accountsReady && accountDesk === undefined) {
+    logger.warn('no admin API for the simulator: its policy holders keep unlimited accounts', {
+      notSetUp: holdersToSetUp,
+    });
+    accountsReady = true;
+  }
+  const setUpAccounts = (nowMs: number): void => {
+    if (settingUp !== undefined || nowMs < setUpRetryAtMs || accountDesk === undefined) return;
+    settingUp = setUpPolicyAccounts({
+      simulator,
+      api: accountDesk,
+      nowMs: () => clock.nowMs(),
+      send,
+      ...(onDelivered !== undefined ? { onDelivered } : {}),
+      save: () => stateStore?.save(simulator.save()),
+      logger,
+    })
+      .then(
+        () => {
+          accountsReady = true;
+        },
+        (error: unknown) => {
+          setUpRetryAtMs = clock.nowMs() + ACCOUNT_SET_UP_RETRY_MS;
+          logger.warn('policy accounts not set up; retrying before any traffic', { error: describeError(error) });
+        },
+      )
+      .finally(() => {
+        settingUp = undefined;
+      });
+  };
 
   const dispatch = (nowMs: number): void => {
     const size = Math.min(Math.floor(owed), batchLimit);
@@ -184,9 +229,10 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     if (stopped) return;
     try {
       const nowMs = clock.nowMs();
-      owed = Math.min(owed + (tps * Math.max(0, nowMs - lastMs)) / 1000, backlogLimit);
+      if (accountsReady) owed = Math.min(owed + (tps * Math.max(0, nowMs - lastMs)) / 1000, backlogLimit);
+      else setUpAccounts(nowMs);
       lastMs = nowMs;
-      if (inFlight === undefined) dispatch(nowMs);
+      if (accountsReady && inFlight === undefined) dispatch(nowMs);
     } catch (error) {
       logger.error('live traffic tick failed; continuing', { error: describeError(error) });
     }
@@ -200,6 +246,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     nextTransaction: simulator.count,
     batchIntervalMs,
     fraudScale: simulator.options.fraudScale,
+    policyHolders: simulator.policyHolders.length,
   });
   timer = scheduler.schedule(tick, batchIntervalMs);
 
@@ -210,6 +257,7 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
         timer?.cancel();
         logger.info('live traffic stopping', { sent: delivered });
       }
+      await settingUp;
       await inFlight;
       stateStore?.save(simulator.save());
     },

@@ -25,6 +25,7 @@ export const simulatorDefaults = Object.freeze({
   channelMix: defaultChannelMix,
   currencies: defaultCurrencies,
   handbookMode: false,
+  policyShare: 0,
 });
 
 export const channelNames: readonly ChannelName[] = ['card', 'ach', 'sepa', 'wire', 'wallet', 'p2p', 'cash'];
@@ -41,6 +42,7 @@ export interface ResolvedOptions {
   readonly currencies: Readonly<Record<string, number>>;
   readonly handbookMode: boolean;
   readonly warmStart: boolean;
+  readonly policyShare: number;
 }
 
 /** Fills in defaults and checks every option; throws ValidationError (SIMULATOR_OPTIONS_INVALID) listing every bad one. */
@@ -58,6 +60,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     currencies: handbookMode ? { EUR: 1 } : (options.currencies ?? simulatorDefaults.currencies),
     handbookMode,
     warmStart: options.warmStart ?? !handbookMode,
+    // A world saved before balance policies existed has none, and carries on without them.
+    policyShare: options.policyShare ?? simulatorDefaults.policyShare,
   };
   const check = (ok: boolean, path: string, message: string): void => {
     if (!ok) problems.push({ path, message });
@@ -78,6 +82,11 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     Number.isFinite(resolved.meanTxPerCustomerPerDay) && resolved.meanTxPerCustomerPerDay > 0,
     '/meanTxPerCustomerPerDay',
     'must be a number > 0',
+  );
+  check(
+    Number.isFinite(resolved.policyShare) && resolved.policyShare >= 0 && resolved.policyShare <= 1,
+    '/policyShare',
+    'must be a number in [0, 1]',
   );
   check(Number.isFinite(resolved.fraudScale) && resolved.fraudScale >= 0, '/fraudScale', 'must be a number ≥ 0');
   let mixTotal = 0;

@@ -1,4 +1,5 @@
 import type { ChannelName, KindName } from '../schemas/api.js';
+import type { PayrollState } from './balance-policies.js';
 import type { ResolvedOptions } from './options.js';
 import type { DeviceProfile, Population, TxLocation } from './population.js';
 import type { RandomState } from './random.js';
@@ -22,6 +23,18 @@ export interface SimulatorState {
   readonly traffic: RandomState;
   readonly timeline: TimelineState;
   readonly fraud: FraudState;
+  /** Salaries paid so far; absent in states saved before balance policies existed. */
+  readonly payroll?: PayrollState;
+  /** The account desk's progress (TrafficSimulator.accountSetUp); absent in states saved before it existed. */
+  readonly accountSetUp?: AccountSetUpState;
+}
+
+/** How many policy holders, in order, have their policy set and their opening balance sent. */
+export interface AccountSetUpState {
+  readonly policiesSet: number;
+  readonly openingsSent: number;
+  /** Positions after `policiesSet` whose policy is set too (calls in flight when an earlier one failed). */
+  readonly setAhead?: readonly number[];
 }
 
 export interface FraudState {

@@ -79,4 +79,11 @@ export interface SimulatorOptions {
    * Default: true, except in handbook mode.
    */
   readonly warmStart?: boolean;
+  /**
+   * Share of customers (0..1) whose account has a balance policy: set by an admin at the world's start, funded
+   * with an opening balance and a salary every simulated day, so their debits can be declined for insufficient
+   * funds (simulator/balance-policies.ts). Which customers depends only on the seed; a larger share adds
+   * customers, never swaps them. Default 0 (every account unlimited, as in the handbook).
+   */
+  readonly policyShare?: number;
 }
