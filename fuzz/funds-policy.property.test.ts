@@ -20,7 +20,7 @@ class ForgetfulGuard extends FundsGuard {
 /** Takes every balance as the newest, so a late, older one overwrites a newer one. */
 class VersionBlindGuard extends FundsGuard {
   override applyBalance(balance: LedgerBalance): void {
-    const held = this.snapshot().accounts.find((a) => a.policy.accountId === balance.accountId)?.version ?? '-1';
+    const held = this.snapshot().accounts.find((a) => a.accountId === balance.accountId)?.version ?? '-1';
     super.applyBalance({ ...balance, version: BigInt(held) + 1n });
   }
 }

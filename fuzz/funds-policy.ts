@@ -606,10 +606,11 @@ async function settledViolations(pieces: Pieces): Promise<string[]> {
       typeof value === 'bigint' ? value.toString() : value,
     );
   for (const account of pieces.guard.snapshot().accounts) {
-    const ledger = stored.find((b) => b.accountId === account.policy.accountId);
-    const ours = text(account.policy.accountId, account.version, account.balances);
+    const accountId = account.accountId!;
+    const ledger = stored.find((b) => b.accountId === accountId);
+    const ours = text(accountId, account.version, account.balances);
     const theirs = text(
-      account.policy.accountId,
+      accountId,
       (ledger?.rows ?? 0n).toString(),
       (ledger?.balances ?? []).map((b) => ({
         currency: b.currency,

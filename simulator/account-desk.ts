@@ -115,8 +115,8 @@ export async function setUpPolicyAccounts(options: AccountSetUpOptions): Promise
   const firstPolicy = simulator.accountSetUp.policiesSet;
   const openingIds: string[] = [];
 
-  // Every policy first, the opening balances after: scoring ignores a balance of an account whose policy it has
-  // not read yet, and the two reach it on different topics, so a policy must be well ahead of its first balance.
+  // Every policy first, the opening balances after, as a bank would set an account up: a debit of a holder is
+  // checked from its policy's arrival on, and its opening balance must be booked before its first debit.
   const sendOpenings = async (): Promise<void> => {
     while (simulator.accountSetUp.openingsSent < simulator.accountSetUp.policiesSet) {
       const { policiesSet, openingsSent, setAhead } = simulator.accountSetUp;

@@ -30,7 +30,11 @@ interface InFlightDebit extends Debit {
 }
 
 interface GuardedAccount {
-  policy: Account;
+  /**
+   * The account's latest chart-of-accounts record; undefined while only its balances have arrived: policies and
+   * balances come on two topics with no order between them, and a balance read first must not be lost.
+   */
+  policy: Account | undefined;
   version: bigint;
   /** Per currency: booked sum and open holds' debits, as the ledger last said. */
   balances: Map<string, { postedMinor: bigint; pendingDebitsMinor: bigint }>;
@@ -59,7 +63,10 @@ function inFlightKey(tx: Pick<Transaction, 'transactionId' | 'fingerprint'>): st
 /** JSON-safe copy of a guard (bigints as decimal strings), for scoring's snapshot. */
 export interface FundsSnapshot {
   readonly accounts: ReadonlyArray<{
-    readonly policy: Omit<Account, 'overdraftLimitMinor'> & { readonly overdraftLimitMinor: string | null };
+    /** Absent for an account whose balances arrived before its policy. */
+    readonly policy?: Omit<Account, 'overdraftLimitMinor'> & { readonly overdraftLimitMinor: string | null };
+    /** The account id, also when it has no policy yet (older snapshots: only in `policy`). */
+    readonly accountId?: string;
     readonly version: string;
     readonly balances: ReadonlyArray<{ currency: string; postedMinor: string; pendingDebitsMinor: string }>;
     /** `fingerprint` is absent in snapshots written before in-flight debits were keyed by content. */
@@ -88,31 +95,24 @@ function capturesAnAuthorization(tx: Transaction): boolean {
 }
 
 export class FundsGuard {
-  /** Every account with a chart-of-accounts record; only those with a limit are checked. */
+  /**
+   * Every account with a chart-of-accounts record or a balance; only those with a limit are checked. The ledger
+   * publishes balances of policy accounts only, so this holds one entry per account an admin configured.
+   */
   private readonly accounts = new Map<string, GuardedAccount>();
 
   /** Applies the latest policy record of an account (later calls win: they come in the topic's order). */
   setAccount(policy: Account): void {
-    const known = this.accounts.get(policy.accountId);
-    if (known) known.policy = policy;
-    else
-      this.accounts.set(policy.accountId, {
-        policy,
-        version: -1n,
-        balances: new Map(),
-        inFlight: new Map(),
-        settled: new Set(),
-      });
+    this.accountOf(policy.accountId).policy = policy;
   }
 
   /**
    * Applies a balance the ledger published: its settled debits leave in flight whatever its version (any balance
    * naming them reflects them, and so does every higher version), and its sums replace ours if its version is
-   * higher. Balances of accounts with no chart-of-accounts record are ignored.
+   * higher. A balance of an account whose policy has not arrived yet is kept for when it does.
    */
   applyBalance(balance: LedgerBalance): void {
-    const account = this.accounts.get(balance.accountId);
-    if (!account) return;
+    const account = this.accountOf(balance.accountId);
     if (balance.settledTransactionIds.length > 0) {
       const settled = new Set(balance.settledTransactionIds);
       for (const [key, debit] of account.inFlight) if (settled.has(debit.transactionId)) account.inFlight.delete(key);
@@ -150,7 +150,8 @@ export class FundsGuard {
     };
     let inFlightMinor = 0n;
     for (const d of account.inFlight.values()) if (d.currency === debit.currency) inFlightMinor += d.amountMinor;
-    const limitMinor = debit.currency === account.policy.currency ? account.policy.overdraftLimitMinor! : 0n;
+    const policy = account.policy!;
+    const limitMinor = debit.currency === policy.currency ? policy.overdraftLimitMinor! : 0n;
     const available = postedMinor - pendingDebitsMinor - inFlightMinor + limitMinor;
     if (debit.amountMinor <= available) return undefined;
     const money = (minor: bigint): string => formatMinorUnits(minor, debit.currency);
@@ -186,7 +187,7 @@ export class FundsGuard {
     let guardedAccounts = 0;
     let inFlightDebits = 0;
     for (const account of this.accounts.values()) {
-      if (account.policy.overdraftLimitMinor !== null) guardedAccounts += 1;
+      if (account.policy?.overdraftLimitMinor != null) guardedAccounts += 1;
       inFlightDebits += account.inFlight.size;
     }
     return { guardedAccounts, inFlightDebits };
@@ -194,11 +195,17 @@ export class FundsGuard {
 
   snapshot(): FundsSnapshot {
     return {
-      accounts: [...this.accounts.values()].map((a) => ({
-        policy: {
-          ...a.policy,
-          overdraftLimitMinor: a.policy.overdraftLimitMinor === null ? null : a.policy.overdraftLimitMinor.toString(),
-        },
+      accounts: [...this.accounts].map(([accountId, a]) => ({
+        accountId,
+        ...(a.policy === undefined
+          ? {}
+          : {
+              policy: {
+                ...a.policy,
+                overdraftLimitMinor:
+                  a.policy.overdraftLimitMinor === null ? null : a.policy.overdraftLimitMinor.toString(),
+              },
+            }),
         version: a.version.toString(),
         balances: [...a.balances].map(([currency, b]) => ({
           currency,
@@ -219,9 +226,14 @@ export class FundsGuard {
   restore(snapshot: FundsSnapshot): void {
     this.accounts.clear();
     for (const a of snapshot.accounts) {
-      const limit = a.policy.overdraftLimitMinor;
-      this.accounts.set(a.policy.accountId, {
-        policy: { ...a.policy, overdraftLimitMinor: limit === null ? null : BigInt(limit) },
+      const limit = a.policy?.overdraftLimitMinor ?? null;
+      const accountId = a.accountId ?? a.policy?.accountId;
+      if (accountId === undefined) continue;
+      this.accounts.set(accountId, {
+        policy:
+          a.policy === undefined
+            ? undefined
+            : { ...a.policy, overdraftLimitMinor: limit === null ? null : BigInt(limit) },
         version: BigInt(a.version),
         balances: new Map(
           a.balances.map((b) => [
@@ -242,6 +254,16 @@ export class FundsGuard {
 
   private guarded(accountId: string): GuardedAccount | undefined {
     const account = this.accounts.get(accountId);
-    return account?.policy.overdraftLimitMinor === null ? undefined : account;
+    return account?.policy?.overdraftLimitMinor == null ? undefined : account;
+  }
+
+  private accountOf(accountId: string): GuardedAccount {
+    let account = this.accounts.get(accountId);
+    if (account === undefined)
+      this.accounts.set(
+        accountId,
+        (account = { policy: undefined, version: -1n, balances: new Map(), inFlight: new Map(), settled: new Set() }),
+      );
+    return account;
   }
 }
