@@ -20,7 +20,7 @@ export interface EmbeddedConfig {
   /**
    * Share of a new simulated world's customers whose accounts get a balance policy, an opening balance and
    * salaries, so some of their debits are declined with INSUFFICIENT_FUNDS (VIGIL_SIMULATOR_POLICY_SHARE,
-   * 0..1; unset: 0.1 for a new world, the saved world's own share otherwise). A share that differs from the saved
+   * 0..1; unset: 0.02 for a new world, the saved world's own share otherwise). A share that differs from the saved
    * world's is refused at start, like a different seed.
    */
   readonly simulatorPolicyShare: number | undefined;
