@@ -97,11 +97,13 @@ describe('negative controls', () => {
 });
 
 describe('negative controls for the bugs this property found (fixed)', () => {
-  // On the unit seed the planted re-decision bug first fails at run 2,761 and the id-keyed one at run 327; each
-  // check stops at its first failure, and the budgets leave headroom for changes to the generator.
+  // The planted re-decision bug needs a restart between two decisions of one debit with a balance in between: since
+  // captures joined the generator, the unit seed first meets it at run 13,109 (~40 s), so this control runs on seed 3,
+  // where it fails at run 756; the id-keyed one fails at run 327 on the unit seed. Each check stops at its first
+  // failure, and the budgets leave headroom for changes to the generator.
   it('the restart target catches a guard that frees what a re-decided DECLINE was first approved for', async () => {
     const planted = fundsPolicyTarget('planted: replay blind', { guard: () => new ReplayBlindGuard(), restarts: true });
-    const details = await planted.check({ ...unitBudget, numRuns: 10_000 });
+    const details = await planted.check({ ...unitBudget, seed: 3, numRuns: 5_000 });
     expect(details.failed).toBe(true);
     expect(String(details.errorInstance)).toMatch(BELOW_POLICY);
   }, 300_000);

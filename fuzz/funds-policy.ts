@@ -74,9 +74,8 @@ const THRESHOLDS: DecisionThresholds = Object.freeze({ review: 0.5, decline: 0.9
 
 /**
  * The kinds modelled, with their weights among the payments that debit a policy account and among those that credit
- * one. A REFUND pays its payer back and debits its payee; every other kind debits its payer. CAPTURE is left out
- * until card flows link it to its authorisation (`originalTransactionId`, Transaction v3): then it gets a row here,
- * and what it books and reserves comes from the same real code.
+ * one. A REFUND pays its payer back and debits its payee; every other kind debits its payer. A CAPTURE here names no
+ * authorisation; the `capture` step adds captures of earlier authorisations (Transaction v3 `originalTransactionId`).
  */
 const KINDS: ReadonlyArray<{ readonly kind: TransactionKind; readonly debit: number; readonly credit: number }> = [
   { kind: 'PURCHASE', debit: 4, credit: 1 },
@@ -87,6 +86,9 @@ const KINDS: ReadonlyArray<{ readonly kind: TransactionKind; readonly debit: num
   // runs hold the policy with nothing to allow for.
   { kind: 'REFUND', debit: 0, credit: 1 },
   { kind: 'AUTHORIZATION', debit: 1, credit: 0 },
+  // A CAPTURE naming no authorisation is a plain debit, checked like one; captures of earlier authorisations come
+  // from the `capture` step, which copies the authorisation's parties and currencies.
+  { kind: 'CAPTURE', debit: 1, credit: 0 },
 ];
 
 /** Rules that fire for reasons other than funds, one per action. */
@@ -111,6 +113,8 @@ interface Movement {
   readonly currency: string;
   /** A cross-currency payment: the payer is debited this, in the other currency. */
   readonly settlementMinor: bigint | null;
+  /** What a CAPTURE names (`originalTransactionId`): an earlier authorisation; null for any other payment. */
+  readonly original?: string;
 }
 
 type Op =
@@ -118,6 +122,16 @@ type Op =
   | { readonly type: 'pay'; readonly movement: Movement; readonly draw: ScoringDraw }
   /** An earlier transaction id arrives again with other content (two ingest processes each accepted one). */
   | { readonly type: 'conflict'; readonly tx: number; readonly movement: Movement; readonly draw: ScoringDraw }
+  /**
+   * A CAPTURE of an earlier authorisation (whatever became of it: approved, declined, voided, captured already), of
+   * `share` of its amounts: part, all, or a quarter beyond (an over-capture).
+   */
+  | {
+      readonly type: 'capture';
+      readonly authorization: number;
+      readonly share: 'third' | 'half' | 'full' | 'over';
+      readonly draw: ScoringDraw;
+    }
   /** Scoring decides an earlier transaction again (its tx.raw record delivered twice), maybe otherwise. */
   | { readonly type: 'rescore'; readonly tx: number; readonly draw: ScoringDraw }
   /** Scoring sends an earlier decision again (a retried send). */
@@ -193,6 +207,15 @@ function scenarioOf(options: { readonly conflicts: boolean; readonly restarts: b
   const ops: Array<fc.WeightedArbitrary<Op>> = [
     { weight: 6, arbitrary: fc.record({ type: fc.constant('pay' as const), movement, draw }) },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('rescore' as const), tx: earlier, draw }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        type: fc.constant('capture' as const),
+        authorization: earlier,
+        share: fc.constantFrom('third' as const, 'half' as const, 'full' as const, 'over' as const),
+        draw,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('resend' as const), decision: earlier }) },
     {
       weight: 5,
@@ -277,7 +300,7 @@ function policyOf(accountId: string, limit: bigint): Account {
 function transactionOf(id: string, n: number, m: Movement): Transaction {
   const other = CURRENCIES.find((c) => c !== m.currency)!;
   const settlement = m.settlementMinor === null ? null : { amountMinor: m.settlementMinor, currency: other };
-  const content = [m.kind, m.payer, m.payee, m.amountMinor, m.currency, m.settlementMinor].join(' ');
+  const content = [m.kind, m.payer, m.payee, m.amountMinor, m.currency, m.settlementMinor, m.original].join(' ');
   return sampleTransaction({
     transactionId: id,
     fingerprint: Buffer.from(content).toString('hex').padEnd(64, '0').slice(0, 64),
@@ -290,7 +313,14 @@ function transactionOf(id: string, n: number, m: Movement): Transaction {
     payeeAccountId: ACCOUNTS[m.payee]!,
     eventTimeMs: 1_764_000_000_000 + n * 1_000,
     receivedAtMs: 1_764_000_000_000 + n * 1_000 + 50,
+    originalTransactionId: m.original ?? null,
   });
+}
+
+function shareOf(amountMinor: bigint, share: 'third' | 'half' | 'full' | 'over'): bigint {
+  const part = share === 'third' ? amountMinor / 3n : share === 'half' ? amountMinor / 2n : amountMinor;
+  const amount = share === 'over' ? amountMinor + amountMinor / 4n + 1n : part;
+  return amount > 0n ? amount : 1n;
 }
 
 /** What scoring handled, in order: redelivered after a restart from a snapshot taken before it. */
@@ -307,6 +337,12 @@ class Pieces {
   readonly policies: readonly Account[];
   /** Decision per transaction as scoring made them, and every balance as published: compared between runs. */
   readonly trace: string[] = [];
+  /** Per `account currency`: capture debits no check saw ({@link accountCaptures}). */
+  readonly uncheckedCaptures = new Map<string, bigint>();
+  private readonly capturesCounted = new Set<string>();
+  /** Per `authorisation account currency`: how much of that hold leg captures have used. */
+  private readonly capturesCovered = new Map<string, bigint>();
+  private openAtStepStart = new Set<string>();
   private handler!: LedgerBatchHandler;
   private feed!: BalanceFeed;
   /** Every distinct transaction content scoring has decided (conflicting copies included). */
@@ -355,7 +391,13 @@ class Pieces {
     await this.collectBalances();
   }
 
+  /** One step, then what its captures booked is accounted for ({@link accountCaptures}). */
   async step(op: Op): Promise<void> {
+    await this.apply(op);
+    this.accountCaptures();
+  }
+
+  private async apply(op: Op): Promise<void> {
     switch (op.type) {
       case 'pay': {
         const n = this.transactions.length;
@@ -368,6 +410,25 @@ class Pieces {
         // Same content is a duplicate, not a conflict: `rescore` covers it.
         if (copy.fingerprint !== original.fingerprint) this.score(copy, op.draw);
         return;
+      }
+      case 'capture': {
+        const authorization = this.pick(
+          this.transactions.filter((t) => t.kind === 'AUTHORIZATION'),
+          op.authorization,
+        );
+        if (authorization === undefined) return;
+        const n = this.transactions.length;
+        const movement: Movement = {
+          kind: 'CAPTURE',
+          payer: ACCOUNTS.indexOf(authorization.payerAccountId as (typeof ACCOUNTS)[number]),
+          payee: ACCOUNTS.indexOf(authorization.payeeAccountId as (typeof ACCOUNTS)[number]),
+          amountMinor: shareOf(authorization.amountMinor, op.share),
+          currency: authorization.currency,
+          settlementMinor:
+            authorization.settlement === null ? null : shareOf(authorization.settlement.amountMinor, op.share),
+          original: authorization.transactionId,
+        };
+        return this.score(transactionOf(`tx-${n}`, n, movement), op.draw);
       }
       case 'rescore': {
         const tx = this.pick(this.transactions, op.tx);
@@ -412,6 +473,38 @@ class Pieces {
     for (let partition = 0; partition < ACCOUNTS.length; partition++)
       await this.handleWaiting(partition, Number.MAX_SAFE_INTEGER);
     while (this.published.length > 0) this.deliver(0, false);
+    this.accountCaptures();
+  }
+
+  /**
+   * Per policy account and currency, what captures of authorisations booked that no check saw — scoring never
+   * refuses a capture of an authorisation, so it is covered only by what that authorisation's hold still reserved.
+   * Called after every step: a capture leg booked in this step is covered, up to what its authorisation's hold leg
+   * on the same account, currency and side had not yet covered, if that hold was open when the step began; the rest
+   * of it is unchecked — an over-capture beyond the authorised amount, and in full a capture of an authorisation
+   * that was declined, voided (FRAUD or expiry), already captured, or not yet decided (even when it lands in the same
+   * batch). Cumulative: a leg once counted stays counted.
+   */
+  private accountCaptures(): void {
+    const resolved = new Set(this.store.resolutions.map((r) => r.transactionId));
+    for (const e of this.store.entries) {
+      if (e.capturesTransactionId === '' || e.reversesEntryId !== '' || e.amountMinor >= 0n) continue;
+      if (this.capturesCounted.has(e.entryId)) continue;
+      this.capturesCounted.add(e.entryId);
+      const key = `${e.capturesTransactionId} ${e.accountId} ${e.currency}`;
+      const holdLeg = this.store.holds
+        .find((h) => h.transactionId === e.capturesTransactionId && this.openAtStepStart.has(h.transactionId))
+        ?.legs.find((l) => l.accountId === e.accountId && l.currency === e.currency && l.amountMinor < 0n);
+      const left = holdLeg === undefined ? 0n : -holdLeg.amountMinor - (this.capturesCovered.get(key) ?? 0n);
+      const covered = left <= 0n ? 0n : left < -e.amountMinor ? left : -e.amountMinor;
+      this.capturesCovered.set(key, (this.capturesCovered.get(key) ?? 0n) + covered);
+      const unchecked = -e.amountMinor - covered;
+      const account = `${e.accountId} ${e.currency}`;
+      if (unchecked > 0n) this.uncheckedCaptures.set(account, (this.uncheckedCaptures.get(account) ?? 0n) + unchecked);
+    }
+    this.openAtStepStart = new Set(
+      this.store.holds.filter((h) => !resolved.has(h.transactionId)).map((h) => h.transactionId),
+    );
   }
 
   /**
@@ -538,12 +631,17 @@ class Pieces {
 }
 
 /**
- * Per policy account and currency, the ledger's available balance (posted − open holds' debits + limit) and the
- * debits no check saw: reversal legs, and the legs a REFUND charges its payee (booked or held).
+ * Per policy account and currency, the ledger's available balance (posted − what open holds still reserve + limit;
+ * an authorisation's hold reserves each leg less the capture legs on its account, currency and side, never below 0)
+ * and the debits no check saw: reversal legs, the legs a REFUND charges its payee (booked or held), a capture held
+ * for REVIEW that names an authorisation (scoring never refuses one; README: pending is overstated meanwhile), and
+ * the capture debits beyond what their authorisation's open hold covered (`uncheckedCaptures`, counted per step by
+ * `Pieces.accountCaptures`).
  */
 function ledgerAvailability(
   store: MemoryStore,
   policies: readonly Account[],
+  uncheckedCaptures: ReadonlyMap<string, bigint>,
 ): Array<{ accountId: string; currency: string; available: bigint; unchecked: bigint }> {
   // The content the ledger stored first is the one its legs were built from.
   const stored = new Map<string, Transaction>();
@@ -554,11 +652,32 @@ function ledgerAvailability(
     const tx = stored.get(transactionId);
     return tx?.kind === 'REFUND' && tx.payeeAccountId === accountId;
   };
+  const heldCapture = (transactionId: string): boolean => {
+    const tx = stored.get(transactionId);
+    return tx?.kind === 'CAPTURE' && tx.originalTransactionId !== null;
+  };
   const resolved = new Set(store.resolutions.map((r) => r.transactionId));
+  const captured = (holdId: string, leg: { accountId: string; currency: string }): bigint => {
+    let sum = 0n;
+    const seen = new Set<string>();
+    for (const e of store.entries)
+      if (
+        e.capturesTransactionId === holdId &&
+        e.reversesEntryId === '' &&
+        e.accountId === leg.accountId &&
+        e.currency === leg.currency &&
+        e.amountMinor < 0n &&
+        !seen.has(e.entryId)
+      ) {
+        seen.add(e.entryId);
+        sum -= e.amountMinor;
+      }
+    return sum;
+  };
   return policies.flatMap((policy) =>
     CURRENCIES.map((currency) => {
       let available = currency === policy.currency ? policy.overdraftLimitMinor! : 0n;
-      let unchecked = 0n;
+      let unchecked = uncheckedCaptures.get(`${policy.accountId} ${currency}`) ?? 0n;
       for (const e of store.entries) {
         if (e.accountId !== policy.accountId || e.currency !== currency) continue;
         available += e.amountMinor;
@@ -569,8 +688,10 @@ function ledgerAvailability(
         if (resolved.has(hold.transactionId)) continue;
         for (const leg of hold.legs) {
           if (leg.accountId !== policy.accountId || leg.currency !== currency || leg.amountMinor >= 0n) continue;
-          available += leg.amountMinor;
-          if (refundPayee(hold.transactionId, leg.accountId)) unchecked -= leg.amountMinor;
+          const left = -leg.amountMinor - captured(hold.transactionId, leg);
+          const reserved = left > 0n ? left : 0n;
+          available -= reserved;
+          if (refundPayee(hold.transactionId, leg.accountId) || heldCapture(hold.transactionId)) unchecked += reserved;
         }
       }
       return { accountId: policy.accountId, currency, available, unchecked };
@@ -581,7 +702,7 @@ function ledgerAvailability(
 /** The invariants that hold after every step; empty when they do. */
 function stepViolations(pieces: Pieces, literal: boolean): string[] {
   const violations: string[] = [];
-  for (const a of ledgerAvailability(pieces.store, pieces.policies)) {
+  for (const a of ledgerAvailability(pieces.store, pieces.policies, pieces.uncheckedCaptures)) {
     const floor = literal ? 0n : -a.unchecked;
     if (a.available < floor)
       violations.push(

@@ -5,30 +5,72 @@ import { MetricsRegistry } from '../platform/metrics.js';
 import { type Codec, createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { RecordBatch } from '../platform/bus.js';
-import { type AnalystLabel, LabelValue, type ScoredTransaction } from '../schemas/generated/types.js';
+import {
+  type AnalystLabel,
+  type Decision,
+  LabelValue,
+  type ScoredTransaction,
+  type Transaction,
+} from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { LedgerBatchHandler } from '../ledger-sink/app/ledger-writer.js';
-import { DEFAULT_HOLD_SETTINGS, type HoldExpiryPolicy } from '../ledger-sink/domain/holds.js';
+import type { HoldExpiryPolicy } from '../ledger-sink/domain/holds.js';
+import type { PostedEntry } from '../ledger-sink/ports.js';
 import { MemoryStore, batchOf, capturingBus, scoredTransaction } from '../ledger-sink/testing/fixtures.js';
 import { type FuzzTarget, defineTarget } from './target.js';
 
 /**
  * Properties of the ledger's two-phase postings, through the real batch handler over the in-memory store: random
- * sequences of decisions (approvals, reviews, declines of every kind, cross-currency among them), verdicts from
- * several analysts, time passing, expiry sweeps and replays of any earlier batch keep every invariant —
+ * sequences of decisions (approvals, reviews, declines of every kind, cross-currency among them), card flows
+ * (authorisations, captures naming them — partial, several, in full, beyond — or naming no authorisation the ledger
+ * holds, refunds naming an earlier payment), verdicts from several analysts on any of them, a transaction decided
+ * again (maybe otherwise), several decisions in one batch, time passing past the review and authorisation timeouts,
+ * expiry sweeps and replays of any earlier batch keep every invariant —
  * - per transaction and currency, booked legs sum to zero, and so does the whole ledger per currency;
  * - every entry id is booked once; a reversal leg negates the leg it names, and no leg is reversed twice;
- * - every hold is placed once and is open, posted or voided — resolved at most once — and a held transaction
- *   books legs only under a POSTED resolution;
+ * - every hold is placed once and is open, posted, captured or voided — resolved at most once — and a held
+ *   transaction books legs only under a POSTED resolution;
  * - replaying every batch again changes nothing, and running the same sequence on a fresh store writes the same
- *   rows, byte for byte.
+ *   rows, byte for byte;
+ * and after every step, against a model of the scenario kept beside the run ({@link cardViolations}; it never calls
+ * the domain's hold arithmetic):
+ * - a hold ends for a reason the scenario gave: an authorisation `CAPTURED` exactly when the capture legs on its
+ *   payer leg's account, currency and side reach its amount, otherwise open, or `VOIDED` by a FRAUD verdict on it or
+ *   by a sweep past its timeout; a REVIEW hold by a verdict on it or a sweep past its timeout;
+ * - no hold stays open that a FRAUD verdict, a sweep past its timeout or (an authorisation) its captures should
+ *   have ended;
+ * - each leg of a capture or refund carries the id it names, and a capture or refund decided APPROVE is booked
+ *   once with the amount the scenario gave it; an authorisation is never booked;
+ * - a FRAUD verdict reverses what its transaction booked and, on an authorisation, what its captures booked; no
+ *   transaction is reversed without a FRAUD verdict on it or on the authorisation it captures;
+ * - the pending debits the store's `accountBalances` reports per account and currency are what the open holds
+ *   still reserve by the model: each leg less the capture legs on its account, currency and side, never below 0.
  */
 
 const REVIEW_TIMEOUT_MS = 1_000;
+const AUTHORIZATION_TIMEOUT_MS = 2_500;
+/** What a capture names when no authorisation precedes it: an id the ledger never holds. */
+const UNKNOWN_ORIGINAL = 'tx-never-decided';
+
+/** A capture's or refund's amount relative to what it names: part of it, all of it, or a quarter beyond (a tip). */
+type Share = 'third' | 'half' | 'full' | 'over';
+
+type Slot =
+  /** scoredTransaction(i): every channel and kind in turn, nothing linked. */
+  | { readonly type: 'plain'; readonly i: number; readonly decision: Decision }
+  | { readonly type: 'authorization'; readonly i: number; readonly amountMinor: bigint; readonly decision: Decision }
+  /** `of` picks an earlier authorisation (its index among them, modulo one more than there are: none). */
+  | { readonly type: 'capture'; readonly of: number; readonly share: Share; readonly decision: Decision }
+  /** `of` picks an earlier payment that books (not an authorisation), in the same way. */
+  | { readonly type: 'refund'; readonly of: number; readonly share: Share; readonly decision: Decision };
 
 type Op =
   | { readonly type: 'decide'; readonly tx: number }
+  /** Several decisions in one batch (an authorisation and its capture among them, or one id twice). */
+  | { readonly type: 'decideMany'; readonly txs: readonly number[] }
+  /** The same content decided again, maybe otherwise (scoring re-ran): the first stored decision governs. */
+  | { readonly type: 'rescore'; readonly tx: number; readonly decision: Decision }
   | { readonly type: 'verdict'; readonly tx: number; readonly label: LabelValue; readonly analyst: number }
   | { readonly type: 'advance'; readonly ms: number }
   | { readonly type: 'expire' }
@@ -36,27 +78,71 @@ type Op =
 
 interface Scenario {
   readonly policy: HoldExpiryPolicy;
-  /** Per transaction slot: which scored transaction (its kind, currencies) and what scoring decided. */
-  readonly transactions: ReadonlyArray<{ readonly i: number; readonly decision: ScoredTransaction['decision'] }>;
+  readonly slots: readonly Slot[];
   readonly ops: readonly Op[];
 }
+
+const anyDecision = fc.constantFrom<Decision>('APPROVE', 'REVIEW', 'REVIEW', 'DECLINE');
+/** Captures and refunds are mostly let through: the card network has moved the money already. */
+const followUpDecision = fc.constantFrom<Decision>('APPROVE', 'APPROVE', 'APPROVE', 'REVIEW', 'DECLINE');
+const share = fc.constantFrom<Share>('third', 'half', 'half', 'full', 'full', 'over');
+
+const slot: fc.Arbitrary<Slot> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('plain' as const),
+      i: fc.integer({ min: 1, max: 400 }),
+      decision: anyDecision,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('authorization' as const),
+      // i picks payer, payee and currencies; one in five is cross-currency.
+      i: fc.integer({ min: 1, max: 400 }),
+      amountMinor: fc.oneof(fc.constantFrom(100n, 900n, 1_000n), fc.bigInt({ min: 1n, max: 5_000n })),
+      decision: anyDecision,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('capture' as const),
+      of: fc.nat({ max: 5 }),
+      share,
+      decision: followUpDecision,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('refund' as const),
+      of: fc.nat({ max: 5 }),
+      share,
+      decision: followUpDecision,
+    }),
+  },
+);
 
 const scenario: fc.Arbitrary<Scenario> = fc
   .record({
     policy: fc.constantFrom<HoldExpiryPolicy>('void', 'post'),
-    transactions: fc.array(
-      fc.record({
-        // scoredTransaction(i) cycles through every channel and kind; one in five is cross-currency.
-        i: fc.integer({ min: 1, max: 400 }),
-        decision: fc.constantFrom<ScoredTransaction['decision']>('APPROVE', 'REVIEW', 'REVIEW', 'DECLINE'),
-      }),
-      { minLength: 1, maxLength: 6 },
-    ),
+    slots: fc.array(slot, { minLength: 1, maxLength: 8 }),
   })
-  .chain(({ policy, transactions }) => {
-    const tx = fc.nat({ max: transactions.length - 1 });
+  .chain(({ policy, slots }) => {
+    const tx = fc.nat({ max: slots.length - 1 });
     const op: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 3, arbitrary: fc.record({ type: fc.constant('decide' as const), tx }) },
+      { weight: 4, arbitrary: fc.record({ type: fc.constant('decide' as const), tx }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          type: fc.constant('decideMany' as const),
+          txs: fc.array(tx, { minLength: 2, maxLength: 3 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ type: fc.constant('rescore' as const), tx, decision: anyDecision }) },
       {
         weight: 3,
         arbitrary: fc.record({
@@ -70,12 +156,72 @@ const scenario: fc.Arbitrary<Scenario> = fc
       { weight: 1, arbitrary: fc.record({ type: fc.constant('expire' as const) }) },
       { weight: 1, arbitrary: fc.record({ type: fc.constant('replay' as const), batch: fc.nat({ max: 40 }) }) },
     );
-    return fc.record({
-      policy: fc.constant(policy),
-      transactions: fc.constant(transactions),
-      ops: fc.array(op, { maxLength: 30 }),
-    });
+    return fc.record({ policy: fc.constant(policy), slots: fc.constant(slots), ops: fc.array(op, { maxLength: 30 }) });
   });
+
+/** One slot's transaction as scoring decided it, and what it names ('' if nothing). */
+interface Planned {
+  readonly scored: ScoredTransaction;
+  readonly original: string;
+}
+
+function shareOf(amountMinor: bigint, s: Share): bigint {
+  const part = s === 'third' ? amountMinor / 3n : s === 'half' ? amountMinor / 2n : amountMinor;
+  const amount = s === 'over' ? amountMinor + amountMinor / 4n + 1n : part;
+  return amount > 0n ? amount : 1n;
+}
+
+/**
+ * The slots' transactions: distinct ids per slot (so two slots never share one id with different content); a capture
+ * copies its authorisation's payer, payee and currencies, a refund its payment's, with the share's amounts.
+ */
+function plan(slots: readonly Slot[]): Planned[] {
+  const planned: Planned[] = [];
+  slots.forEach((s, index) => {
+    const transactionId = `tx-slot-${index}`;
+    const fingerprint = `fp-slot-${index}`.padEnd(64, '0');
+    if (s.type === 'plain') {
+      planned.push({ scored: scoredTransaction(s.i, { transactionId }, { decision: s.decision }), original: '' });
+      return;
+    }
+    if (s.type === 'authorization') {
+      const base = scoredTransaction(s.i).transaction;
+      const overrides = { transactionId, fingerprint, kind: 'AUTHORIZATION' as const, channel: 'CARD' as const };
+      const settlement = base.settlement === null ? null : { ...base.settlement, amountMinor: s.amountMinor * 2n };
+      const scored = scoredTransaction(
+        s.i,
+        { ...overrides, amountMinor: s.amountMinor, settlement },
+        { decision: s.decision },
+      );
+      planned.push({ scored, original: '' });
+      return;
+    }
+    const kind = s.type === 'capture' ? 'CAPTURE' : 'REFUND';
+    const candidates = planned.filter((p) =>
+      s.type === 'capture'
+        ? p.scored.transaction.kind === 'AUTHORIZATION'
+        : p.scored.transaction.kind !== 'AUTHORIZATION',
+    );
+    const named = candidates[s.of % (candidates.length + 1)];
+    const base = named?.scored.transaction ?? scoredTransaction(1 + s.of).transaction;
+    const original = named?.scored.transaction.transactionId ?? UNKNOWN_ORIGINAL;
+    const transaction: Transaction = {
+      ...base,
+      transactionId,
+      fingerprint,
+      kind,
+      channel: 'CARD',
+      originalTransactionId: original,
+      amountMinor: shareOf(base.amountMinor, s.share),
+      settlement:
+        base.settlement === null
+          ? null
+          : { ...base.settlement, amountMinor: shareOf(base.settlement.amountMinor, s.share) },
+    };
+    planned.push({ scored: { ...scoredTransaction(1), transaction, decision: s.decision }, original });
+  });
+  return planned;
+}
 
 interface Codecs {
   readonly scored: Codec<ScoredTransaction>;
@@ -84,11 +230,56 @@ interface Codecs {
   readonly deadLetters: DeadLetterWriter;
 }
 
+/**
+ * What the scenario has done so far, kept by the driver from its own steps (never read back from the store): which
+ * decision each id was first stored with and when, every verdict given, and the last expiry sweep.
+ */
+interface Model {
+  readonly planned: ReadonlyMap<string, Planned>;
+  readonly decidedAs: Map<string, { readonly decision: Decision; readonly atMs: number }>;
+  readonly verdicts: Map<string, Set<LabelValue>>;
+  lastSweepMs: number;
+  /** What each authorisation's captures had booked on its payer leg after the step before (for a void's reason). */
+  readonly capturedBefore: Map<string, bigint>;
+  readonly resolutionsSeen: Set<string>;
+}
+
+/**
+ * True when `op` would book money against an authorisation that already has a FRAUD verdict, other than through that
+ * verdict (fuzz/README.md, "Known failures" 1): a FRAUD given before the authorisation is decided; a capture of it
+ * decided, or its REVIEW hold posted by a verdict or an expiry, after its FRAUD. The ledger books such a capture
+ * unreversed, and a redelivery of the authorisation's verdict reverses it later.
+ */
+function meetsKnownGap(op: Op, policy: HoldExpiryPolicy, planned: readonly Planned[], model: Model): boolean {
+  const fraudOn = (id: string): boolean => model.verdicts.get(id)?.has(LabelValue.FRAUD) ?? false;
+  const captureOfFraud = (p: Planned): boolean => p.scored.transaction.kind === 'CAPTURE' && fraudOn(p.original);
+  if (op.type === 'verdict') {
+    const p = planned[op.tx]!;
+    const id = p.scored.transaction.transactionId;
+    const undecidedAuthorization = p.scored.transaction.kind === 'AUTHORIZATION' && !model.decidedAs.has(id);
+    return (op.label === LabelValue.FRAUD && undecidedAuthorization) || captureOfFraud(p);
+  }
+  const decided = op.type === 'decide' || op.type === 'rescore' ? [op.tx] : op.type === 'decideMany' ? op.txs : [];
+  if (decided.some((tx) => captureOfFraud(planned[tx]!) && !model.decidedAs.has(`tx-slot-${tx}`))) return true;
+  return (
+    op.type === 'expire' &&
+    policy === 'post' &&
+    planned.some(
+      (p) => captureOfFraud(p) && model.decidedAs.get(p.scored.transaction.transactionId)?.decision === 'REVIEW',
+    )
+  );
+}
+
+/** Checked after every step of the first run; the store's rows against the model. */
+type StepCheck = (store: MemoryStore, model: Model, op: Op | undefined) => Promise<void>;
+
 /** Runs a scenario on a fresh store; returns the store and every batch it handled, in order. */
 async function run(
   s: Scenario,
   codecs: Codecs,
   makeStore: () => MemoryStore,
+  afterStep?: StepCheck,
+  avoidKnownGap = false,
 ): Promise<{ store: MemoryStore; batches: RecordBatch[] }> {
   const store = makeStore();
   const clock = new ManualClock(1_764_000_100_000);
@@ -100,21 +291,44 @@ async function run(
     logger: createLogger({ level: 'error', write: () => undefined }),
     metrics: new MetricsRegistry(),
     clock,
-    holds: { ...DEFAULT_HOLD_SETTINGS, reviewTimeoutMs: REVIEW_TIMEOUT_MS, expiryPolicy: s.policy },
+    holds: {
+      reviewTimeoutMs: REVIEW_TIMEOUT_MS,
+      authorizationTimeoutMs: AUTHORIZATION_TIMEOUT_MS,
+      expiryPolicy: s.policy,
+    },
   });
+  const planned = plan(s.slots);
+  const model: Model = {
+    planned: new Map(planned.map((p) => [p.scored.transaction.transactionId, p])),
+    decidedAs: new Map(),
+    verdicts: new Map(),
+    lastSweepMs: Number.NEGATIVE_INFINITY,
+    capturedBefore: new Map(),
+    resolutionsSeen: new Set(),
+  };
   const batches: RecordBatch[] = [];
   const handle = async (batch: RecordBatch): Promise<void> => {
     batches.push(batch);
     await handler.handle(batch);
   };
-  const scored = s.transactions.map((t, slot) =>
-    // Distinct ids per slot, so two slots never share one transaction with different content.
-    scoredTransaction(t.i, { transactionId: `tx-slot-${slot}` }, { decision: t.decision }),
-  );
+  const decide = async (decisions: readonly ScoredTransaction[]): Promise<void> => {
+    for (const { transaction, decision } of decisions)
+      if (!model.decidedAs.has(transaction.transactionId))
+        model.decidedAs.set(transaction.transactionId, { decision, atMs: clock.nowMs() });
+    await handle(
+      batchOf(
+        Topics.transactionsScored,
+        decisions.map((d) => codecs.scored.encode(d)),
+      ),
+    );
+  };
   for (const op of s.ops) {
-    if (op.type === 'decide') await handle(batchOf(Topics.transactionsScored, [codecs.scored.encode(scored[op.tx]!)]));
+    if (avoidKnownGap && meetsKnownGap(op, s.policy, planned, model)) continue;
+    if (op.type === 'decide') await decide([planned[op.tx]!.scored]);
+    else if (op.type === 'decideMany') await decide(op.txs.map((tx) => planned[tx]!.scored));
+    else if (op.type === 'rescore') await decide([{ ...planned[op.tx]!.scored, decision: op.decision }]);
     else if (op.type === 'verdict') {
-      const tx = scored[op.tx]!.transaction;
+      const tx = planned[op.tx]!.scored.transaction;
       const label: AnalystLabel = {
         transactionId: tx.transactionId,
         label: op.label,
@@ -126,10 +340,14 @@ async function run(
         terminalId: null,
         note: null,
       };
+      model.verdicts.set(tx.transactionId, (model.verdicts.get(tx.transactionId) ?? new Set()).add(op.label));
       await handle(batchOf(Topics.analystLabels, [codecs.label.encode(label)]));
     } else if (op.type === 'advance') clock.advance(op.ms);
-    else if (op.type === 'expire') await handler.expireHolds(100);
-    else if (batches.length > 0) await handle(batches[op.batch % batches.length]!);
+    else if (op.type === 'expire') {
+      model.lastSweepMs = clock.nowMs();
+      await handler.expireHolds(100);
+    } else if (batches.length > 0) await handle(batches[op.batch % batches.length]!);
+    await afterStep?.(store, model, op);
   }
   // Replaying everything must change nothing; checked by the caller on the rows.
   return { store, batches };
@@ -189,6 +407,169 @@ export function ledgerViolations(store: MemoryStore): string[] {
   return violations;
 }
 
+/** What `tx` debits its payer on leg 0, in the currency it settles in, as a positive number. */
+function payerAmount(tx: Transaction): {
+  readonly accountId: string;
+  readonly currency: string;
+  readonly minor: bigint;
+} {
+  const settles = tx.settlement !== null && tx.settlement.currency !== tx.currency;
+  return {
+    accountId: tx.payerAccountId,
+    currency: settles ? tx.settlement.currency : tx.currency,
+    minor: settles ? tx.settlement.amountMinor : tx.amountMinor,
+  };
+}
+
+/**
+ * The card-flow and hold invariants of the header, after one step, from the store's rows and the model alone (no
+ * domain function computes an expectation here); empty when they hold. Updates the model's memory of captures.
+ */
+export async function cardViolations(store: MemoryStore, model: Model, op: Op | undefined): Promise<string[]> {
+  const violations: string[] = [];
+  const verdictsOn = (id: string): ReadonlySet<LabelValue> => model.verdicts.get(id) ?? new Set();
+  const originals = new Map<string, PostedEntry[]>();
+  const reversedIds = new Set<string>();
+  for (const e of store.entries) {
+    if (e.reversesEntryId !== '') reversedIds.add(e.reversesEntryId);
+    else originals.set(e.transactionId, [...(originals.get(e.transactionId) ?? []), e]);
+    const planned = model.planned.get(e.transactionId);
+    const kind = planned?.scored.transaction.kind;
+    const captures = kind === 'CAPTURE' ? planned!.original : '';
+    const refunds = kind === 'REFUND' ? planned!.original : '';
+    if (e.capturesTransactionId !== captures || e.refundsTransactionId !== refunds)
+      violations.push(
+        `${e.entryId}: linked to capture '${e.capturesTransactionId}' / refund '${e.refundsTransactionId}'`,
+      );
+  }
+
+  // Captures and refunds let through are booked once, with the scenario's amount, signed by their kind.
+  for (const [id, decided] of model.decidedAs) {
+    const tx = model.planned.get(id)!.scored.transaction;
+    const booked = originals.get(id) ?? [];
+    if (tx.kind === 'AUTHORIZATION' && booked.length > 0) violations.push(`authorisation ${id} booked its own legs`);
+    if ((tx.kind !== 'CAPTURE' && tx.kind !== 'REFUND') || decided.decision !== 'APPROVE') continue;
+    const payer = payerAmount(tx);
+    const legs = tx.settlement !== null && tx.settlement.currency !== tx.currency ? 4 : 2;
+    const payerLeg = booked.find((e) => e.leg === 0);
+    const signed = tx.kind === 'REFUND' ? payer.minor : -payer.minor;
+    if (booked.length !== legs || payerLeg?.accountId !== payer.accountId || payerLeg.amountMinor !== signed)
+      violations.push(
+        `${tx.kind} ${id} approved: ${booked.length} legs booked (payer ${payerLeg?.amountMinor}), expected ${legs} (payer ${signed})`,
+      );
+  }
+
+  // Reversals: only under a FRAUD verdict on the transaction or on the authorisation it captures; and a FRAUD
+  // verdict given in this step reverses what was booked under it.
+  for (const [id, legs] of originals) {
+    const reversed = legs.filter((e) => reversedIds.has(e.entryId)).length;
+    const planned = model.planned.get(id);
+    const fraud =
+      verdictsOn(id).has(LabelValue.FRAUD) ||
+      (planned?.scored.transaction.kind === 'CAPTURE' && verdictsOn(planned.original).has(LabelValue.FRAUD));
+    if (reversed > 0 && !fraud) violations.push(`${id} reversed without a FRAUD verdict`);
+    if (reversed !== 0 && reversed !== legs.length)
+      violations.push(`${id}: ${reversed} of ${legs.length} legs reversed`);
+  }
+  if (op?.type === 'verdict' && op.label === LabelValue.FRAUD) {
+    const id = `tx-slot-${op.tx}`;
+    const authorized = store.holds.some((h) => h.transactionId === id && h.kind === 'AUTHORIZATION');
+    const under = [...originals.keys()].filter(
+      (t) =>
+        t === id ||
+        (authorized &&
+          model.planned.get(t)?.original === id &&
+          model.planned.get(t)?.scored.transaction.kind === 'CAPTURE'),
+    );
+    for (const t of under)
+      if (!originals.get(t)!.every((e) => reversedIds.has(e.entryId)))
+        violations.push(`FRAUD on ${id} given, ${t} still booked unreversed`);
+  }
+
+  // Every hold ends once, for a reason the scenario gave.
+  const captureLegs = new Map<string, PostedEntry>();
+  for (const e of store.entries)
+    if (e.capturesTransactionId !== '' && e.reversesEntryId === '') captureLegs.set(e.entryId, e);
+  const consumedOn = (holdId: string, leg: { accountId: string; currency: string; amountMinor: bigint }): bigint => {
+    let sum = 0n;
+    for (const c of captureLegs.values())
+      if (
+        c.capturesTransactionId === holdId &&
+        c.accountId === leg.accountId &&
+        c.currency === leg.currency &&
+        c.amountMinor < 0n === leg.amountMinor < 0n
+      )
+        sum += c.amountMinor < 0n ? -c.amountMinor : c.amountMinor;
+    return sum;
+  };
+  for (const hold of store.holds) {
+    const id = hold.transactionId;
+    const decided = model.decidedAs.get(id);
+    const tx = model.planned.get(id)?.scored.transaction;
+    if (decided === undefined || tx === undefined || decided.decision === 'DECLINE') {
+      violations.push(`${id}: held, but never let through`);
+      continue;
+    }
+    const authorization = tx.kind === 'AUTHORIZATION';
+    if (hold.kind !== (authorization ? 'AUTHORIZATION' : 'REVIEW')) violations.push(`${id}: a ${hold.kind} hold`);
+    const expiresAtMs = decided.atMs + (authorization ? AUTHORIZATION_TIMEOUT_MS : REVIEW_TIMEOUT_MS);
+    const swept = model.lastSweepMs >= expiresAtMs;
+    const payer = payerAmount(tx);
+    const payerLeg = { accountId: payer.accountId, currency: payer.currency, amountMinor: -payer.minor };
+    const captured = authorization ? consumedOn(id, payerLeg) : 0n;
+    const capturedBefore = model.capturedBefore.get(id) ?? 0n;
+    model.capturedBefore.set(id, captured);
+    const full = authorization && captured >= payer.minor;
+    const resolution = store.resolutions.find((r) => r.transactionId === id);
+    const given = verdictsOn(id);
+    if (resolution === undefined) {
+      if (full) violations.push(`authorisation ${id} open, its captures booked ${captured} of ${payer.minor}`);
+      if (given.has(LabelValue.FRAUD) || (!authorization && given.size > 0))
+        violations.push(`${id} open after a verdict (${[...given].join(', ')})`);
+      if (swept) violations.push(`${id} open after a sweep past its timeout`);
+      continue;
+    }
+    const { resolution: how, cause } = resolution;
+    const fresh = !model.resolutionsSeen.has(id);
+    model.resolutionsSeen.add(id);
+    const reason =
+      (cause === LabelValue.FRAUD || cause === LabelValue.GENUINE
+        ? given.has(cause) && how === (cause === LabelValue.FRAUD ? 'VOIDED' : 'POSTED')
+        : cause === 'EXPIRED'
+          ? swept && (how === 'VOIDED' || (!authorization && how === 'POSTED' && hold.expiresAtMs === expiresAtMs))
+          : how === 'CAPTURED') &&
+      (authorization ? how !== 'POSTED' && (how !== 'CAPTURED' || full) : how !== 'CAPTURED');
+    if (!reason) violations.push(`${hold.kind} hold ${id} ${how} by ${cause}: no such reason in the scenario`);
+    // A void ends an authorisation its captures had not consumed before this step (they may book at the same step).
+    if (authorization && how === 'VOIDED' && fresh && capturedBefore >= payer.minor)
+      violations.push(`authorisation ${id} voided, its captures had booked ${capturedBefore} of ${payer.minor}`);
+  }
+
+  // Pending debits: every open hold's legs less the capture legs on their account, currency and side.
+  const resolved = new Set(store.resolutions.map((r) => r.transactionId));
+  const pending = new Map<string, bigint>();
+  const accounts = new Set<string>();
+  for (const e of store.entries) accounts.add(e.accountId);
+  for (const hold of store.holds)
+    for (const leg of hold.legs) {
+      accounts.add(leg.accountId);
+      if (resolved.has(hold.transactionId) || leg.amountMinor >= 0n) continue;
+      const left = -leg.amountMinor - consumedOn(hold.transactionId, leg);
+      const key = `${leg.accountId} ${leg.currency}`;
+      if (left > 0n) pending.set(key, (pending.get(key) ?? 0n) + left);
+    }
+  const reported = new Map<string, bigint>();
+  for (const account of await store.accountBalances([...accounts]))
+    for (const b of account.balances)
+      if (b.pendingDebitsMinor !== 0n) reported.set(`${account.accountId} ${b.currency}`, b.pendingDebitsMinor);
+  for (const key of new Set([...pending.keys(), ...reported.keys()]))
+    if (pending.get(key) !== reported.get(key))
+      violations.push(
+        `${key}: pending debits ${reported.get(key) ?? 0n}, open holds reserve ${pending.get(key) ?? 0n}`,
+      );
+  return violations;
+}
+
 async function codecsOf(): Promise<Codecs> {
   const registry = new EmbeddedSchemaRegistry();
   return {
@@ -198,25 +579,51 @@ async function codecsOf(): Promise<Codecs> {
   };
 }
 
+export interface LifecycleOptions {
+  /**
+   * Also book captures against authorisations that have a FRAUD verdict (fuzz/README.md, "Known failures" 1): the
+   * property fails on them today, so the target in `targets.ts` leaves those steps out.
+   */
+  readonly knownGap?: boolean;
+}
+
 /** The property over stores from `makeStore`; a negative control passes a store with a planted bug. */
-export function lifecycleTarget(name: string, makeStore: () => MemoryStore = () => new MemoryStore()): FuzzTarget {
+export function lifecycleTarget(
+  name: string,
+  makeStore: () => MemoryStore = () => new MemoryStore(),
+  options: LifecycleOptions = {},
+): FuzzTarget {
+  const avoid = !(options.knownGap ?? false);
   return defineTarget(name, async () => {
     const codecs = await codecsOf();
     return fc.asyncProperty(scenario, async (s) => {
-      const first = await run(s, codecs, makeStore);
+      const check: StepCheck = async (store, model, op) => {
+        const violations = await cardViolations(store, model, op);
+        if (violations.length > 0) throw new Error(`after ${JSON.stringify(op)}: ${violations.join('; ')}`);
+      };
+      const first = await run(s, codecs, makeStore, check, avoid);
       const before = rowsText(first.store);
       const violations = ledgerViolations(first.store);
       if (violations.length > 0) throw new Error(violations.join('; '));
-      const again = await run(s, codecs, makeStore);
+      const again = await run(s, codecs, makeStore, undefined, avoid);
       if (rowsText(again.store) !== before) throw new Error('the same sequence on a fresh store wrote other rows');
       // Every batch delivered once more, as after a crash before any commit: nothing may change.
       const replays = first.batches.map((_, batch): Op => ({ type: 'replay', batch }));
-      const replayed = await run({ ...s, ops: [...s.ops, ...replays] }, codecs, makeStore);
+      const replayed = await run({ ...s, ops: [...s.ops, ...replays] }, codecs, makeStore, undefined, avoid);
       if (rowsText(replayed.store) !== before) throw new Error('replaying every batch changed the ledger');
     });
   });
 }
 
 export const ledgerLifecycleTargets: readonly FuzzTarget[] = [
-  lifecycleTarget('ledger: holds, verdicts, expiry and reversals keep every invariant'),
+  lifecycleTarget('ledger: holds, card flows, verdicts, expiry and reversals keep every invariant'),
+];
+
+/** Fails today (fuzz/pending.ts). */
+export const ledgerLifecyclePendingTargets: readonly FuzzTarget[] = [
+  lifecycleTarget(
+    'ledger: … when captures book against an authorisation after its FRAUD verdict',
+    () => new MemoryStore(),
+    { knownGap: true },
+  ),
 ];

@@ -135,6 +135,57 @@ describe('LedgerBatchHandler (store in memory)', () => {
     await expect(handler.handle(batch)).resolves.toMatchObject({ labelsWritten: 0, duplicates: 2 });
     expect(store.labels).toHaveLength(1);
   });
+
+  // Found by the lifecycle property (fuzz/ledger-lifecycle.ts, seed 7, run 2,997): the verdict on a capture held for
+  // REVIEW arrived before its decision, so the decision posted the capture's hold at once — and its authorisation
+  // stayed open, fully captured, reserving the money a second time until its expiry.
+  it('given a GENUINE verdict stored before a capture held for REVIEW, when the capture is decided, then its authorisation ends CAPTURED', async () => {
+    const { handler, store, scoredCodec, labelCodec } = await setup();
+    const authorization = scoredTransaction(
+      238,
+      { transactionId: 'auth-1', kind: 'AUTHORIZATION', amountMinor: 900n, settlement: null },
+      { decision: 'REVIEW' },
+    );
+    const capture: ScoredTransaction = {
+      ...authorization,
+      transaction: {
+        ...authorization.transaction,
+        transactionId: 'cap-1',
+        fingerprint: 'fp-cap-1'.padEnd(64, '0'),
+        kind: 'CAPTURE',
+        originalTransactionId: 'auth-1',
+        amountMinor: 1_126n,
+      },
+      decision: 'REVIEW',
+    };
+    const genuine: AnalystLabel = {
+      transactionId: 'cap-1',
+      label: 'GENUINE',
+      labelledBy: 'analyst-0',
+      labelledAtMs: 1_764_000_100_000,
+      transactionEventTimeMs: capture.transaction.eventTimeMs,
+      payerAccountId: capture.transaction.payerAccountId,
+      cardToken: null,
+      terminalId: null,
+      note: null,
+    };
+    await handler.handle(batchOf(Topics.analystLabels, [labelCodec.encode(genuine)]));
+    await handler.handle(batchOf(Topics.transactionsScored, [scoredCodec.encode(authorization)]));
+    await handler.handle(batchOf(Topics.transactionsScored, [scoredCodec.encode(capture)]));
+
+    expect(store.entries.filter((e) => e.capturesTransactionId === 'auth-1').map((e) => e.amountMinor)).toEqual([
+      -1_126n,
+      1_126n,
+    ]);
+    expect(store.resolutions.map((r) => [r.transactionId, r.resolution, r.cause])).toEqual([
+      ['cap-1', 'POSTED', 'GENUINE'],
+      ['auth-1', 'CAPTURED', 'CAPTURED'],
+    ]);
+    const [payer] = await store.accountBalances([authorization.transaction.payerAccountId]);
+    expect(payer?.balances).toEqual([
+      { currency: authorization.transaction.currency, postedMinor: -1_126n, pendingDebitsMinor: 0n },
+    ]);
+  });
 });
 
 /** The audit index port in memory: create-once by transaction id, with planted refusals and outages. */

@@ -318,10 +318,9 @@ export class LedgerBatchHandler {
         for (const entry of legs())
           entries.push({ ...entry, ...links, fingerprint: tx.fingerprint, reversesEntryId: '' });
       }
-      if (verdict.booking === 'post') {
-        booked.add(tx.transactionId);
-        if (links.capturesTransactionId !== '') settle.add(links.capturesTransactionId);
-      }
+      if (verdict.booking === 'post') booked.add(tx.transactionId);
+      // A held capture counts too: a verdict stored before its decision posts its hold below, in this call.
+      if (verdict.booking !== 'none' && links.capturesTransactionId !== '') settle.add(links.capturesTransactionId);
       if ((verdict.booking === 'hold' || verdict.booking === 'authorize') && !holds.has(tx.transactionId)) {
         const kind = verdict.booking === 'authorize' ? 'AUTHORIZATION' : 'REVIEW';
         holds.set(tx.transactionId, {

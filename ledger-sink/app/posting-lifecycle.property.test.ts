@@ -1,9 +1,11 @@
 import { catchesWithinUnitBudget, itHoldsForEach } from '../../fuzz/unit-tier.js';
 import { ledgerLifecycleTargets, lifecycleTarget } from '../../fuzz/ledger-lifecycle.js';
+import { unitBudget } from '../../fuzz/target.js';
 import type { TransactionLedger } from '../domain/holds.js';
 import { MemoryStore } from '../testing/fixtures.js';
 
-// Two-phase postings through the real batch handler (fuzz/ledger-lifecycle.ts), with a small seeded budget.
+// Two-phase postings and card flows through the real batch handler (fuzz/ledger-lifecycle.ts), with a small seeded
+// budget.
 describe('ledger lifecycle properties', () => {
   itHoldsForEach(ledgerLifecycleTargets);
 });
@@ -16,9 +18,24 @@ class ForgetfulStore extends MemoryStore {
   }
 }
 
-describe('negative control', () => {
+/** A store whose ledgers omit what captures booked: no authorisation is ever consumed, so none ends CAPTURED. */
+class CaptureBlindStore extends MemoryStore {
+  override async transactionLedgers(ids: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    const ledgers = await super.transactionLedgers(ids);
+    return new Map([...ledgers].map(([id, ledger]) => [id, { ...ledger, captures: [] }]));
+  }
+}
+
+describe('negative controls', () => {
   it('catches a store that forgets how holds were resolved', async () => {
     const planted = lifecycleTarget('planted: resolutions forgotten', () => new ForgetfulStore());
     expect(await catchesWithinUnitBudget(planted)).toBe(true);
+  }, 60_000);
+
+  it('catches a store whose ledgers omit the captures of an authorisation', async () => {
+    const planted = lifecycleTarget('planted: captures omitted', () => new CaptureBlindStore());
+    const details = await planted.check({ ...unitBudget, endOnFailure: true });
+    expect(details.failed).toBe(true);
+    expect(String(details.errorInstance)).toMatch(/authorisation tx-slot-\d+ open, its captures booked \d+ of \d+/);
   }, 60_000);
 });
