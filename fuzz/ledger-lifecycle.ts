@@ -244,32 +244,6 @@ interface Model {
   readonly resolutionsSeen: Set<string>;
 }
 
-/**
- * True when `op` would book money against an authorisation that already has a FRAUD verdict, other than through that
- * verdict (fuzz/README.md, "Known failures" 1): a FRAUD given before the authorisation is decided; a capture of it
- * decided, or its REVIEW hold posted by a verdict or an expiry, after its FRAUD. The ledger books such a capture
- * unreversed, and a redelivery of the authorisation's verdict reverses it later.
- */
-function meetsKnownGap(op: Op, policy: HoldExpiryPolicy, planned: readonly Planned[], model: Model): boolean {
-  const fraudOn = (id: string): boolean => model.verdicts.get(id)?.has(LabelValue.FRAUD) ?? false;
-  const captureOfFraud = (p: Planned): boolean => p.scored.transaction.kind === 'CAPTURE' && fraudOn(p.original);
-  if (op.type === 'verdict') {
-    const p = planned[op.tx]!;
-    const id = p.scored.transaction.transactionId;
-    const undecidedAuthorization = p.scored.transaction.kind === 'AUTHORIZATION' && !model.decidedAs.has(id);
-    return (op.label === LabelValue.FRAUD && undecidedAuthorization) || captureOfFraud(p);
-  }
-  const decided = op.type === 'decide' || op.type === 'rescore' ? [op.tx] : op.type === 'decideMany' ? op.txs : [];
-  if (decided.some((tx) => captureOfFraud(planned[tx]!) && !model.decidedAs.has(`tx-slot-${tx}`))) return true;
-  return (
-    op.type === 'expire' &&
-    policy === 'post' &&
-    planned.some(
-      (p) => captureOfFraud(p) && model.decidedAs.get(p.scored.transaction.transactionId)?.decision === 'REVIEW',
-    )
-  );
-}
-
 /** Checked after every step of the first run; the store's rows against the model. */
 type StepCheck = (store: MemoryStore, model: Model, op: Op | undefined) => Promise<void>;
 
@@ -279,7 +253,6 @@ async function run(
   codecs: Codecs,
   makeStore: () => MemoryStore,
   afterStep?: StepCheck,
-  avoidKnownGap = false,
 ): Promise<{ store: MemoryStore; batches: RecordBatch[] }> {
   const store = makeStore();
   const clock = new ManualClock(1_764_000_100_000);
@@ -323,7 +296,6 @@ async function run(
     );
   };
   for (const op of s.ops) {
-    if (avoidKnownGap && meetsKnownGap(op, s.policy, planned, model)) continue;
     if (op.type === 'decide') await decide([planned[op.tx]!.scored]);
     else if (op.type === 'decideMany') await decide(op.txs.map((tx) => planned[tx]!.scored));
     else if (op.type === 'rescore') await decide([{ ...planned[op.tx]!.scored, decision: op.decision }]);
@@ -579,21 +551,8 @@ async function codecsOf(): Promise<Codecs> {
   };
 }
 
-export interface LifecycleOptions {
-  /**
-   * Also book captures against authorisations that have a FRAUD verdict (fuzz/README.md, "Known failures" 1): the
-   * property fails on them today, so the target in `targets.ts` leaves those steps out.
-   */
-  readonly knownGap?: boolean;
-}
-
 /** The property over stores from `makeStore`; a negative control passes a store with a planted bug. */
-export function lifecycleTarget(
-  name: string,
-  makeStore: () => MemoryStore = () => new MemoryStore(),
-  options: LifecycleOptions = {},
-): FuzzTarget {
-  const avoid = !(options.knownGap ?? false);
+export function lifecycleTarget(name: string, makeStore: () => MemoryStore = () => new MemoryStore()): FuzzTarget {
   return defineTarget(name, async () => {
     const codecs = await codecsOf();
     return fc.asyncProperty(scenario, async (s) => {
@@ -601,15 +560,15 @@ export function lifecycleTarget(
         const violations = await cardViolations(store, model, op);
         if (violations.length > 0) throw new Error(`after ${JSON.stringify(op)}: ${violations.join('; ')}`);
       };
-      const first = await run(s, codecs, makeStore, check, avoid);
+      const first = await run(s, codecs, makeStore, check);
       const before = rowsText(first.store);
       const violations = ledgerViolations(first.store);
       if (violations.length > 0) throw new Error(violations.join('; '));
-      const again = await run(s, codecs, makeStore, undefined, avoid);
+      const again = await run(s, codecs, makeStore, undefined);
       if (rowsText(again.store) !== before) throw new Error('the same sequence on a fresh store wrote other rows');
       // Every batch delivered once more, as after a crash before any commit: nothing may change.
       const replays = first.batches.map((_, batch): Op => ({ type: 'replay', batch }));
-      const replayed = await run({ ...s, ops: [...s.ops, ...replays] }, codecs, makeStore, undefined, avoid);
+      const replayed = await run({ ...s, ops: [...s.ops, ...replays] }, codecs, makeStore, undefined);
       if (rowsText(replayed.store) !== before) throw new Error('replaying every batch changed the ledger');
     });
   });
@@ -617,13 +576,4 @@ export function lifecycleTarget(
 
 export const ledgerLifecycleTargets: readonly FuzzTarget[] = [
   lifecycleTarget('ledger: holds, card flows, verdicts, expiry and reversals keep every invariant'),
-];
-
-/** Fails today (fuzz/pending.ts). */
-export const ledgerLifecyclePendingTargets: readonly FuzzTarget[] = [
-  lifecycleTarget(
-    'ledger: … when captures book against an authorisation after its FRAUD verdict',
-    () => new MemoryStore(),
-    { knownGap: true },
-  ),
 ];

@@ -11,7 +11,7 @@ import { Topics } from '../../schemas/topics.js';
 import type { AuditIndex, AuditIndexRejection } from '../ports.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from '../domain/audit.js';
 import { type StoredFingerprints, decideBatch } from '../domain/idempotency.js';
-import { DEFAULT_HOLD_SETTINGS, type HoldOutcome, type HoldSettings } from '../domain/holds.js';
+import { DEFAULT_HOLD_SETTINGS, type HoldOutcome, type HoldSettings, type Verdict } from '../domain/holds.js';
 import { bookingOf, linksOf, notPostedReason, postingsFor } from '../domain/postings.js';
 import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
 import { AccountTypes } from './account-types.js';
@@ -84,6 +84,8 @@ interface StoredBatch {
   readonly changedDecisions: readonly string[];
   readonly holdsPlaced: number;
   readonly outcomes: LifecycleReport['outcomes'];
+  /** FRAUD verdicts on authorisations their captures must carry out, once the batch's lock is released. */
+  readonly fraudOnCaptures: readonly Verdict[];
 }
 
 interface Prepared {
@@ -190,8 +192,12 @@ export class LedgerBatchHandler {
       notPosted,
       changedDecisions,
       holdsPlaced,
-      outcomes,
+      outcomes: stepOutcomes,
+      fraudOnCaptures,
     } = await this.lifecycle.locked([...ids, ...settles], () => this.storeDecisions(prepared, ids, nowMs));
+    // Outside the batch's lock: it takes the lock on the captures' ids, which may be this batch's.
+    const passed = await this.lifecycle.passOnFraud(fraudOnCaptures, nowMs);
+    const outcomes = mergeOutcomes(stepOutcomes, passed.outcomes);
     const audit = await this.indexAudit(accepted, poison);
 
     for (const { prepared: p, record } of conflicts) {
@@ -214,7 +220,8 @@ export class LedgerBatchHandler {
       });
     }
     await this.deps.deadLetters.send(poison);
-    await this.deps.balances?.publish(touchedBy(decoded.map((d) => d.value)));
+    const touched = touchedBy(decoded.map((d) => d.value));
+    await this.deps.balances?.publish({ ...touched, accounts: [...touched.accounts, ...passed.accounts] });
 
     const undecodable = batch.records.length - decoded.length;
     this.m.postedTransactions.inc({}, postedTransactions);
@@ -376,6 +383,7 @@ export class LedgerBatchHandler {
       changedDecisions,
       holdsPlaced: placed.length,
       outcomes,
+      fraudOnCaptures: captured.fraudOnCaptures,
     };
   }
 

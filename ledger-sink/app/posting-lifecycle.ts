@@ -39,6 +39,11 @@ export interface HoldRequest {
   readonly links: LegLinks;
 }
 
+/** What settling authorisations did, and the FRAUD verdicts on them their captures must still carry out. */
+export interface SettleReport extends LifecycleReport {
+  readonly fraudOnCaptures: readonly Verdict[];
+}
+
 /** What the second phase did in one call. */
 export interface LifecycleReport {
   readonly outcomes: Readonly<Record<HoldOutcome, number>>;
@@ -81,16 +86,24 @@ export class PostingLifecycle {
    * Ends the holds of `authorizationIds` that their captures consumed in full (`CAPTURED`). The caller holds the lock
    * on these ids and has stored the captures' entries; an authorisation not stored, not open or not consumed in full
    * is left alone, so calling it again (a redelivered capture) is harmless.
+   *
+   * Also returns the FRAUD verdicts stored on these authorisations passed on to their booked captures: a capture
+   * booked after its authorisation was found fraudulent is reversed as the earlier ones were. The caller hands them
+   * to {@link passOnFraud} once it has released its locks.
    */
-  async settleCaptured(authorizationIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
-    if (authorizationIds.length === 0) return emptyReport();
-    const ledgers = new Map(await this.deps.store.transactionLedgers(authorizationIds));
+  async settleCaptured(authorizationIds: readonly string[], nowMs: number): Promise<SettleReport> {
+    if (authorizationIds.length === 0) return { ...emptyReport(), fraudOnCaptures: [] };
+    const [stored, verdicts] = await Promise.all([
+      this.deps.store.transactionLedgers(authorizationIds),
+      this.deps.store.storedLabels(authorizationIds),
+    ]);
+    const ledgers = new Map(stored);
     const writes = new Writes();
     const outcomes = countOutcomes();
     for (const id of authorizationIds)
       this.step(ledgers, id, outcomes, writes, (l) => settleCaptures(l, 'capture', nowMs));
     await this.write(writes);
-    return { outcomes, accounts: writes.accounts };
+    return { outcomes, accounts: writes.accounts, fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts) };
   }
 
   /**
@@ -120,8 +133,10 @@ export class PostingLifecycle {
    * after a crash between storing a label and acting on it, completes what was left.
    *
    * A FRAUD verdict on an authorisation voids what it still holds and reaches the money its captures booked: each
-   * booked capture gets the same FRAUD verdict (reversed once, however often; a held capture is voided), in a second
-   * step under the lock on the captures' ids. Authorisations whose captures a posted hold booked are settled last.
+   * booked capture gets the same FRAUD verdict (reversed once, however often), in a second step under the lock on
+   * the captures' ids. A capture still held for review is left to its own verdict; if its hold is posted, the
+   * authorisation's FRAUD reaches it then ({@link settleCaptured}). Authorisations whose captures a posted hold
+   * booked are settled last.
    */
   async recordVerdicts(labels: readonly AnalystLabel[], nowMs: number): Promise<LifecycleReport & { stored: number }> {
     if (labels.length === 0) return { ...emptyReport(), stored: 0 };
@@ -148,13 +163,16 @@ export class PostingLifecycle {
         fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts),
       };
     });
-    const reversed = await this.reverseCaptures(recorded.fraudOnCaptures, nowMs);
     const settled = await this.settleLocked(recorded.captured, nowMs);
-    return { ...merge(merge(recorded, reversed), settled), stored: recorded.stored };
+    const reversed = await this.passOnFraud([...recorded.fraudOnCaptures, ...settled.fraudOnCaptures], nowMs);
+    return { ...merge(merge(recorded, settled), reversed), stored: recorded.stored };
   }
 
-  /** Applies the FRAUD verdicts an authorisation passed on to its captures, under the lock on the captures' ids. */
-  private async reverseCaptures(verdicts: readonly Verdict[], nowMs: number): Promise<LifecycleReport> {
+  /**
+   * Applies the FRAUD verdicts authorisations passed on to their captures, under the lock on the captures' ids; the
+   * caller holds no lock. Idempotent: a capture already reversed is left alone.
+   */
+  async passOnFraud(verdicts: readonly Verdict[], nowMs: number): Promise<LifecycleReport> {
     if (verdicts.length === 0) return emptyReport();
     const ids = [...new Set(verdicts.map((v) => v.transactionId))];
     return this.locked(ids, async () => {
@@ -164,8 +182,8 @@ export class PostingLifecycle {
   }
 
   /** {@link settleCaptured} under the lock on `authorizationIds` (taken after the step that booked the captures). */
-  private settleLocked(authorizationIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
-    if (authorizationIds.length === 0) return Promise.resolve(emptyReport());
+  private settleLocked(authorizationIds: readonly string[], nowMs: number): Promise<SettleReport> {
+    if (authorizationIds.length === 0) return Promise.resolve({ ...emptyReport(), fraudOnCaptures: [] });
     return this.locked(authorizationIds, () => this.settleCaptured(authorizationIds, nowMs));
   }
 
@@ -186,7 +204,8 @@ export class PostingLifecycle {
         captured = capturedAuthorizations(ledgers);
       }),
     );
-    return merge(expired, await this.settleLocked(captured, nowMs));
+    const settled = await this.settleLocked(captured, nowMs);
+    return merge(merge(expired, settled), await this.passOnFraud(settled.fraudOnCaptures, nowMs));
   }
 
   /** Reads the stored verdicts and ledgers of `ids`, then folds them as {@link fold} does. */
