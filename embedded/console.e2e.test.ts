@@ -280,7 +280,7 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
     observer?.close();
     await link?.close();
     await pipeline?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
   it('asks for the key, refuses a non-analyst key, and shows live alerts once signed in', async () => {
