@@ -17,6 +17,8 @@ const state = {
   // ?lastEventId= on reconnect, so alerts raised while the connection was down are replayed, not lost.
   lastEventId: undefined,
   alertIds: new Set(),
+  // One array per history load in flight: the live alerts that arrived meanwhile, put back after the redraw.
+  historyLoads: new Set(),
   sessionAlerts: 0,
   throughput: [],
 };
@@ -188,22 +190,62 @@ function applyFilter(node) {
   node.hidden = !show;
 }
 
+/**
+ * Redraws the list from GET /v1/alerts (with the latest labels). The history is read from the ledger's store,
+ * which lags the live feed, so live alerts that arrive while it loads are put back on top rather than wiped.
+ * Throws when the history cannot be read; the list is then left as it was.
+ */
 async function loadHistory() {
+  const arrived = [];
+  state.historyLoads.add(arrived);
   try {
     const page = await api('GET', '/v1/alerts?limit=100');
     $('alerts').replaceChildren();
     state.alertIds.clear();
     for (const row of page.alerts) addAlert(fromHistory(row), { fresh: false, atTop: false });
-    $('alerts-empty').hidden = page.alerts.length > 0;
-    $('notice').hidden = true;
-  } catch (error) {
-    showNotice(`Could not load alert history: ${error.message}`);
+    for (const alert of arrived) addAlert(alert, { fresh: true, atTop: true });
+    $('alerts-empty').hidden = $('alerts').children.length > 0;
+  } finally {
+    state.historyLoads.delete(arrived);
   }
+}
+
+/** Loads the history on the analyst's behalf: a failure is shown in the notice, a success clears it. */
+function refreshHistory() {
+  loadHistory().then(
+    () => ($('notice').hidden = true),
+    (error) => showNotice(`Could not load alert history: ${error.message}`),
+  );
 }
 
 function showNotice(text) {
   $('notice').textContent = text;
   $('notice').hidden = false;
+}
+
+function showStreamNote(text) {
+  $('stream-note').textContent = text;
+  $('stream-note').hidden = text === undefined;
+}
+
+const GAP_REASONS = {
+  'too-many-missed': 'more were missed than a reconnect replays',
+  'unknown-event-id': 'the server did not know where this console left off',
+  'replay-failed': 'the server could not read them back',
+};
+
+/**
+ * A resume that could not replay everything: says so, and keeps saying so after the list was reloaded from the
+ * history, since alerts may have been missed (GET /v1/alerts lists the newest 100).
+ */
+function reportGap(message) {
+  const what = `Alerts raised while this console was disconnected were not replayed (${GAP_REASONS[message.reason] ?? message.reason})`;
+  showStreamNote(undefined);
+  showNotice(`${what}; reloading the history…`);
+  loadHistory().then(
+    () => showNotice(`${what}; the list was reloaded from the alert history at ${timeOf(Date.now())}.`),
+    (error) => showNotice(`${what}, and the history could not be loaded: ${error.message}. Use "Reload history".`),
+  );
 }
 
 // ---- live stream ----
@@ -223,16 +265,25 @@ function connect() {
     if (message.type === 'alert') {
       state.sessionAlerts += 1;
       $('kpi-alerts').textContent = String(state.sessionAlerts);
-      addAlert(fromLive(message.alert), { fresh: true, atTop: true });
+      const alert = fromLive(message.alert);
+      for (const arrived of state.historyLoads) arrived.push(alert);
+      addAlert(alert, { fresh: true, atTop: true });
+    } else if (message.type === 'hello') {
+      if (message.resuming) setConnection('catching up…', 'status-wait');
+    } else if (message.type === 'caught-up') {
+      setConnection('live', 'status-on');
+      const count = message.replayed === 1 ? '1 alert' : `${message.replayed} alerts`;
+      showStreamNote(
+        `Caught up: ${count} raised while disconnected ${message.replayed === 1 ? 'was' : 'were'} replayed (${timeOf(Date.now())}).`,
+      );
     } else if (message.type === 'stats') renderStats(message);
     else if (message.type === 'dropped')
       showNotice(
         `${message.count} alerts were skipped while this connection was slow. Use "Reload history" to see them.`,
       );
     else if (message.type === 'gap') {
-      // More was missed than one catch-up replays (or the position was unknown): reload the list from the API.
-      showNotice('Some alerts raised while this console was disconnected were not replayed; reloading the history.');
-      void loadHistory();
+      setConnection('live', 'status-on');
+      reportGap(message);
     }
   });
   ws.addEventListener('close', () => {
@@ -348,7 +399,7 @@ function signIn(key) {
   $('login').hidden = true;
   $('console').hidden = false;
   $('sign-out').hidden = false;
-  void loadHistory();
+  refreshHistory();
   connect();
 }
 
@@ -359,6 +410,7 @@ function signOut(message) {
   state.ws = undefined;
   ws?.close();
   setConnection('offline', 'status-off');
+  showStreamNote(undefined);
   $('console').hidden = true;
   $('sign-out').hidden = true;
   $('login').hidden = false;
@@ -375,7 +427,7 @@ $('login-form').addEventListener('submit', async (event) => {
   else $('login-error').textContent = response.status === 403 ? 'This key is not an analyst key.' : 'Key not accepted.';
 });
 $('sign-out').addEventListener('click', () => signOut());
-$('reload').addEventListener('click', () => void loadHistory());
+$('reload').addEventListener('click', () => refreshHistory());
 for (const id of ['show-review', 'show-decline'])
   $(id).addEventListener('change', () => document.querySelectorAll('#alerts > li').forEach(applyFilter));
 
