@@ -9,7 +9,10 @@ export const Topics = {
   transactionsScored: 'tx.scored',
   /** REVIEW and DECLINE decisions for analysts; key: payer account id. */
   fraudAlerts: 'fraud.alerts',
-  /** Analyst and chargeback verdicts (the feedback loop); key: transaction id. */
+  /**
+   * Analyst and chargeback verdicts (the feedback loop); key: the judged transaction's payer account id (its
+   * transaction id when unknown), so a verdict travels on the partition number of its decision.
+   */
   analystLabels: 'analyst.labels',
   /** Records that could not be processed, with the reason and the original bytes. */
   deadLetters: 'tx.dlq',

@@ -58,9 +58,10 @@ export function alertRoutes(ctx: RouteContext): express.Router {
         terminalId: decided.terminalId,
         note: request.note ?? null,
       };
-      // Keyed by transaction id (topics.ts); resolves only once the record is durable, so 202 means kept.
+      // Keyed by the payer account like the transaction it judges (topics.ts), so the member that decided and
+      // booked it also applies its verdicts; resolves only once the record is durable, so 202 means kept.
       const [position] = await ctx.labels.producer.send(Topics.analystLabels, [
-        { key: label.transactionId, value: ctx.labels.codec.encode(label) },
+        { key: label.payerAccountId ?? label.transactionId, value: ctx.labels.codec.encode(label) },
       ]);
       const accepted: LabelAccepted = {
         status: 'accepted',

@@ -541,7 +541,8 @@ describe('REST routes', () => {
     });
     expect(status).toBe(202);
     const [record] = await bus.read(Topics.analystLabels, body.partition, body.offset, 1);
-    expect(record?.key).toBe('tx-big');
+    // Keyed by the payer account, like the decision it judges: one member of a co-partitioned group handles both.
+    expect(record?.key).toBe('acc-payer');
     const codec = await createCodec<AnalystLabel>(registry, Topics.analystLabels);
     const label = await codec.decode(record!.value);
     expect(label).toMatchObject({

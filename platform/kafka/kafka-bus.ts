@@ -26,7 +26,7 @@ import kafkajs, {
 } from 'kafkajs';
 
 // kafkajs is CommonJS: under Node's ESM loader (tsx) only its default export carries this enum.
-const { ConfigResourceTypes } = kafkajs;
+const { ConfigResourceTypes, PartitionAssigners } = kafkajs;
 import type {
   BatchHandler,
   Bus,
@@ -44,6 +44,7 @@ import { describeError, UnavailableError, ValidationError, type FieldProblem } f
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
 import { busClosed, invalidArgument, KafkaBusErrorCode, needsNewProducer, toVigilError } from './errors.js';
+import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { KafkaSubscription, toBusRecord } from './kafka-subscription.js';
 import { murmur2Partitioner } from './partitioner.js';
 
@@ -390,6 +391,9 @@ export class KafkaBus implements Bus {
     for (const topic of topics) await this.partitionCount(topic);
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
+      // Partition p of every topic to one member (co-partitioned-assigner.ts); round robin only while a member of
+      // an older build that knows nothing else is still in the group.
+      partitionAssigners: [coPartitionedAssigner, PartitionAssigners.roundRobin],
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
       rebalanceTimeout: this.options.rebalanceTimeoutMs,
