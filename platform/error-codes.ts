@@ -373,7 +373,7 @@ export const errorCatalogue = {
   WEBHOOK_ENDPOINT_DISABLED: {
     category: 'conflict',
     meaning:
-      'The webhook endpoint is disabled (its receiver answered 410 Gone or failed too often in a row); register it again once the receiver works.',
+      'The webhook endpoint is disabled (its receiver answered 410 Gone or failed too often in a row); once the receiver works, POST /v1/webhooks/{id}/enable resumes its deliveries.',
   },
   WEBHOOK_REPLAY_TOO_LARGE: {
     category: 'too_large',
