@@ -101,6 +101,8 @@ describe('webhooks (real log, real HTTP receiver)', () => {
   ]);
   const registry = new EmbeddedSchemaRegistry();
   let seq = 0;
+  /** Whether the receiver at /revived answers 2xx (it answers 503 until the test brings it back). */
+  let reviverUp = false;
 
   const env = () => ({
     VIGIL_WEBHOOK_SECRET_KEY: 'webhooks-int-test-secret-key-0123456789',
@@ -210,6 +212,7 @@ describe('webhooks (real log, real HTTP receiver)', () => {
       if (path === '/flaky') return n === 3 ? 'hang' : n % 2 === 0 ? 500 : 200;
       if (path === '/gone') return 410;
       if (path === '/down') return 503;
+      if (path === '/revived') return reviverUp ? 200 : 503;
       return 200;
     });
     await start();
@@ -391,5 +394,54 @@ describe('webhooks (real log, real HTTP receiver)', () => {
         .filter((id) => produced.decisions.includes(id))
         .sort(),
     ).toEqual([...produced.decisions].sort());
+  });
+
+  it('re-enables an endpoint disabled by failures: the run of failures starts again, its backlog arrives once', async () => {
+    const revived = await register('/revived', ['alert.raised']);
+    const requestsAt = () => receiver.requests.filter((r) => r.path === '/revived');
+    const status = async () => (await api<WebhookEndpointView>('GET', `/v1/webhooks/${revived.id}`)).body;
+    const disabledAgain = (n: number) =>
+      waitFor(`/revived disabled after ${n} requests`, async () => {
+        const endpoint = await status();
+        return endpoint.status === 'disabled' && requestsAt().length === n ? endpoint : undefined;
+      });
+    const first = await produce(1, 1);
+    expect((await disabledAgain(MAX_CONSECUTIVE_FAILURES)).disabledReason).toBe('failing');
+    // Alerts raised while it is disabled stay in the outbox behind its cursor; none is sent to it meanwhile.
+    // One account only, so its events go out one at a time and the failure counts below are exact.
+    const okBefore = receiver.delivered('/ok').length;
+    const whileDisabled = [(await produce(1, 1)).alerts, (await produce(1, 1)).alerts].flat();
+    await waitFor('the alerts at /ok', () => (receiver.delivered('/ok').length >= okBefore + 4 ? true : undefined));
+    expect(requestsAt()).toHaveLength(MAX_CONSECUTIVE_FAILURES);
+
+    // Re-enabled while the receiver is still down: disabled again after a whole new run of failures, not after
+    // one (the control for the cleared streak: without the reset the first failure would disable it).
+    const enabledView = await api<WebhookEndpointView>('POST', `/v1/webhooks/${revived.id}/enable`);
+    expect(enabledView.status).toBe(200);
+    expect([enabledView.body.status, enabledView.body.disabledReason, enabledView.body.disabledAt]).toEqual([
+      'enabled',
+      null,
+      null,
+    ]);
+    await disabledAgain(2 * MAX_CONSECUTIVE_FAILURES);
+
+    reviverUp = true;
+    expect((await api('POST', `/v1/webhooks/${revived.id}/enable`, undefined, keys.analyst)).status).toBe(403);
+    expect((await api('POST', '/v1/webhooks/we_missing/enable')).status).toBe(404);
+    expect((await api('POST', `/v1/webhooks/${revived.id}/enable`)).status).toBe(200);
+    const pending = [...first.alerts, ...whileDisabled];
+    await waitFor('the backlog at /revived', () =>
+      receiver.delivered('/revived').length >= pending.length ? true : undefined,
+    );
+    expect(deliveredIds('/revived', 'alert.raised')).toEqual(pending);
+    expect(receiver.delivered('/revived').map((r) => r.verified)).toEqual(Array(pending.length).fill(true));
+    const attempts = await attemptsOnceRecorded(
+      revived.id,
+      (a) => a.filter((d) => d.outcome === 'delivered').length >= pending.length,
+    );
+    expect(attempts.filter((d) => d.outcome === 'delivered')).toHaveLength(pending.length);
+    expect((await status()).status).toBe('enabled');
+    // Enabling an enabled endpoint changes nothing.
+    expect((await api<WebhookEndpointView>('POST', `/v1/webhooks/${revived.id}/enable`)).body.status).toBe('enabled');
   });
 });

@@ -373,11 +373,31 @@ export const errorCatalogue = {
   WEBHOOK_ENDPOINT_DISABLED: {
     category: 'conflict',
     meaning:
-      'The webhook endpoint is disabled (its receiver answered 410 Gone or failed too often in a row); register it again once the receiver works.',
+      'The webhook endpoint is disabled (its receiver answered 410 Gone or failed too often in a row); once the receiver works, POST /v1/webhooks/{id}/enable resumes its deliveries.',
   },
   WEBHOOK_REPLAY_TOO_LARGE: {
     category: 'too_large',
     meaning: 'A replay range holds more events than one replay may re-send; replay a shorter range.',
+  },
+  EMAIL_NOTIFICATIONS_OFF: {
+    category: 'conflict',
+    meaning:
+      'E-mail notifications are off on this server: set VIGIL_SMTP_URL, VIGIL_SMTP_FROM and VIGIL_PUBLIC_URL and restart.',
+  },
+  EMAIL_SUBSCRIPTION_EXISTS: {
+    category: 'conflict',
+    meaning:
+      'This address already has an active e-mail subscription; delete it first to register it with other settings.',
+  },
+  EMAIL_SUBSCRIPTION_NOT_FOUND: {
+    category: 'not_found',
+    meaning:
+      'No e-mail subscription has this id (it may have been deleted); list them with GET /v1/notifications/email.',
+  },
+  EMAIL_UNSUBSCRIBE_TOKEN_INVALID: {
+    category: 'not_found',
+    meaning:
+      'The unsubscribe link is not one Vigil issued, or its subscription was deleted (then nothing is mailed to it anyway).',
   },
   NOTIFIER_CLOSED: {
     category: 'unavailable',

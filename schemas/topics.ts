@@ -69,4 +69,10 @@ export const OutboxTopics = {
   webhookEndpoints: 'webhook.endpoints',
   /** One record per delivery attempt, for `GET /v1/webhooks/{id}/deliveries`; key: endpoint id. */
   webhookAttempts: 'webhook.attempts',
+  /** One record per alert for e-mail, value = its sanitised content (no token, no account ids); key: alert id. */
+  emailAlerts: 'email.alerts',
+  /** E-mail subscriptions (latest record per subscription id wins); key: subscription id. */
+  emailSubscriptions: 'email.subscriptions',
+  /** One record per mail sent, refused or given up, with the `email.alerts` offset it covers; key: subscription id. */
+  emailDeliveries: 'email.deliveries',
 } as const;

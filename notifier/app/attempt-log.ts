@@ -7,6 +7,14 @@ interface AttemptRecord extends WebhookDeliveryView {
   readonly endpointId: string;
 }
 
+/** An admin re-enabled the endpoint: the run of failures before it no longer counts towards disabling it. */
+interface StreakReset {
+  readonly endpointId: string;
+  readonly streakResetAtMs: number;
+}
+
+type AttemptLogRecord = AttemptRecord | StreakReset;
+
 /**
  * Every delivery attempt, durably on `webhook.attempts` and the newest `keptPerEndpoint` per endpoint in
  * memory for `GET /v1/webhooks/{id}/deliveries`. On start the tail of the topic is read back, so the list and
@@ -35,7 +43,7 @@ export class AttemptLog {
           Math.min(1000, end - offset),
         );
         if (records.length === 0) break;
-        for (const record of records) log.remember(JSON.parse(record.value.toString('utf8')) as AttemptRecord);
+        for (const record of records) log.remember(JSON.parse(record.value.toString('utf8')) as AttemptLogRecord);
         offset = records[records.length - 1]!.offset + 1;
       }
     }
@@ -45,6 +53,18 @@ export class AttemptLog {
   /** Records one attempt durably; resolves once it is on the log. */
   async record(endpointId: string, attempt: WebhookDeliveryView): Promise<void> {
     const record: AttemptRecord = { endpointId, ...attempt };
+    await this.producer.send(OutboxTopics.webhookAttempts, [
+      { key: endpointId, value: Buffer.from(JSON.stringify(record)) },
+    ]);
+    this.remember(record);
+  }
+
+  /**
+   * Ends the endpoint's run of failures, durably (a restart reads the reset back in order with the attempts):
+   * re-enabling an endpoint gives it the full count of failures again before it is disabled anew.
+   */
+  async resetStreak(endpointId: string, atMs: number): Promise<void> {
+    const record: StreakReset = { endpointId, streakResetAtMs: atMs };
     await this.producer.send(OutboxTopics.webhookAttempts, [
       { key: endpointId, value: Buffer.from(JSON.stringify(record)) },
     ]);
@@ -65,7 +85,11 @@ export class AttemptLog {
     return this.failuresInARow.get(endpointId) ?? 0;
   }
 
-  private remember(record: AttemptRecord): void {
+  private remember(record: AttemptLogRecord): void {
+    if ('streakResetAtMs' in record) {
+      this.failuresInARow.set(record.endpointId, 0);
+      return;
+    }
     let kept = this.recent.get(record.endpointId);
     if (kept === undefined) this.recent.set(record.endpointId, (kept = []));
     kept.push(record);

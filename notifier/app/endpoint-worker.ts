@@ -58,6 +58,7 @@ export class EndpointWorker {
   private readonly abort = new AbortController();
   private readonly replays = new Set<Promise<void>>();
   private stopped: Promise<void> | undefined;
+  private expireCreatedBeforeMs = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly deps: EndpointWorkerDeps,
@@ -68,15 +69,19 @@ export class EndpointWorker {
 
   /**
    * Starts delivering. A `fresh` endpoint starts at the current end of the outbox and commits that position
-   * before this resolves, so events written after registration are never skipped, even across a crash.
+   * before this resolves, so events written after registration are never skipped, even across a crash. Events
+   * created before `expireCreatedBeforeMs` (a re-enabled endpoint's backlog older than the retry period) are
+   * recorded `expired` without an attempt; replay can still send them.
    */
   static async start(
     deps: EndpointWorkerDeps,
     endpoint: EndpointRecord,
     secret: string,
     fresh: boolean,
+    options: { readonly expireCreatedBeforeMs?: number } = {},
   ): Promise<EndpointWorker> {
     const worker = new EndpointWorker(deps, endpoint, secret, undefined);
+    worker.expireCreatedBeforeMs = options.expireCreatedBeforeMs ?? Number.NEGATIVE_INFINITY;
     const subscription = await deps.outbox.subscribe(
       { groupId: endpointGroupId(endpoint.id), topics: [OutboxTopics.webhookEvents], startFrom: 'latest' },
       (batch) => worker.deliverBatch(batch),
@@ -148,6 +153,14 @@ export class EndpointWorker {
     const eventId = record.headers[EventHeaders.id] ?? '';
     const eventType = (record.headers[EventHeaders.type] ?? '') as WebhookEventType;
     const firstAttemptAtMs = clock.nowMs();
+    if (!replay && Number(record.headers[EventHeaders.createdAtMs]) < this.expireCreatedBeforeMs) {
+      const stale: AttemptResult = {
+        kind: 'error',
+        message: 'older than the retry period when the endpoint was re-enabled',
+      };
+      await this.record(eventId, eventType, 0, 'expired', stale, firstAttemptAtMs, firstAttemptAtMs, replay);
+      return;
+    }
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw new WorkerStopped(this.endpoint.id);
       const startedAtMs = clock.nowMs();

@@ -15,7 +15,7 @@ import type {
   WebhookReplayAccepted,
 } from '../../schemas/webhooks.js';
 import type { RetryPolicy } from '../domain/delivery-policy.js';
-import { type EndpointRecord, disabled, endpointView, parseEndpointRequest } from '../domain/endpoints.js';
+import { type EndpointRecord, disabled, enabled, endpointView, parseEndpointRequest } from '../domain/endpoints.js';
 import type { AllowedTarget } from '../domain/targets.js';
 import type { WebhookTransport } from '../ports.js';
 import { AttemptLog } from './attempt-log.js';
@@ -157,6 +157,27 @@ export class Notifier {
     this.deps.logger.info('webhook endpoint deleted', { endpointId: id });
   }
 
+  /**
+   * Re-enables a disabled endpoint: its run of failures is cleared (durably) and deliveries resume from its
+   * cursor, which never moved past an undelivered event — so the events written while it was disabled arrive,
+   * in order per account, except those created longer than the retry period ago (recorded `expired`; replay
+   * re-sends them). An endpoint already enabled is left as it is.
+   */
+  async enable(id: string): Promise<WebhookEndpointView> {
+    this.assertOpen();
+    const endpoint = this.require(id);
+    if (endpoint.status === 'enabled') return endpointView(endpoint);
+    const nowMs = this.deps.clock.nowMs();
+    // The reset first: a worker started on the old run of failures would be disabled again by its first one.
+    await this.attempts.resetStreak(id, nowMs);
+    const record = enabled(endpoint);
+    await this.store.put(record);
+    await this.startWorker(record, false, nowMs - this.options.policy.retryPeriodMs);
+    this.refreshWanted();
+    this.deps.logger.info('webhook endpoint re-enabled', { endpointId: id, url: record.url });
+    return endpointView(record);
+  }
+
   deliveries(id: string, limit: number): WebhookDeliveryView[] {
     this.require(id);
     return this.attempts.deliveries(id, limit);
@@ -203,7 +224,11 @@ export class Notifier {
     await Promise.all([...this.stopping]);
   }
 
-  private async startWorker(endpoint: EndpointRecord, fresh: boolean): Promise<void> {
+  private async startWorker(
+    endpoint: EndpointRecord,
+    fresh: boolean,
+    expireCreatedBeforeMs = Number.NEGATIVE_INFINITY,
+  ): Promise<void> {
     const { deps, options } = this;
     const secret = deps.sealer.open(endpoint.id, endpoint.sealedSecret);
     const worker = await EndpointWorker.start(
@@ -222,6 +247,7 @@ export class Notifier {
       endpoint,
       secret,
       fresh,
+      { expireCreatedBeforeMs },
     );
     this.workers.set(endpoint.id, worker);
   }
@@ -285,8 +311,12 @@ export class Notifier {
     return found;
   }
 
+  /**
+   * Event types written to the outbox: those of every endpoint, disabled ones included, so that an endpoint
+   * re-enabled later finds the events it missed behind its cursor.
+   */
   private refreshWanted(): void {
-    this.wanted = new Set(this.store.list().flatMap((e) => (e.status === 'enabled' ? e.events : [])));
+    this.wanted = new Set(this.store.list().flatMap((e) => e.events));
   }
 
   private registerMetrics(): void {

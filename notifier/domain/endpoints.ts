@@ -82,3 +82,8 @@ export function endpointView(record: EndpointRecord): WebhookEndpointView {
 export function disabled(record: EndpointRecord, reason: 'gone' | 'failing', nowMs: number): EndpointRecord {
   return { ...record, status: 'disabled', disabledReason: reason, disabledAtMs: nowMs };
 }
+
+/** The record after an admin re-enabled the endpoint. */
+export function enabled(record: EndpointRecord): EndpointRecord {
+  return { ...record, status: 'enabled', disabledReason: null, disabledAtMs: null };
+}

@@ -20,6 +20,7 @@ const MAX_DELIVERIES_LISTED = 500;
  *  - `GET /v1/webhooks` → `{ endpoints }`; `GET /v1/webhooks/{id}` → one; `DELETE /v1/webhooks/{id}` → 204
  *  - `GET /v1/webhooks/{id}/deliveries?limit=` → `{ deliveries }`, newest attempt first (limit 1–500, default 100)
  *  - `POST /v1/webhooks/{id}/replay` `{ from, to }` (ISO 8601) → 202 `{ endpointId, events }`
+ *  - `POST /v1/webhooks/{id}/enable` → 200 with the endpoint: a disabled endpoint resumes from its cursor
  * Admin actions are logged with the caller's principal.
  */
 export function notifierRouter({ notifier, authenticator, logger }: NotifierRouterOptions): Router {
@@ -66,6 +67,15 @@ export function notifierRouter({ notifier, authenticator, logger }: NotifierRout
       const accepted = await notifier.replay(String(req.params['id']), fromMs, toMs);
       logger.info('admin: webhook replay', { principal: principalOf(res).id, ...accepted, fromMs, toMs });
       res.status(202).json(accepted);
+    }),
+  );
+  router.post(
+    '/v1/webhooks/:id/enable',
+    admin,
+    route(async (req, res) => {
+      const endpoint = await notifier.enable(String(req.params['id']));
+      logger.info('admin: webhook endpoint enabled', { principal: principalOf(res).id, endpointId: endpoint.id });
+      res.json(endpoint);
     }),
   );
   router.use(problemDetailsMiddleware(logger));
