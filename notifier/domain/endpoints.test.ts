@@ -38,7 +38,10 @@ describe('webhook endpoint requests', () => {
       { path: '/description', message: 'must be a string of at most 200 characters' },
     ]);
     expect(parseEndpointRequest({ url: 'https://h.example.com/', events: [] }, allowed).problems).toEqual([
-      { path: '/events', message: 'must be a non-empty array of decision.made, alert.raised' },
+      {
+        path: '/events',
+        message: 'must be a non-empty array of decision.made, alert.raised, transaction.posted, transaction.reversed',
+      },
     ]);
     expect(parseEndpointRequest([], allowed).problems).toEqual([{ path: '', message: 'must be a JSON object' }]);
   });
