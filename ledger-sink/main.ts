@@ -9,7 +9,13 @@ import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter, decodeOrDeadLetter } from '../schemas/dead-letter.js';
-import type { Account, AnalystLabel, LedgerBalance, ScoredTransaction } from '../schemas/generated/types.js';
+import type {
+  Account,
+  AnalystLabel,
+  LedgerBalance,
+  LedgerEvent,
+  ScoredTransaction,
+} from '../schemas/generated/types.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
@@ -19,6 +25,7 @@ import type { AuditIndex } from './ports.js';
 import { type AuditIndexConfig, parseLedgerSinkConfig } from './config.js';
 import { AccountTypes } from './app/account-types.js';
 import { BalanceFeed } from './app/balance-feed.js';
+import { LedgerEventFeed } from './app/ledger-events.js';
 import { LedgerBatchHandler } from './app/ledger-writer.js';
 import { sweepExpiredHolds } from './app/hold-sweep.js';
 
@@ -67,13 +74,20 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
   }
 
   const consumed = [Topics.transactionsScored, Topics.analystLabels] as const;
-  const used: readonly string[] = [...consumed, Topics.deadLetters, Topics.accounts, Topics.ledgerBalances];
+  const used: readonly string[] = [
+    ...consumed,
+    Topics.deadLetters,
+    Topics.accounts,
+    Topics.ledgerBalances,
+    Topics.ledgerEvents,
+  ];
   await deps.bus.ensureTopics(topicSpecs().filter((spec) => used.includes(spec.topic)));
-  const [scoredCodec, labelCodec, accountCodec, balanceCodec, deadLetters] = await Promise.all([
+  const [scoredCodec, labelCodec, accountCodec, balanceCodec, eventCodec, deadLetters] = await Promise.all([
     createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
     createCodec<AnalystLabel>(deps.registry, Topics.analystLabels),
     createCodec<Account>(deps.registry, Topics.accounts),
     createCodec<LedgerBalance>(deps.registry, Topics.ledgerBalances),
+    createCodec<LedgerEvent>(deps.registry, Topics.ledgerEvents),
     DeadLetterWriter.create(deps.bus, deps.registry, 'ledger-sink', deps.clock),
   ]);
   const balances = new BalanceFeed({
@@ -97,6 +111,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     holdsByAccountType: config.holdsByAccountType,
     accountTypes,
     balances,
+    events: new LedgerEventFeed({ producer: deps.bus.producer(), codec: eventCodec, metrics: deps.metrics }),
   });
 
   let subscription: Subscription;

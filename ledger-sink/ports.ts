@@ -1,4 +1,4 @@
-import type { AnalystLabel, ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type { AnalystLabel, ScoredTransaction, Transaction, TransactionKind } from '../schemas/generated/types.js';
 import type { BookedEntry, Hold, HoldResolutionRecord, TransactionLedger, Verdict } from './domain/holds.js';
 import type { StoredFingerprints } from './domain/idempotency.js';
 
@@ -26,6 +26,11 @@ export interface LedgerStore {
    * those holds) they reflect. The store only appends, so a later read never reflects fewer rows.
    */
   accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]>;
+  /**
+   * The kind each of these transactions was decided as (from `decisions`), for the ledger events of holds and
+   * reversals, whose rows do not carry it; ids without a stored decision are absent.
+   */
+  transactionKinds(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionKind>>;
   /** Ids of open holds whose expiry is at or before `nowMs`, soonest first, at most `limit`. */
   expiredHolds(nowMs: number, limit: number): Promise<readonly string[]>;
   insertEntries(entries: readonly PostedEntry[]): Promise<void>;

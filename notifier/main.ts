@@ -9,7 +9,7 @@ import { EmbeddedLog } from '../platform/embedded-log/embedded-log.js';
 import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
-import type { FraudAlert, ScoredTransaction } from '../schemas/generated/types.js';
+import type { FraudAlert, LedgerEvent, ScoredTransaction } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { OutboxTopics, Topics } from '../schemas/topics.js';
 import { HttpWebhookTransport } from './adapters/http-transport.js';
@@ -94,6 +94,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<NotifierStage> 
         outbox,
         scoredCodec: await createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
         alertCodec: await createCodec<FraudAlert>(deps.registry, Topics.fraudAlerts),
+        ledgerCodec: await createCodec<LedgerEvent>(deps.registry, Topics.ledgerEvents),
         transport,
         sealer: new SecretSealer(config.secretKey.reveal()),
         clock: deps.clock,

@@ -282,6 +282,11 @@ export const errorCatalogue = {
     category: 'unavailable',
     meaning: 'Elasticsearch did not accept audit documents; retried — check the cluster health.',
   },
+  LEDGER_DECISION_NOT_STORED: {
+    category: 'unavailable',
+    meaning:
+      'A hold or booked transaction has no stored decision to name its kind in a ledger event yet (a decision batch interrupted mid-insert); retried until its redelivery stores it.',
+  },
   LEDGER_STORE_UNAVAILABLE: {
     category: 'unavailable',
     meaning: 'The ledger store (ClickHouse) failed a read or write; retried — check ClickHouse.',

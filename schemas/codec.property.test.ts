@@ -18,7 +18,13 @@ describe('Confluent-framed Avro codec properties', () => {
     // A round trip and damaged bytes per topic, crafted block counts per topic with an array or map, and the
     // round trips of timestamps over every safe integer and of map key "__proto__".
     expect([...blockCountTopics].sort()).toEqual(
-      [Topics.transactionsScored, Topics.fraudAlerts, Topics.deadLetters, Topics.ledgerBalances].sort(),
+      [
+        Topics.transactionsScored,
+        Topics.fraudAlerts,
+        Topics.deadLetters,
+        Topics.ledgerBalances,
+        Topics.ledgerEvents,
+      ].sort(),
     );
     expect(codecTargets).toHaveLength(2 * allTopics.length + blockCountTopics.length + 2);
   });

@@ -16,5 +16,6 @@ export function topicSpecs(partitions = 8): TopicSpec[] {
     // partition number its debits do (scoring reads them in the same group; see scoring/domain/funds.ts).
     { topic: Topics.accounts, partitions, compacted: true },
     { topic: Topics.ledgerBalances, partitions },
+    { topic: Topics.ledgerEvents, partitions },
   ];
 }

@@ -20,6 +20,8 @@ export const Topics = {
   accounts: 'accounts',
   /** ledger-sink's balances of policy accounts, the feedback scoring checks funds against; key: account id. */
   ledgerBalances: 'ledger.balances',
+  /** ledger-sink's bookings: a transaction's legs posted, or reversed; key: payer account id. */
+  ledgerEvents: 'ledger.events',
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -32,6 +34,7 @@ export const TopicValueSchema = {
   [Topics.deadLetters]: 'vigil.DeadLetter',
   [Topics.accounts]: 'vigil.Account',
   [Topics.ledgerBalances]: 'vigil.LedgerBalance',
+  [Topics.ledgerEvents]: 'vigil.LedgerEvent',
 } as const satisfies Record<Topic, string>;
 
 export function valueSubject(topic: Topic): string {
@@ -55,6 +58,8 @@ export const HeaderNames = {
   scoredDecision: 'vigil.decision',
   /** The model score as JavaScript writes a number (shortest round-trip text). */
   scoredScore: 'vigil.score',
+  /** On `ledger.events`, the event's type (POSTED, REVERSED): a reader that wants one type skips the other undecoded. */
+  ledgerEventType: 'vigil.ledger-event-type',
 } as const;
 
 /**

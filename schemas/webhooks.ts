@@ -4,7 +4,7 @@
  * file's documentation (README "Webhooks"); the notifier stage produces exactly these shapes.
  */
 import type { MoneyRequest, SyncDecision } from './api.js';
-import type { Channel, Decision } from './generated/types.js';
+import type { Channel, Decision, EntryType, TransactionKind } from './generated/types.js';
 
 /** Every event type an endpoint can subscribe to. */
 export const WebhookEventType = {
@@ -12,6 +12,10 @@ export const WebhookEventType = {
   decisionMade: 'decision.made',
   /** A REVIEW or DECLINE raised an alert for analysts. */
   alertRaised: 'alert.raised',
+  /** The ledger booked a transaction's own legs: approved, a held review posted, a capture, a refund. */
+  transactionPosted: 'transaction.posted',
+  /** The ledger booked reversal legs for a transaction's booked money (a FRAUD verdict). */
+  transactionReversed: 'transaction.reversed',
 } as const;
 export type WebhookEventType = (typeof WebhookEventType)[keyof typeof WebhookEventType];
 export const webhookEventTypes: readonly WebhookEventType[] = Object.values(WebhookEventType);
@@ -23,7 +27,7 @@ export const webhookEventTypes: readonly WebhookEventType[] = Object.values(Webh
 export interface WebhookEvent<T extends WebhookEventType = WebhookEventType> {
   readonly id: string;
   readonly type: T;
-  /** ISO 8601, when the event happened (decidedAt / raisedAt), not when this delivery was attempted. */
+  /** ISO 8601, when the event happened (decidedAt / raisedAt / bookedAt), not when this delivery was attempted. */
   readonly createdAt: string;
   readonly data: WebhookEventData[T];
 }
@@ -55,9 +59,60 @@ export interface AlertRaisedData {
   readonly raisedAt: string;
 }
 
+/** One booked leg: a negative amount debits the account, a positive one credits it. */
+export interface LedgerLegData {
+  readonly entryId: string;
+  readonly accountId: string;
+  /** Signed decimal string in the currency's minor-unit exponent, e.g. `"-42.50"`. */
+  readonly amount: MoneyRequest;
+  readonly entryType: EntryType;
+}
+
+/**
+ * Why the legs were booked. `approved`: an APPROVE decision; `capture` of an authorisation, `refund` of a payment
+ * (both approved); `verdict`: an analyst's (or `chargeback`) verdict — GENUINE posting a held review, FRAUD
+ * reversing booked money; `expiry`: a held review nobody resolved, posted by the `post` expiry policy.
+ */
+export type LedgerCause =
+  | { readonly type: 'approved' }
+  | { readonly type: 'capture'; readonly authorizationId: string }
+  | { readonly type: 'refund'; readonly originalTransactionId: string }
+  | { readonly type: 'verdict'; readonly verdict: 'GENUINE' | 'FRAUD'; readonly by: string | null }
+  | { readonly type: 'expiry' };
+
+/** What `transaction.posted` and `transaction.reversed` share. Never card data: the ledger holds none. */
+interface LedgerEventDataBase {
+  readonly transactionId: string;
+  readonly kind: TransactionKind;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  /** The legs booked, in leg order; per currency they sum to zero. */
+  readonly legs: readonly LedgerLegData[];
+  /** ISO 8601: when Vigil booked the legs. */
+  readonly bookedAt: string;
+  /** ISO 8601: the transaction's own time (the legs' value date). */
+  readonly valueDate: string;
+  readonly cause: LedgerCause;
+  /** For a CAPTURE, the authorisation whose hold it settles. */
+  readonly capturesTransactionId: string | null;
+  /** For a REFUND, the payment it pays back. */
+  readonly refundsTransactionId: string | null;
+}
+
+/** `transaction.posted`: a transaction's own legs booked (once per transaction). */
+export type TransactionPostedData = LedgerEventDataBase;
+
+/** `transaction.reversed`: the reversal legs of a transaction's booked money (once per transaction). */
+export interface TransactionReversedData extends LedgerEventDataBase {
+  /** The entries reversed, in the order of the legs reversing them. */
+  readonly reversedEntryIds: readonly string[];
+}
+
 export interface WebhookEventData {
   readonly 'decision.made': DecisionMadeData;
   readonly 'alert.raised': AlertRaisedData;
+  readonly 'transaction.posted': TransactionPostedData;
+  readonly 'transaction.reversed': TransactionReversedData;
 }
 
 /**

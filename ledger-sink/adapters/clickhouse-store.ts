@@ -14,7 +14,7 @@ import {
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
 import { featureValuesOf } from '../../schemas/features.js';
-import type { AnalystLabel, Decision, LedgerEntry } from '../../schemas/generated/types.js';
+import type { AnalystLabel, Decision, LedgerEntry, TransactionKind } from '../../schemas/generated/types.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain/audit.js';
 import {
   type BookedEntry,
@@ -69,6 +69,7 @@ const STORED_SQL = [
   `SELECT 'hold', transaction_id, '', '' FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
   `SELECT 'label', transaction_id, '', '' FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`,
 ].join(' UNION ALL ');
+const KINDS_SQL = `SELECT transaction_id, toString(any(kind)) AS kind FROM ${ClickHouseTables.decisions} WHERE transaction_id IN {ids:Array(String)} GROUP BY transaction_id`;
 const CONFLICTS_SQL = `SELECT DISTINCT transaction_id, conflicting_fingerprint FROM ${ClickHouseTables.ledgerConflicts} WHERE transaction_id IN {ids:Array(String)}`;
 const LABELS_SQL = `SELECT transaction_id, label, labelled_by, ${epochMsColumn('labelled_at')} FROM ${ClickHouseTables.analystLabels} WHERE transaction_id IN {ids:Array(String)} ORDER BY labelled_at, transaction_id`;
 const ENTRY_COLUMNS = `entry_id, transaction_id, leg, account_id, amount_minor, currency, entry_type, fingerprint, reverses_entry_id, captures_transaction_id, refunds_transaction_id, ${epochMsColumn('event_time')}, ${epochMsColumn('posted_at')}`;
@@ -224,6 +225,11 @@ export class ClickHouseLedgerStore implements LedgerStore {
       })),
       uniqueBy(captures.map(bookedEntryOf), (e) => e.entryId),
     );
+  }
+
+  async transactionKinds(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionKind>> {
+    const rows = await this.selectByIds<{ transaction_id: string; kind: TransactionKind }>(KINDS_SQL, transactionIds);
+    return new Map(rows.map((r) => [r.transaction_id, r.kind]));
   }
 
   async accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]> {

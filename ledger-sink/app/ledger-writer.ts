@@ -6,16 +6,32 @@ import type { Logger } from '../../platform/logger.js';
 import type { Counter, Gauge, Histogram, MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, type PoisonItem, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
-import type { AccountType, AnalystLabel, LedgerEntry, ScoredTransaction } from '../../schemas/generated/types.js';
+import type {
+  AccountType,
+  AnalystLabel,
+  LedgerEntry,
+  LedgerEvent,
+  ScoredTransaction,
+  TransactionKind,
+} from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import type { AuditIndex, AuditIndexRejection } from '../ports.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from '../domain/audit.js';
 import { type StoredFingerprints, decideBatch } from '../domain/idempotency.js';
-import { DEFAULT_HOLD_SETTINGS, type HoldOutcome, type HoldSettings, type Verdict } from '../domain/holds.js';
+import {
+  DEFAULT_HOLD_SETTINGS,
+  EMPTY_LEDGER,
+  type HoldOutcome,
+  type HoldSettings,
+  type TransactionLedger,
+  type Verdict,
+} from '../domain/holds.js';
+import { postedEventOf } from '../domain/ledger-events.js';
 import { bookingOf, linksOf, notPostedReason, postingsFor } from '../domain/postings.js';
 import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
 import { AccountTypes } from './account-types.js';
 import type { BalanceFeed, TouchedAccounts } from './balance-feed.js';
+import type { LedgerEventFeed } from './ledger-events.js';
 import { type HoldRequest, type LifecycleReport, PostingLifecycle } from './posting-lifecycle.js';
 
 /** The ledger writer's refusals, by name; what each means is in platform/error-codes.ts. */
@@ -70,6 +86,11 @@ export interface LedgerBatchHandlerDeps {
   readonly accountTypes?: AccountTypes;
   /** Publishes the balances of policy accounts a batch touched (the funds feedback to scoring); none if absent. */
   readonly balances?: BalanceFeed;
+  /**
+   * Publishes what the ledger booked (`ledger.events`), after the inserts and before the batch is committed; nothing
+   * is announced (nor built) if absent.
+   */
+  readonly events?: LedgerEventFeed;
 }
 
 /** What one batch's decisions wrote (under the lock), for the report, the metrics and the audit index. */
@@ -86,6 +107,8 @@ interface StoredBatch {
   readonly outcomes: LifecycleReport['outcomes'];
   /** FRAUD verdicts on authorisations their captures must carry out, once the batch's lock is released. */
   readonly fraudOnCaptures: readonly Verdict[];
+  /** What the batch announces: the postings its APPROVEs booked (now or before), and what its verdicts did. */
+  readonly events: readonly LedgerEvent[];
 }
 
 interface Prepared {
@@ -122,6 +145,7 @@ export class LedgerBatchHandler {
       store: deps.store,
       metrics: deps.metrics,
       holdsFor: (accountId) => deps.holdsByAccountType?.[types.typeOf(accountId)] ?? holds,
+      announces: deps.events !== undefined,
     });
   }
 
@@ -131,6 +155,7 @@ export class LedgerBatchHandler {
    */
   async expireHolds(limit: number): Promise<LifecycleReport> {
     const report = await this.lifecycle.expireDue(this.deps.clock.nowMs(), limit);
+    await this.deps.events?.publish(report.events);
     await this.deps.balances?.publish({ accounts: report.accounts });
     return report;
   }
@@ -194,9 +219,16 @@ export class LedgerBatchHandler {
       holdsPlaced,
       outcomes: stepOutcomes,
       fraudOnCaptures,
-    } = await this.lifecycle.locked([...ids, ...settles], () => this.storeDecisions(prepared, ids, nowMs));
+    } = await this.lifecycle.locked([...ids, ...settles], async () => {
+      const stored = await this.storeDecisions(prepared, ids, nowMs);
+      // Under the lock: a FRAUD verdict on these transactions waits for it, so their reversal is never announced
+      // before their posting.
+      await this.deps.events?.publish(stored.events);
+      return stored;
+    });
     // Outside the batch's lock: it takes the lock on the captures' ids, which may be this batch's.
     const passed = await this.lifecycle.passOnFraud(fraudOnCaptures, nowMs);
+    await this.deps.events?.publish(passed.events);
     const outcomes = mergeOutcomes(stepOutcomes, passed.outcomes);
     const audit = await this.indexAudit(accepted, poison);
 
@@ -289,6 +321,8 @@ export class LedgerBatchHandler {
     const accepted: Prepared[] = [];
     const holds = new Map<string, HoldRequest>();
     const booked = new Set<string>();
+    /** What the batch's APPROVEs booked, per transaction: the legs written now (announced as they are) or before. */
+    const announced = new Map<string, { readonly kind: TransactionKind; readonly legs: PostedEntry[] }>();
     /** Authorisations a capture of this batch books against (or that this batch places and captures may name). */
     const settle = new Set<string>();
     const conflicts: Array<{ prepared: Prepared; record: ConflictRecord }> = [];
@@ -320,11 +354,15 @@ export class LedgerBatchHandler {
       // What the accepted decision books, never this copy's own (see domain/idempotency.ts).
       const legs = (): readonly LedgerEntry[] => (p.legs.length > 0 ? p.legs : postingsFor(tx, nowMs));
       const links = linksOf(tx);
+      const announce = this.deps.events !== undefined && verdict.booking === 'post' && !announced.has(tx.transactionId);
+      const written: PostedEntry[] = [];
       if (verdict.writeEntries) {
         postedTransactions += 1;
         for (const entry of legs())
-          entries.push({ ...entry, ...links, fingerprint: tx.fingerprint, reversesEntryId: '' });
+          written.push({ ...entry, ...links, fingerprint: tx.fingerprint, reversesEntryId: '' });
+        entries.push(...written);
       }
+      if (announce) announced.set(tx.transactionId, { kind: tx.kind, legs: written });
       if (verdict.booking === 'post') booked.add(tx.transactionId);
       // A held capture counts too: a verdict stored before its decision posts its hold below, in this call.
       if (verdict.booking !== 'none' && links.capturesTransactionId !== '') settle.add(links.capturesTransactionId);
@@ -370,6 +408,7 @@ export class LedgerBatchHandler {
     // Captures booked now (or before a crash, when redelivered) may have consumed their authorisation in full.
     const captured = await this.lifecycle.settleCaptured([...settle], nowMs);
     const outcomes = mergeOutcomes(applied.outcomes, captured.outcomes);
+    const events = [...(await this.postingsOf(announced)), ...applied.events];
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     this.m.holdsPlaced.inc({}, placed.length);
     return {
@@ -384,7 +423,27 @@ export class LedgerBatchHandler {
       holdsPlaced: placed.length,
       outcomes,
       fraudOnCaptures: captured.fraudOnCaptures,
+      events,
     };
+  }
+
+  /**
+   * The POSTED events of `booked`: from the legs this batch wrote, or, for those booked before (a redelivered or
+   * replayed decision), from the legs the ledger holds — read back, so the event is the one announced the first time.
+   */
+  private async postingsOf(
+    booked: ReadonlyMap<string, { readonly kind: TransactionKind; readonly legs: readonly PostedEntry[] }>,
+  ): Promise<LedgerEvent[]> {
+    const before = [...booked].filter(([, b]) => b.legs.length === 0).map(([id]) => id);
+    const stored =
+      before.length === 0 ? new Map<string, TransactionLedger>() : await this.deps.store.transactionLedgers(before);
+    const events: LedgerEvent[] = [];
+    for (const [id, { kind, legs }] of booked) {
+      const ledger = legs.length > 0 ? { ...EMPTY_LEDGER, entries: legs } : stored.get(id);
+      const event = ledger && postedEventOf(ledger, kind);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
   }
 
   /**
@@ -454,6 +513,7 @@ export class LedgerBatchHandler {
     const started = performance.now();
     const recorded = await this.lifecycle.recordVerdicts(labels, this.deps.clock.nowMs());
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
+    await this.deps.events?.publish(recorded.events);
     await this.deps.deadLetters.send(poison);
     await this.deps.balances?.publish({ accounts: recorded.accounts });
 

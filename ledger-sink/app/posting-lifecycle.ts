@@ -1,6 +1,7 @@
+import { UnavailableError } from '../../platform/errors.js';
 import type { Counter, MetricsRegistry } from '../../platform/metrics.js';
 import { KeyedLock } from '../../platform/keyed-lock.js';
-import type { AnalystLabel, LedgerEntry } from '../../schemas/generated/types.js';
+import type { AnalystLabel, LedgerEntry, LedgerEvent } from '../../schemas/generated/types.js';
 import {
   EMPTY_LEDGER,
   type Hold,
@@ -18,6 +19,7 @@ import {
   placeHold,
   settleCaptures,
 } from '../domain/holds.js';
+import { postedEventOf, reversedEventOf } from '../domain/ledger-events.js';
 import { type LedgerStore, type PostedEntry, labelKey } from '../ports.js';
 
 export interface PostingLifecycleDeps {
@@ -28,6 +30,8 @@ export interface PostingLifecycleDeps {
    * they differ (ledger-sink's config `holdsByAccountType`), the general ones otherwise.
    */
   readonly holdsFor: (accountId: string) => HoldSettings;
+  /** Whether reports carry the ledger events of verdicts and expiries (built only for a feed that publishes them). */
+  readonly announces?: boolean;
 }
 
 /** A REVIEW (or an AUTHORIZATION let through) decided in this batch and the legs its hold reserves. */
@@ -49,6 +53,11 @@ export interface LifecycleReport {
   readonly outcomes: Readonly<Record<HoldOutcome, number>>;
   /** Accounts with a leg in what the call wrote (resolved holds, booked or reversing entries). */
   readonly accounts: ReadonlySet<string>;
+  /**
+   * The ledger events the call's verdicts and expiries announce, from what the ledger holds after it (so a repeated
+   * call announces them again, unchanged): a hold posted (GENUINE verdict or expiry), legs reversed (FRAUD verdict).
+   */
+  readonly events: readonly LedgerEvent[];
 }
 
 /**
@@ -103,7 +112,12 @@ export class PostingLifecycle {
     for (const id of authorizationIds)
       this.step(ledgers, id, outcomes, writes, (l) => settleCaptures(l, 'capture', nowMs));
     await this.write(writes);
-    return { outcomes, accounts: writes.accounts, fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts) };
+    return {
+      outcomes,
+      accounts: writes.accounts,
+      events: [],
+      fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts),
+    };
   }
 
   /**
@@ -155,29 +169,40 @@ export class PostingLifecycle {
       // Every verdict stored for these transactions, in the order they were given: one given earlier but not
       // applied yet (it came before its decision, or a crash interrupted it) takes effect before this batch's.
       const verdicts = [...stored, ...fresh];
-      const report = await this.fold(ledgers, verdicts, nowMs);
+      // Announced: what this batch's own verdicts reached, stored now or by an earlier try of the same batch.
+      const report = await this.fold(ledgers, verdicts, nowMs, undefined, labels);
       return {
         ...report,
         stored: fresh.length,
         captured: capturedAuthorizations(ledgers),
         fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts),
+        announcedOnCaptures: fraudOnCapturesOf(ledgers, labels),
       };
     });
     const settled = await this.settleLocked(recorded.captured, nowMs);
-    const reversed = await this.passOnFraud([...recorded.fraudOnCaptures, ...settled.fraudOnCaptures], nowMs);
+    // Announced: the reversals this batch's own verdicts reached, and those settling passed on now.
+    const reversed = await this.passOnFraud([...recorded.fraudOnCaptures, ...settled.fraudOnCaptures], nowMs, [
+      ...recorded.announcedOnCaptures,
+      ...settled.fraudOnCaptures,
+    ]);
     return { ...merge(merge(recorded, settled), reversed), stored: recorded.stored };
   }
 
   /**
    * Applies the FRAUD verdicts authorisations passed on to their captures, under the lock on the captures' ids; the
-   * caller holds no lock. Idempotent: a capture already reversed is left alone.
+   * caller holds no lock. Idempotent: a capture already reversed is left alone. Announces the reversals the
+   * verdicts of `announce` reached.
    */
-  async passOnFraud(verdicts: readonly Verdict[], nowMs: number): Promise<LifecycleReport> {
+  async passOnFraud(
+    verdicts: readonly Verdict[],
+    nowMs: number,
+    announce: readonly Verdict[] = verdicts,
+  ): Promise<LifecycleReport> {
     if (verdicts.length === 0) return emptyReport();
     const ids = [...new Set(verdicts.map((v) => v.transactionId))];
     return this.locked(ids, async () => {
       const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
-      return this.fold(ledgers, verdicts, nowMs);
+      return this.fold(ledgers, verdicts, nowMs, undefined, announce);
     });
   }
 
@@ -202,6 +227,7 @@ export class PostingLifecycle {
             expireHold(l, this.deps.holdsFor(l.hold?.legs[0]?.accountId ?? '').expiryPolicy, nowMs),
           );
         captured = capturedAuthorizations(ledgers);
+        return ids;
       }),
     );
     const settled = await this.settleLocked(captured, nowMs);
@@ -217,20 +243,77 @@ export class PostingLifecycle {
     return this.fold(new Map(ledgers), verdicts, nowMs, more);
   }
 
-  /** Applies `verdicts` in order, then `more` (the expiry), and writes what they return. */
+  /**
+   * Applies `verdicts` in order, then `more` (the expiry), and writes what they return. Announces what the verdicts
+   * of `announce` (all of them by default) and the expiry reached.
+   */
   private async fold(
     ledgers: Map<string, TransactionLedger>,
     verdicts: readonly Verdict[],
     nowMs: number,
     more?: FoldMore,
+    announce: readonly Verdict[] = verdicts,
   ): Promise<LifecycleReport> {
     const writes = new Writes();
     const outcomes = countOutcomes();
     for (const verdict of [...verdicts].sort(byWhenGiven))
       this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
-    more?.(ledgers, outcomes, writes);
+    const expired = more?.(ledgers, outcomes, writes) ?? [];
     await this.write(writes);
-    return { outcomes, accounts: writes.accounts };
+    return {
+      outcomes,
+      accounts: writes.accounts,
+      events: await this.announced(ledgers, verdicts, announce, expired),
+    };
+  }
+
+  /**
+   * What a fold announces: per transaction a GENUINE verdict of `announce` or an expiry reached, its hold's posting;
+   * per transaction a FRAUD verdict of `announce` reached, its reversal, naming the first FRAUD verdict of all
+   * `verdicts` — each if the ledger holds it now, whether this fold booked it or an earlier try of the same batch did.
+   */
+  private async announced(
+    ledgers: ReadonlyMap<string, TransactionLedger>,
+    verdicts: readonly Verdict[],
+    announce: readonly Verdict[],
+    expired: readonly string[],
+  ): Promise<LedgerEvent[]> {
+    const heldThenPosted = (id: string): boolean => {
+      const ledger = ledgers.get(id);
+      return ledger?.hold?.kind === 'REVIEW' && ledger.resolution?.resolution === 'POSTED';
+    };
+    const posted = new Set(
+      [...announce.filter((v) => v.label === 'GENUINE').map((v) => v.transactionId), ...expired].filter(heldThenPosted),
+    );
+    const reversed = new Set(
+      announce
+        .filter((v) => v.label === 'FRAUD')
+        .map((v) => v.transactionId)
+        .filter((id) => ledgers.get(id)?.entries.some((e) => e.reversesEntryId !== '')),
+    );
+    const ids = [...new Set([...posted, ...reversed])];
+    if (ids.length === 0 || this.deps.announces !== true) return [];
+    const kinds = await this.deps.store.transactionKinds(ids);
+    const kindOf = (id: string) => {
+      const kind = kinds.get(id);
+      if (kind === undefined)
+        throw new UnavailableError(
+          'LEDGER_DECISION_NOT_STORED',
+          `transaction ${id} has booked legs but no stored decision yet; its ledger event waits for it`,
+        );
+      return kind;
+    };
+    const events: LedgerEvent[] = [];
+    for (const id of posted) events.push(postedEventOf(ledgers.get(id)!, kindOf(id))!);
+    for (const id of reversed)
+      events.push(
+        reversedEventOf(
+          ledgers.get(id)!,
+          kindOf(id),
+          verdicts.filter((v) => v.transactionId === id),
+        )!,
+      );
+    return events;
   }
 
   private step(
@@ -265,12 +348,12 @@ function byWhenGiven(a: Verdict, b: Verdict): number {
   return a.labelledAtMs - b.labelledAtMs || labelKey(a).localeCompare(labelKey(b));
 }
 
-/** A step after the verdicts of a fold (the expiry), adding to the same writes. */
+/** A step after the verdicts of a fold (the expiry), adding to the same writes; returns the ids it expired. */
 type FoldMore = (
   ledgers: Map<string, TransactionLedger>,
   outcomes: Record<HoldOutcome, number>,
   writes: Writes,
-) => void;
+) => readonly string[];
 
 class Writes {
   readonly resolutions: HoldResolutionRecord[] = [];
@@ -312,11 +395,11 @@ function fraudOnCapturesOf(ledgers: ReadonlyMap<string, TransactionLedger>, verd
 function merge(a: LifecycleReport, b: LifecycleReport): LifecycleReport {
   const outcomes = countOutcomes();
   for (const key of Object.keys(outcomes) as HoldOutcome[]) outcomes[key] = a.outcomes[key] + b.outcomes[key];
-  return { outcomes, accounts: new Set([...a.accounts, ...b.accounts]) };
+  return { outcomes, accounts: new Set([...a.accounts, ...b.accounts]), events: [...a.events, ...b.events] };
 }
 
 function emptyReport(): LifecycleReport {
-  return { outcomes: countOutcomes(), accounts: new Set() };
+  return { outcomes: countOutcomes(), accounts: new Set(), events: [] };
 }
 
 interface LifecycleMetrics {

@@ -1,4 +1,4 @@
-import type { AnalystLabel } from '../../schemas/generated/types.js';
+import type { AnalystLabel, TransactionKind } from '../../schemas/generated/types.js';
 import {
   EMPTY_LEDGER,
   type Hold,
@@ -73,6 +73,18 @@ export abstract class MemoryLedgerStore implements LedgerStore {
         this.resolutions.filter((r) => wanted.has(r.transactionId)),
         uniqueEntries(this.entries.filter((e) => wanted.has(e.capturesTransactionId))),
       ),
+    );
+  }
+
+  transactionKinds(ids: readonly string[]): Promise<ReadonlyMap<string, TransactionKind>> {
+    const wanted = new Set(ids);
+    return this.run(
+      () =>
+        new Map(
+          this.decisions
+            .filter((d) => wanted.has(d.scored.transaction.transactionId))
+            .map((d) => [d.scored.transaction.transactionId, d.scored.transaction.kind]),
+        ),
     );
   }
 

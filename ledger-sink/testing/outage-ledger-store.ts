@@ -1,5 +1,5 @@
 import { UnavailableError } from '../../platform/errors.js';
-import type { AnalystLabel } from '../../schemas/generated/types.js';
+import type { AnalystLabel, TransactionKind } from '../../schemas/generated/types.js';
 import type { Hold, HoldResolutionRecord, TransactionLedger, Verdict } from '../domain/holds.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
 import type { ConflictRecord, DecisionRecord, LedgerStore, PostedEntry, StoredAccountBalance } from '../ports.js';
@@ -55,6 +55,9 @@ export class OutageLedgerStore implements LedgerStore {
   }
   transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
     return this.guard(() => this.inner.transactionLedgers(transactionIds));
+  }
+  transactionKinds(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionKind>> {
+    return this.guard(() => this.inner.transactionKinds(transactionIds));
   }
   accountBalances(accountIds: readonly string[]): Promise<readonly StoredAccountBalance[]> {
     return this.guard(() => this.inner.accountBalances(accountIds));

@@ -4,10 +4,16 @@ import { describeError, isRetriable } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Counter } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
-import type { FraudAlert, ScoredTransaction } from '../../schemas/generated/types.js';
-import { OutboxTopics, Topics } from '../../schemas/topics.js';
+import type { FraudAlert, LedgerEvent, ScoredTransaction } from '../../schemas/generated/types.js';
+import { HeaderNames, OutboxTopics, Topics } from '../../schemas/topics.js';
 import { type WebhookEvent, WebhookEventType } from '../../schemas/webhooks.js';
-import { alertRaisedEvent, decisionMadeEvent, eventSubject } from '../domain/events.js';
+import {
+  alertRaisedEvent,
+  decisionMadeEvent,
+  eventSubject,
+  ledgerBookingEvent,
+  ledgerEventType,
+} from '../domain/events.js';
 
 /** Headers on `webhook.events` records, so workers filter and replays select without parsing bodies. */
 export const EventHeaders = {
@@ -27,6 +33,7 @@ export interface FanOutDeps {
   readonly outbox: Bus;
   readonly scoredCodec: Codec<ScoredTransaction>;
   readonly alertCodec: Codec<FraudAlert>;
+  readonly ledgerCodec: Codec<LedgerEvent>;
   /** The event types some enabled endpoint wants right now; nothing else is written. */
   readonly wantedTypes: () => ReadonlySet<WebhookEventType>;
   readonly logger: Logger;
@@ -34,13 +41,14 @@ export interface FanOutDeps {
 }
 
 /**
- * Turns decisions and alerts into webhook events on the outbox: one consumer group over `tx.scored` and
- * `fraud.alerts`, each batch's events made durable on `webhook.events` before the batch is committed (so a
- * crash between the two writes the same events again, with the same ids — at least once, never lost).
- * Only types an enabled endpoint subscribes to are written, and `tx.scored` records are decoded only then.
+ * Turns decisions, alerts and bookings into webhook events on the outbox: one consumer group over `tx.scored`,
+ * `fraud.alerts` and `ledger.events`, each batch's events made durable on `webhook.events` before the batch is
+ * committed (so a crash between the two writes the same events again, with the same ids — at least once, never
+ * lost). Only types an enabled endpoint subscribes to are written, and records are decoded only then (a
+ * `ledger.events` record's type is in a header).
  *
  * Records that do not decode are skipped, counted and logged, not dead-lettered: ledger-sink (tx.scored) and
- * dashboards (fraud.alerts) read the same records and dead-letter them once.
+ * dashboards (fraud.alerts) read the same records and dead-letter them once; ledger.events is ledger-sink's own.
  */
 export async function startFanOut(deps: FanOutDeps, groupId: string): Promise<Subscription> {
   const { outbox, logger, counters } = deps;
@@ -48,13 +56,14 @@ export async function startFanOut(deps: FanOutDeps, groupId: string): Promise<Su
   return deps.source.subscribe(
     // From the end on a first start: webhooks announce what happens from now on; replay covers what an endpoint
     // registered later missed only within the outbox.
-    { groupId, topics: [Topics.transactionsScored, Topics.fraudAlerts], startFrom: 'latest' },
+    { groupId, topics: [Topics.transactionsScored, Topics.fraudAlerts, Topics.ledgerEvents], startFrom: 'latest' },
     async (batch) => {
       const wanted = deps.wantedTypes();
-      const type = batch.topic === Topics.fraudAlerts ? WebhookEventType.alertRaised : WebhookEventType.decisionMade;
-      if (!wanted.has(type)) return;
       const records: OutgoingRecord[] = [];
+      const written = new Map<WebhookEventType, number>();
       for (const record of batch.records) {
+        const type = typeOf(batch.topic, record);
+        if (type === undefined || !wanted.has(type)) continue;
         const event = await toEvent(deps, type, record).catch((error: unknown) => {
           if (isRetriable(error)) throw error;
           counters.undecodable.inc({ topic: batch.topic });
@@ -66,16 +75,30 @@ export async function startFanOut(deps: FanOutDeps, groupId: string): Promise<Su
           });
           return undefined;
         });
-        if (event !== undefined) records.push(outboxRecord(record.key, event));
+        if (event === undefined) continue;
+        records.push(outboxRecord(record.key, event));
+        written.set(type, (written.get(type) ?? 0) + 1);
       }
       if (records.length === 0) return;
       await producer.send(OutboxTopics.webhookEvents, records);
-      counters.written.inc({ type }, records.length);
+      for (const [type, count] of written) counters.written.inc({ type }, count);
     },
   );
 }
 
+/** The webhook type a source record becomes; undefined for a `ledger.events` record of no known type. */
+function typeOf(topic: string, record: BusRecord): WebhookEventType | undefined {
+  if (topic === Topics.fraudAlerts) return WebhookEventType.alertRaised;
+  if (topic === Topics.transactionsScored) return WebhookEventType.decisionMade;
+  const ledgerType = record.headers[HeaderNames.ledgerEventType];
+  return ledgerType === 'POSTED' || ledgerType === 'REVERSED' ? ledgerEventType(ledgerType) : undefined;
+}
+
 async function toEvent(deps: FanOutDeps, type: WebhookEventType, record: BusRecord): Promise<WebhookEvent> {
+  if (type === WebhookEventType.transactionPosted || type === WebhookEventType.transactionReversed) {
+    const event = await deps.ledgerCodec.decode(record.value);
+    return ledgerBookingEvent(eventIdFor(ledgerEventType(event.type), event.transactionId), event);
+  }
   if (type === WebhookEventType.alertRaised) {
     const alert = await deps.alertCodec.decode(record.value);
     return alertRaisedEvent(eventIdFor(type, alert.alertId), alert);

@@ -5,7 +5,7 @@ import { ValidationError, VigilError, describeError } from '../../platform/error
 import type { Logger } from '../../platform/logger.js';
 import type { MetricsRegistry } from '../../platform/metrics.js';
 import type { Codec } from '../../schemas/codec.js';
-import type { FraudAlert, ScoredTransaction } from '../../schemas/generated/types.js';
+import type { FraudAlert, LedgerEvent, ScoredTransaction } from '../../schemas/generated/types.js';
 import { OutboxTopics } from '../../schemas/topics.js';
 import type {
   WebhookDeliveryView,
@@ -25,12 +25,13 @@ import { EventHeaders, startFanOut } from './fan-out.js';
 import { type SecretSealer, newSigningSecret } from './signing.js';
 
 export interface NotifierDeps {
-  /** Where decisions and alerts come from (the pipeline's bus). */
+  /** Where decisions, alerts and bookings come from (the pipeline's bus). */
   readonly source: Bus;
   /** The notifier's durable outbox: events, endpoints and attempts (see OutboxTopics). */
   readonly outbox: Bus;
   readonly scoredCodec: Codec<ScoredTransaction>;
   readonly alertCodec: Codec<FraudAlert>;
+  readonly ledgerCodec: Codec<LedgerEvent>;
   readonly transport: WebhookTransport;
   readonly sealer: SecretSealer;
   readonly clock: Clock;
@@ -89,6 +90,7 @@ export class Notifier {
           outbox: deps.outbox,
           scoredCodec: deps.scoredCodec,
           alertCodec: deps.alertCodec,
+          ledgerCodec: deps.ledgerCodec,
           wantedTypes: () => notifier.wanted,
           logger: deps.logger,
           counters: {

@@ -30,12 +30,18 @@ describe('webhook endpoint requests', () => {
         path: '/url',
         message: '10.0.0.1 is a private address; only public addresses unless VIGIL_WEBHOOK_ALLOWED_TARGETS lists it',
       },
-      { path: '/events/1', message: 'must be one of decision.made, alert.raised' },
+      {
+        path: '/events/1',
+        message: 'must be one of decision.made, alert.raised, transaction.posted, transaction.reversed',
+      },
       { path: '/events/2', message: 'is listed twice' },
       { path: '/description', message: 'must be a string of at most 200 characters' },
     ]);
     expect(parseEndpointRequest({ url: 'https://h.example.com/', events: [] }, allowed).problems).toEqual([
-      { path: '/events', message: 'must be a non-empty array of decision.made, alert.raised' },
+      {
+        path: '/events',
+        message: 'must be a non-empty array of decision.made, alert.raised, transaction.posted, transaction.reversed',
+      },
     ]);
     expect(parseEndpointRequest([], allowed).problems).toEqual([{ path: '', message: 'must be a JSON object' }]);
   });

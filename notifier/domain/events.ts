@@ -1,14 +1,15 @@
 /**
  * Webhook events from the records the pipeline already writes: `decision.made` from `tx.scored`, `alert.raised`
- * from `fraud.alerts`. Pure mappings; the event id is given by the caller (a digest of type and subject), so the
- * same record always yields the same event, byte for byte.
+ * from `fraud.alerts`, `transaction.posted` and `transaction.reversed` from `ledger.events`. Pure mappings; the event
+ * id is given by the caller (a digest of type and subject), so the same record always yields the same event, byte
+ * for byte.
  */
 import { toSyncDecision } from '../../schemas/api.js';
 import { formatMinorUnits } from '../../schemas/currencies.js';
-import type { FraudAlert, ScoredTransaction } from '../../schemas/generated/types.js';
-import { type WebhookEvent, WebhookEventType } from '../../schemas/webhooks.js';
+import type { FraudAlert, LedgerEvent, ScoredTransaction } from '../../schemas/generated/types.js';
+import { type LedgerCause, type WebhookEvent, WebhookEventType } from '../../schemas/webhooks.js';
 
-/** What an event is about, for its id: the transaction for a decision, the alert for an alert. */
+/** What an event is about, for its id: the transaction for a decision or a booking, the alert for an alert. */
 export function eventSubject(type: WebhookEventType, subjectId: string): string {
   return `${type}\u0000${subjectId}`;
 }
@@ -53,4 +54,58 @@ export function alertRaisedEvent(id: string, alert: FraudAlert): WebhookEvent<'a
       raisedAt,
     },
   };
+}
+
+/** The webhook type a ledger event is announced as. */
+export function ledgerEventType(type: LedgerEvent['type']): 'transaction.posted' | 'transaction.reversed' {
+  return type === 'POSTED' ? WebhookEventType.transactionPosted : WebhookEventType.transactionReversed;
+}
+
+/** `transaction.posted` / `transaction.reversed` from a `ledger.events` record; amounts as signed decimal strings. */
+export function ledgerBookingEvent(
+  id: string,
+  event: LedgerEvent,
+): WebhookEvent<'transaction.posted'> | WebhookEvent<'transaction.reversed'> {
+  const bookedAt = new Date(event.bookedAtMs).toISOString();
+  const data = {
+    transactionId: event.transactionId,
+    kind: event.kind,
+    payerAccountId: event.payerAccountId,
+    payeeAccountId: event.payeeAccountId,
+    legs: event.legs.map((leg) => ({
+      entryId: leg.entryId,
+      accountId: leg.accountId,
+      amount: { value: formatMinorUnits(leg.amountMinor, leg.currency), currency: leg.currency },
+      entryType: leg.entryType,
+    })),
+    bookedAt,
+    valueDate: new Date(event.valueDateMs).toISOString(),
+    cause: causeOf(event),
+    capturesTransactionId: event.capturesTransactionId,
+    refundsTransactionId: event.refundsTransactionId,
+  };
+  if (event.type === 'POSTED') return { id, type: WebhookEventType.transactionPosted, createdAt: bookedAt, data };
+  return {
+    id,
+    type: WebhookEventType.transactionReversed,
+    createdAt: bookedAt,
+    data: { ...data, reversedEntryIds: event.legs.map((leg) => leg.reversesEntryId ?? '') },
+  };
+}
+
+function causeOf(event: LedgerEvent): LedgerCause {
+  switch (event.cause) {
+    case 'APPROVED':
+      return { type: 'approved' };
+    case 'CAPTURE':
+      return { type: 'capture', authorizationId: event.capturesTransactionId ?? '' };
+    case 'REFUND':
+      return { type: 'refund', originalTransactionId: event.refundsTransactionId ?? '' };
+    case 'GENUINE_VERDICT':
+      return { type: 'verdict', verdict: 'GENUINE', by: event.causedBy };
+    case 'FRAUD_VERDICT':
+      return { type: 'verdict', verdict: 'FRAUD', by: event.causedBy };
+    case 'HOLD_EXPIRY':
+      return { type: 'expiry' };
+  }
 }

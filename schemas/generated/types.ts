@@ -384,3 +384,55 @@ export interface CurrencyBalance {
   /** Debits of open holds, ≥ 0. */
   readonly pendingDebitsMinor: bigint;
 }
+
+export interface LedgerEvent {
+  /** POSTED: the transaction's own legs were booked (once per transaction). REVERSED: reversal legs were booked for them (once per transaction). */
+  readonly type: LedgerEventType;
+  readonly transactionId: string;
+  readonly kind: TransactionKind;
+  /** The account of leg 0; the record key. */
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  /** The legs booked, in leg order; per currency they sum to zero. */
+  readonly legs: ReadonlyArray<LedgerEventLeg>;
+  /** When Vigil booked the legs (their postedAt). */
+  readonly bookedAtMs: number;
+  /** The transaction's own event time (the legs' value date). */
+  readonly valueDateMs: number;
+  /** Why the legs were booked: an APPROVE decision (of a capture, a refund or any other kind), a GENUINE verdict or the expiry (policy post) ending a REVIEW hold, or a FRAUD verdict reversing booked money. */
+  readonly cause: LedgerEventCause;
+  /** Who gave the verdict (an analyst id, or chargeback); null for APPROVED, CAPTURE, REFUND and HOLD_EXPIRY. */
+  readonly causedBy: null | string;
+  /** For a CAPTURE, the authorisation whose hold it settles. */
+  readonly capturesTransactionId: null | string;
+  /** For a REFUND, the payment it pays back. */
+  readonly refundsTransactionId: null | string;
+}
+
+export const LedgerEventType = {
+  POSTED: 'POSTED',
+  REVERSED: 'REVERSED',
+} as const;
+export type LedgerEventType = (typeof LedgerEventType)[keyof typeof LedgerEventType];
+
+export interface LedgerEventLeg {
+  readonly entryId: string;
+  readonly leg: number;
+  readonly accountId: string;
+  /** Signed: negative debits the account, positive credits it. */
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly entryType: EntryType;
+  /** For a reversal leg, the entry it reverses. */
+  readonly reversesEntryId: null | string;
+}
+
+export const LedgerEventCause = {
+  APPROVED: 'APPROVED',
+  CAPTURE: 'CAPTURE',
+  REFUND: 'REFUND',
+  GENUINE_VERDICT: 'GENUINE_VERDICT',
+  HOLD_EXPIRY: 'HOLD_EXPIRY',
+  FRAUD_VERDICT: 'FRAUD_VERDICT',
+} as const;
+export type LedgerEventCause = (typeof LedgerEventCause)[keyof typeof LedgerEventCause];
