@@ -243,6 +243,41 @@ describe('ledger events over chDB and the embedded log', () => {
     ]);
   }, 120_000);
 
+  it('given a FRAUD verdict on an authorisation, then the reversal of a capture booked later is announced too', async () => {
+    const { handler: h } = await handler();
+    const auth = tx('auth-7', 'AUTHORIZATION', 'payer-h');
+    const early = tx('cap-7a', 'CAPTURE', 'payer-h', 'APPROVE', {
+      originalTransactionId: 'auth-7',
+      amountMinor: 4_000n,
+    });
+    const late = tx('cap-7b', 'CAPTURE', 'payer-h', 'APPROVE', {
+      originalTransactionId: 'auth-7',
+      amountMinor: 3_000n,
+    });
+    await h.handle(decided(auth, early));
+    await h.handle(verdicts([auth, 'FRAUD', 'analyst:cy', START_MS + 10]));
+    // Booked after the verdict: the authorisation's stored FRAUD reaches it when it settles the authorisation.
+    await h.handle(decided(late));
+    const events = await published();
+    expect(
+      mismatches(
+        [...new Set(summary(events))],
+        [
+          'POSTED cap-7a CAPTURE CAPTURE captures auth-7',
+          'POSTED cap-7b CAPTURE CAPTURE captures auth-7',
+          'REVERSED cap-7a CAPTURE FRAUD_VERDICT by analyst:cy captures auth-7',
+          'REVERSED cap-7b CAPTURE FRAUD_VERDICT by analyst:cy captures auth-7',
+        ],
+      ),
+    ).toEqual([]);
+    // Settling announces every capture the authorisation's FRAUD reached, so cap-7a's reversal comes again (at least
+    // once): byte for byte the same event, which receivers de-duplicate by its id.
+    const bytes = await publishedBytes();
+    const again = events.filter((e) => e.event.transactionId === 'cap-7a' && e.event.type === 'REVERSED');
+    expect(again.length).toBe(2);
+    expect(new Set(bytes.filter((_, i) => again.includes(events[i]!))).size).toBe(1);
+  }, 120_000);
+
   describe('the oracle can fail', () => {
     it('catches a planted missing event and a planted duplicate', () => {
       expect(mismatches(EXPECTED.slice(1), EXPECTED)).toEqual([`missing: ${EXPECTED[0]}`]);
