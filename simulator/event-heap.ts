@@ -1,6 +1,6 @@
 import type { DraftEvent } from './traffic-event.js';
 
-/** A binary min-heap of injected fraud events, by time and then by insertion order (deterministic ties). */
+/** A binary min-heap of scheduled events (injected fraud, card-flow follow-ups), by time and then by insertion order (deterministic ties). */
 export class EventHeap {
   private readonly items: Array<{ event: DraftEvent; order: number }> = [];
   private inserted = 0;

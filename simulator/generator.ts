@@ -1,4 +1,5 @@
 import type { TransactionRequest } from '../schemas/api.js';
+import { CardFlows } from './card-flows.js';
 import { Payroll, type PolicyHolder, openingDeposit, policyHolders } from './balance-policies.js';
 import { FraudSchedule } from './fraud-scenarios.js';
 import { GenuineTraffic } from './genuine-traffic.js';
@@ -23,8 +24,9 @@ export type { SimulatorOptions, ChannelMix } from './types.js';
  * processes; customers are drawn in proportion to their rates), which is the handbook's distribution but
  * needs memory for one bucket only. Injected fraud is scheduled per day and merged by time, and so are the
  * salaries of the customers with a balance policy (`balance-policies.ts`; none unless `policyShare` > 0, so
- * a world without policies has the stream it always had). Events come out in non-decreasing event time; the
- * same options always give the same stream.
+ * a world without policies has the stream it always had), and so are the captures and refunds of card flows
+ * (`card-flows.ts`; none unless `cardFlows`, which draws from its own stream and leaves the rest of the world as it
+ * was). Events come out in non-decreasing event time; the same options always give the same stream.
  */
 export class TrafficSimulator {
   readonly options: Readonly<ResolvedOptions>;
@@ -38,6 +40,8 @@ export class TrafficSimulator {
   private readonly genuine: GenuineTraffic;
   private readonly fraud: FraudSchedule;
   private readonly payroll: Payroll;
+  /** Null unless the options have `cardFlows`. */
+  private readonly cardFlows: CardFlows | null;
   private readonly traffic: Random;
   private readonly idPrefix: string;
   private emitted = 0;
@@ -63,6 +67,7 @@ export class TrafficSimulator {
     this.fraud = new FraudSchedule(this.options, this.population, this.expectedTransactionsPerDay);
     this.policyHolders = policyHolders(this.options, this.population);
     this.payroll = new Payroll(this.policyHolders, this.options.startTimeMs);
+    this.cardFlows = this.options.cardFlows ? new CardFlows(seed, this.options.startTimeMs, this.population) : null;
     this.genuine = new GenuineTraffic(this.options, this.population, traffic, this.fraud);
     this.timeline = new ArrivalTimeline(traffic, this.options.startTimeMs, dailyRate, (day, dayStartMs) =>
       this.fraud.startDay(day, dayStartMs),
@@ -87,6 +92,11 @@ export class TrafficSimulator {
     // Absent from states saved before balance policies existed; their worlds have no policy holders.
     if (state.payroll !== undefined) simulator.payroll.restore(state.payroll);
     simulator.markAccountSetUp(state.accountSetUp ?? { policiesSet: 0, openingsSent: 0 });
+    if (simulator.cardFlows !== null) {
+      if (state.cardFlows === undefined)
+        throw new RangeError('simulator state has card flows in its options but no card-flow state');
+      simulator.cardFlows.restore(state.cardFlows);
+    }
     return simulator;
   }
 
@@ -101,6 +111,7 @@ export class TrafficSimulator {
       fraud: this.fraud.save(),
       payroll: this.payroll.save(),
       accountSetUp: this.setUp,
+      ...(this.cardFlows !== null ? { cardFlows: this.cardFlows.save() } : {}),
     };
   }
 
@@ -143,7 +154,7 @@ export class TrafficSimulator {
    */
   openingDepositRequest(holder: PolicyHolder): TransactionRequest | undefined {
     const event = openingDeposit(holder, this.options.startTimeMs);
-    return event === null ? undefined : toRequest(event, `${this.idPrefix}open-${holder.customer.index}`);
+    return event === null ? undefined : toRequest(event, `${this.idPrefix}open-${holder.customer.index}`, null);
   }
 
   /** The next transaction: request body, canonical record and ground truth. */
@@ -165,7 +176,7 @@ export class TrafficSimulator {
     readonly scenario: FraudScenario | null;
   } {
     const event = this.nextEvent();
-    return { request: toRequest(event, this.transactionId(event.seq)), fraud: event.fraud, scenario: event.scenario };
+    return { request: this.requestOf(event), fraud: event.fraud, scenario: event.scenario };
   }
 
   /** The next transaction as a plain event (cheap: no strings, dates or hashes are built). */
@@ -174,6 +185,9 @@ export class TrafficSimulator {
       const baseTime = this.timeline.peek();
       const fraudTime = this.fraud.nextInjectedTimeMs();
       const salaryTime = this.payroll.nextTimeMs();
+      const followUpTime = this.cardFlows?.nextTimeMs() ?? Infinity;
+      if (followUpTime <= salaryTime && followUpTime <= fraudTime && followUpTime <= baseTime)
+        return this.emit(this.cardFlows!.pop());
       if (salaryTime < fraudTime && salaryTime <= baseTime) return this.emit(this.payroll.pop());
       if (fraudTime <= baseTime) return this.emit(this.fraud.popInjected());
       this.timeline.advance();
@@ -189,12 +203,23 @@ export class TrafficSimulator {
 
   /** Renders an event as the HTTP request a bank would send and the canonical record ingest would produce. */
   toSimulated(event: TrafficEvent): SimulatedTransaction {
-    const request = toRequest(event, this.transactionId(event.seq));
+    const request = this.requestOf(event);
     return { request, transaction: toCanonical(request, event), fraud: event.fraud, scenario: event.scenario };
+  }
+
+  /** Follow-ups not yet produced (captures and refunds scheduled by card flows). */
+  get pendingFollowUps(): number {
+    return this.cardFlows?.pendingCount ?? 0;
+  }
+
+  private requestOf(event: TrafficEvent): TransactionRequest {
+    const original = event.originalSeq === null ? null : this.transactionId(event.originalSeq);
+    return toRequest(event, this.transactionId(event.seq), original);
   }
 
   private emit(event: DraftEvent): TrafficEvent {
     event.seq = this.emitted++;
+    this.cardFlows?.onEmitted(event);
     return event;
   }
 }

@@ -126,7 +126,7 @@ function writeTwoDigits(buffer: Uint8Array, pos: number, value: number): number 
 /**
  * Encodes events as CSV rows straight into bytes (ASCII). Rows come by the million, and building them as
  * strings makes the garbage collector the bottleneck; writing digits into a buffer makes no garbage.
- * Only EUR-cent amounts (handbook mode).
+ * Only EUR-cent purchases (handbook mode, which has no card flows).
  */
 export class HandbookRowFormatter {
   private cachedDay = Number.NaN;
@@ -139,6 +139,9 @@ export class HandbookRowFormatter {
   /** Writes the row and its newline into `buffer` at `pos` (needs MAX_ROW_BYTES of room); returns the end. */
   encodeInto(event: TrafficEvent, buffer: Uint8Array, pos: number): number {
     if (event.terminal === null) throw new RangeError(`event ${event.seq} has no terminal; generate with handbookMode`);
+    // One row is one purchase: an authorisation and its captures would count the same money (and fraud) twice.
+    if (event.kind !== 'purchase')
+      throw new RangeError(`event ${event.seq} is a ${event.kind}, not a purchase; generate with handbookMode`);
     const day = Math.floor(event.timeMs / DAY_MS);
     if (day !== this.cachedDay) {
       this.cachedDay = day;

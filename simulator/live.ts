@@ -85,7 +85,8 @@ const ACCOUNT_SET_UP_RETRY_MS = 5_000;
 /**
  * Emits about `tps` simulated requests per second in small batches, stamped with the clock's current time,
  * from a TrafficSimulator whose per-customer rate is derived so its population produces `tps` in real time
- * (with the default fraud scale, about 1 % fraud: a dozen fraudulent requests a minute at 20 tps).
+ * (with the default fraud scale, about 1 % fraud: a dozen fraudulent requests a minute at 20 tps). A new world has
+ * card flows unless `cardFlows: false` (authorisations, their captures and refunds are part of the `tps`).
  * Backpressure: never more than one send in flight; failures are logged and never stop the traffic.
  * Throws ValidationError for a non-positive rate or interval.
  */
@@ -132,6 +133,8 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
           startTimeMs: Math.floor(startMs),
           // In-day share: the handbook drops times that fall outside the day, so ask for a little more.
           meanTxPerCustomerPerDay: (tps * 86_400) / customers / IN_DAY_SHARE,
+          // The demo shows authorisations, their captures and refunds (a resumed world keeps what it was saved with).
+          cardFlows: simulatorOptions.cardFlows ?? true,
         });
   let lastCheckpointMs = -Infinity;
   const batchLimit = maxBatchSize ?? Math.max(1, Math.ceil((2 * tps * batchIntervalMs) / 1000));
@@ -247,6 +250,8 @@ export function startLiveTraffic(options: LiveTrafficOptions): LiveTraffic {
     batchIntervalMs,
     fraudScale: simulator.options.fraudScale,
     policyHolders: simulator.policyHolders.length,
+    cardFlows: simulator.options.cardFlows,
+    pendingFollowUps: simulator.pendingFollowUps,
   });
   timer = scheduler.schedule(tick, batchIntervalMs);
 

@@ -26,6 +26,7 @@ export const simulatorDefaults = Object.freeze({
   currencies: defaultCurrencies,
   handbookMode: false,
   policyShare: 0,
+  cardFlows: false,
 });
 
 export const channelNames: readonly ChannelName[] = ['card', 'ach', 'sepa', 'wire', 'wallet', 'p2p', 'cash'];
@@ -43,6 +44,7 @@ export interface ResolvedOptions {
   readonly handbookMode: boolean;
   readonly warmStart: boolean;
   readonly policyShare: number;
+  readonly cardFlows: boolean;
 }
 
 /** Fills in defaults and checks every option; throws ValidationError (SIMULATOR_OPTIONS_INVALID) listing every bad one. */
@@ -62,6 +64,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     warmStart: options.warmStart ?? !handbookMode,
     // A world saved before balance policies existed has none, and carries on without them.
     policyShare: options.policyShare ?? simulatorDefaults.policyShare,
+    // The handbook's rows are one per purchase; a world saved before card flows existed carries on without them.
+    cardFlows: handbookMode ? false : (options.cardFlows ?? simulatorDefaults.cardFlows),
   };
   const check = (ok: boolean, path: string, message: string): void => {
     if (!ok) problems.push({ path, message });
@@ -88,6 +92,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     '/policyShare',
     'must be a number in [0, 1]',
   );
+  check(typeof resolved.cardFlows === 'boolean', '/cardFlows', 'must be true or false');
   check(Number.isFinite(resolved.fraudScale) && resolved.fraudScale >= 0, '/fraudScale', 'must be a number ≥ 0');
   let mixTotal = 0;
   for (const [channel, weight] of Object.entries(resolved.channelMix)) {

@@ -5,8 +5,15 @@ import { canonicalJson } from '../platform/canonical-json.js';
 import { currencyExponent, formatMinor } from './money.js';
 import type { TrafficEvent } from './traffic-event.js';
 
-/** The HTTP request a bank's system would send for `event`, under the request id `transactionId`. */
-export function toRequest(event: TrafficEvent, transactionId: string): TransactionRequest {
+/**
+ * The HTTP request a bank's system would send for `event`, under the request id `transactionId`; a capture or a
+ * refund names the request id of what it follows up, `originalTransactionId`.
+ */
+export function toRequest(
+  event: TrafficEvent,
+  transactionId: string,
+  originalTransactionId: string | null,
+): TransactionRequest {
   const exponent = currencyExponent(event.currency);
   const merchant =
     event.terminal !== null
@@ -48,6 +55,7 @@ export function toRequest(event: TrafficEvent, transactionId: string): Transacti
         }
       : {}),
     ...(event.remittance !== null ? { description: event.remittance } : {}),
+    ...(originalTransactionId !== null ? { originalTransactionId } : {}),
     ...(event.scheme !== null
       ? {
           bankTransfer: {
@@ -112,8 +120,15 @@ export function toCanonical(request: TransactionRequest, event: TrafficEvent): T
         : null,
     channelReference: null,
     eventTimeMs: event.timeMs,
+    // Ingest leaves an absent originalTransactionId out of what it fingerprints; so does this stand-in.
+    ...(request.originalTransactionId !== undefined ? { originalTransactionId: request.originalTransactionId } : {}),
   };
-  // Ingest leaves an absent originalTransactionId out of what it fingerprints; so does this stand-in.
   const fingerprint = createHash('sha256').update(canonicalJson(content)).digest('hex');
-  return { ...content, originalTransactionId: null, fingerprint, source: 'SIMULATOR', receivedAtMs: event.timeMs };
+  return {
+    ...content,
+    originalTransactionId: request.originalTransactionId ?? null,
+    fingerprint,
+    source: 'SIMULATOR',
+    receivedAtMs: event.timeMs,
+  };
 }

@@ -27,6 +27,17 @@ export interface SimulatorState {
   readonly payroll?: PayrollState;
   /** The account desk's progress (TrafficSimulator.accountSetUp); absent in states saved before it existed. */
   readonly accountSetUp?: AccountSetUpState;
+  /**
+   * The card flows' random stream and the follow-ups scheduled but not yet produced; present when the options have
+   * `cardFlows`, absent in states saved before card flows existed (their options have none).
+   */
+  readonly cardFlows?: CardFlowState;
+}
+
+/** The follow-ups (captures, refunds) not yet produced, in the heap's order, and the card flows' random stream. */
+export interface CardFlowState {
+  readonly random: RandomState;
+  readonly pending: { readonly inserted: number; readonly items: ReadonlyArray<readonly [number, EncodedEvent]> };
 }
 
 /** How many policy holders, in order, have their policy set and their opening balance sent. */
@@ -70,6 +81,8 @@ export interface EncodedEvent {
   readonly scheme: string | null;
   readonly remittance: string | null;
   readonly scenario: FraudScenario | null;
+  /** The followed-up event's seq (TrafficEvent.originalSeq); absent in states saved before card flows existed. */
+  readonly originalSeq?: number | null;
 }
 
 export function encodeEvent(event: DraftEvent): EncodedEvent {
@@ -94,6 +107,7 @@ export function encodeEvent(event: DraftEvent): EncodedEvent {
     scheme: event.scheme,
     remittance: event.remittance,
     scenario: event.scenario,
+    originalSeq: event.originalSeq,
   };
 }
 
@@ -113,5 +127,7 @@ export function decodeEvent(encoded: EncodedEvent, population: Population): Draf
     terminal: encoded.terminal === null ? null : at(population.terminals, encoded.terminal, 'terminal'),
     cashPoint: encoded.cashPoint === null ? null : at(population.cashPoints, encoded.cashPoint, 'cash point'),
     fraud: encoded.scenario !== null,
+    originalSeq: encoded.originalSeq ?? null,
+    followUps: 0,
   };
 }

@@ -42,6 +42,16 @@ export interface TrafficEvent {
   readonly remittance: string | null;
   readonly fraud: boolean;
   readonly scenario: FraudScenario | null;
+  /**
+   * The `seq` of the event this one follows up (simulator/card-flows.ts): a capture's authorisation, a refund's
+   * payment (a purchase or a capture); sent as `originalTransactionId`. Null for everything else.
+   */
+  readonly originalSeq: number | null;
+  /**
+   * How many follow-ups naming this event (captures of an authorisation, a refund of a payment) were scheduled
+   * when it was emitted. Ground truth for checks, never sent; 0 without card flows.
+   */
+  readonly followUps: number;
 }
 
 /** A TrafficEvent while it is built and scheduled; `seq` is assigned when it is emitted. */
@@ -96,6 +106,8 @@ export function draftEvent(
     remittance: extra.remittance ?? null,
     fraud: scenario !== null,
     scenario,
+    originalSeq: null,
+    followUps: 0,
   };
 }
 

@@ -86,4 +86,12 @@ export interface SimulatorOptions {
    * customers, never swaps them. Default 0 (every account unlimited, as in the handbook).
    */
   readonly policyShare?: number;
+  /**
+   * Card payments the way card networks send them (simulator/card-flows.ts): at hotels, car rentals, fuel pumps,
+   * restaurants and online shops a share of purchases is an authorisation followed by its captures (full, split,
+   * with a tip, a fuel pump's smaller actual amount, or never), and a few payments are refunded later. Follow-ups
+   * come seconds to minutes after what they name, in event time. Default false (every payment is one message, as in
+   * the handbook); always false in handbook mode. Live traffic (`npm start`) turns it on for a new world.
+   */
+  readonly cardFlows?: boolean;
 }
