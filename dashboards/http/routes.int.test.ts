@@ -812,6 +812,47 @@ describe('REST routes', () => {
     expect((await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body).toEqual(before);
   });
 
+  it('GET balance and statement show what a partly captured authorisation still reserves, as of each cut', async () => {
+    const placedAt = now - 3 * HOUR;
+    const capturedAt = now - HOUR;
+    await store.insertHolds([
+      {
+        transactionId: 'card-stmt-auth',
+        fingerprint: 'fp-card-stmt-auth',
+        legs: entries('card-stmt-auth', 'acc-card-stmt', 'acc-card-shop', 10_000n, 'EUR', placedAt),
+        kind: 'AUTHORIZATION',
+        links: NO_LINKS,
+        placedAtMs: placedAt,
+        expiresAtMs: now + 7 * 24 * HOUR,
+      },
+    ]);
+    await store.insertEntries(
+      entries('card-stmt-cap', 'acc-card-stmt', 'acc-card-shop', 3_000n, 'EUR', capturedAt).map((e) => ({
+        ...e,
+        capturesTransactionId: 'card-stmt-auth',
+      })),
+    );
+    try {
+      const balance = (await call('GET', '/v1/accounts/acc-card-stmt/balance', keys.analyst)).body;
+      expect(
+        balance.balances.map((b: any) => [b.posted.amountMinor, b.pendingDebits.amountMinor, b.available.amountMinor]),
+      ).toEqual([['-3000', '7000', '-10000']]);
+      const heldAt = async (toMs: number) =>
+        (
+          await call('GET', `/v1/accounts/acc-card-stmt/statement?from=${now - 4 * HOUR}&to=${toMs}`, keys.compliance)
+        ).body.openHoldsAtEnd.map((h: any) => [h.transactionId, h.amount.amountMinor]);
+      // Before the capture was booked the hold reserved all of it; after, what the capture left.
+      expect(await heldAt(capturedAt - 1)).toEqual([['card-stmt-auth', '-10000']]);
+      expect(await heldAt(now)).toEqual([['card-stmt-auth', '-7000']]);
+    } finally {
+      for (const table of ['ledger_entries', 'ledger_holds'])
+        await clickhouse.command({
+          query: `ALTER TABLE ${table} DELETE WHERE startsWith(transaction_id, 'card-stmt-')`,
+          clickhouse_settings: { mutations_sync: '2' },
+        });
+    }
+  });
+
   it('GET /v1/audit/search finds decisions (ClickHouse backend) and pages with a cursor', async () => {
     const { status, body } = await call('GET', '/v1/audit/search?q=last+hour&limit=1', keys.compliance);
     expect(status).toBe(200);

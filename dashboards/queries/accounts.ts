@@ -131,12 +131,33 @@ export async function accountStatement(
       expires_ms: string;
     }>(
       clickhouse,
-      `SELECT transaction_id, amount_minor, currency,
-         toUnixTimestamp64Milli(placed_at) AS placed_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms
-       FROM ${T.ledgerHolds}
-       WHERE placed_at < ${to} AND ${openHoldsOf(to)}
-       ORDER BY placed_at, transaction_id, leg
-       LIMIT 10000`,
+      // What each hold still reserved at the end of the period: an authorisation less the captures booked before
+      // it (each capture leg once), as the ledger_open_hold_legs view computes it for now.
+      `SELECT h.transaction_id AS transaction_id,
+         toString(toInt64(sign(h.amount_minor) *
+           greatest(toInt128(abs(h.amount_minor)) - ifNull(c.consumed, toInt128(0)), toInt128(0)))) AS amount_minor,
+         h.currency AS currency,
+         toUnixTimestamp64Milli(h.placed_at) AS placed_ms, toUnixTimestamp64Milli(h.expires_at) AS expires_ms
+       FROM (
+         SELECT transaction_id, leg, account_id, amount_minor, currency, placed_at, expires_at FROM ${T.ledgerHolds}
+         WHERE placed_at < ${to} AND ${openHoldsOf(to)}
+       ) AS h
+       LEFT JOIN (
+         SELECT authorization_id, leg_currency, side, sum(toInt128(abs(amount))) AS consumed
+         FROM (
+           SELECT entry_id, any(captures_transaction_id) AS authorization_id, any(currency) AS leg_currency,
+             any(amount_minor) AS amount, sign(amount) AS side
+           FROM ${T.ledgerEntries}
+           WHERE account_id = {accountId:String} AND captures_transaction_id != '' AND reverses_entry_id = ''
+             AND posted_at < ${to}
+           GROUP BY entry_id
+         )
+         GROUP BY authorization_id, leg_currency, side
+       ) AS c ON c.authorization_id = h.transaction_id AND c.leg_currency = h.currency
+         AND c.side = sign(h.amount_minor)
+       ORDER BY h.placed_at, h.transaction_id, h.leg
+       LIMIT 10000
+       SETTINGS join_use_nulls = 1`,
       params,
     ),
   ]);
@@ -168,11 +189,14 @@ export async function accountStatement(
     })),
     lines,
     truncated: entries.length > limit,
-    openHoldsAtEnd: holds.map((h) => ({
-      transactionId: h.transaction_id,
-      amount: moneyView(h.amount_minor, h.currency),
-      placedAt: isoTime(h.placed_ms),
-      expiresAt: isoTime(h.expires_ms),
-    })),
+    // A leg its captures consumed in full reserves nothing: not listed.
+    openHoldsAtEnd: holds
+      .filter((h) => BigInt(h.amount_minor) !== 0n)
+      .map((h) => ({
+        transactionId: h.transaction_id,
+        amount: moneyView(h.amount_minor, h.currency),
+        placedAt: isoTime(h.placed_ms),
+        expiresAt: isoTime(h.expires_ms),
+      })),
   };
 }
