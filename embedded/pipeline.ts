@@ -23,7 +23,9 @@ import { GroundTruth, httpAnalystApi, startVerdictDesk } from '../simulator/verd
 import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
 import type { SimulatorState } from '../simulator/state.js';
 import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
-import { demoApiKeysFor, tokenizationKeyFor, webhookSecretKeyFor } from './secrets.js';
+import { FileTokenizationKeyStore } from '../ingest/adapters/file-key-store.js';
+import type { TokenizationKeyStore } from '../ingest/ports.js';
+import { demoApiKeysFor, secretsDirOf, webhookSecretKeyFor } from './secrets.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -46,6 +48,8 @@ export interface EmbeddedOptions {
   readonly env?: Env;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Tokenisation keys instead of the data directory's file store (tests); keys in the environment still win. */
+  readonly tokenizationKeys?: TokenizationKeyStore;
 }
 
 /** Share of a new simulated world's customers with a balance policy when VIGIL_SIMULATOR_POLICY_SHARE is unset. */
@@ -108,7 +112,6 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock, adminKey !== undefined) : undefined;
   const env: Env = {
     ...baseEnv,
-    VIGIL_TOKENIZATION_KEY: baseEnv['VIGIL_TOKENIZATION_KEY'] ?? tokenizationKeyFor(config.dataDir),
     VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
   };
   const authenticator = new ApiKeyAuthenticator(apiKeys);
@@ -126,8 +129,13 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     dataDir: join(config.dataDir, 'scoring'),
     logger: logger.child({ stage: 'scoring' }),
   });
+  // Keys set in the environment win (ingest's config reads them); otherwise the data directory's versioned key files.
+  const keysInEnv = ['VIGIL_TOKENIZATION_KEY', 'VIGIL_TOKENIZATION_KEYS'].some((k) => (baseEnv[k] ?? '') !== '');
   const ingest = await startIngest({
     ...common,
+    ...(keysInEnv
+      ? {}
+      : { tokenizationKeys: options.tokenizationKeys ?? FileTokenizationKeyStore.open(secretsDirOf(config.dataDir)) }),
     authenticator,
     dataDir: join(config.dataDir, 'ingest'),
     logger: logger.child({ stage: 'ingest' }),

@@ -5,13 +5,13 @@ import { type ApiKey, generateDemoKeys, parseApiKeys } from '../platform/auth.js
 
 /**
  * Secrets the embedded default makes for itself on first start and keeps under `<dataDir>/secrets/` (mode 0600):
- * the card tokenisation key (tokens must stay stable across restarts, or every card looks new to scoring), the
- * key sealing webhook signing secrets (registered endpoints must keep verifying after a restart) and
- * the demo API keys (so a key pasted into the dashboard keeps working after a restart). Production deployments
- * pass both through the environment instead and nothing is written.
+ * the key sealing webhook signing secrets (registered endpoints must keep verifying after a restart) and
+ * the demo API keys (so a key pasted into the dashboard keeps working after a restart). The card tokenisation keys
+ * live beside them, versioned, in ingest's file key store (`ingest/adapters/file-key-store.ts`). Production
+ * deployments pass all of them through the environment instead and nothing is written.
  */
 function readOrCreate(dataDir: string, name: string, create: () => string): string {
-  const dir = join(dataDir, 'secrets');
+  const dir = secretsDirOf(dataDir);
   const file = join(dir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -20,8 +20,9 @@ function readOrCreate(dataDir: string, name: string, create: () => string): stri
   return value;
 }
 
-export function tokenizationKeyFor(dataDir: string): string {
-  return readOrCreate(dataDir, 'tokenization.key', () => randomBytes(32).toString('base64url'));
+/** Where the embedded default keeps its secrets. */
+export function secretsDirOf(dataDir: string): string {
+  return join(dataDir, 'secrets');
 }
 
 /** The key that seals webhook signing secrets in the notifier's outbox (VIGIL_WEBHOOK_SECRET_KEY). */

@@ -365,7 +365,7 @@ export function acceptedRoundTripTarget(
       const outcome = validateSafely(validateTransactionRequest, request);
       if (!outcome.ok) return; // the `accepts valid requests` target reports refusals
       const transaction = toTransaction(outcome.value, {
-        fingerprint: fingerprintOf(outcome.value, sha256Hasher),
+        fingerprint: fingerprintOf(outcome, sha256Hasher),
         source: 'API',
         receivedAtMs: NOW_MS,
       });

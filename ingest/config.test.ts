@@ -11,7 +11,9 @@ describe('loadIngestConfig', () => {
       maxBatchItems: 5_000,
       limits: { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 300_000, maxEventAgeMs: 2_592_000_000 },
     });
-    expect(config.tokenizationKey.reveal()).toBe(TEST_KEY);
+    expect(config.tokenizationKeys?.currentVersion).toBe('v1');
+    expect(config.tokenizationKeys?.keys.get('v1')?.reveal()).toBe(TEST_KEY);
+    expect(config.tokenizationKeys?.fingerprintKey.reveal()).toBe(TEST_KEY);
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.limits)).toBe(true);
   });
@@ -35,7 +37,8 @@ describe('loadIngestConfig', () => {
   });
 
   it('requires a tokenisation key of 32+ characters and never echoes it', () => {
-    expect(() => loadIngestConfig({})).toThrow(ConfigError);
+    // No key at all is the composition root's to refuse: the embedded default hands it a key store instead.
+    expect(loadIngestConfig({}).tokenizationKeys).toBeUndefined();
     try {
       loadIngestConfig({ VIGIL_TOKENIZATION_KEY: 'short-secret' });
       throw new Error('expected a ConfigError');
@@ -46,12 +49,51 @@ describe('loadIngestConfig', () => {
     }
   });
 
+  it('reads versioned keys: v1 from VIGIL_TOKENIZATION_KEY, later ones from VIGIL_TOKENIZATION_KEYS, newest current', () => {
+    const v2 = 'v2-tokenization-key-0123456789abcdef0123';
+    const keys = loadIngestConfig({
+      VIGIL_TOKENIZATION_KEY: TEST_KEY,
+      VIGIL_TOKENIZATION_KEYS: `v2:${v2}`,
+    }).tokenizationKeys!;
+    expect(keys.currentVersion).toBe('v2');
+    expect(keys.keys.get('v2')?.reveal()).toBe(v2);
+    // The fingerprint key stays v1's after the rotation.
+    expect(keys.fingerprintKey.reveal()).toBe(TEST_KEY);
+    const pinned = loadIngestConfig({
+      VIGIL_TOKENIZATION_KEYS: `v1:${TEST_KEY},v2:${v2}`,
+      VIGIL_TOKENIZATION_KEY_CURRENT: 'v1',
+    }).tokenizationKeys!;
+    expect(pinned.currentVersion).toBe('v1');
+  });
+
+  it.each([
+    [{ VIGIL_TOKENIZATION_KEYS: `v2:${TEST_KEY}` }, 'VIGIL_FINGERPRINT_KEY'],
+    [
+      { VIGIL_TOKENIZATION_KEYS: `v1:${TEST_KEY}`, VIGIL_TOKENIZATION_KEY_CURRENT: 'v2' },
+      'VIGIL_TOKENIZATION_KEY_CURRENT',
+    ],
+    [{ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_TOKENIZATION_KEYS: `v1:${TEST_KEY}` }, 'VIGIL_TOKENIZATION_KEYS'],
+    [{ VIGIL_TOKENIZATION_KEYS: TEST_KEY }, 'VIGIL_TOKENIZATION_KEYS'],
+    [{ VIGIL_TOKENIZATION_KEYS: 'v2:short' }, 'VIGIL_TOKENIZATION_KEYS'],
+    [{ VIGIL_TOKENIZATION_KEY_CURRENT: 'v1' }, 'VIGIL_TOKENIZATION_KEYS'],
+  ])('refuses inconsistent versioned keys (%j), naming %s and never a key', (env, key) => {
+    try {
+      loadIngestConfig(env);
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain(key);
+      expect((error as Error).message).not.toContain(TEST_KEY);
+      expect((error as Error).message).not.toContain('short');
+    }
+  });
+
   it('keeps the key out of logs and JSON', () => {
     const config = loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY });
     expect(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(
       TEST_KEY,
     );
-    expect(String(config.tokenizationKey)).toBe('[secret]');
+    expect(String(config.tokenizationKeys?.keys.get('v1'))).toBe('[secret]');
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { type Env, Secret, readInt, readOptionalString, readString } from '../platform/config.js';
+import { type Env, Secret, readInt, readList, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
+import { FIRST_KEY_VERSION, KEY_VERSION_PATTERN, compareKeyVersions } from './domain/card-token.js';
 import type { ValidationLimits } from './domain/validation.js';
 
 /** The ingest stage's configuration, parsed once at start from the environment. */
@@ -11,8 +12,17 @@ export interface IngestConfig {
   readonly maxBatchBodyBytes: number;
   /** VIGIL_INGEST_MAX_BATCH_ITEMS: most items in one batch (default 5,000); more → 413. */
   readonly maxBatchItems: number;
-  /** VIGIL_TOKENIZATION_KEY (required, ≥ 32 characters): the HMAC-SHA-256 key that turns PANs into card tokens. */
-  readonly tokenizationKey: Secret;
+  /**
+   * The tokenisation keys from the environment (distributed mode), or undefined when none is set — then the
+   * composition root must be handed a key store (the embedded default's file store) or it refuses to start.
+   *  - VIGIL_TOKENIZATION_KEYS: `v1:<key>,v2:<key>,…`, every key ≥ 32 characters;
+   *  - VIGIL_TOKENIZATION_KEY: one key, as version v1 (the form before key versions; may be combined with
+   *    VIGIL_TOKENIZATION_KEYS holding v2 and later);
+   *  - VIGIL_TOKENIZATION_KEY_CURRENT: the version new tokens are made with (default: the highest version);
+   *  - VIGIL_FINGERPRINT_KEY: the never-rotated key of the duplicate fingerprint (default: the v1 key; required
+   *    when v1 is not configured).
+   */
+  readonly tokenizationKeys: TokenizationKeySet | undefined;
   readonly limits: ValidationLimits;
   /**
    * VIGIL_DECISION_DEADLINE_MS (1..30000, default 150): how long `POST /v1/decisions` waits for the decision before
@@ -25,6 +35,13 @@ export interface IngestConfig {
    * (`ingest-decisions-<id>`). Every ingest replica must read every decision, so each needs its own id.
    */
   readonly instanceId: string;
+}
+
+/** Tokenisation keys by version, the current version and the fingerprint key, as read from the environment. */
+export interface TokenizationKeySet {
+  readonly keys: ReadonlyMap<string, Secret>;
+  readonly currentVersion: string;
+  readonly fingerprintKey: Secret;
 }
 
 /** Default and bounds of the synchronous decision deadline, shared by the config and the per-request header. */
@@ -46,21 +63,11 @@ const MIN_KEY_CHARS = 32;
  *  - VIGIL_INGEST_MAX_EVENT_AGE_MS: how old eventTime may be (default 30 days).
  */
 export function loadIngestConfig(env: Env): IngestConfig {
-  const key = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY');
-  if (key === undefined)
-    throw new ConfigError('VIGIL_TOKENIZATION_KEY', undefined, `a secret of at least ${MIN_KEY_CHARS} characters`);
-  // Never echo the secret, only its length.
-  if (key.length < MIN_KEY_CHARS)
-    throw new ConfigError(
-      'VIGIL_TOKENIZATION_KEY',
-      `<${key.length} chars>`,
-      `a secret of at least ${MIN_KEY_CHARS} characters`,
-    );
   return Object.freeze({
     maxBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BODY_BYTES', 64 * KiB, { min: KiB, max: 16 * MiB }),
     maxBatchBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BATCH_BODY_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
     maxBatchItems: readInt(env, 'VIGIL_INGEST_MAX_BATCH_ITEMS', 5_000, { min: 1, max: 100_000 }),
-    tokenizationKey: new Secret(key),
+    tokenizationKeys: readTokenizationKeys(env),
     decisionDeadlineMs: readInt(
       env,
       'VIGIL_DECISION_DEADLINE_MS',
@@ -74,4 +81,54 @@ export function loadIngestConfig(env: Env): IngestConfig {
       maxEventAgeMs: readInt(env, 'VIGIL_INGEST_MAX_EVENT_AGE_MS', 30 * DAY_MS, { min: MINUTE_MS, max: 3650 * DAY_MS }),
     }),
   });
+}
+
+/** A key of at least MIN_KEY_CHARS; the error names only its length, never the secret. */
+function checkedKey(name: string, key: string): Secret {
+  if (key.length < MIN_KEY_CHARS)
+    throw new ConfigError(name, `<${key.length} chars>`, `a secret of at least ${MIN_KEY_CHARS} characters`);
+  return new Secret(key);
+}
+
+function readTokenizationKeys(env: Env): TokenizationKeySet | undefined {
+  const keys = new Map<string, Secret>();
+  const single = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY');
+  if (single !== undefined) keys.set(FIRST_KEY_VERSION, checkedKey('VIGIL_TOKENIZATION_KEY', single));
+  const expected = `comma-separated <version>:<key> pairs, versions v1, v2, …, each key at least ${MIN_KEY_CHARS} characters`;
+  for (const entry of readList(env, 'VIGIL_TOKENIZATION_KEYS')) {
+    const colon = entry.indexOf(':');
+    const version = colon < 0 ? '' : entry.slice(0, colon);
+    // Name the entry by its version only: the rest is a secret.
+    if (!KEY_VERSION_PATTERN.test(version))
+      throw new ConfigError('VIGIL_TOKENIZATION_KEYS', `<entry without a version>`, expected);
+    if (keys.has(version))
+      throw new ConfigError(
+        'VIGIL_TOKENIZATION_KEYS',
+        version,
+        `each version once (v1 may come from VIGIL_TOKENIZATION_KEY or VIGIL_TOKENIZATION_KEYS, not both)`,
+      );
+    keys.set(version, checkedKey(`VIGIL_TOKENIZATION_KEYS (${version})`, entry.slice(colon + 1)));
+  }
+  const explicitFingerprintKey = readOptionalString(env, 'VIGIL_FINGERPRINT_KEY');
+  const current = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY_CURRENT');
+  if (keys.size === 0) {
+    if (current !== undefined || explicitFingerprintKey !== undefined)
+      throw new ConfigError('VIGIL_TOKENIZATION_KEYS', undefined, 'the keys themselves, ' + expected);
+    return undefined;
+  }
+  const versions = [...keys.keys()].sort(compareKeyVersions);
+  const currentVersion = current ?? versions[versions.length - 1]!;
+  if (!keys.has(currentVersion))
+    throw new ConfigError('VIGIL_TOKENIZATION_KEY_CURRENT', currentVersion, `one of ${versions.join(', ')}`);
+  const fingerprintKey =
+    explicitFingerprintKey !== undefined
+      ? checkedKey('VIGIL_FINGERPRINT_KEY', explicitFingerprintKey)
+      : keys.get(FIRST_KEY_VERSION);
+  if (fingerprintKey === undefined)
+    throw new ConfigError(
+      'VIGIL_FINGERPRINT_KEY',
+      undefined,
+      `a secret of at least ${MIN_KEY_CHARS} characters — required once v1 is retired: the v1 key it defaults to, unchanged`,
+    );
+  return Object.freeze({ keys, currentVersion, fingerprintKey });
 }

@@ -11,13 +11,16 @@ import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { ScoredTransaction, Transaction } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
+import { ConfigError } from '../platform/errors.js';
 import { HmacPanTokenizer, sha256Hasher } from './adapters/crypto.js';
+import { StaticTokenizationKeyStore } from './adapters/static-key-store.js';
 import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
 import { DecisionWaiter } from './app/decision-waiter.js';
 import { Ingestor } from './app/ingestor.js';
 import { createIngestMetrics } from './app/metrics.js';
 import { loadIngestConfig } from './config.js';
 import { createIngestRouter } from './http/routes.js';
+import type { TokenizationKeyStore } from './ports.js';
 
 export interface IngestDeps {
   bus: Bus;
@@ -28,6 +31,11 @@ export interface IngestDeps {
   clock: Clock;
   dataDir: string;
   env: Env;
+  /**
+   * Where the tokenisation keys come from when the environment sets none (the embedded default's file store);
+   * keys set in the environment win.
+   */
+  tokenizationKeys?: TokenizationKeyStore;
 }
 
 export interface IngestStage {
@@ -39,12 +47,23 @@ export interface IngestStage {
 }
 
 /**
- * The ingest stage's composition root: reads its config (throws ConfigError on a bad or missing key, e.g.
- * VIGIL_TOKENIZATION_KEY), loads the idempotency journal from `dataDir`, registers the tx.raw and tx.dlq schemas
+ * The ingest stage's composition root: reads its config (throws ConfigError on a bad or missing key, e.g. no
+ * tokenisation key in the environment and no key store handed in), loads the idempotency journal from `dataDir`, registers the tx.raw and tx.dlq schemas
  * and wires the HTTP routes. Topics are created by the caller (`bus.ensureTopics(topicSpecs(...))`).
  */
 export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   const config = loadIngestConfig(deps.env);
+  const keySet = config.tokenizationKeys;
+  const keys =
+    keySet !== undefined
+      ? new StaticTokenizationKeyStore(keySet.keys, keySet.currentVersion, keySet.fingerprintKey)
+      : deps.tokenizationKeys;
+  if (keys === undefined)
+    throw new ConfigError(
+      'VIGIL_TOKENIZATION_KEY',
+      undefined,
+      'a tokenisation key: VIGIL_TOKENIZATION_KEY, or VIGIL_TOKENIZATION_KEYS with versions',
+    );
   const logger = deps.logger;
   const metrics = createIngestMetrics(deps.metrics);
   const codec = await createCodec<Transaction>(deps.registry, Topics.transactionsRaw);
@@ -59,7 +78,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     codec,
     deadLetters,
     store,
-    tokenizer: new HmacPanTokenizer(config.tokenizationKey.reveal()),
+    tokenizer: new HmacPanTokenizer(keys),
     hasher: sha256Hasher,
     clock: deps.clock,
     limits: config.limits,
@@ -95,7 +114,11 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   });
 
   let closing: Promise<void> | undefined;
-  logger.info('ingest started', { maxBatchItems: config.maxBatchItems, idempotencyIds: store.size() });
+  logger.info('ingest started', {
+    maxBatchItems: config.maxBatchItems,
+    idempotencyIds: store.size(),
+    tokenizationKeyVersion: keys.current().version,
+  });
   return {
     router,
     isReady: () => closing === undefined && store.isHealthy(),

@@ -3,9 +3,43 @@
  * cryptography and storage are injected, so validation and idempotency decisions run on plain data in tests.
  */
 
-/** Turns a PAN into a stable, irreversible token (keyed HMAC in production). Must never return the PAN. */
+import type { Secret } from '../platform/config.js';
+
+/**
+ * Turns a PAN into irreversible tokens (keyed HMAC in production). Neither may ever be the PAN.
+ *  - `tokenize`: the card token that travels on the log, under the current tokenisation key; it changes when the
+ *    key rotates and names its key version (`domain/card-token.ts`).
+ *  - `fingerprintToken`: the card as the duplicate fingerprint sees it, under the never-rotated fingerprint key, so a
+ *    retry after a rotation is still a duplicate. It never leaves ingest.
+ */
 export interface PanTokenizer {
   tokenize(pan: string): string;
+  fingerprintToken(pan: string): string;
+}
+
+/** One version of the tokenisation key: `v1`, `v2`, … (`domain/card-token.ts` KEY_VERSION_PATTERN). */
+export interface TokenizationKey {
+  readonly version: string;
+  readonly key: Secret;
+}
+
+/**
+ * Where the tokenisation keys come from: one current version that new tokens are made with, older versions by
+ * name, and the fingerprint key. Shaped for a KMS: keys are addressed by version and one is current; a KMS adapter
+ * would unwrap its data keys (envelope encryption) once at start — or on a rotation notice — and answer from memory,
+ * so tokenising a request never waits on the network.
+ */
+export interface TokenizationKeyStore {
+  /** The version new tokens are made with. */
+  current(): TokenizationKey;
+  /** A version the store still holds; undefined once retired. */
+  byVersion(version: string): TokenizationKey | undefined;
+  /**
+   * The key the duplicate fingerprint represents a PAN with. Never rotated: changing it turns every retry of an
+   * earlier request into a conflict. Defaults to the v1 tokenisation key, so fingerprints made before key versions
+   * existed (over v1 tokens) stay valid.
+   */
+  fingerprintKey(): Secret;
 }
 
 /** SHA-256 of UTF-8 text as 64 lowercase hex characters. */

@@ -1,5 +1,8 @@
 import { TEST_KEY, TEST_PAN, TEST_PAN_2 } from '../testing/fixtures.js';
+import { Secret } from '../../platform/config.js';
+import { cardTokenKeyVersion } from '../domain/card-token.js';
 import { HmacPanTokenizer, sha256Hasher } from './crypto.js';
+import { StaticTokenizationKeyStore } from './static-key-store.js';
 
 describe('HmacPanTokenizer', () => {
   const tokenizer = new HmacPanTokenizer(TEST_KEY);
@@ -27,6 +30,38 @@ describe('HmacPanTokenizer', () => {
       'tok_' +
         Buffer.from('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843', 'hex').toString('base64url'),
     );
+  });
+});
+
+describe('HmacPanTokenizer with key versions', () => {
+  const v2Key = 'rotated-tokenization-key-0123456789abcdef';
+  const keysAt = (current: string) =>
+    new StaticTokenizationKeyStore(
+      new Map([
+        ['v1', new Secret(TEST_KEY)],
+        ['v2', new Secret(v2Key)],
+      ]),
+      current,
+      new Secret(TEST_KEY),
+    );
+
+  it('makes v1 tokens exactly as before key versions existed', () => {
+    expect(new HmacPanTokenizer(keysAt('v1')).tokenize(TEST_PAN)).toBe(
+      new HmacPanTokenizer(TEST_KEY).tokenize(TEST_PAN),
+    );
+  });
+
+  it('makes tok_v2_ tokens with the v2 key once v2 is current', () => {
+    const token = new HmacPanTokenizer(keysAt('v2')).tokenize(TEST_PAN);
+    expect(token).toBe('tok_v2_' + new HmacPanTokenizer(v2Key).tokenize(TEST_PAN).slice('tok_'.length));
+    expect(cardTokenKeyVersion(token)).toBe('v2');
+  });
+
+  it('keeps the fingerprint token on the fingerprint key across the rotation', () => {
+    const v1Token = new HmacPanTokenizer(TEST_KEY).tokenize(TEST_PAN);
+    expect(new HmacPanTokenizer(keysAt('v1')).fingerprintToken(TEST_PAN)).toBe(v1Token);
+    expect(new HmacPanTokenizer(keysAt('v2')).fingerprintToken(TEST_PAN)).toBe(v1Token);
+    expect(new HmacPanTokenizer(keysAt('v2')).fingerprintToken(TEST_PAN_2)).not.toBe(v1Token);
   });
 });
 

@@ -122,7 +122,7 @@ export class Ingestor {
         );
         return;
       }
-      const fingerprint = fingerprintOf(outcome.value, this.deps.hasher);
+      const fingerprint = fingerprintOf(outcome, this.deps.hasher);
       candidates.push({
         index,
         body: item.body,

@@ -1,14 +1,22 @@
-import { sha256Hasher } from '../adapters/crypto.js';
-import { NOW_MS, TEST_PAN, cardRequest } from '../testing/fixtures.js';
+import { canonicalJson } from '../../platform/canonical-json.js';
+import { Secret } from '../../platform/config.js';
+import { HmacPanTokenizer, sha256Hasher } from '../adapters/crypto.js';
+import { StaticTokenizationKeyStore } from '../adapters/static-key-store.js';
+import type { PanTokenizer } from '../ports.js';
+import { NOW_MS, TEST_KEY, TEST_PAN, TEST_PAN_2, cardRequest } from '../testing/fixtures.js';
+import { cardTokenKeyVersion } from './card-token.js';
 import { fingerprintOf, toTransaction } from './canonical.js';
-import { validateTransactionRequest, type ValidatedTransaction } from './validation.js';
+import { type ValidContent, validateTransactionRequest } from './validation.js';
 
 const limits = { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 300_000, maxEventAgeMs: 30 * 86_400_000 };
-const tokenizer = { tokenize: (pan: string) => `tok_${pan.length}_${pan.slice(-2)}` };
-function validated(body: unknown): ValidatedTransaction {
+const tokenizer = {
+  tokenize: (pan: string) => `tok_${pan.length}_${pan.slice(-2)}`,
+  fingerprintToken: (pan: string) => `tok_${pan.length}_${pan.slice(-2)}`,
+};
+function validated(body: unknown): ValidContent {
   const outcome = validateTransactionRequest(body, { nowMs: NOW_MS, limits, tokenizer });
   if (!outcome.ok) throw new Error(JSON.stringify(outcome.problems));
-  return outcome.value;
+  return outcome;
 }
 const fingerprint = (body: unknown) => fingerprintOf(validated(body), sha256Hasher);
 
@@ -67,15 +75,15 @@ describe('fingerprint', () => {
       limits,
       tokenizer,
     });
-    expect(
-      content.ok && later.ok && fingerprintOf(content.value, sha256Hasher) === fingerprintOf(later.value, sha256Hasher),
-    ).toBe(true);
+    expect(content.ok && later.ok && fingerprintOf(content, sha256Hasher) === fingerprintOf(later, sha256Hasher)).toBe(
+      true,
+    );
   });
 });
 
 describe('toTransaction', () => {
   it('fills the canonical Transaction, defaulting event time to the time of receipt', () => {
-    const content = validated(cardRequest({ eventTime: undefined }));
+    const content = validated(cardRequest({ eventTime: undefined })).value;
     expect(toTransaction(content, { fingerprint: 'f'.repeat(64), source: 'BATCH', receivedAtMs: NOW_MS })).toEqual({
       ...content,
       originalTransactionId: null,
@@ -87,20 +95,73 @@ describe('toTransaction', () => {
   });
   it('fingerprints a transaction naming no original exactly as before Transaction v3 added the field', () => {
     // Canonical JSON drops absent members: no key, so the same text (and fingerprint) as a v2 build computed.
-    expect(Object.hasOwn(validated(cardRequest()), 'originalTransactionId')).toBe(false);
-    const capture = validated(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' }));
+    expect(Object.hasOwn(validated(cardRequest()).value, 'originalTransactionId')).toBe(false);
+    const capture = validated(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' })).value;
     expect(capture.originalTransactionId).toBe('auth-1');
     expect(fingerprint(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' }))).not.toBe(
       fingerprint(cardRequest({ kind: 'capture' })),
     );
   });
   it('keeps the client event time', () => {
-    const transaction = toTransaction(validated(cardRequest()), {
+    const transaction = toTransaction(validated(cardRequest()).value, {
       fingerprint: 'f',
       source: 'API',
       receivedAtMs: NOW_MS,
     });
     expect(transaction.eventTimeMs).toBe(NOW_MS - 60_000);
     expect(transaction.receivedAtMs).toBe(NOW_MS);
+  });
+});
+
+describe('fingerprint across a tokenisation key rotation', () => {
+  const v1Key = TEST_KEY;
+  const v2Key = 'rotated-tokenization-key-0123456789abcdef';
+  const keysAt = (current: 'v1' | 'v2') =>
+    new StaticTokenizationKeyStore(
+      new Map([
+        ['v1', new Secret(v1Key)],
+        ['v2', new Secret(v2Key)],
+      ]),
+      current,
+      new Secret(v1Key),
+    );
+  const outcomeUnder = (tokenizer: PanTokenizer, body: unknown = cardRequest()) => {
+    const outcome = validateTransactionRequest(body, { nowMs: NOW_MS, limits, tokenizer });
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.problems));
+    return outcome;
+  };
+
+  it('is the same under v1 and v2 while the card token changes and names its version', () => {
+    const underV1 = outcomeUnder(new HmacPanTokenizer(keysAt('v1')));
+    const underV2 = outcomeUnder(new HmacPanTokenizer(keysAt('v2')));
+    expect(cardTokenKeyVersion(underV1.value.card!.token)).toBe('v1');
+    expect(cardTokenKeyVersion(underV2.value.card!.token)).toBe('v2');
+    expect(underV2.value.card!.token).not.toBe(underV1.value.card!.token);
+    expect(fingerprintOf(underV2, sha256Hasher)).toBe(fingerprintOf(underV1, sha256Hasher));
+  });
+
+  it('equals the fingerprint made before key versions existed (over the v1 token), so old retries stay duplicates', () => {
+    // The fingerprint as this code computed it before: SHA-256 of the canonical content holding the v1 token.
+    const before = sha256Hasher.sha256Hex(canonicalJson(outcomeUnder(new HmacPanTokenizer(v1Key)).value));
+    expect(fingerprintOf(outcomeUnder(new HmacPanTokenizer(keysAt('v1'))), sha256Hasher)).toBe(before);
+    expect(fingerprintOf(outcomeUnder(new HmacPanTokenizer(keysAt('v2'))), sha256Hasher)).toBe(before);
+  });
+
+  it('negative control: a fingerprint over the card token (the old way) changes with the rotation', () => {
+    const overToken = (content: ValidContent) =>
+      fingerprintOf({ ...content, fingerprintCardToken: content.value.card!.token }, sha256Hasher);
+    expect(overToken(outcomeUnder(new HmacPanTokenizer(keysAt('v2'))))).not.toBe(
+      overToken(outcomeUnder(new HmacPanTokenizer(keysAt('v1')))),
+    );
+  });
+
+  it('still tells different cards apart', () => {
+    const tokenizer = new HmacPanTokenizer(keysAt('v2'));
+    expect(
+      fingerprintOf(
+        outcomeUnder(tokenizer, cardRequest({ card: { number: TEST_PAN_2, present: true } })),
+        sha256Hasher,
+      ),
+    ).not.toBe(fingerprintOf(outcomeUnder(tokenizer), sha256Hasher));
   });
 });

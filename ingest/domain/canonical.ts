@@ -1,14 +1,23 @@
 import type { IngestSource, Transaction } from '../../schemas/generated/types.js';
 import type { ContentHasher } from '../ports.js';
-import type { ValidatedTransaction } from './validation.js';
+import type { ValidContent, ValidatedTransaction } from './validation.js';
 import { canonicalJson } from '../../platform/canonical-json.js';
 
 /**
- * SHA-256 hex of the canonical validated content. Computed after tokenisation, so it is derived from no PAN, and
- * from normalised values, so "12.3" and "12.30" EUR, or the same instant written with different offsets, agree.
+ * SHA-256 hex of the canonical validated content, with the card token replaced by the fingerprint card token.
+ * Derived from no PAN (the card is an HMAC under the fingerprint key, never an unkeyed hash — PCI DSS 3.5) and from
+ * normalised values, so "12.3" and "12.30" EUR, or the same instant written with different offsets, agree.
+ * Independent of the tokenisation key: the same request before and after a key rotation has the same fingerprint,
+ * so its retry is a duplicate, not a conflict. With the default fingerprint key (the v1 key) the fingerprint token
+ * equals the v1 token, so fingerprints stored before key versions existed still match.
  */
-export function fingerprintOf(content: ValidatedTransaction, hasher: ContentHasher): string {
-  return hasher.sha256Hex(canonicalJson(content));
+export function fingerprintOf(content: ValidContent, hasher: ContentHasher): string {
+  const { value, fingerprintCardToken } = content;
+  const seen: ValidatedTransaction =
+    value.card === null || fingerprintCardToken === null
+      ? value
+      : { ...value, card: { ...value.card, token: fingerprintCardToken } };
+  return hasher.sha256Hex(canonicalJson(seen));
 }
 
 export interface Receipt {

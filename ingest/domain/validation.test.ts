@@ -2,7 +2,10 @@ import { NOW_MS, TEST_PAN, cardRequest, transferRequest } from '../testing/fixtu
 import { isIpAddress, parseEventTime, validateTransactionRequest, type ValidationOutcome } from './validation.js';
 
 const limits = { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 5 * 60_000, maxEventAgeMs: 30 * 86_400_000 };
-const tokenizer = { tokenize: (pan: string) => `tok_test_${pan.length}` };
+const tokenizer = {
+  tokenize: (pan: string) => `tok_test_${pan.length}`,
+  fingerprintToken: (pan: string) => `tok_fp_${pan.length}`,
+};
 const validate = (body: unknown): ValidationOutcome =>
   validateTransactionRequest(body, { nowMs: NOW_MS, limits, tokenizer });
 const problemsOf = (body: unknown) => {
@@ -17,6 +20,7 @@ describe('validateTransactionRequest', () => {
     const outcome = validate(cardRequest());
     expect(outcome).toEqual({
       ok: true,
+      fingerprintCardToken: 'tok_fp_16',
       value: {
         transactionId: 'tx-0001',
         channel: 'CARD',

@@ -55,8 +55,19 @@ export type ValidatedTransaction = Omit<
 /** The kinds that follow up an earlier transaction, and what they name as their original. */
 const followUpKinds: ReadonlySet<TransactionKind> = new Set(['CAPTURE', 'REFUND']);
 
+/** Validated content and how the duplicate fingerprint sees its card (`canonical.ts` fingerprintOf). */
+export interface ValidContent {
+  readonly value: ValidatedTransaction;
+  /**
+   * The card as the fingerprint sees it: the fingerprint token of the PAN (never-rotated key), or the token as the
+   * client sent it; null without a card. Unlike `value.card.token`, it does not change when the tokenisation key
+   * rotates.
+   */
+  readonly fingerprintCardToken: string | null;
+}
+
 export type ValidationOutcome =
-  | { readonly ok: true; readonly value: ValidatedTransaction }
+  | ({ readonly ok: true } & ValidContent)
   | {
       readonly ok: false;
       readonly problems: readonly FieldProblem[];
@@ -277,7 +288,7 @@ function validateCard(
   required: boolean,
   problems: Problems,
   tokenizer: PanTokenizer,
-): CardDetails | null | undefined {
+): { readonly details: CardDetails; readonly fingerprintToken: string } | null | undefined {
   const card = problems.object(value, '/card', ['number', 'token', 'bin', 'last4', 'present'], required);
   if (!card) return value === undefined || value === null ? null : undefined;
   const present = problems.boolean(card['present'], '/card/present') ?? false;
@@ -300,7 +311,10 @@ function validateCard(
     const panLast4 = digits.slice(-4);
     if (bin !== undefined && bin !== panBin) problems.add('/card/bin', 'does not match the card number');
     if (last4 !== undefined && last4 !== panLast4) problems.add('/card/last4', 'does not match the card number');
-    return { token: tokenizer.tokenize(digits), bin: panBin, last4: panLast4, present };
+    return {
+      details: { token: tokenizer.tokenize(digits), bin: panBin, last4: panLast4, present },
+      fingerprintToken: tokenizer.fingerprintToken(digits),
+    };
   }
   if (token === undefined || token === null) {
     problems.add('/card', 'needs either number, or token with bin and last4');
@@ -318,7 +332,7 @@ function validateCard(
   if (card['bin'] === undefined || card['bin'] === null) problems.add('/card/bin', 'is required with a token');
   if (card['last4'] === undefined || card['last4'] === null) problems.add('/card/last4', 'is required with a token');
   return validToken !== undefined && bin !== undefined && last4 !== undefined
-    ? { token: validToken, bin, last4, present }
+    ? { details: { token: validToken, bin, last4, present }, fingerprintToken: validToken }
     : undefined;
 }
 
@@ -533,6 +547,7 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
     : null;
   return {
     ok: true,
+    fingerprintCardToken: card?.fingerprintToken ?? null,
     value: {
       transactionId,
       channel,
@@ -543,7 +558,7 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
       payerAccountId,
       payeeAccountId,
       customerId: customerId ?? payerAccountId,
-      card,
+      card: card?.details ?? null,
       merchantId: merchantId ?? null,
       terminalId: terminalId ?? null,
       mcc: mcc ?? null,
