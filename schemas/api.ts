@@ -297,6 +297,28 @@ export interface AlertListItem {
   readonly label: LabelView | null;
 }
 
+/** One row of the access log as `GET /v1/audit/access` answers it. */
+export interface AccessLogEntry {
+  /** ISO 8601, UTC, when the access was recorded (before it ran). */
+  readonly at: string;
+  /** Who: role plus the first 8 hex chars of the key's digest (never the key). */
+  readonly principal: string;
+  readonly role: string;
+  /** e.g. `transaction.audit-trail`, `label.create`, `live.open`. */
+  readonly action: string;
+  /** e.g. `transaction/tx-1`, `account/acc-9`, `alerts/live`. */
+  readonly resource: string;
+  /** The validated query the access ran with. */
+  readonly query: unknown;
+}
+
+/** The body of `GET /v1/audit/access`, newest first. */
+export interface AccessLogPage {
+  readonly entries: readonly AccessLogEntry[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
 /** The body of `GET /v1/alerts`. */
 export interface AlertPage {
   readonly alerts: readonly AlertListItem[];

@@ -20,7 +20,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       const params = new ParamReader(req.params, 'params');
       const id = params.id('id');
       params.done();
-      audit(res, 'transaction.audit-trail', `transaction/${id}`, {});
+      await audit(res, 'transaction.audit-trail', `transaction/${id}`, {});
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id}`);
       res.json(trail);
@@ -34,7 +34,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       const params = new ParamReader(req.params, 'params');
       const id = params.id('id');
       params.done();
-      audit(res, 'decision.read', `decision/${id}`, {});
+      await audit(res, 'decision.read', `transaction/${id}`, {});
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id} (yet)`);
       res.json(syncDecisionOf(trail));
@@ -63,7 +63,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       query.done();
       const filters = { account, cardToken, channel, decision, minScore, maxScore, fromMs, toMs };
       // Who searched for what, before the search runs (misses and failures included).
-      audit(res, 'audit.search', 'audit/search', {
+      await audit(res, 'audit.search', 'audit/search', {
         q: typeof req.query['q'] === 'string' ? req.query['q'] : null,
         ...filters,
         limit,
