@@ -192,7 +192,8 @@ export interface DecidedTransactionView {
   readonly payerAccountId: string;
   readonly payeeAccountId: string;
   readonly customerId: string | null;
-  readonly card: { readonly token: string; readonly last4: string | null } | null;
+  /** `token` is null for roles that may not see card tokens (analyst; see dashboards/domain/visibility.ts). */
+  readonly card: { readonly token: string | null; readonly last4: string | null } | null;
   readonly merchantId: string | null;
   readonly terminalId: string | null;
   readonly mcc: string | null;
@@ -212,7 +213,8 @@ export interface LabelView {
 /** The body of `GET /v1/transactions/:id`: everything recorded about one transaction. */
 export interface AuditTrail {
   readonly transactionId: string;
-  readonly fingerprint: string;
+  /** The content hash ingest de-duplicates by; null for roles that may not see it (analyst). */
+  readonly fingerprint: string | null;
   readonly transaction: DecidedTransactionView;
   readonly decision: {
     readonly outcome: Decision;
@@ -269,8 +271,8 @@ export interface AuditTrail {
   } | null;
   readonly labels: readonly LabelView[];
   readonly conflicts: ReadonlyArray<{
-    postedFingerprint: string;
-    conflictingFingerprint: string;
+    postedFingerprint: string | null;
+    conflictingFingerprint: string | null;
     detectedAt: string;
     transaction: unknown;
   }>;

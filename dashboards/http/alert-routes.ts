@@ -68,7 +68,9 @@ export function alertRoutes(ctx: RouteContext): express.Router {
       ]);
       const accepted: LabelAccepted = {
         status: 'accepted',
-        label: { ...label, labelledAt: new Date(label.labelledAtMs).toISOString() },
+        // The card token goes on the topic (scoring's card features need it) but not back to the analyst (API3, see
+        // domain/visibility.ts).
+        label: { ...label, cardToken: null, labelledAt: new Date(label.labelledAtMs).toISOString() },
         partition: position?.partition ?? null,
         offset: position?.offset ?? null,
       };

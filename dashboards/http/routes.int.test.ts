@@ -400,6 +400,24 @@ describe('REST routes', () => {
       ['acc-shop', '9007199254740993'],
     ]);
     expect(body.transaction.card).toEqual({ token: 'tok_abc', last4: '4242' });
+    expect(typeof body.fingerprint === 'string' && body.fingerprint.length > 0).toBe(true);
+  });
+
+  it('GET /v1/transactions/:id shows an analyst no card token or fingerprint, anywhere in the body (API3)', async () => {
+    const full = await call('GET', '/v1/transactions/tx-big', keys.compliance);
+    const analyst = await call('GET', '/v1/transactions/tx-big', keys.analyst);
+    expect(analyst.status).toBe(200);
+    expect(analyst.body.transaction.card).toEqual({ token: null, last4: '4242' });
+    expect(analyst.body.fingerprint).toBeNull();
+    const text = JSON.stringify(analyst.body);
+    // Negative control: the compliance view of the same trail does carry both, in more than one place.
+    expect(JSON.stringify(full.body).split('tok_abc').length - 1).toBeGreaterThan(1);
+    expect(JSON.stringify(full.body)).toContain(full.body.fingerprint);
+    expect(text).not.toContain('tok_abc');
+    expect(text).not.toContain(full.body.fingerprint);
+    // Everything else is the same trail.
+    expect(analyst.body.ledgerEntries).toEqual(full.body.ledgerEntries);
+    expect(analyst.body.decision).toEqual(full.body.decision);
   });
 
   it('GET /v1/transactions/:id is a 404 problem for an unknown id', async () => {
@@ -554,6 +572,8 @@ describe('REST routes', () => {
       transactionEventTimeMs: now - 2 * HOUR - 50,
       note: 'customer confirmed',
     });
+    // The answer echoes the label without the card token (API3): the topic needs it, the analyst does not.
+    expect(body.label).toMatchObject({ transactionId: 'tx-big', cardToken: null, terminalId: 'term-7' });
   });
 
   it('POST /v1/labels: 404 for an unknown transaction, 400 with paths for a bad body', async () => {

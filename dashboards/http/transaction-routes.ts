@@ -1,9 +1,10 @@
 import express from 'express';
 import { Role } from '../../platform/auth.js';
-import { route } from '../../platform/http.js';
+import { principalOf, route } from '../../platform/http.js';
 import { type AuditSearchResponse, type AuditTrail, type SyncDecision, riskBand } from '../../schemas/api.js';
 import { Channel, Decision } from '../../schemas/generated/types.js';
 import { type AuditPage, encodeAuditCursor } from '../domain/audit-query.js';
+import { auditTrailFor } from '../domain/visibility.js';
 import { auditTrail } from '../queries/transactions.js';
 import { type RouteContext, notFound } from './context.js';
 import { ParamReader, readAuditCursor, readSearchText } from './params.js';
@@ -23,7 +24,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       await audit(res, 'transaction.audit-trail', `transaction/${id}`, {});
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id}`);
-      res.json(trail);
+      res.json(auditTrailFor(principalOf(res).role, trail));
     }),
   );
 
