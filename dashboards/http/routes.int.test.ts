@@ -1003,7 +1003,7 @@ describe('REST routes', () => {
     ]);
   });
 
-  it('fails closed: when the access log cannot be written the read is refused with 503 and does not run', async () => {
+  it('fails closed: when the access log cannot be written a read and a live session are refused with 503', async () => {
     await clickhouse.command({ query: 'RENAME TABLE access_log TO access_log_away' });
     try {
       const refused = await call('GET', '/v1/transactions/tx-rev', keys.compliance);
@@ -1011,6 +1011,9 @@ describe('REST routes', () => {
       expect(refused.body).toMatchObject({ code: 'ACCESS_LOG_UNAVAILABLE', status: 503 });
       expect(JSON.stringify(refused.body)).not.toContain('tx-rev"');
       expect(refused.body.transactionId).toBeUndefined();
+      // A live session that cannot be logged gets no socket.
+      const live = `${baseUrl.replace('http', 'ws')}/v1/alerts/live`;
+      expect(await refusedStatus(live, ['vigil.v1', `bearer.${keys.analyst}`])).toBe(503);
     } finally {
       await clickhouse.command({ query: 'RENAME TABLE access_log_away TO access_log' });
     }
