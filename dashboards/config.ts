@@ -34,9 +34,7 @@ export interface DashboardsConfig {
    * default 10000; 0 = never replay); past it the client gets a `gap` message and reloads over REST.
    */
   readonly wsMaxCatchUpAlerts: number;
-  /** Access-log rows are flushed to ClickHouse this often (VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS)... */
-  readonly accessLogFlushMs: number;
-  /** ...or as soon as this many are buffered (VIGIL_DASHBOARDS_ACCESS_LOG_BATCH). */
+  /** Most access-log rows one group-committed insert carries (VIGIL_DASHBOARDS_ACCESS_LOG_BATCH). */
   readonly accessLogBatch: number;
   /** Accounts listed by the trial balance (VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP). */
   readonly trialBalanceTopAccounts: number;
@@ -83,7 +81,6 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
     wsMaxClients: readInt(env, 'VIGIL_DASHBOARDS_WS_MAX_CLIENTS', 500, { min: 1, max: 100_000 }),
     dedupeCapacity: readInt(env, 'VIGIL_DASHBOARDS_DEDUPE_CAPACITY', 10_000, { min: 1, max: 10_000_000 }),
     wsMaxCatchUpAlerts: readInt(env, 'VIGIL_DASHBOARDS_WS_MAX_CATCH_UP', 10_000, { min: 0, max: 1_000_000 }),
-    accessLogFlushMs: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS', 1000, { min: 10, max: 60_000 }),
     accessLogBatch: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_BATCH', 500, { min: 1, max: 100_000 }),
     trialBalanceTopAccounts: readInt(env, 'VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP', 50, { min: 1, max: 10_000 }),
     largeCashThreshold,

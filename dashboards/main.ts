@@ -65,22 +65,18 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     deps.clickhouse,
     clock,
     logger,
-    { flushIntervalMs: config.accessLogFlushMs, batchSize: config.accessLogBatch },
+    { batchSize: config.accessLogBatch },
     {
       written: metrics.counter('vigil_dashboards_access_log_written_total', 'Access-log rows written to ClickHouse'),
       failed: metrics.counter(
-        'vigil_dashboards_access_log_flush_failures_total',
-        'Access-log inserts that failed and will be retried',
-      ),
-      dropped: metrics.counter(
-        'vigil_dashboards_access_log_dropped_total',
-        'Access-log rows dropped because the buffer overflowed during an outage',
+        'vigil_dashboards_access_log_insert_failures_total',
+        'Access-log inserts that failed; the requests they covered were refused (503)',
       ),
     },
   );
   const auditSearch = createAuditSearch(config, deps.clickhouse);
   const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 2048 });
-  const hub = new LiveAlertHub(deps.authenticator, clock, logger, metrics, stats, {
+  const hub = new LiveAlertHub(deps.authenticator, accessLog, clock, logger, metrics, stats, {
     policy: {
       capacity: config.wsQueueCapacity,
       highWaterBytes: config.wsHighWaterBytes,

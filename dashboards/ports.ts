@@ -1,8 +1,28 @@
+import type { Principal } from '../platform/auth.js';
 import type { FraudAlert } from '../schemas/generated/types.js';
 import type { AuditPage, AuditQuery } from './domain/audit-query.js';
 import type { LoggedRecord } from './domain/replay-merge.js';
 
 /** The ports dashboards owns; adapters/ implements them. */
+
+/** One entry of the access log: who did what to which resource, with which (validated, secret-free) query. */
+export interface AccessRecord {
+  readonly principal: Principal;
+  /** What was done, e.g. `transaction.audit-trail`, `report.summary`, `live.open`. */
+  readonly action: string;
+  /** What it was done to, e.g. `transaction/tx-1`, `account/acc-9`, `alerts/live`. */
+  readonly resource: string;
+  /** The validated query (never secrets). */
+  readonly query: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The access log port (PCI DSS 10.2.1): `record` resolves once the entry is durable and rejects (with
+ * ACCESS_LOG_UNAVAILABLE) when it cannot be written, so every caller can fail closed.
+ */
+export interface AccessLog {
+  record(access: AccessRecord): Promise<void>;
+}
 
 /**
  * The audit search port, owned by dashboards. ClickHouse's `decisions` serves it in the embedded default,

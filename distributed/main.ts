@@ -17,6 +17,7 @@ import { createClickHouseClient } from '../platform/clickhouse.js';
 import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
 import { startHttpServer } from '../platform/http-server.js';
+import { readRateLimitConfig } from '../platform/rate-limit.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     metrics,
     authenticator,
     logger,
+    rateLimit: readRateLimitConfig(env),
   });
   for (const attach of attachments) attach(http.server);
   logger.info('service started', { stages: config.stages, url: http.url, brokers: config.kafkaBrokers });

@@ -77,7 +77,7 @@ async function sendAll(
       TIMEOUT_MS / 2,
     );
     const trail = await compliance.get<AuditTrail>('/v1/transactions/rot-0');
-    return { statuses, integrity, firstToken: trail.body.transaction.card?.token };
+    return { statuses, integrity, firstToken: trail.body.transaction.card?.token ?? undefined };
   } finally {
     await pipeline.close();
   }

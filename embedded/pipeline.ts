@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
 import { EmbeddedLog } from '../platform/embedded-log/embedded-log.js';
 import { startHttpServer } from '../platform/http-server.js';
+import { readRateLimitConfig } from '../platform/rate-limit.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { topicSpecs } from '../schemas/partitions.js';
@@ -167,6 +168,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     metrics,
     authenticator,
     logger,
+    rateLimit: readRateLimitConfig(env),
   });
   dashboards.attach(http.server);
   const url = http.url;

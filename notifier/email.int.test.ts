@@ -17,6 +17,7 @@ import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { type NotifierStage, startNotifier } from './main.js';
 import { type ReceivedMail, SmtpSink } from './testing/smtp-sink.js';
+import { readRateLimitConfig } from '../platform/rate-limit.js';
 
 /**
  * E-mail notifications against real parts: the embedded log as bus and outbox, nodemailer, and a real SMTP
@@ -97,6 +98,7 @@ describe('e-mail notifications (real log, real SMTP server)', () => {
       metrics,
       authenticator,
       logger: silentLogger,
+      rateLimit: readRateLimitConfig({}),
     });
   }
 

@@ -22,6 +22,7 @@ import type {
 } from '../schemas/webhooks.js';
 import { type NotifierStage, startNotifier } from './main.js';
 import { WebhookReceiver } from './testing/receiver.js';
+import { readRateLimitConfig } from '../platform/rate-limit.js';
 
 /**
  * The notifier against real parts: the embedded durable log as the pipeline's bus and as the outbox, the real
@@ -133,6 +134,7 @@ describe('webhooks (real log, real HTTP receiver)', () => {
       metrics,
       authenticator,
       logger: silentLogger,
+      rateLimit: readRateLimitConfig({}),
     });
   }
 

@@ -33,6 +33,11 @@ export const errorCatalogue = {
     category: 'forbidden',
     meaning: 'The API key is valid but its role may not use this route; use a key of a role the message lists.',
   },
+  RATE_LIMITED: {
+    category: 'rate_limited',
+    meaning:
+      'This API key or client address sent more requests than its rate limit allows; wait the Retry-After seconds.',
+  },
   NO_PRINCIPAL: {
     category: 'internal',
     meaning: 'A route reads the caller without having authenticated it (requireRole is missing): a bug to report.',
@@ -328,6 +333,11 @@ export const errorCatalogue = {
   TOO_MANY_LIVE_CLIENTS: {
     category: 'unavailable',
     meaning: 'The live feed has its maximum number of WebSocket clients; close another one or retry later.',
+  },
+  ACCESS_LOG_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning:
+      'The access log could not be written, so the request was refused (fail closed); check ClickHouse and retry.',
   },
   AUDIT_SEARCH_FAILED: {
     category: 'internal',

@@ -18,6 +18,8 @@ export const ErrorCategory = {
   conflict: 'conflict',
   /** The request is too large. */
   tooLarge: 'too_large',
+  /** The caller sent more requests than its rate limit allows; the same request succeeds after a wait. */
+  rateLimited: 'rate_limited',
   /** A dependency (log, store, model) is unavailable; the same request may succeed later. */
   unavailable: 'unavailable',
   /** A bug or broken invariant. */

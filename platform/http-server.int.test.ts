@@ -10,6 +10,7 @@ import { type ProblemDetails, type ProblemTypePage, requireRole, route } from '.
 import { type HttpServer, startHttpServer } from './http-server.js';
 import { silentLogger } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
+import { readRateLimitConfig } from './rate-limit.js';
 
 const authenticator = new ApiKeyAuthenticator(parseApiKeys('analyst:analyst-key-0123456789'));
 
@@ -36,6 +37,7 @@ beforeAll(async () => {
     metrics: new MetricsRegistry(),
     authenticator,
     logger: silentLogger,
+    rateLimit: readRateLimitConfig({}),
   });
 }, 30_000);
 

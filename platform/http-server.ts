@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { type ApiKeyAuthenticator, Role } from './auth.js';
+import { type Clock, systemClock } from './clock.js';
 import {
   type ReadinessCheck,
   mountOperationalRoutes,
@@ -12,6 +13,7 @@ import {
 } from './http.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics.js';
+import { type RateLimitConfig, rateLimit } from './rate-limit.js';
 
 /**
  * The one HTTP server of a Vigil process: health probes, `/metrics`, the problem-type pages (`/problems/<code>`),
@@ -26,6 +28,10 @@ export interface HttpServerOptions {
   readonly metrics: MetricsRegistry;
   readonly authenticator: ApiKeyAuthenticator;
   readonly logger: Logger;
+  /** Per key and per client address (readRateLimitConfig); applies to every route but the health probes and /metrics. */
+  readonly rateLimit: RateLimitConfig;
+  /** The rate limiter's time; the system clock unless a test moves its own. */
+  readonly clock?: Clock;
 }
 
 export interface HttpServer {
@@ -45,6 +51,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     () => options.metrics.render(),
     requireRole(options.authenticator, Role.admin),
   );
+  // Health and metrics are mounted before the limiter on purpose: an orchestrator's probe refused during a flood
+  // would restart a healthy process (turning a flood into an outage), and the scrape is how operators see the flood.
+  app.use(rateLimit(options.rateLimit, options.authenticator, options.clock ?? systemClock));
   // Before the stage routers, so a router that authenticates everything it sees cannot hide the problem pages.
   mountProblemTypePages(app);
   for (const router of options.routers) app.use(router);

@@ -12,6 +12,7 @@ const statusByCategory: Record<ErrorCategory, number> = {
   [ErrorCategory.notFound]: 404,
   [ErrorCategory.conflict]: 409,
   [ErrorCategory.tooLarge]: 413,
+  [ErrorCategory.rateLimited]: 429,
   [ErrorCategory.unavailable]: 503,
   [ErrorCategory.internal]: 500,
 };

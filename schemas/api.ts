@@ -192,7 +192,8 @@ export interface DecidedTransactionView {
   readonly payerAccountId: string;
   readonly payeeAccountId: string;
   readonly customerId: string | null;
-  readonly card: { readonly token: string; readonly last4: string | null } | null;
+  /** `token` is null for roles that may not see card tokens (analyst; see dashboards/domain/visibility.ts). */
+  readonly card: { readonly token: string | null; readonly last4: string | null } | null;
   readonly merchantId: string | null;
   readonly terminalId: string | null;
   readonly mcc: string | null;
@@ -212,7 +213,8 @@ export interface LabelView {
 /** The body of `GET /v1/transactions/:id`: everything recorded about one transaction. */
 export interface AuditTrail {
   readonly transactionId: string;
-  readonly fingerprint: string;
+  /** The content hash ingest de-duplicates by; null for roles that may not see it (analyst). */
+  readonly fingerprint: string | null;
   readonly transaction: DecidedTransactionView;
   readonly decision: {
     readonly outcome: Decision;
@@ -269,8 +271,8 @@ export interface AuditTrail {
   } | null;
   readonly labels: readonly LabelView[];
   readonly conflicts: ReadonlyArray<{
-    postedFingerprint: string;
-    conflictingFingerprint: string;
+    postedFingerprint: string | null;
+    conflictingFingerprint: string | null;
     detectedAt: string;
     transaction: unknown;
   }>;
@@ -295,6 +297,28 @@ export interface AlertListItem {
   readonly scoredAt: string;
   /** The most recent analyst verdict, if any. */
   readonly label: LabelView | null;
+}
+
+/** One row of the access log as `GET /v1/audit/access` answers it. */
+export interface AccessLogEntry {
+  /** ISO 8601, UTC, when the access was recorded (before it ran). */
+  readonly at: string;
+  /** Who: role plus the first 8 hex chars of the key's digest (never the key). */
+  readonly principal: string;
+  readonly role: string;
+  /** e.g. `transaction.audit-trail`, `label.create`, `live.open`. */
+  readonly action: string;
+  /** e.g. `transaction/tx-1`, `account/acc-9`, `alerts/live`. */
+  readonly resource: string;
+  /** The validated query the access ran with. */
+  readonly query: unknown;
+}
+
+/** The body of `GET /v1/audit/access`, newest first. */
+export interface AccessLogPage {
+  readonly entries: readonly AccessLogEntry[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
 }
 
 /** The body of `GET /v1/alerts`. */

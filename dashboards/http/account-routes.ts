@@ -26,28 +26,31 @@ export function accountRoutes(ctx: RouteContext): express.Router {
   router.get(
     '/v1/accounts',
     ctx.only(Role.compliance),
-    // Synchronous (an in-memory read): express passes what it throws to the problem middleware.
-    (req, res) => {
+    route(async (req, res) => {
       const query = new ParamReader(req.query, 'query');
       const limit = query.limit('limit', MAX_LISTED_ACCOUNTS, MAX_LISTED_ACCOUNTS);
       query.done();
-      audit(res, 'accounts.list', 'accounts', { limit });
+      await audit(res, 'accounts.list', 'accounts', { limit });
       const list: AccountList = {
         accounts: table.list(limit).map(accountView),
         total: table.size,
         truncated: table.size > limit,
       };
       res.json(list);
-    },
+    }),
   );
 
-  router.get('/v1/accounts/:id', ctx.analystOrCompliance, (req, res) => {
-    const params = new ParamReader(req.params, 'params');
-    const id = params.id('id');
-    params.done();
-    audit(res, 'account.view', `account/${id}`, {});
-    res.json(accountViewOf(id, table.get(id)));
-  });
+  router.get(
+    '/v1/accounts/:id',
+    ctx.analystOrCompliance,
+    route(async (req, res) => {
+      const params = new ParamReader(req.params, 'params');
+      const id = params.id('id');
+      params.done();
+      await audit(res, 'account.view', `account/${id}`, {});
+      res.json(accountViewOf(id, table.get(id)));
+    }),
+  );
 
   router.put(
     '/v1/accounts/:id',
@@ -60,7 +63,7 @@ export function accountRoutes(ctx: RouteContext): express.Router {
         params.fail('id', `must not start with "${FX_POSITION_PREFIX}" (reserved for the ledger's FX positions)`);
       params.done();
       const setting = parseAccountRequest(req.body);
-      audit(res, 'account.update', `account/${id}`, {
+      await audit(res, 'account.update', `account/${id}`, {
         type: setting.type,
         currency: setting.currency,
         overdraftLimitMinor: setting.overdraftLimitMinor?.toString() ?? null,
@@ -89,7 +92,7 @@ export function accountRoutes(ctx: RouteContext): express.Router {
       const params = new ParamReader(req.params, 'params');
       const id = params.id('id');
       params.done();
-      audit(res, 'account.balance', `account/${id}`, {});
+      await audit(res, 'account.balance', `account/${id}`, {});
       const account = table.get(id);
       const overdraft =
         account === undefined || account.overdraftLimitMinor === null
@@ -116,7 +119,7 @@ export function accountRoutes(ctx: RouteContext): express.Router {
       query.done();
       // JSON unless the client prefers CSV (`Accept: text/csv`): the same statement, one table (domain/statement-csv.ts).
       const csv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
-      audit(res, 'account.statement', `account/${id}`, { fromMs, toMs, limit, format: csv ? 'csv' : 'json' });
+      await audit(res, 'account.statement', `account/${id}`, { fromMs, toMs, limit, format: csv ? 'csv' : 'json' });
       const statement = await accountStatement(clickhouse, id, fromMs, toMs, limit);
       if (csv) res.type('text/csv; charset=utf-8').attachment(`statement-${id}.csv`).send(statementCsv(statement));
       else res.json(statement);

@@ -25,7 +25,7 @@ export function alertRoutes(ctx: RouteContext): express.Router {
       const limit = query.limit('limit', 50, 500);
       const cursor = readCursor(query, 'cursor');
       query.done();
-      audit(res, 'alerts.list', 'alerts', { decision: decision ?? null, sinceMs, limit, cursor: cursor ?? null });
+      await audit(res, 'alerts.list', 'alerts', { decision: decision ?? null, sinceMs, limit, cursor: cursor ?? null });
       res.json(
         await listAlerts(clickhouse, {
           decisions: decision ? [decision] : ['REVIEW', 'DECLINE'],
@@ -44,6 +44,9 @@ export function alertRoutes(ctx: RouteContext): express.Router {
     route(async (req, res) => {
       const request = parseLabelRequest(req.body);
       const principal = principalOf(res);
+      // Who judged which transaction, before the lookup runs (an unknown id is logged too). The note stays out:
+      // it is free text and lives on the label itself.
+      await audit(res, 'label.create', `transaction/${request.transactionId}`, { label: request.label });
       const decided = await findDecidedTransaction(clickhouse, request.transactionId);
       if (!decided)
         throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${request.transactionId}`);
@@ -65,7 +68,9 @@ export function alertRoutes(ctx: RouteContext): express.Router {
       ]);
       const accepted: LabelAccepted = {
         status: 'accepted',
-        label: { ...label, labelledAt: new Date(label.labelledAtMs).toISOString() },
+        // The card token goes on the topic (scoring's card features need it) but not back to the analyst (API3, see
+        // domain/visibility.ts).
+        label: { ...label, cardToken: null, labelledAt: new Date(label.labelledAtMs).toISOString() },
         partition: position?.partition ?? null,
         offset: position?.offset ?? null,
       };

@@ -11,14 +11,13 @@ import type { Codec } from '../../schemas/codec.js';
 import type { Account, AnalystLabel } from '../../schemas/generated/types.js';
 import type { AccountTable } from '../app/account-table.js';
 import type { DashboardsConfig } from '../config.js';
-import type { AccessLogWriter } from '../adapters/clickhouse-access-log.js';
-import type { AuditSearch } from '../ports.js';
+import type { AccessLog, AuditSearch } from '../ports.js';
 
 /** What the dashboards' routes are built from (main.ts wires it). */
 export interface RoutesDeps {
   readonly clickhouse: ClickHouseClient;
   readonly authenticator: ApiKeyAuthenticator;
-  readonly accessLog: AccessLogWriter;
+  readonly accessLog: AccessLog;
   /** Audit search: ClickHouse in the embedded default, Elasticsearch in distributed mode. */
   readonly auditSearch: AuditSearch;
   readonly labels: { readonly producer: Producer; readonly codec: Codec<AnalystLabel> };
@@ -39,8 +38,12 @@ export interface RouteContext extends RoutesDeps {
   readonly analystOrCompliance: RequestHandler;
   /** Lets only `role` through. */
   readonly only: (role: Role) => RequestHandler;
-  /** Records who read what in the access log; call before the read runs, so misses and failures count too. */
-  readonly audit: (res: Response, action: string, resource: string, query: Record<string, unknown>) => void;
+  /**
+   * Records who read or did what in the access log and resolves once the row is durable; await it before the read
+   * runs, so misses and failures count too. Rejects with ACCESS_LOG_UNAVAILABLE (503) when the row cannot be
+   * written: the request then fails closed.
+   */
+  readonly audit: (res: Response, action: string, resource: string, query: Record<string, unknown>) => Promise<void>;
 }
 
 export function routeContext(deps: RoutesDeps): RouteContext {
@@ -48,7 +51,7 @@ export function routeContext(deps: RoutesDeps): RouteContext {
     ...deps,
     analystOrCompliance: requireRole(deps.authenticator, Role.analyst, Role.compliance),
     only: (role) => requireRole(deps.authenticator, role),
-    audit: (res, action, resource, query) =>
+    audit: async (res, action, resource, query) =>
       deps.accessLog.record({ principal: principalOf(res), action, resource, query }),
   };
 }

@@ -23,7 +23,7 @@ export function reportRoutes(ctx: RouteContext): express.Router {
       const source = query.oneOf('source', Object.values(IngestSource));
       checkTimeRange(query, fromMs, toMs, 400);
       query.done();
-      audit(res, 'report.summary', 'reports/summary', { fromMs, toMs, source: source ?? null });
+      await audit(res, 'report.summary', 'reports/summary', { fromMs, toMs, source: source ?? null });
       res.json(await summaryReport(clickhouse, { fromMs, toMs, source }));
     }),
   );
@@ -35,7 +35,7 @@ export function reportRoutes(ctx: RouteContext): express.Router {
       const query = new ParamReader(req.query, 'query');
       const top = query.limit('top', config.trialBalanceTopAccounts, 10_000);
       query.done();
-      audit(res, 'report.trial-balance', 'reports/trial-balance', { top });
+      await audit(res, 'report.trial-balance', 'reports/trial-balance', { top });
       res.json(await trialBalance(clickhouse, ctx.accounts.table.list(), top));
     }),
   );
@@ -44,7 +44,7 @@ export function reportRoutes(ctx: RouteContext): express.Router {
     '/v1/reports/ledger-integrity',
     ctx.only(Role.compliance),
     route(async (_req, res) => {
-      audit(res, 'report.ledger-integrity', 'reports/ledger-integrity', {});
+      await audit(res, 'report.ledger-integrity', 'reports/ledger-integrity', {});
       res.json(await ledgerIntegrity(clickhouse));
     }),
   );
@@ -73,7 +73,7 @@ export function reportRoutes(ctx: RouteContext): express.Router {
       checkTimeRange(query, fromMs, toMs, 400);
       query.done();
       const q = { currency, thresholdMinor: thresholdMinor ?? 0n, bandPercent, minDeposits, fromMs, toMs, limit };
-      audit(res, 'report.large-cash', 'reports/large-cash', q);
+      await audit(res, 'report.large-cash', 'reports/large-cash', q);
       res.json(await largeCashReport(clickhouse, q));
     }),
   );

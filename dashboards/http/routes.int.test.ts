@@ -307,7 +307,6 @@ beforeAll(async () => {
       VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY: '8',
       VIGIL_DASHBOARDS_WS_HIGH_WATER_BYTES: '16384',
       VIGIL_DASHBOARDS_WS_STALL_LIMIT_MS: '600000',
-      VIGIL_DASHBOARDS_ACCESS_LOG_FLUSH_MS: '50',
     },
   });
   const app = express();
@@ -401,6 +400,24 @@ describe('REST routes', () => {
       ['acc-shop', '9007199254740993'],
     ]);
     expect(body.transaction.card).toEqual({ token: 'tok_abc', last4: '4242' });
+    expect(typeof body.fingerprint === 'string' && body.fingerprint.length > 0).toBe(true);
+  });
+
+  it('GET /v1/transactions/:id shows an analyst no card token or fingerprint, anywhere in the body (API3)', async () => {
+    const full = await call('GET', '/v1/transactions/tx-big', keys.compliance);
+    const analyst = await call('GET', '/v1/transactions/tx-big', keys.analyst);
+    expect(analyst.status).toBe(200);
+    expect(analyst.body.transaction.card).toEqual({ token: null, last4: '4242' });
+    expect(analyst.body.fingerprint).toBeNull();
+    const text = JSON.stringify(analyst.body);
+    // Negative control: the compliance view of the same trail does carry both, in more than one place.
+    expect(JSON.stringify(full.body).split('tok_abc').length - 1).toBeGreaterThan(1);
+    expect(JSON.stringify(full.body)).toContain(full.body.fingerprint);
+    expect(text).not.toContain('tok_abc');
+    expect(text).not.toContain(full.body.fingerprint);
+    // Everything else is the same trail.
+    expect(analyst.body.ledgerEntries).toEqual(full.body.ledgerEntries);
+    expect(analyst.body.decision).toEqual(full.body.decision);
   });
 
   it('GET /v1/transactions/:id is a 404 problem for an unknown id', async () => {
@@ -555,6 +572,8 @@ describe('REST routes', () => {
       transactionEventTimeMs: now - 2 * HOUR - 50,
       note: 'customer confirmed',
     });
+    // The answer echoes the label without the card token (API3): the topic needs it, the analyst does not.
+    expect(body.label).toMatchObject({ transactionId: 'tx-big', cardToken: null, terminalId: 'term-7' });
   });
 
   it('POST /v1/labels: 404 for an unknown transaction, 400 with paths for a bad body', async () => {
@@ -910,20 +929,19 @@ describe('REST routes', () => {
     expect(long.body.problems).toEqual([{ path: '/query/q', message: expect.stringContaining('at most 8 terms') }]);
   });
 
-  it('audits every read in access_log (batched)', async () => {
+  it('audits every read in access_log before answering: the rows are there as soon as the responses are', async () => {
     await call('GET', '/v1/reports/trial-balance', keys.compliance);
     await call('GET', '/v1/audit/search?q=velocity&decision=DECLINE', keys.compliance);
     await call('GET', '/v1/transactions/tx-rev', keys.compliance);
     const compliance = principalId(keys.compliance);
-    const rows = await waitFor('access_log rows', async () => {
-      const result = await clickhouse.query({
-        query: `SELECT action, resource, role, query_json FROM access_log WHERE principal = {p:String} ORDER BY at`,
-        query_params: { p: compliance },
-        format: 'JSONEachRow',
-      });
-      const found = await result.json<{ action: string; resource: string; role: string; query_json: string }>();
-      return found.some((r) => r.resource === 'transaction/tx-rev') ? found : undefined;
+    // No waiting: the access log is written (and acknowledged) before a response leaves.
+    const result = await clickhouse.query({
+      query: `SELECT action, resource, role, query_json FROM access_log WHERE principal = {p:String} ORDER BY at`,
+      query_params: { p: compliance },
+      format: 'JSONEachRow',
     });
+    const rows = await result.json<{ action: string; resource: string; role: string; query_json: string }>();
+    expect(rows[rows.length - 1]).toMatchObject({ action: 'transaction.audit-trail', resource: 'transaction/tx-rev' });
     expect(rows.map((r) => r.action)).toEqual(
       expect.arrayContaining([
         'report.trial-balance',
@@ -941,6 +959,109 @@ describe('REST routes', () => {
       thresholdMinor: '1000000',
     });
   });
+  it('GET /v1/audit/access answers who looked at this transaction: every role, misses and labels, newest first, paged', async () => {
+    const tx = 'transaction/tx-who-looked';
+    // Unknown id on purpose: a miss is an access too, logged before the lookup.
+    expect((await call('GET', '/v1/transactions/tx-who-looked', keys.analyst)).status).toBe(404);
+    expect((await call('GET', '/v1/transactions/tx-who-looked', keys.compliance)).status).toBe(404);
+    expect((await call('GET', '/v1/decisions/tx-who-looked', keys.ingest)).status).toBe(404);
+    const label = { transactionId: 'tx-who-looked', label: 'fraud', note: 'card 4111 1111 1111 1111' };
+    expect((await call('POST', '/v1/labels', keys.analyst, label)).status).toBe(404);
+    expect((await call('GET', '/v1/transactions/tx-who-looked', keys.admin)).status).toBe(404);
+    // A different transaction is not in the answer.
+    expect((await call('GET', '/v1/transactions/tx-who-looked-2', keys.analyst)).status).toBe(404);
+
+    const all = await call('GET', `/v1/audit/access?resource=${encodeURIComponent(tx)}`, keys.compliance);
+    expect(all.status).toBe(200);
+    const who = (entries: any[]) => entries.map((e) => [e.principal, e.role, e.action, e.resource, e.query]);
+    const expected = [
+      [principalId(keys.admin), 'admin', 'transaction.audit-trail', tx, {}],
+      [principalId(keys.analyst), 'analyst', 'label.create', tx, { label: 'fraud' }],
+      [principalId(keys.ingest), 'ingest', 'decision.read', tx, {}],
+      [principalId(keys.compliance), 'compliance', 'transaction.audit-trail', tx, {}],
+      [principalId(keys.analyst), 'analyst', 'transaction.audit-trail', tx, {}],
+    ];
+    expect(who(all.body.entries)).toEqual(expected);
+    expect(all.body.nextCursor).toBeNull();
+    expect(all.body.entries.every((e: any) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+    // The label's free-text note (a pasted card number) never reaches the access log.
+    expect(JSON.stringify(all.body)).not.toContain('4111');
+
+    const pages: any[] = [];
+    let cursor: string | null = '';
+    let requests = 0;
+    do {
+      const page = await call(
+        'GET',
+        `/v1/audit/access?resource=${encodeURIComponent(tx)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        keys.compliance,
+      );
+      pages.push(page.body.entries.length);
+      cursor = page.body.nextCursor;
+      requests += 1;
+      expect(requests).toBeLessThanOrEqual(3);
+      pages.push(...who(page.body.entries).map((e) => JSON.stringify(e)));
+    } while (cursor);
+    expect(pages).toEqual([
+      2,
+      ...expected.slice(0, 2).map((e) => JSON.stringify(e)),
+      2,
+      ...expected.slice(2, 4).map((e) => JSON.stringify(e)),
+      1,
+      JSON.stringify(expected[4]),
+    ]);
+
+    const byAnalyst = await call(
+      'GET',
+      `/v1/audit/access?resource=${encodeURIComponent(tx)}&principal=${principalId(keys.analyst)}&action=label.create`,
+      keys.compliance,
+    );
+    expect(who(byAnalyst.body.entries)).toEqual([expected[1]]);
+
+    // Reading the log is itself logged, before the query runs: its own row is the newest answer.
+    const own = await call('GET', `/v1/audit/access?action=audit.access-log&limit=1`, keys.compliance);
+    expect(own.body.entries).toEqual([
+      expect.objectContaining({
+        principal: principalId(keys.compliance),
+        action: 'audit.access-log',
+        resource: 'audit/access',
+        query: expect.objectContaining({ action: 'audit.access-log', limit: 1 }),
+      }),
+    ]);
+
+    expect((await call('GET', '/v1/audit/access', keys.analyst)).status).toBe(403);
+    expect((await call('GET', '/v1/audit/access', keys.ingest)).status).toBe(403);
+    const bad = await call(
+      'GET',
+      '/v1/audit/access?principal=nobody&cursor=zz&from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z',
+      keys.compliance,
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems.map((p: any) => p.path).sort()).toEqual([
+      '/query/cursor',
+      '/query/from',
+      '/query/principal',
+    ]);
+  });
+
+  it('fails closed: when the access log cannot be written a read and a live session are refused with 503', async () => {
+    await clickhouse.command({ query: 'RENAME TABLE access_log TO access_log_away' });
+    try {
+      const refused = await call('GET', '/v1/transactions/tx-rev', keys.compliance);
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ code: 'ACCESS_LOG_UNAVAILABLE', status: 503 });
+      expect(JSON.stringify(refused.body)).not.toContain('tx-rev"');
+      expect(refused.body.transactionId).toBeUndefined();
+      // A live session that cannot be logged gets no socket.
+      const live = `${baseUrl.replace('http', 'ws')}/v1/alerts/live`;
+      expect(await refusedStatus(live, ['vigil.v1', `bearer.${keys.analyst}`])).toBe(503);
+    } finally {
+      await clickhouse.command({ query: 'RENAME TABLE access_log_away TO access_log' });
+    }
+    // Negative control: with the table back the same read answers.
+    expect((await call('GET', '/v1/transactions/tx-rev', keys.compliance)).status).toBe(200);
+  });
+
   // Last in this block: the simulated decisions it plants would change the counts the tests above assert.
   it('GET /v1/reports/summary tells simulated traffic from real: by source, and filtered with ?source=', async () => {
     const simulated = (id: string, decision: DecisionFixture['decision'], score: number): DecisionRecord => {
@@ -1436,6 +1557,19 @@ describe('WebSocket /v1/alerts/live', () => {
     expect(metrics.counter('vigil_dashboards_alerts_duplicate_total', '').get()).toBe(1);
     ws.close();
     await waitFor('client gone', () => (stage.liveClients().length === 0 ? true : undefined));
+    // The session is on the access log: opened before the socket was (so already there), closed once it went.
+    const session = await waitFor('the live session close row', async () => {
+      const page = await call(
+        'GET',
+        `/v1/audit/access?resource=alerts/live&principal=${principalId(keys.analyst)}`,
+        keys.compliance,
+      );
+      return page.body.entries.length === 2 ? page.body.entries : undefined;
+    });
+    expect(session.map((e: any) => [e.action, e.query])).toEqual([
+      ['live.close', { code: 1005, alertsSent: 2, dropped: 0 }],
+      ['live.open', { lastEventId: null }],
+    ]);
   });
 
   it('keeps a slow client bounded: the queue never exceeds its capacity and drops are counted and announced', async () => {

@@ -1,5 +1,6 @@
 import express from 'express';
 import { problemDetailsMiddleware } from '../../platform/http.js';
+import { accessRoutes } from './access-routes.js';
 import { accountRoutes } from './account-routes.js';
 import { alertRoutes } from './alert-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
@@ -9,8 +10,9 @@ import { webRoutes } from './web-routes.js';
 
 /**
  * The dashboards' HTTP API and its web page, one router per area. Every `/v1` route authenticates with an API
- * key and checks the role; every read is recorded in the access log before it runs (misses included). Errors
- * leave as RFC 7807 problem responses.
+ * key and checks the role; every read, search, export and action is recorded in the access log, durably, before it
+ * runs (misses included) — and refused with 503 when it cannot be (fail closed). Errors leave as RFC 9457 problem
+ * responses.
  */
 export function dashboardsRouter(deps: RoutesDeps): express.Router {
   const ctx = routeContext(deps);
@@ -20,6 +22,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(alertRoutes(ctx));
   router.use(accountRoutes(ctx));
   router.use(reportRoutes(ctx));
+  router.use(accessRoutes(ctx));
   router.use(problemDetailsMiddleware(deps.logger));
   return router;
 }

@@ -1,9 +1,10 @@
 import express from 'express';
 import { Role } from '../../platform/auth.js';
-import { route } from '../../platform/http.js';
+import { principalOf, route } from '../../platform/http.js';
 import { type AuditSearchResponse, type AuditTrail, type SyncDecision, riskBand } from '../../schemas/api.js';
 import { Channel, Decision } from '../../schemas/generated/types.js';
 import { type AuditPage, encodeAuditCursor } from '../domain/audit-query.js';
+import { auditTrailFor } from '../domain/visibility.js';
 import { auditTrail } from '../queries/transactions.js';
 import { type RouteContext, notFound } from './context.js';
 import { ParamReader, readAuditCursor, readSearchText } from './params.js';
@@ -20,10 +21,10 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       const params = new ParamReader(req.params, 'params');
       const id = params.id('id');
       params.done();
-      audit(res, 'transaction.audit-trail', `transaction/${id}`, {});
+      await audit(res, 'transaction.audit-trail', `transaction/${id}`, {});
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id}`);
-      res.json(trail);
+      res.json(auditTrailFor(principalOf(res).role, trail));
     }),
   );
 
@@ -34,7 +35,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       const params = new ParamReader(req.params, 'params');
       const id = params.id('id');
       params.done();
-      audit(res, 'decision.read', `decision/${id}`, {});
+      await audit(res, 'decision.read', `transaction/${id}`, {});
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id} (yet)`);
       res.json(syncDecisionOf(trail));
@@ -63,7 +64,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       query.done();
       const filters = { account, cardToken, channel, decision, minScore, maxScore, fromMs, toMs };
       // Who searched for what, before the search runs (misses and failures included).
-      audit(res, 'audit.search', 'audit/search', {
+      await audit(res, 'audit.search', 'audit/search', {
         q: typeof req.query['q'] === 'string' ? req.query['q'] : null,
         ...filters,
         limit,

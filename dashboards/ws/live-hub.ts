@@ -31,7 +31,7 @@ import type { LiveStats } from '../domain/live-stats.js';
 import { RecentIds } from '../domain/lru.js';
 import { ClientOutbox, type OutboxCounters, type OutboxPolicy, queueBudgetBytes } from '../domain/outbox.js';
 import { ReplayMerge } from '../domain/replay-merge.js';
-import type { AlertLog, LoggedAlert } from '../ports.js';
+import type { AccessLog, AlertLog, LoggedAlert } from '../ports.js';
 
 /**
  * The live alert stream, `GET /v1/alerts/live` upgraded to a WebSocket (subprotocol `vigil.v1`).
@@ -71,6 +71,8 @@ import type { AlertLog, LoggedAlert } from '../ports.js';
  */
 export const LIVE_PATH = '/v1/alerts/live';
 export const SUBPROTOCOL = 'vigil.v1';
+/** The access log's resource for a live session: what it subscribes to (every fraud alert). */
+const LIVE_RESOURCE = 'alerts/live';
 const BEARER_PROTOCOL_PREFIX = 'bearer.';
 
 export interface LiveHubOptions {
@@ -164,6 +166,7 @@ export class LiveAlertHub {
 
   constructor(
     private readonly authenticator: ApiKeyAuthenticator,
+    private readonly accessLog: AccessLog,
     private readonly clock: Clock,
     private readonly logger: Logger,
     metrics: MetricsRegistry,
@@ -539,7 +542,17 @@ export class LiveAlertHub {
     }
     // `?lastEventId=`: browsers cannot set headers on a WebSocket, and a query parameter needs no extra round trip.
     const lastEventId = url.searchParams.get('lastEventId') || undefined;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal, lastEventId));
+    // The session is on the access log before the socket opens; if it cannot be logged, no socket (fail closed).
+    this.accessLog
+      .record({ principal, action: 'live.open', resource: LIVE_RESOURCE, query: { lastEventId: lastEventId ?? null } })
+      .then(
+        () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal, lastEventId)),
+        (error: unknown) =>
+          this.refuse(
+            socket,
+            error instanceof VigilError ? error : new VigilError('ACCESS_LOG_UNAVAILABLE', 'access log failed'),
+          ),
+      );
   }
 
   /** Answers the upgrade request with a plain HTTP problem response and closes the connection. */
@@ -573,15 +586,26 @@ export class LiveAlertHub {
     ws.on('error', (error) =>
       this.logger.warn('live client error', { principal: principal.id, error: describeError(error) }),
     );
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       client.closed = true;
       this.settleIdle(client);
       this.clients.delete(client);
+      const { alertsSent, dropped } = client.outbox.stats;
       this.logger.info('live client disconnected', {
         principal: principal.id,
         clients: this.clients.size,
         ...client.outbox.stats,
       });
+      // What the session was shown. The socket is gone, so there is nothing left to refuse: a failed row is
+      // logged as an error (and counted by the writer) instead.
+      this.accessLog
+        .record({ principal, action: 'live.close', resource: LIVE_RESOURCE, query: { code, alertsSent, dropped } })
+        .catch((error: unknown) =>
+          this.logger.error('live session close not on the access log', {
+            principal: principal.id,
+            error: describeError(error),
+          }),
+        );
     });
     const presented = lastEventId === undefined ? undefined : parseEventId(lastEventId, feed.log.partitions);
     ws.send(

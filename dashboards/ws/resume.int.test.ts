@@ -19,6 +19,7 @@ import { startLiveFeed } from '../app/live-feed.js';
 import { covers, parseEventId, recordsBetween } from '../domain/event-id.js';
 import { LiveStats } from '../domain/live-stats.js';
 import { LIVE_PATH, LiveAlertHub, SUBPROTOCOL } from './live-hub.js';
+import { RecordingAccessLog } from '../testing/access-log.js';
 
 /**
  * Resume after a reconnect, end to end inside dashboards: a real embedded durable log (3 partitions of
@@ -195,16 +196,24 @@ describe('live feed resumes after a reconnect (issue 10)', () => {
     const registry = new EmbeddedSchemaRegistry();
     codec = await createCodec<FraudAlert>(registry, Topics.fraudAlerts);
     const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 64 });
-    hub = new LiveAlertHub(authenticator, systemClock, silentLogger, new MetricsRegistry(), stats, {
-      policy: { capacity: 256, highWaterBytes: 1 << 20, stallLimitMs: 30_000 },
-      heartbeatMs: 3_600_000,
-      statsIntervalMs: 3_600_000,
-      maxClients: 10,
-      dedupeCapacity: 10_000,
-      maxCatchUpAlerts: MAX_CATCH_UP,
-      // Small reads, so a catch-up takes several per partition.
-      catchUpReadRecords: 2,
-    });
+    hub = new LiveAlertHub(
+      authenticator,
+      new RecordingAccessLog(),
+      systemClock,
+      silentLogger,
+      new MetricsRegistry(),
+      stats,
+      {
+        policy: { capacity: 256, highWaterBytes: 1 << 20, stallLimitMs: 30_000 },
+        heartbeatMs: 3_600_000,
+        statsIntervalMs: 3_600_000,
+        maxClients: 10,
+        dedupeCapacity: 10_000,
+        maxCatchUpAlerts: MAX_CATCH_UP,
+        // Small reads, so a catch-up takes several per partition.
+        catchUpReadRecords: 2,
+      },
+    );
     const deadLetters = await DeadLetterWriter.create(log, registry, 'dashboards', systemClock);
     subscriptions = await startLiveFeed(log, registry, deadLetters, hub, stats, systemClock, {
       alertsGroupId: 'resume-live',

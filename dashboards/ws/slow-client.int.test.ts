@@ -13,6 +13,7 @@ import type { FraudAlert } from '../../schemas/generated/types.js';
 import { LiveStats } from '../domain/live-stats.js';
 import { type OutboxPolicy, heldBytesBound } from '../domain/outbox.js';
 import { LIVE_PATH, LiveAlertHub, type LiveClientCounters, SUBPROTOCOL } from './live-hub.js';
+import { RecordingAccessLog } from '../testing/access-log.js';
 
 /**
  * Fault 11 of the fault suite: a WebSocket client that stops reading. A real http server on 127.0.0.1 with
@@ -255,7 +256,7 @@ async function runScenario(name: string, policy: OutboxPolicy, withSlowClients: 
   const clock = new ManualClock(Date.now());
   const metrics = new MetricsRegistry();
   const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 64 });
-  const hub = new LiveAlertHub(authenticator, clock, silentLogger, metrics, stats, {
+  const hub = new LiveAlertHub(authenticator, new RecordingAccessLog(), clock, silentLogger, metrics, stats, {
     policy,
     // Neither stats nor pings during the run: the paused clients could not answer a ping, and the figures
     // should be about alerts only.

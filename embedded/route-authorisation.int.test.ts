@@ -1,0 +1,241 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
+   The stages' dependencies are stood in for by one inert proxy: authorisation runs before any of them is used. */
+import type { Server } from 'node:http';
+import express, { type Router } from 'express';
+import { dashboardsRouter } from '../dashboards/http/routes.js';
+import { readDashboardsConfig } from '../dashboards/config.js';
+import { createIngestRouter } from '../ingest/http/routes.js';
+import { emailRouter } from '../notifier/http/email-routes.js';
+import { notifierRouter } from '../notifier/http/routes.js';
+import { ApiKeyAuthenticator, Role } from '../platform/auth.js';
+import { systemClock } from '../platform/clock.js';
+import { type HttpServer, startHttpServer } from '../platform/http-server.js';
+import { silentLogger } from '../platform/logger.js';
+import { MetricsRegistry } from '../platform/metrics.js';
+import { readRateLimitConfig } from '../platform/rate-limit.js';
+
+/**
+ * The role × route matrix (OWASP API1/API5): every route every stage serves, read from express's own router stack
+ * so a new route cannot be left out, is called with no key and with a key of each role. Exactly the roles the policy
+ * below allows may pass authorisation (any status but 401/403); every other caller gets 401 (no key) or 403.
+ * A route missing from the policy fails the test, so adding one forces a decision here.
+ */
+const keys: Record<Role, string> = {
+  ingest: 'ingest-key-0123456789abcdef',
+  analyst: 'analyst-key-0123456789abcdef',
+  compliance: 'compliance-key-0123456789abcdef',
+  admin: 'admin-key-0123456789abcdef',
+};
+const authenticator = new ApiKeyAuthenticator(Object.entries(keys).map(([role, key]) => ({ role: role as Role, key })));
+
+/** Who may pass each route's guard. `public`: no key needed, by design (reason beside it). */
+type Allowed = readonly Role[] | 'public';
+const { ingest, analyst, compliance, admin } = Role;
+const policy: Record<string, Allowed> = {
+  // Orchestrator probes carry no key and say only up/down; problem pages are the error catalogue (documentation).
+  'GET /health/live': 'public',
+  'GET /health/ready': 'public',
+  'GET /metrics': [admin],
+  'GET /problems/:code': 'public',
+  // The console page and its static assets hold no data; the page asks for a key.
+  'GET /': 'public',
+  'GET /index.html': 'public',
+  'GET /assets/currencies.json': 'public',
+  'POST /v1/transactions': [ingest, admin],
+  'POST /v1/transactions/batch': [ingest, admin],
+  'POST /v1/decisions': [ingest, admin],
+  'GET /v1/decisions/:id': [ingest, admin],
+  'GET /v1/transactions/:id': [analyst, compliance, admin],
+  'GET /v1/audit/search': [compliance, admin],
+  'GET /v1/audit/access': [compliance, admin],
+  'GET /v1/alerts': [analyst, admin],
+  'POST /v1/labels': [analyst, admin],
+  'GET /v1/accounts': [compliance, admin],
+  'GET /v1/accounts/:id': [analyst, compliance, admin],
+  'PUT /v1/accounts/:id': [admin],
+  'GET /v1/accounts/:id/balance': [analyst, compliance, admin],
+  'GET /v1/accounts/:id/statement': [compliance, admin],
+  'GET /v1/reports/summary': [analyst, compliance, admin],
+  'GET /v1/reports/trial-balance': [compliance, admin],
+  'GET /v1/reports/ledger-integrity': [compliance, admin],
+  'GET /v1/reports/large-cash': [compliance, admin],
+  'POST /v1/webhooks': [admin],
+  'GET /v1/webhooks': [admin],
+  'GET /v1/webhooks/:id': [admin],
+  'DELETE /v1/webhooks/:id': [admin],
+  'GET /v1/webhooks/:id/deliveries': [admin],
+  'POST /v1/webhooks/:id/replay': [admin],
+  'POST /v1/webhooks/:id/enable': [admin],
+  'POST /v1/notifications/email': [admin],
+  'GET /v1/notifications/email': [admin],
+  'GET /v1/notifications/email/:id': [admin],
+  'DELETE /v1/notifications/email/:id': [admin],
+  // The unsubscribe link in a mail: the signed token in the URL is the authority (RFC 8058), not an API key.
+  'GET /v1/notifications/unsubscribe': 'public',
+  'POST /v1/notifications/unsubscribe': 'public',
+};
+
+interface Layer {
+  readonly route?: { readonly path: string | string[]; readonly methods: Record<string, boolean> };
+  readonly handle: { readonly stack?: Layer[] };
+  readonly rawPath?: unknown;
+}
+
+/** Every `METHOD path` in an express router stack, nested routers included (mounted paths prefixed). */
+function routesOf(stack: readonly Layer[], prefix = ''): string[] {
+  return stack.flatMap((layer) => {
+    if (layer.route) {
+      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+      const methods = Object.keys(layer.route.methods).filter((m) => m !== '_all');
+      return methods.flatMap((m) => paths.map((p) => `${m.toUpperCase()} ${prefix}${p}`));
+    }
+    if (layer.handle.stack) {
+      const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+      return routesOf(layer.handle.stack, prefix + mount);
+    }
+    return [];
+  });
+}
+
+/** Stands in for every dependency: any property is the proxy again, calling it too; never a thenable. */
+const inert: any = new Proxy(function inert() {}, {
+  get: (_target, property) => (property === 'then' ? undefined : inert),
+  apply: () => inert,
+});
+
+function stageRouters(): Router[] {
+  return [
+    createIngestRouter({
+      ingestor: inert,
+      authenticator,
+      logger: silentLogger,
+      metrics: inert,
+      maxBodyBytes: 1024,
+      maxBatchBodyBytes: 4096,
+      maxBatchItems: 10,
+      decisions: inert,
+      decisionDeadlineMs: 100,
+      clock: systemClock,
+    }),
+    dashboardsRouter({
+      clickhouse: inert,
+      authenticator,
+      accessLog: inert,
+      auditSearch: inert,
+      labels: inert,
+      accounts: inert,
+      clock: systemClock,
+      logger: silentLogger,
+      config: readDashboardsConfig({}),
+    }),
+    notifierRouter({ notifier: inert, authenticator, logger: silentLogger }),
+    emailRouter({ email: undefined, authenticator, logger: silentLogger }),
+  ];
+}
+
+async function serve(extra: Router[] = []): Promise<HttpServer> {
+  return startHttpServer({
+    port: 0,
+    host: '127.0.0.1',
+    routers: [...stageRouters(), ...extra],
+    checks: [],
+    metrics: new MetricsRegistry(),
+    authenticator,
+    logger: silentLogger,
+    rateLimit: readRateLimitConfig({ VIGIL_RATE_LIMIT_KEY_PER_SECOND: '0', VIGIL_RATE_LIMIT_ADDRESS_PER_SECOND: '0' }),
+  });
+}
+
+/** The routes the server's express app answers, read from the app behind the server's request listener. */
+function servedRoutes(server: Server): string[] {
+  const app = server.listeners('request')[0] as unknown as { router: { stack: Layer[] } };
+  return routesOf(app.router.stack);
+}
+
+const callers = [undefined, ...Object.values(Role)] as const;
+type Caller = (typeof callers)[number];
+
+/** Every (route, caller) whose outcome breaks the policy, as `METHOD path as caller → status`. */
+async function violations(http: HttpServer): Promise<string[]> {
+  const found: string[] = [];
+  for (const route of servedRoutes(http.server)) {
+    const allowed = policy[route];
+    if (allowed === undefined) {
+      found.push(`${route}: not in the policy`);
+      continue;
+    }
+    const [method, path] = route.split(' ') as [string, string];
+    const url = new URL(
+      path.replace(/:(\w+)/g, (_m, name: string) => (name === 'code' ? 'FORBIDDEN' : 'x-1')),
+      http.url,
+    );
+    for (const caller of callers as readonly Caller[]) {
+      const response = await fetch(url, {
+        method,
+        headers: {
+          ...(caller ? { authorization: `Bearer ${keys[caller]}` } : {}),
+          ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }),
+        },
+        body: method === 'GET' || method === 'DELETE' ? undefined : '{}',
+      });
+      await response.arrayBuffer();
+      const refused = response.status === 401 || response.status === 403;
+      const mayPass = allowed === 'public' || (caller !== undefined && allowed.includes(caller));
+      const expectedRefusal = caller === undefined ? 401 : 403;
+      if (mayPass ? refused : response.status !== expectedRefusal)
+        found.push(`${route} as ${caller ?? 'no key'} → ${response.status}`);
+    }
+  }
+  return found;
+}
+
+describe('role × route matrix', () => {
+  let http: HttpServer;
+  beforeAll(async () => {
+    http = await serve();
+  }, 30_000);
+  afterAll(() => http.close());
+
+  it('finds every route of every stage in the policy, and the policy in the routes', () => {
+    expect([...new Set(servedRoutes(http.server))].sort()).toEqual(Object.keys(policy).sort());
+  });
+
+  it('lets exactly the allowed roles through each route; everyone else gets 401 (no key) or 403', async () => {
+    expect(await violations(http)).toEqual([]);
+  }, 60_000);
+});
+
+describe('negative control', () => {
+  let http: HttpServer;
+  beforeAll(async () => {
+    const planted = express.Router();
+    // Forgot its guard, and claims a policy it does not enforce.
+    planted.get('/v1/planted', (_req, res) => {
+      res.json({ secret: true });
+    });
+    policy['GET /v1/planted'] = [compliance, admin];
+    // And a policy that says the opposite of the real guard: compliance, not analysts, on the alert list.
+    policy['GET /v1/alerts'] = [compliance, admin];
+    const unlisted = express.Router();
+    unlisted.get('/v1/unlisted', (_req, res) => {
+      res.json({});
+    });
+    http = await serve([planted, unlisted]);
+  }, 30_000);
+  afterAll(async () => {
+    delete policy['GET /v1/planted'];
+    policy['GET /v1/alerts'] = [analyst, admin];
+    await http.close();
+  });
+
+  it('catches a route without a guard, a route nobody put in the policy, and a guard that differs from the policy', async () => {
+    expect(await violations(http)).toEqual([
+      'GET /v1/alerts as analyst → 500',
+      'GET /v1/alerts as compliance → 403',
+      'GET /v1/planted as no key → 200',
+      'GET /v1/planted as ingest → 200',
+      'GET /v1/planted as analyst → 200',
+      'GET /v1/unlisted: not in the policy',
+    ]);
+  }, 60_000);
+});
