@@ -24,6 +24,11 @@ export interface EmbeddedConfig {
    * world's is refused at start, like a different seed.
    */
   readonly simulatorPolicyShare: number | undefined;
+  /**
+   * Age after which the embedded log deletes a sealed segment that every consumer group has committed past
+   * (VIGIL_LOG_RETENTION_MS, default 7 days; 0 = keep forever). Compacted topics (accounts) are never deleted.
+   */
+  readonly logRetentionMs: number;
   /** Partitions per topic (VIGIL_PARTITIONS, default 8). Fixed once topics exist. */
   readonly partitions: number;
   /** `role:key` pairs (VIGIL_API_KEYS); when unset, demo keys are generated and printed at start. */
@@ -43,6 +48,10 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
       seed === undefined ? undefined : readInt(env, 'VIGIL_SIMULATOR_SEED', 0, { min: 0, max: 2 ** 32 - 1 }),
     simulatorPolicyShare:
       policyShare === undefined ? undefined : readNumber(env, 'VIGIL_SIMULATOR_POLICY_SHARE', 0, { min: 0, max: 1 }),
+    logRetentionMs: readInt(env, 'VIGIL_LOG_RETENTION_MS', 7 * 24 * 60 * 60 * 1000, {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    }),
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
     apiKeys: readOptionalString(env, 'VIGIL_API_KEYS'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

@@ -119,7 +119,11 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const metrics = new MetricsRegistry();
   const registry = new EmbeddedSchemaRegistry();
 
-  const bus = await EmbeddedLog.open({ dir: join(config.dataDir, 'log'), logger: logger.child({ component: 'log' }) });
+  const bus = await EmbeddedLog.open({
+    dir: join(config.dataDir, 'log'),
+    logger: logger.child({ component: 'log' }),
+    retentionMs: config.logRetentionMs,
+  });
   await bus.ensureTopics(topicSpecs(config.partitions));
   const clickhouse = createClickHouseClient(`embedded:${join(config.dataDir, 'clickhouse')}`);
 

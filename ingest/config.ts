@@ -35,6 +35,11 @@ export interface IngestConfig {
    * (`ingest-decisions-<id>`). Every ingest replica must read every decision, so each needs its own id.
    */
   readonly instanceId: string;
+  /**
+   * VIGIL_IDEMPOTENCY_WINDOW_MS (default 7 days; 0 = forever): how long an accepted transaction id is answered by
+   * ingest's own store. A repeat after it is accepted again and answered by ledger-sink's duplicate/conflict check.
+   */
+  readonly idempotencyWindowMs: number;
 }
 
 /** Tokenisation keys by version, the current version and the fingerprint key, as read from the environment. */
@@ -75,6 +80,10 @@ export function loadIngestConfig(env: Env): IngestConfig {
       DECISION_DEADLINE_BOUNDS,
     ),
     instanceId: readString(env, 'VIGIL_INGEST_INSTANCE_ID', hostname()),
+    idempotencyWindowMs: readInt(env, 'VIGIL_IDEMPOTENCY_WINDOW_MS', 7 * DAY_MS, {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    }),
     limits: Object.freeze({
       maxAmountMajor: BigInt(readInt(env, 'VIGIL_INGEST_MAX_AMOUNT_MAJOR', 1_000_000_000, { min: 1, max: 1e14 })),
       maxFutureSkewMs: readInt(env, 'VIGIL_INGEST_MAX_FUTURE_SKEW_MS', 5 * MINUTE_MS, { min: 0, max: DAY_MS }),

@@ -68,7 +68,10 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   const metrics = createIngestMetrics(deps.metrics);
   const codec = await createCodec<Transaction>(deps.registry, Topics.transactionsRaw);
   const deadLetters = await DeadLetterWriter.create(deps.bus, deps.registry, 'ingest', deps.clock);
-  const store = await FileIdempotencyStore.open(deps.dataDir, logger);
+  const store = await FileIdempotencyStore.open(deps.dataDir, logger, {
+    windowMs: config.idempotencyWindowMs,
+    clock: deps.clock,
+  });
   deps.metrics.gauge('vigil_ingest_idempotency_ids', 'Transaction ids held by the idempotency store', () =>
     store.size(),
   );

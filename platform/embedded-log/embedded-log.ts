@@ -76,6 +76,16 @@ export interface EmbeddedLogOptions {
   readonly redeliveryInitialBackoffMs?: number;
   readonly redeliveryMaxBackoffMs?: number;
   /**
+   * Sealed segments whose newest record is older than this are deleted (see `enforceRetention`); 0 keeps every
+   * segment forever, and is the default: logs replayed from offset 0 as a store (the notifier's outbox) must not
+   * opt in. The pipeline's bus sets it from VIGIL_LOG_RETENTION_MS (default 7 days).
+   */
+  readonly retentionMs?: number;
+  /** How often retention runs on its own while the log is open; 0 = only when `enforceRetention` is called. Default 5 min. */
+  readonly retentionCheckIntervalMs?: number;
+  /** Test-only, for negative controls: retention deletes by age alone, ignoring consumer groups. */
+  readonly retentionIgnoresGroups?: boolean;
+  /**
    * Test-only, for negative controls: `refuse-until-reopen` restores the behaviour before full-disk rollback (a
    * partition refuses appends after ENOSPC until the log is reopened); `keep-torn-bytes` skips the truncation.
    * Default `roll-back`.
@@ -111,6 +121,8 @@ export interface EmbeddedLogStats {
   /** Group-commit rounds; each does ≤ 1 writev + 1 fdatasync per dirty partition. */
   readonly flushes: number;
   readonly partitionSyncs: number;
+  /** Segment files deleted by retention since open. */
+  readonly deletedSegments: number;
   /** Partition flushes refused with LOG_DISK_FULL and rolled back. */
   readonly diskFullRefusals: number;
   /** Bytes of those flushes that had reached a segment (and were truncated away, by default). */
@@ -121,10 +133,14 @@ interface ResolvedConfig extends PartitionLogConfig {
   readonly redeliveryInitialBackoffMs: number;
   readonly redeliveryMaxBackoffMs: number;
   readonly defaultPartitions: number;
+  readonly retentionMs: number;
+  readonly retentionCheckIntervalMs: number;
+  readonly retentionIgnoresGroups: boolean;
 }
 
 interface TopicState {
-  readonly spec: TopicSpec;
+  /** Replaced when a later `ensureTopics` marks the topic compacted. */
+  spec: TopicSpec;
   readonly partitions: readonly PartitionLog[];
   roundRobin: number;
 }
@@ -141,7 +157,9 @@ export class EmbeddedLog implements Bus {
   private acceptingSends = true;
   private readonly producerInstance: Producer;
   private readonly subscriptionHost: SubscriptionHost;
-  private counters = { sends: 0, flushes: 0, partitionSyncs: 0 };
+  private counters = { sends: 0, flushes: 0, partitionSyncs: 0, deletedSegments: 0 };
+  private retentionRun: Promise<number> | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly dir: string,
@@ -191,6 +209,7 @@ export class EmbeddedLog implements Bus {
         typeof t === 'string' ? { topic: t, partitions: config.defaultPartitions } : t,
       );
       if (initial.length > 0) await log.ensureTopics(initial);
+      log.startRetentionTimer();
       logger.info('embedded log opened', { dir, topics: log.topics.size });
       return log;
     } catch (error) {
@@ -230,11 +249,25 @@ export class EmbeddedLog implements Bus {
 
   private async createTopics(specs: readonly TopicSpec[]): Promise<void> {
     const created: TopicState[] = [];
+    let markedCompacted = false;
     for (const spec of specs) {
       const existing = this.topics.get(spec.topic) ?? created.find((state) => state.spec.topic === spec.topic);
       if (existing === undefined) {
-        created.push(await this.openTopic({ topic: spec.topic, partitions: spec.partitions }));
-      } else if (existing.spec.partitions !== spec.partitions) {
+        created.push(
+          await this.openTopic({
+            topic: spec.topic,
+            partitions: spec.partitions,
+            ...(spec.compacted === true ? { compacted: true } : {}),
+          }),
+        );
+        continue;
+      }
+      if (spec.compacted === true && existing.spec.compacted !== true) {
+        // Topics created before the flag was recorded: compaction exempts them from retention from now on.
+        existing.spec = Object.freeze({ ...existing.spec, compacted: true });
+        markedCompacted = true;
+      }
+      if (existing.spec.partitions !== spec.partitions) {
         this.logger.warn('ensureTopics: topic exists with another partition count; left as it is', {
           topic: spec.topic,
           partitions: existing.spec.partitions,
@@ -242,7 +275,7 @@ export class EmbeddedLog implements Bus {
         });
       }
     }
-    if (created.length === 0) return;
+    if (created.length === 0 && !markedCompacted) return;
     // Partition directories first, then the metadata naming them: a crash in between leaves unused directories only.
     await saveTopics(this.dir, [
       ...[...this.topics.values()].map((state) => state.spec),
@@ -494,6 +527,62 @@ export class EmbeddedLog implements Bus {
     );
   }
 
+  /**
+   * Deletes expired segments of every topic and resolves with how many went. A sealed segment goes when its newest
+   * record is older than `retentionMs` (by the injected clock) AND every record in it lies below the lowest
+   * committed offset of every consumer group that has committed on the topic or is subscribed to it now — a
+   * group without a commit on a partition keeps all of it. Never the active segment; never a compacted topic
+   * (`TopicSpec.compacted`, e.g. the chart of accounts), whose every record may be the latest of its key — the
+   * embedded log does not compact, it keeps those topics whole. A group that stopped for good keeps its
+   * partitions' segments forever, until its offsets file is removed. Runs one at a time; 0 when retention is off.
+   */
+  enforceRetention(): Promise<number> {
+    this.assertOpen();
+    this.retentionRun ??= this.runRetention().finally(() => {
+      this.retentionRun = null;
+    });
+    return this.retentionRun;
+  }
+
+  private async runRetention(): Promise<number> {
+    if (this.config.retentionMs === 0) return 0;
+    const cutoffMs = this.clock.nowMs() - this.config.retentionMs;
+    let deleted = 0;
+    for (const state of this.topics.values()) {
+      if (state.spec.compacted === true) continue;
+      const groups = new Set(this.offsets.groupsOf(state.spec.topic));
+      for (const subscription of this.subscriptions.values())
+        if (subscription.positions().some((position) => position.topic === state.spec.topic))
+          groups.add(subscription.groupId);
+      for (const log of state.partitions) {
+        if (this.closing !== null) return deleted;
+        let keepFrom = Number.POSITIVE_INFINITY;
+        for (const groupId of groups) {
+          const committed = this.offsets.committed(groupId, log.topic, log.partition);
+          keepFrom = Math.min(keepFrom, committed < 0 ? log.startOffset : committed);
+        }
+        if (this.config.retentionIgnoresGroups) keepFrom = Number.POSITIVE_INFINITY;
+        deleted += await log.dropExpiredSegments(cutoffMs, keepFrom);
+      }
+    }
+    this.counters.deletedSegments += deleted;
+    return deleted;
+  }
+
+  private startRetentionTimer(): void {
+    if (this.config.retentionMs === 0 || this.config.retentionCheckIntervalMs === 0) return;
+    this.retentionTimer = setInterval(() => {
+      if (this.closing !== null || this.retentionRun !== null) return;
+      this.enforceRetention().catch((error: unknown) =>
+        this.logger.warn('embedded log: retention run failed; retried at the next interval', {
+          error: String(error),
+        }),
+      );
+    }, this.config.retentionCheckIntervalMs);
+    // Retention must never be what keeps a finished process alive.
+    this.retentionTimer.unref();
+  }
+
   /** Segment files of a partition; for tests and operations. */
   segmentCount(topic: string, partition: number): number {
     return this.partition(topic, partition).segmentCount;
@@ -509,6 +598,8 @@ export class EmbeddedLog implements Bus {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    await this.retentionRun?.catch(() => undefined);
     const results = await Promise.allSettled(
       [...this.subscriptions.values()].map((subscription) => subscription.close()),
     );
@@ -619,6 +710,9 @@ function resolveConfig(options: EmbeddedLogOptions): ResolvedConfig {
     redeliveryMaxBackoffMs: integer('redeliveryMaxBackoffMs', 5_000, 1, 3_600_000),
     defaultPartitions: integer('defaultPartitions', 1, 1, MAX_PARTITIONS),
     diskFullPolicy: options.diskFullPolicy ?? 'roll-back',
+    retentionMs: integer('retentionMs', 0, 0, Number.MAX_SAFE_INTEGER),
+    retentionCheckIntervalMs: integer('retentionCheckIntervalMs', 5 * 60_000, 0, 2 ** 31 - 1),
+    retentionIgnoresGroups: options.retentionIgnoresGroups === true,
   };
   if (!['roll-back', 'keep-torn-bytes', 'refuse-until-reopen'].includes(config.diskFullPolicy))
     problems.push({

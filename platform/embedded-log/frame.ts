@@ -106,6 +106,11 @@ export function frameOffsetAt(buf: Buffer, pos: number): number {
   return readInt64(buf, pos + OFFSET_AT);
 }
 
+/** The timestamp stored in the frame at `pos` (ms since the epoch). */
+export function frameTimestampAt(buf: Buffer, pos: number): number {
+  return readInt64(buf, pos + TIMESTAMP_AT);
+}
+
 /**
  * Decodes a frame already verified by `checkFrame` (or sealed in this process). The value is a view into
  * `buf`, not a copy — callers hand out `buf`s that nobody writes to afterwards.

@@ -27,6 +27,7 @@ import {
   FRAME_FIXED_BYTES,
   frameOffsetAt,
   frameSizeAt,
+  frameTimestampAt,
   sealFrame,
   type FrameProblem,
 } from './frame.js';
@@ -72,6 +73,8 @@ interface ScanResult {
   readonly index: SparseIndex;
   readonly validBytes: number;
   readonly nextOffset: number;
+  /** Largest timestamp of the valid frames; −Infinity for none. */
+  readonly newestTimestampMs: number;
   readonly problem?: FrameProblem | 'unexpected-offset';
 }
 
@@ -138,7 +141,11 @@ export class PartitionLog {
           await writer.truncate(scan.validBytes);
           await writer.sync();
         }
-        const active = new Segment(base, path, scan.validBytes, { index: scan.index, writer });
+        const active = new Segment(base, path, scan.validBytes, {
+          index: scan.index,
+          writer,
+          newestTimestampMs: scan.newestTimestampMs,
+        });
         segments.push(active);
         return new PartitionLog(topic, partition, dir, config, log, segments, active, scan.nextOffset);
       } catch (error) {
@@ -220,6 +227,7 @@ export class PartitionLog {
   /** Makes freshly durable chunks visible (index, tail cache, end offset), then acknowledges them. */
   private publish(chunks: readonly AppendChunk[], segment: Segment): void {
     const index = segment.index!;
+    let newest = segment.newestTimestampMs ?? Number.NEGATIVE_INFINITY;
     let position = segment.size;
     let offset = this.nextOffset;
     for (const chunk of chunks) {
@@ -227,12 +235,14 @@ export class PartitionLog {
       for (let at = 0; at < frames.length; offset++) {
         const size = frameSizeAt(frames, at);
         index.note(offset, position);
+        newest = Math.max(newest, frameTimestampAt(frames, at));
         this.cache.push(decodeFrame(frames, at, this.topic, this.partition), size);
         at += size;
         position += size;
       }
     }
     segment.size = position;
+    segment.newestTimestampMs = newest;
     const first = this.nextOffset;
     this.appendedRecords += offset - first;
     this.nextOffset = offset;
@@ -352,8 +362,9 @@ export class PartitionLog {
     const records: BusRecord[] = [];
     let bytes = 0;
     let next = fromOffset;
-    for (let s = this.segmentIndexFor(fromOffset); s < this.segments.length; s++) {
-      const segment = this.segments[s]!;
+    // A copy: retention may drop segments from the front of the list while this read awaits.
+    const segments = this.segments.slice(this.segmentIndexFor(fromOffset));
+    for (const segment of segments) {
       const end = segment.size;
       const handle = await segment.acquire();
       try {
@@ -423,9 +434,53 @@ export class PartitionLog {
         });
       }
       segment.index = scan.index;
+      segment.newestTimestampMs = scan.newestTimestampMs;
       return scan.index;
     });
     return segment.indexing;
+  }
+
+  /**
+   * Deletes sealed segments from the front while the newest record of each is older than `cutoffMs` and every
+   * record in it lies below `keepFrom` (the lowest offset some consumer group still needs). Never touches the
+   * active segment, so the end offset and appends are unaffected. A segment leaves the list before its file is
+   * unlinked: later reads see the new start offset at once, and a read already holding its handle finishes (an
+   * unlinked file lives on until its last handle closes). Resolves with the number of segments deleted.
+   */
+  async dropExpiredSegments(cutoffMs: number, keepFrom: number): Promise<number> {
+    let dropped = 0;
+    while (this.segments.length > 1) {
+      const segment = this.segments[0]!;
+      if (this.segments[1]!.baseOffset > keepFrom) break;
+      if (segment.newestTimestampMs === null) {
+        const handle = await segment.acquire();
+        try {
+          await this.indexSealedSegment(segment, handle);
+        } finally {
+          await segment.release();
+        }
+      }
+      if (this.segments[0] !== segment || segment.newestTimestampMs! >= cutoffMs) break;
+      this.segments.shift();
+      try {
+        await unlink(segment.path);
+      } catch (error) {
+        // Left on disk, it is found again at the next open and deleted then; reads no longer see it either way.
+        this.logger.warn('embedded log: could not delete an expired segment', {
+          segment: segment.path,
+          error: describeError(error),
+        });
+        break;
+      }
+      dropped++;
+      this.logger.info('embedded log: deleted expired segment', {
+        segment: segment.path,
+        newestTimestampMs: segment.newestTimestampMs,
+        startOffset: this.startOffset,
+      });
+    }
+    if (dropped > 0) await fsyncDirectory(this.dir);
+    return dropped;
   }
 
   /** Waits for nothing: flushes are driven by the owner, which drains them before closing. */
@@ -449,10 +504,12 @@ async function scanSegment(
   const index = new SparseIndex(config.indexIntervalBytes);
   let position = 0;
   let offset = baseOffset;
+  let newestTimestampMs = Number.NEGATIVE_INFINITY;
   let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize, 1)));
   while (position < fileSize) {
     const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, fileSize - position), position);
-    if (bytesRead === 0) return { index, validBytes: position, nextOffset: offset, problem: 'incomplete' };
+    if (bytesRead === 0)
+      return { index, validBytes: position, nextOffset: offset, newestTimestampMs, problem: 'incomplete' };
     const atEndOfFile = position + bytesRead >= fileSize;
     let at = 0;
     while (at < bytesRead) {
@@ -460,10 +517,18 @@ async function scanSegment(
         ? checkFrame(buf, at, bytesRead, config.maxFrameBytes)
         : checkFrameLength(buf, at, bytesRead, config.maxFrameBytes);
       if (size === 'incomplete' && !atEndOfFile) break;
-      if (typeof size === 'string') return { index, validBytes: position + at, nextOffset: offset, problem: size };
+      if (typeof size === 'string')
+        return { index, validBytes: position + at, nextOffset: offset, newestTimestampMs, problem: size };
       if (frameOffsetAt(buf, at) !== offset)
-        return { index, validBytes: position + at, nextOffset: offset, problem: 'unexpected-offset' };
+        return {
+          index,
+          validBytes: position + at,
+          nextOffset: offset,
+          newestTimestampMs,
+          problem: 'unexpected-offset',
+        };
       index.note(offset, position + at);
+      newestTimestampMs = Math.max(newestTimestampMs, frameTimestampAt(buf, at));
       offset++;
       at += size;
     }
@@ -471,7 +536,7 @@ async function scanSegment(
       buf = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, frameSizeAt(buf, 0)), fileSize - position));
     position += at;
   }
-  return { index, validBytes: position, nextOffset: offset };
+  return { index, validBytes: position, nextOffset: offset, newestTimestampMs };
 }
 
 /**

@@ -54,6 +54,11 @@ export class Segment {
   /** Built on recovery for the active segment, on first read for sealed ones. */
   index: SparseIndex | null;
   indexing: Promise<SparseIndex> | null = null;
+  /**
+   * Largest record timestamp in the segment (what retention ages it by, as Kafka does); null until known — set by
+   * appends to the active segment and by the scan that indexes a segment found at open.
+   */
+  newestTimestampMs: number | null;
   private handle: FileHandle | null;
   private opening: Promise<FileHandle> | null = null;
   private users = 0;
@@ -63,9 +68,10 @@ export class Segment {
     readonly baseOffset: number,
     readonly path: string,
     size: number,
-    options: { index?: SparseIndex; writer?: FileHandle } = {},
+    options: { index?: SparseIndex; writer?: FileHandle; newestTimestampMs?: number } = {},
   ) {
     this.size = size;
+    this.newestTimestampMs = options.newestTimestampMs ?? null;
     this.index = options.index ?? null;
     this.handle = options.writer ?? null;
     this.active = options.writer !== undefined;

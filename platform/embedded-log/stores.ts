@@ -35,7 +35,8 @@ export async function loadTopics(dir: string): Promise<TopicSpec[]> {
       !Number.isInteger(spec.partitions)
     )
       throw unreadable();
-    return { topic: spec.topic, partitions: spec.partitions };
+    if (spec.compacted !== undefined && typeof spec.compacted !== 'boolean') throw unreadable();
+    return { topic: spec.topic, partitions: spec.partitions, ...(spec.compacted === true ? { compacted: true } : {}) };
   });
 }
 
@@ -90,6 +91,13 @@ export class GroupOffsetStore {
       groups.set(file.groupId, file.offsets as GroupOffsets);
     }
     return new GroupOffsetStore(dir, groups);
+  }
+
+  /** Every group with a committed offset on some partition of `topic`. */
+  groupsOf(topic: string): string[] {
+    const found: string[] = [];
+    for (const [groupId, offsets] of this.groups) if (offsets[topic] !== undefined) found.push(groupId);
+    return found;
   }
 
   /** The committed offset of a group on one partition, or -1. */

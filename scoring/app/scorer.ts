@@ -151,6 +151,8 @@ export class ScoringProcessor {
       return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), nextOffset };
     });
     this.recordsSinceSnapshot = 0;
+    // Between batches, before the copy: idle keys leave memory and the snapshot together.
+    this.engine.evictIdle();
     return {
       format: 'vigil.scoring-snapshot.v1',
       writtenAtMs,

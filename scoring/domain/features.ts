@@ -32,6 +32,12 @@ const KNOWN_DEVICES = 8;
 const KNOWN_COUNTERPARTIES = 32;
 const DEVICE_CUSTOMERS = 8;
 const LABEL_MEMORY = 200_000;
+/**
+ * Keys idle this long start again as new and may be evicted: the longest window (the terminal's 30 days ending 7
+ * days back spans 38 days, 24 h buckets), so every ring of an idle key is stale; its all-time amount statistics,
+ * known devices and counterparties and last location are forgotten with it, by design (bounded state).
+ */
+export const FEATURE_STATE_IDLE_MS = 38 * DAY;
 
 // Customer slot: scalars, rings and hash cells.
 const C_N = 0;
@@ -44,6 +50,7 @@ const C_LAST_LOC_MS = 6;
 const C_DEVICE_CURSOR = 7;
 const C_COUNTERPARTY_CURSOR = 8;
 const customerLayout = {
+  idleMs: FEATURE_STATE_IDLE_MS,
   scalars: 9,
   scalarDefaults: [0, 0, 0, -1, 0, 0, -1, 0, 0],
   rings: [
@@ -64,6 +71,7 @@ const SMALL_CNP = 2;
 const FRAUD = 1;
 
 const cardLayout = {
+  idleMs: FEATURE_STATE_IDLE_MS,
   scalars: 0,
   rings: [
     { bucketMs: FIVE_MIN, buckets: 12, channels: 3 },
@@ -74,6 +82,7 @@ const cardLayout = {
 };
 /** Terminal day ring spans 38 days: 30-day windows ending 7 days back, plus today. */
 const terminalLayout = {
+  idleMs: FEATURE_STATE_IDLE_MS,
   scalars: 0,
   rings: [
     { bucketMs: FIVE_MIN, buckets: 12, channels: 1 },
@@ -84,6 +93,7 @@ const terminalLayout = {
 };
 const D_CUSTOMER_CURSOR = 0;
 const deviceLayout = {
+  idleMs: FEATURE_STATE_IDLE_MS,
   scalars: 1,
   rings: [
     { bucketMs: FIVE_MIN, buckets: 12, channels: 1 },
@@ -189,6 +199,8 @@ export class FeatureEngine {
   private devices = new SlotTable(deviceLayout);
   private labelled = new Set<string>();
   private labelOrder: string[] = [];
+  /** Newest event time observed since construction (not snapshotted: eviction resumes with the first event). */
+  private newestEventMs = Number.NEGATIVE_INFINITY;
 
   /** Computes the features of `tx` (event time) and folds it into the state; returns a fresh vector. */
   observe(tx: Transaction): FeatureVector {
@@ -203,6 +215,7 @@ export class FeatureEngine {
    */
   observeInto(tx: Transaction, out: Float32Array, offset: number): void {
     const t = tx.eventTimeMs;
+    if (t > this.newestEventMs) this.newestEventMs = t;
     const amount = amountMajor(tx);
     out.fill(0, offset, offset + FEATURE_COUNT);
 
@@ -223,7 +236,7 @@ export class FeatureEngine {
 
     // Card.
     const cards = this.cards;
-    const card = tx.card ? cards.slot(tx.card.token, NS_CARD) : cards.slot(customerKey(tx), NS_CARDLESS_CUSTOMER);
+    const card = tx.card ? cards.slot(tx.card.token, NS_CARD, t) : cards.slot(customerKey(tx), NS_CARDLESS_CUSTOMER, t);
     const smallCnp = tx.card !== null && !tx.card.present && amount < SMALL_AMOUNT;
     this.addAmount(cards, card, t, amount, smallCnp);
     this.writeWindows(cards, card, t, out, offset + I.cardCount1h);
@@ -231,7 +244,7 @@ export class FeatureEngine {
 
     // Customer: history features first (they describe the past), then fold the transaction in.
     const customers = this.customers;
-    const customer = customers.slot(customerKey(tx));
+    const customer = customers.slot(customerKey(tx), 0, t);
     const n = customers.scalar(customer, C_N);
     const mean = customers.scalar(customer, C_MEAN);
     const m2 = customers.scalar(customer, C_M2);
@@ -305,7 +318,7 @@ export class FeatureEngine {
 
     // Terminal / merchant / payee.
     const terminals = this.terminals;
-    const terminal = terminals.slot(payee.key, payee.namespace);
+    const terminal = terminals.slot(payee.key, payee.namespace, t);
     terminals.add(terminal, R_MIN, t, COUNT, 1);
     terminals.add(terminal, R_HOUR, t, COUNT, 1);
     terminals.add(terminal, R_DAY, t, COUNT, 1);
@@ -329,7 +342,7 @@ export class FeatureEngine {
     // Device.
     if (tx.deviceId !== null) {
       const devices = this.devices;
-      const device = devices.slot(tx.deviceId);
+      const device = devices.slot(tx.deviceId, 0, t);
       devices.add(device, R_MIN, t, COUNT, 1);
       devices.add(device, R_HOUR, t, COUNT, 1);
       devices.seenOrRemember(device, 0, DEVICE_CUSTOMERS, D_CUSTOMER_CURSOR, hash32(customerKey(tx)));
@@ -352,8 +365,21 @@ export class FeatureEngine {
       for (const id of this.labelOrder.splice(0, this.labelOrder.length - LABEL_MEMORY)) this.labelled.delete(id);
     }
     if (label.label !== 'FRAUD' || label.terminalId === null) return;
-    const terminal = this.terminals.slot(label.terminalId, NS_TERMINAL);
+    const terminal = this.terminals.slot(label.terminalId, NS_TERMINAL, label.transactionEventTimeMs);
     this.terminals.add(terminal, R_DAY, label.transactionEventTimeMs, FRAUD, 1);
+  }
+
+  /**
+   * Removes the keys idle for FEATURE_STATE_IDLE_MS at `watermarkMs` (default: the newest event time observed);
+   * features do not change by it (see keyed-state.ts). Returns how many keys went.
+   */
+  evictIdle(watermarkMs = this.newestEventMs): number {
+    if (watermarkMs === Number.NEGATIVE_INFINITY) return 0;
+    const cutoffMs = watermarkMs - FEATURE_STATE_IDLE_MS;
+    return [this.cards, this.customers, this.terminals, this.devices].reduce(
+      (sum, table) => sum + table.evictIdle(cutoffMs),
+      0,
+    );
   }
 
   /** Number of keys held per entity kind and the bytes of their pools. */

@@ -4,6 +4,13 @@
  * 32-bit bucket values (window counts and sums) and 32-bit hashes (bounded "seen" sets) — instead of an
  * object per key. A customer slot is well under 1 KB, so 100k+ keys per kind fit in tens of megabytes, and a
  * snapshot is a handful of array copies.
+ *
+ * Bounded in time: with `layout.idleMs`, a key whose newest bucket (over all rings) ended `idleMs` or more before
+ * an event's time starts that event as a fresh key (`slot(key, ns, timeMs)`), and `evictIdle` physically removes
+ * such keys. Because the reset happens per event, in event time, features do not depend on when (or whether) the
+ * sweep ran — a live stream and an offline replay stay equal. The one exception is an event older than the sweep
+ * cutoff for a key swept in between: it starts fresh where the unswept state would not have; events that late are
+ * refused by ingest's maximum event age.
  */
 
 /** One ring of time buckets: `buckets` buckets of `bucketMs` each, `channels` values per bucket (e.g. count, sum). */
@@ -21,6 +28,8 @@ export interface SlotLayout {
   readonly hashes: number;
   /** Initial value of each scalar for a new key (defaults to 0). */
   readonly scalarDefaults?: readonly number[];
+  /** A key idle this long (ms, by its newest bucket) is reset on its next event and removed by `evictIdle`. */
+  readonly idleMs?: number;
 }
 
 /** Marks a ring that has never been written. */
@@ -92,11 +101,19 @@ export class SlotTable {
     return this.slotByKey[namespace]!.get(key) ?? -1;
   }
 
-  /** The slot of `key` in `namespace`, creating a fresh one (all windows empty) when needed. */
-  slot(key: string, namespace = 0): number {
+  /**
+   * The slot of `key` in `namespace`, creating a fresh one (all windows empty) when needed. With `timeMs` (the
+   * event's time) and `layout.idleMs`, a key idle for `idleMs` at `timeMs` is reset to fresh first.
+   */
+  slot(key: string, namespace = 0, timeMs?: number): number {
     const map = this.slotByKey[namespace]!;
     const existing = map.get(key);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      const idleMs = this.layout.idleMs;
+      if (idleMs !== undefined && timeMs !== undefined && this.lastActiveMs(existing) <= timeMs - idleMs)
+        this.initSlot(existing);
+      return existing;
+    }
     const slot = this.keys.length;
     if (slot >= this.capacity) this.grow(slot + 1);
     this.keys.push(key);
@@ -153,6 +170,49 @@ export class SlotTable {
     let total = 0;
     for (let b = first; b <= to; b++) total += this.f32[base + (b % spec.buckets) * spec.channels + channel]!;
     return total;
+  }
+
+  /** End of the slot's newest written bucket over all rings (ms); −Infinity when no ring was ever written. */
+  lastActiveMs(slot: number): number {
+    let last = Number.NEGATIVE_INFINITY;
+    const at = slot * this.f64Stride + this.layout.scalars;
+    for (let r = 0; r < this.layout.rings.length; r++) {
+      const newest = this.f64[at + r]!;
+      if (newest !== NEVER) last = Math.max(last, (newest + 1) * this.layout.rings[r]!.bucketMs);
+    }
+    return last;
+  }
+
+  /**
+   * Removes every key whose newest bucket ended at or before `cutoffMs` (keys with no ring ever written stay: their
+   * age is unknown). The last slot moves into each hole, so slot numbers are only valid between calls; the pools
+   * shrink when three quarters of them are free. Returns the number of keys removed.
+   */
+  evictIdle(cutoffMs: number): number {
+    let removed = 0;
+    let slot = 0;
+    while (slot < this.keys.length) {
+      if (this.lastActiveMs(slot) > cutoffMs) {
+        slot++;
+        continue;
+      }
+      const last = this.keys.length - 1;
+      this.slotByKey[this.namespaces[slot]!]!.delete(this.keys[slot]!);
+      if (slot !== last) {
+        this.f64.copyWithin(slot * this.f64Stride, last * this.f64Stride, (last + 1) * this.f64Stride);
+        this.f32.copyWithin(slot * this.f32Stride, last * this.f32Stride, (last + 1) * this.f32Stride);
+        this.i32.copyWithin(slot * this.i32Stride, last * this.i32Stride, (last + 1) * this.i32Stride);
+        this.keys[slot] = this.keys[last]!;
+        this.namespaces[slot] = this.namespaces[last]!;
+        this.slotByKey[this.namespaces[slot]!]!.set(this.keys[slot]!, slot);
+      }
+      this.keys.pop();
+      this.namespaces.pop();
+      removed++;
+    }
+    if (removed > 0 && this.capacity > 1024 && this.keys.length < this.capacity / 4)
+      this.resize(Math.max(1024, this.keys.length * 2));
+    return removed;
   }
 
   scalar(slot: number, index: number): number {
@@ -223,6 +283,9 @@ export class SlotTable {
   }
 
   private initSlot(slot: number): void {
+    // Zeroed because a slot may be reused (after evictIdle) or reset: stale hash cells would read as "seen".
+    this.f32.fill(0, slot * this.f32Stride, (slot + 1) * this.f32Stride);
+    this.i32.fill(0, slot * this.i32Stride, (slot + 1) * this.i32Stride);
     const base = slot * this.f64Stride;
     const defaults = this.layout.scalarDefaults ?? [];
     for (let i = 0; i < this.layout.scalars; i++) this.f64[base + i] = defaults[i] ?? 0;
@@ -230,14 +293,19 @@ export class SlotTable {
   }
 
   private grow(minSlots: number): void {
-    const capacity = Math.max(minSlots, this.capacity * 2);
+    this.resize(Math.max(minSlots, this.capacity * 2));
+  }
+
+  /** Reallocates the pools for `capacity` slots (≥ size), copying the live slots. */
+  private resize(capacity: number): void {
+    const n = this.keys.length;
     this.capacity = capacity;
     const f64 = new Float64Array(capacity * this.f64Stride);
-    f64.set(this.f64);
+    f64.set(this.f64.subarray(0, n * this.f64Stride));
     const f32 = new Float32Array(capacity * this.f32Stride);
-    f32.set(this.f32);
+    f32.set(this.f32.subarray(0, n * this.f32Stride));
     const i32 = new Int32Array(capacity * this.i32Stride);
-    i32.set(this.i32);
+    i32.set(this.i32.subarray(0, n * this.i32Stride));
     this.f64 = f64;
     this.f32 = f32;
     this.i32 = i32;
