@@ -51,6 +51,8 @@ export interface EmbeddedOptions {
 /** Share of a new simulated world's customers with a balance policy when VIGIL_SIMULATOR_POLICY_SHARE is unset. */
 // 2 %: about 400 holders, set up in seconds before traffic starts (10 % took 40–55 s), enough to meet INSUFFICIENT_FUNDS
 // within the first minute.
+/** Who submits the built-in simulator's traffic, which reaches ingest in-process rather than with an API key. */
+const SIMULATOR_SUBMITTER = 'simulator';
 const DEFAULT_SIMULATOR_POLICY_SHARE = 0.02;
 
 /**
@@ -172,7 +174,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
           clock,
           logger: logger.child({ component: 'simulator' }),
           send: async (batch) => {
-            await ingest.accept(batch, 'SIMULATOR');
+            await ingest.accept(batch, 'SIMULATOR', SIMULATOR_SUBMITTER);
           },
           onDelivered: (delivered) => {
             const nowMs = clock.nowMs();

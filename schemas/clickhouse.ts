@@ -105,6 +105,8 @@ export interface DecisionRow {
   readonly kind: TransactionKind;
   /** Where the transaction came in (the simulator's traffic is SIMULATOR). */
   readonly source: IngestSource;
+  /** Who submitted it: an API key's principal id (never the key) or an internal feed; '' before Transaction v4. */
+  readonly submitted_by: string;
   readonly amount_minor: Int64Text;
   readonly currency: string;
   readonly payer_account_id: string;
@@ -119,7 +121,10 @@ export interface DecisionRow {
   readonly country: string;
   readonly description: string;
   readonly decision: Decision;
+  /** The model's fraud probability alone. */
   readonly score: number;
+  /** The combined risk (model score plus rule risk, capped at 1) compared with the thresholds; null before v4. */
+  readonly risk: number | null;
   /** The reasons in their order (strongest first), as JSON. */
   readonly reasons_json: string;
   readonly reason_codes: readonly string[];

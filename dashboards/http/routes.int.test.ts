@@ -154,6 +154,7 @@ function scoredOf(d: DecisionFixture): ScoredTransaction {
     transaction,
     decision: d.decision,
     score: d.score,
+    risk: d.score,
     reasons,
     rulesFired: reasons.map((r) => r.code),
     features: { card_count_1h: 7, amount_vs_history: 3.5 },
@@ -1311,6 +1312,7 @@ function scoredFor(id: string): ScoredTransaction {
     channelReference: null,
     originalTransactionId: null,
     source: 'API',
+    submittedBy: null,
     eventTimeMs: Date.now(),
     receivedAtMs: Date.now(),
   };
@@ -1318,6 +1320,7 @@ function scoredFor(id: string): ScoredTransaction {
     transaction,
     decision: 'APPROVE',
     score: 0.12,
+    risk: 0.12,
     reasons: [],
     rulesFired: [],
     features: {},

@@ -39,14 +39,14 @@ export interface ValidationContext {
 
 /**
  * The validated, tokenised request content: a Transaction without what ingest adds (fingerprint, source,
- * receivedAtMs). `eventTimeMs` stays null when the client sent none, so a retry of the same request has the
+ * submittedBy, receivedAtMs). `eventTimeMs` stays null when the client sent none, so a retry of the same request has the
  * same content (and fingerprint) whenever it arrives. `originalTransactionId` is absent, not null, when the client
  * sent none: canonical JSON drops absent members, so a transaction fingerprinted before Transaction v3 added the
  * field keeps its fingerprint (a retry across the upgrade is a duplicate, not a conflict).
  */
 export type ValidatedTransaction = Omit<
   Transaction,
-  'fingerprint' | 'source' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId'
+  'fingerprint' | 'source' | 'submittedBy' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId'
 > & {
   readonly eventTimeMs: number | null;
   readonly originalTransactionId?: string;

@@ -134,6 +134,7 @@ describe('ingest HTTP routes (embedded log)', () => {
       transaction,
       decision: 'REVIEW',
       score: 0.75,
+      risk: 0.75,
       reasons: [{ code: 'R_NEW_DEVICE', source: 'RULE', description: 'first time on this device', weight: 0.5 }],
       rulesFired: ['R_NEW_DEVICE'],
       features: { card_count_1h: 1 },
@@ -300,7 +301,7 @@ describe('ingest HTTP routes (embedded log)', () => {
 
   it('leaves other routes alone and offers the in-process entry', async () => {
     expect(await (await fetch(`${s.base}/other`)).text()).toBe('other router still reachable');
-    const [result] = await s.stage.accept([cardRequest({ transactionId: 'sim-1' })], 'SIMULATOR');
+    const [result] = await s.stage.accept([cardRequest({ transactionId: 'sim-1' })], 'SIMULATOR', 'simulator');
     expect(result).toMatchObject({ status: 'accepted' });
     const raw = await readAll(s.bus, Topics.transactionsRaw);
     expect((await s.transactions.decode(raw[0]!.value)).source).toBe('SIMULATOR');

@@ -474,6 +474,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     channel: tx.channel,
     kind: tx.kind,
     source: tx.source,
+    submitted_by: tx.submittedBy ?? '',
     amount_minor: tx.amountMinor.toString(),
     currency: tx.currency,
     payer_account_id: tx.payerAccountId,
@@ -489,6 +490,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     description: tx.description ?? '',
     decision: scored.decision,
     score: scored.score,
+    risk: scored.risk,
     // Reasons keep their order (strongest first).
     reasons_json: auditJson(scored.reasons),
     reason_codes: scored.reasons.map((r) => r.code),

@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS decisions
     channel          LowCardinality(String),
     kind             LowCardinality(String),
     source           LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'source'),
+    submitted_by     LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'submittedBy'),
     amount_minor     Int64,
     currency         LowCardinality(String),
     payer_account_id String,
@@ -110,6 +111,7 @@ CREATE TABLE IF NOT EXISTS decisions
     description      String,
     decision         LowCardinality(String),
     score            Float64,
+    risk             Nullable(Float64),
     reasons_json     String,
     reason_codes     Array(LowCardinality(String)),
     rules_fired      Array(LowCardinality(String)),
@@ -130,6 +132,14 @@ ORDER BY transaction_id
 -- Data directories from before `source`: the same column definition, added in place (existing rows compute it).
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
     source           LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'source') AFTER kind
+;
+-- Who submitted it (Transaction v4 `submittedBy`: an API key's principal id, never the key, or an internal feed);
+-- '' for rows from transactions before v4. The combined risk compared with the thresholds (ScoredTransaction v4);
+-- NULL for decisions scored before v4, which did not record it (their score alone is not what crossed).
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
+    submitted_by     LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'submittedBy') AFTER source
+;
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS risk Nullable(Float64) AFTER score
 ;
 -- Transactions whose id was seen again with different content: reported, never posted.
 CREATE TABLE IF NOT EXISTS ledger_conflicts
