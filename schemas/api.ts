@@ -450,6 +450,8 @@ export interface SummaryReport {
   readonly to: string;
   /** The `source` filter the report was asked for; null when it covers every source. */
   readonly source: IngestSource | null;
+  /** The `excludeSource` filter (e.g. SIMULATOR: real traffic only); null when no source is left out. */
+  readonly excludeSource: IngestSource | null;
   readonly totals: { readonly transactions: number; readonly alerts: number; readonly alertRate: number | null };
   /** The totals per source (simulated traffic apart from real); sources without transactions are left out. */
   readonly bySource: ReadonlyArray<{

@@ -942,6 +942,17 @@ describe('REST routes', () => {
     const real = (await call('GET', `/v1/reports/summary?${period}&source=API`, keys.analyst)).body;
     expect(real.totals).toEqual({ transactions: 4, alerts: 2, alertRate: 0.5 });
 
+    // Real traffic only, whatever its source: everything but the simulator's.
+    const withoutSim = (await call('GET', `/v1/reports/summary?${period}&excludeSource=SIMULATOR`, keys.analyst)).body;
+    expect(withoutSim.excludeSource).toBe('SIMULATOR');
+    expect(withoutSim.totals).toEqual({ transactions: 4, alerts: 2, alertRate: 0.5 });
+    expect(withoutSim.bySource).toEqual([{ source: 'API', transactions: 4, alerts: 2 }]);
+    expect(withoutSim.scoreHistogram.counts).not.toEqual(all.scoreHistogram.counts);
+    // Negative control: leaving out a source with no traffic in the period changes nothing.
+    const withoutWebhooks = (await call('GET', `/v1/reports/summary?${period}&excludeSource=WEBHOOK`, keys.analyst))
+      .body;
+    expect({ ...withoutWebhooks, excludeSource: null }).toEqual(all);
+
     const bad = await call('GET', `/v1/reports/summary?${period}&source=ROBOT`, keys.analyst);
     expect(bad.status).toBe(400);
     expect(bad.body.problems).toEqual([{ path: '/query/source', message: expect.stringContaining('SIMULATOR') }]);
