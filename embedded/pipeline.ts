@@ -126,6 +126,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const scoring = await startScoring({
     ...common,
     dataDir: join(config.dataDir, 'scoring'),
+    clickhouse,
     logger: logger.child({ stage: 'scoring' }),
   });
   const ingest = await startIngest({

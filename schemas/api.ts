@@ -764,3 +764,15 @@ export type LiveMessage =
   | LiveGapMessage
   | (LiveStatsMessage & { readonly clients: number })
   | LiveDroppedMessage;
+
+/** The body of `GET /v1/rules/{version}`: an archived rules document, as scoring loaded it. */
+export interface RulesVersionView {
+  /** SHA-256 (hex) of the document's canonical JSON: what decisions record as `rulesVersion`. */
+  readonly version: string;
+  /** The document's own `version` field (a human label such as 2024.11.1). */
+  readonly label: string;
+  /** When a scoring instance first loaded it (ISO 8601 UTC). */
+  readonly firstLoadedAt: string;
+  /** The rules document, in the format of `scoring/rules.json`. */
+  readonly rules: unknown;
+}

@@ -25,6 +25,7 @@ export const ClickHouseTables = {
   ledgerHoldResolutions: 'ledger_hold_resolutions',
   analystLabels: 'analyst_labels',
   accessLog: 'access_log',
+  rulesVersions: 'rules_versions',
 } as const;
 
 /** The views of `schemas/clickhouse/tables.sql`: queries over the tables, holding no rows of their own. */
@@ -181,4 +182,15 @@ export type SelectedRow<Row, Columns extends keyof Row = never, Times extends ke
 /** The select expression that reads DateTime64 `column` as `<column>_ms`, the name {@link SelectedRow} expects. */
 export function epochMsColumn(column: string): string {
   return `toUnixTimestamp64Milli(${column}) AS ${column}_ms`;
+}
+
+/** One row of `rules_versions`: a rules document as scoring loaded it. */
+export interface RulesVersionRow {
+  /** SHA-256 (hex) of `rules_json`; what decisions record as their rules version. */
+  readonly version: string;
+  /** The document's own `version` field, a human label (e.g. 2024.11.1). */
+  readonly label: string;
+  /** The document as canonical JSON (platform/canonical-json.ts), so re-hashing it gives `version`. */
+  readonly rules_json: string;
+  readonly first_loaded_at: DateTime64Text;
 }

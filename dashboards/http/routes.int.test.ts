@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    Response bodies are untyped JSON from the wire; the assertions below are what check their shape. */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { systemClock } from '../../platform/clock.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
-import { clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { canonicalJson } from '../../platform/canonical-json.js';
 import { createCodec } from '../../schemas/codec.js';
 import type {
   Account,
@@ -367,6 +369,43 @@ describe('REST routes', () => {
           code: 'FORBIDDEN',
         });
     }
+  });
+
+  it('GET /v1/rules/:version returns the archived rules a decision names; an old label or unknown hash is 404, an edited archive 500', async () => {
+    const rulesJson = canonicalJson({ version: '2026.01.1', lists: {}, rules: [] });
+    const version = createHash('sha256').update(rulesJson).digest('hex');
+    const tampered = canonicalJson({ version: '2026.01.2', lists: {}, rules: [] });
+    const tamperedVersion = createHash('sha256').update(tampered).digest('hex');
+    await clickhouse.insert({
+      table: ClickHouseTables.rulesVersions,
+      values: [
+        { version, label: '2026.01.1', rules_json: rulesJson, first_loaded_at: '2026-01-01 00:00:00.000' },
+        // Stored under its hash, then edited in place: must not be served as the rules of that version.
+        {
+          version: tamperedVersion,
+          label: '2026.01.2',
+          rules_json: tampered.replace('"rules":[]', '"rules":[{"code":"R_X"}]'),
+          first_loaded_at: '2026-01-01 00:00:00.000',
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    const found = await call('GET', `/v1/rules/${version}`, keys.compliance);
+    expect({ status: found.status, body: found.body }).toEqual({
+      status: 200,
+      body: {
+        version,
+        label: '2026.01.1',
+        firstLoadedAt: '2026-01-01T00:00:00.000Z',
+        rules: { version: '2026.01.1', lists: {}, rules: [] },
+      },
+    });
+    expect((await call('GET', `/v1/rules/${version}`, keys.analyst)).status).toBe(403);
+    const label = await call('GET', '/v1/rules/2024.11.1', keys.compliance);
+    expect({ status: label.status, code: label.body.code }).toEqual({ status: 404, code: 'RULES_VERSION_NOT_FOUND' });
+    // Negative control: the hash check on read refuses the edited document.
+    const edited = await call('GET', `/v1/rules/${tamperedVersion}`, keys.compliance);
+    expect({ status: edited.status, code: edited.body.code }).toEqual({ status: 500, code: 'RULES_ARCHIVE_CORRUPT' });
   });
 
   it('GET /v1/transactions/:id returns the full audit trail with exact money', async () => {

@@ -217,3 +217,18 @@ LEFT JOIN
    AND c.side = sign(h.amount_minor)
 WHERE h.transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)
 SETTINGS join_use_nulls = 1
+;
+-- Every rules document scoring has loaded, by its version: the SHA-256 (hex) of the document's canonical JSON, which
+-- is what decisions.rules_version records from then on, so any decision's rules can be read back and re-applied.
+-- Content-addressed, so a row never changes; ReplacingMergeTree folds the copies several scoring instances write.
+-- Decisions from before content versions name a label (e.g. 2024.11.1) that has no row here.
+CREATE TABLE IF NOT EXISTS rules_versions
+(
+    version          String,
+    label            String,
+    rules_json       String,
+    first_loaded_at  DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version
+;
