@@ -106,6 +106,7 @@ const integrity: LedgerIntegrity = {
   unbalancedTransactions: 0,
   declinedWithEntries: 0,
   postableDecisions: 5,
+  unpostableDecisions: 0,
   decisionsWithoutEntries: 0,
   entriesWithoutDecisions: 0,
   conflicts: 0,

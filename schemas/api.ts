@@ -615,6 +615,11 @@ export interface LedgerIntegrity {
   readonly declinedWithEntries: number;
   /** Distinct APPROVE decisions of kinds that move money: the ones the ledger books when decided. */
   readonly postableDecisions: number;
+  /**
+   * Decisions on transactions the ledger could not post (`unposted_reason` set, e.g. a reserved account id): left
+   * out of the postable and held counts above, as they book nothing by design.
+   */
+  readonly unpostableDecisions: number;
   /** Approved transactions, and holds resolved POSTED, with no rows in `ledger_entries` (lost postings; must be 0). */
   readonly decisionsWithoutEntries: number;
   /** Transactions with rows in `ledger_entries` but none in `decisions` (postings without an audit record; must be 0). */

@@ -134,6 +134,8 @@ export interface DecisionRow {
   readonly features_json: string;
   readonly model_version: string;
   readonly rules_version: string;
+  /** Why the ledger could not post it (`<error code>: <message>`), e.g. a reserved account id; '' otherwise. */
+  readonly unposted_reason: string;
   /** The canonical Avro `Transaction` exactly as scored, as canonical JSON. */
   readonly transaction_json: string;
   readonly event_time: DateTime64Text;

@@ -258,17 +258,18 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id IN (SELECT transaction_id FROM decisions WHERE decision = 'DECLINE')) AS declinedWithEntries,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision = 'APPROVE' AND kind != 'AUTHORIZATION') AS postableDecisions,
+            WHERE decision = 'APPROVE' AND kind != 'AUTHORIZATION' AND unposted_reason = '') AS postableDecisions,
+         (SELECT uniqExact(transaction_id) FROM decisions WHERE unposted_reason != '') AS unpostableDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE ((decision = 'APPROVE' AND kind != 'AUTHORIZATION')
+            WHERE unposted_reason = '' AND ((decision = 'APPROVE' AND kind != 'AUTHORIZATION')
                    OR transaction_id IN (SELECT transaction_id FROM ledger_hold_resolutions WHERE resolution = 'POSTED'))
               AND transaction_id NOT IN (SELECT transaction_id FROM ledger_entries)) AS decisionsWithoutEntries,
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id NOT IN (SELECT transaction_id FROM decisions)) AS entriesWithoutDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION') AS heldDecisions,
+            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION' AND unposted_reason = '') AS heldDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION'
+            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION' AND unposted_reason = ''
               AND transaction_id NOT IN (SELECT transaction_id FROM ledger_holds)) AS reviewsWithoutHolds,
          (SELECT uniqExact(transaction_id) FROM ledger_holds
             WHERE hold_kind = 'REVIEW' AND transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)) AS openHolds,
@@ -326,6 +327,7 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
     unbalancedTransactions: n(c?.unbalancedTransactions),
     declinedWithEntries: n(c?.declinedWithEntries),
     postableDecisions: n(c?.postableDecisions),
+    unpostableDecisions: n(c?.unpostableDecisions),
     decisionsWithoutEntries: n(c?.decisionsWithoutEntries),
     entriesWithoutDecisions: n(c?.entriesWithoutDecisions),
     conflicts: n(c?.conflicts),

@@ -133,6 +133,23 @@ describe('ClickHouseLedgerStore against chDB', () => {
     expect(rows).not.toEqual([rows[0], { ...(rows[1] as object), risk: 0.41 }]);
   });
 
+  it('given a decision the ledger could not post, when stored, then its row keeps the reason and the others an empty one', async () => {
+    const unpostable = scoredTransaction(3, { payeeAccountId: 'fx:EUR' });
+    const ordinary = scoredTransaction(4);
+    await store.insertDecisions([
+      { scored: unpostable, storedAtMs: unpostable.scoredAtMs, unpostedReason: 'RESERVED_ACCOUNT_ID: fx: namespace' },
+      { scored: ordinary, storedAtMs: ordinary.scoredAtMs },
+    ]);
+    const rs = await client.query({
+      query: `SELECT transaction_id, unposted_reason FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { transaction_id: unpostable.transaction.transactionId, unposted_reason: 'RESERVED_ACCOUNT_ID: fx: namespace' },
+      { transaction_id: ordinary.transaction.transactionId, unposted_reason: '' },
+    ]);
+  });
+
   it('given DateTime64 values, when written and read back, then every epoch millisecond is exact', async () => {
     // Millisecond edges, a leap day, the epoch, and the bounds every ClickHouse version stores.
     const times = [

@@ -466,7 +466,7 @@ function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
   });
 }
 
-export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow {
+export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionRecord): DecisionRow {
   const tx = scored.transaction;
   return {
     transaction_id: tx.transactionId,
@@ -498,6 +498,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     features_json: auditJson(featureValuesOf(scored)),
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
+    unposted_reason: unpostedReason ?? '',
     transaction_json: auditJson(tx),
     event_time: toDateTime64Text(tx.eventTimeMs),
     received_at: toDateTime64Text(tx.receivedAtMs),

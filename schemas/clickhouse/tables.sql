@@ -118,6 +118,7 @@ CREATE TABLE IF NOT EXISTS decisions
     features_json    String,
     model_version    LowCardinality(String),
     rules_version    LowCardinality(String),
+    unposted_reason  String DEFAULT '',
     transaction_json String,
     event_time       DateTime64(3, 'UTC'),
     received_at      DateTime64(3, 'UTC'),
@@ -140,6 +141,10 @@ ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
     submitted_by     LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'submittedBy') AFTER source
 ;
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS risk Nullable(Float64) AFTER score
+;
+-- Why the ledger could not post a transaction ingest had accepted ('<error code>: <message>'); '' for every
+-- other decision. Such a transaction is also dead-lettered with its original bytes.
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS unposted_reason String DEFAULT '' AFTER rules_version
 ;
 -- Transactions whose id was seen again with different content: reported, never posted.
 CREATE TABLE IF NOT EXISTS ledger_conflicts
