@@ -188,6 +188,8 @@ export interface DecidedTransactionView {
   readonly kind: TransactionKind;
   /** Where it came in; SIMULATOR marks the embedded simulator's traffic. */
   readonly source: IngestSource;
+  /** Who submitted it: an API key's principal id (role and digest prefix, never the key), or an internal feed. */
+  readonly submittedBy: string | null;
   readonly amount: MoneyView;
   readonly payerAccountId: string;
   readonly payeeAccountId: string;
@@ -216,12 +218,18 @@ export interface AuditTrail {
   readonly transaction: DecidedTransactionView;
   readonly decision: {
     readonly outcome: Decision;
+    /** The model's fraud probability alone. */
     readonly score: number;
+    /** Model score plus rule risk (capped at 1): what met the thresholds; null for decisions from before it was kept. */
+    readonly combinedRisk: number | null;
     readonly reasons: unknown;
     readonly reasonCodes: readonly string[];
     readonly rulesFired: readonly string[];
     readonly modelVersion: string;
+    /** SHA-256 of the rules document (`GET /v1/rules/{version}`), or a label for decisions from before content versions. */
     readonly rulesVersion: string;
+    /** Why the ledger could not post this transaction (`<error code>: <message>`); null when it could. */
+    readonly unpostedReason: string | null;
   };
   /** Every feature value the model and rules saw. */
   readonly features: unknown;

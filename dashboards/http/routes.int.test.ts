@@ -423,7 +423,10 @@ describe('REST routes', () => {
       rulesFired: ['R_VELOCITY_1H'],
       modelVersion: 'model-v3',
       rulesVersion: 'rules-v12',
+      combinedRisk: 0.97,
+      unpostedReason: null,
     });
+    expect(body.transaction.submittedBy).toBeNull();
     expect(body.decision.reasons[0]).toMatchObject({
       code: 'R_VELOCITY_1H',
       description: expect.stringContaining('last hour'),
