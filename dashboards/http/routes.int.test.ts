@@ -743,6 +743,28 @@ describe('REST routes', () => {
     });
   });
 
+  it('GET /v1/reports/ledger-integrity counts a decision the ledger could not post apart from lost postings', async () => {
+    const before = (await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body;
+    const scored = scoredTransaction(
+      1,
+      { transactionId: 'tx-unpostable', payerAccountId: 'acc-unpostable', payeeAccountId: 'fx:EUR' },
+      { decision: 'APPROVE', reasons: [], rulesFired: [] },
+    );
+    await store.insertDecisions([
+      { scored, storedAtMs: scored.scoredAtMs + 5, unpostedReason: 'RESERVED_ACCOUNT_ID: reserved fx: namespace' },
+    ]);
+    const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+    // Unlike the planted lost posting above, it books nothing by design: not postable, not a decision without entries.
+    expect({
+      unpostable: body.unpostableDecisions - before.unpostableDecisions,
+      postable: body.postableDecisions - before.postableDecisions,
+      withoutEntries: body.decisionsWithoutEntries - before.decisionsWithoutEntries,
+      rows: body.decisionRows - before.decisionRows,
+    }).toEqual({ unpostable: 1, postable: 0, withoutEntries: 0, rows: 1 });
+    const trail = (await call('GET', '/v1/transactions/tx-unpostable', keys.compliance)).body;
+    expect(trail.decision.unpostedReason).toBe('RESERVED_ACCOUNT_ID: reserved fx: namespace');
+  });
+
   it('GET /v1/reports/ledger-integrity counts planted card flows: authorisations by state and the business exceptions', async () => {
     const before = (await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body;
     expect(before).toMatchObject({
