@@ -75,7 +75,11 @@ async function main(): Promise<void> {
       case 'scoring':
         stages.push({
           name: stageName,
-          stage: await startScoring({ ...common(stageName), dataDir: dataDir(stageName) }),
+          stage: await startScoring({
+            ...common(stageName),
+            dataDir: dataDir(stageName),
+            ...(clickhouse !== undefined ? { clickhouse } : {}),
+          }),
         });
         break;
       case 'ledger-sink':

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../platform/logger.js';
-import type { AuditTrail, SyncDecision, TransactionRequest } from '../schemas/api.js';
+import type { AuditTrail, RulesVersionView, SyncDecision, TransactionRequest } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, waitFor } from './testing.js';
 
@@ -87,6 +87,28 @@ describe('synchronous decisions (embedded)', () => {
     expect(trail.decision.outcome).toBe(decision.decision);
     expect(trail.decision.score).toBe(decision.score);
     expect(trail.timeline.scoredAt).toBe(decision.decidedAt);
+  }, 60_000);
+
+  it('records who submitted it and which rules decided it, and serves those rules from the archive', async () => {
+    expect((await post(pipeline.url, request('audit-1'))).status).toBe(200);
+    const compliance = apiClient(pipeline.url, keys.compliance);
+    const trail = await waitFor('the audit trail', async () => {
+      const r = await compliance.get<AuditTrail>('/v1/transactions/audit-1');
+      return r.status === 200 ? r.body : undefined;
+    });
+    expect(trail.transaction.source).toBe('API');
+    expect(trail.transaction.submittedBy).toMatch(/^ingest:[0-9a-f]{8}$/);
+    expect(trail.decision.combinedRisk).toEqual(expect.any(Number));
+    expect(trail.decision.combinedRisk!).toBeGreaterThanOrEqual(trail.decision.score - 1e-9);
+    expect(trail.decision.unpostedReason).toBeNull();
+    expect(trail.decision.rulesVersion).toMatch(/^[0-9a-f]{64}$/);
+
+    const rules = await compliance.get<RulesVersionView>(`/v1/rules/${trail.decision.rulesVersion}`);
+    expect(rules.status).toBe(200);
+    expect(rules.body.label).toBe('2024.11.1');
+    expect(rules.body.version).toBe(trail.decision.rulesVersion);
+    // Negative control: a version no decision names is not found.
+    expect((await compliance.get(`/v1/rules/${'0'.repeat(64)}`)).status).toBe(404);
   }, 60_000);
 
   it('gives 40 concurrent requests with one transaction id one decision', async () => {

@@ -56,6 +56,8 @@ export interface EmbeddedOptions {
 /** Share of a new simulated world's customers with a balance policy when VIGIL_SIMULATOR_POLICY_SHARE is unset. */
 // 2 %: about 400 holders, set up in seconds before traffic starts (10 % took 40–55 s), enough to meet INSUFFICIENT_FUNDS
 // within the first minute.
+/** Who submits the built-in simulator's traffic, which reaches ingest in-process rather than with an API key. */
+const SIMULATOR_SUBMITTER = 'simulator';
 const DEFAULT_SIMULATOR_POLICY_SHARE = 0.02;
 
 /**
@@ -132,6 +134,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const scoring = await startScoring({
     ...common,
     dataDir: join(config.dataDir, 'scoring'),
+    clickhouse,
     logger: logger.child({ stage: 'scoring' }),
   });
   // Keys set in the environment win (ingest's config reads them); otherwise the data directory's versioned key files.
@@ -186,7 +189,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
           clock,
           logger: logger.child({ component: 'simulator' }),
           send: async (batch) => {
-            await ingest.accept(batch, 'SIMULATOR');
+            await ingest.accept(batch, 'SIMULATOR', SIMULATOR_SUBMITTER);
           },
           onDelivered: (delivered) => {
             const nowMs = clock.nowMs();

@@ -174,6 +174,7 @@ export function ledgerInvariantViolations(
     ['unbalancedTransactions', 0],
     ['declinedWithEntries', 0],
     ['decisionsWithoutEntries', 0],
+    ['unpostableDecisions', 0],
     ['entriesWithoutDecisions', 0],
     ['conflicts', 0],
     ['reviewsWithoutHolds', 0],

@@ -526,6 +526,7 @@ class Pieces {
       transaction: tx,
       decision,
       score: draw.modelScore,
+      risk: draw.modelScore,
       reasons: rankReasons(fired, []),
       rulesFired: fired.map((r) => r.code),
       features: {},

@@ -367,6 +367,7 @@ export function acceptedRoundTripTarget(
       const transaction = toTransaction(outcome.value, {
         fingerprint: fingerprintOf(outcome, sha256Hasher),
         source: 'API',
+        submittedBy: null,
         receivedAtMs: NOW_MS,
       });
       const decoded = await codec.decode(codec.encode(transaction));

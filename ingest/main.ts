@@ -42,8 +42,12 @@ export interface IngestStage {
   router: express.Router;
   isReady(): boolean;
   close(): Promise<void>;
-  /** in-process entry used by tests/bench */
-  accept(requests: unknown[], source: 'API' | 'BATCH' | 'FILE' | 'WEBHOOK' | 'SIMULATOR'): Promise<IngestResult[]>;
+  /** In-process entry (the embedded simulator, tests, bench); `submittedBy` names the feed, as for Ingestor.accept. */
+  accept(
+    requests: unknown[],
+    source: 'API' | 'BATCH' | 'FILE' | 'WEBHOOK' | 'SIMULATOR',
+    submittedBy: string | null,
+  ): Promise<IngestResult[]>;
 }
 
 /**
@@ -125,10 +129,11 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   return {
     router,
     isReady: () => closing === undefined && store.isHealthy(),
-    accept: (requests, source) =>
+    accept: (requests, source, submittedBy) =>
       ingestor.accept(
         requests.map((body) => ({ kind: 'parsed', body })),
         source,
+        submittedBy,
       ),
     close: () =>
       (closing ??= (async () => {

@@ -5,7 +5,7 @@ describe('ledger-sink config', () => {
     expect(parseLedgerSinkConfig({}).elasticsearch).toBeUndefined();
     expect(parseLedgerSinkConfig({ VIGIL_ELASTICSEARCH_URL: 'https://es.internal:9200' }).elasticsearch).toEqual({
       url: 'https://es.internal:9200',
-      indexPrefix: 'vigil-audit-v1',
+      indexPrefix: 'vigil-audit-v2',
       requestTimeoutMs: 30_000,
       maxAttempts: 5,
       backoffMs: 200,

@@ -40,7 +40,7 @@ export interface LedgerSinkConfig {
 export interface AuditIndexConfig {
   /** Base URL of Elasticsearch (VIGIL_ELASTICSEARCH_URL), e.g. http://elasticsearch:9200. */
   readonly url: string;
-  /** Index prefix (VIGIL_ELASTICSEARCH_AUDIT_PREFIX, default `vigil-audit-v1`); indices are `<prefix>-YYYY.MM`. */
+  /** Index prefix (VIGIL_ELASTICSEARCH_AUDIT_PREFIX, default `vigil-audit-v2`); indices are `<prefix>-YYYY.MM`. */
   readonly indexPrefix: string;
   /** Timeout of one request (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
   readonly requestTimeoutMs: number;

@@ -65,6 +65,8 @@ export type PostedEntry = BookedEntry;
 export interface DecisionRecord {
   readonly scored: ScoredTransaction;
   readonly storedAtMs: number;
+  /** Set when the ledger cannot post the transaction (`<error code>: <message>`); the decision is still recorded. */
+  readonly unpostedReason?: string;
 }
 
 /** A transaction id seen again with other content. */

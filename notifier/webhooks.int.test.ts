@@ -54,6 +54,7 @@ function scored(account: number, seq: number, scoredAtMs: number): ScoredTransac
     }),
     decision: seq % 5 === 0 ? 'REVIEW' : 'APPROVE',
     score: seq / 1000,
+    risk: seq / 1000,
     reasons: [{ code: 'R_TEST', source: 'RULE', description: 'test rule', weight: 0.5 }],
     rulesFired: [],
     features: {},

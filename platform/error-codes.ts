@@ -253,6 +253,21 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning: 'The rules file is JSON but breaks the rules format; `problems` lists every offending field.',
   },
+  RULES_ARCHIVE_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning:
+      'Scoring could not archive the loaded rules version in ClickHouse (rules_versions); scoring does not start without it — check ClickHouse.',
+  },
+  RULES_ARCHIVE_CORRUPT: {
+    category: 'internal',
+    meaning:
+      'An archived rules document no longer hashes to its version (edited in place); it cannot re-derive decisions.',
+  },
+  RULES_VERSION_NOT_FOUND: {
+    category: 'not_found',
+    meaning:
+      'No archived rules document has this version; versions from before content hashes (labels such as 2024.11.1) were never archived.',
+  },
   MODEL_UNAVAILABLE: {
     category: 'unavailable',
     meaning: 'The model artefact cannot be read or does not fit this build; retrain or point to a matching one.',

@@ -188,6 +188,8 @@ export interface DecidedTransactionView {
   readonly kind: TransactionKind;
   /** Where it came in; SIMULATOR marks the embedded simulator's traffic. */
   readonly source: IngestSource;
+  /** Who submitted it: an API key's principal id (role and digest prefix, never the key), or an internal feed. */
+  readonly submittedBy: string | null;
   readonly amount: MoneyView;
   readonly payerAccountId: string;
   readonly payeeAccountId: string;
@@ -218,12 +220,18 @@ export interface AuditTrail {
   readonly transaction: DecidedTransactionView;
   readonly decision: {
     readonly outcome: Decision;
+    /** The model's fraud probability alone. */
     readonly score: number;
+    /** Model score plus rule risk (capped at 1): what met the thresholds; null for decisions from before it was kept. */
+    readonly combinedRisk: number | null;
     readonly reasons: unknown;
     readonly reasonCodes: readonly string[];
     readonly rulesFired: readonly string[];
     readonly modelVersion: string;
+    /** SHA-256 of the rules document (`GET /v1/rules/{version}`), or a label for decisions from before content versions. */
     readonly rulesVersion: string;
+    /** Why the ledger could not post this transaction (`<error code>: <message>`); null when it could. */
+    readonly unpostedReason: string | null;
   };
   /** Every feature value the model and rules saw. */
   readonly features: unknown;
@@ -474,6 +482,8 @@ export interface SummaryReport {
   readonly to: string;
   /** The `source` filter the report was asked for; null when it covers every source. */
   readonly source: IngestSource | null;
+  /** The `excludeSource` filter (e.g. SIMULATOR: real traffic only); null when no source is left out. */
+  readonly excludeSource: IngestSource | null;
   readonly totals: { readonly transactions: number; readonly alerts: number; readonly alertRate: number | null };
   /** The totals per source (simulated traffic apart from real); sources without transactions are left out. */
   readonly bySource: ReadonlyArray<{
@@ -637,6 +647,11 @@ export interface LedgerIntegrity {
   readonly declinedWithEntries: number;
   /** Distinct APPROVE decisions of kinds that move money: the ones the ledger books when decided. */
   readonly postableDecisions: number;
+  /**
+   * Decisions on transactions the ledger could not post (`unposted_reason` set, e.g. a reserved account id): left
+   * out of the postable and held counts above, as they book nothing by design.
+   */
+  readonly unpostableDecisions: number;
   /** Approved transactions, and holds resolved POSTED, with no rows in `ledger_entries` (lost postings; must be 0). */
   readonly decisionsWithoutEntries: number;
   /** Transactions with rows in `ledger_entries` but none in `decisions` (postings without an audit record; must be 0). */
@@ -786,3 +801,15 @@ export type LiveMessage =
   | LiveGapMessage
   | (LiveStatsMessage & { readonly clients: number })
   | LiveDroppedMessage;
+
+/** The body of `GET /v1/rules/{version}`: an archived rules document, as scoring loaded it. */
+export interface RulesVersionView {
+  /** SHA-256 (hex) of the document's canonical JSON: what decisions record as `rulesVersion`. */
+  readonly version: string;
+  /** The document's own `version` field (a human label such as 2024.11.1). */
+  readonly label: string;
+  /** When a scoring instance first loaded it (ISO 8601 UTC). */
+  readonly firstLoadedAt: string;
+  /** The rules document, in the format of `scoring/rules.json`. */
+  readonly rules: unknown;
+}

@@ -25,6 +25,7 @@ export const ClickHouseTables = {
   ledgerHoldResolutions: 'ledger_hold_resolutions',
   analystLabels: 'analyst_labels',
   accessLog: 'access_log',
+  rulesVersions: 'rules_versions',
 } as const;
 
 /** The views of `schemas/clickhouse/tables.sql`: queries over the tables, holding no rows of their own. */
@@ -105,6 +106,8 @@ export interface DecisionRow {
   readonly kind: TransactionKind;
   /** Where the transaction came in (the simulator's traffic is SIMULATOR). */
   readonly source: IngestSource;
+  /** Who submitted it: an API key's principal id (never the key) or an internal feed; '' before Transaction v4. */
+  readonly submitted_by: string;
   readonly amount_minor: Int64Text;
   readonly currency: string;
   readonly payer_account_id: string;
@@ -119,7 +122,10 @@ export interface DecisionRow {
   readonly country: string;
   readonly description: string;
   readonly decision: Decision;
+  /** The model's fraud probability alone. */
   readonly score: number;
+  /** The combined risk (model score plus rule risk, capped at 1) compared with the thresholds; null before v4. */
+  readonly risk: number | null;
   /** The reasons in their order (strongest first), as JSON. */
   readonly reasons_json: string;
   readonly reason_codes: readonly string[];
@@ -128,6 +134,8 @@ export interface DecisionRow {
   readonly features_json: string;
   readonly model_version: string;
   readonly rules_version: string;
+  /** Why the ledger could not post it (`<error code>: <message>`), e.g. a reserved account id; '' otherwise. */
+  readonly unposted_reason: string;
   /** The canonical Avro `Transaction` exactly as scored, as canonical JSON. */
   readonly transaction_json: string;
   readonly event_time: DateTime64Text;
@@ -176,4 +184,15 @@ export type SelectedRow<Row, Columns extends keyof Row = never, Times extends ke
 /** The select expression that reads DateTime64 `column` as `<column>_ms`, the name {@link SelectedRow} expects. */
 export function epochMsColumn(column: string): string {
   return `toUnixTimestamp64Milli(${column}) AS ${column}_ms`;
+}
+
+/** One row of `rules_versions`: a rules document as scoring loaded it. */
+export interface RulesVersionRow {
+  /** SHA-256 (hex) of `rules_json`; what decisions record as their rules version. */
+  readonly version: string;
+  /** The document's own `version` field, a human label (e.g. 2024.11.1). */
+  readonly label: string;
+  /** The document as canonical JSON (platform/canonical-json.ts), so re-hashing it gives `version`. */
+  readonly rules_json: string;
+  readonly first_loaded_at: DateTime64Text;
 }

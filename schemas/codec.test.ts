@@ -22,6 +22,7 @@ function sampleScored(overrides: Partial<ScoredTransaction> = {}): ScoredTransac
     transaction: sampleTransaction(),
     decision: 'REVIEW',
     score: 0.73,
+    risk: 0.73,
     reasons: [],
     rulesFired: [],
     features: { count_1h: 14 },
@@ -57,8 +58,8 @@ describe('Confluent-framed Avro codec', () => {
     expect(await transactions.decode(bytes)).toEqual(tx);
   });
 
-  it('writes with the newest registered schema id (Transaction v3 = id 11)', () => {
-    expect(transactions.writerSchemaId).toBe(11);
+  it('writes with the newest registered schema id (Transaction v4 = id 15)', () => {
+    expect(transactions.writerSchemaId).toBe(15);
   });
 
   it('keeps what an existing id means when a record it embeds gets a new version', async () => {
@@ -73,8 +74,11 @@ describe('Confluent-framed Avro codec', () => {
     expect(await fieldsOfEmbedded(8)).not.toContain('originalTransactionId');
     expect(await fieldsOfEmbedded(8)).toContain('channelReference');
     expect(await fieldsOfEmbedded(13)).toContain('originalTransactionId');
+    // The same for Transaction v4 (id 15, submittedBy): ScoredTransaction v3 (id 13) stays without it, v4 (id 16) has it.
+    expect(await fieldsOfEmbedded(13)).not.toContain('submittedBy');
+    expect(await fieldsOfEmbedded(16)).toContain('submittedBy');
     const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
-    expect(scored.writerSchemaId).toBe(13);
+    expect(scored.writerSchemaId).toBe(16);
   });
 
   it('reads records written with the older schema version (v1), filling the new field with its default', async () => {
@@ -116,6 +120,7 @@ describe('Confluent-framed Avro codec', () => {
       transaction: sampleTransaction(),
       decision: 'REVIEW',
       score: 0.73,
+      risk: 0.73,
       reasons: [
         { code: 'R_VELOCITY_1H', source: 'RULE', description: '14 card payments in the last hour', weight: 0.4 },
       ],

@@ -19,6 +19,7 @@ const base = {
   transaction: sampleTransaction(),
   decision: 'REVIEW',
   score: 0.75,
+  risk: 0.75,
   reasons: [],
   rulesFired: [],
   modelVersion: 'm1',

@@ -27,6 +27,7 @@ export function sampleTransaction(overrides: Partial<Transaction> = {}): Transac
     channelReference: null,
     originalTransactionId: null,
     source: 'API',
+    submittedBy: null,
     eventTimeMs: 1_764_000_000_000,
     receivedAtMs: 1_764_000_000_050,
     ...overrides,

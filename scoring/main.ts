@@ -17,6 +17,8 @@ import type {
 } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseRulesArchive } from './adapters/clickhouse-rules-archive.js';
 import { loadRulesFile } from './adapters/rules-file.js';
 import { FileSnapshotStore } from './adapters/snapshot-store.js';
 import { TfjsModelScorer } from './adapters/tfjs-model.js';
@@ -39,6 +41,8 @@ export interface ScoringDeps {
   clock: Clock;
   dataDir: string;
   env: Env;
+  /** Where the loaded rules version is archived (`rules_versions`); without it scoring logs that it is not. */
+  clickhouse?: ClickHouseClient;
 }
 
 export interface ScoringStage {
@@ -51,7 +55,16 @@ export const SCORING_GROUP = 'scoring';
 export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   const { bus, registry, logger, metrics, clock } = deps;
   const config = readScoringConfig(deps.env);
-  const rules = await loadRulesFile(config.rulesFile);
+  const { rules, label, canonicalDocument } = await loadRulesFile(config.rulesFile);
+  // Archived before the first decision names the version, so every recorded version can be read back.
+  if (deps.clickhouse !== undefined)
+    await new ClickHouseRulesArchive(deps.clickhouse).archive({
+      version: rules.version,
+      label,
+      canonicalDocument,
+      loadedAtMs: clock.nowMs(),
+    });
+  else logger.warn('no ClickHouse configured: the rules version is not archived', { rulesVersion: rules.version });
   const model = await TfjsModelScorer.load(config.modelDir);
   const [transactions, labels, accounts, balances, scored, alerts] = await Promise.all([
     createCodec<Transaction>(registry, Topics.transactionsRaw),
@@ -105,6 +118,7 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   logger.info('scoring started', {
     modelVersion: model.version,
     rulesVersion: rules.version,
+    rulesLabel: label,
     rules: rules.codes.length,
   });
 

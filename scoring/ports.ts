@@ -42,3 +42,17 @@ export interface SnapshotStore {
   load(): Promise<ScoringSnapshot | undefined>;
   save(snapshot: ScoringSnapshot): Promise<void>;
 }
+
+/**
+ * Where every rules document scoring loads is kept under its content version, so the rules behind any decision
+ * can be read back (`GET /v1/rules/{version}`) and re-applied.
+ */
+export interface RulesArchive {
+  /** Keeps the document unless its version is already kept; idempotent. Throws a retriable error when unreachable. */
+  archive(entry: {
+    readonly version: string;
+    readonly label: string;
+    readonly canonicalDocument: string;
+    readonly loadedAtMs: number;
+  }): Promise<void>;
+}

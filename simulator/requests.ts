@@ -129,6 +129,7 @@ export function toCanonical(request: TransactionRequest, event: TrafficEvent): T
     originalTransactionId: request.originalTransactionId ?? null,
     fingerprint,
     source: 'SIMULATOR',
+    submittedBy: null,
     receivedAtMs: event.timeMs,
   };
 }

@@ -24,7 +24,7 @@ describe('audit search text and cursors', () => {
     expect(readDashboardsConfig({}).elasticsearch).toBeUndefined();
     expect(readDashboardsConfig({ VIGIL_ELASTICSEARCH_URL: 'http://es:9200' }).elasticsearch).toEqual({
       url: 'http://es:9200',
-      indexPrefix: 'vigil-audit-v1',
+      indexPrefix: 'vigil-audit-v2',
       requestTimeoutMs: 30_000,
     });
     expect(() => readDashboardsConfig({ VIGIL_ELASTICSEARCH_URL: 'es:9200' })).toThrow(/VIGIL_ELASTICSEARCH_URL/);

@@ -21,10 +21,16 @@ export function reportRoutes(ctx: RouteContext): express.Router {
       const toMs = query.time('to', clock.nowMs());
       const fromMs = query.time('from', toMs - DAY_MS);
       const source = query.oneOf('source', Object.values(IngestSource));
+      const excludeSource = query.oneOf('excludeSource', Object.values(IngestSource));
       checkTimeRange(query, fromMs, toMs, 400);
       query.done();
-      await audit(res, 'report.summary', 'reports/summary', { fromMs, toMs, source: source ?? null });
-      res.json(await summaryReport(clickhouse, { fromMs, toMs, source }));
+      await audit(res, 'report.summary', 'reports/summary', {
+        fromMs,
+        toMs,
+        source: source ?? null,
+        excludeSource: excludeSource ?? null,
+      });
+      res.json(await summaryReport(clickhouse, { fromMs, toMs, source, excludeSource }));
     }),
   );
 

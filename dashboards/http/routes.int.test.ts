@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    Response bodies are untyped JSON from the wire; the assertions below are what check their shape. */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { systemClock } from '../../platform/clock.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
-import { clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { canonicalJson } from '../../platform/canonical-json.js';
 import { createCodec } from '../../schemas/codec.js';
 import type {
   Account,
@@ -154,6 +156,7 @@ function scoredOf(d: DecisionFixture): ScoredTransaction {
     transaction,
     decision: d.decision,
     score: d.score,
+    risk: d.score,
     reasons,
     rulesFired: reasons.map((r) => r.code),
     features: { card_count_1h: 7, amount_vs_history: 3.5 },
@@ -367,6 +370,43 @@ describe('REST routes', () => {
     }
   });
 
+  it('GET /v1/rules/:version returns the archived rules a decision names; an old label or unknown hash is 404, an edited archive 500', async () => {
+    const rulesJson = canonicalJson({ version: '2026.01.1', lists: {}, rules: [] });
+    const version = createHash('sha256').update(rulesJson).digest('hex');
+    const tampered = canonicalJson({ version: '2026.01.2', lists: {}, rules: [] });
+    const tamperedVersion = createHash('sha256').update(tampered).digest('hex');
+    await clickhouse.insert({
+      table: ClickHouseTables.rulesVersions,
+      values: [
+        { version, label: '2026.01.1', rules_json: rulesJson, first_loaded_at: '2026-01-01 00:00:00.000' },
+        // Stored under its hash, then edited in place: must not be served as the rules of that version.
+        {
+          version: tamperedVersion,
+          label: '2026.01.2',
+          rules_json: tampered.replace('"rules":[]', '"rules":[{"code":"R_X"}]'),
+          first_loaded_at: '2026-01-01 00:00:00.000',
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    const found = await call('GET', `/v1/rules/${version}`, keys.compliance);
+    expect({ status: found.status, body: found.body }).toEqual({
+      status: 200,
+      body: {
+        version,
+        label: '2026.01.1',
+        firstLoadedAt: '2026-01-01T00:00:00.000Z',
+        rules: { version: '2026.01.1', lists: {}, rules: [] },
+      },
+    });
+    expect((await call('GET', `/v1/rules/${version}`, keys.analyst)).status).toBe(403);
+    const label = await call('GET', '/v1/rules/2024.11.1', keys.compliance);
+    expect({ status: label.status, code: label.body.code }).toEqual({ status: 404, code: 'RULES_VERSION_NOT_FOUND' });
+    // Negative control: the hash check on read refuses the edited document.
+    const edited = await call('GET', `/v1/rules/${tamperedVersion}`, keys.compliance);
+    expect({ status: edited.status, code: edited.body.code }).toEqual({ status: 500, code: 'RULES_ARCHIVE_CORRUPT' });
+  });
+
   it('GET /v1/transactions/:id returns the full audit trail with exact money', async () => {
     const { status, body } = await call('GET', '/v1/transactions/tx-big', keys.compliance);
     expect(status).toBe(200);
@@ -382,7 +422,10 @@ describe('REST routes', () => {
       rulesFired: ['R_VELOCITY_1H'],
       modelVersion: 'model-v3',
       rulesVersion: 'rules-v12',
+      combinedRisk: 0.97,
+      unpostedReason: null,
     });
+    expect(body.transaction.submittedBy).toBeNull();
     expect(body.decision.reasons[0]).toMatchObject({
       code: 'R_VELOCITY_1H',
       description: expect.stringContaining('last hour'),
@@ -717,6 +760,28 @@ describe('REST routes', () => {
       entriesWithoutDecisions: 2,
       declinedWithEntries: 1,
     });
+  });
+
+  it('GET /v1/reports/ledger-integrity counts a decision the ledger could not post apart from lost postings', async () => {
+    const before = (await call('GET', '/v1/reports/ledger-integrity', keys.compliance)).body;
+    const scored = scoredTransaction(
+      1,
+      { transactionId: 'tx-unpostable', payerAccountId: 'acc-unpostable', payeeAccountId: 'fx:EUR' },
+      { decision: 'APPROVE', reasons: [], rulesFired: [] },
+    );
+    await store.insertDecisions([
+      { scored, storedAtMs: scored.scoredAtMs + 5, unpostedReason: 'RESERVED_ACCOUNT_ID: reserved fx: namespace' },
+    ]);
+    const { body } = await call('GET', '/v1/reports/ledger-integrity', keys.compliance);
+    // Unlike the planted lost posting above, it books nothing by design: not postable, not a decision without entries.
+    expect({
+      unpostable: body.unpostableDecisions - before.unpostableDecisions,
+      postable: body.postableDecisions - before.postableDecisions,
+      withoutEntries: body.decisionsWithoutEntries - before.decisionsWithoutEntries,
+      rows: body.decisionRows - before.decisionRows,
+    }).toEqual({ unpostable: 1, postable: 0, withoutEntries: 0, rows: 1 });
+    const trail = (await call('GET', '/v1/transactions/tx-unpostable', keys.compliance)).body;
+    expect(trail.decision.unpostedReason).toBe('RESERVED_ACCOUNT_ID: reserved fx: namespace');
   });
 
   it('GET /v1/reports/ledger-integrity counts planted card flows: authorisations by state and the business exceptions', async () => {
@@ -1103,6 +1168,17 @@ describe('REST routes', () => {
     const real = (await call('GET', `/v1/reports/summary?${period}&source=API`, keys.analyst)).body;
     expect(real.totals).toEqual({ transactions: 4, alerts: 2, alertRate: 0.5 });
 
+    // Real traffic only, whatever its source: everything but the simulator's.
+    const withoutSim = (await call('GET', `/v1/reports/summary?${period}&excludeSource=SIMULATOR`, keys.analyst)).body;
+    expect(withoutSim.excludeSource).toBe('SIMULATOR');
+    expect(withoutSim.totals).toEqual({ transactions: 4, alerts: 2, alertRate: 0.5 });
+    expect(withoutSim.bySource).toEqual([{ source: 'API', transactions: 4, alerts: 2 }]);
+    expect(withoutSim.scoreHistogram.counts).not.toEqual(all.scoreHistogram.counts);
+    // Negative control: leaving out a source with no traffic in the period changes nothing.
+    const withoutWebhooks = (await call('GET', `/v1/reports/summary?${period}&excludeSource=WEBHOOK`, keys.analyst))
+      .body;
+    expect({ ...withoutWebhooks, excludeSource: null }).toEqual(all);
+
     const bad = await call('GET', `/v1/reports/summary?${period}&source=ROBOT`, keys.analyst);
     expect(bad.status).toBe(400);
     expect(bad.body.problems).toEqual([{ path: '/query/source', message: expect.stringContaining('SIMULATOR') }]);
@@ -1473,6 +1549,7 @@ function scoredFor(id: string): ScoredTransaction {
     channelReference: null,
     originalTransactionId: null,
     source: 'API',
+    submittedBy: null,
     eventTimeMs: Date.now(),
     receivedAtMs: Date.now(),
   };
@@ -1480,6 +1557,7 @@ function scoredFor(id: string): ScoredTransaction {
     transaction,
     decision: 'APPROVE',
     score: 0.12,
+    risk: 0.12,
     reasons: [],
     rulesFired: [],
     features: {},

@@ -5,6 +5,7 @@ import { accountRoutes } from './account-routes.js';
 import { alertRoutes } from './alert-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
 import { reportRoutes } from './report-routes.js';
+import { rulesRoutes } from './rules-routes.js';
 import { transactionRoutes } from './transaction-routes.js';
 import { webRoutes } from './web-routes.js';
 
@@ -23,6 +24,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(accountRoutes(ctx));
   router.use(reportRoutes(ctx));
   router.use(accessRoutes(ctx));
+  router.use(rulesRoutes(ctx));
   router.use(problemDetailsMiddleware(deps.logger));
   return router;
 }

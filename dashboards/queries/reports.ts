@@ -14,17 +14,20 @@ export interface SummaryQuery {
   readonly toMs: number;
   /** Only transactions that came in through this source (e.g. SIMULATOR); every source when undefined. */
   readonly source?: IngestSource;
+  /** Leave out transactions of this source (e.g. SIMULATOR, for a report of real traffic only); none when undefined. */
+  readonly excludeSource?: IngestSource;
 }
 
 /**
  * Volumes, decision mix, fraud and alert rates, the score histogram and the split by source of the decisions with
- * event time in [fromMs, toMs), of one source or all.
+ * event time in [fromMs, toMs), of one source or all, optionally without one source (simulated traffic).
  */
 export async function summaryReport(clickhouse: ClickHouseClient, q: SummaryQuery): Promise<SummaryReport> {
-  // The source condition is a constant fragment; the value is a bound parameter ('' matches every source).
+  // The source conditions are constant fragments; the values are bound parameters ('' filters nothing).
   const inPeriod = `event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
-    AND ({source:String} = '' OR source = {source:String})`;
-  const params = { fromMs: q.fromMs, toMs: q.toMs, source: q.source ?? '' };
+    AND ({source:String} = '' OR source = {source:String})
+    AND ({excludeSource:String} = '' OR source != {excludeSource:String})`;
+  const params = { fromMs: q.fromMs, toMs: q.toMs, source: q.source ?? '', excludeSource: q.excludeSource ?? '' };
   const [volumeRows, labelRows, histogramRows] = await Promise.all([
     selectRows<
       SelectedRow<DecisionRow, 'channel' | 'currency' | 'decision' | 'source'> & { n: Int64Text; total: string }
@@ -95,6 +98,7 @@ export async function summaryReport(clickhouse: ClickHouseClient, q: SummaryQuer
     from: isoTime(q.fromMs),
     to: isoTime(q.toMs),
     source: q.source ?? null,
+    excludeSource: q.excludeSource ?? null,
     totals: { transactions, alerts, alertRate: transactions === 0 ? null : alerts / transactions },
     bySource: [...bySource.values()].sort((a, b) => a.source.localeCompare(b.source)),
     volumes: [...volumes.values()].map(({ totalMinor: _totalMinor, ...volume }) => volume),
@@ -254,17 +258,18 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id IN (SELECT transaction_id FROM decisions WHERE decision = 'DECLINE')) AS declinedWithEntries,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision = 'APPROVE' AND kind != 'AUTHORIZATION') AS postableDecisions,
+            WHERE decision = 'APPROVE' AND kind != 'AUTHORIZATION' AND unposted_reason = '') AS postableDecisions,
+         (SELECT uniqExact(transaction_id) FROM decisions WHERE unposted_reason != '') AS unpostableDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE ((decision = 'APPROVE' AND kind != 'AUTHORIZATION')
+            WHERE unposted_reason = '' AND ((decision = 'APPROVE' AND kind != 'AUTHORIZATION')
                    OR transaction_id IN (SELECT transaction_id FROM ledger_hold_resolutions WHERE resolution = 'POSTED'))
               AND transaction_id NOT IN (SELECT transaction_id FROM ledger_entries)) AS decisionsWithoutEntries,
          (SELECT uniqExact(transaction_id) FROM ledger_entries
             WHERE transaction_id NOT IN (SELECT transaction_id FROM decisions)) AS entriesWithoutDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION') AS heldDecisions,
+            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION' AND unposted_reason = '') AS heldDecisions,
          (SELECT uniqExact(transaction_id) FROM decisions
-            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION'
+            WHERE decision = 'REVIEW' AND kind != 'AUTHORIZATION' AND unposted_reason = ''
               AND transaction_id NOT IN (SELECT transaction_id FROM ledger_holds)) AS reviewsWithoutHolds,
          (SELECT uniqExact(transaction_id) FROM ledger_holds
             WHERE hold_kind = 'REVIEW' AND transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)) AS openHolds,
@@ -322,6 +327,7 @@ export async function ledgerIntegrity(clickhouse: ClickHouseClient): Promise<Led
     unbalancedTransactions: n(c?.unbalancedTransactions),
     declinedWithEntries: n(c?.declinedWithEntries),
     postableDecisions: n(c?.postableDecisions),
+    unpostableDecisions: n(c?.unpostableDecisions),
     decisionsWithoutEntries: n(c?.decisionsWithoutEntries),
     entriesWithoutDecisions: n(c?.entriesWithoutDecisions),
     conflicts: n(c?.conflicts),

@@ -18,9 +18,9 @@ type DecisionTime = 'event_time' | 'received_at' | 'scored_at' | 'stored_at';
 /** A whole `decisions` row, times as epoch ms. */
 type StoredDecision = SelectedRow<DecisionRow, Exclude<keyof DecisionRow, DecisionTime>, DecisionTime>;
 
-const decisionColumns = `transaction_id, fingerprint, channel, kind, source, amount_minor, currency, payer_account_id, payee_account_id,
-  customer_id, card_token, card_last4, merchant_id, terminal_id, mcc, device_id, country, description, decision, score,
-  reasons_json, reason_codes, rules_fired, features_json, model_version, rules_version, transaction_json,
+const decisionColumns = `transaction_id, fingerprint, channel, kind, source, submitted_by, amount_minor, currency, payer_account_id, payee_account_id,
+  customer_id, card_token, card_last4, merchant_id, terminal_id, mcc, device_id, country, description, decision, score, risk,
+  reasons_json, reason_codes, rules_fired, features_json, model_version, rules_version, unposted_reason, transaction_json,
   ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}, ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}`;
 
 /** What the label endpoint needs to know about a decided transaction. */
@@ -118,6 +118,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       channel: d.channel,
       kind: d.kind,
       source: d.source,
+      submittedBy: orNull(d.submitted_by),
       amount: moneyView(d.amount_minor, d.currency),
       payerAccountId: d.payer_account_id,
       payeeAccountId: d.payee_account_id,
@@ -133,11 +134,13 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
     decision: {
       outcome: d.decision,
       score: d.score,
+      combinedRisk: d.risk,
       reasons: parseStoredJson(d.reasons_json) ?? [],
       reasonCodes: d.reason_codes,
       rulesFired: d.rules_fired,
       modelVersion: d.model_version,
       rulesVersion: d.rules_version,
+      unpostedReason: orNull(d.unposted_reason),
     },
     features: parseStoredJson(d.features_json) ?? {},
     input: parseStoredJson(d.transaction_json),

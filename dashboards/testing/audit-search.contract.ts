@@ -54,6 +54,7 @@ function decided(
     transaction,
     decision,
     score,
+    risk: score,
     reasons,
     rulesFired: reasons.filter((r) => r.source === 'RULE').map((r) => r.code),
     features: { tx_count_1h: 3 },

@@ -14,6 +14,7 @@ function scored(transactionId: string, decision: ScoredTransaction['decision']):
     transaction: sampleTransaction({ transactionId }),
     decision,
     score: 0.5,
+    risk: 0.5,
     reasons: [],
     rulesFired: [],
     features: {},

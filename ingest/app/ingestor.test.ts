@@ -58,8 +58,23 @@ describe('Ingestor', () => {
     }
   });
 
+  it('records who submitted each transaction, outside the fingerprint: another submitter of the same content is a duplicate', async () => {
+    const [first] = await t.ingestor.accept(parsed(cardRequest()), 'API', 'ingest:0a1b2c3d');
+    const [again] = await t.ingestor.accept(parsed(cardRequest()), 'BATCH', 'admin:99ffee00');
+    expect([first!.status, again!.status]).toEqual(['accepted', 'duplicate']);
+    const records = await t.rawRecords();
+    expect(records).toHaveLength(1);
+    const transaction = await t.transactions.decode(records[0]!.value);
+    expect({ source: transaction.source, submittedBy: transaction.submittedBy }).toEqual({
+      source: 'API',
+      submittedBy: 'ingest:0a1b2c3d',
+    });
+    // Negative control: the recorded submitter is compared exactly, so the later duplicate's would be caught.
+    expect(transaction.submittedBy).not.toBe('admin:99ffee00');
+  });
+
   it('appends a valid transaction, keyed by payer account, with the card tokenised', async () => {
-    const [result] = await t.ingestor.accept(parsed(cardRequest()), 'API');
+    const [result] = await t.ingestor.accept(parsed(cardRequest()), 'API', null);
     const records = await t.rawRecords();
     expect(records).toHaveLength(1);
     expect(result).toEqual({
@@ -95,6 +110,7 @@ describe('Ingestor', () => {
         cardRequest({ transactionId: 'c', card: { number: TEST_PAN_2 } }),
       ),
       'BATCH',
+      null,
     );
     expect(results.map((r) => [r.transactionId, r.status])).toEqual([
       ['a', 'accepted'],
@@ -110,11 +126,12 @@ describe('Ingestor', () => {
   });
 
   it('answers a retry with the original position and writes nothing', async () => {
-    const [first] = await t.ingestor.accept(parsed(cardRequest()), 'API');
+    const [first] = await t.ingestor.accept(parsed(cardRequest()), 'API', null);
     t.clock.advance(10_000);
     const [retry] = await t.ingestor.accept(
       parsed(cardRequest({ card: { number: '4111 1111 1111 1111', present: true } })),
       'BATCH',
+      null,
     );
     expect(retry).toEqual({ ...first, status: 'duplicate' });
     expect(await t.rawRecords()).toHaveLength(1);
@@ -122,10 +139,11 @@ describe('Ingestor', () => {
   });
 
   it('refuses the same id with other content, and records the attempt on the dead-letter topic', async () => {
-    await t.ingestor.accept(parsed(cardRequest()), 'API');
+    await t.ingestor.accept(parsed(cardRequest()), 'API', null);
     const [conflict] = await t.ingestor.accept(
       parsed(cardRequest({ amount: { value: '99.00', currency: 'EUR' } })),
       'API',
+      null,
     );
     expect(conflict).toMatchObject({ transactionId: 'tx-0001', status: 'conflict' });
     expect(await t.rawRecords()).toHaveLength(1);
@@ -150,7 +168,7 @@ describe('Ingestor', () => {
 
   it('writes concurrent requests with the same id once', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => t.ingestor.accept(parsed(cardRequest()), 'API')),
+      Array.from({ length: 10 }, () => t.ingestor.accept(parsed(cardRequest()), 'API', null)),
     );
     expect(
       results
@@ -165,6 +183,7 @@ describe('Ingestor', () => {
     const results = await t.ingestor.accept(
       parsed(cardRequest(), cardRequest(), cardRequest({ amount: { value: '1.00', currency: 'EUR' } })),
       'BATCH',
+      null,
     );
     expect(results.map((r) => r.status)).toEqual(['accepted', 'duplicate', 'conflict']);
     expect(results[1]).toMatchObject({ partition: results[0]!.partition, offset: results[0]!.offset });
@@ -173,12 +192,12 @@ describe('Ingestor', () => {
   });
 
   it('remembers accepted ids across a restart', async () => {
-    const [first] = await t.ingestor.accept(parsed(cardRequest()), 'API');
+    const [first] = await t.ingestor.accept(parsed(cardRequest()), 'API', null);
     await t.ingestor.drain();
     await t.store.close();
     const restarted = await t.build();
     t.store = restarted.store;
-    const [retry] = await restarted.ingestor.accept(parsed(cardRequest()), 'API');
+    const [retry] = await restarted.ingestor.accept(parsed(cardRequest()), 'API', null);
     expect(retry).toEqual({ ...first, status: 'duplicate' });
   });
 
@@ -186,6 +205,7 @@ describe('Ingestor', () => {
     const [result] = await t.ingestor.accept(
       parsed(cardRequest({ card: { number: TEST_PAN, cvv: '987' }, amount: { value: '1.234', currency: 'EUR' } })),
       'API',
+      null,
     );
     expect(result).toEqual({
       transactionId: 'tx-0001',
@@ -212,6 +232,7 @@ describe('Ingestor', () => {
     const results = await t.ingestor.accept(
       [{ kind: 'unparseable', problems: [{ path: '', message: 'line 1 is not valid JSON' }] }],
       'BATCH',
+      null,
     );
     expect(results).toEqual([
       { transactionId: null, status: 'rejected', problems: [{ path: '', message: 'line 1 is not valid JSON' }] },
@@ -222,22 +243,22 @@ describe('Ingestor', () => {
 
   it('acknowledges nothing when the log is down, and accepts the retry once it is back', async () => {
     t.bus.failNextSends(1);
-    await expect(t.ingestor.accept(parsed(cardRequest()), 'API')).rejects.toMatchObject({ retriable: true });
+    await expect(t.ingestor.accept(parsed(cardRequest()), 'API', null)).rejects.toMatchObject({ retriable: true });
     expect(t.store.size()).toBe(0);
-    const [retry] = await t.ingestor.accept(parsed(cardRequest()), 'API');
+    const [retry] = await t.ingestor.accept(parsed(cardRequest()), 'API', null);
     expect(retry!.status).toBe('accepted');
   });
 
   it('stops taking work when drained', async () => {
     await t.ingestor.drain();
-    await expect(t.ingestor.accept(parsed(cardRequest()), 'API')).rejects.toMatchObject({
+    await expect(t.ingestor.accept(parsed(cardRequest()), 'API', null)).rejects.toMatchObject({
       code: 'INGEST_CLOSED',
       retriable: true,
     });
   });
 
   it('the PAN check catches a planted card number (the invariant check can fail)', async () => {
-    await t.ingestor.accept(parsed(cardRequest()), 'API');
+    await t.ingestor.accept(parsed(cardRequest()), 'API', null);
     const [real] = await t.rawRecords();
     const planted = { ...real!, value: Buffer.concat([real!.value, Buffer.from(TEST_PAN)]) };
     expect(recordsContaining([real!, planted], TEST_PAN)).toEqual([planted]);

@@ -70,12 +70,14 @@ export class Ingestor {
   constructor(private readonly deps: IngestorDeps) {}
 
   /**
-   * Per-item results in input order. Rejects (nothing acknowledged) with a retriable error when the log or the
+   * Per-item results in input order. `submittedBy` is recorded on every accepted transaction: the authenticated
+   * principal's id (`Principal.id`, never the key) or an internal feed's name; it is not part of the fingerprint,
+   * so the same content from another submitter is a duplicate of the first. Rejects (nothing acknowledged) with a retriable error when the log or the
    * dead-letter topic is unavailable; items accepted before such a failure are answered as duplicates on retry.
    */
-  accept(items: readonly IntakeItem[], source: IngestSource): Promise<IngestResult[]> {
+  accept(items: readonly IntakeItem[], source: IngestSource, submittedBy: string | null): Promise<IngestResult[]> {
     if (this.closed) return Promise.reject(new UnavailableError('INGEST_CLOSED', 'ingest is shutting down'));
-    const work = this.acceptNow(items, source);
+    const work = this.acceptNow(items, source, submittedBy);
     this.inFlight.add(work);
     const forget = (): void => void this.inFlight.delete(work);
     work.then(forget, forget);
@@ -88,7 +90,11 @@ export class Ingestor {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async acceptNow(items: readonly IntakeItem[], source: IngestSource): Promise<IngestResult[]> {
+  private async acceptNow(
+    items: readonly IntakeItem[],
+    source: IngestSource,
+    submittedBy: string | null,
+  ): Promise<IngestResult[]> {
     const { clock, metrics, logger } = this.deps;
     const receivedAtMs = clock.nowMs();
     const results: IngestResult[] = new Array<IngestResult>(items.length);
@@ -126,7 +132,7 @@ export class Ingestor {
       candidates.push({
         index,
         body: item.body,
-        transaction: toTransaction(outcome.value, { fingerprint, source, receivedAtMs }),
+        transaction: toTransaction(outcome.value, { fingerprint, source, submittedBy, receivedAtMs }),
       });
     });
     const rejected = deadLetters.length;

@@ -84,11 +84,19 @@ describe('fingerprint', () => {
 describe('toTransaction', () => {
   it('fills the canonical Transaction, defaulting event time to the time of receipt', () => {
     const content = validated(cardRequest({ eventTime: undefined })).value;
-    expect(toTransaction(content, { fingerprint: 'f'.repeat(64), source: 'BATCH', receivedAtMs: NOW_MS })).toEqual({
+    expect(
+      toTransaction(content, {
+        fingerprint: 'f'.repeat(64),
+        source: 'BATCH',
+        submittedBy: 'ingest:0a1b2c3d',
+        receivedAtMs: NOW_MS,
+      }),
+    ).toEqual({
       ...content,
       originalTransactionId: null,
       fingerprint: 'f'.repeat(64),
       source: 'BATCH',
+      submittedBy: 'ingest:0a1b2c3d',
       eventTimeMs: NOW_MS,
       receivedAtMs: NOW_MS,
     });
@@ -106,6 +114,7 @@ describe('toTransaction', () => {
     const transaction = toTransaction(validated(cardRequest()).value, {
       fingerprint: 'f',
       source: 'API',
+      submittedBy: null,
       receivedAtMs: NOW_MS,
     });
     expect(transaction.eventTimeMs).toBe(NOW_MS - 60_000);

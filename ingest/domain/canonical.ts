@@ -23,6 +23,8 @@ export function fingerprintOf(content: ValidContent, hasher: ContentHasher): str
 export interface Receipt {
   readonly fingerprint: string;
   readonly source: IngestSource;
+  /** The submitting principal's id (never the key), or an internal feed's name; null when unknown. */
+  readonly submittedBy: string | null;
   /** When ingest received the request, epoch ms; also the event time of a request that sent none. */
   readonly receivedAtMs: number;
 }
@@ -34,6 +36,7 @@ export function toTransaction(content: ValidatedTransaction, receipt: Receipt): 
     originalTransactionId: content.originalTransactionId ?? null,
     fingerprint: receipt.fingerprint,
     source: receipt.source,
+    submittedBy: receipt.submittedBy,
     eventTimeMs: content.eventTimeMs ?? receipt.receivedAtMs,
     receivedAtMs: receipt.receivedAtMs,
   };

@@ -334,6 +334,21 @@ describe('validateTransactionRequest', () => {
     });
   });
 
+  describe('reserved account ids', () => {
+    it.each([
+      ['/payer/accountId', { payer: { accountId: 'fx:EUR' } }],
+      ['/payee/accountId', { payee: { accountId: 'fx:USD' } }],
+    ])('refuses %s in the ledger-reserved fx: namespace, as the ledger could never post it', (path, override) => {
+      expect(problemsOf(transferRequest(override))).toEqual([
+        { path, message: "must not start with fx: (reserved for the ledger's own accounts)" },
+      ]);
+    });
+    it('accepts ids that only resemble the prefix (negative control: the check is not a substring match)', () => {
+      for (const accountId of ['FX:EUR', 'acct-fx:EUR', 'fx-EUR'])
+        expect(validate(transferRequest({ payee: { accountId } })).ok).toBe(true);
+    });
+  });
+
   describe('location and device', () => {
     it('needs latitude and longitude together', () => {
       expect(paths(cardRequest({ location: { latitude: 10 } }))).toEqual(['/location/longitude']);

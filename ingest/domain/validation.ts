@@ -16,6 +16,7 @@ import { containsPan, isValidPan, maskPans } from '../../platform/pan.js';
 const PAN_IN_IDENTIFIER =
   'holds a card number (13–19 digits passing the Luhn check); identifiers must not carry card data — send the card only in card.number, where it is tokenised';
 import type { PanTokenizer } from '../ports.js';
+import { reservedAccountPrefix } from '../../schemas/account-ids.js';
 
 /**
  * Validation of the HTTP request shape (`schemas/api.ts` TransactionRequest) into the canonical content of a
@@ -39,14 +40,14 @@ export interface ValidationContext {
 
 /**
  * The validated, tokenised request content: a Transaction without what ingest adds (fingerprint, source,
- * receivedAtMs). `eventTimeMs` stays null when the client sent none, so a retry of the same request has the
+ * submittedBy, receivedAtMs). `eventTimeMs` stays null when the client sent none, so a retry of the same request has the
  * same content (and fingerprint) whenever it arrives. `originalTransactionId` is absent, not null, when the client
  * sent none: canonical JSON drops absent members, so a transaction fingerprinted before Transaction v3 added the
  * field keeps its fingerprint (a retry across the upgrade is a duplicate, not a conflict).
  */
 export type ValidatedTransaction = Omit<
   Transaction,
-  'fingerprint' | 'source' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId'
+  'fingerprint' | 'source' | 'submittedBy' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId'
 > & {
   readonly eventTimeMs: number | null;
   readonly originalTransactionId?: string;
@@ -439,6 +440,15 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
   const customerId = payer ? problems.id(payer['customerId'], '/payer/customerId', false) : undefined;
   const payee = problems.object(root['payee'], '/payee', ['accountId'], true);
   const payeeAccountId = payee ? problems.id(payee['accountId'], '/payee/accountId', true) : undefined;
+  // The ledger names its own accounts with these; such a transaction could be accepted but never posted.
+  for (const [path, id] of [
+    ['/payer/accountId', payerAccountId],
+    ['/payee/accountId', payeeAccountId],
+  ] as const) {
+    const reserved = id === undefined ? undefined : reservedAccountPrefix(id);
+    if (reserved !== undefined)
+      problems.add(path, `must not start with ${reserved} (reserved for the ledger's own accounts)`);
+  }
 
   const card = validateCard(root['card'], channel === 'CARD', problems, context.tokenizer);
 

@@ -112,6 +112,16 @@ describe('ingest HTTP routes (embedded log)', () => {
       receivedAtMs: NOW_MS,
     });
     expect(transaction.card!.token).toMatch(/^tok_/);
+    // Who submitted it: the key's principal id (role + digest prefix), never the key.
+    const principal = new ApiKeyAuthenticator([{ role: 'ingest', key: INGEST_KEY }]).authenticate(
+      `Bearer ${INGEST_KEY}`,
+    );
+    expect(transaction.submittedBy).toBe(principal.id);
+    expect(transaction.submittedBy).toMatch(/^ingest:[0-9a-f]{8}$/);
+    // Negative control: no part of the key reaches the record (the scan would catch a key recorded as-is).
+    expect(recordsContaining(records, INGEST_KEY.slice(0, 12))).toEqual([]);
+    const planted = { ...records[0]!, value: Buffer.concat([records[0]!.value, Buffer.from(INGEST_KEY)]) };
+    expect(recordsContaining([planted], INGEST_KEY.slice(0, 12))).toHaveLength(1);
     expect(s.metrics.render()).toMatch(/vigil_ingest_requests_total\{route="single",status="202"\} 1/);
     expect(s.metrics.render()).toMatch(/vigil_ingest_log_append_seconds_count 1/);
   });
@@ -134,6 +144,7 @@ describe('ingest HTTP routes (embedded log)', () => {
       transaction,
       decision: 'REVIEW',
       score: 0.75,
+      risk: 0.75,
       reasons: [{ code: 'R_NEW_DEVICE', source: 'RULE', description: 'first time on this device', weight: 0.5 }],
       rulesFired: ['R_NEW_DEVICE'],
       features: { card_count_1h: 1 },
@@ -300,10 +311,10 @@ describe('ingest HTTP routes (embedded log)', () => {
 
   it('leaves other routes alone and offers the in-process entry', async () => {
     expect(await (await fetch(`${s.base}/other`)).text()).toBe('other router still reachable');
-    const [result] = await s.stage.accept([cardRequest({ transactionId: 'sim-1' })], 'SIMULATOR');
+    const [result] = await s.stage.accept([cardRequest({ transactionId: 'sim-1' })], 'SIMULATOR', 'simulator');
     expect(result).toMatchObject({ status: 'accepted' });
     const raw = await readAll(s.bus, Topics.transactionsRaw);
-    expect((await s.transactions.decode(raw[0]!.value)).source).toBe('SIMULATOR');
+    expect(await s.transactions.decode(raw[0]!.value)).toMatchObject({ source: 'SIMULATOR', submittedBy: 'simulator' });
     expect(s.stage.isReady()).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { Role, type ApiKeyAuthenticator } from '../../platform/auth.js';
 import { ErrorCategory, ValidationError, VigilError } from '../../platform/errors.js';
-import { problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
+import { principalOf, problemDetailsMiddleware, requireRole, route } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Clock } from '../../platform/clock.js';
 import type { DecisionPending, IngestBatchResponse, IngestResult } from '../../schemas/api.js';
@@ -91,7 +91,7 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
     express.raw({ type: anyType, limit: options.maxBodyBytes }),
     route(async (req, res) => {
       const body = parseJsonBody(req.body);
-      const [result] = await ingestor.accept([{ kind: 'parsed', body }], 'API');
+      const [result] = await ingestor.accept([{ kind: 'parsed', body }], 'API', principalOf(res).id);
       const written = writtenOrThrow(result);
       res.status(written.status === 'accepted' ? 202 : 200).json(written);
     }),
@@ -111,7 +111,7 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
       const ticket = typeof id === 'string' ? options.decisions.expect(id) : undefined;
       let written: IngestResult;
       try {
-        written = writtenOrThrow((await ingestor.accept([{ kind: 'parsed', body }], 'API'))[0]);
+        written = writtenOrThrow((await ingestor.accept([{ kind: 'parsed', body }], 'API', principalOf(res).id))[0]);
       } catch (error) {
         ticket?.cancel();
         throw error;
@@ -151,7 +151,7 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
           { category: ErrorCategory.tooLarge },
         );
       }
-      const results = await ingestor.accept(items, 'BATCH');
+      const results = await ingestor.accept(items, 'BATCH', principalOf(res).id);
       const summary = { accepted: 0, duplicate: 0, rejected: 0, conflict: 0 };
       for (const result of results) summary[result.status]++;
       const response: IngestBatchResponse = { results, summary };

@@ -97,6 +97,59 @@ describe('ClickHouseLedgerStore against chDB', () => {
     ]);
   });
 
+  it('given a data directory from before decisions.submitted_by and risk, when the schema is ensured, then old rows read as unknown and new rows write both', async () => {
+    const current = clickhouseTableStatements().find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS decisions'))!;
+    const legacy = current.replace(/^\s*submitted_by\s.*\n/m, '').replace(/^\s*risk\s.*\n/m, '');
+    expect(legacy).not.toContain('submitted_by');
+    expect(legacy).not.toContain(' risk ');
+    await client.command({ query: `DROP TABLE ${ClickHouseTables.decisions}` });
+    await client.command({ query: legacy });
+    // A decision scored before v4: no submitter in its transaction JSON, no risk.
+    const old = scoredTransaction(1, { submittedBy: null }, { risk: null });
+    const {
+      submitted_by: _noSubmitter,
+      risk: _noRisk,
+      ...legacyRow
+    } = decisionRow({
+      scored: old,
+      storedAtMs: old.scoredAtMs,
+    });
+    await client.insert({ table: ClickHouseTables.decisions, values: [legacyRow], format: 'JSONEachRow' });
+
+    await store.ensureSchema();
+    await store.ensureSchema(); // the ALTERs are idempotent too
+    const fresh = scoredTransaction(2, { submittedBy: 'ingest:0a1b2c3d' }, { score: 0.41, risk: 0.81 });
+    await store.insertDecisions([{ scored: fresh, storedAtMs: fresh.scoredAtMs }]);
+    const rs = await client.query({
+      query: `SELECT transaction_id, submitted_by, score, risk FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
+      format: 'JSONEachRow',
+    });
+    const rows = await rs.json();
+    expect(rows).toEqual([
+      { transaction_id: old.transaction.transactionId, submitted_by: '', score: old.score, risk: null },
+      { transaction_id: fresh.transaction.transactionId, submitted_by: 'ingest:0a1b2c3d', score: 0.41, risk: 0.81 },
+    ]);
+    // Negative control: a row that stored the model score as its risk (the fault this column fixes) is told apart.
+    expect(rows).not.toEqual([rows[0], { ...(rows[1] as object), risk: 0.41 }]);
+  });
+
+  it('given a decision the ledger could not post, when stored, then its row keeps the reason and the others an empty one', async () => {
+    const unpostable = scoredTransaction(3, { payeeAccountId: 'fx:EUR' });
+    const ordinary = scoredTransaction(4);
+    await store.insertDecisions([
+      { scored: unpostable, storedAtMs: unpostable.scoredAtMs, unpostedReason: 'RESERVED_ACCOUNT_ID: fx: namespace' },
+      { scored: ordinary, storedAtMs: ordinary.scoredAtMs },
+    ]);
+    const rs = await client.query({
+      query: `SELECT transaction_id, unposted_reason FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { transaction_id: unpostable.transaction.transactionId, unposted_reason: 'RESERVED_ACCOUNT_ID: fx: namespace' },
+      { transaction_id: ordinary.transaction.transactionId, unposted_reason: '' },
+    ]);
+  });
+
   it('given DateTime64 values, when written and read back, then every epoch millisecond is exact', async () => {
     // Millisecond edges, a leap day, the epoch, and the bounds every ClickHouse version stores.
     const times = [

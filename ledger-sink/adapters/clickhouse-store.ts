@@ -466,7 +466,7 @@ function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
   });
 }
 
-export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow {
+export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionRecord): DecisionRow {
   const tx = scored.transaction;
   return {
     transaction_id: tx.transactionId,
@@ -474,6 +474,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     channel: tx.channel,
     kind: tx.kind,
     source: tx.source,
+    submitted_by: tx.submittedBy ?? '',
     amount_minor: tx.amountMinor.toString(),
     currency: tx.currency,
     payer_account_id: tx.payerAccountId,
@@ -489,6 +490,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     description: tx.description ?? '',
     decision: scored.decision,
     score: scored.score,
+    risk: scored.risk,
     // Reasons keep their order (strongest first).
     reasons_json: auditJson(scored.reasons),
     reason_codes: scored.reasons.map((r) => r.code),
@@ -496,6 +498,7 @@ export function decisionRow({ scored, storedAtMs }: DecisionRecord): DecisionRow
     features_json: auditJson(featureValuesOf(scored)),
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
+    unposted_reason: unpostedReason ?? '',
     transaction_json: auditJson(tx),
     event_time: toDateTime64Text(tx.eventTimeMs),
     received_at: toDateTime64Text(tx.receivedAtMs),

@@ -135,7 +135,7 @@ describe('ElasticsearchAuditIndex (scripted bulk)', () => {
       transaction_id: first.transaction.transactionId,
       amount_minor: first.transaction.amountMinor.toString(),
       event_time: '2025-12-31T23:59:59.999Z',
-      schema_version: 1,
+      schema_version: 2,
     });
     expect(operations).toHaveLength(2);
   });

@@ -64,7 +64,7 @@ describe('LedgerBatchHandler (store in memory)', () => {
     expect(metrics.render()).toContain('vigil_ledger_duplicates_total{topic="tx.scored"} 1');
   });
 
-  it('given an unpostable amount, when handled, then that record is dead-lettered with its code and the rest is posted', async () => {
+  it('given an unpostable amount, when handled, then that record is dead-lettered with its code, its decision recorded with the reason, and the rest is posted', async () => {
     const { handler, store, scoredCodec, bus } = await setup();
     const bad = scoredTransaction(1, { kind: 'PURCHASE', amountMinor: 0n });
     const good = scoredTransaction(2, { kind: 'PURCHASE' }, { decision: 'APPROVE' });
@@ -76,11 +76,40 @@ describe('LedgerBatchHandler (store in memory)', () => {
       ),
     );
     expect(report.deadLettered).toBe(1);
-    expect(store.decisions.map((d) => d.scored.transaction.transactionId)).toEqual(['tx-000002']);
+    expect(store.decisions.map((d) => [d.scored.transaction.transactionId, d.unpostedReason])).toEqual([
+      ['tx-000002', undefined],
+      ['tx-000001', expect.stringMatching(/^INVALID_AMOUNT: /)],
+    ]);
+    expect(store.entries.map((e) => e.transactionId)).toEqual(['tx-000002', 'tx-000002']);
     const letters = bus.sent.get(Topics.deadLetters) ?? [];
     expect(
       letters.map((l) => [l.headers?.[HeaderNames.dlqErrorCode], l.headers?.[HeaderNames.dlqSourceOffset]]),
     ).toEqual([['INVALID_AMOUNT', '40']]);
+  });
+
+  it('given a transaction naming a reserved fx: account, delivered twice, then its decision is recorded once with the reason and nothing is posted', async () => {
+    const { handler, store, scoredCodec } = await setup();
+    const reserved = scoredTransaction(
+      3,
+      { kind: 'TRANSFER', payeeAccountId: 'fx:EUR', settlement: null },
+      { decision: 'APPROVE' },
+    );
+    const bytes = scoredCodec.encode(reserved);
+    await handler.handle(batchOf(Topics.transactionsScored, [bytes, bytes], { firstOffset: 7 }));
+    await handler.handle(batchOf(Topics.transactionsScored, [bytes], { firstOffset: 7 })); // redelivery
+    expect(store.decisions.map((d) => [d.scored.transaction.transactionId, d.unpostedReason])).toEqual([
+      ['tx-000003', expect.stringMatching(/^RESERVED_ACCOUNT_ID: .*fx:/)],
+    ]);
+    expect(store.entries).toEqual([]);
+    // Negative control: the same transaction with an ordinary payee is posted and carries no reason.
+    const ordinary = scoredTransaction(
+      4,
+      { kind: 'TRANSFER', payeeAccountId: 'acct-eur', settlement: null },
+      { decision: 'APPROVE' },
+    );
+    await handler.handle(batchOf(Topics.transactionsScored, [scoredCodec.encode(ordinary)], { firstOffset: 9 }));
+    expect(store.decisions.map((d) => d.unpostedReason)).toEqual([expect.any(String), undefined]);
+    expect(new Set(store.entries.map((e) => e.transactionId))).toEqual(new Set(['tx-000004']));
   });
 
   it('given an event time DateTime64 cannot hold, when handled, then the record is dead-lettered as UNSTORABLE_DECISION', async () => {

@@ -27,7 +27,7 @@ import {
   type Verdict,
 } from '../domain/holds.js';
 import { postedEventOf } from '../domain/ledger-events.js';
-import { bookingOf, linksOf, notPostedReason, postingsFor } from '../domain/postings.js';
+import { PostingError, bookingOf, linksOf, notPostedReason, postingsFor } from '../domain/postings.js';
 import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
 import { AccountTypes } from './account-types.js';
 import type { BalanceFeed, TouchedAccounts } from './balance-feed.js';
@@ -178,12 +178,33 @@ export class LedgerBatchHandler {
     return Promise.reject(new VigilError('UNEXPECTED_TOPIC', `ledger-sink does not consume ${batch.topic}`));
   }
 
+  /**
+   * Stores the decision rows of transactions the ledger cannot post, each once: a redelivered copy finds its row
+   * (by transaction id) and adds none. Under the lock on their ids, like every other decision write.
+   */
+  private async recordUnpostable(records: readonly DecisionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const ids = records.map((r) => r.scored.transaction.transactionId);
+    await this.lifecycle.locked(ids, async () => {
+      const stored = await this.deps.store.storedFingerprints(ids);
+      const seen = new Set<string>();
+      const fresh = records.filter((r) => {
+        const id = r.scored.transaction.transactionId;
+        if (stored.decisions.has(id) || seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      });
+      if (fresh.length > 0) await this.deps.store.insertDecisions(fresh);
+    });
+  }
+
   private async handleScored(batch: RecordBatch): Promise<BatchReport> {
     const { clock } = this.deps;
     const decoded = await decodeOrDeadLetter(batch, this.deps.scoredCodec, this.deps.deadLetters);
     const nowMs = clock.nowMs();
     const poison: PoisonItem[] = [];
     const prepared: Prepared[] = [];
+    const unpostable: DecisionRecord[] = [];
     for (const { record, value } of decoded) {
       try {
         const problems = auditProblems(value);
@@ -198,6 +219,9 @@ export class LedgerBatchHandler {
       } catch (error) {
         if (isRetriable(error)) throw error;
         poison.push({ record, originalBytes: record.value, error });
+        // Ingest accepted it and scoring decided it: the audit trail keeps that decision, with why it booked nothing.
+        if (error instanceof PostingError)
+          unpostable.push({ scored: value, storedAtMs: nowMs, unpostedReason: `${error.code}: ${error.message}` });
       }
     }
 
@@ -226,6 +250,7 @@ export class LedgerBatchHandler {
       await this.deps.events?.publish(stored.events);
       return stored;
     });
+    await this.recordUnpostable(unpostable);
     // Outside the batch's lock: it takes the lock on the captures' ids, which may be this batch's.
     const passed = await this.lifecycle.passOnFraud(fraudOnCaptures, nowMs);
     await this.deps.events?.publish(passed.events);

@@ -10,6 +10,7 @@ const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction =
   transaction: sampleTransaction(),
   decision: 'APPROVE',
   score: 0.5,
+  risk: 0.5,
   reasons: [],
   rulesFired: [],
   features: { a: 1 },

@@ -40,6 +40,7 @@ function scored(transaction: Transaction, decision: ScoredTransaction['decision'
     transaction,
     decision,
     score: 0.1,
+    risk: 0.1,
     reasons: [],
     rulesFired: [],
     features: {},

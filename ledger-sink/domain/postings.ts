@@ -25,8 +25,9 @@ import type {
  * and per currency the legs sum to exactly 0 (checked by {@link assertBalanced} on every posting).
  */
 
-/** Prefix of the bank's FX position accounts; reserved. */
-export const FX_ACCOUNT_PREFIX = 'fx:';
+// One definition with ingest, which refuses these ids before they reach the ledger.
+export { FX_ACCOUNT_PREFIX } from '../../schemas/account-ids.js';
+import { FX_ACCOUNT_PREFIX } from '../../schemas/account-ids.js';
 
 /** The bank's FX position account in `currency`. */
 export function fxPositionAccount(currency: string): string {

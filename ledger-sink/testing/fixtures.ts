@@ -92,6 +92,7 @@ export function scoredTransaction(
     transaction,
     decision: i % 7 === 3 ? 'DECLINE' : i % 11 === 4 ? 'REVIEW' : 'APPROVE',
     score: (i % 100) / 100,
+    risk: (i % 100) / 100,
     reasons: [
       { code: 'R_VELOCITY_1H', source: 'RULE', description: 'many transactions in the last hour', weight: 0.4 },
       {

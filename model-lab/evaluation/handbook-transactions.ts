@@ -40,6 +40,7 @@ export function handbookTransaction(row: HandbookRow, eventTimeMs = handbookEven
     channelReference: null,
     originalTransactionId: null,
     source: 'FILE',
+    submittedBy: null,
     eventTimeMs,
     receivedAtMs: eventTimeMs,
   };

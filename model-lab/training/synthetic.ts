@@ -404,6 +404,7 @@ export class SyntheticTraffic {
       channelReference: null,
       originalTransactionId: null,
       source: 'SIMULATOR',
+      submittedBy: null,
       eventTimeMs: o.time,
       receivedAtMs: o.time,
     };

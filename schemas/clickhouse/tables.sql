@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS decisions
     channel          LowCardinality(String),
     kind             LowCardinality(String),
     source           LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'source'),
+    submitted_by     LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'submittedBy'),
     amount_minor     Int64,
     currency         LowCardinality(String),
     payer_account_id String,
@@ -110,12 +111,14 @@ CREATE TABLE IF NOT EXISTS decisions
     description      String,
     decision         LowCardinality(String),
     score            Float64,
+    risk             Nullable(Float64),
     reasons_json     String,
     reason_codes     Array(LowCardinality(String)),
     rules_fired      Array(LowCardinality(String)),
     features_json    String,
     model_version    LowCardinality(String),
     rules_version    LowCardinality(String),
+    unposted_reason  String DEFAULT '',
     transaction_json String,
     event_time       DateTime64(3, 'UTC'),
     received_at      DateTime64(3, 'UTC'),
@@ -130,6 +133,18 @@ ORDER BY transaction_id
 -- Data directories from before `source`: the same column definition, added in place (existing rows compute it).
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
     source           LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'source') AFTER kind
+;
+-- Who submitted it (Transaction v4 `submittedBy`: an API key's principal id, never the key, or an internal feed);
+-- '' for rows from transactions before v4. The combined risk compared with the thresholds (ScoredTransaction v4);
+-- NULL for decisions scored before v4, which did not record it (their score alone is not what crossed).
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
+    submitted_by     LowCardinality(String) DEFAULT JSONExtractString(transaction_json, 'submittedBy') AFTER source
+;
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS risk Nullable(Float64) AFTER score
+;
+-- Why the ledger could not post a transaction ingest had accepted ('<error code>: <message>'); '' for every
+-- other decision. Such a transaction is also dead-lettered with its original bytes.
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS unposted_reason String DEFAULT '' AFTER rules_version
 ;
 -- Transactions whose id was seen again with different content: reported, never posted.
 CREATE TABLE IF NOT EXISTS ledger_conflicts
@@ -207,3 +222,18 @@ LEFT JOIN
    AND c.side = sign(h.amount_minor)
 WHERE h.transaction_id NOT IN (SELECT transaction_id FROM ledger_hold_resolutions)
 SETTINGS join_use_nulls = 1
+;
+-- Every rules document scoring has loaded, by its version: the SHA-256 (hex) of the document's canonical JSON, which
+-- is what decisions.rules_version records from then on, so any decision's rules can be read back and re-applied.
+-- Content-addressed, so a row never changes; ReplacingMergeTree folds the copies several scoring instances write.
+-- Decisions from before content versions name a label (e.g. 2024.11.1) that has no row here.
+CREATE TABLE IF NOT EXISTS rules_versions
+(
+    version          String,
+    label            String,
+    rules_json       String,
+    first_loaded_at  DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version
+;

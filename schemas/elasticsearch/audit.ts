@@ -14,10 +14,14 @@ import type { ScoredTransaction } from '../generated/types.js';
  * dropped whole for retention. Readers search the pattern `<prefix>-*`.
  */
 
-/** Version of the mapping in `audit-template.v1.json`; bump with a new file and a new prefix (`vigil-audit-v2`). */
-export const AUDIT_SCHEMA_VERSION = 1;
+/**
+ * Version of the mapping in `audit-template.v2.json` (v2 added `source`, `submitted_by`, `risk`); bump with a new
+ * file and a new prefix. The mapping is `dynamic: strict`, so new fields cannot go into the v1 indices: v2 documents
+ * go to `vigil-audit-v2-*`, filled by replaying tx.scored, and v1 documents (without those fields) stay readable.
+ */
+export const AUDIT_SCHEMA_VERSION = 2;
 /** Index prefix in production; tests use their own unique prefix. */
-export const DEFAULT_AUDIT_INDEX_PREFIX = 'vigil-audit-v1';
+export const DEFAULT_AUDIT_INDEX_PREFIX = 'vigil-audit-v2';
 
 /** The document as stored in `_source`. Money stays exact: `amount_minor` is the Int64 as a decimal string. */
 export interface AuditDocument {
@@ -26,8 +30,15 @@ export interface AuditDocument {
   readonly fingerprint: string;
   readonly channel: string;
   readonly kind: string;
+  /** Where it came in (API, BATCH, SIMULATOR…); absent in v1 documents. */
+  readonly source?: string;
+  /** Who submitted it (an API key's principal id, never the key); null when unknown, absent in v1 documents. */
+  readonly submitted_by?: string | null;
   readonly decision: string;
+  /** The model's probability alone. */
   readonly score: number;
+  /** The combined risk compared with the thresholds; null for decisions scored before it was recorded, absent in v1. */
+  readonly risk?: number | null;
   /** Minor units as a decimal string: JSON numbers lose precision above 2^53; the `long` field parses it exactly. */
   readonly amount_minor: string;
   readonly currency: string;
@@ -66,8 +77,11 @@ export function auditDocument(scored: ScoredTransaction, indexedAtMs: number): A
     fingerprint: tx.fingerprint,
     channel: tx.channel,
     kind: tx.kind,
+    source: tx.source,
+    submitted_by: tx.submittedBy,
     decision: scored.decision,
     score: scored.score,
+    risk: scored.risk,
     amount_minor: tx.amountMinor.toString(),
     currency: tx.currency,
     payer_account_id: tx.payerAccountId,
@@ -115,11 +129,11 @@ export interface AuditIndexTemplate {
 }
 
 /**
- * The versioned template from `audit-template.v1.json`, with its index pattern set to `<prefix>-*` so tests
+ * The versioned template from `audit-template.v2.json`, with its index pattern set to `<prefix>-*` so tests
  * can install it under their own prefix. Install it as template name `prefix`.
  */
 export function auditIndexTemplate(prefix: string = DEFAULT_AUDIT_INDEX_PREFIX): AuditIndexTemplate {
-  const file = fileURLToPath(new URL('./audit-template.v1.json', import.meta.url));
+  const file = fileURLToPath(new URL('./audit-template.v2.json', import.meta.url));
   const template = JSON.parse(readFileSync(file, 'utf8')) as AuditIndexTemplate;
   return { ...template, index_patterns: [auditIndexPattern(prefix)] };
 }

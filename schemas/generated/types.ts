@@ -34,6 +34,8 @@ export interface Transaction {
   /** The transaction this one follows up: a CAPTURE's AUTHORIZATION (the hold it settles), a REFUND's original payment (the posting it pays back); added in v3. */
   readonly originalTransactionId: null | string;
   readonly source: IngestSource;
+  /** Who submitted it: the authenticated API key's principal id (role and a digest prefix, never the key itself), or the internal feed's name (e.g. simulator); null in records read from v1-v3. Not part of the fingerprint: the same content from another submitter is a duplicate. Added in v4. */
+  readonly submittedBy: null | string;
   /** When the transaction happened (event time). */
   readonly eventTimeMs: number;
   /** When ingest accepted it. */
@@ -99,6 +101,8 @@ export interface ScoredTransaction {
   readonly decision: Decision;
   /** Model fraud probability in [0, 1]. */
   readonly score: number;
+  /** The combined risk in [0, 1] that was compared with the review and decline thresholds: the model score plus the ADD_RISK rules' risks, capped at 1. Null in records read from v1-v3. Added in v4. */
+  readonly risk: null | number;
   /** Top reasons, strongest first. */
   readonly reasons: ReadonlyArray<Reason>;
   readonly rulesFired: ReadonlyArray<string>;

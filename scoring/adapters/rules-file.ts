@@ -1,9 +1,30 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { canonicalJson } from '../../platform/canonical-json.js';
 import { ValidationError } from '../../platform/errors.js';
 import { type RuleSet, compileRules } from '../domain/rules.js';
 
+/** A rules file as loaded: the compiled rules and the document to archive under their version. */
+export interface LoadedRules {
+  /** The compiled rules; `rules.version` is the content version (see {@link rulesContentVersion}). */
+  readonly rules: RuleSet;
+  /** The document's own `version` field: a human label, not what decisions record. */
+  readonly label: string;
+  /** The document as canonical JSON: what the content version hashes, and what the archive keeps. */
+  readonly canonicalDocument: string;
+}
+
+/**
+ * The version decisions record for a rules document: SHA-256 (hex) of its canonical JSON. Two files with the same
+ * rules in another layout or key order get the same version; any change to a rule, list or label gets a new one,
+ * so an edited file can never pass as the version an earlier decision names.
+ */
+export function rulesContentVersion(canonicalDocument: string): string {
+  return createHash('sha256').update(canonicalDocument, 'utf8').digest('hex');
+}
+
 /** Reads and validates a rules file; throws ValidationError (RULES_INVALID / RULES_UNREADABLE) naming the file. */
-export async function loadRulesFile(path: string): Promise<RuleSet> {
+export async function loadRulesFile(path: string): Promise<LoadedRules> {
   let document: unknown;
   try {
     document = JSON.parse(await readFile(path, 'utf8'));
@@ -15,7 +36,13 @@ export async function loadRulesFile(path: string): Promise<RuleSet> {
     );
   }
   try {
-    return compileRules(document);
+    const labelled = compileRules(document);
+    const canonicalDocument = canonicalJson(document);
+    return {
+      rules: compileRules(document, rulesContentVersion(canonicalDocument)),
+      label: labelled.version,
+      canonicalDocument,
+    };
   } catch (error) {
     if (error instanceof ValidationError) {
       throw new ValidationError(

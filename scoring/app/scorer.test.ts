@@ -87,7 +87,11 @@ beforeAll(async () => {
   };
 });
 
-async function newProcessor(producer: CapturingProducer, metrics = new MetricsRegistry()): Promise<ScoringProcessor> {
+async function newProcessor(
+  producer: CapturingProducer,
+  metrics = new MetricsRegistry(),
+  ruleSet = rules,
+): Promise<ScoringProcessor> {
   const clock = new ManualClock(Date.UTC(2024, 5, 1));
   const bus = { producer: () => producer } as unknown as Bus;
   const registry = new EmbeddedSchemaRegistry();
@@ -96,7 +100,7 @@ async function newProcessor(producer: CapturingProducer, metrics = new MetricsRe
     codecs,
     deadLetters: await DeadLetterWriter.create(bus, registry, 'scoring', clock),
     model: stubModel,
-    rules,
+    rules: ruleSet,
     thresholds: { review: 0.5, decline: 0.9 },
     clock,
     metrics,
@@ -167,6 +171,33 @@ describe('ScoringProcessor', () => {
       ['MODEL', 'M_CARD_COUNT_1H'],
     ]);
     expect(metrics.render()).toMatch(/vigil_scoring_decisions_total\{decision="DECLINE"\} 1/);
+  });
+
+  test('records the combined risk that crossed the threshold, not only the model score', async () => {
+    const addRisk = compileRules({
+      version: 'test-risk',
+      lists: { watched: ['FR'] },
+      rules: [
+        {
+          code: 'R_WATCHED',
+          description: 'country {country}',
+          when: { field: 'country', in: 'watched' },
+          action: 'ADD_RISK',
+          risk: 0.45,
+        },
+      ],
+    });
+    const producer = new CapturingProducer();
+    await (await newProcessor(producer, new MetricsRegistry(), addRisk)).handle(batch(0, 4));
+    const scored = (await decodeScored(producer.on(Topics.transactionsScored)))[4];
+    // The stub model scores the fifth payment on the card 0.05; the rule adds 0.45: risk 0.5 meets review 0.5.
+    expect({ decision: scored!.decision, score: scored!.score, risk: scored!.risk }).toEqual({
+      decision: 'REVIEW',
+      score: Math.fround(0.05),
+      risk: Math.fround(0.05) + 0.45,
+    });
+    // Negative control: the model score alone is below the review threshold, so it could not explain the REVIEW.
+    expect(scored!.score).toBeLessThan(0.5);
   });
 
   test('after a restart, records below the snapshot offsets are skipped and later ones get the same features (no double counting)', async () => {

@@ -275,13 +275,14 @@ export class ScoringProcessor {
     const alerts: OutgoingRecord[] = [];
     for (let i = 0; i < n; i++) {
       const tx = transactions[i]!;
-      const { decision } = decisions[i]!;
+      const { decision, risk } = decisions[i]!;
       const reasons = rankReasons(fired[i]!, reasonsFor.get(i) ?? []);
       const score = scores[i]!;
       const value: ScoredTransaction = {
         transaction: tx,
         decision,
         score,
+        risk,
         reasons,
         rulesFired: fired[i]!.map((r) => r.code),
         features: {},

@@ -80,8 +80,12 @@ export function fieldValue(tx: Transaction, field: RuleField): string | null {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Validates and compiles a parsed rules file; throws ValidationError (code RULES_INVALID) listing every problem. */
-export function compileRules(document: unknown): RuleSet {
+/**
+ * Validates and compiles a parsed rules file; throws ValidationError (code RULES_INVALID) listing every problem.
+ * `contentVersion` is the version decisions record: the loader passes the document's content hash
+ * (adapters/rules-file.ts); without it the document's own `version` label stands in (tests, backtests).
+ */
+export function compileRules(document: unknown, contentVersion?: string): RuleSet {
   const problems: FieldProblem[] = [];
   const problem = (path: string, message: string): void => void problems.push({ path, message });
 
@@ -202,7 +206,7 @@ export function compileRules(document: unknown): RuleSet {
       'RULES_INVALID',
     );
   return {
-    version: version as string,
+    version: contentVersion ?? (version as string),
     codes: compiled.map((r) => r.code),
     evaluate(features, offset, tx) {
       const fired: FiredRule[] = [];

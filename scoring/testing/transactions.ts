@@ -28,6 +28,7 @@ export function aTransaction(overrides: Partial<Transaction> = {}): Transaction 
     channelReference: null,
     originalTransactionId: null,
     source: 'SIMULATOR',
+    submittedBy: null,
     eventTimeMs: Date.UTC(2024, 0, 1),
     receivedAtMs: Date.UTC(2024, 0, 1),
     ...overrides,
