@@ -57,6 +57,7 @@ const policy: Record<string, Allowed> = {
   'GET /v1/accounts/:id/statement': [compliance, admin],
   'GET /v1/reports/summary': [analyst, compliance, admin],
   'GET /v1/reports/trial-balance': [compliance, admin],
+  'GET /v1/rules/:version': [compliance, admin],
   'GET /v1/reports/ledger-integrity': [compliance, admin],
   'GET /v1/reports/large-cash': [compliance, admin],
   'POST /v1/webhooks': [admin],
