@@ -9,6 +9,11 @@ const common = { transform, moduleNameMapper, extensionsToTreatAsEsm: ['.ts'], t
 
 /** @type {import('jest').Config} */
 export default {
+  // The int and e2e tiers drive real clients (kafkajs, chDB, HTTP and WebSocket sockets, SMTP). Every test closes
+  // what it opened, but a client's background retry left by one of them once kept a clean-clone CI run waiting
+  // forever after all 211 int tests had passed; it did not come back under `--detectOpenHandles`, which is how to
+  // look for it (`npm run test:int -- --detectOpenHandles`). Exit once every test has reported instead of hanging.
+  forceExit: true,
   projects: [
     {
       ...common,
