@@ -89,16 +89,43 @@ describe('FundsGuard', () => {
     expect(guard.check(debit('x', 3_000n))).toBeUndefined();
   });
 
-  it('never refuses a CAPTURE of an authorisation (its hold reserves the money), but counts it in flight', () => {
+  it('covers a CAPTURE by its authorisation up to what it still reserves, and counts it in flight', () => {
     const guard = guardWith(10_000n);
     guard.reserve(debit('auth', 10_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
     const capture = debit('cap', 10_000n, { kind: 'CAPTURE', originalTransactionId: 'auth' });
     expect(guard.check(capture)).toBeUndefined();
     guard.reserve(capture, 'APPROVE');
+    guard.reserve(capture, 'APPROVE'); // re-scored: draws on its authorisation once
     // Until the ledger reports the capture, both count: available is understated, never overstated.
     expect(guard.check(debit('x', 1n))?.description).toContain('in flight 200.00');
-    // A CAPTURE naming no authorisation is a plain debit, checked like any other.
-    expect(guard.check(debit('cap-2', 1n, { kind: 'CAPTURE' }))?.code).toBe(INSUFFICIENT_FUNDS);
+    expect(guard.stats().inFlightDebits).toBe(2);
+  });
+
+  it('checks what a capture takes beyond its authorisation, and a capture naming one it never let through', () => {
+    // 100.00 posted; an authorisation of 30.00 (in flight): 70.00 available for anything else.
+    const guard = guardWith(10_000n);
+    guard.reserve(debit('auth', 3_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
+    const capture = (id: string, amountMinor: bigint, original = 'auth') =>
+      debit(id, amountMinor, { kind: 'CAPTURE', originalTransactionId: original });
+    // 20.00 now, then 10.00: covered in full; the third capture finds nothing left to cover it.
+    guard.reserve(capture('cap-1', 2_000n), 'APPROVE');
+    expect(guard.check(capture('cap-2', 1_000n))).toBeUndefined();
+    guard.reserve(capture('cap-2', 1_000n), 'APPROVE');
+    // Available now: 100.00 − 30.00 (authorisation) − 30.00 (the captures in flight) = 40.00.
+    expect(guard.check(capture('cap-3', 4_000n))).toBeUndefined();
+    expect(guard.check(capture('cap-3', 4_001n))?.code).toBe(INSUFFICIENT_FUNDS);
+    // Naming an id this guard never let through buys nothing: the hole a made-up original would open.
+    expect(guard.check(capture('cap-x', 4_001n, 'no-such-authorization'))?.code).toBe(INSUFFICIENT_FUNDS);
+    // Over-capture: a fresh 10.00 authorisation covers 10.00 of a 50.01 capture; the other 40.01 must fit 30.00.
+    guard.reserve(debit('auth-2', 1_000n, { kind: 'AUTHORIZATION' }), 'APPROVE');
+    const over = guard.check(capture('cap-over', 5_001n, 'auth-2'));
+    expect(over?.description).toContain('of which its authorisation covers 10.00');
+    expect(guard.check(capture('cap-ok', 4_000n, 'auth-2'))).toBeUndefined();
+    // Remembered across a snapshot.
+    const copy = new FundsGuard();
+    copy.restore(JSON.parse(JSON.stringify(guard.snapshot())) as ReturnType<FundsGuard['snapshot']>);
+    expect(copy.check(capture('cap-ok', 4_000n, 'auth-2'))).toBeUndefined();
+    expect(copy.check(capture('cap-over', 5_001n, 'auth-2'))?.code).toBe(INSUFFICIENT_FUNDS);
   });
 
   it('given a copy of an id with other content, then it counts beside the first, never in its place', () => {

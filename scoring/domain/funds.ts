@@ -51,10 +51,22 @@ interface GuardedAccount {
    * balance would ever settle it.
    */
   settled: Set<string>;
+  /**
+   * Authorisations this guard let through, with what their captures may still draw on without a check, oldest
+   * first, at most {@link AUTHORIZATIONS_LIMIT}: the hold of one is already counted (in flight, then pending), so a
+   * capture naming it is covered up to that much.
+   */
+  authorizations: Map<string, Debit>;
 }
 
 /** Settled ids remembered per guarded account; re-decisions come within a snapshot interval of their first one. */
 export const RECENTLY_SETTLED_LIMIT = 10_000;
+
+/**
+ * Authorisations remembered per guarded account for their captures. One pushed out is forgotten conservatively: its
+ * captures are then checked like any debit.
+ */
+export const AUTHORIZATIONS_LIMIT = 10_000;
 
 function inFlightKey(tx: Pick<Transaction, 'transactionId' | 'fingerprint'>): string {
   return `${tx.transactionId}\u0000${tx.fingerprint}`;
@@ -78,6 +90,8 @@ export interface FundsSnapshot {
     }>;
     /** Absent in snapshots written before settled ids were remembered. */
     readonly settled?: readonly string[];
+    /** Absent in snapshots written before authorisations were remembered for their captures. */
+    readonly authorizations?: ReadonlyArray<{ transactionId: string; amountMinor: string; currency: string }>;
   }>;
 }
 
@@ -89,9 +103,17 @@ export function payerDebit(tx: Transaction): Debit | undefined {
     : { amountMinor: tx.settlement.amountMinor, currency: tx.settlement.currency };
 }
 
-/** A CAPTURE naming the authorisation whose hold it settles. */
-function capturesAnAuthorization(tx: Transaction): boolean {
-  return tx.kind === 'CAPTURE' && tx.originalTransactionId !== null;
+/** The authorisation a CAPTURE names as the hold it settles, or undefined. */
+function authorizationCaptured(tx: Transaction): string | undefined {
+  return tx.kind === 'CAPTURE' && tx.originalTransactionId !== null ? tx.originalTransactionId : undefined;
+}
+
+/** What of `debit` the authorisation `tx` captures still covers (0 when it names none this guard let through). */
+function coveredByAuthorization(account: GuardedAccount, tx: Transaction, debit: Debit): bigint {
+  const authorizationId = authorizationCaptured(tx);
+  const left = authorizationId === undefined ? undefined : account.authorizations.get(authorizationId);
+  if (left === undefined || left.currency !== debit.currency) return 0n;
+  return left.amountMinor < debit.amountMinor ? left.amountMinor : debit.amountMinor;
 }
 
 export class FundsGuard {
@@ -137,13 +159,16 @@ export class FundsGuard {
 
   /**
    * The INSUFFICIENT_FUNDS reason when `tx` debits a guarded payer beyond its available balance, else undefined. A
-   * CAPTURE of an authorisation is never refused: its authorisation was checked and its hold reserves the money
-   * (the card network has settled the capture; an over-capture is the ledger's to report, not scoring's to undo).
+   * CAPTURE of an authorisation this guard let through is covered by that authorisation's hold, up to what the
+   * authorisation still reserves (its earlier captures drew the rest); only what it captures beyond that, or a capture
+   * naming an authorisation never let through, must fit the available balance.
    */
   check(tx: Transaction): FiredRule | undefined {
     const account = this.guarded(tx.payerAccountId);
     const debit = payerDebit(tx);
-    if (!account || !debit || capturesAnAuthorization(tx)) return undefined;
+    if (!account || !debit) return undefined;
+    const coveredMinor = coveredByAuthorization(account, tx, debit);
+    if (coveredMinor === debit.amountMinor) return undefined;
     const { postedMinor, pendingDebitsMinor } = account.balances.get(debit.currency) ?? {
       postedMinor: 0n,
       pendingDebitsMinor: 0n,
@@ -153,24 +178,26 @@ export class FundsGuard {
     const policy = account.policy!;
     const limitMinor = debit.currency === policy.currency ? policy.overdraftLimitMinor! : 0n;
     const available = postedMinor - pendingDebitsMinor - inFlightMinor + limitMinor;
-    if (debit.amountMinor <= available) return undefined;
+    if (debit.amountMinor - coveredMinor <= available) return undefined;
     const money = (minor: bigint): string => formatMinorUnits(minor, debit.currency);
+    const covered = coveredMinor > 0n ? `, of which its authorisation covers ${money(coveredMinor)}` : '';
     return {
       code: INSUFFICIENT_FUNDS,
       action: 'DECLINE',
       risk: 1,
       description:
         `available balance ${money(available)} ${debit.currency} is less than the debit of ` +
-        `${money(debit.amountMinor)} ${debit.currency} (posted ${money(postedMinor)}, pending holds ` +
+        `${money(debit.amountMinor)} ${debit.currency}${covered} (posted ${money(postedMinor)}, pending holds ` +
         `${money(pendingDebitsMinor)}, in flight ${money(inFlightMinor)}, overdraft limit ${money(limitMinor)})`,
     };
   }
 
   /**
    * Counts `tx`'s debit in flight when `decision` lets it reach the ledger: an APPROVE books it, a REVIEW holds it,
-   * an AUTHORIZATION places a hold (a hold counts against available). A CAPTURE of an authorisation counts in full
-   * too, although its booking only lowers available by what it captures beyond the hold it consumes: until the
-   * ledger says so, available is understated, never overstated. Reserving the same content again replaces it, never
+   * an AUTHORIZATION places a hold (a hold counts against available) and is remembered for its captures. A CAPTURE
+   * counts in full too and draws down what its authorisation covers, although its booking only lowers available by
+   * what it captures beyond the hold it consumes: until the ledger says so, available is understated, never
+   * overstated. Reserving the same content again replaces it, never
    * doubles; an id the ledger has already named settled is not reserved again. `redecided`: see the first line.
    */
   reserve(tx: Transaction, decision: Decision, redecided = false): void {
@@ -179,8 +206,25 @@ export class FundsGuard {
     if (decision === 'DECLINE' && !redecided) return;
     const account = this.guarded(tx.payerAccountId);
     const debit = payerDebit(tx);
-    if (account && debit && !account.settled.has(tx.transactionId))
-      account.inFlight.set(inFlightKey(tx), { ...debit, transactionId: tx.transactionId });
+    if (!account || !debit || account.settled.has(tx.transactionId)) return;
+    const key = inFlightKey(tx);
+    // The same content decided again (a re-scored copy) replaces itself and draws on its authorisation once.
+    const decidedBefore = account.inFlight.has(key);
+    account.inFlight.set(key, { ...debit, transactionId: tx.transactionId });
+    if (decision === 'DECLINE' || decidedBefore) return;
+    if (tx.kind === 'AUTHORIZATION' && !account.authorizations.has(tx.transactionId)) {
+      account.authorizations.set(tx.transactionId, debit);
+      for (const id of account.authorizations.keys()) {
+        if (account.authorizations.size <= AUTHORIZATIONS_LIMIT) break;
+        account.authorizations.delete(id);
+      }
+    }
+    const authorizationId = authorizationCaptured(tx);
+    const coveredMinor = coveredByAuthorization(account, tx, debit);
+    if (authorizationId !== undefined && coveredMinor > 0n) {
+      const left = account.authorizations.get(authorizationId)!;
+      account.authorizations.set(authorizationId, { ...left, amountMinor: left.amountMinor - coveredMinor });
+    }
   }
 
   stats(): { guardedAccounts: number; inFlightDebits: number } {
@@ -219,6 +263,11 @@ export class FundsGuard {
           currency: d.currency,
         })),
         settled: [...a.settled],
+        authorizations: [...a.authorizations].map(([transactionId, d]) => ({
+          transactionId,
+          amountMinor: d.amountMinor.toString(),
+          currency: d.currency,
+        })),
       })),
     };
   }
@@ -248,6 +297,12 @@ export class FundsGuard {
           ]),
         ),
         settled: new Set(a.settled ?? []),
+        authorizations: new Map(
+          (a.authorizations ?? []).map((d) => [
+            d.transactionId,
+            { amountMinor: BigInt(d.amountMinor), currency: d.currency },
+          ]),
+        ),
       });
     }
   }
@@ -262,7 +317,14 @@ export class FundsGuard {
     if (account === undefined)
       this.accounts.set(
         accountId,
-        (account = { policy: undefined, version: -1n, balances: new Map(), inFlight: new Map(), settled: new Set() }),
+        (account = {
+          policy: undefined,
+          version: -1n,
+          balances: new Map(),
+          inFlight: new Map(),
+          settled: new Set(),
+          authorizations: new Map(),
+        }),
       );
     return account;
   }
