@@ -204,20 +204,26 @@ export function placeHold(
 }
 
 /**
- * What an open hold still reserves, leg by leg: each leg less what captures booked on its account and currency,
- * never past zero (a REVIEW's hold has no captures, so all of it). Reversal legs of a capture do not give back: a
- * capture charged back is reversed money, not a reopened authorisation.
+ * What the captures of an authorisation booked against each leg of its hold, in the leg's order: the capture legs on
+ * the same account, currency and side, as the `ledger_open_hold_legs` view matches them. Reversal legs of a capture
+ * do not count: a capture charged back is reversed money, not a reopened authorisation.
+ */
+function capturedPerLeg(ledger: TransactionLedger): bigint[] {
+  const key = (e: LedgerEntry) => `${e.accountId}\u0000${e.currency}\u0000${e.amountMinor < 0n ? '-' : '+'}`;
+  const captured = new Map<string, bigint>();
+  for (const c of ledger.captures)
+    if (c.reversesEntryId === '') captured.set(key(c), (captured.get(key(c)) ?? 0n) + abs(c.amountMinor));
+  return (ledger.hold?.legs ?? []).map((leg) => captured.get(key(leg)) ?? 0n);
+}
+
+/**
+ * What an open hold still reserves, leg by leg: each leg less what its captures booked on it, never past zero (a
+ * REVIEW's hold has no captures, so all of it).
  */
 export function remainingLegs(ledger: TransactionLedger): LedgerEntry[] {
-  const hold = ledger.hold;
-  if (hold === undefined) return [];
-  // Keyed by account, currency and side, as the `ledger_open_hold_legs` view computes it.
-  const key = (e: LedgerEntry) => `${e.accountId}\u0000${e.currency}\u0000${e.amountMinor < 0n ? '-' : '+'}`;
-  const consumed = new Map<string, bigint>();
-  for (const c of ledger.captures)
-    if (c.reversesEntryId === '') consumed.set(key(c), (consumed.get(key(c)) ?? 0n) + abs(c.amountMinor));
-  return hold.legs.map((leg) => {
-    const left = abs(leg.amountMinor) - (consumed.get(key(leg)) ?? 0n);
+  const captured = capturedPerLeg(ledger);
+  return (ledger.hold?.legs ?? []).map((leg, i) => {
+    const left = abs(leg.amountMinor) - captured[i]!;
     const remaining = left > 0n ? left : 0n;
     return { ...leg, amountMinor: leg.amountMinor < 0n ? -remaining : remaining };
   });
@@ -236,16 +242,7 @@ export function fullyCaptured(ledger: TransactionLedger): boolean {
 export function overCapturedMinor(ledger: TransactionLedger): bigint {
   const payerLeg = ledger.hold?.legs[0];
   if (ledger.hold?.kind !== 'AUTHORIZATION' || payerLeg === undefined) return 0n;
-  let captured = 0n;
-  for (const c of ledger.captures)
-    if (
-      c.reversesEntryId === '' &&
-      c.accountId === payerLeg.accountId &&
-      c.currency === payerLeg.currency &&
-      c.amountMinor < 0n === payerLeg.amountMinor < 0n
-    )
-      captured += abs(c.amountMinor);
-  const beyond = captured - abs(payerLeg.amountMinor);
+  const beyond = capturedPerLeg(ledger)[0]! - abs(payerLeg.amountMinor);
   return beyond > 0n ? beyond : 0n;
 }
 
