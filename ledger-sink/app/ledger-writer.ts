@@ -32,7 +32,7 @@ import { type ConflictRecord, type DecisionRecord, type LedgerStore, type Posted
 import { AccountTypes } from './account-types.js';
 import type { BalanceFeed, TouchedAccounts } from './balance-feed.js';
 import type { LedgerEventFeed } from './ledger-events.js';
-import { type HoldRequest, type LifecycleReport, PostingLifecycle } from './posting-lifecycle.js';
+import { type HoldRequest, type LifecycleReport, PostingLifecycle, addOutcomes } from './posting-lifecycle.js';
 
 /** The ledger writer's refusals, by name; what each means is in platform/error-codes.ts. */
 export const LedgerErrorCode = {
@@ -254,7 +254,7 @@ export class LedgerBatchHandler {
     // Outside the batch's lock: it takes the lock on the captures' ids, which may be this batch's.
     const passed = await this.lifecycle.passOnFraud(fraudOnCaptures, nowMs);
     await this.deps.events?.publish(passed.events);
-    const outcomes = mergeOutcomes(stepOutcomes, passed.outcomes);
+    const outcomes = addOutcomes(stepOutcomes, passed.outcomes);
     const audit = await this.indexAudit(accepted, poison);
 
     for (const { prepared: p, record } of conflicts) {
@@ -432,7 +432,7 @@ export class LedgerBatchHandler {
     const applied = await this.lifecycle.applyStoredVerdicts(waiting, nowMs);
     // Captures booked now (or before a crash, when redelivered) may have consumed their authorisation in full.
     const captured = await this.lifecycle.settleCaptured([...settle], nowMs);
-    const outcomes = mergeOutcomes(applied.outcomes, captured.outcomes);
+    const outcomes = addOutcomes(applied.outcomes, captured.outcomes);
     const events = [...(await this.postingsOf(announced)), ...applied.events];
     this.m.insertSeconds.observe((performance.now() - started) / 1000);
     this.m.holdsPlaced.inc({}, placed.length);
@@ -688,13 +688,4 @@ function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
     ),
     storeUp: metrics.gauge('vigil_ledger_store_up', '1 while the last batch reached the store, 0 after a failure.'),
   };
-}
-
-function mergeOutcomes(
-  a: Readonly<Record<HoldOutcome, number>>,
-  b: Readonly<Record<HoldOutcome, number>>,
-): Record<HoldOutcome, number> {
-  const sum = { ...a };
-  for (const key of Object.keys(b) as HoldOutcome[]) sum[key] += b[key];
-  return sum;
 }

@@ -392,10 +392,22 @@ function fraudOnCapturesOf(ledgers: ReadonlyMap<string, TransactionLedger>, verd
   return passed;
 }
 
-function merge(a: LifecycleReport, b: LifecycleReport): LifecycleReport {
+/** Two steps' outcomes counted together. */
+export function addOutcomes(
+  a: Readonly<Record<HoldOutcome, number>>,
+  b: Readonly<Record<HoldOutcome, number>>,
+): Record<HoldOutcome, number> {
   const outcomes = countOutcomes();
-  for (const key of Object.keys(outcomes) as HoldOutcome[]) outcomes[key] = a.outcomes[key] + b.outcomes[key];
-  return { outcomes, accounts: new Set([...a.accounts, ...b.accounts]), events: [...a.events, ...b.events] };
+  for (const key of Object.keys(outcomes) as HoldOutcome[]) outcomes[key] = a[key] + b[key];
+  return outcomes;
+}
+
+function merge(a: LifecycleReport, b: LifecycleReport): LifecycleReport {
+  return {
+    outcomes: addOutcomes(a.outcomes, b.outcomes),
+    accounts: new Set([...a.accounts, ...b.accounts]),
+    events: [...a.events, ...b.events],
+  };
 }
 
 function emptyReport(): LifecycleReport {
