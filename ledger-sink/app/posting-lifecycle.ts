@@ -102,11 +102,11 @@ export class PostingLifecycle {
    */
   async settleCaptured(authorizationIds: readonly string[], nowMs: number): Promise<SettleReport> {
     if (authorizationIds.length === 0) return { ...emptyReport(), fraudOnCaptures: [] };
-    const [stored, verdicts] = await Promise.all([
-      this.deps.store.transactionLedgers(authorizationIds),
-      this.deps.store.storedLabels(authorizationIds),
-    ]);
-    const ledgers = new Map(stored);
+    const ledgers = new Map(await this.deps.store.transactionLedgers(authorizationIds));
+    // Verdicts matter only to authorisations whose captures booked money: most calls (a new authorisation, a
+    // capture of one nobody labelled) then cost no second look-up.
+    const withCaptures = authorizationIds.filter((id) => (ledgers.get(id)?.captures.length ?? 0) > 0);
+    const verdicts = withCaptures.length === 0 ? [] : await this.deps.store.storedLabels(withCaptures);
     const writes = new Writes();
     const outcomes = countOutcomes();
     for (const id of authorizationIds)
