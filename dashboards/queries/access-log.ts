@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AccessLogPage } from '../../schemas/api.js';
 import { type AccessLogRow, ClickHouseTables, type SelectedRow, epochMsColumn } from '../../schemas/clickhouse.js';
-import { isoTime, parseStoredJson, selectRows } from './select.js';
+import { decodeCursorValues, encodeCursorValues, isoTime, parseStoredJson, selectRows } from './select.js';
 
 /**
  * Paging cursor of the access log. Rows carry no unique id (two identical reads in one millisecond are two
@@ -14,25 +14,15 @@ export interface AccessLogCursor {
 }
 
 export function encodeAccessLogCursor(cursor: AccessLogCursor): string {
-  return Buffer.from(JSON.stringify([cursor.asOfMs, cursor.offset]), 'utf8').toString('base64url');
+  return encodeCursorValues([cursor.asOfMs, cursor.offset]);
 }
 
 /** The cursor `encodeAccessLogCursor` made, or undefined when `text` is not one. */
 export function decodeAccessLogCursor(text: string): AccessLogCursor | undefined {
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(decoded) &&
-      decoded.length === 2 &&
-      Number.isSafeInteger(decoded[0]) &&
-      Number.isSafeInteger(decoded[1]) &&
-      (decoded[1] as number) >= 0
-    )
-      return { asOfMs: decoded[0] as number, offset: decoded[1] as number };
-  } catch {
-    // Not base64url JSON: not one of ours, reported by the caller as bad input.
-  }
-  return undefined;
+  const [asOfMs, offset] = decodeCursorValues(text, 2) ?? [];
+  return Number.isSafeInteger(asOfMs) && Number.isSafeInteger(offset) && (offset as number) >= 0
+    ? { asOfMs: asOfMs as number, offset: offset as number }
+    : undefined;
 }
 
 export interface AccessLogQuery {

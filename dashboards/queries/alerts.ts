@@ -8,7 +8,7 @@ import {
   type SelectedRow,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
-import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
+import { decodeCursorValues, encodeCursorValues, isoTime, orNull, parseStoredJson, selectRows } from './select.js';
 
 /** Keyset cursor of the alert list: the last row's scored time and transaction id, opaque to clients. */
 export interface AlertCursor {
@@ -17,25 +17,15 @@ export interface AlertCursor {
 }
 
 export function encodeCursor(cursor: AlertCursor): string {
-  return Buffer.from(JSON.stringify([cursor.scoredAtMs, cursor.transactionId]), 'utf8').toString('base64url');
+  return encodeCursorValues([cursor.scoredAtMs, cursor.transactionId]);
 }
 
 /** The cursor `encodeCursor` made, or undefined when `text` is not one. */
 export function decodeCursor(text: string): AlertCursor | undefined {
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(decoded) &&
-      decoded.length === 2 &&
-      Number.isSafeInteger(decoded[0]) &&
-      typeof decoded[1] === 'string'
-    ) {
-      return { scoredAtMs: decoded[0] as number, transactionId: decoded[1] };
-    }
-  } catch {
-    // Not base64url JSON: not one of ours, reported by the caller as bad input.
-  }
-  return undefined;
+  const [scoredAtMs, transactionId] = decodeCursorValues(text, 2) ?? [];
+  return Number.isSafeInteger(scoredAtMs) && typeof transactionId === 'string'
+    ? { scoredAtMs: scoredAtMs as number, transactionId }
+    : undefined;
 }
 
 export interface AlertQuery {

@@ -47,3 +47,22 @@ export function parseStoredJson(text: string): unknown {
     return { unparsed: text };
   }
 }
+
+/** An opaque paging cursor: the values that place a page, as base64url JSON. Clients pass it back untouched. */
+export function encodeCursorValues(values: readonly unknown[]): string {
+  return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
+}
+
+/**
+ * The `length` values {@link encodeCursorValues} put in `text`, or undefined when `text` is not such a cursor (not
+ * base64url JSON, not an array, or another length); the caller checks each value's type.
+ */
+export function decodeCursorValues(text: string, length: number): unknown[] | undefined {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    return Array.isArray(decoded) && decoded.length === length ? decoded : undefined;
+  } catch {
+    // Not base64url JSON: not one of ours, reported by the caller as bad input.
+    return undefined;
+  }
+}
