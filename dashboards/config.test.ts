@@ -9,9 +9,22 @@ describe('dashboards config', () => {
       statsIntervalMs: 1000,
       wsQueueCapacity: 256,
       wsMaxCatchUpAlerts: 10_000,
-      largeCashThreshold: '10000',
-      largeCashCurrency: 'USD',
     });
+    expect(config.cashThresholds).toEqual(
+      new Map([
+        ['EUR', 1_000_000n],
+        ['GBP', 1_000_000n],
+        ['USD', 1_000_000n],
+      ]),
+    );
+    expect(
+      readDashboardsConfig({ VIGIL_DASHBOARDS_CASH_THRESHOLDS: 'JPY:1000000, KWD:3000.5' }).cashThresholds,
+    ).toEqual(
+      new Map([
+        ['JPY', 1_000_000n],
+        ['KWD', 3_000_500n],
+      ]),
+    );
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -19,8 +32,13 @@ describe('dashboards config', () => {
     ['VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY', '0'],
     ['VIGIL_DASHBOARDS_WS_MAX_CATCH_UP', '-1'],
     ['VIGIL_DASHBOARDS_STATS_INTERVAL_MS', 'fast'],
-    ['VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD', '10,000'],
-    ['VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', 'usd'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'USD:10,000'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'usd:10000'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'XXY:10000'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'JPY:100.5'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR:0'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR:10000,EUR:15000'],
+    ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR'],
   ])('fails fast naming %s=%p', (key, value) => {
     expect(() => readDashboardsConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => readDashboardsConfig({ [key]: value })).toThrow(key);

@@ -1,7 +1,8 @@
 import { readStuckAfterMs } from '../platform/consumer-health.js';
-import { type Env, readInt, readString } from '../platform/config.js';
+import { type Env, readInt, readList, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { type AuditIndexTarget, readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
+import { isCurrencyCode } from '../schemas/currencies.js';
 import { parseMajorToMinor } from './domain/money.js';
 
 /** Everything the dashboards stage reads from the environment, parsed once at startup and frozen. */
@@ -38,10 +39,12 @@ export interface DashboardsConfig {
   readonly accessLogBatch: number;
   /** Accounts listed by the trial balance (VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP). */
   readonly trialBalanceTopAccounts: number;
-  /** Default large-cash reporting threshold in major units (VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD), e.g. 10000. */
-  readonly largeCashThreshold: string;
-  /** Currency of that default threshold (VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY). */
-  readonly largeCashCurrency: string;
+  /**
+   * Cash reporting threshold per currency, minor units (VIGIL_DASHBOARDS_CASH_THRESHOLDS, `CCY:major,…`, default
+   * `EUR:10000,GBP:10000,USD:10000`): what the large-cash report calls large, and what structuring stays under.
+   * Thresholds are set per currency because amounts in different currencies are never compared.
+   */
+  readonly cashThresholds: ReadonlyMap<string, bigint>;
   /**
    * Where `GET /v1/audit/search` reads: the Elasticsearch audit index when VIGIL_ELASTICSEARCH_URL is set
    * (distributed mode), ClickHouse's `decisions` otherwise (undefined; the embedded default).
@@ -54,18 +57,7 @@ export type AuditSearchIndexConfig = AuditIndexTarget;
 
 /** Parses the dashboards config; throws ConfigError naming the key, the value and what was expected. */
 export function readDashboardsConfig(env: Env): DashboardsConfig {
-  const largeCashCurrency = readString(env, 'VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', 'USD');
-  if (!/^[A-Z]{3}$/.test(largeCashCurrency))
-    throw new ConfigError('VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', largeCashCurrency, 'an ISO 4217 code such as USD');
-  const largeCashThreshold = readString(env, 'VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD', '10000');
-  const thresholdMinor = parseMajorToMinor(largeCashThreshold, largeCashCurrency);
-  if (thresholdMinor === undefined || thresholdMinor <= 0n) {
-    throw new ConfigError(
-      'VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD',
-      largeCashThreshold,
-      `a positive decimal amount in major units of ${largeCashCurrency}`,
-    );
-  }
+  const cashThresholds = readCashThresholds(env);
   return Object.freeze({
     liveGroupId: readString(env, 'VIGIL_DASHBOARDS_LIVE_GROUP', 'dashboards-live'),
     statsGroupId: readString(env, 'VIGIL_DASHBOARDS_STATS_GROUP', 'dashboards-live-stats'),
@@ -83,8 +75,7 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
     wsMaxCatchUpAlerts: readInt(env, 'VIGIL_DASHBOARDS_WS_MAX_CATCH_UP', 10_000, { min: 0, max: 1_000_000 }),
     accessLogBatch: readInt(env, 'VIGIL_DASHBOARDS_ACCESS_LOG_BATCH', 500, { min: 1, max: 100_000 }),
     trialBalanceTopAccounts: readInt(env, 'VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP', 50, { min: 1, max: 10_000 }),
-    largeCashThreshold,
-    largeCashCurrency,
+    cashThresholds,
     elasticsearch: readAuditSearchIndexConfig(env),
   });
 }
@@ -92,4 +83,25 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
 function readAuditSearchIndexConfig(env: Env): AuditSearchIndexConfig | undefined {
   const target = readAuditIndexTarget(env);
   return target === undefined ? undefined : Object.freeze({ ...target });
+}
+
+const DEFAULT_CASH_THRESHOLDS = ['EUR:10000', 'GBP:10000', 'USD:10000'];
+
+/** VIGIL_DASHBOARDS_CASH_THRESHOLDS: `CCY:amount` entries, each a known ISO 4217 code once, with a positive amount. */
+function readCashThresholds(env: Env): ReadonlyMap<string, bigint> {
+  const key = 'VIGIL_DASHBOARDS_CASH_THRESHOLDS';
+  const entries = readList(env, key, DEFAULT_CASH_THRESHOLDS);
+  const thresholds = new Map<string, bigint>();
+  for (const entry of entries) {
+    const [currency = '', amount = ''] = entry.split(':');
+    const minor = isCurrencyCode(currency) ? parseMajorToMinor(amount, currency) : undefined;
+    if (minor === undefined || minor <= 0n || thresholds.has(currency))
+      throw new ConfigError(
+        key,
+        entries.join(','),
+        `comma-separated CCY:amount entries, each an ISO 4217 code once with a positive amount in its major units (e.g. EUR:10000,USD:10000); "${entry}" is not`,
+      );
+    thresholds.set(currency, minor);
+  }
+  return thresholds;
 }

@@ -36,6 +36,10 @@ export interface TransactionRequest {
   readonly amount: MoneyRequest;
   /** The amount in the payer account's currency when it differs (FX); posted as FX legs. */
   readonly settlementAmount?: MoneyRequest;
+  /**
+   * Money flows from payer to payee. `customerId` names the customer the transaction belongs to; when absent it is
+   * the customer's account: the payer's, except for a deposit (payer: the bank's cash account; payee: the customer's).
+   */
   readonly payer: { readonly accountId: string; readonly customerId?: string };
   readonly payee: { readonly accountId: string };
   /**
@@ -604,30 +608,48 @@ export interface TrialBalance {
   readonly findings: readonly TrialBalanceFinding[];
 }
 
-/** The body of `GET /v1/reports/large-cash`: large cash transactions and structuring patterns. */
+/**
+ * The body of `GET /v1/reports/large-cash`: per currency, cash transactions at or above its reporting threshold and
+ * structuring patterns (repeated cash just under it), attributed to the customer whose account receives or gives
+ * the cash.
+ */
 export interface LargeCashReport {
-  readonly currency: string;
-  readonly threshold: MoneyView;
   readonly from: string;
   readonly to: string;
-  readonly largeTransactions: ReadonlyArray<{
-    transactionId: string;
-    kind: string;
-    amount: MoneyView;
-    payerAccountId: string;
-    payeeAccountId: string;
-    customerId: string | null;
-    eventTime: string;
-    decision: string;
+  /** "Just under" means within this percentage below the threshold. */
+  readonly bandPercent: number;
+  /** Transactions just under the threshold within 7 days that make a structuring pattern. */
+  readonly minTransactions: number;
+  readonly currencies: ReadonlyArray<{
+    readonly currency: string;
+    readonly threshold: MoneyView;
+    readonly largeTransactions: ReadonlyArray<{
+      transactionId: string;
+      kind: string;
+      amount: MoneyView;
+      payerAccountId: string;
+      payeeAccountId: string;
+      customerId: string | null;
+      /** The customer's side: the payee of a DEPOSIT, the payer of a WITHDRAWAL. */
+      customerAccountId: string;
+      eventTime: string;
+      decision: string;
+    }>;
+    readonly structuring: ReadonlyArray<{
+      /** The customer the transactions name; null when they name none (then the pattern is per account). */
+      customerId: string | null;
+      /** The customer's accounts the cash went into (DEPOSIT) or came out of (WITHDRAWAL). */
+      customerAccountIds: readonly string[];
+      kind: string;
+      /** Most just-under-threshold transactions of this kind within any 7 days. */
+      transactionsIn7Days: number;
+      windowStart: string;
+      windowTotal: MoneyView;
+      transactionIds: readonly string[];
+    }>;
   }>;
-  readonly structuring: ReadonlyArray<{
-    payerAccountId: string;
-    /** Most just-under-threshold deposits within any 7 days. */
-    depositsIn7Days: number;
-    windowStart: string;
-    windowTotal: MoneyView;
-    transactionIds: readonly string[];
-  }>;
+  /** Currencies with cash transactions in the period but no threshold configured: not analysed. */
+  readonly currenciesWithoutThreshold: readonly string[];
 }
 
 /**

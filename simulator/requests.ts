@@ -96,7 +96,8 @@ export function toCanonical(request: TransactionRequest, event: TrafficEvent): T
         : null,
     payerAccountId: request.payer.accountId,
     payeeAccountId: request.payee.accountId,
-    customerId: request.payer.customerId ?? request.payer.accountId,
+    customerId:
+      request.payer.customerId ?? (request.kind === 'deposit' ? request.payee.accountId : request.payer.accountId),
     card:
       event.card !== null
         ? { token: event.card.token, bin: event.card.bin, last4: event.card.last4, present: event.cardPresent }

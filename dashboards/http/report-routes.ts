@@ -60,26 +60,37 @@ export function reportRoutes(ctx: RouteContext): express.Router {
     ctx.only(Role.compliance),
     route(async (req, res) => {
       const query = new ParamReader(req.query, 'query');
-      const currency =
-        query.matching('currency', /^[A-Z]{3}$/, 'an ISO 4217 code such as USD') ?? config.largeCashCurrency;
-      const thresholdText =
-        query.matching(
-          'threshold',
-          /^\d{1,15}(\.\d{1,4})?$/,
-          'a decimal amount in major units, e.g. 10000 or 9999.99',
-        ) ?? config.largeCashThreshold;
-      const thresholdMinor = parseMajorToMinor(thresholdText, currency);
-      if (thresholdMinor === undefined || thresholdMinor <= 0n)
-        query.fail('threshold', `must be a positive amount with at most the minor digits of ${currency}`);
+      // Every configured currency with its own threshold; `currency` narrows the report to one, and `threshold`
+      // (only with `currency`: a threshold is an amount in one currency) replaces that one's.
+      const currency = query.matching('currency', /^[A-Z]{3}$/, 'an ISO 4217 code such as USD');
+      const thresholdText = query.matching(
+        'threshold',
+        /^\d{1,15}(\.\d{1,4})?$/,
+        'a decimal amount in major units, e.g. 10000 or 9999.99',
+      );
+      let thresholds: ReadonlyMap<string, bigint> = config.cashThresholds;
+      if (currency !== undefined) {
+        const given = thresholdText === undefined ? undefined : parseMajorToMinor(thresholdText, currency);
+        if (thresholdText !== undefined && (given === undefined || given <= 0n))
+          query.fail('threshold', `must be a positive amount with at most the minor digits of ${currency}`);
+        const threshold = given ?? config.cashThresholds.get(currency);
+        if (threshold === undefined && thresholdText === undefined)
+          query.fail('threshold', `is required for ${currency}: it has no configured threshold`);
+        thresholds = new Map(threshold === undefined ? [] : [[currency, threshold]]);
+      } else if (thresholdText !== undefined)
+        query.fail('threshold', 'needs `currency`: a threshold is an amount in one currency');
       const bandPercent = query.limit('band', 20, 50);
-      const minDeposits = query.limit('minDeposits', 3, 1000);
+      const minTransactions = query.limit('minTransactions', 3, 1000);
       const toMs = query.time('to', clock.nowMs());
       const fromMs = query.time('from', toMs - 31 * DAY_MS);
       const limit = query.limit('limit', 200, 5000);
       checkTimeRange(query, fromMs, toMs, 400);
       query.done();
-      const q = { currency, thresholdMinor: thresholdMinor ?? 0n, bandPercent, minDeposits, fromMs, toMs, limit };
-      await audit(res, 'report.large-cash', 'reports/large-cash', q);
+      const q = { thresholds, bandPercent, minTransactions, fromMs, toMs, limit };
+      await audit(res, 'report.large-cash', 'reports/large-cash', {
+        ...q,
+        thresholds: Object.fromEntries([...thresholds].map(([c, minor]) => [c, minor.toString()])),
+      });
       res.json(await largeCashReport(clickhouse, q));
     }),
   );

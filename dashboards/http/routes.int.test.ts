@@ -115,6 +115,8 @@ interface DecisionFixture {
   kind?: TransactionKind;
   payer: string;
   payee: string;
+  /** The customer the transaction names; `cust-<payer>` when not given. */
+  customer?: string;
   score: number;
   atMs: number;
 }
@@ -141,7 +143,7 @@ function scoredOf(d: DecisionFixture): ScoredTransaction {
     currency: d.currency,
     payerAccountId: d.payer,
     payeeAccountId: d.payee,
-    customerId: `cust-${d.payer}`,
+    customerId: d.customer ?? `cust-${d.payer}`,
     card: d.channel === 'CASH' ? null : { token: 'tok_abc', bin: '424242', last4: '4242', present: true },
     merchantId: 'm-1',
     terminalId: 'term-7',
@@ -234,8 +236,9 @@ const decisions: DecisionFixture[] = [
     currency: 'USD',
     channel: 'CASH',
     kind: 'DEPOSIT',
-    payer: 'acc-cash',
-    payee: 'bank-vault',
+    // Money flows from payer to payee: a deposit moves it from the branch's cash account to the customer's.
+    payer: 'bank-vault',
+    payee: 'acc-cash',
     score: 0.2,
     atMs: now - 5 * HOUR,
   },
@@ -246,8 +249,9 @@ const decisions: DecisionFixture[] = [
     currency: 'USD',
     channel: 'CASH',
     kind: 'DEPOSIT',
-    payer: 'acc-smurf',
-    payee: 'bank-vault',
+    payer: 'bank-vault',
+    payee: 'acc-smurf',
+    customer: 'cust-smurf',
     score: 0.3,
     atMs: now - day * 24 * HOUR,
   })),
@@ -674,30 +678,41 @@ describe('REST routes', () => {
     ]);
   });
 
-  it('GET /v1/reports/large-cash: large cash and structuring within 7 days', async () => {
+  it('GET /v1/reports/large-cash: large cash and structuring within 7 days, per currency', async () => {
     const { status, body } = await call('GET', '/v1/reports/large-cash?threshold=10000&currency=USD', keys.compliance);
     expect(status).toBe(200);
-    expect(body.threshold).toEqual({ amount: '10000.00', amountMinor: '1000000', currency: 'USD' });
-    expect(body.largeTransactions.map((t: any) => [t.transactionId, t.amount.amount])).toEqual([
-      ['cash-big', '15000.00'],
+    expect(body.currencies.map((c: any) => [c.currency, c.threshold])).toEqual([
+      ['USD', { amount: '10000.00', amountMinor: '1000000', currency: 'USD' }],
     ]);
-    expect(body.structuring).toEqual([
+    const [usd] = body.currencies;
+    expect(usd.largeTransactions.map((t: any) => [t.transactionId, t.amount.amount, t.customerAccountId])).toEqual([
+      ['cash-big', '15000.00', 'acc-cash'],
+    ]);
+    expect(usd.structuring).toEqual([
       {
-        payerAccountId: 'acc-smurf',
-        depositsIn7Days: 3,
+        customerId: 'cust-smurf',
+        customerAccountIds: ['acc-smurf'],
+        kind: 'DEPOSIT',
+        transactionsIn7Days: 3,
         windowStart: expect.any(String),
         windowTotal: { amount: '28500.00', amountMinor: '2850000', currency: 'USD' },
         transactionIds: expect.arrayContaining(['cash-s1', 'cash-s2', 'cash-s3']),
       },
     ]);
+    // Without `currency`: every configured currency (EUR, GBP, USD by default), each with its own threshold.
+    const all = await call('GET', '/v1/reports/large-cash', keys.compliance);
+    expect(all.body.currencies.map((c: any) => c.currency)).toEqual(['EUR', 'GBP', 'USD']);
+    expect(all.body.currenciesWithoutThreshold).toEqual([]);
     const stricter = await call(
       'GET',
-      '/v1/reports/large-cash?threshold=10000&currency=USD&minDeposits=4',
+      '/v1/reports/large-cash?threshold=10000&currency=USD&minTransactions=4',
       keys.compliance,
     );
-    expect(stricter.body.structuring).toEqual([]);
+    expect(stricter.body.currencies[0].structuring).toEqual([]);
     const bad = await call('GET', '/v1/reports/large-cash?threshold=12.345&currency=usd', keys.compliance);
     expect(bad.body.problems.map((p: any) => p.path)).toEqual(['/query/currency', '/query/threshold']);
+    const unconfigured = await call('GET', '/v1/reports/large-cash?currency=JPY', keys.compliance);
+    expect(unconfigured.body.problems.map((p: any) => p.path)).toEqual(['/query/threshold']);
   });
 
   it('GET /v1/reports/ledger-integrity counts what a fault would break', async () => {
@@ -1020,8 +1035,7 @@ describe('REST routes', () => {
     const searches = rows.filter((r) => r.action === 'audit.search').map((r) => JSON.parse(r.query_json));
     expect(searches).toContainEqual({ q: 'velocity', decision: 'DECLINE', limit: 50, cursor: null });
     expect(JSON.parse(rows.find((r) => r.action === 'report.large-cash')!.query_json)).toMatchObject({
-      currency: 'USD',
-      thresholdMinor: '1000000',
+      thresholds: { USD: '1000000' },
     });
   });
   it('GET /v1/audit/access answers who looked at this transaction: every role, misses and labels, newest first, paged', async () => {

@@ -113,12 +113,12 @@ export async function summaryReport(clickhouse: ClickHouseClient, q: SummaryQuer
 }
 
 export interface LargeCashQuery {
-  readonly currency: string;
-  readonly thresholdMinor: bigint;
-  /** Deposits in [threshold × (1 − bandPercent/100), threshold) count as "just under". */
+  /** The currencies to analyse, each with its own reporting threshold in minor units. */
+  readonly thresholds: ReadonlyMap<string, bigint>;
+  /** Transactions in [threshold × (1 − bandPercent/100), threshold) count as "just under". */
   readonly bandPercent: number;
-  /** Deposits just under the threshold within 7 days that make a pattern. */
-  readonly minDeposits: number;
+  /** Transactions just under the threshold by one customer within 7 days that make a pattern. */
+  readonly minTransactions: number;
   readonly fromMs: number;
   readonly toMs: number;
   readonly limit: number;
@@ -127,87 +127,116 @@ export interface LargeCashQuery {
 const SEVEN_DAYS_MS = 7 * 86_400_000;
 
 /**
- * Cash transactions at or above the threshold, and structuring patterns: payers with `minDeposits` or more cash
- * deposits just under the threshold within any 7-day window (FinCEN / FATF structuring typology).
+ * The customer's side of a cash transaction. Money flows from payer to payee, so a DEPOSIT credits the customer's
+ * account (the payee; the payer is the bank's cash account at the branch) and a WITHDRAWAL debits it (the payer).
+ */
+const CUSTOMER_ACCOUNT_SQL = `if(kind = 'DEPOSIT', payee_account_id, payer_account_id)`;
+/** Whom a pattern is attributed to: the customer when the transaction names one (they may use several accounts), else their account. */
+const SUBJECT_SQL = `if(customer_id != '', customer_id, ${CUSTOMER_ACCOUNT_SQL})`;
+
+/**
+ * Cash transactions at or above each currency's reporting threshold, and structuring: a customer with
+ * `minTransactions` or more cash deposits (or withdrawals) just under the threshold within any 7-day window (FinCEN /
+ * FATF structuring typology). Every currency is analysed with its own threshold — amounts in different currencies
+ * are never added up — and currencies with cash in the period but no threshold are listed, not silently skipped.
  */
 export async function largeCashReport(clickhouse: ClickHouseClient, q: LargeCashQuery): Promise<LargeCashReport> {
-  const lowMinor = q.thresholdMinor - (q.thresholdMinor * BigInt(q.bandPercent)) / 100n;
-  const params = {
-    currency: q.currency,
-    thresholdMinor: q.thresholdMinor.toString(),
-    lowMinor: lowMinor.toString(),
+  const period = {
     fromMs: q.fromMs,
     toMs: q.toMs,
     limit: q.limit,
-    minDeposits: q.minDeposits,
+    minTransactions: q.minTransactions,
     windowMs: SEVEN_DAYS_MS - 1,
   };
   const inPeriod = `event_time >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
-  const [large, patterns] = await Promise.all([
-    selectRows<{
+  const currencies: LargeCashReport['currencies'][number][] = [];
+  // One currency after the other: chDB runs one query at a time, and a report covers a handful of currencies.
+  for (const [currency, thresholdMinor] of [...q.thresholds].sort(([a], [b]) => a.localeCompare(b))) {
+    const lowMinor = thresholdMinor - (thresholdMinor * BigInt(q.bandPercent)) / 100n;
+    const params = { ...period, currency, thresholdMinor: thresholdMinor.toString(), lowMinor: lowMinor.toString() };
+    const large = await selectRows<{
       transaction_id: string;
       kind: string;
       amount_minor: string;
       payer_account_id: string;
       payee_account_id: string;
       customer_id: string;
+      customer_account_id: string;
       event_time_ms: string;
       decision: string;
     }>(
       clickhouse,
       `SELECT transaction_id, kind, amount_minor, payer_account_id, payee_account_id, customer_id,
-         toUnixTimestamp64Milli(event_time) AS event_time_ms, decision
+         ${CUSTOMER_ACCOUNT_SQL} AS customer_account_id, toUnixTimestamp64Milli(event_time) AS event_time_ms, decision
        FROM decisions
        WHERE channel = 'CASH' AND currency = {currency:String} AND amount_minor >= {thresholdMinor:Int64} AND ${inPeriod}
        ORDER BY event_time DESC, transaction_id LIMIT {limit:UInt32}`,
       params,
-    ),
-    selectRows<{
-      payer_account_id: string;
-      deposits: string;
+    );
+    const patterns = await selectRows<{
+      subject: string;
+      kind: string;
+      customer_id: string;
+      customer_account_ids: string[];
+      transactions: string;
       window_start_ms: string;
       window_total: string;
       transaction_ids: string[];
     }>(
       clickhouse,
-      `SELECT payer_account_id, max(in_window) AS deposits,
-         argMax(event_ms, in_window) AS window_start_ms, argMax(window_total, in_window) AS window_total,
-         groupArray(50)(transaction_id) AS transaction_ids
+      `SELECT subject, kind, any(customer_id) AS customer_id, arraySort(groupUniqArray(customer_account_id)) AS customer_account_ids,
+         max(in_window) AS transactions, argMax(event_ms, in_window) AS window_start_ms,
+         argMax(window_total, in_window) AS window_total, groupArray(50)(transaction_id) AS transaction_ids
        FROM (
-         SELECT payer_account_id, transaction_id, toUnixTimestamp64Milli(event_time) AS event_ms,
+         SELECT ${SUBJECT_SQL} AS subject, kind, customer_id, ${CUSTOMER_ACCOUNT_SQL} AS customer_account_id,
+           transaction_id, toUnixTimestamp64Milli(event_time) AS event_ms,
            count() OVER w AS in_window, sum(toInt128(amount_minor)) OVER w AS window_total
          FROM decisions
-         WHERE channel = 'CASH' AND kind = 'DEPOSIT' AND currency = {currency:String}
+         WHERE channel = 'CASH' AND kind IN ('DEPOSIT', 'WITHDRAWAL') AND currency = {currency:String}
            AND amount_minor >= {lowMinor:Int64} AND amount_minor < {thresholdMinor:Int64} AND ${inPeriod}
-         WINDOW w AS (PARTITION BY payer_account_id ORDER BY toUnixTimestamp64Milli(event_time) RANGE BETWEEN CURRENT ROW AND {windowMs:UInt64} FOLLOWING)
+         WINDOW w AS (PARTITION BY subject, kind ORDER BY toUnixTimestamp64Milli(event_time) RANGE BETWEEN CURRENT ROW AND {windowMs:UInt64} FOLLOWING)
        )
-       GROUP BY payer_account_id HAVING deposits >= {minDeposits:UInt32}
-       ORDER BY deposits DESC, payer_account_id LIMIT {limit:UInt32}`,
+       GROUP BY subject, kind HAVING transactions >= {minTransactions:UInt32}
+       ORDER BY transactions DESC, subject, kind LIMIT {limit:UInt32}`,
       params,
-    ),
-  ]);
+    );
+    currencies.push({
+      currency,
+      threshold: moneyView(thresholdMinor, currency),
+      largeTransactions: large.map((r) => ({
+        transactionId: r.transaction_id,
+        kind: r.kind,
+        amount: moneyView(r.amount_minor, currency),
+        payerAccountId: r.payer_account_id,
+        payeeAccountId: r.payee_account_id,
+        customerId: orNull(r.customer_id),
+        customerAccountId: r.customer_account_id,
+        eventTime: isoTime(r.event_time_ms),
+        decision: r.decision,
+      })),
+      structuring: patterns.map((r) => ({
+        customerId: orNull(r.customer_id),
+        customerAccountIds: r.customer_account_ids,
+        kind: r.kind,
+        transactionsIn7Days: Number(r.transactions),
+        windowStart: isoTime(r.window_start_ms),
+        windowTotal: moneyView(r.window_total, currency),
+        transactionIds: r.transaction_ids,
+      })),
+    });
+  }
+  const seen = await selectRows<{ currency: string }>(
+    clickhouse,
+    `SELECT DISTINCT currency FROM decisions WHERE channel = 'CASH' AND ${inPeriod} ORDER BY currency`,
+    period,
+  );
   return {
-    currency: q.currency,
-    threshold: moneyView(q.thresholdMinor, q.currency),
     from: isoTime(q.fromMs),
     to: isoTime(q.toMs),
-    largeTransactions: large.map((r) => ({
-      transactionId: r.transaction_id,
-      kind: r.kind,
-      amount: moneyView(r.amount_minor, q.currency),
-      payerAccountId: r.payer_account_id,
-      payeeAccountId: r.payee_account_id,
-      customerId: orNull(r.customer_id),
-      eventTime: isoTime(r.event_time_ms),
-      decision: r.decision,
-    })),
-    structuring: patterns.map((r) => ({
-      payerAccountId: r.payer_account_id,
-      depositsIn7Days: Number(r.deposits),
-      windowStart: isoTime(r.window_start_ms),
-      windowTotal: moneyView(r.window_total, q.currency),
-      transactionIds: r.transaction_ids,
-    })),
+    bandPercent: q.bandPercent,
+    minTransactions: q.minTransactions,
+    currencies,
+    currenciesWithoutThreshold: seen.map((r) => r.currency).filter((c) => !q.thresholds.has(c)),
   };
 }
 

@@ -65,6 +65,22 @@ describe('validateTransactionRequest', () => {
     });
   });
 
+  it('defaults the customer of a cash deposit to the payee (the customer’s account), of a withdrawal to the payer', () => {
+    const cash = (kind: 'deposit' | 'withdrawal') =>
+      validate({
+        transactionId: `cash-${kind}`,
+        channel: 'cash',
+        kind,
+        amount: { value: '9500', currency: 'USD' },
+        payer: { accountId: kind === 'deposit' ? 'branch-cash-7' : 'acct-customer' },
+        payee: { accountId: kind === 'deposit' ? 'acct-customer' : 'atm-cash-3' },
+      });
+    for (const kind of ['deposit', 'withdrawal'] as const) {
+      const outcome = cash(kind);
+      expect(outcome.ok && outcome.value.customerId).toBe('acct-customer');
+    }
+  });
+
   it.each([
     ['card', 'PURCHASE'],
     ['cash', 'WITHDRAWAL'],

@@ -555,19 +555,22 @@ export function validateTransactionRequest(body: unknown, context: ValidationCon
   const settlement: SettlementAmount | null = settlementAmount
     ? { amountMinor: settlementAmount.minor, currency: settlementAmount.currency }
     : null;
+  const resolvedKind = kind ?? defaultKind(channel);
   return {
     ok: true,
     fingerprintCardToken: card?.fingerprintToken ?? null,
     value: {
       transactionId,
       channel,
-      kind: kind ?? defaultKind(channel),
+      kind: resolvedKind,
       amountMinor: amount.minor,
       currency: amount.currency,
       settlement,
       payerAccountId,
       payeeAccountId,
-      customerId: customerId ?? payerAccountId,
+      // Unnamed, the customer is the account on the customer's side: the payer, except for a DEPOSIT, whose payer is
+      // the bank's cash account and whose payee is the customer's account.
+      customerId: customerId ?? (resolvedKind === 'DEPOSIT' ? payeeAccountId : payerAccountId),
       card: card?.details ?? null,
       merchantId: merchantId ?? null,
       terminalId: terminalId ?? null,
