@@ -20,7 +20,7 @@ import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
 import { AccessLogWriter } from './adapters/clickhouse-access-log.js';
-import type { AuditSearch } from './ports.js';
+import type { ApiKeyDirectory, AuditSearch } from './ports.js';
 import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
 import { AccountTable, startAccountFeed } from './app/account-table.js';
@@ -37,6 +37,8 @@ export interface DashboardsDeps {
   readonly clickhouse: ClickHouseClient;
   readonly authenticator: ApiKeyAuthenticator;
   readonly env: Env;
+  /** Managed API keys (`/v1/api-keys`): the process's key feed; without it those routes are not served. */
+  readonly apiKeys?: ApiKeyDirectory;
 }
 
 export interface DashboardsStage {
@@ -113,6 +115,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       clock,
       logger,
       config,
+      apiKeys: deps.apiKeys,
     });
     const health = [
       ConsumerHealth.watch(subscriptions[0]!, config.liveGroupId, {

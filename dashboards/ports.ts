@@ -1,5 +1,5 @@
 import type { Principal } from '../platform/auth.js';
-import type { FraudAlert } from '../schemas/generated/types.js';
+import type { ApiKey, FraudAlert } from '../schemas/generated/types.js';
 import type { AuditPage, AuditQuery } from './domain/audit-query.js';
 import type { LoggedRecord } from './domain/replay-merge.js';
 
@@ -60,4 +60,13 @@ export interface AlertLog {
    * read or the offset is out of its range (e.g. deleted by retention); retriable registry trouble rejects too.
    */
   read(partition: number, fromOffset: number, maxRecords: number): Promise<LoggedAlert[]>;
+}
+
+/**
+ * The managed API keys (Topics.apiKeys) as the key routes need them: every record by key id, and a durable write
+ * that the process's own authenticator sees at once (schemas/api-keys.ts's feed implements it).
+ */
+export interface ApiKeyDirectory {
+  readonly records: ReadonlyMap<string, ApiKey>;
+  publish(record: ApiKey): Promise<void>;
 }

@@ -12,7 +12,7 @@ import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
 import { startNotifier } from '../notifier/main.js';
-import { ApiKeyAuthenticator, parseApiKeys } from '../platform/auth.js';
+import { ApiKeyAuthenticator, ManagedKeyTable, parseApiKeys } from '../platform/auth.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
@@ -21,6 +21,7 @@ import { readRateLimitConfig } from '../platform/rate-limit.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
+import { startApiKeyFeed } from '../schemas/api-keys.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
@@ -38,7 +39,12 @@ async function main(): Promise<void> {
   const name = config.stages.join('+');
   const logger = createLogger({ level: config.logLevel, fields: { service: `vigil-${name}` } });
   const metrics = new MetricsRegistry();
-  const authenticator = new ApiKeyAuthenticator(parseApiKeys(config.apiKeys));
+  // Configured keys, plus the keys admins manage through /v1/api-keys (every process reads them: see below).
+  const managedKeys = new ManagedKeyTable();
+  const authenticator = new ApiKeyAuthenticator(parseApiKeys(config.apiKeys), {
+    table: managedKeys,
+    nowMs: () => systemClock.nowMs(),
+  });
   const registry: SchemaRegistry = config.schemaRegistryUrl
     ? new HttpSchemaRegistry(config.schemaRegistryUrl)
     : new EmbeddedSchemaRegistry();
@@ -49,6 +55,9 @@ async function main(): Promise<void> {
     logger,
   });
   await bus.ensureTopics(topicSpecs(config.partitions));
+  const apiKeys = await startApiKeyFeed(bus, registry, managedKeys, systemClock);
+  // Serve no request before the managed keys are in: a feed's valid key must never be refused at start.
+  await apiKeys.loaded;
   const clickhouse: ClickHouseClient | undefined = config.clickhouseUrl
     ? createClickHouseClient(config.clickhouseUrl, config.clickhouseDatabase)
     : undefined;
@@ -89,7 +98,12 @@ async function main(): Promise<void> {
         });
         break;
       case 'dashboards': {
-        const dashboards = await startDashboards({ ...common(stageName), clickhouse: clickhouse!, authenticator });
+        const dashboards = await startDashboards({
+          ...common(stageName),
+          clickhouse: clickhouse!,
+          authenticator,
+          apiKeys,
+        });
         attachments.push((server) => dashboards.attach(server));
         stages.push({ name: stageName, stage: dashboards });
         break;
@@ -107,7 +121,10 @@ async function main(): Promise<void> {
     port: config.httpPort,
     host: config.httpHost,
     routers: stages.flatMap(({ stage }) => (stage.router ? [stage.router] : [])),
-    checks: stages.map(({ name: stageName, stage }) => ({ name: stageName, isReady: () => stage.isReady() })),
+    checks: [
+      ...stages.map(({ name: stageName, stage }) => ({ name: stageName, isReady: () => stage.isReady() })),
+      { name: 'api-keys', isReady: () => apiKeys.isLoaded() },
+    ],
     metrics,
     authenticator,
     logger,
@@ -124,6 +141,7 @@ async function main(): Promise<void> {
     (async () => {
       await http.close();
       for (const { stage } of stages) await stage.close(); // each commits what it processed
+      await apiKeys.subscription.close();
       await bus.close();
       await clickhouse?.close();
     })().then(

@@ -4,7 +4,7 @@ import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
 import { startNotifier } from '../notifier/main.js';
-import { type ApiKey, ApiKeyAuthenticator, Role, parseApiKeys } from '../platform/auth.js';
+import { type ApiKey, ApiKeyAuthenticator, ManagedKeyTable, Role, parseApiKeys } from '../platform/auth.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import type { Bus } from '../platform/bus.js';
 import { type Clock, systemClock } from '../platform/clock.js';
@@ -14,6 +14,7 @@ import { startHttpServer } from '../platform/http-server.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
+import { startApiKeyFeed } from '../schemas/api-keys.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
@@ -120,7 +121,9 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     ...baseEnv,
     VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
   };
-  const authenticator = new ApiKeyAuthenticator(apiKeys);
+  // Configured (or demo) keys, plus the keys admins manage through /v1/api-keys (Topics.apiKeys).
+  const managedKeys = new ManagedKeyTable();
+  const authenticator = new ApiKeyAuthenticator(apiKeys, { table: managedKeys, nowMs: () => clock.nowMs() });
   const metrics = new MetricsRegistry();
   const registry = new EmbeddedSchemaRegistry();
 
@@ -130,6 +133,9 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     retentionMs: config.logRetentionMs,
   });
   await bus.ensureTopics(topicSpecs(config.partitions));
+  const apiKeyFeed = await startApiKeyFeed(bus, registry, managedKeys, clock);
+  // Serve no request before the managed keys are in: a feed's valid key must never be refused at start.
+  await apiKeyFeed.loaded;
   const clickhouse = createClickHouseClient(`embedded:${join(config.dataDir, 'clickhouse')}`);
 
   const common = { bus, registry, metrics, clock, env };
@@ -155,6 +161,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     ...common,
     clickhouse,
     authenticator,
+    apiKeys: apiKeyFeed,
     logger: logger.child({ stage: 'dashboards' }),
   });
   const notifier = await startNotifier({
@@ -174,6 +181,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       { name: 'ledger-sink', isReady: () => ledgerSink.isReady() },
       { name: 'dashboards', isReady: () => dashboards.isReady() },
       { name: 'notifier', isReady: () => notifier.isReady() },
+      { name: 'api-keys', isReady: () => apiKeyFeed.isLoaded() },
     ],
     metrics,
     authenticator,
@@ -228,6 +236,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       await ledgerSink.close();
       await dashboards.close();
       await notifier.close();
+      await apiKeyFeed.subscription.close();
       await bus.close();
       await clickhouse.close();
     })());

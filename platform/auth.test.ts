@@ -1,4 +1,15 @@
-import { ApiKeyAuthenticator, Role, authorize, generateDemoKeys, parseApiKeys } from './auth.js';
+import {
+  ApiKeyAuthenticator,
+  type ManagedKey,
+  ManagedKeyTable,
+  Role,
+  authorize,
+  generateDemoKeys,
+  generateKeySecret,
+  keyDigestHex,
+  parseApiKeys,
+  principalIdOf,
+} from './auth.js';
 
 describe('API keys and roles', () => {
   const keys = parseApiKeys('ingest:ingest-key-0123456789,analyst:analyst-key-0123456789,admin:admin-key-01234567890');
@@ -43,5 +54,57 @@ describe('API keys and roles', () => {
     expect(demo.map((k) => k.role).sort()).toEqual(Object.values(Role).sort());
     expect(new Set(demo.map((k) => k.key)).size).toBe(demo.length);
     expect(() => parseApiKeys(demo.map((k) => `${k.role}:${k.key}`).join(','))).not.toThrow();
+  });
+});
+
+describe('managed API keys', () => {
+  const secret = generateKeySecret();
+  const base: ManagedKey = {
+    keyId: 'key_000000000001',
+    role: Role.ingest,
+    digestHex: keyDigestHex(secret),
+    principalId: principalIdOf(Role.ingest, keyDigestHex(secret)),
+    expiresAtMs: null,
+    revokedAtMs: null,
+    updatedAtMs: 1_000,
+  };
+  const setUp = (key: ManagedKey) => {
+    const table = new ManagedKeyTable();
+    table.apply(key);
+    let nowMs = 2_000;
+    const auth = new ApiKeyAuthenticator(parseApiKeys('admin:configured-admin-key-0123'), {
+      table,
+      nowMs: () => nowMs,
+    });
+    return { table, auth, at: (ms: number) => (nowMs = ms) };
+  };
+
+  it('accepts a managed key under its principal id until it expires or is revoked, whichever comes first', () => {
+    const { table, auth, at } = setUp({ ...base, expiresAtMs: 5_000 });
+    expect(auth.authenticate(`Bearer ${secret}`)).toEqual({ role: Role.ingest, id: base.principalId });
+    at(4_999);
+    expect(auth.authenticate(`Bearer ${secret}`).role).toBe(Role.ingest);
+    at(5_000);
+    expect(() => auth.authenticate(`Bearer ${secret}`)).toThrow('unknown, expired or revoked API key');
+    at(3_000);
+    table.apply({ ...base, expiresAtMs: 5_000, revokedAtMs: 2_500, updatedAtMs: 2_500 });
+    expect(() => auth.authenticate(`Bearer ${secret}`)).toThrow('unknown, expired or revoked API key');
+    // Configured keys are unaffected by the managed table.
+    expect(auth.authenticate('Bearer configured-admin-key-0123').role).toBe(Role.admin);
+  });
+
+  it('keeps the newest record of a key: an older one applied late does not un-revoke it', () => {
+    const { table, auth } = setUp({ ...base, revokedAtMs: 1_500, updatedAtMs: 1_500 });
+    expect(table.apply({ ...base, updatedAtMs: 1_000 })).toBe(false);
+    expect(() => auth.authenticate(`Bearer ${secret}`)).toThrow('unknown, expired or revoked API key');
+    // Negative control: the same older record on a fresh table is accepted, so the refusal above is the ordering.
+    expect(setUp(base).auth.authenticate(`Bearer ${secret}`).role).toBe(Role.ingest);
+  });
+
+  it('refuses a key whose digest matches no record, and one of another key', () => {
+    const { auth } = setUp(base);
+    expect(() => auth.authenticate(`Bearer ${generateKeySecret()}`)).toThrow('unknown, expired or revoked API key');
+    expect(keyDigestHex(secret)).toHaveLength(64);
+    expect(secret).toMatch(/^vk_[A-Za-z0-9_-]{32}$/);
   });
 });

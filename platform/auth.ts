@@ -39,6 +39,74 @@ export interface ApiKey {
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
+/** Hex SHA-256 of a secret key: all that is stored of a managed key. */
+export const keyDigestHex = (key: string): string => digest(key).toString('hex');
+
+/** The audit id of a key: role plus the first 8 hex chars of its digest (never the key). */
+export const principalIdOf = (role: Role, digestHex: string): string => `${role}:${digestHex.slice(0, 8)}`;
+
+/** A new secret for a managed key: 24 random bytes, base64url, with a prefix that says what it is. */
+export const generateKeySecret = (): string => `vk_${randomBytes(24).toString('base64url')}`;
+
+export const isRole = (value: string): value is Role => roles.includes(value);
+
+/** A managed API key as the authenticator needs it (the record on Topics.apiKeys carries more). */
+export interface ManagedKey {
+  readonly keyId: string;
+  readonly role: Role;
+  readonly digestHex: string;
+  readonly principalId: string;
+  readonly expiresAtMs: number | null;
+  readonly revokedAtMs: number | null;
+  /** Version of the record: a record older than the one held is ignored. */
+  readonly updatedAtMs: number;
+}
+
+/**
+ * The managed keys every process holds: the latest record per key id, as Topics.apiKeys carries them. A key is
+ * valid from its creation until it expires or is revoked, whichever comes first — so a rotation, which sets the old
+ * key's expiry to the end of the overlap, keeps both keys working until then.
+ */
+export class ManagedKeyTable {
+  private readonly keys = new Map<string, { key: ManagedKey; digest: Buffer; principal: Principal }>();
+
+  /** Keeps `key` unless a newer record of it is held (equal times: the later-applied wins); true when kept. */
+  apply(key: ManagedKey): boolean {
+    const current = this.keys.get(key.keyId);
+    if (current !== undefined && current.key.updatedAtMs > key.updatedAtMs) return false;
+    this.keys.set(key.keyId, {
+      key,
+      digest: Buffer.from(key.digestHex, 'hex'),
+      principal: Object.freeze({ role: key.role, id: key.principalId }),
+    });
+    return true;
+  }
+
+  get(keyId: string): ManagedKey | undefined {
+    return this.keys.get(keyId)?.key;
+  }
+
+  /** Every key by key id. */
+  list(): ManagedKey[] {
+    return [...this.keys.keys()].sort().map((id) => this.keys.get(id)!.key);
+  }
+
+  /** The principal of the key whose digest is `presented`, if that key is valid at `nowMs`. Constant time per key. */
+  match(presented: Buffer, nowMs: number): Principal | undefined {
+    let found: Principal | undefined;
+    for (const { key, digest: d, principal } of this.keys.values()) {
+      const matches = d.length === presented.length && timingSafeEqual(d, presented);
+      if (matches && isValidAt(key, nowMs)) found = principal;
+    }
+    return found;
+  }
+}
+
+/** True while `key` is neither expired nor revoked at `nowMs`. */
+export function isValidAt(key: ManagedKey, nowMs: number): boolean {
+  return (key.expiresAtMs === null || nowMs < key.expiresAtMs) && (key.revokedAtMs === null || nowMs < key.revokedAtMs);
+}
+
 /** Parses `role:key,role:key`; fails naming the bad entry (without echoing the secret). */
 export function parseApiKeys(raw: string, configKey = 'VIGIL_API_KEYS'): ApiKey[] {
   return raw
@@ -69,10 +137,17 @@ export function generateDemoKeys(): ApiKey[] {
 export class ApiKeyAuthenticator {
   private readonly entries: ReadonlyArray<{ digest: Buffer; principal: Principal }>;
 
-  constructor(keys: readonly ApiKey[]) {
+  /**
+   * `keys`: the configured keys (VIGIL_API_KEYS), valid for as long as they are configured. `managed`: the keys admins
+   * create, rotate and revoke through the API (Topics.apiKeys), checked against `nowMs` on every request.
+   */
+  constructor(
+    keys: readonly ApiKey[],
+    private readonly managed?: { readonly table: ManagedKeyTable; readonly nowMs: () => number },
+  ) {
     this.entries = keys.map(({ role, key }) => {
       const d = digest(key);
-      return { digest: d, principal: Object.freeze({ role, id: `${role}:${d.toString('hex').slice(0, 8)}` }) };
+      return { digest: d, principal: Object.freeze({ role, id: principalIdOf(role, d.toString('hex')) }) };
     });
   }
 
@@ -85,7 +160,8 @@ export class ApiKeyAuthenticator {
     let found: Principal | undefined;
     // Compare against every key so the time taken does not reveal which one matched.
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, presented)) found = entry.principal;
-    if (!found) throw new AuthError('UNAUTHENTICATED', 'unknown API key');
+    found ??= this.managed?.table.match(presented, this.managed.nowMs());
+    if (!found) throw new AuthError('UNAUTHENTICATED', 'unknown, expired or revoked API key');
     return found;
   }
 }

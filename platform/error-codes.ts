@@ -385,6 +385,11 @@ export const errorCatalogue = {
     meaning:
       'The simulated world saved in <data dir>/simulator/ cannot be read; restore it from a backup or move it away to start a new world.',
   },
+  API_KEY_NOT_FOUND: {
+    category: 'not_found',
+    meaning:
+      'No managed API key has this id; list them with GET /v1/api-keys (keys configured with VIGIL_API_KEYS are not managed through the API).',
+  },
   // ── Notifier (webhooks) ─────────────────────────────────────────────────────────────────────────────────
   WEBHOOK_NOT_FOUND: {
     category: 'not_found',

@@ -835,3 +835,31 @@ export interface RulesVersionView {
   /** The rules document, in the format of `scoring/rules.json`. */
   readonly rules: unknown;
 }
+
+/** A managed API key as `GET /v1/api-keys` lists it: never the secret, never its digest. */
+export interface ApiKeyView {
+  readonly keyId: string;
+  readonly role: string;
+  readonly name: string;
+  /** The id requests made with this key are recorded under in the access log and audit trail. */
+  readonly principalId: string;
+  /** Whether the key is accepted now. */
+  readonly status: 'active' | 'expired' | 'revoked';
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  /** The key that replaced this one in a rotation. */
+  readonly rotatedTo: string | null;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
+}
+
+/** The body of `GET /v1/api-keys`. */
+export interface ApiKeyList {
+  readonly keys: readonly ApiKeyView[];
+}
+
+/** The 201 of `POST /v1/api-keys` (and of a rotation): the only time the secret `key` is ever shown. */
+export interface ApiKeyCreated extends ApiKeyView {
+  readonly key: string;
+}

@@ -17,5 +17,7 @@ export function topicSpecs(partitions = 8): TopicSpec[] {
     { topic: Topics.accounts, partitions, compacted: true },
     { topic: Topics.ledgerBalances, partitions },
     { topic: Topics.ledgerEvents, partitions },
+    // Small and read whole by every process: one partition keeps the changes to all keys in one order.
+    { topic: Topics.apiKeys, partitions: 1, compacted: true },
   ];
 }

@@ -22,6 +22,8 @@ export const Topics = {
   ledgerBalances: 'ledger.balances',
   /** ledger-sink's bookings: a transaction's legs posted, or reversed; key: payer account id. */
   ledgerEvents: 'ledger.events',
+  /** Managed API keys of machine feeds (latest record per key governs; compacted); key: key id. Every process reads it whole. */
+  apiKeys: 'auth.api-keys',
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -35,6 +37,7 @@ export const TopicValueSchema = {
   [Topics.accounts]: 'vigil.Account',
   [Topics.ledgerBalances]: 'vigil.LedgerBalance',
   [Topics.ledgerEvents]: 'vigil.LedgerEvent',
+  [Topics.apiKeys]: 'vigil.ApiKey',
 } as const satisfies Record<Topic, string>;
 
 export function valueSubject(topic: Topic): string {

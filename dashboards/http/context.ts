@@ -11,7 +11,7 @@ import type { Codec } from '../../schemas/codec.js';
 import type { Account, AnalystLabel } from '../../schemas/generated/types.js';
 import type { AccountTable } from '../app/account-table.js';
 import type { DashboardsConfig } from '../config.js';
-import type { AccessLog, AuditSearch } from '../ports.js';
+import type { AccessLog, ApiKeyDirectory, AuditSearch } from '../ports.js';
 
 /** What the dashboards' routes are built from (main.ts wires it). */
 export interface RoutesDeps {
@@ -30,6 +30,8 @@ export interface RoutesDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: DashboardsConfig;
+  /** Managed API keys; `/v1/api-keys` is served only with it. */
+  readonly apiKeys?: ApiKeyDirectory | undefined;
 }
 
 /** The deps plus what every area's routes share: role guards and the access-log hook. */

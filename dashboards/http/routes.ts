@@ -2,6 +2,7 @@ import express from 'express';
 import { problemDetailsMiddleware } from '../../platform/http.js';
 import { accessRoutes } from './access-routes.js';
 import { accountRoutes } from './account-routes.js';
+import { apiKeyRoutes } from './api-key-routes.js';
 import { alertRoutes } from './alert-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
 import { reportRoutes } from './report-routes.js';
@@ -25,6 +26,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(reportRoutes(ctx));
   router.use(accessRoutes(ctx));
   router.use(rulesRoutes(ctx));
+  if (deps.apiKeys !== undefined) router.use(apiKeyRoutes(ctx, deps.apiKeys));
   router.use(problemDetailsMiddleware(deps.logger));
   return router;
 }

@@ -440,3 +440,28 @@ export const LedgerEventCause = {
   FRAUD_VERDICT: 'FRAUD_VERDICT',
 } as const;
 export type LedgerEventCause = (typeof LedgerEventCause)[keyof typeof LedgerEventCause];
+
+export interface ApiKey {
+  /** Stable, non-secret id, e.g. key_3f9a1c2b7d4e. */
+  readonly keyId: string;
+  /** ingest, analyst, compliance or admin. */
+  readonly role: string;
+  /** What the key is for, e.g. acquirer-feed-prod. */
+  readonly name: string;
+  /** Hex SHA-256 of the secret key; the secret itself is shown once and never stored. */
+  readonly digest: string;
+  /** The id requests made with the key are recorded under (role plus the first 8 hex chars of the digest). */
+  readonly principalId: string;
+  /** The principal that created the key. */
+  readonly createdBy: string;
+  readonly createdAtMs: number;
+  /** From this instant on the key is refused; null: no expiry. A rotation sets it to the end of the overlap. */
+  readonly expiresAtMs: null | number;
+  /** The key id that replaced this one in a rotation; null if never rotated. */
+  readonly rotatedTo: null | string;
+  /** From this instant on the key is refused; null: not revoked. */
+  readonly revokedAtMs: null | number;
+  /** The principal that revoked it. */
+  readonly revokedBy: null | string;
+  readonly updatedAtMs: number;
+}
