@@ -10,6 +10,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
+import type { CustomerKeyStore } from '../platform/personal-data.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { Account, AnalystLabel } from '../schemas/generated/types.js';
@@ -37,6 +38,12 @@ export interface DashboardsDeps {
   readonly clickhouse: ClickHouseClient;
   readonly authenticator: ApiKeyAuthenticator;
   readonly env: Env;
+  /**
+   * The per-customer key store ingest seals personal fields with (the embedded default's file store): reads open
+   * sealed values through it and `DELETE /v1/customers/{id}/personal-data` destroys keys in it. Without one, the
+   * erasure and export routes answer 409 PERSONAL_DATA_KEYS_OFF.
+   */
+  readonly customerKeys?: CustomerKeyStore;
 }
 
 export interface DashboardsStage {
@@ -113,6 +120,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       clock,
       logger,
       config,
+      customerKeys: deps.customerKeys,
     });
     const health = [
       ConsumerHealth.watch(subscriptions[0]!, config.liveGroupId, {

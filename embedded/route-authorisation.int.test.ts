@@ -60,6 +60,9 @@ const policy: Record<string, Allowed> = {
   'GET /v1/rules/:version': [compliance, admin],
   'GET /v1/reports/ledger-integrity': [compliance, admin],
   'GET /v1/reports/large-cash': [compliance, admin],
+  // A data subject's rights (GDPR art. 15, 17, 20): compliance acts on them, never the analysts who work cases.
+  'DELETE /v1/customers/:id/personal-data': [compliance, admin],
+  'GET /v1/customers/:id/export': [compliance, admin],
   'POST /v1/webhooks': [admin],
   'GET /v1/webhooks': [admin],
   'GET /v1/webhooks/:id': [admin],
@@ -128,6 +131,7 @@ function stageRouters(): Router[] {
       clock: systemClock,
       logger: silentLogger,
       config: readDashboardsConfig({}),
+      customerKeys: inert,
     }),
     notifierRouter({ notifier: inert, authenticator, logger: silentLogger }),
     emailRouter({ email: undefined, authenticator, logger: silentLogger }),

@@ -61,6 +61,7 @@ export function apiClient(baseUrl: string, key: string) {
     get: <T>(path: string) => call<T>('GET', path),
     post: <T>(path: string, body: unknown, contentType?: string) => call<T>('POST', path, body, contentType),
     put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
+    delete: <T>(path: string) => call<T>('DELETE', path),
   };
 }
 

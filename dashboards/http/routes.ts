@@ -4,6 +4,7 @@ import { accessRoutes } from './access-routes.js';
 import { accountRoutes } from './account-routes.js';
 import { alertRoutes } from './alert-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
+import { customerRoutes } from './customer-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { rulesRoutes } from './rules-routes.js';
 import { transactionRoutes } from './transaction-routes.js';
@@ -25,6 +26,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(reportRoutes(ctx));
   router.use(accessRoutes(ctx));
   router.use(rulesRoutes(ctx));
+  router.use(customerRoutes(ctx));
   router.use(problemDetailsMiddleware(deps.logger));
   return router;
 }
