@@ -11,6 +11,7 @@ describe('dashboards config', () => {
       wsMaxCatchUpAlerts: 10_000,
       largeCashThreshold: '10000',
       largeCashCurrency: 'USD',
+      accessLogRetentionDays: 400,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -21,8 +22,15 @@ describe('dashboards config', () => {
     ['VIGIL_DASHBOARDS_STATS_INTERVAL_MS', 'fast'],
     ['VIGIL_DASHBOARDS_LARGE_CASH_THRESHOLD', '10,000'],
     ['VIGIL_DASHBOARDS_LARGE_CASH_CURRENCY', 'usd'],
+    ['VIGIL_ACCESS_LOG_RETENTION_DAYS', '365'], // under PCI DSS 10.5.1's twelve months
+    ['VIGIL_ACCESS_LOG_RETENTION_DAYS', '-1'],
   ])('fails fast naming %s=%p', (key, value) => {
     expect(() => readDashboardsConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => readDashboardsConfig({ [key]: value })).toThrow(key);
+  });
+
+  it('keeps the access log forever (0) or for at least 366 days', () => {
+    expect(readDashboardsConfig({ VIGIL_ACCESS_LOG_RETENTION_DAYS: '0' }).accessLogRetentionDays).toBe(0);
+    expect(readDashboardsConfig({ VIGIL_ACCESS_LOG_RETENTION_DAYS: '366' }).accessLogRetentionDays).toBe(366);
   });
 });

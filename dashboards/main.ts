@@ -20,7 +20,7 @@ import { type DashboardsConfig, readDashboardsConfig } from './config.js';
 import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
-import { AccessLogWriter } from './adapters/clickhouse-access-log.js';
+import { AccessLogWriter, applyAccessLogRetention } from './adapters/clickhouse-access-log.js';
 import type { AuditSearch } from './ports.js';
 import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
@@ -81,6 +81,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       ),
     },
   );
+  await applyAccessLogRetention(deps.clickhouse, config.accessLogRetentionDays);
   const auditSearch = createAuditSearch(config, deps.clickhouse);
   const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 2048 });
   const hub = new LiveAlertHub(deps.authenticator, accessLog, clock, logger, metrics, stats, {
@@ -144,6 +145,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       liveGroupId: config.liveGroupId,
       accountsGroupId,
       statsIntervalMs: config.statsIntervalMs,
+      accessLogRetentionDays: config.accessLogRetentionDays,
       auditSearch: config.elasticsearch
         ? `elasticsearch ${config.elasticsearch.indexPrefix}-*`
         : 'clickhouse decisions',
