@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileCustomerKeyStore } from './file-customer-key-store.js';
 import { VigilError } from './errors.js';
-import { ERASED, PersonalDataCipher, newDataKey, open, seal, sealedHeaderOf } from './personal-data.js';
+import {
+  type CustomerKeyStore,
+  ERASED,
+  PersonalDataCipher,
+  newDataKey,
+  open,
+  seal,
+  sealedHeaderOf,
+} from './personal-data.js';
 
 const DAY = 86_400_000;
 const key = { customerId: 'cust-1', version: 1, key: newDataKey() };
@@ -96,7 +104,13 @@ describe('FileCustomerKeyStore and PersonalDataCipher', () => {
     const cipher = new PersonalDataCipher(store);
     const [a] = await cipher.sealAll('cust-a', ['secret a'], 1_000);
     const keyB = await store.currentKey('cust-b', 1_000);
-    const wrongKeys = new PersonalDataCipher({ ...store, keyOf: () => Promise.resolve(keyB.key) } as never);
+    const swapped: CustomerKeyStore = {
+      currentKey: (id, nowMs) => store.currentKey(id, nowMs),
+      keyOf: () => Promise.resolve(keyB.key), // every key file holds B's key
+      destroy: (id, nowMs) => store.destroy(id, nowMs),
+      status: (id) => store.status(id),
+    };
+    const wrongKeys = new PersonalDataCipher(swapped);
     await expect(wrongKeys.open(a!)).rejects.toMatchObject({ code: 'PERSONAL_DATA_CORRUPT' });
   });
 
