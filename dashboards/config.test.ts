@@ -9,6 +9,7 @@ describe('dashboards config', () => {
       statsIntervalMs: 1000,
       wsQueueCapacity: 256,
       wsMaxCatchUpAlerts: 10_000,
+      accessLogRetentionDays: 400,
     });
     expect(config.cashThresholds).toEqual(
       new Map([
@@ -39,8 +40,15 @@ describe('dashboards config', () => {
     ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR:0'],
     ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR:10000,EUR:15000'],
     ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR'],
+    ['VIGIL_ACCESS_LOG_RETENTION_DAYS', '365'], // under PCI DSS 10.5.1's twelve months
+    ['VIGIL_ACCESS_LOG_RETENTION_DAYS', '-1'],
   ])('fails fast naming %s=%p', (key, value) => {
     expect(() => readDashboardsConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => readDashboardsConfig({ [key]: value })).toThrow(key);
+  });
+
+  it('keeps the access log forever (0) or for at least 366 days', () => {
+    expect(readDashboardsConfig({ VIGIL_ACCESS_LOG_RETENTION_DAYS: '0' }).accessLogRetentionDays).toBe(0);
+    expect(readDashboardsConfig({ VIGIL_ACCESS_LOG_RETENTION_DAYS: '366' }).accessLogRetentionDays).toBe(366);
   });
 });

@@ -37,6 +37,11 @@ export interface DashboardsConfig {
   readonly wsMaxCatchUpAlerts: number;
   /** Most access-log rows one group-committed insert carries (VIGIL_DASHBOARDS_ACCESS_LOG_BATCH). */
   readonly accessLogBatch: number;
+  /**
+   * Days an access-log row is kept before ClickHouse's TTL drops it (VIGIL_ACCESS_LOG_RETENTION_DAYS, default 400;
+   * 0 = forever). At least {@link MIN_ACCESS_LOG_RETENTION_DAYS}: PCI DSS 10.5.1 keeps audit logs 12 months.
+   */
+  readonly accessLogRetentionDays: number;
   /** Accounts listed by the trial balance (VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP). */
   readonly trialBalanceTopAccounts: number;
   /**
@@ -55,10 +60,21 @@ export interface DashboardsConfig {
 /** The Elasticsearch audit index that ledger-sink writes (schemas/elasticsearch). */
 export type AuditSearchIndexConfig = AuditIndexTarget;
 
+/** PCI DSS 10.5.1: audit log history is kept for at least twelve months (366 days covers a leap year). */
+export const MIN_ACCESS_LOG_RETENTION_DAYS = 366;
+
 /** Parses the dashboards config; throws ConfigError naming the key, the value and what was expected. */
 export function readDashboardsConfig(env: Env): DashboardsConfig {
   const cashThresholds = readCashThresholds(env);
+  const accessLogRetentionDays = readInt(env, 'VIGIL_ACCESS_LOG_RETENTION_DAYS', 400, { min: 0, max: 36_500 });
+  if (accessLogRetentionDays > 0 && accessLogRetentionDays < MIN_ACCESS_LOG_RETENTION_DAYS)
+    throw new ConfigError(
+      'VIGIL_ACCESS_LOG_RETENTION_DAYS',
+      String(accessLogRetentionDays),
+      `0 (forever) or at least ${MIN_ACCESS_LOG_RETENTION_DAYS} days (PCI DSS 10.5.1: audit logs are kept 12 months)`,
+    );
   return Object.freeze({
+    accessLogRetentionDays,
     liveGroupId: readString(env, 'VIGIL_DASHBOARDS_LIVE_GROUP', 'dashboards-live'),
     statsGroupId: readString(env, 'VIGIL_DASHBOARDS_STATS_GROUP', 'dashboards-live-stats'),
     stuckAfterMs: readStuckAfterMs(env),

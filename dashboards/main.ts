@@ -10,6 +10,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
+import type { CustomerKeyStore } from '../platform/personal-data.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { Account, AnalystLabel } from '../schemas/generated/types.js';
@@ -19,7 +20,7 @@ import { type DashboardsConfig, readDashboardsConfig } from './config.js';
 import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
-import { AccessLogWriter } from './adapters/clickhouse-access-log.js';
+import { AccessLogWriter, applyAccessLogRetention } from './adapters/clickhouse-access-log.js';
 import type { ApiKeyDirectory, AuditSearch } from './ports.js';
 import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
@@ -39,6 +40,12 @@ export interface DashboardsDeps {
   readonly env: Env;
   /** Managed API keys (`/v1/api-keys`): the process's key feed; without it those routes are not served. */
   readonly apiKeys?: ApiKeyDirectory;
+  /**
+   * The per-customer key store ingest seals personal fields with (the embedded default's file store): reads open
+   * sealed values through it and `DELETE /v1/customers/{id}/personal-data` destroys keys in it. Without one, the
+   * erasure and export routes answer 409 PERSONAL_DATA_KEYS_OFF.
+   */
+  readonly customerKeys?: CustomerKeyStore;
 }
 
 export interface DashboardsStage {
@@ -76,6 +83,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       ),
     },
   );
+  await applyAccessLogRetention(deps.clickhouse, config.accessLogRetentionDays);
   const auditSearch = createAuditSearch(config, deps.clickhouse);
   const stats = new LiveStats({ windowSeconds: 60, throughputSeconds: 10, latencySamples: 2048 });
   const hub = new LiveAlertHub(deps.authenticator, accessLog, clock, logger, metrics, stats, {
@@ -116,6 +124,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       logger,
       config,
       apiKeys: deps.apiKeys,
+      customerKeys: deps.customerKeys,
     });
     const health = [
       ConsumerHealth.watch(subscriptions[0]!, config.liveGroupId, {
@@ -139,6 +148,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       liveGroupId: config.liveGroupId,
       accountsGroupId,
       statsIntervalMs: config.statsIntervalMs,
+      accessLogRetentionDays: config.accessLogRetentionDays,
       auditSearch: config.elasticsearch
         ? `elasticsearch ${config.elasticsearch.indexPrefix}-*`
         : 'clickhouse decisions',

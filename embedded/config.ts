@@ -29,6 +29,12 @@ export interface EmbeddedConfig {
    * (VIGIL_LOG_RETENTION_MS, default 7 days; 0 = keep forever). Compacted topics (accounts) are never deleted.
    */
   readonly logRetentionMs: number;
+  /**
+   * How long personal data stays readable (VIGIL_PERSONAL_DATA_RETENTION_DAYS, default 400; 0 = until erased): a
+   * customer's data key is replaced every 30 days, and each version is destroyed once the last value it sealed is
+   * this old, so sealed values become unreadable at most 30 days after the limit (SECURITY.md, Retention).
+   */
+  readonly personalDataRetentionDays: number;
   /** Partitions per topic (VIGIL_PARTITIONS, default 8). Fixed once topics exist. */
   readonly partitions: number;
   /** `role:key` pairs (VIGIL_API_KEYS); when unset, demo keys are generated and printed at start. */
@@ -52,6 +58,7 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
       min: 0,
       max: Number.MAX_SAFE_INTEGER,
     }),
+    personalDataRetentionDays: readInt(env, 'VIGIL_PERSONAL_DATA_RETENTION_DAYS', 400, { min: 0, max: 36_500 }),
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
     apiKeys: readOptionalString(env, 'VIGIL_API_KEYS'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

@@ -27,7 +27,9 @@ import type { SimulatorState } from '../simulator/state.js';
 import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
 import { FileTokenizationKeyStore } from '../ingest/adapters/file-key-store.js';
 import type { TokenizationKeyStore } from '../ingest/ports.js';
-import { demoApiKeysFor, secretsDirOf, webhookSecretKeyFor } from './secrets.js';
+import { FileCustomerKeyStore } from '../platform/file-customer-key-store.js';
+import { describeError } from '../platform/errors.js';
+import { customerKeysDirOf, demoApiKeysFor, secretsDirOf, webhookSecretKeyFor } from './secrets.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -53,6 +55,15 @@ export interface EmbeddedOptions {
   /** Tokenisation keys instead of the data directory's file store (tests); keys in the environment still win. */
   readonly tokenizationKeys?: TokenizationKeyStore;
 }
+
+const DAY_MS = 86_400_000;
+/**
+ * A customer's data key is replaced once it is this old, so retention can destroy old versions while recent
+ * values stay readable (a version seals nothing after it).
+ */
+const CUSTOMER_KEY_ROTATE_AFTER_MS = 30 * DAY_MS;
+/** How often the personal-data retention sweep runs (and once at start). */
+const PERSONAL_DATA_SWEEP_MS = 60 * 60_000;
 
 /** Who submits the built-in simulator's traffic, which reaches ingest in-process rather than with an API key. */
 const SIMULATOR_SUBMITTER = 'simulator';
@@ -138,6 +149,25 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   await apiKeyFeed.loaded;
   const clickhouse = createClickHouseClient(`embedded:${join(config.dataDir, 'clickhouse')}`);
 
+  const customerKeys = FileCustomerKeyStore.open(customerKeysDirOf(config.dataDir), {
+    rotateAfterMs: CUSTOMER_KEY_ROTATE_AFTER_MS,
+  });
+  const retentionMs = config.personalDataRetentionDays * DAY_MS;
+  const sweepPersonalData = async (): Promise<void> => {
+    try {
+      const destroyed = await customerKeys.destroyExpired(clock.nowMs(), retentionMs);
+      if (destroyed > 0) logger.info('personal data past retention erased', { keyVersions: destroyed, retentionMs });
+    } catch (error) {
+      logger.error('personal-data retention sweep failed; it runs again within the hour', {
+        error: describeError(error),
+      });
+    }
+  };
+  if (retentionMs > 0) await sweepPersonalData();
+  const retentionSweep =
+    retentionMs > 0 ? setInterval(() => void sweepPersonalData(), PERSONAL_DATA_SWEEP_MS) : undefined;
+  retentionSweep?.unref();
+
   const common = { bus, registry, metrics, clock, env };
   const ledgerSink = await startLedgerSink({ ...common, clickhouse, logger: logger.child({ stage: 'ledger-sink' }) });
   const scoring = await startScoring({
@@ -154,6 +184,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       ? {}
       : { tokenizationKeys: options.tokenizationKeys ?? FileTokenizationKeyStore.open(secretsDirOf(config.dataDir)) }),
     authenticator,
+    customerKeys,
     dataDir: join(config.dataDir, 'ingest'),
     logger: logger.child({ stage: 'ingest' }),
   });
@@ -162,6 +193,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     clickhouse,
     authenticator,
     apiKeys: apiKeyFeed,
+    customerKeys,
     logger: logger.child({ stage: 'dashboards' }),
   });
   const notifier = await startNotifier({
@@ -227,6 +259,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      clearInterval(retentionSweep);
       await traffic?.stop();
       await verdictDesk?.stop();
       await http.close();

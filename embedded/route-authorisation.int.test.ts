@@ -64,6 +64,9 @@ const policy: Record<string, Allowed> = {
   'POST /v1/api-keys': [admin],
   'DELETE /v1/api-keys/:id': [admin],
   'POST /v1/api-keys/:id/rotate': [admin],
+  // A data subject's rights (GDPR art. 15, 17, 20): compliance acts on them, never the analysts who work cases.
+  'DELETE /v1/customers/:id/personal-data': [compliance, admin],
+  'GET /v1/customers/:id/export': [compliance, admin],
   'POST /v1/webhooks': [admin],
   'GET /v1/webhooks': [admin],
   'GET /v1/webhooks/:id': [admin],
@@ -133,6 +136,7 @@ function stageRouters(): Router[] {
       logger: silentLogger,
       config: readDashboardsConfig({}),
       apiKeys: inert,
+      customerKeys: inert,
     }),
     notifierRouter({ notifier: inert, authenticator, logger: silentLogger }),
     emailRouter({ email: undefined, authenticator, logger: silentLogger }),

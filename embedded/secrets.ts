@@ -30,6 +30,11 @@ export function webhookSecretKeyFor(dataDir: string): string {
   return readOrCreate(dataDir, 'webhook-secrets.key', () => randomBytes(32).toString('base64url'));
 }
 
+/** Where the embedded default keeps its per-customer data keys (platform/file-customer-key-store.ts). */
+export function customerKeysDirOf(dataDir: string): string {
+  return join(secretsDirOf(dataDir), 'customer-keys');
+}
+
 export function demoApiKeysFor(dataDir: string): ApiKey[] {
   const raw = readOrCreate(dataDir, 'demo-api-keys', () =>
     generateDemoKeys()

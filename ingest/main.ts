@@ -12,7 +12,9 @@ import type { ScoredTransaction, Transaction } from '../schemas/generated/types.
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { ConfigError } from '../platform/errors.js';
+import type { CustomerKeyStore } from '../platform/personal-data.js';
 import { HmacPanTokenizer, sha256Hasher } from './adapters/crypto.js';
+import { SealingPersonalDataProtector, devicePseudonymKey } from './adapters/personal-data.js';
 import { StaticTokenizationKeyStore } from './adapters/static-key-store.js';
 import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
 import { DecisionWaiter } from './app/decision-waiter.js';
@@ -36,6 +38,11 @@ export interface IngestDeps {
    * keys set in the environment win.
    */
   tokenizationKeys?: TokenizationKeyStore;
+  /**
+   * The per-customer key store personal fields are sealed with (SECURITY.md, Personal data); without one they are
+   * written as sent. The embedded default always hands one in.
+   */
+  customerKeys?: CustomerKeyStore;
 }
 
 export interface IngestStage {
@@ -87,6 +94,11 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     store,
     tokenizer: new HmacPanTokenizer(keys),
     hasher: sha256Hasher,
+    ...(deps.customerKeys === undefined
+      ? {}
+      : {
+          personalData: new SealingPersonalDataProtector(deps.customerKeys, devicePseudonymKey(keys.fingerprintKey())),
+        }),
     clock: deps.clock,
     limits: config.limits,
     metrics,
@@ -125,6 +137,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     maxBatchItems: config.maxBatchItems,
     idempotencyIds: store.size(),
     tokenizationKeyVersion: keys.current().version,
+    personalData: deps.customerKeys === undefined ? 'written as sent' : 'sealed per customer',
   });
   return {
     router,

@@ -4,6 +4,7 @@
  */
 
 import type { Secret } from '../platform/config.js';
+import type { Transaction } from '../schemas/generated/types.js';
 
 /**
  * Turns a PAN into irreversible tokens (keyed HMAC in production). Neither may ever be the PAN.
@@ -69,4 +70,13 @@ export interface IdempotencyStore {
   /** How many ids are held (a gauge). */
   size(): number;
   close(): Promise<void>;
+}
+
+/**
+ * Minimises and seals a transaction's personal fields before it is written anywhere (`domain/personal-data.ts`):
+ * coordinates coarsened, the device id pseudonymised, free text and the IP address sealed under the customer's
+ * data key. Rejects with a retriable error when the key store cannot be used; nothing is written then.
+ */
+export interface PersonalDataProtector {
+  protect(transaction: Transaction): Promise<Transaction>;
 }

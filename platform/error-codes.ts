@@ -71,6 +71,21 @@ export const errorCatalogue = {
     meaning: 'A problem-type page was asked for a code this build does not have; check the code in the URL.',
   },
 
+  PERSONAL_DATA_CORRUPT: {
+    category: 'internal',
+    meaning:
+      'A sealed personal value failed AES-GCM authentication: it was altered at rest, or a key file was replaced; restore the store from a backup.',
+  },
+  CUSTOMER_KEY_STORE_FAILED: {
+    category: 'unavailable',
+    meaning:
+      'The per-customer key store could not be read or written (disk full, permissions); nothing was sealed or erased — fix the store and retry.',
+  },
+  PERSONAL_DATA_KEYS_OFF: {
+    category: 'conflict',
+    meaning:
+      'This process has no per-customer key store, so personal data is not sealed and cannot be erased or exported here; configure one (SECURITY.md).',
+  },
   // ── Bus, shared by both adapters (embedded log and Kafka): stage code matches on one code either way ──────
   UNKNOWN_TOPIC: {
     category: 'not_found',

@@ -334,6 +334,52 @@ export interface AccessLogPage {
 }
 
 /** The body of `GET /v1/alerts`. */
+/**
+ * `DELETE /v1/customers/{id}/personal-data`: the customer's data keys were destroyed, so every personal value
+ * sealed under them reads as `"[erased]"` from now on, in every store. Pseudonymous identifiers, amounts, ledger
+ * entries, decisions and their features stay (SECURITY.md, Personal data).
+ */
+export interface PersonalDataErasure {
+  readonly customerId: string;
+  readonly erasedAt: string;
+  /** Key versions destroyed by this request; empty when an earlier erasure had destroyed them all. */
+  readonly destroyedKeyVersions: readonly number[];
+}
+
+/** One decided transaction of a customer, as `GET /v1/customers/{id}/export` lists it. */
+export interface CustomerExportTransaction {
+  readonly transactionId: string;
+  readonly eventTime: string;
+  readonly receivedAt: string;
+  /** The transaction as stored, personal values opened — or `"[erased]"` where the customer's key is destroyed. */
+  readonly transaction: unknown;
+  readonly decision: {
+    readonly outcome: Decision;
+    readonly score: number;
+    readonly reasons: unknown;
+    readonly features: unknown;
+  };
+}
+
+/**
+ * `GET /v1/customers/{id}/export` (GDPR art. 15, 20): what Vigil holds about one customer (data subject) — every
+ * decided transaction whose customer it is, oldest first, and the state of their data keys.
+ */
+export interface CustomerExport {
+  readonly customerId: string;
+  readonly generatedAt: string;
+  readonly personalData: {
+    /** `held`: sealed values are readable; `erased`: the customer's keys are destroyed; `none`: nothing was sealed. */
+    readonly status: 'held' | 'erased' | 'none';
+    readonly heldKeyVersions: readonly number[];
+    readonly destroyedKeyVersions: readonly number[];
+    readonly lastErasedAt: string | null;
+  };
+  readonly transactions: readonly CustomerExportTransaction[];
+  /** Pass back as `cursor` for the next page; null on the last. */
+  readonly nextCursor: string | null;
+}
+
 export interface AlertPage {
   readonly alerts: readonly AlertListItem[];
   /** Pass as `cursor` for the next (older) page; null on the last page. */

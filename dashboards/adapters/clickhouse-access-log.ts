@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import { ErrorCategory, VigilError, describeError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Counter } from '../../platform/metrics.js';
-import { type AccessLogRow, ClickHouseTables } from '../../schemas/clickhouse.js';
+import { type AccessLogRow, ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import type { AccessLog, AccessRecord } from '../ports.js';
 
 /**
@@ -96,4 +96,32 @@ export class AccessLogWriter implements AccessLog {
       }
     }
   }
+}
+
+/**
+ * Retention of the access log, enforced by ClickHouse: a TTL drops rows `days` after they were written (at merges,
+ * so rows may outlive it by up to a merge interval, never go earlier); 0 keeps them forever. Creates the table if
+ * ledger-sink has not yet (distributed mode starts stages in any order). Rejects when ClickHouse refuses.
+ */
+export async function applyAccessLogRetention(clickhouse: ClickHouseClient, days: number): Promise<void> {
+  const create = clickhouseTableStatements().find((s) =>
+    s.startsWith(`CREATE TABLE IF NOT EXISTS ${ClickHouseTables.accessLog}`),
+  );
+  if (create === undefined) throw new VigilError('INTERNAL', 'tables.sql has no access_log table');
+  await clickhouse.command({ query: create });
+  if (days > 0) {
+    await clickhouse.command({
+      query: `ALTER TABLE ${ClickHouseTables.accessLog} MODIFY TTL toDateTime(at) + toIntervalDay(${Math.trunc(days)})`,
+    });
+    return;
+  }
+  const rows = await (
+    await clickhouse.query({
+      query: `SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = {name:String}`,
+      query_params: { name: ClickHouseTables.accessLog },
+      format: 'JSONEachRow',
+    })
+  ).json<{ q: string }>();
+  if (/\bTTL\b/.test(rows[0]?.q ?? ''))
+    await clickhouse.command({ query: `ALTER TABLE ${ClickHouseTables.accessLog} REMOVE TTL` });
 }

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../../platform/error-codes.js';
 import { ErrorCategory, VigilError } from '../../platform/errors.js';
 import { principalOf, requireRole } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
+import { type CustomerKeyStore, PersonalDataCipher } from '../../platform/personal-data.js';
 import type { Codec } from '../../schemas/codec.js';
 import type { Account, AnalystLabel } from '../../schemas/generated/types.js';
 import type { AccountTable } from '../app/account-table.js';
@@ -32,6 +33,11 @@ export interface RoutesDeps {
   readonly config: DashboardsConfig;
   /** Managed API keys; `/v1/api-keys` is served only with it. */
   readonly apiKeys?: ApiKeyDirectory | undefined;
+  /**
+   * The per-customer key store ingest seals personal fields with: reads open them through it, erasure destroys
+   * keys in it. Undefined where the deployment has none (personal data is then stored as sent).
+   */
+  readonly customerKeys: CustomerKeyStore | undefined;
 }
 
 /** The deps plus what every area's routes share: role guards and the access-log hook. */
@@ -46,15 +52,22 @@ export interface RouteContext extends RoutesDeps {
    * written: the request then fails closed.
    */
   readonly audit: (res: Response, action: string, resource: string, query: Record<string, unknown>) => Promise<void>;
+  /**
+   * A copy of a response body with every sealed personal value opened, or `"[erased]"` where its customer's keys
+   * are destroyed; the body itself when there is no key store.
+   */
+  readonly openPersonalData: <T>(body: T) => Promise<T>;
 }
 
 export function routeContext(deps: RoutesDeps): RouteContext {
+  const cipher = deps.customerKeys === undefined ? undefined : new PersonalDataCipher(deps.customerKeys);
   return {
     ...deps,
     analystOrCompliance: requireRole(deps.authenticator, Role.analyst, Role.compliance),
     only: (role) => requireRole(deps.authenticator, role),
     audit: async (res, action, resource, query) =>
       deps.accessLog.record({ principal: principalOf(res), action, resource, query }),
+    openPersonalData: (body) => (cipher === undefined ? Promise.resolve(body) : cipher.openDeep(body)),
   };
 }
 

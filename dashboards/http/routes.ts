@@ -5,6 +5,7 @@ import { accountRoutes } from './account-routes.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { alertRoutes } from './alert-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
+import { customerRoutes } from './customer-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { rulesRoutes } from './rules-routes.js';
 import { transactionRoutes } from './transaction-routes.js';
@@ -27,6 +28,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(accessRoutes(ctx));
   router.use(rulesRoutes(ctx));
   if (deps.apiKeys !== undefined) router.use(apiKeyRoutes(ctx, deps.apiKeys));
+  router.use(customerRoutes(ctx));
   router.use(problemDetailsMiddleware(deps.logger));
   return router;
 }

@@ -24,7 +24,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
       await audit(res, 'transaction.audit-trail', `transaction/${id}`, {});
       const trail = await auditTrail(clickhouse, id);
       if (!trail) throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${id}`);
-      res.json(auditTrailFor(principalOf(res).role, trail));
+      res.json(auditTrailFor(principalOf(res).role, await ctx.openPersonalData(trail)));
     }),
   );
 
@@ -71,7 +71,7 @@ export function transactionRoutes(ctx: RouteContext): express.Router {
         cursor: after ? encodeAuditCursor(after) : null,
       });
       const page = await ctx.auditSearch.search({ terms, ...filters, limit, after });
-      res.json(searchResponse(page));
+      res.json(searchResponse({ ...page, hits: await ctx.openPersonalData(page.hits) }));
     }),
   );
 

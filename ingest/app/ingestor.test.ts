@@ -6,6 +6,11 @@ import { FileIdempotencyStore } from '../adapters/file-idempotency-store.js';
 import { NOW_MS, TEST_KEY, TEST_PAN, TEST_PAN_2, cardRequest, transferRequest } from '../testing/fixtures.js';
 import { readAll, recordsContaining, testContext } from '../testing/harness.js';
 import { MemoryBus } from '../testing/memory-bus.js';
+import { FileCustomerKeyStore } from '../../platform/file-customer-key-store.js';
+import { PersonalDataCipher } from '../../platform/personal-data.js';
+import { Secret } from '../../platform/config.js';
+import { SealingPersonalDataProtector, devicePseudonymKey } from '../adapters/personal-data.js';
+import type { PersonalDataProtector } from '../ports.js';
 import { type IntakeItem, Ingestor } from './ingestor.js';
 import { createIngestMetrics } from './metrics.js';
 
@@ -16,7 +21,7 @@ async function setup() {
   const bus = new MemoryBus();
   const ctx = await testContext(bus);
   const metrics = createIngestMetrics(ctx.metrics);
-  const build = async (clock: ManualClock = ctx.clock) => {
+  const build = async (clock: ManualClock = ctx.clock, personalData?: PersonalDataProtector) => {
     const store = await FileIdempotencyStore.open(ctx.dataDir, ctx.logger);
     const ingestor = new Ingestor({
       producer: bus.producer(),
@@ -25,6 +30,7 @@ async function setup() {
       store,
       tokenizer: new HmacPanTokenizer(TEST_KEY),
       hasher: sha256Hasher,
+      ...(personalData === undefined ? {} : { personalData }),
       clock,
       limits,
       metrics,
@@ -263,5 +269,47 @@ describe('Ingestor', () => {
     const planted = { ...real!, value: Buffer.concat([real!.value, Buffer.from(TEST_PAN)]) };
     expect(recordsContaining([real!, planted], TEST_PAN)).toEqual([planted]);
     expect(recordsContaining([{ ...real!, headers: { note: `pan ${TEST_PAN}` } }], TEST_PAN)).toHaveLength(1);
+  });
+
+  it('seals and minimises personal fields before the log sees them; the fingerprint, so duplicates, are as before', async () => {
+    const sealed = await setup();
+    const keys = FileCustomerKeyStore.open(`${sealed.dataDir}/customer-keys`, { rotateAfterMs: 0 });
+    const protector = new SealingPersonalDataProtector(keys, devicePseudonymKey(new Secret(TEST_KEY)));
+    const sealing = await sealed.build(sealed.clock, protector);
+    try {
+      // The control: without a protector the values are written as sent.
+      await t.ingestor.accept(parsed(cardRequest()), 'API', null);
+      const [plain] = await Promise.all((await t.rawRecords()).map((r) => t.transactions.decode(r.value)));
+      expect(plain).toMatchObject({ deviceId: 'dev-1', ipAddress: '192.0.2.1', description: 'groceries' });
+
+      const results = await sealing.ingestor.accept(
+        parsed(cardRequest(), transferRequest(), cardRequest()),
+        'API',
+        null,
+      );
+      expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'duplicate']);
+      const records = await sealed.rawRecords();
+      for (const value of ['dev-1', '192.0.2.1', 'groceries', 'invoice 42'])
+        expect(recordsContaining(records, value)).toEqual([]);
+      const decoded = await Promise.all(records.map((r) => sealed.transactions.decode(r.value)));
+      const card = decoded.find((x) => x.transactionId === 'tx-0001')!;
+      const transfer = decoded.find((x) => x.transactionId === 'tx-sepa-1')!;
+      expect(card.fingerprint).toBe(plain!.fingerprint); // over the content as sent
+      expect(card).toMatchObject({ latitude: 48.85, longitude: 2.35, deviceId: protector.devicePseudonym('dev-1') });
+      expect(card.deviceId).toMatch(/^dev_[A-Za-z0-9_-]{22}$/);
+      const cipher = new PersonalDataCipher(keys);
+      expect(await cipher.openDeep([card.ipAddress, card.description, transfer.bankTransfer?.remittanceInfo])).toEqual([
+        '192.0.2.1',
+        'groceries',
+        'invoice 42',
+      ]);
+      // Each under its own customer's key: the payer account when the request names no customer.
+      expect((await keys.status('acct-payer-1')).heldVersions).toEqual([1]);
+      expect((await keys.status('cust-9')).heldVersions).toEqual([1]);
+    } finally {
+      await sealing.store.close();
+      await sealed.store.close();
+      await sealed.cleanup();
+    }
   });
 });

@@ -17,7 +17,13 @@ import type { IngestSource, Transaction } from '../../schemas/generated/types.js
 import { Topics } from '../../schemas/topics.js';
 import { fingerprintOf, toTransaction } from '../domain/canonical.js';
 import { planAttempts } from '../domain/idempotency.js';
-import type { ContentHasher, IdempotencyRecord, IdempotencyStore, PanTokenizer } from '../ports.js';
+import type {
+  ContentHasher,
+  IdempotencyRecord,
+  IdempotencyStore,
+  PanTokenizer,
+  PersonalDataProtector,
+} from '../ports.js';
 import { redactForDeadLetter } from '../domain/redaction.js';
 import { type ValidationLimits, validateTransactionRequest } from '../domain/validation.js';
 import { KeyedLock } from '../../platform/keyed-lock.js';
@@ -35,6 +41,11 @@ export interface IngestorDeps {
   readonly store: IdempotencyStore;
   readonly tokenizer: PanTokenizer;
   readonly hasher: ContentHasher;
+  /**
+   * Minimises and seals personal fields before the log sees them; without one they are written as sent (a
+   * deployment with no per-customer key store).
+   */
+  readonly personalData?: PersonalDataProtector;
   readonly clock: Clock;
   readonly limits: ValidationLimits;
   readonly metrics: IngestMetrics;
@@ -248,9 +259,12 @@ export class Ingestor {
 
   private async append(transactions: readonly Transaction[]): Promise<RecordPosition[]> {
     if (transactions.length === 0) return [];
+    const { personalData } = this.deps;
+    // After the idempotency decision, which compares fingerprints of the content as sent.
+    const toWrite = personalData ? await Promise.all(transactions.map((t) => personalData.protect(t))) : transactions;
     let records: OutgoingRecord[];
     try {
-      records = transactions.map((t) => ({
+      records = toWrite.map((t) => ({
         key: t.payerAccountId,
         value: this.deps.codec.encode(t),
         timestampMs: t.receivedAtMs,

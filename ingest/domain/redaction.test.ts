@@ -32,8 +32,29 @@ describe('redactForDeadLetter', () => {
     expect(redacted).toContain('2026-11-24T09:00:00Z');
   });
 
+  it('removes the values of the personal fields, and only those (a description elsewhere is kept)', () => {
+    const body = {
+      transactionId: 'tx-1',
+      description: 'gift for Anna',
+      device: { id: 'device-anna', ip: '203.0.113.7' },
+      location: { country: 'FR', latitude: 48.856613, longitude: 2.352222 },
+      bankTransfer: { scheme: 'SEPA_CT', endToEndId: 'e2e-1', remittanceInfo: 'rent Anna' },
+      merchant: { id: 'm-1', description: 'kept: not a request field of a person' },
+    };
+    expect(redactForDeadLetter(body)).toEqual({
+      transactionId: 'tx-1',
+      description: '[personal data removed]',
+      device: { id: '[personal data removed]', ip: '[personal data removed]' },
+      location: { country: 'FR', latitude: '[personal data removed]', longitude: '[personal data removed]' },
+      bankTransfer: { scheme: 'SEPA_CT', endToEndId: 'e2e-1', remittanceInfo: '[personal data removed]' },
+      merchant: { id: 'm-1', description: 'kept: not a request field of a person' },
+    });
+    // A nested object named like the top level is not the top level.
+    expect(redactForDeadLetter({ a: { description: 'x' } })).toEqual({ a: { description: 'x' } });
+  });
+
   it('leaves small numbers and non-objects alone', () => {
-    expect(redactForDeadLetter({ latitude: 48.85, n: 42 })).toEqual({ latitude: 48.85, n: 42 });
+    expect(redactForDeadLetter({ lat: 48.85, n: 42 })).toEqual({ lat: 48.85, n: 42 });
     expect(redactForDeadLetter('text')).toBe('text');
     expect(redactForDeadLetter(null)).toBeNull();
   });
