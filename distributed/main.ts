@@ -18,7 +18,9 @@ import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
 import { startHttpServer } from '../platform/http-server.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
+import type { Bus } from '../platform/bus.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
+import { NamespacedBus } from '../platform/namespaced-bus.js';
 import { createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { topicSpecs } from '../schemas/partitions.js';
@@ -42,12 +44,13 @@ async function main(): Promise<void> {
   const registry: SchemaRegistry = config.schemaRegistryUrl
     ? new HttpSchemaRegistry(config.schemaRegistryUrl)
     : new EmbeddedSchemaRegistry();
-  const bus = await KafkaBus.connect({
+  const kafka = await KafkaBus.connect({
     brokers: config.kafkaBrokers,
     clientId: config.kafkaClientId,
     replicationFactor: config.kafkaReplicationFactor,
     logger,
   });
+  const bus: Bus = config.kafkaNamespace === undefined ? kafka : new NamespacedBus(kafka, config.kafkaNamespace);
   await bus.ensureTopics(topicSpecs(config.partitions));
   const clickhouse: ClickHouseClient | undefined = config.clickhouseUrl
     ? createClickHouseClient(config.clickhouseUrl, config.clickhouseDatabase)
@@ -114,7 +117,12 @@ async function main(): Promise<void> {
     rateLimit: readRateLimitConfig(env),
   });
   for (const attach of attachments) attach(http.server);
-  logger.info('service started', { stages: config.stages, url: http.url, brokers: config.kafkaBrokers });
+  logger.info('service started', {
+    stages: config.stages,
+    url: http.url,
+    brokers: config.kafkaBrokers,
+    namespace: config.kafkaNamespace,
+  });
 
   let stopping = false;
   const stop = (signal: string): void => {

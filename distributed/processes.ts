@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
@@ -99,4 +100,39 @@ export async function resetTestBroker(brokers: readonly string[]): Promise<void>
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Deletes every topic and consumer group under `namespace` (VIGIL_KAFKA_NAMESPACE) on a test broker: how a test
+ * that ran its services in a namespace of its own cleans up without touching anyone else's.
+ */
+export async function deleteTestNamespace(brokers: readonly string[], namespace: string): Promise<void> {
+  const prefix = `${namespace}.`;
+  const admin = new kafkajs.Kafka({
+    brokers: [...brokers],
+    clientId: 'vigil-test-cleanup',
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Peak and current resident memory of a running child process in MiB (Linux /proc), or undefined once it is gone. */
+export function residentMemoryMiB(pid: number | undefined): { peakMiB: number; currentMiB: number } | undefined {
+  if (pid === undefined) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakMiB: kib('VmHWM') / 1024, currentMiB: kib('VmRSS') / 1024 };
 }
