@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import kafkajs from 'kafkajs';
 import { apiClient, metricSum, waitFor } from '../embedded/testing.js';
+import { committedLag } from '../ledger-sink/testing/outage-harness.js';
 import {
   readAuditIds,
   readStoredLedger,
@@ -261,11 +262,6 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, n) => total + n, 0);
-}
-
-async function committedLag(bus: Bus, topic: string, groupId: string): Promise<number> {
-  const [ends, committed] = await Promise.all([bus.endOffsets(topic), bus.committedOffsets(groupId, topic)]);
-  return ends.reduce((lag, end, p) => lag + end - Math.max(0, committed[p] ?? 0), 0);
 }
 
 /** The scoring member's own lag (end of log − next offset it will handle), from its /metrics. */
