@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client as ElasticsearchClient } from '@elastic/elasticsearch';
-import kafkajs from 'kafkajs';
-import { apiClient, metricSum, waitFor } from '../embedded/testing.js';
+import { apiClient, waitFor } from '../embedded/testing.js';
 import { committedLag } from '../ledger-sink/testing/outage-harness.js';
 import {
   readAuditIds,
@@ -30,7 +29,15 @@ import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { type ObservedRecord, partitionOrderViolations } from '../scoring/testing/partition-order.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-import { type ServiceProcess, deleteTestNamespace, residentMemoryMiB, startService, stopService } from './processes.js';
+import {
+  type ServiceProcess,
+  consumerLag,
+  deleteTestNamespace,
+  readNamespacedTopic,
+  residentMemoryMiB,
+  startService,
+  stopService,
+} from './processes.js';
 
 /**
  * Fault 2 of the suite: the scoring service SIGKILLed mid-batch three times, at different points of its progress,
@@ -179,7 +186,7 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
         const holds = report.openHolds + report.postedHolds + report.voidedHolds;
         if (report.distinctDecisions < N || report.postedTransactions < report.postableDecisions) return undefined;
         if (holds < report.heldDecisions) return undefined;
-        if ((await scoringLag(scoring)) !== 0) return undefined;
+        if ((await consumerLag(scoring, keys.admin)) !== 0) return undefined;
         return (await committedLag(bus, Topics.transactionsScored, 'ledger-sink')) === 0 ? true : undefined;
       },
       DRAIN_BOUND_MS,
@@ -194,13 +201,23 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
     const rawCodec = await createCodec<Transaction>(registry, Topics.transactionsRaw);
     const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
     const raw: ObservedRecord[] = [];
-    for (const record of await readTopic(Topics.transactionsRaw, await bus.endOffsets(Topics.transactionsRaw))) {
+    for (const record of await readNamespacedTopic(
+      brokers,
+      namespace,
+      Topics.transactionsRaw,
+      await bus.endOffsets(Topics.transactionsRaw),
+    )) {
       const tx = await rawCodec.decode(record.value);
       raw.push({ ...position(record), transactionId: tx.transactionId, content: '', outcome: '' });
     }
     const scoredRecords: ObservedRecord[] = [];
     const firstDecisions = new Map<string, ScoredTransaction>();
-    for (const record of await readTopic(Topics.transactionsScored, await bus.endOffsets(Topics.transactionsScored))) {
+    for (const record of await readNamespacedTopic(
+      brokers,
+      namespace,
+      Topics.transactionsScored,
+      await bus.endOffsets(Topics.transactionsScored),
+    )) {
       const decision = await scoredCodec.decode(record.value);
       const id = decision.transaction.transactionId;
       if (!firstDecisions.has(id)) firstDecisions.set(id, decision);
@@ -262,57 +279,6 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, n) => total + n, 0);
-}
-
-/** The scoring member's own lag (end of log − next offset it will handle), from its /metrics. */
-async function scoringLag(service: ServiceProcess): Promise<number> {
-  const text = await (
-    await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${keys.admin}` } })
-  ).text();
-  if (!/^vigil_consumer_lag\{/m.test(text)) return Number.NaN;
-  return metricSum(text, 'vigil_consumer_lag');
-}
-
-/**
- * Every record of `topic` (under the namespace), read by one consumer of a throwaway group from the start up to the
- * end offsets seen when called. Done when each partition's highest offset read reaches its end − 1.
- */
-async function readTopic(topic: string, ends: readonly number[]): Promise<BusRecord[]> {
-  const kafka = new kafkajs.Kafka({ brokers, clientId: `${namespace}-reader`, logLevel: kafkajs.logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `${namespace}.oracle-${randomUUID().slice(0, 8)}`, maxWaitTimeInMs: 200 });
-  const records: BusRecord[] = [];
-  const last = ends.map(() => -1);
-  let complete = false;
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [`${namespace}.${topic}`], fromBeginning: true });
-    await consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const message of batch.messages) {
-          const offset = Number(message.offset);
-          if (offset <= last[batch.partition]! || offset >= ends[batch.partition]!) continue;
-          last[batch.partition] = offset;
-          records.push({
-            topic,
-            partition: batch.partition,
-            offset,
-            key: message.key?.toString('utf8') ?? null,
-            value: message.value ?? Buffer.alloc(0),
-            headers: {},
-            timestampMs: Number(message.timestamp),
-          });
-        }
-        complete = ends.every((end, p) => last[p]! >= end - 1);
-        return Promise.resolve();
-      },
-    });
-    await waitFor(`all of ${topic} read`, () => (complete ? true : undefined), 120_000).catch((error: unknown) => {
-      throw new Error(`${String(error)}; read up to ${JSON.stringify(last)} of ends ${JSON.stringify(ends)}`);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
 }
 
 function position(record: BusRecord): Pick<ObservedRecord, 'partition' | 'offset' | 'key'> {

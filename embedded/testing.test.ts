@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
 import type { DeadLetter } from '../schemas/generated/types.js';
 import {
@@ -350,5 +351,23 @@ describe('deadLetterViolations', () => {
     expect(
       deadLetterViolations([poison], [both[0]!, letterOf('dashboards', { originalBytes: Buffer.from([1, 2]) })]),
     ).toEqual(['dashboards tx.scored/2/7: original bytes not kept (2 of 3)']);
+  });
+
+  it('accepts a letter that says it cut the bytes only when the prefix, the length and the SHA-256 match', () => {
+    const sha256 = createHash('sha256').update(poison.bytes).digest('hex');
+    const cut = (bytes: number[], length: string, sha: string): ObservedDeadLetter => {
+      const letter = letterOf('dashboards', { originalBytes: Buffer.from(bytes) });
+      return {
+        letter: letter.letter,
+        headers: { ...letter.headers, 'vigil.dlq.original-length': length, 'vigil.dlq.original-sha256': sha },
+      };
+    };
+    expect(deadLetterViolations([poison], [both[0]!, cut([1, 2], '3', sha256)])).toEqual([]);
+    expect(deadLetterViolations([poison], [both[0]!, cut([1, 9], '3', sha256)])).toEqual([
+      'dashboards tx.scored/2/7: cut original bytes do not match the record (2 of 3 kept)',
+    ]);
+    expect(deadLetterViolations([poison], [both[0]!, cut([1, 2], '3', 'f'.repeat(64))])).toEqual([
+      'dashboards tx.scored/2/7: cut original bytes do not match the record (2 of 3 kept)',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bus } from '../platform/bus.js';
@@ -345,8 +346,9 @@ export interface ObservedDeadLetter {
 /**
  * The dead-letter invariant of poison records, one line per violation (empty when it holds): for every planted
  * record, each stage that reads its topic wrote exactly one dead letter naming its topic, partition and offset (in
- * the value and in the headers), with the expected error code, a reason and the original bytes intact; and no
- * other dead letter exists. Pure, so a test can plant a fault in its view.
+ * the value and in the headers), with the expected error code, a reason and the original bytes intact (or, where the
+ * letter says it cut them, a prefix of them with the whole length and SHA-256); and no other dead letter exists.
+ * Pure, so a test can plant a fault in its view.
  */
 export function deadLetterViolations(
   planted: readonly PlantedPoison[],
@@ -382,8 +384,17 @@ export function deadLetterViolations(
       if (letter.errorCode !== code || headers[HeaderNames.dlqErrorCode] !== code)
         violations.push(`${key}: error code ${letter.errorCode}, expected ${code}`);
       if (letter.reason === '' || (headers[HeaderNames.dlqReason] ?? '') === '') violations.push(`${key}: no reason`);
-      if (!Buffer.from(letter.originalBytes).equals(poison.bytes))
-        violations.push(`${key}: original bytes not kept (${letter.originalBytes.length} of ${poison.bytes.length})`);
+      const kept = Buffer.from(letter.originalBytes);
+      const cutFrom = headers[HeaderNames.dlqOriginalLength];
+      if (cutFrom === undefined) {
+        if (!kept.equals(poison.bytes))
+          violations.push(`${key}: original bytes not kept (${kept.length} of ${poison.bytes.length})`);
+      } else if (
+        cutFrom !== String(poison.bytes.length) ||
+        headers[HeaderNames.dlqOriginalSha256] !== createHash('sha256').update(poison.bytes).digest('hex') ||
+        !poison.bytes.subarray(0, kept.length).equals(kept)
+      )
+        violations.push(`${key}: cut original bytes do not match the record (${kept.length} of ${cutFrom} kept)`);
     }
   for (const key of byPlace.keys()) if (!expectedKeys.has(key)) violations.push(`${key}: an unexpected dead letter`);
   return violations;
