@@ -17,6 +17,11 @@ export interface ServiceConfig {
   readonly kafkaBrokers: readonly string[];
   /** Client id reported to the brokers (VIGIL_KAFKA_CLIENT_ID, default vigil-<stages>). */
   readonly kafkaClientId: string;
+  /**
+   * Prefix of every topic and consumer group on the cluster (VIGIL_KAFKA_NAMESPACE, e.g. `staging` → `staging.tx.raw`,
+   * group `staging.scoring`); unset = Vigil's plain names. Lets several deployments or test runs share one cluster.
+   */
+  readonly kafkaNamespace: string | undefined;
   /** Replication factor for topics this service creates (VIGIL_KAFKA_REPLICATION_FACTOR, default 1). */
   readonly kafkaReplicationFactor: number;
   /** Partitions per topic when creating them (VIGIL_PARTITIONS, default 8). */
@@ -55,6 +60,13 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
   const apiKeys = readOptionalString(env, 'VIGIL_API_KEYS');
   if (apiKeys === undefined)
     throw new ConfigError('VIGIL_API_KEYS', undefined, 'role:key pairs (distributed mode never generates keys)');
+  const kafkaNamespace = readOptionalString(env, 'VIGIL_KAFKA_NAMESPACE');
+  if (kafkaNamespace !== undefined && !/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,99}$/.test(kafkaNamespace))
+    throw new ConfigError(
+      'VIGIL_KAFKA_NAMESPACE',
+      kafkaNamespace,
+      '1–100 characters of [a-zA-Z0-9._-], not starting with "."',
+    );
   const clickhouseUrl = readOptionalString(env, 'VIGIL_CLICKHOUSE_URL');
   if ((stages.includes('ledger-sink') || stages.includes('dashboards')) && clickhouseUrl === undefined) {
     throw new ConfigError(
@@ -66,6 +78,7 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
   return Object.freeze({
     stages,
     kafkaBrokers,
+    kafkaNamespace,
     kafkaClientId: readString(env, 'VIGIL_KAFKA_CLIENT_ID', `vigil-${name}`),
     kafkaReplicationFactor: readInt(env, 'VIGIL_KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 7 }),
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),

@@ -18,7 +18,9 @@ import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
 import { startHttpServer } from '../platform/http-server.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
+import type { Bus } from '../platform/bus.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
+import { NamespacedBus } from '../platform/namespaced-bus.js';
 import { createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { startApiKeyFeed } from '../schemas/api-keys.js';
@@ -48,12 +50,13 @@ async function main(): Promise<void> {
   const registry: SchemaRegistry = config.schemaRegistryUrl
     ? new HttpSchemaRegistry(config.schemaRegistryUrl)
     : new EmbeddedSchemaRegistry();
-  const bus = await KafkaBus.connect({
+  const kafka = await KafkaBus.connect({
     brokers: config.kafkaBrokers,
     clientId: config.kafkaClientId,
     replicationFactor: config.kafkaReplicationFactor,
     logger,
   });
+  const bus: Bus = config.kafkaNamespace === undefined ? kafka : new NamespacedBus(kafka, config.kafkaNamespace);
   await bus.ensureTopics(topicSpecs(config.partitions));
   const apiKeys = await startApiKeyFeed(bus, registry, managedKeys, systemClock);
   // Serve no request before the managed keys are in: a feed's valid key must never be refused at start.
@@ -131,7 +134,12 @@ async function main(): Promise<void> {
     rateLimit: readRateLimitConfig(env),
   });
   for (const attach of attachments) attach(http.server);
-  logger.info('service started', { stages: config.stages, url: http.url, brokers: config.kafkaBrokers });
+  logger.info('service started', {
+    stages: config.stages,
+    url: http.url,
+    brokers: config.kafkaBrokers,
+    namespace: config.kafkaNamespace,
+  });
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
-import { waitFor } from '../embedded/testing.js';
+import { metricSum, waitFor } from '../embedded/testing.js';
+import type { BusRecord } from '../platform/bus.js';
 import { Topics } from '../schemas/topics.js';
 
 /**
@@ -99,4 +102,104 @@ export async function resetTestBroker(brokers: readonly string[]): Promise<void>
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Deletes every topic and consumer group under `namespace` (VIGIL_KAFKA_NAMESPACE) on a test broker: how a test
+ * that ran its services in a namespace of its own cleans up without touching anyone else's.
+ */
+export async function deleteTestNamespace(brokers: readonly string[], namespace: string): Promise<void> {
+  const prefix = `${namespace}.`;
+  const admin = new kafkajs.Kafka({
+    brokers: [...brokers],
+    clientId: 'vigil-test-cleanup',
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Peak and current resident memory of a running child process in MiB (Linux /proc), or undefined once it is gone. */
+export function residentMemoryMiB(pid: number | undefined): { peakMiB: number; currentMiB: number } | undefined {
+  if (pid === undefined) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakMiB: kib('VmHWM') / 1024, currentMiB: kib('VmRSS') / 1024 };
+}
+
+/** The sum of `vigil_consumer_lag` over a service's consumer groups, from its /metrics (NaN before it has any). */
+export async function consumerLag(service: ServiceProcess, adminKey: string): Promise<number> {
+  const text = await (
+    await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })
+  ).text();
+  if (!/^vigil_consumer_lag\{/m.test(text)) return Number.NaN;
+  return metricSum(text, 'vigil_consumer_lag');
+}
+
+/**
+ * Every record of `topic` under `namespace`, read from the start up to `ends` (per partition, as seen by the
+ * caller) by one consumer in a throwaway group of the namespace; in offset order within each partition. Done when
+ * each partition's highest offset read reaches its end − 1; fails after `timeoutMs` naming how far it got.
+ */
+export async function readNamespacedTopic(
+  brokers: readonly string[],
+  namespace: string,
+  topic: string,
+  ends: readonly number[],
+  timeoutMs = 120_000,
+): Promise<BusRecord[]> {
+  const kafka = new kafkajs.Kafka({
+    brokers: [...brokers],
+    clientId: `${namespace}-reader`,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: `${namespace}.reader-${randomUUID().slice(0, 8)}`, maxWaitTimeInMs: 200 });
+  const records: BusRecord[] = [];
+  const last = ends.map(() => -1);
+  let complete = ends.every((end) => end === 0);
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [`${namespace}.${topic}`], fromBeginning: true });
+    await consumer.run({
+      eachBatch: ({ batch }) => {
+        for (const message of batch.messages) {
+          const offset = Number(message.offset);
+          if (offset <= last[batch.partition]! || offset >= ends[batch.partition]!) continue;
+          last[batch.partition] = offset;
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(message.headers ?? {}))
+            if (value !== undefined) headers[name] = value.toString();
+          records.push({
+            topic,
+            partition: batch.partition,
+            offset,
+            key: message.key?.toString('utf8') ?? null,
+            value: message.value ?? Buffer.alloc(0),
+            headers,
+            timestampMs: Number(message.timestamp),
+          });
+        }
+        complete = ends.every((end, p) => last[p]! >= end - 1);
+        return Promise.resolve();
+      },
+    });
+    await waitFor(`all of ${topic} read`, () => (complete ? true : undefined), timeoutMs).catch((error: unknown) => {
+      throw new Error(`${String(error)}; read up to ${JSON.stringify(last)} of ends ${JSON.stringify(ends)}`);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }

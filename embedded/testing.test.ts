@@ -1,5 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
-import { ledgerInvariantViolations, webhookDeliveryViolations } from './testing.js';
+import type { DeadLetter } from '../schemas/generated/types.js';
+import {
+  type ObservedDeadLetter,
+  type PlantedPoison,
+  deadLetterViolations,
+  ledgerInvariantViolations,
+  webhookDeliveryViolations,
+} from './testing.js';
 
 /** The e2e invariant checks on plain data: a sound run passes, and each planted fault is reported. */
 
@@ -281,6 +289,85 @@ describe('webhookDeliveryViolations', () => {
     ).toEqual(['evt_1: carries tx-2 and tx-1']);
     expect(webhookDeliveryViolations(expected, [ok[0]!, { ...ok[1]!, verified: false }]).violations).toEqual([
       'evt_2: signature not verified',
+    ]);
+  });
+});
+
+describe('deadLetterViolations', () => {
+  const poison: PlantedPoison = {
+    topic: 'tx.scored',
+    partition: 2,
+    offset: 7,
+    bytes: Buffer.from([1, 2, 3]),
+    expectedCodes: { 'ledger-sink': 'BAD_MAGIC_BYTE', dashboards: 'BAD_MAGIC_BYTE' },
+  };
+  const letterOf = (stage: string, overrides: Partial<DeadLetter> = {}): ObservedDeadLetter => ({
+    letter: {
+      stage,
+      errorCode: 'BAD_MAGIC_BYTE',
+      reason: 'record starts with byte 1',
+      problems: [],
+      sourceTopic: 'tx.scored',
+      sourcePartition: 2,
+      sourceOffset: 7n,
+      key: 'acct-1',
+      originalBytes: Buffer.from([1, 2, 3]),
+      failedAtMs: 0,
+      ...overrides,
+    },
+    headers: {
+      'vigil.dlq.reason': 'record starts with byte 1',
+      'vigil.dlq.error-code': overrides.errorCode ?? 'BAD_MAGIC_BYTE',
+      'vigil.dlq.topic': 'tx.scored',
+      'vigil.dlq.partition': '2',
+      'vigil.dlq.offset': '7',
+    },
+  });
+  const both = [letterOf('ledger-sink'), letterOf('dashboards')];
+
+  it('holds when every stage reading the topic dead-lettered the record once, intact', () => {
+    expect(deadLetterViolations([poison], both)).toEqual([]);
+  });
+
+  it('catches a missing, a repeated, a foreign, a wrongly placed, a mislabelled and a truncated dead letter', () => {
+    expect(deadLetterViolations([poison], [both[0]!])).toEqual([
+      'dashboards tx.scored/2/7: 0 dead letters, expected 1',
+    ]);
+    expect(deadLetterViolations([poison], [...both, both[1]!])).toEqual([
+      'dashboards tx.scored/2/7: 2 dead letters, expected 1',
+    ]);
+    expect(deadLetterViolations([poison], [...both, letterOf('scoring')])).toEqual([
+      'scoring tx.scored/2/7: an unexpected dead letter',
+    ]);
+    const moved = letterOf('dashboards', { sourceOffset: 8n });
+    expect(deadLetterViolations([poison], [both[0]!, moved])).toEqual([
+      'dashboards tx.scored/2/8: the headers name tx.scored/2/7',
+      'dashboards tx.scored/2/7: 0 dead letters, expected 1',
+      'dashboards tx.scored/2/8: an unexpected dead letter',
+    ]);
+    expect(deadLetterViolations([poison], [both[0]!, letterOf('dashboards', { errorCode: 'CORRUPT_BODY' })])).toEqual([
+      'dashboards tx.scored/2/7: error code CORRUPT_BODY, expected BAD_MAGIC_BYTE',
+    ]);
+    expect(
+      deadLetterViolations([poison], [both[0]!, letterOf('dashboards', { originalBytes: Buffer.from([1, 2]) })]),
+    ).toEqual(['dashboards tx.scored/2/7: original bytes not kept (2 of 3)']);
+  });
+
+  it('accepts a letter that says it cut the bytes only when the prefix, the length and the SHA-256 match', () => {
+    const sha256 = createHash('sha256').update(poison.bytes).digest('hex');
+    const cut = (bytes: number[], length: string, sha: string): ObservedDeadLetter => {
+      const letter = letterOf('dashboards', { originalBytes: Buffer.from(bytes) });
+      return {
+        letter: letter.letter,
+        headers: { ...letter.headers, 'vigil.dlq.original-length': length, 'vigil.dlq.original-sha256': sha },
+      };
+    };
+    expect(deadLetterViolations([poison], [both[0]!, cut([1, 2], '3', sha256)])).toEqual([]);
+    expect(deadLetterViolations([poison], [both[0]!, cut([1, 9], '3', sha256)])).toEqual([
+      'dashboards tx.scored/2/7: cut original bytes do not match the record (2 of 3 kept)',
+    ]);
+    expect(deadLetterViolations([poison], [both[0]!, cut([1, 2], '3', 'f'.repeat(64))])).toEqual([
+      'dashboards tx.scored/2/7: cut original bytes do not match the record (2 of 3 kept)',
     ]);
   });
 });

@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bus } from '../platform/bus.js';
 import type { AuditTrail, LedgerIntegrity, TransactionRequest } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
-import type { LedgerBalance } from '../schemas/generated/types.js';
+import type { DeadLetter, LedgerBalance } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
-import { Topics } from '../schemas/topics.js';
+import { HeaderNames, Topics } from '../schemas/topics.js';
 
 /**
  * Helpers for tests that drive a running pipeline over HTTP: bounded waits on conditions, an API client, and the
@@ -325,4 +326,77 @@ export function webhookDeliveryViolations(
   }
   for (const subject of expectedSubjects) if (!idBySubject.has(subject)) violations.push(`${subject}: never delivered`);
   return { violations, duplicates };
+}
+
+/** A poison record a test wrote straight onto a topic, and the dead letter each consuming stage must write for it. */
+export interface PlantedPoison {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly bytes: Buffer;
+  /** The error code each stage that reads `topic` must dead-letter it with, by stage name. */
+  readonly expectedCodes: Readonly<Record<string, string>>;
+}
+
+/** A dead letter as read back from `tx.dlq`: the decoded value and the record's headers. */
+export interface ObservedDeadLetter {
+  readonly letter: DeadLetter;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The dead-letter invariant of poison records, one line per violation (empty when it holds): for every planted
+ * record, each stage that reads its topic wrote exactly one dead letter naming its topic, partition and offset (in
+ * the value and in the headers), with the expected error code, a reason and the original bytes intact (or, where the
+ * letter says it cut them, a prefix of them with the whole length and SHA-256); and no other dead letter exists.
+ * Pure, so a test can plant a fault in its view.
+ */
+export function deadLetterViolations(
+  planted: readonly PlantedPoison[],
+  observed: readonly ObservedDeadLetter[],
+): string[] {
+  const violations: string[] = [];
+  const where = (topic: unknown, partition: unknown, offset: unknown) =>
+    `${String(topic)}/${String(partition)}/${String(offset)}`;
+  const byPlace = new Map<string, ObservedDeadLetter[]>();
+  for (const o of observed) {
+    const { letter, headers } = o;
+    const place = where(letter.sourceTopic, letter.sourcePartition, letter.sourceOffset);
+    const inHeaders = where(
+      headers[HeaderNames.dlqSourceTopic],
+      headers[HeaderNames.dlqSourcePartition],
+      headers[HeaderNames.dlqSourceOffset],
+    );
+    if (inHeaders !== place) violations.push(`${letter.stage} ${place}: the headers name ${inHeaders}`);
+    const key = `${letter.stage} ${place}`;
+    byPlace.set(key, [...(byPlace.get(key) ?? []), o]);
+  }
+  const expectedKeys = new Set<string>();
+  for (const poison of planted)
+    for (const [stage, code] of Object.entries(poison.expectedCodes)) {
+      const key = `${stage} ${where(poison.topic, poison.partition, poison.offset)}`;
+      expectedKeys.add(key);
+      const letters = byPlace.get(key) ?? [];
+      if (letters.length !== 1) {
+        violations.push(`${key}: ${letters.length} dead letters, expected 1`);
+        continue;
+      }
+      const { letter, headers } = letters[0]!;
+      if (letter.errorCode !== code || headers[HeaderNames.dlqErrorCode] !== code)
+        violations.push(`${key}: error code ${letter.errorCode}, expected ${code}`);
+      if (letter.reason === '' || (headers[HeaderNames.dlqReason] ?? '') === '') violations.push(`${key}: no reason`);
+      const kept = Buffer.from(letter.originalBytes);
+      const cutFrom = headers[HeaderNames.dlqOriginalLength];
+      if (cutFrom === undefined) {
+        if (!kept.equals(poison.bytes))
+          violations.push(`${key}: original bytes not kept (${kept.length} of ${poison.bytes.length})`);
+      } else if (
+        cutFrom !== String(poison.bytes.length) ||
+        headers[HeaderNames.dlqOriginalSha256] !== createHash('sha256').update(poison.bytes).digest('hex') ||
+        !poison.bytes.subarray(0, kept.length).equals(kept)
+      )
+        violations.push(`${key}: cut original bytes do not match the record (${kept.length} of ${cutFrom} kept)`);
+    }
+  for (const key of byPlace.keys()) if (!expectedKeys.has(key)) violations.push(`${key}: an unexpected dead letter`);
+  return violations;
 }

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Bus, BusRecord, DeadLetterSink, OutgoingRecord, Producer, RecordBatch } from '../platform/bus.js';
 import type { Clock } from '../platform/clock.js';
-import type { ErrorCode } from '../platform/error-codes.js';
+import { BusErrorCode, type ErrorCode } from '../platform/error-codes.js';
 import { VigilError, describeError, isRetriable } from '../platform/errors.js';
 import { type Codec, createCodec } from './codec.js';
 import type { DeadLetter } from './generated/types.js';
@@ -17,6 +18,15 @@ export interface PoisonItem {
   readonly key?: string | null;
   readonly originalBytes: Buffer;
   readonly error: unknown;
+}
+
+/** How many of a record's bytes a letter keeps when the whole record does not fit in one (64 KiB). */
+export const ORIGINAL_BYTES_KEPT = 64 * 1024;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends ReadonlyArray<infer U> ? U[] : T[K] };
+
+function isRecordTooLarge(error: unknown): boolean {
+  return error instanceof VigilError && error.code === BusErrorCode.recordTooLarge;
 }
 
 export class DeadLetterWriter {
@@ -42,20 +52,45 @@ export class DeadLetterWriter {
    */
   readonly sink: DeadLetterSink = (record, error) => this.send([{ record, originalBytes: record.value, error }]);
 
-  /** Durably writes the items to the dead-letter topic; resolves when they are on the log. */
+  /**
+   * Durably writes the items to the dead-letter topic; resolves when they are on the log. A letter the log refuses
+   * as too large (its record was near the source topic's limit, and the letter adds the reason to it) is written
+   * with the original bytes cut, first to ORIGINAL_BYTES_KEPT, then to none — never retried whole for ever, which
+   * would stall the partition behind the poison it was meant to move past. The cut is said in the letter's problems
+   * and headers (whole length and SHA-256); the whole record stays at its source position.
+   */
   async send(items: readonly PoisonItem[]): Promise<void> {
     if (items.length === 0) return;
-    await this.producer.send(
-      Topics.deadLetters,
-      items.map((item) => this.toRecord(item)),
-    );
+    try {
+      await this.producer.send(
+        Topics.deadLetters,
+        items.map((item) => this.toRecord(item)),
+      );
+    } catch (error) {
+      // Both logs check every record's size before appending any, so a refusal as too large landed nothing.
+      if (!isRecordTooLarge(error)) throw error;
+      for (const item of items) await this.sendCutIfNeeded(item);
+    }
   }
 
-  toRecord(item: PoisonItem): OutgoingRecord {
+  private async sendCutIfNeeded(item: PoisonItem): Promise<void> {
+    for (const keep of [undefined, ORIGINAL_BYTES_KEPT, 0]) {
+      if (keep !== undefined && keep >= item.originalBytes.length) continue;
+      try {
+        await this.producer.send(Topics.deadLetters, [this.toRecord(item, keep)]);
+        return;
+      } catch (error) {
+        if (!isRecordTooLarge(error) || keep === 0) throw error;
+      }
+    }
+  }
+
+  /** The letter for `item`; with `keepOriginalBytes`, only that many of its original bytes, the cut recorded. */
+  toRecord(item: PoisonItem, keepOriginalBytes?: number): OutgoingRecord {
     const error = item.error;
     const code: ErrorCode = error instanceof VigilError ? error.code : 'UNEXPECTED_ERROR';
     const reason = describeError(error);
-    const letter: DeadLetter = {
+    const letter: Mutable<DeadLetter> = {
       stage: this.stage,
       errorCode: code,
       reason,
@@ -71,6 +106,19 @@ export class DeadLetterWriter {
       [HeaderNames.dlqReason]: reason.slice(0, 1000),
       [HeaderNames.dlqErrorCode]: code,
     };
+    if (keepOriginalBytes !== undefined) {
+      const whole = item.originalBytes;
+      const sha256 = createHash('sha256').update(whole).digest('hex');
+      letter.originalBytes = whole.subarray(0, keepOriginalBytes);
+      letter.problems.push({
+        path: '/originalBytes',
+        message:
+          `cut to ${keepOriginalBytes} of ${whole.length} bytes (SHA-256 ${sha256}): the letter with the whole record ` +
+          `is larger than ${Topics.deadLetters} accepts`,
+      });
+      headers[HeaderNames.dlqOriginalLength] = String(whole.length);
+      headers[HeaderNames.dlqOriginalSha256] = sha256;
+    }
     if (item.record) {
       headers[HeaderNames.dlqSourceTopic] = item.record.topic;
       headers[HeaderNames.dlqSourcePartition] = String(item.record.partition);

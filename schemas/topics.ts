@@ -52,6 +52,9 @@ export const HeaderNames = {
   dlqSourceTopic: 'vigil.dlq.topic',
   dlqSourcePartition: 'vigil.dlq.partition',
   dlqSourceOffset: 'vigil.dlq.offset',
+  /** Set only when a letter keeps part of the record's bytes: the whole record's length and SHA-256 (hex). */
+  dlqOriginalLength: 'vigil.dlq.original-length',
+  dlqOriginalSha256: 'vigil.dlq.original-sha256',
   /**
    * On `tx.scored`, copies of fields of the value, so a consumer that only counts or looks for one transaction
    * need not decode the whole record (its 62-entry feature map dominates decoding). The value stays the truth:

@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client as ElasticsearchClient } from '@elastic/elasticsearch';
+import { apiClient, waitFor } from '../embedded/testing.js';
+import { committedLag } from '../ledger-sink/testing/outage-harness.js';
+import {
+  readAuditIds,
+  readStoredLedger,
+  suiteExpectation,
+  suiteViolations,
+} from '../ledger-sink/testing/suite-oracle.js';
+import type { Bus, BusRecord } from '../platform/bus.js';
+import { canonicalJson } from '../platform/canonical-json.js';
+import { createClickHouseClient } from '../platform/clickhouse.js';
+import { KafkaBus } from '../platform/kafka/kafka-bus.js';
+import { silentLogger } from '../platform/logger.js';
+import { NamespacedBus } from '../platform/namespaced-bus.js';
+import type { IngestBatchResponse, LedgerIntegrity } from '../schemas/api.js';
+import { createCodec } from '../schemas/codec.js';
+import {
+  connectTestElasticsearch,
+  deleteAuditIndices,
+  uniqueAuditPrefix,
+} from '../schemas/elasticsearch/test-helpers.js';
+import type { ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
+import { Topics } from '../schemas/topics.js';
+import { type ObservedRecord, partitionOrderViolations } from '../scoring/testing/partition-order.js';
+import { TrafficSimulator } from '../simulator/generator.js';
+import {
+  type ServiceProcess,
+  consumerLag,
+  deleteTestNamespace,
+  readNamespacedTopic,
+  residentMemoryMiB,
+  startService,
+  stopService,
+} from './processes.js';
+
+/**
+ * Fault 2 of the suite: the scoring service SIGKILLed mid-batch three times, at different points of its progress,
+ * and restarted each time. Distributed mode on the shared Kafka and Elasticsearch, in a Kafka namespace of its own
+ * (VIGIL_KAFKA_NAMESPACE: its topics and groups are `<namespace>.tx.raw`, … — no other run is touched): ingest,
+ * one scoring process, ledger-sink with dashboards. Every transaction is acknowledged before scoring first starts,
+ * so each kill lands while scoring works through a backlog. Kills are triggered by observed progress (records on
+ * tx.scored passing 20 %, 50 % and 80 % of the transactions), never by elapsed time.
+ *
+ * Then one oracle: acknowledged ids = decisions = audit documents, each once; every postable decision posted
+ * exactly once and balanced (read with and without FINAL); the scoring member's lag and ledger-sink's committed lag
+ * back to 0 within DRAIN_BOUND_MS; each process's peak RSS under MEMORY_BOUND_MIB; and the order rule of
+ * scoring/testing/partition-order.ts between tx.raw and tx.scored.
+ */
+const brokers = (process.env.VIGIL_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const keys = {
+  ingest: 'fault2-ingest-key-0123456789',
+  compliance: 'fault2-compliance-key-0123456789',
+  admin: 'fault2-admin-key-0123456789',
+};
+const N = 6000;
+const PARTITIONS = 6;
+/** Small batches, so a kill lands between and inside many of them rather than after one big one. */
+const SCORING_BATCH = 250;
+const KILL_AT = [0.2, 0.5, 0.8] as const;
+/** From the last restart until every decision is stored and every lag is 0; the test fails beyond it. */
+const DRAIN_BOUND_MS = 300_000;
+/** Peak resident memory any one process may reach (scoring's model and feature state, chDB in the sink). */
+const MEMORY_BOUND_MIB = 1536;
+
+const namespace = `vigil-fault2-${randomUUID().slice(0, 8)}`;
+
+describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-fault2-'));
+  const auditPrefix = uniqueAuditPrefix('fault2');
+  const services: ServiceProcess[] = [];
+  let es: ElasticsearchClient;
+  let bus: Bus;
+  const env = {
+    ...process.env,
+    VIGIL_KAFKA_BROKERS: brokers.join(','),
+    VIGIL_KAFKA_NAMESPACE: namespace,
+    VIGIL_API_KEYS: Object.entries(keys)
+      .map(([role, key]) => `${role}:${key}`)
+      .join(','),
+    VIGIL_TOKENIZATION_KEY: 'fault2-tokenization-key-0123456789abcdef',
+    VIGIL_HTTP_HOST: '127.0.0.1',
+    VIGIL_HTTP_PORT: '0',
+    VIGIL_PARTITIONS: String(PARTITIONS),
+    VIGIL_LOG_LEVEL: 'info',
+    VIGIL_ELASTICSEARCH_URL: process.env.VIGIL_TEST_ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200',
+    VIGIL_ELASTICSEARCH_AUDIT_PREFIX: auditPrefix,
+  };
+
+  async function start(stages: string[], extra: Record<string, string>): Promise<ServiceProcess> {
+    const service = await startService(stages, { ...env, ...extra });
+    services.push(service);
+    return service;
+  }
+
+  beforeAll(async () => {
+    es = await connectTestElasticsearch();
+    const kafka = await KafkaBus.connect({ brokers, clientId: `${namespace}-test`, logger: silentLogger });
+    bus = new NamespacedBus(kafka, namespace);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => stopService(s)));
+    await bus?.close();
+    await deleteTestNamespace(brokers, namespace).catch(() => undefined);
+    await deleteAuditIndices(es, auditPrefix).catch(() => undefined);
+    await es?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('loses nothing, posts once, keeps each account in order, drains and stays bounded', async () => {
+    const sink = await start(['ledger-sink', 'dashboards'], {
+      VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`,
+      VIGIL_DATA_DIR: join(dataDir, 'sink'),
+    });
+    const ingestService = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });
+    const startScoring = () =>
+      start(['scoring'], {
+        VIGIL_DATA_DIR: join(dataDir, 'scoring'),
+        VIGIL_SCORING_MAX_BATCH_RECORDS: String(SCORING_BATCH),
+      });
+
+    // Every transaction acknowledged (on tx.raw) before scoring starts: the backlog the kills interrupt.
+    const simulator = new TrafficSimulator({
+      seed: 23,
+      startTimeMs: Date.now() - 3 * 86_400_000,
+      customers: 400,
+      terminals: 300,
+      meanTxPerCustomerPerDay: 12,
+      fraudScale: 3,
+    });
+    const requests = simulator.take(N).map((s) => s.request);
+    const ingest = apiClient(ingestService.url, keys.ingest);
+    const acknowledged = new Set<string>();
+    for (let i = 0; i < N; i += 250) {
+      const response = await ingest.post<IngestBatchResponse>('/v1/transactions/batch', requests.slice(i, i + 250));
+      expect(response.status).toBe(200);
+      for (const r of response.body.results) if (r.status === 'accepted') acknowledged.add(r.transactionId!);
+    }
+    expect(acknowledged.size).toBe(N);
+
+    const onScored = async (): Promise<number> => sum(await bus.endOffsets(Topics.transactionsScored));
+    const kills: Array<{ at: number; scoredRecords: number; rawLagCommitted: number; peakMiB: number }> = [];
+    let scoring = await startScoring();
+    for (const fraction of KILL_AT) {
+      const scoredRecords = await waitFor(
+        `${fraction * 100} % of the decisions on tx.scored`,
+        async () => {
+          const n = await onScored();
+          return n >= fraction * N ? n : undefined;
+        },
+        300_000,
+        50,
+      );
+      const memory = residentMemoryMiB(scoring.child.pid);
+      await new Promise<void>((resolve) => {
+        scoring.child.once('exit', () => resolve());
+        scoring.child.kill('SIGKILL');
+      });
+      kills.push({
+        at: fraction,
+        scoredRecords,
+        rawLagCommitted: await committedLag(bus, Topics.transactionsRaw, 'scoring'),
+        peakMiB: memory?.peakMiB ?? NaN,
+      });
+      scoring = await startScoring();
+    }
+    const restartedAt = Date.now();
+    // Each kill came while scoring still had work: fewer records on tx.scored than transactions, and backlog on
+    // tx.raw past what the group had committed.
+    for (const kill of kills) {
+      expect(kill.scoredRecords).toBeLessThan(N);
+      expect(kill.rawLagCommitted).toBeGreaterThan(0);
+    }
+
+    const compliance = apiClient(sink.url, keys.compliance);
+    await waitFor(
+      'every decision stored and posted, and every lag 0',
+      async () => {
+        const report = (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body;
+        const holds = report.openHolds + report.postedHolds + report.voidedHolds;
+        if (report.distinctDecisions < N || report.postedTransactions < report.postableDecisions) return undefined;
+        if (holds < report.heldDecisions) return undefined;
+        if ((await consumerLag(scoring, keys.admin)) !== 0) return undefined;
+        return (await committedLag(bus, Topics.transactionsScored, 'ledger-sink')) === 0 ? true : undefined;
+      },
+      DRAIN_BOUND_MS,
+      500,
+    );
+    const drainMs = Date.now() - restartedAt;
+    const memory = [...kills.map((k) => k.peakMiB), residentMemoryMiB(scoring.child.pid)?.peakMiB ?? NaN];
+    const sinkMemory = residentMemoryMiB(sink.child.pid)?.peakMiB ?? NaN;
+
+    // What is on the topics, decoded: tx.raw in offset order, and every decision (re-decided copies included).
+    const registry = new EmbeddedSchemaRegistry();
+    const rawCodec = await createCodec<Transaction>(registry, Topics.transactionsRaw);
+    const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const raw: ObservedRecord[] = [];
+    for (const record of await readNamespacedTopic(
+      brokers,
+      namespace,
+      Topics.transactionsRaw,
+      await bus.endOffsets(Topics.transactionsRaw),
+    )) {
+      const tx = await rawCodec.decode(record.value);
+      raw.push({ ...position(record), transactionId: tx.transactionId, content: '', outcome: '' });
+    }
+    const scoredRecords: ObservedRecord[] = [];
+    const firstDecisions = new Map<string, ScoredTransaction>();
+    for (const record of await readNamespacedTopic(
+      brokers,
+      namespace,
+      Topics.transactionsScored,
+      await bus.endOffsets(Topics.transactionsScored),
+    )) {
+      const decision = await scoredCodec.decode(record.value);
+      const id = decision.transaction.transactionId;
+      if (!firstDecisions.has(id)) firstDecisions.set(id, decision);
+      scoredRecords.push({
+        ...position(record),
+        transactionId: id,
+        content: canonicalJson(decision.transaction),
+        outcome: `${decision.decision} ${decision.score}`,
+      });
+    }
+
+    // Order per account (the exact rule is in partition-order.ts), and its negative control: a swap of two
+    // consecutive decisions of one account, planted in the checker's view, is reported.
+    const order = partitionOrderViolations(raw, scoredRecords);
+    expect(order.violations).toEqual([]);
+    const planted = plantSwap(scoredRecords);
+    expect(partitionOrderViolations(raw, planted.view).violations).toEqual([
+      `decisions out of tx.raw order: ${planted.key}, transaction #${planted.index + 1}: tx.raw has ${planted.first}, tx.scored ${planted.second}`,
+    ]);
+
+    // The ledger, read by the test itself once the sink has let go of chDB's data directory.
+    expect(await stopService(sink)).toBe(0);
+    const clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
+    try {
+      const expected = { ...suiteExpectation([...firstDecisions.values()]), acknowledged };
+      expect(new Set(firstDecisions.keys())).toEqual(acknowledged);
+      const auditIds = await readAuditIds(es, auditPrefix);
+      let postings = 0;
+      for (const wantFinal of [false, true]) {
+        const { view } = await readStoredLedger(clickhouse, wantFinal);
+        expect(suiteViolations({ ...view, auditIds }, expected)).toEqual([]);
+        postings = new Set(view.legs.map((leg) => leg.transactionId)).size;
+      }
+      // Negative control of the ledger oracle: one posting stored twice and one decision lost, planted in its view.
+      const { view } = await readStoredLedger(clickhouse, false);
+      const doubled = view.legs.find((leg) => leg.transactionId === view.legs[0]!.transactionId)!;
+      const violations = suiteViolations(
+        { ...view, legs: [...view.legs, doubled], decisionIds: view.decisionIds.slice(1), auditIds },
+        expected,
+      );
+      expect(violations.map((v) => v.split(':')[0])).toEqual([
+        'acknowledged without a decision',
+        'entries posted more than once',
+        'transactions whose legs do not sum to zero in a currency',
+      ]);
+
+      for (const peak of [...memory, sinkMemory]) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
+      process.stdout.write(
+        `fault 2: ${N} sent, ${acknowledged.size} acknowledged, ${firstDecisions.size} decided ` +
+          `(${scoredRecords.length} records on tx.scored, ${order.duplicates} re-decided copies of which ${order.otherScore} with another score and ${order.otherDecision} another decision, ${order.keys} accounts in order), ` +
+          `${postings} transactions posted; kills at ${kills.map((k) => `${k.scoredRecords} records (tx.raw committed lag ${k.rawLagCommitted})`).join(', ')}; ` +
+          `drained ${(drainMs / 1000).toFixed(1)} s after the last restart; peak RSS scoring ${memory.map((m) => m.toFixed(0)).join('/')} MiB, sink ${sinkMemory.toFixed(0)} MiB\n`,
+      );
+    } finally {
+      await clickhouse.close();
+    }
+  }, 900_000);
+});
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, n) => total + n, 0);
+}
+
+function position(record: BusRecord): Pick<ObservedRecord, 'partition' | 'offset' | 'key'> {
+  return { partition: record.partition, offset: record.offset, key: record.key };
+}
+
+/**
+ * The view with the first two consecutive first occurrences of one account (with at least two transactions)
+ * swapped: their offsets exchanged, as if scoring had sent the later one first.
+ */
+function plantSwap(scored: readonly ObservedRecord[]): {
+  view: ObservedRecord[];
+  key: string;
+  index: number;
+  first: string;
+  second: string;
+} {
+  const seen = new Set<string>();
+  const firsts = new Map<string, ObservedRecord[]>();
+  for (const record of [...scored].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+    if (seen.has(record.transactionId)) continue;
+    seen.add(record.transactionId);
+    const list = firsts.get(record.key!) ?? [];
+    list.push(record);
+    firsts.set(record.key!, list);
+  }
+  const [key, list] = [...firsts].find(([, l]) => l.length >= 2)!;
+  const [a, b] = [list[0]!, list[1]!];
+  const view = scored.map((r) => (r === a ? { ...r, offset: b.offset } : r === b ? { ...r, offset: a.offset } : r));
+  return { view, key, index: 0, first: a.transactionId, second: b.transactionId };
+}
