@@ -243,6 +243,16 @@ export const errorCatalogue = {
     category: 'unavailable',
     meaning: 'Appending to the idempotency journal failed and it stopped writing; check the disk and restart.',
   },
+  IDEMPOTENCY_CLAIM_PENDING: {
+    category: 'unavailable',
+    meaning:
+      'Another ingest replica holds a claim on this transaction id and has not yet written or released it; resend after Retry-After.',
+  },
+  IDEMPOTENCY_CLAIMS_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning:
+      'The idempotency claims topic could not be written or read back in time (Kafka away or slow); resend — duplicates are detected.',
+  },
 
   // ── Scoring ─────────────────────────────────────────────────────────────────────────────────────────────
   RULES_UNREADABLE: {
