@@ -160,7 +160,7 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
             case 'claim':
             case 'take-over': {
               if (step.kind === 'release-and-claim')
-                records.push(encodeClaimRecord({ type: 'released', transactionId, claimId: step.claimId }));
+                records.push(this.stamped({ type: 'released', transactionId, claimId: step.claimId }));
               const claimId = `${replica}/${this.processId}/${++this.claimSequence}`;
               this.inFlight.add(claimId);
               made.set(transactionId, claimId);
@@ -202,7 +202,7 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
     for (const { transactionId, partition, offset } of records) {
       const claimId = this.ownClaims.get(transactionId);
       if (claimId !== undefined)
-        out.push(encodeClaimRecord({ type: 'accepted', transactionId, claimId, partition, offset }));
+        out.push(this.stamped({ type: 'accepted', transactionId, claimId, partition, offset }));
     }
     await this.finish(
       records.map((r) => r.transactionId),
@@ -215,7 +215,7 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
     const out: OutgoingRecord[] = [];
     for (const transactionId of transactionIds) {
       const claimId = this.ownClaims.get(transactionId);
-      if (claimId !== undefined) out.push(encodeClaimRecord({ type: 'released', transactionId, claimId }));
+      if (claimId !== undefined) out.push(this.stamped({ type: 'released', transactionId, claimId }));
     }
     await this.finish(transactionIds, out);
   }
@@ -251,6 +251,11 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
         this.inFlight.delete(claimId);
       }
     }
+  }
+
+  /** A record timed by this store's clock, like its claims: eviction reads the log's time from every record. */
+  private stamped(record: ClaimRecord): OutgoingRecord {
+    return { ...encodeClaimRecord(record), timestampMs: this.options.clock.nowMs() };
   }
 
   private stateOf(transactionId: string): ClaimState | undefined {
