@@ -65,6 +65,8 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
   private readonly newestAtMs: number[];
   /** Claims made by this process whose requests have not finished (remembered or released). */
   private readonly inFlight = new Set<string>();
+  /** Claims whose `accepted` / `released` is durable but not yet folded here; in flight until it is. */
+  private readonly finishing = new Set<string>();
   /** This process's deciding claim per id, between `claim` and `remember` / `release`. */
   private readonly ownClaims = new Map<string, string>();
   private changeWaiters: Array<() => void> = [];
@@ -196,7 +198,7 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
     return known;
   }
 
-  /** Records `accepted` for this caller's claims with their tx.raw positions; resolves once folded here. */
+  /** Records `accepted` for this caller's claims with their tx.raw positions; resolves once durable. */
   async remember(records: readonly IdempotencyRecord[]): Promise<void> {
     const out: OutgoingRecord[] = [];
     for (const { transactionId, partition, offset } of records) {
@@ -238,18 +240,31 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
     await this.subscription?.close();
   }
 
+  /**
+   * Sends `accepted` / `released` for the ids' claims. Resolves once they are durable, without waiting to read them
+   * back: the claims stay in flight until folded, so a retry on this replica meanwhile waits for the fold (see
+   * nextClaimStep) instead of taking its own finished claim for a dead process's.
+   */
   private async finish(transactionIds: readonly string[], out: OutgoingRecord[]): Promise<void> {
+    const claims: Array<[string, string]> = [];
+    for (const id of transactionIds) {
+      const claimId = this.ownClaims.get(id);
+      if (claimId === undefined) continue;
+      this.ownClaims.delete(id);
+      claims.push([id, claimId]);
+    }
     try {
-      if (out.length > 0) await this.appendAndReadBack(out, this.options.clock.nowMs() + this.waitMs);
-    } finally {
-      // Even when the record did not land: no request of this process stands behind the claim any more, so the
-      // next attempt on this replica releases it (see nextClaimStep) instead of waiting for the claim timeout.
-      for (const id of transactionIds) {
-        const claimId = this.ownClaims.get(id);
-        if (claimId === undefined) continue;
-        this.ownClaims.delete(id);
-        this.inFlight.delete(claimId);
-      }
+      if (out.length > 0) await this.send(out);
+    } catch (error) {
+      // Not on the log: no request of this process stands behind the claims any more, so the next attempt on this
+      // replica releases them at once instead of waiting for the claim timeout.
+      for (const [, claimId] of claims) this.inFlight.delete(claimId);
+      throw error;
+    }
+    for (const [id, claimId] of claims) {
+      const state = this.stateOf(id);
+      if (state?.claimId === claimId && state.accepted === undefined) this.finishing.add(claimId);
+      else this.inFlight.delete(claimId);
     }
   }
 
@@ -262,13 +277,16 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
     return this.states[partitionForKey(transactionId, this.states.length)]!.get(transactionId);
   }
 
-  private async appendAndReadBack(records: readonly OutgoingRecord[], deadlineMs: number): Promise<void> {
-    let positions: RecordPosition[];
+  private async send(records: readonly OutgoingRecord[]): Promise<RecordPosition[]> {
     try {
-      positions = await this.options.bus.producer().send(this.options.topic, records);
+      return await this.options.bus.producer().send(this.options.topic, records);
     } catch (error) {
       throw new UnavailableError('IDEMPOTENCY_CLAIMS_UNAVAILABLE', 'could not write to the claims log', error);
     }
+  }
+
+  private async appendAndReadBack(records: readonly OutgoingRecord[], deadlineMs: number): Promise<void> {
+    const positions = await this.send(records);
     while (positions.some(({ partition, offset }) => this.readThrough[partition]! <= offset)) {
       if (this.closed) throw new UnavailableError('IDEMPOTENCY_STORE_CLOSED', 'the idempotency store is closed');
       if (this.options.clock.nowMs() >= deadlineMs)
@@ -310,6 +328,7 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
         });
         continue;
       }
+      if (record.type !== 'claim' && this.finishing.delete(record.claimId)) this.inFlight.delete(record.claimId);
       const before = states.get(record.transactionId);
       const after = applyClaimRecord(before, record, rules);
       if (after === undefined) states.delete(record.transactionId);
