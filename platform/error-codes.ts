@@ -232,7 +232,7 @@ export const errorCatalogue = {
   },
   IDEMPOTENCY_STORE_CLOSED: {
     category: 'unavailable',
-    meaning: 'The idempotency journal is closed (shutdown); accepted ids are not recorded until restart.',
+    meaning: 'The idempotency store is closed (shutdown); accepted ids are not recorded until restart.',
   },
   IDEMPOTENCY_JOURNAL_DISK_FULL: {
     category: 'unavailable',
