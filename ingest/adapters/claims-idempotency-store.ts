@@ -90,9 +90,9 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * Creates the claims topic if missing and starts folding it from its beginning. Resolves at once; `isHealthy`
-   * turns true once everything on the topic at open has been folded (requests before that wait for their own
-   * claims instead of answering from memory). Throws what `ensureTopics` / `subscribe` throw.
+   * Creates the claims topic if missing and folds it from its beginning: resolves once everything on it at open is
+   * folded (like the journal, loaded before ingest serves), then keeps folding. Throws what `ensureTopics` /
+   * `subscribe` throw.
    */
   static async open(options: ClaimsIdempotencyStoreOptions): Promise<ClaimsIdempotencyStore> {
     const { bus, topic, rules } = options;
@@ -113,6 +113,15 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
       (batch) => Promise.resolve(store.fold(batch)),
     );
     options.logger.info('idempotency claims: folding', { topic, partitions, records: store.startedAtEnds });
+    const started = performance.now();
+    while (!store.isHealthy()) {
+      if (store.closed) break;
+      await store.nextChange(options.clock.nowMs() + store.waitMs);
+    }
+    options.logger.info('idempotency claims: folded', {
+      ids: store.size(),
+      ms: Math.round(performance.now() - started),
+    });
     return store;
   }
 
@@ -188,41 +197,50 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
         else if (waiting) await this.nextChange(deadlineMs);
       }
     } catch (error) {
-      const mine = [...made].filter(([id, claimId]) => this.ownClaims.get(id) === claimId).map(([id]) => id);
-      await this.release(mine).catch(() => undefined);
+      // Nothing of this call stays claimed: every claim it made is released (a release of a claim that does not
+      // decide changes nothing), best effort — one that does not land is released by this replica's next attempt.
+      const claims = [...made];
+      for (const [id, claimId] of claims) if (this.ownClaims.get(id) === claimId) this.ownClaims.delete(id);
+      await this.finish(
+        claims,
+        claims.map(([transactionId, claimId]) => this.stamped({ type: 'released', transactionId, claimId })),
+      ).catch(() => undefined);
       throw error;
-    } finally {
-      // Claims that lost decide nothing; only the deciding ones stay in flight until remember/release.
-      for (const [id, claimId] of made) if (this.ownClaims.get(id) !== claimId) this.inFlight.delete(claimId);
     }
+    // Claims that lost decide nothing; only the deciding ones stay in flight until remember/release.
+    for (const [id, claimId] of made) if (this.ownClaims.get(id) !== claimId) this.inFlight.delete(claimId);
     return known;
   }
 
   /** Records `accepted` for this caller's claims with their tx.raw positions; resolves once durable. */
   async remember(records: readonly IdempotencyRecord[]): Promise<void> {
+    const claims: Array<[string, string]> = [];
     const out: OutgoingRecord[] = [];
     for (const { transactionId, partition, offset } of records) {
       const claimId = this.ownClaims.get(transactionId);
-      if (claimId !== undefined)
-        out.push(this.stamped({ type: 'accepted', transactionId, claimId, partition, offset }));
+      if (claimId === undefined) continue;
+      this.ownClaims.delete(transactionId);
+      claims.push([transactionId, claimId]);
+      out.push(this.stamped({ type: 'accepted', transactionId, claimId, partition, offset }));
     }
-    await this.finish(
-      records.map((r) => r.transactionId),
-      out,
-    );
+    await this.finish(claims, out);
   }
 
   /** Frees this caller's claims whose append failed, so a retry (on any replica) is accepted at once. */
   async release(transactionIds: readonly string[]): Promise<void> {
+    const claims: Array<[string, string]> = [];
     const out: OutgoingRecord[] = [];
     for (const transactionId of transactionIds) {
       const claimId = this.ownClaims.get(transactionId);
-      if (claimId !== undefined) out.push(this.stamped({ type: 'released', transactionId, claimId }));
+      if (claimId === undefined) continue;
+      this.ownClaims.delete(transactionId);
+      claims.push([transactionId, claimId]);
+      out.push(this.stamped({ type: 'released', transactionId, claimId }));
     }
-    await this.finish(transactionIds, out);
+    await this.finish(claims, out);
   }
 
-  /** True once the topic as it was at open has been folded, until closed. */
+  /** True once the topic as it was at open has been folded, until closed (readiness). */
   isHealthy(): boolean {
     return !this.closed && this.startedAtEnds.every((end, partition) => this.readThrough[partition]! >= end);
   }
@@ -241,18 +259,11 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * Sends `accepted` / `released` for the ids' claims. Resolves once they are durable, without waiting to read them
+   * Sends `accepted` / `released` (`out`) for `claims` ([transaction id, claim id]). Resolves once they are durable, without waiting to read them
    * back: the claims stay in flight until folded, so a retry on this replica meanwhile waits for the fold (see
    * nextClaimStep) instead of taking its own finished claim for a dead process's.
    */
-  private async finish(transactionIds: readonly string[], out: OutgoingRecord[]): Promise<void> {
-    const claims: Array<[string, string]> = [];
-    for (const id of transactionIds) {
-      const claimId = this.ownClaims.get(id);
-      if (claimId === undefined) continue;
-      this.ownClaims.delete(id);
-      claims.push([id, claimId]);
-    }
+  private async finish(claims: ReadonlyArray<readonly [string, string]>, out: OutgoingRecord[]): Promise<void> {
     try {
       if (out.length > 0) await this.send(out);
     } catch (error) {
