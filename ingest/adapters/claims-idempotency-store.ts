@@ -32,7 +32,7 @@ export interface ClaimsIdempotencyStoreOptions {
    * Default 10,000 ms.
    */
   readonly waitMs?: number;
-  /** The consumer group reading the claims; default one of its own per process (`ingest-idempotency-<replica>-<uuid>`). */
+  /** The consumer group reading the claims; default: one per process, `ingest-idempotency-<replica>-<uuid>`. */
   readonly groupId?: string;
 }
 
@@ -145,7 +145,6 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
         const nowMs = clock.nowMs();
         const records: OutgoingRecord[] = [];
         const stillOpen: Attempt[] = [];
-        let waiting = false;
         for (const attempt of open) {
           const { transactionId, fingerprint } = attempt;
           const state = this.stateOf(transactionId);
@@ -164,7 +163,6 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
               known.set(transactionId, { transactionId, fingerprint: step.state.fingerprint, ...step.state.accepted });
               break;
             case 'wait':
-              waiting = true;
               stillOpen.push(attempt);
               break;
             case 'release-and-claim':
@@ -172,6 +170,9 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
             case 'take-over': {
               if (step.kind === 'release-and-claim')
                 records.push(this.stamped({ type: 'released', transactionId, claimId: step.claimId }));
+              // A claim this call made before lost (it is not 'mine'), so it will never decide.
+              const lost = made.get(transactionId);
+              if (lost !== undefined) this.inFlight.delete(lost);
               const claimId = `${replica}/${this.processId}/${++this.claimSequence}`;
               this.inFlight.add(claimId);
               made.set(transactionId, claimId);
@@ -185,16 +186,15 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
         }
         open = stillOpen;
         if (open.length === 0) break;
-        if (clock.nowMs() >= deadlineMs) {
-          throw waiting && records.length === 0
-            ? new UnavailableError(
-                'IDEMPOTENCY_CLAIM_PENDING',
-                `${open.length} transaction id(s) claimed by another replica and not yet written`,
-              )
-            : new UnavailableError('IDEMPOTENCY_CLAIMS_UNAVAILABLE', 'the claims log did not answer in time');
-        }
-        if (records.length > 0) await this.appendAndReadBack(records, deadlineMs);
-        else if (waiting) await this.nextChange(deadlineMs);
+        // Claims are read back within a wait of their own: a take-over found after waiting out another replica's
+        // claim still gets its answer.
+        if (records.length > 0) await this.appendAndReadBack(records, clock.nowMs() + this.waitMs);
+        else if (clock.nowMs() >= deadlineMs)
+          throw new UnavailableError(
+            'IDEMPOTENCY_CLAIM_PENDING',
+            `${open.length} transaction id(s) claimed by another replica and not yet written`,
+          );
+        else await this.nextChange(deadlineMs);
       }
     } catch (error) {
       // Nothing of this call stays claimed: every claim it made is released (a release of a claim that does not
@@ -259,9 +259,9 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * Sends `accepted` / `released` (`out`) for `claims` ([transaction id, claim id]). Resolves once they are durable, without waiting to read them
-   * back: the claims stay in flight until folded, so a retry on this replica meanwhile waits for the fold (see
-   * nextClaimStep) instead of taking its own finished claim for a dead process's.
+   * Sends `accepted` / `released` (`out`) for `claims` ([transaction id, claim id]). Resolves once they are
+   * durable, without waiting to read them back: the claims stay in flight until folded, so a retry on this replica
+   * meanwhile waits for the fold (see nextClaimStep) instead of taking its own finished claim for a dead process's.
    */
   private async finish(claims: ReadonlyArray<readonly [string, string]>, out: OutgoingRecord[]): Promise<void> {
     try {

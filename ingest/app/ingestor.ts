@@ -58,9 +58,10 @@ interface Candidate {
 }
 
 /**
- * The front door's application service: validate and tokenise every item, decide idempotency under a per-id
- * lock, append all new transactions with one `producer.send` (acknowledged only once durable), dead-letter the
- * refused items and conflicts with redacted copies, then journal the accepted ids.
+ * The front door's application service: validate and tokenise every item, claim the ids from the idempotency store
+ * under a per-id lock (the store says which were accepted before, by this process or another replica), append all
+ * new transactions with one `producer.send` (acknowledged only once durable), dead-letter the refused items and
+ * conflicts with redacted copies, then remember the accepted ids — or release them if the append failed.
  */
 export class Ingestor {
   private readonly locks = new KeyedLock();
