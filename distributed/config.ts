@@ -38,6 +38,12 @@ export interface ServiceConfig {
   readonly httpHost: string;
   /** Local state: ingest's idempotency journal, scoring's snapshots (VIGIL_DATA_DIR, default ./.vigil-data/<stages>). */
   readonly dataDir: string;
+  /**
+   * Where ingest remembers accepted transaction ids (VIGIL_IDEMPOTENCY_STORE): `claims` (default), the claims topic
+   * `ingest.idempotency` every ingest replica shares, so each answers a repeated id alike; `journal`, a file in the
+   * data directory, for a single ingest process only (replicas with their own journals disagree).
+   */
+  readonly idempotencyStore: 'claims' | 'journal';
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -89,6 +95,7 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
     httpPort: readInt(env, 'VIGIL_HTTP_PORT', 8080, { min: 0, max: 65535 }),
     httpHost: readString(env, 'VIGIL_HTTP_HOST', '0.0.0.0'),
     dataDir: resolve(readString(env, 'VIGIL_DATA_DIR', `.vigil-data/${name}`)),
+    idempotencyStore: readEnum(env, 'VIGIL_IDEMPOTENCY_STORE', ['claims', 'journal'] as const, 'claims'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   });
 }

@@ -81,7 +81,15 @@ async function main(): Promise<void> {
       case 'ingest':
         stages.push({
           name: stageName,
-          stage: await startIngest({ ...common(stageName), authenticator, dataDir: dataDir(stageName) }),
+          stage: await startIngest({
+            ...common(stageName),
+            authenticator,
+            dataDir: dataDir(stageName),
+            idempotency:
+              config.idempotencyStore === 'claims'
+                ? { store: 'claims', partitions: config.partitions }
+                : { store: 'journal' },
+          }),
         });
         break;
       case 'scoring':

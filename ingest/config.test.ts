@@ -36,6 +36,17 @@ describe('loadIngestConfig', () => {
     });
   });
 
+  it('reads the idempotency claim timeout (default 60 s) and refuses one outside 1 s..1 h', () => {
+    expect(loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY }).idempotencyClaimTimeoutMs).toBe(60_000);
+    expect(
+      loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_IDEMPOTENCY_CLAIM_TIMEOUT_MS: '5000' })
+        .idempotencyClaimTimeoutMs,
+    ).toBe(5_000);
+    expect(() =>
+      loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_IDEMPOTENCY_CLAIM_TIMEOUT_MS: '999' }),
+    ).toThrow(/VIGIL_IDEMPOTENCY_CLAIM_TIMEOUT_MS/);
+  });
+
   it('requires a tokenisation key of 32+ characters and never echoes it', () => {
     // No key at all is the composition root's to refuse: the embedded default hands it a key store instead.
     expect(loadIngestConfig({}).tokenizationKeys).toBeUndefined();

@@ -40,6 +40,13 @@ export interface IngestConfig {
    * ingest's own store. A repeat after it is accepted again and answered by ledger-sink's duplicate/conflict check.
    */
   readonly idempotencyWindowMs: number;
+  /**
+   * VIGIL_IDEMPOTENCY_CLAIM_TIMEOUT_MS (1000..3600000, default 60,000; distributed mode's claims store only): how old
+   * another replica's claim on an id must be, still not written to tx.raw, before a retry may take it over (that
+   * replica died between claim and append). Above the Kafka send timeout (30 s), so a live but slow replica is
+   * not overtaken.
+   */
+  readonly idempotencyClaimTimeoutMs: number;
 }
 
 /** Tokenisation keys by version, the current version and the fingerprint key, as read from the environment. */
@@ -83,6 +90,10 @@ export function loadIngestConfig(env: Env): IngestConfig {
     idempotencyWindowMs: readInt(env, 'VIGIL_IDEMPOTENCY_WINDOW_MS', 7 * DAY_MS, {
       min: 0,
       max: Number.MAX_SAFE_INTEGER,
+    }),
+    idempotencyClaimTimeoutMs: readInt(env, 'VIGIL_IDEMPOTENCY_CLAIM_TIMEOUT_MS', MINUTE_MS, {
+      min: 1000,
+      max: 60 * MINUTE_MS,
     }),
     limits: Object.freeze({
       maxAmountMajor: BigInt(readInt(env, 'VIGIL_INGEST_MAX_AMOUNT_MAJOR', 1_000_000_000, { min: 1, max: 1e14 })),

@@ -10,19 +10,20 @@ import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import type { ScoredTransaction, Transaction } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
-import { Topics } from '../schemas/topics.js';
+import { IngestStateTopics, Topics } from '../schemas/topics.js';
 import { ConfigError } from '../platform/errors.js';
 import type { CustomerKeyStore } from '../platform/personal-data.js';
 import { HmacPanTokenizer, sha256Hasher } from './adapters/crypto.js';
 import { SealingPersonalDataProtector, devicePseudonymKey } from './adapters/personal-data.js';
 import { StaticTokenizationKeyStore } from './adapters/static-key-store.js';
+import { ClaimsIdempotencyStore } from './adapters/claims-idempotency-store.js';
 import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
 import { DecisionWaiter } from './app/decision-waiter.js';
 import { Ingestor } from './app/ingestor.js';
 import { createIngestMetrics } from './app/metrics.js';
 import { loadIngestConfig } from './config.js';
 import { createIngestRouter } from './http/routes.js';
-import type { TokenizationKeyStore } from './ports.js';
+import type { IdempotencyStore, TokenizationKeyStore } from './ports.js';
 
 export interface IngestDeps {
   bus: Bus;
@@ -43,6 +44,12 @@ export interface IngestDeps {
    * written as sent. The embedded default always hands one in.
    */
   customerKeys?: CustomerKeyStore;
+  /**
+   * Where ingest remembers accepted ids: `journal` (default), a file in `dataDir` — right for one process;
+   * `claims`, the claims topic on `bus` shared by every ingest replica (distributed mode, VIGIL_IDEMPOTENCY_STORE),
+   * created with `partitions` partitions.
+   */
+  idempotency?: { readonly store: 'journal' } | { readonly store: 'claims'; readonly partitions: number };
 }
 
 export interface IngestStage {
@@ -59,7 +66,7 @@ export interface IngestStage {
 
 /**
  * The ingest stage's composition root: reads its config (throws ConfigError on a bad or missing key, e.g. no
- * tokenisation key in the environment and no key store handed in), loads the idempotency journal from `dataDir`, registers the tx.raw and tx.dlq schemas
+ * tokenisation key in the environment and no key store handed in), opens the idempotency store (the journal in `dataDir`, or the claims topic), registers the tx.raw and tx.dlq schemas
  * and wires the HTTP routes. Topics are created by the caller (`bus.ensureTopics(topicSpecs(...))`).
  */
 export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
@@ -79,10 +86,22 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   const metrics = createIngestMetrics(deps.metrics);
   const codec = await createCodec<Transaction>(deps.registry, Topics.transactionsRaw);
   const deadLetters = await DeadLetterWriter.create(deps.bus, deps.registry, 'ingest', deps.clock);
-  const store = await FileIdempotencyStore.open(deps.dataDir, logger, {
-    windowMs: config.idempotencyWindowMs,
-    clock: deps.clock,
-  });
+  const idempotency = deps.idempotency ?? { store: 'journal' };
+  const store: IdempotencyStore =
+    idempotency.store === 'claims'
+      ? await ClaimsIdempotencyStore.open({
+          bus: deps.bus,
+          topic: IngestStateTopics.idempotencyClaims,
+          partitions: idempotency.partitions,
+          replica: config.instanceId,
+          rules: { windowMs: config.idempotencyWindowMs, claimTimeoutMs: config.idempotencyClaimTimeoutMs },
+          clock: deps.clock,
+          logger,
+        })
+      : await FileIdempotencyStore.open(deps.dataDir, logger, {
+          windowMs: config.idempotencyWindowMs,
+          clock: deps.clock,
+        });
   deps.metrics.gauge('vigil_ingest_idempotency_ids', 'Transaction ids held by the idempotency store', () =>
     store.size(),
   );
@@ -135,6 +154,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   let closing: Promise<void> | undefined;
   logger.info('ingest started', {
     maxBatchItems: config.maxBatchItems,
+    idempotencyStore: idempotency.store,
     idempotencyIds: store.size(),
     tokenizationKeyVersion: keys.current().version,
     personalData: deps.customerKeys === undefined ? 'written as sent' : 'sealed per customer',

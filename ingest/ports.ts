@@ -5,6 +5,7 @@
 
 import type { Secret } from '../platform/config.js';
 import type { Transaction } from '../schemas/generated/types.js';
+import type { Attempt } from './domain/idempotency.js';
 
 /**
  * Turns a PAN into irreversible tokens (keyed HMAC in production). Neither may ever be the PAN.
@@ -57,14 +58,22 @@ export interface IdempotencyRecord {
 }
 
 /**
- * Accepted transaction ids. `remember` is called only after the records are durably on the log; once it has
- * resolved, `lookup` sees them. Implementations may make records visible before `remember` resolves.
+ * Accepted transaction ids. The caller claims the ids of a request (under its per-id lock), appends the ones it
+ * was given to the log, then `remember`s them — or `release`s them if the append failed. `remember` is called only
+ * after the records are durably on the log; once it has resolved, `claim` answers them as known. Two adapters:
+ * the embedded default's file journal (one process: the per-id lock is the only arbiter needed) and, in
+ * distributed mode, a claims topic shared by every ingest replica (`adapters/claims-idempotency-store.ts`).
  */
 export interface IdempotencyStore {
-  /** The known records among `transactionIds` (absent ids were never accepted, as far as the store knows). */
-  lookup(transactionIds: readonly string[]): Promise<ReadonlyMap<string, IdempotencyRecord>>;
+  /**
+   * The records of ids accepted before among `attempts` (first attempt per id counts); every id left out is the
+   * caller's to append. Rejects with a retriable error when the store cannot decide now (nothing stays claimed).
+   */
+  claim(attempts: readonly Attempt[]): Promise<ReadonlyMap<string, IdempotencyRecord>>;
   /** Records accepted ids; resolves when they are durable. Rejects with a retriable error on I/O failure. */
   remember(records: readonly IdempotencyRecord[]): Promise<void>;
+  /** Gives back claimed ids whose append failed, so a retry of them is accepted. Best effort; may reject. */
+  release(transactionIds: readonly string[]): Promise<void>;
   /** False once the store has failed to persist; readiness reports it. */
   isHealthy(): boolean;
   /** How many ids are held (a gauge). */

@@ -44,6 +44,11 @@ export interface TopicSpec {
    * nothing, so it keeps every record either way.
    */
   readonly compacted?: boolean;
+  /**
+   * Delete records older than this on Kafka (`retention.ms`); unset = the broker's default. The embedded log
+   * keeps its own retention (VIGIL_LOG_RETENTION_MS).
+   */
+  readonly retentionMs?: number;
 }
 
 /** The most partitions a topic may have on either adapter. */
@@ -60,6 +65,9 @@ export function topicSpecProblems(specs: readonly TopicSpec[]): FieldProblem[] {
     }
     if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
       problems.push({ path: `/${i}/partitions`, message: `must be an integer in [1, ${MAX_PARTITIONS}]` });
+    }
+    if (spec.retentionMs !== undefined && !(Number.isSafeInteger(spec.retentionMs) && spec.retentionMs > 0)) {
+      problems.push({ path: `/${i}/retentionMs`, message: 'must be a positive integer (ms)' });
     }
   });
   return problems;

@@ -247,7 +247,7 @@ export const errorCatalogue = {
   },
   IDEMPOTENCY_STORE_CLOSED: {
     category: 'unavailable',
-    meaning: 'The idempotency journal is closed (shutdown); accepted ids are not recorded until restart.',
+    meaning: 'The idempotency store is closed (shutdown); accepted ids are not recorded until restart.',
   },
   IDEMPOTENCY_JOURNAL_DISK_FULL: {
     category: 'unavailable',
@@ -257,6 +257,16 @@ export const errorCatalogue = {
   IDEMPOTENCY_JOURNAL_FAILED: {
     category: 'unavailable',
     meaning: 'Appending to the idempotency journal failed and it stopped writing; check the disk and restart.',
+  },
+  IDEMPOTENCY_CLAIM_PENDING: {
+    category: 'unavailable',
+    meaning:
+      'Another ingest replica holds a claim on this transaction id and has not yet written or released it; resend after Retry-After.',
+  },
+  IDEMPOTENCY_CLAIMS_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning:
+      'The idempotency claims topic could not be written or read back in time (Kafka away or slow); resend — duplicates are detected.',
   },
 
   // ── Scoring ─────────────────────────────────────────────────────────────────────────────────────────────

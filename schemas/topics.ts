@@ -69,6 +69,18 @@ export const HeaderNames = {
 } as const;
 
 /**
+ * Ingest's own state on the bus in distributed mode. Values are JSON (only ingest reads them); see
+ * ingest/adapters/claims-idempotency-store.ts.
+ */
+export const IngestStateTopics = {
+  /**
+   * Every replica's claims on transaction ids, and their `accepted` / `released` records; key: transaction id. Kept
+   * by time (twice the idempotency window plus the claim timeout), never compacted: the first claim decides.
+   */
+  idempotencyClaims: 'ingest.idempotency',
+} as const;
+
+/**
  * The notifier's own durable outbox, on the log it is given (the embedded log; see notifier/main.ts). Values
  * are JSON, not Avro: `webhook.events` holds each event's exact JSON body (the bytes that get signed and sent),
  * keyed by the payer account so deliveries stay in order per account; the other two are the notifier's state.

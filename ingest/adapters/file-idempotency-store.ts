@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../../platform/clock.js';
 import { isNoSpaceError, writeFileAtomic } from '../../platform/embedded-log/files.js';
 import { UnavailableError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
+import type { Attempt } from '../domain/idempotency.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../ports.js';
 
 /**
@@ -114,6 +115,17 @@ export class FileIdempotencyStore implements IdempotencyStore {
     return store;
   }
 
+  /** One process, one journal: the caller's per-id lock already makes it the only writer, so claiming is a lookup. */
+  claim(attempts: readonly Attempt[]): Promise<ReadonlyMap<string, IdempotencyRecord>> {
+    return this.lookup(attempts.map((attempt) => attempt.transactionId));
+  }
+
+  /** Nothing to give back: an id is only written here once it is on the log. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The known records among `transactionIds`. */
   lookup(transactionIds: readonly string[]): Promise<ReadonlyMap<string, IdempotencyRecord>> {
     this.forgetExpired();
     const found = new Map<string, IdempotencyRecord>();

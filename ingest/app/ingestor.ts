@@ -69,9 +69,10 @@ interface Candidate {
 }
 
 /**
- * The front door's application service: validate and tokenise every item, decide idempotency under a per-id
- * lock, append all new transactions with one `producer.send` (acknowledged only once durable), dead-letter the
- * refused items and conflicts with redacted copies, then journal the accepted ids.
+ * The front door's application service: validate and tokenise every item, claim the ids from the idempotency store
+ * under a per-id lock (the store says which were accepted before, by this process or another replica), append all
+ * new transactions with one `producer.send` (acknowledged only once durable), dead-letter the refused items and
+ * conflicts with redacted copies, then remember the accepted ids — or release them if the append failed.
  */
 export class Ingestor {
   private readonly locks = new KeyedLock();
@@ -153,7 +154,7 @@ export class Ingestor {
     let duplicates = 0;
     let conflicts = 0;
     try {
-      const stored = await this.deps.store.lookup(candidates.map((c) => c.transaction.transactionId));
+      const stored = await this.deps.store.claim(candidates.map((c) => c.transaction));
       const plan = planAttempts(
         candidates.map((c) => c.transaction),
         stored,
@@ -184,7 +185,10 @@ export class Ingestor {
       });
 
       const [appended, deadLettered] = await Promise.allSettled([
-        this.append(written.map((c) => c.transaction)),
+        this.append(written.map((c) => c.transaction)).catch(async (error: unknown) => {
+          await this.release(written);
+          throw error;
+        }),
         this.deps.deadLetters.send(deadLetters),
       ]);
       if (appended.status === 'rejected')
@@ -284,6 +288,23 @@ export class Ingestor {
         `log returned ${positions.length} positions for ${records.length} records`,
       );
     return positions;
+  }
+
+  /**
+   * Gives back the claims of a failed append so the caller's retry is accepted (on any replica). The outcome of a
+   * failed send may be unknown — the records may have landed — so a retry can put the id on the log twice with the
+   * same fingerprint, which ledger-sink counts once. A failed release only delays the retry (the claim times out).
+   */
+  private async release(written: readonly Candidate[]): Promise<void> {
+    if (written.length === 0) return;
+    try {
+      await this.deps.store.release(written.map((c) => c.transaction.transactionId));
+    } catch (error) {
+      this.deps.logger.warn('could not release idempotency claims after a failed append', {
+        ids: written.length,
+        error: describeError(error),
+      });
+    }
   }
 
   /** Journals accepted ids. A failure does not un-accept them (they are on the log); it is logged and counted. */

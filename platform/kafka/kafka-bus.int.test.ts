@@ -9,7 +9,8 @@ import { sampleTransaction } from '../../schemas/fixtures.js';
 import type { DeadLetter, Transaction } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
-import { KafkaTestContext, readAll, requireBroker, waitFor } from './test-helpers.js';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { KafkaTestContext, brokers, readAll, requireBroker, waitFor } from './test-helpers.js';
 
 jest.setTimeout(60_000);
 
@@ -135,6 +136,41 @@ describe('KafkaBus against a real broker', () => {
       });
       await bus.close();
       expect((await rejection(bus.producer().send(missing, [record('k', 'v')]))).code).toBe('LOG_CLOSED');
+      const badRetention = await rejection(bus.ensureTopics([{ topic: 'ok', partitions: 1, retentionMs: 0 }]));
+      expect(badRetention).toMatchObject({ code: 'INVALID_TOPIC', problems: [{ path: '/0/retentionMs' }] });
+    });
+
+    it('creates a topic with its cleanup policy and retention', async () => {
+      const bus = await ctx.bus();
+      const [compacted, retained, plain] = [ctx.topic('compacted'), ctx.topic('retained'), ctx.topic('plain')];
+      await bus.ensureTopics([
+        { topic: compacted, partitions: 1, compacted: true },
+        { topic: retained, partitions: 1, retentionMs: 123_456_789 },
+        { topic: plain, partitions: 1 },
+      ]);
+      const admin = new Kafka({ clientId: 'vigil-test-configs', brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [compacted, retained, plain].map((name) => ({
+            type: ConfigResourceTypes.TOPIC,
+            name,
+            configNames: ['cleanup.policy', 'retention.ms'],
+          })),
+        });
+        const configs = resources.map((r) =>
+          Object.fromEntries(
+            r.configEntries.map((e) => [e.configName, { value: e.configValue, isDefault: e.isDefault }]),
+          ),
+        );
+        expect(configs[0]!['cleanup.policy']!.value).toBe('compact');
+        expect(configs[1]!['retention.ms']).toEqual({ value: '123456789', isDefault: false });
+        expect(configs[1]!['cleanup.policy']!.value).toBe('delete');
+        expect(configs[2]!['retention.ms']!.isDefault).toBe(true);
+      } finally {
+        await admin.disconnect();
+      }
     });
   });
 

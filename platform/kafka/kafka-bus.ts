@@ -170,7 +170,10 @@ export class KafkaBus implements Bus {
             topic: spec.topic,
             numPartitions: spec.partitions,
             replicationFactor: this.options.replicationFactor,
-            ...(spec.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+            configEntries: [
+              ...(spec.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+              ...(spec.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(spec.retentionMs) }] : []),
+            ],
           })),
         });
         this.logger.info('kafka: topics created', {
