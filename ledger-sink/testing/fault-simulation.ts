@@ -156,6 +156,9 @@ class SimulatedStore extends MemoryLedgerStore {
     private readonly plantedBug: SimulationOptions['plantedBug'],
   ) {
     super();
+    // A planted bug switches the protection off whole: the check that finds what is stored, and the insert that
+    // skips what is stored (which alone would hide the bug's double posts).
+    this.insertOnce = plantedBug === undefined;
   }
 
   protected run<T>(effect: () => T): Promise<T> {
