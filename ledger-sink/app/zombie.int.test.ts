@@ -26,6 +26,7 @@ import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { GatedLedgerStore } from '../testing/gated-ledger-store.js';
 import { readStoredLedger, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
+import { postingsFor } from '../domain/postings.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
 
 // chDB binds one data directory per process: one for this file, as one ClickHouse both members write to.
@@ -296,5 +297,41 @@ describe('fault 10: a zombie member and the new owner write the same records to 
     expect(race.labels).toBe(1);
     expect(race.stored.resolutions).toBe(2);
     expect(race.duplicatedEntries).toBe(2);
+  }, 60_000);
+
+  /** Eight stores insert the same legs and decisions at once: what the table holds afterwards, per table. */
+  async function eightAtOnce(insertOnce: boolean) {
+    const legs = items.flatMap((s) =>
+      postingsFor(s.transaction, clock.nowMs()).map((e) => ({
+        ...e,
+        fingerprint: s.transaction.fingerprint,
+        reversesEntryId: '',
+        capturesTransactionId: '',
+        refundsTransactionId: '',
+      })),
+    );
+    const stores = Array.from(
+      { length: 8 },
+      () => new ClickHouseLedgerStore(client, { lookupChunkIds: 1000, insertOnce }),
+    );
+    await Promise.all(
+      stores.flatMap((store) => [
+        store.insertEntries(legs),
+        store.insertDecisions(items.map((scored) => ({ scored, storedAtMs: clock.nowMs() }))),
+      ]),
+    );
+    const counts = await reader.counts();
+    return { legs: legs.length, entries: counts.entries, decisions: counts.decisions };
+  }
+
+  it('given eight stores inserting the same rows at once, then each row is stored once', async () => {
+    const run = await eightAtOnce(true);
+    expect(run.legs).toBe(32);
+    expect(run).toMatchObject({ entries: 32, decisions: 14 });
+    expect(await reader.duplicatedEntryIds()).toEqual([]);
+  }, 60_000);
+
+  it('negative control: with plain inserts, eight stores store eight copies', async () => {
+    expect(await eightAtOnce(false)).toEqual({ legs: 32, entries: 256, decisions: 112 });
   }, 60_000);
 });
