@@ -42,11 +42,12 @@ import {
  *
  * Writes: one `INSERT … FORMAT JSONCompactEachRow` per table per batch, into the table's insert-once entry
  * ({@link ClickHouseInsertOnce}), which stores only the rows whose key is not stored yet, checked in the same
- * statement: two writers of the same rows (a zombie member and the partition's new owner) store them once. A MergeTree insert below
- * `max_insert_block_size` rows is one block, and one block becomes one part that appears atomically (written
- * under a temporary name, then renamed). The tables are unpartitioned, so a block is never split across
- * partitions — that is what makes "all legs of a batch or none" hold without transactions. `async_insert` is
- * forced off so an insert that resolves is already visible to the next lookup.
+ * statement: two writers of the same rows (a zombie member and the partition's new owner) store them once. A
+ * MergeTree insert below `max_insert_block_size` rows is one block (the view passes on the rows it keeps of it as
+ * one block), and one block becomes one part that appears atomically (written under a temporary name, then
+ * renamed). The tables are unpartitioned, so a block is never split across partitions — that is what makes "all
+ * legs of a batch or none" hold without transactions. `async_insert` is forced off so an insert that resolves is
+ * already visible to the next lookup.
  *
  * Values: Int64 money is sent as a decimal string (JSON numbers lose precision past 2^53); DateTime64(3, 'UTC')
  * as 'YYYY-MM-DD hh:mm:ss.sss' in UTC, which ClickHouse parses in the column's own time zone whatever the
