@@ -98,11 +98,16 @@ function filesWithPans(dataDir: string): string[] {
   );
 }
 
-/** `table.column` of every String-typed column (arrays and nullables included) holding a card number. */
+/**
+ * `table.column` of every String-typed column (arrays and nullables included) holding a card number, in every table
+ * that stores rows: a view (plain or materialised into a table) holds none of its own, and would only show its
+ * source's rows a second time.
+ */
 async function columnsWithPans(clickhouse: ClickHouseClient): Promise<string[]> {
   const columns = await (
     await clickhouse.query({
-      query: `SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%'`,
+      query: `SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%'
+        AND table IN (SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT IN ('View', 'MaterializedView'))`,
       format: 'JSONEachRow',
     })
   ).json<{ table: string; name: string; type: string }>();

@@ -7,7 +7,11 @@ import type { StoredFingerprints } from './domain/idempotency.js';
  * `schemas/clickhouse/tables.sql`; the batch handler sees only this.
  *
  * Every method rejects when the store is unavailable; the handler then fails the batch so the bus redelivers
- * it. Each insert method writes its rows as one insert (one atomic part) or not at all.
+ * it. Each insert method writes its rows as one insert (one atomic part) or not at all, and writes only the rows
+ * whose key is not stored yet, decided in the same atomic step as the write: an entry by its entry id, a decision
+ * by its transaction id, a hold leg by transaction id and leg, a resolution by its transaction id (a hold ends
+ * once), a conflict by {@link conflictKey}, a label by {@link labelKey}. So two writers that both found nothing
+ * stored (a member that stalled past its session timeout and the partition's new owner) store the rows once.
  */
 export interface LedgerStore {
   /** Creates the tables if they do not exist (idempotent). */

@@ -28,6 +28,19 @@ export const ClickHouseTables = {
   rulesVersions: 'rules_versions',
 } as const;
 
+/**
+ * The tables ledger-sink writes through, by the table they fill: each takes an INSERT and passes on to its table only
+ * the rows whose key is not stored there yet, in the same statement (`tables.sql`, "Insert once").
+ */
+export const ClickHouseInsertOnce = {
+  [ClickHouseTables.ledgerEntries]: 'ledger_entries_incoming',
+  [ClickHouseTables.decisions]: 'decisions_incoming',
+  [ClickHouseTables.ledgerHolds]: 'ledger_holds_incoming',
+  [ClickHouseTables.ledgerHoldResolutions]: 'ledger_hold_resolutions_incoming',
+  [ClickHouseTables.ledgerConflicts]: 'ledger_conflicts_incoming',
+  [ClickHouseTables.analystLabels]: 'analyst_labels_incoming',
+} as const;
+
 /** The views of `schemas/clickhouse/tables.sql`: queries over the tables, holding no rows of their own. */
 export const ClickHouseViews = {
   /** Every open hold's legs with what they still reserve (`remaining_minor`, after captures). */

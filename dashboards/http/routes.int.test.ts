@@ -62,6 +62,8 @@ let server: Server;
 let baseUrl: string;
 let metrics: MetricsRegistry;
 let store: ClickHouseLedgerStore;
+/** Inserts straight into the tables, so a planted duplicate is really stored twice (ledger-sink's store skips it). */
+let plantingStore: ClickHouseLedgerStore;
 const registry = new EmbeddedSchemaRegistry();
 const authenticator = new ApiKeyAuthenticator([
   { role: 'analyst', key: keys.analyst },
@@ -262,6 +264,7 @@ beforeAll(async () => {
   clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
   for (const statement of clickhouseTableStatements()) await clickhouse.command({ query: statement });
   store = new ClickHouseLedgerStore(clickhouse);
+  plantingStore = new ClickHouseLedgerStore(clickhouse, { lookupChunkIds: 1000, insertOnce: false });
   await store.insertDecisions(decisions.map((d) => ({ scored: scoredOf(d), storedAtMs: d.atMs + 15 })));
   // tx-big is declined in this fixture but posted anyway, so the payee's balance proves exact big sums.
   await store.insertEntries([
@@ -746,7 +749,7 @@ describe('REST routes', () => {
 
   it('GET /v1/reports/ledger-integrity catches a planted double posting and an unbalanced one', async () => {
     const [first, second] = entries('tx-ok', 'acc-other', 'acc-shop', 10n, 'EUR', now - 3 * HOUR);
-    await store.insertEntries([
+    await plantingStore.insertEntries([
       first!,
       second!,
       { ...second!, entryId: 'tx-lopsided/1', transactionId: 'tx-lopsided', amountMinor: 5n },
@@ -894,7 +897,7 @@ describe('REST routes', () => {
       });
       // Negative control: a 1.00 more refund on the exactly-refunded payment, and the same entry of an over-capture
       // stored twice (a duplicate, which must not count as more capture): one more beyond, still one over-captured.
-      await store.insertEntries([
+      await plantingStore.insertEntries([
         ...refund('card-ref-2b', 100n, 'card-pay-2'),
         ...linked('card-cap-exact', 10_000n, { capturesTransactionId: 'card-auth-exact' }),
       ]);

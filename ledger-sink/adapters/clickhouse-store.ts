@@ -2,6 +2,7 @@ import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { UnavailableError, VigilError, ErrorCategory } from '../../platform/errors.js';
 import {
   type AnalystLabelRow,
+  ClickHouseInsertOnce,
   ClickHouseTables,
   ClickHouseViews,
   type DecisionRow,
@@ -39,11 +40,14 @@ import {
 /**
  * {@link LedgerStore} over ClickHouse (a server, or chDB in-process) through `@clickhouse/client`.
  *
- * Writes: one `INSERT … FORMAT JSONCompactEachRow` per table per batch. A MergeTree insert below
- * `max_insert_block_size` rows is one block, and one block becomes one part that appears atomically (written
- * under a temporary name, then renamed). The tables are unpartitioned, so a block is never split across
- * partitions — that is what makes "all legs of a batch or none" hold without transactions. `async_insert` is
- * forced off so an insert that resolves is already visible to the next lookup.
+ * Writes: one `INSERT … FORMAT JSONCompactEachRow` per table per batch, into the table's insert-once entry
+ * ({@link ClickHouseInsertOnce}), which stores only the rows whose key is not stored yet, checked in the same
+ * statement: two writers of the same rows (a zombie member and the partition's new owner) store them once. A
+ * MergeTree insert below `max_insert_block_size` rows is one block (the view passes on the rows it keeps of it as
+ * one block), and one block becomes one part that appears atomically (written under a temporary name, then
+ * renamed). The tables are unpartitioned, so a block is never split across partitions — that is what makes "all
+ * legs of a batch or none" hold without transactions. `async_insert` is forced off so an insert that resolves is
+ * already visible to the next lookup.
  *
  * Values: Int64 money is sent as a decimal string (JSON numbers lose precision past 2^53); DateTime64(3, 'UTC')
  * as 'YYYY-MM-DD hh:mm:ss.sss' in UTC, which ClickHouse parses in the column's own time zone whatever the
@@ -56,6 +60,11 @@ import {
 export interface ClickHouseLedgerStoreOptions {
   /** Transaction ids per lookup query. */
   readonly lookupChunkIds: number;
+  /**
+   * Whether inserts go through the insert-once entries (the default) or straight into the tables, where rows already
+   * stored are stored again — only for the tests that show what the insert-once entries prevent.
+   */
+  readonly insertOnce?: boolean;
 }
 
 const INSERT_SETTINGS: ClickHouseSettings = { async_insert: 0 };
@@ -291,14 +300,17 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   /** Rows go as JSONCompactEachRow (arrays under an explicit column list): half the bytes of JSONEachRow to build and parse. */
-  private async insert<Row extends object>(table: string, rows: readonly Row[]): Promise<void> {
+  private async insert<Row extends object>(
+    table: keyof typeof ClickHouseInsertOnce,
+    rows: readonly Row[],
+  ): Promise<void> {
     const first = rows[0];
     if (first === undefined) return;
     const columns = Object.keys(first) as [keyof Row & string, ...(keyof Row & string)[]];
     const values = rows.map((row) => columns.map((column) => row[column]));
     await this.guard(`insert into ${table}`, () =>
       this.client.insert({
-        table,
+        table: this.options.insertOnce === false ? table : ClickHouseInsertOnce[table],
         columns,
         values,
         format: 'JSONCompactEachRow',

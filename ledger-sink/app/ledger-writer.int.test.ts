@@ -428,26 +428,45 @@ describe('ledger-sink batch handler over chDB', () => {
     ]);
   });
 
+  /** A store that claims nothing was ever stored: the fault the idempotency check exists to prevent. */
+  const amnesiacOver = (inner: LedgerStore): LedgerStore =>
+    Object.assign(Object.create(inner) as LedgerStore, {
+      storedFingerprints: (): Promise<StoredFingerprints> =>
+        Promise.resolve({
+          ledger: new Map(),
+          decisions: new Map(),
+          decidedAs: new Map(),
+          held: new Set(),
+          labelled: new Set(),
+        }),
+    });
+
+  it('given the idempotency lookup bypassed, when a batch is redelivered, then the insert-once tables still store nothing twice', async () => {
+    const { handler } = await harness();
+    const batch = scoredBatch(mixed(100, 7000));
+    await handler.handle(batch);
+    const before = await ledgerSnapshot();
+
+    const { handler: faulty } = await harness(amnesiacOver(store));
+    const report = await faulty.handle(batch);
+
+    // The handler believes it wrote everything again; the inserts skipped every row already stored.
+    expect(report.decisionsWritten).toBe(100);
+    expect(await ledgerSnapshot()).toEqual(before);
+    await expectSoundLedger();
+  });
+
   describe('the checks can fail', () => {
-    it('given the idempotency lookup bypassed, when a batch is redelivered, then the same SQL checks catch the double count', async () => {
+    it('given the idempotency lookup bypassed and plain inserts, when a batch is redelivered, then the same SQL checks catch the double count', async () => {
       const { handler } = await harness();
       const batch = scoredBatch(mixed(100, 7000));
       await handler.handle(batch);
       const before = await ledgerSnapshot();
       await expectSoundLedger();
 
-      // A store that claims nothing was ever stored: the fault the idempotency check exists to prevent.
-      const amnesiac: LedgerStore = Object.assign(Object.create(store) as LedgerStore, {
-        storedFingerprints: (): Promise<StoredFingerprints> =>
-          Promise.resolve({
-            ledger: new Map(),
-            decisions: new Map(),
-            decidedAs: new Map(),
-            held: new Set(),
-            labelled: new Set(),
-          }),
-      });
-      const { handler: faulty } = await harness(amnesiac);
+      // Both protections off: the look-up, and the insert-once tables (inserts straight into the tables).
+      const plain = new ClickHouseLedgerStore(client, { lookupChunkIds: 1000, insertOnce: false });
+      const { handler: faulty } = await harness(amnesiacOver(plain));
       await faulty.handle(batch);
 
       const after = await ledgerSnapshot();

@@ -2,15 +2,15 @@ import { simulateLedgerSink } from '../testing/fault-simulation.js';
 
 /**
  * ledger-sink's state machine under seeded faults (crashes mid-insert, writes that time out after landing,
- * failures before writing, crashes between a batch and its commit, duplicates, conflicts and poison on the
- * log). Each seed is one deterministic interleaving; `npm run simulate:faults -- --seeds 100000` runs many more.
+ * failures before writing, crashes between a batch and its commit, a zombie member handling an overlapping batch
+ * at the same time as the new owner, duplicates, conflicts and poison on the log). Each seed is one deterministic interleaving; `npm run simulate:faults -- --seeds 100000` runs many more.
  */
 const SEEDS = 300;
 
 describe('ledger-sink fault simulation', () => {
   it(`holds every invariant for ${SEEDS} seeds, and injects every kind of fault`, async () => {
     const failing: string[] = [];
-    const injected = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0 };
+    const injected = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0, zombie: 0 };
     const lifecycle = { holds: 0, posted: 0, voided: 0, reversalEntries: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       const result = await simulateLedgerSink(seed);
@@ -54,5 +54,21 @@ describe('ledger-sink fault simulation', () => {
     const failing = results.filter((r) => r.violations.length > 0);
     expect(failing.length).toBeGreaterThan(0);
     expect(failing[0]!.violations.join('\n')).toMatch(/resolutions \[.*,.*\], expected/);
+  }, 60_000);
+
+  it('negative control: with plain inserts, a zombie racing the new owner posts twice and the check sees it; without zombies the look-up alone suffices', async () => {
+    const seeds = Array.from({ length: 20 }, (_, i) => i + 1);
+    const plain = await Promise.all(seeds.map((seed) => simulateLedgerSink(seed, { plantedBug: 'plain-inserts' })));
+    const failing = plain.filter((r) => r.violations.length > 0);
+    expect(failing.length).toBeGreaterThan(0);
+    expect(failing.every((r) => r.faults.zombie > 0)).toBe(true);
+    expect(failing[0]!.violations.join('\n')).toMatch(/(rows|holds|entries), expected 1/);
+    const replay = await simulateLedgerSink(failing[0]!.seed, { plantedBug: 'plain-inserts' });
+    expect(replay.violations).toEqual(failing[0]!.violations);
+    // The same seeds with no zombie: one member at a time, its look-up finds what it wrote, plain inserts or not.
+    const alone = await Promise.all(
+      seeds.map((seed) => simulateLedgerSink(seed, { plantedBug: 'plain-inserts', faults: { zombie: 0 } })),
+    );
+    expect(alone.filter((r) => r.violations.length > 0).map((r) => r.seed)).toEqual([]);
   }, 60_000);
 });

@@ -126,8 +126,12 @@ interface Prepared {
  * the store holds, write each table once, then dead-letter what could not be posted.
  *
  * Exactly once in effect rests on three facts: a transaction id always travels on the same partition (the key
- * is the payer account), one consumer of the group handles a partition at a time, and a batch is committed only
- * after its inserts resolved. A redelivered batch therefore finds its own rows and writes nothing again.
+ * is the payer account), a batch is committed only after its inserts resolved, and every insert skips the rows
+ * whose key is stored already, in the same statement (ports.ts). A redelivered batch therefore finds its own rows
+ * and writes nothing again; a second handler of the same records at the same time — a member that stalled past
+ * its session timeout and wakes after the partition moved — may decide from a stale look-up, but what it writes
+ * is stored once (RELIABILITY.md, fault 10). Such a handler still reports, and announces, what it believes it
+ * wrote.
  *
  * A store failure rejects the batch (the bus redelivers it after a backoff); it is logged once per streak of
  * failures, not once per retry.

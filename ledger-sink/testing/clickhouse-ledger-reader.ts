@@ -28,6 +28,12 @@ export interface TableCounts {
   readonly labels: number;
 }
 
+export interface HoldCounts {
+  readonly holdLegs: number;
+  readonly heldTransactions: number;
+  readonly resolutions: number;
+}
+
 /** The decision row with times back as epoch ms, for round-trip checks. */
 export interface StoredDecision {
   readonly transactionId: string;
@@ -141,6 +147,18 @@ export class ClickHouseLedgerReader {
       conflicts: Number(row.conflicts),
       labels: Number(row.labels),
     };
+  }
+
+  /** Rows of the holds and their resolutions: hold legs, held transactions, resolutions (a hold ends once). */
+  async holdCounts(): Promise<HoldCounts> {
+    const [row] = await this.rows<{ legs: string; held: string; resolutions: string }>(
+      `SELECT
+         (SELECT count() FROM ${ClickHouseTables.ledgerHolds}) AS legs,
+         (SELECT uniqExact(transaction_id) FROM ${ClickHouseTables.ledgerHolds}) AS held,
+         (SELECT count() FROM ${ClickHouseTables.ledgerHoldResolutions}) AS resolutions`,
+    );
+    if (row === undefined) throw new Error('count query returned no row');
+    return { holdLegs: Number(row.legs), heldTransactions: Number(row.held), resolutions: Number(row.resolutions) };
   }
 
   async entriesOf(

@@ -22,8 +22,9 @@ import { MemoryLedgerStore } from './memory-ledger-store.js';
  * the way real ones do — a call that fails before it writes, one that writes and then times out (the ambiguous
  * case), and a process crash in the middle of the concurrent inserts, after which nothing more lands and a new
  * handler starts from the last committed offset — while a driver plays the bus: batches of random size from
- * random partitions, redelivery of whatever was not committed, and crashes between a successful batch and its
- * commit. The log itself carries duplicates (the same record at two offsets), conflicts (the same id with other
+ * random partitions, redelivery of whatever was not committed, crashes between a successful batch and its
+ * commit, and zombies: a second handler (another process's, with its own lock) handling a batch from the same
+ * offset with other boundaries at the same time as the partition's owner (fault 10). The log itself carries duplicates (the same record at two offsets), conflicts (the same id with other
  * content) and poison (bytes that are not a record).
  *
  * Every source of randomness is one seeded generator and nothing waits on a timer, so a seed replays the same
@@ -41,6 +42,13 @@ export interface FaultRates {
   readonly crash: number;
   /** A batch is handled, then the process dies before its offset is committed. */
   readonly crashBeforeCommit: number;
+  /**
+   * A zombie: a member that stalled past its session timeout wakes while the partition's new owner handles a batch,
+   * and handles an overlapping batch of its own (other boundaries) at the same time, with its own handler and lock
+   * (another process), against the same store. Its commit is refused (its generation is over), so only its writes
+   * count.
+   */
+  readonly zombie: number;
 }
 
 export interface SimulationOptions {
@@ -53,9 +61,11 @@ export interface SimulationOptions {
   /**
    * A bug planted in the system under test, for the negative controls: `forget-stored-entries` makes the store
    * report no stored ledger entries, which is the idempotency check switched off; `forget-hold-resolutions`
-   * makes it report every hold as unresolved, so a redelivered or second verdict would resolve a hold again.
+   * makes it report every hold as unresolved, so a redelivered or second verdict would resolve a hold again;
+   * `plain-inserts` keeps the check but stores every row an insert is given, stored already or not (the insert-once
+   * tables switched off), so a zombie racing the new owner posts twice. Each also switches the insert-once off.
    */
-  readonly plantedBug?: 'forget-stored-entries' | 'forget-hold-resolutions';
+  readonly plantedBug?: 'forget-stored-entries' | 'forget-hold-resolutions' | 'plain-inserts';
 }
 
 export interface SimulationResult {
@@ -79,9 +89,15 @@ export interface SimulationResult {
   readonly violations: readonly string[];
 }
 
-type FaultKind = 'failBefore' | 'timeoutAfter' | 'crash' | 'crashBeforeCommit';
+type FaultKind = 'failBefore' | 'timeoutAfter' | 'crash' | 'crashBeforeCommit' | 'zombie';
 
-const defaultRates: FaultRates = { failBefore: 0.05, timeoutAfter: 0.05, crash: 0.03, crashBeforeCommit: 0.05 };
+const defaultRates: FaultRates = {
+  failBefore: 0.05,
+  timeoutAfter: 0.05,
+  crash: 0.03,
+  crashBeforeCommit: 0.05,
+  zombie: 0.05,
+};
 
 /** mulberry32: small, fast and good enough to pick faults; the same seed gives the same sequence. */
 class SeededRandom {
@@ -113,7 +129,13 @@ class ProcessCrash extends Error {
 
 /** Decides, per call, whether and how it fails; stops after `maxFaults` so every run settles. */
 class FaultInjector {
-  readonly counts: Record<FaultKind, number> = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0 };
+  readonly counts: Record<FaultKind, number> = {
+    failBefore: 0,
+    timeoutAfter: 0,
+    crash: 0,
+    crashBeforeCommit: 0,
+    zombie: 0,
+  };
   /** True from a crash until the driver starts a new process: nothing has any effect in between. */
   dead = false;
   private total = 0;
@@ -156,6 +178,9 @@ class SimulatedStore extends MemoryLedgerStore {
     private readonly plantedBug: SimulationOptions['plantedBug'],
   ) {
     super();
+    // A planted bug switches the protection off whole: the check that finds what is stored, and the insert that
+    // skips what is stored (which alone would hide the bug's double posts).
+    this.insertOnce = plantedBug === undefined;
   }
 
   protected run<T>(effect: () => T): Promise<T> {
@@ -369,8 +394,19 @@ export async function simulateLedgerSink(seed: number, options: SimulationOption
     };
     deliveries += 1;
     clock.advance(1000);
+    // The zombie's batch starts where the owner's does — at the committed offset: a member commits each batch before
+    // it handles the next, so everything before its batch in flight is handled and stored — and ends elsewhere.
+    const zombieBatch: RecordBatch | null = faults.fault('zombie')
+      ? { ...batch, records: p.records.slice(p.committed, p.committed + 1 + random.int(8)).map((r) => r.record) }
+      : null;
     try {
-      await handler.handle(batch);
+      if (zombieBatch === null) await handler.handle(batch);
+      else {
+        // Both run at once; the store's seeded yields interleave their calls.
+        const [owned, zombie] = await Promise.allSettled([handler.handle(batch), newProcess().handle(zombieBatch)]);
+        if (zombie.status === 'rejected' && zombie.reason instanceof ProcessCrash) throw zombie.reason;
+        if (owned.status === 'rejected') throw owned.reason;
+      }
       if (faults.fault('crashBeforeCommit')) {
         handler = newProcess();
         continue;

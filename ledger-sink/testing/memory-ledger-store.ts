@@ -17,12 +17,14 @@ import {
   type PostedEntry,
   type StoredAccountBalance,
   conflictKey,
+  labelKey,
 } from '../ports.js';
 
 /**
  * The ledger store port over plain arrays, one per table, for the unit tests and the fault simulation. Each insert
- * is one atomic push, as the ClickHouse adapter promises of one insert. How a call reaches the arrays (always, or
- * through a fault injector) is the subclass's {@link run}.
+ * is one atomic push of the rows whose key is not stored yet, as the ClickHouse adapter promises of one insert
+ * (`insertOnce` false pushes every row, as a plain insert would). How a call reaches the arrays (always, or through
+ * a fault injector) is the subclass's {@link run}.
  */
 export abstract class MemoryLedgerStore implements LedgerStore {
   readonly entries: PostedEntry[] = [];
@@ -31,6 +33,9 @@ export abstract class MemoryLedgerStore implements LedgerStore {
   readonly labels: AnalystLabel[] = [];
   readonly holds: Hold[] = [];
   readonly resolutions: HoldResolutionRecord[] = [];
+
+  /** Whether inserts skip rows whose key is stored already (the port's promise); false only for negative controls. */
+  protected insertOnce = true;
 
   /** Performs one store call: `effect` reads or writes the arrays. */
   protected abstract run<T>(effect: () => T): Promise<T>;
@@ -139,22 +144,23 @@ export abstract class MemoryLedgerStore implements LedgerStore {
   }
 
   insertEntries(rows: readonly PostedEntry[]): Promise<void> {
-    return this.insert(this.entries, rows);
+    return this.insert(this.entries, rows, (e) => e.entryId);
   }
   insertDecisions(rows: readonly DecisionRecord[]): Promise<void> {
-    return this.insert(this.decisions, rows);
+    return this.insert(this.decisions, rows, (d) => d.scored.transaction.transactionId);
   }
   insertConflicts(rows: readonly ConflictRecord[]): Promise<void> {
-    return this.insert(this.conflicts, rows);
+    return this.insert(this.conflicts, rows, (c) => conflictKey(c.transactionId, c.conflictingFingerprint));
   }
   insertLabels(rows: readonly AnalystLabel[]): Promise<void> {
-    return this.insert(this.labels, rows);
+    return this.insert(this.labels, rows, labelKey);
   }
+  /** A hold is stored whole (one row per leg in ClickHouse, all in one insert), so its transaction id is its key. */
   insertHolds(rows: readonly Hold[]): Promise<void> {
-    return this.insert(this.holds, rows);
+    return this.insert(this.holds, rows, (h) => h.transactionId);
   }
   insertHoldResolutions(rows: readonly HoldResolutionRecord[]): Promise<void> {
-    return this.insert(this.resolutions, rows);
+    return this.insert(this.resolutions, rows, (r) => r.transactionId);
   }
 
   /** The stored entries of these transactions; the fault simulation's planted bug overrides it to forget them. */
@@ -162,10 +168,15 @@ export abstract class MemoryLedgerStore implements LedgerStore {
     return this.entries.filter((e) => wanted.has(e.transactionId));
   }
 
-  private insert<T>(table: T[], rows: readonly T[]): Promise<void> {
+  private insert<T>(table: T[], rows: readonly T[], keyOf: (row: T) => string): Promise<void> {
     // An empty insert is not sent at all by the ClickHouse adapter, so it cannot fail either.
     if (rows.length === 0) return Promise.resolve();
-    return this.run(() => void table.push(...rows));
+    return this.run(() => {
+      if (!this.insertOnce) return void table.push(...rows);
+      // Checked against the table only, as the insert-once view does: rows repeated within one insert all land.
+      const stored = new Set(table.map(keyOf));
+      table.push(...rows.filter((row) => !stored.has(keyOf(row))));
+    });
   }
 }
 

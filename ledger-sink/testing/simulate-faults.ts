@@ -22,7 +22,7 @@ if (![seeds, from, transactions].every((n) => Number.isSafeInteger(n) && n > 0))
 }
 
 const started = performance.now();
-const faults = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0 };
+const faults = { failBefore: 0, timeoutAfter: 0, crash: 0, crashBeforeCommit: 0, zombie: 0 };
 let deliveries = 0;
 let failed = 0;
 for (let seed = from; seed < from + seeds; seed++) {

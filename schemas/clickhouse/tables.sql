@@ -2,8 +2,9 @@
 -- Statements are separated by lines holding only ';' and run in order at every start. Every statement is
 -- idempotent (IF NOT EXISTS), so a data directory made by an older version gains the columns added since.
 -- Money is Int64 minor units with its ISO 4217 code beside it; times are DateTime64(3, 'UTC').
--- Idempotency never relies on background merges: ledger-sink checks transaction ids before inserting,
--- so plain sums over these MergeTree tables are exact at any moment.
+-- Idempotency never relies on background merges: ledger-sink checks transaction ids before inserting, and each
+-- insert skips rows already stored (the `*_incoming` tables at the end), so plain sums over these MergeTree
+-- tables are exact at any moment.
 -- ledger_entries, decisions and ledger_conflicts stay unpartitioned (no PARTITION BY): ledger-sink writes each
 -- table once per batch, and an insert that is one block lands as one part, atomically, only while no partition
 -- key splits it.
@@ -236,4 +237,68 @@ CREATE TABLE IF NOT EXISTS rules_versions
 )
 ENGINE = ReplacingMergeTree
 ORDER BY version
+;
+-- Insert once: ledger-sink writes the six tables it owns through these, never directly. Each `<table>_incoming`
+-- (engine Null: it keeps no rows) feeds a materialised view that passes on to `<table>` only the rows whose key is
+-- not stored there yet, so the check and the write are one INSERT statement. chDB runs one statement at a time
+-- and its data directory belongs to one process, so no other write lands between them: a second writer of the
+-- same rows (a member that stalled past its session timeout and wakes after the partition moved, or two batches
+-- with different boundaries over the same records) adds nothing. On a ClickHouse server two such INSERTs running
+-- at the same moment can still both pass the check (see RELIABILITY.md, fault 10). The filter reads `<table>` by
+-- its sort key prefix (transaction_id), so its cost follows the batch, not the table.
+-- Created AS their table after every ALTER above, so they have its columns; a column added later needs an ALTER of
+-- `<table>_incoming` too.
+CREATE TABLE IF NOT EXISTS ledger_entries_incoming AS ledger_entries ENGINE = Null
+;
+-- A leg is its entry id (`<transaction>/<leg>`, a reversal `<transaction>/r<leg>`).
+CREATE MATERIALIZED VIEW IF NOT EXISTS ledger_entries_once TO ledger_entries AS
+SELECT * FROM ledger_entries_incoming
+WHERE entry_id NOT IN (
+    SELECT entry_id FROM ledger_entries WHERE transaction_id IN (SELECT transaction_id FROM ledger_entries_incoming)
+)
+;
+CREATE TABLE IF NOT EXISTS decisions_incoming AS decisions ENGINE = Null
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS decisions_once TO decisions AS
+SELECT * FROM decisions_incoming
+WHERE transaction_id NOT IN (
+    SELECT transaction_id FROM decisions WHERE transaction_id IN (SELECT transaction_id FROM decisions_incoming)
+)
+;
+CREATE TABLE IF NOT EXISTS ledger_holds_incoming AS ledger_holds ENGINE = Null
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS ledger_holds_once TO ledger_holds AS
+SELECT * FROM ledger_holds_incoming
+WHERE (transaction_id, leg) NOT IN (
+    SELECT transaction_id, leg FROM ledger_holds WHERE transaction_id IN (SELECT transaction_id FROM ledger_holds_incoming)
+)
+;
+-- A hold ends once: the first resolution stored governs.
+CREATE TABLE IF NOT EXISTS ledger_hold_resolutions_incoming AS ledger_hold_resolutions ENGINE = Null
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS ledger_hold_resolutions_once TO ledger_hold_resolutions AS
+SELECT * FROM ledger_hold_resolutions_incoming
+WHERE transaction_id NOT IN (
+    SELECT transaction_id FROM ledger_hold_resolutions
+    WHERE transaction_id IN (SELECT transaction_id FROM ledger_hold_resolutions_incoming)
+)
+;
+CREATE TABLE IF NOT EXISTS ledger_conflicts_incoming AS ledger_conflicts ENGINE = Null
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS ledger_conflicts_once TO ledger_conflicts AS
+SELECT * FROM ledger_conflicts_incoming
+WHERE (transaction_id, conflicting_fingerprint) NOT IN (
+    SELECT transaction_id, conflicting_fingerprint FROM ledger_conflicts
+    WHERE transaction_id IN (SELECT transaction_id FROM ledger_conflicts_incoming)
+)
+;
+-- A label is the same label when transaction, verdict, who and when all match (ledger-sink's labelKey).
+CREATE TABLE IF NOT EXISTS analyst_labels_incoming AS analyst_labels ENGINE = Null
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS analyst_labels_once TO analyst_labels AS
+SELECT * FROM analyst_labels_incoming
+WHERE (transaction_id, label, labelled_by, labelled_at) NOT IN (
+    SELECT transaction_id, label, labelled_by, labelled_at FROM analyst_labels
+    WHERE transaction_id IN (SELECT transaction_id FROM analyst_labels_incoming)
+)
 ;
