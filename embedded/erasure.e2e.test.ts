@@ -17,7 +17,7 @@ import type {
 } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { customerKeysDirOf } from './secrets.js';
-import { apiClient, waitFor } from './testing.js';
+import { apiClient, storedStringColumns, waitFor } from './testing.js';
 
 /**
  * Erasure by crypto-shredding (GDPR art. 17) on the embedded default. Customers A and B each send a card payment
@@ -144,19 +144,10 @@ function fileTexts(dataDir: string): Map<string, string> {
   );
 }
 
-/** `table.column` → all its values as one text, for every String-typed column (arrays and nullables too). */
+/** `table.column` → all its values as one text, for every stored String-typed column (arrays and nullables too). */
 async function columnTexts(clickhouse: ClickHouseClient): Promise<Map<string, string>> {
-  const columns = await (
-    await clickhouse.query({
-      query: `SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%'`,
-      format: 'JSONEachRow',
-    })
-  ).json<{ table: string; name: string; type: string }>();
   const texts = new Map<string, string>();
-  for (const { table, name, type } of columns) {
-    const text = type.startsWith('Array(')
-      ? `arrayStringConcat(arrayMap(x -> toString(x), ${name}), ' ')`
-      : `toString(${name})`;
+  for (const { table, column: name, textSql: text } of await storedStringColumns(clickhouse)) {
     const rows = await (
       await clickhouse.query({ query: `SELECT ${text} AS t FROM ${table}`, format: 'JSONEachRow' })
     ).json<{ t: string }>();

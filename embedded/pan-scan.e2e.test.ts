@@ -6,7 +6,7 @@ import { createClickHouseClient } from '../platform/clickhouse.js';
 import { createLogger } from '../platform/logger.js';
 import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import { apiClient, waitFor } from './testing.js';
+import { apiClient, storedStringColumns, waitFor } from './testing.js';
 
 /**
  * No card number at rest, from any route, in any field (PCI DSS 3.3/3.4): card numbers are planted in every string
@@ -104,19 +104,10 @@ function filesWithPans(dataDir: string): string[] {
  * source's rows a second time.
  */
 async function columnsWithPans(clickhouse: ClickHouseClient): Promise<string[]> {
-  const columns = await (
-    await clickhouse.query({
-      query: `SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%'
-        AND table IN (SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT IN ('View', 'MaterializedView'))`,
-      format: 'JSONEachRow',
-    })
-  ).json<{ table: string; name: string; type: string }>();
+  const columns = await storedStringColumns(clickhouse);
   expect(columns.length).toBeGreaterThan(20); // the scan sees the tables, not an empty database
   const found: string[] = [];
-  for (const { table, name, type } of columns) {
-    const text = type.startsWith('Array(')
-      ? `arrayStringConcat(arrayMap(x -> toString(x), ${name}), ' ')`
-      : `toString(${name})`;
+  for (const { table, column: name, textSql: text } of columns) {
     const rows = await (
       await clickhouse.query({
         query: `SELECT count() AS n FROM ${table} WHERE match(${text}, {pattern:String})`,

@@ -1,3 +1,4 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -399,4 +400,28 @@ export function deadLetterViolations(
     }
   for (const key of byPlace.keys()) if (!expectedKeys.has(key)) violations.push(`${key}: an unexpected dead letter`);
   return violations;
+}
+
+/**
+ * Every String-typed column (arrays and nullables included) of every ClickHouse table that stores rows, with the SQL
+ * that reads it as text — what a scan for data that must not be stored goes through. A view (plain or materialised
+ * into a table) holds no rows of its own and would only show its source's rows a second time.
+ */
+export async function storedStringColumns(
+  clickhouse: ClickHouseClient,
+): Promise<Array<{ table: string; column: string; textSql: string }>> {
+  const columns = await (
+    await clickhouse.query({
+      query: `SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%'
+        AND table IN (SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT IN ('View', 'MaterializedView'))`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ table: string; name: string; type: string }>();
+  return columns.map(({ table, name, type }) => ({
+    table,
+    column: name,
+    textSql: type.startsWith('Array(')
+      ? `arrayStringConcat(arrayMap(x -> toString(x), ${name}), ' ')`
+      : `toString(${name})`,
+  }));
 }
