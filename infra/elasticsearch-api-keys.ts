@@ -1,25 +1,29 @@
 /**
  * `node --import tsx infra/elasticsearch-api-keys.ts <url> <caFile> <rolesFile> <outFile>`, with the `elastic`
  * password in VIGIL_ES_ELASTIC_PASSWORD: makes one API key per role in `rolesFile` (least privilege: the roles name
- * only the vigil-* indices), plus the tests' own keys (TEST_KEYS), and writes them with the URL and CA to
- * `outFile` (mode 0600), which the secured-path tests read. Keys still valid from an earlier run, made from the same
- * roles, are kept. Used by infra/services.sh.
+ * only the vigil-* indices), plus the tests' own keys (TEST_KEYS) when VIGIL_ES_TEST_KEYS=1, and writes them with
+ * the URL and CA to `outFile`, and each key alone to `<role>.api-key` beside it (what VIGIL_ELASTICSEARCH_API_KEY_FILE
+ * names); every file mode 0600, owned by VIGIL_ES_KEY_OWNER_UID when set. Keys still valid from an earlier run, made
+ * from the same roles, are kept. Used by infra/services.sh and by docker-compose.yml's elasticsearch-setup.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 
 /**
  * Keys for the tests only: a valid key with no privileges (to show it is refused with 403), and one that may delete
  * what the tests create under vigil-test-* (the stages' keys cannot delete indices, by design).
  */
-const TEST_KEYS: Record<string, Record<string, unknown>> = {
-  'vigil-test-no-access': {},
-  'vigil-test-cleanup': {
-    cluster: ['manage_index_templates'],
-    indices: [{ names: ['vigil-test-*'], privileges: ['delete_index', 'view_index_metadata'] }],
-  },
-};
+const TEST_KEYS: Record<string, Record<string, unknown>> = process.env.VIGIL_ES_TEST_KEYS !== '1'
+  ? {}
+  : {
+      'vigil-test-no-access': {},
+      'vigil-test-cleanup': {
+        cluster: ['manage_index_templates'],
+        indices: [{ names: ['vigil-test-*'], privileges: ['delete_index', 'view_index_metadata'] }],
+      },
+    };
 
 interface Connection {
   readonly url: string;
@@ -44,7 +48,8 @@ async function stillValid(): Promise<boolean> {
   if (!existsSync(outFile)) return false;
   const previous = JSON.parse(readFileSync(outFile, 'utf8')) as Connection;
   if (previous.rolesSha256 !== rolesSha256 || previous.url !== url) return false;
-  for (const apiKey of Object.values(previous.apiKeys)) {
+  for (const [name, apiKey] of Object.entries(previous.apiKeys)) {
+    if (!existsSync(join(dirname(outFile), `${name}.api-key`))) return false;
     const client = new Client({ node: url, tls, auth: { apiKey }, maxRetries: 0 });
     try {
       await client.security.authenticate();
@@ -67,7 +72,13 @@ async function main(): Promise<void> {
       apiKeys[name] = key.encoded;
     }
     const connection: Connection = { url, caFile, apiKeys, rolesSha256 };
-    writeFileSync(outFile, JSON.stringify(connection, null, 2) + '\n', { mode: 0o600 });
+    const owner = process.env.VIGIL_ES_KEY_OWNER_UID;
+    const write = (file: string, text: string): void => {
+      writeFileSync(file, text, { mode: 0o600 });
+      if (owner !== undefined) chownSync(file, Number(owner), Number(owner));
+    };
+    for (const [name, key] of Object.entries(apiKeys)) write(join(dirname(outFile), `${name}.api-key`), `${key}\n`);
+    write(outFile, JSON.stringify(connection, null, 2) + '\n');
     console.error(`[services] elasticsearch-secured: API keys made for ${Object.keys(apiKeys).join(', ')}`);
   } finally {
     await admin.close();

@@ -125,36 +125,15 @@ maven_copy() {
 
 # --------------------------------------------------------------------------------------------------- tls
 
-# A local CA and certificates for 127.0.0.1/localhost: one for the Kafka broker, one for the secured
-# Elasticsearch node, one a Kafka client may present. Made on the first `up` (and again when the CA is within a day
-# of expiring), kept under $TLS_DIR, never committed. Keys are unencrypted PKCS#8, as Kafka's PEM key store reads them.
+# A local CA and certificates for 127.0.0.1/localhost (infra/tls/make-certs.sh, the same script the compose file
+# runs): one for the Kafka broker, one for the secured Elasticsearch node, one a Kafka client may present. Made on the
+# first `up` and again when the CA is within a day of expiring; kept under $TLS_DIR, never committed.
 tls_ensure() {
-  if [[ -f "$TLS_DIR/.complete" ]] && openssl x509 -checkend 86400 -noout -in "$TLS_DIR/ca.pem" >/dev/null 2>&1; then
-    return 0
-  fi
   require openssl "install openssl (it makes the local CA of the secured listeners)"
-  log "tls: making a local CA and certificates in $TLS_DIR"
-  rm -rf "$TLS_DIR"
   mkdir -p "$TLS_DIR"
   chmod 700 "$TLS_DIR"
-  (
-    cd "$TLS_DIR"
-    umask 077
-    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=Vigil local test CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -keyout ca.key -out ca.pem 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >extensions.cnf
-    for name in kafka elasticsearch kafka-client; do
-      openssl req -newkey rsa:2048 -nodes -subj "/CN=vigil-$name" -keyout "$name.key" -out "$name.csr" 2>/dev/null
-      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 \
-        -extfile extensions.cnf -out "$name.pem" 2>/dev/null
-      rm "$name.csr"
-    done
-    cat kafka.key kafka.pem >kafka-keystore.pem
-    # The CA certificate is public; clients (and Elasticsearch's own user) read it.
-    chmod 644 ca.pem
-    date -u +%FT%TZ >.complete
-  ) || die "tls: openssl failed to make the local certificates"
+  sh "$INFRA/tls/make-certs.sh" "$TLS_DIR" "IP:127.0.0.1,DNS:localhost" ||
+    die "tls: openssl failed to make the local certificates"
 }
 
 # A random secret in a file (mode 0600), made once and then reused, so restarts keep the same credentials.
@@ -496,7 +475,7 @@ ess_up() {
     sleep 0.2
   done
   require node "install Node.js 20+"
-  (cd "$ROOT" && VIGIL_ES_ELASTIC_PASSWORD="$password" node --import tsx "$INFRA/elasticsearch-api-keys.ts" \
+  (cd "$ROOT" && VIGIL_ES_ELASTIC_PASSWORD="$password" VIGIL_ES_TEST_KEYS=1 node --import tsx "$INFRA/elasticsearch-api-keys.ts" \
     "$ESS_URL" "$TLS_DIR/ca.pem" "$INFRA/elasticsearch/api-key-roles.json" "$ESS_BASE/connection.json") ||
     die "elasticsearch-secured: could not make the API keys"
   log "elasticsearch-secured: ready on $ESS_URL (pid $pid, $(elapsed "$started"))"
