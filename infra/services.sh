@@ -417,8 +417,11 @@ ess_configure() {
   local java_home="$1" user="$2" conf="$ESS_BASE/config"
   mkdir -p "$conf/certs" "$ESS_BASE/data" "$ESS_BASE/logs" "$ESS_BASE/run"
   if [[ ! -f "$conf/jvm.options" ]]; then
-    (cd "$ES_HOME/config" && find . -mindepth 1 -maxdepth 1 ! -name elasticsearch.yml ! -name elasticsearch.keystore \
-      -exec cp -r {} "$conf/" \;)
+    # Named, not globbed: the plain node may be writing its own keystore into that directory right now.
+    local file
+    for file in jvm.options jvm.options.d log4j2.properties role_mapping.yml roles.yml users users_roles; do
+      if [[ -e "$ES_HOME/config/$file" ]]; then cp -r "$ES_HOME/config/$file" "$conf/"; fi
+    done
   fi
   sed -e "s|@DATA_DIR@|$ESS_BASE/data|" -e "s|@LOGS_DIR@|$ESS_BASE/logs|" -e "s|@HTTP_PORT@|$ESS_PORT|" \
     -e "s|@TRANSPORT_PORT@|$ESS_TRANSPORT_PORT|" "$INFRA/elasticsearch/elasticsearch-secured.yml" >"$conf/elasticsearch.yml"
@@ -430,6 +433,7 @@ ess_configure() {
     run=(runuser -u "$user" -- env)
   fi
   if [[ ! -f "$conf/elasticsearch.keystore" ]]; then
+    rm -f "$conf/elasticsearch.keystore.tmp"
     "${run[@]}" ES_JAVA_HOME="$java_home" ES_PATH_CONF="$conf" "$ESS_HOME/bin/elasticsearch-keystore" add -f -x \
       bootstrap.password <"$(secret_file "$ESS_BASE/elastic.password")" >"$ESS_BASE/logs/keystore.out" 2>&1 || {
       cat "$ESS_BASE/logs/keystore.out" >&2
