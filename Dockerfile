@@ -12,6 +12,9 @@ COPY ledger-sink ./ledger-sink
 COPY dashboards ./dashboards
 COPY notifier ./notifier
 COPY distributed ./distributed
+# The one-shot elasticsearch-setup service of docker-compose.yml makes the stages' API keys with these.
+COPY infra/elasticsearch-api-keys.ts ./infra/
+COPY infra/elasticsearch/api-key-roles.json ./infra/elasticsearch/
 COPY tsconfig.json ./
 # Runs as the unprivileged `node` user; local state (idempotency journal, scoring snapshots, the notifier outbox)
 # lives in /data.

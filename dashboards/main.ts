@@ -13,6 +13,7 @@ import type { MetricsRegistry } from '../platform/metrics.js';
 import type { CustomerKeyStore } from '../platform/personal-data.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
+import { elasticsearchConnection } from '../schemas/elasticsearch/audit.js';
 import type { Account, AnalystLabel } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
@@ -182,6 +183,10 @@ function createAuditSearch(config: DashboardsConfig, clickhouse: ClickHouseClien
   const es = config.elasticsearch;
   if (es === undefined) return new ClickHouseAuditSearch(clickhouse);
   // One retry covers a dropped keep-alive connection; an outage surfaces as a 503 problem.
-  const client = new ElasticsearchClient({ node: es.url, maxRetries: 1, requestTimeout: es.requestTimeoutMs });
+  const client = new ElasticsearchClient({
+    ...elasticsearchConnection(es),
+    maxRetries: 1,
+    requestTimeout: es.requestTimeoutMs,
+  });
   return new ElasticsearchAuditSearch(client, es.indexPrefix);
 }

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { readDashboardsConfig } from '../dashboards/config.js';
@@ -18,6 +20,8 @@ interface ComposeService {
   readonly command?: readonly string[];
   readonly build?: string;
   readonly environment?: Readonly<Record<string, string | number>>;
+  readonly volumes?: readonly string[];
+  readonly secrets?: readonly string[];
 }
 
 const secrets: Env = {
@@ -26,8 +30,16 @@ const secrets: Env = {
   VIGIL_TOKENIZATION_KEY: 'compose-tokenization-key-0123456789abcdef',
   VIGIL_WEBHOOK_SECRET_KEY: 'compose-webhook-secret-key-0123456789abcdef',
   CLICKHOUSE_PASSWORD: 'compose-password',
+  CLICKHOUSE_WRITER_PASSWORD: 'compose-writer-password',
+  CLICKHOUSE_READER_PASSWORD: 'compose-reader-password',
+  CLICKHOUSE_GRAFANA_PASSWORD: 'compose-grafana-password',
   GRAFANA_ADMIN_PASSWORD: 'compose-password',
+  KAFKA_SCRAM_PASSWORD: 'compose-scram-password',
+  ELASTIC_PASSWORD: 'compose-elastic-password',
 };
+
+/** Settings whose value is a path in the container that the process reads at start. */
+const isFileSetting = (key: string): boolean => /_FILE$/.test(key);
 
 /** Compose variable substitution: ${VAR}, ${VAR:-default}, ${VAR:?error}. */
 function interpolate(text: string, env: Env): string {
@@ -55,15 +67,47 @@ const readers: Record<StageName, (env: Env) => unknown> = {
   notifier: readNotifierConfig,
 };
 
+/** Where a service's container can read files: its volume and bind mounts, and /run/secrets/<name> per secret. */
+function mountPoints(service: ComposeService): string[] {
+  return [
+    ...(service.volumes ?? []).map((volume) => volume.split(':')[1] ?? ''),
+    ...(service.secrets ?? []).map((secret) => `/run/secrets/${secret}`),
+  ];
+}
+
+/** The files a service's settings name that no mount of it provides (the process would stop at start). */
+function unmountedFiles(service: ComposeService): string[] {
+  const mounts = mountPoints(service);
+  return Object.entries(service.environment ?? {})
+    .filter(([key]) => isFileSetting(key))
+    .map(([, path]) => String(path))
+    .filter((path) => !mounts.some((mount) => path === mount || path.startsWith(`${mount}/`)));
+}
+
+const fixtures = mkdtempSync(join(tmpdir(), 'vigil-compose-'));
+
+/**
+ * Feeds the service's environment to the stages' config readers. Files named by *_FILE settings are read at start,
+ * so each is stood in for by a fixture file under a temporary root (their mounts are checked by unmountedFiles).
+ */
 function readEverything(service: ComposeService): void {
-  const env: Env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
+  const env: Env = Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([key, value]) => {
+      if (!isFileSetting(key)) return [key, String(value)];
+      const stand_in = join(fixtures, String(value));
+      mkdirSync(dirname(stand_in), { recursive: true });
+      writeFileSync(stand_in, `fixture for ${key}\n`);
+      return [key, stand_in];
+    }),
+  );
   const config = readServiceConfig(service.command ?? [], env);
   for (const stage of config.stages) readers[stage](env);
 }
 
 describe('docker-compose.yml', () => {
   const all = services(secrets);
-  const vigil = Object.entries(all).filter(([, s]) => s.build !== undefined);
+  // The stages: built from this repository and given a stage to run (elasticsearch-setup is built too, a one-shot).
+  const vigil = Object.entries(all).filter(([, s]) => s.build !== undefined && s.command !== undefined);
 
   it('runs every stage as its own service', () => {
     expect(vigil.flatMap(([, s]) => s.command ?? []).sort()).toEqual([
@@ -97,9 +141,80 @@ describe('docker-compose.yml', () => {
       'VIGIL_TOKENIZATION_KEY',
       'VIGIL_WEBHOOK_SECRET_KEY',
       'CLICKHOUSE_PASSWORD',
+      'CLICKHOUSE_WRITER_PASSWORD',
+      'CLICKHOUSE_READER_PASSWORD',
+      'CLICKHOUSE_GRAFANA_PASSWORD',
       'GRAFANA_ADMIN_PASSWORD',
+      'KAFKA_SCRAM_PASSWORD',
+      'ELASTIC_PASSWORD',
     ]) {
       expect(text).toMatch(new RegExp(`\\$\\{${key}:\\?`));
     }
+    expect(() => services({ ...secrets, KAFKA_SCRAM_PASSWORD: undefined })).toThrow(/KAFKA_SCRAM_PASSWORD/);
+  });
+
+  it('mounts every file a stage reads at start', () => {
+    expect(vigil.flatMap(([, service]) => unmountedFiles(service))).toEqual([]);
+    // Negative control: a CA file outside every mount is found.
+    const [, ledger] = vigil.find(([name]) => name === 'ledger-sink')!;
+    const moved = {
+      ...ledger,
+      environment: { ...ledger.environment, VIGIL_ELASTICSEARCH_CA_FILE: '/elsewhere/ca.pem' },
+    };
+    expect(unmountedFiles(moved)).toEqual(['/elsewhere/ca.pem']);
+  });
+});
+
+/** How a stage reaches Kafka, Elasticsearch and ClickHouse, as its config readers see it; undefined where unused. */
+function transportOf(service: ComposeService) {
+  const env: Env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
+  const clickhouse = env.VIGIL_CLICKHOUSE_URL === undefined ? undefined : new URL(env.VIGIL_CLICKHOUSE_URL);
+  return {
+    kafka: [env.VIGIL_KAFKA_BROKERS, env.VIGIL_KAFKA_CA_FILE !== undefined, env.VIGIL_KAFKA_SASL_PASSWORD_FILE],
+    elasticsearch: env.VIGIL_ELASTICSEARCH_URL && [env.VIGIL_ELASTICSEARCH_URL, env.VIGIL_ELASTICSEARCH_API_KEY_FILE],
+    clickhouseUser: clickhouse?.username,
+  };
+}
+
+describe('docker-compose.yml transport security', () => {
+  const all = services(secrets);
+  const vigil = Object.fromEntries(Object.entries(all).filter(([, s]) => s.build !== undefined && s.command));
+  const kafkaOverSaslSsl = ['kafka:9094', true, '/run/secrets/kafka_scram_password'];
+
+  it('connects every stage to Kafka over SASL_SSL, Elasticsearch over HTTPS with its own key, ClickHouse as its own user', () => {
+    expect(Object.fromEntries(Object.entries(vigil).map(([name, service]) => [name, transportOf(service)]))).toEqual({
+      ingest: { kafka: kafkaOverSaslSsl, elasticsearch: undefined, clickhouseUser: undefined },
+      scoring: { kafka: kafkaOverSaslSsl, elasticsearch: undefined, clickhouseUser: undefined },
+      'ledger-sink': {
+        kafka: kafkaOverSaslSsl,
+        elasticsearch: ['https://elasticsearch:9200', '/es-keys/vigil-ledger-sink.api-key'],
+        clickhouseUser: 'vigil_writer',
+      },
+      dashboards: {
+        kafka: kafkaOverSaslSsl,
+        elasticsearch: ['https://elasticsearch:9200', '/es-keys/vigil-dashboards.api-key'],
+        clickhouseUser: 'vigil_reader',
+      },
+      notifier: { kafka: kafkaOverSaslSsl, elasticsearch: undefined, clickhouseUser: undefined },
+    });
+    // Negative control: a stage sent to the broker's plaintext port is seen.
+    expect(transportOf({ environment: { VIGIL_KAFKA_BROKERS: 'kafka:9092' } }).kafka[0]).not.toBe('kafka:9094');
+  });
+
+  it('runs the broker with clients on SASL_SSL only, and Elasticsearch with security on', () => {
+    const properties = readFileSync(
+      fileURLToPath(new URL('../infra/kafka/compose-server.properties', import.meta.url)),
+      'utf8',
+    );
+    const listeners = /^listeners=(.*)$/m.exec(properties)?.[1]?.split(',');
+    // Only SASL_SSL listens beyond the container's loopback.
+    expect(listeners?.filter((listener) => !listener.includes('//127.0.0.1:'))).toEqual(['SASL_SSL://0.0.0.0:9094']);
+    expect(properties).toMatch(/^listener\.name\.sasl_ssl\.sasl\.enabled\.mechanisms=SCRAM-SHA-512$/m);
+    const es = all.elasticsearch?.environment ?? {};
+    expect([es['xpack.security.enabled'], es['xpack.security.http.ssl.enabled']]).toEqual(['true', 'true']);
+    expect(all.clickhouse?.volumes).toContain(
+      './infra/clickhouse/users.xml:/etc/clickhouse-server/users.d/vigil.xml:ro',
+    );
+    expect(all.grafana?.environment?.CLICKHOUSE_USER).toBe('vigil_grafana');
   });
 });

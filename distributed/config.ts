@@ -1,6 +1,18 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../platform/errors.js';
-import { type Env, readEnum, readInt, readList, readOptionalString, readString } from '../platform/config.js';
+import {
+  type Env,
+  readBoolean,
+  readEnum,
+  readInt,
+  readList,
+  readOptionalFile,
+  readOptionalSecret,
+  readOptionalString,
+  readString,
+  Secret,
+} from '../platform/config.js';
+import type { KafkaSasl, KafkaTls } from '../platform/kafka/kafka-bus.js';
 
 /** The stages a distributed-mode process can run; one per process, each scaled as a Kafka consumer group. */
 export const StageNames = ['ingest', 'scoring', 'ledger-sink', 'dashboards', 'notifier'] as const;
@@ -22,6 +34,18 @@ export interface ServiceConfig {
    * group `staging.scoring`); unset = Vigil's plain names. Lets several deployments or test runs share one cluster.
    */
   readonly kafkaNamespace: string | undefined;
+  /**
+   * TLS to the brokers, undefined = plaintext. On with VIGIL_KAFKA_TLS=true, and by default whenever a CA, a client
+   * certificate or SASL is configured: VIGIL_KAFKA_CA_FILE (PEM; unset = Node's trusted CAs),
+   * VIGIL_KAFKA_CLIENT_CERT_FILE and VIGIL_KAFKA_CLIENT_KEY_FILE (PEM, both or neither, for brokers that ask for one).
+   */
+  readonly kafkaTls: KafkaTls | undefined;
+  /**
+   * SASL/SCRAM, undefined = none: VIGIL_KAFKA_SASL_USERNAME, the password in VIGIL_KAFKA_SASL_PASSWORD or (better) a
+   * file named by VIGIL_KAFKA_SASL_PASSWORD_FILE, VIGIL_KAFKA_SASL_MECHANISM (scram-sha-512 (default) or
+   * scram-sha-256). Only over TLS.
+   */
+  readonly kafkaSasl: KafkaSasl | undefined;
   /** Replication factor for topics this service creates (VIGIL_KAFKA_REPLICATION_FACTOR, default 1). */
   readonly kafkaReplicationFactor: number;
   /** Partitions per topic when creating them (VIGIL_PARTITIONS, default 8). */
@@ -81,10 +105,13 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
       'the ClickHouse URL ledger-sink writes to and dashboards reads from',
     );
   }
+  const { tls: kafkaTls, sasl: kafkaSasl } = readKafkaSecurity(env);
   return Object.freeze({
     stages,
     kafkaBrokers,
     kafkaNamespace,
+    kafkaTls,
+    kafkaSasl,
     kafkaClientId: readString(env, 'VIGIL_KAFKA_CLIENT_ID', `vigil-${name}`),
     kafkaReplicationFactor: readInt(env, 'VIGIL_KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 7 }),
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
@@ -98,4 +125,47 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
     idempotencyStore: readEnum(env, 'VIGIL_IDEMPOTENCY_STORE', ['claims', 'journal'] as const, 'claims'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   });
+}
+
+/**
+ * The Kafka transport settings documented on {@link ServiceConfig.kafkaTls} and {@link ServiceConfig.kafkaSasl}.
+ * Files are read here, once, so a missing certificate or password file stops the process at start naming its key.
+ */
+export function readKafkaSecurity(env: Env): { tls: KafkaTls | undefined; sasl: KafkaSasl | undefined } {
+  const username = readOptionalString(env, 'VIGIL_KAFKA_SASL_USERNAME');
+  const password = readOptionalSecret(env, 'VIGIL_KAFKA_SASL_PASSWORD');
+  const mechanism = readEnum(env, 'VIGIL_KAFKA_SASL_MECHANISM', ['scram-sha-512', 'scram-sha-256'], 'scram-sha-512');
+  if ((username === undefined) !== (password === undefined)) {
+    throw username === undefined
+      ? new ConfigError('VIGIL_KAFKA_SASL_USERNAME', undefined, 'the SASL user whose password is set')
+      : new ConfigError(
+          'VIGIL_KAFKA_SASL_PASSWORD',
+          undefined,
+          `the password of SASL user ${username} (or VIGIL_KAFKA_SASL_PASSWORD_FILE)`,
+        );
+  }
+  const sasl = username !== undefined && password !== undefined ? { mechanism, username, password } : undefined;
+  const ca = readOptionalFile(env, 'VIGIL_KAFKA_CA_FILE');
+  const cert = readOptionalFile(env, 'VIGIL_KAFKA_CLIENT_CERT_FILE');
+  const keyText = readOptionalFile(env, 'VIGIL_KAFKA_CLIENT_KEY_FILE');
+  if ((cert === undefined) !== (keyText === undefined))
+    throw new ConfigError(
+      cert === undefined ? 'VIGIL_KAFKA_CLIENT_CERT_FILE' : 'VIGIL_KAFKA_CLIENT_KEY_FILE',
+      undefined,
+      'a client certificate and its key: both or neither',
+    );
+  const enabled = readBoolean(env, 'VIGIL_KAFKA_TLS', ca !== undefined || cert !== undefined || sasl !== undefined);
+  if (!enabled) {
+    // Sent without TLS, the records and the SCRAM exchange could be read (and replayed) on the network.
+    if (sasl !== undefined)
+      throw new ConfigError('VIGIL_KAFKA_TLS', env.VIGIL_KAFKA_TLS, 'true when SASL credentials are set (SASL_SSL)');
+    if (ca !== undefined || cert !== undefined)
+      throw new ConfigError('VIGIL_KAFKA_TLS', env.VIGIL_KAFKA_TLS, 'true when a CA or client certificate is set');
+    return { tls: undefined, sasl: undefined };
+  }
+  const tls: KafkaTls = {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(cert !== undefined && keyText !== undefined ? { cert, key: new Secret(keyText) } : {}),
+  };
+  return { tls: Object.freeze(tls), sasl: sasl === undefined ? undefined : Object.freeze(sasl) };
 }

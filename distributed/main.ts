@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   const kafka = await KafkaBus.connect({
     brokers: config.kafkaBrokers,
     clientId: config.kafkaClientId,
+    ...(config.kafkaTls !== undefined ? { tls: config.kafkaTls } : {}),
+    ...(config.kafkaSasl !== undefined ? { sasl: config.kafkaSasl } : {}),
     replicationFactor: config.kafkaReplicationFactor,
     logger,
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../platform/errors.js';
 import { loadIngestConfig } from './config.js';
 import { TEST_KEY } from './testing/fixtures.js';
@@ -97,6 +100,27 @@ describe('loadIngestConfig', () => {
       expect((error as Error).message).not.toContain(TEST_KEY);
       expect((error as Error).message).not.toContain('short');
     }
+  });
+
+  it('reads the keys from files (<KEY>_FILE), as a mounted secret store provides them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-ingest-keys-'));
+    const file = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const v2 = 'b'.repeat(40);
+    const keySet = loadIngestConfig({
+      VIGIL_TOKENIZATION_KEY_FILE: file('v1', `${TEST_KEY}\n`),
+      VIGIL_TOKENIZATION_KEYS_FILE: file('later', `v2:${v2}\n`),
+    }).tokenizationKeys!;
+    expect([...keySet.keys].map(([version, key]) => [version, key.reveal()])).toEqual([
+      ['v1', TEST_KEY],
+      ['v2', v2],
+    ]);
+    expect(keySet.fingerprintKey.reveal()).toBe(TEST_KEY);
+    expect(() =>
+      loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_TOKENIZATION_KEY_FILE: file('again', TEST_KEY) }),
+    ).toThrow(/either VIGIL_TOKENIZATION_KEY or VIGIL_TOKENIZATION_KEY_FILE/);
   });
 
   it('keeps the key out of logs and JSON', () => {

@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { type Env, Secret, readInt, readList, readOptionalString, readString } from '../platform/config.js';
+import {
+  type Env,
+  Secret,
+  readInt,
+  readList,
+  readOptionalSecret,
+  readOptionalString,
+  readString,
+} from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { FIRST_KEY_VERSION, KEY_VERSION_PATTERN, compareKeyVersions } from './domain/card-token.js';
 import type { ValidationLimits } from './domain/validation.js';
@@ -14,7 +22,8 @@ export interface IngestConfig {
   readonly maxBatchItems: number;
   /**
    * The tokenisation keys from the environment (distributed mode), or undefined when none is set — then the
-   * composition root must be handed a key store (the embedded default's file store) or it refuses to start.
+   * composition root must be handed a key store (the embedded default's file store) or it refuses to start. Each
+   * setting below may instead name a file holding its value (`<KEY>_FILE`, e.g. a mounted Docker/Kubernetes secret).
    *  - VIGIL_TOKENIZATION_KEYS: `v1:<key>,v2:<key>,…`, every key ≥ 32 characters;
    *  - VIGIL_TOKENIZATION_KEY: one key, as version v1 (the form before key versions; may be combined with
    *    VIGIL_TOKENIZATION_KEYS holding v2 and later);
@@ -112,10 +121,12 @@ function checkedKey(name: string, key: string): Secret {
 
 function readTokenizationKeys(env: Env): TokenizationKeySet | undefined {
   const keys = new Map<string, Secret>();
-  const single = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY');
+  // Each may also come from a file (<KEY>_FILE): a secret store mounted into the container, not the environment.
+  const single = readOptionalSecret(env, 'VIGIL_TOKENIZATION_KEY')?.reveal();
   if (single !== undefined) keys.set(FIRST_KEY_VERSION, checkedKey('VIGIL_TOKENIZATION_KEY', single));
   const expected = `comma-separated <version>:<key> pairs, versions v1, v2, …, each key at least ${MIN_KEY_CHARS} characters`;
-  for (const entry of readList(env, 'VIGIL_TOKENIZATION_KEYS')) {
+  const listed = readOptionalSecret(env, 'VIGIL_TOKENIZATION_KEYS')?.reveal();
+  for (const entry of readList({ VIGIL_TOKENIZATION_KEYS: listed }, 'VIGIL_TOKENIZATION_KEYS')) {
     const colon = entry.indexOf(':');
     const version = colon < 0 ? '' : entry.slice(0, colon);
     // Name the entry by its version only: the rest is a secret.
@@ -129,7 +140,7 @@ function readTokenizationKeys(env: Env): TokenizationKeySet | undefined {
       );
     keys.set(version, checkedKey(`VIGIL_TOKENIZATION_KEYS (${version})`, entry.slice(colon + 1)));
   }
-  const explicitFingerprintKey = readOptionalString(env, 'VIGIL_FINGERPRINT_KEY');
+  const explicitFingerprintKey = readOptionalSecret(env, 'VIGIL_FINGERPRINT_KEY')?.reveal();
   const current = readOptionalString(env, 'VIGIL_TOKENIZATION_KEY_CURRENT');
   if (keys.size === 0) {
     if (current !== undefined || explicitFingerprintKey !== undefined)

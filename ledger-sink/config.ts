@@ -1,4 +1,4 @@
-import { type Env, readEnum, readInt, readString } from '../platform/config.js';
+import { type Env, type Secret, readEnum, readInt, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import type { AccountType } from '../schemas/generated/types.js';
 import { readStuckAfterMs } from '../platform/consumer-health.js';
@@ -44,6 +44,10 @@ export interface AuditIndexConfig {
   readonly indexPrefix: string;
   /** Timeout of one request (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
   readonly requestTimeoutMs: number;
+  /** API key (VIGIL_ELASTICSEARCH_API_KEY or VIGIL_ELASTICSEARCH_API_KEY_FILE); see AuditIndexTarget. */
+  readonly apiKey: Secret | undefined;
+  /** CA certificates (VIGIL_ELASTICSEARCH_CA_FILE); see AuditIndexTarget. */
+  readonly caPem: string | undefined;
   /** Attempts per bulk before the batch fails and is redelivered (VIGIL_LEDGER_AUDIT_MAX_ATTEMPTS, 1..20, default 5). */
   readonly maxAttempts: number;
   /** First retry delay, doubled per attempt (VIGIL_LEDGER_AUDIT_BACKOFF_MS, 1..60000, default 200). */

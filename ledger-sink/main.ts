@@ -9,6 +9,7 @@ import type { Logger } from '../platform/logger.js';
 import type { MetricsRegistry } from '../platform/metrics.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter, decodeOrDeadLetter } from '../schemas/dead-letter.js';
+import { elasticsearchConnection } from '../schemas/elasticsearch/audit.js';
 import type {
   Account,
   AnalystLabel,
@@ -216,7 +217,11 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
 
 function createAuditIndex(config: AuditIndexConfig, deps: LedgerSinkDeps, logger: Logger): AuditIndex {
   // maxRetries 0: the adapter retries per item, so what was indexed is never sent again within a call.
-  const client = new ElasticsearchClient({ node: config.url, maxRetries: 0, requestTimeout: config.requestTimeoutMs });
+  const client = new ElasticsearchClient({
+    ...elasticsearchConnection(config),
+    maxRetries: 0,
+    requestTimeout: config.requestTimeoutMs,
+  });
   return new ElasticsearchAuditIndex(
     client,
     {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 
 /**
@@ -88,5 +89,39 @@ export class Secret {
   }
   toJSON(): string {
     return '[secret]';
+  }
+}
+
+/**
+ * A secret given either in the environment (`key`) or in a file named by `<key>_FILE` (the Docker/Kubernetes
+ * secrets convention, which keeps it out of the process environment and `docker inspect`); surrounding whitespace
+ * is trimmed. Undefined when neither is set. Throws ConfigError when both are set, or the file is unreadable or
+ * empty; the error names the key and the file, never the secret.
+ */
+export function readOptionalSecret(env: Env, key: string): Secret | undefined {
+  const fileKey = `${key}_FILE`;
+  const inline = readOptionalString(env, key);
+  const file = readOptionalString(env, fileKey);
+  if (inline !== undefined && file !== undefined)
+    throw new ConfigError(key, '[secret]', `either ${key} or ${fileKey}, not both`);
+  if (file === undefined) return inline === undefined ? undefined : new Secret(inline);
+  const value = readTextFile(fileKey, file).trim();
+  if (value === '') throw new ConfigError(fileKey, file, 'a file holding the secret (it is empty)');
+  return new Secret(value);
+}
+
+/** The text of the file named by `key` (a PEM certificate, say); undefined when unset. Throws ConfigError if unreadable. */
+export function readOptionalFile(env: Env, key: string): string | undefined {
+  const file = readOptionalString(env, key);
+  return file === undefined ? undefined : readTextFile(key, file);
+}
+
+function readTextFile(key: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason = typeof code === 'string' ? code : 'unreadable';
+    throw new ConfigError(key, file, `a readable file (${reason})`);
   }
 }

@@ -133,6 +133,11 @@ export const errorCatalogue = {
     category: 'internal',
     meaning: 'Kafka or kafkajs refused a request for another reason; details.kafkaError names the broker error.',
   },
+  KAFKA_AUTHENTICATION_FAILED: {
+    category: 'unauthenticated',
+    meaning:
+      'The brokers refused the SASL user or password (VIGIL_KAFKA_SASL_*); not retried — fix the credentials and restart.',
+  },
 
   // ── Embedded log only ───────────────────────────────────────────────────────────────────────────────────
   LOG_LOCKED: {

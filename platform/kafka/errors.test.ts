@@ -8,6 +8,7 @@ const {
   KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
 } = kafkajs;
 
 const protocolError = (type: string, code: number, retriable: boolean): InstanceType<typeof KafkaJSProtocolError> =>
@@ -54,6 +55,19 @@ describe('toVigilError', () => {
         code: 'KAFKA_UNAVAILABLE',
         category: 'unavailable',
         retriable: true,
+      });
+    }
+  });
+
+  it('reports refused SASL credentials as non-retriable KAFKA_AUTHENTICATION_FAILED, also when wrapped', () => {
+    // kafkajs's typings declare no constructor argument; at runtime it takes the message, as scram.js passes it.
+    const SaslError = KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
+    const refused = new SaslError('SASL SCRAM SHA512 authentication failed: Invalid password');
+    for (const error of [refused, nonRetriableWrapping(refused)]) {
+      expect(toVigilError(error, 'connecting')).toMatchObject({
+        code: 'KAFKA_AUTHENTICATION_FAILED',
+        category: 'unauthenticated',
+        retriable: false,
       });
     }
   });

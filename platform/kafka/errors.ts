@@ -17,6 +17,7 @@ export const KafkaBusErrorCode = {
   unavailable: 'KAFKA_UNAVAILABLE',
   rebalanced: 'KAFKA_REBALANCED',
   failed: 'KAFKA_REQUEST_FAILED',
+  authenticationFailed: 'KAFKA_AUTHENTICATION_FAILED',
 } as const satisfies Readonly<Record<string, ErrorCode>>;
 export type KafkaBusErrorCode = (typeof KafkaBusErrorCode)[keyof typeof KafkaBusErrorCode];
 
@@ -106,6 +107,18 @@ function isOutOfReach(error: unknown): boolean {
   return false;
 }
 
+/** True when a kafkajs error, or one it wraps, is a SASL authentication refusal. */
+function isAuthenticationFailure(error: unknown): boolean {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof Error && depth < 8;
+    current = current.cause, depth++
+  ) {
+    if (current.name === 'KafkaJSSASLAuthenticationError') return true;
+  }
+  return false;
+}
+
 /**
  * Wraps anything kafkajs threw in a VigilError whose code names what went wrong and whose `retriable` flag says
  * whether the same call can succeed later. `what` names the operation for the message; `details` carry
@@ -113,6 +126,14 @@ function isOutOfReach(error: unknown): boolean {
  */
 export function toVigilError(error: unknown, what: string, details: Record<string, unknown> = {}): VigilError {
   if (error instanceof VigilError) return error;
+  // Checked first: kafkajs wraps the refusal in retry errors, and the same credentials are refused again.
+  if (isAuthenticationFailure(error)) {
+    return new VigilError(
+      KafkaBusErrorCode.authenticationFailed,
+      `${what}: the brokers refused the SASL credentials (${error instanceof Error ? error.message : String(error)})`,
+      { category: ErrorCategory.unauthenticated, retriable: false, cause: error, details },
+    );
+  }
   const protocol = protocolCause(error);
   const mapped = protocol === undefined ? undefined : protocolErrors[protocol.type];
   const reason = error instanceof Error ? error.message : String(error);

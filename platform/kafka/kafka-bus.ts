@@ -18,10 +18,12 @@ import kafkajs, {
   Kafka,
   logLevel as KafkaLogLevel,
   type Admin,
+  type KafkaConfig,
   type LogEntry,
   type Producer as KafkaProducer,
   type ProducerRecord,
   type RecordMetadata,
+  type SASLOptions,
   type logCreator,
 } from 'kafkajs';
 
@@ -39,6 +41,7 @@ import type {
   TopicSpec,
 } from '../bus.js';
 import { subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
+import type { Secret } from '../config.js';
 import { BusErrorCode } from '../error-codes.js';
 import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -48,11 +51,31 @@ import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { KafkaSubscription, toBusRecord } from './kafka-subscription.js';
 import { murmur2Partitioner } from './partitioner.js';
 
+/** TLS to the brokers (Kafka's SSL and SASL_SSL listeners). The brokers' certificates are always verified. */
+export interface KafkaTls {
+  /** PEM certificates of the CAs the brokers' certificates must chain to; undefined = Node's trusted CAs. */
+  readonly ca?: string;
+  /** PEM client certificate and its key, for brokers that ask for one (`ssl.client.auth`); both or neither. */
+  readonly cert?: string;
+  readonly key?: Secret;
+}
+
+/** SASL/SCRAM credentials (RFC 5802, KIP-84): the password itself never crosses the network. */
+export interface KafkaSasl {
+  readonly mechanism: 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: Secret;
+}
+
 export interface KafkaBusOptions {
   /** Bootstrap brokers, `host:port`. */
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger: Logger;
+  /** TLS to the brokers; undefined = plaintext. */
+  readonly tls?: KafkaTls;
+  /** SASL authentication; undefined = none. */
+  readonly sasl?: KafkaSasl;
   /** Replication factor of topics created by `ensureTopics`. Default 1 (the local single broker). */
   readonly replicationFactor?: number;
   /** TCP connect timeout. Default 3000 ms. */
@@ -125,8 +148,9 @@ export class KafkaBus implements Bus {
   }
 
   /**
-   * Connects an admin client and the idempotent producer. Throws INVALID_ARGUMENT for bad options and a
-   * retriable KAFKA_UNAVAILABLE if no broker answers.
+   * Connects an admin client and the idempotent producer. Throws INVALID_ARGUMENT for bad options, a
+   * non-retriable KAFKA_AUTHENTICATION_FAILED when the brokers refuse the SASL credentials, and a retriable
+   * KAFKA_UNAVAILABLE if no broker answers (also when TLS cannot be set up: a wrong CA, or TLS to a plaintext port).
    */
   static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
     const resolved = resolveOptions(options);
@@ -134,6 +158,7 @@ export class KafkaBus implements Bus {
     const kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
+      ...transportSecurity(options),
       connectionTimeout: resolved.connectionTimeoutMs,
       requestTimeout: resolved.requestTimeoutMs,
       logLevel: KafkaLogLevel.WARN,
@@ -149,7 +174,13 @@ export class KafkaBus implements Bus {
       await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
       throw toVigilError(error, `connecting to Kafka at ${options.brokers.join(',')}`);
     }
-    logger.info('kafka bus connected', { brokers: options.brokers, clientId: options.clientId });
+    logger.info('kafka bus connected', {
+      brokers: options.brokers,
+      clientId: options.clientId,
+      tls: options.tls !== undefined,
+      // Who, never the password.
+      ...(options.sasl ? { sasl: { mechanism: options.sasl.mechanism, username: options.sasl.username } } : {}),
+    });
     return new KafkaBus(kafka, admin, producer, resolved, logger);
   }
 
@@ -666,6 +697,31 @@ function kafkaLogCreator(logger: Logger): logCreator {
     };
 }
 
+/** kafkajs's `ssl` and `sasl` settings; the secrets are revealed only here, into the client. */
+function transportSecurity(options: KafkaBusOptions): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const { tls, sasl } = options;
+  return {
+    ...(tls === undefined
+      ? {}
+      : {
+          ssl: {
+            rejectUnauthorized: true,
+            ...(tls.ca !== undefined ? { ca: [tls.ca] } : {}),
+            ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+            ...(tls.key !== undefined ? { key: tls.key.reveal() } : {}),
+          },
+        }),
+    ...(sasl === undefined ? {} : { sasl: saslOptions(sasl) }),
+  };
+}
+
+function saslOptions(sasl: KafkaSasl): SASLOptions {
+  const credentials = { username: sasl.username, password: sasl.password.reveal() };
+  return sasl.mechanism === 'scram-sha-256'
+    ? { mechanism: 'scram-sha-256', ...credentials }
+    : { mechanism: 'scram-sha-512', ...credentials };
+}
+
 function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
   const problems: FieldProblem[] = [];
   const integer = <K extends keyof ResolvedOptions>(name: K, fallback: number, min: number, max: number): number => {
@@ -678,6 +734,14 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
     problems.push({ path: '/brokers', message: 'must list at least one host:port' });
   if (typeof options.clientId !== 'string' || options.clientId.length === 0)
     problems.push({ path: '/clientId', message: 'must be a non-empty string' });
+  if (options.tls !== undefined && (options.tls.cert === undefined) !== (options.tls.key === undefined))
+    problems.push({ path: '/tls', message: 'a client certificate needs its key, and a key its certificate' });
+  if (options.sasl !== undefined) {
+    if (!['scram-sha-256', 'scram-sha-512'].includes(options.sasl.mechanism))
+      problems.push({ path: '/sasl/mechanism', message: 'must be scram-sha-256 or scram-sha-512' });
+    if (options.sasl.username === '') problems.push({ path: '/sasl/username', message: 'must be non-empty' });
+    if (options.sasl.password.reveal() === '') problems.push({ path: '/sasl/password', message: 'must be non-empty' });
+  }
   const resolved: ResolvedOptions = {
     replicationFactor: integer('replicationFactor', 1, 1, 32),
     connectionTimeoutMs: integer('connectionTimeoutMs', 3000, 1, 600_000),

@@ -1,6 +1,7 @@
 /** Helpers for the Kafka adapter's integration tests (not a test file itself). */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,37 @@ export async function requireBroker(): Promise<void> {
       `Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (or infra/services.sh up kafka) before the integration tests`,
     );
   }
+}
+
+/** What infra/services.sh writes to `<services dir>/kafka/sasl-ssl.json` about the broker's SASL_SSL listener. */
+export interface SaslSslListener {
+  readonly brokers: readonly string[];
+  readonly caFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  readonly mechanism: 'scram-sha-512';
+  readonly username: string;
+  readonly passwordFile: string;
+}
+
+/**
+ * The local broker's SASL_SSL listener, as `infra/services.sh up kafka` described it. Fails the test (never skips
+ * it) when the file is missing or nothing listens there, saying what to run.
+ */
+export async function requireSaslSslListener(): Promise<SaslSslListener> {
+  const servicesDir = process.env.VIGIL_SERVICES_DIR ?? join(repoRoot, '.services');
+  const file = join(servicesDir, 'kafka', 'sasl-ssl.json');
+  if (!existsSync(file))
+    throw new Error(
+      `${file} is missing: the broker's SASL_SSL listener is set up by \`npm run services:up\` (or infra/services.sh up kafka)`,
+    );
+  const listener = JSON.parse(readFileSync(file, 'utf8')) as SaslSslListener;
+  if (!(await tcpReachable(listener.brokers[0]!, 2000)))
+    throw new Error(
+      `nothing listens on ${listener.brokers[0]} (from ${file}): a broker started before the SASL_SSL listener existed ` +
+        'must be restarted (infra/services.sh down kafka, then up kafka)',
+    );
+  return listener;
 }
 
 /**

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Env, readInt, readOptionalString, readString } from '../../platform/config.js';
+import type { Client } from '@elastic/elasticsearch';
+import {
+  type Env,
+  type Secret,
+  readInt,
+  readOptionalFile,
+  readOptionalSecret,
+  readOptionalString,
+  readString,
+} from '../../platform/config.js';
 import { ConfigError } from '../../platform/errors.js';
 import type { ScoredTransaction } from '../generated/types.js';
 
@@ -146,6 +155,14 @@ export interface AuditIndexTarget {
   readonly indexPrefix: string;
   /** Timeout of one request (VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS, 100..300000, default 30000). */
   readonly requestTimeoutMs: number;
+  /**
+   * API key sent as `Authorization: ApiKey …` (VIGIL_ELASTICSEARCH_API_KEY, or a file named by
+   * VIGIL_ELASTICSEARCH_API_KEY_FILE): the `encoded` value Elasticsearch returns when the key is made. Only over
+   * https. Undefined = no authentication (a cluster with security off).
+   */
+  readonly apiKey: Secret | undefined;
+  /** PEM CA certificates the cluster's certificate must chain to (VIGIL_ELASTICSEARCH_CA_FILE); undefined = Node's. */
+  readonly caPem: string | undefined;
 }
 
 /** The audit index target from the environment; undefined when VIGIL_ELASTICSEARCH_URL is unset. */
@@ -158,9 +175,37 @@ export function readAuditIndexTarget(env: Env): AuditIndexTarget | undefined {
   // Elasticsearch index names: lowercase, no spaces or \/*?"<>|,# and not starting with -_+.
   if (!/^[a-z0-9][a-z0-9._-]{0,200}$/.test(indexPrefix))
     throw new ConfigError('VIGIL_ELASTICSEARCH_AUDIT_PREFIX', indexPrefix, 'a lowercase index prefix [a-z0-9._-]');
+  const apiKey = readOptionalSecret(env, 'VIGIL_ELASTICSEARCH_API_KEY');
+  const caPem = readOptionalFile(env, 'VIGIL_ELASTICSEARCH_CA_FILE');
+  if (new URL(url).protocol === 'http:') {
+    // A key sent over plain HTTP can be read off the network and replayed.
+    if (apiKey !== undefined)
+      throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an https URL when VIGIL_ELASTICSEARCH_API_KEY is set');
+    if (caPem !== undefined)
+      throw new ConfigError('VIGIL_ELASTICSEARCH_URL', url, 'an https URL when VIGIL_ELASTICSEARCH_CA_FILE is set');
+  }
   return {
     url,
     indexPrefix,
     requestTimeoutMs: readInt(env, 'VIGIL_ELASTICSEARCH_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 300_000 }),
+    apiKey,
+    caPem,
+  };
+}
+
+type ClientOptions = ConstructorParameters<typeof Client>[0];
+
+/**
+ * The connection part of an Elasticsearch client's options for `target`: the node, the API key and the CA. Used by
+ * both the writer and the reader, so both authenticate and verify the cluster the same way; each adds its own
+ * retry and timeout settings. The certificate is always verified (Node's default, never turned off here).
+ */
+export function elasticsearchConnection(
+  target: Pick<AuditIndexTarget, 'url' | 'apiKey' | 'caPem'>,
+): Partial<Pick<ClientOptions, 'node' | 'auth' | 'tls'>> {
+  return {
+    node: target.url,
+    ...(target.apiKey !== undefined ? { auth: { apiKey: target.apiKey.reveal() } } : {}),
+    ...(target.caPem !== undefined ? { tls: { ca: target.caPem } } : {}),
   };
 }

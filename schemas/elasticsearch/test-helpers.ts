@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { auditIndexPattern, auditIndexTemplate } from './audit.js';
 
@@ -63,4 +66,32 @@ export async function countAuditDocuments(client: Client, prefix: string): Promi
   await refreshAuditIndices(client, prefix);
   const { count } = await client.count({ index: auditIndexPattern(prefix), allow_no_indices: true });
   return count;
+}
+
+/**
+ * What infra/services.sh writes to `<services dir>/elasticsearch-secured/connection.json` about the secured node
+ * (TLS from the local CA, API keys only): its URL, the CA file and one encoded API key per role of
+ * infra/elasticsearch/api-key-roles.json, plus `vigil-test-no-access`, a valid key with no privileges.
+ */
+export interface SecuredElasticsearch {
+  readonly url: string;
+  readonly caFile: string;
+  readonly apiKeys: Readonly<
+    Record<'vigil-ledger-sink' | 'vigil-dashboards' | 'vigil-test-no-access' | 'vigil-test-cleanup', string>
+  >;
+}
+
+/** The secured node's details. Fails the test (never skips it) when services.sh has not set it up, saying what to run. */
+export function requireSecuredElasticsearch(): SecuredElasticsearch {
+  const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const file = join(
+    process.env.VIGIL_SERVICES_DIR ?? join(repoRoot, '.services'),
+    'elasticsearch-secured',
+    'connection.json',
+  );
+  if (!existsSync(file))
+    throw new Error(
+      `${file} is missing: the secured Elasticsearch is started by \`npm run services:up\` (or infra/services.sh up elasticsearch-secured)`,
+    );
+  return JSON.parse(readFileSync(file, 'utf8')) as SecuredElasticsearch;
 }
