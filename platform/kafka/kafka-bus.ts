@@ -43,7 +43,7 @@ import type {
 import { subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
 import type { Secret } from '../config.js';
 import { BusErrorCode } from '../error-codes.js';
-import { describeError, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
+import { describeError, isRetriable, UnavailableError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../murmur2.js';
 import { busClosed, invalidArgument, KafkaBusErrorCode, needsNewProducer, toVigilError } from './errors.js';
@@ -639,14 +639,20 @@ export class KafkaBus implements Bus {
   }
 
   private async offsetBounds(topic: string): Promise<{ low: number; high: number }[]> {
-    this.assertOpen();
-    try {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      return offsets
-        .sort((a, b) => a.partition - b.partition)
-        .map((o) => ({ low: Number(o.low), high: Number(o.high) }));
-    } catch (error) {
-      throw toVigilError(error, `reading offsets of ${topic}`, { topic });
+    // Right after a topic is created its partitions may not have a leader everywhere yet ("not the leader for that
+    // topic-partition"): a read-only look-up, so it is retried briefly (about 6 s in all) before the error stands.
+    for (let attempt = 1; ; attempt++) {
+      this.assertOpen();
+      try {
+        const offsets = await this.admin.fetchTopicOffsets(topic);
+        return offsets
+          .sort((a, b) => a.partition - b.partition)
+          .map((o) => ({ low: Number(o.low), high: Number(o.high) }));
+      } catch (error) {
+        const failure = toVigilError(error, `reading offsets of ${topic}`, { topic });
+        if (!isRetriable(failure) || attempt >= OFFSET_LOOKUP_ATTEMPTS) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
     }
   }
 
@@ -660,6 +666,9 @@ export class KafkaBus implements Bus {
     if (this.closing !== null) throw busClosed();
   }
 }
+
+/** Tries of an offset look-up while a new topic's leaders settle (waits of 0.1, 0.2, … s between them). */
+const OFFSET_LOOKUP_ATTEMPTS = 10;
 
 function createProducer(kafka: Kafka, options: ResolvedOptions): KafkaProducer {
   return kafka.producer({
