@@ -52,6 +52,7 @@ function trail(
       deviceId: null,
       country: null,
       description: null,
+      sourceDocument: null,
     },
     decision: {
       outcome,

@@ -9,6 +9,7 @@ import type {
   LabelValue,
   ReasonSource,
   ScoredTransaction,
+  SourceDocument,
   TransactionKind,
 } from './generated/types.js';
 
@@ -202,6 +203,11 @@ export interface DecidedTransactionView {
   readonly deviceId: string | null;
   readonly country: string | null;
   readonly description: string | null;
+  /**
+   * The channel file it came in (ISO 20022 message, CSV upload): format, the document's own references (MsgId,
+   * EndToEndId, UETR, …) and where in the file; null for JSON requests (Transaction v5).
+   */
+  readonly sourceDocument: SourceDocument | null;
 }
 
 /** An analyst's or chargeback's verdict as responses show it. */
