@@ -81,6 +81,31 @@ export interface IngestBatchResponse {
   readonly summary: Readonly<Record<IngestResult['status'], number>>;
 }
 
+/** Per-item outcome of a channel file: the batch result, where the item was in the file and its references. */
+export interface ChannelItemResult extends IngestResult {
+  /** Element path, record number or line of the item in the file. */
+  readonly location: string;
+  /** The document's own ids for the item (MsgId, EndToEndId, UETR, …), as kept on the transaction. */
+  readonly references: Readonly<Record<string, string>>;
+}
+
+/**
+ * The 200 of a channel route (`POST /v1/channels/iso20022`): the file, whether it was received before (`duplicate`:
+ * the same message id and bytes; each item is then a duplicate of itself, or rejected again), and one result per
+ * item in file order, in the batch shape.
+ */
+export interface ChannelFileResponse {
+  readonly file: {
+    readonly format: string;
+    readonly messageId: string;
+    /** SHA-256 of the file's bytes. */
+    readonly sha256: string;
+    readonly status: 'new' | 'duplicate';
+  };
+  readonly results: readonly ChannelItemResult[];
+  readonly summary: Readonly<Record<IngestResult['status'], number>>;
+}
+
 /**
  * The 200 of `POST /v1/decisions` (and of `GET /v1/decisions/{id}`): the decision on one transaction, made by the
  * same scoring stage and recorded in the same audit trail as a transaction sent to `POST /v1/transactions`.
