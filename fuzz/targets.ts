@@ -3,6 +3,7 @@ import { bodyTargets } from './body.js';
 import { canonicalJsonTargets } from './canonical-json.js';
 import { codecTargets } from './codec.js';
 import { fundsPolicyTargets } from './funds-policy.js';
+import { iso20022Targets } from './iso20022.js';
 import { journalTargets } from './journal.js';
 import { ledgerLifecycleTargets } from './ledger-lifecycle.js';
 import type { FuzzTarget } from './target.js';
@@ -18,6 +19,7 @@ export const targets: readonly FuzzTarget[] = [
   ...canonicalJsonTargets,
   ...ledgerLifecycleTargets,
   ...fundsPolicyTargets,
+  ...iso20022Targets,
 ];
 
 export { pendingTargets } from './pending.js';

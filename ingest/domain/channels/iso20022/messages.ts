@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../../../../platform/errors.js';
 import type { ContentHasher } from '../../../ports.js';
-import type { ChannelItem, ChannelParse } from '../channel.js';
+import { type ChannelItem, type ChannelParse, PAN_IN_REFERENCE, checkedReferences } from '../channel.js';
 import { serviceLevels, transferItem } from './fields.js';
 import { type Element, type XmlLimits, defaultXmlLimits, readXmlDocument } from './xml.js';
 
@@ -58,6 +58,13 @@ export function parseIso20022(bytes: Uint8Array, options: Iso20022Options): Chan
   const messageId = header?.textAt('MsgId');
   if (header === undefined || messageId === undefined)
     return { ok: false, problems: [{ path: `${message.path}/GrpHdr/MsgId`, message: 'is required' }] };
+  // The message id is answered back and journalled: it is held to the rule of every reference.
+  const idProblems = checkedReferences([['MsgId', messageId, `${header.path}/MsgId`]], []);
+  if (idProblems.MsgId === undefined)
+    return {
+      ok: false,
+      problems: [{ path: `${header.path}/MsgId`, message: `${PAN_IN_REFERENCE}, or control characters` }],
+    };
   const context: MessageContext = { format, messageId, header, hasher: options.hasher };
   const items =
     format === 'pain.001.001.09'
