@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../platform/logger.js';
 import type { AccountBalance, AuditTrail, ChannelFileResponse, LedgerIntegrity, SyncDecision } from '../schemas/api.js';
+import { transfersCsv } from '../ingest/testing/csv.js';
 import { accounts, camt054, multiCurrencyPain001, pacs004, pain001WithBadItems } from '../ingest/testing/iso20022.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, ledgerInvariantViolations, waitFor } from './testing.js';
@@ -11,7 +12,7 @@ import { apiClient, ledgerInvariantViolations, waitFor } from './testing.js';
  * ISO 20022 files end to end on the embedded default: a multi-currency pain.001, a camt.054 with a batched entry and
  * a pain.001 with bad items go through `POST /v1/channels/iso20022`; every good item is scored, booked in exact
  * minor units and audited with its source document, every bad one reported at its element path; a file sent again
- * is a duplicate; a pacs.004 books the return of a transfer as a refund of it.
+ * is a duplicate; a pacs.004 books the return of a transfer as a refund of it. A CSV upload goes the same way.
  */
 const keys = {
   ingest: 'e2e-ingest-key-0123456789',
@@ -198,6 +199,42 @@ describe('ISO 20022 channel (embedded)', () => {
     ]);
     // The creditor's balance falls by exactly the returned amount.
     expect((await balanceOf(accounts.fr, 'EUR')) - before).toBe(-100000n);
+  }, 120_000);
+
+  it('takes a CSV upload the same way: rows scored, booked and audited, bad rows reported by line and column', async () => {
+    const csv = transfersCsv(createdAt, 'e2e-csv');
+    const upload = (fileId: string, body: string) =>
+      fetch(`${pipeline.url}/v1/channels/csv`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'text/csv', 'vigil-file-id': fileId },
+        body,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as ChannelFileResponse }));
+    const first = await upload('upload-000001', csv);
+    expect(first.status).toBe(200);
+    expect(first.body.results.map((r) => [r.transactionId, r.status, r.problems?.map((p) => p.path)])).toEqual([
+      ['e2e-csv-0001', 'accepted', undefined],
+      ['e2e-csv-0002', 'rejected', ['line 3, column 4 (amount)']],
+      ['e2e-csv-0003', 'accepted', undefined],
+      [null, 'rejected', ['line 5']],
+    ]);
+    const trail = await booked('e2e-csv-0001');
+    expect(trail.transaction.sourceDocument).toEqual({
+      format: 'csv',
+      references: { FileId: 'upload-000001', Line: '2' },
+      location: 'line 2',
+    });
+    expect(trail.transaction.description).toBeNull();
+    expect(trail.ledgerEntries.map((e) => [e.accountId, e.amount.amountMinor, e.amount.currency])).toEqual([
+      [accounts.de, '-123456', 'EUR'],
+      [accounts.fr, '123456', 'EUR'],
+    ]);
+    expect((trail.input as { bankTransfer: { remittanceInfo: string } }).bankTransfer.remittanceInfo).toBe(
+      'Invoice 1, card 411111******1111',
+    );
+    const again = await upload('upload-000001', csv);
+    expect(again.body.file.status).toBe('duplicate');
+    expect(again.body.summary).toEqual({ accepted: 0, duplicate: 2, rejected: 2, conflict: 0 });
+    expect((await upload('upload-000001', csv.replace('1234.56', '1234.57'))).status).toBe(409);
   }, 120_000);
 
   const balanceOf = async (account: string, currency: string): Promise<bigint> => {
