@@ -2,6 +2,7 @@ import { amountTargets } from './amount.js';
 import { bodyTargets } from './body.js';
 import { canonicalJsonTargets } from './canonical-json.js';
 import { codecTargets } from './codec.js';
+import { csvTargets } from './csv.js';
 import { fundsPolicyTargets } from './funds-policy.js';
 import { iso20022Targets } from './iso20022.js';
 import { journalTargets } from './journal.js';
@@ -20,6 +21,7 @@ export const targets: readonly FuzzTarget[] = [
   ...ledgerLifecycleTargets,
   ...fundsPolicyTargets,
   ...iso20022Targets,
+  ...csvTargets,
 ];
 
 export { pendingTargets } from './pending.js';
