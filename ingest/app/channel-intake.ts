@@ -8,7 +8,8 @@ import type { IntakeItem, Ingestor } from './ingestor.js';
 
 /** A file under a message id received before with other bytes: what the channel routes answer with 409. */
 export class ChannelFileConflictError extends VigilError {
-  constructor(format: string, messageId: string) {
+  /** The message id itself is not quoted: it is client text. */
+  constructor(format: string) {
     super(
       'CHANNEL_FILE_CONFLICT',
       `a ${format} file with this message id was received before with other content; send a corrected file under a new message id`,
@@ -17,7 +18,6 @@ export class ChannelFileConflictError extends VigilError {
         problems: [{ path: '/messageId', message: 'was received with other content' }],
       },
     );
-    void messageId; // never echoed: a message id is client text
   }
 }
 
@@ -51,8 +51,7 @@ export class ChannelIntake {
     const release = await this.locks.acquire([key]);
     try {
       const known = await this.deps.files.lookup(key);
-      if (known !== undefined && known.sha256 !== sha256)
-        throw new ChannelFileConflictError(document.format, document.messageId);
+      if (known !== undefined && known.sha256 !== sha256) throw new ChannelFileConflictError(document.format);
       const results: ChannelItemResult[] = [];
       for (let start = 0; start < document.items.length; start += this.deps.itemsPerCall) {
         const slice = document.items.slice(start, start + this.deps.itemsPerCall);

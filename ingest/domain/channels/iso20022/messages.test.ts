@@ -152,6 +152,13 @@ describe('file-level refusals', () => {
     ]);
   });
 
+  it('refuses a message id holding a card number (it is answered back and journalled)', () => {
+    expect(parse(multiCurrencyPain001({ messageId: 'MSG-4111111111111111' }))).toEqual({
+      ok: false,
+      problems: [{ path: `${pain}/GrpHdr/MsgId`, message: `${PAN_IN_REFERENCE}, or control characters` }],
+    });
+  });
+
   it('refuses a DOCTYPE (entity bomb) before any parser expands it', () => {
     expect(parse(entityBomb())).toEqual({
       ok: false,
