@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import { createLogger } from '../platform/logger.js';
-import type { AuditTrail, LedgerIntegrity } from '../schemas/api.js';
+import type { AuditTrail, ChannelFileResponse, LedgerIntegrity } from '../schemas/api.js';
+import { transfersCsv } from '../ingest/testing/csv.js';
+import { multiCurrencyPain001, pain001WithBadItems } from '../ingest/testing/iso20022.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, storedStringColumns, waitFor } from './testing.js';
 
@@ -169,6 +171,28 @@ describe('no card number at rest (embedded)', () => {
         }).then(async (response) => ({ status: response.status, body: await response.text() })),
       ),
     );
+    // Channel files: a card number in remittance text (kept, masked), in an EndToEndId and a CSV cell (refused).
+    const now = new Date().toISOString();
+    const files = [
+      await ingest.post<ChannelFileResponse>(
+        '/v1/channels/iso20022',
+        multiCurrencyPain001({ createdAt: now }),
+        'application/xml',
+      ),
+      await ingest.post<ChannelFileResponse>(
+        '/v1/channels/iso20022',
+        pain001WithBadItems({ createdAt: now }),
+        'application/xml',
+      ),
+      await ingest.post<ChannelFileResponse>(
+        '/v1/channels/csv',
+        transfersCsv(now, 'pan').replace('E2E-CSV-1', 'E2E-5555555555554444'),
+        'text/csv',
+      ),
+    ];
+    expect(files.map((f) => f.body.summary.accepted)).toEqual([5, 2, 1]);
+    const fromFiles = 8;
+    for (const file of files) expect(JSON.stringify(file.body)).not.toMatch(stored);
     // Free text is accepted (masked); ids and strictly formatted fields holding a card number are refused.
     const accepted = single.filter((r) => r.status === 202).length;
     expect(accepted).toBeGreaterThan(0);
@@ -180,9 +204,10 @@ describe('no card number at rest (embedded)', () => {
 
     const compliance = apiClient(pipeline.url, keys.compliance);
     await waitFor(
-      `${3 * accepted} decisions stored`,
+      `${3 * accepted + fromFiles} decisions stored`,
       async () =>
-        (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.decisionRows >= 3 * accepted
+        (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body.decisionRows >=
+        3 * accepted + fromFiles
           ? true
           : undefined,
       120_000,

@@ -44,6 +44,8 @@ const policy: Record<string, Allowed> = {
   'POST /v1/transactions': [ingest, admin],
   'POST /v1/transactions/batch': [ingest, admin],
   'POST /v1/decisions': [ingest, admin],
+  'POST /v1/channels/iso20022': [ingest, admin],
+  'POST /v1/channels/csv': [ingest, admin],
   'GET /v1/decisions/:id': [ingest, admin],
   'GET /v1/transactions/:id': [analyst, compliance, admin],
   'GET /v1/audit/search': [compliance, admin],
@@ -124,6 +126,7 @@ function stageRouters(): Router[] {
       decisions: inert,
       decisionDeadlineMs: 100,
       clock: systemClock,
+      channels: { intake: inert, hasher: inert, maxFileBytes: 4096 },
     }),
     dashboardsRouter({
       clickhouse: inert,

@@ -60,6 +60,7 @@ function trail(
       deviceId: null,
       country: null,
       description: null,
+      sourceDocument: null,
     },
     decision: {
       outcome,

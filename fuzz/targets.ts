@@ -2,7 +2,9 @@ import { amountTargets } from './amount.js';
 import { bodyTargets } from './body.js';
 import { canonicalJsonTargets } from './canonical-json.js';
 import { codecTargets } from './codec.js';
+import { csvTargets } from './csv.js';
 import { fundsPolicyTargets } from './funds-policy.js';
+import { iso20022Targets } from './iso20022.js';
 import { journalTargets } from './journal.js';
 import { ledgerLifecycleTargets } from './ledger-lifecycle.js';
 import type { FuzzTarget } from './target.js';
@@ -18,6 +20,8 @@ export const targets: readonly FuzzTarget[] = [
   ...canonicalJsonTargets,
   ...ledgerLifecycleTargets,
   ...fundsPolicyTargets,
+  ...iso20022Targets,
+  ...csvTargets,
 ];
 
 export { pendingTargets } from './pending.js';

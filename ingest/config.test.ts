@@ -12,6 +12,7 @@ describe('loadIngestConfig', () => {
       maxBodyBytes: 65_536,
       maxBatchBodyBytes: 8 * 1024 * 1024,
       maxBatchItems: 5_000,
+      maxChannelFileBytes: 8 * 1024 * 1024,
       limits: { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 300_000, maxEventAgeMs: 2_592_000_000 },
     });
     expect(config.tokenizationKeys?.currentVersion).toBe('v1');
@@ -27,6 +28,7 @@ describe('loadIngestConfig', () => {
       VIGIL_INGEST_MAX_BODY_BYTES: '2048',
       VIGIL_INGEST_MAX_BATCH_BODY_BYTES: '4096',
       VIGIL_INGEST_MAX_BATCH_ITEMS: '10',
+      VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: '8192',
       VIGIL_INGEST_MAX_AMOUNT_MAJOR: '500',
       VIGIL_INGEST_MAX_FUTURE_SKEW_MS: '0',
       VIGIL_INGEST_MAX_EVENT_AGE_MS: '60000',
@@ -35,6 +37,7 @@ describe('loadIngestConfig', () => {
       maxBodyBytes: 2048,
       maxBatchBodyBytes: 4096,
       maxBatchItems: 10,
+      maxChannelFileBytes: 8192,
       limits: { maxAmountMajor: 500n, maxFutureSkewMs: 0, maxEventAgeMs: 60_000 },
     });
   });

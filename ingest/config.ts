@@ -21,6 +21,11 @@ export interface IngestConfig {
   /** VIGIL_INGEST_MAX_BATCH_ITEMS: most items in one batch (default 5,000); more → 413. */
   readonly maxBatchItems: number;
   /**
+   * VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: largest channel file (`POST /v1/channels/…`, default 8 MiB); larger → 413.
+   * Its items are ingested VIGIL_INGEST_MAX_BATCH_ITEMS at a time.
+   */
+  readonly maxChannelFileBytes: number;
+  /**
    * The tokenisation keys from the environment (distributed mode), or undefined when none is set — then the
    * composition root must be handed a key store (the embedded default's file store) or it refuses to start. Each
    * setting below may instead name a file holding its value (`<KEY>_FILE`, e.g. a mounted Docker/Kubernetes secret).
@@ -88,6 +93,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
     maxBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BODY_BYTES', 64 * KiB, { min: KiB, max: 16 * MiB }),
     maxBatchBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BATCH_BODY_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
     maxBatchItems: readInt(env, 'VIGIL_INGEST_MAX_BATCH_ITEMS', 5_000, { min: 1, max: 100_000 }),
+    maxChannelFileBytes: readInt(env, 'VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
     tokenizationKeys: readTokenizationKeys(env),
     decisionDeadlineMs: readInt(
       env,

@@ -18,6 +18,8 @@ import { SealingPersonalDataProtector, devicePseudonymKey } from './adapters/per
 import { StaticTokenizationKeyStore } from './adapters/static-key-store.js';
 import { ClaimsIdempotencyStore } from './adapters/claims-idempotency-store.js';
 import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
+import { FileChannelFileStore } from './adapters/file-channel-file-store.js';
+import { ChannelIntake } from './app/channel-intake.js';
 import { DecisionWaiter } from './app/decision-waiter.js';
 import { Ingestor } from './app/ingestor.js';
 import { createIngestMetrics } from './app/metrics.js';
@@ -138,7 +140,17 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     'Callers of POST /v1/decisions waiting for their decision',
     () => decisions.waitingCount,
   );
+  const channelFiles = await FileChannelFileStore.open(deps.dataDir, logger, {
+    windowMs: config.idempotencyWindowMs,
+    clock: deps.clock,
+  });
+  const channels = {
+    intake: new ChannelIntake({ ingestor, files: channelFiles, logger, itemsPerCall: config.maxBatchItems }),
+    hasher: sha256Hasher,
+    maxFileBytes: config.maxChannelFileBytes,
+  };
   const router = createIngestRouter({
+    channels,
     decisions,
     decisionDeadlineMs: config.decisionDeadlineMs,
     clock: deps.clock,
@@ -161,7 +173,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   });
   return {
     router,
-    isReady: () => closing === undefined && store.isHealthy(),
+    isReady: () => closing === undefined && store.isHealthy() && channelFiles.isHealthy(),
     accept: (requests, source, submittedBy) =>
       ingestor.accept(
         requests.map((body) => ({ kind: 'parsed', body })),
@@ -173,6 +185,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
         await ingestor.drain();
         await decisionFeed.close();
         await store.close();
+        await channelFiles.close();
         logger.info('ingest stopped');
       })()),
   };

@@ -89,3 +89,23 @@ export interface IdempotencyStore {
 export interface PersonalDataProtector {
   protect(transaction: Transaction): Promise<Transaction>;
 }
+
+/** A channel file once received: its key (format and the sender's id for the file) and the SHA-256 of its bytes. */
+export interface ChannelFileReceipt {
+  readonly key: string;
+  /** SHA-256 of the file's bytes, 64 lowercase hex characters. */
+  readonly sha256: string;
+}
+
+/**
+ * Channel files received (file-level idempotency): the same key with the same bytes is the same file sent again,
+ * the same key with other bytes a conflict. `remember` is called once the file's items are answered.
+ */
+export interface ChannelFileStore {
+  lookup(key: string): Promise<ChannelFileReceipt | undefined>;
+  /** Resolves once the receipt is durable; rejects with a retriable error on I/O failure. */
+  remember(receipt: ChannelFileReceipt): Promise<void>;
+  /** False once the store has failed to persist; readiness reports it. */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}

@@ -226,6 +226,21 @@ export const errorCatalogue = {
     category: 'too_large',
     meaning: 'A batch holds more items than the configured maximum; split it.',
   },
+  CHANNEL_FILE_REFUSED: {
+    category: 'invalid_input',
+    meaning:
+      'A channel file (ISO 20022, CSV) could not be read as a whole — unsafe (a DOCTYPE), not well-formed, an unsupported message or no message id; `problems` says where. Nothing in it was ingested.',
+  },
+  CHANNEL_FILE_CONFLICT: {
+    category: 'conflict',
+    meaning:
+      'A channel file with this message id was received before with other content; give a corrected file a new message id.',
+  },
+  CHANNEL_ITEM_INVALID: {
+    category: 'invalid_input',
+    meaning:
+      'An item of a channel file was refused for what the file itself shows (an amount, a currency, a missing element); its dead letter and problems name the location in the file.',
+  },
   LOG_APPEND_FAILED: {
     category: 'unavailable',
     meaning: 'Accepted transactions could not be written to the transaction log; resend — duplicates are detected.',

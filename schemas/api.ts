@@ -9,6 +9,7 @@ import type {
   LabelValue,
   ReasonSource,
   ScoredTransaction,
+  SourceDocument,
   TransactionKind,
 } from './generated/types.js';
 
@@ -81,6 +82,31 @@ export interface IngestResult {
 /** The body of the batch endpoint's 200: one result per item, in order, and how many ended each way. */
 export interface IngestBatchResponse {
   readonly results: readonly IngestResult[];
+  readonly summary: Readonly<Record<IngestResult['status'], number>>;
+}
+
+/** Per-item outcome of a channel file: the batch result, where the item was in the file and its references. */
+export interface ChannelItemResult extends IngestResult {
+  /** Element path, record number or line of the item in the file. */
+  readonly location: string;
+  /** The document's own ids for the item (MsgId, EndToEndId, UETR, …), as kept on the transaction. */
+  readonly references: Readonly<Record<string, string>>;
+}
+
+/**
+ * The 200 of a channel route (`POST /v1/channels/iso20022`): the file, whether it was received before (`duplicate`:
+ * the same message id and bytes; each item is then a duplicate of itself, or rejected again), and one result per
+ * item in file order, in the batch shape.
+ */
+export interface ChannelFileResponse {
+  readonly file: {
+    readonly format: string;
+    readonly messageId: string;
+    /** SHA-256 of the file's bytes. */
+    readonly sha256: string;
+    readonly status: 'new' | 'duplicate';
+  };
+  readonly results: readonly ChannelItemResult[];
   readonly summary: Readonly<Record<IngestResult['status'], number>>;
 }
 
@@ -206,6 +232,11 @@ export interface DecidedTransactionView {
   readonly deviceId: string | null;
   readonly country: string | null;
   readonly description: string | null;
+  /**
+   * The channel file it came in (ISO 20022 message, CSV upload): format, the document's own references (MsgId,
+   * EndToEndId, UETR, …) and where in the file; null for JSON requests (Transaction v5).
+   */
+  readonly sourceDocument: SourceDocument | null;
 }
 
 /** An analyst's or chargeback's verdict as responses show it. */

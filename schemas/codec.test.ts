@@ -58,8 +58,25 @@ describe('Confluent-framed Avro codec', () => {
     expect(await transactions.decode(bytes)).toEqual(tx);
   });
 
-  it('writes with the newest registered schema id (Transaction v4 = id 15)', () => {
-    expect(transactions.writerSchemaId).toBe(15);
+  it('writes with the newest registered schema id (Transaction v5 = id 18)', () => {
+    expect(transactions.writerSchemaId).toBe(18);
+  });
+
+  it('round-trips a channel transaction with its source document, leading zeros in references kept', async () => {
+    const tx = sampleTransaction({
+      sourceDocument: {
+        format: 'pain.001.001.09',
+        references: { MsgId: '000123', EndToEndId: 'E2E-0001' },
+        location: '/Document/CstmrCdtTrfInitn/PmtInf[1]/CdtTrfTxInf[2]',
+      },
+    });
+    expect(await transactions.decode(transactions.encode(tx))).toEqual(tx);
+  });
+
+  it('reads records written with Transaction v4 (id 15) with no source document', async () => {
+    const v4 = parseSchema(await registry.schemaById(15));
+    const { sourceDocument: _added, ...v4Value } = sampleTransaction();
+    expect(await transactions.decode(frame(15, v4.toBuffer(v4Value)))).toEqual(sampleTransaction());
   });
 
   it('keeps what an existing id means when a record it embeds gets a new version', async () => {
@@ -77,8 +94,11 @@ describe('Confluent-framed Avro codec', () => {
     // The same for Transaction v4 (id 15, submittedBy): ScoredTransaction v3 (id 13) stays without it, v4 (id 16) has it.
     expect(await fieldsOfEmbedded(13)).not.toContain('submittedBy');
     expect(await fieldsOfEmbedded(16)).toContain('submittedBy');
+    // And for Transaction v5 (id 18, sourceDocument): ScoredTransaction v4 (id 16) stays without it, v5 (id 19) has it.
+    expect(await fieldsOfEmbedded(16)).not.toContain('sourceDocument');
+    expect(await fieldsOfEmbedded(19)).toContain('sourceDocument');
     const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
-    expect(scored.writerSchemaId).toBe(16);
+    expect(scored.writerSchemaId).toBe(19);
   });
 
   it('reads records written with the older schema version (v1), filling the new field with its default', async () => {

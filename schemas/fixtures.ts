@@ -28,6 +28,7 @@ export function sampleTransaction(overrides: Partial<Transaction> = {}): Transac
     originalTransactionId: null,
     source: 'API',
     submittedBy: null,
+    sourceDocument: null,
     eventTimeMs: 1_764_000_000_000,
     receivedAtMs: 1_764_000_000_050,
     ...overrides,

@@ -131,6 +131,7 @@ export function toCanonical(request: TransactionRequest, event: TrafficEvent): T
     fingerprint,
     source: 'SIMULATOR',
     submittedBy: null,
+    sourceDocument: null,
     receivedAtMs: event.timeMs,
   };
 }

@@ -433,6 +433,7 @@ describe('REST routes', () => {
       unpostedReason: null,
     });
     expect(body.transaction.submittedBy).toBeNull();
+    expect(body.transaction.sourceDocument).toBeNull();
     expect(body.decision.reasons[0]).toMatchObject({
       code: 'R_VELOCITY_1H',
       description: expect.stringContaining('last hour'),
@@ -1567,6 +1568,7 @@ function scoredFor(id: string): ScoredTransaction {
     originalTransactionId: null,
     source: 'API',
     submittedBy: null,
+    sourceDocument: null,
     eventTimeMs: Date.now(),
     receivedAtMs: Date.now(),
   };

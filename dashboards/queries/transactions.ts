@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AuditTrail } from '../../schemas/api.js';
+import type { SourceDocument } from '../../schemas/generated/types.js';
 import { moneyView } from '../domain/money.js';
 import {
   type AnalystLabelRow,
@@ -111,6 +112,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
   ]);
   const d = decisions[0];
   if (!d) return undefined;
+  const input = parseStoredJson(d.transaction_json);
   return {
     transactionId: d.transaction_id,
     fingerprint: d.fingerprint,
@@ -130,6 +132,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       deviceId: orNull(d.device_id),
       country: orNull(d.country),
       description: orNull(d.description),
+      sourceDocument: sourceDocumentOf(input),
     },
     decision: {
       outcome: d.decision,
@@ -143,7 +146,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       unpostedReason: orNull(d.unposted_reason),
     },
     features: parseStoredJson(d.features_json) ?? {},
-    input: parseStoredJson(d.transaction_json),
+    input,
     timeline: {
       eventTime: isoTime(d.event_time_ms),
       receivedAt: isoTime(d.received_at_ms),
@@ -211,4 +214,10 @@ function holdView(
     legs: legs.map((l) => ({ leg: l.leg, accountId: l.account_id, amount: moneyView(l.amount_minor, l.currency) })),
     resolutionRecords: resolutions.length,
   };
+}
+
+/** The source document (Transaction v5) of a stored transaction's JSON; null for JSON requests and older records. */
+function sourceDocumentOf(input: unknown): SourceDocument | null {
+  const document = (input as { sourceDocument?: unknown } | null)?.sourceDocument;
+  return document !== null && typeof document === 'object' ? (document as SourceDocument) : null;
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { IngestResult } from '../../schemas/api.js';
 import type { Codec } from '../../schemas/codec.js';
 import type { DeadLetterWriter, PoisonItem } from '../../schemas/dead-letter.js';
-import type { IngestSource, Transaction } from '../../schemas/generated/types.js';
+import type { IngestSource, SourceDocument, Transaction } from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import { fingerprintOf, toTransaction } from '../domain/canonical.js';
 import { planAttempts } from '../domain/idempotency.js';
@@ -29,10 +29,19 @@ import { type ValidationLimits, validateTransactionRequest } from '../domain/val
 import { KeyedLock } from '../../platform/keyed-lock.js';
 import type { IngestMetrics } from './metrics.js';
 
-/** One item handed to ingest: a parsed JSON body, or a piece of input that did not parse (an NDJSON line). */
+/**
+ * One item handed to ingest: a parsed JSON body (from a channel file, with the document it came in), or a piece of
+ * input that did not parse (an NDJSON line; an item a channel file shows is bad, with its code and reason).
+ */
 export type IntakeItem =
-  | { readonly kind: 'parsed'; readonly body: unknown }
-  | { readonly kind: 'unparseable'; readonly problems: readonly FieldProblem[] };
+  | { readonly kind: 'parsed'; readonly body: unknown; readonly sourceDocument?: SourceDocument }
+  | {
+      readonly kind: 'unparseable';
+      readonly problems: readonly FieldProblem[];
+      /** The dead letter's code and reason; MALFORMED_JSON "item is not valid JSON" unless said. */
+      readonly code?: ErrorCode;
+      readonly reason?: string;
+    };
 
 export interface IngestorDeps {
   readonly producer: Producer;
@@ -120,7 +129,11 @@ export class Ingestor {
         deadLetters.push({
           key: null,
           originalBytes: Buffer.alloc(0),
-          error: new ValidationError('item is not valid JSON', item.problems, 'MALFORMED_JSON'),
+          error: new ValidationError(
+            item.reason ?? 'item is not valid JSON',
+            item.problems,
+            item.code ?? 'MALFORMED_JSON',
+          ),
         });
         return;
       }
@@ -140,11 +153,16 @@ export class Ingestor {
         );
         return;
       }
-      const fingerprint = fingerprintOf(outcome, this.deps.hasher);
+      // The document is content: the same id from another place in a file is a conflict, not a duplicate.
+      const content =
+        item.sourceDocument === undefined
+          ? outcome
+          : { ...outcome, value: { ...outcome.value, sourceDocument: item.sourceDocument } };
+      const fingerprint = fingerprintOf(content, this.deps.hasher);
       candidates.push({
         index,
         body: item.body,
-        transaction: toTransaction(outcome.value, { fingerprint, source, submittedBy, receivedAtMs }),
+        transaction: toTransaction(content.value, { fingerprint, source, submittedBy, receivedAtMs }),
       });
     });
     const rejected = deadLetters.length;

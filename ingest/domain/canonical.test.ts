@@ -94,6 +94,7 @@ describe('toTransaction', () => {
     ).toEqual({
       ...content,
       originalTransactionId: null,
+      sourceDocument: null,
       fingerprint: 'f'.repeat(64),
       source: 'BATCH',
       submittedBy: 'ingest:0a1b2c3d',
@@ -104,6 +105,8 @@ describe('toTransaction', () => {
   it('fingerprints a transaction naming no original exactly as before Transaction v3 added the field', () => {
     // Canonical JSON drops absent members: no key, so the same text (and fingerprint) as a v2 build computed.
     expect(Object.hasOwn(validated(cardRequest()).value, 'originalTransactionId')).toBe(false);
+    // The same for Transaction v5's sourceDocument: a JSON request never has one.
+    expect(Object.hasOwn(validated(cardRequest()).value, 'sourceDocument')).toBe(false);
     const capture = validated(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' })).value;
     expect(capture.originalTransactionId).toBe('auth-1');
     expect(fingerprint(cardRequest({ kind: 'capture', originalTransactionId: 'auth-1' }))).not.toBe(

@@ -34,6 +34,7 @@ export function toTransaction(content: ValidatedTransaction, receipt: Receipt): 
   return {
     ...content,
     originalTransactionId: content.originalTransactionId ?? null,
+    sourceDocument: content.sourceDocument ?? null,
     fingerprint: receipt.fingerprint,
     source: receipt.source,
     submittedBy: receipt.submittedBy,

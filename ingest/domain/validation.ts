@@ -4,6 +4,7 @@ import type {
   CardDetails,
   Channel,
   SettlementAmount,
+  SourceDocument,
   Transaction,
   TransactionKind,
 } from '../../schemas/generated/types.js';
@@ -43,14 +44,17 @@ export interface ValidationContext {
  * submittedBy, receivedAtMs). `eventTimeMs` stays null when the client sent none, so a retry of the same request has the
  * same content (and fingerprint) whenever it arrives. `originalTransactionId` is absent, not null, when the client
  * sent none: canonical JSON drops absent members, so a transaction fingerprinted before Transaction v3 added the
- * field keeps its fingerprint (a retry across the upgrade is a duplicate, not a conflict).
+ * field keeps its fingerprint (a retry across the upgrade is a duplicate, not a conflict). `sourceDocument` (v5)
+ * follows the same rule.
  */
 export type ValidatedTransaction = Omit<
   Transaction,
-  'fingerprint' | 'source' | 'submittedBy' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId'
+  'fingerprint' | 'source' | 'submittedBy' | 'receivedAtMs' | 'eventTimeMs' | 'originalTransactionId' | 'sourceDocument'
 > & {
   readonly eventTimeMs: number | null;
   readonly originalTransactionId?: string;
+  /** Set by a channel (ISO 20022, CSV), never from a JSON body; absent, not null, so JSON fingerprints stay as they were. */
+  readonly sourceDocument?: SourceDocument;
 };
 
 /** The kinds that follow up an earlier transaction, and what they name as their original. */

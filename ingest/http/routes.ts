@@ -10,6 +10,11 @@ import { DECISION_DEADLINE_BOUNDS } from '../config.js';
 import { type Ingestor, TransactionIdConflictError } from '../app/ingestor.js';
 import type { IngestMetrics } from '../app/metrics.js';
 import { parseBatchBody, parseJsonBody } from './body.js';
+import type { ChannelIntake } from '../app/channel-intake.js';
+import { parseIso20022 } from '../domain/channels/iso20022/messages.js';
+import { parseColumnMapping, parseCsv } from '../domain/channels/csv/csv.js';
+import type { ContentHasher } from '../ports.js';
+import { mountChannelRoute } from './channels.js';
 
 export interface IngestRouterOptions {
   readonly ingestor: Ingestor;
@@ -23,10 +28,16 @@ export interface IngestRouterOptions {
   /** Default wait of `POST /v1/decisions`, ms; a request may set its own with `Vigil-Decision-Deadline-Ms`. */
   readonly decisionDeadlineMs: number;
   readonly clock: Clock;
+  /** The channel-file routes' intake, the ISO 20022 parser's hasher, and their size limit. */
+  readonly channels: {
+    readonly intake: ChannelIntake;
+    readonly hasher: ContentHasher;
+    readonly maxFileBytes: number;
+  };
 }
 
 const countRequests =
-  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision'): RequestHandler =>
+  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv'): RequestHandler =>
   (_req, res, next) => {
     res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
     next();
@@ -41,6 +52,10 @@ const countRequests =
  *    Always 200 when the batch itself was readable, with an IngestBatchResponse: each item is accepted, duplicate,
  *    rejected or conflict on its own (a 207 Multi-Status would add nothing a client can act on that the
  *    per-item status does not already say). 400 for an unreadable or empty batch, 413 above the item or byte limit.
+ *  - `POST /v1/channels/iso20022` (role ingest): an ISO 20022 file (pain.001.001.09, pacs.008.001.08,
+ *    camt.054.001.08, pacs.004.001.09); 200 + ChannelFileResponse, per item as in the batch (see http/channels.ts).
+ *  - `POST /v1/channels/csv` (role ingest): a CSV upload (domain/channels/csv), `Vigil-File-Id` naming the file and
+ *    `?columns=amount=Betrag,…` mapping another layout; answered like the ISO 20022 route.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
  */
 const DEADLINE_HEADER = 'vigil-decision-deadline-ms';
@@ -157,6 +172,35 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
       const response: IngestBatchResponse = { results, summary };
       res.status(200).json(response);
     }),
+  );
+
+  const { channels } = options;
+  mountChannelRoute(router, '/v1/channels/iso20022', (bytes) => parseIso20022(bytes, { hasher: channels.hasher }), {
+    intake: channels.intake,
+    guard: asIngestFeed,
+    countRequests: countRequests(metrics, 'iso20022'),
+    maxFileBytes: channels.maxFileBytes,
+  });
+
+  mountChannelRoute(
+    router,
+    '/v1/channels/csv',
+    (bytes, req) => {
+      const mapping = parseColumnMapping(typeof req.query['columns'] === 'string' ? req.query['columns'] : undefined);
+      if (!mapping.ok) return mapping;
+      const fileId = req.headers['vigil-file-id'];
+      return parseCsv(bytes, {
+        hasher: channels.hasher,
+        columns: mapping.columns,
+        ...(typeof fileId === 'string' ? { fileId } : {}),
+      });
+    },
+    {
+      intake: channels.intake,
+      guard: asIngestFeed,
+      countRequests: countRequests(metrics, 'csv'),
+      maxFileBytes: channels.maxFileBytes,
+    },
   );
 
   router.use(problemDetailsMiddleware(options.logger));

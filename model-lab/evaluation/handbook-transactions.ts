@@ -41,6 +41,7 @@ export function handbookTransaction(row: HandbookRow, eventTimeMs = handbookEven
     originalTransactionId: null,
     source: 'FILE',
     submittedBy: null,
+    sourceDocument: null,
     eventTimeMs,
     receivedAtMs: eventTimeMs,
   };

@@ -405,6 +405,7 @@ export class SyntheticTraffic {
       originalTransactionId: null,
       source: 'SIMULATOR',
       submittedBy: null,
+      sourceDocument: null,
       eventTimeMs: o.time,
       receivedAtMs: o.time,
     };

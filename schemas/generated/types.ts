@@ -36,6 +36,8 @@ export interface Transaction {
   readonly source: IngestSource;
   /** Who submitted it: the authenticated API key's principal id (role and a digest prefix, never the key itself), or the internal feed's name (e.g. simulator); null in records read from v1-v3. Not part of the fingerprint: the same content from another submitter is a duplicate. Added in v4. */
   readonly submittedBy: null | string;
+  /** The channel document it came in; null for JSON requests and in records read from v1-v4. Part of the fingerprint only when present, so fingerprints of JSON requests are unchanged. Added in v5. */
+  readonly sourceDocument: null | SourceDocument;
   /** When the transaction happened (event time). */
   readonly eventTimeMs: number;
   /** When ingest accepted it. */
@@ -95,6 +97,15 @@ export const IngestSource = {
   SIMULATOR: 'SIMULATOR',
 } as const;
 export type IngestSource = (typeof IngestSource)[keyof typeof IngestSource];
+
+export interface SourceDocument {
+  /** The message definition or file format, e.g. pain.001.001.09, camt.054.001.08, csv. */
+  readonly format: string;
+  /** The document's own ids and dates by their element name (MsgId, PmtInfId, InstrId, EndToEndId, UETR, TxId, ReqdExctnDt, ...), exactly as sent (leading zeros kept); never a card number. */
+  readonly references: Readonly<Record<string, string>>;
+  /** Where in the file: an element path (/Document/CstmrCdtTrfInitn/PmtInf[1]/CdtTrfTxInf[2]), a record number or a line. */
+  readonly location: string;
+}
 
 export interface ScoredTransaction {
   readonly transaction: Transaction;

@@ -29,6 +29,7 @@ export function aTransaction(overrides: Partial<Transaction> = {}): Transaction 
     originalTransactionId: null,
     source: 'SIMULATOR',
     submittedBy: null,
+    sourceDocument: null,
     eventTimeMs: Date.UTC(2024, 0, 1),
     receivedAtMs: Date.UTC(2024, 0, 1),
     ...overrides,

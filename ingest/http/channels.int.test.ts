@@ -1,0 +1,151 @@
+import express from 'express';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiKeyAuthenticator } from '../../platform/auth.js';
+import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
+import type { ChannelFileResponse } from '../../schemas/api.js';
+import { Topics } from '../../schemas/topics.js';
+import { startIngest } from '../main.js';
+import { TEST_KEY } from '../testing/fixtures.js';
+import { readAll, recordsContaining, testContext } from '../testing/harness.js';
+import { entityBomb, multiCurrencyPain001, pain001WithBadItems, pain001WrongNamespace } from '../testing/iso20022.js';
+
+/**
+ * `POST /v1/channels/iso20022` over HTTP on the real embedded log: status codes, problem bodies, file-level
+ * idempotency, and no card number in any record, response or log line.
+ */
+const INGEST_KEY = 'ingest-key-0123456789abcdef';
+const ANALYST_KEY = 'analyst-key-0123456789abcdef';
+/** Half an hour before the harness clock (NOW_MS, 2026-11-24T09:00Z). */
+const createdAt = '2026-11-24T08:30:00Z';
+
+async function startServer() {
+  const logDir = await mkdtemp(join(tmpdir(), 'vigil-channels-log-'));
+  const ctx = await testContext(await EmbeddedLog.open({ dir: logDir }));
+  const stage = await startIngest({
+    bus: ctx.bus,
+    registry: ctx.registry,
+    authenticator: new ApiKeyAuthenticator([
+      { role: 'ingest', key: INGEST_KEY },
+      { role: 'analyst', key: ANALYST_KEY },
+    ]),
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+    dataDir: ctx.dataDir,
+    env: {
+      VIGIL_TOKENIZATION_KEY: TEST_KEY,
+      // Two items per ingest call: a file of six goes through in three.
+      VIGIL_INGEST_MAX_BATCH_ITEMS: '2',
+      VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: String(64 * 1024),
+    },
+  });
+  const app = express();
+  app.use(stage.router);
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const responses: string[] = [];
+  const send = async (xml: string, key = INGEST_KEY) => {
+    const response = await fetch(`${base}/v1/channels/iso20022`, {
+      method: 'POST',
+      body: xml,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/xml' },
+    });
+    const text = await response.text();
+    responses.push(text);
+    return { status: response.status, body: JSON.parse(text) as Record<string, unknown> };
+  };
+  const stop = async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stage.close();
+    await ctx.bus.close();
+    await ctx.cleanup();
+    await rm(logDir, { recursive: true, force: true });
+  };
+  return { ...ctx, send, responses, stop };
+}
+
+describe('POST /v1/channels/iso20022 (embedded log)', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  beforeEach(async () => {
+    s = await startServer();
+  });
+  afterEach(async () => {
+    try {
+      const records = [
+        ...(await readAll(s.bus, Topics.transactionsRaw)),
+        ...(await readAll(s.bus, Topics.deadLetters)),
+      ];
+      for (const pan of ['4111111111111111', '4111 1111 1111 1111']) {
+        expect(recordsContaining(records, pan)).toEqual([]);
+        expect(s.responses.filter((r) => r.includes(pan))).toEqual([]);
+        expect(s.logger.lines.filter((l) => l.includes(pan))).toEqual([]);
+      }
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('answers 200 per item in file order, then recognises the same file as a duplicate', async () => {
+    const xml = pain001WithBadItems({ createdAt });
+    const first = await s.send(xml);
+    expect(first.status).toBe(200);
+    const body = first.body as unknown as ChannelFileResponse;
+    expect(body.file).toMatchObject({ format: 'pain.001.001.09', messageId: 'PAIN-BAD-0001', status: 'new' });
+    expect(body.summary).toEqual({ accepted: 2, duplicate: 0, rejected: 4, conflict: 0 });
+    expect(body.results.map((r) => r.location.replace(/.*\//, ''))).toEqual([
+      'CdtTrfTxInf[1]',
+      'CdtTrfTxInf[2]',
+      'CdtTrfTxInf[3]',
+      'CdtTrfTxInf[4]',
+      'CdtTrfTxInf[5]',
+      'CdtTrfTxInf[6]',
+    ]);
+    const again = await s.send(xml);
+    expect(again.status).toBe(200);
+    expect((again.body as unknown as ChannelFileResponse).file.status).toBe('duplicate');
+    expect((again.body as unknown as ChannelFileResponse).summary).toEqual({
+      accepted: 0,
+      duplicate: 2,
+      rejected: 4,
+      conflict: 0,
+    });
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(2);
+  }, 30_000);
+
+  it('answers 409 CHANNEL_FILE_CONFLICT for the same message id with other content', async () => {
+    expect((await s.send(multiCurrencyPain001({ createdAt }))).status).toBe(200);
+    const changed = await s.send(multiCurrencyPain001({ createdAt }).replace('>0.01<', '>0.02<'));
+    expect(changed.status).toBe(409);
+    expect(changed.body['code']).toBe('CHANNEL_FILE_CONFLICT');
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(5);
+  }, 30_000);
+
+  it('refuses an unreadable file as a whole with 400 CHANNEL_FILE_REFUSED and its location', async () => {
+    const bomb = await s.send(entityBomb());
+    expect(bomb.status).toBe(400);
+    expect(bomb.body).toMatchObject({
+      code: 'CHANNEL_FILE_REFUSED',
+      problems: [{ path: '', message: 'must not contain a DOCTYPE or entity declarations' }],
+    });
+    const wrong = await s.send(pain001WrongNamespace());
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toMatchObject({ code: 'CHANNEL_FILE_REFUSED', problems: [{ path: '/Document/@xmlns' }] });
+    const broken = await s.send('<Document xmlns="urn:x"><a></b></Document>');
+    expect(broken.status).toBe(400);
+    expect((broken.body['problems'] as Array<{ path: string }>)[0]!.path).toMatch(/^line 1, column \d+$/);
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(0);
+  }, 30_000);
+
+  it('answers 413 above the file size limit, 403 for another role', async () => {
+    const padded = multiCurrencyPain001({ createdAt }).replace('<Nm>Debtor Ltd</Nm>', `<Nm>${'x'.repeat(70_000)}</Nm>`);
+    expect((await s.send(padded)).status).toBe(413);
+    expect((await s.send(multiCurrencyPain001({ createdAt }), ANALYST_KEY)).status).toBe(403);
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(0);
+  }, 30_000);
+});
