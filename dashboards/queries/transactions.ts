@@ -12,6 +12,7 @@ import {
   type SelectedRow,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
+import { transactionOfDecision } from '../../schemas/decision-transaction.js';
 import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
 
 type DecisionTime = 'event_time' | 'received_at' | 'scored_at' | 'stored_at';
@@ -143,7 +144,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
       unpostedReason: orNull(d.unposted_reason),
     },
     features: parseStoredJson(d.features_json) ?? {},
-    input: parseStoredJson(d.transaction_json),
+    input: transactionOfDecision(d, parseStoredJson(d.transaction_json)),
     timeline: {
       eventTime: isoTime(d.event_time_ms),
       receivedAt: isoTime(d.received_at_ms),

@@ -13,6 +13,7 @@ import {
   clickhouseTableStatements,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
+import { transactionExtraOf } from '../../schemas/decision-transaction.js';
 import { featureValuesOf } from '../../schemas/features.js';
 import type { AnalystLabel, Decision, LedgerEntry, TransactionKind } from '../../schemas/generated/types.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain/audit.js';
@@ -499,7 +500,8 @@ export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionReco
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
     unposted_reason: unpostedReason ?? '',
-    transaction_json: auditJson(tx),
+    // What the columns above cannot give back (schemas/decision-transaction.ts).
+    transaction_json: auditJson(transactionExtraOf(tx)),
     event_time: toDateTime64Text(tx.eventTimeMs),
     received_at: toDateTime64Text(tx.receivedAtMs),
     scored_at: toDateTime64Text(scored.scoredAtMs),
