@@ -188,12 +188,18 @@ describe('toDateTime64Text', () => {
     expect(toDateTime64Text(ms)).toBe(text);
   });
 
-  it('agrees with Date#toISOString for any storable time, in any order of days (the day cache)', () => {
+  it('agrees with Date#toISOString for any storable time, in any order of days and seconds (the caches)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: STORABLE_TIME_MIN_MS, max: STORABLE_TIME_MAX_MS }), (ms) => {
-        const iso = new Date(ms).toISOString();
-        expect(toDateTime64Text(ms)).toBe(`${iso.slice(0, 10)} ${iso.slice(11, 23)}`);
-      }),
+      fc.property(
+        fc.integer({ min: STORABLE_TIME_MIN_MS + 2000, max: STORABLE_TIME_MAX_MS - 2000 }),
+        fc.array(fc.integer({ min: -2000, max: 2000 }), { maxLength: 8 }),
+        (start, offsets) => {
+          for (const ms of [start, ...offsets.map((offset) => start + offset)]) {
+            const iso = new Date(ms).toISOString();
+            expect(toDateTime64Text(ms)).toBe(`${iso.slice(0, 10)} ${iso.slice(11, 23)}`);
+          }
+        },
+      ),
       { seed: 42, numRuns: 2000 },
     );
   });

@@ -540,24 +540,36 @@ export function toDateTime64Text(epochMs: number): string {
       category: ErrorCategory.invalidInput,
     });
   }
-  // The date part is formatted once per UTC day (a batch's times fall on one or two days); the time of day is
-  // plain arithmetic. Four of these per decision made Date#toISOString a visible share of ledger-sink's CPU.
-  const dayMs = epochMs - (((epochMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY);
+  // Text up to the second is kept for the last second seen (a batch's times mostly fall in a few seconds), the
+  // date part for the last day; the rest is arithmetic. Several of these per decision made Date#toISOString, then
+  // the per-call formatting, a visible share of ledger-sink's CPU.
+  const millis = ((epochMs % 1000) + 1000) % 1000;
+  const secondMs = epochMs - millis;
+  if (secondMs !== cachedSecondMs) {
+    cachedSecondText = secondText(secondMs);
+    cachedSecondMs = secondMs;
+  }
+  return `${cachedSecondText}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+}
+
+/** 'YYYY-MM-DD hh:mm:ss' of a whole second, in UTC. */
+function secondText(secondMs: number): string {
+  const dayMs = secondMs - (((secondMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY);
   if (dayMs !== cachedDayMs) {
     cachedDayText = new Date(dayMs).toISOString().slice(0, 10); // YYYY-MM-DD for years 0000..9999
     cachedDayMs = dayMs;
   }
-  let rest = epochMs - dayMs;
-  const millis = rest % 1000;
-  rest = (rest - millis) / 1000;
+  let rest = (secondMs - dayMs) / 1000;
   const seconds = rest % 60;
   rest = (rest - seconds) / 60;
   const minutes = rest % 60;
   const hours = (rest - minutes) / 60;
-  return `${cachedDayText} ${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+  return `${cachedDayText} ${two(hours)}:${two(minutes)}:${two(seconds)}`;
 }
 
 const MS_PER_DAY = 86_400_000;
 let cachedDayMs = Number.NaN;
 let cachedDayText = '';
+let cachedSecondMs = Number.NaN;
+let cachedSecondText = '';
 const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
