@@ -16,7 +16,7 @@ import {
 import { transactionExtraOf } from '../../schemas/decision-transaction.js';
 import { featureValuesOf } from '../../schemas/features.js';
 import type { AnalystLabel, Decision, LedgerEntry, TransactionKind } from '../../schemas/generated/types.js';
-import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain/audit.js';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson, featuresJson } from '../domain/audit.js';
 import {
   type BookedEntry,
   type Hold,
@@ -496,7 +496,7 @@ export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionReco
     reasons_json: auditJson(scored.reasons),
     reason_codes: scored.reasons.map((r) => r.code),
     rules_fired: scored.rulesFired,
-    features_json: auditJson(featureValuesOf(scored)),
+    features_json: featuresJson(featureValuesOf(scored)),
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
     unposted_reason: unpostedReason ?? '',
