@@ -540,36 +540,48 @@ export function toDateTime64Text(epochMs: number): string {
       category: ErrorCategory.invalidInput,
     });
   }
-  // Text up to the second is kept for the last second seen (a batch's times mostly fall in a few seconds), the
-  // date part for the last day; the rest is arithmetic. Several of these per decision made Date#toISOString, then
-  // the per-call formatting, a visible share of ledger-sink's CPU.
+  // The text up to the second is cached per second in a few slots: a row's times (event, received, stored…) fall
+  // in different seconds, often on different days, so one cached second or day was missed on nearly every call.
+  // A miss is arithmetic only (no Date). Several of these per decision were a visible share of ledger-sink's CPU.
   const millis = ((epochMs % 1000) + 1000) % 1000;
-  const secondMs = epochMs - millis;
-  if (secondMs !== cachedSecondMs) {
-    cachedSecondText = secondText(secondMs);
-    cachedSecondMs = secondMs;
+  const second = (epochMs - millis) / 1000;
+  const slot = second & (SECOND_SLOTS - 1); // ToInt32 keeps the low bits, so this is second mod SECOND_SLOTS
+  let text = cachedSecondText[slot]!;
+  if (cachedSecond[slot] !== second) {
+    text = secondText(second);
+    cachedSecond[slot] = second;
+    cachedSecondText[slot] = text;
   }
-  return `${cachedSecondText}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+  return `${text}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
 }
 
-/** 'YYYY-MM-DD hh:mm:ss' of a whole second, in UTC. */
-function secondText(secondMs: number): string {
-  const dayMs = secondMs - (((secondMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY);
-  if (dayMs !== cachedDayMs) {
-    cachedDayText = new Date(dayMs).toISOString().slice(0, 10); // YYYY-MM-DD for years 0000..9999
-    cachedDayMs = dayMs;
-  }
-  let rest = (secondMs - dayMs) / 1000;
+/** 'YYYY-MM-DD hh:mm:ss' in UTC of `second` (epoch seconds) within 1900..2299. */
+function secondText(second: number): string {
+  const days = Math.floor(second / SECONDS_PER_DAY);
+  let rest = second - days * SECONDS_PER_DAY;
   const seconds = rest % 60;
   rest = (rest - seconds) / 60;
   const minutes = rest % 60;
   const hours = (rest - minutes) / 60;
-  return `${cachedDayText} ${two(hours)}:${two(minutes)}:${two(seconds)}`;
+  // Civil date from days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant, "chrono-Compatible
+  // Low-Level Date Algorithms", days_from_civil's inverse): eras of 400 years, years starting on 1 March.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${two(month)}-${two(day)} ${two(hours)}:${two(minutes)}:${two(seconds)}`;
 }
 
-const MS_PER_DAY = 86_400_000;
-let cachedDayMs = Number.NaN;
-let cachedDayText = '';
-let cachedSecondMs = Number.NaN;
-let cachedSecondText = '';
+const SECONDS_PER_DAY = 86_400;
+/** Slots of the per-second cache; a power of two. */
+const SECOND_SLOTS = 16;
+const cachedSecond = new Float64Array(SECOND_SLOTS).fill(Number.NaN);
+const cachedSecondText: string[] = new Array<string>(SECOND_SLOTS).fill('');
 const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
