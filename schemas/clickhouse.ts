@@ -149,7 +149,10 @@ export interface DecisionRow {
   readonly rules_version: string;
   /** Why the ledger could not post it (`<error code>: <message>`), e.g. a reserved account id; '' otherwise. */
   readonly unposted_reason: string;
-  /** The canonical Avro `Transaction` exactly as scored, as canonical JSON. */
+  /**
+   * The fields of the Avro `Transaction` as scored that the columns above cannot give back, as JSON (whole records
+   * in rows stored before); schemas/decision-transaction.ts writes and reads it.
+   */
   readonly transaction_json: string;
   readonly event_time: DateTime64Text;
   readonly received_at: DateTime64Text;

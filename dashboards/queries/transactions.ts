@@ -13,6 +13,7 @@ import {
   type SelectedRow,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
+import { transactionOfDecision } from '../../schemas/decision-transaction.js';
 import { isoTime, orNull, parseStoredJson, selectRows } from './select.js';
 
 type DecisionTime = 'event_time' | 'received_at' | 'scored_at' | 'stored_at';
@@ -112,7 +113,8 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
   ]);
   const d = decisions[0];
   if (!d) return undefined;
-  const input = parseStoredJson(d.transaction_json);
+  // The whole transaction as ingest produced it: slim rows keep in transaction_json only what no column gives back.
+  const input = transactionOfDecision(d, parseStoredJson(d.transaction_json));
   return {
     transactionId: d.transaction_id,
     fingerprint: d.fingerprint,

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
-import { ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import { ClickHouseTables, type DecisionRow, clickhouseTableStatements } from '../../schemas/clickhouse.js';
+import type { ScoredTransaction } from '../../schemas/generated/types.js';
+import { auditJson } from '../domain/audit.js';
 import { INT64_MAX, INT64_MIN } from '../domain/postings.js';
 import type { PostedEntry } from '../ports.js';
 import { placeHold } from '../domain/holds.js';
@@ -56,6 +58,14 @@ const entry = (
   ...overrides,
 });
 
+/**
+ * A decision row as versions before the slim `transaction_json` wrote it (every version before `source`,
+ * `submitted_by` and `risk` was): the whole transaction record in that column.
+ */
+function legacyDecisionRow(scored: ScoredTransaction): DecisionRow {
+  return { ...decisionRow({ scored, storedAtMs: scored.scoredAtMs }), transaction_json: auditJson(scored.transaction) };
+}
+
 async function activeParts(table: string): Promise<number> {
   const rs = await client.query({
     query:
@@ -80,7 +90,7 @@ describe('ClickHouseLedgerStore against chDB', () => {
     await client.command({ query: `DROP TABLE ${ClickHouseTables.decisions}` });
     await client.command({ query: legacy });
     const old = scoredTransaction(1, { source: 'SIMULATOR' });
-    const { source: _absent, ...legacyRow } = decisionRow({ scored: old, storedAtMs: old.scoredAtMs });
+    const { source: _absent, ...legacyRow } = legacyDecisionRow(old);
     await client.insert({ table: ClickHouseTables.decisions, values: [legacyRow], format: 'JSONEachRow' });
 
     await store.ensureSchema();
@@ -95,6 +105,12 @@ describe('ClickHouseLedgerStore against chDB', () => {
       { transaction_id: old.transaction.transactionId, source: 'SIMULATOR' },
       { transaction_id: fresh.transaction.transactionId, source: 'FILE' },
     ]);
+    // Both read back as the whole record: the old row's transaction_json as it is, the new one's rebuilt.
+    const reader = new ClickHouseLedgerReader(client);
+    for (const scored of [old, fresh])
+      expect(JSON.stringify((await reader.decision(scored.transaction.transactionId))?.transaction)).toBe(
+        auditJson(scored.transaction),
+      );
   });
 
   it('given a data directory from before decisions.submitted_by and risk, when the schema is ensured, then old rows read as unknown and new rows write both', async () => {
@@ -106,14 +122,7 @@ describe('ClickHouseLedgerStore against chDB', () => {
     await client.command({ query: legacy });
     // A decision scored before v4: no submitter in its transaction JSON, no risk.
     const old = scoredTransaction(1, { submittedBy: null }, { risk: null });
-    const {
-      submitted_by: _noSubmitter,
-      risk: _noRisk,
-      ...legacyRow
-    } = decisionRow({
-      scored: old,
-      storedAtMs: old.scoredAtMs,
-    });
+    const { submitted_by: _noSubmitter, risk: _noRisk, ...legacyRow } = legacyDecisionRow(old);
     await client.insert({ table: ClickHouseTables.decisions, values: [legacyRow], format: 'JSONEachRow' });
 
     await store.ensureSchema();

@@ -14,9 +14,10 @@ import {
   clickhouseTableStatements,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
+import { transactionExtraOf } from '../../schemas/decision-transaction.js';
 import { featureValuesOf } from '../../schemas/features.js';
 import type { AnalystLabel, Decision, LedgerEntry, TransactionKind } from '../../schemas/generated/types.js';
-import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson } from '../domain/audit.js';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson, featuresJson } from '../domain/audit.js';
 import {
   type BookedEntry,
   type Hold,
@@ -507,11 +508,12 @@ export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionReco
     reasons_json: auditJson(scored.reasons),
     reason_codes: scored.reasons.map((r) => r.code),
     rules_fired: scored.rulesFired,
-    features_json: auditJson(featureValuesOf(scored)),
+    features_json: featuresJson(featureValuesOf(scored)),
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
     unposted_reason: unpostedReason ?? '',
-    transaction_json: auditJson(tx),
+    // What the columns above cannot give back (schemas/decision-transaction.ts).
+    transaction_json: auditJson(transactionExtraOf(tx)),
     event_time: toDateTime64Text(tx.eventTimeMs),
     received_at: toDateTime64Text(tx.receivedAtMs),
     scored_at: toDateTime64Text(scored.scoredAtMs),
@@ -550,24 +552,48 @@ export function toDateTime64Text(epochMs: number): string {
       category: ErrorCategory.invalidInput,
     });
   }
-  // The date part is formatted once per UTC day (a batch's times fall on one or two days); the time of day is
-  // plain arithmetic. Four of these per decision made Date#toISOString a visible share of ledger-sink's CPU.
-  const dayMs = epochMs - (((epochMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY);
-  if (dayMs !== cachedDayMs) {
-    cachedDayText = new Date(dayMs).toISOString().slice(0, 10); // YYYY-MM-DD for years 0000..9999
-    cachedDayMs = dayMs;
+  // The text up to the second is cached per second in a few slots: a row's times (event, received, stored…) fall
+  // in different seconds, often on different days, so one cached second or day was missed on nearly every call.
+  // A miss is arithmetic only (no Date). Several of these per decision were a visible share of ledger-sink's CPU.
+  const millis = ((epochMs % 1000) + 1000) % 1000;
+  const second = (epochMs - millis) / 1000;
+  const slot = second & (SECOND_SLOTS - 1); // ToInt32 keeps the low bits, so this is second mod SECOND_SLOTS
+  let text = cachedSecondText[slot]!;
+  if (cachedSecond[slot] !== second) {
+    text = secondText(second);
+    cachedSecond[slot] = second;
+    cachedSecondText[slot] = text;
   }
-  let rest = epochMs - dayMs;
-  const millis = rest % 1000;
-  rest = (rest - millis) / 1000;
+  return `${text}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+}
+
+/** 'YYYY-MM-DD hh:mm:ss' in UTC of `second` (epoch seconds) within 1900..2299. */
+function secondText(second: number): string {
+  const days = Math.floor(second / SECONDS_PER_DAY);
+  let rest = second - days * SECONDS_PER_DAY;
   const seconds = rest % 60;
   rest = (rest - seconds) / 60;
   const minutes = rest % 60;
   const hours = (rest - minutes) / 60;
-  return `${cachedDayText} ${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+  // Civil date from days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant, "chrono-Compatible
+  // Low-Level Date Algorithms", days_from_civil's inverse): eras of 400 years, years starting on 1 March.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${two(month)}-${two(day)} ${two(hours)}:${two(minutes)}:${two(seconds)}`;
 }
 
-const MS_PER_DAY = 86_400_000;
-let cachedDayMs = Number.NaN;
-let cachedDayText = '';
+const SECONDS_PER_DAY = 86_400;
+/** Slots of the per-second cache; a power of two. */
+const SECOND_SLOTS = 16;
+const cachedSecond = new Float64Array(SECOND_SLOTS).fill(Number.NaN);
+const cachedSecondText: string[] = new Array<string>(SECOND_SLOTS).fill('');
 const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);

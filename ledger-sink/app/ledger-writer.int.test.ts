@@ -10,6 +10,7 @@ import { MetricsRegistry } from '../../platform/metrics.js';
 import { ClickHouseTables } from '../../schemas/clickhouse.js';
 import { type Codec, createCodec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
+import { transactionExtraOf } from '../../schemas/decision-transaction.js';
 import type { AnalystLabel, DeadLetter, ScoredTransaction } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
@@ -328,16 +329,16 @@ describe('ledger-sink batch handler over chDB', () => {
       featuresJson: auditJson(s.features),
       modelVersion: 'autoencoder-2025.11',
       rulesVersion: 'rules-7',
-      transactionJson: auditJson(s.transaction),
+      transactionJson: auditJson(transactionExtraOf(s.transaction)),
+      transaction: JSON.parse(auditJson(s.transaction)) as unknown,
       eventTimeMs: 1_764_000_000_007,
       receivedAtMs: 1_764_000_000_999,
       scoredAtMs: 1_764_000_001_001,
       storedAtMs: 1_764_100_000_321,
     });
-    expect(JSON.parse(row!.transactionJson)).toMatchObject({
-      amountMinor: INT64_MAX.toString(),
-      transactionId: 'tx-audit',
-    });
+    // Read back from the columns and the slim transaction_json: the whole record, exact, in its field order.
+    expect(JSON.stringify(row!.transaction)).toBe(auditJson(s.transaction));
+    expect(row!.transaction).toMatchObject({ amountMinor: INT64_MAX.toString(), transactionId: 'tx-audit' });
     // A REVIEW books nothing yet: its legs wait, exact to the last unit, in its hold.
     expect(await reader.entriesOf('tx-audit')).toEqual([]);
     const hold = (await store.transactionLedgers(['tx-audit'])).get('tx-audit')?.hold;

@@ -1,10 +1,11 @@
 import { sampleTransaction } from '../../schemas/fixtures.js';
 import { createCodec } from '../../schemas/codec.js';
-import { featureValueNames } from '../../schemas/features.js';
+import { featureValueNames, featureValuesOf } from '../../schemas/features.js';
 import type { FeatureValues, ScoredTransaction } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
-import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditProblems } from './audit.js';
+import fc from 'fast-check';
+import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson, auditProblems, featuresJson } from './audit.js';
 
 const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction => ({
   transaction: sampleTransaction(),
@@ -73,5 +74,17 @@ describe('auditProblems', () => {
       '/score',
       '/features/a~1b',
     ]);
+  });
+});
+
+describe('featuresJson', () => {
+  it('given any finite feature values, decoded as ledger-sink gets them, then it writes the text auditJson writes', async () => {
+    const values = fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }), { seed: 7, numRuns: 500 });
+    for (let start = 0; start < values.length; start += 62) {
+      const decoded = await decodedV2((i) => values[(start + i) % values.length]!);
+      const features = featureValuesOf(decoded);
+      expect(featuresJson(features)).toBe(auditJson(features));
+    }
+    expect(featuresJson({ b: -0, a: 1e21, c: 0.1 + 0.2 })).toBe('{"b":0,"a":1e+21,"c":0.30000000000000004}');
   });
 });

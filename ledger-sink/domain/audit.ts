@@ -52,6 +52,15 @@ export function auditJson(value: unknown): string {
   return JSON.stringify(value, bigintAsDecimalString);
 }
 
+/**
+ * The JSON text of a decision's feature values: the same text {@link auditJson} writes, without its replacer. The
+ * values are numbers only (no bigint to convert; non-finite ones are refused by auditProblems), and a replacer
+ * function takes V8 off its fast path for every one of the 62 entries, on every decision.
+ */
+export function featuresJson(features: Readonly<Record<string, number>>): string {
+  return JSON.stringify(features);
+}
+
 const bigintAsDecimalString = (_key: string, value: unknown): unknown =>
   typeof value === 'bigint' ? value.toString() : value;
 

@@ -7,6 +7,11 @@ import {
   type SelectedRow,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
+import {
+  DECISION_TRANSACTION_COLUMNS,
+  type DecisionTransactionColumns,
+  transactionOfDecision,
+} from '../../schemas/decision-transaction.js';
 
 /**
  * Read-side checks over what ledger-sink wrote, for ledger-sink's own tests and operators' spot checks
@@ -47,29 +52,30 @@ export interface StoredDecision {
   readonly featuresJson: string;
   readonly modelVersion: string;
   readonly rulesVersion: string;
+  /** `transaction_json` as stored: the fields the columns cannot give back. */
   readonly transactionJson: string;
+  /** The transaction rebuilt from the columns and `transaction_json`, as the audit trail shows it. */
+  readonly transaction: unknown;
   readonly eventTimeMs: number;
   readonly receivedAtMs: number;
   readonly scoredAtMs: number;
   readonly storedAtMs: number;
 }
 
-type StoredDecisionRow = SelectedRow<
-  DecisionRow,
-  | 'transaction_id'
-  | 'fingerprint'
-  | 'decision'
-  | 'amount_minor'
-  | 'score'
-  | 'reasons_json'
-  | 'reason_codes'
-  | 'rules_fired'
-  | 'features_json'
-  | 'model_version'
-  | 'rules_version'
-  | 'transaction_json',
-  'event_time' | 'received_at' | 'scored_at' | 'stored_at'
->;
+type StoredDecisionRow = DecisionTransactionColumns &
+  SelectedRow<
+    DecisionRow,
+    | 'decision'
+    | 'score'
+    | 'reasons_json'
+    | 'reason_codes'
+    | 'rules_fired'
+    | 'features_json'
+    | 'model_version'
+    | 'rules_version'
+    | 'transaction_json',
+    'event_time' | 'received_at' | 'scored_at' | 'stored_at'
+  >;
 
 export class ClickHouseLedgerReader {
   constructor(private readonly client: ClickHouseClient) {}
@@ -181,7 +187,7 @@ export class ClickHouseLedgerReader {
 
   async decision(transactionId: string): Promise<StoredDecision | undefined> {
     const rows = await this.rows<StoredDecisionRow>(
-      `SELECT transaction_id, fingerprint, decision, amount_minor, score, reasons_json, reason_codes, rules_fired, features_json,
+      `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, reason_codes, rules_fired, features_json,
               model_version, rules_version, transaction_json, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
               ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}
        FROM ${ClickHouseTables.decisions} WHERE transaction_id = {id:String}`,
@@ -202,6 +208,7 @@ export class ClickHouseLedgerReader {
       modelVersion: r.model_version,
       rulesVersion: r.rules_version,
       transactionJson: r.transaction_json,
+      transaction: transactionOfDecision(r, JSON.parse(r.transaction_json)),
       eventTimeMs: Number(r.event_time_ms),
       receivedAtMs: Number(r.received_at_ms),
       scoredAtMs: Number(r.scored_at_ms),

@@ -86,6 +86,9 @@ ENGINE = MergeTree
 ORDER BY transaction_id
 ;
 -- One row per decision (every scored transaction, declined ones too): the audit trail.
+-- `transaction_json` holds the scored transaction's fields that the row's columns cannot give back (those without a
+-- column, and an empty text where a column keeps '' for null); schemas/decision-transaction.ts rebuilds the whole
+-- record from both. Rows stored before 2026-12 hold the whole record, which readers take as it is.
 -- `source` is the Avro Transaction's IngestSource (API, BATCH, FILE, WEBHOOK, SIMULATOR), so reports can tell
 -- simulated traffic from real. Its DEFAULT reads it from `transaction_json` for rows stored before the column
 -- existed (every Transaction version carries `source`); ledger-sink always writes it.
