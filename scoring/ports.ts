@@ -1,3 +1,4 @@
+import type { ModelExplanation } from './domain/explanation.js';
 import type { FeatureEngineSnapshot } from './domain/features.js';
 import type { FundsSnapshot } from './domain/funds.js';
 
@@ -12,11 +13,11 @@ export interface ModelScorer {
   /** Fraud probabilities in [0, 1] for `n` rows; one batched inference. */
   score(features: Float32Array, n: number): Float32Array;
   /**
-   * Per-feature push on the score for `n` rows (n × FEATURE_COUNT): the score minus the score with that
-   * feature set to the training mean (occlusion). Positive values raised the score. Costs FEATURE_COUNT
-   * inferences per row, so the stage calls it only for alerted transactions.
+   * Why the model scored `n` rows as it did: exact Shapley values over the feature groups (domain/explanation.ts)
+   * against the average training transaction; a row's values sum to its score − the baseline's score. Costs
+   * COALITION_COUNT (256) inference rows per row, so the stage calls it only for REVIEW and DECLINE.
    */
-  explain(features: Float32Array, n: number): Float32Array;
+  explain(features: Float32Array, n: number): ModelExplanation;
   close(): void;
 }
 

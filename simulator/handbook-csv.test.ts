@@ -65,17 +65,27 @@ describe('handbook CSV', () => {
       const row = parseHandbookRow(`2,2018-04-01 00:07:56,2,1365,${text},476,0,0,0`);
       return [row.txAmountCents, row.txAmountRounded, row.txAmount];
     };
-    expect(amount('146.0')).toEqual([14600, false, 146]);
-    expect(amount('57.16')).toEqual([5716, false, 57.16]);
-    expect(amount('57.160000000000004')).toEqual([5716, true, 57.16]);
-    expect(amount('13.589999999999998')).toEqual([1359, true, 13.59]);
-    expect(amount('12')).toEqual([1200, false, 12]);
+    expect(amount('146.0')).toEqual([14600n, false, 146]);
+    expect(amount('57.16')).toEqual([5716n, false, 57.16]);
+    expect(amount('57.160000000000004')).toEqual([5716n, true, 57.16]);
+    expect(amount('13.589999999999998')).toEqual([1359n, true, 13.59]);
+    expect(amount('12')).toEqual([1200n, false, 12]);
     // Exact ties go to the even cent; anything above the tie goes up.
-    expect(decimalToCents('0.125')).toEqual({ cents: 12, rounded: true });
-    expect(decimalToCents('0.135')).toEqual({ cents: 14, rounded: true });
-    expect(decimalToCents('0.1250001')).toEqual({ cents: 13, rounded: true });
-    expect(decimalToCents('0.12499999')).toEqual({ cents: 12, rounded: true });
-    expect(decimalToCents('9999999999.995')).toEqual({ cents: 1_000_000_000_000, rounded: true });
+    expect(decimalToCents('0.125')).toEqual({ cents: 12n, rounded: true });
+    expect(decimalToCents('0.135')).toEqual({ cents: 14n, rounded: true });
+    expect(decimalToCents('0.1250001')).toEqual({ cents: 13n, rounded: true });
+    expect(decimalToCents('0.12499999')).toEqual({ cents: 12n, rounded: true });
+    expect(decimalToCents('0.120')).toEqual({ cents: 12n, rounded: false });
+    expect(decimalToCents('9999999999.995')).toEqual({ cents: 1_000_000_000_000n, rounded: true });
+    // Past 2^53 cents, where a float would lose the last cent.
+    expect(decimalToCents('90071992547409.93')).toEqual({ cents: 9_007_199_254_740_993n, rounded: false });
+    for (const text of ['1e-3', '1E5', '-3.50', '.5', '5.', '1,5', ' 5', 'NaN', 'inf', ''])
+      expect(() => decimalToCents(text)).toThrow(RangeError);
+    // Negative control: the same cases read through a float go wrong, so they do tell the two apart.
+    const viaFloat = (text: string) => BigInt(Math.round(Number(text) * 100));
+    expect(viaFloat('0.125')).not.toBe(decimalToCents('0.125').cents);
+    expect(viaFloat('90071992547409.93')).not.toBe(decimalToCents('90071992547409.93').cents);
+    expect(viaFloat('1e-3')).toBe(0n); // a float parser silently accepts an exponent
   });
 
   it('mirrors the handbook data set over 30 days: ~9,600 transactions a day, 0.5–1.2 % fraud', () => {

@@ -39,10 +39,10 @@ export interface HandbookRow {
   readonly txDatetime: string;
   readonly customerId: number;
   readonly terminalId: number;
-  /** Major units (= txAmountCents / 100). */
+  /** Major units (= txAmountCents / 100), for statistics only; money is txAmountCents. */
   readonly txAmount: number;
   /** The amount in exact cents, rounded half-even from however many decimals the file wrote. */
-  readonly txAmountCents: number;
+  readonly txAmountCents: bigint;
   /** True when the file's amount had non-zero digits beyond cents (pandas' float noise) and was rounded. */
   readonly txAmountRounded: boolean;
   readonly txTimeSeconds: number;
@@ -57,19 +57,21 @@ const rowPattern =
   /^(\d+),(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),(\d+),(\d+),(\d{1,13}(?:\.\d{1,30})?),(\d+),(\d+),([01]),([0-3])$/;
 
 /**
- * A non-negative decimal string as exact cents, rounded half to even (the digits are read as text, never through
- * a float): "146.0" → 14600, "57.160000000000004" → 5716 (rounded), "0.125" → 12, "0.135" → 14.
+ * A non-negative decimal string as exact cents, rounded half to even. The digits are read as text into a bigint,
+ * never through a float: "146.0" → 14600n, "57.160000000000004" → 5716n (rounded), "0.125" → 12n, "0.135" → 14n.
+ * Throws RangeError for anything else (an exponent, a sign, a missing digit).
  */
-export function decimalToCents(text: string): { cents: number; rounded: boolean } {
-  const [whole, fraction = ''] = text.split('.');
-  const kept = (fraction + '00').slice(0, 2);
+export function decimalToCents(text: string): { cents: bigint; rounded: boolean } {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) throw new RangeError(`not a plain decimal amount: ${JSON.stringify(text.slice(0, 40))}`);
+  const fraction = m[2] ?? '';
+  let cents = BigInt(m[1]!) * 100n + BigInt((fraction + '00').slice(0, 2));
   const rest = fraction.slice(2);
-  let cents = Number(whole) * 100 + Number(kept);
   const rounded = /[1-9]/.test(rest);
   if (rounded) {
-    const half = rest[0]! > '5' || (rest[0] === '5' && /[1-9]/.test(rest.slice(1)));
-    const tie = rest[0] === '5' && !/[1-9]/.test(rest.slice(1));
-    if (half || (tie && cents % 2 === 1)) cents += 1;
+    const aboveHalf = rest[0]! > '5' || (rest[0] === '5' && /[1-9]/.test(rest.slice(1)));
+    const exactHalf = rest[0] === '5' && !aboveHalf;
+    if (aboveHalf || (exactHalf && cents % 2n === 1n)) cents += 1n;
   }
   return { cents, rounded };
 }
@@ -93,7 +95,7 @@ export function parseHandbookRow(line: string): HandbookRow {
 
 function amountOf(text: string): Pick<HandbookRow, 'txAmount' | 'txAmountCents' | 'txAmountRounded'> {
   const { cents, rounded } = decimalToCents(text);
-  return { txAmount: cents / 100, txAmountCents: cents, txAmountRounded: rounded };
+  return { txAmount: Number(cents) / 100, txAmountCents: cents, txAmountRounded: rounded };
 }
 
 const COMMA = 0x2c;

@@ -15,7 +15,7 @@ export function handbookTransaction(row: HandbookRow, eventTimeMs = handbookEven
     fingerprint: `hb-${row.transactionId}`,
     channel: 'CARD',
     kind: 'PURCHASE',
-    amountMinor: BigInt(row.txAmountCents),
+    amountMinor: row.txAmountCents,
     currency: 'EUR',
     settlement: null,
     payerAccountId: customer,

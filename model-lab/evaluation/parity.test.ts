@@ -18,6 +18,7 @@ import { Topics } from '../../schemas/topics.js';
 import { type HandbookRow, handbookCsvChunks, parseHandbookRow } from '../../simulator/handbook-csv.js';
 import { DAY_MS } from './protocol.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../../scoring/domain/feature-names.js';
+import { FEATURE_GROUP_COUNT } from '../../scoring/domain/explanation.js';
 import type { ModelScorer } from '../../scoring/ports.js';
 import { compileRules } from '../../scoring/domain/rules.js';
 import { type ScoringCodecs, ScoringProcessor } from '../../scoring/app/scorer.js';
@@ -41,7 +42,11 @@ class CapturingProducer implements Producer {
 const constantModel: ModelScorer = {
   version: 'parity',
   score: (_features, n) => new Float32Array(n),
-  explain: (_features, n) => new Float32Array(n * FEATURE_COUNT),
+  explain: (_features, n) => ({
+    baselineScore: 0,
+    contributions: new Float32Array(n * FEATURE_GROUP_COUNT),
+    standardised: new Float32Array(n * FEATURE_COUNT),
+  }),
   close: () => undefined,
 };
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FeatureEngine } from '../domain/features.js';
+import { FEATURE_GROUP_COUNT } from '../domain/explanation.js';
 import { FEATURE_COUNT } from '../domain/feature-names.js';
 import type { ModelMetadata } from '../domain/model.js';
 import { SyntheticTraffic } from '../../model-lab/training/synthetic.js';
@@ -46,29 +47,26 @@ describe('TfjsModelScorer with the shipped artefact', () => {
     expect(scorer.score(features.subarray(7 * FEATURE_COUNT, 8 * FEATURE_COUNT), 1)[0]).toBeCloseTo(first[7]!, 5);
   });
 
-  test('explain gives one push per feature, consistent with occluding that feature', () => {
+  test('explain: per feature group, summing to the score minus the baseline (the training-mean row)', () => {
     const rows = 3;
-    const contributions = scorer.explain(features.subarray(0, rows * FEATURE_COUNT), rows);
-    expect(contributions).toHaveLength(rows * FEATURE_COUNT);
-    expect(contributions.every((c) => Number.isFinite(c) && Math.abs(c) <= 1)).toBe(true);
-    // Occlusion by hand: each feature set to its training mean in raw units (the value that normalises to 0),
-    // then score(row) − score(occluded row) must be the feature's contribution.
+    const explanation = scorer.explain(features.subarray(0, rows * FEATURE_COUNT), rows);
+    expect(explanation.contributions).toHaveLength(rows * FEATURE_GROUP_COUNT);
+    expect(explanation.contributions.every((c) => Number.isFinite(c) && Math.abs(c) <= 1)).toBe(true);
+    // The baseline in raw units: each feature at its training mean, the value that normalises to 0.
     const { transforms, mean } = scorer.metadata.normalisation;
-    const meanRaw = mean.map((m, j) => (transforms[j] === 'log1p' ? Math.expm1(m) : m));
-    const occluded = new Float32Array(rows * FEATURE_COUNT * FEATURE_COUNT);
-    for (let r = 0; r < rows; r++)
-      for (let j = 0; j < FEATURE_COUNT; j++) {
-        const at = (r * FEATURE_COUNT + j) * FEATURE_COUNT;
-        occluded.set(features.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT), at);
-        occluded[at + j] = meanRaw[j]!;
-      }
+    const meanRaw = Float32Array.from(mean, (m, j) => (transforms[j] === 'log1p' ? Math.expm1(m) : m));
+    expect(explanation.baselineScore).toBeCloseTo(scorer.score(meanRaw, 1)[0]!, 5);
     const full = scorer.score(features.subarray(0, rows * FEATURE_COUNT), rows);
-    const withoutFeature = scorer.score(occluded, rows * FEATURE_COUNT);
-    for (let r = 0; r < rows; r++)
-      for (let j = 0; j < FEATURE_COUNT; j++)
-        expect(contributions[r * FEATURE_COUNT + j]).toBeCloseTo(full[r]! - withoutFeature[r * FEATURE_COUNT + j]!, 4);
-    // Not vacuous: some features do push the score.
-    expect(contributions.some((c) => Math.abs(c) > 1e-4)).toBe(true);
+    for (let r = 0; r < rows; r++) {
+      const phi = explanation.contributions.subarray(r * FEATURE_GROUP_COUNT, (r + 1) * FEATURE_GROUP_COUNT);
+      expect(phi.reduce((a, b) => a + b, 0)).toBeCloseTo(full[r]! - explanation.baselineScore, 4);
+    }
+    // The log-odds agree with the scores: sigmoid(log-odds − ln w) is the score.
+    const w = scorer.metadata.positiveClassWeight;
+    const logOdds = scorer.logOdds(features.subarray(0, rows * FEATURE_COUNT), rows);
+    for (let r = 0; r < rows; r++) expect(1 / (1 + Math.exp(-(logOdds[r]! - Math.log(w))))).toBeCloseTo(full[r]!, 5);
+    // Not vacuous: some groups do push the score.
+    expect(explanation.contributions.some((c) => Math.abs(c) > 1e-4)).toBe(true);
   });
 
   test('a missing artefact is refused with MODEL_UNAVAILABLE', async () => {

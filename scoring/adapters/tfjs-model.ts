@@ -5,6 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UnavailableError } from '../../platform/errors.js';
 import { FEATURE_COUNT } from '../domain/feature-names.js';
+import {
+  COALITION_COUNT,
+  FEATURE_GROUP_COUNT,
+  type ModelExplanation,
+  groupShapleyValues,
+  writeCoalitionRows,
+} from '../domain/explanation.js';
 import { type ModelMetadata, metadataProblems, normalise, unweight } from '../domain/model.js';
 import type { ModelScorer } from '../ports.js';
 
@@ -53,12 +60,22 @@ interface ModelJson {
 
 export class TfjsModelScorer implements ModelScorer {
   private normalised = new Float32Array(0);
-  private occluded = new Float32Array(0);
+  private coalitions = new Float32Array(0);
+  /** The score of the average training transaction: every standardised feature 0. */
+  readonly baselineScore: number;
+
+  private readonly hidden: readonly tf.layers.Layer[];
+  private readonly output: { readonly kernel: tf.Tensor; readonly bias: tf.Tensor };
 
   private constructor(
     private readonly model: tf.LayersModel,
     readonly metadata: ModelMetadata,
-  ) {}
+  ) {
+    this.hidden = model.layers.slice(0, -1);
+    const [kernel, bias] = model.layers[model.layers.length - 1]!.getWeights();
+    this.output = { kernel: kernel!, bias: bias! };
+    this.baselineScore = unweight(this.predict(new Float32Array(FEATURE_COUNT), 1)[0]!, metadata.positiveClassWeight);
+  }
 
   get version(): string {
     return this.metadata.version;
@@ -93,6 +110,16 @@ export class TfjsModelScorer implements ModelScorer {
         weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
       }),
     );
+    const last = model.layers[model.layers.length - 1];
+    if (
+      last?.getClassName() !== 'Dense' ||
+      last.getConfig()['activation'] !== 'sigmoid' ||
+      last.getWeights().length !== 2
+    )
+      throw new UnavailableError(
+        'MODEL_UNAVAILABLE',
+        `model artefact in ${dir} does not end in a dense sigmoid layer with a bias, which explanations need`,
+      );
     return new TfjsModelScorer(model, metadata);
   }
 
@@ -106,37 +133,59 @@ export class TfjsModelScorer implements ModelScorer {
     return scores;
   }
 
-  explain(features: Float32Array, n: number): Float32Array {
-    const rows = n * (FEATURE_COUNT + 1);
+  /**
+   * Shapley values over the feature groups, computed on the model's log-odds (the output layer before its
+   * sigmoid), where the network is close to additive and a near-certain score does not flatten every
+   * difference to 0. They are then scaled onto the score: contribution_g = φ_g · (score − baseline) /
+   * (logit(score) − logit(baseline)), which keeps their order and makes them sum to score − baseline.
+   */
+  explain(features: Float32Array, n: number): ModelExplanation {
+    const standardised = normalise(this.metadata.normalisation, features, n);
+    const rows = n * COALITION_COUNT;
+    if (this.coalitions.length < rows * FEATURE_COUNT) this.coalitions = new Float32Array(rows * FEATURE_COUNT);
+    for (let r = 0; r < n; r++)
+      writeCoalitionRows(standardised, r * FEATURE_COUNT, this.coalitions, r * COALITION_COUNT);
+    const logits = rows > 0 ? this.predictLogOdds(this.coalitions, rows) : new Float32Array(0);
+    const contributions = new Float32Array(n * FEATURE_GROUP_COUNT);
+    const shift = Math.log(this.metadata.positiveClassWeight);
+    for (let r = 0; r < n; r++) {
+      const at = r * FEATURE_GROUP_COUNT;
+      groupShapleyValues(logits, r * COALITION_COUNT, contributions, at);
+      const base = logits[r * COALITION_COUNT]! - shift;
+      const full = logits[r * COALITION_COUNT + COALITION_COUNT - 1]! - shift;
+      // Score units per log-odds unit between the two ends; the sigmoid's slope when they (nearly) coincide.
+      const scale =
+        Math.abs(full - base) > 1e-6
+          ? (sigmoid(full) - sigmoid(base)) / (full - base)
+          : sigmoid(full) * (1 - sigmoid(full));
+      for (let k = 0; k < FEATURE_GROUP_COUNT; k++) contributions[at + k] = contributions[at + k]! * scale;
+    }
+    return { baselineScore: this.baselineScore, contributions, standardised };
+  }
+
+  /**
+   * The model's log-odds for `n` raw feature rows, before the output sigmoid and the class-weight correction
+   * (subtract ln positiveClassWeight for the log-odds of the score). Exact where the score itself rounds to 1.
+   */
+  logOdds(features: Float32Array, n: number): Float32Array {
     if (n === 0) return new Float32Array(0);
     if (this.normalised.length < n * FEATURE_COUNT) this.normalised = new Float32Array(n * FEATURE_COUNT);
-    if (this.occluded.length < rows * FEATURE_COUNT) this.occluded = new Float32Array(rows * FEATURE_COUNT);
-    const base = normalise(this.metadata.normalisation, features, n, this.normalised);
-    // Per row: the row itself, then FEATURE_COUNT copies with one feature at the training mean (0 after standardisation).
-    for (let r = 0; r < n; r++) {
-      const row = base.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT);
-      const block = r * (FEATURE_COUNT + 1) * FEATURE_COUNT;
-      this.occluded.set(row, block);
-      for (let j = 0; j < FEATURE_COUNT; j++) {
-        const at = block + (j + 1) * FEATURE_COUNT;
-        this.occluded.set(row, at);
-        this.occluded[at + j] = 0;
-      }
-    }
-    const raw = this.predict(this.occluded, rows);
-    const w = this.metadata.positiveClassWeight;
-    const contributions = new Float32Array(n * FEATURE_COUNT);
-    for (let r = 0; r < n; r++) {
-      const block = r * (FEATURE_COUNT + 1);
-      const full = unweight(raw[block]!, w);
-      for (let j = 0; j < FEATURE_COUNT; j++)
-        contributions[r * FEATURE_COUNT + j] = full - unweight(raw[block + 1 + j]!, w);
-    }
-    return contributions;
+    return this.predictLogOdds(normalise(this.metadata.normalisation, features, n, this.normalised), n);
   }
 
   close(): void {
     this.model.dispose();
+  }
+
+  /** The hidden layers, then the output layer's weights without its sigmoid: the logit of the raw output. */
+  private predictLogOdds(input: Float32Array, n: number): Float32Array {
+    return tf
+      .tidy(() => {
+        let x: tf.Tensor = tf.tensor2d(input.subarray(0, n * FEATURE_COUNT), [n, FEATURE_COUNT], 'float32');
+        for (const layer of this.hidden) x = layer.apply(x) as tf.Tensor;
+        return tf.add(tf.matMul(x, this.output.kernel), this.output.bias).dataSync() as Float32Array;
+      })
+      .slice();
   }
 
   /** One batched inference on normalised rows; returns the raw (class-weighted) sigmoid outputs. */
@@ -150,6 +199,8 @@ export class TfjsModelScorer implements ModelScorer {
       .slice();
   }
 }
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /**
  * Writes a trained model and its metadata as an artefact directory, atomically (written beside, then renamed).

@@ -19,6 +19,7 @@ import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { featureValuesOf } from '../../schemas/features.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { FEATURE_COUNT, fi } from '../domain/feature-names.js';
+import { FEATURE_GROUP_COUNT, FEATURE_GROUPS } from '../domain/explanation.js';
 import type { ModelScorer, ScoringSnapshot } from '../ports.js';
 import { compileRules } from '../domain/rules.js';
 import { type ScoringCodecs, ScoringProcessor, alertIdFor } from './scorer.js';
@@ -52,11 +53,17 @@ const stubModel: ModelScorer = {
   version: 'stub-1',
   score: (features, n) =>
     Float32Array.from({ length: n }, (_, i) => Math.min(1, features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100)),
+  // All of the stub's score comes from the card group, against a baseline of 0.
   explain: (features, n) => {
-    const out = new Float32Array(n * FEATURE_COUNT);
-    for (let i = 0; i < n; i++)
-      out[i * FEATURE_COUNT + fi('card_count_1h')] = features[i * FEATURE_COUNT + fi('card_count_1h')]! / 100;
-    return out;
+    const contributions = new Float32Array(n * FEATURE_GROUP_COUNT);
+    const standardised = new Float32Array(n * FEATURE_COUNT);
+    const card = FEATURE_GROUPS.findIndex((g) => g.code === 'CARD_ACTIVITY');
+    for (let i = 0; i < n; i++) {
+      const count = features[i * FEATURE_COUNT + fi('card_count_1h')]!;
+      contributions[i * FEATURE_GROUP_COUNT + card] = Math.min(1, count / 100);
+      standardised[i * FEATURE_COUNT + fi('card_count_1h')] = count;
+    }
+    return { baselineScore: 0, contributions, standardised };
   },
   close: () => undefined,
 };
@@ -168,7 +175,7 @@ describe('ScoringProcessor', () => {
     });
     expect(alerts[0]!.reasons.map((r) => [r.source, r.code])).toEqual([
       ['RULE', 'R_DENIED_COUNTRY'],
-      ['MODEL', 'M_CARD_COUNT_1H'],
+      ['MODEL', 'M_CARD_ACTIVITY'],
     ]);
     expect(metrics.render()).toMatch(/vigil_scoring_decisions_total\{decision="DECLINE"\} 1/);
   });

@@ -255,7 +255,7 @@ export class ScoringProcessor {
       if (outcome.decision !== 'APPROVE') alerted.push(i);
     }
 
-    // Model explanations only for alerts: FEATURE_COUNT extra rows each, in one more inference.
+    // Model explanations only for REVIEW and DECLINE: COALITION_COUNT rows each, in one more inference.
     const reasonsFor = new Map<number, Reason[]>();
     const limit = this.deps.modelReasons ?? 3;
     if (alerted.length > 0 && limit > 0) {
@@ -264,9 +264,9 @@ export class ScoringProcessor {
         rows.set(features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT),
       );
       const explainStarted = performance.now();
-      const contributions = model.explain(rows, alerted.length);
+      const explanation = model.explain(rows, alerted.length);
       inferenceMs += performance.now() - explainStarted;
-      alerted.forEach((i, k) => reasonsFor.set(i, modelReasons(rows, contributions, k * FEATURE_COUNT, limit)));
+      alerted.forEach((i, k) => reasonsFor.set(i, modelReasons(rows, explanation, k, limit)));
     }
     this.inferenceSeconds.observe(inferenceMs / 1000);
 

@@ -1,5 +1,6 @@
 import { FEATURE_COUNT, fi } from './feature-names.js';
 import { decide, modelReasons, rankReasons } from './decision.js';
+import { FEATURE_GROUP_COUNT, FEATURE_GROUPS } from './explanation.js';
 import type { FiredRule } from './rules.js';
 
 const thresholds = { review: 0.5, decline: 0.9 };
@@ -33,33 +34,64 @@ describe('decide', () => {
 describe('reasons', () => {
   const row = new Float32Array(FEATURE_COUNT);
   row[fi('card_count_1h')] = 9;
+  row[fi('card_sum_1h')] = 120;
   row[fi('amount')] = 412.5;
-  const contributions = new Float32Array(FEATURE_COUNT);
-  contributions[fi('amount')] = 0.12;
-  contributions[fi('card_count_1h')] = 0.31;
-  contributions[fi('is_night')] = 0.001; // noise: dropped
-  contributions[fi('cust_count_1h')] = -0.2; // pushed the score down: not a reason
+  const standardised = new Float32Array(FEATURE_COUNT);
+  standardised[fi('card_count_1h')] = 4.2;
+  standardised[fi('card_sum_1h')] = 1.1;
+  standardised[fi('card_count_24h')] = 0.3;
+  standardised[fi('amount')] = 2.5;
+  const group = (code: string): number => FEATURE_GROUPS.findIndex((g) => g.code === code);
+  const contributions = new Float32Array(FEATURE_GROUP_COUNT);
+  // Score 0.62 over a baseline of 0.02: a distance of 0.60, so the materiality bar is 0.06.
+  contributions[group('CARD_ACTIVITY')] = 0.4;
+  contributions[group('AMOUNT')] = 0.22;
+  contributions[group('TIME')] = 0.05; // raised the score, but by less than 10 % of the distance: not material
+  contributions[group('TERMINAL_ACTIVITY')] = -0.07; // lowered the score: never a reason
+  const explanation = { baselineScore: 0.02, contributions, standardised };
 
-  test('model reasons: features that raised the score, strongest first, with their values', () => {
-    const reasons = modelReasons(row, contributions, 0);
+  test('model reasons: groups that materially raised the score, strongest first, with their most unusual values', () => {
+    const reasons = modelReasons(row, explanation, 0);
     expect(reasons.map((r) => [r.code, r.source, r.description])).toEqual([
-      ['M_CARD_COUNT_1H', 'MODEL', 'transactions on this card in the last hour = 9 (raised the model score by 0.31)'],
+      [
+        'M_CARD_ACTIVITY',
+        'MODEL',
+        'recent activity on the card: transactions on this card in the last hour = 9; amount spent on this card in the last hour = 120.00 (raised the model score by 0.4 of 0.62; an average transaction scores 0.02)',
+      ],
       [
         'M_AMOUNT',
         'MODEL',
-        'amount (major units, settlement currency when present) = 412.50 (raised the model score by 0.12)',
+        'the amount, also against the customer’s usual amounts: amount (major units, settlement currency when present) = 412.50 (raised the model score by 0.22 of 0.62; an average transaction scores 0.02)',
       ],
     ]);
-    expect(reasons[0]!.weight).toBeCloseTo(0.31, 5);
+    expect(reasons.map((r) => r.weight)).toEqual([Math.fround(0.4), Math.fround(0.22)]);
+  });
+
+  test('materiality is relative to the distance from the baseline; the strongest group is always kept', () => {
+    // On a low score every group is small in absolute terms; what counts is its share of score − baseline.
+    const low = new Float32Array(FEATURE_GROUP_COUNT);
+    low[group('TIME')] = 0.008;
+    low[group('AMOUNT')] = 0.0005; // 5 % of the 0.0085 distance
+    const reasons = modelReasons(row, { ...explanation, contributions: low }, 0);
+    expect(reasons.map((r) => r.code)).toEqual(['M_TIME']);
+    expect(reasons[0]!.description).toBe(
+      'the time of day and week (raised the model score by 0.008 of 0.029; an average transaction scores 0.02)',
+    );
+    // At or below the baseline nothing about the transaction raised the score: no model reason at all.
+    const below = new Float32Array(FEATURE_GROUP_COUNT);
+    below[group('TIME')] = 0.01;
+    below[group('AMOUNT')] = -0.015;
+    expect(modelReasons(row, { ...explanation, contributions: below }, 0)).toEqual([]);
+    // Control: the same values above the baseline do give a reason.
+    below[group('AMOUNT')] = -0.005;
+    expect(modelReasons(row, { ...explanation, contributions: below }, 0).map((r) => r.code)).toEqual(['M_TIME']);
   });
 
   test('rule and model reasons merge strongest first; rules win ties', () => {
     const ranked = rankReasons(
-      [rule('R_ADD', 'ADD_RISK', 0.2), rule('R_DECLINE', 'DECLINE', 1), rule('R_TIE', 'REVIEW', 0.31)],
-      modelReasons(row, contributions, 0),
+      [rule('R_ADD', 'ADD_RISK', 0.2), rule('R_DECLINE', 'DECLINE', 1), rule('R_TIE', 'REVIEW', Math.fround(0.4))],
+      modelReasons(row, explanation, 0),
     );
-    expect(ranked.map((r) => r.code)).toEqual(
-      ['R_DECLINE', 'M_CARD_COUNT_1H', 'R_TIE', 'R_ADD', 'M_AMOUNT'].map((c) => c),
-    );
+    expect(ranked.map((r) => r.code)).toEqual(['R_DECLINE', 'R_TIE', 'M_CARD_ACTIVITY', 'M_AMOUNT', 'R_ADD']);
   });
 });

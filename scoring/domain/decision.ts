@@ -1,5 +1,6 @@
 import type { Decision, Reason } from '../../schemas/generated/types.js';
 import { FEATURE_COUNT, FEATURES, formatFeature } from './feature-names.js';
+import { FEATURE_GROUP_COUNT, type ModelExplanation, materialGroups, salientFeatures } from './explanation.js';
 import type { FiredRule } from './rules.js';
 
 /**
@@ -42,25 +43,33 @@ export function decide(
   return { decision, risk };
 }
 
-/** Model reasons below this push on the score are noise, not explanations. */
-const MIN_MODEL_PUSH = 0.005;
+/** Two significant digits: a share of a probability reads as 0.31 or 0.015, never as a rounded-away 0.00. */
+const formatScore = (value: number): string => String(Number(value.toPrecision(2)));
 
 /**
- * The model's top reasons for one row: features whose occlusion lowered the score most, strongest first, with
- * the feature's value in the description (e.g. "transactions on this card in the last hour = 9 (+0.31)").
+ * The model's reasons for row `row` of an explanation: the feature groups that materially raised its score
+ * (materialGroups: exact Shapley values over FEATURE_GROUPS against the average training transaction),
+ * strongest first, at most `limit`. The code is `M_<GROUP>`; the weight is the group's Shapley value in score
+ * units, so a row's model reasons never weigh more than score − baseline, and they rank against rule reasons
+ * (weighted by the risk they add) on one scale. The description names the group's most unusual feature values,
+ * e.g. "the terminal's confirmed fraud: … = 0.40 (raised the model score by 0.31 of 0.62; an average
+ * transaction scores 0.012)".
  */
-export function modelReasons(features: Float32Array, contributions: Float32Array, offset: number, limit = 3): Reason[] {
-  const order: number[] = [];
-  for (let j = 0; j < FEATURE_COUNT; j++) if (contributions[offset + j]! > MIN_MODEL_PUSH) order.push(j);
-  order.sort((a, b) => contributions[offset + b]! - contributions[offset + a]! || a - b);
-  return order.slice(0, limit).map((j) => {
-    const def = FEATURES[j]!;
-    const push = contributions[offset + j]!;
+export function modelReasons(features: Float32Array, explanation: ModelExplanation, row: number, limit = 3): Reason[] {
+  const at = row * FEATURE_GROUP_COUNT;
+  const distance = explanation.contributions.subarray(at, at + FEATURE_GROUP_COUNT).reduce((sum, v) => sum + v, 0);
+  const score = explanation.baselineScore + distance;
+  return materialGroups(explanation, row, limit).map(({ group, contribution }) => {
+    const shown = salientFeatures(group, explanation, row)
+      .map((j) => `${FEATURES[j]!.label} = ${formatFeature(FEATURES[j]!, features[row * FEATURE_COUNT + j]!)}`)
+      .join('; ');
     return {
-      code: `M_${def.name.toUpperCase()}`,
+      code: `M_${group.code}`,
       source: 'MODEL',
-      description: `${def.label} = ${formatFeature(def, features[offset + j]!)} (raised the model score by ${push.toFixed(2)})`,
-      weight: push,
+      description:
+        `${group.label}${shown === '' ? '' : `: ${shown}`} (raised the model score by ${formatScore(contribution)}` +
+        ` of ${formatScore(score)}; an average transaction scores ${formatScore(explanation.baselineScore)})`,
+      weight: contribution,
     };
   });
 }
