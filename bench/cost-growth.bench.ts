@@ -7,7 +7,7 @@
  * 10,000,000) transactions through the stages' work (bench/stage-work.ts: ingest's validation, tokenisation and
  * encoding; scoring's decode, features, model and encode; ledger-sink's postings and ClickHouse rows), in batches
  * of 500, in one thread with no I/O. Every BENCH_GROWTH_WINDOW (1,000,000) transactions it prints the window's
- * throughput (stage work only; generating the traffic is not timed) and, after two full collections, the heap
+ * throughput (stage work per CPU second, and per wall second including generating the traffic) and, after two full collections, the heap
  * (+ typed arrays) and scoring's feature state: keys and pool bytes per customer seen.
  *
  * This is the stage-work level, not the pipeline: at the pipeline's ~2,000 tx/s end to end, 10 M transactions take
@@ -60,7 +60,7 @@ const work = await StageWork.create();
 const baseline = retainedBytes();
 console.log(`baseline (model, simulator for ${customers} customers): ${mib(baseline)}`);
 console.log(
-  'window  transactions  stage-work tx/s  wall tx/s  retained  customers seen  state keys  pool bytes/customer  retained/customer',
+  'window  transactions  stage-work tx/CPU-s  wall tx/s  retained  customers seen  state keys  pool bytes/customer  retained/customer',
 );
 
 const windows: Array<Record<string, number>> = [];
@@ -96,7 +96,7 @@ while (done < transactions) {
   windows.push(row);
   progress.stop();
   console.log(
-    `${String(row.window).padStart(6)}  ${String(row.transactions).padStart(12)}  ${String(row.stageWorkTps).padStart(15)}  ` +
+    `${String(row.window).padStart(6)}  ${String(row.transactions).padStart(12)}  ${String(row.stageWorkTps).padStart(19)}  ` +
       `${String(row.wallTps).padStart(9)}  ${mib(retained).padStart(8)}  ${String(row.customersSeen).padStart(14)}  ` +
       `${String(row.stateKeys).padStart(10)}  ${String(row.poolBytesPerCustomer).padStart(19)}  ${String(row.retainedBytesPerCustomer).padStart(17)}`,
   );

@@ -238,7 +238,7 @@ export function formatReport(r: BenchReport): string {
     for (const f of r.stages[stage].topFrames) lines.push(`    ${String(f.usPerTx).padStart(7)}  ${f.frame}`);
   }
   lines.push(
-    `ceiling (same ${n(r.ceiling.transactions)} transactions, stage work only, one thread, no I/O): ${n(r.ceilingTps)} tx/s — ` +
+    `ceiling (same ${n(r.ceiling.transactions)} transactions, stage work only, one thread, no I/O; per CPU second): ${n(r.ceilingTps)} tx/s — ` +
       CEILING_STAGES.map((s) => `${s} ${r.ceiling.stages[s].usPerTx} µs/tx`).join(', ') +
       `; ${n(r.ceiling.rowBytesPerTx)} B of ClickHouse rows per tx`,
     `end to end ÷ ceiling: ${r.endToEndOverCeiling}`,
