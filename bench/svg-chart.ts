@@ -149,7 +149,7 @@ export function renderChart(input: ChartInput): string {
     out.push(
       `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y1(input.endToEndTps).toFixed(1)}" y2="${y1(input.endToEndTps).toFixed(1)}" stroke="#d62728" stroke-dasharray="2 3"/>`,
     );
-    legend1.push(['end to end, saturated', '#d62728', '2 3']);
+    legend1.push(['end to end, burst', '#d62728', '2 3']);
   }
   legend(top1, legend1);
 
