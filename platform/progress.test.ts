@@ -14,11 +14,8 @@ function fakeStream(isTTY: boolean): { stream: NodeJS.WriteStream; written: () =
   stream.columns = 120;
   // cli-progress moves the cursor through readline's helpers, which need these on a terminal stream.
   stream.cursorTo = ((_x: number, callback?: () => void) => (callback?.(), true)) as NodeJS.WriteStream['cursorTo'];
-  stream.clearLine = ((_dir: number, callback?: () => void) => (callback?.(), true));
-  stream.moveCursor = ((_dx: number, _dy: number, callback?: () => void) => (
-    callback?.(),
-    true
-  ));
+  stream.clearLine = (_dir: number, callback?: () => void) => (callback?.(), true);
+  stream.moveCursor = (_dx: number, _dy: number, callback?: () => void) => (callback?.(), true);
   return { stream, written: () => text };
 }
 
