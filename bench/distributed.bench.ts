@@ -4,8 +4,10 @@
  * ledger-sink with dashboards, sharing chDB) — measured the same way as the embedded benchmark.
  * It deletes Vigil's topics on the broker first: run it against a test broker only.
  *
- * Options (env): BENCH_TRANSACTIONS (default 50000), BENCH_RATE_TPS (2000), BENCH_RATE_SECONDS (15),
- * BENCH_BATCH (500), BENCH_CONCURRENCY (4), VIGIL_KAFKA_BROKERS (127.0.0.1:9092).
+ * Options (env): BENCH_TRANSACTIONS (default 50000), BENCH_RATES (offered tx/s of the latency runs, default
+ * 2000) each for BENCH_RATE_SECONDS (15), BENCH_BATCH (500), BENCH_CONCURRENCY (4), VIGIL_KAFKA_BROKERS
+ * (127.0.0.1:9092). The stages run in other processes, so the CPU per stage and the profile are the embedded
+ * benchmark's alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -14,12 +16,11 @@ import { type ServiceProcess, resetTestBroker, startService, stopService } from 
 import { readInt } from '../platform/config.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { createLogger } from '../platform/logger.js';
-import { measureThroughputAndLatency, readSyncBenchOptions } from './load.js';
+import { measureThroughputAndLatency, readRates, readSyncBenchOptions } from './load.js';
 
 const env = process.env;
 const total = readInt(env, 'BENCH_TRANSACTIONS', 50_000, { min: 1000 });
-const rateTps = readInt(env, 'BENCH_RATE_TPS', 2000, { min: 1 });
-const rateSeconds = readInt(env, 'BENCH_RATE_SECONDS', 15, { min: 1 });
+const { rates, rateSeconds } = readRates({ BENCH_RATE_SECONDS: '15', ...env }, '2000');
 const batchSize = readInt(env, 'BENCH_BATCH', 500, { min: 1, max: 5000 });
 const concurrency = readInt(env, 'BENCH_CONCURRENCY', 4, { min: 1, max: 64 });
 const brokers = (env['VIGIL_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
       acceptedMeans: 'acknowledged by Kafka',
       endToEndMeans: 'HTTP in → decision and ledger in ClickHouse, audit document sent to Elasticsearch',
       total,
-      rateTps,
+      ledgerGroupId: 'ledger-sink',
+      rates,
       rateSeconds,
       batchSize,
       concurrency,

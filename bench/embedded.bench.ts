@@ -1,33 +1,58 @@
 /**
- * `npm run bench`: end-to-end throughput and latency of the embedded default on this machine.
+ * `npm run bench [-- --json FILE]`: throughput, latency and cost per transaction of the embedded default on this
+ * machine, in one run.
  *
  * The pipeline runs in this process exactly as `npm start` runs it; the traffic comes from a separate client
- * process (bench/load-generator.ts) over HTTP, as a bank's systems would send it.
- *  1. Throughput: N simulated transactions posted as fast as ingest accepts them. Reports accepted/s (durable
- *     on the log) and end-to-end transactions/s (HTTP in → decision and ledger stored in ClickHouse).
- *  2. Latency at a fixed rate: ingest → decision (stamped by ingest, read back from tx.scored by a consumer
+ * process (bench/load-generator.ts) over HTTP, as a bank's systems would send it, and is not counted in the CPU.
+ *  1. Throughput, twice: N simulated transactions posted as fast as ingest accepts them, first without and then with
+ *     V8's CPU profiler on the pipeline's thread (the difference is the profiler's cost). Reports accepted/s (durable
+ *     on the log), end-to-end/s (HTTP in → decision and ledger stored in ClickHouse), the process's CPU per
+ *     transaction (all threads), and from the profiled run the JavaScript thread's CPU per stage with the top
+ *     frames (bench/profile-attribution.ts says how samples are attributed).
+ *  2. Latency at each offered rate: ingest → decision (stamped by ingest, read back from tx.scored by a consumer
  *     here) and ingest → alert as an analyst's WebSocket client receives it.
+ *  3. Synchronous decisions (POST /v1/decisions) at BENCH_SYNC_RATES.
+ *  4. The ceiling: the first run's transactions through the stages' work alone (bench/stage-work.ts), in a child
+ *     process once the pipeline has stopped.
  *
- * Options (env): BENCH_TRANSACTIONS (default 100000), BENCH_RATE_TPS (5000), BENCH_RATE_SECONDS (20),
- * BENCH_BATCH (500 per HTTP request), BENCH_CONCURRENCY (4 requests in flight); then synchronous decisions at
- * BENCH_SYNC_RATES (default 1000,5000 requests/s, one transaction per POST /v1/decisions) for BENCH_SYNC_SECONDS (10).
+ * Options (env): BENCH_TRANSACTIONS (default 50000 per throughput run), BENCH_RATES (offered tx/s, default
+ * 1000,2000,5000; BENCH_RATE_TPS is read as a single rate) each for BENCH_RATE_SECONDS (10), BENCH_BATCH (500 per
+ * HTTP request), BENCH_CONCURRENCY (4 requests in flight), BENCH_SYNC_RATES (1000,5000 requests/s; "" skips)
+ * for BENCH_SYNC_SECONDS (10). `--json FILE` writes the figures (bench/report.ts), which `npm run bench:plot` draws.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startEmbeddedPipeline } from '../embedded/pipeline.js';
 import { readInt } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
-import { measureThroughputAndLatency, readSyncBenchOptions } from './load.js';
+import type { CeilingJob, CeilingResult } from './ceiling.js';
+import { PROFILE_INTERVAL_US, measureThroughputAndLatency, readRates, readSyncBenchOptions, runChild } from './load.js';
+import { buildReport, formatReport } from './report.js';
 
+const { values: args } = parseArgs({ options: { json: { type: 'string' } }, strict: true });
 const env = process.env;
-const total = readInt(env, 'BENCH_TRANSACTIONS', 100_000, { min: 1000 });
-const rateTps = readInt(env, 'BENCH_RATE_TPS', 5000, { min: 1 });
-const rateSeconds = readInt(env, 'BENCH_RATE_SECONDS', 20, { min: 1 });
+const total = readInt(env, 'BENCH_TRANSACTIONS', 50_000, { min: 1000 });
+const { rates, rateSeconds } = readRates(env, '1000,2000,5000');
 const batchSize = readInt(env, 'BENCH_BATCH', 500, { min: 1, max: 5000 });
 const concurrency = readInt(env, 'BENCH_CONCURRENCY', 4, { min: 1, max: 64 });
+const { syncRates, syncSeconds } = readSyncBenchOptions(env);
+const rootUrl = pathToFileURL(join(import.meta.dirname, '..')).href;
+const loadAverage = (): number[] => loadavg().map((l) => Math.round(l * 100) / 100);
 
 async function main(): Promise<void> {
+  const startLoad = loadAverage();
+  const date = new Date().toISOString();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
+  const benchEnv = Object.entries(env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
+  const command = `${benchEnv}npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  process.stdout.write(`${date}; machine: ${machine}; node ${process.version}; load average ${startLoad.join(' ')}\n`);
+
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const keys = {
     ingest: 'bench-ingest-key-0123456789',
@@ -46,23 +71,24 @@ async function main(): Promise<void> {
     },
     logger: createLogger({ level: 'warn' }),
   });
-  process.stdout.write(
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
-  );
+  let figures;
   try {
-    await measureThroughputAndLatency({
+    figures = await measureThroughputAndLatency({
       ingestUrl: pipeline.url,
       dashboardsUrl: pipeline.url,
       keys,
       bus: pipeline.bus,
+      ledgerGroupId: env['VIGIL_LEDGER_GROUP_ID'] ?? 'ledger-sink',
       acceptedMeans: 'durable on the log',
       endToEndMeans: 'HTTP in → decision and ledger stored in ClickHouse',
       total,
-      rateTps,
+      rates,
       rateSeconds,
       batchSize,
       concurrency,
-      ...readSyncBenchOptions(process.env),
+      syncRates,
+      syncSeconds,
+      cpu: { rootUrl },
       afterThroughput: async () => {
         if (!env['BENCH_METRICS']) return;
         const text = await (
@@ -79,6 +105,24 @@ async function main(): Promise<void> {
   } finally {
     await pipeline.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const ceilingJob: CeilingJob = { ...figures.slice, batchSize };
+  const ceiling = await runChild<CeilingResult>('./ceiling.ts', ceilingJob);
+  const report = buildReport(figures, ceiling, {
+    command,
+    options: { total, rates, rateSeconds, batchSize, concurrency, syncRates, syncSeconds },
+    date,
+    machine,
+    node: process.version,
+    loadAverage: { start: startLoad, end: loadAverage() },
+    sampleIntervalUs: PROFILE_INTERVAL_US,
+  });
+  process.stdout.write(formatReport(report));
+  process.stdout.write(`load average at the end: ${report.loadAverage.end.join(' ')}\n`);
+  if (args.json !== undefined) {
+    writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
+    process.stdout.write(`wrote ${args.json}\n`);
   }
 }
 

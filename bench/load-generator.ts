@@ -10,7 +10,7 @@
  */
 import WebSocket from 'ws';
 import type { IngestBatchResponse, LiveMessage, TransactionRequest } from '../schemas/api.js';
-import { TrafficSimulator } from '../simulator/generator.js';
+import { benchRequests } from './traffic.js';
 
 export interface LoadJob {
   readonly mode: 'burst' | 'paced' | 'sync';
@@ -30,6 +30,11 @@ export interface LoadJob {
   readonly concurrency: number;
   readonly rateTps: number;
   readonly seconds: number;
+  /**
+   * Mode "burst": once the traffic is generated, print `{"ready":true}` and wait for a line on stdin before the
+   * first request, so the caller can start its meters at that moment.
+   */
+  readonly handshake?: boolean;
 }
 
 export interface LoadResult {
@@ -48,19 +53,13 @@ export interface LoadResult {
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
 
-function generate(count: number): TransactionRequest[] {
-  // A large population so per-customer activity stays realistic at benchmark volume. Every phase replays the
-  // same seeded stream (the same customers, cards and devices), starting far enough back that events are
-  // never in the future.
-  const simulator = new TrafficSimulator({
-    seed: job.seed,
-    startTimeMs: job.streamStartMs,
-    customers: 50_000,
-    terminals: 20_000,
-    meanTxPerCustomerPerDay: 4,
-  });
-  for (let i = 0; i < job.skip; i++) simulator.nextEvent();
-  return simulator.take(count).map((s) => s.request);
+const generate = (count: number): TransactionRequest[] =>
+  benchRequests({ seed: job.seed, streamStartMs: job.streamStartMs, skip: job.skip, count });
+
+async function handshake(): Promise<void> {
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.pause();
 }
 
 /** Posts one batch; returns how many items ingest accepted (the rest were refused, each with its problems). */
@@ -77,6 +76,7 @@ async function post(items: TransactionRequest[]): Promise<number> {
 
 async function burst(): Promise<LoadResult> {
   const all = generate(job.count);
+  if (job.handshake === true) await handshake();
   const startedAtMs = Date.now();
   const started = performance.now();
   let next = 0;

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeError } from '../platform/errors.js';
+import { type Progress, startProgress } from '../platform/progress.js';
 import { DAY_MS, EvalProtocol } from './evaluation/protocol.js';
 import { readHandbookCsv } from './evaluation/handbook-file.js';
 import { formatComparison } from './evaluation/report.js';
@@ -57,11 +58,28 @@ async function main(argv: readonly string[]): Promise<void> {
     anchorTrainDay = ms / DAY_MS;
   }
 
+  // One progress line per phase (on a terminal only); a log line ends the current one, the next update starts anew.
+  let bar: { phase: string; progress: Progress } | undefined;
+  const endBar = (): void => {
+    bar?.progress.stop();
+    bar = undefined;
+  };
   const { report, predictions } = await evaluateHandbook(readHandbookCsv(values.data), {
     protocol,
     config,
     anchorTrainDay,
-    log: (line) => console.log(line),
+    log: (line) => {
+      endBar();
+      console.log(line);
+    },
+    progress: (phase, done, total) => {
+      if (bar?.phase !== phase) {
+        endBar();
+        bar = { phase, progress: startProgress(phase, total, { unit: phase === 'replay' ? 'days' : 'folds' }) };
+      }
+      bar.progress.update(done);
+      if (done >= total) endBar();
+    },
   });
   console.log('');
   console.log(formatComparison(report));

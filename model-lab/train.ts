@@ -26,6 +26,7 @@ import { fitNormalisation, normalise } from '../scoring/domain/model.js';
 import { SyntheticTraffic, seededRandom, type LabelledTransaction } from './training/synthetic.js';
 import { DelayedLabelReplay } from './training/replay.js';
 import { FeatureRows } from './training/rows.js';
+import { startProgress } from '../platform/progress.js';
 
 interface TrainingConfig extends ClassifierConfig {
   readonly startDate: string;
@@ -128,11 +129,14 @@ async function main(): Promise<void> {
   const sample = seededRandom(config.seed ^ 0x5eed);
   let total = 0;
   let trainPositives = 0;
+  const replayDays = Math.ceil((testTo - startTimeMs) / DAY);
+  const replayProgress = startProgress('replay', replayDays, { unit: 'days' });
   for (;;) {
     const { transaction, fraud } = source.next();
     const t = transaction.eventTimeMs;
     if (t >= testTo) break;
     total++;
+    if ((total & 0x3fff) === 0) replayProgress.update(Math.floor((t - startTimeMs) / DAY));
     const target = t >= trainFrom && t < trainTo ? train : t >= testFrom ? test : undefined;
     // Balanced sampling: every fraud, a fixed share of genuine traffic (the class weight corrects for it).
     if (target === train && !fraud && sample() >= config.negativeSampleRate) {
@@ -148,6 +152,8 @@ async function main(): Promise<void> {
     target.labels[row] = fraud ? 1 : 0;
     if (target === train && fraud) trainPositives++;
   }
+  replayProgress.update(replayDays);
+  replayProgress.stop();
   const stateStats = engine.stats();
   console.log(
     `replayed ${total} transactions in ${((Date.now() - started) / 1000).toFixed(1)} s; train rows ${train.n} (${trainPositives} fraud), test rows ${test.n} (${test.labels.subarray(0, test.n).reduce((a, b) => a + b, 0)} fraud); state ${stateStats.customers} customers, ${(stateStats.bytes / 1e6).toFixed(1)} MB`,
@@ -158,9 +164,15 @@ async function main(): Promise<void> {
   const xTrain = normalise(norm, train.features, train.n);
   const xTest = normalise(norm, test.features, test.n);
   const model = buildClassifier(config);
-  const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, config, (epoch, loss) =>
-    console.log(`epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`),
-  );
+  // The epochs' losses are printed once the progress line is done, so the two never share a line.
+  const losses: number[] = [];
+  const fitProgress = startProgress('fit', config.epochs, { unit: 'epochs' });
+  const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, config, (epoch, loss) => {
+    losses[epoch] = loss;
+    fitProgress.update(epoch + 1);
+  });
+  fitProgress.stop();
+  losses.forEach((loss, epoch) => console.log(`epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`));
 
   // 3. Evaluate on the later window.
   const testScores = predictRaw(model, xTest, test.n);

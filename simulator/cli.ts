@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { describeError } from '../platform/errors.js';
+import { startProgress } from '../platform/progress.js';
 import { simulatorDefaults } from './options.js';
 import { IN_DAY_SHARE } from './timeline.js';
 import { writeHandbookCsv } from './handbook-csv.js';
@@ -74,7 +75,17 @@ async function main(argv: readonly string[]): Promise<void> {
   if (command === 'handbook') {
     const days = integer('days', values.days);
     const startTimeMs = values.start === undefined ? simulatorDefaults.startTimeMs : date('start', values.start);
-    const result = await writeHandbookCsv({ days, out, seed, startTimeMs, customers, terminals });
+    const progress = startProgress('handbook', days, { unit: 'days' });
+    const result = await writeHandbookCsv({
+      days,
+      out,
+      seed,
+      startTimeMs,
+      customers,
+      terminals,
+      onProgress: (day) => progress.update(day),
+    });
+    progress.stop();
     const seconds = (performance.now() - started) / 1000;
     console.log(
       summary(
@@ -98,7 +109,18 @@ async function main(argv: readonly string[]): Promise<void> {
     const todayMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
     const startTimeMs =
       values.start === undefined ? todayMs - Math.ceil(count / perDay) * DAY_MS : date('start', values.start);
-    const result = await writeNdjson({ count, out, seed, startTimeMs, customers, terminals, fraudScale });
+    const progress = startProgress('ndjson', count, { unit: 'rows' });
+    const result = await writeNdjson({
+      count,
+      out,
+      seed,
+      startTimeMs,
+      customers,
+      terminals,
+      fraudScale,
+      onProgress: (rows) => progress.update(rows),
+    });
+    progress.stop();
     const seconds = (performance.now() - started) / 1000;
     console.log(
       summary(

@@ -212,6 +212,7 @@ const CHUNK_BYTES = 1 << 20;
 export function* handbookCsvChunks(
   options: HandbookCsvOptions,
   summary: { rows: number; fraud: number } = { rows: 0, fraud: 0 },
+  onChunk?: (day: number) => void,
 ): Generator<Buffer> {
   if (!Number.isSafeInteger(options.days) || options.days < 0)
     throw new RangeError(`days must be a whole number ≥ 0, got ${options.days}`);
@@ -222,6 +223,7 @@ export function* handbookCsvChunks(
   if (options.days > 0) {
     for (let event = simulator.nextEvent(); event.day < options.days; event = simulator.nextEvent()) {
       if (pos + MAX_ROW_BYTES > CHUNK_BYTES) {
+        onChunk?.(event.day);
         yield chunk.subarray(0, pos);
         chunk = Buffer.allocUnsafe(CHUNK_BYTES);
         pos = 0;
@@ -231,6 +233,7 @@ export function* handbookCsvChunks(
       if (event.fraud) summary.fraud++;
     }
   }
+  onChunk?.(options.days);
   if (pos > 0) yield chunk.subarray(0, pos);
 }
 
@@ -239,11 +242,16 @@ export function* handbookCsvChunks(
  * `gzip` is true (default: when the path ends in .gz). Resolves once everything is flushed.
  */
 export async function writeHandbookCsv(
-  options: HandbookCsvOptions & { readonly out: string | Writable; readonly gzip?: boolean },
+  options: HandbookCsvOptions & {
+    readonly out: string | Writable;
+    readonly gzip?: boolean;
+    /** Hears the simulated day reached, about once per MiB written. */
+    readonly onProgress?: (day: number) => void;
+  },
 ): Promise<HandbookCsvSummary> {
-  const { out, gzip, ...simulatorOptions } = options;
+  const { out, gzip, onProgress, ...simulatorOptions } = options;
   const counts = { rows: 0, fraud: 0 };
-  const source = Readable.from(handbookCsvChunks(simulatorOptions, counts), { objectMode: false });
+  const source = Readable.from(handbookCsvChunks(simulatorOptions, counts, onProgress), { objectMode: false });
   const sink = typeof out === 'string' ? createWriteStream(out) : out;
   const compress = gzip ?? (typeof out === 'string' && out.endsWith('.gz'));
   if (compress) await pipeline(source, createGzip(), sink);

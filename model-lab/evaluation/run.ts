@@ -48,6 +48,11 @@ export interface EvaluationOptions {
   /** First training day of the single split as a UTC day number; by default see `defaultAnchorTrainDay`. */
   readonly anchorTrainDay?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Called as work advances: `replay` in days of the replay window (about one call a day), `folds` once per
+   * trained fold. For a progress display; nothing depends on it.
+   */
+  readonly progress?: (phase: 'replay' | 'folds', done: number, total: number) => void;
 }
 
 export interface FoldResult {
@@ -124,8 +129,19 @@ export async function evaluateHandbook(
   const earliestOffset = (foldCount - 1) * config.testDays;
   let folds: Fold[] = [];
   let anchorTrainDay = NaN;
+  const progress = options.progress ?? ((): void => undefined);
+  let window: { fromDay: number; toDay: number } | undefined;
   const replayed = await replayHandbook(
-    source,
+    options.progress === undefined
+      ? source
+      : reportingDays(source, (day) => {
+          if (window !== undefined)
+            progress(
+              'replay',
+              Math.min(Math.max(0, day - window.fromDay), window.toDay - window.fromDay),
+              window.toDay - window.fromDay,
+            );
+        }),
     (firstDay) => {
       anchorTrainDay = options.anchorTrainDay ?? defaultAnchorTrainDay(firstDay, earliestOffset);
       folds = protocolFolds({
@@ -141,7 +157,8 @@ export async function evaluateHandbook(
         throw new RangeError(
           `the protocol's first training day ${isoDay(fromDay)} is before the file's first day ${isoDay(firstDay)}`,
         );
-      return { fromDay, toDay: Math.max(...folds.map((f) => f.testToDay)) };
+      window = { fromDay, toDay: Math.max(...folds.map((f) => f.testToDay)) };
+      return window;
     },
     { labelDelayMs: config.delayDays * DAY_MS },
   );
@@ -161,7 +178,8 @@ export async function evaluateHandbook(
   const predictionScores: number[] = [];
   let fitSeconds = 0;
   let scoreSeconds = 0;
-  for (const fold of folds) {
+  for (const [foldIndex, fold] of folds.entries()) {
+    progress('folds', foldIndex, folds.length);
     const result = await evaluateFold(rows, fold, config, log);
     results.push(result.summary);
     fitSeconds += result.summary.fitSeconds;
@@ -171,6 +189,7 @@ export async function evaluateHandbook(
       predictionScores.push(result.scores[i]!);
     }
   }
+  progress('folds', folds.length, folds.length);
   const [auc, aucStd] = meanStd(results.map((r) => r.auc_roc));
   const [ap, apStd] = meanStd(results.map((r) => r.average_precision));
   const [cp, cpStd] = meanStd(results.map((r) => r.card_precision_at_100));
@@ -203,6 +222,22 @@ export async function evaluateHandbook(
     report,
     predictions: { transactionIds: Float64Array.from(predictionIds), scores: Float32Array.from(predictionScores) },
   };
+}
+
+/** `source` unchanged, calling `onDay` with the UTC day number whenever a row starts a new day. */
+async function* reportingDays(
+  source: AsyncIterable<HandbookRow>,
+  onDay: (day: number) => void,
+): AsyncGenerator<HandbookRow> {
+  let lastDate = '';
+  for await (const row of source) {
+    const date = row.txDatetime.slice(0, 10);
+    if (date !== lastDate) {
+      lastDate = date;
+      onDay(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+    }
+    yield row;
+  }
 }
 
 async function evaluateFold(
