@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { readInt } from '../platform/config.js';
 import { KafkaTestContext, requireBroker } from '../platform/kafka/test-helpers.js';
 import { type Replica, cluster, request } from '../ingest/testing/replicas.js';
-import { summarize } from './load.js';
+import { formatLatencies, summarizeLatencies } from './stats.js';
 
 const requests = readInt(process.env, 'BENCH_REQUESTS', 300, { min: 10, max: 100_000 });
 const rounds = readInt(process.env, 'BENCH_ROUNDS', 3, { min: 1, max: 100 });
@@ -72,7 +72,9 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   for (const [key, latencies] of phases)
-    console.log(`${key.padEnd(24)} ${summarize(latencies)} ${JSON.stringify(answers.get(key))}`);
+    console.log(
+      `${key.padEnd(24)} ${formatLatencies(summarizeLatencies(latencies))} ${JSON.stringify(answers.get(key))}`,
+    );
 }
 
 main().then(
