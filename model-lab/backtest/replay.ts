@@ -240,6 +240,7 @@ export function backtest(
 /** The report as text for a terminal: totals, frauds, then per rule and per reason code. */
 export function formatBacktest(report: BacktestReport): string {
   const iso = (ms: number): string => new Date(ms).toISOString();
+  const header = (title: string): string => `${title.padEnd(32)} ${'added'.padStart(6)} ${'removed'.padStart(8)}`;
   const lines = [
     `backtest of rules ${report.rulesVersion} with model ${report.modelVersion}`,
     `range ${iso(report.fromMs)} … ${iso(report.toMs)}: ${report.compared} decisions compared (${report.warmUp} replayed before it to warm up)`,
@@ -249,12 +250,12 @@ export function formatBacktest(report: BacktestReport): string {
     `alerts: ${report.alerts.stored} stored → ${report.alerts.replayed} replayed; +${report.alerts.added} added, -${report.alerts.removed} removed, ${report.changedDecision} kept with another decision`,
     `frauds (labelled ${report.frauds.labelled}): alerted ${report.frauds.alertedStored} → ${report.frauds.alertedReplayed}; ${report.frauds.caught} newly caught, ${report.frauds.missed} newly missed`,
     '',
-    'by rule            added  removed',
+    header('by rule'),
     ...Object.entries(report.byRule).map(
       ([code, d]) => `${code.padEnd(32)} ${String(d.added).padStart(6)} ${String(d.removed).padStart(8)}`,
     ),
     '',
-    'by reason code     added  removed',
+    header('by reason code'),
     ...Object.entries(report.byReason).map(
       ([code, d]) => `${code.padEnd(32)} ${String(d.added).padStart(6)} ${String(d.removed).padStart(8)}`,
     ),
