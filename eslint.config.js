@@ -171,7 +171,15 @@ export default tseslint.config(
   ...stageZones,
   ...sharedZones,
   {
-    files: ['**/*.test.ts', 'bench/**/*.ts', 'infra/**/*.ts', '**/cli.ts', '**/train.ts', '**/eval.ts'],
+    files: [
+      '**/*.test.ts',
+      'bench/**/*.ts',
+      'infra/**/*.ts',
+      '**/cli.ts',
+      '**/train.ts',
+      '**/eval.ts',
+      '**/backtest.ts',
+    ],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },

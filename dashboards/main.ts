@@ -16,13 +16,14 @@ import { DeadLetterWriter } from '../schemas/dead-letter.js';
 import { elasticsearchConnection } from '../schemas/elasticsearch/audit.js';
 import type { Account, AnalystLabel } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
+import { startRulesVersionFeed } from '../schemas/rules-versions.js';
 import { Topics } from '../schemas/topics.js';
 import { type DashboardsConfig, readDashboardsConfig } from './config.js';
 import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
 import { AccessLogWriter, applyAccessLogRetention } from './adapters/clickhouse-access-log.js';
-import type { ApiKeyDirectory, AuditSearch } from './ports.js';
+import type { ApiKeyDirectory, AuditSearch, RulesControl } from './ports.js';
 import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
 import { AccountTable, startAccountFeed } from './app/account-table.js';
@@ -47,6 +48,11 @@ export interface DashboardsDeps {
    * erasure and export routes answer 409 PERSONAL_DATA_KEYS_OFF.
    */
   readonly customerKeys?: CustomerKeyStore;
+  /**
+   * Scoring's validation of a rules document (the composition root passes it: stages share no code). With it,
+   * dashboards serves `PUT /v1/rules` and `GET /v1/rules/active` over Topics.rulesVersions.
+   */
+  readonly prepareRules?: RulesControl['prepare'];
 }
 
 export interface DashboardsStage {
@@ -114,6 +120,16 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     });
     const accountFeed = await startAccountFeed(deps.bus, accountCodec, deadLetters, accountTable, accountsGroupId);
     subscriptions.push(accountFeed.subscription);
+    const prepareRules = deps.prepareRules;
+    const rulesFeed =
+      prepareRules !== undefined
+        ? await startRulesVersionFeed(deps.bus, deps.registry, clock, 'dashboards')
+        : undefined;
+    if (rulesFeed !== undefined) subscriptions.push(rulesFeed.subscription);
+    const rules: RulesControl | undefined =
+      prepareRules !== undefined && rulesFeed !== undefined
+        ? { prepare: prepareRules, latest: () => rulesFeed.latest(), publish: (r) => rulesFeed.publish(r) }
+        : undefined;
     const router = dashboardsRouter({
       clickhouse: deps.clickhouse,
       authenticator: deps.authenticator,
@@ -126,6 +142,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       config,
       apiKeys: deps.apiKeys,
       customerKeys: deps.customerKeys,
+      rules,
     });
     const health = [
       ConsumerHealth.watch(subscriptions[0]!, config.liveGroupId, {

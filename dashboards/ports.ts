@@ -1,5 +1,5 @@
 import type { Principal } from '../platform/auth.js';
-import type { ApiKey, FraudAlert } from '../schemas/generated/types.js';
+import type { ApiKey, FraudAlert, RulesVersion } from '../schemas/generated/types.js';
 import type { AuditPage, AuditQuery } from './domain/audit-query.js';
 import type { LoggedRecord } from './domain/replay-merge.js';
 
@@ -69,4 +69,26 @@ export interface AlertLog {
 export interface ApiKeyDirectory {
   readonly records: ReadonlyMap<string, ApiKey>;
   publish(record: ApiKey): Promise<void>;
+}
+
+/** A rules document validated whole, with its content version (what decisions will name). */
+export interface PreparedRules {
+  /** SHA-256 (hex) of `canonicalDocument`. */
+  readonly version: string;
+  /** The document's own `version` field. */
+  readonly label: string;
+  readonly canonicalDocument: string;
+}
+
+/**
+ * The rules in force as `PUT /v1/rules` and `GET /v1/rules/active` need them. `prepare` is scoring's own validation
+ * (the composition root passes it in: stages share no code), so a document is refused here exactly when scoring
+ * would refuse it; `publish` writes to Topics.rulesVersions, which every scoring member reads.
+ */
+export interface RulesControl {
+  /** Throws ValidationError (RULES_INVALID) listing every problem with its JSON-pointer path. */
+  prepare(document: unknown): PreparedRules;
+  /** The newest record on Topics.rulesVersions; undefined while only rules files were ever used. */
+  latest(): RulesVersion | undefined;
+  publish(record: RulesVersion): Promise<void>;
 }

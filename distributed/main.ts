@@ -27,6 +27,7 @@ import { startApiKeyFeed } from '../schemas/api-keys.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
+import { preparedRulesOf } from '../scoring/adapters/rules-file.js';
 import { type ServiceConfig, type StageName, readServiceConfig } from './config.js';
 
 interface RunningStage {
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
           clickhouse: clickhouse!,
           authenticator,
           apiKeys,
+          prepareRules: preparedRulesOf,
         });
         attachments.push((server) => dashboards.attach(server));
         stages.push({ name: stageName, stage: dashboards });

@@ -18,6 +18,7 @@ import { startApiKeyFeed } from '../schemas/api-keys.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
+import { preparedRulesOf } from '../scoring/adapters/rules-file.js';
 import { ConfigError } from '../platform/errors.js';
 import { httpAccountDeskApi } from '../simulator/account-desk.js';
 import { startLiveTraffic } from '../simulator/live.js';
@@ -194,6 +195,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     authenticator,
     apiKeys: apiKeyFeed,
     customerKeys,
+    prepareRules: preparedRulesOf,
     logger: logger.child({ stage: 'dashboards' }),
   });
   const notifier = await startNotifier({

@@ -313,6 +313,11 @@ export const errorCatalogue = {
     meaning:
       'No archived rules document has this version; versions from before content hashes (labels such as 2024.11.1) were never archived.',
   },
+  RULES_NOT_PUBLISHED: {
+    category: 'not_found',
+    meaning:
+      'No rules were ever put in force through PUT /v1/rules: scoring decides with its rules file, whose version each decision names.',
+  },
   MODEL_UNAVAILABLE: {
     category: 'unavailable',
     meaning: 'The model artefact cannot be read or does not fit this build; retrain or point to a matching one.',

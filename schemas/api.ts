@@ -913,6 +913,20 @@ export interface RulesVersionView {
   readonly rules: unknown;
 }
 
+/** The rules in force, as `GET /v1/rules/active` and the 202 of `PUT /v1/rules` show them. */
+export interface ActiveRulesView {
+  /** SHA-256 (hex) of the document's canonical JSON: what decisions made with these rules record as `rulesVersion`. */
+  readonly version: string;
+  /** The document's own `version` field. */
+  readonly label: string;
+  /** The admin who put them in force. */
+  readonly publishedBy: string;
+  /** When (ISO 8601 UTC). */
+  readonly publishedAt: string;
+  /** The rules document, in the format of `scoring/rules.json`. */
+  readonly rules: unknown;
+}
+
 /** A managed API key as `GET /v1/api-keys` lists it: never the secret, never its digest. */
 export interface ApiKeyView {
   readonly keyId: string;

@@ -19,5 +19,6 @@ export function topicSpecs(partitions = 8): TopicSpec[] {
     { topic: Topics.ledgerEvents, partitions },
     // Small and read whole by every process: one partition keeps the changes to all keys in one order.
     { topic: Topics.apiKeys, partitions: 1, compacted: true },
+    { topic: Topics.rulesVersions, partitions: 1, compacted: true },
   ];
 }

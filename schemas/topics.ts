@@ -24,6 +24,12 @@ export const Topics = {
   ledgerEvents: 'ledger.events',
   /** Managed API keys of machine feeds (latest record per key governs; compacted); key: key id. Every process reads it whole. */
   apiKeys: 'auth.api-keys',
+  /**
+   * Rules documents admins put in force (`PUT /v1/rules`); key: always `active`, so compaction keeps the newest,
+   * which every scoring member decides with (its rules file only while the topic is empty). Read whole by every
+   * scoring and dashboards process.
+   */
+  rulesVersions: 'rules.versions',
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -38,6 +44,7 @@ export const TopicValueSchema = {
   [Topics.ledgerBalances]: 'vigil.LedgerBalance',
   [Topics.ledgerEvents]: 'vigil.LedgerEvent',
   [Topics.apiKeys]: 'vigil.ApiKey',
+  [Topics.rulesVersions]: 'vigil.RulesVersion',
 } as const satisfies Record<Topic, string>;
 
 export function valueSubject(topic: Topic): string {

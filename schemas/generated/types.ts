@@ -476,3 +476,15 @@ export interface ApiKey {
   readonly revokedBy: null | string;
   readonly updatedAtMs: number;
 }
+
+export interface RulesVersion {
+  /** Hex SHA-256 of rulesJson: the content version every decision made with these rules names. */
+  readonly version: string;
+  /** The document's own version field, a human label such as 2024.11.2. */
+  readonly label: string;
+  /** The rules document as canonical JSON (what the version hashes). */
+  readonly rulesJson: string;
+  /** The principal that put the rules in force. */
+  readonly publishedBy: string;
+  readonly publishedAtMs: number;
+}

@@ -23,6 +23,29 @@ export function rulesContentVersion(canonicalDocument: string): string {
   return createHash('sha256').update(canonicalDocument, 'utf8').digest('hex');
 }
 
+/**
+ * Validates a parsed rules document whole and gives it its content version. Throws ValidationError (RULES_INVALID)
+ * listing every problem with its JSON-pointer path; nothing is compiled unless the whole document is valid.
+ */
+export function prepareRules(document: unknown): LoadedRules {
+  const labelled = compileRules(document);
+  const canonicalDocument = canonicalJson(document);
+  return {
+    rules: compileRules(document, rulesContentVersion(canonicalDocument)),
+    label: labelled.version,
+    canonicalDocument,
+  };
+}
+
+/**
+ * A rules document validated whole, as a writer of Topics.rulesVersions needs it (dashboards' `PUT /v1/rules`, wired
+ * by the composition roots): its content version, label and canonical JSON. Throws like {@link prepareRules}.
+ */
+export function preparedRulesOf(document: unknown): { version: string; label: string; canonicalDocument: string } {
+  const { rules, label, canonicalDocument } = prepareRules(document);
+  return { version: rules.version, label, canonicalDocument };
+}
+
 /** Reads and validates a rules file; throws ValidationError (RULES_INVALID / RULES_UNREADABLE) naming the file. */
 export async function loadRulesFile(path: string): Promise<LoadedRules> {
   let document: unknown;
@@ -36,13 +59,7 @@ export async function loadRulesFile(path: string): Promise<LoadedRules> {
     );
   }
   try {
-    const labelled = compileRules(document);
-    const canonicalDocument = canonicalJson(document);
-    return {
-      rules: compileRules(document, rulesContentVersion(canonicalDocument)),
-      label: labelled.version,
-      canonicalDocument,
-    };
+    return prepareRules(document);
   } catch (error) {
     if (error instanceof ValidationError) {
       throw new ValidationError(

@@ -144,6 +144,26 @@ const decodeScored = (records: readonly OutgoingRecord[]) =>
 const byId = (scored: readonly ScoredTransaction[]) => new Map(scored.map((s) => [s.transaction.transactionId, s]));
 
 describe('ScoringProcessor', () => {
+  test('given other rules put in force between batches, then the next batch is decided by them and names their version', async () => {
+    const producer = new CapturingProducer();
+    const processor = await newProcessor(producer);
+    await processor.handle(batch(0, 9));
+    const allowKp = compileRules({
+      version: 'test-2',
+      rules: [{ code: 'R_NOTHING', description: 'never', when: { field: 'country', in: [] }, action: 'REVIEW' }],
+    });
+    processor.useRules(allowKp);
+    await processor.handle(batch(10, 19));
+    const scored = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(scored.map((s) => s.rulesVersion)).toEqual([
+      ...Array<string>(10).fill('test-1'),
+      ...Array<string>(10).fill('test-2'),
+    ]);
+    // tx-15 is in KP: under test-1 it would be declined by R_DENIED_COUNTRY; test-2 has no such rule.
+    expect(byId(scored).get('tx-15')!.rulesFired).toEqual([]);
+    expect(processor.rulesInForce).toBe(allowKp);
+  });
+
   test('scores a batch with one send per topic: every decision to tx.scored, REVIEW/DECLINE to fraud.alerts', async () => {
     const producer = new CapturingProducer();
     const metrics = new MetricsRegistry();

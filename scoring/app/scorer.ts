@@ -89,6 +89,7 @@ export class ScoringProcessor {
    */
   private readonly replayHorizon = new Map<number, number>();
   private recordsSinceSnapshot = 0;
+  private rules: RuleSet;
   private readonly scoredCounter: Counter;
   private readonly decisions: Counter;
   private readonly skipped: Counter;
@@ -99,6 +100,7 @@ export class ScoringProcessor {
   private readonly inferenceSeconds: Histogram;
 
   constructor(private readonly deps: ProcessorDeps) {
+    this.rules = deps.rules;
     this.engine = deps.engine ?? new FeatureEngine();
     this.funds = deps.funds ?? new FundsGuard();
     const m = deps.metrics;
@@ -133,6 +135,19 @@ export class ScoringProcessor {
   setReplayHorizon(endOffsets: readonly number[]): void {
     this.replayHorizon.clear();
     endOffsets.forEach((end, partition) => this.replayHorizon.set(partition, end));
+  }
+
+  /**
+   * Puts other rules in force from the next batch on. A batch is scored synchronously with the rules in force when
+   * it starts, so every decision of a batch names one version and no batch mixes two.
+   */
+  useRules(rules: RuleSet): void {
+    this.rules = rules;
+  }
+
+  /** The rules decisions are made with now. */
+  get rulesInForce(): RuleSet {
+    return this.rules;
   }
 
   /** Restores the engine and the offsets it reflects. */
@@ -230,7 +245,8 @@ export class ScoringProcessor {
    */
   score(transactions: readonly Transaction[], redecided: readonly boolean[] = []): Pending {
     const n = transactions.length;
-    const { model, rules, thresholds, codecs, clock } = this.deps;
+    const { model, thresholds, codecs, clock } = this.deps;
+    const rules = this.rules;
     if (this.features.length < n * FEATURE_COUNT) this.features = new Float32Array(n * FEATURE_COUNT);
     const features = this.features;
     for (let i = 0; i < n; i++) this.engine.observeInto(transactions[i]!, features, i * FEATURE_COUNT);
