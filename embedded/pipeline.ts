@@ -29,7 +29,16 @@ import { FileTokenizationKeyStore } from '../ingest/adapters/file-key-store.js';
 import type { TokenizationKeyStore } from '../ingest/ports.js';
 import { FileCustomerKeyStore } from '../platform/file-customer-key-store.js';
 import { describeError } from '../platform/errors.js';
-import { customerKeysDirOf, demoApiKeysFor, secretsDirOf, webhookSecretKeyFor } from './secrets.js';
+import {
+  customerKeysDirOf,
+  demoApiKeysFor,
+  demoUsersFor,
+  identityProviderSigningKeyFor,
+  secretsDirOf,
+  webhookSecretKeyFor,
+} from './secrets.js';
+import { type DemoUser, startIdentityProvider } from '../identity-provider/provider.js';
+import { type OidcConfig, OidcTokenVerifier, parseRoleMap } from '../platform/oidc.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -42,6 +51,8 @@ export interface EmbeddedPipeline {
   readonly url: string;
   readonly apiKeys: readonly ApiKey[];
   readonly keysWereGenerated: boolean;
+  /** The built-in OpenID provider and its demo users; undefined when people sign in at the bank's (VIGIL_OIDC_ISSUER). */
+  readonly identityProvider: { readonly issuer: string; readonly users: readonly DemoUser[] } | undefined;
   /** The log itself, for tools that replay or inspect topics (tests, benchmarks). */
   readonly bus: Bus;
   /** Stops the simulator, the HTTP server and every stage, committing what was processed; idempotent. */
@@ -132,9 +143,39 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     ...baseEnv,
     VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
   };
-  // Configured (or demo) keys, plus the keys admins manage through /v1/api-keys (Topics.apiKeys).
+  // People sign in at the bank's provider when one is configured, else at the built-in one on its own port, which
+  // listens first so that its issuer is known here; it answers once the console's address is known (open, below).
+  const demoUsers = config.oidc === undefined ? demoUsersFor(config.dataDir) : [];
+  const builtInProvider =
+    config.oidc === undefined
+      ? await startIdentityProvider({
+          host: config.httpHost,
+          port: config.identityProvider.port,
+          audience: config.identityProvider.audience,
+          accessTokenTtlS: config.identityProvider.accessTokenTtlS,
+          users: demoUsers,
+          signingKey: identityProviderSigningKeyFor(config.dataDir),
+          logger: logger.child({ component: 'identity-provider' }),
+        })
+      : undefined;
+  const oidc: OidcConfig = config.oidc ?? {
+    issuer: builtInProvider!.issuer,
+    audience: config.identityProvider.audience,
+    roleClaim: 'roles',
+    roleMap: parseRoleMap(
+      Object.values(Role)
+        .map((r) => `${r}:${r}`)
+        .join(','),
+    ),
+    clockToleranceS: 30,
+  };
+  // Configured (or demo) keys, the keys admins manage through /v1/api-keys (Topics.apiKeys), and people's tokens.
   const managedKeys = new ManagedKeyTable();
-  const authenticator = new ApiKeyAuthenticator(apiKeys, { table: managedKeys, nowMs: () => clock.nowMs() });
+  const authenticator = new ApiKeyAuthenticator(
+    apiKeys,
+    { table: managedKeys, nowMs: () => clock.nowMs() },
+    new OidcTokenVerifier(oidc, clock),
+  );
   const metrics = new MetricsRegistry();
   const registry = new EmbeddedSchemaRegistry();
 
@@ -222,6 +263,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   });
   dashboards.attach(http.server);
   const url = http.url;
+  builtInProvider?.open([`${url}/`]);
 
   const groundTruth = new GroundTruth();
   const traffic =
@@ -263,6 +305,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       await traffic?.stop();
       await verdictDesk?.stop();
       await http.close();
+      await builtInProvider?.close();
       // Upstream first, so each stage drains what the previous one produced before the log closes.
       await ingest.close();
       await scoring.close();
@@ -274,5 +317,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       await clickhouse.close();
     })());
 
-  return { config, url, apiKeys, keysWereGenerated, bus, close };
+  const identityProvider =
+    builtInProvider === undefined ? undefined : { issuer: builtInProvider.issuer, users: demoUsers };
+  return { config, url, apiKeys, keysWereGenerated, identityProvider, bus, close };
 }

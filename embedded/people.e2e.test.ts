@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONSOLE_CLIENT_ID } from '../identity-provider/provider.js';
+import { signIn } from '../identity-provider/testing/sign-in.js';
+import { silentLogger } from '../platform/logger.js';
+import type { AccessLogPage } from '../schemas/api.js';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
+import { apiClient } from './testing.js';
+
+/**
+ * People on the embedded default: with no provider configured, the built-in OpenID provider runs on its own port with
+ * a demo user per role; the demo analyst signs in (authorization code + PKCE, over HTTP) and works with the token,
+ * the compliance officer finds the analyst by `user:<sub>` in the access log. Demo API keys keep working beside it.
+ */
+describe('people signed in through the built-in OpenID provider (embedded)', () => {
+  let dataDir: string;
+  let pipeline: EmbeddedPipeline;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'vigil-people-'));
+    pipeline = await startEmbeddedPipeline({
+      env: { VIGIL_DATA_DIR: dataDir, VIGIL_HTTP_PORT: '0', VIGIL_SIMULATOR_TPS: '0' },
+      logger: silentLogger,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await pipeline?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  const tokenOf = (username: string): Promise<string> => {
+    const provider = pipeline.identityProvider!;
+    return signIn({
+      issuer: provider.issuer,
+      clientId: CONSOLE_CLIENT_ID,
+      redirectUri: `${pipeline.url}/`,
+      resource: 'urn:vigil',
+      username,
+      password: provider.users.find((u) => u.username === username)!.password,
+    });
+  };
+
+  it('prints one demo user per person’s role', () => {
+    expect(pipeline.identityProvider!.users.map((u) => `${u.username}:${u.role}`)).toEqual([
+      'analyst:analyst',
+      'compliance:compliance',
+      'admin:admin',
+    ]);
+  });
+
+  it('lets the signed-in analyst read alerts but not the access log, and records them as user:analyst', async () => {
+    const analyst = apiClient(pipeline.url, await tokenOf('analyst'));
+    expect((await analyst.get('/v1/alerts')).status).toBe(200);
+    const refused = await analyst.get<{ code: string }>('/v1/audit/access');
+    expect(refused).toEqual({ status: 403, body: expect.objectContaining({ code: 'FORBIDDEN' }) as unknown });
+
+    const compliance = apiClient(pipeline.url, await tokenOf('compliance'));
+    const page = await compliance.get<AccessLogPage>('/v1/audit/access?principal=user:analyst');
+    expect(page.status).toBe(200);
+    expect(page.body.entries.map((e) => [e.principal, e.role, e.action])).toEqual([
+      ['user:analyst', 'analyst', 'alerts.list'],
+    ]);
+    // Negative control: the compliance officer's reads of the log (the one above and this one) are under their id.
+    const own = await compliance.get<AccessLogPage>('/v1/audit/access?principal=user:compliance');
+    expect(own.body.entries.map((e) => [e.principal, e.action])).toEqual([
+      ['user:compliance', 'audit.access-log'],
+      ['user:compliance', 'audit.access-log'],
+    ]);
+  }, 60_000);
+
+  it('answers 401 to a token that is not one, and keeps the demo API keys working', async () => {
+    const forged = apiClient(pipeline.url, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl');
+    const refused = await forged.get<{ code: string; detail: string }>('/v1/alerts');
+    expect(refused.status).toBe(401);
+    expect(refused.body.detail).toMatch(/^access token refused: /);
+    const analystKey = pipeline.apiKeys.find((k) => k.role === 'analyst')!.key;
+    expect((await apiClient(pipeline.url, analystKey).get('/v1/alerts')).status).toBe(200);
+  }, 60_000);
+});
