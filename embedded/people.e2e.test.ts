@@ -59,8 +59,8 @@ describe('people signed in through the built-in OpenID provider (embedded)', () 
     const compliance = apiClient(pipeline.url, await tokenOf('compliance'));
     const page = await compliance.get<AccessLogPage>('/v1/audit/access?principal=user:analyst');
     expect(page.status).toBe(200);
-    expect(page.body.entries.map((e) => [e.principal, e.role, e.action])).toEqual([
-      ['user:analyst', 'analyst', 'alerts.list'],
+    expect(page.body.entries.map((e) => [e.principal, e.principalName, e.role, e.action])).toEqual([
+      ['user:analyst', 'analyst', 'analyst', 'alerts.list'],
     ]);
     // Negative control: the compliance officer's reads of the log (the one above and this one) are under their id.
     const own = await compliance.get<AccessLogPage>('/v1/audit/access?principal=user:compliance');
@@ -77,5 +77,12 @@ describe('people signed in through the built-in OpenID provider (embedded)', () 
     expect(refused.body.detail).toMatch(/^access token refused: /);
     const analystKey = pipeline.apiKeys.find((k) => k.role === 'analyst')!.key;
     expect((await apiClient(pipeline.url, analystKey).get('/v1/alerts')).status).toBe(200);
+    // A key has no display name: its access row says so with null.
+    const complianceKey = pipeline.apiKeys.find((k) => k.role === 'compliance')!.key;
+    const page = await apiClient(pipeline.url, complianceKey).get<AccessLogPage>('/v1/audit/access?action=alerts.list');
+    expect(page.body.entries.map((e) => [e.principal.startsWith('analyst:'), e.principalName])).toEqual([
+      [true, null],
+      [false, 'analyst'],
+    ]);
   }, 60_000);
 });
