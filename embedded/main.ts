@@ -25,7 +25,7 @@ try {
       ? `  people sign in at ${config.oidc?.issuer ?? ''}`
       : `  people sign in at ${identityProvider.issuer} (built-in OpenID provider; users kept in ${config.dataDir}/secrets/demo-users):`,
     ...(identityProvider?.users ?? []).map((u) => `    ${u.username.padEnd(11)} password ${u.password}`),
-    '  Paste the analyst key into the dashboard. Ctrl-C stops.',
+    '  Sign in to the dashboard as analyst (or paste the analyst key). Ctrl-C stops.',
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

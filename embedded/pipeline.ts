@@ -139,10 +139,6 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const ingestKey = apiKeys.find((k) => k.role === Role.ingest) ?? adminKey;
   // Read before anything starts, so a conflicting seed or an unreadable state file fails the start cleanly.
   const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock, adminKey !== undefined) : undefined;
-  const env: Env = {
-    ...baseEnv,
-    VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
-  };
   // People sign in at the bank's provider when one is configured, else at the built-in one on its own port, which
   // listens first so that its issuer is known here; it answers once the console's address is known (open, below).
   const demoUsers = config.oidc === undefined ? demoUsersFor(config.dataDir) : [];
@@ -168,6 +164,13 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
         .join(','),
     ),
     clockToleranceS: 30,
+  };
+  const env: Env = {
+    ...baseEnv,
+    VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
+    // The console signs people in where the tokens come from (dashboards' config reads these).
+    VIGIL_OIDC_ISSUER: oidc.issuer,
+    VIGIL_OIDC_AUDIENCE: oidc.audience,
   };
   // Configured (or demo) keys, the keys admins manage through /v1/api-keys (Topics.apiKeys), and people's tokens.
   const managedKeys = new ManagedKeyTable();

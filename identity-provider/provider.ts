@@ -122,6 +122,9 @@ function createProvider(issuer: string, options: IdentityProviderOptions, redire
       },
     ],
     pkce: { methods: ['S256'], required: () => true },
+    // The console exchanges its code from the browser: only its own origins (those of its redirect URIs) may.
+    clientBasedCORS: (_ctx: unknown, origin: string, client: { redirectUris?: readonly string[] }) =>
+      (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin),
     jwks: { keys: [options.signingKey ?? generateSigningKey()] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
