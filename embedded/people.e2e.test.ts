@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { CONSOLE_CLIENT_ID } from '../identity-provider/provider.js';
 import { signIn } from '../identity-provider/testing/sign-in.js';
 import { silentLogger } from '../platform/logger.js';
-import type { AccessLogPage } from '../schemas/api.js';
+import type { AccessLogPage, AuditTrail, LabelAccepted } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import { apiClient } from './testing.js';
+import { apiClient, cardPayment, waitFor } from './testing.js';
 
 /**
  * People on the embedded default: with no provider configured, the built-in OpenID provider runs on its own port with
@@ -20,7 +20,13 @@ describe('people signed in through the built-in OpenID provider (embedded)', () 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-people-'));
     pipeline = await startEmbeddedPipeline({
-      env: { VIGIL_DATA_DIR: dataDir, VIGIL_HTTP_PORT: '0', VIGIL_SIMULATOR_TPS: '0' },
+      env: {
+        VIGIL_DATA_DIR: dataDir,
+        VIGIL_HTTP_PORT: '0',
+        VIGIL_SIMULATOR_TPS: '0',
+        // Generous: the decision must come back synchronously on a loaded machine.
+        VIGIL_DECISION_DEADLINE_MS: '20000',
+      },
       logger: silentLogger,
     });
   }, 120_000);
@@ -69,6 +75,31 @@ describe('people signed in through the built-in OpenID provider (embedded)', () 
       ['user:compliance', 'audit.access-log'],
     ]);
   }, 60_000);
+
+  it('records who submitted a transaction and who labelled it by their user:<sub>', async () => {
+    const admin = apiClient(pipeline.url, await tokenOf('admin'));
+    const decided = await admin.post<{ decision: string }>(
+      '/v1/decisions',
+      cardPayment('people-tx-1', 'acct-people-payer', 'acct-people-payee', '12.00'),
+    );
+    expect(decided.status).toBe(200);
+    const analyst = apiClient(pipeline.url, await tokenOf('analyst'));
+    const labelled = await analyst.post<LabelAccepted>('/v1/labels', {
+      transactionId: 'people-tx-1',
+      label: 'genuine',
+    });
+    expect([labelled.status, labelled.body.label.labelledBy]).toEqual([202, 'user:analyst']);
+
+    const compliance = apiClient(pipeline.url, await tokenOf('compliance'));
+    const trail = await waitFor('the label on the audit trail', async () => {
+      const answer = await compliance.get<AuditTrail>('/v1/transactions/people-tx-1');
+      return answer.status === 200 && answer.body.labels.length === 1 ? answer.body : undefined;
+    });
+    expect([trail.transaction.submittedBy, trail.labels.map((l) => l.labelledBy)]).toEqual([
+      'user:admin',
+      ['user:analyst'],
+    ]);
+  }, 90_000);
 
   it('answers 401 to a token that is not one, and keeps the demo API keys working', async () => {
     const forged = apiClient(pipeline.url, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl');
