@@ -156,6 +156,21 @@ describe('tokens Vigil refuses', () => {
     });
   }, 30_000);
 
+  it('answers 503 (retriable) when the provider is unreachable and its keys were never fetched; fetched keys keep working', async () => {
+    const gone = await start(AUDIENCE);
+    const token = await signInAt(gone, 'analyst');
+    const warm = new OidcTokenVerifier(configFor(gone.issuer), clock);
+    expect((await warm.verify(token)).id).toBe('user:analyst');
+    await gone.close();
+    expect((await warm.verify(token)).id).toBe('user:analyst');
+    const cold = new OidcTokenVerifier(configFor(gone.issuer), clock);
+    await expect(cold.verify(token)).rejects.toMatchObject({
+      code: 'IDENTITY_PROVIDER_UNAVAILABLE',
+      category: 'unavailable',
+      retriable: true,
+    });
+  }, 30_000);
+
   it('keeps API keys working beside tokens', async () => {
     const auth = new ApiKeyAuthenticator(
       parseApiKeys('ingest:ingest-key-0123456789'),

@@ -2,7 +2,7 @@ import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, errors as jo
 import { AuthError, type Principal, Role, type TokenVerifier, isRole } from './auth.js';
 import type { Clock } from './clock.js';
 import { type Env, readInt, readOptionalString, readString } from './config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, ErrorCategory, VigilError } from './errors.js';
 
 /**
  * People sign in at an OpenID Connect provider (the bank's, or the embedded default's built-in one) and present its
@@ -91,7 +91,8 @@ export class OidcTokenVerifier implements TokenVerifier {
   /**
    * The principal for a presented access token: id `user:<sub>`, the person's display name, and the one Vigil role
    * the role claim maps to. Throws AuthError UNAUTHENTICATED for a token that does not verify (bad signature, other
-   * issuer, other audience, expired) and FORBIDDEN for a valid one whose claim maps to no role or to several.
+   * issuer, other audience, expired) and FORBIDDEN for a valid one whose claim maps to no role or to several;
+   * VigilError IDENTITY_PROVIDER_UNAVAILABLE (503, retriable) when the issuer's keys cannot be fetched.
    */
   async verify(token: string): Promise<Principal> {
     let claims: JWTPayload;
@@ -105,6 +106,13 @@ export class OidcTokenVerifier implements TokenVerifier {
       });
       claims = payload;
     } catch (error) {
+      // The provider being unreachable says nothing about the token: a retriable 503, not a 401 that signs people out.
+      if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout)
+        throw new VigilError(
+          'IDENTITY_PROVIDER_UNAVAILABLE',
+          `the keys of ${this.config.issuer} cannot be fetched: ${error instanceof Error ? error.message : String(error)}`,
+          { category: ErrorCategory.unavailable, retriable: true, cause: error },
+        );
       throw new AuthError('UNAUTHENTICATED', `access token refused: ${reasonOf(error)}`);
     }
     const roles = this.rolesOf(claims[this.config.roleClaim]);
@@ -155,5 +163,5 @@ function reasonOf(error: unknown): string {
   if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWSSignatureVerificationFailed)
     return 'not signed by the configured issuer';
   if (error instanceof joseErrors.JOSEError) return `not a valid token (${error.code})`;
-  return `the issuer's keys cannot be fetched (${error instanceof Error ? error.message : String(error)})`;
+  return 'not a valid token';
 }

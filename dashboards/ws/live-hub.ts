@@ -531,7 +531,7 @@ export class LiveAlertHub {
         (error: unknown) =>
           this.refuse(
             socket,
-            error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed'),
+            error instanceof VigilError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed'),
           ),
       );
   }
