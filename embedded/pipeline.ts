@@ -38,7 +38,7 @@ import {
   webhookSecretKeyFor,
 } from './secrets.js';
 import { type DemoUser, startIdentityProvider } from '../identity-provider/provider.js';
-import { type OidcConfig, OidcTokenVerifier, parseRoleMap } from '../platform/oidc.js';
+import { type OidcConfig, OidcTokenVerifier, identityRoleMap } from '../platform/oidc.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -158,11 +158,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     issuer: builtInProvider!.issuer,
     audience: config.identityProvider.audience,
     roleClaim: 'roles',
-    roleMap: parseRoleMap(
-      Object.values(Role)
-        .map((r) => `${r}:${r}`)
-        .join(','),
-    ),
+    roleMap: identityRoleMap,
     clockToleranceS: 30,
   };
   const env: Env = {
@@ -266,7 +262,11 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   });
   dashboards.attach(http.server);
   const url = http.url;
-  builtInProvider?.open([`${url}/`]);
+  // The console is reached as 127.0.0.1 or as localhost: both are its addresses.
+  builtInProvider?.open([
+    `${url}/`,
+    ...(url.includes('//127.0.0.1:') ? [`${url.replace('//127.0.0.1:', '//localhost:')}/`] : []),
+  ]);
 
   const groundTruth = new GroundTruth();
   const traffic =

@@ -25,7 +25,8 @@ export interface OidcConfig {
   readonly clockToleranceS: number;
 }
 
-const identityRoleMap: ReadonlyMap<string, Role> = new Map(Object.values(Role).map((r) => [r, r]));
+/** Claim values that are Vigil's role names themselves: the default map, and the built-in provider's. */
+export const identityRoleMap: ReadonlyMap<string, Role> = new Map(Object.values(Role).map((r) => [r, r]));
 
 /** Parses `claimValue:role,claimValue:role`; fails naming the bad entry. */
 export function parseRoleMap(raw: string, configKey = 'VIGIL_OIDC_ROLE_MAP'): ReadonlyMap<string, Role> {
