@@ -92,6 +92,13 @@ const simulatorAll = [
     folder(name, `simulator/ must not import ${name}/.`),
   ),
 ];
+/** identity-provider/ (the built-in OpenID provider) stands beside the stages like the bank's would: platform/ only. */
+const identityProviderAll = [
+  ...stageBans('identity-provider/'),
+  ...['simulator', 'model-lab', 'bench', 'embedded', 'distributed'].map((name) =>
+    folder(name, `identity-provider/ must not import ${name}/.`),
+  ),
+];
 const modelLabTests = [
   ...['ingest', 'ledger-sink', 'dashboards', 'notifier', 'bench', 'embedded', 'distributed'].map((name) =>
     folder(name, `model-lab/ must not import ${name}/.`),
@@ -124,6 +131,12 @@ const sharedZones = [
   { files: ['schemas/**/*.ts'], ignores: testFiles, rules: restrict([...schemasAll, noTesting]) },
   { files: ['simulator/**/*.ts'], rules: restrict(simulatorAll) },
   { files: ['simulator/**/*.ts'], ignores: testFiles, rules: restrict([...simulatorAll, noTesting]) },
+  { files: ['identity-provider/**/*.ts'], rules: restrict(identityProviderAll) },
+  {
+    files: ['identity-provider/**/*.ts'],
+    ignores: testFiles,
+    rules: restrict([...identityProviderAll, noTesting]),
+  },
   { files: ['model-lab/**/*.ts'], rules: restrict(modelLabTests) },
   { files: ['model-lab/**/*.ts'], ignores: testFiles, rules: restrict(modelLabProduction) },
 ];

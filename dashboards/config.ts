@@ -1,5 +1,5 @@
 import { readStuckAfterMs } from '../platform/consumer-health.js';
-import { type Env, readInt, readList, readString } from '../platform/config.js';
+import { type Env, readInt, readList, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { type AuditIndexTarget, readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
 import { isCurrencyCode } from '../schemas/currencies.js';
@@ -55,6 +55,19 @@ export interface DashboardsConfig {
    * (distributed mode), ClickHouse's `decisions` otherwise (undefined; the embedded default).
    */
   readonly elasticsearch: AuditSearchIndexConfig | undefined;
+  /**
+   * Where the console signs people in (authorization code + PKCE in the browser): the OpenID provider's issuer
+   * (VIGIL_OIDC_ISSUER), the audience to ask a token for (VIGIL_OIDC_AUDIENCE) and the console's client id there
+   * (VIGIL_OIDC_CONSOLE_CLIENT_ID, default `vigil-console`). Undefined without an issuer: the console asks for a key.
+   */
+  readonly consoleSignIn: ConsoleSignIn | undefined;
+}
+
+/** What the console needs to sign a person in; served to the page as `/assets/sign-in.json`. */
+export interface ConsoleSignIn {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clientId: string;
 }
 
 /** The Elasticsearch audit index that ledger-sink writes (schemas/elasticsearch). */
@@ -93,6 +106,18 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
     trialBalanceTopAccounts: readInt(env, 'VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP', 50, { min: 1, max: 10_000 }),
     cashThresholds,
     elasticsearch: readAuditSearchIndexConfig(env),
+    consoleSignIn: readConsoleSignIn(env),
+  });
+}
+
+function readConsoleSignIn(env: Env): ConsoleSignIn | undefined {
+  const issuer = readOptionalString(env, 'VIGIL_OIDC_ISSUER');
+  const audience = readOptionalString(env, 'VIGIL_OIDC_AUDIENCE');
+  if (issuer === undefined || audience === undefined) return undefined;
+  return Object.freeze({
+    issuer,
+    audience,
+    clientId: readString(env, 'VIGIL_OIDC_CONSOLE_CLIENT_ID', 'vigil-console'),
   });
 }
 

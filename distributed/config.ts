@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../platform/errors.js';
+import { type OidcConfig, readOidcConfig } from '../platform/oidc.js';
 import {
   type Env,
   readBoolean,
@@ -69,6 +70,8 @@ export interface ServiceConfig {
    */
   readonly idempotencyStore: 'claims' | 'journal';
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The bank's OpenID provider people sign in at (VIGIL_OIDC_*); unset = API keys only. */
+  readonly oidc: OidcConfig | undefined;
 }
 
 /**
@@ -124,6 +127,7 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
     dataDir: resolve(readString(env, 'VIGIL_DATA_DIR', `.vigil-data/${name}`)),
     idempotencyStore: readEnum(env, 'VIGIL_IDEMPOTENCY_STORE', ['claims', 'journal'] as const, 'claims'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    oidc: readOidcConfig(env),
   });
 }
 

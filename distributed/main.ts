@@ -13,6 +13,7 @@ import { startIngest } from '../ingest/main.js';
 import { startLedgerSink } from '../ledger-sink/main.js';
 import { startNotifier } from '../notifier/main.js';
 import { ApiKeyAuthenticator, ManagedKeyTable, parseApiKeys } from '../platform/auth.js';
+import { OidcTokenVerifier } from '../platform/oidc.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
@@ -44,10 +45,12 @@ async function main(): Promise<void> {
   const metrics = new MetricsRegistry();
   // Configured keys, plus the keys admins manage through /v1/api-keys (every process reads them: see below).
   const managedKeys = new ManagedKeyTable();
-  const authenticator = new ApiKeyAuthenticator(parseApiKeys(config.apiKeys), {
-    table: managedKeys,
-    nowMs: () => systemClock.nowMs(),
-  });
+  // People sign in at the bank's OpenID provider (VIGIL_OIDC_ISSUER) and present its access tokens.
+  const authenticator = new ApiKeyAuthenticator(
+    parseApiKeys(config.apiKeys),
+    { table: managedKeys, nowMs: () => systemClock.nowMs() },
+    config.oidc === undefined ? undefined : new OidcTokenVerifier(config.oidc, systemClock),
+  );
   const registry: SchemaRegistry = config.schemaRegistryUrl
     ? new HttpSchemaRegistry(config.schemaRegistryUrl)
     : new EmbeddedSchemaRegistry();

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type OidcConfig, readOidcConfig } from '../platform/oidc.js';
 import { type Env, readEnum, readInt, readNumber, readOptionalString, readString } from '../platform/config.js';
 
 /** Configuration of the one-process embedded default, parsed once at start. */
@@ -40,13 +41,28 @@ export interface EmbeddedConfig {
   /** `role:key` pairs (VIGIL_API_KEYS); when unset, demo keys are generated and printed at start. */
   readonly apiKeys: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The bank's OpenID provider (VIGIL_OIDC_ISSUER and the other VIGIL_OIDC_* keys); when set, no built-in one runs. */
+  readonly oidc: OidcConfig | undefined;
+  /** The built-in OpenID provider, when `oidc` is unset: people sign in there as the printed demo users. */
+  readonly identityProvider: {
+    /**
+     * Its own port (VIGIL_IDP_PORT; default the HTTP port + 1, or any free port when VIGIL_HTTP_PORT is 0), on the
+     * HTTP interface: a separate origin, as a bank's provider would be.
+     */
+    readonly port: number;
+    /** The audience of its access tokens (VIGIL_OIDC_AUDIENCE, default `urn:vigil`: RFC 8707 wants an absolute URI). */
+    readonly audience: string;
+    /** Lifetime of its access tokens (VIGIL_IDP_ACCESS_TOKEN_TTL_S, default 900 = 15 min, 60–86 400). */
+    readonly accessTokenTtlS: number;
+  };
 }
 
 export function readEmbeddedConfig(env: Env): EmbeddedConfig {
   const seed = readOptionalString(env, 'VIGIL_SIMULATOR_SEED');
   const policyShare = readOptionalString(env, 'VIGIL_SIMULATOR_POLICY_SHARE');
+  const httpPort = readInt(env, 'VIGIL_HTTP_PORT', 8080, { min: 0, max: 65535 });
   return Object.freeze({
-    httpPort: readInt(env, 'VIGIL_HTTP_PORT', 8080, { min: 0, max: 65535 }),
+    httpPort,
     httpHost: readString(env, 'VIGIL_HTTP_HOST', '127.0.0.1'),
     dataDir: resolve(readString(env, 'VIGIL_DATA_DIR', '.vigil-data')),
     simulatorTps: readInt(env, 'VIGIL_SIMULATOR_TPS', 20, { min: 0, max: 100_000 }),
@@ -62,5 +78,11 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     partitions: readInt(env, 'VIGIL_PARTITIONS', 8, { min: 1, max: 256 }),
     apiKeys: readOptionalString(env, 'VIGIL_API_KEYS'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    oidc: readOidcConfig(env),
+    identityProvider: Object.freeze({
+      port: readInt(env, 'VIGIL_IDP_PORT', httpPort === 0 ? 0 : httpPort + 1, { min: 0, max: 65535 }),
+      audience: readString(env, 'VIGIL_OIDC_AUDIENCE', 'urn:vigil'),
+      accessTokenTtlS: readInt(env, 'VIGIL_IDP_ACCESS_TOKEN_TTL_S', 900, { min: 60, max: 86_400 }),
+    }),
   });
 }

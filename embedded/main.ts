@@ -10,7 +10,7 @@ const logger = createLogger({ level: 'info', fields: { service: 'vigil' } });
 
 try {
   const pipeline = await startEmbeddedPipeline({ logger });
-  const { config, url, apiKeys, keysWereGenerated } = pipeline;
+  const { config, url, apiKeys, keysWereGenerated, identityProvider } = pipeline;
   const lines = [
     '',
     `Vigil is running (embedded mode, data in ${config.dataDir})`,
@@ -21,7 +21,11 @@ try {
       ? `  demo API keys (kept in ${config.dataDir}/secrets/demo-api-keys):`
       : '  API keys: from VIGIL_API_KEYS',
     ...(keysWereGenerated ? apiKeys.map((k) => `    ${k.role.padEnd(11)} ${k.key}`) : []),
-    '  Paste the analyst key into the dashboard. Ctrl-C stops.',
+    identityProvider === undefined
+      ? `  people sign in at ${config.oidc?.issuer ?? ''}`
+      : `  people sign in at ${identityProvider.issuer} (built-in OpenID provider; users kept in ${config.dataDir}/secrets/demo-users):`,
+    ...(identityProvider?.users ?? []).map((u) => `    ${u.username.padEnd(11)} password ${u.password}`),
+    '  Sign in to the dashboard as analyst (or paste the analyst key). Ctrl-C stops.',
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

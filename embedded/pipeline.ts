@@ -30,7 +30,16 @@ import { FileTokenizationKeyStore } from '../ingest/adapters/file-key-store.js';
 import type { TokenizationKeyStore } from '../ingest/ports.js';
 import { FileCustomerKeyStore } from '../platform/file-customer-key-store.js';
 import { describeError } from '../platform/errors.js';
-import { customerKeysDirOf, demoApiKeysFor, secretsDirOf, webhookSecretKeyFor } from './secrets.js';
+import {
+  customerKeysDirOf,
+  demoApiKeysFor,
+  demoUsersFor,
+  identityProviderSigningKeyFor,
+  secretsDirOf,
+  webhookSecretKeyFor,
+} from './secrets.js';
+import { type DemoUser, startIdentityProvider } from '../identity-provider/provider.js';
+import { type OidcConfig, OidcTokenVerifier, identityRoleMap } from '../platform/oidc.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -43,6 +52,8 @@ export interface EmbeddedPipeline {
   readonly url: string;
   readonly apiKeys: readonly ApiKey[];
   readonly keysWereGenerated: boolean;
+  /** The built-in OpenID provider and its demo users; undefined when people sign in at the bank's (VIGIL_OIDC_ISSUER). */
+  readonly identityProvider: { readonly issuer: string; readonly users: readonly DemoUser[] } | undefined;
   /** The log itself, for tools that replay or inspect topics (tests, benchmarks). */
   readonly bus: Bus;
   /** Stops the simulator, the HTTP server and every stage, committing what was processed; idempotent. */
@@ -129,13 +140,42 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   const ingestKey = apiKeys.find((k) => k.role === Role.ingest) ?? adminKey;
   // Read before anything starts, so a conflicting seed or an unreadable state file fails the start cleanly.
   const simulatorWorld = config.simulatorTps > 0 ? simulatorWorldFor(config, clock, adminKey !== undefined) : undefined;
+  // People sign in at the bank's provider when one is configured, else at the built-in one on its own port, which
+  // listens first so that its issuer is known here; it answers once the console's address is known (open, below).
+  const demoUsers = config.oidc === undefined ? demoUsersFor(config.dataDir) : [];
+  const builtInProvider =
+    config.oidc === undefined
+      ? await startIdentityProvider({
+          host: config.httpHost,
+          port: config.identityProvider.port,
+          audience: config.identityProvider.audience,
+          accessTokenTtlS: config.identityProvider.accessTokenTtlS,
+          users: demoUsers,
+          signingKey: identityProviderSigningKeyFor(config.dataDir),
+          logger: logger.child({ component: 'identity-provider' }),
+        })
+      : undefined;
+  const oidc: OidcConfig = config.oidc ?? {
+    issuer: builtInProvider!.issuer,
+    audience: config.identityProvider.audience,
+    roleClaim: 'roles',
+    roleMap: identityRoleMap,
+    clockToleranceS: 30,
+  };
   const env: Env = {
     ...baseEnv,
     VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
+    // The console signs people in where the tokens come from (dashboards' config reads these).
+    VIGIL_OIDC_ISSUER: oidc.issuer,
+    VIGIL_OIDC_AUDIENCE: oidc.audience,
   };
-  // Configured (or demo) keys, plus the keys admins manage through /v1/api-keys (Topics.apiKeys).
+  // Configured (or demo) keys, the keys admins manage through /v1/api-keys (Topics.apiKeys), and people's tokens.
   const managedKeys = new ManagedKeyTable();
-  const authenticator = new ApiKeyAuthenticator(apiKeys, { table: managedKeys, nowMs: () => clock.nowMs() });
+  const authenticator = new ApiKeyAuthenticator(
+    apiKeys,
+    { table: managedKeys, nowMs: () => clock.nowMs() },
+    new OidcTokenVerifier(oidc, clock),
+  );
   const metrics = new MetricsRegistry();
   const registry = new EmbeddedSchemaRegistry();
 
@@ -224,6 +264,11 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   });
   dashboards.attach(http.server);
   const url = http.url;
+  // The console is reached as 127.0.0.1 or as localhost: both are its addresses.
+  builtInProvider?.open([
+    `${url}/`,
+    ...(url.includes('//127.0.0.1:') ? [`${url.replace('//127.0.0.1:', '//localhost:')}/`] : []),
+  ]);
 
   const groundTruth = new GroundTruth();
   const traffic =
@@ -265,6 +310,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       await traffic?.stop();
       await verdictDesk?.stop();
       await http.close();
+      await builtInProvider?.close();
       // Upstream first, so each stage drains what the previous one produced before the log closes.
       await ingest.close();
       await scoring.close();
@@ -276,5 +322,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
       await clickhouse.close();
     })());
 
-  return { config, url, apiKeys, keysWereGenerated, bus, close };
+  const identityProvider =
+    builtInProvider === undefined ? undefined : { issuer: builtInProvider.issuer, users: demoUsers };
+  return { config, url, apiKeys, keysWereGenerated, identityProvider, bus, close };
 }

@@ -41,6 +41,7 @@ const policy: Record<string, Allowed> = {
   'GET /': 'public',
   'GET /index.html': 'public',
   'GET /assets/currencies.json': 'public',
+  'GET /assets/sign-in.json': 'public',
   'POST /v1/transactions': [ingest, admin],
   'POST /v1/transactions/batch': [ingest, admin],
   'POST /v1/decisions': [ingest, admin],

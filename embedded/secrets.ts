@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ApiKey, generateDemoKeys, parseApiKeys } from '../platform/auth.js';
+import { type DemoUser, generateDemoUsers, generateSigningKey } from '../identity-provider/provider.js';
+import { type ApiKey, generateDemoKeys, isRole, parseApiKeys } from '../platform/auth.js';
+import { ConfigError } from '../platform/errors.js';
 
 /**
  * Secrets the embedded default makes for itself on first start and keeps under `<dataDir>/secrets/` (mode 0600):
  * the key sealing webhook signing secrets (registered endpoints must keep verifying after a restart) and
- * the demo API keys (so a key pasted into the dashboard keeps working after a restart). The card tokenisation keys
+ * the demo API keys (so a key pasted into the dashboard keeps working after a restart), and the built-in OpenID
+ * provider's demo users and signing key. The card tokenisation keys
  * live beside them, versioned, in ingest's file key store (`ingest/adapters/file-key-store.ts`). Production
  * deployments pass all of them through the environment instead and nothing is written.
  */
@@ -33,6 +36,31 @@ export function webhookSecretKeyFor(dataDir: string): string {
 /** Where the embedded default keeps its per-customer data keys (platform/file-customer-key-store.ts). */
 export function customerKeysDirOf(dataDir: string): string {
   return join(secretsDirOf(dataDir), 'customer-keys');
+}
+
+/**
+ * The built-in OpenID provider's demo users, one per person's role, with passwords generated on first start (kept so
+ * a printed password keeps working after a restart).
+ */
+export function demoUsersFor(dataDir: string): DemoUser[] {
+  const raw = readOrCreate(dataDir, 'demo-users', () =>
+    generateDemoUsers()
+      .map((u) => `${u.role}:${u.username}:${u.password}`)
+      .join(','),
+  );
+  return raw.split(',').map((entry) => {
+    const [role, username, password] = entry.split(':');
+    if (role === undefined || !isRole(role) || !username || !password)
+      throw new ConfigError(`${dataDir}/secrets/demo-users`, '<unreadable>', 'role:username:password entries');
+    return { role, username, password };
+  });
+}
+
+/** The built-in OpenID provider's signing key (a private JWK), kept so its tokens stay valid across a restart. */
+export function identityProviderSigningKeyFor(dataDir: string): Record<string, unknown> {
+  return JSON.parse(
+    readOrCreate(dataDir, 'oidc-signing-key.jwk', () => JSON.stringify(generateSigningKey())),
+  ) as Record<string, unknown>;
 }
 
 export function demoApiKeysFor(dataDir: string): ApiKey[] {

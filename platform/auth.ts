@@ -19,10 +19,23 @@ export type Role = (typeof Role)[keyof typeof Role];
 const roles = Object.values(Role) as readonly string[];
 
 export interface Principal {
-  /** Stable, non-secret id for audit logs: role plus the first 8 hex chars of the key's digest. */
+  /**
+   * Stable, non-secret id for audit logs: for an API key, its role plus the first 8 hex chars of its digest; for a
+   * person signed in through OpenID Connect, `user:<sub>` (the provider's subject identifier).
+   */
   readonly id: string;
   readonly role: Role;
+  /** A person's display name (preferred_username or name), shown beside the id; keys have none. */
+  readonly name?: string;
 }
+
+/** Verifies a person's access token (platform/oidc.ts); resolves with their principal or rejects with AuthError. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** A JWT in compact serialisation has exactly two dots; API keys never contain one. */
+const isJwtShaped = (credential: string): boolean => credential.split('.').length === 3;
 
 export class AuthError extends VigilError {
   constructor(code: 'UNAUTHENTICATED' | 'FORBIDDEN', message: string) {
@@ -134,6 +147,10 @@ export function generateDemoKeys(): ApiKey[] {
   return Object.values(Role).map((role) => ({ role, key: `vk_${role}_${randomBytes(18).toString('base64url')}` }));
 }
 
+/**
+ * Who is calling: machine feeds with API keys (configured, and managed through the API) and people with access
+ * tokens from the OpenID provider, behind one `authenticate` call so every route and the live socket treat both alike.
+ */
 export class ApiKeyAuthenticator {
   private readonly entries: ReadonlyArray<{ digest: Buffer; principal: Principal }>;
 
@@ -144,6 +161,7 @@ export class ApiKeyAuthenticator {
   constructor(
     keys: readonly ApiKey[],
     private readonly managed?: { readonly table: ManagedKeyTable; readonly nowMs: () => number },
+    private readonly tokens?: TokenVerifier,
   ) {
     this.entries = keys.map(({ role, key }) => {
       const d = digest(key);
@@ -151,12 +169,25 @@ export class ApiKeyAuthenticator {
     });
   }
 
-  /** The principal for an `Authorization` header value (`Bearer <key>`); throws AuthError when none matches. */
-  authenticate(authorization: string | undefined): Principal {
+  /**
+   * The principal for an `Authorization` header value: `Bearer <api key>` or, when OpenID Connect is configured,
+   * `Bearer <access token>` (told apart by shape: a JWT has two dots). Rejects with AuthError UNAUTHENTICATED when
+   * nothing matches or the token does not verify, FORBIDDEN when a valid token maps to no role.
+   */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match)
-      throw new AuthError('UNAUTHENTICATED', 'missing or malformed Authorization header; expected "Bearer <api key>"');
-    const presented = digest(match[1]!);
+      throw new AuthError(
+        'UNAUTHENTICATED',
+        'missing or malformed Authorization header; expected "Bearer <api key or access token>"',
+      );
+    const credential = match[1]!;
+    if (isJwtShaped(credential)) {
+      if (this.tokens === undefined)
+        throw new AuthError('UNAUTHENTICATED', 'access tokens are not accepted here: no OpenID provider is configured');
+      return this.tokens.verify(credential);
+    }
+    const presented = digest(credential);
     let found: Principal | undefined;
     // Compare against every key so the time taken does not reveal which one matched.
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, presented)) found = entry.principal;

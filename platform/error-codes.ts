@@ -27,11 +27,21 @@ export const errorCatalogue = {
   },
   UNAUTHENTICATED: {
     category: 'unauthenticated',
-    meaning: 'The request carried no known API key; send a configured key as "Authorization: Bearer" and the key.',
+    meaning:
+      'The request carried no known API key and no valid access token (the message says why a token was refused: ' +
+      'expired, another issuer, another audience); send "Authorization: Bearer" and a key, or sign in again.',
   },
   FORBIDDEN: {
     category: 'forbidden',
-    meaning: 'The API key is valid but its role may not use this route; use a key of a role the message lists.',
+    meaning:
+      'The key or token is valid but its role may not use this route, or the token maps to no Vigil role; use a ' +
+      'key or a person of a role the message lists.',
+  },
+  IDENTITY_PROVIDER_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning:
+      "An access token could not be checked because the OpenID provider's discovery document or keys could not be " +
+      'fetched; check VIGIL_OIDC_ISSUER and that the provider is reachable, then retry.',
   },
   RATE_LIMITED: {
     category: 'rate_limited',

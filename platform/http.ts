@@ -101,14 +101,19 @@ export const notFoundHandler: RequestHandler = (req, res) =>
 /** Authenticates the request and checks its role; the principal is then at `principalOf(res)`. */
 export function requireRole(authenticator: ApiKeyAuthenticator, ...allowed: Role[]): RequestHandler {
   return (req, res, next) => {
-    try {
-      const principal = authenticator.authenticate(req.headers.authorization);
-      authorize(principal, allowed);
-      res.locals['principal'] = principal;
-      next();
-    } catch (error) {
-      next(error);
-    }
+    authenticator.authenticate(req.headers.authorization).then(
+      (principal) => {
+        try {
+          authorize(principal, allowed);
+        } catch (error) {
+          next(error);
+          return;
+        }
+        res.locals['principal'] = principal;
+        next();
+      },
+      (error: unknown) => next(error),
+    );
   };
 }
 

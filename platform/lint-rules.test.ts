@@ -131,6 +131,21 @@ describe('eslint guard rails', () => {
   );
 
   it(
+    'flags identity-provider/ importing a stage or a composition root',
+    async () => {
+      const findings = await lint(
+        'identity-provider/planted.ts',
+        "import '../dashboards/ports.js';\nimport '../embedded/secrets.js';\n",
+      );
+      expect(findings).toEqual([
+        restricted('identity-provider/ must not import dashboards/'),
+        restricted('identity-provider/ must not import embedded/'),
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'flags production stage code importing simulator/',
     async () => {
       const findings = await lint('ingest/app/planted.ts', "import '../../simulator/generator.js';\n");

@@ -108,13 +108,14 @@ export function rateLimit(config: RateLimitConfig, authenticator: ApiKeyAuthenti
     };
     if (byAddress && refuse(byAddress.take(clientAddress(req)), 'client address')) return;
     if (byKey && req.headers.authorization !== undefined) {
-      let principalId: string | undefined;
-      try {
-        principalId = authenticator.authenticate(req.headers.authorization).id;
-      } catch {
-        // Not a known key: the route's own guard answers 401; the address bucket already counted it.
-      }
-      if (principalId !== undefined && refuse(byKey.take(principalId), 'API key')) return;
+      authenticator.authenticate(req.headers.authorization).then(
+        ({ id }) => {
+          if (!refuse(byKey.take(id), 'API key')) next();
+        },
+        // Not a known key or token: the route's own guard answers 401; the address bucket already counted it.
+        () => next(),
+      );
+      return;
     }
     next();
   };

@@ -346,8 +346,13 @@ export interface AlertListItem {
 export interface AccessLogEntry {
   /** ISO 8601, UTC, when the access was recorded (before it ran). */
   readonly at: string;
-  /** Who: role plus the first 8 hex chars of the key's digest (never the key). */
+  /**
+   * Who: for an API key, its role plus the first 8 hex chars of its digest (never the key); for a person, `user:<sub>`
+   * (their subject at the OpenID provider).
+   */
   readonly principal: string;
+  /** A person's display name when they acted (preferred_username or name); null for API keys. */
+  readonly principalName: string | null;
   readonly role: string;
   /** e.g. `transaction.audit-trail`, `label.create`, `live.open`. */
   readonly action: string;

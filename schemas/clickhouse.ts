@@ -182,6 +182,8 @@ export interface AnalystLabelRow {
 export interface AccessLogRow {
   readonly at: DateTime64Text;
   readonly principal: string;
+  /** A person's display name; '' for API keys. */
+  readonly principal_name: string;
   readonly role: string;
   readonly action: string;
   readonly resource: string;

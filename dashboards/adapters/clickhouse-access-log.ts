@@ -53,6 +53,7 @@ export class AccessLogWriter implements AccessLog {
     const row: AccessLogRow = {
       at: clickhouseTime(this.clock.nowMs()),
       principal: access.principal.id,
+      principal_name: access.principal.name ?? '',
       role: access.principal.role,
       action: access.action,
       resource: access.resource,

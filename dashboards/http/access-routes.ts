@@ -6,7 +6,8 @@ import type { RouteContext } from './context.js';
 import { ParamReader } from './params.js';
 
 const resourcePattern = /^[A-Za-z0-9._:/-]{1,200}$/;
-const principalPattern = /^[a-z]{1,32}:[0-9a-f]{8}$/;
+/** A key's id (`analyst:1a2b3c4d`) or a person's (`user:<sub>`; OpenID Connect Core §2 allows any ASCII `sub` to 255). */
+const principalPattern = /^(?:[a-z]{1,32}:[0-9a-f]{8}|user:[\x21-\x7e]{1,255})$/;
 const actionPattern = /^[a-z][a-z.-]{0,63}$/;
 
 /**
@@ -26,7 +27,11 @@ export function accessRoutes(ctx: RouteContext): express.Router {
     route(async (req, res) => {
       const query = new ParamReader(req.query, 'query');
       const resource = query.matching('resource', resourcePattern, 'a resource such as transaction/tx-1');
-      const principal = query.matching('principal', principalPattern, 'a principal id such as analyst:1a2b3c4d');
+      const principal = query.matching(
+        'principal',
+        principalPattern,
+        'a principal id such as analyst:1a2b3c4d or user:<sub>',
+      );
       const action = query.matching('action', actionPattern, 'an action such as transaction.audit-trail');
       const fromMs = query.time('from');
       const toMs = query.time('to', clock.nowMs() + 1);

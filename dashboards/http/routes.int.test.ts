@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import express from 'express';
 import WebSocket from 'ws';
-import { ApiKeyAuthenticator } from '../../platform/auth.js';
+import { ApiKeyAuthenticator, type Role, keyDigestHex, principalIdOf } from '../../platform/auth.js';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { systemClock } from '../../platform/clock.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
@@ -71,7 +71,9 @@ const authenticator = new ApiKeyAuthenticator([
   { role: 'ingest', key: keys.ingest },
   { role: 'admin', key: keys.admin },
 ]);
-const principalId = (key: string): string => authenticator.authenticate(`Bearer ${key}`).id;
+/** The principal id a key's requests are recorded under (its role plus its digest's prefix). */
+const principalId = (key: string): string =>
+  principalIdOf(Object.entries(keys).find(([, k]) => k === key)![0] as Role, keyDigestHex(key));
 
 async function waitFor<T>(
   what: string,

@@ -20,7 +20,7 @@ import { webRoutes } from './web-routes.js';
 export function dashboardsRouter(deps: RoutesDeps): express.Router {
   const ctx = routeContext(deps);
   const router = express.Router();
-  router.use(webRoutes());
+  router.use(webRoutes(deps.config.consoleSignIn));
   router.use(transactionRoutes(ctx));
   router.use(alertRoutes(ctx));
   router.use(accountRoutes(ctx));

@@ -41,10 +41,10 @@ export async function listAccessLog(clickhouse: ClickHouseClient, q: AccessLogQu
   const asOfMs = q.cursor?.asOfMs ?? q.toMs;
   const offset = q.cursor?.offset ?? 0;
   const rows = await selectRows<
-    SelectedRow<AccessLogRow, 'principal' | 'role' | 'action' | 'resource' | 'query_json', 'at'>
+    SelectedRow<AccessLogRow, 'principal' | 'principal_name' | 'role' | 'action' | 'resource' | 'query_json', 'at'>
   >(
     clickhouse,
-    `SELECT ${epochMsColumn('at')}, principal, role, action, resource, query_json
+    `SELECT ${epochMsColumn('at')}, principal, principal_name, role, action, resource, query_json
      FROM ${ClickHouseTables.accessLog}
      WHERE at < fromUnixTimestamp64Milli({asOfMs:Int64}, 'UTC')
        AND ({fromMs:Int64} < 0 OR at >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC'))
@@ -68,6 +68,7 @@ export async function listAccessLog(clickhouse: ClickHouseClient, q: AccessLogQu
     entries: page.map((r) => ({
       at: isoTime(r.at_ms),
       principal: r.principal,
+      principalName: r.principal_name === '' ? null : r.principal_name,
       role: r.role,
       action: r.action,
       resource: r.resource,

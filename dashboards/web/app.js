@@ -1,5 +1,8 @@
 // Vigil live console. No build step, no libraries: plain ES modules, DOM and inline SVG.
-// The API key lives in sessionStorage (this tab only). REST calls send it as `Authorization: Bearer`;
+// People sign in at the OpenID provider named by /assets/sign-in.json: authorization code flow with PKCE (RFC 7636),
+// the code verifier and state kept in sessionStorage across the redirect; the access token then serves exactly as
+// an API key would. An API key can still be pasted instead.
+// The key or token lives in sessionStorage (this tab only). REST calls send it as `Authorization: Bearer`;
 // the WebSocket carries it as the subprotocol `bearer.<key>` next to `vigil.v1`, since browsers cannot
 // set headers on a WebSocket.
 
@@ -62,7 +65,7 @@ async function api(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const payload = response.status === 204 ? undefined : await response.json().catch(() => undefined);
-  if (response.status === 401) signOut('Your key was not accepted. Sign in again.');
+  if (response.status === 401) signOut('Your sign-in was not accepted or has expired. Sign in again.');
   if (!response.ok) {
     const problems = payload?.problems?.map((p) => `${p.path}: ${p.message}`).join('; ');
     throw new Error(payload ? `${payload.detail}${problems ? ` (${problems})` : ''}` : `HTTP ${response.status}`);
@@ -426,10 +429,92 @@ $('login-form').addEventListener('submit', async (event) => {
   if (response.ok) signIn(key);
   else $('login-error').textContent = response.status === 403 ? 'This key is not an analyst key.' : 'Key not accepted.';
 });
+// ---- sign-in at the OpenID provider (authorization code + PKCE) ----
+const PKCE_STORAGE = 'vigil.pkce';
+const base64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+const randomText = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+const redirectUri = () => `${location.origin}/`;
+let signInConfig = null;
+
+async function discovery() {
+  const response = await fetch(`${signInConfig.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+  if (!response.ok) throw new Error(`the sign-in service answered ${response.status}`);
+  return response.json();
+}
+
+async function startProviderSignIn() {
+  const { authorization_endpoint: endpoint } = await discovery();
+  const verifier = randomText();
+  const stateValue = randomText();
+  sessionStorage.setItem(PKCE_STORAGE, JSON.stringify({ verifier, state: stateValue }));
+  const challenge = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  const url = new URL(endpoint);
+  url.search = new URLSearchParams({
+    client_id: signInConfig.clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri(),
+    scope: 'openid profile vigil',
+    resource: signInConfig.audience,
+    state: stateValue,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  location.assign(url.href);
+}
+
+/** Back from the provider with ?code=&state=: exchanges the code for the access token, or says why not. */
+async function finishProviderSignIn(params) {
+  const saved = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) ?? 'null');
+  sessionStorage.removeItem(PKCE_STORAGE);
+  history.replaceState(null, '', location.pathname);
+  if (params.get('error')) throw new Error(params.get('error_description') ?? params.get('error'));
+  if (!saved || saved.state !== params.get('state')) throw new Error('the sign-in response does not match this tab');
+  const { token_endpoint: endpoint } = await discovery();
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: params.get('code'),
+      redirect_uri: redirectUri(),
+      client_id: signInConfig.clientId,
+      code_verifier: saved.verifier,
+    }).toString(),
+  });
+  const body = await response.json();
+  if (!response.ok || !body.access_token) throw new Error(body.error_description ?? 'the sign-in was refused');
+  const check = await fetch('/v1/alerts?limit=1', { headers: { authorization: `Bearer ${body.access_token}` } });
+  if (check.status === 403) throw new Error('You are signed in, but not as an analyst.');
+  if (!check.ok) throw new Error('Vigil did not accept the sign-in.');
+  signIn(body.access_token);
+}
+
+$('provider-sign-in').addEventListener('click', () =>
+  startProviderSignIn().catch((error) => ($('login-error').textContent = `Sign-in failed: ${error.message}`)),
+);
 $('sign-out').addEventListener('click', () => signOut());
 $('reload').addEventListener('click', () => refreshHistory());
 for (const id of ['show-review', 'show-decline'])
   $(id).addEventListener('change', () => document.querySelectorAll('#alerts > li').forEach(applyFilter));
 
-if (state.key) signIn(state.key);
-else signOut();
+async function start() {
+  signInConfig = await fetch('/assets/sign-in.json')
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
+  $('provider-sign-in-block').hidden = signInConfig === null;
+  const params = new URLSearchParams(location.search);
+  if (signInConfig !== null && (params.has('code') || params.has('error'))) {
+    signOut();
+    await finishProviderSignIn(params).catch(
+      (error) => ($('login-error').textContent = `Sign-in failed: ${error.message}`),
+    );
+    return;
+  }
+  if (state.key) signIn(state.key);
+  else signOut();
+}
+start();

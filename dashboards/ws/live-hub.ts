@@ -520,17 +520,24 @@ export class LiveAlertHub {
         );
       return;
     }
-    let principal: Principal;
-    try {
-      principal = this.authenticator.authenticate(presentedAuthorization(req, url));
-      authorize(principal, [Role.analyst]);
-    } catch (error) {
-      this.refuse(
-        socket,
-        error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed'),
+    this.authenticator
+      .authenticate(presentedAuthorization(req, url))
+      .then((principal) => {
+        authorize(principal, [Role.analyst]);
+        return principal;
+      })
+      .then(
+        (principal) => this.admit(req, socket, head, url, principal),
+        (error: unknown) =>
+          this.refuse(
+            socket,
+            error instanceof VigilError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed'),
+          ),
       );
-      return;
-    }
+  }
+
+  /** Opens the socket of an authenticated, authorised client, unless the hub is full or the access log fails. */
+  private admit(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, principal: Principal): void {
     if (this.clients.size >= this.options.maxClients) {
       this.refuse(
         socket,

@@ -4,7 +4,7 @@ import { type Server, createServer, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { ApiKeyAuthenticator } from '../../platform/auth.js';
+import { ApiKeyAuthenticator, keyDigestHex, principalIdOf } from '../../platform/auth.js';
 import { ManualClock } from '../../platform/clock.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
@@ -249,7 +249,7 @@ interface ScenarioResult {
 
 const keys = Array.from({ length: HEALTHY_CLIENTS + 2 }, (_, i) => `analyst-key-${i}-0123456789abcdef`);
 const authenticator = new ApiKeyAuthenticator(keys.map((key) => ({ role: 'analyst' as const, key })));
-const principalOf = (key: string): string => authenticator.authenticate(`Bearer ${key}`).id;
+const principalOf = (key: string): string => principalIdOf('analyst', keyDigestHex(key));
 
 /** Starts a hub with `policy`, connects the clients, publishes ALERTS in batches and samples the slow clients. */
 async function runScenario(name: string, policy: OutboxPolicy, withSlowClients: boolean): Promise<ScenarioResult> {

@@ -113,7 +113,7 @@ describe('ingest HTTP routes (embedded log)', () => {
     });
     expect(transaction.card!.token).toMatch(/^tok_/);
     // Who submitted it: the key's principal id (role + digest prefix), never the key.
-    const principal = new ApiKeyAuthenticator([{ role: 'ingest', key: INGEST_KEY }]).authenticate(
+    const principal = await new ApiKeyAuthenticator([{ role: 'ingest', key: INGEST_KEY }]).authenticate(
       `Bearer ${INGEST_KEY}`,
     );
     expect(transaction.submittedBy).toBe(principal.id);

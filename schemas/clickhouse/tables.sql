@@ -179,6 +179,7 @@ CREATE TABLE IF NOT EXISTS access_log
 (
     at         DateTime64(3, 'UTC'),
     principal  String,
+    principal_name String DEFAULT '',
     role       LowCardinality(String),
     action     LowCardinality(String),
     resource   String,
@@ -186,6 +187,10 @@ CREATE TABLE IF NOT EXISTS access_log
 )
 ENGINE = MergeTree
 ORDER BY at
+;
+-- A person's display name (preferred_username or name from their access token) beside their `user:<sub>` id; ''
+-- for API keys and for rows from before people signed in. Added in place in older data directories.
+ALTER TABLE access_log ADD COLUMN IF NOT EXISTS principal_name String DEFAULT '' AFTER principal
 ;
 -- What every open hold still reserves, leg by leg: its amount less what the captures of an authorisation booked on
 -- the same account, currency and side, never past zero (a REVIEW's hold has no captures: all of it). A capture's
