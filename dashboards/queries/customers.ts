@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CustomerExportTransaction } from '../../schemas/api.js';
 import { ClickHouseTables, type DecisionRow, type SelectedRow, epochMsColumn } from '../../schemas/clickhouse.js';
+import { DECISION_TRANSACTION_COLUMNS, transactionOfDecision } from '../../schemas/decision-transaction.js';
 import { decodeCursorValues, encodeCursorValues, isoTime, parseStoredJson, selectRows } from './select.js';
 
 /** Where an export page starts: after this (event time, transaction id). */
@@ -24,7 +25,12 @@ export function decodeCustomerExportCursor(text: string): CustomerExportCursor |
 
 type ExportRow = SelectedRow<
   DecisionRow,
-  'transaction_id' | 'decision' | 'score' | 'reasons_json' | 'features_json' | 'transaction_json',
+  | (typeof DECISION_TRANSACTION_COLUMNS)[number]
+  | 'decision'
+  | 'score'
+  | 'reasons_json'
+  | 'features_json'
+  | 'transaction_json',
   'event_time' | 'received_at'
 >;
 
@@ -40,7 +46,7 @@ export async function customerTransactions(
 ): Promise<{ transactions: CustomerExportTransaction[]; next: CustomerExportCursor | undefined }> {
   const rows = await selectRows<ExportRow>(
     clickhouse,
-    `SELECT transaction_id, decision, score, reasons_json, features_json, transaction_json,
+    `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, features_json, transaction_json,
             ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}
      FROM (SELECT * FROM ${ClickHouseTables.decisions} WHERE customer_id = {customerId:String}
            ORDER BY stored_at LIMIT 1 BY transaction_id)
@@ -62,7 +68,8 @@ export async function customerTransactions(
       transactionId: r.transaction_id,
       eventTime: isoTime(r.event_time_ms),
       receivedAt: isoTime(r.received_at_ms),
-      transaction: parseStoredJson(r.transaction_json),
+      // The whole transaction: a slim row keeps in transaction_json only what no column gives back.
+      transaction: transactionOfDecision(r, parseStoredJson(r.transaction_json)),
       decision: {
         outcome: r.decision,
         score: r.score,

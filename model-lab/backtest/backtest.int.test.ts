@@ -10,12 +10,7 @@ import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { ManualClock } from '../../platform/clock.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
-import {
-  type AnalystLabelRow,
-  ClickHouseTables,
-  type DecisionRow,
-  clickhouseTableStatements,
-} from '../../schemas/clickhouse.js';
+import { type AnalystLabelRow, ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
 import { createCodec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
 import { featureValuesOf } from '../../schemas/features.js';
@@ -29,6 +24,9 @@ import type {
 } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
+// The history is written by ledger-sink's real writer: this test crosses that boundary on purpose.
+// eslint-disable-next-line no-restricted-imports
+import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
 import { TfjsModelScorer } from '../../scoring/adapters/tfjs-model.js';
 import { ScoringProcessor } from '../../scoring/app/scorer.js';
 import { compileRules } from '../../scoring/domain/rules.js';
@@ -49,8 +47,6 @@ const rulesA = JSON.parse(
 const START_MS = Date.UTC(2026, 10, 2, 10);
 const MINUTE_MS = 60_000;
 const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-const json = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 
 /** Scoring's outputs are read from `score()` directly; nothing is sent. */
 class NoProducer implements Producer {
@@ -127,46 +123,6 @@ function history(): Transaction[] {
   return txs.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
 }
 
-function decisionRow(scored: ScoredTransaction): DecisionRow {
-  const tx = scored.transaction;
-  return {
-    transaction_id: tx.transactionId,
-    fingerprint: tx.fingerprint,
-    channel: tx.channel,
-    kind: tx.kind,
-    source: tx.source,
-    submitted_by: tx.submittedBy ?? '',
-    amount_minor: tx.amountMinor.toString(),
-    currency: tx.currency,
-    payer_account_id: tx.payerAccountId,
-    payee_account_id: tx.payeeAccountId,
-    customer_id: tx.customerId ?? '',
-    card_token: tx.card?.token ?? '',
-    card_last4: tx.card?.last4 ?? '',
-    merchant_id: tx.merchantId ?? '',
-    terminal_id: tx.terminalId ?? '',
-    mcc: tx.mcc ?? '',
-    device_id: tx.deviceId ?? '',
-    country: tx.country ?? '',
-    description: tx.description ?? '',
-    decision: scored.decision,
-    score: scored.score,
-    risk: scored.risk,
-    reasons_json: json(scored.reasons),
-    reason_codes: scored.reasons.map((r) => r.code),
-    rules_fired: scored.rulesFired,
-    features_json: json(featureValuesOf(scored)),
-    model_version: scored.modelVersion,
-    rules_version: scored.rulesVersion,
-    unposted_reason: '',
-    transaction_json: json(tx),
-    event_time: chTime(tx.eventTimeMs),
-    received_at: chTime(tx.receivedAtMs),
-    scored_at: chTime(scored.scoredAtMs),
-    stored_at: chTime(scored.scoredAtMs),
-  };
-}
-
 describe('backtest over stored history (chDB)', () => {
   let dir: string;
   let clickhouse: ClickHouseClient;
@@ -211,11 +167,11 @@ describe('backtest over stored history (chDB)', () => {
       logger: silentLogger,
     });
     stored = await Promise.all(processor.score(history()).scored.map((r) => codecs.scored.decode(r.value)));
-    await clickhouse.insert({
-      table: ClickHouseTables.decisions,
-      values: stored.map(decisionRow),
-      format: 'JSONEachRow',
-    });
+    // Stored by ledger-sink's own writer, so the backtest reads rows exactly as production stores them (slim
+    // transaction_json included).
+    await new ClickHouseLedgerStore(clickhouse).insertDecisions(
+      stored.map((scored) => ({ scored, storedAtMs: scored.scoredAtMs })),
+    );
   }, 120_000);
 
   afterAll(async () => {

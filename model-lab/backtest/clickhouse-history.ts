@@ -1,5 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ClickHouseTables } from '../../schemas/clickhouse.js';
+import { ClickHouseTables, epochMsColumn } from '../../schemas/clickhouse.js';
+import {
+  DECISION_TRANSACTION_COLUMNS,
+  type DecisionTransactionColumns,
+  transactionOfDecision,
+} from '../../schemas/decision-transaction.js';
 import { readerType } from '../../schemas/codec.js';
 import type { AnalystLabel, Decision, LabelValue, Transaction } from '../../schemas/generated/types.js';
 import type { StoredDecision, StoredHistory } from './replay.js';
@@ -34,7 +39,8 @@ export async function readStoredHistory(
   toMs: number,
 ): Promise<StoredHistory> {
   const decisions = await clickhouse.query({
-    query: `SELECT transaction_json, decision, rules_fired, reason_codes, rules_version
+    query: `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
+              transaction_json, decision, rules_fired, reason_codes, rules_version
             FROM ${ClickHouseTables.decisions}
             WHERE event_time >= {start:DateTime64(3)} AND event_time < {to:DateTime64(3)}
             ORDER BY event_time, received_at, transaction_id, stored_at
@@ -42,15 +48,18 @@ export async function readStoredHistory(
     query_params: { start: chTime(startMs), to: chTime(toMs) },
     format: 'JSONEachRow',
   });
-  const rows = await decisions.json<{
-    transaction_json: string;
-    decision: Decision;
-    rules_fired: string[];
-    reason_codes: string[];
-    rules_version: string;
-  }>();
+  const rows = await decisions.json<
+    DecisionTransactionColumns & {
+      transaction_json: string;
+      decision: Decision;
+      rules_fired: string[];
+      reason_codes: string[];
+      rules_version: string;
+    }
+  >();
   const stored: StoredDecision[] = rows.map((r) => ({
-    transaction: transactionOf(r.transaction_json),
+    // A slim row keeps in transaction_json only what no column gives back: rebuild the whole record first.
+    transaction: transactionOf(JSON.stringify(transactionOfDecision(r, JSON.parse(r.transaction_json)))),
     decision: r.decision,
     rulesFired: r.rules_fired,
     reasonCodes: r.reason_codes,
