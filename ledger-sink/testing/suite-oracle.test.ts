@@ -52,6 +52,20 @@ describe('suiteViolations', () => {
     ]);
   });
 
+  it('given the same stored rows read in another order, then it names the same examples', () => {
+    const view = exactView();
+    const twice: StoredView = { ...view, decisionIds: [...view.decisionIds, ...view.decisionIds.slice(0, 12)] };
+    const reversed: StoredView = {
+      ...twice,
+      decisionIds: [...twice.decisionIds].reverse(),
+      legs: [...view.legs].reverse(),
+    };
+    expect(suiteViolations(reversed, expected)).toEqual(suiteViolations(twice, expected));
+    expect(suiteViolations(twice, expected)[0]).toMatch(
+      /^decisions stored more than once: 12 \(tx-000000, tx-000001, /,
+    );
+  });
+
   it('given a postable decision with no entries, then the missing entries are reported', () => {
     const view = exactView();
     const posted = [...expected.entryIds.keys()][1]!;

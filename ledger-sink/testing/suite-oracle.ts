@@ -58,7 +58,10 @@ export function suiteExpectation(inputs: readonly ScoredTransaction[]): SuiteExp
 /** Every way `view` departs from `expected`, one line each (at most `limit` lines per kind); empty when exact. */
 export function suiteViolations(view: StoredView, expected: SuiteExpectation, limit = 10): string[] {
   const violations: string[] = [];
-  const report = (kind: string, items: readonly string[]): void => {
+  // Items are listed sorted: a read without ORDER BY returns rows in whatever order the parts were merged, and
+  // the report must name the same examples for the same stored rows.
+  const report = (kind: string, unordered: readonly string[]): void => {
+    const items = [...unordered].sort();
     if (items.length > 0)
       violations.push(
         `${kind}: ${items.length} (${items.slice(0, limit).join(', ')}${items.length > limit ? ', …' : ''})`,
