@@ -47,6 +47,7 @@ const policy: Record<string, Allowed> = {
   'POST /v1/decisions': [ingest, admin],
   'POST /v1/channels/iso20022': [ingest, admin],
   'POST /v1/channels/csv': [ingest, admin],
+  'POST /v1/channels/nacha': [ingest, admin],
   'GET /v1/decisions/:id': [ingest, admin],
   'GET /v1/transactions/:id': [analyst, compliance, admin],
   'GET /v1/audit/search': [compliance, admin],

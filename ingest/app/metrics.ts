@@ -1,6 +1,6 @@
 import type { MetricsRegistry } from '../../platform/metrics.js';
 
-/** The ingest stage's Prometheus metrics (prefix `vigil_ingest_`). Labels: `route` (single|batch|decision|iso20022|csv), `source`. */
+/** The ingest stage's Prometheus metrics (prefix `vigil_ingest_`). Labels: `route` (single|batch|decision|iso20022|csv|nacha|stripe), `source`. */
 export function createIngestMetrics(registry: MetricsRegistry) {
   return {
     requests: registry.counter(

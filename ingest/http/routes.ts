@@ -13,6 +13,7 @@ import { parseBatchBody, parseJsonBody } from './body.js';
 import type { ChannelIntake } from '../app/channel-intake.js';
 import { parseIso20022 } from '../domain/channels/iso20022/messages.js';
 import { parseColumnMapping, parseCsv } from '../domain/channels/csv/csv.js';
+import { parseNacha } from '../domain/channels/nacha/nacha.js';
 import type { ContentHasher } from '../ports.js';
 import { mountChannelRoute } from './channels.js';
 
@@ -37,7 +38,7 @@ export interface IngestRouterOptions {
 }
 
 const countRequests =
-  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv'): RequestHandler =>
+  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv' | 'nacha'): RequestHandler =>
   (_req, res, next) => {
     res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
     next();
@@ -56,6 +57,8 @@ const countRequests =
  *    camt.054.001.08, pacs.004.001.09); 200 + ChannelFileResponse, per item as in the batch (see http/channels.ts).
  *  - `POST /v1/channels/csv` (role ingest): a CSV upload (domain/channels/csv), `Vigil-File-Id` naming the file and
  *    `?columns=amount=Betrag,…` mapping another layout; answered like the ISO 20022 route.
+ *  - `POST /v1/channels/nacha` (role ingest): a NACHA ACH file (domain/channels/nacha), each entry located by its
+ *    record number; answered like the ISO 20022 route.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
  */
 const DEADLINE_HEADER = 'vigil-decision-deadline-ms';
@@ -202,6 +205,13 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
       maxFileBytes: channels.maxFileBytes,
     },
   );
+
+  mountChannelRoute(router, '/v1/channels/nacha', (bytes) => parseNacha(bytes, { hasher: channels.hasher }), {
+    intake: channels.intake,
+    guard: asIngestFeed,
+    countRequests: countRequests(metrics, 'nacha'),
+    maxFileBytes: channels.maxFileBytes,
+  });
 
   router.use(problemDetailsMiddleware(options.logger));
   return router;
