@@ -17,6 +17,10 @@ export function createIngestMetrics(registry: MetricsRegistry) {
       'vigil_ingest_conflicts_total',
       'Attempts reusing an accepted transaction id with other content, by source',
     ),
+    webhookSignatureFailures: registry.counter(
+      'vigil_ingest_webhook_signature_failures_total',
+      'Gateway webhooks refused for a missing, bad or expired signature, by gateway',
+    ),
     deadLetters: registry.counter('vigil_ingest_dead_letters_total', 'Refused items and conflicts written to tx.dlq'),
     journalFailures: registry.counter(
       'vigil_ingest_idempotency_journal_failures_total',

@@ -16,6 +16,8 @@ import { parseColumnMapping, parseCsv } from '../domain/channels/csv/csv.js';
 import { parseNacha } from '../domain/channels/nacha/nacha.js';
 import type { ContentHasher } from '../ports.js';
 import { mountChannelRoute } from './channels.js';
+import { mountStripeRoute } from './gateways.js';
+import type { StripeWebhookConfig } from '../config.js';
 
 export interface IngestRouterOptions {
   readonly ingestor: Ingestor;
@@ -35,10 +37,15 @@ export interface IngestRouterOptions {
     readonly hasher: ContentHasher;
     readonly maxFileBytes: number;
   };
+  /** Stripe's webhook secret and tolerance; absent, `POST /v1/channels/stripe` answers 503. */
+  readonly stripeWebhooks?: StripeWebhookConfig;
 }
 
 const countRequests =
-  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv' | 'nacha'): RequestHandler =>
+  (
+    metrics: IngestMetrics,
+    routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv' | 'nacha' | 'stripe',
+  ): RequestHandler =>
   (_req, res, next) => {
     res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
     next();
@@ -59,6 +66,8 @@ const countRequests =
  *    `?columns=amount=Betrag,…` mapping another layout; answered like the ISO 20022 route.
  *  - `POST /v1/channels/nacha` (role ingest): a NACHA ACH file (domain/channels/nacha), each entry located by its
  *    record number; answered like the ISO 20022 route.
+ *  - `POST /v1/channels/stripe` (no API key: Stripe's signature authenticates it): a Stripe webhook event
+ *    (domain/channels/gateways/stripe.ts, http/gateways.ts); answered like the channel routes, 400 for a bad signature.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
  */
 const DEADLINE_HEADER = 'vigil-decision-deadline-ms';
@@ -211,6 +220,17 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
     guard: asIngestFeed,
     countRequests: countRequests(metrics, 'nacha'),
     maxFileBytes: channels.maxFileBytes,
+  });
+
+  mountStripeRoute(router, {
+    intake: channels.intake,
+    hasher: channels.hasher,
+    config: options.stripeWebhooks,
+    countRequests: countRequests(metrics, 'stripe'),
+    metrics,
+    logger: options.logger,
+    clock: options.clock,
+    maxBodyBytes: options.maxBodyBytes,
   });
 
   router.use(problemDetailsMiddleware(options.logger));
