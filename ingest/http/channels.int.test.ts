@@ -191,6 +191,19 @@ describe('POST /v1/channels/nacha (embedded log)', () => {
     expect(recordsContaining(records, body.results[0]!.transactionId!)).toHaveLength(2);
   }, 30_000);
 
+  it('reports an entry validation refuses at the positions of the field, and takes the rest of the file', async () => {
+    // An account number with a character no account id may hold; the controls do not cover account numbers.
+    const file = editRecord(payrollFile(fileTime), 5, 13, '5550#0111');
+    const body = (await nacha(file)).body as unknown as ChannelFileResponse;
+    expect(body.results.map((r) => [r.location, r.status, r.problems?.map((p) => p.path)])).toEqual([
+      ['record 3', 'accepted', undefined],
+      ['record 5', 'rejected', ['record 5, positions 13-29 (DFI Account Number)']],
+      ['record 6', 'rejected', ['record 6, positions 2-3 (Transaction Code)']],
+      ['record 9', 'accepted', undefined],
+    ]);
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(2);
+  }, 30_000);
+
   it('refuses a broken file with 400 and the record numbers, and the same file id with other bytes with 409', async () => {
     const broken = await nacha(editRecord(payrollFile(fileTime), 5, 30, '0000004568'));
     expect(broken.status).toBe(400);
