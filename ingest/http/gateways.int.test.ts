@@ -19,7 +19,7 @@ import { readAll, testContext } from '../testing/harness.js';
 import { STRIPE_TEST_SECRET, charge, dispute, stripeEvent, stripeSignature } from '../testing/stripe.js';
 
 /**
- * `POST /v1/channels/stripe` over HTTP on the real embedded log: events signed with Stripe's own helper and verified
+ * `POST /v1/channels/stripe` over HTTP on the real embedded log: events signed with Stripe's own `generateTestHeaderString` and verified
  * with its `constructEvent`; a bad, missing or expired signature is 400, logged and counted; an event redelivered is
  * a duplicate; charges, captures and partial refunds arrive in exact minor units; a fraud dispute is a FRAUD label by
  * `chargeback` on analyst.labels.

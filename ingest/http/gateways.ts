@@ -25,7 +25,7 @@ export interface StripeRouteOptions {
   readonly maxBodyBytes: number;
 }
 
-// Only the static webhooks helper is used; it needs no API key and makes no network call.
+// Only the static webhooks object is used; it needs no API key and makes no network call.
 const stripeWebhooks = Stripe.webhooks;
 
 /**

@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 
 /**
  * Stripe webhook events for tests, shaped as Stripe's API reference describes Event, Charge and Dispute objects
- * (only the fields the channel reads, plus a few it must ignore), signed with Stripe's own test helper
+ * (only the fields the channel reads, plus a few it must ignore), signed with Stripe's own test signer
  * (`webhooks.generateTestHeaderString`), so the route verifies exactly what Stripe would send.
  */
 
