@@ -120,6 +120,21 @@ describe('POST /v1/channels/stripe (embedded log)', () => {
     expect(tx!.sourceDocument!.references).toMatchObject({ EventId: 'evt_1Purchase', ChargeId: 'ch_3PurchaseA' });
   }, 30_000);
 
+  it('accepts a charge whose card Stripe describes without its IIN as a wallet payment', async () => {
+    const card = { brand: 'visa', fingerprint: 'Xt5EWLLDS7FJjR1c', last4: '4242' };
+    const plain = { ...purchase, id: 'ch_3NoIin', payment_method_details: { type: 'card', card } };
+    const answer = await s.deliver(stripeEvent('evt_1NoIin', 'charge.succeeded', plain, NOW_S - 59));
+    expect((answer.body as unknown as ChannelFileResponse).summary).toEqual({
+      accepted: 1,
+      duplicate: 0,
+      rejected: 0,
+      conflict: 0,
+    });
+    expect((await s.written()).map((t) => [t.channel, t.kind, t.amountMinor, t.card])).toEqual([
+      ['WALLET', 'PURCHASE', 1999n, null],
+    ]);
+  }, 30_000);
+
   it('refuses a bad, missing or expired signature with 400, logs and counts it, and writes nothing', async () => {
     const payload = stripeEvent('evt_1Purchase', 'charge.succeeded', purchase, NOW_S - 59);
     const tampered = payload.replace('1999', '9999');

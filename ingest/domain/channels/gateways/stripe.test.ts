@@ -30,6 +30,20 @@ describe('Stripe event mapping', () => {
     });
   });
 
+  it('takes a charge without the IIN (Stripe seldom sends it) as a wallet payment, the card brand and last 4 kept', () => {
+    const plain = charge(base);
+    const details = plain['payment_method_details'] as { card: Record<string, unknown> };
+    const withoutIin = { ...plain, payment_method_details: { card: { ...details.card, iin: null } } };
+    const item = document(stripeEvent('evt_w', 'charge.succeeded', withoutIin, createdS)).items[0]!;
+    expect(item.request).toMatchObject({
+      channel: 'wallet',
+      kind: 'purchase',
+      amount: { value: '1050', currency: 'JPY' },
+    });
+    expect(item.request!.card).toBeUndefined();
+    expect(item.sourceDocument.references).toMatchObject({ CardBrand: 'visa', CardLast4: '4242' });
+  });
+
   it('books a partial refund as the amount this event refunded, named by the running total', () => {
     const refunded = (total: number, before: number) =>
       document(

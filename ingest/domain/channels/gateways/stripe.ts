@@ -161,6 +161,7 @@ function chargeItem(charge: Json, context: EventContext): ChannelItem {
   if (amount !== undefined && amount <= 0n) problems.push({ path: amountPath, message: 'must be greater than zero' });
   const payer = payerOf(charge);
   const card = isObject(charge['payment_method_details']) ? charge['payment_method_details']['card'] : undefined;
+  const cardFields = isObject(card) ? card : {};
   const paymentIntent = text(charge['payment_intent']);
   const references = checkedReferences(
     [
@@ -169,6 +170,8 @@ function chargeItem(charge: Json, context: EventContext): ChannelItem {
       ['ChargeId', chargeId, `${LOCATION}/id`],
       ['PaymentIntent', paymentIntent, `${LOCATION}/payment_intent`],
       ['Account', context.account, '/account'],
+      ['CardBrand', text(cardFields['brand']), `${LOCATION}/payment_method_details/card/brand`],
+      ['CardLast4', text(cardFields['last4']), `${LOCATION}/payment_method_details/card/last4`],
     ],
     problems,
   );
@@ -177,14 +180,15 @@ function chargeItem(charge: Json, context: EventContext): ChannelItem {
     return { location: LOCATION, sourceDocument, problems, fieldLocations: {} };
 
   const chargeTime = Number.isSafeInteger(charge['created']) ? (charge['created'] as number) * 1000 : context.createdMs;
+  const described = cardOf(card);
   const request: TransactionRequest = {
     transactionId: stripeTransactionId(chargeId, context.hasher, ...suffix),
-    channel: 'card',
+    channel: described === undefined ? 'wallet' : 'card',
     kind,
     amount: { value: formatMinorUnits(amount, currency), currency },
     payer: { accountId: payer.accountId, ...(payer.customerId === undefined ? {} : { customerId: payer.customerId }) },
     payee: { accountId: `stripe-balance:${context.account ?? 'platform'}` },
-    ...(cardOf(card) ?? {}),
+    ...(described ?? {}),
     channelReference: chargeId,
     ...(suffix.length === 0 ? {} : { originalTransactionId: stripeTransactionId(chargeId, context.hasher) }),
     // The payment happened when the charge was made; a capture or refund when its event was.
@@ -206,22 +210,17 @@ function chargeItem(charge: Json, context: EventContext): ChannelItem {
 
 /**
  * The card as Stripe describes it: its fingerprint (Stripe's own token of the card number, the same for every
- * charge of one card) as the token, the IIN as the BIN and the last four digits; without all three the payment
- * goes without card details and is refused by validation like a JSON card payment without them.
+ * charge of one card) as the token, the IIN as the BIN and the last four digits. Stripe seldom sends the IIN
+ * ("not typically available"), and a card payment without a BIN is refused by validation, so a charge without all
+ * three goes as a `wallet` payment — the gateway holds the card — with what Stripe did say kept as references.
  */
-function cardOf(card: unknown): Pick<TransactionRequest, 'card'> | undefined {
+function cardOf(card: unknown): { card: NonNullable<TransactionRequest['card']> } | undefined {
   if (!isObject(card)) return undefined;
   const fingerprint = text(card['fingerprint']);
   const bin = text(card['iin']);
   const last4 = text(card['last4']);
-  if (fingerprint === undefined && bin === undefined && last4 === undefined) return undefined;
-  return {
-    card: {
-      ...(fingerprint === undefined ? {} : { token: `stripe:${fingerprint}` }),
-      ...(bin === undefined ? {} : { bin: bin.slice(0, 6) }),
-      ...(last4 === undefined ? {} : { last4 }),
-    },
-  };
+  if (fingerprint === undefined || bin === undefined || last4 === undefined) return undefined;
+  return { card: { token: `stripe:${fingerprint}`, bin: bin.slice(0, 6), last4 } };
 }
 
 /** A dispute: a FRAUD verdict on its charge when the reason is fraud, none for another reason; unreadable, an item. */
