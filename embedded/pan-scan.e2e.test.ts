@@ -7,6 +7,7 @@ import { createLogger } from '../platform/logger.js';
 import type { AuditTrail, ChannelFileResponse, LedgerIntegrity } from '../schemas/api.js';
 import { transfersCsv } from '../ingest/testing/csv.js';
 import { multiCurrencyPain001, pain001WithBadItems } from '../ingest/testing/iso20022.js';
+import { payrollFile } from '../ingest/testing/nacha.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, storedStringColumns, waitFor } from './testing.js';
 
@@ -171,7 +172,8 @@ describe('no card number at rest (embedded)', () => {
         }).then(async (response) => ({ status: response.status, body: await response.text() })),
       ),
     );
-    // Channel files: a card number in remittance text (kept, masked), in an EndToEndId and a CSV cell (refused).
+    // Channel files: a card number in remittance text (kept, masked: ISO 20022 and a NACHA addenda), in an
+    // EndToEndId and a CSV cell (refused).
     const now = new Date().toISOString();
     const files = [
       await ingest.post<ChannelFileResponse>(
@@ -189,9 +191,15 @@ describe('no card number at rest (embedded)', () => {
         transfersCsv(now, 'pan').replace('E2E-CSV-1', 'E2E-5555555555554444'),
         'text/csv',
       ),
+      await ingest.post<ChannelFileResponse>(
+        '/v1/channels/nacha',
+        // Sixteen characters for sixteen: the addenda record keeps its 94.
+        payrollFile(new Date()).replace('SALARY NOVEMBER ', PANS[0]!),
+        'text/plain',
+      ),
     ];
-    expect(files.map((f) => f.body.summary.accepted)).toEqual([5, 2, 1]);
-    const fromFiles = 8;
+    expect(files.map((f) => f.body.summary.accepted)).toEqual([5, 2, 1, 3]);
+    const fromFiles = 11;
     for (const file of files) expect(JSON.stringify(file.body)).not.toMatch(stored);
     // Free text is accepted (masked); ids and strictly formatted fields holding a card number are refused.
     const accepted = single.filter((r) => r.status === 202).length;

@@ -47,6 +47,9 @@ const policy: Record<string, Allowed> = {
   'POST /v1/decisions': [ingest, admin],
   'POST /v1/channels/iso20022': [ingest, admin],
   'POST /v1/channels/csv': [ingest, admin],
+  'POST /v1/channels/nacha': [ingest, admin],
+  // A gateway cannot hold our API key: the event's signature authenticates it (400 without one, never 401/403).
+  'POST /v1/channels/stripe': 'public',
   'GET /v1/decisions/:id': [ingest, admin],
   'GET /v1/transactions/:id': [analyst, compliance, admin],
   'GET /v1/audit/search': [compliance, admin],

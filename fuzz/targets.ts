@@ -7,6 +7,7 @@ import { fundsPolicyTargets } from './funds-policy.js';
 import { iso20022Targets } from './iso20022.js';
 import { journalTargets } from './journal.js';
 import { ledgerLifecycleTargets } from './ledger-lifecycle.js';
+import { nachaTargets } from './nacha.js';
 import type { FuzzTarget } from './target.js';
 import { validationTargets } from './validation.js';
 
@@ -22,6 +23,7 @@ export const targets: readonly FuzzTarget[] = [
   ...fundsPolicyTargets,
   ...iso20022Targets,
   ...csvTargets,
+  ...nachaTargets,
 ];
 
 export { pendingTargets } from './pending.js';

@@ -22,6 +22,30 @@ describe('loadIngestConfig', () => {
     expect(Object.isFrozen(config.limits)).toBe(true);
   });
 
+  it('reads the Stripe webhook secret (inline or from a file) and its tolerance; without a secret, none', () => {
+    expect(loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY }).stripeWebhooks).toBeUndefined();
+    const inline = loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_STRIPE_WEBHOOK_SECRET: 'whsec_inline' });
+    expect([inline.stripeWebhooks?.secret.reveal(), inline.stripeWebhooks?.toleranceSeconds]).toEqual([
+      'whsec_inline',
+      300,
+    ]);
+    expect(JSON.stringify(inline.stripeWebhooks)).not.toContain('whsec_inline');
+    const file = join(mkdtempSync(join(tmpdir(), 'vigil-stripe-')), 'secret');
+    writeFileSync(file, 'whsec_from_file\n');
+    const fromFile = loadIngestConfig({
+      VIGIL_TOKENIZATION_KEY: TEST_KEY,
+      VIGIL_STRIPE_WEBHOOK_SECRET_FILE: file,
+      VIGIL_STRIPE_WEBHOOK_TOLERANCE_S: '60',
+    });
+    expect([fromFile.stripeWebhooks?.secret.reveal(), fromFile.stripeWebhooks?.toleranceSeconds]).toEqual([
+      'whsec_from_file',
+      60,
+    ]);
+    expect(() => loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_STRIPE_WEBHOOK_TOLERANCE_S: '0' })).toThrow(
+      ConfigError,
+    );
+  });
+
   it('reads every key', () => {
     const config = loadIngestConfig({
       VIGIL_TOKENIZATION_KEY: TEST_KEY,

@@ -61,6 +61,22 @@ export interface IngestConfig {
    * not overtaken.
    */
   readonly idempotencyClaimTimeoutMs: number;
+  /**
+   * `POST /v1/channels/stripe`, authenticated by Stripe's signature instead of an API key; undefined (the route
+   * answers 503 WEBHOOK_NOT_CONFIGURED) until VIGIL_STRIPE_WEBHOOK_SECRET (or `_FILE`) is set.
+   */
+  readonly stripeWebhooks: StripeWebhookConfig | undefined;
+}
+
+/** How Stripe's webhook events are verified (`stripe.webhooks.constructEvent`). */
+export interface StripeWebhookConfig {
+  /** VIGIL_STRIPE_WEBHOOK_SECRET: the endpoint's signing secret (`whsec_…`) from the Stripe dashboard. */
+  readonly secret: Secret;
+  /**
+   * VIGIL_STRIPE_WEBHOOK_TOLERANCE_S (1..3600, default 300, Stripe's own default): how old the signed timestamp may
+   * be; an older event is refused as a replay.
+   */
+  readonly toleranceSeconds: number;
 }
 
 /** Tokenisation keys by version, the current version and the fingerprint key, as read from the environment. */
@@ -110,12 +126,19 @@ export function loadIngestConfig(env: Env): IngestConfig {
       min: 1000,
       max: 60 * MINUTE_MS,
     }),
+    stripeWebhooks: readStripeWebhooks(env),
     limits: Object.freeze({
       maxAmountMajor: BigInt(readInt(env, 'VIGIL_INGEST_MAX_AMOUNT_MAJOR', 1_000_000_000, { min: 1, max: 1e14 })),
       maxFutureSkewMs: readInt(env, 'VIGIL_INGEST_MAX_FUTURE_SKEW_MS', 5 * MINUTE_MS, { min: 0, max: DAY_MS }),
       maxEventAgeMs: readInt(env, 'VIGIL_INGEST_MAX_EVENT_AGE_MS', 30 * DAY_MS, { min: MINUTE_MS, max: 3650 * DAY_MS }),
     }),
   });
+}
+
+function readStripeWebhooks(env: Env): StripeWebhookConfig | undefined {
+  const secret = readOptionalSecret(env, 'VIGIL_STRIPE_WEBHOOK_SECRET');
+  const toleranceSeconds = readInt(env, 'VIGIL_STRIPE_WEBHOOK_TOLERANCE_S', 300, { min: 1, max: 3600 });
+  return secret === undefined ? undefined : Object.freeze({ secret, toleranceSeconds });
 }
 
 /** A key of at least MIN_KEY_CHARS; the error names only its length, never the secret. */

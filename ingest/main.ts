@@ -8,7 +8,7 @@ import type { MetricsRegistry } from '../platform/metrics.js';
 import type { IngestResult } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
 import { DeadLetterWriter } from '../schemas/dead-letter.js';
-import type { ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type { AnalystLabel, ScoredTransaction, Transaction } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { IngestStateTopics, Topics } from '../schemas/topics.js';
 import { ConfigError } from '../platform/errors.js';
@@ -19,6 +19,7 @@ import { StaticTokenizationKeyStore } from './adapters/static-key-store.js';
 import { ClaimsIdempotencyStore } from './adapters/claims-idempotency-store.js';
 import { FileIdempotencyStore } from './adapters/file-idempotency-store.js';
 import { FileChannelFileStore } from './adapters/file-channel-file-store.js';
+import { LogChargebackRecorder } from './adapters/chargeback-labels.js';
 import { ChannelIntake } from './app/channel-intake.js';
 import { DecisionWaiter } from './app/decision-waiter.js';
 import { Ingestor } from './app/ingestor.js';
@@ -145,7 +146,18 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     clock: deps.clock,
   });
   const channels = {
-    intake: new ChannelIntake({ ingestor, files: channelFiles, logger, itemsPerCall: config.maxBatchItems }),
+    intake: new ChannelIntake({
+      ingestor,
+      files: channelFiles,
+      logger,
+      itemsPerCall: config.maxBatchItems,
+      // Gateways' chargebacks take the label path, as an analyst's FRAUD verdict does.
+      chargebacks: new LogChargebackRecorder(
+        deps.bus.producer(),
+        await createCodec<AnalystLabel>(deps.registry, Topics.analystLabels),
+        deps.clock,
+      ),
+    }),
     hasher: sha256Hasher,
     maxFileBytes: config.maxChannelFileBytes,
   };
@@ -161,6 +173,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     maxBodyBytes: config.maxBodyBytes,
     maxBatchBodyBytes: config.maxBatchBodyBytes,
     maxBatchItems: config.maxBatchItems,
+    ...(config.stripeWebhooks === undefined ? {} : { stripeWebhooks: config.stripeWebhooks }),
   });
 
   let closing: Promise<void> | undefined;

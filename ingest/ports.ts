@@ -109,3 +109,19 @@ export interface ChannelFileStore {
   isHealthy(): boolean;
   close(): Promise<void>;
 }
+
+/** A chargeback to record as a verdict: the judged transaction and what the gateway says of it. */
+export interface ChargebackVerdict {
+  readonly transactionId: string;
+  readonly payerAccountId: string | null;
+  readonly transactionEventTimeMs: number;
+  readonly note: string;
+}
+
+/**
+ * Records chargebacks on the label path (analyst.labels) as FRAUD verdicts by `chargeback`, in order; resolves with
+ * each record's position once durable, rejects with a retriable error when the log cannot take them.
+ */
+export interface ChargebackRecorder {
+  record(verdicts: readonly ChargebackVerdict[]): Promise<ReadonlyArray<{ partition: number; offset: number }>>;
+}

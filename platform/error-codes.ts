@@ -239,7 +239,7 @@ export const errorCatalogue = {
   CHANNEL_FILE_REFUSED: {
     category: 'invalid_input',
     meaning:
-      'A channel file (ISO 20022, CSV) could not be read as a whole — unsafe (a DOCTYPE), not well-formed, an unsupported message or no message id; `problems` says where. Nothing in it was ingested.',
+      'A channel file (ISO 20022, CSV, NACHA) or gateway event could not be read as a whole — unsafe (a DOCTYPE), not well-formed, an unsupported message, no message id, or NACHA controls that do not add up; `problems` says where (element path, line, record number). Nothing in it was ingested.',
   },
   CHANNEL_FILE_CONFLICT: {
     category: 'conflict',
@@ -250,6 +250,16 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning:
       'An item of a channel file was refused for what the file itself shows (an amount, a currency, a missing element); its dead letter and problems name the location in the file.',
+  },
+  WEBHOOK_SIGNATURE_INVALID: {
+    category: 'invalid_input',
+    meaning:
+      'A gateway webhook (Stripe) came without a valid signature of the configured secret, or signed too long ago; nothing in it was read. Counted and logged; check the endpoint secret.',
+  },
+  WEBHOOK_NOT_CONFIGURED: {
+    category: 'unavailable',
+    meaning:
+      'A gateway webhook arrived but its secret is not configured (VIGIL_STRIPE_WEBHOOK_SECRET); the gateway retries while it is set.',
   },
   LOG_APPEND_FAILED: {
     category: 'unavailable',

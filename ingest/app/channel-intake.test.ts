@@ -203,3 +203,83 @@ describe('ChannelIntake in slices', () => {
     }
   });
 });
+
+describe('ChannelIntake: chargebacks of gateway events', () => {
+  const verdict = {
+    location: '/data/object',
+    transactionId: 'stripe-0123456789abcdef0123456789abcdef01234567',
+    payerAccountId: null,
+    transactionEventTimeMs: 1_795_510_000_000,
+    note: 'stripe dispute fraudulent',
+    references: { EventId: 'evt_1' },
+  };
+  const message: ChannelDocument = { format: 'stripe', messageId: 'evt_1', items: [], verdicts: [verdict] };
+
+  /** An intake whose recorder keeps what it was given, over `files` (the real receipt store, or a planted one). */
+  async function withRecorder(forgetful: boolean) {
+    const t = await setup();
+    const recorded: string[] = [];
+    const files = await FileChannelFileStore.open(`${t.dataDir}/verdicts`, t.logger);
+    const intake = new ChannelIntake({
+      ingestor: undefined as unknown as Ingestor,
+      // The planted fault: a receipt store that never remembers, so every delivery looks new.
+      files: forgetful
+        ? {
+            lookup: () => Promise.resolve(undefined),
+            remember: () => Promise.resolve(),
+            isHealthy: () => true,
+            close: () => Promise.resolve(),
+          }
+        : files,
+      logger: t.logger,
+      itemsPerCall: 10,
+      chargebacks: {
+        record: (verdicts) => {
+          recorded.push(...verdicts.map((v) => v.transactionId));
+          return Promise.resolve(
+            verdicts.map((_, i) => ({ partition: 0, offset: recorded.length - verdicts.length + i })),
+          );
+        },
+      },
+    });
+    const close = async () => {
+      await files.close();
+      await t.close();
+    };
+    return { intake, recorded, close };
+  }
+
+  it('records a chargeback once, answering the redelivered event as a duplicate', async () => {
+    const { intake, recorded, close } = await withRecorder(false);
+    try {
+      const first = await intake.receive(message, 'a'.repeat(64), 'gateway:stripe', 'WEBHOOK');
+      expect(first.results).toEqual([
+        {
+          transactionId: verdict.transactionId,
+          status: 'accepted',
+          partition: 0,
+          offset: 0,
+          location: '/data/object',
+          references: { EventId: 'evt_1' },
+        },
+      ]);
+      const again = await intake.receive(message, 'a'.repeat(64), 'gateway:stripe', 'WEBHOOK');
+      expect(again.results.map((r) => r.status)).toEqual(['duplicate']);
+      expect(recorded).toEqual([verdict.transactionId]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('negative control: with a receipt store that forgets, the same check sees the chargeback recorded twice', async () => {
+    const { intake, recorded, close } = await withRecorder(true);
+    try {
+      await intake.receive(message, 'a'.repeat(64), 'gateway:stripe', 'WEBHOOK');
+      await intake.receive(message, 'a'.repeat(64), 'gateway:stripe', 'WEBHOOK');
+      expect(recorded).not.toEqual([verdict.transactionId]);
+      expect(recorded).toHaveLength(2);
+    } finally {
+      await close();
+    }
+  });
+});

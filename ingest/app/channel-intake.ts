@@ -2,8 +2,13 @@ import { ErrorCategory, VigilError } from '../../platform/errors.js';
 import { KeyedLock } from '../../platform/keyed-lock.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ChannelFileResponse, ChannelItemResult, IngestResult } from '../../schemas/api.js';
-import { type ChannelDocument, type ChannelItem, locateProblem } from '../domain/channels/channel.js';
-import type { ChannelFileStore } from '../ports.js';
+import {
+  type ChannelDocument,
+  type ChannelItem,
+  type ChannelVerdict,
+  locateProblem,
+} from '../domain/channels/channel.js';
+import type { ChannelFileStore, ChargebackRecorder } from '../ports.js';
 import type { IntakeItem, Ingestor } from './ingestor.js';
 
 /** A file under a message id received before with other bytes: what the channel routes answer with 409. */
@@ -27,12 +32,14 @@ export interface ChannelIntakeDeps {
   readonly logger: Logger;
   /** Items handed to the ingestor per call: bounds one call's log append and locks whatever the file's size. */
   readonly itemsPerCall: number;
+  /** Where the chargebacks of gateway events go; a document with verdicts and no recorder is refused. */
+  readonly chargebacks?: ChargebackRecorder;
 }
 
 /**
  * Takes a parsed channel file through the JSON API's path: file-level idempotency by format + message id and the
  * SHA-256 of the bytes, then every item — in slices of `itemsPerCall` — through the Ingestor (validation,
- * tokenisation, idempotency, the log, dead letters), with source FILE and the item's source document. Results come
+ * tokenisation, idempotency, the log, dead letters), with source FILE (or WEBHOOK) and the item's source document. Results come
  * back per item in file order, located in the file.
  */
 export class ChannelIntake {
@@ -45,8 +52,14 @@ export class ChannelIntake {
    * (status `duplicate`, each item a duplicate of itself or rejected again, nothing written twice); the same message
    * id with other bytes throws ChannelFileConflictError before any item is looked at. Rejects with a retriable
    * error when the log or the receipt store is unavailable; what was accepted before is a duplicate on retry.
+   * `source` is FILE for uploaded files, WEBHOOK for a gateway's events.
    */
-  async receive(document: ChannelDocument, sha256: string, submittedBy: string | null): Promise<ChannelFileResponse> {
+  async receive(
+    document: ChannelDocument,
+    sha256: string,
+    submittedBy: string | null,
+    source: 'FILE' | 'WEBHOOK' = 'FILE',
+  ): Promise<ChannelFileResponse> {
     const key = `${document.format}\n${document.messageId}`;
     const release = await this.locks.acquire([key]);
     try {
@@ -55,9 +68,10 @@ export class ChannelIntake {
       const results: ChannelItemResult[] = [];
       for (let start = 0; start < document.items.length; start += this.deps.itemsPerCall) {
         const slice = document.items.slice(start, start + this.deps.itemsPerCall);
-        const answers = await this.deps.ingestor.accept(slice.map(intakeItemOf), 'FILE', submittedBy);
+        const answers = await this.deps.ingestor.accept(slice.map(intakeItemOf), source, submittedBy);
         slice.forEach((item, i) => results.push(located(item, answers[i]!)));
       }
+      results.push(...(await this.recordVerdicts(document.verdicts ?? [], known !== undefined)));
       if (known === undefined) await this.deps.files.remember({ key, sha256 });
       const summary = { accepted: 0, duplicate: 0, rejected: 0, conflict: 0 };
       for (const result of results) summary[result.status]++;
@@ -80,6 +94,25 @@ export class ChannelIntake {
     } finally {
       release();
     }
+  }
+
+  /**
+   * Chargebacks of a message seen for the first time go onto the label path; a message received before answers
+   * them as duplicates without a second label. (A crash between the labels and the receipt records them again on
+   * the gateway's retry: the ledger reverses a payment once, whatever the number of FRAUD verdicts.)
+   */
+  private async recordVerdicts(verdicts: readonly ChannelVerdict[], seen: boolean): Promise<ChannelItemResult[]> {
+    if (verdicts.length === 0) return [];
+    const recorder = this.deps.chargebacks;
+    if (recorder === undefined) throw new VigilError('INTERNAL', 'chargebacks reported with no recorder wired');
+    const positions = seen ? [] : await recorder.record(verdicts);
+    return verdicts.map((verdict, i) => ({
+      transactionId: verdict.transactionId,
+      status: seen ? 'duplicate' : 'accepted',
+      ...(positions[i] === undefined ? {} : { partition: positions[i].partition, offset: positions[i].offset }),
+      location: verdict.location,
+      references: verdict.references,
+    }));
   }
 }
 

@@ -1,6 +1,6 @@
 import type { MetricsRegistry } from '../../platform/metrics.js';
 
-/** The ingest stage's Prometheus metrics (prefix `vigil_ingest_`). Labels: `route` (single|batch|decision|iso20022|csv), `source`. */
+/** The ingest stage's Prometheus metrics (prefix `vigil_ingest_`). Labels: `route` (single|batch|decision|iso20022|csv|nacha|stripe), `source`. */
 export function createIngestMetrics(registry: MetricsRegistry) {
   return {
     requests: registry.counter(
@@ -16,6 +16,10 @@ export function createIngestMetrics(registry: MetricsRegistry) {
     conflicts: registry.counter(
       'vigil_ingest_conflicts_total',
       'Attempts reusing an accepted transaction id with other content, by source',
+    ),
+    webhookSignatureFailures: registry.counter(
+      'vigil_ingest_webhook_signature_failures_total',
+      'Gateway webhooks refused for a missing, bad or expired signature, by gateway',
     ),
     deadLetters: registry.counter('vigil_ingest_dead_letters_total', 'Refused items and conflicts written to tx.dlq'),
     journalFailures: registry.counter(

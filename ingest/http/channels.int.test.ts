@@ -11,6 +11,7 @@ import { Topics } from '../../schemas/topics.js';
 import { startIngest } from '../main.js';
 import { TEST_KEY } from '../testing/fixtures.js';
 import { readAll, recordsContaining, testContext } from '../testing/harness.js';
+import { editRecord, payrollFile, returnFile } from '../testing/nacha.js';
 import { entityBomb, multiCurrencyPain001, pain001WithBadItems, pain001WrongNamespace } from '../testing/iso20022.js';
 
 /**
@@ -50,11 +51,14 @@ async function startServer() {
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const responses: string[] = [];
-  const send = async (xml: string, key = INGEST_KEY) => {
-    const response = await fetch(`${base}/v1/channels/iso20022`, {
+  const send = async (body: string, key = INGEST_KEY, path = '/v1/channels/iso20022') => {
+    const response = await fetch(`${base}${path}`, {
       method: 'POST',
-      body: xml,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/xml' },
+      body,
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': path.endsWith('iso20022') ? 'application/xml' : 'text/plain',
+      },
     });
     const text = await response.text();
     responses.push(text);
@@ -147,5 +151,75 @@ describe('POST /v1/channels/iso20022 (embedded log)', () => {
     expect((await s.send(padded)).status).toBe(413);
     expect((await s.send(multiCurrencyPain001({ createdAt }), ANALYST_KEY)).status).toBe(403);
     expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(0);
+  }, 30_000);
+});
+
+describe('POST /v1/channels/nacha (embedded log)', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  beforeEach(async () => {
+    s = await startServer();
+  });
+  afterEach(async () => {
+    await s.stop();
+  });
+  const nacha = (text: string, key?: string) => s.send(text, key, '/v1/channels/nacha');
+  const fileTime = new Date(createdAt);
+
+  it('accepts the good entries, rejects the prenote at its record, and knows the file when it comes again', async () => {
+    const first = await nacha(payrollFile(fileTime));
+    expect(first.status).toBe(200);
+    const body = first.body as unknown as ChannelFileResponse;
+    expect(body.file).toMatchObject({ format: 'nacha', messageId: '121042882-261124-0830-A', status: 'new' });
+    expect(body.summary).toEqual({ accepted: 3, duplicate: 0, rejected: 1, conflict: 0 });
+    expect(body.results.map((r) => [r.location, r.status])).toEqual([
+      ['record 3', 'accepted'],
+      ['record 5', 'accepted'],
+      ['record 6', 'rejected'],
+      ['record 9', 'accepted'],
+    ]);
+    expect(body.results[2]!.problems).toEqual([
+      { path: 'record 6, positions 2-3 (Transaction Code)', message: 'a prenotification moves no money' },
+    ]);
+    const again = (await nacha(payrollFile(fileTime))).body as unknown as ChannelFileResponse;
+    expect(again.file.status).toBe('duplicate');
+    expect(again.summary).toEqual({ accepted: 0, duplicate: 3, rejected: 1, conflict: 0 });
+    // The return names the credit of record 3 by its trace number.
+    const returned = (await nacha(returnFile(fileTime))).body as unknown as ChannelFileResponse;
+    expect(returned.results.map((r) => [r.location, r.status])).toEqual([['record 3', 'accepted']]);
+    const records = await readAll(s.bus, Topics.transactionsRaw);
+    expect(records).toHaveLength(4);
+    expect(recordsContaining(records, body.results[0]!.transactionId!)).toHaveLength(2);
+  }, 30_000);
+
+  it('reports an entry validation refuses at the positions of the field, and takes the rest of the file', async () => {
+    // An account number with a character no account id may hold; the controls do not cover account numbers.
+    const file = editRecord(payrollFile(fileTime), 5, 13, '5550#0111');
+    const body = (await nacha(file)).body as unknown as ChannelFileResponse;
+    expect(body.results.map((r) => [r.location, r.status, r.problems?.map((p) => p.path)])).toEqual([
+      ['record 3', 'accepted', undefined],
+      ['record 5', 'rejected', ['record 5, positions 13-29 (DFI Account Number)']],
+      ['record 6', 'rejected', ['record 6, positions 2-3 (Transaction Code)']],
+      ['record 9', 'accepted', undefined],
+    ]);
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(2);
+  }, 30_000);
+
+  it('refuses a broken file with 400 and the record numbers, and the same file id with other bytes with 409', async () => {
+    const broken = await nacha(editRecord(payrollFile(fileTime), 5, 30, '0000004568'));
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({
+      code: 'CHANNEL_FILE_REFUSED',
+      problems: [
+        { path: 'record 7, positions 21-32 (Total Debit Entry Dollar Amount)' },
+        { path: 'record 11, positions 32-43 (Total Debit Entry Dollar Amount in File)' },
+      ],
+    });
+    expect((await nacha(payrollFile(fileTime))).status).toBe(200);
+    const changed = payrollFile(fileTime).replace('SALARY NOVEMBER', 'SALARY DECEMBER');
+    const conflict = await nacha(changed);
+    expect(conflict.status).toBe(409);
+    expect(conflict.body['code']).toBe('CHANNEL_FILE_CONFLICT');
+    expect((await nacha(payrollFile(fileTime), ANALYST_KEY)).status).toBe(403);
+    expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(3);
   }, 30_000);
 });

@@ -13,8 +13,11 @@ import { parseBatchBody, parseJsonBody } from './body.js';
 import type { ChannelIntake } from '../app/channel-intake.js';
 import { parseIso20022 } from '../domain/channels/iso20022/messages.js';
 import { parseColumnMapping, parseCsv } from '../domain/channels/csv/csv.js';
+import { parseNacha } from '../domain/channels/nacha/nacha.js';
 import type { ContentHasher } from '../ports.js';
 import { mountChannelRoute } from './channels.js';
+import { mountStripeRoute } from './gateways.js';
+import type { StripeWebhookConfig } from '../config.js';
 
 export interface IngestRouterOptions {
   readonly ingestor: Ingestor;
@@ -34,10 +37,15 @@ export interface IngestRouterOptions {
     readonly hasher: ContentHasher;
     readonly maxFileBytes: number;
   };
+  /** Stripe's webhook secret and tolerance; absent, `POST /v1/channels/stripe` answers 503. */
+  readonly stripeWebhooks?: StripeWebhookConfig;
 }
 
 const countRequests =
-  (metrics: IngestMetrics, routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv'): RequestHandler =>
+  (
+    metrics: IngestMetrics,
+    routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv' | 'nacha' | 'stripe',
+  ): RequestHandler =>
   (_req, res, next) => {
     res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
     next();
@@ -56,6 +64,10 @@ const countRequests =
  *    camt.054.001.08, pacs.004.001.09); 200 + ChannelFileResponse, per item as in the batch (see http/channels.ts).
  *  - `POST /v1/channels/csv` (role ingest): a CSV upload (domain/channels/csv), `Vigil-File-Id` naming the file and
  *    `?columns=amount=Betrag,…` mapping another layout; answered like the ISO 20022 route.
+ *  - `POST /v1/channels/nacha` (role ingest): a NACHA ACH file (domain/channels/nacha), each entry located by its
+ *    record number; answered like the ISO 20022 route.
+ *  - `POST /v1/channels/stripe` (no API key: Stripe's signature authenticates it): a Stripe webhook event
+ *    (domain/channels/gateways/stripe.ts, http/gateways.ts); answered like the channel routes, 400 for a bad signature.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
  */
 const DEADLINE_HEADER = 'vigil-decision-deadline-ms';
@@ -202,6 +214,24 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
       maxFileBytes: channels.maxFileBytes,
     },
   );
+
+  mountChannelRoute(router, '/v1/channels/nacha', (bytes) => parseNacha(bytes, { hasher: channels.hasher }), {
+    intake: channels.intake,
+    guard: asIngestFeed,
+    countRequests: countRequests(metrics, 'nacha'),
+    maxFileBytes: channels.maxFileBytes,
+  });
+
+  mountStripeRoute(router, {
+    intake: channels.intake,
+    hasher: channels.hasher,
+    config: options.stripeWebhooks,
+    countRequests: countRequests(metrics, 'stripe'),
+    metrics,
+    logger: options.logger,
+    clock: options.clock,
+    maxBodyBytes: options.maxBodyBytes,
+  });
 
   router.use(problemDetailsMiddleware(options.logger));
   return router;

@@ -29,13 +29,33 @@ export interface ChannelItem {
   readonly fieldLocations: Readonly<Record<string, string>>;
 }
 
+/**
+ * A chargeback a gateway reports on a payment it sent before: recorded as a FRAUD verdict by `chargeback` on the
+ * label path (analyst.labels), where the ledger reverses the booked payment as it does for an analyst's verdict.
+ */
+export interface ChannelVerdict {
+  /** Where in the message, e.g. `/data/object` of a gateway event. */
+  readonly location: string;
+  /** The judged transaction: the id the payment got when its own event was ingested. */
+  readonly transactionId: string;
+  /** The payment's payer account when the message names it; null: the label is keyed by the transaction id. */
+  readonly payerAccountId: string | null;
+  /** Epoch ms the message gives for the payment (or, lacking that, for the chargeback itself). */
+  readonly transactionEventTimeMs: number;
+  /** The gateway's reason, kept on the label. */
+  readonly note: string;
+  readonly references: Readonly<Record<string, string>>;
+}
+
 /** A file the channel could read: its format, the id its sender gave it, and its items in file order. */
 export interface ChannelDocument {
   /** The message definition or format, e.g. `pain.001.001.09`. */
   readonly format: string;
-  /** The sender's id for the whole file (ISO 20022 `GrpHdr/MsgId`); the file-level idempotency key. */
+  /** The sender's id for the whole file (ISO 20022 `GrpHdr/MsgId`, a gateway's event id); the idempotency key. */
   readonly messageId: string;
   readonly items: readonly ChannelItem[];
+  /** Chargebacks the message reports (gateway events); recorded after the items, once per message. */
+  readonly verdicts?: readonly ChannelVerdict[];
 }
 
 /** A parser's answer: the document, or why the whole file was refused (each problem with its location). */

@@ -1,0 +1,249 @@
+import express from 'express';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiKeyAuthenticator } from '../../platform/auth.js';
+import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
+import type { Env } from '../../platform/config.js';
+import type { ChannelFileResponse } from '../../schemas/api.js';
+import { createCodec } from '../../schemas/codec.js';
+import type { AnalystLabel, Transaction } from '../../schemas/generated/types.js';
+import { Topics } from '../../schemas/topics.js';
+import { sha256Hasher } from '../adapters/crypto.js';
+import { stripeTransactionId } from '../domain/channels/gateways/stripe.js';
+import { startIngest } from '../main.js';
+import { NOW_MS, TEST_KEY } from '../testing/fixtures.js';
+import { readAll, testContext } from '../testing/harness.js';
+import { STRIPE_TEST_SECRET, charge, dispute, stripeEvent, stripeSignature } from '../testing/stripe.js';
+
+/**
+ * `POST /v1/channels/stripe` over HTTP on the real embedded log: events signed with Stripe's own `generateTestHeaderString` and verified
+ * with its `constructEvent`; a bad, missing or expired signature is 400, logged and counted; an event redelivered is
+ * a duplicate; charges, captures and partial refunds arrive in exact minor units; a fraud dispute is a FRAUD label by
+ * `chargeback` on analyst.labels.
+ */
+const NOW_S = NOW_MS / 1000;
+
+async function startServer(env: Env = { VIGIL_STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET }) {
+  const logDir = await mkdtemp(join(tmpdir(), 'vigil-gateways-log-'));
+  const ctx = await testContext(await EmbeddedLog.open({ dir: logDir }));
+  const stage = await startIngest({
+    bus: ctx.bus,
+    registry: ctx.registry,
+    authenticator: new ApiKeyAuthenticator([{ role: 'ingest', key: 'ingest-key-0123456789abcdef' }]),
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+    dataDir: ctx.dataDir,
+    env: { VIGIL_TOKENIZATION_KEY: TEST_KEY, ...env },
+  });
+  const app = express();
+  app.use(stage.router);
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  /** Posts `payload` signed now (or with `signature`), as Stripe does: JSON body, Stripe-Signature header. */
+  const deliver = async (payload: string, signature = stripeSignature(payload, NOW_S)) => {
+    const response = await fetch(`${base}/v1/channels/stripe`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature },
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const transactions = await createCodec<Transaction>(ctx.registry, Topics.transactionsRaw);
+  const labelCodec = await createCodec<AnalystLabel>(ctx.registry, Topics.analystLabels);
+  const written = async () =>
+    Promise.all((await readAll(ctx.bus, Topics.transactionsRaw)).map((r) => transactions.decode(r.value)));
+  const labels = async () =>
+    Promise.all((await readAll(ctx.bus, Topics.analystLabels)).map((r) => labelCodec.decode(r.value)));
+  const stop = async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stage.close();
+    await ctx.bus.close();
+    await ctx.cleanup();
+    await rm(logDir, { recursive: true, force: true });
+  };
+  return { ...ctx, deliver, written, labels, stop };
+}
+
+const signatureFailures = (metrics: string): string | undefined =>
+  /vigil_ingest_webhook_signature_failures_total\{gateway="stripe"\} (\d+)/.exec(metrics)?.[1];
+
+describe('POST /v1/channels/stripe (embedded log)', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  beforeEach(async () => {
+    s = await startServer();
+  });
+  afterEach(async () => {
+    await s.stop();
+  });
+
+  const purchase = charge({
+    id: 'ch_3PurchaseA',
+    amount: 1999,
+    currency: 'usd',
+    captured: true,
+    customer: 'cus_Alice',
+    createdS: NOW_S - 60,
+  });
+
+  it('takes a signed charge as a purchase in exact minor units, and its redelivery as a duplicate', async () => {
+    const first = await s.deliver(stripeEvent('evt_1Purchase', 'charge.succeeded', purchase, NOW_S - 59));
+    expect(first.status).toBe(200);
+    const body = first.body as unknown as ChannelFileResponse;
+    expect(body.file).toMatchObject({ format: 'stripe', messageId: 'evt_1Purchase', status: 'new' });
+    expect(body.results.map((r) => [r.location, r.status])).toEqual([['/data/object', 'accepted']]);
+    // Stripe's next delivery of the same event: another pending_webhooks count, another signature.
+    const again = await s.deliver(
+      stripeEvent('evt_1Purchase', 'charge.succeeded', purchase, NOW_S - 59, { pendingWebhooks: 0 }),
+    );
+    expect(again.status).toBe(200);
+    expect((again.body as unknown as ChannelFileResponse).file.status).toBe('duplicate');
+    const [tx, ...rest] = await s.written();
+    expect(rest).toEqual([]);
+    expect(tx).toMatchObject({
+      transactionId: stripeTransactionId('ch_3PurchaseA', sha256Hasher),
+      channel: 'CARD',
+      kind: 'PURCHASE',
+      amountMinor: 1999n,
+      currency: 'USD',
+      payerAccountId: 'stripe:cus_Alice',
+      payeeAccountId: 'stripe-balance:platform',
+      source: 'WEBHOOK',
+      submittedBy: 'gateway:stripe',
+      sourceDocument: { format: 'stripe', location: '/data/object' },
+    });
+    expect(tx!.sourceDocument!.references).toMatchObject({ EventId: 'evt_1Purchase', ChargeId: 'ch_3PurchaseA' });
+  }, 30_000);
+
+  it('accepts a charge whose card Stripe describes without its IIN as a wallet payment', async () => {
+    const card = { brand: 'visa', fingerprint: 'Xt5EWLLDS7FJjR1c', last4: '4242' };
+    const plain = { ...purchase, id: 'ch_3NoIin', payment_method_details: { type: 'card', card } };
+    const answer = await s.deliver(stripeEvent('evt_1NoIin', 'charge.succeeded', plain, NOW_S - 59));
+    expect((answer.body as unknown as ChannelFileResponse).summary).toEqual({
+      accepted: 1,
+      duplicate: 0,
+      rejected: 0,
+      conflict: 0,
+    });
+    expect((await s.written()).map((t) => [t.channel, t.kind, t.amountMinor, t.card])).toEqual([
+      ['WALLET', 'PURCHASE', 1999n, null],
+    ]);
+  }, 30_000);
+
+  it('refuses a bad, missing or expired signature with 400, logs and counts it, and writes nothing', async () => {
+    const payload = stripeEvent('evt_1Purchase', 'charge.succeeded', purchase, NOW_S - 59);
+    const tampered = payload.replace('1999', '9999');
+    const refusals = [
+      await s.deliver(tampered, stripeSignature(payload, NOW_S)),
+      await s.deliver(payload, stripeSignature(payload, NOW_S, 'whsec_another_endpoint_secret_0123456789')),
+      await s.deliver(payload, ''),
+      // Signed 301 s ago: beyond Stripe's default tolerance of 300 s, a replay.
+      await s.deliver(payload, stripeSignature(payload, NOW_S - 301)),
+    ];
+    expect(refusals.map((r) => [r.status, r.body['code']])).toEqual(
+      Array.from({ length: 4 }, () => [400, 'WEBHOOK_SIGNATURE_INVALID']),
+    );
+    expect(signatureFailures(s.metrics.render())).toBe('4');
+    expect(s.logger.lines.filter((l) => l.includes('stripe webhook refused: signature'))).toHaveLength(4);
+    expect(await s.written()).toEqual([]);
+    // Negative control: the same payload signed now with the endpoint's secret passes, so the checks above bite.
+    expect((await s.deliver(payload)).status).toBe(200);
+    expect(signatureFailures(s.metrics.render())).toBe('4');
+    expect(await s.written()).toHaveLength(1);
+  }, 30_000);
+
+  it('books an authorization, its capture and two partial refunds of the charge, each its own part', async () => {
+    const base = { id: 'ch_3AuthB', amount: 5000, currency: 'eur', customer: 'cus_Bob', createdS: NOW_S - 600 };
+    const events = [
+      stripeEvent('evt_B1', 'charge.succeeded', charge({ ...base, captured: false }), NOW_S - 600),
+      stripeEvent('evt_B2', 'charge.captured', charge({ ...base, captured: true, amountCaptured: 4500 }), NOW_S - 500),
+      stripeEvent(
+        'evt_B3',
+        'charge.refunded',
+        charge({ ...base, captured: true, amountCaptured: 4500, amountRefunded: 1000 }),
+        NOW_S - 400,
+        { previous: { amount_refunded: 0 } },
+      ),
+      stripeEvent(
+        'evt_B4',
+        'charge.refunded',
+        charge({ ...base, captured: true, amountCaptured: 4500, amountRefunded: 1250 }),
+        NOW_S - 300,
+        { previous: { amount_refunded: 1000 } },
+      ),
+    ];
+    for (const event of events) expect((await s.deliver(event)).status).toBe(200);
+    const auth = stripeTransactionId('ch_3AuthB', sha256Hasher);
+    expect(
+      (await s.written()).map((t) => [t.kind, t.amountMinor, t.currency, t.originalTransactionId, t.payerAccountId]),
+    ).toEqual([
+      ['AUTHORIZATION', 5000n, 'EUR', null, 'stripe:cus_Bob'],
+      ['CAPTURE', 4500n, 'EUR', auth, 'stripe:cus_Bob'],
+      ['REFUND', 1000n, 'EUR', auth, 'stripe:cus_Bob'],
+      ['REFUND', 250n, 'EUR', auth, 'stripe:cus_Bob'],
+    ]);
+  }, 30_000);
+
+  it('records a fraud dispute as a FRAUD verdict by chargeback, once, and no verdict for another reason', async () => {
+    const fraud = stripeEvent(
+      'evt_D1',
+      'charge.dispute.created',
+      dispute('dp_1', 'ch_3PurchaseA', 1999, 'fraudulent', NOW_S - 30),
+      NOW_S - 30,
+    );
+    const first = (await s.deliver(fraud)).body as unknown as ChannelFileResponse;
+    expect(first.results).toMatchObject([
+      {
+        transactionId: stripeTransactionId('ch_3PurchaseA', sha256Hasher),
+        status: 'accepted',
+        location: '/data/object',
+      },
+    ]);
+    const again = (await s.deliver(fraud)).body as unknown as ChannelFileResponse;
+    expect(again.results.map((r) => r.status)).toEqual(['duplicate']);
+    const notFraud = stripeEvent(
+      'evt_D2',
+      'charge.dispute.created',
+      dispute('dp_2', 'ch_3Other', 500, 'product_not_received', NOW_S - 20),
+      NOW_S - 20,
+    );
+    expect(((await s.deliver(notFraud)).body as unknown as ChannelFileResponse).results).toEqual([]);
+    expect(await s.labels()).toEqual([
+      {
+        transactionId: stripeTransactionId('ch_3PurchaseA', sha256Hasher),
+        label: 'FRAUD',
+        labelledBy: 'chargeback',
+        labelledAtMs: NOW_MS,
+        transactionEventTimeMs: (NOW_S - 30) * 1000,
+        payerAccountId: null,
+        cardToken: null,
+        terminalId: null,
+        note: 'stripe dispute fraudulent',
+      },
+    ]);
+    expect(await s.written()).toEqual([]);
+  }, 30_000);
+});
+
+describe('POST /v1/channels/stripe without a secret', () => {
+  it('answers 503 WEBHOOK_NOT_CONFIGURED, so Stripe keeps the event until one is set', async () => {
+    const s = await startServer({});
+    try {
+      const payload = stripeEvent(
+        'evt_X',
+        'charge.succeeded',
+        charge({ id: 'ch_X', amount: 1, currency: 'usd', captured: true, createdS: NOW_S }),
+        NOW_S,
+      );
+      const answer = await s.deliver(payload);
+      expect([answer.status, answer.body['code']]).toEqual([503, 'WEBHOOK_NOT_CONFIGURED']);
+    } finally {
+      await s.stop();
+    }
+  }, 30_000);
+});
