@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
@@ -49,7 +50,9 @@ export interface HttpServer {
 }
 
 /** The version of the HTTP API the document states: the package's, as the API ships with it. */
-const API_VERSION = '0.1.0';
+const API_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = express();
