@@ -57,7 +57,13 @@ interface Planted {
       {
         security: unknown;
         requestBody: { content: Record<string, { example: Record<string, unknown> }> };
-        responses: Record<string, { links: Record<string, { operationId: string }> }>;
+        responses: Record<
+          string,
+          {
+            links: Record<string, { operationId: string }>;
+            content: Record<string, { schema: { properties: Record<string, unknown> } }>;
+          }
+        >;
       }
     >
   >;
@@ -130,17 +136,23 @@ describe('the OpenAPI document of the embedded default', () => {
   }, 120_000);
 
   describe('negative controls', () => {
-    it('reports a documented route whose schema refuses its example, and an operation documented for a role its guard refuses', async () => {
+    it('reports an example its schema refuses, an answer its schema refuses, and an operation documented for a role its guard refuses', async () => {
       const planted = structuredClone(document) as unknown as Planted;
       // The account example with a currency its schema refuses, and the audit search claimed for analysts.
       planted.paths['/v1/accounts/{id}']!['put']!.requestBody.content['application/json']!.example.currency = 'euro';
       planted.paths['/v1/audit/search']!['get']!.security = [{ bearer: ['analyst'] }];
+      // And a liveness answer its response schema refuses.
+      planted.paths['/health/live']!['get']!.responses['200']!.content['application/json']!.schema.properties[
+        'status'
+      ] = {
+        const: 'dead',
+      };
       const only = (paths: readonly string[]) =>
         ({
           ...planted,
           paths: Object.fromEntries(paths.map((p) => [p, planted.paths[p]])),
         }) as unknown as OpenApiDocument;
-      const { violations } = await exampleViolations(only(['/v1/accounts/{id}', '/v1/audit/search']), {
+      const { violations } = await exampleViolations(only(['/v1/accounts/{id}', '/v1/audit/search', '/health/live']), {
         baseUrl: pipeline.url,
         keys,
         settleTimeoutMs: 0,
@@ -148,20 +160,24 @@ describe('the OpenAPI document of the embedded default', () => {
       expect(violations.map((v) => v.replace(/: \{.*$/s, ''))).toEqual([
         'PUT /v1/accounts/{id}: example body: /currency must match pattern "^[A-Z]{3}$"',
         'PUT /v1/accounts/{id} as admin → 400',
+        'GET /health/live → 200: body: /status must be equal to constant',
         'GET /v1/audit/search as analyst → 403',
       ]);
     }, 60_000);
 
-    it('reports a route documented for a role its guard refuses, and one whose guard lets in a role not documented', async () => {
+    it('reports a route documented for a role its guard refuses, one whose guard lets in a role not documented, and an undocumented status', async () => {
       const planted = structuredClone(document) as unknown as Planted;
       planted.paths['/v1/alerts']!['get']!.security = [{ bearer: ['compliance'] }, { bearer: ['admin'] }];
+      // And the rules route without the 400 its validation answers an empty document with.
+      delete planted.paths['/v1/rules']!['put']!.responses['400'];
       const only = {
         ...planted,
-        paths: { '/v1/alerts': planted.paths['/v1/alerts'] },
+        paths: { '/v1/alerts': planted.paths['/v1/alerts'], '/v1/rules': planted.paths['/v1/rules'] },
       } as unknown as OpenApiDocument;
       expect(await securityViolations(only, pipeline.url, keys)).toEqual([
         'GET /v1/alerts as analyst → 200',
         'GET /v1/alerts as compliance → 403',
+        'PUT /v1/rules as admin → 400 (undocumented)',
       ]);
     }, 60_000);
 

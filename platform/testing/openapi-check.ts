@@ -321,7 +321,8 @@ export async function exampleViolations(
 /**
  * The documented security against the guards: each operation is called with no key and with a key of each role
  * (path parameters `x-1`, a JSON body `{}`); exactly the roles its security requirements list may pass the guard
- * (any status but 401 and 403) — everyone for `security: []` — and every other caller gets 401 (no key) or 403.
+ * (any status but 401 and 403) — everyone for `security: []` — and every other caller gets 401 (no key) or 403;
+ * and whatever the status, the operation documents it (the refusals, and the problems an empty request earns).
  * One line per caller whose outcome differs.
  */
 export async function securityViolations(
@@ -346,8 +347,9 @@ export async function securityViolations(
       await response.arrayBuffer();
       const refused = response.status === 401 || response.status === 403;
       const mayPass = open || (caller !== undefined && allowed.has(caller));
-      if (mayPass ? refused : response.status !== (caller === undefined ? 401 : 403))
-        violations.push(`${method.toUpperCase()} ${path} as ${caller ?? 'no key'} → ${response.status}`);
+      const where = `${method.toUpperCase()} ${path} as ${caller ?? 'no key'} → ${response.status}`;
+      if (mayPass ? refused : response.status !== (caller === undefined ? 401 : 403)) violations.push(where);
+      else if (!(String(response.status) in operation.responses)) violations.push(`${where} (undocumented)`);
     }
   }
   return violations;
