@@ -13,6 +13,7 @@ import {
   rolesMayCall,
 } from '../../platform/openapi.js';
 import { syncDecisionSchema } from '../../schemas/api-schemas.js';
+import type { AccountBalance, AlertListItem, AuditHit, LedgerIntegrity } from '../../schemas/api.js';
 import { Channel, IngestSource } from '../../schemas/generated/types.js';
 import { accountTypeNames } from '../domain/accounts.js';
 import { LIVE_PATH } from '../ws/live-hub.js';
@@ -38,6 +39,113 @@ const obj = (required: readonly string[], properties: Record<string, JsonSchema>
   properties,
 });
 const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+/**
+ * An object whose every member is required, typed against the response's own type: tsc fails when a member is added
+ * to the type and not to the schema, or the other way round.
+ */
+const whole = <T>(properties: Record<keyof T, JsonSchema>): JsonSchema => ({
+  type: 'object',
+  required: Object.keys(properties),
+  properties,
+});
+const money = ref('MoneyView');
+const instant = { type: 'string', format: 'date-time' } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+
+const balanceSchema = whole<AccountBalance>({
+  accountId: str,
+  balances: list(
+    whole<AccountBalance['balances'][number]>({
+      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+      posted: money,
+      pendingDebits: money,
+      pendingCredits: money,
+      available: money,
+      overdraftLimit: { oneOf: [money, { type: 'null' }] },
+      entries: count,
+      openHolds: count,
+      lastBookedAt: { oneOf: [instant, { type: 'null' }] },
+    }),
+  ),
+  entryCount: count,
+});
+
+const ledgerIntegritySchema = whole<LedgerIntegrity>({
+  decisionRows: count,
+  distinctDecisions: count,
+  postedTransactions: count,
+  entries: count,
+  duplicateEntries: count,
+  unbalancedTransactions: count,
+  declinedWithEntries: count,
+  postableDecisions: count,
+  unpostableDecisions: count,
+  decisionsWithoutEntries: count,
+  entriesWithoutDecisions: count,
+  conflicts: count,
+  heldDecisions: count,
+  reviewsWithoutHolds: count,
+  openHolds: count,
+  postedHolds: count,
+  voidedHolds: count,
+  expiredHolds: count,
+  holdsResolvedTwice: count,
+  entriesOfUnpostedHolds: count,
+  reversedTransactions: count,
+  entriesReversedTwice: count,
+  reversalsWithoutOriginal: count,
+  overCapturedAuthorizations: count,
+  capturesWithoutAuthorization: count,
+  refundsWithoutOriginal: count,
+  refundsBeyondOriginal: count,
+  authorizationHolds: whole<LedgerIntegrity['authorizationHolds']>({ open: count, captured: count, voided: count }),
+  totalsByCurrency: list(
+    whole<LedgerIntegrity['totalsByCurrency'][number]>({
+      currency: str,
+      sumMinor: { type: 'string', pattern: '^-?[0-9]+$' },
+    }),
+  ),
+});
+
+const alertSchema = whole<AlertListItem>({
+  transactionId: str,
+  decision: { enum: ['REVIEW', 'DECLINE'] },
+  score: { type: 'number', minimum: 0, maximum: 1 },
+  reasons: list({ type: 'object' }),
+  channel: { enum: Object.values(Channel) },
+  kind: str,
+  amount: money,
+  payerAccountId: str,
+  payeeAccountId: str,
+  cardLast4: nullableStr,
+  merchantId: nullableStr,
+  country: nullableStr,
+  modelVersion: str,
+  eventTime: instant,
+  scoredAt: instant,
+  label: { oneOf: [obj(['label', 'labelledBy', 'labelledAt', 'note']), { type: 'null' }] },
+});
+
+const auditHitSchema = whole<AuditHit>({
+  transactionId: str,
+  eventTime: instant,
+  scoredAt: instant,
+  decision: { enum: ['APPROVE', 'REVIEW', 'DECLINE'] },
+  score: { type: 'number', minimum: 0, maximum: 1 },
+  channel: str,
+  kind: str,
+  amount: money,
+  payerAccountId: str,
+  payeeAccountId: str,
+  cardToken: nullableStr,
+  cardLast4: nullableStr,
+  merchantId: nullableStr,
+  country: nullableStr,
+  description: nullableStr,
+  reasons: list(obj(['code', 'description'])),
+  modelVersion: str,
+  rulesVersion: str,
+});
 
 const pathId = (name: string, example: string, pattern = '^[A-Za-z0-9._:-]{1,128}$'): ParameterObject => ({
   name,
@@ -282,7 +390,12 @@ const fullApi: ApiDocumentPart = {
           '200': jsonResponse('One page of hits; `total` when exact, `totalAtLeast` once counting stopped', {
             type: 'object',
             required: ['hits', 'nextCursor'],
-            properties: { hits: list(obj(['transactionId', 'decision', 'amount'])), nextCursor: nullableStr },
+            properties: {
+              hits: list(auditHitSchema),
+              nextCursor: nullableStr,
+              total: count,
+              totalAtLeast: count,
+            },
           }),
         },
         {
@@ -334,10 +447,7 @@ const fullApi: ApiDocumentPart = {
         'The analysts’ queue: recent REVIEW and DECLINE decisions',
         analyst,
         {
-          '200': jsonResponse(
-            'One page of alerts',
-            page('alerts', obj(['transactionId', 'decision', 'score'], { decision: { enum: ['REVIEW', 'DECLINE'] } })),
-          ),
+          '200': jsonResponse('One page of alerts', page('alerts', alertSchema)),
         },
         {
           parameters: [
@@ -442,10 +552,7 @@ const fullApi: ApiDocumentPart = {
         'Exact balances per currency: posted, pending debits and credits of open holds, available',
         analystOrCompliance,
         {
-          '200': jsonResponse(
-            'The balances',
-            obj(['accountId', 'balances', 'entryCount'], { balances: list(obj(['currency', 'posted'])) }),
-          ),
+          '200': jsonResponse('The balances', balanceSchema),
         },
         { parameters: [pathId('id', exampleIds.payer)], problems: [400, 404] },
       ),
@@ -510,12 +617,7 @@ const fullApi: ApiDocumentPart = {
         'The ledger’s invariants as counters (duplicates, unbalanced transactions, conflicts: all zero)',
         compliance,
         {
-          '200': jsonResponse(
-            'The counters',
-            obj(['decisionRows', 'duplicateEntries', 'unbalancedTransactions', 'totalsByCurrency'], {
-              totalsByCurrency: list(obj(['currency', 'sumMinor'])),
-            }),
-          ),
+          '200': jsonResponse('The counters', ledgerIntegritySchema),
         },
       ),
     },

@@ -265,6 +265,13 @@ export const ingestApi: ApiDocumentPart = {
                   transactionId: 'tx-example-0002',
                   amount: { value: '18.00', currency: 'EUR' },
                 },
+                // A card from a BIN on the shipped rules' deny list: declined, so the alert list has an example too.
+                {
+                  ...exampleTransaction,
+                  transactionId: 'tx-example-0004',
+                  amount: { value: '120.00', currency: 'EUR' },
+                  card: { number: '5105105105105100', present: false },
+                },
               ],
             },
             'application/x-ndjson': { schema: { type: 'string', description: 'One TransactionRequest per line.' } },
