@@ -1,3 +1,4 @@
+import type { ApiDocumentPart } from '../platform/openapi.js';
 import { ConsumerHealth } from '../platform/consumer-health.js';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -29,6 +30,7 @@ import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.
 import { AccountTable, startAccountFeed } from './app/account-table.js';
 import { startLiveFeed } from './app/live-feed.js';
 import { LiveAlertHub } from './ws/live-hub.js';
+import { dashboardsApi } from './http/openapi.js';
 
 export interface DashboardsDeps {
   readonly bus: Bus;
@@ -58,6 +60,8 @@ export interface DashboardsDeps {
 export interface DashboardsStage {
   /** The REST API and the web page; mount it on the process's express app. */
   readonly router: express.Router;
+  /** What the router serves, for the process's `/openapi.json`. */
+  readonly api: ApiDocumentPart;
   /** Serves the live alert WebSocket (`/v1/alerts/live`) on the process's HTTP server. */
   attach(server: Server): void;
   isReady(): boolean;
@@ -173,6 +177,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     });
     return {
       router,
+      api: dashboardsApi({ rules: rules !== undefined, apiKeys: deps.apiKeys !== undefined }),
       attach: (server) => hub.attach(server),
       // Not ready until the chart of accounts is in: before that, a balance would leave out an overdraft limit.
       isReady: () => !closed && accountFeed.isLoaded() && !health.some((h) => h.isStuck()),

@@ -18,6 +18,7 @@ import { createClickHouseClient } from '../platform/clickhouse.js';
 import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
 import { startHttpServer } from '../platform/http-server.js';
+import type { ApiDocumentPart } from '../platform/openapi.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
 import type { Bus } from '../platform/bus.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
@@ -33,6 +34,8 @@ import { type ServiceConfig, type StageName, readServiceConfig } from './config.
 
 interface RunningStage {
   readonly router?: Router;
+  /** What the router serves, for this service's `/openapi.json`. */
+  readonly api?: ApiDocumentPart;
   isReady(): boolean;
   close(): Promise<void>;
 }
@@ -139,6 +142,8 @@ async function main(): Promise<void> {
     port: config.httpPort,
     host: config.httpHost,
     routers: stages.flatMap(({ stage }) => (stage.router ? [stage.router] : [])),
+    // Each service documents exactly the routes of the stages it runs.
+    api: stages.flatMap(({ stage }) => (stage.api ? [stage.api] : [])),
     checks: [
       ...stages.map(({ name: stageName, stage }) => ({ name: stageName, isReady: () => stage.isReady() })),
       { name: 'api-keys', isReady: () => apiKeys.isLoaded() },

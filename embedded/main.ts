@@ -16,6 +16,7 @@ try {
     `Vigil is running (embedded mode, data in ${config.dataDir})`,
     `  dashboard:  ${url}/`,
     `  API:        ${url}/v1/transactions   health: ${url}/health/ready`,
+    `  OpenAPI:    ${url}/openapi.json`,
     `  simulator:  ${config.simulatorTps > 0 ? `${config.simulatorTps} transactions/s (VIGIL_SIMULATOR_TPS=0 turns it off)` : 'off'}`,
     keysWereGenerated
       ? `  demo API keys (kept in ${config.dataDir}/secrets/demo-api-keys):`

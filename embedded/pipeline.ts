@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { startDashboards } from '../dashboards/main.js';
 import { startIngest } from '../ingest/main.js';
@@ -50,6 +51,8 @@ export interface EmbeddedPipeline {
   readonly config: EmbeddedConfig;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** The HTTP server behind `url`, for tools that read the routes it answers (the OpenAPI document's test). */
+  readonly server: Server;
   readonly apiKeys: readonly ApiKey[];
   readonly keysWereGenerated: boolean;
   /** The built-in OpenID provider and its demo users; undefined when people sign in at the bank's (VIGIL_OIDC_ISSUER). */
@@ -249,6 +252,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     port: config.httpPort,
     host: config.httpHost,
     routers: [ingest.router, dashboards.router, notifier.router],
+    api: [ingest.api, dashboards.api, notifier.api],
     checks: [
       { name: 'ingest', isReady: () => ingest.isReady() },
       { name: 'scoring', isReady: () => scoring.isReady() },
@@ -324,5 +328,5 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
 
   const identityProvider =
     builtInProvider === undefined ? undefined : { issuer: builtInProvider.issuer, users: demoUsers };
-  return { config, url, apiKeys, keysWereGenerated, identityProvider, bus, close };
+  return { config, url, server: http.server, apiKeys, keysWereGenerated, identityProvider, bus, close };
 }

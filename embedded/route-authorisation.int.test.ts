@@ -1,6 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
    The stages' dependencies are stood in for by one inert proxy: authorisation runs before any of them is used. */
-import type { Server } from 'node:http';
 import express, { type Router } from 'express';
 import { dashboardsRouter } from '../dashboards/http/routes.js';
 import { readDashboardsConfig } from '../dashboards/config.js';
@@ -13,6 +12,7 @@ import { type HttpServer, startHttpServer } from '../platform/http-server.js';
 import { silentLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
+import { servedRoutes } from '../platform/testing/served-routes.js';
 
 /**
  * The role × route matrix (OWASP API1/API5): every route every stage serves, read from express's own router stack
@@ -37,6 +37,8 @@ const policy: Record<string, Allowed> = {
   'GET /health/ready': 'public',
   'GET /metrics': [admin],
   'GET /problems/:code': 'public',
+  // The OpenAPI document describes the API and holds no data.
+  'GET /openapi.json': 'public',
   // The console page and its static assets hold no data; the page asks for a key.
   'GET /': 'public',
   'GET /index.html': 'public',
@@ -91,28 +93,6 @@ const policy: Record<string, Allowed> = {
   'POST /v1/notifications/unsubscribe': 'public',
 };
 
-interface Layer {
-  readonly route?: { readonly path: string | string[]; readonly methods: Record<string, boolean> };
-  readonly handle: { readonly stack?: Layer[] };
-  readonly rawPath?: unknown;
-}
-
-/** Every `METHOD path` in an express router stack, nested routers included (mounted paths prefixed). */
-function routesOf(stack: readonly Layer[], prefix = ''): string[] {
-  return stack.flatMap((layer) => {
-    if (layer.route) {
-      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-      const methods = Object.keys(layer.route.methods).filter((m) => m !== '_all');
-      return methods.flatMap((m) => paths.map((p) => `${m.toUpperCase()} ${prefix}${p}`));
-    }
-    if (layer.handle.stack) {
-      const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-      return routesOf(layer.handle.stack, prefix + mount);
-    }
-    return [];
-  });
-}
-
 /** Stands in for every dependency: any property is the proxy again, calling it too; never a thenable. */
 const inert: any = new Proxy(function inert() {}, {
   get: (_target, property) => (property === 'then' ? undefined : inert),
@@ -155,6 +135,7 @@ function stageRouters(): Router[] {
 
 async function serve(extra: Router[] = []): Promise<HttpServer> {
   return startHttpServer({
+    api: [],
     port: 0,
     host: '127.0.0.1',
     routers: [...stageRouters(), ...extra],
@@ -164,12 +145,6 @@ async function serve(extra: Router[] = []): Promise<HttpServer> {
     logger: silentLogger,
     rateLimit: readRateLimitConfig({ VIGIL_RATE_LIMIT_KEY_PER_SECOND: '0', VIGIL_RATE_LIMIT_ADDRESS_PER_SECOND: '0' }),
   });
-}
-
-/** The routes the server's express app answers, read from the app behind the server's request listener. */
-function servedRoutes(server: Server): string[] {
-  const app = server.listeners('request')[0] as unknown as { router: { stack: Layer[] } };
-  return routesOf(app.router.stack);
 }
 
 const callers = [undefined, ...Object.values(Role)] as const;

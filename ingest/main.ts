@@ -27,6 +27,8 @@ import { createIngestMetrics } from './app/metrics.js';
 import { loadIngestConfig } from './config.js';
 import { createIngestRouter } from './http/routes.js';
 import type { IdempotencyStore, TokenizationKeyStore } from './ports.js';
+import { ingestApi } from './http/openapi.js';
+import type { ApiDocumentPart } from '../platform/openapi.js';
 
 export interface IngestDeps {
   bus: Bus;
@@ -57,6 +59,8 @@ export interface IngestDeps {
 
 export interface IngestStage {
   router: express.Router;
+  /** What the router serves, for the process's `/openapi.json`. */
+  readonly api: ApiDocumentPart;
   isReady(): boolean;
   close(): Promise<void>;
   /** In-process entry (the embedded simulator, tests, bench); `submittedBy` names the feed, as for Ingestor.accept. */
@@ -186,6 +190,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
   });
   return {
     router,
+    api: ingestApi,
     isReady: () => closing === undefined && store.isHealthy() && channelFiles.isHealthy(),
     accept: (requests, source, submittedBy) =>
       ingestor.accept(

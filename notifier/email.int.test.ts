@@ -91,6 +91,7 @@ describe('e-mail notifications (real log, real SMTP server)', () => {
       dataDir,
     });
     http = await startHttpServer({
+      api: [],
       port: 0,
       host: '127.0.0.1',
       routers: [notifier.router],

@@ -20,6 +20,8 @@ import { SecretSealer } from './app/signing.js';
 import { readNotifierConfig } from './config.js';
 import { emailRouter } from './http/email-routes.js';
 import { notifierRouter } from './http/routes.js';
+import { notifierApi } from './http/openapi.js';
+import type { ApiDocumentPart } from '../platform/openapi.js';
 
 export interface NotifierDeps {
   /** The pipeline's bus: decisions and alerts are read from it. */
@@ -37,6 +39,8 @@ export interface NotifierDeps {
 export interface NotifierStage {
   /** The webhook and e-mail APIs; mount it on the process's express app. */
   readonly router: express.Router;
+  /** What the router serves, for the process's `/openapi.json`. */
+  readonly api: ApiDocumentPart;
   isReady(): boolean;
   /** Stops the fan-out and every delivery worker (pending deliveries resume after restart), closes the outbox. */
   close(): Promise<void>;
@@ -140,6 +144,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<NotifierStage> 
   router.use(emailRouter({ email: mailing, authenticator: deps.authenticator, logger }));
   return {
     router,
+    api: notifierApi,
     isReady: () =>
       !running.isClosed() &&
       !health.isStuck() &&

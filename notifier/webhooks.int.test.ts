@@ -128,6 +128,7 @@ describe('webhooks (real log, real HTTP receiver)', () => {
       dataDir: join(dir, 'notifier'),
     });
     http = await startHttpServer({
+      api: [],
       port: 0,
       host: '127.0.0.1',
       routers: [notifier.router],

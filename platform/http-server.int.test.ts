@@ -30,6 +30,7 @@ beforeAll(async () => {
   const guarded = express.Router();
   guarded.use(requireRole(authenticator, Role.analyst));
   http = await startHttpServer({
+    api: [],
     port: 0,
     host: '127.0.0.1',
     routers: [failing, guarded],

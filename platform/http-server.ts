@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
@@ -13,17 +14,23 @@ import {
 } from './http.js';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics.js';
+import { type ApiDocumentPart, mountOpenApiDocument, openApiDocument } from './openapi.js';
 import { type RateLimitConfig, rateLimit } from './rate-limit.js';
 
 /**
  * The one HTTP server of a Vigil process: health probes, `/metrics`, the problem-type pages (`/problems/<code>`),
- * the routers of the stages it runs, then 404 and RFC 9457 problems for everything else. Used by the embedded
+ * the OpenAPI document of everything it serves (`/openapi.json`), the routers of the stages it runs, then 404 and RFC 9457 problems for everything else. Used by the embedded
  * default (all stages) and by each stage's own service in distributed mode.
  */
 export interface HttpServerOptions {
   readonly port: number;
   readonly host: string;
   readonly routers: readonly Router[];
+  /**
+   * What the routers serve, as OpenAPI parts (one per stage, from `<stage>/http/openapi.ts`): merged with the
+   * platform's own routes into the document served at `/openapi.json`.
+   */
+  readonly api: readonly ApiDocumentPart[];
   readonly checks: readonly ReadinessCheck[];
   readonly metrics: MetricsRegistry;
   readonly authenticator: ApiKeyAuthenticator;
@@ -42,6 +49,11 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** The version of the HTTP API the document states: the package's, as the API ships with it. */
+const API_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
@@ -56,6 +68,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   app.use(rateLimit(options.rateLimit, options.authenticator, options.clock ?? systemClock));
   // Before the stage routers, so a router that authenticates everything it sees cannot hide the problem pages.
   mountProblemTypePages(app);
+  mountOpenApiDocument(app, openApiDocument(options.api, API_VERSION));
   for (const router of options.routers) app.use(router);
   app.use(notFoundHandler);
   app.use(problemDetailsMiddleware(options.logger));

@@ -20,6 +20,7 @@ async function startWith(env: Record<string, string>, clock: ManualClock): Promi
     res.json({ ok: true });
   });
   return startHttpServer({
+    api: [],
     port: 0,
     host: '127.0.0.1',
     routers: [router],

@@ -1,0 +1,800 @@
+import { Role } from '../../platform/auth.js';
+import {
+  type ApiDocumentPart,
+  GUARDED,
+  type JsonSchema,
+  type OperationObject,
+  type ParameterObject,
+  PUBLIC,
+  jsonBody,
+  jsonResponse,
+  problems,
+  ref,
+  rolesMayCall,
+} from '../../platform/openapi.js';
+import { syncDecisionSchema } from '../../schemas/api-schemas.js';
+import type { AccountBalance, AlertListItem, AuditHit, LedgerIntegrity } from '../../schemas/api.js';
+import { Channel, IngestSource } from '../../schemas/generated/types.js';
+import { accountTypeNames } from '../domain/accounts.js';
+import { LIVE_PATH } from '../ws/live-hub.js';
+
+/**
+ * The OpenAPI description of the dashboards' routes (http/*-routes.ts) and the console's pages, merged into
+ * `/openapi.json` by startHttpServer. A route added to a router is documented here, once; the document's test fails
+ * until it is. Every `/v1` read is recorded in the access log before it runs, and refused with 503
+ * ACCESS_LOG_UNAVAILABLE when it cannot be: hence the 503 on each.
+ */
+
+const analystOrCompliance = rolesMayCall(Role.analyst, Role.compliance);
+const compliance = rolesMayCall(Role.compliance);
+const analyst = rolesMayCall(Role.analyst);
+const admin = rolesMayCall(Role.admin);
+
+const str = { type: 'string' } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const int = { type: 'integer' } as const;
+const obj = (required: readonly string[], properties: Record<string, JsonSchema> = {}): JsonSchema => ({
+  type: 'object',
+  required,
+  properties,
+});
+const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+/**
+ * An object whose every member is required, typed against the response's own type: tsc fails when a member is added
+ * to the type and not to the schema, or the other way round.
+ */
+const whole = <T>(properties: Record<keyof T, JsonSchema>): JsonSchema => ({
+  type: 'object',
+  required: Object.keys(properties),
+  properties,
+});
+const money = ref('MoneyView');
+const instant = { type: 'string', format: 'date-time' } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+
+const balanceSchema = whole<AccountBalance>({
+  accountId: str,
+  balances: list(
+    whole<AccountBalance['balances'][number]>({
+      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+      posted: money,
+      pendingDebits: money,
+      pendingCredits: money,
+      available: money,
+      overdraftLimit: { oneOf: [money, { type: 'null' }] },
+      entries: count,
+      openHolds: count,
+      lastBookedAt: { oneOf: [instant, { type: 'null' }] },
+    }),
+  ),
+  entryCount: count,
+});
+
+const ledgerIntegritySchema = whole<LedgerIntegrity>({
+  decisionRows: count,
+  distinctDecisions: count,
+  postedTransactions: count,
+  entries: count,
+  duplicateEntries: count,
+  unbalancedTransactions: count,
+  declinedWithEntries: count,
+  postableDecisions: count,
+  unpostableDecisions: count,
+  decisionsWithoutEntries: count,
+  entriesWithoutDecisions: count,
+  conflicts: count,
+  heldDecisions: count,
+  reviewsWithoutHolds: count,
+  openHolds: count,
+  postedHolds: count,
+  voidedHolds: count,
+  expiredHolds: count,
+  holdsResolvedTwice: count,
+  entriesOfUnpostedHolds: count,
+  reversedTransactions: count,
+  entriesReversedTwice: count,
+  reversalsWithoutOriginal: count,
+  overCapturedAuthorizations: count,
+  capturesWithoutAuthorization: count,
+  refundsWithoutOriginal: count,
+  refundsBeyondOriginal: count,
+  authorizationHolds: whole<LedgerIntegrity['authorizationHolds']>({ open: count, captured: count, voided: count }),
+  totalsByCurrency: list(
+    whole<LedgerIntegrity['totalsByCurrency'][number]>({
+      currency: str,
+      sumMinor: { type: 'string', pattern: '^-?[0-9]+$' },
+    }),
+  ),
+});
+
+const alertSchema = whole<AlertListItem>({
+  transactionId: str,
+  decision: { enum: ['REVIEW', 'DECLINE'] },
+  score: { type: 'number', minimum: 0, maximum: 1 },
+  reasons: list({ type: 'object' }),
+  channel: { enum: Object.values(Channel) },
+  kind: str,
+  amount: money,
+  payerAccountId: str,
+  payeeAccountId: str,
+  cardLast4: nullableStr,
+  merchantId: nullableStr,
+  country: nullableStr,
+  modelVersion: str,
+  eventTime: instant,
+  scoredAt: instant,
+  label: { oneOf: [obj(['label', 'labelledBy', 'labelledAt', 'note']), { type: 'null' }] },
+});
+
+const auditHitSchema = whole<AuditHit>({
+  transactionId: str,
+  eventTime: instant,
+  scoredAt: instant,
+  decision: { enum: ['APPROVE', 'REVIEW', 'DECLINE'] },
+  score: { type: 'number', minimum: 0, maximum: 1 },
+  channel: str,
+  kind: str,
+  amount: money,
+  payerAccountId: str,
+  payeeAccountId: str,
+  cardToken: nullableStr,
+  cardLast4: nullableStr,
+  merchantId: nullableStr,
+  country: nullableStr,
+  description: nullableStr,
+  reasons: list(obj(['code', 'description'])),
+  modelVersion: str,
+  rulesVersion: str,
+});
+
+const pathId = (name: string, example: string, pattern = '^[A-Za-z0-9._:-]{1,128}$'): ParameterObject => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern },
+  example,
+});
+const query = (name: string, schema: JsonSchema, description: string, example?: unknown): ParameterObject => ({
+  name,
+  in: 'query',
+  description,
+  schema,
+  ...(example === undefined ? {} : { example }),
+});
+const time = (name: string, description: string): ParameterObject =>
+  query(name, { type: 'string' }, `${description}: ISO 8601 or epoch milliseconds`);
+const limit = (max: number, fallback: number): ParameterObject =>
+  query('limit', { type: 'integer', minimum: 1, maximum: max }, `At most this many (default ${fallback})`);
+const cursor = query('cursor', { type: 'string' }, 'The previous page’s `nextCursor`');
+
+/** A guarded `/v1` read or action: its own problems plus the guard's, the limiter's and the access log's 503. */
+function op(
+  operationId: string,
+  summary: string,
+  security: OperationObject['security'],
+  responses: OperationObject['responses'],
+  extra: Partial<OperationObject> & { readonly problems?: readonly number[] } = {},
+): OperationObject {
+  const { problems: own = [], ...rest } = extra;
+  return {
+    operationId,
+    summary,
+    tags: ['dashboards'],
+    security,
+    ...rest,
+    responses: { ...responses, ...problems(...own, ...GUARDED, 503) },
+  };
+}
+
+const exampleIds = {
+  transaction: 'tx-example-0001',
+  payer: 'acct-example-payer',
+  customer: 'cust-example-0001',
+} as const;
+
+const schemas: Record<string, JsonSchema> = {
+  SyncDecision: syncDecisionSchema,
+  MoneyView: {
+    type: 'object',
+    description: 'A decimal string from exact minor units, beside the minor units themselves (a string: no float).',
+    required: ['amount', 'amountMinor', 'currency'],
+    properties: {
+      amount: { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' },
+      amountMinor: { type: 'string', pattern: '^-?[0-9]+$' },
+      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    },
+  },
+  AuditTrail: obj(
+    [
+      'transactionId',
+      'fingerprint',
+      'transaction',
+      'decision',
+      'timeline',
+      'decisionRecords',
+      'ledgerEntries',
+      'hold',
+      'labels',
+      'conflicts',
+    ],
+    {
+      transactionId: str,
+      fingerprint: { ...nullableStr, description: 'Null for roles that may not see it (analyst).' },
+      transaction: obj(['channel', 'kind', 'source', 'amount', 'payerAccountId', 'payeeAccountId'], {
+        amount: ref('MoneyView'),
+      }),
+      decision: obj(['outcome', 'score', 'reasonCodes', 'modelVersion', 'rulesVersion'], {
+        outcome: { enum: ['APPROVE', 'REVIEW', 'DECLINE'] },
+        score: { type: 'number' },
+      }),
+      timeline: obj(['eventTime', 'receivedAt', 'scoredAt', 'storedAt']),
+      decisionRecords: int,
+      ledgerEntries: list(
+        obj(['entryId', 'leg', 'accountId', 'amount', 'entryType', 'eventTime', 'postedAt', 'reversesEntryId'], {
+          amount: ref('MoneyView'),
+        }),
+      ),
+      hold: { type: ['object', 'null'] },
+      labels: list(obj(['label', 'labelledBy', 'labelledAt', 'note'])),
+      conflicts: list({ type: 'object' }),
+    },
+  ),
+  AccountView: obj(['accountId', 'type', 'normalSide', 'currency', 'scheme', 'policy', 'configured'], {
+    accountId: str,
+    type: { enum: accountTypeNames },
+    normalSide: { enum: ['debit', 'credit'] },
+    currency: nullableStr,
+    scheme: nullableStr,
+    policy: { oneOf: [{ type: 'null' }, obj(['overdraftLimit'], { overdraftLimit: ref('MoneyView') })] },
+    configured: { type: 'boolean' },
+  }),
+  ApiKeyView: obj(
+    [
+      'keyId',
+      'role',
+      'name',
+      'principalId',
+      'status',
+      'createdBy',
+      'createdAt',
+      'expiresAt',
+      'rotatedTo',
+      'revokedAt',
+      'revokedBy',
+    ],
+    {
+      keyId: { type: 'string', pattern: '^key_[0-9a-f]{12}$' },
+      role: { enum: Object.values(Role) },
+      status: { enum: ['active', 'expired', 'revoked'] },
+      expiresAt: nullableStr,
+      rotatedTo: nullableStr,
+      revokedAt: nullableStr,
+      revokedBy: nullableStr,
+    },
+  ),
+  RulesView: obj(['version', 'label', 'rules'], {
+    version: { type: 'string', description: 'SHA-256 of the canonical rules document.' },
+    label: { type: 'string', description: 'The document’s own `version` field.' },
+    rules: { type: 'object' },
+  }),
+  RulesDocument: {
+    type: 'object',
+    description:
+      'A rules document (the shape of scoring/rules.json): validated whole by scoring’s own validation, every problem ' +
+      'answered with its path.',
+    required: ['version', 'rules'],
+    properties: {
+      version: { type: 'string', minLength: 1 },
+      lists: { type: 'object', additionalProperties: { type: 'array', items: str } },
+      rules: list(
+        obj(['code', 'description', 'when', 'action'], {
+          code: { type: 'string', pattern: '^R_[A-Z0-9_]+$' },
+          description: str,
+          when: { type: 'object' },
+          unless: { type: 'object' },
+          action: { enum: ['DECLINE', 'REVIEW', 'ADD_RISK'] },
+          risk: { type: 'number', minimum: 0, maximum: 1 },
+          enabled: { type: 'boolean' },
+        }),
+      ),
+    },
+  },
+};
+
+const exampleRules = {
+  version: '2026.12.1-example',
+  lists: { deniedCountries: ['KP', 'IR', 'SY', 'CU'] },
+  rules: [
+    {
+      code: 'R_DENIED_COUNTRY',
+      description: 'Transaction in deny-listed country {country}',
+      when: { field: 'country', in: 'deniedCountries' },
+      action: 'DECLINE',
+    },
+  ],
+};
+
+const page = (name: string, items: JsonSchema): JsonSchema =>
+  obj([name, 'nextCursor'], { [name]: list(items), nextCursor: nullableStr });
+
+const html = { description: 'The page', content: { 'text/html': { schema: str } } };
+const consolePage = (operationId: string, summary: string): OperationObject => ({
+  operationId,
+  summary,
+  description: 'Static, holds no data: the browser loads it without a key, and it signs the person in.',
+  tags: ['console'],
+  security: PUBLIC,
+  responses: { '200': html, ...problems(429) },
+});
+
+const fullApi: ApiDocumentPart = {
+  tags: {
+    dashboards: `Audit trail, alerts, accounts, reports, rules, API keys and data-subject rights. The live alert feed is a WebSocket at \`${LIVE_PATH}\` (not described here: OpenAPI has no WebSocket operations).`,
+    console: 'The web console: a static page and its assets.',
+  },
+  schemas,
+  paths: {
+    '/': { get: consolePage('getConsole', 'The web console') },
+    '/index.html': { get: consolePage('getConsoleIndex', 'The web console, by its file name') },
+    '/assets/currencies.json': {
+      get: {
+        operationId: 'getCurrencyExponents',
+        summary: 'ISO 4217 minor-unit exponents, for the console',
+        tags: ['console'],
+        security: PUBLIC,
+        responses: {
+          '200': jsonResponse('Currency code → exponent', {
+            type: 'object',
+            additionalProperties: { type: 'integer', minimum: 0 },
+          }),
+          ...problems(429),
+        },
+      },
+    },
+    '/assets/sign-in.json': {
+      get: {
+        operationId: 'getConsoleSignIn',
+        summary: 'Where the console signs people in: an issuer URL and a client id, or null (it asks for a key)',
+        tags: ['console'],
+        security: PUBLIC,
+        responses: {
+          '200': jsonResponse('The sign-in settings', { type: ['object', 'null'] }),
+          ...problems(429),
+        },
+      },
+    },
+    '/v1/transactions/{id}': {
+      get: op(
+        'getAuditTrail',
+        'Everything recorded about one transaction: input, features, decision, ledger legs, hold, verdicts',
+        analystOrCompliance,
+        { '200': jsonResponse('The audit trail', ref('AuditTrail')) },
+        { parameters: [pathId('id', exampleIds.transaction)], problems: [400, 404] },
+      ),
+    },
+    '/v1/decisions/{id}': {
+      get: op(
+        'getDecision',
+        'The recorded decision on one transaction and the ledger’s state',
+        rolesMayCall(Role.ingest),
+        { '200': jsonResponse('The decision', ref('SyncDecision')) },
+        { parameters: [pathId('id', exampleIds.transaction)], problems: [400, 404] },
+      ),
+    },
+    '/v1/audit/search': {
+      get: op(
+        'searchAudit',
+        'Search decisions by text, account, card token, channel, decision, score and time',
+        compliance,
+        {
+          '200': jsonResponse('One page of hits; `total` when exact, `totalAtLeast` once counting stopped', {
+            type: 'object',
+            required: ['hits', 'nextCursor'],
+            properties: {
+              hits: list(auditHitSchema),
+              nextCursor: nullableStr,
+              total: count,
+              totalAtLeast: count,
+            },
+          }),
+        },
+        {
+          parameters: [
+            query('q', str, 'Free text', 'example'),
+            query('account', str, 'Payer or payee account id'),
+            query('cardToken', str, 'A card token'),
+            query('channel', { enum: Object.values(Channel) }, 'Channel'),
+            query('decision', { enum: ['APPROVE', 'REVIEW', 'DECLINE'] }, 'Decision'),
+            query('minScore', { type: 'number', minimum: 0, maximum: 1 }, 'Lowest model score'),
+            query('maxScore', { type: 'number', minimum: 0, maximum: 1 }, 'Highest model score'),
+            time('from', 'Inclusive start'),
+            time('to', 'Exclusive end'),
+            limit(500, 50),
+            cursor,
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/audit/access': {
+      get: op(
+        'getAccessLog',
+        'The access log: who read, searched, exported, labelled or changed what, newest first',
+        compliance,
+        {
+          '200': jsonResponse(
+            'One page of the log',
+            page('entries', obj(['at', 'principal', 'principalName', 'role', 'action', 'resource', 'query'])),
+          ),
+        },
+        {
+          parameters: [
+            query('resource', str, 'Exact resource, e.g. `transaction/tx-1`', `transaction/${exampleIds.transaction}`),
+            query('principal', str, 'A principal id, e.g. `analyst:1a2b3c4d` or `user:<sub>`'),
+            query('action', str, 'An action, e.g. `label.create`'),
+            time('from', 'Inclusive start'),
+            time('to', 'Exclusive end (default now)'),
+            limit(1000, 100),
+            cursor,
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/alerts': {
+      get: op(
+        'listAlerts',
+        'The analysts’ queue: recent REVIEW and DECLINE decisions',
+        analyst,
+        {
+          '200': jsonResponse('One page of alerts', page('alerts', alertSchema)),
+        },
+        {
+          parameters: [
+            query('decision', { enum: ['REVIEW', 'DECLINE'] }, 'Only this decision'),
+            time('since', 'Since (default 7 days ago)'),
+            limit(500, 50),
+            cursor,
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/labels': {
+      post: op(
+        'createLabel',
+        'An analyst’s verdict on a transaction: fraud or genuine (feeds scoring and the ledger)',
+        analyst,
+        {
+          '202': jsonResponse(
+            'Durable on analyst.labels',
+            obj(['status', 'label', 'partition', 'offset'], {
+              status: { const: 'accepted' },
+              label: obj(['transactionId', 'label', 'labelledBy', 'labelledAt']),
+              partition: { type: ['integer', 'null'] },
+              offset: { type: ['integer', 'null'] },
+            }),
+          ),
+        },
+        {
+          description:
+            'A FRAUD verdict voids a held transaction or reverses booked money once; GENUINE books a held one.',
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              required: ['transactionId', 'label'],
+              properties: {
+                transactionId: str,
+                label: { enum: ['fraud', 'genuine'] },
+                note: { type: 'string', maxLength: 1000 },
+              },
+            },
+            { transactionId: exampleIds.transaction, label: 'genuine', note: 'customer confirmed by phone' },
+          ),
+          problems: [400, 404, 413],
+        },
+      ),
+    },
+    '/v1/accounts': {
+      get: op(
+        'listAccounts',
+        'The chart of accounts: every configured account, by id',
+        compliance,
+        {
+          '200': jsonResponse(
+            'The accounts',
+            obj(['accounts', 'total', 'truncated'], { accounts: list(ref('AccountView')), total: int }),
+          ),
+        },
+        { parameters: [limit(10_000, 10_000)], problems: [400] },
+      ),
+    },
+    '/v1/accounts/{id}': {
+      get: op(
+        'getAccount',
+        'One account: its type, normal side, scheme and balance policy, or the default',
+        analystOrCompliance,
+        { '200': jsonResponse('The account', ref('AccountView')) },
+        { parameters: [pathId('id', exampleIds.payer)], problems: [400] },
+      ),
+      put: op(
+        'putAccount',
+        'Set an account’s type, currency, balance policy and (clearing, settlement) scheme',
+        admin,
+        { '200': jsonResponse('The account as set', ref('AccountView')) },
+        {
+          description: 'Durable on the accounts topic before the answer; scoring and the ledger apply it from there.',
+          parameters: [pathId('id', exampleIds.payer)],
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              required: ['type', 'currency'],
+              additionalProperties: false,
+              properties: {
+                type: { enum: accountTypeNames },
+                currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+                policy: {
+                  type: ['object', 'null'],
+                  properties: { overdraftLimit: { oneOf: [ref('Money'), { type: 'null' }] } },
+                },
+                scheme: nullableStr,
+              },
+            },
+            { type: 'customer', currency: 'EUR', policy: { overdraftLimit: { value: '500.00', currency: 'EUR' } } },
+          ),
+          problems: [400, 413],
+        },
+      ),
+    },
+    '/v1/accounts/{id}/balance': {
+      get: op(
+        'getAccountBalance',
+        'Exact balances per currency: posted, pending debits and credits of open holds, available',
+        analystOrCompliance,
+        {
+          '200': jsonResponse('The balances', balanceSchema),
+        },
+        { parameters: [pathId('id', exampleIds.payer)], problems: [400, 404] },
+      ),
+    },
+    '/v1/accounts/{id}/statement': {
+      get: op(
+        'getAccountStatement',
+        'An account’s statement: opening, entries with running balance, closing per currency',
+        compliance,
+        {
+          '200': {
+            description: 'The statement; `Accept: text/csv` gives the same as one CSV table',
+            content: {
+              'application/json': { schema: obj(['accountId', 'from', 'to', 'currencies', 'lines', 'truncated']) },
+              'text/csv': { schema: str },
+            },
+          },
+        },
+        {
+          parameters: [
+            pathId('id', exampleIds.payer),
+            time('from', 'Inclusive start (default 31 days before `to`)'),
+            time('to', 'Exclusive end (default now)'),
+            limit(10_000, 1000),
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/reports/summary': {
+      get: op(
+        'getSummaryReport',
+        'Volumes and decisions by channel, currency and source; fraud rate',
+        analystOrCompliance,
+        { '200': jsonResponse('The summary', obj(['from', 'to', 'totals', 'volumes'])) },
+        {
+          parameters: [
+            time('from', 'Inclusive start (default a day before `to`)'),
+            time('to', 'Exclusive end (default now)'),
+            query('source', { enum: Object.values(IngestSource) }, 'Only this source'),
+            query('excludeSource', { enum: Object.values(IngestSource) }, 'All but this source', 'SIMULATOR'),
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/reports/trial-balance': {
+      get: op(
+        'getTrialBalance',
+        'Debits, credits and normal-side balances per account type and currency, clearing and findings',
+        compliance,
+        { '200': jsonResponse('The trial balance', obj(['balanced', 'reconciled', 'lines', 'findings'])) },
+        {
+          parameters: [query('top', { type: 'integer', minimum: 1, maximum: 10_000 }, 'Largest accounts listed')],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/reports/ledger-integrity': {
+      get: op(
+        'getLedgerIntegrity',
+        'The ledger’s invariants as counters (duplicates, unbalanced transactions, conflicts: all zero)',
+        compliance,
+        {
+          '200': jsonResponse('The counters', ledgerIntegritySchema),
+        },
+      ),
+    },
+    '/v1/reports/large-cash': {
+      get: op(
+        'getLargeCashReport',
+        'Cash transactions at or just under the reporting threshold per currency (structuring)',
+        compliance,
+        { '200': jsonResponse('The report', obj(['from', 'to', 'bandPercent', 'minTransactions', 'currencies'])) },
+        {
+          parameters: [
+            query('currency', { type: 'string', pattern: '^[A-Z]{3}$' }, 'Only this currency'),
+            query('threshold', str, 'With `currency`: its threshold in major units'),
+            query('band', { type: 'integer', minimum: 1, maximum: 50 }, 'Percent under the threshold (default 20)'),
+            query('minTransactions', { type: 'integer', minimum: 1, maximum: 1000 }, 'Fewest per account (default 3)'),
+            time('from', 'Inclusive start (default 31 days before `to`)'),
+            time('to', 'Exclusive end (default now)'),
+            limit(5000, 200),
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/rules': {
+      put: op(
+        'putRules',
+        'Put a rules document in force on every scoring member, between two batches, without a restart',
+        admin,
+        {
+          '202': jsonResponse(
+            'Validated and published; each scoring member applies it once it reads it',
+            ref('RulesView'),
+            {
+              links: {
+                archivedVersion: {
+                  operationId: 'getRulesVersion',
+                  parameters: { version: '$response.body#/version' },
+                  description: 'The version as archived',
+                },
+              },
+            },
+          ),
+        },
+        { requestBody: jsonBody(ref('RulesDocument'), exampleRules), problems: [400, 413] },
+      ),
+    },
+    '/v1/rules/active': {
+      get: op(
+        'getActiveRules',
+        'The rules last put in force through the API',
+        analystOrCompliance,
+        { '200': jsonResponse('The rules in force', ref('RulesView')) },
+        { problems: [404] },
+      ),
+    },
+    '/v1/rules/{version}': {
+      get: op(
+        'getRulesVersion',
+        'The archived rules document a decision’s `rulesVersion` names',
+        compliance,
+        { '200': jsonResponse('The archived document', ref('RulesView')) },
+        { parameters: [pathId('version', 'a'.repeat(64))], problems: [400, 404] },
+      ),
+    },
+    '/v1/api-keys': {
+      get: op('listApiKeys', 'Managed API keys (never a secret)', admin, {
+        '200': jsonResponse('The keys', obj(['keys'], { keys: list(ref('ApiKeyView')) })),
+      }),
+      post: op(
+        'createApiKey',
+        'Create a managed API key for a machine feed; its secret is shown once',
+        admin,
+        {
+          '201': jsonResponse(
+            'The key and its secret',
+            { allOf: [ref('ApiKeyView'), obj(['key'], { key: str })] },
+            {
+              links: {
+                rotate: { operationId: 'rotateApiKey', parameters: { id: '$response.body#/keyId' } },
+                revoke: { operationId: 'revokeApiKey', parameters: { id: '$response.body#/keyId' } },
+              },
+            },
+          ),
+        },
+        {
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              required: ['role', 'name'],
+              additionalProperties: false,
+              properties: {
+                role: { enum: Object.values(Role) },
+                name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,99}$' },
+                expiresAt: { type: 'string', format: 'date-time' },
+              },
+            },
+            { role: 'ingest', name: 'card processor feed' },
+          ),
+          problems: [400, 413],
+        },
+      ),
+    },
+    '/v1/api-keys/{id}': {
+      delete: op(
+        'revokeApiKey',
+        'Revoke a managed key (revoking twice keeps the first revocation)',
+        admin,
+        { '200': jsonResponse('The key as revoked', ref('ApiKeyView')) },
+        { parameters: [pathId('id', 'key_000000000000', '^key_[0-9a-f]{12}$')], problems: [400, 404] },
+      ),
+    },
+    '/v1/api-keys/{id}/rotate': {
+      post: op(
+        'rotateApiKey',
+        'Issue a successor; the old key keeps working for the overlap',
+        admin,
+        {
+          '201': jsonResponse('The successor, its secret, and the key it replaces', {
+            allOf: [ref('ApiKeyView'), obj(['key', 'replaces'], { key: str, replaces: ref('ApiKeyView') })],
+          }),
+        },
+        {
+          parameters: [pathId('id', 'key_000000000000', '^key_[0-9a-f]{12}$')],
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              additionalProperties: false,
+              properties: { overlapSeconds: { type: 'integer', minimum: 0, maximum: 2_592_000 } },
+            },
+            { overlapSeconds: 3600 },
+          ),
+          problems: [400, 404, 413],
+        },
+      ),
+    },
+    '/v1/customers/{id}/personal-data': {
+      delete: op(
+        'erasePersonalData',
+        'Erase a customer’s personal data (GDPR art. 17) by destroying their data keys; idempotent',
+        compliance,
+        {
+          '200': jsonResponse(
+            'Erased: their personal values read as "[erased]" from now on; amounts and decisions stay',
+            obj(['customerId', 'erasedAt', 'destroyedKeyVersions'], { destroyedKeyVersions: list(int) }),
+          ),
+        },
+        { parameters: [pathId('id', exampleIds.customer)], problems: [400] },
+      ),
+    },
+    '/v1/customers/{id}/export': {
+      get: op(
+        'exportCustomer',
+        'What Vigil holds about a customer (GDPR art. 15, 20): their transactions and key state',
+        compliance,
+        {
+          '200': jsonResponse(
+            'One page of the export',
+            obj(['customerId', 'generatedAt', 'personalData', 'transactions', 'nextCursor'], {
+              transactions: list(obj(['transactionId'])),
+              nextCursor: nullableStr,
+            }),
+          ),
+        },
+        { parameters: [pathId('id', exampleIds.customer), limit(1000, 200), cursor], problems: [400] },
+      ),
+    },
+  },
+};
+
+/**
+ * The dashboards' part of the document, for what this process serves: the rules control (`PUT /v1/rules`,
+ * `GET /v1/rules/active`) and managed API keys (`/v1/api-keys`) only where dashboardsRouter mounts them.
+ */
+export function dashboardsApi(served: { readonly rules: boolean; readonly apiKeys: boolean }): ApiDocumentPart {
+  const left = new Set([
+    ...(served.rules ? [] : ['/v1/rules', '/v1/rules/active']),
+    ...(served.apiKeys ? [] : ['/v1/api-keys', '/v1/api-keys/{id}', '/v1/api-keys/{id}/rotate']),
+  ]);
+  return { ...fullApi, paths: Object.fromEntries(Object.entries(fullApi.paths).filter(([path]) => !left.has(path))) };
+}
