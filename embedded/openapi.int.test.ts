@@ -18,6 +18,7 @@ import {
   servedRoutes,
   unansweredViolations,
 } from '../platform/testing/openapi-check.js';
+import { STRIPE_TEST_SECRET, stripeSignature } from '../ingest/testing/stripe.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 
 /**
@@ -40,6 +41,20 @@ const webhookSecretKey = 'openapi-test-webhook-secret-key-0123456789';
  * The unsubscribe token reaches its holder only in an alert mail, so the example cannot carry it: it is what the
  * mail's link holds for the subscription the document's example created (notifier's EmailNotifier.unsubscribeToken).
  */
+/**
+ * Values only their holder can make: the Stripe signature over the documented event (signed now, as Stripe signs
+ * each delivery) and the mailed unsubscribe token.
+ */
+function outOfBandFor(document: OpenApiDocument) {
+  return (operationId: string, parameter: string, linked: ReadonlyMap<string, string>): string | undefined => {
+    if (operationId === 'receiveStripeEvent' && parameter === 'Stripe-Signature') {
+      const example = document.paths['/v1/channels/stripe']?.post?.requestBody?.content['application/json']?.example;
+      return stripeSignature(JSON.stringify(example), Math.floor(Date.now() / 1000));
+    }
+    return mailedToken(operationId, parameter, linked);
+  };
+}
+
 function mailedToken(operationId: string, parameter: string, linked: ReadonlyMap<string, string>): string | undefined {
   if (parameter !== 'token' || !['showUnsubscribe', 'unsubscribe'].includes(operationId)) return undefined;
   const id = linked.get('getEmailSubscription id');
@@ -92,6 +107,7 @@ describe('the OpenAPI document of the embedded default', () => {
         // Generous: the example decision must come back synchronously on a loaded machine.
         VIGIL_DECISION_DEADLINE_MS: '20000',
         // Off: the role check below sends five requests per route at once.
+        VIGIL_STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
         VIGIL_RATE_LIMIT_KEY_PER_SECOND: '0',
         VIGIL_RATE_LIMIT_ADDRESS_PER_SECOND: '0',
       },
@@ -124,7 +140,7 @@ describe('the OpenAPI document of the embedded default', () => {
     const { violations, outcomes } = await exampleViolations(document, {
       baseUrl: pipeline.url,
       keys,
-      outOfBand: mailedToken,
+      outOfBand: outOfBandFor(document),
       settleTimeoutMs: 90_000,
     });
     expect(violations).toEqual([]);

@@ -6,6 +6,7 @@ import {
   type OperationObject,
   jsonBody,
   jsonResponse,
+  PUBLIC,
   problems,
   ref,
   rolesMayCall,
@@ -195,6 +196,48 @@ const exampleCsv =
   'transaction_id,channel,amount,currency,payer_account,payee_account,scheme\n' +
   'csv-example-0001,sepa,310.00,EUR,acct-example-payer,acct-example-landlord,SEPA\n';
 
+/** One PPD credit of $1,234.56, with its batch and file controls; padded with nines to a block of ten records. */
+const exampleNacha = [
+  '101 091000019 1210428822612070900A094101WELLS FARGO            VIGIL TEST BANK                ',
+  '5220ACME PAYROLL                        1234567890PPDPAYROLL         261207   1121042880000001',
+  '622091000019123456789        0000123456ID1            JANE DOE                0121042880000001',
+  '822000000100091000010000000000000000001234561234567890                         121042880000001',
+  '9000001000001000000010009100001000000000000000000123456                                       ',
+  ...Array.from({ length: 5 }, () => '9'.repeat(94)),
+]
+  .map((record) => `${record}\n`)
+  .join('');
+
+/** A Stripe `charge.succeeded` event (the fields the channel reads); signed by Stripe, so the header comes with it. */
+const exampleStripeEvent = {
+  id: 'evt_example_0001',
+  object: 'event',
+  api_version: '2025-10-29.clover',
+  created: 1_796_634_000,
+  type: 'charge.succeeded',
+  livemode: false,
+  pending_webhooks: 1,
+  data: {
+    object: {
+      id: 'ch_example_0001',
+      object: 'charge',
+      amount: 2599,
+      amount_captured: 2599,
+      amount_refunded: 0,
+      captured: true,
+      currency: 'usd',
+      customer: 'cus_example_0001',
+      created: 1_796_634_000,
+      payment_method: 'pm_example_0001',
+      payment_method_details: {
+        type: 'card',
+        card: { brand: 'visa', country: 'US', fingerprint: 'Xt5EWLLDS7FJjR1c', iin: '424242', last4: '4242' },
+      },
+      status: 'succeeded',
+    },
+  },
+};
+
 const ingestFeed = rolesMayCall(Role.ingest);
 
 const channelFile = (
@@ -338,6 +381,44 @@ export const ingestApi: ApiDocumentPart = {
         'application/xml',
         examplePain001,
       ),
+    },
+    '/v1/channels/nacha': {
+      post: channelFile(
+        'submitNachaFile',
+        'Submit a NACHA ACH file',
+        'File header, batch headers (PPD and CCD are ingested), entries with addenda, batch and file controls; ' +
+          'record lengths, the entry hash and the totals are checked, and a broken file is refused with its record ' +
+          'numbers. A return (addenda type 99) names its original by trace number and reverses it.',
+        'text/plain',
+        exampleNacha,
+      ),
+    },
+    '/v1/channels/stripe': {
+      post: {
+        operationId: 'receiveStripeEvent',
+        summary: 'Receive a Stripe webhook event',
+        description:
+          'Authenticated by Stripe’s signature over the raw body (no API key): charge.succeeded, charge.captured, ' +
+          'charge.refunded and charge.dispute.created (a fraud dispute labels the payment fraud, which reverses ' +
+          'it). Answered once the event is durable; an event delivered again is a duplicate. 503 when no webhook ' +
+          'secret is configured, so Stripe keeps retrying.',
+        tags: ['ingest'],
+        security: PUBLIC,
+        parameters: [
+          {
+            name: 'Stripe-Signature',
+            in: 'header',
+            required: true,
+            description: '`t=<unix seconds>,v1=<HMAC-SHA256 of "t.body">`, as Stripe computes it.',
+            schema: { type: 'string' },
+          },
+        ],
+        requestBody: jsonBody({ type: 'object', required: ['id', 'type', 'data'] }, exampleStripeEvent),
+        responses: {
+          '200': jsonResponse('Received: the items the event made, each with its outcome', ref('ChannelFileResponse')),
+          ...problems(400, 413, 503),
+        },
+      },
     },
     '/v1/channels/csv': {
       post: channelFile(
