@@ -227,8 +227,9 @@ describe('faults 3 and 4: ledger-sink SIGKILLed inside a batch, then drained by 
         ...(armedHoldLegs > 0 ? [{ method: 'insertHolds', rows: armedHoldLegs }] : []),
       ],
     });
-    const { committed: offsets } = await committedIds(dataDir);
+    const { ids: committed, committed: offsets } = await committedIds(dataDir);
     expect(offsets[armed.partition]).toBe(armed.firstOffset);
+    expect([...committed].sort()).toEqual([...handledBefore].sort());
 
     const { found, drained, plain, final } = await drain(dataDir);
     // Partial: the batch's entries are stored without their decisions or holds.
@@ -254,8 +255,9 @@ describe('faults 3 and 4: ledger-sink SIGKILLed inside a batch, then drained by 
     const dataDir = await seededDataDir();
     const { armed, crash, handledBefore } = await crashAt(dataDir, 'before-commit');
     expect(crash.calls).toBeUndefined();
-    const { committed: offsets } = await committedIds(dataDir);
+    const { ids: committed, committed: offsets } = await committedIds(dataDir);
     expect(offsets[armed.partition]).toBe(armed.firstOffset);
+    expect([...committed].sort()).toEqual([...handledBefore].sort());
 
     const { found, drained, plain, final } = await drain(dataDir);
     const whole = [...handledBefore, ...armed.transactionIds];
