@@ -29,6 +29,21 @@ export class UnknownSchemaIdError extends VigilError {
   }
 }
 
+/**
+ * The registry refused a request as unprocessable (HTTP 422: Confluent 42201 invalid schema, 42202 invalid version,
+ * 42203 invalid compatibility level). Sending it again gets the same answer, so unlike other error statuses it is
+ * not retriable.
+ */
+export class RegistryRefusedError extends VigilError {
+  constructor(method: string, path: string, registryErrorCode: unknown, message: string) {
+    super('REGISTRY_REFUSED', `schema registry ${method} ${path} refused the request (422): ${message}`, {
+      category: ErrorCategory.invalidInput,
+      retriable: false,
+      details: { method, path, registryErrorCode },
+    });
+  }
+}
+
 /** A writer schema refused for a subject; names the subject, the level and every problem found. */
 export class SchemaIncompatibleError extends VigilError {
   constructor(subject: string, level: string, reasons: readonly string[]) {
@@ -185,7 +200,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
 
   /**
    * Checks `schema` against the subject's registered versions at this client's level, then registers it. Rejects
-   * with SchemaIncompatibleError when either this check or the registry (HTTP 409) refuses it; with a retriable
+   * with SchemaIncompatibleError when either this check or the registry (HTTP 409) refuses it; with
+   * RegistryRefusedError (not retriable) when the registry finds the schema invalid (HTTP 422); with a retriable
    * REGISTRY_* error when the registry is unreachable or answers otherwise.
    */
   async register(subject: string, schema: string): Promise<number> {
@@ -272,6 +288,13 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   private async json(response: Response, method: string, path: string): Promise<unknown> {
     if (!response.ok) {
       const body = await errorBody(response);
+      if (response.status === 422)
+        throw new RegistryRefusedError(
+          method,
+          path,
+          body.error_code,
+          typeof body.message === 'string' ? body.message : 'Unprocessable Entity',
+        );
       const said = typeof body.message === 'string' ? `: ${body.message}` : '';
       throw new UnavailableError(
         'REGISTRY_ERROR',
