@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type avro from 'avsc';
 import { UnavailableError, VigilError, ErrorCategory } from '../platform/errors.js';
 import { avroDir, loadSchemaFiles, loadSchemaSet, parseSchema } from './avro.js';
@@ -86,13 +87,27 @@ export interface EmbeddedSchemaRegistryOptions {
    * good, and a stage of any registered version may read them or write next to them).
    */
   readonly compatibility?: CompatibilityLevel;
+  /**
+   * File that keeps the schemas registered at run time, so records a newer writer put on the log still decode after
+   * a restart: JSON Lines, one `{ subject, id, schema }` per registration, fsync'd before `register` resolves and
+   * replayed at construction. Unset: run-time registrations live in memory only.
+   */
+  readonly registrationsFile?: string;
+}
+
+/** One line of the registrations file. */
+interface Registration {
+  readonly subject: string;
+  readonly id: number;
+  readonly schema: string;
 }
 
 /**
  * The embedded registry: seeded from `schemas/avro/` with the permanent ids of `avro/ids.json`, so records on
  * the embedded log decode the same way after a restart or an upgrade. Each topic's subject starts with the
- * versions of its record, oldest first. New schemas registered at run time get ids above the seeded ones (kept
- * in memory; the embedded default registers nothing new) after the compatibility check against the subject.
+ * versions of its record, oldest first. New schemas registered at run time get ids above the seeded ones after
+ * the compatibility check against the subject, kept in `registrationsFile` when one is given (the embedded default
+ * gives `<dataDir>/schemas/registrations.jsonl`, though it registers nothing new itself).
  */
 export class EmbeddedSchemaRegistry implements SchemaRegistry {
   private readonly byId = new Map<number, string>();
@@ -101,6 +116,7 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
   /** Schema ids per subject in version order (version n = index n - 1). */
   private readonly versionsBySubject = new Map<string, number[]>();
   private readonly compatibility: CompatibilityLevel;
+  private readonly registrationsFile: string | undefined;
   private nextId: number;
 
   constructor(options: EmbeddedSchemaRegistryOptions = {}) {
@@ -118,6 +134,8 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
         if (recordName === recordNameByFile.get(file)) this.subjectVersions(valueSubject(topic as Topic)).push(id);
     }
     this.nextId = Math.max(0, ...this.byId.keys()) + 1;
+    this.registrationsFile = options.registrationsFile;
+    if (this.registrationsFile !== undefined) this.replay(this.registrationsFile, dir);
   }
 
   register(subject: string, schema: string): Promise<number> {
@@ -142,19 +160,60 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
           ),
         ),
       );
-    let id = known;
-    if (id === undefined) {
-      id = this.nextId++;
-      this.byId.set(id, schema);
-      this.idByCanonical.set(key, id);
+    const id = known ?? this.nextId;
+    try {
+      if (this.registrationsFile !== undefined) appendRegistration(this.registrationsFile, { subject, id, schema });
+    } catch (cause) {
+      return Promise.reject(
+        new UnavailableError(
+          'REGISTRY_UNAVAILABLE',
+          `could not keep the registration in ${this.registrationsFile}`,
+          cause,
+        ),
+      );
     }
-    versions.push(id);
+    this.apply({ subject, id, schema });
     return Promise.resolve(id);
   }
 
   schemaById(id: number): Promise<string> {
     const schema = this.byId.get(id);
     return schema === undefined ? Promise.reject(new UnknownSchemaIdError(id)) : Promise.resolve(schema);
+  }
+
+  /** Adds a registration (new or replayed) to the in-memory maps. */
+  private apply({ subject, id, schema }: Registration): void {
+    if (!this.byId.has(id)) {
+      this.byId.set(id, schema);
+      this.idByCanonical.set(canonical(schema), id);
+    }
+    const versions = this.subjectVersions(subject);
+    if (!versions.includes(id)) versions.push(id);
+    this.nextId = Math.max(this.nextId, id + 1);
+  }
+
+  /**
+   * Replays the registrations file. A last line without its newline is a registration cut by a crash before its
+   * fsync, so never acknowledged: it is cut off. Anything else unreadable, or an id that the seeded contracts now
+   * give another schema (a later build took it for a new `.avsc`), throws: records under that id would be misread.
+   */
+  private replay(file: string, seedDir: string): void {
+    if (!existsSync(file)) return;
+    const text = readFileSync(file, 'utf8');
+    const complete = text.lastIndexOf('\n') + 1;
+    if (complete < text.length) truncateSync(file, Buffer.byteLength(text.slice(0, complete)));
+    const lines = text.slice(0, complete).split('\n').slice(0, -1);
+    for (const [index, line] of lines.entries()) {
+      const registration = parseRegistration(line);
+      if (registration === undefined) throw new Error(`${file} line ${index + 1} is not a schema registration`);
+      const seeded = this.byId.get(registration.id);
+      if (seeded !== undefined && canonical(seeded) !== canonical(registration.schema))
+        throw new Error(
+          `${file} line ${index + 1}: schema id ${registration.id} was registered at run time for ${registration.subject}, ` +
+            `but ${seedDir}ids.json now gives that id to another schema; records written under it would be misread`,
+        );
+      this.apply(registration);
+    }
   }
 
   private subjectVersions(subject: string): number[] {
@@ -167,6 +226,29 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
     let type = this.typeById.get(id);
     if (type === undefined) this.typeById.set(id, (type = parseSchema(this.byId.get(id)!)));
     return type;
+  }
+}
+
+function parseRegistration(line: string): Registration | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<Registration>;
+    return typeof value.subject === 'string' && Number.isSafeInteger(value.id) && typeof value.schema === 'string'
+      ? (value as Registration)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Appends one registration and fsyncs it, so `register` resolves only once a restart will find it. */
+function appendRegistration(file: string, registration: Registration): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(registration) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
