@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type avro from 'avsc';
-import { UnavailableError, VigilError, ErrorCategory } from '../platform/errors.js';
+import { UnavailableError, VigilError, ErrorCategory, isRetriable } from '../platform/errors.js';
 import { avroDir, loadSchemaFiles, loadSchemaSet, parseSchema } from './avro.js';
 import { CompatibilityLevel, type CompatibilityProblem, compatibilityProblems } from './compatibility.js';
 import { TopicValueSchema, type Topic, valueSubject } from './topics.js';
@@ -259,6 +259,15 @@ export interface HttpSchemaRegistryOptions {
    * what passes here (409); NONE leaves the decision to the registry alone.
    */
   readonly compatibility?: CompatibilityLevel;
+  /**
+   * Tries per call while the registry is unreachable or answers a retriable error (default 5), waiting
+   * `retryBackoffMs` (default 200) doubled after each try. Refusals (409, 422, an unknown id) are never retried.
+   * Registering again is safe: a schema already under the subject gets its id back, so a POST that landed before
+   * its answer was lost changes nothing. (Apicurio Registry 2.4 with in-memory storage answers 500 to concurrent
+   * registrations of new schemas, as a stage's codecs at start are: the next try finds the schema stored.)
+   */
+  readonly attempts?: number;
+  readonly retryBackoffMs?: number;
 }
 
 /** A Confluent error body: `{ "error_code": 40401, "message": "Subject 'x' not found." }`. */
@@ -271,6 +280,8 @@ interface RegistryErrorBody {
 export class HttpSchemaRegistry implements SchemaRegistry {
   private readonly cache = new Map<number, string>();
   private readonly compatibility: CompatibilityLevel;
+  private readonly attempts: number;
+  private readonly retryBackoffMs: number;
 
   constructor(
     private readonly baseUrl: string,
@@ -278,15 +289,37 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     options: HttpSchemaRegistryOptions = {},
   ) {
     this.compatibility = options.compatibility ?? CompatibilityLevel.fullTransitive;
+    this.attempts = Math.max(1, options.attempts ?? 5);
+    this.retryBackoffMs = options.retryBackoffMs ?? 200;
   }
 
   /**
    * Checks `schema` against the subject's registered versions at this client's level, then registers it. Rejects
    * with SchemaIncompatibleError when either this check or the registry (HTTP 409) refuses it; with
    * RegistryRefusedError (not retriable) when the registry finds the schema invalid (HTTP 422); with a retriable
-   * REGISTRY_* error when the registry is unreachable or answers otherwise.
+   * REGISTRY_* error when the registry is still unreachable or answering otherwise after every try.
    */
-  async register(subject: string, schema: string): Promise<number> {
+  register(subject: string, schema: string): Promise<number> {
+    return this.withRetries(() => this.registerOnce(subject, schema));
+  }
+
+  /** The schema with `id`, cached for good (ids never change); retried as `register` is. */
+  schemaById(id: number): Promise<string> {
+    return this.withRetries(() => this.schemaByIdOnce(id));
+  }
+
+  private async withRetries<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (attempt >= this.attempts || !isRetriable(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, this.retryBackoffMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async registerOnce(subject: string, schema: string): Promise<number> {
     const subjectPath = `/subjects/${encodeURIComponent(subject)}`;
     if (this.compatibility !== CompatibilityLevel.none) await this.checkLocally(subject, subjectPath, schema);
     const response = await this.request(`${subjectPath}/versions`, {
@@ -308,7 +341,7 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     return id;
   }
 
-  async schemaById(id: number): Promise<string> {
+  private async schemaByIdOnce(id: number): Promise<string> {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
     const path = `/schemas/ids/${id}`;
