@@ -26,7 +26,7 @@
 #   VIGIL_ES_PORT, VIGIL_ES_TRANSPORT_PORT                                          (default 9200, 9300)
 #   VIGIL_ES_SECURED_PORT, VIGIL_ES_SECURED_TRANSPORT_PORT                          (default 9201, 9301)
 #   VIGIL_APICURIO_PORT                                                             (default 8085)
-#   VIGIL_APICURIO_JAVA_HOME  JDK Apicurio is built and run with (default: the newest JDK 11–21 under /usr/lib/jvm)
+#   VIGIL_APICURIO_JAVA_HOME  JDK Apicurio is built and run with (default: the newest JDK 11–17 under /usr/lib/jvm)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -512,8 +512,8 @@ ess_status() {
 
 # ---------------------------------------------------------------------------------------------- apicurio
 
-# Apicurio Registry 2.4 runs on Quarkus 2.16, which supports JDK 11 and 17 and does not know newer class files:
-# the newest JDK from 11 to 21 under /usr/lib/jvm, both to build it and to run it.
+# Apicurio Registry 2.4 is built on Quarkus 2.16, which supports JDK 11 and 17 (only 17 was tried here): the newest
+# JDK from 11 to 17 under /usr/lib/jvm, both to build it and to run it.
 apicurio_java_home() {
   if [[ -n "${VIGIL_APICURIO_JAVA_HOME:-}" ]]; then echo "$VIGIL_APICURIO_JAVA_HOME"; return; fi
   local best="" best_major=0 home major
@@ -521,9 +521,9 @@ apicurio_java_home() {
     home="${home%/}"
     [[ -x "$home/bin/java" && -x "$home/bin/javac" && -f "$home/release" ]] || continue
     major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release")"
-    if [[ -n "$major" ]] && ((major >= 11 && major <= 21 && major > best_major)); then best="$home" best_major="$major"; fi
+    if [[ -n "$major" ]] && ((major >= 11 && major <= 17 && major > best_major)); then best="$home" best_major="$major"; fi
   done
-  [[ -n "$best" ]] || die "apicurio: needs a JDK 11–21 under /usr/lib/jvm or in VIGIL_APICURIO_JAVA_HOME"
+  [[ -n "$best" ]] || die "apicurio: needs a JDK 11–17 under /usr/lib/jvm or in VIGIL_APICURIO_JAVA_HOME"
   echo "$best"
 }
 
