@@ -180,7 +180,9 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     new OidcTokenVerifier(oidc, clock),
   );
   const metrics = new MetricsRegistry();
-  const registry = new EmbeddedSchemaRegistry();
+  const registry = new EmbeddedSchemaRegistry({
+    registrationsFile: join(config.dataDir, 'schemas', 'registrations.jsonl'),
+  });
 
   const bus = await EmbeddedLog.open({
     dir: join(config.dataDir, 'log'),

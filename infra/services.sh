@@ -2,14 +2,16 @@
 # Real Kafka and Elasticsearch for integration tests, without Docker: fetched from Maven Central with `mvn`,
 # cached under .services/ (git-ignored), run as local processes on 127.0.0.1.
 #
-#   infra/services.sh up     [kafka|elasticsearch|elasticsearch-secured ...]   fetch if needed, start, wait until ready
-#   infra/services.sh down   [kafka|elasticsearch|elasticsearch-secured ...]   stop (SIGTERM, then SIGKILL after a grace period)
-#   infra/services.sh status [kafka|elasticsearch|elasticsearch-secured ...]
+#   infra/services.sh up     [kafka|elasticsearch|elasticsearch-secured|apicurio ...]   fetch if needed, start, wait until ready
+#   infra/services.sh down   [kafka|elasticsearch|elasticsearch-secured|apicurio ...]   stop (SIGTERM, then SIGKILL after a grace period)
+#   infra/services.sh status [kafka|elasticsearch|elasticsearch-secured|apicurio ...]
 #
 # Kafka serves PLAINTEXT for the suite and, on a second listener, SASL_SSL (TLS + SCRAM-SHA-512);
 # `elasticsearch-secured` is a second node with TLS and API keys. Their certificates come from a local CA made at
 # `up` under $VIGIL_SERVICES_DIR/tls/, their credentials are generated there too, and what a client needs to
 # connect is written to kafka/sasl-ssl.json and elasticsearch-secured/connection.json (tests read these).
+# `apicurio` is Apicurio Registry (in-memory storage), whose Confluent-compatible API the schema-registry client is
+# tested against; built from Maven Central with infra/apicurio/pom.xml.
 #
 # With no service named, all of them. Every command is idempotent: `up` on a running service only re-checks
 # readiness, `down` on a stopped one does nothing. Exit status is non-zero if anything is not as asked.
@@ -23,6 +25,8 @@
 #   VIGIL_KAFKA_PORT, VIGIL_KAFKA_CONTROLLER_PORT, VIGIL_KAFKA_SASL_SSL_PORT        (default 9092, 9093, 9094)
 #   VIGIL_ES_PORT, VIGIL_ES_TRANSPORT_PORT                                          (default 9200, 9300)
 #   VIGIL_ES_SECURED_PORT, VIGIL_ES_SECURED_TRANSPORT_PORT                          (default 9201, 9301)
+#   VIGIL_APICURIO_PORT                                                             (default 8085)
+#   VIGIL_APICURIO_JAVA_HOME  JDK Apicurio is built and run with (default: the newest JDK 11–17 under /usr/lib/jvm)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,6 +57,10 @@ ESS_HOME="$ESS_BASE/home"
 ESS_PORT="${VIGIL_ES_SECURED_PORT:-9201}"
 ESS_TRANSPORT_PORT="${VIGIL_ES_SECURED_TRANSPORT_PORT:-9301}"
 ESS_URL="https://127.0.0.1:$ESS_PORT"
+
+APICURIO_BASE="$SERVICES_DIR/apicurio"
+APICURIO_PORT="${VIGIL_APICURIO_PORT:-8085}"
+APICURIO_URL="http://127.0.0.1:$APICURIO_PORT"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() {
@@ -502,16 +510,91 @@ ess_status() {
   fi
 }
 
+# ---------------------------------------------------------------------------------------------- apicurio
+
+# Apicurio Registry 2.4 is built on Quarkus 2.16, which supports JDK 11 and 17 (only 17 was tried here): the newest
+# JDK from 11 to 17 under /usr/lib/jvm, both to build it and to run it.
+apicurio_java_home() {
+  if [[ -n "${VIGIL_APICURIO_JAVA_HOME:-}" ]]; then echo "$VIGIL_APICURIO_JAVA_HOME"; return; fi
+  local best="" best_major=0 home major
+  for home in /usr/lib/jvm/*/; do
+    home="${home%/}"
+    [[ -x "$home/bin/java" && -x "$home/bin/javac" && -f "$home/release" ]] || continue
+    major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release")"
+    if [[ -n "$major" ]] && ((major >= 11 && major <= 17 && major > best_major)); then best="$home" best_major="$major"; fi
+  done
+  [[ -n "$best" ]] || die "apicurio: needs a JDK 11–17 under /usr/lib/jvm or in VIGIL_APICURIO_JAVA_HOME"
+  echo "$best"
+}
+
+# Builds the runner jar once per version of infra/apicurio/ (a stamp of its files' hash).
+apicurio_build() {
+  local java_home="$1" build="$APICURIO_BASE/build" key
+  key="$(find "$INFRA/apicurio/pom.xml" "$INFRA/apicurio/src" -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)"
+  if [[ -f "$build/.complete" && "$(cat "$build/.complete")" == "$key" ]]; then return 0; fi
+  log "apicurio: building Apicurio Registry from Maven Central (infra/apicurio/pom.xml)"
+  rm -rf "$build"
+  JAVA_HOME="$java_home" maven_run mvn -f "$INFRA/apicurio/pom.xml" package "-Dvigil.build.dir=$build"
+  [[ -f "$build/apicurio-registry-runner.jar" ]] || die "apicurio: the build made no runner jar"
+  echo "$key" >"$build/.complete"
+}
+
+apicurio_up() {
+  local started pid java_home
+  started="$(now_ms)"
+  pid="$(live_pid "$APICURIO_BASE/apicurio.pid")"
+  if [[ -z "$pid" ]]; then
+    java_home="$(apicurio_java_home)"
+    apicurio_build "$java_home"
+    port_in_use "$APICURIO_PORT" && die "apicurio: port $APICURIO_PORT is already in use by another process (not started by this script)"
+    mkdir -p "$APICURIO_BASE/logs"
+    log "apicurio: starting ($("$java_home/bin/java" -version 2>&1 | head -1))"
+    # In-memory storage (H2): every start is an empty registry.
+    setsid "$java_home/bin/java" -Xms64m -Xmx256m -Djava.awt.headless=true "-Dquarkus.http.port=$APICURIO_PORT" \
+      -jar "$APICURIO_BASE/build/apicurio-registry-runner.jar" >"$APICURIO_BASE/logs/server.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$APICURIO_BASE/apicurio.pid"
+  fi
+  require curl "install curl"
+  local deadline=$(($(date +%s) + READY_TIMEOUT_S))
+  until curl -fsS -o /dev/null "$APICURIO_URL/health/ready" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || {
+      tail -n 40 "$APICURIO_BASE/logs/server.log" >&2 || true
+      die "apicurio: process $pid exited (log: $APICURIO_BASE/logs/server.log)"
+    }
+    (($(date +%s) < deadline)) || die "apicurio: not ready after ${READY_TIMEOUT_S}s (log: $APICURIO_BASE/logs/server.log)"
+    sleep 0.2
+  done
+  log "apicurio: ready on $APICURIO_URL, Confluent API under /apis/ccompat/v7 (pid $pid, $(elapsed "$started"))"
+}
+
+apicurio_down() { stop_pid_file apicurio "$APICURIO_BASE/apicurio.pid" 30; }
+
+apicurio_status() {
+  local pid
+  pid="$(live_pid "$APICURIO_BASE/apicurio.pid")"
+  if [[ -z "$pid" ]]; then
+    log "apicurio: stopped"
+    return 1
+  fi
+  if curl -fsS -o /dev/null "$APICURIO_URL/health/ready" 2>/dev/null; then
+    log "apicurio: running (pid $pid) on $APICURIO_URL"
+  else
+    log "apicurio: process $pid alive but $APICURIO_URL is not ready"
+    return 1
+  fi
+}
+
 # -------------------------------------------------------------------------------------------------- main
 
 command="${1:-}"
 shift || true
 services=("$@")
-((${#services[@]} > 0)) || services=(kafka elasticsearch elasticsearch-secured)
+((${#services[@]} > 0)) || services=(kafka elasticsearch elasticsearch-secured apicurio)
 for service in "${services[@]}"; do
   case "$service" in
-  kafka | elasticsearch | elasticsearch-secured) ;;
-  *) die "unknown service '$service' (expected kafka, elasticsearch or elasticsearch-secured)" ;;
+  kafka | elasticsearch | elasticsearch-secured | apicurio) ;;
+  *) die "unknown service '$service' (expected kafka, elasticsearch, elasticsearch-secured or apicurio)" ;;
   esac
 done
 mkdir -p "$SERVICES_DIR"
@@ -521,7 +604,7 @@ case "$command" in
 up)
   # The secured services need the certificates: made once, before they start in parallel.
   for service in "${services[@]}"; do
-    if [[ "$service" != elasticsearch ]]; then
+    if [[ "$service" == kafka || "$service" == elasticsearch-secured ]]; then
       tls_ensure
       break
     fi
@@ -533,6 +616,7 @@ up)
     kafka) kafka_up & ;;
     elasticsearch) es_up & ;;
     elasticsearch-secured) ess_up & ;;
+    apicurio) apicurio_up & ;;
     esac
     pids+=($!)
   done
@@ -544,6 +628,7 @@ down)
     kafka) kafka_down & ;;
     elasticsearch) es_down & ;;
     elasticsearch-secured) ess_down & ;;
+    apicurio) apicurio_down & ;;
     esac
   done
   wait
@@ -554,9 +639,10 @@ status)
     kafka) kafka_status || status=1 ;;
     elasticsearch) es_status || status=1 ;;
     elasticsearch-secured) ess_status || status=1 ;;
+    apicurio) apicurio_status || status=1 ;;
     esac
   done
   ;;
-*) die "usage: infra/services.sh up|down|status [kafka|elasticsearch|elasticsearch-secured ...]" ;;
+*) die "usage: infra/services.sh up|down|status [kafka|elasticsearch|elasticsearch-secured|apicurio ...]" ;;
 esac
 exit "$status"

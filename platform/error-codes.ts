@@ -218,6 +218,11 @@ export const errorCatalogue = {
     category: 'unavailable',
     meaning: 'The schema registry answered with an error status; the message gives the request and the status.',
   },
+  REGISTRY_REFUSED: {
+    category: 'invalid_input',
+    meaning:
+      "The schema registry refused the request as unprocessable (HTTP 422, e.g. Confluent 42201 invalid schema); the same request is refused again, so it is not retried — the message has the registry's reason.",
+  },
 
   // ── Ingest ──────────────────────────────────────────────────────────────────────────────────────────────
   INGEST_CLOSED: {

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type avro from 'avsc';
-import { UnavailableError, VigilError, ErrorCategory } from '../platform/errors.js';
+import { UnavailableError, VigilError, ErrorCategory, isRetriable } from '../platform/errors.js';
 import { avroDir, loadSchemaFiles, loadSchemaSet, parseSchema } from './avro.js';
 import { CompatibilityLevel, type CompatibilityProblem, compatibilityProblems } from './compatibility.js';
 import { TopicValueSchema, type Topic, valueSubject } from './topics.js';
@@ -25,6 +26,21 @@ export class UnknownSchemaIdError extends VigilError {
     super('UNKNOWN_SCHEMA_ID', `no schema with id ${id} in the registry`, {
       category: ErrorCategory.invalidInput,
       details: { schemaId: id },
+    });
+  }
+}
+
+/**
+ * The registry refused a request as unprocessable (HTTP 422: Confluent 42201 invalid schema, 42202 invalid version,
+ * 42203 invalid compatibility level). Sending it again gets the same answer, so unlike other error statuses it is
+ * not retriable.
+ */
+export class RegistryRefusedError extends VigilError {
+  constructor(method: string, path: string, registryErrorCode: unknown, message: string) {
+    super('REGISTRY_REFUSED', `schema registry ${method} ${path} refused the request (422): ${message}`, {
+      category: ErrorCategory.invalidInput,
+      retriable: false,
+      details: { method, path, registryErrorCode },
     });
   }
 }
@@ -71,13 +87,27 @@ export interface EmbeddedSchemaRegistryOptions {
    * good, and a stage of any registered version may read them or write next to them).
    */
   readonly compatibility?: CompatibilityLevel;
+  /**
+   * File that keeps the schemas registered at run time, so records a newer writer put on the log still decode after
+   * a restart: JSON Lines, one `{ subject, id, schema }` per registration, fsync'd before `register` resolves and
+   * replayed at construction. Unset: run-time registrations live in memory only.
+   */
+  readonly registrationsFile?: string;
+}
+
+/** One line of the registrations file. */
+interface Registration {
+  readonly subject: string;
+  readonly id: number;
+  readonly schema: string;
 }
 
 /**
  * The embedded registry: seeded from `schemas/avro/` with the permanent ids of `avro/ids.json`, so records on
  * the embedded log decode the same way after a restart or an upgrade. Each topic's subject starts with the
- * versions of its record, oldest first. New schemas registered at run time get ids above the seeded ones (kept
- * in memory; the embedded default registers nothing new) after the compatibility check against the subject.
+ * versions of its record, oldest first. New schemas registered at run time get ids above the seeded ones after
+ * the compatibility check against the subject, kept in `registrationsFile` when one is given (the embedded default
+ * gives `<dataDir>/schemas/registrations.jsonl`, though it registers nothing new itself).
  */
 export class EmbeddedSchemaRegistry implements SchemaRegistry {
   private readonly byId = new Map<number, string>();
@@ -86,6 +116,7 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
   /** Schema ids per subject in version order (version n = index n - 1). */
   private readonly versionsBySubject = new Map<string, number[]>();
   private readonly compatibility: CompatibilityLevel;
+  private readonly registrationsFile: string | undefined;
   private nextId: number;
 
   constructor(options: EmbeddedSchemaRegistryOptions = {}) {
@@ -103,6 +134,8 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
         if (recordName === recordNameByFile.get(file)) this.subjectVersions(valueSubject(topic as Topic)).push(id);
     }
     this.nextId = Math.max(0, ...this.byId.keys()) + 1;
+    this.registrationsFile = options.registrationsFile;
+    if (this.registrationsFile !== undefined) this.replay(this.registrationsFile, dir);
   }
 
   register(subject: string, schema: string): Promise<number> {
@@ -127,19 +160,60 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
           ),
         ),
       );
-    let id = known;
-    if (id === undefined) {
-      id = this.nextId++;
-      this.byId.set(id, schema);
-      this.idByCanonical.set(key, id);
+    const id = known ?? this.nextId;
+    try {
+      if (this.registrationsFile !== undefined) appendRegistration(this.registrationsFile, { subject, id, schema });
+    } catch (cause) {
+      return Promise.reject(
+        new UnavailableError(
+          'REGISTRY_UNAVAILABLE',
+          `could not keep the registration in ${this.registrationsFile}`,
+          cause,
+        ),
+      );
     }
-    versions.push(id);
+    this.apply({ subject, id, schema });
     return Promise.resolve(id);
   }
 
   schemaById(id: number): Promise<string> {
     const schema = this.byId.get(id);
     return schema === undefined ? Promise.reject(new UnknownSchemaIdError(id)) : Promise.resolve(schema);
+  }
+
+  /** Adds a registration (new or replayed) to the in-memory maps. */
+  private apply({ subject, id, schema }: Registration): void {
+    if (!this.byId.has(id)) {
+      this.byId.set(id, schema);
+      this.idByCanonical.set(canonical(schema), id);
+    }
+    const versions = this.subjectVersions(subject);
+    if (!versions.includes(id)) versions.push(id);
+    this.nextId = Math.max(this.nextId, id + 1);
+  }
+
+  /**
+   * Replays the registrations file. A last line without its newline is a registration cut by a crash before its
+   * fsync, so never acknowledged: it is cut off. Anything else unreadable, or an id that the seeded contracts now
+   * give another schema (a later build took it for a new `.avsc`), throws: records under that id would be misread.
+   */
+  private replay(file: string, seedDir: string): void {
+    if (!existsSync(file)) return;
+    const text = readFileSync(file, 'utf8');
+    const complete = text.lastIndexOf('\n') + 1;
+    if (complete < text.length) truncateSync(file, Buffer.byteLength(text.slice(0, complete)));
+    const lines = text.slice(0, complete).split('\n').slice(0, -1);
+    for (const [index, line] of lines.entries()) {
+      const registration = parseRegistration(line);
+      if (registration === undefined) throw new Error(`${file} line ${index + 1} is not a schema registration`);
+      const seeded = this.byId.get(registration.id);
+      if (seeded !== undefined && canonical(seeded) !== canonical(registration.schema))
+        throw new Error(
+          `${file} line ${index + 1}: schema id ${registration.id} was registered at run time for ${registration.subject}, ` +
+            `but ${seedDir}ids.json now gives that id to another schema; records written under it would be misread`,
+        );
+      this.apply(registration);
+    }
   }
 
   private subjectVersions(subject: string): number[] {
@@ -155,6 +229,29 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
   }
 }
 
+function parseRegistration(line: string): Registration | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<Registration>;
+    return typeof value.subject === 'string' && Number.isSafeInteger(value.id) && typeof value.schema === 'string'
+      ? (value as Registration)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Appends one registration and fsyncs it, so `register` resolves only once a restart will find it. */
+function appendRegistration(file: string, registration: Registration): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(registration) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface HttpSchemaRegistryOptions {
   /**
    * Level the client itself checks before registering, against the subject's versions it reads from the
@@ -162,6 +259,15 @@ export interface HttpSchemaRegistryOptions {
    * what passes here (409); NONE leaves the decision to the registry alone.
    */
   readonly compatibility?: CompatibilityLevel;
+  /**
+   * Tries per call while the registry is unreachable or answers a retriable error (default 5), waiting
+   * `retryBackoffMs` (default 200) doubled after each try. Refusals (409, 422, an unknown id) are never retried.
+   * Registering again is safe: a schema already under the subject gets its id back, so a POST that landed before
+   * its answer was lost changes nothing. (Apicurio Registry 2.4 with in-memory storage answers 500 to concurrent
+   * registrations of new schemas, as a stage's codecs at start are: the next try finds the schema stored.)
+   */
+  readonly attempts?: number;
+  readonly retryBackoffMs?: number;
 }
 
 /** A Confluent error body: `{ "error_code": 40401, "message": "Subject 'x' not found." }`. */
@@ -174,6 +280,8 @@ interface RegistryErrorBody {
 export class HttpSchemaRegistry implements SchemaRegistry {
   private readonly cache = new Map<number, string>();
   private readonly compatibility: CompatibilityLevel;
+  private readonly attempts: number;
+  private readonly retryBackoffMs: number;
 
   constructor(
     private readonly baseUrl: string,
@@ -181,14 +289,37 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     options: HttpSchemaRegistryOptions = {},
   ) {
     this.compatibility = options.compatibility ?? CompatibilityLevel.fullTransitive;
+    this.attempts = Math.max(1, options.attempts ?? 5);
+    this.retryBackoffMs = options.retryBackoffMs ?? 200;
   }
 
   /**
    * Checks `schema` against the subject's registered versions at this client's level, then registers it. Rejects
-   * with SchemaIncompatibleError when either this check or the registry (HTTP 409) refuses it; with a retriable
-   * REGISTRY_* error when the registry is unreachable or answers otherwise.
+   * with SchemaIncompatibleError when either this check or the registry (HTTP 409) refuses it; with
+   * RegistryRefusedError (not retriable) when the registry finds the schema invalid (HTTP 422); with a retriable
+   * REGISTRY_* error when the registry is still unreachable or answering otherwise after every try.
    */
-  async register(subject: string, schema: string): Promise<number> {
+  register(subject: string, schema: string): Promise<number> {
+    return this.withRetries(() => this.registerOnce(subject, schema));
+  }
+
+  /** The schema with `id`, cached for good (ids never change); retried as `register` is. */
+  schemaById(id: number): Promise<string> {
+    return this.withRetries(() => this.schemaByIdOnce(id));
+  }
+
+  private async withRetries<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (attempt >= this.attempts || !isRetriable(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, this.retryBackoffMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async registerOnce(subject: string, schema: string): Promise<number> {
     const subjectPath = `/subjects/${encodeURIComponent(subject)}`;
     if (this.compatibility !== CompatibilityLevel.none) await this.checkLocally(subject, subjectPath, schema);
     const response = await this.request(`${subjectPath}/versions`, {
@@ -210,7 +341,7 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     return id;
   }
 
-  async schemaById(id: number): Promise<string> {
+  private async schemaByIdOnce(id: number): Promise<string> {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
     const path = `/schemas/ids/${id}`;
@@ -272,6 +403,13 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   private async json(response: Response, method: string, path: string): Promise<unknown> {
     if (!response.ok) {
       const body = await errorBody(response);
+      if (response.status === 422)
+        throw new RegistryRefusedError(
+          method,
+          path,
+          body.error_code,
+          typeof body.message === 'string' ? body.message : 'Unprocessable Entity',
+        );
       const said = typeof body.message === 'string' ? `: ${body.message}` : '';
       throw new UnavailableError(
         'REGISTRY_ERROR',

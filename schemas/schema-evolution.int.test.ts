@@ -2,10 +2,12 @@
  * Fault 7 on a real log: an older and a newer build of a tx.raw producer share the embedded durable log (files in
  * a temp dir) and one embedded registry. The compatible newer writer's records are read by this build's reader
  * without loss; an incompatible writer is refused when it registers, so the topic holds exactly what the
- * compatible writers sent. Negative control: with the registry's check off, the incompatible records land and the
- * same oracle reports every one of them.
+ * compatible writers sent; after a restart the newer writer's records still decode, its schema replayed from the
+ * registry's registrations file. Negative controls: with the registry's check off, the incompatible records land and
+ * the same oracle reports every one of them; without the file, every record of the newer writer is unreadable.
  */
 import { jest } from '@jest/globals';
+import { join } from 'node:path';
 import { EmbeddedLog } from '../platform/embedded-log/embedded-log.js';
 import { makeTempDir, readAll, removeTempDir } from '../platform/embedded-log/test-helpers.js';
 import { type Codec, createCodec } from './codec.js';
@@ -109,6 +111,34 @@ describe('schema evolution over the embedded durable log (fault 7)', () => {
     );
     expect((await log.endOffsets(topic))[0]).toBe(2 * PER_WRITER);
     expect(await violations(log, reader)).toEqual([]);
+  });
+
+  it.each([
+    [
+      "after a restart, the newer writer's records still decode: its schema is replayed from the registrations file",
+      true,
+      [],
+    ],
+    [
+      'negative control: after a restart without the registrations file, every record of the newer writer is unreadable',
+      false,
+      Array.from({ length: PER_WRITER }, (_, i) => `offset ${i}: unreadable (UNKNOWN_SCHEMA_ID)`),
+    ],
+  ])('%s', async (_title, keep, expected) => {
+    const registrationsFile = join(dir, 'schemas', 'registrations.jsonl');
+    const before = new EmbeddedSchemaRegistry(keep ? { registrationsFile } : {});
+    expect(
+      await runWriterBuild(log, before, evolvedTransaction.addedOptionalField(), 'new', (i) => ({
+        riskHint: `hint-${i}`,
+      })),
+    ).toBe('sent');
+    await log.close();
+    // The restart: a new log handle on the same files, a new registry, a new reader codec.
+    log = await EmbeddedLog.open({ dir, topics: [topic] });
+    const after = new EmbeddedSchemaRegistry(keep ? { registrationsFile } : {});
+    const reader = await createCodec<Transaction>(after, topic);
+    expect((await log.endOffsets(topic))[0]).toBe(PER_WRITER);
+    expect(await violations(log, reader)).toEqual(expected);
   });
 
   it('negative control: with the check off (NONE) the incompatible records land and the oracle reports each', async () => {
