@@ -8,6 +8,7 @@ import { problemFor } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MetricsRegistry } from '../../platform/metrics.js';
 import type {
+  LiveCaseMessage,
   LiveCaughtUpMessage,
   LiveGapMessage,
   LiveGapReason,
@@ -279,6 +280,21 @@ export class LiveAlertHub {
       else this.deliverLive(client, published);
     }
     return true;
+  }
+
+  /**
+   * Pushes a step on a case to every connected client, in the order this process folded the steps. Queued like an
+   * alert (a slow client loses the oldest first and is told how many); a client that reconnects reloads the case
+   * over REST, which the fold serves.
+   */
+  publishCase(message: LiveCaseMessage): void {
+    if (this.clients.size === 0) return;
+    const bytes = Buffer.from(JSON.stringify(message, bigintAsString));
+    for (const client of this.clients) {
+      const dropped = client.outbox.enqueue(bytes);
+      if (dropped > 0) this.metrics.dropped.inc({}, dropped);
+      this.pump(client);
+    }
   }
 
   /** The position everything below which has been published; throws Error before startFeed. */
