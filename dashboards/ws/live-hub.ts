@@ -50,6 +50,7 @@ import type { AccessLog, AlertLog, LoggedAlert } from '../ports.js';
  *   {type:'gap', reason, missedAtMost, detail, eventId}   a resuming client did not get all it missed
  *   {type:'stats', ...StatsSnapshot, clients}  every statsIntervalMs
  *   {type:'dropped', count}                    alerts dropped while this client was too slow
+ *   {type:'case', action, by, at, case}        a step on a case, to clients that connected with `?cases=true`
  * Slow clients follow ClientOutbox's policy (server memory per client bounded by heldBytesBound); dead ones are
  * found by ping/pong every heartbeatMs.
  *
@@ -123,6 +124,8 @@ interface LiveClient {
   floor: FeedPosition | undefined;
   /** Resolved (and cleared) by pump once the queue is empty and the socket is under the mark, or on close. */
   onIdle: (() => void) | undefined;
+  /** Connected with `?cases=true`: it also gets every step on a case (queued like alerts, and counted with them). */
+  readonly cases: boolean;
 }
 
 interface Feed {
@@ -283,14 +286,15 @@ export class LiveAlertHub {
   }
 
   /**
-   * Pushes a step on a case to every connected client, in the order this process folded the steps. Queued like an
-   * alert (a slow client loses the oldest first and is told how many); a client that reconnects reloads the case
-   * over REST, which the fold serves.
+   * Pushes a step on a case to every client connected with `?cases=true`, in the order this process folded the
+   * steps. Queued like an alert (a slow client loses the oldest first and is told how many); a client that reconnects
+   * reloads the case over REST, which the fold serves.
    */
   publishCase(message: LiveCaseMessage): void {
     if (this.clients.size === 0) return;
     const bytes = Buffer.from(JSON.stringify(message, bigintAsString));
     for (const client of this.clients) {
+      if (!client.cases) continue;
       const dropped = client.outbox.enqueue(bytes);
       if (dropped > 0) this.metrics.dropped.inc({}, dropped);
       this.pump(client);
@@ -565,11 +569,18 @@ export class LiveAlertHub {
     }
     // `?lastEventId=`: browsers cannot set headers on a WebSocket, and a query parameter needs no extra round trip.
     const lastEventId = url.searchParams.get('lastEventId') || undefined;
+    // Opt-in, so a client that knows only alerts (and its counts of them) sees nothing new.
+    const cases = url.searchParams.get('cases') === 'true';
     // The session is on the access log before the socket opens; if it cannot be logged, no socket (fail closed).
     this.accessLog
-      .record({ principal, action: 'live.open', resource: LIVE_RESOURCE, query: { lastEventId: lastEventId ?? null } })
+      .record({
+        principal,
+        action: 'live.open',
+        resource: LIVE_RESOURCE,
+        query: { lastEventId: lastEventId ?? null, ...(cases ? { cases } : {}) },
+      })
       .then(
-        () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal, lastEventId)),
+        () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal, lastEventId, cases)),
         (error: unknown) =>
           this.refuse(
             socket,
@@ -591,11 +602,12 @@ export class LiveAlertHub {
     );
   }
 
-  private onConnection(ws: WebSocket, principal: Principal, lastEventId: string | undefined): void {
+  private onConnection(ws: WebSocket, principal: Principal, lastEventId: string | undefined, cases: boolean): void {
     const feed = this.requireFeed();
     const client: LiveClient = {
       ws,
       principal,
+      cases,
       outbox: new ClientOutbox(this.options.policy),
       alive: true,
       closed: false,
