@@ -344,6 +344,12 @@ export const errorCatalogue = {
       'The case log could not be written, or this process did not fold the step in time; retry after reloading the ' +
       'case (the step may have taken effect).',
   },
+  CASE_RELEASE_NEEDS_APPROVAL: {
+    category: 'conflict',
+    meaning:
+      'A GENUINE label would book a held payment above the four-eyes limit that is part of a case: resolve the case ' +
+      'as genuine instead, so a second analyst approves the release.',
+  },
   CASE_FOUR_EYES_SAME_PERSON: {
     category: 'forbidden',
     meaning:

@@ -8,6 +8,7 @@ import {
   caseTiming,
   groupKeyOf,
   listCases,
+  releaseGoesThroughCase,
   releaseNeedsApproval,
 } from './cases.js';
 
@@ -210,6 +211,22 @@ describe('cases: four-eyes release', () => {
       refusal: { code: 'CASE_ACTION_REFUSED' },
     });
     expect(book.apply(resolve(caseId, 'user:ann', 'FRAUD')).kind).toBe('applied');
+  });
+
+  it('a GENUINE label on a held payment above the limit goes through its case until the case is resolved genuine', () => {
+    const limits = new Map([['EUR', 1000n]]);
+    const book = new CaseBook();
+    book.apply(alertEvent(alert('big', 'acct-1', 0, { amountMinor: 5000n })));
+    book.apply(alertEvent(alert('small', 'acct-1', 1, { amountMinor: 500n })));
+    expect(releaseGoesThroughCase(book, 'tx-big', limits)?.caseId).toBe('case-big');
+    // Below the limit, or not in any case: a plain label may release it.
+    expect(releaseGoesThroughCase(book, 'tx-small', limits)).toBeUndefined();
+    expect(releaseGoesThroughCase(book, 'tx-elsewhere', limits)).toBeUndefined();
+    book.apply(step('case-big', 'ASSIGN', 'user:ann', { assignee: 'user:ann' }));
+    book.apply(resolve('case-big', 'user:ann', 'GENUINE', true));
+    expect(releaseGoesThroughCase(book, 'tx-big', limits)?.caseId).toBe('case-big');
+    book.apply(step('case-big', 'APPROVE_RELEASE', 'user:bob'));
+    expect(releaseGoesThroughCase(book, 'tx-big', limits)).toBeUndefined();
   });
 
   it('releaseNeedsApproval: a REVIEW strictly above its currency’s limit, or in a currency without one; DECLINEs hold nothing', () => {

@@ -114,6 +114,22 @@ export function releaseNeedsApproval(
   });
 }
 
+/**
+ * The case through which a GENUINE verdict on `transactionId` must go, or undefined when a plain label may give it: a
+ * label that books a held payment above the four-eyes limit would otherwise release it without a second analyst. Once
+ * the case is resolved GENUINE (approved), a label repeats its verdict and may go directly.
+ */
+export function releaseGoesThroughCase(
+  book: CaseBook,
+  transactionId: string,
+  limits: ReadonlyMap<string, bigint>,
+): Case | undefined {
+  const c = book.caseWithTransaction(transactionId);
+  if (c === undefined || c.resolution === 'GENUINE') return undefined;
+  const held = c.alerts.filter((a) => a.transactionId === transactionId);
+  return releaseNeedsApproval(held, limits) ? c : undefined;
+}
+
 /** How long a case has been (or was) open, and whether it went past its SLA unresolved. */
 export function caseTiming(
   c: Case,
@@ -150,6 +166,7 @@ export class CaseBook {
   /** The unresolved case of each group key. */
   private readonly openByGroup = new Map<string, string>();
   private readonly caseOfAlert = new Map<string, string>();
+  private readonly caseOfTransaction = new Map<string, string>();
 
   get size(): number {
     return this.cases.size;
@@ -163,6 +180,12 @@ export class CaseBook {
     return this.cases.values();
   }
 
+  /** The case an alert on `transactionId` joined, if any. */
+  caseWithTransaction(transactionId: string): Case | undefined {
+    const caseId = this.caseOfTransaction.get(transactionId);
+    return caseId === undefined ? undefined : this.cases.get(caseId);
+  }
+
   /** What {@link apply} would do with `event`, without doing it. */
   check(event: CaseEvent): StepOutcome {
     return this.step(event).outcome;
@@ -174,7 +197,10 @@ export class CaseBook {
     if (next === undefined) return outcome;
     const previous = this.cases.get(next.caseId);
     this.cases.set(next.caseId, next);
-    if (event.action === 'ALERT' && event.alert !== null) this.caseOfAlert.set(event.alert.alertId, next.caseId);
+    if (event.action === 'ALERT' && event.alert !== null) {
+      this.caseOfAlert.set(event.alert.alertId, next.caseId);
+      this.caseOfTransaction.set(event.alert.transactionId, next.caseId);
+    }
     if (next.state === CaseState.resolved) {
       if (this.openByGroup.get(next.groupKey) === next.caseId) this.openByGroup.delete(next.groupKey);
     } else if (previous === undefined) {

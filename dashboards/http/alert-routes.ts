@@ -2,6 +2,8 @@ import express from 'express';
 import { Role } from '../../platform/auth.js';
 import { principalOf, route } from '../../platform/http.js';
 import type { LabelAccepted } from '../../schemas/api.js';
+import { ErrorCategory, VigilError } from '../../platform/errors.js';
+import { releaseGoesThroughCase } from '../domain/cases.js';
 import { listAlerts } from '../queries/alerts.js';
 import { findDecidedTransaction } from '../queries/transactions.js';
 import { DAY_MS, type RouteContext, notFound } from './context.js';
@@ -45,6 +47,13 @@ export function alertRoutes(ctx: RouteContext): express.Router {
       // Who judged which transaction, before the lookup runs (an unknown id is logged too). The note stays out:
       // it is free text and lives on the label itself.
       await audit(res, 'label.create', `transaction/${request.transactionId}`, { label: request.label });
+      const through = ctx.cases && request.label === 'genuine' ? caseToRelease(ctx, request.transactionId) : undefined;
+      if (through !== undefined)
+        throw new VigilError(
+          'CASE_RELEASE_NEEDS_APPROVAL',
+          `transaction ${request.transactionId} is held above the four-eyes limit in case ${through.caseId}: resolve the case as genuine`,
+          { category: ErrorCategory.conflict, details: { caseId: through.caseId } },
+        );
       const decided = await findDecidedTransaction(clickhouse, request.transactionId);
       if (!decided)
         throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${request.transactionId}`);
@@ -70,4 +79,10 @@ export function alertRoutes(ctx: RouteContext): express.Router {
   );
 
   return router;
+}
+
+function caseToRelease(ctx: RouteContext, transactionId: string) {
+  return ctx.cases === undefined
+    ? undefined
+    : releaseGoesThroughCase(ctx.cases.book, transactionId, ctx.config.cases.fourEyesAbove);
 }

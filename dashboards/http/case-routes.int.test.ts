@@ -308,6 +308,13 @@ describe('cases over HTTP (/v1/cases)', () => {
     expect([asked.status, asked.body.labelsSent, asked.body.case.state]).toEqual([200, 0, 'assigned']);
     expect(asked.body.case.pendingRelease).toMatchObject({ requestedBy: principal('ann'), note: 'customer called' });
 
+    // Nor can a plain label release it behind the case's back.
+    const byLabel = await call<{ code: string }>('POST', '/v1/labels', 'ann', {
+      transactionId: 'tx-c3',
+      label: 'genuine',
+    });
+    expect([byLabel.status, byLabel.body.code]).toEqual([409, 'CASE_RELEASE_NEEDS_APPROVAL']);
+
     const self = await act(caseId, 'ann', { action: 'approve-release' });
     expect([self.status, self.body.code, self.body.detail]).toEqual([
       403,
@@ -321,6 +328,14 @@ describe('cases over HTTP (/v1/cases)', () => {
     expect((await labelsOnTheLog()).slice(before).map((l) => [l.transactionId, l.label, l.labelledBy])).toEqual([
       ['tx-c3', 'GENUINE', principal('bob')],
     ]);
+
+    // Once approved, a label may repeat the verdict (how a resolution whose labels failed to send is completed): the
+    // case no longer stops it, and it reaches the decision lookup — 404 here, where no decision rows were stored.
+    const repeated = await call<{ code?: string }>('POST', '/v1/labels', 'bob', {
+      transactionId: 'tx-c3',
+      label: 'genuine',
+    });
+    expect([repeated.status, repeated.body.code]).toEqual([404, 'TRANSACTION_NOT_FOUND']);
 
     const access = await call<AccessLogPage>('GET', '/v1/audit/access?action=case.approve-release', 'compliance');
     expect(access.body.entries.map((e) => e.principal).sort()).toEqual([principal('ann'), principal('bob')].sort());
