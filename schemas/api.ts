@@ -977,7 +977,7 @@ export interface PendingReleaseView {
 /** One case as `GET /v1/cases` lists it. */
 export interface CaseSummary {
   readonly caseId: string;
-  /** What its alerts share: `customer:<payer account>` or `card:<token>`. */
+  /** What its alerts share: `customer:<payer account>` or `card:<token>` (`card:[withheld]` to analysts). */
   readonly groupKey: string;
   readonly state: CaseStateName;
   readonly resolution: CaseResolutionName | null;

@@ -391,7 +391,7 @@ export interface CaseListQuery {
 export function listCases(book: CaseBook, query: CaseListQuery): { cases: Case[]; next: string | null } {
   const keyOf = (c: Case): string =>
     query.sort === 'priority' ? `${c.priority}/${c.caseId}` : `${c.openedAtMs}/${c.caseId}`;
-  const compare = (a: Case, b: Case): number => {
+  const compare = (a: SortKey, b: SortKey): number => {
     if (query.sort === 'priority') {
       if (a.priority !== b.priority) return a.priority > b.priority ? -1 : 1;
     } else if (a.openedAtMs !== b.openedAtMs) return a.openedAtMs - b.openedAtMs;
@@ -415,8 +415,11 @@ export function listCases(book: CaseBook, query: CaseListQuery): { cases: Case[]
   return { cases: page, next: last !== undefined && start + query.limit < matching.length ? keyOf(last) : null };
 }
 
-/** A stand-in case carrying only the sort key a cursor names; throws RangeError on a malformed cursor. */
-function parseListCursor(cursor: string, sort: CaseSort): Case {
+/** What cases are sorted by. */
+type SortKey = Pick<Case, 'caseId' | 'priority' | 'openedAtMs'>;
+
+/** The sort key a cursor names; throws RangeError on a malformed cursor. */
+function parseListCursor(cursor: string, sort: CaseSort): SortKey {
   const slash = cursor.indexOf('/');
   const key = cursor.slice(0, slash);
   if (slash < 1 || !/^\d+$/.test(key)) throw new RangeError(`cursor ${cursor} is not one this list gave`);
@@ -425,5 +428,5 @@ function parseListCursor(cursor: string, sort: CaseSort): Case {
     caseId,
     priority: sort === 'priority' ? BigInt(key) : 0n,
     openedAtMs: sort === 'age' ? Number(key) : 0,
-  } as Case;
+  };
 }

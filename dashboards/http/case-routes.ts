@@ -26,6 +26,7 @@ import {
   type StepOutcome,
 } from '../domain/cases.js';
 import { moneyView } from '../domain/money.js';
+import { caseGroupKeyFor } from '../domain/visibility.js';
 import type { CaseLog } from '../ports.js';
 import { auditTrail, findDecidedTransaction } from '../queries/transactions.js';
 import { parseCaseAction } from './case-actions.js';
@@ -70,7 +71,8 @@ export function caseRoutes(ctx: RouteContext, cases: CaseLog): express.Router {
       await cases.catchUp();
       const page = listCases(cases.book, { state, assignee, sort, limit, after: cursor });
       const nowMs = clock.nowMs();
-      const body: CasePage = { cases: page.cases.map((c) => caseSummary(c, nowMs, config)), next: page.next };
+      const role = principalOf(res).role;
+      const body: CasePage = { cases: page.cases.map((c) => caseSummary(c, nowMs, config, role)), next: page.next };
       res.json(body);
     }),
   );
@@ -89,7 +91,7 @@ export function caseRoutes(ctx: RouteContext, cases: CaseLog): express.Router {
       const transactionIds = [...new Set(found.alerts.map((a) => a.transactionId))].slice(0, MAX_HOLDS_SHOWN);
       const trails = await Promise.all(transactionIds.map((id) => auditTrail(ctx.clickhouse, id)));
       const view: CaseView = {
-        ...caseSummary(found, clock.nowMs(), config),
+        ...caseSummary(found, clock.nowMs(), config, principalOf(res).role),
         alerts: found.alerts.map((a) => ({
           alertId: a.alertId,
           transactionId: a.transactionId,
@@ -135,7 +137,10 @@ export function caseRoutes(ctx: RouteContext, cases: CaseLog): express.Router {
       const after = cases.book.get(caseId)!;
       const labels = await verdictLabels(ctx, event, after);
       await sendLabels(ctx.labels, labels);
-      const result: CaseActionResult = { case: caseSummary(after, clock.nowMs(), config), labelsSent: labels.length };
+      const result: CaseActionResult = {
+        case: caseSummary(after, clock.nowMs(), config, principal.role),
+        labelsSent: labels.length,
+      };
       res.json(result);
     }),
   );
@@ -150,17 +155,23 @@ export function liveCaseMessage(event: CaseEvent, after: Case, nowMs: number, co
     action: event.action,
     by: event.actor,
     at: new Date(event.atMs).toISOString(),
-    case: caseSummary(after, nowMs, config),
+    // The live stream is the analysts': it carries what they may see.
+    case: caseSummary(after, nowMs, config, 'analyst'),
   };
 }
 
-/** A case as the queue lists it, with its age and SLA marks at `nowMs`. */
-export function caseSummary(c: Case, nowMs: number, config: Pick<CasesConfig, 'slaMs'>): CaseSummary {
+/** A case as the queue lists it to `role`, with its age and SLA marks at `nowMs`. */
+export function caseSummary(
+  c: Case,
+  nowMs: number,
+  config: Pick<CasesConfig, 'slaMs'>,
+  role: Principal['role'],
+): CaseSummary {
   const timing = caseTiming(c, nowMs, config.slaMs);
   const pending = c.pendingRelease;
   return {
     caseId: c.caseId,
-    groupKey: c.groupKey,
+    groupKey: caseGroupKeyFor(role, c.groupKey),
     state: c.state,
     resolution: resolutionName(c.resolution),
     assignee: c.assignee,
