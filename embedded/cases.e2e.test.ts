@@ -11,10 +11,12 @@ import { apiClient, cardPayment, waitFor } from './testing.js';
  * Cases on the embedded default, from a payment to the ledger: with every payment held for review, a REVIEW raises
  * an alert, the alert opens a case, an analyst takes it, notes it and resolves it as fraud, and ledger-sink voids the
  * hold. A payment above the four-eyes limit is released (its hold booked) only once a second analyst approves; its
- * requester's own approval is refused. A third REVIEW whose case nobody works keeps its hold open: the negative
- * control that the holds moved because of the cases.
+ * requester's own approval is refused. A payment whose hold posted itself before its case was resolved as fraud is
+ * reversed. A REVIEW whose case nobody works keeps its hold open: the negative control that the holds moved because
+ * of the cases.
  */
 const keys = {
+  admin: 'e2e-admin-key-0123456789',
   ingest: 'e2e-ingest-key-0123456789',
   ann: 'e2e-analyst-ann-0123456789',
   bob: 'e2e-analyst-bob-0123456789',
@@ -40,7 +42,12 @@ describe('cases on the embedded default: alert → case → resolution → ledge
         VIGIL_DECLINE_THRESHOLD: '1',
         VIGIL_DECISION_DEADLINE_MS: '20000',
         VIGIL_CASES_FOUR_EYES_ABOVE: 'EUR:20',
+        // Holds of merchant-typed payers post themselves after a second: the payment a case later finds fraudulent is
+        // booked by then, and the verdict has to reverse it. Other payers keep the default (72 h, then void).
+        VIGIL_LEDGER_HOLDS_MERCHANT: 'review=1000,expiry=post',
+        VIGIL_LEDGER_HOLD_SWEEP_MS: '200',
         VIGIL_API_KEYS: [
+          `admin:${keys.admin}`,
           `ingest:${keys.ingest}`,
           `analyst:${keys.ann}`,
           `analyst:${keys.bob}`,
@@ -134,5 +141,32 @@ describe('cases on the embedded default: alert → case → resolution → ledge
 
     const access = await client(keys.compliance).get<AccessLogPage>('/v1/audit/access?action=case.approve-release');
     expect(access.body.entries.map((e) => e.principal).sort()).toEqual([ann, bob].sort());
+  }, 300_000);
+
+  it('a fraud resolution reverses a payment whose hold was already booked', async () => {
+    const admin = client(keys.admin);
+    expect((await admin.put('/v1/accounts/acct-case-4', { type: 'merchant', currency: 'EUR' })).status).toBe(200);
+    const caseId = await reviewedIntoCase('case-e2e-4', 'acct-case-4', '14.00');
+    const booked = await holdBecomes('case-e2e-4', 'POSTED');
+    expect([booked.hold?.resolution?.cause, booked.ledgerEntries.filter((e) => e.reversesEntryId !== null)]).toEqual([
+      'EXPIRED',
+      [],
+    ]);
+
+    await act(caseId, keys.ann, { action: 'assign' });
+    expect((await act(caseId, keys.ann, { action: 'resolve', resolution: 'fraud' })).body.labelsSent).toBe(1);
+    const trail = await waitFor(
+      'the booked payment to be reversed',
+      async () => {
+        const answer = await client(keys.compliance).get<AuditTrail>('/v1/transactions/case-e2e-4');
+        return answer.body.ledgerEntries.some((e) => e.reversesEntryId !== null) ? answer.body : undefined;
+      },
+      WAIT_MS,
+    );
+    const originals = trail.ledgerEntries.filter((e) => e.reversesEntryId === null).map((e) => e.entryId);
+    const reversals = trail.ledgerEntries.filter((e) => e.reversesEntryId !== null).map((e) => e.reversesEntryId);
+    expect([originals.length, reversals]).toEqual([2, originals]);
+    const view = await client(keys.ann).get<CaseView>(`/v1/cases/${caseId}`);
+    expect(view.body.holds.map((h) => [h.hold?.status, h.reversed])).toEqual([['POSTED', true]]);
   }, 300_000);
 });
