@@ -286,6 +286,11 @@ describe('cases: priority, age and SLA', () => {
       'case-l2',
     ]);
     expect(listCases(book, { sort: 'age', limit: 10, state: 'open' }).cases).toHaveLength(6);
+    book.apply(resolve('case-l2', 'user:ann', 'ESCALATED'));
+    expect(listCases(book, { sort: 'age', limit: 10, state: 'unresolved' }).cases).toHaveLength(6);
+    expect(listCases(book, { sort: 'age', limit: 10, state: 'resolved' }).cases.map((c) => c.caseId)).toEqual([
+      'case-l2',
+    ]);
   });
 });
 

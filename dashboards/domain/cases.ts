@@ -374,7 +374,8 @@ function entry(event: CaseEvent, detail: Partial<CaseHistoryEntry>): CaseHistory
 export type CaseSort = 'priority' | 'age';
 
 export interface CaseListQuery {
-  readonly state?: CaseState | undefined;
+  /** One state, or `unresolved` for open, assigned and investigating together. */
+  readonly state?: CaseState | 'unresolved' | undefined;
   /** A principal id; `none` lists unassigned cases. */
   readonly assignee?: string | undefined;
   readonly sort: CaseSort;
@@ -399,7 +400,9 @@ export function listCases(book: CaseBook, query: CaseListQuery): { cases: Case[]
   };
   const matching = [...book.all()].filter(
     (c) =>
-      (query.state === undefined || c.state === query.state) &&
+      (query.state === undefined ||
+        c.state === query.state ||
+        (query.state === 'unresolved' && c.state !== CaseState.resolved)) &&
       (query.assignee === undefined ||
         (query.assignee === 'none' ? c.assignee === null : c.assignee === query.assignee)),
   );

@@ -55,7 +55,7 @@ export function caseRoutes(ctx: RouteContext, cases: CaseLog): express.Router {
     ctx.analystOrCompliance,
     route(async (req, res) => {
       const query = new ParamReader(req.query, 'query');
-      const state = query.oneOf('state', Object.values(CaseState));
+      const state = query.oneOf('state', [...Object.values(CaseState), 'unresolved'] as const);
       const assignee = query.optionalId('assignee');
       const sort = query.oneOf('sort', ['priority', 'age'] as const) ?? 'priority';
       const limit = query.limit('limit', 50, 500);
