@@ -29,6 +29,36 @@ describe('dashboards config', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('reads the cases settings: grouping, window and SLA in minutes, four-eyes limits per currency (0 allowed)', () => {
+    expect(readDashboardsConfig({}).cases).toEqual({
+      groupId: 'dashboards-cases',
+      groupBy: 'customer',
+      joinWindowMs: 1440 * 60_000,
+      slaMs: 240 * 60_000,
+      fourEyesAbove: new Map([
+        ['EUR', 100_000n],
+        ['GBP', 100_000n],
+        ['USD', 100_000n],
+      ]),
+      stepTimeoutMs: 15_000,
+    });
+    const set = readDashboardsConfig({
+      VIGIL_CASES_GROUP_BY: 'card',
+      VIGIL_CASES_JOIN_WINDOW_MINUTES: '30',
+      VIGIL_CASES_SLA_MINUTES: '60',
+      VIGIL_CASES_FOUR_EYES_ABOVE: 'JPY:0,EUR:250.50',
+    }).cases;
+    expect([set.groupBy, set.joinWindowMs, set.slaMs, [...set.fourEyesAbove]]).toEqual([
+      'card',
+      30 * 60_000,
+      60 * 60_000,
+      [
+        ['JPY', 0n],
+        ['EUR', 25_050n],
+      ],
+    ]);
+  });
+
   it.each([
     ['VIGIL_DASHBOARDS_WS_QUEUE_CAPACITY', '0'],
     ['VIGIL_DASHBOARDS_WS_MAX_CATCH_UP', '-1'],
@@ -40,6 +70,10 @@ describe('dashboards config', () => {
     ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR:0'],
     ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR:10000,EUR:15000'],
     ['VIGIL_DASHBOARDS_CASH_THRESHOLDS', 'EUR'],
+    ['VIGIL_CASES_GROUP_BY', 'merchant'],
+    ['VIGIL_CASES_SLA_MINUTES', '0'],
+    ['VIGIL_CASES_FOUR_EYES_ABOVE', 'EUR:-1'],
+    ['VIGIL_CASES_FOUR_EYES_ABOVE', 'EUR:1,EUR:2'],
     ['VIGIL_ACCESS_LOG_RETENTION_DAYS', '365'], // under PCI DSS 10.5.1's twelve months
     ['VIGIL_ACCESS_LOG_RETENTION_DAYS', '-1'],
   ])('fails fast naming %s=%p', (key, value) => {

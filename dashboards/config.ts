@@ -1,5 +1,5 @@
 import { readStuckAfterMs } from '../platform/consumer-health.js';
-import { type Env, readInt, readList, readOptionalString, readString } from '../platform/config.js';
+import { type Env, readEnum, readInt, readList, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { type AuditIndexTarget, readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
 import { isCurrencyCode } from '../schemas/currencies.js';
@@ -61,6 +61,37 @@ export interface DashboardsConfig {
    * (VIGIL_OIDC_CONSOLE_CLIENT_ID, default `vigil-console`). Undefined without an issuer: the console asks for a key.
    */
   readonly consoleSignIn: ConsoleSignIn | undefined;
+  /** How REVIEW and DECLINE alerts become cases and how long analysts have for them. */
+  readonly cases: CasesConfig;
+}
+
+/** Cases (`/v1/cases`): grouping, SLA and the four-eyes limits. */
+export interface CasesConfig {
+  /**
+   * Consumer group that turns fraud.alerts into case steps (VIGIL_DASHBOARDS_CASES_GROUP, default `dashboards-cases`).
+   * Shared by every dashboards replica: each alert is turned into a step once (a redelivered one is a no-op).
+   */
+  readonly groupId: string;
+  /** What an alert's case is grouped by (VIGIL_CASES_GROUP_BY: `customer` = payer account, or `card`; default customer). */
+  readonly groupBy: 'customer' | 'card';
+  /**
+   * An alert joins the unresolved case of its group when that case's last alert was raised at most this long before
+   * (VIGIL_CASES_JOIN_WINDOW_MINUTES, default 1440); later, it opens a new case.
+   */
+  readonly joinWindowMs: number;
+  /** Time from opening to resolution before a case is marked as past its SLA (VIGIL_CASES_SLA_MINUTES, default 240). */
+  readonly slaMs: number;
+  /**
+   * Releasing held payments (resolving a case GENUINE) needs a second analyst's approval when a held amount is above
+   * its currency's limit, minor units (VIGIL_CASES_FOUR_EYES_ABOVE, `CCY:major,…`, default `EUR:1000,GBP:1000,USD:1000`);
+   * a currency not listed always needs it.
+   */
+  readonly fourEyesAbove: ReadonlyMap<string, bigint>;
+  /**
+   * Longest wait (ms) for this process to fold a step it wrote before answering (VIGIL_CASES_STEP_TIMEOUT_MS, default
+   * 15000); past it the action answers 503 and may still take effect: reload the case.
+   */
+  readonly stepTimeoutMs: number;
 }
 
 /** What the console needs to sign a person in; served to the page as `/assets/sign-in.json`. */
@@ -107,6 +138,14 @@ export function readDashboardsConfig(env: Env): DashboardsConfig {
     cashThresholds,
     elasticsearch: readAuditSearchIndexConfig(env),
     consoleSignIn: readConsoleSignIn(env),
+    cases: Object.freeze({
+      groupId: readString(env, 'VIGIL_DASHBOARDS_CASES_GROUP', 'dashboards-cases'),
+      groupBy: readEnum(env, 'VIGIL_CASES_GROUP_BY', ['customer', 'card'] as const, 'customer'),
+      joinWindowMs: readInt(env, 'VIGIL_CASES_JOIN_WINDOW_MINUTES', 1440, { min: 0, max: 525_600 }) * 60_000,
+      slaMs: readInt(env, 'VIGIL_CASES_SLA_MINUTES', 240, { min: 1, max: 525_600 }) * 60_000,
+      fourEyesAbove: readCurrencyAmounts(env, 'VIGIL_CASES_FOUR_EYES_ABOVE', DEFAULT_FOUR_EYES_ABOVE, { zero: true }),
+      stepTimeoutMs: readInt(env, 'VIGIL_CASES_STEP_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 }),
+    }),
   });
 }
 
@@ -127,22 +166,33 @@ function readAuditSearchIndexConfig(env: Env): AuditSearchIndexConfig | undefine
 }
 
 const DEFAULT_CASH_THRESHOLDS = ['EUR:10000', 'GBP:10000', 'USD:10000'];
+const DEFAULT_FOUR_EYES_ABOVE = ['EUR:1000', 'GBP:1000', 'USD:1000'];
 
 /** VIGIL_DASHBOARDS_CASH_THRESHOLDS: `CCY:amount` entries, each a known ISO 4217 code once, with a positive amount. */
 function readCashThresholds(env: Env): ReadonlyMap<string, bigint> {
-  const key = 'VIGIL_DASHBOARDS_CASH_THRESHOLDS';
-  const entries = readList(env, key, DEFAULT_CASH_THRESHOLDS);
-  const thresholds = new Map<string, bigint>();
+  return readCurrencyAmounts(env, 'VIGIL_DASHBOARDS_CASH_THRESHOLDS', DEFAULT_CASH_THRESHOLDS, { zero: false });
+}
+
+/** `CCY:amount` entries (amounts in major units), each a known ISO 4217 code once; minor units per currency. */
+function readCurrencyAmounts(
+  env: Env,
+  key: string,
+  fallback: readonly string[],
+  allow: { readonly zero: boolean },
+): ReadonlyMap<string, bigint> {
+  const entries = readList(env, key, fallback);
+  const amounts = new Map<string, bigint>();
+  const least = allow.zero ? 'a non-negative' : 'a positive';
   for (const entry of entries) {
     const [currency = '', amount = ''] = entry.split(':');
     const minor = isCurrencyCode(currency) ? parseMajorToMinor(amount, currency) : undefined;
-    if (minor === undefined || minor <= 0n || thresholds.has(currency))
+    if (minor === undefined || minor < 0n || (minor === 0n && !allow.zero) || amounts.has(currency))
       throw new ConfigError(
         key,
         entries.join(','),
-        `comma-separated CCY:amount entries, each an ISO 4217 code once with a positive amount in its major units (e.g. EUR:10000,USD:10000); "${entry}" is not`,
+        `comma-separated CCY:amount entries, each an ISO 4217 code once with ${least} amount in its major units (e.g. EUR:10000,USD:10000); "${entry}" is not`,
       );
-    thresholds.set(currency, minor);
+    amounts.set(currency, minor);
   }
-  return thresholds;
+  return amounts;
 }

@@ -29,6 +29,8 @@ import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
 import { AccountTable, startAccountFeed } from './app/account-table.js';
 import { startLiveFeed } from './app/live-feed.js';
+import { startCaseFeed, startCaseIntake } from './app/case-feed.js';
+import { liveCaseMessage } from './http/case-routes.js';
 import { LiveAlertHub } from './ws/live-hub.js';
 import { dashboardsApi } from './http/openapi.js';
 
@@ -124,6 +126,18 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     });
     const accountFeed = await startAccountFeed(deps.bus, accountCodec, deadLetters, accountTable, accountsGroupId);
     subscriptions.push(accountFeed.subscription);
+    // Cases: every process folds the whole case log (and pushes each new step to its live clients); the alert intake
+    // shares one group across replicas, so each alert becomes one step.
+    const caseFeed = await startCaseFeed(deps.bus, deps.registry, deadLetters, {
+      stepTimeoutMs: config.cases.stepTimeoutMs,
+      onStep: (event, outcome, after) => {
+        if (outcome.kind === 'applied' && after !== undefined)
+          hub.publishCase(liveCaseMessage(event, after, clock.nowMs(), config.cases));
+      },
+    });
+    subscriptions.push(caseFeed.subscription);
+    const caseIntake = await startCaseIntake(deps.bus, deps.registry, deadLetters, clock, config.cases);
+    subscriptions.push(caseIntake);
     const prepareRules = deps.prepareRules;
     const rulesFeed =
       prepareRules !== undefined
@@ -147,6 +161,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       apiKeys: deps.apiKeys,
       customerKeys: deps.customerKeys,
       rules,
+      cases: caseFeed,
     });
     const health = [
       ConsumerHealth.watch(subscriptions[0]!, config.liveGroupId, {
@@ -160,6 +175,11 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
         stuckAfterMs: config.stuckAfterMs,
       }),
       ConsumerHealth.watch(accountFeed.subscription, accountsGroupId, {
+        metrics: deps.metrics,
+        clock,
+        stuckAfterMs: config.stuckAfterMs,
+      }),
+      ConsumerHealth.watch(caseIntake, config.cases.groupId, {
         metrics: deps.metrics,
         clock,
         stuckAfterMs: config.stuckAfterMs,
@@ -180,7 +200,8 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       api: dashboardsApi({ rules: rules !== undefined, apiKeys: deps.apiKeys !== undefined }),
       attach: (server) => hub.attach(server),
       // Not ready until the chart of accounts is in: before that, a balance would leave out an overdraft limit.
-      isReady: () => !closed && accountFeed.isLoaded() && !health.some((h) => h.isStuck()),
+      // Nor until the case log is folded: before that, the queue would be missing cases and actions would be refused.
+      isReady: () => !closed && accountFeed.isLoaded() && caseFeed.isLoaded() && !health.some((h) => h.isStuck()),
       liveClients: () => hub.clientCounters(),
       close: async () => {
         if (closed) return;

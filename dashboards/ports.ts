@@ -1,6 +1,7 @@
 import type { Principal } from '../platform/auth.js';
-import type { ApiKey, FraudAlert, RulesVersion } from '../schemas/generated/types.js';
+import type { ApiKey, CaseEvent, FraudAlert, RulesVersion } from '../schemas/generated/types.js';
 import type { AuditPage, AuditQuery } from './domain/audit-query.js';
+import type { CaseBook, StepOutcome } from './domain/cases.js';
 import type { LoggedRecord } from './domain/replay-merge.js';
 
 /** The ports dashboards owns; adapters/ implements them. */
@@ -91,4 +92,16 @@ export interface RulesControl {
   /** The newest record on Topics.rulesVersions; undefined while only rules files were ever used. */
   latest(): RulesVersion | undefined;
   publish(record: RulesVersion): Promise<void>;
+}
+
+/**
+ * Analysts' cases as the routes need them: the cases this process has folded from Topics.caseEvents, and a durable
+ * write of one step that answers with what the fold made of it (app/case-feed.ts implements it).
+ */
+export interface CaseLog {
+  readonly book: CaseBook;
+  /** Resolves with the fold's outcome of `event` once folded here; rejects (CASES_UNAVAILABLE) when it cannot be. */
+  submit(event: CaseEvent): Promise<StepOutcome>;
+  /** Resolves once every step on the log when called is folded here. */
+  catchUp(): Promise<void>;
 }

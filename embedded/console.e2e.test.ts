@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import { silentLogger } from '../platform/logger.js';
-import type { AlertPage, LiveMessage, TransactionRequest } from '../schemas/api.js';
+import type { AlertPage, CasePage, LiveMessage, TransactionRequest } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, metricSum, waitFor } from './testing.js';
 
@@ -389,5 +389,32 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
     expect(labels[fraud]).toMatchObject({ label: 'FRAUD', note: 'cardholder says the card was stolen' });
     expect(labels[genuine]).toMatchObject({ label: 'GENUINE', note: null });
     expect(labels[fraud]!.labelledBy).toMatch(/^analyst:/);
+  });
+
+  it('lists the open cases by priority, as GET /v1/cases does, and follows a case resolved through the API', async () => {
+    const caseIdsShown = async (page: Page) =>
+      Promise.all((await page.locator('#cases > li').all()).map((item) => item.getAttribute('data-case-id')));
+    const queue = async (): Promise<string[]> => {
+      const answer = await analyst().get<CasePage>('/v1/cases?state=unresolved&sort=priority&limit=10');
+      return answer.body.cases.map((c) => c.caseId);
+    };
+    const expected = await queue();
+    expect(expected).toHaveLength(10);
+    await waitFor(
+      'the console to list the open cases',
+      async () => (JSON.stringify(await caseIdsShown(consolePage)) === JSON.stringify(expected) ? true : undefined),
+      WAIT_MS,
+    );
+    // A case taken off the queue through the API leaves the page's list with the next one's step.
+    const top = expected[0]!;
+    await analyst().post(`/v1/cases/${top}/actions`, { action: 'assign' });
+    await analyst().post(`/v1/cases/${top}/actions`, { action: 'resolve', resolution: 'escalated' });
+    const after = await queue();
+    expect(after).not.toContain(top);
+    await waitFor(
+      'the console to drop the resolved case',
+      async () => (JSON.stringify(await caseIdsShown(consolePage)) === JSON.stringify(after) ? true : undefined),
+      WAIT_MS,
+    );
   });
 });

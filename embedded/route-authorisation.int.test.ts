@@ -58,6 +58,10 @@ const policy: Record<string, Allowed> = {
   'GET /v1/audit/access': [compliance, admin],
   'GET /v1/alerts': [analyst, admin],
   'POST /v1/labels': [analyst, admin],
+  // Compliance reads cases (who decided what, and who approved which release) but never acts on them.
+  'GET /v1/cases': [analyst, compliance, admin],
+  'GET /v1/cases/:id': [analyst, compliance, admin],
+  'POST /v1/cases/:id/actions': [analyst, admin],
   'GET /v1/accounts': [compliance, admin],
   'GET /v1/accounts/:id': [analyst, compliance, admin],
   'PUT /v1/accounts/:id': [admin],
@@ -127,6 +131,7 @@ function stageRouters(): Router[] {
       apiKeys: inert,
       customerKeys: inert,
       rules: inert,
+      cases: inert,
     }),
     notifierRouter({ notifier: inert, authenticator, logger: silentLogger }),
     emailRouter({ email: undefined, authenticator, logger: silentLogger }),

@@ -343,6 +343,34 @@ export const errorCatalogue = {
     meaning:
       'No rules were ever put in force through PUT /v1/rules: scoring decides with its rules file, whose version each decision names.',
   },
+  CASE_NOT_FOUND: {
+    category: 'not_found',
+    meaning: 'No case has this id; cases are opened by REVIEW and DECLINE alerts (GET /v1/cases lists them).',
+  },
+  CASE_ACTION_REFUSED: {
+    category: 'conflict',
+    meaning:
+      'The case is not in a state that allows this action (resolved cases stay resolved; only the assignee ' +
+      'investigates; a release waits for its approval), or another analyst acted on it first: reload the case.',
+  },
+  CASES_UNAVAILABLE: {
+    category: 'unavailable',
+    meaning:
+      'The case log could not be written, or this process did not fold the step in time; retry after reloading the ' +
+      'case (the step may have taken effect).',
+  },
+  CASE_RELEASE_NEEDS_APPROVAL: {
+    category: 'conflict',
+    meaning:
+      'A GENUINE label would book a held payment above the four-eyes limit that is part of a case: resolve the case ' +
+      'as genuine instead, so a second analyst approves the release.',
+  },
+  CASE_FOUR_EYES_SAME_PERSON: {
+    category: 'forbidden',
+    meaning:
+      'The release of a held payment above the four-eyes limit must be approved by a second analyst; the person ' +
+      'who asked for it cannot approve it.',
+  },
   MODEL_UNAVAILABLE: {
     category: 'unavailable',
     meaning: 'The model artefact cannot be read or does not fit this build; retrain or point to a matching one.',

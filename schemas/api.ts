@@ -904,7 +904,8 @@ export type LiveMessage =
   | LiveCaughtUpMessage
   | LiveGapMessage
   | (LiveStatsMessage & { readonly clients: number })
-  | LiveDroppedMessage;
+  | LiveDroppedMessage
+  | LiveCaseMessage;
 
 /** The body of `GET /v1/rules/{version}`: an archived rules document, as scoring loaded it. */
 export interface RulesVersionView {
@@ -958,4 +959,117 @@ export interface ApiKeyList {
 /** The 201 of `POST /v1/api-keys` (and of a rotation): the only time the secret `key` is ever shown. */
 export interface ApiKeyCreated extends ApiKeyView {
   readonly key: string;
+}
+
+// ---- Cases (dashboards/http/case-routes.ts, `/v1/cases`).
+
+export type CaseStateName = 'open' | 'assigned' | 'investigating' | 'resolved';
+export type CaseResolutionName = 'fraud' | 'genuine' | 'escalated';
+
+/** A release of held payments (a GENUINE resolution) above the four-eyes limit, waiting for a second analyst. */
+export interface PendingReleaseView {
+  readonly requestedBy: string;
+  readonly requestedByName: string | null;
+  readonly requestedAt: string;
+  readonly note: string | null;
+}
+
+/** One case as `GET /v1/cases` lists it. */
+export interface CaseSummary {
+  readonly caseId: string;
+  /** What its alerts share: `customer:<payer account>` or `card:<token>` (`card:[withheld]` to analysts). */
+  readonly groupKey: string;
+  readonly state: CaseStateName;
+  readonly resolution: CaseResolutionName | null;
+  /** The principal id of the analyst working it; null while open. */
+  readonly assignee: string | null;
+  /**
+   * Sum over its alerts of risk × amount as an exact decimal integer string: the score in basis points times the
+   * amount in ten-thousandths of its currency's major unit (no exchange rates).
+   */
+  readonly priority: string;
+  readonly openedAt: string;
+  readonly updatedAt: string;
+  readonly resolvedAt: string | null;
+  readonly resolvedBy: string | null;
+  /** Open for this long (until resolution, for a resolved case). */
+  readonly ageMs: number;
+  /** When the SLA (VIGIL_CASES_SLA_MINUTES after opening) runs out. */
+  readonly slaDueAt: string;
+  /** Unresolved past the SLA, or resolved after it. */
+  readonly slaBreached: boolean;
+  readonly alertCount: number;
+  readonly pendingRelease: PendingReleaseView | null;
+}
+
+/** The body of `GET /v1/cases`: one page, sorted as asked; `next` is the cursor of the page after, null at the end. */
+export interface CasePage {
+  readonly cases: readonly CaseSummary[];
+  readonly next: string | null;
+}
+
+/** A REVIEW or DECLINE alert in a case. */
+export interface CaseAlertView {
+  readonly alertId: string;
+  readonly transactionId: string;
+  readonly decision: 'REVIEW' | 'DECLINE' | 'APPROVE';
+  readonly score: number;
+  readonly amount: MoneyView;
+  readonly payerAccountId: string;
+  readonly eventTime: string;
+  readonly raisedAt: string;
+}
+
+/** One step of a case's history: who did what, when. */
+export interface CaseHistoryView {
+  readonly eventId: string;
+  readonly action: 'ALERT' | 'ASSIGN' | 'NOTE' | 'INVESTIGATE' | 'RESOLVE' | 'APPROVE_RELEASE';
+  readonly by: string;
+  readonly byName: string | null;
+  readonly at: string;
+  readonly alertId: string | null;
+  readonly assignee: string | null;
+  readonly note: string | null;
+  readonly resolution: CaseResolutionName | null;
+  /** A GENUINE resolution that waits for a second analyst's approval. */
+  readonly awaitsApproval: boolean;
+  /** An alert that joined while a release waited for approval, withdrawing it (the approval covered fewer payments). */
+  readonly withdrewRelease: boolean;
+}
+
+/** The body of `GET /v1/cases/{id}`: the case, its alerts, its history and each alerted transaction's hold. */
+export interface CaseView extends CaseSummary {
+  readonly alerts: readonly CaseAlertView[];
+  readonly history: readonly CaseHistoryView[];
+  /** Per alerted transaction: its hold (null when it never had one) and whether the ledger reversed its entries. */
+  readonly holds: ReadonlyArray<{
+    readonly transactionId: string;
+    readonly hold: AuditTrail['hold'];
+    readonly reversed: boolean;
+  }>;
+}
+
+/** The body of `POST /v1/cases/{id}/actions`. */
+export type CaseActionRequest =
+  /** To the caller when `assignee` is absent. */
+  | { readonly action: 'assign'; readonly assignee?: string }
+  | { readonly action: 'note'; readonly note: string }
+  | { readonly action: 'investigate' }
+  | { readonly action: 'resolve'; readonly resolution: CaseResolutionName; readonly note?: string }
+  | { readonly action: 'approve-release'; readonly note?: string };
+
+/** The 200 of `POST /v1/cases/{id}/actions`: the case after the action, and the labels it put on analyst.labels. */
+export interface CaseActionResult {
+  readonly case: CaseSummary;
+  /** One per alerted transaction for a fraud or (approved) genuine resolution; 0 otherwise. */
+  readonly labelsSent: number;
+}
+
+/** `{type: "case"}` on the live WebSocket: a step just applied to a case, and the case after it. */
+export interface LiveCaseMessage {
+  readonly type: 'case';
+  readonly action: CaseHistoryView['action'];
+  readonly by: string;
+  readonly at: string;
+  readonly case: CaseSummary;
 }

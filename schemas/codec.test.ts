@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { type Codec, CodecError, createCodec, readerType } from './codec.js';
 import { MalformedAvroError, avroDir, parseSchema } from './avro.js';
 import { sampleTransaction } from './fixtures.js';
-import type { Account, AnalystLabel, ScoredTransaction, Transaction } from './generated/types.js';
+import type { Account, AnalystLabel, CaseEvent, ScoredTransaction, Transaction } from './generated/types.js';
 import { EmbeddedSchemaRegistry, type SchemaRegistry, UnknownSchemaIdError } from './registry.js';
 import { TopicValueSchema, Topics } from './topics.js';
 
@@ -132,6 +132,52 @@ describe('Confluent-framed Avro codec', () => {
     expect(await accounts.decode(frame(9, v1.toBuffer(v1Account)))).toEqual({ ...v1Account, scheme: null });
     const withScheme: Account = { ...v1Account, scheme: 'SEPA_CT' };
     expect(await accounts.decode(accounts.encode(withScheme))).toEqual(withScheme);
+  });
+
+  it('writes case steps with CaseEvent v1 (id 21) and round-trips one carrying an alert, amounts beyond 2^53 exact', async () => {
+    const cases = await createCodec<CaseEvent>(registry, Topics.caseEvents);
+    expect(cases.writerSchemaId).toBe(21);
+    const step: CaseEvent = {
+      eventId: 'alert-a1',
+      caseId: 'case-a1',
+      action: 'ALERT',
+      actor: 'system',
+      actorName: null,
+      atMs: 1_764_000_000_000,
+      alert: {
+        alertId: 'a1',
+        transactionId: 'tx-1',
+        decision: 'REVIEW',
+        score: 0.73,
+        amountMinor: 2n ** 60n + 1n,
+        currency: 'EUR',
+        payerAccountId: 'acct-1',
+        cardToken: 'tok-1',
+        eventTimeMs: 1_763_999_999_000,
+        raisedAtMs: 1_764_000_000_000,
+      },
+      groupKey: 'customer:acct-1',
+      joinWithinMs: 86_400_000n,
+      assignee: null,
+      note: null,
+      resolution: null,
+      releaseNeedsApproval: null,
+    };
+    expect(await cases.decode(cases.encode(step))).toEqual(step);
+    const resolve: CaseEvent = {
+      ...step,
+      eventId: 'e-2',
+      action: 'RESOLVE',
+      actor: 'user:ann',
+      actorName: 'ann',
+      alert: null,
+      groupKey: null,
+      joinWithinMs: null,
+      resolution: 'GENUINE',
+      note: 'customer confirmed',
+      releaseNeedsApproval: true,
+    };
+    expect(await cases.decode(cases.encode(resolve))).toEqual(resolve);
   });
 
   it('round-trips a scored transaction with maps, arrays and nested records', async () => {

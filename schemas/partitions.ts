@@ -20,5 +20,7 @@ export function topicSpecs(partitions = 8): TopicSpec[] {
     // Small and read whole by every process: one partition keeps the changes to all keys in one order.
     { topic: Topics.apiKeys, partitions: 1, compacted: true },
     { topic: Topics.rulesVersions, partitions: 1, compacted: true },
+    // Compacted with a unique key per record: kept for ever on Kafka and exempt from the embedded log's retention.
+    { topic: Topics.caseEvents, partitions: 1, compacted: true },
   ];
 }

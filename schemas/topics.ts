@@ -30,6 +30,12 @@ export const Topics = {
    * scoring and dashboards process.
    */
   rulesVersions: 'rules.versions',
+  /**
+   * Analysts' cases as the steps that made them (alerts joining, assignments, notes, resolutions, four-eyes
+   * approvals); key: the step's own id, so compaction deletes nothing and the topic keeps every case's history. One
+   * partition, read whole by every dashboards process, which folds it in this one order into the same cases.
+   */
+  caseEvents: 'cases.events',
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -45,6 +51,7 @@ export const TopicValueSchema = {
   [Topics.ledgerEvents]: 'vigil.LedgerEvent',
   [Topics.apiKeys]: 'vigil.ApiKey',
   [Topics.rulesVersions]: 'vigil.RulesVersion',
+  [Topics.caseEvents]: 'vigil.CaseEvent',
 } as const satisfies Record<Topic, string>;
 
 export function valueSubject(topic: Topic): string {

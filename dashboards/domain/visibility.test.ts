@@ -1,4 +1,4 @@
-import { withoutCardIdentifiers } from './visibility.js';
+import { caseGroupKeyFor, withoutCardIdentifiers } from './visibility.js';
 
 describe('withoutCardIdentifiers', () => {
   it('nulls card tokens and fingerprints at any depth and leaves everything else as it was', () => {
@@ -18,5 +18,14 @@ describe('withoutCardIdentifiers', () => {
     });
     // Negative control: the input is untouched (a copy is redacted), so the check above is about the copy.
     expect(stored.card.token).toBe('tok_1');
+  });
+});
+
+describe('caseGroupKeyFor', () => {
+  it('withholds a card token from analysts only; a customer key is shown to everyone', () => {
+    expect(caseGroupKeyFor('analyst', 'card:tok-9')).toBe('card:[withheld]');
+    expect(caseGroupKeyFor('compliance', 'card:tok-9')).toBe('card:tok-9');
+    expect(caseGroupKeyFor('admin', 'card:tok-9')).toBe('card:tok-9');
+    expect(caseGroupKeyFor('analyst', 'customer:acct-1')).toBe('customer:acct-1');
   });
 });

@@ -41,3 +41,11 @@ export function withoutCardIdentifiers(value: unknown, parentKey = ''): unknown 
     ),
   );
 }
+
+/**
+ * A case's group key as `role` may see it: an analyst sees `card:[withheld]` for a case grouped by card (its token
+ * is the identifier {@link auditTrailFor} withholds); a customer's key, and everything for other roles, as kept.
+ */
+export function caseGroupKeyFor(role: Principal['role'], groupKey: string): string {
+  return role === 'analyst' && groupKey.startsWith('card:') ? 'card:[withheld]' : groupKey;
+}

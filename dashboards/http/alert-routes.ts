@@ -2,12 +2,12 @@ import express from 'express';
 import { Role } from '../../platform/auth.js';
 import { principalOf, route } from '../../platform/http.js';
 import type { LabelAccepted } from '../../schemas/api.js';
-import type { AnalystLabel } from '../../schemas/generated/types.js';
-import { Topics } from '../../schemas/topics.js';
+import { ErrorCategory, VigilError } from '../../platform/errors.js';
+import { releaseGoesThroughCase } from '../domain/cases.js';
 import { listAlerts } from '../queries/alerts.js';
 import { findDecidedTransaction } from '../queries/transactions.js';
 import { DAY_MS, type RouteContext, notFound } from './context.js';
-import { parseLabelRequest } from './labels.js';
+import { labelOf, parseLabelRequest, sendLabels } from './labels.js';
 import { ParamReader, readCursor } from './params.js';
 
 /** The analysts' work queue: the alert list (`GET /v1/alerts`) and their verdicts (`POST /v1/labels`). */
@@ -47,25 +47,25 @@ export function alertRoutes(ctx: RouteContext): express.Router {
       // Who judged which transaction, before the lookup runs (an unknown id is logged too). The note stays out:
       // it is free text and lives on the label itself.
       await audit(res, 'label.create', `transaction/${request.transactionId}`, { label: request.label });
+      const through = ctx.cases && request.label === 'genuine' ? caseToRelease(ctx, request.transactionId) : undefined;
+      if (through !== undefined)
+        throw new VigilError(
+          'CASE_RELEASE_NEEDS_APPROVAL',
+          `transaction ${request.transactionId} is held above the four-eyes limit in case ${through.caseId}: resolve the case as genuine`,
+          { category: ErrorCategory.conflict, details: { caseId: through.caseId } },
+        );
       const decided = await findDecidedTransaction(clickhouse, request.transactionId);
       if (!decided)
         throw notFound('TRANSACTION_NOT_FOUND', `no decision recorded for transaction ${request.transactionId}`);
-      const label: AnalystLabel = {
-        transactionId: decided.transactionId,
-        label: request.label === 'fraud' ? 'FRAUD' : 'GENUINE',
-        labelledBy: principal.id,
-        labelledAtMs: clock.nowMs(),
-        transactionEventTimeMs: decided.eventTimeMs,
-        payerAccountId: decided.payerAccountId,
-        cardToken: decided.cardToken,
-        terminalId: decided.terminalId,
-        note: request.note ?? null,
-      };
-      // Keyed by the payer account like the transaction it judges (topics.ts), so the member that decided and
-      // booked it also applies its verdicts; resolves only once the record is durable, so 202 means kept.
-      const [position] = await ctx.labels.producer.send(Topics.analystLabels, [
-        { key: label.payerAccountId ?? label.transactionId, value: ctx.labels.codec.encode(label) },
-      ]);
+      const label = labelOf(
+        decided,
+        request.label === 'fraud' ? 'FRAUD' : 'GENUINE',
+        principal.id,
+        clock.nowMs(),
+        request.note ?? null,
+      );
+      // 202 means kept: sendLabels resolves once the record is durable.
+      const [position] = await sendLabels(ctx.labels, [label]);
       const accepted: LabelAccepted = {
         status: 'accepted',
         // The card token goes on the topic (scoring's card features need it) but not back to the analyst (API3, see
@@ -79,4 +79,10 @@ export function alertRoutes(ctx: RouteContext): express.Router {
   );
 
   return router;
+}
+
+function caseToRelease(ctx: RouteContext, transactionId: string) {
+  return ctx.cases === undefined
+    ? undefined
+    : releaseGoesThroughCase(ctx.cases.book, transactionId, ctx.config.cases.fourEyesAbove);
 }

@@ -4,6 +4,7 @@ import { accessRoutes } from './access-routes.js';
 import { accountRoutes } from './account-routes.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { alertRoutes } from './alert-routes.js';
+import { caseRoutes } from './case-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
 import { customerRoutes } from './customer-routes.js';
 import { reportRoutes } from './report-routes.js';
@@ -23,6 +24,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(webRoutes(deps.config.consoleSignIn));
   router.use(transactionRoutes(ctx));
   router.use(alertRoutes(ctx));
+  if (deps.cases !== undefined) router.use(caseRoutes(ctx, deps.cases));
   router.use(accountRoutes(ctx));
   router.use(reportRoutes(ctx));
   router.use(accessRoutes(ctx));

@@ -8,6 +8,9 @@
 
 const KEY_STORAGE = 'vigil.apiKey';
 const MAX_ALERTS_SHOWN = 200;
+const MAX_CASES_SHOWN = 10;
+// Case steps arrive in bursts (every alert is one): the list is reloaded at most this often.
+const CASES_RELOAD_MS = 2000;
 const THROUGHPUT_POINTS = 120;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -24,6 +27,8 @@ const state = {
   historyLoads: new Set(),
   sessionAlerts: 0,
   throughput: [],
+  // Set while a case list reload is scheduled.
+  casesTimer: undefined,
 };
 
 // ---- money: decimal strings from minor units, by ISO 4217 exponent, with string arithmetic (no floats) ----
@@ -221,6 +226,38 @@ function refreshHistory() {
   );
 }
 
+// ---- cases: the queue, read-only here (assign, note, resolve and approve through POST /v1/cases/{id}/actions) ----
+async function loadCases() {
+  const page = await api('GET', `/v1/cases?state=unresolved&sort=priority&limit=${MAX_CASES_SHOWN}`);
+  const items = page.cases.map((c) => {
+    const item = el('li');
+    item.dataset.caseId = c.caseId;
+    const who = c.assignee === null ? 'unassigned' : c.assignee;
+    const alerts = c.alertCount === 1 ? '1 alert' : `${c.alertCount} alerts`;
+    item.append(el('span', '', `${c.caseId} · ${c.state} · ${who}`));
+    const minutes = Math.floor(c.ageMs / 60_000);
+    const age = el(
+      'span',
+      c.slaBreached ? 'sla-breached' : 'muted',
+      `${alerts} · ${minutes} min${c.slaBreached ? ' · SLA breached' : ''}`,
+    );
+    item.append(age);
+    return item;
+  });
+  $('cases').replaceChildren(...items);
+  $('cases-note').textContent = items.length === 0 ? 'No open cases.' : '';
+}
+
+/** Reloads the case list soon (once per burst of case steps); a failure is shown under the list. */
+function scheduleCases(delayMs = CASES_RELOAD_MS) {
+  if (state.casesTimer !== undefined) return;
+  state.casesTimer = setTimeout(() => {
+    state.casesTimer = undefined;
+    if (!state.key) return;
+    loadCases().catch((error) => ($('cases-note').textContent = `Could not load cases: ${error.message}`));
+  }, delayMs);
+}
+
 function showNotice(text) {
   $('notice').textContent = text;
   $('notice').hidden = false;
@@ -253,8 +290,9 @@ function reportGap(message) {
 
 // ---- live stream ----
 function connect() {
-  const resume = state.lastEventId === undefined ? '' : `?lastEventId=${encodeURIComponent(state.lastEventId)}`;
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/alerts/live${resume}`;
+  // ?cases=true: steps on cases come too, and the case list is reloaded when they do.
+  const resume = state.lastEventId === undefined ? '' : `&lastEventId=${encodeURIComponent(state.lastEventId)}`;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/alerts/live?cases=true${resume}`;
   setConnection('connecting…', 'status-wait');
   const ws = new WebSocket(url, ['vigil.v1', `bearer.${state.key}`]);
   state.ws = ws;
@@ -279,7 +317,8 @@ function connect() {
       showStreamNote(
         `Caught up: ${count} raised while disconnected ${message.replayed === 1 ? 'was' : 'were'} replayed (${timeOf(Date.now())}).`,
       );
-    } else if (message.type === 'stats') renderStats(message);
+    } else if (message.type === 'case') scheduleCases();
+    else if (message.type === 'stats') renderStats(message);
     else if (message.type === 'dropped')
       showNotice(
         `${message.count} alerts were skipped while this connection was slow. Use "Reload history" to see them.`,
@@ -403,6 +442,7 @@ function signIn(key) {
   $('console').hidden = false;
   $('sign-out').hidden = false;
   refreshHistory();
+  scheduleCases(0);
   connect();
 }
 

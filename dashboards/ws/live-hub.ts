@@ -8,6 +8,7 @@ import { problemFor } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MetricsRegistry } from '../../platform/metrics.js';
 import type {
+  LiveCaseMessage,
   LiveCaughtUpMessage,
   LiveGapMessage,
   LiveGapReason,
@@ -49,6 +50,7 @@ import type { AccessLog, AlertLog, LoggedAlert } from '../ports.js';
  *   {type:'gap', reason, missedAtMost, detail, eventId}   a resuming client did not get all it missed
  *   {type:'stats', ...StatsSnapshot, clients}  every statsIntervalMs
  *   {type:'dropped', count}                    alerts dropped while this client was too slow
+ *   {type:'case', action, by, at, case}        a step on a case, to clients that connected with `?cases=true`
  * Slow clients follow ClientOutbox's policy (server memory per client bounded by heldBytesBound); dead ones are
  * found by ping/pong every heartbeatMs.
  *
@@ -122,6 +124,8 @@ interface LiveClient {
   floor: FeedPosition | undefined;
   /** Resolved (and cleared) by pump once the queue is empty and the socket is under the mark, or on close. */
   onIdle: (() => void) | undefined;
+  /** Connected with `?cases=true`: it also gets every step on a case (queued like alerts, and counted with them). */
+  readonly cases: boolean;
 }
 
 interface Feed {
@@ -279,6 +283,22 @@ export class LiveAlertHub {
       else this.deliverLive(client, published);
     }
     return true;
+  }
+
+  /**
+   * Pushes a step on a case to every client connected with `?cases=true`, in the order this process folded the
+   * steps. Queued like an alert (a slow client loses the oldest first and is told how many); a client that reconnects
+   * reloads the case over REST, which the fold serves.
+   */
+  publishCase(message: LiveCaseMessage): void {
+    if (this.clients.size === 0) return;
+    const bytes = Buffer.from(JSON.stringify(message, bigintAsString));
+    for (const client of this.clients) {
+      if (!client.cases) continue;
+      const dropped = client.outbox.enqueue(bytes);
+      if (dropped > 0) this.metrics.dropped.inc({}, dropped);
+      this.pump(client);
+    }
   }
 
   /** The position everything below which has been published; throws Error before startFeed. */
@@ -549,11 +569,18 @@ export class LiveAlertHub {
     }
     // `?lastEventId=`: browsers cannot set headers on a WebSocket, and a query parameter needs no extra round trip.
     const lastEventId = url.searchParams.get('lastEventId') || undefined;
+    // Opt-in, so a client that knows only alerts (and its counts of them) sees nothing new.
+    const cases = url.searchParams.get('cases') === 'true';
     // The session is on the access log before the socket opens; if it cannot be logged, no socket (fail closed).
     this.accessLog
-      .record({ principal, action: 'live.open', resource: LIVE_RESOURCE, query: { lastEventId: lastEventId ?? null } })
+      .record({
+        principal,
+        action: 'live.open',
+        resource: LIVE_RESOURCE,
+        query: { lastEventId: lastEventId ?? null, ...(cases ? { cases } : {}) },
+      })
       .then(
-        () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal, lastEventId)),
+        () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal, lastEventId, cases)),
         (error: unknown) =>
           this.refuse(
             socket,
@@ -575,11 +602,12 @@ export class LiveAlertHub {
     );
   }
 
-  private onConnection(ws: WebSocket, principal: Principal, lastEventId: string | undefined): void {
+  private onConnection(ws: WebSocket, principal: Principal, lastEventId: string | undefined, cases: boolean): void {
     const feed = this.requireFeed();
     const client: LiveClient = {
       ws,
       principal,
+      cases,
       outbox: new ClientOutbox(this.options.policy),
       alive: true,
       closed: false,

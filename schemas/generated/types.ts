@@ -488,3 +488,60 @@ export interface RulesVersion {
   readonly publishedBy: string;
   readonly publishedAtMs: number;
 }
+
+export interface CaseEvent {
+  /** Unique per step: the key, so compaction never drops one. */
+  readonly eventId: string;
+  /** The case acted on; for ALERT, the id a new case gets if none is joined. */
+  readonly caseId: string;
+  readonly action: CaseAction;
+  /** The principal id (user:<sub> or a key's id); 'system' for ALERT. */
+  readonly actor: string;
+  /** A person's display name. */
+  readonly actorName: null | string;
+  readonly atMs: number;
+  /** ALERT only. */
+  readonly alert: null | CaseAlert;
+  /** ALERT only: what groups alerts into one case (customer:<payer> or card:<token>), fixed when written. */
+  readonly groupKey: null | string;
+  /** ALERT only: the alert joins an unresolved case of its group whose last alert was raised at most this long before; fixed when written, so a replay groups as the first fold did. */
+  readonly joinWithinMs: null | bigint;
+  /** ASSIGN only. */
+  readonly assignee: null | string;
+  /** NOTE; optional on RESOLVE and APPROVE_RELEASE. */
+  readonly note: null | string;
+  /** RESOLVE only. */
+  readonly resolution: null | CaseResolution;
+  /** RESOLVE GENUINE only: whether a held amount is above the four-eyes limit of its currency, fixed when written (a second analyst must approve the release). */
+  readonly releaseNeedsApproval: null | boolean;
+}
+
+export const CaseAction = {
+  ALERT: 'ALERT',
+  ASSIGN: 'ASSIGN',
+  NOTE: 'NOTE',
+  INVESTIGATE: 'INVESTIGATE',
+  RESOLVE: 'RESOLVE',
+  APPROVE_RELEASE: 'APPROVE_RELEASE',
+} as const;
+export type CaseAction = (typeof CaseAction)[keyof typeof CaseAction];
+
+export interface CaseAlert {
+  readonly alertId: string;
+  readonly transactionId: string;
+  readonly decision: Decision;
+  readonly score: number;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly payerAccountId: string;
+  readonly cardToken: null | string;
+  readonly eventTimeMs: number;
+  readonly raisedAtMs: number;
+}
+
+export const CaseResolution = {
+  FRAUD: 'FRAUD',
+  GENUINE: 'GENUINE',
+  ESCALATED: 'ESCALATED',
+} as const;
+export type CaseResolution = (typeof CaseResolution)[keyof typeof CaseResolution];
