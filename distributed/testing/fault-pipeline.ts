@@ -28,6 +28,7 @@ import type { ScoredTransaction } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import {
+  type ServiceOptions,
   type ServiceProcess,
   consumerLag,
   deleteTestNamespace,
@@ -123,9 +124,12 @@ export class FaultPipeline {
     return this.start(['ingest'], { VIGIL_DATA_DIR: join(this.dataDir, 'ingest') });
   }
 
-  /** A scoring process on the run's scoring data directory (a restart resumes from its snapshot); `extra` env. */
-  startScoring(extra: Record<string, string> = {}): Promise<ServiceProcess> {
-    return this.start(['scoring'], { VIGIL_DATA_DIR: join(this.dataDir, 'scoring'), ...extra });
+  /**
+   * A scoring process on the run's scoring data directory (a restart resumes from its snapshot); `extra` env, and
+   * `options.preload` for a planted fault.
+   */
+  startScoring(extra: Record<string, string> = {}, options: ServiceOptions = {}): Promise<ServiceProcess> {
+    return this.start(['scoring'], { VIGIL_DATA_DIR: join(this.dataDir, 'scoring'), ...extra }, options);
   }
 
   /**
@@ -161,6 +165,33 @@ export class FaultPipeline {
   /** Every record of `topic` in the namespace up to its current end, in offset order within each partition. */
   async readTopic(topic: string): Promise<BusRecord[]> {
     return readNamespacedTopic(this.brokers, this.namespace, topic, await this.bus.endOffsets(topic));
+  }
+
+  /**
+   * Sets one config of a topic in the namespace (a full AlterConfigs: the topic's other overrides are reset, so
+   * only for topics created without any, such as tx.raw and tx.scored).
+   */
+  async setTopicConfig(topic: string, name: string, value: string): Promise<void> {
+    const admin = new kafkajs.Kafka({
+      brokers: [...this.brokers],
+      clientId: `${this.namespace}-config`,
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: kafkajs.ConfigResourceTypes.TOPIC,
+            name: `${this.namespace}.${topic}`,
+            configEntries: [{ name, value }],
+          },
+        ],
+      });
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Each topic's `max.message.bytes` in the namespace, as the broker reports it. */
@@ -254,8 +285,12 @@ export class FaultPipeline {
     }
   }
 
-  private async start(stages: string[], extra: Record<string, string>): Promise<ServiceProcess> {
-    const service = await startService(stages, { ...this.env, ...extra });
+  private async start(
+    stages: string[],
+    extra: Record<string, string>,
+    options: ServiceOptions = {},
+  ): Promise<ServiceProcess> {
+    const service = await startService(stages, { ...this.env, ...extra }, options);
     this.services.push(service);
     return service;
   }
