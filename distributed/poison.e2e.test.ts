@@ -1,9 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Client as ElasticsearchClient } from '@elastic/elasticsearch';
-import kafkajs from 'kafkajs';
 import {
   type ObservedDeadLetter,
   type PlantedPoison,
@@ -13,37 +7,14 @@ import {
 } from '../embedded/testing.js';
 import { scoredTransaction } from '../ledger-sink/testing/fixtures.js';
 import { committedLag } from '../ledger-sink/testing/outage-harness.js';
-import {
-  readAuditIds,
-  readStoredLedger,
-  suiteExpectation,
-  suiteViolations,
-} from '../ledger-sink/testing/suite-oracle.js';
-import type { Bus } from '../platform/bus.js';
-import { createClickHouseClient } from '../platform/clickhouse.js';
-import { KafkaBus } from '../platform/kafka/kafka-bus.js';
-import { silentLogger } from '../platform/logger.js';
-import { NamespacedBus } from '../platform/namespaced-bus.js';
 import type { IngestBatchResponse, LedgerIntegrity } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
-import {
-  connectTestElasticsearch,
-  deleteAuditIndices,
-  uniqueAuditPrefix,
-} from '../schemas/elasticsearch/test-helpers.js';
 import type { DeadLetter, ScoredTransaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { HeaderNames, Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-import {
-  type ServiceProcess,
-  consumerLag,
-  deleteTestNamespace,
-  readNamespacedTopic,
-  residentMemoryMiB,
-  startService,
-  stopService,
-} from './processes.js';
+import { consumerLag, residentMemoryMiB } from './processes.js';
+import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
 
 /**
  * Fault 6 of the suite on Kafka: the embedded test's poison records (embedded/poison.e2e.test.ts) written straight
@@ -56,17 +27,10 @@ import {
  * Oracle as in the embedded test, plus audit documents in Elasticsearch, each process's peak RSS under
  * MEMORY_BOUND_MIB, and the oversized records' letters shown cut (length and SHA-256 of the whole record kept).
  */
-const brokers = (process.env.VIGIL_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const keys = {
-  ingest: 'fault6-ingest-key-0123456789',
-  compliance: 'fault6-compliance-key-0123456789',
-  admin: 'fault6-admin-key-0123456789',
-};
 const N = 1000;
 const BATCH = 100;
 const DRAIN_BOUND_MS = 300_000;
 const MEMORY_BOUND_MIB = 1536;
-const namespace = `vigil-fault6-${randomUUID().slice(0, 8)}`;
 
 /** Which stages read each topic, and so dead-letter what they cannot decode. */
 const readers: Record<string, readonly string[]> = {
@@ -91,61 +55,22 @@ function poisonFrom(good: Buffer, oversizedBytes: number): Array<{ kind: string;
 }
 
 describe('fault 6: poison records among good ones (distributed, Kafka)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-fault6-'));
-  const auditPrefix = uniqueAuditPrefix('fault6');
-  const services: ServiceProcess[] = [];
-  let es: ElasticsearchClient;
-  let bus: Bus;
-  const env = {
-    ...process.env,
-    VIGIL_KAFKA_BROKERS: brokers.join(','),
-    VIGIL_KAFKA_NAMESPACE: namespace,
-    VIGIL_API_KEYS: Object.entries(keys)
-      .map(([role, key]) => `${role}:${key}`)
-      .join(','),
-    VIGIL_TOKENIZATION_KEY: 'fault6-tokenization-key-0123456789abcdef',
-    VIGIL_HTTP_HOST: '127.0.0.1',
-    VIGIL_HTTP_PORT: '0',
-    VIGIL_PARTITIONS: '4',
-    VIGIL_LOG_LEVEL: 'info',
-    VIGIL_ELASTICSEARCH_URL: process.env.VIGIL_TEST_ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200',
-    VIGIL_ELASTICSEARCH_AUDIT_PREFIX: auditPrefix,
-  };
+  const pipeline = new FaultPipeline('fault6', 4);
 
-  async function start(stages: string[], extra: Record<string, string>): Promise<ServiceProcess> {
-    const service = await startService(stages, { ...env, ...extra });
-    services.push(service);
-    return service;
-  }
-
-  beforeAll(async () => {
-    es = await connectTestElasticsearch();
-    const kafka = await KafkaBus.connect({ brokers, clientId: `${namespace}-test`, logger: silentLogger });
-    bus = new NamespacedBus(kafka, namespace);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => stopService(s)));
-    await bus?.close();
-    await deleteTestNamespace(brokers, namespace).catch(() => undefined);
-    await deleteAuditIndices(es, auditPrefix).catch(() => undefined);
-    await es?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }, 120_000);
+  beforeAll(() => pipeline.open(), 60_000);
+  afterAll(() => pipeline.close(), 120_000);
 
   it('dead-letters each poison record with its place and reason, keeps going, and decides and posts every good one', async () => {
-    const sink = await start(['ledger-sink', 'dashboards'], {
-      VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`,
-      VIGIL_DATA_DIR: join(dataDir, 'sink'),
-    });
-    const scoring = await start(['scoring'], { VIGIL_DATA_DIR: join(dataDir, 'scoring') });
-    const ingestService = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });
+    const { bus, keys } = pipeline;
+    const sink = await pipeline.startSink();
+    const scoring = await pipeline.startScoring();
+    const ingestService = await pipeline.startIngest();
 
     const registry = new EmbeddedSchemaRegistry();
     const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
     const rawCodec = await createCodec<ScoredTransaction['transaction']>(registry, Topics.transactionsRaw);
     const template = scoredTransaction(0);
-    const limits = await maxMessageBytes([Topics.transactionsRaw, Topics.transactionsScored]);
+    const limits = await pipeline.maxMessageBytes([Topics.transactionsRaw, Topics.transactionsScored]);
 
     const simulator = new TrafficSimulator({
       seed: 37,
@@ -218,13 +143,7 @@ describe('fault 6: poison records among good ones (distributed, Kafka)', () => {
 
     const letterCodec = await createCodec<DeadLetter>(registry, Topics.deadLetters);
     const observed: ObservedDeadLetter[] = [];
-    const letterRecords = await readNamespacedTopic(
-      brokers,
-      namespace,
-      Topics.deadLetters,
-      await bus.endOffsets(Topics.deadLetters),
-    );
-    for (const record of letterRecords)
+    for (const record of await pipeline.readTopic(Topics.deadLetters))
       observed.push({ letter: await letterCodec.decode(record.value), headers: record.headers });
     expect(observed.length).toBe(expectedLetters);
     expect(deadLetterViolations(planted, observed)).toEqual([]);
@@ -248,73 +167,31 @@ describe('fault 6: poison records among good ones (distributed, Kafka)', () => {
     ]);
 
     const poisonPlaces = new Set(planted.map((p) => `${p.topic}/${p.partition}/${p.offset}`));
-    const firstDecisions = new Map<string, ScoredTransaction>();
-    let scoredRecords = 0;
-    const scoredOnTopic = await readNamespacedTopic(
-      brokers,
-      namespace,
-      Topics.transactionsScored,
-      await bus.endOffsets(Topics.transactionsScored),
+    const decisions = await pipeline.readDecisions((record) =>
+      poisonPlaces.has(`${record.topic}/${record.partition}/${record.offset}`),
     );
-    for (const record of scoredOnTopic) {
-      if (poisonPlaces.has(`${record.topic}/${record.partition}/${record.offset}`)) continue;
-      const decision = await scoredCodec.decode(record.value);
-      scoredRecords += 1;
-      if (!firstDecisions.has(decision.transaction.transactionId))
-        firstDecisions.set(decision.transaction.transactionId, decision);
-    }
+    const firstDecisions = decisions.first;
     expect(new Set(firstDecisions.keys())).toEqual(acknowledged);
 
-    expect(await stopService(sink)).toBe(0);
-    const clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
-    try {
-      const expected = { ...suiteExpectation([...firstDecisions.values()]), acknowledged };
-      const auditIds = await readAuditIds(es, auditPrefix);
-      let posted = 0;
-      for (const wantFinal of [false, true]) {
-        const { view } = await readStoredLedger(clickhouse, wantFinal);
-        expect(suiteViolations({ ...view, auditIds }, expected)).toEqual([]);
-        posted = new Set(view.legs.map((leg) => leg.transactionId)).size;
-      }
-      for (const peak of peaks) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
-      process.stdout.write(
-        `fault 6 (Kafka): ${N} sent, ${acknowledged.size} acknowledged, ${firstDecisions.size} decided ` +
-          `(${scoredRecords - firstDecisions.size} duplicates on tx.scored), ${posted} posted, ${auditIds.length} audit documents; ` +
-          `${planted.length} poison records (oversized ${limits.map((l) => l - 700).join('/')} bytes), ${observed.length} dead letters, ${cut.length} cut; ` +
-          `drained ${(drainMs / 1000).toFixed(1)} s after the last poison; peak RSS sink/scoring/ingest ${peaks.map((p) => p.toFixed(0)).join('/')} MiB\n`,
-      );
-    } finally {
-      await clickhouse.close();
-    }
+    const ledger = await pipeline.checkLedger(sink, acknowledged, firstDecisions);
+    expect(ledger.sinkExitCode).toBe(0);
+    expect(ledger.plain).toEqual([]);
+    expect(ledger.final).toEqual([]);
+    expect(violationKinds(ledger.planted)).toEqual([
+      'acknowledged without a decision',
+      'entries posted more than once',
+      'transactions whose legs do not sum to zero in a currency',
+    ]);
+    for (const peak of peaks) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
+    process.stdout.write(
+      `fault 6 (Kafka): ${N} sent, ${acknowledged.size} acknowledged, ${firstDecisions.size} decided ` +
+        `(${decisions.records.length - firstDecisions.size} duplicates on tx.scored), ${ledger.posted} posted, ${ledger.auditDocuments} audit documents; ` +
+        `${planted.length} poison records (oversized ${limits.map((l) => l - 700).join('/')} bytes), ${observed.length} dead letters, ${cut.length} cut; ` +
+        `drained ${(drainMs / 1000).toFixed(1)} s after the last poison; peak RSS sink/scoring/ingest ${peaks.map((p) => p.toFixed(0)).join('/')} MiB\n`,
+    );
   }, 900_000);
 });
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, n) => total + n, 0);
-}
-
-/** Each topic's max.message.bytes under the namespace, as the broker reports it. */
-async function maxMessageBytes(topics: readonly string[]): Promise<number[]> {
-  const admin = new kafkajs.Kafka({
-    brokers: [...brokers],
-    clientId: `${namespace}-config`,
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((topic) => ({
-        type: kafkajs.ConfigResourceTypes.TOPIC,
-        name: `${namespace}.${topic}`,
-        configNames: ['max.message.bytes'],
-      })),
-    });
-    return topics.map((topic) => {
-      const resource = resources.find((r) => r.resourceName === `${namespace}.${topic}`);
-      return Number(resource?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }

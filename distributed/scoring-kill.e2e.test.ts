@@ -1,43 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import { apiClient, waitFor } from '../embedded/testing.js';
 import { committedLag } from '../ledger-sink/testing/outage-harness.js';
-import {
-  readAuditIds,
-  readStoredLedger,
-  suiteExpectation,
-  suiteViolations,
-} from '../ledger-sink/testing/suite-oracle.js';
-import type { Bus, BusRecord } from '../platform/bus.js';
+import type { BusRecord } from '../platform/bus.js';
 import { canonicalJson } from '../platform/canonical-json.js';
-import { createClickHouseClient } from '../platform/clickhouse.js';
-import { KafkaBus } from '../platform/kafka/kafka-bus.js';
-import { silentLogger } from '../platform/logger.js';
-import { NamespacedBus } from '../platform/namespaced-bus.js';
-import type { IngestBatchResponse, LedgerIntegrity } from '../schemas/api.js';
+import type { IngestBatchResponse } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
-import {
-  connectTestElasticsearch,
-  deleteAuditIndices,
-  uniqueAuditPrefix,
-} from '../schemas/elasticsearch/test-helpers.js';
-import type { ScoredTransaction, Transaction } from '../schemas/generated/types.js';
+import type { Transaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { type ObservedRecord, partitionOrderViolations } from '../scoring/testing/partition-order.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-import {
-  type ServiceProcess,
-  consumerLag,
-  deleteTestNamespace,
-  readNamespacedTopic,
-  residentMemoryMiB,
-  startService,
-  stopService,
-} from './processes.js';
+import { residentMemoryMiB } from './processes.js';
+import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
 
 /**
  * Fault 2 of the suite: the scoring service SIGKILLed mid-batch three times, at different points of its progress,
@@ -52,12 +25,6 @@ import {
  * back to 0 within DRAIN_BOUND_MS; each process's peak RSS under MEMORY_BOUND_MIB; and the order rule of
  * scoring/testing/partition-order.ts between tx.raw and tx.scored.
  */
-const brokers = (process.env.VIGIL_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const keys = {
-  ingest: 'fault2-ingest-key-0123456789',
-  compliance: 'fault2-compliance-key-0123456789',
-  admin: 'fault2-admin-key-0123456789',
-};
 const N = 6000;
 const PARTITIONS = 6;
 /** Small batches, so a kill lands between and inside many of them rather than after one big one. */
@@ -68,62 +35,17 @@ const DRAIN_BOUND_MS = 300_000;
 /** Peak resident memory any one process may reach (scoring's model and feature state, chDB in the sink). */
 const MEMORY_BOUND_MIB = 1536;
 
-const namespace = `vigil-fault2-${randomUUID().slice(0, 8)}`;
-
 describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-fault2-'));
-  const auditPrefix = uniqueAuditPrefix('fault2');
-  const services: ServiceProcess[] = [];
-  let es: ElasticsearchClient;
-  let bus: Bus;
-  const env = {
-    ...process.env,
-    VIGIL_KAFKA_BROKERS: brokers.join(','),
-    VIGIL_KAFKA_NAMESPACE: namespace,
-    VIGIL_API_KEYS: Object.entries(keys)
-      .map(([role, key]) => `${role}:${key}`)
-      .join(','),
-    VIGIL_TOKENIZATION_KEY: 'fault2-tokenization-key-0123456789abcdef',
-    VIGIL_HTTP_HOST: '127.0.0.1',
-    VIGIL_HTTP_PORT: '0',
-    VIGIL_PARTITIONS: String(PARTITIONS),
-    VIGIL_LOG_LEVEL: 'info',
-    VIGIL_ELASTICSEARCH_URL: process.env.VIGIL_TEST_ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200',
-    VIGIL_ELASTICSEARCH_AUDIT_PREFIX: auditPrefix,
-  };
+  const pipeline = new FaultPipeline('fault2', PARTITIONS);
 
-  async function start(stages: string[], extra: Record<string, string>): Promise<ServiceProcess> {
-    const service = await startService(stages, { ...env, ...extra });
-    services.push(service);
-    return service;
-  }
-
-  beforeAll(async () => {
-    es = await connectTestElasticsearch();
-    const kafka = await KafkaBus.connect({ brokers, clientId: `${namespace}-test`, logger: silentLogger });
-    bus = new NamespacedBus(kafka, namespace);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => stopService(s)));
-    await bus?.close();
-    await deleteTestNamespace(brokers, namespace).catch(() => undefined);
-    await deleteAuditIndices(es, auditPrefix).catch(() => undefined);
-    await es?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }, 120_000);
+  beforeAll(() => pipeline.open(), 60_000);
+  afterAll(() => pipeline.close(), 120_000);
 
   it('loses nothing, posts once, keeps each account in order, drains and stays bounded', async () => {
-    const sink = await start(['ledger-sink', 'dashboards'], {
-      VIGIL_CLICKHOUSE_URL: `embedded:${join(dataDir, 'chdb')}`,
-      VIGIL_DATA_DIR: join(dataDir, 'sink'),
-    });
-    const ingestService = await start(['ingest'], { VIGIL_DATA_DIR: join(dataDir, 'ingest') });
-    const startScoring = () =>
-      start(['scoring'], {
-        VIGIL_DATA_DIR: join(dataDir, 'scoring'),
-        VIGIL_SCORING_MAX_BATCH_RECORDS: String(SCORING_BATCH),
-      });
+    const { bus, keys } = pipeline;
+    const sink = await pipeline.startSink();
+    const ingestService = await pipeline.startIngest();
+    const startScoring = () => pipeline.startScoring({ VIGIL_SCORING_MAX_BATCH_RECORDS: String(SCORING_BATCH) });
 
     // Every transaction acknowledged (on tx.raw) before scoring starts: the backlog the kills interrupt.
     const simulator = new TrafficSimulator({
@@ -170,7 +92,6 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
       });
       scoring = await startScoring();
     }
-    const restartedAt = Date.now();
     // Each kill came while scoring still had work: fewer records on tx.scored than transactions, and backlog on
     // tx.raw past what the group had committed.
     for (const kill of kills) {
@@ -178,56 +99,25 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
       expect(kill.rawLagCommitted).toBeGreaterThan(0);
     }
 
-    const compliance = apiClient(sink.url, keys.compliance);
-    await waitFor(
-      'every decision stored and posted, and every lag 0',
-      async () => {
-        const report = (await compliance.get<LedgerIntegrity>('/v1/reports/ledger-integrity')).body;
-        const holds = report.openHolds + report.postedHolds + report.voidedHolds;
-        if (report.distinctDecisions < N || report.postedTransactions < report.postableDecisions) return undefined;
-        if (holds < report.heldDecisions) return undefined;
-        if ((await consumerLag(scoring, keys.admin)) !== 0) return undefined;
-        return (await committedLag(bus, Topics.transactionsScored, 'ledger-sink')) === 0 ? true : undefined;
-      },
-      DRAIN_BOUND_MS,
-      500,
-    );
-    const drainMs = Date.now() - restartedAt;
+    const drainMs = await pipeline.waitUntilDrained(sink, scoring, N, DRAIN_BOUND_MS);
     const memory = [...kills.map((k) => k.peakMiB), residentMemoryMiB(scoring.child.pid)?.peakMiB ?? NaN];
     const sinkMemory = residentMemoryMiB(sink.child.pid)?.peakMiB ?? NaN;
 
     // What is on the topics, decoded: tx.raw in offset order, and every decision (re-decided copies included).
-    const registry = new EmbeddedSchemaRegistry();
-    const rawCodec = await createCodec<Transaction>(registry, Topics.transactionsRaw);
-    const scoredCodec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const rawCodec = await createCodec<Transaction>(new EmbeddedSchemaRegistry(), Topics.transactionsRaw);
     const raw: ObservedRecord[] = [];
-    for (const record of await readNamespacedTopic(
-      brokers,
-      namespace,
-      Topics.transactionsRaw,
-      await bus.endOffsets(Topics.transactionsRaw),
-    )) {
+    for (const record of await pipeline.readTopic(Topics.transactionsRaw)) {
       const tx = await rawCodec.decode(record.value);
       raw.push({ ...position(record), transactionId: tx.transactionId, content: '', outcome: '' });
     }
-    const scoredRecords: ObservedRecord[] = [];
-    const firstDecisions = new Map<string, ScoredTransaction>();
-    for (const record of await readNamespacedTopic(
-      brokers,
-      namespace,
-      Topics.transactionsScored,
-      await bus.endOffsets(Topics.transactionsScored),
-    )) {
-      const decision = await scoredCodec.decode(record.value);
-      const id = decision.transaction.transactionId;
-      if (!firstDecisions.has(id)) firstDecisions.set(id, decision);
-      scoredRecords.push({
-        ...position(record),
-        transactionId: id,
-        content: canonicalJson(decision.transaction),
-        outcome: `${decision.decision} ${decision.score}`,
-      });
-    }
+    const decisions = await pipeline.readDecisions();
+    const firstDecisions = decisions.first;
+    const scoredRecords: ObservedRecord[] = decisions.records.map(({ record, decision }) => ({
+      ...position(record),
+      transactionId: decision.transaction.transactionId,
+      content: canonicalJson(decision.transaction),
+      outcome: `${decision.decision} ${decision.score}`,
+    }));
 
     // Order per account (the exact rule is in partition-order.ts), and its negative control: a swap of two
     // consecutive decisions of one account, planted in the checker's view, is reported.
@@ -238,42 +128,26 @@ describe('fault 2: scoring SIGKILLed mid-batch three times', () => {
       `decisions out of tx.raw order: ${planted.key}, transaction #${planted.index + 1}: tx.raw has ${planted.first}, tx.scored ${planted.second}`,
     ]);
 
-    // The ledger, read by the test itself once the sink has let go of chDB's data directory.
-    expect(await stopService(sink)).toBe(0);
-    const clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
-    try {
-      const expected = { ...suiteExpectation([...firstDecisions.values()]), acknowledged };
-      expect(new Set(firstDecisions.keys())).toEqual(acknowledged);
-      const auditIds = await readAuditIds(es, auditPrefix);
-      let postings = 0;
-      for (const wantFinal of [false, true]) {
-        const { view } = await readStoredLedger(clickhouse, wantFinal);
-        expect(suiteViolations({ ...view, auditIds }, expected)).toEqual([]);
-        postings = new Set(view.legs.map((leg) => leg.transactionId)).size;
-      }
-      // Negative control of the ledger oracle: one posting stored twice and one decision lost, planted in its view.
-      const { view } = await readStoredLedger(clickhouse, false);
-      const doubled = view.legs.find((leg) => leg.transactionId === view.legs[0]!.transactionId)!;
-      const violations = suiteViolations(
-        { ...view, legs: [...view.legs, doubled], decisionIds: view.decisionIds.slice(1), auditIds },
-        expected,
-      );
-      expect(violations.map((v) => v.split(':')[0])).toEqual([
-        'acknowledged without a decision',
-        'entries posted more than once',
-        'transactions whose legs do not sum to zero in a currency',
-      ]);
+    // The ledger, read by the test itself once the sink has let go of chDB's data directory; and the oracle's
+    // negative control: one posting stored twice and one decision lost, planted in its view.
+    expect(new Set(firstDecisions.keys())).toEqual(acknowledged);
+    const ledger = await pipeline.checkLedger(sink, acknowledged, firstDecisions);
+    expect(ledger.sinkExitCode).toBe(0);
+    expect(ledger.plain).toEqual([]);
+    expect(ledger.final).toEqual([]);
+    expect(violationKinds(ledger.planted)).toEqual([
+      'acknowledged without a decision',
+      'entries posted more than once',
+      'transactions whose legs do not sum to zero in a currency',
+    ]);
 
-      for (const peak of [...memory, sinkMemory]) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
-      process.stdout.write(
-        `fault 2: ${N} sent, ${acknowledged.size} acknowledged, ${firstDecisions.size} decided ` +
-          `(${scoredRecords.length} records on tx.scored, ${order.duplicates} re-decided copies of which ${order.otherScore} with another score and ${order.otherDecision} another decision, ${order.keys} accounts in order), ` +
-          `${postings} transactions posted; kills at ${kills.map((k) => `${k.scoredRecords} records (tx.raw committed lag ${k.rawLagCommitted})`).join(', ')}; ` +
-          `drained ${(drainMs / 1000).toFixed(1)} s after the last restart; peak RSS scoring ${memory.map((m) => m.toFixed(0)).join('/')} MiB, sink ${sinkMemory.toFixed(0)} MiB\n`,
-      );
-    } finally {
-      await clickhouse.close();
-    }
+    for (const peak of [...memory, sinkMemory]) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
+    process.stdout.write(
+      `fault 2: ${N} sent, ${acknowledged.size} acknowledged, ${firstDecisions.size} decided ` +
+        `(${scoredRecords.length} records on tx.scored, ${order.duplicates} re-decided copies of which ${order.otherScore} with another score and ${order.otherDecision} another decision, ${order.keys} accounts in order), ` +
+        `${ledger.posted} transactions posted; kills at ${kills.map((k) => `${k.scoredRecords} records (tx.raw committed lag ${k.rawLagCommitted})`).join(', ')}; ` +
+        `drained ${(drainMs / 1000).toFixed(1)} s after the last restart; peak RSS scoring ${memory.map((m) => m.toFixed(0)).join('/')} MiB, sink ${sinkMemory.toFixed(0)} MiB\n`,
+    );
   }, 900_000);
 });
 

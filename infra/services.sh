@@ -5,6 +5,8 @@
 #   infra/services.sh up     [kafka|elasticsearch|elasticsearch-secured|apicurio ...]   fetch if needed, start, wait until ready
 #   infra/services.sh down   [kafka|elasticsearch|elasticsearch-secured|apicurio ...]   stop (SIGTERM, then SIGKILL after a grace period)
 #   infra/services.sh status [kafka|elasticsearch|elasticsearch-secured|apicurio ...]
+#   infra/services.sh kill   kafka|elasticsearch|elasticsearch-secured|apicurio ...     SIGKILL at once, no grace: a crash,
+#                                                                                       for fault tests; `up` restarts it
 #
 # Kafka serves PLAINTEXT for the suite and, on a second listener, SASL_SSL (TLS + SCRAM-SHA-512);
 # `elasticsearch-secured` is a second node with TLS and API keys. Their certificates come from a local CA made at
@@ -13,7 +15,7 @@
 # `apicurio` is Apicurio Registry (in-memory storage), whose Confluent-compatible API the schema-registry client is
 # tested against; built from Maven Central with infra/apicurio/pom.xml.
 #
-# With no service named, all of them. Every command is idempotent: `up` on a running service only re-checks
+# With no service named, all of them (except `kill`, which must name what it crashes). Every command is idempotent: `up` on a running service only re-checks
 # readiness, `down` on a stopped one does nothing. Exit status is non-zero if anything is not as asked.
 #
 # Environment (all optional):
@@ -106,6 +108,23 @@ stop_pid_file() {
   done
   rm -f "$file"
   log "$name: stopped"
+}
+
+# Crashes the process in a pid file (SIGKILL, no chance to flush or close anything) and waits until it is gone,
+# so its ports are free for the next `up`.
+kill_pid_file() {
+  local name="$1" file="$2" pid
+  pid="$(live_pid "$file")"
+  if [[ -z "$pid" ]]; then
+    rm -f "$file"
+    log "$name: not running"
+    return 0
+  fi
+  log "$name: SIGKILL (pid $pid)"
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$file"
+  log "$name: killed"
 }
 
 elapsed() { echo "$(($(date +%s%N) / 1000000 - $1))ms"; }
@@ -263,6 +282,7 @@ kafka_up() {
 }
 
 kafka_down() { stop_pid_file kafka "$KAFKA_HOME/kafka.pid" 30; }
+kafka_kill() { kill_pid_file kafka "$KAFKA_HOME/kafka.pid"; }
 
 kafka_status() {
   local pid
@@ -377,6 +397,7 @@ es_up() {
 }
 
 es_down() { stop_pid_file elasticsearch "$ES_BASE/elasticsearch.pid" 60; }
+es_kill() { kill_pid_file elasticsearch "$ES_BASE/elasticsearch.pid"; }
 
 es_status() {
   local pid health
@@ -494,6 +515,7 @@ ess_up() {
 }
 
 ess_down() { stop_pid_file elasticsearch-secured "$ESS_BASE/elasticsearch.pid" 60; }
+ess_kill() { kill_pid_file elasticsearch-secured "$ESS_BASE/elasticsearch.pid"; }
 
 ess_status() {
   local pid
@@ -569,6 +591,7 @@ apicurio_up() {
 }
 
 apicurio_down() { stop_pid_file apicurio "$APICURIO_BASE/apicurio.pid" 30; }
+apicurio_kill() { kill_pid_file apicurio "$APICURIO_BASE/apicurio.pid"; }
 
 apicurio_status() {
   local pid
@@ -590,7 +613,10 @@ apicurio_status() {
 command="${1:-}"
 shift || true
 services=("$@")
-((${#services[@]} > 0)) || services=(kafka elasticsearch elasticsearch-secured apicurio)
+if ((${#services[@]} == 0)); then
+  [[ "$command" != kill ]] || die "kill: name the service(s) to crash (kafka, elasticsearch, elasticsearch-secured, apicurio)"
+  services=(kafka elasticsearch elasticsearch-secured apicurio)
+fi
 for service in "${services[@]}"; do
   case "$service" in
   kafka | elasticsearch | elasticsearch-secured | apicurio) ;;
@@ -633,6 +659,17 @@ down)
   done
   wait
   ;;
+kill)
+  for service in "${services[@]}"; do
+    case "$service" in
+    kafka) kafka_kill & ;;
+    elasticsearch) es_kill & ;;
+    elasticsearch-secured) ess_kill & ;;
+    apicurio) apicurio_kill & ;;
+    esac
+  done
+  wait
+  ;;
 status)
   for service in "${services[@]}"; do
     case "$service" in
@@ -643,6 +680,6 @@ status)
     esac
   done
   ;;
-*) die "usage: infra/services.sh up|down|status [kafka|elasticsearch|elasticsearch-secured|apicurio ...]" ;;
+*) die "usage: infra/services.sh up|down|kill|status [kafka|elasticsearch|elasticsearch-secured|apicurio ...]" ;;
 esac
 exit "$status"

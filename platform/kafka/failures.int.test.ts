@@ -122,6 +122,44 @@ describe('KafkaBus under failures', () => {
     expect(await findLostAcknowledgements(bus, topic, forged)).toHaveLength(2);
   });
 
+  it('connects a producer replaced while the broker was away once it is back, instead of refusing every send', async () => {
+    // Few retries, so the replacement's own connect gives up while the broker is still down.
+    const bus = await ctx.bus({ producerRetries: 3, sendTimeoutMs: 2000 });
+    const topic = ctx.topic('replaced');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    await bus.producer().send(topic, [payload(0)]);
+    let restarted = false;
+    try {
+      await services('kill', 'kafka');
+      // Not acknowledged in time: the producer is replaced while nothing listens, and the replacement's connect fails.
+      await expect(bus.producer().send(topic, [payload(1)])).rejects.toThrow(/producer replaced/);
+      // Waits for that failed connect before it is refused itself.
+      await expect(bus.producer().send(topic, [payload(2)])).rejects.toThrow();
+      await services('up', 'kafka');
+      restarted = true;
+      let lastRefusal = '';
+      await waitFor(
+        () =>
+          bus
+            .producer()
+            .send(topic, [payload(3)])
+            .then(
+              () => true,
+              (error: unknown) => {
+                lastRefusal = error instanceof Error ? error.message : String(error);
+                return false;
+              },
+            ),
+        'a send acknowledged after the restart',
+        60_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}; last refusal: ${lastRefusal}`);
+      });
+    } finally {
+      if (!restarted) await services('up', 'kafka');
+    }
+  });
+
   it('hands the partitions of a member killed with SIGKILL to the survivor; every record is handled (at-least-once)', async () => {
     const bus = await ctx.bus();
     const topic = ctx.topic('kill');

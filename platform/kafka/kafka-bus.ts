@@ -134,6 +134,13 @@ export class KafkaBus implements Bus {
   private closing: Promise<void> | null = null;
   /** Set while a stalled producer is being replaced; sends wait for it. */
   private producerReplacement: Promise<void> | null = null;
+  /**
+   * A replacement producer whose first connect failed (it was made while the broker was away). kafkajs never
+   * connects a producer by itself — every send would fail with "The producer is disconnected" for ever — so the
+   * next send connects it first.
+   */
+  private unconnectedProducer: KafkaProducer | null = null;
+  private producerReconnect: Promise<void> | null = null;
 
   private constructor(
     private readonly kafka: Kafka,
@@ -363,6 +370,7 @@ export class KafkaBus implements Bus {
     const producer = this.kafkaProducer;
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (this.unconnectedProducer === producer) await this.connectReplacement(producer);
       return await Promise.race([
         producer.send(record),
         new Promise<never>((_, reject) => {
@@ -398,14 +406,26 @@ export class KafkaBus implements Bus {
     this.kafkaProducer = replacement;
     this.producerReplacement = replacement
       .connect()
-      .catch((error: unknown) =>
-        this.logger.warn('kafka: replacement producer failed to connect; sends will retry', {
+      .catch((error: unknown) => {
+        if (this.kafkaProducer === replacement) this.unconnectedProducer = replacement;
+        this.logger.warn('kafka: replacement producer failed to connect; the next send connects it', {
           error: describeError(error),
-        }),
-      )
+        });
+      })
       .finally(() => (this.producerReplacement = null));
     // A stalled client may never finish disconnecting; do not wait for it.
     stalled.disconnect().catch(() => undefined);
+  }
+
+  /** Connects a replacement producer whose first connect failed; concurrent sends share one attempt. */
+  private connectReplacement(producer: KafkaProducer): Promise<void> {
+    this.producerReconnect ??= producer
+      .connect()
+      .then(() => {
+        if (this.unconnectedProducer === producer) this.unconnectedProducer = null;
+      })
+      .finally(() => (this.producerReconnect = null));
+    return this.producerReconnect;
   }
 
   /**

@@ -146,7 +146,10 @@ export async function readAll(bus: Bus, topic: string, partition: number, pageSi
   return records;
 }
 
-/** Runs infra/services.sh (e.g. `down kafka`, `up kafka`) and resolves when it exits 0. */
+/**
+ * Runs infra/services.sh (e.g. `down kafka`, `kill kafka`, `up kafka`) with this process's environment (so
+ * VIGIL_SERVICES_DIR and the port variables choose which services) and resolves when it exits 0.
+ */
 export async function services(...args: string[]): Promise<void> {
   await promisify(execFile)('bash', [join(repoRoot, 'infra', 'services.sh'), ...args], {
     cwd: repoRoot,
