@@ -410,6 +410,22 @@ describe('POST /v1/channels/adyen (embedded log)', () => {
     ]);
   }, 30_000);
 
+  it('refuses a signed item without its identity as a whole, at its place in the notification, writing nothing', async () => {
+    const good = signedAdyenItem({ ...authorisation, pspReference: 'PSP-AUTH-E' });
+    const noSuccess = signedAdyenItem({ ...authorisation, pspReference: 'PSP-AUTH-F', success: 'maybe' });
+    const answer = await s.deliverAdyen(adyenNotification([good, noSuccess]));
+    const problem = JSON.parse(answer.text) as { code: string; problems: Array<{ path: string }> };
+    expect([answer.status, problem.code, problem.problems.map((p) => p.path)]).toEqual([
+      400,
+      'CHANNEL_FILE_REFUSED',
+      ['/notificationItems/1/NotificationRequestItem/success'],
+    ]);
+    expect(await s.written()).toEqual([]);
+    // Negative control: the good item alone is taken.
+    expect((await s.deliverAdyen(adyenNotification([good]))).status).toBe(200);
+    expect(await s.written()).toHaveLength(1);
+  }, 30_000);
+
   // An event code the channel does not map, answered with nothing.
   const reportSpec = { eventCode: 'REPORT_AVAILABLE', pspReference: 'report-1', value: 0, currency: 'EUR' };
 
