@@ -73,7 +73,11 @@ async function startServer(env: Env = { VIGIL_STRIPE_WEBHOOK_SECRET: STRIPE_TEST
         ...(authorization === '' ? {} : { authorization }),
       },
     });
-    return { status: response.status, text: await response.text() };
+    return {
+      status: response.status,
+      text: await response.text(),
+      ...(response.status === 401 ? { challenge: response.headers.get('www-authenticate') } : {}),
+    };
   };
   const transactions = await createCodec<Transaction>(ctx.registry, Topics.transactionsRaw);
   const labelCodec = await createCodec<AnalystLabel>(ctx.registry, Topics.analystLabels);
@@ -345,6 +349,10 @@ describe('POST /v1/channels/adyen (embedded log)', () => {
       ...Array.from({ length: 4 }, () => [400, 'WEBHOOK_SIGNATURE_INVALID']),
       ...Array.from({ length: 3 }, () => [401, 'UNAUTHENTICATED']),
     ]);
+    // RFC 9110 §11.6.1: a 401 names the scheme the route takes — basic here, not our bearer keys.
+    expect(refusals.slice(4).map((r) => r.challenge)).toEqual(
+      Array.from({ length: 3 }, () => 'Basic realm="adyen webhook", charset="UTF-8"'),
+    );
     expect((JSON.parse(refusals[3]!.text) as { problems: Array<{ path: string }> }).problems).toEqual([
       expect.objectContaining({ path: '/notificationItems/1/NotificationRequestItem/additionalData/hmacSignature' }),
     ]);

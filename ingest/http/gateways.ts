@@ -168,7 +168,7 @@ function basicCredentials(header: string | undefined): { user: string; password:
  * retries.
  */
 export function mountAdyenRoute(router: Router, options: AdyenRouteOptions): void {
-  const authenticate: RequestHandler = (req, _res, next) => {
+  const authenticate: RequestHandler = (req, res, next) => {
     const config = options.config;
     if (config === undefined) return next(notConfigured('Adyen'));
     const presented = basicCredentials(req.headers.authorization);
@@ -179,6 +179,7 @@ export function mountAdyenRoute(router: Router, options: AdyenRouteOptions): voi
     recordRefusal(options, 'adyen', 'basic auth', {
       reason: presented === undefined ? 'no basic credentials' : 'wrong user name or password',
     });
+    res.setHeader('WWW-Authenticate', 'Basic realm="adyen webhook", charset="UTF-8"');
     next(
       new VigilError('UNAUTHENTICATED', 'the webhook basic-auth credentials are missing or wrong', {
         category: ErrorCategory.unauthenticated,
