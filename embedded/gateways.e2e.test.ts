@@ -4,6 +4,15 @@ import { join } from 'node:path';
 import { silentLogger } from '../platform/logger.js';
 import type { AccountBalance, AuditTrail, ChannelFileResponse, SyncDecision } from '../schemas/api.js';
 import { payrollFile, returnFile } from '../ingest/testing/nacha.js';
+import {
+  ADYEN_TEST_ENV,
+  adyenBasicAuth,
+  adyenItem,
+  adyenNotification,
+  signedAdyenItem,
+} from '../ingest/testing/adyen.js';
+import { adyenTransactionId } from '../ingest/domain/channels/gateways/adyen.js';
+import { sha256Hasher } from '../ingest/adapters/crypto.js';
 import { STRIPE_TEST_SECRET, charge, dispute, stripeEvent, stripeSignature } from '../ingest/testing/stripe.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, waitFor } from './testing.js';
@@ -12,7 +21,9 @@ import { apiClient, waitFor } from './testing.js';
  * NACHA files and Stripe webhooks end to end on the embedded default: a payroll file's entries are scored, booked in
  * exact cents and audited with their record numbers and trace numbers, its prenote rejected at its record; a return
  * file books the returned credit back; a signed Stripe charge is booked in exact minor units and audited with its
- * event; a fraud dispute on it is a FRAUD verdict by `chargeback` that takes the money back.
+ * event; a fraud dispute on it is a FRAUD verdict by `chargeback` that takes the money back. An Adyen authorisation,
+ * capture and refund, each a signed notification, are held and booked in exact minor units, and a chargeback
+ * reverses the capture.
  */
 const keys = {
   ingest: 'e2e-ingest-key-0123456789',
@@ -20,7 +31,7 @@ const keys = {
   compliance: 'e2e-compliance-key-0123456789',
 };
 
-describe('NACHA and Stripe channels (embedded)', () => {
+describe('NACHA, Stripe and Adyen channels (embedded)', () => {
   let dataDir: string;
   let pipeline: EmbeddedPipeline;
   let ingest: ReturnType<typeof apiClient>;
@@ -37,6 +48,7 @@ describe('NACHA and Stripe channels (embedded)', () => {
         VIGIL_HTTP_PORT: '0',
         VIGIL_SIMULATOR_TPS: '0',
         VIGIL_STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
+        ...ADYEN_TEST_ENV,
         VIGIL_API_KEYS: Object.entries(keys)
           .map(([role, key]) => `${role}:${key}`)
           .join(','),
@@ -198,5 +210,93 @@ describe('NACHA and Stripe channels (embedded)', () => {
     // Negative control: the same sum over the trail before the chargeback is the payment itself.
     expect(payerNet(trail)).toBe(-1999n);
     expect(await balanceOf('stripe:cus_E2e', 'USD')).toBe(0n);
+  }, 180_000);
+
+  it('books an Adyen authorisation, its capture and a partial refund in exact minor units, and reverses the capture on a chargeback', async () => {
+    const deliver = async (item: Record<string, unknown>) => {
+      const response = await fetch(`${pipeline.url}/v1/channels/adyen`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: adyenBasicAuth() },
+        body: adyenNotification([signedAdyenItem(item)]),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+    const payment = { pspReference: 'PSP-E2E-AUTH', value: 1999, currency: 'USD' };
+    const followUp = (eventCode: string, pspReference: string, value: number, secondsAgo: number) =>
+      adyenItem({
+        eventCode,
+        pspReference,
+        originalReference: payment.pspReference,
+        value,
+        currency: 'USD',
+        eventDate: at(secondsAgo),
+      });
+    const payer = 'adyen:PSP-E2E-AUTH';
+    const authId = adyenTransactionId(payment.pspReference, sha256Hasher);
+
+    expect(await deliver(adyenItem({ ...payment, eventCode: 'AUTHORISATION', eventDate: at(10) }))).toEqual({
+      status: 200,
+      text: '[accepted]',
+    });
+    const authorised = await waitFor(`the authorisation hold of ${authId}`, async () => {
+      const r = await compliance.get<AuditTrail>(`/v1/transactions/${authId}`);
+      return r.status === 200 && (r.body.hold !== null || r.body.decision.outcome === 'DECLINE') ? r.body : undefined;
+    });
+    // An authorisation moves no money: it reserves the payment on a hold its capture settles.
+    expect(authorised.transaction.source).toBe('WEBHOOK');
+    expect(authorised.transaction.sourceDocument!.references).toMatchObject({
+      PspReference: 'PSP-E2E-AUTH',
+      EventCode: 'AUTHORISATION',
+    });
+    expect([authorised.hold?.kind, authorised.hold?.status, authorised.ledgerEntries]).toEqual([
+      'AUTHORIZATION',
+      'OPEN',
+      [],
+    ]);
+
+    expect((await deliver(followUp('CAPTURE', 'PSP-E2E-CAP', 1999, 8))).status).toBe(200);
+    const captureId = adyenTransactionId(payment.pspReference, sha256Hasher, 'capture', 'PSP-E2E-CAP');
+    const captured = await booked(captureId);
+    expect(legs(captured)).toEqual([
+      [payer, '-1999', 'USD'],
+      ['adyen-balance:VigilTestMerchant', '1999', 'USD'],
+    ]);
+
+    expect((await deliver(followUp('REFUND', 'PSP-E2E-REF', 500, 6))).status).toBe(200);
+    const refund = await booked(adyenTransactionId(payment.pspReference, sha256Hasher, 'refund', 'PSP-E2E-REF'));
+    expect(legs(refund)).toEqual([
+      [payer, '500', 'USD'],
+      ['adyen-balance:VigilTestMerchant', '-500', 'USD'],
+    ]);
+    expect(await balanceOf(payer, 'USD')).toBe(-1499n);
+
+    const dispute = followUp('CHARGEBACK', 'PSP-E2E-DISPUTE', 1999, 0);
+    expect(await deliver({ ...dispute, reason: 'Fraudulent Processing of Transactions' })).toEqual({
+      status: 200,
+      text: '[accepted]',
+    });
+    // The FRAUD verdict lands on the authorisation, whose captures the ledger reverses.
+    const reversed = await waitFor(`the chargeback to reverse ${captureId}`, async () => {
+      const r = await compliance.get<AuditTrail>(`/v1/transactions/${captureId}`);
+      return r.status === 200 && r.body.ledgerEntries.some((e) => e.reversesEntryId !== null) ? r.body : undefined;
+    });
+    expect(legs(reversed)).toEqual([
+      [payer, '-1999', 'USD'],
+      ['adyen-balance:VigilTestMerchant', '1999', 'USD'],
+      [payer, '1999', 'USD'],
+      ['adyen-balance:VigilTestMerchant', '-1999', 'USD'],
+    ]);
+    const labelled = (await compliance.get<AuditTrail>(`/v1/transactions/${authId}`)).body;
+    expect(labelled.labels.map((l) => [l.label, l.labelledBy, l.note])).toEqual([
+      ['FRAUD', 'chargeback', 'adyen CHARGEBACK Fraudulent Processing of Transactions'],
+    ]);
+    const payerNet = (t: AuditTrail) =>
+      t.ledgerEntries.filter((e) => e.accountId === payer).reduce((sum, e) => sum + BigInt(e.amount.amountMinor), 0n);
+    expect(payerNet(reversed)).toBe(0n);
+    // Negative control: the same sum over the capture's trail before the chargeback is the capture itself.
+    expect(payerNet(captured)).toBe(-1999n);
+    // The ledger reverses the capture in full and leaves the earlier refund booked, so the payer ends 500 up.
+    expect(await balanceOf(payer, 'USD')).toBe(500n);
   }, 180_000);
 });

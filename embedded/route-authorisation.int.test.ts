@@ -52,6 +52,9 @@ const policy: Record<string, Allowed> = {
   'POST /v1/channels/nacha': [ingest, admin],
   // A gateway cannot hold our API key: the event's signature authenticates it (400 without one, never 401/403).
   'POST /v1/channels/stripe': 'public',
+  // Nor Adyen: basic auth with the webhook's own credentials and each item's HMAC authenticate it (its 401 answers
+  // those credentials, never a Vigil role; unconfigured here, so 503 for every caller).
+  'POST /v1/channels/adyen': 'public',
   'GET /v1/decisions/:id': [ingest, admin],
   'GET /v1/transactions/:id': [analyst, compliance, admin],
   'GET /v1/audit/search': [compliance, admin],

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../platform/errors.js';
 import { loadIngestConfig } from './config.js';
+import { ADYEN_TEST_ENV } from './testing/adyen.js';
 import { TEST_KEY } from './testing/fixtures.js';
 
 describe('loadIngestConfig', () => {
@@ -44,6 +45,36 @@ describe('loadIngestConfig', () => {
     expect(() => loadIngestConfig({ VIGIL_TOKENIZATION_KEY: TEST_KEY, VIGIL_STRIPE_WEBHOOK_TOLERANCE_S: '0' })).toThrow(
       ConfigError,
     );
+  });
+
+  it('reads the Adyen HMAC key (hex) with its basic-auth credentials; without a key, none; a bad key or no credentials refused', () => {
+    const base = { VIGIL_TOKENIZATION_KEY: TEST_KEY };
+    expect(loadIngestConfig(base).adyenWebhooks).toBeUndefined();
+    const key = 'ab'.repeat(32);
+    const good = { ...base, ...ADYEN_TEST_ENV, VIGIL_ADYEN_HMAC_KEY: key };
+    const config = loadIngestConfig(good).adyenWebhooks;
+    expect([config?.hmacKey.reveal(), config?.username, config?.password.reveal()]).toEqual([
+      key,
+      ADYEN_TEST_ENV.VIGIL_ADYEN_WEBHOOK_USERNAME,
+      ADYEN_TEST_ENV.VIGIL_ADYEN_WEBHOOK_PASSWORD,
+    ]);
+    expect(JSON.stringify(config)).not.toContain(key);
+    expect(JSON.stringify(config)).not.toContain(ADYEN_TEST_ENV.VIGIL_ADYEN_WEBHOOK_PASSWORD);
+    const refused = (env: Record<string, string | undefined>) => {
+      try {
+        loadIngestConfig(env);
+        return 'accepted';
+      } catch (error) {
+        return (error as ConfigError).details['key'];
+      }
+    };
+    // Not hex (Buffer.from would drop the 'g' and verify with a shorter key), odd length, too short.
+    for (const bad of [`${'ab'.repeat(31)}gg`, `${key}a`, 'ab'.repeat(15)])
+      expect(refused({ ...good, VIGIL_ADYEN_HMAC_KEY: bad })).toBe('VIGIL_ADYEN_HMAC_KEY');
+    expect(refused({ ...good, VIGIL_ADYEN_WEBHOOK_USERNAME: undefined })).toBe('VIGIL_ADYEN_WEBHOOK_USERNAME');
+    expect(refused({ ...good, VIGIL_ADYEN_WEBHOOK_PASSWORD: undefined })).toBe('VIGIL_ADYEN_WEBHOOK_PASSWORD');
+    // Negative control: the same helper on the good environment says accepted.
+    expect(refused(good)).toBe('accepted');
   });
 
   it('reads every key', () => {

@@ -66,6 +66,21 @@ export interface IngestConfig {
    * answers 503 WEBHOOK_NOT_CONFIGURED) until VIGIL_STRIPE_WEBHOOK_SECRET (or `_FILE`) is set.
    */
   readonly stripeWebhooks: StripeWebhookConfig | undefined;
+  /**
+   * `POST /v1/channels/adyen`, authenticated by Adyen's per-item HMAC and basic auth instead of an API key; undefined
+   * (the route answers 503 WEBHOOK_NOT_CONFIGURED) until VIGIL_ADYEN_HMAC_KEY (or `_FILE`) is set.
+   */
+  readonly adyenWebhooks: AdyenWebhookConfig | undefined;
+}
+
+/** How Adyen's standard notifications are verified (`hmacValidator` of `@adyen/api-library`, then basic auth). */
+export interface AdyenWebhookConfig {
+  /** VIGIL_ADYEN_HMAC_KEY: the webhook's HMAC key from the Customer Area, hex (64 characters as Adyen issues it). */
+  readonly hmacKey: Secret;
+  /** VIGIL_ADYEN_WEBHOOK_USERNAME: the basic-auth user name set on the webhook in the Customer Area. */
+  readonly username: string;
+  /** VIGIL_ADYEN_WEBHOOK_PASSWORD (or `_FILE`): the basic-auth password set on the webhook. */
+  readonly password: Secret;
 }
 
 /** How Stripe's webhook events are verified (`stripe.webhooks.constructEvent`). */
@@ -127,6 +142,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
       max: 60 * MINUTE_MS,
     }),
     stripeWebhooks: readStripeWebhooks(env),
+    adyenWebhooks: readAdyenWebhooks(env),
     limits: Object.freeze({
       maxAmountMajor: BigInt(readInt(env, 'VIGIL_INGEST_MAX_AMOUNT_MAJOR', 1_000_000_000, { min: 1, max: 1e14 })),
       maxFutureSkewMs: readInt(env, 'VIGIL_INGEST_MAX_FUTURE_SKEW_MS', 5 * MINUTE_MS, { min: 0, max: DAY_MS }),
@@ -139,6 +155,38 @@ function readStripeWebhooks(env: Env): StripeWebhookConfig | undefined {
   const secret = readOptionalSecret(env, 'VIGIL_STRIPE_WEBHOOK_SECRET');
   const toleranceSeconds = readInt(env, 'VIGIL_STRIPE_WEBHOOK_TOLERANCE_S', 300, { min: 1, max: 3600 });
   return secret === undefined ? undefined : Object.freeze({ secret, toleranceSeconds });
+}
+
+/**
+ * The HMAC key must be hex: the validator decodes it with `Buffer.from(key, 'hex')`, which silently drops what is
+ * not hex, so a mistyped key would verify against a shorter key instead of failing here. Basic auth is required
+ * with it — Adyen signs only some fields of an item (not its `eventDate`, `reason` or `additionalData`), so the
+ * credentials are what authenticate the rest.
+ */
+function readAdyenWebhooks(env: Env): AdyenWebhookConfig | undefined {
+  const hmacKey = readOptionalSecret(env, 'VIGIL_ADYEN_HMAC_KEY');
+  if (hmacKey === undefined) return undefined;
+  if (!/^(?:[0-9a-fA-F]{2}){16,}$/.test(hmacKey.reveal()))
+    throw new ConfigError(
+      'VIGIL_ADYEN_HMAC_KEY',
+      `<${hmacKey.reveal().length} chars>`,
+      'a hex key of at least 32 characters (Adyen issues 64)',
+    );
+  const username = readOptionalString(env, 'VIGIL_ADYEN_WEBHOOK_USERNAME');
+  const password = readOptionalSecret(env, 'VIGIL_ADYEN_WEBHOOK_PASSWORD');
+  if (username === undefined)
+    throw new ConfigError(
+      'VIGIL_ADYEN_WEBHOOK_USERNAME',
+      undefined,
+      'the basic-auth user name, set with VIGIL_ADYEN_HMAC_KEY',
+    );
+  if (password === undefined)
+    throw new ConfigError(
+      'VIGIL_ADYEN_WEBHOOK_PASSWORD',
+      undefined,
+      'the basic-auth password, set with VIGIL_ADYEN_HMAC_KEY',
+    );
+  return Object.freeze({ hmacKey, username, password });
 }
 
 /** A key of at least MIN_KEY_CHARS; the error names only its length, never the secret. */

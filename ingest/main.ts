@@ -178,6 +178,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     maxBatchBodyBytes: config.maxBatchBodyBytes,
     maxBatchItems: config.maxBatchItems,
     ...(config.stripeWebhooks === undefined ? {} : { stripeWebhooks: config.stripeWebhooks }),
+    ...(config.adyenWebhooks === undefined ? {} : { adyenWebhooks: config.adyenWebhooks }),
   });
 
   let closing: Promise<void> | undefined;

@@ -29,7 +29,8 @@ export const errorCatalogue = {
     category: 'unauthenticated',
     meaning:
       'The request carried no known API key and no valid access token (the message says why a token was refused: ' +
-      'expired, another issuer, another audience); send "Authorization: Bearer" and a key, or sign in again.',
+      'expired, another issuer, another audience); send "Authorization: Bearer" and a key, or sign in again. On the ' +
+      'Adyen webhook route: its basic-auth credentials were missing or wrong (counted with the signature failures).',
   },
   FORBIDDEN: {
     category: 'forbidden',
@@ -259,12 +260,12 @@ export const errorCatalogue = {
   WEBHOOK_SIGNATURE_INVALID: {
     category: 'invalid_input',
     meaning:
-      'A gateway webhook (Stripe) came without a valid signature of the configured secret, or signed too long ago; nothing in it was read. Counted and logged; check the endpoint secret.',
+      'A gateway webhook (Stripe, Adyen) came without a valid signature of the configured secret (for Adyen, any item of the notification without a valid HMAC), or signed too long ago; nothing in it was read. Counted and logged; check the endpoint secret or HMAC key.',
   },
   WEBHOOK_NOT_CONFIGURED: {
     category: 'unavailable',
     meaning:
-      'A gateway webhook arrived but its secret is not configured (VIGIL_STRIPE_WEBHOOK_SECRET); the gateway retries while it is set.',
+      'A gateway webhook arrived but its secret is not configured (VIGIL_STRIPE_WEBHOOK_SECRET, VIGIL_ADYEN_HMAC_KEY); the gateway retries while it is set.',
   },
   LOG_APPEND_FAILED: {
     category: 'unavailable',

@@ -55,7 +55,8 @@ export function problemFor(error: VigilError): ProblemDetails {
 
 export function sendProblem(res: Response, error: VigilError): void {
   const problem = problemFor(error);
-  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  // A route with its own scheme (an Adyen webhook's basic auth) names it before refusing; the rest take a bearer.
+  if (problem.status === 401 && !res.hasHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', 'Bearer');
   if (problem.status === 503) res.setHeader('Retry-After', '1');
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
 }

@@ -19,7 +19,7 @@ export function createIngestMetrics(registry: MetricsRegistry) {
     ),
     webhookSignatureFailures: registry.counter(
       'vigil_ingest_webhook_signature_failures_total',
-      'Gateway webhooks refused for a missing, bad or expired signature, by gateway',
+      'Gateway webhooks refused for a missing, bad or expired signature (Adyen: or bad basic-auth credentials), by gateway',
     ),
     deadLetters: registry.counter('vigil_ingest_dead_letters_total', 'Refused items and conflicts written to tx.dlq'),
     journalFailures: registry.counter(

@@ -16,8 +16,8 @@ import { parseColumnMapping, parseCsv } from '../domain/channels/csv/csv.js';
 import { parseNacha } from '../domain/channels/nacha/nacha.js';
 import type { ContentHasher } from '../ports.js';
 import { mountChannelRoute } from './channels.js';
-import { mountStripeRoute } from './gateways.js';
-import type { StripeWebhookConfig } from '../config.js';
+import { mountAdyenRoute, mountStripeRoute } from './gateways.js';
+import type { AdyenWebhookConfig, StripeWebhookConfig } from '../config.js';
 
 export interface IngestRouterOptions {
   readonly ingestor: Ingestor;
@@ -39,12 +39,14 @@ export interface IngestRouterOptions {
   };
   /** Stripe's webhook secret and tolerance; absent, `POST /v1/channels/stripe` answers 503. */
   readonly stripeWebhooks?: StripeWebhookConfig;
+  /** Adyen's HMAC key and basic-auth credentials; absent, `POST /v1/channels/adyen` answers 503. */
+  readonly adyenWebhooks?: AdyenWebhookConfig;
 }
 
 const countRequests =
   (
     metrics: IngestMetrics,
-    routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv' | 'nacha' | 'stripe',
+    routeName: 'single' | 'batch' | 'decision' | 'iso20022' | 'csv' | 'nacha' | 'stripe' | 'adyen',
   ): RequestHandler =>
   (_req, res, next) => {
     res.on('finish', () => metrics.requests.inc({ route: routeName, status: String(res.statusCode) }));
@@ -68,6 +70,9 @@ const countRequests =
  *    record number; answered like the ISO 20022 route.
  *  - `POST /v1/channels/stripe` (no API key: Stripe's signature authenticates it): a Stripe webhook event
  *    (domain/channels/gateways/stripe.ts, http/gateways.ts); answered like the channel routes, 400 for a bad signature.
+ *  - `POST /v1/channels/adyen` (no API key: basic auth and Adyen's per-item HMAC authenticate it): an Adyen
+ *    notification (domain/channels/gateways/adyen.ts, http/gateways.ts); `[accepted]` once durable, 401 for bad
+ *    credentials, 400 for a bad signature.
  * Authentication runs before the body is read, so unauthenticated callers cannot make us buffer large bodies.
  */
 const DEADLINE_HEADER = 'vigil-decision-deadline-ms';
@@ -227,6 +232,17 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
     hasher: channels.hasher,
     config: options.stripeWebhooks,
     countRequests: countRequests(metrics, 'stripe'),
+    metrics,
+    logger: options.logger,
+    clock: options.clock,
+    maxBodyBytes: options.maxBodyBytes,
+  });
+
+  mountAdyenRoute(router, {
+    intake: channels.intake,
+    hasher: channels.hasher,
+    config: options.adyenWebhooks,
+    countRequests: countRequests(metrics, 'adyen'),
     metrics,
     logger: options.logger,
     clock: options.clock,

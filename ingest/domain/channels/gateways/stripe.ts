@@ -9,6 +9,7 @@ import {
   channelTransactionId,
   checkedReferences,
 } from '../channel.js';
+import { text, wholeMinorUnits as minorUnits } from './gateway.js';
 
 /**
  * Stripe webhook events (already verified by the edge with Stripe's own library) → channel items. One event is one
@@ -45,7 +46,6 @@ export interface StripeOptions {
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /** The transaction id a charge gets, and a capture or refund of it (`suffix`). */
 export function stripeTransactionId(chargeId: string, hasher: ContentHasher, ...suffix: string[]): string {
@@ -105,13 +105,6 @@ interface EventContext {
 }
 
 const LOCATION = '/data/object';
-
-/** A non-negative integer amount in minor units at `path`, as a bigint; JSON numbers beyond 2^53 are refused. */
-function minorUnits(value: unknown, path: string, problems: FieldProblem[]): bigint | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  problems.push({ path, message: 'must be a whole number of minor units' });
-  return undefined;
-}
 
 /** The payer of a charge: its Stripe customer, else its payment method, else the charge itself. */
 function payerOf(charge: Json): { accountId: string; customerId?: string; path: string } | undefined {
