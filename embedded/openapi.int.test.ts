@@ -18,6 +18,7 @@ import {
   servedRoutes,
   unansweredViolations,
 } from '../platform/testing/openapi-check.js';
+import { ADYEN_TEST_ENV, adyenBasicAuth, signedAdyenItem } from '../ingest/testing/adyen.js';
 import { STRIPE_TEST_SECRET, stripeSignature } from '../ingest/testing/stripe.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 
@@ -52,6 +53,21 @@ function outOfBandFor(document: OpenApiDocument) {
       return stripeSignature(JSON.stringify(example), Math.floor(Date.now() / 1000));
     }
     return mailedToken(operationId, parameter, linked);
+  };
+}
+
+/** Adyen's side of its webhook: basic auth, and each item of the documented notification signed with the key. */
+function gatewayCaller(operationId: string, example: unknown) {
+  if (operationId !== 'receiveAdyenNotification') return undefined;
+  const notification = example as { notificationItems: Array<{ NotificationRequestItem: Record<string, unknown> }> };
+  return {
+    headers: { authorization: adyenBasicAuth() },
+    body: {
+      ...notification,
+      notificationItems: notification.notificationItems.map((entry) => ({
+        NotificationRequestItem: signedAdyenItem(entry.NotificationRequestItem),
+      })),
+    },
   };
 }
 
@@ -108,6 +124,7 @@ describe('the OpenAPI document of the embedded default', () => {
         VIGIL_DECISION_DEADLINE_MS: '20000',
         // Off: the role check below sends five requests per route at once.
         VIGIL_STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET,
+        ...ADYEN_TEST_ENV,
         VIGIL_RATE_LIMIT_KEY_PER_SECOND: '0',
         VIGIL_RATE_LIMIT_ADDRESS_PER_SECOND: '0',
       },
@@ -141,6 +158,7 @@ describe('the OpenAPI document of the embedded default', () => {
       baseUrl: pipeline.url,
       keys,
       outOfBand: outOfBandFor(document),
+      gatewayCaller,
       settleTimeoutMs: 90_000,
     });
     expect(violations).toEqual([]);

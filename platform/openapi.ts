@@ -74,6 +74,8 @@ export interface ApiDocumentPart {
   readonly schemas?: Readonly<Record<string, JsonSchema>>;
   /** Tag name → description. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Schemes besides the bearer one, for routes a caller without an API key authenticates to (gateway webhooks). */
+  readonly securitySchemes?: Readonly<Record<string, unknown>>;
 }
 
 export interface OpenApiDocument {
@@ -300,7 +302,9 @@ export function openApiDocument(parts: readonly ApiDocumentPart[], version: stri
   const paths: Record<string, Partial<Record<HttpMethod, OperationObject>>> = {};
   const schemas: Record<string, JsonSchema> = {};
   const tags = new Map<string, string>();
+  const otherSchemes: Record<string, unknown> = {};
   for (const part of [platformApi, ...parts]) {
+    Object.assign(otherSchemes, part.securitySchemes);
     for (const [path, item] of Object.entries(part.paths)) {
       const merged = (paths[path] ??= {});
       for (const method of HTTP_METHODS) {
@@ -339,6 +343,7 @@ export function openApiDocument(parts: readonly ApiDocumentPart[], version: stri
             'An API key (one role each) or an OpenID Connect access token. The requirement lists the role the ' +
             'caller must have; admin passes every guard.',
         },
+        ...otherSchemes,
       },
     },
   };

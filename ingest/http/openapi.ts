@@ -238,6 +238,33 @@ const exampleStripeEvent = {
   },
 };
 
+/**
+ * An Adyen standard notification of one successful authorisation. Its `hmacSignature` is Adyen's HMAC-SHA256 of the
+ * item's fields under the webhook's key, which only Adyen and the bank hold, so the example carries none.
+ */
+const exampleAdyenNotification = {
+  live: 'false',
+  notificationItems: [
+    {
+      NotificationRequestItem: {
+        additionalData: { shopperReference: 'shopper-example-0001' },
+        amount: { currency: 'EUR', value: 2599 },
+        eventCode: 'AUTHORISATION',
+        eventDate: '2026-12-07T09:00:00+01:00',
+        merchantAccountCode: 'ExampleMerchant',
+        merchantReference: 'order-example-0001',
+        paymentMethod: 'visa',
+        pspReference: 'EXAMPLEPSP0000001',
+        reason: '',
+        success: 'true',
+      },
+    },
+  ],
+};
+
+/** The scheme Adyen's webhook authenticates with: the user and password set on the webhook in Adyen's Customer Area. */
+const ADYEN_SCHEME = 'adyenWebhookBasic';
+
 const ingestFeed = rolesMayCall(Role.ingest);
 
 const channelFile = (
@@ -265,6 +292,13 @@ const channelFile = (
 
 export const ingestApi: ApiDocumentPart = {
   tags: { ingest: 'Transactions in: the JSON API, batches, the synchronous decision and channel files.' },
+  securitySchemes: {
+    [ADYEN_SCHEME]: {
+      type: 'http',
+      scheme: 'basic',
+      description: 'The credentials set on the Adyen webhook (VIGIL_ADYEN_WEBHOOK_USERNAME / _PASSWORD).',
+    },
+  },
   schemas: {
     TransactionRequest: transactionRequest,
     IngestResult: ingestResult,
@@ -417,6 +451,32 @@ export const ingestApi: ApiDocumentPart = {
         responses: {
           '200': jsonResponse('Received: the items the event made, each with its outcome', ref('ChannelFileResponse')),
           ...problems(400, 413, 503),
+        },
+      },
+    },
+    '/v1/channels/adyen': {
+      post: {
+        operationId: 'receiveAdyenNotification',
+        summary: 'Receive an Adyen notification',
+        description:
+          'Authenticated by the webhook’s basic-auth credentials and each item’s `additionalData.hmacSignature`, ' +
+          'checked with Adyen’s own validator under the webhook’s HMAC key (no API key): AUTHORISATION, CAPTURE, ' +
+          'REFUND, and CHARGEBACK / NOTIFICATION_OF_CHARGEBACK (which label the payment fraud and reverse it); an ' +
+          'unsuccessful or other event makes no item. `[accepted]` once every item is durable; an item delivered ' +
+          'again (same pspReference, eventCode and success) is a duplicate. One bad signature refuses the whole ' +
+          'notification. 503 when no HMAC key is configured, so Adyen keeps retrying.',
+        tags: ['ingest'],
+        security: [{ [ADYEN_SCHEME]: [] }],
+        requestBody: jsonBody(
+          { type: 'object', required: ['notificationItems'], properties: { notificationItems: { type: 'array' } } },
+          exampleAdyenNotification,
+        ),
+        responses: {
+          '200': {
+            description: 'Every item taken (or known already)',
+            content: { 'text/plain': { schema: { const: '[accepted]' } } },
+          },
+          ...problems(400, 401, 413, 503),
         },
       },
     },
