@@ -1,17 +1,8 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-} from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { open, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, UnavailableError } from './errors.js';
+import { KeyedLock } from './keyed-lock.js';
 import {
   type CustomerDataKey,
   type CustomerKeyStatus,
@@ -47,7 +38,8 @@ export interface FileCustomerKeyStoreOptions {
  * named by the base64url customer id, listing every key version with its creation time; a destroyed version keeps
  * its number and times but not its key, so a new key never reuses a destroyed version's number. Writes go to a
  * temporary file, are fsync'd and renamed over the old one, so a crash leaves the old or the new file, never half of
- * one. Keys are cached after their first read.
+ * one. Keys are cached after their first read. File work is asynchronous and serialised per customer: a new
+ * customer's two fsyncs would otherwise stop the event loop, and with it every stage of the embedded process.
  *
  * For the single-machine demo: the keys lie in plaintext beside the data (like the tokenisation keys), and removing
  * a key from a file does not scrub the disk blocks the old file used — a KMS or HSM destroys keys for real. One
@@ -55,6 +47,7 @@ export interface FileCustomerKeyStoreOptions {
  */
 export class FileCustomerKeyStore implements CustomerKeyStore {
   private readonly cache = new Map<string, CustomerFile | null>();
+  private readonly locks = new KeyedLock();
 
   private constructor(
     private readonly dir: string,
@@ -71,8 +64,8 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
   }
 
   currentKey(customerId: string, nowMs: number): Promise<CustomerDataKey> {
-    return this.guard(() => {
-      const file = this.read(customerId);
+    return this.guard(customerId, async () => {
+      const file = await this.read(customerId);
       const versions = file?.versions ?? [];
       const newest = versions.at(-1);
       const rotate =
@@ -83,7 +76,7 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
         return { customerId, version: newest.version, key: Buffer.from(newest.key, 'base64') };
       const key = newDataKey();
       const version = (newest?.version ?? 0) + 1;
-      this.write({
+      await this.write({
         customerId,
         versions: [...versions, { version, createdAtMs: nowMs, key: key.toString('base64'), destroyedAtMs: null }],
         erasedAtMs: file?.erasedAtMs ?? null,
@@ -93,17 +86,17 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
   }
 
   keyOf(customerId: string, version: number): Promise<Buffer | undefined> {
-    return this.guard(() => {
-      const stored = this.read(customerId)?.versions.find((v) => v.version === version)?.key;
+    return this.guard(customerId, async () => {
+      const stored = (await this.read(customerId))?.versions.find((v) => v.version === version)?.key;
       return stored == null ? undefined : Buffer.from(stored, 'base64');
     });
   }
 
   destroy(customerId: string, nowMs: number): Promise<{ readonly destroyedVersions: readonly number[] }> {
-    return this.guard(() => {
-      const file = this.read(customerId);
+    return this.guard(customerId, async () => {
+      const file = await this.read(customerId);
       const held = (file?.versions ?? []).filter((v) => v.key !== null).map((v) => v.version);
-      this.write({
+      await this.write({
         customerId,
         versions: (file?.versions ?? []).map((v) => (v.key === null ? v : { ...v, key: null, destroyedAtMs: nowMs })),
         erasedAtMs: nowMs,
@@ -113,8 +106,8 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
   }
 
   status(customerId: string): Promise<CustomerKeyStatus> {
-    return this.guard(() => {
-      const file = this.read(customerId);
+    return this.guard(customerId, async () => {
+      const file = await this.read(customerId);
       const versions = file?.versions ?? [];
       return {
         heldVersions: versions.filter((v) => v.key !== null).map((v) => v.version),
@@ -130,29 +123,35 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
    * `retentionMs + rotateAfterMs` old when it goes. Without rotation (`rotateAfterMs` 0) only versions already
    * replaced count, by their successor's creation. Returns how many versions it destroyed.
    */
-  destroyExpired(nowMs: number, retentionMs: number): Promise<number> {
-    return this.guard(() => {
-      let destroyed = 0;
-      for (const name of readdirSync(this.dir)) {
-        if (!name.endsWith('.json')) continue;
-        const customerId = Buffer.from(name.slice(0, -'.json'.length), 'base64url').toString('utf8');
-        const file = this.read(customerId);
-        if (file === null) continue;
+  async destroyExpired(nowMs: number, retentionMs: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      throw new UnavailableError('CUSTOMER_KEY_STORE_FAILED', 'the customer key store could not be used', error);
+    }
+    let destroyed = 0;
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const customerId = Buffer.from(name.slice(0, -'.json'.length), 'base64url').toString('utf8');
+      destroyed += await this.guard(customerId, async () => {
+        const file = await this.read(customerId);
+        if (file === null) return 0;
         const lastUseOf = (i: number): number => {
           const next = file.versions[i + 1];
           if (next !== undefined) return Math.min(next.createdAtMs, this.lastPossibleUse(file.versions[i]!));
           return this.options.rotateAfterMs > 0 ? this.lastPossibleUse(file.versions[i]!) : Number.POSITIVE_INFINITY;
         };
         const expired = file.versions.map((v, i) => v.key !== null && lastUseOf(i) + retentionMs <= nowMs);
-        if (!expired.includes(true)) continue;
-        destroyed += expired.filter(Boolean).length;
-        this.write({
+        if (!expired.includes(true)) return 0;
+        await this.write({
           ...file,
           versions: file.versions.map((v, i) => (expired[i] ? { ...v, key: null, destroyedAtMs: nowMs } : v)),
         });
-      }
-      return destroyed;
-    });
+        return expired.filter(Boolean).length;
+      });
+    }
+    return destroyed;
   }
 
   private lastPossibleUse(version: StoredVersion): number {
@@ -163,42 +162,52 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
     return join(this.dir, `${Buffer.from(customerId, 'utf8').toString('base64url')}.json`);
   }
 
-  private read(customerId: string): CustomerFile | null {
+  private async read(customerId: string): Promise<CustomerFile | null> {
     const cached = this.cache.get(customerId);
     if (cached !== undefined) return cached;
     const path = this.pathOf(customerId);
-    const file = existsSync(path) ? parseCustomerFile(readFileSync(path, 'utf8'), path) : null;
+    let file: CustomerFile | null;
+    try {
+      file = parseCustomerFile(await readFile(path, 'utf8'), path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      file = null;
+    }
     this.cache.set(customerId, file);
     return file;
   }
 
-  private write(file: CustomerFile): void {
+  private async write(file: CustomerFile): Promise<void> {
     const path = this.pathOf(file.customerId);
     const temporary = `${path}.tmp`;
-    writeFileSync(temporary, JSON.stringify(file) + '\n', { mode: 0o600 });
-    const fd = openSync(temporary, 'r+');
+    const handle = await open(temporary, 'w', 0o600);
     try {
-      fsyncSync(fd);
+      await handle.writeFile(JSON.stringify(file) + '\n');
+      await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    renameSync(temporary, path);
+    await rename(temporary, path);
     // The rename is durable only once the directory is.
-    const dirFd = openSync(this.dir, 'r');
+    const directory = await open(this.dir, 'r');
     try {
-      fsyncSync(dirFd);
+      await directory.sync();
     } finally {
-      closeSync(dirFd);
+      await directory.close();
     }
     this.cache.set(file.customerId, file);
   }
 
-  private async guard<T>(work: () => T): Promise<T> {
+  /** Runs `work` alone for `customerId` (a read, then maybe a write of its file); I/O failures become retriable. */
+  private async guard<T>(customerId: string, work: () => Promise<T>): Promise<T> {
+    const release = await this.locks.acquire([customerId]);
     try {
-      return await Promise.resolve().then(work);
+      return await work();
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw new UnavailableError('CUSTOMER_KEY_STORE_FAILED', 'the customer key store could not be used', error);
+    } finally {
+      release();
     }
   }
 }

@@ -99,6 +99,26 @@ describe('FileCustomerKeyStore and PersonalDataCipher', () => {
     expect(await store.destroy('cust-a', 5_000)).toEqual({ destroyedVersions: [] }); // idempotent
   });
 
+  it('concurrent first uses of a customer make one key, not one each (writes are asynchronous, serialised per customer)', async () => {
+    const store = storeAt();
+    const keys = await Promise.all(Array.from({ length: 40 }, () => store.currentKey('cust-new', 1_000)));
+    expect(new Set(keys.map((k) => `${k.version}:${k.key.toString('base64')}`)).size).toBe(1);
+    expect(keys[0]!.version).toBe(1);
+    // Interleaved with an erasure: whatever ran before it is destroyed, whatever ran after it gets version 2.
+    const [, erased, after] = await Promise.all([
+      store.currentKey('cust-new', 2_000),
+      store.destroy('cust-new', 2_000),
+      store.currentKey('cust-new', 2_000),
+    ]);
+    expect(erased).toEqual({ destroyedVersions: [1] });
+    expect(after.version).toBe(2);
+    expect(await storeAt().status('cust-new')).toEqual({
+      heldVersions: [2],
+      destroyedVersions: [1],
+      erasedAtMs: 2_000,
+    });
+  });
+
   it('a value sealed for one customer does not open with a key file swapped in from another (negative control)', async () => {
     const store = storeAt();
     const cipher = new PersonalDataCipher(store);
