@@ -8,6 +8,7 @@ import { type HttpServer, startHttpServer } from '../platform/http-server.js';
 import { silentLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { type ApiDocumentPart, type OpenApiDocument, PUBLIC, jsonResponse } from '../platform/openapi.js';
+import type { CasePage, CaseView } from '../schemas/api.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
 import {
   coverageViolations,
@@ -165,6 +166,25 @@ describe('the OpenAPI document of the embedded default', () => {
     expect(outcomes).toHaveLength(operationsOf(document).length);
   }, 300_000);
 
+  it('acts on a real case: the declined example opened one, and the case the list linked to is assigned to the analyst', async () => {
+    const asAnalyst = async <T>(path: string): Promise<T> => {
+      const response = await fetch(`${pipeline.url}${path}`, { headers: { authorization: `Bearer ${keys.analyst}` } });
+      expect(response.status).toBe(200);
+      return (await response.json()) as T;
+    };
+    const { cases } = await asAnalyst<CasePage>('/v1/cases?state=unresolved&limit=500');
+    const views = await Promise.all(cases.map((c) => asAnalyst<CaseView>(`/v1/cases/${encodeURIComponent(c.caseId)}`)));
+    // tx-example-0004's card is from a BIN the shipped rules decline, whatever the model scores.
+    expect(views.filter((v) => v.alerts.some((a) => a.transactionId === 'tx-example-0004'))).toHaveLength(1);
+    // The document's one action example assigned the linked case to its caller; no other case was touched.
+    const assigned = views.filter((v) => v.state === 'assigned');
+    expect(assigned).toHaveLength(1);
+    expect(assigned[0]!.assignee).toMatch(/^analyst:/);
+    expect(assigned[0]!.history.filter((h) => h.action !== 'ALERT').map((h) => [h.action, h.by, h.assignee])).toEqual([
+      ['ASSIGN', assigned[0]!.assignee, assigned[0]!.assignee],
+    ]);
+  }, 60_000);
+
   it('lets exactly the documented roles through each route; everyone else gets 401 (no key) or 403', async () => {
     expect(await securityViolations(document, pipeline.url, keys)).toEqual([]);
   }, 120_000);
@@ -212,6 +232,23 @@ describe('the OpenAPI document of the embedded default', () => {
         'GET /v1/alerts as analyst → 200',
         'GET /v1/alerts as compliance → 403',
         'PUT /v1/rules as admin → 400 (undocumented)',
+      ]);
+    }, 60_000);
+
+    it('reports the case examples as failing without the link that carries a real case id from the list', async () => {
+      const planted = structuredClone(document) as unknown as Planted;
+      delete (planted.paths['/v1/cases']!['get']!.responses['200'] as { links?: unknown }).links;
+      const only = {
+        ...planted,
+        paths: Object.fromEntries(
+          ['/v1/cases', '/v1/cases/{id}', '/v1/cases/{id}/actions'].map((p) => [p, planted.paths[p]]),
+        ),
+      } as unknown as OpenApiDocument;
+      const { violations } = await exampleViolations(only, { baseUrl: pipeline.url, keys, settleTimeoutMs: 0 });
+      // Without it, the operations take their own example id, which names no case.
+      expect(violations.map((v) => v.replace(/: \{.*$/s, ''))).toEqual([
+        'POST /v1/cases/{id}/actions as analyst → 404',
+        'GET /v1/cases/{id} as analyst → 404',
       ]);
     }, 60_000);
 
@@ -278,4 +315,100 @@ describe('negative control: a route planted without documentation, and a documen
   it('reports the removed route as answered by no route', async () => {
     expect(await unansweredViolations(document, http.url)).toEqual(['GET /v1/removed: no route answers (404)']);
   }, 30_000);
+});
+
+describe('links: a value a list shows only once its data arrives, taken by an operation that would otherwise run first', () => {
+  let http: HttpServer;
+  let document: OpenApiDocument;
+  /** The queue answers empty twice, as a list does while what it lists is on its way, then holds one item. */
+  let reads = 0;
+
+  beforeAll(async () => {
+    const router = express.Router();
+    router.get('/v1/queue', (_req, res) => {
+      reads += 1;
+      res.json({ items: reads < 3 ? [] : [{ id: 'item-1' }] });
+    });
+    router.post('/v1/queue/:id/take', (req, res) => {
+      if (req.params.id === 'item-1') res.json({ taken: req.params.id });
+      else res.status(404).json({ code: 'UNKNOWN_ITEM' });
+    });
+    const part: ApiDocumentPart = {
+      paths: {
+        '/v1/queue': {
+          get: {
+            operationId: 'listQueue',
+            summary: 'The queue',
+            tags: ['planted'],
+            security: PUBLIC,
+            responses: {
+              '200': jsonResponse(
+                'ok',
+                { type: 'object' },
+                {
+                  links: { take: { operationId: 'takeItem', parameters: { id: '$response.body#/items/0/id' } } },
+                },
+              ),
+            },
+          },
+        },
+        '/v1/queue/{id}/take': {
+          post: {
+            operationId: 'takeItem',
+            summary: 'Take an item',
+            tags: ['planted'],
+            security: PUBLIC,
+            parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, example: 'no-item' }],
+            responses: { '200': jsonResponse('ok', { type: 'object' }) },
+          },
+        },
+      },
+    };
+    http = await startHttpServer({
+      api: [part],
+      port: 0,
+      host: '127.0.0.1',
+      routers: [router],
+      checks: [],
+      metrics: new MetricsRegistry(),
+      authenticator: new ApiKeyAuthenticator([]),
+      logger: silentLogger,
+      rateLimit: readRateLimitConfig({
+        VIGIL_RATE_LIMIT_KEY_PER_SECOND: '0',
+        VIGIL_RATE_LIMIT_ADDRESS_PER_SECOND: '0',
+      }),
+    });
+    const served = (await (await fetch(`${http.url}/openapi.json`)).json()) as OpenApiDocument;
+    document = {
+      ...served,
+      paths: { '/v1/queue': served.paths['/v1/queue']!, '/v1/queue/{id}/take': served.paths['/v1/queue/{id}/take']! },
+    };
+  }, 30_000);
+  afterAll(() => http.close());
+
+  it('reads the list again until its link finds the value, and only then runs the operation that takes it', async () => {
+    reads = 0;
+    const { violations, outcomes } = await exampleViolations(document, {
+      baseUrl: http.url,
+      keys,
+      settleTimeoutMs: 30_000,
+    });
+    expect(violations).toEqual([]);
+    // A POST before a GET, had the link not put the list first.
+    expect(outcomes).toEqual([
+      { operation: 'listQueue', status: 200 },
+      { operation: 'takeItem', status: 200 },
+    ]);
+    expect(reads).toBe(3);
+  }, 60_000);
+
+  it('negative control: with no time to settle, the empty list is reported and the take runs with its own example id', async () => {
+    reads = 0;
+    const { violations } = await exampleViolations(document, { baseUrl: http.url, keys, settleTimeoutMs: 0 });
+    expect(violations.map((v) => v.replace(/: \{.*$/s, ''))).toEqual([
+      'GET /v1/queue: link to takeItem finds no $response.body#/items/0/id',
+      'POST /v1/queue/{id}/take as no key → 404 (undocumented)',
+    ]);
+    expect(reads).toBe(1);
+  }, 60_000);
 });

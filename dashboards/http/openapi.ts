@@ -13,9 +13,24 @@ import {
   rolesMayCall,
 } from '../../platform/openapi.js';
 import { syncDecisionSchema } from '../../schemas/api-schemas.js';
-import type { AccountBalance, AlertListItem, AuditHit, LedgerIntegrity } from '../../schemas/api.js';
+import type {
+  AccountBalance,
+  AlertListItem,
+  AuditHit,
+  CaseActionRequest,
+  CaseActionResult,
+  CaseAlertView,
+  CaseHistoryView,
+  CasePage,
+  CaseResolutionName,
+  CaseSummary,
+  CaseView,
+  LedgerIntegrity,
+  PendingReleaseView,
+} from '../../schemas/api.js';
 import { Channel, IngestSource } from '../../schemas/generated/types.js';
 import { accountTypeNames } from '../domain/accounts.js';
+import { CaseState } from '../domain/cases.js';
 import { LIVE_PATH } from '../ws/live-hub.js';
 
 /**
@@ -147,6 +162,118 @@ const auditHitSchema = whole<AuditHit>({
   rulesVersion: str,
 });
 
+const resolutionNames = ['fraud', 'genuine', 'escalated'] as const satisfies readonly CaseResolutionName[];
+const caseResolution = { oneOf: [{ enum: resolutionNames }, { type: 'null' }] } as const;
+const principalId = { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,200}$' } as const;
+const caseNote = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 2000,
+  description: 'Card numbers in it are masked.',
+} as const;
+
+/** The members of a case as the queue lists it; `CaseView` is these and its alerts, history and holds. */
+const caseSummaryProperties: Record<keyof CaseSummary, JsonSchema> = {
+  caseId: str,
+  groupKey: {
+    type: 'string',
+    description: '`customer:<payer account>` or `card:<token>` (`card:[withheld]` to analysts).',
+  },
+  state: { enum: Object.values(CaseState) },
+  resolution: caseResolution,
+  assignee: nullableStr,
+  priority: { type: 'string', pattern: '^[0-9]+$', description: 'Sum of risk × amount over its alerts, exact.' },
+  openedAt: instant,
+  updatedAt: instant,
+  resolvedAt: { oneOf: [instant, { type: 'null' }] },
+  resolvedBy: nullableStr,
+  ageMs: count,
+  slaDueAt: instant,
+  slaBreached: { type: 'boolean' },
+  alertCount: { type: 'integer', minimum: 1 },
+  pendingRelease: {
+    oneOf: [
+      whole<PendingReleaseView>({
+        requestedBy: str,
+        requestedByName: nullableStr,
+        requestedAt: instant,
+        note: nullableStr,
+      }),
+      { type: 'null' },
+    ],
+  },
+};
+
+const caseViewSchema = whole<CaseView>({
+  ...caseSummaryProperties,
+  alerts: list(
+    whole<CaseAlertView>({
+      alertId: str,
+      transactionId: str,
+      decision: { enum: ['REVIEW', 'DECLINE', 'APPROVE'] },
+      score: { type: 'number', minimum: 0, maximum: 1 },
+      amount: money,
+      payerAccountId: str,
+      eventTime: instant,
+      raisedAt: instant,
+    }),
+  ),
+  history: list(
+    whole<CaseHistoryView>({
+      eventId: str,
+      action: {
+        enum: [
+          'ALERT',
+          'ASSIGN',
+          'NOTE',
+          'INVESTIGATE',
+          'RESOLVE',
+          'APPROVE_RELEASE',
+        ] satisfies readonly CaseHistoryView['action'][],
+      },
+      by: str,
+      byName: nullableStr,
+      at: instant,
+      alertId: nullableStr,
+      assignee: nullableStr,
+      note: nullableStr,
+      resolution: caseResolution,
+      awaitsApproval: { type: 'boolean' },
+      withdrewRelease: { type: 'boolean' },
+    }),
+  ),
+  holds: list(
+    whole<CaseView['holds'][number]>({
+      transactionId: str,
+      hold: { type: ['object', 'null'] },
+      reversed: { type: 'boolean' },
+    }),
+  ),
+});
+
+/** One alternative per action, each with exactly its own fields (case-actions.ts parseCaseAction). */
+const caseActionFields: Record<
+  CaseActionRequest['action'],
+  { required: string[]; properties: Record<string, JsonSchema> }
+> = {
+  assign: { required: [], properties: { assignee: { ...principalId, description: 'Default: the caller.' } } },
+  note: { required: ['note'], properties: { note: caseNote } },
+  investigate: { required: [], properties: {} },
+  resolve: {
+    required: ['resolution'],
+    properties: { resolution: { enum: resolutionNames }, note: caseNote },
+  },
+  'approve-release': { required: [], properties: { note: caseNote } },
+};
+const caseActionSchema: JsonSchema = {
+  oneOf: Object.entries(caseActionFields).map(([action, { required, properties }]) => ({
+    type: 'object',
+    required: ['action', ...required],
+    additionalProperties: false,
+    properties: { action: { const: action }, ...properties },
+  })),
+};
+
 const pathId = (name: string, example: string, pattern = '^[A-Za-z0-9._:-]{1,128}$'): ParameterObject => ({
   name,
   in: 'path',
@@ -194,6 +321,7 @@ const exampleIds = {
 
 const schemas: Record<string, JsonSchema> = {
   SyncDecision: syncDecisionSchema,
+  CaseSummary: whole<CaseSummary>(caseSummaryProperties),
   MoneyView: {
     type: 'object',
     description: 'A decimal string from exact minor units, beside the minor units themselves (a string: no float).',
@@ -329,7 +457,7 @@ const consolePage = (operationId: string, summary: string): OperationObject => (
 
 const fullApi: ApiDocumentPart = {
   tags: {
-    dashboards: `Audit trail, alerts, accounts, reports, rules, API keys and data-subject rights. The live alert feed is a WebSocket at \`${LIVE_PATH}\` (not described here: OpenAPI has no WebSocket operations).`,
+    dashboards: `Audit trail, alerts, cases, accounts, reports, rules, API keys and data-subject rights. The live alert feed is a WebSocket at \`${LIVE_PATH}\` (not described here: OpenAPI has no WebSocket operations).`,
     console: 'The web console: a static page and its assets.',
   },
   schemas,
@@ -460,6 +588,89 @@ const fullApi: ApiDocumentPart = {
         },
       ),
     },
+    '/v1/cases': {
+      get: op(
+        'listCases',
+        'The case queue: REVIEW and DECLINE alerts grouped per customer (or card), by priority or age',
+        analystOrCompliance,
+        {
+          '200': jsonResponse(
+            'One page of cases',
+            whole<CasePage>({ cases: list(ref('CaseSummary')), next: nullableStr }),
+            {
+              links: {
+                getCase: {
+                  operationId: 'getCase',
+                  parameters: { id: '$response.body#/cases/0/caseId' },
+                  description: 'The first case listed, whole',
+                },
+                actOnCase: {
+                  operationId: 'actOnCase',
+                  parameters: { id: '$response.body#/cases/0/caseId' },
+                  description: 'A step on the first case listed',
+                },
+              },
+            },
+          ),
+        },
+        {
+          description:
+            'A case is opened by a REVIEW or DECLINE alert, or joined by one for the same customer (or card) within ' +
+            'the join window; its id is the one a caller takes from here.',
+          parameters: [
+            query(
+              'state',
+              { enum: [...Object.values(CaseState), 'unresolved'] },
+              'Only cases in this state (`unresolved`: all but resolved)',
+              CaseState.open,
+            ),
+            query('assignee', str, 'Only cases assigned to this principal id'),
+            query('sort', { enum: ['priority', 'age'] }, 'Highest priority first (default), or oldest first'),
+            limit(500, 50),
+            query('cursor', { type: 'string' }, 'The previous page’s `next`'),
+          ],
+          problems: [400],
+        },
+      ),
+    },
+    '/v1/cases/{id}': {
+      get: op(
+        'getCase',
+        'One case: its alerts, every step with who took it and when, and each alerted transaction’s hold',
+        analystOrCompliance,
+        { '200': jsonResponse('The case', caseViewSchema) },
+        {
+          description: '404 CASE_NOT_FOUND until the alert that opens it has been folded.',
+          parameters: [pathId('id', 'case-alert-example')],
+          problems: [400, 404],
+        },
+      ),
+    },
+    '/v1/cases/{id}/actions': {
+      post: op(
+        'actOnCase',
+        'A step on a case: assign, note, investigate, resolve (fraud, genuine, escalated) or approve a release',
+        analyst,
+        {
+          '200': jsonResponse(
+            'Applied: the case after the step, and how many verdicts it put on analyst.labels',
+            whole<CaseActionResult>({ case: ref('CaseSummary'), labelsSent: count }),
+          ),
+        },
+        {
+          description:
+            'Resolving as fraud labels every alerted transaction FRAUD (holds voided, booked payments reversed); ' +
+            'as genuine, GENUINE (holds booked) — unless a held amount is above the four-eyes limit: then the ' +
+            'release waits for a second analyst’s `approve-release`. Refusals: 403 CASE_FOUR_EYES_SAME_PERSON (the ' +
+            'analyst who asked for the release approves it), 409 CASE_ACTION_REFUSED (not in a state that allows ' +
+            'the step, or another analyst acted first: reload the case), 404 CASE_NOT_FOUND, 503 CASES_UNAVAILABLE ' +
+            '(the step was not folded in time; it may have taken effect).',
+          parameters: [pathId('id', 'case-alert-example')],
+          requestBody: jsonBody(caseActionSchema, { action: 'assign' }, 'Assign with no `assignee`: to the caller.'),
+          problems: [400, 404, 409, 413],
+        },
+      ),
+    },
     '/v1/labels': {
       post: op(
         'createLabel',
@@ -478,7 +689,9 @@ const fullApi: ApiDocumentPart = {
         },
         {
           description:
-            'A FRAUD verdict voids a held transaction or reverses booked money once; GENUINE books a held one.',
+            'A FRAUD verdict voids a held transaction or reverses booked money once; GENUINE books a held one, ' +
+            'except one held above the four-eyes limit in a case: 409 CASE_RELEASE_NEEDS_APPROVAL (resolve the ' +
+            'case as genuine instead).',
           requestBody: jsonBody(
             {
               type: 'object',
@@ -491,7 +704,7 @@ const fullApi: ApiDocumentPart = {
             },
             { transactionId: exampleIds.transaction, label: 'genuine', note: 'customer confirmed by phone' },
           ),
-          problems: [400, 404, 413],
+          problems: [400, 404, 409, 413],
         },
       ),
     },

@@ -342,7 +342,8 @@ export const ingestApi: ApiDocumentPart = {
                   transactionId: 'tx-example-0002',
                   amount: { value: '18.00', currency: 'EUR' },
                 },
-                // A card from a BIN on the shipped rules' deny list: declined, so the alert list has an example too.
+                // A card from a BIN on the shipped rules' deny list: declined whatever the model scores, so the
+                // alert list has an example too and the case examples a case to act on (it opens or joins one).
                 {
                   ...exampleTransaction,
                   transactionId: 'tx-example-0004',

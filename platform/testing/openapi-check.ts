@@ -189,7 +189,10 @@ export interface ExampleRunOptions {
     operationId: string,
     example: unknown,
   ) => { readonly headers: Readonly<Record<string, string>>; readonly body?: unknown } | undefined;
-  /** How long one example may keep answering 404 for data still on its way (a decision being made). */
+  /**
+   * How long one example may keep answering 404, or a read without the value its link takes, for data still on its
+   * way (a decision being made, a case being opened).
+   */
   readonly settleTimeoutMs: number;
 }
 
@@ -210,6 +213,49 @@ function exampleOrder(a: DocumentedOperation, b: DocumentedOperation): number {
   return rank(a) - rank(b) || a.path.localeCompare(b.path);
 }
 
+/**
+ * exampleOrder, except that an operation a link names runs after every operation whose response holds that link, so
+ * the linked value exists when it runs (a case's actions take the id the case list shows). Where links form a cycle,
+ * exampleOrder decides.
+ */
+function runOrder(operations: readonly DocumentedOperation[]): DocumentedOperation[] {
+  const pending = [...operations].sort(exampleOrder);
+  const ids = new Set(pending.map((o) => o.operation.operationId));
+  const sourcesOf = new Map<string, Set<string>>();
+  for (const { operation } of pending)
+    for (const response of Object.values(operation.responses))
+      for (const link of Object.values(response.links ?? {}))
+        if (link.operationId !== operation.operationId && ids.has(link.operationId))
+          sourcesOf.set(link.operationId, (sourcesOf.get(link.operationId) ?? new Set()).add(operation.operationId));
+  const done = new Set<string>();
+  const order: DocumentedOperation[] = [];
+  while (pending.length > 0) {
+    const ready = pending.findIndex((o) =>
+      [...(sourcesOf.get(o.operation.operationId) ?? [])].every((source) => done.has(source)),
+    );
+    const [next] = pending.splice(Math.max(ready, 0), 1);
+    order.push(next!);
+    done.add(next!.operation.operationId);
+  }
+  return order;
+}
+
+/**
+ * A read answered before what it lists arrived: a documented 2xx whose links find no value in its body yet (the case
+ * list, empty until the example's alert has opened a case).
+ */
+function awaitsLinkedValue(operation: OperationObject, status: number, text: string): boolean {
+  const links = Object.values(operation.responses[String(status)]?.links ?? {});
+  if (links.length === 0) return false;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return links.some((link) => Object.values(link.parameters).some((e) => fromBody(json, e) === undefined));
+}
+
 const mediaTypeOf = (contentType: string | null): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
 /** A value from a response body by a JSON pointer (`$response.body#/id`). */
@@ -223,11 +269,12 @@ function fromBody(body: unknown, expression: string): string | undefined {
 }
 
 /**
- * Sends every operation's example request, in exampleOrder, and returns one line per violation: a parameter or body
+ * Sends every operation's example request, in runOrder, and returns one line per violation: a parameter or body
  * example its schema refuses, a status that is not a documented 2xx, a body its documented schema refuses, or a
  * content type the operation does not document. A path parameter takes a linked value (a Link Object on an earlier
- * response) before its own example. An example answering 404 with a known problem code (data on its way) is sent
- * again until it answers otherwise or `settleTimeoutMs` passes.
+ * response) before its own example. An example answering 404 with a known problem code (data on its way), and a
+ * read whose links find no value in its answer yet, is sent again until it answers otherwise or `settleTimeoutMs`
+ * passes.
  */
 export async function exampleViolations(
   document: OpenApiDocument,
@@ -237,7 +284,7 @@ export async function exampleViolations(
   const violations: string[] = [];
   const outcomes: ExampleOutcome[] = [];
   const linked = new Map<string, string>();
-  for (const { method, path, operation } of operationsOf(document).sort(exampleOrder)) {
+  for (const { method, path, operation } of runOrder(operationsOf(document))) {
     const where = `${method.toUpperCase()} ${path}`;
     const base = `/${pointer('paths', path, method)}`;
     const valueOf = (p: ParameterObject): unknown =>
@@ -295,9 +342,10 @@ export async function exampleViolations(
       response = await fetch(target, { method: method.toUpperCase(), headers, body });
       text = await response.text();
       const settling =
-        response.status === 404 &&
-        /"code":"[A-Z_]+_NOT_(FOUND|PUBLISHED)"/.test(text) &&
-        !text.includes('ROUTE_NOT_FOUND');
+        (response.status === 404 &&
+          /"code":"[A-Z_]+_NOT_(FOUND|PUBLISHED)"/.test(text) &&
+          !text.includes('ROUTE_NOT_FOUND')) ||
+        (method === 'get' && awaitsLinkedValue(operation, response.status, text));
       if (!settling || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
