@@ -8,6 +8,7 @@ import { iso20022Targets } from './iso20022.js';
 import { journalTargets } from './journal.js';
 import { ledgerLifecycleTargets } from './ledger-lifecycle.js';
 import { nachaTargets } from './nacha.js';
+import { gatewayTargets } from './gateways.js';
 import type { FuzzTarget } from './target.js';
 import { validationTargets } from './validation.js';
 
@@ -24,6 +25,7 @@ export const targets: readonly FuzzTarget[] = [
   ...iso20022Targets,
   ...csvTargets,
   ...nachaTargets,
+  ...gatewayTargets,
 ];
 
 export { pendingTargets } from './pending.js';

@@ -91,4 +91,12 @@ describe('Stripe event mapping', () => {
       ],
     });
   });
+
+  it('refuses an event time no date can hold, and falls back to the event time for such a charge time (found by the fuzz target)', () => {
+    const huge = Number.MAX_SAFE_INTEGER;
+    const refused = read(stripeEvent('evt_7', 'charge.captured', charge(base), huge));
+    expect(refused).toEqual({ ok: false, problems: [{ path: '/created', message: 'must be epoch seconds' }] });
+    const file = document(stripeEvent('evt_8', 'charge.succeeded', charge({ ...base, createdS: huge }), createdS));
+    expect(file.items[0]!.request!.eventTime).toBe(new Date(createdS * 1000).toISOString());
+  });
 });

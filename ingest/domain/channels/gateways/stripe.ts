@@ -65,17 +65,18 @@ export function parseStripeEvent(event: unknown, options: StripeOptions): Channe
   const object = isObject(event['data']) ? event['data']['object'] : undefined;
   if (id === undefined) problems.push({ path: '/id', message: 'is required' });
   if (type === undefined) problems.push({ path: '/type', message: 'is required' });
-  if (!Number.isSafeInteger(created)) problems.push({ path: '/created', message: 'must be epoch seconds' });
+  const createdMs = epochMs(created);
+  if (createdMs === undefined) problems.push({ path: '/created', message: 'must be epoch seconds' });
   if (!isObject(object)) problems.push({ path: '/data/object', message: 'is required' });
   const idProblems: FieldProblem[] = [];
   checkedReferences([['EventId', id, '/id']], idProblems);
   problems.push(...idProblems);
-  if (problems.length > 0 || id === undefined || type === undefined || !isObject(object))
+  if (problems.length > 0 || id === undefined || type === undefined || !isObject(object) || createdMs === undefined)
     return { ok: false, problems };
   const context: EventContext = {
     id,
     type,
-    createdMs: (created as number) * 1000,
+    createdMs,
     account: text(event['account']),
     previous:
       isObject(event['data']) && isObject(event['data']['previous_attributes'])
@@ -92,6 +93,16 @@ export function parseStripeEvent(event: unknown, options: StripeOptions): Channe
   if ((stripeEventTypes as readonly string[]).includes(type))
     return { ok: true, document: { ...document, items: [chargeItem(object, context)] } };
   return { ok: true, document: { ...document, items: [] } };
+}
+
+/**
+ * Stripe's epoch seconds as milliseconds, or undefined when they are no whole number of seconds a date can hold
+ * (±8.64e12 s): a signed body can still carry 2^53 − 1, which no Date represents.
+ */
+function epochMs(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && Math.abs(value as number) <= 8_640_000_000_000
+    ? (value as number) * 1000
+    : undefined;
 }
 
 interface EventContext {
@@ -172,7 +183,7 @@ function chargeItem(charge: Json, context: EventContext): ChannelItem {
   if (problems.length > 0 || chargeId === undefined || currency === undefined || amount === undefined || !payer)
     return { location: LOCATION, sourceDocument, problems, fieldLocations: {} };
 
-  const chargeTime = Number.isSafeInteger(charge['created']) ? (charge['created'] as number) * 1000 : context.createdMs;
+  const chargeTime = epochMs(charge['created']) ?? context.createdMs;
   const described = cardOf(card);
   const request: TransactionRequest = {
     transactionId: stripeTransactionId(chargeId, context.hasher, ...suffix),
@@ -257,9 +268,7 @@ function disputeVerdict(
         // A dispute names its charge but not the charge's customer or payment method.
         payerAccountId: null,
         // Nor when the charge was made: the dispute's own time stands in.
-        transactionEventTimeMs: Number.isSafeInteger(dispute['created'])
-          ? (dispute['created'] as number) * 1000
-          : context.createdMs,
+        transactionEventTimeMs: epochMs(dispute['created']) ?? context.createdMs,
         note: `stripe dispute ${reason}`,
         references,
       },
