@@ -397,7 +397,7 @@ describe('a FRAUD verdict on a payment already refunded in part', () => {
     ]);
   });
 
-  it('property: over any refunds (some reversed) and repeated FRAUD verdicts, the payer never nets above zero', () => {
+  it('property: over any refunds (some reversed) then repeated FRAUD verdicts, the reversal never takes the payer above zero', () => {
     fc.assert(
       fc.property(
         fc.bigInt({ min: 1n, max: 1_000_000n }),
