@@ -351,12 +351,18 @@ describe('a FRAUD verdict on a payment already refunded in part', () => {
     }
   });
 
-  it('given a refund itself reversed (found fraudulent), then the payment reversal gives that part back too', () => {
-    const refund = book(refundOf(1, 500n), PLACED_AT + 5);
-    const step = fraud(booked([...refund, ...reversedRefund(refund)]));
-    expect(amounts(step.writes.entries)).toEqual([
-      ['pay-1/r0', 1_999n, 'pay-1/0'],
-      ['pay-1/r1', -1_999n, 'pay-1/1'],
+  it('given a refund itself reversed (found fraudulent), then it still counts, so a redelivered verdict finds nothing more', () => {
+    const refund = book(refundOf(1, 1_999n), PLACED_AT + 5);
+    const first = fraud(booked(refund));
+    expect(first).toMatchObject({ outcome: 'no_effect', writes: { entries: [] } });
+    // The refund is reversed after the payment's verdict found nothing left; the verdict is then redelivered.
+    const again = fraud({ ...first.ledger, refunds: [...refund, ...reversedRefund(refund)] }, PLACED_AT + 20);
+    expect(again).toMatchObject({ outcome: 'no_effect', writes: { entries: [] } });
+    // A part refunded then reversed before the verdict: the reversal still leaves it out (short, never over).
+    const partial = book(refundOf(2, 500n), PLACED_AT + 5);
+    expect(amounts(fraud(booked([...partial, ...reversedRefund(partial)])).writes.entries)).toEqual([
+      ['pay-1/r0', 1_499n, 'pay-1/0'],
+      ['pay-1/r1', -1_499n, 'pay-1/1'],
     ]);
   });
 
@@ -397,32 +403,56 @@ describe('a FRAUD verdict on a payment already refunded in part', () => {
     ]);
   });
 
-  it('property: over any refunds (some reversed) then repeated FRAUD verdicts, the reversal never takes the payer above zero', () => {
+  it('property: over any refunds (some reversed) and FRAUD verdicts in any order, redelivered, the payer never ends above zero by the reversal', () => {
     fc.assert(
       fc.property(
         fc.bigInt({ min: 1n, max: 1_000_000n }),
         fc.array(fc.record({ amountMinor: fc.bigInt({ min: 1n, max: 600_000n }), reversed: fc.boolean() }), {
           maxLength: 5,
         }),
-        fc.integer({ min: 1, max: 3 }),
-        (paid, refundSpecs, verdicts) => {
+        fc.array(fc.nat({ max: 10 }), { minLength: 1, maxLength: 3 }),
+        (paid, refundSpecs, verdictsAfter) => {
           const pay = sampleTransaction({ transactionId: 'pay-p', amountMinor: paid });
-          const refunds = refundSpecs.flatMap(({ amountMinor, reversed }, i) => {
+          // Each refund is booked, then maybe reversed; a FRAUD verdict on the payment arrives after the number of
+          // these events its entry of `verdictsAfter` says (the same verdict, redelivered).
+          const events = refundSpecs.flatMap(({ amountMinor, reversed }, i) => {
             const legs = book(refundOf(i, amountMinor, pay), PLACED_AT + 1 + i);
-            return reversed ? [...legs, ...reversedRefund(legs)] : legs;
+            return reversed ? [legs, reversedRefund(legs)] : [legs];
           });
-          let ledger = booked(refunds, pay);
-          for (let i = 0; i < verdicts; i += 1) {
-            const step = fraud(ledger, PLACED_AT + 10 + i);
-            if (step.writes.entries.length > 0) assertBalanced(step.writes.entries);
-            ledger = step.ledger;
-          }
-          const net = netOf('acct-payer-1', ledger.entries, refunds);
+          let ledger = booked([], pay);
+          const verdictAt = (n: number) => {
+            for (const _ of verdictsAfter.filter((after) => Math.min(after, events.length) === n)) {
+              const step = fraud(ledger, PLACED_AT + 10 + n);
+              if (step.writes.entries.length > 0) assertBalanced(step.writes.entries);
+              ledger = step.ledger;
+            }
+          };
+          events.forEach((legs, n) => {
+            verdictAt(n);
+            ledger = { ...ledger, refunds: [...ledger.refunds, ...legs] };
+          });
+          verdictAt(events.length);
+          const refunds = events.flat();
+          const reversal = ledger.entries.filter((e) => e.reversesEntryId !== '');
+          // Exactly what the refunds booked before the first verdict left of the payment, from the payer's side.
+          const first = Math.min(...verdictsAfter, events.length);
+          const refundedBefore = events
+            .slice(0, first)
+            .flat()
+            .filter((e) => e.reversesEntryId === '' && e.accountId === 'acct-payer-1')
+            .reduce((sum, e) => sum + e.amountMinor, 0n);
+          expect(netOf('acct-payer-1', reversal)).toBe(paid > refundedBefore ? paid - refundedBefore : 0n);
+          expect(reversal.length === 0 || reversal.length === 2).toBe(true);
+          // With every refund booked before the verdict, the reversal takes the payer to 0 at most (refunds booked
+          // beyond the payment stay as the network moved them). A refund booked after the reversal is the ledger
+          // writer's to refuse, not this step's.
           const refundedNet = netOf('acct-payer-1', refunds);
-          // Refunds the ledger already booked beyond the payment stay booked (the network moved them); a reversal
-          // adds nothing to them. Otherwise the payer nets exactly 0 once the payment is reversed.
-          expect(net).toBe(refundedNet > paid ? refundedNet - paid : 0n);
-          expect(ledger.entries.filter((e) => e.reversesEntryId !== '').length).toBeLessThanOrEqual(2);
+          if (first === events.length)
+            expect(netOf('acct-payer-1', ledger.entries, refunds)).toBeLessThanOrEqual(
+              refundedNet > paid ? refundedNet - paid : 0n,
+            );
+          // Redelivered once more after everything: the ledger does not change.
+          expect(fraud(ledger, PLACED_AT + 99).writes.entries).toEqual([]);
         },
       ),
     );

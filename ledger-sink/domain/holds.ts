@@ -14,7 +14,8 @@ import type { AnalystLabel, LedgerEntry, LabelValue } from '../../schemas/genera
  * back only what the payment still holds: each leg less what refunds of it booked on the same account, currency and
  * side (a refund names the payment, or for a capture its authorisation), never past zero. So a chargeback on a
  * payment of 1,999 already refunded 500 reverses 1,499 and the payer nets 0, never more than was paid; a payment
- * refunded in full has nothing left to reverse (`no_effect`). A refund naming an authorisation with several captures
+ * refunded in full has nothing left to reverse (`no_effect`). What was refunded only grows (a refund's own reversal
+ * does not count back), so a verdict redelivered later never finds more to reverse. A refund naming an authorisation with several captures
  * counts against each of them: their reversals then give back less than is left, never more (a known shortfall the
  * payer is not paid beyond, until refunds are apportioned to captures).
  *
@@ -93,8 +94,9 @@ export interface TransactionLedger {
   /** For an authorisation: the legs its captures booked (other transactions' entries naming it). */
   readonly captures: readonly BookedEntry[];
   /**
-   * The legs of refunds of this payment, their reversals included: other transactions' entries whose
-   * `refundsTransactionId` names it, or (for a capture) names the authorisation it captured.
+   * The legs of refunds of this payment (their reversals too, which a reversal of the payment does not count): other
+   * transactions' entries whose `refundsTransactionId` names it, or (for a capture) names the authorisation it
+   * captured.
    */
   readonly refunds: readonly BookedEntry[];
 }
@@ -388,7 +390,7 @@ function bookLegs(hold: Hold, nowMs: number): BookedEntry[] {
 
 /**
  * The legs that reverse what `originals` still hold after `refunds`: each original leg less what the refunds booked
- * on the same account, currency and opposite side (a refund's reversal adds back), never past zero, with its sign
+ * on the same account, currency and opposite side (a refund's reversal does not count back), never past zero, with its sign
  * flipped. A refund runs the payment's legs backwards in full, so per currency the remainders still sum to zero.
  * Legs with nothing left are omitted; the others keep the leg number and id (`<transactionId>/r<original leg>`)
  * they would have had, so the reversal is the same rows however it is computed.
@@ -417,18 +419,20 @@ export function reversalOf(
 }
 
 /**
- * What refunds paid back on each original leg: refund legs on its account and currency whose side is opposite to it,
- * less the reversals of such legs (a refund found fraudulent gives its money back to the payment).
+ * What refunds paid back on each original leg: refund legs on its account and currency whose side is opposite to it.
+ * The reversal of a refund (a FRAUD verdict on the refund) does not count back: what has been refunded then only
+ * grows, so what is left to reverse only shrinks, and a FRAUD verdict that found nothing left finds nothing when it
+ * is redelivered later either (the ledger stays the same however often it arrives). The price: a payer whose refund
+ * was reversed gets that part back from neither, short of what was paid, never beyond it.
  */
 function refundedPerLeg(originals: readonly LedgerEntry[], refunds: readonly BookedEntry[]): bigint[] {
   const key = (accountId: string, currency: string, debit: boolean) =>
     `${accountId}\u0000${currency}\u0000${debit ? '-' : '+'}`;
   const refunded = new Map<string, bigint>();
   for (const r of uniqueById(refunds)) {
-    const refundLegDebits = r.reversesEntryId === '' ? r.amountMinor < 0n : r.amountMinor > 0n;
-    const paymentSide = key(r.accountId, r.currency, !refundLegDebits);
-    const amount = r.reversesEntryId === '' ? abs(r.amountMinor) : -abs(r.amountMinor);
-    refunded.set(paymentSide, (refunded.get(paymentSide) ?? 0n) + amount);
+    if (r.reversesEntryId !== '') continue;
+    const paymentSide = key(r.accountId, r.currency, r.amountMinor > 0n);
+    refunded.set(paymentSide, (refunded.get(paymentSide) ?? 0n) + abs(r.amountMinor));
   }
   return originals.map((o) => refunded.get(key(o.accountId, o.currency, o.amountMinor < 0n)) ?? 0n);
 }
