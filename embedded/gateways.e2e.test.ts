@@ -276,7 +276,8 @@ describe('NACHA, Stripe and Adyen channels (embedded)', () => {
       status: 200,
       text: '[accepted]',
     });
-    // The FRAUD verdict lands on the authorisation, whose captures the ledger reverses.
+    // The FRAUD verdict lands on the authorisation, whose captures the ledger reverses: what the refund (which names
+    // the authorisation) did not already pay back, 1,499 of the 1,999.
     const reversed = await waitFor(`the chargeback to reverse ${captureId}`, async () => {
       const r = await compliance.get<AuditTrail>(`/v1/transactions/${captureId}`);
       return r.status === 200 && r.body.ledgerEntries.some((e) => e.reversesEntryId !== null) ? r.body : undefined;
@@ -284,8 +285,8 @@ describe('NACHA, Stripe and Adyen channels (embedded)', () => {
     expect(legs(reversed)).toEqual([
       [payer, '-1999', 'USD'],
       ['adyen-balance:VigilTestMerchant', '1999', 'USD'],
-      [payer, '1999', 'USD'],
-      ['adyen-balance:VigilTestMerchant', '-1999', 'USD'],
+      [payer, '1499', 'USD'],
+      ['adyen-balance:VigilTestMerchant', '-1499', 'USD'],
     ]);
     const labelled = (await compliance.get<AuditTrail>(`/v1/transactions/${authId}`)).body;
     expect(labelled.labels.map((l) => [l.label, l.labelledBy, l.note])).toEqual([
@@ -293,10 +294,11 @@ describe('NACHA, Stripe and Adyen channels (embedded)', () => {
     ]);
     const payerNet = (t: AuditTrail) =>
       t.ledgerEntries.filter((e) => e.accountId === payer).reduce((sum, e) => sum + BigInt(e.amount.amountMinor), 0n);
-    expect(payerNet(reversed)).toBe(0n);
+    // The capture's own trail keeps the 500 the refund paid back; with the refund the payer nets 0.
+    expect(payerNet(reversed)).toBe(-500n);
     // Negative control: the same sum over the capture's trail before the chargeback is the capture itself.
     expect(payerNet(captured)).toBe(-1999n);
-    // The ledger reverses the capture in full and leaves the earlier refund booked, so the payer ends 500 up.
-    expect(await balanceOf(payer, 'USD')).toBe(500n);
+    // Never more than was paid: 1,999 out, 500 refunded, 1,499 reversed.
+    expect(await balanceOf(payer, 'USD')).toBe(0n);
   }, 180_000);
 });

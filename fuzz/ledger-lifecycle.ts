@@ -28,7 +28,8 @@ import { type FuzzTarget, defineTarget } from './target.js';
  * again (maybe otherwise), several decisions in one batch, time passing past the review and authorisation timeouts,
  * expiry sweeps and replays of any earlier batch keep every invariant —
  * - per transaction and currency, booked legs sum to zero, and so does the whole ledger per currency;
- * - every entry id is booked once; a reversal leg negates the leg it names, and no leg is reversed twice;
+ * - every entry id is booked once; a reversal leg takes back (part of) the leg it names, on its account and
+ *   currency, and no leg is reversed twice;
  * - every hold is placed once and is open, posted, captured or voided — resolved at most once — and a held
  *   transaction books legs only under a POSTED resolution;
  * - replaying every batch again changes nothing, and running the same sequence on a fresh store writes the same
@@ -42,8 +43,10 @@ import { type FuzzTarget, defineTarget } from './target.js';
  *   have ended;
  * - each leg of a capture or refund carries the id it names, and a capture or refund decided APPROVE is booked
  *   once with the amount the scenario gave it; an authorisation is never booked;
- * - a FRAUD verdict reverses what its transaction booked and, on an authorisation, what its captures booked; no
- *   transaction is reversed without a FRAUD verdict on it or on the authorisation it captures;
+ * - a FRAUD verdict reverses what its transaction booked and, on an authorisation, what its captures booked, less
+ *   what refunds naming the payment (or a capture's authorisation) had paid back on each leg's account, currency and
+ *   side when the reversal was booked (a refund's own reversal not counted back), never past zero; no transaction is reversed without a FRAUD verdict on it or
+ *   on the authorisation it captures;
  * - the pending debits the store's `accountBalances` reports per account and currency are what the open holds
  *   still reserve by the model: each leg less the capture legs on its account, currency and side, never below 0.
  */
@@ -242,6 +245,8 @@ interface Model {
   /** What each authorisation's captures had booked on its payer leg after the step before (for a void's reason). */
   readonly capturedBefore: Map<string, bigint>;
   readonly resolutionsSeen: Set<string>;
+  /** Reversal entries already checked against what refunds had left when they were booked. */
+  readonly reversalsSeen: Set<string>;
 }
 
 /** Checked after every step of the first run; the store's rows against the model. */
@@ -278,6 +283,7 @@ async function run(
     lastSweepMs: Number.NEGATIVE_INFINITY,
     capturedBefore: new Map(),
     resolutionsSeen: new Set(),
+    reversalsSeen: new Set(),
   };
   const batches: RecordBatch[] = [];
   const handle = async (batch: RecordBatch): Promise<void> => {
@@ -353,8 +359,15 @@ export function ledgerViolations(store: MemoryStore): string[] {
   const reversed = new Set<string>();
   for (const e of store.entries.filter((x) => x.reversesEntryId !== '')) {
     const original = byId.get(e.reversesEntryId);
-    if (original === undefined || original.amountMinor !== -e.amountMinor || original.accountId !== e.accountId)
-      violations.push(`reversal ${e.entryId} does not negate ${e.reversesEntryId}`);
+    if (
+      original === undefined ||
+      original.accountId !== e.accountId ||
+      original.currency !== e.currency ||
+      e.amountMinor === 0n ||
+      original.amountMinor < 0n === e.amountMinor < 0n ||
+      abs(e.amountMinor) > abs(original.amountMinor)
+    )
+      violations.push(`reversal ${e.entryId} does not take back (part of) ${e.reversesEntryId}`);
     if (reversed.has(e.reversesEntryId)) violations.push(`${e.reversesEntryId} reversed twice`);
     reversed.add(e.reversesEntryId);
   }
@@ -431,8 +444,36 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
       );
   }
 
-  // Reversals: only under a FRAUD verdict on the transaction or on the authorisation it captures; and a FRAUD
-  // verdict given in this step reverses what was booked under it.
+  // What refunds naming `id` (or, for a capture, its authorisation) have left of one of its legs: refund legs on its
+  // account and currency on the other side (a refund's own reversal does not count back).
+  const leftOn = (id: string, leg: PostedEntry): bigint => {
+    const planned = model.planned.get(id);
+    const named = new Set([id, planned?.scored.transaction.kind === 'CAPTURE' ? planned.original : id]);
+    let refunded = 0n;
+    for (const r of store.entries) {
+      if (!named.has(r.refundsTransactionId) || r.accountId !== leg.accountId || r.currency !== leg.currency) continue;
+      if (r.reversesEntryId !== '' || r.amountMinor < 0n === leg.amountMinor < 0n) continue;
+      refunded += abs(r.amountMinor);
+    }
+    const left = abs(leg.amountMinor) - refunded;
+    return left > 0n ? left : 0n;
+  };
+
+  // Reversals: only under a FRAUD verdict on the transaction or on the authorisation it captures, each of what
+  // refunds had left of its leg when it was booked; a leg left out had nothing left; and a FRAUD verdict given in
+  // this step reverses what was booked under it.
+  const entryById = new Map(store.entries.map((e) => [e.entryId, e]));
+  for (const e of store.entries) {
+    if (e.reversesEntryId === '' || model.reversalsSeen.has(e.entryId)) continue;
+    model.reversalsSeen.add(e.entryId);
+    const original = entryById.get(e.reversesEntryId);
+    if (original === undefined) continue; // ledgerViolations reports it
+    const left = leftOn(original.transactionId, original);
+    if (e.amountMinor !== (original.amountMinor < 0n ? left : -left))
+      violations.push(
+        `reversal ${e.entryId} takes back ${e.amountMinor}; refunds had left ${left} of ${original.entryId}`,
+      );
+  }
   for (const [id, legs] of originals) {
     const reversed = legs.filter((e) => reversedIds.has(e.entryId)).length;
     const planned = model.planned.get(id);
@@ -440,8 +481,9 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
       verdictsOn(id).has(LabelValue.FRAUD) ||
       (planned?.scored.transaction.kind === 'CAPTURE' && verdictsOn(planned.original).has(LabelValue.FRAUD));
     if (reversed > 0 && !fraud) violations.push(`${id} reversed without a FRAUD verdict`);
-    if (reversed !== 0 && reversed !== legs.length)
-      violations.push(`${id}: ${reversed} of ${legs.length} legs reversed`);
+    for (const leg of legs)
+      if (reversed > 0 && !reversedIds.has(leg.entryId) && leftOn(id, leg) > 0n)
+        violations.push(`${id}: ${leg.entryId} left unreversed with ${leftOn(id, leg)} not refunded`);
   }
   if (op?.type === 'verdict' && op.label === LabelValue.FRAUD) {
     const id = `tx-slot-${op.tx}`;
@@ -454,7 +496,7 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
           model.planned.get(t)?.scored.transaction.kind === 'CAPTURE'),
     );
     for (const t of under)
-      if (!originals.get(t)!.every((e) => reversedIds.has(e.entryId)))
+      if (!originals.get(t)!.every((e) => reversedIds.has(e.entryId) || leftOn(t, e) === 0n))
         violations.push(`FRAUD on ${id} given, ${t} still booked unreversed`);
   }
 
@@ -577,3 +619,7 @@ export function lifecycleTarget(name: string, makeStore: () => MemoryStore = () 
 export const ledgerLifecycleTargets: readonly FuzzTarget[] = [
   lifecycleTarget('ledger: holds, card flows, verdicts, expiry and reversals keep every invariant'),
 ];
+
+function abs(n: bigint): bigint {
+  return n < 0n ? -n : n;
+}

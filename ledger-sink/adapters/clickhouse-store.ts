@@ -86,6 +86,8 @@ const ENTRY_COLUMNS = `entry_id, transaction_id, leg, account_id, amount_minor, 
 const ENTRIES_SQL = `SELECT ${ENTRY_COLUMNS} FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)}`;
 /** The legs captures booked against these authorisations (other transactions' entries naming them). */
 const CAPTURE_ENTRIES_SQL = `SELECT ${ENTRY_COLUMNS} FROM ${ClickHouseTables.ledgerEntries} WHERE captures_transaction_id IN {ids:Array(String)}`;
+/** The legs of refunds of these payments, or of the authorisations these captures captured (domain/holds.ts). */
+const REFUND_ENTRIES_SQL = `SELECT ${ENTRY_COLUMNS} FROM ${ClickHouseTables.ledgerEntries} WHERE refunds_transaction_id IN {ids:Array(String)} OR refunds_transaction_id IN (SELECT captures_transaction_id FROM ${ClickHouseTables.ledgerEntries} WHERE transaction_id IN {ids:Array(String)} AND captures_transaction_id != '')`;
 const HOLDS_SQL = `SELECT transaction_id, leg, entry_id, account_id, amount_minor, currency, entry_type, fingerprint, hold_kind, captures_transaction_id, refunds_transaction_id, ${epochMsColumn('event_time')}, ${epochMsColumn('placed_at')}, ${epochMsColumn('expires_at')} FROM ${ClickHouseTables.ledgerHolds} WHERE transaction_id IN {ids:Array(String)}`;
 const RESOLUTIONS_SQL = `SELECT transaction_id, resolution, cause, resolved_by, ${epochMsColumn('resolved_at')} FROM ${ClickHouseTables.ledgerHoldResolutions} WHERE transaction_id IN {ids:Array(String)} ORDER BY resolved_at`;
 /**
@@ -217,11 +219,12 @@ export class ClickHouseLedgerStore implements LedgerStore {
   }
 
   async transactionLedgers(transactionIds: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
-    const [entries, holds, resolutions, captures] = await Promise.all([
+    const [entries, holds, resolutions, captures, refunds] = await Promise.all([
       this.selectByIds<StoredEntryRow>(ENTRIES_SQL, transactionIds),
       this.selectByIds<StoredHoldRow>(HOLDS_SQL, transactionIds),
       this.selectByIds<StoredResolutionRow>(RESOLUTIONS_SQL, transactionIds),
       this.selectByIds<StoredEntryRow>(CAPTURE_ENTRIES_SQL, transactionIds),
+      this.selectByIds<StoredEntryRow>(REFUND_ENTRIES_SQL, transactionIds),
     ]);
     return ledgersOf(
       uniqueBy(entries.map(bookedEntryOf), (e) => e.entryId),
@@ -234,6 +237,7 @@ export class ClickHouseLedgerStore implements LedgerStore {
         resolvedAtMs: Number(r.resolved_at_ms),
       })),
       uniqueBy(captures.map(bookedEntryOf), (e) => e.entryId),
+      uniqueBy(refunds.map(bookedEntryOf), (e) => e.entryId),
     );
   }
 

@@ -26,10 +26,27 @@ class CaptureBlindStore extends MemoryStore {
   }
 }
 
+/** A store whose ledgers omit the refunds of a payment: a FRAUD verdict reverses it in full, refunds or not. */
+class RefundBlindStore extends MemoryStore {
+  override async transactionLedgers(ids: readonly string[]): Promise<ReadonlyMap<string, TransactionLedger>> {
+    const ledgers = await super.transactionLedgers(ids);
+    return new Map([...ledgers].map(([id, ledger]) => [id, { ...ledger, refunds: [] }]));
+  }
+}
+
 describe('negative controls', () => {
   it('catches a store that forgets how holds were resolved', async () => {
     const planted = lifecycleTarget('planted: resolutions forgotten', () => new ForgetfulStore());
     expect(await catchesWithinUnitBudget(planted)).toBe(true);
+  }, 60_000);
+
+  it('catches a store whose ledgers omit the refunds of a payment (a reversal paying back more than was paid)', async () => {
+    const planted = lifecycleTarget('planted: refunds omitted', () => new RefundBlindStore());
+    // A refund, then a FRAUD verdict on the payment it names, is rare among the generated sequences: the unit budget's
+    // 300 runs hold none, so this control looks further (it ends at the first failure).
+    const details = await planted.check({ ...unitBudget, numRuns: 5_000, endOnFailure: true });
+    expect(details.failed).toBe(true);
+    expect(String(details.errorInstance)).toMatch(/reversal tx-slot-\d+\/r\d+ takes back -?\d+; refunds had left \d+/);
   }, 60_000);
 
   it('catches a store whose ledgers omit the captures of an authorisation', async () => {

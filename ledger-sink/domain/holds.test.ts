@@ -8,13 +8,16 @@ import {
   expireHold,
   fullyCaptured,
   isOpen,
+  ledgersOf,
   overCapturedMinor,
   placeHold,
   remainingLegs,
   reversalEntryId,
   settleCaptures,
 } from './holds.js';
-import { linksOf, postingsFor } from './postings.js';
+import fc from 'fast-check';
+import type { Transaction } from '../../schemas/generated/types.js';
+import { assertBalanced, linksOf, postingsFor } from './postings.js';
 
 const PLACED_AT = 1_764_000_000_000;
 const TIMEOUT = 60_000;
@@ -291,5 +294,167 @@ describe('card authorisations and their captures', () => {
       ['acct-payer-1', -7_000n],
       ['acct-merchant-1', 7_000n],
     ]);
+  });
+});
+
+describe('a FRAUD verdict on a payment already refunded in part', () => {
+  const payment = sampleTransaction({ transactionId: 'pay-1', amountMinor: 1_999n });
+  const book = (t: Transaction, at: number): BookedEntry[] =>
+    postingsFor(t, at).map((leg) => ({ ...leg, ...linksOf(t), fingerprint: t.fingerprint, reversesEntryId: '' }));
+  const refundOf = (n: number, amountMinor: bigint, of: Transaction = payment): Transaction =>
+    sampleTransaction({
+      transactionId: `ref-${n}`,
+      kind: 'REFUND',
+      amountMinor,
+      settlement: of.settlement === null ? null : { ...of.settlement, amountMinor: amountMinor * 2n },
+      currency: of.currency,
+      originalTransactionId: of.transactionId,
+    });
+  /** The refund's legs reversed, as a FRAUD verdict on the refund itself books them. */
+  const reversedRefund = (refund: readonly BookedEntry[]): BookedEntry[] => [
+    ...applyVerdict(
+      { ...EMPTY_LEDGER, entries: refund },
+      { ...verdict('FRAUD'), transactionId: refund[0]!.transactionId },
+      PLACED_AT + 8,
+    ).writes.entries,
+  ];
+  const booked = (refunds: readonly BookedEntry[], of: Transaction = payment): TransactionLedger => ({
+    ...EMPTY_LEDGER,
+    entries: book(of, PLACED_AT),
+    refunds,
+  });
+  const fraud = (ledger: TransactionLedger, at = PLACED_AT + 9) =>
+    applyVerdict(ledger, { ...verdict('FRAUD'), transactionId: ledger.entries[0]!.transactionId }, at);
+  const netOf = (accountId: string, ...entries: ReadonlyArray<readonly BookedEntry[]>) =>
+    entries.flat().reduce((sum, e) => (e.accountId === accountId ? sum + e.amountMinor : sum), 0n);
+
+  it('given 1,999 paid and 500 refunded, when FRAUD arrives twice, then 1,499 is reversed once and the payer nets 0', () => {
+    const refund = book(refundOf(1, 500n), PLACED_AT + 5);
+    const first = fraud(booked(refund));
+    expect(first.outcome).toBe('reversed');
+    expect(amounts(first.writes.entries)).toEqual([
+      ['pay-1/r0', 1_499n, 'pay-1/0'],
+      ['pay-1/r1', -1_499n, 'pay-1/1'],
+    ]);
+    expect(netOf('acct-payer-1', first.ledger.entries, refund)).toBe(0n);
+    expect(netOf('acct-merchant-1', first.ledger.entries, refund)).toBe(0n);
+    expect(fraud(first.ledger, PLACED_AT + 10)).toMatchObject({ outcome: 'no_effect', writes: { entries: [] } });
+    // Negative control: the reversal in full, as it was booked before refunds counted, leaves the payer 500 up.
+    const inFull = fraud({ ...booked(refund), refunds: [] });
+    expect(netOf('acct-payer-1', inFull.ledger.entries, refund)).toBe(500n);
+  });
+
+  it('given a payment refunded in full or beyond, when FRAUD arrives, then nothing is reversed (never past zero)', () => {
+    for (const refunds of [[500n, 1_499n], [1_999n], [1_500n, 1_000n]]) {
+      const legs = refunds.flatMap((amount, i) => book(refundOf(i, amount), PLACED_AT + 5 + i));
+      expect(fraud(booked(legs))).toMatchObject({ outcome: 'no_effect', writes: { resolutions: [], entries: [] } });
+    }
+  });
+
+  it('given a refund itself reversed (found fraudulent), then it still counts, so a redelivered verdict finds nothing more', () => {
+    const refund = book(refundOf(1, 1_999n), PLACED_AT + 5);
+    const first = fraud(booked(refund));
+    expect(first).toMatchObject({ outcome: 'no_effect', writes: { entries: [] } });
+    // The refund is reversed after the payment's verdict found nothing left; the verdict is then redelivered.
+    const again = fraud({ ...first.ledger, refunds: [...refund, ...reversedRefund(refund)] }, PLACED_AT + 20);
+    expect(again).toMatchObject({ outcome: 'no_effect', writes: { entries: [] } });
+    // A part refunded then reversed before the verdict: the reversal still leaves it out (short, never over).
+    const partial = book(refundOf(2, 500n), PLACED_AT + 5);
+    expect(amounts(fraud(booked([...partial, ...reversedRefund(partial)])).writes.entries)).toEqual([
+      ['pay-1/r0', 1_499n, 'pay-1/0'],
+      ['pay-1/r1', -1_499n, 'pay-1/1'],
+    ]);
+  });
+
+  it('given a cross-currency payment refunded in part, then the reversal of the rest is balanced per currency', () => {
+    const fx = sampleTransaction({
+      transactionId: 'pay-fx',
+      amountMinor: 1_000n,
+      currency: 'EUR',
+      settlement: { amountMinor: 2_000n, currency: 'USD' },
+    });
+    const refund = book(refundOf(1, 400n, fx), PLACED_AT + 5);
+    const step = fraud(booked(refund, fx));
+    expect(step.writes.entries.map((e) => [e.accountId, e.amountMinor, e.currency])).toEqual([
+      ['acct-payer-1', 1_200n, 'USD'],
+      ['fx:USD', -1_200n, 'USD'],
+      ['fx:EUR', 600n, 'EUR'],
+      ['acct-merchant-1', -600n, 'EUR'],
+    ]);
+    expect(() => assertBalanced(step.writes.entries)).not.toThrow();
+    expect(netOf('acct-payer-1', step.ledger.entries, refund)).toBe(0n);
+  });
+
+  it('given refunds naming the authorisation a capture settled, then ledgersOf counts them against the capture', () => {
+    const auth = sampleTransaction({ transactionId: 'auth-9', kind: 'AUTHORIZATION', amountMinor: 1_999n });
+    const capture = sampleTransaction({
+      transactionId: 'cap-9',
+      kind: 'CAPTURE',
+      amountMinor: 1_999n,
+      originalTransactionId: auth.transactionId,
+    });
+    const refund = book(refundOf(1, 500n, auth), PLACED_AT + 5);
+    const other = book(refundOf(2, 700n, sampleTransaction({ transactionId: 'auth-other' })), PLACED_AT + 6);
+    const ledger = ledgersOf(book(capture, PLACED_AT), [], [], [], [...refund, ...other]).get('cap-9')!;
+    expect(ledger.refunds.map((e) => e.entryId)).toEqual(['ref-1/0', 'ref-1/1']);
+    expect(amounts(fraud(ledger).writes.entries)).toEqual([
+      ['cap-9/r0', 1_499n, 'cap-9/0'],
+      ['cap-9/r1', -1_499n, 'cap-9/1'],
+    ]);
+  });
+
+  it('property: over any refunds (some reversed) and FRAUD verdicts in any order, redelivered, the payer never ends above zero by the reversal', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 1_000_000n }),
+        fc.array(fc.record({ amountMinor: fc.bigInt({ min: 1n, max: 600_000n }), reversed: fc.boolean() }), {
+          maxLength: 5,
+        }),
+        fc.array(fc.nat({ max: 10 }), { minLength: 1, maxLength: 3 }),
+        (paid, refundSpecs, verdictsAfter) => {
+          const pay = sampleTransaction({ transactionId: 'pay-p', amountMinor: paid });
+          // Each refund is booked, then maybe reversed; a FRAUD verdict on the payment arrives after the number of
+          // these events its entry of `verdictsAfter` says (the same verdict, redelivered).
+          const events = refundSpecs.flatMap(({ amountMinor, reversed }, i) => {
+            const legs = book(refundOf(i, amountMinor, pay), PLACED_AT + 1 + i);
+            return reversed ? [legs, reversedRefund(legs)] : [legs];
+          });
+          let ledger = booked([], pay);
+          const verdictAt = (n: number) => {
+            for (const _ of verdictsAfter.filter((after) => Math.min(after, events.length) === n)) {
+              const step = fraud(ledger, PLACED_AT + 10 + n);
+              if (step.writes.entries.length > 0) assertBalanced(step.writes.entries);
+              ledger = step.ledger;
+            }
+          };
+          events.forEach((legs, n) => {
+            verdictAt(n);
+            ledger = { ...ledger, refunds: [...ledger.refunds, ...legs] };
+          });
+          verdictAt(events.length);
+          const refunds = events.flat();
+          const reversal = ledger.entries.filter((e) => e.reversesEntryId !== '');
+          // Exactly what the refunds booked before the first verdict left of the payment, from the payer's side.
+          const first = Math.min(...verdictsAfter, events.length);
+          const refundedBefore = events
+            .slice(0, first)
+            .flat()
+            .filter((e) => e.reversesEntryId === '' && e.accountId === 'acct-payer-1')
+            .reduce((sum, e) => sum + e.amountMinor, 0n);
+          expect(netOf('acct-payer-1', reversal)).toBe(paid > refundedBefore ? paid - refundedBefore : 0n);
+          expect(reversal.length === 0 || reversal.length === 2).toBe(true);
+          // With every refund booked before the verdict, the reversal takes the payer to 0 at most (refunds booked
+          // beyond the payment stay as the network moved them). A refund booked after the reversal is the ledger
+          // writer's to refuse, not this step's.
+          const refundedNet = netOf('acct-payer-1', refunds);
+          if (first === events.length)
+            expect(netOf('acct-payer-1', ledger.entries, refunds)).toBeLessThanOrEqual(
+              refundedNet > paid ? refundedNet - paid : 0n,
+            );
+          // Redelivered once more after everything: the ledger does not change.
+          expect(fraud(ledger, PLACED_AT + 99).writes.entries).toEqual([]);
+        },
+      ),
+    );
   });
 });

@@ -10,7 +10,14 @@ import type { AnalystLabel, LedgerEntry, LabelValue } from '../../schemas/genera
  *   never moves without an approval; `post` for account types whose reviews are a formality).
  *
  * A FRAUD verdict on a transaction already booked (approved, or a hold posted earlier) books **reversal entries**
- * linked to the originals — never an edit or a delete — once, however often the verdict arrives.
+ * linked to the originals — never an edit or a delete — once, however often the verdict arrives. A reversal gives
+ * back only what the payment still holds: each leg less what refunds of it booked on the same account, currency and
+ * side (a refund names the payment, or for a capture its authorisation), never past zero. So a chargeback on a
+ * payment of 1,999 already refunded 500 reverses 1,499 and the payer nets 0, never more than was paid; a payment
+ * refunded in full has nothing left to reverse (`no_effect`). What was refunded only grows (a refund's own reversal
+ * does not count back), so a verdict redelivered later never finds more to reverse. A refund naming an authorisation with several captures
+ * counts against each of them: their reversals then give back less than is left, never more (a known shortfall the
+ * payer is not paid beyond, until refunds are apportioned to captures).
  *
  * An AUTHORIZATION's hold is settled by its captures, which are transactions of their own (kind CAPTURE naming it
  * as `originalTransactionId`) and book their own legs: each capture's legs *consume* the hold's legs on the same
@@ -86,6 +93,12 @@ export interface TransactionLedger {
   readonly entries: readonly BookedEntry[];
   /** For an authorisation: the legs its captures booked (other transactions' entries naming it). */
   readonly captures: readonly BookedEntry[];
+  /**
+   * The legs of refunds of this payment (their reversals too, which a reversal of the payment does not count): other
+   * transactions' entries whose `refundsTransactionId` names it, or (for a capture) names the authorisation it
+   * captured.
+   */
+  readonly refunds: readonly BookedEntry[];
 }
 
 export const EMPTY_LEDGER: TransactionLedger = Object.freeze({
@@ -93,6 +106,7 @@ export const EMPTY_LEDGER: TransactionLedger = Object.freeze({
   resolution: undefined,
   entries: [],
   captures: [],
+  refunds: [],
 });
 
 /** What one step writes: resolutions first, then entries (see the module comment for why that order). */
@@ -160,30 +174,50 @@ export function reversalEntryId(original: LedgerEntry): string {
  * What the store's rows say about each transaction: one {@link TransactionLedger} per id that has any row, its
  * entries in leg order, and its first resolution (there is only ever one; a second would be a bug, which the
  * ledger-integrity report shows, never a second effect).
+ *
+ * `refunds` are refund legs naming any of these transactions or an authorisation one of them captured: each goes to
+ * the ledger it names and to the ledger of every capture among `entries` of what it names, where they exist.
  */
 export function ledgersOf(
   entries: readonly BookedEntry[],
   holds: readonly Hold[],
   resolutions: readonly HoldResolutionRecord[],
   captures: readonly BookedEntry[] = [],
+  refunds: readonly BookedEntry[] = [],
 ): Map<string, TransactionLedger> {
   const ledgers = new Map<
     string,
-    { hold?: Hold; resolution?: HoldResolutionRecord; entries: BookedEntry[]; captures: BookedEntry[] }
+    {
+      hold?: Hold;
+      resolution?: HoldResolutionRecord;
+      entries: BookedEntry[];
+      captures: BookedEntry[];
+      refunds: BookedEntry[];
+    }
   >();
   const of = (id: string) => {
     let ledger = ledgers.get(id);
-    if (ledger === undefined) ledgers.set(id, (ledger = { entries: [], captures: [] }));
+    if (ledger === undefined) ledgers.set(id, (ledger = { entries: [], captures: [], refunds: [] }));
     return ledger;
   };
   for (const entry of [...entries].sort((a, b) => a.leg - b.leg)) of(entry.transactionId).entries.push(entry);
   for (const hold of holds) of(hold.transactionId).hold ??= hold;
   for (const resolution of resolutions) of(resolution.transactionId).resolution ??= resolution;
   for (const entry of captures) of(entry.capturesTransactionId).captures.push(entry);
+  const capturesOf = new Map<string, Set<string>>();
+  for (const entry of entries)
+    if (entry.capturesTransactionId !== '') {
+      const ids = capturesOf.get(entry.capturesTransactionId) ?? new Set<string>();
+      capturesOf.set(entry.capturesTransactionId, ids.add(entry.transactionId));
+    }
+  for (const entry of refunds) {
+    const named = new Set([entry.refundsTransactionId, ...(capturesOf.get(entry.refundsTransactionId) ?? [])]);
+    for (const id of named) ledgers.get(id)?.refunds.push(entry);
+  }
   return new Map(
     [...ledgers].map(([id, l]) => [
       id,
-      { hold: l.hold, resolution: l.resolution, entries: l.entries, captures: l.captures },
+      { hold: l.hold, resolution: l.resolution, entries: l.entries, captures: l.captures, refunds: l.refunds },
     ]),
   );
 }
@@ -264,7 +298,8 @@ export function isOpen(ledger: TransactionLedger): boolean {
 /**
  * Applies one verdict to one transaction's ledger.
  * - An open hold: GENUINE posts it, FRAUD voids it.
- * - Booked entries, not yet reversed: FRAUD reverses them; GENUINE changes nothing.
+ * - Booked entries, not yet reversed: FRAUD reverses what refunds left of them ({@link reversalOf}); GENUINE
+ *   changes nothing.
  * - A hold resolved POSTED whose entries are missing: they are written first (repair), then the verdict applies.
  */
 export function applyVerdict(ledger: TransactionLedger, verdict: Verdict, nowMs: number): Step {
@@ -290,7 +325,8 @@ export function applyVerdict(ledger: TransactionLedger, verdict: Verdict, nowMs:
     const originals = ledger.entries.filter((e) => e.reversesEntryId === '');
     const reversed = ledger.entries.some((e) => e.reversesEntryId !== '');
     if (originals.length > 0 && !reversed) {
-      const reversal = reversalOf(originals, nowMs);
+      const reversal = reversalOf(originals, ledger.refunds, nowMs);
+      if (reversal.length === 0) return { outcome: 'no_effect', writes: NO_WRITES, ledger };
       return {
         outcome: 'reversed',
         writes: { resolutions: [], entries: reversal },
@@ -352,17 +388,57 @@ function bookLegs(hold: Hold, nowMs: number): BookedEntry[] {
   }));
 }
 
-/** Every original leg with its sign flipped, so per currency the reversal sums to zero as the original did. */
-function reversalOf(originals: readonly BookedEntry[], nowMs: number): BookedEntry[] {
+/**
+ * The legs that reverse what `originals` still hold after `refunds`: each original leg less what the refunds booked
+ * on the same account, currency and opposite side (a refund's reversal does not count back), never past zero, with its sign
+ * flipped. A refund runs the payment's legs backwards in full, so per currency the remainders still sum to zero.
+ * Legs with nothing left are omitted; the others keep the leg number and id (`<transactionId>/r<original leg>`)
+ * they would have had, so the reversal is the same rows however it is computed.
+ */
+export function reversalOf(
+  originals: readonly BookedEntry[],
+  refunds: readonly BookedEntry[],
+  nowMs: number,
+): BookedEntry[] {
+  const refunded = refundedPerLeg(originals, refunds);
   const next = Math.max(...originals.map((e) => e.leg)) + 1;
-  return originals.map((original, i) => ({
-    ...original,
-    entryId: reversalEntryId(original),
-    leg: next + i,
-    amountMinor: -original.amountMinor,
-    postedAtMs: nowMs,
-    reversesEntryId: original.entryId,
-  }));
+  return originals.flatMap((original, i) => {
+    const left = abs(original.amountMinor) - refunded[i]!;
+    if (left <= 0n) return [];
+    return [
+      {
+        ...original,
+        entryId: reversalEntryId(original),
+        leg: next + i,
+        amountMinor: original.amountMinor < 0n ? left : -left,
+        postedAtMs: nowMs,
+        reversesEntryId: original.entryId,
+      },
+    ];
+  });
+}
+
+/**
+ * What refunds paid back on each original leg: refund legs on its account and currency whose side is opposite to it.
+ * The reversal of a refund (a FRAUD verdict on the refund) does not count back: what has been refunded then only
+ * grows, so what is left to reverse only shrinks, and a FRAUD verdict that found nothing left finds nothing when it
+ * is redelivered later either (the ledger stays the same however often it arrives). The price: a payer whose refund
+ * was reversed gets that part back from neither, short of what was paid, never beyond it.
+ */
+function refundedPerLeg(originals: readonly LedgerEntry[], refunds: readonly BookedEntry[]): bigint[] {
+  const key = (accountId: string, currency: string, debit: boolean) =>
+    `${accountId}\u0000${currency}\u0000${debit ? '-' : '+'}`;
+  const refunded = new Map<string, bigint>();
+  for (const r of uniqueById(refunds)) {
+    if (r.reversesEntryId !== '') continue;
+    const paymentSide = key(r.accountId, r.currency, r.amountMinor > 0n);
+    refunded.set(paymentSide, (refunded.get(paymentSide) ?? 0n) + abs(r.amountMinor));
+  }
+  return originals.map((o) => refunded.get(key(o.accountId, o.currency, o.amountMinor < 0n)) ?? 0n);
+}
+
+function uniqueById(entries: readonly BookedEntry[]): BookedEntry[] {
+  return [...new Map(entries.map((e) => [e.entryId, e])).values()];
 }
 
 const NO_WRITES: LedgerWrites = Object.freeze({ resolutions: [], entries: [] });

@@ -77,6 +77,7 @@ export abstract class MemoryLedgerStore implements LedgerStore {
         this.holds.filter((h) => wanted.has(h.transactionId)),
         this.resolutions.filter((r) => wanted.has(r.transactionId)),
         uniqueEntries(this.entries.filter((e) => wanted.has(e.capturesTransactionId))),
+        uniqueEntries(this.entries.filter((e) => e.refundsTransactionId !== '')),
       ),
     );
   }
