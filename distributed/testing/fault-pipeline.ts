@@ -7,6 +7,7 @@ import kafkajs from 'kafkajs';
 import { apiClient, waitFor } from '../../embedded/testing.js';
 import { committedLag } from '../../ledger-sink/testing/outage-harness.js';
 import {
+  type StoredView,
   readAuditIds,
   readStoredLedger,
   suiteExpectation,
@@ -246,7 +247,8 @@ export class FaultPipeline {
    * The suite oracle over what is stored, run after stopping `sink` (chDB's data directory is one process's):
    * the violations read without and with FINAL (both must be empty), and — its negative control — those reported
    * when one posting stored twice and one lost decision are planted in the plain view. `expected` comes from the
-   * first decision of each transaction; `acknowledged` from what ingest acknowledged to clients.
+   * first decision of each transaction; `acknowledged` from what ingest acknowledged to clients. `stored` is the
+   * plain view with the audit ids, for a test's own planted faults.
    */
   async checkLedger(
     sink: ServiceProcess,
@@ -259,6 +261,7 @@ export class FaultPipeline {
     planted: string[];
     posted: number;
     auditDocuments: number;
+    stored: StoredView;
   }> {
     const sinkExitCode = await stopService(sink);
     const clickhouse = createClickHouseClient(`embedded:${this.chdbPath()}`);
@@ -279,6 +282,7 @@ export class FaultPipeline {
         ),
         posted: new Set(final.view.legs.map((leg) => leg.transactionId)).size,
         auditDocuments: auditIds.length,
+        stored: { ...view, auditIds },
       };
     } finally {
       await clickhouse.close();
