@@ -58,11 +58,11 @@ export async function startLiveFeed(
         for (const record of batch.records) {
           const hint = scoredHint(record);
           if (hint === undefined) unhinted.push(record);
-          else stats.recordScored(hint.decision, hint.score, nowMs);
+          else stats.recordScored(hint.transactionId, hint.decision, hint.score, nowMs);
         }
         if (unhinted.length === 0) return;
         for (const { value } of await decodeOrDeadLetter({ ...batch, records: unhinted }, scoredCodec, deadLetters))
-          stats.recordScored(value.decision, value.score, nowMs);
+          stats.recordScored(value.transaction.transactionId, value.decision, value.score, nowMs);
       },
     );
     return [alerts, scored];
@@ -74,13 +74,20 @@ export async function startLiveFeed(
 
 const decisions = new Set<string>(Object.values(Decision));
 
-/** The decision and score scoring copied into a `tx.scored` record's headers; undefined when absent or malformed. */
-export function scoredHint(record: Pick<BusRecord, 'headers'>): { decision: Decision; score: number } | undefined {
+/**
+ * The transaction id, decision and score scoring copied into a `tx.scored` record's headers; undefined when any is
+ * absent or malformed.
+ */
+export function scoredHint(
+  record: Pick<BusRecord, 'headers'>,
+): { transactionId: string; decision: Decision; score: number } | undefined {
+  const transactionId = record.headers[HeaderNames.scoredTransactionId];
   const decision = record.headers[HeaderNames.scoredDecision];
   const scoreText = record.headers[HeaderNames.scoredScore];
+  if (transactionId === undefined || transactionId === '') return undefined;
   if (decision === undefined || scoreText === undefined || !decisions.has(decision)) return undefined;
   const score = Number(scoreText);
-  return Number.isFinite(score) ? { decision: decision as Decision, score } : undefined;
+  return Number.isFinite(score) ? { transactionId, decision: decision as Decision, score } : undefined;
 }
 
 /**

@@ -6,9 +6,9 @@ describe('live stats', () => {
   it('given scored transactions, then throughput, decision mix and score histogram reflect them', () => {
     const stats = new LiveStats(options);
     const t0 = 1_000_000;
-    for (let i = 0; i < 50; i++) stats.recordScored('APPROVE', 0.05, t0 + i * 100);
-    stats.recordScored('REVIEW', 0.55, t0 + 5000);
-    stats.recordScored('DECLINE', 1.0, t0 + 5000);
+    for (let i = 0; i < 50; i++) stats.recordScored(`tx-${i}`, 'APPROVE', 0.05, t0 + i * 100);
+    stats.recordScored('tx-review', 'REVIEW', 0.55, t0 + 5000);
+    stats.recordScored('tx-decline', 'DECLINE', 1.0, t0 + 5000);
     const snap = stats.snapshot(t0 + 5000);
     expect(snap.decisionMix).toEqual({ APPROVE: 50, REVIEW: 1, DECLINE: 1 });
     expect(snap.throughputPerSecond).toBeCloseTo(5.2);
@@ -17,11 +17,24 @@ describe('live stats', () => {
 
   it('forgets what is older than the window', () => {
     const stats = new LiveStats(options);
-    stats.recordScored('APPROVE', 0.1, 0);
+    stats.recordScored('tx-1', 'APPROVE', 0.1, 0);
     expect(stats.snapshot(59_999).scoredInWindow).toBe(1);
     expect(stats.snapshot(60_000).scoredInWindow).toBe(0);
-    stats.recordScored('DECLINE', 0.9, 120_000); // reuses the slot of second 0
+    stats.recordScored('tx-2', 'DECLINE', 0.9, 120_000); // reuses the slot of second 0
     expect(stats.snapshot(120_000).decisionMix).toEqual({ APPROVE: 0, REVIEW: 0, DECLINE: 1 });
+  });
+
+  it('counts a transaction once per window, however often its record arrives (redelivered or produced twice)', () => {
+    const stats = new LiveStats(options);
+    stats.recordScored('tx-1', 'APPROVE', 0.1, 0);
+    stats.recordScored('tx-1', 'APPROVE', 0.1, 10); // the same record again
+    stats.recordScored('tx-1', 'DECLINE', 0.9, 30_000); // decided again after a restart, other outcome
+    stats.recordScored('tx-2', 'REVIEW', 0.6, 30_000);
+    expect(stats.snapshot(30_000).decisionMix).toEqual({ APPROVE: 1, REVIEW: 1, DECLINE: 0 });
+    // Once its second has left the window, the id is forgotten with it (memory is bounded by the window).
+    stats.recordScored('tx-3', 'APPROVE', 0.1, 60_000); // reuses the slot of second 0
+    stats.recordScored('tx-1', 'APPROVE', 0.1, 60_000);
+    expect(stats.snapshot(60_000).decisionMix).toEqual({ APPROVE: 2, REVIEW: 1, DECLINE: 0 });
   });
 
   it('reports ingest→alert latency percentiles over a bounded sample', () => {

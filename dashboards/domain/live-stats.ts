@@ -3,8 +3,10 @@ import type { Decision } from '../../schemas/generated/types.js';
 
 /**
  * Rolling figures for the live console, kept in one slot per second over the last `windowSeconds`: scored
- * transactions per decision, the score distribution (10 buckets of 0.1) and ingest→alert latencies.
- * Memory is fixed by the window and `latencySamples`, whatever the traffic.
+ * transactions per decision, the score distribution (10 buckets of 0.1) and ingest→alert latencies. A transaction
+ * counts once per window: `tx.scored` is at-least-once (a redelivered batch is decided again, a record can be
+ * produced twice), and the console must agree with the reports, which count each transaction once. Memory is the
+ * window's transaction ids (window × rate: ~10 MB at 60 s × 2,700 tx/s) plus what `latencySamples` fixes.
  */
 export interface LiveStatsOptions {
   /** Seconds covered by decision mix, score histogram and latency percentiles. */
@@ -19,6 +21,8 @@ export const SCORE_BUCKETS = 10;
 
 interface SecondSlot {
   second: number;
+  /** The transactions counted in this second, forgotten with it. */
+  ids: string[];
   approve: number;
   review: number;
   decline: number;
@@ -29,10 +33,13 @@ export class LiveStats {
   private readonly slots: SecondSlot[];
   private readonly latencies: Array<{ atMs: number; latencyMs: number }> = [];
   private latencyCursor = 0;
+  /** Transaction id → the second it was counted in, for every id of a live slot. */
+  private readonly counted = new Map<string, number>();
 
   constructor(private readonly options: LiveStatsOptions) {
     this.slots = Array.from({ length: options.windowSeconds }, () => ({
       second: -1,
+      ids: [],
       approve: 0,
       review: 0,
       decline: 0,
@@ -40,8 +47,13 @@ export class LiveStats {
     }));
   }
 
-  recordScored(decision: Decision, score: number, nowMs: number): void {
+  /** Counts a decision, unless the same transaction was counted within the window (a redelivered or repeated record). */
+  recordScored(transactionId: string, decision: Decision, score: number, nowMs: number): void {
     const slot = this.slotFor(nowMs);
+    const countedAt = this.counted.get(transactionId);
+    if (countedAt !== undefined && slot.second - countedAt < this.options.windowSeconds) return;
+    this.counted.set(transactionId, slot.second);
+    slot.ids.push(transactionId);
     if (decision === 'APPROVE') slot.approve += 1;
     else if (decision === 'REVIEW') slot.review += 1;
     else slot.decline += 1;
@@ -97,6 +109,8 @@ export class LiveStats {
     const second = Math.floor(nowMs / 1000);
     const slot = this.slots[second % this.options.windowSeconds]!;
     if (slot.second !== second) {
+      for (const id of slot.ids) if (this.counted.get(id) === slot.second) this.counted.delete(id);
+      slot.ids = [];
       slot.second = second;
       slot.approve = slot.review = slot.decline = 0;
       slot.scoreBuckets.fill(0);
