@@ -37,6 +37,12 @@ const CRASH_AT = 4;
 /** Bounds on a hung child only; a run takes seconds. */
 const CHILD_TIMEOUT_MS = 180_000;
 const scoringEnv = { VIGIL_SCORING_MAX_BATCH_RECORDS: '10', VIGIL_SCORING_SNAPSHOT_EVERY_RECORDS: '1' };
+/** Scoring that never reaches a periodic snapshot in this test: only the one it takes at its first start. */
+const neverSnapshotEnv = {
+  VIGIL_SCORING_MAX_BATCH_RECORDS: '10',
+  VIGIL_SCORING_SNAPSHOT_EVERY_RECORDS: '100000',
+  VIGIL_SCORING_SNAPSHOT_INTERVAL_MS: '3600000',
+};
 /** The restarted scoring declines everything, so each decision it makes again differs from the first. */
 const declineAll = { ...scoringEnv, VIGIL_REVIEW_THRESHOLD: '0', VIGIL_DECLINE_THRESHOLD: '0' };
 
@@ -161,7 +167,7 @@ async function uncommittedIds(dataDir: string): Promise<Set<string>> {
 /** Scoring killed at `window` of its CRASH_AT-th batch, then a fresh scoring process drains tx.raw. */
 async function scoringCrashAndRestart(
   window: 'after-publish' | 'before-commit',
-  options: { dropSnapshot?: boolean; forgetPublished?: boolean } = {},
+  options: { dropSnapshot?: boolean; forgetPublished?: boolean; neverSnapshot?: boolean } = {},
 ) {
   const dataDir = await seededDataDir();
   const crash = await runChild(
@@ -169,7 +175,7 @@ async function scoringCrashAndRestart(
     ['--data-dir', dataDir, '--crash-window', window, '--crash-at', String(CRASH_AT)],
     {
       timeoutMs: CHILD_TIMEOUT_MS,
-      env: scoringEnv,
+      env: options.neverSnapshot ? neverSnapshotEnv : scoringEnv,
     },
   );
   expect({ signal: crash.signal, stderr: crash.signal === 'SIGKILL' ? '' : crash.stderr }).toEqual({
@@ -202,7 +208,7 @@ async function scoringCrashAndRestart(
   const firstOf = new Map<string, ScoredTransaction>();
   for (const d of published) if (!firstOf.has(d.transaction.transactionId)) firstOf.set(d.transaction.transactionId, d);
   console.log(
-    `scoring ${window}${options.dropSnapshot ? ' (snapshot removed)' : ''}${options.forgetPublished ? ' (published decisions not read back)' : ''}: killed in a batch of ${killedBatch.length} after ${beforeRestart.length} decisions published, ${redeliveredPublished.length} of them not committed (process ${crash.elapsedMs} ms); restart drained in ${drainMs} ms (process ${restart.elapsedMs} ms); tx.scored holds ${published.length}, fraud.alerts ${alerts.length}`,
+    `scoring ${window}${options.dropSnapshot ? ' (snapshot removed)' : ''}${options.neverSnapshot ? ' (before any periodic snapshot)' : ''}${options.forgetPublished ? ' (published decisions not read back)' : ''}: killed in a batch of ${killedBatch.length} after ${beforeRestart.length} decisions published, ${redeliveredPublished.length} of them not committed (process ${crash.elapsedMs} ms); restart drained in ${drainMs} ms (process ${restart.elapsedMs} ms); tx.scored holds ${published.length}, fraud.alerts ${alerts.length}`,
   );
   return { dataDir, killedBatch, lastTwoBatches, beforeRestart, redeliveredPublished, published, alerts, firstOf };
 }
@@ -347,5 +353,24 @@ describe('fault 3 for scoring: SIGKILLed after processing a batch and before com
       .filter((id, i, ids) => ids.indexOf(id) !== i)
       .sort();
     expect(twice).toEqual(lastTwoBatches);
+  }, 600_000);
+
+  it('given the kill after publishing, before any periodic snapshot, then the restart starts from the snapshot taken at the first start and publishes nothing again', async () => {
+    const { killedBatch, beforeRestart, redeliveredPublished, published, alerts, firstOf } =
+      await scoringCrashAndRestart('after-publish', { neverSnapshot: true });
+    expect(killedBatch.length).toBeGreaterThan(0);
+    // Nothing was committed: every decision published is handed over again, from tx.raw's start.
+    expect([...redeliveredPublished].sort()).toEqual(beforeRestart.map((d) => d.transaction.transactionId).sort());
+    expect(published).toHaveLength(N);
+    for (const decided of beforeRestart) expect(firstOf.get(decided.transaction.transactionId)).toEqual(decided);
+    expect(alertViolations(alerts, firstOf)).toEqual([]);
+  }, 600_000);
+
+  it('negative control: the same kill with the restart not reading back what was published publishes every decision of the first run again', async () => {
+    const { beforeRestart, published } = await scoringCrashAndRestart('after-publish', {
+      neverSnapshot: true,
+      forgetPublished: true,
+    });
+    expect(published).toHaveLength(N + beforeRestart.length);
   }, 600_000);
 });

@@ -494,6 +494,26 @@ describe('ScoringProcessor after a restart: decisions published since the snapsh
     expect(metrics.render()).toContain('vigil_scoring_replayed_not_republished_total 10');
   });
 
+  it('given remembered decisions not replayed yet at a snapshot, then it keeps their window start, and moves it on once they are', async () => {
+    const first = new CapturingProducer();
+    const before = await newProcessor(first);
+    await before.handle(batch(0, 9));
+    const snapshot = before.snapshot(0, [10]);
+    const sentBefore = first.sent.length;
+    await before.handle(batch(10, 19));
+    const publishedScored = first.sent.slice(sentBefore).filter((x) => x.topic === Topics.transactionsScored);
+
+    const after = await newProcessor(new CapturingProducer());
+    after.restore(snapshot);
+    await after.rememberPublished(asRead(publishedScored.flatMap((x) => x.records)), [10]);
+    after.setReplayHorizon([20]);
+    await after.handle(batch(10, 14));
+    // tx-15…19 were published after offset 10 and the state does not reflect them yet: a kill now must read them back.
+    expect(after.snapshot(0, [25]).scoredEndOffsets).toEqual([10]);
+    await after.handle(batch(15, 19));
+    expect(after.snapshot(0, [25]).scoredEndOffsets).toEqual([25]);
+  });
+
   it('negative control: without them, every replayed transaction is published again and tx-15 is approved this time, contradicting its alert', async () => {
     const { second } = await replay({ remember: false });
     const again = await decodeScored(second.on(Topics.transactionsScored));

@@ -43,7 +43,9 @@ import type { FiredRule, RuleSet } from '../domain/rules.js';
  *     among those updates the state (its debit reserved under that first decision) and publishes nothing new on
  *     `tx.scored` — one decision per transaction, the one the ledger books. Its alert, when the first decision
  *     raised one, is rebuilt from that decision and sent again, identical (a kill between the two sends may have
- *     lost it; the alert feed dedupes by alert id). Without a snapshot, or where retention deleted the window,
+ *     lost it; the alert feed dedupes by alert id). A start without a snapshot takes one at once (a kill before the
+ *     first periodic one still has a window), and a snapshot keeps a partition's older window start while a
+ *     decision read back from it is not replayed yet. Where the snapshot was lost or retention deleted the window,
  *     replayed records are decided and published again as before, and the ledger keeps the first decision.
  *  3. If a send fails after a batch updated the state, its encoded outputs are kept and re-sent before
  *     anything else when the bus redelivers the batch; the redelivered records themselves are below the
@@ -124,7 +126,13 @@ export class ScoringProcessor {
    * The decisions on tx.scored since the restored snapshot, by transaction id (the first of each), read at start:
    * a replayed transaction found here is not published again. Each entry goes once its transaction is replayed.
    */
-  private readonly publishedSinceSnapshot = new Map<string, ScoredTransaction>();
+  private readonly publishedSinceSnapshot = new Map<string, { partition: number; decided: ScoredTransaction }>();
+  /**
+   * Per tx.scored partition, where the restored snapshot's window starts. While a decision remembered from a partition
+   * is not replayed yet, the next snapshot keeps this start for it: the state then still does not reflect that
+   * decision, so a restart must read it back again (a kill before a life replays what the one before it published).
+   */
+  private windowStart: readonly number[] = [];
   private recordsSinceSnapshot = 0;
   private rules: RuleSet;
   private readonly scoredCounter: Counter;
@@ -184,8 +192,10 @@ export class ScoringProcessor {
    * {@link restore}, before the first batch): a replayed transaction among them is not published again. The first
    * record of an id wins (an id's copies share its partition, in offset order). A record that does not decode is
    * left out (its transaction is then published again, as without this window); retriable decode trouble rejects.
+   * `windowStart`: where the window was read from, per tx.scored partition (the restored `scoredEndOffsets`).
    */
-  async rememberPublished(records: readonly BusRecord[]): Promise<void> {
+  async rememberPublished(records: readonly BusRecord[], windowStart: readonly number[] = []): Promise<void> {
+    this.windowStart = windowStart;
     for (const record of records) {
       let decided: ScoredTransaction;
       try {
@@ -195,7 +205,8 @@ export class ScoringProcessor {
         continue;
       }
       const id = decided.transaction.transactionId;
-      if (!this.publishedSinceSnapshot.has(id)) this.publishedSinceSnapshot.set(id, decided);
+      if (!this.publishedSinceSnapshot.has(id))
+        this.publishedSinceSnapshot.set(id, { partition: record.partition, decided });
     }
   }
 
@@ -239,8 +250,26 @@ export class ScoringProcessor {
       offsets,
       engine: this.engine.snapshot(),
       funds: this.funds.snapshot(),
-      ...(scoredEndOffsets === undefined ? {} : { scoredEndOffsets: [...scoredEndOffsets] }),
+      ...(scoredEndOffsets === undefined ? {} : { scoredEndOffsets: this.windowStartsFor(scoredEndOffsets) }),
     };
+  }
+
+  /** Where a restart's window starts per tx.scored partition: now's end, unless a remembered decision is pending. */
+  private windowStartsFor(scoredEndOffsets: readonly number[]): number[] {
+    const pending = new Set([...this.publishedSinceSnapshot.values()].map((p) => p.partition));
+    return scoredEndOffsets.map((end, partition) =>
+      pending.has(partition) ? Math.min(end, this.windowStart[partition] ?? 0) : end,
+    );
+  }
+
+  /**
+   * Forgets the remembered decisions of a tx.scored partition once its tx.raw partition is handled past the replay
+   * horizon: nothing older is replayed there any more, so what is left is not this member's to replay.
+   */
+  private forgetPublishedPast(partition: number, nextOffset: number): void {
+    if (this.publishedSinceSnapshot.size === 0 || nextOffset < (this.replayHorizon.get(partition) ?? 0)) return;
+    for (const [id, { partition: p }] of this.publishedSinceSnapshot)
+      if (p === partition) this.publishedSinceSnapshot.delete(id);
   }
 
   /** Records handled since the last snapshot was taken. */
@@ -277,6 +306,7 @@ export class ScoringProcessor {
     // From here the state reflects the batch: remember that before sending, so a failed send re-sends these
     // outputs rather than re-observing the records.
     this.nextOffsets.set(key, last + 1);
+    this.forgetPublishedPast(batch.partition, last + 1);
     this.recordsSinceSnapshot += fresh.length;
     this.pending = outputs;
     await this.send(outputs);
@@ -332,7 +362,7 @@ export class ScoringProcessor {
       if (shortfall !== undefined) rulesFired.push(shortfall);
       const outcome = decide(scores[i]!, rulesFired, thresholds);
       // A decision already published is the one the ledger books: reserve under it, as the first run did.
-      const published = this.publishedSinceSnapshot.get(tx.transactionId);
+      const published = this.publishedSinceSnapshot.get(tx.transactionId)?.decided;
       if (published === undefined) this.funds.reserve(tx, outcome.decision, redecided[i] ?? false);
       else this.funds.reserve(tx, published.decision);
       fired.push(rulesFired);
@@ -361,7 +391,7 @@ export class ScoringProcessor {
     let notRepublished = 0;
     for (let i = 0; i < n; i++) {
       const tx = transactions[i]!;
-      const published = this.publishedSinceSnapshot.get(tx.transactionId);
+      const published = this.publishedSinceSnapshot.get(tx.transactionId)?.decided;
       if (published !== undefined) {
         this.publishedSinceSnapshot.delete(tx.transactionId);
         notRepublished++;

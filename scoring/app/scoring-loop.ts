@@ -20,10 +20,10 @@ export interface ScoringLoopOptions {
 }
 
 /**
- * The whole exactly-once loop of scoring in one place: restore the snapshot, subscribe tx.raw and
- * analyst.labels in 'manual' commit mode, and commit offsets only after a snapshot reflecting them is on disk
- * (see scorer.ts for why that makes feature state exactly-once across restarts). Labels share the subscription
- * so one snapshot covers both topics' offsets.
+ * The whole exactly-once loop of scoring in one place: restore the snapshot, read back the decisions published since
+ * it (so a replayed transaction is not published twice), subscribe tx.raw and analyst.labels in 'manual' commit
+ * mode, and commit offsets only after a snapshot reflecting them is on disk (see scorer.ts for why that makes feature
+ * state exactly-once across restarts). Labels share the subscription so one snapshot covers both topics' offsets.
  */
 export class ScoringLoop {
   private subscription: Subscription | undefined;
@@ -59,6 +59,10 @@ export class ScoringLoop {
       });
       if (restored.scoredEndOffsets !== undefined)
         await rememberPublishedSince(bus, processor, restored.scoredEndOffsets, deps.logger);
+    } else {
+      // A first start (or a lost snapshot) snapshots at once: a kill before the first periodic snapshot then restarts
+      // from this one, whose window holds every decision this run publishes — none is published twice.
+      await store.save(processor.snapshot(deps.clock.nowMs(), await bus.endOffsets(Topics.transactionsScored)));
     }
     // Whatever the snapshot, every record up to where tx.raw ends now may have been decided before (a lost snapshot
     // means all of them).
@@ -160,7 +164,7 @@ async function rememberPublishedSince(
           Math.min(PUBLISHED_PAGE_RECORDS, end - offset),
         );
         if (records.length === 0) break;
-        await processor.rememberPublished(records);
+        await processor.rememberPublished(records, fromOffsets);
         remembered += records.length;
         offset = records[records.length - 1]!.offset + 1;
       }
