@@ -36,6 +36,11 @@ export interface ScoringSnapshot {
   readonly engine: FeatureEngineSnapshot;
   /** Policies, balances and debits in flight; absent in snapshots written before the funds check. */
   readonly funds?: FundsSnapshot;
+  /**
+   * Where tx.scored ended per partition when the snapshot was taken: every decision the state reflects is below it,
+   * so what a restart replays was published, if at all, at or past it. Absent in snapshots written before.
+   */
+  readonly scoredEndOffsets?: readonly number[];
 }
 
 /** Where snapshots live; the adapter writes atomically. */

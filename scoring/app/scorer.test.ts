@@ -444,3 +444,81 @@ describe('ScoringProcessor replay horizon (funds)', () => {
     expect(await decisionsWithHorizon(0)).toEqual(['DECLINE', 'APPROVE']);
   });
 });
+
+describe('ScoringProcessor after a restart: decisions published since the snapshot', () => {
+  const allowKp = compileRules({
+    version: 'test-2',
+    rules: [{ code: 'R_NOTHING', description: 'never', when: { field: 'country', in: [] }, action: 'REVIEW' }],
+  });
+  /** tx.scored as the bus hands it back: the outgoing records at offsets from 0. */
+  const asRead = (records: readonly OutgoingRecord[]): BusRecord[] =>
+    records.map((r, offset) => ({
+      topic: Topics.transactionsScored,
+      partition: 0,
+      offset,
+      key: r.key,
+      value: r.value,
+      headers: r.headers ?? {},
+      timestampMs: r.timestampMs ?? 0,
+    }));
+
+  /**
+   * The first run decides tx-0…9, snapshots, then publishes tx-10…19 (tx-15 in KP: DECLINE, with an alert) and dies.
+   * The restart restores the snapshot under rules that would approve tx-15 and handles tx-10…19 again.
+   */
+  async function replay(options: { remember: boolean }) {
+    const first = new CapturingProducer();
+    const before = await newProcessor(first);
+    await before.handle(batch(0, 9));
+    const snapshot = before.snapshot(0, [10]);
+    const firstRunAfterSnapshot = first.sent.length;
+    await before.handle(batch(10, 19));
+    const published = first.sent.slice(firstRunAfterSnapshot);
+    const publishedOn = (topic: string) => published.filter((s) => s.topic === topic).flatMap((s) => s.records);
+
+    const second = new CapturingProducer();
+    const metrics = new MetricsRegistry();
+    const after = await newProcessor(second, metrics, allowKp);
+    after.restore(snapshot);
+    if (options.remember) await after.rememberPublished(asRead(publishedOn(Topics.transactionsScored)));
+    await after.handle(batch(10, 19));
+    return { before, after, second, metrics, firstAlerts: publishedOn(Topics.fraudAlerts) };
+  }
+
+  it('given the replayed transactions already published, then none is published again, the alert goes out identical, and the state is the first run’s', async () => {
+    const { before, after, second, metrics, firstAlerts } = await replay({ remember: true });
+    expect(second.on(Topics.transactionsScored)).toEqual([]);
+    expect(firstAlerts).toHaveLength(1);
+    expect(second.on(Topics.fraudAlerts).map((r) => r.value)).toEqual(firstAlerts.map((r) => r.value));
+    expect(after.engine.snapshot()).toEqual(before.engine.snapshot());
+    expect(metrics.render()).toContain('vigil_scoring_replayed_not_republished_total 10');
+  });
+
+  it('given remembered decisions not replayed yet at a snapshot, then it keeps their window start, and moves it on once they are', async () => {
+    const first = new CapturingProducer();
+    const before = await newProcessor(first);
+    await before.handle(batch(0, 9));
+    const snapshot = before.snapshot(0, [10]);
+    const sentBefore = first.sent.length;
+    await before.handle(batch(10, 19));
+    const publishedScored = first.sent.slice(sentBefore).filter((x) => x.topic === Topics.transactionsScored);
+
+    const after = await newProcessor(new CapturingProducer());
+    after.restore(snapshot);
+    await after.rememberPublished(asRead(publishedScored.flatMap((x) => x.records)), [10]);
+    after.setReplayHorizon([20]);
+    await after.handle(batch(10, 14));
+    // tx-15…19 were published after offset 10 and the state does not reflect them yet: a kill now must read them back.
+    expect(after.snapshot(0, [25]).scoredEndOffsets).toEqual([10]);
+    await after.handle(batch(15, 19));
+    expect(after.snapshot(0, [25]).scoredEndOffsets).toEqual([25]);
+  });
+
+  it('negative control: without them, every replayed transaction is published again and tx-15 is approved this time, contradicting its alert', async () => {
+    const { second } = await replay({ remember: false });
+    const again = await decodeScored(second.on(Topics.transactionsScored));
+    expect(again).toHaveLength(10);
+    expect(byId(again).get('tx-15')!.decision).toBe('APPROVE');
+    expect(second.on(Topics.fraudAlerts)).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { OutgoingRecord, Producer, RecordBatch } from '../../platform/bus.js';
+import type { BusRecord, OutgoingRecord, Producer, RecordBatch } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
 import { VigilError, describeError, isRetriable } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
@@ -35,9 +35,18 @@ import type { FiredRule, RuleSet } from '../domain/rules.js';
  *     Committed offsets therefore never run ahead of the snapshot.
  *  2. On start, the snapshot is restored and the bus resumes from the committed offsets. Records below the
  *     snapshot's offsets (a crash between snapshot and commit) are skipped: they are already in the state.
- *     Records after the snapshot are processed again: the state being the snapshot's, they get the same
- *     features, score and decision as the first time, and are re-emitted — downstream dedupes by transaction
- *     id (the ledger is idempotent; the alert id derives from the transaction id).
+ *     Records after the snapshot are processed again, updating the state as the first time did. They do NOT
+ *     always get the same decision: terminal features count events from every partition, and a restarted
+ *     member replays its partitions in another interleaving with the others. So they are not published again:
+ *     the snapshot also keeps where `tx.scored` ended when it was taken, the restart reads `tx.scored` from
+ *     there to its end ({@link ScoringProcessor.rememberPublished}), and a replayed transaction whose decision is
+ *     among those updates the state (its debit reserved under that first decision) and publishes nothing new on
+ *     `tx.scored` — one decision per transaction, the one the ledger books. Its alert, when the first decision
+ *     raised one, is rebuilt from that decision and sent again, identical (a kill between the two sends may have
+ *     lost it; the alert feed dedupes by alert id). A start without a snapshot takes one at once (a kill before the
+ *     first periodic one still has a window), and a snapshot keeps a partition's older window start while a
+ *     decision read back from it is not replayed yet. Where the snapshot was lost or retention deleted the window,
+ *     replayed records are decided and published again as before, and the ledger keeps the first decision.
  *  3. If a send fails after a batch updated the state, its encoded outputs are kept and re-sent before
  *     anything else when the bus redelivers the batch; the redelivered records themselves are below the
  *     tracked offsets and are skipped, so nothing is counted twice.
@@ -71,6 +80,31 @@ export function alertIdFor(transactionId: string): string {
   return `alert-${createHash('sha256').update(transactionId).digest('hex').slice(0, 32)}`;
 }
 
+/** The alert a REVIEW or DECLINE raises; everything in it comes from the decision, so a rebuilt one is identical. */
+function alertOf(scored: ScoredTransaction): FraudAlert {
+  const tx = scored.transaction;
+  return {
+    alertId: alertIdFor(tx.transactionId),
+    transactionId: tx.transactionId,
+    decision: scored.decision,
+    score: scored.score,
+    reasons: scored.reasons,
+    channel: tx.channel,
+    amountMinor: tx.amountMinor,
+    currency: tx.currency,
+    payerAccountId: tx.payerAccountId,
+    payeeAccountId: tx.payeeAccountId,
+    cardToken: tx.card?.token ?? null,
+    cardLast4: tx.card?.last4 ?? null,
+    merchantId: tx.merchantId,
+    country: tx.country,
+    modelVersion: scored.modelVersion,
+    eventTimeMs: tx.eventTimeMs,
+    receivedAtMs: tx.receivedAtMs,
+    raisedAtMs: scored.scoredAtMs,
+  };
+}
+
 interface Pending {
   readonly scored: OutgoingRecord[];
   readonly alerts: OutgoingRecord[];
@@ -88,11 +122,23 @@ export class ScoringProcessor {
    * it may have been decided by the run before, whose first decision is the one the ledger books.
    */
   private readonly replayHorizon = new Map<number, number>();
+  /**
+   * The decisions on tx.scored since the restored snapshot, by transaction id (the first of each), read at start:
+   * a replayed transaction found here is not published again. Each entry goes once its transaction is replayed.
+   */
+  private readonly publishedSinceSnapshot = new Map<string, { partition: number; decided: ScoredTransaction }>();
+  /**
+   * Per tx.scored partition, where the restored snapshot's window starts. While a decision remembered from a partition
+   * is not replayed yet, the next snapshot keeps this start for it: the state then still does not reflect that
+   * decision, so a restart must read it back again (a kill before a life replays what the one before it published).
+   */
+  private windowStart: readonly number[] = [];
   private recordsSinceSnapshot = 0;
   private rules: RuleSet;
   private readonly scoredCounter: Counter;
   private readonly decisions: Counter;
   private readonly skipped: Counter;
+  private readonly notRepublished: Counter;
   private readonly labelsApplied: Counter;
   private readonly balancesApplied: Counter;
   private readonly accountsApplied: Counter;
@@ -109,6 +155,10 @@ export class ScoringProcessor {
     this.skipped = m.counter(
       'vigil_scoring_skipped_records_total',
       'Records skipped because the restored state already reflects them.',
+    );
+    this.notRepublished = m.counter(
+      'vigil_scoring_replayed_not_republished_total',
+      'Replayed transactions whose decision was already on tx.scored since the snapshot: state updated, nothing published again.',
     );
     this.labelsApplied = m.counter('vigil_scoring_labels_applied_total', 'Analyst labels applied to feature state.');
     this.balancesApplied = m.counter(
@@ -138,6 +188,29 @@ export class ScoringProcessor {
   }
 
   /**
+   * Remembers decisions read from tx.scored after the restored snapshot's `scoredEndOffsets` (call after
+   * {@link restore}, before the first batch): a replayed transaction among them is not published again. The first
+   * record of an id wins (an id's copies share its partition, in offset order). A record that does not decode is
+   * left out (its transaction is then published again, as without this window); retriable decode trouble rejects.
+   * `windowStart`: where the window was read from, per tx.scored partition (the restored `scoredEndOffsets`).
+   */
+  async rememberPublished(records: readonly BusRecord[], windowStart: readonly number[] = []): Promise<void> {
+    this.windowStart = windowStart;
+    for (const record of records) {
+      let decided: ScoredTransaction;
+      try {
+        decided = await this.deps.codecs.scored.decode(record.value);
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        continue;
+      }
+      const id = decided.transaction.transactionId;
+      if (!this.publishedSinceSnapshot.has(id))
+        this.publishedSinceSnapshot.set(id, { partition: record.partition, decided });
+    }
+  }
+
+  /**
    * Puts other rules in force from the next batch on. A batch is scored synchronously with the rules in force when
    * it starts, so every decision of a batch names one version and no batch mixes two.
    */
@@ -159,8 +232,11 @@ export class ScoringProcessor {
       this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
   }
 
-  /** The state and offsets as they stand between batches. */
-  snapshot(writtenAtMs: number): ScoringSnapshot {
+  /**
+   * The state and offsets as they stand between batches. `scoredEndOffsets`: where tx.scored ends now, per partition
+   * (every decision this state reflects is below it); a restart reads from there for what is already published.
+   */
+  snapshot(writtenAtMs: number, scoredEndOffsets?: readonly number[]): ScoringSnapshot {
     const offsets: PartitionOffset[] = [...this.nextOffsets].map(([key, nextOffset]) => {
       const at = key.lastIndexOf(':');
       return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), nextOffset };
@@ -174,7 +250,26 @@ export class ScoringProcessor {
       offsets,
       engine: this.engine.snapshot(),
       funds: this.funds.snapshot(),
+      ...(scoredEndOffsets === undefined ? {} : { scoredEndOffsets: this.windowStartsFor(scoredEndOffsets) }),
     };
+  }
+
+  /** Where a restart's window starts per tx.scored partition: now's end, unless a remembered decision is pending. */
+  private windowStartsFor(scoredEndOffsets: readonly number[]): number[] {
+    const pending = new Set([...this.publishedSinceSnapshot.values()].map((p) => p.partition));
+    return scoredEndOffsets.map((end, partition) =>
+      pending.has(partition) ? Math.min(end, this.windowStart[partition] ?? 0) : end,
+    );
+  }
+
+  /**
+   * Forgets the remembered decisions of a tx.scored partition once its tx.raw partition is handled past the replay
+   * horizon: nothing older is replayed there any more, so what is left is not this member's to replay.
+   */
+  private forgetPublishedPast(partition: number, nextOffset: number): void {
+    if (this.publishedSinceSnapshot.size === 0 || nextOffset < (this.replayHorizon.get(partition) ?? 0)) return;
+    for (const [id, { partition: p }] of this.publishedSinceSnapshot)
+      if (p === partition) this.publishedSinceSnapshot.delete(id);
   }
 
   /** Records handled since the last snapshot was taken. */
@@ -211,6 +306,7 @@ export class ScoringProcessor {
     // From here the state reflects the batch: remember that before sending, so a failed send re-sends these
     // outputs rather than re-observing the records.
     this.nextOffsets.set(key, last + 1);
+    this.forgetPublishedPast(batch.partition, last + 1);
     this.recordsSinceSnapshot += fresh.length;
     this.pending = outputs;
     await this.send(outputs);
@@ -265,7 +361,10 @@ export class ScoringProcessor {
       const shortfall = this.funds.check(tx);
       if (shortfall !== undefined) rulesFired.push(shortfall);
       const outcome = decide(scores[i]!, rulesFired, thresholds);
-      this.funds.reserve(tx, outcome.decision, redecided[i] ?? false);
+      // A decision already published is the one the ledger books: reserve under it, as the first run did.
+      const published = this.publishedSinceSnapshot.get(tx.transactionId)?.decided;
+      if (published === undefined) this.funds.reserve(tx, outcome.decision, redecided[i] ?? false);
+      else this.funds.reserve(tx, published.decision);
       fired.push(rulesFired);
       decisions.push(outcome);
       if (outcome.decision !== 'APPROVE') alerted.push(i);
@@ -289,8 +388,21 @@ export class ScoringProcessor {
     const now = clock.nowMs();
     const scored: OutgoingRecord[] = [];
     const alerts: OutgoingRecord[] = [];
+    let notRepublished = 0;
     for (let i = 0; i < n; i++) {
       const tx = transactions[i]!;
+      const published = this.publishedSinceSnapshot.get(tx.transactionId)?.decided;
+      if (published !== undefined) {
+        this.publishedSinceSnapshot.delete(tx.transactionId);
+        notRepublished++;
+        if (published.decision !== 'APPROVE')
+          alerts.push({
+            key: tx.payerAccountId,
+            value: codecs.alerts.encode(alertOf(published)),
+            timestampMs: published.scoredAtMs,
+          });
+        continue;
+      }
       const { decision, risk } = decisions[i]!;
       const reasons = rankReasons(fired[i]!, reasonsFor.get(i) ?? []);
       const score = scores[i]!;
@@ -319,28 +431,9 @@ export class ScoringProcessor {
       });
       this.decisions.inc({ decision });
       if (decision === 'APPROVE') continue;
-      const alert: FraudAlert = {
-        alertId: alertIdFor(tx.transactionId),
-        transactionId: tx.transactionId,
-        decision,
-        score,
-        reasons,
-        channel: tx.channel,
-        amountMinor: tx.amountMinor,
-        currency: tx.currency,
-        payerAccountId: tx.payerAccountId,
-        payeeAccountId: tx.payeeAccountId,
-        cardToken: tx.card?.token ?? null,
-        cardLast4: tx.card?.last4 ?? null,
-        merchantId: tx.merchantId,
-        country: tx.country,
-        modelVersion: model.version,
-        eventTimeMs: tx.eventTimeMs,
-        receivedAtMs: tx.receivedAtMs,
-        raisedAtMs: now,
-      };
-      alerts.push({ key: tx.payerAccountId, value: codecs.alerts.encode(alert), timestampMs: now });
+      alerts.push({ key: tx.payerAccountId, value: codecs.alerts.encode(alertOf(value)), timestampMs: now });
     }
+    if (notRepublished > 0) this.notRepublished.inc({}, notRepublished);
     this.scoredCounter.inc({}, n);
     return { scored, alerts };
   }

@@ -1,10 +1,11 @@
 import type { Bus, DeadLetterSink, Subscription, SubscriptionProgress } from '../../platform/bus.js';
 import type { Clock } from '../../platform/clock.js';
-import { describeError } from '../../platform/errors.js';
+import { BusErrorCode } from '../../platform/error-codes.js';
+import { VigilError, describeError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MetricsRegistry } from '../../platform/metrics.js';
 import { Topics } from '../../schemas/topics.js';
-import type { SnapshotStore } from '../ports.js';
+import type { ScoringSnapshot, SnapshotStore } from '../ports.js';
 import type { ScoringProcessor } from './scorer.js';
 
 export interface ScoringLoopOptions {
@@ -19,10 +20,10 @@ export interface ScoringLoopOptions {
 }
 
 /**
- * The whole exactly-once loop of scoring in one place: restore the snapshot, subscribe tx.raw and
- * analyst.labels in 'manual' commit mode, and commit offsets only after a snapshot reflecting them is on disk
- * (see scorer.ts for why that makes feature state exactly-once across restarts). Labels share the subscription
- * so one snapshot covers both topics' offsets.
+ * The whole exactly-once loop of scoring in one place: restore the snapshot, read back the decisions published since
+ * it (so a replayed transaction is not published twice), subscribe tx.raw and analyst.labels in 'manual' commit
+ * mode, and commit offsets only after a snapshot reflecting them is on disk (see scorer.ts for why that makes feature
+ * state exactly-once across restarts). Labels share the subscription so one snapshot covers both topics' offsets.
  */
 export class ScoringLoop {
   private subscription: Subscription | undefined;
@@ -30,6 +31,7 @@ export class ScoringLoop {
   private running = false;
 
   private constructor(
+    private readonly bus: Bus,
     private readonly processor: ScoringProcessor,
     private readonly store: SnapshotStore,
     private readonly clock: Clock,
@@ -55,12 +57,18 @@ export class ScoringLoop {
         writtenAtMs: restored.writtenAtMs,
         offsets: restored.offsets.length,
       });
+      if (restored.scoredEndOffsets !== undefined)
+        await rememberPublishedSince(bus, processor, restored.scoredEndOffsets, deps.logger);
+    } else {
+      // A first start (or a lost snapshot) snapshots at once: a kill before the first periodic snapshot then restarts
+      // from this one, whose window holds every decision this run publishes — none is published twice.
+      await store.save(processor.snapshot(deps.clock.nowMs(), await bus.endOffsets(Topics.transactionsScored)));
     }
     // Whatever the snapshot, every record up to where tx.raw ends now may have been decided before (a lost snapshot
     // means all of them).
     processor.setReplayHorizon(await bus.endOffsets(Topics.transactionsRaw));
     const snapshots = deps.metrics.counter('vigil_scoring_snapshots_total', 'Feature-state snapshots written.');
-    const loop = new ScoringLoop(processor, store, deps.clock, deps.logger, snapshots, options);
+    const loop = new ScoringLoop(bus, processor, store, deps.clock, deps.logger, snapshots, options);
     loop.subscription = await bus.subscribe(
       {
         groupId: options.groupId,
@@ -96,9 +104,15 @@ export class ScoringLoop {
     if (due) await this.snapshotAndCommit();
   }
 
+  /** The processor's snapshot with where tx.scored ends: every decision it reflects was sent and is below that. */
+  private async snapshotNow(): Promise<ScoringSnapshot> {
+    const scoredEndOffsets = await this.bus.endOffsets(Topics.transactionsScored);
+    return this.processor.snapshot(this.clock.nowMs(), scoredEndOffsets);
+  }
+
   /** Snapshot first, commit second: committed offsets never run ahead of the state on disk. */
   private async snapshotAndCommit(): Promise<void> {
-    await this.store.save(this.processor.snapshot(this.clock.nowMs()));
+    await this.store.save(await this.snapshotNow());
     this.lastSnapshotMs = this.clock.nowMs();
     this.snapshots.inc();
     await this.subscription?.commit();
@@ -113,11 +127,56 @@ export class ScoringLoop {
     await this.subscription?.close();
     this.subscription = undefined;
     try {
-      if (this.processor.unsnapshottedRecords > 0) await this.store.save(this.processor.snapshot(this.clock.nowMs()));
+      if (this.processor.unsnapshottedRecords > 0) await this.store.save(await this.snapshotNow());
     } catch (error) {
       this.logger.error('final scoring snapshot failed; records since the last one will be re-scored', {
         error: describeError(error),
       });
     }
   }
+}
+
+/** Records read per request when reading back the decisions published since the snapshot. */
+const PUBLISHED_PAGE_RECORDS = 1000;
+
+/**
+ * Reads tx.scored from `fromOffsets` (the restored snapshot's) to its end and hands the decisions to the processor,
+ * so what is replayed is not published twice. Bounded by what was published since the snapshot (at most
+ * `snapshotEvery…` of this member's batches, plus other members' output meanwhile). A partition whose window
+ * retention has already deleted is left out with a warning: its replayed transactions are published again.
+ */
+async function rememberPublishedSince(
+  bus: Bus,
+  processor: ScoringProcessor,
+  fromOffsets: readonly number[],
+  logger: Logger,
+): Promise<void> {
+  const ends = await bus.endOffsets(Topics.transactionsScored);
+  let remembered = 0;
+  for (const [partition, end] of ends.entries()) {
+    let offset = fromOffsets[partition] ?? 0;
+    try {
+      while (offset < end) {
+        const records = await bus.read(
+          Topics.transactionsScored,
+          partition,
+          offset,
+          Math.min(PUBLISHED_PAGE_RECORDS, end - offset),
+        );
+        if (records.length === 0) break;
+        await processor.rememberPublished(records, fromOffsets);
+        remembered += records.length;
+        offset = records[records.length - 1]!.offset + 1;
+      }
+    } catch (error) {
+      if (!(error instanceof VigilError && error.code === BusErrorCode.offsetOutOfRange)) throw error;
+      logger.warn('decisions published since the scoring snapshot are gone; replayed ones will be published again', {
+        topic: Topics.transactionsScored,
+        partition,
+        fromOffset: offset,
+        error: describeError(error),
+      });
+    }
+  }
+  logger.info('decisions published since the scoring snapshot read', { records: remembered });
 }

@@ -10,7 +10,11 @@
  * Prints one JSON object per line on stdout: `published` (the transaction ids of each batch's decisions, when a crash
  * window is set), `crash` (just before the kill, with the ids of the batch), `drained`.
  *
- * Usage: crash-scoring.ts --data-dir <dir> [--crash-window after-publish|before-commit --crash-at k]
+ * With `--forget-published` the stage reads nothing back from `tx.scored` at start (the bus answers its reads of that
+ * topic with no records), so replayed transactions are decided and published again: the negative control of
+ * publishing one decision per transaction.
+ *
+ * Usage: crash-scoring.ts --data-dir <dir> [--crash-window after-publish|before-commit --crash-at k] [--forget-published]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,6 +47,7 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string' },
     'crash-window': { type: 'string' },
     'crash-at': { type: 'string', default: '1' },
+    'forget-published': { type: 'boolean', default: false },
   },
 });
 const dataDir = args['data-dir'];
@@ -51,6 +56,7 @@ if (dataDir === undefined) throw new Error('--data-dir is required');
 if (window !== undefined && !windows.includes(window))
   throw new Error(`--crash-window must be one of ${windows.join(', ')}`);
 const crashAt = Number(args['crash-at']);
+const forgetPublished = args['forget-published'] === true;
 
 /** stdout is a pipe: the write is synchronous on Linux, so a line printed before the kill is never lost. */
 function print(event: string, fields: Record<string, unknown>): void {
@@ -107,7 +113,10 @@ class CrashPointBus implements Bus {
       close: () => subscription.close(),
     };
   }
-  read: Bus['read'] = (...a) => this.inner.read(...a);
+  read: Bus['read'] = (topic, partition, fromOffset, maxRecords) =>
+    forgetPublished && topic === Topics.transactionsScored
+      ? Promise.resolve([])
+      : this.inner.read(topic, partition, fromOffset, maxRecords);
   endOffsets: Bus['endOffsets'] = (topic) => this.inner.endOffsets(topic);
   committedOffsets: Bus['committedOffsets'] = (groupId, topic) => this.inner.committedOffsets(groupId, topic);
   close(): Promise<void> {
