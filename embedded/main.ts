@@ -20,7 +20,7 @@ try {
     `  simulator:  ${config.simulatorTps > 0 ? `${config.simulatorTps} transactions/s (VIGIL_SIMULATOR_TPS=0 turns it off)` : 'off'}`,
     ...(config.simulatorTps > 0 && config.simulatorChannels.length > 0 && config.simulatorChannelShare > 0
       ? [
-          `              ${config.simulatorChannelShare * 100} % of what they can carry as ${config.simulatorChannels.join(', ')} (VIGIL_SIMULATOR_CHANNEL_SHARE, VIGIL_SIMULATOR_CHANNELS)`,
+          `              ${Number((config.simulatorChannelShare * 100).toFixed(2))} % of what they can carry as ${config.simulatorChannels.join(', ')} (VIGIL_SIMULATOR_CHANNEL_SHARE, VIGIL_SIMULATOR_CHANNELS)`,
         ]
       : []),
     keysWereGenerated
