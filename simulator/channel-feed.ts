@@ -41,6 +41,8 @@ export interface ChannelFeedOptions {
   readonly logger: Logger;
   /** Where the counts are exposed: vigil_simulator_channel_transactions_total and _refusals_total, by channel. */
   readonly metrics?: MetricsRegistry;
+  /** Default: the global fetch (tests pass a fake). */
+  readonly fetch?: typeof fetch;
 }
 
 /** What the feed has sent through each channel: transactions the channel took, and messages it refused. */
@@ -107,7 +109,7 @@ const carries: Readonly<Record<SimulatedChannel, (r: TransactionRequest) => bool
  * a Stripe charge), as they would from a real sender; amounts are the requests' exact minor units.
  */
 export function createChannelFeed(options: ChannelFeedOptions): ChannelFeed {
-  const { url, ingestKey, share, clock, logger } = options;
+  const { url, ingestKey, share, clock, logger, fetch: send = fetch } = options;
   const enabled = options.channels.filter(
     (c) => (c !== 'stripe' || options.stripeSecret !== undefined) && (c !== 'adyen' || options.adyen !== undefined),
   );
@@ -128,7 +130,7 @@ export function createChannelFeed(options: ChannelFeedOptions): ChannelFeed {
     taken?.inc({ channel }, n);
   };
   const countRefused = (channel: SimulatedChannel): void => {
-    countRefused(channel);
+    counts[channel].refused++;
     refused?.inc({ channel });
   };
   let lastLogMs = clock.nowMs();
@@ -152,7 +154,7 @@ export function createChannelFeed(options: ChannelFeedOptions): ChannelFeed {
     headers: Record<string, string>,
   ): Promise<Response | undefined> => {
     try {
-      const response = await fetch(`${url}${path}`, { method: 'POST', headers, body });
+      const response = await send(`${url}${path}`, { method: 'POST', headers, body });
       if (response.ok) return response;
       countRefused(channel);
       logger.warn('simulated channel message refused', {
