@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { type OidcConfig, readOidcConfig } from '../platform/oidc.js';
+import { ConfigError } from '../platform/errors.js';
+import { DEFAULT_CHANNEL_SHARE, SIMULATED_CHANNELS, type SimulatedChannel } from '../simulator/channel-feed.js';
 import { type Env, readEnum, readInt, readNumber, readOptionalString, readString } from '../platform/config.js';
 
 /** Configuration of the one-process embedded default, parsed once at start. */
@@ -25,6 +27,17 @@ export interface EmbeddedConfig {
    * world's is refused at start, like a different seed.
    */
   readonly simulatorPolicyShare: number | undefined;
+  /**
+   * Share of the simulated transactions a channel can carry that go through it instead of the JSON API
+   * (VIGIL_SIMULATOR_CHANNEL_SHARE, 0..1, default 0.1): transfers as ISO 20022 pain.001, NACHA and CSV files, card
+   * purchases as signed Stripe and Adyen webhooks (simulator/channel-feed.ts).
+   */
+  readonly simulatorChannelShare: number;
+  /**
+   * The channels fed (VIGIL_SIMULATOR_CHANNELS, comma-separated from iso20022, nacha, csv, stripe, adyen; default
+   * all of them, `none` for none).
+   */
+  readonly simulatorChannels: readonly SimulatedChannel[];
   /**
    * Age after which the embedded log deletes a sealed segment that every consumer group has committed past
    * (VIGIL_LOG_RETENTION_MS, default 7 days; 0 = keep forever). Compacted topics (accounts) are never deleted.
@@ -70,6 +83,8 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
       seed === undefined ? undefined : readInt(env, 'VIGIL_SIMULATOR_SEED', 0, { min: 0, max: 2 ** 32 - 1 }),
     simulatorPolicyShare:
       policyShare === undefined ? undefined : readNumber(env, 'VIGIL_SIMULATOR_POLICY_SHARE', 0, { min: 0, max: 1 }),
+    simulatorChannelShare: readNumber(env, 'VIGIL_SIMULATOR_CHANNEL_SHARE', DEFAULT_CHANNEL_SHARE, { min: 0, max: 1 }),
+    simulatorChannels: readSimulatedChannels(env),
     logRetentionMs: readInt(env, 'VIGIL_LOG_RETENTION_MS', 7 * 24 * 60 * 60 * 1000, {
       min: 0,
       max: Number.MAX_SAFE_INTEGER,
@@ -85,4 +100,19 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
       accessTokenTtlS: readInt(env, 'VIGIL_IDP_ACCESS_TOKEN_TTL_S', 900, { min: 60, max: 86_400 }),
     }),
   });
+}
+
+function readSimulatedChannels(env: Env): readonly SimulatedChannel[] {
+  const text = readOptionalString(env, 'VIGIL_SIMULATOR_CHANNELS');
+  if (text === undefined) return SIMULATED_CHANNELS;
+  if (text.trim() === 'none') return Object.freeze([]);
+  const names = text.split(',').map((name) => name.trim());
+  const known = new Set<string>(SIMULATED_CHANNELS);
+  if (names.some((name) => !known.has(name)))
+    throw new ConfigError(
+      'VIGIL_SIMULATOR_CHANNELS',
+      text,
+      `a comma-separated list of ${SIMULATED_CHANNELS.join(', ')}, or none`,
+    );
+  return Object.freeze(SIMULATED_CHANNELS.filter((c) => names.includes(c)));
 }

@@ -18,6 +18,11 @@ try {
     `  API:        ${url}/v1/transactions   health: ${url}/health/ready`,
     `  OpenAPI:    ${url}/openapi.json`,
     `  simulator:  ${config.simulatorTps > 0 ? `${config.simulatorTps} transactions/s (VIGIL_SIMULATOR_TPS=0 turns it off)` : 'off'}`,
+    ...(config.simulatorTps > 0 && config.simulatorChannels.length > 0 && config.simulatorChannelShare > 0
+      ? [
+          `              ${Number((config.simulatorChannelShare * 100).toFixed(2))} % of what they can carry as ${config.simulatorChannels.join(', ')} (VIGIL_SIMULATOR_CHANNEL_SHARE, VIGIL_SIMULATOR_CHANNELS)`,
+        ]
+      : []),
     keysWereGenerated
       ? `  demo API keys (kept in ${config.dataDir}/secrets/demo-api-keys):`
       : '  API keys: from VIGIL_API_KEYS',

@@ -22,21 +22,25 @@ import { startScoring } from '../scoring/main.js';
 import { preparedRulesOf } from '../scoring/adapters/rules-file.js';
 import { ConfigError } from '../platform/errors.js';
 import { httpAccountDeskApi } from '../simulator/account-desk.js';
+import { type ChannelCounts, createChannelFeed } from '../simulator/channel-feed.js';
 import { startLiveTraffic } from '../simulator/live.js';
 import { GroundTruth, httpAnalystApi, startVerdictDesk } from '../simulator/verdict-desk.js';
 import { type SimulatorStateFile, openSimulatorStateFile } from '../simulator/state-file.js';
 import type { SimulatorState } from '../simulator/state.js';
+import type { TransactionRequest } from '../schemas/api.js';
 import { type EmbeddedConfig, readEmbeddedConfig } from './config.js';
 import { FileTokenizationKeyStore } from '../ingest/adapters/file-key-store.js';
 import type { TokenizationKeyStore } from '../ingest/ports.js';
 import { FileCustomerKeyStore } from '../platform/file-customer-key-store.js';
 import { describeError } from '../platform/errors.js';
 import {
+  adyenWebhookSecretsFor,
   customerKeysDirOf,
   demoApiKeysFor,
   demoUsersFor,
   identityProviderSigningKeyFor,
   secretsDirOf,
+  stripeWebhookSecretFor,
   webhookSecretKeyFor,
 } from './secrets.js';
 import { type DemoUser, startIdentityProvider } from '../identity-provider/provider.js';
@@ -59,6 +63,11 @@ export interface EmbeddedPipeline {
   readonly identityProvider: { readonly issuer: string; readonly users: readonly DemoUser[] } | undefined;
   /** The log itself, for tools that replay or inspect topics (tests, benchmarks). */
   readonly bus: Bus;
+  /**
+   * What the simulator has sent through each channel besides the JSON API (undefined without a simulator); final
+   * once `close` has resolved.
+   */
+  simulatorChannelCounts(): ChannelCounts | undefined;
   /** Stops the simulator, the HTTP server and every stage, committing what was processed; idempotent. */
   close(): Promise<void>;
 }
@@ -165,9 +174,19 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     roleMap: identityRoleMap,
     clockToleranceS: 30,
   };
+  // The gateway routes get demo secrets when none are configured, so the simulator can sign its webhooks with them.
+  const adyenDemo = baseEnv['VIGIL_ADYEN_HMAC_KEY'] === undefined ? adyenWebhookSecretsFor(config.dataDir) : undefined;
   const env: Env = {
     ...baseEnv,
     VIGIL_WEBHOOK_SECRET_KEY: baseEnv['VIGIL_WEBHOOK_SECRET_KEY'] ?? webhookSecretKeyFor(config.dataDir),
+    VIGIL_STRIPE_WEBHOOK_SECRET: baseEnv['VIGIL_STRIPE_WEBHOOK_SECRET'] ?? stripeWebhookSecretFor(config.dataDir),
+    ...(adyenDemo === undefined
+      ? {}
+      : {
+          VIGIL_ADYEN_HMAC_KEY: adyenDemo.hmacKey,
+          VIGIL_ADYEN_WEBHOOK_USERNAME: adyenDemo.username,
+          VIGIL_ADYEN_WEBHOOK_PASSWORD: adyenDemo.password,
+        }),
     // The console signs people in where the tokens come from (dashboards' config reads these).
     VIGIL_OIDC_ISSUER: oidc.issuer,
     VIGIL_OIDC_AUDIENCE: oidc.audience,
@@ -277,6 +296,31 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
   ]);
 
   const groundTruth = new GroundTruth();
+  const channelFeed =
+    simulatorWorld !== undefined && ingestKey !== undefined
+      ? createChannelFeed({
+          url,
+          ingestKey: ingestKey.key,
+          share: config.simulatorChannelShare,
+          channels: config.simulatorChannels,
+          ...(env['VIGIL_STRIPE_WEBHOOK_SECRET'] ? { stripeSecret: env['VIGIL_STRIPE_WEBHOOK_SECRET'] } : {}),
+          ...(env['VIGIL_ADYEN_HMAC_KEY'] && env['VIGIL_ADYEN_WEBHOOK_USERNAME'] && env['VIGIL_ADYEN_WEBHOOK_PASSWORD']
+            ? {
+                adyen: {
+                  hmacKey: env['VIGIL_ADYEN_HMAC_KEY'],
+                  username: env['VIGIL_ADYEN_WEBHOOK_USERNAME'],
+                  password: env['VIGIL_ADYEN_WEBHOOK_PASSWORD'],
+                },
+              }
+            : {}),
+          clock,
+          logger: logger.child({ component: 'simulator-channels' }),
+          metrics,
+        })
+      : undefined;
+  const sendSimulated = async (batch: TransactionRequest[]): Promise<void> => {
+    if (batch.length > 0) await ingest.accept(batch, 'SIMULATOR', SIMULATOR_SUBMITTER);
+  };
   const traffic =
     simulatorWorld !== undefined
       ? startLiveTraffic({
@@ -284,9 +328,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
           ...simulatorWorld,
           clock,
           logger: logger.child({ component: 'simulator' }),
-          send: async (batch) => {
-            await ingest.accept(batch, 'SIMULATOR', SIMULATOR_SUBMITTER);
-          },
+          send: channelFeed?.wrap(sendSimulated) ?? sendSimulated,
           onDelivered: (delivered) => {
             const nowMs = clock.nowMs();
             for (const { transactionId, fraud } of delivered) groundTruth.record(transactionId, fraud, nowMs);
@@ -314,6 +356,8 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     (closing ??= (async () => {
       clearInterval(retentionSweep);
       await traffic?.stop();
+      if (channelFeed !== undefined)
+        logger.info('simulated channel traffic', { share: config.simulatorChannelShare, counts: channelFeed.counts() });
       await verdictDesk?.stop();
       await http.close();
       await builtInProvider?.close();
@@ -330,5 +374,15 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
 
   const identityProvider =
     builtInProvider === undefined ? undefined : { issuer: builtInProvider.issuer, users: demoUsers };
-  return { config, url, server: http.server, apiKeys, keysWereGenerated, identityProvider, bus, close };
+  return {
+    config,
+    url,
+    server: http.server,
+    apiKeys,
+    keysWereGenerated,
+    identityProvider,
+    bus,
+    simulatorChannelCounts: () => channelFeed?.counts(),
+    close,
+  };
 }

@@ -71,3 +71,24 @@ export function demoApiKeysFor(dataDir: string): ApiKey[] {
   );
   return parseApiKeys(raw, `${dataDir}/secrets/demo-api-keys`);
 }
+
+/**
+ * The demo Stripe endpoint secret (VIGIL_STRIPE_WEBHOOK_SECRET when unset): the simulator signs its Stripe events
+ * with it, as Stripe signs with the secret its dashboard shows.
+ */
+export function stripeWebhookSecretFor(dataDir: string): string {
+  return readOrCreate(dataDir, 'stripe-webhook-secret', () => `whsec_${randomBytes(24).toString('base64url')}`);
+}
+
+/**
+ * The demo Adyen webhook credentials (VIGIL_ADYEN_HMAC_KEY, _USERNAME, _PASSWORD when unset): a 32-byte HMAC key in
+ * hex, as the Customer Area issues one, and the basic-auth pair the simulator sends its notifications with.
+ */
+export function adyenWebhookSecretsFor(dataDir: string): { hmacKey: string; username: string; password: string } {
+  const [hmacKey, username, password] = readOrCreate(dataDir, 'adyen-webhook', () =>
+    [randomBytes(32).toString('hex').toUpperCase(), 'vigil-simulator', randomBytes(24).toString('base64url')].join(':'),
+  ).split(':');
+  if (!hmacKey || !username || !password)
+    throw new ConfigError(`${dataDir}/secrets/adyen-webhook`, '<unreadable>', 'hmacKey:username:password');
+  return { hmacKey, username, password };
+}
