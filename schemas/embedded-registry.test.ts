@@ -11,6 +11,13 @@ import { Topics, valueSubject } from './topics.js';
  */
 const subject = valueSubject(Topics.transactionsRaw);
 const newer = evolvedTransaction.addedOptionalField();
+/** The first id a run-time registration can get: one above every id the repository's contracts hold. */
+const firstRunTimeId =
+  Math.max(
+    ...Object.values(JSON.parse(readFileSync(new URL('./avro/ids.json', import.meta.url), 'utf8')) as object).filter(
+      (id): id is number => typeof id === 'number',
+    ),
+  ) + 1;
 
 describe('EmbeddedSchemaRegistry registrations file', () => {
   let dir: string;
@@ -72,7 +79,7 @@ describe('EmbeddedSchemaRegistry registrations file', () => {
       code: 'REGISTRY_UNAVAILABLE',
       retriable: true,
     });
-    await expect(registry.schemaById(21)).rejects.toMatchObject({ code: 'UNKNOWN_SCHEMA_ID' });
-    expect(await new EmbeddedSchemaRegistry().register(subject, newer)).toBe(21);
+    await expect(registry.schemaById(firstRunTimeId)).rejects.toMatchObject({ code: 'UNKNOWN_SCHEMA_ID' });
+    expect(await new EmbeddedSchemaRegistry().register(subject, newer)).toBe(firstRunTimeId);
   });
 });
