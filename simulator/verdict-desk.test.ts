@@ -7,8 +7,13 @@ import { type AnalystApi, GroundTruth, startVerdictDesk } from './verdict-desk.j
 const START = Date.UTC(2026, 11, 3, 9);
 
 /** The API as the desk sees it: alerts and trails from the test, every label recorded. */
-function fakeApi(alerts: Array<Partial<AlertListItem>>, trails: Record<string, Partial<AuditTrail>>) {
+function fakeApi(
+  alerts: Array<Partial<AlertListItem>>,
+  trails: Record<string, Partial<AuditTrail>>,
+  fourEyes: ReadonlySet<string> = new Set(),
+) {
   const labels: unknown[] = [];
+  const refused: string[] = [];
   let failNext = false;
   const api: AnalystApi = {
     get: <T>(path: string) => {
@@ -23,11 +28,17 @@ function fakeApi(alerts: Array<Partial<AlertListItem>>, trails: Record<string, P
       return Promise.resolve(trail ? { status: 200, body: trail as T } : { status: 404, body: undefined as T });
     },
     post: <T>(_path: string, body: unknown) => {
+      const request = body as { transactionId: string; label: string };
+      // Above the four-eyes limit a GENUINE label is refused: only the case, with a second analyst, releases it.
+      if (request.label === 'genuine' && fourEyes.has(request.transactionId)) {
+        refused.push(request.transactionId);
+        return Promise.resolve({ status: 409, body: { code: 'CASE_RELEASE_NEEDS_APPROVAL' } as T });
+      }
       labels.push(body);
       return Promise.resolve({ status: 202, body: undefined as T });
     },
   };
-  return { api, labels, failOnce: () => (failNext = true) };
+  return { api, labels, refused, failOnce: () => (failNext = true) };
 }
 
 const settle = async (): Promise<void> => {
@@ -104,6 +115,33 @@ describe('the simulated verdict desk', () => {
     expect(desk.counts().chargebacks).toBe(1);
     await desk.stop();
     expect(scheduler.waiting).toBe(0);
+  });
+
+  it('leaves a genuine release above the four-eyes limit to its case, and goes on with the others in the same round', async () => {
+    const clock = new ManualClock(START);
+    const scheduler = new ManualScheduler(clock);
+    const truth = new GroundTruth();
+    for (const id of ['r-large', 'r-small']) truth.record(id, false, START);
+    const old = new Date(START - 60_000).toISOString();
+    const { api, labels, refused } = fakeApi(
+      [
+        { transactionId: 'r-large', scoredAt: old, label: null },
+        { transactionId: 'r-small', scoredAt: old, label: null },
+      ],
+      {},
+      new Set(['r-large']),
+    );
+    const desk = startVerdictDesk({ api, truth, clock, logger: createLogger({ write: () => undefined }), scheduler });
+    await scheduler.advance(5_000);
+    await settle();
+    expect(labels).toEqual([{ transactionId: 'r-small', label: 'genuine', note: 'simulated analyst' }]);
+    expect(desk.counts().reviews).toBe(1);
+    expect(refused).toEqual(['r-large']);
+    // The next round does not ask again: the release is the case's now.
+    await scheduler.advance(5_000);
+    await settle();
+    expect(refused).toEqual(['r-large']);
+    await desk.stop();
   });
 
   it('given a failing API, then the round is logged and the next one starts over', async () => {

@@ -107,12 +107,16 @@ export function startVerdictDesk(options: VerdictDeskOptions): VerdictDesk {
   } = options;
   let reviews = 0;
   let chargebacks = 0;
+  /** Genuine reviews above the four-eyes limit: released through their case by two people, never by the desk. */
+  const leftForPeople = new Set<string>();
   let stopped = false;
   let round: Promise<void> | undefined;
   let timer: { cancel(): void } | undefined;
 
+  /** True when the verdict was taken; false when only a case with a second analyst may release the hold. */
   const label = async (request: LabelRequest): Promise<boolean> => {
-    const response = await api.post<unknown>('/v1/labels', request);
+    const response = await api.post<{ code?: string } | undefined>('/v1/labels', request);
+    if (response.status === 409 && response.body?.code === 'CASE_RELEASE_NEEDS_APPROVAL') return false;
     if (response.status !== 202) throw new Error(`POST /v1/labels answered ${response.status}`);
     return true;
   };
@@ -123,17 +127,26 @@ export function startVerdictDesk(options: VerdictDeskOptions): VerdictDesk {
     const due = page.body.alerts.filter(
       (a) =>
         a.label === null &&
+        !leftForPeople.has(a.transactionId) &&
         Date.parse(a.scoredAt) <= nowMs - reviewAfterMs &&
         truth.isFraud(a.transactionId) !== undefined,
     );
     for (const alert of due.slice(0, maxPerRound)) {
       const fraud = truth.isFraud(alert.transactionId)!;
-      await label({
+      const taken = await label({
         transactionId: alert.transactionId,
         label: fraud ? 'fraud' : 'genuine',
         note: 'simulated analyst',
       });
-      reviews += 1;
+      if (taken) reviews += 1;
+      else {
+        // A demo for the console: its case waits for an analyst to resolve it and a second one to approve.
+        leftForPeople.add(alert.transactionId);
+        if (leftForPeople.size > 10_000) leftForPeople.delete(leftForPeople.values().next().value!);
+        logger.info('simulated analyst left a release above the four-eyes limit to its case', {
+          transactionId: alert.transactionId,
+        });
+      }
     }
   };
 
