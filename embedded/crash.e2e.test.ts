@@ -32,10 +32,19 @@ const keys = {
 };
 const N = 4000;
 
-const env = {
+const env: Record<string, string> = {
   VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance},analyst:${keys.analyst}`,
 };
 const startPipeline = (dataDir: string): Promise<PipelineProcess> => startPipelineProcess(dataDir, env);
+
+/**
+ * Four-eyes limits above anything `requests` holds, in each of their currencies: this test's verdicts are single
+ * labels sent around crashes, and a GENUINE label may book a held payment only below the limit (above it, the case
+ * and a second analyst release it — embedded/cases.e2e.test.ts).
+ */
+function fourEyesAboveAll(requests: readonly TransactionRequest[]): string {
+  return [...new Set(requests.map((r) => r.amount.currency))].map((currency) => `${currency}:1000000000`).join(',');
+}
 
 describe('crash and restart (SIGKILL)', () => {
   let dataDir: string;
@@ -58,6 +67,7 @@ describe('crash and restart (SIGKILL)', () => {
       meanTxPerCustomerPerDay: 8,
     });
     const requests: TransactionRequest[] = simulator.take(N).map((s) => s.request);
+    env['VIGIL_CASES_FOUR_EYES_ABOVE'] = fourEyesAboveAll(requests);
     const batches: TransactionRequest[][] = [];
     for (let i = 0; i < N; i += 50) batches.push(requests.slice(i, i + 50));
 
