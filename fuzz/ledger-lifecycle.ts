@@ -451,7 +451,10 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
     const named = new Set([id, planned?.scored.transaction.kind === 'CAPTURE' ? planned.original : id]);
     let refunded = 0n;
     for (const r of store.entries) {
-      if (!named.has(r.refundsTransactionId) || r.accountId !== leg.accountId || r.currency !== leg.currency) continue;
+      // Only refund legs: every other entry has an empty refund link, which a capture naming no authorisation ('')
+      // would otherwise "name" (found at 100,000 runs: another payment's FX leg counted as a refund).
+      if (r.refundsTransactionId === '' || !named.has(r.refundsTransactionId)) continue;
+      if (r.accountId !== leg.accountId || r.currency !== leg.currency) continue;
       if (r.reversesEntryId !== '' || r.amountMinor < 0n === leg.amountMinor < 0n) continue;
       refunded += abs(r.amountMinor);
     }
