@@ -3,6 +3,7 @@ import { ConsumerHealth } from '../platform/consumer-health.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Client as ElasticsearchClient } from '@elastic/elasticsearch';
 import type { Bus, Subscription } from '../platform/bus.js';
+import { CatchUp } from '../platform/catch-up.js';
 import type { Clock } from '../platform/clock.js';
 import type { Env } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
@@ -122,14 +123,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     // account can arrive on any partition, so each process must know every policy.
     // Decisions wait until the chart of accounts is read up to where it ended now: a debit of a policy account
     // settled before its policy was known would never be named to scoring, and stay counted in flight there.
-    const loadTo = await deps.bus.endOffsets(Topics.accounts);
-    const nextOffsets = loadTo.map(() => 0);
-    let chartLoaded: () => void = () => undefined;
-    const loaded = new Promise<void>((resolve) => (chartLoaded = resolve));
-    const checkLoaded = (): void => {
-      if (loadTo.every((end, partition) => (nextOffsets[partition] ?? 0) >= end)) chartLoaded();
-    };
-    checkLoaded();
+    const chart = await CatchUp.of(deps.bus, Topics.accounts);
     chartOfAccounts = await deps.bus.subscribe(
       {
         groupId: `${config.groupId}.accounts.${randomUUID()}`,
@@ -143,12 +137,10 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
           accountTypes.apply(value);
           await balances.applyAccount(value);
         }
-        const last = batch.records.at(-1);
-        if (last !== undefined) nextOffsets[batch.partition] = last.offset + 1;
-        checkLoaded();
+        chart.handled(batch);
       },
     );
-    if (!(await settlesWithin(loaded, CHART_LOAD_LIMIT_MS)))
+    if (!(await settlesWithin(chart.loaded, CHART_LOAD_LIMIT_MS)))
       logger.warn('the chart of accounts is not read to its end yet; consuming decisions anyway', {
         waitedMs: CHART_LOAD_LIMIT_MS,
       });

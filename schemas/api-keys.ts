@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ManagedKey, type ManagedKeyTable, isRole } from '../platform/auth.js';
 import type { Bus, Subscription } from '../platform/bus.js';
+import { CatchUp } from '../platform/catch-up.js';
 import type { Clock } from '../platform/clock.js';
 import { ValidationError } from '../platform/errors.js';
 import { type Codec, createCodec } from './codec.js';
@@ -64,12 +65,7 @@ export async function startApiKeyFeed(
   const apply = (record: ApiKey): void => {
     if (table.apply(managedKeyOf(record))) records.set(record.keyId, record);
   };
-  const loadTo = await bus.endOffsets(Topics.apiKeys);
-  const nextOffsets = loadTo.map(() => 0);
-  let loaded = false;
-  const isLoaded = (): boolean => (loaded ||= loadTo.every((end, partition) => (nextOffsets[partition] ?? 0) >= end));
-  let markLoaded: () => void = () => undefined;
-  const loadedPromise = new Promise<void>((resolve) => (markLoaded = resolve));
+  const catchUp = await CatchUp.of(bus, Topics.apiKeys);
   const producer = bus.producer();
   const subscription = await bus.subscribe(
     {
@@ -89,18 +85,15 @@ export async function startApiKeyFeed(
         }
       }
       await deadLetters.send(poison);
-      const last = batch.records.at(-1);
-      if (last !== undefined) nextOffsets[batch.partition] = last.offset + 1;
-      if (isLoaded()) markLoaded();
+      catchUp.handled(batch);
     },
   );
-  if (isLoaded()) markLoaded();
   return {
     subscription,
     records,
     apply,
-    isLoaded,
-    loaded: loadedPromise,
+    isLoaded: catchUp.isLoaded,
+    loaded: catchUp.loaded,
     publish: async (record) => {
       managedKeyOf(record);
       await producer.send(Topics.apiKeys, [{ key: record.keyId, value: codec.encode(record) }]);

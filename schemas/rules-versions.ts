@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bus, Subscription } from '../platform/bus.js';
+import { CatchUp } from '../platform/catch-up.js';
 import type { Clock } from '../platform/clock.js';
 import { ValidationError } from '../platform/errors.js';
 import { type Codec, createCodec } from './codec.js';
@@ -58,13 +59,8 @@ export async function startRulesVersionFeed(
 ): Promise<RulesVersionFeed> {
   const codec: Codec<RulesVersion> = await createCodec<RulesVersion>(registry, Topics.rulesVersions);
   const deadLetters = await DeadLetterWriter.create(bus, registry, owner, clock);
-  const loadTo = await bus.endOffsets(Topics.rulesVersions);
-  const nextOffsets = loadTo.map(() => 0);
+  const catchUp = await CatchUp.of(bus, Topics.rulesVersions);
   let latest: RulesVersion | undefined;
-  let loaded = false;
-  const isLoaded = (): boolean => (loaded ||= loadTo.every((end, partition) => (nextOffsets[partition] ?? 0) >= end));
-  let markLoaded: () => void = () => undefined;
-  const loadedPromise = new Promise<void>((resolve) => (markLoaded = resolve));
   const producer = bus.producer();
   const subscription = await bus.subscribe(
     {
@@ -88,17 +84,14 @@ export async function startRulesVersionFeed(
         latest = valid;
       }
       await deadLetters.send(poison);
-      const last = batch.records.at(-1);
-      if (last !== undefined) nextOffsets[batch.partition] = last.offset + 1;
-      if (isLoaded()) markLoaded();
+      catchUp.handled(batch);
     },
   );
-  if (isLoaded()) markLoaded();
   return {
     subscription,
     latest: () => latest,
-    loaded: loadedPromise,
-    isLoaded,
+    loaded: catchUp.loaded,
+    isLoaded: catchUp.isLoaded,
     publish: async (record) => {
       checkRulesVersion(record);
       await producer.send(Topics.rulesVersions, [{ key: ACTIVE_RULES_KEY, value: codec.encode(record) }]);

@@ -1,4 +1,5 @@
 import type { Bus, Subscription } from '../../platform/bus.js';
+import { CatchUp } from '../../platform/catch-up.js';
 import type { Codec } from '../../schemas/codec.js';
 import { type DeadLetterWriter, decodeOrDeadLetter } from '../../schemas/dead-letter.js';
 import type { Account } from '../../schemas/generated/types.js';
@@ -57,9 +58,7 @@ export async function startAccountFeed(
   table: AccountTable,
   groupId: string,
 ): Promise<AccountFeed> {
-  const loadTo = await bus.endOffsets(Topics.accounts);
-  const nextOffsets = loadTo.map(() => 0);
-  let loaded = false;
+  const catchUp = await CatchUp.of(bus, Topics.accounts);
   const subscription = await bus.subscribe(
     {
       groupId,
@@ -70,12 +69,11 @@ export async function startAccountFeed(
     },
     async (batch) => {
       for (const { value } of await decodeOrDeadLetter(batch, codec, deadLetters)) table.apply(value);
-      const last = batch.records.at(-1);
-      if (last !== undefined) nextOffsets[batch.partition] = last.offset + 1;
+      catchUp.handled(batch);
     },
   );
   return {
     subscription,
-    isLoaded: () => (loaded ||= loadTo.every((end, partition) => (nextOffsets[partition] ?? 0) >= end)),
+    isLoaded: catchUp.isLoaded,
   };
 }

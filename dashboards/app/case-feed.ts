@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, Subscription } from '../../platform/bus.js';
+import { CatchUp } from '../../platform/catch-up.js';
 import type { Clock } from '../../platform/clock.js';
 import { UnavailableError } from '../../platform/errors.js';
 import { type Codec, createCodec } from '../../schemas/codec.js';
@@ -42,11 +43,8 @@ export async function startCaseFeed(
 ): Promise<CaseFeed> {
   const codec: Codec<CaseEvent> = await createCodec<CaseEvent>(registry, Topics.caseEvents);
   const book = new CaseBook();
-  const loadTo = (await bus.endOffsets(Topics.caseEvents))[0] ?? 0;
-  let nextOffset = 0;
-  let markLoaded: () => void = () => undefined;
-  const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
-  const isLoaded = (): boolean => nextOffset >= loadTo;
+  const progress = await CatchUp.of(bus, Topics.caseEvents);
+  const { isLoaded, loaded } = progress;
   const stepWaiters = new Map<string, (outcome: StepOutcome) => void>();
   let offsetWaiters: Array<{ offset: number; resolve: () => void }> = [];
   const producer = bus.producer();
@@ -70,15 +68,13 @@ export async function startCaseFeed(
           options.onStep(value, outcome, book.get(caseId));
         }
       }
-      const last = batch.records.at(-1);
-      if (last !== undefined) nextOffset = last.offset + 1;
-      if (isLoaded()) markLoaded();
+      progress.handled(batch);
+      const nextOffset = progress.nextOffset(0);
       const reached = offsetWaiters.filter((w) => w.offset <= nextOffset);
       offsetWaiters = offsetWaiters.filter((w) => w.offset > nextOffset);
       for (const waiter of reached) waiter.resolve();
     },
   );
-  if (isLoaded()) markLoaded();
 
   const withTimeout = <T>(what: string, promise: Promise<T>, onTimeout: () => void): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
@@ -110,7 +106,7 @@ export async function startCaseFeed(
     },
     catchUp: async () => {
       const end = (await bus.endOffsets(Topics.caseEvents))[0] ?? 0;
-      if (nextOffset >= end) return;
+      if (progress.nextOffset(0) >= end) return;
       const waiter = { offset: end, resolve: () => undefined as void };
       const reached = new Promise<void>((resolve) => (waiter.resolve = resolve));
       offsetWaiters.push(waiter);
