@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { data as isoList, publishDate } from 'currency-codes';
 import {
   currencyExponent,
+  decimalToMinorUnits,
   currencyExponents,
   formatMinorUnits,
   isCurrencyCode,
@@ -95,5 +96,36 @@ describe('formatMinorUnits', () => {
     [7n, 'XXX-unknown', '0.07'],
   ])('%p %s → %s', (minor, currency, text) => {
     expect(formatMinorUnits(minor, currency)).toBe(text);
+  });
+});
+
+describe('decimalToMinorUnits, the one decimal → minor units conversion', () => {
+  it.each([
+    ['12.34', 2, 1234n],
+    ['12.3', 2, 1230n],
+    ['12', 2, 1200n],
+    ['0.001', 3, 1n],
+    ['5', 0, 5n],
+    ['0', 2, 0n],
+    ['123456789012345678901234567890', 2, 12345678901234567890123456789000n],
+  ])('%s with exponent %i is %s minor units, exactly', (text, exponent, minor) => {
+    expect(decimalToMinorUnits(text, exponent)).toBe(minor);
+  });
+
+  it.each([
+    ['1.234', 2],
+    ['1.5', 0],
+    ['-1', 2],
+    ['+1', 2],
+    ['01', 2],
+    ['1e3', 2],
+    [' 1', 2],
+    ['1,000', 2],
+    ['.5', 2],
+    ['1.', 2],
+    ['', 2],
+    ['1'.repeat(41), 2],
+  ])('refuses %j with exponent %i (never rounded)', (text, exponent) => {
+    expect(decimalToMinorUnits(text, exponent)).toBeUndefined();
   });
 });

@@ -210,3 +210,27 @@ export function formatMinorUnits(amountMinor: bigint, currency: string): string 
   const padded = digits.padStart(exponent + 1, '0');
   return `${negative ? '-' : ''}${padded.slice(0, -exponent)}.${padded.slice(-exponent)}`;
 }
+
+/** A plain unsigned decimal: no leading zeros (but "0.5"), no sign, exponent, spaces or separators. */
+const plainDecimal = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
+/** Longer text cannot be a sane amount; the cap keeps BigInt parsing of hostile input cheap. */
+const MAX_DECIMAL_CHARS = 40;
+
+/** True when `text` is a plain unsigned decimal of at most 40 characters, whatever its number of fraction digits. */
+export function isPlainDecimal(text: string): boolean {
+  return text.length <= MAX_DECIMAL_CHARS && plainDecimal.test(text);
+}
+
+/**
+ * The one conversion of a decimal string in the major unit to integer minor units, for every stage: ("12.34", 2) →
+ * 1234n; ("5", 0) → 5n; ("0.001", 3) → 1n. Undefined when `text` is not a plain unsigned decimal (see above, at most
+ * 40 characters) or has more fraction digits than `exponent` — never rounded, never through a float. Callers add
+ * their own rules (sign, zero, maximum) and their own messages.
+ */
+export function decimalToMinorUnits(text: string, exponent: number): bigint | undefined {
+  const match = isPlainDecimal(text) ? plainDecimal.exec(text) : null;
+  if (match === null) return undefined;
+  const fraction = match[2] ?? '';
+  if (fraction.length > exponent) return undefined;
+  return BigInt(match[1]!) * 10n ** BigInt(exponent) + BigInt(fraction.padEnd(exponent, '0') || '0');
+}

@@ -4,7 +4,7 @@
  * lose precision above 2^53). No floating point anywhere on the way.
  */
 import type { MoneyView } from '../../schemas/api.js';
-import { formatMinorUnits, minorUnitExponent } from '../../schemas/currencies.js';
+import { decimalToMinorUnits, formatMinorUnits, minorUnitExponent } from '../../schemas/currencies.js';
 
 /**
  * The number of minor-unit digits of `currency`, from the shared ISO 4217 table in schemas/currencies.ts
@@ -18,17 +18,15 @@ export function currencyExponent(currency: string): number {
 export const formatMinor: (amountMinor: bigint, currency: string) => string = formatMinorUnits;
 
 /**
- * Parses a decimal string in the major unit into minor units: ('10000', 'USD') → 1000000n. Returns undefined
- * when the text is not a plain decimal or has more fraction digits than the currency allows.
+ * Parses a decimal string in the major unit, optionally signed and surrounded by spaces, into minor units:
+ * ('10000', 'USD') → 1000000n; ('-0.01', 'EUR') → -1n. Undefined when the text is not a plain decimal or has more
+ * fraction digits than the currency allows (schemas' decimalToMinorUnits does the conversion).
  */
 export function parseMajorToMinor(text: string, currency: string): bigint | undefined {
-  const match = /^(-?)(\d{1,19})(?:\.(\d+))?$/.exec(text.trim());
-  if (!match) return undefined;
-  const exponent = currencyExponent(currency);
-  const fraction = match[3] ?? '';
-  if (fraction.length > exponent) return undefined;
-  const minor = BigInt(match[2]! + fraction.padEnd(exponent, '0'));
-  return match[1] === '-' ? -minor : minor;
+  const trimmed = text.trim();
+  const negative = trimmed.startsWith('-');
+  const minor = decimalToMinorUnits(negative ? trimmed.slice(1) : trimmed, currencyExponent(currency));
+  return minor === undefined || !negative ? minor : -minor;
 }
 
 /** The response shape for an amount; `amountMinor` may arrive as ClickHouse's quoted Int64/Int128 string. */

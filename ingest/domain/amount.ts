@@ -1,4 +1,6 @@
-import { currencyExponent } from '../../schemas/currencies.js';
+import { decimalToMinorUnits, isPlainDecimal } from '../../schemas/currencies.js';
+
+export { formatMinorUnits } from '../../schemas/currencies.js';
 
 /**
  * Decimal amount strings → integer minor units. Amounts travel as strings ("12.34"), never JSON numbers, so no
@@ -7,10 +9,6 @@ import { currencyExponent } from '../../schemas/currencies.js';
  */
 export type AmountParse =
   { readonly ok: true; readonly minor: bigint } | { readonly ok: false; readonly message: string };
-
-const decimal = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
-/** Longer strings cannot be a sane amount; the cap keeps BigInt parsing of hostile input cheap. */
-const MAX_AMOUNT_CHARS = 40;
 
 /**
  * Parses `value` (major units of a currency with `exponent` fraction digits) into minor units.
@@ -22,15 +20,13 @@ export function parseMinorUnits(value: unknown, exponent: number, maxMajor: bigi
     return { ok: false, message: 'must be a decimal string such as "12.34", not a JSON number' };
   if (typeof value !== 'string') return { ok: false, message: 'must be a decimal string such as "12.34"' };
   if (value.startsWith('-')) return { ok: false, message: 'must be greater than zero (send refunds as kind "refund")' };
-  const match = value.length <= MAX_AMOUNT_CHARS ? decimal.exec(value) : null;
-  if (!match)
+  if (!isPlainDecimal(value))
     return {
       ok: false,
       message: 'must be a plain decimal string such as "12.34" (no sign, exponent, spaces or separators)',
     };
-  const whole = match[1]!;
-  const fraction = match[2] ?? '';
-  if (fraction.length > exponent) {
+  const minor = decimalToMinorUnits(value, exponent);
+  if (minor === undefined) {
     return {
       ok: false,
       message:
@@ -40,16 +36,7 @@ export function parseMinorUnits(value: unknown, exponent: number, maxMajor: bigi
     };
   }
   const scale = 10n ** BigInt(exponent);
-  const minor = BigInt(whole) * scale + BigInt(fraction.padEnd(exponent, '0') || '0');
   if (minor <= 0n) return { ok: false, message: 'must be greater than zero' };
   if (minor > maxMajor * scale) return { ok: false, message: `exceeds the maximum of ${maxMajor} major units` };
   return { ok: true, minor };
-}
-
-/** Formats minor units back to the decimal string of the currency (for messages and tests). */
-export function formatMinorUnits(minor: bigint, currency: string): string {
-  const exponent = currencyExponent(currency) ?? 2;
-  if (exponent === 0) return minor.toString();
-  const digits = minor.toString().padStart(exponent + 1, '0');
-  return `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }

@@ -12,7 +12,7 @@
 import type { FieldProblem } from '../../platform/errors.js';
 import { containsPan, maskPans } from '../../platform/pan.js';
 import type { MoneyRequest } from '../../schemas/api.js';
-import { currencyExponent, formatMinorUnits } from '../../schemas/currencies.js';
+import { currencyExponent, decimalToMinorUnits, formatMinorUnits } from '../../schemas/currencies.js';
 import type { Decision, FraudAlert } from '../../schemas/generated/types.js';
 import type {
   EmailSubscriptionRequest,
@@ -61,7 +61,6 @@ const MAX_LOCAL_CHARS = 64;
 /** RFC 5321 dot-atom local part (no quoted strings) and a DNS name of at least two labels. */
 const localPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const domainName = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
-const decimal = /^(0|[1-9][0-9]{0,17})(?:\.([0-9]+))?$/;
 
 /**
  * The address with its domain in lower case, or the problem with it. Deliberately narrower than RFC 5322 (no
@@ -143,16 +142,14 @@ function parseThreshold(value: unknown, problems: FieldProblem[]): EmailSubscrip
     problems.push({ path: '/immediateDeclineAbove/currency', message: 'must be an ISO 4217 code such as "EUR"' });
     return null;
   }
-  const match = typeof amount === 'string' ? decimal.exec(amount) : null;
-  const fraction = match?.[2] ?? '';
-  if (match === null || fraction.length > exponent) {
+  const minor = typeof amount === 'string' ? decimalToMinorUnits(amount, exponent) : undefined;
+  if (minor === undefined) {
     problems.push({
       path: '/immediateDeclineAbove/value',
       message: `must be a decimal string such as "500.00" with at most ${exponent} fraction digits`,
     });
     return null;
   }
-  const minor = BigInt(match[1]!) * 10n ** BigInt(exponent) + BigInt(fraction.padEnd(exponent, '0') || '0');
   return { minor: minor.toString(), currency: currency as string };
 }
 
