@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
+
+jest.setTimeout(300_000);
 
 /**
  * Hot reload of the rules on the embedded default: an admin puts rules B in force with `PUT /v1/rules` while the
