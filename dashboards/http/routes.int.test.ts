@@ -12,7 +12,7 @@ import express from 'express';
 import WebSocket from 'ws';
 import { ApiKeyAuthenticator, type Role, keyDigestHex, principalIdOf } from '../../platform/auth.js';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
-import { systemClock } from '../../platform/clock.js';
+import type { Clock } from '../../platform/clock.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
@@ -77,6 +77,14 @@ const authenticator = new ApiKeyAuthenticator([
 /** The principal id a key's requests are recorded under (its role plus its digest's prefix). */
 const principalId = (key: string): string =>
   principalIdOf(Object.entries(keys).find(([, k]) => k === key)![0] as Role, keyDigestHex(key));
+
+/**
+ * The stage's clock: the system clock, but always at least 1 ms past its previous reading. The access-log tests list
+ * calls newest first in the order they were made; two calls inside one millisecond (a fast machine) would tie, and
+ * ties are listed by principal and action (dashboards/queries/access-log.ts), not by when they came.
+ */
+let lastReadingMs = 0;
+const advancingClock: Clock = { nowMs: () => (lastReadingMs = Math.max(Date.now(), lastReadingMs + 1)) };
 
 async function waitFor<T>(
   what: string,
@@ -314,7 +322,7 @@ beforeAll(async () => {
     registry,
     logger: silentLogger,
     metrics,
-    clock: systemClock,
+    clock: advancingClock,
     clickhouse,
     authenticator,
     env: {
