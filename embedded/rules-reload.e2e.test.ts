@@ -72,6 +72,9 @@ describe('rules hot reload (embedded)', () => {
   let dataDir: string;
   let running: PipelineProcess | undefined;
   const env = {
+    // Generous: each decision below must come back within it on a loaded CI machine (the default, 150 ms, answers
+    // 202 instead whenever scoring is slower than that — the first decisions after a start are).
+    VIGIL_DECISION_DEADLINE_MS: '20000',
     VIGIL_API_KEYS: Object.entries(keys)
       .map(([role, key]) => `${role}:${key}`)
       .join(','),
