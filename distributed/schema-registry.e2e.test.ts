@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ import {
   startService,
   stopService,
 } from './processes.js';
+
+jest.setTimeout(300_000);
 
 /**
  * Distributed mode with a real schema registry (VIGIL_SCHEMA_REGISTRY_URL): ingest, scoring and ledger-sink with

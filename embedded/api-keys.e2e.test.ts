@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
+
+jest.setTimeout(300_000);
 
 /**
  * Managed API keys on the embedded default: an admin creates a key for a feed (its secret shown once), the feed's
@@ -88,13 +91,19 @@ describe('managed API keys (embedded)', () => {
     expect(Object.keys(listed.body.keys[0]!)).not.toContain('digest');
 
     // Rotation: a new key, and the old one keeps working for the overlap (an hour here).
+    const rotationNotBeforeMs = Date.now();
     const rotated = await admin.post<ApiKeyCreated & { replaces: ApiKeyView }>(`/v1/api-keys/${first.keyId}/rotate`, {
       overlapSeconds: 3600,
     });
+    const rotationNotAfterMs = Date.now();
     expect(rotated.status).toBe(201);
     const second = rotated.body;
     expect(second.replaces).toMatchObject({ keyId: first.keyId, rotatedTo: second.keyId, status: 'active' });
-    expect(Date.parse(second.replaces.expiresAt!) - Date.now()).toBeGreaterThan(3_500_000);
+    // The overlap runs from the moment the server rotated, somewhere between the two readings around the call
+    // (one machine clock): exactly an hour from then, however long the call took.
+    const overlapEndMs = Date.parse(second.replaces.expiresAt!);
+    expect(overlapEndMs - 3_600_000).toBeGreaterThanOrEqual(rotationNotBeforeMs);
+    expect(overlapEndMs - 3_600_000).toBeLessThanOrEqual(rotationNotAfterMs);
     expect((await feed.post('/v1/transactions', payment('feed-2'))).status).toBe(202);
     expect((await apiClient(running.url, second.key).post('/v1/transactions', payment('feed-3'))).status).toBe(202);
     expect((await admin.post(`/v1/api-keys/${first.keyId}/rotate`, {})).status).toBe(400);

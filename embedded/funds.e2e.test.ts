@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import type { AccountBalance, SyncDecision } from '../schemas/api.js';
 import { plantNoOpReserve } from '../scoring/testing/planted-faults.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { type ApiResponse, apiClient, cardPayment, metricSum, waitFor, waitForScoringBalance } from './testing.js';
+
+jest.setTimeout(300_000);
 
 /**
  * Balances that can say no, on the embedded default: an admin gives an account a policy (no overdraft), the
@@ -64,6 +67,14 @@ async function raceForTheLast100(pipeline: EmbeddedPipeline): Promise<Array<ApiR
     policy: { overdraftLimit: { value: '0.00', currency: 'EUR' } },
   });
   expect(put.status).toBe(200);
+  const scoringMetric = async (name: string): Promise<number> => {
+    const response = await fetch(pipeline.url + '/metrics', { headers: { authorization: `Bearer ${keys.admin}` } });
+    return metricSum(await response.text(), name);
+  };
+  // The policy reaches scoring on the accounts topic, apart from the balances below: the debits must find it.
+  await waitFor('scoring to apply the policy', async () =>
+    (await scoringMetric('vigil_scoring_accounts_applied_total')) === 1 ? true : undefined,
+  );
 
   const funding = await ingest.post<SyncDecision>(
     '/v1/decisions',
@@ -76,10 +87,9 @@ async function raceForTheLast100(pipeline: EmbeddedPipeline): Promise<Array<ApiR
     return r.status === 200 && r.body.balances[0]?.posted.amount === '100.00' ? r.body : undefined;
   });
   // The balance reaches scoring through ledger.balances: wait until scoring applied the one showing the funding.
-  await waitForScoringBalance(pipeline.bus, { accountId: ACCOUNT, currency: 'EUR', postedMinor: 10_000n }, async () => {
-    const response = await fetch(pipeline.url + '/metrics', { headers: { authorization: `Bearer ${keys.admin}` } });
-    return metricSum(await response.text(), 'vigil_scoring_ledger_balances_applied_total');
-  });
+  await waitForScoringBalance(pipeline.bus, { accountId: ACCOUNT, currency: 'EUR', postedMinor: 10_000n }, () =>
+    scoringMetric('vigil_scoring_ledger_balances_applied_total'),
+  );
 
   return Promise.all(
     ['funds-out-a', 'funds-out-b'].map((id) =>

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import {
   waitFor,
   webhookDeliveryViolations,
 } from './testing.js';
+
+jest.setTimeout(300_000);
 
 /**
  * `transaction.posted` and `transaction.reversed` end to end on the embedded default: one endpoint takes

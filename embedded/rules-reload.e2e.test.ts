@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
+
+jest.setTimeout(300_000);
 
 /**
  * Hot reload of the rules on the embedded default: an admin puts rules B in force with `PUT /v1/rules` while the
@@ -69,6 +72,9 @@ describe('rules hot reload (embedded)', () => {
   let dataDir: string;
   let running: PipelineProcess | undefined;
   const env = {
+    // Generous: each decision below must come back within it on a loaded CI machine (the default, 150 ms, answers
+    // 202 instead whenever scoring is slower than that — the first decisions after a start are).
+    VIGIL_DECISION_DEADLINE_MS: '20000',
     VIGIL_API_KEYS: Object.entries(keys)
       .map(([role, key]) => `${role}:${key}`)
       .join(','),

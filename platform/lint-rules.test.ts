@@ -12,7 +12,7 @@ const root = resolve(import.meta.dirname, '..');
 const TIMEOUT = 120_000;
 // Virtual files (lintText) are unknown to the TypeScript project service, so type-aware rules are switched off for
 // them only; every import rule comes from the real eslint.config.js unchanged.
-const virtualFiles = ['**/planted.ts', '**/planted.test.ts'];
+const virtualFiles = ['**/planted.ts', '**/planted.test.ts', '**/planted.int.test.ts', '**/planted.e2e.test.ts'];
 const eslint = new ESLint({
   cwd: root,
   overrideConfig: [{ files: virtualFiles, ...tseslint.configs.disableTypeChecked }],
@@ -184,6 +184,24 @@ describe('eslint guard rails', () => {
       expect(await lint('model-lab/planted.ts', "import '../ingest/main.js';\n")).toEqual([
         restricted('model-lab/ must not import ingest/'),
       ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'makes every int and e2e test file set its own default timeout',
+    async () => {
+      const body = "it('reads', async () => {\n  await Promise.resolve();\n});\n";
+      const withTimeout = `import { jest } from '@jest/globals';\n\njest.setTimeout(120_000);\n\n${body}`;
+      const missing: unknown = expect.objectContaining({
+        ruleId: 'no-restricted-syntax',
+        message: expect.stringContaining('sets its default timeout') as string,
+      });
+      expect(await lint('ledger-sink/app/planted.int.test.ts', body)).toEqual([missing]);
+      expect(await lint('embedded/planted.e2e.test.ts', body)).toEqual([missing]);
+      expect(await lint('ledger-sink/app/planted.int.test.ts', withTimeout)).toEqual([]);
+      expect(await lint('embedded/planted.e2e.test.ts', withTimeout)).toEqual([]);
+      expect(await lint('ledger-sink/app/planted.test.ts', body)).toEqual([]);
     },
     TIMEOUT,
   );

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { auditDocument, auditIndexName } from '../../schemas/elasticsearch/audit.js';
 import {
   connectTestElasticsearch,
@@ -7,6 +8,8 @@ import {
 } from '../../schemas/elasticsearch/test-helpers.js';
 import { auditSearchContract } from '../testing/audit-search.contract.js';
 import { ElasticsearchAuditSearch } from './elasticsearch-audit-search.js';
+
+jest.setTimeout(120_000);
 
 /**
  * The audit-search contract against a real Elasticsearch (http://127.0.0.1:9200, started by

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    Response bodies are untyped JSON from the wire; the assertions below are what check their shape. */
@@ -11,7 +12,7 @@ import express from 'express';
 import WebSocket from 'ws';
 import { ApiKeyAuthenticator, type Role, keyDigestHex, principalIdOf } from '../../platform/auth.js';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
-import { systemClock } from '../../platform/clock.js';
+import type { Clock } from '../../platform/clock.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
@@ -42,6 +43,8 @@ import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-sto
 import type { DecisionRecord, PostedEntry } from '../../ledger-sink/ports.js';
 // eslint-disable-next-line no-restricted-imports
 import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
+
+jest.setTimeout(120_000);
 
 /** Dashboards against real chDB and the real embedded log (one temp dir), express on 127.0.0.1:0, a real ws client. */
 const keys = {
@@ -75,10 +78,18 @@ const authenticator = new ApiKeyAuthenticator([
 const principalId = (key: string): string =>
   principalIdOf(Object.entries(keys).find(([, k]) => k === key)![0] as Role, keyDigestHex(key));
 
+/**
+ * The stage's clock: the system clock, but always at least 1 ms past its previous reading. The access-log tests list
+ * calls newest first in the order they were made; two calls inside one millisecond (a fast machine) would tie, and
+ * ties are listed by principal and action (dashboards/queries/access-log.ts), not by when they came.
+ */
+let lastReadingMs = 0;
+const advancingClock: Clock = { nowMs: () => (lastReadingMs = Math.max(Date.now(), lastReadingMs + 1)) };
+
 async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -311,7 +322,7 @@ beforeAll(async () => {
     registry,
     logger: silentLogger,
     metrics,
-    clock: systemClock,
+    clock: advancingClock,
     clickhouse,
     authenticator,
     env: {

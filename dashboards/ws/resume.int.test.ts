@@ -6,6 +6,7 @@ import { ApiKeyAuthenticator } from '../../platform/auth.js';
 import type { Subscription } from '../../platform/bus.js';
 import { systemClock } from '../../platform/clock.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
+import { partitionForKey } from '../../platform/murmur2.js';
 import { makeTempDir, removeTempDir, waitFor } from '../../platform/embedded-log/test-helpers.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
@@ -105,11 +106,27 @@ class RecordingClient {
   }
 }
 
+/** The partition of fraud.alerts alert `index` is on: `produce` keys it `card-<index>`. */
+const partitionOf = (index: number): number => partitionForKey(`card-${index}`, PARTITIONS);
+
+/** `indexes` split by partition, each keeping its order. */
+const byPartition = (indexes: readonly number[]): number[][] =>
+  Array.from({ length: PARTITIONS }, (_, p) => indexes.filter((index) => partitionOf(index) === p));
+
 /**
  * The oracle: the problems with what a client got, given the alerts it should have got, in this order. Names
  * every missing, duplicated, unexpected or out-of-order alert; empty when the record is exact.
+ *
+ * A replay merges the partitions by log timestamp, so what it sends has one order ('as-listed'). Live alerts have
+ * only each partition's: the feed reads the partitions with unread records in turn, so alerts on different
+ * partitions come interleaved as the feed happened to find them — one that fell behind on a loaded machine finds
+ * several at once ('per-partition').
  */
-function deliveryProblems(received: readonly number[], expected: readonly number[]): string[] {
+function deliveryProblems(
+  received: readonly number[],
+  expected: readonly number[],
+  order: 'as-listed' | 'per-partition' = 'as-listed',
+): string[] {
   const problems: string[] = [];
   const want = new Set(expected);
   const seen = new Set<number>();
@@ -120,8 +137,12 @@ function deliveryProblems(received: readonly number[], expected: readonly number
   }
   for (const index of expected) if (!seen.has(index)) problems.push(`alert ${index} missing`);
   const inOrder = received.filter((i) => want.has(i));
-  if (problems.length === 0 && inOrder.some((index, i) => index !== expected[i]))
-    problems.push(`out of order: ${inOrder.join(',')}`);
+  const wanted = byPartition(expected);
+  const outOfOrder =
+    order === 'as-listed'
+      ? inOrder.some((index, i) => index !== expected[i])
+      : byPartition(inOrder).some((got, p) => got.some((index, i) => index !== wanted[p]![i]));
+  if (problems.length === 0 && outOfOrder) problems.push(`out of order: ${inOrder.join(',')}`);
   return problems;
 }
 
@@ -238,7 +259,7 @@ describe('live feed resumes after a reconnect (issue 10)', () => {
     const first = await connect();
     const seen = await produce(10);
     await waitFor(() => first.alerts.length === seen.length, 'the first connection to get 10 alerts', 60_000);
-    expect(deliveryProblems(first.alerts, seen)).toEqual([]);
+    expect(deliveryProblems(first.alerts, seen, 'per-partition')).toEqual([]);
     const lastEventId = first.lastEventId!;
     const offByOne = first.messages.filter((m) => m.type === 'alert').at(-2)!;
     await first.close();
@@ -263,15 +284,18 @@ describe('live feed resumes after a reconnect (issue 10)', () => {
     expect(resumed.messages[0]).toMatchObject({ type: 'hello', resuming: true, eventId: lastEventId });
     expect(resumed.messages.find((m) => m.type === 'caught-up')).toMatchObject({ replayed: missed.length });
     expect(resumed.split().replayed).toEqual(missed);
-    expect(resumed.split().live).toEqual(live);
-    expect(deliveryProblems(resumed.alerts, [...missed, ...live])).toEqual([]);
+    expect(deliveryProblems(resumed.split().live, live, 'per-partition')).toEqual([]);
+    expect(deliveryProblems(resumed.alerts, [...missed, ...live], 'per-partition')).toEqual([]);
     expect(eventIdsMonotone(resumed)).toBe(true);
     expect(resumed.messages.some((m) => m.type === 'gap' || m.type === 'dropped')).toBe(false);
 
     // Negative controls: the same oracle catches a loss and a duplicate.
     expect(withoutId.messages[0]).toMatchObject({ type: 'hello', resuming: false });
     expect(deliveryProblems(withoutId.alerts, [...missed, ...live])).toEqual(missed.map((i) => `alert ${i} missing`));
-    expect(deliveryProblems(planted.alerts, [...missed, ...live])).toEqual([`alert ${seen.at(-1)} not expected`]);
+    // Resumed from the next-to-last alert the first connection got: the last one it got comes again.
+    expect(deliveryProblems(planted.alerts, [...missed, ...live], 'per-partition')).toEqual([
+      `alert ${first.alerts.at(-1)} not expected`,
+    ]);
   });
 
   it('a client that missed more than the bound gets an explicit gap, then live alerts; a malformed id too', async () => {
@@ -300,12 +324,14 @@ describe('live feed resumes after a reconnect (issue 10)', () => {
 
     const gap = resumed.messages.find((m) => m.type === 'gap');
     expect(gap).toMatchObject({ type: 'gap', reason: 'too-many-missed', missedAtMost: missed.length });
-    expect(resumed.split()).toEqual({ replayed: [], live });
+    expect(resumed.split().replayed).toEqual([]);
+    expect(deliveryProblems(resumed.split().live, live, 'per-partition')).toEqual([]);
     expect(malformed.messages.find((m) => m.type === 'gap')).toMatchObject({
       reason: 'unknown-event-id',
       missedAtMost: null,
     });
-    expect(malformed.split()).toEqual({ replayed: [], live });
+    expect(malformed.split().replayed).toEqual([]);
+    expect(deliveryProblems(malformed.split().live, live, 'per-partition')).toEqual([]);
 
     // The gap's eventId is a valid resume point: reconnecting from it after more alerts replays just those.
     await resumed.close();
@@ -315,5 +341,30 @@ describe('live feed resumes after a reconnect (issue 10)', () => {
     const again = await connect(resumed.lastEventId);
     await waitFor(() => again.messages.some((m) => m.type === 'caught-up'), 'the catch-up', 60_000);
     expect(again.split().replayed).toEqual(after);
+  });
+
+  it('live alerts the feed finds together (it fell behind) come in each partition’s order; a swap within one is reported', async () => {
+    const client = await connect();
+    // One append of 12 alerts: the feed finds them all unread at once, as a loaded machine's feed finds a burst.
+    const burst = Array.from({ length: 12 }, (_, i) => produced + i);
+    produced += burst.length;
+    await log.producer().send(
+      Topics.fraudAlerts,
+      burst.map((index) => ({
+        key: `card-${index}`,
+        value: codec.encode(alertNumber(index)),
+        timestampMs: baseMs + index,
+      })),
+    );
+    await waitFor(() => client.alerts.length === burst.length, 'the client to get the burst', 60_000);
+    expect(deliveryProblems(client.alerts, burst, 'per-partition')).toEqual([]);
+    expect(eventIdsMonotone(client)).toBe(true);
+    // The burst spans every partition (keys card-0…card-11).
+    expect(byPartition(burst).map((alerts) => alerts.length)).toEqual([1, 6, 5]);
+
+    // Negative control: two alerts of one partition swapped are out of order.
+    const [a, b] = byPartition(burst).find((alerts) => alerts.length >= 2)!;
+    const swapped = client.alerts.map((index) => (index === a ? b! : index === b ? a! : index));
+    expect(deliveryProblems(swapped, burst, 'per-partition')).toEqual([`out of order: ${swapped.join(',')}`]);
   });
 });

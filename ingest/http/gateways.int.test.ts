@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -26,6 +27,8 @@ import {
   signedAdyenItem,
 } from '../testing/adyen.js';
 import { STRIPE_TEST_SECRET, charge, dispute, stripeEvent, stripeSignature } from '../testing/stripe.js';
+
+jest.setTimeout(120_000);
 
 /**
  * `POST /v1/channels/stripe` over HTTP on the real embedded log: events signed with Stripe's own `generateTestHeaderString` and verified

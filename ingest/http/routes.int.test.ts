@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,12 +7,15 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { ApiKeyAuthenticator } from '../../platform/auth.js';
 import { EmbeddedLog } from '../../platform/embedded-log/embedded-log.js';
+import { waitFor } from '../../platform/embedded-log/test-helpers.js';
 import { createCodec } from '../../schemas/codec.js';
 import type { ScoredTransaction } from '../../schemas/generated/types.js';
 import { Topics } from '../../schemas/topics.js';
 import { type IngestStage, startIngest } from '../main.js';
 import { NOW_MS, TEST_KEY, TEST_PAN, TEST_PAN_2, cardRequest, transferRequest } from '../testing/fixtures.js';
 import { readAll, recordsContaining, testContext } from '../testing/harness.js';
+
+jest.setTimeout(120_000);
 
 /**
  * The ingest routes over HTTP on 127.0.0.1, writing to the real embedded log. Checks status codes, problem
@@ -135,9 +139,7 @@ describe('ingest HTTP routes (embedded log)', () => {
 
     const repeat = s.post('/v1/decisions', cardRequest(), { 'vigil-decision-deadline-ms': '30000' });
     // The repeat is registered (a duplicate: same id, same content) before the decision is produced.
-    for (let i = 0; i < 300 && !s.metrics.render().includes('vigil_ingest_decision_waiters 1'); i++)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(s.metrics.render()).toContain('vigil_ingest_decision_waiters 1');
+    await waitFor(() => s.metrics.render().includes('vigil_ingest_decision_waiters 1'), 'the repeat to wait');
     const scoredCodec = await createCodec<ScoredTransaction>(s.registry, Topics.transactionsScored);
     const transaction = await s.transactions.decode(raw!.value);
     const scored: ScoredTransaction = {

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 /**
  * Fault 10 with two real Kafka group members (shared broker, unique topic and group) writing to one ClickHouse (chDB,
  * as two ledger-sink processes share a ClickHouse server). Member A takes the partition's batch, looks at what is
@@ -30,6 +31,8 @@ import { capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { GatedLedgerStore } from '../testing/gated-ledger-store.js';
 import { readStoredLedger, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
+
+jest.setTimeout(120_000);
 
 const SESSION_TIMEOUT_MS = 6000;
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-zombie-kafka-'));

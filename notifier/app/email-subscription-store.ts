@@ -33,9 +33,13 @@ export class EmailSubscriptionStore {
     return this.subscriptions.get(id);
   }
 
-  /** Oldest first. */
+  /**
+   * Oldest first: in the order they were registered, which is the map's own — one writer appends to one partition,
+   * and a map keeps each id where its first record put it. Not by `createdAtMs`: two registrations inside one
+   * millisecond tie there, and their random ids would then decide.
+   */
   list(): EmailSubscriptionRecord[] {
-    return [...this.subscriptions.values()].sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id));
+    return [...this.subscriptions.values()];
   }
 
   async put(record: EmailSubscriptionRecord): Promise<void> {

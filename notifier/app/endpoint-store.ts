@@ -34,9 +34,13 @@ export class EndpointStore {
     return this.endpoints.get(id);
   }
 
-  /** Oldest first. */
+  /**
+   * Oldest first: in the order they were registered, which is the map's own — one writer appends to one partition,
+   * and a map keeps each id where its first record put it. Not by `createdAtMs`: two registrations inside one
+   * millisecond tie there, and their random ids would then decide.
+   */
   list(): EndpointRecord[] {
-    return [...this.endpoints.values()].sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id));
+    return [...this.endpoints.values()];
   }
 
   async put(record: EndpointRecord): Promise<void> {

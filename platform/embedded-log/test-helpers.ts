@@ -15,12 +15,13 @@ export function removeTempDir(dir: string): Promise<void> {
 
 /**
  * Waits until `condition` holds, checking every few milliseconds, and fails after `timeoutMs` naming what it
- * waited for. Synchronisation by condition, never by a fixed sleep.
+ * waited for. Synchronisation by condition, never by a fixed sleep. The default bound is generous on purpose: it
+ * only decides how long a real failure takes to report, and a rebalance on a loaded machine takes seconds.
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   description: string,
-  timeoutMs = 10_000,
+  timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
