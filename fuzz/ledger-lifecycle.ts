@@ -41,8 +41,15 @@ import { type FuzzTarget, defineTarget } from './target.js';
  *   by a sweep past its timeout; a REVIEW hold by a verdict on it or a sweep past its timeout;
  * - no hold stays open that a FRAUD verdict, a sweep past its timeout or (an authorisation) its captures should
  *   have ended;
- * - each leg of a capture or refund carries the id it names, and a capture or refund decided APPROVE is booked
- *   once with the amount the scenario gave it; an authorisation is never booked;
+ * - each leg of a capture or refund carries the id it names, and a capture decided APPROVE is booked once with the
+ *   amount the scenario gave it; a refund decided APPROVE either so, or not at all with its decision stored as
+ *   refused (REFUND_AFTER_REVERSAL only when what it names, or a capture of it, has been reversed), and always
+ *   refused when it names no payment the ledger holds; a refund held for review may likewise have its hold voided
+ *   (by the verdict or expiry that would have posted it, the refusal's code as who resolved it); an authorisation is
+ *   never booked;
+ * - a payer never nets above zero on a payment: per payment (an authorisation with its captures counts as one), its
+ *   payer leg's account and currency, what the payment and its reversals booked plus what refunds naming it (or one
+ *   of its captures) and their reversals booked sums to zero or less;
  * - a FRAUD verdict reverses what its transaction booked and, on an authorisation, what its captures booked, less
  *   what refunds naming the payment (or a capture's authorisation) had paid back on each leg's account, currency and
  *   side when the reversal was booked (a refund's own reversal not counted back), never past zero; no transaction is reversed without a FRAUD verdict on it or
@@ -428,12 +435,37 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
       );
   }
 
-  // Captures and refunds let through are booked once, with the scenario's amount, signed by their kind.
+  // Captures and refunds let through are booked once, with the scenario's amount, signed by their kind; a refund may
+  // instead be refused, booking nothing.
+  const unposted = new Map(
+    store.decisions.map((d) => [d.scored.transaction.transactionId, d.unpostedReason ?? ''] as const),
+  );
   for (const [id, decided] of model.decidedAs) {
     const tx = model.planned.get(id)!.scored.transaction;
     const booked = originals.get(id) ?? [];
     if (tx.kind === 'AUTHORIZATION' && booked.length > 0) violations.push(`authorisation ${id} booked its own legs`);
     if ((tx.kind !== 'CAPTURE' && tx.kind !== 'REFUND') || decided.decision !== 'APPROVE') continue;
+    const reason = unposted.get(id) ?? '';
+    if (tx.kind === 'REFUND' && reason !== '') {
+      if (booked.length > 0) violations.push(`refund ${id} booked ${booked.length} legs, refused as ${reason}`);
+      if (!/^REFUND_(AFTER_REVERSAL|EXCEEDS_PAYMENT): /.test(reason))
+        violations.push(`refund ${id} refused for no refund reason: ${reason}`);
+      const named = model.planned.get(id)!.original;
+      const capturesOfNamed = [...model.planned.values()].filter(
+        (p) => p.scored.transaction.kind === 'CAPTURE' && p.original === named,
+      );
+      const reversedNamed = store.entries.some(
+        (e) =>
+          e.reversesEntryId !== '' &&
+          (e.transactionId === named ||
+            capturesOfNamed.some((c) => c.scored.transaction.transactionId === e.transactionId)),
+      );
+      if (reason.startsWith('REFUND_AFTER_REVERSAL') && !reversedNamed)
+        violations.push(`refund ${id} refused as after a reversal; ${named} has none`);
+      continue;
+    }
+    if (tx.kind === 'REFUND' && model.planned.get(id)!.original === UNKNOWN_ORIGINAL && booked.length > 0)
+      violations.push(`refund ${id} of a payment the ledger never held booked ${booked.length} legs`);
     const payer = payerAmount(tx);
     const legs = tx.settlement !== null && tx.settlement.currency !== tx.currency ? 4 : 2;
     const payerLeg = booked.find((e) => e.leg === 0);
@@ -442,6 +474,30 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
       violations.push(
         `${tx.kind} ${id} approved: ${booked.length} legs booked (payer ${payerLeg?.amountMinor}), expected ${legs} (payer ${signed})`,
       );
+  }
+
+  // The payer never nets above zero on a payment: the payment's (or an authorisation's captures') payer legs with
+  // their reversals, and every refund leg naming it or one of its captures with theirs, on that account and currency.
+  for (const [id, planned] of model.planned) {
+    const tx = planned.scored.transaction;
+    if (tx.kind === 'REFUND' || (tx.kind === 'CAPTURE' && planned.original !== UNKNOWN_ORIGINAL)) continue;
+    const payments = new Set(
+      tx.kind === 'AUTHORIZATION'
+        ? [...model.planned.values()]
+            .filter((p) => p.scored.transaction.kind === 'CAPTURE' && p.original === id)
+            .map((p) => p.scored.transaction.transactionId)
+        : [id],
+    );
+    const payer = payerAmount(tx);
+    let net = 0n;
+    for (const e of store.entries)
+      if (
+        e.accountId === payer.accountId &&
+        e.currency === payer.currency &&
+        (payments.has(e.transactionId) || e.refundsTransactionId === id || payments.has(e.refundsTransactionId))
+      )
+        net += e.amountMinor;
+    if (net > 0n) violations.push(`payer ${payer.accountId} nets ${net} ${payer.currency} on payment ${id}`);
   }
 
   // What refunds naming `id` (or, for a capture, its authorisation) have left of one of its legs: refund legs on its
@@ -546,16 +602,19 @@ export async function cardViolations(store: MemoryStore, model: Model, op: Op | 
       if (swept) violations.push(`${id} open after a sweep past its timeout`);
       continue;
     }
-    const { resolution: how, cause } = resolution;
+    const { resolution: how, cause, resolvedBy } = resolution;
+    // A refund's review hold its verdict or expiry would post is voided when its payment no longer holds it.
+    const refusedRefund = tx.kind === 'REFUND' && how === 'VOIDED' && /^REFUND_/.test(resolvedBy);
     const fresh = !model.resolutionsSeen.has(id);
     model.resolutionsSeen.add(id);
-    const reason =
-      (cause === LabelValue.FRAUD || cause === LabelValue.GENUINE
-        ? given.has(cause) && how === (cause === LabelValue.FRAUD ? 'VOIDED' : 'POSTED')
-        : cause === 'EXPIRED'
-          ? swept && (how === 'VOIDED' || (!authorization && how === 'POSTED' && hold.expiresAtMs === expiresAtMs))
-          : how === 'CAPTURED') &&
-      (authorization ? how !== 'POSTED' && (how !== 'CAPTURED' || full) : how !== 'CAPTURED');
+    const reason = refusedRefund
+      ? (cause === LabelValue.GENUINE && given.has(cause)) || (cause === 'EXPIRED' && swept)
+      : (cause === LabelValue.FRAUD || cause === LabelValue.GENUINE
+          ? given.has(cause) && how === (cause === LabelValue.FRAUD ? 'VOIDED' : 'POSTED')
+          : cause === 'EXPIRED'
+            ? swept && (how === 'VOIDED' || (!authorization && how === 'POSTED' && hold.expiresAtMs === expiresAtMs))
+            : how === 'CAPTURED') &&
+        (authorization ? how !== 'POSTED' && (how !== 'CAPTURED' || full) : how !== 'CAPTURED');
     if (!reason) violations.push(`${hold.kind} hold ${id} ${how} by ${cause}: no such reason in the scenario`);
     // A void ends an authorisation its captures had not consumed before this step (they may book at the same step).
     if (authorization && how === 'VOIDED' && fresh && capturedBefore >= payer.minor)

@@ -439,6 +439,16 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning: "A settlement in the transaction's own currency names another amount: ambiguous, not posted.",
   },
+  REFUND_AFTER_REVERSAL: {
+    category: 'conflict',
+    meaning:
+      'A refund of a payment a FRAUD verdict (analyst, chargeback, return) already reversed: the reversal gave the money back, so the refund books nothing; its decision is stored with this reason.',
+  },
+  REFUND_EXCEEDS_PAYMENT: {
+    category: 'conflict',
+    meaning:
+      'A refund larger, on some leg, than its payment still holds (what it booked, or its captures did, less earlier refunds): it books nothing; its decision is stored with this reason.',
+  },
 
   // ── Dashboards ──────────────────────────────────────────────────────────────────────────────────────────
   TRANSACTION_NOT_FOUND: {

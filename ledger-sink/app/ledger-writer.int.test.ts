@@ -442,6 +442,7 @@ describe('ledger-sink batch handler over chDB', () => {
           decidedAs: new Map(),
           held: new Set(),
           labelled: new Set(),
+          unposted: new Set(),
         }),
     });
 

@@ -28,11 +28,18 @@ import {
 } from '../domain/holds.js';
 import { postedEventOf } from '../domain/ledger-events.js';
 import { PostingError, bookingOf, linksOf, notPostedReason, postingsFor } from '../domain/postings.js';
+import { type RefundRefusal, refundRefusal } from '../domain/refunds.js';
 import { type ConflictRecord, type DecisionRecord, type LedgerStore, type PostedEntry, conflictKey } from '../ports.js';
 import { AccountTypes } from './account-types.js';
 import type { BalanceFeed, TouchedAccounts } from './balance-feed.js';
 import type { LedgerEventFeed } from './ledger-events.js';
-import { type HoldRequest, type LifecycleReport, PostingLifecycle, addOutcomes } from './posting-lifecycle.js';
+import {
+  type HoldRequest,
+  type LifecycleReport,
+  PostingLifecycle,
+  type RefundedPayments,
+  addOutcomes,
+} from './posting-lifecycle.js';
 
 /** The ledger writer's refusals, by name; what each means is in platform/error-codes.ts. */
 export const LedgerErrorCode = {
@@ -55,8 +62,10 @@ export interface BatchReport {
   /** Records whose transaction id was already accepted with the same fingerprint. */
   readonly duplicates: number;
   readonly conflicts: number;
-  /** Decided records that post nothing (declined, authorisation holds). */
+  /** Decided records that post nothing (declined, authorisation holds, held for review, refunds refused). */
   readonly notPosted: number;
+  /** Refunds this batch refused (domain/refunds.ts): each books nothing, its decision stored with the reason. */
+  readonly refundsRefused: number;
   readonly labelsWritten: number;
   /** Audit documents created in the search index (0 without one). */
   readonly auditIndexed: number;
@@ -102,6 +111,7 @@ interface StoredBatch {
   readonly postedTransactions: number;
   readonly duplicates: number;
   readonly notPosted: number;
+  readonly refundsRefused: number;
   readonly changedDecisions: readonly string[];
   readonly holdsPlaced: number;
   readonly outcomes: LifecycleReport['outcomes'];
@@ -235,6 +245,23 @@ export class LedgerBatchHandler {
     const settles = [...new Set(prepared.map((p) => linksOf(p.scored.transaction).capturesTransactionId))].filter(
       (id) => id !== '',
     );
+    // Refunds are checked against their payments under the lock on those too (and, for an authorisation, on its
+    // captures, which a verdict reverses under their own ids): a verdict never reverses a payment between a refund's
+    // check and its booking. The captures are known only once read, so a batch that finds one it did not lock
+    // releases everything it holds, unwritten, and locks again with it.
+    const refunded = [...new Set(prepared.map((p) => refundedPaymentOf(p.scored)))].filter((id) => id !== '');
+    const stored = await this.lifecycle.lockedWith(
+      [...ids, ...settles, ...refunded],
+      async () => (await this.lifecycle.refundedPayments(refunded)).captureIds,
+      async () => {
+        const payments = await this.lifecycle.refundedPayments(refunded);
+        const batch = await this.storeDecisions(prepared, ids, nowMs, payments);
+        // Under the lock: a FRAUD verdict on these transactions waits for it, so their reversal is never announced
+        // before their posting.
+        await this.deps.events?.publish(batch.events);
+        return batch;
+      },
+    );
     const {
       accepted,
       conflicts,
@@ -243,17 +270,12 @@ export class LedgerBatchHandler {
       postedTransactions,
       duplicates,
       notPosted,
+      refundsRefused,
       changedDecisions,
       holdsPlaced,
       outcomes: stepOutcomes,
       fraudOnCaptures,
-    } = await this.lifecycle.locked([...ids, ...settles], async () => {
-      const stored = await this.storeDecisions(prepared, ids, nowMs);
-      // Under the lock: a FRAUD verdict on these transactions waits for it, so their reversal is never announced
-      // before their posting.
-      await this.deps.events?.publish(stored.events);
-      return stored;
-    });
+    } = stored;
     await this.recordUnpostable(unpostable);
     // Outside the batch's lock: it takes the lock on the captures' ids, which may be this batch's.
     const passed = await this.lifecycle.passOnFraud(fraudOnCaptures, nowMs);
@@ -319,6 +341,7 @@ export class LedgerBatchHandler {
       duplicates,
       conflicts: conflicts.length,
       notPosted,
+      refundsRefused,
       labelsWritten: 0,
       auditIndexed: audit.indexed,
       auditRejected: audit.rejected,
@@ -327,11 +350,15 @@ export class LedgerBatchHandler {
     };
   }
 
-  /** Decides per record against the store and writes what the batch adds; the caller holds the lock on `ids`. */
+  /**
+   * Decides per record against the store and writes what the batch adds; the caller holds the lock on `ids` and on
+   * the payments (and their captures) that the batch's refunds name, read into `payments`.
+   */
   private async storeDecisions(
     prepared: readonly Prepared[],
     ids: readonly string[],
     nowMs: number,
+    payments: RefundedPayments,
   ): Promise<StoredBatch> {
     const { store } = this.deps;
     const stored = ids.length === 0 ? NOTHING_STORED : await store.storedFingerprints(ids);
@@ -347,6 +374,14 @@ export class LedgerBatchHandler {
 
     const entries: PostedEntry[] = [];
     const decisions: DecisionRecord[] = [];
+    /**
+     * The decisions of refunds that book or hold, written after their legs or hold: a crash between the two leaves a
+     * refund whose redelivery finds its legs (and books nothing more) rather than a decision with no legs, which
+     * the redelivery would have to check again against a payment that may have changed since.
+     */
+    const refundDecisions: DecisionRecord[] = [];
+    /** Refunds refused in this batch: a later copy of one books nothing either. */
+    const refused = new Map<string, RefundRefusal>();
     const accepted: Prepared[] = [];
     const holds = new Map<string, HoldRequest>();
     const booked = new Set<string>();
@@ -359,6 +394,20 @@ export class LedgerBatchHandler {
     let postedTransactions = 0;
     let duplicates = 0;
     let notPosted = 0;
+    /**
+     * Why a refund about to book (or be held) must book nothing, checked against its payment as the store holds it
+     * plus what this batch booked before it, in log order: a payment, a capture or another refund earlier in the batch
+     * counts as if it had come in an earlier batch.
+     */
+    const refusalOf = (
+      tx: ScoredTransaction['transaction'],
+      legs: readonly LedgerEntry[],
+    ): RefundRefusal | undefined => {
+      const paymentId = refundedPaymentOf({ transaction: tx });
+      if (paymentId === '') return undefined;
+      const authorization = payments.authorizations.has(paymentId) || holds.get(paymentId)?.kind === 'AUTHORIZATION';
+      return refundRefusal(legs, { paymentId, authorization, booked: [...payments.booked, ...entries] });
+    };
     verdicts.forEach((verdict, i) => {
       const p = prepared[i]!;
       const tx = p.scored.transaction;
@@ -383,6 +432,26 @@ export class LedgerBatchHandler {
       // What the accepted decision books, never this copy's own (see domain/idempotency.ts).
       const legs = (): readonly LedgerEntry[] => (p.legs.length > 0 ? p.legs : postingsFor(tx, nowMs));
       const links = linksOf(tx);
+      // A refund is checked when it would book its legs or place its hold now, never again once it has (a copy).
+      const placesHold =
+        verdict.booking === 'hold' && !stored.held.has(tx.transactionId) && !holds.has(tx.transactionId);
+      const refusal =
+        refused.get(tx.transactionId) ?? (verdict.writeEntries || placesHold ? refusalOf(tx, legs()) : undefined);
+      if (refusal !== undefined) {
+        if (!refused.has(tx.transactionId)) {
+          refused.set(tx.transactionId, refusal);
+          this.m.notPosted.inc({ reason: refusal.code.toLowerCase() });
+        }
+        if (verdict.writeDecision) {
+          notPosted += 1;
+          decisions.push({
+            scored: p.scored,
+            storedAtMs: nowMs,
+            unpostedReason: `${refusal.code}: ${refusal.message}`,
+          });
+        }
+        return;
+      }
       const announce = this.deps.events !== undefined && verdict.booking === 'post' && !announced.has(tx.transactionId);
       const written: PostedEntry[] = [];
       if (verdict.writeEntries) {
@@ -407,7 +476,8 @@ export class LedgerBatchHandler {
         if (kind === 'AUTHORIZATION') settle.add(tx.transactionId);
       }
       if (verdict.writeDecision) {
-        decisions.push({ scored: p.scored, storedAtMs: nowMs });
+        const checked = refundedPaymentOf(p.scored) !== '' && (verdict.writeEntries || placesHold);
+        (checked ? refundDecisions : decisions).push({ scored: p.scored, storedAtMs: nowMs });
         const reason = notPostedReason(p.scored);
         if (reason !== null) {
           notPosted += 1;
@@ -431,6 +501,7 @@ export class LedgerBatchHandler {
       store.insertConflicts(newConflicts),
       store.insertHolds(placed),
     ]);
+    await store.insertDecisions(refundDecisions);
     // Verdicts that arrived before their decision (rare) are applied now that the decision is stored.
     const waiting = [...holds.keys(), ...booked].filter((id) => stored.labelled.has(id));
     const applied = await this.lifecycle.applyStoredVerdicts(waiting, nowMs);
@@ -444,10 +515,11 @@ export class LedgerBatchHandler {
       accepted,
       conflicts,
       entriesWritten: entries.length,
-      decisionsWritten: decisions.length,
+      decisionsWritten: decisions.length + refundDecisions.length,
       postedTransactions,
       duplicates,
       notPosted,
+      refundsRefused: refused.size,
       changedDecisions,
       holdsPlaced: placed.length,
       outcomes,
@@ -560,6 +632,7 @@ export class LedgerBatchHandler {
       duplicates: labels.length - recorded.stored,
       conflicts: 0,
       notPosted: 0,
+      refundsRefused: 0,
       labelsWritten: recorded.stored,
       auditIndexed: 0,
       auditRejected: 0,
@@ -610,12 +683,18 @@ function touchedBy(decisions: readonly ScoredTransaction[]): TouchedAccounts {
   return { accounts, settled };
 }
 
+/** The payment a refund names (checked before it books, domain/refunds.ts), '' for anything else. */
+function refundedPaymentOf(scored: Pick<ScoredTransaction, 'transaction'>): string {
+  return linksOf(scored.transaction).refundsTransactionId;
+}
+
 const NOTHING_STORED: StoredFingerprints = Object.freeze({
   ledger: new Map(),
   decisions: new Map(),
   decidedAs: new Map(),
   held: new Set<string>(),
   labelled: new Set<string>(),
+  unposted: new Set<string>(),
 });
 
 function notIndexed(rejection: AuditIndexRejection): VigilError {
@@ -672,7 +751,7 @@ function ledgerMetrics(metrics: MetricsRegistry): LedgerMetrics {
     ),
     notPosted: metrics.counter(
       'vigil_ledger_not_posted_total',
-      'Decisions that book nothing when decided, by reason (declined, authorization_hold, held_for_review).',
+      'Decisions that book nothing when decided, by reason (declined, authorization_hold, held_for_review, refund_after_reversal, refund_exceeds_payment).',
     ),
     labels: metrics.counter('vigil_ledger_labels_total', 'Analyst labels written.'),
     deadLetters: metrics.counter('vigil_ledger_dead_letters_total', 'Records sent to tx.dlq by ledger-sink.'),

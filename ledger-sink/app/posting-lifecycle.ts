@@ -3,6 +3,7 @@ import type { Counter, MetricsRegistry } from '../../platform/metrics.js';
 import { KeyedLock } from '../../platform/keyed-lock.js';
 import type { AnalystLabel, LedgerEntry, LedgerEvent } from '../../schemas/generated/types.js';
 import {
+  type BookedEntry,
   EMPTY_LEDGER,
   type Hold,
   type HoldKind,
@@ -15,10 +16,13 @@ import {
   type Verdict,
   applyVerdict,
   expireHold,
+  isOpen,
   holdTimeoutMs,
   placeHold,
   settleCaptures,
+  voidRefusedRefund,
 } from '../domain/holds.js';
+import { refundRefusal } from '../domain/refunds.js';
 import { postedEventOf, reversedEventOf } from '../domain/ledger-events.js';
 import { type LedgerStore, type PostedEntry, labelKey } from '../ports.js';
 
@@ -42,6 +46,22 @@ export interface HoldRequest {
   readonly legs: readonly LedgerEntry[];
   readonly links: LegLinks;
 }
+
+/**
+ * What the ledger holds of payments that refunds name (domain/refunds.ts), read under their lock: every leg that bears
+ * on what they still hold, which of them are authorisations, and those authorisations' captures.
+ */
+export interface RefundedPayments {
+  readonly booked: readonly BookedEntry[];
+  readonly authorizations: ReadonlySet<string>;
+  readonly captureIds: readonly string[];
+}
+
+export const NO_REFUNDED_PAYMENTS: RefundedPayments = Object.freeze({
+  booked: [],
+  authorizations: new Set<string>(),
+  captureIds: [],
+});
 
 /** What settling authorisations did, and the FRAUD verdicts on them their captures must still carry out. */
 export interface SettleReport extends LifecycleReport {
@@ -121,8 +141,68 @@ export class PostingLifecycle {
   }
 
   /**
+   * What the ledger holds of `paymentIds`, the payments refunds name: their legs, their captures' legs (for an
+   * authorisation) and the refunds of each, and the ids of those captures (which the caller must hold the lock on,
+   * with the payments'). Nothing is read for no ids.
+   */
+  async refundedPayments(paymentIds: readonly string[]): Promise<RefundedPayments> {
+    if (paymentIds.length === 0) return NO_REFUNDED_PAYMENTS;
+    const ledgers = await this.deps.store.transactionLedgers(paymentIds);
+    const authorizations = new Set<string>();
+    const captureIds = new Set<string>();
+    const booked: BookedEntry[] = [];
+    for (const [id, ledger] of ledgers) {
+      booked.push(...ledger.entries, ...ledger.captures, ...ledger.refunds);
+      if (ledger.hold?.kind !== 'AUTHORIZATION') continue;
+      authorizations.add(id);
+      for (const leg of ledger.captures) captureIds.add(leg.transactionId);
+    }
+    // Refunds naming a capture of an authorisation count against the authorisation too.
+    if (captureIds.size > 0)
+      for (const ledger of (await this.deps.store.transactionLedgers([...captureIds])).values())
+        booked.push(...ledger.refunds);
+    return { booked, authorizations, captureIds: [...captureIds] };
+  }
+
+  /**
+   * Runs `run` holding the lock on `ids` and on every id `lockAlso` (read under the lock) says it needs too: a step
+   * that finds it needs an id it does not hold releases everything, unwritten, and locks again with it. `lockAlso`
+   * must return the same ids or more when called again on the same state.
+   */
+  async lockedWith<T>(
+    ids: readonly string[],
+    lockAlso: () => Promise<readonly string[]>,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    let extra: readonly string[] = [];
+    for (;;) {
+      const held = new Set([...ids, ...extra]);
+      const attempt = await this.locked(
+        [...held],
+        async (): Promise<{ readonly missing: readonly string[] } | { readonly missing: null; readonly done: T }> => {
+          const missing = (await lockAlso()).filter((id) => !held.has(id));
+          return missing.length > 0 ? { missing } : { missing: null, done: await run() };
+        },
+      );
+      if (attempt.missing === null) return attempt.done;
+      extra = [...extra, ...attempt.missing];
+    }
+  }
+
+  /**
+   * The payments (and their captures) that open review holds of refunds among `ids` name: a verdict or an expiry
+   * posting such a hold checks the refund against them first, under their lock.
+   */
+  private async refundHoldPayments(ids: readonly string[]): Promise<readonly string[]> {
+    const paymentIds = refundHoldPaymentsOf(await this.deps.store.transactionLedgers(ids));
+    if (paymentIds.length === 0) return [];
+    return [...paymentIds, ...(await this.refundedPayments(paymentIds)).captureIds];
+  }
+
+  /**
    * Applies the verdicts already stored for `transactionIds` (ones that arrived before their decision). The
-   * caller holds the lock on these ids ({@link locked}) and has stored their decisions, holds and entries.
+   * caller holds the lock on these ids ({@link locked}) and on the payments the refunds among them name, and has
+   * stored their decisions, holds and entries.
    */
   applyStoredVerdicts(transactionIds: readonly string[], nowMs: number): Promise<LifecycleReport> {
     return transactionIds.length === 0 ? Promise.resolve(emptyReport()) : this.foldStored(transactionIds, nowMs);
@@ -155,30 +235,34 @@ export class PostingLifecycle {
   async recordVerdicts(labels: readonly AnalystLabel[], nowMs: number): Promise<LifecycleReport & { stored: number }> {
     if (labels.length === 0) return { ...emptyReport(), stored: 0 };
     const ids = [...new Set(labels.map((l) => l.transactionId))];
-    const recorded = await this.locked(ids, async () => {
-      const stored = await this.deps.store.storedLabels(ids);
-      const seen = new Set(stored.map(labelKey));
-      const fresh = labels.filter((label) => {
-        const key = labelKey(label);
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
-      await this.deps.store.insertLabels(fresh);
-      const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
-      // Every verdict stored for these transactions, in the order they were given: one given earlier but not
-      // applied yet (it came before its decision, or a crash interrupted it) takes effect before this batch's.
-      const verdicts = [...stored, ...fresh];
-      // Announced: what this batch's own verdicts reached, stored now or by an earlier try of the same batch.
-      const report = await this.fold(ledgers, verdicts, nowMs, undefined, labels);
-      return {
-        ...report,
-        stored: fresh.length,
-        captured: capturedAuthorizations(ledgers),
-        fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts),
-        announcedOnCaptures: fraudOnCapturesOf(ledgers, labels),
-      };
-    });
+    const recorded = await this.lockedWith(
+      ids,
+      () => this.refundHoldPayments(ids),
+      async () => {
+        const stored = await this.deps.store.storedLabels(ids);
+        const seen = new Set(stored.map(labelKey));
+        const fresh = labels.filter((label) => {
+          const key = labelKey(label);
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+        await this.deps.store.insertLabels(fresh);
+        const ledgers = new Map(await this.deps.store.transactionLedgers(ids));
+        // Every verdict stored for these transactions, in the order they were given: one given earlier but not
+        // applied yet (it came before its decision, or a crash interrupted it) takes effect before this batch's.
+        const verdicts = [...stored, ...fresh];
+        // Announced: what this batch's own verdicts reached, stored now or by an earlier try of the same batch.
+        const report = await this.fold(ledgers, verdicts, nowMs, undefined, labels);
+        return {
+          ...report,
+          stored: fresh.length,
+          captured: capturedAuthorizations(ledgers),
+          fraudOnCaptures: fraudOnCapturesOf(ledgers, verdicts),
+          announcedOnCaptures: fraudOnCapturesOf(ledgers, labels),
+        };
+      },
+    );
     const settled = await this.settleLocked(recorded.captured, nowMs);
     // Announced: the reversals this batch's own verdicts reached, and those settling passed on now.
     const reversed = await this.passOnFraud([...recorded.fraudOnCaptures, ...settled.fraudOnCaptures], nowMs, [
@@ -220,15 +304,18 @@ export class PostingLifecycle {
     const ids = await this.deps.store.expiredHolds(nowMs, limit);
     if (ids.length === 0) return emptyReport();
     let captured: string[] = [];
-    const expired = await this.locked(ids, () =>
-      this.foldStored(ids, nowMs, (ledgers, outcomes, writes) => {
-        for (const id of ids)
-          this.step(ledgers, id, outcomes, writes, (l) =>
-            expireHold(l, this.deps.holdsFor(l.hold?.legs[0]?.accountId ?? '').expiryPolicy, nowMs),
-          );
-        captured = capturedAuthorizations(ledgers);
-        return ids;
-      }),
+    const expired = await this.lockedWith(
+      ids,
+      () => this.refundHoldPayments(ids),
+      () =>
+        this.foldStored(ids, nowMs, (ledgers, outcomes, writes) => {
+          for (const id of ids)
+            this.step(ledgers, id, outcomes, writes, (l) =>
+              expireHold(l, this.deps.holdsFor(l.hold?.legs[0]?.accountId ?? '').expiryPolicy, nowMs),
+            );
+          captured = capturedAuthorizations(ledgers);
+          return ids;
+        }),
     );
     const settled = await this.settleLocked(captured, nowMs);
     return merge(merge(expired, settled), await this.passOnFraud(settled.fraudOnCaptures, nowMs));
@@ -256,6 +343,10 @@ export class PostingLifecycle {
   ): Promise<LifecycleReport> {
     const writes = new Writes();
     const outcomes = countOutcomes();
+    // A refund's review hold posted here books only what its payment still holds (domain/refunds.ts); the payments
+    // are read once, and what this fold books is added as it goes.
+    const refunded = refundHoldPaymentsOf(ledgers);
+    writes.refundedPayments = refunded.length === 0 ? undefined : await this.refundedPayments(refunded);
     for (const verdict of [...verdicts].sort(byWhenGiven))
       this.step(ledgers, verdict.transactionId, outcomes, writes, (l) => applyVerdict(l, verdict, nowMs));
     const expired = more?.(ledgers, outcomes, writes) ?? [];
@@ -323,14 +414,47 @@ export class PostingLifecycle {
     writes: Writes,
     apply: (ledger: TransactionLedger) => Step,
   ): void {
-    const step = apply(ledgers.get(id) ?? EMPTY_LEDGER);
+    const before = ledgers.get(id) ?? EMPTY_LEDGER;
+    const step = this.checkRefund(before, apply(before), writes);
     ledgers.set(id, step.ledger);
+    // A refund's hold posted in this step counts against its payment in the steps after it (a FRAUD verdict on the
+    // payment later in the same fold reverses only what the refund left), as it would once read back from the store.
+    const refundLegs = step.writes.entries.filter((e) => e.refundsTransactionId !== '' && e.reversesEntryId === '');
+    if (refundLegs.length > 0)
+      for (const [paymentId, ledger] of ledgers)
+        if (
+          refundLegs.some(
+            (r) =>
+              r.refundsTransactionId === paymentId ||
+              ledger.entries.some((e) => e.capturesTransactionId === r.refundsTransactionId),
+          )
+        )
+          ledgers.set(paymentId, { ...ledger, refunds: [...ledger.refunds, ...refundLegs] });
     outcomes[step.outcome] += 1;
     writes.resolutions.push(...step.writes.resolutions);
     writes.entries.push(...step.writes.entries);
     for (const leg of step.writes.entries) writes.accounts.add(leg.accountId);
     if (step.writes.resolutions.length > 0)
       for (const leg of step.ledger.hold?.legs ?? []) writes.accounts.add(leg.accountId);
+  }
+
+  /**
+   * `step` as it is, unless it posts a refund's review hold its payment no longer holds (domain/refunds.ts): then the
+   * hold is voided instead, books nothing, and the refusal's code says why (`resolvedBy`).
+   */
+  private checkRefund(before: TransactionLedger, step: Step, writes: Writes): Step {
+    const hold = before.hold;
+    const paymentId = hold?.links.refundsTransactionId ?? '';
+    if (step.outcome !== 'hold_posted' || hold?.kind !== 'REVIEW' || paymentId === '') return step;
+    const payments = writes.refundedPayments ?? NO_REFUNDED_PAYMENTS;
+    const refusal = refundRefusal(hold.legs, {
+      paymentId,
+      authorization: payments.authorizations.has(paymentId),
+      booked: [...payments.booked, ...writes.entries],
+    });
+    if (refusal === undefined) return step;
+    this.m.refundsRefused.inc({ reason: refusal.code.toLowerCase() });
+    return voidRefusedRefund(before, step, refusal.code, step.ledger.resolution?.resolvedAtMs ?? 0);
   }
 
   /** Resolutions first, then the entries they book: entries of a held transaction never exist unresolved. */
@@ -359,6 +483,17 @@ class Writes {
   readonly resolutions: HoldResolutionRecord[] = [];
   readonly entries: PostedEntry[] = [];
   readonly accounts = new Set<string>();
+  /** The payments refund holds posted in this fold name, read under their lock; none if no refund hold is open. */
+  refundedPayments: RefundedPayments | undefined;
+}
+
+/** The payments that the open review holds of refunds among `ledgers` name. */
+function refundHoldPaymentsOf(ledgers: ReadonlyMap<string, TransactionLedger>): string[] {
+  const ids = new Set<string>();
+  for (const ledger of ledgers.values())
+    if (isOpen(ledger) && ledger.hold!.kind === 'REVIEW' && ledger.hold!.links.refundsTransactionId !== '')
+      ids.add(ledger.hold!.links.refundsTransactionId);
+  return [...ids];
 }
 
 function countOutcomes(): Record<HoldOutcome, number> {
@@ -417,6 +552,7 @@ function emptyReport(): LifecycleReport {
 interface LifecycleMetrics {
   readonly resolutions: Counter;
   readonly reversalEntries: Counter;
+  readonly refundsRefused: Counter;
 }
 
 function lifecycleMetrics(metrics: MetricsRegistry): LifecycleMetrics {
@@ -428,6 +564,10 @@ function lifecycleMetrics(metrics: MetricsRegistry): LifecycleMetrics {
     reversalEntries: metrics.counter(
       'vigil_ledger_reversal_entries_total',
       'Reversal legs booked for FRAUD verdicts on booked transactions.',
+    ),
+    refundsRefused: metrics.counter(
+      'vigil_ledger_refund_holds_refused_total',
+      "Refunds' review holds voided instead of posted: their payment no longer held what they pay back, by reason.",
     ),
   };
 }

@@ -290,6 +290,16 @@ export function settleCaptures(ledger: TransactionLedger, settledBy: string, now
   return resolve(ledger, { resolution: 'CAPTURED', cause: 'CAPTURED', resolvedBy: settledBy }, nowMs);
 }
 
+/**
+ * A REVIEW hold of a refund that `posted` would book, ended `VOIDED` instead because its payment no longer holds what
+ * it pays back (domain/refunds.ts): same cause as the verdict or expiry that would have posted it, `resolvedBy` the
+ * refusal's code, nothing booked.
+ */
+export function voidRefusedRefund(ledger: TransactionLedger, posted: Step, refusalCode: string, nowMs: number): Step {
+  const cause = posted.ledger.resolution?.cause ?? 'EXPIRED';
+  return resolve(ledger, { resolution: 'VOIDED', cause, resolvedBy: refusalCode }, nowMs);
+}
+
 /** True while a hold reserves funds: placed and not resolved. */
 export function isOpen(ledger: TransactionLedger): boolean {
   return ledger.hold !== undefined && ledger.resolution === undefined;

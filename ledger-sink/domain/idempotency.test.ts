@@ -7,6 +7,7 @@ const nothingStored: StoredFingerprints = {
   decidedAs: new Map(),
   held: new Set(),
   labelled: new Set(),
+  unposted: new Set(),
 };
 const stored = (
   ledger: Record<string, string>,
@@ -18,6 +19,7 @@ const stored = (
   decidedAs: new Map(Object.keys(decisions).map((id) => [id, decidedAs[id] ?? 'APPROVE'] as const)),
   held: new Set(),
   labelled: new Set(),
+  unposted: new Set(),
 });
 const c = (transactionId: string, fingerprint: string, posts = true, decision?: Decision): Candidate => ({
   transactionId,

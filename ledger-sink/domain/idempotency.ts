@@ -11,7 +11,8 @@ import { type Booking, bookingOf } from './postings.js';
  *
  * The first decision stored for a transaction id governs its ledger. A later copy with the same content may carry
  * another decision (scoring re-run after a crash on a state that differs by a label, a rules reload): it is a
- * duplicate, and what it books is what the accepted decision books, never its own.
+ * duplicate, and what it books is what the accepted decision books, never its own — nothing, when the decision was
+ * stored with a not-posted reason.
  */
 
 /** One decoded scored transaction, reduced to what the decision needs. */
@@ -24,8 +25,9 @@ export interface Candidate {
 
 /**
  * What the store already holds for the transaction ids of a batch, from one round of concurrent look-ups: the
- * fingerprint per id in `ledger_entries` and in `decisions`, the decision stored, which ids have a hold, and
- * which have a stored verdict (a label that may have arrived before its decision).
+ * fingerprint per id in `ledger_entries` and in `decisions`, the decision stored, which ids have a hold, which
+ * have a stored verdict (a label that may have arrived before its decision), and which decisions were stored as
+ * booking nothing for a reason of the ledger's (a refund refused, domain/refunds.ts).
  */
 export interface StoredFingerprints {
   readonly ledger: ReadonlyMap<string, string>;
@@ -33,6 +35,8 @@ export interface StoredFingerprints {
   readonly decidedAs: ReadonlyMap<string, Decision>;
   readonly held: ReadonlySet<string>;
   readonly labelled: ReadonlySet<string>;
+  /** Ids whose stored decision carries a not-posted reason: they book nothing, however often they come again. */
+  readonly unposted: ReadonlySet<string>;
 }
 
 export type Verdict =
@@ -75,7 +79,8 @@ export function decideBatch(candidates: readonly Candidate[], stored: StoredFing
     if (other !== undefined) return { kind: 'conflict', acceptedFingerprint: other };
 
     const decision = stored.decidedAs.get(id) ?? first?.decision ?? candidate.decision;
-    const booking = bookingOf(decision, candidate.kind);
+    // A refusal is part of the stored decision: a refund refused once stays refused when its payment changes later.
+    const booking = stored.unposted.has(id) ? 'none' : bookingOf(decision, candidate.kind);
     const writeEntries = booking === 'post' && !stored.ledger.has(id) && !entriesWritten.has(id);
     const writeDecision = !stored.decisions.has(id) && !decisionsWritten.has(id);
     if (writeEntries) entriesWritten.add(id);

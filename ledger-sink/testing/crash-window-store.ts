@@ -60,6 +60,7 @@ export class CrashWindowStore implements LedgerStore {
         decidedAs: new Map(),
         held: new Set<string>(),
         labelled: new Set<string>(),
+        unposted: new Set<string>(),
       });
     return this.inner.storedFingerprints(transactionIds);
   }

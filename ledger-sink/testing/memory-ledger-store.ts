@@ -54,6 +54,9 @@ export abstract class MemoryLedgerStore implements LedgerStore {
         decidedAs: new Map(decided.map((d) => [d.scored.transaction.transactionId, d.scored.decision])),
         held: new Set(this.holds.filter((h) => wanted.has(h.transactionId)).map((h) => h.transactionId)),
         labelled: new Set(this.labels.filter((l) => wanted.has(l.transactionId)).map((l) => l.transactionId)),
+        unposted: new Set(
+          decided.filter((d) => (d.unpostedReason ?? '') !== '').map((d) => d.scored.transaction.transactionId),
+        ),
       };
     });
   }
