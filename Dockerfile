@@ -3,6 +3,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+# npm ci runs `prepare`, which bundles the web console from these sources (dashboards/console/build.ts).
+COPY dashboards/console ./dashboards/console
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY platform ./platform
 COPY schemas ./schemas

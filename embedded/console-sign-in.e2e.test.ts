@@ -2,6 +2,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { buildConsole } from '../dashboards/console/build.js';
 import { silentLogger } from '../platform/logger.js';
 import type { AccessLogPage } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
@@ -28,6 +29,7 @@ describe('console sign-in through the built-in OpenID provider (embedded, Chromi
   let browser: Browser;
 
   beforeAll(async () => {
+    await buildConsole();
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-console-sign-in-'));
     pipeline = await startEmbeddedPipeline({
       env: { VIGIL_DATA_DIR: dataDir, VIGIL_HTTP_PORT: '0', VIGIL_SIMULATOR_TPS: '0' },

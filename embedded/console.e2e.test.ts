@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import { buildConsole } from '../dashboards/console/build.js';
+import { QUEUE_PAGE } from '../dashboards/console/src/views/queue-page.js';
 import { silentLogger } from '../platform/logger.js';
 import type { AlertPage, CasePage, LiveMessage, TransactionRequest } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
@@ -231,7 +233,8 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
     contexts.push(context);
     if (initScript !== undefined) await context.addInitScript(initScript);
     const page = await context.newPage();
-    await page.goto(link.url + '/');
+    // The live alerts view; the console opens on the case queue otherwise.
+    await page.goto(link.url + '/#/alerts');
     return page;
   }
 
@@ -243,6 +246,7 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
 
   beforeAll(async () => {
     const executablePath = chromiumExecutable();
+    await buildConsole();
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-console-'));
     pipeline = await startEmbeddedPipeline({
       env: {
@@ -392,14 +396,16 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
   });
 
   it('lists the open cases by priority, as GET /v1/cases does, and follows a case resolved through the API', async () => {
+    await consolePage.getByRole('link', { name: 'Case queue' }).click();
     const caseIdsShown = async (page: Page) =>
-      Promise.all((await page.locator('#cases > li').all()).map((item) => item.getAttribute('data-case-id')));
+      Promise.all((await page.locator('#cases tbody tr').all()).map((item) => item.getAttribute('data-case-id')));
     const queue = async (): Promise<string[]> => {
-      const answer = await analyst().get<CasePage>('/v1/cases?state=unresolved&sort=priority&limit=10');
+      const answer = await analyst().get<CasePage>(`/v1/cases?state=unresolved&sort=priority&limit=${QUEUE_PAGE}`);
       return answer.body.cases.map((c) => c.caseId);
     };
     const expected = await queue();
-    expect(expected).toHaveLength(10);
+    // One case per payer: every alert raised here has its own payer account.
+    expect(expected).toHaveLength(all.length);
     await waitFor(
       'the console to list the open cases',
       async () => (JSON.stringify(await caseIdsShown(consolePage)) === JSON.stringify(expected) ? true : undefined),
