@@ -43,9 +43,11 @@ function SignIn({
   const [key, setKey] = useState('');
   const submit = async (event: Event) => {
     event.preventDefault();
-    const check = await checkAnalyst(key.trim());
+    const check = await checkAnalyst(key.trim()).catch(() => 'unreachable' as const);
     if (check === 'analyst') onKey(key.trim());
-    else onError(check === 'other-role' ? 'This key is not an analyst key.' : 'Key not accepted.');
+    else if (check === 'other-role') onError('This key is not an analyst key.');
+    else if (check === 'refused') onError('Key not accepted.');
+    else onError('Vigil could not check the key just now; try again in a moment.');
   };
   return (
     <section id="login" class="login">

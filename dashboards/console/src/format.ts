@@ -26,3 +26,13 @@ export const scoreOf = (score: number): string => score.toFixed(2);
 /** A principal id for people: `user:ann` → `ann`; keys keep their id (`analyst:1a2b…`). */
 export const personOf = (principal: string | null, name?: string | null): string =>
   name ?? (principal === null ? 'unassigned' : principal.replace(/^user:/, ''));
+
+/**
+ * Priority is Σ score (basis points) × amount (ten-thousandths of a major unit): shown as score × major units with two
+ * decimals, by moving the decimal point of the exact integer string eight places (no float).
+ */
+export function priorityText(priority: string): string {
+  const digits = priority.padStart(9, '0');
+  const whole = digits.slice(0, -8).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${whole}.${digits.slice(-8, -6)}`;
+}

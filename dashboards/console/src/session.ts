@@ -25,11 +25,16 @@ export async function loadSignInConfig(): Promise<SignInConfig | null> {
     .catch(() => null);
 }
 
-/** Whether Vigil takes `token` as an analyst's: 'analyst', 'other-role' (403) or 'refused'. */
-export async function checkAnalyst(token: string): Promise<'analyst' | 'other-role' | 'refused'> {
+/**
+ * Whether Vigil takes `token` as an analyst's: 'analyst', 'other-role' (403), 'refused' (401: unknown, expired or
+ * revoked) or 'unavailable' (any other answer, e.g. 429 or 503: says nothing about the token). Throws when Vigil
+ * cannot be reached.
+ */
+export async function checkAnalyst(token: string): Promise<'analyst' | 'other-role' | 'refused' | 'unavailable'> {
   const response = await fetch('/v1/alerts?limit=1', { headers: { authorization: `Bearer ${token}` } });
   if (response.ok) return 'analyst';
-  return response.status === 403 ? 'other-role' : 'refused';
+  if (response.status === 403) return 'other-role';
+  return response.status === 401 ? 'refused' : 'unavailable';
 }
 
 const base64url = (bytes: ArrayBuffer | Uint8Array): string =>
@@ -103,6 +108,6 @@ export async function finishProviderSignIn(config: SignInConfig, params: URLSear
     throw new Error(body.error_description ?? 'the sign-in was refused');
   const check = await checkAnalyst(body.access_token);
   if (check === 'other-role') throw new Error('You are signed in, but not as an analyst.');
-  if (check === 'refused') throw new Error('Vigil did not accept the sign-in.');
+  if (check !== 'analyst') throw new Error('Vigil did not accept the sign-in.');
   return body.access_token;
 }

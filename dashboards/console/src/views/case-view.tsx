@@ -172,6 +172,12 @@ export function CaseDetailView({ ctx, caseId }: { ctx: ConsoleContext; caseId: s
     if (step?.caseId === caseId) void load();
   }, [step, caseId, load]);
 
+  // Opening a case moves focus to its heading, so a keyboard or screen-reader user starts at the case, not the page top.
+  const loaded = view !== undefined;
+  useEffect(() => {
+    if (loaded) document.getElementById('case-title')?.focus();
+  }, [loaded]);
+
   const shown = transactionId ?? view?.alerts[0]?.transactionId;
   const holdsKey = JSON.stringify(view?.holds ?? []);
   useEffect(() => {
@@ -235,7 +241,7 @@ export function CaseDetailView({ ctx, caseId }: { ctx: ConsoleContext; caseId: s
   return (
     <section class="panel case-view" aria-labelledby="case-title" data-case-id={view.caseId}>
       <div class="panel-head">
-        <h2 id="case-title">
+        <h2 id="case-title" tabIndex={-1}>
           Case {view.caseId} · <span id="case-state">{view.state}</span>
           {view.resolution !== null && <span id="case-resolution"> · {view.resolution}</span>}
         </h2>

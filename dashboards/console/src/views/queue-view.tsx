@@ -4,21 +4,12 @@ import type { SchemaCaseSummary } from '../api/openapi.js';
 import { type Column, DataTable } from '../components/table.js';
 import type { ConsoleContext } from '../context.js';
 import { QUEUE_PAGE } from './queue-page.js';
-import { dateTimeOf, durationOf, personOf } from '../format.js';
+import { dateTimeOf, durationOf, personOf, priorityText } from '../format.js';
 
 /** Case steps arrive in bursts (every alert is one): the queue is reloaded at most this often. */
 const RELOAD_MS = 2000;
 
 type StateFilter = 'unresolved' | 'open' | 'assigned' | 'investigating' | 'resolved';
-
-/**
- * Priority is Σ score (basis points) × amount (ten-thousandths of a major unit): shown as its integer part in
- * "score × major units", by dropping eight digits of the exact decimal string (no float).
- */
-export function priorityText(priority: string): string {
-  const whole = priority.length > 8 ? priority.slice(0, -8) : '0';
-  return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 /** A key press the queue answers: not while the person types in a field or holds a modifier. */
 const isTriageKey = (event: KeyboardEvent): boolean => {
