@@ -182,7 +182,12 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
         await page.keyboard.press('k');
         await page.keyboard.press('j');
       }
-      expect(await selectedCase()).toBe(cases.fraud);
+      // Every press moved the selection (keys faster than a re-render are not lost): it rests on the case.
+      await waitFor(
+        `the selection on ${cases.fraud}`,
+        async () => ((await selectedCase()) === cases.fraud ? true : undefined),
+        WAIT_MS,
+      );
       await page.keyboard.press('a');
       await page
         .locator('#queue-status', { hasText: `${cases.fraud} is assigned to you.` })

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { must } from '../api/client.js';
 import type { SchemaCaseSummary } from '../api/openapi.js';
 import { type Column, DataTable } from '../components/table.js';
@@ -24,12 +24,16 @@ const isTriageKey = (event: KeyboardEvent): boolean => {
  */
 export function QueueView({ ctx }: { ctx: ConsoleContext }) {
   const [state, setState] = useState<StateFilter>('unresolved');
-  const [mine, setMine] = useState(false);
+  /** Whose cases: anyone's, the signed-in analyst's, or another analyst's (by principal id). */
+  const [assignee, setAssignee] = useState<'anyone' | 'me' | 'other'>('anyone');
+  const [otherAssignee, setOtherAssignee] = useState('');
   const [sort, setSort] = useState<'priority' | 'age'>('priority');
   const [cases, setCases] = useState<readonly SchemaCaseSummary[] | undefined>(undefined);
   const [selected, setSelected] = useState(0);
   const [status, setStatus] = useState('');
 
+  const assigneeId =
+    assignee === 'me' ? ctx.me : assignee === 'other' && otherAssignee.trim() !== '' ? otherAssignee.trim() : undefined;
   const load = useCallback(async () => {
     try {
       const page = await must(
@@ -39,7 +43,7 @@ export function QueueView({ ctx }: { ctx: ConsoleContext }) {
               state,
               sort,
               limit: QUEUE_PAGE,
-              ...(mine && ctx.me !== undefined ? { assignee: ctx.me } : {}),
+              ...(assigneeId === undefined ? {} : { assignee: assigneeId }),
             },
           },
         }),
@@ -49,7 +53,7 @@ export function QueueView({ ctx }: { ctx: ConsoleContext }) {
     } catch (error) {
       setStatus(`Could not load cases: ${(error as Error).message}`);
     }
-  }, [ctx.api, ctx.me, state, sort, mine]);
+  }, [ctx.api, state, sort, assigneeId]);
 
   useEffect(() => void load(), [load]);
   // A case step pushed live reloads the queue, once per burst.
@@ -79,25 +83,32 @@ export function QueueView({ ctx }: { ctx: ConsoleContext }) {
     [ctx.api, load],
   );
 
+  // The key handler is registered once and reads the latest state here: presses faster than a re-render (j j j)
+  // must each move the selection, not all start from the same stale one.
+  const latest = useRef({ cases, selected, assignToMe, navigate: ctx.navigate });
+  latest.current = { cases, selected, assignToMe, navigate: ctx.navigate };
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (!isTriageKey(event) || cases === undefined || cases.length === 0) return;
-      const current = cases[Math.min(selected, cases.length - 1)]!;
+      const now = latest.current;
+      const list = now.cases;
+      if (!isTriageKey(event) || list === undefined || list.length === 0) return;
+      const current = list[Math.min(now.selected, list.length - 1)]!;
       if (event.key === 'j' || event.key === 'k') {
-        const next = Math.max(0, Math.min(cases.length - 1, selected + (event.key === 'j' ? 1 : -1)));
+        const next = Math.max(0, Math.min(list.length - 1, now.selected + (event.key === 'j' ? 1 : -1)));
+        now.selected = next;
         setSelected(next);
         document.querySelectorAll<HTMLElement>('#cases tbody tr a')[next]?.focus();
       } else if (event.key === 'Enter') {
         // A focused link opens itself; this is for the selection moved with j/k while focus is elsewhere.
         if ((event.target as HTMLElement | null)?.tagName === 'A') return;
-        ctx.navigate(`cases/${current.caseId}`);
-      } else if (event.key === 'a') void assignToMe(current);
+        now.navigate(`cases/${current.caseId}`);
+      } else if (event.key === 'a') void now.assignToMe(current);
       else return;
       event.preventDefault();
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [cases, selected, ctx, assignToMe]);
+  }, []);
 
   const columns: Column<SchemaCaseSummary>[] = [
     {
@@ -140,13 +151,26 @@ export function QueueView({ ctx }: { ctx: ConsoleContext }) {
             Assignee{' '}
             <select
               id="queue-assignee"
-              value={mine ? 'me' : 'anyone'}
-              onChange={(e) => setMine(e.currentTarget.value === 'me')}
+              value={assignee}
+              onChange={(e) => setAssignee(e.currentTarget.value as 'anyone' | 'me' | 'other')}
             >
               <option value="anyone">anyone</option>
               <option value="me">me</option>
+              <option value="other">another analyst…</option>
             </select>
           </label>
+          {assignee === 'other' && (
+            <label>
+              Analyst{' '}
+              <input
+                id="queue-assignee-other"
+                type="text"
+                placeholder="e.g. user:ann"
+                value={otherAssignee}
+                onChange={(e) => setOtherAssignee(e.currentTarget.value)}
+              />
+            </label>
+          )}
           <label>
             Sort by{' '}
             <select id="queue-sort" value={sort} onChange={(e) => setSort(e.currentTarget.value as 'priority' | 'age')}>
