@@ -14,7 +14,7 @@ import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, metricSum, waitFor } from './testing.js';
 
 /**
- * The analyst console (dashboards/web) in real headless Chromium against the whole embedded pipeline: sign-in with
+ * The analyst console (dashboards/console) in real headless Chromium against the whole embedded pipeline: sign-in with
  * the analyst key, live alerts, resume after the link drops (exactly the alerts raised meanwhile, once each, then
  * "caught up"), a gap (notice + history reload, keeping live alerts the history does not list yet) and verdicts
  * that reach the API. The browser reaches the pipeline only through a TCP relay the test can cut, as a network
@@ -24,7 +24,7 @@ import { apiClient, metricSum, waitFor } from './testing.js';
  *
  * An e2e test, not an int test: the alerts come from transactions posted to ingest and scored by scoring, the
  * history and the labels go through ledger-sink's store. It lives here rather than beside the page because
- * dashboards serves every file in dashboards/web/ under /assets.
+ * dashboards serves every file in dashboards/web/ and the bundle's dist/ under /assets.
  */
 jest.setTimeout(120_000);
 
@@ -163,7 +163,7 @@ function payment(id: string): TransactionRequest {
   };
 }
 
-describe('the analyst console in Chromium (dashboards/web)', () => {
+describe('the analyst console in Chromium (dashboards/console)', () => {
   let dataDir: string;
   let pipeline: EmbeddedPipeline;
   let link: Link;
