@@ -2,7 +2,9 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json tsconfig.json ./
+# npm ci runs `prepare`, which bundles the web console from these sources (dashboards/console/build.ts).
+COPY dashboards/console ./dashboards/console
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY platform ./platform
 COPY schemas ./schemas
@@ -15,7 +17,6 @@ COPY distributed ./distributed
 # The one-shot elasticsearch-setup service of docker-compose.yml makes the stages' API keys with these.
 COPY infra/elasticsearch-api-keys.ts ./infra/
 COPY infra/elasticsearch/api-key-roles.json ./infra/elasticsearch/
-COPY tsconfig.json ./
 # Runs as the unprivileged `node` user; local state (idempotency journal, scoring snapshots, the notifier outbox)
 # lives in /data.
 RUN mkdir -p /data && chown node:node /data

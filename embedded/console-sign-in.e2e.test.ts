@@ -1,11 +1,15 @@
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { buildConsole } from '../dashboards/console/build.js';
 import { silentLogger } from '../platform/logger.js';
 import type { AccessLogPage } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import { apiClient, waitFor } from './testing.js';
+import { apiClient, chromiumExecutable, waitFor } from './testing.js';
+
+jest.setTimeout(300_000);
 
 /**
  * The console's sign-in in real headless Chromium: the page sends the browser to the built-in OpenID provider
@@ -16,18 +20,13 @@ import { apiClient, waitFor } from './testing.js';
  */
 const WAIT_MS = 45_000;
 
-function chromiumExecutable(): string {
-  const path = process.env['VIGIL_CHROMIUM'] ?? '/usr/bin/chromium';
-  accessSync(path, constants.X_OK);
-  return path;
-}
-
 describe('console sign-in through the built-in OpenID provider (embedded, Chromium)', () => {
   let dataDir: string;
   let pipeline: EmbeddedPipeline;
   let browser: Browser;
 
   beforeAll(async () => {
+    await buildConsole();
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-console-sign-in-'));
     pipeline = await startEmbeddedPipeline({
       env: { VIGIL_DATA_DIR: dataDir, VIGIL_HTTP_PORT: '0', VIGIL_SIMULATOR_TPS: '0' },

@@ -1,18 +1,20 @@
 import { jest } from '@jest/globals';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import { buildConsole } from '../dashboards/console/build.js';
+import { QUEUE_PAGE } from '../dashboards/console/src/views/queue-page.js';
 import { silentLogger } from '../platform/logger.js';
 import type { AlertPage, CasePage, LiveMessage, TransactionRequest } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import { apiClient, metricSum, waitFor } from './testing.js';
+import { apiClient, chromiumExecutable, metricSum, waitFor } from './testing.js';
 
 /**
- * The analyst console (dashboards/web) in real headless Chromium against the whole embedded pipeline: sign-in with
+ * The analyst console (dashboards/console) in real headless Chromium against the whole embedded pipeline: sign-in with
  * the analyst key, live alerts, resume after the link drops (exactly the alerts raised meanwhile, once each, then
  * "caught up"), a gap (notice + history reload, keeping live alerts the history does not list yet) and verdicts
  * that reach the API. The browser reaches the pipeline only through a TCP relay the test can cut, as a network
@@ -22,7 +24,7 @@ import { apiClient, metricSum, waitFor } from './testing.js';
  *
  * An e2e test, not an int test: the alerts come from transactions posted to ingest and scored by scoring, the
  * history and the labels go through ledger-sink's store. It lives here rather than beside the page because
- * dashboards serves every file in dashboards/web/ under /assets.
+ * dashboards serves every file in dashboards/web/ and the bundle's dist/ under /assets.
  */
 jest.setTimeout(120_000);
 
@@ -34,21 +36,6 @@ const keys = {
   analyst: 'console-analyst-key-0123456789',
   admin: 'console-admin-key-0123456789',
 };
-
-/** The Chromium to drive: VIGIL_CHROMIUM, else Debian's package. Throws, naming how to get one, when absent. */
-function chromiumExecutable(): string {
-  const path = process.env['VIGIL_CHROMIUM'] ?? '/usr/bin/chromium';
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    throw new Error(
-      `no Chromium executable at ${path}: this test drives the console in a real browser. Install Debian's ` +
-        'package (sudo apt-get install -y chromium; .ci/run does it) or set VIGIL_CHROMIUM to a Chromium or ' +
-        'Chrome executable.',
-    );
-  }
-  return path;
-}
 
 /**
  * A TCP relay in front of the pipeline, the browser's only way in: `cut()` drops every connection (the page's
@@ -161,7 +148,7 @@ function payment(id: string): TransactionRequest {
   };
 }
 
-describe('the analyst console in Chromium (dashboards/web)', () => {
+describe('the analyst console in Chromium (dashboards/console)', () => {
   let dataDir: string;
   let pipeline: EmbeddedPipeline;
   let link: Link;
@@ -231,7 +218,8 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
     contexts.push(context);
     if (initScript !== undefined) await context.addInitScript(initScript);
     const page = await context.newPage();
-    await page.goto(link.url + '/');
+    // The live alerts view; the console opens on the case queue otherwise.
+    await page.goto(link.url + '/#/alerts');
     return page;
   }
 
@@ -243,6 +231,7 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
 
   beforeAll(async () => {
     const executablePath = chromiumExecutable();
+    await buildConsole();
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-console-'));
     pipeline = await startEmbeddedPipeline({
       env: {
@@ -392,14 +381,16 @@ describe('the analyst console in Chromium (dashboards/web)', () => {
   });
 
   it('lists the open cases by priority, as GET /v1/cases does, and follows a case resolved through the API', async () => {
+    await consolePage.getByRole('link', { name: 'Case queue' }).click();
     const caseIdsShown = async (page: Page) =>
-      Promise.all((await page.locator('#cases > li').all()).map((item) => item.getAttribute('data-case-id')));
+      Promise.all((await page.locator('#cases tbody tr').all()).map((item) => item.getAttribute('data-case-id')));
     const queue = async (): Promise<string[]> => {
-      const answer = await analyst().get<CasePage>('/v1/cases?state=unresolved&sort=priority&limit=10');
+      const answer = await analyst().get<CasePage>(`/v1/cases?state=unresolved&sort=priority&limit=${QUEUE_PAGE}`);
       return answer.body.cases.map((c) => c.caseId);
     };
     const expected = await queue();
-    expect(expected).toHaveLength(10);
+    // One case per payer: every alert raised here has its own payer account.
+    expect(expected).toHaveLength(all.length);
     await waitFor(
       'the console to list the open cases',
       async () => (JSON.stringify(await caseIdsShown(consolePage)) === JSON.stringify(expected) ? true : undefined),

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bus } from '../platform/bus.js';
@@ -14,6 +15,34 @@ import { HeaderNames, Topics } from '../schemas/topics.js';
  * Helpers for tests that drive a running pipeline over HTTP: bounded waits on conditions, an API client, and the
  * ledger invariants every run must keep.
  */
+
+/** The Chromium the console's browser tests drive: VIGIL_CHROMIUM, else Debian's package; throws, naming how to get one. */
+export function chromiumExecutable(): string {
+  const path = process.env['VIGIL_CHROMIUM'] ?? '/usr/bin/chromium';
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new Error(
+      `no Chromium executable at ${path}: this test drives the console in a real browser. Install Debian's ` +
+        'package (sudo apt-get install -y chromium; .ci/run does it) or set VIGIL_CHROMIUM to a Chromium or ' +
+        'Chrome executable.',
+    );
+  }
+  return path;
+}
+
+/**
+ * Where the browser tests save their screenshots: docs/screenshots/ (the README's pictures) when
+ * VIGIL_UPDATE_SCREENSHOTS=1, else `scratch` — so a test run leaves the committed pictures alone.
+ */
+export function screenshotDirectory(scratch: string): string {
+  const dir =
+    process.env['VIGIL_UPDATE_SCREENSHOTS'] === '1'
+      ? fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+      : join(scratch, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 /** Polls `probe` until it returns a value other than undefined; fails naming `what` after `timeoutMs`. */
 export async function waitFor<T>(

@@ -206,6 +206,28 @@ describe('eslint guard rails', () => {
     TIMEOUT,
   );
 
+  it(
+    "keeps the console's browser code off Node and the server's code: types from schemas/, calls through the API",
+    async () => {
+      const file = 'dashboards/console/src/planted.ts';
+      expect(
+        await lint(file, "import type { CaseView } from '../../../schemas/api.js';\nexport type Planted = CaseView;\n"),
+      ).toEqual([]);
+      expect(await lint(file, "import 'node:fs';\n")).toEqual([restricted('the console runs in the browser')]);
+      expect(await lint(file, "import '../../http/case-routes.js';\n")).toEqual([
+        restricted('the console reaches the dashboards only through their API'),
+      ]);
+      expect(await lint(file, "import '../../../platform/errors.js';\n")).toEqual([
+        restricted('the console (browser code) must not import platform/'),
+      ]);
+      expect(await lint(file, "import '../../../ledger-sink/domain/holds.js';\n")).toEqual([
+        restricted('the console must not import ledger-sink/'),
+        restricted('the console reaches the dashboards only through their API'),
+      ]);
+    },
+    TIMEOUT,
+  );
+
   describe('import cycles', () => {
     // Real files: no-cycle follows imports on disk. The folder is in eslint.config.js ignores so that a lint run
     // racing this test never sees it; `ignore: false` lints it here anyway.

@@ -25,10 +25,11 @@ import type {
   CaseResolutionName,
   CaseSummary,
   CaseView,
+  LabelView,
   LedgerIntegrity,
   PendingReleaseView,
 } from '../../schemas/api.js';
-import { Channel, IngestSource } from '../../schemas/generated/types.js';
+import { Channel, IngestSource, LabelValue, ReasonSource } from '../../schemas/generated/types.js';
 import { accountTypeNames } from '../domain/accounts.js';
 import { CaseState } from '../domain/cases.js';
 import { LIVE_PATH } from '../ws/live-hub.js';
@@ -122,11 +123,49 @@ const ledgerIntegritySchema = whole<LedgerIntegrity>({
   ),
 });
 
+/** A reason for a decision (the Avro `Reason`): what the console shows beside a score. */
+const reasonSchema = obj(['code', 'description'], {
+  code: str,
+  source: { enum: Object.values(ReasonSource) },
+  description: str,
+  weight: { type: 'number' },
+});
+const labelSchema = whole<LabelView>({
+  label: { enum: Object.values(LabelValue) },
+  labelledBy: str,
+  labelledAt: instant,
+  note: nullableStr,
+});
+
+/** A transaction's pending hold (AuditTrail['hold']), or null when it never had one. */
+const holdSchema = {
+  oneOf: [
+    obj(['kind', 'status', 'placedAt', 'expiresAt', 'resolution', 'legs'], {
+      kind: { enum: ['REVIEW', 'AUTHORIZATION'] },
+      status: { enum: ['OPEN', 'POSTED', 'VOIDED', 'CAPTURED'] },
+      placedAt: instant,
+      expiresAt: instant,
+      resolution: {
+        oneOf: [
+          obj(['cause', 'resolvedBy', 'resolvedAt'], {
+            cause: { enum: ['FRAUD', 'GENUINE', 'EXPIRED', 'CAPTURED'] },
+            resolvedBy: str,
+            resolvedAt: instant,
+          }),
+          { type: 'null' },
+        ],
+      },
+      legs: list(obj(['leg', 'accountId', 'amount'], { leg: int, accountId: str, amount: money })),
+    }),
+    { type: 'null' },
+  ],
+};
+
 const alertSchema = whole<AlertListItem>({
   transactionId: str,
   decision: { enum: ['REVIEW', 'DECLINE'] },
   score: { type: 'number', minimum: 0, maximum: 1 },
-  reasons: list({ type: 'object' }),
+  reasons: list(reasonSchema),
   channel: { enum: Object.values(Channel) },
   kind: str,
   amount: money,
@@ -138,7 +177,7 @@ const alertSchema = whole<AlertListItem>({
   modelVersion: str,
   eventTime: instant,
   scoredAt: instant,
-  label: { oneOf: [obj(['label', 'labelledBy', 'labelledAt', 'note']), { type: 'null' }] },
+  label: { oneOf: [labelSchema, { type: 'null' }] },
 });
 
 const auditHitSchema = whole<AuditHit>({
@@ -157,7 +196,7 @@ const auditHitSchema = whole<AuditHit>({
   merchantId: nullableStr,
   country: nullableStr,
   description: nullableStr,
-  reasons: list(obj(['code', 'description'])),
+  reasons: list(reasonSchema),
   modelVersion: str,
   rulesVersion: str,
 });
@@ -245,7 +284,7 @@ const caseViewSchema = whole<CaseView>({
   holds: list(
     whole<CaseView['holds'][number]>({
       transactionId: str,
-      hold: { type: ['object', 'null'] },
+      hold: holdSchema,
       reversed: { type: 'boolean' },
     }),
   ),
@@ -349,21 +388,42 @@ const schemas: Record<string, JsonSchema> = {
       transactionId: str,
       fingerprint: { ...nullableStr, description: 'Null for roles that may not see it (analyst).' },
       transaction: obj(['channel', 'kind', 'source', 'amount', 'payerAccountId', 'payeeAccountId'], {
+        channel: str,
+        kind: str,
+        source: str,
         amount: ref('MoneyView'),
+        payerAccountId: str,
+        payeeAccountId: str,
       }),
       decision: obj(['outcome', 'score', 'reasonCodes', 'modelVersion', 'rulesVersion'], {
         outcome: { enum: ['APPROVE', 'REVIEW', 'DECLINE'] },
         score: { type: 'number' },
+        reasons: list(reasonSchema),
+        reasonCodes: list(str),
+        modelVersion: str,
+        rulesVersion: str,
       }),
       timeline: obj(['eventTime', 'receivedAt', 'scoredAt', 'storedAt']),
       decisionRecords: int,
       ledgerEntries: list(
         obj(['entryId', 'leg', 'accountId', 'amount', 'entryType', 'eventTime', 'postedAt', 'reversesEntryId'], {
+          entryId: str,
+          leg: int,
+          accountId: str,
           amount: ref('MoneyView'),
+          entryType: str,
+          eventTime: instant,
+          postedAt: instant,
+          reversesEntryId: nullableStr,
         }),
       ),
-      hold: { type: ['object', 'null'] },
-      labels: list(obj(['label', 'labelledBy', 'labelledAt', 'note'])),
+      hold: holdSchema,
+      features: {
+        type: 'object',
+        description: 'Every feature value the model and rules saw, by name (schemas/features.ts)',
+        additionalProperties: { type: ['number', 'null'] },
+      },
+      labels: list(labelSchema),
       conflicts: list({ type: 'object' }),
     },
   ),
@@ -681,7 +741,12 @@ const fullApi: ApiDocumentPart = {
             'Durable on analyst.labels',
             obj(['status', 'label', 'partition', 'offset'], {
               status: { const: 'accepted' },
-              label: obj(['transactionId', 'label', 'labelledBy', 'labelledAt']),
+              label: obj(['transactionId', 'label', 'labelledBy', 'labelledAt'], {
+                transactionId: str,
+                label: { enum: Object.values(LabelValue) },
+                labelledBy: str,
+                labelledAt: instant,
+              }),
               partition: { type: ['integer', 'null'] },
               offset: { type: ['integer', 'null'] },
             }),

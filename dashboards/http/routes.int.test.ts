@@ -31,6 +31,7 @@ import type {
 import { topicSpecs } from '../../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
+import { buildConsole } from '../console/build.js';
 import { type DashboardsStage, startDashboards } from '../main.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
 // Dashboards reads what ledger-sink writes: every fixture row goes in through ledger-sink's real writer (never a
@@ -273,6 +274,8 @@ const decisions: DecisionFixture[] = [
 ];
 
 beforeAll(async () => {
+  // The page's bundle, as `npm install` builds it: the test does not depend on an earlier install step.
+  await buildConsole();
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-dashboards-'));
   clickhouse = createClickHouseClient(`embedded:${join(dataDir, 'chdb')}`);
   for (const statement of clickhouseTableStatements()) await clickhouse.command({ query: statement });

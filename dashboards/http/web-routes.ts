@@ -4,6 +4,8 @@ import { currencyExponents } from '../../schemas/currencies.js';
 import type { ConsoleSignIn } from '../config.js';
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url));
+/** The console's bundle, built from dashboards/console/src by `npm install` / `npm start` (dashboards/console/build.ts). */
+const bundleDir = fileURLToPath(new URL('../console/dist/', import.meta.url));
 
 /**
  * The page is static and holds no data, so the browser can load it without a key; it signs the person in. The page
@@ -20,7 +22,10 @@ const securityHeadersFor = (signIn: ConsoleSignIn | undefined) => {
   };
 };
 
-/** The web console: `/`, `/index.html` and `/assets/*`, with strict security headers and no key. */
+/**
+ * The web console: `/`, `/index.html` and `/assets/*` (the static page and style from dashboards/web, the built bundle
+ * from dashboards/console/dist), with strict security headers and no key.
+ */
 export function webRoutes(signIn: ConsoleSignIn | undefined): express.Router {
   const securityHeaders = securityHeadersFor(signIn);
   const router = express.Router();
@@ -30,5 +35,6 @@ export function webRoutes(signIn: ConsoleSignIn | undefined): express.Router {
   // The page's ISO 4217 minor-unit table, served from the one table in schemas/ (static data, no key).
   router.get('/assets/currencies.json', securityHeaders, (_req, res) => res.json(currencyExponents));
   router.use('/assets', securityHeaders, express.static(webDir, { index: false }));
+  router.use('/assets', securityHeaders, express.static(bundleDir, { index: false }));
   return router;
 }

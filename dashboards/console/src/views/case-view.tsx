@@ -1,0 +1,420 @@
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { must } from '../api/client.js';
+import type { SchemaAuditTrail, paths } from '../api/openapi.js';
+import { type Column, DataTable } from '../components/table.js';
+import type { ConsoleContext } from '../context.js';
+import { dateTimeOf, durationOf, personOf, scoreOf } from '../format.js';
+import { formatMoney } from '../money.js';
+
+type CaseView = paths['/v1/cases/{id}']['get']['responses'][200]['content']['application/json'];
+type CaseAction = paths['/v1/cases/{id}/actions']['post']['requestBody']['content']['application/json'];
+type Features = Readonly<Record<string, number | null>>;
+
+/** A feature value as the model saw it (counts, ratios and major-unit amounts are model inputs, not money). */
+const featureText = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '–' : Number.isInteger(value) ? String(value) : value.toFixed(2);
+
+/**
+ * The transaction beside the customer's own baseline, both from the features scoring computed at decision time
+ * (the customer's windows are the baseline: no second source that could disagree with what the model saw).
+ */
+const BASELINE: ReadonlyArray<{ label: string; value: string; baseline: (f: Features) => string }> = [
+  {
+    label: 'Amount (major units)',
+    value: 'amount',
+    baseline: (f) =>
+      `mean ${featureText(f['cust_mean_amount_24h'])} (24 h) · ${featureText(f['cust_mean_amount_7d'])} (7 d) · ${featureText(f['cust_mean_amount_30d'])} (30 d)`,
+  },
+  {
+    label: 'Amount ÷ customer mean',
+    value: 'cust_amount_ratio_to_mean',
+    baseline: (f) => `z-score ${featureText(f['cust_amount_zscore'])}`,
+  },
+  {
+    label: 'Customer transactions, last hour',
+    value: 'cust_count_1h',
+    baseline: (f) =>
+      `${featureText((f['cust_count_30d'] ?? 0) / 720)} an hour over 30 d (${featureText(f['cust_count_30d'])})`,
+  },
+  {
+    label: 'Card transactions, last hour',
+    value: 'card_count_1h',
+    baseline: (f) =>
+      `${featureText((f['card_count_30d'] ?? 0) / 720)} an hour over 30 d (${featureText(f['card_count_30d'])})`,
+  },
+  {
+    label: 'Distance from previous (km)',
+    value: 'cust_geo_distance_km',
+    baseline: (f) => `implied speed ${featureText(f['cust_geo_velocity_kmh'])} km/h`,
+  },
+  {
+    label: 'New device',
+    value: 'cust_new_device',
+    baseline: (f) => `${featureText(f['cust_known_devices'])} known devices`,
+  },
+  {
+    label: 'New counterparty',
+    value: 'cust_new_counterparty',
+    baseline: (f) => `${featureText(f['cust_history_count'])} earlier transactions`,
+  },
+];
+
+/** The audit trail of one transaction: decision, reasons, baseline, ledger legs, verdicts. */
+function Trail({ trail }: { trail: SchemaAuditTrail }) {
+  const features = (trail.features ?? {}) as Features;
+  const reasons = trail.decision.reasons ?? [];
+  return (
+    <section class="card" aria-labelledby="trail-title" id="trail">
+      <h3 id="trail-title">
+        Transaction {trail.transactionId} · {trail.decision.outcome} · score {scoreOf(trail.decision.score)}
+      </h3>
+      <p class="meta">
+        {formatMoney(trail.transaction.amount)} · {String(trail.transaction.channel)} · payer{' '}
+        {trail.transaction.payerAccountId} → {trail.transaction.payeeAccountId} · model {trail.decision.modelVersion}
+      </p>
+      <h4>Reasons</h4>
+      <DataTable
+        caption="Why it was flagged"
+        columns={[
+          { header: 'Code', cell: (r) => <code>{r.code}</code> },
+          { header: 'Source', cell: (r) => r.source ?? '' },
+          { header: 'Weight', cell: (r) => (r.weight === undefined ? '' : r.weight.toFixed(3)), numeric: true },
+          { header: 'Why', cell: (r) => r.description },
+        ]}
+        rows={reasons}
+        rowKey={(r) => r.code}
+        empty="No reasons recorded."
+      />
+      <h4>Beside the customer's own baseline</h4>
+      <DataTable
+        caption="Feature values of this transaction beside the customer's history"
+        columns={[
+          { header: 'Feature', cell: (b) => b.label },
+          { header: 'This transaction', cell: (b) => featureText(features[b.value]), numeric: true },
+          { header: 'Customer baseline', cell: (b) => b.baseline(features) },
+        ]}
+        rows={BASELINE}
+        rowKey={(b) => b.value}
+        empty=""
+      />
+      <h4>Ledger</h4>
+      <DataTable
+        id="ledger-entries"
+        caption="Ledger legs of this transaction"
+        columns={[
+          { header: 'Entry', cell: (e) => e.entryId },
+          { header: 'Account', cell: (e) => e.accountId },
+          { header: 'Amount', cell: (e) => formatMoney(e.amount), numeric: true },
+          { header: 'Posted', cell: (e) => dateTimeOf(String(e.postedAt)) },
+          { header: 'Reverses', cell: (e) => e.reversesEntryId ?? '' },
+        ]}
+        rows={trail.ledgerEntries}
+        rowKey={(e) => e.entryId}
+        empty="Nothing booked."
+      />
+      {trail.hold !== null && (
+        <p class="meta" id="trail-hold">
+          Hold ({trail.hold.kind}): {trail.hold.status}
+          {trail.hold.resolution === null
+            ? ` · expires ${dateTimeOf(trail.hold.expiresAt)}`
+            : ` · ${trail.hold.resolution.cause} by ${trail.hold.resolution.resolvedBy}`}
+        </p>
+      )}
+      <details>
+        <summary>All {Object.keys(features).length} feature values</summary>
+        <dl class="features">
+          {Object.entries(features).map(([name, value]) => (
+            <div key={name}>
+              <dt>{name}</dt>
+              <dd>{featureText(value)}</dd>
+            </div>
+          ))}
+        </dl>
+      </details>
+    </section>
+  );
+}
+
+const HISTORY_ACTION: Record<string, string> = {
+  ALERT: 'alert joined',
+  ASSIGN: 'assigned',
+  NOTE: 'note',
+  INVESTIGATE: 'investigating',
+  RESOLVE: 'resolved',
+  APPROVE_RELEASE: 'approved the release',
+};
+
+/**
+ * One case: its summary and SLA, the actions an analyst takes (assign, note, investigate, resolve, approve a
+ * four-eyes release), its alerts and holds, its history, and the audit trail of the alerted transaction chosen.
+ * A step on this case pushed live reloads it.
+ */
+export function CaseDetailView({ ctx, caseId }: { ctx: ConsoleContext; caseId: string }) {
+  const [view, setView] = useState<CaseView | undefined>(undefined);
+  const [trail, setTrail] = useState<SchemaAuditTrail | undefined>(undefined);
+  const [transactionId, setTransactionId] = useState<string | undefined>(undefined);
+  const [note, setNote] = useState('');
+  const [assignee, setAssignee] = useState('');
+  const [message, setMessage] = useState('');
+  const [refusal, setRefusal] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      setView(await must(ctx.api.GET('/v1/cases/{id}', { params: { path: { id: caseId } } })));
+    } catch (error) {
+      setRefusal(`Could not load ${caseId}: ${(error as Error).message}`);
+    }
+  }, [ctx.api, caseId]);
+  useEffect(() => void load(), [load]);
+  const step = ctx.lastCaseStep;
+  useEffect(() => {
+    if (step?.caseId === caseId) void load();
+  }, [step, caseId, load]);
+
+  // Opening a case moves focus to its heading, so a keyboard or screen-reader user starts at the case, not the page top.
+  const loaded = view !== undefined;
+  useEffect(() => {
+    if (loaded) document.getElementById('case-title')?.focus();
+  }, [loaded]);
+
+  const shown = transactionId ?? view?.alerts[0]?.transactionId;
+  const holdsKey = JSON.stringify(view?.holds ?? []);
+  useEffect(() => {
+    if (shown === undefined) return;
+    ctx.api
+      .GET('/v1/transactions/{id}', { params: { path: { id: shown } } })
+      .then(({ data }) => setTrail(data))
+      .catch(() => setTrail(undefined));
+    // The holds change when a verdict reaches the ledger: the trail is read again then.
+  }, [ctx.api, shown, holdsKey]);
+
+  const act = async (action: CaseAction, done: string) => {
+    setBusy(true);
+    setRefusal('');
+    setMessage('');
+    try {
+      const result = await must(
+        ctx.api.POST('/v1/cases/{id}/actions', { params: { path: { id: caseId } }, body: action }),
+      );
+      setMessage(
+        result.case.pendingRelease !== null && action.action === 'resolve'
+          ? 'Release requested: it waits for a second analyst’s approval.'
+          : done,
+      );
+      setNote('');
+      await load();
+    } catch (error) {
+      setRefusal((error as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const withNote = note.trim() === '' ? {} : { note: note.trim() };
+
+  if (view === undefined)
+    return (
+      <section class="panel">
+        <p class="muted">{refusal || `Loading ${caseId}…`}</p>
+      </section>
+    );
+  const resolved = view.state === 'resolved';
+  const alertColumns: Column<CaseView['alerts'][number]>[] = [
+    {
+      header: 'Transaction',
+      cell: (a) => (
+        <button
+          type="button"
+          class="link"
+          aria-pressed={a.transactionId === shown}
+          onClick={() => setTransactionId(a.transactionId)}
+        >
+          {a.transactionId}
+        </button>
+      ),
+    },
+    { header: 'Decision', cell: (a) => a.decision },
+    { header: 'Score', cell: (a) => scoreOf(a.score), numeric: true },
+    { header: 'Amount', cell: (a) => formatMoney(a.amount), numeric: true },
+    { header: 'Raised', cell: (a) => dateTimeOf(a.raisedAt) },
+  ];
+  return (
+    <section class="panel case-view" aria-labelledby="case-title" data-case-id={view.caseId}>
+      <div class="panel-head">
+        <h2 id="case-title" tabIndex={-1}>
+          Case {view.caseId} · <span id="case-state">{view.state}</span>
+          {view.resolution !== null && <span id="case-resolution"> · {view.resolution}</span>}
+        </h2>
+        <a href="#/queue" class="ghost-link">
+          Back to the queue
+        </a>
+      </div>
+      <p class="meta">
+        {view.groupKey} · assignee <span id="case-assignee">{personOf(view.assignee)}</span> · open{' '}
+        {durationOf(view.ageMs)} ·{' '}
+        {view.slaBreached ? <span class="sla-breached">SLA breached</span> : `SLA due ${dateTimeOf(view.slaDueAt)}`}
+      </p>
+      {view.pendingRelease !== null && (
+        <p class="notice" id="pending-release">
+          Release requested by {personOf(view.pendingRelease.requestedBy, view.pendingRelease.requestedByName)} at{' '}
+          {dateTimeOf(view.pendingRelease.requestedAt)}: it needs a second analyst’s approval.
+        </p>
+      )}
+      <div class="case-grid">
+        <div>
+          <section class="card" aria-labelledby="actions-title">
+            <h3 id="actions-title">Actions</h3>
+            <div class="actions">
+              <button
+                type="button"
+                disabled={busy || resolved}
+                onClick={() => void act({ action: 'assign' }, 'Assigned to you.')}
+              >
+                Assign to me
+              </button>
+              <button
+                type="button"
+                class="ghost"
+                disabled={busy || resolved}
+                onClick={() => void act({ action: 'investigate' }, 'Marked as under investigation.')}
+              >
+                Investigate
+              </button>
+            </div>
+            <div class="actions">
+              <label for="assign-to">Assign to analyst</label>
+              <input
+                id="assign-to"
+                type="text"
+                placeholder="principal, e.g. user:ann"
+                value={assignee}
+                onInput={(e) => setAssignee(e.currentTarget.value)}
+              />
+              <button
+                type="button"
+                class="ghost"
+                disabled={busy || resolved || assignee.trim() === ''}
+                onClick={() =>
+                  void act({ action: 'assign', assignee: assignee.trim() }, `Assigned to ${assignee.trim()}.`)
+                }
+              >
+                Assign
+              </button>
+            </div>
+            <label for="case-note">Note</label>
+            <textarea
+              id="case-note"
+              rows={3}
+              maxLength={2000}
+              value={note}
+              onInput={(e) => setNote(e.currentTarget.value)}
+            />
+            <div class="actions">
+              <button
+                type="button"
+                class="ghost"
+                disabled={busy || note.trim() === ''}
+                onClick={() => void act({ action: 'note', note: note.trim() }, 'Note added.')}
+              >
+                Add note
+              </button>
+            </div>
+            <fieldset disabled={busy || resolved}>
+              <legend>Resolve as (the note above goes with it)</legend>
+              <button
+                type="button"
+                class="fraud"
+                onClick={() => void act({ action: 'resolve', resolution: 'fraud', ...withNote }, 'Resolved as fraud.')}
+              >
+                Fraud
+              </button>
+              <button
+                type="button"
+                class="genuine"
+                onClick={() =>
+                  void act({ action: 'resolve', resolution: 'genuine', ...withNote }, 'Resolved as genuine.')
+                }
+              >
+                Genuine (release)
+              </button>
+              <button
+                type="button"
+                class="ghost"
+                onClick={() => void act({ action: 'resolve', resolution: 'escalated', ...withNote }, 'Escalated.')}
+              >
+                Escalated
+              </button>
+            </fieldset>
+            {view.pendingRelease !== null && (
+              <div class="actions">
+                <button
+                  type="button"
+                  disabled={busy}
+                  onClick={() => void act({ action: 'approve-release', ...withNote }, 'Release approved.')}
+                >
+                  Approve release
+                </button>
+              </div>
+            )}
+            <p class="meta" role="status" id="case-message">
+              {message}
+            </p>
+            <p class="error" role="alert" id="case-error">
+              {refusal}
+            </p>
+          </section>
+          <section class="card" aria-labelledby="history-title">
+            <h3 id="history-title">History</h3>
+            <ol id="case-history" class="history">
+              {view.history.map((h) => (
+                <li key={h.eventId} data-action={h.action}>
+                  <span class="meta">{dateTimeOf(h.at)}</span> {personOf(h.by, h.byName)}{' '}
+                  {HISTORY_ACTION[h.action] ?? h.action}
+                  {h.assignee !== null && h.action === 'ASSIGN' && ` to ${personOf(h.assignee)}`}
+                  {h.resolution !== null && ` as ${h.resolution}`}
+                  {h.awaitsApproval && ' (release awaits approval)'}
+                  {h.withdrewRelease && ' (withdrew the pending release)'}
+                  {h.alertId !== null && h.action === 'ALERT' && <span class="meta"> {h.alertId}</span>}
+                  {h.note !== null && <q class="note">{h.note}</q>}
+                </li>
+              ))}
+            </ol>
+          </section>
+        </div>
+        <div>
+          <section class="card" aria-labelledby="case-alerts-title">
+            <h3 id="case-alerts-title">Alerts</h3>
+            <DataTable
+              id="case-alerts"
+              caption="Alerts in this case; choose one to see its audit trail"
+              columns={alertColumns}
+              rows={view.alerts}
+              rowKey={(a) => a.alertId}
+              empty="No alerts."
+            />
+            <h3>Holds</h3>
+            <DataTable
+              id="case-holds"
+              caption="Holds of the alerted transactions"
+              columns={[
+                { header: 'Transaction', cell: (h) => h.transactionId },
+                { header: 'Hold', cell: (h) => (h.hold === null ? 'none' : `${h.hold.kind} · ${h.hold.status}`) },
+                { header: 'Resolution', cell: (h) => h.hold?.resolution?.cause ?? '' },
+                { header: 'Reversed', cell: (h) => (h.reversed ? 'reversed' : '') },
+              ]}
+              rows={view.holds}
+              rowKey={(h) => h.transactionId}
+              rowProps={(h) => ({
+                'data-transaction-id': h.transactionId,
+                'data-hold': h.hold?.status ?? 'none',
+                'data-reversed': String(h.reversed),
+              })}
+              empty="No holds."
+            />
+          </section>
+          {trail !== undefined && <Trail trail={trail} />}
+        </div>
+      </div>
+    </section>
+  );
+}
