@@ -6,7 +6,11 @@
  */
 
 const TOKEN_STORAGE = 'vigil.apiKey';
+const ROLE_STORAGE = 'vigil.role';
 const PKCE_STORAGE = 'vigil.pkce';
+
+/** The roles the console serves: analysts work cases, compliance officers read the books and the logs. */
+export type ConsoleRole = 'analyst' | 'compliance';
 
 /** Where people sign in (an issuer URL, a client id and the API's audience); null when the page asks for a key. */
 export interface SignInConfig {
@@ -16,8 +20,17 @@ export interface SignInConfig {
 }
 
 export const storedToken = (): string | null => sessionStorage.getItem(TOKEN_STORAGE);
-export const storeToken = (token: string): void => sessionStorage.setItem(TOKEN_STORAGE, token);
-export const forgetToken = (): void => sessionStorage.removeItem(TOKEN_STORAGE);
+/** The role found at sign-in; it only chooses what the console shows, the API checks every call itself. */
+export const storedRole = (): ConsoleRole =>
+  sessionStorage.getItem(ROLE_STORAGE) === 'compliance' ? 'compliance' : 'analyst';
+export const storeToken = (token: string, role: ConsoleRole = 'analyst'): void => {
+  sessionStorage.setItem(TOKEN_STORAGE, token);
+  sessionStorage.setItem(ROLE_STORAGE, role);
+};
+export const forgetToken = (): void => {
+  sessionStorage.removeItem(TOKEN_STORAGE);
+  sessionStorage.removeItem(ROLE_STORAGE);
+};
 
 export async function loadSignInConfig(): Promise<SignInConfig | null> {
   return fetch('/assets/sign-in.json')
@@ -29,6 +42,19 @@ export async function loadSignInConfig(): Promise<SignInConfig | null> {
 export async function checkAnalyst(token: string): Promise<'analyst' | 'other-role' | 'refused'> {
   const response = await fetch('/v1/alerts?limit=1', { headers: { authorization: `Bearer ${token}` } });
   if (response.ok) return 'analyst';
+  return response.status === 403 ? 'other-role' : 'refused';
+}
+
+/**
+ * Which console `token` opens: 'analyst', 'compliance', 'other-role' (a role the console has no views for) or
+ * 'refused'. The API has no "who am I" route, so the role is found by what it lets through: the analysts' alert list,
+ * then the compliance chart of accounts (a compliance officer's sign-in therefore costs one 403).
+ */
+export async function checkRole(token: string): Promise<ConsoleRole | 'other-role' | 'refused'> {
+  const analyst = await checkAnalyst(token);
+  if (analyst !== 'other-role') return analyst;
+  const response = await fetch('/v1/accounts?limit=1', { headers: { authorization: `Bearer ${token}` } });
+  if (response.ok) return 'compliance';
   return response.status === 403 ? 'other-role' : 'refused';
 }
 
@@ -71,11 +97,14 @@ export async function startProviderSignIn(config: SignInConfig): Promise<void> {
 export const isProviderReturn = (params: URLSearchParams): boolean => params.has('code') || params.has('error');
 
 /**
- * Back from the provider with `?code=&state=`: exchanges the code for the access token and returns it once Vigil
- * takes it as an analyst's. Throws, saying why, when the provider refused, the response is not this tab's, or the
- * person is not an analyst.
+ * Back from the provider with `?code=&state=`: exchanges the code for the access token and returns it with the role
+ * once Vigil takes it as an analyst's or a compliance officer's. Throws, saying why, when the provider refused, the
+ * response is not this tab's, or the person holds neither role.
  */
-export async function finishProviderSignIn(config: SignInConfig, params: URLSearchParams): Promise<string> {
+export async function finishProviderSignIn(
+  config: SignInConfig,
+  params: URLSearchParams,
+): Promise<{ token: string; role: ConsoleRole }> {
   const saved = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) ?? 'null') as {
     verifier: string;
     state: string;
@@ -101,8 +130,8 @@ export async function finishProviderSignIn(config: SignInConfig, params: URLSear
   const body = (await response.json()) as { access_token?: string; error_description?: string };
   if (!response.ok || body.access_token === undefined)
     throw new Error(body.error_description ?? 'the sign-in was refused');
-  const check = await checkAnalyst(body.access_token);
-  if (check === 'other-role') throw new Error('You are signed in, but not as an analyst.');
+  const check = await checkRole(body.access_token);
+  if (check === 'other-role') throw new Error('You are signed in, but not as an analyst or a compliance officer.');
   if (check === 'refused') throw new Error('Vigil did not accept the sign-in.');
-  return body.access_token;
+  return { token: body.access_token, role: check };
 }
