@@ -35,6 +35,7 @@ export const AUDIT_CSV_HEADER = [
   'payer_account_id',
   'payee_account_id',
   'merchant_id',
+  'description',
   'reason_codes',
 ] as const;
 
@@ -50,6 +51,7 @@ const csvRow = (h: AuditHit): Array<string | number> => [
   h.payerAccountId,
   h.payeeAccountId,
   h.merchantId ?? '',
+  h.description ?? '',
   h.reasons.map((r) => r.code).join(' '),
 ];
 

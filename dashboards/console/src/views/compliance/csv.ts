@@ -1,4 +1,5 @@
-import { stringify } from 'csv-stringify/sync';
+// The browser build: the package's default one needs Node's Buffer, which a page does not have.
+import { stringify } from 'csv-stringify/browser/esm/sync';
 
 /** An exact decimal number as the API writes amounts and counts (`-12.50`, `3`): data, never a formula. */
 const DECIMAL = /^-?\d+(\.\d+)?$/;
