@@ -367,6 +367,22 @@ describe('the compliance console in Chromium (embedded)', () => {
     ]);
   }, 120_000);
 
+  it('shows an analyst none of the compliance views, not even by their address', async () => {
+    const analystContext = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    try {
+      const analystPage = await analystContext.newPage();
+      await analystPage.goto(`${pipeline.url}/#/access`);
+      await analystPage.locator('#api-key').fill(keys.analyst);
+      await analystPage.getByRole('button', { name: 'Connect' }).click();
+      await analystPage.getByRole('heading', { name: 'Case queue', level: 2 }).waitFor({ timeout: WAIT_MS });
+      const nav = await analystPage.getByRole('navigation', { name: 'Views' }).getByRole('link').allTextContents();
+      expect(nav).toEqual(['Case queue', 'Live alerts', 'Charts']);
+      expect(await analystPage.getByRole('heading', { name: 'Access log' }).count()).toBe(0);
+    } finally {
+      await analystContext.close();
+    }
+  }, 120_000);
+
   it('raised no console or page error on any view; a planted one of each is seen', async () => {
     expect(errors).toEqual([]);
     // Negative control: the collector sees a console error and an uncaught exception in the page.
