@@ -76,11 +76,13 @@ describe('console sign-in through the built-in OpenID provider (embedded, Chromi
     await context.close();
   }, 120_000);
 
-  it('keeps the demo compliance officer out of the analyst console, saying why', async () => {
-    const { context, page, errors } = await signInAs('compliance');
-    await page.locator('#login-error', { hasText: 'You are signed in, but not as an analyst.' }).waitFor({
-      timeout: WAIT_MS,
-    });
+  it('keeps the demo administrator out of the console (it has views for analysts and compliance), saying why', async () => {
+    const { context, page, errors } = await signInAs('admin');
+    await page
+      .locator('#login-error', { hasText: 'You are signed in, but not as an analyst or a compliance officer.' })
+      .waitFor({
+        timeout: WAIT_MS,
+      });
     expect(await page.locator('#console').isHidden()).toBe(true);
     expect(errors).toEqual([]);
     await context.close();

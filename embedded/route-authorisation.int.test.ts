@@ -60,6 +60,8 @@ const policy: Record<string, Allowed> = {
   'POST /v1/channels/adyen': 'public',
   'GET /v1/decisions/:id': [ingest, admin],
   'GET /v1/transactions/:id': [analyst, compliance, admin],
+  // Who the caller is: their own credentials, nothing else.
+  'GET /v1/me': [ingest, analyst, compliance, admin],
   'GET /v1/audit/search': [compliance, admin],
   'GET /v1/audit/access': [compliance, admin],
   'GET /v1/alerts': [analyst, admin],

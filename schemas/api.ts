@@ -362,6 +362,15 @@ export interface AccessLogEntry {
   readonly query: unknown;
 }
 
+/** The body of `GET /v1/me`: who the presented key or token is, as the access log records them. */
+export interface Caller {
+  /** The principal id the access log names (`analyst:1a2b3c4d` for a key, `user:<sub>` for a person). */
+  readonly id: string;
+  readonly role: 'ingest' | 'analyst' | 'compliance' | 'admin';
+  /** A person's display name; null for a key. */
+  readonly name: string | null;
+}
+
 /** The body of `GET /v1/audit/access`, newest first. */
 export interface AccessLogPage {
   readonly entries: readonly AccessLogEntry[];

@@ -17,6 +17,7 @@ import type {
   AccountBalance,
   AlertListItem,
   AuditHit,
+  Caller,
   CaseActionRequest,
   CaseActionResult,
   CaseAlertView,
@@ -45,6 +46,7 @@ const analystOrCompliance = rolesMayCall(Role.analyst, Role.compliance);
 const compliance = rolesMayCall(Role.compliance);
 const analyst = rolesMayCall(Role.analyst);
 const admin = rolesMayCall(Role.admin);
+const anyRole = rolesMayCall(...Object.values(Role));
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -603,6 +605,18 @@ const fullApi: ApiDocumentPart = {
           problems: [400],
         },
       ),
+    },
+    '/v1/me': {
+      get: op('getCaller', 'Who the presented key or token is: principal id, role and display name', anyRole, {
+        '200': jsonResponse(
+          'The caller',
+          whole<Caller>({
+            id: str,
+            role: { type: 'string', enum: Object.values(Role) },
+            name: nullableStr,
+          }),
+        ),
+      }),
     },
     '/v1/audit/access': {
       get: op(

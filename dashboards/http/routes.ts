@@ -4,6 +4,7 @@ import { accessRoutes } from './access-routes.js';
 import { accountRoutes } from './account-routes.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { alertRoutes } from './alert-routes.js';
+import { callerRoutes } from './caller-routes.js';
 import { caseRoutes } from './case-routes.js';
 import { type RoutesDeps, routeContext } from './context.js';
 import { customerRoutes } from './customer-routes.js';
@@ -22,6 +23,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   const ctx = routeContext(deps);
   const router = express.Router();
   router.use(webRoutes(deps.config.consoleSignIn));
+  router.use(callerRoutes(ctx));
   router.use(transactionRoutes(ctx));
   router.use(alertRoutes(ctx));
   if (deps.cases !== undefined) router.use(caseRoutes(ctx, deps.cases));

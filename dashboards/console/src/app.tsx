@@ -6,13 +6,15 @@ import type { ConsoleContext } from './context.js';
 import { timeOf } from './format.js';
 import { type ConnectionState, LiveStream } from './live.js';
 import {
+  type ConsoleRole,
   type SignInConfig,
-  checkAnalyst,
+  checkRole,
   finishProviderSignIn,
   forgetToken,
   isProviderReturn,
   startProviderSignIn,
   storeToken,
+  storedRole,
   storedToken,
 } from './session.js';
 import { routeOf, views } from './views/registry.js';
@@ -37,15 +39,16 @@ function SignIn({
 }: {
   config: SignInConfig | null;
   error: string;
-  onKey: (key: string) => void;
+  onKey: (key: string, role: ConsoleRole) => void;
   onError: (message: string) => void;
 }) {
   const [key, setKey] = useState('');
   const submit = async (event: Event) => {
     event.preventDefault();
-    const check = await checkAnalyst(key.trim()).catch(() => 'unreachable' as const);
-    if (check === 'analyst') onKey(key.trim());
-    else if (check === 'other-role') onError('This key is not an analyst key.');
+    const check = await checkRole(key.trim()).catch(() => 'unreachable' as const);
+    if (check === 'analyst' || check === 'compliance') onKey(key.trim(), check);
+    else if (check === 'other-role')
+      onError('This key is not an analyst key. The console is for analysts and compliance officers.');
     else if (check === 'refused') onError('Key not accepted.');
     else onError('Vigil could not check the key just now; try again in a moment.');
   };
@@ -132,8 +135,11 @@ function Kpis({
   );
 }
 
-/** The signed-in console: the live stream, the navigation and the view the location's hash names. */
-function Console({ token, signOut }: { token: string; signOut: (message?: string) => void }) {
+/**
+ * The signed-in console: the navigation and the view the location's hash names, for the role signed in; analysts
+ * also get the live stream (the API serves it, and the alert history, to analysts only).
+ */
+function Console({ token, role, signOut }: { token: string; role: ConsoleRole; signOut: (message?: string) => void }) {
   const api: Api = useMemo(
     () => createApi(token, () => signOut('Your sign-in was not accepted or has expired. Sign in again.')),
     [token, signOut],
@@ -171,6 +177,7 @@ function Console({ token, signOut }: { token: string; signOut: (message?: string
   }, [loadHistory]);
 
   useEffect(() => {
+    if (role !== 'analyst') return;
     refreshHistory();
     const onMessage = (message: LiveMessage) => {
       switch (message.type) {
@@ -216,14 +223,14 @@ function Console({ token, signOut }: { token: string; signOut: (message?: string
       onMessage,
       onConnection: setConnection,
       stillSignedIn: async () => {
-        const check = await checkAnalyst(token).catch(() => 'unreachable' as const);
+        const check = await checkRole(token).catch(() => 'unreachable' as const);
         if (check === 'refused') signOut('Your sign-in was not accepted or has expired. Sign in again.');
         return check !== 'refused';
       },
     });
     stream.open();
     return () => stream.close();
-  }, [token, alerts, loadHistory, refreshHistory, signOut]);
+  }, [token, role, alerts, loadHistory, refreshHistory, signOut]);
 
   const ctx: ConsoleContext = {
     api,
@@ -233,7 +240,7 @@ function Console({ token, signOut }: { token: string; signOut: (message?: string
     lastCaseStep,
     navigate: (route) => (location.hash = `#/${route}`),
   };
-  const { view, param } = routeOf(hash);
+  const { view, param } = routeOf(hash, role);
   return (
     <>
       <header class="topbar">
@@ -242,14 +249,14 @@ function Console({ token, signOut }: { token: string; signOut: (message?: string
         </h1>
         <nav aria-label="Views">
           {views
-            .filter((v) => v.title !== undefined)
+            .filter((v) => v.title !== undefined && (v.roles ?? ['analyst']).includes(role))
             .map((v) => (
               <a key={v.route} href={`#/${v.route}`} aria-current={v === view ? 'page' : undefined}>
                 {v.title}
               </a>
             ))}
         </nav>
-        <Kpis stats={stats[stats.length - 1]} alerts={sessionAlerts} connection={connection} />
+        {role === 'analyst' && <Kpis stats={stats[stats.length - 1]} alerts={sessionAlerts} connection={connection} />}
         <span class="meta" id="signed-in-as">
           {me === undefined ? '' : me.replace(/^user:/, '')}
         </span>
@@ -273,12 +280,14 @@ function Console({ token, signOut }: { token: string; signOut: (message?: string
 /** The page: the sign-in until someone is signed in, then the console. */
 export function App({ signInConfig }: { signInConfig: SignInConfig | null }) {
   const [token, setToken] = useState<string | null>(null);
+  const [role, setRole] = useState<ConsoleRole>('analyst');
   const [error, setError] = useState('');
   const [started, setStarted] = useState(false);
 
-  const signIn = useCallback((key: string) => {
-    storeToken(key);
+  const signIn = useCallback((key: string, signedInRole: ConsoleRole) => {
+    storeToken(key, signedInRole);
     setError('');
+    setRole(signedInRole);
     setToken(key);
   }, []);
   const signOut = useCallback((message?: string) => {
@@ -291,10 +300,16 @@ export function App({ signInConfig }: { signInConfig: SignInConfig | null }) {
     const params = new URLSearchParams(location.search);
     if (signInConfig !== null && isProviderReturn(params)) {
       forgetToken();
-      finishProviderSignIn(signInConfig, params).then(signIn, (e: Error) => setError(`Sign-in failed: ${e.message}`));
+      finishProviderSignIn(signInConfig, params).then(
+        ({ token: signedIn, role: signedInRole }) => signIn(signedIn, signedInRole),
+        (e: Error) => setError(`Sign-in failed: ${e.message}`),
+      );
     } else {
       const stored = storedToken();
-      if (stored !== null) setToken(stored);
+      if (stored !== null) {
+        setRole(storedRole());
+        setToken(stored);
+      }
     }
     setStarted(true);
   }, [signInConfig, signIn]);
@@ -311,5 +326,5 @@ export function App({ signInConfig }: { signInConfig: SignInConfig | null }) {
         <SignIn config={signInConfig} error={error} onKey={signIn} onError={setError} />
       </>
     );
-  return <Console key={token} token={token} signOut={signOut} />;
+  return <Console key={token} token={token} role={role} signOut={signOut} />;
 }

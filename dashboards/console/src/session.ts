@@ -6,7 +6,11 @@
  */
 
 const TOKEN_STORAGE = 'vigil.apiKey';
+const ROLE_STORAGE = 'vigil.role';
 const PKCE_STORAGE = 'vigil.pkce';
+
+/** The roles the console serves: analysts work cases, compliance officers read the books and the logs. */
+export type ConsoleRole = 'analyst' | 'compliance';
 
 /** Where people sign in (an issuer URL, a client id and the API's audience); null when the page asks for a key. */
 export interface SignInConfig {
@@ -16,8 +20,17 @@ export interface SignInConfig {
 }
 
 export const storedToken = (): string | null => sessionStorage.getItem(TOKEN_STORAGE);
-export const storeToken = (token: string): void => sessionStorage.setItem(TOKEN_STORAGE, token);
-export const forgetToken = (): void => sessionStorage.removeItem(TOKEN_STORAGE);
+/** The role found at sign-in; it only chooses what the console shows, the API checks every call itself. */
+export const storedRole = (): ConsoleRole =>
+  sessionStorage.getItem(ROLE_STORAGE) === 'compliance' ? 'compliance' : 'analyst';
+export const storeToken = (token: string, role: ConsoleRole = 'analyst'): void => {
+  sessionStorage.setItem(TOKEN_STORAGE, token);
+  sessionStorage.setItem(ROLE_STORAGE, role);
+};
+export const forgetToken = (): void => {
+  sessionStorage.removeItem(TOKEN_STORAGE);
+  sessionStorage.removeItem(ROLE_STORAGE);
+};
 
 export async function loadSignInConfig(): Promise<SignInConfig | null> {
   return fetch('/assets/sign-in.json')
@@ -26,14 +39,16 @@ export async function loadSignInConfig(): Promise<SignInConfig | null> {
 }
 
 /**
- * Whether Vigil takes `token` as an analyst's: 'analyst', 'other-role' (403), 'refused' (401: unknown, expired or
- * revoked) or 'unavailable' (any other answer, e.g. 429 or 503: says nothing about the token). Throws when Vigil
- * cannot be reached.
+ * Which console `token` opens, from `GET /v1/me`: 'analyst' or 'compliance'; 'other-role' for a role the console has
+ * no views for; 'refused' (401: unknown, expired or revoked) or 'unavailable' (any other answer, e.g. 429 or 503: it
+ * says nothing about the token). Throws when Vigil cannot be reached.
  */
-export async function checkAnalyst(token: string): Promise<'analyst' | 'other-role' | 'refused' | 'unavailable'> {
-  const response = await fetch('/v1/alerts?limit=1', { headers: { authorization: `Bearer ${token}` } });
-  if (response.ok) return 'analyst';
-  if (response.status === 403) return 'other-role';
+export async function checkRole(token: string): Promise<ConsoleRole | 'other-role' | 'refused' | 'unavailable'> {
+  const response = await fetch('/v1/me', { headers: { authorization: `Bearer ${token}` } });
+  if (response.ok) {
+    const { role } = (await response.json()) as { role: string };
+    return role === 'analyst' || role === 'compliance' ? role : 'other-role';
+  }
   return response.status === 401 ? 'refused' : 'unavailable';
 }
 
@@ -76,11 +91,14 @@ export async function startProviderSignIn(config: SignInConfig): Promise<void> {
 export const isProviderReturn = (params: URLSearchParams): boolean => params.has('code') || params.has('error');
 
 /**
- * Back from the provider with `?code=&state=`: exchanges the code for the access token and returns it once Vigil
- * takes it as an analyst's. Throws, saying why, when the provider refused, the response is not this tab's, or the
- * person is not an analyst.
+ * Back from the provider with `?code=&state=`: exchanges the code for the access token and returns it with the role
+ * once Vigil takes it as an analyst's or a compliance officer's. Throws, saying why, when the provider refused, the
+ * response is not this tab's, or the person holds neither role.
  */
-export async function finishProviderSignIn(config: SignInConfig, params: URLSearchParams): Promise<string> {
+export async function finishProviderSignIn(
+  config: SignInConfig,
+  params: URLSearchParams,
+): Promise<{ token: string; role: ConsoleRole }> {
   const saved = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) ?? 'null') as {
     verifier: string;
     state: string;
@@ -106,8 +124,9 @@ export async function finishProviderSignIn(config: SignInConfig, params: URLSear
   const body = (await response.json()) as { access_token?: string; error_description?: string };
   if (!response.ok || body.access_token === undefined)
     throw new Error(body.error_description ?? 'the sign-in was refused');
-  const check = await checkAnalyst(body.access_token);
-  if (check === 'other-role') throw new Error('You are signed in, but not as an analyst.');
-  if (check !== 'analyst') throw new Error('Vigil did not accept the sign-in.');
-  return body.access_token;
+  const check = await checkRole(body.access_token);
+  if (check === 'other-role') throw new Error('You are signed in, but not as an analyst or a compliance officer.');
+  if (check === 'refused') throw new Error('Vigil did not accept the sign-in.');
+  if (check === 'unavailable') throw new Error('Vigil could not check the sign-in just now; try again in a moment.');
+  return { token: body.access_token, role: check };
 }
