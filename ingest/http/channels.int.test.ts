@@ -140,7 +140,8 @@ describe('POST /v1/channels/iso20022 (embedded log)', () => {
     const wrong = await s.send(pain001WrongNamespace());
     expect(wrong.status).toBe(400);
     expect(wrong.body).toMatchObject({ code: 'CHANNEL_FILE_REFUSED', problems: [{ path: '/Document/@xmlns' }] });
-    const broken = await s.send('<Document xmlns="urn:x"><a></b></Document>');
+    // Read as it streams, a file is refused at its first problem: here the tag mismatch, in a supported namespace.
+    const broken = await s.send('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"><a></b></Document>');
     expect(broken.status).toBe(400);
     expect((broken.body['problems'] as Array<{ path: string }>)[0]!.path).toMatch(/^line 1, column \d+$/);
     expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(0);

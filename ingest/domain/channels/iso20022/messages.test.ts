@@ -164,9 +164,14 @@ describe('file-level refusals', () => {
       ok: false,
       problems: [{ path: '', message: 'must not contain a DOCTYPE or entity declarations' }],
     });
-    // Negative control: without its DOCTYPE the same file is read, the reference left unexpanded as text.
+    // Negative control: without its DOCTYPE the same file is read (its reference escaped, as an undeclared entity
+    // is not well-formed XML — and is refused as such, never expanded).
     const withoutDoctype = entityBomb().replace(/<!DOCTYPE[^\]]*\]>/, '');
-    expect(document(withoutDoctype).messageId).toBe('&lol9;');
+    expect(document(withoutDoctype.replace('&lol9;', '&amp;lol9;')).messageId).toBe('&lol9;');
+    expect(parse(withoutDoctype)).toMatchObject({
+      ok: false,
+      problems: [{ message: 'is not well-formed XML: Invalid character entity' }],
+    });
   });
 
   it('reports XML that is not well-formed with its line and column', () => {
