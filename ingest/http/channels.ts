@@ -84,6 +84,8 @@ export function mountChannelRoute(
             'FILE',
             sink,
           );
+          // The copy goes before the answer ends: a client that has the summary finds nothing of its file left.
+          await rm(spool.folder, { recursive: true, force: true });
           await sink.finish(summary);
         } catch (error) {
           if (!res.headersSent) throw error;
