@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { sha256Hasher } from '../../../adapters/crypto.js';
 import {
   accounts,
@@ -344,5 +345,43 @@ describe('Iso20022Reader: read as it arrives', () => {
     expect(!wrapped.ok && wrapped.problems.map((p) => p.message)).toEqual([
       'holds more than 5000 characters at once; split the file',
     ]);
+  });
+});
+
+describe('Iso20022Reader: read in chunks', () => {
+  const chunked = (bytes: Buffer, sizes: readonly number[], fresh = false): ChannelParse => {
+    let reader = new Iso20022Reader({ hasher: sha256Hasher });
+    const items = [];
+    for (let at = 0, i = 0; at < bytes.length; at += sizes[i % sizes.length]!, i++) {
+      if (fresh) reader = new Iso20022Reader({ hasher: sha256Hasher });
+      items.push(...reader.push(bytes.subarray(at, at + sizes[i % sizes.length]!)));
+    }
+    const end = reader.end();
+    if (!end.verdict.ok) return end.verdict;
+    const { format, messageId } = end.verdict;
+    return { ok: true, document: { format, messageId, items: [...items, ...end.items] } };
+  };
+  // Names with two- and three-byte UTF-8 characters, so chunks also break inside a character.
+  const files = [
+    multiCurrencyPain001().replace('<Nm>Debtor Ltd</Nm>', '<Nm>Müller & Søn — 東京</Nm>'),
+    pain001WithBadItems(),
+    camt054(),
+    pacs004(),
+    multiCurrencyPain001().replace('</PmtInfId>', '</PmtInf>'),
+  ].map((text) => Buffer.from(text, 'utf8'));
+
+  it('gives what a whole read gives, wherever the chunks break', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...files),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 20 }),
+        (bytes, sizes) => {
+          expect(chunked(bytes, sizes)).toEqual(parseIso20022(bytes, { hasher: sha256Hasher }));
+        },
+      ),
+      { numRuns: 200, seed: 13 },
+    );
+    // Negative control: a reader that forgets what it read between chunks is caught by the same comparison.
+    expect(chunked(files[0]!, [100], true)).not.toEqual(parseIso20022(files[0]!, { hasher: sha256Hasher }));
   });
 });
