@@ -34,6 +34,8 @@ export interface ChannelRouteOptions {
 export type ChannelFileRead = (
   chunks: AsyncIterable<Uint8Array>,
   sha256: string,
+  /** The first read, for the verdict alone: no item need be mapped (and none is yielded). */
+  verdictOnly?: boolean,
 ) => AsyncGenerator<ChannelItem, ChannelFileVerdict, undefined>;
 
 /** Chunks of a spooled file are read this large: the reading side's share of the memory bound. */
@@ -72,7 +74,7 @@ export function mountChannelRoute(
       try {
         const chunks = (): AsyncIterable<Uint8Array> =>
           createReadStream(spool.path, { highWaterMark: SPOOL_CHUNK_BYTES });
-        const verdict = await readThrough(read(chunks(), spool.sha256));
+        const verdict = await readThrough(read(chunks(), spool.sha256, true));
         if (!verdict.ok)
           throw new ValidationError('the file could not be read', verdict.problems, 'CHANNEL_FILE_REFUSED');
         const sink = new JsonResultStream(res);
@@ -103,9 +105,9 @@ export function mountChannelRoute(
 }
 
 /** A ChannelFileRead over a record-by-record domain reader (NACHA, ISO 20022). */
-export function readerRead(reader: () => ChannelFileReader): ChannelFileRead {
-  return async function* (chunks) {
-    const file = reader();
+export function readerRead(reader: (verdictOnly: boolean) => ChannelFileReader): ChannelFileRead {
+  return async function* (chunks, _sha256, verdictOnly = false) {
+    const file = reader(verdictOnly);
     for await (const chunk of chunks) yield* file.push(chunk);
     const { items, verdict } = file.end();
     yield* items;
@@ -118,7 +120,7 @@ export function readerRead(reader: () => ChannelFileReader): ChannelFileRead {
  * records by csv-parse's stream parser, each record mapped by the file's CsvLayout as it comes.
  */
 export function csvRead(options: CsvOptions): ChannelFileRead {
-  return async function* (chunks, sha256) {
+  return async function* (chunks, sha256, verdictOnly = false) {
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let notUtf8 = false;
     const text = async function* (): AsyncGenerator<string> {
@@ -135,7 +137,7 @@ export function csvRead(options: CsvOptions): ChannelFileRead {
     try {
       for await (const record of records) {
         if (layout !== undefined) {
-          yield layout.item(record);
+          if (!verdictOnly) yield layout.item(record);
           continue;
         }
         const read = CsvLayout.of(record, options, sha256);

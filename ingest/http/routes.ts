@@ -204,7 +204,7 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
   mountChannelRoute(
     router,
     '/v1/channels/iso20022',
-    () => readerRead(() => new Iso20022Reader({ hasher: channels.hasher })),
+    () => readerRead((verdictOnly) => new Iso20022Reader({ hasher: channels.hasher, verdictOnly })),
     fileRoute('iso20022'),
   );
   mountChannelRoute(
@@ -226,7 +226,7 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
   mountChannelRoute(
     router,
     '/v1/channels/nacha',
-    () => readerRead(() => new NachaReader({ hasher: channels.hasher })),
+    () => readerRead((verdictOnly) => new NachaReader({ hasher: channels.hasher, verdictOnly })),
     fileRoute('nacha'),
   );
 

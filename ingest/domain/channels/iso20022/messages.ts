@@ -32,6 +32,8 @@ export type MessageDefinition = keyof typeof supportedMessages;
 export interface Iso20022Options {
   readonly hasher: ContentHasher;
   readonly xml?: XmlLimits;
+  /** Read for the verdict alone: transactions are read and let go, never mapped (the channel routes' first read). */
+  readonly verdictOnly?: boolean;
 }
 
 /**
@@ -124,6 +126,7 @@ export class Iso20022Reader implements ChannelFileReader, XmlHandler {
     const context = this.context;
     const message = ancestors[1]!;
     if (context === undefined) return { path: `${message.path}/GrpHdr/MsgId`, message: 'is required' };
+    if (this.options.verdictOnly === true) return undefined;
     const block = ancestors[2];
     switch (context.format) {
       case 'pain.001.001.09':

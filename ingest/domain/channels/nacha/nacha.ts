@@ -46,6 +46,8 @@ const knownCodes = new Set([
 
 export interface NachaOptions {
   readonly hasher: ContentHasher;
+  /** Read for the verdict alone: entries are checked and counted, never mapped (the channel routes' first read). */
+  readonly verdictOnly?: boolean;
 }
 
 /** One 1-based record number with its 94 characters. */
@@ -280,7 +282,7 @@ export class NachaReader implements ChannelFileReader {
       sum.debits += totals.debits;
       sum.credits += totals.credits;
     }
-    if (problems.length === 0 && this.context !== undefined && this.sound())
+    if (problems.length === 0 && this.context !== undefined && this.options.verdictOnly !== true && this.sound())
       this.items.push(entryItem(entry, batch.header, this.context));
   }
 
