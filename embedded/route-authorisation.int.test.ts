@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
    The stages' dependencies are stood in for by one inert proxy: authorisation runs before any of them is used. */
+import { tmpdir } from 'node:os';
 import express, { type Router } from 'express';
 import { dashboardsRouter } from '../dashboards/http/routes.js';
 import { readDashboardsConfig } from '../dashboards/config.js';
@@ -124,7 +125,7 @@ function stageRouters(): Router[] {
       decisions: inert,
       decisionDeadlineMs: 100,
       clock: systemClock,
-      channels: { intake: inert, hasher: inert, maxFileBytes: 4096 },
+      channels: { intake: inert, hasher: inert, maxFileBytes: 4096, spoolDir: tmpdir() },
     }),
     dashboardsRouter({
       clickhouse: inert,

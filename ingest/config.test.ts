@@ -13,7 +13,8 @@ describe('loadIngestConfig', () => {
       maxBodyBytes: 65_536,
       maxBatchBodyBytes: 8 * 1024 * 1024,
       maxBatchItems: 5_000,
-      maxChannelFileBytes: 8 * 1024 * 1024,
+      maxChannelFileBytes: 256 * 1024 * 1024,
+      channelSpoolDir: tmpdir(),
       limits: { maxAmountMajor: 1_000_000_000n, maxFutureSkewMs: 300_000, maxEventAgeMs: 2_592_000_000 },
     });
     expect(config.tokenizationKeys?.currentVersion).toBe('v1');

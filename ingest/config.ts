@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import {
   type Env,
   Secret,
@@ -21,10 +21,16 @@ export interface IngestConfig {
   /** VIGIL_INGEST_MAX_BATCH_ITEMS: most items in one batch (default 5,000); more → 413. */
   readonly maxBatchItems: number;
   /**
-   * VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: largest channel file (`POST /v1/channels/…`, default 8 MiB); larger → 413.
-   * Its items are ingested VIGIL_INGEST_MAX_BATCH_ITEMS at a time.
+   * VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: largest channel file (`POST /v1/channels/iso20022`, `csv`, `nacha`; default
+   * 256 MiB, at most 4 GiB); larger → 413. Files are spooled to disk and streamed, so this bounds disk, not memory;
+   * their items are ingested VIGIL_INGEST_MAX_BATCH_ITEMS at a time.
    */
   readonly maxChannelFileBytes: number;
+  /**
+   * VIGIL_INGEST_CHANNEL_SPOOL_DIR: where channel files are spooled while they are checked and ingested (default: the
+   * system's temporary directory); each upload's copy is removed once answered.
+   */
+  readonly channelSpoolDir: string;
   /**
    * The tokenisation keys from the environment (distributed mode), or undefined when none is set — then the
    * composition root must be handed a key store (the embedded default's file store) or it refuses to start. Each
@@ -124,7 +130,8 @@ export function loadIngestConfig(env: Env): IngestConfig {
     maxBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BODY_BYTES', 64 * KiB, { min: KiB, max: 16 * MiB }),
     maxBatchBodyBytes: readInt(env, 'VIGIL_INGEST_MAX_BATCH_BODY_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
     maxBatchItems: readInt(env, 'VIGIL_INGEST_MAX_BATCH_ITEMS', 5_000, { min: 1, max: 100_000 }),
-    maxChannelFileBytes: readInt(env, 'VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES', 8 * MiB, { min: KiB, max: 256 * MiB }),
+    maxChannelFileBytes: readInt(env, 'VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES', 256 * MiB, { min: KiB, max: 4096 * MiB }),
+    channelSpoolDir: readString(env, 'VIGIL_INGEST_CHANNEL_SPOOL_DIR', tmpdir()),
     tokenizationKeys: readTokenizationKeys(env),
     decisionDeadlineMs: readInt(
       env,

@@ -164,6 +164,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestStage> {
     }),
     hasher: sha256Hasher,
     maxFileBytes: config.maxChannelFileBytes,
+    spoolDir: config.channelSpoolDir,
   };
   const router = createIngestRouter({
     channels,

@@ -4,7 +4,9 @@ import { Topics } from '../../schemas/topics.js';
 import { FileChannelFileStore } from '../adapters/file-channel-file-store.js';
 import { HmacPanTokenizer, sha256Hasher } from '../adapters/crypto.js';
 import { FileIdempotencyStore } from '../adapters/file-idempotency-store.js';
-import type { ChannelDocument } from '../domain/channels/channel.js';
+import type { ChannelDocument, ChannelItem } from '../domain/channels/channel.js';
+import { CsvLayout } from '../domain/channels/csv/csv.js';
+import { csvHeader } from '../testing/csv.js';
 import { parseIso20022 } from '../domain/channels/iso20022/messages.js';
 import { TEST_KEY } from '../testing/fixtures.js';
 import { readAll, recordsContaining, testContext } from '../testing/harness.js';
@@ -49,7 +51,7 @@ async function setup(itemsPerCall = 100) {
     await files.close();
     await ctx.cleanup();
   };
-  return { ...ctx, intake, transactions, close };
+  return { ...ctx, ingestor, intake, transactions, close };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -202,6 +204,84 @@ describe('ChannelIntake in slices', () => {
       await t.close();
     }
   });
+});
+
+describe('ChannelIntake.receiveStream: memory bounded by the slice, not the file', () => {
+  const header = csvHeader.split(',');
+  const layout = CsvLayout.of({ record: header, info: { lines: 1 } }, { hasher: sha256Hasher, fileId: 'stream-1' }, '');
+  /** Row i of a long CSV file; every 100th row has three decimals in EUR and is rejected. */
+  const row = (i: number): ChannelItem => {
+    if (!layout.ok) throw new Error('bad header');
+    const amount = i % 100 === 99 ? '10.001' : '12.34';
+    const cells = `stream-${i},sepa,transfer,${amount},EUR,DE89370400440532013000,FR1420041010050500013M02606,${createdAt},SEPA_CT,,`;
+    return layout.layout.item({ record: cells.split(','), info: { lines: i + 2 } });
+  };
+  const ROWS = 2_345;
+  const PER_CALL = 100;
+
+  /** Streams ROWS items through `source` into the intake, measuring how far reading runs ahead of answering. */
+  async function streamed(t: Setup, source: (items: Iterable<ChannelItem>) => Iterable<ChannelItem>) {
+    let pulled = 0;
+    let answered = 0;
+    let mostAhead = 0;
+    const items = function* (): Generator<ChannelItem> {
+      for (let i = 0; i < ROWS; i++) {
+        pulled++;
+        yield row(i);
+      }
+    };
+    const callSizes: number[] = [];
+    const accept = t.ingestor.accept.bind(t.ingestor);
+    t.ingestor.accept = (slice, ...rest) => {
+      callSizes.push(slice.length);
+      mostAhead = Math.max(mostAhead, pulled - answered);
+      return accept(slice, ...rest);
+    };
+    const locations: string[] = [];
+    const summary = await t.intake.receiveStream(
+      { format: 'csv', messageId: 'stream-1', items: source(items()) },
+      'a'.repeat(64),
+      null,
+      'FILE',
+      {
+        start: () => undefined,
+        results: (results) => {
+          answered += results.length;
+          for (const r of results) if (r.status === 'rejected') locations.push(r.location);
+        },
+      },
+    );
+    return { summary, callSizes, mostAhead, locations };
+  }
+
+  it('reads a slice, ingests it and answers it before reading the next; exact counts and locations', async () => {
+    const t = await setup(PER_CALL);
+    try {
+      const run = await streamed(t, (items) => items);
+      expect(run.summary).toEqual({ accepted: 2_322, duplicate: 0, rejected: 23, conflict: 0 });
+      expect(run.callSizes).toEqual([...Array<number>(23).fill(PER_CALL), 45]);
+      // At most one slice read and not yet answered, whatever the file's length.
+      expect(run.mostAhead).toBe(PER_CALL);
+      expect(run.locations).toEqual(Array.from({ length: 23 }, (_, k) => `line ${k * 100 + 101}`));
+      expect(await t.transactions()).toHaveLength(2_322);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('negative control: a source read whole before the intake sees it is caught by the same measure', async () => {
+    const t = await setup(PER_CALL);
+    try {
+      const whole = function* (items: Iterable<ChannelItem>): Generator<ChannelItem> {
+        yield* [...items];
+      };
+      const run = await streamed(t, whole);
+      expect(run.summary).toEqual({ accepted: 2_322, duplicate: 0, rejected: 23, conflict: 0 });
+      expect(run.mostAhead).toBe(ROWS);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });
 
 describe('ChannelIntake: chargebacks of gateway events', () => {

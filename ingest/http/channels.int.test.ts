@@ -1,5 +1,5 @@
 import express from 'express';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { Topics } from '../../schemas/topics.js';
 import { startIngest } from '../main.js';
 import { TEST_KEY } from '../testing/fixtures.js';
 import { readAll, recordsContaining, testContext } from '../testing/harness.js';
+import { csvHeader } from '../testing/csv.js';
 import { editRecord, payrollFile, returnFile } from '../testing/nacha.js';
 import { entityBomb, multiCurrencyPain001, pain001WithBadItems, pain001WrongNamespace } from '../testing/iso20022.js';
 
@@ -23,7 +24,7 @@ const ANALYST_KEY = 'analyst-key-0123456789abcdef';
 /** Half an hour before the harness clock (NOW_MS, 2026-11-24T09:00Z). */
 const createdAt = '2026-11-24T08:30:00Z';
 
-async function startServer() {
+async function startServer(env: Record<string, string> = {}) {
   const logDir = await mkdtemp(join(tmpdir(), 'vigil-channels-log-'));
   const ctx = await testContext(await EmbeddedLog.open({ dir: logDir }));
   const stage = await startIngest({
@@ -42,6 +43,7 @@ async function startServer() {
       // Two items per ingest call: a file of six goes through in three.
       VIGIL_INGEST_MAX_BATCH_ITEMS: '2',
       VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: String(64 * 1024),
+      ...env,
     },
   });
   const app = express();
@@ -51,13 +53,19 @@ async function startServer() {
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const responses: string[] = [];
-  const send = async (body: string, key = INGEST_KEY, path = '/v1/channels/iso20022') => {
+  const send = async (
+    body: string,
+    key = INGEST_KEY,
+    path = '/v1/channels/iso20022',
+    headers: Record<string, string> = {},
+  ) => {
     const response = await fetch(`${base}${path}`, {
       method: 'POST',
       body,
       headers: {
         authorization: `Bearer ${key}`,
         'content-type': path.endsWith('iso20022') ? 'application/xml' : 'text/plain',
+        ...headers,
       },
     });
     const text = await response.text();
@@ -140,7 +148,8 @@ describe('POST /v1/channels/iso20022 (embedded log)', () => {
     const wrong = await s.send(pain001WrongNamespace());
     expect(wrong.status).toBe(400);
     expect(wrong.body).toMatchObject({ code: 'CHANNEL_FILE_REFUSED', problems: [{ path: '/Document/@xmlns' }] });
-    const broken = await s.send('<Document xmlns="urn:x"><a></b></Document>');
+    // Read as it streams, a file is refused at its first problem: here the tag mismatch, in a supported namespace.
+    const broken = await s.send('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"><a></b></Document>');
     expect(broken.status).toBe(400);
     expect((broken.body['problems'] as Array<{ path: string }>)[0]!.path).toMatch(/^line 1, column \d+$/);
     expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(0);
@@ -222,4 +231,76 @@ describe('POST /v1/channels/nacha (embedded log)', () => {
     expect((await nacha(payrollFile(fileTime), ANALYST_KEY)).status).toBe(403);
     expect(await readAll(s.bus, Topics.transactionsRaw)).toHaveLength(3);
   }, 30_000);
+});
+
+describe('POST /v1/channels/csv: a file of 30,000 rows, streamed (embedded log)', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  let spoolDir: string;
+  beforeEach(async () => {
+    spoolDir = await mkdtemp(join(tmpdir(), 'vigil-channels-spool-'));
+    s = await startServer({
+      VIGIL_INGEST_MAX_BATCH_ITEMS: '500',
+      VIGIL_INGEST_MAX_CHANNEL_FILE_BYTES: String(16 * 1024 * 1024),
+      VIGIL_INGEST_CHANNEL_SPOOL_DIR: spoolDir,
+    });
+  });
+  afterEach(async () => {
+    await s.stop();
+    await rm(spoolDir, { recursive: true, force: true });
+  });
+  const ROWS = 30_000;
+  /** Records on tx.raw, from the end offsets (one read of a topic this long is capped). */
+  const onTheLog = async (): Promise<number> =>
+    (await s.bus.endOffsets(Topics.transactionsRaw)).reduce((a, b) => a + b, 0);
+  /** Every 1,000th row has three decimals in EUR: rejected at its line, the rest accepted. */
+  const bigCsv = (): string => {
+    const lines = [csvHeader];
+    for (let i = 0; i < ROWS; i++)
+      lines.push(
+        `big-${i},sepa,transfer,${i % 1000 === 999 ? '10.001' : '12.34'},EUR,DE89370400440532013000,` +
+          `FR1420041010050500013M02606,${createdAt},SEPA_CT,E2E-${i},Invoice ${i}`,
+      );
+    return `${lines.join('\n')}\n`;
+  };
+  const csv = (text: string) => s.send(text, INGEST_KEY, '/v1/channels/csv', { 'vigil-file-id': 'big-file-1' });
+
+  it('answers every row in file order with exact counts, and leaves no spooled copy behind', async () => {
+    const text = bigCsv();
+    expect(text.length).toBeGreaterThan(4_000_000);
+    const response = await csv(text);
+    expect(response.status).toBe(200);
+    const body = response.body as unknown as ChannelFileResponse;
+    expect(body.file).toMatchObject({ format: 'csv', messageId: 'big-file-1', status: 'new' });
+    expect(body.summary).toEqual({ accepted: 29_970, duplicate: 0, rejected: 30, conflict: 0 });
+    expect(body.results).toHaveLength(ROWS);
+    expect(body.results.map((r) => r.location)).toEqual(Array.from({ length: ROWS }, (_, i) => `line ${i + 2}`));
+    expect(body.results.filter((r) => r.status === 'rejected').map((r) => r.location)).toEqual(
+      Array.from({ length: 30 }, (_, k) => `line ${k * 1000 + 1001}`),
+    );
+    expect(await onTheLog()).toBe(29_970);
+    expect(await readdir(spoolDir)).toEqual([]);
+    const again = (await csv(text)).body as unknown as ChannelFileResponse;
+    expect(again.file.status).toBe('duplicate');
+    expect(again.summary).toEqual({ accepted: 0, duplicate: 29_970, rejected: 30, conflict: 0 });
+  }, 240_000);
+
+  it('refuses a file whose quoting breaks on its last line as a whole: not one row of it is taken', async () => {
+    const broken = `${bigCsv()}big-x,sepa,transfer,1.00,EUR,"DE89370400440532013000\n`;
+    const response = await csv(broken);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      code: 'CHANNEL_FILE_REFUSED',
+      problems: [{ message: 'is not valid CSV (RFC 4180)' }],
+    });
+    expect(await onTheLog()).toBe(0);
+    expect(await readdir(spoolDir)).toEqual([]);
+    // Negative control: the same rows without the broken last line are taken.
+    expect((await csv(bigCsv())).body['summary']).toEqual({
+      accepted: 29_970,
+      duplicate: 0,
+      rejected: 30,
+      conflict: 0,
+    });
+    expect(await onTheLog()).toBe(29_970);
+  }, 240_000);
 });

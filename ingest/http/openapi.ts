@@ -279,7 +279,10 @@ const channelFile = (
   summary: summaryText,
   description:
     `${description} The route, not the Content-Type, says what the file is. 200 for every readable file: each item ` +
-    'accepted, duplicate, rejected (with its location) or conflict on its own; a file sent again is a duplicate.',
+    'accepted, duplicate, rejected (with its location) or conflict on its own; a file sent again is a duplicate. ' +
+    'The file is checked whole before any item is taken (400 names what is wrong, nothing taken), then ingested ' +
+    'a slice at a time with the 200 streamed as each slice is durable; a 200 whose body ends before `summary` ' +
+    'failed part-way: send the file again, and what was taken comes back `duplicate`.',
   tags: ['ingest'],
   security: ingestFeed,
   requestBody: { required: true, content: { [mediaType]: { schema: { type: 'string' }, example } } },

@@ -11,11 +11,11 @@ import { type Ingestor, TransactionIdConflictError } from '../app/ingestor.js';
 import type { IngestMetrics } from '../app/metrics.js';
 import { parseBatchBody, parseJsonBody } from './body.js';
 import type { ChannelIntake } from '../app/channel-intake.js';
-import { parseIso20022 } from '../domain/channels/iso20022/messages.js';
-import { parseColumnMapping, parseCsv } from '../domain/channels/csv/csv.js';
-import { parseNacha } from '../domain/channels/nacha/nacha.js';
+import { Iso20022Reader } from '../domain/channels/iso20022/messages.js';
+import { parseColumnMapping } from '../domain/channels/csv/csv.js';
+import { NachaReader } from '../domain/channels/nacha/nacha.js';
 import type { ContentHasher } from '../ports.js';
-import { mountChannelRoute } from './channels.js';
+import { csvRead, mountChannelRoute, readerRead } from './channels.js';
 import { mountAdyenRoute, mountStripeRoute } from './gateways.js';
 import type { AdyenWebhookConfig, StripeWebhookConfig } from '../config.js';
 
@@ -31,11 +31,12 @@ export interface IngestRouterOptions {
   /** Default wait of `POST /v1/decisions`, ms; a request may set its own with `Vigil-Decision-Deadline-Ms`. */
   readonly decisionDeadlineMs: number;
   readonly clock: Clock;
-  /** The channel-file routes' intake, the ISO 20022 parser's hasher, and their size limit. */
+  /** The channel-file routes' intake, the parsers' hasher, their size limit and where files are spooled. */
   readonly channels: {
     readonly intake: ChannelIntake;
     readonly hasher: ContentHasher;
     readonly maxFileBytes: number;
+    readonly spoolDir: string;
   };
   /** Stripe's webhook secret and tolerance; absent, `POST /v1/channels/stripe` answers 503. */
   readonly stripeWebhooks?: StripeWebhookConfig;
@@ -192,40 +193,42 @@ export function createIngestRouter(options: IngestRouterOptions): Router {
   );
 
   const { channels } = options;
-  mountChannelRoute(router, '/v1/channels/iso20022', (bytes) => parseIso20022(bytes, { hasher: channels.hasher }), {
+  const fileRoute = (name: 'iso20022' | 'csv' | 'nacha') => ({
     intake: channels.intake,
     guard: asIngestFeed,
-    countRequests: countRequests(metrics, 'iso20022'),
+    countRequests: countRequests(metrics, name),
     maxFileBytes: channels.maxFileBytes,
+    spoolDir: channels.spoolDir,
+    logger: options.logger,
   });
-
+  mountChannelRoute(
+    router,
+    '/v1/channels/iso20022',
+    () => readerRead((verdictOnly) => new Iso20022Reader({ hasher: channels.hasher, verdictOnly })),
+    fileRoute('iso20022'),
+  );
   mountChannelRoute(
     router,
     '/v1/channels/csv',
-    (bytes, req) => {
+    (req) => {
       const mapping = parseColumnMapping(typeof req.query['columns'] === 'string' ? req.query['columns'] : undefined);
-      if (!mapping.ok) return mapping;
+      if (!mapping.ok)
+        throw new ValidationError('the file could not be read', mapping.problems, 'CHANNEL_FILE_REFUSED');
       const fileId = req.headers['vigil-file-id'];
-      return parseCsv(bytes, {
+      return csvRead({
         hasher: channels.hasher,
         columns: mapping.columns,
         ...(typeof fileId === 'string' ? { fileId } : {}),
       });
     },
-    {
-      intake: channels.intake,
-      guard: asIngestFeed,
-      countRequests: countRequests(metrics, 'csv'),
-      maxFileBytes: channels.maxFileBytes,
-    },
+    fileRoute('csv'),
   );
-
-  mountChannelRoute(router, '/v1/channels/nacha', (bytes) => parseNacha(bytes, { hasher: channels.hasher }), {
-    intake: channels.intake,
-    guard: asIngestFeed,
-    countRequests: countRequests(metrics, 'nacha'),
-    maxFileBytes: channels.maxFileBytes,
-  });
+  mountChannelRoute(
+    router,
+    '/v1/channels/nacha',
+    () => readerRead((verdictOnly) => new NachaReader({ hasher: channels.hasher, verdictOnly })),
+    fileRoute('nacha'),
+  );
 
   mountStripeRoute(router, {
     intake: channels.intake,

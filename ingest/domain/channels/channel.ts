@@ -63,6 +63,56 @@ export type ChannelParse =
   | { readonly ok: true; readonly document: ChannelDocument }
   | { readonly ok: false; readonly problems: readonly FieldProblem[] };
 
+/** What a file read as it arrives gives at its end: its format and id, or why it is refused as a whole. */
+export type ChannelFileVerdict =
+  | { readonly ok: true; readonly format: string; readonly messageId: string }
+  | { readonly ok: false; readonly problems: readonly FieldProblem[] };
+
+/**
+ * A channel file read as it arrives (NACHA by records, ISO 20022 by XML events), holding a bounded part of it: `push`
+ * each chunk and take the items it completed, in file order, then `end`. Items come out only while the file is
+ * sound so far; only the verdict says whether it is sound as a whole (a NACHA file control, the end of an XML
+ * document), so a caller takes no item before it has the verdict — the channel routes read a file twice, once to
+ * check it and once to ingest it (http/channels.ts).
+ */
+export interface ChannelFileReader {
+  push(chunk: Uint8Array): ChannelItem[];
+  end(): { readonly items: ChannelItem[]; readonly verdict: ChannelFileVerdict };
+}
+
+/** A file held whole, read by `reader` in one chunk: the document, or the file's refusal. */
+export function readWhole(reader: ChannelFileReader, bytes: Uint8Array): ChannelParse {
+  const items = reader.push(bytes);
+  const { items: last, verdict } = reader.end();
+  if (!verdict.ok) return verdict;
+  return { ok: true, document: { format: verdict.format, messageId: verdict.messageId, items: [...items, ...last] } };
+}
+
+/** The most problems a refused file is answered with: a 100 MB file of bad records must not make a 1 GB answer. */
+export const MAX_FILE_PROBLEMS = 100;
+
+/** A file's problems, the first MAX_FILE_PROBLEMS kept and the rest counted. */
+export class ProblemList {
+  private readonly kept: FieldProblem[] = [];
+  private more = 0;
+
+  push(problem: FieldProblem): void {
+    if (this.kept.length < MAX_FILE_PROBLEMS) this.kept.push(problem);
+    else this.more++;
+  }
+
+  get empty(): boolean {
+    return this.kept.length === 0;
+  }
+
+  /** The kept problems, and one more saying how many were left out. */
+  list(): FieldProblem[] {
+    return this.more === 0
+      ? [...this.kept]
+      : [...this.kept, { path: '', message: `and ${this.more} more problems, left out of this answer` }];
+  }
+}
+
 /**
  * A transaction id for an item identified by `key` (e.g. message family, MsgId, InstrId): `<prefix>-` and 40 hex
  * characters of the SHA-256 of the key's canonical JSON. A file's ids are free text (ISO 20022 Max35Text allows

@@ -74,59 +74,80 @@ export function parseColumnMapping(
 
 const position = (line: number, index: number, name: string): string => `line ${line}, column ${index + 1} (${name})`;
 
-/** Parses a CSV upload; the whole file is refused only when its quoting is broken or its header lacks a column. */
-export function parseCsv(bytes: Uint8Array, options: CsvOptions): ChannelParse {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return { ok: false, problems: [{ path: '', message: 'is not valid UTF-8' }] };
-  }
-  let rows: Array<{ record: string[]; info: { lines: number } }>;
-  try {
-    // With `info`, each record comes with where it ended (csv-parse's typings do not follow the option).
-    rows = parse(text, {
-      info: true,
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      trim: true,
-    }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
-  } catch (error) {
-    const line = (error as { lines?: unknown }).lines;
-    return {
-      ok: false,
-      problems: [{ path: typeof line === 'number' ? `line ${line}` : '', message: 'is not valid CSV (RFC 4180)' }],
-    };
-  }
-  const [header, ...records] = rows;
-  if (header === undefined) return { ok: false, problems: [{ path: 'line 1', message: 'a header row is required' }] };
-  const indexOf = new Map<CsvColumn, number>();
-  const problems: FieldProblem[] = [];
-  for (const column of Object.keys(csvColumns) as CsvColumn[]) {
-    const name = options.columns?.[column] ?? column;
-    const index = header.record.indexOf(name);
-    if (index >= 0) indexOf.set(column, index);
-    else if (requiredColumns.includes(column))
-      problems.push({ path: `line ${header.info.lines}`, message: `the header has no column ${name}` });
-  }
-  if (problems.length > 0) return { ok: false, problems };
+/** CSV parse options shared by the whole-file and the streamed readers (csv-parse). */
+export const csvParseOptions = {
+  info: true,
+  bom: true,
+  relax_column_count: true,
+  skip_empty_lines: true,
+  trim: true,
+} as const;
 
-  const fileId = options.fileId ?? `sha256-${options.hasher.sha256Hex(text)}`;
-  const fileProblems = checkedReferences([['FileId', fileId, '/headers/vigil-file-id']], []);
-  if (fileProblems['FileId'] === undefined)
-    return { ok: false, problems: [{ path: '/headers/vigil-file-id', message: PAN_IN_REFERENCE }] };
+/** One record as csv-parse gives it with `info`: its cells and the line it ended on. */
+export interface CsvRecord {
+  readonly record: string[];
+  readonly info: { readonly lines: number };
+}
 
-  const items = records.map(({ record, info }): ChannelItem => {
+/** A refusal of a whole CSV file. */
+export const csvRefusal = {
+  notUtf8: { path: '', message: 'is not valid UTF-8' },
+  /** Broken quoting, at the line csv-parse stopped on (when it says). */
+  notCsv: (line: unknown): FieldProblem => ({
+    path: typeof line === 'number' ? `line ${line}` : '',
+    message: 'is not valid CSV (RFC 4180)',
+  }),
+  noHeader: { path: 'line 1', message: 'a header row is required' },
+} as const;
+
+/**
+ * The columns of one CSV file, read from its header row: maps each following record to an item, holding nothing
+ * but the header, so a file of any length is mapped row by row. `fileId` is the sender's (`Vigil-File-Id`) or, lacking
+ * one, `sha256-` and the SHA-256 of the file's bytes.
+ */
+export class CsvLayout {
+  private constructor(
+    private readonly header: CsvRecord,
+    private readonly indexOf: ReadonlyMap<CsvColumn, number>,
+    readonly fileId: string,
+  ) {}
+
+  /** The layout a header row gives, or the problems with it (a required column missing, a file id with a PAN). */
+  static of(
+    header: CsvRecord,
+    options: CsvOptions,
+    contentSha256: string,
+  ): { ok: true; layout: CsvLayout } | { ok: false; problems: FieldProblem[] } {
+    const indexOf = new Map<CsvColumn, number>();
+    const problems: FieldProblem[] = [];
+    for (const column of Object.keys(csvColumns) as CsvColumn[]) {
+      const name = options.columns?.[column] ?? column;
+      const index = header.record.indexOf(name);
+      if (index >= 0) indexOf.set(column, index);
+      else if (requiredColumns.includes(column))
+        problems.push({ path: `line ${header.info.lines}`, message: `the header has no column ${name}` });
+    }
+    if (problems.length > 0) return { ok: false, problems };
+    const fileId = options.fileId ?? `sha256-${contentSha256}`;
+    const fileProblems = checkedReferences([['FileId', fileId, '/headers/vigil-file-id']], []);
+    if (fileProblems['FileId'] === undefined)
+      return { ok: false, problems: [{ path: '/headers/vigil-file-id', message: PAN_IN_REFERENCE }] };
+    return { ok: true, layout: new CsvLayout(header, indexOf, fileId) };
+  }
+
+  /** One record under the header as an item located at its line (and each cell at its column). */
+  item({ record, info }: CsvRecord): ChannelItem {
+    const header = this.header;
+    const fileId = this.fileId;
     const line = info.lines;
     const location = `line ${line}`;
     const value = (column: CsvColumn): string | undefined => {
-      const index = indexOf.get(column);
+      const index = this.indexOf.get(column);
       const cell = index === undefined ? undefined : record[index];
       return cell === undefined || cell === '' ? undefined : cell;
     };
     const fieldLocations: Record<string, string> = { '': location };
-    for (const [column, index] of indexOf)
+    for (const [column, index] of this.indexOf)
       fieldLocations[csvColumns[column]] = position(line, index, header.record[index]!);
     fieldLocations['/amount'] = fieldLocations['/amount/value']!;
     const sourceDocument = { format: 'csv', references: { FileId: fileId, Line: String(line) }, location };
@@ -168,6 +189,31 @@ export function parseCsv(bytes: Uint8Array, options: CsvOptions): ChannelParse {
       problems: [],
       fieldLocations,
     };
-  });
-  return { ok: true, document: { format: 'csv', messageId: fileId, items } };
+  }
+}
+
+/**
+ * Parses a CSV upload held whole (tests, the simulator, the fuzzers; the route streams it through the same
+ * CsvLayout); the whole file is refused only when its quoting is broken or its header lacks a column.
+ */
+export function parseCsv(bytes: Uint8Array, options: CsvOptions): ChannelParse {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, problems: [csvRefusal.notUtf8] };
+  }
+  let rows: CsvRecord[];
+  try {
+    // With `info`, each record comes with where it ended (csv-parse's typings do not follow the option).
+    rows = parse(text, csvParseOptions) as unknown as CsvRecord[];
+  } catch (error) {
+    return { ok: false, problems: [csvRefusal.notCsv((error as { lines?: unknown }).lines)] };
+  }
+  const [header, ...records] = rows;
+  if (header === undefined) return { ok: false, problems: [csvRefusal.noHeader] };
+  const read = CsvLayout.of(header, options, options.hasher.sha256Hex(text));
+  if (!read.ok) return read;
+  const items = records.map((record) => read.layout.item(record));
+  return { ok: true, document: { format: 'csv', messageId: read.layout.fileId, items } };
 }

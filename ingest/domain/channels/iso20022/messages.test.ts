@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { sha256Hasher } from '../../../adapters/crypto.js';
 import {
   accounts,
@@ -10,7 +11,7 @@ import {
   pain001WrongNamespace,
 } from '../../../testing/iso20022.js';
 import { type ChannelDocument, type ChannelParse, PAN_IN_REFERENCE } from '../channel.js';
-import { parseIso20022 } from './messages.js';
+import { Iso20022Reader, parseIso20022 } from './messages.js';
 
 const parse = (xml: string): ChannelParse => parseIso20022(Buffer.from(xml, 'utf8'), { hasher: sha256Hasher });
 function document(xml: string): ChannelDocument {
@@ -164,9 +165,14 @@ describe('file-level refusals', () => {
       ok: false,
       problems: [{ path: '', message: 'must not contain a DOCTYPE or entity declarations' }],
     });
-    // Negative control: without its DOCTYPE the same file is read, the reference left unexpanded as text.
+    // Negative control: without its DOCTYPE the same file is read (its reference escaped, as an undeclared entity
+    // is not well-formed XML — and is refused as such, never expanded).
     const withoutDoctype = entityBomb().replace(/<!DOCTYPE[^\]]*\]>/, '');
-    expect(document(withoutDoctype).messageId).toBe('&lol9;');
+    expect(document(withoutDoctype.replace('&lol9;', '&amp;lol9;')).messageId).toBe('&lol9;');
+    expect(parse(withoutDoctype)).toMatchObject({
+      ok: false,
+      problems: [{ message: 'is not well-formed XML: Invalid character entity' }],
+    });
   });
 
   it('reports XML that is not well-formed with its line and column', () => {
@@ -276,5 +282,106 @@ describe('pacs.004.001.09', () => {
     // Negative control: a return naming another message finds another original.
     const elsewhere = document(pacs004({ originalMessageId: 'PAIN-000999' })).items[0]!.request!;
     expect(elsewhere.originalTransactionId).not.toBe(original.transactionId);
+  });
+});
+
+describe('Iso20022Reader: read as it arrives', () => {
+  /** A pain.001 of `blocks` × `perBlock` transfers, each with a 100-character remittance text. */
+  function longPain001(blocks: number, perBlock: number, wrap?: string): string {
+    const transfers = (block: number): string =>
+      Array.from(
+        { length: perBlock },
+        (_, n) =>
+          `<CdtTrfTxInf><PmtId><EndToEndId>E2E-${block}-${n}</EndToEndId></PmtId>` +
+          `<Amt><InstdAmt Ccy="EUR">12.34</InstdAmt></Amt>` +
+          `<CdtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></CdtrAcct>` +
+          `<RmtInf><Ustrd>${'r'.repeat(100)}</Ustrd></RmtInf></CdtTrfTxInf>\n`,
+      ).join('');
+    const body = Array.from(
+      { length: blocks },
+      (_, b) =>
+        `<PmtInf><PmtInfId>P-${b}</PmtInfId><PmtMtd>TRF</PmtMtd>` +
+        `<DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>\n${transfers(b)}</PmtInf>\n`,
+    ).join('');
+    return (
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">` +
+      `<CstmrCdtTrfInitn><GrpHdr><MsgId>LONG-1</MsgId><CreDtTm>2026-11-24T08:30:00Z</CreDtTm></GrpHdr>\n` +
+      (wrap === undefined ? body : `<${wrap}>${body}</${wrap}>`) +
+      `</CstmrCdtTrfInitn></Document>\n`
+    );
+  }
+  const chunksOf = (text: string, size: number): Buffer[] => {
+    const bytes = Buffer.from(text, 'utf8');
+    return Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+  };
+
+  it('hands out each transfer as its element closes, chunk by chunk', () => {
+    const chunks = chunksOf(longPain001(3, 400), 4096);
+    const reader = new Iso20022Reader({ hasher: sha256Hasher });
+    const perPush = chunks.map((chunk) => reader.push(chunk).length);
+    const { items, verdict } = reader.end();
+    expect(verdict).toEqual({ ok: true, format: 'pain.001.001.09', messageId: 'LONG-1' });
+    expect(perPush.reduce((a, b) => a + b, 0) + items.length).toBe(1_200);
+    // A 4 KiB chunk holds at most 4096 / 270 bytes a transfer, so 16 items; the file is 80 chunks long.
+    expect(Math.max(...perPush)).toBeLessThanOrEqual(16);
+    // The first chunk already ends with whole transfers; every later one adds some.
+    expect(perPush.findIndex((n) => n > 0)).toBe(0);
+    // Negative control: the whole file in one push comes out at once — what the measure above would catch.
+    const whole = new Iso20022Reader({ hasher: sha256Hasher });
+    expect(whole.push(Buffer.from(longPain001(3, 400), 'utf8'))).toHaveLength(1_200);
+  });
+
+  it('holds one transfer, its block and the group header, not the file: a file 60 times the held limit reads', () => {
+    const xml = longPain001(3, 400);
+    const limits = { maxDepth: 32, maxHeldChars: 5_000 };
+    expect(xml.length).toBeGreaterThan(60 * limits.maxHeldChars);
+    const read = parseIso20022(Buffer.from(xml, 'utf8'), { hasher: sha256Hasher, xml: limits });
+    expect(read.ok && read.document.items.length).toBe(1_200);
+    // Negative control: the same transfers under an element the reader does not know as a block are all held.
+    const wrapped = parseIso20022(Buffer.from(longPain001(3, 400, 'Extra'), 'utf8'), {
+      hasher: sha256Hasher,
+      xml: limits,
+    });
+    expect(!wrapped.ok && wrapped.problems.map((p) => p.message)).toEqual([
+      'holds more than 5000 characters at once; split the file',
+    ]);
+  });
+});
+
+describe('Iso20022Reader: read in chunks', () => {
+  const chunked = (bytes: Buffer, sizes: readonly number[], fresh = false): ChannelParse => {
+    let reader = new Iso20022Reader({ hasher: sha256Hasher });
+    const items = [];
+    for (let at = 0, i = 0; at < bytes.length; at += sizes[i % sizes.length]!, i++) {
+      if (fresh) reader = new Iso20022Reader({ hasher: sha256Hasher });
+      items.push(...reader.push(bytes.subarray(at, at + sizes[i % sizes.length]!)));
+    }
+    const end = reader.end();
+    if (!end.verdict.ok) return end.verdict;
+    const { format, messageId } = end.verdict;
+    return { ok: true, document: { format, messageId, items: [...items, ...end.items] } };
+  };
+  // Names with two- and three-byte UTF-8 characters, so chunks also break inside a character.
+  const files = [
+    multiCurrencyPain001().replace('<Nm>Debtor Ltd</Nm>', '<Nm>Müller & Søn — 東京</Nm>'),
+    pain001WithBadItems(),
+    camt054(),
+    pacs004(),
+    multiCurrencyPain001().replace('</PmtInfId>', '</PmtInf>'),
+  ].map((text) => Buffer.from(text, 'utf8'));
+
+  it('gives what a whole read gives, wherever the chunks break', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...files),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 20 }),
+        (bytes, sizes) => {
+          expect(chunked(bytes, sizes)).toEqual(parseIso20022(bytes, { hasher: sha256Hasher }));
+        },
+      ),
+      { numRuns: 200, seed: 13 },
+    );
+    // Negative control: a reader that forgets what it read between chunks is caught by the same comparison.
+    expect(chunked(files[0]!, [100], true)).not.toEqual(parseIso20022(files[0]!, { hasher: sha256Hasher }));
   });
 });

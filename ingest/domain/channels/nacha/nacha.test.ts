@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { sha256Hasher } from '../../../adapters/crypto.js';
 import { ODFI, editRecord, nachaFile, payrollFile, returnFile, traceOf } from '../../../testing/nacha.js';
 import type { ChannelDocument, ChannelParse } from '../channel.js';
-import { parseNacha } from './nacha.js';
+import { NachaReader, parseNacha } from './nacha.js';
 
 const createdAt = new Date('2026-11-24T08:30:00Z');
 const parse = (text: string): ChannelParse => parseNacha(Buffer.from(text, 'latin1'), { hasher: sha256Hasher });
@@ -128,5 +129,41 @@ describe('NACHA channel parser', () => {
       ['record 2, positions 51-53 (Standard Entry Class Code)'],
       ['record 2, positions 51-53 (Standard Entry Class Code)', 'record 4, positions 2-3 (Transaction Code)'],
     ]);
+  });
+});
+
+describe('NachaReader: read in chunks', () => {
+  const chunked = (bytes: Buffer, sizes: readonly number[], fresh = false): ChannelParse => {
+    let reader = new NachaReader({ hasher: sha256Hasher });
+    const items = [];
+    for (let at = 0, i = 0; at < bytes.length; at += sizes[i % sizes.length]!, i++) {
+      if (fresh) reader = new NachaReader({ hasher: sha256Hasher });
+      items.push(...reader.push(bytes.subarray(at, at + sizes[i % sizes.length]!)));
+    }
+    const end = reader.end();
+    if (!end.verdict.ok) return end.verdict;
+    const { format, messageId } = end.verdict;
+    return { ok: true, document: { format, messageId, items: [...items, ...end.items] } };
+  };
+  const files = [
+    payrollFile(createdAt),
+    payrollFile(createdAt).replaceAll('\n', '\r\n'),
+    payrollFile(createdAt).replaceAll('\n', ''),
+    editRecord(payrollFile(createdAt), 5, 30, '0000004568'),
+  ].map((text) => Buffer.from(text, 'latin1'));
+
+  it('gives what a whole read gives, wherever the chunks break', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...files),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 20 }),
+        (bytes, sizes) => {
+          expect(chunked(bytes, sizes)).toEqual(parseNacha(bytes, { hasher: sha256Hasher }));
+        },
+      ),
+      { numRuns: 200, seed: 13 },
+    );
+    // Negative control: a reader that forgets what it read between chunks is caught by the same comparison.
+    expect(chunked(files[0]!, [100])).not.toEqual(chunked(files[0]!, [100], true));
   });
 });

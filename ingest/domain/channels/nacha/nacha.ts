@@ -2,7 +2,16 @@ import type { FieldProblem } from '../../../../platform/errors.js';
 import type { TransactionRequest } from '../../../../schemas/api.js';
 import { formatMinorUnits } from '../../../../schemas/currencies.js';
 import type { ContentHasher } from '../../../ports.js';
-import { type ChannelItem, type ChannelParse, channelTransactionId, checkedReferences } from '../channel.js';
+import {
+  type ChannelFileReader,
+  type ChannelFileVerdict,
+  type ChannelItem,
+  type ChannelParse,
+  ProblemList,
+  channelTransactionId,
+  checkedReferences,
+  readWhole,
+} from '../channel.js';
 
 /**
  * NACHA ACH files → channel items. Positions follow the published NACHA Operating Rules record layouts (Appendix
@@ -37,6 +46,8 @@ const knownCodes = new Set([
 
 export interface NachaOptions {
   readonly hasher: ContentHasher;
+  /** Read for the verdict alone: entries are checked and counted, never mapped (the channel routes' first read). */
+  readonly verdictOnly?: boolean;
 }
 
 /** One 1-based record number with its 94 characters. */
@@ -56,233 +67,341 @@ interface Entry {
   readonly addenda: NachaRecord[];
 }
 
+/** An open batch: its header and what its entries add up to so far (count, entry hash, debit and credit cents). */
 interface Batch {
   readonly header: NachaRecord;
-  readonly entries: Entry[];
-  control?: NachaRecord;
+  totals: Totals;
+}
+
+interface Totals {
+  count: bigint;
+  hash: bigint;
+  debits: bigint;
+  credits: bigint;
+}
+
+const noTotals = (): Totals => ({ count: 0n, hash: 0n, debits: 0n, credits: 0n });
+
+/**
+ * Parses a NACHA file held whole (tests, the simulator, the fuzzers): `NachaReader` over one chunk. The whole file
+ * is refused, with each problem at its record number (and positions), when it is not 94-character ASCII records in
+ * the file's order, or when a batch or file control disagrees with what it controls (entry/addenda count, entry
+ * hash, debit and credit totals, batch and block counts); otherwise every entry detail becomes an item located at
+ * its record number.
+ */
+export function parseNacha(bytes: Uint8Array, options: NachaOptions): ChannelParse {
+  return readWhole(new NachaReader(options), bytes);
 }
 
 /**
- * Parses a NACHA file. The whole file is refused, with each problem at its record number (and positions), when it
- * is not 94-character ASCII records in the file's order, or when a batch or file control disagrees with what it
- * controls (entry/addenda count, entry hash, debit and credit totals, batch and block counts); otherwise every
- * entry detail becomes an item located at its record number.
+ * A NACHA file read record by record as it arrives, holding one batch header and one entry with its addenda at a
+ * time: items come out as their entries complete, while the file is sound so far; the counts, entry hashes and
+ * totals of each batch are checked at its batch control and the file's at the end, so the verdict (`end`) is the
+ * only word on whether the file may be taken. Problems are reported in the order of precedence of a whole read:
+ * record lengths and bytes first, then the records' order, then the controls.
  */
-export function parseNacha(bytes: Uint8Array, options: NachaOptions): ChannelParse {
-  const split = records(bytes);
-  if (!split.ok) return split;
-  const structure = batchesOf(split.records);
-  if (!structure.ok) return structure;
-  const { fileHeader, batches, fileControl, fillers } = structure;
-  const problems = [
-    ...batches.flatMap(batchControlProblems),
-    ...fileControlProblems(fileControl, batches, split.records.length, fillers),
-  ];
-  const fileId = fileIdOf(fileHeader);
-  if (fileId === undefined)
-    problems.push({
-      path: `record ${fileHeader.number}`,
-      message: 'needs an Immediate Origin, File Creation Date and Time and File ID Modifier (they name the file)',
-    });
-  if (problems.length > 0 || fileId === undefined) return { ok: false, problems };
-  const createdAt = fileCreation(fileHeader);
-  const items = batches.flatMap((batch) =>
-    batch.entries.map((entry) => entryItem(entry, batch, { fileId, createdAt, hasher: options.hasher })),
-  );
-  return { ok: true, document: { format: NACHA_FORMAT, messageId: fileId, items } };
-}
+export class NachaReader implements ChannelFileReader {
+  /** Characters of a record not yet ended by a line break (or not yet 94 long, without line breaks). */
+  private pending = '';
+  /** Without line breaks, records follow each other unbroken (as some banks send them); decided by the first 95. */
+  private unbroken: boolean | undefined;
+  private emptyLines = 0;
+  private recordCount = 0;
+  private lineBreaks = 0;
+  private badByte: FieldProblem | undefined;
+  private readonly lengthProblems = new ProblemList();
+  private readonly orderProblems = new ProblemList();
+  private readonly indicatorProblems = new ProblemList();
+  private readonly controlProblems = new ProblemList();
+  private headerProblem: FieldProblem | undefined;
+  private fileHeader: NachaRecord | undefined;
+  private context: EntryContext | undefined;
+  private batch: Batch | undefined;
+  private batchCount = 0;
+  private entry: Entry | undefined;
+  private fileControl: NachaRecord | undefined;
+  private fillers = 0;
+  private readonly fileTotals = noTotals();
+  private items: ChannelItem[] = [];
 
-function records(bytes: Uint8Array): { ok: true; records: NachaRecord[] } | { ok: false; problems: FieldProblem[] } {
-  for (let i = 0; i < bytes.length; i++)
-    if (bytes[i]! > 0x7e || (bytes[i]! < 0x20 && bytes[i] !== 0x0a && bytes[i] !== 0x0d)) {
-      const record = Buffer.from(bytes.subarray(0, i)).toString('latin1').split('\n').length;
-      return { ok: false, problems: [{ path: `record ${record}`, message: 'holds a byte outside printable ASCII' }] };
+  constructor(private readonly options: NachaOptions) {}
+
+  push(chunk: Uint8Array): ChannelItem[] {
+    if (this.badByte !== undefined) return [];
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (byte === 0x0a) this.lineBreaks++;
+      else if (byte > 0x7e || (byte < 0x20 && byte !== 0x0d)) {
+        this.badByte = { path: `record ${this.lineBreaks + 1}`, message: 'holds a byte outside printable ASCII' };
+        return [];
+      }
     }
-  const text = Buffer.from(bytes).toString('latin1');
-  // Records are separated by line breaks, or (as some banks send them) follow each other unbroken.
-  const lines =
-    !text.includes('\n') && text.length > 0 && text.length % RECORD_LENGTH === 0
-      ? (text.match(new RegExp(`.{${RECORD_LENGTH}}`, 'g')) ?? [])
-      : text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) return { ok: false, problems: [{ path: 'record 1', message: 'the file is empty' }] };
-  const problems: FieldProblem[] = [];
-  lines.forEach((line, i) => {
-    if (line.length !== RECORD_LENGTH)
-      problems.push({ path: `record ${i + 1}`, message: `has ${line.length} characters; records have 94` });
-  });
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, records: lines.map((line, i) => ({ number: i + 1, text: line })) };
-}
-
-type Structure =
-  | {
-      ok: true;
-      fileHeader: NachaRecord;
-      batches: Batch[];
-      fileControl: NachaRecord;
-      fillers: number;
-    }
-  | { ok: false; problems: FieldProblem[] };
-
-/** Groups the records by the file's grammar: 1 (5 (6 7*)* 8)* 9 9…; every record out of place is a problem. */
-function batchesOf(all: readonly NachaRecord[]): Structure {
-  const problems: FieldProblem[] = [];
-  const misplaced = (record: NachaRecord, expected: string): void => {
-    problems.push({
-      path: `record ${record.number}`,
-      message: `record type ${record.text[0]} here; expected ${expected}`,
-    });
-  };
-  const [fileHeader, ...rest] = all;
-  if (fileHeader === undefined || fileHeader.text[0] !== '1') {
-    return { ok: false, problems: [{ path: 'record 1', message: 'must be the file header (record type 1)' }] };
+    this.pending += Buffer.from(chunk).toString('latin1');
+    this.split(false);
+    return this.take();
   }
-  if (field(fileHeader, 35, 37) !== '094')
-    problems.push({ path: at(fileHeader, 35, 37, 'Record Size'), message: 'must be 094' });
-  const batches: Batch[] = [];
-  let batch: Batch | undefined;
-  let fileControl: NachaRecord | undefined;
-  let fillers = 0;
-  for (const record of rest) {
+
+  end(): { items: ChannelItem[]; verdict: ChannelFileVerdict } {
+    if (this.badByte !== undefined) return { items: [], verdict: { ok: false, problems: [this.badByte] } };
+    this.split(true);
+    const items = this.take();
+    return { items, verdict: this.verdict() };
+  }
+
+  private take(): ChannelItem[] {
+    const items = this.items;
+    this.items = [];
+    return items;
+  }
+
+  private split(atEnd: boolean): void {
+    if (this.unbroken === undefined) {
+      if (this.pending.length <= RECORD_LENGTH && !atEnd) return;
+      const first = this.pending.slice(0, RECORD_LENGTH + 1);
+      this.unbroken = !/[\r\n]/.test(first) && (this.pending.length > RECORD_LENGTH || first.length === RECORD_LENGTH);
+    }
+    if (this.unbroken) {
+      let at = 0;
+      for (; this.pending.length - at >= RECORD_LENGTH; at += RECORD_LENGTH)
+        this.line(this.pending.slice(at, at + RECORD_LENGTH));
+      this.pending = this.pending.slice(at);
+      if (atEnd && this.pending !== '') this.line(this.pending);
+      return;
+    }
+    let at = 0;
+    for (let nl = this.pending.indexOf('\n'); nl >= 0; at = nl + 1, nl = this.pending.indexOf('\n', at)) {
+      const line = this.pending.slice(at, nl);
+      this.line(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+    this.pending = this.pending.slice(at);
+    if (atEnd && this.pending !== '') this.line(this.pending.endsWith('\r') ? this.pending.slice(0, -1) : this.pending);
+  }
+
+  /** One line; empty lines count only when a record follows them (a file may end in line breaks). */
+  private line(text: string): void {
+    if (text === '' && !this.unbroken) {
+      this.emptyLines++;
+      return;
+    }
+    for (; this.emptyLines > 0; this.emptyLines--) this.record('');
+    this.record(text);
+  }
+
+  private record(text: string): void {
+    const record = { number: ++this.recordCount, text };
+    if (this.unbroken === true && /[\r\n]/.test(text)) {
+      this.lengthProblems.push({
+        path: `record ${record.number}`,
+        message: 'holds a line break; the records before it had none',
+      });
+      return;
+    }
+    if (text.length !== RECORD_LENGTH) {
+      this.lengthProblems.push({
+        path: `record ${record.number}`,
+        message: `has ${text.length} characters; records have 94`,
+      });
+      return;
+    }
+    if (!this.lengthProblems.empty || this.headerProblem !== undefined) return;
+    if (this.fileHeader === undefined) this.header(record);
+    else this.grammar(record);
+  }
+
+  private header(record: NachaRecord): void {
+    if (record.text[0] !== '1') {
+      this.headerProblem = { path: 'record 1', message: 'must be the file header (record type 1)' };
+      return;
+    }
+    this.fileHeader = record;
+    if (field(record, 35, 37) !== '094')
+      this.orderProblems.push({ path: at(record, 35, 37, 'Record Size'), message: 'must be 094' });
+    const fileId = fileIdOf(record);
+    if (fileId !== undefined) this.context = { fileId, createdAt: fileCreation(record), hasher: this.options.hasher };
+  }
+
+  /** The file's grammar, 1 (5 (6 7*)* 8)* 9 9…; every record out of place is a problem. */
+  private grammar(record: NachaRecord): void {
+    const misplaced = (expected: string): void => {
+      this.orderProblems.push({
+        path: `record ${record.number}`,
+        message: `record type ${record.text[0]} here; expected ${expected}`,
+      });
+    };
     const type = record.text[0];
-    if (fileControl !== undefined) {
-      if (record.text === '9'.repeat(RECORD_LENGTH)) fillers++;
-      else misplaced(record, 'only filler records (all nines) after the file control');
-      continue;
+    if (this.fileControl !== undefined) {
+      if (record.text === '9'.repeat(RECORD_LENGTH)) this.fillers++;
+      else misplaced('only filler records (all nines) after the file control');
+      return;
     }
+    if (type !== '7') this.closeEntry();
     if (type === '5') {
-      if (batch !== undefined) misplaced(record, 'the batch control (8) of the open batch');
-      batch = { header: record, entries: [] };
-      batches.push(batch);
+      if (this.batch !== undefined) misplaced('the batch control (8) of the open batch');
+      this.batch = { header: record, totals: noTotals() };
+      this.batchCount++;
     } else if (type === '6') {
-      if (batch === undefined) misplaced(record, 'a batch header (5) before entries');
-      else batch.entries.push({ record, addenda: [] });
+      if (this.batch === undefined) misplaced('a batch header (5) before entries');
+      else this.entry = { record, addenda: [] };
     } else if (type === '7') {
-      const entry = batch?.entries[batch.entries.length - 1];
-      if (entry === undefined) misplaced(record, 'an entry detail (6) before its addenda');
-      else entry.addenda.push(record);
+      if (this.entry === undefined) misplaced('an entry detail (6) before its addenda');
+      else this.entry.addenda.push(record);
     } else if (type === '8') {
-      if (batch === undefined) misplaced(record, 'a batch header (5) before a batch control');
-      else batch.control = record;
-      batch = undefined;
+      if (this.batch === undefined) misplaced('a batch header (5) before a batch control');
+      else this.checkBatch(this.batch, record);
+      this.batch = undefined;
     } else if (type === '9') {
-      if (batch !== undefined) misplaced(record, 'the batch control (8) of the open batch');
-      batch = undefined;
-      fileControl = record;
-    } else misplaced(record, 'a record type of 1, 5, 6, 7, 8 or 9');
+      if (this.batch !== undefined) misplaced('the batch control (8) of the open batch');
+      this.batch = undefined;
+      this.fileControl = record;
+    } else misplaced('a record type of 1, 5, 6, 7, 8 or 9');
   }
-  if (fileControl === undefined)
-    problems.push({ path: `record ${all.length}`, message: 'the file ends without a file control (record type 9)' });
-  for (const b of batches)
-    for (const entry of b.entries) {
-      const indicator = field(entry.record, 79, 79);
-      if (indicator !== '0' && indicator !== '1')
-        problems.push({ path: at(entry.record, 79, 79, 'Addenda Record Indicator'), message: 'must be 0 or 1' });
-      else if ((indicator === '1') !== entry.addenda.length > 0)
-        problems.push({
-          path: at(entry.record, 79, 79, 'Addenda Record Indicator'),
-          message: `is ${indicator} but the entry has ${entry.addenda.length} addenda records`,
-        });
+
+  /** The open entry is complete: its addenda indicator, its part of the totals, and its item while all is sound. */
+  private closeEntry(): void {
+    const entry = this.entry;
+    const batch = this.batch;
+    this.entry = undefined;
+    if (entry === undefined || batch === undefined) return;
+    const indicator = field(entry.record, 79, 79);
+    if (indicator !== '0' && indicator !== '1')
+      this.indicatorProblems.push({
+        path: at(entry.record, 79, 79, 'Addenda Record Indicator'),
+        message: 'must be 0 or 1',
+      });
+    else if ((indicator === '1') !== entry.addenda.length > 0)
+      this.indicatorProblems.push({
+        path: at(entry.record, 79, 79, 'Addenda Record Indicator'),
+        message: `is ${indicator} but the entry has ${entry.addenda.length} addenda records`,
+      });
+    const problems: FieldProblem[] = [];
+    const totals = entryTotals(entry, problems);
+    for (const problem of problems) this.controlProblems.push(problem);
+    for (const sum of [batch.totals, this.fileTotals]) {
+      sum.count += totals.count;
+      sum.hash += totals.hash;
+      sum.debits += totals.debits;
+      sum.credits += totals.credits;
     }
-  if (problems.length > 0 || fileControl === undefined) return { ok: false, problems };
-  return { ok: true, fileHeader, batches, fileControl, fillers };
+    if (problems.length === 0 && this.context !== undefined && this.options.verdictOnly !== true && this.sound())
+      this.items.push(entryItem(entry, batch.header, this.context));
+  }
+
+  private sound(): boolean {
+    return (
+      this.lengthProblems.empty &&
+      this.orderProblems.empty &&
+      this.indicatorProblems.empty &&
+      this.controlProblems.empty
+    );
+  }
+
+  private checkBatch(batch: Batch, control: NachaRecord): void {
+    const problems = this.controlProblems;
+    const check = (from: number, to: number, name: string, expected: bigint): void => {
+      const found = numberAt(control, from, to, name, problems);
+      if (found >= 0n && found !== expected)
+        problems.push({
+          path: at(control, from, to, name),
+          message: `is ${found}; the batch's entries give ${expected}`,
+        });
+    };
+    const totals = batch.totals;
+    check(5, 10, 'Entry/Addenda Count', totals.count);
+    check(11, 20, 'Entry Hash', totals.hash % HASH_MODULUS);
+    check(21, 32, 'Total Debit Entry Dollar Amount', totals.debits);
+    check(33, 44, 'Total Credit Entry Dollar Amount', totals.credits);
+    if (field(control, 2, 4) !== field(batch.header, 2, 4))
+      problems.push({
+        path: at(control, 2, 4, 'Service Class Code'),
+        message: `must repeat the batch header's (record ${batch.header.number})`,
+      });
+    if (field(control, 88, 94) !== field(batch.header, 88, 94))
+      problems.push({
+        path: at(control, 88, 94, 'Batch Number'),
+        message: `must repeat the batch header's (record ${batch.header.number})`,
+      });
+  }
+
+  private verdict(): ChannelFileVerdict {
+    if (this.recordCount === 0) return { ok: false, problems: [{ path: 'record 1', message: 'the file is empty' }] };
+    if (!this.lengthProblems.empty) return { ok: false, problems: this.lengthProblems.list() };
+    if (this.headerProblem !== undefined) return { ok: false, problems: [this.headerProblem] };
+    this.closeEntry();
+    const control = this.fileControl;
+    if (control === undefined)
+      this.orderProblems.push({
+        path: `record ${this.recordCount}`,
+        message: 'the file ends without a file control (record type 9)',
+      });
+    const order = [...this.orderProblems.list(), ...this.indicatorProblems.list()];
+    if (order.length > 0 || control === undefined) return { ok: false, problems: order };
+    const problems = this.controlProblems;
+    const check = (from: number, to: number, name: string, expected: bigint): void => {
+      const found = numberAt(control, from, to, name, problems);
+      if (found >= 0n && found !== expected)
+        problems.push({
+          path: at(control, from, to, name),
+          message: `is ${found}; the file's records give ${expected}`,
+        });
+    };
+    check(2, 7, 'Batch Count', BigInt(this.batchCount));
+    // Ten records a block; the last block may be padded with filler records or left short.
+    const blocks = BigInt(Math.ceil(this.recordCount / 10));
+    const found = numberAt(control, 8, 13, 'Block Count', problems);
+    if (found >= 0n && found !== blocks)
+      problems.push({
+        path: at(control, 8, 13, 'Block Count'),
+        message: `is ${found}; ${this.recordCount} records (${this.fillers} filler) make ${blocks} blocks of ten`,
+      });
+    check(14, 21, 'Entry/Addenda Count', this.fileTotals.count);
+    check(22, 31, 'Entry Hash', this.fileTotals.hash % HASH_MODULUS);
+    check(32, 43, 'Total Debit Entry Dollar Amount in File', this.fileTotals.debits);
+    check(44, 55, 'Total Credit Entry Dollar Amount in File', this.fileTotals.credits);
+    if (this.context === undefined)
+      problems.push({
+        path: `record ${this.fileHeader!.number}`,
+        message: 'needs an Immediate Origin, File Creation Date and Time and File ID Modifier (they name the file)',
+      });
+    if (!problems.empty || this.context === undefined) return { ok: false, problems: problems.list() };
+    return { ok: true, format: NACHA_FORMAT, messageId: this.context.fileId };
+  }
 }
+
+/** The layouts keep the rightmost ten digits of the entry hash. */
+const HASH_MODULUS = 10_000_000_000n;
 
 /** A numeric control field, or a problem at its positions. */
-function numberAt(record: NachaRecord, from: number, to: number, name: string, problems: FieldProblem[]): bigint {
+function numberAt(
+  record: NachaRecord,
+  from: number,
+  to: number,
+  name: string,
+  problems: { push(problem: FieldProblem): void },
+): bigint {
   const text = field(record, from, to);
   if (isDigits(text)) return BigInt(text);
   problems.push({ path: at(record, from, to, name), message: 'must be digits' });
   return -1n;
 }
 
-/** What a set of entries adds up to: entry/addenda count, entry hash (sum of RDFI ids), debit and credit cents. */
-function totalsOf(
-  entries: readonly Entry[],
-  problems: FieldProblem[],
-): { count: bigint; hash: bigint; debits: bigint; credits: bigint } {
-  let count = 0n;
-  let hash = 0n;
-  let debits = 0n;
-  let credits = 0n;
-  for (const { record, addenda } of entries) {
-    count += 1n + BigInt(addenda.length);
-    hash += numberAt(record, 4, 11, 'Receiving DFI Identification', problems);
-    const amount = numberAt(record, 30, 39, 'Amount', problems);
-    const code = field(record, 2, 3);
-    // The second digit says the side: 1–4 credits, 6–9 debits (returns keep their original's side: 21 credit).
-    if (!knownCodes.has(code))
-      problems.push({
-        path: at(record, 2, 3, 'Transaction Code'),
-        message: `${code} is not a supported transaction code`,
-      });
-    else if ('1234'.includes(code[1]!)) credits += amount;
-    else debits += amount;
-  }
-  // The layouts keep the rightmost ten digits of the hash.
-  return { count, hash: hash % 10_000_000_000n, debits, credits };
-}
-
-function batchControlProblems(batch: Batch): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const control = batch.control;
-  if (control === undefined)
-    return [{ path: `record ${batch.header.number}`, message: 'this batch has no batch control (record type 8)' }];
-  const totals = totalsOf(batch.entries, problems);
-  const check = (from: number, to: number, name: string, expected: bigint): void => {
-    const found = numberAt(control, from, to, name, problems);
-    if (found >= 0n && found !== expected)
-      problems.push({
-        path: at(control, from, to, name),
-        message: `is ${found}; the batch's entries give ${expected}`,
-      });
-  };
-  check(5, 10, 'Entry/Addenda Count', totals.count);
-  check(11, 20, 'Entry Hash', totals.hash);
-  check(21, 32, 'Total Debit Entry Dollar Amount', totals.debits);
-  check(33, 44, 'Total Credit Entry Dollar Amount', totals.credits);
-  if (field(control, 2, 4) !== field(batch.header, 2, 4))
+/** What one entry adds to its batch and file: its records, its RDFI id (the entry hash) and its debit or credit. */
+function entryTotals({ record, addenda }: Entry, problems: FieldProblem[]): Totals {
+  const totals = noTotals();
+  totals.count = 1n + BigInt(addenda.length);
+  const rdfi = numberAt(record, 4, 11, 'Receiving DFI Identification', problems);
+  const amount = numberAt(record, 30, 39, 'Amount', problems);
+  if (rdfi >= 0n) totals.hash = rdfi;
+  const code = field(record, 2, 3);
+  // The second digit says the side: 1–4 credits, 6–9 debits (returns keep their original's side: 21 credit).
+  if (!knownCodes.has(code))
     problems.push({
-      path: at(control, 2, 4, 'Service Class Code'),
-      message: `must repeat the batch header's (record ${batch.header.number})`,
+      path: at(record, 2, 3, 'Transaction Code'),
+      message: `${code} is not a supported transaction code`,
     });
-  if (field(control, 88, 94) !== field(batch.header, 88, 94))
-    problems.push({
-      path: at(control, 88, 94, 'Batch Number'),
-      message: `must repeat the batch header's (record ${batch.header.number})`,
-    });
-  return problems;
-}
-
-function fileControlProblems(
-  control: NachaRecord,
-  batches: readonly Batch[],
-  recordCount: number,
-  fillers: number,
-): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const entries = batches.flatMap((b) => b.entries);
-  const totals = totalsOf(entries, []);
-  const check = (from: number, to: number, name: string, expected: bigint): void => {
-    const found = numberAt(control, from, to, name, problems);
-    if (found >= 0n && found !== expected)
-      problems.push({ path: at(control, from, to, name), message: `is ${found}; the file's records give ${expected}` });
-  };
-  check(2, 7, 'Batch Count', BigInt(batches.length));
-  // Ten records a block; the last block may be padded with filler records or left short.
-  const blocks = BigInt(Math.ceil(recordCount / 10));
-  const found = numberAt(control, 8, 13, 'Block Count', problems);
-  if (found >= 0n && found !== blocks)
-    problems.push({
-      path: at(control, 8, 13, 'Block Count'),
-      message: `is ${found}; ${recordCount} records (${fillers} filler) make ${blocks} blocks of ten`,
-    });
-  check(14, 21, 'Entry/Addenda Count', totals.count);
-  check(22, 31, 'Entry Hash', totals.hash);
-  check(32, 43, 'Total Debit Entry Dollar Amount in File', totals.debits);
-  check(44, 55, 'Total Credit Entry Dollar Amount in File', totals.credits);
-  return problems;
+  else if (amount < 0n) return totals;
+  else if ('1234'.includes(code[1]!)) totals.credits = amount;
+  else totals.debits = amount;
+  return totals;
 }
 
 /** The file's id: Immediate Origin, File Creation Date and Time and File ID Modifier, which NACHA makes unique. */
@@ -334,9 +453,8 @@ const originatorAccount = (odfi: string, companyId: string): string => `ach-orig
  * a refund of the original entry named by its trace number, with the original's payer and payee, so the ledger
  * books the money back. Prenotes and notifications of change move no money and are rejected as such.
  */
-function entryItem(entry: Entry, batch: Batch, context: EntryContext): ChannelItem {
+function entryItem(entry: Entry, header: NachaRecord, context: EntryContext): ChannelItem {
   const { record } = entry;
-  const header = batch.header;
   const location = `record ${record.number}`;
   const problems: FieldProblem[] = [];
   const code = field(record, 2, 3);
