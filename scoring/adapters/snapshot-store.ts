@@ -207,6 +207,8 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   async save(snapshot: ScoringSnapshot): Promise<void> {
+    // A compaction finishing after this would put its older snapshot back over this one.
+    await this.compaction?.catch(() => undefined);
     await this.serialised(async () => {
       await this.closeChangesFile();
       const covered = await this.changesFiles();

@@ -32,6 +32,8 @@ export class ScoringLoop {
   private subscription: Subscription | undefined;
   private lastSnapshotMs: number;
   private running = false;
+  /** An append failed after the processor took its changes: the next snapshot must be a full one. */
+  private changesLost = false;
 
   private constructor(
     private readonly bus: Bus,
@@ -119,11 +121,28 @@ export class ScoringLoop {
   private async snapshotAndCommit(): Promise<void> {
     const scoredEndOffsets = await this.bus.endOffsets(Topics.transactionsScored);
     const now = this.clock.nowMs();
-    const changes = this.processor.changes(now, scoredEndOffsets);
-    const full = this.store.compactionDue ? this.processor.snapshot(now, scoredEndOffsets) : undefined;
-    await this.store.append(changes);
+    if (this.changesLost) {
+      await this.store.save(this.processor.snapshot(now, scoredEndOffsets));
+      this.changesLost = false;
+    } else {
+      await this.appendChanges(now, scoredEndOffsets);
+    }
     this.lastSnapshotMs = this.clock.nowMs();
     this.snapshots.inc();
+    await this.subscription?.commit();
+  }
+
+  /** Appends the changes since the last snapshot; compacts in the background when the store asks for it. */
+  private async appendChanges(now: number, scoredEndOffsets: readonly number[]): Promise<void> {
+    const changes = this.processor.changes(now, scoredEndOffsets);
+    const full = this.store.compactionDue ? this.processor.snapshot(now, scoredEndOffsets) : undefined;
+    try {
+      await this.store.append(changes);
+    } catch (error) {
+      // The processor has moved its base past these changes: only a full snapshot can stand for them now.
+      this.changesLost = true;
+      throw error;
+    }
     // Reflects exactly the changes just appended: nothing ran between the two copies.
     if (full !== undefined)
       void this.store.compact(full).catch((error: unknown) =>
@@ -131,7 +150,6 @@ export class ScoringLoop {
           error: describeError(error),
         }),
       );
-    await this.subscription?.commit();
   }
 
   /**
@@ -143,10 +161,11 @@ export class ScoringLoop {
     await this.subscription?.close();
     this.subscription = undefined;
     try {
-      if (this.processor.unsnapshottedRecords > 0)
-        await this.store.append(
-          this.processor.changes(this.clock.nowMs(), await this.bus.endOffsets(Topics.transactionsScored)),
-        );
+      if (this.processor.unsnapshottedRecords > 0 || this.changesLost) {
+        const scoredEndOffsets = await this.bus.endOffsets(Topics.transactionsScored);
+        if (this.changesLost) await this.store.save(this.processor.snapshot(this.clock.nowMs(), scoredEndOffsets));
+        else await this.store.append(this.processor.changes(this.clock.nowMs(), scoredEndOffsets));
+      }
     } catch (error) {
       this.logger.error('final scoring snapshot failed; records since the last one will be re-scored', {
         error: describeError(error),
