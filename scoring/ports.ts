@@ -1,5 +1,5 @@
 import type { ModelExplanation } from './domain/explanation.js';
-import type { FeatureEngineSnapshot } from './domain/features.js';
+import type { FeatureEngineChanges, FeatureEngineSnapshot } from './domain/features.js';
 import type { FundsSnapshot } from './domain/funds.js';
 
 /**
@@ -43,10 +43,45 @@ export interface ScoringSnapshot {
   readonly scoredEndOffsets?: readonly number[];
 }
 
-/** Where snapshots live; the adapter writes atomically. */
+/**
+ * What changed since the snapshot (or changes) before: the feature keys touched, whole; the funds check and the
+ * offsets, whole (they are small: guarded accounts only, one offset per partition).
+ */
+export interface ScoringChanges {
+  readonly format: 'vigil.scoring-changes.v1';
+  readonly writtenAtMs: number;
+  readonly offsets: readonly PartitionOffset[];
+  readonly engine: FeatureEngineChanges;
+  readonly funds: FundsSnapshot;
+  /** As in {@link ScoringSnapshot}. */
+  readonly scoredEndOffsets?: readonly number[];
+}
+
+/** What a store holds: a full snapshot, and the changes appended since it, oldest first. */
+export interface StoredScoringState {
+  readonly snapshot: ScoringSnapshot;
+  readonly changes: readonly ScoringChanges[];
+}
+
+/**
+ * Where snapshots live. Every write is durable once its promise resolves, and a crash leaves what the last resolved
+ * write left (a torn append is not read back).
+ */
 export interface SnapshotStore {
-  load(): Promise<ScoringSnapshot | undefined>;
+  load(): Promise<StoredScoringState | undefined>;
+  /** Replaces what is stored with a full snapshot. */
   save(snapshot: ScoringSnapshot): Promise<void>;
+  /** Appends changes on top of what is stored. */
+  append(changes: ScoringChanges): Promise<void>;
+  /** True once the changes appended since the last full snapshot outweigh it: time to {@link compact}. */
+  readonly compactionDue: boolean;
+  /**
+   * Makes `snapshot` — the state as it stands after the last append — the new full snapshot, and drops the changes
+   * it covers. Appends may go on while it runs (nothing waits for it but {@link close}).
+   */
+  compact(snapshot: ScoringSnapshot): Promise<void>;
+  /** Waits for a compaction under way and releases files. */
+  close(): Promise<void>;
 }
 
 /**

@@ -6,7 +6,8 @@
  * Layout of `dir`:
  *   LOCK                                pid of the owning process (a dead owner's lock is taken over)
  *   topics.json                         topic → partition count, replaced atomically
- *   groups/<group>.json                 committed offsets of a group, replaced atomically
+ *   groups/<group>.json                 committed offsets of a group, replaced atomically now and then
+ *   groups/commits.log                  the commits of every group since, appended (see stores.ts)
  *   data/<topic>-<partition>/<base>.log append-only segments of CRC-checked frames (see frame.ts)
  *
  * Durability — GROUP COMMIT. `send()` resolves only after its records are written and fdatasync'd. Sends
@@ -17,7 +18,8 @@
  * them. Hence a record acknowledged to a producer survives `kill -9` and an OS crash or power loss (as far
  * as the disk honours flushes). Records become visible to readers and consumers only once durable, so a
  * consumer never acts on a record that a crash could take back. On open, the last segment of each partition
- * is scanned and cut at the first torn or corrupt frame. Offset commits use tmp + fsync + rename + dir fsync.
+ * is scanned and cut at the first torn or corrupt frame. Offset commits of all groups in flight together share one
+ * append and one fdatasync (stores.ts).
  *
  * FULL DISK. A flush that fails for lack of space (ENOSPC, EDQUOT) is rolled back — the segment is truncated to
  * its last durable frame — and its sends reject with the retriable LOG_DISK_FULL (ingest answers 503 +
@@ -215,6 +217,7 @@ export class EmbeddedLog implements Bus {
     } catch (error) {
       const opened = [...(log?.topics.values() ?? [])].flatMap((state) => state.partitions);
       await Promise.allSettled(opened.map((partition) => partition.close()));
+      await log?.offsets.close().catch(() => undefined);
       await lock.release();
       throw error;
     }
@@ -607,6 +610,7 @@ export class EmbeddedLog implements Bus {
     while (this.flushLoop !== null) await this.flushLoop;
     await this.topicChanges.catch(() => undefined);
     for (const state of this.topics.values()) await Promise.all(state.partitions.map((log) => log.close()));
+    await this.offsets.close();
     await this.lock.release();
     this.logger.info('embedded log closed', { dir: this.dir });
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');

@@ -20,7 +20,7 @@ import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../d
 import { FEATURE_COUNT, featureValues } from '../domain/feature-names.js';
 import { FeatureEngine } from '../domain/features.js';
 import { FundsGuard } from '../domain/funds.js';
-import type { ModelScorer, PartitionOffset, ScoringSnapshot } from '../ports.js';
+import type { ModelScorer, PartitionOffset, ScoringChanges, ScoringSnapshot } from '../ports.js';
 import type { FiredRule, RuleSet } from '../domain/rules.js';
 
 /**
@@ -30,10 +30,12 @@ import type { FiredRule, RuleSet } from '../domain/rules.js';
  * Exactly-once feature state over an at-least-once bus. Feature state must reflect every record exactly once,
  * while the bus may redeliver. The processor therefore tracks, per topic/partition, the next offset its state
  * reflects, and ignores any record below it:
- *  1. Every `snapshotEvery…`, the stage writes a snapshot — the engine's state plus those next offsets — to
- *     disk atomically, and only THEN commits the consumer offsets (the subscription is in 'manual' mode).
- *     Committed offsets therefore never run ahead of the snapshot.
- *  2. On start, the snapshot is restored and the bus resumes from the committed offsets. Records below the
+ *  1. Every `snapshotEvery…`, the stage makes durable what changed since the last snapshot — the feature keys
+ *     touched, the funds check and those next offsets ({@link ScoringProcessor.changes}), appended on top of the
+ *     last full snapshot — and only THEN commits the consumer offsets (the subscription is in 'manual' mode).
+ *     Committed offsets therefore never run ahead of the snapshot. Now and then a full snapshot replaces the
+ *     appended changes (compaction), in the background: the changes stay on disk until it is durable.
+ *  2. On start, the snapshot and the changes after it are restored and the bus resumes from the committed offsets. Records below the
  *     snapshot's offsets (a crash between snapshot and commit) are skipped: they are already in the state.
  *     Records after the snapshot are processed again, updating the state as the first time did. They do NOT
  *     always get the same decision: terminal features count events from every partition, and a restarted
@@ -227,31 +229,65 @@ export class ScoringProcessor {
   restore(snapshot: ScoringSnapshot): void {
     this.engine.restore(snapshot.engine);
     if (snapshot.funds !== undefined) this.funds.restore(snapshot.funds);
+    this.restoreOffsets(snapshot.offsets);
+  }
+
+  /** Applies changes taken by {@link changes}, on top of the state they followed (after {@link restore}). */
+  applyChanges(changes: ScoringChanges): void {
+    this.engine.applyChanges(changes.engine);
+    this.funds.restore(changes.funds);
+    this.restoreOffsets(changes.offsets);
+  }
+
+  private restoreOffsets(offsets: readonly PartitionOffset[]): void {
     this.nextOffsets.clear();
-    for (const { topic, partition, nextOffset } of snapshot.offsets)
-      this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
+    for (const { topic, partition, nextOffset } of offsets) this.nextOffsets.set(`${topic}:${partition}`, nextOffset);
   }
 
   /**
-   * The state and offsets as they stand between batches. `scoredEndOffsets`: where tx.scored ends now, per partition
-   * (every decision this state reflects is below it); a restart reads from there for what is already published.
+   * The whole state and offsets as they stand between batches; the base the next {@link changes} follow.
+   * `scoredEndOffsets`: where tx.scored ends now, per partition (every decision this state reflects is below it); a
+   * restart reads from there for what is already published.
    */
   snapshot(writtenAtMs: number, scoredEndOffsets?: readonly number[]): ScoringSnapshot {
-    const offsets: PartitionOffset[] = [...this.nextOffsets].map(([key, nextOffset]) => {
-      const at = key.lastIndexOf(':');
-      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), nextOffset };
-    });
-    this.recordsSinceSnapshot = 0;
-    // Between batches, before the copy: idle keys leave memory and the snapshot together.
-    this.engine.evictIdle();
+    this.beforeSnapshot();
     return {
       format: 'vigil.scoring-snapshot.v1',
       writtenAtMs,
-      offsets,
+      offsets: this.offsets(),
       engine: this.engine.snapshot(),
       funds: this.funds.snapshot(),
       ...(scoredEndOffsets === undefined ? {} : { scoredEndOffsets: this.windowStartsFor(scoredEndOffsets) }),
     };
+  }
+
+  /**
+   * What changed since the last {@link snapshot} or changes, as they stand between batches: costs in proportion to
+   * the feature keys touched since. `scoredEndOffsets` as in {@link snapshot}.
+   */
+  changes(writtenAtMs: number, scoredEndOffsets?: readonly number[]): ScoringChanges {
+    this.beforeSnapshot();
+    return {
+      format: 'vigil.scoring-changes.v1',
+      writtenAtMs,
+      offsets: this.offsets(),
+      engine: this.engine.changes(),
+      funds: this.funds.snapshot(),
+      ...(scoredEndOffsets === undefined ? {} : { scoredEndOffsets: this.windowStartsFor(scoredEndOffsets) }),
+    };
+  }
+
+  private beforeSnapshot(): void {
+    this.recordsSinceSnapshot = 0;
+    // Between batches, before the copy: idle keys leave memory and the snapshot together.
+    this.engine.evictIdle();
+  }
+
+  private offsets(): PartitionOffset[] {
+    return [...this.nextOffsets].map(([key, nextOffset]) => {
+      const at = key.lastIndexOf(':');
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), nextOffset };
+    });
   }
 
   /** Where a restart's window starts per tx.scored partition: now's end, unless a remembered decision is pending. */

@@ -5,7 +5,7 @@ import { VigilError, describeError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MetricsRegistry } from '../../platform/metrics.js';
 import { Topics } from '../../schemas/topics.js';
-import type { ScoringSnapshot, SnapshotStore } from '../ports.js';
+import type { SnapshotStore } from '../ports.js';
 import type { ScoringProcessor } from './scorer.js';
 
 export interface ScoringLoopOptions {
@@ -20,15 +20,20 @@ export interface ScoringLoopOptions {
 }
 
 /**
- * The whole exactly-once loop of scoring in one place: restore the snapshot, read back the decisions published since
- * it (so a replayed transaction is not published twice), subscribe tx.raw and analyst.labels in 'manual' commit
- * mode, and commit offsets only after a snapshot reflecting them is on disk (see scorer.ts for why that makes feature
- * state exactly-once across restarts). Labels share the subscription so one snapshot covers both topics' offsets.
+ * The whole exactly-once loop of scoring in one place: restore the snapshot and the changes after it, read back the
+ * decisions published since (so a replayed transaction is not published twice), subscribe tx.raw and analyst.labels
+ * in 'manual' commit mode, and commit offsets only after the changes reflecting them are on disk (see scorer.ts for
+ * why that makes feature state exactly-once across restarts). Labels share the subscription so one snapshot covers
+ * both topics' offsets. A snapshot writes what changed since the last one; when the store says the changes outweigh
+ * the full snapshot, a full one is copied at the same point and written in the background (compaction), so no batch
+ * waits for a write in proportion to the whole state.
  */
 export class ScoringLoop {
   private subscription: Subscription | undefined;
   private lastSnapshotMs: number;
   private running = false;
+  /** An append failed after the processor took its changes: the next snapshot must be a full one. */
+  private changesLost = false;
 
   private constructor(
     private readonly bus: Bus,
@@ -52,13 +57,17 @@ export class ScoringLoop {
   ): Promise<ScoringLoop> {
     const restored = await store.load();
     if (restored) {
-      processor.restore(restored);
+      const { snapshot, changes } = restored;
+      processor.restore(snapshot);
+      for (const change of changes) processor.applyChanges(change);
+      const latest = changes.at(-1) ?? snapshot;
       deps.logger.info('scoring state restored', {
-        writtenAtMs: restored.writtenAtMs,
-        offsets: restored.offsets.length,
+        writtenAtMs: latest.writtenAtMs,
+        offsets: latest.offsets.length,
+        changesAfterSnapshot: changes.length,
       });
-      if (restored.scoredEndOffsets !== undefined)
-        await rememberPublishedSince(bus, processor, restored.scoredEndOffsets, deps.logger);
+      if (latest.scoredEndOffsets !== undefined)
+        await rememberPublishedSince(bus, processor, latest.scoredEndOffsets, deps.logger);
     } else {
       // A first start (or a lost snapshot) snapshots at once: a kill before the first periodic snapshot then restarts
       // from this one, whose window holds every decision this run publishes — none is published twice.
@@ -104,35 +113,65 @@ export class ScoringLoop {
     if (due) await this.snapshotAndCommit();
   }
 
-  /** The processor's snapshot with where tx.scored ends: every decision it reflects was sent and is below that. */
-  private async snapshotNow(): Promise<ScoringSnapshot> {
-    const scoredEndOffsets = await this.bus.endOffsets(Topics.transactionsScored);
-    return this.processor.snapshot(this.clock.nowMs(), scoredEndOffsets);
-  }
-
-  /** Snapshot first, commit second: committed offsets never run ahead of the state on disk. */
+  /**
+   * Snapshot first, commit second: committed offsets never run ahead of the state on disk. What is written is what
+   * changed since the last snapshot, with where tx.scored ends (every decision the state reflects was sent and is
+   * below that); a full copy is taken at the same point only when the store asks for a compaction.
+   */
   private async snapshotAndCommit(): Promise<void> {
-    await this.store.save(await this.snapshotNow());
+    const scoredEndOffsets = await this.bus.endOffsets(Topics.transactionsScored);
+    const now = this.clock.nowMs();
+    if (this.changesLost) {
+      await this.store.save(this.processor.snapshot(now, scoredEndOffsets));
+      this.changesLost = false;
+    } else {
+      await this.appendChanges(now, scoredEndOffsets);
+    }
     this.lastSnapshotMs = this.clock.nowMs();
     this.snapshots.inc();
     await this.subscription?.commit();
   }
 
+  /** Appends the changes since the last snapshot; compacts in the background when the store asks for it. */
+  private async appendChanges(now: number, scoredEndOffsets: readonly number[]): Promise<void> {
+    const changes = this.processor.changes(now, scoredEndOffsets);
+    const full = this.store.compactionDue ? this.processor.snapshot(now, scoredEndOffsets) : undefined;
+    try {
+      await this.store.append(changes);
+    } catch (error) {
+      // The processor has moved its base past these changes: only a full snapshot can stand for them now.
+      this.changesLost = true;
+      throw error;
+    }
+    // Reflects exactly the changes just appended: nothing ran between the two copies.
+    if (full !== undefined)
+      void this.store.compact(full).catch((error: unknown) =>
+        this.logger.warn('scoring snapshot compaction failed; the changes stay and the next one retries', {
+          error: describeError(error),
+        }),
+      );
+  }
+
   /**
-   * Stops consuming and writes a final snapshot. Offsets stay as last committed; the final snapshot's offsets
-   * make the restart skip what it already reflects. A failed final snapshot only means re-scoring.
+   * Stops consuming and writes the changes since the last snapshot. Offsets stay as last committed; the final
+   * changes' offsets make the restart skip what it already reflects. A failed final write only means re-scoring.
    */
   async close(): Promise<void> {
     this.running = false;
     await this.subscription?.close();
     this.subscription = undefined;
     try {
-      if (this.processor.unsnapshottedRecords > 0) await this.store.save(await this.snapshotNow());
+      if (this.processor.unsnapshottedRecords > 0 || this.changesLost) {
+        const scoredEndOffsets = await this.bus.endOffsets(Topics.transactionsScored);
+        if (this.changesLost) await this.store.save(this.processor.snapshot(this.clock.nowMs(), scoredEndOffsets));
+        else await this.store.append(this.processor.changes(this.clock.nowMs(), scoredEndOffsets));
+      }
     } catch (error) {
       this.logger.error('final scoring snapshot failed; records since the last one will be re-scored', {
         error: describeError(error),
       });
     }
+    await this.store.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import type { AnalystLabel, Transaction } from '../../schemas/generated/types.js';
 import { minorUnitExponent } from '../../schemas/currencies.js';
 import { FEATURE_COUNT, FEATURE_NAMES, fi } from './feature-names.js';
-import { SlotTable, type SlotTableSnapshot, hash32 } from './keyed-state.js';
+import { SlotTable, type SlotTableChanges, type SlotTableSnapshot, hash32 } from './keyed-state.js';
 
 /**
  * Streaming features in EVENT time: every window is anchored at the transaction's `eventTimeMs`, never the
@@ -148,6 +148,18 @@ export interface FeatureEngineSnapshot {
   readonly labelledTransactions: readonly string[];
 }
 
+/** What the engine changed since its last snapshot or `changes()` ({@link FeatureEngine.changes}). */
+export interface FeatureEngineChanges {
+  readonly format: 'vigil.features-changes.v1';
+  readonly featureNames: readonly string[];
+  readonly cards: SlotTableChanges;
+  readonly customers: SlotTableChanges;
+  readonly terminals: SlotTableChanges;
+  readonly devices: SlotTableChanges;
+  /** Transaction ids whose labels were applied since (most recent last). */
+  readonly labelledTransactions: readonly string[];
+}
+
 const I = {
   amount: fi('amount'),
   isNight: fi('is_night'),
@@ -199,6 +211,8 @@ export class FeatureEngine {
   private devices = new SlotTable(deviceLayout);
   private labelled = new Set<string>();
   private labelOrder: string[] = [];
+  /** Labels applied since the last snapshot or `changes()`. */
+  private labelsSinceChanges = 0;
   /** Newest event time observed since construction (not snapshotted: eviction resumes with the first event). */
   private newestEventMs = Number.NEGATIVE_INFINITY;
 
@@ -361,6 +375,7 @@ export class FeatureEngine {
     if (this.labelled.has(label.transactionId)) return;
     this.labelled.add(label.transactionId);
     this.labelOrder.push(label.transactionId);
+    this.labelsSinceChanges++;
     if (this.labelOrder.length > LABEL_MEMORY * 1.5) {
       for (const id of this.labelOrder.splice(0, this.labelOrder.length - LABEL_MEMORY)) this.labelled.delete(id);
     }
@@ -397,6 +412,7 @@ export class FeatureEngine {
   /** The whole state as plain JSON-able data. */
   snapshot(): FeatureEngineSnapshot {
     const keep = this.labelOrder.slice(-LABEL_MEMORY);
+    this.labelsSinceChanges = 0;
     return {
       format: 'vigil.features.v1',
       featureNames: [...FEATURE_NAMES],
@@ -420,6 +436,47 @@ export class FeatureEngine {
     this.devices.restore(snapshot.devices);
     this.labelOrder = [...snapshot.labelledTransactions];
     this.labelled = new Set(this.labelOrder);
+    this.labelsSinceChanges = 0;
+  }
+
+  /**
+   * What changed since the last snapshot or `changes()`: the keys touched (whole slots), the keys evicted and the
+   * labels applied. Applied in order on top of the snapshot ({@link applyChanges}), they give this state.
+   */
+  changes(): FeatureEngineChanges {
+    // slice(-0) would be the whole list.
+    const labelled =
+      this.labelsSinceChanges === 0 ? [] : this.labelOrder.slice(-Math.min(this.labelsSinceChanges, LABEL_MEMORY));
+    this.labelsSinceChanges = 0;
+    return {
+      format: 'vigil.features-changes.v1',
+      featureNames: [...FEATURE_NAMES],
+      cards: this.cards.changes(),
+      customers: this.customers.changes(),
+      terminals: this.terminals.changes(),
+      devices: this.devices.changes(),
+      labelledTransactions: labelled,
+    };
+  }
+
+  /** Applies {@link changes} on top of the state they followed; throws if another feature layout wrote them. */
+  applyChanges(changes: FeatureEngineChanges): void {
+    if (changes.format !== 'vigil.features-changes.v1')
+      throw new Error(`unsupported feature changes format ${String(changes.format)}`);
+    if (changes.featureNames.join(',') !== FEATURE_NAMES.join(','))
+      throw new Error('feature changes were written with another feature layout');
+    this.cards.applyChanges(changes.cards);
+    this.customers.applyChanges(changes.customers);
+    this.terminals.applyChanges(changes.terminals);
+    this.devices.applyChanges(changes.devices);
+    for (const id of changes.labelledTransactions) {
+      if (this.labelled.has(id)) continue;
+      this.labelled.add(id);
+      this.labelOrder.push(id);
+    }
+    if (this.labelOrder.length > LABEL_MEMORY)
+      for (const id of this.labelOrder.splice(0, this.labelOrder.length - LABEL_MEMORY)) this.labelled.delete(id);
+    this.labelsSinceChanges = 0;
   }
 
   /** Counts the transaction and its amount in the 5-minute, hourly and daily rings (and a small CNP probe). */

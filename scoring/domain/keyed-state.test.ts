@@ -114,3 +114,61 @@ describe('FeatureEngine idle state', () => {
     expect(kept.returning[fi('cust_history_count')]).toBe(0);
   });
 });
+
+describe('SlotTable changes', () => {
+  /** What each key holds, by key: slot numbers differ between a table and its copy. */
+  const byKey = (table: SlotTable): Record<string, string> => {
+    const { keys, f64, f32, i32 } = table.snapshot();
+    const pools = [
+      { bytes: f64, stride: table.f64Stride * 8 },
+      { bytes: f32, stride: table.f32Stride * 4 },
+      { bytes: i32, stride: table.i32Stride * 4 },
+    ];
+    return Object.fromEntries(
+      keys.map((key, slot) => [
+        key,
+        pools
+          .map(({ bytes, stride }) => Buffer.from(bytes.subarray(slot * stride, (slot + 1) * stride)).toString('hex'))
+          .join('|'),
+      ]),
+    );
+  };
+
+  it('given keys written, evicted (moving the last slot into the hole) and written again, then the copy that applies each change set holds what the table holds, and only touched keys are written', () => {
+    const table = new SlotTable(layout);
+    const copy = new SlotTable(layout);
+    for (const key of ['a', 'b', 'c', 'd']) touch(table, key, 0, 1);
+    copy.restore(table.snapshot());
+
+    touch(table, 'b', 5 * DAY, 2);
+    touch(table, 'e', 5 * DAY, 3);
+    // 'a', 'c' and 'd' go; 'e' (changed, the last slot) moves into a hole left by one of them.
+    table.evictIdle(4 * DAY);
+    const first = table.changes();
+    expect([...first.written.keys].sort()).toEqual(['b', 'e']);
+    expect([...first.removedKeys].sort()).toEqual(['a', 'c', 'd']);
+    copy.applyChanges(first);
+    expect(byKey(copy)).toEqual(byKey(table));
+
+    touch(table, 'a', 6 * DAY, 4);
+    touch(table, 'e', 6 * DAY, 5);
+    const second = table.changes();
+    expect([...second.written.keys].sort()).toEqual(['a', 'e']);
+    expect(second.removedKeys).toEqual([]);
+    copy.applyChanges(second);
+    expect(byKey(copy)).toEqual(byKey(table));
+    expect(table.changes().written.keys).toEqual([]);
+  });
+
+  it('negative control: a change set left out leaves the copy behind', () => {
+    const table = new SlotTable(layout);
+    const copy = new SlotTable(layout);
+    touch(table, 'a', 0, 1);
+    copy.applyChanges(table.changes());
+    touch(table, 'a', DAY, 2);
+    table.changes();
+    touch(table, 'b', DAY, 3);
+    copy.applyChanges(table.changes());
+    expect(byKey(copy)).not.toEqual(byKey(table));
+  });
+});

@@ -3,7 +3,7 @@
  * gets a fixed-size slot in three shared typed-array pools — 64-bit scalars (times, running statistics),
  * 32-bit bucket values (window counts and sums) and 32-bit hashes (bounded "seen" sets) — instead of an
  * object per key. A customer slot is well under 1 KB, so 100k+ keys per kind fit in tens of megabytes, and a
- * snapshot is a handful of array copies.
+ * snapshot is a handful of array copies; `changes()` copies only the keys touched since the last one.
  *
  * Bounded in time: with `layout.idleMs`, a key whose newest bucket (over all rings) ended `idleMs` or more before
  * an event's time starts that event as a fresh key (`slot(key, ns, timeMs)`), and `evictIdle` physically removes
@@ -48,6 +48,18 @@ export interface SlotTableSnapshot {
   readonly i32: Uint8Array;
 }
 
+/**
+ * What a table changed since its last snapshot or `changes()`: every key created, written or reset, with its whole
+ * slot (the layout of a snapshot), and every key removed. Applied in that order — removals, then writes — on top of
+ * the state it follows, it gives the table's state; so a snapshot's cost can follow what changed, not the table's size.
+ */
+export interface SlotTableChanges {
+  readonly written: SlotTableSnapshot;
+  readonly removedKeys: readonly string[];
+  /** Namespace of each removed key (same order as `removedKeys`). */
+  readonly removedNamespaces: readonly number[];
+}
+
 export class SlotTable {
   /** One map per key namespace (e.g. terminal / merchant / payee), so keys are never concatenated per lookup. */
   private readonly slotByKey: Array<Map<string, number>>;
@@ -64,6 +76,13 @@ export class SlotTable {
   f32: Float32Array;
   i32: Int32Array;
   private capacity: number;
+  /**
+   * Slots handed out by `slot()` since the last snapshot or `changes()`. Every write to a slot — by this class or by a
+   * caller writing the pools at an index it was given — follows a `slot()` call for its key, so this covers them all.
+   */
+  private readonly changed = new Set<number>();
+  /** Per namespace, keys removed since the last snapshot or `changes()`. */
+  private readonly removed: Array<Set<string>>;
 
   constructor(
     readonly layout: SlotLayout,
@@ -71,6 +90,7 @@ export class SlotTable {
     initialCapacity = 1024,
   ) {
     this.slotByKey = Array.from({ length: namespaceCount }, () => new Map<string, number>());
+    this.removed = Array.from({ length: namespaceCount }, () => new Set<string>());
     this.f64Stride = layout.scalars + layout.rings.length;
     const offsets: number[] = [];
     let f32 = 0;
@@ -106,20 +126,18 @@ export class SlotTable {
    * event's time) and `layout.idleMs`, a key idle for `idleMs` at `timeMs` is reset to fresh first.
    */
   slot(key: string, namespace = 0, timeMs?: number): number {
-    const map = this.slotByKey[namespace]!;
-    const existing = map.get(key);
+    const existing = this.slotByKey[namespace]!.get(key);
     if (existing !== undefined) {
       const idleMs = this.layout.idleMs;
       if (idleMs !== undefined && timeMs !== undefined && this.lastActiveMs(existing) <= timeMs - idleMs)
         this.initSlot(existing);
+      this.changed.add(existing);
       return existing;
     }
-    const slot = this.keys.length;
-    if (slot >= this.capacity) this.grow(slot + 1);
-    this.keys.push(key);
-    this.namespaces.push(namespace);
-    map.set(key, slot);
+    const slot = this.append(key, namespace);
     this.initSlot(slot);
+    this.removed[namespace]!.delete(key);
+    this.changed.add(slot);
     return slot;
   }
 
@@ -196,18 +214,8 @@ export class SlotTable {
         slot++;
         continue;
       }
-      const last = this.keys.length - 1;
-      this.slotByKey[this.namespaces[slot]!]!.delete(this.keys[slot]!);
-      if (slot !== last) {
-        this.f64.copyWithin(slot * this.f64Stride, last * this.f64Stride, (last + 1) * this.f64Stride);
-        this.f32.copyWithin(slot * this.f32Stride, last * this.f32Stride, (last + 1) * this.f32Stride);
-        this.i32.copyWithin(slot * this.i32Stride, last * this.i32Stride, (last + 1) * this.i32Stride);
-        this.keys[slot] = this.keys[last]!;
-        this.namespaces[slot] = this.namespaces[last]!;
-        this.slotByKey[this.namespaces[slot]!]!.set(this.keys[slot]!, slot);
-      }
-      this.keys.pop();
-      this.namespaces.pop();
+      this.removed[this.namespaces[slot]!]!.add(this.keys[slot]!);
+      this.removeAt(slot);
       removed++;
     }
     if (removed > 0 && this.capacity > 1024 && this.keys.length < this.capacity / 4)
@@ -243,8 +251,10 @@ export class SlotTable {
     return slot < 0 ? 0 : Math.min(size, this.scalar(slot, cursorScalar));
   }
 
+  /** A copy of the whole table; the base that the next `changes()` is relative to. */
   snapshot(): SlotTableSnapshot {
     const n = this.keys.length;
+    this.forgetChanges();
     return {
       keys: [...this.keys],
       namespaces: [...this.namespaces],
@@ -252,6 +262,81 @@ export class SlotTable {
       f32: new Uint8Array(this.f32.buffer, 0, n * this.f32Stride * 4).slice(),
       i32: new Uint8Array(this.i32.buffer, 0, n * this.i32Stride * 4).slice(),
     };
+  }
+
+  /**
+   * What changed since the last snapshot or `changes()` (copied: the table may change on at once), and the new base
+   * for the next call. Costs in proportion to the keys touched since, not to the table.
+   */
+  changes(): SlotTableChanges {
+    // In slot order, so the copy reads the pools front to back.
+    const slots = Uint32Array.from(this.changed).sort();
+    const { f64Stride, f32Stride, i32Stride } = this;
+    const f64 = new Float64Array(slots.length * f64Stride);
+    const f32 = new Float32Array(slots.length * f32Stride);
+    const i32 = new Int32Array(slots.length * i32Stride);
+    for (let i = 0; i < slots.length; i++) {
+      copySlot(this.f64, slots[i]!, f64, i, f64Stride);
+      copySlot(this.f32, slots[i]!, f32, i, f32Stride);
+      copySlot(this.i32, slots[i]!, i32, i, i32Stride);
+    }
+    const removedKeys: string[] = [];
+    const removedNamespaces: number[] = [];
+    this.removed.forEach((keys, namespace) => {
+      for (const key of keys) {
+        removedKeys.push(key);
+        removedNamespaces.push(namespace);
+      }
+    });
+    const written: SlotTableSnapshot = {
+      keys: Array.from(slots, (slot) => this.keys[slot]!),
+      namespaces: Array.from(slots, (slot) => this.namespaces[slot]!),
+      f64: new Uint8Array(f64.buffer),
+      f32: new Uint8Array(f32.buffer),
+      i32: new Uint8Array(i32.buffer),
+    };
+    this.forgetChanges();
+    return { written, removedKeys, removedNamespaces };
+  }
+
+  /** Applies `changes()` taken from a table with this layout on top of the state they followed. */
+  applyChanges(changes: SlotTableChanges): void {
+    const { written, removedKeys, removedNamespaces } = changes;
+    const n = written.keys.length;
+    const { f64Stride, f32Stride, i32Stride } = this;
+    if (
+      written.f64.length !== n * f64Stride * 8 ||
+      written.f32.length !== n * f32Stride * 4 ||
+      written.i32.length !== n * i32Stride * 4
+    ) {
+      throw new Error(`changes of ${n} keys do not match this table's layout`);
+    }
+    removedKeys.forEach((key, i) => {
+      const slot = this.find(key, removedNamespaces[i] ?? 0);
+      if (slot >= 0) this.removeAt(slot);
+    });
+    const bytes = {
+      f64: new Uint8Array(this.f64.buffer),
+      f32: new Uint8Array(this.f32.buffer),
+      i32: new Uint8Array(this.i32.buffer),
+    };
+    written.keys.forEach((key, i) => {
+      const namespace = written.namespaces[i] ?? 0;
+      let slot = this.find(key, namespace);
+      if (slot < 0) {
+        const capacity = this.capacity;
+        slot = this.append(key, namespace);
+        if (this.capacity !== capacity) {
+          bytes.f64 = new Uint8Array(this.f64.buffer);
+          bytes.f32 = new Uint8Array(this.f32.buffer);
+          bytes.i32 = new Uint8Array(this.i32.buffer);
+        }
+      }
+      bytes.f64.set(written.f64.subarray(i * f64Stride * 8, (i + 1) * f64Stride * 8), slot * f64Stride * 8);
+      bytes.f32.set(written.f32.subarray(i * f32Stride * 4, (i + 1) * f32Stride * 4), slot * f32Stride * 4);
+      bytes.i32.set(written.i32.subarray(i * i32Stride * 4, (i + 1) * i32Stride * 4), slot * i32Stride * 4);
+    });
+    this.forgetChanges();
   }
 
   restore(snapshot: SlotTableSnapshot): void {
@@ -280,6 +365,40 @@ export class SlotTable {
       this.namespaces.push(namespace);
       this.slotByKey[namespace]!.set(key, slot);
     });
+    this.forgetChanges();
+  }
+
+  private forgetChanges(): void {
+    this.changed.clear();
+    for (const keys of this.removed) keys.clear();
+  }
+
+  /** A new slot for `key` at the end (its values are whatever the pools hold there). */
+  private append(key: string, namespace: number): number {
+    const slot = this.keys.length;
+    if (slot >= this.capacity) this.grow(slot + 1);
+    this.keys.push(key);
+    this.namespaces.push(namespace);
+    this.slotByKey[namespace]!.set(key, slot);
+    return slot;
+  }
+
+  /** Removes the key at `slot`; the last slot moves into the hole (and keeps its place among the changed ones). */
+  private removeAt(slot: number): void {
+    const last = this.keys.length - 1;
+    this.slotByKey[this.namespaces[slot]!]!.delete(this.keys[slot]!);
+    this.changed.delete(slot);
+    if (slot !== last) {
+      this.f64.copyWithin(slot * this.f64Stride, last * this.f64Stride, (last + 1) * this.f64Stride);
+      this.f32.copyWithin(slot * this.f32Stride, last * this.f32Stride, (last + 1) * this.f32Stride);
+      this.i32.copyWithin(slot * this.i32Stride, last * this.i32Stride, (last + 1) * this.i32Stride);
+      this.keys[slot] = this.keys[last]!;
+      this.namespaces[slot] = this.namespaces[last]!;
+      this.slotByKey[this.namespaces[slot]]!.set(this.keys[slot], slot);
+      if (this.changed.delete(last)) this.changed.add(slot);
+    }
+    this.keys.pop();
+    this.namespaces.pop();
   }
 
   private initSlot(slot: number): void {
@@ -310,6 +429,22 @@ export class SlotTable {
     this.f32 = f32;
     this.i32 = i32;
   }
+}
+
+/**
+ * Copies slot `from` of `source` to slot `to` of `target` (`stride` values each) element by element: for slots of a few
+ * hundred values this beats `set(subarray(…))`, which allocates a view per call.
+ */
+function copySlot<T extends Float64Array | Float32Array | Int32Array>(
+  source: T,
+  from: number,
+  target: T,
+  to: number,
+  stride: number,
+): void {
+  const s = from * stride;
+  const t = to * stride;
+  for (let k = 0; k < stride; k++) target[t + k] = source[s + k]!;
 }
 
 /** FNV-1a 32-bit hash of a string; for bounded membership sets (a rare collision reads as "seen before"). */
