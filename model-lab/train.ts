@@ -7,6 +7,9 @@
  * Traffic comes from the project simulator (simulator/generator.ts), one simulator per activity band so the
  * model sees both the handbook's sparse customers and the demo's busy ones. VIGIL_TRAIN_SOURCE=synthetic
  * uses the small generator in training/synthetic.ts instead.
+ *
+ * `npm run train -- --from-history […]` trains on the stored, labelled history instead and writes a candidate,
+ * never the artefact (model-lab/retraining/command.ts; MODEL.md, Retraining from history).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +30,8 @@ import { SyntheticTraffic, seededRandom, type LabelledTransaction } from './trai
 import { DelayedLabelReplay } from './training/replay.js';
 import { FeatureRows } from './training/rows.js';
 import { startProgress } from '../platform/progress.js';
+import { describeError } from '../platform/errors.js';
+import { UsageError, retrainCommand, retrainUsage } from './retraining/command.js';
 
 interface TrainingConfig extends ClassifierConfig {
   readonly startDate: string;
@@ -214,7 +219,28 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+function fromHistory(argv: readonly string[]): Promise<void> {
+  return retrainCommand(argv, { log: (line) => console.log(line) }).then(
+    () => undefined,
+    (error: unknown) => {
+      if (
+        error instanceof UsageError ||
+        (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+      ) {
+        console.error(`${error.message}\n${retrainUsage}`);
+        process.exitCode = 2;
+        return;
+      }
+      console.error(describeError(error));
+      process.exitCode = 1;
+    },
+  );
+}
+
+const args = process.argv.slice(2);
+if (args.length > 0) void fromHistory(args);
+else
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
