@@ -19,13 +19,15 @@ import {
   type ClassifierConfig,
   buildClassifier,
   describeClassifier,
+  featureKnots,
   fitClassifier,
   predictRaw,
 } from './training/tfjs-training.js';
 import { averagePrecision, rocAuc } from './evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../scoring/domain/feature-names.js';
 import { FeatureEngine } from '../scoring/domain/features.js';
-import { fitNormalisation, normalise } from '../scoring/domain/model.js';
+import { normalise } from '../scoring/domain/model.js';
+import { fitModelNormalisation } from './training/normalisation.js';
 import { SyntheticTraffic, seededRandom, type LabelledTransaction } from './training/synthetic.js';
 import { DelayedLabelReplay } from './training/replay.js';
 import { FeatureRows } from './training/rows.js';
@@ -165,10 +167,10 @@ async function main(): Promise<void> {
   );
 
   // 2. Normalise, shuffle with a fixed seed, train with the fraud class up-weighted.
-  const norm = fitNormalisation(train.features, train.n);
+  const norm = fitModelNormalisation(train.features, train.n, config.identityFeatures);
   const xTrain = normalise(norm, train.features, train.n);
   const xTest = normalise(norm, test.features, test.n);
-  const model = buildClassifier(config);
+  const model = buildClassifier(config, featureKnots(config, xTrain, train.n));
   // The epochs' losses are printed once the progress line is done, so the two never share a line.
   const losses: number[] = [];
   const fitProgress = startProgress('fit', config.epochs, { unit: 'epochs' });

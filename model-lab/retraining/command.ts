@@ -6,13 +6,15 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { initTfBackend, saveArtefact } from '../../scoring/adapters/tfjs-model.js';
 import { FEATURE_NAMES } from '../../scoring/domain/feature-names.js';
-import { fitNormalisation, normalise, unweight } from '../../scoring/domain/model.js';
+import { normalise, unweight } from '../../scoring/domain/model.js';
+import { fitModelNormalisation } from '../training/normalisation.js';
 import { readStoredHistory } from '../backtest/clickhouse-history.js';
 import { averagePrecision, cardPrecisionAtK, rocAuc } from '../evaluation/metrics.js';
 import {
   type ClassifierConfig,
   buildClassifier,
   describeClassifier,
+  featureKnots,
   fitClassifier,
   predictRaw,
 } from '../training/tfjs-training.js';
@@ -124,6 +126,8 @@ export async function retrainCommand(argv: readonly string[], deps: RetrainDeps 
     batchSize: stored.batchSize,
     learningRate: stored.learningRate,
     positiveClassWeight: stored.positiveClassWeight,
+    identityFeatures: stored.identityFeatures,
+    knots: stored.knots,
   };
 
   const date = new Date().toISOString().slice(0, 10).replace(/-/g, '');
@@ -169,16 +173,11 @@ export async function retrainCommand(argv: readonly string[], deps: RetrainDeps 
     );
 
   const backend = await initTfBackend();
-  const norm = fitNormalisation(train.rows.features, train.rows.n);
-  const model = buildClassifier(config);
+  const norm = fitModelNormalisation(train.rows.features, train.rows.n, config.identityFeatures);
+  const xTrain = normalise(norm, train.rows.features, train.rows.n);
+  const model = buildClassifier(config, featureKnots(config, xTrain, train.rows.n));
   try {
-    const { seconds: fitSeconds } = await fitClassifier(
-      model,
-      normalise(norm, train.rows.features, train.rows.n),
-      train.rows.labels,
-      train.rows.n,
-      config,
-    );
+    const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.rows.labels, train.rows.n, config);
     const scores = predictRaw(model, normalise(norm, test.rows.features, test.rows.n), test.rows.n);
     for (let i = 0; i < scores.length; i++) scores[i] = unweight(scores[i]!, config.positiveClassWeight);
     const labels = test.rows.labels.subarray(0, test.rows.n);
