@@ -7,6 +7,9 @@
  * Traffic comes from the project simulator (simulator/generator.ts), one simulator per activity band so the
  * model sees both the handbook's sparse customers and the demo's busy ones. VIGIL_TRAIN_SOURCE=synthetic
  * uses the small generator in training/synthetic.ts instead.
+ *
+ * `npm run train -- --from-history […]` trains on the stored, labelled history instead and writes a candidate,
+ * never the artefact (model-lab/retraining/command.ts; MODEL.md, Retraining from history).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,17 +19,21 @@ import {
   type ClassifierConfig,
   buildClassifier,
   describeClassifier,
+  featureKnots,
   fitClassifier,
   predictRaw,
 } from './training/tfjs-training.js';
 import { averagePrecision, rocAuc } from './evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../scoring/domain/feature-names.js';
 import { FeatureEngine } from '../scoring/domain/features.js';
-import { fitNormalisation, normalise } from '../scoring/domain/model.js';
+import { normalise } from '../scoring/domain/model.js';
+import { fitModelNormalisation } from './training/normalisation.js';
 import { SyntheticTraffic, seededRandom, type LabelledTransaction } from './training/synthetic.js';
 import { DelayedLabelReplay } from './training/replay.js';
 import { FeatureRows } from './training/rows.js';
 import { startProgress } from '../platform/progress.js';
+import { describeError } from '../platform/errors.js';
+import { UsageError, retrainCommand, retrainUsage } from './retraining/command.js';
 
 interface TrainingConfig extends ClassifierConfig {
   readonly startDate: string;
@@ -160,10 +167,10 @@ async function main(): Promise<void> {
   );
 
   // 2. Normalise, shuffle with a fixed seed, train with the fraud class up-weighted.
-  const norm = fitNormalisation(train.features, train.n);
+  const norm = fitModelNormalisation(train.features, train.n, config.identityFeatures);
   const xTrain = normalise(norm, train.features, train.n);
   const xTest = normalise(norm, test.features, test.n);
-  const model = buildClassifier(config);
+  const model = buildClassifier(config, featureKnots(config, xTrain, train.n));
   // The epochs' losses are printed once the progress line is done, so the two never share a line.
   const losses: number[] = [];
   const fitProgress = startProgress('fit', config.epochs, { unit: 'epochs' });
@@ -214,7 +221,28 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+function fromHistory(argv: readonly string[]): Promise<void> {
+  return retrainCommand(argv, { log: (line) => console.log(line) }).then(
+    () => undefined,
+    (error: unknown) => {
+      if (
+        error instanceof UsageError ||
+        (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+      ) {
+        console.error(`${error.message}\n${retrainUsage}`);
+        process.exitCode = 2;
+        return;
+      }
+      console.error(describeError(error));
+      process.exitCode = 1;
+    },
+  );
+}
+
+const args = process.argv.slice(2);
+if (args.length > 0) void fromHistory(args);
+else
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });

@@ -31,7 +31,8 @@ export function transactionOf(json: string): Transaction {
  * Reads the stored history a backtest replays: every decision with event time in [startMs, toMs), once per
  * transaction (the first stored: the one the ledger acted on), in event-time order, and every verdict on a decided
  * transaction, whenever given (verdicts come late; the replay feeds the feature state only those given before each
- * transaction's event time), with that transaction's terminal and event time.
+ * transaction's event time), with that transaction's terminal and event time. The join is LEFT ANY with the
+ * unmatched dropped: ANY INNER keeps one row per key on both sides, so a GENUINE verdict clearing a FRAUD was lost.
  */
 export async function readStoredHistory(
   clickhouse: ClickHouseClient,
@@ -71,7 +72,8 @@ export async function readStoredHistory(
                    d.terminal_id AS terminal_id, d.payer_account_id AS payer_account_id, d.card_token AS card_token,
                    toUnixTimestamp64Milli(d.event_time) AS event_time_ms
             FROM ${ClickHouseTables.analystLabels} AS l
-            ANY INNER JOIN ${ClickHouseTables.decisions} AS d ON d.transaction_id = l.transaction_id
+            LEFT ANY JOIN ${ClickHouseTables.decisions} AS d ON d.transaction_id = l.transaction_id
+            WHERE d.transaction_id != ''
             ORDER BY l.labelled_at, l.transaction_id`,
     format: 'JSONEachRow',
   });

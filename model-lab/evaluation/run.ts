@@ -3,6 +3,7 @@ import {
   type ClassifierConfig,
   buildClassifier,
   describeClassifier,
+  featureKnots,
   fitClassifier,
   predictRaw,
 } from '../training/tfjs-training.js';
@@ -18,7 +19,8 @@ import {
 } from './protocol.js';
 import { averagePrecision, cardPrecisionAtK, rocAuc } from './metrics.js';
 import { FEATURE_COUNT } from '../../scoring/domain/feature-names.js';
-import { fitNormalisation, normalise, unweight } from '../../scoring/domain/model.js';
+import { normalise, unweight } from '../../scoring/domain/model.js';
+import { fitModelNormalisation } from '../training/normalisation.js';
 import { seededRandom } from '../training/synthetic.js';
 import { FeatureRows } from '../training/rows.js';
 import { type ReplayedRows, replayHandbook } from './replay.js';
@@ -266,9 +268,12 @@ async function evaluateFold(
     throw new RangeError(
       `fold ${fold.index}: the training window ${isoDay(fold.trainFromDay)} … ${isoDay(fold.trainToDay - 1)} needs both classes`,
     );
-  const norm = fitNormalisation(train.features, train.n);
+  const norm = fitModelNormalisation(train.features, train.n, config.identityFeatures);
   const xTrain = normalise(norm, train.features, train.n);
-  const model = buildClassifier({ ...config, seed: config.seed + fold.index * 1000 });
+  const model = buildClassifier(
+    { ...config, seed: config.seed + fold.index * 1000 },
+    featureKnots(config, xTrain, train.n),
+  );
   let fitSeconds: number;
   try {
     ({ seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FEATURE_COUNT } from '../../scoring/domain/feature-names.js';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../../scoring/domain/feature-names.js';
 import { seededRandom } from './synthetic.js';
 
 /**
@@ -17,17 +17,81 @@ export interface ClassifierConfig {
   readonly learningRate: number;
   /** Loss weight of the fraud class (class imbalance); the genuine class weighs 1. */
   readonly positiveClassWeight: number;
+  /** Features standardised on their own scale instead of log1p (`fitModelNormalisation`); none when absent. */
+  readonly identityFeatures?: readonly string[];
+  /**
+   * Spline knots: per feature name, quantiles of its standardised training values at which a fixed first layer adds
+   * a ramp max(0, x − knot) beside the inputs themselves (`featureKnots`); none when absent.
+   */
+  readonly knots?: Readonly<Record<string, readonly number[]>>;
 }
 
-/** Dense ReLU layers on FEATURE_COUNT standardised inputs, one sigmoid output, Adam on binary cross-entropy. */
-export function buildClassifier(config: ClassifierConfig): tf.Sequential {
+/** One ramp of the fixed first layer: max(0, standardised feature − at). */
+export interface Knot {
+  readonly feature: number;
+  readonly at: number;
+}
+
+/**
+ * The knots of `config.knots` on `n` normalised training rows: each listed quantile of the feature's values, repeated
+ * values once. Throws RangeError on an unknown feature name.
+ */
+export function featureKnots(config: ClassifierConfig, x: Float32Array, n: number): Knot[] {
+  const knots: Knot[] = [];
+  for (const [name, quantiles] of Object.entries(config.knots ?? {})) {
+    const feature = FEATURE_NAMES.indexOf(name);
+    if (feature < 0) throw new RangeError(`knots: no feature named ${JSON.stringify(name)}`);
+    const column = new Float32Array(n);
+    for (let r = 0; r < n; r++) column[r] = x[r * FEATURE_COUNT + feature]!;
+    column.sort();
+    const seen = new Set<number>();
+    for (const q of quantiles) {
+      const at = column[Math.min(n - 1, Math.max(0, Math.floor(q * (n - 1))))]!;
+      if (seen.has(at)) continue;
+      seen.add(at);
+      knots.push({ feature, at });
+    }
+  }
+  return knots;
+}
+
+/**
+ * Dense ReLU layers on FEATURE_COUNT standardised inputs, one sigmoid output, Adam on binary cross-entropy. With
+ * `knots`, a fixed (untrained) first layer passes every input on as max(0, x) and max(0, −x) and adds one ramp
+ * max(0, x − at) per knot: a piecewise-linear encoding that lets the network put a sharp step where a fraud
+ * threshold lies, which a smooth function of the input alone only approximates (MODEL.md, Model and imbalance). It
+ * is an ordinary dense layer, so the live scorer and its explanations run it unchanged.
+ */
+export function buildClassifier(config: ClassifierConfig, knots: readonly Knot[] = []): tf.Sequential {
   const model = tf.sequential();
+  if (knots.length > 0) {
+    const units = 2 * FEATURE_COUNT + knots.length;
+    const kernel = new Float32Array(FEATURE_COUNT * units);
+    const bias = new Float32Array(units);
+    for (let j = 0; j < FEATURE_COUNT; j++) {
+      kernel[j * units + j] = 1;
+      kernel[j * units + FEATURE_COUNT + j] = -1;
+    }
+    knots.forEach(({ feature, at }, k) => {
+      kernel[feature * units + 2 * FEATURE_COUNT + k] = 1;
+      bias[2 * FEATURE_COUNT + k] = -at;
+    });
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        inputShape: [FEATURE_COUNT],
+        trainable: false,
+        weights: [tf.tensor2d(kernel, [FEATURE_COUNT, units]), tf.tensor1d(bias)],
+      }),
+    );
+  }
   config.hiddenUnits.forEach((units, i) => {
     model.add(
       tf.layers.dense({
         units,
         activation: 'relu',
-        inputShape: i === 0 ? [FEATURE_COUNT] : undefined,
+        inputShape: i === 0 && knots.length === 0 ? [FEATURE_COUNT] : undefined,
         kernelInitializer: tf.initializers.heNormal({ seed: config.seed + i }),
         kernelRegularizer: tf.regularizers.l2({ l2: config.l2 }),
       }),
@@ -46,7 +110,12 @@ export function buildClassifier(config: ClassifierConfig): tf.Sequential {
 
 /** A readable one-line description of the architecture, stored in artefact metadata and reports. */
 export function describeClassifier(config: ClassifierConfig): string {
-  return `dense ${FEATURE_COUNT} → ${config.hiddenUnits.map((u) => `${u} relu`).join(' → ')} → 1 sigmoid (L2 ${config.l2}, Adam ${config.learningRate}, binary cross-entropy)`;
+  const knotted = Object.entries(config.knots ?? {});
+  const encoding =
+    knotted.length === 0
+      ? ''
+      : ` → fixed ±x and knot ramps (${knotted.map(([name, qs]) => `${name} at ${qs.length} quantiles`).join(', ')})`;
+  return `dense ${FEATURE_COUNT}${encoding} → ${config.hiddenUnits.map((u) => `${u} relu`).join(' → ')} → 1 sigmoid (L2 ${config.l2}, Adam ${config.learningRate}, binary cross-entropy)`;
 }
 
 /**
