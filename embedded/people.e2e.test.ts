@@ -86,6 +86,11 @@ describe('people signed in through the built-in OpenID provider (embedded)', () 
       cardPayment('people-tx-1', 'acct-people-payer', 'acct-people-payee', '12.00'),
     );
     expect(decided.status).toBe(200);
+    // The answer comes from scoring; a label needs the decision stored by ledger-sink, which may still be writing it.
+    const compliance = apiClient(pipeline.url, await tokenOf('compliance'));
+    await waitFor('the decision stored', async () =>
+      (await compliance.get('/v1/transactions/people-tx-1')).status === 200 ? true : undefined,
+    );
     const analyst = apiClient(pipeline.url, await tokenOf('analyst'));
     const labelled = await analyst.post<LabelAccepted>('/v1/labels', {
       transactionId: 'people-tx-1',
@@ -93,7 +98,6 @@ describe('people signed in through the built-in OpenID provider (embedded)', () 
     });
     expect([labelled.status, labelled.body.label.labelledBy]).toEqual([202, 'user:analyst']);
 
-    const compliance = apiClient(pipeline.url, await tokenOf('compliance'));
     const trail = await waitFor('the label on the audit trail', async () => {
       const answer = await compliance.get<AuditTrail>('/v1/transactions/people-tx-1');
       return answer.status === 200 && answer.body.labels.length === 1 ? answer.body : undefined;
