@@ -76,14 +76,22 @@ describe('console sign-in through the built-in OpenID provider (embedded, Chromi
     await context.close();
   }, 120_000);
 
-  it('keeps the demo administrator out of the console (it has views for analysts and compliance), saying why', async () => {
+  it('lets the demo administrator work in the analysts’ console, recorded as user:admin', async () => {
     const { context, page, errors } = await signInAs('admin');
-    await page
-      .locator('#login-error', { hasText: 'You are signed in, but not as an analyst or a compliance officer.' })
-      .waitFor({
-        timeout: WAIT_MS,
-      });
-    expect(await page.locator('#console').isHidden()).toBe(true);
+    await page.locator('#console').waitFor({ timeout: WAIT_MS });
+    await page.locator('#signed-in-as', { hasText: 'admin' }).waitFor({ timeout: WAIT_MS });
+    const complianceKey = pipeline.apiKeys.find((k) => k.role === 'compliance')!.key;
+    const opened = await waitFor(
+      'the administrator’s live session on the access log',
+      async () => {
+        const log = await apiClient(pipeline.url, complianceKey).get<AccessLogPage>(
+          '/v1/audit/access?action=live.open&principal=user:admin',
+        );
+        return log.body.entries.length > 0 ? log.body.entries : undefined;
+      },
+      WAIT_MS,
+    );
+    expect(opened.map((e) => [e.principal, e.role])).toEqual([['user:admin', 'admin']]);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);

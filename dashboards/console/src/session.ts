@@ -39,14 +39,16 @@ export async function loadSignInConfig(): Promise<SignInConfig | null> {
 }
 
 /**
- * Which console `token` opens, from `GET /v1/me`: 'analyst' or 'compliance'; 'other-role' for a role the console has
- * no views for; 'refused' (401: unknown, expired or revoked) or 'unavailable' (any other answer, e.g. 429 or 503: it
+ * Which console `token` opens, from `GET /v1/me`: 'analyst' or 'compliance' — an administrator works in the analysts'
+ * console (the API lets them do all an analyst does: e.g. be the second pair of eyes on a release); 'other-role' for
+ * a role the console has no views for (ingest); 'refused' (401: unknown, expired or revoked) or 'unavailable' (any other answer, e.g. 429 or 503: it
  * says nothing about the token). Throws when Vigil cannot be reached.
  */
 export async function checkRole(token: string): Promise<ConsoleRole | 'other-role' | 'refused' | 'unavailable'> {
   const response = await fetch('/v1/me', { headers: { authorization: `Bearer ${token}` } });
   if (response.ok) {
     const { role } = (await response.json()) as { role: string };
+    if (role === 'admin') return 'analyst';
     return role === 'analyst' || role === 'compliance' ? role : 'other-role';
   }
   return response.status === 401 ? 'refused' : 'unavailable';
