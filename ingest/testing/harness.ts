@@ -14,9 +14,19 @@ import { NOW_MS, recordingLogger } from './fixtures.js';
 /** Reads every record of a topic through the Bus port. */
 export async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
   const ends = await bus.endOffsets(topic);
-  const parts = await Promise.all(
-    ends.map((end, partition) => (end === 0 ? Promise.resolve([]) : bus.read(topic, partition, 0, end))),
-  );
+  // `read` answers at most what one read holds (bounded by bytes, not only by count): read on until each end.
+  const readPartition = async (partition: number, end: number): Promise<BusRecord[]> => {
+    const records: BusRecord[] = [];
+    let from = 0;
+    while (from < end) {
+      const next = await bus.read(topic, partition, from, end - from);
+      if (next.length === 0) break;
+      records.push(...next);
+      from = next[next.length - 1]!.offset + 1;
+    }
+    return records;
+  };
+  const parts = await Promise.all(ends.map((end, partition) => readPartition(partition, end)));
   return parts.flat();
 }
 
