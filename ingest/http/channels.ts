@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,8 +72,7 @@ export function mountChannelRoute(
       const read = open(req);
       const spool = await spoolBody(req, options.spoolDir, options.maxFileBytes);
       try {
-        const chunks = (): AsyncIterable<Uint8Array> =>
-          createReadStream(spool.path, { highWaterMark: SPOOL_CHUNK_BYTES });
+        const { chunks } = spool;
         const verdict = await readThrough(read(chunks(), spool.sha256, true));
         if (!verdict.ok)
           throw new ValidationError('the file could not be read', verdict.problems, 'CHANNEL_FILE_REFUSED');
@@ -155,14 +154,27 @@ export function csvRead(options: CsvOptions): ChannelFileRead {
   };
 }
 
-interface Spooled {
+export interface Spooled {
   readonly folder: string;
   readonly path: string;
   readonly sha256: string;
+  /** The spool's plaintext, read from the start in chunks of `SPOOL_CHUNK_BYTES`. */
+  readonly chunks: () => AsyncIterable<Uint8Array>;
 }
 
-/** Writes the request body to a new file under `dir` as it arrives, hashing it on the way; 413 past `maxBytes`. */
-async function spoolBody(req: Request, dir: string, maxBytes: number): Promise<Spooled> {
+/**
+ * The spool is encrypted (AES-256-CTR) under a key that exists only in this process's memory for this request: a
+ * channel file may carry card numbers, and none may be written anywhere in clear (PCI DSS 3.4/3.5) — not even to a
+ * temporary file that a crash would leave behind. Confidentiality only: the file never leaves this process, which
+ * reads back what it wrote.
+ */
+const SPOOL_CIPHER = 'aes-256-ctr';
+
+/**
+ * Writes the request body, encrypted, to a new file under `dir` as it arrives, hashing the plaintext on the way; 413
+ * past `maxBytes`.
+ */
+export async function spoolBody(req: Request, dir: string, maxBytes: number): Promise<Spooled> {
   const tooLarge = (): VigilError =>
     new VigilError('BODY_TOO_LARGE', `a channel file may be at most ${maxBytes} bytes`, {
       category: ErrorCategory.tooLarge,
@@ -172,6 +184,8 @@ async function spoolBody(req: Request, dir: string, maxBytes: number): Promise<S
   const folder = await mkdtemp(join(dir, 'vigil-channel-'));
   const path = join(folder, 'file');
   const hash = createHash('sha256');
+  const key = randomBytes(32);
+  const iv = randomBytes(16);
   let bytes = 0;
   try {
     await pipelineAsync(
@@ -187,13 +201,21 @@ async function spoolBody(req: Request, dir: string, maxBytes: number): Promise<S
           done(null, chunk);
         },
       }),
+      createCipheriv(SPOOL_CIPHER, key, iv),
       createWriteStream(path),
     );
   } catch (error) {
     await rm(folder, { recursive: true, force: true });
     throw error;
   }
-  return { folder, path, sha256: hash.digest('hex') };
+  const chunks = (): AsyncIterable<Uint8Array> => {
+    const plaintext = createDecipheriv(SPOOL_CIPHER, key, iv);
+    pipeline(createReadStream(path, { highWaterMark: SPOOL_CHUNK_BYTES }), plaintext, (error) => {
+      if (error) plaintext.destroy(error);
+    });
+    return plaintext;
+  };
+  return { folder, path, sha256: hash.digest('hex'), chunks };
 }
 
 /** Reads a file through for its verdict alone, dropping its items. */
