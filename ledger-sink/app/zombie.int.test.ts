@@ -266,7 +266,10 @@ describe('fault 10: a zombie member and the new owner write the same records to 
     const labels = batchOf(Topics.analystLabels, [labelCodec.encode(genuine)]);
     const zombie = await member(insertOnce);
     const owner = await member(insertOnce);
-    const gate = zombie.store.pause('transactionLedgers', 'after');
+    // The zombie stops once it has read and decided, right before it writes: it read the hold open (a verdict batch
+    // reads the ledger more than once — first to find refund holds whose payments it must lock — so a stop after the
+    // first read would let it see the owner's posting and step aside).
+    const gate = zombie.store.pause('insertHoldResolutions', 'before');
     const zombieDone = zombie.handler.handle(labels);
     await gate.reached;
     const ownerReport = await owner.handler.handle(labels);
