@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { luhnCheckDigit, maskDigitRuns } from '../platform/pan.js';
+import { reservedAccountPrefix } from '../schemas/account-ids.js';
 import { currencyExponents } from '../schemas/currencies.js';
 import { HmacPanTokenizer, sha256Hasher } from '../ingest/adapters/crypto.js';
 import {
@@ -49,6 +50,8 @@ const writtenPan: fc.Arbitrary<{ digits: string; written: string }> = fc
   .map(([digits, separator]) => ({ digits, written: digits.replace(/(\d{4})(?=\d)/g, `$1${separator}`) }));
 
 const id = charsOf(ID_CHARS, 1, 24);
+/** An account id a client may use: not one of the ledger's own (`fx:…`), which validation refuses. */
+const accountId = id.filter((candidate) => reservedAccountPrefix(candidate) === undefined);
 const currencyCodes = Object.keys(currencyExponents);
 
 /** A decimal amount string valid for `currency`: > 0, within the limit, at most the exponent's fraction digits. */
@@ -112,8 +115,8 @@ function requests(description: fc.Arbitrary<string>): fc.Arbitrary<Record<string
           kind: fc.constantFrom('purchase', 'authorization', 'capture', 'refund', 'transfer', 'withdrawal', 'deposit'),
           amount: money,
           settlementAmount: money,
-          payer: fc.record({ accountId: id, customerId: id }, { requiredKeys: ['accountId'] }),
-          payee: fc.record({ accountId: id }),
+          payer: fc.record({ accountId, customerId: id }, { requiredKeys: ['accountId'] }),
+          payee: fc.record({ accountId }),
           card: card,
           merchant: fc.record({ id: id, terminalId: id, mcc: charsOf(DIGITS, 4, 4) }, { requiredKeys: [] }),
           device: fc.record({ id: id, ip: fc.oneof(fc.ipV4(), fc.ipV6()) }, { requiredKeys: [] }),
