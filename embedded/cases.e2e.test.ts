@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyDigestHex, principalIdOf } from '../platform/auth.js';
 import { silentLogger } from '../platform/logger.js';
-import type { AccessLogPage, AuditTrail, CaseActionResult, CasePage, CaseView, SyncDecision } from '../schemas/api.js';
+import type { AccessLogPage, AuditTrail, CaseActionResult, CaseView } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import { apiClient, cardPayment, waitFor } from './testing.js';
+import { apiClient, heldInCase, holdBecomes as holdBecomesIn, waitFor } from './testing.js';
 
 jest.setTimeout(300_000);
 
@@ -70,34 +70,15 @@ describe('cases on the embedded default: alert → case → resolution → ledge
   const act = (caseId: string, key: string, body: unknown) =>
     client(key).post<CaseActionResult & { code?: string }>(`/v1/cases/${caseId}/actions`, body);
 
-  /** Sends a payment for a synchronous decision, then waits until its alert is in a case; returns the case id. */
-  async function reviewedIntoCase(id: string, payer: string, value: string): Promise<string> {
-    const decided = await client(keys.ingest).post<SyncDecision>(
-      '/v1/decisions',
-      cardPayment(id, payer, 'merchant-cases', value),
-    );
-    expect([decided.status, decided.body.decision]).toEqual([200, 'REVIEW']);
-    return waitFor(
-      `a case with ${id}`,
-      async () => {
-        const page = await client(keys.ann).get<CasePage>('/v1/cases?sort=age&limit=500');
-        return page.body.cases.find((c) => c.groupKey === `customer:${payer}`)?.caseId;
-      },
+  const reviewedIntoCase = (id: string, payer: string, value: string): Promise<string> =>
+    heldInCase(
+      pipeline.url,
+      { ingestKey: keys.ingest, readerKey: keys.ann },
+      { id, payer, payee: 'merchant-cases', value },
       WAIT_MS,
     );
-  }
-
-  /** Waits until the transaction's hold has `status`; returns the audit trail. */
-  function holdBecomes(id: string, status: 'OPEN' | 'VOIDED' | 'POSTED'): Promise<AuditTrail> {
-    return waitFor(
-      `the hold of ${id} to be ${status}`,
-      async () => {
-        const trail = await client(keys.compliance).get<AuditTrail>(`/v1/transactions/${id}`);
-        return trail.status === 200 && trail.body.hold?.status === status ? trail.body : undefined;
-      },
-      WAIT_MS,
-    );
-  }
+  const holdBecomes = (id: string, status: 'OPEN' | 'VOIDED' | 'POSTED'): Promise<AuditTrail> =>
+    holdBecomesIn(pipeline.url, keys.compliance, id, status, WAIT_MS);
 
   it('a fraud resolution voids the held payment; an unworked case keeps its hold', async () => {
     const caseId = await reviewedIntoCase('case-e2e-1', 'acct-case-1', '12.00');

@@ -6,9 +6,16 @@ import { type Browser, type BrowserContext, type Page, chromium } from 'playwrig
 import { buildConsole } from '../dashboards/console/build.js';
 import { keyDigestHex, principalIdOf } from '../platform/auth.js';
 import { silentLogger } from '../platform/logger.js';
-import type { AuditTrail, CasePage, CaseView, SyncDecision } from '../schemas/api.js';
+import type { AuditTrail, CaseView } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-import { apiClient, cardPayment, chromiumExecutable, screenshotDirectory, waitFor } from './testing.js';
+import {
+  apiClient,
+  chromiumExecutable,
+  heldInCase as heldInCaseOf,
+  holdBecomes as holdBecomesIn,
+  screenshotDirectory,
+  waitFor,
+} from './testing.js';
 
 jest.setTimeout(300_000);
 
@@ -63,33 +70,15 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
 
   const client = (key: string) => apiClient(pipeline.url, key);
 
-  /** Sends a payment for a synchronous decision (a REVIEW: held), waits until its alert is in a case; the case id. */
-  async function heldInCase(id: string, payer: string, value: string): Promise<string> {
-    const decided = await client(keys.ingest).post<SyncDecision>(
-      '/v1/decisions',
-      cardPayment(id, payer, 'shop', value),
-    );
-    expect([decided.status, decided.body.decision]).toEqual([200, 'REVIEW']);
-    return waitFor(
-      `a case with ${id}`,
-      async () => {
-        const listed = await client(keys.compliance).get<CasePage>('/v1/cases?sort=age&limit=500');
-        return listed.body.cases.find((c) => c.groupKey === `customer:${payer}`)?.caseId;
-      },
+  const heldInCase = (id: string, payer: string, value: string): Promise<string> =>
+    heldInCaseOf(
+      pipeline.url,
+      { ingestKey: keys.ingest, readerKey: keys.compliance },
+      { id, payer, payee: 'shop', value },
       WAIT_MS,
     );
-  }
-
-  function holdBecomes(id: string, status: 'OPEN' | 'VOIDED' | 'POSTED'): Promise<AuditTrail> {
-    return waitFor(
-      `the hold of ${id} to be ${status}`,
-      async () => {
-        const trail = await client(keys.compliance).get<AuditTrail>(`/v1/transactions/${id}`);
-        return trail.status === 200 && trail.body.hold?.status === status ? trail.body : undefined;
-      },
-      WAIT_MS,
-    );
-  }
+  const holdBecomes = (id: string, status: 'OPEN' | 'VOIDED' | 'POSTED'): Promise<AuditTrail> =>
+    holdBecomesIn(pipeline.url, keys.compliance, id, status, WAIT_MS);
 
   async function newPage(): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext({ viewport });

@@ -5,7 +5,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bus } from '../platform/bus.js';
-import type { AuditTrail, LedgerIntegrity, TransactionRequest } from '../schemas/api.js';
+import type { AuditTrail, CasePage, LedgerIntegrity, SyncDecision, TransactionRequest } from '../schemas/api.js';
 import { createCodec } from '../schemas/codec.js';
 import type { DeadLetter, LedgerBalance } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
@@ -111,6 +111,50 @@ export function cardPayment(id: string, payer: string, payee: string, value: str
     merchant: { id: 'merchant-funds', terminalId: 'term-funds', mcc: '5411' },
     location: { country: 'FR', latitude: 48.85, longitude: 2.35 },
   };
+}
+
+/**
+ * Sends a card payment for a synchronous decision with `ingestKey`, expects a REVIEW (a held payment), and waits until
+ * its alert is in its customer's case as `readerKey` sees the queue; the case id.
+ */
+export async function heldInCase(
+  baseUrl: string,
+  keys: { readonly ingestKey: string; readonly readerKey: string },
+  payment: { readonly id: string; readonly payer: string; readonly payee: string; readonly value: string },
+  timeoutMs: number,
+): Promise<string> {
+  const decided = await apiClient(baseUrl, keys.ingestKey).post<SyncDecision>(
+    '/v1/decisions',
+    cardPayment(payment.id, payment.payer, payment.payee, payment.value),
+  );
+  if (decided.status !== 200 || decided.body.decision !== 'REVIEW')
+    throw new Error(`${payment.id}: expected 200 REVIEW, got ${decided.status} ${JSON.stringify(decided.body)}`);
+  return waitFor(
+    `a case with ${payment.id}`,
+    async () => {
+      const page = await apiClient(baseUrl, keys.readerKey).get<CasePage>('/v1/cases?sort=age&limit=500');
+      return page.body.cases.find((c) => c.groupKey === `customer:${payment.payer}`)?.caseId;
+    },
+    timeoutMs,
+  );
+}
+
+/** Waits until the transaction's hold has `status` (read with a compliance key); its audit trail. */
+export function holdBecomes(
+  baseUrl: string,
+  complianceKey: string,
+  transactionId: string,
+  status: 'OPEN' | 'VOIDED' | 'POSTED',
+  timeoutMs: number,
+): Promise<AuditTrail> {
+  return waitFor(
+    `the hold of ${transactionId} to be ${status}`,
+    async () => {
+      const trail = await apiClient(baseUrl, complianceKey).get<AuditTrail>(`/v1/transactions/${transactionId}`);
+      return trail.status === 200 && trail.body.hold?.status === status ? trail.body : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Sum of a counter's samples (every label set) in Prometheus text; 0 when the counter is absent. */
