@@ -221,22 +221,5 @@ export default tseslint.config(
     ],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
-  {
-    // Int and e2e tests drive real services on a machine CI shares: jest's 5 s default fails a hook or a test that is
-    // merely slow there, so every such file sets a generous default of its own (platform/lint-rules.test.ts plants
-    // a file without one). The two ignored files are being rewritten; their rewrite takes the rule.
-    files: ['**/*.int.test.ts', '**/*.e2e.test.ts'],
-    ignores: ['ingest/http/channels.int.test.ts'],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: 'Program:not(:has(CallExpression[callee.object.name="jest"][callee.property.name="setTimeout"]))',
-          message:
-            'an int or e2e test file sets its default timeout (jest.setTimeout(120_000) after the imports): the 5 s default fails real I/O on a loaded machine',
-        },
-      ],
-    },
-  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

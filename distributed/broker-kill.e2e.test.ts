@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { apiClient, metricSum, waitFor } from '../embedded/testing.js';
 import { committedLag } from '../ledger-sink/testing/outage-harness.js';
@@ -10,8 +9,6 @@ import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { consumerLag, residentMemoryMiB } from './processes.js';
 import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Fault 1 of the suite, as the issue found it: the Kafka broker SIGKILLed while clients post traffic, restarted,

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,6 @@ import type {
 } from '../schemas/api.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type ServiceProcess, resetTestBroker, startService, stopService } from './processes.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Distributed mode on this machine: real Kafka and real Elasticsearch (`npm run services:up`), each stage its

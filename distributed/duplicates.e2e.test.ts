@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { apiClient, metricSum, waitFor } from '../embedded/testing.js';
 import { postingsForDecision } from '../ledger-sink/domain/postings.js';
@@ -11,8 +10,6 @@ import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Fault 5 of the suite on Kafka: the same transaction produced twice at two offsets, and the same transaction id

@@ -2,7 +2,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, errors } from '@elastic/elasticsearch';
-import { jest } from '@jest/globals';
 import { ElasticsearchAuditSearch } from '../dashboards/adapters/elasticsearch-audit-search.js';
 import { readDashboardsConfig } from '../dashboards/config.js';
 import { ElasticsearchAuditIndex } from '../ledger-sink/adapters/elasticsearch-audit-index.js';
@@ -17,8 +16,6 @@ import {
   type SecuredElasticsearch,
   uniqueAuditPrefix,
 } from '../schemas/elasticsearch/test-helpers.js';
-
-jest.setTimeout(120_000);
 
 /** The HTTP status an Elasticsearch call was refused with (undefined: it was not refused by Elasticsearch). */
 async function refusal(call: Promise<unknown>): Promise<number | string | undefined> {

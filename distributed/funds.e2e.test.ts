@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,6 @@ import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { silentLogger } from '../platform/logger.js';
 import type { AccountBalance, SyncDecision } from '../schemas/api.js';
 import { type ServiceProcess, resetTestBroker, startService, stopService } from './processes.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Balances that can say no, in distributed mode on real Kafka: ingest, scoring and ledger-sink with dashboards each

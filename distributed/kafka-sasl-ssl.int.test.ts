@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { jest } from '@jest/globals';
 import type { RecordBatch } from '../platform/bus.js';
 import { Secret } from '../platform/config.js';
 import { VigilError } from '../platform/errors.js';
@@ -12,8 +11,6 @@ import {
 } from '../platform/kafka/test-helpers.js';
 import { createLogger } from '../platform/logger.js';
 import { readKafkaSecurity } from './config.js';
-
-jest.setTimeout(120_000);
 
 async function rejection(promise: Promise<unknown>): Promise<VigilError> {
   try {

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +8,6 @@ import { signIn } from '../identity-provider/testing/sign-in.js';
 import { silentLogger } from '../platform/logger.js';
 import { apiClient } from '../embedded/testing.js';
 import { type ServiceProcess, deleteTestNamespace, startService, stopService } from './processes.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Distributed mode points at the bank's OpenID provider by issuer URL. The built-in provider, run as its own process

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import {
   type ObservedDeadLetter,
   type PlantedPoison,
@@ -16,8 +15,6 @@ import { HeaderNames, Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { consumerLag, residentMemoryMiB } from './processes.js';
 import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Fault 6 of the suite on Kafka: the embedded test's poison records (embedded/poison.e2e.test.ts) written straight

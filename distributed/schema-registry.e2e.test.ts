@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +21,6 @@ import {
   startService,
   stopService,
 } from './processes.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Distributed mode with a real schema registry (VIGIL_SCHEMA_REGISTRY_URL): ingest, scoring and ledger-sink with

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { apiClient, waitFor } from '../embedded/testing.js';
 import { committedLag } from '../ledger-sink/testing/outage-harness.js';
 import type { BusRecord } from '../platform/bus.js';
@@ -12,8 +11,6 @@ import { type ObservedRecord, partitionOrderViolations } from '../scoring/testin
 import { TrafficSimulator } from '../simulator/generator.js';
 import { residentMemoryMiB } from './processes.js';
 import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Fault 2 of the suite: the scoring service SIGKILLed mid-batch three times, at different points of its progress,

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,6 @@ import type {
 import type { DecisionMadeData, TransactionPostedData, WebhookEndpointCreated } from '../schemas/webhooks.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type ServiceProcess, resetTestBroker, startService, stopService } from './processes.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Decisions back to the payment system in distributed mode, on the local Kafka: ingest, scoring, ledger-sink with

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,6 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Managed API keys on the embedded default: an admin creates a key for a feed (its secret shown once), the feed's

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,6 @@ import { silentLogger } from '../platform/logger.js';
 import type { AccessLogPage, AuditTrail, CaseActionResult, CaseView } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, heldInCase, holdBecomes as holdBecomesIn, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Cases on the embedded default, from a payment to the ledger: with every payment held for review, a REVIEW raises

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,6 @@ import { FraudScenario } from '../simulator/types.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * The structuring report on the simulator's own traffic, end to end on the embedded default: the simulator's

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,6 @@ import { transfersCsv } from '../ingest/testing/csv.js';
 import { accounts, camt054, multiCurrencyPain001, pacs004, pain001WithBadItems } from '../ingest/testing/iso20022.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, ledgerInvariantViolations, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * ISO 20022 files end to end on the embedded default: a multi-currency pain.001, a camt.054 with a batched entry and

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +15,6 @@ import {
   screenshotDirectory,
   waitFor,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * An analyst's night in the console (dashboards/console), in real headless Chromium against the whole embedded

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,6 @@ import type {
 } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, chromiumExecutable, screenshotDirectory, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * The console's compliance views in real headless Chromium against the whole embedded pipeline, at a 1366×768 laptop

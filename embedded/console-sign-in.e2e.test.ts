@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,6 @@ import { silentLogger } from '../platform/logger.js';
 import type { AccessLogPage } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, chromiumExecutable, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * The console's sign-in in real headless Chromium: the page sends the browser to the built-in OpenID provider

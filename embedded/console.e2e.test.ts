@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -26,8 +25,6 @@ import { apiClient, chromiumExecutable, metricSum, waitFor } from './testing.js'
  * history and the labels go through ledger-sink's store. It lives here rather than beside the page because
  * dashboards serves every file in dashboards/web/ and the bundle's dist/ under /assets.
  */
-jest.setTimeout(120_000);
-
 const WAIT_MS = 45_000;
 /** Small, so a second outage can overrun it and force a gap; the first outage stays under it. */
 const MAX_CATCH_UP = 4;

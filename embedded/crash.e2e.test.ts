@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,6 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL three times — while

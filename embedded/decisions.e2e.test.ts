@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +5,6 @@ import { silentLogger } from '../platform/logger.js';
 import type { AuditTrail, RulesVersionView, SyncDecision, TransactionRequest } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Synchronous decisions on the embedded default: `POST /v1/decisions` answers with the decision once scored,

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,6 @@ import type {
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { customerKeysDirOf } from './secrets.js';
 import { apiClient, storedStringColumns, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Erasure by crypto-shredding (GDPR art. 17) on the embedded default. Customers A and B each send a card payment

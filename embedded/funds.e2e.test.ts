@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,6 @@ import type { AccountBalance, SyncDecision } from '../schemas/api.js';
 import { plantNoOpReserve } from '../scoring/testing/planted-faults.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { type ApiResponse, apiClient, cardPayment, metricSum, waitFor, waitForScoringBalance } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Balances that can say no, on the embedded default: an admin gives an account a policy (no overdraft), the

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +16,6 @@ import { sha256Hasher } from '../ingest/adapters/crypto.js';
 import { STRIPE_TEST_SECRET, charge, dispute, stripeEvent, stripeSignature } from '../ingest/testing/stripe.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * NACHA files and Stripe webhooks end to end on the embedded default: a payroll file's entries are scored, booked in

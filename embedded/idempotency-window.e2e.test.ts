@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +11,6 @@ import type {
 } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, cardPayment, ledgerInvariantViolations, metricSum, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Ingest's idempotency store answers a transaction id only for VIGIL_IDEMPOTENCY_WINDOW_MS. A repeat after that is

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,6 @@ import type { AuditTrail, IngestResult, LedgerIntegrity, TransactionRequest } fr
 import { startEmbeddedPipeline } from './pipeline.js';
 import { secretsDirOf } from './secrets.js';
 import { apiClient, cardPayment, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * A tokenisation key rotation between two sends of the same card transactions: the card tokens change (and name

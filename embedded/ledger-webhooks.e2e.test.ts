@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +20,6 @@ import {
   waitFor,
   webhookDeliveryViolations,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * `transaction.posted` and `transaction.reversed` end to end on the embedded default: one endpoint takes

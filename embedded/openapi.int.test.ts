@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +22,6 @@ import {
 import { ADYEN_TEST_ENV, adyenBasicAuth, signedAdyenItem } from '../ingest/testing/adyen.js';
 import { STRIPE_TEST_SECRET, stripeSignature } from '../ingest/testing/stripe.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
-
-jest.setTimeout(120_000);
 
 /**
  * `/openapi.json` on the embedded default's real HTTP server is true: every route the server answers is documented

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,6 @@ import { multiCurrencyPain001, pain001WithBadItems } from '../ingest/testing/iso
 import { payrollFile } from '../ingest/testing/nacha.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, storedStringColumns, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * No card number at rest, from any route, in any field (PCI DSS 3.3/3.4): card numbers are planted in every string

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,6 @@ import { silentLogger } from '../platform/logger.js';
 import type { AccessLogPage, AuditTrail, LabelAccepted } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, cardPayment, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * People on the embedded default: with no provider configured, the built-in OpenID provider runs on its own port with

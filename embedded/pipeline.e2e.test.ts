@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,6 @@ import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, ledgerInvariantViolations, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * The whole pipeline in one process: simulated transactions in through the HTTP API, then every invariant a

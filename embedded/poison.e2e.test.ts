@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +21,6 @@ import {
   metricSum,
   waitFor,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Fault 6 of the suite: poison records written straight onto the embedded log, among good transactions sent

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
    The stages' dependencies are stood in for by one inert proxy: authorisation runs before any of them is used. */
 import { tmpdir } from 'node:os';
@@ -15,8 +14,6 @@ import { silentLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
 import { servedRoutes } from '../platform/testing/served-routes.js';
-
-jest.setTimeout(120_000);
 
 /**
  * The role × route matrix (OWASP API1/API5): every route every stage serves, read from express's own router stack

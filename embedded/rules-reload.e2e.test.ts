@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +19,6 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Hot reload of the rules on the embedded default: an admin puts rules B in force with `PUT /v1/rules` while the

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /**
  * Fault 3 for scoring: a consumer that crashes after processing and before committing. The real scoring stage runs
  * as a child process on the embedded durable log (scoring/testing/crash-scoring.ts), snapshotting and committing
@@ -29,8 +28,6 @@ import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
-
-jest.setTimeout(300_000);
 
 const SCORING = 'scoring/testing/crash-scoring.ts';
 const LEDGER_SINK = 'ledger-sink/testing/crash-ledger-sink.ts';

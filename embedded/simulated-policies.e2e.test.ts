@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,6 @@ import { TrafficSimulator } from '../simulator/generator.js';
 import { FundsModel } from '../simulator/testing/funds-model.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import { apiClient, waitFor } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * The simulator's balance policies through the embedded default: a small world (12 customers, two simulated days)

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,6 @@ import {
   waitFor,
   webhookDeliveryViolations,
 } from './testing.js';
-
-jest.setTimeout(300_000);
 
 /**
  * Webhooks survive `kill -9`: the embedded pipeline runs as a child process with a `decision.made` endpoint on a

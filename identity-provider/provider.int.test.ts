@@ -1,12 +1,9 @@
-import { jest } from '@jest/globals';
 import { ApiKeyAuthenticator, Role, parseApiKeys } from '../platform/auth.js';
 import type { Clock } from '../platform/clock.js';
 import { silentLogger } from '../platform/logger.js';
 import { type OidcConfig, OidcTokenVerifier, parseRoleMap } from '../platform/oidc.js';
 import { CONSOLE_CLIENT_ID, type IdentityProvider, generateDemoUsers, startIdentityProvider } from './provider.js';
 import { signIn } from './testing/sign-in.js';
-
-jest.setTimeout(120_000);
 
 /**
  * People's access tokens end to end against the real oidc-provider: signed in through the authorization code flow

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /**
  * The problem `type` of a real error response resolves, on the same server, to the page of its code (RFC 9457
  * §3.1.1). Integration tier because it listens on a loopback port; it needs no Kafka or Elasticsearch.
@@ -12,8 +11,6 @@ import { type HttpServer, startHttpServer } from './http-server.js';
 import { silentLogger } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
 import { readRateLimitConfig } from './rate-limit.js';
-
-jest.setTimeout(120_000);
 
 const authenticator = new ApiKeyAuthenticator(parseApiKeys('analyst:analyst-key-0123456789'));
 

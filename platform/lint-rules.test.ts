@@ -189,24 +189,6 @@ describe('eslint guard rails', () => {
   );
 
   it(
-    'makes every int and e2e test file set its own default timeout',
-    async () => {
-      const body = "it('reads', async () => {\n  await Promise.resolve();\n});\n";
-      const withTimeout = `import { jest } from '@jest/globals';\n\njest.setTimeout(120_000);\n\n${body}`;
-      const missing: unknown = expect.objectContaining({
-        ruleId: 'no-restricted-syntax',
-        message: expect.stringContaining('sets its default timeout') as string,
-      });
-      expect(await lint('ledger-sink/app/planted.int.test.ts', body)).toEqual([missing]);
-      expect(await lint('embedded/planted.e2e.test.ts', body)).toEqual([missing]);
-      expect(await lint('ledger-sink/app/planted.int.test.ts', withTimeout)).toEqual([]);
-      expect(await lint('embedded/planted.e2e.test.ts', withTimeout)).toEqual([]);
-      expect(await lint('ledger-sink/app/planted.test.ts', body)).toEqual([]);
-    },
-    TIMEOUT,
-  );
-
-  it(
     "keeps the console's browser code off Node and the server's code: types from schemas/, calls through the API",
     async () => {
       const file = 'dashboards/console/src/planted.ts';

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import express from 'express';
 import { ApiKeyAuthenticator, Role, parseApiKeys } from './auth.js';
 import { ManualClock } from './clock.js';
@@ -7,8 +6,6 @@ import { type HttpServer, startHttpServer } from './http-server.js';
 import { silentLogger } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
 import { readRateLimitConfig } from './rate-limit.js';
-
-jest.setTimeout(120_000);
 
 /** The limiter at the shared edge, over real HTTP on 127.0.0.1, with a clock only the test moves. */
 const analyst = { authorization: 'Bearer analyst-key-0123456789' };

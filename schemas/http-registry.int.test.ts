@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +8,6 @@ import { sampleTransaction } from './fixtures.js';
 import type { Transaction } from './generated/types.js';
 import { HttpSchemaRegistry, RegistryRefusedError, SchemaIncompatibleError, type SchemaRegistry } from './registry.js';
 import { Topics, valueSubject } from './topics.js';
-
-jest.setTimeout(60_000);
 
 /**
  * HttpSchemaRegistry against a real Confluent-compatible registry: Apicurio Registry 2.4.2 with in-memory storage,

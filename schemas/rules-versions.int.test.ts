@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Bus } from '../platform/bus.js';
@@ -10,8 +9,6 @@ import type { RulesVersion } from './generated/types.js';
 import { EmbeddedSchemaRegistry } from './registry.js';
 import { ACTIVE_RULES_KEY, type RulesVersionFeed, startRulesVersionFeed } from './rules-versions.js';
 import { Topics } from './topics.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Rules put in force reach every member on Kafka: two feeds (two scoring members, each in a consumer group of its own)

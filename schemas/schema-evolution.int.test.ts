@@ -6,7 +6,6 @@
  * registry's registrations file. Negative controls: with the registry's check off, the incompatible records land and
  * the same oracle reports every one of them; without the file, every record of the newer writer is unreadable.
  */
-import { jest } from '@jest/globals';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../platform/embedded-log/embedded-log.js';
 import { makeTempDir, readAll, removeTempDir } from '../platform/embedded-log/test-helpers.js';
@@ -17,8 +16,6 @@ import { sampleTransaction } from './fixtures.js';
 import type { Transaction } from './generated/types.js';
 import { EmbeddedSchemaRegistry, SchemaIncompatibleError } from './registry.js';
 import { Topics } from './topics.js';
-
-jest.setTimeout(120_000);
 
 const PER_WRITER = 20;
 const topic = Topics.transactionsRaw;

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,6 @@ import { ClickHouseTables } from '../../schemas/clickhouse.js';
 import { accessRoutes } from '../http/access-routes.js';
 import type { RouteContext } from '../http/context.js';
 import { AccessLogWriter, applyAccessLogRetention } from './clickhouse-access-log.js';
-
-jest.setTimeout(120_000);
 
 const DAY_MS = 86_400_000;
 

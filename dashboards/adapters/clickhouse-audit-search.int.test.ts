@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,6 @@ import { ClickHouseAuditSearch } from './clickhouse-audit-search.js';
 // writer (never a re-typed copy of its row), so this test crosses the stage boundary on purpose.
 // eslint-disable-next-line no-restricted-imports
 import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-store.js';
-
-jest.setTimeout(120_000);
 
 /** The audit-search contract against ClickHouse (chDB in-process, a fresh data directory): the embedded default. */
 

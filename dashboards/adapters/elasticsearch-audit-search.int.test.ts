@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { auditDocument, auditIndexName } from '../../schemas/elasticsearch/audit.js';
 import {
   connectTestElasticsearch,
@@ -8,8 +7,6 @@ import {
 } from '../../schemas/elasticsearch/test-helpers.js';
 import { auditSearchContract } from '../testing/audit-search.contract.js';
 import { ElasticsearchAuditSearch } from './elasticsearch-audit-search.js';
-
-jest.setTimeout(120_000);
 
 /**
  * The audit-search contract against a real Elasticsearch (http://127.0.0.1:9200, started by

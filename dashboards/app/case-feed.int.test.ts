@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Bus } from '../../platform/bus.js';
 import { systemClock } from '../../platform/clock.js';
@@ -10,8 +9,6 @@ import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { type Case, CaseBook } from '../domain/cases.js';
 import { type CaseFeed, startCaseFeed } from './case-feed.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Cases on Kafka, as two dashboards replicas see them: each folds cases.events in a consumer group of its own. Two

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,8 +27,6 @@ import { topicSpecs } from '../../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { type DashboardsStage, startDashboards } from '../main.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Cases through the real HTTP server: dashboards on real chDB and the real embedded log, alerts produced to

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    Response bodies are untyped JSON from the wire; the assertions below are what check their shape. */
@@ -44,8 +43,6 @@ import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-sto
 import type { DecisionRecord, PostedEntry } from '../../ledger-sink/ports.js';
 // eslint-disable-next-line no-restricted-imports
 import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
-
-jest.setTimeout(120_000);
 
 /** Dashboards against real chDB and the real embedded log (one temp dir), express on 127.0.0.1:0, a real ws client. */
 const keys = {

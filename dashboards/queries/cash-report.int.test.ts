@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +16,6 @@ import { largeCashReport } from './reports.js';
  * customer whose account receives (DEPOSIT) or gives (WITHDRAWAL) the cash, never to the bank's cash account, and
  * every currency is analysed against its own threshold.
  */
-jest.setTimeout(120_000);
-
 const DAY = 86_400_000;
 const now = Date.UTC(2026, 11, 7, 12);
 

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +15,6 @@ import { ClickHouseLedgerStore } from '../../ledger-sink/adapters/clickhouse-sto
 import { postingsFor } from '../../ledger-sink/domain/postings.js';
 // eslint-disable-next-line no-restricted-imports
 import type { PostedEntry } from '../../ledger-sink/ports.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Statements over a simulated month: a fixed-seed month of multi-channel traffic (FX included) booked into chDB,

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,6 @@ import { postingsFor } from '../../ledger-sink/domain/postings.js';
 import type { PostedEntry } from '../../ledger-sink/ports.js';
 // eslint-disable-next-line no-restricted-imports
 import { scoredTransaction } from '../../ledger-sink/testing/fixtures.js';
-
-jest.setTimeout(120_000);
 
 // chDB binds one data directory per process: one temp directory for this file, removed after it.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-trial-balance-'));

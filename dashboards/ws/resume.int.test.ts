@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
@@ -27,8 +26,6 @@ import { RecordingAccessLog } from '../testing/access-log.js';
  * fraud.alerts), the real live feed and LiveAlertHub on a 127.0.0.1 http server, real `ws` clients. Alerts are
  * produced to the log (not handed to the hub), so what a reconnecting client gets is read back from the log.
  */
-jest.setTimeout(120_000);
-
 const PARTITIONS = 3;
 const MAX_CATCH_UP = 20;
 const key = 'analyst-key-resume-0123456789abcdef';

@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { jest } from '@jest/globals';
 import { ClickHouseTables, ClickHouseViews } from '../../schemas/clickhouse.js';
-
-jest.setTimeout(120_000);
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const usersFile = join(repoRoot, 'infra', 'clickhouse', 'users.xml');

@@ -4,7 +4,6 @@
  * are written with the next group once the filler is gone, without a restart. Integration tier: it mounts a real
  * tmpfs (root, as in CI).
  */
-import { jest } from '@jest/globals';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,6 @@ import { VigilError } from '../../platform/errors.js';
 import { silentLogger } from '../../platform/logger.js';
 import type { IdempotencyRecord } from '../ports.js';
 import { FileIdempotencyStore, parseJournal } from './file-idempotency-store.js';
-
-jest.setTimeout(120_000);
 
 const fingerprint = (n: number): string => n.toString(16).padStart(64, '0');
 const recordFor = (n: number): IdempotencyRecord => ({

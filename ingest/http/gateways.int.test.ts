@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -27,8 +26,6 @@ import {
   signedAdyenItem,
 } from '../testing/adyen.js';
 import { STRIPE_TEST_SECRET, charge, dispute, stripeEvent, stripeSignature } from '../testing/stripe.js';
-
-jest.setTimeout(120_000);
 
 /**
  * `POST /v1/channels/stripe` over HTTP on the real embedded log: events signed with Stripe's own `generateTestHeaderString` and verified

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +13,6 @@ import { Topics } from '../../schemas/topics.js';
 import { type IngestStage, startIngest } from '../main.js';
 import { NOW_MS, TEST_KEY, TEST_PAN, TEST_PAN_2, cardRequest, transferRequest } from '../testing/fixtures.js';
 import { readAll, recordsContaining, testContext } from '../testing/harness.js';
-
-jest.setTimeout(120_000);
 
 /**
  * The ingest routes over HTTP on 127.0.0.1, writing to the real embedded log. Checks status codes, problem

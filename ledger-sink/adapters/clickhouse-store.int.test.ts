@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,6 @@ import { placeHold } from '../domain/holds.js';
 import { MemoryStore, scoredTransaction } from '../testing/fixtures.js';
 import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { ClickHouseLedgerStore, decisionRow } from './clickhouse-store.js';
-
-jest.setTimeout(120_000);
 
 // chDB binds one data directory per process: one temp directory for this file, closed and removed after it.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-ledger-store-'));

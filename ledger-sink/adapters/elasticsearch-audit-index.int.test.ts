@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import type { Client } from '@elastic/elasticsearch';
 import { ManualClock } from '../../platform/clock.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -18,8 +17,6 @@ import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { LedgerBatchHandler } from '../app/ledger-writer.js';
 import { MemoryStore, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { ElasticsearchAuditIndex } from './elasticsearch-audit-index.js';
-
-jest.setTimeout(120_000);
 
 /**
  * The audit index writer against a real Elasticsearch (http://127.0.0.1:9200, `npm run services:up`); fails,

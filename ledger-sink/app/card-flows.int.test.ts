@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +19,6 @@ import type { LedgerStore, PostedEntry } from '../ports.js';
 import { MemoryStore, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { AccountTypes } from './account-types.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
-
-jest.setTimeout(120_000);
 
 // Card flows through the real batch handler: authorisation holds, their captures, expiry and refunds, on chDB (the
 // ledger_open_hold_legs view computes what is pending) and on the memory store (the domain's remainingLegs does);

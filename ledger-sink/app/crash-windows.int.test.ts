@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /**
  * Faults 3 and 4 of the suite as real process crashes: ledger-sink's real batch handler, over a real chDB store and
  * the embedded durable log, runs as a child process (ledger-sink/testing/crash-ledger-sink.ts) and SIGKILLs itself
@@ -21,8 +20,6 @@ import { type ChildRun, eventOf, runChild, viewFromJson } from '../testing/crash
 import type { CrashWindow, InsertCalls } from '../testing/crash-window-store.js';
 import { scoredTransaction } from '../testing/fixtures.js';
 import { type StoredView, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
-
-jest.setTimeout(120_000);
 
 const SCRIPT = 'ledger-sink/testing/crash-ledger-sink.ts';
 /**

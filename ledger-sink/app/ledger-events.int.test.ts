@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +25,6 @@ import { bookingOf } from '../domain/postings.js';
 import { batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { LedgerEventFeed } from './ledger-events.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
-
-jest.setTimeout(120_000);
 
 // ledger-sink over chDB publishing on a real embedded log: exactly the expected ledger events per cause, the same
 // ones again for a redelivered batch, and what the produce costs a 2,000-transaction batch.

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +23,6 @@ import { INT64_MAX } from '../domain/postings.js';
 import type { StoredFingerprints } from '../domain/idempotency.js';
 import type { LedgerStore } from '../ports.js';
 import { type CapturingBus, batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
-
-jest.setTimeout(120_000);
 
 // chDB binds one data directory per process: one temp directory for this file, closed and removed after it.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-ledger-consumer-'));

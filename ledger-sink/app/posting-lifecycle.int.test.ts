@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { DEFAULT_HOLD_SETTINGS } from '../domain/holds.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +18,6 @@ import { ClickHouseLedgerStore } from '../adapters/clickhouse-store.js';
 import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
 import { batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
-
-jest.setTimeout(120_000);
 
 // Two-phase postings on the real engine: holds, verdicts, reversals and expiry written and read back by SQL.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-ledger-lifecycle-'));

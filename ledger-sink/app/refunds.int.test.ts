@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,6 @@ import type { TransactionLedger } from '../domain/holds.js';
 import type { LedgerStore } from '../ports.js';
 import { batchOf, capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
-
-jest.setTimeout(120_000);
 
 // Refunds after a reversal, and beyond what their payment still holds, through the real batch handler on chDB: they
 // book nothing and their decision row says why (issue 13); the payer never nets above zero on a payment.

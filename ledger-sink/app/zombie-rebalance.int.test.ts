@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /**
  * Fault 10 with two real Kafka group members (shared broker, unique topic and group) writing to one ClickHouse (chDB,
  * as two ledger-sink processes share a ClickHouse server). Member A takes the partition's batch, looks at what is
@@ -31,8 +30,6 @@ import { capturingBus, scoredTransaction } from '../testing/fixtures.js';
 import { GatedLedgerStore } from '../testing/gated-ledger-store.js';
 import { readStoredLedger, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
-
-jest.setTimeout(120_000);
 
 const SESSION_TIMEOUT_MS = 6000;
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-zombie-kafka-'));

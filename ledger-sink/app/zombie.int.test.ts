@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /**
  * Fault 10 of the suite over chDB: two real LedgerBatchHandlers, each with its own ClickHouseLedgerStore, handle the
  * same records — a member that stalled past its session timeout after it looked at what is stored (the zombie), and
@@ -29,8 +28,6 @@ import { GatedLedgerStore } from '../testing/gated-ledger-store.js';
 import { readStoredLedger, suiteExpectation, suiteViolations } from '../testing/suite-oracle.js';
 import { postingsFor } from '../domain/postings.js';
 import { LedgerBatchHandler } from './ledger-writer.js';
-
-jest.setTimeout(120_000);
 
 // chDB binds one data directory per process: one for this file, as one ClickHouse both members write to.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-zombie-'));

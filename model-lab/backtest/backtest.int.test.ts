@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,8 +32,6 @@ import { ScoringProcessor } from '../../scoring/app/scorer.js';
 import { compileRules } from '../../scoring/domain/rules.js';
 import { backtestCommand } from './command.js';
 import type { BacktestReport } from './replay.js';
-
-jest.setTimeout(120_000);
 
 /**
  * The backtest on a small stored history in chDB: the history is what the live scoring path (ScoringProcessor, the

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,6 @@ import { DAY_MS } from './protocol.js';
 import { readHandbookCsv } from './handbook-file.js';
 import { formatComparison } from './report.js';
 import { type EvalConfig, evaluateHandbook } from './run.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Acceptance (integration tier — heavy, not a unit test): a small generated handbook data set (70 days, 1,500 customers, ~200k rows) through the whole evaluation —

@@ -1,9 +1,6 @@
-import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { averagePrecision, cardPrecisionAtK, rocAuc } from './metrics.js';
 import { seededRandom } from '../training/synthetic.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Cross-checks ROC AUC, average precision and card precision@100 against independent implementations:

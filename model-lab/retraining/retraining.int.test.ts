@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,8 +29,6 @@ import { TfjsModelScorer } from '../../scoring/adapters/tfjs-model.js';
 import { ScoringProcessor } from '../../scoring/app/scorer.js';
 import { compileRules } from '../../scoring/domain/rules.js';
 import { type CandidateReport, UsageError, retrainCommand } from './command.js';
-
-jest.setTimeout(120_000);
 
 /**
  * Retraining on a small stored history in chDB: 20 cards paying once a day for 14 days, decided by the live scoring

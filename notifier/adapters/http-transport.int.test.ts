@@ -1,11 +1,8 @@
-import { jest } from '@jest/globals';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VigilError } from '../../platform/errors.js';
 import { parseAllowedTargets } from '../domain/targets.js';
 import { HttpWebhookTransport } from './http-transport.js';
-
-jest.setTimeout(120_000);
 
 /**
  * The HTTP transport against a real server on 127.0.0.1: the address check runs inside the socket's own DNS

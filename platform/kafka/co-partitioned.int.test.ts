@@ -1,9 +1,6 @@
-import { jest } from '@jest/globals';
 import type { RecordBatch, Subscription } from '../bus.js';
 import { partitionForKey } from '../murmur2.js';
 import { KafkaTestContext, requireBroker, waitFor } from './test-helpers.js';
-
-jest.setTimeout(120_000);
 
 // Three members of one group read two topics keyed by account (as scoring reads tx.raw beside ledger.balances):
 // every account's records on both topics must reach one member, whichever that is.

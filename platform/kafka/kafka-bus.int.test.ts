@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import type { BusRecord, OutgoingRecord, RecordBatch, Subscription } from '../bus.js';
 import { systemClock } from '../clock.js';
 import { VigilError } from '../errors.js';
@@ -11,8 +10,6 @@ import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { KafkaTestContext, brokers, readAll, requireBroker, waitFor } from './test-helpers.js';
-
-jest.setTimeout(60_000);
 
 function record(key: string | null, text: string, headers?: Record<string, string>): OutgoingRecord {
   return { key, value: Buffer.from(text), ...(headers === undefined ? {} : { headers }) };

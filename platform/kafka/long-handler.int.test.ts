@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 /**
  * A handler call longer than the session timeout (the ledger sink waiting on a hung Elasticsearch request):
  * with the in-flight heartbeat the member keeps its membership and the batch is handled and committed once;
@@ -9,8 +8,6 @@ import type { RecordBatch } from '../bus.js';
 import type { Logger } from '../logger.js';
 import type { KafkaBus } from './kafka-bus.js';
 import { KafkaTestContext, requireBroker, waitFor } from './test-helpers.js';
-
-jest.setTimeout(120_000);
 
 const SESSION_TIMEOUT_MS = 6000;
 /** The fault: one handler call held for 2.5 session timeouts. */

@@ -1,11 +1,8 @@
-import { jest } from '@jest/globals';
 import { Kafka, logLevel } from 'kafkajs';
 import type { OutgoingRecord } from '../bus.js';
 import { VigilError } from '../errors.js';
 import { splitIntoRounds } from './kafka-bus.js';
 import { brokers, KafkaTestContext, readAll, requireBroker } from './test-helpers.js';
-
-jest.setTimeout(120_000);
 
 /** A topic whose `max.message.bytes` is small, so a few hundred ordinary records exceed one batch. */
 const LIMIT_BYTES = 20_000;

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,6 @@ import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { ClickHouseTables } from '../../schemas/clickhouse.js';
 import { ClickHouseRulesArchive } from './clickhouse-rules-archive.js';
 import { loadRulesFile, rulesContentVersion } from './rules-file.js';
-
-jest.setTimeout(120_000);
 
 // chDB binds one data directory per process: one temp directory for this file, removed after it.
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-rules-archive-'));
