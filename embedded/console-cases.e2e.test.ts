@@ -5,7 +5,7 @@ import { type Browser, type BrowserContext, type Page, chromium } from 'playwrig
 import { buildConsole } from '../dashboards/console/build.js';
 import { keyDigestHex, principalIdOf } from '../platform/auth.js';
 import { silentLogger } from '../platform/logger.js';
-import type { AuditTrail, CaseView } from '../schemas/api.js';
+import type { AuditTrail, CaseTimeline, CaseView } from '../schemas/api.js';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from './pipeline.js';
 import {
   apiClient,
@@ -115,6 +115,18 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
       await heldInCase(`night-other-${i}`, `acct-night-other-${i}`, value);
     await holdBecomes('night-fraud', 'OPEN');
     await holdBecomes('night-release', 'OPEN');
+    // The page reads the timeline once when the case opens: every payment's decision and hold is stored first.
+    await waitFor(
+      'every payment held on the fraud case’s timeline',
+      async () => {
+        const timeline = await client(keys.compliance).get<CaseTimeline>(`/v1/cases/${cases.fraud}/timeline`);
+        return timeline.body.items?.filter((i) => i.ledger === 'held').length === 6 ? true : undefined;
+      },
+      WAIT_MS,
+    );
+    // The same payments seen from the release case: only its own is marked as the case's.
+    const fromRelease = await client(keys.compliance).get<CaseTimeline>(`/v1/cases/${cases.release}/timeline`);
+    expect(fromRelease.body.items.filter((i) => i.inCase).map((i) => i.transactionId)).toEqual(['night-release']);
   }, 180_000);
 
   afterAll(async () => {
@@ -182,6 +194,30 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
       await page.locator('#case-title', { hasText: cases.fraud }).waitFor({ timeout: WAIT_MS });
       await page.locator('#case-assignee', { hasText: 'analyst' }).waitFor({ timeout: WAIT_MS });
 
+      // The timeline: the payments of the case's card (this test pays with one card number throughout) and customer,
+      // newest first, the case's own marked, each hold visible.
+      const timelineRows = page.locator('#case-timeline tbody tr');
+      await waitFor(
+        'six payments on the timeline',
+        async () => ((await timelineRows.count()) === 6 ? true : undefined),
+        WAIT_MS,
+      );
+      const shownTimeline = await Promise.all(
+        (await timelineRows.all()).map(async (row) => [
+          await row.getAttribute('data-transaction-id'),
+          await row.getAttribute('data-in-case'),
+          await row.getAttribute('data-ledger'),
+        ]),
+      );
+      expect(shownTimeline).toEqual([
+        ['night-other-3', 'false', 'held'],
+        ['night-other-2', 'false', 'held'],
+        ['night-other-1', 'false', 'held'],
+        ['night-other-0', 'false', 'held'],
+        ['night-release', 'false', 'held'],
+        ['night-fraud', 'true', 'held'],
+      ]);
+
       const note = 'cardholder called: card stolen at the station';
       await page.getByLabel('Note', { exact: true }).fill(note);
       await page.getByRole('button', { name: 'Add note' }).click();
@@ -213,6 +249,16 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
         .waitFor({ timeout: WAIT_MS });
       await page.locator('#trail-hold', { hasText: 'VOIDED' }).waitFor({ timeout: WAIT_MS });
       await page.screenshot({ path: join(screenshots, 'case.png'), fullPage: true });
+
+      // The voided hold on the timeline; another payment chosen there with the keyboard opens its trail in place.
+      await page
+        .locator('#case-timeline tr[data-transaction-id="night-fraud"][data-ledger="not_posted"]')
+        .waitFor({ timeout: WAIT_MS });
+      await page.locator('#case-timeline tr[data-transaction-id="night-release"] button').focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#trail-title', { hasText: 'night-release' }).waitFor({ timeout: WAIT_MS });
+      // The chosen trail takes the focus (a keyboard user lands on it, not back at the page top).
+      await page.locator('#trail-title:focus').waitFor({ timeout: WAIT_MS });
     },
     TEST_MS,
   );

@@ -241,7 +241,10 @@ describe('the OpenAPI document of the embedded default', () => {
       const only = {
         ...planted,
         paths: Object.fromEntries(
-          ['/v1/cases', '/v1/cases/{id}', '/v1/cases/{id}/actions'].map((p) => [p, planted.paths[p]]),
+          ['/v1/cases', '/v1/cases/{id}', '/v1/cases/{id}/actions', '/v1/cases/{id}/timeline'].map((p) => [
+            p,
+            planted.paths[p],
+          ]),
         ),
       } as unknown as OpenApiDocument;
       const { violations } = await exampleViolations(only, { baseUrl: pipeline.url, keys, settleTimeoutMs: 0 });
@@ -249,6 +252,7 @@ describe('the OpenAPI document of the embedded default', () => {
       expect(violations.map((v) => v.replace(/: \{.*$/s, ''))).toEqual([
         'POST /v1/cases/{id}/actions as analyst → 404',
         'GET /v1/cases/{id} as analyst → 404',
+        'GET /v1/cases/{id}/timeline as analyst → 404',
       ]);
     }, 60_000);
 

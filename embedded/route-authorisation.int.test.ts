@@ -67,6 +67,7 @@ const policy: Record<string, Allowed> = {
   // Compliance reads cases (who decided what, and who approved which release) but never acts on them.
   'GET /v1/cases': [analyst, compliance, admin],
   'GET /v1/cases/:id': [analyst, compliance, admin],
+  'GET /v1/cases/:id/timeline': [analyst, compliance, admin],
   'POST /v1/cases/:id/actions': [analyst, admin],
   'GET /v1/accounts': [compliance, admin],
   'GET /v1/accounts/:id': [analyst, compliance, admin],

@@ -1058,6 +1058,45 @@ export interface CaseView extends CaseSummary {
   }>;
 }
 
+/**
+ * Where the ledger stands on one transaction of a timeline: `posted` (legs booked; a captured authorisation too, its
+ * captures booked it), `held` (a hold waits for a verdict or its captures), `reversed` (booked, then reversed, e.g. by
+ * a fraud verdict) or `not_posted` (declined, voided, refused by the ledger, or not stored yet).
+ */
+export type LedgerStatusName = 'posted' | 'held' | 'reversed' | 'not_posted';
+
+/** Which of the case's keys a timeline transaction matched: one of the case's cards, one of its customers, or both. */
+export type TimelineMatch = 'card' | 'customer';
+
+/** One transaction in a case's timeline, as the audit trail shows it (no card token: see `GET /v1/cases/{id}/timeline`). */
+export interface TimelineItem {
+  readonly transactionId: string;
+  readonly eventTime: string;
+  readonly channel: string;
+  readonly kind: string;
+  readonly amount: MoneyView;
+  readonly payerAccountId: string;
+  readonly payeeAccountId: string;
+  readonly merchantId: string | null;
+  readonly cardLast4: string | null;
+  /** Personal free text, sealed per customer: `"[erased]"` once the customer's keys are destroyed. */
+  readonly description: string | null;
+  readonly decision: 'APPROVE' | 'REVIEW' | 'DECLINE';
+  readonly score: number;
+  /** The first reason the decision recorded (the strongest), or null when it recorded none. */
+  readonly topReasonCode: string | null;
+  readonly ledger: LedgerStatusName;
+  readonly matchedBy: readonly TimelineMatch[];
+  /** One of the case's own alerted transactions. */
+  readonly inCase: boolean;
+}
+
+/** The body of `GET /v1/cases/{id}/timeline`: newest first; `nextCursor` is null on the last page. */
+export interface CaseTimeline {
+  readonly items: readonly TimelineItem[];
+  readonly nextCursor: string | null;
+}
+
 /** The body of `POST /v1/cases/{id}/actions`. */
 export type CaseActionRequest =
   /** To the caller when `assignee` is absent. */

@@ -17,6 +17,7 @@ import type {
   CaseActionResult,
   CasePage,
   CaseSummary,
+  CaseTimeline,
   CaseView,
   LiveMessage,
 } from '../../schemas/api.js';
@@ -339,6 +340,34 @@ describe('cases over HTTP (/v1/cases)', () => {
 
     const access = await call<AccessLogPage>('GET', '/v1/audit/access?action=case.approve-release', 'compliance');
     expect(access.body.entries.map((e) => e.principal).sort()).toEqual([principal('ann'), principal('bob')].sort());
+  });
+
+  it('answers a case’s timeline, validates its parameters with their paths, and logs the read before it runs', async () => {
+    // No decision rows are stored in this test (alerts only): the timeline is empty, its cursor null.
+    const empty = await call<CaseTimeline>('GET', '/v1/cases/case-alert-tx-c1/timeline', 'ann');
+    expect([empty.status, empty.body]).toEqual([200, { items: [], nextCursor: null }]);
+    const invalid = await call<{ problems: unknown[] }>(
+      'GET',
+      '/v1/cases/case-alert-tx-c1/timeline?limit=201&cursor=nope!',
+      'compliance',
+    );
+    expect([invalid.status, invalid.body.problems]).toEqual([
+      400,
+      [
+        { path: '/query/limit', message: 'must be an integer from 1 to 200, got "201"' },
+        { path: '/query/cursor', message: 'must be a cursor returned as nextCursor, got "nope!"' },
+      ],
+    ]);
+    const missing = await call<{ code: string }>('GET', '/v1/cases/case-nobody/timeline', 'ann');
+    expect([missing.status, missing.body.code]).toEqual([404, 'CASE_NOT_FOUND']);
+    // The miss is on the access log too; the refused request never reached it.
+    const access = await call<AccessLogPage>('GET', '/v1/audit/access?action=case.timeline', 'compliance');
+    expect(access.body.entries.map((e) => [e.principal, e.resource]).sort()).toEqual(
+      [
+        [principal('ann'), 'case/case-alert-tx-c1'],
+        [principal('ann'), 'case/case-nobody'],
+      ].sort(),
+    );
   });
 
   it('a second dashboards process folds the same cases from the log (and the comparison catches a difference)', async () => {

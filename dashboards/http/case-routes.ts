@@ -28,18 +28,22 @@ import {
 import { moneyView } from '../domain/money.js';
 import { caseGroupKeyFor } from '../domain/visibility.js';
 import type { CaseLog } from '../ports.js';
+import { caseTimeline, encodeTimelineCursor } from '../queries/timeline.js';
 import { auditTrail, findDecidedTransaction } from '../queries/transactions.js';
 import { parseCaseAction } from './case-actions.js';
 import { type RouteContext, notFound } from './context.js';
 import { labelOf, sendLabels } from './labels.js';
-import { ParamReader } from './params.js';
+import { ParamReader, readTimelineCursor } from './params.js';
 
 /** Alerts whose holds a case view looks up; a case with more lists the holds of its first ones. */
 const MAX_HOLDS_SHOWN = 50;
+/** Timeline page sizes: what the console shows at once, and the most one page may ask for. */
+const TIMELINE_LIMIT = 25;
+const MAX_TIMELINE_LIMIT = 200;
 
 /**
- * Analysts' cases: `GET /v1/cases` (the queue, filtered and sorted), `GET /v1/cases/{id}` (alerts, history, holds)
- * and `POST /v1/cases/{id}/actions` (assign, note, investigate, resolve, approve-release). Reads are open to analysts
+ * Analysts' cases: `GET /v1/cases` (the queue, filtered and sorted), `GET /v1/cases/{id}` (alerts, history, holds),
+ * `GET /v1/cases/{id}/timeline` (its cards' and customers' recent transactions) and `POST /v1/cases/{id}/actions` (assign, note, investigate, resolve, approve-release). Reads are open to analysts
  * and compliance; actions to analysts. Every call is access-logged before it runs; every action is a step on the case
  * log, answered once this process has folded it. Resolutions drive the ledger through the labels path: fraud puts
  * FRAUD labels on analyst.labels (ledger-sink voids holds and reverses booked payments), genuine puts GENUINE labels
@@ -110,6 +114,37 @@ export function caseRoutes(ctx: RouteContext, cases: CaseLog): express.Router {
         })),
       };
       res.json(await ctx.openPersonalData(view));
+    }),
+  );
+
+  // The timeline is keyed by the case, not by a card token: analysts never see tokens (visibility.ts), so the case's
+  // own cards and customers are looked up here, and the join stays scoped to the case an analyst works.
+  router.get(
+    '/v1/cases/:id/timeline',
+    ctx.analystOrCompliance,
+    route(async (req, res) => {
+      const params = new ParamReader(req.params, 'params');
+      const caseId = params.id('id');
+      params.done();
+      const query = new ParamReader(req.query, 'query');
+      const limit = query.limit('limit', TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+      const before = readTimelineCursor(query, 'cursor');
+      query.done();
+      await audit(res, 'case.timeline', `case/${caseId}`, {
+        limit,
+        cursor: before === undefined ? null : encodeTimelineCursor(before),
+      });
+      await cases.catchUp();
+      const found = cases.book.get(caseId);
+      if (found === undefined) throw notFound('CASE_NOT_FOUND', `no case ${caseId}`);
+      const timeline = await caseTimeline(ctx.clickhouse, {
+        cardTokens: [...new Set(found.alerts.flatMap((a) => (a.cardToken === null ? [] : [a.cardToken])))],
+        payerAccountIds: [...new Set(found.alerts.map((a) => a.payerAccountId))],
+        caseTransactionIds: new Set(found.alerts.map((a) => a.transactionId)),
+        limit,
+        before,
+      });
+      res.json(await ctx.openPersonalData(timeline));
     }),
   );
 

@@ -25,10 +25,12 @@ import type {
   CasePage,
   CaseResolutionName,
   CaseSummary,
+  CaseTimeline,
   CaseView,
   LabelView,
   LedgerIntegrity,
   PendingReleaseView,
+  TimelineItem,
 } from '../../schemas/api.js';
 import { Channel, IngestSource, LabelValue, ReasonSource } from '../../schemas/generated/types.js';
 import { accountTypeNames } from '../domain/accounts.js';
@@ -290,6 +292,41 @@ const caseViewSchema = whole<CaseView>({
       reversed: { type: 'boolean' },
     }),
   ),
+});
+
+const timelineSchema = whole<CaseTimeline>({
+  items: list(
+    whole<TimelineItem>({
+      transactionId: str,
+      eventTime: instant,
+      channel: { enum: Object.values(Channel) },
+      kind: str,
+      amount: money,
+      payerAccountId: str,
+      payeeAccountId: str,
+      merchantId: nullableStr,
+      cardLast4: nullableStr,
+      description: { type: ['string', 'null'], description: '`"[erased]"` once its customer’s data was erased.' },
+      decision: { enum: ['APPROVE', 'REVIEW', 'DECLINE'] },
+      score: { type: 'number', minimum: 0, maximum: 1 },
+      topReasonCode: nullableStr,
+      ledger: {
+        enum: ['posted', 'held', 'reversed', 'not_posted'],
+        description:
+          '`posted`: legs booked (a captured authorisation too); `held`: a hold waits; `reversed`: booked, then ' +
+          'reversed; `not_posted`: declined, voided, refused by the ledger, or not stored yet.',
+      },
+      matchedBy: {
+        type: 'array',
+        items: { enum: ['card', 'customer'] },
+        minItems: 1,
+        uniqueItems: true,
+        description: 'Which of the case’s keys it matched: one of its cards, one of its customers (payer accounts).',
+      },
+      inCase: { type: 'boolean', description: 'One of the case’s own alerted transactions.' },
+    }),
+  ),
+  nextCursor: nullableStr,
 });
 
 /** One alternative per action, each with exactly its own fields (case-actions.ts parseCaseAction). */
@@ -683,6 +720,11 @@ const fullApi: ApiDocumentPart = {
                   parameters: { id: '$response.body#/cases/0/caseId' },
                   description: 'A step on the first case listed',
                 },
+                getCaseTimeline: {
+                  operationId: 'getCaseTimeline',
+                  parameters: { id: '$response.body#/cases/0/caseId' },
+                  description: 'The recent transactions of the first case’s cards and customers',
+                },
               },
             },
           ),
@@ -716,6 +758,23 @@ const fullApi: ApiDocumentPart = {
         {
           description: '404 CASE_NOT_FOUND until the alert that opens it has been folded.',
           parameters: [pathId('id', 'case-alert-example')],
+          problems: [400, 404],
+        },
+      ),
+    },
+    '/v1/cases/{id}/timeline': {
+      get: op(
+        'getCaseTimeline',
+        'The recent transactions of a case’s cards and customers, newest first, each marked by the key it matched',
+        analystOrCompliance,
+        { '200': jsonResponse('One page of the timeline', timelineSchema) },
+        {
+          description:
+            'Keyed by the case: the cards and payer accounts of its alerts, looked up by the server, so an analyst ' +
+            'needs no card token (analysts never see one). Ordered by event time, ties by transaction id (both ' +
+            'newest first); one item per transaction, with where the ledger stands. 404 CASE_NOT_FOUND until the ' +
+            'alert that opens the case has been folded.',
+          parameters: [pathId('id', 'case-alert-example'), limit(200, 25), cursor],
           problems: [400, 404],
         },
       ),

@@ -1,5 +1,6 @@
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
 import { type AlertCursor, decodeCursor } from '../queries/alerts.js';
+import { type TimelineCursor, decodeTimelineCursor } from '../queries/timeline.js';
 import { type AuditCursor, type SearchTerm, decodeAuditCursor, parseSearchText } from '../domain/audit-query.js';
 
 /**
@@ -142,6 +143,15 @@ export function readCursor(reader: ParamReader, name: string): AlertCursor | und
   const raw = reader.matching(name, /^[A-Za-z0-9_-]{1,400}$/, 'a cursor returned as nextCursor');
   if (raw === undefined) return undefined;
   const cursor = decodeCursor(raw);
+  if (cursor === undefined) reader.fail(name, 'is not a cursor returned as nextCursor');
+  return cursor;
+}
+
+/** Reads a case timeline's cursor; a problem on `/query/<name>` when it is not one this server issued. */
+export function readTimelineCursor(reader: ParamReader, name: string): TimelineCursor | undefined {
+  const raw = reader.matching(name, /^[A-Za-z0-9_-]{1,400}$/, 'a cursor returned as nextCursor');
+  if (raw === undefined) return undefined;
+  const cursor = decodeTimelineCursor(raw);
   if (cursor === undefined) reader.fail(name, 'is not a cursor returned as nextCursor');
   return cursor;
 }

@@ -314,6 +314,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/cases/{id}/timeline': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The recent transactions of a case’s cards and customers, newest first, each marked by the key it matched
+     * @description Keyed by the case: the cards and payer accounts of its alerts, looked up by the server, so an analyst needs no card token (analysts never see one). Ordered by event time, ties by transaction id (both newest first); one item per transaction, with where the ledger stands. 404 CASE_NOT_FOUND until the alert that opens the case has been folded.
+     */
+    get: operations['getCaseTimeline'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/cases/{id}/actions': {
     parameters: {
       query?: never;
@@ -1862,6 +1882,118 @@ export interface operations {
               } | null;
               reversed: boolean;
             }[];
+          };
+        };
+      };
+      /** @description Problem: the request is invalid: `problems` lists each with its location */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Problem: no key or token, or one that is unknown, expired or revoked */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Problem: the caller's role may not call this route */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Problem: the resource does not exist */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Problem: rate limited: too many requests for this key or address */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Problem: a dependency is unavailable (retriable) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getCaseTimeline: {
+    parameters: {
+      query?: {
+        /** @description At most this many (default 25) */
+        limit?: number;
+        /** @description The previous page’s `nextCursor` */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        /** @example case-alert-example */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the timeline */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              transactionId: string;
+              /** Format: date-time */
+              eventTime: string;
+              /** @enum {unknown} */
+              channel: 'CARD' | 'ACH' | 'SEPA' | 'WIRE' | 'WALLET' | 'P2P' | 'CASH';
+              kind: string;
+              amount: components['schemas']['MoneyView'];
+              payerAccountId: string;
+              payeeAccountId: string;
+              merchantId: string | null;
+              cardLast4: string | null;
+              /** @description `"[erased]"` once its customer’s data was erased. */
+              description: string | null;
+              /** @enum {unknown} */
+              decision: 'APPROVE' | 'REVIEW' | 'DECLINE';
+              score: number;
+              topReasonCode: string | null;
+              /**
+               * @description `posted`: legs booked (a captured authorisation too); `held`: a hold waits; `reversed`: booked, then reversed; `not_posted`: declined, voided, refused by the ledger, or not stored yet.
+               * @enum {unknown}
+               */
+              ledger: 'posted' | 'held' | 'reversed' | 'not_posted';
+              /** @description Which of the case’s keys it matched: one of its cards, one of its customers (payer accounts). */
+              matchedBy: ('card' | 'customer')[];
+              /** @description One of the case’s own alerted transactions. */
+              inCase: boolean;
+            }[];
+            nextCursor: string | null;
           };
         };
       };

@@ -8,6 +8,8 @@ import { formatMoney } from '../money.js';
 
 type CaseView = paths['/v1/cases/{id}']['get']['responses'][200]['content']['application/json'];
 type CaseAction = paths['/v1/cases/{id}/actions']['post']['requestBody']['content']['application/json'];
+type Timeline = paths['/v1/cases/{id}/timeline']['get']['responses'][200]['content']['application/json'];
+type TimelineItem = Timeline['items'][number];
 type Features = Readonly<Record<string, number | null>>;
 
 /** A feature value as the model saw it (counts, ratios and major-unit amounts are model inputs, not money). */
@@ -65,7 +67,7 @@ function Trail({ trail }: { trail: SchemaAuditTrail }) {
   const reasons = trail.decision.reasons ?? [];
   return (
     <section class="card" aria-labelledby="trail-title" id="trail">
-      <h3 id="trail-title">
+      <h3 id="trail-title" tabIndex={-1}>
         Transaction {trail.transactionId} · {trail.decision.outcome} · score {scoreOf(trail.decision.score)}
       </h3>
       <p class="meta">
@@ -135,6 +137,103 @@ function Trail({ trail }: { trail: SchemaAuditTrail }) {
   );
 }
 
+const LEDGER_TEXT: Record<TimelineItem['ledger'], string> = {
+  posted: 'posted',
+  held: 'held',
+  reversed: 'reversed',
+  not_posted: 'not posted',
+};
+
+/**
+ * The case's cards' and customers' recent transactions, newest first (the server's order: event time, then id):
+ * the case's own marked "this case", alerts by their decision badge, holds and reversals by the ledger column. A
+ * transaction's id opens its audit trail below; "Older" reads the next page.
+ */
+function TimelineCard(props: {
+  readonly items: readonly TimelineItem[];
+  readonly more: boolean;
+  readonly failure: string;
+  readonly shown: string | undefined;
+  readonly onChoose: (transactionId: string) => void;
+  readonly onMore: () => void;
+}) {
+  const columns: Column<TimelineItem>[] = [
+    { header: 'When', cell: (t) => dateTimeOf(t.eventTime) },
+    {
+      header: 'Transaction',
+      cell: (t) => (
+        <>
+          <button
+            type="button"
+            class="link"
+            aria-pressed={t.transactionId === props.shown}
+            onClick={() => props.onChoose(t.transactionId)}
+          >
+            {t.transactionId}
+          </button>
+          {t.inCase && <span class="badge in-case">this case</span>}
+          <span class="meta matched"> by {t.matchedBy.join(' + ')}</span>
+        </>
+      ),
+    },
+    { header: 'Channel', cell: (t) => `${t.channel} · ${t.kind}` },
+    {
+      header: 'Counterparty',
+      cell: (t) => (
+        <>
+          {t.payerAccountId} → {t.payeeAccountId}
+          {(t.merchantId !== null || t.description !== null) && (
+            <span class="meta"> {[t.merchantId, t.description].filter((x) => x !== null).join(' · ')}</span>
+          )}
+        </>
+      ),
+    },
+    { header: 'Amount', cell: (t) => formatMoney(t.amount), numeric: true },
+    {
+      header: 'Decision',
+      cell: (t) => (
+        <>
+          <span class={`badge ${t.decision.toLowerCase()}`}>{t.decision}</span> {scoreOf(t.score)}
+        </>
+      ),
+    },
+    { header: 'Top reason', cell: (t) => (t.topReasonCode === null ? '' : <code>{t.topReasonCode}</code>) },
+    { header: 'Ledger', cell: (t) => <span class={`ledger-${t.ledger}`}>{LEDGER_TEXT[t.ledger]}</span> },
+  ];
+  return (
+    <section class="card" aria-labelledby="timeline-title">
+      <h3 id="timeline-title">Card and customer timeline</h3>
+      {props.failure !== '' ? (
+        <p class="error" role="alert">
+          {props.failure}
+        </p>
+      ) : (
+        <DataTable
+          id="case-timeline"
+          caption="Recent transactions of this case's cards and customers, newest first; choose one to see its audit trail"
+          columns={columns}
+          rows={props.items}
+          rowKey={(t) => t.transactionId}
+          rowProps={(t) => ({
+            class: t.inCase ? 'in-case' : undefined,
+            'data-transaction-id': t.transactionId,
+            'data-in-case': String(t.inCase),
+            'data-ledger': t.ledger,
+          })}
+          empty="No transactions recorded for this case's cards and customers."
+        />
+      )}
+      {props.more && (
+        <div class="actions">
+          <button type="button" class="ghost" id="timeline-more" onClick={props.onMore}>
+            Older transactions
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
 const HISTORY_ACTION: Record<string, string> = {
   ALERT: 'alert joined',
   ASSIGN: 'assigned',
@@ -146,13 +245,18 @@ const HISTORY_ACTION: Record<string, string> = {
 
 /**
  * One case: its summary and SLA, the actions an analyst takes (assign, note, investigate, resolve, approve a
- * four-eyes release), its alerts and holds, its history, and the audit trail of the alerted transaction chosen.
+ * four-eyes release), its alerts and holds, its history, the timeline of its cards' and customers' transactions, and
+ * the audit trail of the transaction chosen (an alerted one, or any on the timeline).
  * A step on this case pushed live reloads it.
  */
 export function CaseDetailView({ ctx, caseId }: { ctx: ConsoleContext; caseId: string }) {
   const [view, setView] = useState<CaseView | undefined>(undefined);
   const [trail, setTrail] = useState<SchemaAuditTrail | undefined>(undefined);
   const [transactionId, setTransactionId] = useState<string | undefined>(undefined);
+  const [timeline, setTimeline] = useState<{ items: TimelineItem[]; next: string | null }>({ items: [], next: null });
+  const [timelineFailure, setTimelineFailure] = useState('');
+  // Set when the analyst chose a transaction: its trail takes focus once loaded (not on the case's first load).
+  const [focusTrail, setFocusTrail] = useState(false);
   const [note, setNote] = useState('');
   const [assignee, setAssignee] = useState('');
   const [message, setMessage] = useState('');
@@ -188,6 +292,38 @@ export function CaseDetailView({ ctx, caseId }: { ctx: ConsoleContext; caseId: s
       .catch(() => setTrail(undefined));
     // The holds change when a verdict reaches the ledger: the trail is read again then.
   }, [ctx.api, shown, holdsKey]);
+  useEffect(() => {
+    if (focusTrail && trail !== undefined && trail.transactionId === shown) {
+      document.getElementById('trail-title')?.focus();
+      setFocusTrail(false);
+    }
+  }, [focusTrail, trail, shown]);
+
+  const readTimeline = useCallback(
+    async (cursor: string | null) => {
+      try {
+        const page = await must(
+          ctx.api.GET('/v1/cases/{id}/timeline', {
+            params: { path: { id: caseId }, query: cursor === null ? {} : { cursor } },
+          }),
+        );
+        setTimelineFailure('');
+        setTimeline((before) => ({
+          items: cursor === null ? [...page.items] : [...before.items, ...page.items],
+          next: page.nextCursor,
+        }));
+      } catch (error) {
+        setTimelineFailure(`Could not load the timeline: ${(error as Error).message}`);
+      }
+    },
+    [ctx.api, caseId],
+  );
+  // Read again from the newest when the ledger moves (a hold voided, a payment reversed).
+  useEffect(() => void readTimeline(null), [readTimeline, holdsKey]);
+  const choose = (id: string) => {
+    setTransactionId(id);
+    setFocusTrail(true);
+  };
 
   const act = async (action: CaseAction, done: string) => {
     setBusy(true);
@@ -412,6 +548,14 @@ export function CaseDetailView({ ctx, caseId }: { ctx: ConsoleContext; caseId: s
               empty="No holds."
             />
           </section>
+          <TimelineCard
+            items={timeline.items}
+            more={timeline.next !== null}
+            failure={timelineFailure}
+            shown={shown}
+            onChoose={choose}
+            onMore={() => void readTimeline(timeline.next)}
+          />
           {trail !== undefined && <Trail trail={trail} />}
         </div>
       </div>
