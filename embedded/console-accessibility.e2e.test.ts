@@ -42,7 +42,7 @@ async function violationsOn(page: Page): Promise<Violation[]> {
     interface AxeResults {
       violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
     }
-    const results = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    const results = await axe.run('html', { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
     return results.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
@@ -131,6 +131,7 @@ describe('the console is accessible (axe-core, WCAG 2.1 AA, Chromium)', () => {
     await page.goto(`${pipeline.url}/#/cases/${caseId}`);
     await page.locator('#case-title', { hasText: caseId }).waitFor({ timeout: WAIT_MS });
     await page.locator('#trail-hold', { hasText: 'OPEN' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#case-timeline tbody tr').first().waitFor({ timeout: WAIT_MS });
     views.set(`case ${caseId}`, await violationsOn(page));
     expect(Object.fromEntries(views)).toEqual(Object.fromEntries([...views.keys()].map((k) => [k, []])));
   });
