@@ -57,7 +57,7 @@ describe('ClickHouse least-privilege users (infra/clickhouse/users.xml)', () => 
     expect(users.vigil_writer).toEqual({
       authType: 'plaintext_password',
       grants: [
-        'GRANT SELECT, INSERT, ALTER ADD COLUMN, CREATE TABLE, CREATE VIEW, DROP VIEW ON vigil.* TO vigil_writer',
+        'GRANT SELECT, INSERT, ALTER ADD COLUMN, ALTER ADD INDEX, CREATE TABLE, CREATE VIEW, DROP VIEW ON vigil.* TO vigil_writer',
       ],
       profile: 'default',
       settings: {},

@@ -129,10 +129,15 @@ CREATE TABLE IF NOT EXISTS decisions
     scored_at        DateTime64(3, 'UTC'),
     stored_at        DateTime64(3, 'UTC'),
     INDEX idx_payer payer_account_id TYPE bloom_filter GRANULARITY 4,
+    INDEX idx_card card_token TYPE bloom_filter GRANULARITY 4,
     INDEX idx_decision decision TYPE set(3) GRANULARITY 4
 )
 ENGINE = MergeTree
 ORDER BY transaction_id
+;
+-- The case timeline finds a card's transactions by token: data directories from before the index get it for the
+-- parts written from now on (older parts are read whole, as before).
+ALTER TABLE decisions ADD INDEX IF NOT EXISTS idx_card card_token TYPE bloom_filter GRANULARITY 4
 ;
 -- Data directories from before `source`: the same column definition, added in place (existing rows compute it).
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS
