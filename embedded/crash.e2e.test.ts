@@ -153,6 +153,15 @@ describe('crash and restart (SIGKILL)', () => {
     // the approved ones booked and the reviewed ones held once, nothing twice, balanced, declines posting nothing.
     expect(ledgerInvariantViolations(integrity, trails, { transactions: N, declined, reviewed })).toEqual([]);
     expect(reviewed.size).toBeGreaterThan(0);
+    // Negative control, planted in the checker's view: a decision stored twice and one approval's entries posted
+    // twice, as a restart that forgot what it had stored would leave them.
+    expect(
+      ledgerInvariantViolations(
+        { ...integrity, decisionRows: integrity.decisionRows + 1, duplicateEntries: 2 },
+        trails,
+        { transactions: N, declined, reviewed },
+      ),
+    ).toEqual([`integrity.decisionRows is ${N + 1}, expected ${N}`, 'integrity.duplicateEntries is 2, expected 0']);
 
     // Run 4: verdicts, each sent twice (a double click), with a SIGKILL halfway: every review alternately GENUINE
     // (its hold is booked) and FRAUD (voided), and FRAUD chargebacks on 40 approved transactions (reversed).
