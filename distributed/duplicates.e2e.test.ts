@@ -9,6 +9,7 @@ import type { DeadLetter, ScoredTransaction, Transaction } from '../schemas/gene
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
+import { residentMemoryMiB } from './processes.js';
 import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
 
 /**
@@ -27,7 +28,8 @@ import { FaultPipeline, violationKinds } from './testing/fault-pipeline.js';
  * exactly once and balanced, with and without FINAL; exactly M conflicts in `ledger_conflicts` and on tx.dlq
  * (LEDGER_CONFLICT, by ledger-sink), each conflicting id booked with its first content's legs only; the summary
  * report counts N transactions with each first decision once; `GET /v1/transactions/{id}` shows one decision per
- * duplicated id, and for a conflicting id its conflict. Negative controls: a doubled decision and a doubled audit
+ * duplicated id, and for a conflicting id its conflict; each drain within DRAIN_BOUND_MS, each process's peak RSS
+ * under MEMORY_BOUND_MIB. Negative controls: a doubled decision and a doubled audit
  * id planted in the checker's view, and an extra transaction planted in the summary the count check reads.
  */
 const N = 400;
@@ -39,6 +41,8 @@ const M_RAW = 5;
 const M_SCORED = 5;
 const M = M_RAW + M_SCORED;
 const DRAIN_BOUND_MS = 180_000;
+/** Peak resident memory any one process may reach (as the other fault tests). */
+const MEMORY_BOUND_MIB = 1536;
 
 describe('fault 5: duplicate and conflicting records (distributed, Kafka)', () => {
   const pipeline = new FaultPipeline('fault5', PARTITIONS);
@@ -227,6 +231,13 @@ describe('fault 5: duplicate and conflicting records (distributed, Kafka)', () =
     for (const id of [...rawCopies, ...scoredCopies]) expect(decisionsOf(id).length).toBe(2);
     const redecidedOtherwise = rawCopies.filter((id) => new Set(decisionsOf(id)).size > 1).length;
 
+    const rssMiB = {
+      ingest: residentMemoryMiB(ingestService.child.pid)?.peakMiB ?? NaN,
+      scoring: residentMemoryMiB(scoring.child.pid)?.peakMiB ?? NaN,
+      sink: residentMemoryMiB(sink.child.pid)?.peakMiB ?? NaN,
+    };
+    for (const peak of Object.values(rssMiB)) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
+
     const ledger = await pipeline.checkLedger(sink, acknowledged, after.first);
     expect(ledger.sinkExitCode).toBe(0);
     expect(ledger.plain).toEqual([]);
@@ -259,7 +270,8 @@ describe('fault 5: duplicate and conflicting records (distributed, Kafka)', () =
         `and ${M_RAW}+${M_SCORED} conflicting copies (tx.raw+tx.scored); ${after.records.length} records on tx.scored, ` +
         `${integrity.conflicts} conflicts recorded, ${letters.length} dead letters; summary total ${summary.totals.transactions}; ` +
         `ledger-sink saw ${duplicatesSeen} duplicates and ${conflictsSeen} conflicts; ${redecidedOtherwise} of the ${K_RAW} tx.raw copies re-decided otherwise; ` +
-        `drained ${(drainMs / 1000).toFixed(1)} s after the injection\n`,
+        `drained ${(drainMs / 1000).toFixed(1)} s after the injection; peak RSS ingest ${rssMiB.ingest.toFixed(0)} MiB, ` +
+        `scoring ${rssMiB.scoring.toFixed(0)} MiB, sink ${rssMiB.sink.toFixed(0)} MiB\n`,
     );
   }, 600_000);
 });

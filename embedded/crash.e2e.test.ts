@@ -18,6 +18,7 @@ import {
   stopPipelineProcess,
   waitFor,
 } from './testing.js';
+import { residentMemoryMiB } from '../distributed/processes.js';
 
 /**
  * Crash test: the embedded pipeline runs as a child process and is killed with SIGKILL three times — while
@@ -31,6 +32,8 @@ const keys = {
   analyst: 'crash-analyst-key-0123456789',
 };
 const N = 4000;
+/** Peak resident memory of each life of the pipeline process (all stages, chDB in process), read before it ends. */
+const MEMORY_BOUND_MIB = 1536;
 
 const env: Record<string, string> = {
   VIGIL_API_KEYS: `ingest:${keys.ingest},compliance:${keys.compliance},analyst:${keys.analyst}`,
@@ -69,6 +72,8 @@ describe('crash and restart (SIGKILL)', () => {
     const requests: TransactionRequest[] = simulator.take(N).map((s) => s.request);
     env['VIGIL_CASES_FOUR_EYES_ABOVE'] = fourEyesAboveAll(requests);
     const batches: TransactionRequest[][] = [];
+    const peaks: number[] = [];
+    const peakOf = (life: PipelineProcess): number => residentMemoryMiB(life.child.pid)?.peakMiB ?? NaN;
     for (let i = 0; i < N; i += 50) batches.push(requests.slice(i, i + 50));
 
     // Run 1: post batches two at a time; SIGKILL once a third of them is acknowledged, with requests in flight.
@@ -90,6 +95,7 @@ describe('crash and restart (SIGKILL)', () => {
         }
         if (!killed && acknowledged.size >= N / 3) {
           killed = true;
+          peaks.push(peakOf(running!));
           await killPipelineProcess(running!);
         }
       }
@@ -123,6 +129,7 @@ describe('crash and restart (SIGKILL)', () => {
       expect(response.status).toBe(200);
       expect(response.body.results.every((r) => r.status === 'accepted' || r.status === 'duplicate')).toBe(true);
     }
+    peaks.push(peakOf(running));
     await killPipelineProcess(running);
 
     running = await startPipeline(dataDir);
@@ -153,6 +160,15 @@ describe('crash and restart (SIGKILL)', () => {
     // the approved ones booked and the reviewed ones held once, nothing twice, balanced, declines posting nothing.
     expect(ledgerInvariantViolations(integrity, trails, { transactions: N, declined, reviewed })).toEqual([]);
     expect(reviewed.size).toBeGreaterThan(0);
+    // Negative control, planted in the checker's view: a decision stored twice and one approval's entries posted
+    // twice, as a restart that forgot what it had stored would leave them.
+    expect(
+      ledgerInvariantViolations(
+        { ...integrity, decisionRows: integrity.decisionRows + 1, duplicateEntries: 2 },
+        trails,
+        { transactions: N, declined, reviewed },
+      ),
+    ).toEqual([`integrity.decisionRows is ${N + 1}, expected ${N}`, 'integrity.duplicateEntries is 2, expected 0']);
 
     // Run 4: verdicts, each sent twice (a double click), with a SIGKILL halfway: every review alternately GENUINE
     // (its hold is booked) and FRAUD (voided), and FRAUD chargebacks on 40 approved transactions (reversed).
@@ -176,6 +192,7 @@ describe('crash and restart (SIGKILL)', () => {
     let labeller = apiClient(running.url, keys.analyst);
     const half = Math.ceil(verdicts.length / 2);
     for (const v of verdicts.slice(0, half)) expect(await label(labeller, v)).toBe(true);
+    peaks.push(peakOf(running));
     await killPipelineProcess(running);
     running = await startPipeline(dataDir);
     labeller = apiClient(running.url, keys.analyst);
@@ -217,6 +234,11 @@ describe('crash and restart (SIGKILL)', () => {
       reversedTrail.ledgerEntries.filter((e) => e.reversesEntryId === null).map((e) => e.entryId),
     );
 
+    peaks.push(peakOf(running));
     expect(await stopPipelineProcess(running)).toBe(0);
+    for (const peak of peaks) expect(peak).toBeLessThan(MEMORY_BOUND_MIB);
+    process.stdout.write(
+      `fault 1 (embedded): ${N} decided; peak RSS per life ${peaks.map((p) => p.toFixed(0)).join(' / ')} MiB\n`,
+    );
   }, 600_000);
 });

@@ -219,6 +219,18 @@ describe('fault 6: poison records among good ones (embedded)', () => {
         const { view } = await readStoredLedger(clickhouse, wantFinal);
         expect(suiteViolations(view, expected)).toEqual([]);
         posted = new Set(view.legs.map((leg) => leg.transactionId)).size;
+        // Negative control, planted in the checker's view: one posting stored twice and one decision lost.
+        const doubled = view.legs.find((leg) => leg.transactionId === view.legs[0]!.transactionId)!;
+        expect(
+          suiteViolations(
+            { ...view, legs: [...view.legs, doubled], decisionIds: view.decisionIds.slice(1) },
+            expected,
+          ).map((v) => v.split(':')[0]),
+        ).toEqual([
+          'acknowledged without a decision',
+          'entries posted more than once',
+          'transactions whose legs do not sum to zero in a currency',
+        ]);
       }
       const growthMiB = heapAfter.heapMiB - heapBefore.heapMiB;
       expect(growthMiB).toBeLessThan(HEAP_GROWTH_BOUND_MIB);

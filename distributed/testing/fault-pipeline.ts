@@ -121,8 +121,19 @@ export class FaultPipeline {
     });
   }
 
-  startIngest(): Promise<ServiceProcess> {
-    return this.start(['ingest'], { VIGIL_DATA_DIR: join(this.dataDir, 'ingest') });
+  /**
+   * An ingest process. `replica` makes it one of several: its VIGIL_INGEST_INSTANCE_ID (the claims it makes and its
+   * decisions group are named after it, so replicas on one host must not share the host-name default) and a data
+   * directory of its own (a restart with the same name resumes it); `extra` env, e.g. the idempotency store.
+   */
+  startIngest(replica?: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
+    if (replica === undefined)
+      return this.start(['ingest'], { VIGIL_DATA_DIR: join(this.dataDir, 'ingest'), ...extra });
+    return this.start(['ingest'], {
+      VIGIL_DATA_DIR: join(this.dataDir, `ingest-${replica}`),
+      VIGIL_INGEST_INSTANCE_ID: replica,
+      ...extra,
+    });
   }
 
   /**
