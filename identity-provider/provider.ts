@@ -219,7 +219,8 @@ function loginPage(uid: string, message?: string): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><title>Sign in — Vigil</title>',
-    '<meta name="viewport" content="width=device-width, initial-scale=1"></head>',
+    // No favicon request: its 404 would be an error in the console of every browser signing in.
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>',
     '<body><main><h1>Sign in to Vigil</h1>',
     message === undefined ? '' : `<p role="alert">${escapeHtml(message)}</p>`,
     `<form method="post" action="/interaction/${escapeHtml(uid)}/login">`,
