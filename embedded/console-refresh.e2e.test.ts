@@ -14,8 +14,9 @@ import { apiClient, chromiumExecutable, waitFor } from './testing.js';
  * waits for exactly that refusal, then drops the page's live connection (a network blip, which makes the console
  * present its token again), raises an alert and reloads the alert history. The console in real Chromium, having
  * refreshed its token at the built-in provider before each expiry, must show the alert, get the history, log no
- * error and see no 401; every refresh presents the refresh token the previous one returned (rotation). Signing out
- * revokes the refresh token at the provider's revocation endpoint.
+ * error and see no 401; every refresh presents the refresh token the previous one returned (rotation). A call answered
+ * 401 (played by the test, as Vigil answers a token that expired while the page slept) is retried once with a new
+ * token. Signing out revokes the refresh token at the provider's revocation endpoint.
  *
  * Negative control: the same shift against a provider that issues no refresh tokens (VIGIL_IDP_REFRESH_TOKENS=false),
  * which is the console as it was before it refreshed: the reconnect finds the token refused and the console says
@@ -70,6 +71,20 @@ interface Shift {
   readonly outcome: 'alert shown' | 'signed out';
   readonly close: () => Promise<void>;
 }
+
+/** Vigil's answer to an expired access token (RFC 7807, as platform/http.ts writes it). */
+const EXPIRED_ANSWER = {
+  status: 401,
+  headers: { 'www-authenticate': 'Bearer' },
+  contentType: 'application/problem+json',
+  body: JSON.stringify({
+    type: 'about:blank',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'access token refused: expired',
+    code: 'UNAUTHENTICATED',
+  }),
+};
 
 /** The endpoints the test checks, from the provider's discovery document as the console reads them. */
 async function discoveryOf(
@@ -215,6 +230,28 @@ describe('the console keeps an analyst signed in across token expiries (embedded
     const chain = shift.grants.map((g) => g.body.refresh_token);
     expect(refreshes.map((g) => [g.status, g.presented])).toEqual(refreshes.map((_, i) => [200, chain[i]]));
     expect(shift.errors).toEqual([]);
+
+    // A call refused with 401 — what Vigil answers a token that expired while the page slept; played here by the test
+    // for one call — is retried once, with a token that is not the refused one, and the analyst stays signed in.
+    const before = shift.laterCalls.length;
+    await shift.page.route(
+      (url) => url.pathname === '/v1/alerts',
+      (route) => route.fulfill(EXPIRED_ANSWER),
+      {
+        times: 1,
+      },
+    );
+    const retried = shift.page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/alerts' && r.status() === 200);
+    await shift.page.locator('#reload').click();
+    await retried;
+    const [refused, again] = shift.laterCalls.slice(before).filter((c) => c.path === '/v1/alerts');
+    expect([refused?.status, again?.status, again?.token === refused?.token]).toEqual([401, 200, false]);
+    expect(shift.laterCalls.slice(before).filter((c) => c.path === '/v1/alerts').length).toBe(2);
+    expect(await shift.page.locator('#signed-out').count()).toBe(0);
+    // Chromium logs every 4xx answer: the refused call, once, and nothing else.
+    expect(shift.errors).toEqual([
+      `Failed to load resource: the server responded with a status of 401 (Unauthorized) (${pipeline.url}/v1/alerts?limit=100)`,
+    ]);
 
     // Signing out revokes the newest refresh token: the provider refuses it afterwards.
     const newest = chain[chain.length - 1]!;
