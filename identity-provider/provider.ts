@@ -202,7 +202,10 @@ function createProvider(issuer: string, options: IdentityProviderOptions, redire
       IdToken: options.accessTokenTtlS,
       AuthorizationCode: 60,
       Interaction: 600,
-      RefreshToken: SIGN_IN_LIFETIME_S,
+      // A rotated token inherits what its predecessor had left (oidc-provider's own default for browser clients), so
+      // rotation never stretches a sign-in past SIGN_IN_LIFETIME_S.
+      RefreshToken: (ctx: { oidc: { entities: { RotatedRefreshToken?: { remainingTTL: number } } } } | undefined) =>
+        ctx?.oidc.entities.RotatedRefreshToken?.remainingTTL ?? SIGN_IN_LIFETIME_S,
       Session: SIGN_IN_LIFETIME_S,
       Grant: SIGN_IN_LIFETIME_S,
     },
