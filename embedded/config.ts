@@ -2,7 +2,15 @@ import { resolve } from 'node:path';
 import { type OidcConfig, readOidcConfig } from '../platform/oidc.js';
 import { ConfigError } from '../platform/errors.js';
 import { DEFAULT_CHANNEL_SHARE, SIMULATED_CHANNELS, type SimulatedChannel } from '../simulator/channel-feed.js';
-import { type Env, readEnum, readInt, readNumber, readOptionalString, readString } from '../platform/config.js';
+import {
+  type Env,
+  readBoolean,
+  readEnum,
+  readInt,
+  readNumber,
+  readOptionalString,
+  readString,
+} from '../platform/config.js';
 
 /** Configuration of the one-process embedded default, parsed once at start. */
 export interface EmbeddedConfig {
@@ -65,8 +73,13 @@ export interface EmbeddedConfig {
     readonly port: number;
     /** The audience of its access tokens (VIGIL_OIDC_AUDIENCE, default `urn:vigil`: RFC 8707 wants an absolute URI). */
     readonly audience: string;
-    /** Lifetime of its access tokens (VIGIL_IDP_ACCESS_TOKEN_TTL_S, default 900 = 15 min, 60–86 400). */
+    /**
+     * Lifetime of its access tokens (VIGIL_IDP_ACCESS_TOKEN_TTL_S, default 900 = 15 min, 5–86 400; the console
+     * refreshes them, so a short one costs a refresh, not a sign-in).
+     */
     readonly accessTokenTtlS: number;
+    /** Whether the console gets refresh tokens (VIGIL_IDP_REFRESH_TOKENS, default true). */
+    readonly refreshTokens: boolean;
   };
 }
 
@@ -97,7 +110,8 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     identityProvider: Object.freeze({
       port: readInt(env, 'VIGIL_IDP_PORT', httpPort === 0 ? 0 : httpPort + 1, { min: 0, max: 65535 }),
       audience: readString(env, 'VIGIL_OIDC_AUDIENCE', 'urn:vigil'),
-      accessTokenTtlS: readInt(env, 'VIGIL_IDP_ACCESS_TOKEN_TTL_S', 900, { min: 60, max: 86_400 }),
+      accessTokenTtlS: readInt(env, 'VIGIL_IDP_ACCESS_TOKEN_TTL_S', 900, { min: 5, max: 86_400 }),
+      refreshTokens: readBoolean(env, 'VIGIL_IDP_REFRESH_TOKENS', true),
     }),
   });
 }

@@ -162,6 +162,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
           port: config.identityProvider.port,
           audience: config.identityProvider.audience,
           accessTokenTtlS: config.identityProvider.accessTokenTtlS,
+          refreshTokens: config.identityProvider.refreshTokens,
           users: demoUsers,
           signingKey: identityProviderSigningKeyFor(config.dataDir),
           logger: logger.child({ component: 'identity-provider' }),

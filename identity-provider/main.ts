@@ -7,7 +7,7 @@
  *   node --import tsx identity-provider/main.ts
  */
 import { Role, isRole } from '../platform/auth.js';
-import { type Env, readInt, readList, readOptionalString, readString } from '../platform/config.js';
+import { type Env, readBoolean, readInt, readList, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError, describeError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
 import { type DemoUser, generateDemoUsers, startIdentityProvider } from './provider.js';
@@ -37,7 +37,8 @@ try {
     host: readString(env, 'VIGIL_IDP_HOST', '127.0.0.1'),
     port: readInt(env, 'VIGIL_IDP_PORT', 8090, { min: 0, max: 65535 }),
     audience: readString(env, 'VIGIL_OIDC_AUDIENCE', 'urn:vigil'),
-    accessTokenTtlS: readInt(env, 'VIGIL_IDP_ACCESS_TOKEN_TTL_S', 900, { min: 60, max: 86_400 }),
+    accessTokenTtlS: readInt(env, 'VIGIL_IDP_ACCESS_TOKEN_TTL_S', 900, { min: 5, max: 86_400 }),
+    refreshTokens: readBoolean(env, 'VIGIL_IDP_REFRESH_TOKENS', true),
     users,
     logger,
   });

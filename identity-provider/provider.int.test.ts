@@ -3,12 +3,13 @@ import type { Clock } from '../platform/clock.js';
 import { silentLogger } from '../platform/logger.js';
 import { type OidcConfig, OidcTokenVerifier, parseRoleMap } from '../platform/oidc.js';
 import { CONSOLE_CLIENT_ID, type IdentityProvider, generateDemoUsers, startIdentityProvider } from './provider.js';
-import { signIn } from './testing/sign-in.js';
+import { signIn, signInForTokens } from './testing/sign-in.js';
 
 /**
  * People's access tokens end to end against the real oidc-provider: signed in through the authorization code flow
  * with PKCE over HTTP, then verified as Vigil verifies them — and refused when expired, from another issuer, or for
- * another audience. A second provider instance on its own port stands in for "another issuer".
+ * another audience. A second provider instance on its own port stands in for "another issuer". Refresh tokens rotate:
+ * each serves once, and one presented again is refused and ends its whole chain.
  */
 const AUDIENCE = 'urn:vigil:test';
 const REDIRECT = 'http://127.0.0.1:1/console/';
@@ -17,13 +18,14 @@ const passwordOf = (username: string): string => users.find((u) => u.username ==
 let nowMs = Date.now();
 const clock: Clock = { nowMs: () => nowMs };
 
-const start = async (audience: string): Promise<IdentityProvider> => {
+const start = async (audience: string, refreshTokens = true): Promise<IdentityProvider> => {
   const provider = await startIdentityProvider({
     host: '127.0.0.1',
     port: 0,
     audience,
     users,
     accessTokenTtlS: 300,
+    refreshTokens,
     logger: silentLogger,
   });
   provider.open([REDIRECT]);
@@ -106,6 +108,96 @@ describe('signing in at the built-in provider', () => {
     expect(location.searchParams.get('error_description')).toBe(
       'Authorization Server policy requires PKCE to be used for this request',
     );
+  }, 30_000);
+});
+
+/** The token endpoint's answer to a refresh grant (RFC 6749 §6), as the console sends it: no client secret. */
+async function refresh(
+  tokenEndpoint: string,
+  refreshToken: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: CONSOLE_CLIENT_ID,
+    }).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const signInForTokensAt = (provider: IdentityProvider, username: string) =>
+  signInForTokens({
+    issuer: provider.issuer,
+    clientId: CONSOLE_CLIENT_ID,
+    redirectUri: REDIRECT,
+    resource: AUDIENCE,
+    username,
+    password: passwordOf(username),
+  });
+
+describe('refreshing a sign-in', () => {
+  it('gives a new access token Vigil accepts for a refresh token, which serves once: presented again, it ends the chain', async () => {
+    const verifier = new OidcTokenVerifier(configFor(ours.issuer), clock);
+    const first = await signInForTokensAt(ours, 'analyst');
+    expect(first.refreshToken).toEqual(expect.any(String));
+    const second = await refresh(first.tokenEndpoint, first.refreshToken!);
+    expect(second.status).toBe(200);
+    expect([second.body['token_type'], second.body['expires_in']]).toEqual(['Bearer', 300]);
+    const rotated = second.body['refresh_token'] as string;
+    expect(rotated).not.toBe(first.refreshToken);
+    expect(second.body['access_token']).not.toBe(first.accessToken);
+    expect(await verifier.verify(second.body['access_token'] as string)).toEqual({
+      id: 'user:analyst',
+      role: Role.analyst,
+      name: 'analyst',
+    });
+    // Control: the rotated token serves (once), so the refusals below are about reuse, not about refreshing at all.
+    const third = await refresh(first.tokenEndpoint, rotated);
+    expect(third.status).toBe(200);
+    const reused = await refresh(first.tokenEndpoint, first.refreshToken!);
+    expect([reused.status, reused.body['error']]).toEqual([400, 'invalid_grant']);
+    // Reuse means the token leaked: the chain it belongs to ends, the newest token included (RFC 9700 §4.14.2).
+    const afterReuse = await refresh(first.tokenEndpoint, third.body['refresh_token'] as string);
+    expect([afterReuse.status, afterReuse.body['error']]).toEqual([400, 'invalid_grant']);
+  }, 30_000);
+
+  it('refuses a refresh token revoked at the revocation endpoint the discovery document names', async () => {
+    const discovery = (await (await fetch(`${ours.issuer}/.well-known/openid-configuration`)).json()) as {
+      revocation_endpoint: string;
+    };
+    const signedIn = await signInForTokensAt(ours, 'analyst');
+    const revoked = await fetch(discovery.revocation_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: signedIn.refreshToken!,
+        token_type_hint: 'refresh_token',
+        client_id: CONSOLE_CLIENT_ID,
+      }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    const refused = await refresh(signedIn.tokenEndpoint, signedIn.refreshToken!);
+    expect([refused.status, refused.body['error']]).toEqual([400, 'invalid_grant']);
+  }, 30_000);
+
+  it('issues no refresh token when refresh tokens are off, and refuses the refresh grant (negative control)', async () => {
+    const without = await start(AUDIENCE, false);
+    try {
+      const signedIn = await signInForTokensAt(without, 'analyst');
+      expect([typeof signedIn.accessToken, signedIn.refreshToken]).toEqual(['string', undefined]);
+      // The console is not registered for the grant, whatever token it presents.
+      const refused = await refresh(signedIn.tokenEndpoint, 'no-such-token');
+      expect([refused.status, refused.body['error'], refused.body['error_description']]).toEqual([
+        400,
+        'invalid_request',
+        'requested grant type is not allowed for this client',
+      ]);
+    } finally {
+      await without.close();
+    }
   }, 30_000);
 });
 

@@ -14,8 +14,14 @@ import type { Logger } from '../platform/logger.js';
  * provider is configured to send (platform/oidc.ts verifies both alike). The same module runs as its own process
  * (identity-provider/main.ts) to stand in for the bank's provider in distributed mode.
  *
- * Nothing is persisted but the signing key (when given): sessions, codes and grants live in memory, so a restart
- * signs everyone out of the provider while access tokens already issued stay valid until they expire.
+ * The console also gets a refresh token (unless `refreshTokens` is off), so a sign-in lasts a shift while each access
+ * token stays short-lived: rotated on every use (a refresh token used twice is refused and its whole grant revoked —
+ * RFC 9700 §4.14.2), bound to the provider's session, and revocable at the revocation endpoint (RFC 7009), which the
+ * console calls when the person signs out.
+ *
+ * Nothing is persisted but the signing key (when given): sessions, codes, grants and refresh tokens live in memory, so
+ * a restart signs everyone out of the provider (the console's next refresh is refused) while access tokens already
+ * issued stay valid until they expire.
  */
 export interface DemoUser {
   /** Sign-in name, also the subject identifier (`sub`) and so the principal id `user:<username>`. */
@@ -33,6 +39,13 @@ export const CONSOLE_CLIENT_ID = 'vigil-console';
 /** The scope the access token for Vigil's audience carries. */
 export const VIGIL_SCOPE = 'vigil';
 
+/**
+ * How long a sign-in lasts at most, in seconds: a night shift with its handover. The provider's session, the grant and
+ * the refresh token chain all end then (rotation does not extend a browser client's chain), and the person signs in
+ * again.
+ */
+export const SIGN_IN_LIFETIME_S = 12 * 3600;
+
 export interface IdentityProviderOptions {
   readonly host: string;
   /** 0: any free port. */
@@ -42,6 +55,11 @@ export interface IdentityProviderOptions {
   readonly users: readonly DemoUser[];
   /** Lifetime of an access token in seconds. */
   readonly accessTokenTtlS: number;
+  /**
+   * Whether the console gets refresh tokens (default true). Without them a sign-in ends with its first access token,
+   * as it did before the console refreshed.
+   */
+  readonly refreshTokens?: boolean;
   /** RSA private key as a JWK, so tokens survive a restart; a fresh key per start when absent. */
   readonly signingKey?: Record<string, unknown>;
   readonly logger: Logger;
@@ -117,11 +135,17 @@ function createProvider(issuer: string, options: IdentityProviderOptions, redire
         // A public client: the console runs in the browser and can keep no secret, hence PKCE (RFC 7636, RFC 9700 §2.1.1).
         token_endpoint_auth_method: 'none',
         redirect_uris: [...redirectUris],
-        grant_types: ['authorization_code'],
+        grant_types: options.refreshTokens === false ? ['authorization_code'] : ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
     ],
     pkce: { methods: ['S256'], required: () => true },
+    // oidc-provider's documented way for a public web client doing the code flow: a refresh token without asking for
+    // offline_access (which would outlive the session; this one ends with it — expiresWithSession's default).
+    issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(grantType: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
+    // A browser cannot keep a refresh token safe the way a server can: each one serves once (RFC 9700 §4.14.2).
+    rotateRefreshToken: true,
     // The console exchanges its code from the browser: only its own origins (those of its redirect URIs) may.
     clientBasedCORS: (_ctx: unknown, origin: string, client: { redirectUris?: readonly string[] }) =>
       (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin),
@@ -142,6 +166,7 @@ function createProvider(issuer: string, options: IdentityProviderOptions, redire
     },
     features: {
       devInteractions: { enabled: false },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,
@@ -177,8 +202,12 @@ function createProvider(issuer: string, options: IdentityProviderOptions, redire
       IdToken: options.accessTokenTtlS,
       AuthorizationCode: 60,
       Interaction: 600,
-      Session: 8 * 3600,
-      Grant: 8 * 3600,
+      // A rotated token inherits what its predecessor had left (oidc-provider's own default for browser clients), so
+      // rotation never stretches a sign-in past SIGN_IN_LIFETIME_S.
+      RefreshToken: (ctx: { oidc: { entities: { RotatedRefreshToken?: { remainingTTL: number } } } } | undefined) =>
+        ctx?.oidc.entities.RotatedRefreshToken?.remainingTTL ?? SIGN_IN_LIFETIME_S,
+      Session: SIGN_IN_LIFETIME_S,
+      Grant: SIGN_IN_LIFETIME_S,
     },
   });
   provider.on('server_error', (_ctx, error) =>
@@ -193,7 +222,8 @@ function loginPage(uid: string, message?: string): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><title>Sign in — Vigil</title>',
-    '<meta name="viewport" content="width=device-width, initial-scale=1"></head>',
+    // No favicon request: its 404 would be an error in the console of every browser signing in.
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>',
     '<body><main><h1>Sign in to Vigil</h1>',
     message === undefined ? '' : `<p role="alert">${escapeHtml(message)}</p>`,
     `<form method="post" action="/interaction/${escapeHtml(uid)}/login">`,

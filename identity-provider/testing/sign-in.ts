@@ -37,7 +37,23 @@ class CookieJar {
 
 const base64url = (bytes: Buffer): string => bytes.toString('base64url');
 
+/** What the token endpoint answered: the access token, and the refresh token when the provider issues one. */
+export interface SignedIn {
+  readonly accessToken: string;
+  readonly refreshToken: string | undefined;
+  readonly idToken: string | undefined;
+  /** The access token's lifetime from the response's `expires_in`. */
+  readonly expiresInS: number;
+  readonly tokenEndpoint: string;
+}
+
+/** Signs in and resolves with the access token alone (see signInForTokens). */
 export async function signIn(options: SignInOptions): Promise<string> {
+  return (await signInForTokens(options)).accessToken;
+}
+
+/** Signs in and resolves with the whole token response. */
+export async function signInForTokens(options: SignInOptions): Promise<SignedIn> {
   const discovery = (await (await fetch(`${options.issuer}/.well-known/openid-configuration`)).json()) as Discovery;
   const verifier = base64url(randomBytes(32));
   const state = base64url(randomBytes(16));
@@ -106,8 +122,21 @@ export async function signIn(options: SignInOptions): Promise<string> {
       code_verifier: verifier,
     }).toString(),
   });
-  const body = (await token.json()) as { access_token?: string; error?: string; error_description?: string };
+  const body = (await token.json()) as {
+    access_token?: string;
+    refresh_token?: string;
+    id_token?: string;
+    expires_in?: number;
+    error?: string;
+    error_description?: string;
+  };
   if (!token.ok || body.access_token === undefined)
     throw new Error(`token exchange refused: ${body.error ?? token.status} ${body.error_description ?? ''}`);
-  return body.access_token;
+  return {
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    idToken: body.id_token,
+    expiresInS: body.expires_in ?? 0,
+    tokenEndpoint: discovery.token_endpoint,
+  };
 }

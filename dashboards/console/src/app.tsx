@@ -12,11 +12,14 @@ import {
   finishProviderSignIn,
   forgetToken,
   isProviderReturn,
+  keeperFor,
+  revokeRefreshToken,
   startProviderSignIn,
   storeToken,
   storedRole,
   storedToken,
 } from './session.js';
+import type { SignInEnd, TokenKeeper, Tokens } from './token-keeper.js';
 import { routeOf, views } from './views/registry.js';
 
 const MAX_ALERTS_SHOWN = 200;
@@ -29,6 +32,23 @@ const GAP_REASONS: Record<LiveGapReason, string> = {
   'unknown-event-id': 'the server did not know where this console left off',
   'replay-failed': 'the server could not read them back',
 };
+
+const SIGN_IN_ENDS: Record<SignInEnd, string> = {
+  refused: 'the sign-in service no longer accepts this sign-in (it was revoked or has run out)',
+  unreachable: 'the sign-in service could not be reached to renew it',
+  expired: 'its key or token is no longer accepted (expired or revoked)',
+};
+
+let signIns = 0;
+
+/** One sign-in: its tokens' keeper, the role it opens, and whether it came from the provider (or an API key). */
+interface SignedIn {
+  /** Tells one sign-in's console from the next one's. */
+  readonly id: number;
+  readonly keeper: TokenKeeper;
+  readonly role: ConsoleRole;
+  readonly viaProvider: boolean;
+}
 
 /** The sign-in page: the OpenID provider's button when there is one, and the API-key form. */
 function SignIn({
@@ -136,14 +156,40 @@ function Kpis({
 }
 
 /**
- * The signed-in console: the navigation and the view the location's hash names, for the role signed in; analysts
- * also get the live stream (the API serves it, and the alert history, to analysts only).
+ * Said over the console once the sign-in has ended without the person signing out. The console stays underneath, so
+ * nothing typed is lost before they sign in again.
  */
-function Console({ token, role, signOut }: { token: string; role: ConsoleRole; signOut: (message?: string) => void }) {
-  const api: Api = useMemo(
-    () => createApi(token, () => signOut('Your sign-in was not accepted or has expired. Sign in again.')),
-    [token, signOut],
+function SignedOut({ why, onSignInAgain }: { why: SignInEnd; onSignInAgain: () => void }) {
+  return (
+    <div id="signed-out" class="notice signed-out" role="alert">
+      <strong>Signed out — sign in again.</strong> The console could not keep you signed in: {SIGN_IN_ENDS[why]}. What
+      you typed stays on this page until you sign in again.{' '}
+      <button type="button" id="sign-in-again" onClick={onSignInAgain}>
+        Sign in again
+      </button>
+    </div>
   );
+}
+
+/**
+ * The signed-in console: the navigation and the view the location's hash names, for the role signed in; analysts
+ * also get the live stream (the API serves it, and the alert history, to analysts only). A refreshed token reaches
+ * the API client at its next call and the live stream by a resuming reconnect; once the sign-in has ended, the
+ * stream stops and SignedOut says so.
+ */
+function Console({
+  session,
+  ended,
+  signOut,
+  signInAgain,
+}: {
+  session: SignedIn;
+  ended: SignInEnd | undefined;
+  signOut: (message?: string) => void;
+  signInAgain: () => void;
+}) {
+  const { keeper, role } = session;
+  const api: Api = useMemo(() => createApi(keeper), [keeper]);
   const alerts = useMemo(() => new AlertBook(MAX_ALERTS_SHOWN), []);
   const [connection, setConnection] = useState<ConnectionState>('offline');
   const [me, setMe] = useState<string | undefined>(undefined);
@@ -219,18 +265,22 @@ function Console({ token, role, signOut }: { token: string; role: ConsoleRole; s
           break;
       }
     };
-    const stream = new LiveStream(token, {
+    const stream = new LiveStream(() => keeper.accessToken, {
       onMessage,
       onConnection: setConnection,
       stillSignedIn: async () => {
+        const token = keeper.accessToken;
         const check = await checkRole(token).catch(() => 'unreachable' as const);
-        if (check === 'refused') signOut('Your sign-in was not accepted or has expired. Sign in again.');
-        return check !== 'refused';
+        return check !== 'refused' || (await keeper.renew(token)) !== undefined;
       },
     });
-    stream.open();
-    return () => stream.close();
-  }, [token, role, alerts, loadHistory, refreshHistory, signOut]);
+    const unsubscribe = [keeper.onRenewed(() => stream.renew()), keeper.onEnded(() => stream.close())];
+    if (!keeper.ended) stream.open();
+    return () => {
+      for (const stop of unsubscribe) stop();
+      stream.close();
+    };
+  }, [keeper, role, alerts, loadHistory, refreshHistory]);
 
   const ctx: ConsoleContext = {
     api,
@@ -265,6 +315,7 @@ function Console({ token, role, signOut }: { token: string; role: ConsoleRole; s
         </button>
       </header>
       <main id="console" class="console">
+        {ended !== undefined && <SignedOut why={ended} onSignInAgain={signInAgain} />}
         <p id="notice" class="notice" role="status" hidden={notice === undefined}>
           {notice}
         </p>
@@ -277,45 +328,74 @@ function Console({ token, role, signOut }: { token: string; role: ConsoleRole; s
   );
 }
 
-/** The page: the sign-in until someone is signed in, then the console. */
+/**
+ * The page: the sign-in until someone is signed in, then the console. The access token (or key) is kept in this tab's
+ * sessionStorage and follows each refresh; the refresh token stays in the keeper, in memory.
+ */
 export function App({ signInConfig }: { signInConfig: SignInConfig | null }) {
-  const [token, setToken] = useState<string | null>(null);
-  const [role, setRole] = useState<ConsoleRole>('analyst');
+  const [session, setSession] = useState<SignedIn | null>(null);
+  const [ended, setEnded] = useState<SignInEnd | undefined>(undefined);
   const [error, setError] = useState('');
   const [started, setStarted] = useState(false);
 
-  const signIn = useCallback((key: string, signedInRole: ConsoleRole) => {
-    storeToken(key, signedInRole);
-    setError('');
-    setRole(signedInRole);
-    setToken(key);
-  }, []);
-  const signOut = useCallback((message?: string) => {
-    forgetToken();
-    setToken(null);
-    setError(message ?? '');
-  }, []);
+  const signIn = useCallback(
+    (tokens: Tokens, role: ConsoleRole, viaProvider: boolean) => {
+      storeToken(tokens.accessToken, role);
+      const keeper = keeperFor(signInConfig, tokens);
+      keeper.onRenewed((accessToken) => storeToken(accessToken, role));
+      keeper.onEnded((why) => {
+        forgetToken();
+        setEnded(why);
+      });
+      keeper.start();
+      setError('');
+      setEnded(undefined);
+      setSession({ id: ++signIns, keeper, role, viaProvider });
+    },
+    [signInConfig],
+  );
+  const signInWithKey = useCallback(
+    (key: string, role: ConsoleRole) => signIn({ accessToken: key, receivedAtMs: Date.now() }, role, false),
+    [signIn],
+  );
+  const signOut = useCallback(
+    (message?: string) => {
+      if (session !== null) {
+        session.keeper.stop();
+        const { refreshToken } = session.keeper;
+        if (signInConfig !== null && refreshToken !== undefined) void revokeRefreshToken(signInConfig, refreshToken);
+      }
+      forgetToken();
+      setSession(null);
+      setEnded(undefined);
+      setError(message ?? '');
+    },
+    [session, signInConfig],
+  );
+  const signInAgain = useCallback(() => {
+    if (signInConfig !== null && session?.viaProvider === true)
+      void startProviderSignIn(signInConfig).catch((e: Error) => signOut(`Sign-in failed: ${e.message}`));
+    else signOut('Your sign-in has ended. Sign in again.');
+  }, [session, signInConfig, signOut]);
 
   useEffect(() => {
     const params = new URLSearchParams(location.search);
     if (signInConfig !== null && isProviderReturn(params)) {
       forgetToken();
       finishProviderSignIn(signInConfig, params).then(
-        ({ token: signedIn, role: signedInRole }) => signIn(signedIn, signedInRole),
+        ({ tokens, role }) => signIn(tokens, role, true),
         (e: Error) => setError(`Sign-in failed: ${e.message}`),
       );
     } else {
       const stored = storedToken();
-      if (stored !== null) {
-        setRole(storedRole());
-        setToken(stored);
-      }
+      // A reload keeps the access token but not the refresh token (memory only): this sign-in ends when it expires.
+      if (stored !== null) signIn({ accessToken: stored, receivedAtMs: Date.now() }, storedRole(), false);
     }
     setStarted(true);
   }, [signInConfig, signIn]);
 
   if (!started) return null;
-  if (token === null)
+  if (session === null)
     return (
       <>
         <header class="topbar">
@@ -323,8 +403,8 @@ export function App({ signInConfig }: { signInConfig: SignInConfig | null }) {
             Vigil <span class="subtitle">fraud console</span>
           </h1>
         </header>
-        <SignIn config={signInConfig} error={error} onKey={signIn} onError={setError} />
+        <SignIn config={signInConfig} error={error} onKey={signInWithKey} onError={setError} />
       </>
     );
-  return <Console key={token} token={token} role={role} signOut={signOut} />;
+  return <Console key={session.id} session={session} ended={ended} signOut={signOut} signInAgain={signInAgain} />;
 }

@@ -7,7 +7,7 @@ export type ConnectionState = 'offline' | 'connecting…' | 'live' | 'catching u
 export interface LiveHandlers {
   readonly onMessage: (message: LiveMessage) => void;
   readonly onConnection: (state: ConnectionState) => void;
-  /** Before a reconnect: false when the token is no longer accepted (the console then signs out). */
+  /** Before a reconnect: false when the token is no longer accepted and none can be had (the sign-in ended). */
   readonly stillSignedIn: () => Promise<boolean>;
 }
 
@@ -17,18 +17,36 @@ const MAX_RETRY_MS = 30_000;
 /**
  * The live WebSocket (`/v1/alerts/live?cases=true`: alerts, case steps, stats), reconnecting with jittered backoff.
  * It presents the position after the last message that carried one as `?lastEventId=` on reconnect, so alerts raised
- * while the connection was down are replayed (then `caught-up`), or a `gap` says they could not all be.
+ * while the connection was down are replayed (then `caught-up`), or a `gap` says they could not all be. Each
+ * connection presents the token `token()` gives at that moment; `renew` moves the stream to a new one the same way.
  */
 export class LiveStream {
   private socket: WebSocket | undefined;
   private retryMs = FIRST_RETRY_MS;
   private lastEventId: string | undefined;
   private closed = false;
+  /** Set by `renew` until the new connection has caught up: a planned reconnect that missed nothing goes unsaid. */
+  private renewing = false;
 
   constructor(
-    private readonly token: string,
+    private readonly token: () => string,
     private readonly handlers: LiveHandlers,
   ) {}
+
+  /**
+   * Reconnects now with the current token (the server checks a token when the connection opens, so a refreshed one
+   * reaches it only this way), resuming after the last message: alerts raised in between are replayed, none lost.
+   */
+  renew(): void {
+    // A connection still opening presents a token that was good a moment ago; one waiting to reconnect will present
+    // the new one anyway. Only an open one is moved.
+    if (this.closed || this.socket?.readyState !== WebSocket.OPEN) return;
+    const old = this.socket;
+    this.socket = undefined;
+    this.renewing = true;
+    old.close();
+    this.open();
+  }
 
   open(): void {
     const resume = this.lastEventId === undefined ? '' : `&lastEventId=${encodeURIComponent(this.lastEventId)}`;
@@ -36,7 +54,7 @@ export class LiveStream {
     const url = `${scheme}://${location.host}/v1/alerts/live?cases=true${resume}`;
     this.handlers.onConnection('connecting…');
     // Browsers cannot set headers on a WebSocket: the token travels as a subprotocol beside vigil.v1.
-    const socket = new WebSocket(url, ['vigil.v1', `bearer.${this.token}`]);
+    const socket = new WebSocket(url, ['vigil.v1', `bearer.${this.token()}`]);
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.retryMs = FIRST_RETRY_MS;
@@ -47,10 +65,14 @@ export class LiveStream {
       if ('eventId' in message && typeof message.eventId === 'string') this.lastEventId = message.eventId;
       if (message.type === 'hello' && message.resuming) this.handlers.onConnection('catching up…');
       if (message.type === 'caught-up' || message.type === 'gap') this.handlers.onConnection('live');
-      this.handlers.onMessage(message);
+      const unremarkable = this.renewing && message.type === 'caught-up' && message.replayed === 0;
+      if (message.type === 'caught-up' || message.type === 'gap' || (message.type === 'hello' && !message.resuming))
+        this.renewing = false;
+      if (!unremarkable) this.handlers.onMessage(message);
     });
     socket.addEventListener('close', () => {
       if (this.socket !== socket || this.closed) return;
+      this.renewing = false;
       this.handlers.onConnection('reconnecting…');
       // Jittered, so consoles dropped by one blip do not all reconnect in the same instant. A refused upgrade (a bad
       // token) also lands here: a REST call first finds out whether the token is still accepted.

@@ -1,4 +1,5 @@
 import createClient, { type Client } from 'openapi-fetch';
+import type { TokenKeeper } from '../token-keeper.js';
 import type { paths } from './openapi.js';
 
 /** The console's typed API client: every path, parameter and body checked against the served OpenAPI document. */
@@ -23,19 +24,34 @@ interface Problem {
 }
 
 /**
- * A client that sends `token` as `Authorization: Bearer` (an API key or an OpenID access token serve alike) and
- * calls `onUnauthorised` when the server no longer accepts it.
+ * A client that sends the keeper's current token as `Authorization: Bearer` (an API key or an OpenID access token
+ * serve alike). A call refused with 401 gets a renewed token from the keeper (one refresh for all the calls refused
+ * meanwhile) and is sent once more with it; when none can be had, the keeper ends the sign-in and the 401 stands.
  */
-export function createApi(token: string, onUnauthorised: () => void): Api {
+export function createApi(keeper: TokenKeeper): Api {
   const api = createClient<paths>({ baseUrl: location.origin });
+  // fetch consumes a request's body, so each call is copied before it goes out, to be sent again if it must be.
+  const copies = new Map<string, { request: Request; token: string }>();
   api.use({
-    onRequest({ request }) {
+    onRequest({ request, id }) {
+      const token = keeper.accessToken;
       request.headers.set('authorization', `Bearer ${token}`);
+      copies.set(id, { request: request.clone(), token });
       return request;
     },
-    onResponse({ response }) {
-      if (response.status === 401) onUnauthorised();
-      return response;
+    async onResponse({ response, id }) {
+      const copy = copies.get(id);
+      copies.delete(id);
+      if (response.status !== 401 || copy === undefined) return response;
+      const renewed = await keeper.renew(copy.token);
+      if (renewed === undefined) return response;
+      copy.request.headers.set('authorization', `Bearer ${renewed}`);
+      const again = await fetch(copy.request);
+      if (again.status === 401) keeper.end('refused');
+      return again;
+    },
+    onError({ id }) {
+      copies.delete(id);
     },
   });
   return api;
