@@ -197,9 +197,7 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
       await rulesFeed.subscription.close();
       await shadowFeed.subscription.close();
       await loop.close();
-      processor.modelInForce.close();
-      const challengerModel = processor.challengerInForce?.model;
-      if (challengerModel !== undefined && challengerModel !== processor.modelInForce) challengerModel.close();
+      processor.closeModels();
     },
   };
 

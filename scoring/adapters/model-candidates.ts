@@ -59,8 +59,14 @@ export async function loadCandidate(candidatesDir: string, version: string): Pro
   try {
     return await TfjsModelScorer.load(dir);
   } catch (error) {
-    if (!(error instanceof UnavailableError)) throw error;
-    throw refused(`candidate ${version} in ${dir} does not load`, [{ path: '/modelVersion', message: error.message }]);
+    // Whatever the artefact's fault (TF.js throws plain errors for weights that do not fit the topology), it is the
+    // candidate that is refused, with its directory.
+    throw refused(`candidate ${version} in ${dir} does not load`, [
+      {
+        path: '/modelVersion',
+        message: `${dir}: ${error instanceof UnavailableError ? error.message : describeError(error)}`,
+      },
+    ]);
   }
 }
 

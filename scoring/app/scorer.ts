@@ -309,6 +309,13 @@ export class ScoringProcessor {
     this.challenger = challenger;
   }
 
+  /** Closes every model this processor holds (the champion, the challenger's, those replaced); call once, at stop. */
+  closeModels(): void {
+    const models = new Set([this.model, ...this.retired, ...(this.challenger?.model ? [this.challenger.model] : [])]);
+    this.retired = [];
+    for (const model of models) model.close();
+  }
+
   /** The challenger scoring beside the champion now, if any. */
   get challengerInForce(): Challenger | undefined {
     return this.challenger;
