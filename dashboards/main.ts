@@ -162,7 +162,12 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     if (shadowFeed !== undefined) subscriptions.push(shadowFeed.subscription);
     const shadow: ShadowControl | undefined =
       shadowFeed !== undefined && checkModel !== undefined
-        ? { checkModel, latest: () => shadowFeed.latest(), publish: (r) => shadowFeed.publish(r) }
+        ? {
+            checkModel,
+            loaded: () => shadowFeed.loaded,
+            latest: () => shadowFeed.latest(),
+            publish: (r) => shadowFeed.publish(r),
+          }
         : undefined;
     const router = dashboardsRouter({
       clickhouse: deps.clickhouse,

@@ -105,6 +105,8 @@ export interface ShadowControl {
    * problems at `/modelVersion` naming the directory and file read) when it does not.
    */
   checkModel(version: string): Promise<void>;
+  /** Resolves once the topic is read to where it ended at start, so {@link latest} is the setting in force. */
+  loaded(): Promise<void>;
   /** The newest record on Topics.shadowSettings; undefined while no challenger was ever set. */
   latest(): ShadowSetting | undefined;
   publish(record: ShadowSetting): Promise<void>;

@@ -151,9 +151,11 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     modelReasons: config.modelReasons,
   });
   live.processor = processor;
-  shadowLive.apply = (setting) => applyShadowSetting(processor, setting);
+  // One setting at a time, in the order read: loading a model takes a while, and an older setting must not land last.
+  let applying = Promise.resolve();
+  shadowLive.apply = (setting) => (applying = applying.then(() => applyShadowSetting(processor, setting)));
   const initialSetting = shadowFeed.latest();
-  if (initialSetting !== undefined) await applyShadowSetting(processor, initialSetting);
+  if (initialSetting !== undefined) await shadowLive.apply(initialSetting);
 
   metrics.gauge(
     'vigil_scoring_state_keys',

@@ -52,6 +52,7 @@ export function shadowRoutes(ctx: RouteContext, shadow: ShadowControl, rules: Ru
     ctx.analystOrCompliance,
     route(async (_req, res) => {
       await audit(res, 'shadow.setting', 'shadow', {});
+      await shadow.loaded();
       const latest = shadow.latest();
       if (latest === undefined) throw notFound('SHADOW_NOT_SET', 'no challenger was ever set');
       res.json(shadowSettingView(latest));
@@ -66,6 +67,8 @@ export function shadowRoutes(ctx: RouteContext, shadow: ShadowControl, rules: Ru
       // Recorded before validation, so refused attempts are in the access log too.
       await audit(res, 'shadow.put', 'shadow', {});
       const { prepared, modelVersion } = await validRequest(req.body as unknown, rules, shadow);
+      // A change is made on the setting in force: never on one read before the topic is (a promoted model kept).
+      await shadow.loaded();
       const record: ShadowSetting = {
         change: 'PUT',
         challengerRulesVersion: prepared?.version ?? null,
@@ -91,6 +94,8 @@ export function shadowRoutes(ctx: RouteContext, shadow: ShadowControl, rules: Ru
     ctx.only(Role.admin),
     route(async (_req, res) => {
       await audit(res, 'shadow.delete', 'shadow', {});
+      // A change is made on the setting in force: never on one read before the topic is (a promoted model kept).
+      await shadow.loaded();
       // Idempotent: with no challenger set, the slot is written empty again (and the access log has the attempt).
       const latest = shadow.latest();
       const record: ShadowSetting = {
@@ -108,6 +113,7 @@ export function shadowRoutes(ctx: RouteContext, shadow: ShadowControl, rules: Ru
     '/v1/shadow/promote',
     ctx.only(Role.admin),
     route(async (_req, res) => {
+      await shadow.loaded();
       const latest = shadow.latest();
       await audit(res, 'shadow.promote', 'shadow/promote', {
         rulesVersion: latest?.challengerRulesVersion ?? null,
