@@ -18,13 +18,14 @@ import { elasticsearchConnection } from '../schemas/elasticsearch/audit.js';
 import type { Account, AnalystLabel } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { startRulesVersionFeed } from '../schemas/rules-versions.js';
+import { startShadowSettingFeed } from '../schemas/shadow-settings.js';
 import { Topics } from '../schemas/topics.js';
 import { type DashboardsConfig, readDashboardsConfig } from './config.js';
 import { LiveStats } from './domain/live-stats.js';
 import type { OutboxCounters } from './domain/outbox.js';
 import { dashboardsRouter } from './http/routes.js';
 import { AccessLogWriter, applyAccessLogRetention } from './adapters/clickhouse-access-log.js';
-import type { ApiKeyDirectory, AuditSearch, RulesControl } from './ports.js';
+import type { ApiKeyDirectory, AuditSearch, RulesControl, ShadowControl } from './ports.js';
 import { ClickHouseAuditSearch } from './adapters/clickhouse-audit-search.js';
 import { ElasticsearchAuditSearch } from './adapters/elasticsearch-audit-search.js';
 import { AccountTable, startAccountFeed } from './app/account-table.js';
@@ -57,6 +58,11 @@ export interface DashboardsDeps {
    * dashboards serves `PUT /v1/rules` and `GET /v1/rules/active` over Topics.rulesVersions.
    */
   readonly prepareRules?: RulesControl['prepare'];
+  /**
+   * Scoring's check of a candidate model by version (the composition root passes it). With it and `prepareRules`,
+   * dashboards serves the champion-challenger routes (`/v1/shadow`) over Topics.shadowSettings.
+   */
+  readonly checkModelCandidate?: ShadowControl['checkModel'];
 }
 
 export interface DashboardsStage {
@@ -148,6 +154,21 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       prepareRules !== undefined && rulesFeed !== undefined
         ? { prepare: prepareRules, latest: () => rulesFeed.latest(), publish: (r) => rulesFeed.publish(r) }
         : undefined;
+    const checkModel = deps.checkModelCandidate;
+    const shadowFeed =
+      rules !== undefined && checkModel !== undefined
+        ? await startShadowSettingFeed(deps.bus, deps.registry, clock, 'dashboards')
+        : undefined;
+    if (shadowFeed !== undefined) subscriptions.push(shadowFeed.subscription);
+    const shadow: ShadowControl | undefined =
+      shadowFeed !== undefined && checkModel !== undefined
+        ? {
+            checkModel,
+            loaded: () => shadowFeed.loaded,
+            latest: () => shadowFeed.latest(),
+            publish: (r) => shadowFeed.publish(r),
+          }
+        : undefined;
     const router = dashboardsRouter({
       clickhouse: deps.clickhouse,
       authenticator: deps.authenticator,
@@ -161,6 +182,7 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
       apiKeys: deps.apiKeys,
       customerKeys: deps.customerKeys,
       rules,
+      shadow,
       cases: caseFeed,
     });
     const health = [
@@ -197,7 +219,11 @@ export async function startDashboards(deps: DashboardsDeps): Promise<DashboardsS
     });
     return {
       router,
-      api: dashboardsApi({ rules: rules !== undefined, apiKeys: deps.apiKeys !== undefined }),
+      api: dashboardsApi({
+        rules: rules !== undefined,
+        shadow: shadow !== undefined,
+        apiKeys: deps.apiKeys !== undefined,
+      }),
       attach: (server) => hub.attach(server),
       // Not ready until the chart of accounts is in: before that, a balance would leave out an overdraft limit.
       // Nor until the case log is folded: before that, the queue would be missing cases and actions would be refused.

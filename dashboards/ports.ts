@@ -1,5 +1,5 @@
 import type { Principal } from '../platform/auth.js';
-import type { ApiKey, CaseEvent, FraudAlert, RulesVersion } from '../schemas/generated/types.js';
+import type { ApiKey, CaseEvent, FraudAlert, RulesVersion, ShadowSetting } from '../schemas/generated/types.js';
 import type { AuditPage, AuditQuery } from './domain/audit-query.js';
 import type { CaseBook, StepOutcome } from './domain/cases.js';
 import type { LoggedRecord } from './domain/replay-merge.js';
@@ -92,6 +92,24 @@ export interface RulesControl {
   /** The newest record on Topics.rulesVersions; undefined while only rules files were ever used. */
   latest(): RulesVersion | undefined;
   publish(record: RulesVersion): Promise<void>;
+}
+
+/**
+ * The champion-challenger setting as the shadow routes need it. `checkModel` is scoring's own check of a candidate
+ * model (the composition root passes it in: stages share no code), so a version is refused here exactly when scoring
+ * could not load it; `publish` writes to Topics.shadowSettings, which every scoring member reads.
+ */
+export interface ShadowControl {
+  /**
+   * Resolves when the candidate named `version` loads in this build; throws ValidationError (SHADOW_INVALID,
+   * problems at `/modelVersion` naming the directory and file read) when it does not.
+   */
+  checkModel(version: string): Promise<void>;
+  /** Resolves once the topic is read to where it ended at start, so {@link latest} is the setting in force. */
+  loaded(): Promise<void>;
+  /** The newest record on Topics.shadowSettings; undefined while no challenger was ever set. */
+  latest(): ShadowSetting | undefined;
+  publish(record: ShadowSetting): Promise<void>;
 }
 
 /**

@@ -30,6 +30,8 @@ import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
 import { preparedRulesOf } from '../scoring/adapters/rules-file.js';
+import { checkCandidate } from '../scoring/adapters/model-candidates.js';
+import { modelCandidatesDirOf } from '../scoring/config.js';
 import { type ServiceConfig, type StageName, readServiceConfig } from './config.js';
 
 interface RunningStage {
@@ -81,6 +83,9 @@ async function main(): Promise<void> {
     env,
     logger: logger.child({ stage }),
   });
+  // Shared by the scoring and dashboards stages (a shared volume when they run apart): dashboards checks a candidate
+  // where scoring will load it.
+  const modelCandidatesDir = modelCandidatesDirOf(env, config.dataDir);
   const dataDir = (stage: StageName) => (config.stages.length === 1 ? config.dataDir : join(config.dataDir, stage));
 
   const stages: Array<{ name: StageName; stage: RunningStage }> = [];
@@ -107,6 +112,7 @@ async function main(): Promise<void> {
           stage: await startScoring({
             ...common(stageName),
             dataDir: dataDir(stageName),
+            modelCandidatesDir,
             ...(clickhouse !== undefined ? { clickhouse } : {}),
           }),
         });
@@ -124,6 +130,7 @@ async function main(): Promise<void> {
           authenticator,
           apiKeys,
           prepareRules: preparedRulesOf,
+          checkModelCandidate: (version) => checkCandidate(modelCandidatesDir, version),
         });
         attachments.push((server) => dashboards.attach(server));
         stages.push({ name: stageName, stage: dashboards });

@@ -20,6 +20,8 @@ import { topicSpecs } from '../schemas/partitions.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
 import { preparedRulesOf } from '../scoring/adapters/rules-file.js';
+import { checkCandidate } from '../scoring/adapters/model-candidates.js';
+import { modelCandidatesDirOf } from '../scoring/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { httpAccountDeskApi } from '../simulator/account-desk.js';
 import { type ChannelCounts, createChannelFeed } from '../simulator/channel-feed.js';
@@ -236,9 +238,12 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
 
   const common = { bus, registry, metrics, clock, env };
   const ledgerSink = await startLedgerSink({ ...common, clickhouse, logger: logger.child({ stage: 'ledger-sink' }) });
+  // Where `npm run train -- --from-history` writes by default (`<data dir>/model-candidates`).
+  const modelCandidatesDir = modelCandidatesDirOf(env, config.dataDir);
   const scoring = await startScoring({
     ...common,
     dataDir: join(config.dataDir, 'scoring'),
+    modelCandidatesDir,
     clickhouse,
     logger: logger.child({ stage: 'scoring' }),
   });
@@ -261,6 +266,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     apiKeys: apiKeyFeed,
     customerKeys,
     prepareRules: preparedRulesOf,
+    checkModelCandidate: (version) => checkCandidate(modelCandidatesDir, version),
     logger: logger.child({ stage: 'dashboards' }),
   });
   const notifier = await startNotifier({

@@ -17,6 +17,7 @@ import type {
   LedgerBalance,
   LedgerEvent,
   ScoredTransaction,
+  ShadowDecision,
 } from '../schemas/generated/types.js';
 import { topicSpecs } from '../schemas/partitions.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
@@ -30,6 +31,7 @@ import { BalanceFeed } from './app/balance-feed.js';
 import { LedgerEventFeed } from './app/ledger-events.js';
 import { LedgerBatchHandler } from './app/ledger-writer.js';
 import { sweepExpiredHolds } from './app/hold-sweep.js';
+import { ShadowDecisionWriter } from './app/shadow-writer.js';
 
 /**
  * ledger-sink's composition root: parses its config, creates the ClickHouse tables, wires the store, codecs and
@@ -82,16 +84,20 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     Topics.accounts,
     Topics.ledgerBalances,
     Topics.ledgerEvents,
+    Topics.shadowDecisions,
   ];
   await deps.bus.ensureTopics(topicSpecs().filter((spec) => used.includes(spec.topic)));
-  const [scoredCodec, labelCodec, accountCodec, balanceCodec, eventCodec, deadLetters] = await Promise.all([
-    createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
-    createCodec<AnalystLabel>(deps.registry, Topics.analystLabels),
-    createCodec<Account>(deps.registry, Topics.accounts),
-    createCodec<LedgerBalance>(deps.registry, Topics.ledgerBalances),
-    createCodec<LedgerEvent>(deps.registry, Topics.ledgerEvents),
-    DeadLetterWriter.create(deps.bus, deps.registry, 'ledger-sink', deps.clock),
-  ]);
+  const [scoredCodec, labelCodec, accountCodec, balanceCodec, eventCodec, shadowCodec, deadLetters] = await Promise.all(
+    [
+      createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),
+      createCodec<AnalystLabel>(deps.registry, Topics.analystLabels),
+      createCodec<Account>(deps.registry, Topics.accounts),
+      createCodec<LedgerBalance>(deps.registry, Topics.ledgerBalances),
+      createCodec<LedgerEvent>(deps.registry, Topics.ledgerEvents),
+      createCodec<ShadowDecision>(deps.registry, Topics.shadowDecisions),
+      DeadLetterWriter.create(deps.bus, deps.registry, 'ledger-sink', deps.clock),
+    ],
+  );
   const balances = new BalanceFeed({
     store,
     producer: deps.bus.producer(),
@@ -116,8 +122,17 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     events: new LedgerEventFeed({ producer: deps.bus.producer(), codec: eventCodec, metrics: deps.metrics }),
   });
 
-  let subscription: Subscription;
+  const shadowWriter = new ShadowDecisionWriter({
+    store,
+    codec: shadowCodec,
+    deadLetters,
+    clock: deps.clock,
+    metrics: deps.metrics,
+  });
+
+  let subscription: Subscription | undefined;
   let chartOfAccounts: Subscription | undefined;
+  let shadowDecisions: Subscription | undefined;
   try {
     // Every process reads the whole chart of accounts (a fresh group, never committed): a credit to a policy
     // account can arrive on any partition, so each process must know every policy.
@@ -158,7 +173,20 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
         logger.debug('batch stored', { ...report, partition: batch.partition });
       },
     );
+    // The challenger's decisions in a group of their own: they never wait for, or hold up, the ledger's.
+    shadowDecisions = await deps.bus.subscribe(
+      {
+        groupId: `${config.groupId}.shadow`,
+        topics: [Topics.shadowDecisions],
+        commitMode: 'after-batch',
+        maxBatchRecords: config.maxBatchRecords,
+        startFrom: 'earliest',
+        deadLetter: deadLetters.sink,
+      },
+      (batch) => shadowWriter.handle(batch),
+    );
   } catch (error) {
+    await subscription?.close();
     await chartOfAccounts?.close();
     await auditIndex?.close();
     throw error;
@@ -182,7 +210,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     close: () => {
       closing ??= sweep
         .stop()
-        .then(() => Promise.all([subscription.close(), chartOfAccounts.close()]))
+        .then(() => Promise.all([subscription.close(), chartOfAccounts.close(), shadowDecisions.close()]))
         .then(() => auditIndex?.close())
         .then(() => logger.info('ledger-sink stopped'));
       return closing;

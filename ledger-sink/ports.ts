@@ -1,4 +1,10 @@
-import type { AnalystLabel, ScoredTransaction, Transaction, TransactionKind } from '../schemas/generated/types.js';
+import type {
+  AnalystLabel,
+  ScoredTransaction,
+  ShadowDecision,
+  Transaction,
+  TransactionKind,
+} from '../schemas/generated/types.js';
 import type { BookedEntry, Hold, HoldResolutionRecord, TransactionLedger, Verdict } from './domain/holds.js';
 import type { StoredFingerprints } from './domain/idempotency.js';
 
@@ -129,4 +135,13 @@ export interface AuditIndexRejection {
   /** The index's error type, e.g. `document_parsing_exception`. */
   readonly type: string;
   readonly reason: string;
+}
+
+/**
+ * Where the challenger's decisions are stored for the champion-challenger report (`shadow_decisions`). A record
+ * stored again (a redelivered batch) is kept once per transaction and challenger.
+ */
+export interface ShadowDecisionStore {
+  /** `storedAtMs`: when this batch is stored. Throws a retriable error when the store is unreachable. */
+  insertShadowDecisions(decisions: readonly ShadowDecision[], storedAtMs: number): Promise<void>;
 }

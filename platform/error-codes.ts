@@ -344,6 +344,16 @@ export const errorCatalogue = {
     meaning:
       'No rules were ever put in force through PUT /v1/rules: scoring decides with its rules file, whose version each decision names.',
   },
+  SHADOW_INVALID: {
+    category: 'invalid_input',
+    meaning:
+      'The challenger cannot be put in place: `problems` lists every offending field (rules that break the rules format, a model version with no candidate artefact that fits this build, with the directory read).',
+  },
+  SHADOW_NOT_SET: {
+    category: 'not_found',
+    meaning:
+      'No challenger is set (none was put with PUT /v1/shadow, or it was stopped or promoted): there is nothing to promote or show.',
+  },
   CASE_NOT_FOUND: {
     category: 'not_found',
     meaning: 'No case has this id; cases are opened by REVIEW and DECLINE alerts (GET /v1/cases lists them).',

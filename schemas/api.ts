@@ -928,6 +928,77 @@ export interface RulesVersionView {
   readonly rules: unknown;
 }
 
+/** The body of `PUT /v1/shadow`: a challenger's rules document, a candidate model's version, or both. */
+export interface ShadowRequest {
+  /** A rules document in the format of `scoring/rules.json`, validated whole; absent: the champion's rules. */
+  readonly rules?: unknown;
+  /** A candidate model's version (its metadata.json `version`) in the candidates directory; absent: the champion's model. */
+  readonly modelVersion?: string;
+}
+
+/** The champion-challenger setting, as `GET /v1/shadow` and the 202s of the shadow routes show it. */
+export interface ShadowSettingView {
+  /** PUT, DELETE or PROMOTE: the change that made this setting. */
+  readonly change: string;
+  /** The challenger, or null when none is set. */
+  readonly challenger: {
+    /** Content version of its rules; null: it decides with the champion's rules. */
+    readonly rulesVersion: string | null;
+    readonly rulesLabel: string | null;
+    /** Its candidate model; null: it scores with the champion's model. */
+    readonly modelVersion: string | null;
+  } | null;
+  /** The candidate a promotion made champion; null while the configured model directory's decides. */
+  readonly championModelVersion: string | null;
+  readonly changedBy: string;
+  /** ISO 8601 UTC. */
+  readonly changedAt: string;
+}
+
+/** One side's alert counts and, on the labelled transactions, how its alerts met the labels. */
+export interface ShadowSideReport {
+  /** REVIEW + DECLINE decisions. */
+  readonly alerts: number;
+  /** alerts / transactions; null without transactions. */
+  readonly alertRate: number | null;
+  /** Alerted and labelled FRAUD. */
+  readonly truePositives: number;
+  /** Alerted and labelled GENUINE. */
+  readonly falsePositives: number;
+  /** Approved and labelled FRAUD. */
+  readonly falseNegatives: number;
+  /** truePositives / (truePositives + falsePositives); null when it alerted on no labelled transaction. */
+  readonly precision: number | null;
+  /** truePositives / labelled FRAUD; null without a FRAUD label. */
+  readonly recall: number | null;
+}
+
+/** Champion against challenger for one pair of versions (`GET /v1/shadow/report`). */
+export interface ShadowPairReport {
+  readonly champion: { readonly modelVersion: string; readonly rulesVersion: string };
+  readonly challenger: { readonly modelVersion: string; readonly rulesVersion: string };
+  /** Transactions both decided in the period. */
+  readonly transactions: number;
+  /** Of those, with an analyst's or chargeback verdict (the latest verdict counts). */
+  readonly labelled: number;
+  readonly labelledFraud: number;
+  readonly championSide: ShadowSideReport;
+  readonly challengerSide: ShadowSideReport;
+  /** Same decision on both sides. */
+  readonly agreeing: number;
+  /** agreeing / transactions; null without transactions. */
+  readonly agreementRate: number | null;
+  /** matrix[champion decision][challenger decision] = transactions. */
+  readonly matrix: Readonly<Record<Decision, Readonly<Record<Decision, number>>>>;
+}
+
+/** `GET /v1/shadow/report`: every version pair with shadow decisions scored in [from, to). */
+export interface ShadowReport {
+  readonly from: string;
+  readonly to: string;
+  readonly pairs: readonly ShadowPairReport[];
+}
+
 /** The rules in force, as `GET /v1/rules/active` and the 202 of `PUT /v1/rules` show them. */
 export interface ActiveRulesView {
   /** SHA-256 (hex) of the document's canonical JSON: what decisions made with these rules record as `rulesVersion`. */

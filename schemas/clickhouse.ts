@@ -26,6 +26,7 @@ export const ClickHouseTables = {
   analystLabels: 'analyst_labels',
   accessLog: 'access_log',
   rulesVersions: 'rules_versions',
+  shadowDecisions: 'shadow_decisions',
 } as const;
 
 /**
@@ -39,6 +40,7 @@ export const ClickHouseInsertOnce = {
   [ClickHouseTables.ledgerHoldResolutions]: 'ledger_hold_resolutions_incoming',
   [ClickHouseTables.ledgerConflicts]: 'ledger_conflicts_incoming',
   [ClickHouseTables.analystLabels]: 'analyst_labels_incoming',
+  [ClickHouseTables.shadowDecisions]: 'shadow_decisions_incoming',
 } as const;
 
 /** The views of `schemas/clickhouse/tables.sql`: queries over the tables, holding no rows of their own. */
@@ -213,4 +215,24 @@ export interface RulesVersionRow {
   /** The document as canonical JSON (platform/canonical-json.ts), so re-hashing it gives `version`. */
   readonly rules_json: string;
   readonly first_loaded_at: DateTime64Text;
+}
+
+/** One row of `shadow_decisions`: the challenger's decision beside the champion's for one transaction. */
+export interface ShadowDecisionRow {
+  readonly transaction_id: string;
+  readonly event_time: DateTime64Text;
+  readonly scored_at: DateTime64Text;
+  readonly champion_decision: Decision;
+  readonly champion_score: number;
+  readonly champion_risk: number;
+  readonly champion_reason_codes: readonly string[];
+  readonly champion_model_version: string;
+  readonly champion_rules_version: string;
+  readonly challenger_decision: Decision;
+  readonly challenger_score: number;
+  readonly challenger_risk: number;
+  readonly challenger_reason_codes: readonly string[];
+  readonly challenger_model_version: string;
+  readonly challenger_rules_version: string;
+  readonly stored_at: DateTime64Text;
 }

@@ -24,6 +24,7 @@ describe('Confluent-framed Avro codec properties', () => {
         Topics.deadLetters,
         Topics.ledgerBalances,
         Topics.ledgerEvents,
+        Topics.shadowDecisions,
       ].sort(),
     );
     expect(codecTargets).toHaveLength(2 * allTopics.length + blockCountTopics.length + 2);

@@ -22,5 +22,7 @@ export function topicSpecs(partitions = 8): TopicSpec[] {
     { topic: Topics.rulesVersions, partitions: 1, compacted: true },
     // Compacted with a unique key per record: kept for ever on Kafka and exempt from the embedded log's retention.
     { topic: Topics.caseEvents, partitions: 1, compacted: true },
+    { topic: Topics.shadowSettings, partitions: 1, compacted: true },
+    { topic: Topics.shadowDecisions, partitions },
   ];
 }

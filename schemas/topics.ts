@@ -36,6 +36,13 @@ export const Topics = {
    * partition, read whole by every dashboards process, which folds it in this one order into the same cases.
    */
   caseEvents: 'cases.events',
+  /**
+   * The champion-challenger setting (`PUT`/`DELETE /v1/shadow`, `POST /v1/shadow/promote`); key: always `active`, so
+   * compaction keeps the newest, which every scoring member applies. Read whole by every scoring and dashboards process.
+   */
+  shadowSettings: 'shadow.settings',
+  /** The challenger's decision beside the champion's for every transaction scored while one is set; key: payer account id. */
+  shadowDecisions: 'shadow.decisions',
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -52,6 +59,8 @@ export const TopicValueSchema = {
   [Topics.apiKeys]: 'vigil.ApiKey',
   [Topics.rulesVersions]: 'vigil.RulesVersion',
   [Topics.caseEvents]: 'vigil.CaseEvent',
+  [Topics.shadowSettings]: 'vigil.ShadowSetting',
+  [Topics.shadowDecisions]: 'vigil.ShadowDecision',
 } as const satisfies Record<Topic, string>;
 
 export function valueSubject(topic: Topic): string {

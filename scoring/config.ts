@@ -1,4 +1,5 @@
 import { readStuckAfterMs } from '../platform/consumer-health.js';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../platform/errors.js';
 import { type Env, readInt, readNumber, readString } from '../platform/config.js';
@@ -11,6 +12,12 @@ export interface ScoringConfig {
   readonly declineThreshold: number;
   /** The model artefact directory (model.json, weights.bin, metadata.json). VIGIL_MODEL_DIR. */
   readonly modelDir: string;
+  /**
+   * Where candidate models are, one artefact directory each, named by their metadata's version (a challenger or a
+   * promoted champion; `npm run train -- --from-history` writes there). VIGIL_MODEL_CANDIDATES_DIR; undefined: the
+   * stage's default, `<data dir>/model-candidates`.
+   */
+  readonly modelCandidatesDir: string | undefined;
   /** The rules file. VIGIL_RULES_FILE. */
   readonly rulesFile: string;
   /** Write a feature-state snapshot (then commit offsets) at least this often while records flow. VIGIL_SCORING_SNAPSHOT_INTERVAL_MS. */
@@ -23,6 +30,15 @@ export interface ScoringConfig {
   readonly modelReasons: number;
   /** No progress with lag for this long marks the consumer stuck (VIGIL_STUCK_AFTER_MS, default 60000). */
   readonly stuckAfterMs: number;
+}
+
+/**
+ * Where a scoring process with data directory `dataDir` finds candidate models: VIGIL_MODEL_CANDIDATES_DIR, else
+ * `<dataDir>/model-candidates` (where `npm run train -- --from-history` writes by default). The composition roots
+ * give dashboards the same directory, so a candidate is checked where scoring will load it.
+ */
+export function modelCandidatesDirOf(env: Env, dataDir: string): string {
+  return readScoringConfig(env).modelCandidatesDir ?? join(dataDir, 'model-candidates');
 }
 
 const defaultPath = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
@@ -40,6 +56,7 @@ export function readScoringConfig(env: Env): ScoringConfig {
     reviewThreshold,
     declineThreshold,
     modelDir: readString(env, 'VIGIL_MODEL_DIR', defaultPath('./model/artifact')),
+    modelCandidatesDir: env['VIGIL_MODEL_CANDIDATES_DIR'] || undefined,
     rulesFile: readString(env, 'VIGIL_RULES_FILE', defaultPath('./rules.json')),
     snapshotIntervalMs: readInt(env, 'VIGIL_SCORING_SNAPSHOT_INTERVAL_MS', 5_000, { min: 100, max: 3_600_000 }),
     snapshotEveryRecords: readInt(env, 'VIGIL_SCORING_SNAPSHOT_EVERY_RECORDS', 200_000, { min: 1, max: 100_000_000 }),

@@ -14,26 +14,33 @@ import type {
   FraudAlert,
   LedgerBalance,
   ScoredTransaction,
+  ShadowDecision,
+  ShadowSetting,
   Transaction,
 } from '../schemas/generated/types.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { startRulesVersionFeed } from '../schemas/rules-versions.js';
+import { hasChallenger, startShadowSettingFeed } from '../schemas/shadow-settings.js';
 import { Topics } from '../schemas/topics.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseRulesArchive } from './adapters/clickhouse-rules-archive.js';
 import { type LoadedRules, loadRulesFile, prepareRules } from './adapters/rules-file.js';
 import { FileSnapshotStore } from './adapters/snapshot-store.js';
+import { loadCandidate } from './adapters/model-candidates.js';
 import { TfjsModelScorer } from './adapters/tfjs-model.js';
-import { readScoringConfig } from './config.js';
-import { ScoringProcessor } from './app/scorer.js';
+import { modelCandidatesDirOf, readScoringConfig } from './config.js';
+import { type Challenger, ScoringProcessor } from './app/scorer.js';
 import { ScoringLoop } from './app/scoring-loop.js';
 import type { RuleSet } from './domain/rules.js';
+import type { ModelScorer } from './ports.js';
 
 /**
  * The scoring stage's composition root: reads config, loads the rules and the model artefact, builds the
  * processor and starts the exactly-once loop (app/scoring-loop.ts) as group `scoring`. The rules in force are the
  * newest on Topics.rulesVersions (put there by `PUT /v1/rules`), else the rules file; a new record there is put in
- * force between batches, without a restart.
+ * force between batches, without a restart. Likewise the champion-challenger setting on Topics.shadowSettings (put
+ * there by `PUT /v1/shadow` and `POST /v1/shadow/promote`): the challenger it names scores beside the champion from
+ * the next batch on, and a model it made champion decides from then on (and after a restart).
  *
  * With several scoring instances each sees only its partitions' labels; terminal fraud ratios are then per
  * instance (see README gaps).
@@ -46,6 +53,12 @@ export interface ScoringDeps {
   clock: Clock;
   dataDir: string;
   env: Env;
+  /**
+   * Where candidate models are (challengers and promoted champions, by version); default
+   * {@link modelCandidatesDirOf} of this stage's data directory. The composition roots pass the directory they give
+   * dashboards, so a candidate is checked where it will be loaded.
+   */
+  modelCandidatesDir?: string;
   /** Where the loaded rules version is archived (`rules_versions`); without it scoring logs that it is not. */
   clickhouse?: ClickHouseClient;
 }
@@ -106,19 +119,28 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     published !== undefined ? prepareRules(JSON.parse(published.rulesJson)) : await loadRulesFile(config.rulesFile);
   const initialRules = await archived(initial);
   inForce ??= initialRules;
-  const model = await TfjsModelScorer.load(config.modelDir);
-  const [transactions, labels, accounts, balances, scored, alerts] = await Promise.all([
+  const candidatesDir = deps.modelCandidatesDir ?? modelCandidatesDirOf(deps.env, deps.dataDir);
+  // The champion-challenger setting: read whole before the first batch, applied between batches after that.
+  const shadowLive: { apply?: (setting: ShadowSetting) => Promise<void> } = {};
+  const shadowFeed = await startShadowSettingFeed(bus, registry, clock, SCORING_GROUP, async (setting) => {
+    await shadowLive.apply?.(setting);
+  });
+  await shadowFeed.loaded;
+  const promoted = shadowFeed.latest()?.championModelVersion ?? null;
+  const model = await championModel(promoted);
+  const [transactions, labels, accounts, balances, scored, alerts, shadow] = await Promise.all([
     createCodec<Transaction>(registry, Topics.transactionsRaw),
     createCodec<AnalystLabel>(registry, Topics.analystLabels),
     createCodec<Account>(registry, Topics.accounts),
     createCodec<LedgerBalance>(registry, Topics.ledgerBalances),
     createCodec<ScoredTransaction>(registry, Topics.transactionsScored),
     createCodec<FraudAlert>(registry, Topics.fraudAlerts),
+    createCodec<ShadowDecision>(registry, Topics.shadowDecisions),
   ]);
   const deadLetters = await DeadLetterWriter.create(bus, registry, SCORING_GROUP, clock);
   const processor = new ScoringProcessor({
     producer: bus.producer(),
-    codecs: { transactions, labels, accounts, balances, scored, alerts },
+    codecs: { transactions, labels, accounts, balances, scored, alerts, shadow },
     deadLetters,
     model,
     rules: inForce,
@@ -129,6 +151,11 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     modelReasons: config.modelReasons,
   });
   live.processor = processor;
+  // One setting at a time, in the order read: loading a model takes a while, and an older setting must not land last.
+  let applying = Promise.resolve();
+  shadowLive.apply = (setting) => (applying = applying.then(() => applyShadowSetting(processor, setting)));
+  const initialSetting = shadowFeed.latest();
+  if (initialSetting !== undefined) await shadowLive.apply(initialSetting);
 
   metrics.gauge(
     'vigil_scoring_state_keys',
@@ -162,6 +189,7 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     rulesVersion: processor.rulesInForce.version,
     rulesFrom: published !== undefined ? Topics.rulesVersions : config.rulesFile,
     rules: processor.rulesInForce.codes.length,
+    challenger: hasChallenger(initialSetting) ? 'set' : 'none',
   });
 
   const health = ConsumerHealth.watch(loop, SCORING_GROUP, { metrics, clock, stuckAfterMs: config.stuckAfterMs });
@@ -169,8 +197,85 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     isReady: () => loop.isRunning() && !health.isStuck(),
     async close() {
       await rulesFeed.subscription.close();
+      await shadowFeed.subscription.close();
       await loop.close();
-      model.close();
+      processor.closeModels();
     },
   };
+
+  /**
+   * The champion model: the candidate a promotion named, else the configured artefact. A promoted candidate that
+   * no longer loads here is logged and the configured artefact decides (each decision names its model version).
+   */
+  async function championModel(version: string | null): Promise<ModelScorer> {
+    if (version !== null)
+      try {
+        return await loadCandidate(candidatesDir, version);
+      } catch (error) {
+        logger.error('the promoted model does not load here; the configured model decides', {
+          modelVersion: version,
+          candidatesDir,
+          error: describeError(error),
+        });
+      }
+    return TfjsModelScorer.load(config.modelDir);
+  }
+
+  /**
+   * Puts a champion-challenger setting in force on `processor`: the promoted champion model (when it changed), then
+   * the challenger (or none). What does not load in this build is logged and left out; the champion is never
+   * affected by a challenger that fails.
+   */
+  async function applyShadowSetting(target: ScoringProcessor, setting: ShadowSetting): Promise<void> {
+    const championVersion = setting.championModelVersion;
+    if (championVersion !== null && championVersion !== target.modelInForce.version) {
+      try {
+        target.useModel(await loadCandidate(candidatesDir, championVersion));
+        logger.info('model promoted to champion', { modelVersion: championVersion, by: setting.changedBy });
+      } catch (error) {
+        logger.error('the promoted model does not load here; the champion stays', {
+          modelVersion: championVersion,
+          error: describeError(error),
+        });
+      }
+    }
+    if (!hasChallenger(setting)) {
+      target.useChallenger(undefined);
+      logger.info('no challenger', { change: setting.change, by: setting.changedBy });
+      return;
+    }
+    let challenger: Challenger;
+    try {
+      const rules =
+        setting.challengerRulesJson !== null
+          ? await archived(prepareRules(JSON.parse(setting.challengerRulesJson)))
+          : undefined;
+      const modelVersion = setting.challengerModelVersion;
+      const challengerModel =
+        modelVersion === null
+          ? undefined
+          : modelVersion === target.modelInForce.version
+            ? target.modelInForce
+            : modelVersion === target.challengerInForce?.model?.version
+              ? target.challengerInForce.model
+              : await loadCandidate(candidatesDir, modelVersion);
+      challenger = {
+        ...(rules !== undefined ? { rules } : {}),
+        ...(challengerModel ? { model: challengerModel } : {}),
+      };
+    } catch (error) {
+      logger.error('the challenger does not load in this build; the previous one stays', {
+        rulesVersion: setting.challengerRulesVersion,
+        modelVersion: setting.challengerModelVersion,
+        error: describeError(error),
+      });
+      return;
+    }
+    target.useChallenger(challenger);
+    logger.info('challenger set', {
+      rulesVersion: challenger.rules?.version ?? 'champion’s',
+      modelVersion: challenger.model?.version ?? 'champion’s',
+      by: setting.changedBy,
+    });
+  }
 }

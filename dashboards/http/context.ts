@@ -12,7 +12,7 @@ import type { Codec } from '../../schemas/codec.js';
 import type { Account, AnalystLabel } from '../../schemas/generated/types.js';
 import type { AccountTable } from '../app/account-table.js';
 import type { DashboardsConfig } from '../config.js';
-import type { AccessLog, ApiKeyDirectory, AuditSearch, CaseLog, RulesControl } from '../ports.js';
+import type { AccessLog, ApiKeyDirectory, AuditSearch, CaseLog, RulesControl, ShadowControl } from '../ports.js';
 
 /** What the dashboards' routes are built from (main.ts wires it). */
 export interface RoutesDeps {
@@ -33,6 +33,8 @@ export interface RoutesDeps {
   readonly config: DashboardsConfig;
   /** The rules in force; `PUT /v1/rules` and `GET /v1/rules/active` are served only with it. */
   readonly rules?: RulesControl | undefined;
+  /** The champion-challenger setting; `/v1/shadow` is served only with it and {@link rules}. */
+  readonly shadow?: ShadowControl | undefined;
   /** Analysts' cases; `/v1/cases` is served only with them. */
   readonly cases?: CaseLog | undefined;
   /** Managed API keys; `/v1/api-keys` is served only with it. */

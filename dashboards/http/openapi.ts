@@ -30,6 +30,10 @@ import type {
   LabelView,
   LedgerIntegrity,
   PendingReleaseView,
+  ShadowPairReport,
+  ShadowReport,
+  ShadowSettingView,
+  ShadowSideReport,
   TimelineItem,
 } from '../../schemas/api.js';
 import { Channel, IngestSource, LabelValue, ReasonSource } from '../../schemas/generated/types.js';
@@ -71,6 +75,8 @@ const whole = <T>(properties: Record<keyof T, JsonSchema>): JsonSchema => ({
 const money = ref('MoneyView');
 const instant = { type: 'string', format: 'date-time' } as const;
 const count = { type: 'integer', minimum: 0 } as const;
+/** A share in [0, 1]; null where its denominator is 0. */
+const rate = { type: ['number', 'null'], minimum: 0, maximum: 1 } as const;
 
 const balanceSchema = whole<AccountBalance>({
   accountId: str,
@@ -396,6 +402,66 @@ const exampleIds = {
   payer: 'acct-example-payer',
   customer: 'cust-example-0001',
 } as const;
+
+/**
+ * The champion-challenger shapes, inline rather than components: the console's generated client reads every
+ * component, and it has no shadow views.
+ */
+const shadowSideSchema = whole<ShadowSideReport>({
+  alerts: count,
+  alertRate: rate,
+  truePositives: count,
+  falsePositives: count,
+  falseNegatives: count,
+  precision: rate,
+  recall: rate,
+});
+
+const shadowSettingSchema = whole<ShadowSettingView>({
+  change: { enum: ['PUT', 'DELETE', 'PROMOTE'] },
+  challenger: {
+    oneOf: [
+      { type: 'null' },
+      whole<NonNullable<ShadowSettingView['challenger']>>({
+        rulesVersion: nullableStr,
+        rulesLabel: nullableStr,
+        modelVersion: nullableStr,
+      }),
+    ],
+  },
+  championModelVersion: nullableStr,
+  changedBy: str,
+  changedAt: instant,
+});
+const shadowReportSchema = whole<ShadowReport>({
+  from: instant,
+  to: instant,
+  pairs: list(
+    whole<ShadowPairReport>({
+      champion: obj(['modelVersion', 'rulesVersion'], { modelVersion: str, rulesVersion: str }),
+      challenger: obj(['modelVersion', 'rulesVersion'], { modelVersion: str, rulesVersion: str }),
+      transactions: count,
+      labelled: count,
+      labelledFraud: count,
+      championSide: shadowSideSchema,
+      challengerSide: shadowSideSchema,
+      agreeing: count,
+      agreementRate: rate,
+      matrix: {
+        type: 'object',
+        description: 'matrix[champion decision][challenger decision] = transactions',
+        required: ['APPROVE', 'REVIEW', 'DECLINE'],
+        additionalProperties: false,
+        properties: Object.fromEntries(
+          ['APPROVE', 'REVIEW', 'DECLINE'].map((d) => [
+            d,
+            { type: 'object', required: ['APPROVE', 'REVIEW', 'DECLINE'], additionalProperties: count },
+          ]),
+        ),
+      },
+    }),
+  ),
+});
 
 const schemas: Record<string, JsonSchema> = {
   SyncDecision: syncDecisionSchema,
@@ -1033,6 +1099,85 @@ const fullApi: ApiDocumentPart = {
         { parameters: [pathId('version', 'a'.repeat(64))], problems: [400, 404] },
       ),
     },
+    '/v1/shadow': {
+      get: op(
+        'getShadow',
+        'The champion-challenger setting: the challenger scoring beside the champion, and a promoted champion model',
+        analystOrCompliance,
+        { '200': jsonResponse('The setting', shadowSettingSchema) },
+        { problems: [404] },
+      ),
+      put: op(
+        'putShadow',
+        'Set a challenger (rules and/or a candidate model) that every scoring member runs beside the champion; its decisions are recorded, never acted on',
+        admin,
+        {
+          '202': jsonResponse(
+            'Validated and published; each scoring member sets it between two batches',
+            shadowSettingSchema,
+          ),
+        },
+        {
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              additionalProperties: false,
+              minProperties: 1,
+              properties: {
+                rules: ref('RulesDocument'),
+                modelVersion: {
+                  type: 'string',
+                  pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$',
+                  description:
+                    'A candidate model’s version (its metadata.json) in the scoring process’s candidates directory.',
+                },
+              },
+            },
+            { rules: exampleRules },
+          ),
+          problems: [400, 413],
+        },
+      ),
+      delete: op('deleteShadow', 'Stop the challenger (idempotent); the champion is unchanged', admin, {
+        '202': jsonResponse('Published; each scoring member stops it between two batches', shadowSettingSchema),
+      }),
+    },
+    '/v1/shadow/promote': {
+      post: op(
+        'promoteShadow',
+        'Make the challenger’s rules the rules in force and its model the champion on every scoring member; the slot is then empty',
+        admin,
+        {
+          '202': jsonResponse(
+            'Published; each scoring member switches between two batches',
+            obj(['promoted', 'setting'], {
+              promoted: obj(['rulesVersion', 'rulesLabel', 'modelVersion'], {
+                rulesVersion: nullableStr,
+                rulesLabel: nullableStr,
+                modelVersion: nullableStr,
+              }),
+              setting: shadowSettingSchema,
+            }),
+          ),
+        },
+        { problems: [404] },
+      ),
+    },
+    '/v1/shadow/report': {
+      get: op(
+        'getShadowReport',
+        'Champion against challenger per version pair: alert rates, the 3×3 decision matrix, precision and recall on verdicts',
+        compliance,
+        { '200': jsonResponse('The report', shadowReportSchema) },
+        {
+          parameters: [
+            time('from', 'Inclusive start of the scoring time (default 7 days before `to`)'),
+            time('to', 'Exclusive end (default now)'),
+          ],
+          problems: [400],
+        },
+      ),
+    },
     '/v1/api-keys': {
       get: op('listApiKeys', 'Managed API keys (never a secret)', admin, {
         '200': jsonResponse('The keys', obj(['keys'], { keys: list(ref('ApiKeyView')) })),
@@ -1140,11 +1285,17 @@ const fullApi: ApiDocumentPart = {
 
 /**
  * The dashboards' part of the document, for what this process serves: the rules control (`PUT /v1/rules`,
- * `GET /v1/rules/active`) and managed API keys (`/v1/api-keys`) only where dashboardsRouter mounts them.
+ * `GET /v1/rules/active`), the champion-challenger routes (`/v1/shadow…`, which need the rules control too) and managed API keys (`/v1/api-keys`) only where dashboardsRouter mounts them.
  */
-export function dashboardsApi(served: { readonly rules: boolean; readonly apiKeys: boolean }): ApiDocumentPart {
+export function dashboardsApi(served: {
+  readonly rules: boolean;
+  /** Absent: not served (the console's generated client, which has no shadow views, leaves them out). */
+  readonly shadow?: boolean;
+  readonly apiKeys: boolean;
+}): ApiDocumentPart {
   const left = new Set([
     ...(served.rules ? [] : ['/v1/rules', '/v1/rules/active']),
+    ...(served.rules && served.shadow === true ? [] : ['/v1/shadow', '/v1/shadow/promote', '/v1/shadow/report']),
     ...(served.apiKeys ? [] : ['/v1/api-keys', '/v1/api-keys/{id}', '/v1/api-keys/{id}/rotate']),
   ]);
   return { ...fullApi, paths: Object.fromEntries(Object.entries(fullApi.paths).filter(([path]) => !left.has(path))) };

@@ -10,6 +10,7 @@ import { type RoutesDeps, routeContext } from './context.js';
 import { customerRoutes } from './customer-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { rulesRoutes } from './rules-routes.js';
+import { shadowRoutes } from './shadow-routes.js';
 import { transactionRoutes } from './transaction-routes.js';
 import { webRoutes } from './web-routes.js';
 
@@ -31,6 +32,7 @@ export function dashboardsRouter(deps: RoutesDeps): express.Router {
   router.use(reportRoutes(ctx));
   router.use(accessRoutes(ctx));
   router.use(rulesRoutes(ctx));
+  if (deps.shadow !== undefined && deps.rules !== undefined) router.use(shadowRoutes(ctx, deps.shadow, deps.rules));
   if (deps.apiKeys !== undefined) router.use(apiKeyRoutes(ctx, deps.apiKeys));
   router.use(customerRoutes(ctx));
   router.use(problemDetailsMiddleware(deps.logger));

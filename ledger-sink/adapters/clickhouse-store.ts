@@ -11,12 +11,19 @@ import {
   type LedgerHoldResolutionRow,
   type LedgerHoldRow,
   type SelectedRow,
+  type ShadowDecisionRow,
   clickhouseTableStatements,
   epochMsColumn,
 } from '../../schemas/clickhouse.js';
 import { transactionExtraOf } from '../../schemas/decision-transaction.js';
 import { featureValuesOf } from '../../schemas/features.js';
-import type { AnalystLabel, Decision, LedgerEntry, TransactionKind } from '../../schemas/generated/types.js';
+import type {
+  AnalystLabel,
+  Decision,
+  LedgerEntry,
+  ShadowDecision,
+  TransactionKind,
+} from '../../schemas/generated/types.js';
 import { STORABLE_TIME_MAX_MS, STORABLE_TIME_MIN_MS, auditJson, featuresJson } from '../domain/audit.js';
 import {
   type BookedEntry,
@@ -35,6 +42,7 @@ import {
   type DecisionRecord,
   type LedgerStore,
   type PostedEntry,
+  type ShadowDecisionStore,
   type StoredAccountBalance,
 } from '../ports.js';
 
@@ -160,7 +168,7 @@ type StoredResolutionRow = SelectedRow<
   'resolved_at'
 >;
 
-export class ClickHouseLedgerStore implements LedgerStore {
+export class ClickHouseLedgerStore implements LedgerStore, ShadowDecisionStore {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly options: ClickHouseLedgerStoreOptions = { lookupChunkIds: 1000 },
@@ -305,6 +313,13 @@ export class ClickHouseLedgerStore implements LedgerStore {
 
   insertLabels(labels: readonly AnalystLabel[]): Promise<void> {
     return this.insert(ClickHouseTables.analystLabels, labels.map(analystLabelRow));
+  }
+
+  insertShadowDecisions(decisions: readonly ShadowDecision[], storedAtMs: number): Promise<void> {
+    return this.insert(
+      ClickHouseTables.shadowDecisions,
+      decisions.map((d) => shadowDecisionRow(d, storedAtMs)),
+    );
   }
 
   /** Rows go as JSONCompactEachRow (arrays under an explicit column list): half the bytes of JSONEachRow to build and parse. */
@@ -545,6 +560,28 @@ export function analystLabelRow(l: AnalystLabel): AnalystLabelRow {
     labelled_by: l.labelledBy,
     labelled_at: toDateTime64Text(l.labelledAtMs),
     note: l.note ?? '',
+  };
+}
+
+/** The `shadow_decisions` row of a challenger's decision. */
+export function shadowDecisionRow(d: ShadowDecision, storedAtMs: number): ShadowDecisionRow {
+  return {
+    transaction_id: d.transactionId,
+    event_time: toDateTime64Text(d.eventTimeMs),
+    scored_at: toDateTime64Text(d.scoredAtMs),
+    champion_decision: d.championDecision,
+    champion_score: d.championScore,
+    champion_risk: d.championRisk,
+    champion_reason_codes: d.championReasonCodes,
+    champion_model_version: d.championModelVersion,
+    champion_rules_version: d.championRulesVersion,
+    challenger_decision: d.challengerDecision,
+    challenger_score: d.challengerScore,
+    challenger_risk: d.challengerRisk,
+    challenger_reason_codes: d.challengerReasonCodes,
+    challenger_model_version: d.challengerModelVersion,
+    challenger_rules_version: d.challengerRulesVersion,
+    stored_at: toDateTime64Text(storedAtMs),
   };
 }
 

@@ -11,7 +11,7 @@ import { ClickHouseTables } from '../../schemas/clickhouse.js';
 import { type Codec, createCodec } from '../../schemas/codec.js';
 import { DeadLetterWriter } from '../../schemas/dead-letter.js';
 import { transactionExtraOf } from '../../schemas/decision-transaction.js';
-import type { AnalystLabel, DeadLetter, ScoredTransaction } from '../../schemas/generated/types.js';
+import type { AnalystLabel, DeadLetter, ScoredTransaction, ShadowDecision } from '../../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
 import { ClickHouseLedgerReader } from '../testing/clickhouse-ledger-reader.js';
@@ -523,7 +523,7 @@ describe('ledger-sink batch handler over chDB', () => {
 });
 
 describe('startLedgerSink', () => {
-  it('creates the tables, subscribes ledger-sink to tx.scored and analyst.labels after-batch, and stops on close', async () => {
+  it('creates the tables, subscribes ledger-sink to tx.scored and analyst.labels after-batch (shadow decisions apart), and stops on close', async () => {
     await client.command({ query: `DROP TABLE IF EXISTS ${ClickHouseTables.decisions}` });
     const bus = capturingBus();
     const subscribed: Array<{ options: SubscribeOptions; handler: BatchHandler }> = [];
@@ -556,6 +556,7 @@ describe('startLedgerSink', () => {
     expect(subscribed.map((s) => s.options.topics)).toEqual([
       [Topics.accounts],
       [Topics.transactionsScored, Topics.analystLabels],
+      [Topics.shadowDecisions],
     ]);
     expect(subscribed[0]!.options).toMatchObject({ commitMode: 'manual', startFrom: 'earliest' });
     expect(subscribed[0]!.options.groupId).toMatch(/^ledger-sink\.accounts\.[0-9a-f-]{36}$/);
@@ -567,9 +568,37 @@ describe('startLedgerSink', () => {
     });
     await subscribed[1]!.handler(scoredBatch(mixed(10, 9000)));
     expect((await reader.counts()).decisions).toBe(10);
+    // The challenger's decisions in a group of their own, stored in shadow_decisions once however often delivered.
+    expect(subscribed[2]!.options).toMatchObject({ groupId: 'ledger-sink.shadow', commitMode: 'after-batch' });
+    const shadowCodec = await createCodec<ShadowDecision>(registry, Topics.shadowDecisions);
+    const shadow: ShadowDecision = {
+      transactionId: 'tx-shadow-1',
+      eventTimeMs: Date.UTC(2026, 11, 7),
+      scoredAtMs: Date.UTC(2026, 11, 7, 0, 0, 1),
+      championDecision: 'APPROVE',
+      championScore: 0.1,
+      championRisk: 0.1,
+      championReasonCodes: [],
+      championModelVersion: 'm1',
+      championRulesVersion: 'r1',
+      challengerDecision: 'REVIEW',
+      challengerScore: 0.1,
+      challengerRisk: 0.7,
+      challengerReasonCodes: ['R_X'],
+      challengerModelVersion: 'm1',
+      challengerRulesVersion: 'r2',
+    };
+    const shadowBatch = batchOf(Topics.shadowDecisions, [shadowCodec.encode(shadow)]);
+    await subscribed[2]!.handler(shadowBatch);
+    await subscribed[2]!.handler(shadowBatch);
+    const stored = await client.query({
+      query: `SELECT transaction_id, challenger_decision FROM ${ClickHouseTables.shadowDecisions}`,
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual([{ transaction_id: 'tx-shadow-1', challenger_decision: 'REVIEW' }]);
     await Promise.all([stage.close(), stage.close()]);
     expect(stage.isReady()).toBe(false);
-    expect(closed).toBe(2); // each subscription once
+    expect(closed).toBe(3); // each subscription once
   });
 
   it('fails fast on a bad config value, naming the key', async () => {

@@ -251,7 +251,32 @@ CREATE TABLE IF NOT EXISTS rules_versions
 ENGINE = ReplacingMergeTree
 ORDER BY version
 ;
--- Insert once: ledger-sink writes the six tables it owns through these, never directly. Each `<table>_incoming`
+-- The challenger's decision beside the champion's for every transaction scored while a challenger is set
+-- (shadow.decisions), from the same feature vector: recorded for the champion-challenger report, never acted on.
+-- One row per transaction and challenger (its model and rules versions).
+CREATE TABLE IF NOT EXISTS shadow_decisions
+(
+    transaction_id            String,
+    event_time                DateTime64(3, 'UTC'),
+    scored_at                 DateTime64(3, 'UTC'),
+    champion_decision         LowCardinality(String),
+    champion_score            Float64,
+    champion_risk             Float64,
+    champion_reason_codes     Array(LowCardinality(String)),
+    champion_model_version    LowCardinality(String),
+    champion_rules_version    LowCardinality(String),
+    challenger_decision       LowCardinality(String),
+    challenger_score          Float64,
+    challenger_risk           Float64,
+    challenger_reason_codes   Array(LowCardinality(String)),
+    challenger_model_version  LowCardinality(String),
+    challenger_rules_version  LowCardinality(String),
+    stored_at                 DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (transaction_id, challenger_model_version, challenger_rules_version)
+;
+-- Insert once: ledger-sink writes the seven tables it owns through these, never directly. Each `<table>_incoming`
 -- (engine Null: it keeps no rows) feeds a materialised view that passes on to `<table>` only the rows whose key is
 -- not stored there yet, so the check and the write are one INSERT statement. chDB runs one statement at a time
 -- and its data directory belongs to one process, so no other write lands between them: a second writer of the
@@ -313,5 +338,15 @@ SELECT * FROM analyst_labels_incoming
 WHERE (transaction_id, label, labelled_by, labelled_at) NOT IN (
     SELECT transaction_id, label, labelled_by, labelled_at FROM analyst_labels
     WHERE transaction_id IN (SELECT transaction_id FROM analyst_labels_incoming)
+)
+;
+-- A transaction's shadow decision is stored once per challenger.
+CREATE TABLE IF NOT EXISTS shadow_decisions_incoming AS shadow_decisions ENGINE = Null
+;
+CREATE MATERIALIZED VIEW IF NOT EXISTS shadow_decisions_once TO shadow_decisions AS
+SELECT * FROM shadow_decisions_incoming
+WHERE (transaction_id, challenger_model_version, challenger_rules_version) NOT IN (
+    SELECT transaction_id, challenger_model_version, challenger_rules_version FROM shadow_decisions
+    WHERE transaction_id IN (SELECT transaction_id FROM shadow_decisions_incoming)
 )
 ;

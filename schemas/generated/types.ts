@@ -545,3 +545,47 @@ export const CaseResolution = {
   ESCALATED: 'ESCALATED',
 } as const;
 export type CaseResolution = (typeof CaseResolution)[keyof typeof CaseResolution];
+
+export interface ShadowSetting {
+  /** What made this record: a challenger put in place, the challenger stopped, or the challenger promoted (the slot is then empty). */
+  readonly change: ShadowChange;
+  /** Hex SHA-256 of challengerRulesJson; null when the challenger decides with the champion's rules. */
+  readonly challengerRulesVersion: null | string;
+  /** The document's own version field. */
+  readonly challengerRulesLabel: null | string;
+  /** The challenger's rules document as canonical JSON, validated whole before it was written. */
+  readonly challengerRulesJson: null | string;
+  /** A candidate model's version in the scoring process's candidates directory; null when the challenger scores with the champion's model. */
+  readonly challengerModelVersion: null | string;
+  /** The candidate model a promotion made champion; null while the configured model directory's is. */
+  readonly championModelVersion: null | string;
+  /** The principal that made the change. */
+  readonly changedBy: string;
+  readonly changedAtMs: number;
+}
+
+export const ShadowChange = {
+  PUT: 'PUT',
+  DELETE: 'DELETE',
+  PROMOTE: 'PROMOTE',
+} as const;
+export type ShadowChange = (typeof ShadowChange)[keyof typeof ShadowChange];
+
+export interface ShadowDecision {
+  readonly transactionId: string;
+  readonly eventTimeMs: number;
+  readonly scoredAtMs: number;
+  readonly championDecision: Decision;
+  readonly championScore: number;
+  readonly championRisk: number;
+  readonly championReasonCodes: ReadonlyArray<string>;
+  readonly championModelVersion: string;
+  readonly championRulesVersion: string;
+  readonly challengerDecision: Decision;
+  readonly challengerScore: number;
+  readonly challengerRisk: number;
+  /** Codes of the rules that fired (model reasons are not computed for the challenger: they cost 256 inferences per alert). */
+  readonly challengerReasonCodes: ReadonlyArray<string>;
+  readonly challengerModelVersion: string;
+  readonly challengerRulesVersion: string;
+}

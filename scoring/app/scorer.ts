@@ -13,10 +13,17 @@ import type {
   LedgerBalance,
   Reason,
   ScoredTransaction,
+  ShadowDecision,
   Transaction,
 } from '../../schemas/generated/types.js';
 import { HeaderNames, Topics } from '../../schemas/topics.js';
-import { type DecisionThresholds, decide, modelReasons, rankReasons } from '../domain/decision.js';
+import {
+  type DecisionOutcome,
+  type DecisionThresholds,
+  decide,
+  modelReasons,
+  rankReasons,
+} from '../domain/decision.js';
 import { FEATURE_COUNT, featureValues } from '../domain/feature-names.js';
 import { FeatureEngine } from '../domain/features.js';
 import { FundsGuard } from '../domain/funds.js';
@@ -60,6 +67,37 @@ export interface ScoringCodecs {
   readonly balances: Codec<LedgerBalance>;
   readonly scored: Codec<ScoredTransaction>;
   readonly alerts: Codec<FraudAlert>;
+  /** Needed only while a challenger is set ({@link ScoringProcessor.useChallenger}). */
+  readonly shadow?: Codec<ShadowDecision>;
+}
+
+/**
+ * A challenger scoring beside the champion (champion-challenger, "shadow"): its decisions go to Topics.shadowDecisions
+ * and nowhere else — never to tx.scored or fraud.alerts, never into feature state or the funds check.
+ */
+export interface Challenger {
+  /** Its own rules; without them it decides with the champion's rules in force. */
+  readonly rules?: RuleSet;
+  /** Its own model; without it the champion's scores are reused (no second inference). */
+  readonly model?: ModelScorer;
+}
+
+/**
+ * What a batch leaves for its challenger once the champion has decided: copies of what the challenger reads, so
+ * nothing it does can reach the champion's outputs or the state.
+ */
+interface ShadowWork {
+  readonly challenger: Challenger;
+  readonly transactions: readonly Transaction[];
+  /** The batch's feature rows, copied. */
+  readonly features: Float32Array;
+  readonly championScores: Float32Array;
+  readonly championRules: RuleSet;
+  readonly championModelVersion: string;
+  readonly champion: readonly { readonly outcome: DecisionOutcome; readonly reasonCodes: readonly string[] }[];
+  /** The funds check's finding per transaction (it reads state the champion's reservations changed; not re-run). */
+  readonly shortfalls: readonly (FiredRule | undefined)[];
+  readonly scoredAtMs: number;
 }
 
 export interface ProcessorDeps {
@@ -110,6 +148,9 @@ function alertOf(scored: ScoredTransaction): FraudAlert {
 interface Pending {
   readonly scored: OutgoingRecord[];
   readonly alerts: OutgoingRecord[];
+  readonly shadow?: OutgoingRecord[];
+  /** Left for the challenger, which runs once the champion's outputs are sent. */
+  readonly shadowWork?: ShadowWork;
 }
 
 export class ScoringProcessor {
@@ -137,6 +178,12 @@ export class ScoringProcessor {
   private windowStart: readonly number[] = [];
   private recordsSinceSnapshot = 0;
   private rules: RuleSet;
+  private model: ModelScorer;
+  private challenger: Challenger | undefined;
+  /** Models replaced while a batch may still use them; closed when the next batch starts. */
+  private retired: ModelScorer[] = [];
+  private readonly shadowDecisions: Counter;
+  private readonly shadowSeconds: Histogram;
   private readonly scoredCounter: Counter;
   private readonly decisions: Counter;
   private readonly skipped: Counter;
@@ -149,6 +196,7 @@ export class ScoringProcessor {
 
   constructor(private readonly deps: ProcessorDeps) {
     this.rules = deps.rules;
+    this.model = deps.model;
     this.engine = deps.engine ?? new FeatureEngine();
     this.funds = deps.funds ?? new FundsGuard();
     const m = deps.metrics;
@@ -170,6 +218,15 @@ export class ScoringProcessor {
     this.accountsApplied = m.counter(
       'vigil_scoring_accounts_applied_total',
       'Chart-of-accounts records (balance policies) applied to the funds check.',
+    );
+    this.shadowDecisions = m.counter(
+      'vigil_scoring_shadow_decisions_total',
+      'Challenger decisions recorded beside the champion (label agree: whether the two decisions are the same).',
+    );
+    this.shadowSeconds = m.histogram(
+      'vigil_scoring_shadow_seconds',
+      'Time to score one batch with the challenger (after the champion’s outputs are sent), seconds.',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     );
     this.batchSeconds = m.histogram('vigil_scoring_batch_seconds', 'Time to process one tx.raw batch, seconds.');
     this.inferenceSeconds = m.histogram(
@@ -223,6 +280,45 @@ export class ScoringProcessor {
   /** The rules decisions are made with now. */
   get rulesInForce(): RuleSet {
     return this.rules;
+  }
+
+  /**
+   * Makes `model` the champion from the next batch on (a promotion). The model it replaces is closed once no batch
+   * can use it any more.
+   */
+  useModel(model: ModelScorer): void {
+    if (model === this.model) return;
+    this.retired.push(this.model);
+    this.model = model;
+  }
+
+  /** The model decisions are made with now. */
+  get modelInForce(): ModelScorer {
+    return this.model;
+  }
+
+  /**
+   * Sets (or, with undefined, stops) the challenger from the next batch on. A challenger's own model replaced here is
+   * closed once no batch can use it any more. Throws when the processor has no shadow codec to publish with.
+   */
+  useChallenger(challenger: Challenger | undefined): void {
+    if (challenger !== undefined && this.deps.codecs.shadow === undefined)
+      throw new VigilError('SHADOW_INVALID', 'this scoring processor has no shadow.decisions codec');
+    const old = this.challenger?.model;
+    if (old !== undefined && old !== challenger?.model && old !== this.model) this.retired.push(old);
+    this.challenger = challenger;
+  }
+
+  /** Closes every model this processor holds (the champion, the challenger's, those replaced); call once, at stop. */
+  closeModels(): void {
+    const models = new Set([this.model, ...this.retired, ...(this.challenger?.model ? [this.challenger.model] : [])]);
+    this.retired = [];
+    for (const model of models) model.close();
+  }
+
+  /** The challenger scoring beside the champion now, if any. */
+  get challengerInForce(): Challenger | undefined {
+    return this.challenger;
   }
 
   /** Restores the engine and the offsets it reflects. */
@@ -314,10 +410,10 @@ export class ScoringProcessor {
   }
 
   async handle(batch: RecordBatch): Promise<void> {
-    if (this.pending) {
-      await this.send(this.pending);
-      this.pending = undefined;
-    }
+    if (this.pending) await this.sendPending(this.pending);
+    // Handled one at a time: no batch holds a model retired before this one started.
+    for (const model of this.retired.splice(0))
+      if (model !== this.model && model !== this.challenger?.model) model.close();
     const key = `${batch.topic}:${batch.partition}`;
     const from = this.nextOffsets.get(key) ?? 0;
     const fresh = batch.records.filter((r) => r.offset >= from);
@@ -344,10 +440,24 @@ export class ScoringProcessor {
     this.nextOffsets.set(key, last + 1);
     this.forgetPublishedPast(batch.partition, last + 1);
     this.recordsSinceSnapshot += fresh.length;
+    await this.sendPending(outputs, started);
+  }
+
+  /**
+   * Sends a batch's outputs, keeping them pending until they are out (a failed send re-sends them first when the bus
+   * redelivers the batch); then, with the champion's decisions out, the challenger's — so the synchronous answer
+   * never waits for the challenger.
+   */
+  private async sendPending(outputs: Pending, started?: number): Promise<void> {
     this.pending = outputs;
     await this.send(outputs);
     this.pending = undefined;
-    this.batchSeconds.observe((performance.now() - started) / 1000);
+    if (started !== undefined) this.batchSeconds.observe((performance.now() - started) / 1000);
+    if (outputs.shadowWork === undefined) return;
+    const shadow = this.scoreShadow(outputs.shadowWork);
+    this.pending = { scored: [], alerts: [], shadow };
+    await this.send(this.pending);
+    this.pending = undefined;
   }
 
   /** Applies a batch of labels (feature state), policies or ledger balances (the funds check). */
@@ -377,8 +487,10 @@ export class ScoringProcessor {
    */
   score(transactions: readonly Transaction[], redecided: readonly boolean[] = []): Pending {
     const n = transactions.length;
-    const { model, thresholds, codecs, clock } = this.deps;
+    const { thresholds, codecs, clock } = this.deps;
+    const model = this.model;
     const rules = this.rules;
+    const challenger = this.challenger;
     if (this.features.length < n * FEATURE_COUNT) this.features = new Float32Array(n * FEATURE_COUNT);
     const features = this.features;
     for (let i = 0; i < n; i++) this.engine.observeInto(transactions[i]!, features, i * FEATURE_COUNT);
@@ -388,6 +500,7 @@ export class ScoringProcessor {
     let inferenceMs = performance.now() - inferenceStarted;
 
     const fired: FiredRule[][] = [];
+    const shortfalls: (FiredRule | undefined)[] = [];
     const decisions: ReturnType<typeof decide>[] = [];
     const alerted: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -396,6 +509,7 @@ export class ScoringProcessor {
       // In the payer partition's order: what an earlier debit of this batch reserved is already counted.
       const shortfall = this.funds.check(tx);
       if (shortfall !== undefined) rulesFired.push(shortfall);
+      shortfalls.push(shortfall);
       const outcome = decide(scores[i]!, rulesFired, thresholds);
       // A decision already published is the one the ledger books: reserve under it, as the first run did.
       const published = this.publishedSinceSnapshot.get(tx.transactionId)?.decided;
@@ -424,6 +538,8 @@ export class ScoringProcessor {
     const now = clock.nowMs();
     const scored: OutgoingRecord[] = [];
     const alerts: OutgoingRecord[] = [];
+    const decidedNow: number[] = [];
+    const championReasonCodes: string[][] = [];
     let notRepublished = 0;
     for (let i = 0; i < n; i++) {
       const tx = transactions[i]!;
@@ -466,12 +582,77 @@ export class ScoringProcessor {
         },
       });
       this.decisions.inc({ decision });
+      decidedNow.push(i);
+      championReasonCodes.push(reasons.map((r) => r.code));
       if (decision === 'APPROVE') continue;
       alerts.push({ key: tx.payerAccountId, value: codecs.alerts.encode(alertOf(value)), timestampMs: now });
     }
     if (notRepublished > 0) this.notRepublished.inc({}, notRepublished);
     this.scoredCounter.inc({}, n);
-    return { scored, alerts };
+    if (challenger === undefined || decidedNow.length === 0) return { scored, alerts };
+    // Only the transactions decided now: a replayed one keeps the decision (and the shadow record) its first run made.
+    const rows = new Float32Array(decidedNow.length * FEATURE_COUNT);
+    const championScores = new Float32Array(decidedNow.length);
+    decidedNow.forEach((i, k) => {
+      rows.set(features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT);
+      championScores[k] = scores[i]!;
+    });
+    const shadowWork: ShadowWork = {
+      challenger,
+      transactions: decidedNow.map((i) => transactions[i]!),
+      features: rows,
+      championScores,
+      championRules: rules,
+      championModelVersion: model.version,
+      champion: decidedNow.map((i, k) => ({ outcome: decisions[i]!, reasonCodes: championReasonCodes[k]! })),
+      shortfalls: decidedNow.map((i) => shortfalls[i]),
+      scoredAtMs: now,
+    };
+    return { scored, alerts, shadowWork };
+  }
+
+  /**
+   * The challenger's decisions for a batch the champion has decided, from the same feature rows (copied), as
+   * `shadow.decisions` records. Reads nothing of the processor's state and writes none of it.
+   */
+  scoreShadow(work: ShadowWork): OutgoingRecord[] {
+    const started = performance.now();
+    const { challenger, transactions, features } = work;
+    const codec = this.deps.codecs.shadow!;
+    const n = transactions.length;
+    const scores = challenger.model !== undefined ? challenger.model.score(features, n) : work.championScores;
+    const rules = challenger.rules ?? work.championRules;
+    const modelVersion = challenger.model?.version ?? work.championModelVersion;
+    const records: OutgoingRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const tx = transactions[i]!;
+      const fired = rules.evaluate(features, i * FEATURE_COUNT, tx);
+      const shortfall = work.shortfalls[i];
+      if (shortfall !== undefined) fired.push(shortfall);
+      const outcome = decide(scores[i]!, fired, this.deps.thresholds);
+      const champion = work.champion[i]!;
+      const value: ShadowDecision = {
+        transactionId: tx.transactionId,
+        eventTimeMs: tx.eventTimeMs,
+        scoredAtMs: work.scoredAtMs,
+        championDecision: champion.outcome.decision,
+        championScore: work.championScores[i]!,
+        championRisk: champion.outcome.risk,
+        championReasonCodes: champion.reasonCodes,
+        championModelVersion: work.championModelVersion,
+        championRulesVersion: work.championRules.version,
+        challengerDecision: outcome.decision,
+        challengerScore: scores[i]!,
+        challengerRisk: outcome.risk,
+        challengerReasonCodes: rankReasons(fired, []).map((r) => r.code),
+        challengerModelVersion: modelVersion,
+        challengerRulesVersion: rules.version,
+      };
+      records.push({ key: tx.payerAccountId, value: codec.encode(value), timestampMs: work.scoredAtMs });
+      this.shadowDecisions.inc({ agree: String(outcome.decision === champion.outcome.decision) });
+    }
+    this.shadowSeconds.observe((performance.now() - started) / 1000);
+    return records;
   }
 
   private async send(outputs: Pending): Promise<void> {
@@ -479,6 +660,7 @@ export class ScoringProcessor {
       await Promise.all([
         this.sendTo(Topics.transactionsScored, outputs.scored),
         this.sendTo(Topics.fraudAlerts, outputs.alerts),
+        this.sendTo(Topics.shadowDecisions, outputs.shadow ?? []),
       ]);
     } catch (error) {
       if (isRetriable(error)) throw error;
@@ -488,6 +670,7 @@ export class ScoringProcessor {
       // and the alert feed handle a repeated record.
       await this.sendOneByOne(Topics.transactionsScored, outputs.scored);
       await this.sendOneByOne(Topics.fraudAlerts, outputs.alerts);
+      await this.sendOneByOne(Topics.shadowDecisions, outputs.shadow ?? []);
     }
   }
 
