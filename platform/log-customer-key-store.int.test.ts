@@ -79,6 +79,38 @@ async function raceViolations(a: CustomerKeyStore, b: CustomerKeyStore, customer
   return violations;
 }
 
+/**
+ * A process that folds the log late: once `hold()` is called, batches wait to be handed to the store until it asks
+ * for the log's end (as a read that must honour erasures does) — so a read that does not ask reads a stale fold.
+ */
+class LaggingBus implements Bus {
+  private gate: Promise<void> = Promise.resolve();
+  private open: () => void = () => undefined;
+
+  constructor(private readonly inner: Bus) {}
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  ensureTopics: Bus['ensureTopics'] = (specs) => this.inner.ensureTopics(specs);
+  partitionCount: Bus['partitionCount'] = (topic) => this.inner.partitionCount(topic);
+  producer: Bus['producer'] = () => this.inner.producer();
+  read: Bus['read'] = (...args) => this.inner.read(...args);
+  committedOffsets: Bus['committedOffsets'] = (...args) => this.inner.committedOffsets(...args);
+  close: Bus['close'] = () => this.inner.close();
+  subscribe: Bus['subscribe'] = (options, handler) =>
+    this.inner.subscribe(options, async (batch) => {
+      await this.gate;
+      return handler(batch);
+    });
+  endOffsets: Bus['endOffsets'] = async (topic) => {
+    const ends = await this.inner.endOffsets(topic);
+    this.open();
+    return ends;
+  };
+}
+
 /** Every record of a single-partition topic, by offset (a compacted topic has gaps). */
 async function records(bus: Bus, topic: string): Promise<BusRecord[]> {
   const end = (await bus.endOffsets(topic))[0]!;
@@ -135,15 +167,18 @@ describe('LogCustomerKeyStore on Kafka', () => {
 
   it('stops opening an erased customer in every process, and never reuses the version', async () => {
     const topic = kafka.topic('customer-keys');
-    const [ingest, dashboards] = await Promise.all([openStore(topic), openStore(topic)]);
+    const lagging = new LaggingBus(await kafka.bus());
+    const [ingest, dashboards] = await Promise.all([openStore(topic, {}, lagging), openStore(topic)]);
     const key = await ingest.currentKey('cust-erase', Date.now());
     const sealed = seal(key, 'Flat 3, 12 Hill Road');
     const kept = seal(await ingest.currentKey('cust-kept', Date.now()), 'kept in clear');
     expect(await new PersonalDataCipher(dashboards).open(sealed)).toBe('Flat 3, 12 Hill Road');
 
+    lagging.hold();
     expect(await dashboards.destroy('cust-erase', Date.now())).toEqual({ destroyedVersions: [1] });
 
-    // The other process answers the erasure at once: its reads catch up with the log first.
+    // The other process, though it has not folded the erasure yet, answers it at once: its reads catch up first
+    // (a read that did not would open the value here).
     expect(await new PersonalDataCipher(ingest).open(sealed)).toBe(ERASED);
     expect(await ingest.keyOf('cust-erase', 1)).toBeUndefined();
     expect(await ingest.status('cust-erase')).toMatchObject({ heldVersions: [], destroyedVersions: [1] });
