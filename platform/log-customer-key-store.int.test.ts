@@ -210,6 +210,25 @@ describe('LogCustomerKeyStore on Kafka', () => {
     }
   });
 
+  it("rotates a customer's key and destroys versions past retention, as every other process then sees", async () => {
+    const DAY = 86_400_000;
+    const topic = kafka.topic('customer-keys');
+    const [ingest, dashboards] = await Promise.all([
+      openStore(topic, { rotateAfterMs: 30 * DAY }),
+      openStore(topic, { rotateAfterMs: 30 * DAY }),
+    ]);
+    const first = await ingest.currentKey('cust-retain', 0);
+    const second = await ingest.currentKey('cust-retain', 40 * DAY);
+    expect([first.version, second.version]).toEqual([1, 2]);
+    // v1 sealed for 30 days at most (rotation): 60 days of retention end it on day 90, not before.
+    expect(await dashboards.destroyExpired(90 * DAY - 1, 60 * DAY)).toBe(0);
+    expect(await dashboards.destroyExpired(90 * DAY, 60 * DAY)).toBe(1);
+    expect(await ingest.status('cust-retain')).toMatchObject({ heldVersions: [2], destroyedVersions: [1] });
+    expect(await ingest.keyOf('cust-retain', 1)).toBeUndefined();
+    expect((await ingest.keyOf('cust-retain', 2))?.equals(second.key)).toBe(true);
+    expect((await ingest.status('cust-retain')).erasedAtMs).toBeNull(); // retention is not an erasure request
+  });
+
   it('keeps no data key on the topic unwrapped', async () => {
     const topic = kafka.topic('customer-keys');
     const store = await openStore(topic);
