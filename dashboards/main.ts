@@ -48,7 +48,8 @@ export interface DashboardsDeps {
   /** Managed API keys (`/v1/api-keys`): the process's key feed; without it those routes are not served. */
   readonly apiKeys?: ApiKeyDirectory;
   /**
-   * The per-customer key store ingest seals personal fields with (the embedded default's file store): reads open
+   * The per-customer key store ingest seals personal fields with (the embedded default's file store, distributed
+   * mode's customer.keys topic store): reads open
    * sealed values through it and `DELETE /v1/customers/{id}/personal-data` destroys keys in it. Without one, the
    * erasure and export routes answer 409 PERSONAL_DATA_KEYS_OFF.
    */

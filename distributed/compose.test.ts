@@ -36,6 +36,7 @@ const secrets: Env = {
   GRAFANA_ADMIN_PASSWORD: 'compose-password',
   KAFKA_SCRAM_PASSWORD: 'compose-scram-password',
   ELASTIC_PASSWORD: 'compose-elastic-password',
+  VIGIL_PERSONAL_DATA_MASTER_KEY: 'Y29tcG9zZS1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmM=',
 };
 
 /** Settings whose value is a path in the container that the process reads at start. */
@@ -91,7 +92,14 @@ const fixtures = mkdtempSync(join(tmpdir(), 'vigil-compose-'));
  * so each is stood in for by a fixture file under a temporary root (their mounts are checked by unmountedFiles).
  */
 function readEverything(service: ComposeService): void {
-  const env: Env = Object.fromEntries(
+  const env = withStandInFiles(service);
+  const config = readServiceConfig(service.command ?? [], env);
+  for (const stage of config.stages) readers[stage](env);
+}
+
+/** The service's environment with each *_FILE setting pointing at a fixture file standing in for it. */
+function withStandInFiles(service: ComposeService): Env {
+  return Object.fromEntries(
     Object.entries(service.environment ?? {}).map(([key, value]) => {
       if (!isFileSetting(key)) return [key, String(value)];
       const stand_in = join(fixtures, String(value));
@@ -100,8 +108,6 @@ function readEverything(service: ComposeService): void {
       return [key, stand_in];
     }),
   );
-  const config = readServiceConfig(service.command ?? [], env);
-  for (const stage of config.stages) readers[stage](env);
 }
 
 describe('docker-compose.yml', () => {
@@ -147,10 +153,32 @@ describe('docker-compose.yml', () => {
       'GRAFANA_ADMIN_PASSWORD',
       'KAFKA_SCRAM_PASSWORD',
       'ELASTIC_PASSWORD',
+      'VIGIL_PERSONAL_DATA_MASTER_KEY',
     ]) {
       expect(text).toMatch(new RegExp(`\\$\\{${key}:\\?`));
     }
     expect(() => services({ ...secrets, KAFKA_SCRAM_PASSWORD: undefined })).toThrow(/KAFKA_SCRAM_PASSWORD/);
+    expect(() => services({ ...secrets, VIGIL_PERSONAL_DATA_MASTER_KEY: undefined })).toThrow(
+      /VIGIL_PERSONAL_DATA_MASTER_KEY/,
+    );
+  });
+
+  it('gives ingest and dashboards, and no other stage, the personal-data master key as a secret file', () => {
+    const holders = vigil.filter(
+      ([, service]) => readServiceConfig(service.command ?? [], withStandInFiles(service)).personalData !== undefined,
+    );
+    expect(holders.map(([name]) => name).sort()).toEqual(['dashboards', 'ingest']);
+    for (const [, service] of holders) {
+      expect(service.environment?.VIGIL_PERSONAL_DATA_MASTER_KEY_FILE).toBe('/run/secrets/personal_data_master_key');
+      expect(service.secrets).toContain('personal_data_master_key');
+      expect(service.environment?.VIGIL_PERSONAL_DATA_MASTER_KEY).toBeUndefined();
+    }
+    // Negative control: without the setting a stage runs with personal data off.
+    const [, ingest] = vigil.find(([name]) => name === 'ingest')!;
+    const { VIGIL_PERSONAL_DATA_MASTER_KEY_FILE: _removed, ...without } = ingest.environment ?? {};
+    expect(
+      readServiceConfig(['ingest'], withStandInFiles({ ...ingest, environment: without })).personalData,
+    ).toBeUndefined();
   });
 
   it('mounts every file a stage reads at start', () => {

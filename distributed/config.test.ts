@@ -93,3 +93,31 @@ describe('Kafka transport settings (readKafkaSecurity)', () => {
     expect(config.kafkaSasl?.username).toBe('vigil');
   });
 });
+
+describe('readServiceConfig: personal data', () => {
+  it('is off without a master key (the erasure and export routes then answer 409)', () => {
+    expect(readServiceConfig(['dashboards'], { ...required, VIGIL_CLICKHOUSE_URL: 'embedded:/x' }).personalData).toBe(
+      undefined,
+    );
+  });
+
+  it('is on with the master key from a file, which it never prints', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-master-key-'));
+    const file = join(dir, 'master-key');
+    writeFileSync(file, `${Buffer.alloc(32, 1).toString('base64')}\n`);
+    const config = readServiceConfig(['ingest'], { ...required, VIGIL_PERSONAL_DATA_MASTER_KEY_FILE: file });
+    expect(config.personalData?.masterKey.reveal()).toBe(Buffer.alloc(32, 1).toString('base64'));
+    expect(config.personalData).toMatchObject({ compactionLagMs: 3_600_000, retentionDays: 400 });
+    expect(JSON.stringify(config)).not.toContain(Buffer.alloc(32, 1).toString('base64'));
+  });
+
+  it('refuses a compaction lag out of range, naming the key', () => {
+    expect(() =>
+      readServiceConfig(['ingest'], {
+        ...required,
+        VIGIL_PERSONAL_DATA_MASTER_KEY: 'k',
+        VIGIL_CUSTOMER_KEYS_COMPACTION_LAG_MS: '10',
+      }),
+    ).toThrow(/VIGIL_CUSTOMER_KEYS_COMPACTION_LAG_MS/);
+  });
+});

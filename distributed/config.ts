@@ -72,6 +72,32 @@ export interface ServiceConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** The bank's OpenID provider people sign in at (VIGIL_OIDC_*); unset = API keys only. */
   readonly oidc: OidcConfig | undefined;
+  /**
+   * Personal data sealed per customer (SECURITY.md, Personal data), on whenever the master key is set; undefined =
+   * off: ingest writes personal fields as sent and the erasure and export routes answer 409 PERSONAL_DATA_KEYS_OFF.
+   */
+  readonly personalData: PersonalDataConfig | undefined;
+}
+
+/** The customer key store of ingest and dashboards (`platform/log-customer-key-store.ts`). */
+export interface PersonalDataConfig {
+  /**
+   * VIGIL_PERSONAL_DATA_MASTER_KEY or (better) a file named by VIGIL_PERSONAL_DATA_MASTER_KEY_FILE: 32 random bytes as
+   * base64 or 64 hex characters (`openssl rand -base64 32`), the same in every ingest and dashboards process. Every
+   * data key on the `customer.keys` topic is wrapped under it; checked when the store opens.
+   */
+  readonly masterKey: Secret;
+  /**
+   * VIGIL_CUSTOMER_KEYS_COMPACTION_LAG_MS (default 3,600,000 = 1 h, 1,000 – 604,800,000): the topic's `segment.ms`
+   * and `max.compaction.lag.ms`; an erased customer's wrapped keys leave the broker's disks within about twice this
+   * (SECURITY.md). Applies when the topic is created.
+   */
+  readonly compactionLagMs: number;
+  /**
+   * VIGIL_PERSONAL_DATA_RETENTION_DAYS (default 400, 0 = forever), as in the embedded default: dashboards destroys each
+   * key version once the last value it sealed is this old (versions rotate every 30 days).
+   */
+  readonly retentionDays: number;
 }
 
 /**
@@ -128,6 +154,17 @@ export function readServiceConfig(stageArguments: readonly string[], env: Env): 
     idempotencyStore: readEnum(env, 'VIGIL_IDEMPOTENCY_STORE', ['claims', 'journal'] as const, 'claims'),
     logLevel: readEnum(env, 'VIGIL_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     oidc: readOidcConfig(env),
+    personalData: readPersonalDataConfig(env),
+  });
+}
+
+function readPersonalDataConfig(env: Env): PersonalDataConfig | undefined {
+  const masterKey = readOptionalSecret(env, 'VIGIL_PERSONAL_DATA_MASTER_KEY');
+  if (masterKey === undefined) return undefined;
+  return Object.freeze({
+    masterKey,
+    compactionLagMs: readInt(env, 'VIGIL_CUSTOMER_KEYS_COMPACTION_LAG_MS', 3_600_000, { min: 1_000, max: 604_800_000 }),
+    retentionDays: readInt(env, 'VIGIL_PERSONAL_DATA_RETENTION_DAYS', 400, { min: 0, max: 36_500 }),
   });
 }
 

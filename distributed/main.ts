@@ -17,22 +17,31 @@ import { OidcTokenVerifier } from '../platform/oidc.js';
 import { createClickHouseClient } from '../platform/clickhouse.js';
 import { systemClock } from '../platform/clock.js';
 import { describeError } from '../platform/errors.js';
+import { LogCustomerKeyStore } from '../platform/log-customer-key-store.js';
 import { startHttpServer } from '../platform/http-server.js';
 import type { ApiDocumentPart } from '../platform/openapi.js';
 import { readRateLimitConfig } from '../platform/rate-limit.js';
 import type { Bus } from '../platform/bus.js';
 import { KafkaBus } from '../platform/kafka/kafka-bus.js';
 import { NamespacedBus } from '../platform/namespaced-bus.js';
-import { createLogger } from '../platform/logger.js';
+import { type Logger, createLogger } from '../platform/logger.js';
 import { MetricsRegistry } from '../platform/metrics.js';
 import { startApiKeyFeed } from '../schemas/api-keys.js';
 import { topicSpecs } from '../schemas/partitions.js';
+import { PersonalDataTopics } from '../schemas/topics.js';
 import { EmbeddedSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from '../schemas/registry.js';
 import { startScoring } from '../scoring/main.js';
 import { preparedRulesOf } from '../scoring/adapters/rules-file.js';
 import { checkCandidate } from '../scoring/adapters/model-candidates.js';
 import { modelCandidatesDirOf } from '../scoring/config.js';
 import { type ServiceConfig, type StageName, readServiceConfig } from './config.js';
+
+/** A customer's data key gets a new version this often, as in the embedded default, so retention can end old ones. */
+const CUSTOMER_KEY_ROTATE_AFTER_MS = 30 * 86_400_000;
+/** How often dashboards destroys key versions past retention. */
+const PERSONAL_DATA_SWEEP_MS = 60 * 60_000;
+/** How long a tombstone on `customer.keys` stays readable after compaction (it holds no key). */
+const CUSTOMER_KEYS_DELETE_RETENTION_MS = 86_400_000;
 
 interface RunningStage {
   readonly router?: Router;
@@ -86,6 +95,25 @@ async function main(): Promise<void> {
   // Shared by the scoring and dashboards stages (a shared volume when they run apart): dashboards checks a candidate
   // where scoring will load it.
   const modelCandidatesDir = modelCandidatesDirOf(env, config.dataDir);
+  // Ingest seals personal fields and dashboards opens and erases them: both fold the one customer.keys topic.
+  const customerKeys =
+    config.personalData !== undefined && config.stages.some((stage) => stage === 'ingest' || stage === 'dashboards')
+      ? await LogCustomerKeyStore.open({
+          bus,
+          topic: PersonalDataTopics.customerKeys,
+          masterKey: config.personalData.masterKey,
+          compaction: {
+            lagMs: config.personalData.compactionLagMs,
+            deleteRetentionMs: CUSTOMER_KEYS_DELETE_RETENTION_MS,
+          },
+          rotateAfterMs: CUSTOMER_KEY_ROTATE_AFTER_MS,
+          clock: systemClock,
+          logger: logger.child({ component: 'customer-keys' }),
+        })
+      : undefined;
+  if (customerKeys === undefined && config.stages.some((stage) => stage === 'ingest' || stage === 'dashboards'))
+    logger.warn('personal data is not sealed: VIGIL_PERSONAL_DATA_MASTER_KEY is not set (SECURITY.md)');
+  const retentionSweep = startRetentionSweep(customerKeys, config, logger);
   const dataDir = (stage: StageName) => (config.stages.length === 1 ? config.dataDir : join(config.dataDir, stage));
 
   const stages: Array<{ name: StageName; stage: RunningStage }> = [];
@@ -99,6 +127,7 @@ async function main(): Promise<void> {
             ...common(stageName),
             authenticator,
             dataDir: dataDir(stageName),
+            ...(customerKeys !== undefined ? { customerKeys } : {}),
             idempotency:
               config.idempotencyStore === 'claims'
                 ? { store: 'claims', partitions: config.partitions }
@@ -129,6 +158,7 @@ async function main(): Promise<void> {
           clickhouse: clickhouse!,
           authenticator,
           apiKeys,
+          ...(customerKeys !== undefined ? { customerKeys } : {}),
           prepareRules: preparedRulesOf,
           checkModelCandidate: (version) => checkCandidate(modelCandidatesDir, version),
         });
@@ -154,6 +184,7 @@ async function main(): Promise<void> {
     checks: [
       ...stages.map(({ name: stageName, stage }) => ({ name: stageName, isReady: () => stage.isReady() })),
       { name: 'api-keys', isReady: () => apiKeys.isLoaded() },
+      ...(customerKeys !== undefined ? [{ name: 'customer-keys', isReady: () => customerKeys.isHealthy() }] : []),
     ],
     metrics,
     authenticator,
@@ -176,6 +207,8 @@ async function main(): Promise<void> {
     (async () => {
       await http.close();
       for (const { stage } of stages) await stage.close(); // each commits what it processed
+      clearInterval(retentionSweep);
+      await customerKeys?.close();
       await apiKeys.subscription.close();
       await bus.close();
       await clickhouse?.close();
@@ -189,6 +222,34 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * Retention of personal values (SECURITY.md): in a process running dashboards, destroys key versions past
+ * VIGIL_PERSONAL_DATA_RETENTION_DAYS at start and every hour. Every dashboards replica sweeps; two sweeping at once
+ * write the same records.
+ */
+function startRetentionSweep(
+  customerKeys: LogCustomerKeyStore | undefined,
+  config: ServiceConfig,
+  logger: Logger,
+): NodeJS.Timeout | undefined {
+  const retentionMs = (config.personalData?.retentionDays ?? 0) * 86_400_000;
+  if (customerKeys === undefined || retentionMs === 0 || !config.stages.includes('dashboards')) return undefined;
+  const sweep = async (): Promise<void> => {
+    try {
+      const destroyed = await customerKeys.destroyExpired(systemClock.nowMs(), retentionMs);
+      if (destroyed > 0) logger.info('personal data past retention erased', { keyVersions: destroyed, retentionMs });
+    } catch (error) {
+      logger.error('personal-data retention sweep failed; it runs again within the hour', {
+        error: describeError(error),
+      });
+    }
+  };
+  void sweep();
+  const timer = setInterval(() => void sweep(), PERSONAL_DATA_SWEEP_MS);
+  timer.unref();
+  return timer;
 }
 
 main().catch((error: unknown) => {

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { metricSum, waitFor } from '../embedded/testing.js';
 import type { BusRecord } from '../platform/bus.js';
-import { IngestStateTopics, Topics } from '../schemas/topics.js';
+import { IngestStateTopics, PersonalDataTopics, Topics } from '../schemas/topics.js';
 
 /**
  * Runs distributed-mode services as child processes on this machine, for the distributed end-to-end test and
@@ -88,7 +88,11 @@ export async function resetTestBroker(brokers: readonly string[]): Promise<void>
     throw new Error(`Kafka is not reachable at ${brokers.join(',')}: run \`npm run services:up\` (${String(error)})`);
   });
   try {
-    const vigilTopics: string[] = [...Object.values(Topics), ...Object.values(IngestStateTopics)];
+    const vigilTopics: string[] = [
+      ...Object.values(Topics),
+      ...Object.values(IngestStateTopics),
+      ...Object.values(PersonalDataTopics),
+    ];
     const ours = (await admin.listTopics()).filter((t) => vigilTopics.includes(t));
     if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 30_000 });
     const groups = (await admin.listGroups()).groups

@@ -46,7 +46,8 @@ export interface IngestDeps {
   tokenizationKeys?: TokenizationKeyStore;
   /**
    * The per-customer key store personal fields are sealed with (SECURITY.md, Personal data); without one they are
-   * written as sent. The embedded default always hands one in.
+   * written as sent. The embedded default always hands one in (its file store); distributed mode its customer.keys
+   * topic store when VIGIL_PERSONAL_DATA_MASTER_KEY is set.
    */
   customerKeys?: CustomerKeyStore;
   /**

@@ -16,6 +16,12 @@ export interface OutgoingRecord {
   readonly headers?: Headers;
   /** Producer timestamp, epoch ms; defaults to now. */
   readonly timestampMs?: number;
+  /**
+   * A tombstone (`value` must then be empty): Kafka gets a null value, so compaction of a compacted topic removes
+   * every earlier record with this key (and, after `delete.retention.ms`, the tombstone itself). Read back, a
+   * tombstone has an empty value. The embedded log compacts nothing and keeps it as an empty record.
+   */
+  readonly tombstone?: boolean;
 }
 
 export interface BusRecord {
@@ -49,6 +55,27 @@ export interface TopicSpec {
    * keeps its own retention (VIGIL_LOG_RETENTION_MS).
    */
   readonly retentionMs?: number;
+  /**
+   * When a compacted topic's superseded records are removed on Kafka, all in ms; unset = the broker's defaults (a
+   * week or more). The embedded log compacts nothing and ignores them.
+   */
+  readonly compaction?: TopicCompaction;
+}
+
+/**
+ * Kafka's compaction timing for one topic. The active segment is never compacted and is rolled only on an append,
+ * once it is `min(segmentMs, maxLagMs)` old; the cleaner then compacts a segment whose oldest record is `maxLagMs`
+ * old (and not before `minLagMs`). A tombstone stays readable for `deleteRetentionMs` after that.
+ */
+export interface TopicCompaction {
+  /** `segment.ms`. */
+  readonly segmentMs: number;
+  /** `max.compaction.lag.ms`. */
+  readonly maxLagMs: number;
+  /** `min.compaction.lag.ms`; default 0. */
+  readonly minLagMs?: number;
+  /** `delete.retention.ms`. */
+  readonly deleteRetentionMs: number;
 }
 
 /** The most partitions a topic may have on either adapter. */
@@ -68,6 +95,14 @@ export function topicSpecProblems(specs: readonly TopicSpec[]): FieldProblem[] {
     }
     if (spec.retentionMs !== undefined && !(Number.isSafeInteger(spec.retentionMs) && spec.retentionMs > 0)) {
       problems.push({ path: `/${i}/retentionMs`, message: 'must be a positive integer (ms)' });
+    }
+    const compaction = spec.compaction;
+    if (compaction !== undefined) {
+      if (spec.compacted !== true)
+        problems.push({ path: `/${i}/compaction`, message: 'applies only to a compacted topic' });
+      for (const [name, value] of Object.entries(compaction))
+        if (!(Number.isSafeInteger(value) && (value as number) >= (name === 'minLagMs' ? 0 : 1)))
+          problems.push({ path: `/${i}/compaction/${name}`, message: 'must be a positive integer (ms)' });
     }
   });
   return problems;

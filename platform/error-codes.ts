@@ -92,10 +92,15 @@ export const errorCatalogue = {
     meaning:
       'The per-customer key store could not be read or written (disk full, permissions); nothing was sealed or erased — fix the store and retry.',
   },
+  CUSTOMER_KEYS_MASTER_KEY_MISMATCH: {
+    category: 'internal',
+    meaning:
+      "A customer's data key on the customer.keys topic was wrapped under another master key than this process's VIGIL_PERSONAL_DATA_MASTER_KEY: give every ingest and dashboards process the same master key.",
+  },
   PERSONAL_DATA_KEYS_OFF: {
     category: 'conflict',
     meaning:
-      'This process has no per-customer key store, so personal data is not sealed and cannot be erased or exported here; configure one (SECURITY.md).',
+      'This process has no per-customer key store, so personal data is not sealed and cannot be erased or exported here; in distributed mode set VIGIL_PERSONAL_DATA_MASTER_KEY (SECURITY.md).',
   },
   // ── Bus, shared by both adapters (embedded log and Kafka): stage code matches on one code either way ──────
   UNKNOWN_TOPIC: {

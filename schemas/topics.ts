@@ -104,6 +104,16 @@ export const IngestStateTopics = {
 } as const;
 
 /**
+ * Distributed mode's per-customer data keys (SECURITY.md, Personal data), read whole by every ingest and dashboards
+ * process. Values are JSON, not Avro: each data key wrapped under the master key, and the records that destroy
+ * versions. One partition (one order), compacted: a destroyed key's proposal is tombstoned, so compaction removes
+ * its wrapped copy (`platform/log-customer-key-store.ts`).
+ */
+export const PersonalDataTopics = {
+  customerKeys: 'customer.keys',
+} as const;
+
+/**
  * The notifier's own durable outbox, on the log it is given (the embedded log; see notifier/main.ts). Values
  * are JSON, not Avro: `webhook.events` holds each event's exact JSON body (the bytes that get signed and sent),
  * keyed by the payer account so deliveries stay in order per account; the other two are the notifier's state.

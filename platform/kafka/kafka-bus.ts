@@ -38,6 +38,7 @@ import type {
   RecordPosition,
   SubscribeOptions,
   Subscription,
+  TopicCompaction,
   TopicSpec,
 } from '../bus.js';
 import { subscribeOptionProblems, topicSpecProblems, withSubscribeDefaults } from '../bus.js';
@@ -211,6 +212,7 @@ export class KafkaBus implements Bus {
             configEntries: [
               ...(spec.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
               ...(spec.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(spec.retentionMs) }] : []),
+              ...compactionConfigEntries(spec.compaction),
             ],
           })),
         });
@@ -278,6 +280,11 @@ export class KafkaBus implements Bus {
           topic,
           index: i,
         });
+      if (record.tombstone === true && record.value.length > 0)
+        throw invalidArgument(BusErrorCode.invalidArgument, `record ${i}: a tombstone's value must be empty`, {
+          topic,
+          index: i,
+        });
       if (record.timestampMs !== undefined && !Number.isSafeInteger(record.timestampMs)) {
         throw invalidArgument(BusErrorCode.invalidArgument, `record ${i}: timestampMs must be an integer`, {
           topic,
@@ -289,7 +296,7 @@ export class KafkaBus implements Bus {
       targets[i] = partition;
       return {
         key: record.key,
-        value: record.value,
+        value: record.tombstone === true ? null : record.value,
         partition,
         ...(record.headers === undefined ? {} : { headers: { ...record.headers } }),
         ...(record.timestampMs === undefined ? {} : { timestamp: String(record.timestampMs) }),
@@ -597,20 +604,25 @@ export class KafkaBus implements Bus {
           const batch = payload.batch;
           if (batch.partition !== partition || payload.isStale()) return Promise.resolve();
           const before = records.length;
+          // On a compacted topic the range may end in a gap: a record past it shows the range was read whole.
+          let pastRange = false;
           for (const message of batch.messages) {
             const offset = Number(message.offset);
             const expected = records.length === 0 ? fromOffset : records[records.length - 1]!.offset + 1;
             if (offset < expected) continue;
-            if (offset >= untilOffset) break;
+            if (offset >= untilOffset) {
+              pastRange = true;
+              break;
+            }
             records.push(toBusRecord(topic, partition, message));
           }
           if (records.length > before) waitAtMost(progressBudgetMs, `no further records (${records.length} read)`);
-          if (records.length > 0 && records[records.length - 1]!.offset >= untilOffset - 1) done();
+          if (pastRange || (records.length > 0 && records[records.length - 1]!.offset >= untilOffset - 1)) done();
           return Promise.resolve();
         },
       });
       await Promise.race([complete, failed]);
-      return records.slice(0, untilOffset - fromOffset);
+      return records;
     } catch (error) {
       throw toVigilError(error, `reading ${topic}-${partition} from ${fromOffset}`, {
         topic,
@@ -797,9 +809,21 @@ const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 /** Record batch header (magic v2) plus headroom for varints, so estimates stay under the broker's count. */
 const BATCH_OVERHEAD_BYTES = 61 + 512;
 
+/** A compacted topic's timing as Kafka topic configs (see TopicCompaction). */
+function compactionConfigEntries(compaction: TopicCompaction | undefined): Array<{ name: string; value: string }> {
+  if (compaction === undefined) return [];
+  return [
+    { name: 'segment.ms', value: String(compaction.segmentMs) },
+    { name: 'max.compaction.lag.ms', value: String(compaction.maxLagMs) },
+    { name: 'min.compaction.lag.ms', value: String(compaction.minLagMs ?? 0) },
+    { name: 'delete.retention.ms', value: String(compaction.deleteRetentionMs) },
+  ];
+}
+
 interface SizedMessage {
   readonly key: string | Buffer | null;
-  readonly value: Buffer;
+  /** null: a tombstone. */
+  readonly value: Buffer | null;
   readonly headers?: Record<string, string | Buffer | undefined>;
 }
 
@@ -813,7 +837,7 @@ export function estimatedRecordBytes(message: SizedMessage): number {
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     headerBytes += 10 + Buffer.byteLength(name) + (value === undefined ? 0 : Buffer.byteLength(value));
   }
-  return 1 + 4 * 5 + 5 + keyBytes + 5 + message.value.length + 5 + headerBytes;
+  return 1 + 4 * 5 + 5 + keyBytes + 5 + (message.value?.length ?? 0) + 5 + headerBytes;
 }
 
 /**
