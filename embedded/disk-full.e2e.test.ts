@@ -4,7 +4,8 @@
  * Retry-After for what the log could not make durable, acknowledge (202) only what it did, and take the refused
  * transactions again once the filler is deleted, without a restart; scoring and the ledger catch up on their own.
  * Oracle: the acknowledged ids are exactly the ids on tx.raw, each once at its acknowledged position; after a
- * restart on the same directory every one is decided once with its audit trail and the ledger invariants hold.
+ * restart on the same directory every one is decided once with its audit trail and the ledger invariants hold;
+ * each life's peak RSS (VmHWM, read before it stops) stays under MEMORY_BOUND_MIB.
  *
  * Only the log directory is on the small disk: ingest's journal has its own full-disk test
  * (ingest/adapters/file-idempotency-store.int.test.ts), and chDB's behaviour on a full disk is not part of this fault.
@@ -32,6 +33,7 @@ import type { Transaction } from '../schemas/generated/types.js';
 import { EmbeddedSchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { TrafficSimulator } from '../simulator/generator.js';
+import { residentMemoryMiB } from '../distributed/processes.js';
 import { apiClient, ledgerInvariantViolations, waitFor } from './testing.js';
 
 jest.setTimeout(600_000);
@@ -52,6 +54,15 @@ const REFUSALS_WANTED = 50;
 const SENDERS = 4;
 /** Attempts per transaction after space returned; each waits the Retry-After the 503 named. */
 const MAX_ATTEMPTS = 20;
+/** Peak resident memory of each life of the pipeline process (all stages, chDB in process), as the other tests. */
+const MEMORY_BOUND_MIB = 1536;
+
+/** One line per life whose peak resident memory is not a reading under `boundMiB` (a NaN reading is one too). */
+function memoryBoundViolations(peaksMiB: readonly number[], boundMiB: number): string[] {
+  return peaksMiB.flatMap((peak, life) =>
+    peak < boundMiB ? [] : [`life ${life + 1}: peak RSS ${peak.toFixed(0)} MiB, bound ${boundMiB} MiB`],
+  );
+}
 
 interface Running {
   readonly child: ChildProcess;
@@ -266,6 +277,7 @@ describe('embedded pipeline with its log on a full disk (fault 12)', () => {
       500,
     );
     const decidedAtMs = performance.now();
+    const peaks = [residentMemoryMiB(running.child.pid)?.peakMiB ?? NaN];
     expect(await stop(running)).toBe(0);
     running = undefined;
 
@@ -322,8 +334,15 @@ describe('embedded pipeline with its log on a full disk (fault 12)', () => {
     const trails: AuditTrail[] = [];
     for (const id of declined) trails.push((await afterRestart.get<AuditTrail>(`/v1/transactions/${id}`)).body);
     expect(ledgerInvariantViolations(integrity, trails, { transactions: N, declined, reviewed })).toEqual([]);
+    peaks.push(residentMemoryMiB(running.child.pid)?.peakMiB ?? NaN);
     expect(await stop(running)).toBe(0);
     running = undefined;
+    expect(memoryBoundViolations(peaks, MEMORY_BOUND_MIB)).toEqual([]);
+    console.log(
+      `fault 12 (pipeline) after the restart: ${integrity.distinctDecisions} decided, ${integrity.postedTransactions} ` +
+        `posted of ${integrity.postableDecisions} postable, ${declined.size} declined, ${reviewed.size} held for ` +
+        `review; peak RSS per life ${peaks.map((p) => p.toFixed(0)).join(' / ')} MiB`,
+    );
 
     // Negative controls, planted into what the checkers see: a forged acknowledgement and a record missing from
     // the log are reported as lost; an acknowledged transaction the ledger never decided breaks the invariants.
@@ -338,5 +357,10 @@ describe('embedded pipeline with its log on a full disk (fault 12)', () => {
     expect(ledgerInvariantViolations(integrity, trails, { transactions: N + 1, declined, reviewed })).toEqual(
       expect.arrayContaining([`integrity.distinctDecisions is ${N}, expected ${N + 1}`]),
     );
+    // A leak-sized reading planted beside the real ones, and a life whose reading was lost, break the memory bound.
+    expect(memoryBoundViolations([...peaks, 2 * MEMORY_BOUND_MIB, NaN], MEMORY_BOUND_MIB)).toEqual([
+      `life 3: peak RSS ${2 * MEMORY_BOUND_MIB} MiB, bound ${MEMORY_BOUND_MIB} MiB`,
+      `life 4: peak RSS NaN MiB, bound ${MEMORY_BOUND_MIB} MiB`,
+    ]);
   });
 });

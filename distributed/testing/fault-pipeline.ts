@@ -113,11 +113,12 @@ export class FaultPipeline {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  /** Ledger-sink and dashboards in one process (they share chDB's data directory). */
-  startSink(): Promise<ServiceProcess> {
+  /** Ledger-sink and dashboards in one process (they share chDB's data directory); `extra` env. */
+  startSink(extra: Record<string, string> = {}): Promise<ServiceProcess> {
     return this.start(['ledger-sink', 'dashboards'], {
       VIGIL_CLICKHOUSE_URL: `embedded:${this.chdbPath()}`,
       VIGIL_DATA_DIR: join(this.dataDir, 'sink'),
+      ...extra,
     });
   }
 

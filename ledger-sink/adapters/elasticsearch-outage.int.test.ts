@@ -240,6 +240,12 @@ describe('fault 9: Elasticsearch stopped for 60 s, then a storm of 429s', () => 
     expect(auditIds).toHaveLength(BEFORE + DURING + AFTER);
     for (const wantFinal of [false, true]) {
       const { view } = await readStoredLedger(clickhouse, wantFinal);
+      if (wantFinal)
+        console.log(
+          `fault 9: ${expected.acknowledged.size} acknowledged, ${view.decisionIds.length} decided, ` +
+            `${new Set(view.legs.map((leg) => leg.transactionId)).size} posted of ${expected.entryIds.size} postable, ` +
+            `${auditIds.length} audit documents`,
+        );
       expect(suiteViolations({ ...view, auditIds }, expected)).toEqual([]);
     }
   });

@@ -204,7 +204,12 @@ describe('fault 8: ClickHouse errors for 60 s', () => {
     for (const wantFinal of [false, true]) {
       const { view, mode } = await readStoredLedger(clickhouse, wantFinal);
       if (wantFinal)
-        console.log(`fault 8: FINAL read ${mode.final ? 'used' : 'not applicable'} (${mode.engines.join(', ')})`);
+        console.log(
+          `fault 8: FINAL read ${mode.final ? 'used' : 'not applicable'} (${mode.engines.join(', ')}); ` +
+            `${expected.acknowledged.size} acknowledged, ${view.decisionIds.length} decided, ` +
+            `${new Set(view.legs.map((leg) => leg.transactionId)).size} posted of ${expected.entryIds.size} postable, ` +
+            `${auditIds.length} audit documents`,
+        );
       expect(suiteViolations({ ...view, auditIds }, expected)).toEqual([]);
       expect(view.decisionIds).toHaveLength(BEFORE + DURING + AFTER);
       expect(view.legs).toHaveLength([...expected.entryIds.values()].reduce((n, ids) => n + ids.length, 0));

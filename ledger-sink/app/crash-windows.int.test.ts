@@ -4,7 +4,8 @@
  * inside one batch — before any insert, after the first insert landed and before the next (mid-insert), or after
  * the batch was handled and before the bus committed it. Then a fresh process on the same data directory drains.
  * What the restart finds is checked exactly against the domain's expectation (a partial batch for mid-insert), and
- * the drained ledger against the suite oracle, read with and without FINAL. Each window has a negative control.
+ * the drained ledger against the suite oracle, read with and without FINAL; every child's peak RSS (getrusage, reported
+ * by the child before it dies or exits) stays under MEMORY_BOUND_MIB. Each window has a negative control.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,15 @@ const CRASH_AT_BATCH = 14;
 /** Bounds on a hung child only; a run takes seconds. */
 const CHILD_TIMEOUT_MS = 120_000;
 const GROUP_ID = 'ledger-sink';
+/** Peak resident memory any one child may reach (as the other fault tests; chDB is in the child). */
+const MEMORY_BOUND_MIB = 1536;
+
+/** The line naming `peakMiB` when it is not a reading under MEMORY_BOUND_MIB (a missing reading is one too). */
+function memoryBoundViolations(child: string, peakMiB: number | undefined): string[] {
+  return (peakMiB ?? NaN) < MEMORY_BOUND_MIB
+    ? []
+    : [`${child}: peak RSS ${peakMiB?.toFixed(0)} MiB, bound ${MEMORY_BOUND_MIB} MiB`];
+}
 
 const items: readonly ScoredTransaction[] = Array.from({ length: N }, (_, i) => scoredTransaction(i + 1));
 const byId = new Map(items.map((s) => [s.transaction.transactionId, s]));
@@ -64,6 +74,7 @@ interface Handled {
 }
 type Drained = Counts & {
   readonly drainMs: number;
+  readonly peakRssMiB: number;
   readonly imbalances: unknown[];
   readonly plain: { view: Parameters<typeof viewFromJson>[0] };
   readonly final: { view: Parameters<typeof viewFromJson>[0]; mode: { final: boolean; engines: string[] } };
@@ -132,10 +143,11 @@ async function crashAt(dataDir: string, window: CrashWindow) {
     (h) => h.transactionIds,
   );
   const armed = eventOf<Armed>(run, 'armed');
-  const crash = eventOf<{ window: CrashWindow; calls?: InsertCalls }>(run, 'crash');
+  const crash = eventOf<{ window: CrashWindow; calls?: InsertCalls; peakRssMiB: number }>(run, 'crash');
   console.log(
-    `${window}: killed in partition ${armed.partition} offsets ${armed.firstOffset}.. (${armed.transactionIds.length} records, ${entriesOf(armed.transactionIds)} entries, ${holdLegsOf(armed.transactionIds)} hold legs) after ${handledBefore.length} records handled; inserts ${JSON.stringify(crash.calls ?? 'all')}; process ${run.elapsedMs} ms`,
+    `${window}: killed in partition ${armed.partition} offsets ${armed.firstOffset}.. (${armed.transactionIds.length} records, ${entriesOf(armed.transactionIds)} entries, ${holdLegsOf(armed.transactionIds)} hold legs) after ${handledBefore.length} records handled; inserts ${JSON.stringify(crash.calls ?? 'all')}; process ${run.elapsedMs} ms, peak RSS ${crash.peakRssMiB.toFixed(0)} MiB`,
   );
+  expect(memoryBoundViolations(`crashing child (${window})`, crash.peakRssMiB)).toEqual([]);
   return { run, armed, crash, handledBefore };
 }
 
@@ -155,8 +167,9 @@ async function drain(dataDir: string, options: { forgetStored?: boolean } = {}) 
   expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
   const drained = eventOf<Drained>(run, 'drained');
   console.log(
-    `drained${options.forgetStored ? ' (forgetting what is stored)' : ''}: ${JSON.stringify(drained.counts)} ${JSON.stringify(drained.holds)} in ${drained.drainMs} ms (process ${run.elapsedMs} ms); FINAL ${drained.final.mode.final ? 'used' : 'not applicable'} (${drained.final.mode.engines.join(', ')})`,
+    `drained${options.forgetStored ? ' (forgetting what is stored)' : ''}: ${JSON.stringify(drained.counts)} ${JSON.stringify(drained.holds)} in ${drained.drainMs} ms (process ${run.elapsedMs} ms, peak RSS ${drained.peakRssMiB.toFixed(0)} MiB); FINAL ${drained.final.mode.final ? 'used' : 'not applicable'} (${drained.final.mode.engines.join(', ')})`,
   );
+  expect(memoryBoundViolations('draining child', drained.peakRssMiB)).toEqual([]);
   return {
     run,
     found: eventOf<Counts>(run, 'started'),
@@ -211,6 +224,14 @@ describe('faults 3 and 4: ledger-sink SIGKILLed inside a batch, then drained by 
       expect.stringMatching(
         new RegExp(`^entries missing \\(a postable decision not posted\\): ${entriesOf(armed.transactionIds)} `),
       ),
+    ]);
+    // Negative control of the memory bound: a leak-sized reading and a missing one are reported.
+    expect([
+      ...memoryBoundViolations('planted', 2 * MEMORY_BOUND_MIB),
+      ...memoryBoundViolations('unread', undefined),
+    ]).toEqual([
+      `planted: peak RSS ${2 * MEMORY_BOUND_MIB} MiB, bound ${MEMORY_BOUND_MIB} MiB`,
+      `unread: peak RSS undefined MiB, bound ${MEMORY_BOUND_MIB} MiB`,
     ]);
   }, 300_000);
 

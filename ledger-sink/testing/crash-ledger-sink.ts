@@ -7,7 +7,8 @@
  * the kill comes from the store decorator (crash-window-store.ts) and from the handler this script subscribes.
  *
  * Prints one JSON object per line on stdout: `started` (what the ledger held before this run), `armed` (the batch
- * the crash is in), `crash` (just before the kill, with the inserts that reached the store), `drained`.
+ * the crash is in), `crash` (just before the kill, with the inserts that reached the store), `drained`; `crash` and
+ * `drained` carry the process's peak resident memory so far (`peakRssMiB`, from getrusage).
  *
  * Usage: crash-ledger-sink.ts --data-dir <dir> [--max-batch-records n] [--crash-window w --crash-at-batch k]
  *        [--forget-stored]
@@ -59,8 +60,13 @@ function print(event: string, fields: Record<string, unknown>): void {
   );
 }
 
+/** Peak resident memory of this process so far, in MiB (getrusage's maxrss is in KiB on Linux). */
+function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 function die(fields: Record<string, unknown>): never {
-  print('crash', { window, ...fields });
+  print('crash', { window, ...fields, peakRssMiB: peakRssMiB() });
   process.kill(process.pid, 'SIGKILL');
   throw new Error('unreachable: SIGKILL sent to self');
 }
@@ -152,6 +158,7 @@ const plain = await readStoredLedger(client, false);
 const final = await readStoredLedger(client, true);
 print('drained', {
   drainMs,
+  peakRssMiB: peakRssMiB(),
   counts: await reader.counts(),
   holds: await reader.holdCounts(),
   imbalances: await reader.imbalances(),
