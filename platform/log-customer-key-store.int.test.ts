@@ -116,9 +116,15 @@ async function records(bus: Bus, topic: string): Promise<BusRecord[]> {
   const end = (await bus.endOffsets(topic))[0]!;
   const out: BusRecord[] = [];
   let next = 0;
-  while (next < end) {
+  // A fetch may come back empty before the end (the broker answered within its wait); only repeated empties below
+  // the end mean the rest was compacted away.
+  for (let empties = 0; next < end && empties < 5;) {
     const page = await bus.read(topic, 0, next, 1000);
-    if (page.length === 0) break;
+    if (page.length === 0) {
+      empties += 1;
+      continue;
+    }
+    empties = 0;
     out.push(...page);
     next = page.at(-1)!.offset + 1;
   }
