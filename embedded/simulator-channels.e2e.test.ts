@@ -54,6 +54,9 @@ async function runSimulator(channels: readonly SimulatedChannel[]): Promise<Run>
         VIGIL_SIMULATOR_TPS: '100',
         VIGIL_SIMULATOR_SEED: '13',
         VIGIL_SIMULATOR_CHANNEL_SHARE: '0.5',
+        // No balance policies: setting up a world's policy holders comes before any traffic (tens of seconds on a
+        // loaded machine) and the channels do not depend on them (embedded/simulated-policies.e2e.test.ts does).
+        VIGIL_SIMULATOR_POLICY_SHARE: '0',
         VIGIL_SIMULATOR_CHANNELS: channels.join(','),
         VIGIL_API_KEYS: Object.entries(keys)
           .map(([role, key]) => `${role}:${key}`)

@@ -273,12 +273,17 @@ export function stripeChargeEvent(
   return { body, signature: Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: nowS }) };
 }
 
-/** Adyen's 16-character PSP reference, derived from `seed`. */
-export const pspReferenceOf = (seed: string): string =>
-  BigInt('0x' + createHash('sha256').update(seed).digest('hex').slice(0, 15))
-    .toString(10)
-    .padStart(16, '0')
-    .slice(-16);
+/**
+ * Adyen's 16-character PSP reference, derived from `seed`, in Adyen's current alphanumeric form (e.g.
+ * `QFQTPCQ8HXSKGK82`). The older all-digit form passes the Luhn check about one time in ten, and ingest refuses a
+ * reference that looks like a card number — a real gap for merchants whose Adyen account still issues digit-only
+ * references (named in SECURITY.md), which the simulator should not trip over at random.
+ */
+export const pspReferenceOf = (seed: string): string => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const digest = createHash('sha256').update(seed).digest();
+  return Array.from(digest.subarray(0, 16), (byte) => alphabet[byte % alphabet.length]).join('');
+};
 
 /** One NotificationRequestItem of a simulated payment, before it is signed. */
 export interface AdyenEvent {
