@@ -14,6 +14,12 @@ describe('ledger-sink config', () => {
     });
   });
 
+  it('lingers 250 ms for larger batches by default; VIGIL_LEDGER_LINGER_MS sets it, 0 turns it off', () => {
+    expect(parseLedgerSinkConfig({}).lingerMs).toBe(250);
+    expect(parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '0' }).lingerMs).toBe(0);
+    expect(() => parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '60001' })).toThrow(/VIGIL_LEDGER_LINGER_MS/);
+  });
+
   it('fails fast naming the key', () => {
     expect(() => parseLedgerSinkConfig({ VIGIL_ELASTICSEARCH_URL: 'ftp://x' })).toThrow(/VIGIL_ELASTICSEARCH_URL/);
     expect(() =>

@@ -1,4 +1,5 @@
 import { type Env, type Secret, readEnum, readInt, readString } from '../platform/config.js';
+import { MAX_LINGER_MS } from '../platform/bus.js';
 import { ConfigError } from '../platform/errors.js';
 import type { AccountType } from '../schemas/generated/types.js';
 import { readStuckAfterMs } from '../platform/consumer-health.js';
@@ -14,6 +15,13 @@ export interface LedgerSinkConfig {
    * one insert per table, so this also bounds the size of one atomic part.
    */
   readonly maxBatchRecords: number;
+  /**
+   * How long a batch waits for more records once one is ready (VIGIL_LEDGER_LINGER_MS, 0..60000, default 250), and
+   * a batch takes what is ready on every partition. ClickHouse pays per insert — a part to write, then to merge —
+   * so at low rates one-record batches on each partition cost about as much CPU as full ones. Nothing waits on the
+   * ledger record by record (a decision is answered from scoring), so postings become visible up to this much later.
+   */
+  readonly lingerMs: number;
   /** Transaction ids per idempotency lookup query (VIGIL_LEDGER_LOOKUP_CHUNK_IDS, 1..10000, default 1000). */
   readonly lookupChunkIds: number;
   /** The Elasticsearch audit index; undefined (no indexing) unless VIGIL_ELASTICSEARCH_URL is set. */
@@ -87,6 +95,7 @@ export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
   return Object.freeze({
     groupId: readString(env, 'VIGIL_LEDGER_GROUP_ID', 'ledger-sink'),
     maxBatchRecords: readInt(env, 'VIGIL_LEDGER_MAX_BATCH_RECORDS', 2000, { min: 1, max: 100_000 }),
+    lingerMs: readInt(env, 'VIGIL_LEDGER_LINGER_MS', 250, { min: 0, max: MAX_LINGER_MS }),
     lookupChunkIds: readInt(env, 'VIGIL_LEDGER_LOOKUP_CHUNK_IDS', 1000, { min: 1, max: 10_000 }),
     elasticsearch: parseAuditIndexConfig(env),
     stuckAfterMs: readStuckAfterMs(env),

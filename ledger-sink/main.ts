@@ -165,6 +165,8 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
         topics: consumed,
         commitMode: 'after-batch',
         maxBatchRecords: config.maxBatchRecords,
+        lingerMs: config.lingerMs,
+        acrossPartitions: true,
         startFrom: 'earliest',
         deadLetter: deadLetters.sink,
       },
@@ -180,6 +182,8 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
         topics: [Topics.shadowDecisions],
         commitMode: 'after-batch',
         maxBatchRecords: config.maxBatchRecords,
+        lingerMs: config.lingerMs,
+        acrossPartitions: true,
         startFrom: 'earliest',
         deadLetter: deadLetters.sink,
       },
@@ -195,6 +199,7 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     groupId: config.groupId,
     topics: consumed,
     maxBatchRecords: config.maxBatchRecords,
+    lingerMs: config.lingerMs,
     auditIndex: config.elasticsearch ? config.elasticsearch.indexPrefix : 'none (audit search reads ClickHouse)',
   });
 

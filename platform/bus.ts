@@ -108,9 +108,13 @@ export function topicSpecProblems(specs: readonly TopicSpec[]): FieldProblem[] {
   return problems;
 }
 
-/** A batch of records from one partition, in offset order. */
+/**
+ * A batch of records from one partition, in offset order — or, for a subscription with `acrossPartitions`, from
+ * several partitions of one topic, each partition's records in offset order (every record names its own partition).
+ */
 export interface RecordBatch {
   readonly topic: string;
+  /** The partition of the batch's first record (the only partition unless subscribed `acrossPartitions`). */
   readonly partition: number;
   readonly records: readonly BusRecord[];
 }
@@ -144,6 +148,20 @@ export interface SubscribeOptions {
    */
   readonly maxBatchBytes?: number;
   /**
+   * How long to wait for more records once one is ready, unless `maxBatchRecords` are ready already (Kafka's
+   * `fetch.max.wait.ms` on the consumer side); default 0 (deliver what is there). For a consumer whose cost is per
+   * batch rather than per record and whose output nobody waits on record by record — ledger-sink's ClickHouse
+   * inserts — it trades that much latency for fewer, larger batches at low rates.
+   */
+  readonly lingerMs?: number;
+  /**
+   * May one handler call hold records of several partitions of one topic (each partition's records in offset
+   * order)? Default false. The embedded log then hands over everything ready on the topic at once, so a consumer
+   * pays its per-batch cost once for all partitions instead of once per partition; Kafka still delivers one
+   * partition per call. Only for handlers whose correctness never depends on a batch being one partition.
+   */
+  readonly acrossPartitions?: boolean;
+  /**
    * Writes one record the handler cannot process to the dead-letter topic. When a batch fails the same
    * non-retriable way twice in a row, the bus splits it to find the record(s) at fault, hands each here with
    * the handler's error, and carries on with the rest. Without it, such a batch is redelivered (with backoff)
@@ -164,6 +182,8 @@ export type BatchHandler = (batch: RecordBatch) => Promise<void>;
 
 /** Default upper bound on records handed to one handler call. */
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
+/** The longest a subscription may linger for more records: a minute; beyond that a batch is simply late. */
+export const MAX_LINGER_MS = 60_000;
 /** Default upper bound on bytes handed to one handler call: 4 MiB, four Kafka default-sized requests' worth. */
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -179,6 +199,8 @@ export function withSubscribeDefaults(options: SubscribeOptions): ResolvedSubscr
     commitMode: options.commitMode ?? 'after-batch',
     maxBatchRecords: options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
     maxBatchBytes: options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    lingerMs: options.lingerMs ?? 0,
+    acrossPartitions: options.acrossPartitions ?? false,
     ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
   };
 }
@@ -226,6 +248,10 @@ export function subscribeOptionProblems(options: ResolvedSubscribeOptions): Fiel
     problems.push({ path: '/maxBatchRecords', message: 'must be a positive integer' });
   if (!Number.isInteger(maxBatchBytes) || maxBatchBytes < 1)
     problems.push({ path: '/maxBatchBytes', message: 'must be a positive integer' });
+  if (!Number.isInteger(options.lingerMs) || options.lingerMs < 0 || options.lingerMs > MAX_LINGER_MS)
+    problems.push({ path: '/lingerMs', message: `must be an integer in [0, ${MAX_LINGER_MS}] (ms)` });
+  if (typeof options.acrossPartitions !== 'boolean')
+    problems.push({ path: '/acrossPartitions', message: 'must be a boolean' });
   if (options.deadLetter !== undefined && typeof options.deadLetter !== 'function')
     problems.push({ path: '/deadLetter', message: 'must be a function' });
   return problems;

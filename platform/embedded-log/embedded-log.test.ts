@@ -395,6 +395,115 @@ describe('EmbeddedLog', () => {
       expect(await log.committedOffsets('g', topic)).toEqual([1]);
     });
 
+    describe('acrossPartitions and lingerMs', () => {
+      const keyOn = (partition: number, partitions: number): string =>
+        Array.from({ length: 200 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, partitions) === partition)!;
+
+      async function threePartitionsOfTen(log: EmbeddedLog): Promise<void> {
+        await log.producer().send(
+          topic,
+          [0, 1, 2].flatMap((p) => Array.from({ length: 10 }, (_, i) => record(keyOn(p, 3), `p${p}-${i}`))),
+        );
+      }
+
+      it('hands what is ready on every partition over as one batch, each partition in offset order', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        await threePartitionsOfTen(log);
+        const { batches, handler } = collect();
+        await log.subscribe({ groupId: 'g', topics: [topic], acrossPartitions: true }, handler);
+        await waitFor(async () => (await log.committedOffsets('g', topic)).join() === '10,10,10', 'all committed');
+        expect(batches).toHaveLength(1);
+        const records = batches[0]!.records;
+        expect(records).toHaveLength(30);
+        for (let p = 0; p < 3; p++)
+          expect(records.filter((r) => r.partition === p).map((r) => r.offset)).toEqual([...Array(10).keys()]);
+        expect(batches[0]!.partition).toBe(records[0]!.partition);
+      });
+
+      it('per partition without it (the control)', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        await threePartitionsOfTen(log);
+        const { batches, handler } = collect();
+        await log.subscribe({ groupId: 'g', topics: [topic] }, handler);
+        await waitFor(async () => (await log.committedOffsets('g', topic)).join() === '10,10,10', 'all committed');
+        expect(batches.map((b) => new Set(b.records.map((r) => r.partition)).size)).toEqual([1, 1, 1]);
+      });
+
+      it('keeps the record and byte bounds across partitions; an oversized record waits for a batch of its own', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        await threePartitionsOfTen(log);
+        const { batches, handler } = collect();
+        await log.subscribe({ groupId: 'g', topics: [topic], acrossPartitions: true, maxBatchRecords: 12 }, handler);
+        await waitFor(async () => (await log.committedOffsets('g', topic)).join() === '10,10,10', 'all committed');
+        expect(batches.map((b) => b.records.length)).toEqual([12, 12, 6]);
+
+        const bytes = await open({ dir: `${dir}-bytes`, topics: [{ topic, partitions: 2 }] });
+        await bytes.producer().send(topic, [
+          { key: keyOn(0, 2), value: Buffer.alloc(300) },
+          { key: keyOn(1, 2), value: Buffer.alloc(2000) },
+        ]);
+        const sized = collect();
+        await bytes.subscribe(
+          { groupId: 'g', topics: [topic], acrossPartitions: true, maxBatchBytes: 700 },
+          sized.handler,
+        );
+        await waitFor(async () => (await bytes.committedOffsets('g', topic)).join() === '1,1', 'both committed');
+        expect(sized.batches.map((b) => b.records.map((r) => r.value.length))).toEqual([[300], [2000]]);
+        await bytes.close();
+        await removeTempDir(`${dir}-bytes`);
+      });
+
+      it('redelivers a rejected batch of several partitions whole, and moves no partition until it is handled', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        await threePartitionsOfTen(log);
+        const deliveries: string[] = [];
+        await log.subscribe({ groupId: 'g', topics: [topic], acrossPartitions: true }, async (batch) => {
+          deliveries.push(batch.records.map((r) => `${r.partition}:${r.offset}`).join());
+          if (deliveries.length === 1) {
+            expect(await log.committedOffsets('g', topic)).toEqual([-1, -1, -1]);
+            throw new Error('transient failure');
+          }
+        });
+        await waitFor(async () => (await log.committedOffsets('g', topic)).join() === '10,10,10', 'all committed');
+        expect(deliveries).toHaveLength(2);
+        expect(deliveries[1]).toBe(deliveries[0]);
+      });
+
+      it('lingers for more records, and a full batch ends the linger', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        const { batches, handler } = collect();
+        // A linger of a minute: the test can only finish if a full batch cuts it short.
+        await log.subscribe(
+          { groupId: 'g', topics: [topic], acrossPartitions: true, lingerMs: 60_000, maxBatchRecords: 3 },
+          handler,
+        );
+        await log.producer().send(topic, [record(keyOn(0, 3), 'a')]);
+        await log.producer().send(topic, [record(keyOn(1, 3), 'b')]);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(batches).toHaveLength(0);
+        await log.producer().send(topic, [record(keyOn(2, 3), 'c')]);
+        await waitFor(() => batches.length === 1, 'the full batch');
+        expect(texts(batches[0]!.records).sort()).toEqual(['a', 'b', 'c']);
+      });
+
+      it('close() ends a linger at once and delivers nothing more', async () => {
+        const log = await open({ topics: [topic] });
+        const { batches, handler } = collect();
+        const subscription = await log.subscribe({ groupId: 'g', topics: [topic], lingerMs: 60_000 }, handler);
+        await log.producer().send(topic, [record('k', 'waiting')]);
+        await subscription.close();
+        expect(batches).toHaveLength(0);
+        expect(await log.committedOffsets('g', topic)).toEqual([-1]);
+      });
+
+      it('refuses a linger outside [0, 60000] ms, naming the field', async () => {
+        const log = await open({ topics: [topic] });
+        const refused = await rejection(log.subscribe({ groupId: 'g', topics: [topic], lingerMs: -1 }, async () => {}));
+        expect(refused.code).toBe('INVALID_ARGUMENT');
+        expect(refused.problems).toEqual([{ path: '/lingerMs', message: 'must be an integer in [0, 60000] (ms)' }]);
+      });
+    });
+
     it('takes turns between partitions with backlogs', async () => {
       const log = await open({ topics: [{ topic, partitions: 2 }] });
       const keyFor = (partition: number): string =>

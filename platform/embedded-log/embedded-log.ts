@@ -444,7 +444,7 @@ export class EmbeddedLog implements Bus {
     await this.topicChanges.catch(() => undefined);
     this.assertOpen();
     const resolved = withSubscribeDefaults(options);
-    const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, deadLetter } = resolved;
+    const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, lingerMs, acrossPartitions, deadLetter } = resolved;
     const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0)
       throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
@@ -482,7 +482,15 @@ export class EmbeddedLog implements Bus {
     }
     const subscription = new GroupSubscription(
       this.subscriptionHost,
-      { groupId: options.groupId, commitMode, maxBatchRecords, maxBatchBytes, ...(deadLetter ? { deadLetter } : {}) },
+      {
+        groupId: options.groupId,
+        commitMode,
+        maxBatchRecords,
+        maxBatchBytes,
+        lingerMs,
+        acrossPartitions,
+        ...(deadLetter ? { deadLetter } : {}),
+      },
       handler,
       cursors,
     );

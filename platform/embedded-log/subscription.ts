@@ -3,6 +3,11 @@
  * time, round-robin over the subscribed partitions that have unread records, and sleeps on an in-process
  * wake-up (no polling) when none has. A rejected batch is redelivered unchanged after an exponential backoff
  * until it succeeds or the subscription closes; positions only advance past a batch once its handler resolved.
+ *
+ * With `lingerMs`, once a record is ready the loop waits that long for more (cut short when a full batch is
+ * ready, or on close); with `acrossPartitions`, one batch takes what is ready on every partition of the topic, up
+ * to the batch bounds. Together they turn a trickle of one-record batches on eight partitions into a few larger
+ * ones, for a consumer whose cost is per batch.
  */
 import { RedeliveryBackoff } from '../backoff.js';
 import {
@@ -15,6 +20,7 @@ import {
   type Subscription,
   type SubscriptionProgress,
   batchPrefixLength,
+  recordBytes,
 } from '../bus.js';
 import { BusErrorCode } from '../error-codes.js';
 import { describeError, ErrorCategory, VigilError } from '../errors.js';
@@ -43,7 +49,15 @@ export interface GroupSubscriptionOptions {
   readonly commitMode: CommitMode;
   readonly maxBatchRecords: number;
   readonly maxBatchBytes: number;
+  readonly lingerMs: number;
+  readonly acrossPartitions: boolean;
   readonly deadLetter?: DeadLetterSink;
+}
+
+/** What one batch took from one partition: the cursor moves past `lastOffset` once the batch is handled. */
+interface TakenFrom {
+  readonly cursor: PartitionCursor;
+  readonly lastOffset: number;
 }
 
 type State = 'running' | 'closing' | 'closed';
@@ -52,6 +66,8 @@ export class GroupSubscription implements Subscription {
   private state: State = 'running';
   private roundRobin = 0;
   private wakeUp: (() => void) | null = null;
+  /** Set while lingering: ends the linger early if a full batch is ready or the subscription closes. */
+  private lingerCheck: (() => void) | null = null;
   private readonly backoff: RedeliveryBackoff;
   private readonly isolation = new PoisonIsolation();
   private handledRecords = 0;
@@ -83,6 +99,7 @@ export class GroupSubscription implements Subscription {
     const wakeUp = this.wakeUp;
     this.wakeUp = null;
     wakeUp?.();
+    this.lingerCheck?.();
   }
 
   progress(): SubscriptionProgress {
@@ -132,24 +149,30 @@ export class GroupSubscription implements Subscription {
   private async run(): Promise<void> {
     let readFailures = 0;
     while (this.state === 'running') {
-      const cursor = this.nextReadyCursor();
-      if (cursor === undefined) {
+      const first = this.nextReadyCursor();
+      if (first === undefined) {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
+      if (this.options.lingerMs > 0 && this.readyRecords() < this.options.maxBatchRecords) {
+        await this.linger();
+        if (this.state !== 'running') break;
+      }
+      const cursors = this.options.acrossPartitions
+        ? [first, ...this.cursors.filter((c) => c !== first && c.log.topic === first.log.topic && isReady(c))]
+        : [first];
       let records: BusRecord[];
+      let takenFrom: TakenFrom[];
       try {
-        const read = await cursor.log.read(cursor.next, this.options.maxBatchRecords);
-        // The rest is read again next time round, from the cursor, which only moves past handled records.
-        records = read.slice(0, batchPrefixLength(read, this.options.maxBatchRecords, this.options.maxBatchBytes));
+        ({ records, takenFrom } = await this.read(cursors));
         readFailures = 0;
       } catch (error) {
         readFailures++;
         const retryInMs = this.backoff.delayMs(readFailures);
         this.logger.error('embedded log: fetch failed; retrying', {
-          topic: cursor.log.topic,
-          partition: cursor.log.partition,
-          offset: cursor.next,
+          topic: first.log.topic,
+          partition: first.log.partition,
+          offset: first.next,
           retryInMs,
           error: describeError(error),
         });
@@ -157,12 +180,61 @@ export class GroupSubscription implements Subscription {
         continue;
       }
       if (records.length > 0)
-        await this.deliver(cursor, { topic: cursor.log.topic, partition: cursor.log.partition, records });
+        await this.deliver(takenFrom, { topic: first.log.topic, partition: records[0]!.partition, records });
     }
   }
 
-  /** Hands `batch` to the handler until it resolves, or the subscription closes; then moves the cursor past it. */
-  private async deliver(cursor: PartitionCursor, batch: RecordBatch): Promise<void> {
+  /**
+   * Reads one batch from `cursors` in turn, within the batch bounds (at least one record while any is unread). What
+   * does not fit is read again next time round, from the cursors, which only move past handled records.
+   */
+  private async read(cursors: readonly PartitionCursor[]): Promise<{ records: BusRecord[]; takenFrom: TakenFrom[] }> {
+    const { maxBatchRecords, maxBatchBytes } = this.options;
+    const records: BusRecord[] = [];
+    const takenFrom: TakenFrom[] = [];
+    let bytes = 0;
+    for (const cursor of cursors) {
+      const roomRecords = maxBatchRecords - records.length;
+      if (roomRecords <= 0 || (records.length > 0 && bytes >= maxBatchBytes)) break;
+      const read = await cursor.log.read(cursor.next, roomRecords);
+      const room = records.length === 0 ? maxBatchBytes : maxBatchBytes - bytes;
+      let take = batchPrefixLength(read, roomRecords, room);
+      // Only the batch's first record may exceed the byte bound (alone); later partitions wait for the next batch.
+      if (records.length > 0 && take === 1 && recordBytes(read[0]!) > room) take = 0;
+      if (take === 0) continue;
+      for (let i = 0; i < take; i++) {
+        bytes += recordBytes(read[i]!);
+        records.push(read[i]!);
+      }
+      takenFrom.push({ cursor, lastOffset: read[take - 1]!.offset });
+    }
+    return { records, takenFrom };
+  }
+
+  /** Records ready on this member's partitions now. */
+  private readyRecords(): number {
+    let ready = 0;
+    for (const { log, next } of this.cursors) ready += Math.max(0, log.endOffset - next);
+    return ready;
+  }
+
+  /** Waits `lingerMs`, or less if a full batch becomes ready or the subscription stops running. */
+  private linger(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.lingerCheck = null;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.lingerMs);
+      this.lingerCheck = () => {
+        if (this.state !== 'running' || this.readyRecords() >= this.options.maxBatchRecords) done();
+      };
+    });
+  }
+
+  /** Hands `batch` to the handler until it resolves, or the subscription closes; then moves the cursors past it. */
+  private async deliver(takenFrom: readonly TakenFrom[], batch: RecordBatch): Promise<void> {
     const handled = await deliverUntilHandled(batch, this.handler, {
       backoff: this.backoff,
       logger: this.logger,
@@ -171,7 +243,7 @@ export class GroupSubscription implements Subscription {
       ...(this.options.deadLetter === undefined ? {} : { deadLetter: this.options.deadLetter }),
     });
     if (!handled) return;
-    cursor.next = batch.records[batch.records.length - 1]!.offset + 1;
+    for (const { cursor, lastOffset } of takenFrom) cursor.next = lastOffset + 1;
     this.handledRecords += batch.records.length;
     this.uncommittedProgress = true;
     if (this.options.commitMode === 'after-batch') {
@@ -188,7 +260,7 @@ export class GroupSubscription implements Subscription {
     for (let i = 0; i < count; i++) {
       const at = (this.roundRobin + i) % count;
       const cursor = this.cursors[at]!;
-      if (cursor.next < cursor.log.endOffset) {
+      if (isReady(cursor)) {
         this.roundRobin = at + 1;
         return cursor;
       }
@@ -222,4 +294,8 @@ export class GroupSubscription implements Subscription {
       this.commitRunning = null;
     }
   }
+}
+
+function isReady(cursor: PartitionCursor): boolean {
+  return cursor.next < cursor.log.endOffset;
 }

@@ -443,7 +443,7 @@ export class KafkaBus implements Bus {
   async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
     const resolved = withSubscribeDefaults(options);
-    const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, deadLetter } = resolved;
+    const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, lingerMs, deadLetter } = resolved;
     const problems = subscribeOptionProblems(resolved);
     if (problems.length > 0)
       throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
@@ -458,7 +458,11 @@ export class KafkaBus implements Bus {
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
       rebalanceTimeout: this.options.rebalanceTimeoutMs,
-      maxWaitTimeInMs: this.options.maxWaitTimeMs,
+      // Lingering is the broker's: a fetch waits for a batch's worth of bytes or `lingerMs`, whichever comes first.
+      // (`acrossPartitions` needs nothing here: kafkajs hands over one partition per call.)
+      ...(lingerMs > 0
+        ? { minBytes: maxBatchBytes, maxWaitTimeInMs: lingerMs }
+        : { maxWaitTimeInMs: this.options.maxWaitTimeMs }),
       allowAutoTopicCreation: false,
       retry: {
         initialRetryTime: 100,
