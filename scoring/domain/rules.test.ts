@@ -196,6 +196,12 @@ describe('per-currency amount thresholds (minor units of the transaction’s own
       false,
       true,
     ]);
+    // The control: the former condition on raw major units could not tell the two apart.
+    const former = compileRules({
+      version: 'former',
+      rules: [{ code: 'R_F', description: 'x', when: { feature: 'amount', op: '>=', value: 1000 }, action: 'REVIEW' }],
+    });
+    expect(former.evaluate(features({ amount: 1_000 }), 0, sepa('JPY', 1_000n)).length).toBe(1);
   });
 
   test('a currency not in the map falls to "unlisted": the amount feature in the reporting currency', () => {
