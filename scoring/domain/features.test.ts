@@ -285,6 +285,21 @@ describe('FeatureEngine snapshot / restore', () => {
     expect(restored.stats()).toEqual(original.stats());
   });
 
+  test('a snapshot of amounts in another reporting currency is refused; one in the same currency, or older, is not', () => {
+    const usd = new ReportingCurrency(
+      compileFxRates({ source: 't', date: '2024-11-25', base: 'EUR', rates: { USD: '1.0495' } }),
+      'USD',
+    );
+    const inEur = new FeatureEngine().snapshot();
+    const { reportingCurrency, ...older } = inEur;
+    expect(reportingCurrency).toBe('EUR');
+    expect(() => new FeatureEngine({ reporting: usd }).restore(inEur)).toThrow(
+      'feature snapshot holds amounts in EUR, this engine measures in USD',
+    );
+    expect(() => new FeatureEngine().restore(inEur)).not.toThrow();
+    expect(() => new FeatureEngine({ reporting: usd }).restore(older)).not.toThrow();
+  });
+
   test('a snapshot from another feature layout is refused', () => {
     const snapshot = { ...new FeatureEngine().snapshot(), featureNames: ['amount'] };
     expect(() => new FeatureEngine().restore(snapshot)).toThrow(/another feature layout/);

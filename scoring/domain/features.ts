@@ -155,6 +155,11 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
 export interface FeatureEngineSnapshot {
   readonly format: 'vigil.features.v1';
   readonly featureNames: readonly string[];
+  /**
+   * The currency the amounts in the state are in. Absent in snapshots written before amounts were converted (then
+   * each amount was in its own currency); a snapshot in another currency than the engine's is refused.
+   */
+  readonly reportingCurrency?: string;
   readonly cards: SlotTableSnapshot;
   readonly customers: SlotTableSnapshot;
   readonly terminals: SlotTableSnapshot;
@@ -473,6 +478,7 @@ export class FeatureEngine {
     return {
       format: 'vigil.features.v1',
       featureNames: [...FEATURE_NAMES],
+      reportingCurrency: this.reporting.currency,
       cards: this.cards.snapshot(),
       customers: this.customers.snapshot(),
       terminals: this.terminals.snapshot(),
@@ -487,6 +493,12 @@ export class FeatureEngine {
       throw new Error(`unsupported feature snapshot format ${String(snapshot.format)}`);
     if (snapshot.featureNames.join(',') !== FEATURE_NAMES.join(','))
       throw new Error('feature snapshot was written with another feature layout');
+    // Windows summed in one currency must not be read as another's: after a change of reporting currency the state
+    // starts afresh (README, Amounts across currencies).
+    if (snapshot.reportingCurrency !== undefined && snapshot.reportingCurrency !== this.reporting.currency)
+      throw new Error(
+        `feature snapshot holds amounts in ${snapshot.reportingCurrency}, this engine measures in ${this.reporting.currency}`,
+      );
     this.cards.restore(snapshot.cards);
     this.customers.restore(snapshot.customers);
     this.terminals.restore(snapshot.terminals);
