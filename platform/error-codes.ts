@@ -329,6 +329,15 @@ export const errorCatalogue = {
     category: 'invalid_input',
     meaning: 'The rules file is JSON but breaks the rules format; `problems` lists every offending field.',
   },
+  FX_RATES_UNREADABLE: {
+    category: 'invalid_input',
+    meaning: 'The FX rate file (VIGIL_FX_RATES_FILE) cannot be read as JSON; check the path and its syntax.',
+  },
+  FX_RATES_INVALID: {
+    category: 'invalid_input',
+    meaning:
+      'The FX rate table breaks its format (source, date, base, rates as positive decimal strings of ISO 4217 codes) or has no rate for the reporting currency; `problems` lists every offending field.',
+  },
   RULES_ARCHIVE_UNAVAILABLE: {
     category: 'unavailable',
     meaning:

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../platform/errors.js';
 import { type Env, readInt, readNumber, readString } from '../platform/config.js';
+import { isCurrencyCode } from '../schemas/currencies.js';
+import { DEFAULT_REPORTING_CURRENCY } from './domain/reference-fx-rates.js';
 
 /** The scoring stage's configuration, parsed once at startup. */
 export interface ScoringConfig {
@@ -30,6 +32,16 @@ export interface ScoringConfig {
   readonly modelReasons: number;
   /** No progress with lag for this long marks the consumer stuck (VIGIL_STUCK_AFTER_MS, default 60000). */
   readonly stuckAfterMs: number;
+  /**
+   * The ISO 4217 currency every amount feature is measured in (VIGIL_REPORTING_CURRENCY, default EUR); the rate
+   * table must quote it.
+   */
+  readonly reportingCurrency: string;
+  /**
+   * A JSON rate table replacing the shipped ECB snapshot (VIGIL_FX_RATES_FILE; shape in domain/fx-rates.ts);
+   * undefined: the shipped one (domain/reference-fx-rates.ts).
+   */
+  readonly fxRatesFile: string | undefined;
 }
 
 /**
@@ -63,5 +75,14 @@ export function readScoringConfig(env: Env): ScoringConfig {
     maxBatchRecords: readInt(env, 'VIGIL_SCORING_MAX_BATCH_RECORDS', 2_000, { min: 1, max: 100_000 }),
     modelReasons: readInt(env, 'VIGIL_SCORING_MODEL_REASONS', 3, { min: 0, max: 20 }),
     stuckAfterMs: readStuckAfterMs(env),
+    reportingCurrency: readReportingCurrency(env),
+    fxRatesFile: env['VIGIL_FX_RATES_FILE'] || undefined,
   });
+}
+
+function readReportingCurrency(env: Env): string {
+  const code = readString(env, 'VIGIL_REPORTING_CURRENCY', DEFAULT_REPORTING_CURRENCY);
+  if (!isCurrencyCode(code))
+    throw new ConfigError('VIGIL_REPORTING_CURRENCY', code, 'an active ISO 4217 code in upper case, e.g. EUR');
+  return code;
 }

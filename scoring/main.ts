@@ -25,6 +25,8 @@ import { Topics } from '../schemas/topics.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseRulesArchive } from './adapters/clickhouse-rules-archive.js';
 import { type LoadedRules, loadRulesFile, prepareRules } from './adapters/rules-file.js';
+import { loadReportingCurrency } from './adapters/fx-rates-file.js';
+import { FeatureEngine } from './domain/features.js';
 import { FileSnapshotStore } from './adapters/snapshot-store.js';
 import { loadCandidate } from './adapters/model-candidates.js';
 import { TfjsModelScorer } from './adapters/tfjs-model.js';
@@ -73,6 +75,25 @@ export const SCORING_GROUP = 'scoring';
 export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   const { bus, registry, logger, metrics, clock } = deps;
   const config = readScoringConfig(deps.env);
+  const reporting = await loadReportingCurrency(config.reportingCurrency, config.fxRatesFile);
+  const amountsWithoutRate = metrics.counter(
+    'vigil_scoring_amounts_without_fx_rate_total',
+    'Transactions whose debit currency has no FX rate: their amount features are in that currency, not the reporting one (label currency).',
+  );
+  const currenciesWarned = new Set<string>();
+  const engine = new FeatureEngine({
+    reporting,
+    onAmountWithoutRate: (currency) => {
+      amountsWithoutRate.inc({ currency });
+      if (currenciesWarned.has(currency)) return;
+      currenciesWarned.add(currency);
+      logger.warn('no FX rate for a debit currency: its amount features are in its own major units', {
+        currency,
+        reportingCurrency: reporting.currency,
+        ratesDate: reporting.table.date,
+      });
+    },
+  });
   const archive = deps.clickhouse !== undefined ? new ClickHouseRulesArchive(deps.clickhouse) : undefined;
   if (archive === undefined) logger.warn('no ClickHouse configured: rules versions are not archived');
   // Archived before the first decision names the version, so every recorded version can be read back.
@@ -149,6 +170,7 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     metrics,
     logger,
     modelReasons: config.modelReasons,
+    engine,
   });
   live.processor = processor;
   // One setting at a time, in the order read: loading a model takes a while, and an older setting must not land last.
@@ -190,6 +212,8 @@ export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
     rulesFrom: published !== undefined ? Topics.rulesVersions : config.rulesFile,
     rules: processor.rulesInForce.codes.length,
     challenger: hasChallenger(initialSetting) ? 'set' : 'none',
+    reportingCurrency: reporting.currency,
+    fxRates: `${reporting.table.source}, ${reporting.table.date}`,
   });
 
   const health = ConsumerHealth.watch(loop, SCORING_GROUP, { metrics, clock, stuckAfterMs: config.stuckAfterMs });

@@ -61,7 +61,7 @@ describe('reasons', () => {
       [
         'M_AMOUNT',
         'MODEL',
-        'the amount, also against the customer’s usual amounts: amount (major units, settlement currency when present) = 412.50 (raised the model score by 0.22 of 0.62; an average transaction scores 0.02)',
+        'the amount, also against the customer’s usual amounts: amount in the reporting currency (of the debit, settlement amount when present) = 412.50 (raised the model score by 0.22 of 0.62; an average transaction scores 0.02)',
       ],
     ]);
     expect(reasons.map((r) => r.weight)).toEqual([Math.fround(0.4), Math.fround(0.22)]);

@@ -3,7 +3,8 @@ import type { FeatureValues } from '../../schemas/generated/types.js';
 /**
  * The feature vector's layout, defined once: the engine writes features in this order, the model is trained on
  * it (the artefact's metadata stores the names and the adapter refuses a model trained on another layout), the
- * rules name features by `name`, and reasons describe them with `label`.
+ * rules name features by `name`, and reasons describe them with `label`. Every `amount` feature is in major units of
+ * the reporting currency (fx-rates.ts), whatever the transactions' own currencies.
  */
 export type FeatureUnit = 'flag' | 'count' | 'amount' | 'ratio' | 'zscore' | 'seconds' | 'km' | 'kmh';
 
@@ -18,7 +19,7 @@ const f = (name: string, unit: FeatureUnit, label: string): FeatureDef => ({ nam
 
 export const FEATURES: readonly FeatureDef[] = [
   // The transaction itself.
-  f('amount', 'amount', 'amount (major units, settlement currency when present)'),
+  f('amount', 'amount', 'amount in the reporting currency (of the debit, settlement amount when present)'),
   f('is_night', 'flag', 'made at night (00:00–06:59 UTC)'),
   f('is_weekend', 'flag', 'made on a weekend'),
   f('ch_card', 'flag', 'card channel'),
@@ -44,7 +45,11 @@ export const FEATURES: readonly FeatureDef[] = [
   f('card_sum_24h', 'amount', 'amount spent on this card in the last 24 hours'),
   f('card_sum_7d', 'amount', 'amount spent on this card in the last 7 days'),
   f('card_sum_30d', 'amount', 'amount spent on this card in the last 30 days'),
-  f('card_cnp_small_count_1h', 'count', 'small (< 10) card-not-present payments on this card in the last hour'),
+  f(
+    'card_cnp_small_count_1h',
+    'count',
+    'small (under 10 in the reporting currency) card-not-present payments on this card in the last hour',
+  ),
   // The customer.
   f('cust_count_1h', 'count', "customer's transactions in the last hour"),
   f('cust_count_24h', 'count', "customer's transactions in the last 24 hours"),
@@ -66,11 +71,15 @@ export const FEATURES: readonly FeatureDef[] = [
   f('cust_known_devices', 'count', 'devices the customer has used (recent, at most 8)'),
   f('cust_geo_distance_km', 'km', "distance from the customer's previous located transaction"),
   f('cust_geo_velocity_kmh', 'kmh', "travel speed implied since the customer's previous located transaction"),
-  f('cust_cash_near_10k_count_7d', 'count', 'cash deposits of 8,000–9,999.99 by the customer in the last 7 days'),
+  f(
+    'cust_cash_near_10k_count_7d',
+    'count',
+    "cash deposits by the customer in the last 7 days within 80–100 % of their currency's reporting threshold",
+  ),
   f(
     'cust_cash_near_10k_sum_7d',
     'amount',
-    'total of cash deposits of 8,000–9,999.99 by the customer in the last 7 days',
+    "total (reporting currency) of the customer's cash deposits just under their currency's reporting threshold in the last 7 days",
   ),
   // The terminal (or merchant, or payee account for transfers).
   f('term_count_1h', 'count', 'transactions at this terminal in the last hour'),

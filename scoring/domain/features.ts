@@ -1,5 +1,7 @@
 import type { AnalystLabel, Transaction } from '../../schemas/generated/types.js';
 import { minorUnitExponent } from '../../schemas/currencies.js';
+import type { ReportingCurrency } from './fx-rates.js';
+import { defaultReportingCurrency } from './reference-fx-rates.js';
 import { FEATURE_COUNT, FEATURE_NAMES, fi } from './feature-names.js';
 import { SlotTable, type SlotTableChanges, type SlotTableSnapshot, hash32 } from './keyed-state.js';
 
@@ -23,11 +25,8 @@ const FIVE_MIN = 5 * MINUTE;
 
 /** Missing "time since previous" reads as this (30 days), so it sits at the far end of the scale. */
 const NO_PREVIOUS_SECONDS = 30 * 86_400;
-/** Card-testing probes are tiny amounts. */
+/** Card-testing probes are tiny amounts: under 10 major units of the reporting currency. */
 const SMALL_AMOUNT = 10;
-/** Structuring: cash deposits just under the 10,000 reporting threshold (US CTR, 31 CFR 1010.311). */
-const NEAR_THRESHOLD_FROM = 8_000;
-const NEAR_THRESHOLD_TO = 10_000;
 const KNOWN_DEVICES = 8;
 const KNOWN_COUNTERPARTIES = 32;
 const DEVICE_CUSTOMERS = 8;
@@ -102,11 +101,25 @@ const deviceLayout = {
   hashes: DEVICE_CUSTOMERS,
 };
 
-/** The amount in major units of the currency the payer is debited in (the settlement currency when present). */
-export function amountMajor(tx: Transaction): number {
-  const minor = tx.settlement?.amountMinor ?? tx.amountMinor;
-  const currency = tx.settlement?.currency ?? tx.currency;
-  return Number(minor) / 10 ** (minorUnitExponent(currency) ?? 2);
+/*
+ * The amount the payer is debited: the settlement amount when present. Two accessors instead of one object, so the
+ * per-transaction path allocates nothing (see observeInto).
+ */
+const debitedMinor = (tx: Transaction): bigint => tx.settlement?.amountMinor ?? tx.amountMinor;
+const debitedCurrency = (tx: Transaction): string => tx.settlement?.currency ?? tx.currency;
+
+/**
+ * The amount the payer is debited (the settlement amount when present) in major units of the reporting currency,
+ * converted exactly and rounded half to even to its minor unit; undefined when the rate table has no rate for the
+ * debit currency.
+ */
+export function amountInReportingCurrency(tx: Transaction, reporting: ReportingCurrency): number | undefined {
+  return reporting.toReportingMajor(debitedMinor(tx), debitedCurrency(tx));
+}
+
+/** The debited amount in major units of its own currency: the fallback for a currency without a rate. */
+function amountInOwnCurrency(tx: Transaction): number {
+  return Number(debitedMinor(tx)) / 10 ** (minorUnitExponent(debitedCurrency(tx)) ?? 2);
 }
 
 /** The customer: the card holder, or the payer account when none is named. */
@@ -140,6 +153,11 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
 export interface FeatureEngineSnapshot {
   readonly format: 'vigil.features.v1';
   readonly featureNames: readonly string[];
+  /**
+   * The currency the amounts in the state are in. Absent in snapshots written before amounts were converted (then
+   * each amount was in its own currency); a snapshot in another currency than the engine's is refused.
+   */
+  readonly reportingCurrency?: string;
   readonly cards: SlotTableSnapshot;
   readonly customers: SlotTableSnapshot;
   readonly terminals: SlotTableSnapshot;
@@ -204,7 +222,23 @@ const CHANNEL_OFFSET: Readonly<Record<Transaction['channel'], number>> = {
   CASH: 6,
 };
 
+/** How a FeatureEngine measures money. */
+export interface FeatureEngineOptions {
+  /** The reporting currency and its rate table; default EUR at the shipped ECB snapshot (reference-fx-rates.ts). */
+  readonly reporting?: ReportingCurrency;
+  /**
+   * Told of every transaction whose debit currency has no rate: its amount features fall back to major units of its
+   * own currency (not comparable with the others), so the live stage counts it on a metric and logs it.
+   */
+  readonly onAmountWithoutRate?: (currency: string) => void;
+}
+
 export class FeatureEngine {
+  /** The currency every amount feature is in, with the rates that bring the others to it. */
+  readonly reporting: ReportingCurrency;
+  private readonly onAmountWithoutRate: ((currency: string) => void) | undefined;
+  /** Transactions whose amount features fell back to their own currency, per debit currency, since construction. */
+  private readonly withoutRate = new Map<string, number>();
   private cards = new SlotTable(cardLayout, 2);
   private customers = new SlotTable(customerLayout);
   private terminals = new SlotTable(terminalLayout, 3);
@@ -215,6 +249,16 @@ export class FeatureEngine {
   private labelsSinceChanges = 0;
   /** Newest event time observed since construction (not snapshotted: eviction resumes with the first event). */
   private newestEventMs = Number.NEGATIVE_INFINITY;
+
+  constructor(options: FeatureEngineOptions = {}) {
+    this.reporting = options.reporting ?? defaultReportingCurrency();
+    this.onAmountWithoutRate = options.onAmountWithoutRate;
+  }
+
+  /** Transactions whose debit currency had no rate (amount features in their own currency), per currency. */
+  amountsWithoutRate(): ReadonlyMap<string, number> {
+    return this.withoutRate;
+  }
 
   /** Computes the features of `tx` (event time) and folds it into the state; returns a fresh vector. */
   observe(tx: Transaction): FeatureVector {
@@ -230,7 +274,13 @@ export class FeatureEngine {
   observeInto(tx: Transaction, out: Float32Array, offset: number): void {
     const t = tx.eventTimeMs;
     if (t > this.newestEventMs) this.newestEventMs = t;
-    const amount = amountMajor(tx);
+    let amount = amountInReportingCurrency(tx, this.reporting);
+    if (amount === undefined) {
+      amount = amountInOwnCurrency(tx);
+      const currency = debitedCurrency(tx);
+      this.withoutRate.set(currency, (this.withoutRate.get(currency) ?? 0) + 1);
+      this.onAmountWithoutRate?.(currency);
+    }
     out.fill(0, offset, offset + FEATURE_COUNT);
 
     // The transaction itself. UTC calendar by arithmetic (no Date per transaction): 1970-01-01 was a Thursday.
@@ -320,7 +370,7 @@ export class FeatureEngine {
       const count = out[custBase + 1 + w]!;
       out[offset + I.custMean24h + w] = count > 0 ? out[custBase + 5 + w]! / count : 0;
     }
-    if (tx.channel === 'CASH' && tx.kind === 'DEPOSIT' && amount >= NEAR_THRESHOLD_FROM && amount < NEAR_THRESHOLD_TO) {
+    if (tx.channel === 'CASH' && tx.kind === 'DEPOSIT' && this.isJustUnderCashThreshold(tx)) {
       const at = customers.bucketIndex(customer, R_CASH, t);
       if (at >= 0) {
         customers.f32[at + COUNT]! += 1;
@@ -364,6 +414,16 @@ export class FeatureEngine {
       out[offset + I.devCount1h + 1] = devices.sum(device, R_HOUR, t, COUNT, 24);
       out[offset + I.devCustomers] = devices.setSize(device, D_CUSTOMER_CURSOR, DEVICE_CUSTOMERS);
     }
+  }
+
+  /**
+   * Structuring: a deposit within [80 %, 100 %) of its own currency's cash reporting threshold, compared exactly in
+   * minor units of that currency (ReportingCurrency.cashWindow), so ¥9,000 is not "just under 10,000".
+   */
+  private isJustUnderCashThreshold(tx: Transaction): boolean {
+    const minor = debitedMinor(tx);
+    const window = this.reporting.cashWindow(debitedCurrency(tx));
+    return window !== null && minor >= window.fromMinor && minor < window.toMinor;
   }
 
   /**
@@ -416,6 +476,7 @@ export class FeatureEngine {
     return {
       format: 'vigil.features.v1',
       featureNames: [...FEATURE_NAMES],
+      reportingCurrency: this.reporting.currency,
       cards: this.cards.snapshot(),
       customers: this.customers.snapshot(),
       terminals: this.terminals.snapshot(),
@@ -430,6 +491,12 @@ export class FeatureEngine {
       throw new Error(`unsupported feature snapshot format ${String(snapshot.format)}`);
     if (snapshot.featureNames.join(',') !== FEATURE_NAMES.join(','))
       throw new Error('feature snapshot was written with another feature layout');
+    // Windows summed in one currency must not be read as another's: after a change of reporting currency the state
+    // starts afresh (README, Amounts across currencies).
+    if (snapshot.reportingCurrency !== undefined && snapshot.reportingCurrency !== this.reporting.currency)
+      throw new Error(
+        `feature snapshot holds amounts in ${snapshot.reportingCurrency}, this engine measures in ${this.reporting.currency}`,
+      );
     this.cards.restore(snapshot.cards);
     this.customers.restore(snapshot.customers);
     this.terminals.restore(snapshot.terminals);

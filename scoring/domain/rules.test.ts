@@ -105,16 +105,13 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
   });
 
   test('R_HIGH_AMOUNT_VS_HISTORY', () => {
-    const [rule] = fire({
-      ch_card: 1,
-      amount: 900,
-      cust_history_count: 40,
-      cust_amount_ratio_to_mean: 9,
-      cust_amount_zscore: 14.2,
-    });
+    const [rule] = fire(
+      { ch_card: 1, amount: 900, cust_history_count: 40, cust_amount_ratio_to_mean: 9, cust_amount_zscore: 14.2 },
+      aTransaction({ amountMinor: 90_000n }),
+    );
     expect(rule).toMatchObject({
       code: 'R_HIGH_AMOUNT_VS_HISTORY',
-      description: "Card payment of 900.00 is 9.00× the customer's mean (z-score 14.2)",
+      description: "Card payment of 900.00 EUR is 9.00× the customer's mean (z-score 14.2)",
     });
   });
 
@@ -130,12 +127,12 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
   test('R_NEW_DEVICE_LARGE_TRANSFER', () => {
     const [rule] = fire(
       { cust_new_device: 1, cust_history_count: 25, kind_transfer: 1, amount: 4_500 },
-      aTransaction({ channel: 'SEPA', kind: 'TRANSFER', card: null }),
+      aTransaction({ channel: 'SEPA', kind: 'TRANSFER', card: null, amountMinor: 450_000n }),
     );
     expect(rule).toMatchObject({
       code: 'R_NEW_DEVICE_LARGE_TRANSFER',
       action: 'REVIEW',
-      description: 'Transfer of 4500.00 from a device this customer has never used',
+      description: 'Transfer of 4500.00 EUR from a device this customer has never used',
     });
   });
 
@@ -143,7 +140,8 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
     const [rule] = fire({ cust_cash_near_10k_count_7d: 3, cust_cash_near_10k_sum_7d: 28_700 });
     expect(rule).toMatchObject({
       code: 'R_STRUCTURING_CASH_7D',
-      description: 'Possible structuring: 3 cash deposits just under 10,000 within 7 days (total 28700.00)',
+      description:
+        "Possible structuring: 3 cash deposits just under their currency's reporting threshold within 7 days (total 28700.00 in the reporting currency)",
     });
   });
 
@@ -170,5 +168,111 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
 
   test('an ordinary transaction fires nothing', () => {
     expect(fire({ amount: 25, card_count_1h: 1, cust_history_count: 30, cust_amount_ratio_to_mean: 1.1 })).toEqual([]);
+  });
+});
+
+describe('per-currency amount thresholds (minor units of the transaction’s own currency)', () => {
+  const transfer = { cust_new_device: 1, cust_history_count: 25, kind_transfer: 1 };
+  const sepa = (currency: string, amountMinor: bigint) =>
+    aTransaction({ channel: 'SEPA', kind: 'TRANSFER', card: null, currency, amountMinor });
+  const largeTransferFires = (amountFeature: number, tx: ReturnType<typeof aTransaction>) =>
+    fire({ ...transfer, amount: amountFeature }, tx).some((r) => r.code === 'R_NEW_DEVICE_LARGE_TRANSFER');
+
+  test.each([
+    ['EUR', 100_000n],
+    ['USD', 100_000n],
+    ['GBP', 100_000n],
+    ['JPY', 15_000_000n],
+  ])('R_NEW_DEVICE_LARGE_TRANSFER at %s %s minor: fires at the threshold, not one minor unit below', (currency, at) => {
+    // The reporting-currency feature is set far off on purpose: a listed currency is compared in its own units only.
+    expect([largeTransferFires(0, sepa(currency, at)), largeTransferFires(1e9, sepa(currency, at - 1n))]).toEqual([
+      true,
+      false,
+    ]);
+  });
+
+  test('¥1,000 is not €1,000: a JPY transfer of 1,000 major units does not count as large, a EUR one does', () => {
+    expect([largeTransferFires(6.19, sepa('JPY', 1_000n)), largeTransferFires(1_000, sepa('EUR', 100_000n))]).toEqual([
+      false,
+      true,
+    ]);
+    // The control: the former condition on raw major units could not tell the two apart.
+    const former = compileRules({
+      version: 'former',
+      rules: [{ code: 'R_F', description: 'x', when: { feature: 'amount', op: '>=', value: 1000 }, action: 'REVIEW' }],
+    });
+    expect(former.evaluate(features({ amount: 1_000 }), 0, sepa('JPY', 1_000n)).length).toBe(1);
+  });
+
+  test('a currency not in the map falls to "unlisted": the amount feature in the reporting currency', () => {
+    // CHF is listed; SEK is not, so its 2,000,000 öre (about EUR 1,739) is judged by the converted feature.
+    expect([
+      largeTransferFires(1_738.68, sepa('SEK', 2_000_000n)),
+      largeTransferFires(999.99, sepa('SEK', 10_000_000n)),
+    ]).toEqual([true, false]);
+  });
+
+  const compileOne = (condition: unknown) =>
+    compileRules({
+      version: 't',
+      rules: [{ code: 'R_T', description: 'x {transactionAmount}', when: condition, action: 'REVIEW' }],
+    });
+
+  test.each([
+    ['>', [false, false, true]],
+    ['>=', [false, true, true]],
+    ['<', [true, false, false]],
+    ['<=', [true, true, false]],
+    ['==', [false, true, false]],
+    ['!=', [true, false, true]],
+  ])('op %s compares exactly, one minor unit either side of the threshold', (op, expected) => {
+    const ruleSet = compileOne({ amount: op, minor: { BHD: '1000001' }, unlisted: false });
+    const at = (amountMinor: bigint) =>
+      ruleSet.evaluate(new Float32Array(FEATURE_COUNT), 0, aTransaction({ currency: 'BHD', amountMinor })).length === 1;
+    expect([at(1_000_000n), at(1_000_001n), at(1_000_002n)]).toEqual(expected);
+  });
+
+  test('unlisted: false and true are honoured, and the description shows the money with its currency', () => {
+    const zero = new Float32Array(FEATURE_COUNT);
+    const usd = aTransaction({ currency: 'USD', amountMinor: 150_000n });
+    const onlyEur = (unlisted: boolean) =>
+      compileOne({ amount: '>=', minor: { EUR: '1' }, unlisted }).evaluate(zero, 0, usd);
+    expect([onlyEur(false).length, onlyEur(true).map((r) => r.description)]).toEqual([0, ['x 1500.00 USD']]);
+  });
+
+  test('a bad threshold map is refused whole, each problem at its path', () => {
+    try {
+      compileRules({
+        version: 't',
+        rules: [
+          {
+            code: 'R_T',
+            description: 'x',
+            when: {
+              all: [
+                { amount: '=>', minor: { EUR: '1000.00', XXX: '5', JPY: 150000, USD: '-1', GBP: '0100' } },
+                { amount: '>=', minor: {}, unlisted: 'sometimes', major: { EUR: '1' } },
+              ],
+            },
+            action: 'REVIEW',
+          },
+        ],
+      });
+      throw new Error('expected the rules to be rejected');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).problems.map((p) => p.path)).toEqual([
+        '/rules/0/when/all/0/amount',
+        '/rules/0/when/all/0/minor/EUR',
+        '/rules/0/when/all/0/minor/XXX',
+        '/rules/0/when/all/0/minor/JPY',
+        '/rules/0/when/all/0/minor/USD',
+        '/rules/0/when/all/0/minor/GBP',
+        '/rules/0/when/all/0/unlisted',
+        '/rules/0/when/all/1/minor',
+        '/rules/0/when/all/1/unlisted',
+        '/rules/0/when/all/1/major',
+      ]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
 import type { Transaction } from '../../schemas/generated/types.js';
+import { formatMinorUnits, isCurrencyCode } from '../../schemas/currencies.js';
 import { FEATURES, featureIndex, formatFeature } from './feature-names.js';
 
 /**
@@ -12,10 +13,22 @@ import { FEATURES, featureIndex, formatFeature } from './feature-names.js';
  *     "action": "REVIEW", "risk": 0.5 }
  *
  * Conditions: `{feature, op, value}` (op one of > >= < <= == !=), `{field, in | notIn}` with a list name from
- * `lists` or an inline array, and `{all: [...]}`, `{any: [...]}`, `{not: ...}`. Actions: DECLINE and REVIEW force
- * at least that decision; ADD_RISK adds `risk` to the model's score. `{name}` in a description is replaced by
- * the feature's or field's value. The file is validated as a whole at load; every problem is reported with
- * its JSON-pointer path.
+ * `lists` or an inline array, `{amount, minor, unlisted}` (below), and `{all: [...]}`, `{any: [...]}`, `{not: ...}`.
+ * Actions: DECLINE and REVIEW force at least that decision; ADD_RISK adds `risk` to the model's score. `{name}` in a
+ * description is replaced by the feature's or field's value, `{transactionAmount}` by the transaction's amount
+ * with its currency ("1500.00 USD"). The file is validated as a whole at load; every problem is reported with its
+ * JSON-pointer path.
+ *
+ * Per-currency thresholds: money compared in the transaction's own currency, exactly, in its minor units (the
+ * instructed `amountMinor` and `currency`, the same currency the `currency` field names):
+ *
+ *   { "amount": ">=", "minor": { "EUR": "100000", "USD": "100000", "JPY": "15000000" },
+ *     "unlisted": { "feature": "amount", "op": ">=", "value": 1000 } }
+ *
+ * `minor` maps ISO 4217 codes to whole minor units as decimal strings (EUR 1,000.00 is "100000", JPY 150,000 is
+ * "15000000"). `unlisted` says what a transaction in a currency not in the map does, and is required, so no currency
+ * is ever compared against another's threshold by accident: `false` (the condition does not hold), `true`, or any
+ * condition — typically the `amount` feature, which is in the reporting currency.
  */
 export const RuleAction = { review: 'REVIEW', decline: 'DECLINE', addRisk: 'ADD_RISK' } as const;
 export type RuleAction = (typeof RuleAction)[keyof typeof RuleAction];
@@ -141,6 +154,7 @@ export function compileRules(document: unknown, contentVersion?: string): RuleSe
       if (index === undefined || typeof value !== 'number') return never;
       return comparison(index, op, value);
     }
+    if ('amount' in node) return compileAmountCondition(node, path, problem, compileCondition);
     if ('field' in node) {
       const field = node.field as RuleField;
       if (!RULE_FIELDS.includes(field)) problem(`${path}/field`, `must be one of ${RULE_FIELDS.join(', ')}`);
@@ -169,7 +183,7 @@ export function compileRules(document: unknown, contentVersion?: string): RuleSe
             return v === null || !set.has(v);
           };
     }
-    problem(path, 'must have one of: feature, field, all, any, not');
+    problem(path, 'must have one of: feature, field, amount, all, any, not');
     return never;
   };
 
@@ -242,6 +256,69 @@ function comparison(index: number, op: Op, value: number): Predicate {
   }
 }
 
+/** Whole minor units as a decimal string: no sign, no fraction, no leading zeros, at most 30 digits. */
+const MINOR_UNITS = /^(0|[1-9][0-9]{0,29})$/;
+
+/** Compiles `{amount, minor, unlisted}` (see the module comment): thresholds per currency in its own minor units. */
+function compileAmountCondition(
+  node: Record<string, unknown>,
+  path: string,
+  problem: (path: string, message: string) => void,
+  compileCondition: (node: unknown, path: string) => Predicate,
+): Predicate {
+  const never: Predicate = () => false;
+  const op = node.amount as Op;
+  const opValid = OPS.includes(op);
+  if (!opValid) problem(`${path}/amount`, `must be one of ${OPS.join(' ')}`);
+  const thresholds = new Map<string, bigint>();
+  const minor = node.minor;
+  if (!isRecord(minor) || Object.keys(minor).length === 0)
+    problem(`${path}/minor`, 'must map at least one ISO 4217 code to minor units, e.g. { "EUR": "100000" }');
+  else
+    for (const [currency, threshold] of Object.entries(minor)) {
+      const at = `${path}/minor/${currency}`;
+      if (!isCurrencyCode(currency)) problem(at, `${JSON.stringify(currency)} is not an active ISO 4217 code`);
+      else if (typeof threshold !== 'string' || !MINOR_UNITS.test(threshold))
+        problem(at, 'must be whole minor units as a decimal string, e.g. "100000" for 1,000.00');
+      else thresholds.set(currency, BigInt(threshold));
+    }
+  let unlisted: Predicate = never;
+  if (!('unlisted' in node))
+    problem(`${path}/unlisted`, 'required: false, true or a condition, for a currency not in "minor"');
+  else if (typeof node.unlisted === 'boolean') {
+    const holds = node.unlisted;
+    unlisted = () => holds;
+  } else unlisted = compileCondition(node.unlisted, `${path}/unlisted`);
+  const extra = Object.keys(node).filter((key) => !['amount', 'minor', 'unlisted'].includes(key));
+  for (const key of extra) problem(`${path}/${key}`, 'not part of an amount condition (amount, minor, unlisted)');
+  if (!opValid) return never;
+  const compare = moneyComparison(op);
+  return (f, o, tx) => {
+    const threshold = thresholds.get(tx.currency);
+    return threshold === undefined ? unlisted(f, o, tx) : compare(tx.amountMinor, threshold);
+  };
+}
+
+function moneyComparison(op: Op): (amount: bigint, threshold: bigint) => boolean {
+  switch (op) {
+    case '>':
+      return (a, t) => a > t;
+    case '>=':
+      return (a, t) => a >= t;
+    case '<':
+      return (a, t) => a < t;
+    case '<=':
+      return (a, t) => a <= t;
+    case '==':
+      return (a, t) => a === t;
+    case '!=':
+      return (a, t) => a !== t;
+  }
+}
+
+/** The placeholder for the transaction's own amount and currency, e.g. "1500.00 USD". */
+const TRANSACTION_AMOUNT = 'transactionAmount';
+
 /** Compiles "text {feature_or_field} text" into a renderer; unknown placeholders are problems. */
 function compileTemplate(template: unknown, path: string, problem: (path: string, message: string) => void): Render {
   if (typeof template !== 'string' || template.trim() === '') {
@@ -259,6 +336,8 @@ function compileTemplate(template: unknown, path: string, problem: (path: string
     if (index !== undefined) {
       const def = FEATURES[index]!;
       parts.push((f, o) => formatFeature(def, f[o + index]!));
+    } else if (name === TRANSACTION_AMOUNT) {
+      parts.push((_f, _o, tx) => `${formatMinorUnits(tx.amountMinor, tx.currency)} ${tx.currency}`);
     } else if ((RULE_FIELDS as readonly string[]).includes(name)) {
       parts.push((_f, _o, tx) => fieldValue(tx, name as RuleField) ?? 'none');
     } else problem(path, `placeholder {${name}} is neither a feature nor a field`);
