@@ -220,13 +220,13 @@ class ByteReader {
    * (zigzag value < 2^32), 10 and 0x01 for a long (< 2^64). The result is exact up to 2^53 in magnitude, which is
    * all that counts, lengths and indexes need.
    */
-  varint(maxBytes: number, lastByteMax: number, what: string): number {
+  varint(maxBytes: number, lastByteMax: number, what: string, whatPrefix = ''): number {
     let unsigned = 0;
     let scale = 1;
     for (let i = 0; ; i++) {
-      if (this.pos >= this.buf.length) this.fail(`the body ends inside ${what}`);
+      if (this.pos >= this.buf.length) this.fail(`the body ends inside ${whatPrefix}${what}`);
       const byte = this.buf[this.pos]!;
-      if (i === maxBytes - 1 && byte > lastByteMax) this.fail(`${what} is out of range`);
+      if (i === maxBytes - 1 && byte > lastByteMax) this.fail(`${whatPrefix}${what} is out of range`);
       this.pos++;
       unsigned += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) break;
@@ -245,7 +245,8 @@ class ByteReader {
 
   /** A string or bytes value: a long length, then that many bytes. Returns where the bytes start. */
   lengthPrefixed(what: string): number {
-    const length = this.long(`the length of ${what}`);
+    // The description is only put together on failure: this runs for every string of every record checked.
+    const length = this.varint(10, 0x01, what, 'the length of ');
     if (length < 0) this.fail(`${what} has a negative length`);
     this.take(length, what);
     return this.pos - length;
@@ -273,14 +274,13 @@ class ByteReader {
   }
 }
 
-/** Adds a path segment to a MalformedAvroError on its way out (only on failure; the success path is untouched). */
-function within(segment: string | number, check: () => void): void {
-  try {
-    check();
-  } catch (error) {
-    if (error instanceof MalformedAvroError) error.path.unshift(String(segment));
-    throw error;
-  }
+/**
+ * Adds a path segment to a MalformedAvroError on its way out. The checks call it from a catch around their loop
+ * rather than wrapping each field or item in a closure: the success path, run for every record, allocates nothing.
+ */
+function withSegment(error: unknown, segment: string | number): unknown {
+  if (error instanceof MalformedAvroError) error.path.unshift(String(segment));
+  return error;
 }
 
 const PROTO_KEY = Buffer.from('__proto__');
@@ -351,24 +351,38 @@ function compileChecker(type: avro.Type): Check {
         check: checkerFor(field.type),
       }));
       return (reader) => {
-        for (const field of fields) within(field.name, () => field.check(reader));
+        let i = 0;
+        try {
+          for (; i < fields.length; i++) fields[i]!.check(reader);
+        } catch (error) {
+          throw withSegment(error, fields[i]!.name);
+        }
       };
     }
     case 'array': {
       const item = checkerFor((type as avro.types.ArrayType).itemsType);
-      return (reader) => reader.blocks((r, index) => within(index, () => item(r)));
+      const itemAt = (r: ByteReader, index: number): void => {
+        try {
+          item(r);
+        } catch (error) {
+          throw withSegment(error, index);
+        }
+      };
+      return (reader) => reader.blocks(itemAt);
     }
     case 'map': {
       const value = checkerFor((type as avro.types.MapType).valuesType as avro.Type);
-      return (reader) =>
-        reader.blocks((r, index) =>
-          within(index, () => {
-            const keyStart = r.lengthPrefixed('a map key');
-            if (r.pos - keyStart === PROTO_KEY.length && PROTO_KEY.equals(r.buf.subarray(keyStart, r.pos)))
-              r.fail('map key "__proto__" would set the prototype of the decoded object, not add an entry');
-            value(r);
-          }),
-        );
+      const entryAt = (r: ByteReader, index: number): void => {
+        try {
+          const keyStart = r.lengthPrefixed('a map key');
+          if (r.pos - keyStart === PROTO_KEY.length && PROTO_KEY.equals(r.buf.subarray(keyStart, r.pos)))
+            r.fail('map key "__proto__" would set the prototype of the decoded object, not add an entry');
+          value(r);
+        } catch (error) {
+          throw withSegment(error, index);
+        }
+      };
+      return (reader) => reader.blocks(entryAt);
     }
     default:
       if (type instanceof avro.types.LogicalType) return checkerFor(type.underlyingType);

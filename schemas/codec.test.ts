@@ -322,6 +322,24 @@ describe('crafted Avro bodies are refused before avsc reads them', () => {
     expect(message).toContain('/features');
   });
 
+  it('names the map entry and what ran out: a key length cut off, a value cut short', async () => {
+    const codec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const type = readerTypeOf(codec);
+    const scored = sampleScored();
+    const featuresAt = type.fields.findIndex((field) => field.name === 'features');
+    const before = type.fields.slice(0, featuresAt).map((f) => f.type.toBuffer((scored as never)[f.name]));
+    const body = (...features: number[]): Buffer =>
+      frame(codec.writerSchemaId, Buffer.concat([...before, Buffer.from(features)]));
+    // One entry (count 1 → zigzag 2) whose key length never comes.
+    const keyCut = await refusal(codec.decode(body(2)));
+    expect(keyCut.message).toMatch(
+      /^.*the body ends inside the length of a map key at \/features\/0 \(body byte \d+\)$/,
+    );
+    // Two entries: the first whole ("a" = 1.0), the second's double three bytes short.
+    const valueCut = await refusal(codec.decode(body(4, 2, 97, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 2, 98, 0, 0, 0, 0, 0)));
+    expect(valueCut.message).toMatch(/a double of 8 bytes runs past the end of the body at \/features\/1 /);
+  });
+
   it('an int of 2^31 (sourcePartition), while 2^31 - 1 and -2^31 decode', async () => {
     const { code, cause, message } = await refusal(deadLetters.decode(withPartition(varint(2n ** 31n))));
     expect(code).toBe('CORRUPT_BODY');
