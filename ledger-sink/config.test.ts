@@ -17,7 +17,11 @@ describe('ledger-sink config', () => {
   it('lingers 250 ms for larger batches by default; VIGIL_LEDGER_LINGER_MS sets it, 0 turns it off', () => {
     expect(parseLedgerSinkConfig({}).lingerMs).toBe(250);
     expect(parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '0' }).lingerMs).toBe(0);
-    expect(() => parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '60001' })).toThrow(/VIGIL_LEDGER_LINGER_MS/);
+    expect(() => parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '5001' })).toThrow(/VIGIL_LEDGER_LINGER_MS/);
+    expect(parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '999', VIGIL_STUCK_AFTER_MS: '1000' }).lingerMs).toBe(999);
+    expect(() => parseLedgerSinkConfig({ VIGIL_LEDGER_LINGER_MS: '1000', VIGIL_STUCK_AFTER_MS: '1000' })).toThrow(
+      /VIGIL_LEDGER_LINGER_MS/,
+    );
   });
 
   it('fails fast naming the key', () => {

@@ -16,7 +16,8 @@ export interface LedgerSinkConfig {
    */
   readonly maxBatchRecords: number;
   /**
-   * How long a batch waits for more records once one is ready (VIGIL_LEDGER_LINGER_MS, 0..60000, default 250), and
+   * How long a batch waits for more records once one is ready (VIGIL_LEDGER_LINGER_MS, 0..5000 and below
+   * VIGIL_STUCK_AFTER_MS, default 250), and
    * a batch takes what is ready on every partition. ClickHouse pays per insert — a part to write, then to merge —
    * so at low rates one-record batches on each partition cost about as much CPU as full ones. Nothing waits on the
    * ledger record by record (a decision is answered from scoring), so postings become visible up to this much later.
@@ -92,13 +93,15 @@ export function parseLedgerSinkConfig(env: Env): LedgerSinkConfig {
       HOLD_TIMEOUT_RANGE,
     ),
   });
+  const stuckAfterMs = readStuckAfterMs(env);
   return Object.freeze({
     groupId: readString(env, 'VIGIL_LEDGER_GROUP_ID', 'ledger-sink'),
     maxBatchRecords: readInt(env, 'VIGIL_LEDGER_MAX_BATCH_RECORDS', 2000, { min: 1, max: 100_000 }),
-    lingerMs: readInt(env, 'VIGIL_LEDGER_LINGER_MS', 250, { min: 0, max: MAX_LINGER_MS }),
+    // Below the stuck threshold: a consumer lingering that long with a record ready would report itself stuck.
+    lingerMs: readInt(env, 'VIGIL_LEDGER_LINGER_MS', 250, { min: 0, max: Math.min(MAX_LINGER_MS, stuckAfterMs - 1) }),
     lookupChunkIds: readInt(env, 'VIGIL_LEDGER_LOOKUP_CHUNK_IDS', 1000, { min: 1, max: 10_000 }),
     elasticsearch: parseAuditIndexConfig(env),
-    stuckAfterMs: readStuckAfterMs(env),
+    stuckAfterMs,
     holds,
     holdsByAccountType: readHoldsByAccountType(env, holds),
     holdSweepMs: readInt(env, 'VIGIL_LEDGER_HOLD_SWEEP_MS', 60_000, { min: 100, max: 3_600_000 }),

@@ -182,8 +182,11 @@ export type BatchHandler = (batch: RecordBatch) => Promise<void>;
 
 /** Default upper bound on records handed to one handler call. */
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
-/** The longest a subscription may linger for more records: a minute; beyond that a batch is simply late. */
-export const MAX_LINGER_MS = 60_000;
+/**
+ * The longest a subscription may linger for more records: 5 s. Longer is a late batch, not a larger one — and on
+ * Kafka a member heartbeats only between fetches, so a fetch must end well within the session timeout.
+ */
+export const MAX_LINGER_MS = 5_000;
 /** Default upper bound on bytes handed to one handler call: 4 MiB, four Kafka default-sized requests' worth. */
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 

@@ -23,7 +23,10 @@ export class CatchUp {
     return new CatchUp(await bus.endOffsets(topic));
   }
 
-  /** Records that `batch` was handled: its partition is read up to its last record. */
+  /**
+   * Records that `batch` was handled: its partition is read up to its last record. For batches of one partition
+   * only — never a subscription with `acrossPartitions`.
+   */
   handled(batch: Pick<RecordBatch, 'partition' | 'records'>): void {
     const last = batch.records.at(-1);
     if (last !== undefined) this.nextOffsets[batch.partition] = last.offset + 1;

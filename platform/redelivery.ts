@@ -158,7 +158,8 @@ async function isolate(
     if (!options.mayRetry()) return false;
     await options.beforeRetry?.();
     // The parent failed for good, so a half that fails non-retriably at once is split again without waiting.
-    if (!(await deliver({ ...batch, records }, handler, options, 1))) return false;
+    // A half of a batch across partitions may start on another partition than its parent.
+    if (!(await deliver({ ...batch, partition: records[0]!.partition, records }, handler, options, 1))) return false;
   }
   return true;
 }

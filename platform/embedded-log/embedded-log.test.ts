@@ -1,4 +1,5 @@
-import type { BusRecord, OutgoingRecord, RecordBatch, Subscription } from '../bus.js';
+import { jest } from '@jest/globals';
+import { type BusRecord, MAX_LINGER_MS, type OutgoingRecord, type RecordBatch, type Subscription } from '../bus.js';
 import { VigilError } from '../errors.js';
 import { partitionForKey } from '../murmur2.js';
 import { EmbeddedLog, type EmbeddedLogOptions } from './embedded-log.js';
@@ -469,38 +470,124 @@ describe('EmbeddedLog', () => {
         expect(deliveries[1]).toBe(deliveries[0]);
       });
 
+      type PartitionRead = (from: number, max: number) => Promise<BusRecord[]>;
+
+      /**
+       * Counts the timers of `ms` that ran out. A test that a linger is cut short checks that its timer never did,
+       * so it fails (rather than merely taking longer) when the linger runs its full length.
+       */
+      function timeoutsOf(ms: number): { scheduled: () => number; fired: () => number; restore: () => void } {
+        const real = globalThis.setTimeout;
+        let scheduled = 0;
+        let fired = 0;
+        const spy = jest.spyOn(globalThis, 'setTimeout').mockImplementation(((
+          callback: (...args: unknown[]) => void,
+          delay?: number,
+          ...args: unknown[]
+        ) => {
+          if (delay === ms) scheduled++;
+          return real(() => {
+            if (delay === ms) fired++;
+            callback(...args);
+          }, delay);
+        }) as typeof setTimeout);
+        return { scheduled: () => scheduled, fired: () => fired, restore: () => spy.mockRestore() };
+      }
+
       it('lingers for more records, and a full batch ends the linger', async () => {
         const log = await open({ topics: [{ topic, partitions: 3 }] });
         const { batches, handler } = collect();
-        // A linger of a minute: the test can only finish if a full batch cuts it short.
-        await log.subscribe(
-          { groupId: 'g', topics: [topic], acrossPartitions: true, lingerMs: 60_000, maxBatchRecords: 3 },
-          handler,
-        );
-        await log.producer().send(topic, [record(keyOn(0, 3), 'a')]);
-        await log.producer().send(topic, [record(keyOn(1, 3), 'b')]);
-        await new Promise((resolve) => setImmediate(resolve));
-        expect(batches).toHaveLength(0);
-        await log.producer().send(topic, [record(keyOn(2, 3), 'c')]);
-        await waitFor(() => batches.length === 1, 'the full batch');
-        expect(texts(batches[0]!.records).sort()).toEqual(['a', 'b', 'c']);
+        const lingers = timeoutsOf(MAX_LINGER_MS);
+        try {
+          await log.subscribe(
+            { groupId: 'g', topics: [topic], acrossPartitions: true, lingerMs: MAX_LINGER_MS, maxBatchRecords: 3 },
+            handler,
+          );
+          await log.producer().send(topic, [record(keyOn(0, 3), 'a')]);
+          await log.producer().send(topic, [record(keyOn(1, 3), 'b')]);
+          await new Promise((resolve) => setImmediate(resolve));
+          expect(batches).toHaveLength(0);
+          await log.producer().send(topic, [record(keyOn(2, 3), 'c')]);
+          await waitFor(() => batches.length === 1, 'the full batch');
+          expect(texts(batches[0]!.records).sort()).toEqual(['a', 'b', 'c']);
+          expect(lingers.fired()).toBe(0);
+        } finally {
+          lingers.restore();
+        }
       });
 
       it('close() ends a linger at once and delivers nothing more', async () => {
         const log = await open({ topics: [topic] });
         const { batches, handler } = collect();
-        const subscription = await log.subscribe({ groupId: 'g', topics: [topic], lingerMs: 60_000 }, handler);
-        await log.producer().send(topic, [record('k', 'waiting')]);
-        await subscription.close();
-        expect(batches).toHaveLength(0);
-        expect(await log.committedOffsets('g', topic)).toEqual([-1]);
+        const lingers = timeoutsOf(MAX_LINGER_MS);
+        try {
+          const subscription = await log.subscribe({ groupId: 'g', topics: [topic], lingerMs: MAX_LINGER_MS }, handler);
+          await log.producer().send(topic, [record('k', 'waiting')]);
+          await waitFor(() => lingers.scheduled() === 1, 'the subscription lingering');
+          await subscription.close();
+          expect(lingers.fired()).toBe(0);
+          expect(batches).toHaveLength(0);
+          expect(await log.committedOffsets('g', topic)).toEqual([-1]);
+        } finally {
+          lingers.restore();
+        }
       });
 
-      it('refuses a linger outside [0, 60000] ms, naming the field', async () => {
+      it('reads what it can: a partition whose read fails waits, the others are delivered', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        await threePartitionsOfTen(log);
+        // Partition 1's first read fails (as a damaged segment would); every later read works.
+        const internals = log as unknown as { topics: Map<string, { partitions: Array<{ read: PartitionRead }> }> };
+        const partition1 = internals.topics.get(topic)!.partitions[1]!;
+        const read = partition1.read.bind(partition1);
+        let failures = 0;
+        partition1.read = (...args) => (failures++ === 0 ? Promise.reject(new Error('bad segment')) : read(...args));
+        const { batches, handler } = collect();
+        await log.subscribe({ groupId: 'g', topics: [topic], acrossPartitions: true }, handler);
+        await waitFor(async () => (await log.committedOffsets('g', topic)).join() === '10,10,10', 'all committed');
+        expect(batches.map((b) => [...new Set(b.records.map((r) => r.partition))])).toEqual([[0, 2], [1]]);
+      });
+
+      it('splits a failing batch across partitions to dead-letter the one record at fault, the rest handled once', async () => {
+        const log = await open({ topics: [{ topic, partitions: 3 }] });
+        await threePartitionsOfTen(log);
+        const handled: string[] = [];
+        const lettered: string[] = [];
+        const halves: Array<[number, number]> = [];
+        await log.subscribe(
+          {
+            groupId: 'g',
+            topics: [topic],
+            acrossPartitions: true,
+            deadLetter: (record) => {
+              lettered.push(record.value.toString());
+              return Promise.resolve();
+            },
+          },
+          (batch) => {
+            halves.push([batch.partition, batch.records[0]!.partition]);
+            if (batch.records.some((r) => r.value.toString() === 'p1-4'))
+              return Promise.reject(new VigilError('RECORD_TOO_LARGE', 'its output is too large for the topic'));
+            handled.push(...texts(batch.records));
+            return Promise.resolve();
+          },
+        );
+        await waitFor(async () => (await log.committedOffsets('g', topic)).join() === '10,10,10', 'all committed');
+        expect(lettered).toEqual(['p1-4']);
+        expect(handled.sort()).toEqual(
+          [0, 1, 2]
+            .flatMap((p) => [...Array(10).keys()].map((i) => `p${p}-${i}`))
+            .filter((t) => t !== 'p1-4')
+            .sort(),
+        );
+        for (const [batchPartition, firstRecordPartition] of halves) expect(batchPartition).toBe(firstRecordPartition);
+      });
+
+      it('refuses a linger outside [0, 5000] ms, naming the field', async () => {
         const log = await open({ topics: [topic] });
         const refused = await rejection(log.subscribe({ groupId: 'g', topics: [topic], lingerMs: -1 }, async () => {}));
         expect(refused.code).toBe('INVALID_ARGUMENT');
-        expect(refused.problems).toEqual([{ path: '/lingerMs', message: 'must be an integer in [0, 60000] (ms)' }]);
+        expect(refused.problems).toEqual([{ path: '/lingerMs', message: 'must be an integer in [0, 5000] (ms)' }]);
       });
     });
 

@@ -68,6 +68,8 @@ export class GroupSubscription implements Subscription {
   private wakeUp: (() => void) | null = null;
   /** Set while lingering: ends the linger early if a full batch is ready or the subscription closes. */
   private lingerCheck: (() => void) | null = null;
+  /** When records were first appended since the last read began: a linger counts from then, not from when the loop looks. */
+  private appendedSinceMs: number | null = null;
   private readonly backoff: RedeliveryBackoff;
   private readonly isolation = new PoisonIsolation();
   private handledRecords = 0;
@@ -96,6 +98,7 @@ export class GroupSubscription implements Subscription {
 
   /** Tells an idle fetch loop that records were appended. Cheap; called after every group commit. */
   notifyAppended(): void {
+    this.appendedSinceMs ??= Date.now();
     const wakeUp = this.wakeUp;
     this.wakeUp = null;
     wakeUp?.();
@@ -154,16 +157,18 @@ export class GroupSubscription implements Subscription {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
-      if (this.options.lingerMs > 0 && this.readyRecords() < this.options.maxBatchRecords) {
-        await this.linger();
+      const batchable = this.options.acrossPartitions
+        ? this.cursors.filter((c) => c.log.topic === first.log.topic)
+        : [first];
+      if (this.options.lingerMs > 0 && readyRecords(batchable) < this.options.maxBatchRecords) {
+        await this.linger(batchable);
         if (this.state !== 'running') break;
       }
-      const cursors = this.options.acrossPartitions
-        ? [first, ...this.cursors.filter((c) => c !== first && c.log.topic === first.log.topic && isReady(c))]
-        : [first];
+      const cursors = [first, ...batchable.filter((c) => c !== first && isReady(c))];
       let records: BusRecord[];
       let takenFrom: TakenFrom[];
       try {
+        this.appendedSinceMs = null;
         ({ records, takenFrom } = await this.read(cursors));
         readFailures = 0;
       } catch (error) {
@@ -186,7 +191,9 @@ export class GroupSubscription implements Subscription {
 
   /**
    * Reads one batch from `cursors` in turn, within the batch bounds (at least one record while any is unread). What
-   * does not fit is read again next time round, from the cursors, which only move past handled records.
+   * does not fit is read again next time round, from the cursors, which only move past handled records. Only the
+   * first cursor's read failing fails the batch: a later partition that cannot be read is left for a later batch, so
+   * one bad partition does not hold up the others.
    */
   private async read(cursors: readonly PartitionCursor[]): Promise<{ records: BusRecord[]; takenFrom: TakenFrom[] }> {
     const { maxBatchRecords, maxBatchBytes } = this.options;
@@ -196,7 +203,19 @@ export class GroupSubscription implements Subscription {
     for (const cursor of cursors) {
       const roomRecords = maxBatchRecords - records.length;
       if (roomRecords <= 0 || (records.length > 0 && bytes >= maxBatchBytes)) break;
-      const read = await cursor.log.read(cursor.next, roomRecords);
+      let read: BusRecord[];
+      try {
+        read = await cursor.log.read(cursor.next, roomRecords);
+      } catch (error) {
+        if (records.length === 0) throw error;
+        this.logger.error('embedded log: fetch failed; the partition waits for a later batch', {
+          topic: cursor.log.topic,
+          partition: cursor.log.partition,
+          offset: cursor.next,
+          error: describeError(error),
+        });
+        continue;
+      }
       const room = records.length === 0 ? maxBatchBytes : maxBatchBytes - bytes;
       let take = batchPrefixLength(read, roomRecords, room);
       // Only the batch's first record may exceed the byte bound (alone); later partitions wait for the next batch.
@@ -211,24 +230,23 @@ export class GroupSubscription implements Subscription {
     return { records, takenFrom };
   }
 
-  /** Records ready on this member's partitions now. */
-  private readyRecords(): number {
-    let ready = 0;
-    for (const { log, next } of this.cursors) ready += Math.max(0, log.endOffset - next);
-    return ready;
-  }
-
-  /** Waits `lingerMs`, or less if a full batch becomes ready or the subscription stops running. */
-  private linger(): Promise<void> {
+  /**
+   * Waits until `lingerMs` after records were first appended since the last read (so records that came while the
+   * last batch was handled wait no longer than that), or less if `cursors` come to hold a full batch or the
+   * subscription stops running.
+   */
+  private linger(cursors: readonly PartitionCursor[]): Promise<void> {
+    const waitMs = this.options.lingerMs - (Date.now() - (this.appendedSinceMs ?? Date.now()));
+    if (waitMs <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.lingerCheck = null;
         resolve();
       };
-      const timer = setTimeout(done, this.options.lingerMs);
+      const timer = setTimeout(done, waitMs);
       this.lingerCheck = () => {
-        if (this.state !== 'running' || this.readyRecords() >= this.options.maxBatchRecords) done();
+        if (this.state !== 'running' || readyRecords(cursors) >= this.options.maxBatchRecords) done();
       };
     });
   }
@@ -298,4 +316,11 @@ export class GroupSubscription implements Subscription {
 
 function isReady(cursor: PartitionCursor): boolean {
   return cursor.next < cursor.log.endOffset;
+}
+
+/** Records ready on `cursors` now. */
+function readyRecords(cursors: readonly PartitionCursor[]): number {
+  let ready = 0;
+  for (const { log, next } of cursors) ready += Math.max(0, log.endOffset - next);
+  return ready;
 }

@@ -126,6 +126,13 @@ describe('KafkaBus against a real broker', () => {
       expect(
         (await rejection(bus.subscribe({ groupId: ctx.group(), topics: [missing] }, () => Promise.resolve()))).code,
       ).toBe('UNKNOWN_TOPIC');
+      // A fetch lingering past the heartbeat interval would hold up the member's heartbeats (300 ms here).
+      const topic = ctx.topic();
+      await bus.ensureTopics([{ topic, partitions: 1 }]);
+      const lingering = await rejection(
+        bus.subscribe({ groupId: ctx.group(), topics: [topic], lingerMs: 300 }, () => Promise.resolve()),
+      );
+      expect(lingering).toMatchObject({ code: 'INVALID_ARGUMENT', problems: [{ path: '/lingerMs' }] });
       const invalid = await rejection(bus.ensureTopics([{ topic: 'bad/name', partitions: 0 }]));
       expect(invalid).toMatchObject({
         code: 'INVALID_TOPIC',

@@ -53,6 +53,9 @@ import { KafkaSubscription, toBusRecord } from './kafka-subscription.js';
 import { murmur2Partitioner } from './partitioner.js';
 
 /** TLS to the brokers (Kafka's SSL and SASL_SSL listeners). The brokers' certificates are always verified. */
+/** What a lingering fetch waits for, at most (see `subscribe`): a quarter of kafkajs's 1 MiB per partition. */
+const LINGER_MIN_BYTES = 256 * 1024;
+
 export interface KafkaTls {
   /** PEM certificates of the CAs the brokers' certificates must chain to; undefined = Node's trusted CAs. */
   readonly ca?: string;
@@ -445,6 +448,12 @@ export class KafkaBus implements Bus {
     const resolved = withSubscribeDefaults(options);
     const { commitMode, startFrom, maxBatchRecords, maxBatchBytes, lingerMs, deadLetter } = resolved;
     const problems = subscribeOptionProblems(resolved);
+    // kafkajs heartbeats between fetches only: a fetch held open longer than a heartbeat interval delays them all.
+    if (lingerMs >= this.options.heartbeatIntervalMs)
+      problems.push({
+        path: '/lingerMs',
+        message: `must be less than the heartbeat interval (${this.options.heartbeatIntervalMs} ms) on Kafka`,
+      });
     if (problems.length > 0)
       throw new ValidationError('invalid subscribe options', problems, BusErrorCode.invalidArgument);
     const topics = [...new Set(options.topics)];
@@ -458,10 +467,12 @@ export class KafkaBus implements Bus {
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: this.options.heartbeatIntervalMs,
       rebalanceTimeout: this.options.rebalanceTimeoutMs,
-      // Lingering is the broker's: a fetch waits for a batch's worth of bytes or `lingerMs`, whichever comes first.
+      // Lingering is the broker's: a fetch waits for LINGER_MIN_BYTES (or a batch's bytes, if smaller) or
+      // `lingerMs`, whichever comes first. The broker counts at most a partition's fetch size (kafkajs: 1 MiB) of
+      // each partition towards it, so it is kept well under that; on Kafka a linger ends on bytes, not records.
       // (`acrossPartitions` needs nothing here: kafkajs hands over one partition per call.)
       ...(lingerMs > 0
-        ? { minBytes: maxBatchBytes, maxWaitTimeInMs: lingerMs }
+        ? { minBytes: Math.min(maxBatchBytes, LINGER_MIN_BYTES), maxWaitTimeInMs: lingerMs }
         : { maxWaitTimeInMs: this.options.maxWaitTimeMs }),
       allowAutoTopicCreation: false,
       retry: {
