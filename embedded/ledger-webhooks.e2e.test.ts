@@ -1,3 +1,4 @@
+import { currencyExponent, decimalToMinorUnits } from '../schemas/currencies.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +105,18 @@ describe('ledger webhooks on the embedded default', () => {
     const books = (d: DecisionMadeData) => kindOf.get(d.transactionId) !== 'authorization';
     const approved = [...decisions().values()].filter((d) => d.decision === 'APPROVE' && books(d));
     const reviewed = [...decisions().values()].filter((d) => d.decision === 'REVIEW' && books(d));
-    const genuine = reviewed.slice(0, VERDICTS_EACH).map((d) => d.transactionId);
+    // One analyst's verdicts: a hold above the four-eyes limit (default 1,000 EUR/GBP/USD; any amount in other
+    // currencies) needs a second analyst's approval, so the holds released here are within it.
+    const requestOf = new Map(requests.map((r) => [r.transactionId, r]));
+    const withinFourEyes = (d: DecisionMadeData): boolean => {
+      const held = requestOf.get(d.transactionId)!.settlementAmount ?? requestOf.get(d.transactionId)!.amount;
+      const minor = decimalToMinorUnits(held.value, currencyExponent(held.currency) ?? 2);
+      return ['EUR', 'GBP', 'USD'].includes(held.currency) && minor !== undefined && minor <= 100_000n;
+    };
+    const genuine = reviewed
+      .filter(withinFourEyes)
+      .slice(0, VERDICTS_EACH)
+      .map((d) => d.transactionId);
     const fraud = approved.slice(0, VERDICTS_EACH).map((d) => d.transactionId);
     expect([genuine.length, fraud.length]).toEqual([VERDICTS_EACH, VERDICTS_EACH]);
     const analyst = apiClient(running.url, keys.analyst);
