@@ -46,7 +46,7 @@ import {
   webhookSecretKeyFor,
 } from './secrets.js';
 import { type DemoUser, startIdentityProvider } from '../identity-provider/provider.js';
-import { type OidcConfig, OidcTokenVerifier, identityRoleMap } from '../platform/oidc.js';
+import { type OidcConfig, OidcTokenVerifier, identityRoleMap, readClockToleranceS } from '../platform/oidc.js';
 
 /**
  * The embedded default: every stage in one process over the durable embedded log, chDB as the ClickHouse
@@ -175,7 +175,7 @@ export async function startEmbeddedPipeline(options: EmbeddedOptions = {}): Prom
     audience: config.identityProvider.audience,
     roleClaim: 'roles',
     roleMap: identityRoleMap,
-    clockToleranceS: 30,
+    clockToleranceS: readClockToleranceS(baseEnv),
   };
   // The gateway routes get demo secrets when none are configured, so the simulator can sign its webhooks with them.
   const adyenDemo = baseEnv['VIGIL_ADYEN_HMAC_KEY'] === undefined ? adyenWebhookSecretsFor(config.dataDir) : undefined;

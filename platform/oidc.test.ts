@@ -1,5 +1,5 @@
 import { Role } from './auth.js';
-import { parseRoleMap, readOidcConfig } from './oidc.js';
+import { parseRoleMap, readClockToleranceS, readOidcConfig } from './oidc.js';
 
 describe('OpenID Connect settings', () => {
   it('is off without an issuer, and needs an audience with one', () => {
@@ -14,6 +14,8 @@ describe('OpenID Connect settings', () => {
     const config = readOidcConfig({ VIGIL_OIDC_ISSUER: 'https://idp.bank.example', VIGIL_OIDC_AUDIENCE: 'vigil' })!;
     expect(config.roleClaim).toBe('roles');
     expect(config.clockToleranceS).toBe(30);
+    expect(readClockToleranceS({ VIGIL_OIDC_CLOCK_TOLERANCE_S: '10' })).toBe(10);
+    expect(() => readClockToleranceS({ VIGIL_OIDC_CLOCK_TOLERANCE_S: '301' })).toThrow(/VIGIL_OIDC_CLOCK_TOLERANCE_S/);
     expect([...config.roleMap]).toEqual(Object.values(Role).map((r) => [r, r]));
     const mapped = readOidcConfig({
       VIGIL_OIDC_ISSUER: 'https://idp.bank.example',

@@ -67,8 +67,16 @@ export function readOidcConfig(env: Env): OidcConfig | undefined {
     audience,
     roleClaim: readString(env, 'VIGIL_OIDC_ROLE_CLAIM', 'roles'),
     roleMap: roleMapRaw === undefined ? identityRoleMap : parseRoleMap(roleMapRaw),
-    clockToleranceS: readInt(env, 'VIGIL_OIDC_CLOCK_TOLERANCE_S', 30, { min: 0, max: 300 }),
+    clockToleranceS: readClockToleranceS(env),
   });
+}
+
+/**
+ * VIGIL_OIDC_CLOCK_TOLERANCE_S (default 30, 0–300): the leeway on `exp`/`nbf`/`iat`, whichever provider issues the
+ * tokens — the bank's, or the embedded default's built-in one.
+ */
+export function readClockToleranceS(env: Env): number {
+  return readInt(env, 'VIGIL_OIDC_CLOCK_TOLERANCE_S', 30, { min: 0, max: 300 });
 }
 
 /** The display name a person is recorded under beside their `user:<sub>` id. */
