@@ -20,9 +20,14 @@ import type { TrafficSlice } from './traffic.js';
  * Runs `script` (a bench/ file) as its own process with `job` as argv[2]; resolves with the last line it prints,
  * parsed. `onReady` answers a `{"ready":true}` line (the load generator's handshake) before the child goes on.
  */
-export function runChild<R>(script: string, job: object, onReady?: () => Promise<void>): Promise<R> {
+export function runChild<R>(
+  script: string,
+  job: object,
+  onReady?: () => Promise<void>,
+  nodeFlags: readonly string[] = [],
+): Promise<R> {
   const path = fileURLToPath(new URL(script, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', path, JSON.stringify(job)], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path, JSON.stringify(job)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let stdout = '';
@@ -42,9 +47,16 @@ export function runChild<R>(script: string, job: object, onReady?: () => Promise
   );
 }
 
+/**
+ * V8 flags of the load generator: a 64 MiB young generation. With the default (16 MiB) its own scavenges, at 1,000
+ * requests a second, delayed its sending and its reading of answers by hundreds of ms — latency the pipeline did not
+ * cause — and it fell short of the offered rate (BENCHMARKS.md, "The load generator's own pauses").
+ */
+const LOAD_GENERATOR_FLAGS = ['--max-semi-space-size=64'] as const;
+
 /** Runs the load generator as its own process; resolves with its result line. */
 export const runLoad = (job: LoadJob, onReady?: () => Promise<void>): Promise<LoadResult> =>
-  runChild<LoadResult>('./load-generator.ts', job, onReady);
+  runChild<LoadResult>('./load-generator.ts', job, onReady, LOAD_GENERATOR_FLAGS);
 
 /**
  * Offered rates of the latency runs: BENCH_RATES (comma-separated tx/s, default `fallback`), each for
