@@ -95,8 +95,34 @@ const positionOf = (result: IngestResult | undefined): string | undefined =>
   result?.partition === undefined ? undefined : `${result.partition}:${result.offset}`;
 
 /** One `POST /v1/transactions`; rejects when no answer comes (the process is gone). */
-async function postOne(replica: ReplicaClient, key: string, request: TransactionRequest, variant: 0 | 1) {
-  const response = await apiClient(replica.service.url, key).post<IngestResult>('/v1/transactions', request);
+/**
+ * Posts until the answer is not a 503, waiting Retry-After between, as a client is told to: two replicas handed
+ * overlapping ids at the same moment can each wait on the other's claims until one gives up, releases its own and
+ * answers 503 (the claims store's wait is shorter than the claim timeout, so neither takes the other's over).
+ */
+async function postUntilAnswered<T>(
+  post: () => Promise<{ status: number; body: T }>,
+): Promise<{ status: number; body: T }> {
+  for (;;) {
+    const response = await post();
+    if (response.status !== 503) return response;
+    refusedInPhases1To3++;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
+  }
+}
+/** 503s answered in phases 1–3 and retried (printed). */
+let refusedInPhases1To3 = 0;
+
+/** One `POST /v1/transactions`; phases 1–3 retry a 503 (`retryRefused`), phase 4 counts and retries them itself. */
+async function postOne(
+  replica: ReplicaClient,
+  key: string,
+  request: TransactionRequest,
+  variant: 0 | 1,
+  retryRefused = true,
+) {
+  const post = () => apiClient(replica.service.url, key).post<IngestResult>('/v1/transactions', request);
+  const response = retryRefused ? await postUntilAnswered(post) : await post();
   const expected = { 202: 'accepted', 200: 'duplicate' }[response.status as 200 | 202];
   const status =
     response.status === 409
@@ -116,9 +142,8 @@ async function postBatch(
   requests: readonly TransactionRequest[],
   variants: ReadonlyArray<0 | 1>,
 ): Promise<Answer[]> {
-  const response = await apiClient(replica.service.url, key).post<IngestBatchResponse>(
-    '/v1/transactions/batch',
-    requests,
+  const response = await postUntilAnswered(() =>
+    apiClient(replica.service.url, key).post<IngestBatchResponse>('/v1/transactions/batch', requests),
   );
   return requests.map((request, i) => {
     const result = response.status === 200 ? response.body.results[i] : undefined;
@@ -309,7 +334,7 @@ describe('consistent across replicas: two ingest processes on one broker', () =>
           const replica = i % 2 === 0 ? a : b;
           const sentBeforeKill = !killed;
           if (replica === a) inFlightOnA++;
-          const answer = await postOne(replica, keys.ingest, request, 0).catch(() => undefined);
+          const answer = await postOne(replica, keys.ingest, request, 0, false).catch(() => undefined);
           if (replica === a) inFlightOnA--;
           if (answer !== undefined && (answer.status === 'accepted' || replica === b)) {
             outcomes.set(request.transactionId, { answer, retried: false });
@@ -318,7 +343,7 @@ describe('consistent across replicas: two ingest processes on one broker', () =>
           if (answer === undefined && sentBeforeKill) unansweredInFlight++;
           const retryStarted = Date.now();
           for (;;) {
-            const retry = await postOne(b, keys.ingest, request, 0);
+            const retry = await postOne(b, keys.ingest, request, 0, false);
             if (retry.status !== 'HTTP 503') {
               outcomes.set(request.transactionId, { answer: retry, retried: true });
               longestRetryMs = Math.max(longestRetryMs, Date.now() - retryStarted);
@@ -443,7 +468,7 @@ describe('consistent across replicas: two ingest processes on one broker', () =>
       const copiesOnRaw = raw.length - TOTAL;
       const retried = [...outcomes.values()].filter((o) => o.retried);
       process.stdout.write(
-        `replicas: ${TOTAL} ids over two ingest processes; phases 1-3 ${answers.length} answers (${statuses(answers).join(', ')}), ` +
+        `replicas: ${TOTAL} ids over two ingest processes; phases 1-3 ${answers.length} answers (${statuses(answers).join(', ')}; ${refusedInPhases1To3} 503s retried), ` +
           `each id accepted once and on tx.raw once; phase 4 ${KILL_IDS} ids, a SIGKILLed at ${acknowledgedAtKill} acknowledged ` +
           `with ${inFlightAtKill} requests in flight on it (${unansweredInFlight} of them never answered), ${retried.length} sent again to b ` +
           `(${statuses(retried.map((o) => o.answer)).join(', ')}; ${refusedByB} times 503 first; longest ${(longestRetryMs / 1000).toFixed(1)} s), ${leftInFlight} claims of a left in flight, ${copiesOnRaw} ids on tx.raw twice; ` +

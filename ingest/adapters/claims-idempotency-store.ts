@@ -29,7 +29,7 @@ export interface ClaimsIdempotencyStoreOptions {
   /**
    * Longest one request waits on the claims log — its own claims read back, another replica's claim accepted or
    * released — before it is refused with a retriable 503 (IDEMPOTENCY_CLAIMS_UNAVAILABLE / _CLAIM_PENDING).
-   * Default 10,000 ms.
+   * Default 10,000 ms; never more than half the claim timeout.
    */
   readonly waitMs?: number;
   /** The consumer group reading the claims; default: one per process, `ingest-idempotency-<replica>-<uuid>`. */
@@ -86,7 +86,10 @@ export class ClaimsIdempotencyStore implements IdempotencyStore {
     this.readThrough = Array.from({ length: partitions }, () => 0);
     this.newestAtMs = Array.from({ length: partitions }, () => Number.NEGATIVE_INFINITY);
     this.startedAtEnds = [...endsAtOpen];
-    this.waitMs = options.waitMs ?? 10_000;
+    // A call that waits on another replica's claim holds its own claims meanwhile; two calls with overlapping ids can
+    // wait on each other. The wait must end (the call releases its claims and answers 503) before those claims are
+    // old enough to be taken over, or both replicas take over the other's claims and both accept the ids.
+    this.waitMs = Math.min(options.waitMs ?? 10_000, Math.floor(options.rules.claimTimeoutMs / 2));
   }
 
   /**
