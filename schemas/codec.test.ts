@@ -309,27 +309,32 @@ describe('crafted Avro bodies are refused before avsc reads them', () => {
     expect(cause).toBeInstanceOf(MalformedAvroError);
   });
 
-  it('a map block count of 10^12 features', async () => {
+  /** A framed ScoredTransaction whose fields before `features` are a sample's, followed by `features` as given. */
+  async function scoredWithFeatureBytes(): Promise<{
+    codec: Codec<ScoredTransaction>;
+    body: (...features: number[]) => Buffer;
+  }> {
     const codec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
     const type = readerTypeOf(codec);
     const scored = sampleScored();
     const featuresAt = type.fields.findIndex((field) => field.name === 'features');
     const before = type.fields.slice(0, featuresAt).map((f) => f.type.toBuffer((scored as never)[f.name]));
-    const bytes = frame(codec.writerSchemaId, Buffer.concat([...before, Buffer.from(varint(10n ** 12n))]));
-    const { code, cause, message } = await refusal(codec.decode(bytes));
+    return {
+      codec,
+      body: (...features) => frame(codec.writerSchemaId, Buffer.concat([...before, Buffer.from(features)])),
+    };
+  }
+
+  it('a map block count of 10^12 features', async () => {
+    const { codec, body } = await scoredWithFeatureBytes();
+    const { code, cause, message } = await refusal(codec.decode(body(...varint(10n ** 12n))));
     expect(code).toBe('CORRUPT_BODY');
     expect(cause).toBeInstanceOf(MalformedAvroError);
     expect(message).toContain('/features');
   });
 
   it('names the map entry and what ran out: a key length cut off, a value cut short', async () => {
-    const codec = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
-    const type = readerTypeOf(codec);
-    const scored = sampleScored();
-    const featuresAt = type.fields.findIndex((field) => field.name === 'features');
-    const before = type.fields.slice(0, featuresAt).map((f) => f.type.toBuffer((scored as never)[f.name]));
-    const body = (...features: number[]): Buffer =>
-      frame(codec.writerSchemaId, Buffer.concat([...before, Buffer.from(features)]));
+    const { codec, body } = await scoredWithFeatureBytes();
     // One entry (count 1 → zigzag 2) whose key length never comes.
     const keyCut = await refusal(codec.decode(body(2)));
     expect(keyCut.message).toMatch(
