@@ -15,14 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { initTfBackend, saveArtefact } from '../scoring/adapters/tfjs-model.js';
-import {
-  type ClassifierConfig,
-  buildClassifier,
-  describeClassifier,
-  featureKnots,
-  fitClassifier,
-  predictRaw,
-} from './training/tfjs-training.js';
+import { type ClassifierConfig, describeClassifier, predictRaw, trainClassifier } from './training/tfjs-training.js';
 import { averagePrecision, rocAuc } from './evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../scoring/domain/feature-names.js';
 import { FeatureEngine } from '../scoring/domain/features.js';
@@ -170,16 +163,20 @@ async function main(): Promise<void> {
   const norm = fitModelNormalisation(train.features, train.n, config.identityFeatures);
   const xTrain = normalise(norm, train.features, train.n);
   const xTest = normalise(norm, test.features, test.n);
-  const model = buildClassifier(config, featureKnots(config, xTrain, train.n));
   // The epochs' losses are printed once the progress line is done, so the two never share a line.
-  const losses: number[] = [];
-  const fitProgress = startProgress('fit', config.epochs, { unit: 'epochs' });
-  const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, config, (epoch, loss) => {
-    losses[epoch] = loss;
-    fitProgress.update(epoch + 1);
-  });
+  const members = config.members ?? 1;
+  const fitProgress = startProgress('fit', members * config.epochs, { unit: 'epochs' });
+  const {
+    model,
+    losses,
+    seconds: fitSeconds,
+  } = await trainClassifier(config, xTrain, train.labels, train.n, (step) => fitProgress.update(step + 1));
   fitProgress.stop();
-  losses.forEach((loss, epoch) => console.log(`epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`));
+  losses.forEach((loss, step) =>
+    console.log(
+      `${members > 1 ? `network ${Math.floor(step / config.epochs) + 1}/${members} ` : ''}epoch ${(step % config.epochs) + 1}/${config.epochs} loss ${loss.toFixed(4)}`,
+    ),
+  );
 
   // 3. Evaluate on the later window.
   const testScores = predictRaw(model, xTest, test.n);

@@ -1,12 +1,5 @@
 import type { HandbookRow } from '../../simulator/handbook-csv.js';
-import {
-  type ClassifierConfig,
-  buildClassifier,
-  describeClassifier,
-  featureKnots,
-  fitClassifier,
-  predictRaw,
-} from '../training/tfjs-training.js';
+import { type ClassifierConfig, describeClassifier, predictRaw, trainClassifier } from '../training/tfjs-training.js';
 import { initTfBackend } from '../../scoring/adapters/tfjs-model.js';
 import {
   DAY_MS,
@@ -270,16 +263,13 @@ async function evaluateFold(
     );
   const norm = fitModelNormalisation(train.features, train.n, config.identityFeatures);
   const xTrain = normalise(norm, train.features, train.n);
-  const model = buildClassifier(
+  const { model, seconds: fitSeconds } = await trainClassifier(
     { ...config, seed: config.seed + fold.index * 1000 },
-    featureKnots(config, xTrain, train.n),
+    xTrain,
+    train.labels,
+    train.n,
   );
-  let fitSeconds: number;
   try {
-    ({ seconds: fitSeconds } = await fitClassifier(model, xTrain, train.labels, train.n, {
-      ...config,
-      seed: config.seed + fold.index * 1000,
-    }));
     const testIndices = foldTestSet(fold, config.delayDays, rows.days, rows.cards, rows.labels);
     const scoreStarted = performance.now();
     const testFeatures = new Float32Array(testIndices.length * FEATURE_COUNT);

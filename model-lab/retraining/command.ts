@@ -10,14 +10,7 @@ import { normalise, unweight } from '../../scoring/domain/model.js';
 import { fitModelNormalisation } from '../training/normalisation.js';
 import { readStoredHistory } from '../backtest/clickhouse-history.js';
 import { averagePrecision, cardPrecisionAtK, rocAuc } from '../evaluation/metrics.js';
-import {
-  type ClassifierConfig,
-  buildClassifier,
-  describeClassifier,
-  featureKnots,
-  fitClassifier,
-  predictRaw,
-} from '../training/tfjs-training.js';
+import { type ClassifierConfig, describeClassifier, predictRaw, trainClassifier } from '../training/tfjs-training.js';
 import { type RetrainingWindows, type SetCounts, labelledHistory } from './labelled-history.js';
 
 export const retrainUsage =
@@ -175,9 +168,8 @@ export async function retrainCommand(argv: readonly string[], deps: RetrainDeps 
   const backend = await initTfBackend();
   const norm = fitModelNormalisation(train.rows.features, train.rows.n, config.identityFeatures);
   const xTrain = normalise(norm, train.rows.features, train.rows.n);
-  const model = buildClassifier(config, featureKnots(config, xTrain, train.rows.n));
+  const { model, seconds: fitSeconds } = await trainClassifier(config, xTrain, train.rows.labels, train.rows.n);
   try {
-    const { seconds: fitSeconds } = await fitClassifier(model, xTrain, train.rows.labels, train.rows.n, config);
     const scores = predictRaw(model, normalise(norm, test.rows.features, test.rows.n), test.rows.n);
     for (let i = 0; i < scores.length; i++) scores[i] = unweight(scores[i]!, config.positiveClassWeight);
     const labels = test.rows.labels.subarray(0, test.rows.n);

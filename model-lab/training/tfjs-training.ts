@@ -24,7 +24,15 @@ export interface ClassifierConfig {
    * a ramp max(0, x − knot) beside the inputs themselves (`featureKnots`); none when absent.
    */
   readonly knots?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Networks trained with different seeds and merged into one whose output is the mean of their logits
+   * (`trainClassifier`); 1 when absent.
+   */
+  readonly members?: number;
 }
+
+/** Seed distance between ensemble members: member m is seeded `seed + m × MEMBER_SEED_STRIDE`. */
+export const MEMBER_SEED_STRIDE = 7919;
 
 /** One ramp of the fixed first layer: max(0, standardised feature − at). */
 export interface Knot {
@@ -115,7 +123,103 @@ export function describeClassifier(config: ClassifierConfig): string {
     knotted.length === 0
       ? ''
       : ` → fixed ±x and knot ramps (${knotted.map(([name, qs]) => `${name} at ${qs.length} quantiles`).join(', ')})`;
-  return `dense ${FEATURE_COUNT}${encoding} → ${config.hiddenUnits.map((u) => `${u} relu`).join(' → ')} → 1 sigmoid (L2 ${config.l2}, Adam ${config.learningRate}, binary cross-entropy)`;
+  const members = config.members ?? 1;
+  const network = `dense ${FEATURE_COUNT}${encoding} → ${config.hiddenUnits.map((u) => `${u * members} relu`).join(' → ')} → 1 sigmoid`;
+  const ensemble =
+    members === 1
+      ? ''
+      : `; ${members} networks of ${config.hiddenUnits.join('-')} trained with their own seeds, merged block-diagonally so the output is the mean of their logits`;
+  return `${network} (L2 ${config.l2}, Adam ${config.learningRate}, binary cross-entropy${ensemble})`;
+}
+
+/**
+ * Builds and fits the classifier `config` describes on `n` normalised rows: one network, or with `members` > 1 that
+ * many networks with their own seeds, merged by `mergeMembers` into one. The knots come from these rows. Averaging
+ * independently trained networks removes part of each one's seed-to-seed variance (MODEL.md, Ensemble); merging
+ * keeps the artefact a single plain dense network, so the live scorer and its explanations run it unchanged.
+ * `onEpoch` counts epochs across members (0 … members × epochs − 1).
+ */
+export async function trainClassifier(
+  config: ClassifierConfig,
+  x: Float32Array,
+  labels: Float32Array,
+  n: number,
+  onEpoch?: (step: number, loss: number) => void,
+): Promise<{ model: tf.Sequential; losses: number[]; seconds: number }> {
+  const members = config.members ?? 1;
+  if (!Number.isSafeInteger(members) || members < 1)
+    throw new RangeError(`members must be a whole number ≥ 1, got ${members}`);
+  const knots = featureKnots(config, x, n);
+  const trained: tf.Sequential[] = [];
+  const losses: number[] = [];
+  let seconds = 0;
+  try {
+    for (let m = 0; m < members; m++) {
+      const memberConfig = { ...config, seed: config.seed + m * MEMBER_SEED_STRIDE };
+      const model = buildClassifier(memberConfig, knots);
+      trained.push(model);
+      const fitted = await fitClassifier(model, x, labels, n, memberConfig, (epoch, loss) =>
+        onEpoch?.(m * config.epochs + epoch, loss),
+      );
+      losses.push(...fitted.losses);
+      seconds += fitted.seconds;
+    }
+    if (members === 1) return { model: trained.pop()!, losses, seconds };
+    return { model: mergeMembers(config, knots, trained), losses, seconds };
+  } finally {
+    for (const model of trained) model.dispose();
+  }
+}
+
+/**
+ * One network equal to the mean of `members`' logits: the shared fixed layer once, each hidden layer the members'
+ * layers side by side (the first concatenated, later ones block-diagonal so member m's units only feed member m's),
+ * and the output the members' output weights divided by their count, with the mean of their biases. The sigmoid of
+ * that output is sigmoid(mean of the members' logits). The members are left to the caller.
+ */
+export function mergeMembers(
+  config: ClassifierConfig,
+  knots: readonly Knot[],
+  members: readonly tf.Sequential[],
+): tf.Sequential {
+  const count = members.length;
+  const merged = buildClassifier({ ...config, hiddenUnits: config.hiddenUnits.map((u) => u * count) }, knots);
+  const fixed = knots.length > 0 ? 1 : 0;
+  const weights = (model: tf.Sequential, layer: number): [Float32Array, Float32Array] => {
+    const [kernel, bias] = model.layers[layer]!.getWeights();
+    return [kernel!.dataSync() as Float32Array, bias!.dataSync() as Float32Array];
+  };
+  let inputs = fixed === 1 ? 2 * FEATURE_COUNT + knots.length : FEATURE_COUNT;
+  for (let h = 0; h <= config.hiddenUnits.length; h++) {
+    const layer = fixed + h;
+    const isOutput = h === config.hiddenUnits.length;
+    const units = isOutput ? 1 : config.hiddenUnits[h]!;
+    // The first trained layer reads the shared inputs; every later one reads only its own member's previous units.
+    const sharedInput = h === 0;
+    const mergedIn = sharedInput ? inputs : inputs * count;
+    const mergedOut = isOutput ? 1 : units * count;
+    const kernel = new Float32Array(mergedIn * mergedOut);
+    const bias = new Float32Array(mergedOut);
+    members.forEach((member, m) => {
+      const [k, b] = weights(member, layer);
+      for (let i = 0; i < inputs; i++) {
+        const row = sharedInput ? i : m * inputs + i;
+        for (let j = 0; j < units; j++) {
+          const at = row * mergedOut + (isOutput ? 0 : m * units + j);
+          kernel[at] = kernel[at]! + (isOutput ? k[i * units + j]! / count : k[i * units + j]!);
+        }
+      }
+      for (let j = 0; j < units; j++) {
+        const at = isOutput ? 0 : m * units + j;
+        bias[at] = bias[at]! + (isOutput ? b[j]! / count : b[j]!);
+      }
+    });
+    const values = [tf.tensor2d(kernel, [mergedIn, mergedOut]), tf.tensor1d(bias)];
+    merged.layers[layer]!.setWeights(values);
+    tf.dispose(values);
+    inputs = units;
+  }
+  return merged;
 }
 
 /**
