@@ -14,16 +14,18 @@ export function loadFxRatesFile(path: string): Promise<FxRateTable> {
 }
 
 /**
- * The reporting currency at the operator's rate file, or at the shipped ECB snapshot when there is none. Throws
- * like {@link loadFxRatesFile}, and FX_RATES_INVALID when the table has no rate for `reportingCurrency`.
+ * The reporting currency at the operator's rate file, or at the shipped ECB snapshot when there is none, with the
+ * cash reporting thresholds (minor units per currency; default: schemas/cash-thresholds.ts). Throws like
+ * {@link loadFxRatesFile}, and FX_RATES_INVALID when the table has no rate for `reportingCurrency`.
  */
 export async function loadReportingCurrency(
   reportingCurrency: string,
   ratesFile: string | undefined,
+  cashThresholdsMinor?: ReadonlyMap<string, bigint>,
 ): Promise<ReportingCurrency> {
   const table = ratesFile === undefined ? compileFxRates(REFERENCE_FX_RATES) : await loadFxRatesFile(ratesFile);
   try {
-    return new ReportingCurrency(table, reportingCurrency);
+    return new ReportingCurrency(table, reportingCurrency, cashThresholdsMinor);
   } catch (error) {
     if (error instanceof ValidationError) throw namingFile(ratesFile ?? 'the shipped rate table', error);
     throw error;
