@@ -188,9 +188,9 @@ export class ReportingCurrency {
 
   /**
    * The structuring window of `currency` in its own minor units: [80 %, 100 %) of its reporting threshold, cut as the
-   * dashboards' cash report cuts it (schemas/cash-thresholds.ts, justUnderBand). A currency
-   * without a threshold of its own uses the reporting currency's, converted at the table's rate (half to even); null
-   * when it has neither (no window: its deposits are not counted).
+   * dashboards' cash report cuts it (schemas/cash-thresholds.ts, justUnderBand). A currency without a threshold of its
+   * own uses the reporting currency's, converted at the table's rate (half to even); null when it has neither (no
+   * window: its deposits are not counted).
    */
   cashWindow(currency: string): CashWindow | null {
     let window = this.cashWindows.get(currency);

@@ -19,8 +19,8 @@ import type { ReportingCurrency } from './fx-rates.js';
  * Actions: DECLINE and REVIEW force at least that decision; ADD_RISK adds `risk` to the model's score. `{name}` in a
  * description is replaced by the feature's or field's value, an amount feature's with the currency it is in
  * ("812.50 EUR": the reporting currency; see formatFeature), `{transactionAmount}` by the transaction's own
- * instructed amount with its own currency ("1500.00 USD"), the amount per-currency thresholds compare. The file is validated as a whole at load; every problem is reported with its
- * JSON-pointer path.
+ * instructed amount with its own currency ("1500.00 USD"), the amount per-currency thresholds compare. The file is
+ * validated as a whole at load; every problem is reported with its JSON-pointer path.
  *
  * Per-currency thresholds: money compared in the transaction's own currency, exactly, in its minor units (the
  * instructed `amountMinor` and `currency`, the same currency the `currency` field names):
