@@ -1,9 +1,8 @@
 import { readStuckAfterMs } from '../platform/consumer-health.js';
-import { type Env, readEnum, readInt, readList, readOptionalString, readString } from '../platform/config.js';
+import { type Env, readEnum, readInt, readOptionalString, readString } from '../platform/config.js';
 import { ConfigError } from '../platform/errors.js';
 import { type AuditIndexTarget, readAuditIndexTarget } from '../schemas/elasticsearch/audit.js';
-import { isCurrencyCode } from '../schemas/currencies.js';
-import { parseMajorToMinor } from './domain/money.js';
+import { readCashThresholds, readCurrencyAmounts } from '../schemas/cash-thresholds.js';
 
 /** Everything the dashboards stage reads from the environment, parsed once at startup and frozen. */
 export interface DashboardsConfig {
@@ -45,9 +44,10 @@ export interface DashboardsConfig {
   /** Accounts listed by the trial balance (VIGIL_DASHBOARDS_TRIAL_BALANCE_TOP). */
   readonly trialBalanceTopAccounts: number;
   /**
-   * Cash reporting threshold per currency, minor units (VIGIL_DASHBOARDS_CASH_THRESHOLDS, `CCY:major,…`, default
-   * `EUR:10000,GBP:10000,USD:10000`): what the large-cash report calls large, and what structuring stays under.
-   * Thresholds are set per currency because amounts in different currencies are never compared.
+   * Cash reporting threshold per currency, minor units (VIGIL_CASH_THRESHOLDS, formerly
+   * VIGIL_DASHBOARDS_CASH_THRESHOLDS, `CCY:major,…`, default `EUR:10000,GBP:10000,USD:10000`; schemas/cash-thresholds.ts):
+   * what the large-cash report calls large, and what structuring stays under — the same setting scoring's structuring
+   * features read. Thresholds are set per currency because amounts in different currencies are never compared.
    */
   readonly cashThresholds: ReadonlyMap<string, bigint>;
   /**
@@ -165,34 +165,4 @@ function readAuditSearchIndexConfig(env: Env): AuditSearchIndexConfig | undefine
   return target === undefined ? undefined : Object.freeze({ ...target });
 }
 
-const DEFAULT_CASH_THRESHOLDS = ['EUR:10000', 'GBP:10000', 'USD:10000'];
 const DEFAULT_FOUR_EYES_ABOVE = ['EUR:1000', 'GBP:1000', 'USD:1000'];
-
-/** VIGIL_DASHBOARDS_CASH_THRESHOLDS: `CCY:amount` entries, each a known ISO 4217 code once, with a positive amount. */
-function readCashThresholds(env: Env): ReadonlyMap<string, bigint> {
-  return readCurrencyAmounts(env, 'VIGIL_DASHBOARDS_CASH_THRESHOLDS', DEFAULT_CASH_THRESHOLDS, { zero: false });
-}
-
-/** `CCY:amount` entries (amounts in major units), each a known ISO 4217 code once; minor units per currency. */
-function readCurrencyAmounts(
-  env: Env,
-  key: string,
-  fallback: readonly string[],
-  allow: { readonly zero: boolean },
-): ReadonlyMap<string, bigint> {
-  const entries = readList(env, key, fallback);
-  const amounts = new Map<string, bigint>();
-  const least = allow.zero ? 'a non-negative' : 'a positive';
-  for (const entry of entries) {
-    const [currency = '', amount = ''] = entry.split(':');
-    const minor = isCurrencyCode(currency) ? parseMajorToMinor(amount, currency) : undefined;
-    if (minor === undefined || minor < 0n || (minor === 0n && !allow.zero) || amounts.has(currency))
-      throw new ConfigError(
-        key,
-        entries.join(','),
-        `comma-separated CCY:amount entries, each an ISO 4217 code once with ${least} amount in its major units (e.g. EUR:10000,USD:10000); "${entry}" is not`,
-      );
-    amounts.set(currency, minor);
-  }
-  return amounts;
-}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../platform/errors.js';
 import { type Env, readInt, readNumber, readString } from '../platform/config.js';
+import { readCashThresholds } from '../schemas/cash-thresholds.js';
 import { isCurrencyCode } from '../schemas/currencies.js';
 import { DEFAULT_REPORTING_CURRENCY } from './domain/reference-fx-rates.js';
 
@@ -42,6 +43,12 @@ export interface ScoringConfig {
    * undefined: the shipped one (domain/reference-fx-rates.ts).
    */
   readonly fxRatesFile: string | undefined;
+  /**
+   * Cash reporting threshold per currency, minor units (VIGIL_CASH_THRESHOLDS, formerly
+   * VIGIL_DASHBOARDS_CASH_THRESHOLDS; default EUR, GBP and USD 10,000): a cash deposit in [80 %, 100 %) of its own
+   * currency's counts toward structuring. The same setting the dashboards' cash report reads (schemas/cash-thresholds.ts).
+   */
+  readonly cashThresholds: ReadonlyMap<string, bigint>;
 }
 
 /**
@@ -77,6 +84,7 @@ export function readScoringConfig(env: Env): ScoringConfig {
     stuckAfterMs: readStuckAfterMs(env),
     reportingCurrency: readReportingCurrency(env),
     fxRatesFile: env['VIGIL_FX_RATES_FILE'] || undefined,
+    cashThresholds: readCashThresholds(env),
   });
 }
 

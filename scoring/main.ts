@@ -75,7 +75,7 @@ export const SCORING_GROUP = 'scoring';
 export async function startScoring(deps: ScoringDeps): Promise<ScoringStage> {
   const { bus, registry, logger, metrics, clock } = deps;
   const config = readScoringConfig(deps.env);
-  const reporting = await loadReportingCurrency(config.reportingCurrency, config.fxRatesFile);
+  const reporting = await loadReportingCurrency(config.reportingCurrency, config.fxRatesFile, config.cashThresholds);
   const amountsWithoutRate = metrics.counter(
     'vigil_scoring_amounts_without_fx_rate_total',
     'Transactions whose debit currency has no FX rate: their amount features are in that currency, not the reporting one (label currency).',

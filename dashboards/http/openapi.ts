@@ -525,7 +525,8 @@ const schemas: Record<string, JsonSchema> = {
       hold: holdSchema,
       features: {
         type: 'object',
-        description: 'Every feature value the model and rules saw, by name (schemas/features.ts)',
+        description:
+          'Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of scoring’s reporting currency (VIGIL_REPORTING_CURRENCY, default EUR).',
         additionalProperties: { type: ['number', 'null'] },
       },
       labels: list(labelSchema),

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { LargeCashReport, LedgerIntegrity, SummaryReport } from '../../schemas/api.js';
+import { justUnderBand } from '../../schemas/cash-thresholds.js';
 import { moneyView } from '../domain/money.js';
 import { SCORE_BUCKETS } from '../domain/live-stats.js';
 import { type DecisionRow, type Int64Text, type SelectedRow } from '../../schemas/clickhouse.js';
@@ -152,7 +153,7 @@ export async function largeCashReport(clickhouse: ClickHouseClient, q: LargeCash
   const currencies: LargeCashReport['currencies'][number][] = [];
   // One currency after the other: chDB runs one query at a time, and a report covers a handful of currencies.
   for (const [currency, thresholdMinor] of [...q.thresholds].sort(([a], [b]) => a.localeCompare(b))) {
-    const lowMinor = thresholdMinor - (thresholdMinor * BigInt(q.bandPercent)) / 100n;
+    const lowMinor = justUnderBand(thresholdMinor, q.bandPercent).fromMinor;
     const params = { ...period, currency, thresholdMinor: thresholdMinor.toString(), lowMinor: lowMinor.toString() };
     const large = await selectRows<{
       transaction_id: string;

@@ -1,7 +1,7 @@
 import type { AnalystLabel, Decision, Transaction } from '../../schemas/generated/types.js';
 import { type DecisionThresholds, decide, modelReasons } from '../../scoring/domain/decision.js';
 import { FEATURE_COUNT } from '../../scoring/domain/feature-names.js';
-import { FeatureEngine } from '../../scoring/domain/features.js';
+import { FeatureEngine, amountCurrencies } from '../../scoring/domain/features.js';
 import { INSUFFICIENT_FUNDS } from '../../scoring/domain/funds.js';
 import type { FiredRule, RuleSet } from '../../scoring/domain/rules.js';
 import type { ModelScorer } from '../../scoring/ports.js';
@@ -149,7 +149,7 @@ export function backtest(
     const newlyAlerted: Array<{ row: number; change: Omit<ChangedAlert, 'reasons'>; ruleReasons: string[] }> = [];
     chunk.forEach((stored, i) => {
       if (!inRange(stored)) return;
-      const fired: FiredRule[] = rules.evaluate(features, i * FEATURE_COUNT, stored.transaction);
+      const fired: FiredRule[] = rules.evaluate(features, i * FEATURE_COUNT, stored.transaction, engine.reporting);
       if (stored.rulesFired.includes(INSUFFICIENT_FUNDS))
         fired.push({ code: INSUFFICIENT_FUNDS, action: 'DECLINE', risk: 1, description: 'carried over as stored' });
       const outcome = decide(scores[i]!, fired, options.thresholds);
@@ -200,8 +200,10 @@ export function backtest(
       rows.set(features.subarray(row * FEATURE_COUNT, (row + 1) * FEATURE_COUNT), k * FEATURE_COUNT),
     );
     const explanation = newlyAlerted.length > 0 && limit > 0 ? model.explain(rows, newlyAlerted.length) : undefined;
-    newlyAlerted.forEach(({ change, ruleReasons }, k) => {
-      const modelCodes = explanation !== undefined ? modelReasons(rows, explanation, k, limit).map((r) => r.code) : [];
+    newlyAlerted.forEach(({ row, change, ruleReasons }, k) => {
+      const currencies = amountCurrencies(chunk[row]!.transaction, engine.reporting);
+      const modelCodes =
+        explanation !== undefined ? modelReasons(rows, explanation, k, currencies, limit).map((r) => r.code) : [];
       const reasons = [...ruleReasons, ...modelCodes];
       added.push({ ...change, reasons });
       bump(byRule, change.rules, 'added');

@@ -137,7 +137,7 @@ export interface Reason {
   /** Stable reason code, e.g. R_VELOCITY_1H or M_AMOUNT_VS_HISTORY. */
   readonly code: string;
   readonly source: ReasonSource;
-  /** Readable explanation for the analyst. */
+  /** Readable explanation for the analyst. Every amount in it names its currency: a feature's in the reporting currency (812.50 EUR), the transaction's own amount in its own currency (1500.00 USD), an available balance in the debited currency. Recorded as written at decision time: reasons from before currencies were named show feature amounts without a code. */
   readonly description: string;
   /** Contribution: for MODEL reasons the feature's push on the score; for RULE reasons the rule's score. */
   readonly weight: number;
@@ -150,7 +150,7 @@ export const ReasonSource = {
 export type ReasonSource = (typeof ReasonSource)[keyof typeof ReasonSource];
 
 export interface FeatureValues {
-  /** amount (major units, settlement currency when present) */
+  /** amount debited (the settlement amount when present), major units of the reporting currency */
   readonly amount: number;
   /** made at night (00:00–06:59 UTC) */
   readonly is_night: number;
@@ -192,15 +192,15 @@ export interface FeatureValues {
   readonly card_count_7d: number;
   /** transactions on this card in the last 30 days */
   readonly card_count_30d: number;
-  /** amount spent on this card in the last hour */
+  /** amount spent on this card in the last hour, major units of the reporting currency */
   readonly card_sum_1h: number;
-  /** amount spent on this card in the last 24 hours */
+  /** amount spent on this card in the last 24 hours, major units of the reporting currency */
   readonly card_sum_24h: number;
-  /** amount spent on this card in the last 7 days */
+  /** amount spent on this card in the last 7 days, major units of the reporting currency */
   readonly card_sum_7d: number;
-  /** amount spent on this card in the last 30 days */
+  /** amount spent on this card in the last 30 days, major units of the reporting currency */
   readonly card_sum_30d: number;
-  /** small (< 10) card-not-present payments on this card in the last hour */
+  /** small (under 10 major units of the reporting currency) card-not-present payments on this card in the last hour */
   readonly card_cnp_small_count_1h: number;
   /** customer's transactions in the last hour */
   readonly cust_count_1h: number;
@@ -210,19 +210,19 @@ export interface FeatureValues {
   readonly cust_count_7d: number;
   /** customer's transactions in the last 30 days */
   readonly cust_count_30d: number;
-  /** customer's total amount in the last hour */
+  /** customer's total amount in the last hour, major units of the reporting currency */
   readonly cust_sum_1h: number;
-  /** customer's total amount in the last 24 hours */
+  /** customer's total amount in the last 24 hours, major units of the reporting currency */
   readonly cust_sum_24h: number;
-  /** customer's total amount in the last 7 days */
+  /** customer's total amount in the last 7 days, major units of the reporting currency */
   readonly cust_sum_7d: number;
-  /** customer's total amount in the last 30 days */
+  /** customer's total amount in the last 30 days, major units of the reporting currency */
   readonly cust_sum_30d: number;
-  /** customer's mean amount over the last 24 hours */
+  /** customer's mean amount over the last 24 hours, major units of the reporting currency */
   readonly cust_mean_amount_24h: number;
-  /** customer's mean amount over the last 7 days */
+  /** customer's mean amount over the last 7 days, major units of the reporting currency */
   readonly cust_mean_amount_7d: number;
-  /** customer's mean amount over the last 30 days */
+  /** customer's mean amount over the last 30 days, major units of the reporting currency */
   readonly cust_mean_amount_30d: number;
   /** customer's earlier transactions (all time) */
   readonly cust_history_count: number;
@@ -242,9 +242,9 @@ export interface FeatureValues {
   readonly cust_geo_distance_km: number;
   /** travel speed implied since the customer's previous located transaction */
   readonly cust_geo_velocity_kmh: number;
-  /** cash deposits of 8,000–9,999.99 by the customer in the last 7 days */
+  /** cash deposits by the customer in the last 7 days within 80–100 % of their own currency's cash reporting threshold, compared in that currency's minor units */
   readonly cust_cash_near_10k_count_7d: number;
-  /** total of cash deposits of 8,000–9,999.99 by the customer in the last 7 days */
+  /** total of the customer's cash deposits within 80–100 % of their own currency's cash reporting threshold in the last 7 days, major units of the reporting currency */
   readonly cust_cash_near_10k_sum_7d: number;
   /** transactions at this terminal in the last hour */
   readonly term_count_1h: number;
@@ -284,7 +284,9 @@ export interface FraudAlert {
   readonly score: number;
   readonly reasons: ReadonlyArray<Reason>;
   readonly channel: Channel;
+  /** The transaction's own instructed amount, minor units of `currency`: not the settlement amount, never converted. */
   readonly amountMinor: bigint;
+  /** The transaction's own ISO 4217 code (Transaction.currency). */
   readonly currency: string;
   readonly payerAccountId: string;
   readonly payeeAccountId: string;

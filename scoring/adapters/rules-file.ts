@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { canonicalJson } from '../../platform/canonical-json.js';
-import { ValidationError } from '../../platform/errors.js';
 import { type RuleSet, compileRules } from '../domain/rules.js';
+import { type JsonDocumentKind, loadJsonDocumentFile } from './json-document-file.js';
+
+const RULES_FILE: JsonDocumentKind = { what: 'rules file', unreadableCode: 'RULES_UNREADABLE' };
 
 /** A rules file as loaded: the compiled rules and the document to archive under their version. */
 export interface LoadedRules {
@@ -47,27 +48,6 @@ export function preparedRulesOf(document: unknown): { version: string; label: st
 }
 
 /** Reads and validates a rules file; throws ValidationError (RULES_INVALID / RULES_UNREADABLE) naming the file. */
-export async function loadRulesFile(path: string): Promise<LoadedRules> {
-  let document: unknown;
-  try {
-    document = JSON.parse(await readFile(path, 'utf8'));
-  } catch (cause) {
-    throw new ValidationError(
-      `rules file ${path} is not readable JSON: ${(cause as Error).message}`,
-      [{ path: '', message: (cause as Error).message }],
-      'RULES_UNREADABLE',
-    );
-  }
-  try {
-    return prepareRules(document);
-  } catch (error) {
-    if (error instanceof ValidationError) {
-      throw new ValidationError(
-        `${path}: ${error.message}: ${error.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
-        error.problems,
-        error.code,
-      );
-    }
-    throw error;
-  }
+export function loadRulesFile(path: string): Promise<LoadedRules> {
+  return loadJsonDocumentFile(path, RULES_FILE, prepareRules);
 }

@@ -25,7 +25,7 @@ import {
   rankReasons,
 } from '../domain/decision.js';
 import { FEATURE_COUNT, featureValues } from '../domain/feature-names.js';
-import { FeatureEngine } from '../domain/features.js';
+import { FeatureEngine, amountCurrencies } from '../domain/features.js';
 import { FundsGuard } from '../domain/funds.js';
 import type { ModelScorer, PartitionOffset, ScoringChanges, ScoringSnapshot } from '../ports.js';
 import type { FiredRule, RuleSet } from '../domain/rules.js';
@@ -505,7 +505,7 @@ export class ScoringProcessor {
     const alerted: number[] = [];
     for (let i = 0; i < n; i++) {
       const tx = transactions[i]!;
-      const rulesFired = rules.evaluate(features, i * FEATURE_COUNT, tx);
+      const rulesFired = rules.evaluate(features, i * FEATURE_COUNT, tx, this.engine.reporting);
       // In the payer partition's order: what an earlier debit of this batch reserved is already counted.
       const shortfall = this.funds.check(tx);
       if (shortfall !== undefined) rulesFired.push(shortfall);
@@ -531,7 +531,10 @@ export class ScoringProcessor {
       const explainStarted = performance.now();
       const explanation = model.explain(rows, alerted.length);
       inferenceMs += performance.now() - explainStarted;
-      alerted.forEach((i, k) => reasonsFor.set(i, modelReasons(rows, explanation, k, limit)));
+      const reporting = this.engine.reporting;
+      alerted.forEach((i, k) =>
+        reasonsFor.set(i, modelReasons(rows, explanation, k, amountCurrencies(transactions[i]!, reporting), limit)),
+      );
     }
     this.inferenceSeconds.observe(inferenceMs / 1000);
 
@@ -626,7 +629,7 @@ export class ScoringProcessor {
     const records: OutgoingRecord[] = [];
     for (let i = 0; i < n; i++) {
       const tx = transactions[i]!;
-      const fired = rules.evaluate(features, i * FEATURE_COUNT, tx);
+      const fired = rules.evaluate(features, i * FEATURE_COUNT, tx, this.engine.reporting);
       const shortfall = work.shortfalls[i];
       if (shortfall !== undefined) fired.push(shortfall);
       const outcome = decide(scores[i]!, fired, this.deps.thresholds);

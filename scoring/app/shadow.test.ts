@@ -222,9 +222,9 @@ describe('champion-challenger in ScoringProcessor', () => {
     const writing = await run((processor) => ({
       rules: {
         ...challengerRules,
-        evaluate: (features, offset, tx) => {
+        evaluate: (features, offset, tx, reporting) => {
           processor.engine.observeInto(tx, scratch, 0); // counts the transaction a second time
-          return challengerRules.evaluate(features, offset, tx);
+          return challengerRules.evaluate(features, offset, tx, reporting);
         },
       } satisfies RuleSet,
     }));
@@ -233,9 +233,9 @@ describe('champion-challenger in ScoringProcessor', () => {
     const scribbling = await run(() => ({
       rules: {
         ...challengerRules,
-        evaluate: (features, offset, tx) => {
+        evaluate: (features, offset, tx, reporting) => {
           features.fill(1e6, offset, offset + FEATURE_COUNT);
-          return challengerRules.evaluate(features, offset, tx);
+          return challengerRules.evaluate(features, offset, tx, reporting);
         },
       } satisfies RuleSet,
     }));

@@ -1,4 +1,4 @@
-import { FEATURE_COUNT, fi } from './feature-names.js';
+import { type AmountCurrencies, FEATURE_COUNT, fi } from './feature-names.js';
 import { decide, modelReasons, rankReasons } from './decision.js';
 import { FEATURE_GROUP_COUNT, FEATURE_GROUPS } from './explanation.js';
 import type { FiredRule } from './rules.js';
@@ -49,22 +49,33 @@ describe('reasons', () => {
   contributions[group('TIME')] = 0.05; // raised the score, but by less than 10 % of the distance: not material
   contributions[group('TERMINAL_ACTIVITY')] = -0.07; // lowered the score: never a reason
   const explanation = { baselineScore: 0.02, contributions, standardised };
+  const eur: AmountCurrencies = { reporting: 'EUR', unconverted: null };
 
   test('model reasons: groups that materially raised the score, strongest first, with their most unusual values', () => {
-    const reasons = modelReasons(row, explanation, 0);
+    const reasons = modelReasons(row, explanation, 0, eur);
     expect(reasons.map((r) => [r.code, r.source, r.description])).toEqual([
       [
         'M_CARD_ACTIVITY',
         'MODEL',
-        'recent activity on the card: transactions on this card in the last hour = 9; amount spent on this card in the last hour = 120.00 (raised the model score by 0.4 of 0.62; an average transaction scores 0.02)',
+        'recent activity on the card: transactions on this card in the last hour = 9; amount spent on this card in the last hour = 120.00 EUR (raised the model score by 0.4 of 0.62; an average transaction scores 0.02)',
       ],
       [
         'M_AMOUNT',
         'MODEL',
-        'the amount, also against the customer’s usual amounts: amount in the reporting currency (of the debit, settlement amount when present) = 412.50 (raised the model score by 0.22 of 0.62; an average transaction scores 0.02)',
+        'the amount, also against the customer’s usual amounts: amount in EUR (of the debit, settlement amount when present) = 412.50 EUR (raised the model score by 0.22 of 0.62; an average transaction scores 0.02)',
       ],
     ]);
     expect(reasons.map((r) => r.weight)).toEqual([Math.fround(0.4), Math.fround(0.22)]);
+  });
+
+  test('an amount is named in its currency, a reporting currency without decimals shown without them', () => {
+    const jpy = modelReasons(row, explanation, 0, { reporting: 'JPY', unconverted: null }).map((r) => r.description);
+    expect(jpy.map((d) => d.slice(d.indexOf(':') + 2, d.indexOf(' (raised')))).toEqual([
+      'transactions on this card in the last hour = 9; amount spent on this card in the last hour = 120 JPY',
+      'amount in JPY (of the debit, settlement amount when present) = 413 JPY',
+    ]);
+    // Negative control: the former text, a bare 120.00 in no currency, is not what is shown.
+    expect(jpy.join(' ')).not.toContain('120.00');
   });
 
   test('materiality is relative to the distance from the baseline; the strongest group is always kept', () => {
@@ -72,7 +83,7 @@ describe('reasons', () => {
     const low = new Float32Array(FEATURE_GROUP_COUNT);
     low[group('TIME')] = 0.008;
     low[group('AMOUNT')] = 0.0005; // 5 % of the 0.0085 distance
-    const reasons = modelReasons(row, { ...explanation, contributions: low }, 0);
+    const reasons = modelReasons(row, { ...explanation, contributions: low }, 0, eur);
     expect(reasons.map((r) => r.code)).toEqual(['M_TIME']);
     expect(reasons[0]!.description).toBe(
       'the time of day and week (raised the model score by 0.008 of 0.029; an average transaction scores 0.02)',
@@ -81,16 +92,16 @@ describe('reasons', () => {
     const below = new Float32Array(FEATURE_GROUP_COUNT);
     below[group('TIME')] = 0.01;
     below[group('AMOUNT')] = -0.015;
-    expect(modelReasons(row, { ...explanation, contributions: below }, 0)).toEqual([]);
+    expect(modelReasons(row, { ...explanation, contributions: below }, 0, eur)).toEqual([]);
     // Control: the same values above the baseline do give a reason.
     below[group('AMOUNT')] = -0.005;
-    expect(modelReasons(row, { ...explanation, contributions: below }, 0).map((r) => r.code)).toEqual(['M_TIME']);
+    expect(modelReasons(row, { ...explanation, contributions: below }, 0, eur).map((r) => r.code)).toEqual(['M_TIME']);
   });
 
   test('rule and model reasons merge strongest first; rules win ties', () => {
     const ranked = rankReasons(
       [rule('R_ADD', 'ADD_RISK', 0.2), rule('R_DECLINE', 'DECLINE', 1), rule('R_TIE', 'REVIEW', Math.fround(0.4))],
-      modelReasons(row, explanation, 0),
+      modelReasons(row, explanation, 0, eur),
     );
     expect(ranked.map((r) => r.code)).toEqual(['R_DECLINE', 'R_TIE', 'M_CARD_ACTIVITY', 'M_AMOUNT', 'R_ADD']);
   });

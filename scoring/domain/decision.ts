@@ -1,5 +1,5 @@
 import type { Decision, Reason } from '../../schemas/generated/types.js';
-import { FEATURE_COUNT, FEATURES, formatFeature } from './feature-names.js';
+import { type AmountCurrencies, FEATURE_COUNT, FEATURES, featureLabel, formatFeature } from './feature-names.js';
 import { FEATURE_GROUP_COUNT, type ModelExplanation, materialGroups, salientFeatures } from './explanation.js';
 import type { FiredRule } from './rules.js';
 
@@ -53,15 +53,26 @@ const formatScore = (value: number): string => String(Number(value.toPrecision(2
  * units, so a row's model reasons never weigh more than score − baseline, and they rank against rule reasons
  * (weighted by the risk they add) on one scale. The description names the group's most unusual feature values,
  * e.g. "the terminal's confirmed fraud: … = 0.40 (raised the model score by 0.31 of 0.62; an average
- * transaction scores 0.012)".
+ * transaction scores 0.012)"; an amount names its currency, `currencies` being the row's (features.ts,
+ * amountCurrencies).
  */
-export function modelReasons(features: Float32Array, explanation: ModelExplanation, row: number, limit = 3): Reason[] {
+export function modelReasons(
+  features: Float32Array,
+  explanation: ModelExplanation,
+  row: number,
+  currencies: AmountCurrencies,
+  limit = 3,
+): Reason[] {
   const at = row * FEATURE_GROUP_COUNT;
   const distance = explanation.contributions.subarray(at, at + FEATURE_GROUP_COUNT).reduce((sum, v) => sum + v, 0);
   const score = explanation.baselineScore + distance;
   return materialGroups(explanation, row, limit).map(({ group, contribution }) => {
     const shown = salientFeatures(group, explanation, row)
-      .map((j) => `${FEATURES[j]!.label} = ${formatFeature(FEATURES[j]!, features[row * FEATURE_COUNT + j]!)}`)
+      .map((j) => {
+        const def = FEATURES[j]!;
+        const value = formatFeature(def, features[row * FEATURE_COUNT + j]!, currencies);
+        return `${featureLabel(def, currencies.reporting)} = ${value}`;
+      })
       .join('; ');
     return {
       code: `M_${group.code}`,

@@ -1,25 +1,30 @@
+import { formatMinorUnits, minorUnitExponent } from '../../schemas/currencies.js';
 import type { FeatureValues } from '../../schemas/generated/types.js';
 
 /**
  * The feature vector's layout, defined once: the engine writes features in this order, the model is trained on
  * it (the artefact's metadata stores the names and the adapter refuses a model trained on another layout), the
  * rules name features by `name`, and reasons describe them with `label`. Every `amount` feature is in major units of
- * the reporting currency (fx-rates.ts), whatever the transactions' own currencies.
+ * the reporting currency (fx-rates.ts), whatever the transactions' own currencies; a label says `{reporting}` where a
+ * reason names that currency ({@link featureLabel}).
  */
 export type FeatureUnit = 'flag' | 'count' | 'amount' | 'ratio' | 'zscore' | 'seconds' | 'km' | 'kmh';
 
 export interface FeatureDef {
   readonly name: string;
-  /** Readable description for analysts. */
+  /** Readable description for analysts; `{reporting}` stands for the reporting currency's code. */
   readonly label: string;
   readonly unit: FeatureUnit;
 }
+
+/** The transaction's own amount: the one amount feature that is not a window over several transactions. */
+const AMOUNT = 'amount';
 
 const f = (name: string, unit: FeatureUnit, label: string): FeatureDef => ({ name, unit, label });
 
 export const FEATURES: readonly FeatureDef[] = [
   // The transaction itself.
-  f('amount', 'amount', 'amount in the reporting currency (of the debit, settlement amount when present)'),
+  f(AMOUNT, 'amount', 'amount in {reporting} (of the debit, settlement amount when present)'),
   f('is_night', 'flag', 'made at night (00:00–06:59 UTC)'),
   f('is_weekend', 'flag', 'made on a weekend'),
   f('ch_card', 'flag', 'card channel'),
@@ -48,7 +53,7 @@ export const FEATURES: readonly FeatureDef[] = [
   f(
     'card_cnp_small_count_1h',
     'count',
-    'small (under 10 in the reporting currency) card-not-present payments on this card in the last hour',
+    'small (under 10 {reporting}) card-not-present payments on this card in the last hour',
   ),
   // The customer.
   f('cust_count_1h', 'count', "customer's transactions in the last hour"),
@@ -79,7 +84,7 @@ export const FEATURES: readonly FeatureDef[] = [
   f(
     'cust_cash_near_10k_sum_7d',
     'amount',
-    "total (reporting currency) of the customer's cash deposits just under their currency's reporting threshold in the last 7 days",
+    "total ({reporting}) of the customer's cash deposits just under their currency's reporting threshold in the last 7 days",
   ),
   // The terminal (or merchant, or payee account for transfers).
   f('term_count_1h', 'count', 'transactions at this terminal in the last hour'),
@@ -116,15 +121,50 @@ export function fi(name: string): number {
   return index;
 }
 
-/** Formats a feature value for an explanation, in the feature's unit. */
-export function formatFeature(def: FeatureDef, value: number): string {
+/**
+ * The currencies one transaction's amount features are in, for its reasons: the reporting currency, except when the
+ * rate table has no rate for the transaction's debit currency — then its own `amount` is in major units of that
+ * currency, and the windows it joins count it unconverted (features.ts, amountInOwnCurrency).
+ */
+export interface AmountCurrencies {
+  /** The reporting currency the engine converts amounts into (VIGIL_REPORTING_CURRENCY). */
+  readonly reporting: string;
+  /** The transaction's debit currency when it has no rate to the reporting currency; null when it converted. */
+  readonly unconverted: string | null;
+}
+
+/** A feature's label for an analyst, with `{reporting}` replaced by the reporting currency's code. */
+export function featureLabel(def: FeatureDef, reportingCurrency: string): string {
+  return def.label.replaceAll('{reporting}', reportingCurrency);
+}
+
+/**
+ * Major units of `currency` (a feature value) as money text, e.g. "812.50 EUR", "15000 JPY": rounded once to the
+ * currency's minor unit (the ISO 4217 table's exponent) and written from those integer minor units, so the decimals
+ * are the currency's own, never a fixed two.
+ */
+function amountText(valueMajor: number, currency: string): string {
+  if (!Number.isFinite(valueMajor)) return `${valueMajor} ${currency}`;
+  const minor = BigInt(Math.round(valueMajor * 10 ** (minorUnitExponent(currency) ?? 2)));
+  return `${formatMinorUnits(minor, currency)} ${currency}`;
+}
+
+/**
+ * Formats a feature value for an explanation, in the feature's unit; an amount names its currency (see
+ * {@link AmountCurrencies}).
+ */
+export function formatFeature(def: FeatureDef, value: number, currencies: AmountCurrencies): string {
   switch (def.unit) {
     case 'flag':
       return value >= 0.5 ? 'yes' : 'no';
     case 'count':
       return String(Math.round(value));
-    case 'amount':
-      return value.toFixed(2);
+    case 'amount': {
+      const { reporting, unconverted } = currencies;
+      if (unconverted === null) return amountText(value, reporting);
+      if (def.name === AMOUNT) return `${amountText(value, unconverted)} (no ${unconverted} rate: not converted)`;
+      return `${amountText(value, reporting)} (counting ${unconverted} amounts unconverted: no ${unconverted} rate)`;
+    }
     case 'ratio':
       return value.toFixed(2);
     case 'zscore':

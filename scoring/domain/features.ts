@@ -2,7 +2,7 @@ import type { AnalystLabel, Transaction } from '../../schemas/generated/types.js
 import { minorUnitExponent } from '../../schemas/currencies.js';
 import type { ReportingCurrency } from './fx-rates.js';
 import { defaultReportingCurrency } from './reference-fx-rates.js';
-import { FEATURE_COUNT, FEATURE_NAMES, fi } from './feature-names.js';
+import { type AmountCurrencies, FEATURE_COUNT, FEATURE_NAMES, fi } from './feature-names.js';
 import { SlotTable, type SlotTableChanges, type SlotTableSnapshot, hash32 } from './keyed-state.js';
 
 /**
@@ -115,6 +115,15 @@ const debitedCurrency = (tx: Transaction): string => tx.settlement?.currency ?? 
  */
 export function amountInReportingCurrency(tx: Transaction, reporting: ReportingCurrency): number | undefined {
   return reporting.toReportingMajor(debitedMinor(tx), debitedCurrency(tx));
+}
+
+/**
+ * The currencies `tx`'s amount features are in (for its reasons): the reporting currency, and its debit currency when
+ * that has no rate and its amount went in unconverted (see amountInOwnCurrency).
+ */
+export function amountCurrencies(tx: Transaction, reporting: ReportingCurrency): AmountCurrencies {
+  const debited = debitedCurrency(tx);
+  return { reporting: reporting.currency, unconverted: reporting.converts(debited) ? null : debited };
 }
 
 /** The debited amount in major units of its own currency: the fallback for a currency without a rate. */

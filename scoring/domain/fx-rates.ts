@@ -1,5 +1,6 @@
 import { currencyExponent, isCurrencyCode, isPlainDecimal } from '../../schemas/currencies.js';
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
+import { type JustUnderBand, defaultCashThresholds, justUnderBand } from '../../schemas/cash-thresholds.js';
 
 /**
  * Foreign-exchange reference rates and the reporting currency the amount features are measured in.
@@ -107,26 +108,8 @@ function roundHalfEven(numerator: bigint, denominator: bigint): bigint {
   return quotient;
 }
 
-/** Cash deposits at or above this share of a currency's reporting threshold count as "just under" it. */
-const NEAR_THRESHOLD_PERCENT = 80n;
-
-/**
- * Cash reporting thresholds shipped by default, in major units of their own currency: USD 10,000 (the US currency
- * transaction report, 31 CFR 1010.311), EUR 10,000 (the EU cash limit and cash controls, Regulations 2024/1624
- * art. 80 and 2018/1672), GBP 10,000 (the figure the dashboards' cash report uses by default). Any other currency
- * uses the reporting currency's threshold converted at the rate table ("or the equivalent in another currency").
- */
-export const DEFAULT_CASH_THRESHOLDS_MAJOR: Readonly<Record<string, bigint>> = Object.freeze({
-  EUR: 10_000n,
-  GBP: 10_000n,
-  USD: 10_000n,
-});
-
-/** A currency's structuring window in its own minor units: [fromMinor, toMinor). */
-export interface CashWindow {
-  readonly fromMinor: bigint;
-  readonly toMinor: bigint;
-}
+/** A currency's structuring window in its own minor units: [fromMinor, toMinor) (schemas/cash-thresholds.ts). */
+export type CashWindow = JustUnderBand;
 
 /**
  * Converts amounts to the reporting currency at a rate table, exactly. Built once at start; the feature engine
@@ -143,12 +126,13 @@ export class ReportingCurrency {
   /**
    * Throws ValidationError (FX_RATES_INVALID, path `/rates/<code>`) when the table has no rate for the reporting
    * currency, and RangeError for a code that is not an active ISO 4217 currency.
-   * @param cashThresholdsMajor reporting thresholds per currency, whole major units of that currency.
+   * @param cashThresholdsMinor cash reporting thresholds per currency, minor units of that currency: the setting the
+   * dashboards' cash report reads too (VIGIL_CASH_THRESHOLDS; default EUR, GBP and USD 10,000).
    */
   constructor(
     readonly table: FxRateTable,
     readonly currency: string,
-    cashThresholdsMajor: Readonly<Record<string, bigint>> = DEFAULT_CASH_THRESHOLDS_MAJOR,
+    cashThresholdsMinor: ReadonlyMap<string, bigint> = defaultCashThresholds(),
   ) {
     const exponent = currencyExponent(currency);
     if (exponent === undefined) throw new RangeError(`reporting currency ${currency} is not an ISO 4217 code`);
@@ -169,13 +153,10 @@ export class ReportingCurrency {
         denominator: 10n ** BigInt(sourceExponent) * rate.units * 10n ** BigInt(target.scale),
       });
     }
-    const thresholds = new Map<string, bigint>();
-    for (const [code, major] of Object.entries(cashThresholdsMajor)) {
-      const codeExponent = currencyExponent(code);
-      if (codeExponent === undefined) throw new RangeError(`cash threshold currency ${code} is not an ISO 4217 code`);
-      thresholds.set(code, major * 10n ** BigInt(codeExponent));
-    }
-    this.cashThresholdsMinor = thresholds;
+    for (const code of cashThresholdsMinor.keys())
+      if (currencyExponent(code) === undefined)
+        throw new RangeError(`cash threshold currency ${code} is not an ISO 4217 code`);
+    this.cashThresholdsMinor = cashThresholdsMinor;
   }
 
   /** True when `currency` converts (it has a rate, or it is the reporting currency). */
@@ -206,9 +187,10 @@ export class ReportingCurrency {
   }
 
   /**
-   * The structuring window of `currency` in its own minor units: [80 %, 100 %) of its reporting threshold. A currency
-   * without a threshold of its own uses the reporting currency's, converted at the table's rate (half to even); null
-   * when it has neither (no window: its deposits are not counted).
+   * The structuring window of `currency` in its own minor units: [80 %, 100 %) of its reporting threshold, cut as the
+   * dashboards' cash report cuts it (schemas/cash-thresholds.ts, justUnderBand). A currency without a threshold of its
+   * own uses the reporting currency's, converted at the table's rate (half to even); null when it has neither (no
+   * window: its deposits are not counted).
    */
   cashWindow(currency: string): CashWindow | null {
     let window = this.cashWindows.get(currency);
@@ -228,6 +210,6 @@ export class ReportingCurrency {
       // The inverse factor: reporting minor units into `currency`'s.
       toMinor = roundHalfEven(reporting * rate.denominator, rate.numerator);
     }
-    return { fromMinor: (toMinor * NEAR_THRESHOLD_PERCENT) / 100n, toMinor };
+    return justUnderBand(toMinor);
   }
 }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../../platform/errors.js';
 import { aTransaction } from '../testing/transactions.js';
-import { FEATURE_COUNT, fi } from './feature-names.js';
+import { FEATURES, FEATURE_COUNT, fi } from './feature-names.js';
+import { ReportingCurrency, compileFxRates } from './fx-rates.js';
+import { REFERENCE_FX_RATES, defaultReportingCurrency } from './reference-fx-rates.js';
 import { compileRules } from './rules.js';
 
 const shipped = JSON.parse(readFileSync(new URL('../rules.json', import.meta.url), 'utf8')) as {
@@ -9,13 +11,15 @@ const shipped = JSON.parse(readFileSync(new URL('../rules.json', import.meta.url
   rules: Array<{ code: string }>;
 };
 const rules = compileRules(shipped);
+/** The default: amount features in EUR at the shipped ECB snapshot. */
+const eur = defaultReportingCurrency();
 
 const features = (values: Record<string, number>): Float32Array => {
   const row = new Float32Array(FEATURE_COUNT);
   for (const [name, v] of Object.entries(values)) row[fi(name)] = v;
   return row;
 };
-const fire = (values: Record<string, number>, tx = aTransaction()) => rules.evaluate(features(values), 0, tx);
+const fire = (values: Record<string, number>, tx = aTransaction()) => rules.evaluate(features(values), 0, tx, eur);
 
 describe('rules file validation', () => {
   const problemsOf = (document: unknown) => {
@@ -91,7 +95,7 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
     });
     expect(
       allowing
-        .evaluate(features({ card_not_present: 1, card_cnp_small_count_1h: 6 }), 0, aTransaction())
+        .evaluate(features({ card_not_present: 1, card_cnp_small_count_1h: 6 }), 0, aTransaction(), eur)
         .map((r) => r.code),
     ).toEqual([]);
   });
@@ -100,7 +104,7 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
     expect(fire({ card_count_1h: 25, card_sum_1h: 812.5 })[0]).toMatchObject({
       code: 'R_VELOCITY_1H',
       action: 'ADD_RISK',
-      description: '25 transactions on this card within an hour (812.50 in total)',
+      description: '25 transactions on this card within an hour (812.50 EUR in total)',
     });
   });
 
@@ -141,7 +145,7 @@ describe('shipped rules fire with their code and a filled-in explanation', () =>
     expect(rule).toMatchObject({
       code: 'R_STRUCTURING_CASH_7D',
       description:
-        "Possible structuring: 3 cash deposits just under their currency's reporting threshold within 7 days (total 28700.00 in the reporting currency)",
+        "Possible structuring: 3 cash deposits just under their currency's reporting threshold within 7 days (total 28700.00 EUR)",
     });
   });
 
@@ -201,7 +205,7 @@ describe('per-currency amount thresholds (minor units of the transaction’s own
       version: 'former',
       rules: [{ code: 'R_F', description: 'x', when: { feature: 'amount', op: '>=', value: 1000 }, action: 'REVIEW' }],
     });
-    expect(former.evaluate(features({ amount: 1_000 }), 0, sepa('JPY', 1_000n)).length).toBe(1);
+    expect(former.evaluate(features({ amount: 1_000 }), 0, sepa('JPY', 1_000n), eur).length).toBe(1);
   });
 
   test('a currency not in the map falls to "unlisted": the amount feature in the reporting currency', () => {
@@ -228,7 +232,8 @@ describe('per-currency amount thresholds (minor units of the transaction’s own
   ])('op %s compares exactly, one minor unit either side of the threshold', (op, expected) => {
     const ruleSet = compileOne({ amount: op, minor: { BHD: '1000001' }, unlisted: false });
     const at = (amountMinor: bigint) =>
-      ruleSet.evaluate(new Float32Array(FEATURE_COUNT), 0, aTransaction({ currency: 'BHD', amountMinor })).length === 1;
+      ruleSet.evaluate(new Float32Array(FEATURE_COUNT), 0, aTransaction({ currency: 'BHD', amountMinor }), eur)
+        .length === 1;
     expect([at(1_000_000n), at(1_000_001n), at(1_000_002n)]).toEqual(expected);
   });
 
@@ -236,7 +241,7 @@ describe('per-currency amount thresholds (minor units of the transaction’s own
     const zero = new Float32Array(FEATURE_COUNT);
     const usd = aTransaction({ currency: 'USD', amountMinor: 150_000n });
     const onlyEur = (unlisted: boolean) =>
-      compileOne({ amount: '>=', minor: { EUR: '1' }, unlisted }).evaluate(zero, 0, usd);
+      compileOne({ amount: '>=', minor: { EUR: '1' }, unlisted }).evaluate(zero, 0, usd, eur);
     expect([onlyEur(false).length, onlyEur(true).map((r) => r.description)]).toEqual([0, ['x 1500.00 USD']]);
   });
 
@@ -274,5 +279,79 @@ describe('per-currency amount thresholds (minor units of the transaction’s own
         '/rules/0/when/all/1/major',
       ]);
     }
+  });
+});
+
+describe('every amount in a reason names its currency', () => {
+  const AMOUNT_FEATURES = FEATURES.filter((d) => d.unit === 'amount').map((d) => d.name);
+  /** Every amount feature at one recognisable value, every shipped rule made to fire. */
+  const everyRuleFiring = {
+    ...Object.fromEntries(AMOUNT_FEATURES.map((name) => [name, 4_321.5])),
+    card_not_present: 1,
+    card_cnp_small_count_1h: 6,
+    card_count_1h: 25,
+    cust_geo_velocity_kmh: 4_000,
+    cust_geo_distance_km: 1_000,
+    cust_new_device: 1,
+    cust_history_count: 40,
+    kind_transfer: 1,
+    ch_card: 1,
+    cust_amount_ratio_to_mean: 9,
+    cust_cash_near_10k_count_7d: 3,
+    term_fraud_ratio_30d: 0.25,
+    term_count_30d: 40,
+  };
+  const transfer = aTransaction({ currency: 'USD', amountMinor: 987_654n, kind: 'TRANSFER', channel: 'WIRE' });
+  /** The amounts a text writes without a currency code after them: what an analyst cannot read. */
+  const bareAmounts = (text: string): string[] =>
+    [...text.matchAll(/\b(4321\.50|4322|9876\.54)\b(?! [A-Z]{3}\b)/g)].map((m) => m[0]);
+
+  test('shipped rules: features in the reporting currency, the transaction amount in its own', () => {
+    const descriptions = rules.evaluate(features(everyRuleFiring), 0, transfer, eur).map((r) => r.description);
+    expect(descriptions.filter((d) => d.includes('4321.50 EUR')).length).toBe(2); // R_VELOCITY_1H, R_STRUCTURING_CASH_7D
+    expect(descriptions.filter((d) => d.includes('9876.54 USD')).length).toBe(2); // the two {transactionAmount} rules
+    expect(descriptions.flatMap(bareAmounts)).toEqual([]);
+    // Negative control: the check finds an amount written as before, with no currency.
+    expect(bareAmounts('25 transactions on this card within an hour (4321.50 in total)')).toEqual(['4321.50']);
+  });
+
+  test('in a reporting currency without decimals the amount has none (JPY), and is named', () => {
+    const jpy = new ReportingCurrency(compileFxRates(REFERENCE_FX_RATES), 'JPY');
+    const [velocity] = rules.evaluate(features({ card_count_1h: 25, card_sum_1h: 131_337 }), 0, aTransaction(), jpy);
+    expect(velocity!.description).toBe('25 transactions on this card within an hour (131337 JPY in total)');
+  });
+
+  const showAmounts = compileRules({
+    version: 't',
+    rules: [
+      {
+        code: 'R_SHOW',
+        description: '{transactionAmount} debited as {amount}; {card_sum_1h} on the card',
+        when: { feature: 'card_count_1h', op: '>=', value: 0 },
+        action: 'REVIEW',
+      },
+    ],
+  });
+  const shown = (tx: ReturnType<typeof aTransaction>, values: Record<string, number>) =>
+    showAmounts.evaluate(features({ card_count_1h: 1, ...values }), 0, tx, eur)[0]!.description;
+
+  test('settled in another currency: the instructed amount in its own, the features in the reporting one', () => {
+    const settled = aTransaction({
+      currency: 'USD',
+      amountMinor: 10_495n,
+      settlement: { amountMinor: 10_000n, currency: 'EUR' },
+    });
+    expect(shown(settled, { amount: 100, card_sum_1h: 350 })).toBe(
+      '104.95 USD debited as 100.00 EUR; 350.00 EUR on the card',
+    );
+  });
+
+  test('a debit currency without a rate is named where its amount went in unconverted', () => {
+    // KES is not in the shipped ECB table: the amount feature holds its KES major units (features.ts).
+    const kes = aTransaction({ currency: 'KES', amountMinor: 650_000n });
+    expect(shown(kes, { amount: 6_500, card_sum_1h: 6_620 })).toBe(
+      '6500.00 KES debited as 6500.00 KES (no KES rate: not converted); ' +
+        '6620.00 EUR (counting KES amounts unconverted: no KES rate) on the card',
+    );
   });
 });

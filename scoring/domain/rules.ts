@@ -1,7 +1,9 @@
 import { type FieldProblem, ValidationError } from '../../platform/errors.js';
 import type { Transaction } from '../../schemas/generated/types.js';
 import { formatMinorUnits, isCurrencyCode } from '../../schemas/currencies.js';
-import { FEATURES, featureIndex, formatFeature } from './feature-names.js';
+import { type AmountCurrencies, FEATURES, featureIndex, formatFeature } from './feature-names.js';
+import { amountCurrencies } from './features.js';
+import type { ReportingCurrency } from './fx-rates.js';
 
 /**
  * Declarative rules (scoring/rules.json). A rule names features and transaction fields, never code:
@@ -15,9 +17,10 @@ import { FEATURES, featureIndex, formatFeature } from './feature-names.js';
  * Conditions: `{feature, op, value}` (op one of > >= < <= == !=), `{field, in | notIn}` with a list name from
  * `lists` or an inline array, `{amount, minor, unlisted}` (below), and `{all: [...]}`, `{any: [...]}`, `{not: ...}`.
  * Actions: DECLINE and REVIEW force at least that decision; ADD_RISK adds `risk` to the model's score. `{name}` in a
- * description is replaced by the feature's or field's value, `{transactionAmount}` by the transaction's amount
- * with its currency ("1500.00 USD"). The file is validated as a whole at load; every problem is reported with its
- * JSON-pointer path.
+ * description is replaced by the feature's or field's value, an amount feature's with the currency it is in
+ * ("812.50 EUR": the reporting currency; see formatFeature), `{transactionAmount}` by the transaction's own
+ * instructed amount with its own currency ("1500.00 USD"), the amount per-currency thresholds compare. The file is
+ * validated as a whole at load; every problem is reported with its JSON-pointer path.
  *
  * Per-currency thresholds: money compared in the transaction's own currency, exactly, in its minor units (the
  * instructed `amountMinor` and `currency`, the same currency the `currency` field names):
@@ -63,12 +66,15 @@ export interface FiredRule {
 export interface RuleSet {
   readonly version: string;
   readonly codes: readonly string[];
-  /** Every rule that fires on the transaction whose features are `features[offset … offset + FEATURE_COUNT)`. */
-  evaluate(features: Float32Array, offset: number, tx: Transaction): FiredRule[];
+  /**
+   * Every rule that fires on the transaction whose features are `features[offset … offset + FEATURE_COUNT)`, the
+   * amount features measured in `reporting` (the engine's, FeatureEngine.reporting), which the descriptions name.
+   */
+  evaluate(features: Float32Array, offset: number, tx: Transaction, reporting: ReportingCurrency): FiredRule[];
 }
 
 type Predicate = (features: Float32Array, offset: number, tx: Transaction) => boolean;
-type Render = (features: Float32Array, offset: number, tx: Transaction) => string;
+type Render = (features: Float32Array, offset: number, tx: Transaction, currencies: AmountCurrencies) => string;
 
 interface CompiledRule {
   readonly code: string;
@@ -222,16 +228,19 @@ export function compileRules(document: unknown, contentVersion?: string): RuleSe
   return {
     version: contentVersion ?? (version as string),
     codes: compiled.map((r) => r.code),
-    evaluate(features, offset, tx) {
+    evaluate(features, offset, tx, reporting) {
       const fired: FiredRule[] = [];
+      // Only for a transaction a rule fires on: most fire none, and they allocate nothing here.
+      let currencies: AmountCurrencies | undefined;
       for (const rule of compiled) {
         if (!rule.when(features, offset, tx)) continue;
         if (rule.unless?.(features, offset, tx)) continue;
+        currencies ??= amountCurrencies(tx, reporting);
         fired.push({
           code: rule.code,
           action: rule.action,
           risk: rule.risk,
-          description: rule.render(features, offset, tx),
+          description: rule.render(features, offset, tx, currencies),
         });
       }
       return fired;
@@ -335,7 +344,7 @@ function compileTemplate(template: unknown, path: string, problem: (path: string
     const index = featureIndex(name);
     if (index !== undefined) {
       const def = FEATURES[index]!;
-      parts.push((f, o) => formatFeature(def, f[o + index]!));
+      parts.push((f, o, _tx, currencies) => formatFeature(def, f[o + index]!, currencies));
     } else if (name === TRANSACTION_AMOUNT) {
       parts.push((_f, _o, tx) => `${formatMinorUnits(tx.amountMinor, tx.currency)} ${tx.currency}`);
     } else if ((RULE_FIELDS as readonly string[]).includes(name)) {
@@ -344,5 +353,5 @@ function compileTemplate(template: unknown, path: string, problem: (path: string
   }
   const tail = template.slice(last);
   parts.push(() => tail);
-  return (f, o, tx) => parts.map((part) => part(f, o, tx)).join('');
+  return (f, o, tx, currencies) => parts.map((part) => part(f, o, tx, currencies)).join('');
 }

@@ -798,7 +798,7 @@ export interface components {
           amount: components['schemas']['MoneyView'];
         }[];
       } | null;
-      /** @description Every feature value the model and rules saw, by name (schemas/features.ts) */
+      /** @description Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of scoring’s reporting currency (VIGIL_REPORTING_CURRENCY, default EUR). */
       features?: {
         [key: string]: number | null;
       };
