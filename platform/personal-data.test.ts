@@ -119,6 +119,23 @@ describe('FileCustomerKeyStore and PersonalDataCipher', () => {
     });
   });
 
+  it('many new customers at once (sharing directory fsyncs) each get their own key, and a restart reads every one back', async () => {
+    const store = storeAt();
+    const ids = Array.from({ length: 60 }, (_, i) => `cust-${i}`);
+    const made = await Promise.all(ids.map((id) => store.currentKey(id, 1_000)));
+    expect(new Set(made.map((k) => k.key.toString('base64'))).size).toBe(60);
+    expect(readdirSync(join(dir, 'keys')).filter((name) => name.endsWith('.json'))).toHaveLength(60);
+    // The restarted store lists the directory once at open: a customer with a file is read from it, not made again.
+    const reopened = storeAt();
+    const read = await Promise.all(ids.map((id) => reopened.currentKey(id, 2_000)));
+    expect(read.map((k) => `${k.version}:${k.key.toString('base64')}`)).toEqual(
+      made.map((k) => `${k.version}:${k.key.toString('base64')}`),
+    );
+    // Negative control: a store that did not know the files (an empty directory) makes other keys.
+    const elsewhere = FileCustomerKeyStore.open(join(dir, 'other-keys'), { rotateAfterMs: 0 });
+    expect((await elsewhere.currentKey('cust-0', 2_000)).key.equals(made[0]!.key)).toBe(false);
+  });
+
   it('a value sealed for one customer does not open with a key file swapped in from another (negative control)', async () => {
     const store = storeAt();
     const cipher = new PersonalDataCipher(store);

@@ -290,6 +290,60 @@ describe('ScoringProcessor', () => {
       expect(featureValuesOf(s)).toEqual(featureValuesOf(expected.get(s.transaction.transactionId)!));
   });
 
+  test('a batch across partitions moves each partition on by its own records, so a redelivery of one is skipped', async () => {
+    // Partition 0's records 0–4 and partition 1's records 0–2 (another account) in one batch, as the loop's
+    // subscription across partitions hands them over.
+    const onPartition1 = (from: number, to: number): BusRecord[] =>
+      batch(from, to).records.map((r) => ({
+        ...r,
+        partition: 1,
+        key: 'acct-2',
+        value: codecs.transactions.encode(
+          aTransaction({
+            transactionId: `p1-${r.offset}`,
+            eventTimeMs: T0 + r.offset * 60_000,
+            payerAccountId: 'acct-2',
+          }),
+        ),
+      }));
+    const producer = new CapturingProducer();
+    const metrics = new MetricsRegistry();
+    const processor = await newProcessor(producer, metrics);
+    await processor.handle({
+      topic: Topics.transactionsRaw,
+      partition: 0,
+      records: [...batch(0, 4).records, ...onPartition1(0, 2)],
+    });
+    expect(processor.snapshot(0).offsets).toEqual(
+      expect.arrayContaining([
+        { topic: Topics.transactionsRaw, partition: 0, nextOffset: 5 },
+        { topic: Topics.transactionsRaw, partition: 1, nextOffset: 3 },
+      ]),
+    );
+    expect(processor.snapshot(0).offsets).toHaveLength(2);
+
+    // Partition 1 redelivered from offset 1 (its part of a batch whose commit was lost), then its next record.
+    await processor.handle({ topic: Topics.transactionsRaw, partition: 1, records: onPartition1(1, 3) });
+    const ids = (await decodeScored(producer.on(Topics.transactionsScored))).map((s) => s.transaction.transactionId);
+    expect(ids).toEqual(['tx-0', 'tx-1', 'tx-2', 'tx-3', 'tx-4', 'p1-0', 'p1-1', 'p1-2', 'p1-3']);
+    expect(metrics.render()).toMatch(/vigil_scoring_skipped_records_total\{topic="tx.raw"\} 2/);
+
+    // Negative control: partition 1's records taken as partition 0's (the batch's first) leave partition 1 unrecorded,
+    // and its redelivery is decided again.
+    const mislabelled = new CapturingProducer();
+    const naive = await newProcessor(mislabelled);
+    await naive.handle({
+      topic: Topics.transactionsRaw,
+      partition: 0,
+      records: [
+        ...batch(0, 4).records,
+        ...onPartition1(0, 2).map((r) => ({ ...r, partition: 0, offset: r.offset + 5 })),
+      ],
+    });
+    await naive.handle({ topic: Topics.transactionsRaw, partition: 1, records: onPartition1(1, 3) });
+    expect(mislabelled.on(Topics.transactionsScored)).toHaveLength(11);
+  });
+
   test('a record that does not decode goes to the dead-letter topic and the rest are scored', async () => {
     const producer = new CapturingProducer();
     const processor = await newProcessor(producer);

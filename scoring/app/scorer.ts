@@ -36,7 +36,8 @@ import type { FiredRule, RuleSet } from '../domain/rules.js';
  *
  * Exactly-once feature state over an at-least-once bus. Feature state must reflect every record exactly once,
  * while the bus may redeliver. The processor therefore tracks, per topic/partition, the next offset its state
- * reflects, and ignores any record below it:
+ * reflects, and ignores any record below it — by each record's own partition, as a batch may hold several partitions
+ * of its topic (the embedded log hands the loop everything ready at once; Kafka one partition per call):
  *  1. Every `snapshotEvery…`, the stage makes durable what changed since the last snapshot — the feature keys
  *     touched, the funds check and those next offsets ({@link ScoringProcessor.changes}), appended on top of the
  *     last full snapshot — and only THEN commits the consumer offsets (the subscription is in 'manual' mode).
@@ -414,33 +415,38 @@ export class ScoringProcessor {
     // Handled one at a time: no batch holds a model retired before this one started.
     for (const model of this.retired.splice(0))
       if (model !== this.model && model !== this.challenger?.model) model.close();
-    const key = `${batch.topic}:${batch.partition}`;
-    const from = this.nextOffsets.get(key) ?? 0;
-    const fresh = batch.records.filter((r) => r.offset >= from);
+    // A batch may hold several partitions of its topic (the loop subscribes across partitions), each in offset order.
+    const fresh = batch.records.filter((r) => r.offset >= (this.nextOffsets.get(`${batch.topic}:${r.partition}`) ?? 0));
     if (fresh.length < batch.records.length)
       this.skipped.inc({ topic: batch.topic }, batch.records.length - fresh.length);
     if (fresh.length === 0) return;
-    const last = fresh[fresh.length - 1]!.offset;
-    const view: RecordBatch = { topic: batch.topic, partition: batch.partition, records: fresh };
+    const view: RecordBatch = { topic: batch.topic, partition: fresh[0]!.partition, records: fresh };
     if (batch.topic !== Topics.transactionsRaw) {
       await this.applyState(view);
-      this.nextOffsets.set(key, last + 1);
-      this.recordsSinceSnapshot += fresh.length;
+      this.handledThrough(view);
       return;
     }
     const started = performance.now();
     const decoded = await decodeOrDeadLetter(view, this.deps.codecs.transactions, this.deps.deadLetters);
-    const horizon = this.replayHorizon.get(batch.partition) ?? 0;
     const outputs = this.score(
       decoded.map((d) => d.value),
-      decoded.map((d) => d.record.offset < horizon),
+      decoded.map((d) => d.record.offset < (this.replayHorizon.get(d.record.partition) ?? 0)),
     );
     // From here the state reflects the batch: remember that before sending, so a failed send re-sends these
     // outputs rather than re-observing the records.
-    this.nextOffsets.set(key, last + 1);
-    this.forgetPublishedPast(batch.partition, last + 1);
-    this.recordsSinceSnapshot += fresh.length;
+    this.handledThrough(view);
     await this.sendPending(outputs, started);
+  }
+
+  /** Moves each partition of `view` past its last record, as reflected in the state the next snapshot writes. */
+  private handledThrough(view: RecordBatch): void {
+    const lastOffsets = new Map<number, number>();
+    for (const record of view.records) lastOffsets.set(record.partition, record.offset);
+    for (const [partition, last] of lastOffsets) {
+      this.nextOffsets.set(`${view.topic}:${partition}`, last + 1);
+      if (view.topic === Topics.transactionsRaw) this.forgetPublishedPast(partition, last + 1);
+    }
+    this.recordsSinceSnapshot += view.records.length;
   }
 
   /**

@@ -87,6 +87,9 @@ export class ScoringLoop {
         topics: [Topics.transactionsRaw, Topics.analystLabels, Topics.accounts, Topics.ledgerBalances],
         commitMode: 'manual',
         maxBatchRecords: options.maxBatchRecords,
+        // Every synchronous answer waits for scoring's batch and its durable send: one batch for what is ready on all
+        // partitions instead of one per partition in turn, each waiting for its own fsync round.
+        acrossPartitions: true,
         deadLetter: options.deadLetter,
       },
       (batch) => loop.handle(batch),
