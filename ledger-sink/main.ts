@@ -19,7 +19,6 @@ import type {
   ScoredTransaction,
   ShadowDecision,
 } from '../schemas/generated/types.js';
-import { topicSpecs } from '../schemas/partitions.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { Topics } from '../schemas/topics.js';
 import { ClickHouseLedgerStore } from './adapters/clickhouse-store.js';
@@ -77,16 +76,9 @@ export async function startLedgerSink(deps: LedgerSinkDeps): Promise<LedgerSinkS
     throw error;
   }
 
+  // Topics are created by the caller, which knows VIGIL_PARTITIONS (`bus.ensureTopics(topicSpecs(...))`), as for
+  // every stage: asking here for the default count would create 8 partitions where the pipeline wants another number.
   const consumed = [Topics.transactionsScored, Topics.analystLabels] as const;
-  const used: readonly string[] = [
-    ...consumed,
-    Topics.deadLetters,
-    Topics.accounts,
-    Topics.ledgerBalances,
-    Topics.ledgerEvents,
-    Topics.shadowDecisions,
-  ];
-  await deps.bus.ensureTopics(topicSpecs().filter((spec) => used.includes(spec.topic)));
   const [scoredCodec, labelCodec, accountCodec, balanceCodec, eventCodec, shadowCodec, deadLetters] = await Promise.all(
     [
       createCodec<ScoredTransaction>(deps.registry, Topics.transactionsScored),

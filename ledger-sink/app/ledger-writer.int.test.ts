@@ -540,6 +540,9 @@ describe('startLedgerSink', () => {
     };
     // An empty chart of accounts: read to its end at once.
     bus.endOffsets = () => Promise.resolve([0, 0]);
+    // Topic creation is the composition root's, with VIGIL_PARTITIONS: the stage must not ask for a count of its own.
+    const topicsAskedFor: string[] = [];
+    bus.ensureTopics = (specs) => Promise.resolve(void topicsAskedFor.push(...specs.map((spec) => spec.topic)));
 
     const stage = await startLedgerSink({
       bus,
@@ -552,6 +555,7 @@ describe('startLedgerSink', () => {
     });
 
     expect(stage.isReady()).toBe(true);
+    expect(topicsAskedFor).toEqual([]);
     // The chart of accounts first, whole, in a group of this process's own; then the decisions and verdicts.
     expect(subscribed.map((s) => s.options.topics)).toEqual([
       [Topics.accounts],
