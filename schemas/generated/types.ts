@@ -139,7 +139,7 @@ export interface Reason {
   readonly source: ReasonSource;
   /** Readable explanation for the analyst. Every amount in it names its currency: a feature's in the reporting currency (812.50 EUR), the transaction's own amount in its own currency (1500.00 USD), an available balance in the debited currency. Recorded as written at decision time: reasons from before currencies were named show feature amounts without a code. */
   readonly description: string;
-  /** Contribution: for MODEL reasons the feature's push on the score; for RULE reasons the rule's score. */
+  /** Contribution: for MODEL reasons (code M_<GROUP>) the feature group's Shapley value in score units, against the average training transaction; for RULE reasons the risk the rule adds. */
   readonly weight: number;
 }
 
