@@ -3,6 +3,7 @@ import { open, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, UnavailableError } from './errors.js';
 import { KeyedLock } from './keyed-lock.js';
+import { fsyncDirectory } from './embedded-log/files.js';
 import {
   type CustomerDataKey,
   type CustomerKeyStatus,
@@ -240,15 +241,6 @@ export class FileCustomerKeyStore implements CustomerKeyStore {
     } finally {
       release();
     }
-  }
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
   }
 }
 

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { UnavailableError } from '../../platform/errors.js';
 import type { ScoringChanges, ScoringSnapshot, SnapshotStore, StoredScoringState } from '../ports.js';
+import { fsyncDirectory } from '../../platform/embedded-log/files.js';
 
 /**
  * Keeps the scoring stage's state as one full snapshot and the changes appended since it.
@@ -321,14 +322,5 @@ export class FileSnapshotStore implements SnapshotStore {
 
   private unreadable(message: string, cause?: unknown): UnavailableError {
     return new UnavailableError('SNAPSHOT_UNREADABLE', message, cause);
-  }
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
   }
 }
