@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { TfjsModelScorer, initTfBackend, saveArtefact } from '../../scoring/adapters/tfjs-model.js';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../../scoring/domain/feature-names.js';
-import { FeatureEngine } from '../../scoring/domain/features.js';
-import { normalise, unweight } from '../../scoring/domain/model.js';
-import { fitModelNormalisation } from './normalisation.js';
-import { SyntheticTraffic, seededRandom } from './synthetic.js';
+import { initTfBackend } from '../../scoring/adapters/tfjs-model.js';
+import { FEATURE_COUNT } from '../../scoring/domain/feature-names.js';
+import {
+  type LiveScorerFixture,
+  contributionSums,
+  largestDifference,
+  trainedInLiveScorer,
+} from '../testing/live-scorer.js';
+import { seededRandom } from './synthetic.js';
 import {
   type ClassifierConfig,
   type Knot,
@@ -110,58 +110,23 @@ describe('mergeMembers', () => {
 });
 
 describe('a merged ensemble in the live scorer', () => {
-  const n = 1_500;
   const config: ClassifierConfig = { ...base, members: 3 };
-  const features = new Float32Array(n * FEATURE_COUNT);
-  const labels = new Float32Array(n);
-  let dir: string;
-  let expected: Float32Array;
-  let scorer: TfjsModelScorer;
+  let fixture: LiveScorerFixture;
   let epochsSeen = 0;
 
   beforeAll(async () => {
-    await initTfBackend();
-    const engine = new FeatureEngine();
-    const traffic = new SyntheticTraffic({
-      seed: 5,
-      startTimeMs: Date.UTC(2024, 0, 1),
-      customers: 60,
-      terminals: 30,
-      fraudScale: 20,
-      activity: [{ share: 1, minPerDay: 2, maxPerDay: 10 }],
-    });
-    traffic.take(n).forEach(({ transaction, fraud }, i) => {
-      engine.observeInto(transaction, features, i * FEATURE_COUNT);
-      labels[i] = fraud ? 1 : 0;
-    });
-    const norm = fitModelNormalisation(features, n, config.identityFeatures);
-    const x = normalise(norm, features, n);
-    const { model, losses } = await trainClassifier(config, x, labels, n, () => epochsSeen++);
-    expect(losses).toHaveLength(3);
-    expected = predictRaw(model, x, n).map((q) => unweight(q, config.positiveClassWeight));
-    dir = mkdtempSync(join(tmpdir(), 'vigil-ensemble-'));
-    await saveArtefact(
-      model,
-      join(dir, 'artifact'),
-      {
-        createdAt: new Date(0).toISOString(),
-        featureNames: FEATURE_NAMES,
-        normalisation: norm,
-        positiveClassWeight: config.positiveClassWeight,
-        architecture: describeClassifier(config),
-        training: {},
-        metrics: {},
+    fixture = await trainedInLiveScorer(
+      config,
+      { seed: 5, n: 1_500, customers: 60, terminals: 30 },
+      async (x, labels, n) => {
+        const { model, losses } = await trainClassifier(config, x, labels, n, () => epochsSeen++);
+        expect(losses).toHaveLength(3);
+        return model;
       },
-      'vigil-ffnn-test',
     );
-    model.dispose();
-    scorer = await TfjsModelScorer.load(join(dir, 'artifact'));
   }, 120_000);
 
-  afterAll(() => {
-    scorer.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture.close());
 
   test('trains every member for every epoch and describes the merge', () => {
     expect(epochsSeen).toBe(3);
@@ -171,26 +136,19 @@ describe('a merged ensemble in the live scorer', () => {
   });
 
   test('scores every row as the training side predicted it', () => {
-    const live = scorer.score(features, n);
-    let largest = 0;
-    for (let i = 0; i < n; i++) largest = Math.max(largest, Math.abs(live[i]! - expected[i]!));
-    expect(largest).toBeLessThan(1e-5);
+    const live = fixture.scorer.score(fixture.features, fixture.n);
+    expect(largestDifference(live, fixture.expected)).toBeLessThan(1e-5);
     expect(new Set(Array.from(live, (p) => p.toFixed(3))).size).toBeGreaterThan(20);
   });
 
   test('explains it: group contributions sum to the score minus the baseline', () => {
-    const rows = 4;
-    const explanation = scorer.explain(features.subarray(0, rows * FEATURE_COUNT), rows);
-    const scores = scorer.score(features.subarray(0, rows * FEATURE_COUNT), rows);
-    const groups = explanation.contributions.length / rows;
-    for (let r = 0; r < rows; r++) {
-      const phi = explanation.contributions.subarray(r * groups, (r + 1) * groups);
-      expect(phi.reduce((a, b) => a + b, 0)).toBeCloseTo(scores[r]! - explanation.baselineScore, 4);
-    }
+    for (const { sum, scoreOverBaseline } of contributionSums(fixture, 4))
+      expect(sum).toBeCloseTo(scoreOverBaseline, 4);
   });
 
   test('refuses a member count that is not a whole number ≥ 1', async () => {
-    await expect(trainClassifier({ ...config, members: 0 }, features, labels, n)).rejects.toThrow(
+    const labels = new Float32Array(fixture.n);
+    await expect(trainClassifier({ ...config, members: 0 }, fixture.features, labels, fixture.n)).rejects.toThrow(
       'members must be a whole number ≥ 1, got 0',
     );
   });

@@ -1,19 +1,21 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TfjsModelScorer, initTfBackend, saveArtefact } from '../../scoring/adapters/tfjs-model.js';
+import { TfjsModelScorer } from '../../scoring/adapters/tfjs-model.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../../scoring/domain/feature-names.js';
-import { FeatureEngine } from '../../scoring/domain/features.js';
-import { type ModelMetadata, defaultTransforms, normalise, unweight } from '../../scoring/domain/model.js';
+import { type ModelMetadata, defaultTransforms } from '../../scoring/domain/model.js';
+import {
+  type LiveScorerFixture,
+  contributionSums,
+  largestDifference,
+  trainedInLiveScorer,
+} from '../testing/live-scorer.js';
 import { fitModelNormalisation } from './normalisation.js';
-import { SyntheticTraffic } from './synthetic.js';
 import {
   type ClassifierConfig,
   buildClassifier,
   describeClassifier,
   featureKnots,
   fitClassifier,
-  predictRaw,
 } from './tfjs-training.js';
 
 /**
@@ -34,63 +36,28 @@ const config: ClassifierConfig = {
 };
 
 describe('a knotted classifier in the live scorer', () => {
-  const n = 2_000;
-  const features = new Float32Array(n * FEATURE_COUNT);
-  const labels = new Float32Array(n);
-  let dir: string;
-  let expected: Float32Array;
-  let scorer: TfjsModelScorer;
+  let fixture: LiveScorerFixture;
   let fixedBefore: Float32Array;
   let fixedAfter: Float32Array;
 
   beforeAll(async () => {
-    await initTfBackend();
-    const engine = new FeatureEngine();
-    const traffic = new SyntheticTraffic({
-      seed: 11,
-      startTimeMs: Date.UTC(2024, 0, 1),
-      customers: 80,
-      terminals: 40,
-      fraudScale: 20,
-      activity: [{ share: 1, minPerDay: 2, maxPerDay: 10 }],
-    });
-    traffic.take(n).forEach(({ transaction, fraud }, i) => {
-      engine.observeInto(transaction, features, i * FEATURE_COUNT);
-      labels[i] = fraud ? 1 : 0;
-    });
-    const norm = fitModelNormalisation(features, n, config.identityFeatures);
-    const x = normalise(norm, features, n);
-    const model = buildClassifier(config, featureKnots(config, x, n));
-    fixedBefore = Float32Array.from(model.layers[0]!.getWeights()[0]!.dataSync());
-    await fitClassifier(model, x, labels, n, config);
-    fixedAfter = Float32Array.from(model.layers[0]!.getWeights()[0]!.dataSync());
-    expected = predictRaw(model, x, n).map((q) => unweight(q, config.positiveClassWeight));
-    dir = mkdtempSync(join(tmpdir(), 'vigil-knots-'));
-    await saveArtefact(
-      model,
-      join(dir, 'artifact'),
-      {
-        createdAt: new Date(0).toISOString(),
-        featureNames: FEATURE_NAMES,
-        normalisation: norm,
-        positiveClassWeight: config.positiveClassWeight,
-        architecture: describeClassifier(config),
-        training: {},
-        metrics: {},
+    fixture = await trainedInLiveScorer(
+      config,
+      { seed: 11, n: 2_000, customers: 80, terminals: 40 },
+      async (x, labels, n) => {
+        const model = buildClassifier(config, featureKnots(config, x, n));
+        fixedBefore = Float32Array.from(model.layers[0]!.getWeights()[0]!.dataSync());
+        await fitClassifier(model, x, labels, n, config);
+        fixedAfter = Float32Array.from(model.layers[0]!.getWeights()[0]!.dataSync());
+        return model;
       },
-      'vigil-ffnn-test',
     );
-    model.dispose();
-    scorer = await TfjsModelScorer.load(join(dir, 'artifact'));
   }, 60_000);
 
-  afterAll(() => {
-    scorer.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture.close());
 
   test('puts the amount on its own scale and one ramp per distinct knot in a fixed first layer', () => {
-    expect(scorer.metadata.normalisation.transforms[FEATURE_NAMES.indexOf('amount')]).toBe('identity');
+    expect(fixture.scorer.metadata.normalisation.transforms[FEATURE_NAMES.indexOf('amount')]).toBe('identity');
     expect(defaultTransforms()[FEATURE_NAMES.indexOf('amount')]).toBe('log1p');
     expect(fixedBefore).toHaveLength(FEATURE_COUNT * (2 * FEATURE_COUNT + 3));
     // Not trained: the encoding is the same before and after fitting.
@@ -101,15 +68,14 @@ describe('a knotted classifier in the live scorer', () => {
   });
 
   test('scores every row as the training side predicted it', () => {
-    const live = scorer.score(features, n);
-    let largest = 0;
-    for (let i = 0; i < n; i++) largest = Math.max(largest, Math.abs(live[i]! - expected[i]!));
-    expect(largest).toBeLessThan(1e-5);
+    const live = fixture.scorer.score(fixture.features, fixture.n);
+    expect(largestDifference(live, fixture.expected)).toBeLessThan(1e-5);
     // Not vacuous: the scores spread.
     expect(new Set(Array.from(live, (p) => p.toFixed(3))).size).toBeGreaterThan(20);
   });
 
   test('the same weights with the build-default log1p amount score differently (control: the transform is carried)', async () => {
+    const { dir, features, n } = fixture;
     const path = join(dir, 'artifact', 'metadata.json');
     const metadata = JSON.parse(readFileSync(path, 'utf8')) as ModelMetadata;
     const planted = join(dir, 'planted');
@@ -119,24 +85,15 @@ describe('a knotted classifier in the live scorer', () => {
     });
     const wrong = await TfjsModelScorer.load(planted);
     try {
-      const live = wrong.score(features, n);
-      let largest = 0;
-      for (let i = 0; i < n; i++) largest = Math.max(largest, Math.abs(live[i]! - expected[i]!));
-      expect(largest).toBeGreaterThan(1e-3);
+      expect(largestDifference(wrong.score(features, n), fixture.expected)).toBeGreaterThan(1e-3);
     } finally {
       wrong.close();
     }
   });
 
   test('explains through the knot layer: group contributions sum to the score minus the baseline', () => {
-    const rows = 5;
-    const explanation = scorer.explain(features.subarray(0, rows * FEATURE_COUNT), rows);
-    const scores = scorer.score(features.subarray(0, rows * FEATURE_COUNT), rows);
-    const groups = explanation.contributions.length / rows;
-    for (let r = 0; r < rows; r++) {
-      const phi = explanation.contributions.subarray(r * groups, (r + 1) * groups);
-      expect(phi.reduce((a, b) => a + b, 0)).toBeCloseTo(scores[r]! - explanation.baselineScore, 4);
-    }
+    for (const { sum, scoreOverBaseline } of contributionSums(fixture, 5))
+      expect(sum).toBeCloseTo(scoreOverBaseline, 4);
   });
 });
 
