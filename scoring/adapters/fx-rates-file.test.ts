@@ -1,30 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ValidationError } from '../../platform/errors.js';
+import { refusal, temporaryDirectory } from '../testing/operator-files.js';
 import { loadFxRatesFile, loadReportingCurrency } from './fx-rates-file.js';
 
 describe('the operator rate file (VIGIL_FX_RATES_FILE)', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-fx-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (content: string): string => {
-    const path = join(dir, 'rates.json');
-    writeFileSync(path, content);
-    return path;
-  };
-  const refusal = async (promise: Promise<unknown>): Promise<[string, string, string[]]> => {
-    try {
-      await promise;
-    } catch (error) {
-      expect(error).toBeInstanceOf(ValidationError);
-      const e = error as ValidationError;
-      return [e.code, e.message, e.problems.map((p) => p.path)];
-    }
-    throw new Error('expected the rate file to be refused');
-  };
+  const dir = temporaryDirectory('vigil-fx-');
+  const file = (content: string): string => dir.write('rates.json', content);
 
   test('a valid file replaces the shipped table', async () => {
     const path = file('{"source":"bank treasury","date":"2026-12-04","base":"USD","rates":{"EUR":"0.9","JPY":"150"}}');

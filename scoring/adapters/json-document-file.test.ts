@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ValidationError } from '../../platform/errors.js';
+import { refusal, temporaryDirectory } from '../testing/operator-files.js';
 import { type JsonDocumentKind, loadJsonDocumentFile, namingFile } from './json-document-file.js';
 import { loadRulesFile } from './rules-file.js';
 
@@ -20,36 +18,16 @@ function compileNamed(document: unknown): string {
   throw new ValidationError(`document is invalid (${problems.length})`, problems, 'RULES_INVALID');
 }
 
-/** What a refusal says: its code, its message, and its problems' paths. */
-async function refusal(promise: Promise<unknown>): Promise<[string, string, string[]]> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    const e = error as ValidationError;
-    return [e.code, e.message, e.problems.map((p) => p.path)];
-  }
-  throw new Error('expected the file to be refused');
-}
-
 describe('an operator JSON document read from its file', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-json-document-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (content: string): string => {
-    const path = join(dir, 'document.json');
-    writeFileSync(path, content);
-    return path;
-  };
+  const dir = temporaryDirectory('vigil-json-document-');
+  const file = (content: string): string => dir.write('document.json', content);
 
   test('a valid document is what the compiler makes of it', async () => {
     await expect(loadJsonDocumentFile(file('{"name":"ok"}'), KIND, compileNamed)).resolves.toBe('ok');
   });
 
   test('a missing file and a file that is not JSON are refused with the kind’s code, naming the file', async () => {
-    const missing = join(dir, 'absent.json');
+    const missing = dir.path('absent.json');
     const [code, message, paths] = await refusal(loadJsonDocumentFile(missing, KIND, compileNamed));
     expect([code, message.startsWith(`test file ${missing} is not readable JSON: ENOENT`), paths]).toEqual([
       'RULES_UNREADABLE',

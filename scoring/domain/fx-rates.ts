@@ -108,9 +108,6 @@ function roundHalfEven(numerator: bigint, denominator: bigint): bigint {
   return quotient;
 }
 
-/** A currency's structuring window in its own minor units: [fromMinor, toMinor) (schemas/cash-thresholds.ts). */
-export type CashWindow = JustUnderBand;
-
 /**
  * Converts amounts to the reporting currency at a rate table, exactly. Built once at start; the feature engine
  * asks it for every transaction, so the per-currency factors are precomputed and a reporting-currency amount
@@ -120,7 +117,7 @@ export class ReportingCurrency {
   /** Reporting minor units = round_half_even(minor × numerator / denominator), per source currency. */
   private readonly factors = new Map<string, { numerator: bigint; denominator: bigint }>();
   private readonly reportingScale: number;
-  private readonly cashWindows = new Map<string, CashWindow | null>();
+  private readonly cashWindows = new Map<string, JustUnderBand | null>();
   private readonly cashThresholdsMinor: ReadonlyMap<string, bigint>;
 
   /**
@@ -192,7 +189,7 @@ export class ReportingCurrency {
    * own uses the reporting currency's, converted at the table's rate (half to even); null when it has neither (no
    * window: its deposits are not counted).
    */
-  cashWindow(currency: string): CashWindow | null {
+  cashWindow(currency: string): JustUnderBand | null {
     let window = this.cashWindows.get(currency);
     if (window === undefined) {
       window = this.computeCashWindow(currency);
@@ -201,7 +198,7 @@ export class ReportingCurrency {
     return window;
   }
 
-  private computeCashWindow(currency: string): CashWindow | null {
+  private computeCashWindow(currency: string): JustUnderBand | null {
     let toMinor = this.cashThresholdsMinor.get(currency);
     if (toMinor === undefined) {
       const reporting = this.cashThresholdsMinor.get(this.currency);
