@@ -8,6 +8,7 @@ import type { OutgoingRecord, Producer, RecordPosition } from '../../platform/bu
 import { canonicalJson } from '../../platform/canonical-json.js';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
 import { ManualClock } from '../../platform/clock.js';
+import { ValidationError } from '../../platform/errors.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MetricsRegistry } from '../../platform/metrics.js';
 import { type AnalystLabelRow, ClickHouseTables, clickhouseTableStatements } from '../../schemas/clickhouse.js';
@@ -226,4 +227,24 @@ describe('backtest over stored history (chDB)', () => {
     expect(report.frauds).toEqual({ labelled: 1, alertedStored: 0, alertedReplayed: 1, caught: 1, missed: 0 });
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)));
   }, 120_000);
+
+  it('refuses an invalid rules file whole, naming the file and every problem with its path', async () => {
+    const bad = structuredClone(rulesA);
+    bad.rules[0]!.code = 'lower case';
+    const cardTesting = bad.rules.findIndex((r) => r.code === 'R_CARD_TESTING_1H');
+    bad.rules[cardTesting]!.when.all![1]!.value = 'four';
+    const path = rulesFile('bad.json', bad);
+    const refusal = run(path);
+    await expect(refusal).rejects.toBeInstanceOf(ValidationError);
+    await expect(refusal).rejects.toMatchObject({
+      code: 'RULES_INVALID',
+      problems: [
+        { path: '/rules/0/code', message: 'must match R_[A-Z0-9_]+' },
+        { path: `/rules/${cardTesting}/when/all/1/value`, message: 'must be a finite number' },
+      ],
+    });
+    await expect(refusal).rejects.toThrow(path);
+    writeFileSync(join(dir, 'truncated.json'), '{"rules": [');
+    await expect(run(join(dir, 'truncated.json'))).rejects.toMatchObject({ code: 'RULES_UNREADABLE' });
+  }, 60_000);
 });

@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { canonicalJson } from '../../platform/canonical-json.js';
 import { createClickHouseClient } from '../../platform/clickhouse.js';
+import { loadRulesFile } from '../../scoring/adapters/rules-file.js';
 import { TfjsModelScorer } from '../../scoring/adapters/tfjs-model.js';
-import { compileRules } from '../../scoring/domain/rules.js';
 import type { ModelScorer } from '../../scoring/ports.js';
 import { readStoredHistory } from './clickhouse-history.js';
 import { type BacktestReport, backtest } from './replay.js';
@@ -90,10 +88,9 @@ export async function backtestCommand(argv: readonly string[], deps: BacktestDep
   );
   if (decline < review) throw new UsageError('--decline-threshold must be ≥ --review-threshold');
 
-  const document: unknown = JSON.parse(await readFile(values.rules, 'utf8'));
-  // The same content version scoring would record for this document.
-  const version = createHash('sha256').update(canonicalJson(document), 'utf8').digest('hex');
-  const rules = compileRules(document, version);
+  // The loader scoring and the rules API use: the file validated whole (every problem with its path, the file named)
+  // and the same content version scoring would record for it.
+  const { rules } = await loadRulesFile(values.rules);
 
   const ownClient = deps.clickhouse === undefined;
   const clickhouse =
