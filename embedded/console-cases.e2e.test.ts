@@ -248,6 +248,16 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
         .locator('#case-holds tr[data-transaction-id="night-fraud"][data-hold="VOIDED"]')
         .waitFor({ timeout: WAIT_MS });
       await page.locator('#trail-hold', { hasText: 'VOIDED' }).waitFor({ timeout: WAIT_MS });
+      // The baseline's amounts in the currency the decision recorded (scoring's default reporting currency, EUR),
+      // to its minor unit: the 12.00 EUR payment and the customer's means.
+      const amountRow = page.locator('#trail-baseline tr[data-feature="amount"]');
+      await amountRow.waitFor({ timeout: WAIT_MS });
+      const amountCells = await amountRow.locator('td').allInnerTexts();
+      expect(amountCells[0]).toBe('Amount (EUR)');
+      expect(amountCells[1]).toBe('12.00 EUR');
+      expect(amountCells[2]).toMatch(
+        /^mean [\d,]+\.\d\d EUR \(24 h\) · [\d,]+\.\d\d EUR \(7 d\) · [\d,]+\.\d\d EUR \(30 d\)$/,
+      );
       await page.screenshot({ path: join(screenshots, 'case.png'), fullPage: true });
 
       // The voided hold on the timeline; another payment chosen there with the keyboard opens its trail in place.

@@ -74,6 +74,7 @@ function trail(
       unpostedReason: null,
     },
     features: {},
+    reportingCurrency: 'EUR',
     input: {},
     timeline: {
       eventTime: '',

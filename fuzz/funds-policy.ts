@@ -531,6 +531,7 @@ class Pieces {
       rulesFired: fired.map((r) => r.code),
       features: {},
       featureValues: null,
+      reportingCurrency: 'EUR',
       modelVersion: 'model-fuzz',
       rulesVersion: 'rules-fuzz',
       scoredAtMs: tx.receivedAtMs + 5,

@@ -59,6 +59,7 @@ function scored(account: number, seq: number, scoredAtMs: number): ScoredTransac
     rulesFired: [],
     features: {},
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'model-test',
     rulesVersion: 'rules-test',
     scoredAtMs,

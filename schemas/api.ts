@@ -268,8 +268,14 @@ export interface AuditTrail {
     /** Why the ledger could not post this transaction (`<error code>: <message>`); null when it could. */
     readonly unpostedReason: string | null;
   };
-  /** Every feature value the model and rules saw. */
+  /** Every feature value the model and rules saw; amounts in major units of `reportingCurrency`. */
   readonly features: unknown;
+  /**
+   * ISO 4217 code of the currency the amount features are in (ScoredTransaction v6): scoring's reporting currency
+   * when it decided. Null for decisions scored before v6, which did not record it (see that field's doc in
+   * schemas/avro/ScoredTransaction.v6.avsc): never filled in from today's setting.
+   */
+  readonly reportingCurrency: string | null;
   /** The canonical record exactly as scored (from `transaction_json`). */
   readonly input: unknown;
   readonly timeline: {
@@ -402,7 +408,10 @@ export interface CustomerExportTransaction {
     readonly outcome: Decision;
     readonly score: number;
     readonly reasons: unknown;
+    /** Amounts in major units of `reportingCurrency`. */
     readonly features: unknown;
+    /** The currency of the amount features (ScoredTransaction v6); null for decisions scored before v6. */
+    readonly reportingCurrency: string | null;
   };
 }
 

@@ -147,6 +147,11 @@ export interface DecisionRow {
   readonly rules_fired: readonly string[];
   /** Every feature value the model and rules saw, as canonical JSON. */
   readonly features_json: string;
+  /**
+   * ISO 4217 code of the currency the amounts in `features_json` are in (ScoredTransaction v6 `reportingCurrency`);
+   * '' for decisions scored before v6, which did not record it.
+   */
+  readonly reporting_currency: string;
   readonly model_version: string;
   readonly rules_version: string;
   /** Why the ledger could not post it (`<error code>: <message>`), e.g. a reserved account id; '' otherwise. */

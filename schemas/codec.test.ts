@@ -27,6 +27,7 @@ function sampleScored(overrides: Partial<ScoredTransaction> = {}): ScoredTransac
     rulesFired: [],
     features: { count_1h: 14 },
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: 1_764_000_000_100,
@@ -97,8 +98,25 @@ describe('Confluent-framed Avro codec', () => {
     // And for Transaction v5 (id 18, sourceDocument): ScoredTransaction v4 (id 16) stays without it, v5 (id 19) has it.
     expect(await fieldsOfEmbedded(16)).not.toContain('sourceDocument');
     expect(await fieldsOfEmbedded(19)).toContain('sourceDocument');
+    // ScoredTransaction v6 (id 24) embeds the same Transaction v5: nothing about the transaction changed.
+    expect(await fieldsOfEmbedded(24)).toEqual(await fieldsOfEmbedded(19));
     const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
-    expect(scored.writerSchemaId).toBe(19);
+    expect(scored.writerSchemaId).toBe(24);
+  });
+
+  it('round-trips a decision with the currency of its amount features (ScoredTransaction v6)', async () => {
+    const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const decision = sampleScored({ reportingCurrency: 'GBP' });
+    const bytes = scored.encode(decision);
+    expect(bytes.readUInt32BE(1)).toBe(24);
+    expect(await scored.decode(bytes)).toEqual(decision);
+  });
+
+  it('reads a decision written with ScoredTransaction v5 (id 19) with no reporting currency: absent, never guessed', async () => {
+    const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const v5 = parseSchema(await registry.schemaById(19));
+    const { reportingCurrency: _added, ...v5Value } = sampleScored();
+    expect(await scored.decode(frame(19, v5.toBuffer(v5Value)))).toEqual(sampleScored({ reportingCurrency: null }));
   });
 
   it('reads records written with the older schema version (v1), filling the new field with its default', async () => {
@@ -193,6 +211,7 @@ describe('Confluent-framed Avro codec', () => {
       rulesFired: ['R_VELOCITY_1H'],
       features: { count_1h: 14, amount_ratio: 3.5 },
       featureValues: null,
+      reportingCurrency: 'EUR',
       modelVersion: 'm1',
       rulesVersion: 'r1',
       scoredAtMs: 1_764_000_000_100,

@@ -23,6 +23,7 @@ const base = {
   reasons: [],
   rulesFired: [],
   modelVersion: 'm1',
+  reportingCurrency: 'EUR',
   rulesVersion: 'r1',
   scoredAtMs: 1_764_000_000_100,
 } as const;

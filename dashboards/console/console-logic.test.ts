@@ -1,6 +1,7 @@
 import { AlertBook, type AlertItem } from './src/alerts.js';
 import { durationOf, priorityText } from './src/format.js';
-import { formatMinor } from './src/money.js';
+import { baselineRows, featureAmountsNote } from './src/baseline.js';
+import { formatFeatureAmount, formatMinor } from './src/money.js';
 
 /** The console's pure pieces, in Node: money, priorities, durations and the alert book. */
 
@@ -21,6 +22,56 @@ describe('formatMinor: exact decimals from minor units by ISO 4217 exponent', ()
   it('shows exact minor units for a currency it has no exponent for, and before the table loaded', () => {
     expect(formatMinor('1234', 'XYZ', exponents)).toBe('1234 minor units XYZ');
     expect(formatMinor(1234n, 'EUR', undefined)).toBe('1234 minor units EUR');
+  });
+});
+
+describe('formatFeatureAmount: an amount feature (a float of major units) to its currency’s minor unit', () => {
+  it.each([
+    [812.5, 'EUR', '812.50 EUR'],
+    // Float32, as features are stored: 20.87 reads back as 20.8700008…, shown as the amount it was rounded to.
+    [Math.fround(20.87), 'EUR', '20.87 EUR'],
+    [131337, 'JPY', '131,337 JPY'],
+    [1234567.25, 'EUR', '1,234,567.25 EUR'],
+    [0, 'BHD', '0.000 BHD'],
+  ])('%s %s → %s', (value, currency, text) => {
+    expect(formatFeatureAmount(value, currency, exponents)).toBe(text);
+  });
+
+  it('shows the number as it is, with its code, for a currency it has no exponent for', () => {
+    expect(formatFeatureAmount(12.5, 'XYZ', exponents)).toBe('12.5 XYZ');
+  });
+});
+
+describe('baselineRows: the case view’s amounts in the currency the decision recorded', () => {
+  const features = {
+    amount: 1500,
+    cust_mean_amount_24h: 812.5,
+    cust_mean_amount_7d: 640,
+    cust_mean_amount_30d: 401.25,
+  };
+
+  it('labels the amount and the customer’s means with the decision’s reporting currency', () => {
+    const [amount] = baselineRows(features, 'EUR');
+    // Before the exponent table loads the numbers show as they are; the currency is named either way.
+    expect(amount).toEqual({
+      feature: 'amount',
+      label: 'Amount (EUR)',
+      value: '1500 EUR',
+      baseline: 'mean 812.5 EUR (24 h) · 640 EUR (7 d) · 401.25 EUR (30 d)',
+    });
+    expect(featureAmountsNote('EUR')).toBe('amounts in EUR');
+  });
+
+  it('says a decision from before v6 did not record the currency, and names none', () => {
+    const [amount] = baselineRows(features, null);
+    expect(amount).toEqual({
+      feature: 'amount',
+      label: 'Amount (currency not recorded)',
+      value: '1500',
+      baseline: 'mean 812.50 (24 h) · 640 (7 d) · 401.25 (30 d)',
+    });
+    expect(JSON.stringify(baselineRows(features, null))).not.toMatch(/\b[A-Z]{3}\b/);
+    expect(featureAmountsNote(null)).toBe('the currency of their amounts is not recorded for this decision');
   });
 });
 

@@ -463,6 +463,14 @@ const shadowReportSchema = whole<ShadowReport>({
   ),
 });
 
+/** The currency of a decision's amount features, as the audit trail and the customer export give it. */
+const reportingCurrencySchema: JsonSchema = {
+  type: ['string', 'null'],
+  pattern: '^[A-Z]{3}$',
+  description:
+    'ISO 4217 code of the currency the amount features are in: scoring’s reporting currency (VIGIL_REPORTING_CURRENCY) when it decided (ScoredTransaction v6). Null for decisions scored before v6, which did not record it — never filled in from today’s setting: v5 decisions since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless set otherwise), earlier ones in each transaction’s own debited currency, unconverted.',
+};
+
 const schemas: Record<string, JsonSchema> = {
   SyncDecision: syncDecisionSchema,
   CaseSummary: whole<CaseSummary>(caseSummaryProperties),
@@ -488,6 +496,7 @@ const schemas: Record<string, JsonSchema> = {
       'hold',
       'labels',
       'conflicts',
+      'reportingCurrency',
     ],
     {
       transactionId: str,
@@ -526,9 +535,10 @@ const schemas: Record<string, JsonSchema> = {
       features: {
         type: 'object',
         description:
-          'Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of scoring’s reporting currency (VIGIL_REPORTING_CURRENCY, default EUR).',
+          'Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of `reportingCurrency`.',
         additionalProperties: { type: ['number', 'null'] },
       },
+      reportingCurrency: reportingCurrencySchema,
       labels: list(labelSchema),
       conflicts: list({ type: 'object' }),
     },
@@ -1273,7 +1283,13 @@ const fullApi: ApiDocumentPart = {
           '200': jsonResponse(
             'One page of the export',
             obj(['customerId', 'generatedAt', 'personalData', 'transactions', 'nextCursor'], {
-              transactions: list(obj(['transactionId'])),
+              transactions: list(
+                obj(['transactionId'], {
+                  decision: obj(['outcome', 'score', 'reasons', 'features', 'reportingCurrency'], {
+                    reportingCurrency: reportingCurrencySchema,
+                  }),
+                }),
+              ),
               nextCursor: nullableStr,
             }),
           ),

@@ -32,6 +32,7 @@ import { EmbeddedSchemaRegistry } from '../../schemas/registry.js';
 import { Topics } from '../../schemas/topics.js';
 import { buildConsole } from '../console/build.js';
 import { type DashboardsStage, startDashboards } from '../main.js';
+import { customerTransactions } from '../queries/customers.js';
 import { sampleTransaction } from '../../schemas/fixtures.js';
 // Dashboards reads what ledger-sink writes: every fixture row goes in through ledger-sink's real writer (never a
 // re-typed copy of its rows), so this test crosses the stage boundary on purpose.
@@ -132,6 +133,8 @@ interface DecisionFixture {
   customer?: string;
   score: number;
   atMs: number;
+  /** The currency scoring measured its amount features in; null for a decision from before v6; EUR when not given. */
+  reportingCurrency?: string | null;
 }
 
 /** The fixture as the scored transaction ledger-sink would store (through its real writer, see beforeAll). */
@@ -176,6 +179,7 @@ function scoredOf(d: DecisionFixture): ScoredTransaction {
     rulesFired: reasons.map((r) => r.code),
     features: { card_count_1h: 7, amount_vs_history: 3.5 },
     featureValues: null,
+    reportingCurrency: d.reportingCurrency === undefined ? 'EUR' : d.reportingCurrency,
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: d.atMs,
@@ -221,6 +225,7 @@ const decisions: DecisionFixture[] = [
     payee: 'acc-shop',
     score: 0.97,
     atMs: now - 2 * HOUR,
+    reportingCurrency: 'CHF',
   },
   {
     id: 'tx-rev',
@@ -231,6 +236,7 @@ const decisions: DecisionFixture[] = [
     payee: 'acc-shop',
     score: 0.61,
     atMs: now - HOUR,
+    reportingCurrency: null,
   },
   {
     id: 'tx-ok',
@@ -465,6 +471,19 @@ describe('REST routes', () => {
     ]);
     expect(body.transaction.card).toEqual({ token: 'tok_abc', last4: '4242' });
     expect(typeof body.fingerprint === 'string' && body.fingerprint.length > 0).toBe(true);
+  });
+
+  it('GET /v1/transactions/:id and the customer export’s query name the currency of the amount features as the decision recorded it, null where it did not', async () => {
+    const recorded = await call('GET', '/v1/transactions/tx-big', keys.compliance);
+    const beforeV6 = await call('GET', '/v1/transactions/tx-rev', keys.analyst);
+    expect([recorded.status, recorded.body.reportingCurrency]).toEqual([200, 'CHF']);
+    // Not filled in from a setting: a decision that did not record it says so.
+    expect([beforeV6.status, beforeV6.body.reportingCurrency]).toEqual([200, null]);
+    // The customer export's query (its route needs a per-customer key store, which this server has none of).
+    const exported = await customerTransactions(clickhouse, 'cust-acc-payer', { limit: 10, after: undefined });
+    expect(
+      Object.fromEntries(exported.transactions.map((t) => [t.transactionId, t.decision.reportingCurrency] as const)),
+    ).toEqual({ 'tx-big': 'CHF', 'tx-rev': null });
   });
 
   it('GET /v1/transactions/:id shows an analyst no card token or fingerprint, anywhere in the body (API3)', async () => {
@@ -1594,6 +1613,7 @@ function scoredFor(id: string): ScoredTransaction {
     rulesFired: [],
     features: {},
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: Date.now(),

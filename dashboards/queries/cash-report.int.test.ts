@@ -54,6 +54,7 @@ function scored(c: CashFixture): ScoredTransaction {
     rulesFired: [],
     features: {},
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'model-test',
     rulesVersion: 'rules-test',
     scoredAtMs: atMs + 20,

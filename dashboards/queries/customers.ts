@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { CustomerExportTransaction } from '../../schemas/api.js';
 import { ClickHouseTables, type DecisionRow, type SelectedRow, epochMsColumn } from '../../schemas/clickhouse.js';
 import { DECISION_TRANSACTION_COLUMNS, transactionOfDecision } from '../../schemas/decision-transaction.js';
-import { decodeCursorValues, encodeCursorValues, isoTime, parseStoredJson, selectRows } from './select.js';
+import { decodeCursorValues, encodeCursorValues, isoTime, orNull, parseStoredJson, selectRows } from './select.js';
 
 /** Where an export page starts: after this (event time, transaction id). */
 export interface CustomerExportCursor {
@@ -30,6 +30,7 @@ type ExportRow = SelectedRow<
   | 'score'
   | 'reasons_json'
   | 'features_json'
+  | 'reporting_currency'
   | 'transaction_json',
   'event_time' | 'received_at'
 >;
@@ -46,7 +47,7 @@ export async function customerTransactions(
 ): Promise<{ transactions: CustomerExportTransaction[]; next: CustomerExportCursor | undefined }> {
   const rows = await selectRows<ExportRow>(
     clickhouse,
-    `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, features_json, transaction_json,
+    `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, features_json, reporting_currency, transaction_json,
             ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}
      FROM (SELECT * FROM ${ClickHouseTables.decisions} WHERE customer_id = {customerId:String}
            ORDER BY stored_at LIMIT 1 BY transaction_id)
@@ -75,6 +76,7 @@ export async function customerTransactions(
         score: r.score,
         reasons: parseStoredJson(r.reasons_json) ?? [],
         features: parseStoredJson(r.features_json) ?? {},
+        reportingCurrency: orNull(r.reporting_currency),
       },
     })),
     next:

@@ -59,6 +59,7 @@ function decided(
     rulesFired: reasons.filter((r) => r.source === 'RULE').map((r) => r.code),
     features: { tx_count_1h: 3 },
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: at + 52,

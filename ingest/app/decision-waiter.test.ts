@@ -19,6 +19,7 @@ function scored(transactionId: string, decision: ScoredTransaction['decision']):
     rulesFired: [],
     features: {},
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'm-1',
     rulesVersion: 'r-1',
     scoredAtMs: NOW_MS,

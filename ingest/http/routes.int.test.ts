@@ -148,6 +148,7 @@ describe('ingest HTTP routes (embedded log)', () => {
       rulesFired: ['R_NEW_DEVICE'],
       features: { card_count_1h: 1 },
       featureValues: null,
+      reportingCurrency: 'EUR',
       modelVersion: 'model-test',
       rulesVersion: 'rules-test',
       scoredAtMs: NOW_MS + 5,

@@ -66,6 +66,15 @@ function legacyDecisionRow(scored: ScoredTransaction): DecisionRow {
   return { ...decisionRow({ scored, storedAtMs: scored.scoredAtMs }), transaction_json: auditJson(scored.transaction) };
 }
 
+async function columnsOf(table: string): Promise<string[]> {
+  const rs = await client.query({
+    query: 'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String}',
+    query_params: { table },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ name: string }>()).map((c) => c.name);
+}
+
 async function activeParts(table: string): Promise<number> {
   const rs = await client.query({
     query:
@@ -140,6 +149,46 @@ describe('ClickHouseLedgerStore against chDB', () => {
     ]);
     // Negative control: a row that stored the model score as its risk (the fault this column fixes) is told apart.
     expect(rows).not.toEqual([rows[0], { ...(rows[1] as object), risk: 0.41 }]);
+  });
+
+  it('given a data directory from before decisions.reporting_currency, when the schema is ensured, then old rows read it as not recorded and new rows store it through the insert-once view', async () => {
+    // decisions, decisions_incoming and decisions_once as the previous DDL made them: today's without the column.
+    const statements = clickhouseTableStatements();
+    const previous = (prefix: string): string => {
+      const statement = statements.find((s) => s.startsWith(prefix))!;
+      return statement.replace(/^\s*reporting_currency\s.*\n/m, '');
+    };
+    const legacyTable = previous('CREATE TABLE IF NOT EXISTS decisions\n');
+    expect(legacyTable).not.toContain('reporting_currency');
+    await client.command({ query: 'DROP VIEW decisions_once' });
+    await client.command({ query: 'DROP TABLE decisions_incoming' });
+    await client.command({ query: `DROP TABLE ${ClickHouseTables.decisions}` });
+    await client.command({ query: legacyTable });
+    await client.command({ query: previous('CREATE TABLE IF NOT EXISTS decisions_incoming ') });
+    await client.command({ query: previous('CREATE MATERIALIZED VIEW IF NOT EXISTS decisions_once ') });
+    expect(await columnsOf('decisions_incoming')).not.toContain('reporting_currency');
+    // A decision scored before v6, stored by the previous ledger-sink through the view.
+    const old = scoredTransaction(1, {}, { reportingCurrency: null });
+    const { reporting_currency: _absent, ...legacyRow } = decisionRow({ scored: old, storedAtMs: old.scoredAtMs });
+    await client.insert({ table: 'decisions_incoming', values: [legacyRow], format: 'JSONEachRow' });
+
+    await store.ensureSchema();
+    await store.ensureSchema(); // the ALTERs are idempotent too
+    const fresh = scoredTransaction(2, {}, { reportingCurrency: 'GBP' });
+    await store.insertDecisions([{ scored: fresh, storedAtMs: fresh.scoredAtMs }]);
+    const rs = await client.query({
+      query: `SELECT transaction_id, reporting_currency FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { transaction_id: old.transaction.transactionId, reporting_currency: '' },
+      { transaction_id: fresh.transaction.transactionId, reporting_currency: 'GBP' },
+    ]);
+    expect((await reader.decision(old.transaction.transactionId))?.reportingCurrency).toBeNull();
+    expect((await reader.decision(fresh.transaction.transactionId))?.reportingCurrency).toBe('GBP');
+    // And the view still stores each decision once.
+    await store.insertDecisions([{ scored: fresh, storedAtMs: fresh.scoredAtMs + 1 }]);
+    expect((await reader.counts()).decisions).toBe(2);
   });
 
   it('given a decision the ledger could not post, when stored, then its row keeps the reason and the others an empty one', async () => {

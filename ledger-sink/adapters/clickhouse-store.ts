@@ -531,6 +531,7 @@ export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionReco
     reason_codes: scored.reasons.map((r) => r.code),
     rules_fired: scored.rulesFired,
     features_json: featuresJson(featureValuesOf(scored)),
+    reporting_currency: scored.reportingCurrency ?? '',
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
     unposted_reason: unpostedReason ?? '',

@@ -313,7 +313,7 @@ describe('ledger-sink batch handler over chDB', () => {
         eventTimeMs: 1_764_000_000_007,
         receivedAtMs: 1_764_000_000_999,
       },
-      { decision: 'REVIEW', scoredAtMs: 1_764_000_001_001 },
+      { decision: 'REVIEW', scoredAtMs: 1_764_000_001_001, reportingCurrency: 'CHF' },
     );
     await handler.handle(scoredBatch([s]));
     const row = await reader.decision('tx-audit');
@@ -327,6 +327,7 @@ describe('ledger-sink batch handler over chDB', () => {
       reasonCodes: ['R_VELOCITY_1H', 'M_AMOUNT_VS_HISTORY'],
       rulesFired: ['R_VELOCITY_1H'],
       featuresJson: auditJson(s.features),
+      reportingCurrency: 'CHF',
       modelVersion: 'autoencoder-2025.11',
       rulesVersion: 'rules-7',
       transactionJson: auditJson(transactionExtraOf(s.transaction)),

@@ -16,6 +16,7 @@ const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction =
   rulesFired: [],
   features: { a: 1 },
   featureValues: null,
+  reportingCurrency: 'EUR',
   modelVersion: 'm',
   rulesVersion: 'r',
   scoredAtMs: 1_764_000_000_100,

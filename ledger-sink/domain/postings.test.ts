@@ -45,6 +45,7 @@ function scored(transaction: Transaction, decision: ScoredTransaction['decision'
     rulesFired: [],
     features: {},
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: POSTED_AT,

@@ -50,6 +50,8 @@ export interface StoredDecision {
   readonly reasonCodes: readonly string[];
   readonly rulesFired: readonly string[];
   readonly featuresJson: string;
+  /** The currency of the amounts in `featuresJson`; null for decisions scored before ScoredTransaction v6. */
+  readonly reportingCurrency: string | null;
   readonly modelVersion: string;
   readonly rulesVersion: string;
   /** `transaction_json` as stored: the fields the columns cannot give back. */
@@ -71,6 +73,7 @@ type StoredDecisionRow = DecisionTransactionColumns &
     | 'reason_codes'
     | 'rules_fired'
     | 'features_json'
+    | 'reporting_currency'
     | 'model_version'
     | 'rules_version'
     | 'transaction_json',
@@ -188,7 +191,7 @@ export class ClickHouseLedgerReader {
   async decision(transactionId: string): Promise<StoredDecision | undefined> {
     const rows = await this.rows<StoredDecisionRow>(
       `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, reason_codes, rules_fired, features_json,
-              model_version, rules_version, transaction_json, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
+              reporting_currency, model_version, rules_version, transaction_json, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
               ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}
        FROM ${ClickHouseTables.decisions} WHERE transaction_id = {id:String}`,
       { id: transactionId },
@@ -205,6 +208,7 @@ export class ClickHouseLedgerReader {
       reasonCodes: r.reason_codes,
       rulesFired: r.rules_fired,
       featuresJson: r.features_json,
+      reportingCurrency: r.reporting_currency === '' ? null : r.reporting_currency,
       modelVersion: r.model_version,
       rulesVersion: r.rules_version,
       transactionJson: r.transaction_json,

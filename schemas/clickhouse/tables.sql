@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS decisions
     reason_codes     Array(LowCardinality(String)),
     rules_fired      Array(LowCardinality(String)),
     features_json    String,
+    reporting_currency LowCardinality(String) DEFAULT '',
     model_version    LowCardinality(String),
     rules_version    LowCardinality(String),
     unposted_reason  String DEFAULT '',
@@ -154,6 +155,12 @@ ALTER TABLE decisions ADD COLUMN IF NOT EXISTS risk Nullable(Float64) AFTER scor
 -- Why the ledger could not post a transaction ingest had accepted ('<error code>: <message>'); '' for every
 -- other decision. Such a transaction is also dead-lettered with its original bytes.
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS unposted_reason String DEFAULT '' AFTER rules_version
+;
+-- The ISO 4217 code of the currency the amounts in features_json are in (ScoredTransaction v6 reportingCurrency:
+-- scoring's reporting currency when it decided). '' for decisions scored before v6, which did not record it; see
+-- that field's doc in schemas/avro/ScoredTransaction.v6.avsc for what their amounts are. `decisions_incoming` needs
+-- the same ALTER (below, after it is created).
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS reporting_currency LowCardinality(String) DEFAULT '' AFTER features_json
 ;
 -- Transactions whose id was seen again with different content: reported, never posted.
 CREATE TABLE IF NOT EXISTS ledger_conflicts
@@ -296,6 +303,9 @@ WHERE entry_id NOT IN (
 )
 ;
 CREATE TABLE IF NOT EXISTS decisions_incoming AS decisions ENGINE = Null
+;
+-- Data directories whose decisions_incoming was created before decisions.reporting_currency.
+ALTER TABLE decisions_incoming ADD COLUMN IF NOT EXISTS reporting_currency LowCardinality(String) DEFAULT '' AFTER features_json
 ;
 CREATE MATERIALIZED VIEW IF NOT EXISTS decisions_once TO decisions AS
 SELECT * FROM decisions_incoming

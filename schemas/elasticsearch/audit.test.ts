@@ -27,6 +27,7 @@ describe('audit document and its strict mapping', () => {
     rulesFired: [],
     features: {},
     featureValues: null,
+    reportingCurrency: 'EUR',
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: Date.UTC(2026, 0, 1),

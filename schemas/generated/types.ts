@@ -108,7 +108,9 @@ export interface SourceDocument {
 }
 
 export interface ScoredTransaction {
+  /** The transaction as ingest accepted it (Transaction v5), card number already tokenised. */
   readonly transaction: Transaction;
+  /** What scoring decided: APPROVE posts it, REVIEW holds it for an analyst's verdict, DECLINE refuses it. */
   readonly decision: Decision;
   /** Model fraud probability in [0, 1]. */
   readonly score: number;
@@ -116,13 +118,19 @@ export interface ScoredTransaction {
   readonly risk: null | number;
   /** Top reasons, strongest first. */
   readonly reasons: ReadonlyArray<Reason>;
+  /** Codes of every rule that matched: the rules document's, and INSUFFICIENT_FUNDS when the debit exceeded the payer's available balance. */
   readonly rulesFired: ReadonlyArray<string>;
   /** v1: every feature value the model and rules saw, by name. Written empty from v2 on (see featureValues); kept so v1 records read with their features. */
   readonly features: Readonly<Record<string, number>>;
   /** Added in v2; null in records read from v1 (their features are in the map). */
   readonly featureValues: null | FeatureValues;
+  /** ISO 4217 code of the currency the amount features of featureValues (amount, the card and customer sums and means, the structuring total) are in: the scoring stage's reporting currency (VIGIL_REPORTING_CURRENCY) when it decided, so the decision says it by itself after the setting changes. One exception: a debit in a currency the rate table has no rate for goes in unconverted, in that currency's own major units, and its reasons name that currency. Null in records read from v1-v5, which did not record it: v5 records scored since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless VIGIL_REPORTING_CURRENCY was set; it has been a setting since conversion began); v1-v4 records, and v5 records scored before, hold the debited amount (the settlement amount when present) in the debited currency's own major units, each transaction in its own currency, so amounts of different currencies sit side by side unconverted (and before 2026-12-02 scoring took two decimals for XOF, XAF, XPF, UGX, PYG, RWF, BIF, DJF, GNF, KMF, VUV and UYI, which have none, and for CLF and UYW, which have four). Added in v6. */
+  readonly reportingCurrency: null | string;
+  /** Version of the model artefact that gave the score. */
   readonly modelVersion: string;
+  /** SHA-256 of the rules document's canonical JSON (GET /v1/rules/{version} returns it); older decisions keep their label, e.g. 2024.11.1. */
   readonly rulesVersion: string;
+  /** When scoring decided, epoch milliseconds. */
   readonly scoredAtMs: number;
 }
 
@@ -136,6 +144,7 @@ export type Decision = (typeof Decision)[keyof typeof Decision];
 export interface Reason {
   /** Stable reason code, e.g. R_VELOCITY_1H or M_AMOUNT_VS_HISTORY. */
   readonly code: string;
+  /** Whether a rule of the rules document or the model's explanation gave the reason. */
   readonly source: ReasonSource;
   /** Readable explanation for the analyst. Every amount in it names its currency: a feature's in the reporting currency (812.50 EUR), the transaction's own amount in its own currency (1500.00 USD), an available balance in the debited currency. Recorded as written at decision time: reasons from before currencies were named show feature amounts without a code. */
   readonly description: string;

@@ -22,6 +22,9 @@ import { FEATURE_COUNT, fi } from '../domain/feature-names.js';
 import { FEATURE_GROUP_COUNT, FEATURE_GROUPS } from '../domain/explanation.js';
 import type { ModelScorer, ScoringSnapshot } from '../ports.js';
 import { compileRules } from '../domain/rules.js';
+import { FeatureEngine } from '../domain/features.js';
+import { ReportingCurrency, compileFxRates } from '../domain/fx-rates.js';
+import { REFERENCE_FX_RATES } from '../domain/reference-fx-rates.js';
 import { type ScoringCodecs, ScoringProcessor, alertIdFor } from './scorer.js';
 import { aTransaction } from '../testing/transactions.js';
 
@@ -98,6 +101,7 @@ async function newProcessor(
   producer: CapturingProducer,
   metrics = new MetricsRegistry(),
   ruleSet = rules,
+  engine?: FeatureEngine,
 ): Promise<ScoringProcessor> {
   const clock = new ManualClock(Date.UTC(2024, 5, 1));
   const bus = { producer: () => producer } as unknown as Bus;
@@ -112,6 +116,7 @@ async function newProcessor(
     clock,
     metrics,
     logger: silentLogger,
+    ...(engine && { engine }),
   });
 }
 
@@ -225,6 +230,21 @@ describe('ScoringProcessor', () => {
     });
     // Negative control: the model score alone is below the review threshold, so it could not explain the REVIEW.
     expect(scored!.score).toBeLessThan(0.5);
+  });
+
+  test('given a reporting currency other than the default, then every decision names it as the currency of its amount features', async () => {
+    const pounds = new FeatureEngine({ reporting: new ReportingCurrency(compileFxRates(REFERENCE_FX_RATES), 'GBP') });
+    const producer = new CapturingProducer();
+    await (await newProcessor(producer, new MetricsRegistry(), rules, pounds)).handle(batch(0, 4));
+    const scored = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(scored.map((s) => s.reportingCurrency)).toEqual(['GBP', 'GBP', 'GBP', 'GBP', 'GBP']);
+    // The label belongs to the values: 25.00 EUR at the shipped 0.83465 GBP per EUR is 20.87 GBP (half to even).
+    expect(featureValuesOf(scored[0]!)['amount']).toBe(Math.fround(20.87));
+    // Negative control: the default engine measures the same payment as 25 EUR and says so.
+    const euros = new CapturingProducer();
+    await (await newProcessor(euros)).handle(batch(0, 0));
+    const [inEuros] = await decodeScored(euros.on(Topics.transactionsScored));
+    expect([inEuros!.reportingCurrency, featureValuesOf(inEuros!)['amount']]).toEqual(['EUR', 25]);
   });
 
   test('after a restart, records below the snapshot offsets are skipped and later ones get the same features (no double counting)', async () => {

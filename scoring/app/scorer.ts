@@ -576,6 +576,7 @@ export class ScoringProcessor {
         rulesFired: fired[i]!.map((r) => r.code),
         features: {},
         featureValues: featureValues(features, i * FEATURE_COUNT),
+        reportingCurrency: this.engine.reporting.currency,
         modelVersion: model.version,
         rulesVersion: rules.version,
         scoredAtMs: now,

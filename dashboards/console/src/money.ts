@@ -30,3 +30,18 @@ export function formatMinor(amountMinor: string | bigint, currency: string, tabl
 /** A MoneyView (`{amountMinor, currency}`) as text. */
 export const formatMoney = (money: { readonly amountMinor: string; readonly currency: string }): string =>
   formatMinor(money.amountMinor, money.currency);
+
+/**
+ * An amount feature (major units of the decision's reporting currency, a float the model saw rather than exact
+ * money) as text, to that currency's minor unit: `formatFeatureAmount(812.5, 'EUR')` → `812.50 EUR`,
+ * `formatFeatureAmount(131337, 'JPY')` → `131,337 JPY`. Without the exponent (a code not in the table, or before it
+ * loaded) the number is shown as it is, with its code.
+ */
+export function formatFeatureAmount(value: number, currency: string, table = exponents): string {
+  const exponent = table?.[currency];
+  if (exponent === undefined || !Number.isInteger(exponent) || !Number.isFinite(value)) return `${value} ${currency}`;
+  const [whole = '', fraction] = Math.abs(value).toFixed(exponent).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const negative = value < 0 && /[1-9]/.test(whole + (fraction ?? ''));
+  return `${negative ? '-' : ''}${grouped}${fraction === undefined ? '' : '.' + fraction} ${currency}`;
+}

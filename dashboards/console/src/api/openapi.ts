@@ -798,10 +798,12 @@ export interface components {
           amount: components['schemas']['MoneyView'];
         }[];
       } | null;
-      /** @description Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of scoring’s reporting currency (VIGIL_REPORTING_CURRENCY, default EUR). */
+      /** @description Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of `reportingCurrency`. */
       features?: {
         [key: string]: number | null;
       };
+      /** @description ISO 4217 code of the currency the amount features are in: scoring’s reporting currency (VIGIL_REPORTING_CURRENCY) when it decided (ScoredTransaction v6). Null for decisions scored before v6, which did not record it — never filled in from today’s setting: v5 decisions since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless set otherwise), earlier ones in each transaction’s own debited currency, unconverted. */
+      reportingCurrency: string | null;
       labels: {
         /** @enum {unknown} */
         label: 'FRAUD' | 'GENUINE';
@@ -3702,7 +3704,12 @@ export interface operations {
         };
         content: {
           'application/json': {
-            transactions: Record<string, never>[];
+            transactions: {
+              decision?: {
+                /** @description ISO 4217 code of the currency the amount features are in: scoring’s reporting currency (VIGIL_REPORTING_CURRENCY) when it decided (ScoredTransaction v6). Null for decisions scored before v6, which did not record it — never filled in from today’s setting: v5 decisions since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless set otherwise), earlier ones in each transaction’s own debited currency, unconverted. */
+                reportingCurrency: string | null;
+              };
+            }[];
             nextCursor: string | null;
           };
         };

@@ -5,61 +5,12 @@ import { type Column, DataTable } from '../components/table.js';
 import type { ConsoleContext } from '../context.js';
 import { dateTimeOf, durationOf, personOf, scoreOf } from '../format.js';
 import { formatMoney } from '../money.js';
+import { type Features, baselineRows, featureAmountsNote, featureText } from '../baseline.js';
 
 type CaseView = paths['/v1/cases/{id}']['get']['responses'][200]['content']['application/json'];
 type CaseAction = paths['/v1/cases/{id}/actions']['post']['requestBody']['content']['application/json'];
 type Timeline = paths['/v1/cases/{id}/timeline']['get']['responses'][200]['content']['application/json'];
 type TimelineItem = Timeline['items'][number];
-type Features = Readonly<Record<string, number | null>>;
-
-/** A feature value as the model saw it (counts, ratios and major-unit amounts are model inputs, not money). */
-const featureText = (value: number | null | undefined): string =>
-  value === null || value === undefined ? '–' : Number.isInteger(value) ? String(value) : value.toFixed(2);
-
-/**
- * The transaction beside the customer's own baseline, both from the features scoring computed at decision time
- * (the customer's windows are the baseline: no second source that could disagree with what the model saw).
- */
-const BASELINE: ReadonlyArray<{ label: string; value: string; baseline: (f: Features) => string }> = [
-  {
-    label: 'Amount (major units)',
-    value: 'amount',
-    baseline: (f) =>
-      `mean ${featureText(f['cust_mean_amount_24h'])} (24 h) · ${featureText(f['cust_mean_amount_7d'])} (7 d) · ${featureText(f['cust_mean_amount_30d'])} (30 d)`,
-  },
-  {
-    label: 'Amount ÷ customer mean',
-    value: 'cust_amount_ratio_to_mean',
-    baseline: (f) => `z-score ${featureText(f['cust_amount_zscore'])}`,
-  },
-  {
-    label: 'Customer transactions, last hour',
-    value: 'cust_count_1h',
-    baseline: (f) =>
-      `${featureText((f['cust_count_30d'] ?? 0) / 720)} an hour over 30 d (${featureText(f['cust_count_30d'])})`,
-  },
-  {
-    label: 'Card transactions, last hour',
-    value: 'card_count_1h',
-    baseline: (f) =>
-      `${featureText((f['card_count_30d'] ?? 0) / 720)} an hour over 30 d (${featureText(f['card_count_30d'])})`,
-  },
-  {
-    label: 'Distance from previous (km)',
-    value: 'cust_geo_distance_km',
-    baseline: (f) => `implied speed ${featureText(f['cust_geo_velocity_kmh'])} km/h`,
-  },
-  {
-    label: 'New device',
-    value: 'cust_new_device',
-    baseline: (f) => `${featureText(f['cust_known_devices'])} known devices`,
-  },
-  {
-    label: 'New counterparty',
-    value: 'cust_new_counterparty',
-    baseline: (f) => `${featureText(f['cust_history_count'])} earlier transactions`,
-  },
-];
 
 /** The audit trail of one transaction: decision, reasons, baseline, ledger legs, verdicts. */
 function Trail({ trail }: { trail: SchemaAuditTrail }) {
@@ -89,14 +40,16 @@ function Trail({ trail }: { trail: SchemaAuditTrail }) {
       />
       <h4>Beside the customer's own baseline</h4>
       <DataTable
+        id="trail-baseline"
         caption="Feature values of this transaction beside the customer's history"
         columns={[
           { header: 'Feature', cell: (b) => b.label },
-          { header: 'This transaction', cell: (b) => featureText(features[b.value]), numeric: true },
-          { header: 'Customer baseline', cell: (b) => b.baseline(features) },
+          { header: 'This transaction', cell: (b) => b.value, numeric: true },
+          { header: 'Customer baseline', cell: (b) => b.baseline },
         ]}
-        rows={BASELINE}
-        rowKey={(b) => b.value}
+        rows={baselineRows(features, trail.reportingCurrency)}
+        rowKey={(b) => b.feature}
+        rowProps={(b) => ({ 'data-feature': b.feature })}
         empty=""
       />
       <h4>Ledger</h4>
@@ -123,7 +76,9 @@ function Trail({ trail }: { trail: SchemaAuditTrail }) {
         </p>
       )}
       <details>
-        <summary>All {Object.keys(features).length} feature values</summary>
+        <summary>
+          All {Object.keys(features).length} feature values ({featureAmountsNote(trail.reportingCurrency)})
+        </summary>
         <dl class="features">
           {Object.entries(features).map(([name, value]) => (
             <div key={name}>
