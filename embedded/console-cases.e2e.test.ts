@@ -67,11 +67,11 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
 
   const client = (key: string) => apiClient(pipeline.url, key);
 
-  const heldInCase = (id: string, payer: string, value: string): Promise<string> =>
+  const heldInCase = (id: string, payer: string, value: string, currency?: string): Promise<string> =>
     heldInCaseOf(
       pipeline.url,
       { ingestKey: keys.ingest, readerKey: keys.compliance },
-      { id, payer, payee: 'shop', value },
+      { id, payer, payee: 'shop', value, ...(currency !== undefined && { currency }) },
       WAIT_MS,
     );
   const holdBecomes = (id: string, status: 'OPEN' | 'VOIDED' | 'POSTED'): Promise<AuditTrail> =>
@@ -319,6 +319,31 @@ describe('the analyst console works a case end to end (embedded, Chromium)', () 
       await page.screenshot({ path: join(screenshots, 'charts.png') });
       await page.getByRole('link', { name: 'Live alerts' }).click();
       await page.locator('#alerts > li').first().waitFor({ timeout: WAIT_MS });
+    },
+    TEST_MS,
+  );
+
+  it(
+    'shows a payment in a currency without a rate in that currency, not converted, and says its windows count it so',
+    async () => {
+      // KES is not in the shipped ECB table: scoring keeps the amount in KES major units and the decision says so. A
+      // small amount, as if it were euros (6,500 reads as 6,500 EUR to the model and is declined, not held).
+      const kesCase = await heldInCase('night-kes', 'acct-night-kes', '65.00', 'KES');
+      const trail = await holdBecomes('night-kes', 'OPEN');
+      expect([trail.reportingCurrency, trail.unconvertedCurrency]).toEqual(['EUR', 'KES']);
+      await page.goto(`${pipeline.url}/#/cases/${kesCase}`);
+      await page.locator('#case-title', { hasText: kesCase }).waitFor({ timeout: WAIT_MS });
+      const amountRow = page.locator('#trail-baseline tr[data-feature="amount"]');
+      await amountRow.waitFor({ timeout: WAIT_MS });
+      const amountCells = await amountRow.locator('td').allInnerTexts();
+      expect(amountCells[0]).toBe('Amount (KES, no rate: not converted)');
+      expect(amountCells[1]).toBe('65.00 KES');
+      expect(amountCells[2]).toMatch(
+        /^mean [\d,]+\.\d\d EUR \(24 h\) · [\d,]+\.\d\d EUR \(7 d\) · [\d,]+\.\d\d EUR \(30 d\) \(counting KES amounts unconverted: no KES rate\)$/,
+      );
+      await page.locator('details summary', { hasText: 'the windows count KES amounts unconverted' }).waitFor({
+        timeout: WAIT_MS,
+      });
     },
     TEST_MS,
   );

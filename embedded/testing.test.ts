@@ -75,6 +75,7 @@ function trail(
     },
     features: {},
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     input: {},
     timeline: {
       eventTime: '',

@@ -97,14 +97,20 @@ export function apiClient(baseUrl: string, key: string) {
 }
 
 /**
- * A card-present payment of `value` EUR (a decimal string, e.g. "100.00") from `payer` to `payee`: the request body
- * of the balance-policy tests, in both modes.
+ * A card-present payment of `value` (a decimal string, e.g. "100.00") in `currency`, EUR unless given, from `payer` to
+ * `payee`: the request body of the balance-policy tests, in both modes.
  */
-export function cardPayment(id: string, payer: string, payee: string, value: string): TransactionRequest {
+export function cardPayment(
+  id: string,
+  payer: string,
+  payee: string,
+  value: string,
+  currency = 'EUR',
+): TransactionRequest {
   return {
     transactionId: id,
     channel: 'card',
-    amount: { value, currency: 'EUR' },
+    amount: { value, currency },
     payer: { accountId: payer },
     payee: { accountId: payee },
     card: { number: '4111111111111111', present: true },
@@ -120,12 +126,19 @@ export function cardPayment(id: string, payer: string, payee: string, value: str
 export async function heldInCase(
   baseUrl: string,
   keys: { readonly ingestKey: string; readonly readerKey: string },
-  payment: { readonly id: string; readonly payer: string; readonly payee: string; readonly value: string },
+  payment: {
+    readonly id: string;
+    readonly payer: string;
+    readonly payee: string;
+    readonly value: string;
+    /** EUR when not given. */
+    readonly currency?: string;
+  },
   timeoutMs: number,
 ): Promise<string> {
   const decided = await apiClient(baseUrl, keys.ingestKey).post<SyncDecision>(
     '/v1/decisions',
-    cardPayment(payment.id, payment.payer, payment.payee, payment.value),
+    cardPayment(payment.id, payment.payer, payment.payee, payment.value, payment.currency),
   );
   if (decided.status !== 200 || decided.body.decision !== 'REVIEW')
     throw new Error(`${payment.id}: expected 200 REVIEW, got ${decided.status} ${JSON.stringify(decided.body)}`);

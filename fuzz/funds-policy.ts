@@ -532,6 +532,7 @@ class Pieces {
       features: {},
       featureValues: null,
       reportingCurrency: 'EUR',
+      unconvertedCurrency: null,
       modelVersion: 'model-fuzz',
       rulesVersion: 'rules-fuzz',
       scoredAtMs: tx.receivedAtMs + 5,

@@ -60,6 +60,7 @@ function scored(account: number, seq: number, scoredAtMs: number): ScoredTransac
     features: {},
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'model-test',
     rulesVersion: 'rules-test',
     scoredAtMs,

@@ -268,7 +268,7 @@ export interface AuditTrail {
     /** Why the ledger could not post this transaction (`<error code>: <message>`); null when it could. */
     readonly unpostedReason: string | null;
   };
-  /** Every feature value the model and rules saw; amounts in major units of `reportingCurrency`. */
+  /** Every feature value the model and rules saw; amounts in major units of `reportingCurrency` (`amount` in `unconvertedCurrency` when set). */
   readonly features: unknown;
   /**
    * ISO 4217 code of the currency the amount features are in (ScoredTransaction v6): scoring's reporting currency
@@ -276,6 +276,12 @@ export interface AuditTrail {
    * schemas/avro/ScoredTransaction.v6.avsc): never filled in from today's setting.
    */
   readonly reportingCurrency: string | null;
+  /**
+   * The transaction's debit currency when scoring had no rate from it to `reportingCurrency` (ScoredTransaction v6
+   * `unconvertedCurrency`): then the `amount` feature is in major units of this currency, and the windows it joined
+   * counted it unconverted. Null when it converted, and for decisions that did not record it.
+   */
+  readonly unconvertedCurrency: string | null;
   /** The canonical record exactly as scored (from `transaction_json`). */
   readonly input: unknown;
   readonly timeline: {
@@ -408,10 +414,12 @@ export interface CustomerExportTransaction {
     readonly outcome: Decision;
     readonly score: number;
     readonly reasons: unknown;
-    /** Amounts in major units of `reportingCurrency`. */
+    /** Amounts in major units of `reportingCurrency` (`amount` in `unconvertedCurrency` when set). */
     readonly features: unknown;
     /** The currency of the amount features (ScoredTransaction v6); null for decisions scored before v6. */
     readonly reportingCurrency: string | null;
+    /** The debit currency when it had no rate and its `amount` went in unconverted; null when converted or not recorded. */
+    readonly unconvertedCurrency: string | null;
   };
 }
 

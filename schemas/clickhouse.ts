@@ -152,6 +152,12 @@ export interface DecisionRow {
    * '' for decisions scored before v6, which did not record it.
    */
   readonly reporting_currency: string;
+  /**
+   * The transaction's debit currency when it had no rate to `reporting_currency` (ScoredTransaction v6
+   * `unconvertedCurrency`): its `amount` in `features_json` is in that currency and the windows it joined counted it
+   * unconverted. '' when it converted or was not recorded.
+   */
+  readonly unconverted_currency: string;
   readonly model_version: string;
   readonly rules_version: string;
   /** Why the ledger could not post it (`<error code>: <message>`), e.g. a reserved account id; '' otherwise. */

@@ -28,6 +28,7 @@ function sampleScored(overrides: Partial<ScoredTransaction> = {}): ScoredTransac
     features: { count_1h: 14 },
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: 1_764_000_000_100,
@@ -112,11 +113,21 @@ describe('Confluent-framed Avro codec', () => {
     expect(await scored.decode(bytes)).toEqual(decision);
   });
 
-  it('reads a decision written with ScoredTransaction v5 (id 19) with no reporting currency: absent, never guessed', async () => {
+  it('round-trips a decision whose amount had no rate and went in unconverted, in its own currency (ScoredTransaction v6)', async () => {
+    const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
+    const decision = sampleScored({ reportingCurrency: 'EUR', unconvertedCurrency: 'KES' });
+    const bytes = scored.encode(decision);
+    expect(bytes.readUInt32BE(1)).toBe(24);
+    expect(await scored.decode(bytes)).toEqual(decision);
+  });
+
+  it('reads a decision written with ScoredTransaction v5 (id 19) with no reporting or unconverted currency: absent, never guessed', async () => {
     const scored = await createCodec<ScoredTransaction>(registry, Topics.transactionsScored);
     const v5 = parseSchema(await registry.schemaById(19));
-    const { reportingCurrency: _added, ...v5Value } = sampleScored();
-    expect(await scored.decode(frame(19, v5.toBuffer(v5Value)))).toEqual(sampleScored({ reportingCurrency: null }));
+    const { reportingCurrency: _added, unconvertedCurrency: _alsoAdded, ...v5Value } = sampleScored();
+    expect(await scored.decode(frame(19, v5.toBuffer(v5Value)))).toEqual(
+      sampleScored({ reportingCurrency: null, unconvertedCurrency: null }),
+    );
   });
 
   it('reads records written with the older schema version (v1), filling the new field with its default', async () => {
@@ -212,6 +223,7 @@ describe('Confluent-framed Avro codec', () => {
       features: { count_1h: 14, amount_ratio: 3.5 },
       featureValues: null,
       reportingCurrency: 'EUR',
+      unconvertedCurrency: null,
       modelVersion: 'm1',
       rulesVersion: 'r1',
       scoredAtMs: 1_764_000_000_100,

@@ -24,6 +24,7 @@ const base = {
   rulesFired: [],
   modelVersion: 'm1',
   reportingCurrency: 'EUR',
+  unconvertedCurrency: null,
   rulesVersion: 'r1',
   scoredAtMs: 1_764_000_000_100,
 } as const;

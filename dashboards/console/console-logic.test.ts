@@ -5,7 +5,7 @@ import { formatFeatureAmount, formatMinor } from './src/money.js';
 
 /** The console's pure pieces, in Node: money, priorities, durations and the alert book. */
 
-const exponents = { EUR: 2, JPY: 0, BHD: 3 };
+const exponents = { EUR: 2, JPY: 0, BHD: 3, KES: 2 };
 
 describe('formatMinor: exact decimals from minor units by ISO 4217 exponent', () => {
   it.each([
@@ -33,6 +33,7 @@ describe('formatFeatureAmount: an amount feature (a float of major units) to its
     [131337, 'JPY', '131,337 JPY'],
     [1234567.25, 'EUR', '1,234,567.25 EUR'],
     [0, 'BHD', '0.000 BHD'],
+    [6500, 'KES', '6,500.00 KES'],
   ])('%s %s → %s', (value, currency, text) => {
     expect(formatFeatureAmount(value, currency, exponents)).toBe(text);
   });
@@ -51,7 +52,7 @@ describe('baselineRows: the case view’s amounts in the currency the decision r
   };
 
   it('labels the amount and the customer’s means with the decision’s reporting currency', () => {
-    const [amount] = baselineRows(features, 'EUR');
+    const [amount] = baselineRows(features, { reportingCurrency: 'EUR', unconvertedCurrency: null });
     // Before the exponent table loads the numbers show as they are; the currency is named either way.
     expect(amount).toEqual({
       feature: 'amount',
@@ -59,19 +60,40 @@ describe('baselineRows: the case view’s amounts in the currency the decision r
       value: '1500 EUR',
       baseline: 'mean 812.5 EUR (24 h) · 640 EUR (7 d) · 401.25 EUR (30 d)',
     });
-    expect(featureAmountsNote('EUR')).toBe('amounts in EUR');
+    expect(featureAmountsNote({ reportingCurrency: 'EUR', unconvertedCurrency: null })).toBe('amounts in EUR');
   });
 
   it('says a decision from before v6 did not record the currency, and names none', () => {
-    const [amount] = baselineRows(features, null);
+    const notRecorded = { reportingCurrency: null, unconvertedCurrency: null };
+    const [amount] = baselineRows(features, notRecorded);
     expect(amount).toEqual({
       feature: 'amount',
       label: 'Amount (currency not recorded)',
       value: '1500',
       baseline: 'mean 812.50 (24 h) · 640 (7 d) · 401.25 (30 d)',
     });
-    expect(JSON.stringify(baselineRows(features, null))).not.toMatch(/\b[A-Z]{3}\b/);
-    expect(featureAmountsNote(null)).toBe('the currency of their amounts is not recorded for this decision');
+    expect(JSON.stringify(baselineRows(features, notRecorded))).not.toMatch(/\b[A-Z]{3}\b/);
+    expect(featureAmountsNote(notRecorded)).toBe('the currency of their amounts is not recorded for this decision');
+  });
+
+  it('shows an amount that had no rate in its own currency, and says the means count such amounts unconverted', () => {
+    const kes = { reportingCurrency: 'EUR', unconvertedCurrency: 'KES' };
+    const [amount] = baselineRows({ ...features, amount: 6500 }, kes);
+    // Before the exponent table loads (as above): formatFeatureAmount gives 6,500.00 KES once it has.
+    expect(amount).toEqual({
+      feature: 'amount',
+      label: 'Amount (KES, no rate: not converted)',
+      value: '6500 KES',
+      baseline:
+        'mean 812.5 EUR (24 h) · 640 EUR (7 d) · 401.25 EUR (30 d) (counting KES amounts unconverted: no KES rate)',
+    });
+    expect(featureAmountsNote(kes)).toBe(
+      'amounts in EUR; amount in KES (no KES rate: not converted), and the windows count KES amounts unconverted',
+    );
+    // The other rows are not amounts: unchanged by the currency.
+    expect(baselineRows(features, kes).slice(1)).toEqual(
+      baselineRows(features, { reportingCurrency: 'EUR', unconvertedCurrency: null }).slice(1),
+    );
   });
 });
 

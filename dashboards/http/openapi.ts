@@ -471,6 +471,14 @@ const reportingCurrencySchema: JsonSchema = {
     'ISO 4217 code of the currency the amount features are in: scoring’s reporting currency (VIGIL_REPORTING_CURRENCY) when it decided (ScoredTransaction v6). Null for decisions scored before v6, which did not record it — never filled in from today’s setting: v5 decisions since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless set otherwise), earlier ones in each transaction’s own debited currency, unconverted.',
 };
 
+/** The currency of a decision's `amount` feature when it had no rate, as the audit trail and the customer export give it. */
+const unconvertedCurrencySchema: JsonSchema = {
+  type: ['string', 'null'],
+  pattern: '^[A-Z]{3}$',
+  description:
+    'ISO 4217 code of the transaction’s debit currency when scoring’s rate table had no rate from it to `reportingCurrency` (ScoredTransaction v6): then the `amount` feature is in major units of this currency, not `reportingCurrency`, and the card and customer windows it joined counted it unconverted. Null when it converted, and for decisions that did not record it.',
+};
+
 const schemas: Record<string, JsonSchema> = {
   SyncDecision: syncDecisionSchema,
   CaseSummary: whole<CaseSummary>(caseSummaryProperties),
@@ -497,6 +505,7 @@ const schemas: Record<string, JsonSchema> = {
       'labels',
       'conflicts',
       'reportingCurrency',
+      'unconvertedCurrency',
     ],
     {
       transactionId: str,
@@ -535,10 +544,11 @@ const schemas: Record<string, JsonSchema> = {
       features: {
         type: 'object',
         description:
-          'Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of `reportingCurrency`.',
+          'Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of `reportingCurrency`, except `amount` when `unconvertedCurrency` names its currency.',
         additionalProperties: { type: ['number', 'null'] },
       },
       reportingCurrency: reportingCurrencySchema,
+      unconvertedCurrency: unconvertedCurrencySchema,
       labels: list(labelSchema),
       conflicts: list({ type: 'object' }),
     },
@@ -1285,9 +1295,13 @@ const fullApi: ApiDocumentPart = {
             obj(['customerId', 'generatedAt', 'personalData', 'transactions', 'nextCursor'], {
               transactions: list(
                 obj(['transactionId'], {
-                  decision: obj(['outcome', 'score', 'reasons', 'features', 'reportingCurrency'], {
-                    reportingCurrency: reportingCurrencySchema,
-                  }),
+                  decision: obj(
+                    ['outcome', 'score', 'reasons', 'features', 'reportingCurrency', 'unconvertedCurrency'],
+                    {
+                      reportingCurrency: reportingCurrencySchema,
+                      unconvertedCurrency: unconvertedCurrencySchema,
+                    },
+                  ),
                 }),
               ),
               nextCursor: nullableStr,

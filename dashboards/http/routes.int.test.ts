@@ -135,6 +135,8 @@ interface DecisionFixture {
   atMs: number;
   /** The currency scoring measured its amount features in; null for a decision from before v6; EUR when not given. */
   reportingCurrency?: string | null;
+  /** The debit currency when scoring had no rate for it (its amount went in unconverted); null when not given. */
+  unconvertedCurrency?: string | null;
 }
 
 /** The fixture as the scored transaction ledger-sink would store (through its real writer, see beforeAll). */
@@ -180,6 +182,7 @@ function scoredOf(d: DecisionFixture): ScoredTransaction {
     features: { card_count_1h: 7, amount_vs_history: 3.5 },
     featureValues: null,
     reportingCurrency: d.reportingCurrency === undefined ? 'EUR' : d.reportingCurrency,
+    unconvertedCurrency: d.unconvertedCurrency ?? null,
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: d.atMs,
@@ -260,6 +263,8 @@ const decisions: DecisionFixture[] = [
     payee: 'acc-cash',
     score: 0.2,
     atMs: now - 5 * HOUR,
+    // Scored by a EUR engine whose rate table had no USD rate: its amount feature is in USD, unconverted.
+    unconvertedCurrency: 'USD',
   },
   ...[1, 2, 3].map((day): DecisionFixture => ({
     id: `cash-s${day}`,
@@ -484,6 +489,27 @@ describe('REST routes', () => {
     expect(
       Object.fromEntries(exported.transactions.map((t) => [t.transactionId, t.decision.reportingCurrency] as const)),
     ).toEqual({ 'tx-big': 'CHF', 'tx-rev': null });
+  });
+
+  it('GET /v1/transactions/:id and the customer export’s query name the currency of an amount that had no rate, null where it converted or was not recorded', async () => {
+    const unconverted = await call('GET', '/v1/transactions/cash-big', keys.compliance);
+    expect([unconverted.status, unconverted.body.reportingCurrency, unconverted.body.unconvertedCurrency]).toEqual([
+      200,
+      'EUR',
+      'USD',
+    ]);
+    const converted = await call('GET', '/v1/transactions/tx-big', keys.compliance);
+    const beforeV6 = await call('GET', '/v1/transactions/tx-rev', keys.analyst);
+    expect([converted.body.unconvertedCurrency, beforeV6.body.unconvertedCurrency]).toEqual([null, null]);
+    const vault = await customerTransactions(clickhouse, 'cust-bank-vault', { limit: 10, after: undefined });
+    const payer = await customerTransactions(clickhouse, 'cust-acc-payer', { limit: 10, after: undefined });
+    expect(
+      Object.fromEntries(
+        [...vault.transactions, ...payer.transactions].map(
+          (t) => [t.transactionId, t.decision.unconvertedCurrency] as const,
+        ),
+      ),
+    ).toEqual({ 'cash-big': 'USD', 'tx-big': null, 'tx-rev': null });
   });
 
   it('GET /v1/transactions/:id shows an analyst no card token or fingerprint, anywhere in the body (API3)', async () => {
@@ -1614,6 +1640,7 @@ function scoredFor(id: string): ScoredTransaction {
     features: {},
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: Date.now(),

@@ -55,6 +55,7 @@ function scored(c: CashFixture): ScoredTransaction {
     features: {},
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'model-test',
     rulesVersion: 'rules-test',
     scoredAtMs: atMs + 20,

@@ -31,6 +31,7 @@ type ExportRow = SelectedRow<
   | 'reasons_json'
   | 'features_json'
   | 'reporting_currency'
+  | 'unconverted_currency'
   | 'transaction_json',
   'event_time' | 'received_at'
 >;
@@ -47,7 +48,7 @@ export async function customerTransactions(
 ): Promise<{ transactions: CustomerExportTransaction[]; next: CustomerExportCursor | undefined }> {
   const rows = await selectRows<ExportRow>(
     clickhouse,
-    `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, features_json, reporting_currency, transaction_json,
+    `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, features_json, reporting_currency, unconverted_currency, transaction_json,
             ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}
      FROM (SELECT * FROM ${ClickHouseTables.decisions} WHERE customer_id = {customerId:String}
            ORDER BY stored_at LIMIT 1 BY transaction_id)
@@ -77,6 +78,7 @@ export async function customerTransactions(
         reasons: parseStoredJson(r.reasons_json) ?? [],
         features: parseStoredJson(r.features_json) ?? {},
         reportingCurrency: orNull(r.reporting_currency),
+        unconvertedCurrency: orNull(r.unconverted_currency),
       },
     })),
     next:

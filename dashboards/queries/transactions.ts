@@ -22,7 +22,7 @@ type StoredDecision = SelectedRow<DecisionRow, Exclude<keyof DecisionRow, Decisi
 
 const decisionColumns = `transaction_id, fingerprint, channel, kind, source, submitted_by, amount_minor, currency, payer_account_id, payee_account_id,
   customer_id, card_token, card_last4, merchant_id, terminal_id, mcc, device_id, country, description, decision, score, risk,
-  reasons_json, reason_codes, rules_fired, features_json, reporting_currency, model_version, rules_version, unposted_reason, transaction_json,
+  reasons_json, reason_codes, rules_fired, features_json, reporting_currency, unconverted_currency, model_version, rules_version, unposted_reason, transaction_json,
   ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')}, ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}`;
 
 /** What the label endpoint needs to know about a decided transaction. */
@@ -149,6 +149,7 @@ export async function auditTrail(clickhouse: ClickHouseClient, transactionId: st
     },
     features: parseStoredJson(d.features_json) ?? {},
     reportingCurrency: orNull(d.reporting_currency),
+    unconvertedCurrency: orNull(d.unconverted_currency),
     input,
     timeline: {
       eventTime: isoTime(d.event_time_ms),

@@ -60,6 +60,7 @@ function decided(
     features: { tx_count_1h: 3 },
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'model-v3',
     rulesVersion: 'rules-v12',
     scoredAtMs: at + 52,

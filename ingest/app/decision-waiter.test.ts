@@ -20,6 +20,7 @@ function scored(transactionId: string, decision: ScoredTransaction['decision']):
     features: {},
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'm-1',
     rulesVersion: 'r-1',
     scoredAtMs: NOW_MS,

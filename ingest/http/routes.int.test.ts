@@ -149,6 +149,7 @@ describe('ingest HTTP routes (embedded log)', () => {
       features: { card_count_1h: 1 },
       featureValues: null,
       reportingCurrency: 'EUR',
+      unconvertedCurrency: null,
       modelVersion: 'model-test',
       rulesVersion: 'rules-test',
       scoredAtMs: NOW_MS + 5,

@@ -151,15 +151,15 @@ describe('ClickHouseLedgerStore against chDB', () => {
     expect(rows).not.toEqual([rows[0], { ...(rows[1] as object), risk: 0.41 }]);
   });
 
-  it('given a data directory from before decisions.reporting_currency, when the schema is ensured, then old rows read it as not recorded and new rows store it through the insert-once view', async () => {
-    // decisions, decisions_incoming and decisions_once as the previous DDL made them: today's without the column.
+  it('given a data directory from before decisions.reporting_currency and unconverted_currency, when the schema is ensured, then old rows read them as not recorded and new rows store them through the insert-once view', async () => {
+    // decisions, decisions_incoming and decisions_once as the previous DDL made them: today's without the columns.
     const statements = clickhouseTableStatements();
     const previous = (prefix: string): string => {
       const statement = statements.find((s) => s.startsWith(prefix))!;
-      return statement.replace(/^\s*reporting_currency\s.*\n/m, '');
+      return statement.replace(/^\s*(reporting|unconverted)_currency\s.*\n/gm, '');
     };
     const legacyTable = previous('CREATE TABLE IF NOT EXISTS decisions\n');
-    expect(legacyTable).not.toContain('reporting_currency');
+    expect(legacyTable).not.toMatch(/reporting_currency|unconverted_currency/);
     await client.command({ query: 'DROP VIEW decisions_once' });
     await client.command({ query: 'DROP TABLE decisions_incoming' });
     await client.command({ query: `DROP TABLE ${ClickHouseTables.decisions}` });
@@ -167,25 +167,35 @@ describe('ClickHouseLedgerStore against chDB', () => {
     await client.command({ query: previous('CREATE TABLE IF NOT EXISTS decisions_incoming ') });
     await client.command({ query: previous('CREATE MATERIALIZED VIEW IF NOT EXISTS decisions_once ') });
     expect(await columnsOf('decisions_incoming')).not.toContain('reporting_currency');
+    expect(await columnsOf('decisions_incoming')).not.toContain('unconverted_currency');
     // A decision scored before v6, stored by the previous ledger-sink through the view.
     const old = scoredTransaction(1, {}, { reportingCurrency: null });
-    const { reporting_currency: _absent, ...legacyRow } = decisionRow({ scored: old, storedAtMs: old.scoredAtMs });
+    const {
+      reporting_currency: _absent,
+      unconverted_currency: _alsoAbsent,
+      ...legacyRow
+    } = decisionRow({ scored: old, storedAtMs: old.scoredAtMs });
     await client.insert({ table: 'decisions_incoming', values: [legacyRow], format: 'JSONEachRow' });
 
     await store.ensureSchema();
     await store.ensureSchema(); // the ALTERs are idempotent too
-    const fresh = scoredTransaction(2, {}, { reportingCurrency: 'GBP' });
+    // Scored in GBP with no KES rate: the column added after reporting_currency holds the unconverted currency.
+    const fresh = scoredTransaction(2, {}, { reportingCurrency: 'GBP', unconvertedCurrency: 'KES' });
     await store.insertDecisions([{ scored: fresh, storedAtMs: fresh.scoredAtMs }]);
     const rs = await client.query({
-      query: `SELECT transaction_id, reporting_currency FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
+      query: `SELECT transaction_id, reporting_currency, unconverted_currency FROM ${ClickHouseTables.decisions} ORDER BY transaction_id`,
       format: 'JSONEachRow',
     });
     expect(await rs.json()).toEqual([
-      { transaction_id: old.transaction.transactionId, reporting_currency: '' },
-      { transaction_id: fresh.transaction.transactionId, reporting_currency: 'GBP' },
+      { transaction_id: old.transaction.transactionId, reporting_currency: '', unconverted_currency: '' },
+      { transaction_id: fresh.transaction.transactionId, reporting_currency: 'GBP', unconverted_currency: 'KES' },
     ]);
-    expect((await reader.decision(old.transaction.transactionId))?.reportingCurrency).toBeNull();
-    expect((await reader.decision(fresh.transaction.transactionId))?.reportingCurrency).toBe('GBP');
+    const stored = async (id: string) => {
+      const decision = await reader.decision(id);
+      return [decision?.reportingCurrency, decision?.unconvertedCurrency];
+    };
+    expect(await stored(old.transaction.transactionId)).toEqual([null, null]);
+    expect(await stored(fresh.transaction.transactionId)).toEqual(['GBP', 'KES']);
     // And the view still stores each decision once.
     await store.insertDecisions([{ scored: fresh, storedAtMs: fresh.scoredAtMs + 1 }]);
     expect((await reader.counts()).decisions).toBe(2);

@@ -532,6 +532,7 @@ export function decisionRow({ scored, storedAtMs, unpostedReason }: DecisionReco
     rules_fired: scored.rulesFired,
     features_json: featuresJson(featureValuesOf(scored)),
     reporting_currency: scored.reportingCurrency ?? '',
+    unconverted_currency: scored.unconvertedCurrency ?? '',
     model_version: scored.modelVersion,
     rules_version: scored.rulesVersion,
     unposted_reason: unpostedReason ?? '',

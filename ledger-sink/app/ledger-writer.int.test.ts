@@ -328,6 +328,7 @@ describe('ledger-sink batch handler over chDB', () => {
       rulesFired: ['R_VELOCITY_1H'],
       featuresJson: auditJson(s.features),
       reportingCurrency: 'CHF',
+      unconvertedCurrency: null,
       modelVersion: 'autoencoder-2025.11',
       rulesVersion: 'rules-7',
       transactionJson: auditJson(transactionExtraOf(s.transaction)),

@@ -17,6 +17,7 @@ const scored = (overrides: Partial<ScoredTransaction> = {}): ScoredTransaction =
   features: { a: 1 },
   featureValues: null,
   reportingCurrency: 'EUR',
+  unconvertedCurrency: null,
   modelVersion: 'm',
   rulesVersion: 'r',
   scoredAtMs: 1_764_000_000_100,

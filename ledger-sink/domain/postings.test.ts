@@ -46,6 +46,7 @@ function scored(transaction: Transaction, decision: ScoredTransaction['decision'
     features: {},
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: POSTED_AT,

@@ -52,6 +52,8 @@ export interface StoredDecision {
   readonly featuresJson: string;
   /** The currency of the amounts in `featuresJson`; null for decisions scored before ScoredTransaction v6. */
   readonly reportingCurrency: string | null;
+  /** The debit currency when it had no rate and `amount` went in unconverted; null when converted or not recorded. */
+  readonly unconvertedCurrency: string | null;
   readonly modelVersion: string;
   readonly rulesVersion: string;
   /** `transaction_json` as stored: the fields the columns cannot give back. */
@@ -74,6 +76,7 @@ type StoredDecisionRow = DecisionTransactionColumns &
     | 'rules_fired'
     | 'features_json'
     | 'reporting_currency'
+    | 'unconverted_currency'
     | 'model_version'
     | 'rules_version'
     | 'transaction_json',
@@ -191,7 +194,7 @@ export class ClickHouseLedgerReader {
   async decision(transactionId: string): Promise<StoredDecision | undefined> {
     const rows = await this.rows<StoredDecisionRow>(
       `SELECT ${DECISION_TRANSACTION_COLUMNS.join(', ')}, decision, score, reasons_json, reason_codes, rules_fired, features_json,
-              reporting_currency, model_version, rules_version, transaction_json, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
+              reporting_currency, unconverted_currency, model_version, rules_version, transaction_json, ${epochMsColumn('event_time')}, ${epochMsColumn('received_at')},
               ${epochMsColumn('scored_at')}, ${epochMsColumn('stored_at')}
        FROM ${ClickHouseTables.decisions} WHERE transaction_id = {id:String}`,
       { id: transactionId },
@@ -209,6 +212,7 @@ export class ClickHouseLedgerReader {
       rulesFired: r.rules_fired,
       featuresJson: r.features_json,
       reportingCurrency: r.reporting_currency === '' ? null : r.reporting_currency,
+      unconvertedCurrency: r.unconverted_currency === '' ? null : r.unconverted_currency,
       modelVersion: r.model_version,
       rulesVersion: r.rules_version,
       transactionJson: r.transaction_json,

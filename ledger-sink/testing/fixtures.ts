@@ -106,6 +106,7 @@ export function scoredTransaction(
     features: { amount_vs_avg_30d: 3.5, tx_count_1h: (i % 9) + 1, new_device: 0 },
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'autoencoder-2025.11',
     rulesVersion: 'rules-7',
     scoredAtMs: transaction.receivedAtMs + 12,

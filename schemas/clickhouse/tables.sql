@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS decisions
     rules_fired      Array(LowCardinality(String)),
     features_json    String,
     reporting_currency LowCardinality(String) DEFAULT '',
+    unconverted_currency LowCardinality(String) DEFAULT '',
     model_version    LowCardinality(String),
     rules_version    LowCardinality(String),
     unposted_reason  String DEFAULT '',
@@ -161,6 +162,12 @@ ALTER TABLE decisions ADD COLUMN IF NOT EXISTS unposted_reason String DEFAULT ''
 -- that field's doc in schemas/avro/ScoredTransaction.v6.avsc for what their amounts are. `decisions_incoming` needs
 -- the same ALTER (below, after it is created).
 ALTER TABLE decisions ADD COLUMN IF NOT EXISTS reporting_currency LowCardinality(String) DEFAULT '' AFTER features_json
+;
+-- The transaction's debit currency when the rate table had no rate from it to reporting_currency (ScoredTransaction
+-- v6 unconvertedCurrency): its amount in features_json is in that currency's major units and the windows it joined
+-- counted it unconverted. '' when it converted, and for decisions stored before the column (v6 before it gained the
+-- field, and every decision scored before v6). `decisions_incoming` needs the same ALTER (below).
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS unconverted_currency LowCardinality(String) DEFAULT '' AFTER reporting_currency
 ;
 -- Transactions whose id was seen again with different content: reported, never posted.
 CREATE TABLE IF NOT EXISTS ledger_conflicts
@@ -304,8 +311,11 @@ WHERE entry_id NOT IN (
 ;
 CREATE TABLE IF NOT EXISTS decisions_incoming AS decisions ENGINE = Null
 ;
--- Data directories whose decisions_incoming was created before decisions.reporting_currency.
+-- Data directories whose decisions_incoming was created before decisions.reporting_currency and
+-- decisions.unconverted_currency.
 ALTER TABLE decisions_incoming ADD COLUMN IF NOT EXISTS reporting_currency LowCardinality(String) DEFAULT '' AFTER features_json
+;
+ALTER TABLE decisions_incoming ADD COLUMN IF NOT EXISTS unconverted_currency LowCardinality(String) DEFAULT '' AFTER reporting_currency
 ;
 CREATE MATERIALIZED VIEW IF NOT EXISTS decisions_once TO decisions AS
 SELECT * FROM decisions_incoming

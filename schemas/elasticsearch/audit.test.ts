@@ -28,6 +28,7 @@ describe('audit document and its strict mapping', () => {
     features: {},
     featureValues: null,
     reportingCurrency: 'EUR',
+    unconvertedCurrency: null,
     modelVersion: 'm1',
     rulesVersion: 'r1',
     scoredAtMs: Date.UTC(2026, 0, 1),

@@ -247,6 +247,31 @@ describe('ScoringProcessor', () => {
     expect([inEuros!.reportingCurrency, featureValuesOf(inEuros!)['amount']]).toEqual(['EUR', 25]);
   });
 
+  test('given a debit in a currency the rate table has no rate for, then its decision names that currency as unconverted, and a converted one names none', async () => {
+    const inputs = [
+      // KES is not in the shipped ECB table: the amount feature holds 6500 KES, unconverted.
+      aTransaction({ transactionId: 'tx-kes', currency: 'KES', amountMinor: 650_000n }),
+      // The debited currency is the settlement's: USD converts, the KES debited does not.
+      aTransaction({
+        transactionId: 'tx-usd-settled-kes',
+        currency: 'USD',
+        amountMinor: 5_000n,
+        settlement: { amountMinor: 650_000n, currency: 'KES' },
+      }),
+      aTransaction({ transactionId: 'tx-usd', currency: 'USD', amountMinor: 5_000n }),
+    ];
+    const records = inputs.map((tx, offset) => ({ ...stream[offset]!, value: codecs.transactions.encode(tx) }));
+    const producer = new CapturingProducer();
+    await (await newProcessor(producer)).handle({ topic: Topics.transactionsRaw, partition: 0, records });
+    const scored = await decodeScored(producer.on(Topics.transactionsScored));
+    expect(scored.map((s) => [s.transaction.transactionId, s.reportingCurrency, s.unconvertedCurrency])).toEqual([
+      ['tx-kes', 'EUR', 'KES'],
+      ['tx-usd-settled-kes', 'EUR', 'KES'],
+      ['tx-usd', 'EUR', null],
+    ]);
+    expect(featureValuesOf(scored[0]!)['amount']).toBe(6500);
+  });
+
   test('after a restart, records below the snapshot offsets are skipped and later ones get the same features (no double counting)', async () => {
     const continuous = new CapturingProducer();
     await (await newProcessor(continuous)).handle(batch(0, 19));

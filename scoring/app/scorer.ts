@@ -567,6 +567,8 @@ export class ScoringProcessor {
       const { decision, risk } = decisions[i]!;
       const reasons = rankReasons(fired[i]!, reasonsFor.get(i) ?? []);
       const score = scores[i]!;
+      // The same currencies the reasons were worded with, so the record and its reason texts cannot disagree.
+      const currencies = amountCurrencies(tx, this.engine.reporting);
       const value: ScoredTransaction = {
         transaction: tx,
         decision,
@@ -576,7 +578,8 @@ export class ScoringProcessor {
         rulesFired: fired[i]!.map((r) => r.code),
         features: {},
         featureValues: featureValues(features, i * FEATURE_COUNT),
-        reportingCurrency: this.engine.reporting.currency,
+        reportingCurrency: currencies.reporting,
+        unconvertedCurrency: currencies.unconverted,
         modelVersion: model.version,
         rulesVersion: rules.version,
         scoredAtMs: now,

@@ -32,8 +32,8 @@ export const formatMoney = (money: { readonly amountMinor: string; readonly curr
   formatMinor(money.amountMinor, money.currency);
 
 /**
- * An amount feature (major units of the decision's reporting currency, a float the model saw rather than exact
- * money) as text, to that currency's minor unit: `formatFeatureAmount(812.5, 'EUR')` → `812.50 EUR`,
+ * An amount feature (major units of `currency` — the decision's reporting currency, or its unconverted currency for an
+ * `amount` that had no rate — a float the model saw rather than exact money) as text, to that currency's minor unit: `formatFeatureAmount(812.5, 'EUR')` → `812.50 EUR`,
  * `formatFeatureAmount(131337, 'JPY')` → `131,337 JPY`. Without the exponent (a code not in the table, or before it
  * loaded) the number is shown as it is, with its code.
  */

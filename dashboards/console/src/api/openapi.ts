@@ -798,12 +798,14 @@ export interface components {
           amount: components['schemas']['MoneyView'];
         }[];
       } | null;
-      /** @description Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of `reportingCurrency`. */
+      /** @description Every feature value the model and rules saw, by name (schemas/features.ts); amounts in major units of `reportingCurrency`, except `amount` when `unconvertedCurrency` names its currency. */
       features?: {
         [key: string]: number | null;
       };
       /** @description ISO 4217 code of the currency the amount features are in: scoring’s reporting currency (VIGIL_REPORTING_CURRENCY) when it decided (ScoredTransaction v6). Null for decisions scored before v6, which did not record it — never filled in from today’s setting: v5 decisions since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless set otherwise), earlier ones in each transaction’s own debited currency, unconverted. */
       reportingCurrency: string | null;
+      /** @description ISO 4217 code of the transaction’s debit currency when scoring’s rate table had no rate from it to `reportingCurrency` (ScoredTransaction v6): then the `amount` feature is in major units of this currency, not `reportingCurrency`, and the card and customer windows it joined counted it unconverted. Null when it converted, and for decisions that did not record it. */
+      unconvertedCurrency: string | null;
       labels: {
         /** @enum {unknown} */
         label: 'FRAUD' | 'GENUINE';
@@ -3708,6 +3710,8 @@ export interface operations {
               decision?: {
                 /** @description ISO 4217 code of the currency the amount features are in: scoring’s reporting currency (VIGIL_REPORTING_CURRENCY) when it decided (ScoredTransaction v6). Null for decisions scored before v6, which did not record it — never filled in from today’s setting: v5 decisions since amount features were converted (2026-12-07) are in the reporting currency configured then (EUR unless set otherwise), earlier ones in each transaction’s own debited currency, unconverted. */
                 reportingCurrency: string | null;
+                /** @description ISO 4217 code of the transaction’s debit currency when scoring’s rate table had no rate from it to `reportingCurrency` (ScoredTransaction v6): then the `amount` feature is in major units of this currency, not `reportingCurrency`, and the card and customer windows it joined counted it unconverted. Null when it converted, and for decisions that did not record it. */
+                unconvertedCurrency: string | null;
               };
             }[];
             nextCursor: string | null;

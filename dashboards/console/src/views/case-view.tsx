@@ -47,7 +47,7 @@ function Trail({ trail }: { trail: SchemaAuditTrail }) {
           { header: 'This transaction', cell: (b) => b.value, numeric: true },
           { header: 'Customer baseline', cell: (b) => b.baseline },
         ]}
-        rows={baselineRows(features, trail.reportingCurrency)}
+        rows={baselineRows(features, trail)}
         rowKey={(b) => b.feature}
         rowProps={(b) => ({ 'data-feature': b.feature })}
         empty=""
@@ -77,7 +77,7 @@ function Trail({ trail }: { trail: SchemaAuditTrail }) {
       )}
       <details>
         <summary>
-          All {Object.keys(features).length} feature values ({featureAmountsNote(trail.reportingCurrency)})
+          All {Object.keys(features).length} feature values ({featureAmountsNote(trail)})
         </summary>
         <dl class="features">
           {Object.entries(features).map(([name, value]) => (
