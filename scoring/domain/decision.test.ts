@@ -78,6 +78,14 @@ describe('reasons', () => {
     expect(jpy.join(' ')).not.toContain('120.00');
   });
 
+  test('an amount that had no rate is labelled and shown in its own currency, the windows in the reporting one', () => {
+    const kes = modelReasons(row, explanation, 0, { reporting: 'EUR', unconverted: 'KES' }).map((r) => r.description);
+    expect(kes.map((d) => d.slice(d.indexOf(':') + 2, d.indexOf(' (raised')))).toEqual([
+      'transactions on this card in the last hour = 9; amount spent on this card in the last hour = 120.00 EUR (counting KES amounts unconverted: no KES rate)',
+      'amount in KES (of the debit, settlement amount when present) = 412.50 KES (no KES rate: not converted)',
+    ]);
+  });
+
   test('materiality is relative to the distance from the baseline; the strongest group is always kept', () => {
     // On a low score every group is small in absolute terms; what counts is its share of score − baseline.
     const low = new Float32Array(FEATURE_GROUP_COUNT);

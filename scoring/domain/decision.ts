@@ -71,7 +71,7 @@ export function modelReasons(
       .map((j) => {
         const def = FEATURES[j]!;
         const value = formatFeature(def, features[row * FEATURE_COUNT + j]!, currencies);
-        return `${featureLabel(def, currencies.reporting)} = ${value}`;
+        return `${featureLabel(def, currencies)} = ${value}`;
       })
       .join('; ');
     return {

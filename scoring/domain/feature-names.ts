@@ -133,9 +133,14 @@ export interface AmountCurrencies {
   readonly unconverted: string | null;
 }
 
-/** A feature's label for an analyst, with `{reporting}` replaced by the reporting currency's code. */
-export function featureLabel(def: FeatureDef, reportingCurrency: string): string {
-  return def.label.replaceAll('{reporting}', reportingCurrency);
+/**
+ * A feature's label for an analyst, with `{reporting}` replaced by the code of the currency its value is in: the
+ * reporting currency, except the transaction's own `amount` when its currency had no rate (then it is in that one).
+ */
+export function featureLabel(def: FeatureDef, currencies: AmountCurrencies): string {
+  const currency =
+    def.name === AMOUNT && currencies.unconverted !== null ? currencies.unconverted : currencies.reporting;
+  return def.label.replaceAll('{reporting}', currency);
 }
 
 /**
