@@ -28,21 +28,66 @@ export function treeLogits(
   n: number,
   out: Float32Array = new Float32Array(n),
 ): Float32Array {
+  const { feature, threshold, left, right, value, roots } = flat(ensemble);
   for (let r = 0; r < n; r++) {
     const at = r * FEATURE_COUNT;
     let logit = ensemble.baseLogit;
-    for (const tree of ensemble.trees) {
-      let node = 0;
-      let feature = tree.feature[0]!;
-      while (feature >= 0) {
-        node = rows[at + feature]! <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
-        feature = tree.feature[node]!;
+    for (let t = 0; t < roots.length; t++) {
+      let node = roots[t]!;
+      let f = feature[node]!;
+      while (f >= 0) {
+        node = rows[at + f]! <= threshold[node]! ? left[node]! : right[node]!;
+        f = feature[node]!;
       }
-      logit += tree.value[node]!;
+      logit += value[node]!;
     }
     out[r] = logit;
   }
   return out;
+}
+
+/** Every tree's nodes in one set of typed arrays, children as absolute indices, and where each tree's root is. */
+interface FlatTrees {
+  readonly feature: Int32Array;
+  readonly threshold: Float64Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly value: Float64Array;
+  readonly roots: Int32Array;
+}
+
+const flattened = new WeakMap<TreeEnsemble, FlatTrees>();
+
+/**
+ * The ensemble as typed arrays, made once per ensemble object (ensembles are not changed once built): walking them
+ * is about 3.4 times as fast as walking the JSON-shaped arrays (MODEL.md, Trees in the live path).
+ */
+function flat(ensemble: TreeEnsemble): FlatTrees {
+  const cached = flattened.get(ensemble);
+  if (cached !== undefined) return cached;
+  const nodes = ensemble.trees.reduce((sum, tree) => sum + tree.feature.length, 0);
+  const made: FlatTrees = {
+    feature: new Int32Array(nodes),
+    threshold: new Float64Array(nodes),
+    left: new Int32Array(nodes),
+    right: new Int32Array(nodes),
+    value: new Float64Array(nodes),
+    roots: new Int32Array(ensemble.trees.length),
+  };
+  let at = 0;
+  ensemble.trees.forEach((tree, t) => {
+    made.roots[t] = at;
+    for (let i = 0; i < tree.feature.length; i++) {
+      made.feature[at + i] = tree.feature[i]!;
+      made.threshold[at + i] = tree.threshold[i]!;
+      made.left[at + i] = at + tree.left[i]!;
+      made.right[at + i] = at + tree.right[i]!;
+      made.value[at + i] = tree.value[i]!;
+    }
+    at += tree.feature.length;
+  });
+  flattened.set(ensemble, made);
+  return made;
 }
 
 /**
