@@ -15,7 +15,15 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { TrafficSimulator } from '../simulator/generator.js';
 import { initTfBackend, saveArtefact } from '../scoring/adapters/tfjs-model.js';
-import { type ClassifierConfig, describeClassifier, predictRaw, trainClassifier } from './training/tfjs-training.js';
+import {
+  type ClassifierConfig,
+  describeClassifier,
+  predictLogits,
+  predictRaw,
+  trainClassifier,
+} from './training/tfjs-training.js';
+import { type BlendedTreeConfig, blendScores, blendedForArtefact, describeTrees, trainTrees } from './training/gbdt.js';
+import { treeLogits } from '../scoring/domain/trees.js';
 import { averagePrecision, rocAuc } from './evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../scoring/domain/feature-names.js';
 import { FeatureEngine } from '../scoring/domain/features.js';
@@ -40,6 +48,8 @@ interface TrainingConfig extends ClassifierConfig {
   readonly testDays: number;
   readonly labelDelayDays: number;
   readonly negativeSampleRate: number;
+  /** Gradient-boosted trees fitted on the same rows and blended with the network in the artefact; none when absent. */
+  readonly trees?: BlendedTreeConfig;
 }
 
 interface Source {
@@ -178,9 +188,24 @@ async function main(): Promise<void> {
     ),
   );
 
-  // 3. Evaluate on the later window.
-  const testScores = predictRaw(model, xTest, test.n);
-  const trainScores = predictRaw(model, xTrain, train.n);
+  // 3. Trees beside the network, when the config asks for them, fitted on the same standardised rows.
+  const trees =
+    config.trees === undefined ? undefined : trainTrees(config.trees, xTrain, train.labels, train.n, config.seed);
+  if (trees !== undefined) console.log(`trees: ${trees.rounds.join(' + ')} rounds, ${trees.seconds.toFixed(1)} s`);
+
+  // 4. Evaluate on the later window: the network's scores, or the blend's when there are trees.
+  const scoresOf = (x: Float32Array, n: number): Float32Array =>
+    trees === undefined || config.trees === undefined
+      ? predictRaw(model, x, n)
+      : blendScores(
+          predictLogits(model, x, n),
+          treeLogits(trees.ensemble, x, n),
+          config.trees.blendWeight,
+          config.positiveClassWeight,
+          config.negativeSampleRate,
+        );
+  const testScores = scoresOf(xTest, test.n);
+  const trainScores = scoresOf(xTrain, train.n);
   const testLabels = test.labels.subarray(0, test.n);
   const metrics = {
     testRocAuc: rocAuc(testScores, testLabels),
@@ -196,7 +221,7 @@ async function main(): Promise<void> {
     `test ROC AUC ${metrics.testRocAuc.toFixed(4)}  average precision ${metrics.testAveragePrecision.toFixed(4)}  (train ROC AUC ${metrics.trainRocAuc.toFixed(4)}; fit ${fitSeconds.toFixed(1)} s)`,
   );
 
-  // 4. Write the artefact. Negatives were sampled at `negativeSampleRate`, so the effective fraud weight is
+  // 5. Write the artefact. Negatives were sampled at `negativeSampleRate`, so the effective fraud weight is
   // positiveClassWeight / negativeSampleRate — the adapter's prior correction maps scores back to probabilities.
   const date = new Date().toISOString().slice(0, 10).replace(/-/g, '');
   const metadata = await saveArtefact(
@@ -207,11 +232,17 @@ async function main(): Promise<void> {
       featureNames: FEATURE_NAMES,
       normalisation: norm,
       positiveClassWeight: config.positiveClassWeight / config.negativeSampleRate,
-      architecture: describeClassifier(config),
+      architecture:
+        config.trees === undefined
+          ? describeClassifier(config)
+          : `${describeClassifier(config)} + ${describeTrees(config.trees)}`,
       training: { source: source.name, backend, ...config },
       metrics,
     },
     `vigil-ffnn-${date}`,
+    trees === undefined || config.trees === undefined
+      ? undefined
+      : blendedForArtefact(trees.ensemble, config.trees.blendWeight, config.positiveClassWeight),
   );
   console.log(
     `wrote scoring/model/artifact (${metadata.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s total`,

@@ -27,6 +27,8 @@ const config: EvalConfig = {
   testDays: 7,
   topK: 100,
 };
+// Small trees for the blend's test: the wiring is under test here, not the settings.
+const TREES = { maxBins: 64, maxLeaves: 15, minSamplesLeaf: 20, l2: 1, learningRate: 0.1, maxRounds: 30, members: 2 };
 // Too short for the handbook's offsets: train from day 42 (needs --train-start on the command line too).
 const anchorTrainDay = START / DAY_MS + 42;
 
@@ -94,6 +96,46 @@ describe('npm run eval pipeline on a generated handbook data set', () => {
       expect(report.average_precision_std).toBeGreaterThan(0);
       expect(predictions.scores).toHaveLength(report.folds.reduce((sum, f) => sum + f.testTransactions, 0));
       expect(formatComparison(report)).toMatch(/±/);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    'with trees: the blend is reported beside the network alone (as without trees) and the trees alone',
+    async () => {
+      const trees = { ...TREES, blendWeight: 0.5 };
+      const without = await evaluateHandbook(readHandbookCsv(file), {
+        protocol: 'single-split',
+        config,
+        anchorTrainDay,
+      });
+      const { report } = await evaluateHandbook(readHandbookCsv(file), {
+        protocol: 'single-split',
+        config: { ...config, trees },
+        anchorTrainDay,
+      });
+      const [fold] = report.folds;
+      expect(fold!.components!.network).toEqual({
+        auc_roc: without.report.auc_roc,
+        average_precision: without.report.average_precision,
+        card_precision_at_100: without.report.card_precision_at_100,
+      });
+      expect(fold!.components!.trees.rounds).toBeGreaterThan(0);
+      expect(fold!.components!.trees.auc_roc).toBeGreaterThan(0.7);
+      // The blend is its own ranking, not either part's.
+      expect(report.average_precision).not.toBe(without.report.average_precision);
+      expect(report.average_precision).not.toBe(fold!.components!.trees.average_precision);
+      expect(report.components!.network.auc_roc).toBe(without.report.auc_roc);
+      expect(report.model.architecture).toMatch(
+        /gradient-boosted trees \(2 members, .*blended 0.5 network \+ 0.5 trees/,
+      );
+      expect(formatComparison(report)).toMatch(/network \+ trees blend[\s\S]*network alone[\s\S]*trees alone/);
+      await expect(
+        evaluateHandbook(readHandbookCsv(file), {
+          protocol: 'single-split',
+          config: { ...config, trees: { ...trees, blendWeight: 2 } },
+        }),
+      ).rejects.toThrow('trees.blendWeight must be in 0 … 1, got 2');
     },
     TIMEOUT_MS,
   );

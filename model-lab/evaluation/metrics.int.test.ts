@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { averagePrecision, cardPrecisionAtK, rocAuc } from './metrics.js';
 import { seededRandom } from '../training/synthetic.js';
+import { ensureScikitLearn, runPython } from '../testing/scikit-learn.js';
 
 /**
  * Cross-checks ROC AUC, average precision and card precision@100 against independent implementations:
@@ -55,24 +55,8 @@ interface Reference {
   cp: number;
 }
 
-function ensureScikitLearn(): void {
-  if (spawnSync('python3', ['-c', 'import sklearn'], { encoding: 'utf8' }).status === 0) return;
-  const install = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', 'scikit-learn'], {
-    encoding: 'utf8',
-    stdio: 'inherit',
-  });
-  if (install.status !== 0)
-    throw new Error('could not install scikit-learn (python3 -m pip install --quiet scikit-learn)');
-}
-
 function reference(cases: readonly Case[]): Reference[] {
-  const run = spawnSync('python3', ['-c', PYTHON_REFERENCE], {
-    input: JSON.stringify(cases),
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
-  if (run.status !== 0) throw new Error(`python reference failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as Reference[];
+  return runPython<Reference[]>(PYTHON_REFERENCE, cases);
 }
 
 function ours(c: Case): Reference {

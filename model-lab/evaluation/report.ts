@@ -24,12 +24,20 @@ export function formatComparison(report: EvaluationReport): string {
   const lines = [
     `${report.protocol} (test set; published values are the handbook's)`,
     line('model', ['ROC AUC', 'AP', 'CP@100']),
-    line('Vigil (FeatureEngine + TF.js)', [
+    line(report.components === undefined ? 'Vigil (FeatureEngine + TF.js)' : 'Vigil (network + trees blend)', [
       pm(report.auc_roc, report.auc_roc_std),
       pm(report.average_precision, report.average_precision_std),
       pm(report.card_precision_at_100, report.card_precision_at_100_std),
     ]),
   ];
+  for (const [name, part] of Object.entries(report.components ?? {}))
+    lines.push(
+      line(`  ${name} alone`, [
+        pm(part.auc_roc, part.std.auc_roc),
+        pm(part.average_precision, part.std.average_precision),
+        pm(part.card_precision_at_100, part.std.card_precision_at_100),
+      ]),
+    );
   for (const baseline of PUBLISHED_BASELINES) {
     const values = prequential ? baseline.prequential : baseline.singleSplit;
     lines.push(line(`published ${baseline.model}`, values ? values.map((v) => v.toFixed(3)) : ['—', '—', '—']));

@@ -1,5 +1,19 @@
 import type { HandbookRow } from '../../simulator/handbook-csv.js';
-import { type ClassifierConfig, describeClassifier, predictRaw, trainClassifier } from '../training/tfjs-training.js';
+import {
+  type ClassifierConfig,
+  describeClassifier,
+  predictLogits,
+  predictRaw,
+  trainClassifier,
+} from '../training/tfjs-training.js';
+import {
+  type BlendedTreeConfig,
+  blendScores,
+  blendedTreeConfigProblems,
+  describeTrees,
+  trainTrees,
+} from '../training/gbdt.js';
+import { treeLogits } from '../../scoring/domain/trees.js';
 import { initTfBackend } from '../../scoring/adapters/tfjs-model.js';
 import {
   DAY_MS,
@@ -25,6 +39,18 @@ import { type ReplayedRows, replayHandbook } from './replay.js';
 export interface EvalModelConfig extends ClassifierConfig {
   /** Share of genuine training rows kept (all frauds are kept); seeded per fold. */
   readonly negativeSampleRate: number;
+  /**
+   * Gradient-boosted trees trained on the same rows beside the networks; the fold is then scored by the blend
+   * sigmoid((1 − blendWeight) · network log-odds + blendWeight · trees' log-odds). None when absent.
+   */
+  readonly trees?: BlendedTreeConfig;
+}
+
+/** The three metrics of one scoring of a test set. */
+export interface TestMetrics {
+  readonly auc_roc: number;
+  readonly average_precision: number;
+  readonly card_precision_at_100: number;
 }
 
 export interface EvalConfig extends EvalModelConfig {
@@ -67,6 +93,11 @@ export interface FoldResult {
   readonly card_precision_at_100: number;
   readonly card_precision_per_day: readonly number[];
   readonly fitSeconds: number;
+  /** With trees: the network alone and the trees alone on the same test set (the fold's own metrics are the blend's). */
+  readonly components?: {
+    readonly network: TestMetrics;
+    readonly trees: TestMetrics & { readonly rounds: number; readonly fitSeconds: number };
+  };
 }
 
 export interface EvaluationReport {
@@ -78,6 +109,11 @@ export interface EvaluationReport {
   readonly average_precision_std: number;
   readonly card_precision_at_100_std: number;
   readonly folds: readonly FoldResult[];
+  /** With trees: fold means and sample stds of the network alone and the trees alone. */
+  readonly components?: {
+    readonly network: TestMetrics & { readonly std: TestMetrics };
+    readonly trees: TestMetrics & { readonly std: TestMetrics };
+  };
   readonly data: {
     readonly rowsReplayed: number;
     /** Rows whose TX_AMOUNT had digits beyond cents and was rounded half-even to cents. */
@@ -119,6 +155,8 @@ export async function evaluateHandbook(
   const started = performance.now();
   const { config, protocol } = options;
   const log = options.log ?? ((): void => undefined);
+  const treeProblems = config.trees === undefined ? [] : blendedTreeConfigProblems(config.trees);
+  if (treeProblems.length > 0) throw new RangeError(treeProblems.join('; '));
   const backend = await initTfBackend();
   const foldCount = protocol === Protocols.singleSplit ? 1 : config.folds;
   const earliestOffset = (foldCount - 1) * config.testDays;
@@ -197,6 +235,7 @@ export async function evaluateHandbook(
     average_precision_std: apStd,
     card_precision_at_100_std: cpStd,
     folds: results,
+    ...(config.trees === undefined ? {} : { components: componentMeans(results) }),
     data: {
       rowsReplayed: replayed.rowsRead,
       amountsRounded: replayed.amountsRounded,
@@ -205,7 +244,14 @@ export async function evaluateHandbook(
       anchorTrainDate: isoDay(anchorTrainDay),
       anchoredOnCalendar: options.anchorTrainDay === undefined && anchorTrainDay === Date.UTC(2018, 6, 25) / DAY_MS,
     },
-    model: { architecture: describeClassifier(config), backend, config },
+    model: {
+      architecture:
+        config.trees === undefined
+          ? describeClassifier(config)
+          : `${describeClassifier(config)} + ${describeTrees(config.trees)}`,
+      backend,
+      config,
+    },
     timings: {
       replaySeconds: replayed.seconds,
       fitSeconds,
@@ -217,6 +263,21 @@ export async function evaluateHandbook(
     report,
     predictions: { transactionIds: Float64Array.from(predictionIds), scores: Float32Array.from(predictionScores) },
   };
+}
+
+function componentMeans(results: readonly FoldResult[]): NonNullable<EvaluationReport['components']> {
+  const summarise = (pick: (r: FoldResult) => TestMetrics): TestMetrics & { std: TestMetrics } => {
+    const [auc, aucStd] = meanStd(results.map((r) => pick(r).auc_roc));
+    const [ap, apStd] = meanStd(results.map((r) => pick(r).average_precision));
+    const [cp, cpStd] = meanStd(results.map((r) => pick(r).card_precision_at_100));
+    return {
+      auc_roc: auc,
+      average_precision: ap,
+      card_precision_at_100: cp,
+      std: { auc_roc: aucStd, average_precision: apStd, card_precision_at_100: cpStd },
+    };
+  };
+  return { network: summarise((r) => r.components!.network), trees: summarise((r) => r.components!.trees) };
 }
 
 /** `source` unchanged, calling `onDay` with the UTC day number whenever a row starts a new day. */
@@ -263,12 +324,15 @@ async function evaluateFold(
     );
   const norm = fitModelNormalisation(train.features, train.n, config.identityFeatures);
   const xTrain = normalise(norm, train.features, train.n);
+  const foldSeed = config.seed + fold.index * 1000;
   const { model, seconds: fitSeconds } = await trainClassifier(
-    { ...config, seed: config.seed + fold.index * 1000 },
+    { ...config, seed: foldSeed },
     xTrain,
     train.labels,
     train.n,
   );
+  const trees =
+    config.trees === undefined ? undefined : trainTrees(config.trees, xTrain, train.labels, train.n, foldSeed);
   try {
     const testIndices = foldTestSet(fold, config.delayDays, rows.days, rows.cards, rows.labels);
     const scoreStarted = performance.now();
@@ -276,14 +340,35 @@ async function evaluateFold(
     testIndices.forEach((i, k) =>
       testFeatures.set(rows.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT),
     );
-    const scores = predictRaw(model, normalise(norm, testFeatures, testIndices.length), testIndices.length);
+    const xTest = normalise(norm, testFeatures, testIndices.length);
+    const networkScores = predictRaw(model, xTest, testIndices.length);
     // Sampling genuine rows at rate r weighs frauds by 1/r on top of the class weight: map back to probabilities.
     const weight = config.positiveClassWeight / config.negativeSampleRate;
-    for (let k = 0; k < scores.length; k++) scores[k] = unweight(scores[k]!, weight);
+    for (let k = 0; k < networkScores.length; k++) networkScores[k] = unweight(networkScores[k]!, weight);
+    let scores = networkScores;
+    let treeScores: Float32Array | undefined;
+    if (trees !== undefined && config.trees !== undefined) {
+      // The network alone keeps its own scores (as before trees existed); the blend starts from its log-odds, which
+      // do not saturate where a float32 probability rounds to 1.
+      const treeLogit = treeLogits(trees.ensemble, xTest, testIndices.length);
+      treeScores = treeLogit.map((z) => sigmoid(z - Math.log(1 / config.negativeSampleRate)));
+      scores = blendScores(
+        predictLogits(model, xTest, testIndices.length),
+        treeLogit,
+        config.trees.blendWeight,
+        config.positiveClassWeight,
+        config.negativeSampleRate,
+      );
+    }
     const scoreSeconds = (performance.now() - scoreStarted) / 1000;
     const labels = Float32Array.from(testIndices, (i) => rows.labels[i]!);
     const cards = Int32Array.from(testIndices, (i) => rows.cards[i]!);
     const days = Int32Array.from(testIndices, (i) => rows.days[i]!);
+    const metricsOf = (s: Float32Array): TestMetrics => ({
+      auc_roc: rocAuc(s, labels),
+      average_precision: averagePrecision(s, labels),
+      card_precision_at_100: cardPrecisionAtK(s, labels, cards, days, config.topK).mean,
+    });
     const cp = cardPrecisionAtK(scores, labels, cards, days, config.topK);
     let testWindow = 0;
     for (let i = 0; i < rows.n; i++)
@@ -302,13 +387,30 @@ async function evaluateFold(
       average_precision: averagePrecision(scores, labels),
       card_precision_at_100: cp.mean,
       card_precision_per_day: cp.perDay.map((d) => d.precision),
-      fitSeconds,
+      fitSeconds: fitSeconds + (trees?.seconds ?? 0),
+      ...(trees === undefined || treeScores === undefined
+        ? {}
+        : {
+            components: {
+              network: metricsOf(networkScores),
+              trees: { ...metricsOf(treeScores), rounds: trees.ensemble.trees.length, fitSeconds: trees.seconds },
+            },
+          }),
     };
     log(
-      `fold ${fold.index}: train ${summary.train.join(' … ')} ${trainTransactions} tx (${trainFraud} fraud, ${train.n} fitted) · test ${summary.test.join(' … ')} ${summary.testTransactions} tx (${summary.testFraud} fraud, ${summary.testRemovedKnownFraudCards} removed) · AUC ${summary.auc_roc.toFixed(3)} AP ${summary.average_precision.toFixed(3)} CP@${config.topK} ${summary.card_precision_at_100.toFixed(3)} · fit ${fitSeconds.toFixed(1)} s`,
+      `fold ${fold.index}: train ${summary.train.join(' … ')} ${trainTransactions} tx (${trainFraud} fraud, ${train.n} fitted) · test ${summary.test.join(' … ')} ${summary.testTransactions} tx (${summary.testFraud} fraud, ${summary.testRemovedKnownFraudCards} removed) · AUC ${summary.auc_roc.toFixed(3)} AP ${summary.average_precision.toFixed(3)} CP@${config.topK} ${summary.card_precision_at_100.toFixed(3)} · fit ${fitSeconds.toFixed(1)} s${
+        summary.components === undefined
+          ? ''
+          : ` · network alone ${formatMetrics(summary.components.network)} · trees alone ${formatMetrics(summary.components.trees)} (${summary.components.trees.rounds} trees, ${summary.components.trees.fitSeconds.toFixed(1)} s)`
+      }`,
     );
     return { summary, testIndices, scores, scoreSeconds };
   } finally {
     model.dispose();
   }
 }
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+const formatMetrics = (m: TestMetrics): string =>
+  `AUC ${m.auc_roc.toFixed(3)} AP ${m.average_precision.toFixed(3)} CP ${m.card_precision_at_100.toFixed(3)}`;

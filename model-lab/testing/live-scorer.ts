@@ -8,7 +8,9 @@ import { FeatureEngine } from '../../scoring/domain/features.js';
 import { type Normalisation, normalise, unweight } from '../../scoring/domain/model.js';
 import { fitModelNormalisation } from '../training/normalisation.js';
 import { SyntheticTraffic } from '../training/synthetic.js';
-import { type ClassifierConfig, describeClassifier, predictRaw } from '../training/tfjs-training.js';
+import { type ClassifierConfig, describeClassifier, predictLogits, predictRaw } from '../training/tfjs-training.js';
+import { type BlendedTreeConfig, blendedForArtefact, trainTrees } from '../training/gbdt.js';
+import { type BlendedTrees, treeLogits } from '../../scoring/domain/trees.js';
 
 /**
  * A model trained the way model-lab trains, saved as an artefact and loaded by scoring's own TfjsModelScorer: the
@@ -19,8 +21,12 @@ export interface LiveScorerFixture {
   /** Raw FeatureEngine rows (n × FEATURE_COUNT), as the live scorer receives them. */
   readonly features: Float32Array;
   readonly norm: Normalisation;
-  /** The training side's probabilities for every row. */
+  /** The training side's probabilities for every row (with trees: of the blend, from the trees' own binned rows). */
   readonly expected: Float32Array;
+  /** The training side's probability for the average training row (every standardised feature 0). */
+  readonly expectedBaseline: number;
+  /** The trees saved beside the network, when `trees` was given. */
+  readonly trees: BlendedTrees | undefined;
   readonly scorer: TfjsModelScorer;
   /** Where the artefact lies (`<dir>/artifact`). */
   readonly dir: string;
@@ -29,12 +35,14 @@ export interface LiveScorerFixture {
 
 /**
  * `n` transactions of seeded synthetic traffic through a FeatureEngine; `train` fits a model on their normalised rows,
- * which is then saved and loaded as scoring loads an artefact.
+ * which is then saved and loaded as scoring loads an artefact. With `trees`, gradient-boosted trees are fitted on the
+ * same rows and saved beside the network, blended as `npm run train` blends them.
  */
 export async function trainedInLiveScorer(
   config: ClassifierConfig,
   traffic: { readonly seed: number; readonly n: number; readonly customers: number; readonly terminals: number },
   train: (x: Float32Array, labels: Float32Array, n: number) => Promise<tf.LayersModel>,
+  trees?: BlendedTreeConfig,
 ): Promise<LiveScorerFixture> {
   await initTfBackend();
   const { n } = traffic;
@@ -59,7 +67,21 @@ export async function trainedInLiveScorer(
   const model = await train(x, labels, n);
   const dir = mkdtempSync(join(tmpdir(), 'vigil-live-scorer-'));
   try {
-    const expected = predictRaw(model, x, n).map((q) => unweight(q, config.positiveClassWeight));
+    let expected = predictRaw(model, x, n).map((q) => unweight(q, config.positiveClassWeight));
+    const average = new Float32Array(FEATURE_COUNT);
+    let expectedBaseline = unweight(predictRaw(model, average, 1)[0]!, config.positiveClassWeight);
+    let blended: BlendedTrees | undefined;
+    if (trees !== undefined) {
+      const trained = trainTrees(trees, x, labels, n, config.seed);
+      blended = blendedForArtefact(trained.ensemble, trees.blendWeight, config.positiveClassWeight);
+      // The training side's blend: the network's log-odds and the trees' from the binned rows they were fitted on.
+      const shift = Math.log(config.positiveClassWeight);
+      const w = trees.blendWeight;
+      expected = predictLogits(model, x, n).map((z, i) => sigmoid((1 - w) * (z - shift) + w * trained.logits[i]!));
+      expectedBaseline = sigmoid(
+        (1 - w) * (predictLogits(model, average, 1)[0]! - shift) + w * treeLogits(trained.ensemble, average, 1)[0]!,
+      );
+    }
     await saveArtefact(
       model,
       join(dir, 'artifact'),
@@ -73,6 +95,7 @@ export async function trainedInLiveScorer(
         metrics: {},
       },
       'vigil-ffnn-test',
+      blended,
     );
     const scorer = await TfjsModelScorer.load(join(dir, 'artifact'));
     return {
@@ -80,6 +103,8 @@ export async function trainedInLiveScorer(
       features,
       norm,
       expected,
+      expectedBaseline,
+      trees: blended,
       scorer,
       dir,
       close: () => {
@@ -94,6 +119,8 @@ export async function trainedInLiveScorer(
     model.dispose();
   }
 }
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** The largest absolute difference between two equally long score arrays. */
 export function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {

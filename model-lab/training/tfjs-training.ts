@@ -288,3 +288,28 @@ export function predictRaw(model: tf.LayersModel, x: Float32Array, n: number): F
   }
   return out;
 }
+
+/**
+ * The network's log-odds for `n` normalised rows: every layer but the output's sigmoid, as the live scorer's
+ * `logOdds` computes them. Unlike the logit of `predictRaw`'s float32 probabilities, they do not saturate where a
+ * probability rounds to 1, so a blend with another model's log-odds keeps the network's ranking at the top.
+ */
+export function predictLogits(model: tf.LayersModel, x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  const hidden = model.layers.slice(0, -1);
+  const [kernel, bias] = model.layers[model.layers.length - 1]!.getWeights();
+  const chunk = 8192;
+  for (let start = 0; start < n; start += chunk) {
+    const m = Math.min(chunk, n - start);
+    const y = tf.tidy(() => {
+      let h: tf.Tensor = tf.tensor2d(x.subarray(start * FEATURE_COUNT, (start + m) * FEATURE_COUNT), [
+        m,
+        FEATURE_COUNT,
+      ]);
+      for (const layer of hidden) h = layer.apply(h) as tf.Tensor;
+      return tf.add(tf.matMul(h, kernel!), bias!).dataSync();
+    });
+    out.set(y, start);
+  }
+  return out;
+}

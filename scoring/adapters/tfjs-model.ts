@@ -13,12 +13,15 @@ import {
   writeCoalitionRows,
 } from '../domain/explanation.js';
 import { type ModelMetadata, metadataProblems, normalise, unweight } from '../domain/model.js';
+import { type BlendedTrees, blendedTreesProblems, treeLogits } from '../domain/trees.js';
 import type { ModelScorer } from '../ports.js';
 
 /**
  * The TF.js implementation of the ModelScorer port. The artefact is a directory: model.json (TF.js layers
- * format), weights.bin and metadata.json (version, feature names, normalisation, metrics). Inference runs on
- * tfjs-node when it can be imported (native TensorFlow), otherwise on the wasm backend.
+ * format), weights.bin and metadata.json (version, feature names, normalisation, metrics), and optionally trees.json:
+ * gradient-boosted trees on the same standardised rows whose log-odds are blended with the network's
+ * (`BlendedTrees`). Inference runs on tfjs-node when it can be imported (native TensorFlow), otherwise on the wasm
+ * backend.
  */
 export type TfBackend = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -70,11 +73,13 @@ export class TfjsModelScorer implements ModelScorer {
   private constructor(
     private readonly model: tf.LayersModel,
     readonly metadata: ModelMetadata,
+    /** Trees blended with the network (the artefact's trees.json), if it has them. */
+    readonly trees: BlendedTrees | undefined,
   ) {
     this.hidden = model.layers.slice(0, -1);
     const [kernel, bias] = model.layers[model.layers.length - 1]!.getWeights();
     this.output = { kernel: kernel!, bias: bias! };
-    this.baselineScore = unweight(this.predict(new Float32Array(FEATURE_COUNT), 1)[0]!, metadata.positiveClassWeight);
+    this.baselineScore = this.scoreStandardised(new Float32Array(FEATURE_COUNT), 1)[0]!;
   }
 
   get version(): string {
@@ -120,15 +125,23 @@ export class TfjsModelScorer implements ModelScorer {
         'MODEL_UNAVAILABLE',
         `model artefact in ${dir} does not end in a dense sigmoid layer with a bias, which explanations need`,
       );
-    return new TfjsModelScorer(model, metadata);
+    return new TfjsModelScorer(model, metadata, await readTrees(dir));
   }
 
   score(features: Float32Array, n: number): Float32Array {
     if (n === 0) return new Float32Array(0);
     if (this.normalised.length < n * FEATURE_COUNT) this.normalised = new Float32Array(n * FEATURE_COUNT);
-    const input = normalise(this.metadata.normalisation, features, n, this.normalised);
-    const scores = this.predict(input, n);
+    return this.scoreStandardised(normalise(this.metadata.normalisation, features, n, this.normalised), n);
+  }
+
+  /** Probabilities of `n` standardised rows: the network's output or, with trees, the sigmoid of the blend. */
+  private scoreStandardised(input: Float32Array, n: number): Float32Array {
     const w = this.metadata.positiveClassWeight;
+    if (this.trees !== undefined) {
+      const shift = Math.log(w);
+      return this.predictLogOdds(input, n).map((z) => sigmoid(z - shift));
+    }
+    const scores = this.predict(input, n);
     for (let i = 0; i < n; i++) scores[i] = unweight(scores[i]!, w);
     return scores;
   }
@@ -177,15 +190,23 @@ export class TfjsModelScorer implements ModelScorer {
     this.model.dispose();
   }
 
-  /** The hidden layers, then the output layer's weights without its sigmoid: the logit of the raw output. */
+  /**
+   * The hidden layers, then the output layer's weights without its sigmoid: the logit of the raw output; with trees,
+   * blended with theirs as (1 − blendWeight) · network + blendWeight · trees.
+   */
   private predictLogOdds(input: Float32Array, n: number): Float32Array {
-    return tf
+    const network = tf
       .tidy(() => {
         let x: tf.Tensor = tf.tensor2d(input.subarray(0, n * FEATURE_COUNT), [n, FEATURE_COUNT], 'float32');
         for (const layer of this.hidden) x = layer.apply(x) as tf.Tensor;
         return tf.add(tf.matMul(x, this.output.kernel), this.output.bias).dataSync() as Float32Array;
       })
       .slice();
+    if (this.trees === undefined) return network;
+    const { blendWeight, ensemble } = this.trees;
+    const trees = treeLogits(ensemble, input, n);
+    for (let i = 0; i < n; i++) network[i] = (1 - blendWeight) * network[i]! + blendWeight * trees[i]!;
+    return network;
   }
 
   /** One batched inference on normalised rows; returns the raw (class-weighted) sigmoid outputs. */
@@ -202,15 +223,41 @@ export class TfjsModelScorer implements ModelScorer {
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
+/** Beside model.json in an artefact that blends trees with the network. */
+const TREES_FILE = 'trees.json';
+
+/** The artefact's trees.json, validated; undefined when the artefact has none (a network alone). */
+async function readTrees(dir: string): Promise<BlendedTrees | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, TREES_FILE), 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UnavailableError('MODEL_UNAVAILABLE', `cannot read ${TREES_FILE} in ${dir}`, cause);
+  }
+  let trees: unknown;
+  try {
+    trees = JSON.parse(text);
+  } catch (cause) {
+    throw new UnavailableError('MODEL_UNAVAILABLE', `${TREES_FILE} in ${dir} is not JSON`, cause);
+  }
+  const problems = blendedTreesProblems(trees);
+  if (problems.length > 0)
+    throw new UnavailableError('MODEL_UNAVAILABLE', `${TREES_FILE} in ${dir} is not usable: ${problems.join('; ')}`);
+  return trees as BlendedTrees;
+}
+
 /**
- * Writes a trained model and its metadata as an artefact directory, atomically (written beside, then renamed).
- * The version's suffix is a short hash of the weights, so two different models never share a version.
+ * Writes a trained model and its metadata as an artefact directory, atomically (written beside, then renamed), with
+ * `trees` as trees.json when given. The version's suffix is a short hash of the weights (and the trees), so two
+ * different models never share a version.
  */
 export async function saveArtefact(
   model: tf.LayersModel,
   dir: string,
   metadata: Omit<ModelMetadata, 'version'>,
   versionPrefix: string,
+  trees?: BlendedTrees,
 ): Promise<ModelMetadata> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
@@ -222,7 +269,10 @@ export async function saveArtefact(
   if (!saved?.weightData || !saved.weightSpecs) throw new Error('model produced no weights');
   const weightData = saved.weightData;
   const weights = Buffer.concat((Array.isArray(weightData) ? weightData : [weightData]).map((b) => Buffer.from(b)));
-  const version = `${versionPrefix}-${createHash('sha256').update(weights).digest('hex').slice(0, 8)}`;
+  const treesJson = trees === undefined ? undefined : JSON.stringify(trees);
+  const hash = createHash('sha256').update(weights);
+  if (treesJson !== undefined) hash.update(treesJson);
+  const version = `${versionPrefix}-${hash.digest('hex').slice(0, 8)}`;
   const full: ModelMetadata = { version, ...metadata };
   const modelJson = {
     format: 'layers-model',
@@ -237,6 +287,7 @@ export async function saveArtefact(
   await writeFile(join(staging, 'model.json'), JSON.stringify(modelJson));
   await writeFile(join(staging, 'weights.bin'), weights);
   await writeFile(join(staging, 'metadata.json'), JSON.stringify(full, null, 2) + '\n');
+  if (treesJson !== undefined) await writeFile(join(staging, TREES_FILE), treesJson);
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);
   return full;
