@@ -13,7 +13,10 @@ export interface ScoringConfig {
   readonly reviewThreshold: number;
   /** Risk at or above which a transaction is DECLINED. VIGIL_DECLINE_THRESHOLD; must be ≥ the review threshold. */
   readonly declineThreshold: number;
-  /** The model artefact directory (model.json, weights.bin, metadata.json). VIGIL_MODEL_DIR. */
+  /**
+   * The model artefact directory (model.json, weights.bin, metadata.json, and trees.json when the model blends
+   * gradient-boosted trees with the network). VIGIL_MODEL_DIR.
+   */
   readonly modelDir: string;
   /**
    * Where candidate models are, one artefact directory each, named by their metadata's version (a challenger or a
